@@ -1,0 +1,38 @@
+# Compiler flags shared by every ikeplex target.
+
+# Warnings for our own code only (third-party headers come in as system includes).
+set(IKEPLEX_WARNINGS
+    -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wnon-virtual-dtor
+    -Wold-style-cast)
+if(IKEPLEX_WERROR)
+    list(APPEND IKEPLEX_WARNINGS -Werror)
+endif()
+
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    add_link_options(-fuse-ld=lld)
+endif()
+
+# Sanitizers apply to everything we compile, so the libraries linked into tests and fuzzers
+# are checked too. -fno-sanitize-recover=all makes UBSan abort instead of reporting and going on
+# (tests/unit/util/sanitizer_canary_test.cc proves it).
+if(IKEPLEX_SANITIZE)
+    list(JOIN IKEPLEX_SANITIZE "," _ikeplex_san)
+    add_compile_options(-fsanitize=${_ikeplex_san} -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=${_ikeplex_san})
+    if(NOT IKEPLEX_SANITIZE STREQUAL "thread")
+        add_compile_options(-fno-sanitize-recover=all)
+    endif()
+endif()
+
+# libFuzzer: libraries get coverage instrumentation; fuzz targets link the fuzzer runtime.
+if(IKEPLEX_FUZZ)
+    if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+        message(FATAL_ERROR "IKEPLEX_FUZZ needs clang (libFuzzer)")
+    endif()
+    add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
+# ikeplex_apply_warnings(target): our warning set on one of our targets.
+function(ikeplex_apply_warnings target)
+    target_compile_options(${target} PRIVATE ${IKEPLEX_WARNINGS})
+endfunction()

@@ -1,0 +1,129 @@
+// What our writer produces is decoded by an independent decoder, Wireshark's tshark 4.0:
+// no malformed packet, no expert warning or error. Encrypted payloads are checked too: their
+// contents are wrapped in SK with NULL encryption and no integrity (RFC 2410 / "NONE"), which
+// tshark decrypts through an ikev2_decryption_table, so it parses every inner payload we write.
+#include "tshark.h"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "pcap.h"
+#include "sample_messages.h"
+#include "vectors.h"
+#include "wire/message.h"
+
+namespace ikeplex::wire {
+namespace {
+
+using test::UdpDatagram;
+
+void require_tshark() {
+    if (test::tshark_path().empty()) {
+        GTEST_SKIP() << "tshark not found at configure time (scripts/setup-deps.sh installs it)";
+    }
+}
+
+UdpDatagram datagram_for(bool port_4500, Bytes ike) {
+    if (port_4500) {
+        Bytes with_marker(4, 0);  // RFC 3948 §2.2 non-ESP marker
+        with_marker.insert(with_marker.end(), ike.begin(), ike.end());
+        return {std::move(with_marker), 4500, 4500};
+    }
+    return {std::move(ike), 500, 500};
+}
+
+void expect_clean(const std::string& json, std::size_t messages) {
+    const auto problems = test::tshark_problems(json);
+    for (const auto& p : problems) {
+        ADD_FAILURE() << "tshark: " << p;
+    }
+    EXPECT_EQ(test::count_occurrences(json, "\"isakmp.exchangetype\":"), messages)
+            << "tshark did not decode every message as IKEv2";
+}
+
+TEST(Tshark, RealMessagesWrittenFromParsedFields) {
+    require_tshark();
+    test::TempDir dir;
+    std::vector<UdpDatagram> datagrams;
+    for (const auto& v : test::all_vector_messages()) {
+        auto m = parse_message(v.bytes);
+        ASSERT_TRUE(m) << v.name;
+        auto out = write_message(*m);
+        ASSERT_TRUE(out) << v.name;
+        datagrams.push_back(datagram_for(v.port_4500, std::move(*out)));
+    }
+    const auto pcap = dir.path() / "real.pcap";
+    test::write_pcap(pcap, datagrams);
+    expect_clean(test::tshark_json(pcap, {}), datagrams.size());
+}
+
+/// An encrypted message whose SK payload holds `inner` in the clear: IV none, Pad Length 0,
+/// ICV none — what NULL encryption with INTEG NONE produces.
+Message null_encrypted(Header h, const std::vector<Payload>& inner) {
+    Bytes plain = write_payload_chain(inner).value();
+    plain.push_back(0);  // Pad Length (RFC 7296 §3.14)
+    const PayloadType first = inner.empty() ? PayloadType::kNone : inner.front().type;
+    return Message{h, {make_payload(SkPayload{first, std::move(plain)})}};
+}
+
+TEST(Tshark, OurMessagesWithEveryPayload) {
+    require_tshark();
+    test::TempDir dir;
+    using test::sample_header;
+    // A real certificate (DER), so tshark's X.509 decoder has something valid to decode.
+    const Bytes cert = test::read_vector("strongswan-5.9.8/cert/certs/a.test.der");
+    const std::vector<Message> messages = {
+            test::sample_ike_sa_init_request(),
+            test::sample_ike_sa_init_response(),
+            null_encrypted(sample_header(ExchangeType::kIkeAuth, false, 1),
+                           test::sample_ike_auth_request_inner(cert)),
+            null_encrypted(sample_header(ExchangeType::kCreateChildSa, false, 2),
+                           test::sample_create_child_sa_member_inner()),
+            null_encrypted(sample_header(ExchangeType::kCreateChildSa, true, 2),
+                           test::sample_ts_max_queue_inner()),
+            null_encrypted(sample_header(ExchangeType::kInformational, false, 3),
+                           test::sample_informational_inner()),
+            null_encrypted(sample_header(ExchangeType::kIkeAuth, false, 4),
+                           test::sample_eap_inner()),
+            null_encrypted(sample_header(ExchangeType::kInformational, true, 3), {}),
+    };
+    std::vector<UdpDatagram> datagrams;
+    for (const Message& m : messages) {
+        datagrams.push_back({write_message(m).value(), 500, 500});
+    }
+    // The same IKE_AUTH contents in two fragments (RFC 7383), which tshark reassembles.
+    const auto inner = test::sample_ike_auth_request_inner(cert);
+    const Bytes plain = write_payload_chain(inner).value();
+    const std::size_t half = plain.size() / 2;
+    for (std::uint16_t n = 1; n <= 2; ++n) {
+        Bytes data(plain.begin() + (n == 1 ? 0 : static_cast<std::ptrdiff_t>(half)),
+                   n == 1 ? plain.begin() + static_cast<std::ptrdiff_t>(half) : plain.end());
+        data.push_back(0);  // Pad Length
+        const PayloadType first = n == 1 ? inner.front().type : PayloadType::kNone;
+        Message frag{sample_header(ExchangeType::kIkeAuth, false, 5),
+                     {make_payload(SkfPayload{first, n, 2, std::move(data)})}};
+        datagrams.push_back({write_message(frag).value(), 500, 500});
+    }
+
+    const auto pcap = dir.path() / "ours.pcap";
+    test::write_pcap(pcap, datagrams);
+    {
+        std::ofstream table(dir.path() / "ikev2_decryption_table");
+        table << "0123456789abcdef,fedcba9876543210,,,\"NULL [RFC2410]\",,,\"NONE [RFC4306]\"\n";
+    }
+    const std::string json = test::tshark_json(pcap, {}, dir.path());
+    expect_clean(json, datagrams.size());
+    // The inner payloads were really decoded: RFC 9611 notifies, TS, CP, EAP, Delete.
+    EXPECT_EQ(test::count_occurrences(json, "\"isakmp.notify.msgtype\": \"16444\""), 3U);
+    EXPECT_EQ(test::count_occurrences(json, "\"isakmp.notify.msgtype\": \"48\""), 1U);
+    EXPECT_GE(test::count_occurrences(json, "\"isakmp.ts.start_ipv4\": \"10.99.1.0\""), 4U);
+    EXPECT_GE(test::count_occurrences(json, "\"isakmp.ts.start_ipv6\": \"2001:db8::\""), 4U);
+    EXPECT_GE(test::count_occurrences(json, "\"isakmp.cfg.type\""), 1U);
+    EXPECT_GE(test::count_occurrences(json, "\"eap.code\": \"2\""), 1U);
+    EXPECT_GE(test::count_occurrences(json, "\"x509af.serialNumber\""), 2U);
+    EXPECT_EQ(test::count_occurrences(json, "\"isakmp.delete.protoid\""), 2U);
+}
+
+}  // namespace
+}  // namespace ikeplex::wire
