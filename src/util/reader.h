@@ -34,6 +34,9 @@ public:
     [[nodiscard]] ByteView peek_rest() const noexcept { return data_.subspan(pos_); }
 
 private:
+    template <class T>
+    Result<T> read_be(const char* field) noexcept;
+
     ByteView data_;
     std::size_t pos_{0};
 };

@@ -13,56 +13,17 @@ std::string describe_payload(const Payload& p) {
         return fmt::format("N({})", short_name(n->type));
     }
     if (const auto* e = p.as<EapPayload>()) {
-        std::string s = "EAP/";
-        const std::string code = to_string(e->code);
         // strongSwan: EAP/REQ/ID, EAP/RES/MD5, EAP/SUCC, EAP/FAIL
-        switch (e->code) {
-            case EapCode::kRequest:
-                s += "REQ";
-                break;
-            case EapCode::kResponse:
-                s += "RES";
-                break;
-            case EapCode::kSuccess:
-                s += "SUCC";
-                break;
-            case EapCode::kFailure:
-                s += "FAIL";
-                break;
-            default:
-                s += code;
-                break;
-        }
+        std::string s = "EAP/" + short_name(e->code);
         if (!e->data.empty()) {
             s += "/" + eap_type_short_name(e->data.front());
         }
         return s;
     }
     if (const auto* cp = p.as<CpPayload>()) {
-        std::string s;
-        switch (cp->cfg_type) {
-            case CfgType::kRequest:
-                s = "CPRQ";
-                break;
-            case CfgType::kReply:
-                s = "CPRP";
-                break;
-            case CfgType::kSet:
-                s = "CPS";
-                break;
-            case CfgType::kAck:
-                s = "CPA";
-                break;
-            default:
-                s = to_string(cp->cfg_type);
-                break;
-        }
-        s += "(";
+        std::string s = short_name(cp->cfg_type) + "(";
         for (std::size_t i = 0; i < cp->attributes.size(); ++i) {
-            if (i > 0) {
-                s += " ";
-            }
-            s += config_attribute_short_name(cp->attributes[i].type);
+            s += (i > 0 ? " " : "") + config_attribute_short_name(cp->attributes[i].type);
         }
         return s + ")";
     }

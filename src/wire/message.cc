@@ -40,13 +40,10 @@ Result<std::vector<Payload>> parse_chain(PayloadType first, Reader& r, ChainKind
                 static_cast<PayloadType>(IKEPLEX_TRY(r.read_u8("payload header: next payload")));
         const std::uint8_t flags = IKEPLEX_TRY(r.read_u8("payload header: flags"));
         const std::uint16_t len = IKEPLEX_TRY(r.read_u16("payload header: length"));
-        if (len < kPayloadHeaderSize) {
-            return invalid_syntax("payload header: length below 4", len);
-        }
-        if (len - kPayloadHeaderSize > r.remaining()) {
-            return invalid_syntax("payload header: length exceeds the message", len);
-        }
-        const ByteView body = IKEPLEX_TRY(r.read_bytes(len - kPayloadHeaderSize, "payload body"));
+        const ByteView body =
+                IKEPLEX_TRY(codec::substructure(r, len, "payload header: length below 4",
+                                                "payload header: length exceeds the message"))
+                        .read_rest();
         Payload p;
         p.type = type;
         p.critical = (flags & kCriticalBit) != 0;

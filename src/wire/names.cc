@@ -439,6 +439,13 @@ std::string short_name(NotifyType v) {
     return notify_fallback(static_cast<std::uint16_t>(v));
 }
 
+std::string short_name(CfgType v) {
+    return brief_or(kCfgNames, num(v), "CFG_TYPE");
+}
+std::string short_name(EapCode v) {
+    return brief_or(kEapCodeNames, num(v), "EAP_CODE");
+}
+
 std::string transform_name(TransformType type, std::uint16_t id) {
     switch (type) {
         case TransformType::kEncr:

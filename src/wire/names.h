@@ -30,6 +30,9 @@ std::string to_string(HashAlgorithm v);
 std::string short_name(PayloadType v);
 /// strongSwan's short notify name, e.g. NATD_S_IP, FRAG_SUP, RES_INFO.
 std::string short_name(NotifyType v);
+/// strongSwan's short names in message summaries: CPRQ/CPRP/CPS/CPA, REQ/RES/SUCC/FAIL.
+std::string short_name(CfgType v);
+std::string short_name(EapCode v);
 /// Transform id name in strongSwan's spelling, e.g. AES_GCM_16, PRF_HMAC_SHA2_256, CURVE_25519.
 std::string transform_name(TransformType type, std::uint16_t id);
 /// Configuration attribute (RFC 7296 §3.15.1) full and short names.

@@ -14,6 +14,12 @@
 
 namespace ikeplex::wire::codec {
 
+/// The body of a length-delimited substructure (proposal, transform, selector, payload) whose
+/// Length field `len` — already read — counts its 4-byte header too. `below_header` and
+/// `exceeds` are the error details for a length below 4 and one beyond the enclosing data.
+Result<Reader> substructure(Reader& r, std::uint16_t len, const char* below_header,
+                            const char* exceeds);
+
 /// Parses the body of a payload of type `type` (known to the codec); `next` is the generic
 /// header's Next Payload, which SK and SKF keep as their first inner payload type.
 Result<PayloadBody> parse_body(PayloadType type, PayloadType next, ByteView body);

@@ -68,32 +68,35 @@ Status write_id(Writer& w, const IdPayload& p) {
 // +-+-+-+-+-+-+-+-+                                               |
 // ~       Certificate Data / Certification Authority              ~
 // +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+namespace {
+template <class T>
+Result<T> parse_encoded(ByteView body, const char* field) {
+    Reader r(body);
+    T p;
+    p.encoding = static_cast<CertEncoding>(IKEPLEX_TRY(r.read_u8(field)));
+    p.data = copy(r.read_rest());
+    return p;
+}
+
+template <class T>
+Status write_encoded(Writer& w, const T& p) {
+    w.write_u8(static_cast<std::uint8_t>(p.encoding));
+    w.write_bytes(p.data);
+    return ok();
+}
+}  // namespace
+
 Result<CertPayload> parse_cert(ByteView body) {
-    Reader r(body);
-    CertPayload p;
-    p.encoding = static_cast<CertEncoding>(IKEPLEX_TRY(r.read_u8("CERT: encoding")));
-    p.data = copy(r.read_rest());
-    return p;
+    return parse_encoded<CertPayload>(body, "CERT: encoding");
 }
-
 Status write_cert(Writer& w, const CertPayload& p) {
-    w.write_u8(static_cast<std::uint8_t>(p.encoding));
-    w.write_bytes(p.data);
-    return ok();
+    return write_encoded(w, p);
 }
-
 Result<CertReqPayload> parse_certreq(ByteView body) {
-    Reader r(body);
-    CertReqPayload p;
-    p.encoding = static_cast<CertEncoding>(IKEPLEX_TRY(r.read_u8("CERTREQ: encoding")));
-    p.data = copy(r.read_rest());
-    return p;
+    return parse_encoded<CertReqPayload>(body, "CERTREQ: encoding");
 }
-
 Status write_certreq(Writer& w, const CertReqPayload& p) {
-    w.write_u8(static_cast<std::uint8_t>(p.encoding));
-    w.write_bytes(p.data);
-    return ok();
+    return write_encoded(w, p);
 }
 
 // Authentication, RFC 7296 §3.8:

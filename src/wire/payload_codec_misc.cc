@@ -117,6 +117,17 @@ Status write_skf(Writer& w, const SkfPayload& p) {
     return ok();
 }
 
+Result<Reader> substructure(Reader& r, std::uint16_t len, const char* below_header,
+                            const char* exceeds) {
+    if (len < kPayloadHeaderSize) {
+        return invalid_syntax(below_header, len);
+    }
+    if (len - kPayloadHeaderSize > r.remaining()) {
+        return invalid_syntax(exceeds, len);
+    }
+    return r.sub_reader(len - kPayloadHeaderSize, exceeds);
+}
+
 namespace {
 template <class T>
 Result<PayloadBody> lift(Result<T>&& r) {

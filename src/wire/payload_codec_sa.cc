@@ -87,13 +87,8 @@ Result<Proposal> parse_proposal(Reader& body) {
         }
         IKEPLEX_TRY(body.read_u8("SA transform: reserved"));
         const std::uint16_t len = IKEPLEX_TRY(body.read_u16("SA transform: length"));
-        if (len < 4) {
-            return invalid_syntax("SA transform: length below 4", len);
-        }
-        if (len - 4U > body.remaining()) {
-            return invalid_syntax("SA transform: length exceeds the proposal", len);
-        }
-        Reader tr = IKEPLEX_TRY(body.sub_reader(len - 4U, "SA transform: body"));
+        Reader tr = IKEPLEX_TRY(substructure(body, len, "SA transform: length below 4",
+                                             "SA transform: length exceeds the proposal"));
         p.transforms.push_back(IKEPLEX_TRY(parse_transform(tr)));
     }
     if (p.transforms.empty()) {
@@ -155,13 +150,8 @@ Result<SaPayload> parse_sa(ByteView body) {
         }
         IKEPLEX_TRY(r.read_u8("SA proposal: reserved"));
         const std::uint16_t len = IKEPLEX_TRY(r.read_u16("SA proposal: length"));
-        if (len < 4) {
-            return invalid_syntax("SA proposal: length below 4", len);
-        }
-        if (len - 4U > r.remaining()) {
-            return invalid_syntax("SA proposal: length exceeds the payload", len);
-        }
-        Reader pr = IKEPLEX_TRY(r.sub_reader(len - 4U, "SA proposal: body"));
+        Reader pr = IKEPLEX_TRY(substructure(r, len, "SA proposal: length below 4",
+                                             "SA proposal: length exceeds the payload"));
         sa.proposals.push_back(IKEPLEX_TRY(parse_proposal(pr)));
     }
     if (last != kLastProposal) {

@@ -39,13 +39,8 @@ Result<TrafficSelector> parse_selector(Reader& r) {
     ts.type = static_cast<TsType>(IKEPLEX_TRY(r.read_u8("TS: selector type")));
     ts.ip_protocol = IKEPLEX_TRY(r.read_u8("TS: IP protocol id"));
     const std::uint16_t len = IKEPLEX_TRY(r.read_u16("TS: selector length"));
-    if (len < 4) {
-        return invalid_syntax("TS: selector length below 4", len);
-    }
-    if (len - 4U > r.remaining()) {
-        return invalid_syntax("TS: selector length exceeds the payload", len);
-    }
-    Reader body = IKEPLEX_TRY(r.sub_reader(len - 4U, "TS: selector body"));
+    Reader body = IKEPLEX_TRY(substructure(r, len, "TS: selector length below 4",
+                                           "TS: selector length exceeds the payload"));
     const std::size_t addr = address_size(ts.type);
     if (addr == 0) {
         const ByteView rest = body.read_rest();
