@@ -1,0 +1,229 @@
+#include "crypto/registry.h"
+
+#include <cstring>
+
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/obj_mac.h>
+
+#include "wire/constants.h"
+
+namespace ikeplex::crypto {
+namespace {
+
+using namespace ikeplex::wire;
+
+struct EncrSpec {
+    std::uint16_t id;
+    std::uint16_t key_bits;
+    const char* name;
+    const char* ossl;
+};
+
+constexpr EncrSpec kEncrSpecs[] = {
+        {encr::kAesGcm16, 128, "AES_GCM_16_128", "AES-128-GCM"},
+        {encr::kAesGcm16, 192, "AES_GCM_16_192", "AES-192-GCM"},
+        {encr::kAesGcm16, 256, "AES_GCM_16_256", "AES-256-GCM"},
+        {encr::kAesCbc, 128, "AES_CBC_128", "AES-128-CBC"},
+        {encr::kAesCbc, 192, "AES_CBC_192", "AES-192-CBC"},
+        {encr::kAesCbc, 256, "AES_CBC_256", "AES-256-CBC"},
+        {encr::kChacha20Poly1305, 256, "CHACHA20_POLY1305", "ChaCha20-Poly1305"},
+};
+
+constexpr PrfInfo kPrfs[] = {
+        {prf::kHmacSha2_256, "PRF_HMAC_SHA2_256", "SHA256", 32},
+        {prf::kHmacSha2_384, "PRF_HMAC_SHA2_384", "SHA384", 48},
+        {prf::kHmacSha2_512, "PRF_HMAC_SHA2_512", "SHA512", 64},
+};
+
+constexpr IntegInfo kIntegs[] = {
+        {integ::kHmacSha2_256_128, "HMAC_SHA2_256_128", "SHA256", 32, 16},
+        {integ::kHmacSha2_384_192, "HMAC_SHA2_384_192", "SHA384", 48, 24},
+        {integ::kHmacSha2_512_256, "HMAC_SHA2_512_256", "SHA512", 64, 32},
+};
+
+struct KeSpec {
+    std::uint16_t id;
+    KeKind kind;
+    const char* name;
+    const char* ossl;
+    int nid;  // EC curve nid (ECP only)
+    std::size_t size;
+};
+
+constexpr KeSpec kKeSpecs[] = {
+        {ke::kModp2048, KeKind::kModp, "MODP_2048", "modp_2048", 0, 256},
+        {ke::kModp3072, KeKind::kModp, "MODP_3072", "modp_3072", 0, 384},
+        {ke::kModp4096, KeKind::kModp, "MODP_4096", "modp_4096", 0, 512},
+        {ke::kEcp256, KeKind::kEcp, "ECP_256", "P-256", NID_X9_62_prime256v1, 32},
+        {ke::kEcp384, KeKind::kEcp, "ECP_384", "P-384", NID_secp384r1, 48},
+        {ke::kEcp521, KeKind::kEcp, "ECP_521", "P-521", NID_secp521r1, 66},
+        {ke::kCurve25519, KeKind::kEcx, "CURVE_25519", "X25519", 0, 32},
+        {ke::kCurve448, KeKind::kEcx, "CURVE_448", "X448", 0, 56},
+};
+
+/// Domain parameters of a named MODP or ECP group, as an EVP_PKEY to generate keys from.
+Result<EvpPkeyPtr> named_group_params(const char* algorithm, const char* group) {
+    EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, algorithm, nullptr));
+    if (!ctx) {
+        return openssl_error("KE: no key management for the group");
+    }
+    IKEPLEX_TRY(check(EVP_PKEY_fromdata_init(ctx.get()), "KE: fromdata init"));
+    std::string name(group);
+    OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, name.data(), 0),
+            OSSL_PARAM_construct_end()};
+    EVP_PKEY* raw = nullptr;
+    IKEPLEX_TRY(check(EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEY_PARAMETERS, params),
+                      "KE: named group parameters"));
+    return EvpPkeyPtr(raw);
+}
+
+Result<Bytes> bn_bytes(const BIGNUM* bn, std::size_t size) {
+    Bytes out(size);
+    if (BN_bn2binpad(bn, out.data(), static_cast<int>(size)) != static_cast<int>(size)) {
+        return openssl_error("KE: prime does not fit its size");
+    }
+    return out;
+}
+
+Result<KeInfo> make_ke(const KeSpec& s) {
+    KeInfo k{s.id, s.kind, s.name, s.ossl, s.size, s.size, {}, nullptr};
+    switch (s.kind) {
+        case KeKind::kModp: {
+            k.params = IKEPLEX_TRY(named_group_params("DH", s.ossl));
+            BIGNUM* p = nullptr;
+            IKEPLEX_TRY(check(EVP_PKEY_get_bn_param(k.params.get(), OSSL_PKEY_PARAM_FFC_P, &p),
+                              "KE: MODP prime"));
+            const BignumPtr owned(p);
+            k.prime = IKEPLEX_TRY(bn_bytes(p, s.size));
+            break;
+        }
+        case KeKind::kEcp: {
+            k.params = IKEPLEX_TRY(named_group_params("EC", s.ossl));
+            k.public_size = 2 * s.size;  // RFC 5903 §7: x | y, no point-format octet
+            const std::unique_ptr<EC_GROUP, FnDeleter<&EC_GROUP_free>> group(
+                    EC_GROUP_new_by_curve_name(s.nid));
+            const BignumPtr p(BN_new());
+            if (!group || !p ||
+                EC_GROUP_get_curve(group.get(), p.get(), nullptr, nullptr, nullptr) != 1) {
+                return openssl_error("KE: ECP field prime");
+            }
+            k.prime = IKEPLEX_TRY(bn_bytes(p.get(), s.size));
+            break;
+        }
+        case KeKind::kEcx:
+            break;
+    }
+    return k;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Registry>> Registry::create() {
+    std::unique_ptr<Registry> r(new Registry());  // NOLINT: private constructor
+    r->hmac_.reset(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+    if (!r->hmac_) {
+        return openssl_error("registry: HMAC not available");
+    }
+    for (const char* d : {"SHA256", "SHA384", "SHA512"}) {
+        EvpMdPtr md(EVP_MD_fetch(nullptr, d, nullptr));
+        EvpMacCtxPtr ctx(EVP_MAC_CTX_new(r->hmac_.get()));
+        if (!md || !ctx) {
+            return openssl_error("registry: digest not available");
+        }
+        std::string name(d);
+        const OSSL_PARAM params[] = {
+                OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, name.data(), 0),
+                OSSL_PARAM_construct_end()};
+        IKEPLEX_TRY(check(EVP_MAC_CTX_set_params(ctx.get(), params), "registry: HMAC digest"));
+        r->digests_.push_back(std::move(md));
+        r->hmac_templates_.push_back(std::move(ctx));
+    }
+    for (const EncrSpec& s : kEncrSpecs) {
+        EvpCipherPtr c(EVP_CIPHER_fetch(nullptr, s.ossl, nullptr));
+        if (!c) {
+            return openssl_error("registry: cipher not available");
+        }
+        EncrInfo e{s.id, s.key_bits, s.name, false, 0, 0, 0, 0, 0, c.get()};
+        const auto key_bytes = static_cast<std::size_t>(s.key_bits / 8);
+        if (s.id == encr::kAesCbc) {
+            e.key_size = key_bytes;
+            e.iv_size = 16;
+            e.block_size = 16;
+        } else {  // AES-GCM-16 (RFC 4106, RFC 5282) and ChaCha20-Poly1305 (RFC 7634)
+            e.aead = true;
+            e.salt_size = 4;
+            e.key_size = key_bytes + e.salt_size;
+            e.iv_size = 8;
+            e.block_size = 1;
+            e.icv_size = 16;
+        }
+        r->ciphers_.push_back(std::move(c));
+        r->encr_.push_back(e);
+    }
+    r->prf_.assign(std::begin(kPrfs), std::end(kPrfs));
+    r->integ_.assign(std::begin(kIntegs), std::end(kIntegs));
+    r->ke_.reserve(std::size(kKeSpecs));
+    for (const KeSpec& s : kKeSpecs) {
+        r->ke_.push_back(IKEPLEX_TRY(make_ke(s)));
+    }
+    return r;
+}
+
+const EncrInfo* Registry::encr(std::uint16_t id, std::uint16_t key_bits) const noexcept {
+    for (const EncrInfo& e : encr_) {
+        if (e.id == id &&
+            (e.key_bits == key_bits || (key_bits == 0 && id == encr::kChacha20Poly1305))) {
+            return &e;
+        }
+    }
+    return nullptr;
+}
+
+const PrfInfo* Registry::prf(std::uint16_t id) const noexcept {
+    for (const PrfInfo& p : prf_) {
+        if (p.id == id) {
+            return &p;
+        }
+    }
+    return nullptr;
+}
+
+const IntegInfo* Registry::integ(std::uint16_t id) const noexcept {
+    for (const IntegInfo& i : integ_) {
+        if (i.id == id) {
+            return &i;
+        }
+    }
+    return nullptr;
+}
+
+const KeInfo* Registry::ke(std::uint16_t id) const noexcept {
+    for (const KeInfo& k : ke_) {
+        if (k.id == id) {
+            return &k;
+        }
+    }
+    return nullptr;
+}
+
+const EVP_MAC_CTX* Registry::hmac_template(const char* digest) const noexcept {
+    for (std::size_t i = 0; i < digests_.size(); ++i) {
+        if (EVP_MD_is_a(digests_[i].get(), digest) != 0) {
+            return hmac_templates_[i].get();
+        }
+    }
+    return nullptr;
+}
+
+const EVP_MD* Registry::digest(const char* name) const noexcept {
+    for (const EvpMdPtr& d : digests_) {
+        if (EVP_MD_is_a(d.get(), name) != 0) {
+            return d.get();
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace ikeplex::crypto

@@ -1,0 +1,180 @@
+#include "crypto/sk_cipher.h"
+
+#include <algorithm>
+
+#include "crypto/prf.h"
+#include "wire/notify_codes.h"
+
+namespace ikeplex::crypto {
+namespace {
+
+/// AES-CBC over `data` in place (a multiple of the block size), no padding by OpenSSL.
+Status cbc(const EVP_CIPHER* cipher, ByteView key, ByteView iv, MutByteView data, bool encrypt) {
+    const EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+    if (!ctx) {
+        return openssl_error("SK: cipher context");
+    }
+    IKEPLEX_TRY(check(
+            EVP_CipherInit_ex2(ctx.get(), cipher, key.data(), iv.data(), encrypt ? 1 : 0, nullptr),
+            "SK: CBC init"));
+    EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
+    int len = 0;
+    IKEPLEX_TRY(check(EVP_CipherUpdate(ctx.get(), data.data(), &len, data.data(),
+                                       static_cast<int>(data.size())),
+                      "SK: CBC update"));
+    int fin = 0;
+    IKEPLEX_TRY(check(EVP_CipherFinal_ex(ctx.get(), data.data() + len, &fin), "SK: CBC final"));
+    return ok();
+}
+
+/// Where the encrypted part of the last payload starts: IV offset.
+struct SkLayout {
+    std::size_t iv_offset;
+    std::size_t end;  // datagram size
+};
+
+Result<SkLayout> layout_of(ByteView datagram, const wire::Message& parsed) {
+    if (const auto* sk = parsed.sk()) {
+        return SkLayout{datagram.size() - sk->data.size(), datagram.size()};
+    }
+    if (const auto* skf = parsed.skf()) {
+        return SkLayout{datagram.size() - skf->data.size(), datagram.size()};
+    }
+    return make_error(Errc::kInvalidArgument, "SK: message has no encrypted payload");
+}
+
+}  // namespace
+
+Result<SkCipher> SkCipher::create(const Registry& registry, const EncrInfo& encr,
+                                  const IntegInfo* integ, ByteView encr_key, ByteView integ_key) {
+    if (encr_key.size() != encr.key_size) {
+        return make_error(Errc::kInvalidArgument, "SK: wrong encryption key size");
+    }
+    SkCipher c;
+    c.registry_ = &registry;
+    c.encr_ = &encr;
+    if (encr.aead) {
+        c.aead_ = IKEPLEX_TRY(make_openssl_aead(encr, encr_key));
+    } else {
+        if (integ == nullptr || integ_key.size() != integ->key_size) {
+            return make_error(Errc::kInvalidArgument, "SK: CBC needs an integrity key");
+        }
+        c.integ_ = integ;
+        c.encr_key_ = SecretBytes::copy_of(encr_key);
+        c.integ_key_ = SecretBytes::copy_of(integ_key);
+    }
+    return c;
+}
+
+std::size_t SkCipher::icv_size() const noexcept {
+    return encr_->aead ? encr_->icv_size : integ_->icv_size;
+}
+
+Bytes SkCipher::default_padding(std::size_t plaintext_size) const {
+    const std::size_t b = encr_->block_size;
+    return Bytes((b - (plaintext_size + 1) % b) % b, 0);
+}
+
+std::size_t SkCipher::overhead(std::size_t padding_size) const noexcept {
+    return wire::kPayloadHeaderSize + iv_size() + padding_size + 1 + icv_size();
+}
+
+Result<Bytes> SkCipher::seal(const wire::Header& header, wire::PayloadType first_inner,
+                             ByteView plaintext, ByteView iv, ByteView padding) const {
+    wire::Message shell{header, {wire::make_payload(wire::SkPayload{first_inner, {}})}};
+    return seal_message(std::move(shell), plaintext, iv, padding);
+}
+
+Result<Bytes> SkCipher::seal_fragment(const wire::Header& header, wire::PayloadType first_inner,
+                                      std::uint16_t number, std::uint16_t total, ByteView plaintext,
+                                      ByteView iv, ByteView padding) const {
+    wire::Message shell{header,
+                        {wire::make_payload(wire::SkfPayload{first_inner, number, total, {}})}};
+    return seal_message(std::move(shell), plaintext, iv, padding);
+}
+
+Result<Bytes> SkCipher::seal_message(wire::Message&& shell, ByteView plaintext, ByteView iv,
+                                     ByteView padding) const {
+    if (iv.size() != iv_size()) {
+        return make_error(Errc::kInvalidArgument, "SK: wrong IV size");
+    }
+    if (padding.size() > 255 || (plaintext.size() + padding.size() + 1) % encr_->block_size != 0) {
+        return make_error(Errc::kInvalidArgument, "SK: padding breaks the block alignment");
+    }
+    // Reserve IV | payloads | padding | pad length | ICV in the payload, then fill it in place
+    // so the header's Length and the payload lengths are final before anything is protected.
+    const std::size_t body = iv.size() + plaintext.size() + padding.size() + 1;
+    Bytes* data = nullptr;
+    if (auto* sk = shell.payloads.back().as<wire::SkPayload>()) {
+        data = &sk->data;
+    } else {
+        data = &shell.payloads.back().as<wire::SkfPayload>()->data;
+    }
+    data->assign(body + icv_size(), 0);
+    Bytes out = IKEPLEX_TRY(wire::write_message(shell));
+    const std::size_t iv_at = out.size() - data->size();
+    std::copy(iv.begin(), iv.end(), out.begin() + static_cast<std::ptrdiff_t>(iv_at));
+    std::uint8_t* p = out.data() + iv_at + iv.size();
+    std::copy(plaintext.begin(), plaintext.end(), p);
+    std::copy(padding.begin(), padding.end(), p + plaintext.size());
+    p[plaintext.size() + padding.size()] = static_cast<std::uint8_t>(padding.size());
+    const MutByteView encrypted(p, body - iv.size());
+    const MutByteView icv(out.data() + out.size() - icv_size(), icv_size());
+
+    if (encr_->aead) {
+        // RFC 5282 §5.1: A = header through the SK (or SKF) payload header, IV excluded.
+        if (!aead_->seal(iv, ByteView(out).first(iv_at), encrypted, icv)) {
+            return make_error(Errc::kCrypto, "SK: AEAD seal failed");
+        }
+        return out;
+    }
+    IKEPLEX_TRY(cbc(encr_->cipher, encr_key_.view(), iv, encrypted, true));
+    // RFC 7296 §3.14: the ICV covers the whole message up to (not including) the ICV.
+    const Bytes mac = IKEPLEX_TRY(integrity_mac(*registry_, *integ_, integ_key_.view(),
+                                                {ByteView(out).first(out.size() - icv_size())}));
+    std::copy(mac.begin(), mac.end(), icv.begin());
+    return out;
+}
+
+Result<SkCipher::Opened> SkCipher::open(ByteView datagram, const wire::Message& parsed) const {
+    const SkLayout l = IKEPLEX_TRY(layout_of(datagram, parsed));
+    const std::size_t payload_size = l.end - l.iv_offset;
+    if (payload_size < iv_size() + 1 + icv_size()) {
+        return wire::invalid_syntax("SK: encrypted payload shorter than IV, Pad Length and ICV");
+    }
+    const std::size_t enc_size = payload_size - iv_size() - icv_size();
+    if (enc_size % encr_->block_size != 0) {
+        return wire::invalid_syntax("SK: ciphertext is not a multiple of the block size");
+    }
+    const ByteView iv = datagram.subspan(l.iv_offset, iv_size());
+    const ByteView icv = datagram.last(icv_size());
+    Bytes plain(datagram.begin() + static_cast<std::ptrdiff_t>(l.iv_offset + iv_size()),
+                datagram.end() - static_cast<std::ptrdiff_t>(icv_size()));
+
+    if (encr_->aead) {
+        if (!aead_->open(iv, datagram.first(l.iv_offset), plain, icv)) {
+            return make_error(Errc::kIntegrity, "SK: AEAD tag does not verify");
+        }
+    } else {
+        // Verify before decrypting (RFC 7296 §3.14), in constant time.
+        const Bytes mac = IKEPLEX_TRY(integrity_mac(*registry_, *integ_, integ_key_.view(),
+                                                    {datagram.first(l.end - icv_size())}));
+        if (!constant_time_equal(mac.data(), icv.data(), icv.size())) {
+            return make_error(Errc::kIntegrity, "SK: integrity checksum does not verify");
+        }
+        IKEPLEX_TRY(cbc(encr_->cipher, encr_key_.view(), iv, plain, false));
+    }
+    const std::size_t pad = plain.back();
+    if (pad + 1 > plain.size()) {
+        return wire::invalid_syntax("SK: Pad Length exceeds the decrypted data");
+    }
+    Opened o;
+    const auto pad_start = static_cast<std::ptrdiff_t>(plain.size() - 1 - pad);
+    o.padding.assign(plain.begin() + pad_start, plain.end() - 1);
+    plain.resize(static_cast<std::size_t>(pad_start));
+    o.plaintext = std::move(plain);
+    o.iv.assign(iv.begin(), iv.end());
+    return o;
+}
+
+}  // namespace ikeplex::crypto

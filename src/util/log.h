@@ -1,0 +1,68 @@
+// Logging: spdlog underneath, strongSwan-style subsystem tags in each line ("[IKE]", "[ENC]",
+// "[CHD]"), and a rate limiter for anything an outsider can trigger (design.md §7: bad input is
+// logged rate-limited, never per packet).
+//
+// The sink and level are process-wide (spdlog's default logger); everything else is passed in.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include <spdlog/spdlog.h>
+
+namespace ikeplex::log {
+
+/// strongSwan's subsystem names, so operators can read our logs as they read charon's.
+enum class Subsystem : std::uint8_t { kLib, kEnc, kIke, kChd, kCfg, kKnl, kNet, kEsp, kDmn, kVici };
+
+/// Three-letter tag of a subsystem, e.g. "IKE".
+std::string_view tag(Subsystem s) noexcept;
+
+template <class... Args>
+void write(spdlog::level::level_enum level, Subsystem s, fmt::format_string<Args...> f,
+           Args&&... args) {
+    if (!spdlog::should_log(level)) {
+        return;
+    }
+    spdlog::log(level, "[{}] {}", tag(s), fmt::format(f, std::forward<Args>(args)...));
+}
+
+template <class... Args>
+void debug(Subsystem s, fmt::format_string<Args...> f, Args&&... args) {
+    write(spdlog::level::debug, s, f, std::forward<Args>(args)...);
+}
+template <class... Args>
+void info(Subsystem s, fmt::format_string<Args...> f, Args&&... args) {
+    write(spdlog::level::info, s, f, std::forward<Args>(args)...);
+}
+template <class... Args>
+void warn(Subsystem s, fmt::format_string<Args...> f, Args&&... args) {
+    write(spdlog::level::warn, s, f, std::forward<Args>(args)...);
+}
+template <class... Args>
+void error(Subsystem s, fmt::format_string<Args...> f, Args&&... args) {
+    write(spdlog::level::err, s, f, std::forward<Args>(args)...);
+}
+
+/// At most `burst` events per `interval_ms`; the caller supplies the time (so virtual clocks
+/// work) and learns how many were suppressed since the last allowed one.
+class RateLimiter {
+public:
+    RateLimiter(std::uint32_t burst, std::uint64_t interval_ms) noexcept
+        : burst_(burst), interval_ms_(interval_ms) {}
+
+    /// True if an event at `now_ms` may be logged.
+    bool allow(std::uint64_t now_ms) noexcept;
+    /// Events refused since the last allowed one (reset by the next allowed event).
+    [[nodiscard]] std::uint64_t suppressed() const noexcept { return suppressed_; }
+
+private:
+    std::uint32_t burst_;
+    std::uint64_t interval_ms_;
+    std::uint64_t window_start_{0};
+    std::uint32_t in_window_{0};
+    std::uint64_t suppressed_{0};
+    bool started_{false};
+};
+
+}  // namespace ikeplex::log

@@ -1,0 +1,40 @@
+// Randomness, injected (design.md §1): the engine and the crypto layer take a Random&, so tests
+// and the simulator can make SPIs, nonces, IVs and private keys deterministic.
+#pragma once
+
+#include <cstdint>
+
+#include "util/bytes.h"
+
+namespace ikeplex {
+
+class Random {
+public:
+    Random() = default;
+    Random(const Random&) = delete;
+    Random& operator=(const Random&) = delete;
+    Random(Random&&) = delete;
+    Random& operator=(Random&&) = delete;
+    virtual ~Random() = default;
+
+    /// Fills `out` with random bytes (cryptographically strong in production).
+    virtual void fill(MutByteView out) noexcept = 0;
+
+    std::uint32_t u32() noexcept;
+    std::uint64_t u64() noexcept;
+    Bytes bytes(std::size_t n);
+};
+
+/// A deterministic generator for tests and the simulator (xoshiro256**, seeded): never use it
+/// for keys in production.
+class DeterministicRandom final : public Random {
+public:
+    explicit DeterministicRandom(std::uint64_t seed) noexcept;
+    void fill(MutByteView out) noexcept override;
+
+private:
+    std::uint64_t next() noexcept;
+    std::uint64_t s_[4]{};
+};
+
+}  // namespace ikeplex
