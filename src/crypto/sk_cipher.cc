@@ -6,10 +6,12 @@
 #include "wire/notify_codes.h"
 
 namespace ikeplex::crypto {
-namespace {
-
-/// AES-CBC over `data` in place (a multiple of the block size), no padding by OpenSSL.
-Status cbc(const EVP_CIPHER* cipher, ByteView key, ByteView iv, MutByteView data, bool encrypt) {
+Status aes_cbc(const EncrInfo& encr, ByteView key, ByteView iv, MutByteView data, bool encrypt) {
+    const EVP_CIPHER* cipher = encr.cipher;
+    if (encr.aead || key.size() != encr.key_size || iv.size() != encr.iv_size ||
+        data.size() % encr.block_size != 0) {
+        return make_error(Errc::kInvalidArgument, "AES-CBC: wrong key, IV or data size");
+    }
     const EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
     if (!ctx) {
         return openssl_error("SK: cipher context");
@@ -26,6 +28,8 @@ Status cbc(const EVP_CIPHER* cipher, ByteView key, ByteView iv, MutByteView data
     IKEPLEX_TRY(check(EVP_CipherFinal_ex(ctx.get(), data.data() + len, &fin), "SK: CBC final"));
     return ok();
 }
+
+namespace {
 
 /// Where the encrypted part of the last payload starts: IV offset.
 struct SkLayout {
@@ -128,7 +132,7 @@ Result<Bytes> SkCipher::seal_message(wire::Message&& shell, ByteView plaintext, 
         }
         return out;
     }
-    IKEPLEX_TRY(cbc(encr_->cipher, encr_key_.view(), iv, encrypted, true));
+    IKEPLEX_TRY(aes_cbc(*encr_, encr_key_.view(), iv, encrypted, true));
     // RFC 7296 §3.14: the ICV covers the whole message up to (not including) the ICV.
     const Bytes mac = IKEPLEX_TRY(integrity_mac(*registry_, *integ_, integ_key_.view(),
                                                 {ByteView(out).first(out.size() - icv_size())}));
@@ -162,7 +166,7 @@ Result<SkCipher::Opened> SkCipher::open(ByteView datagram, const wire::Message& 
         if (!constant_time_equal(mac.data(), icv.data(), icv.size())) {
             return make_error(Errc::kIntegrity, "SK: integrity checksum does not verify");
         }
-        IKEPLEX_TRY(cbc(encr_->cipher, encr_key_.view(), iv, plain, false));
+        IKEPLEX_TRY(aes_cbc(*encr_, encr_key_.view(), iv, plain, false));
     }
     const std::size_t pad = plain.back();
     if (pad + 1 > plain.size()) {

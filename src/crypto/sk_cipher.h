@@ -14,6 +14,9 @@
 
 namespace ikeplex::crypto {
 
+/// AES-CBC (RFC 3602) of `data` in place, a whole number of blocks, no padding added.
+Status aes_cbc(const EncrInfo& encr, ByteView key, ByteView iv, MutByteView data, bool encrypt);
+
 class SkCipher {
 public:
     /// `integ`/`integ_key` only for non-AEAD ciphers.
