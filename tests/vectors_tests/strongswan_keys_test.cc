@@ -384,3 +384,91 @@ TEST(StrongSwanKeys, TamperedMessagesFailIntegrity) {
 
 }  // namespace
 }  // namespace ikeplex::crypto
+
+// RFC 7427 signatures from a real peer: strongSwan 5.9.8's ECDSA-P256 AUTH payloads verify
+// against the certificates it sent, which chain to the test CA at a pinned time and carry the
+// identities the IKE_AUTH messages claim.
+#include "crypto/x509.h"
+
+namespace ikeplex::crypto {
+namespace {
+
+TEST(StrongSwanKeys, CertificateAuthOfStrongSwan598) {
+    const std::string dir = "strongswan-5.9.8/cert";
+    const CharonLog log = CharonLog::load(dir + "/initiator.charon.log");
+    auto msgs = messages_of(dir);
+    const Message init_req = parse(msgs.at("01").bytes);
+    const Message init_resp = parse(msgs.at("02").bytes);
+    const Bytes ni = nonce_of(init_req.payloads);
+    const Bytes nr = nonce_of(init_resp.payloads);
+    const IkeSuite suite{registry().encr(encr::kAesGcm16, 128), nullptr,
+                         registry().prf(prf::kHmacSha2_256)};
+    const Prf prf(registry(), *suite.prf);
+    const SecretBytes seed =
+            skeyseed(prf, ni, nr, log.get("shared Diffie Hellman secret", 0)).value();
+    const IkeSa sa = make_sa(suite, derive_ike_keys(prf, suite, seed.view(), ni, nr,
+                                                    init_req.header.spi_i, init_resp.header.spi_r)
+                                            .value());
+    const auto reassemble = [&](const std::vector<std::string>& frames) {
+        Bytes joined;
+        PayloadType first = PayloadType::kNone;
+        for (const std::string& f : frames) {
+            const Message m = parse(msgs.at(f).bytes);
+            const SkCipher& c = m.header.from_initiator() ? sa.from_initiator : sa.from_responder;
+            const auto o = c.open(msgs.at(f).bytes, m).value();
+            joined.insert(joined.end(), o.plaintext.begin(), o.plaintext.end());
+            if (m.skf()->fragment_number == 1) {
+                first = m.skf()->first_inner;
+            }
+        }
+        return parse_payload_chain(first, joined).value();
+    };
+    const auto request = reassemble({"03", "04", "05"});
+    const auto response = reassemble({"06", "07"});
+
+    CertStore store;
+    ASSERT_TRUE(store.add_trusted(
+            Certificate::from_pem(test::read_vector_text(dir + "/certs/ca.crt")).value()));
+    constexpr std::int64_t kRecorded = 1795478400;  // 2026-11-24, the day after the recording
+
+    struct Side {
+        const std::vector<Payload>* inner;
+        PayloadType id_type;
+        const Bytes* first_message;
+        const Bytes* peer_nonce;
+        const SecretBytes* sk_p;
+        const char* name;
+    };
+    for (const Side& s :
+         {Side{&request, PayloadType::kIdi, &msgs.at("01").bytes, &nr, &sa.keys.sk_pi, "a.test"},
+          Side{&response, PayloadType::kIdr, &msgs.at("02").bytes, &ni, &sa.keys.sk_pr,
+               "b.test"}}) {
+        SCOPED_TRACE(s.name);
+        const auto* cert_payload = find<CertPayload>(*s.inner, PayloadType::kCert);
+        const auto* id = find<IdPayload>(*s.inner, s.id_type);
+        const auto* auth = find<AuthPayload>(*s.inner, PayloadType::kAuth);
+        ASSERT_TRUE(cert_payload && id && auth);
+        EXPECT_EQ(auth->method, AuthMethod::kDigitalSignature);
+        const Certificate cert = Certificate::from_der(cert_payload->data).value();
+        EXPECT_TRUE(store.verify(cert, {}, kRecorded));
+        EXPECT_TRUE(cert.matches_identity(id->id_type, id->data)) << to_string(id->id_type);
+        const Bytes octets = auth_octets(prf, *s.first_message, *s.peer_nonce, s.sk_p->view(),
+                                         id_payload_body(*id))
+                                     .value();
+        const SignatureAuth sig = parse_signature_auth(auth->data).value();
+        EXPECT_EQ(sig.scheme, SignatureScheme::kEcdsaSha256);
+        const PublicKey key = cert.public_key().value();
+        EXPECT_TRUE(key.verify(sig.scheme, octets, sig.signature));
+        Bytes wrong = octets;
+        wrong[0] ^= 1U;
+        EXPECT_FALSE(key.verify(sig.scheme, wrong, sig.signature));
+    }
+    // The initiator's logged octets are ours.
+    EXPECT_EQ(hex(auth_octets(prf, msgs.at("01").bytes, nr, sa.keys.sk_pi.view(),
+                              id_payload_body(*find<IdPayload>(request, PayloadType::kIdi)))
+                          .value()),
+              hex(log.get("octets = message + nonce + prf(Sk_px, IDx')", 0)));
+}
+
+}  // namespace
+}  // namespace ikeplex::crypto

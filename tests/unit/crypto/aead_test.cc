@@ -1,11 +1,12 @@
 // Data-plane AEAD known answers for both backends: NIST CAVP AES-GCM (encrypt and decrypt,
 // failing tags included), RFC 8439 §2.8.2 / A.5 and RFC 7634 Appendix A (ESP) for
 // ChaCha20-Poly1305. The same vectors run on OpenSSL and on IPsec-MB.
+#include "crypto/aead.h"
+
 #include <cstdio>
 
 #include <gtest/gtest.h>
 
-#include "crypto/aead.h"
 #include "crypto_fixture.h"
 #include "util/hex.h"
 #include "vector_file.h"

@@ -1,9 +1,10 @@
 // Key exchange: RFC 7748 §5.2/§6.1 (X25519, X448), RFC 5903 §8 (ECP-256/384/521 in IKEv2),
 // RFC 8031 Appendix A (Curve25519 in IKEv2); invalid peer public values rejected for every
 // group (RFC 6989, RFC 8031 §3.2); generated key pairs agree for every group.
+#include "crypto/ke.h"
+
 #include <gtest/gtest.h>
 
-#include "crypto/ke.h"
 #include "crypto_fixture.h"
 #include "util/hex.h"
 #include "vector_file.h"
@@ -29,12 +30,16 @@ void run_rfc7748(const std::string& file, std::uint16_t group) {
     for (const auto& v : ikeplex::test::load_vectors(file)) {
         SCOPED_TRACE(v.name);
         if (v.has("alice_private")) {
-            auto alice = KeyExchange::from_private(*registry().ke(group), v.bytes("alice_private")).value();
-            auto bob = KeyExchange::from_private(*registry().ke(group), v.bytes("bob_private")).value();
+            auto alice = KeyExchange::from_private(*registry().ke(group), v.bytes("alice_private"))
+                                 .value();
+            auto bob = KeyExchange::from_private(*registry().ke(group), v.bytes("bob_private"))
+                               .value();
             EXPECT_EQ(to_hex(alice->public_value()), to_hex(v.bytes("alice_public")));
             EXPECT_EQ(to_hex(bob->public_value()), to_hex(v.bytes("bob_public")));
-            EXPECT_EQ(to_hex(alice->shared_secret(bob->public_value())->view()), to_hex(v.bytes("shared")));
-            EXPECT_EQ(to_hex(bob->shared_secret(alice->public_value())->view()), to_hex(v.bytes("shared")));
+            EXPECT_EQ(to_hex(alice->shared_secret(bob->public_value())->view()),
+                      to_hex(v.bytes("shared")));
+            EXPECT_EQ(to_hex(bob->shared_secret(alice->public_value())->view()),
+                      to_hex(v.bytes("shared")));
             continue;
         }
         Bytes k = v.bytes("k");
@@ -49,8 +54,12 @@ void run_rfc7748(const std::string& file, std::uint16_t group) {
     }
 }
 
-TEST(KeyExchange, Rfc7748X25519) { run_rfc7748("rfc/rfc7748-x25519.txt", ke::kCurve25519); }
-TEST(KeyExchange, Rfc7748X448) { run_rfc7748("rfc/rfc7748-x448.txt", ke::kCurve448); }
+TEST(KeyExchange, Rfc7748X25519) {
+    run_rfc7748("rfc/rfc7748-x25519.txt", ke::kCurve25519);
+}
+TEST(KeyExchange, Rfc7748X448) {
+    run_rfc7748("rfc/rfc7748-x448.txt", ke::kCurve448);
+}
 
 TEST(KeyExchange, Rfc8031Curve25519InIkev2) {
     const auto v = ikeplex::test::load_vectors("rfc/rfc8031-curve25519-ikev2.txt").at(0);
@@ -137,7 +146,8 @@ TEST(KeyExchange, InvalidPeerValuesAreRejectedInEveryGroup) {
                 expect_rejected(*own, off_curve, "y changed: not on the curve");
                 expect_rejected(*own, Bytes(n, 0), "(0, 0)");
                 Bytes x_is_p = info.prime;
-                x_is_p.insert(x_is_p.end(), own->public_value().begin() + static_cast<std::ptrdiff_t>(n / 2),
+                x_is_p.insert(x_is_p.end(),
+                              own->public_value().begin() + static_cast<std::ptrdiff_t>(n / 2),
                               own->public_value().end());
                 expect_rejected(*own, x_is_p, "x = p");
                 expect_rejected(*own, Bytes(n, 0xff), "coordinates above p");
@@ -158,11 +168,12 @@ TEST(KeyExchange, InvalidPeerValuesAreRejectedInEveryGroup) {
                         expect_rejected(*own, from_hex(h).value(), h);
                     }
                 } else {
-                    expect_rejected(*own,
-                                    from_hex("feffffffffffffffffffffffffffffffffffffffffffffffffffffff"
-                                             "feffffffffffffffffffffffffffffffffffffffffffffffffffffff")
-                                            .value(),
-                                    "u = p - 1");
+                    expect_rejected(
+                            *own,
+                            from_hex("feffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+                                     "feffffffffffffffffffffffffffffffffffffffffffffffffffffff")
+                                    .value(),
+                            "u = p - 1");
                 }
                 break;
             }

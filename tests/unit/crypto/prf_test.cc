@@ -1,8 +1,9 @@
 // PRF and integrity known answers: RFC 4868 §2.7 (PRF and truncated authenticator cases) and
 // RFC 4231 (HMAC-SHA-256/384/512), plus prf+ built from its definition.
+#include "crypto/prf.h"
+
 #include <gtest/gtest.h>
 
-#include "crypto/prf.h"
 #include "crypto_fixture.h"
 #include "util/hex.h"
 #include "vector_file.h"
@@ -36,7 +37,8 @@ void run_hmac_vectors(const std::string& file, std::size_t expected_count) {
         if (v.has("truncated")) {
             // RFC 4868 §2.7.2: HMAC-SHA-xxx truncated to half the output, keyed with a key
             // of the full output size (the integrity transform).
-            const auto mac = integrity_mac(registry(), integ_for(hash), v.bytes("key"), {v.bytes("data")});
+            const auto mac =
+                    integrity_mac(registry(), integ_for(hash), v.bytes("key"), {v.bytes("data")});
             ASSERT_TRUE(mac);
             EXPECT_EQ(to_hex(*mac), to_hex(v.bytes("output")));
         } else {
@@ -48,16 +50,20 @@ void run_hmac_vectors(const std::string& file, std::size_t expected_count) {
     }
 }
 
-TEST(Prf, Rfc4868Vectors) { run_hmac_vectors("rfc/rfc4868-hmac-sha2.txt", 42); }
+TEST(Prf, Rfc4868Vectors) {
+    run_hmac_vectors("rfc/rfc4868-hmac-sha2.txt", 42);
+}
 
-TEST(Prf, Rfc4231Vectors) { run_hmac_vectors("nist/rfc4231-hmac.txt", 18); }
+TEST(Prf, Rfc4231Vectors) {
+    run_hmac_vectors("nist/rfc4231-hmac.txt", 18);
+}
 
 TEST(Prf, DataInPartsEqualsConcatenation) {
     const Prf prf(registry(), prf_for("sha256"));
     const Bytes key = from_hex("0102030405").value();
     const auto whole = prf.compute(key, {from_hex("aabbccddeeff").value()});
-    const auto parts = prf.compute(key, {from_hex("aabb").value(), from_hex("").value(),
-                                         from_hex("ccddeeff").value()});
+    const auto parts = prf.compute(
+            key, {from_hex("aabb").value(), from_hex("").value(), from_hex("ccddeeff").value()});
     EXPECT_TRUE(whole->equals(parts->view()));
 }
 
@@ -75,7 +81,8 @@ TEST(Prf, PlusFollowsItsDefinition) {
         expected.insert(expected.end(), t2.view().begin(), t2.view().end());
         expected.insert(expected.end(), t3.view().begin(), t3.view().end());
         expected.resize(2 * n + 5);
-        const auto plus = prf.plus(key, {from_hex("cafe").value(), from_hex("babe").value()}, 2 * n + 5);
+        const auto plus =
+                prf.plus(key, {from_hex("cafe").value(), from_hex("babe").value()}, 2 * n + 5);
         ASSERT_TRUE(plus);
         EXPECT_EQ(to_hex(plus->view()), to_hex(expected)) << hash;
         EXPECT_FALSE(prf.plus(key, {seed}, 255 * n + 1)) << "more than 255 blocks";

@@ -1,10 +1,11 @@
 // SK payload protection: RFC 7634 Appendix B (a complete encrypted IKEv2 message, decrypted and
 // re-encrypted byte for byte), NIST AES-CBC through the CBC path, round trips of every suite,
 // padding rules and malformed encrypted payloads.
+#include "crypto/sk_cipher.h"
+
 #include <gtest/gtest.h>
 
 #include "crypto/prf.h"
-#include "crypto/sk_cipher.h"
 #include "crypto_fixture.h"
 #include "sample_messages.h"
 #include "util/hex.h"
@@ -49,7 +50,8 @@ TEST(SkCipher, NistAesCbc) {
     for (const auto& v : vectors) {
         SCOPED_TRACE(v.name);
         const Bytes key = v.bytes("key");
-        const EncrInfo& encr = *registry().encr(encr::kAesCbc, static_cast<std::uint16_t>(key.size() * 8));
+        const EncrInfo& encr =
+                *registry().encr(encr::kAesCbc, static_cast<std::uint16_t>(key.size() * 8));
         const bool enc = v.text("direction") == "encrypt";
         Bytes data = v.bytes(enc ? "plaintext" : "ciphertext");
         ASSERT_TRUE(aes_cbc(encr, key, v.bytes("iv"), data, enc));
@@ -94,7 +96,8 @@ TEST_P(SkSuites, RoundTripsAndRejectsTampering) {
         }
     }
     // Explicit padding of any length up to 255 that keeps the alignment is accepted.
-    const Bytes long_pad(padding.size() + 2 * encr.block_size * (encr.block_size == 1 ? 50 : 1), 0xaa);
+    const Bytes long_pad(padding.size() + 2 * encr.block_size * (encr.block_size == 1 ? 50 : 1),
+                         0xaa);
     const Bytes msg2 = c.seal(h, inner.front().type, plain, iv, long_pad).value();
     EXPECT_EQ(c.open(msg2, parse_message(msg2).value())->padding, long_pad);
     if (encr.block_size > 1) {
@@ -106,24 +109,27 @@ TEST_P(SkSuites, RoundTripsAndRejectsTampering) {
     EXPECT_EQ(c.open(frag, parse_message(frag).value())->plaintext, plain);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-        All, SkSuites,
-        ::testing::Values(Suite{encr::kAesGcm16, 128, 0}, Suite{encr::kAesGcm16, 192, 0},
-                          Suite{encr::kAesGcm16, 256, 0}, Suite{encr::kChacha20Poly1305, 256, 0},
-                          Suite{encr::kAesCbc, 128, integ::kHmacSha2_256_128},
-                          Suite{encr::kAesCbc, 192, integ::kHmacSha2_384_192},
-                          Suite{encr::kAesCbc, 256, integ::kHmacSha2_512_256}),
-        [](const auto& info) {
-            return "encr" + std::to_string(info.param.encr) + "_" + std::to_string(info.param.bits) +
-                   "_integ" + std::to_string(info.param.integ);
-        });
+INSTANTIATE_TEST_SUITE_P(All, SkSuites,
+                         ::testing::Values(Suite{encr::kAesGcm16, 128, 0},
+                                           Suite{encr::kAesGcm16, 192, 0},
+                                           Suite{encr::kAesGcm16, 256, 0},
+                                           Suite{encr::kChacha20Poly1305, 256, 0},
+                                           Suite{encr::kAesCbc, 128, integ::kHmacSha2_256_128},
+                                           Suite{encr::kAesCbc, 192, integ::kHmacSha2_384_192},
+                                           Suite{encr::kAesCbc, 256, integ::kHmacSha2_512_256}),
+                         [](const auto& info) {
+                             return "encr" + std::to_string(info.param.encr) + "_" +
+                                    std::to_string(info.param.bits) + "_integ" +
+                                    std::to_string(info.param.integ);
+                         });
 
 TEST(SkCipher, MalformedEncryptedPayloads) {
     const EncrInfo& cbc = *registry().encr(encr::kAesCbc, 128);
     const IntegInfo& sha = *registry().integ(integ::kHmacSha2_256_128);
     const SkCipher c = SkCipher::create(registry(), cbc, &sha, Bytes(16, 1), Bytes(32, 2)).value();
     const Header h = ikeplex::test::sample_header(ExchangeType::kInformational, false, 2);
-    for (const std::size_t n : {std::size_t{0}, std::size_t{16}, std::size_t{31}, std::size_t{47}}) {
+    for (const std::size_t n :
+         {std::size_t{0}, std::size_t{16}, std::size_t{31}, std::size_t{47}}) {
         Message m{h, {make_payload(SkPayload{PayloadType::kNone, Bytes(n, 0)})}};
         const Bytes bytes = write_message(m).value();
         auto r = c.open(bytes, parse_message(bytes).value());
@@ -145,9 +151,9 @@ TEST(SkCipher, MalformedEncryptedPayloads) {
     data.resize(data.size() + 16);
     Message m{h, {make_payload(SkPayload{PayloadType::kNone, data})}};
     Bytes bytes = write_message(m).value();
-    const Bytes mac = integrity_mac(registry(), sha, Bytes(32, 2),
-                                    {ByteView(bytes).first(bytes.size() - 16)})
-                              .value();
+    const Bytes mac =
+            integrity_mac(registry(), sha, Bytes(32, 2), {ByteView(bytes).first(bytes.size() - 16)})
+                    .value();
     std::copy(mac.begin(), mac.end(), bytes.end() - 16);
     auto r = c.open(bytes, parse_message(bytes).value());
     ASSERT_FALSE(r);

@@ -1,0 +1,184 @@
+#include "crypto/x509.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
+
+#include "util/log.h"
+#include "wire/notify_codes.h"
+
+namespace ikeplex::crypto {
+namespace {
+
+/// Frees the stack only: the certificates in it are borrowed.
+void free_x509_stack(STACK_OF(X509) * s) noexcept {
+    sk_X509_free(s);
+}
+using StackX509Ptr = std::unique_ptr<STACK_OF(X509), FnDeleter<&free_x509_stack>>;
+
+bool iequal(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+std::string_view string_of(const ASN1_STRING* s) noexcept {
+    return {reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+            static_cast<std::size_t>(ASN1_STRING_length(s))};
+}
+
+}  // namespace
+
+Result<Certificate> Certificate::from_der(ByteView der) {
+    const unsigned char* p = der.data();
+    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    if (!cert || p != der.data() + der.size()) {
+        (void)openssl_error("certificate: DER");
+        return make_error(Errc::kInvalidArgument, "certificate: not a DER X.509 certificate");
+    }
+    return Certificate(std::move(cert));
+}
+
+Result<Certificate> Certificate::from_pem(std::string_view pem) {
+    const BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    if (!cert) {
+        (void)openssl_error("certificate: PEM");
+        return make_error(Errc::kInvalidArgument, "certificate: not a PEM X.509 certificate");
+    }
+    return Certificate(std::move(cert));
+}
+
+Certificate Certificate::clone() const {
+    X509_up_ref(cert_.get());
+    return Certificate(X509Ptr(cert_.get()));
+}
+
+Bytes Certificate::der() const {
+    const int len = i2d_X509(cert_.get(), nullptr);
+    if (len <= 0) {
+        return {};
+    }
+    Bytes out(static_cast<std::size_t>(len));
+    unsigned char* p = out.data();
+    i2d_X509(cert_.get(), &p);
+    return out;
+}
+
+std::string Certificate::subject() const {
+    const BioPtr bio(BIO_new(BIO_s_mem()));
+    if (!bio ||
+        X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert_.get()), 0, XN_FLAG_RFC2253) < 0) {
+        return {};
+    }
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio.get(), &data);
+    return {data, static_cast<std::size_t>(len)};
+}
+
+Bytes Certificate::subject_der() const {
+    const X509_NAME* name = X509_get_subject_name(cert_.get());
+    const int len = i2d_X509_NAME(name, nullptr);
+    if (len <= 0) {
+        return {};
+    }
+    Bytes out(static_cast<std::size_t>(len));
+    unsigned char* p = out.data();
+    i2d_X509_NAME(name, &p);
+    return out;
+}
+
+Result<PublicKey> Certificate::public_key() const {
+    EvpPkeyPtr key(X509_get_pubkey(cert_.get()));  // takes a reference
+    if (!key) {
+        return openssl_error("certificate: public key");
+    }
+    return PublicKey(std::move(key));
+}
+
+bool Certificate::matches_identity(wire::IdType type, ByteView data) const {
+    using wire::IdType;
+    if (type == IdType::kDerAsn1Dn) {
+        const unsigned char* p = data.data();
+        const X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(data.size())));
+        return name && p == data.data() + data.size() &&
+               X509_NAME_cmp(name.get(), X509_get_subject_name(cert_.get())) == 0;
+    }
+    int wanted = -1;
+    switch (type) {
+        case IdType::kIpv4Addr:
+        case IdType::kIpv6Addr:
+            wanted = GEN_IPADD;
+            break;
+        case IdType::kFqdn:
+            wanted = GEN_DNS;
+            break;
+        case IdType::kRfc822Addr:
+            wanted = GEN_EMAIL;
+            break;
+        default:
+            return false;
+    }
+    const GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
+            X509_get_ext_d2i(cert_.get(), NID_subject_alt_name, nullptr, nullptr)));
+    if (!names) {
+        return false;
+    }
+    const std::string_view id(reinterpret_cast<const char*>(data.data()), data.size());
+    for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+        const GENERAL_NAME* n = sk_GENERAL_NAME_value(names.get(), i);
+        if (n->type != wanted) {
+            continue;
+        }
+        if (wanted == GEN_IPADD) {
+            const std::string_view ip = string_of(n->d.iPAddress);
+            if (ip.size() == id.size() && std::equal(ip.begin(), ip.end(), id.begin())) {
+                return true;
+            }
+        } else if (iequal(string_of(n->d.ia5), id)) {  // DNS names and mailboxes: any case
+            return true;
+        }
+    }
+    return false;
+}
+
+CertStore::CertStore() : store_(X509_STORE_new()) {}
+
+Status CertStore::add_trusted(const Certificate& ca) {
+    if (!store_) {
+        return openssl_error("CA store");
+    }
+    return check(X509_STORE_add_cert(store_.get(), ca.raw()), "CA store: add");
+}
+
+Status CertStore::verify(const Certificate& leaf, std::span<const Certificate> intermediates,
+                         std::int64_t unix_time) const {
+    const X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+    const StackX509Ptr chain(sk_X509_new_null());
+    if (!ctx || !chain) {
+        return openssl_error("certificate: verify context");
+    }
+    for (const Certificate& c : intermediates) {
+        if (sk_X509_push(chain.get(), c.raw()) == 0) {
+            return openssl_error("certificate: chain");
+        }
+    }
+    IKEPLEX_TRY(check(X509_STORE_CTX_init(ctx.get(), store_.get(), leaf.raw(), chain.get()),
+                      "certificate: verify init"));
+    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()),
+                               static_cast<time_t>(unix_time));
+    if (X509_verify_cert(ctx.get()) != 1) {
+        const int err = X509_STORE_CTX_get_error(ctx.get());
+        log::info(log::Subsystem::kCfg, "certificate '{}' not trusted: {}", leaf.subject(),
+                  X509_verify_cert_error_string(err));
+        return wire::error_with_notify(Errc::kAuthFailed, "certificate: chain does not verify",
+                                       wire::NotifyType::kAuthenticationFailed,
+                                       static_cast<std::uint32_t>(err));
+    }
+    return ok();
+}
+
+}  // namespace ikeplex::crypto

@@ -1,0 +1,72 @@
+// X.509 certificates for IKEv2 authentication: parsing, chain validation against configured CA
+// certificates at a given time, and matching an IKE identity (RFC 7296 §3.5) against a
+// certificate: ID_IPV4_ADDR / ID_IPV6_ADDR / ID_FQDN / ID_RFC822_ADDR against the
+// subjectAltName, ID_DER_ASN1_DN against the subject.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/ossl.h"
+#include "crypto/signature.h"
+#include "util/bytes.h"
+#include "util/result.h"
+#include "wire/constants.h"
+
+namespace ikeplex::crypto {
+
+class Certificate {
+public:
+    static Result<Certificate> from_der(ByteView der);
+    /// The first certificate of a PEM text.
+    static Result<Certificate> from_pem(std::string_view pem);
+    explicit Certificate(X509Ptr cert) noexcept : cert_(std::move(cert)) {}
+
+    Certificate(Certificate&&) noexcept = default;
+    Certificate& operator=(Certificate&&) noexcept = default;
+    Certificate(const Certificate&) = delete;
+    Certificate& operator=(const Certificate&) = delete;
+    ~Certificate() = default;
+    [[nodiscard]] Certificate clone() const;
+
+    [[nodiscard]] X509* raw() const noexcept { return cert_.get(); }
+    /// DER encoding (what a CERT payload carries with encoding X509_CERTIFICATE_SIGNATURE).
+    [[nodiscard]] Bytes der() const;
+    /// Subject in RFC 2253 form, e.g. "CN=a.test,O=ikeplex".
+    [[nodiscard]] std::string subject() const;
+    /// Subject DN, DER-encoded (an ID_DER_ASN1_DN identity).
+    [[nodiscard]] Bytes subject_der() const;
+    /// The subject public key.
+    [[nodiscard]] Result<PublicKey> public_key() const;
+    /// Whether this certificate vouches for the IKE identity (type, data).
+    [[nodiscard]] bool matches_identity(wire::IdType type, ByteView data) const;
+
+private:
+    X509Ptr cert_;
+};
+
+/// Trusted CA certificates and chain validation.
+class CertStore {
+public:
+    CertStore();
+    CertStore(CertStore&&) noexcept = default;
+    CertStore& operator=(CertStore&&) noexcept = default;
+    CertStore(const CertStore&) = delete;
+    CertStore& operator=(const CertStore&) = delete;
+    ~CertStore() = default;
+
+    /// Adds a trust anchor.
+    Status add_trusted(const Certificate& ca);
+    /// Verifies that `leaf` chains to a trusted CA through `intermediates` at `unix_time`.
+    /// kAuthFailed (AUTHENTICATION_FAILED) with OpenSSL's reason in the log otherwise.
+    Status verify(const Certificate& leaf, std::span<const Certificate> intermediates,
+                  std::int64_t unix_time) const;
+
+private:
+    X509StorePtr store_;
+};
+
+}  // namespace ikeplex::crypto
