@@ -1,12 +1,15 @@
 #include "crypto/auth.h"
 
+#include <algorithm>
+
 #include "util/bytes.h"
 
 namespace ikeplex::crypto {
 
 Bytes id_payload_body(const wire::IdPayload& id) {
-    Bytes b{static_cast<std::uint8_t>(id.id_type), 0, 0, 0};
-    b.insert(b.end(), id.data.begin(), id.data.end());
+    Bytes b(4 + id.data.size(), 0);
+    b[0] = static_cast<std::uint8_t>(id.id_type);
+    std::copy(id.data.begin(), id.data.end(), b.begin() + 4);
     return b;
 }
 

@@ -77,10 +77,19 @@ Result<KeyExchangePtr> modp_from_private(const KeInfo& info, ByteView priv,
 }
 
 Result<EvpPkeyPtr> modp_peer(const KeInfo& info, ByteView peer) {
-    // RFC 7296 §3.4: exactly the size of the prime. RFC 6989 §2.1: 1 < y < p - 1
-    // (EVP_PKEY_public_check_quick below; no y^q check, the groups are safe primes).
+    // RFC 7296 §3.4: exactly the size of the prime. RFC 6989 §2.1: 1 < y < p - 1; no y^q
+    // check, the groups are safe primes (big-endian byte comparisons, no bignum work).
     if (peer.size() != info.public_size) {
         return bad_peer("KE: MODP value is not the size of the prime");
+    }
+    const bool above_one =
+            std::any_of(peer.begin(), peer.end() - 1, [](std::uint8_t b) { return b != 0; }) ||
+            peer.back() > 1;
+    Bytes p_minus_1 = info.prime;  // p is odd, so p - 1 only clears the last bit
+    p_minus_1.back() = static_cast<std::uint8_t>(p_minus_1.back() - 1);
+    if (!above_one || !std::lexicographical_compare(peer.begin(), peer.end(), p_minus_1.begin(),
+                                                    p_minus_1.end())) {
+        return bad_peer("KE: MODP value outside 1 < y < p - 1");
     }
     const BignumPtr y(BN_bin2bn(peer.data(), static_cast<int>(peer.size()), nullptr));
     if (!y) {
@@ -199,6 +208,50 @@ Result<KeyExchangePtr> KeyExchange::from_private(const KeInfo& info, ByteView pr
     return make_error(Errc::kInternal, "KE: unknown kind");
 }
 
+Result<KeyExchangePtr> KeyExchange::generate(const KeInfo& info) {
+    const EvpPkeyCtxPtr ctx(
+            info.kind == KeKind::kEcx
+                    ? EVP_PKEY_CTX_new_from_name(nullptr, info.ossl_name, nullptr)
+                    : EVP_PKEY_CTX_new_from_pkey(nullptr, info.params.get(), nullptr));
+    if (!ctx) {
+        return openssl_error("KE: keygen context");
+    }
+    IKEPLEX_TRY(check(EVP_PKEY_keygen_init(ctx.get()), "KE: keygen init"));
+    EVP_PKEY* raw = nullptr;
+    IKEPLEX_TRY(check(EVP_PKEY_generate(ctx.get(), &raw), "KE: keygen"));
+    EvpPkeyPtr key(raw);
+    Bytes pub(info.public_size);
+    switch (info.kind) {
+        case KeKind::kModp: {
+            BIGNUM* y = nullptr;
+            IKEPLEX_TRY(check(EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_PUB_KEY, &y),
+                              "KE: MODP public value"));
+            const BignumPtr owned(y);
+            BN_bn2binpad(y, pub.data(), static_cast<int>(pub.size()));
+            break;
+        }
+        case KeKind::kEcp: {
+            Bytes point(1 + info.public_size);
+            std::size_t len = 0;
+            IKEPLEX_TRY(check(EVP_PKEY_get_octet_string_param(key.get(), OSSL_PKEY_PARAM_PUB_KEY,
+                                                              point.data(), point.size(), &len),
+                              "KE: ECP public value"));
+            if (len != point.size() || point[0] != POINT_CONVERSION_UNCOMPRESSED) {
+                return make_error(Errc::kCrypto, "KE: ECP public value not uncompressed");
+            }
+            std::copy(point.begin() + 1, point.end(), pub.begin());
+            break;
+        }
+        case KeKind::kEcx: {
+            std::size_t len = pub.size();
+            IKEPLEX_TRY(check(EVP_PKEY_get_raw_public_key(key.get(), pub.data(), &len),
+                              "KE: X25519/X448 public value"));
+            break;
+        }
+    }
+    return wrap(info, std::move(key), std::move(pub));
+}
+
 Result<KeyExchangePtr> KeyExchange::generate(const KeInfo& info, Random& random) {
     switch (info.kind) {
         case KeKind::kModp: {
@@ -248,13 +301,6 @@ Result<SecretBytes> KeyExchange::shared_secret(ByteView peer) const {
     const EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
     if (!ctx) {
         return openssl_error("KE: derive context");
-    }
-    if (info_->kind != KeKind::kEcx) {
-        // RFC 6989 checks only: 1 < y < p-1 (MODP), on the curve (ECP).
-        const EvpPkeyCtxPtr check_ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, peer_key.get(), nullptr));
-        if (!check_ctx || EVP_PKEY_public_check_quick(check_ctx.get()) != 1) {
-            return bad_peer("KE: peer value fails the RFC 6989 checks");
-        }
     }
     IKEPLEX_TRY(check(EVP_PKEY_derive_init(ctx.get()), "KE: derive init"));
     if (info_->kind == KeKind::kModp) {

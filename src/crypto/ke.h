@@ -28,7 +28,10 @@ public:
     /// kInvalidSyntax (notify INVALID_SYNTAX) when the peer's value fails the checks.
     [[nodiscard]] Result<SecretBytes> shared_secret(ByteView peer) const;
 
-    /// A key pair whose private key is drawn from `random`.
+    /// A fresh key pair from OpenSSL's generator (the fast path for production).
+    static Result<std::unique_ptr<KeyExchange>> generate(const KeInfo& info);
+    /// A key pair whose private key is drawn from `random` (deterministic tests, simulation,
+    /// fuzzing); slower than generate() for MODP and ECP.
     static Result<std::unique_ptr<KeyExchange>> generate(const KeInfo& info, Random& random);
     /// A key pair with the given private key (big-endian scalar or exponent; raw for
     /// X25519/X448), for known-answer tests.
