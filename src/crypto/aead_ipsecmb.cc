@@ -61,7 +61,7 @@ public:
             return false;
         }
         std::memcpy(nonce_.data() + 4, iv.data(), kAeadIvSize);
-        gcm_context_data ctx;
+        gcm_context_data ctx;  // NOLINT(cppcoreguidelines-pro-type-member-init): IPsec-MB sets it
         switch (key_bytes_) {
             case 16:
                 IMB_AES128_GCM_ENC(mgr_, &key_, &ctx, data.data(), data.data(), data.size(),
@@ -84,7 +84,7 @@ public:
             return false;
         }
         std::memcpy(nonce_.data() + 4, iv.data(), kAeadIvSize);
-        gcm_context_data ctx;
+        gcm_context_data ctx;  // NOLINT(cppcoreguidelines-pro-type-member-init): IPsec-MB sets it
         std::array<std::uint8_t, kAeadTagSize> computed{};
         switch (key_bytes_) {
             case 16:
@@ -132,7 +132,7 @@ public:
             return false;
         }
         std::memcpy(nonce_.data() + 4, iv.data(), kAeadIvSize);
-        chacha20_poly1305_context_data ctx;
+        chacha20_poly1305_context_data ctx;  // NOLINT(cppcoreguidelines-pro-type-member-init)
         IMB_CHACHA20_POLY1305_INIT(mgr_, key_.data(), &ctx, nonce_.data(), aad.data(), aad.size());
         IMB_CHACHA20_POLY1305_ENC_UPDATE(mgr_, key_.data(), &ctx, data.data(), data.data(),
                                          data.size());
@@ -145,7 +145,7 @@ public:
             return false;
         }
         std::memcpy(nonce_.data() + 4, iv.data(), kAeadIvSize);
-        chacha20_poly1305_context_data ctx;
+        chacha20_poly1305_context_data ctx;  // NOLINT(cppcoreguidelines-pro-type-member-init)
         std::array<std::uint8_t, kAeadTagSize> computed{};
         IMB_CHACHA20_POLY1305_INIT(mgr_, key_.data(), &ctx, nonce_.data(), aad.data(), aad.size());
         IMB_CHACHA20_POLY1305_DEC_UPDATE(mgr_, key_.data(), &ctx, data.data(), data.data(),

@@ -15,7 +15,7 @@ Status hmac(const EVP_MAC_CTX* tmpl, ByteView key, std::span<const ByteView> dat
         return openssl_error("HMAC: context");
     }
     // A zero-length key still needs a non-null pointer.
-    static const unsigned char kEmpty = 0;
+    static constexpr unsigned char kEmpty = 0;
     IKEPLEX_TRY(
             check(EVP_MAC_init(ctx.get(), key.empty() ? &kEmpty : key.data(), key.size(), nullptr),
                   "HMAC: key"));
@@ -58,10 +58,10 @@ Result<SecretBytes> Prf::plus(ByteView key, std::initializer_list<ByteView> seed
         // Tn = prf(K, Tn-1 | S | n); the seed may come in parts.
         parts.clear();
         if (i > 1) {
-            parts.push_back(t.view());
+            parts.emplace_back(t.view());
         }
         parts.insert(parts.end(), seed.begin(), seed.end());
-        parts.push_back(counter);
+        parts.emplace_back(counter);
         IKEPLEX_TRY(hmac(template_, key, parts, t.mut_view()));
         const std::size_t take = std::min(n, length - done);
         std::copy_n(t.view().begin(), take,

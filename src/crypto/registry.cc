@@ -43,23 +43,23 @@ constexpr IntegInfo kIntegs[] = {
 };
 
 struct KeSpec {
-    std::uint16_t id;
-    KeKind kind;
     const char* name;
     const char* ossl;
-    int nid;  // EC curve nid (ECP only)
     std::size_t size;
+    int nid;  // EC curve nid (ECP only)
+    std::uint16_t id;
+    KeKind kind;
 };
 
 constexpr KeSpec kKeSpecs[] = {
-        {ke::kModp2048, KeKind::kModp, "MODP_2048", "modp_2048", 0, 256},
-        {ke::kModp3072, KeKind::kModp, "MODP_3072", "modp_3072", 0, 384},
-        {ke::kModp4096, KeKind::kModp, "MODP_4096", "modp_4096", 0, 512},
-        {ke::kEcp256, KeKind::kEcp, "ECP_256", "P-256", NID_X9_62_prime256v1, 32},
-        {ke::kEcp384, KeKind::kEcp, "ECP_384", "P-384", NID_secp384r1, 48},
-        {ke::kEcp521, KeKind::kEcp, "ECP_521", "P-521", NID_secp521r1, 66},
-        {ke::kCurve25519, KeKind::kEcx, "CURVE_25519", "X25519", 0, 32},
-        {ke::kCurve448, KeKind::kEcx, "CURVE_448", "X448", 0, 56},
+        {"MODP_2048", "modp_2048", 256, 0, ke::kModp2048, KeKind::kModp},
+        {"MODP_3072", "modp_3072", 384, 0, ke::kModp3072, KeKind::kModp},
+        {"MODP_4096", "modp_4096", 512, 0, ke::kModp4096, KeKind::kModp},
+        {"ECP_256", "P-256", 32, NID_X9_62_prime256v1, ke::kEcp256, KeKind::kEcp},
+        {"ECP_384", "P-384", 48, NID_secp384r1, ke::kEcp384, KeKind::kEcp},
+        {"ECP_521", "P-521", 66, NID_secp521r1, ke::kEcp521, KeKind::kEcp},
+        {"CURVE_25519", "X25519", 32, 0, ke::kCurve25519, KeKind::kEcx},
+        {"CURVE_448", "X448", 56, 0, ke::kCurve448, KeKind::kEcx},
 };
 
 /// Domain parameters of a named MODP or ECP group, as an EVP_PKEY to generate keys from.

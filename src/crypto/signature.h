@@ -70,11 +70,12 @@ public:
     [[nodiscard]] KeyType type() const noexcept { return type_; }
     [[nodiscard]] EVP_PKEY* raw() const noexcept { return key_.get(); }
     /// The signature value of `octets` with scheme `s` (DER ECDSA-Sig-Value for ECDSA).
-    Result<Bytes> sign(SignatureScheme s, ByteView octets) const;
+    [[nodiscard]] Result<Bytes> sign(SignatureScheme s, ByteView octets) const;
     /// The scheme to sign with, given the hash algorithms the peer announced in
     /// SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4): the key's natural hash if offered, else the
     /// strongest offered one it can use. kNoProposal if none fits.
-    Result<SignatureScheme> choose_scheme(std::span<const wire::HashAlgorithm> peer) const;
+    [[nodiscard]] Result<SignatureScheme> choose_scheme(
+            std::span<const wire::HashAlgorithm> peer) const;
 
 private:
     EvpPkeyPtr key_;

@@ -76,7 +76,9 @@ std::size_t SkCipher::icv_size() const noexcept {
 
 Bytes SkCipher::default_padding(std::size_t plaintext_size) const {
     const std::size_t b = encr_->block_size;
-    return Bytes((b - (plaintext_size + 1) % b) % b, 0);
+    const std::size_t n = (b - (plaintext_size + 1) % b) % b;
+    // NOLINTNEXTLINE(modernize-return-braced-init-list): n zeros, not a list {n, 0}
+    return Bytes(n, 0);
 }
 
 std::size_t SkCipher::overhead(std::size_t padding_size) const noexcept {

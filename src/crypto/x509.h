@@ -62,8 +62,8 @@ public:
     Status add_trusted(const Certificate& ca);
     /// Verifies that `leaf` chains to a trusted CA through `intermediates` at `unix_time`.
     /// kAuthFailed (AUTHENTICATION_FAILED) with OpenSSL's reason in the log otherwise.
-    Status verify(const Certificate& leaf, std::span<const Certificate> intermediates,
-                  std::int64_t unix_time) const;
+    [[nodiscard]] Status verify(const Certificate& leaf, std::span<const Certificate> intermediates,
+                                std::int64_t unix_time) const;
 
 private:
     X509StorePtr store_;
