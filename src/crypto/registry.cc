@@ -126,7 +126,7 @@ Result<std::unique_ptr<Registry>> Registry::create() {
     if (!r->hmac_) {
         return openssl_error("registry: HMAC not available");
     }
-    for (const char* d : {"SHA256", "SHA384", "SHA512"}) {
+    for (const char* d : {"SHA256", "SHA384", "SHA512", "SHA1"}) {
         EvpMdPtr md(EVP_MD_fetch(nullptr, d, nullptr));
         EvpMacCtxPtr ctx(EVP_MAC_CTX_new(r->hmac_.get()));
         if (!md || !ctx) {

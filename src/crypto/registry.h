@@ -88,7 +88,7 @@ public:
     /// An HMAC context with digest `name` set ("SHA256", "SHA384", "SHA512"), not keyed:
     /// EVP_MAC_CTX_dup() it, then EVP_MAC_init() with a key. nullptr for other digests.
     [[nodiscard]] const EVP_MAC_CTX* hmac_template(const char* digest) const noexcept;
-    /// A fetched digest by OpenSSL name ("SHA256", "SHA384", "SHA512"), or nullptr.
+    /// A fetched digest by OpenSSL name ("SHA1", "SHA256", "SHA384", "SHA512"), or nullptr.
     [[nodiscard]] const EVP_MD* digest(const char* name) const noexcept;
 
 private:

@@ -145,6 +145,73 @@ bool Certificate::matches_identity(wire::IdType type, ByteView data) const {
     return false;
 }
 
+Result<Bytes> dn_from_string(std::string_view text) {
+    const X509NamePtr name(X509_NAME_new());
+    if (!name) {
+        return openssl_error("DN: allocation");
+    }
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t end = text.find_first_of(",/", pos);
+        if (end == std::string_view::npos) {
+            end = text.size();
+        }
+        std::string_view rdn = text.substr(pos, end - pos);
+        pos = end + 1;
+        while (!rdn.empty() && rdn.front() == ' ') {
+            rdn.remove_prefix(1);
+        }
+        while (!rdn.empty() && rdn.back() == ' ') {
+            rdn.remove_suffix(1);
+        }
+        if (rdn.empty()) {
+            continue;
+        }
+        const auto eq = rdn.find('=');
+        if (eq == std::string_view::npos || eq == 0) {
+            return make_error(Errc::kInvalidArgument, "DN: RDN without '='");
+        }
+        std::string key(rdn.substr(0, eq));
+        while (!key.empty() && key.back() == ' ') {
+            key.pop_back();
+        }
+        std::string value(rdn.substr(eq + 1));
+        while (!value.empty() && value.front() == ' ') {
+            value.erase(value.begin());
+        }
+        if (X509_NAME_add_entry_by_txt(name.get(), key.c_str(), MBSTRING_UTF8,
+                                       reinterpret_cast<const unsigned char*>(value.c_str()), -1,
+                                       -1, 0) != 1) {
+            (void)openssl_error("DN: attribute");
+            return make_error(Errc::kInvalidArgument, "DN: unknown attribute name");
+        }
+    }
+    if (X509_NAME_entry_count(name.get()) == 0) {
+        return make_error(Errc::kInvalidArgument, "DN: empty");
+    }
+    const int len = i2d_X509_NAME(name.get(), nullptr);
+    Bytes out(static_cast<std::size_t>(len));
+    unsigned char* p = out.data();
+    i2d_X509_NAME(name.get(), &p);
+    return out;
+}
+
+Result<std::string> dn_to_string(ByteView der) {
+    const unsigned char* p = der.data();
+    const X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(der.size())));
+    const BioPtr bio(BIO_new(BIO_s_mem()));
+    if (!name || p != der.data() + der.size() || !bio) {
+        return make_error(Errc::kInvalidArgument, "DN: not a DER distinguished name");
+    }
+    const unsigned long flags = XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN | ASN1_STRFLGS_RFC2253;
+    if (X509_NAME_print_ex(bio.get(), name.get(), 0, flags) < 0) {
+        return openssl_error("DN: print");
+    }
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, static_cast<std::size_t>(len));
+}
+
 CertStore::CertStore() : store_(X509_STORE_new()) {}
 
 Status CertStore::add_trusted(const Certificate& ca) {

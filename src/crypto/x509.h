@@ -48,6 +48,12 @@ private:
     X509Ptr cert_;
 };
 
+/// DER of a distinguished name written as strongSwan does: "C=CH, O=Example, CN=gw" (RDNs
+/// separated by ',' or '/'). kInvalidArgument for unknown attribute names.
+Result<Bytes> dn_from_string(std::string_view text);
+/// A DER distinguished name in strongSwan's notation ("C=CH, O=Example, CN=gw").
+Result<std::string> dn_to_string(ByteView der);
+
 /// Trusted CA certificates and chain validation.
 class CertStore {
 public:

@@ -1,0 +1,273 @@
+// CREATE_CHILD_SA for Child SAs (RFC 7296 §1.3.1 new, §1.3.3 rekey), with or without PFS,
+// and the collisions of §2.8.1 / §2.25.1 (simultaneous rekeying resolved by the nonces).
+//
+//   HDR, SK {[N(REKEY_SA)], SA, Ni, [KEi], TSi, TSr}  -->
+//                          <--  HDR, SK {SA, Nr, [KEr], TSi, TSr}
+#include <algorithm>
+
+#include "ike/exchanges.h"
+#include "ike/payload_access.h"
+#include "util/log.h"
+#include "wire/names.h"
+
+namespace ikeplex::ike {
+
+using wire::NotifyType;
+using wire::Payload;
+using wire::PayloadType;
+
+std::vector<Payload> respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request, Step& step);
+
+namespace {
+
+/// RFC 7296 §2.8.1: octet-by-octet; a prefix is the lower.
+bool lower(const Bytes& a, const Bytes& b) {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+}
+
+const Bytes& lowest(std::initializer_list<const Bytes*> all) {
+    const Bytes* low = *all.begin();
+    for (const Bytes* b : all) {
+        if (lower(*b, *low)) {
+            low = b;
+        }
+    }
+    return *low;
+}
+
+Bytes spi_data(Spi spi) {
+    const std::uint32_t v = spi.value();
+    return {static_cast<std::uint8_t>(v >> 24U), static_cast<std::uint8_t>(v >> 16U),
+            static_cast<std::uint8_t>(v >> 8U), static_cast<std::uint8_t>(v)};
+}
+
+/// Random delay before retrying after TEMPORARY_FAILURE (RFC 7296 §2.25: not at once).
+Duration retry_delay(IkeSa& sa) {
+    return Duration(1000 + static_cast<std::int64_t>(sa.services().random.u32() % 4000));
+}
+
+class ChildCreate final : public Exchange {
+public:
+    ChildCreate(const ChildConfig& child, ResourceId resource, std::uint32_t rekeyed, std::uint16_t group)
+        : child_(child), resource_(resource), rekeyed_(rekeyed), group_(group) {}
+
+    [[nodiscard]] wire::ExchangeType type() const noexcept override { return wire::ExchangeType::kCreateChildSa; }
+    [[nodiscard]] const char* name() const noexcept override { return rekeyed_ != 0 ? "CHILD_REKEY" : "CHILD_CREATE"; }
+
+    Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
+        if (sa.state() != IkeState::kEstablished) {
+            return make_error(Errc::kState, "IKE SA not established");
+        }
+        ChildSa* old = nullptr;
+        if (rekeyed_ != 0) {
+            old = sa.child(rekeyed_);
+            if (old == nullptr || old->state != ChildState::kRekeying) {
+                return make_error(Errc::kState, "Child SA to rekey is gone");
+            }
+        }
+        offer_ = make_offer(sa, child_, resource_, true);
+        if (old != nullptr) {
+            // RFC 7296 §2.9.2: a rekeyed SA keeps its traffic selectors.
+            offer_->tsi = old->local_ts;
+            offer_->tsr = old->remote_ts;
+        }
+        ni_ = sa.make_nonce();
+        if (group_ == 0 && !child_.esp_proposals.empty()) {
+            group_ = ke_method(child_.esp_proposals.front());
+        }
+        std::vector<Payload> out;
+        if (old != nullptr) {
+            out.push_back(wire::make_payload(
+                    wire::NotifyPayload{wire::ProtocolId::kEsp, spi_data(old->spi_in), NotifyType::kRekeySa, {}}));
+        }
+        append_offer(*offer_, out);
+        out.push_back(wire::make_payload(wire::NoncePayload{ni_}));
+        if (group_ != 0) {
+            ke_ = IKEPLEX_TRY(sa.make_ke(group_));
+            out.push_back(wire::make_payload(
+                    wire::KePayload{group_, Bytes(ke_->public_value().begin(), ke_->public_value().end())}));
+        }
+        append_offer_ts(*offer_, out);
+        return out;
+    }
+
+    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& resp, Step& step) override {
+        if (const auto* err = first_error(resp)) {
+            on_error(sa, *err, step);
+            return Outcome::kDone;
+        }
+        const auto* nr = find_payload<wire::NoncePayload>(resp, PayloadType::kNonce);
+        const auto* ker = find_payload<wire::KePayload>(resp, PayloadType::kKe);
+        SecretBytes g_ir;
+        if (ke_) {
+            auto shared = ker != nullptr && ker->group == group_ ? ke_->shared_secret(ker->data)
+                                                                 : Result<SecretBytes>(make_error(Errc::kNoProposal, "no KE"));
+            if (!shared) {
+                IKE_LOG(info, sa, "CHILD_SA {} without a usable KE in the response", child_.name);
+                fail(sa, step);
+                return Outcome::kDone;
+            }
+            g_ir = std::move(*shared);
+        }
+        const std::uint32_t id = complete_offer(sa, *offer_, resp, ni_, nr->data, g_ir.view(), false, step);
+        offer_.reset();
+        if (id == 0) {
+            fail(sa, step);
+            return Outcome::kDone;
+        }
+        if (rekeyed_ != 0) {
+            finish_rekey(sa, id, nr->data, step);
+        }
+        return Outcome::kDone;
+    }
+
+    void abort(IkeSa& sa, Step& /*step*/) override {
+        if (offer_) {
+            sa.services().spis.release(offer_->spi_in);
+            offer_.reset();
+        }
+        if (ChildSa* old = rekeyed_ != 0 ? sa.child(rekeyed_) : nullptr; old != nullptr && old->state == ChildState::kRekeying) {
+            old->state = ChildState::kInstalled;
+        }
+    }
+
+private:
+    void fail(IkeSa& sa, Step& step) {
+        abort(sa, step);
+    }
+
+    void on_error(IkeSa& sa, const wire::NotifyPayload& err, Step& step) {
+        if (offer_) {
+            sa.services().spis.release(offer_->spi_in);
+            offer_.reset();
+        }
+        ChildSa* old = rekeyed_ != 0 ? sa.child(rekeyed_) : nullptr;
+        switch (err.type) {
+            case NotifyType::kInvalidKePayload: {
+                const auto wanted = static_cast<std::uint16_t>((err.data[0] << 8U) | err.data[1]);
+                const auto ours = ke_methods(child_.esp_proposals);
+                if (std::find(ours.begin(), ours.end(), wanted) != ours.end() && wanted != group_) {
+                    IKE_LOG(info, sa, "peer wants {} for CHILD_SA {}, retrying",
+                            wire::transform_name(wire::TransformType::kKe, wanted), child_.name);
+                    sa.queue(std::make_unique<ChildCreate>(child_, resource_, rekeyed_, wanted), step);
+                    return;
+                }
+                break;
+            }
+            case NotifyType::kTemporaryFailure:
+                // RFC 7296 §2.25: wait, then try again (if there is still something to do).
+                if (rekeyed_ == 0 || (old != nullptr && old->state == ChildState::kRekeying)) {
+                    IKE_LOG(info, sa, "received TEMPORARY_FAILURE for CHILD_SA {}, retrying later", child_.name);
+                    sa.queue_later(std::make_unique<ChildCreate>(child_, resource_, rekeyed_, group_), retry_delay(sa), step);
+                    return;
+                }
+                break;
+            case NotifyType::kChildSaNotFound:
+                // RFC 7296 §2.25: the peer no longer has it; forget ours and start over.
+                if (old != nullptr && old->state == ChildState::kRekeying) {
+                    IKE_LOG(info, sa, "peer does not know CHILD_SA {}{{{}}}, creating a new one", child_.name, old->id);
+                    const ResourceId resource = old->resource;
+                    sa.remove_child(old->id, "unknown to the peer", step);
+                    sa.create_child(child_, resource, step);
+                    return;
+                }
+                break;
+            default:
+                break;
+        }
+        IKE_LOG(info, sa, "CREATE_CHILD_SA for {} failed: peer answered {}", child_.name, wire::to_string(err.type));
+        if (old != nullptr && old->state == ChildState::kRekeying) {
+            old->state = ChildState::kInstalled;
+        }
+    }
+
+    /// The new Child SA `id` replaces the old one; with a collision the nonces decide which
+    /// of the two new SAs survives (RFC 7296 §2.8.1).
+    void finish_rekey(IkeSa& sa, std::uint32_t id, const Bytes& nr, Step& step) {
+        ChildSa* old = sa.child(rekeyed_);
+        if (old == nullptr) {
+            return;  // the peer deleted it meanwhile; the new SA simply stands
+        }
+        if (old->collision && sa.child(old->collision->peer_child) != nullptr) {
+            const ChildSa::Collision col = *old->collision;
+            const Bytes& low = lowest({&ni_, &nr, &col.peer_ni, &col.our_nr});
+            if (&low == &ni_ || &low == &nr) {
+                // Ours is the redundant one: we delete it; the peer deletes the old SA.
+                IKE_LOG(info, sa, "simultaneous rekeying of CHILD_SA {}{{{}}}: deleting our redundant {{{}}}",
+                        child_.name, old->id, id);
+                old->state = ChildState::kRekeyed;
+                old->replaced_by = col.peer_child;
+                sa.delete_child(id, step);
+                return;
+            }
+            IKE_LOG(info, sa, "simultaneous rekeying of CHILD_SA {}{{{}}}: the peer deletes its redundant {{{}}}",
+                    child_.name, old->id, col.peer_child);
+        }
+        old->state = ChildState::kRekeyed;
+        old->replaced_by = id;
+        sa.emit(step, EventKind::kChildRekeyed, rekeyed_, id);
+        // The initiator of the surviving SA deletes the replaced one (RFC 7296 §2.8).
+        old->state = ChildState::kInstalled;  // delete_child marks it deleting
+        sa.delete_child(rekeyed_, step);
+    }
+
+    const ChildConfig& child_;
+    ResourceId resource_;
+    std::uint32_t rekeyed_;
+    std::uint16_t group_;
+    Bytes ni_;
+    crypto::KeyExchangePtr ke_;
+    std::optional<ChildOffer> offer_;
+};
+
+}  // namespace
+
+ExchangePtr make_child_create(const ChildConfig& child, ResourceId resource, std::uint32_t rekeyed) {
+    return std::make_unique<ChildCreate>(child, resource, rekeyed, 0);
+}
+
+std::vector<Payload> respond_create_child_sa(IkeSa& sa, std::vector<Payload>& request, Step& step) {
+    const auto* rekey = find_notify(request, NotifyType::kRekeySa);
+    const auto* sa_payload = find_payload<wire::SaPayload>(request, PayloadType::kSa);
+    if (rekey == nullptr && sa_payload->proposals.front().protocol == wire::ProtocolId::kIke) {
+        return respond_ike_rekey(sa, request, step);
+    }
+    // RFC 7296 §2.25.2: no new or rekeyed Child SAs while the IKE SA is being rekeyed/closed.
+    if (sa.state() != IkeState::kEstablished) {
+        return error_response(NotifyType::kTemporaryFailure);
+    }
+    ChildSa* old = nullptr;
+    if (rekey != nullptr) {
+        // REKEY_SA carries the peer's inbound SPI, our outbound one.
+        const Bytes& d = rekey->spi;
+        const Spi spi((std::uint32_t{d[0]} << 24U) | (std::uint32_t{d[1]} << 16U) | (std::uint32_t{d[2]} << 8U) | d[3]);
+        old = sa.child_by_spi_out(spi);
+        if (old == nullptr) {
+            return {wire::make_payload(wire::NotifyPayload{wire::ProtocolId::kEsp, rekey->spi, NotifyType::kChildSaNotFound, {}})};
+        }
+        // §2.25.1: rekeying one we close (or already replaced): TEMPORARY_FAILURE.
+        if (old->state == ChildState::kDeleting || old->state == ChildState::kRekeyed) {
+            return error_response(NotifyType::kTemporaryFailure);
+        }
+    }
+    const Bytes nr = sa.make_nonce();
+    const auto* ni = find_payload<wire::NoncePayload>(request, PayloadType::kNonce);
+    ChildRequest creq{request, &ni->data, &nr, {}, false, true, old};
+    std::uint32_t created = 0;
+    std::vector<Payload> out = accept_child(sa, creq, step, &created);
+    if (created == 0 || old == nullptr) {
+        return out;
+    }
+    if (old->state == ChildState::kRekeying) {
+        // We are rekeying it too: answer as usual and let the nonces decide (§2.8.1).
+        old->collision = ChildSa::Collision{created, ni->data, nr};
+        IKE_LOG(info, sa, "simultaneous rekeying of CHILD_SA {}{{{}}} detected", old->name(), old->id);
+    } else {
+        old->state = ChildState::kRekeyed;
+        old->replaced_by = created;
+        sa.emit(step, EventKind::kChildRekeyed, old->id, created);
+    }
+    return out;
+}
+
+}  // namespace ikeplex::ike

@@ -1,0 +1,251 @@
+// Negotiating a Child SA's parameters, shared by IKE_AUTH (the first Child SA) and
+// CREATE_CHILD_SA: the initiator's offer and its completion, the responder's acceptance
+// (config by traffic selectors, proposal, narrowing RFC 7296 §2.9, transport mode, keys).
+#include <algorithm>
+
+#include "crypto/keymat.h"
+#include "ike/exchanges.h"
+#include "ike/payload_access.h"
+#include "util/log.h"
+#include "wire/describe.h"
+#include "wire/names.h"
+
+namespace ikeplex::ike {
+namespace {
+
+using wire::NotifyType;
+using wire::Payload;
+using wire::PayloadType;
+
+Bytes spi_bytes(Spi spi) {
+    const std::uint32_t v = spi.value();
+    return {static_cast<std::uint8_t>(v >> 24U), static_cast<std::uint8_t>(v >> 16U),
+            static_cast<std::uint8_t>(v >> 8U), static_cast<std::uint8_t>(v)};
+}
+
+std::optional<Spi> spi_of(const Bytes& b) {
+    if (b.size() != 4) {
+        return std::nullopt;
+    }
+    return Spi((std::uint32_t{b[0]} << 24U) | (std::uint32_t{b[1]} << 16U) | (std::uint32_t{b[2]} << 8U) | b[3]);
+}
+
+/// The configured selectors, or the SA's address when none are configured.
+std::vector<TrafficSelector> config_ts(const std::vector<TrafficSelector>& configured, const Endpoint& e) {
+    if (!configured.empty()) {
+        return configured;
+    }
+    return {TrafficSelector{e.address, e.address, 0, 0, 65535}};
+}
+
+/// Every selector of `got` lies inside one of `offered`.
+bool within(std::span<const TrafficSelector> got, std::span<const TrafficSelector> offered) {
+    return !got.empty() && std::all_of(got.begin(), got.end(), [&](const TrafficSelector& g) {
+        return std::any_of(offered.begin(), offered.end(), [&](const TrafficSelector& o) { return o.contains(g); });
+    });
+}
+
+}  // namespace
+
+ChildPayloads child_payloads(std::span<const Payload> ps) {
+    ChildPayloads c;
+    c.sa = find_payload<wire::SaPayload>(ps, PayloadType::kSa);
+    c.nonce = find_payload<wire::NoncePayload>(ps, PayloadType::kNonce);
+    c.ke = find_payload<wire::KePayload>(ps, PayloadType::kKe);
+    c.tsi = find_payload<wire::TsPayload>(ps, PayloadType::kTsi);
+    c.tsr = find_payload<wire::TsPayload>(ps, PayloadType::kTsr);
+    return c;
+}
+
+std::vector<Payload> error_response(NotifyType type, Bytes data) {
+    return {wire::make_notify(type, std::move(data))};
+}
+
+ChildOffer make_offer(IkeSa& sa, const ChildConfig& child, ResourceId resource, bool with_ke) {
+    ChildOffer o;
+    o.config = &child;
+    o.resource = resource;
+    o.spi_in = sa.services().spis.allocate(resource);
+    for (wire::Proposal p : child.esp_proposals) {
+        p.spi = spi_bytes(o.spi_in);
+        o.proposals.push_back(with_ke ? std::move(p) : without_ke(std::move(p)));
+    }
+    o.tsi = config_ts(child.local_ts, sa.local());
+    o.tsr = config_ts(child.remote_ts, sa.remote());
+    return o;
+}
+
+void append_offer(const ChildOffer& offer, std::vector<Payload>& out) {
+    out.push_back(wire::make_payload(wire::SaPayload{offer.proposals}));
+}
+
+void append_offer_ts(const ChildOffer& offer, std::vector<Payload>& out) {
+    out.push_back(wire::make_tsi(to_wire(offer.tsi)));
+    out.push_back(wire::make_tsr(to_wire(offer.tsr)));
+    if (offer.config->mode == Mode::kTransport) {
+        out.push_back(wire::make_notify(NotifyType::kUseTransportMode));
+    }
+}
+
+std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Payload> response,
+                             const Bytes& ni, const Bytes& nr, ByteView g_ir, bool ignore_ke,
+                             Step& step) {
+    const auto fail = [&](const std::string& why) -> std::uint32_t {
+        IKE_LOG(info, sa, "failed to establish CHILD_SA {}: {}", offer.config->name, why);
+        sa.services().spis.release(offer.spi_in);
+        return 0;
+    };
+    if (const auto* err = first_error(response)) {
+        return fail("peer answered " + wire::to_string(err->type));
+    }
+    const ChildPayloads cp = child_payloads(response);
+    if (cp.sa == nullptr || cp.tsi == nullptr || cp.tsr == nullptr || cp.sa->proposals.size() != 1) {
+        return fail("no SA, TSi and TSr in the response");
+    }
+    const wire::Proposal& chosen = cp.sa->proposals.front();
+    if (auto ok = verify_chosen(chosen, offer.proposals, ignore_ke); !ok) {
+        return fail(ok.error().detail);
+    }
+    const auto spi_out = spi_of(chosen.spi);
+    auto algorithms = child_algorithms(sa.services().registry, ignore_ke ? without_ke(chosen) : chosen);
+    if (!spi_out || !algorithms) {
+        return fail("unusable proposal in the response");
+    }
+    const auto tsi = from_wire(*cp.tsi);
+    const auto tsr = from_wire(*cp.tsr);
+    // RFC 7296 §2.9: the responder may narrow, never widen.
+    if (!within(tsi, offer.tsi) || !within(tsr, offer.tsr)) {
+        return fail("traffic selectors unacceptable: " + to_string(tsi) + " === " + to_string(tsr));
+    }
+    const bool transport = offer.config->mode == Mode::kTransport &&
+                           has_notify(response, NotifyType::kUseTransportMode);
+    auto keys = crypto::derive_child_keys(sa.crypto->prf, sa.crypto->sk_d.view(), g_ir, ni, nr,
+                                          algorithms->encr_key_size(), algorithms->integ_key_size());
+    if (!keys) {
+        return fail("key derivation failed");
+    }
+    auto c = std::make_unique<ChildSa>();
+    c->id = sa.registry().next_child_id();
+    c->config = offer.config;
+    c->reqid = sa.registry().reqid_for(*offer.config);
+    c->spi_in = offer.spi_in;
+    c->spi_out = *spi_out;
+    c->mode = transport ? Mode::kTransport : Mode::kTunnel;
+    c->local_ts = tsi;
+    c->remote_ts = tsr;
+    c->proposal = chosen;
+    c->algorithms = *algorithms;
+    c->resource = offer.resource;
+    ChildSa& added = sa.add_child(std::move(c));
+    sa.install_child(added, std::move(*keys), true, step);
+    return added.id;
+}
+
+std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step, std::uint32_t* created) {
+    const ChildPayloads cp = child_payloads(req.payloads);
+    const PeerConfig* peer = sa.config();
+    if (cp.sa == nullptr || cp.tsi == nullptr || cp.tsr == nullptr || peer == nullptr) {
+        return error_response(NotifyType::kNoProposalChosen);
+    }
+    const auto tsi = from_wire(*cp.tsi);  // the peer's side
+    const auto tsr = from_wire(*cp.tsr);  // ours
+    // Which child config: the rekeyed one's, else the first whose selectors overlap.
+    const ChildConfig* child = nullptr;
+    std::vector<TrafficSelector> narrowed_i;
+    std::vector<TrafficSelector> narrowed_r;
+    for (const ChildConfig& c : peer->children) {
+        if (req.rekeyed != nullptr && req.rekeyed->config != &c) {
+            continue;
+        }
+        narrowed_i = narrow(tsi, config_ts(c.remote_ts, sa.remote()));
+        narrowed_r = narrow(tsr, config_ts(c.local_ts, sa.local()));
+        if (!narrowed_i.empty() && !narrowed_r.empty()) {
+            child = &c;
+            break;
+        }
+    }
+    if (child == nullptr) {
+        IKE_LOG(info, sa, "traffic selectors {} === {} unacceptable", to_string(tsr), to_string(tsi));
+        return error_response(NotifyType::kTsUnacceptable);
+    }
+    auto chosen = select_proposal(cp.sa->proposals, child->esp_proposals, req.ignore_ke);
+    if (!chosen) {
+        IKE_LOG(info, sa, "no acceptable ESP proposal for CHILD_SA {}", child->name);
+        return error_response(NotifyType::kNoProposalChosen);
+    }
+    const auto spi_out = spi_of(chosen->spi);
+    auto algorithms = child_algorithms(sa.services().registry, *chosen);
+    if (!spi_out || !algorithms) {
+        return error_response(NotifyType::kNoProposalChosen);
+    }
+    // PFS (RFC 7296 §1.3.1): a KE group in the chosen proposal needs a matching KE payload.
+    ByteView g_ir = req.g_ir;
+    crypto::KeyExchangePtr ke;
+    SecretBytes secret;
+    if (!req.ignore_ke && algorithms->ke != 0) {
+        if (cp.ke == nullptr) {
+            return error_response(NotifyType::kNoProposalChosen);
+        }
+        if (cp.ke->group != algorithms->ke) {
+            return error_response(NotifyType::kInvalidKePayload,
+                                  Bytes{static_cast<std::uint8_t>(algorithms->ke >> 8U),
+                                        static_cast<std::uint8_t>(algorithms->ke)});
+        }
+        auto made = sa.make_ke(algorithms->ke);
+        if (!made) {
+            return error_response(NotifyType::kNoProposalChosen);
+        }
+        ke = std::move(*made);
+        auto shared = ke->shared_secret(cp.ke->data);
+        if (!shared) {
+            return error_response(NotifyType::kInvalidSyntax);
+        }
+        secret = std::move(*shared);
+        g_ir = secret.view();
+    }
+    const Spi spi_in = sa.services().spis.allocate(req.rekeyed != nullptr ? req.rekeyed->resource : ResourceId::none());
+    const bool transport = child->mode == Mode::kTransport && has_notify(req.payloads, NotifyType::kUseTransportMode);
+    auto keys = crypto::derive_child_keys(sa.crypto->prf, sa.crypto->sk_d.view(), g_ir, *req.ni, *req.nr,
+                                          algorithms->encr_key_size(), algorithms->integ_key_size());
+    if (!keys) {
+        sa.services().spis.release(spi_in);
+        return error_response(NotifyType::kNoProposalChosen);
+    }
+    wire::Proposal answer = *chosen;
+    answer.spi = spi_bytes(spi_in);
+
+    auto c = std::make_unique<ChildSa>();
+    c->id = sa.registry().next_child_id();
+    c->config = child;
+    c->reqid = sa.registry().reqid_for(*child);
+    c->spi_in = spi_in;
+    c->spi_out = *spi_out;
+    c->mode = transport ? Mode::kTransport : Mode::kTunnel;
+    c->local_ts = narrowed_r;
+    c->remote_ts = narrowed_i;
+    c->proposal = answer;
+    c->algorithms = *algorithms;
+    c->resource = req.rekeyed != nullptr ? req.rekeyed->resource : ResourceId::none();
+    ChildSa& added = sa.add_child(std::move(c));
+    sa.install_child(added, std::move(*keys), false, step);
+    if (created != nullptr) {
+        *created = added.id;
+    }
+
+    std::vector<Payload> out;
+    out.push_back(wire::make_payload(wire::SaPayload{{answer}}));
+    if (req.nr != nullptr && req.include_nonce) {
+        out.push_back(wire::make_payload(wire::NoncePayload{*req.nr}));
+    }
+    if (ke) {
+        out.push_back(wire::make_payload(wire::KePayload{ke->info().id, Bytes(ke->public_value().begin(), ke->public_value().end())}));
+    }
+    out.push_back(wire::make_tsi(to_wire(narrowed_i)));
+    out.push_back(wire::make_tsr(to_wire(narrowed_r)));
+    if (transport) {
+        out.push_back(wire::make_notify(NotifyType::kUseTransportMode));
+    }
+    return out;
+}
+
+}  // namespace ikeplex::ike

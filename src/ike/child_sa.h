@@ -1,0 +1,58 @@
+// A Child SA (RFC 7296 §1.3): a pair of ESP SAs with their traffic selectors, negotiated under
+// an IKE SA. The IKE SA owns it; the backend holds the keys once installed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ike/config.h"
+#include "ike/proposal.h"
+#include "ike/time.h"
+#include "ike/traffic_selector.h"
+#include "util/strong_id.h"
+
+namespace ikeplex::ike {
+
+enum class ChildState : std::uint8_t {
+    kCreating,   ///< negotiating (our inbound SPI reserved)
+    kInstalled,
+    kRekeying,   ///< we are rekeying it
+    kRekeyed,    ///< replaced by a newer SA; still receives until deleted
+    kDeleting,   ///< we sent a Delete
+};
+const char* to_string(ChildState s) noexcept;
+
+struct ChildSa {
+    std::uint32_t id{0};
+    const ChildConfig* config{nullptr};
+    ReqId reqid;
+    ChildState state{ChildState::kCreating};
+    Spi spi_in;
+    Spi spi_out;
+    Mode mode{Mode::kTunnel};
+    bool udp_encap{false};
+    std::vector<TrafficSelector> local_ts;
+    std::vector<TrafficSelector> remote_ts;
+    wire::Proposal proposal;  ///< the chosen one (transforms; our inbound SPI)
+    ChildAlgorithms algorithms;
+    ResourceId resource;  ///< RFC 9611; none for regular Child SAs and the fallback
+    TimePoint established{};
+    /// Simultaneous rekey (RFC 7296 §2.8.1): the Child SA the peer created by rekeying this
+    /// one while we rekeyed it too, and the nonces of that exchange.
+    struct Collision {
+        std::uint32_t peer_child{0};
+        Bytes peer_ni;
+        Bytes our_nr;
+    };
+    std::optional<Collision> collision;
+    std::uint32_t replaced_by{0};  ///< after a rekey: the new Child SA
+    /// Both ends deleted it at once (RFC 7296 §1.4.1): the outbound SA went with the peer's
+    /// request, the inbound one goes with the peer's response.
+    bool outbound_removed{false};
+
+    [[nodiscard]] std::string name() const { return config != nullptr ? config->name : "?"; }
+};
+
+}  // namespace ikeplex::ike

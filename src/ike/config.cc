@@ -1,0 +1,46 @@
+#include "ike/config.h"
+
+namespace ikeplex::ike {
+
+const ChildConfig* PeerConfig::child(std::string_view n) const {
+    for (const ChildConfig& c : children) {
+        if (c.name == n) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+const SecretBytes* Credentials::find_psk(const Identity& a, const Identity& b) const {
+    const SecretBytes* one = nullptr;
+    const SecretBytes* none = nullptr;
+    for (const Psk& p : psks) {
+        bool has_a = false;
+        bool has_b = false;
+        for (const Identity& id : p.ids) {
+            has_a = has_a || id.matches(a);
+            has_b = has_b || id.matches(b);
+        }
+        if (has_a && has_b) {
+            return &p.secret;
+        }
+        if ((has_a || has_b) && one == nullptr) {
+            one = &p.secret;
+        }
+        if (p.ids.empty() && none == nullptr) {
+            none = &p.secret;
+        }
+    }
+    return one != nullptr ? one : none;
+}
+
+const Credentials::Own* Credentials::find_own(const Identity& id) const {
+    for (const Own& o : certs) {
+        if (o.cert.matches_identity(id.type, id.data)) {
+            return &o;
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace ikeplex::ike

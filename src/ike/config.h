@@ -1,0 +1,112 @@
+// The engine's view of configuration: connections (PeerConfig) with their children
+// (ChildConfig), credentials, and engine-wide settings. The config layer builds these from
+// swanctl.conf; tests build them directly. Defaults follow strongSwan's where it has one.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/signature.h"
+#include "crypto/x509.h"
+#include "ike/identity.h"
+#include "ike/time.h"
+#include "ike/traffic_selector.h"
+#include "util/ip_address.h"
+#include "util/secret_bytes.h"
+#include "wire/payloads.h"
+
+namespace ikeplex::ike {
+
+enum class Mode : std::uint8_t { kTunnel, kTransport };
+enum class StartAction : std::uint8_t { kNone, kTrap, kStart };
+enum class AuthKind : std::uint8_t { kPsk, kPubkey };
+
+/// Child SA lifetimes (strongSwan: rekey_time 1h, life_time = rekey_time * 1.1,
+/// rand_time = life_time - rekey_time).
+struct Lifetimes {
+    Duration rekey_time{std::chrono::hours(1)};
+    Duration life_time{std::chrono::minutes(66)};
+    Duration rand_time{std::chrono::minutes(6)};
+    std::uint64_t rekey_bytes{0};
+    std::uint64_t life_bytes{0};
+    std::uint64_t rekey_packets{0};
+    std::uint64_t life_packets{0};
+};
+
+struct ChildConfig {
+    std::string name;
+    std::vector<TrafficSelector> local_ts;   ///< empty: the local address
+    std::vector<TrafficSelector> remote_ts;  ///< empty: the remote address
+    std::vector<wire::Proposal> esp_proposals;
+    Mode mode{Mode::kTunnel};
+    StartAction start_action{StartAction::kNone};
+    Lifetimes lifetimes;
+    std::uint32_t replay_window{32};
+};
+
+struct AuthConfig {
+    AuthKind kind{AuthKind::kPsk};
+    Identity id;  ///< local: our identity; remote: the identity we require ("%any" = any)
+};
+
+struct PeerConfig {
+    std::string name;
+    std::vector<IpAddress> local_addrs;   ///< empty: any
+    std::vector<IpAddress> remote_addrs;  ///< empty: any (responder only)
+    std::uint16_t local_port{500};
+    std::uint16_t remote_port{500};
+    std::vector<wire::Proposal> ike_proposals;
+    AuthConfig local;
+    AuthConfig remote;
+    bool fragmentation{true};   ///< offer IKEV2_FRAGMENTATION_SUPPORTED, fragment when needed
+    bool force_encap{false};    ///< fake a NAT to force UDP encapsulation (as strongSwan's encap)
+    std::uint32_t window_size{1};  ///< our SET_WINDOW_SIZE (RFC 7296 §2.3)
+    Duration dpd_delay{0};      ///< 0: no liveness checks
+    Duration rekey_time{std::chrono::hours(4)};  ///< IKE SA rekeying (0: never)
+    Duration rand_time{std::chrono::minutes(24)};
+    Duration over_time{std::chrono::minutes(24)};  ///< hard end after rekey_time if not rekeyed
+    std::uint32_t keyingtries{1};
+    std::vector<ChildConfig> children;
+
+    [[nodiscard]] const ChildConfig* child(std::string_view n) const;
+};
+
+/// Secrets and certificates, as swanctl's "secrets" section and credential folders give them.
+struct Credentials {
+    struct Psk {
+        std::vector<Identity> ids;  ///< empty: any pair of identities
+        SecretBytes secret;
+    };
+    struct Own {
+        crypto::Certificate cert;
+        crypto::PrivateKey key;
+    };
+    std::vector<Psk> psks;
+    std::vector<Own> certs;
+    crypto::CertStore cas;
+    std::vector<crypto::Certificate> ca_certs;  ///< for CERTREQ hashes
+
+    /// The shared key for a pair of identities (strongSwan: the entry listing both, else one
+    /// listing either, else one listing none).
+    [[nodiscard]] const SecretBytes* find_psk(const Identity& a, const Identity& b) const;
+    /// Our certificate and key for identity `id`.
+    [[nodiscard]] const Own* find_own(const Identity& id) const;
+};
+
+/// Engine-wide behaviour (strongSwan's charon.* settings where they exist).
+struct Settings {
+    Duration retransmit_timeout{std::chrono::milliseconds(4000)};
+    double retransmit_base{1.8};
+    std::uint32_t retransmit_tries{5};
+    Duration half_open_timeout{std::chrono::seconds(30)};
+    std::uint32_t cookie_threshold{30};    ///< half-open SAs before COOKIEs are required
+    std::uint32_t half_open_limit{10000};  ///< half-open SAs beyond which requests are dropped
+    std::size_t fragment_size{1280};       ///< IKE message size that triggers fragmentation
+    Duration delete_rekeyed_delay{std::chrono::seconds(5)};
+    std::uint32_t max_cookie_retries{3};
+};
+
+}  // namespace ikeplex::ike

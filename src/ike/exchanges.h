@@ -1,0 +1,83 @@
+// Internal to the engine: the exchanges an IKE SA initiates and the handlers that answer them.
+// One file per exchange: ike_init.cc, ike_auth.cc, child_create.cc, ike_rekey.cc,
+// informational.cc.
+#pragma once
+
+#include <vector>
+
+#include "ike/ike_sa.h"
+
+namespace ikeplex::ike {
+
+// --- initiator side ---
+ExchangePtr make_ike_init();
+ExchangePtr make_ike_auth(const ChildConfig* first_child, ResourceId resource);
+/// A new Child SA, or (rekeyed != 0) the rekeying of Child SA `rekeyed`.
+ExchangePtr make_child_create(const ChildConfig& child, ResourceId resource, std::uint32_t rekeyed);
+ExchangePtr make_ike_rekey();
+ExchangePtr make_delete_child(std::uint32_t child_id);
+ExchangePtr make_delete_ike();
+ExchangePtr make_dpd();
+
+// --- responder side (each returns the response payloads) ---
+/// `fatal`: delete the IKE SA once the response is sent (e.g. AUTHENTICATION_FAILED).
+std::vector<wire::Payload> respond_ike_auth(IkeSa& sa, std::vector<wire::Payload>& request,
+                                            Step& step, bool& fatal);
+std::vector<wire::Payload> respond_create_child_sa(IkeSa& sa, std::vector<wire::Payload>& request,
+                                                   Step& step);
+std::vector<wire::Payload> respond_informational(IkeSa& sa, std::vector<wire::Payload>& request,
+                                                 Step& step, bool& fatal);
+
+/// A response that carries just one error notify.
+std::vector<wire::Payload> error_response(wire::NotifyType type, Bytes data = {});
+
+// --- shared by IKE_SA_INIT and IKE rekey ---
+/// NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | IP | port) (RFC 7296 §2.23).
+Result<Bytes> nat_hash(const crypto::Registry& r, IkeSpi spi_i, IkeSpi spi_r, const Endpoint& e);
+/// The inner payloads of a Child SA request or response: SA, Nonce, [KE], TSi, TSr.
+struct ChildPayloads {
+    const wire::SaPayload* sa{nullptr};
+    const wire::NoncePayload* nonce{nullptr};
+    const wire::KePayload* ke{nullptr};
+    const wire::TsPayload* tsi{nullptr};
+    const wire::TsPayload* tsr{nullptr};
+};
+ChildPayloads child_payloads(std::span<const wire::Payload> ps);
+
+/// The responder half of creating a Child SA (IKE_AUTH and CREATE_CHILD_SA): picks the child
+/// config and proposal, narrows TS, derives keys and installs. Returns the response payloads
+/// for the Child SA (SA, TSi, TSr, notifies) or an error notify. `nonces`: Ni | Nr to key
+/// with (IKE_AUTH: those of IKE_SA_INIT). `g_ir`: PFS secret or empty.
+struct ChildRequest {
+    std::span<const wire::Payload> payloads;
+    const Bytes* ni{nullptr};
+    const Bytes* nr{nullptr};
+    ByteView g_ir;
+    bool ignore_ke{false};        ///< IKE_AUTH: KE transforms do not count
+    bool include_nonce{false};    ///< CREATE_CHILD_SA: put Nr after SA in the response
+    ChildSa* rekeyed{nullptr};    ///< CREATE_CHILD_SA rekey: the old Child SA
+};
+std::vector<wire::Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step,
+                                        std::uint32_t* created = nullptr);
+
+/// The initiator's Child SA request payloads and the state to finish it with the response.
+struct ChildOffer {
+    const ChildConfig* config{nullptr};
+    ResourceId resource;
+    Spi spi_in;
+    std::vector<wire::Proposal> proposals;
+    std::vector<TrafficSelector> tsi;
+    std::vector<TrafficSelector> tsr;
+};
+/// Builds the offer for `child` (reserving an inbound SPI); `with_ke`: keep KE transforms.
+ChildOffer make_offer(IkeSa& sa, const ChildConfig& child, ResourceId resource, bool with_ke);
+/// The SA payload of an offer.
+void append_offer(const ChildOffer& offer, std::vector<wire::Payload>& out);
+/// TSi, TSr and (transport mode) N(USE_TRANSPORT_MODE) of an offer.
+void append_offer_ts(const ChildOffer& offer, std::vector<wire::Payload>& out);
+/// Completes an offered Child SA from the response; returns its id, or 0 on failure (logged).
+std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const wire::Payload> response,
+                             const Bytes& ni, const Bytes& nr, ByteView g_ir, bool ignore_ke,
+                             Step& step);
+
+}  // namespace ikeplex::ike

@@ -1,0 +1,279 @@
+// IKE_AUTH (RFC 7296 §1.2, §2.15): identities, PSK or certificate authentication (RFC 7427
+// signatures), INITIAL_CONTACT (§2.4), SET_WINDOW_SIZE (§2.3) and the first Child SA.
+//
+//   HDR, SK {IDi, [CERT,] [CERTREQ,] [IDr,] AUTH, [N(INITIAL_CONTACT),] SAi2, TSi, TSr}  -->
+//                               <--  HDR, SK {IDr, [CERT,] AUTH, SAr2, TSi, TSr}
+#include <algorithm>
+
+#include "crypto/auth.h"
+#include "crypto/hash.h"
+#include "crypto/signature.h"
+#include "ike/exchanges.h"
+#include "ike/payload_access.h"
+#include "util/log.h"
+#include "wire/names.h"
+#include "wire/notify_codes.h"
+
+namespace ikeplex::ike {
+
+using wire::NotifyType;
+using wire::Payload;
+using wire::PayloadType;
+
+namespace {
+
+/// The octets side `of_initiator` signs or MACs (RFC 7296 §2.15).
+Result<Bytes> signed_octets(IkeSa& sa, bool of_initiator, const wire::IdPayload& id) {
+    const bool own = of_initiator == sa.is_original_initiator();
+    const Bytes& message = own ? sa.own_init_message : sa.peer_init_message;
+    const Bytes& nonce = of_initiator ? sa.nr : sa.ni;
+    const SecretBytes& sk_p = of_initiator ? sa.crypto->sk_pi : sa.crypto->sk_pr;
+    return crypto::auth_octets(sa.crypto->prf, message, nonce, sk_p.view(), crypto::id_payload_body(id));
+}
+
+Identity local_identity(const IkeSa& sa) {
+    const PeerConfig& cfg = *sa.config();
+    return cfg.local.id.any || cfg.local.id.data.empty() ? Identity::from_address(sa.local().address) : cfg.local.id;
+}
+
+/// Our AUTH (and, with certificates, CERT) payloads.
+Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<Payload>& out) {
+    const PeerConfig& cfg = *sa.config();
+    const Credentials& creds = sa.services().credentials;
+    const Bytes octets = IKEPLEX_TRY(signed_octets(sa, sa.is_original_initiator(), id));
+    if (cfg.local.kind == AuthKind::kPsk) {
+        const SecretBytes* psk = creds.find_psk(sa.local_id, cfg.remote.id.any ? sa.remote_id : cfg.remote.id);
+        if (psk == nullptr) {
+            return make_error(Errc::kConfig, "no shared key found for the identities");
+        }
+        const SecretBytes mac = IKEPLEX_TRY(crypto::psk_auth(sa.crypto->prf, psk->view(), octets));
+        out.push_back(wire::make_payload(
+                wire::AuthPayload{wire::AuthMethod::kSharedKeyMic, Bytes(mac.view().begin(), mac.view().end())}));
+        IKE_LOG(info, sa, "authentication of '{}' (myself) with pre-shared key", sa.local_id.to_string());
+        return ok();
+    }
+    const Credentials::Own* own = creds.find_own(sa.local_id);
+    if (own == nullptr) {
+        return make_error(Errc::kConfig, "no certificate and private key for our identity");
+    }
+    const std::vector<wire::HashAlgorithm> peer = sa.peer_hashes.empty()
+            ? std::vector<wire::HashAlgorithm>{wire::HashAlgorithm::kSha2_256, wire::HashAlgorithm::kIdentity}
+            : sa.peer_hashes;
+    const crypto::SignatureScheme scheme = IKEPLEX_TRY(own->key.choose_scheme(peer));
+    const Bytes sig = IKEPLEX_TRY(own->key.sign(scheme, octets));
+    out.push_back(wire::make_payload(wire::CertPayload{wire::CertEncoding::kX509Signature, own->cert.der()}));
+    out.push_back(wire::make_payload(
+            wire::AuthPayload{wire::AuthMethod::kDigitalSignature, crypto::encode_signature_auth(scheme, sig)}));
+    IKE_LOG(info, sa, "authentication of '{}' (myself) with {}", sa.local_id.to_string(), crypto::to_string(scheme));
+    return ok();
+}
+
+/// Verifies the peer's AUTH over its octets: with the shared key, or with the certificate it
+/// sent, which must chain to a trusted CA and carry its identity.
+Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id, const wire::AuthPayload& auth,
+                   std::span<const Payload> payloads, std::int64_t unix_time) {
+    const bool peer_is_initiator = !sa.is_original_initiator();
+    const Bytes octets = IKEPLEX_TRY(signed_octets(sa, peer_is_initiator, id));
+    const Credentials& creds = sa.services().credentials;
+    const Identity peer_id = Identity::from_payload(id);
+    const Error failed = wire::error_with_notify(Errc::kAuthFailed, "authentication failed",
+                                                 NotifyType::kAuthenticationFailed);
+    if (cfg.remote.kind == AuthKind::kPsk) {
+        if (auth.method != wire::AuthMethod::kSharedKeyMic) {
+            return failed;
+        }
+        const SecretBytes* psk = creds.find_psk(local_identity(sa), peer_id);
+        if (psk == nullptr || !crypto::psk_auth_verify(sa.crypto->prf, psk->view(), octets, auth.data).value_or(false)) {
+            return failed;
+        }
+        IKE_LOG(info, sa, "authentication of '{}' with pre-shared key successful", peer_id.to_string());
+        return ok();
+    }
+    if (auth.method != wire::AuthMethod::kDigitalSignature) {
+        return failed;
+    }
+    std::vector<crypto::Certificate> certs;
+    for (const Payload& p : payloads) {
+        if (const auto* c = p.as<wire::CertPayload>(); c != nullptr && c->encoding == wire::CertEncoding::kX509Signature) {
+            if (auto cert = crypto::Certificate::from_der(c->data)) {
+                certs.push_back(std::move(*cert));
+            }
+        }
+    }
+    if (certs.empty()) {
+        IKE_LOG(info, sa, "no certificate from '{}'", peer_id.to_string());
+        return failed;
+    }
+    const crypto::Certificate& leaf = certs.front();
+    if (!leaf.matches_identity(peer_id.type, peer_id.data)) {
+        IKE_LOG(info, sa, "certificate '{}' does not match identity '{}'", leaf.subject(), peer_id.to_string());
+        return failed;
+    }
+    if (!creds.cas.verify(leaf, std::span<const crypto::Certificate>(certs).subspan(1), unix_time)) {
+        return failed;
+    }
+    const auto sig = crypto::parse_signature_auth(auth.data);
+    const auto key = leaf.public_key();
+    if (!sig || !key || !key->verify(sig->scheme, octets, sig->signature)) {
+        IKE_LOG(info, sa, "signature of '{}' does not verify", peer_id.to_string());
+        return failed;
+    }
+    IKE_LOG(info, sa, "authentication of '{}' with {} successful", peer_id.to_string(), crypto::to_string(sig->scheme));
+    return ok();
+}
+
+std::uint32_t parse_window(std::span<const Payload> ps) {
+    const auto* n = find_notify(ps, NotifyType::kSetWindowSize);
+    if (n == nullptr) {
+        return 1;
+    }
+    const std::uint32_t w = (std::uint32_t{n->data[0]} << 24U) | (std::uint32_t{n->data[1]} << 16U) |
+                            (std::uint32_t{n->data[2]} << 8U) | n->data[3];
+    return std::clamp(w, 1U, 64U);  // more cannot help and would cost memory
+}
+
+void append_window(const PeerConfig& cfg, std::vector<Payload>& out) {
+    if (cfg.window_size > 1) {
+        const std::uint32_t w = cfg.window_size;
+        out.push_back(wire::make_notify(NotifyType::kSetWindowSize,
+                                        {static_cast<std::uint8_t>(w >> 24U), static_cast<std::uint8_t>(w >> 16U),
+                                         static_cast<std::uint8_t>(w >> 8U), static_cast<std::uint8_t>(w)}));
+    }
+}
+
+class IkeAuth final : public Exchange {
+public:
+    IkeAuth(const ChildConfig* child, ResourceId resource) : child_(child), resource_(resource) {}
+
+    [[nodiscard]] wire::ExchangeType type() const noexcept override { return wire::ExchangeType::kIkeAuth; }
+    [[nodiscard]] const char* name() const noexcept override { return "IKE_AUTH"; }
+
+    Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
+        if (!sa.crypto) {
+            return make_error(Errc::kState, "IKE_SA_INIT did not complete");
+        }
+        const PeerConfig& cfg = *sa.config();
+        sa.local_id = local_identity(sa);
+        std::vector<Payload> out;
+        const wire::IdPayload idi = sa.local_id.to_payload();
+        out.push_back(wire::make_idi(idi));
+        if (!cfg.remote.id.any && !cfg.remote.id.data.empty()) {
+            out.push_back(wire::make_idr(cfg.remote.id.to_payload()));
+        }
+        IKEPLEX_TRY(append_auth(sa, idi, out));
+        if (sa.registry().first_of_config(sa)) {
+            out.push_back(wire::make_notify(NotifyType::kInitialContact));
+        }
+        if (child_ != nullptr) {
+            offer_ = make_offer(sa, *child_, resource_, false);
+            append_offer(*offer_, out);
+            append_offer_ts(*offer_, out);
+        }
+        append_window(cfg, out);
+        return out;
+    }
+
+    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& resp, Step& step) override {
+        const PeerConfig& cfg = *sa.config();
+        const auto* idr = find_payload<wire::IdPayload>(resp, PayloadType::kIdr);
+        const auto* auth = find_payload<wire::AuthPayload>(resp, PayloadType::kAuth);
+        if (idr == nullptr || auth == nullptr) {
+            const auto* err = first_error(resp);
+            IKE_LOG(info, sa, "IKE_AUTH failed: peer answered {}", err != nullptr ? wire::to_string(err->type) : "nothing");
+            release();
+            sa.destroy("authentication failed", step);
+            return Outcome::kDone;
+        }
+        sa.remote_id = Identity::from_payload(*idr);
+        if (!cfg.remote.id.matches(sa.remote_id)) {
+            IKE_LOG(info, sa, "peer identity '{}' does not match '{}'", sa.remote_id.to_string(), cfg.remote.id.to_string());
+            release();
+            sa.destroy("unexpected peer identity", step);
+            return Outcome::kDone;
+        }
+        if (!verify_auth(sa, cfg, *idr, *auth, resp, step.unix_time)) {
+            release();
+            sa.destroy("peer authentication failed", step);
+            return Outcome::kDone;
+        }
+        sa.peer_window = parse_window(resp);
+        sa.established(step);
+        if (offer_) {
+            complete_offer(sa, *offer_, resp, sa.ni, sa.nr, {}, true, step);
+            offer_.reset();
+        }
+        return Outcome::kDone;
+    }
+
+    void abort(IkeSa& sa, Step& /*step*/) override {
+        if (offer_) {
+            sa.services().spis.release(offer_->spi_in);
+            offer_.reset();
+        }
+    }
+
+private:
+    void release() { offer_.reset(); }
+
+    const ChildConfig* child_;
+    ResourceId resource_;
+    std::optional<ChildOffer> offer_;
+};
+
+}  // namespace
+
+ExchangePtr make_ike_auth(const ChildConfig* first_child, ResourceId resource) {
+    return std::make_unique<IkeAuth>(first_child, resource);
+}
+
+std::vector<Payload> respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step, bool& fatal) {
+    const auto* idi = find_payload<wire::IdPayload>(request, PayloadType::kIdi);
+    const auto* idr = find_payload<wire::IdPayload>(request, PayloadType::kIdr);
+    const auto* auth = find_payload<wire::AuthPayload>(request, PayloadType::kAuth);
+    const Identity peer = Identity::from_payload(*idi);
+    // The connection: one IKE_SA_INIT allowed whose identities and auth method fit.
+    const PeerConfig* cfg = nullptr;
+    for (const PeerConfig* c : sa.candidates()) {
+        const bool id_ok = c->remote.id.matches(peer) &&
+                           (idr == nullptr || c->local.id.any || c->local.id.matches(Identity::from_payload(*idr)));
+        const bool method_ok = (c->remote.kind == AuthKind::kPsk) == (auth->method == wire::AuthMethod::kSharedKeyMic);
+        if (id_ok && method_ok) {
+            cfg = c;
+            break;
+        }
+    }
+    if (cfg == nullptr) {
+        IKE_LOG(info, sa, "no connection matches peer identity '{}'", peer.to_string());
+        fatal = true;
+        return error_response(NotifyType::kAuthenticationFailed);
+    }
+    sa.set_config(cfg);
+    sa.remote_id = peer;
+    sa.local_id = local_identity(sa);
+    if (!verify_auth(sa, *cfg, *idi, *auth, request, step.unix_time)) {
+        fatal = true;
+        return error_response(NotifyType::kAuthenticationFailed);
+    }
+    std::vector<Payload> out;
+    const wire::IdPayload own_id = sa.local_id.to_payload();
+    out.push_back(wire::make_idr(own_id));
+    if (auto ok = append_auth(sa, own_id, out); !ok) {
+        IKE_LOG(error, sa, "cannot authenticate ourselves: {}", ok.error().detail);
+        fatal = true;
+        return error_response(NotifyType::kAuthenticationFailed);
+    }
+    sa.peer_window = parse_window(request);
+    sa.established(step);
+    if (has_notify(request, NotifyType::kInitialContact)) {
+        sa.registry().initial_contact(sa, step);
+    }
+    if (find_payload<wire::SaPayload>(request, PayloadType::kSa) != nullptr) {
+        ChildRequest creq{request, &sa.ni, &sa.nr, {}, true, false, nullptr};
+        auto child = accept_child(sa, creq, step);
+        out.insert(out.end(), std::make_move_iterator(child.begin()), std::make_move_iterator(child.end()));
+    }
+    append_window(*cfg, out);
+    return out;
+}
+
+}  // namespace ikeplex::ike

@@ -1,0 +1,349 @@
+// IKE_SA_INIT (RFC 7296 §1.2): proposal, key exchange, nonces, NAT detection (§2.23),
+// COOKIE (§2.6) and INVALID_KE_PAYLOAD (§1.2) retries, IKEV2_FRAGMENTATION_SUPPORTED
+// (RFC 7383 §2.3), SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4).
+//
+//   HDR, SAi1, KEi, Ni, N(NATD_S_IP), N(NATD_D_IP), [N(FRAG_SUP)], N(HASH_ALG)  -->
+//                <--  HDR, SAr1, KEr, Nr, N(NATD_S_IP), N(NATD_D_IP), [CERTREQ], ...
+#include <algorithm>
+#include <array>
+
+#include "crypto/hash.h"
+#include "crypto/keymat.h"
+#include "ike/exchanges.h"
+#include "ike/ike_init.h"
+#include "ike/payload_access.h"
+#include "util/log.h"
+#include "wire/describe.h"
+#include "wire/names.h"
+
+namespace ikeplex::ike {
+
+using wire::NotifyType;
+using wire::Payload;
+using wire::PayloadType;
+
+namespace {
+
+std::array<std::uint8_t, 8> be64(std::uint64_t v) {
+    std::array<std::uint8_t, 8> b{};
+    for (std::size_t i = 0; i < 8; ++i) {
+        b[i] = static_cast<std::uint8_t>(v >> (8 * (7 - i)));
+    }
+    return b;
+}
+
+Bytes hash_algorithms_data() {
+    Bytes d;
+    for (wire::HashAlgorithm h : crypto::supported_hashes()) {
+        d.push_back(static_cast<std::uint8_t>(static_cast<std::uint16_t>(h) >> 8U));
+        d.push_back(static_cast<std::uint8_t>(h));
+    }
+    return d;
+}
+
+std::vector<wire::HashAlgorithm> parse_hashes(const wire::NotifyPayload* n) {
+    std::vector<wire::HashAlgorithm> out;
+    if (n != nullptr) {
+        for (std::size_t i = 0; i + 1 < n->data.size(); i += 2) {
+            out.push_back(static_cast<wire::HashAlgorithm>((n->data[i] << 8U) | n->data[i + 1]));
+        }
+    }
+    return out;
+}
+
+/// N(NATD_S_IP) and N(NATD_D_IP) for this side's view of the endpoints. `fake` replaces the
+/// source hash so the peer sees a NAT (strongSwan's way to force UDP encapsulation).
+Status append_natd(const crypto::Registry& r, IkeSpi spi_i, IkeSpi spi_r, const Endpoint& local,
+                   const Endpoint& remote, bool fake, Random& random, std::vector<Payload>& out) {
+    Bytes src = IKEPLEX_TRY(nat_hash(r, spi_i, spi_r, local));
+    if (fake) {
+        src = random.bytes(src.size());
+    }
+    out.push_back(wire::make_notify(NotifyType::kNatDetectionSourceIp, std::move(src)));
+    out.push_back(wire::make_notify(NotifyType::kNatDetectionDestinationIp,
+                                    IKEPLEX_TRY(nat_hash(r, spi_i, spi_r, remote))));
+    return ok();
+}
+
+/// RFC 7296 §2.23: a NAT is in front of us if the peer's hash of our address differs from
+/// ours, in front of the peer if its source hashes all differ from its address. The hashes
+/// cover the SPIs as the message carried them (SPIr is zero in the request).
+void detect_nat(IkeSa& sa, std::span<const Payload> ps, IkeSpi spi_r) {
+    const crypto::Registry& r = sa.services().registry;
+    bool saw_src = false;
+    bool src_match = false;
+    bool dst_match = true;
+    bool saw_dst = false;
+    for (const Payload& p : ps) {
+        const auto* n = p.as<wire::NotifyPayload>();
+        if (n == nullptr) {
+            continue;
+        }
+        if (n->type == NotifyType::kNatDetectionSourceIp) {
+            saw_src = true;
+            auto h = nat_hash(r, sa.spi_i(), spi_r, sa.remote());
+            src_match = src_match || (h && *h == n->data);
+        } else if (n->type == NotifyType::kNatDetectionDestinationIp) {
+            saw_dst = true;
+            auto h = nat_hash(r, sa.spi_i(), spi_r, sa.local());
+            dst_match = h && *h == n->data;
+        }
+    }
+    if (saw_src && saw_dst) {
+        sa.set_nat(!dst_match, !src_match);
+        if (!dst_match) {
+            IKE_LOG(info, sa, "local host is behind NAT, sending keep alives");
+        }
+        if (!src_match) {
+            IKE_LOG(info, sa, "remote host is behind NAT");
+        }
+    }
+}
+
+/// Moves the IKE SA to port 4500 when a NAT is in the way (RFC 7296 §2.23).
+void float_ports(IkeSa& sa) {
+    if (!sa.udp_encap() || sa.local().port == 4500) {
+        return;
+    }
+    Endpoint local = sa.local();
+    Endpoint remote = sa.remote();
+    local.port = 4500;
+    if (remote.port == 500) {
+        remote.port = 4500;
+    }
+    IKE_LOG(debug, sa, "switching to port 4500: {} - {}", local, remote);
+    sa.set_endpoints(local, remote);
+}
+
+Result<crypto::IkeKeys> derive_keys(IkeSa& sa, const IkeAlgorithms& a, ByteView g_ir) {
+    const crypto::Prf prf(sa.services().registry, *a.suite.prf);
+    const SecretBytes seed = IKEPLEX_TRY(crypto::skeyseed(prf, sa.ni, sa.nr, g_ir));
+    return crypto::derive_ike_keys(prf, a.suite, seed.view(), sa.ni, sa.nr, sa.spi_i(), sa.spi_r());
+}
+
+class IkeInit final : public Exchange {
+public:
+    [[nodiscard]] wire::ExchangeType type() const noexcept override { return wire::ExchangeType::kIkeSaInit; }
+    [[nodiscard]] const char* name() const noexcept override { return "IKE_SA_INIT"; }
+
+    Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
+        const PeerConfig& cfg = *sa.config();
+        if (cfg.ike_proposals.empty()) {
+            return make_error(Errc::kConfig, "no IKE proposals configured");
+        }
+        if (!sa.ke) {
+            group_ = group_ != 0 ? group_ : ke_method(cfg.ike_proposals.front());
+            sa.ke = IKEPLEX_TRY(sa.make_ke(group_));
+        }
+        if (sa.ni.empty()) {
+            sa.ni = sa.make_nonce();
+        }
+        std::vector<Payload> out;
+        if (!cookie_.empty()) {
+            out.push_back(wire::make_notify(NotifyType::kCookie, cookie_));  // first (§2.6)
+        }
+        out.push_back(wire::make_payload(wire::SaPayload{cfg.ike_proposals}));
+        out.push_back(wire::make_payload(
+                wire::KePayload{group_, Bytes(sa.ke->public_value().begin(), sa.ke->public_value().end())}));
+        out.push_back(wire::make_payload(wire::NoncePayload{sa.ni}));
+        IKEPLEX_TRY(append_natd(sa.services().registry, sa.spi_i(), IkeSpi(0), sa.local(), sa.remote(),
+                                cfg.force_encap, sa.services().random, out));
+        if (cfg.fragmentation) {
+            out.push_back(wire::make_notify(NotifyType::kIkev2FragmentationSupported));
+        }
+        out.push_back(wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
+        return out;
+    }
+
+    Outcome process(IkeSa& sa, const wire::Header& h, std::vector<Payload>& resp, Step& step) override {
+        const PeerConfig& cfg = *sa.config();
+        if (const auto* cookie = find_notify(resp, NotifyType::kCookie)) {
+            if (++cookie_tries_ > sa.services().settings.max_cookie_retries) {
+                sa.destroy("too many COOKIE requests", step);
+                return Outcome::kDone;
+            }
+            IKE_LOG(info, sa, "received COOKIE, retrying IKE_SA_INIT with it");
+            cookie_ = cookie->data;
+            return Outcome::kResend;
+        }
+        if (const auto* inval = find_notify(resp, NotifyType::kInvalidKePayload)) {
+            const auto wanted = static_cast<std::uint16_t>((inval->data[0] << 8U) | inval->data[1]);
+            const auto ours = ke_methods(cfg.ike_proposals);
+            if (std::find(ours.begin(), ours.end(), wanted) == ours.end() || wanted == group_ || ++ke_tries_ > 2) {
+                IKE_LOG(info, sa, "peer asks for {}, which we do not offer",
+                        wire::transform_name(wire::TransformType::kKe, wanted));
+                sa.destroy("no common key exchange method", step);
+                return Outcome::kDone;
+            }
+            IKE_LOG(info, sa, "peer didn't accept {}, it requested {}",
+                    wire::transform_name(wire::TransformType::kKe, group_),
+                    wire::transform_name(wire::TransformType::kKe, wanted));
+            group_ = wanted;
+            sa.ke.reset();
+            return Outcome::kResend;
+        }
+        if (const auto* err = first_error(resp)) {
+            IKE_LOG(info, sa, "IKE_SA_INIT failed: peer answered {}", wire::to_string(err->type));
+            sa.destroy(wire::to_string(err->type).c_str(), step);
+            return Outcome::kDone;
+        }
+        const auto* sa_payload = find_payload<wire::SaPayload>(resp, PayloadType::kSa);
+        const auto* ke = find_payload<wire::KePayload>(resp, PayloadType::kKe);
+        const auto* nr = find_payload<wire::NoncePayload>(resp, PayloadType::kNonce);
+        if (sa_payload->proposals.size() != 1 || !verify_chosen(sa_payload->proposals[0], cfg.ike_proposals) ||
+            h.spi_r.value() == 0) {
+            sa.destroy("peer chose an unacceptable IKE proposal", step);
+            return Outcome::kDone;
+        }
+        auto algorithms = ike_algorithms(sa.services().registry, sa_payload->proposals[0]);
+        if (!algorithms || algorithms->ke != group_ || ke->group != group_) {
+            sa.destroy("peer's key exchange does not match its proposal", step);
+            return Outcome::kDone;
+        }
+        sa.set_spis(sa.spi_i(), h.spi_r);
+        sa.nr = nr->data;
+        detect_nat(sa, resp, h.spi_r);
+        sa.peer_fragmentation = has_notify(resp, NotifyType::kIkev2FragmentationSupported);
+        sa.peer_hashes = parse_hashes(find_notify(resp, NotifyType::kSignatureHashAlgorithms));
+        auto g_ir = sa.ke->shared_secret(ke->data);
+        if (!g_ir) {
+            sa.destroy("invalid key exchange value from the peer", step);
+            return Outcome::kDone;
+        }
+        auto keys = derive_keys(sa, *algorithms, g_ir->view());
+        if (!keys || !sa.set_crypto(*algorithms, std::move(*keys))) {
+            sa.destroy("key derivation failed", step);
+            return Outcome::kDone;
+        }
+        sa.ke.reset();
+        IKE_LOG(info, sa, "selected proposal: {}", describe(sa_payload->proposals[0]));
+        float_ports(sa);
+        return Outcome::kDone;
+    }
+
+private:
+    std::uint16_t group_{0};
+    Bytes cookie_;
+    std::uint32_t cookie_tries_{0};
+    std::uint32_t ke_tries_{0};
+};
+
+bool address_allowed(const std::vector<IpAddress>& allowed, const IpAddress& a) {
+    return allowed.empty() || std::find(allowed.begin(), allowed.end(), a) != allowed.end();
+}
+
+}  // namespace
+
+Result<Bytes> nat_hash(const crypto::Registry& r, IkeSpi spi_i, IkeSpi spi_r, const Endpoint& e) {
+    const auto i = be64(spi_i.value());
+    const auto rr = be64(spi_r.value());
+    const std::array<std::uint8_t, 2> port = {static_cast<std::uint8_t>(e.port >> 8U),
+                                              static_cast<std::uint8_t>(e.port)};
+    return crypto::hash(r, "SHA1", {i, rr, e.address.bytes(), port});
+}
+
+ExchangePtr make_ike_init() { return std::make_unique<IkeInit>(); }
+
+InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const InitRequest& req, Step& step) {
+    InitAnswer answer;
+    const std::span<const Payload> ps = req.message.payloads;
+    const auto reply_error = [&](NotifyType t, Bytes data) {
+        wire::Header h = req.message.header;
+        h.flags = wire::kFlagResponse;
+        h.spi_r = IkeSpi(0);
+        answer.reply = wire::write_message(wire::Message{h, error_response(t, std::move(data))}).value_or(Bytes{});
+        return std::move(answer);
+    };
+    const auto* sa_payload = find_payload<wire::SaPayload>(ps, PayloadType::kSa);
+    const auto* ke = find_payload<wire::KePayload>(ps, PayloadType::kKe);
+    const auto* ni = find_payload<wire::NoncePayload>(ps, PayloadType::kNonce);
+    // Connections for these addresses, and the first proposal one of them accepts.
+    std::vector<const PeerConfig*> candidates;
+    std::optional<wire::Proposal> chosen;
+    for (const PeerConfig& c : registry.configs()) {
+        if (!address_allowed(c.local_addrs, req.local.address) || !address_allowed(c.remote_addrs, req.remote.address)) {
+            continue;
+        }
+        auto sel = select_proposal(sa_payload->proposals, c.ike_proposals);
+        if (!sel) {
+            continue;
+        }
+        if (!chosen) {
+            chosen = *sel;
+        }
+        if (select_proposal(std::span<const wire::Proposal>(&*chosen, 1), c.ike_proposals)) {
+            candidates.push_back(&c);
+        }
+    }
+    if (!chosen) {
+        log::info(log::Subsystem::kIke, "{} no IKE config or proposal matches IKE_SA_INIT from {}",
+                  req.local, req.remote);
+        return reply_error(NotifyType::kNoProposalChosen, {});
+    }
+    auto algorithms = ike_algorithms(services.registry, *chosen);
+    if (!algorithms) {
+        return reply_error(NotifyType::kNoProposalChosen, {});
+    }
+    if (ke->group != algorithms->ke) {
+        // RFC 7296 §1.2: tell the initiator which group we want; no state is kept.
+        log::info(log::Subsystem::kIke, "{} peer sent {}, requesting {}", req.remote,
+                  wire::transform_name(wire::TransformType::kKe, ke->group),
+                  wire::transform_name(wire::TransformType::kKe, algorithms->ke));
+        return reply_error(NotifyType::kInvalidKePayload,
+                           Bytes{static_cast<std::uint8_t>(algorithms->ke >> 8U), static_cast<std::uint8_t>(algorithms->ke)});
+    }
+    auto sa = std::make_unique<IkeSa>(services, registry, req.id, false, req.local, req.remote);
+    sa->set_config(candidates.front());
+    sa->candidates() = candidates;
+    sa->set_spis(req.message.header.spi_i, req.spi_r);
+    sa->transition(IkeState::kConnecting, "IKE_SA_INIT received");
+    sa->ni = ni->data;
+    sa->nr = sa->make_nonce();
+    auto own_ke = sa->make_ke(algorithms->ke);
+    if (!own_ke) {
+        return reply_error(NotifyType::kNoProposalChosen, {});
+    }
+    auto g_ir = (*own_ke)->shared_secret(ke->data);
+    if (!g_ir) {
+        log::info(log::Subsystem::kIke, "{} invalid KE value in IKE_SA_INIT: {}", req.remote, g_ir.error().detail);
+        return reply_error(NotifyType::kInvalidSyntax, {});
+    }
+    auto keys = derive_keys(*sa, *algorithms, g_ir->view());
+    if (!keys || !sa->set_crypto(*algorithms, std::move(*keys))) {
+        return reply_error(NotifyType::kNoProposalChosen, {});
+    }
+    detect_nat(*sa, ps, IkeSpi(0));
+    sa->peer_fragmentation = has_notify(ps, NotifyType::kIkev2FragmentationSupported);
+    sa->peer_hashes = parse_hashes(find_notify(ps, NotifyType::kSignatureHashAlgorithms));
+    sa->peer_init_message.assign(req.raw.begin(), req.raw.end());
+
+    wire::Message resp;
+    resp.header = req.message.header;
+    resp.header.spi_r = req.spi_r;
+    resp.header.flags = wire::kFlagResponse;
+    resp.payloads.push_back(wire::make_payload(wire::SaPayload{{*chosen}}));
+    resp.payloads.push_back(wire::make_payload(
+            wire::KePayload{algorithms->ke, Bytes((*own_ke)->public_value().begin(), (*own_ke)->public_value().end())}));
+    resp.payloads.push_back(wire::make_payload(wire::NoncePayload{sa->nr}));
+    if (!append_natd(services.registry, sa->spi_i(), sa->spi_r(), req.local, req.remote, false,
+                     services.random, resp.payloads)) {
+        return reply_error(NotifyType::kNoProposalChosen, {});
+    }
+    if (candidates.front()->fragmentation && sa->peer_fragmentation) {
+        resp.payloads.push_back(wire::make_notify(NotifyType::kIkev2FragmentationSupported));
+    }
+    resp.payloads.push_back(wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
+    auto bytes = wire::write_message(resp);
+    if (!bytes) {
+        return reply_error(NotifyType::kNoProposalChosen, {});
+    }
+    log::info(log::Subsystem::kEnc, "{} generating {}", sa->label(), wire::describe(resp));
+    IKE_LOG(info, *sa, "{} is initiating an IKE_SA; selected proposal: {}", req.remote, describe(*chosen));
+    sa->record_init_response(*bytes);
+    answer.reply = std::move(*bytes);
+    services.timers.set({sa->id(), TimerKind::kHalfOpen, 0}, step.now + services.settings.half_open_timeout);
+    answer.sa = std::move(sa);
+    return answer;
+}
+
+}  // namespace ikeplex::ike

@@ -1,0 +1,290 @@
+// Rekeying an IKE SA with CREATE_CHILD_SA (RFC 7296 §1.3.2, §2.18), and simultaneous
+// rekeying by both peers (§2.8.2: the exchange with the lowest nonce made the redundant SA).
+//
+//   HDR, SK {SA, Ni, KEi}  -->
+//                    <--  HDR, SK {SA, Nr, KEr}
+//
+// The SA payloads carry each side's new IKE SPI. Whoever initiated the rekey is the original
+// initiator of the new IKE SA; its Child SAs move over and the old IKE SA is deleted by the
+// rekey's initiator.
+#include <algorithm>
+
+#include "crypto/keymat.h"
+#include "ike/exchanges.h"
+#include "ike/payload_access.h"
+#include "util/log.h"
+#include "wire/names.h"
+
+namespace ikeplex::ike {
+
+using wire::NotifyType;
+using wire::Payload;
+using wire::PayloadType;
+
+namespace {
+
+Bytes spi_bytes(IkeSpi spi) {
+    Bytes b(8);
+    for (std::size_t i = 0; i < 8; ++i) {
+        b[i] = static_cast<std::uint8_t>(spi.value() >> (8 * (7 - i)));
+    }
+    return b;
+}
+
+std::optional<IkeSpi> spi_of(const wire::Proposal& p) {
+    if (p.spi.size() != 8) {
+        return std::nullopt;
+    }
+    std::uint64_t v = 0;
+    for (std::uint8_t b : p.spi) {
+        v = (v << 8U) | b;
+    }
+    return v == 0 ? std::nullopt : std::optional<IkeSpi>(IkeSpi(v));
+}
+
+bool lower(const Bytes& a, const Bytes& b) {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+}
+
+/// The IKE SA a rekey of `old` creates: keys from the old SK_d (RFC 7296 §2.18), everything
+/// else (identities, config, NAT state, peer capabilities) carried over.
+Result<std::unique_ptr<IkeSa>> make_rekeyed(IkeSa& old, bool we_initiated, IkeSpi spi_i, IkeSpi spi_r,
+                                            const wire::Proposal& chosen, const Bytes& ni, const Bytes& nr,
+                                            ByteView g_ir) {
+    const crypto::Registry& reg = old.services().registry;
+    const IkeAlgorithms a = IKEPLEX_TRY(ike_algorithms(reg, chosen));
+    const SecretBytes seed = IKEPLEX_TRY(crypto::rekey_skeyseed(old.crypto->prf, old.crypto->sk_d.view(), g_ir, ni, nr));
+    const crypto::Prf prf(reg, *a.suite.prf);
+    crypto::IkeKeys keys = IKEPLEX_TRY(crypto::derive_ike_keys(prf, a.suite, seed.view(), ni, nr, spi_i, spi_r));
+    auto sa = std::make_unique<IkeSa>(old.services(), old.registry(), old.registry().next_ike_id(), we_initiated,
+                                      old.local(), old.remote());
+    sa->set_config(old.config());
+    sa->set_spis(spi_i, spi_r);
+    sa->ni = ni;
+    sa->nr = nr;
+    sa->set_nat(old.nat_here(), old.nat_there());
+    sa->peer_fragmentation = old.peer_fragmentation;
+    sa->peer_hashes = old.peer_hashes;
+    sa->peer_window = old.peer_window;
+    sa->local_id = old.local_id;
+    sa->remote_id = old.remote_id;
+    IKEPLEX_TRY(sa->set_crypto(a, std::move(keys)));
+    return sa;
+}
+
+/// `survivor` replaces `old`: it takes the Child SAs, queued work and the "up" state.
+/// `delete_old`: we initiated the surviving exchange, so we delete the old IKE SA.
+void hand_over(IkeSa& old, IkeSa& survivor, bool delete_old, Step& step) {
+    old.transition(IkeState::kRekeyed, "rekeyed");
+    old.move_children_to(survivor, step);
+    survivor.set_up(old.up());
+    old.set_up(false);
+    IKE_LOG(info, old, "IKE_SA rekeyed: continues as {} with SPIs {}_i {}_r", survivor.label(), survivor.spi_i(),
+            survivor.spi_r());
+    old.emit(step, EventKind::kIkeRekeyed, 0, survivor.id());
+    old.move_queue_to(survivor, step);
+    TimerQueue& timers = old.services().timers;
+    // RFC 7296 §2.18: the rekey's initiator deletes the old SA; if the peer is the one to do
+    // it and never does, we do after a while.
+    const Duration wait = delete_old ? Duration(0) : old.services().settings.delete_rekeyed_delay * 6;
+    timers.set({old.id(), TimerKind::kDeleteLater, 0}, step.now + wait);
+}
+
+class IkeRekey final : public Exchange {
+public:
+    explicit IkeRekey(std::uint16_t group) : group_(group) {}
+
+    [[nodiscard]] wire::ExchangeType type() const noexcept override { return wire::ExchangeType::kCreateChildSa; }
+    [[nodiscard]] const char* name() const noexcept override { return "IKE_REKEY"; }
+
+    Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
+        if (sa.state() != IkeState::kEstablished || !sa.crypto) {
+            return make_error(Errc::kState, "IKE SA not established");
+        }
+        sa.transition(IkeState::kRekeying, "rekeying");
+        sa.collision.reset();
+        spi_ = sa.registry().new_ike_spi();
+        std::vector<wire::Proposal> proposals = sa.config()->ike_proposals;
+        for (wire::Proposal& p : proposals) {
+            p.spi = spi_bytes(spi_);
+        }
+        if (group_ == 0) {
+            group_ = sa.crypto->algorithms.ke;  // the group that worked keeps working
+        }
+        ni_ = sa.make_nonce();
+        ke_ = IKEPLEX_TRY(sa.make_ke(group_));
+        std::vector<Payload> out;
+        out.push_back(wire::make_payload(wire::SaPayload{std::move(proposals)}));
+        out.push_back(wire::make_payload(wire::NoncePayload{ni_}));
+        out.push_back(wire::make_payload(
+                wire::KePayload{group_, Bytes(ke_->public_value().begin(), ke_->public_value().end())}));
+        return out;
+    }
+
+    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& resp, Step& step) override {
+        if (sa.state() != IkeState::kRekeying) {
+            return Outcome::kDone;  // deleted meanwhile
+        }
+        if (const auto* err = first_error(resp)) {
+            on_error(sa, *err, step);
+            return Outcome::kDone;
+        }
+        const auto* sa_payload = find_payload<wire::SaPayload>(resp, PayloadType::kSa);
+        const auto* nr = find_payload<wire::NoncePayload>(resp, PayloadType::kNonce);
+        const auto* ker = find_payload<wire::KePayload>(resp, PayloadType::kKe);
+        const wire::Proposal* chosen = sa_payload->proposals.size() == 1 ? &sa_payload->proposals[0] : nullptr;
+        const auto peer_spi = chosen != nullptr ? spi_of(*chosen) : std::nullopt;
+        if (chosen == nullptr || !peer_spi || !verify_chosen(*chosen, sa.config()->ike_proposals) || ker == nullptr ||
+            ker->group != group_ || ke_method(*chosen) != group_) {
+            IKE_LOG(info, sa, "IKE rekey response unacceptable (proposal, SPI or KE)");
+            give_up(sa, step);
+            return Outcome::kDone;
+        }
+        auto g_ir = ke_->shared_secret(ker->data);
+        if (!g_ir) {
+            IKE_LOG(info, sa, "IKE rekey response with an invalid KE value");
+            give_up(sa, step);
+            return Outcome::kDone;
+        }
+        auto made = make_rekeyed(sa, true, spi_, *peer_spi, *chosen, ni_, nr->data, g_ir->view());
+        if (!made) {
+            IKE_LOG(error, sa, "IKE rekey key derivation failed: {}", made.error().detail);
+            give_up(sa, step);
+            return Outcome::kDone;
+        }
+        IkeSa& ours = sa.registry().adopt(std::move(*made));
+        ours.established(step, false);
+        IKE_LOG(info, sa, "selected proposal for the rekeyed IKE_SA: {}", describe(*chosen));
+
+        IkeSa* theirs = sa.collision ? sa.registry().find(sa.collision->peer_sa) : nullptr;
+        if (theirs != nullptr && theirs->state() == IkeState::kEstablished) {
+            // §2.8.2: the exchange that produced the lowest of the four nonces made the
+            // redundant SA; its initiator deletes it.
+            const auto& c = *sa.collision;
+            const Bytes* all[] = {&ni_, &nr->data, &c.peer_ni, &c.our_nr};
+            const Bytes* low = *std::min_element(std::begin(all), std::end(all),
+                                                 [](const Bytes* a, const Bytes* b) { return lower(*a, *b); });
+            if (low == &ni_ || low == &nr->data) {
+                IKE_LOG(info, sa, "simultaneous IKE rekeying: ours {} is redundant, deleting it", ours.label());
+                hand_over(sa, *theirs, false, step);
+                ours.delete_ike("redundant after simultaneous rekeying", step);
+                return Outcome::kDone;
+            }
+            // The peer deletes its redundant SA; should it not, we do after a while.
+            IKE_LOG(info, sa, "simultaneous IKE rekeying: the peer deletes its redundant {}", theirs->label());
+            sa.services().timers.set({theirs->id(), TimerKind::kDeleteLater, 0},
+                                     step.now + sa.services().settings.delete_rekeyed_delay * 6);
+        }
+        hand_over(sa, ours, true, step);
+        return Outcome::kDone;
+    }
+
+    void abort(IkeSa& sa, Step& /*step*/) override {
+        if (sa.state() == IkeState::kRekeying) {
+            sa.transition(IkeState::kEstablished, "rekeying abandoned");
+        }
+    }
+
+private:
+    /// Our rekey failed. If the peer's colliding rekey succeeded, its SA replaces this one
+    /// (and the peer deletes this one); otherwise we stay as we are.
+    void give_up(IkeSa& sa, Step& step) {
+        IkeSa* theirs = sa.collision ? sa.registry().find(sa.collision->peer_sa) : nullptr;
+        sa.transition(IkeState::kEstablished, "rekeying failed");
+        if (theirs != nullptr && theirs->state() == IkeState::kEstablished) {
+            hand_over(sa, *theirs, false, step);
+        }
+    }
+
+    void on_error(IkeSa& sa, const wire::NotifyPayload& err, Step& step) {
+        const bool collided = sa.collision && sa.registry().find(sa.collision->peer_sa) != nullptr;
+        if (err.type == NotifyType::kInvalidKePayload && err.data.size() == 2 && !collided) {
+            const auto wanted = static_cast<std::uint16_t>((err.data[0] << 8U) | err.data[1]);
+            const auto ours = ke_methods(sa.config()->ike_proposals);
+            if (wanted != group_ && std::find(ours.begin(), ours.end(), wanted) != ours.end()) {
+                IKE_LOG(info, sa, "peer wants {} for the IKE rekey, retrying",
+                        wire::transform_name(wire::TransformType::kKe, wanted));
+                sa.transition(IkeState::kEstablished, "retrying rekey");
+                sa.queue(std::make_unique<IkeRekey>(wanted), step);
+                return;
+            }
+        }
+        if (err.type == NotifyType::kTemporaryFailure && !collided) {
+            // RFC 7296 §2.25.2: try again a little later.
+            IKE_LOG(info, sa, "received TEMPORARY_FAILURE for the IKE rekey, retrying later");
+            sa.transition(IkeState::kEstablished, "retrying rekey");
+            sa.queue_later(std::make_unique<IkeRekey>(group_), Duration(1000 + sa.services().random.u32() % 4000), step);
+            return;
+        }
+        IKE_LOG(info, sa, "IKE rekey failed: peer answered {}", wire::to_string(err.type));
+        give_up(sa, step);
+    }
+
+    std::uint16_t group_;
+    IkeSpi spi_;
+    Bytes ni_;
+    crypto::KeyExchangePtr ke_;
+};
+
+}  // namespace
+
+ExchangePtr make_ike_rekey() { return std::make_unique<IkeRekey>(0); }
+
+std::vector<Payload> respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request, Step& step) {
+    // RFC 7296 §2.25.2: not while the SA is closing or already replaced.
+    if (sa.state() != IkeState::kEstablished && sa.state() != IkeState::kRekeying) {
+        return error_response(NotifyType::kTemporaryFailure);
+    }
+    const auto* sa_payload = find_payload<wire::SaPayload>(request, PayloadType::kSa);
+    const auto* ni = find_payload<wire::NoncePayload>(request, PayloadType::kNonce);
+    const auto* kei = find_payload<wire::KePayload>(request, PayloadType::kKe);
+    auto chosen = select_proposal(sa_payload->proposals, sa.config()->ike_proposals);
+    if (!chosen) {
+        IKE_LOG(info, sa, "no acceptable proposal for the IKE rekey");
+        return error_response(NotifyType::kNoProposalChosen);
+    }
+    const auto peer_spi = spi_of(*chosen);
+    if (!peer_spi) {
+        return error_response(NotifyType::kInvalidSyntax);
+    }
+    const std::uint16_t group = ke_method(*chosen);
+    if (kei->group != group) {
+        return error_response(NotifyType::kInvalidKePayload,
+                              {static_cast<std::uint8_t>(group >> 8U), static_cast<std::uint8_t>(group)});
+    }
+    auto ke = sa.make_ke(group);
+    if (!ke) {
+        return error_response(NotifyType::kNoProposalChosen);
+    }
+    auto g_ir = (*ke)->shared_secret(kei->data);
+    if (!g_ir) {
+        IKE_LOG(info, sa, "invalid KE value in the IKE rekey request: {}", g_ir.error().detail);
+        return error_response(NotifyType::kInvalidSyntax);
+    }
+    const IkeSpi own = sa.registry().new_ike_spi();
+    const Bytes nr = sa.make_nonce();
+    auto made = make_rekeyed(sa, false, *peer_spi, own, *chosen, ni->data, nr, g_ir->view());
+    if (!made) {
+        IKE_LOG(error, sa, "IKE rekey key derivation failed: {}", made.error().detail);
+        return error_response(NotifyType::kNoProposalChosen);
+    }
+    IkeSa& theirs = sa.registry().adopt(std::move(*made));
+    theirs.established(step, false);
+    wire::Proposal answer = *chosen;
+    answer.spi = spi_bytes(own);
+    if (sa.state() == IkeState::kRekeying) {
+        // Ours is under way too: answer and let the nonces decide when ours completes.
+        IKE_LOG(info, sa, "simultaneous IKE rekeying detected");
+        sa.collision = IkeSa::Collision{theirs.id(), ni->data, nr};
+    } else {
+        hand_over(sa, theirs, false, step);
+    }
+    std::vector<Payload> out;
+    out.push_back(wire::make_payload(wire::SaPayload{{std::move(answer)}}));
+    out.push_back(wire::make_payload(wire::NoncePayload{nr}));
+    out.push_back(wire::make_payload(
+            wire::KePayload{group, Bytes((*ke)->public_value().begin(), (*ke)->public_value().end())}));
+    return out;
+}
+
+}  // namespace ikeplex::ike

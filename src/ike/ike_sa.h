@@ -1,0 +1,287 @@
+// An IKE SA (RFC 7296): its state, keys, message-id windows, retransmissions, the exchanges
+// it runs as initiator and answers as responder, and its Child SAs.
+//
+// Sans-I/O: every input carries a Step (now + Output); the SA emits datagrams, backend
+// commands and events into the Output and arms timers through Services::timers.
+//
+// Exchanges it initiates are Exchange objects queued in order and sent while the peer's window
+// allows (RFC 7296 §2.3); requests it receives are answered by the responder functions of each
+// exchange (ike_init.cc, ike_auth.cc, child_create.cc, ike_rekey.cc, informational.cc).
+// Every state change goes through transition(), which logs "OLD => NEW (reason)".
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/ke.h"
+#include "crypto/keymat.h"
+#include "crypto/prf.h"
+#include "crypto/sk_cipher.h"
+#include "ike/child_sa.h"
+#include "ike/config.h"
+#include "ike/services.h"
+#include "util/ip_address.h"
+#include "util/strong_id.h"
+#include "wire/message.h"
+
+namespace ikeplex::ike {
+
+enum class IkeState : std::uint8_t {
+    kCreated,
+    kConnecting,   ///< IKE_SA_INIT / IKE_AUTH under way
+    kEstablished,
+    kRekeying,     ///< we are rekeying it
+    kRekeyed,      ///< replaced by a new IKE SA; waiting for its deletion
+    kDeleting,
+    kDestroyed,
+};
+const char* to_string(IkeState s) noexcept;
+
+class IkeSa;
+
+/// The initiator side of one exchange: builds the request, handles the response.
+class Exchange {
+public:
+    enum class Outcome : std::uint8_t {
+        kDone,
+        kResend,  ///< build and send again with the same message id (IKE_SA_INIT cookie/KE)
+    };
+
+    Exchange() = default;
+    Exchange(const Exchange&) = delete;
+    Exchange& operator=(const Exchange&) = delete;
+    Exchange(Exchange&&) = delete;
+    Exchange& operator=(Exchange&&) = delete;
+    virtual ~Exchange() = default;
+
+    [[nodiscard]] virtual wire::ExchangeType type() const noexcept = 0;
+    [[nodiscard]] virtual const char* name() const noexcept = 0;
+    /// The request's payloads (inside SK after IKE_SA_INIT). An error abandons the exchange.
+    virtual Result<std::vector<wire::Payload>> build(IkeSa& sa, Step& step) = 0;
+    /// The response arrived (decrypted, structure checked).
+    virtual Outcome process(IkeSa& sa, const wire::Header& h, std::vector<wire::Payload>& response,
+                            Step& step) = 0;
+    /// No response came, or the IKE SA is going away.
+    virtual void abort(IkeSa& sa, Step& step);
+};
+using ExchangePtr = std::unique_ptr<Exchange>;
+
+/// Keys and algorithms of an IKE SA once IKE_SA_INIT (or a rekey) established them.
+struct IkeCrypto {
+    IkeAlgorithms algorithms;
+    crypto::Prf prf;
+    crypto::SkCipher out;  ///< SK_ei/SK_ai for the original initiator, SK_er/SK_ar otherwise
+    crypto::SkCipher in;
+    SecretBytes sk_d;
+    SecretBytes sk_pi;
+    SecretBytes sk_pr;
+};
+
+class IkeSa {
+public:
+    IkeSa(Services& services, SaRegistry& registry, std::uint32_t id, bool initiator,
+          Endpoint local, Endpoint remote);
+    IkeSa(const IkeSa&) = delete;
+    IkeSa& operator=(const IkeSa&) = delete;
+    IkeSa(IkeSa&&) = delete;
+    IkeSa& operator=(IkeSa&&) = delete;
+    ~IkeSa();
+
+    // --- identity and state ---
+    [[nodiscard]] std::uint32_t id() const noexcept { return id_; }
+    /// strongSwan's "name[id]" for log lines, e.g. "t[1]".
+    [[nodiscard]] std::string label() const;
+    [[nodiscard]] bool is_original_initiator() const noexcept { return initiator_; }
+    [[nodiscard]] IkeSpi spi_i() const noexcept { return spi_i_; }
+    [[nodiscard]] IkeSpi spi_r() const noexcept { return spi_r_; }
+    /// The SPI this side chose (how the manager finds the SA).
+    [[nodiscard]] IkeSpi own_spi() const noexcept { return initiator_ ? spi_i_ : spi_r_; }
+    void set_spis(IkeSpi i, IkeSpi r) noexcept;
+    [[nodiscard]] IkeState state() const noexcept { return state_; }
+    /// The one place state changes: checks nothing illegal happens and logs OLD => NEW.
+    void transition(IkeState to, const char* reason);
+    [[nodiscard]] const PeerConfig* config() const noexcept { return config_; }
+    void set_config(const PeerConfig* c) noexcept { config_ = c; }
+    /// Responder: the connections IKE_SA_INIT left possible; IKE_AUTH picks one by identity.
+    std::vector<const PeerConfig*>& candidates() noexcept { return candidates_; }
+    [[nodiscard]] const Endpoint& local() const noexcept { return local_; }
+    [[nodiscard]] const Endpoint& remote() const noexcept { return remote_; }
+    void set_endpoints(Endpoint local, Endpoint remote) noexcept;
+    [[nodiscard]] Services& services() noexcept { return services_; }
+    [[nodiscard]] SaRegistry& registry() noexcept { return registry_; }
+    [[nodiscard]] TimePoint established_at() const noexcept { return established_at_; }
+
+    // --- NAT traversal (RFC 7296 §2.23) ---
+    [[nodiscard]] bool nat_here() const noexcept { return nat_here_; }
+    [[nodiscard]] bool nat_there() const noexcept { return nat_there_; }
+    void set_nat(bool here, bool there) noexcept;
+    /// UDP-encapsulate ESP: a NAT on either side, or forced by configuration.
+    [[nodiscard]] bool udp_encap() const noexcept;
+
+    // --- negotiated facts ---
+    std::optional<IkeCrypto> crypto;
+    Bytes ni;
+    Bytes nr;
+    Bytes own_init_message;   ///< the IKE_SA_INIT message this side sent, as sent
+    Bytes peer_init_message;  ///< the one it received
+    bool peer_fragmentation{false};
+    std::vector<wire::HashAlgorithm> peer_hashes;
+    std::uint32_t peer_window{1};
+    Identity local_id;
+    Identity remote_id;
+    /// IKE_SA_INIT responder: the KE object until keys are derived (then dropped).
+    crypto::KeyExchangePtr ke;
+    /// Simultaneous IKE rekeying (RFC 7296 §2.8.2): the IKE SA the peer created by rekeying
+    /// this one while our own rekey was under way, and the nonces of the peer's exchange.
+    struct Collision {
+        std::uint32_t peer_sa{0};
+        Bytes peer_ni;
+        Bytes our_nr;
+    };
+    std::optional<Collision> collision;
+
+    /// Installs keys derived for this SA.
+    Status set_crypto(const IkeAlgorithms& algorithms, crypto::IkeKeys&& keys);
+    /// A fresh nonce (32 bytes: at least half the PRF key, RFC 7296 §2.10).
+    Bytes make_nonce();
+    /// A key exchange for `group` (deterministic if the services ask for it).
+    Result<crypto::KeyExchangePtr> make_ke(std::uint16_t group);
+
+    // --- inputs ---
+    /// A parsed message for this SA (`raw` is its datagram, marker stripped).
+    void on_message(const wire::Message& m, ByteView raw, const Endpoint& local,
+                    const Endpoint& remote, Step& step);
+    void on_timer(TimerKind kind, std::uint32_t arg, Step& step);
+
+    // --- operations (queue exchanges) ---
+    /// Original initiator: IKE_SA_INIT then IKE_AUTH with `first_child` (may be null).
+    void start(const PeerConfig& config, const ChildConfig* first_child, ResourceId resource,
+               Step& step);
+    /// A new Child SA with CREATE_CHILD_SA (or, still connecting, after IKE_AUTH).
+    void create_child(const ChildConfig& child, ResourceId resource, Step& step);
+    void rekey_child(std::uint32_t child_id, Step& step);
+    void delete_child(std::uint32_t child_id, Step& step);
+    void rekey(Step& step);
+    void delete_ike(const char* reason, Step& step);
+    /// Forgets the SA at once (no message): children uninstalled, timers cancelled, event.
+    void destroy(const char* reason, Step& step);
+    void queue(ExchangePtr ex, Step& step);
+    /// Queues an exchange after a delay (RFC 7296 §2.25: retry after TEMPORARY_FAILURE).
+    void queue_later(ExchangePtr ex, Duration delay, Step& step);
+    /// Responder of IKE_SA_INIT: the response that was sent (cached for retransmits).
+    void record_init_response(Bytes message);
+
+    // --- Child SAs ---
+    [[nodiscard]] const std::vector<std::unique_ptr<ChildSa>>& children() const noexcept { return children_; }
+    ChildSa* child(std::uint32_t id) noexcept;
+    ChildSa* child_by_spi_in(Spi spi) noexcept;
+    ChildSa* child_by_spi_out(Spi spi) noexcept;
+    ChildSa& add_child(std::unique_ptr<ChildSa> c);
+    /// Hands the Child SAs to another IKE SA (IKE rekey, RFC 7296 §2.8).
+    void move_children_to(IkeSa& other, Step& step);
+    /// Hands the exchanges not yet sent to another IKE SA (IKE rekey).
+    void move_queue_to(IkeSa& other, Step& step);
+    /// Installs both directions and the policies; arms lifetimes; emits child-up.
+    /// `we_initiated`: this side started the exchange that keyed it (RFC 7296 §2.17 order).
+    void install_child(ChildSa& c, crypto::ChildKeys&& keys, bool we_initiated, Step& step);
+    /// Uninstalls and forgets one Child SA (event child-down unless `quiet`).
+    void remove_child(std::uint32_t id, const char* reason, Step& step, bool quiet = false);
+    /// Uninstalls just the outbound SA (simultaneous deletes, RFC 7296 §1.4.1).
+    void remove_outbound(ChildSa& c, Step& step);
+    /// Arms the rekey and expire timers of an installed Child SA.
+    void arm_child_lifetimes(const ChildSa& c, Step& step);
+
+    // --- messaging ---
+    /// Sends (or, with the window full, keeps) queued requests.
+    void process_queue(Step& step);
+    /// Whether an exchange of this kind is outstanding or queued.
+    [[nodiscard]] bool busy_with(const char* exchange_name) const noexcept;
+    [[nodiscard]] std::size_t outstanding() const noexcept { return outstanding_.size(); }
+    /// Arms (or re-arms) the IKE SA lifetime timers after establishment.
+    void arm_ike_lifetimes(Step& step);
+    /// Marks the SA established and starts its timers; `announce`: it is up now (event
+    /// ike-up). A rekeyed SA is not announced: it takes over its predecessor's "up".
+    void established(Step& step, bool announce = true);
+    /// Records inbound activity (DPD).
+    void touch(TimePoint now) noexcept { last_inbound_ = now; }
+    /// Whether ike-up was reported (and so ike-down will be); a rekeyed SA hands it over.
+    [[nodiscard]] bool up() const noexcept { return up_; }
+    void set_up(bool v) noexcept { up_ = v; }
+
+    /// Emits an event.
+    void emit(Step& step, EventKind kind, std::uint32_t child_id = 0, std::uint32_t new_id = 0,
+              std::string reason = {}) const;
+
+private:
+    struct Pending {
+        ExchangePtr exchange;
+        std::vector<Bytes> datagrams;
+        std::uint32_t tries{0};
+    };
+    struct Reassembly {
+        std::uint16_t total{0};
+        wire::PayloadType first{wire::PayloadType::kNone};
+        std::map<std::uint16_t, Bytes> parts;
+    };
+    struct CachedResponse {
+        std::vector<Bytes> datagrams;
+    };
+
+    void send_request(ExchangePtr ex, Step& step);
+    void build_and_send(std::uint32_t mid, Pending& p, Step& step);
+    void transmit(const std::vector<Bytes>& datagrams, Step& step);
+    /// Each returns whether the message authenticated (and so may move the peer's address).
+    bool on_response(const wire::Message& m, ByteView raw, Step& step);
+    bool on_request(const wire::Message& m, ByteView raw, Step& step);
+    void retransmit(std::uint32_t mid, Step& step);
+    /// Payloads of a message: IKE_SA_INIT as is, else decrypted (and reassembled). Nothing
+    /// while fragments are missing or for a message that does not authenticate (dropped and
+    /// logged); an Error for an authentic message whose contents are malformed.
+    std::optional<Result<std::vector<wire::Payload>>> unprotect(const wire::Message& m,
+                                                                ByteView raw, Step& step);
+    /// The datagram(s) of a message: IKE_SA_INIT in the clear, else SK (or SKF fragments).
+    Result<std::vector<Bytes>> protect(const wire::Header& h, std::vector<wire::Payload>&& payloads);
+    /// Responder: dispatches a request to its exchange's handler.
+    std::vector<wire::Payload> respond(const wire::Header& h, std::vector<wire::Payload>& request,
+                                       Step& step, bool& fatal);
+    [[nodiscard]] wire::Header header_for(wire::ExchangeType type, std::uint32_t mid,
+                                          bool response) const;
+    void schedule_dpd(Step& step);
+
+    Services& services_;
+    SaRegistry& registry_;
+    std::uint32_t id_;
+    bool initiator_;
+    IkeSpi spi_i_;
+    IkeSpi spi_r_;
+    IkeState state_{IkeState::kCreated};
+    const PeerConfig* config_{nullptr};
+    std::vector<const PeerConfig*> candidates_;
+    Endpoint local_;
+    Endpoint remote_;
+    bool nat_here_{false};
+    bool nat_there_{false};
+    TimePoint established_at_{};
+    TimePoint last_inbound_{};
+    bool up_{false};
+
+    std::uint32_t next_mid_{0};      // our next request's message id
+    std::uint32_t expected_mid_{0};  // the peer's next request's message id
+    std::map<std::uint32_t, Pending> outstanding_;
+    std::deque<ExchangePtr> queue_;
+    std::vector<std::pair<TimePoint, ExchangePtr>> delayed_;
+    std::map<std::uint32_t, CachedResponse> responses_;  // the last `window` answered requests
+    std::map<std::uint32_t, Reassembly> reassembly_;     // per message id and direction
+    std::vector<std::unique_ptr<ChildSa>> children_;
+};
+
+/// strongSwan-style log line for an IKE SA: "[IKE] t[1] message".
+#define IKE_LOG(level, sa, ...) \
+    ::ikeplex::log::level(::ikeplex::log::Subsystem::kIke, "{} {}", (sa).label(), fmt::format(__VA_ARGS__))
+
+}  // namespace ikeplex::ike

@@ -1,0 +1,523 @@
+#include "ike/manager.h"
+
+#include <algorithm>
+
+#include "ike/ike_init.h"
+#include "ike/payload_access.h"
+#include "wire/describe.h"
+#include "wire/payload_rules.h"
+
+namespace ikeplex::ike {
+
+using wire::NotifyType;
+
+namespace {
+
+/// Bound on timers handled in one on_timer() call (each handler may arm new ones).
+constexpr int kMaxTimersPerCall = 100000;
+
+bool alive(const IkeSa& sa) noexcept {
+    return sa.state() != IkeState::kDestroyed;
+}
+
+std::string reqid_key(std::string_view conn, std::string_view child) {
+    return fmt::format("{}/{}", conn, child);
+}
+
+}  // namespace
+
+IkeSaManager::IkeSaManager(const crypto::Registry& registry, Random& random, SpiAllocator& spis,
+                           Settings settings)
+    : settings_(std::move(settings)),
+      services_{registry, random, spis, settings_, credentials_, timers_, false},
+      cookies_(registry, random),
+      configs_(std::make_unique<std::vector<PeerConfig>>()) {}
+
+IkeSaManager::~IkeSaManager() = default;
+
+void IkeSaManager::load(std::vector<PeerConfig> configs) {
+    retired_.push_back(std::move(configs_));
+    configs_ = std::make_unique<std::vector<PeerConfig>>(std::move(configs));
+}
+
+void IkeSaManager::set_credentials(Credentials credentials) { credentials_ = std::move(credentials); }
+
+// ----------------------------------------------------------------------------- inputs
+
+void IkeSaManager::reject(const char* what, const Endpoint& remote, const Error* e, Step& step) {
+    if (bad_input_log_.allow(static_cast<std::uint64_t>(step.now.ms))) {
+        log::info(log::Subsystem::kNet, "{} from {}{}{} ({} similar suppressed)", what, remote, e != nullptr ? ": " : "",
+                  e != nullptr ? wire::describe(*e) : std::string(), bad_input_log_.suppressed());
+    }
+}
+
+void IkeSaManager::on_datagram(ByteView datagram, const Endpoint& local, const Endpoint& remote, Step& step) {
+    ++counters_.datagrams;
+    auto parsed = wire::parse_message(datagram);
+    Status rules = parsed ? wire::check_header_rules(parsed->header) : Status(parsed.error());
+    if (rules) {
+        rules = wire::check_outer_rules(parsed->header, parsed->payloads);
+    }
+    if (!rules) {
+        ++counters_.malformed;
+        reject("malformed IKE message", remote, &rules.error(), step);
+        finish(step);
+        return;
+    }
+    const wire::Message& m = *parsed;
+    const wire::Header& h = m.header;
+    if (h.exchange == wire::ExchangeType::kIkeSaInit && !h.is_response()) {
+        on_init_request(m, datagram, local, remote, step);
+        finish(step);
+        return;
+    }
+    // Our SPI: the responder's if the original initiator sent it, else the initiator's.
+    const IkeSpi own = h.from_initiator() ? h.spi_r : h.spi_i;
+    auto it = by_spi_.find(own);
+    IkeSa* sa = it != by_spi_.end() ? find(it->second) : nullptr;
+    if (sa == nullptr || sa->is_original_initiator() == h.from_initiator()) {
+        ++counters_.unknown_spi;
+        reject("IKE message for an unknown IKE SA", remote, nullptr, step);
+        finish(step);
+        return;
+    }
+    sa->on_message(m, datagram, local, remote, step);
+    finish(step);
+}
+
+void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const Endpoint& local,
+                                   const Endpoint& remote, Step& step) {
+    ++counters_.init_requests;
+    const wire::Header& h = m.header;
+    // A retransmitted IKE_SA_INIT goes to its half-open SA, which repeats its response.
+    if (auto it = by_init_.find({remote, h.spi_i}); it != by_init_.end()) {
+        if (IkeSa* sa = find(it->second)) {
+            sa->on_message(m, raw, local, remote, step);
+        }
+        return;
+    }
+    if (half_open_.size() >= settings_.half_open_limit) {
+        ++counters_.half_open_dropped;
+        reject("IKE_SA_INIT dropped: too many half-open IKE SAs", remote, nullptr, step);
+        return;
+    }
+    const auto* ni = find_payload<wire::NoncePayload>(m.payloads, wire::PayloadType::kNonce);
+    if (ni == nullptr || find_payload<wire::SaPayload>(m.payloads, wire::PayloadType::kSa) == nullptr ||
+        find_payload<wire::KePayload>(m.payloads, wire::PayloadType::kKe) == nullptr) {
+        ++counters_.malformed;
+        reject("IKE_SA_INIT without SA, KE or Nonce", remote, nullptr, step);
+        return;
+    }
+    // RFC 7296 §2.6: under load, state only for initiators that return our cookie.
+    if (half_open_.size() >= settings_.cookie_threshold) {
+        cookies_.rotate(step.now);
+        const auto* cookie = find_notify(m.payloads, NotifyType::kCookie);
+        if (cookie == nullptr || !cookies_.verify(cookie->data, ni->data, remote.address, h.spi_i)) {
+            if (cookie != nullptr) {
+                ++counters_.cookies_rejected;
+            }
+            ++counters_.cookies_sent;
+            wire::Header rh = h;
+            rh.flags = wire::kFlagResponse;
+            rh.spi_r = IkeSpi(0);
+            auto reply = wire::write_message(wire::Message{
+                    rh, {wire::make_notify(NotifyType::kCookie, cookies_.make(ni->data, remote.address, h.spi_i))}});
+            if (reply) {
+                step.out.datagrams.push_back(OutDatagram{std::move(*reply), local, remote});
+            }
+            return;
+        }
+    }
+    const InitRequest req{m, raw, local, remote, next_ike_id(), new_ike_spi()};
+    InitAnswer answer = respond_ike_sa_init(services_, *this, req, step);
+    if (answer.reply) {
+        step.out.datagrams.push_back(OutDatagram{std::move(*answer.reply), local, remote});
+    }
+    if (!answer.sa) {
+        ++counters_.init_refused;
+        return;
+    }
+    IkeSa& sa = adopt(std::move(answer.sa));
+    half_open_.insert(sa.id());
+    by_init_[{remote, h.spi_i}] = sa.id();
+}
+
+void IkeSaManager::on_timer(Step& step) {
+    for (int n = 0; n < kMaxTimersPerCall; ++n) {
+        const auto key = timers_.pop_due(step.now);
+        if (!key) {
+            break;
+        }
+        if (IkeSa* sa = find(key->ike)) {
+            sa->on_timer(key->kind, key->arg, step);
+        }
+    }
+    finish(step);
+}
+
+void IkeSaManager::on_backend_event(const BackendEvent& event, Step& step) {
+    if (const auto* a = std::get_if<Acquire>(&event)) {
+        on_acquire(*a, step);
+    } else if (const auto* e = std::get_if<Expire>(&event)) {
+        if (auto found = find_child_by_spi(e->spi, e->inbound)) {
+            auto [sa, child] = *found;
+            log::info(log::Subsystem::kChd, "{} {} lifetime of CHILD_SA {}{{{}}} reached", sa->label(),
+                      e->hard ? "hard" : "soft", child->name(), child->id);
+            if (e->hard) {
+                sa->delete_child(child->id, step);
+            } else {
+                sa->rekey_child(child->id, step);
+            }
+        }
+    } else if (const auto* f = std::get_if<InstallFailed>(&event)) {
+        ++counters_.backend_failures;
+        if (IkeSa* sa = sa_of_child(f->child_id)) {
+            log::error(log::Subsystem::kKnl, "{} installing CHILD_SA {{{}}} failed: {}", sa->label(), f->child_id,
+                       f->reason);
+            sa->delete_child(f->child_id, step);
+        }
+    }
+    finish(step);
+}
+
+void IkeSaManager::on_acquire(const Acquire& a, Step& step) {
+    ++counters_.acquires;
+    const auto names = by_reqid(a.reqid);
+    if (!names) {
+        reject("acquire for an unknown reqid", Endpoint{}, nullptr, step);
+        return;
+    }
+    // One negotiation per (reqid, resource) at a time; the backend repeats acquires while
+    // packets keep coming.
+    const auto key = std::make_pair(a.reqid, a.resource);
+    if (auto it = acquiring_.find(key); it != acquiring_.end() && step.now - it->second < settings_.half_open_timeout) {
+        return;
+    }
+    acquiring_[key] = step.now;
+    log::info(log::Subsystem::kKnl, "acquire for {}/{} (reqid {}{})", names->first->name, names->second->name,
+              a.reqid.value(), a.resource.is_none() ? std::string() : fmt::format(", {}", a.resource));
+    if (auto r = initiate(names->first->name, names->second->name, step, a.resource); !r) {
+        log::info(log::Subsystem::kKnl, "acquire not handled: {}", r.error().detail);
+    }
+}
+
+// ----------------------------------------------------------------------------- commands
+
+Result<std::uint32_t> IkeSaManager::initiate(std::string_view conn, std::string_view child, Step& step,
+                                             ResourceId resource) {
+    const PeerConfig* cfg = nullptr;
+    for (const PeerConfig& c : *configs_) {
+        if (c.name == conn) {
+            cfg = &c;
+        }
+    }
+    if (cfg == nullptr) {
+        return make_error(Errc::kNotFound, "no such connection");
+    }
+    const ChildConfig* child_cfg = nullptr;
+    if (!child.empty()) {
+        child_cfg = cfg->child(child);
+        if (child_cfg == nullptr) {
+            return make_error(Errc::kNotFound, "no such child in the connection");
+        }
+    }
+    if (IkeSa* existing = sa_of_config(*cfg)) {
+        if (child_cfg != nullptr) {
+            existing->create_child(*child_cfg, resource, step);
+        }
+        return existing->id();
+    }
+    if (cfg->remote_addrs.empty()) {
+        return make_error(Errc::kConfig, "the connection has no remote address to initiate to");
+    }
+    const IpAddress remote_addr = cfg->remote_addrs.front();
+    std::optional<IpAddress> local_addr;
+    if (!cfg->local_addrs.empty()) {
+        local_addr = cfg->local_addrs.front();
+    } else if (source_lookup_) {
+        local_addr = source_lookup_(remote_addr);
+    }
+    if (!local_addr) {
+        return make_error(Errc::kConfig, "no local address reaches the remote address");
+    }
+    auto sa = std::make_unique<IkeSa>(services_, *this, next_ike_id(), true, Endpoint{*local_addr, cfg->local_port},
+                                      Endpoint{remote_addr, cfg->remote_port});
+    sa->set_spis(new_ike_spi(), IkeSpi(0));
+    sa->set_config(cfg);
+    IkeSa& added = adopt(std::move(sa));
+    IKE_LOG(info, added, "initiating IKE_SA {} to {}", added.label(), remote_addr);
+    added.start(*cfg, child_cfg, resource, step);
+    finish(step);
+    return added.id();
+}
+
+void IkeSaManager::start_actions(Step& step) {
+    for (const PeerConfig& c : *configs_) {
+        for (const ChildConfig& ch : c.children) {
+            if (ch.start_action == StartAction::kTrap) {
+                const ReqId reqid = reqid_for(ch);
+                Policy& p = policies_[PolicyKey{reqid, ch.local_ts, ch.remote_ts}];
+                if (!p.trap && p.users == 0) {
+                    const IpAddress local = c.local_addrs.empty() ? IpAddress() : c.local_addrs.front();
+                    const IpAddress remote = c.remote_addrs.empty() ? IpAddress() : c.remote_addrs.front();
+                    p.policy = InstallPolicy{reqid, ch.local_ts, ch.remote_ts, Endpoint{local, c.local_port},
+                                             Endpoint{remote, c.remote_port}, ch.mode, true, false};
+                    step.out.commands.emplace_back(p.policy);
+                    log::info(log::Subsystem::kCfg, "installed trap policy for {}/{} (reqid {})", c.name, ch.name,
+                              reqid.value());
+                }
+                p.trap = true;
+            } else if (ch.start_action == StartAction::kStart) {
+                if (auto r = initiate(c.name, ch.name, step); !r) {
+                    log::error(log::Subsystem::kCfg, "cannot start {}/{}: {}", c.name, ch.name, r.error().detail);
+                }
+            }
+        }
+    }
+    finish(step);
+}
+
+Status IkeSaManager::terminate_ike(std::uint32_t ike_id, Step& step) {
+    IkeSa* sa = find(ike_id);
+    if (sa == nullptr) {
+        return make_error(Errc::kNotFound, "no such IKE SA");
+    }
+    sa->delete_ike("terminated by operator", step);
+    finish(step);
+    return ok();
+}
+
+Status IkeSaManager::terminate_child(std::uint32_t child_id, Step& step) {
+    IkeSa* sa = sa_of_child(child_id);
+    if (sa == nullptr) {
+        return make_error(Errc::kNotFound, "no such CHILD_SA");
+    }
+    sa->delete_child(child_id, step);
+    finish(step);
+    return ok();
+}
+
+Status IkeSaManager::rekey_ike(std::uint32_t ike_id, Step& step) {
+    IkeSa* sa = find(ike_id);
+    if (sa == nullptr || sa->state() != IkeState::kEstablished) {
+        return make_error(Errc::kNotFound, "no such established IKE SA");
+    }
+    sa->rekey(step);
+    finish(step);
+    return ok();
+}
+
+Status IkeSaManager::rekey_child(std::uint32_t child_id, Step& step) {
+    IkeSa* sa = sa_of_child(child_id);
+    if (sa == nullptr) {
+        return make_error(Errc::kNotFound, "no such CHILD_SA");
+    }
+    sa->rekey_child(child_id, step);
+    finish(step);
+    return ok();
+}
+
+// ----------------------------------------------------------------------------- bookkeeping
+
+void IkeSaManager::finish(Step& step) {
+    // Acquires are settled once their Child SA is up.
+    for (const Event& e : step.out.events) {
+        if (e.kind != EventKind::kChildUp) {
+            continue;
+        }
+        if (IkeSa* sa = find(e.ike_id); sa != nullptr) {
+            if (const ChildSa* c = sa->child(e.child_id)) {
+                acquiring_.erase({c->reqid, c->resource});
+            }
+        }
+    }
+    for (auto it = half_open_.begin(); it != half_open_.end();) {
+        const IkeSa* sa = find(*it);
+        it = sa == nullptr || sa->state() != IkeState::kConnecting ? half_open_.erase(it) : std::next(it);
+    }
+    for (auto it = sas_.begin(); it != sas_.end();) {
+        if (alive(*it->second)) {
+            ++it;
+            continue;
+        }
+        const IkeSa& sa = *it->second;
+        by_spi_.erase(sa.own_spi());
+        std::erase_if(by_init_, [&](const auto& e) { return e.second == sa.id(); });
+        it = sas_.erase(it);
+    }
+    std::erase_if(retired_, [&](const auto& configs) {
+        return std::none_of(sas_.begin(), sas_.end(), [&](const auto& e) {
+            const PeerConfig* c = e.second->config();
+            return c != nullptr && c >= configs->data() && c < configs->data() + configs->size();
+        });
+    });
+    step.out.wakeup = timers_.next();
+}
+
+std::vector<const IkeSa*> IkeSaManager::sas() const {
+    std::vector<const IkeSa*> out;
+    for (const auto& [id, sa] : sas_) {
+        if (alive(*sa)) {
+            out.push_back(sa.get());
+        }
+    }
+    return out;
+}
+
+const IkeSa* IkeSaManager::sa(std::uint32_t id) const noexcept {
+    auto it = sas_.find(id);
+    return it != sas_.end() && alive(*it->second) ? it->second.get() : nullptr;
+}
+
+IkeSa* IkeSaManager::find(std::uint32_t id) noexcept {
+    auto it = sas_.find(id);
+    return it != sas_.end() && alive(*it->second) ? it->second.get() : nullptr;
+}
+
+IkeSa* IkeSaManager::sa_of_child(std::uint32_t child_id) noexcept {
+    for (auto& [id, sa] : sas_) {
+        if (alive(*sa) && sa->child(child_id) != nullptr) {
+            return sa.get();
+        }
+    }
+    return nullptr;
+}
+
+std::size_t IkeSaManager::half_open() const noexcept { return half_open_.size(); }
+
+std::optional<std::pair<IkeSa*, ChildSa*>> IkeSaManager::find_child_by_spi(Spi spi, bool inbound) noexcept {
+    for (auto& [id, sa] : sas_) {
+        if (!alive(*sa)) {
+            continue;
+        }
+        if (ChildSa* c = inbound ? sa->child_by_spi_in(spi) : sa->child_by_spi_out(spi)) {
+            return std::make_pair(sa.get(), c);
+        }
+    }
+    return std::nullopt;
+}
+
+IkeSa* IkeSaManager::sa_of_config(const PeerConfig& conn) noexcept {
+    for (auto& [id, sa] : sas_) {
+        const bool usable = sa->state() == IkeState::kConnecting || sa->state() == IkeState::kEstablished ||
+                            sa->state() == IkeState::kRekeying;
+        if (usable && sa->is_original_initiator() && sa->config() == &conn) {
+            return sa.get();
+        }
+    }
+    // A responder SA for the same connection will do as well once established.
+    for (auto& [id, sa] : sas_) {
+        if (sa->state() == IkeState::kEstablished && sa->config() == &conn) {
+            return sa.get();
+        }
+    }
+    return nullptr;
+}
+
+std::optional<std::pair<const PeerConfig*, const ChildConfig*>> IkeSaManager::by_reqid(ReqId reqid) const {
+    for (const PeerConfig& c : *configs_) {
+        for (const ChildConfig& ch : c.children) {
+            auto it = reqids_.find(reqid_key(c.name, ch.name));
+            if (it != reqids_.end() && it->second == reqid) {
+                return std::make_pair(&c, &ch);
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+// ----------------------------------------------------------------------------- SaRegistry
+
+IkeSpi IkeSaManager::new_ike_spi() {
+    for (;;) {
+        const IkeSpi spi(services_.random.u64());
+        if (spi.value() != 0 && !by_spi_.contains(spi)) {
+            return spi;
+        }
+    }
+}
+
+IkeSa& IkeSaManager::adopt(std::unique_ptr<IkeSa> sa) {
+    IkeSa& ref = *sa;
+    by_spi_[ref.own_spi()] = ref.id();
+    sas_[ref.id()] = std::move(sa);
+    return ref;
+}
+
+ReqId IkeSaManager::reqid_for(const ChildConfig& child) {
+    // The connection that holds this child (the pointer identifies it; names key the reqid
+    // so that it survives a reload).
+    std::string conn;
+    for (const PeerConfig& c : *configs_) {
+        for (const ChildConfig& ch : c.children) {
+            if (&ch == &child) {
+                conn = c.name;
+            }
+        }
+    }
+    for (const auto& old : retired_) {
+        for (const PeerConfig& c : *old) {
+            for (const ChildConfig& ch : c.children) {
+                if (&ch == &child) {
+                    conn = c.name;
+                }
+            }
+        }
+    }
+    auto [it, added] = reqids_.try_emplace(reqid_key(conn, child.name), ReqId(next_reqid_));
+    if (added) {
+        ++next_reqid_;
+    }
+    return it->second;
+}
+
+void IkeSaManager::initial_contact(IkeSa& keep, Step& step) {
+    for (auto& [id, sa] : sas_) {
+        if (sa.get() == &keep || !alive(*sa) || sa->state() == IkeState::kConnecting) {
+            continue;
+        }
+        if (sa->local_id == keep.local_id && sa->remote_id == keep.remote_id) {
+            IKE_LOG(info, *sa, "INITIAL_CONTACT from '{}': deleting this old IKE_SA", keep.remote_id.to_string());
+            sa->destroy("replaced after INITIAL_CONTACT", step);
+        }
+    }
+}
+
+void IkeSaManager::acquire_policy(InstallPolicy policy, Step& step) {
+    Policy& p = policies_[PolicyKey{policy.reqid, policy.local_ts, policy.remote_ts}];
+    if (p.users++ == 0) {
+        // A trap policy becomes a regular one (the backend replaces it by reqid and selectors).
+        p.policy = std::move(policy);
+        step.out.commands.emplace_back(p.policy);
+    }
+}
+
+void IkeSaManager::release_policy(const DeletePolicy& policy, Step& step) {
+    auto it = policies_.find(PolicyKey{policy.reqid, policy.local_ts, policy.remote_ts});
+    if (it == policies_.end() || it->second.users == 0) {
+        return;
+    }
+    Policy& p = it->second;
+    if (--p.users > 0) {
+        return;
+    }
+    if (p.trap) {
+        // Back to a trap: traffic raises acquires again.
+        InstallPolicy trap = p.policy;
+        trap.trap = true;
+        step.out.commands.emplace_back(std::move(trap));
+        return;
+    }
+    step.out.commands.emplace_back(policy);
+    policies_.erase(it);
+}
+
+bool IkeSaManager::first_of_config(const IkeSa& sa) const {
+    return std::none_of(sas_.begin(), sas_.end(), [&](const auto& e) {
+        const IkeSa& other = *e.second;
+        return &other != &sa && alive(other) && other.config() == sa.config() && other.remote() == sa.remote() &&
+               other.state() != IkeState::kConnecting;
+    });
+}
+
+}  // namespace ikeplex::ike

@@ -1,0 +1,150 @@
+// The IKE SA manager: the engine's one entry point. It owns every IKE SA, finds the SA of each
+// incoming message, answers IKE_SA_INIT (with COOKIEs and half-open limits under load), runs
+// the timers, turns backend events (acquires, expires) into exchanges, and carries out
+// operator commands (initiate, terminate, rekey).
+//
+// Sans-I/O and single-threaded: the host calls one of the inputs with a Step, then sends the
+// Step's datagrams, hands its commands to the backend, publishes its events and calls
+// on_timer() again at Output::wakeup.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "ike/cookies.h"
+#include "ike/ike_sa.h"
+#include "ike/services.h"
+#include "util/log.h"
+
+namespace ikeplex::ike {
+
+/// What went wrong with outside input, for operators (VICI stats) and tests.
+struct ManagerCounters {
+    std::uint64_t datagrams{0};
+    std::uint64_t malformed{0};       ///< did not parse or broke the header/payload rules
+    std::uint64_t unknown_spi{0};     ///< no IKE SA for the message
+    std::uint64_t init_requests{0};
+    std::uint64_t cookies_sent{0};
+    std::uint64_t cookies_rejected{0};
+    std::uint64_t half_open_dropped{0};
+    std::uint64_t init_refused{0};    ///< answered with an error notify (no proposal, KE, ...)
+    std::uint64_t acquires{0};
+    std::uint64_t backend_failures{0};
+};
+
+class IkeSaManager final : public SaRegistry {
+public:
+    /// The host's answer to "which local address reaches `remote`" (a routing lookup), for
+    /// connections that leave local_addrs empty.
+    using SourceLookup = std::function<std::optional<IpAddress>(const IpAddress& remote)>;
+
+    IkeSaManager(const crypto::Registry& registry, Random& random, SpiAllocator& spis, Settings settings);
+    ~IkeSaManager() override;
+    IkeSaManager(const IkeSaManager&) = delete;
+    IkeSaManager& operator=(const IkeSaManager&) = delete;
+    IkeSaManager(IkeSaManager&&) = delete;
+    IkeSaManager& operator=(IkeSaManager&&) = delete;
+
+    // --- configuration ---
+    /// Replaces the connections. Existing IKE SAs keep the configuration they were made with.
+    void load(std::vector<PeerConfig> configs);
+    void set_credentials(Credentials credentials);
+    void set_source_lookup(SourceLookup lookup) { source_lookup_ = std::move(lookup); }
+    /// Deterministic key generation (tests, simulation, fuzzing).
+    void set_deterministic_keys(bool on) noexcept { services_.deterministic_keys = on; }
+    [[nodiscard]] const Settings& settings() const noexcept { return settings_; }
+
+    // --- inputs ---
+    /// An IKE datagram (marker already stripped) that arrived on `local` from `remote`.
+    void on_datagram(ByteView datagram, const Endpoint& local, const Endpoint& remote, Step& step);
+    /// Runs every timer due at step.now.
+    void on_timer(Step& step);
+    void on_backend_event(const BackendEvent& event, Step& step);
+
+    // --- operator commands ---
+    /// Starts `child` of connection `conn` (an existing IKE SA of the connection is reused), or
+    /// just the IKE SA when `child` is empty. Returns the IKE SA's id.
+    Result<std::uint32_t> initiate(std::string_view conn, std::string_view child, Step& step,
+                                   ResourceId resource = ResourceId::none());
+    /// Installs the trap policies (start_action = trap) and starts start_action = start.
+    void start_actions(Step& step);
+    Status terminate_ike(std::uint32_t ike_id, Step& step);
+    Status terminate_child(std::uint32_t child_id, Step& step);
+    Status rekey_ike(std::uint32_t ike_id, Step& step);
+    Status rekey_child(std::uint32_t child_id, Step& step);
+
+    // --- views ---
+    [[nodiscard]] const ManagerCounters& counters() const noexcept { return counters_; }
+    /// Every IKE SA, in id order (destroyed ones are gone after each call).
+    [[nodiscard]] std::vector<const IkeSa*> sas() const;
+    [[nodiscard]] const IkeSa* sa(std::uint32_t id) const noexcept;
+    /// The IKE SA that holds Child SA `child_id`.
+    [[nodiscard]] IkeSa* sa_of_child(std::uint32_t child_id) noexcept;
+    [[nodiscard]] std::size_t half_open() const noexcept;
+
+    // --- SaRegistry ---
+    std::uint32_t next_ike_id() override { return next_ike_id_++; }
+    std::uint32_t next_child_id() override { return next_child_id_++; }
+    IkeSpi new_ike_spi() override;
+    IkeSa* find(std::uint32_t id) noexcept override;
+    IkeSa& adopt(std::unique_ptr<IkeSa> sa) override;
+    ReqId reqid_for(const ChildConfig& child) override;
+    void initial_contact(IkeSa& keep, Step& step) override;
+    void acquire_policy(InstallPolicy policy, Step& step) override;
+    void release_policy(const DeletePolicy& policy, Step& step) override;
+    [[nodiscard]] const std::vector<PeerConfig>& configs() const override { return *configs_; }
+    [[nodiscard]] bool first_of_config(const IkeSa& sa) const override;
+
+private:
+    struct Policy {
+        InstallPolicy policy;
+        std::uint32_t users{0};  ///< installed Child SAs using it
+        bool trap{false};
+    };
+
+    void on_init_request(const wire::Message& m, ByteView raw, const Endpoint& local, const Endpoint& remote,
+                         Step& step);
+    void on_acquire(const Acquire& a, Step& step);
+    /// Every call ends here: forget destroyed SAs and tell the host the next deadline.
+    void finish(Step& step);
+    void reject(const char* what, const Endpoint& remote, const Error* e, Step& step);
+    /// The (connection, child) names behind a reqid.
+    [[nodiscard]] std::optional<std::pair<const PeerConfig*, const ChildConfig*>> by_reqid(ReqId reqid) const;
+    [[nodiscard]] IkeSa* sa_of_config(const PeerConfig& conn) noexcept;
+    [[nodiscard]] std::optional<std::pair<IkeSa*, ChildSa*>> find_child_by_spi(Spi spi, bool inbound) noexcept;
+
+    Settings settings_;
+    Credentials credentials_;
+    TimerQueue timers_;
+    Services services_;
+    CookieJar cookies_;
+    SourceLookup source_lookup_;
+    std::unique_ptr<std::vector<PeerConfig>> configs_;
+    /// Replaced configurations still referenced by IKE SAs (freed when none refers to them).
+    std::vector<std::unique_ptr<std::vector<PeerConfig>>> retired_;
+
+    std::map<std::uint32_t, std::unique_ptr<IkeSa>> sas_;
+    std::map<IkeSpi, std::uint32_t> by_spi_;
+    /// IKE_SA_INIT retransmits: (initiator's address, SPIi) of half-open SAs.
+    std::map<std::pair<Endpoint, IkeSpi>, std::uint32_t> by_init_;
+    std::set<std::uint32_t> half_open_;  ///< responder SAs waiting for IKE_AUTH
+    std::map<std::string, ReqId> reqids_;  ///< "conn/child" -> reqid
+    using PolicyKey = std::tuple<ReqId, std::vector<TrafficSelector>, std::vector<TrafficSelector>>;
+    std::map<PolicyKey, Policy> policies_;
+    std::map<std::pair<ReqId, ResourceId>, TimePoint> acquiring_;
+    std::uint32_t next_ike_id_{1};
+    std::uint32_t next_child_id_{1};
+    std::uint32_t next_reqid_{1};
+    ManagerCounters counters_;
+    log::RateLimiter bad_input_log_{10, 1000};
+};
+
+}  // namespace ikeplex::ike

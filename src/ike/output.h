@@ -1,0 +1,57 @@
+// What one call into the engine produces: datagrams to send, backend commands, operator
+// events, and when the engine next needs on_timer().
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ike/backend.h"
+#include "ike/time.h"
+#include "util/bytes.h"
+#include "util/ip_address.h"
+
+namespace ikeplex::ike {
+
+/// An IKE message to send (without the RFC 3948 non-ESP marker: the host adds it on 4500).
+struct OutDatagram {
+    Bytes data;
+    Endpoint local;
+    Endpoint remote;
+};
+
+enum class EventKind : std::uint8_t {
+    kIkeUp,
+    kIkeDown,
+    kIkeRekeyed,
+    kChildUp,
+    kChildDown,
+    kChildRekeyed,
+};
+const char* to_string(EventKind k) noexcept;
+
+/// For operators (VICI events ike-updown, child-updown, child-rekey).
+struct Event {
+    EventKind kind{EventKind::kIkeUp};
+    std::uint32_t ike_id{0};
+    std::uint32_t child_id{0};   ///< child events
+    std::uint32_t new_id{0};     ///< rekey events: the new SA
+    std::string name;            ///< connection or child config name
+    std::string reason;
+};
+
+struct Output {
+    std::vector<OutDatagram> datagrams;
+    std::vector<BackendCommand> commands;
+    std::vector<Event> events;
+    TimePoint wakeup{kNever};  ///< call on_timer() at this time (kNever: no timer pending)
+
+    void clear() {
+        datagrams.clear();
+        commands.clear();
+        events.clear();
+        wakeup = kNever;
+    }
+};
+
+}  // namespace ikeplex::ike

@@ -1,0 +1,381 @@
+#include "ike/proposal.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "wire/names.h"
+#include "wire/notify_codes.h"
+
+namespace ikeplex::ike {
+namespace {
+
+using wire::Proposal;
+using wire::Transform;
+using wire::TransformType;
+namespace encr = wire::encr;
+namespace prf = wire::prf;
+namespace integ = wire::integ;
+namespace ke = wire::ke;
+namespace esn = wire::esn;
+
+struct Keyword {
+    std::string_view word;
+    TransformType type;
+    std::uint16_t id;
+    std::uint16_t key_bits;  // 0 = no Key Length attribute
+};
+
+// strongSwan's keywords (swanctl.conf proposals), the subset ikeplex implements.
+constexpr Keyword kKeywords[] = {
+        {"aes128", TransformType::kEncr, encr::kAesCbc, 128},
+        {"aes192", TransformType::kEncr, encr::kAesCbc, 192},
+        {"aes256", TransformType::kEncr, encr::kAesCbc, 256},
+        {"aes128gcm16", TransformType::kEncr, encr::kAesGcm16, 128},
+        {"aes192gcm16", TransformType::kEncr, encr::kAesGcm16, 192},
+        {"aes256gcm16", TransformType::kEncr, encr::kAesGcm16, 256},
+        {"aes128gcm128", TransformType::kEncr, encr::kAesGcm16, 128},
+        {"aes192gcm128", TransformType::kEncr, encr::kAesGcm16, 192},
+        {"aes256gcm128", TransformType::kEncr, encr::kAesGcm16, 256},
+        {"aes128gcm", TransformType::kEncr, encr::kAesGcm16, 128},
+        {"aes192gcm", TransformType::kEncr, encr::kAesGcm16, 192},
+        {"aes256gcm", TransformType::kEncr, encr::kAesGcm16, 256},
+        {"chacha20poly1305", TransformType::kEncr, encr::kChacha20Poly1305, 0},
+        {"sha256", TransformType::kInteg, integ::kHmacSha2_256_128, 0},
+        {"sha2_256", TransformType::kInteg, integ::kHmacSha2_256_128, 0},
+        {"sha384", TransformType::kInteg, integ::kHmacSha2_384_192, 0},
+        {"sha2_384", TransformType::kInteg, integ::kHmacSha2_384_192, 0},
+        {"sha512", TransformType::kInteg, integ::kHmacSha2_512_256, 0},
+        {"sha2_512", TransformType::kInteg, integ::kHmacSha2_512_256, 0},
+        {"prfsha256", TransformType::kPrf, prf::kHmacSha2_256, 0},
+        {"prfsha384", TransformType::kPrf, prf::kHmacSha2_384, 0},
+        {"prfsha512", TransformType::kPrf, prf::kHmacSha2_512, 0},
+        {"modp2048", TransformType::kKe, ke::kModp2048, 0},
+        {"modp3072", TransformType::kKe, ke::kModp3072, 0},
+        {"modp4096", TransformType::kKe, ke::kModp4096, 0},
+        {"ecp256", TransformType::kKe, ke::kEcp256, 0},
+        {"ecp384", TransformType::kKe, ke::kEcp384, 0},
+        {"ecp521", TransformType::kKe, ke::kEcp521, 0},
+        {"x25519", TransformType::kKe, ke::kCurve25519, 0},
+        {"curve25519", TransformType::kKe, ke::kCurve25519, 0},
+        {"x448", TransformType::kKe, ke::kCurve448, 0},
+        {"curve448", TransformType::kKe, ke::kCurve448, 0},
+        {"esn", TransformType::kEsn, esn::kEsn, 0},
+        {"noesn", TransformType::kEsn, esn::kNoEsn, 0},
+};
+
+Transform transform(TransformType t, std::uint16_t id, std::uint16_t bits) {
+    Transform x{t, id, {}};
+    if (bits != 0) {
+        x.attributes.push_back({wire::kAttrKeyLength, true, bits, {}});
+    }
+    return x;
+}
+
+bool has_type(const Proposal& p, TransformType t) {
+    return std::any_of(p.transforms.begin(), p.transforms.end(),
+                       [t](const Transform& x) { return x.type == t; });
+}
+
+bool is_aead(std::uint16_t encr_id) {
+    return encr_id == encr::kAesGcm16 || encr_id == encr::kChacha20Poly1305 ||
+           encr_id == encr::kAesGcm8 || encr_id == encr::kAesGcm12 ||
+           encr_id == encr::kAesCcm8 || encr_id == encr::kAesCcm12 || encr_id == encr::kAesCcm16;
+}
+
+Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std::uint8_t number) {
+    Proposal p{number, protocol, {}, {}};
+    std::vector<std::uint16_t> integs;
+    bool aead = false;
+    std::size_t pos = 0;
+    while (pos <= text.size()) {
+        const auto dash = text.find('-', pos);
+        const std::string_view word = text.substr(pos, dash == std::string_view::npos ? text.npos : dash - pos);
+        pos = dash == std::string_view::npos ? text.size() + 1 : dash + 1;
+        const auto it = std::find_if(std::begin(kKeywords), std::end(kKeywords),
+                                     [&](const Keyword& k) { return k.word == word; });
+        if (it == std::end(kKeywords)) {
+            return make_error(Errc::kConfig, "proposal: unknown algorithm keyword");
+        }
+        if (it->type == TransformType::kEncr) {
+            aead = aead || is_aead(it->id);
+        }
+        if (it->type == TransformType::kInteg) {
+            integs.push_back(it->id);
+            continue;  // placed after ENCR once we know whether the cipher is an AEAD
+        }
+        if (protocol == wire::ProtocolId::kEsp && it->type == TransformType::kPrf) {
+            return make_error(Errc::kConfig, "proposal: a PRF in an ESP proposal");
+        }
+        p.transforms.push_back(transform(it->type, it->id, it->key_bits));
+    }
+    if (!has_type(p, TransformType::kEncr)) {
+        return make_error(Errc::kConfig, "proposal: no encryption algorithm");
+    }
+    for (std::uint16_t i : integs) {
+        if (protocol == wire::ProtocolId::kIke) {
+            // strongSwan: an integrity keyword also names the PRF when none is given; with an
+            // AEAD it only names the PRF.
+            const std::uint16_t prf_id = i == integ::kHmacSha2_256_128   ? prf::kHmacSha2_256
+                                         : i == integ::kHmacSha2_384_192 ? prf::kHmacSha2_384
+                                                                         : prf::kHmacSha2_512;
+            if (!aead) {
+                p.transforms.push_back(transform(TransformType::kInteg, i, 0));
+            }
+            if (!has_type(p, TransformType::kPrf) || aead) {
+                p.transforms.push_back(transform(TransformType::kPrf, prf_id, 0));
+            }
+        } else if (!aead) {
+            p.transforms.push_back(transform(TransformType::kInteg, i, 0));
+        }
+    }
+    if (protocol == wire::ProtocolId::kIke) {
+        if (!has_type(p, TransformType::kPrf)) {
+            return make_error(Errc::kConfig, "proposal: no PRF in an IKE proposal");
+        }
+        if (!aead && !has_type(p, TransformType::kInteg)) {
+            return make_error(Errc::kConfig, "proposal: no integrity algorithm");
+        }
+        if (!has_type(p, TransformType::kKe)) {
+            return make_error(Errc::kConfig, "proposal: no key exchange method in an IKE proposal");
+        }
+    } else {
+        if (!aead && !has_type(p, TransformType::kInteg)) {
+            return make_error(Errc::kConfig, "proposal: no integrity algorithm");
+        }
+        if (!has_type(p, TransformType::kEsn)) {
+            p.transforms.push_back(transform(TransformType::kEsn, esn::kNoEsn, 0));
+        }
+    }
+    // Order transforms by type (ENCR, PRF, INTEG, KE, ESN) as peers do.
+    std::stable_sort(p.transforms.begin(), p.transforms.end(),
+                     [](const Transform& a, const Transform& b) { return a.type < b.type; });
+    // Remove exact duplicates (e.g. a PRF named twice).
+    p.transforms.erase(std::unique(p.transforms.begin(), p.transforms.end()), p.transforms.end());
+    return p;
+}
+
+/// The transforms a proposal allows for type t; an absent ESN means "no ESN" and an absent
+/// KE "none" (RFC 7296 §3.3.3).
+std::vector<Transform> allowed(const Proposal& p, TransformType t) {
+    std::vector<Transform> out;
+    for (const Transform& x : p.transforms) {
+        if (x.type == t) {
+            out.push_back(x);
+        }
+    }
+    if (out.empty() && t == TransformType::kEsn) {
+        out.push_back(transform(TransformType::kEsn, esn::kNoEsn, 0));
+    }
+    if (out.empty() && t == TransformType::kKe) {
+        out.push_back(transform(TransformType::kKe, ke::kNone, 0));
+    }
+    return out;
+}
+
+std::vector<TransformType> types_of(const Proposal& a, const Proposal& b, bool ignore_ke) {
+    std::vector<TransformType> types;
+    for (const Proposal* p : {&a, &b}) {
+        for (const Transform& x : p->transforms) {
+            if (ignore_ke && x.type == TransformType::kKe) {
+                continue;
+            }
+            if (std::find(types.begin(), types.end(), x.type) == types.end()) {
+                types.push_back(x.type);
+            }
+        }
+    }
+    std::sort(types.begin(), types.end());
+    return types;
+}
+
+/// One transform per type common to `ours` (preference order) and `theirs`, or nothing.
+std::optional<std::vector<Transform>> match(const Proposal& ours, const Proposal& theirs,
+                                            bool ignore_ke) {
+    if (ours.protocol != theirs.protocol) {
+        return std::nullopt;
+    }
+    std::vector<Transform> chosen;
+    for (TransformType t : types_of(ours, theirs, ignore_ke)) {
+        const auto a = allowed(ours, t);
+        const auto b = allowed(theirs, t);
+        auto it = std::find_if(a.begin(), a.end(), [&](const Transform& x) {
+            return std::find(b.begin(), b.end(), x) != b.end();
+        });
+        if (it == a.end()) {
+            return std::nullopt;
+        }
+        // Only types the offer carried go back (an implied "no ESN" / "no KE" does not).
+        if (has_type(theirs, t)) {
+            chosen.push_back(*it);
+        }
+    }
+    return chosen;
+}
+
+std::string transform_text(const Transform& t) {
+    std::string s = wire::transform_name(t.type, t.id);
+    if (auto bits = t.key_length()) {
+        s += "_" + std::to_string(*bits);
+    }
+    return s;
+}
+
+}  // namespace
+
+Result<std::vector<Proposal>> parse_proposals(std::string_view text, wire::ProtocolId protocol) {
+    std::vector<Proposal> out;
+    std::size_t pos = 0;
+    while (pos <= text.size()) {
+        const auto comma = text.find(',', pos);
+        std::string_view one = text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos);
+        while (!one.empty() && one.front() == ' ') {
+            one.remove_prefix(1);
+        }
+        while (!one.empty() && one.back() == ' ') {
+            one.remove_suffix(1);
+        }
+        pos = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
+        if (one.empty()) {
+            continue;
+        }
+        if (out.size() == 255) {
+            return make_error(Errc::kConfig, "proposal: more than 255 proposals");
+        }
+        out.push_back(IKEPLEX_TRY(parse_one(one, protocol, static_cast<std::uint8_t>(out.size() + 1))));
+    }
+    if (out.empty()) {
+        return make_error(Errc::kConfig, "proposal: empty proposal list");
+    }
+    return out;
+}
+
+std::string describe(const Proposal& p) {
+    std::string s = p.protocol == wire::ProtocolId::kIke ? "IKE:" : p.protocol == wire::ProtocolId::kEsp ? "ESP:" : "AH:";
+    for (std::size_t i = 0; i < p.transforms.size(); ++i) {
+        s += (i == 0 ? "" : "/") + transform_text(p.transforms[i]);
+    }
+    return s;
+}
+
+Result<Proposal> select_proposal(std::span<const Proposal> offered, std::span<const Proposal> configured,
+                                 bool ignore_ke) {
+    for (const Proposal& ours : configured) {
+        for (const Proposal& theirs : offered) {
+            if (auto chosen = match(ours, theirs, ignore_ke)) {
+                return Proposal{theirs.number, theirs.protocol, theirs.spi, std::move(*chosen)};
+            }
+        }
+    }
+    return wire::error_with_notify(Errc::kNoProposal, "no acceptable proposal",
+                                   wire::NotifyType::kNoProposalChosen);
+}
+
+Status verify_chosen(const Proposal& chosen, std::span<const Proposal> offered, bool ignore_ke) {
+    for (const Proposal& ours : offered) {
+        if (ours.number != chosen.number || ours.protocol != chosen.protocol) {
+            continue;
+        }
+        std::vector<TransformType> seen;
+        for (const Transform& t : chosen.transforms) {
+            if (ignore_ke && t.type == TransformType::kKe) {
+                continue;
+            }
+            if (std::find(seen.begin(), seen.end(), t.type) != seen.end()) {
+                return wire::error_with_notify(Errc::kNoProposal, "peer chose two transforms of a type",
+                                               wire::NotifyType::kNoProposalChosen);
+            }
+            seen.push_back(t.type);
+            const auto a = allowed(ours, t.type);
+            if (std::find(a.begin(), a.end(), t) == a.end()) {
+                return wire::error_with_notify(Errc::kNoProposal, "peer chose a transform we did not offer",
+                                               wire::NotifyType::kNoProposalChosen);
+            }
+        }
+        for (const Transform& t : ours.transforms) {
+            const bool optional = t.type == TransformType::kEsn || t.type == TransformType::kKe;
+            if (!optional && std::find(seen.begin(), seen.end(), t.type) == seen.end()) {
+                return wire::error_with_notify(Errc::kNoProposal, "peer left out a transform type",
+                                               wire::NotifyType::kNoProposalChosen);
+            }
+        }
+        return ok();
+    }
+    return wire::error_with_notify(Errc::kNoProposal, "peer chose a proposal we did not offer",
+                                   wire::NotifyType::kNoProposalChosen);
+}
+
+std::uint16_t ke_method(const Proposal& p) noexcept {
+    for (const Transform& t : p.transforms) {
+        if (t.type == TransformType::kKe) {
+            return t.id;
+        }
+    }
+    return 0;
+}
+
+std::vector<std::uint16_t> ke_methods(std::span<const Proposal> ps) {
+    std::vector<std::uint16_t> out;
+    for (const Proposal& p : ps) {
+        for (const Transform& t : p.transforms) {
+            if (t.type == TransformType::kKe && t.id != ke::kNone &&
+                std::find(out.begin(), out.end(), t.id) == out.end()) {
+                out.push_back(t.id);
+            }
+        }
+    }
+    return out;
+}
+
+Proposal without_ke(Proposal p) {
+    p.transforms.erase(std::remove_if(p.transforms.begin(), p.transforms.end(),
+                                      [](const Transform& t) { return t.type == TransformType::kKe; }),
+                       p.transforms.end());
+    return p;
+}
+
+Result<IkeAlgorithms> ike_algorithms(const crypto::Registry& r, const Proposal& p) {
+    IkeAlgorithms a;
+    for (const Transform& t : p.transforms) {
+        switch (t.type) {
+            case TransformType::kEncr: a.suite.encr = r.encr(t.id, t.key_length().value_or(0)); break;
+            case TransformType::kPrf: a.suite.prf = r.prf(t.id); break;
+            case TransformType::kInteg: a.suite.integ = r.integ(t.id); break;
+            case TransformType::kKe: a.ke = t.id; break;
+            default: break;
+        }
+    }
+    if (a.suite.encr == nullptr || a.suite.prf == nullptr || r.ke(a.ke) == nullptr ||
+        (a.suite.encr->aead == (a.suite.integ != nullptr))) {
+        return wire::error_with_notify(Errc::kNoProposal, "IKE proposal with unsupported algorithms",
+                                       wire::NotifyType::kNoProposalChosen);
+    }
+    return a;
+}
+
+Result<ChildAlgorithms> child_algorithms(const crypto::Registry& r, const Proposal& p) {
+    ChildAlgorithms a;
+    for (const Transform& t : p.transforms) {
+        switch (t.type) {
+            case TransformType::kEncr: a.encr = r.encr(t.id, t.key_length().value_or(0)); break;
+            case TransformType::kInteg:
+                if (t.id != integ::kNone) {
+                    a.integ = r.integ(t.id);
+                    if (a.integ == nullptr) {
+                        return wire::error_with_notify(Errc::kNoProposal, "unsupported integrity algorithm",
+                                                       wire::NotifyType::kNoProposalChosen);
+                    }
+                }
+                break;
+            case TransformType::kEsn: a.esn = t.id == esn::kEsn; break;
+            case TransformType::kKe: a.ke = t.id; break;
+            default: break;
+        }
+    }
+    if (a.encr == nullptr || (a.encr->aead && a.integ != nullptr) || (!a.encr->aead && a.integ == nullptr)) {
+        return wire::error_with_notify(Errc::kNoProposal, "ESP proposal with unsupported algorithms",
+                                       wire::NotifyType::kNoProposalChosen);
+    }
+    return a;
+}
+
+}  // namespace ikeplex::ike

@@ -1,0 +1,50 @@
+// Timers of all IKE SAs in one ordered queue. Setting a key replaces its previous deadline;
+// the host learns only the earliest deadline (Output::wakeup).
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <optional>
+
+#include "ike/time.h"
+
+namespace ikeplex::ike {
+
+enum class TimerKind : std::uint8_t {
+    kRetransmit,   ///< arg: message id
+    kHalfOpen,     ///< responder: IKE_AUTH did not come
+    kDpd,
+    kIkeRekey,
+    kIkeExpire,
+    kChildRekey,   ///< arg: child id
+    kChildExpire,  ///< arg: child id
+    kRetry,        ///< queued work to retry (e.g. after TEMPORARY_FAILURE); arg: task id
+    kDeleteLater,  ///< delete a redundant or rekeyed SA; arg: child id (0 = the IKE SA)
+};
+
+struct TimerKey {
+    std::uint32_t ike{0};
+    TimerKind kind{TimerKind::kRetransmit};
+    std::uint32_t arg{0};
+    auto operator<=>(const TimerKey&) const = default;
+};
+
+class TimerQueue {
+public:
+    void set(TimerKey key, TimePoint at);
+    void cancel(TimerKey key);
+    /// Cancels every timer of an IKE SA.
+    void cancel_all(std::uint32_t ike);
+    /// The earliest timer due at `now`, removed from the queue.
+    std::optional<TimerKey> pop_due(TimePoint now);
+    [[nodiscard]] TimePoint next() const noexcept;
+    [[nodiscard]] std::optional<TimePoint> deadline(TimerKey key) const;
+    [[nodiscard]] std::size_t size() const noexcept { return by_key_.size(); }
+
+private:
+    std::map<TimerKey, TimePoint> by_key_;
+    std::multimap<TimePoint, TimerKey> by_time_;
+};
+
+}  // namespace ikeplex::ike
