@@ -18,6 +18,9 @@ ExchangePtr make_ike_rekey();
 ExchangePtr make_delete_child(std::uint32_t child_id);
 ExchangePtr make_delete_ike();
 ExchangePtr make_dpd();
+/// An INFORMATIONAL carrying one error notify; the IKE SA is destroyed when it completes
+/// (or fails). `reason` must be a string literal.
+ExchangePtr make_fatal_notify(wire::NotifyType type, const char* reason);
 
 // --- responder side (each returns the response payloads) ---
 /// `fatal`: delete the IKE SA once the response is sent (e.g. AUTHENTICATION_FAILED).

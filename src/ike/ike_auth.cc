@@ -180,20 +180,18 @@ public:
         if (idr == nullptr || auth == nullptr) {
             const auto* err = first_error(resp);
             IKE_LOG(info, sa, "IKE_AUTH failed: peer answered {}", err != nullptr ? wire::to_string(err->type) : "nothing");
-            release();
+            release(sa);
             sa.destroy("authentication failed", step);
             return Outcome::kDone;
         }
         sa.remote_id = Identity::from_payload(*idr);
         if (!cfg.remote.id.matches(sa.remote_id)) {
             IKE_LOG(info, sa, "peer identity '{}' does not match '{}'", sa.remote_id.to_string(), cfg.remote.id.to_string());
-            release();
-            sa.destroy("unexpected peer identity", step);
+            reject(sa, "unexpected peer identity", step);
             return Outcome::kDone;
         }
         if (!verify_auth(sa, cfg, *idr, *auth, resp, step.unix_time)) {
-            release();
-            sa.destroy("peer authentication failed", step);
+            reject(sa, "peer authentication failed", step);
             return Outcome::kDone;
         }
         sa.peer_window = parse_window(resp);
@@ -205,15 +203,22 @@ public:
         return Outcome::kDone;
     }
 
-    void abort(IkeSa& sa, Step& /*step*/) override {
+    void abort(IkeSa& sa, Step& /*step*/) override { release(sa); }
+
+private:
+    void release(IkeSa& sa) {
         if (offer_) {
             sa.services().spis.release(offer_->spi_in);
             offer_.reset();
         }
     }
 
-private:
-    void release() { offer_.reset(); }
+    /// The responder considers the IKE SA established; tell it we do not (RFC 7296 §2.21.2).
+    void reject(IkeSa& sa, const char* reason, Step& step) {
+        release(sa);
+        sa.transition(IkeState::kDeleting, reason);
+        sa.queue(make_fatal_notify(NotifyType::kAuthenticationFailed, reason), step);
+    }
 
     const ChildConfig* child_;
     ResourceId resource_;

@@ -235,6 +235,11 @@ std::vector<Payload> respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request,
     if (sa.state() != IkeState::kEstablished && sa.state() != IkeState::kRekeying) {
         return error_response(NotifyType::kTemporaryFailure);
     }
+    // §2.25.1: not while we create, rekey or delete one of its Child SAs.
+    if (sa.child_exchange_outstanding()) {
+        IKE_LOG(info, sa, "IKE rekey request while a CHILD_SA exchange is under way: TEMPORARY_FAILURE");
+        return error_response(NotifyType::kTemporaryFailure);
+    }
     const auto* sa_payload = find_payload<wire::SaPayload>(request, PayloadType::kSa);
     const auto* ni = find_payload<wire::NoncePayload>(request, PayloadType::kNonce);
     const auto* kei = find_payload<wire::KePayload>(request, PayloadType::kKe);

@@ -190,12 +190,35 @@ bool IkeSa::busy_with(const char* exchange_name) const noexcept {
                        [&](const auto& o) { return n == o.second.exchange->name(); });
 }
 
+std::uint32_t IkeSa::own_window() const noexcept {
+    // The window is announced in IKE_AUTH; until then (and without one) it is 1.
+    const bool announced = state_ != IkeState::kCreated && state_ != IkeState::kConnecting;
+    return announced && config_ != nullptr ? std::max(config_->window_size, 1U) : 1U;
+}
+
+bool IkeSa::busy_with_outstanding(std::string_view exchange_name) const noexcept {
+    return std::any_of(outstanding_.begin(), outstanding_.end(),
+                       [&](const auto& o) { return o.second.exchange && exchange_name == o.second.exchange->name(); });
+}
+
+bool IkeSa::child_exchange_outstanding() const noexcept {
+    return busy_with_outstanding("CHILD_CREATE") || busy_with_outstanding("CHILD_REKEY") ||
+           busy_with_outstanding("CHILD_DELETE");
+}
+
 void IkeSa::process_queue(Step& step) {
     while (!queue_.empty() && state_ != IkeState::kDestroyed) {
         // RFC 7296 §2.3: at most the peer's window of requests outstanding; IKE_SA_INIT and
         // IKE_AUTH go one at a time (the window is only known after IKE_AUTH).
+        // The window spans message ids: nothing at or beyond the lowest unanswered + window.
         const std::uint32_t window = state_ == IkeState::kConnecting ? 1 : std::max(peer_window, 1U);
-        if (outstanding_.size() >= window) {
+        if (!outstanding_.empty() && next_mid_ - outstanding_.begin()->first >= window) {
+            return;
+        }
+        // RFC 7296 §2.25.1/§2.25.2: an IKE rekey does not overlap Child SA exchanges, in
+        // either order (the peer would answer TEMPORARY_FAILURE).
+        const std::string_view next = queue_.front()->name();
+        if ((next == "IKE_REKEY" && !outstanding_.empty()) || (busy_with_outstanding("IKE_REKEY") && next != "IKE_DELETE")) {
             return;
         }
         ExchangePtr ex = std::move(queue_.front());
@@ -205,40 +228,53 @@ void IkeSa::process_queue(Step& step) {
 }
 
 void IkeSa::send_request(ExchangePtr ex, Step& step) {
+    // Build before taking a message id: an exchange with nothing left to do must not leave a
+    // hole in the sequence (the peer would wait for the missing request forever).
+    auto datagrams = build_request(*ex, next_mid_, step);
+    if (!datagrams) {
+        ex->abort(*this, step);
+        return;
+    }
     const std::uint32_t mid = next_mid_++;
     Pending& p = outstanding_[mid];
     p.exchange = std::move(ex);
-    build_and_send(mid, p, step);
+    p.datagrams = std::move(*datagrams);
+    transmit(p.datagrams, step);
+    services_.timers.set({id_, TimerKind::kRetransmit, mid}, step.now + services_.settings.retransmit_timeout);
 }
 
-void IkeSa::build_and_send(std::uint32_t mid, Pending& p, Step& step) {
-    auto payloads = p.exchange->build(*this, step);
-    if (!payloads) {
-        IKE_LOG(info, *this, "{} not started: {}", p.exchange->name(), wire::describe(payloads.error()));
-        ExchangePtr ex = std::move(p.exchange);
-        outstanding_.erase(mid);
-        ex->abort(*this, step);
-        process_queue(step);
-        return;
-    }
-    const wire::Header h = header_for(p.exchange->type(), mid, false);
-    log::info(log::Subsystem::kEnc, "{} generating {}", label(), wire::describe(h, *payloads));
-    auto datagrams = protect(h, std::move(*payloads));
+void IkeSa::resend(std::uint32_t mid, Pending& p, Step& step) {
+    auto datagrams = build_request(*p.exchange, mid, step);
     if (!datagrams) {
-        IKE_LOG(error, *this, "cannot protect {} request: {}", p.exchange->name(),
-                wire::describe(datagrams.error()));
         ExchangePtr ex = std::move(p.exchange);
         outstanding_.erase(mid);
         ex->abort(*this, step);
+        destroy("cannot build the request again", step);
         return;
     }
     p.datagrams = std::move(*datagrams);
     p.tries = 0;
-    if (h.exchange == ExchangeType::kIkeSaInit) {
-        own_init_message = p.datagrams.front();  // RealMessage1 for AUTH (RFC 7296 §2.15)
-    }
     transmit(p.datagrams, step);
     services_.timers.set({id_, TimerKind::kRetransmit, mid}, step.now + services_.settings.retransmit_timeout);
+}
+
+std::optional<std::vector<Bytes>> IkeSa::build_request(Exchange& ex, std::uint32_t mid, Step& step) {
+    auto payloads = ex.build(*this, step);
+    if (!payloads) {
+        IKE_LOG(info, *this, "{} not started: {}", ex.name(), wire::describe(payloads.error()));
+        return std::nullopt;
+    }
+    const wire::Header h = header_for(ex.type(), mid, false);
+    log::info(log::Subsystem::kEnc, "{} generating {}", label(), wire::describe(h, *payloads));
+    auto datagrams = protect(h, std::move(*payloads));
+    if (!datagrams) {
+        IKE_LOG(error, *this, "cannot protect {} request: {}", ex.name(), wire::describe(datagrams.error()));
+        return std::nullopt;
+    }
+    if (h.exchange == ExchangeType::kIkeSaInit) {
+        own_init_message = datagrams->front();  // RealMessage1 for AUTH (RFC 7296 §2.15)
+    }
+    return std::move(*datagrams);
 }
 
 void IkeSa::transmit(const std::vector<Bytes>& datagrams, Step& step) {
@@ -279,28 +315,38 @@ void IkeSa::on_message(const wire::Message& m, ByteView raw, const Endpoint& loc
     if (state_ == IkeState::kDestroyed) {
         return;
     }
-    const bool authentic = m.header.is_response() ? on_response(m, raw, step) : on_request(m, raw, step);
-    // RFC 7296 §2.11: follow the peer's address, but only for messages that authenticated.
-    if (authentic && state_ != IkeState::kDestroyed && m.header.exchange != ExchangeType::kIkeSaInit &&
-        (remote != remote_ || local != local_)) {
-        IKE_LOG(info, *this, "peer moved from {} to {}", remote_, remote);
-        remote_ = remote;
-        local_ = local;
+    const Endpoint from[2] = {local, remote};
+    if (m.header.is_response()) {
+        on_response(m, raw, from, step);
+    } else {
+        on_request(m, raw, from, step);
     }
 }
 
-bool IkeSa::on_response(const wire::Message& m, ByteView raw, Step& step) {
+void IkeSa::follow_peer(const Endpoint (&from)[2], wire::ExchangeType exchange) {
+    // RFC 7296 §2.23: behind a NAT, follow the peer's address and port, but only as seen in
+    // authenticated messages (and never before IKE_SA_INIT is complete).
+    if (exchange == ExchangeType::kIkeSaInit || !udp_encap() || (from[0] == local_ && from[1] == remote_)) {
+        return;
+    }
+    IKE_LOG(info, *this, "peer moved from {} to {}", remote_, from[1]);
+    local_ = from[0];
+    remote_ = from[1];
+}
+
+void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&from)[2], Step& step) {
     const std::uint32_t mid = m.header.message_id.value();
     auto it = outstanding_.find(mid);
     if (it == outstanding_.end() || it->second.exchange->type() != m.header.exchange) {
         log::debug(log::Subsystem::kIke, "{} ignoring unexpected response {}", label(), wire::describe(m));
-        return false;
+        return;
     }
     auto opened = unprotect(m, raw, step);
     if (!opened) {
-        return false;
+        return;
     }
     touch(step.now);
+    follow_peer(from, m.header.exchange);
     Status checked = ok();
     if (!*opened) {
         checked = opened->error();
@@ -318,7 +364,7 @@ bool IkeSa::on_response(const wire::Message& m, ByteView raw, Step& step) {
         if (m.header.exchange == ExchangeType::kIkeSaInit || m.header.exchange == ExchangeType::kIkeAuth) {
             destroy("invalid response", step);
         }
-        return true;
+        return;
     }
     services_.timers.cancel({id_, TimerKind::kRetransmit, mid});
     Pending& p = it->second;
@@ -327,39 +373,41 @@ bool IkeSa::on_response(const wire::Message& m, ByteView raw, Step& step) {
     }
     if (p.exchange->process(*this, m.header, **opened, step) == Exchange::Outcome::kResend &&
         state_ != IkeState::kDestroyed) {
-        build_and_send(mid, p, step);
-        return true;
+        resend(mid, p, step);
+        return;
     }
     outstanding_.erase(mid);
     if (state_ != IkeState::kDestroyed) {
         process_queue(step);
     }
-    return true;
+    return;
 }
 
-bool IkeSa::on_request(const wire::Message& m, ByteView raw, Step& step) {
+void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&from)[2], Step& step) {
     const std::uint32_t mid = m.header.message_id.value();
-    if (mid < expected_mid_) {
+    if (auto it = responses_.find(mid); it != responses_.end()) {
         // RFC 7296 §2.1: a retransmitted request gets the cached response again (for a
         // fragmented request, once: on its first fragment).
         const auto* skf = m.skf();
-        auto it = responses_.find(mid);
-        if (it != responses_.end() && (skf == nullptr || skf->fragment_number == 1)) {
+        if (skf == nullptr || skf->fragment_number == 1) {
             IKE_LOG(debug, *this, "received retransmit of request with ID {}, retransmitting response", mid);
             transmit(it->second.datagrams, step);
         }
-        return false;
+        return;
     }
-    if (mid != expected_mid_) {
-        log::debug(log::Subsystem::kIke, "{} request with message ID {} outside the window (expected {})",
-                   label(), mid, expected_mid_);
-        return false;
+    // RFC 7296 §2.3: requests within the window we announced are answered in any order.
+    const std::uint32_t window = own_window();
+    if (mid < expected_mid_ || mid - expected_mid_ >= window) {
+        log::debug(log::Subsystem::kIke, "{} request with message ID {} outside the window ({}..{})", label(), mid,
+                   expected_mid_, expected_mid_ + window - 1);
+        return;
     }
     auto opened = unprotect(m, raw, step);
     if (!opened) {
-        return false;
+        return;
     }
     touch(step.now);
+    follow_peer(from, m.header.exchange);
     bool fatal = false;
     std::vector<wire::Payload> response;
     if (!*opened) {
@@ -381,22 +429,23 @@ bool IkeSa::on_request(const wire::Message& m, ByteView raw, Step& step) {
     const wire::Header h = header_for(m.header.exchange, mid, true);
     log::info(log::Subsystem::kEnc, "{} generating {}", label(), wire::describe(h, response));
     auto datagrams = protect(h, std::move(response));
-    expected_mid_ = mid + 1;
+    CachedResponse& cached = responses_[mid];
     if (datagrams) {
         transmit(*datagrams, step);
-        responses_[mid] = CachedResponse{std::move(*datagrams)};
-        // Keep as many answered requests as the window we announced.
-        const std::uint32_t window = config_ != nullptr ? std::max(config_->window_size, 1U) : 1U;
-        while (responses_.size() > window) {
-            responses_.erase(responses_.begin());
-        }
+        cached.datagrams = std::move(*datagrams);
     } else {
         IKE_LOG(error, *this, "cannot protect response: {}", wire::describe(datagrams.error()));
+    }
+    while (responses_.contains(expected_mid_)) {
+        ++expected_mid_;
+    }
+    // Keep the responses of the last `window` requests below the window for retransmits.
+    while (!responses_.empty() && responses_.begin()->first + window < expected_mid_) {
+        responses_.erase(responses_.begin());
     }
     if (fatal && state_ != IkeState::kDestroyed) {
         destroy("fatal error in a request", step);
     }
-    return true;
 }
 
 std::vector<wire::Payload> IkeSa::respond(const wire::Header& h, std::vector<wire::Payload>& request,
@@ -592,25 +641,29 @@ void IkeSa::delete_ike(const char* reason, Step& step) {
 }
 
 void IkeSa::destroy(const char* reason, Step& step) {
-    if (state_ == IkeState::kDestroyed) {
+    if (state_ == IkeState::kDestroyed || destroying_) {
         return;
     }
+    destroying_ = true;  // aborted exchanges may ask for destruction again
     const bool was_up = up_;
     up_ = false;
-    for (auto& [mid, p] : outstanding_) {
+    auto outstanding = std::move(outstanding_);
+    auto queued = std::move(queue_);
+    auto delayed = std::move(delayed_);
+    outstanding_.clear();
+    queue_.clear();
+    delayed_.clear();
+    for (auto& [mid, p] : outstanding) {
         if (p.exchange) {
             p.exchange->abort(*this, step);
         }
     }
-    outstanding_.clear();
-    for (ExchangePtr& e : queue_) {
+    for (ExchangePtr& e : queued) {
         e->abort(*this, step);
     }
-    queue_.clear();
-    for (auto& [at, e] : delayed_) {
+    for (auto& [at, e] : delayed) {
         e->abort(*this, step);
     }
-    delayed_.clear();
     while (!children_.empty()) {
         remove_child(children_.back()->id, reason, step);
     }

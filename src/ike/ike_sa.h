@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crypto/ke.h"
@@ -202,6 +203,10 @@ public:
     /// Whether an exchange of this kind is outstanding or queued.
     [[nodiscard]] bool busy_with(const char* exchange_name) const noexcept;
     [[nodiscard]] std::size_t outstanding() const noexcept { return outstanding_.size(); }
+    /// Whether a request of this exchange is sent and unanswered.
+    [[nodiscard]] bool busy_with_outstanding(std::string_view exchange_name) const noexcept;
+    /// Whether we are creating, rekeying or deleting a Child SA right now (RFC 7296 §2.25.1).
+    [[nodiscard]] bool child_exchange_outstanding() const noexcept;
     /// Arms (or re-arms) the IKE SA lifetime timers after establishment.
     void arm_ike_lifetimes(Step& step);
     /// Marks the SA established and starts its timers; `announce`: it is up now (event
@@ -233,11 +238,16 @@ private:
     };
 
     void send_request(ExchangePtr ex, Step& step);
-    void build_and_send(std::uint32_t mid, Pending& p, Step& step);
+    /// Builds the same exchange again under its message id (IKE_SA_INIT with a cookie).
+    void resend(std::uint32_t mid, Pending& p, Step& step);
+    /// The protected datagrams of a request; nothing (logged) if it cannot be built.
+    std::optional<std::vector<Bytes>> build_request(Exchange& ex, std::uint32_t mid, Step& step);
     void transmit(const std::vector<Bytes>& datagrams, Step& step);
-    /// Each returns whether the message authenticated (and so may move the peer's address).
-    bool on_response(const wire::Message& m, ByteView raw, Step& step);
-    bool on_request(const wire::Message& m, ByteView raw, Step& step);
+    /// `from`: the local and remote endpoints the message came through.
+    void on_response(const wire::Message& m, ByteView raw, const Endpoint (&from)[2], Step& step);
+    void on_request(const wire::Message& m, ByteView raw, const Endpoint (&from)[2], Step& step);
+    /// Moves to the endpoints of an authenticated message when a NAT is in the way.
+    void follow_peer(const Endpoint (&from)[2], wire::ExchangeType exchange);
     void retransmit(std::uint32_t mid, Step& step);
     /// Payloads of a message: IKE_SA_INIT as is, else decrypted (and reassembled). Nothing
     /// while fragments are missing or for a message that does not authenticate (dropped and
@@ -252,6 +262,8 @@ private:
     [[nodiscard]] wire::Header header_for(wire::ExchangeType type, std::uint32_t mid,
                                           bool response) const;
     void schedule_dpd(Step& step);
+    /// The number of requests we accept at once (our SET_WINDOW_SIZE, RFC 7296 §2.3).
+    [[nodiscard]] std::uint32_t own_window() const noexcept;
 
     Services& services_;
     SaRegistry& registry_;
@@ -269,9 +281,10 @@ private:
     TimePoint established_at_{};
     TimePoint last_inbound_{};
     bool up_{false};
+    bool destroying_{false};
 
     std::uint32_t next_mid_{0};      // our next request's message id
-    std::uint32_t expected_mid_{0};  // the peer's next request's message id
+    std::uint32_t expected_mid_{0};  // the lowest message id of the peer's not yet answered
     std::map<std::uint32_t, Pending> outstanding_;
     std::deque<ExchangePtr> queue_;
     std::vector<std::pair<TimePoint, ExchangePtr>> delayed_;

@@ -53,7 +53,7 @@ ChildSa& IkeSa::add_child(std::unique_ptr<ChildSa> c) {
 void IkeSa::move_children_to(IkeSa& other, Step& step) {
     for (auto& c : children_) {
         // The lifetimes keep running: move each deadline to the new IKE SA's timer keys.
-        for (TimerKind k : {TimerKind::kChildRekey, TimerKind::kChildExpire}) {
+        for (TimerKind k : {TimerKind::kChildRekey, TimerKind::kChildExpire, TimerKind::kDeleteLater}) {
             const TimerKey old{id_, k, c->id};
             if (auto at = services_.timers.deadline(old)) {
                 services_.timers.cancel(old);

@@ -75,6 +75,27 @@ public:
     }
 };
 
+/// Tells the peer why we give up on the IKE SA (RFC 7296 §2.21.2: the initiator could not
+/// authenticate the responder), then forgets it.
+class FatalNotify final : public Exchange {
+public:
+    FatalNotify(NotifyType type, const char* reason) : type_(type), reason_(reason) {}
+    [[nodiscard]] wire::ExchangeType type() const noexcept override { return wire::ExchangeType::kInformational; }
+    [[nodiscard]] const char* name() const noexcept override { return "FATAL_NOTIFY"; }
+    Result<std::vector<Payload>> build(IkeSa& /*sa*/, Step& /*step*/) override {
+        return std::vector<Payload>{wire::make_notify(type_)};
+    }
+    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& /*resp*/, Step& step) override {
+        sa.destroy(reason_, step);
+        return Outcome::kDone;
+    }
+    void abort(IkeSa& sa, Step& step) override { sa.destroy(reason_, step); }
+
+private:
+    NotifyType type_;
+    const char* reason_;
+};
+
 /// Our part of the peer's D(ESP): the SPIs we remove and list in the response.
 void delete_children(IkeSa& sa, const wire::DeletePayload& d, std::vector<Spi>& ours, Step& step) {
     for (Spi spi : d.spis) {
@@ -100,6 +121,9 @@ void delete_children(IkeSa& sa, const wire::DeletePayload& d, std::vector<Spi>& 
 ExchangePtr make_delete_child(std::uint32_t child_id) { return std::make_unique<DeleteChild>(child_id); }
 ExchangePtr make_delete_ike() { return std::make_unique<DeleteIke>(); }
 ExchangePtr make_dpd() { return std::make_unique<Dpd>(); }
+ExchangePtr make_fatal_notify(NotifyType type, const char* reason) {
+    return std::make_unique<FatalNotify>(type, reason);
+}
 
 std::vector<Payload> respond_informational(IkeSa& sa, std::vector<Payload>& request, Step& step, bool& fatal) {
     std::vector<Spi> esp;

@@ -196,7 +196,7 @@ void IkeSaManager::on_acquire(const Acquire& a, Step& step) {
     acquiring_[key] = step.now;
     log::info(log::Subsystem::kKnl, "acquire for {}/{} (reqid {}{})", names->first->name, names->second->name,
               a.reqid.value(), a.resource.is_none() ? std::string() : fmt::format(", {}", a.resource));
-    if (auto r = initiate(names->first->name, names->second->name, step, a.resource); !r) {
+    if (auto r = start(names->first->name, names->second->name, step, a.resource); !r) {
         log::info(log::Subsystem::kKnl, "acquire not handled: {}", r.error().detail);
     }
 }
@@ -205,6 +205,13 @@ void IkeSaManager::on_acquire(const Acquire& a, Step& step) {
 
 Result<std::uint32_t> IkeSaManager::initiate(std::string_view conn, std::string_view child, Step& step,
                                              ResourceId resource) {
+    auto r = start(conn, child, step, resource);
+    finish(step);
+    return r;
+}
+
+Result<std::uint32_t> IkeSaManager::start(std::string_view conn, std::string_view child, Step& step,
+                                          ResourceId resource) {
     const PeerConfig* cfg = nullptr;
     for (const PeerConfig& c : *configs_) {
         if (c.name == conn) {
@@ -247,7 +254,6 @@ Result<std::uint32_t> IkeSaManager::initiate(std::string_view conn, std::string_
     IkeSa& added = adopt(std::move(sa));
     IKE_LOG(info, added, "initiating IKE_SA {} to {}", added.label(), remote_addr);
     added.start(*cfg, child_cfg, resource, step);
-    finish(step);
     return added.id();
 }
 
@@ -268,7 +274,7 @@ void IkeSaManager::start_actions(Step& step) {
                 }
                 p.trap = true;
             } else if (ch.start_action == StartAction::kStart) {
-                if (auto r = initiate(c.name, ch.name, step); !r) {
+                if (auto r = start(c.name, ch.name, step, ResourceId::none()); !r) {
                     log::error(log::Subsystem::kCfg, "cannot start {}/{}: {}", c.name, ch.name, r.error().detail);
                 }
             }

@@ -89,6 +89,8 @@ public:
     /// The IKE SA that holds Child SA `child_id`.
     [[nodiscard]] IkeSa* sa_of_child(std::uint32_t child_id) noexcept;
     [[nodiscard]] std::size_t half_open() const noexcept;
+    /// Timers armed (a leak check: zero once every SA is gone).
+    [[nodiscard]] std::size_t pending_timers() const noexcept { return timers_.size(); }
 
     // --- SaRegistry ---
     std::uint32_t next_ike_id() override { return next_ike_id_++; }
@@ -113,6 +115,8 @@ private:
     void on_init_request(const wire::Message& m, ByteView raw, const Endpoint& local, const Endpoint& remote,
                          Step& step);
     void on_acquire(const Acquire& a, Step& step);
+    /// initiate() without finish().
+    Result<std::uint32_t> start(std::string_view conn, std::string_view child, Step& step, ResourceId resource);
     /// Every call ends here: forget destroyed SAs and tell the host the next deadline.
     void finish(Step& step);
     void reject(const char* what, const Endpoint& remote, const Error* e, Step& step);

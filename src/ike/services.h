@@ -40,6 +40,7 @@ public:
     explicit RandomSpiAllocator(Random& random) noexcept : random_(random) {}
     Spi allocate(ResourceId resource) override;
     void release(Spi spi) override;
+    [[nodiscard]] std::size_t in_use() const noexcept { return used_.size(); }
 
 private:
     Random& random_;

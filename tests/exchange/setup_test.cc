@@ -1,0 +1,313 @@
+// IKE_SA_INIT and IKE_AUTH flows: PSK and certificates, INVALID_KE_PAYLOAD, COOKIE, NAT,
+// fragmentation, narrowing, and the error answers.
+#include "flow_fixture.h"
+#include "ike/proposal.h"
+#include "wire/message.h"
+
+namespace ikeplex::test {
+namespace {
+
+using ike::EventKind;
+
+class Setup : public FlowTest {};
+
+TEST_P(Setup, PskEstablishesIkeAndChildSa) {
+    load_psk();
+    initiate();
+    ASSERT_TRUE(up());
+    expect_consistent();
+    for (Node* n : {&ini(), &res()}) {
+        EXPECT_EQ(n->count(EventKind::kIkeUp), 1U) << n->name;
+        EXPECT_EQ(n->count(EventKind::kChildUp), 1U) << n->name;
+        EXPECT_EQ(n->backend.sas.size(), 2U) << n->name;
+        EXPECT_EQ(n->backend.policies.size(), 1U) << n->name;
+    }
+    const ike::IkeSa& i = only_sa(ini());
+    const ike::IkeSa& r = only_sa(res());
+    EXPECT_TRUE(i.is_original_initiator());
+    EXPECT_FALSE(r.is_original_initiator());
+    // The initiator's view of the Child SA is the mirror of the responder's.
+    const auto& ci = *i.children().front();
+    const auto& cr = *r.children().front();
+    EXPECT_EQ(ci.spi_in, cr.spi_out);
+    EXPECT_EQ(ci.local_ts, cr.remote_ts);
+    EXPECT_EQ(ci.remote_ts, cr.local_ts);
+    EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeSaInit, false), 1U);
+    EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeAuth, false), 1U);
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "IKE_SA state change: CONNECTING => ESTABLISHED"));
+}
+
+TEST_P(Setup, CertificatesEstablish) {
+    const auto ca_key = make_key(crypto::KeyType::kEcP256);
+    const auto ca = issue(CertSpec{.cn = "ikeplex test CA", .ca = true}, ca_key, nullptr, ca_key);
+    const auto creds = [&](const char* dns, crypto::KeyType type) {
+        ike::Credentials c;
+        auto key = make_key(type);
+        auto cert = issue(CertSpec{.cn = dns, .dns = {dns}}, key, &ca, ca_key);
+        c.certs.push_back(ike::Credentials::Own{std::move(cert), std::move(key)});
+        EXPECT_TRUE(c.cas.add_trusted(ca));
+        return c;
+    };
+    for (auto* p : {&cfg.a, &cfg.b}) {
+        p->local.kind = ike::AuthKind::kPubkey;
+        p->remote.kind = ike::AuthKind::kPubkey;
+    }
+    cfg.a.local.id = *ike::Identity::parse("a.test");
+    cfg.a.remote.id = *ike::Identity::parse("b.test");
+    cfg.b.local.id = *ike::Identity::parse("b.test");
+    cfg.b.remote.id = *ike::Identity::parse("a.test");
+    load(h, cfg, creds("a.test", crypto::KeyType::kEcP256), creds("b.test", crypto::KeyType::kEd25519));
+    initiate();
+    ASSERT_TRUE(up());
+    expect_consistent();
+    EXPECT_EQ(only_sa(ini()).remote_id.to_string(), GetParam() ? "b.test" : "a.test");
+    EXPECT_TRUE(LogCapture::contains(res_name(), "successful"));
+}
+
+TEST_P(Setup, InvalidKePayloadRetriesWithTheRequestedGroup) {
+    // The initiator's first choice is ECP-256; the responder only takes Curve25519.
+    ini_cfg().ike_proposals = *ike::parse_proposals("aes128gcm16-prfsha256-ecp256-x25519", wire::ProtocolId::kIke);
+    res_cfg().ike_proposals = *ike::parse_proposals("aes128gcm16-prfsha256-x25519", wire::ProtocolId::kIke);
+    load_psk();
+    initiate();
+    ASSERT_TRUE(up());
+    expect_consistent();
+    EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeSaInit, false), 2U);
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "it requested CURVE_25519"));
+    EXPECT_EQ(only_sa(ini()).crypto->algorithms.ke, 31);
+}
+
+class SetupWithCookies : public FlowTest {
+protected:
+    SetupWithCookies() : FlowTest(cookie_settings()) {}
+    static ike::Settings cookie_settings() {
+        ike::Settings s;
+        s.cookie_threshold = 0;  // every IKE_SA_INIT must return a cookie
+        return s;
+    }
+};
+
+TEST_P(SetupWithCookies, CookieIsReturnedAndAccepted) {
+    load_psk();
+    initiate();
+    ASSERT_TRUE(up());
+    expect_consistent();
+    EXPECT_EQ(res().manager.counters().cookies_sent, 1U);
+    EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeSaInit, false), 2U);
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "received COOKIE"));
+}
+
+TEST_P(Setup, NarrowsTrafficSelectors) {
+    // The initiator asks for its /24 to all of 10.99/16; the responder allows only 10.99.x.0/25.
+    ini_cfg().children[0].remote_ts = {*ike::TrafficSelector::parse("10.99.0.0/16")};
+    const std::string res_local = GetParam() ? "10.99.2.0/25" : "10.99.1.0/25";
+    res_cfg().children[0].local_ts = {*ike::TrafficSelector::parse(res_local)};
+    load_psk();
+    initiate();
+    ASSERT_TRUE(up());
+    expect_consistent();
+    const auto& ci = *only_sa(ini()).children().front();
+    const auto& cr = *only_sa(res()).children().front();
+    EXPECT_EQ(ike::to_string(ci.remote_ts), res_local);
+    EXPECT_EQ(ike::to_string(cr.local_ts), res_local);
+}
+
+TEST_P(Setup, TransportMode) {
+    for (auto* p : {&cfg.a, &cfg.b}) {
+        p->children[0].mode = ike::Mode::kTransport;
+        p->children[0].local_ts.clear();  // the hosts themselves
+        p->children[0].remote_ts.clear();
+    }
+    load_psk();
+    initiate();
+    ASSERT_TRUE(up());
+    expect_consistent();
+    EXPECT_EQ(only_sa(ini()).children().front()->mode, ike::Mode::kTransport);
+    EXPECT_EQ(only_sa(res()).children().front()->mode, ike::Mode::kTransport);
+}
+
+TEST_P(Setup, NoProposalChosenForTheChildSa) {
+    ini_cfg().children[0].esp_proposals = *ike::parse_proposals("aes256gcm16", wire::ProtocolId::kEsp);
+    res_cfg().children[0].esp_proposals = *ike::parse_proposals("aes128gcm16", wire::ProtocolId::kEsp);
+    load_psk();
+    initiate();
+    ASSERT_TRUE(h.run_until([&] { return !ini().established().empty() && !res().established().empty(); },
+                            std::chrono::seconds(30)));
+    h.run_for(std::chrono::seconds(1));
+    // RFC 7296 §1.2: the IKE SA stands, the Child SA does not.
+    EXPECT_TRUE(installed(ini()).empty());
+    EXPECT_TRUE(installed(res()).empty());
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "peer answered NO_PROPOSAL_CHOSEN"));
+    expect_consistent();
+}
+
+TEST_P(Setup, NoProposalChosenForTheIkeSa) {
+    ini_cfg().ike_proposals = *ike::parse_proposals("aes256-sha256-modp2048", wire::ProtocolId::kIke);
+    res_cfg().ike_proposals = *ike::parse_proposals("aes128gcm16-prfsha256-x25519", wire::ProtocolId::kIke);
+    load_psk();
+    initiate();
+    settle();
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "IKE_SA_INIT failed: peer answered NO_PROPOSAL_CHOSEN"));
+    EXPECT_EQ(res().manager.counters().init_refused, 1U);
+    expect_empty();
+}
+
+TEST_P(Setup, TsUnacceptable) {
+    res_cfg().children[0].remote_ts = {*ike::TrafficSelector::parse("192.0.2.0/24")};
+    load_psk();
+    initiate();
+    ASSERT_TRUE(h.run_until([&] { return !ini().established().empty(); }, std::chrono::seconds(30)));
+    h.run_for(std::chrono::seconds(1));
+    EXPECT_TRUE(installed(ini()).empty());
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "peer answered TS_UNACCEPTABLE"));
+    expect_consistent();
+}
+
+TEST_P(Setup, AuthenticationFailedWithTheWrongKey) {
+    load(h, cfg, psk_credentials("one key for a..........."), psk_credentials("another key for b......."));
+    initiate();
+    settle();
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "peer answered AUTHENTICATION_FAILED"));
+    EXPECT_EQ(ini().count(EventKind::kIkeUp), 0U);
+    EXPECT_EQ(res().count(EventKind::kIkeUp), 0U);
+    expect_empty();
+}
+
+TEST_P(Setup, InitiatorRejectingTheResponderTellsIt) {
+    // The responder accepts the initiator, but the initiator does not trust the responder's
+    // CA: it must say so (RFC 7296 §2.21.2) so the responder drops its established SA too.
+    const auto ca_key = make_key(crypto::KeyType::kEcP256);
+    const auto ca = issue(CertSpec{.cn = "trusted CA", .ca = true}, ca_key, nullptr, ca_key);
+    const auto rogue_key = make_key(crypto::KeyType::kEcP256);
+    const auto rogue = issue(CertSpec{.cn = "rogue CA", .ca = true}, rogue_key, nullptr, rogue_key);
+    const auto creds = [&](const char* dns, const crypto::Certificate& issuer, const crypto::PrivateKey& issuer_key) {
+        ike::Credentials c;
+        auto key = make_key(crypto::KeyType::kEcP256);
+        auto cert = issue(CertSpec{.cn = dns, .dns = {dns}}, key, &issuer, issuer_key);
+        c.certs.push_back(ike::Credentials::Own{std::move(cert), std::move(key)});
+        EXPECT_TRUE(c.cas.add_trusted(ca));
+        return c;
+    };
+    for (auto* p : {&cfg.a, &cfg.b}) {
+        p->local.kind = ike::AuthKind::kPubkey;
+        p->remote.kind = ike::AuthKind::kPubkey;
+    }
+    cfg.a.local.id = *ike::Identity::parse("a.test");
+    cfg.a.remote.id = *ike::Identity::parse("b.test");
+    cfg.b.local.id = *ike::Identity::parse("b.test");
+    cfg.b.remote.id = *ike::Identity::parse("a.test");
+    const bool a_ini = GetParam();
+    load(h, cfg, a_ini ? creds("a.test", ca, ca_key) : creds("a.test", rogue, rogue_key),
+         a_ini ? creds("b.test", rogue, rogue_key) : creds("b.test", ca, ca_key));
+    initiate();
+    settle();
+    EXPECT_EQ(ini().count(EventKind::kIkeUp), 0U);
+    EXPECT_EQ(res().count(EventKind::kIkeUp), 1U);
+    EXPECT_EQ(res().count(EventKind::kIkeDown), 1U);
+    EXPECT_TRUE(LogCapture::contains(res_name(), "received AUTHENTICATION_FAILED notify"));
+    expect_empty();
+}
+
+TEST_P(Setup, DuplicatedDatagramsAreAnsweredFromTheCache) {
+    h.conditions.duplicate = 1.0;
+    load_psk();
+    initiate();
+    ASSERT_TRUE(up());
+    settle();
+    expect_consistent();
+    // Every request arrived twice; the second got the cached response, so the initiator saw
+    // each response twice and ignored the copy.
+    EXPECT_GE(h.count_sent(wire::ExchangeType::kIkeAuth, true), 2U);
+    EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeAuth, false), 1U);
+    EXPECT_EQ(ini().count(EventKind::kChildUp), 1U);
+    EXPECT_EQ(res().count(EventKind::kChildUp), 1U);
+}
+
+class SetupSmallMtu : public FlowTest {
+protected:
+    SetupSmallMtu() : FlowTest(small_mtu()) {}
+    static ike::Settings small_mtu() {
+        ike::Settings s;
+        s.fragment_size = 576;
+        return s;
+    }
+};
+
+TEST_P(SetupSmallMtu, FragmentsALargeIkeAuth) {
+    const auto ca_key = make_key(crypto::KeyType::kRsa);
+    const auto ca = issue(CertSpec{.cn = "ikeplex test CA", .ca = true}, ca_key, nullptr, ca_key);
+    const auto creds = [&](const char* dns) {
+        ike::Credentials c;
+        auto key = make_key(crypto::KeyType::kRsa);
+        auto cert = issue(CertSpec{.cn = dns, .dns = {dns}}, key, &ca, ca_key);
+        c.certs.push_back(ike::Credentials::Own{std::move(cert), std::move(key)});
+        EXPECT_TRUE(c.cas.add_trusted(ca));
+        return c;
+    };
+    for (auto* p : {&cfg.a, &cfg.b}) {
+        p->local.kind = ike::AuthKind::kPubkey;
+        p->remote.kind = ike::AuthKind::kPubkey;
+    }
+    cfg.a.local.id = *ike::Identity::parse("a.test");
+    cfg.a.remote.id = *ike::Identity::parse("b.test");
+    cfg.b.local.id = *ike::Identity::parse("b.test");
+    cfg.b.remote.id = *ike::Identity::parse("a.test");
+    load(h, cfg, creds("a.test"), creds("b.test"));
+    initiate();
+    ASSERT_TRUE(up());
+    expect_consistent();
+    std::size_t fragments = 0;
+    std::size_t largest = 0;
+    for (const Datagram& d : h.sent) {
+        auto m = wire::parse_message(d.data);
+        ASSERT_TRUE(m);
+        fragments += m->skf() != nullptr ? 1U : 0U;
+        largest = std::max(largest, d.data.size());
+    }
+    EXPECT_GE(fragments, 4U);  // both IKE_AUTH messages, two fragments at least each
+    EXPECT_LE(largest, 576U - 52U);  // IP, UDP and the non-ESP marker fit too
+}
+
+INSTANTIATE_TEST_SUITE_P(Roles, Setup, ::testing::Bool(), role_name);
+INSTANTIATE_TEST_SUITE_P(Roles, SetupWithCookies, ::testing::Bool(), role_name);
+INSTANTIATE_TEST_SUITE_P(Roles, SetupSmallMtu, ::testing::Bool(), role_name);
+
+class Nat : public FlowTest {};
+
+TEST_F(Nat, InitiatorBehindNatFloatsTo4500AndEncapsulates) {
+    h.nat_a(*IpAddress::parse("10.99.100.1"));
+    cfg.b.remote_addrs.clear();  // the peer arrives from the NAT's address
+    load_psk();
+    std::uint32_t id = 0;
+    h.act(h.a(), [&](ike::Step& s) { id = *h.a().manager.initiate("conn", "net", s); });
+    ASSERT_TRUE(h.run_until([&] { return installed(h.a()).size() == 1 && installed(h.b()).size() == 1; },
+                            std::chrono::seconds(30)));
+    const ike::IkeSa& a = only_sa(h.a());
+    const ike::IkeSa& b = only_sa(h.b());
+    EXPECT_TRUE(a.nat_here());
+    EXPECT_TRUE(b.nat_there());
+    EXPECT_EQ(a.local().port, 4500);
+    EXPECT_EQ(a.remote().port, 4500);
+    EXPECT_EQ(b.local().port, 4500);
+    EXPECT_EQ(b.remote().address.to_string(), "10.99.100.1");
+    for (Node* n : {&h.a(), &h.b()}) {
+        for (const auto& [key, sa] : n->backend.sas) {
+            EXPECT_TRUE(sa.udp_encap) << n->name;
+        }
+    }
+    expect_consistent();
+}
+
+TEST_F(Nat, ForcedEncapsulationWithoutNat) {
+    cfg.a.force_encap = true;
+    load_psk();
+    h.act(h.a(), [&](ike::Step& s) { (void)h.a().manager.initiate("conn", "net", s); });
+    ASSERT_TRUE(h.run_until([&] { return installed(h.a()).size() == 1 && installed(h.b()).size() == 1; },
+                            std::chrono::seconds(30)));
+    EXPECT_TRUE(only_sa(h.b()).nat_there());
+    EXPECT_EQ(only_sa(h.a()).local().port, 4500);
+    expect_consistent();
+}
+
+}  // namespace
+}  // namespace ikeplex::test

@@ -1,0 +1,393 @@
+#include "exchange_harness.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "cert_factory.h"
+#include "log_capture.h"
+#include "ike/proposal.h"
+#include "wire/message.h"
+
+namespace ikeplex::test {
+
+using ike::EventKind;
+using ike::IkeState;
+
+// ----------------------------------------------------------------------------- FakeBackend
+
+void FakeBackend::apply(std::vector<ike::BackendCommand>& commands) {
+    for (ike::BackendCommand& cmd : commands) {
+        if (auto* in = std::get_if<ike::InstallSa>(&cmd)) {
+            ++installs;
+            const auto key = std::make_pair(in->spi, in->inbound);
+            if (sas.contains(key)) {
+                errors.push_back(fmt::format("SA {} {} installed twice", in->spi, in->inbound ? "in" : "out"));
+            }
+            sas.insert_or_assign(key, std::move(*in));
+        } else if (const auto* del = std::get_if<ike::DeleteSa>(&cmd)) {
+            ++deletes;
+            if (sas.erase({del->spi, del->inbound}) == 0) {
+                errors.push_back(fmt::format("delete of absent SA {} {}", del->spi, del->inbound ? "in" : "out"));
+            }
+        } else if (const auto* pol = std::get_if<ike::InstallPolicy>(&cmd)) {
+            policies.insert_or_assign(PolicyKey{pol->reqid, pol->local_ts, pol->remote_ts}, *pol);
+        } else if (const auto* dp = std::get_if<ike::DeletePolicy>(&cmd)) {
+            if (policies.erase(PolicyKey{dp->reqid, dp->local_ts, dp->remote_ts}) == 0) {
+                errors.push_back(fmt::format("delete of absent policy (reqid {})", dp->reqid.value()));
+            }
+        }
+    }
+    commands.clear();
+}
+
+// ----------------------------------------------------------------------------- Node
+
+Node::Node(std::string n, IpAddress addr, std::uint64_t seed, const crypto::Registry& registry,
+           ike::Settings settings)
+    : name(std::move(n)),
+      address(addr),
+      random(seed),
+      spis(random),
+      manager(registry, random, spis, std::move(settings)) {
+    manager.set_deterministic_keys(true);
+    manager.set_source_lookup([addr](const IpAddress&) { return std::optional<IpAddress>(addr); });
+}
+
+std::size_t Node::count(EventKind kind) const {
+    return static_cast<std::size_t>(std::count_if(events.begin(), events.end(), [&](const ike::Event& e) { return e.kind == kind; }));
+}
+
+std::vector<const ike::IkeSa*> Node::established() const {
+    std::vector<const ike::IkeSa*> out;
+    for (const ike::IkeSa* sa : manager.sas()) {
+        if (sa->state() == IkeState::kEstablished || sa->state() == IkeState::kRekeying) {
+            out.push_back(sa);
+        }
+    }
+    return out;
+}
+
+// ----------------------------------------------------------------------------- Harness
+
+const crypto::Registry& test_registry() {
+    static const std::unique_ptr<crypto::Registry> registry = [] {
+        auto r = crypto::Registry::create();
+        if (!r) {
+            std::abort();
+        }
+        return std::move(*r);
+    }();
+    return *registry;
+}
+
+Harness::Harness(std::uint64_t seed, ike::Settings settings)
+    : registry_(test_registry()),
+      settings_(settings),
+      a_(std::make_unique<Node>("a", IpAddress::v4(0x0a630001), seed * 3 + 1, registry_, settings)),
+      b_(std::make_unique<Node>("b", IpAddress::v4(0x0a630002), seed * 3 + 2, registry_, settings)),
+      net_random_(seed * 3 + 3) {
+    LogCapture::install();
+    LogCapture::clear();
+}
+
+std::int64_t Harness::unix_time() const noexcept { return kPinnedNow + now_.ms / 1000; }
+
+Node& Harness::restart(Node& n, std::uint64_t seed) {
+    std::unique_ptr<Node>& slot = &n == a_.get() ? a_ : b_;
+    const std::string name = n.name;
+    const IpAddress address = n.address;
+    slot = std::make_unique<Node>(name, address, seed, registry_, settings_);
+    return *slot;
+}
+
+void Harness::nat_a(IpAddress public_address) { nat_public_ = public_address; }
+
+bool Harness::chance(double p) {
+    if (p <= 0) {
+        return false;
+    }
+    return static_cast<double>(net_random_.u32()) / 4294967296.0 < p;
+}
+
+void Harness::act(Node& n, const std::function<void(ike::Step&)>& f) {
+    LogCapture::set_current(n.name);
+    ike::Output out;
+    ike::Step step{now_, out, unix_time()};
+    f(step);
+    process(n, out);
+}
+
+void Harness::process(Node& n, ike::Output& out) {
+    for (ike::OutDatagram& d : out.datagrams) {
+        send(n, std::move(d));
+    }
+    n.backend.apply(out.commands);
+    for (ike::Event& e : out.events) {
+        n.events.push_back(std::move(e));
+    }
+    n.wakeup = out.wakeup;
+    out.clear();
+}
+
+void Harness::send(Node& from, ike::OutDatagram&& out) {
+    Datagram d{out.local, out.remote, std::move(out.data), &from == a_.get(), index_++};
+    if (d.from_a && nat_public_) {
+        // NAT: a's private source becomes the public address with a mapped port.
+        auto [it, added] = nat_out_.try_emplace(d.src.port, static_cast<std::uint16_t>(40000 + nat_out_.size()));
+        d.src = Endpoint{*nat_public_, it->second};
+    }
+    sent.push_back(d);
+    if ((drop && drop(d)) || chance(conditions.loss)) {
+        ++lost;
+        return;
+    }
+    const int copies = chance(conditions.duplicate) ? 2 : 1;
+    for (int i = 0; i < copies; ++i) {
+        Duration delay = conditions.delay;
+        if (chance(conditions.reorder)) {
+            delay += Duration(static_cast<std::int64_t>(net_random_.u32() % static_cast<std::uint32_t>(conditions.reorder_delay.count() + 1)));
+        }
+        flight_.push_back(InFlight{now_ + delay + Duration(i), seq_++, d});
+    }
+}
+
+Node* Harness::node_for(const Endpoint& dst, Endpoint& rewritten) {
+    rewritten = dst;
+    if (nat_public_ && dst.address == *nat_public_) {
+        for (const auto& [priv, pub] : nat_out_) {
+            if (pub == dst.port) {
+                rewritten = Endpoint{a_->address, priv};
+                return a_.get();
+            }
+        }
+        return nullptr;  // no mapping: the NAT drops it
+    }
+    if (dst.address == a_->address) {
+        return a_.get();
+    }
+    if (dst.address == b_->address) {
+        return b_.get();
+    }
+    return nullptr;
+}
+
+bool Harness::step_once(TimePoint until) {
+    // The earliest of: a datagram arriving, a's timer, b's timer.
+    auto next_packet = std::min_element(flight_.begin(), flight_.end(), [](const InFlight& x, const InFlight& y) {
+        return std::tie(x.at.ms, x.seq) < std::tie(y.at.ms, y.seq);
+    });
+    TimePoint next = ike::kNever;
+    if (next_packet != flight_.end()) {
+        next = next_packet->at;
+    }
+    Node* timer_node = nullptr;
+    for (Node* n : {a_.get(), b_.get()}) {
+        if (n->wakeup < next || (timer_node == nullptr && n->wakeup == next && next_packet == flight_.end())) {
+            next = n->wakeup;
+            timer_node = n;
+        }
+    }
+    if (next == ike::kNever || next > until) {
+        return false;
+    }
+    now_ = std::max(now_, next);
+    if (timer_node != nullptr) {
+        act(*timer_node, [&](ike::Step& s) { timer_node->manager.on_timer(s); });
+        return true;
+    }
+    InFlight f = std::move(*next_packet);
+    flight_.erase(next_packet);
+    Endpoint dst;
+    Node* to = node_for(f.d.dst, dst);
+    if (to == nullptr) {
+        ++lost;
+        return true;
+    }
+    ++delivered;
+    act(*to, [&](ike::Step& s) { to->manager.on_datagram(f.d.data, dst, f.d.src, s); });
+    return true;
+}
+
+void Harness::run_for(Duration d) {
+    const TimePoint until = now_ + d;
+    while (step_once(until)) {
+    }
+    now_ = until;
+}
+
+bool Harness::run_until(const std::function<bool()>& done, Duration limit) {
+    const TimePoint until = now_ + limit;
+    while (!done()) {
+        if (!step_once(until)) {
+            now_ = until;
+            return done();
+        }
+    }
+    return true;
+}
+
+std::size_t Harness::count_sent(wire::ExchangeType type, bool response) const {
+    std::size_t n = 0;
+    for (const Datagram& d : sent) {
+        auto h = wire::peek_header(d.data);
+        if (h && h->exchange == type && h->is_response() == response) {
+            ++n;
+        }
+    }
+    return n;
+}
+
+// ----------------------------------------------------------------------------- configuration
+
+namespace {
+
+ike::TrafficSelector ts(const char* text) { return *ike::TrafficSelector::parse(text); }
+
+ike::PeerConfig side(const char* name, const char* local, const char* remote, const char* local_net,
+                     const char* remote_net, const std::string& ike, const std::string& esp) {
+    ike::PeerConfig c;
+    c.name = name;
+    c.local_addrs = {*IpAddress::parse(local)};
+    c.remote_addrs = {*IpAddress::parse(remote)};
+    c.ike_proposals = *ike::parse_proposals(ike, wire::ProtocolId::kIke);
+    c.local.id = *ike::Identity::parse(local);
+    c.remote.id = *ike::Identity::parse(remote);
+    ike::ChildConfig child;
+    child.name = "net";
+    child.local_ts = {ts(local_net)};
+    child.remote_ts = {ts(remote_net)};
+    child.esp_proposals = *ike::parse_proposals(esp, wire::ProtocolId::kEsp);
+    c.children.push_back(std::move(child));
+    return c;
+}
+
+}  // namespace
+
+PairConfig psk_pair(const std::string& ike_proposals, const std::string& esp_proposals) {
+    return PairConfig{side("conn", "10.99.0.1", "10.99.0.2", "10.99.1.0/24", "10.99.2.0/24", ike_proposals, esp_proposals),
+                      side("conn", "10.99.0.2", "10.99.0.1", "10.99.2.0/24", "10.99.1.0/24", ike_proposals, esp_proposals)};
+}
+
+ike::Credentials psk_credentials(const std::string& secret) {
+    ike::Credentials c;
+    c.psks.push_back(ike::Credentials::Psk{{}, SecretBytes::copy_of(ByteView(
+            reinterpret_cast<const std::uint8_t*>(secret.data()), secret.size()))});
+    return c;
+}
+
+void load(Harness& h, PairConfig& cfg, ike::Credentials a_creds, ike::Credentials b_creds) {
+    h.a().manager.load({cfg.a});
+    h.b().manager.load({cfg.b});
+    h.a().manager.set_credentials(std::move(a_creds));
+    h.b().manager.set_credentials(std::move(b_creds));
+}
+
+// ----------------------------------------------------------------------------- invariants
+
+namespace {
+
+bool same_keys(const ike::InstallSa& x, const ike::InstallSa& y) {
+    return x.encr_id == y.encr_id && x.encr_key_bits == y.encr_key_bits && x.integ_id == y.integ_id &&
+           x.encr_key.equals(y.encr_key.view()) && x.integ_key.equals(y.integ_key.view()) && x.esn == y.esn &&
+           x.mode == y.mode && x.udp_encap == y.udp_encap;
+}
+
+void check_side(Node& n, Node& other, std::vector<std::string>& problems) {
+    // Every backend SA belongs to a Child SA of the manager, and its twin is on the other side.
+    for (const auto& [key, sa] : n.backend.sas) {
+        const auto [spi, inbound] = key;
+        ike::IkeSa* owner = n.manager.sa_of_child(sa.child_id);
+        if (owner == nullptr) {
+            problems.push_back(fmt::format("{}: backend SA {} without a Child SA {{{}}}", n.name, spi, sa.child_id));
+            continue;
+        }
+        auto twin = other.backend.sas.find({spi, !inbound});
+        if (twin == other.backend.sas.end()) {
+            problems.push_back(fmt::format("{}: {} SA {} ({}{{{}}}) has no twin on {}", n.name,
+                                           inbound ? "inbound" : "outbound", spi, sa.child_name, sa.child_id, other.name));
+            continue;
+        }
+        if (!same_keys(sa, twin->second)) {
+            problems.push_back(fmt::format("{}: SA {} differs from its twin (algorithms, keys or mode)", n.name, spi));
+        }
+    }
+    // Every installed Child SA has both directions in the backend and a policy.
+    for (const ike::IkeSa* sa : n.manager.sas()) {
+        for (const auto& c : sa->children()) {
+            if (c->state == ike::ChildState::kCreating) {
+                continue;
+            }
+            const bool in = n.backend.sas.contains({c->spi_in, true});
+            const bool out = c->outbound_removed || n.backend.sas.contains({c->spi_out, false});
+            if (!in || !out) {
+                problems.push_back(fmt::format("{}: Child SA {{{}}} not fully in the backend", n.name, c->id));
+            }
+            if (!n.backend.policies.contains({c->reqid, c->local_ts, c->remote_ts})) {
+                problems.push_back(fmt::format("{}: Child SA {{{}}} without its policy", n.name, c->id));
+            }
+        }
+    }
+    for (const auto& [key, pol] : n.backend.policies) {
+        if (pol.trap) {
+            continue;
+        }
+        bool used = false;
+        for (const ike::IkeSa* sa : n.manager.sas()) {
+            for (const auto& c : sa->children()) {
+                used = used || (c->reqid == pol.reqid && c->local_ts == pol.local_ts && c->remote_ts == pol.remote_ts);
+            }
+        }
+        if (!used) {
+            problems.push_back(fmt::format("{}: policy (reqid {}) without a Child SA", n.name, pol.reqid.value()));
+        }
+    }
+    for (const std::string& e : n.backend.errors) {
+        problems.push_back(fmt::format("{}: backend: {}", n.name, e));
+    }
+    // Every established IKE SA exists, established, on the other side.
+    for (const ike::IkeSa* sa : n.established()) {
+        bool found = false;
+        for (const ike::IkeSa* o : other.established()) {
+            found = found || (o->spi_i() == sa->spi_i() && o->spi_r() == sa->spi_r());
+        }
+        if (!found) {
+            problems.push_back(fmt::format("{}: IKE SA {} ({}_i {}_r, {}) missing on {}", n.name, sa->label(),
+                                           sa->spi_i(), sa->spi_r(), ike::to_string(sa->state()), other.name));
+        }
+    }
+}
+
+}  // namespace
+
+std::vector<std::string> check_consistent(Harness& h) {
+    std::vector<std::string> problems;
+    check_side(h.a(), h.b(), problems);
+    check_side(h.b(), h.a(), problems);
+    return problems;
+}
+
+std::vector<std::string> check_empty(Node& n) {
+    std::vector<std::string> problems;
+    if (!n.manager.sas().empty()) {
+        problems.push_back(fmt::format("{}: {} IKE SAs left", n.name, n.manager.sas().size()));
+    }
+    if (!n.backend.sas.empty()) {
+        problems.push_back(fmt::format("{}: {} backend SAs left", n.name, n.backend.sas.size()));
+    }
+    const auto non_trap = std::count_if(n.backend.policies.begin(), n.backend.policies.end(),
+                                        [](const auto& p) { return !p.second.trap; });
+    if (non_trap != 0) {
+        problems.push_back(fmt::format("{}: {} policies left", n.name, non_trap));
+    }
+    if (n.manager.pending_timers() != 0) {
+        problems.push_back(fmt::format("{}: {} timers left", n.name, n.manager.pending_timers()));
+    }
+    if (n.spis.in_use() != 0) {
+        problems.push_back(fmt::format("{}: {} SPIs still reserved", n.name, n.spis.in_use()));
+    }
+    return problems;
+}
+
+}  // namespace ikeplex::test

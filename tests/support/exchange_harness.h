@@ -1,0 +1,165 @@
+// The exchange harness (design.md §8): two complete engines (IkeSaManager with real codec and
+// crypto), a fake network that loses, duplicates, delays and reorders datagrams (and can put a
+// NAT in front of one side), a fake backend that records what each side installed, and a
+// virtual clock. Everything is seeded; a run is reproducible from its seed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "ike/manager.h"
+#include "util/random.h"
+
+namespace ikeplex::test {
+
+using ike::Duration;
+using ike::TimePoint;
+
+/// What the backend of one side holds, as the engine commanded it.
+class FakeBackend {
+public:
+    void apply(std::vector<ike::BackendCommand>& commands);
+
+    /// (SPI, inbound) -> the SA.
+    std::map<std::pair<Spi, bool>, ike::InstallSa> sas;
+    using PolicyKey = std::tuple<ReqId, std::vector<ike::TrafficSelector>, std::vector<ike::TrafficSelector>>;
+    std::map<PolicyKey, ike::InstallPolicy> policies;
+    /// Commands that made no sense (an SA installed twice, a delete of something absent).
+    std::vector<std::string> errors;
+    std::uint64_t installs{0};
+    std::uint64_t deletes{0};
+};
+
+/// One side: a manager with its seeded randomness, SPI allocator and backend.
+struct Node {
+    Node(std::string name, IpAddress address, std::uint64_t seed, const crypto::Registry& registry,
+         ike::Settings settings);
+
+    std::string name;
+    IpAddress address;
+    DeterministicRandom random;
+    ike::RandomSpiAllocator spis;
+    ike::IkeSaManager manager;
+    FakeBackend backend;
+    std::vector<ike::Event> events;
+    TimePoint wakeup{ike::kNever};
+
+    /// Events of one kind so far.
+    [[nodiscard]] std::size_t count(ike::EventKind kind) const;
+    /// The established IKE SAs (not rekeyed, deleting or half-open).
+    [[nodiscard]] std::vector<const ike::IkeSa*> established() const;
+};
+
+/// A datagram in flight or on record.
+struct Datagram {
+    Endpoint src;
+    Endpoint dst;
+    Bytes data;
+    bool from_a{false};
+    std::uint32_t index{0};  ///< the n-th datagram sent (0-based), over the whole run
+};
+
+struct NetConditions {
+    double loss{0};       ///< probability a datagram is lost
+    double duplicate{0};  ///< probability it is delivered twice
+    double reorder{0};    ///< probability it gets an extra delay (so later ones overtake it)
+    Duration delay{std::chrono::milliseconds(5)};
+    Duration reorder_delay{std::chrono::milliseconds(300)};
+};
+
+class Harness {
+public:
+    /// Two nodes: a = 10.99.0.1, b = 10.99.0.2.
+    explicit Harness(std::uint64_t seed = 1, ike::Settings settings = {});
+
+    Node& a() noexcept { return *a_; }
+    Node& b() noexcept { return *b_; }
+    /// The other node.
+    Node& peer(const Node& n) noexcept { return &n == a_.get() ? *b_ : *a_; }
+
+    NetConditions conditions;
+    /// Test hook: return true to drop this datagram (in addition to `conditions`).
+    std::function<bool(const Datagram&)> drop;
+    /// Every datagram sent so far (before loss).
+    std::vector<Datagram> sent;
+
+    /// Replaces a node by a fresh one with the same address (a reboot: all state forgotten).
+    /// Configuration must be loaded again.
+    Node& restart(Node& n, std::uint64_t seed);
+
+    /// Puts a NAT in front of node a: its packets leave from `public_address` (with other
+    /// ports), and answers to those ports come back.
+    void nat_a(IpAddress public_address);
+
+    /// Runs `f(step)` against a node's manager and processes the output.
+    void act(Node& n, const std::function<void(ike::Step&)>& f);
+    /// Advances virtual time by `d`, delivering datagrams and firing timers.
+    void run_for(Duration d);
+    /// Runs until `done()` holds (checked after every event) or `limit` passes. Returns done().
+    bool run_until(const std::function<bool()>& done, Duration limit);
+    [[nodiscard]] TimePoint now() const noexcept { return now_; }
+    /// UNIX time the engine sees (for certificate validity).
+    [[nodiscard]] std::int64_t unix_time() const noexcept;
+
+    /// Datagrams sent of a given exchange (by header), e.g. to count retransmits.
+    [[nodiscard]] std::size_t count_sent(wire::ExchangeType type, bool response) const;
+
+    std::uint64_t delivered{0};
+    std::uint64_t lost{0};
+
+private:
+    struct InFlight {
+        TimePoint at;
+        std::uint64_t seq;
+        Datagram d;
+    };
+    void send(Node& from, ike::OutDatagram&& out);
+    void process(Node& n, ike::Output& out);
+    /// Delivers the next event if it is due by `until`; false when nothing is.
+    bool step_once(TimePoint until);
+    Node* node_for(const Endpoint& dst, Endpoint& rewritten);
+    bool chance(double p);
+
+    const crypto::Registry& registry_;
+    ike::Settings settings_;
+    std::unique_ptr<Node> a_;
+    std::unique_ptr<Node> b_;
+    DeterministicRandom net_random_;
+    TimePoint now_{std::chrono::milliseconds(1000).count()};
+    std::uint64_t seq_{0};
+    std::uint32_t index_{0};
+    std::vector<InFlight> flight_;
+    std::optional<IpAddress> nat_public_;
+    std::map<std::uint16_t, std::uint16_t> nat_out_;  ///< a's port -> public port
+};
+
+/// The process-wide algorithm registry for tests.
+const crypto::Registry& test_registry();
+
+/// Configuration helpers: a PSK connection "conn" with child "net" between a and b, each side
+/// protecting its own 10.99.x.0/24 (a: 10.99.1.0/24, b: 10.99.2.0/24).
+struct PairConfig {
+    ike::PeerConfig a;
+    ike::PeerConfig b;
+};
+PairConfig psk_pair(const std::string& ike_proposals = "aes128gcm16-prfsha256-x25519",
+                    const std::string& esp_proposals = "aes128gcm16");
+/// Shared-key credentials for both sides.
+ike::Credentials psk_credentials(const std::string& secret = "sharedsecret-sharedsecret");
+/// Loads each side's configuration and credentials.
+void load(Harness& h, PairConfig& cfg, ike::Credentials a_creds, ike::Credentials b_creds);
+
+/// Everything both sides should agree on, as a list of problems (empty when consistent):
+/// the same established IKE SAs; every installed Child SA installed on the other side with
+/// matching SPIs, algorithms and keys; no backend SA or policy without a Child SA behind it.
+std::vector<std::string> check_consistent(Harness& h);
+/// Nothing left: no IKE SA, backend SA, policy, timer or reserved SPI.
+std::vector<std::string> check_empty(Node& n);
+
+}  // namespace ikeplex::test
