@@ -2,7 +2,8 @@
 
 namespace ikeplex::crypto {
 
-Result<Bytes> hash(const Registry& registry, const char* digest, std::initializer_list<ByteView> data) {
+Result<Bytes> hash(const Registry& registry, const char* digest,
+                   std::initializer_list<ByteView> data) {
     const EVP_MD* md = registry.digest(digest);
     const EvpMdCtxPtr ctx(EVP_MD_CTX_new());
     if (md == nullptr || !ctx) {

@@ -11,6 +11,7 @@
 namespace ikeplex::crypto {
 
 /// Hash of data1 | data2 | ... with digest "SHA1", "SHA256", "SHA384" or "SHA512".
-Result<Bytes> hash(const Registry& registry, const char* digest, std::initializer_list<ByteView> data);
+Result<Bytes> hash(const Registry& registry, const char* digest,
+                   std::initializer_list<ByteView> data);
 
 }  // namespace ikeplex::crypto

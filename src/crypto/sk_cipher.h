@@ -34,12 +34,13 @@ public:
 
     /// The datagram HDR, SK{plaintext}: `plaintext` is the inner payload chain (first payload
     /// `first_inner`), `iv` iv_size() bytes, `padding` any bytes that keep the alignment.
-    Result<Bytes> seal(const wire::Header& header, wire::PayloadType first_inner,
-                       ByteView plaintext, ByteView iv, ByteView padding) const;
+    [[nodiscard]] Result<Bytes> seal(const wire::Header& header, wire::PayloadType first_inner,
+                                     ByteView plaintext, ByteView iv, ByteView padding) const;
     /// The same as fragment `number` of `total` (RFC 7383 §2.5).
-    Result<Bytes> seal_fragment(const wire::Header& header, wire::PayloadType first_inner,
-                                std::uint16_t number, std::uint16_t total, ByteView plaintext,
-                                ByteView iv, ByteView padding) const;
+    [[nodiscard]] Result<Bytes> seal_fragment(const wire::Header& header,
+                                              wire::PayloadType first_inner, std::uint16_t number,
+                                              std::uint16_t total, ByteView plaintext, ByteView iv,
+                                              ByteView padding) const;
 
     struct Opened {
         Bytes plaintext;  ///< the inner payload chain (or fragment contents)
@@ -48,7 +49,7 @@ public:
     };
     /// Verifies and decrypts the SK/SKF payload of `datagram` (`parsed` is its parse).
     /// kIntegrity if the ICV does not verify; kInvalidSyntax for bad sizes or padding.
-    Result<Opened> open(ByteView datagram, const wire::Message& parsed) const;
+    [[nodiscard]] Result<Opened> open(ByteView datagram, const wire::Message& parsed) const;
 
 private:
     SkCipher() = default;

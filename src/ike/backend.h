@@ -18,7 +18,7 @@ namespace ikeplex::ike {
 
 /// Install one direction of a Child SA.
 struct InstallSa {
-    std::uint32_t child_id{0};   ///< the Child SA's unique id (for events and listings)
+    std::uint32_t child_id{0};  ///< the Child SA's unique id (for events and listings)
     std::string child_name;
     ReqId reqid;
     Spi spi;

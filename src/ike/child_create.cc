@@ -48,11 +48,16 @@ Duration retry_delay(IkeSa& sa) {
 
 class ChildCreate final : public Exchange {
 public:
-    ChildCreate(const ChildConfig& child, ResourceId resource, std::uint32_t rekeyed, std::uint16_t group)
+    ChildCreate(const ChildConfig& child, ResourceId resource, std::uint32_t rekeyed,
+                std::uint16_t group)
         : child_(child), resource_(resource), rekeyed_(rekeyed), group_(group) {}
 
-    [[nodiscard]] wire::ExchangeType type() const noexcept override { return wire::ExchangeType::kCreateChildSa; }
-    [[nodiscard]] const char* name() const noexcept override { return rekeyed_ != 0 ? "CHILD_REKEY" : "CHILD_CREATE"; }
+    [[nodiscard]] wire::ExchangeType type() const noexcept override {
+        return wire::ExchangeType::kCreateChildSa;
+    }
+    [[nodiscard]] const char* name() const noexcept override {
+        return rekeyed_ != 0 ? "CHILD_REKEY" : "CHILD_CREATE";
+    }
 
     Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
         if (sa.state() != IkeState::kEstablished) {
@@ -65,33 +70,30 @@ public:
                 return make_error(Errc::kState, "Child SA to rekey is gone");
             }
         }
-        offer_ = make_offer(sa, child_, resource_, true);
-        if (old != nullptr) {
-            // RFC 7296 §2.9.2: a rekeyed SA keeps its traffic selectors.
-            offer_->tsi = old->local_ts;
-            offer_->tsr = old->remote_ts;
-        }
+        // RFC 7296 §2.9.2: a rekeyed SA keeps its traffic selectors (and its resource).
+        offer_ = make_offer(sa, child_, resource_, true, old);
         ni_ = sa.make_nonce();
         if (group_ == 0 && !child_.esp_proposals.empty()) {
             group_ = ke_method(child_.esp_proposals.front());
         }
         std::vector<Payload> out;
         if (old != nullptr) {
-            out.push_back(wire::make_payload(
-                    wire::NotifyPayload{wire::ProtocolId::kEsp, spi_data(old->spi_in), NotifyType::kRekeySa, {}}));
+            out.push_back(wire::make_payload(wire::NotifyPayload{
+                    wire::ProtocolId::kEsp, spi_data(old->spi_in), NotifyType::kRekeySa, {}}));
         }
         append_offer(*offer_, out);
         out.push_back(wire::make_payload(wire::NoncePayload{ni_}));
         if (group_ != 0) {
             ke_ = IKEPLEX_TRY(sa.make_ke(group_));
-            out.push_back(wire::make_payload(
-                    wire::KePayload{group_, Bytes(ke_->public_value().begin(), ke_->public_value().end())}));
+            out.push_back(wire::make_payload(wire::KePayload{
+                    group_, Bytes(ke_->public_value().begin(), ke_->public_value().end())}));
         }
-        append_offer_ts(*offer_, out);
+        append_offer_ts(sa, *offer_, out);
         return out;
     }
 
-    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& resp, Step& step) override {
+    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& resp,
+                    Step& step) override {
         if (const auto* err = first_error(resp)) {
             on_error(sa, *err, step);
             return Outcome::kDone;
@@ -100,8 +102,9 @@ public:
         const auto* ker = find_payload<wire::KePayload>(resp, PayloadType::kKe);
         SecretBytes g_ir;
         if (ke_) {
-            auto shared = ker != nullptr && ker->group == group_ ? ke_->shared_secret(ker->data)
-                                                                 : Result<SecretBytes>(make_error(Errc::kNoProposal, "no KE"));
+            auto shared = ker != nullptr && ker->group == group_
+                                  ? ke_->shared_secret(ker->data)
+                                  : Result<SecretBytes>(make_error(Errc::kNoProposal, "no KE"));
             if (!shared) {
                 IKE_LOG(info, sa, "CHILD_SA {} without a usable KE in the response", child_.name);
                 fail(sa, step);
@@ -109,7 +112,8 @@ public:
             }
             g_ir = std::move(*shared);
         }
-        const std::uint32_t id = complete_offer(sa, *offer_, resp, ni_, nr->data, g_ir.view(), false, step);
+        const std::uint32_t id =
+                complete_offer(sa, *offer_, resp, ni_, nr->data, g_ir.view(), false, step);
         offer_.reset();
         if (id == 0) {
             fail(sa, step);
@@ -121,20 +125,26 @@ public:
         return Outcome::kDone;
     }
 
+    [[nodiscard]] std::optional<std::pair<const ChildConfig*, ResourceId>> creates() const override {
+        if (rekeyed_ != 0) {
+            return std::nullopt;
+        }
+        return std::make_pair(&child_, resource_);
+    }
+
     void abort(IkeSa& sa, Step& /*step*/) override {
         if (offer_) {
             sa.services().spis.release(offer_->spi_in);
             offer_.reset();
         }
-        if (ChildSa* old = rekeyed_ != 0 ? sa.child(rekeyed_) : nullptr; old != nullptr && old->state == ChildState::kRekeying) {
+        if (ChildSa* old = rekeyed_ != 0 ? sa.child(rekeyed_) : nullptr;
+            old != nullptr && old->state == ChildState::kRekeying) {
             old->state = ChildState::kInstalled;
         }
     }
 
 private:
-    void fail(IkeSa& sa, Step& step) {
-        abort(sa, step);
-    }
+    void fail(IkeSa& sa, Step& step) { abort(sa, step); }
 
     void on_error(IkeSa& sa, const wire::NotifyPayload& err, Step& step) {
         if (offer_) {
@@ -149,7 +159,8 @@ private:
                 if (std::find(ours.begin(), ours.end(), wanted) != ours.end() && wanted != group_) {
                     IKE_LOG(info, sa, "peer wants {} for CHILD_SA {}, retrying",
                             wire::transform_name(wire::TransformType::kKe, wanted), child_.name);
-                    sa.queue(std::make_unique<ChildCreate>(child_, resource_, rekeyed_, wanted), step);
+                    sa.queue(std::make_unique<ChildCreate>(child_, resource_, rekeyed_, wanted),
+                             step);
                     return;
                 }
                 break;
@@ -157,15 +168,26 @@ private:
             case NotifyType::kTemporaryFailure:
                 // RFC 7296 §2.25: wait, then try again (if there is still something to do).
                 if (rekeyed_ == 0 || (old != nullptr && old->state == ChildState::kRekeying)) {
-                    IKE_LOG(info, sa, "received TEMPORARY_FAILURE for CHILD_SA {}, retrying later", child_.name);
-                    sa.queue_later(std::make_unique<ChildCreate>(child_, resource_, rekeyed_, group_), retry_delay(sa), step);
+                    IKE_LOG(info, sa, "received TEMPORARY_FAILURE for CHILD_SA {}, retrying later",
+                            child_.name);
+                    sa.queue_later(
+                            std::make_unique<ChildCreate>(child_, resource_, rekeyed_, group_),
+                            retry_delay(sa), step);
+                    return;
+                }
+                break;
+            case NotifyType::kTsMaxQueue:
+                // RFC 9611: no more members for this group for now.
+                if (rekeyed_ == 0) {
+                    on_ts_max_queue(sa, child_, step);
                     return;
                 }
                 break;
             case NotifyType::kChildSaNotFound:
                 // RFC 7296 §2.25: the peer no longer has it; forget ours and start over.
                 if (old != nullptr && old->state == ChildState::kRekeying) {
-                    IKE_LOG(info, sa, "peer does not know CHILD_SA {}{{{}}}, creating a new one", child_.name, old->id);
+                    IKE_LOG(info, sa, "peer does not know CHILD_SA {}{{{}}}, creating a new one",
+                            child_.name, old->id);
                     const ResourceId resource = old->resource;
                     sa.remove_child(old->id, "unknown to the peer", step);
                     sa.create_child(child_, resource, step);
@@ -175,7 +197,8 @@ private:
             default:
                 break;
         }
-        IKE_LOG(info, sa, "CREATE_CHILD_SA for {} failed: peer answered {}", child_.name, wire::to_string(err.type));
+        IKE_LOG(info, sa, "CREATE_CHILD_SA for {} failed: peer answered {}", child_.name,
+                wire::to_string(err.type));
         if (old != nullptr && old->state == ChildState::kRekeying) {
             old->state = ChildState::kInstalled;
         }
@@ -193,14 +216,17 @@ private:
             const Bytes& low = lowest({&ni_, &nr, &col.peer_ni, &col.our_nr});
             if (&low == &ni_ || &low == &nr) {
                 // Ours is the redundant one: we delete it; the peer deletes the old SA.
-                IKE_LOG(info, sa, "simultaneous rekeying of CHILD_SA {}{{{}}}: deleting our redundant {{{}}}",
+                IKE_LOG(info, sa,
+                        "simultaneous rekeying of CHILD_SA {}{{{}}}: deleting our redundant {{{}}}",
                         child_.name, old->id, id);
                 old->state = ChildState::kRekeyed;
                 old->replaced_by = col.peer_child;
                 sa.delete_child(id, step);
                 return;
             }
-            IKE_LOG(info, sa, "simultaneous rekeying of CHILD_SA {}{{{}}}: the peer deletes its redundant {{{}}}",
+            IKE_LOG(info, sa,
+                    "simultaneous rekeying of CHILD_SA {}{{{}}}: the peer deletes its redundant "
+                    "{{{}}}",
                     child_.name, old->id, col.peer_child);
         }
         old->state = ChildState::kRekeyed;
@@ -222,7 +248,8 @@ private:
 
 }  // namespace
 
-ExchangePtr make_child_create(const ChildConfig& child, ResourceId resource, std::uint32_t rekeyed) {
+ExchangePtr make_child_create(const ChildConfig& child, ResourceId resource,
+                              std::uint32_t rekeyed) {
     return std::make_unique<ChildCreate>(child, resource, rekeyed, 0);
 }
 
@@ -240,10 +267,12 @@ std::vector<Payload> respond_create_child_sa(IkeSa& sa, std::vector<Payload>& re
     if (rekey != nullptr) {
         // REKEY_SA carries the peer's inbound SPI, our outbound one.
         const Bytes& d = rekey->spi;
-        const Spi spi((std::uint32_t{d[0]} << 24U) | (std::uint32_t{d[1]} << 16U) | (std::uint32_t{d[2]} << 8U) | d[3]);
+        const Spi spi((std::uint32_t{d[0]} << 24U) | (std::uint32_t{d[1]} << 16U) |
+                      (std::uint32_t{d[2]} << 8U) | d[3]);
         old = sa.child_by_spi_out(spi);
         if (old == nullptr) {
-            return {wire::make_payload(wire::NotifyPayload{wire::ProtocolId::kEsp, rekey->spi, NotifyType::kChildSaNotFound, {}})};
+            return {wire::make_payload(wire::NotifyPayload{
+                    wire::ProtocolId::kEsp, rekey->spi, NotifyType::kChildSaNotFound, {}})};
         }
         // §2.25.1: rekeying one we close (or already replaced): TEMPORARY_FAILURE.
         if (old->state == ChildState::kDeleting || old->state == ChildState::kRekeyed) {
@@ -261,7 +290,8 @@ std::vector<Payload> respond_create_child_sa(IkeSa& sa, std::vector<Payload>& re
     if (old->state == ChildState::kRekeying) {
         // We are rekeying it too: answer as usual and let the nonces decide (§2.8.1).
         old->collision = ChildSa::Collision{created, ni->data, nr};
-        IKE_LOG(info, sa, "simultaneous rekeying of CHILD_SA {}{{{}}} detected", old->name(), old->id);
+        IKE_LOG(info, sa, "simultaneous rekeying of CHILD_SA {}{{{}}} detected", old->name(),
+                old->id);
     } else {
         old->state = ChildState::kRekeyed;
         old->replaced_by = created;

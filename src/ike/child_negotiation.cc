@@ -6,6 +6,7 @@
 #include "crypto/keymat.h"
 #include "ike/exchanges.h"
 #include "ike/payload_access.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "wire/describe.h"
 #include "wire/names.h"
@@ -27,11 +28,13 @@ std::optional<Spi> spi_of(const Bytes& b) {
     if (b.size() != 4) {
         return std::nullopt;
     }
-    return Spi((std::uint32_t{b[0]} << 24U) | (std::uint32_t{b[1]} << 16U) | (std::uint32_t{b[2]} << 8U) | b[3]);
+    return Spi((std::uint32_t{b[0]} << 24U) | (std::uint32_t{b[1]} << 16U) |
+               (std::uint32_t{b[2]} << 8U) | b[3]);
 }
 
 /// The configured selectors, or the SA's address when none are configured.
-std::vector<TrafficSelector> config_ts(const std::vector<TrafficSelector>& configured, const Endpoint& e) {
+std::vector<TrafficSelector> config_ts(const std::vector<TrafficSelector>& configured,
+                                       const Endpoint& e) {
     if (!configured.empty()) {
         return configured;
     }
@@ -41,7 +44,8 @@ std::vector<TrafficSelector> config_ts(const std::vector<TrafficSelector>& confi
 /// Every selector of `got` lies inside one of `offered`.
 bool within(std::span<const TrafficSelector> got, std::span<const TrafficSelector> offered) {
     return !got.empty() && std::all_of(got.begin(), got.end(), [&](const TrafficSelector& g) {
-        return std::any_of(offered.begin(), offered.end(), [&](const TrafficSelector& o) { return o.contains(g); });
+        return std::any_of(offered.begin(), offered.end(),
+                           [&](const TrafficSelector& o) { return o.contains(g); });
     });
 }
 
@@ -61,17 +65,34 @@ std::vector<Payload> error_response(NotifyType type, Bytes data) {
     return {wire::make_notify(type, std::move(data))};
 }
 
-ChildOffer make_offer(IkeSa& sa, const ChildConfig& child, ResourceId resource, bool with_ke) {
+ChildOffer make_offer(IkeSa& sa, const ChildConfig& child, ResourceId resource, bool with_ke,
+                      const ChildSa* rekeyed) {
     ChildOffer o;
     o.config = &child;
-    o.resource = resource;
-    o.spi_in = sa.services().spis.allocate(resource);
-    for (wire::Proposal p : child.esp_proposals) {
+    const MemberPlan plan = rekeyed != nullptr ? MemberPlan{} : plan_member(sa, child, resource);
+    o.resource = rekeyed != nullptr ? rekeyed->resource : plan.resource;
+    o.resource_info = plan.resource_info;
+    o.member = rekeyed != nullptr && rekeyed->group_member;
+    o.spi_in = sa.services().spis.allocate(o.resource);
+    std::vector<wire::Proposal> proposals = child.esp_proposals;
+    if (plan.copy != nullptr) {
+        // RFC 9611 §3: a member has its group's algorithms and selectors exactly (its own
+        // keys; PFS as configured).
+        wire::Proposal p = without_ke(plan.copy->proposal);
+        p.number = 1;
+        const std::uint16_t ke = child.esp_proposals.empty() ? 0 : ke_method(child.esp_proposals.front());
+        if (ke != 0) {
+            p.transforms.push_back(wire::Transform{wire::TransformType::kKe, ke, {}});
+        }
+        proposals = {std::move(p)};
+    }
+    for (wire::Proposal p : proposals) {
         p.spi = spi_bytes(o.spi_in);
         o.proposals.push_back(with_ke ? std::move(p) : without_ke(std::move(p)));
     }
-    o.tsi = config_ts(child.local_ts, sa.local());
-    o.tsr = config_ts(child.remote_ts, sa.remote());
+    const ChildSa* ts_of = rekeyed != nullptr ? rekeyed : plan.copy;
+    o.tsi = ts_of != nullptr ? ts_of->local_ts : config_ts(child.local_ts, sa.local());
+    o.tsr = ts_of != nullptr ? ts_of->remote_ts : config_ts(child.remote_ts, sa.remote());
     return o;
 }
 
@@ -79,11 +100,14 @@ void append_offer(const ChildOffer& offer, std::vector<Payload>& out) {
     out.push_back(wire::make_payload(wire::SaPayload{offer.proposals}));
 }
 
-void append_offer_ts(const ChildOffer& offer, std::vector<Payload>& out) {
+void append_offer_ts(const IkeSa& sa, const ChildOffer& offer, std::vector<Payload>& out) {
     out.push_back(wire::make_tsi(to_wire(offer.tsi)));
     out.push_back(wire::make_tsr(to_wire(offer.tsr)));
     if (offer.config->mode == Mode::kTransport) {
         out.push_back(wire::make_notify(NotifyType::kUseTransportMode));
+    }
+    if (offer.resource_info) {
+        out.push_back(wire::make_sa_resource_info(resource_identifier(sa, offer.resource)));
     }
 }
 
@@ -99,7 +123,8 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
         return fail("peer answered " + wire::to_string(err->type));
     }
     const ChildPayloads cp = child_payloads(response);
-    if (cp.sa == nullptr || cp.tsi == nullptr || cp.tsr == nullptr || cp.sa->proposals.size() != 1) {
+    if (cp.sa == nullptr || cp.tsi == nullptr || cp.tsr == nullptr ||
+        cp.sa->proposals.size() != 1) {
         return fail("no SA, TSi and TSr in the response");
     }
     const wire::Proposal& chosen = cp.sa->proposals.front();
@@ -107,7 +132,8 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
         return fail(ok.error().detail);
     }
     const auto spi_out = spi_of(chosen.spi);
-    auto algorithms = child_algorithms(sa.services().registry, ignore_ke ? without_ke(chosen) : chosen);
+    auto algorithms =
+            child_algorithms(sa.services().registry, ignore_ke ? without_ke(chosen) : chosen);
     if (!spi_out || !algorithms) {
         return fail("unusable proposal in the response");
     }
@@ -119,8 +145,9 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
     }
     const bool transport = offer.config->mode == Mode::kTransport &&
                            has_notify(response, NotifyType::kUseTransportMode);
-    auto keys = crypto::derive_child_keys(sa.crypto->prf, sa.crypto->sk_d.view(), g_ir, ni, nr,
-                                          algorithms->encr_key_size(), algorithms->integ_key_size());
+    auto keys =
+            crypto::derive_child_keys(sa.crypto->prf, sa.crypto->sk_d.view(), g_ir, ni, nr,
+                                      algorithms->encr_key_size(), algorithms->integ_key_size());
     if (!keys) {
         return fail("key derivation failed");
     }
@@ -136,12 +163,15 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
     c->proposal = chosen;
     c->algorithms = *algorithms;
     c->resource = offer.resource;
+    c->group_member = offer.member;
+    complete_member(sa, *c, offer.resource_info, response);
     ChildSa& added = sa.add_child(std::move(c));
     sa.install_child(added, std::move(*keys), true, step);
     return added.id;
 }
 
-std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step, std::uint32_t* created) {
+std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step,
+                                  std::uint32_t* created) {
     const ChildPayloads cp = child_payloads(req.payloads);
     const PeerConfig* peer = sa.config();
     if (cp.sa == nullptr || cp.tsi == nullptr || cp.tsr == nullptr || peer == nullptr) {
@@ -165,8 +195,14 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
         }
     }
     if (child == nullptr) {
-        IKE_LOG(info, sa, "traffic selectors {} === {} unacceptable", to_string(tsr), to_string(tsi));
+        IKE_LOG(info, sa, "traffic selectors {} === {} unacceptable", to_string(tsr),
+                to_string(tsi));
         return error_response(NotifyType::kTsUnacceptable);
+    }
+    // RFC 9611: a group member, the group at its limit, or a regular Child SA.
+    const Binding binding = bind_member(sa, *child, narrowed_r, narrowed_i, req.payloads, req.rekeyed != nullptr);
+    if (binding.refuse) {
+        return error_response(NotifyType::kTsMaxQueue);
     }
     auto chosen = select_proposal(cp.sa->proposals, child->esp_proposals, req.ignore_ke);
     if (!chosen) {
@@ -203,10 +239,13 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
         secret = std::move(*shared);
         g_ir = secret.view();
     }
-    const Spi spi_in = sa.services().spis.allocate(req.rekeyed != nullptr ? req.rekeyed->resource : ResourceId::none());
-    const bool transport = child->mode == Mode::kTransport && has_notify(req.payloads, NotifyType::kUseTransportMode);
-    auto keys = crypto::derive_child_keys(sa.crypto->prf, sa.crypto->sk_d.view(), g_ir, *req.ni, *req.nr,
-                                          algorithms->encr_key_size(), algorithms->integ_key_size());
+    const ResourceId resource = req.rekeyed != nullptr ? req.rekeyed->resource : binding.resource;
+    const Spi spi_in = sa.services().spis.allocate(resource);
+    const bool transport = child->mode == Mode::kTransport &&
+                           has_notify(req.payloads, NotifyType::kUseTransportMode);
+    auto keys = crypto::derive_child_keys(sa.crypto->prf, sa.crypto->sk_d.view(), g_ir, *req.ni,
+                                          *req.nr, algorithms->encr_key_size(),
+                                          algorithms->integ_key_size());
     if (!keys) {
         sa.services().spis.release(spi_in);
         return error_response(NotifyType::kNoProposalChosen);
@@ -225,7 +264,14 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     c->remote_ts = narrowed_i;
     c->proposal = answer;
     c->algorithms = *algorithms;
-    c->resource = req.rekeyed != nullptr ? req.rekeyed->resource : ResourceId::none();
+    c->resource = resource;
+    c->group_member = req.rekeyed != nullptr ? req.rekeyed->group_member : binding.member;
+    if (binding.member) {
+        const auto* info = find_notify(req.payloads, NotifyType::kSaResourceInfo);
+        IKE_LOG(info, sa, "CHILD_SA {} joins its group as the {} (our id {}, the peer's id {})", child->name,
+                resource.is_none() ? std::string("fallback") : fmt::format("member of cpu {}", resource.index()),
+                to_hex(resource_identifier(sa, resource)), info->data.empty() ? "none" : to_hex(info->data));
+    }
     ChildSa& added = sa.add_child(std::move(c));
     sa.install_child(added, std::move(*keys), false, step);
     if (created != nullptr) {
@@ -238,12 +284,16 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
         out.push_back(wire::make_payload(wire::NoncePayload{*req.nr}));
     }
     if (ke) {
-        out.push_back(wire::make_payload(wire::KePayload{ke->info().id, Bytes(ke->public_value().begin(), ke->public_value().end())}));
+        out.push_back(wire::make_payload(wire::KePayload{
+                ke->info().id, Bytes(ke->public_value().begin(), ke->public_value().end())}));
     }
     out.push_back(wire::make_tsi(to_wire(narrowed_i)));
     out.push_back(wire::make_tsr(to_wire(narrowed_r)));
     if (transport) {
         out.push_back(wire::make_notify(NotifyType::kUseTransportMode));
+    }
+    if (binding.member) {
+        out.push_back(wire::make_sa_resource_info(resource_identifier(sa, resource)));
     }
     return out;
 }

@@ -16,11 +16,11 @@
 namespace ikeplex::ike {
 
 enum class ChildState : std::uint8_t {
-    kCreating,   ///< negotiating (our inbound SPI reserved)
+    kCreating,  ///< negotiating (our inbound SPI reserved)
     kInstalled,
-    kRekeying,   ///< we are rekeying it
-    kRekeyed,    ///< replaced by a newer SA; still receives until deleted
-    kDeleting,   ///< we sent a Delete
+    kRekeying,  ///< we are rekeying it
+    kRekeyed,   ///< replaced by a newer SA; still receives until deleted
+    kDeleting,  ///< we sent a Delete
 };
 const char* to_string(ChildState s) noexcept;
 
@@ -38,6 +38,9 @@ struct ChildSa {
     wire::Proposal proposal;  ///< the chosen one (transforms; our inbound SPI)
     ChildAlgorithms algorithms;
     ResourceId resource;  ///< RFC 9611; none for regular Child SAs and the fallback
+    /// RFC 9611: negotiated with SA_RESOURCE_INFO, so part of its config's group (the
+    /// fallback if `resource` is none).
+    bool group_member{false};
     TimePoint established{};
     /// Simultaneous rekey (RFC 7296 §2.8.1): the Child SA the peer created by rekeying this
     /// one while we rekeyed it too, and the nonces of that exchange.

@@ -36,6 +36,9 @@ struct Lifetimes {
     std::uint64_t life_packets{0};
 };
 
+/// RFC 9611 member creation: on demand from acquires naming a resource, or all at once.
+enum class PerCpuStart : std::uint8_t { kAcquire, kAll };
+
 struct ChildConfig {
     std::string name;
     std::vector<TrafficSelector> local_ts;   ///< empty: the local address
@@ -45,6 +48,12 @@ struct ChildConfig {
     StartAction start_action{StartAction::kNone};
     Lifetimes lifetimes;
     std::uint32_t replay_window{32};
+    /// RFC 9611 per-resource Child SA groups (strongSwan's `per_cpu_sas = yes`).
+    bool per_cpu_sas{false};
+    /// ikeplex: the most resource-bound members of a group (the fallback not counted).
+    std::uint32_t per_cpu_sas_max{64};
+    /// ikeplex: `per_cpu_sas_start = acquire | all`.
+    PerCpuStart per_cpu_sas_start{PerCpuStart::kAcquire};
 };
 
 struct AuthConfig {
@@ -61,10 +70,10 @@ struct PeerConfig {
     std::vector<wire::Proposal> ike_proposals;
     AuthConfig local;
     AuthConfig remote;
-    bool fragmentation{true};   ///< offer IKEV2_FRAGMENTATION_SUPPORTED, fragment when needed
-    bool force_encap{false};    ///< fake a NAT to force UDP encapsulation (as strongSwan's encap)
-    std::uint32_t window_size{1};  ///< our SET_WINDOW_SIZE (RFC 7296 §2.3)
-    Duration dpd_delay{0};      ///< 0: no liveness checks
+    bool fragmentation{true};  ///< offer IKEV2_FRAGMENTATION_SUPPORTED, fragment when needed
+    bool force_encap{false};   ///< fake a NAT to force UDP encapsulation (as strongSwan's encap)
+    std::uint32_t window_size{1};                ///< our SET_WINDOW_SIZE (RFC 7296 §2.3)
+    Duration dpd_delay{0};                       ///< 0: no liveness checks
     Duration rekey_time{std::chrono::hours(4)};  ///< IKE SA rekeying (0: never)
     Duration rand_time{std::chrono::minutes(24)};
     Duration over_time{std::chrono::minutes(24)};  ///< hard end after rekey_time if not rekeyed
@@ -107,6 +116,10 @@ struct Settings {
     std::size_t fragment_size{1280};       ///< IKE message size that triggers fragmentation
     Duration delete_rekeyed_delay{std::chrono::seconds(5)};
     std::uint32_t max_cookie_retries{3};
+    /// Local resources (CPUs / data-plane workers) that RFC 9611 members bind to.
+    std::uint32_t resources{1};
+    /// After TS_MAX_QUEUE, no new member is requested for this long (or until one goes away).
+    Duration group_full_backoff{std::chrono::seconds(60)};
 };
 
 }  // namespace ikeplex::ike

@@ -19,8 +19,8 @@ CookieJar::CookieJar(const crypto::Registry& registry, Random& random)
     random_.fill(previous_.mut_view());
 }
 
-Bytes CookieJar::compute(std::uint8_t version, const SecretBytes& secret, ByteView ni, const IpAddress& ip,
-                         IkeSpi spi_i) const {
+Bytes CookieJar::compute(std::uint8_t version, const SecretBytes& secret, ByteView ni,
+                         const IpAddress& ip, IkeSpi spi_i) const {
     std::array<std::uint8_t, 8> spi{};
     for (std::size_t i = 0; i < 8; ++i) {
         spi[i] = static_cast<std::uint8_t>(spi_i.value() >> (8 * (7 - i)));
@@ -43,7 +43,8 @@ bool CookieJar::verify(ByteView cookie, ByteView ni, const IpAddress& ip, IkeSpi
     }
     const auto matches = [&](std::uint8_t version, const SecretBytes& secret) {
         const Bytes expect = compute(version, secret, ni, ip, spi_i);
-        return expect.size() == cookie.size() && std::equal(expect.begin(), expect.end(), cookie.begin());
+        return expect.size() == cookie.size() &&
+               std::equal(expect.begin(), expect.end(), cookie.begin());
     };
     if (cookie[0] == version_) {
         return matches(version_, current_);

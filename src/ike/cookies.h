@@ -23,7 +23,8 @@ public:
     /// The cookie for an initiator (the current secret).
     [[nodiscard]] Bytes make(ByteView ni, const IpAddress& ip, IkeSpi spi_i) const;
     /// Whether `cookie` is one we made, with the current or the previous secret.
-    [[nodiscard]] bool verify(ByteView cookie, ByteView ni, const IpAddress& ip, IkeSpi spi_i) const;
+    [[nodiscard]] bool verify(ByteView cookie, ByteView ni, const IpAddress& ip,
+                              IkeSpi spi_i) const;
     /// Replaces the secret if it is older than the rotation period (the previous one stays
     /// valid so cookies in flight still work).
     void rotate(TimePoint now);

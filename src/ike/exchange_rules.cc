@@ -23,7 +23,8 @@ Error missing(const char* what) {
 
 /// SA, TSi and TSr come together or not at all.
 Status child_triplet(std::span<const wire::Payload> ps) {
-    const int n = static_cast<int>(has(ps, PayloadType::kSa)) + static_cast<int>(has(ps, PayloadType::kTsi)) +
+    const int n = static_cast<int>(has(ps, PayloadType::kSa)) +
+                  static_cast<int>(has(ps, PayloadType::kTsi)) +
                   static_cast<int>(has(ps, PayloadType::kTsr));
     if (n != 0 && n != 3) {
         return missing("exchange rules: SA, TSi and TSr must come together");
@@ -35,19 +36,26 @@ Status child_triplet(std::span<const wire::Payload> ps) {
 
 const char* to_string(Variant v) noexcept {
     switch (v) {
-        case Variant::kIkeSaInit: return "IKE_SA_INIT";
-        case Variant::kIkeAuth: return "IKE_AUTH";
-        case Variant::kChildCreate: return "CREATE_CHILD_SA (new Child SA)";
-        case Variant::kChildRekey: return "CREATE_CHILD_SA (Child SA rekey)";
-        case Variant::kIkeRekey: return "CREATE_CHILD_SA (IKE SA rekey)";
-        case Variant::kInformational: return "INFORMATIONAL";
+        case Variant::kIkeSaInit:
+            return "IKE_SA_INIT";
+        case Variant::kIkeAuth:
+            return "IKE_AUTH";
+        case Variant::kChildCreate:
+            return "CREATE_CHILD_SA (new Child SA)";
+        case Variant::kChildRekey:
+            return "CREATE_CHILD_SA (Child SA rekey)";
+        case Variant::kIkeRekey:
+            return "CREATE_CHILD_SA (IKE SA rekey)";
+        case Variant::kInformational:
+            return "INFORMATIONAL";
     }
     return "unknown";
 }
 
 Result<Variant> check_request(wire::ExchangeType type, std::span<const wire::Payload> ps) {
     switch (type) {
-        case wire::ExchangeType::kIkeSaInit: return Variant::kIkeSaInit;
+        case wire::ExchangeType::kIkeSaInit:
+            return Variant::kIkeSaInit;
         case wire::ExchangeType::kIkeAuth:
             // RFC 7296 §1.2 (no EAP: AUTH is required).
             if (!has(ps, PayloadType::kIdi) || !has(ps, PayloadType::kAuth)) {
@@ -68,7 +76,8 @@ Result<Variant> check_request(wire::ExchangeType type, std::span<const wire::Pay
             }
             if (sa->proposals.front().protocol == wire::ProtocolId::kIke) {
                 // RFC 7296 §1.3.2: SA, Ni, KEi; no TS.
-                if (!has(ps, PayloadType::kKe) || has(ps, PayloadType::kTsi) || has(ps, PayloadType::kTsr)) {
+                if (!has(ps, PayloadType::kKe) || has(ps, PayloadType::kTsi) ||
+                    has(ps, PayloadType::kTsr)) {
                     return missing("exchange rules: IKE SA rekey needs KE and no TS");
                 }
                 return Variant::kIkeRekey;
@@ -78,8 +87,10 @@ Result<Variant> check_request(wire::ExchangeType type, std::span<const wire::Pay
             }
             return Variant::kChildCreate;
         }
-        case wire::ExchangeType::kInformational: return Variant::kInformational;
-        default: return make_error(Errc::kUnsupported, "exchange rules: exchange not supported");
+        case wire::ExchangeType::kInformational:
+            return Variant::kInformational;
+        default:
+            return make_error(Errc::kUnsupported, "exchange rules: exchange not supported");
     }
 }
 
@@ -92,7 +103,8 @@ Status check_response(wire::ExchangeType type, std::span<const wire::Payload> ps
             if (has_notify(ps, wire::NotifyType::kCookie)) {
                 return ok();
             }
-            if (!has(ps, PayloadType::kSa) || !has(ps, PayloadType::kKe) || !has(ps, PayloadType::kNonce)) {
+            if (!has(ps, PayloadType::kSa) || !has(ps, PayloadType::kKe) ||
+                !has(ps, PayloadType::kNonce)) {
                 return missing("exchange rules: IKE_SA_INIT response without SA, KE and Nonce");
             }
             return ok();
@@ -106,7 +118,8 @@ Status check_response(wire::ExchangeType type, std::span<const wire::Payload> ps
                 return missing("exchange rules: CREATE_CHILD_SA response without SA and Nonce");
             }
             return ok();
-        default: return ok();
+        default:
+            return ok();
     }
 }
 

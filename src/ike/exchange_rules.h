@@ -12,10 +12,10 @@ namespace ikeplex::ike {
 
 enum class Variant : std::uint8_t {
     kIkeSaInit,
-    kIkeAuth,           ///< with or without a Child SA
-    kChildCreate,       ///< CREATE_CHILD_SA for a new Child SA
-    kChildRekey,        ///< CREATE_CHILD_SA with N(REKEY_SA)
-    kIkeRekey,          ///< CREATE_CHILD_SA with an IKE proposal and KE, no TS
+    kIkeAuth,      ///< with or without a Child SA
+    kChildCreate,  ///< CREATE_CHILD_SA for a new Child SA
+    kChildRekey,   ///< CREATE_CHILD_SA with N(REKEY_SA)
+    kIkeRekey,     ///< CREATE_CHILD_SA with an IKE proposal and KE, no TS
     kInformational,
 };
 const char* to_string(Variant v) noexcept;

@@ -56,9 +56,9 @@ struct ChildRequest {
     const Bytes* ni{nullptr};
     const Bytes* nr{nullptr};
     ByteView g_ir;
-    bool ignore_ke{false};        ///< IKE_AUTH: KE transforms do not count
-    bool include_nonce{false};    ///< CREATE_CHILD_SA: put Nr after SA in the response
-    ChildSa* rekeyed{nullptr};    ///< CREATE_CHILD_SA rekey: the old Child SA
+    bool ignore_ke{false};      ///< IKE_AUTH: KE transforms do not count
+    bool include_nonce{false};  ///< CREATE_CHILD_SA: put Nr after SA in the response
+    ChildSa* rekeyed{nullptr};  ///< CREATE_CHILD_SA rekey: the old Child SA
 };
 std::vector<wire::Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step,
                                         std::uint32_t* created = nullptr);
@@ -67,17 +67,23 @@ std::vector<wire::Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step
 struct ChildOffer {
     const ChildConfig* config{nullptr};
     ResourceId resource;
+    bool resource_info{false};  ///< RFC 9611: N(SA_RESOURCE_INFO) goes with it
+    bool member{false};         ///< a rekey of a group member (it stays one)
     Spi spi_in;
     std::vector<wire::Proposal> proposals;
     std::vector<TrafficSelector> tsi;
     std::vector<TrafficSelector> tsr;
 };
 /// Builds the offer for `child` (reserving an inbound SPI); `with_ke`: keep KE transforms.
-ChildOffer make_offer(IkeSa& sa, const ChildConfig& child, ResourceId resource, bool with_ke);
+/// `rekeyed`: the Child SA a rekey replaces (its selectors, resource and group membership
+/// carry over). A new RFC 9611 member copies its group's proposal and selectors.
+ChildOffer make_offer(IkeSa& sa, const ChildConfig& child, ResourceId resource, bool with_ke,
+                      const ChildSa* rekeyed = nullptr);
 /// The SA payload of an offer.
 void append_offer(const ChildOffer& offer, std::vector<wire::Payload>& out);
-/// TSi, TSr and (transport mode) N(USE_TRANSPORT_MODE) of an offer.
-void append_offer_ts(const ChildOffer& offer, std::vector<wire::Payload>& out);
+/// TSi, TSr, (transport mode) N(USE_TRANSPORT_MODE) and (RFC 9611) N(SA_RESOURCE_INFO) of an
+/// offer, in strongSwan's order.
+void append_offer_ts(const IkeSa& sa, const ChildOffer& offer, std::vector<wire::Payload>& out);
 /// Completes an offered Child SA from the response; returns its id, or 0 on failure (logged).
 std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const wire::Payload> response,
                              const Bytes& ni, const Bytes& nr, ByteView g_ir, bool ignore_ke,

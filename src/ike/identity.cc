@@ -63,9 +63,13 @@ Identity Identity::from_address(const IpAddress& a) {
     return id;
 }
 
-Identity Identity::from_payload(const wire::IdPayload& p) { return Identity{p.id_type, p.data, false}; }
+Identity Identity::from_payload(const wire::IdPayload& p) {
+    return Identity{p.id_type, p.data, false};
+}
 
-wire::IdPayload Identity::to_payload() const { return wire::IdPayload{type, data}; }
+wire::IdPayload Identity::to_payload() const {
+    return wire::IdPayload{type, data};
+}
 
 bool Identity::matches(const Identity& received) const {
     if (any) {
@@ -91,13 +95,16 @@ std::string Identity::to_string() const {
             return ip ? ip->to_string() : "(invalid address)";
         }
         case IdType::kFqdn:
-        case IdType::kRfc822Addr: return {data.begin(), data.end()};
+        case IdType::kRfc822Addr:
+            return {data.begin(), data.end()};
         case IdType::kDerAsn1Dn: {
             auto s = crypto::dn_to_string(data);
             return s ? *s : "(invalid DN)";
         }
-        case IdType::kKeyId: return "@#" + to_hex(data);
-        default: return fmt::format("{}:{}", static_cast<int>(type), to_hex(data));
+        case IdType::kKeyId:
+            return "@#" + to_hex(data);
+        default:
+            return fmt::format("{}:{}", static_cast<int>(type), to_hex(data));
     }
 }
 

@@ -28,12 +28,15 @@ Result<Bytes> signed_octets(IkeSa& sa, bool of_initiator, const wire::IdPayload&
     const Bytes& message = own ? sa.own_init_message : sa.peer_init_message;
     const Bytes& nonce = of_initiator ? sa.nr : sa.ni;
     const SecretBytes& sk_p = of_initiator ? sa.crypto->sk_pi : sa.crypto->sk_pr;
-    return crypto::auth_octets(sa.crypto->prf, message, nonce, sk_p.view(), crypto::id_payload_body(id));
+    return crypto::auth_octets(sa.crypto->prf, message, nonce, sk_p.view(),
+                               crypto::id_payload_body(id));
 }
 
 Identity local_identity(const IkeSa& sa) {
     const PeerConfig& cfg = *sa.config();
-    return cfg.local.id.any || cfg.local.id.data.empty() ? Identity::from_address(sa.local().address) : cfg.local.id;
+    return cfg.local.id.any || cfg.local.id.data.empty()
+                   ? Identity::from_address(sa.local().address)
+                   : cfg.local.id;
 }
 
 /// Our AUTH (and, with certificates, CERT) payloads.
@@ -42,36 +45,43 @@ Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<Payload>& o
     const Credentials& creds = sa.services().credentials;
     const Bytes octets = IKEPLEX_TRY(signed_octets(sa, sa.is_original_initiator(), id));
     if (cfg.local.kind == AuthKind::kPsk) {
-        const SecretBytes* psk = creds.find_psk(sa.local_id, cfg.remote.id.any ? sa.remote_id : cfg.remote.id);
+        const SecretBytes* psk =
+                creds.find_psk(sa.local_id, cfg.remote.id.any ? sa.remote_id : cfg.remote.id);
         if (psk == nullptr) {
             return make_error(Errc::kConfig, "no shared key found for the identities");
         }
         const SecretBytes mac = IKEPLEX_TRY(crypto::psk_auth(sa.crypto->prf, psk->view(), octets));
-        out.push_back(wire::make_payload(
-                wire::AuthPayload{wire::AuthMethod::kSharedKeyMic, Bytes(mac.view().begin(), mac.view().end())}));
-        IKE_LOG(info, sa, "authentication of '{}' (myself) with pre-shared key", sa.local_id.to_string());
+        out.push_back(wire::make_payload(wire::AuthPayload{
+                wire::AuthMethod::kSharedKeyMic, Bytes(mac.view().begin(), mac.view().end())}));
+        IKE_LOG(info, sa, "authentication of '{}' (myself) with pre-shared key",
+                sa.local_id.to_string());
         return ok();
     }
     const Credentials::Own* own = creds.find_own(sa.local_id);
     if (own == nullptr) {
         return make_error(Errc::kConfig, "no certificate and private key for our identity");
     }
-    const std::vector<wire::HashAlgorithm> peer = sa.peer_hashes.empty()
-            ? std::vector<wire::HashAlgorithm>{wire::HashAlgorithm::kSha2_256, wire::HashAlgorithm::kIdentity}
-            : sa.peer_hashes;
+    const std::vector<wire::HashAlgorithm> peer =
+            sa.peer_hashes.empty()
+                    ? std::vector<wire::HashAlgorithm>{wire::HashAlgorithm::kSha2_256,
+                                                       wire::HashAlgorithm::kIdentity}
+                    : sa.peer_hashes;
     const crypto::SignatureScheme scheme = IKEPLEX_TRY(own->key.choose_scheme(peer));
     const Bytes sig = IKEPLEX_TRY(own->key.sign(scheme, octets));
-    out.push_back(wire::make_payload(wire::CertPayload{wire::CertEncoding::kX509Signature, own->cert.der()}));
     out.push_back(wire::make_payload(
-            wire::AuthPayload{wire::AuthMethod::kDigitalSignature, crypto::encode_signature_auth(scheme, sig)}));
-    IKE_LOG(info, sa, "authentication of '{}' (myself) with {}", sa.local_id.to_string(), crypto::to_string(scheme));
+            wire::CertPayload{wire::CertEncoding::kX509Signature, own->cert.der()}));
+    out.push_back(wire::make_payload(wire::AuthPayload{
+            wire::AuthMethod::kDigitalSignature, crypto::encode_signature_auth(scheme, sig)}));
+    IKE_LOG(info, sa, "authentication of '{}' (myself) with {}", sa.local_id.to_string(),
+            crypto::to_string(scheme));
     return ok();
 }
 
 /// Verifies the peer's AUTH over its octets: with the shared key, or with the certificate it
 /// sent, which must chain to a trusted CA and carry its identity.
-Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id, const wire::AuthPayload& auth,
-                   std::span<const Payload> payloads, std::int64_t unix_time) {
+Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
+                   const wire::AuthPayload& auth, std::span<const Payload> payloads,
+                   std::int64_t unix_time) {
     const bool peer_is_initiator = !sa.is_original_initiator();
     const Bytes octets = IKEPLEX_TRY(signed_octets(sa, peer_is_initiator, id));
     const Credentials& creds = sa.services().credentials;
@@ -83,10 +93,13 @@ Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id, 
             return failed;
         }
         const SecretBytes* psk = creds.find_psk(local_identity(sa), peer_id);
-        if (psk == nullptr || !crypto::psk_auth_verify(sa.crypto->prf, psk->view(), octets, auth.data).value_or(false)) {
+        if (psk == nullptr ||
+            !crypto::psk_auth_verify(sa.crypto->prf, psk->view(), octets, auth.data)
+                     .value_or(false)) {
             return failed;
         }
-        IKE_LOG(info, sa, "authentication of '{}' with pre-shared key successful", peer_id.to_string());
+        IKE_LOG(info, sa, "authentication of '{}' with pre-shared key successful",
+                peer_id.to_string());
         return ok();
     }
     if (auth.method != wire::AuthMethod::kDigitalSignature) {
@@ -94,7 +107,8 @@ Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id, 
     }
     std::vector<crypto::Certificate> certs;
     for (const Payload& p : payloads) {
-        if (const auto* c = p.as<wire::CertPayload>(); c != nullptr && c->encoding == wire::CertEncoding::kX509Signature) {
+        if (const auto* c = p.as<wire::CertPayload>();
+            c != nullptr && c->encoding == wire::CertEncoding::kX509Signature) {
             if (auto cert = crypto::Certificate::from_der(c->data)) {
                 certs.push_back(std::move(*cert));
             }
@@ -106,10 +120,12 @@ Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id, 
     }
     const crypto::Certificate& leaf = certs.front();
     if (!leaf.matches_identity(peer_id.type, peer_id.data)) {
-        IKE_LOG(info, sa, "certificate '{}' does not match identity '{}'", leaf.subject(), peer_id.to_string());
+        IKE_LOG(info, sa, "certificate '{}' does not match identity '{}'", leaf.subject(),
+                peer_id.to_string());
         return failed;
     }
-    if (!creds.cas.verify(leaf, std::span<const crypto::Certificate>(certs).subspan(1), unix_time)) {
+    if (!creds.cas.verify(leaf, std::span<const crypto::Certificate>(certs).subspan(1),
+                          unix_time)) {
         return failed;
     }
     const auto sig = crypto::parse_signature_auth(auth.data);
@@ -118,7 +134,8 @@ Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id, 
         IKE_LOG(info, sa, "signature of '{}' does not verify", peer_id.to_string());
         return failed;
     }
-    IKE_LOG(info, sa, "authentication of '{}' with {} successful", peer_id.to_string(), crypto::to_string(sig->scheme));
+    IKE_LOG(info, sa, "authentication of '{}' with {} successful", peer_id.to_string(),
+            crypto::to_string(sig->scheme));
     return ok();
 }
 
@@ -127,17 +144,19 @@ std::uint32_t parse_window(std::span<const Payload> ps) {
     if (n == nullptr) {
         return 1;
     }
-    const std::uint32_t w = (std::uint32_t{n->data[0]} << 24U) | (std::uint32_t{n->data[1]} << 16U) |
-                            (std::uint32_t{n->data[2]} << 8U) | n->data[3];
+    const std::uint32_t w = (std::uint32_t{n->data[0]} << 24U) |
+                            (std::uint32_t{n->data[1]} << 16U) | (std::uint32_t{n->data[2]} << 8U) |
+                            n->data[3];
     return std::clamp(w, 1U, 64U);  // more cannot help and would cost memory
 }
 
 void append_window(const PeerConfig& cfg, std::vector<Payload>& out) {
     if (cfg.window_size > 1) {
         const std::uint32_t w = cfg.window_size;
-        out.push_back(wire::make_notify(NotifyType::kSetWindowSize,
-                                        {static_cast<std::uint8_t>(w >> 24U), static_cast<std::uint8_t>(w >> 16U),
-                                         static_cast<std::uint8_t>(w >> 8U), static_cast<std::uint8_t>(w)}));
+        out.push_back(wire::make_notify(
+                NotifyType::kSetWindowSize,
+                {static_cast<std::uint8_t>(w >> 24U), static_cast<std::uint8_t>(w >> 16U),
+                 static_cast<std::uint8_t>(w >> 8U), static_cast<std::uint8_t>(w)}));
     }
 }
 
@@ -145,7 +164,9 @@ class IkeAuth final : public Exchange {
 public:
     IkeAuth(const ChildConfig* child, ResourceId resource) : child_(child), resource_(resource) {}
 
-    [[nodiscard]] wire::ExchangeType type() const noexcept override { return wire::ExchangeType::kIkeAuth; }
+    [[nodiscard]] wire::ExchangeType type() const noexcept override {
+        return wire::ExchangeType::kIkeAuth;
+    }
     [[nodiscard]] const char* name() const noexcept override { return "IKE_AUTH"; }
 
     Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
@@ -167,26 +188,29 @@ public:
         if (child_ != nullptr) {
             offer_ = make_offer(sa, *child_, resource_, false);
             append_offer(*offer_, out);
-            append_offer_ts(*offer_, out);
+            append_offer_ts(sa, *offer_, out);
         }
         append_window(cfg, out);
         return out;
     }
 
-    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& resp, Step& step) override {
+    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& resp,
+                    Step& step) override {
         const PeerConfig& cfg = *sa.config();
         const auto* idr = find_payload<wire::IdPayload>(resp, PayloadType::kIdr);
         const auto* auth = find_payload<wire::AuthPayload>(resp, PayloadType::kAuth);
         if (idr == nullptr || auth == nullptr) {
             const auto* err = first_error(resp);
-            IKE_LOG(info, sa, "IKE_AUTH failed: peer answered {}", err != nullptr ? wire::to_string(err->type) : "nothing");
+            IKE_LOG(info, sa, "IKE_AUTH failed: peer answered {}",
+                    err != nullptr ? wire::to_string(err->type) : "nothing");
             release(sa);
             sa.destroy("authentication failed", step);
             return Outcome::kDone;
         }
         sa.remote_id = Identity::from_payload(*idr);
         if (!cfg.remote.id.matches(sa.remote_id)) {
-            IKE_LOG(info, sa, "peer identity '{}' does not match '{}'", sa.remote_id.to_string(), cfg.remote.id.to_string());
+            IKE_LOG(info, sa, "peer identity '{}' does not match '{}'", sa.remote_id.to_string(),
+                    cfg.remote.id.to_string());
             reject(sa, "unexpected peer identity", step);
             return Outcome::kDone;
         }
@@ -231,7 +255,8 @@ ExchangePtr make_ike_auth(const ChildConfig* first_child, ResourceId resource) {
     return std::make_unique<IkeAuth>(first_child, resource);
 }
 
-std::vector<Payload> respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step, bool& fatal) {
+std::vector<Payload> respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step,
+                                      bool& fatal) {
     const auto* idi = find_payload<wire::IdPayload>(request, PayloadType::kIdi);
     const auto* idr = find_payload<wire::IdPayload>(request, PayloadType::kIdr);
     const auto* auth = find_payload<wire::AuthPayload>(request, PayloadType::kAuth);
@@ -239,9 +264,11 @@ std::vector<Payload> respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, 
     // The connection: one IKE_SA_INIT allowed whose identities and auth method fit.
     const PeerConfig* cfg = nullptr;
     for (const PeerConfig* c : sa.candidates()) {
-        const bool id_ok = c->remote.id.matches(peer) &&
-                           (idr == nullptr || c->local.id.any || c->local.id.matches(Identity::from_payload(*idr)));
-        const bool method_ok = (c->remote.kind == AuthKind::kPsk) == (auth->method == wire::AuthMethod::kSharedKeyMic);
+        const bool id_ok =
+                c->remote.id.matches(peer) && (idr == nullptr || c->local.id.any ||
+                                               c->local.id.matches(Identity::from_payload(*idr)));
+        const bool method_ok = (c->remote.kind == AuthKind::kPsk) ==
+                               (auth->method == wire::AuthMethod::kSharedKeyMic);
         if (id_ok && method_ok) {
             cfg = c;
             break;
@@ -275,7 +302,8 @@ std::vector<Payload> respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, 
     if (find_payload<wire::SaPayload>(request, PayloadType::kSa) != nullptr) {
         ChildRequest creq{request, &sa.ni, &sa.nr, {}, true, false, nullptr};
         auto child = accept_child(sa, creq, step);
-        out.insert(out.end(), std::make_move_iterator(child.begin()), std::make_move_iterator(child.end()));
+        out.insert(out.end(), std::make_move_iterator(child.begin()),
+                   std::make_move_iterator(child.end()));
     }
     append_window(*cfg, out);
     return out;

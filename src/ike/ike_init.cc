@@ -4,13 +4,14 @@
 //
 //   HDR, SAi1, KEi, Ni, N(NATD_S_IP), N(NATD_D_IP), [N(FRAG_SUP)], N(HASH_ALG)  -->
 //                <--  HDR, SAr1, KEr, Nr, N(NATD_S_IP), N(NATD_D_IP), [CERTREQ], ...
+#include "ike/ike_init.h"
+
 #include <algorithm>
 #include <array>
 
 #include "crypto/hash.h"
 #include "crypto/keymat.h"
 #include "ike/exchanges.h"
-#include "ike/ike_init.h"
 #include "ike/payload_access.h"
 #include "util/log.h"
 #include "wire/describe.h"
@@ -123,7 +124,9 @@ Result<crypto::IkeKeys> derive_keys(IkeSa& sa, const IkeAlgorithms& a, ByteView 
 
 class IkeInit final : public Exchange {
 public:
-    [[nodiscard]] wire::ExchangeType type() const noexcept override { return wire::ExchangeType::kIkeSaInit; }
+    [[nodiscard]] wire::ExchangeType type() const noexcept override {
+        return wire::ExchangeType::kIkeSaInit;
+    }
     [[nodiscard]] const char* name() const noexcept override { return "IKE_SA_INIT"; }
 
     Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
@@ -143,19 +146,21 @@ public:
             out.push_back(wire::make_notify(NotifyType::kCookie, cookie_));  // first (§2.6)
         }
         out.push_back(wire::make_payload(wire::SaPayload{cfg.ike_proposals}));
-        out.push_back(wire::make_payload(
-                wire::KePayload{group_, Bytes(sa.ke->public_value().begin(), sa.ke->public_value().end())}));
+        out.push_back(wire::make_payload(wire::KePayload{
+                group_, Bytes(sa.ke->public_value().begin(), sa.ke->public_value().end())}));
         out.push_back(wire::make_payload(wire::NoncePayload{sa.ni}));
-        IKEPLEX_TRY(append_natd(sa.services().registry, sa.spi_i(), IkeSpi(0), sa.local(), sa.remote(),
-                                cfg.force_encap, sa.services().random, out));
+        IKEPLEX_TRY(append_natd(sa.services().registry, sa.spi_i(), IkeSpi(0), sa.local(),
+                                sa.remote(), cfg.force_encap, sa.services().random, out));
         if (cfg.fragmentation) {
             out.push_back(wire::make_notify(NotifyType::kIkev2FragmentationSupported));
         }
-        out.push_back(wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
+        out.push_back(
+                wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
         return out;
     }
 
-    Outcome process(IkeSa& sa, const wire::Header& h, std::vector<Payload>& resp, Step& step) override {
+    Outcome process(IkeSa& sa, const wire::Header& h, std::vector<Payload>& resp,
+                    Step& step) override {
         const PeerConfig& cfg = *sa.config();
         if (const auto* cookie = find_notify(resp, NotifyType::kCookie)) {
             if (++cookie_tries_ > sa.services().settings.max_cookie_retries) {
@@ -169,7 +174,8 @@ public:
         if (const auto* inval = find_notify(resp, NotifyType::kInvalidKePayload)) {
             const auto wanted = static_cast<std::uint16_t>((inval->data[0] << 8U) | inval->data[1]);
             const auto ours = ke_methods(cfg.ike_proposals);
-            if (std::find(ours.begin(), ours.end(), wanted) == ours.end() || wanted == group_ || ++ke_tries_ > 2) {
+            if (std::find(ours.begin(), ours.end(), wanted) == ours.end() || wanted == group_ ||
+                ++ke_tries_ > 2) {
                 IKE_LOG(info, sa, "peer asks for {}, which we do not offer",
                         wire::transform_name(wire::TransformType::kKe, wanted));
                 sa.destroy("no common key exchange method", step);
@@ -190,8 +196,8 @@ public:
         const auto* sa_payload = find_payload<wire::SaPayload>(resp, PayloadType::kSa);
         const auto* ke = find_payload<wire::KePayload>(resp, PayloadType::kKe);
         const auto* nr = find_payload<wire::NoncePayload>(resp, PayloadType::kNonce);
-        if (sa_payload->proposals.size() != 1 || !verify_chosen(sa_payload->proposals[0], cfg.ike_proposals) ||
-            h.spi_r.value() == 0) {
+        if (sa_payload->proposals.size() != 1 ||
+            !verify_chosen(sa_payload->proposals[0], cfg.ike_proposals) || h.spi_r.value() == 0) {
             sa.destroy("peer chose an unacceptable IKE proposal", step);
             return Outcome::kDone;
         }
@@ -242,16 +248,20 @@ Result<Bytes> nat_hash(const crypto::Registry& r, IkeSpi spi_i, IkeSpi spi_r, co
     return crypto::hash(r, "SHA1", {i, rr, e.address.bytes(), port});
 }
 
-ExchangePtr make_ike_init() { return std::make_unique<IkeInit>(); }
+ExchangePtr make_ike_init() {
+    return std::make_unique<IkeInit>();
+}
 
-InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const InitRequest& req, Step& step) {
+InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const InitRequest& req,
+                               Step& step) {
     InitAnswer answer;
     const std::span<const Payload> ps = req.message.payloads;
     const auto reply_error = [&](NotifyType t, Bytes data) {
         wire::Header h = req.message.header;
         h.flags = wire::kFlagResponse;
         h.spi_r = IkeSpi(0);
-        answer.reply = wire::write_message(wire::Message{h, error_response(t, std::move(data))}).value_or(Bytes{});
+        answer.reply = wire::write_message(wire::Message{h, error_response(t, std::move(data))})
+                               .value_or(Bytes{});
         return std::move(answer);
     };
     const auto* sa_payload = find_payload<wire::SaPayload>(ps, PayloadType::kSa);
@@ -261,7 +271,8 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     std::vector<const PeerConfig*> candidates;
     std::optional<wire::Proposal> chosen;
     for (const PeerConfig& c : registry.configs()) {
-        if (!address_allowed(c.local_addrs, req.local.address) || !address_allowed(c.remote_addrs, req.remote.address)) {
+        if (!address_allowed(c.local_addrs, req.local.address) ||
+            !address_allowed(c.remote_addrs, req.remote.address)) {
             continue;
         }
         auto sel = select_proposal(sa_payload->proposals, c.ike_proposals);
@@ -290,7 +301,8 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
                   wire::transform_name(wire::TransformType::kKe, ke->group),
                   wire::transform_name(wire::TransformType::kKe, algorithms->ke));
         return reply_error(NotifyType::kInvalidKePayload,
-                           Bytes{static_cast<std::uint8_t>(algorithms->ke >> 8U), static_cast<std::uint8_t>(algorithms->ke)});
+                           Bytes{static_cast<std::uint8_t>(algorithms->ke >> 8U),
+                                 static_cast<std::uint8_t>(algorithms->ke)});
     }
     auto sa = std::make_unique<IkeSa>(services, registry, req.id, false, req.local, req.remote);
     sa->set_config(candidates.front());
@@ -305,7 +317,8 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     }
     auto g_ir = (*own_ke)->shared_secret(ke->data);
     if (!g_ir) {
-        log::info(log::Subsystem::kIke, "{} invalid KE value in IKE_SA_INIT: {}", req.remote, g_ir.error().detail);
+        log::info(log::Subsystem::kIke, "{} invalid KE value in IKE_SA_INIT: {}", req.remote,
+                  g_ir.error().detail);
         return reply_error(NotifyType::kInvalidSyntax, {});
     }
     auto keys = derive_keys(*sa, *algorithms, g_ir->view());
@@ -322,8 +335,9 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     resp.header.spi_r = req.spi_r;
     resp.header.flags = wire::kFlagResponse;
     resp.payloads.push_back(wire::make_payload(wire::SaPayload{{*chosen}}));
-    resp.payloads.push_back(wire::make_payload(
-            wire::KePayload{algorithms->ke, Bytes((*own_ke)->public_value().begin(), (*own_ke)->public_value().end())}));
+    resp.payloads.push_back(wire::make_payload(wire::KePayload{
+            algorithms->ke,
+            Bytes((*own_ke)->public_value().begin(), (*own_ke)->public_value().end())}));
     resp.payloads.push_back(wire::make_payload(wire::NoncePayload{sa->nr}));
     if (!append_natd(services.registry, sa->spi_i(), sa->spi_r(), req.local, req.remote, false,
                      services.random, resp.payloads)) {
@@ -332,16 +346,19 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     if (candidates.front()->fragmentation && sa->peer_fragmentation) {
         resp.payloads.push_back(wire::make_notify(NotifyType::kIkev2FragmentationSupported));
     }
-    resp.payloads.push_back(wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
+    resp.payloads.push_back(
+            wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
     auto bytes = wire::write_message(resp);
     if (!bytes) {
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
     log::info(log::Subsystem::kEnc, "{} generating {}", sa->label(), wire::describe(resp));
-    IKE_LOG(info, *sa, "{} is initiating an IKE_SA; selected proposal: {}", req.remote, describe(*chosen));
+    IKE_LOG(info, *sa, "{} is initiating an IKE_SA; selected proposal: {}", req.remote,
+            describe(*chosen));
     sa->record_init_response(*bytes);
     answer.reply = std::move(*bytes);
-    services.timers.set({sa->id(), TimerKind::kHalfOpen, 0}, step.now + services.settings.half_open_timeout);
+    services.timers.set({sa->id(), TimerKind::kHalfOpen, 0},
+                        step.now + services.settings.half_open_timeout);
     answer.sa = std::move(sa);
     return answer;
 }

@@ -14,8 +14,8 @@ struct InitRequest {
     ByteView raw;
     Endpoint local;
     Endpoint remote;
-    std::uint32_t id;   ///< unique id for the new IKE SA
-    IkeSpi spi_r;       ///< the responder SPI to use (unique, chosen by the manager)
+    std::uint32_t id;  ///< unique id for the new IKE SA
+    IkeSpi spi_r;      ///< the responder SPI to use (unique, chosen by the manager)
 };
 
 struct InitAnswer {

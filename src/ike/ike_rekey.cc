@@ -48,16 +48,18 @@ bool lower(const Bytes& a, const Bytes& b) {
 
 /// The IKE SA a rekey of `old` creates: keys from the old SK_d (RFC 7296 §2.18), everything
 /// else (identities, config, NAT state, peer capabilities) carried over.
-Result<std::unique_ptr<IkeSa>> make_rekeyed(IkeSa& old, bool we_initiated, IkeSpi spi_i, IkeSpi spi_r,
-                                            const wire::Proposal& chosen, const Bytes& ni, const Bytes& nr,
-                                            ByteView g_ir) {
+Result<std::unique_ptr<IkeSa>> make_rekeyed(IkeSa& old, bool we_initiated, IkeSpi spi_i,
+                                            IkeSpi spi_r, const wire::Proposal& chosen,
+                                            const Bytes& ni, const Bytes& nr, ByteView g_ir) {
     const crypto::Registry& reg = old.services().registry;
     const IkeAlgorithms a = IKEPLEX_TRY(ike_algorithms(reg, chosen));
-    const SecretBytes seed = IKEPLEX_TRY(crypto::rekey_skeyseed(old.crypto->prf, old.crypto->sk_d.view(), g_ir, ni, nr));
+    const SecretBytes seed = IKEPLEX_TRY(
+            crypto::rekey_skeyseed(old.crypto->prf, old.crypto->sk_d.view(), g_ir, ni, nr));
     const crypto::Prf prf(reg, *a.suite.prf);
-    crypto::IkeKeys keys = IKEPLEX_TRY(crypto::derive_ike_keys(prf, a.suite, seed.view(), ni, nr, spi_i, spi_r));
-    auto sa = std::make_unique<IkeSa>(old.services(), old.registry(), old.registry().next_ike_id(), we_initiated,
-                                      old.local(), old.remote());
+    crypto::IkeKeys keys =
+            IKEPLEX_TRY(crypto::derive_ike_keys(prf, a.suite, seed.view(), ni, nr, spi_i, spi_r));
+    auto sa = std::make_unique<IkeSa>(old.services(), old.registry(), old.registry().next_ike_id(),
+                                      we_initiated, old.local(), old.remote());
     sa->set_config(old.config());
     sa->set_spis(spi_i, spi_r);
     sa->ni = ni;
@@ -68,6 +70,7 @@ Result<std::unique_ptr<IkeSa>> make_rekeyed(IkeSa& old, bool we_initiated, IkeSp
     sa->peer_window = old.peer_window;
     sa->local_id = old.local_id;
     sa->remote_id = old.remote_id;
+    sa->groups = old.groups;  // RFC 9611 groups move with their Child SAs
     IKEPLEX_TRY(sa->set_crypto(a, std::move(keys)));
     return sa;
 }
@@ -79,14 +82,15 @@ void hand_over(IkeSa& old, IkeSa& survivor, bool delete_old, Step& step) {
     old.move_children_to(survivor, step);
     survivor.set_up(old.up());
     old.set_up(false);
-    IKE_LOG(info, old, "IKE_SA rekeyed: continues as {} with SPIs {}_i {}_r", survivor.label(), survivor.spi_i(),
-            survivor.spi_r());
+    IKE_LOG(info, old, "IKE_SA rekeyed: continues as {} with SPIs {}_i {}_r", survivor.label(),
+            survivor.spi_i(), survivor.spi_r());
     old.emit(step, EventKind::kIkeRekeyed, 0, survivor.id());
     old.move_queue_to(survivor, step);
     TimerQueue& timers = old.services().timers;
     // RFC 7296 §2.18: the rekey's initiator deletes the old SA; if the peer is the one to do
     // it and never does, we do after a while.
-    const Duration wait = delete_old ? Duration(0) : old.services().settings.delete_rekeyed_delay * 6;
+    const Duration wait =
+            delete_old ? Duration(0) : old.services().settings.delete_rekeyed_delay * 6;
     timers.set({old.id(), TimerKind::kDeleteLater, 0}, step.now + wait);
 }
 
@@ -94,7 +98,9 @@ class IkeRekey final : public Exchange {
 public:
     explicit IkeRekey(std::uint16_t group) : group_(group) {}
 
-    [[nodiscard]] wire::ExchangeType type() const noexcept override { return wire::ExchangeType::kCreateChildSa; }
+    [[nodiscard]] wire::ExchangeType type() const noexcept override {
+        return wire::ExchangeType::kCreateChildSa;
+    }
     [[nodiscard]] const char* name() const noexcept override { return "IKE_REKEY"; }
 
     Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
@@ -116,12 +122,13 @@ public:
         std::vector<Payload> out;
         out.push_back(wire::make_payload(wire::SaPayload{std::move(proposals)}));
         out.push_back(wire::make_payload(wire::NoncePayload{ni_}));
-        out.push_back(wire::make_payload(
-                wire::KePayload{group_, Bytes(ke_->public_value().begin(), ke_->public_value().end())}));
+        out.push_back(wire::make_payload(wire::KePayload{
+                group_, Bytes(ke_->public_value().begin(), ke_->public_value().end())}));
         return out;
     }
 
-    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& resp, Step& step) override {
+    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& resp,
+                    Step& step) override {
         if (sa.state() != IkeState::kRekeying) {
             return Outcome::kDone;  // deleted meanwhile
         }
@@ -132,10 +139,11 @@ public:
         const auto* sa_payload = find_payload<wire::SaPayload>(resp, PayloadType::kSa);
         const auto* nr = find_payload<wire::NoncePayload>(resp, PayloadType::kNonce);
         const auto* ker = find_payload<wire::KePayload>(resp, PayloadType::kKe);
-        const wire::Proposal* chosen = sa_payload->proposals.size() == 1 ? &sa_payload->proposals[0] : nullptr;
+        const wire::Proposal* chosen =
+                sa_payload->proposals.size() == 1 ? &sa_payload->proposals[0] : nullptr;
         const auto peer_spi = chosen != nullptr ? spi_of(*chosen) : std::nullopt;
-        if (chosen == nullptr || !peer_spi || !verify_chosen(*chosen, sa.config()->ike_proposals) || ker == nullptr ||
-            ker->group != group_ || ke_method(*chosen) != group_) {
+        if (chosen == nullptr || !peer_spi || !verify_chosen(*chosen, sa.config()->ike_proposals) ||
+            ker == nullptr || ker->group != group_ || ke_method(*chosen) != group_) {
             IKE_LOG(info, sa, "IKE rekey response unacceptable (proposal, SPI or KE)");
             give_up(sa, step);
             return Outcome::kDone;
@@ -162,16 +170,19 @@ public:
             // redundant SA; its initiator deletes it.
             const auto& c = *sa.collision;
             const Bytes* all[] = {&ni_, &nr->data, &c.peer_ni, &c.our_nr};
-            const Bytes* low = *std::min_element(std::begin(all), std::end(all),
-                                                 [](const Bytes* a, const Bytes* b) { return lower(*a, *b); });
+            const Bytes* low =
+                    *std::min_element(std::begin(all), std::end(all),
+                                      [](const Bytes* a, const Bytes* b) { return lower(*a, *b); });
             if (low == &ni_ || low == &nr->data) {
-                IKE_LOG(info, sa, "simultaneous IKE rekeying: ours {} is redundant, deleting it", ours.label());
+                IKE_LOG(info, sa, "simultaneous IKE rekeying: ours {} is redundant, deleting it",
+                        ours.label());
                 hand_over(sa, *theirs, false, step);
                 ours.delete_ike("redundant after simultaneous rekeying", step);
                 return Outcome::kDone;
             }
             // The peer deletes its redundant SA; should it not, we do after a while.
-            IKE_LOG(info, sa, "simultaneous IKE rekeying: the peer deletes its redundant {}", theirs->label());
+            IKE_LOG(info, sa, "simultaneous IKE rekeying: the peer deletes its redundant {}",
+                    theirs->label());
             sa.services().timers.set({theirs->id(), TimerKind::kDeleteLater, 0},
                                      step.now + sa.services().settings.delete_rekeyed_delay * 6);
         }
@@ -213,7 +224,8 @@ private:
             // RFC 7296 §2.25.2: try again a little later.
             IKE_LOG(info, sa, "received TEMPORARY_FAILURE for the IKE rekey, retrying later");
             sa.transition(IkeState::kEstablished, "retrying rekey");
-            sa.queue_later(std::make_unique<IkeRekey>(group_), Duration(1000 + sa.services().random.u32() % 4000), step);
+            sa.queue_later(std::make_unique<IkeRekey>(group_),
+                           Duration(1000 + sa.services().random.u32() % 4000), step);
             return;
         }
         IKE_LOG(info, sa, "IKE rekey failed: peer answered {}", wire::to_string(err.type));
@@ -228,7 +240,9 @@ private:
 
 }  // namespace
 
-ExchangePtr make_ike_rekey() { return std::make_unique<IkeRekey>(0); }
+ExchangePtr make_ike_rekey() {
+    return std::make_unique<IkeRekey>(0);
+}
 
 std::vector<Payload> respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request, Step& step) {
     // RFC 7296 §2.25.2: not while the SA is closing or already replaced.
@@ -237,7 +251,8 @@ std::vector<Payload> respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request,
     }
     // §2.25.1: not while we create, rekey or delete one of its Child SAs.
     if (sa.child_exchange_outstanding()) {
-        IKE_LOG(info, sa, "IKE rekey request while a CHILD_SA exchange is under way: TEMPORARY_FAILURE");
+        IKE_LOG(info, sa,
+                "IKE rekey request while a CHILD_SA exchange is under way: TEMPORARY_FAILURE");
         return error_response(NotifyType::kTemporaryFailure);
     }
     const auto* sa_payload = find_payload<wire::SaPayload>(request, PayloadType::kSa);
@@ -254,8 +269,9 @@ std::vector<Payload> respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request,
     }
     const std::uint16_t group = ke_method(*chosen);
     if (kei->group != group) {
-        return error_response(NotifyType::kInvalidKePayload,
-                              {static_cast<std::uint8_t>(group >> 8U), static_cast<std::uint8_t>(group)});
+        return error_response(
+                NotifyType::kInvalidKePayload,
+                {static_cast<std::uint8_t>(group >> 8U), static_cast<std::uint8_t>(group)});
     }
     auto ke = sa.make_ke(group);
     if (!ke) {
@@ -287,8 +303,8 @@ std::vector<Payload> respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request,
     std::vector<Payload> out;
     out.push_back(wire::make_payload(wire::SaPayload{{std::move(answer)}}));
     out.push_back(wire::make_payload(wire::NoncePayload{nr}));
-    out.push_back(wire::make_payload(
-            wire::KePayload{group, Bytes((*ke)->public_value().begin(), (*ke)->public_value().end())}));
+    out.push_back(wire::make_payload(wire::KePayload{
+            group, Bytes((*ke)->public_value().begin(), (*ke)->public_value().end())}));
     return out;
 }
 

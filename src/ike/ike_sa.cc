@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "ike/exchanges.h"
 #include "ike/exchange_rules.h"
+#include "ike/exchanges.h"
 #include "util/log.h"
 #include "wire/describe.h"
 #include "wire/names.h"
@@ -18,25 +18,38 @@ using wire::ExchangeType;
 
 const char* to_string(IkeState s) noexcept {
     switch (s) {
-        case IkeState::kCreated: return "CREATED";
-        case IkeState::kConnecting: return "CONNECTING";
-        case IkeState::kEstablished: return "ESTABLISHED";
-        case IkeState::kRekeying: return "REKEYING";
-        case IkeState::kRekeyed: return "REKEYED";
-        case IkeState::kDeleting: return "DELETING";
-        case IkeState::kDestroyed: return "DESTROYED";
+        case IkeState::kCreated:
+            return "CREATED";
+        case IkeState::kConnecting:
+            return "CONNECTING";
+        case IkeState::kEstablished:
+            return "ESTABLISHED";
+        case IkeState::kRekeying:
+            return "REKEYING";
+        case IkeState::kRekeyed:
+            return "REKEYED";
+        case IkeState::kDeleting:
+            return "DELETING";
+        case IkeState::kDestroyed:
+            return "DESTROYED";
     }
     return "UNKNOWN";
 }
 
 const char* to_string(EventKind k) noexcept {
     switch (k) {
-        case EventKind::kIkeUp: return "ike-up";
-        case EventKind::kIkeDown: return "ike-down";
-        case EventKind::kIkeRekeyed: return "ike-rekey";
-        case EventKind::kChildUp: return "child-up";
-        case EventKind::kChildDown: return "child-down";
-        case EventKind::kChildRekeyed: return "child-rekey";
+        case EventKind::kIkeUp:
+            return "ike-up";
+        case EventKind::kIkeDown:
+            return "ike-down";
+        case EventKind::kIkeRekeyed:
+            return "ike-rekey";
+        case EventKind::kChildUp:
+            return "child-up";
+        case EventKind::kChildDown:
+            return "child-down";
+        case EventKind::kChildRekeyed:
+            return "child-rekey";
     }
     return "unknown";
 }
@@ -45,12 +58,13 @@ void Exchange::abort(IkeSa& /*sa*/, Step& /*step*/) {}
 
 IkeSa::IkeSa(Services& services, SaRegistry& registry, std::uint32_t id, bool initiator,
              Endpoint local, Endpoint remote)
-    : services_(services),
+    : resource_salt(services.random.bytes(16)),
+      services_(services),
       registry_(registry),
+      local_(local),
+      remote_(remote),
       id_(id),
-      initiator_(initiator),
-      local_(std::move(local)),
-      remote_(std::move(remote)) {}
+      initiator_(initiator) {}
 
 IkeSa::~IkeSa() = default;
 
@@ -64,8 +78,8 @@ void IkeSa::set_spis(IkeSpi i, IkeSpi r) noexcept {
 }
 
 void IkeSa::set_endpoints(Endpoint local, Endpoint remote) noexcept {
-    local_ = std::move(local);
-    remote_ = std::move(remote);
+    local_ = local;
+    remote_ = remote;
 }
 
 void IkeSa::set_nat(bool here, bool there) noexcept {
@@ -88,7 +102,8 @@ void IkeSa::transition(IkeState to, const char* reason) {
                 to_string(state_), to_string(to), reason);
         return;
     }
-    IKE_LOG(info, *this, "IKE_SA state change: {} => {} ({})", to_string(state_), to_string(to), reason);
+    IKE_LOG(info, *this, "IKE_SA state change: {} => {} ({})", to_string(state_), to_string(to),
+            reason);
     state_ = to;
 }
 
@@ -102,7 +117,8 @@ void IkeSa::emit(Step& step, EventKind kind, std::uint32_t child_id, std::uint32
             }
         }
     }
-    step.out.events.push_back(Event{kind, id_, child_id, new_id, std::move(name), std::move(reason)});
+    step.out.events.push_back(
+            Event{kind, id_, child_id, new_id, std::move(name), std::move(reason)});
 }
 
 Status IkeSa::set_crypto(const IkeAlgorithms& a, crypto::IkeKeys&& keys) {
@@ -122,7 +138,9 @@ Status IkeSa::set_crypto(const IkeAlgorithms& a, crypto::IkeKeys&& keys) {
     return ok();
 }
 
-Bytes IkeSa::make_nonce() { return services_.random.bytes(32); }
+Bytes IkeSa::make_nonce() {
+    return services_.random.bytes(32);
+}
 
 Result<crypto::KeyExchangePtr> IkeSa::make_ke(std::uint16_t group) {
     const crypto::KeInfo* info = services_.registry.ke(group);
@@ -154,8 +172,9 @@ void IkeSa::queue(ExchangePtr ex, Step& step) {
 void IkeSa::queue_later(ExchangePtr ex, Duration delay, Step& step) {
     const TimePoint at = step.now + delay;
     delayed_.emplace_back(at, std::move(ex));
-    const auto next = std::min_element(delayed_.begin(), delayed_.end(),
-                                       [](const auto& a, const auto& b) { return a.first < b.first; });
+    const auto next =
+            std::min_element(delayed_.begin(), delayed_.end(),
+                             [](const auto& a, const auto& b) { return a.first < b.first; });
     services_.timers.set({id_, TimerKind::kRetry, 0}, next->first);
 }
 
@@ -169,8 +188,9 @@ void IkeSa::move_queue_to(IkeSa& other, Step& step) {
     }
     if (!delayed_.empty()) {
         services_.timers.cancel({id_, TimerKind::kRetry, 0});
-        const auto next = std::min_element(other.delayed_.begin(), other.delayed_.end(),
-                                           [](const auto& a, const auto& b) { return a.first < b.first; });
+        const auto next =
+                std::min_element(other.delayed_.begin(), other.delayed_.end(),
+                                 [](const auto& a, const auto& b) { return a.first < b.first; });
         services_.timers.set({other.id_, TimerKind::kRetry, 0}, next->first);
     }
     delayed_.clear();
@@ -183,9 +203,20 @@ void IkeSa::record_init_response(Bytes message) {
     expected_mid_ = 1;
 }
 
+bool IkeSa::creating(const ChildConfig& config, ResourceId resource) const noexcept {
+    const auto match = [&](const Exchange* e) {
+        const auto what = e != nullptr ? e->creates() : std::nullopt;
+        return what && what->first->name == config.name && what->second == resource;
+    };
+    return std::any_of(queue_.begin(), queue_.end(), [&](const ExchangePtr& e) { return match(e.get()); }) ||
+           std::any_of(delayed_.begin(), delayed_.end(), [&](const auto& d) { return match(d.second.get()); }) ||
+           std::any_of(outstanding_.begin(), outstanding_.end(), [&](const auto& o) { return match(o.second.exchange.get()); });
+}
+
 bool IkeSa::busy_with(const char* exchange_name) const noexcept {
     const std::string_view n(exchange_name);
-    return std::any_of(queue_.begin(), queue_.end(), [&](const ExchangePtr& e) { return n == e->name(); }) ||
+    return std::any_of(queue_.begin(), queue_.end(),
+                       [&](const ExchangePtr& e) { return n == e->name(); }) ||
            std::any_of(outstanding_.begin(), outstanding_.end(),
                        [&](const auto& o) { return n == o.second.exchange->name(); });
 }
@@ -197,8 +228,9 @@ std::uint32_t IkeSa::own_window() const noexcept {
 }
 
 bool IkeSa::busy_with_outstanding(std::string_view exchange_name) const noexcept {
-    return std::any_of(outstanding_.begin(), outstanding_.end(),
-                       [&](const auto& o) { return o.second.exchange && exchange_name == o.second.exchange->name(); });
+    return std::any_of(outstanding_.begin(), outstanding_.end(), [&](const auto& o) {
+        return o.second.exchange && exchange_name == o.second.exchange->name();
+    });
 }
 
 bool IkeSa::child_exchange_outstanding() const noexcept {
@@ -211,14 +243,16 @@ void IkeSa::process_queue(Step& step) {
         // RFC 7296 §2.3: at most the peer's window of requests outstanding; IKE_SA_INIT and
         // IKE_AUTH go one at a time (the window is only known after IKE_AUTH).
         // The window spans message ids: nothing at or beyond the lowest unanswered + window.
-        const std::uint32_t window = state_ == IkeState::kConnecting ? 1 : std::max(peer_window, 1U);
+        const std::uint32_t window =
+                state_ == IkeState::kConnecting ? 1 : std::max(peer_window, 1U);
         if (!outstanding_.empty() && next_mid_ - outstanding_.begin()->first >= window) {
             return;
         }
         // RFC 7296 §2.25.1/§2.25.2: an IKE rekey does not overlap Child SA exchanges, in
         // either order (the peer would answer TEMPORARY_FAILURE).
         const std::string_view next = queue_.front()->name();
-        if ((next == "IKE_REKEY" && !outstanding_.empty()) || (busy_with_outstanding("IKE_REKEY") && next != "IKE_DELETE")) {
+        if ((next == "IKE_REKEY" && !outstanding_.empty()) ||
+            (busy_with_outstanding("IKE_REKEY") && next != "IKE_DELETE")) {
             return;
         }
         ExchangePtr ex = std::move(queue_.front());
@@ -240,7 +274,8 @@ void IkeSa::send_request(ExchangePtr ex, Step& step) {
     p.exchange = std::move(ex);
     p.datagrams = std::move(*datagrams);
     transmit(p.datagrams, step);
-    services_.timers.set({id_, TimerKind::kRetransmit, mid}, step.now + services_.settings.retransmit_timeout);
+    services_.timers.set({id_, TimerKind::kRetransmit, mid},
+                         step.now + services_.settings.retransmit_timeout);
 }
 
 void IkeSa::resend(std::uint32_t mid, Pending& p, Step& step) {
@@ -255,10 +290,12 @@ void IkeSa::resend(std::uint32_t mid, Pending& p, Step& step) {
     p.datagrams = std::move(*datagrams);
     p.tries = 0;
     transmit(p.datagrams, step);
-    services_.timers.set({id_, TimerKind::kRetransmit, mid}, step.now + services_.settings.retransmit_timeout);
+    services_.timers.set({id_, TimerKind::kRetransmit, mid},
+                         step.now + services_.settings.retransmit_timeout);
 }
 
-std::optional<std::vector<Bytes>> IkeSa::build_request(Exchange& ex, std::uint32_t mid, Step& step) {
+std::optional<std::vector<Bytes>> IkeSa::build_request(Exchange& ex, std::uint32_t mid,
+                                                       Step& step) {
     auto payloads = ex.build(*this, step);
     if (!payloads) {
         IKE_LOG(info, *this, "{} not started: {}", ex.name(), wire::describe(payloads.error()));
@@ -268,7 +305,8 @@ std::optional<std::vector<Bytes>> IkeSa::build_request(Exchange& ex, std::uint32
     log::info(log::Subsystem::kEnc, "{} generating {}", label(), wire::describe(h, *payloads));
     auto datagrams = protect(h, std::move(*payloads));
     if (!datagrams) {
-        IKE_LOG(error, *this, "cannot protect {} request: {}", ex.name(), wire::describe(datagrams.error()));
+        IKE_LOG(error, *this, "cannot protect {} request: {}", ex.name(),
+                wire::describe(datagrams.error()));
         return std::nullopt;
     }
     if (h.exchange == ExchangeType::kIkeSaInit) {
@@ -304,7 +342,8 @@ void IkeSa::retransmit(std::uint32_t mid, Step& step) {
     transmit(p.datagrams, step);
     // RFC 7296 §2.1: exponential back-off.
     const double factor = std::pow(s.retransmit_base, static_cast<double>(p.tries));
-    const auto wait = Duration(static_cast<std::int64_t>(static_cast<double>(s.retransmit_timeout.count()) * factor));
+    const auto wait = Duration(
+            static_cast<std::int64_t>(static_cast<double>(s.retransmit_timeout.count()) * factor));
     services_.timers.set({id_, TimerKind::kRetransmit, mid}, step.now + wait);
 }
 
@@ -326,7 +365,8 @@ void IkeSa::on_message(const wire::Message& m, ByteView raw, const Endpoint& loc
 void IkeSa::follow_peer(const Endpoint (&from)[2], wire::ExchangeType exchange) {
     // RFC 7296 §2.23: behind a NAT, follow the peer's address and port, but only as seen in
     // authenticated messages (and never before IKE_SA_INIT is complete).
-    if (exchange == ExchangeType::kIkeSaInit || !udp_encap() || (from[0] == local_ && from[1] == remote_)) {
+    if (exchange == ExchangeType::kIkeSaInit || !udp_encap() ||
+        (from[0] == local_ && from[1] == remote_)) {
         return;
     }
     IKE_LOG(info, *this, "peer moved from {} to {}", remote_, from[1]);
@@ -334,11 +374,13 @@ void IkeSa::follow_peer(const Endpoint (&from)[2], wire::ExchangeType exchange) 
     remote_ = from[1];
 }
 
-void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&from)[2], Step& step) {
+void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&from)[2],
+                        Step& step) {
     const std::uint32_t mid = m.header.message_id.value();
     auto it = outstanding_.find(mid);
     if (it == outstanding_.end() || it->second.exchange->type() != m.header.exchange) {
-        log::debug(log::Subsystem::kIke, "{} ignoring unexpected response {}", label(), wire::describe(m));
+        log::debug(log::Subsystem::kIke, "{} ignoring unexpected response {}", label(),
+                   wire::describe(m));
         return;
     }
     auto opened = unprotect(m, raw, step);
@@ -351,7 +393,8 @@ void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&f
     if (!*opened) {
         checked = opened->error();
     } else {
-        log::info(log::Subsystem::kEnc, "{} parsed {}", label(), wire::describe(m.header, **opened));
+        log::info(log::Subsystem::kEnc, "{} parsed {}", label(),
+                  wire::describe(m.header, **opened));
         checked = check_response(m.header.exchange, **opened);
     }
     if (!checked) {
@@ -361,7 +404,8 @@ void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&f
         outstanding_.erase(it);
         services_.timers.cancel({id_, TimerKind::kRetransmit, mid});
         ex->abort(*this, step);
-        if (m.header.exchange == ExchangeType::kIkeSaInit || m.header.exchange == ExchangeType::kIkeAuth) {
+        if (m.header.exchange == ExchangeType::kIkeSaInit ||
+            m.header.exchange == ExchangeType::kIkeAuth) {
             destroy("invalid response", step);
         }
         return;
@@ -383,14 +427,16 @@ void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&f
     return;
 }
 
-void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&from)[2], Step& step) {
+void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&from)[2],
+                       Step& step) {
     const std::uint32_t mid = m.header.message_id.value();
     if (auto it = responses_.find(mid); it != responses_.end()) {
         // RFC 7296 §2.1: a retransmitted request gets the cached response again (for a
         // fragmented request, once: on its first fragment).
         const auto* skf = m.skf();
         if (skf == nullptr || skf->fragment_number == 1) {
-            IKE_LOG(debug, *this, "received retransmit of request with ID {}, retransmitting response", mid);
+            IKE_LOG(debug, *this,
+                    "received retransmit of request with ID {}, retransmitting response", mid);
             transmit(it->second.datagrams, step);
         }
         return;
@@ -398,7 +444,8 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
     // RFC 7296 §2.3: requests within the window we announced are answered in any order.
     const std::uint32_t window = own_window();
     if (mid < expected_mid_ || mid - expected_mid_ >= window) {
-        log::debug(log::Subsystem::kIke, "{} request with message ID {} outside the window ({}..{})", label(), mid,
+        log::debug(log::Subsystem::kIke,
+                   "{} request with message ID {} outside the window ({}..{})", label(), mid,
                    expected_mid_, expected_mid_ + window - 1);
         return;
     }
@@ -414,7 +461,8 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
         // Authentic but malformed (RFC 7296 §2.21.3, §2.5): answer with the notify; an
         // INVALID_SYNTAX closes an authenticated IKE SA on both sides.
         const Error& e = opened->error();
-        IKE_LOG(info, *this, "malformed {} request: {}", wire::to_string(m.header.exchange), wire::describe(e));
+        IKE_LOG(info, *this, "malformed {} request: {}", wire::to_string(m.header.exchange),
+                wire::describe(e));
         if (e.code == Errc::kUnsupportedCritical) {
             response = error_response(wire::NotifyType::kUnsupportedCriticalPayload,
                                       Bytes{static_cast<std::uint8_t>(e.arg)});
@@ -423,7 +471,8 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
             fatal = true;
         }
     } else {
-        log::info(log::Subsystem::kEnc, "{} parsed {}", label(), wire::describe(m.header, **opened));
+        log::info(log::Subsystem::kEnc, "{} parsed {}", label(),
+                  wire::describe(m.header, **opened));
         response = respond(m.header, **opened, step, fatal);
     }
     const wire::Header h = header_for(m.header.exchange, mid, true);
@@ -448,12 +497,14 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
     }
 }
 
-std::vector<wire::Payload> IkeSa::respond(const wire::Header& h, std::vector<wire::Payload>& request,
-                                          Step& step, bool& fatal) {
+std::vector<wire::Payload> IkeSa::respond(const wire::Header& h,
+                                          std::vector<wire::Payload>& request, Step& step,
+                                          bool& fatal) {
     // Exchange variant rules first (the second check before any handler, anchors.md B.3).
     auto variant = check_request(h.exchange, request);
     if (!variant) {
-        IKE_LOG(info, *this, "{} request rejected: {}", wire::to_string(h.exchange), wire::describe(variant.error()));
+        IKE_LOG(info, *this, "{} request rejected: {}", wire::to_string(h.exchange),
+                wire::describe(variant.error()));
         // RFC 7296 §2.21.3: INVALID_SYNTAX is fatal for both peers once authenticated.
         fatal = state_ == IkeState::kEstablished || h.exchange == ExchangeType::kIkeAuth;
         return error_response(wire::NotifyType::kInvalidSyntax);
@@ -495,7 +546,8 @@ void IkeSa::on_timer(TimerKind kind, std::uint32_t arg, Step& step) {
             }
             break;
         case TimerKind::kDpd:
-            if (config_ != nullptr && config_->dpd_delay.count() > 0 && state_ == IkeState::kEstablished) {
+            if (config_ != nullptr && config_->dpd_delay.count() > 0 &&
+                state_ == IkeState::kEstablished) {
                 if (step.now - last_inbound_ >= config_->dpd_delay && outstanding_.empty()) {
                     queue(make_dpd(), step);
                 }
@@ -537,8 +589,9 @@ void IkeSa::on_timer(TimerKind kind, std::uint32_t arg, Step& step) {
             }
             delayed_ = std::move(later);
             if (!delayed_.empty()) {
-                const auto next = std::min_element(delayed_.begin(), delayed_.end(),
-                                                   [](const auto& a, const auto& b) { return a.first < b.first; });
+                const auto next = std::min_element(
+                        delayed_.begin(), delayed_.end(),
+                        [](const auto& a, const auto& b) { return a.first < b.first; });
                 services_.timers.set({id_, TimerKind::kRetry, 0}, next->first);
             }
             process_queue(step);
@@ -561,10 +614,13 @@ void IkeSa::arm_ike_lifetimes(Step& step) {
     }
     // RFC 7296 §2.8.1: jitter the rekey so both ends rarely start it together.
     const auto jitter = config_->rand_time.count() > 0
-            ? Duration(static_cast<std::int64_t>(services_.random.u64() % static_cast<std::uint64_t>(config_->rand_time.count())))
-            : Duration(0);
+                                ? Duration(static_cast<std::int64_t>(
+                                          services_.random.u64() %
+                                          static_cast<std::uint64_t>(config_->rand_time.count())))
+                                : Duration(0);
     services_.timers.set({id_, TimerKind::kIkeRekey, 0}, step.now + config_->rekey_time - jitter);
-    services_.timers.set({id_, TimerKind::kIkeExpire, 0}, step.now + config_->rekey_time + config_->over_time);
+    services_.timers.set({id_, TimerKind::kIkeExpire, 0},
+                         step.now + config_->rekey_time + config_->over_time);
 }
 
 void IkeSa::established(Step& step, bool announce) {

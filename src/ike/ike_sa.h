@@ -25,6 +25,7 @@
 #include "crypto/sk_cipher.h"
 #include "ike/child_sa.h"
 #include "ike/config.h"
+#include "ike/per_resource.h"
 #include "ike/services.h"
 #include "util/ip_address.h"
 #include "util/strong_id.h"
@@ -34,10 +35,10 @@ namespace ikeplex::ike {
 
 enum class IkeState : std::uint8_t {
     kCreated,
-    kConnecting,   ///< IKE_SA_INIT / IKE_AUTH under way
+    kConnecting,  ///< IKE_SA_INIT / IKE_AUTH under way
     kEstablished,
-    kRekeying,     ///< we are rekeying it
-    kRekeyed,      ///< replaced by a new IKE SA; waiting for its deletion
+    kRekeying,  ///< we are rekeying it
+    kRekeyed,   ///< replaced by a new IKE SA; waiting for its deletion
     kDeleting,
     kDestroyed,
 };
@@ -69,6 +70,9 @@ public:
                             Step& step) = 0;
     /// No response came, or the IKE SA is going away.
     virtual void abort(IkeSa& sa, Step& step);
+    /// A new Child SA of this config for this resource, if that is what the exchange makes
+    /// (RFC 9611: one request per resource at a time).
+    [[nodiscard]] virtual std::optional<std::pair<const ChildConfig*, ResourceId>> creates() const { return std::nullopt; }
 };
 using ExchangePtr = std::unique_ptr<Exchange>;
 
@@ -114,6 +118,7 @@ public:
     [[nodiscard]] const Endpoint& remote() const noexcept { return remote_; }
     void set_endpoints(Endpoint local, Endpoint remote) noexcept;
     [[nodiscard]] Services& services() noexcept { return services_; }
+    [[nodiscard]] const Services& services() const noexcept { return services_; }
     [[nodiscard]] SaRegistry& registry() noexcept { return registry_; }
     [[nodiscard]] TimePoint established_at() const noexcept { return established_at_; }
 
@@ -130,9 +135,9 @@ public:
     Bytes nr;
     Bytes own_init_message;   ///< the IKE_SA_INIT message this side sent, as sent
     Bytes peer_init_message;  ///< the one it received
-    bool peer_fragmentation{false};
     std::vector<wire::HashAlgorithm> peer_hashes;
     std::uint32_t peer_window{1};
+    bool peer_fragmentation{false};
     Identity local_id;
     Identity remote_id;
     /// IKE_SA_INIT responder: the KE object until keys are derived (then dropped).
@@ -145,6 +150,10 @@ public:
         Bytes our_nr;
     };
     std::optional<Collision> collision;
+    /// RFC 9611 group state per child config name, and the secret our resource identifiers
+    /// are derived from (per_resource.h).
+    std::map<std::string, GroupState> groups;
+    Bytes resource_salt;
 
     /// Installs keys derived for this SA.
     Status set_crypto(const IkeAlgorithms& algorithms, crypto::IkeKeys&& keys);
@@ -178,7 +187,9 @@ public:
     void record_init_response(Bytes message);
 
     // --- Child SAs ---
-    [[nodiscard]] const std::vector<std::unique_ptr<ChildSa>>& children() const noexcept { return children_; }
+    [[nodiscard]] const std::vector<std::unique_ptr<ChildSa>>& children() const noexcept {
+        return children_;
+    }
     ChildSa* child(std::uint32_t id) noexcept;
     ChildSa* child_by_spi_in(Spi spi) noexcept;
     ChildSa* child_by_spi_out(Spi spi) noexcept;
@@ -200,6 +211,12 @@ public:
     // --- messaging ---
     /// Sends (or, with the window full, keeps) queued requests.
     void process_queue(Step& step);
+    /// Whether a new Child SA of `config` for `resource` is queued or under way.
+    [[nodiscard]] bool creating(const ChildConfig& config, ResourceId resource) const noexcept;
+    /// The SA is being deleted or destroyed (nothing new should start on it).
+    [[nodiscard]] bool closing() const noexcept {
+        return destroying_ || state_ == IkeState::kDeleting || state_ == IkeState::kDestroyed;
+    }
     /// Whether an exchange of this kind is outstanding or queued.
     [[nodiscard]] bool busy_with(const char* exchange_name) const noexcept;
     [[nodiscard]] std::size_t outstanding() const noexcept { return outstanding_.size(); }
@@ -255,7 +272,8 @@ private:
     std::optional<Result<std::vector<wire::Payload>>> unprotect(const wire::Message& m,
                                                                 ByteView raw, Step& step);
     /// The datagram(s) of a message: IKE_SA_INIT in the clear, else SK (or SKF fragments).
-    Result<std::vector<Bytes>> protect(const wire::Header& h, std::vector<wire::Payload>&& payloads);
+    Result<std::vector<Bytes>> protect(const wire::Header& h,
+                                       std::vector<wire::Payload>&& payloads);
     /// Responder: dispatches a request to its exchange's handler.
     std::vector<wire::Payload> respond(const wire::Header& h, std::vector<wire::Payload>& request,
                                        Step& step, bool& fatal);
@@ -267,34 +285,34 @@ private:
 
     Services& services_;
     SaRegistry& registry_;
-    std::uint32_t id_;
-    bool initiator_;
     IkeSpi spi_i_;
     IkeSpi spi_r_;
-    IkeState state_{IkeState::kCreated};
     const PeerConfig* config_{nullptr};
     std::vector<const PeerConfig*> candidates_;
     Endpoint local_;
     Endpoint remote_;
-    bool nat_here_{false};
-    bool nat_there_{false};
     TimePoint established_at_{};
     TimePoint last_inbound_{};
-    bool up_{false};
-    bool destroying_{false};
-
-    std::uint32_t next_mid_{0};      // our next request's message id
-    std::uint32_t expected_mid_{0};  // the lowest message id of the peer's not yet answered
     std::map<std::uint32_t, Pending> outstanding_;
     std::deque<ExchangePtr> queue_;
     std::vector<std::pair<TimePoint, ExchangePtr>> delayed_;
     std::map<std::uint32_t, CachedResponse> responses_;  // the last `window` answered requests
     std::map<std::uint32_t, Reassembly> reassembly_;     // per message id and direction
     std::vector<std::unique_ptr<ChildSa>> children_;
+    std::uint32_t id_;
+    std::uint32_t next_mid_{0};      // our next request's message id
+    std::uint32_t expected_mid_{0};  // the lowest message id of the peer's not yet answered
+    IkeState state_{IkeState::kCreated};
+    bool initiator_;
+    bool nat_here_{false};
+    bool nat_there_{false};
+    bool up_{false};
+    bool destroying_{false};
 };
 
 /// strongSwan-style log line for an IKE SA: "[IKE] t[1] message".
-#define IKE_LOG(level, sa, ...) \
-    ::ikeplex::log::level(::ikeplex::log::Subsystem::kIke, "{} {}", (sa).label(), fmt::format(__VA_ARGS__))
+#define IKE_LOG(level, sa, ...)                                                   \
+    ::ikeplex::log::level(::ikeplex::log::Subsystem::kIke, "{} {}", (sa).label(), \
+                          fmt::format(__VA_ARGS__))
 
 }  // namespace ikeplex::ike

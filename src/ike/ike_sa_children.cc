@@ -9,11 +9,16 @@ namespace ikeplex::ike {
 
 const char* to_string(ChildState s) noexcept {
     switch (s) {
-        case ChildState::kCreating: return "CREATING";
-        case ChildState::kInstalled: return "INSTALLED";
-        case ChildState::kRekeying: return "REKEYING";
-        case ChildState::kRekeyed: return "REKEYED";
-        case ChildState::kDeleting: return "DELETING";
+        case ChildState::kCreating:
+            return "CREATING";
+        case ChildState::kInstalled:
+            return "INSTALLED";
+        case ChildState::kRekeying:
+            return "REKEYING";
+        case ChildState::kRekeyed:
+            return "REKEYED";
+        case ChildState::kDeleting:
+            return "DELETING";
     }
     return "UNKNOWN";
 }
@@ -53,7 +58,8 @@ ChildSa& IkeSa::add_child(std::unique_ptr<ChildSa> c) {
 void IkeSa::move_children_to(IkeSa& other, Step& step) {
     for (auto& c : children_) {
         // The lifetimes keep running: move each deadline to the new IKE SA's timer keys.
-        for (TimerKind k : {TimerKind::kChildRekey, TimerKind::kChildExpire, TimerKind::kDeleteLater}) {
+        for (TimerKind k :
+             {TimerKind::kChildRekey, TimerKind::kChildExpire, TimerKind::kDeleteLater}) {
             const TimerKey old{id_, k, c->id};
             if (auto at = services_.timers.deadline(old)) {
                 services_.timers.cancel(old);
@@ -105,16 +111,18 @@ void IkeSa::install_child(ChildSa& c, crypto::ChildKeys&& keys, bool we_initiate
     out.integ_key = we_initiated ? std::move(keys.integ_i) : std::move(keys.integ_r);
     step.out.commands.emplace_back(std::move(in));
     step.out.commands.emplace_back(std::move(out));
-    registry_.acquire_policy(InstallPolicy{c.reqid, c.local_ts, c.remote_ts, local_, remote_, c.mode, false,
-                                           false},
-                             step);
+    registry_.acquire_policy(
+            InstallPolicy{c.reqid, c.local_ts, c.remote_ts, local_, remote_, c.mode, false, false},
+            step);
     c.state = ChildState::kInstalled;
     c.established = step.now;
     arm_child_lifetimes(c, step);
-    log::info(log::Subsystem::kIke, "{} CHILD_SA {}{{{}}} established with SPIs {}_i {}_o and TS {} === {}{}",
-              label(), c.name(), c.id, c.spi_in, c.spi_out, to_string(c.local_ts), to_string(c.remote_ts),
+    log::info(log::Subsystem::kIke,
+              "{} CHILD_SA {}{{{}}} established with SPIs {}_i {}_o and TS {} === {}{}", label(),
+              c.name(), c.id, c.spi_in, c.spi_out, to_string(c.local_ts), to_string(c.remote_ts),
               c.resource.is_none() ? "" : fmt::format(" ({})", c.resource));
     emit(step, EventKind::kChildUp, c.id);
+    on_member_installed(*this, c, step);
 }
 
 void IkeSa::remove_outbound(ChildSa& c, Step& step) {
@@ -131,8 +139,10 @@ void IkeSa::arm_child_lifetimes(const ChildSa& c, Step& step) {
     const Lifetimes& l = c.config->lifetimes;
     if (l.rekey_time.count() > 0) {
         const auto jitter = l.rand_time.count() > 0
-                ? Duration(static_cast<std::int64_t>(services_.random.u64() % static_cast<std::uint64_t>(l.rand_time.count())))
-                : Duration(0);
+                                    ? Duration(static_cast<std::int64_t>(
+                                              services_.random.u64() %
+                                              static_cast<std::uint64_t>(l.rand_time.count())))
+                                    : Duration(0);
         services_.timers.set({id_, TimerKind::kChildRekey, c.id}, step.now + l.rekey_time - jitter);
     }
     if (l.life_time.count() > 0) {
@@ -141,7 +151,8 @@ void IkeSa::arm_child_lifetimes(const ChildSa& c, Step& step) {
 }
 
 void IkeSa::remove_child(std::uint32_t id, const char* reason, Step& step, bool quiet) {
-    auto it = std::find_if(children_.begin(), children_.end(), [id](const auto& c) { return c->id == id; });
+    auto it = std::find_if(children_.begin(), children_.end(),
+                           [id](const auto& c) { return c->id == id; });
     if (it == children_.end()) {
         return;
     }
@@ -156,13 +167,17 @@ void IkeSa::remove_child(std::uint32_t id, const char* reason, Step& step, bool 
             step.out.commands.emplace_back(DeleteSa{c.id, c.spi_out, false, remote_});
         }
         registry_.release_policy(DeletePolicy{c.reqid, c.local_ts, c.remote_ts}, step);
-        log::info(log::Subsystem::kIke, "{} CHILD_SA {}{{{}}} with SPIs {}_i {}_o removed ({})", label(),
-                  c.name(), c.id, c.spi_in, c.spi_out, reason);
+        log::info(log::Subsystem::kIke, "{} CHILD_SA {}{{{}}} with SPIs {}_i {}_o removed ({})",
+                  label(), c.name(), c.id, c.spi_in, c.spi_out, reason);
         if (!quiet) {
             emit(step, EventKind::kChildDown, c.id, 0, reason);
         }
     }
+    const std::unique_ptr<ChildSa> gone = std::move(*it);
     children_.erase(it);
+    if (!quiet) {
+        on_child_removed(*this, *gone, step);
+    }
 }
 
 }  // namespace ikeplex::ike

@@ -22,29 +22,33 @@ std::uint32_t reassembly_key(std::uint32_t mid, bool response) noexcept {
 
 }  // namespace
 
-Result<std::vector<Bytes>> IkeSa::protect(const wire::Header& h, std::vector<wire::Payload>&& payloads) {
+Result<std::vector<Bytes>> IkeSa::protect(const wire::Header& h,
+                                          std::vector<wire::Payload>&& payloads) {
     if (h.exchange == wire::ExchangeType::kIkeSaInit) {
-        return std::vector<Bytes>{IKEPLEX_TRY(wire::write_message(wire::Message{h, std::move(payloads)}))};
+        return std::vector<Bytes>{
+                IKEPLEX_TRY(wire::write_message(wire::Message{h, std::move(payloads)}))};
     }
     if (!crypto) {
         return make_error(Errc::kState, "no keys to protect the message with");
     }
     const crypto::SkCipher& c = crypto->out;
     const Bytes plain = IKEPLEX_TRY(wire::write_payload_chain(payloads));
-    const wire::PayloadType first = payloads.empty() ? wire::PayloadType::kNone : payloads.front().type;
+    const wire::PayloadType first =
+            payloads.empty() ? wire::PayloadType::kNone : payloads.front().type;
     Bytes iv = services_.random.bytes(c.iv_size());
     Bytes whole = IKEPLEX_TRY(c.seal(h, first, plain, iv, c.default_padding(plain.size())));
 
     const std::size_t limit = services_.settings.fragment_size > kIpUdpMarker + 256
-            ? services_.settings.fragment_size - kIpUdpMarker
-            : 256;
+                                      ? services_.settings.fragment_size - kIpUdpMarker
+                                      : 256;
     const bool may_fragment = peer_fragmentation && config_ != nullptr && config_->fragmentation;
     if (whole.size() <= limit || !may_fragment) {
         return std::vector<Bytes>{std::move(whole)};
     }
     // RFC 7383 §2.5: split the plaintext so that each fragment message stays under the limit;
     // every fragment is protected on its own.
-    const std::size_t overhead = wire::kIkeHeaderSize + 4 + c.overhead(c.default_padding(0).size() + 16);
+    const std::size_t overhead =
+            wire::kIkeHeaderSize + 4 + c.overhead(c.default_padding(0).size() + 16);
     const std::size_t chunk = limit > overhead + 64 ? limit - overhead : 64;
     const std::size_t total = (plain.size() + chunk - 1) / chunk;
     if (total > kMaxFragments) {
@@ -52,24 +56,26 @@ Result<std::vector<Bytes>> IkeSa::protect(const wire::Header& h, std::vector<wir
     }
     std::vector<Bytes> out;
     for (std::size_t i = 0; i < total; ++i) {
-        const ByteView part = ByteView(plain).subspan(i * chunk, std::min(chunk, plain.size() - i * chunk));
+        const ByteView part =
+                ByteView(plain).subspan(i * chunk, std::min(chunk, plain.size() - i * chunk));
         iv = services_.random.bytes(c.iv_size());
-        out.push_back(IKEPLEX_TRY(c.seal_fragment(h, i == 0 ? first : wire::PayloadType::kNone,
-                                                  static_cast<std::uint16_t>(i + 1),
-                                                  static_cast<std::uint16_t>(total), part, iv,
-                                                  c.default_padding(part.size()))));
+        out.push_back(IKEPLEX_TRY(c.seal_fragment(
+                h, i == 0 ? first : wire::PayloadType::kNone, static_cast<std::uint16_t>(i + 1),
+                static_cast<std::uint16_t>(total), part, iv, c.default_padding(part.size()))));
     }
-    IKE_LOG(debug, *this, "splitting IKE message ({} bytes) into {} fragments", whole.size(), total);
+    IKE_LOG(debug, *this, "splitting IKE message ({} bytes) into {} fragments", whole.size(),
+            total);
     return out;
 }
 
-std::optional<Result<std::vector<wire::Payload>>> IkeSa::unprotect(const wire::Message& m, ByteView raw,
-                                                                   Step& /*step*/) {
+std::optional<Result<std::vector<wire::Payload>>> IkeSa::unprotect(const wire::Message& m,
+                                                                   ByteView raw, Step& /*step*/) {
     if (m.header.exchange == wire::ExchangeType::kIkeSaInit) {
         return Result<std::vector<wire::Payload>>(m.payloads);
     }
     if (!crypto) {
-        log::debug(log::Subsystem::kEnc, "{} encrypted message before keys exist, dropped", label());
+        log::debug(log::Subsystem::kEnc, "{} encrypted message before keys exist, dropped",
+                   label());
         return std::nullopt;
     }
     auto opened = crypto->in.open(raw, m);
@@ -85,11 +91,13 @@ std::optional<Result<std::vector<wire::Payload>>> IkeSa::unprotect(const wire::M
         first = sk->first_inner;
     } else {
         const wire::SkfPayload& f = *m.skf();
-        const std::uint32_t key = reassembly_key(m.header.message_id.value(), m.header.is_response());
+        const std::uint32_t key =
+                reassembly_key(m.header.message_id.value(), m.header.is_response());
         Reassembly& r = reassembly_[key];
         if (f.total_fragments > kMaxFragments) {
             reassembly_.erase(key);
-            log::info(log::Subsystem::kEnc, "{} message with {} fragments dropped", label(), f.total_fragments);
+            log::info(log::Subsystem::kEnc, "{} message with {} fragments dropped", label(),
+                      f.total_fragments);
             return std::nullopt;
         }
         // RFC 7383 §2.6: a larger Total Fragments restarts the reassembly; a smaller one is
@@ -111,7 +119,8 @@ std::optional<Result<std::vector<wire::Payload>>> IkeSa::unprotect(const wire::M
         }
         first = r.first;
         reassembly_.erase(key);
-        IKE_LOG(debug, *this, "reassembled {} fragments ({} bytes)", f.total_fragments, plain.size());
+        IKE_LOG(debug, *this, "reassembled {} fragments ({} bytes)", f.total_fragments,
+                plain.size());
     }
     auto inner = wire::parse_payload_chain(first, plain);
     if (!inner) {

@@ -20,7 +20,9 @@ class DeleteChild final : public Exchange {
 public:
     explicit DeleteChild(std::uint32_t child) : child_(child) {}
 
-    [[nodiscard]] wire::ExchangeType type() const noexcept override { return wire::ExchangeType::kInformational; }
+    [[nodiscard]] wire::ExchangeType type() const noexcept override {
+        return wire::ExchangeType::kInformational;
+    }
     [[nodiscard]] const char* name() const noexcept override { return "CHILD_DELETE"; }
 
     Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
@@ -28,13 +30,15 @@ public:
         if (c == nullptr) {
             return make_error(Errc::kState, "Child SA already gone");
         }
-        IKE_LOG(info, sa, "closing CHILD_SA {}{{{}}} with SPIs {}_i {}_o", c->name(), c->id, c->spi_in, c->spi_out);
+        IKE_LOG(info, sa, "closing CHILD_SA {}{{{}}} with SPIs {}_i {}_o", c->name(), c->id,
+                c->spi_in, c->spi_out);
         std::vector<Payload> out;
         out.push_back(wire::make_payload(wire::DeletePayload{wire::ProtocolId::kEsp, {c->spi_in}}));
         return out;
     }
 
-    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& /*resp*/, Step& step) override {
+    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& /*resp*/,
+                    Step& step) override {
         // Whatever the peer lists, our half is gone with this response (RFC 7296 §1.4.1).
         if (const ChildSa* c = sa.child(child_)) {
             sa.remove_child(child_, "deleted", step, c->replaced_by != 0);
@@ -48,18 +52,22 @@ private:
 
 class DeleteIke final : public Exchange {
 public:
-    [[nodiscard]] wire::ExchangeType type() const noexcept override { return wire::ExchangeType::kInformational; }
+    [[nodiscard]] wire::ExchangeType type() const noexcept override {
+        return wire::ExchangeType::kInformational;
+    }
     [[nodiscard]] const char* name() const noexcept override { return "IKE_DELETE"; }
 
     Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
-        IKE_LOG(info, sa, "deleting IKE_SA {} between {}[{}]...{}[{}]", sa.label(), sa.local().address,
-                sa.local_id.to_string(), sa.remote().address, sa.remote_id.to_string());
+        IKE_LOG(info, sa, "deleting IKE_SA {} between {}[{}]...{}[{}]", sa.label(),
+                sa.local().address, sa.local_id.to_string(), sa.remote().address,
+                sa.remote_id.to_string());
         std::vector<Payload> out;
         out.push_back(wire::make_payload(wire::DeletePayload{wire::ProtocolId::kIke, {}}));
         return out;
     }
 
-    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& /*resp*/, Step& step) override {
+    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& /*resp*/,
+                    Step& step) override {
         sa.destroy("deleted", step);
         return Outcome::kDone;
     }
@@ -67,10 +75,15 @@ public:
 
 class Dpd final : public Exchange {
 public:
-    [[nodiscard]] wire::ExchangeType type() const noexcept override { return wire::ExchangeType::kInformational; }
+    [[nodiscard]] wire::ExchangeType type() const noexcept override {
+        return wire::ExchangeType::kInformational;
+    }
     [[nodiscard]] const char* name() const noexcept override { return "DPD"; }
-    Result<std::vector<Payload>> build(IkeSa& /*sa*/, Step& /*step*/) override { return std::vector<Payload>{}; }
-    Outcome process(IkeSa& /*sa*/, const wire::Header& /*h*/, std::vector<Payload>& /*resp*/, Step& /*step*/) override {
+    Result<std::vector<Payload>> build(IkeSa& /*sa*/, Step& /*step*/) override {
+        return std::vector<Payload>{};
+    }
+    Outcome process(IkeSa& /*sa*/, const wire::Header& /*h*/, std::vector<Payload>& /*resp*/,
+                    Step& /*step*/) override {
         return Outcome::kDone;  // the answer itself is the point
     }
 };
@@ -80,12 +93,15 @@ public:
 class FatalNotify final : public Exchange {
 public:
     FatalNotify(NotifyType type, const char* reason) : type_(type), reason_(reason) {}
-    [[nodiscard]] wire::ExchangeType type() const noexcept override { return wire::ExchangeType::kInformational; }
+    [[nodiscard]] wire::ExchangeType type() const noexcept override {
+        return wire::ExchangeType::kInformational;
+    }
     [[nodiscard]] const char* name() const noexcept override { return "FATAL_NOTIFY"; }
     Result<std::vector<Payload>> build(IkeSa& /*sa*/, Step& /*step*/) override {
         return std::vector<Payload>{wire::make_notify(type_)};
     }
-    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& /*resp*/, Step& step) override {
+    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& /*resp*/,
+                    Step& step) override {
         sa.destroy(reason_, step);
         return Outcome::kDone;
     }
@@ -104,7 +120,8 @@ void delete_children(IkeSa& sa, const wire::DeletePayload& d, std::vector<Spi>& 
             IKE_LOG(debug, sa, "received DELETE for unknown ESP SA {}", spi);
             continue;  // already gone; nothing to answer
         }
-        IKE_LOG(info, sa, "received DELETE for CHILD_SA {}{{{}}} with SPI {}", c->name(), c->id, spi);
+        IKE_LOG(info, sa, "received DELETE for CHILD_SA {}{{{}}} with SPI {}", c->name(), c->id,
+                spi);
         if (c->state == ChildState::kDeleting) {
             // Both ends close it: outbound now, inbound with our own response, and the
             // response must not list it (RFC 7296 §1.4.1).
@@ -118,14 +135,21 @@ void delete_children(IkeSa& sa, const wire::DeletePayload& d, std::vector<Spi>& 
 
 }  // namespace
 
-ExchangePtr make_delete_child(std::uint32_t child_id) { return std::make_unique<DeleteChild>(child_id); }
-ExchangePtr make_delete_ike() { return std::make_unique<DeleteIke>(); }
-ExchangePtr make_dpd() { return std::make_unique<Dpd>(); }
+ExchangePtr make_delete_child(std::uint32_t child_id) {
+    return std::make_unique<DeleteChild>(child_id);
+}
+ExchangePtr make_delete_ike() {
+    return std::make_unique<DeleteIke>();
+}
+ExchangePtr make_dpd() {
+    return std::make_unique<Dpd>();
+}
 ExchangePtr make_fatal_notify(NotifyType type, const char* reason) {
     return std::make_unique<FatalNotify>(type, reason);
 }
 
-std::vector<Payload> respond_informational(IkeSa& sa, std::vector<Payload>& request, Step& step, bool& fatal) {
+std::vector<Payload> respond_informational(IkeSa& sa, std::vector<Payload>& request, Step& step,
+                                           bool& fatal) {
     std::vector<Spi> esp;
     for (const Payload& p : request) {
         if (const auto* d = p.as<wire::DeletePayload>()) {
@@ -137,18 +161,22 @@ std::vector<Payload> respond_informational(IkeSa& sa, std::vector<Payload>& requ
             if (d->protocol == wire::ProtocolId::kEsp) {
                 delete_children(sa, *d, esp, step);
             }
-        } else if (const auto* n = p.as<wire::NotifyPayload>(); n != nullptr && wire::is_error(n->type)) {
+        } else if (const auto* n = p.as<wire::NotifyPayload>();
+                   n != nullptr && wire::is_error(n->type)) {
             // RFC 7296 §2.21.2: an authentication failure reported after IKE_AUTH (and any
             // other error about the IKE SA) ends it.
-            IKE_LOG(info, sa, "received {} notify in an INFORMATIONAL request", wire::to_string(n->type));
-            if (n->type == NotifyType::kAuthenticationFailed || n->type == NotifyType::kInvalidSyntax) {
+            IKE_LOG(info, sa, "received {} notify in an INFORMATIONAL request",
+                    wire::to_string(n->type));
+            if (n->type == NotifyType::kAuthenticationFailed ||
+                n->type == NotifyType::kInvalidSyntax) {
                 fatal = true;
             }
         }
     }
     std::vector<Payload> out;
     if (!esp.empty()) {
-        out.push_back(wire::make_payload(wire::DeletePayload{wire::ProtocolId::kEsp, std::move(esp)}));
+        out.push_back(
+                wire::make_payload(wire::DeletePayload{wire::ProtocolId::kEsp, std::move(esp)}));
     }
     return out;
 }

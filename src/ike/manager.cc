@@ -28,7 +28,7 @@ std::string reqid_key(std::string_view conn, std::string_view child) {
 
 IkeSaManager::IkeSaManager(const crypto::Registry& registry, Random& random, SpiAllocator& spis,
                            Settings settings)
-    : settings_(std::move(settings)),
+    : settings_(settings),
       services_{registry, random, spis, settings_, credentials_, timers_, false},
       cookies_(registry, random),
       configs_(std::make_unique<std::vector<PeerConfig>>()) {}
@@ -40,18 +40,22 @@ void IkeSaManager::load(std::vector<PeerConfig> configs) {
     configs_ = std::make_unique<std::vector<PeerConfig>>(std::move(configs));
 }
 
-void IkeSaManager::set_credentials(Credentials credentials) { credentials_ = std::move(credentials); }
+void IkeSaManager::set_credentials(Credentials credentials) {
+    credentials_ = std::move(credentials);
+}
 
 // ----------------------------------------------------------------------------- inputs
 
 void IkeSaManager::reject(const char* what, const Endpoint& remote, const Error* e, Step& step) {
     if (bad_input_log_.allow(static_cast<std::uint64_t>(step.now.ms))) {
-        log::info(log::Subsystem::kNet, "{} from {}{}{} ({} similar suppressed)", what, remote, e != nullptr ? ": " : "",
-                  e != nullptr ? wire::describe(*e) : std::string(), bad_input_log_.suppressed());
+        log::info(log::Subsystem::kNet, "{} from {}{}{} ({} similar suppressed)", what, remote,
+                  e != nullptr ? ": " : "", e != nullptr ? wire::describe(*e) : std::string(),
+                  bad_input_log_.suppressed());
     }
 }
 
-void IkeSaManager::on_datagram(ByteView datagram, const Endpoint& local, const Endpoint& remote, Step& step) {
+void IkeSaManager::on_datagram(ByteView datagram, const Endpoint& local, const Endpoint& remote,
+                               Step& step) {
     ++counters_.datagrams;
     auto parsed = wire::parse_message(datagram);
     Status rules = parsed ? wire::check_header_rules(parsed->header) : Status(parsed.error());
@@ -102,7 +106,8 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
         return;
     }
     const auto* ni = find_payload<wire::NoncePayload>(m.payloads, wire::PayloadType::kNonce);
-    if (ni == nullptr || find_payload<wire::SaPayload>(m.payloads, wire::PayloadType::kSa) == nullptr ||
+    if (ni == nullptr ||
+        find_payload<wire::SaPayload>(m.payloads, wire::PayloadType::kSa) == nullptr ||
         find_payload<wire::KePayload>(m.payloads, wire::PayloadType::kKe) == nullptr) {
         ++counters_.malformed;
         reject("IKE_SA_INIT without SA, KE or Nonce", remote, nullptr, step);
@@ -112,7 +117,8 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
     if (half_open_.size() >= settings_.cookie_threshold) {
         cookies_.rotate(step.now);
         const auto* cookie = find_notify(m.payloads, NotifyType::kCookie);
-        if (cookie == nullptr || !cookies_.verify(cookie->data, ni->data, remote.address, h.spi_i)) {
+        if (cookie == nullptr ||
+            !cookies_.verify(cookie->data, ni->data, remote.address, h.spi_i)) {
             if (cookie != nullptr) {
                 ++counters_.cookies_rejected;
             }
@@ -121,7 +127,9 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
             rh.flags = wire::kFlagResponse;
             rh.spi_r = IkeSpi(0);
             auto reply = wire::write_message(wire::Message{
-                    rh, {wire::make_notify(NotifyType::kCookie, cookies_.make(ni->data, remote.address, h.spi_i))}});
+                    rh,
+                    {wire::make_notify(NotifyType::kCookie,
+                                       cookies_.make(ni->data, remote.address, h.spi_i))}});
             if (reply) {
                 step.out.datagrams.push_back(OutDatagram{std::move(*reply), local, remote});
             }
@@ -161,8 +169,8 @@ void IkeSaManager::on_backend_event(const BackendEvent& event, Step& step) {
     } else if (const auto* e = std::get_if<Expire>(&event)) {
         if (auto found = find_child_by_spi(e->spi, e->inbound)) {
             auto [sa, child] = *found;
-            log::info(log::Subsystem::kChd, "{} {} lifetime of CHILD_SA {}{{{}}} reached", sa->label(),
-                      e->hard ? "hard" : "soft", child->name(), child->id);
+            log::info(log::Subsystem::kChd, "{} {} lifetime of CHILD_SA {}{{{}}} reached",
+                      sa->label(), e->hard ? "hard" : "soft", child->name(), child->id);
             if (e->hard) {
                 sa->delete_child(child->id, step);
             } else {
@@ -172,8 +180,8 @@ void IkeSaManager::on_backend_event(const BackendEvent& event, Step& step) {
     } else if (const auto* f = std::get_if<InstallFailed>(&event)) {
         ++counters_.backend_failures;
         if (IkeSa* sa = sa_of_child(f->child_id)) {
-            log::error(log::Subsystem::kKnl, "{} installing CHILD_SA {{{}}} failed: {}", sa->label(), f->child_id,
-                       f->reason);
+            log::error(log::Subsystem::kKnl, "{} installing CHILD_SA {{{}}} failed: {}",
+                       sa->label(), f->child_id, f->reason);
             sa->delete_child(f->child_id, step);
         }
     }
@@ -190,28 +198,30 @@ void IkeSaManager::on_acquire(const Acquire& a, Step& step) {
     // One negotiation per (reqid, resource) at a time; the backend repeats acquires while
     // packets keep coming.
     const auto key = std::make_pair(a.reqid, a.resource);
-    if (auto it = acquiring_.find(key); it != acquiring_.end() && step.now - it->second < settings_.half_open_timeout) {
+    if (auto it = acquiring_.find(key);
+        it != acquiring_.end() && step.now - it->second < settings_.half_open_timeout) {
         return;
     }
     acquiring_[key] = step.now;
-    log::info(log::Subsystem::kKnl, "acquire for {}/{} (reqid {}{})", names->first->name, names->second->name,
-              a.reqid.value(), a.resource.is_none() ? std::string() : fmt::format(", {}", a.resource));
-    if (auto r = start(names->first->name, names->second->name, step, a.resource); !r) {
+    log::info(log::Subsystem::kKnl, "acquire for {}/{} (reqid {}{})", names->first->name,
+              names->second->name, a.reqid.value(),
+              a.resource.is_none() ? std::string() : fmt::format(", {}", a.resource));
+    if (auto r = start(names->first->name, names->second->name, step, a.resource, true); !r) {
         log::info(log::Subsystem::kKnl, "acquire not handled: {}", r.error().detail);
     }
 }
 
 // ----------------------------------------------------------------------------- commands
 
-Result<std::uint32_t> IkeSaManager::initiate(std::string_view conn, std::string_view child, Step& step,
-                                             ResourceId resource) {
-    auto r = start(conn, child, step, resource);
+Result<std::uint32_t> IkeSaManager::initiate(std::string_view conn, std::string_view child,
+                                             Step& step, ResourceId resource) {
+    auto r = start(conn, child, step, resource, false);
     finish(step);
     return r;
 }
 
 Result<std::uint32_t> IkeSaManager::start(std::string_view conn, std::string_view child, Step& step,
-                                          ResourceId resource) {
+                                          ResourceId resource, bool from_acquire) {
     const PeerConfig* cfg = nullptr;
     for (const PeerConfig& c : *configs_) {
         if (c.name == conn) {
@@ -230,7 +240,9 @@ Result<std::uint32_t> IkeSaManager::start(std::string_view conn, std::string_vie
     }
     if (IkeSa* existing = sa_of_config(*cfg)) {
         if (child_cfg != nullptr) {
-            existing->create_child(*child_cfg, resource, step);
+            // RFC 9611 groups decide what is missing; an operator may ask for another regular
+            // Child SA, an acquire only for one that does not exist.
+            ike::on_acquire(*existing, *child_cfg, resource, step, !from_acquire);
         }
         return existing->id();
     }
@@ -247,7 +259,8 @@ Result<std::uint32_t> IkeSaManager::start(std::string_view conn, std::string_vie
     if (!local_addr) {
         return make_error(Errc::kConfig, "no local address reaches the remote address");
     }
-    auto sa = std::make_unique<IkeSa>(services_, *this, next_ike_id(), true, Endpoint{*local_addr, cfg->local_port},
+    auto sa = std::make_unique<IkeSa>(services_, *this, next_ike_id(), true,
+                                      Endpoint{*local_addr, cfg->local_port},
                                       Endpoint{remote_addr, cfg->remote_port});
     sa->set_spis(new_ike_spi(), IkeSpi(0));
     sa->set_config(cfg);
@@ -264,18 +277,27 @@ void IkeSaManager::start_actions(Step& step) {
                 const ReqId reqid = reqid_for(ch);
                 Policy& p = policies_[PolicyKey{reqid, ch.local_ts, ch.remote_ts}];
                 if (!p.trap && p.users == 0) {
-                    const IpAddress local = c.local_addrs.empty() ? IpAddress() : c.local_addrs.front();
-                    const IpAddress remote = c.remote_addrs.empty() ? IpAddress() : c.remote_addrs.front();
-                    p.policy = InstallPolicy{reqid, ch.local_ts, ch.remote_ts, Endpoint{local, c.local_port},
-                                             Endpoint{remote, c.remote_port}, ch.mode, true, false};
+                    const IpAddress local =
+                            c.local_addrs.empty() ? IpAddress() : c.local_addrs.front();
+                    const IpAddress remote =
+                            c.remote_addrs.empty() ? IpAddress() : c.remote_addrs.front();
+                    p.policy = InstallPolicy{reqid,
+                                             ch.local_ts,
+                                             ch.remote_ts,
+                                             Endpoint{local, c.local_port},
+                                             Endpoint{remote, c.remote_port},
+                                             ch.mode,
+                                             true,
+                                             false};
                     step.out.commands.emplace_back(p.policy);
-                    log::info(log::Subsystem::kCfg, "installed trap policy for {}/{} (reqid {})", c.name, ch.name,
-                              reqid.value());
+                    log::info(log::Subsystem::kCfg, "installed trap policy for {}/{} (reqid {})",
+                              c.name, ch.name, reqid.value());
                 }
                 p.trap = true;
             } else if (ch.start_action == StartAction::kStart) {
-                if (auto r = start(c.name, ch.name, step, ResourceId::none()); !r) {
-                    log::error(log::Subsystem::kCfg, "cannot start {}/{}: {}", c.name, ch.name, r.error().detail);
+                if (auto r = start(c.name, ch.name, step, ResourceId::none(), false); !r) {
+                    log::error(log::Subsystem::kCfg, "cannot start {}/{}: {}", c.name, ch.name,
+                               r.error().detail);
                 }
             }
         }
@@ -333,13 +355,15 @@ void IkeSaManager::finish(Step& step) {
         }
         if (IkeSa* sa = find(e.ike_id); sa != nullptr) {
             if (const ChildSa* c = sa->child(e.child_id)) {
-                acquiring_.erase({c->reqid, c->resource});
+                // Any resource: after the fallback, the members' acquires must get through.
+                std::erase_if(acquiring_, [&](const auto& a) { return a.first.first == c->reqid; });
             }
         }
     }
     for (auto it = half_open_.begin(); it != half_open_.end();) {
         const IkeSa* sa = find(*it);
-        it = sa == nullptr || sa->state() != IkeState::kConnecting ? half_open_.erase(it) : std::next(it);
+        it = sa == nullptr || sa->state() != IkeState::kConnecting ? half_open_.erase(it)
+                                                                   : std::next(it);
     }
     for (auto it = sas_.begin(); it != sas_.end();) {
         if (alive(*it->second)) {
@@ -389,9 +413,12 @@ IkeSa* IkeSaManager::sa_of_child(std::uint32_t child_id) noexcept {
     return nullptr;
 }
 
-std::size_t IkeSaManager::half_open() const noexcept { return half_open_.size(); }
+std::size_t IkeSaManager::half_open() const noexcept {
+    return half_open_.size();
+}
 
-std::optional<std::pair<IkeSa*, ChildSa*>> IkeSaManager::find_child_by_spi(Spi spi, bool inbound) noexcept {
+std::optional<std::pair<IkeSa*, ChildSa*>> IkeSaManager::find_child_by_spi(Spi spi,
+                                                                           bool inbound) noexcept {
     for (auto& [id, sa] : sas_) {
         if (!alive(*sa)) {
             continue;
@@ -405,7 +432,8 @@ std::optional<std::pair<IkeSa*, ChildSa*>> IkeSaManager::find_child_by_spi(Spi s
 
 IkeSa* IkeSaManager::sa_of_config(const PeerConfig& conn) noexcept {
     for (auto& [id, sa] : sas_) {
-        const bool usable = sa->state() == IkeState::kConnecting || sa->state() == IkeState::kEstablished ||
+        const bool usable = sa->state() == IkeState::kConnecting ||
+                            sa->state() == IkeState::kEstablished ||
                             sa->state() == IkeState::kRekeying;
         if (usable && sa->is_original_initiator() && sa->config() == &conn) {
             return sa.get();
@@ -420,7 +448,8 @@ IkeSa* IkeSaManager::sa_of_config(const PeerConfig& conn) noexcept {
     return nullptr;
 }
 
-std::optional<std::pair<const PeerConfig*, const ChildConfig*>> IkeSaManager::by_reqid(ReqId reqid) const {
+std::optional<std::pair<const PeerConfig*, const ChildConfig*>> IkeSaManager::by_reqid(
+        ReqId reqid) const {
     for (const PeerConfig& c : *configs_) {
         for (const ChildConfig& ch : c.children) {
             auto it = reqids_.find(reqid_key(c.name, ch.name));
@@ -483,7 +512,8 @@ void IkeSaManager::initial_contact(IkeSa& keep, Step& step) {
             continue;
         }
         if (sa->local_id == keep.local_id && sa->remote_id == keep.remote_id) {
-            IKE_LOG(info, *sa, "INITIAL_CONTACT from '{}': deleting this old IKE_SA", keep.remote_id.to_string());
+            IKE_LOG(info, *sa, "INITIAL_CONTACT from '{}': deleting this old IKE_SA",
+                    keep.remote_id.to_string());
             sa->destroy("replaced after INITIAL_CONTACT", step);
         }
     }
@@ -521,8 +551,8 @@ void IkeSaManager::release_policy(const DeletePolicy& policy, Step& step) {
 bool IkeSaManager::first_of_config(const IkeSa& sa) const {
     return std::none_of(sas_.begin(), sas_.end(), [&](const auto& e) {
         const IkeSa& other = *e.second;
-        return &other != &sa && alive(other) && other.config() == sa.config() && other.remote() == sa.remote() &&
-               other.state() != IkeState::kConnecting;
+        return &other != &sa && alive(other) && other.config() == sa.config() &&
+               other.remote() == sa.remote() && other.state() != IkeState::kConnecting;
     });
 }
 

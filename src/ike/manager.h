@@ -29,13 +29,13 @@ namespace ikeplex::ike {
 /// What went wrong with outside input, for operators (VICI stats) and tests.
 struct ManagerCounters {
     std::uint64_t datagrams{0};
-    std::uint64_t malformed{0};       ///< did not parse or broke the header/payload rules
-    std::uint64_t unknown_spi{0};     ///< no IKE SA for the message
+    std::uint64_t malformed{0};    ///< did not parse or broke the header/payload rules
+    std::uint64_t unknown_spi{0};  ///< no IKE SA for the message
     std::uint64_t init_requests{0};
     std::uint64_t cookies_sent{0};
     std::uint64_t cookies_rejected{0};
     std::uint64_t half_open_dropped{0};
-    std::uint64_t init_refused{0};    ///< answered with an error notify (no proposal, KE, ...)
+    std::uint64_t init_refused{0};  ///< answered with an error notify (no proposal, KE, ...)
     std::uint64_t acquires{0};
     std::uint64_t backend_failures{0};
 };
@@ -46,7 +46,8 @@ public:
     /// connections that leave local_addrs empty.
     using SourceLookup = std::function<std::optional<IpAddress>(const IpAddress& remote)>;
 
-    IkeSaManager(const crypto::Registry& registry, Random& random, SpiAllocator& spis, Settings settings);
+    IkeSaManager(const crypto::Registry& registry, Random& random, SpiAllocator& spis,
+                 Settings settings);
     ~IkeSaManager() override;
     IkeSaManager(const IkeSaManager&) = delete;
     IkeSaManager& operator=(const IkeSaManager&) = delete;
@@ -112,18 +113,21 @@ private:
         bool trap{false};
     };
 
-    void on_init_request(const wire::Message& m, ByteView raw, const Endpoint& local, const Endpoint& remote,
-                         Step& step);
+    void on_init_request(const wire::Message& m, ByteView raw, const Endpoint& local,
+                         const Endpoint& remote, Step& step);
     void on_acquire(const Acquire& a, Step& step);
     /// initiate() without finish().
-    Result<std::uint32_t> start(std::string_view conn, std::string_view child, Step& step, ResourceId resource);
+    Result<std::uint32_t> start(std::string_view conn, std::string_view child, Step& step,
+                                ResourceId resource, bool from_acquire);
     /// Every call ends here: forget destroyed SAs and tell the host the next deadline.
     void finish(Step& step);
     void reject(const char* what, const Endpoint& remote, const Error* e, Step& step);
     /// The (connection, child) names behind a reqid.
-    [[nodiscard]] std::optional<std::pair<const PeerConfig*, const ChildConfig*>> by_reqid(ReqId reqid) const;
+    [[nodiscard]] std::optional<std::pair<const PeerConfig*, const ChildConfig*>> by_reqid(
+            ReqId reqid) const;
     [[nodiscard]] IkeSa* sa_of_config(const PeerConfig& conn) noexcept;
-    [[nodiscard]] std::optional<std::pair<IkeSa*, ChildSa*>> find_child_by_spi(Spi spi, bool inbound) noexcept;
+    [[nodiscard]] std::optional<std::pair<IkeSa*, ChildSa*>> find_child_by_spi(
+            Spi spi, bool inbound) noexcept;
 
     Settings settings_;
     Credentials credentials_;
@@ -139,7 +143,7 @@ private:
     std::map<IkeSpi, std::uint32_t> by_spi_;
     /// IKE_SA_INIT retransmits: (initiator's address, SPIi) of half-open SAs.
     std::map<std::pair<Endpoint, IkeSpi>, std::uint32_t> by_init_;
-    std::set<std::uint32_t> half_open_;  ///< responder SAs waiting for IKE_AUTH
+    std::set<std::uint32_t> half_open_;    ///< responder SAs waiting for IKE_AUTH
     std::map<std::string, ReqId> reqids_;  ///< "conn/child" -> reqid
     using PolicyKey = std::tuple<ReqId, std::vector<TrafficSelector>, std::vector<TrafficSelector>>;
     std::map<PolicyKey, Policy> policies_;

@@ -34,9 +34,9 @@ const char* to_string(EventKind k) noexcept;
 struct Event {
     EventKind kind{EventKind::kIkeUp};
     std::uint32_t ike_id{0};
-    std::uint32_t child_id{0};   ///< child events
-    std::uint32_t new_id{0};     ///< rekey events: the new SA
-    std::string name;            ///< connection or child config name
+    std::uint32_t child_id{0};  ///< child events
+    std::uint32_t new_id{0};    ///< rekey events: the new SA
+    std::string name;           ///< connection or child config name
     std::string reason;
 };
 

@@ -78,8 +78,8 @@ bool has_type(const Proposal& p, TransformType t) {
 
 bool is_aead(std::uint16_t encr_id) {
     return encr_id == encr::kAesGcm16 || encr_id == encr::kChacha20Poly1305 ||
-           encr_id == encr::kAesGcm8 || encr_id == encr::kAesGcm12 ||
-           encr_id == encr::kAesCcm8 || encr_id == encr::kAesCcm12 || encr_id == encr::kAesCcm16;
+           encr_id == encr::kAesGcm8 || encr_id == encr::kAesGcm12 || encr_id == encr::kAesCcm8 ||
+           encr_id == encr::kAesCcm12 || encr_id == encr::kAesCcm16;
 }
 
 Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std::uint8_t number) {
@@ -89,7 +89,8 @@ Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std
     std::size_t pos = 0;
     while (pos <= text.size()) {
         const auto dash = text.find('-', pos);
-        const std::string_view word = text.substr(pos, dash == std::string_view::npos ? text.npos : dash - pos);
+        const std::string_view word =
+                text.substr(pos, dash == std::string_view::npos ? text.npos : dash - pos);
         pos = dash == std::string_view::npos ? text.size() + 1 : dash + 1;
         const auto it = std::find_if(std::begin(kKeywords), std::end(kKeywords),
                                      [&](const Keyword& k) { return k.word == word; });
@@ -227,7 +228,8 @@ Result<std::vector<Proposal>> parse_proposals(std::string_view text, wire::Proto
     std::size_t pos = 0;
     while (pos <= text.size()) {
         const auto comma = text.find(',', pos);
-        std::string_view one = text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos);
+        std::string_view one =
+                text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos);
         while (!one.empty() && one.front() == ' ') {
             one.remove_prefix(1);
         }
@@ -241,7 +243,8 @@ Result<std::vector<Proposal>> parse_proposals(std::string_view text, wire::Proto
         if (out.size() == 255) {
             return make_error(Errc::kConfig, "proposal: more than 255 proposals");
         }
-        out.push_back(IKEPLEX_TRY(parse_one(one, protocol, static_cast<std::uint8_t>(out.size() + 1))));
+        out.push_back(
+                IKEPLEX_TRY(parse_one(one, protocol, static_cast<std::uint8_t>(out.size() + 1))));
     }
     if (out.empty()) {
         return make_error(Errc::kConfig, "proposal: empty proposal list");
@@ -250,15 +253,17 @@ Result<std::vector<Proposal>> parse_proposals(std::string_view text, wire::Proto
 }
 
 std::string describe(const Proposal& p) {
-    std::string s = p.protocol == wire::ProtocolId::kIke ? "IKE:" : p.protocol == wire::ProtocolId::kEsp ? "ESP:" : "AH:";
+    std::string s = p.protocol == wire::ProtocolId::kIke   ? "IKE:"
+                    : p.protocol == wire::ProtocolId::kEsp ? "ESP:"
+                                                           : "AH:";
     for (std::size_t i = 0; i < p.transforms.size(); ++i) {
         s += (i == 0 ? "" : "/") + transform_text(p.transforms[i]);
     }
     return s;
 }
 
-Result<Proposal> select_proposal(std::span<const Proposal> offered, std::span<const Proposal> configured,
-                                 bool ignore_ke) {
+Result<Proposal> select_proposal(std::span<const Proposal> offered,
+                                 std::span<const Proposal> configured, bool ignore_ke) {
     for (const Proposal& ours : configured) {
         for (const Proposal& theirs : offered) {
             if (auto chosen = match(ours, theirs, ignore_ke)) {
@@ -281,13 +286,15 @@ Status verify_chosen(const Proposal& chosen, std::span<const Proposal> offered, 
                 continue;
             }
             if (std::find(seen.begin(), seen.end(), t.type) != seen.end()) {
-                return wire::error_with_notify(Errc::kNoProposal, "peer chose two transforms of a type",
+                return wire::error_with_notify(Errc::kNoProposal,
+                                               "peer chose two transforms of a type",
                                                wire::NotifyType::kNoProposalChosen);
             }
             seen.push_back(t.type);
             const auto a = allowed(ours, t.type);
             if (std::find(a.begin(), a.end(), t) == a.end()) {
-                return wire::error_with_notify(Errc::kNoProposal, "peer chose a transform we did not offer",
+                return wire::error_with_notify(Errc::kNoProposal,
+                                               "peer chose a transform we did not offer",
                                                wire::NotifyType::kNoProposalChosen);
             }
         }
@@ -327,9 +334,10 @@ std::vector<std::uint16_t> ke_methods(std::span<const Proposal> ps) {
 }
 
 Proposal without_ke(Proposal p) {
-    p.transforms.erase(std::remove_if(p.transforms.begin(), p.transforms.end(),
-                                      [](const Transform& t) { return t.type == TransformType::kKe; }),
-                       p.transforms.end());
+    p.transforms.erase(
+            std::remove_if(p.transforms.begin(), p.transforms.end(),
+                           [](const Transform& t) { return t.type == TransformType::kKe; }),
+            p.transforms.end());
     return p;
 }
 
@@ -337,16 +345,26 @@ Result<IkeAlgorithms> ike_algorithms(const crypto::Registry& r, const Proposal& 
     IkeAlgorithms a;
     for (const Transform& t : p.transforms) {
         switch (t.type) {
-            case TransformType::kEncr: a.suite.encr = r.encr(t.id, t.key_length().value_or(0)); break;
-            case TransformType::kPrf: a.suite.prf = r.prf(t.id); break;
-            case TransformType::kInteg: a.suite.integ = r.integ(t.id); break;
-            case TransformType::kKe: a.ke = t.id; break;
-            default: break;
+            case TransformType::kEncr:
+                a.suite.encr = r.encr(t.id, t.key_length().value_or(0));
+                break;
+            case TransformType::kPrf:
+                a.suite.prf = r.prf(t.id);
+                break;
+            case TransformType::kInteg:
+                a.suite.integ = r.integ(t.id);
+                break;
+            case TransformType::kKe:
+                a.ke = t.id;
+                break;
+            default:
+                break;
         }
     }
     if (a.suite.encr == nullptr || a.suite.prf == nullptr || r.ke(a.ke) == nullptr ||
         (a.suite.encr->aead == (a.suite.integ != nullptr))) {
-        return wire::error_with_notify(Errc::kNoProposal, "IKE proposal with unsupported algorithms",
+        return wire::error_with_notify(Errc::kNoProposal,
+                                       "IKE proposal with unsupported algorithms",
                                        wire::NotifyType::kNoProposalChosen);
     }
     return a;
@@ -356,23 +374,33 @@ Result<ChildAlgorithms> child_algorithms(const crypto::Registry& r, const Propos
     ChildAlgorithms a;
     for (const Transform& t : p.transforms) {
         switch (t.type) {
-            case TransformType::kEncr: a.encr = r.encr(t.id, t.key_length().value_or(0)); break;
+            case TransformType::kEncr:
+                a.encr = r.encr(t.id, t.key_length().value_or(0));
+                break;
             case TransformType::kInteg:
                 if (t.id != integ::kNone) {
                     a.integ = r.integ(t.id);
                     if (a.integ == nullptr) {
-                        return wire::error_with_notify(Errc::kNoProposal, "unsupported integrity algorithm",
+                        return wire::error_with_notify(Errc::kNoProposal,
+                                                       "unsupported integrity algorithm",
                                                        wire::NotifyType::kNoProposalChosen);
                     }
                 }
                 break;
-            case TransformType::kEsn: a.esn = t.id == esn::kEsn; break;
-            case TransformType::kKe: a.ke = t.id; break;
-            default: break;
+            case TransformType::kEsn:
+                a.esn = t.id == esn::kEsn;
+                break;
+            case TransformType::kKe:
+                a.ke = t.id;
+                break;
+            default:
+                break;
         }
     }
-    if (a.encr == nullptr || (a.encr->aead && a.integ != nullptr) || (!a.encr->aead && a.integ == nullptr)) {
-        return wire::error_with_notify(Errc::kNoProposal, "ESP proposal with unsupported algorithms",
+    if (a.encr == nullptr || (a.encr->aead && a.integ != nullptr) ||
+        (!a.encr->aead && a.integ == nullptr)) {
+        return wire::error_with_notify(Errc::kNoProposal,
+                                       "ESP proposal with unsupported algorithms",
                                        wire::NotifyType::kNoProposalChosen);
     }
     return a;

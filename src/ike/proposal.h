@@ -16,7 +16,8 @@ namespace ikeplex::ike {
 
 /// Parses a comma-separated list of strongSwan proposals for `protocol` (IKE or ESP) into
 /// numbered proposals (1, 2, ...), without SPI. kConfig with a detail naming the problem.
-Result<std::vector<wire::Proposal>> parse_proposals(std::string_view text, wire::ProtocolId protocol);
+Result<std::vector<wire::Proposal>> parse_proposals(std::string_view text,
+                                                    wire::ProtocolId protocol);
 
 /// strongSwan's notation: "IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519".
 std::string describe(const wire::Proposal& p);
@@ -56,7 +57,9 @@ struct ChildAlgorithms {
     bool esn{false};
     std::uint16_t ke{0};  ///< PFS group, 0 = none
     [[nodiscard]] std::size_t encr_key_size() const noexcept { return encr->key_size; }
-    [[nodiscard]] std::size_t integ_key_size() const noexcept { return integ != nullptr ? integ->key_size : 0; }
+    [[nodiscard]] std::size_t integ_key_size() const noexcept {
+        return integ != nullptr ? integ->key_size : 0;
+    }
 };
 Result<ChildAlgorithms> child_algorithms(const crypto::Registry& r, const wire::Proposal& p);
 

@@ -12,6 +12,8 @@ Spi RandomSpiAllocator::allocate(ResourceId /*resource*/) {
     }
 }
 
-void RandomSpiAllocator::release(Spi spi) { used_.erase(spi); }
+void RandomSpiAllocator::release(Spi spi) {
+    used_.erase(spi);
+}
 
 }  // namespace ikeplex::ike

@@ -21,7 +21,8 @@ struct TimePoint {
     friend constexpr Duration operator-(TimePoint a, TimePoint b) noexcept {
         return Duration{a.ms - b.ms};
     }
-    constexpr auto operator<=>(const TimePoint&) const = default;
+    constexpr auto operator<=>(const TimePoint&) const =
+            default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 misreads defaulted <=>
 };
 
 inline constexpr TimePoint kNever{INT64_MAX};

@@ -12,8 +12,8 @@
 namespace ikeplex::ike {
 
 enum class TimerKind : std::uint8_t {
-    kRetransmit,   ///< arg: message id
-    kHalfOpen,     ///< responder: IKE_AUTH did not come
+    kRetransmit,  ///< arg: message id
+    kHalfOpen,    ///< responder: IKE_AUTH did not come
     kDpd,
     kIkeRekey,
     kIkeExpire,
@@ -27,7 +27,8 @@ struct TimerKey {
     std::uint32_t ike{0};
     TimerKind kind{TimerKind::kRetransmit};
     std::uint32_t arg{0};
-    auto operator<=>(const TimerKey&) const = default;
+    auto operator<=>(const TimerKey&) const =
+            default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 misreads defaulted <=>
 };
 
 class TimerQueue {

@@ -19,7 +19,7 @@ int prefix_of(const IpAddress& start, const IpAddress& end) {
     if (i == s.size()) {
         return bits;
     }
-    const std::uint8_t diff = static_cast<std::uint8_t>(s[i] ^ e[i]);
+    const auto diff = static_cast<std::uint8_t>(s[i] ^ e[i]);
     int host = 0;
     for (std::uint8_t d = diff; d != 0; d = static_cast<std::uint8_t>(d >> 1U)) {
         ++host;
@@ -86,7 +86,7 @@ Status parse_proto_port(std::string_view spec, TrafficSelector& ts) {
     const auto dash = port.find('-');
     ts.start_port = IKEPLEX_TRY(parse_port(port.substr(0, dash)));
     ts.end_port = dash == std::string_view::npos ? ts.start_port
-                                                  : IKEPLEX_TRY(parse_port(port.substr(dash + 1)));
+                                                 : IKEPLEX_TRY(parse_port(port.substr(dash + 1)));
     if (ts.end_port < ts.start_port) {
         return make_error(Errc::kInvalidArgument, "traffic selector: port range is reversed");
     }
@@ -104,12 +104,14 @@ Result<TrafficSelector> TrafficSelector::parse(std::string_view text) {
     std::string_view addr = text;
     if (const auto br = text.find('['); br != std::string_view::npos) {
         if (text.back() != ']') {
-            return make_error(Errc::kInvalidArgument, "traffic selector: unterminated [proto/port]");
+            return make_error(Errc::kInvalidArgument,
+                              "traffic selector: unterminated [proto/port]");
         }
         IKEPLEX_TRY(parse_proto_port(text.substr(br + 1, text.size() - br - 2), ts));
         addr = text.substr(0, br);
     }
-    if (const auto dash = addr.find('-'); dash != std::string_view::npos && addr.find(':') == std::string_view::npos) {
+    if (const auto dash = addr.find('-');
+        dash != std::string_view::npos && addr.find(':') == std::string_view::npos) {
         ts.start = IKEPLEX_TRY(IpAddress::parse(addr.substr(0, dash)));
         ts.end = IKEPLEX_TRY(IpAddress::parse(addr.substr(dash + 1)));
     } else if (const auto slash = addr.find('/'); slash != std::string_view::npos) {
@@ -222,8 +224,9 @@ std::vector<TrafficSelector> narrow(std::span<const TrafficSelector> proposed,
             if (!i) {
                 continue;
             }
-            const bool covered = std::any_of(out.begin(), out.end(),
-                                             [&](const TrafficSelector& o) { return o.contains(*i); });
+            const bool covered = std::any_of(out.begin(), out.end(), [&](const TrafficSelector& o) {
+                return o.contains(*i);
+            });
             if (!covered) {
                 out.push_back(*i);
             }

@@ -38,7 +38,8 @@ struct TrafficSelector {
     /// strongSwan's notation: "10.99.1.0/24", "10.0.0.1..10.0.0.9", "...[tcp/443]".
     [[nodiscard]] std::string to_string() const;
 
-    auto operator<=>(const TrafficSelector&) const = default;
+    auto operator<=>(const TrafficSelector&) const =
+            default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 misreads defaulted <=>
 };
 
 /// The intersection of two selectors, or nothing.

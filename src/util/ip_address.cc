@@ -1,8 +1,8 @@
 #include "util/ip_address.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
+
+#include <arpa/inet.h>
 
 namespace ikeplex {
 
@@ -64,6 +64,8 @@ std::string IpAddress::to_string() const {
     return buf;
 }
 
-std::string Endpoint::to_string() const { return fmt::format("{}[{}]", address.to_string(), port); }
+std::string Endpoint::to_string() const {
+    return fmt::format("{}[{}]", address.to_string(), port);
+}
 
 }  // namespace ikeplex

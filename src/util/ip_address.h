@@ -30,12 +30,15 @@ public:
     [[nodiscard]] int family() const noexcept { return family_; }  ///< 4, 6, or 0 when unset
     [[nodiscard]] bool is_v4() const noexcept { return family_ == 4; }
     [[nodiscard]] bool is_set() const noexcept { return family_ != 0; }
-    [[nodiscard]] std::size_t size() const noexcept { return family_ == 4 ? 4 : family_ == 6 ? 16 : 0; }
+    [[nodiscard]] std::size_t size() const noexcept {
+        return family_ == 4 ? 4 : family_ == 6 ? 16 : 0;
+    }
     /// Network-order bytes (4 or 16).
     [[nodiscard]] ByteView bytes() const noexcept { return {bytes_.data(), size()}; }
     [[nodiscard]] std::string to_string() const;
 
-    auto operator<=>(const IpAddress&) const = default;
+    auto operator<=>(const IpAddress&) const =
+            default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 misreads defaulted <=>
 
 private:
     std::array<std::uint8_t, 16> bytes_{};
@@ -46,7 +49,8 @@ struct Endpoint {
     IpAddress address;
     std::uint16_t port{0};
     [[nodiscard]] std::string to_string() const;  ///< "10.99.0.1[500]" as strongSwan prints it
-    auto operator<=>(const Endpoint&) const = default;
+    auto operator<=>(const Endpoint&) const =
+            default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 misreads defaulted <=>
 };
 
 }  // namespace ikeplex

@@ -20,7 +20,8 @@ public:
     constexpr StrongId() = default;
     constexpr explicit StrongId(Rep v) noexcept : v_(v) {}
     [[nodiscard]] constexpr Rep value() const noexcept { return v_; }
-    constexpr auto operator<=>(const StrongId&) const = default;
+    constexpr auto operator<=>(const StrongId&) const =
+            default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 misreads defaulted <=>
 
 private:
     Rep v_{};
@@ -41,7 +42,8 @@ public:
     [[nodiscard]] constexpr bool is_none() const noexcept { return v_ == kNone; }
     /// The CPU index; meaningful only when !is_none().
     [[nodiscard]] constexpr std::uint32_t index() const noexcept { return v_; }
-    constexpr auto operator<=>(const ResourceId&) const = default;
+    constexpr auto operator<=>(const ResourceId&) const =
+            default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 misreads defaulted <=>
 
 private:
     static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();

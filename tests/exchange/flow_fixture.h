@@ -2,9 +2,9 @@
 // initiator and once with b (GetParam() == true: a initiates).
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "cert_factory.h"
 #include "exchange_harness.h"

@@ -22,11 +22,14 @@ TEST_P(Lifecycle, ChildSaDeletedByEitherSide) {
     for (bool by_initiator : {true, false}) {
         Node& n = by_initiator ? ini() : res();
         if (installed(n).empty()) {
-            h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.initiate("conn", "net", s)); });
+            h.act(ini(),
+                  [&](ike::Step& s) { ASSERT_TRUE(ini().manager.initiate("conn", "net", s)); });
             settle();
         }
         ASSERT_EQ(installed(n).size(), 1U);
-        h.act(n, [&](ike::Step& s) { ASSERT_TRUE(n.manager.terminate_child(installed(n).front(), s)); });
+        h.act(n, [&](ike::Step& s) {
+            ASSERT_TRUE(n.manager.terminate_child(installed(n).front(), s));
+        });
         settle();
         EXPECT_TRUE(installed(ini()).empty());
         EXPECT_TRUE(installed(res()).empty());
@@ -66,8 +69,10 @@ TEST_P(Lifecycle, SimultaneousChildDeletes) {
 
 TEST_P(Lifecycle, SimultaneousIkeDeletes) {
     establish();
-    h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.terminate_ike(only_sa(ini()).id(), s)); });
-    h.act(res(), [&](ike::Step& s) { ASSERT_TRUE(res().manager.terminate_ike(only_sa(res()).id(), s)); });
+    h.act(ini(),
+          [&](ike::Step& s) { ASSERT_TRUE(ini().manager.terminate_ike(only_sa(ini()).id(), s)); });
+    h.act(res(),
+          [&](ike::Step& s) { ASSERT_TRUE(res().manager.terminate_ike(only_sa(res()).id(), s)); });
     settle();
     expect_empty();
 }
@@ -165,7 +170,8 @@ std::size_t life_with_one_loss(bool a_initiates, int lose, std::vector<std::stri
     check("second Child SA");
     h.act(r, [&](ike::Step& s) { (void)r.manager.terminate_child(child_of(r), s); });
     check("Child delete");
-    h.act(i, [&](ike::Step& s) { (void)i.manager.terminate_ike(i.established().front()->id(), s); });
+    h.act(i,
+          [&](ike::Step& s) { (void)i.manager.terminate_ike(i.established().front()->id(), s); });
     h.run_for(kSettle);
     for (Node* n : {&h.a(), &h.b()}) {
         for (const std::string& p : check_empty(*n)) {

@@ -31,7 +31,8 @@ protected:
     /// Loads `cfg` again and replaces the IKE SA by one made with it.
     void reconnect() {
         load_psk();
-        h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.terminate_ike(ike_of(ini()), s)); });
+        h.act(ini(),
+              [&](ike::Step& s) { ASSERT_TRUE(ini().manager.terminate_ike(ike_of(ini()), s)); });
         settle();
         initiate();
         ASSERT_TRUE(up());
@@ -65,7 +66,8 @@ TEST_P(Rekey, ChildSaRekeyedByTheResponder) {
 
 TEST_P(Rekey, ChildSaRekeyWithPfs) {
     for (auto* p : {&cfg.a, &cfg.b}) {
-        p->children[0].esp_proposals = *ike::parse_proposals("aes128gcm16-x25519", wire::ProtocolId::kEsp);
+        p->children[0].esp_proposals =
+                *ike::parse_proposals("aes128gcm16-x25519", wire::ProtocolId::kEsp);
     }
     reconnect();
     h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.rekey_child(child_of(ini()), s)); });
@@ -115,8 +117,10 @@ TEST_P(Rekey, MoreChildSasWithPfs) {
         ike::ChildConfig second = p->children[0];
         second.name = "pfs";
         second.esp_proposals = *ike::parse_proposals("aes256gcm16-ecp256", wire::ProtocolId::kEsp);
-        second.local_ts = {*ike::TrafficSelector::parse(p == &cfg.a ? "10.99.3.0/24" : "10.99.4.0/24")};
-        second.remote_ts = {*ike::TrafficSelector::parse(p == &cfg.a ? "10.99.4.0/24" : "10.99.3.0/24")};
+        second.local_ts = {
+                *ike::TrafficSelector::parse(p == &cfg.a ? "10.99.3.0/24" : "10.99.4.0/24")};
+        second.remote_ts = {
+                *ike::TrafficSelector::parse(p == &cfg.a ? "10.99.4.0/24" : "10.99.3.0/24")};
         p->children.push_back(second);
     }
     reconnect();
@@ -138,8 +142,9 @@ TEST_P(Rekey, SimultaneousChildRekeyKeepsOnePair) {
         Node& i = GetParam() ? hh.a() : hh.b();
         Node& r = hh.peer(i);
         hh.act(i, [&](ike::Step& s) { ASSERT_TRUE(i.manager.initiate("conn", "net", s)); });
-        ASSERT_TRUE(hh.run_until([&] { return installed(hh.a()).size() == 1 && installed(hh.b()).size() == 1; },
-                                 std::chrono::seconds(30)));
+        ASSERT_TRUE(hh.run_until(
+                [&] { return installed(hh.a()).size() == 1 && installed(hh.b()).size() == 1; },
+                std::chrono::seconds(30)));
         const auto ci = installed(i).front();
         const auto cr = installed(r).front();
         hh.act(i, [&](ike::Step& s) { ASSERT_TRUE(i.manager.rekey_child(ci, s)); });
@@ -166,11 +171,16 @@ TEST_P(Rekey, SimultaneousIkeRekeyKeepsOneIkeSa) {
         Node& i = GetParam() ? hh.a() : hh.b();
         Node& r = hh.peer(i);
         hh.act(i, [&](ike::Step& s) { ASSERT_TRUE(i.manager.initiate("conn", "net", s)); });
-        ASSERT_TRUE(hh.run_until([&] { return installed(hh.a()).size() == 1 && installed(hh.b()).size() == 1; },
-                                 std::chrono::seconds(30)));
+        ASSERT_TRUE(hh.run_until(
+                [&] { return installed(hh.a()).size() == 1 && installed(hh.b()).size() == 1; },
+                std::chrono::seconds(30)));
         const auto child = installed(i).front();
-        hh.act(i, [&](ike::Step& s) { ASSERT_TRUE(i.manager.rekey_ike(i.established().front()->id(), s)); });
-        hh.act(r, [&](ike::Step& s) { ASSERT_TRUE(r.manager.rekey_ike(r.established().front()->id(), s)); });
+        hh.act(i, [&](ike::Step& s) {
+            ASSERT_TRUE(i.manager.rekey_ike(i.established().front()->id(), s));
+        });
+        hh.act(r, [&](ike::Step& s) {
+            ASSERT_TRUE(r.manager.rekey_ike(r.established().front()->id(), s));
+        });
         hh.run_for(kSettle);
         for (Node* n : {&hh.a(), &hh.b()}) {
             EXPECT_EQ(n->manager.sas().size(), 1U) << "seed " << seed << " " << n->name;
@@ -180,7 +190,10 @@ TEST_P(Rekey, SimultaneousIkeRekeyKeepsOneIkeSa) {
         EXPECT_EQ(installed(i).front(), child);
         const auto problems = check_consistent(hh);
         EXPECT_TRUE(problems.empty()) << "seed " << seed << "\n" << join(problems);
-        ours_redundant += LogCapture::contains(i.name, "ours") && LogCapture::contains(i.name, "is redundant") ? 1U : 0U;
+        ours_redundant +=
+                LogCapture::contains(i.name, "ours") && LogCapture::contains(i.name, "is redundant")
+                        ? 1U
+                        : 0U;
         // The surviving IKE SA is alive: a Child rekey over it works.
         hh.act(i, [&](ike::Step& s) { ASSERT_TRUE(i.manager.rekey_child(child, s)); });
         hh.run_for(kSettle);
@@ -234,12 +247,16 @@ TEST_P(Rekey, LifetimesRekeyByThemselves) {
 TEST_P(Rekey, BackendExpiresRekeyOrDelete) {
     ike::IkeSa* sa = ini().manager.sa_of_child(first_child_);
     const Spi in = sa->children().front()->spi_in;
-    h.act(ini(), [&](ike::Step& s) { ini().manager.on_backend_event(ike::Expire{in, true, false}, s); });
+    h.act(ini(), [&](ike::Step& s) {
+        ini().manager.on_backend_event(ike::Expire{in, true, false}, s);
+    });
     settle();
     expect_single_pair();
     EXPECT_EQ(ini().count(EventKind::kChildRekeyed), 1U);
     const Spi now_in = ini().manager.sa_of_child(child_of(ini()))->children().front()->spi_in;
-    h.act(ini(), [&](ike::Step& s) { ini().manager.on_backend_event(ike::Expire{now_in, true, true}, s); });
+    h.act(ini(), [&](ike::Step& s) {
+        ini().manager.on_backend_event(ike::Expire{now_in, true, true}, s);
+    });
     settle();
     EXPECT_TRUE(installed(ini()).empty());
     EXPECT_TRUE(installed(res()).empty());

@@ -56,7 +56,8 @@ TEST_P(Setup, CertificatesEstablish) {
     cfg.a.remote.id = *ike::Identity::parse("b.test");
     cfg.b.local.id = *ike::Identity::parse("b.test");
     cfg.b.remote.id = *ike::Identity::parse("a.test");
-    load(h, cfg, creds("a.test", crypto::KeyType::kEcP256), creds("b.test", crypto::KeyType::kEd25519));
+    load(h, cfg, creds("a.test", crypto::KeyType::kEcP256),
+         creds("b.test", crypto::KeyType::kEd25519));
     initiate();
     ASSERT_TRUE(up());
     expect_consistent();
@@ -66,8 +67,10 @@ TEST_P(Setup, CertificatesEstablish) {
 
 TEST_P(Setup, InvalidKePayloadRetriesWithTheRequestedGroup) {
     // The initiator's first choice is ECP-256; the responder only takes Curve25519.
-    ini_cfg().ike_proposals = *ike::parse_proposals("aes128gcm16-prfsha256-ecp256-x25519", wire::ProtocolId::kIke);
-    res_cfg().ike_proposals = *ike::parse_proposals("aes128gcm16-prfsha256-x25519", wire::ProtocolId::kIke);
+    ini_cfg().ike_proposals =
+            *ike::parse_proposals("aes128gcm16-prfsha256-ecp256-x25519", wire::ProtocolId::kIke);
+    res_cfg().ike_proposals =
+            *ike::parse_proposals("aes128gcm16-prfsha256-x25519", wire::ProtocolId::kIke);
     load_psk();
     initiate();
     ASSERT_TRUE(up());
@@ -127,12 +130,15 @@ TEST_P(Setup, TransportMode) {
 }
 
 TEST_P(Setup, NoProposalChosenForTheChildSa) {
-    ini_cfg().children[0].esp_proposals = *ike::parse_proposals("aes256gcm16", wire::ProtocolId::kEsp);
-    res_cfg().children[0].esp_proposals = *ike::parse_proposals("aes128gcm16", wire::ProtocolId::kEsp);
+    ini_cfg().children[0].esp_proposals =
+            *ike::parse_proposals("aes256gcm16", wire::ProtocolId::kEsp);
+    res_cfg().children[0].esp_proposals =
+            *ike::parse_proposals("aes128gcm16", wire::ProtocolId::kEsp);
     load_psk();
     initiate();
-    ASSERT_TRUE(h.run_until([&] { return !ini().established().empty() && !res().established().empty(); },
-                            std::chrono::seconds(30)));
+    ASSERT_TRUE(h.run_until(
+            [&] { return !ini().established().empty() && !res().established().empty(); },
+            std::chrono::seconds(30)));
     h.run_for(std::chrono::seconds(1));
     // RFC 7296 §1.2: the IKE SA stands, the Child SA does not.
     EXPECT_TRUE(installed(ini()).empty());
@@ -142,12 +148,15 @@ TEST_P(Setup, NoProposalChosenForTheChildSa) {
 }
 
 TEST_P(Setup, NoProposalChosenForTheIkeSa) {
-    ini_cfg().ike_proposals = *ike::parse_proposals("aes256-sha256-modp2048", wire::ProtocolId::kIke);
-    res_cfg().ike_proposals = *ike::parse_proposals("aes128gcm16-prfsha256-x25519", wire::ProtocolId::kIke);
+    ini_cfg().ike_proposals =
+            *ike::parse_proposals("aes256-sha256-modp2048", wire::ProtocolId::kIke);
+    res_cfg().ike_proposals =
+            *ike::parse_proposals("aes128gcm16-prfsha256-x25519", wire::ProtocolId::kIke);
     load_psk();
     initiate();
     settle();
-    EXPECT_TRUE(LogCapture::contains(ini_name(), "IKE_SA_INIT failed: peer answered NO_PROPOSAL_CHOSEN"));
+    EXPECT_TRUE(LogCapture::contains(ini_name(),
+                                     "IKE_SA_INIT failed: peer answered NO_PROPOSAL_CHOSEN"));
     EXPECT_EQ(res().manager.counters().init_refused, 1U);
     expect_empty();
 }
@@ -156,7 +165,8 @@ TEST_P(Setup, TsUnacceptable) {
     res_cfg().children[0].remote_ts = {*ike::TrafficSelector::parse("192.0.2.0/24")};
     load_psk();
     initiate();
-    ASSERT_TRUE(h.run_until([&] { return !ini().established().empty(); }, std::chrono::seconds(30)));
+    ASSERT_TRUE(
+            h.run_until([&] { return !ini().established().empty(); }, std::chrono::seconds(30)));
     h.run_for(std::chrono::seconds(1));
     EXPECT_TRUE(installed(ini()).empty());
     EXPECT_TRUE(LogCapture::contains(ini_name(), "peer answered TS_UNACCEPTABLE"));
@@ -164,7 +174,8 @@ TEST_P(Setup, TsUnacceptable) {
 }
 
 TEST_P(Setup, AuthenticationFailedWithTheWrongKey) {
-    load(h, cfg, psk_credentials("one key for a..........."), psk_credentials("another key for b......."));
+    load(h, cfg, psk_credentials("one key for a..........."),
+         psk_credentials("another key for b......."));
     initiate();
     settle();
     EXPECT_TRUE(LogCapture::contains(ini_name(), "peer answered AUTHENTICATION_FAILED"));
@@ -180,7 +191,8 @@ TEST_P(Setup, InitiatorRejectingTheResponderTellsIt) {
     const auto ca = issue(CertSpec{.cn = "trusted CA", .ca = true}, ca_key, nullptr, ca_key);
     const auto rogue_key = make_key(crypto::KeyType::kEcP256);
     const auto rogue = issue(CertSpec{.cn = "rogue CA", .ca = true}, rogue_key, nullptr, rogue_key);
-    const auto creds = [&](const char* dns, const crypto::Certificate& issuer, const crypto::PrivateKey& issuer_key) {
+    const auto creds = [&](const char* dns, const crypto::Certificate& issuer,
+                           const crypto::PrivateKey& issuer_key) {
         ike::Credentials c;
         auto key = make_key(crypto::KeyType::kEcP256);
         auto cert = issue(CertSpec{.cn = dns, .dns = {dns}}, key, &issuer, issuer_key);
@@ -264,7 +276,7 @@ TEST_P(SetupSmallMtu, FragmentsALargeIkeAuth) {
         fragments += m->skf() != nullptr ? 1U : 0U;
         largest = std::max(largest, d.data.size());
     }
-    EXPECT_GE(fragments, 4U);  // both IKE_AUTH messages, two fragments at least each
+    EXPECT_GE(fragments, 4U);        // both IKE_AUTH messages, two fragments at least each
     EXPECT_LE(largest, 576U - 52U);  // IP, UDP and the non-ESP marker fit too
 }
 
@@ -280,8 +292,9 @@ TEST_F(Nat, InitiatorBehindNatFloatsTo4500AndEncapsulates) {
     load_psk();
     std::uint32_t id = 0;
     h.act(h.a(), [&](ike::Step& s) { id = *h.a().manager.initiate("conn", "net", s); });
-    ASSERT_TRUE(h.run_until([&] { return installed(h.a()).size() == 1 && installed(h.b()).size() == 1; },
-                            std::chrono::seconds(30)));
+    ASSERT_TRUE(h.run_until(
+            [&] { return installed(h.a()).size() == 1 && installed(h.b()).size() == 1; },
+            std::chrono::seconds(30)));
     const ike::IkeSa& a = only_sa(h.a());
     const ike::IkeSa& b = only_sa(h.b());
     EXPECT_TRUE(a.nat_here());
@@ -302,8 +315,9 @@ TEST_F(Nat, ForcedEncapsulationWithoutNat) {
     cfg.a.force_encap = true;
     load_psk();
     h.act(h.a(), [&](ike::Step& s) { (void)h.a().manager.initiate("conn", "net", s); });
-    ASSERT_TRUE(h.run_until([&] { return installed(h.a()).size() == 1 && installed(h.b()).size() == 1; },
-                            std::chrono::seconds(30)));
+    ASSERT_TRUE(h.run_until(
+            [&] { return installed(h.a()).size() == 1 && installed(h.b()).size() == 1; },
+            std::chrono::seconds(30)));
     EXPECT_TRUE(only_sa(h.b()).nat_there());
     EXPECT_EQ(only_sa(h.a()).local().port, 4500);
     expect_consistent();

@@ -42,7 +42,8 @@ Bytes encode(const std::vector<Record>& records) {
 
 Record encrypted(wire::ExchangeType type, const std::vector<wire::Payload>& payloads) {
     Bytes d{static_cast<std::uint8_t>(type),
-            static_cast<std::uint8_t>(payloads.empty() ? wire::PayloadType::kNone : payloads.front().type)};
+            static_cast<std::uint8_t>(payloads.empty() ? wire::PayloadType::kNone
+                                                       : payloads.front().type)};
     auto plain = wire::write_payload_chain(payloads);
     if (plain) {
         d.insert(d.end(), plain->begin(), plain->end());
@@ -55,7 +56,7 @@ struct Setup {
     Harness h{1};
     PairConfig cfg = psk_pair("aes128gcm16-prfsha256-x25519", "aes128gcm16-x25519");
     ike::IkeSa* initiator{nullptr};  // valid right after establish(); later see current()
-    std::uint32_t next_mid{2};  // after IKE_SA_INIT (0) and IKE_AUTH (1)
+    std::uint32_t next_mid{2};       // after IKE_SA_INIT (0) and IKE_AUTH (1)
     std::uint32_t sa_id{0};
 
     /// The initiator's IKE SA as it is now (a rekey may have replaced it; message ids then
@@ -77,8 +78,9 @@ struct Setup {
         cfg.b.window_size = 4;
         load(h, cfg, psk_credentials(), psk_credentials());
         h.act(h.a(), [&](ike::Step& s) { (void)h.a().manager.initiate("conn", "net", s); });
-        if (!h.run_until([&] { return !h.a().established().empty() && !h.b().established().empty(); },
-                         std::chrono::seconds(10))) {
+        if (!h.run_until(
+                    [&] { return !h.a().established().empty() && !h.b().established().empty(); },
+                    std::chrono::seconds(10))) {
             return false;
         }
         sa_id = h.a().established().front()->id();
@@ -106,7 +108,8 @@ struct Setup {
         const crypto::SkCipher& c = sa->crypto->out;
         const ByteView plain = data.subspan(2);
         const Bytes iv(c.iv_size(), 0x5a);
-        auto sealed = c.seal(hd, static_cast<wire::PayloadType>(data[1]), plain, iv, c.default_padding(plain.size()));
+        auto sealed = c.seal(hd, static_cast<wire::PayloadType>(data[1]), plain, iv,
+                             c.default_padding(plain.size()));
         if (sealed) {
             deliver(*sealed);
         }
@@ -132,33 +135,47 @@ void write_seeds(const char* dir) {
     const auto tsr = ike::to_wire(child.remote_ts);
     std::vector<std::pair<std::string, std::vector<Record>>> seeds;
     seeds.push_back({"dpd", {encrypted(wire::ExchangeType::kInformational, {})}});
-    seeds.push_back({"delete_child", {encrypted(wire::ExchangeType::kInformational,
-                                                {wire::make_payload(wire::DeletePayload{wire::ProtocolId::kEsp, {child.spi_in}})})}});
-    seeds.push_back({"delete_ike", {encrypted(wire::ExchangeType::kInformational,
-                                              {wire::make_payload(wire::DeletePayload{wire::ProtocolId::kIke, {}})})}});
-    seeds.push_back({"new_child", {encrypted(wire::ExchangeType::kCreateChildSa,
-                                             {wire::make_payload(wire::SaPayload{offer}), wire::make_payload(wire::NoncePayload{nonce}),
-                                              wire::make_payload(wire::KePayload{31, ke}), wire::make_tsi(tsi), wire::make_tsr(tsr)}),
-                                   Record{2, {5}}}});
-    seeds.push_back({"rekey_child", {encrypted(wire::ExchangeType::kCreateChildSa,
-                                               {wire::make_payload(wire::NotifyPayload{wire::ProtocolId::kEsp,
-                                                                                       spi4(child.spi_in.value()),
-                                                                                       wire::NotifyType::kRekeySa, {}}),
-                                                wire::make_payload(wire::SaPayload{offer}), wire::make_payload(wire::NoncePayload{nonce}),
-                                                wire::make_payload(wire::KePayload{31, ke}), wire::make_tsi(tsi), wire::make_tsr(tsr)})}});
+    seeds.push_back({"delete_child",
+                     {encrypted(wire::ExchangeType::kInformational,
+                                {wire::make_payload(wire::DeletePayload{wire::ProtocolId::kEsp,
+                                                                        {child.spi_in}})})}});
+    seeds.push_back(
+            {"delete_ike",
+             {encrypted(wire::ExchangeType::kInformational,
+                        {wire::make_payload(wire::DeletePayload{wire::ProtocolId::kIke, {}})})}});
+    seeds.push_back({"new_child",
+                     {encrypted(wire::ExchangeType::kCreateChildSa,
+                                {wire::make_payload(wire::SaPayload{offer}),
+                                 wire::make_payload(wire::NoncePayload{nonce}),
+                                 wire::make_payload(wire::KePayload{31, ke}), wire::make_tsi(tsi),
+                                 wire::make_tsr(tsr)}),
+                      Record{2, {5}}}});
+    seeds.push_back({"rekey_child",
+                     {encrypted(wire::ExchangeType::kCreateChildSa,
+                                {wire::make_payload(wire::NotifyPayload{wire::ProtocolId::kEsp,
+                                                                        spi4(child.spi_in.value()),
+                                                                        wire::NotifyType::kRekeySa,
+                                                                        {}}),
+                                 wire::make_payload(wire::SaPayload{offer}),
+                                 wire::make_payload(wire::NoncePayload{nonce}),
+                                 wire::make_payload(wire::KePayload{31, ke}), wire::make_tsi(tsi),
+                                 wire::make_tsr(tsr)})}});
     auto ike = *ike::parse_proposals("aes128gcm16-prfsha256-x25519", wire::ProtocolId::kIke);
     ike[0].spi = Bytes{1, 2, 3, 4, 5, 6, 7, 8};
-    seeds.push_back({"rekey_ike", {encrypted(wire::ExchangeType::kCreateChildSa,
-                                             {wire::make_payload(wire::SaPayload{ike}), wire::make_payload(wire::NoncePayload{nonce}),
-                                              wire::make_payload(wire::KePayload{31, ke})}),
-                                   Record{2, {10}}}});
+    seeds.push_back({"rekey_ike",
+                     {encrypted(wire::ExchangeType::kCreateChildSa,
+                                {wire::make_payload(wire::SaPayload{ike}),
+                                 wire::make_payload(wire::NoncePayload{nonce}),
+                                 wire::make_payload(wire::KePayload{31, ke})}),
+                      Record{2, {10}}}});
     seeds.push_back({"timers", {Record{2, {200}}, Record{2, {200}}}});
     // A raw datagram: the initiator's own (replayed) IKE_SA_INIT.
     seeds.push_back({"replayed_init", {Record{0, s.h.sent.front().data}}});
     for (const auto& [name, records] : seeds) {
         const Bytes bytes = encode(records);
         std::ofstream f(std::string(dir) + "/" + name, std::ios::binary);
-        f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        f.write(reinterpret_cast<const char*>(bytes.data()),
+                static_cast<std::streamsize>(bytes.size()));
     }
 }
 
@@ -184,13 +201,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     int records = 0;
     while (pos + 3 <= in.size() && records++ < 64) {
         const std::uint8_t kind = in[pos];
-        const std::size_t len = std::min<std::size_t>((std::size_t{in[pos + 1]} << 8U) | in[pos + 2], in.size() - pos - 3);
+        const std::size_t len = std::min<std::size_t>(
+                (std::size_t{in[pos + 1]} << 8U) | in[pos + 2], in.size() - pos - 3);
         const ByteView rec = in.subspan(pos + 3, len);
         pos += 3 + len;
         switch (kind % 3) {
-            case 0: s.deliver(rec); break;
-            case 1: s.seal_and_deliver(rec); break;
-            default: s.h.run_for(std::chrono::seconds(rec.empty() ? 1 : rec[0])); break;
+            case 0:
+                s.deliver(rec);
+                break;
+            case 1:
+                s.seal_and_deliver(rec);
+                break;
+            default:
+                s.h.run_for(std::chrono::seconds(rec.empty() ? 1 : rec[0]));
+                break;
         }
     }
     s.h.run_for(std::chrono::seconds(1));

@@ -5,10 +5,10 @@
 //
 //   IKEPLEX_SIM_SEED=N       run only scenario N (printed when one fails)
 //   IKEPLEX_SIM_SCENARIOS=N  run N scenarios (default 1000)
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "exchange_harness.h"
 #include "ike/proposal.h"
@@ -66,9 +66,11 @@ bool quiet(Node& n) {
 }
 
 void configure(Dice& d, PairConfig& cfg) {
-    static const char* const kIke[] = {"aes128gcm16-prfsha256-x25519", "aes256gcm16-prfsha384-ecp256",
-                                       "aes128-sha256-x25519", "chacha20poly1305-prfsha256-x25519"};
-    static const char* const kEsp[] = {"aes128gcm16", "aes256gcm16-x25519", "aes128-sha256", "aes128gcm16-ecp256"};
+    static const char* const kIke[] = {"aes128gcm16-prfsha256-x25519",
+                                       "aes256gcm16-prfsha384-ecp256", "aes128-sha256-x25519",
+                                       "chacha20poly1305-prfsha256-x25519"};
+    static const char* const kEsp[] = {"aes128gcm16", "aes256gcm16-x25519", "aes128-sha256",
+                                       "aes128gcm16-ecp256"};
     const char* ike = kIke[d.below(4)];
     const char* esp = kEsp[d.below(4)];
     for (ike::PeerConfig* p : {&cfg.a, &cfg.b}) {
@@ -98,22 +100,34 @@ void act_randomly(Harness& h, Dice& d) {
         case 2:
         case 3:
             if (!kids.empty()) {
-                h.act(n, [&](ike::Step& s) { (void)n.manager.rekey_child(kids[d.below(static_cast<std::uint32_t>(kids.size()))], s); });
+                h.act(n, [&](ike::Step& s) {
+                    (void)n.manager.rekey_child(
+                            kids[d.below(static_cast<std::uint32_t>(kids.size()))], s);
+                });
             }
             break;
         case 4:
             if (!sas.empty()) {
-                h.act(n, [&](ike::Step& s) { (void)n.manager.rekey_ike(sas[d.below(static_cast<std::uint32_t>(sas.size()))]->id(), s); });
+                h.act(n, [&](ike::Step& s) {
+                    (void)n.manager.rekey_ike(
+                            sas[d.below(static_cast<std::uint32_t>(sas.size()))]->id(), s);
+                });
             }
             break;
         case 5:
             if (!kids.empty()) {
-                h.act(n, [&](ike::Step& s) { (void)n.manager.terminate_child(kids[d.below(static_cast<std::uint32_t>(kids.size()))], s); });
+                h.act(n, [&](ike::Step& s) {
+                    (void)n.manager.terminate_child(
+                            kids[d.below(static_cast<std::uint32_t>(kids.size()))], s);
+                });
             }
             break;
         case 6:
             if (!sas.empty() && d.below(3) == 0) {
-                h.act(n, [&](ike::Step& s) { (void)n.manager.terminate_ike(sas[d.below(static_cast<std::uint32_t>(sas.size()))]->id(), s); });
+                h.act(n, [&](ike::Step& s) {
+                    (void)n.manager.terminate_ike(
+                            sas[d.below(static_cast<std::uint32_t>(sas.size()))]->id(), s);
+                });
             }
             break;
         default:
@@ -193,8 +207,10 @@ TEST(Simulator, RandomScenariosKeepBothSidesConsistent) {
             for (const std::string& p : o.problems) {
                 text += "  " + p + "\n";
             }
-            ADD_FAILURE() << "scenario seed " << seed << " failed (rerun alone: IKEPLEX_SIM_SEED=" << seed
-                          << " IKEPLEX_LOG=1 tests/sim_test):\n" << text;
+            ADD_FAILURE() << "scenario seed " << seed
+                          << " failed (rerun alone: IKEPLEX_SIM_SEED=" << seed
+                          << " IKEPLEX_LOG=1 tests/sim_test):\n"
+                          << text;
             if (failed >= 5) {
                 break;  // enough to debug with
             }
@@ -202,7 +218,8 @@ TEST(Simulator, RandomScenariosKeepBothSidesConsistent) {
     }
     std::printf("simulator: %llu scenarios, %zu established (%.1f %%), %zu rekeys, %zu failed\n",
                 static_cast<unsigned long long>(count), established,
-                100.0 * static_cast<double>(established) / static_cast<double>(count), rekeys, failed);
+                100.0 * static_cast<double>(established) / static_cast<double>(count), rekeys,
+                failed);
     if (only == 0) {
         // Not vacuous: most scenarios got somewhere, and rekeying was exercised a lot.
         EXPECT_GE(static_cast<double>(established), 0.9 * static_cast<double>(count));

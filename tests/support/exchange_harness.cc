@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "cert_factory.h"
-#include "log_capture.h"
 #include "ike/proposal.h"
+#include "log_capture.h"
 #include "wire/message.h"
 
 namespace ikeplex::test {
@@ -23,19 +23,22 @@ void FakeBackend::apply(std::vector<ike::BackendCommand>& commands) {
             ++installs;
             const auto key = std::make_pair(in->spi, in->inbound);
             if (sas.contains(key)) {
-                errors.push_back(fmt::format("SA {} {} installed twice", in->spi, in->inbound ? "in" : "out"));
+                errors.push_back(fmt::format("SA {} {} installed twice", in->spi,
+                                             in->inbound ? "in" : "out"));
             }
             sas.insert_or_assign(key, std::move(*in));
         } else if (const auto* del = std::get_if<ike::DeleteSa>(&cmd)) {
             ++deletes;
             if (sas.erase({del->spi, del->inbound}) == 0) {
-                errors.push_back(fmt::format("delete of absent SA {} {}", del->spi, del->inbound ? "in" : "out"));
+                errors.push_back(fmt::format("delete of absent SA {} {}", del->spi,
+                                             del->inbound ? "in" : "out"));
             }
         } else if (const auto* pol = std::get_if<ike::InstallPolicy>(&cmd)) {
             policies.insert_or_assign(PolicyKey{pol->reqid, pol->local_ts, pol->remote_ts}, *pol);
         } else if (const auto* dp = std::get_if<ike::DeletePolicy>(&cmd)) {
             if (policies.erase(PolicyKey{dp->reqid, dp->local_ts, dp->remote_ts}) == 0) {
-                errors.push_back(fmt::format("delete of absent policy (reqid {})", dp->reqid.value()));
+                errors.push_back(
+                        fmt::format("delete of absent policy (reqid {})", dp->reqid.value()));
             }
         }
     }
@@ -56,7 +59,8 @@ Node::Node(std::string n, IpAddress addr, std::uint64_t seed, const crypto::Regi
 }
 
 std::size_t Node::count(EventKind kind) const {
-    return static_cast<std::size_t>(std::count_if(events.begin(), events.end(), [&](const ike::Event& e) { return e.kind == kind; }));
+    return static_cast<std::size_t>(std::count_if(
+            events.begin(), events.end(), [&](const ike::Event& e) { return e.kind == kind; }));
 }
 
 std::vector<const ike::IkeSa*> Node::established() const {
@@ -92,7 +96,9 @@ Harness::Harness(std::uint64_t seed, ike::Settings settings)
     LogCapture::clear();
 }
 
-std::int64_t Harness::unix_time() const noexcept { return kPinnedNow + now_.ms / 1000; }
+std::int64_t Harness::unix_time() const noexcept {
+    return kPinnedNow + now_.ms / 1000;
+}
 
 Node& Harness::restart(Node& n, std::uint64_t seed) {
     std::unique_ptr<Node>& slot = &n == a_.get() ? a_ : b_;
@@ -102,7 +108,9 @@ Node& Harness::restart(Node& n, std::uint64_t seed) {
     return *slot;
 }
 
-void Harness::nat_a(IpAddress public_address) { nat_public_ = public_address; }
+void Harness::nat_a(IpAddress public_address) {
+    nat_public_ = public_address;
+}
 
 bool Harness::chance(double p) {
     if (p <= 0) {
@@ -135,7 +143,8 @@ void Harness::send(Node& from, ike::OutDatagram&& out) {
     Datagram d{out.local, out.remote, std::move(out.data), &from == a_.get(), index_++};
     if (d.from_a && nat_public_) {
         // NAT: a's private source becomes the public address with a mapped port.
-        auto [it, added] = nat_out_.try_emplace(d.src.port, static_cast<std::uint16_t>(40000 + nat_out_.size()));
+        auto [it, added] = nat_out_.try_emplace(
+                d.src.port, static_cast<std::uint16_t>(40000 + nat_out_.size()));
         d.src = Endpoint{*nat_public_, it->second};
     }
     sent.push_back(d);
@@ -147,7 +156,9 @@ void Harness::send(Node& from, ike::OutDatagram&& out) {
     for (int i = 0; i < copies; ++i) {
         Duration delay = conditions.delay;
         if (chance(conditions.reorder)) {
-            delay += Duration(static_cast<std::int64_t>(net_random_.u32() % static_cast<std::uint32_t>(conditions.reorder_delay.count() + 1)));
+            delay += Duration(static_cast<std::int64_t>(
+                    net_random_.u32() %
+                    static_cast<std::uint32_t>(conditions.reorder_delay.count() + 1)));
         }
         flight_.push_back(InFlight{now_ + delay + Duration(i), seq_++, d});
     }
@@ -175,16 +186,18 @@ Node* Harness::node_for(const Endpoint& dst, Endpoint& rewritten) {
 
 bool Harness::step_once(TimePoint until) {
     // The earliest of: a datagram arriving, a's timer, b's timer.
-    auto next_packet = std::min_element(flight_.begin(), flight_.end(), [](const InFlight& x, const InFlight& y) {
-        return std::tie(x.at.ms, x.seq) < std::tie(y.at.ms, y.seq);
-    });
+    auto next_packet = std::min_element(
+            flight_.begin(), flight_.end(), [](const InFlight& x, const InFlight& y) {
+                return std::tie(x.at.ms, x.seq) < std::tie(y.at.ms, y.seq);
+            });
     TimePoint next = ike::kNever;
     if (next_packet != flight_.end()) {
         next = next_packet->at;
     }
     Node* timer_node = nullptr;
     for (Node* n : {a_.get(), b_.get()}) {
-        if (n->wakeup < next || (timer_node == nullptr && n->wakeup == next && next_packet == flight_.end())) {
+        if (n->wakeup < next ||
+            (timer_node == nullptr && n->wakeup == next && next_packet == flight_.end())) {
             next = n->wakeup;
             timer_node = n;
         }
@@ -243,7 +256,9 @@ std::size_t Harness::count_sent(wire::ExchangeType type, bool response) const {
 
 namespace {
 
-ike::TrafficSelector ts(const char* text) { return *ike::TrafficSelector::parse(text); }
+ike::TrafficSelector ts(const char* text) {
+    return *ike::TrafficSelector::parse(text);
+}
 
 ike::PeerConfig side(const char* name, const char* local, const char* remote, const char* local_net,
                      const char* remote_net, const std::string& ike, const std::string& esp) {
@@ -266,14 +281,18 @@ ike::PeerConfig side(const char* name, const char* local, const char* remote, co
 }  // namespace
 
 PairConfig psk_pair(const std::string& ike_proposals, const std::string& esp_proposals) {
-    return PairConfig{side("conn", "10.99.0.1", "10.99.0.2", "10.99.1.0/24", "10.99.2.0/24", ike_proposals, esp_proposals),
-                      side("conn", "10.99.0.2", "10.99.0.1", "10.99.2.0/24", "10.99.1.0/24", ike_proposals, esp_proposals)};
+    return PairConfig{side("conn", "10.99.0.1", "10.99.0.2", "10.99.1.0/24", "10.99.2.0/24",
+                           ike_proposals, esp_proposals),
+                      side("conn", "10.99.0.2", "10.99.0.1", "10.99.2.0/24", "10.99.1.0/24",
+                           ike_proposals, esp_proposals)};
 }
 
 ike::Credentials psk_credentials(const std::string& secret) {
     ike::Credentials c;
-    c.psks.push_back(ike::Credentials::Psk{{}, SecretBytes::copy_of(ByteView(
-            reinterpret_cast<const std::uint8_t*>(secret.data()), secret.size()))});
+    c.psks.push_back(ike::Credentials::Psk{
+            {},
+            SecretBytes::copy_of(ByteView(reinterpret_cast<const std::uint8_t*>(secret.data()),
+                                          secret.size()))});
     return c;
 }
 
@@ -289,9 +308,10 @@ void load(Harness& h, PairConfig& cfg, ike::Credentials a_creds, ike::Credential
 namespace {
 
 bool same_keys(const ike::InstallSa& x, const ike::InstallSa& y) {
-    return x.encr_id == y.encr_id && x.encr_key_bits == y.encr_key_bits && x.integ_id == y.integ_id &&
-           x.encr_key.equals(y.encr_key.view()) && x.integ_key.equals(y.integ_key.view()) && x.esn == y.esn &&
-           x.mode == y.mode && x.udp_encap == y.udp_encap;
+    return x.encr_id == y.encr_id && x.encr_key_bits == y.encr_key_bits &&
+           x.integ_id == y.integ_id && x.encr_key.equals(y.encr_key.view()) &&
+           x.integ_key.equals(y.integ_key.view()) && x.esn == y.esn && x.mode == y.mode &&
+           x.udp_encap == y.udp_encap;
 }
 
 void check_side(Node& n, Node& other, std::vector<std::string>& problems) {
@@ -300,17 +320,20 @@ void check_side(Node& n, Node& other, std::vector<std::string>& problems) {
         const auto [spi, inbound] = key;
         ike::IkeSa* owner = n.manager.sa_of_child(sa.child_id);
         if (owner == nullptr) {
-            problems.push_back(fmt::format("{}: backend SA {} without a Child SA {{{}}}", n.name, spi, sa.child_id));
+            problems.push_back(fmt::format("{}: backend SA {} without a Child SA {{{}}}", n.name,
+                                           spi, sa.child_id));
             continue;
         }
         auto twin = other.backend.sas.find({spi, !inbound});
         if (twin == other.backend.sas.end()) {
             problems.push_back(fmt::format("{}: {} SA {} ({}{{{}}}) has no twin on {}", n.name,
-                                           inbound ? "inbound" : "outbound", spi, sa.child_name, sa.child_id, other.name));
+                                           inbound ? "inbound" : "outbound", spi, sa.child_name,
+                                           sa.child_id, other.name));
             continue;
         }
         if (!same_keys(sa, twin->second)) {
-            problems.push_back(fmt::format("{}: SA {} differs from its twin (algorithms, keys or mode)", n.name, spi));
+            problems.push_back(fmt::format(
+                    "{}: SA {} differs from its twin (algorithms, keys or mode)", n.name, spi));
         }
     }
     // Every installed Child SA has both directions in the backend and a policy.
@@ -322,10 +345,12 @@ void check_side(Node& n, Node& other, std::vector<std::string>& problems) {
             const bool in = n.backend.sas.contains({c->spi_in, true});
             const bool out = c->outbound_removed || n.backend.sas.contains({c->spi_out, false});
             if (!in || !out) {
-                problems.push_back(fmt::format("{}: Child SA {{{}}} not fully in the backend", n.name, c->id));
+                problems.push_back(
+                        fmt::format("{}: Child SA {{{}}} not fully in the backend", n.name, c->id));
             }
             if (!n.backend.policies.contains({c->reqid, c->local_ts, c->remote_ts})) {
-                problems.push_back(fmt::format("{}: Child SA {{{}}} without its policy", n.name, c->id));
+                problems.push_back(
+                        fmt::format("{}: Child SA {{{}}} without its policy", n.name, c->id));
             }
         }
     }
@@ -336,11 +361,13 @@ void check_side(Node& n, Node& other, std::vector<std::string>& problems) {
         bool used = false;
         for (const ike::IkeSa* sa : n.manager.sas()) {
             for (const auto& c : sa->children()) {
-                used = used || (c->reqid == pol.reqid && c->local_ts == pol.local_ts && c->remote_ts == pol.remote_ts);
+                used = used || (c->reqid == pol.reqid && c->local_ts == pol.local_ts &&
+                                c->remote_ts == pol.remote_ts);
             }
         }
         if (!used) {
-            problems.push_back(fmt::format("{}: policy (reqid {}) without a Child SA", n.name, pol.reqid.value()));
+            problems.push_back(fmt::format("{}: policy (reqid {}) without a Child SA", n.name,
+                                           pol.reqid.value()));
         }
     }
     for (const std::string& e : n.backend.errors) {
@@ -353,8 +380,9 @@ void check_side(Node& n, Node& other, std::vector<std::string>& problems) {
             found = found || (o->spi_i() == sa->spi_i() && o->spi_r() == sa->spi_r());
         }
         if (!found) {
-            problems.push_back(fmt::format("{}: IKE SA {} ({}_i {}_r, {}) missing on {}", n.name, sa->label(),
-                                           sa->spi_i(), sa->spi_r(), ike::to_string(sa->state()), other.name));
+            problems.push_back(fmt::format("{}: IKE SA {} ({}_i {}_r, {}) missing on {}", n.name,
+                                           sa->label(), sa->spi_i(), sa->spi_r(),
+                                           ike::to_string(sa->state()), other.name));
         }
     }
 }

@@ -28,7 +28,8 @@ public:
 
     /// (SPI, inbound) -> the SA.
     std::map<std::pair<Spi, bool>, ike::InstallSa> sas;
-    using PolicyKey = std::tuple<ReqId, std::vector<ike::TrafficSelector>, std::vector<ike::TrafficSelector>>;
+    using PolicyKey =
+            std::tuple<ReqId, std::vector<ike::TrafficSelector>, std::vector<ike::TrafficSelector>>;
     std::map<PolicyKey, ike::InstallPolicy> policies;
     /// Commands that made no sense (an SA installed twice, a delete of something absent).
     std::vector<std::string> errors;

@@ -46,13 +46,15 @@ protected:
 
 void LogCapture::install() {
     static const bool done = [] {
-        auto logger = std::make_shared<spdlog::logger>("ikeplex-test", std::make_shared<CaptureSink>());
+        auto logger =
+                std::make_shared<spdlog::logger>("ikeplex-test", std::make_shared<CaptureSink>());
         spdlog::set_default_logger(logger);
         return true;
     }();
     (void)done;
     const char* env = std::getenv("IKEPLEX_LOG");
-    spdlog::set_level(env != nullptr && std::string_view(env) == "debug" ? spdlog::level::debug : spdlog::level::info);
+    spdlog::set_level(env != nullptr && std::string_view(env) == "debug" ? spdlog::level::debug
+                                                                         : spdlog::level::info);
 }
 
 void LogCapture::quiet() {

@@ -53,8 +53,8 @@ TEST(EngineVsStrongswan, IkeSaInitResponseToTheRecordedRequest) {
     m.set_credentials(psk_credentials("interop-test-psk-0123456789"));
     ike::Output out;
     ike::Step step{ike::TimePoint{0}, out, kPinnedNow};
-    m.on_datagram(request, Endpoint{*IpAddress::parse("10.99.0.2"), 500}, Endpoint{*IpAddress::parse("10.99.0.1"), 500},
-                  step);
+    m.on_datagram(request, Endpoint{*IpAddress::parse("10.99.0.2"), 500},
+                  Endpoint{*IpAddress::parse("10.99.0.1"), 500}, step);
     ASSERT_EQ(out.datagrams.size(), 1U);
     ASSERT_EQ(m.half_open(), 1U);
     const Bytes& ours = out.datagrams.front().data;
@@ -78,7 +78,8 @@ TEST(EngineVsStrongswan, IkeSaInitResponseToTheRecordedRequest) {
     const auto t = types(*mine);
     ASSERT_GE(t.size(), 5U);
     EXPECT_EQ(std::vector<wire::PayloadType>(t.begin(), t.begin() + 3),
-              (std::vector<wire::PayloadType>{wire::PayloadType::kSa, wire::PayloadType::kKe, wire::PayloadType::kNonce}));
+              (std::vector<wire::PayloadType>{wire::PayloadType::kSa, wire::PayloadType::kKe,
+                                              wire::PayloadType::kNonce}));
 
     if (tshark_path().empty()) {
         GTEST_SKIP() << "tshark not found at configure time (scripts/setup-deps.sh installs it)";
@@ -91,7 +92,8 @@ TEST(EngineVsStrongswan, IkeSaInitResponseToTheRecordedRequest) {
         ADD_FAILURE() << "tshark: " << p;
     }
     EXPECT_EQ(count_occurrences(json, "\"isakmp.exchangetype\":"), 2U);
-    EXPECT_EQ(count_occurrences(json, "\"isakmp.flag_r\": \"1\""), 1U) << "our message is a response";
+    EXPECT_EQ(count_occurrences(json, "\"isakmp.flag_r\": \"1\""), 1U)
+            << "our message is a response";
 }
 
 }  // namespace

@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""Live interop of the ikeplex IKE engine with Debian's strongSwan 5.9.8.
+
+Our side is tests/interop/ike_driver (the engine behind real UDP sockets) in namespace A;
+strongSwan's charon (kernel-libipsec, as ../shared/docs/interop.md §3 and §3b describe) runs
+in namespace B. In both roles the script brings up the IKE SA and its first Child SA, rekeys
+the Child SA and the IKE SA (from either side), and deletes them, and after every step it
+compares what the driver reports with strongSwan's own `swanctl --list-sas`: the same IKE
+SPIs, the Child SA's SPIs crossed, the states ESTABLISHED and INSTALLED, and nothing left
+after a delete.
+
+Everything lives in namespaces and a temporary folder named after this process, with
+10.99.0.0/16 addresses only, and is removed on exit (also on failure or a signal).
+"""
+import argparse
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+CHARON = "/usr/lib/ipsec/charon"
+PSK = "interop-test-psk-0123456789"
+PROPOSALS = [
+    # (ours, strongSwan's): AEAD with Curve25519, then CBC + HMAC with MODP-2048.
+    ("aes256gcm16-prfsha256-x25519", "aes256gcm16-prfsha256-x25519", "aes128gcm16"),
+    ("aes128-sha256-modp2048", "aes128-sha256-modp2048", "aes128-sha256"),
+]
+
+
+class Failure(Exception):
+    pass
+
+
+def run(cmd, timeout=20, check=True, env=None):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and r.returncode != 0:
+        raise Failure(f"{' '.join(cmd)} failed ({r.returncode}): {r.stdout}{r.stderr}")
+    return r.stdout
+
+
+class Namespaces:
+    def __init__(self):
+        tag = str(os.getpid())
+        self.a, self.b = f"ikpA{tag}", f"ikpB{tag}"
+        self.veth_a, self.veth_b = f"ia{tag}", f"ib{tag}"
+
+    def up(self):
+        for cmd in (
+            ["ip", "netns", "add", self.a],
+            ["ip", "netns", "add", self.b],
+            ["ip", "link", "add", self.veth_a, "type", "veth", "peer", "name", self.veth_b],
+            ["ip", "link", "set", self.veth_a, "netns", self.a],
+            ["ip", "link", "set", self.veth_b, "netns", self.b],
+            ["ip", "-n", self.a, "addr", "add", "10.99.0.1/24", "dev", self.veth_a],
+            ["ip", "-n", self.b, "addr", "add", "10.99.0.2/24", "dev", self.veth_b],
+            ["ip", "-n", self.a, "link", "set", "lo", "up"],
+            ["ip", "-n", self.b, "link", "set", "lo", "up"],
+            ["ip", "-n", self.a, "link", "set", self.veth_a, "up"],
+            ["ip", "-n", self.b, "link", "set", self.veth_b, "up"],
+            ["ip", "-n", self.a, "addr", "add", "10.99.1.1/32", "dev", "lo"],
+            ["ip", "-n", self.b, "addr", "add", "10.99.2.1/32", "dev", "lo"],
+        ):
+            run(cmd)
+
+    def down(self):
+        for ns in (self.a, self.b):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+class Charon:
+    """strongSwan in namespace B, with its own /run (the PID file path is compiled in)."""
+
+    def __init__(self, ns, folder, ike, esp):
+        self.ns, self.dir = ns, folder
+        os.makedirs(f"{folder}/run", exist_ok=True)
+        for sub in ("x509", "x509ca", "private"):
+            os.makedirs(f"{folder}/{sub}", exist_ok=True)
+        self.conf = f"{folder}/strongswan.conf"
+        self.vici = f"{folder}/charon.vici"
+        with open(self.conf, "w") as f:
+            f.write(f"""charon {{
+  load = random nonce openssl pem pkcs1 x509 pubkey sha1 sha2 hmac aes gcm kdf kernel-libipsec kernel-netlink socket-default vici updown
+  install_routes = no
+  install_virtual_ip = no
+  retransmit_timeout = 1
+  retransmit_tries = 3
+  delete_rekeyed_delay = 0
+  filelog {{ main {{ path = {folder}/charon.log
+                   time_format = %T
+                   default = 1
+                   ike = 2
+                   cfg = 2
+                   flush_line = yes }} }}
+  syslog {{ daemon {{ default = -1 }} }}
+  plugins {{ vici {{ socket = unix://{self.vici} }} }}
+}}
+swanctl {{ load = pem pkcs1 x509 pubkey openssl random nonce }}
+""")
+        with open(f"{folder}/swanctl.conf", "w") as f:
+            f.write(f"""connections {{ t {{
+  version = 2
+  local_addrs = 10.99.0.2
+  remote_addrs = 10.99.0.1
+  proposals = {ike}
+  rekey_time = 0
+  local {{ auth = psk
+          id = b.test }}
+  remote {{ auth = psk
+           id = a.test }}
+  children {{ net {{ local_ts = 10.99.2.0/24
+                   remote_ts = 10.99.1.0/24
+                   esp_proposals = {esp}
+                   rekey_time = 0
+                   mode = tunnel }} }} }} }}
+secrets {{ ike-t {{ secret = "{PSK}" }} }}
+""")
+        self.out = open(f"{folder}/charon.out", "w")
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns, "unshare", "-m", "sh", "-c",
+             f"mount --make-rprivate / && mount --bind {folder}/run /run && exec {CHARON}"],
+            stdout=self.out, stderr=subprocess.STDOUT, env=dict(os.environ, STRONGSWAN_CONF=self.conf))
+        deadline = time.time() + 15
+        while not os.path.exists(self.vici):
+            if time.time() > deadline or self.proc.poll() is not None:
+                raise Failure(f"charon did not start: {open(folder + '/charon.out').read()}")
+            time.sleep(0.1)
+        self.swanctl("--load-all", "--file", f"{folder}/swanctl.conf")
+
+    def swanctl(self, *args, timeout=20):
+        return run(["swanctl", *args, "--uri", f"unix://{self.vici}"], timeout=timeout,
+                   env=dict(os.environ, STRONGSWAN_CONF=self.conf))
+
+    def sas(self):
+        """The IKE SAs of `swanctl --list-sas`: [{spi_i, spi_r, state, children: [...]}]."""
+        out = self.swanctl("--list-sas")
+        sas, child = [], None
+        for line in out.splitlines():
+            m = re.match(r"^\S+: #\d+, (\w+), IKEv2, ([0-9a-f]{16})_i\*? ([0-9a-f]{16})_r\*?", line)
+            if m:
+                sas.append({"state": m.group(1), "spi_i": m.group(2), "spi_r": m.group(3), "children": []})
+                continue
+            m = re.match(r"^\s+\S+: #\d+, reqid \d+, (\w+),", line)
+            if m and sas:
+                child = {"state": m.group(1), "in": None, "out": None}
+                sas[-1]["children"].append(child)
+                continue
+            m = re.match(r"^\s+(in|out)\s+([0-9a-f]{8})", line)
+            if m and child is not None:
+                child[m.group(1)] = m.group(2)
+        return sas
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.out.close()
+
+
+class Driver:
+    """Our engine in namespace A, driven over stdin/stdout."""
+
+    def __init__(self, binary, ns, folder, ike, esp):
+        self.log = open(f"{folder}/driver.log", "w")
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns, binary, "--local", "10.99.0.1", "--remote", "10.99.0.2", "--psk", PSK,
+             "--local-id", "a.test", "--remote-id", "b.test", "--local-ts", "10.99.1.0/24",
+             "--remote-ts", "10.99.2.0/24", "--ike", ike, "--esp", esp],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, bufsize=1)
+        self.lines = queue.Queue()
+        self.events = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self._expect(lambda l: l == "READY", 10, "driver start")
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def _expect(self, pred, timeout, what):
+        deadline = time.time() + timeout
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                raise Failure(f"timed out waiting for {what}")
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                raise Failure(f"timed out waiting for {what}")
+            if line is None:
+                raise Failure(f"driver exited while waiting for {what}")
+            if line.startswith("EVENT "):
+                self.events.append(line)
+            if line.startswith("ERR "):
+                raise Failure(f"driver: {line}")
+            if pred(line):
+                return line
+
+    def send(self, cmd):
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+
+    def wait_event(self, kind, timeout=15):
+        # An event may already have arrived while waiting for something else.
+        for i, e in enumerate(self.events):
+            if e.startswith(f"EVENT {kind} "):
+                del self.events[i]
+                return e
+        line = self._expect(lambda l: l.startswith(f"EVENT {kind} "), timeout, f"event {kind}")
+        self.events.remove(line)
+        return line
+
+    def sas(self):
+        self.send("list")
+        sas = []
+        while True:
+            line = self._expect(lambda l: l.startswith(("SA ", "CHILD ", "END")), 10, "list")
+            if line == "END":
+                return sas
+            parts = line.split()
+            if parts[0] == "SA":
+                sas.append({"id": int(parts[1][4:]), "spi_i": parts[2], "spi_r": parts[3], "state": parts[4],
+                            "children": []})
+            else:
+                fields = dict(p.split("=") for p in parts[1:5])
+                sas[-1]["children"].append({"id": int(fields["id"]), "in": fields["in"], "out": fields["out"],
+                                            "state": parts[5]})
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.send("quit")
+                self.proc.wait(timeout=5)
+            except Exception:
+                self.proc.kill()
+        self.log.close()
+
+
+def agree(driver, charon, children, timeout=10):
+    """Both sides show one established IKE SA with the same SPIs and `children` Child SAs
+    installed with crossed SPIs (or no IKE SA at all when children is None)."""
+    deadline = time.time() + timeout
+    last = ""
+    while time.time() < deadline:
+        ours, theirs = driver.sas(), charon.sas()
+        if children is None:
+            if not ours and not theirs:
+                return None
+            last = f"expected nothing, ours={ours} theirs={theirs}"
+        elif len(ours) == 1 and len(theirs) == 1:
+            o, t = ours[0], theirs[0]
+            oc = sorted((c["in"], c["out"]) for c in o["children"] if c["state"] == "INSTALLED")
+            tc = sorted((c["out"], c["in"]) for c in t["children"] if c["state"] == "INSTALLED")
+            if (o["state"], t["state"]) == ("ESTABLISHED", "ESTABLISHED") and (o["spi_i"], o["spi_r"]) == (
+                    t["spi_i"], t["spi_r"]) and oc == tc and len(oc) == children and \
+                    len(o["children"]) == children and len(t["children"]) == children:
+                return o
+            last = f"ours={ours} theirs={theirs}"
+        else:
+            last = f"ours={ours} theirs={theirs}"
+        time.sleep(0.2)
+    raise Failure(f"the two sides do not agree: {last}")
+
+
+def scenario(binary, ns, folder, we_initiate, ike, their_ike, esp, log):
+    charon = Charon(ns.b, f"{folder}/charon", their_ike, esp)
+    driver = None
+    try:
+        driver = Driver(binary, ns.a, folder, ike, esp)
+        role = "initiator" if we_initiate else "responder"
+        t0 = time.time()
+        step = lambda what: log(f"[{role} {ike}] {time.time() - t0:5.1f}s {what}")
+        if we_initiate:
+            driver.send("initiate")
+        else:
+            charon.swanctl("--initiate", "--child", "net", timeout=30)
+        driver.wait_event("ike-up")
+        driver.wait_event("child-up")
+        sa = agree(driver, charon, 1)
+        step(f"IKE SA {sa['spi_i']}_i {sa['spi_r']}_r and Child SA {sa['children'][0]['in']}_i up on both sides")
+
+        # Child SA rekey, by us and by strongSwan.
+        old = sa["children"][0]
+        driver.send(f"rekey-child {old['id']}")
+        driver.wait_event("child-rekey")
+        sa = agree(driver, charon, 1)
+        assert sa["children"][0]["in"] != old["in"], "the Child SA kept its SPI"
+        step(f"Child SA rekeyed by us: {old['in']}_i -> {sa['children'][0]['in']}_i")
+        old = sa["children"][0]
+        charon.swanctl("--rekey", "--child", "net")
+        driver.wait_event("child-rekey")
+        sa = agree(driver, charon, 1)
+        assert sa["children"][0]["in"] != old["in"]
+        step(f"Child SA rekeyed by strongSwan: {old['in']}_i -> {sa['children'][0]['in']}_i")
+
+        # IKE SA rekey, by us and by strongSwan; the Child SA moves along.
+        old_ike = sa
+        driver.send(f"rekey-ike {sa['id']}")
+        driver.wait_event("ike-rekey")
+        sa = agree(driver, charon, 1)
+        assert sa["spi_i"] != old_ike["spi_i"] and sa["children"][0]["in"] == old_ike["children"][0]["in"]
+        step(f"IKE SA rekeyed by us: {old_ike['spi_i']}_i -> {sa['spi_i']}_i, Child SA kept")
+        old_ike = sa
+        charon.swanctl("--rekey", "--ike", "t")
+        driver.wait_event("ike-rekey")
+        sa = agree(driver, charon, 1)
+        assert sa["spi_i"] != old_ike["spi_i"]
+        step(f"IKE SA rekeyed by strongSwan: {old_ike['spi_i']}_i -> {sa['spi_i']}_i")
+
+        # Deletes: the Child SA by one side, the IKE SA by the other.
+        if we_initiate:
+            driver.send(f"delete-child {sa['children'][0]['id']}")
+        else:
+            charon.swanctl("--terminate", "--child", "net", timeout=30)
+        driver.wait_event("child-down")
+        sa = agree(driver, charon, 0)
+        step("Child SA deleted, IKE SA kept on both sides")
+        if we_initiate:
+            charon.swanctl("--terminate", "--ike", "t", timeout=30)
+        else:
+            driver.send(f"delete-ike {sa['id']}")
+        driver.wait_event("ike-down")
+        agree(driver, charon, None)
+        step("IKE SA deleted on both sides")
+    finally:
+        if driver is not None:
+            driver.stop()
+        charon.stop()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--driver", required=True)
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        print("SKIP: network namespaces need root")
+        return 77
+    if not os.path.exists(CHARON) or shutil.which("swanctl") is None:
+        print("FAIL: strongSwan is not installed (scripts/setup-deps.sh installs it)")
+        return 1
+    ns = Namespaces()
+    folder = tempfile.mkdtemp(prefix="ikeplex-interop-")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    ok = False
+    try:
+        ns.up()
+        for we_initiate in (True, False):
+            for ike, their_ike, esp in PROPOSALS:
+                sub = f"{folder}/{'ini' if we_initiate else 'res'}-{esp}"
+                os.makedirs(sub)
+                scenario(args.driver, ns, sub, we_initiate, ike, their_ike, esp, print)
+        ok = True
+        print("PASS: strongSwan 5.9.8 agreed at every step, in both roles")
+    except (Failure, AssertionError, subprocess.TimeoutExpired) as e:
+        print(f"FAIL: {e}")
+        for root, _, files in os.walk(folder):
+            for name in files:
+                if name.endswith((".log", ".out")):
+                    path = os.path.join(root, name)
+                    print(f"----- {path} (last 60 lines)")
+                    with open(path, errors="replace") as f:
+                        print("".join(f.readlines()[-60:]))
+    finally:
+        ns.down()
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
