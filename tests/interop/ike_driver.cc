@@ -4,11 +4,12 @@
 // strongSwan in a network-namespace pair.
 //
 // Options: --local A --remote B --psk S --local-id ID --remote-id ID --local-ts T --remote-ts T
-//          --ike P --esp P [--window N]
-// Commands: initiate | rekey-child ID | rekey-ike ID | delete-child ID | delete-ike ID | list
-//           | quit
+//          --ike P --esp P [--window N] [--per-cpu yes --resources N]
+// Commands: initiate | rekey-child ID | rekey-ike ID | delete-child ID | delete-ike ID
+//           | acquire CPU (an RFC 9611 acquire for that resource) | list | quit
 // Output: "EVENT <kind> ike=<id> child=<id> new=<id>", "SA ike=<id> <spi_i> <spi_r> <state>",
-//         "CHILD id=<id> ike=<id> in=<spi> out=<spi> <state>", "END" after each list, "ERR ...".
+//         "CHILD id=<id> ike=<id> in=<spi> out=<spi> <state> <regular|group-fallback|group-member>",
+//         "END" after each list, "ERR ...".
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -83,8 +84,8 @@ struct Driver {
     ike::IkeSaManager manager;
     ike::TimePoint wakeup{ike::kNever};
 
-    explicit Driver(IpAddress l)
-        : local(l), manager(test::test_registry(), random, spis, ike::Settings{}) {
+    Driver(IpAddress l, const ike::Settings& settings)
+        : local(l), manager(test::test_registry(), random, spis, settings) {
         fd500 = udp_socket(local, 500);
         fd4500 = udp_socket(local, 4500);
     }
@@ -174,6 +175,10 @@ struct Driver {
             run([&](ike::Step& s) { st = manager.terminate_child(id, s); });
         } else if (cmd == "delete-ike") {
             run([&](ike::Step& s) { st = manager.terminate_ike(id, s); });
+        } else if (cmd == "acquire") {
+            const ike::ChildConfig& child = manager.configs().front().children.front();
+            const ReqId reqid = manager.reqid_for(child);
+            run([&](ike::Step& s) { manager.on_backend_event(ike::Acquire{reqid, ResourceId::cpu(id), {}, {}}, s); });
         } else if (cmd == "list") {
             for (const ike::IkeSa* sa : manager.sas()) {
                 std::printf("SA ike=%u %016llx %016llx %s\n", sa->id(),
@@ -181,8 +186,10 @@ struct Driver {
                             static_cast<unsigned long long>(sa->spi_r().value()),
                             ike::to_string(sa->state()));
                 for (const auto& c : sa->children()) {
-                    std::printf("CHILD id=%u ike=%u in=%08x out=%08x %s\n", c->id, sa->id(),
-                                c->spi_in.value(), c->spi_out.value(), ike::to_string(c->state));
+                    std::printf("CHILD id=%u ike=%u in=%08x out=%08x %s %s\n", c->id, sa->id(),
+                                c->spi_in.value(), c->spi_out.value(), ike::to_string(c->state),
+                                c->group_member ? (c->resource.is_none() ? "group-fallback" : "group-member")
+                                                : "regular");
                 }
             }
             std::printf("END\n");
@@ -239,9 +246,12 @@ int main(int argc, char** argv) {
     child.local_ts = {*lts};
     child.remote_ts = {*rts};
     child.esp_proposals = *esp_props;
+    child.per_cpu_sas = args["--per-cpu"] == "yes";
     c.children.push_back(std::move(child));
 
-    Driver d(*local);
+    ike::Settings settings;
+    settings.resources = args.contains("--resources") ? static_cast<std::uint32_t>(std::stoul(args["--resources"])) : 1;
+    Driver d(*local, settings);
     d.manager.load({c});
     d.manager.set_credentials(test::psk_credentials(args["--psk"]));
     std::printf("READY\n");

@@ -168,12 +168,12 @@ secrets {{ ike-t {{ secret = "{PSK}" }} }}
 class Driver:
     """Our engine in namespace A, driven over stdin/stdout."""
 
-    def __init__(self, binary, ns, folder, ike, esp):
+    def __init__(self, binary, ns, folder, ike, esp, extra=()):
         self.log = open(f"{folder}/driver.log", "w")
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", ns, binary, "--local", "10.99.0.1", "--remote", "10.99.0.2", "--psk", PSK,
              "--local-id", "a.test", "--remote-id", "b.test", "--local-ts", "10.99.1.0/24",
-             "--remote-ts", "10.99.2.0/24", "--ike", ike, "--esp", esp],
+             "--remote-ts", "10.99.2.0/24", "--ike", ike, "--esp", esp, *extra],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, bufsize=1)
         self.lines = queue.Queue()
         self.events = []
@@ -232,7 +232,7 @@ class Driver:
             else:
                 fields = dict(p.split("=") for p in parts[1:5])
                 sas[-1]["children"].append({"id": int(fields["id"]), "in": fields["in"], "out": fields["out"],
-                                            "state": parts[5]})
+                                            "state": parts[5], "kind": parts[6]})
 
     def stop(self):
         if self.proc.poll() is None:
@@ -336,6 +336,45 @@ def scenario(binary, ns, folder, we_initiate, ike, their_ike, esp, log):
         charon.stop()
 
 
+def rfc9611_scenario(binary, ns, folder, we_initiate, log):
+    """RFC 9611 with a peer that does not implement it (5.9.8 ignores SA_RESOURCE_INFO): our
+    per-CPU config yields one regular Child SA, and acquires for CPUs request nothing."""
+    ike, esp = "aes256gcm16-prfsha256-x25519", "aes128gcm16"
+    charon = Charon(ns.b, f"{folder}/charon", ike, esp)
+    driver = None
+    try:
+        driver = Driver(binary, ns.a, folder, ike, esp, ("--per-cpu", "yes", "--resources", "4", "--window", "4"))
+        role = "initiator" if we_initiate else "responder"
+        step = lambda what: log(f"[RFC 9611, {role}] {what}")
+        if we_initiate:
+            driver.send("initiate")
+        else:
+            charon.swanctl("--initiate", "--child", "net", timeout=30)
+        driver.wait_event("child-up")
+        sa = agree(driver, charon, 1)
+        assert sa["children"][0]["kind"] == "regular", sa
+        with open(f"{folder}/charon/charon.log") as f:
+            charon_log = f.read()
+        if we_initiate:
+            assert "N((16444))" in charon_log, "strongSwan did not see our SA_RESOURCE_INFO"
+        step("one regular Child SA (strongSwan 5.9.8 ignored SA_RESOURCE_INFO)")
+        for cpu in range(4):
+            driver.send(f"acquire {cpu}")
+        time.sleep(1.5)
+        sa = agree(driver, charon, 1)
+        assert sa["children"][0]["kind"] == "regular"
+        with open(f"{folder}/charon/charon.log") as f:
+            assert "CREATE_CHILD_SA request" not in f.read(), "a member was requested anyway"
+        step("acquires for CPUs 0-3 requested no member")
+        driver.send(f"delete-ike {sa['id']}")
+        driver.wait_event("ike-down")
+        agree(driver, charon, None)
+    finally:
+        if driver is not None:
+            driver.stop()
+        charon.stop()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--driver", required=True)
@@ -358,6 +397,9 @@ def main():
                 sub = f"{folder}/{'ini' if we_initiate else 'res'}-{esp}"
                 os.makedirs(sub)
                 scenario(args.driver, ns, sub, we_initiate, ike, their_ike, esp, print)
+            sub = f"{folder}/rfc9611-{'ini' if we_initiate else 'res'}"
+            os.makedirs(sub)
+            rfc9611_scenario(args.driver, ns, sub, we_initiate, print)
         ok = True
         print("PASS: strongSwan 5.9.8 agreed at every step, in both roles")
     except (Failure, AssertionError, subprocess.TimeoutExpired) as e:

@@ -24,6 +24,7 @@ struct Outcome {
     bool established{false};
     std::size_t rekeys{0};
     std::size_t actions{0};
+    std::size_t members{0};  ///< RFC 9611 resource-bound members up at the check
     std::vector<std::string> problems;
 };
 
@@ -73,7 +74,13 @@ void configure(Dice& d, PairConfig& cfg) {
                                        "aes128gcm16-ecp256"};
     const char* ike = kIke[d.below(4)];
     const char* esp = kEsp[d.below(4)];
+    const bool per_cpu = d.coin();
+    const std::uint32_t max = 1 + d.below(4);
+    const auto start = d.coin() ? ike::PerCpuStart::kAll : ike::PerCpuStart::kAcquire;
     for (ike::PeerConfig* p : {&cfg.a, &cfg.b}) {
+        p->children[0].per_cpu_sas = per_cpu && (d.below(8) != 0);  // sometimes one side lacks it
+        p->children[0].per_cpu_sas_max = max;
+        p->children[0].per_cpu_sas_start = start;
         p->ike_proposals = *ike::parse_proposals(ike, wire::ProtocolId::kIke);
         p->children[0].esp_proposals = *ike::parse_proposals(esp, wire::ProtocolId::kEsp);
         p->window_size = 1 + d.below(3);
@@ -92,7 +99,16 @@ void act_randomly(Harness& h, Dice& d) {
     Node& n = d.coin() ? h.a() : h.b();
     const auto sas = n.established();
     const auto kids = children_of(n);
-    switch (d.below(8)) {
+    switch (d.below(10)) {
+        case 8:
+        case 9: {
+            // Traffic on a CPU without its own SA (RFC 9611 groups; ignored otherwise).
+            const ike::ChildConfig& child = n.manager.configs().front().children.front();
+            const ReqId reqid = n.manager.reqid_for(child);
+            const auto cpu = ResourceId::cpu(d.below(4));
+            h.act(n, [&](ike::Step& s) { n.manager.on_backend_event(ike::Acquire{reqid, cpu, {}, {}}, s); });
+            break;
+        }
         case 0:
         case 1:
             h.act(n, [&](ike::Step& s) { (void)n.manager.initiate("conn", "net", s); });
@@ -138,7 +154,9 @@ void act_randomly(Harness& h, Dice& d) {
 Outcome run_scenario(std::uint64_t seed) {
     Outcome out;
     Dice d(seed * 7919 + 17);
-    Harness h(seed);
+    ike::Settings settings;
+    settings.resources = 1 + d.below(4);
+    Harness h(seed, settings);
     LogCapture::quiet();
     PairConfig cfg = psk_pair();
     configure(d, cfg);
@@ -164,6 +182,11 @@ Outcome run_scenario(std::uint64_t seed) {
     }
     h.run_for(seconds(1));  // datagrams in flight (e.g. a last DPD) land
     h.run_until([&] { return quiet(h.a()) && quiet(h.b()); }, seconds(300));
+    for (const ike::IkeSa* sa : h.a().manager.sas()) {
+        for (const auto& c : sa->children()) {
+            out.members += c->group_member && !c->resource.is_none() ? 1U : 0U;
+        }
+    }
     auto problems = check_consistent(h);
     out.problems.insert(out.problems.end(), problems.begin(), problems.end());
     out.established = h.a().count(EventKind::kIkeUp) > 0 || h.b().count(EventKind::kIkeUp) > 0;
@@ -196,11 +219,13 @@ TEST(Simulator, RandomScenariosKeepBothSidesConsistent) {
     std::size_t established = 0;
     std::size_t rekeys = 0;
     std::size_t failed = 0;
+    std::size_t members = 0;
     for (std::uint64_t i = 0; i < count; ++i) {
         const std::uint64_t seed = only != 0 ? only : i + 1;
         const Outcome o = run_scenario(seed);
         established += o.established ? 1U : 0U;
         rekeys += o.rekeys;
+        members += o.members;
         if (!o.problems.empty()) {
             ++failed;
             std::string text;
@@ -216,14 +241,14 @@ TEST(Simulator, RandomScenariosKeepBothSidesConsistent) {
             }
         }
     }
-    std::printf("simulator: %llu scenarios, %zu established (%.1f %%), %zu rekeys, %zu failed\n",
+    std::printf("simulator: %llu scenarios, %zu established (%.1f %%), %zu rekeys, %zu RFC 9611 members, %zu failed\n",
                 static_cast<unsigned long long>(count), established,
-                100.0 * static_cast<double>(established) / static_cast<double>(count), rekeys,
-                failed);
+                100.0 * static_cast<double>(established) / static_cast<double>(count), rekeys, members, failed);
     if (only == 0) {
         // Not vacuous: most scenarios got somewhere, and rekeying was exercised a lot.
         EXPECT_GE(static_cast<double>(established), 0.9 * static_cast<double>(count));
         EXPECT_GE(rekeys, count);
+        EXPECT_GE(members, count / 4);  // groups were exercised too
     }
 }
 

@@ -348,6 +348,17 @@ void check_side(Node& n, Node& other, std::vector<std::string>& problems) {
                 problems.push_back(
                         fmt::format("{}: Child SA {{{}}} not fully in the backend", n.name, c->id));
             }
+            // RFC 9611: both sides agree whether it belongs to a group.
+            for (const ike::IkeSa* osa : other.manager.sas()) {
+                for (const auto& oc : osa->children()) {
+                    if (oc->spi_out == c->spi_in && oc->state != ike::ChildState::kCreating &&
+                        oc->group_member != c->group_member) {
+                        problems.push_back(fmt::format("{}: Child SA {{{}}} is{} a group member, its twin is{}", n.name,
+                                                       c->id, c->group_member ? "" : " not",
+                                                       oc->group_member ? "" : " not"));
+                    }
+                }
+            }
             if (!n.backend.policies.contains({c->reqid, c->local_ts, c->remote_ts})) {
                 problems.push_back(
                         fmt::format("{}: Child SA {{{}}} without its policy", n.name, c->id));

@@ -1,0 +1,404 @@
+// RFC 9611 groups in the exchange harness, each test with either side as the initiator: the
+// fallback and members on demand, all at once (window 16 vs 1), TS_MAX_QUEUE and back-off,
+// peers without support, member rekeys (also simultaneous), fallback re-creation, IKE rekey of
+// a group, a member racing a Child rekey, duplicate acquires.
+#include <cstdio>
+#include <set>
+
+#include "flow_fixture.h"
+#include "ike/per_resource.h"
+
+namespace ikeplex::test {
+namespace {
+
+using ike::ChildSa;
+using ike::EventKind;
+using ikeplex::ResourceId;
+
+ike::Settings with_resources(std::uint32_t n) {
+    ike::Settings s;
+    s.resources = n;
+    return s;
+}
+
+class Groups : public FlowTest {
+protected:
+    explicit Groups(std::uint32_t resources = 4) : FlowTest(with_resources(resources)) {
+        for (auto* p : {&cfg.a, &cfg.b}) {
+            p->children[0].per_cpu_sas = true;
+            p->window_size = 4;
+        }
+    }
+
+    /// A Child SA of node `n` (per_resource's view): the group members, fallback first.
+    std::vector<const ChildSa*> group(Node& n) {
+        std::vector<const ChildSa*> out;
+        for (const ike::IkeSa* sa : n.established()) {
+            for (const auto& c : sa->children()) {
+                if (c->group_member && c->state == ike::ChildState::kInstalled) {
+                    out.push_back(c.get());
+                }
+            }
+        }
+        // The fallback first, then by resource.
+        std::sort(out.begin(), out.end(), [](const ChildSa* x, const ChildSa* y) {
+            return std::make_pair(!x->resource.is_none(), x->resource) < std::make_pair(!y->resource.is_none(), y->resource);
+        });
+        return out;
+    }
+
+    std::set<std::uint32_t> cpus(Node& n) {
+        std::set<std::uint32_t> out;
+        for (const ChildSa* c : group(n)) {
+            if (!c->resource.is_none()) {
+                out.insert(c->resource.index());
+            }
+        }
+        return out;
+    }
+
+    bool has_fallback(Node& n) {
+        const auto g = group(n);
+        return std::any_of(g.begin(), g.end(), [](const ChildSa* c) { return c->resource.is_none(); });
+    }
+
+    void acquire(Node& n, std::uint32_t cpu) {
+        const ike::ChildConfig& child = n.manager.configs().front().children.front();
+        const ReqId reqid = n.manager.reqid_for(child);
+        h.act(n, [&](ike::Step& s) { n.manager.on_backend_event(ike::Acquire{reqid, ResourceId::cpu(cpu), {}, {}}, s); });
+    }
+
+    std::size_t child_requests() const { return h.count_sent(wire::ExchangeType::kCreateChildSa, false); }
+
+    void establish() {
+        load_psk();
+        initiate();
+        ASSERT_TRUE(up());
+    }
+};
+
+TEST_P(Groups, FallbackThenMembersOnDemand) {
+    establish();
+    // IKE_AUTH made the fallback, with SA_RESOURCE_INFO both ways.
+    ASSERT_EQ(group(ini()).size(), 1U);
+    EXPECT_TRUE(has_fallback(ini()));
+    EXPECT_TRUE(has_fallback(res()));
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "IKE_AUTH request 1 [ IDi IDr AUTH N(INIT_CONTACT) SA TSi TSr N(RES_INFO)"));
+    EXPECT_TRUE(LogCapture::contains(res_name(), "IKE_AUTH response 1 [ IDr AUTH SA TSi TSr N(RES_INFO)"));
+    for (std::uint32_t cpu : {2U, 0U, 3U}) {
+        acquire(ini(), cpu);
+    }
+    settle();
+    EXPECT_EQ(cpus(ini()), (std::set<std::uint32_t>{0, 2, 3}));
+    // The responder binds each member to one of its own resources without one.
+    EXPECT_EQ(cpus(res()).size(), 3U);
+    EXPECT_TRUE(has_fallback(res()));
+    // Members copy the group's selectors; requests and responses look like strongSwan's.
+    for (const ChildSa* c : group(ini())) {
+        EXPECT_EQ(c->local_ts, group(ini()).front()->local_ts);
+        EXPECT_EQ(c->remote_ts, group(ini()).front()->remote_ts);
+    }
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "CREATE_CHILD_SA request 2 [ SA No TSi TSr N(RES_INFO) ]"));
+    EXPECT_TRUE(LogCapture::contains(res_name(), "CREATE_CHILD_SA response 2 [ SA No TSi TSr N(RES_INFO) ]"));
+    // The backend learns each SA's resource.
+    std::set<std::uint32_t> installed_cpus;
+    for (const auto& [key, sa] : ini().backend.sas) {
+        if (!sa.resource.is_none()) {
+            installed_cpus.insert(sa.resource.index());
+        }
+    }
+    EXPECT_EQ(installed_cpus, (std::set<std::uint32_t>{0, 2, 3}));
+    // The responder's side asks for a member for its resource without one (and not for one
+    // that has one).
+    ASSERT_EQ(cpus(res()), (std::set<std::uint32_t>{0, 1, 2}));
+    acquire(res(), 1);
+    acquire(res(), 3);
+    settle();
+    EXPECT_EQ(cpus(res()).size(), 4U);
+    EXPECT_EQ(group(ini()).size(), 5U);
+    expect_consistent();
+}
+
+TEST_P(Groups, DuplicateAcquiresMakeOneMember) {
+    establish();
+    const std::size_t before = child_requests();
+    for (int i = 0; i < 5; ++i) {
+        acquire(ini(), 1);
+    }
+    h.run_for(std::chrono::milliseconds(2));  // still in flight
+    acquire(ini(), 1);
+    settle();
+    acquire(ini(), 1);  // already has one
+    settle();
+    EXPECT_EQ(child_requests() - before, 1U);
+    EXPECT_EQ(cpus(ini()), (std::set<std::uint32_t>{1}));
+    expect_consistent();
+}
+
+TEST_P(Groups, AcquireWithoutAnSaMakesTheFallbackFirst) {
+    load_psk();
+    acquire(ini(), 2);  // no IKE SA yet: IKE SA + fallback
+    ASSERT_TRUE(up());
+    EXPECT_TRUE(has_fallback(ini()));
+    EXPECT_TRUE(cpus(ini()).empty());
+    acquire(ini(), 2);  // the member now
+    settle();
+    EXPECT_EQ(cpus(ini()), (std::set<std::uint32_t>{2}));
+    expect_consistent();
+}
+
+TEST_P(Groups, TsMaxQueueAtTheLimitAndTheBackOff) {
+    res_cfg().children[0].per_cpu_sas_max = 2;
+    establish();
+    acquire(ini(), 0);
+    acquire(ini(), 1);
+    settle();
+    acquire(ini(), 2);
+    h.run_for(std::chrono::seconds(1));
+    EXPECT_EQ(cpus(ini()).size(), 2U);
+    EXPECT_TRUE(LogCapture::contains(res_name(), "the limit: TS_MAX_QUEUE"));
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "peer refuses more per-CPU SAs for CHILD_SA net (TS_MAX_QUEUE)"));
+    // The third was refused, the fourth not even asked for (back-off); the IKE SA stands.
+    const std::size_t after_refusal = child_requests();
+    EXPECT_EQ(only_sa(ini()).state(), ike::IkeState::kEstablished);
+    acquire(ini(), 3);
+    h.run_for(std::chrono::seconds(1));
+    EXPECT_EQ(child_requests(), after_refusal);
+    // When a member goes away, the group has room again.
+    const ChildSa* member = group(ini()).back();
+    h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.terminate_child(member->id, s)); });
+    settle();
+    acquire(ini(), 3);
+    settle();
+    EXPECT_EQ(cpus(ini()).size(), 2U);
+    EXPECT_TRUE(cpus(ini()).contains(3));
+    expect_consistent();
+}
+
+TEST_P(Groups, BackOffExpires) {
+    res_cfg().children[0].per_cpu_sas_max = 1;
+    establish();
+    acquire(ini(), 0);
+    settle();
+    acquire(ini(), 1);  // refused
+    settle();
+    const std::size_t refused = child_requests();
+    h.run_for(std::chrono::seconds(61));  // past the back-off
+    acquire(ini(), 1);
+    settle();
+    EXPECT_EQ(child_requests(), refused + 1);  // asked again (and refused again)
+    EXPECT_EQ(cpus(ini()).size(), 1U);
+    expect_consistent();
+}
+
+TEST_P(Groups, PeerWithoutSupportGetsARegularChildSa) {
+    res_cfg().children[0].per_cpu_sas = false;
+    establish();
+    EXPECT_TRUE(group(ini()).empty());
+    EXPECT_EQ(installed(ini()).size(), 1U);
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "no per-CPU SAs will be requested"));
+    const std::size_t before = child_requests();
+    acquire(ini(), 1);
+    acquire(ini(), 2);
+    settle();
+    EXPECT_EQ(child_requests(), before);  // no member requested
+    EXPECT_EQ(installed(ini()).size(), 1U);
+    expect_consistent();
+}
+
+TEST_P(Groups, InitiatorWithoutSupport) {
+    ini_cfg().children[0].per_cpu_sas = false;
+    establish();
+    EXPECT_TRUE(group(res()).empty());
+    EXPECT_FALSE(LogCapture::contains(ini_name(), "N(RES_INFO)"));
+    EXPECT_TRUE(LogCapture::contains(res_name(), "peer did not send SA_RESOURCE_INFO"));
+    const std::size_t before = child_requests();
+    acquire(res(), 1);
+    settle();
+    EXPECT_EQ(child_requests(), before);
+    expect_consistent();
+}
+
+TEST_P(Groups, MemberRekeyKeepsItsResource) {
+    establish();
+    acquire(ini(), 3);
+    settle();
+    const ChildSa* member = group(ini()).back();
+    ASSERT_EQ(member->resource, ResourceId::cpu(3));
+    const std::uint32_t old_id = member->id;
+    const ResourceId res_side = group(res()).back()->resource;
+    LogCapture::clear();
+    h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.rekey_child(old_id, s)); });
+    settle();
+    const ChildSa* renewed = group(ini()).back();
+    EXPECT_NE(renewed->id, old_id);
+    EXPECT_EQ(renewed->resource, ResourceId::cpu(3));
+    EXPECT_EQ(group(res()).back()->resource, res_side);
+    EXPECT_EQ(group(ini()).size(), 2U);
+    // As strongSwan: REKEY_SA and no SA_RESOURCE_INFO on a rekey.
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "[ N(REKEY_SA) SA No TSi TSr ]"));
+    EXPECT_FALSE(LogCapture::contains(ini_name(), "N(REKEY_SA) SA No TSi TSr N(RES_INFO)"));
+    expect_consistent();
+}
+
+TEST_P(Groups, SimultaneousMemberRekeyKeepsTheResource) {
+    establish();
+    acquire(ini(), 1);
+    settle();
+    const ChildSa* mi = group(ini()).back();
+    const ChildSa* mr = nullptr;
+    for (const ChildSa* c : group(res())) {
+        if (c->spi_out == mi->spi_in) {
+            mr = c;
+        }
+    }
+    ASSERT_NE(mr, nullptr);
+    const ResourceId ri = mi->resource;
+    const ResourceId rr = mr->resource;
+    const std::uint32_t idi = mi->id;
+    const std::uint32_t idr = mr->id;
+    h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.rekey_child(idi, s)); });
+    h.act(res(), [&](ike::Step& s) { ASSERT_TRUE(res().manager.rekey_child(idr, s)); });
+    settle();
+    ASSERT_EQ(group(ini()).size(), 2U);
+    ASSERT_EQ(group(res()).size(), 2U);
+    EXPECT_EQ(group(ini()).back()->resource, ri);
+    EXPECT_EQ(group(res()).back()->resource, rr);
+    expect_consistent();
+}
+
+TEST_P(Groups, DeletedFallbackIsRecreated) {
+    establish();
+    acquire(ini(), 0);
+    acquire(ini(), 1);
+    settle();
+    for (bool by_initiator : {true, false}) {
+        Node& n = by_initiator ? ini() : res();
+        const ChildSa* fallback = group(n).front();
+        ASSERT_TRUE(fallback->resource.is_none());
+        const std::uint32_t id = fallback->id;
+        h.act(n, [&](ike::Step& s) { ASSERT_TRUE(n.manager.terminate_child(id, s)); });
+        settle();
+        EXPECT_TRUE(has_fallback(ini())) << (by_initiator ? "deleted by the initiator" : "deleted by the responder");
+        EXPECT_TRUE(has_fallback(res()));
+        EXPECT_NE(group(n).front()->id, id);
+        EXPECT_EQ(cpus(ini()), (std::set<std::uint32_t>{0, 1}));
+        expect_consistent();
+    }
+}
+
+TEST_P(Groups, MemberCreationRacesAChildRekey) {
+    establish();
+    acquire(ini(), 0);
+    settle();
+    const std::uint32_t fallback = group(ini()).front()->id;
+    const std::uint32_t res_member = group(res()).back()->id;
+    // The initiator rekeys the fallback while asking for a member; the responder rekeys its
+    // member meanwhile.
+    h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.rekey_child(fallback, s)); });
+    acquire(ini(), 2);
+    h.act(res(), [&](ike::Step& s) { ASSERT_TRUE(res().manager.rekey_child(res_member, s)); });
+    settle();
+    EXPECT_TRUE(has_fallback(ini()));
+    EXPECT_EQ(cpus(ini()), (std::set<std::uint32_t>{0, 2}));
+    EXPECT_EQ(group(ini()).size(), 3U);
+    EXPECT_EQ(group(res()).size(), 3U);
+    expect_consistent();
+}
+
+TEST_P(Groups, DeletingTheIkeSaRemovesTheGroup) {
+    establish();
+    acquire(ini(), 0);
+    acquire(ini(), 3);
+    settle();
+    h.act(res(), [&](ike::Step& s) { ASSERT_TRUE(res().manager.terminate_ike(only_sa(res()).id(), s)); });
+    settle();
+    expect_empty();
+}
+
+INSTANTIATE_TEST_SUITE_P(Roles, Groups, ::testing::Bool(), role_name);
+
+/// `per_cpu_sas_start = all` with 16 resources at a given window.
+class GroupsAll : public Groups {
+protected:
+    GroupsAll() : Groups(16) {
+        for (auto* p : {&cfg.a, &cfg.b}) {
+            p->children[0].per_cpu_sas_start = ike::PerCpuStart::kAll;
+        }
+    }
+
+    /// Virtual time from the fallback being up on the initiator to the whole group being up
+    /// on both sides.
+    Duration group_time(std::uint32_t window) {
+        for (auto* p : {&cfg.a, &cfg.b}) {
+            p->window_size = window;
+        }
+        load_psk();
+        initiate();
+        EXPECT_TRUE(h.run_until([&] { return has_fallback(ini()); }, std::chrono::seconds(30)));
+        const TimePoint start = h.now();
+        EXPECT_TRUE(h.run_until([&] { return group(ini()).size() == 17 && group(res()).size() == 17; },
+                                std::chrono::seconds(60)));
+        return h.now() - start;
+    }
+};
+
+TEST_P(GroupsAll, WholeGroupWithinTwoRoundTripsAtWindow16) {
+    const Duration rtt = 2 * h.conditions.delay;
+    const Duration t = group_time(16);
+    std::printf("per_cpu_sas_start=all, 16 resources, window 16: group up in %lld ms (%.1f RTT)\n",
+                static_cast<long long>(t.count()), static_cast<double>(t.count()) / static_cast<double>(rtt.count()));
+    EXPECT_LE(t, 2 * rtt);
+    EXPECT_EQ(cpus(ini()).size(), 16U);
+    EXPECT_EQ(cpus(res()).size(), 16U);
+    expect_consistent();
+}
+
+TEST_P(GroupsAll, TakesFifteenRoundTripsAtWindow1) {
+    const Duration rtt = 2 * h.conditions.delay;
+    const Duration t = group_time(1);
+    std::printf("per_cpu_sas_start=all, 16 resources, window 1: group up in %lld ms (%.1f RTT)\n",
+                static_cast<long long>(t.count()), static_cast<double>(t.count()) / static_cast<double>(rtt.count()));
+    EXPECT_GE(t, 15 * rtt);
+    expect_consistent();
+}
+
+TEST_P(GroupsAll, IkeRekeyCarriesAGroupOfEight) {
+    ike::Settings s;
+    s.resources = 8;
+    Harness h8(11, s);
+    PairConfig c = psk_pair();
+    for (auto* p : {&c.a, &c.b}) {
+        p->children[0].per_cpu_sas = true;
+        p->children[0].per_cpu_sas_start = ike::PerCpuStart::kAll;
+        p->window_size = 8;
+    }
+    load(h8, c, psk_credentials(), psk_credentials());
+    Node& i = GetParam() ? h8.a() : h8.b();
+    Node& r = h8.peer(i);
+    h8.act(i, [&](ike::Step& st) { ASSERT_TRUE(i.manager.initiate("conn", "net", st)); });
+    h8.run_for(kSettle);
+    ASSERT_EQ(installed(i).size(), 9U);
+    const std::uint32_t old_ike = i.established().front()->id();
+    const auto before = installed(i);
+    h8.act(r, [&](ike::Step& st) { ASSERT_TRUE(r.manager.rekey_ike(r.established().front()->id(), st)); });
+    h8.run_for(kSettle);
+    ASSERT_EQ(i.established().size(), 1U);
+    EXPECT_NE(i.established().front()->id(), old_ike);
+    EXPECT_EQ(installed(i), before);  // the same Child SAs, moved
+    for (const auto& ch : i.established().front()->children()) {
+        EXPECT_TRUE(ch->group_member);
+    }
+    EXPECT_TRUE(check_consistent(h8).empty()) << join(check_consistent(h8));
+    // The group keeps working on the new IKE SA: a member rekey.
+    const std::uint32_t member = i.established().front()->children().back()->id;
+    h8.act(i, [&](ike::Step& st) { ASSERT_TRUE(i.manager.rekey_child(member, st)); });
+    h8.run_for(kSettle);
+    EXPECT_EQ(installed(i).size(), 9U);
+    EXPECT_TRUE(check_consistent(h8).empty()) << join(check_consistent(h8));
+}
+
+INSTANTIATE_TEST_SUITE_P(Roles, GroupsAll, ::testing::Bool(), role_name);
+
+}  // namespace
+}  // namespace ikeplex::test
