@@ -10,3 +10,13 @@ endif()
 if(IKEPLEX_BUILD_BENCH)
     find_package(benchmark REQUIRED)
 endif()
+
+# Standalone Asio (header-only; its headers do not pass our warnings: a system include).
+find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
+find_package(Threads REQUIRED)
+add_library(ikeplex_asio INTERFACE)
+target_include_directories(ikeplex_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
+target_compile_definitions(ikeplex_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+target_link_libraries(ikeplex_asio INTERFACE Threads::Threads)
+
+find_package(CLI11 REQUIRED)

@@ -389,6 +389,24 @@ Result<PrivateKey> PrivateKey::from_pem(std::string_view pem) {
     return PrivateKey(std::move(key));
 }
 
+Result<PrivateKey> PrivateKey::from_der(ByteView der) {
+    const unsigned char* p = der.data();
+    EvpPkeyPtr key(d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(der.size())));
+    if (!key) {
+        (void)openssl_error("private key: DER");
+        return make_error(Errc::kInvalidArgument, "private key: not a readable DER key");
+    }
+    return PrivateKey(std::move(key));
+}
+
+Result<PrivateKey> PrivateKey::from_any(ByteView data) {
+    const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+    if (text.find("-----BEGIN") != std::string_view::npos) {
+        return from_pem(text);
+    }
+    return from_der(data);
+}
+
 Result<Bytes> PrivateKey::sign(SignatureScheme s, ByteView octets) const {
     if (!scheme_fits_key(s, type_)) {
         return make_error(Errc::kInvalidArgument, "sign: scheme does not fit the key");

@@ -65,6 +65,10 @@ class PrivateKey {
 public:
     /// A PEM private key (PKCS#8, traditional RSA/EC). kInvalidArgument if unreadable.
     static Result<PrivateKey> from_pem(std::string_view pem);
+    /// PKCS#8, or the traditional RSA/EC forms, in DER.
+    static Result<PrivateKey> from_der(ByteView der);
+    /// PEM if it looks like PEM, else DER (what swanctl's private key folders hold).
+    static Result<PrivateKey> from_any(ByteView data);
     explicit PrivateKey(EvpPkeyPtr key) noexcept;
 
     [[nodiscard]] KeyType type() const noexcept { return type_; }

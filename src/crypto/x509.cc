@@ -42,6 +42,19 @@ Result<Certificate> Certificate::from_der(ByteView der) {
     return Certificate(std::move(cert));
 }
 
+bool Certificate::matches_key(const PrivateKey& key) const noexcept {
+    EVP_PKEY* pub = X509_get0_pubkey(cert_.get());
+    return pub != nullptr && key.raw() != nullptr && EVP_PKEY_eq(pub, key.raw()) == 1;
+}
+
+Result<Certificate> Certificate::from_any(ByteView data) {
+    const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+    if (text.find("-----BEGIN") != std::string_view::npos) {
+        return from_pem(text);
+    }
+    return from_der(data);
+}
+
 Result<Certificate> Certificate::from_pem(std::string_view pem) {
     const BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);

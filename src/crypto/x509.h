@@ -23,6 +23,8 @@ public:
     static Result<Certificate> from_der(ByteView der);
     /// The first certificate of a PEM text.
     static Result<Certificate> from_pem(std::string_view pem);
+    /// PEM if it looks like PEM, else DER.
+    static Result<Certificate> from_any(ByteView data);
     explicit Certificate(X509Ptr cert) noexcept : cert_(std::move(cert)) {}
 
     Certificate(Certificate&&) noexcept = default;
@@ -41,6 +43,8 @@ public:
     [[nodiscard]] Bytes subject_der() const;
     /// The subject public key.
     [[nodiscard]] Result<PublicKey> public_key() const;
+    /// Whether `key` is the private half of this certificate's public key.
+    [[nodiscard]] bool matches_key(const PrivateKey& key) const noexcept;
     /// Whether this certificate vouches for the IKE identity (type, data).
     [[nodiscard]] bool matches_identity(wire::IdType type, ByteView data) const;
 

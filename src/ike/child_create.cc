@@ -125,7 +125,8 @@ public:
         return Outcome::kDone;
     }
 
-    [[nodiscard]] std::optional<std::pair<const ChildConfig*, ResourceId>> creates() const override {
+    [[nodiscard]] std::optional<std::pair<const ChildConfig*, ResourceId>> creates()
+            const override {
         if (rekeyed_ != 0) {
             return std::nullopt;
         }
@@ -199,6 +200,8 @@ private:
         }
         IKE_LOG(info, sa, "CREATE_CHILD_SA for {} failed: peer answered {}", child_.name,
                 wire::to_string(err.type));
+        step.out.events.push_back(Event{EventKind::kChildFailed, sa.id(), 0, 0, child_.name,
+                                        wire::to_string(err.type)});
         if (old != nullptr && old->state == ChildState::kRekeying) {
             old->state = ChildState::kInstalled;
         }

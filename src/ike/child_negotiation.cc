@@ -80,7 +80,8 @@ ChildOffer make_offer(IkeSa& sa, const ChildConfig& child, ResourceId resource, 
         // keys; PFS as configured).
         wire::Proposal p = without_ke(plan.copy->proposal);
         p.number = 1;
-        const std::uint16_t ke = child.esp_proposals.empty() ? 0 : ke_method(child.esp_proposals.front());
+        const std::uint16_t ke =
+                child.esp_proposals.empty() ? 0 : ke_method(child.esp_proposals.front());
         if (ke != 0) {
             p.transforms.push_back(wire::Transform{wire::TransformType::kKe, ke, {}});
         }
@@ -116,6 +117,8 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
                              Step& step) {
     const auto fail = [&](const std::string& why) -> std::uint32_t {
         IKE_LOG(info, sa, "failed to establish CHILD_SA {}: {}", offer.config->name, why);
+        step.out.events.push_back(
+                Event{EventKind::kChildFailed, sa.id(), 0, 0, offer.config->name, why});
         sa.services().spis.release(offer.spi_in);
         return 0;
     };
@@ -200,7 +203,8 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
         return error_response(NotifyType::kTsUnacceptable);
     }
     // RFC 9611: a group member, the group at its limit, or a regular Child SA.
-    const Binding binding = bind_member(sa, *child, narrowed_r, narrowed_i, req.payloads, req.rekeyed != nullptr);
+    const Binding binding =
+            bind_member(sa, *child, narrowed_r, narrowed_i, req.payloads, req.rekeyed != nullptr);
     if (binding.refuse) {
         return error_response(NotifyType::kTsMaxQueue);
     }
@@ -268,9 +272,12 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     c->group_member = req.rekeyed != nullptr ? req.rekeyed->group_member : binding.member;
     if (binding.member) {
         const auto* info = find_notify(req.payloads, NotifyType::kSaResourceInfo);
-        IKE_LOG(info, sa, "CHILD_SA {} joins its group as the {} (our id {}, the peer's id {})", child->name,
-                resource.is_none() ? std::string("fallback") : fmt::format("member of cpu {}", resource.index()),
-                to_hex(resource_identifier(sa, resource)), info->data.empty() ? "none" : to_hex(info->data));
+        IKE_LOG(info, sa, "CHILD_SA {} joins its group as the {} (our id {}, the peer's id {})",
+                child->name,
+                resource.is_none() ? std::string("fallback")
+                                   : fmt::format("member of cpu {}", resource.index()),
+                to_hex(resource_identifier(sa, resource)),
+                info->data.empty() ? "none" : to_hex(info->data));
     }
     ChildSa& added = sa.add_child(std::move(c));
     sa.install_child(added, std::move(*keys), false, step);

@@ -34,6 +34,28 @@ const SecretBytes* Credentials::find_psk(const Identity& a, const Identity& b) c
     return one != nullptr ? one : none;
 }
 
+void Credentials::add_own_cert(crypto::Certificate cert) {
+    for (auto it = pending_keys.begin(); it != pending_keys.end(); ++it) {
+        if (cert.matches_key(*it)) {
+            certs.push_back(Own{std::move(cert), std::move(*it)});
+            pending_keys.erase(it);
+            return;
+        }
+    }
+    pending_certs.push_back(std::move(cert));
+}
+
+void Credentials::add_key(crypto::PrivateKey key) {
+    for (auto it = pending_certs.begin(); it != pending_certs.end(); ++it) {
+        if (it->matches_key(key)) {
+            certs.push_back(Own{std::move(*it), std::move(key)});
+            pending_certs.erase(it);
+            return;
+        }
+    }
+    pending_keys.push_back(std::move(key));
+}
+
 const Credentials::Own* Credentials::find_own(const Identity& id) const {
     for (const Own& o : certs) {
         if (o.cert.matches_identity(id.type, id.data)) {

@@ -34,6 +34,7 @@ struct Lifetimes {
     std::uint64_t life_bytes{0};
     std::uint64_t rekey_packets{0};
     std::uint64_t life_packets{0};
+    bool operator==(const Lifetimes&) const = default;
 };
 
 /// RFC 9611 member creation: on demand from acquires naming a resource, or all at once.
@@ -54,11 +55,13 @@ struct ChildConfig {
     std::uint32_t per_cpu_sas_max{64};
     /// ikeplex: `per_cpu_sas_start = acquire | all`.
     PerCpuStart per_cpu_sas_start{PerCpuStart::kAcquire};
+    bool operator==(const ChildConfig&) const = default;
 };
 
 struct AuthConfig {
     AuthKind kind{AuthKind::kPsk};
     Identity id;  ///< local: our identity; remote: the identity we require ("%any" = any)
+    bool operator==(const AuthConfig&) const = default;
 };
 
 struct PeerConfig {
@@ -81,6 +84,7 @@ struct PeerConfig {
     std::vector<ChildConfig> children;
 
     [[nodiscard]] const ChildConfig* child(std::string_view n) const;
+    bool operator==(const PeerConfig&) const = default;
 };
 
 /// Secrets and certificates, as swanctl's "secrets" section and credential folders give them.
@@ -97,6 +101,15 @@ struct Credentials {
     std::vector<Own> certs;
     crypto::CertStore cas;
     std::vector<crypto::Certificate> ca_certs;  ///< for CERTREQ hashes
+    /// Certificates and keys loaded separately (swanctl's folders, VICI load-cert / load-key)
+    /// that have not met their other half yet.
+    std::vector<crypto::Certificate> pending_certs;
+    std::vector<crypto::PrivateKey> pending_keys;
+
+    /// Adds one of our certificates or private keys; a certificate and its key become an
+    /// entry of `certs` as soon as both are present.
+    void add_own_cert(crypto::Certificate cert);
+    void add_key(crypto::PrivateKey key);
 
     /// The shared key for a pair of identities (strongSwan: the entry listing both, else one
     /// listing either, else one listing none).

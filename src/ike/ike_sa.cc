@@ -50,6 +50,10 @@ const char* to_string(EventKind k) noexcept {
             return "child-down";
         case EventKind::kChildRekeyed:
             return "child-rekey";
+        case EventKind::kIkeFailed:
+            return "ike-failed";
+        case EventKind::kChildFailed:
+            return "child-failed";
     }
     return "unknown";
 }
@@ -208,9 +212,12 @@ bool IkeSa::creating(const ChildConfig& config, ResourceId resource) const noexc
         const auto what = e != nullptr ? e->creates() : std::nullopt;
         return what && what->first->name == config.name && what->second == resource;
     };
-    return std::any_of(queue_.begin(), queue_.end(), [&](const ExchangePtr& e) { return match(e.get()); }) ||
-           std::any_of(delayed_.begin(), delayed_.end(), [&](const auto& d) { return match(d.second.get()); }) ||
-           std::any_of(outstanding_.begin(), outstanding_.end(), [&](const auto& o) { return match(o.second.exchange.get()); });
+    return std::any_of(queue_.begin(), queue_.end(),
+                       [&](const ExchangePtr& e) { return match(e.get()); }) ||
+           std::any_of(delayed_.begin(), delayed_.end(),
+                       [&](const auto& d) { return match(d.second.get()); }) ||
+           std::any_of(outstanding_.begin(), outstanding_.end(),
+                       [&](const auto& o) { return match(o.second.exchange.get()); });
 }
 
 bool IkeSa::busy_with(const char* exchange_name) const noexcept {
@@ -727,6 +734,8 @@ void IkeSa::destroy(const char* reason, Step& step) {
     transition(IkeState::kDestroyed, reason);
     if (was_up) {
         emit(step, EventKind::kIkeDown, 0, 0, reason);
+    } else {
+        emit(step, EventKind::kIkeFailed, 0, 0, reason);
     }
 }
 

@@ -72,7 +72,9 @@ public:
     virtual void abort(IkeSa& sa, Step& step);
     /// A new Child SA of this config for this resource, if that is what the exchange makes
     /// (RFC 9611: one request per resource at a time).
-    [[nodiscard]] virtual std::optional<std::pair<const ChildConfig*, ResourceId>> creates() const { return std::nullopt; }
+    [[nodiscard]] virtual std::optional<std::pair<const ChildConfig*, ResourceId>> creates() const {
+        return std::nullopt;
+    }
 };
 using ExchangePtr = std::unique_ptr<Exchange>;
 
@@ -191,6 +193,7 @@ public:
         return children_;
     }
     ChildSa* child(std::uint32_t id) noexcept;
+    [[nodiscard]] const ChildSa* child(std::uint32_t id) const noexcept;
     ChildSa* child_by_spi_in(Spi spi) noexcept;
     ChildSa* child_by_spi_out(Spi spi) noexcept;
     ChildSa& add_child(std::unique_ptr<ChildSa> c);

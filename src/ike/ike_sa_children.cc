@@ -32,6 +32,15 @@ ChildSa* IkeSa::child(std::uint32_t id) noexcept {
     return nullptr;
 }
 
+const ChildSa* IkeSa::child(std::uint32_t id) const noexcept {
+    for (const auto& c : children_) {
+        if (c->id == id) {
+            return c.get();
+        }
+    }
+    return nullptr;
+}
+
 ChildSa* IkeSa::child_by_spi_in(Spi spi) noexcept {
     for (auto& c : children_) {
         if (c->spi_in == spi) {

@@ -20,6 +20,11 @@ bool alive(const IkeSa& sa) noexcept {
     return sa.state() != IkeState::kDestroyed;
 }
 
+/// Connections are the same by name: a reload replaces the object, not the connection.
+bool same_config(const PeerConfig* a, const PeerConfig* b) noexcept {
+    return a != nullptr && b != nullptr && a->name == b->name;
+}
+
 std::string reqid_key(std::string_view conn, std::string_view child) {
     return fmt::format("{}/{}", conn, child);
 }
@@ -38,6 +43,32 @@ IkeSaManager::~IkeSaManager() = default;
 void IkeSaManager::load(std::vector<PeerConfig> configs) {
     retired_.push_back(std::move(configs_));
     configs_ = std::make_unique<std::vector<PeerConfig>>(std::move(configs));
+}
+
+void IkeSaManager::upsert(PeerConfig config) {
+    std::vector<PeerConfig> next = *configs_;
+    auto it = std::find_if(next.begin(), next.end(),
+                           [&](const PeerConfig& c) { return c.name == config.name; });
+    if (it != next.end()) {
+        if (*it == config) {
+            return;  // unchanged (swanctl --load-all loads everything again)
+        }
+        *it = std::move(config);
+    } else {
+        next.push_back(std::move(config));
+    }
+    load(std::move(next));
+}
+
+bool IkeSaManager::remove(std::string_view name) {
+    std::vector<PeerConfig> next = *configs_;
+    const auto before = next.size();
+    std::erase_if(next, [&](const PeerConfig& c) { return c.name == name; });
+    if (next.size() == before) {
+        return false;
+    }
+    load(std::move(next));
+    return true;
 }
 
 void IkeSaManager::set_credentials(Credentials credentials) {
@@ -375,12 +406,6 @@ void IkeSaManager::finish(Step& step) {
         std::erase_if(by_init_, [&](const auto& e) { return e.second == sa.id(); });
         it = sas_.erase(it);
     }
-    std::erase_if(retired_, [&](const auto& configs) {
-        return std::none_of(sas_.begin(), sas_.end(), [&](const auto& e) {
-            const PeerConfig* c = e.second->config();
-            return c != nullptr && c >= configs->data() && c < configs->data() + configs->size();
-        });
-    });
     step.out.wakeup = timers_.next();
 }
 
@@ -435,13 +460,13 @@ IkeSa* IkeSaManager::sa_of_config(const PeerConfig& conn) noexcept {
         const bool usable = sa->state() == IkeState::kConnecting ||
                             sa->state() == IkeState::kEstablished ||
                             sa->state() == IkeState::kRekeying;
-        if (usable && sa->is_original_initiator() && sa->config() == &conn) {
+        if (usable && sa->is_original_initiator() && same_config(sa->config(), &conn)) {
             return sa.get();
         }
     }
     // A responder SA for the same connection will do as well once established.
     for (auto& [id, sa] : sas_) {
-        if (sa->state() == IkeState::kEstablished && sa->config() == &conn) {
+        if (sa->state() == IkeState::kEstablished && same_config(sa->config(), &conn)) {
             return sa.get();
         }
     }
@@ -551,7 +576,7 @@ void IkeSaManager::release_policy(const DeletePolicy& policy, Step& step) {
 bool IkeSaManager::first_of_config(const IkeSa& sa) const {
     return std::none_of(sas_.begin(), sas_.end(), [&](const auto& e) {
         const IkeSa& other = *e.second;
-        return &other != &sa && alive(other) && other.config() == sa.config() &&
+        return &other != &sa && alive(other) && same_config(other.config(), sa.config()) &&
                other.remote() == sa.remote() && other.state() != IkeState::kConnecting;
     });
 }

@@ -57,7 +57,18 @@ public:
     // --- configuration ---
     /// Replaces the connections. Existing IKE SAs keep the configuration they were made with.
     void load(std::vector<PeerConfig> configs);
+    /// Adds a connection or replaces the one with its name (VICI load-conn).
+    void upsert(PeerConfig config);
+    /// Removes a connection (VICI unload-conn); its IKE SAs keep running. False if unknown.
+    bool remove(std::string_view name);
     void set_credentials(Credentials credentials);
+    /// The credentials, for VICI load-shared/unload-shared (the engine reads them per use).
+    [[nodiscard]] Credentials& credentials() noexcept { return credentials_; }
+    /// When a timer of an SA fires (list-sas: "rekey in", "expires in").
+    [[nodiscard]] std::optional<TimePoint> deadline(std::uint32_t ike, TimerKind kind,
+                                                    std::uint32_t arg) const {
+        return timers_.deadline(TimerKey{ike, kind, arg});
+    }
     void set_source_lookup(SourceLookup lookup) { source_lookup_ = std::move(lookup); }
     /// Deterministic key generation (tests, simulation, fuzzing).
     void set_deterministic_keys(bool on) noexcept { services_.deterministic_keys = on; }
@@ -136,7 +147,8 @@ private:
     CookieJar cookies_;
     SourceLookup source_lookup_;
     std::unique_ptr<std::vector<PeerConfig>> configs_;
-    /// Replaced configurations still referenced by IKE SAs (freed when none refers to them).
+    /// Replaced configurations. IKE SAs, Child SAs and queued exchanges point into them, so
+    /// they stay for the manager's life (a reload costs a few KB; reloads are rare).
     std::vector<std::unique_ptr<std::vector<PeerConfig>>> retired_;
 
     std::map<std::uint32_t, std::unique_ptr<IkeSa>> sas_;

@@ -27,6 +27,8 @@ enum class EventKind : std::uint8_t {
     kChildUp,
     kChildDown,
     kChildRekeyed,
+    kIkeFailed,    ///< an IKE SA that never came up is gone (reason says why)
+    kChildFailed,  ///< a Child SA could not be created (name = child config, reason)
 };
 const char* to_string(EventKind k) noexcept;
 

@@ -20,7 +20,8 @@ bool alive(const ChildSa& c) noexcept {
 template <class F>
 void for_each_member(const IkeSa& sa, const ChildConfig& config, F&& f) {
     for (const auto& c : sa.children()) {
-        if (c->group_member && c->config != nullptr && c->config->name == config.name && alive(*c)) {
+        if (c->group_member && c->config != nullptr && c->config->name == config.name &&
+            alive(*c)) {
             f(*c);
         }
     }
@@ -44,8 +45,9 @@ Bytes resource_identifier(const IkeSa& sa, ResourceId resource) {
     }
     // Keyed hash of the resource index: unique per IKE SA and resource, reveals nothing.
     const std::uint32_t i = resource.index();
-    const std::array<std::uint8_t, 4> index{static_cast<std::uint8_t>(i >> 24U), static_cast<std::uint8_t>(i >> 16U),
-                                            static_cast<std::uint8_t>(i >> 8U), static_cast<std::uint8_t>(i)};
+    const std::array<std::uint8_t, 4> index{
+            static_cast<std::uint8_t>(i >> 24U), static_cast<std::uint8_t>(i >> 16U),
+            static_cast<std::uint8_t>(i >> 8U), static_cast<std::uint8_t>(i)};
     auto h = crypto::hash(sa.services().registry, "SHA256", {sa.resource_salt, index});
     if (!h || h->size() < 4) {
         return Bytes(index.begin(), index.end());  // cannot happen with SHA-256 available
@@ -96,8 +98,11 @@ void complete_member(IkeSa& sa, ChildSa& c, bool asked, std::span<const wire::Pa
     if (info == nullptr) {
         GroupState& g = sa.groups[c.name()];
         if (!g.peer_declined) {
-            IKE_LOG(info, sa, "peer did not answer SA_RESOURCE_INFO: CHILD_SA {}{{{}}} is a regular CHILD_SA, no per-CPU "
-                    "SAs will be requested", c.name(), c.id);
+            IKE_LOG(info, sa,
+                    "peer did not answer SA_RESOURCE_INFO: CHILD_SA {}{{{}}} is a regular "
+                    "CHILD_SA, no per-CPU "
+                    "SAs will be requested",
+                    c.name(), c.id);
         }
         g.peer_declined = true;
         c.group_member = false;
@@ -105,13 +110,14 @@ void complete_member(IkeSa& sa, ChildSa& c, bool asked, std::span<const wire::Pa
         return;
     }
     c.group_member = true;
-    IKE_LOG(info, sa, "CHILD_SA {}{{{}}} is the group's {} (our id {}, the peer's id {})", c.name(), c.id,
-            describe_resource(c.resource), to_hex(resource_identifier(sa, c.resource)),
+    IKE_LOG(info, sa, "CHILD_SA {}{{{}}} is the group's {} (our id {}, the peer's id {})", c.name(),
+            c.id, describe_resource(c.resource), to_hex(resource_identifier(sa, c.resource)),
             info->data.empty() ? "none" : to_hex(info->data));
 }
 
 Binding bind_member(IkeSa& sa, const ChildConfig& config, std::span<const TrafficSelector> local_ts,
-                    std::span<const TrafficSelector> remote_ts, std::span<const wire::Payload> request, bool rekey) {
+                    std::span<const TrafficSelector> remote_ts,
+                    std::span<const wire::Payload> request, bool rekey) {
     Binding b;
     const auto* info = find_notify(request, wire::NotifyType::kSaResourceInfo);
     if (rekey || !config.per_cpu_sas) {
@@ -120,7 +126,9 @@ Binding bind_member(IkeSa& sa, const ChildConfig& config, std::span<const Traffi
     GroupState& g = sa.groups[config.name];
     if (info == nullptr) {
         if (!g.peer_declined) {
-            IKE_LOG(info, sa, "peer did not send SA_RESOURCE_INFO for CHILD_SA {}: creating a regular CHILD_SA",
+            IKE_LOG(info, sa,
+                    "peer did not send SA_RESOURCE_INFO for CHILD_SA {}: creating a regular "
+                    "CHILD_SA",
                     config.name);
         }
         g.peer_declined = true;
@@ -132,16 +140,20 @@ Binding bind_member(IkeSa& sa, const ChildConfig& config, std::span<const Traffi
     if (fallback == nullptr) {
         return b;  // this one becomes the fallback
     }
-    if (!std::equal(local_ts.begin(), local_ts.end(), fallback->local_ts.begin(), fallback->local_ts.end()) ||
-        !std::equal(remote_ts.begin(), remote_ts.end(), fallback->remote_ts.begin(), fallback->remote_ts.end())) {
-        IKE_LOG(info, sa, "per-CPU request for CHILD_SA {} with other selectors than its group: regular CHILD_SA",
+    if (!std::equal(local_ts.begin(), local_ts.end(), fallback->local_ts.begin(),
+                    fallback->local_ts.end()) ||
+        !std::equal(remote_ts.begin(), remote_ts.end(), fallback->remote_ts.begin(),
+                    fallback->remote_ts.end())) {
+        IKE_LOG(info, sa,
+                "per-CPU request for CHILD_SA {} with other selectors than its group: regular "
+                "CHILD_SA",
                 config.name);
         b.member = false;
         return b;
     }
     if (group_member_count(sa, config) >= config.per_cpu_sas_max) {
-        IKE_LOG(info, sa, "group of CHILD_SA {} has {} per-CPU SAs, the limit: TS_MAX_QUEUE", config.name,
-                config.per_cpu_sas_max);
+        IKE_LOG(info, sa, "group of CHILD_SA {} has {} per-CPU SAs, the limit: TS_MAX_QUEUE",
+                config.name, config.per_cpu_sas_max);
         b.refuse = true;
         return b;
     }
@@ -157,8 +169,10 @@ Binding bind_member(IkeSa& sa, const ChildConfig& config, std::span<const Traffi
     return b;
 }
 
-void on_acquire(IkeSa& sa, const ChildConfig& config, ResourceId resource, Step& step, bool explicit_request) {
-    if (sa.state() == IkeState::kDeleting || sa.state() == IkeState::kDestroyed || sa.state() == IkeState::kRekeyed) {
+void on_acquire(IkeSa& sa, const ChildConfig& config, ResourceId resource, Step& step,
+                bool explicit_request) {
+    if (sa.state() == IkeState::kDeleting || sa.state() == IkeState::kDestroyed ||
+        sa.state() == IkeState::kRekeyed) {
         return;
     }
     const auto busy = [&](ResourceId r) { return sa.creating(config, r); };
@@ -166,7 +180,8 @@ void on_acquire(IkeSa& sa, const ChildConfig& config, ResourceId resource, Step&
         // A regular Child SA: one unless an operator explicitly asks for another.
         bool exists = busy(ResourceId::none());
         for (const auto& c : sa.children()) {
-            exists = exists || (c->config != nullptr && c->config->name == config.name && alive(*c));
+            exists =
+                    exists || (c->config != nullptr && c->config->name == config.name && alive(*c));
         }
         if (!exists || explicit_request) {
             sa.create_child(config, ResourceId::none(), step);
@@ -184,16 +199,18 @@ void on_acquire(IkeSa& sa, const ChildConfig& config, ResourceId resource, Step&
     }
     GroupState& g = sa.groups[config.name];
     if (g.full && step.now < g.full_until) {
-        IKE_LOG(debug, sa, "group of CHILD_SA {} is full (TS_MAX_QUEUE), not asking for {}", config.name,
-                describe_resource(resource));
+        IKE_LOG(debug, sa, "group of CHILD_SA {} is full (TS_MAX_QUEUE), not asking for {}",
+                config.name, describe_resource(resource));
         return;
     }
     g.full = false;
     if (group_member_count(sa, config) >= config.per_cpu_sas_max) {
-        IKE_LOG(debug, sa, "group of CHILD_SA {} has its {} per-CPU SAs", config.name, config.per_cpu_sas_max);
+        IKE_LOG(debug, sa, "group of CHILD_SA {} has its {} per-CPU SAs", config.name,
+                config.per_cpu_sas_max);
         return;
     }
-    IKE_LOG(info, sa, "requesting a per-CPU CHILD_SA {} for {}", config.name, describe_resource(resource));
+    IKE_LOG(info, sa, "requesting a per-CPU CHILD_SA {} for {}", config.name,
+            describe_resource(resource));
     sa.create_child(config, resource, step);
 }
 
@@ -204,7 +221,8 @@ void on_member_installed(IkeSa& sa, const ChildSa& c, Step& step) {
     }
     // The fallback is up: one member per local resource, sent as the window allows.
     const ChildConfig& config = *c.config;
-    const std::uint32_t n = std::min(std::max(sa.services().settings.resources, 1U), config.per_cpu_sas_max);
+    const std::uint32_t n =
+            std::min(std::max(sa.services().settings.resources, 1U), config.per_cpu_sas_max);
     for (std::uint32_t r = 0; r < n; ++r) {
         const ResourceId res = ResourceId::cpu(r);
         if (!has_member(sa, config, res) && !sa.creating(config, res)) {
@@ -223,7 +241,8 @@ void on_child_removed(IkeSa& sa, const ChildSa& removed, Step& step) {
         return;
     }
     // The fallback is gone but the group lives on: re-create it at once (design.md §4).
-    if (group_fallback(sa, *removed.config) == nullptr && group_member_count(sa, *removed.config) > 0 &&
+    if (group_fallback(sa, *removed.config) == nullptr &&
+        group_member_count(sa, *removed.config) > 0 &&
         !sa.creating(*removed.config, ResourceId::none())) {
         IKE_LOG(info, sa, "re-creating the fallback CHILD_SA of group {}", removed.name());
         sa.create_child(*removed.config, ResourceId::none(), step);
@@ -234,8 +253,11 @@ void on_ts_max_queue(IkeSa& sa, const ChildConfig& config, Step& step) {
     GroupState& g = sa.groups[config.name];
     g.full = true;
     g.full_until = step.now + sa.services().settings.group_full_backoff;
-    IKE_LOG(info, sa, "peer refuses more per-CPU SAs for CHILD_SA {} (TS_MAX_QUEUE) at {} members; traffic stays on "
-            "the existing SAs", config.name, group_member_count(sa, config));
+    IKE_LOG(info, sa,
+            "peer refuses more per-CPU SAs for CHILD_SA {} (TS_MAX_QUEUE) at {} members; traffic "
+            "stays on "
+            "the existing SAs",
+            config.name, group_member_count(sa, config));
 }
 
 }  // namespace ikeplex::ike

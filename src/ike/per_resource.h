@@ -44,9 +44,9 @@ std::size_t group_member_count(const IkeSa& sa, const ChildConfig& config);
 
 /// Initiator: how to ask for a new Child SA of `config` for `resource`.
 struct MemberPlan {
-    bool resource_info{false};      ///< add N(SA_RESOURCE_INFO)
-    ResourceId resource;            ///< the resource the new SA will serve (none: fallback)
-    const ChildSa* copy{nullptr};   ///< a member: copy this SA's proposal and selectors
+    bool resource_info{false};     ///< add N(SA_RESOURCE_INFO)
+    ResourceId resource;           ///< the resource the new SA will serve (none: fallback)
+    const ChildSa* copy{nullptr};  ///< a member: copy this SA's proposal and selectors
 };
 MemberPlan plan_member(const IkeSa& sa, const ChildConfig& config, ResourceId resource);
 
@@ -61,8 +61,8 @@ struct Binding {
     ResourceId resource;
 };
 Binding bind_member(IkeSa& sa, const ChildConfig& config, std::span<const TrafficSelector> local_ts,
-                    std::span<const TrafficSelector> remote_ts, std::span<const wire::Payload> request,
-                    bool rekey);
+                    std::span<const TrafficSelector> remote_ts,
+                    std::span<const wire::Payload> request, bool rekey);
 
 /// Traffic for `config` on `resource` has no SA of its own (an acquire, or an operator's
 /// initiate when `explicit_request`): request what is missing, if anything.

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include <spdlog/spdlog.h>
@@ -17,11 +18,19 @@ enum class Subsystem : std::uint8_t { kLib, kEnc, kIke, kChd, kCfg, kKnl, kNet, 
 
 /// Three-letter tag of a subsystem, e.g. "IKE".
 std::string_view tag(Subsystem s) noexcept;
+/// The subsystem of a tag ("IKE", "ike"), if it names one.
+std::optional<Subsystem> subsystem_of(std::string_view tag) noexcept;
+inline constexpr std::size_t kSubsystems = 10;
+
+/// Per-subsystem threshold on top of spdlog's global level (strongSwan's per-group log
+/// levels): messages below it are dropped. Default: everything passes.
+void set_level(Subsystem s, spdlog::level::level_enum level) noexcept;
+[[nodiscard]] bool enabled(Subsystem s, spdlog::level::level_enum level) noexcept;
 
 template <class... Args>
 void write(spdlog::level::level_enum level, Subsystem s, fmt::format_string<Args...> f,
            Args&&... args) {
-    if (!spdlog::should_log(level)) {
+    if (!spdlog::should_log(level) || !enabled(s, level)) {
         return;
     }
     spdlog::log(level, "[{}] {}", tag(s), fmt::format(f, std::forward<Args>(args)...));

@@ -1,5 +1,10 @@
 #include "util/random.h"
 
+#include <algorithm>
+#include <cstdlib>
+
+#include <unistd.h>
+
 namespace ikeplex {
 
 std::uint32_t Random::u32() noexcept {
@@ -17,6 +22,16 @@ Bytes Random::bytes(std::size_t n) {
     Bytes b(n);
     fill(b);
     return b;
+}
+
+void OsRandom::fill(MutByteView out) noexcept {
+    for (std::size_t done = 0; done < out.size();) {
+        const std::size_t n = std::min<std::size_t>(256, out.size() - done);  // getentropy's limit
+        if (::getentropy(out.data() + done, n) != 0) {
+            std::abort();  // no randomness means no security: never carry on without it
+        }
+        done += n;
+    }
 }
 
 namespace {

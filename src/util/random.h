@@ -25,6 +25,12 @@ public:
     Bytes bytes(std::size_t n);
 };
 
+/// The kernel's CSPRNG (getrandom via getentropy): what the daemon uses.
+class OsRandom final : public Random {
+public:
+    void fill(MutByteView out) noexcept override;
+};
+
 /// A deterministic generator for tests and the simulator (xoshiro256**, seeded): never use it
 /// for keys in production.
 class DeterministicRandom final : public Random {

@@ -2,11 +2,12 @@
 // fallback and members on demand, all at once (window 16 vs 1), TS_MAX_QUEUE and back-off,
 // peers without support, member rekeys (also simultaneous), fallback re-creation, IKE rekey of
 // a group, a member racing a Child rekey, duplicate acquires.
+#include "ike/per_resource.h"
+
 #include <cstdio>
 #include <set>
 
 #include "flow_fixture.h"
-#include "ike/per_resource.h"
 
 namespace ikeplex::test {
 namespace {
@@ -42,7 +43,8 @@ protected:
         }
         // The fallback first, then by resource.
         std::sort(out.begin(), out.end(), [](const ChildSa* x, const ChildSa* y) {
-            return std::make_pair(!x->resource.is_none(), x->resource) < std::make_pair(!y->resource.is_none(), y->resource);
+            return std::make_pair(!x->resource.is_none(), x->resource) <
+                   std::make_pair(!y->resource.is_none(), y->resource);
         });
         return out;
     }
@@ -59,16 +61,21 @@ protected:
 
     bool has_fallback(Node& n) {
         const auto g = group(n);
-        return std::any_of(g.begin(), g.end(), [](const ChildSa* c) { return c->resource.is_none(); });
+        return std::any_of(g.begin(), g.end(),
+                           [](const ChildSa* c) { return c->resource.is_none(); });
     }
 
     void acquire(Node& n, std::uint32_t cpu) {
         const ike::ChildConfig& child = n.manager.configs().front().children.front();
         const ReqId reqid = n.manager.reqid_for(child);
-        h.act(n, [&](ike::Step& s) { n.manager.on_backend_event(ike::Acquire{reqid, ResourceId::cpu(cpu), {}, {}}, s); });
+        h.act(n, [&](ike::Step& s) {
+            n.manager.on_backend_event(ike::Acquire{reqid, ResourceId::cpu(cpu), {}, {}}, s);
+        });
     }
 
-    std::size_t child_requests() const { return h.count_sent(wire::ExchangeType::kCreateChildSa, false); }
+    std::size_t child_requests() const {
+        return h.count_sent(wire::ExchangeType::kCreateChildSa, false);
+    }
 
     void establish() {
         load_psk();
@@ -83,8 +90,11 @@ TEST_P(Groups, FallbackThenMembersOnDemand) {
     ASSERT_EQ(group(ini()).size(), 1U);
     EXPECT_TRUE(has_fallback(ini()));
     EXPECT_TRUE(has_fallback(res()));
-    EXPECT_TRUE(LogCapture::contains(ini_name(), "IKE_AUTH request 1 [ IDi IDr AUTH N(INIT_CONTACT) SA TSi TSr N(RES_INFO)"));
-    EXPECT_TRUE(LogCapture::contains(res_name(), "IKE_AUTH response 1 [ IDr AUTH SA TSi TSr N(RES_INFO)"));
+    EXPECT_TRUE(LogCapture::contains(
+            ini_name(),
+            "IKE_AUTH request 1 [ IDi IDr AUTH N(INIT_CONTACT) SA TSi TSr N(RES_INFO)"));
+    EXPECT_TRUE(LogCapture::contains(res_name(),
+                                     "IKE_AUTH response 1 [ IDr AUTH SA TSi TSr N(RES_INFO)"));
     for (std::uint32_t cpu : {2U, 0U, 3U}) {
         acquire(ini(), cpu);
     }
@@ -98,8 +108,10 @@ TEST_P(Groups, FallbackThenMembersOnDemand) {
         EXPECT_EQ(c->local_ts, group(ini()).front()->local_ts);
         EXPECT_EQ(c->remote_ts, group(ini()).front()->remote_ts);
     }
-    EXPECT_TRUE(LogCapture::contains(ini_name(), "CREATE_CHILD_SA request 2 [ SA No TSi TSr N(RES_INFO) ]"));
-    EXPECT_TRUE(LogCapture::contains(res_name(), "CREATE_CHILD_SA response 2 [ SA No TSi TSr N(RES_INFO) ]"));
+    EXPECT_TRUE(LogCapture::contains(ini_name(),
+                                     "CREATE_CHILD_SA request 2 [ SA No TSi TSr N(RES_INFO) ]"));
+    EXPECT_TRUE(LogCapture::contains(res_name(),
+                                     "CREATE_CHILD_SA response 2 [ SA No TSi TSr N(RES_INFO) ]"));
     // The backend learns each SA's resource.
     std::set<std::uint32_t> installed_cpus;
     for (const auto& [key, sa] : ini().backend.sas) {
@@ -157,7 +169,8 @@ TEST_P(Groups, TsMaxQueueAtTheLimitAndTheBackOff) {
     h.run_for(std::chrono::seconds(1));
     EXPECT_EQ(cpus(ini()).size(), 2U);
     EXPECT_TRUE(LogCapture::contains(res_name(), "the limit: TS_MAX_QUEUE"));
-    EXPECT_TRUE(LogCapture::contains(ini_name(), "peer refuses more per-CPU SAs for CHILD_SA net (TS_MAX_QUEUE)"));
+    EXPECT_TRUE(LogCapture::contains(
+            ini_name(), "peer refuses more per-CPU SAs for CHILD_SA net (TS_MAX_QUEUE)"));
     // The third was refused, the fourth not even asked for (back-off); the IKE SA stands.
     const std::size_t after_refusal = child_requests();
     EXPECT_EQ(only_sa(ini()).state(), ike::IkeState::kEstablished);
@@ -279,7 +292,8 @@ TEST_P(Groups, DeletedFallbackIsRecreated) {
         const std::uint32_t id = fallback->id;
         h.act(n, [&](ike::Step& s) { ASSERT_TRUE(n.manager.terminate_child(id, s)); });
         settle();
-        EXPECT_TRUE(has_fallback(ini())) << (by_initiator ? "deleted by the initiator" : "deleted by the responder");
+        EXPECT_TRUE(has_fallback(ini()))
+                << (by_initiator ? "deleted by the initiator" : "deleted by the responder");
         EXPECT_TRUE(has_fallback(res()));
         EXPECT_NE(group(n).front()->id, id);
         EXPECT_EQ(cpus(ini()), (std::set<std::uint32_t>{0, 1}));
@@ -311,7 +325,8 @@ TEST_P(Groups, DeletingTheIkeSaRemovesTheGroup) {
     acquire(ini(), 0);
     acquire(ini(), 3);
     settle();
-    h.act(res(), [&](ike::Step& s) { ASSERT_TRUE(res().manager.terminate_ike(only_sa(res()).id(), s)); });
+    h.act(res(),
+          [&](ike::Step& s) { ASSERT_TRUE(res().manager.terminate_ike(only_sa(res()).id(), s)); });
     settle();
     expect_empty();
 }
@@ -337,8 +352,9 @@ protected:
         initiate();
         EXPECT_TRUE(h.run_until([&] { return has_fallback(ini()); }, std::chrono::seconds(30)));
         const TimePoint start = h.now();
-        EXPECT_TRUE(h.run_until([&] { return group(ini()).size() == 17 && group(res()).size() == 17; },
-                                std::chrono::seconds(60)));
+        EXPECT_TRUE(
+                h.run_until([&] { return group(ini()).size() == 17 && group(res()).size() == 17; },
+                            std::chrono::seconds(60)));
         return h.now() - start;
     }
 };
@@ -347,7 +363,8 @@ TEST_P(GroupsAll, WholeGroupWithinTwoRoundTripsAtWindow16) {
     const Duration rtt = 2 * h.conditions.delay;
     const Duration t = group_time(16);
     std::printf("per_cpu_sas_start=all, 16 resources, window 16: group up in %lld ms (%.1f RTT)\n",
-                static_cast<long long>(t.count()), static_cast<double>(t.count()) / static_cast<double>(rtt.count()));
+                static_cast<long long>(t.count()),
+                static_cast<double>(t.count()) / static_cast<double>(rtt.count()));
     EXPECT_LE(t, 2 * rtt);
     EXPECT_EQ(cpus(ini()).size(), 16U);
     EXPECT_EQ(cpus(res()).size(), 16U);
@@ -358,7 +375,8 @@ TEST_P(GroupsAll, TakesFifteenRoundTripsAtWindow1) {
     const Duration rtt = 2 * h.conditions.delay;
     const Duration t = group_time(1);
     std::printf("per_cpu_sas_start=all, 16 resources, window 1: group up in %lld ms (%.1f RTT)\n",
-                static_cast<long long>(t.count()), static_cast<double>(t.count()) / static_cast<double>(rtt.count()));
+                static_cast<long long>(t.count()),
+                static_cast<double>(t.count()) / static_cast<double>(rtt.count()));
     EXPECT_GE(t, 15 * rtt);
     expect_consistent();
 }
@@ -381,7 +399,9 @@ TEST_P(GroupsAll, IkeRekeyCarriesAGroupOfEight) {
     ASSERT_EQ(installed(i).size(), 9U);
     const std::uint32_t old_ike = i.established().front()->id();
     const auto before = installed(i);
-    h8.act(r, [&](ike::Step& st) { ASSERT_TRUE(r.manager.rekey_ike(r.established().front()->id(), st)); });
+    h8.act(r, [&](ike::Step& st) {
+        ASSERT_TRUE(r.manager.rekey_ike(r.established().front()->id(), st));
+    });
     h8.run_for(kSettle);
     ASSERT_EQ(i.established().size(), 1U);
     EXPECT_NE(i.established().front()->id(), old_ike);

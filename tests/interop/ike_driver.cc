@@ -8,8 +8,8 @@
 // Commands: initiate | rekey-child ID | rekey-ike ID | delete-child ID | delete-ike ID
 //           | acquire CPU (an RFC 9611 acquire for that resource) | list | quit
 // Output: "EVENT <kind> ike=<id> child=<id> new=<id>", "SA ike=<id> <spi_i> <spi_r> <state>",
-//         "CHILD id=<id> ike=<id> in=<spi> out=<spi> <state> <regular|group-fallback|group-member>",
-//         "END" after each list, "ERR ...".
+//         "CHILD id=<id> ike=<id> in=<spi> out=<spi> <state>
+//         <regular|group-fallback|group-member>", "END" after each list, "ERR ...".
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -38,21 +38,6 @@
 namespace {
 
 using namespace ikeplex;
-
-/// Cryptographically strong randomness for a real peer.
-class OsRandom final : public Random {
-public:
-    void fill(MutByteView out) noexcept override {
-        for (std::size_t done = 0; done < out.size();) {
-            const std::size_t n =
-                    std::min<std::size_t>(256, out.size() - done);  // getentropy's limit
-            if (::getentropy(out.data() + done, n) != 0) {
-                std::abort();
-            }
-            done += n;
-        }
-    }
-};
 
 int udp_socket(const IpAddress& addr, std::uint16_t port) {
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -178,7 +163,9 @@ struct Driver {
         } else if (cmd == "acquire") {
             const ike::ChildConfig& child = manager.configs().front().children.front();
             const ReqId reqid = manager.reqid_for(child);
-            run([&](ike::Step& s) { manager.on_backend_event(ike::Acquire{reqid, ResourceId::cpu(id), {}, {}}, s); });
+            run([&](ike::Step& s) {
+                manager.on_backend_event(ike::Acquire{reqid, ResourceId::cpu(id), {}, {}}, s);
+            });
         } else if (cmd == "list") {
             for (const ike::IkeSa* sa : manager.sas()) {
                 std::printf("SA ike=%u %016llx %016llx %s\n", sa->id(),
@@ -188,7 +175,8 @@ struct Driver {
                 for (const auto& c : sa->children()) {
                     std::printf("CHILD id=%u ike=%u in=%08x out=%08x %s %s\n", c->id, sa->id(),
                                 c->spi_in.value(), c->spi_out.value(), ike::to_string(c->state),
-                                c->group_member ? (c->resource.is_none() ? "group-fallback" : "group-member")
+                                c->group_member ? (c->resource.is_none() ? "group-fallback"
+                                                                         : "group-member")
                                                 : "regular");
                 }
             }
@@ -250,7 +238,9 @@ int main(int argc, char** argv) {
     c.children.push_back(std::move(child));
 
     ike::Settings settings;
-    settings.resources = args.contains("--resources") ? static_cast<std::uint32_t>(std::stoul(args["--resources"])) : 1;
+    settings.resources = args.contains("--resources")
+                                 ? static_cast<std::uint32_t>(std::stoul(args["--resources"]))
+                                 : 1;
     Driver d(*local, settings);
     d.manager.load({c});
     d.manager.set_credentials(test::psk_credentials(args["--psk"]));

@@ -106,7 +106,9 @@ void act_randomly(Harness& h, Dice& d) {
             const ike::ChildConfig& child = n.manager.configs().front().children.front();
             const ReqId reqid = n.manager.reqid_for(child);
             const auto cpu = ResourceId::cpu(d.below(4));
-            h.act(n, [&](ike::Step& s) { n.manager.on_backend_event(ike::Acquire{reqid, cpu, {}, {}}, s); });
+            h.act(n, [&](ike::Step& s) {
+                n.manager.on_backend_event(ike::Acquire{reqid, cpu, {}, {}}, s);
+            });
             break;
         }
         case 0:
@@ -241,9 +243,12 @@ TEST(Simulator, RandomScenariosKeepBothSidesConsistent) {
             }
         }
     }
-    std::printf("simulator: %llu scenarios, %zu established (%.1f %%), %zu rekeys, %zu RFC 9611 members, %zu failed\n",
-                static_cast<unsigned long long>(count), established,
-                100.0 * static_cast<double>(established) / static_cast<double>(count), rekeys, members, failed);
+    std::printf(
+            "simulator: %llu scenarios, %zu established (%.1f %%), %zu rekeys, %zu RFC 9611 "
+            "members, %zu failed\n",
+            static_cast<unsigned long long>(count), established,
+            100.0 * static_cast<double>(established) / static_cast<double>(count), rekeys, members,
+            failed);
     if (only == 0) {
         // Not vacuous: most scenarios got somewhere, and rekeying was exercised a lot.
         EXPECT_GE(static_cast<double>(established), 0.9 * static_cast<double>(count));

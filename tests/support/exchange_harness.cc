@@ -353,9 +353,10 @@ void check_side(Node& n, Node& other, std::vector<std::string>& problems) {
                 for (const auto& oc : osa->children()) {
                     if (oc->spi_out == c->spi_in && oc->state != ike::ChildState::kCreating &&
                         oc->group_member != c->group_member) {
-                        problems.push_back(fmt::format("{}: Child SA {{{}}} is{} a group member, its twin is{}", n.name,
-                                                       c->id, c->group_member ? "" : " not",
-                                                       oc->group_member ? "" : " not"));
+                        problems.push_back(fmt::format(
+                                "{}: Child SA {{{}}} is{} a group member, its twin is{}", n.name,
+                                c->id, c->group_member ? "" : " not",
+                                oc->group_member ? "" : " not"));
                     }
                 }
             }

@@ -11,7 +11,8 @@
 
 namespace ikeplex::test {
 
-std::map<std::string, RecordedMessage> open_recorded_session(const std::string& dir, const std::string& log) {
+std::map<std::string, RecordedMessage> open_recorded_session(const std::string& dir,
+                                                             const std::string& log) {
     const CharonLog keys = CharonLog::load(dir + "/" + log);
     const crypto::Registry& r = test_registry();
     const crypto::EncrInfo* encr = r.encr(20, 256);  // AES_GCM_16, 256-bit
@@ -55,7 +56,9 @@ std::string payload_sequence(const wire::Header& h, const std::vector<wire::Payl
     const std::string d = wire::describe(h, inner);
     const auto open = d.find('[');
     const auto close = d.rfind(']');
-    return open == std::string::npos || close == std::string::npos ? d : d.substr(open + 2, close - open - 3);
+    return open == std::string::npos || close == std::string::npos
+                   ? d
+                   : d.substr(open + 2, close - open - 3);
 }
 
 }  // namespace ikeplex::test

@@ -17,7 +17,8 @@ struct RecordedMessage {
 
 /// Frame ("01", "02", ...) -> message, for a session whose IKE SA used AES-GCM-16-256 (the
 /// per-CPU capture); `log` names the charon log with the key dumps.
-std::map<std::string, RecordedMessage> open_recorded_session(const std::string& dir, const std::string& log);
+std::map<std::string, RecordedMessage> open_recorded_session(const std::string& dir,
+                                                             const std::string& log);
 
 /// "SA No TSi TSr N(RES_INFO)": the payload sequence as strongSwan's logs write it.
 std::string payload_sequence(const wire::Header& h, const std::vector<wire::Payload>& inner);

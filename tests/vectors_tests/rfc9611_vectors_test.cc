@@ -34,14 +34,17 @@ struct Pair {
         for (auto* p : {&cfg.a, &cfg.b}) {
             p->children[0].per_cpu_sas = true;
         }
-        load(h, cfg, psk_credentials("interop-test-psk-0123456789"), psk_credentials("interop-test-psk-0123456789"));
+        load(h, cfg, psk_credentials("interop-test-psk-0123456789"),
+             psk_credentials("interop-test-psk-0123456789"));
         h.act(h.a(), [&](ike::Step& s) { (void)h.a().manager.initiate("conn", "net", s); });
         h.run_until([&] { return !h.a().established().empty() && !h.b().established().empty(); },
                     std::chrono::seconds(10));
         h.run_for(std::chrono::seconds(1));
     }
 
-    ike::IkeSa* sa(Node& n) { return n.established().empty() ? nullptr : n.manager.find(n.established().front()->id()); }
+    ike::IkeSa* sa(Node& n) {
+        return n.established().empty() ? nullptr : n.manager.find(n.established().front()->id());
+    }
 
     /// Decrypts a datagram `d` that one side sent, with the receiving side's keys.
     RecordedMessage open(const Datagram& d) {
@@ -94,7 +97,8 @@ TEST(Rfc9611Vectors, OurResponderAcceptsStrongSwansMemberRequest) {
     ASSERT_TRUE(sealed);
     const std::size_t before = p.h.sent.size();
     p.h.act(p.h.b(), [&](ike::Step& s) {
-        p.h.b().manager.on_datagram(*sealed, Endpoint{p.h.b().address, 500}, Endpoint{p.h.a().address, 500}, s);
+        p.h.b().manager.on_datagram(*sealed, Endpoint{p.h.b().address, 500},
+                                    Endpoint{p.h.a().address, 500}, s);
     });
     ASSERT_EQ(p.h.sent.size(), before + 1);
     const RecordedMessage resp = p.open(p.h.sent.back());
@@ -104,7 +108,8 @@ TEST(Rfc9611Vectors, OurResponderAcceptsStrongSwansMemberRequest) {
               payload_sequence(recorded.at("06").header, recorded.at("06").inner));
     const auto* info = [&]() -> const wire::NotifyPayload* {
         for (const auto& pl : resp.inner) {
-            if (const auto* n = pl.as<wire::NotifyPayload>(); n != nullptr && n->type == wire::NotifyType::kSaResourceInfo) {
+            if (const auto* n = pl.as<wire::NotifyPayload>();
+                n != nullptr && n->type == wire::NotifyType::kSaResourceInfo) {
                 return n;
             }
         }

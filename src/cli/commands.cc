@@ -1,0 +1,388 @@
+#include "cli/commands.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace ikeplex::cli {
+
+namespace {
+
+std::string str(const vici::Message& m, std::string_view key, std::string_view fallback = "") {
+    return std::string(m.get(key).value_or(fallback));
+}
+
+std::string quote(std::string_view s) {
+    std::string out = "\"";
+    for (char ch : s) {
+        switch (ch) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (static_cast<unsigned char>(ch) < 0x20) {
+                    out += fmt::format("\\u{:04x}",
+                                       static_cast<unsigned>(static_cast<unsigned char>(ch)));
+                } else {
+                    out += ch;
+                }
+        }
+    }
+    return out + "\"";
+}
+
+std::string bytes_h(std::uint64_t b) {
+    if (b < 10000) {
+        return fmt::format("{} B", b);
+    }
+    if (b < 10000ULL * 1024) {
+        return fmt::format("{} KiB", b / 1024);
+    }
+    if (b < 10000ULL * 1024 * 1024) {
+        return fmt::format("{} MiB", b / (1024 * 1024));
+    }
+    return fmt::format("{} GiB", b / (1024ULL * 1024 * 1024));
+}
+
+std::uint64_t num(const vici::Message& m, std::string_view key) {
+    const auto v = m.get(key);
+    return v ? std::strtoull(std::string(*v).c_str(), nullptr, 10) : 0;
+}
+
+std::string joined_list(const vici::Message& m, std::string_view key) {
+    std::string out;
+    if (const vici::List* l = m.find_list(key)) {
+        for (const auto& t : l->texts()) {
+            out += (out.empty() ? "" : " ") + std::string(t);
+        }
+    }
+    return out;
+}
+
+/// Column-aligned rows.
+void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream& out,
+                 const std::string& indent) {
+    std::vector<std::size_t> width;
+    for (const auto& r : rows) {
+        width.resize(std::max(width.size(), r.size()));
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            width[i] = std::max(width[i], r[i].size());
+        }
+    }
+    for (const auto& r : rows) {
+        std::string line = indent;
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            line += r[i];
+            if (i + 1 < r.size()) {
+                line += std::string(width[i] - r[i].size() + 2, ' ');
+            }
+        }
+        out << line << '\n';
+    }
+}
+
+int failed(const Error& e, std::ostream& out) {
+    out << "error: " << e.to_string() << '\n';
+    return 1;
+}
+
+}  // namespace
+
+std::string to_json(const vici::Message& m) {
+    std::string out = "{";
+    bool first = true;
+    for (const vici::Entry& e : m) {
+        out += first ? "" : ",";
+        first = false;
+        out += quote(vici::entry_name(e)) + ":";
+        if (const auto* kv = std::get_if<vici::KeyValue>(&e)) {
+            out += quote(kv->text());
+        } else if (const auto* l = std::get_if<vici::List>(&e)) {
+            out += "[";
+            for (std::size_t i = 0; i < l->items.size(); ++i) {
+                out += (i == 0 ? "" : ",") + quote(vici::as_text(l->items[i]));
+            }
+            out += "]";
+        } else if (const auto* s = std::get_if<vici::Section>(&e)) {
+            out += to_json(s->body);
+        }
+    }
+    return out + "}";
+}
+
+int list_sas(vici::Client& c, const SaFilter& f, bool json, std::ostream& out) {
+    std::vector<vici::Message> sas;
+    vici::Message req;
+    if (!f.ike.empty()) {
+        req.add("ike", f.ike);
+    }
+    if (!f.ike_id.empty()) {
+        req.add("ike-id", f.ike_id);
+    }
+    auto r = c.request("list-sas", req, [&](const std::string& name, const vici::Message& m) {
+        if (name == "list-sa") {
+            sas.push_back(m);
+        }
+    });
+    if (!r) {
+        return failed(r.error(), out);
+    }
+    if (json) {
+        out << "[";
+        for (std::size_t i = 0; i < sas.size(); ++i) {
+            out << (i == 0 ? "" : ",") << to_json(sas[i]);
+        }
+        out << "]\n";
+        return 0;
+    }
+    if (sas.empty()) {
+        out << "no IKE SAs\n";
+        return 0;
+    }
+    for (const vici::Message& ev : sas) {
+        for (const vici::Entry& e : ev) {
+            const auto* ike = std::get_if<vici::Section>(&e);
+            if (ike == nullptr) {
+                continue;
+            }
+            const vici::Message& s = ike->body;
+            out << fmt::format("{}: #{}, {}, {}_i {}_r, {}[{}] ... {}[{}]\n", ike->name,
+                               str(s, "uniqueid"), str(s, "state"), str(s, "initiator-spi"),
+                               str(s, "responder-spi"), str(s, "local-host"), str(s, "local-id"),
+                               str(s, "remote-host"), str(s, "remote-id"));
+            std::string algs = str(s, "encr-alg");
+            if (s.get("encr-keysize")) {
+                algs += "-" + str(s, "encr-keysize");
+            }
+            for (const char* k : {"integ-alg", "prf-alg", "dh-group"}) {
+                if (s.get(k)) {
+                    algs += "/" + str(s, k);
+                }
+            }
+            out << "  " << algs
+                << (s.get("established") ? ", established " + str(s, "established") + "s ago" : "")
+                << (s.get("rekey-time") ? ", rekeying in " + str(s, "rekey-time") + "s" : "")
+                << '\n';
+            const vici::Message* children = s.find_section("child-sas");
+            if (children == nullptr || children->empty()) {
+                continue;
+            }
+            std::vector<std::vector<std::string>> rows{
+                    {"CHILD", "#", "cpu", "state", "spi-in", "spi-out", "in", "out", "selectors"}};
+            // RFC 9611 groups: per child config, the fallback and the members.
+            struct Group {
+                bool fallback{false};
+                std::vector<std::string> cpus;
+                std::uint64_t in{0};
+                std::uint64_t out{0};
+            };
+            std::map<std::string, Group> groups;
+            for (const vici::Entry& ce : *children) {
+                const auto* ch = std::get_if<vici::Section>(&ce);
+                if (ch == nullptr) {
+                    continue;
+                }
+                const vici::Message& cm = ch->body;
+                const bool member = cm.get("per-cpu-sas").has_value();
+                const std::string cpu = cm.get("cpu") ? str(cm, "cpu") : (member ? "-" : "");
+                rows.push_back(
+                        {str(cm, "name"), str(cm, "uniqueid"), cpu, str(cm, "state"),
+                         str(cm, "spi-in"), str(cm, "spi-out"), bytes_h(num(cm, "bytes-in")),
+                         bytes_h(num(cm, "bytes-out")),
+                         joined_list(cm, "local-ts") + " === " + joined_list(cm, "remote-ts")});
+                if (member) {
+                    Group& g = groups[str(cm, "name")];
+                    if (cm.get("cpu")) {
+                        g.cpus.push_back(str(cm, "cpu"));
+                    } else {
+                        g.fallback = true;
+                    }
+                    g.in += num(cm, "bytes-in");
+                    g.out += num(cm, "bytes-out");
+                }
+            }
+            print_table(rows, out, "  ");
+            for (const auto& [name, g] : groups) {
+                std::string cpus;
+                for (const auto& x : g.cpus) {
+                    cpus += (cpus.empty() ? "" : " ") + x;
+                }
+                out << fmt::format("  group {}: {} + {} per-CPU SA{}{}, {} in, {} out\n", name,
+                                   g.fallback ? "fallback" : "no fallback", g.cpus.size(),
+                                   g.cpus.size() == 1 ? "" : "s",
+                                   cpus.empty() ? "" : " (cpu " + cpus + ")", bytes_h(g.in),
+                                   bytes_h(g.out));
+            }
+        }
+    }
+    return 0;
+}
+
+int list_conns(vici::Client& c, bool json, std::ostream& out) {
+    std::vector<vici::Message> conns;
+    auto r = c.request("list-conns", {}, [&](const std::string& name, const vici::Message& m) {
+        if (name == "list-conn") {
+            conns.push_back(m);
+        }
+    });
+    if (!r) {
+        return failed(r.error(), out);
+    }
+    if (json) {
+        out << "[";
+        for (std::size_t i = 0; i < conns.size(); ++i) {
+            out << (i == 0 ? "" : ",") << to_json(conns[i]);
+        }
+        out << "]\n";
+        return 0;
+    }
+    for (const vici::Message& ev : conns) {
+        for (const vici::Entry& e : ev) {
+            const auto* conn = std::get_if<vici::Section>(&e);
+            if (conn == nullptr) {
+                continue;
+            }
+            const vici::Message& s = conn->body;
+            out << fmt::format("{}: {}, {} ... {}\n", conn->name, str(s, "version"),
+                               joined_list(s, "local_addrs"), joined_list(s, "remote_addrs"));
+            if (const vici::Message* children = s.find_section("children")) {
+                for (const vici::Entry& ce : *children) {
+                    if (const auto* ch = std::get_if<vici::Section>(&ce)) {
+                        out << fmt::format(
+                                "  {}: {}{}, {} === {}\n", ch->name, str(ch->body, "mode"),
+                                ch->body.get("per_cpu_sas")
+                                        ? ", per-CPU SAs (" + str(ch->body, "per_cpu_sas_start") +
+                                                  ", max " + str(ch->body, "per_cpu_sas_max") + ")"
+                                        : "",
+                                joined_list(ch->body, "local-ts"),
+                                joined_list(ch->body, "remote-ts"));
+                    }
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+int stats(vici::Client& c, bool json, std::ostream& out) {
+    auto r = c.request("stats", {});
+    if (!r) {
+        return failed(r.error(), out);
+    }
+    if (json) {
+        out << to_json(*r) << '\n';
+        return 0;
+    }
+    const vici::Message* up = r->find_section("uptime");
+    const vici::Message* sas = r->find_section("ikesas");
+    out << "uptime: "
+        << (up != nullptr ? str(*up, "running") + ", since " + str(*up, "since") : "?") << '\n';
+    out << "IKE SAs: "
+        << (sas != nullptr ? str(*sas, "total") + " total, " + str(*sas, "half-open") + " half-open"
+                           : "?")
+        << '\n';
+    out << "scheduled timers: " << str(*r, "scheduled") << '\n';
+    out << "plugins: " << joined_list(*r, "plugins") << '\n';
+    return 0;
+}
+
+namespace {
+
+vici::Message target_message(const Target& t) {
+    vici::Message m;
+    for (const auto& [key, value] :
+         {std::pair{"ike", &t.ike}, std::pair{"child", &t.child}, std::pair{"ike-id", &t.ike_id},
+          std::pair{"child-id", &t.child_id}}) {
+        if (!value->empty()) {
+            m.add(key, *value);
+        }
+    }
+    return m;
+}
+
+int controlled(vici::Client& c, const char* cmd, vici::Message req, std::chrono::seconds timeout,
+               std::ostream& out) {
+    (void)c.subscribe("control-log");
+    auto r = c.request(
+            cmd, req,
+            [&](const std::string& name, const vici::Message& m) {
+                if (name == "control-log") {
+                    out << "[" << str(m, "group") << "] " << str(m, "msg") << '\n';
+                }
+            },
+            timeout + std::chrono::seconds(5));
+    if (!r) {
+        return failed(r.error(), out);
+    }
+    if (r->get("success") != std::optional<std::string_view>("yes")) {
+        out << cmd << " failed: " << str(*r, "errmsg", "unknown reason") << '\n';
+        return 1;
+    }
+    out << cmd << " completed successfully\n";
+    return 0;
+}
+
+}  // namespace
+
+int initiate(vici::Client& c, const Target& t, int loglevel, std::chrono::seconds timeout,
+             std::ostream& out) {
+    vici::Message req = target_message(t);
+    req.add("timeout", std::to_string(std::chrono::milliseconds(timeout).count()));
+    req.add("loglevel", std::to_string(loglevel));
+    return controlled(c, "initiate", std::move(req), timeout, out);
+}
+
+int terminate(vici::Client& c, const Target& t, bool force, std::chrono::seconds timeout,
+              std::ostream& out) {
+    vici::Message req = target_message(t);
+    if (force) {
+        req.add("force", "yes");
+    }
+    req.add("timeout", std::to_string(std::chrono::milliseconds(timeout).count()));
+    return controlled(c, "terminate", std::move(req), timeout, out);
+}
+
+int rekey(vici::Client& c, const Target& t, std::ostream& out) {
+    auto r = c.request("rekey", target_message(t));
+    if (!r) {
+        return failed(r.error(), out);
+    }
+    if (r->get("success") != std::optional<std::string_view>("yes")) {
+        out << "rekey failed: " << str(*r, "errmsg", "unknown reason") << '\n';
+        return 1;
+    }
+    out << "rekey completed successfully (" << str(*r, "matches") << " SA(s))\n";
+    return 0;
+}
+
+int log(vici::Client& c, std::size_t limit, std::ostream& out) {
+    if (auto st = c.subscribe("log"); !st) {
+        return failed(st.error(), out);
+    }
+    for (std::size_t n = 0; limit == 0 || n < limit; ++n) {
+        auto ev = c.next_event(std::chrono::hours(24 * 365));
+        if (!ev) {
+            return failed(ev.error(), out);
+        }
+        const vici::Message& m = ev->message;
+        out << "[" << str(m, "group") << "] "
+            << (m.get("ikesa-name") ? str(m, "ikesa-name") + "[" + str(m, "ikesa-uniqueid") + "] "
+                                    : "")
+            << str(m, "msg") << std::endl;
+    }
+    return 0;
+}
+
+}  // namespace ikeplex::cli

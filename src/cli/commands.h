@@ -1,0 +1,47 @@
+// `ikeplex`, the operator's command line over VICI (design.md §2): each command is a function
+// of a connected client and an output stream, so tests can run them without a terminal.
+#pragma once
+
+#include <chrono>
+#include <ostream>
+#include <string>
+
+#include "vici/client.h"
+
+namespace ikeplex::cli {
+
+struct SaFilter {
+    std::string ike;
+    std::string ike_id;
+};
+
+/// `list-sas`: one line per IKE SA, one per Child SA with its CPU (RFC 9611: `cpu K`, `cpu -`
+/// for a group's fallback), one summary line per per-CPU group; `json`: the raw tree as JSON.
+int list_sas(vici::Client& c, const SaFilter& f, bool json, std::ostream& out);
+/// `list-conns`.
+int list_conns(vici::Client& c, bool json, std::ostream& out);
+/// `stats`.
+int stats(vici::Client& c, bool json, std::ostream& out);
+
+struct Target {
+    std::string ike;
+    std::string child;
+    std::string ike_id;
+    std::string child_id;
+};
+/// `initiate`: streams the daemon's control log (up to `loglevel`), returns 0 on success.
+int initiate(vici::Client& c, const Target& t, int loglevel, std::chrono::seconds timeout,
+             std::ostream& out);
+int terminate(vici::Client& c, const Target& t, bool force, std::chrono::seconds timeout,
+              std::ostream& out);
+int rekey(vici::Client& c, const Target& t, std::ostream& out);
+/// `log`: prints the daemon's log until the connection ends (or `limit` lines, 0 = no limit).
+int log(vici::Client& c, std::size_t limit, std::ostream& out);
+/// `load-all --file swanctl.conf`: connections, secrets, certificates and keys (swanctl's
+/// folders beside the file), and unloads connections the file no longer has.
+int load_all(vici::Client& c, const std::string& file, std::ostream& out, std::ostream& err);
+
+/// The tree as JSON (values as strings, lists as arrays, sections as objects).
+std::string to_json(const vici::Message& m);
+
+}  // namespace ikeplex::cli

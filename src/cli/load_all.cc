@@ -1,0 +1,184 @@
+// `ikeplex load-all`: what `swanctl --load-all` does, for ikeplexd (and charon): secrets,
+// certificates and keys from the folders beside swanctl.conf, then every connection; then
+// connections the daemon has that the file no longer has are unloaded.
+#include <filesystem>
+#include <set>
+
+#include "cli/commands.h"
+#include "config/settings.h"
+#include "config/swanctl.h"
+#include "config/swanctl_values.h"
+
+namespace ikeplex::cli {
+
+namespace {
+
+Bytes read_bytes(const std::string& path, bool& ok) {
+    auto text = config::real_file_system().read_file(path);
+    ok = static_cast<bool>(text);
+    return ok ? Bytes(text->begin(), text->end()) : Bytes{};
+}
+
+bool succeeded(const Result<vici::Message>& r) {
+    return r && r->get("success") == std::optional<std::string_view>("yes");
+}
+
+std::string why(const Result<vici::Message>& r) {
+    if (!r) {
+        return r.error().to_string();
+    }
+    return std::string(r->get("errmsg").value_or("unknown reason"));
+}
+
+/// A connection section as load-conn's body; certificate files become their contents.
+bool to_message(const config::Section& s, const std::string& base, vici::Message& out,
+                std::ostream& err) {
+    for (const config::Setting& kv : s.settings) {
+        if (!kv.value) {
+            continue;
+        }
+        if (kv.name == "certs" || kv.name == "cacerts") {
+            vici::List& l = out.add_list(kv.name);
+            for (const std::string& item : config::split_list(*kv.value)) {
+                const std::string folder = kv.name == "certs" ? "x509" : "x509ca";
+                const std::string path =
+                        item.starts_with("/") ? item : base + "/" + folder + "/" + item;
+                bool ok = false;
+                const Bytes data = read_bytes(path, ok);
+                if (!ok) {
+                    err << kv.pos.file << ":" << kv.pos.line << ": cannot read " << path << '\n';
+                    return false;
+                }
+                l.items.push_back(data);
+            }
+            continue;
+        }
+        out.add(kv.name, *kv.value);
+    }
+    for (const config::Section& sub : s.sections) {
+        if (!to_message(sub, base, out.add_section(sub.name), err)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+int load_all(vici::Client& c, const std::string& file, std::ostream& out, std::ostream& err) {
+    std::vector<config::Diagnostic> diags;
+    auto parsed = config::parse_settings_file(file, diags);
+    auto root = parsed ? config::resolve_references(*parsed, diags)
+                       : Result<config::Section>(parsed.error());
+    if (!root) {
+        for (const auto& d : diags) {
+            err << d.to_string() << '\n';
+        }
+        return 1;
+    }
+    const std::string base = std::filesystem::path(file).parent_path().string().empty()
+                                     ? "."
+                                     : std::filesystem::path(file).parent_path().string();
+    int failures = 0;
+    // Certificates and keys from the folders.
+    for (const auto& [folder, type, flag] :
+         {std::tuple{"x509ca", "X509", "CA"}, std::tuple{"x509", "X509", "NONE"},
+          std::tuple{"private", "ANY", ""}, std::tuple{"rsa", "RSA", ""},
+          std::tuple{"ecdsa", "ECDSA", ""}, std::tuple{"pkcs8", "ANY", ""}}) {
+        auto files = config::real_file_system().glob(base + "/" + folder + "/*");
+        if (!files) {
+            continue;
+        }
+        for (const std::string& path : *files) {
+            bool ok = false;
+            const Bytes data = read_bytes(path, ok);
+            vici::Message req;
+            req.add("type", type);
+            if (*flag != '\0') {
+                req.add("flag", flag);
+            }
+            req.add_bytes("data", data);
+            const bool is_cert = std::string_view(type) == "X509";
+            auto r = c.request(is_cert ? "load-cert" : "load-key", req);
+            if (succeeded(r)) {
+                out << "loaded " << (is_cert ? "certificate" : "key") << " from '" << path << "'\n";
+            } else {
+                err << "loading '" << path << "' failed: " << why(r) << '\n';
+                ++failures;
+            }
+        }
+    }
+    // Shared secrets.
+    if (const config::Section* secrets = root->find_section("secrets")) {
+        for (const config::Section& s : secrets->sections) {
+            if (!s.name.starts_with("ike")) {
+                continue;  // key files above; other kinds the daemon refuses at load-conn time
+            }
+            config::Findings f;
+            auto psk = config::map_ike_secret(s, f);
+            if (!psk) {
+                for (const auto& d : f.errors) {
+                    err << d.to_string() << '\n';
+                }
+                ++failures;
+                continue;
+            }
+            vici::Message req;
+            req.add("id", s.name);
+            req.add("type", "ike");
+            req.add_bytes("data", psk->secret.view());
+            vici::List& owners = req.add_list("owners");
+            for (const ike::Identity& id : psk->ids) {
+                owners.add(id.to_string());
+            }
+            auto r = c.request("load-shared", req);
+            if (succeeded(r)) {
+                out << "loaded ike secret '" << s.name << "'\n";
+            } else {
+                err << "loading ike secret '" << s.name << "' failed: " << why(r) << '\n';
+                ++failures;
+            }
+        }
+    }
+    // Connections, then unload what the file does not have.
+    std::set<std::string> names;
+    std::size_t loaded = 0;
+    if (const config::Section* conns = root->find_section("connections")) {
+        for (const config::Section& conn : conns->sections) {
+            names.insert(conn.name);
+            vici::Message req;
+            if (!to_message(conn, base, req.add_section(conn.name), err)) {
+                ++failures;
+                continue;
+            }
+            auto r = c.request("load-conn", req);
+            if (succeeded(r)) {
+                out << "loaded connection '" << conn.name << "'\n";
+                ++loaded;
+            } else {
+                err << "loading connection '" << conn.name << "' failed: " << why(r) << '\n';
+                ++failures;
+            }
+        }
+    }
+    std::size_t unloaded = 0;
+    if (auto existing = c.request("get-conns", {}); existing) {
+        if (const vici::List* l = existing->find_list("conns")) {
+            for (const auto& name : l->texts()) {
+                if (names.contains(std::string(name))) {
+                    continue;
+                }
+                vici::Message req;
+                req.add("name", name);
+                if (succeeded(c.request("unload-conn", req))) {
+                    ++unloaded;
+                }
+            }
+        }
+    }
+    out << "successfully loaded " << loaded << " connections, " << failures << " failed, "
+        << unloaded << " unloaded\n";
+    return failures == 0 ? 0 : 1;
+}
+
+}  // namespace ikeplex::cli

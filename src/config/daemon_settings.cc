@@ -1,0 +1,171 @@
+#include "config/daemon_settings.h"
+
+#include <cmath>
+
+#include "config/swanctl_values.h"
+#include "util/log.h"
+
+namespace ikeplex::config {
+
+namespace {
+
+using Handlers = std::map<std::string, Handler, std::less<>>;
+
+Handler u32(Reporter& r, std::uint32_t& out, std::uint64_t max) {
+    return [&r, &out, max](std::string_view v, const Setting& s) {
+        const auto n = parse_u64(v);
+        if (!n || *n > max) {
+            r.error(s.pos, s.name, "expected a number up to " + std::to_string(max));
+            return;
+        }
+        out = static_cast<std::uint32_t>(*n);
+    };
+}
+
+Handler seconds(Reporter& r, ike::Duration& out) {
+    return [&r, &out](std::string_view v, const Setting& s) {
+        // charon's settings take fractional seconds here ("retransmit_timeout = 4.0").
+        char* end = nullptr;
+        const std::string text(v);
+        const double d = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0' || !(d > 0) || d > 86400) {
+            r.error(s.pos, s.name, "expected seconds (e.g. 4 or 0.5)");
+            return;
+        }
+        out = ike::Duration(static_cast<std::int64_t>(std::llround(d * 1000)));
+    };
+}
+
+void map_log(const Section& sec, DaemonSettings& d, Reporter& r) {
+    for (const Setting& s : sec.settings) {
+        if (!s.value) {
+            continue;
+        }
+        if (s.name == "target") {
+            d.log_target = *s.value;
+            continue;
+        }
+        char* end = nullptr;
+        const long level = std::strtol(s.value->c_str(), &end, 10);
+        if (end == s.value->c_str() || *end != '\0' || level < -1 || level > 4) {
+            r.error(s.pos, "log." + s.name, "expected a level from -1 to 4");
+            continue;
+        }
+        if (s.name == "default") {
+            d.log_default = static_cast<int>(level);
+        } else if (log::subsystem_of(s.name) || s.name == "mgr" || s.name == "job") {
+            d.log_levels[s.name] = static_cast<int>(level);
+        } else {
+            r.error(s.pos, "log." + s.name,
+                    "unknown log group (dmn ike chd cfg knl net enc esp lib)");
+        }
+    }
+}
+
+}  // namespace
+
+DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
+    DaemonSettings d;
+    Reporter r(findings, "ikeplexd");
+    for (const Section& top : root.sections) {
+        if (top.name != "ikeplexd") {
+            findings.errors.push_back(Diagnostic{
+                    top.pos,
+                    top.name + ": unknown section (ikeplexd.conf has one section, ikeplexd)"});
+        }
+    }
+    for (const Setting& s : root.settings) {
+        findings.errors.push_back(
+                Diagnostic{s.pos, s.name + ": unknown key (settings go in the ikeplexd section)"});
+    }
+    const Section* sec = root.find_section("ikeplexd");
+    if (sec == nullptr) {
+        return d;
+    }
+    ike::Settings& e = d.engine;
+    std::uint32_t tries = e.retransmit_tries;
+    std::uint32_t fragment = static_cast<std::uint32_t>(e.fragment_size);
+    std::uint32_t port = d.port;
+    std::uint32_t natt = d.port_nat_t;
+    Handlers h;
+    h["listen"] = [&](std::string_view v, const Setting& s) {
+        d.listen.clear();
+        for (const std::string& item : split_list(v)) {
+            auto a = IpAddress::parse(item);
+            if (!a) {
+                r.error(s.pos, s.name, "'" + item + "' is not an IP address");
+                continue;
+            }
+            d.listen.push_back(*a);
+        }
+    };
+    h["port"] = u32(r, port, 65535);
+    h["port_nat_t"] = u32(r, natt, 65535);
+    h["vici"] = [&](std::string_view v, const Setting& s) {
+        if (!v.starts_with("unix://")) {
+            r.error(s.pos, s.name, "only unix:// sockets are supported");
+            return;
+        }
+        d.vici = std::string(v);
+    };
+    h["backend"] = [&](std::string_view v, const Setting& s) {
+        if (v != "none" && v != "userspace" && v != "xfrm") {
+            r.error(s.pos, s.name, "expected none, userspace or xfrm");
+            return;
+        }
+        d.backend = std::string(v);
+    };
+    h["workers"] = u32(r, d.workers, 1024);
+    h["swanctl_conf"] = [&](std::string_view v, const Setting&) {
+        d.swanctl_conf = std::string(v);
+    };
+    h["retransmit_timeout"] = seconds(r, e.retransmit_timeout);
+    h["retransmit_base"] = [&](std::string_view v, const Setting& s) {
+        const std::string text(v);
+        char* end = nullptr;
+        const double b = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0' || b < 1.0 || b > 10.0) {
+            r.error(s.pos, s.name, "expected a factor from 1 to 10");
+            return;
+        }
+        e.retransmit_base = b;
+    };
+    h["retransmit_tries"] = u32(r, tries, 100);
+    h["half_open_timeout"] = seconds(r, e.half_open_timeout);
+    h["cookie_threshold"] = u32(r, e.cookie_threshold, 1000000);
+    h["block_threshold"] = u32(r, e.half_open_limit, 10000000);
+    h["fragment_size"] = u32(r, fragment, 65535);
+    h["window_size"] = u32(r, d.window_size, 64);
+    h["delete_rekeyed_delay"] = seconds(r, e.delete_rekeyed_delay);
+    apply_settings(*sec, h, r);
+    for (const Section& sub : sec->sections) {
+        if (sub.name == "log") {
+            map_log(sub, d, r);
+        } else {
+            r.error(sub.pos, sub.name, "unknown section");
+        }
+    }
+    e.retransmit_tries = tries;
+    e.fragment_size = fragment < 576 ? 576 : fragment;
+    d.port = static_cast<std::uint16_t>(port);
+    d.port_nat_t = static_cast<std::uint16_t>(natt);
+    if (d.port == d.port_nat_t) {
+        r.error(sec->pos, "port_nat_t", "must differ from port");
+    }
+    return d;
+}
+
+Result<DaemonSettings> load_daemon_settings(const std::string& path, Findings& findings,
+                                            const FileSystem& fs) {
+    auto root = parse_settings_file(path, findings.errors, fs);
+    if (!root) {
+        return root.error();
+    }
+    DaemonSettings d = map_daemon_settings(*root, findings);
+    if (!findings.ok()) {
+        return make_error(Errc::kConfig, "ikeplexd.conf has errors");
+    }
+    return d;
+}
+
+}  // namespace ikeplex::config

@@ -1,0 +1,61 @@
+// ikeplexd.conf: the daemon's own settings, in strongSwan's settings syntax, under one
+// `ikeplexd { }` section (names follow charon's strongswan.conf settings where charon has one).
+//
+//   ikeplexd {
+//       listen = 0.0.0.0, ::        # addresses to bind (default: all of both families)
+//       port = 500                  # IKE
+//       port_nat_t = 4500           # IKE and ESP in UDP (RFC 3948)
+//       vici = unix:///run/ikeplexd/ikeplexd.vici
+//       backend = none              # none | userspace | xfrm
+//       workers = 0                 # data-plane workers / RFC 9611 resources (0: one per CPU)
+//       swanctl_conf = /etc/swanctl/swanctl.conf   # loaded at start and on SIGHUP (optional)
+//       retransmit_timeout = 4.0    # seconds; retransmit_base = 1.8; retransmit_tries = 5
+//       half_open_timeout = 30
+//       cookie_threshold = 30
+//       block_threshold = 10000     # half-open IKE SAs beyond which IKE_SA_INIT is dropped
+//       fragment_size = 1280
+//       window_size = 1             # our SET_WINDOW_SIZE for every connection
+//       delete_rekeyed_delay = 5
+//       log {
+//           default = 1             # strongSwan levels: -1 silent .. 4 raw
+//           ike = 2                 # per group: dmn ike chd cfg knl net enc esp lib
+//           target = stderr         # stderr | syslog | a file path
+//       }
+//   }
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/settings.h"
+#include "config/swanctl.h"
+#include "ike/config.h"
+#include "util/ip_address.h"
+
+namespace ikeplex::config {
+
+struct DaemonSettings {
+    std::vector<IpAddress> listen{IpAddress::any(4), IpAddress::any(6)};
+    std::uint16_t port{500};
+    std::uint16_t port_nat_t{4500};
+    std::string vici{"unix:///run/ikeplexd/ikeplexd.vici"};
+    std::string backend{"none"};
+    std::uint32_t workers{0};
+    std::string swanctl_conf;  ///< empty: connections come over VICI only
+    ike::Settings engine;
+    std::uint32_t window_size{1};
+    int log_default{1};
+    std::map<std::string, int> log_levels;  ///< group ("ike") -> strongSwan level
+    std::string log_target{"stderr"};
+};
+
+/// Maps the `ikeplexd` section of a parsed ikeplexd.conf (errors and warnings as for
+/// swanctl.conf: unknown keys are errors).
+DaemonSettings map_daemon_settings(const Section& root, Findings& findings);
+
+/// Parses and maps ikeplexd.conf.
+Result<DaemonSettings> load_daemon_settings(const std::string& path, Findings& findings,
+                                            const FileSystem& fs = real_file_system());
+
+}  // namespace ikeplex::config

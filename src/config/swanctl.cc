@@ -1,0 +1,218 @@
+// swanctl.conf as a whole: connections, secrets, authorities, and the credential folders.
+#include "config/swanctl.h"
+
+#include <filesystem>
+
+#include "config/swanctl_values.h"
+
+namespace ikeplex::config {
+
+namespace {
+
+Bytes bytes_of(const std::string& s) {
+    return Bytes(s.begin(), s.end());
+}
+
+/// Loads every file in `<base>/<folder>/` with `load` (swanctl --load-all's folders).
+template <class F>
+void load_folder(const CredentialDirs& dirs, const char* folder, Findings& findings,
+                 const FileSystem& fs, F&& load) {
+    if (dirs.base.empty()) {
+        return;
+    }
+    auto files = fs.glob(dirs.base + "/" + folder + "/*");
+    if (!files) {
+        return;
+    }
+    for (const std::string& path : *files) {
+        auto data = fs.read_file(path);
+        if (!data) {
+            findings.errors.push_back(Diagnostic{
+                    SourcePos{path, 0}, std::string("cannot read: ") + data.error().detail});
+            continue;
+        }
+        if (auto st = load(bytes_of(*data)); !st) {
+            findings.errors.push_back(Diagnostic{SourcePos{path, 0}, st.error().detail});
+        }
+    }
+}
+
+void map_secrets(const Section& secrets, const CredentialDirs& dirs, ike::Credentials& creds,
+                 Findings& findings, const FileSystem& fs) {
+    Reporter r(findings, "secrets");
+    for (const Setting& s : secrets.settings) {
+        r.error(s.pos, s.name, "unknown key (secrets holds sections)");
+    }
+    for (const Section& sec : secrets.sections) {
+        if (sec.name.starts_with("ike")) {
+            if (auto psk = map_ike_secret(sec, findings)) {
+                creds.psks.push_back(std::move(*psk));
+            }
+        } else if (sec.name.starts_with("private") || sec.name.starts_with("rsa") ||
+                   sec.name.starts_with("ecdsa") || sec.name.starts_with("pkcs8")) {
+            // A key file (optionally encrypted, which is not supported) in the folder of its kind.
+            const Setting* file = sec.find_setting("file");
+            if (const Setting* secret = sec.find_setting("secret");
+                secret != nullptr && secret->value) {
+                r.error(secret->pos, sec.name + ".secret",
+                        "encrypted private keys are not supported");
+                continue;
+            }
+            if (file == nullptr || !file->value) {
+                r.error(sec.pos, sec.name, "no file given");
+                continue;
+            }
+            const std::string folder =
+                    sec.name.starts_with("private")
+                            ? "private"
+                            : sec.name.substr(0, sec.name.find_first_of("-_0123456789"));
+            const std::string path = file->value->starts_with("/") || dirs.base.empty()
+                                             ? *file->value
+                                             : dirs.base + "/" + folder + "/" + *file->value;
+            auto data = fs.read_file(path);
+            auto key = data ? crypto::PrivateKey::from_any(bytes_of(*data))
+                            : Result<crypto::PrivateKey>(data.error());
+            if (!key) {
+                r.error(file->pos, sec.name + ".file",
+                        std::string("cannot load the key: ") + key.error().detail);
+                continue;
+            }
+            creds.add_key(std::move(*key));
+        } else {
+            r.error(sec.pos, sec.name,
+                    "only ike, private, rsa, ecdsa and pkcs8 secrets are supported (no EAP, XAuth, "
+                    "tokens or PKCS#12)");
+        }
+    }
+}
+
+void map_authorities(const Section& authorities, const CredentialDirs& dirs,
+                     ike::Credentials& creds, Findings& findings, const FileSystem& fs) {
+    Reporter r(findings, "authorities");
+    for (const Section& ca : authorities.sections) {
+        for (const Setting& s : ca.settings) {
+            if (s.name != "cacert" || !s.value) {
+                r.error(s.pos, ca.name + "." + s.name,
+                        "only cacert is supported (no CRL/OCSP URIs)");
+                continue;
+            }
+            const std::string path = s.value->starts_with("/") || dirs.base.empty()
+                                             ? *s.value
+                                             : dirs.base + "/x509ca/" + *s.value;
+            auto data = fs.read_file(path);
+            auto cert = data ? crypto::Certificate::from_any(bytes_of(*data))
+                             : Result<crypto::Certificate>(data.error());
+            if (!cert) {
+                r.error(s.pos, ca.name + ".cacert",
+                        std::string("cannot load: ") + cert.error().detail);
+                continue;
+            }
+            (void)creds.cas.add_trusted(*cert);
+            creds.ca_certs.push_back(std::move(*cert));
+        }
+    }
+}
+
+}  // namespace
+
+Result<ike::Credentials::Psk> map_ike_secret(const Section& secret, Findings& findings) {
+    Reporter r(findings, "secrets." + secret.name);
+    ike::Credentials::Psk psk;
+    bool have_secret = false;
+    const std::size_t before = findings.errors.size();
+    for (const Setting& s : secret.settings) {
+        if (!s.value) {
+            continue;
+        }
+        if (s.name == "secret") {
+            auto v = parse_secret(*s.value);
+            if (!v || v->size() == 0) {
+                r.error(s.pos, s.name, "not a usable secret (empty, or bad 0x/0s encoding)");
+                continue;
+            }
+            psk.secret = std::move(*v);
+            have_secret = true;
+        } else if (s.name.starts_with("id")) {
+            auto id = ike::Identity::parse(*s.value);
+            if (!id) {
+                r.error(s.pos, s.name, id.error().detail);
+                continue;
+            }
+            psk.ids.push_back(*id);
+        } else {
+            r.error(s.pos, s.name, "unknown key");
+        }
+    }
+    if (!have_secret) {
+        r.error(secret.pos, "secret", "missing");
+    }
+    if (findings.errors.size() != before) {
+        return make_error(Errc::kConfig, "secret has errors");
+    }
+    return psk;
+}
+
+SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Findings& findings,
+                           const FileSystem& fs) {
+    SwanctlConfig out;
+    Reporter r(findings, "");
+    // Our own certificates and keys, and trusted CAs, from the folders first.
+    load_folder(dirs, "x509ca", findings, fs, [&](const Bytes& b) -> Status {
+        auto cert = IKEPLEX_TRY(crypto::Certificate::from_any(b));
+        (void)out.credentials.cas.add_trusted(cert);
+        out.credentials.ca_certs.push_back(std::move(cert));
+        return ok();
+    });
+    load_folder(dirs, "x509", findings, fs, [&](const Bytes& b) -> Status {
+        out.credentials.add_own_cert(IKEPLEX_TRY(crypto::Certificate::from_any(b)));
+        return ok();
+    });
+    for (const char* folder : {"private", "rsa", "ecdsa", "pkcs8"}) {
+        load_folder(dirs, folder, findings, fs, [&](const Bytes& b) -> Status {
+            out.credentials.add_key(IKEPLEX_TRY(crypto::PrivateKey::from_any(b)));
+            return ok();
+        });
+    }
+    for (const Setting& s : root.settings) {
+        r.error(s.pos, s.name, "unknown key at the top level");
+    }
+    for (const Section& sec : root.sections) {
+        if (sec.name == "connections") {
+            for (const Setting& s : sec.settings) {
+                r.error(s.pos, "connections." + s.name, "unknown key (connections holds sections)");
+            }
+            for (const Section& conn : sec.sections) {
+                if (auto c = map_connection(conn, dirs, out.credentials, findings, fs)) {
+                    out.connections.push_back(std::move(*c));
+                }
+            }
+        } else if (sec.name == "secrets") {
+            map_secrets(sec, dirs, out.credentials, findings, fs);
+        } else if (sec.name == "authorities") {
+            map_authorities(sec, dirs, out.credentials, findings, fs);
+        } else if (sec.name == "pools") {
+            if (!sec.sections.empty()) {
+                r.error(sec.pos, "pools", "address pools are not supported");
+            }
+        } else {
+            r.error(sec.pos, sec.name, "unknown section");
+        }
+    }
+    return out;
+}
+
+Result<SwanctlConfig> load_swanctl_file(const std::string& path, Findings& findings,
+                                        const FileSystem& fs) {
+    auto root = parse_settings_file(path, findings.errors, fs);
+    if (!root) {
+        return root.error();
+    }
+    auto resolved = resolve_references(*root, findings.errors);
+    if (!resolved) {
+        return resolved.error();
+    }
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    return load_swanctl(*resolved, CredentialDirs{dir.empty() ? "." : dir}, findings, fs);
+}
+
+}  // namespace ikeplex::config

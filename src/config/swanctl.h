@@ -1,0 +1,69 @@
+// swanctl.conf (strongSwan's swanctl.conf(5)) mapped onto the engine's configuration: the
+// `connections`, `secrets` and `authorities` sections, and the credential folders beside the
+// file (x509/, x509ca/, private/, rsa/, ecdsa/, pkcs8/) that `swanctl --load-all` reads.
+//
+// The same mapping serves a VICI load-conn message (swanctl sends each connection as a section
+// with the same keys), so a connection maps from a settings Section either way.
+//
+// Keys ikeplex does not implement are never silently ignored: if they would change what the
+// connection does they are errors ("file:line: connections.t.pools: ... not supported"); if
+// the connection works as the operator expects without them they are warnings.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/file_system.h"
+#include "config/settings.h"
+#include "ike/config.h"
+
+namespace ikeplex::config {
+
+/// What a load produced, and what it had to say.
+struct Findings {
+    std::vector<Diagnostic> errors;
+    std::vector<Diagnostic> warnings;
+    [[nodiscard]] bool ok() const noexcept { return errors.empty(); }
+};
+
+struct SwanctlConfig {
+    std::vector<ike::PeerConfig> connections;
+    ike::Credentials credentials;
+};
+
+/// Where certificates and keys named in the configuration are looked up (swanctl's folders:
+/// `<dir>/x509`, `<dir>/x509ca`, `<dir>/private`...). Empty: names must be absolute paths.
+struct CredentialDirs {
+    std::string base;
+};
+
+/// Maps a parsed swanctl.conf. Connections and secrets with errors are left out; the rest is
+/// returned (as charon does: one bad connection does not stop the others).
+SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Findings& findings,
+                           const FileSystem& fs = real_file_system());
+
+/// Parses and maps a swanctl.conf file; its folder is the credential folder base.
+Result<SwanctlConfig> load_swanctl_file(const std::string& path, Findings& findings,
+                                        const FileSystem& fs = real_file_system());
+
+/// One connection section (`connections.<name>` of swanctl.conf, or a VICI load-conn body).
+/// Certificates named in `local*.certs` / `remote*.cacerts` are read from `dirs` and added to
+/// `credentials`. Errors leave nothing in the result (kConfig).
+Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs& dirs,
+                                       ike::Credentials& credentials, Findings& findings,
+                                       const FileSystem& fs = real_file_system());
+
+/// One `secrets.ike*` section: a shared key and the identities it belongs to.
+Result<ike::Credentials::Psk> map_ike_secret(const Section& secret, Findings& findings);
+
+/// strongSwan durations: "90" (seconds), "90s", "15m", "4h", "2d".
+std::optional<ike::Duration> parse_duration(std::string_view text);
+/// A decoded secret: "0x<hex>", "0s<base64>", or the text itself.
+std::optional<SecretBytes> parse_secret(std::string_view text);
+
+/// ikeplex's default proposals, used for "default" (strongSwan's defaults for the algorithms
+/// ikeplex implements, AEAD first).
+std::string default_ike_proposals();
+std::string default_esp_proposals();
+
+}  // namespace ikeplex::config

@@ -1,0 +1,234 @@
+// connections.<name>.children.<child> of swanctl.conf: selectors, ESP proposals, mode, start
+// action, lifetimes and the RFC 9611 options (strongSwan's per_cpu_sas and ikeplex's
+// per_cpu_sas_max / per_cpu_sas_start).
+#include <algorithm>
+
+#include "config/swanctl.h"
+#include "config/swanctl_values.h"
+#include "ike/proposal.h"
+
+namespace ikeplex::config {
+
+namespace {
+
+using Handlers = std::map<std::string, Handler, std::less<>>;
+
+/// Lifetime in time, bytes or packets: rekey, life and rand with strongSwan's defaults
+/// (life = rekey + 10 %, rand = life - rekey).
+template <class T>
+struct Limit {
+    std::optional<T> rekey;
+    std::optional<T> life;
+    std::optional<T> rand;
+};
+
+void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
+    ike::ChildConfig c;
+    c.name = sec.name;
+    c.esp_proposals = *ike::parse_proposals(default_esp_proposals(), wire::ProtocolId::kEsp);
+    Reporter r(parent.findings(), key_path(parent.prefix(), "children." + sec.name));
+    const std::size_t errors_before = r.errors();
+    Limit<ike::Duration> time;
+    Limit<std::uint64_t> bytes;
+    Limit<std::uint64_t> packets;
+    Handlers h;
+    const auto ts = [&r](std::vector<ike::TrafficSelector>& out) {
+        return [&r, &out](std::string_view v, const Setting& s) {
+            out.clear();
+            for (const std::string& item : split_list(v)) {
+                if (item == "dynamic") {
+                    out.clear();
+                    return;
+                }
+                auto t = ike::TrafficSelector::parse(item);
+                if (!t) {
+                    r.error(s.pos, s.name, "'" + item + "': " + t.error().detail);
+                    return;
+                }
+                out.push_back(*t);
+            }
+        };
+    };
+    h["local_ts"] = ts(c.local_ts);
+    h["remote_ts"] = ts(c.remote_ts);
+    h["esp_proposals"] = [&](std::string_view v, const Setting& s) {
+        std::string expanded;
+        for (const std::string& item : split_list(v)) {
+            expanded += (expanded.empty() ? "" : ",") +
+                        (item == "default" ? default_esp_proposals() : item);
+        }
+        auto p = ike::parse_proposals(expanded, wire::ProtocolId::kEsp);
+        if (!p) {
+            r.error(s.pos, s.name, p.error().detail);
+            return;
+        }
+        c.esp_proposals = std::move(*p);
+    };
+    h["ah_proposals"] = [&](std::string_view, const Setting& s) {
+        r.error(s.pos, s.name, "AH is not supported; use ESP");
+    };
+    h["mode"] = [&](std::string_view v, const Setting& s) {
+        if (v == "tunnel") {
+            c.mode = ike::Mode::kTunnel;
+        } else if (v == "transport") {
+            c.mode = ike::Mode::kTransport;
+        } else {
+            r.error(s.pos, s.name,
+                    "'" + std::string(v) + "': only tunnel and transport are supported");
+        }
+    };
+    h["start_action"] = [&](std::string_view v, const Setting& s) {
+        if (v == "none") {
+            c.start_action = ike::StartAction::kNone;
+        } else if (v == "trap") {
+            c.start_action = ike::StartAction::kTrap;
+        } else if (v == "start" || v == "trap|start" || v == "start|trap") {
+            c.start_action = ike::StartAction::kStart;
+        } else {
+            r.error(s.pos, s.name, "expected none, trap or start");
+        }
+    };
+    const auto dur = [&r](std::optional<ike::Duration>& out) {
+        return [&r, &out](std::string_view v, const Setting& s) {
+            if (auto d = parse_duration(v)) {
+                out = *d;
+            } else {
+                r.error(s.pos, s.name, "not a duration (e.g. 90, 30m, 1h)");
+            }
+        };
+    };
+    const auto num = [&r](std::optional<std::uint64_t>& out) {
+        return [&r, &out](std::string_view v, const Setting& s) {
+            if (auto n = parse_u64(v)) {
+                out = *n;
+            } else {
+                r.error(s.pos, s.name, "not a number");
+            }
+        };
+    };
+    h["rekey_time"] = dur(time.rekey);
+    h["life_time"] = dur(time.life);
+    h["rand_time"] = dur(time.rand);
+    h["rekey_bytes"] = num(bytes.rekey);
+    h["life_bytes"] = num(bytes.life);
+    h["rand_bytes"] = num(bytes.rand);
+    h["rekey_packets"] = num(packets.rekey);
+    h["life_packets"] = num(packets.life);
+    h["rand_packets"] = num(packets.rand);
+    h["replay_window"] = [&](std::string_view v, const Setting& s) {
+        const auto n = parse_u64(v);
+        if (!n || *n > 65536) {
+            r.error(s.pos, s.name, "not a window size (0..65536)");
+            return;
+        }
+        c.replay_window = static_cast<std::uint32_t>(*n);
+    };
+    h["per_cpu_sas"] = [&](std::string_view v, const Setting& s) {
+        if (v == "encap") {
+            c.per_cpu_sas = true;
+            r.warning(s.pos, s.name, "per-CPU UDP source ports are not used; treated as yes");
+            return;
+        }
+        if (auto b = parse_bool(v)) {
+            c.per_cpu_sas = *b;
+        } else {
+            r.error(s.pos, s.name, "expected yes, no or encap");
+        }
+    };
+    h["per_cpu_sas_max"] = [&](std::string_view v, const Setting& s) {
+        const auto n = parse_u64(v);
+        if (!n || *n == 0 || *n > 4096) {
+            r.error(s.pos, s.name, "expected 1..4096");
+            return;
+        }
+        c.per_cpu_sas_max = static_cast<std::uint32_t>(*n);
+    };
+    h["per_cpu_sas_start"] = [&](std::string_view v, const Setting& s) {
+        if (v == "acquire") {
+            c.per_cpu_sas_start = ike::PerCpuStart::kAcquire;
+        } else if (v == "all") {
+            c.per_cpu_sas_start = ike::PerCpuStart::kAll;
+        } else {
+            r.error(s.pos, s.name, "expected acquire or all");
+        }
+    };
+    const auto accept_only = [&r](std::vector<std::string> ok, std::string why) {
+        return [&r, ok = std::move(ok), why = std::move(why)](std::string_view v,
+                                                              const Setting& s) {
+            if (std::find(ok.begin(), ok.end(), v) == ok.end()) {
+                r.error(s.pos, s.name, why);
+            }
+        };
+    };
+    const auto warn = [&r](std::string why) {
+        return [&r, why = std::move(why)](std::string_view, const Setting& s) {
+            r.warning(s.pos, s.name, why);
+        };
+    };
+    const auto refuse = [&r](std::string why) {
+        return [&r, why = std::move(why)](std::string_view, const Setting& s) {
+            r.error(s.pos, s.name, why);
+        };
+    };
+    h["updown"] = warn("updown scripts are not run");
+    h["hostaccess"] = warn("only meaningful for updown scripts, which are not run");
+    h["close_action"] = accept_only({"none"}, "close_action is not supported (only none)");
+    h["dpd_action"] = accept_only({"clear", "none"},
+                                  "dpd_action: only clear is supported (the SA is removed)");
+    h["ipcomp"] = accept_only({"no"}, "IPComp is not supported");
+    h["sha256_96"] =
+            accept_only({"no"}, "the non-standard 96-bit SHA-256 truncation is not supported");
+    h["policies"] = accept_only({"yes"}, "policies = no is not supported");
+    h["policies_fwd_out"] = accept_only({"no"}, "policies_fwd_out is not supported");
+    h["inactivity"] = refuse("inactivity timeouts are not supported");
+    h["reqid"] = warn("reqids are assigned by ikeplex");
+    h["priority"] = warn("policy priorities are computed by ikeplex");
+    h["interface"] = refuse("interface-bound policies are not supported");
+    for (const char* k : {"mark_in", "mark_in_sa", "mark_out", "set_mark_in", "set_mark_out",
+                          "if_id_in", "if_id_out"}) {
+        h[k] = refuse("marks and interface ids are not supported");
+    }
+    for (const char* k : {"label", "label_mode"}) {
+        h[k] = refuse("security labels are not supported");
+    }
+    h["tfc_padding"] = accept_only({"0"}, "TFC padding is not supported");
+    h["hw_offload"] = accept_only({"no"}, "hardware offload is not supported");
+    for (const char* k : {"copy_df", "copy_ecn", "copy_dscp"}) {
+        h[k] = warn("the data plane decides what to copy from the inner header");
+    }
+    apply_settings(sec, h, r);
+    for (const Section& sub : sec.sections) {
+        r.error(sub.pos, sub.name, "unknown section");
+    }
+    // strongSwan's defaults: life = rekey + 10 %, rand = life - rekey.
+    ike::Lifetimes& l = c.lifetimes;
+    l.rekey_time = time.rekey.value_or(std::chrono::hours(1));
+    l.life_time = time.life.value_or(ike::Duration(l.rekey_time.count() * 11 / 10));
+    l.rand_time = time.rand.value_or(l.life_time - l.rekey_time);
+    l.rekey_bytes = bytes.rekey.value_or(0);
+    l.life_bytes = bytes.life.value_or(l.rekey_bytes * 11 / 10);
+    l.rekey_packets = packets.rekey.value_or(0);
+    l.life_packets = packets.life.value_or(l.rekey_packets * 11 / 10);
+    if (l.life_time.count() != 0 && l.rekey_time > l.life_time) {
+        r.error(sec.pos, "rekey_time", "rekey_time is longer than life_time");
+    }
+    if (c.per_cpu_sas && c.mode != ike::Mode::kTunnel && c.mode != ike::Mode::kTransport) {
+        r.error(sec.pos, "per_cpu_sas", "needs tunnel or transport mode");
+    }
+    if (r.errors() == errors_before) {
+        peer.children.push_back(std::move(c));
+    }
+}
+
+}  // namespace
+
+void map_children(const Section& children, ike::PeerConfig& peer, Reporter& r) {
+    for (const Setting& s : children.settings) {
+        r.error(s.pos, "children." + s.name, "unknown key (children holds sections)");
+    }
+    for (const Section& child : children.sections) {
+        map_child(child, peer, r);
+    }
+}
+
+}  // namespace ikeplex::config

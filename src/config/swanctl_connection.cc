@@ -1,0 +1,342 @@
+// connections.<name> of swanctl.conf (and VICI load-conn): the IKE SA part, the local and
+// remote authentication rounds, and the children.
+#include <algorithm>
+
+#include "config/swanctl.h"
+#include "config/swanctl_values.h"
+#include "ike/proposal.h"
+
+namespace ikeplex::config {
+
+namespace {
+
+using Handlers = std::map<std::string, Handler, std::less<>>;
+
+/// A handler that accepts only the values listed as what ikeplex does; anything else is an
+/// error with `why`.
+Handler only(Reporter& r, std::vector<std::string> accepted, std::string why) {
+    return [&r, accepted = std::move(accepted), why = std::move(why)](std::string_view v,
+                                                                      const Setting& s) {
+        if (std::find(accepted.begin(), accepted.end(), v) == accepted.end()) {
+            r.error(s.pos, s.name, why);
+        }
+    };
+}
+
+/// A key ikeplex does not implement and that changes nothing it does if left at the default:
+/// a warning that it is ignored.
+Handler ignored(Reporter& r, std::string why) {
+    return [&r, why = std::move(why)](std::string_view, const Setting& s) {
+        r.warning(s.pos, s.name, why);
+    };
+}
+
+/// A key ikeplex does not implement at all: an error.
+Handler unsupported(Reporter& r, std::string why) {
+    return [&r, why = std::move(why)](std::string_view, const Setting& s) {
+        r.error(s.pos, s.name, why);
+    };
+}
+
+Handler duration(Reporter& r, ike::Duration& out) {
+    return [&r, &out](std::string_view v, const Setting& s) {
+        if (auto d = parse_duration(v)) {
+            out = *d;
+        } else {
+            r.error(s.pos, s.name, "not a duration (e.g. 90, 30m, 4h, 1d)");
+        }
+    };
+}
+
+Handler number(Reporter& r, std::uint64_t& out) {
+    return [&r, &out](std::string_view v, const Setting& s) {
+        if (auto n = parse_u64(v)) {
+            out = *n;
+        } else {
+            r.error(s.pos, s.name, "not a number");
+        }
+    };
+}
+
+Handler flag(Reporter& r, bool& out) {
+    return [&r, &out](std::string_view v, const Setting& s) {
+        if (auto b = parse_bool(v)) {
+            out = *b;
+        } else {
+            r.error(s.pos, s.name, "expected yes or no");
+        }
+    };
+}
+
+Handler proposals(Reporter& r, std::vector<wire::Proposal>& out, wire::ProtocolId protocol) {
+    return [&r, &out, protocol](std::string_view v, const Setting& s) {
+        std::string text(v);
+        const std::string def = protocol == wire::ProtocolId::kIke ? default_ike_proposals()
+                                                                   : default_esp_proposals();
+        std::string expanded;
+        for (const std::string& item : split_list(text)) {
+            expanded += (expanded.empty() ? "" : ",") + (item == "default" ? def : item);
+        }
+        auto parsed = ike::parse_proposals(expanded, protocol);
+        if (!parsed) {
+            r.error(s.pos, s.name, parsed.error().detail);
+            return;
+        }
+        out = std::move(*parsed);
+    };
+}
+
+Handler addresses(Reporter& r, std::vector<IpAddress>& out) {
+    return [&r, &out](std::string_view v, const Setting& s) {
+        out.clear();
+        for (const std::string& item : split_list(v)) {
+            if (item == "%any" || item == "%any4" || item == "%any6" || item == "0.0.0.0" ||
+                item == "::") {
+                out.clear();
+                return;  // any address
+            }
+            auto a = IpAddress::parse(item);
+            if (!a) {
+                r.error(s.pos, s.name,
+                        "'" + item +
+                                "': only IP addresses and %any are supported (no names, ranges or "
+                                "subnets)");
+                return;
+            }
+            out.push_back(*a);
+        }
+    };
+}
+
+Handler port(Reporter& r, std::uint16_t& out) {
+    return [&r, &out](std::string_view v, const Setting& s) {
+        const auto n = parse_u64(v);
+        if (!n || *n == 0 || *n > 65535) {
+            r.error(s.pos, s.name, "not a port number");
+            return;
+        }
+        out = static_cast<std::uint16_t>(*n);
+    };
+}
+
+/// Reads a certificate named in the configuration: an absolute path, or a file in `folder`
+/// (x509, x509ca) below the credential base.
+Result<crypto::Certificate> read_cert(const std::string& name, const std::string& folder,
+                                      const CredentialDirs& dirs, const FileSystem& fs) {
+    const std::string path = name.starts_with("/") || dirs.base.empty()
+                                     ? name
+                                     : dirs.base + "/" + folder + "/" + name;
+    auto text = fs.read_file(path);
+    if (!text) {
+        return text.error();
+    }
+    return crypto::Certificate::from_any(
+            ByteView(reinterpret_cast<const std::uint8_t*>(text->data()), text->size()));
+}
+
+/// local*/remote* sections. `local`: our side.
+void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const CredentialDirs& dirs,
+              ike::Credentials& creds, Reporter& r, const FileSystem& fs) {
+    Handlers h;
+    h["auth"] = [&](std::string_view v, const Setting& s) {
+        const std::string a(v);
+        if (a == "psk") {
+            out.kind = ike::AuthKind::kPsk;
+        } else if (a == "pubkey" || a.starts_with("rsa") || a.starts_with("ecdsa") ||
+                   a.starts_with("ed25519") || a.starts_with("ed448")) {
+            out.kind = ike::AuthKind::kPubkey;
+            if (a != "pubkey") {
+                r.warning(s.pos, s.name,
+                          "'" + a + "': any signature scheme the key allows is used (RFC 7427)");
+            }
+        } else {
+            r.error(s.pos, s.name,
+                    "'" + a +
+                            "': only psk and pubkey authentication are supported (no EAP or "
+                            "XAuth)");
+        }
+    };
+    h["id"] = [&](std::string_view v, const Setting& s) {
+        auto id = ike::Identity::parse(v);
+        if (!id) {
+            r.error(s.pos, s.name, id.error().detail);
+            return;
+        }
+        out.id = *id;
+    };
+    const auto certs = [&](const char* folder) {
+        return [&, folder](std::string_view v, const Setting& s) {
+            for (const std::string& name : split_list(v)) {
+                auto cert = read_cert(name, folder, dirs, fs);
+                if (!cert) {
+                    r.error(s.pos, s.name,
+                            "cannot load certificate '" + name + "': " + cert.error().detail);
+                    continue;
+                }
+                if (local) {
+                    creds.add_own_cert(std::move(*cert));
+                } else {
+                    (void)creds.cas.add_trusted(*cert);
+                    creds.ca_certs.push_back(std::move(*cert));
+                }
+            }
+        };
+    };
+    if (local) {
+        h["certs"] = certs("x509");
+    } else {
+        h["cacerts"] = certs("x509ca");
+        h["certs"] = [&](std::string_view, const Setting& s) {
+            r.error(s.pos, s.name, "pinning the peer's certificate is not supported; use cacerts");
+        };
+    }
+    h["round"] = only(r, {"0", "1"}, "multiple authentication rounds are not supported");
+    for (const char* k : {"eap_id", "aaa_id", "xauth_id"}) {
+        h[k] = unsupported(r, "EAP and XAuth are not supported");
+    }
+    h["pubkeys"] = unsupported(r, "raw public keys are not supported; use certificates");
+    h["groups"] = unsupported(r, "group membership constraints are not supported");
+    h["cert_policy"] = unsupported(r, "certificate policy constraints are not supported");
+    h["ca_id"] = unsupported(r, "ca_id is not supported; use cacerts");
+    h["revocation"] = only(r, {"relaxed"}, "revocation checking (CRL/OCSP) is not supported");
+    apply_settings(sec, h, r);
+}
+
+}  // namespace
+
+// Children live in swanctl_children.cc.
+void map_children(const Section& children, ike::PeerConfig& peer, Reporter& r);
+
+Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs& dirs,
+                                       ike::Credentials& credentials, Findings& findings,
+                                       const FileSystem& fs) {
+    ike::PeerConfig c;
+    c.name = conn.name;
+    c.ike_proposals = *ike::parse_proposals(default_ike_proposals(), wire::ProtocolId::kIke);
+    Reporter r(findings, "connections." + conn.name);
+    const std::size_t errors_before = findings.errors.size();
+    bool rekey_set = false;
+    std::optional<ike::Duration> reauth;
+    std::optional<ike::Duration> over;
+    std::optional<ike::Duration> rand;
+    ike::Duration over_time{0};
+    ike::Duration rand_time{0};
+    Handlers h;
+    h["version"] = only(r, {"0", "2"}, "only IKEv2 is supported");
+    h["local_addrs"] = addresses(r, c.local_addrs);
+    h["remote_addrs"] = addresses(r, c.remote_addrs);
+    h["local_port"] = port(r, c.local_port);
+    h["remote_port"] = port(r, c.remote_port);
+    h["proposals"] = proposals(r, c.ike_proposals, wire::ProtocolId::kIke);
+    h["encap"] = flag(r, c.force_encap);
+    h["dpd_delay"] = duration(r, c.dpd_delay);
+    h["dpd_timeout"] = ignored(r, "IKEv1 only; IKEv2 liveness follows the retransmission settings");
+    h["rekey_time"] = [&](std::string_view v, const Setting& s) {
+        duration(r, c.rekey_time)(v, s);
+        rekey_set = true;
+    };
+    h["reauth_time"] = [&](std::string_view v, const Setting& s) {
+        ike::Duration d{0};
+        duration(r, d)(v, s);
+        if (d.count() != 0) {
+            reauth = d;
+            r.warning(s.pos, s.name,
+                      "reauthentication is not supported: the IKE SA is rekeyed at this interval "
+                      "instead");
+        }
+    };
+    h["over_time"] = [&](std::string_view v, const Setting& s) {
+        duration(r, over_time)(v, s);
+        over = over_time;
+    };
+    h["rand_time"] = [&](std::string_view v, const Setting& s) {
+        duration(r, rand_time)(v, s);
+        rand = rand_time;
+    };
+    h["keyingtries"] = [&](std::string_view v, const Setting& s) {
+        std::uint64_t n = 1;
+        number(r, n)(v, s);
+        c.keyingtries = static_cast<std::uint32_t>(std::min<std::uint64_t>(n, 1000));
+    };
+    h["fragmentation"] = [&](std::string_view v, const Setting& s) {
+        if (v == "yes" || v == "accept" || v == "force") {
+            c.fragmentation = true;
+        } else if (v == "no") {
+            c.fragmentation = false;
+        } else {
+            r.error(s.pos, s.name, "expected yes, accept, force or no");
+        }
+    };
+    h["mobike"] = [&](std::string_view v, const Setting& s) {
+        if (parse_bool(v).value_or(true)) {
+            r.warning(s.pos, s.name, "MOBIKE is not supported; the connection runs without it");
+        }
+    };
+    h["unique"] =
+            only(r, {"no", "never", "replace"}, "only unique = no, never or replace is supported");
+    h["send_certreq"] = ignored(r, "certificate requests are not sent");
+    h["send_cert"] = only(r, {"ifasked", "always"}, "send_cert = never is not supported");
+    h["childless"] = only(r, {"allow", "never"}, "childless IKE SAs (RFC 6023) are not supported");
+    h["aggressive"] = only(r, {"no"}, "IKEv1 aggressive mode is not supported");
+    h["pull"] = ignored(r, "IKEv1 only");
+    h["dscp"] = ignored(r, "IKE packets are sent with the default DSCP");
+    h["ocsp"] = ignored(r, "OCSP is not supported");
+    for (const char* k : {"vips", "pools"}) {
+        h[k] = unsupported(
+                r, "virtual IPs and address pools (configuration payloads) are not supported");
+    }
+    for (const char* k : {"ppk_id", "ppk_required"}) {
+        h[k] = unsupported(r, "post-quantum preshared keys are not supported");
+    }
+    for (const char* k : {"mediation", "mediated_by", "mediation_peer"}) {
+        h[k] = unsupported(r, "mediation is not supported");
+    }
+    for (const char* k : {"if_id_in", "if_id_out"}) {
+        h[k] = unsupported(r, "XFRM interface ids are not supported");
+    }
+    apply_settings(conn, h, r);
+    if (reauth && !rekey_set) {
+        c.rekey_time = *reauth;
+    }
+    // strongSwan: over_time defaults to 10 % of rekey_time, rand_time to over_time.
+    c.over_time = over.value_or(ike::Duration(c.rekey_time.count() / 10));
+    c.rand_time = rand.value_or(c.over_time);
+
+    bool have_local = false;
+    bool have_remote = false;
+    for (const Section& sub : conn.sections) {
+        if (sub.name.starts_with("local")) {
+            if (have_local) {
+                r.error(sub.pos, sub.name, "multiple authentication rounds are not supported");
+                continue;
+            }
+            have_local = true;
+            Reporter sr(findings, key_path(r.prefix(), sub.name));
+            map_auth(sub, true, c.local, dirs, credentials, sr, fs);
+        } else if (sub.name.starts_with("remote")) {
+            if (have_remote) {
+                r.error(sub.pos, sub.name, "multiple authentication rounds are not supported");
+                continue;
+            }
+            have_remote = true;
+            Reporter sr(findings, key_path(r.prefix(), sub.name));
+            map_auth(sub, false, c.remote, dirs, credentials, sr, fs);
+        } else if (sub.name == "children") {
+            map_children(sub, c, r);
+        } else {
+            r.error(sub.pos, sub.name, "unknown section");
+        }
+    }
+    if (!have_remote) {
+        c.remote.id.any = true;  // strongSwan: remote id defaults to %any
+    }
+    if (c.remote.id.data.empty() && !c.remote.id.any) {
+        c.remote.id.any = true;
+    }
+    if (findings.errors.size() != errors_before) {
+        return make_error(Errc::kConfig, "connection has errors");
+    }
+    return c;
+}
+
+}  // namespace ikeplex::config

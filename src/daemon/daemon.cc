@@ -1,0 +1,418 @@
+#include "daemon/daemon.h"
+
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <unistd.h>
+
+#include "config/swanctl.h"
+#include "daemon/vici_format.h"
+#include "kernel/none_backend.h"
+#include "util/log.h"
+
+namespace ikeplex::daemon {
+
+namespace {
+
+using log::Subsystem;
+
+spdlog::level::level_enum spd_level(int strongswan_level) {
+    // strongSwan: -1 silent, 0 basic, 1 audit (default), 2 control, 3 controlmore, 4 raw.
+    if (strongswan_level < 0) {
+        return spdlog::level::off;
+    }
+    if (strongswan_level <= 1) {
+        return spdlog::level::info;
+    }
+    return strongswan_level >= 4 ? spdlog::level::trace : spdlog::level::debug;
+}
+
+}  // namespace
+
+std::optional<IpAddress> source_address(const IpAddress& remote) {
+    const int fd = ::socket(remote.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return std::nullopt;
+    }
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    if (remote.is_v4()) {
+        sockaddr_in sin{};
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons(500);
+        std::memcpy(&sin.sin_addr, remote.bytes().data(), 4);
+        std::memcpy(&ss, &sin, sizeof sin);
+        len = sizeof sin;
+    } else {
+        sockaddr_in6 sin6{};
+        sin6.sin6_family = AF_INET6;
+        sin6.sin6_port = htons(500);
+        std::memcpy(&sin6.sin6_addr, remote.bytes().data(), 16);
+        std::memcpy(&ss, &sin6, sizeof sin6);
+        len = sizeof sin6;
+    }
+    std::optional<IpAddress> out;
+    sockaddr_storage local{};
+    socklen_t local_len = sizeof local;
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0) {
+        if (local.ss_family == AF_INET) {
+            sockaddr_in sin{};
+            std::memcpy(&sin, &local, sizeof sin);
+            out = IpAddress::from_bytes(
+                          ByteView(reinterpret_cast<const std::uint8_t*>(&sin.sin_addr), 4))
+                          .value_or(IpAddress());
+        } else {
+            sockaddr_in6 sin6{};
+            std::memcpy(&sin6, &local, sizeof sin6);
+            out = IpAddress::from_bytes(
+                          ByteView(reinterpret_cast<const std::uint8_t*>(&sin6.sin6_addr), 16))
+                          .value_or(IpAddress());
+        }
+    }
+    ::close(fd);
+    return out;
+}
+
+Daemon::Daemon(asio::io_context& io, config::DaemonSettings settings, std::string config_path)
+    : io_(io),
+      settings_(std::move(settings)),
+      config_path_(std::move(config_path)),
+      transport_(io, [this](ByteView m, const Endpoint& l,
+                            const Endpoint& r) { host_->on_datagram(m, l, r); }),
+      vici_(io),
+      signals_(io, SIGTERM, SIGINT, SIGHUP),
+      shutdown_timer_(io) {}
+
+Daemon::~Daemon() = default;
+
+void Daemon::apply_log_levels() {
+    int most = settings_.log_default;
+    for (const auto& [group, l] : settings_.log_levels) {
+        most = std::max(most, l);
+    }
+    spdlog::set_level(spd_level(most));
+    for (std::size_t i = 0; i < log::kSubsystems; ++i) {
+        const auto s = static_cast<Subsystem>(i);
+        int level = settings_.log_default;
+        for (const auto& [group, l] : settings_.log_levels) {
+            if (log::subsystem_of(group) == s) {
+                level = l;
+            }
+        }
+        log::set_level(s, spd_level(level));
+    }
+}
+
+Status Daemon::start() {
+    apply_log_levels();
+    auto registry = crypto::Registry::create();
+    if (!registry) {
+        return registry.error();
+    }
+    registry_ = std::move(*registry);
+    if (settings_.backend != "none") {
+        log::error(Subsystem::kDmn, "backend '{}' is not available yet; use backend = none",
+                   settings_.backend);
+        return make_error(Errc::kConfig, "backend not available");
+    }
+    backend_ = std::make_unique<kernel::NoneBackend>();
+    ike::Settings engine = settings_.engine;
+    engine.resources = settings_.workers != 0 ? settings_.workers
+                                              : std::max(1U, std::thread::hardware_concurrency());
+    host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_, transport_);
+    host_->manager().set_source_lookup(source_address);
+    host_->add_listener([this](const ike::Event& e) { on_event(e); });
+    IKEPLEX_TRY(transport_.open(settings_.listen, settings_.port, settings_.port_nat_t));
+    register_query_commands();
+    register_control_commands();
+    register_config_commands();
+    for (const char* e :
+         {"log", "control-log", "ike-updown", "child-updown", "ike-rekey", "child-rekey", "list-sa",
+          "list-conn", "list-policy", "list-cert", "list-authority"}) {
+        vici_.add_event(e);
+    }
+    std::string path =
+            settings_.vici.starts_with("unix://") ? settings_.vici.substr(7) : settings_.vici;
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    IKEPLEX_TRY(vici_.listen(path));
+    if (!settings_.swanctl_conf.empty()) {
+        if (auto st = load_swanctl_conf(); !st) {
+            log::error(Subsystem::kCfg, "{}: not loaded completely", settings_.swanctl_conf);
+        }
+    }
+    wait_signals();
+    log::info(Subsystem::kDmn, "ikeplexd started: {} resources, backend {}, VICI on {}",
+              engine.resources, backend_->name(), settings_.vici);
+    return ok();
+}
+
+void Daemon::wait_signals() {
+    signals_.async_wait([this](const asio::error_code& e, int sig) {
+        if (e) {
+            return;
+        }
+        if (sig == SIGHUP) {
+            log::info(Subsystem::kDmn, "SIGHUP: reloading the configuration");
+            (void)reload();
+            wait_signals();
+            return;
+        }
+        log::info(Subsystem::kDmn, "signal {}: deleting all IKE SAs and stopping", sig);
+        shutdown();
+    });
+}
+
+void Daemon::shutdown(std::chrono::milliseconds grace) {
+    if (stopping_) {
+        return;
+    }
+    stopping_ = true;
+    std::vector<std::uint32_t> ids;
+    for (const ike::IkeSa* sa : host_->manager().sas()) {
+        ids.push_back(sa->id());
+    }
+    for (std::uint32_t id : ids) {
+        host_->execute([&](ike::Step& s) { (void)host_->manager().terminate_ike(id, s); });
+    }
+    shutdown_poll(std::chrono::steady_clock::now() + grace);
+}
+
+void Daemon::shutdown_poll(std::chrono::steady_clock::time_point deadline) {
+    if (host_->manager().sas().empty() || std::chrono::steady_clock::now() >= deadline) {
+        signals_.cancel();
+        vici_.close();
+        transport_.close();
+        io_.stop();
+        return;
+    }
+    shutdown_timer_.expires_after(std::chrono::milliseconds(50));
+    shutdown_timer_.async_wait([this, deadline](const asio::error_code& ec) {
+        if (!ec) {
+            shutdown_poll(deadline);
+        }
+    });
+}
+
+Status Daemon::reload() {
+    if (!config_path_.empty()) {
+        config::Findings f;
+        auto s = config::load_daemon_settings(config_path_, f);
+        for (const auto& w : f.warnings) {
+            log::info(Subsystem::kCfg, "{}", w.to_string());
+        }
+        for (const auto& e : f.errors) {
+            log::error(Subsystem::kCfg, "{}", e.to_string());
+        }
+        if (!s) {
+            return s.error();
+        }
+        // Sockets, the VICI path and the backend stay as they are until a restart.
+        settings_.log_default = s->log_default;
+        settings_.log_levels = s->log_levels;
+        settings_.swanctl_conf = s->swanctl_conf;
+        settings_.window_size = s->window_size;
+        apply_log_levels();
+    }
+    if (!settings_.swanctl_conf.empty()) {
+        return load_swanctl_conf();
+    }
+    return ok();
+}
+
+Status Daemon::load_swanctl_conf() {
+    config::Findings f;
+    auto loaded = config::load_swanctl_file(settings_.swanctl_conf, f);
+    for (const auto& w : f.warnings) {
+        log::info(Subsystem::kCfg, "{}", w.to_string());
+    }
+    for (const auto& e : f.errors) {
+        log::error(Subsystem::kCfg, "{}", e.to_string());
+    }
+    if (!loaded) {
+        return loaded.error();
+    }
+    ike::IkeSaManager& m = host_->manager();
+    // Connections the file no longer has go; the others are replaced or added.
+    for (const std::string& old : file_conns_) {
+        const bool kept = std::any_of(loaded->connections.begin(), loaded->connections.end(),
+                                      [&](const ike::PeerConfig& c) { return c.name == old; });
+        if (!kept) {
+            m.remove(old);
+        }
+    }
+    file_conns_.clear();
+    for (ike::PeerConfig c : loaded->connections) {
+        file_conns_.push_back(c.name);
+        if (settings_.window_size > 1) {
+            c.window_size = settings_.window_size;
+        }
+        m.upsert(std::move(c));
+    }
+    rebuild_credentials(std::move(loaded->credentials));
+    host_->execute([&](ike::Step& s) { m.start_actions(s); });
+    log::info(Subsystem::kCfg, "loaded {} connection(s) from {}", file_conns_.size(),
+              settings_.swanctl_conf);
+    return f.errors.empty() ? ok() : make_error(Errc::kConfig, "swanctl.conf has errors");
+}
+
+void Daemon::add_vici_credentials(ike::Credentials& c) const {
+    for (const auto& [id, psk] : vici_shared_) {
+        c.psks.push_back(ike::Credentials::Psk{psk.ids, psk.secret.clone()});
+    }
+    for (const Bytes& b : vici_cas_) {
+        if (auto cert = crypto::Certificate::from_any(b)) {
+            (void)c.cas.add_trusted(*cert);
+            c.ca_certs.push_back(std::move(*cert));
+        }
+    }
+    for (const Bytes& b : vici_certs_) {
+        if (auto cert = crypto::Certificate::from_any(b)) {
+            c.add_own_cert(std::move(*cert));
+        }
+    }
+    for (const Bytes& b : vici_keys_) {
+        if (auto key = crypto::PrivateKey::from_any(b)) {
+            c.add_key(std::move(*key));
+        }
+    }
+}
+
+void Daemon::rebuild_credentials(ike::Credentials from_file) {
+    add_vici_credentials(from_file);
+    host_->manager().set_credentials(std::move(from_file));
+}
+
+void Daemon::on_log(const LogLine& line) {
+    if (in_log_) {
+        return;
+    }
+    in_log_ = true;
+    vici::Message m;
+    m.add("group", line.group);
+    m.add("level", std::to_string(line.level));
+    if (!line.ike_name.empty()) {
+        m.add("ikesa-name", line.ike_name);
+        m.add("ikesa-uniqueid", std::to_string(line.ike_id));
+    }
+    m.add("msg", line.msg);
+    if (vici_.wanted("log")) {
+        vici_.publish("log", m);
+    }
+    // control-log: to the command running now, and to those waiting for this IKE SA.
+    for (auto& [id, c] : controls_) {
+        const bool concerns =
+                id == current_control_ || (line.ike_id != 0 && c.ike_ids.contains(line.ike_id));
+        if (concerns && line.level <= c.loglevel && c.reply && c.reply->alive()) {
+            c.reply->event("control-log", m);
+        }
+    }
+    in_log_ = false;
+}
+
+std::uint64_t Daemon::track(Control c, std::chrono::milliseconds timeout) {
+    const std::uint64_t id = next_control_++;
+    if (timeout.count() > 0) {
+        c.timer = std::make_unique<asio::steady_timer>(io_, timeout);
+        c.timer->async_wait([this, id](const asio::error_code& ec) {
+            if (!ec) {
+                finish_control(id, false, "timeout");
+            }
+        });
+    }
+    controls_.emplace(id, std::move(c));
+    return id;
+}
+
+void Daemon::finish_control(std::uint64_t id, bool success, const std::string& errmsg) {
+    auto it = controls_.find(id);
+    if (it == controls_.end()) {
+        return;
+    }
+    Control c = std::move(it->second);
+    controls_.erase(it);
+    if (c.timer) {
+        c.timer->cancel();
+    }
+    if (!c.reply) {
+        return;
+    }
+    vici::Message r;
+    r.add("success", success ? "yes" : "no");
+    if (!c.initiate) {
+        r.add("matches", std::to_string(c.matches));
+        r.add("terminated", std::to_string(success ? c.matches : 0));
+    }
+    if (!success && !errmsg.empty()) {
+        r.add("errmsg", errmsg);
+    }
+    c.reply->respond(r);
+}
+
+std::optional<bool> Daemon::outcome(Control& c, const ike::Event& e) const {
+    if (!c.ike_ids.contains(e.ike_id)) {
+        // An IKE rekey hands the SA over: follow it.
+        return std::nullopt;
+    }
+    using ike::EventKind;
+    if (c.initiate) {
+        switch (e.kind) {
+            case EventKind::kChildUp:
+                return c.child.empty() || e.name == c.child ? std::optional<bool>(true)
+                                                            : std::nullopt;
+            case EventKind::kIkeUp:
+                return c.child.empty() ? std::optional<bool>(true) : std::nullopt;
+            case EventKind::kChildFailed:
+                return e.name == c.child ? std::optional<bool>(false) : std::nullopt;
+            case EventKind::kIkeFailed:
+            case EventKind::kIkeDown:
+                return false;
+            default:
+                return std::nullopt;
+        }
+    }
+    switch (e.kind) {
+        case EventKind::kChildDown:
+            c.children.erase(e.child_id);
+            break;
+        case EventKind::kIkeDown:
+        case EventKind::kIkeFailed:
+            c.ikes_to_go.erase(e.ike_id);
+            break;
+        default:
+            break;
+    }
+    if (c.children.empty() && c.ikes_to_go.empty()) {
+        return true;
+    }
+    return std::nullopt;
+}
+
+void Daemon::on_event(const ike::Event& e) {
+    publish_event(e);
+    // IKE rekeys move SAs to new ids: waiting commands follow them.
+    if (e.kind == ike::EventKind::kIkeRekeyed) {
+        for (auto& [id, c] : controls_) {
+            if (c.ike_ids.contains(e.ike_id)) {
+                c.ike_ids.insert(e.new_id);
+            }
+        }
+    }
+    std::vector<std::pair<std::uint64_t, bool>> done;
+    for (auto& [id, c] : controls_) {
+        if (auto o = outcome(c, e)) {
+            done.emplace_back(id, *o);
+        }
+    }
+    for (const auto& [id, success] : done) {
+        finish_control(id, success, success ? std::string() : e.reason);
+    }
+}
+
+}  // namespace ikeplex::daemon

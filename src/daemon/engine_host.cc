@@ -1,0 +1,117 @@
+#include "daemon/engine_host.h"
+
+#include <ctime>
+#include <vector>
+
+#include "util/log.h"
+
+namespace ikeplex::daemon {
+
+namespace {
+
+/// RFC 3948 §2.3 keepalives from behind a NAT (strongSwan's default interval).
+constexpr std::chrono::seconds kKeepaliveInterval{20};
+
+}  // namespace
+
+EngineHost::EngineHost(asio::io_context& io, const crypto::Registry& registry,
+                       const ike::Settings& settings, kernel::Backend& backend,
+                       UdpTransport& transport)
+    : backend_(backend),
+      transport_(transport),
+      spis_(random_),
+      manager_(registry, random_, spis_, settings),
+      timer_(io),
+      keepalive_timer_(io),
+      epoch_(std::chrono::steady_clock::now()),
+      started_unix_(unix_now()) {
+    backend_.set_event_sink([this](const ike::BackendEvent& e) {
+        execute([&](ike::Step& s) { manager_.on_backend_event(e, s); });
+    });
+    keepalives();
+}
+
+EngineHost::~EngineHost() {
+    backend_.set_event_sink(nullptr);
+    timer_.cancel();
+    keepalive_timer_.cancel();
+}
+
+ike::TimePoint EngineHost::now() const {
+    return ike::TimePoint{std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - epoch_)
+                                  .count()};
+}
+
+std::int64_t EngineHost::unix_now() {
+    return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+void EngineHost::execute(const std::function<void(ike::Step&)>& f) {
+    ike::Output out;
+    ike::Step step{now(), out, unix_now()};
+    f(step);
+    for (const ike::OutDatagram& d : out.datagrams) {
+        transport_.send(d);
+    }
+    backend_.apply(out.commands);
+    // Listeners may run further commands (a VICI initiate waiting for child-up); they get a
+    // copy so that a nested execute() cannot invalidate what is being iterated.
+    const std::vector<ike::Event> events = std::move(out.events);
+    const auto listeners = listeners_;
+    for (const ike::Event& e : events) {
+        for (const auto& [handle, l] : listeners) {
+            l(e);
+        }
+    }
+    arm(manager_.pending_timers() == 0 ? ike::kNever : out.wakeup);
+}
+
+void EngineHost::on_datagram(ByteView message, const Endpoint& local, const Endpoint& remote) {
+    execute([&](ike::Step& s) { manager_.on_datagram(message, local, remote, s); });
+}
+
+int EngineHost::add_listener(Listener l) {
+    listeners_[next_listener_] = std::move(l);
+    return next_listener_++;
+}
+
+void EngineHost::remove_listener(int handle) {
+    listeners_.erase(handle);
+}
+
+void EngineHost::arm(ike::TimePoint at) {
+    if (at == armed_) {
+        return;
+    }
+    armed_ = at;
+    if (at == ike::kNever) {
+        timer_.cancel();
+        return;
+    }
+    timer_.expires_at(epoch_ + std::chrono::milliseconds(at.ms));
+    timer_.async_wait([this](const asio::error_code& ec) {
+        if (ec) {
+            return;  // re-armed or cancelled
+        }
+        armed_ = ike::kNever;
+        execute([&](ike::Step& s) { manager_.on_timer(s); });
+    });
+}
+
+void EngineHost::keepalives() {
+    keepalive_timer_.expires_after(kKeepaliveInterval);
+    keepalive_timer_.async_wait([this](const asio::error_code& ec) {
+        if (ec) {
+            return;
+        }
+        for (const ike::IkeSa* sa : manager_.sas()) {
+            if (sa->nat_here() && sa->local().port == transport_.natt_port()) {
+                transport_.send_keepalive(sa->local(), sa->remote());
+            }
+        }
+        keepalives();
+    });
+}
+
+}  // namespace ikeplex::daemon

@@ -1,0 +1,71 @@
+// The engine on a real clock: runs IkeSaManager calls with a Step at the current time and
+// carries out what they produce — datagrams to the UDP transport, commands to the backend,
+// events to listeners (VICI, logs) — and keeps one Asio timer at the engine's next deadline.
+// Everything runs on the control thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "crypto/registry.h"
+#include "daemon/udp_transport.h"
+#include "ike/manager.h"
+#include "kernel/backend.h"
+#include "util/random.h"
+
+namespace ikeplex::daemon {
+
+class EngineHost {
+public:
+    EngineHost(asio::io_context& io, const crypto::Registry& registry,
+               const ike::Settings& settings, kernel::Backend& backend, UdpTransport& transport);
+    EngineHost(const EngineHost&) = delete;
+    EngineHost& operator=(const EngineHost&) = delete;
+    EngineHost(EngineHost&&) = delete;
+    EngineHost& operator=(EngineHost&&) = delete;
+    ~EngineHost();
+
+    [[nodiscard]] ike::IkeSaManager& manager() noexcept { return manager_; }
+    [[nodiscard]] const ike::IkeSaManager& manager() const noexcept { return manager_; }
+    [[nodiscard]] kernel::Backend& backend() noexcept { return backend_; }
+
+    /// Runs `f` against the manager now and carries out its output.
+    void execute(const std::function<void(ike::Step&)>& f);
+    /// An IKE datagram from the transport.
+    void on_datagram(ByteView message, const Endpoint& local, const Endpoint& remote);
+
+    using Listener = std::function<void(const ike::Event&)>;
+    /// Every engine event goes to every listener; returns a handle for remove_listener().
+    int add_listener(Listener l);
+    void remove_listener(int handle);
+
+    /// Engine time (milliseconds since the host started) and wall-clock time.
+    [[nodiscard]] ike::TimePoint now() const;
+    [[nodiscard]] static std::int64_t unix_now();
+    /// When the daemon started (UNIX seconds), for `stats`.
+    [[nodiscard]] std::int64_t started_unix() const noexcept { return started_unix_; }
+
+private:
+    void arm(ike::TimePoint at);
+    void keepalives();
+
+    kernel::Backend& backend_;
+    UdpTransport& transport_;
+    OsRandom random_;
+    ike::RandomSpiAllocator spis_;
+    ike::IkeSaManager manager_;
+    asio::steady_timer timer_;
+    asio::steady_timer keepalive_timer_;
+    ike::TimePoint armed_{ike::kNever};
+    std::chrono::steady_clock::time_point epoch_;
+    std::int64_t started_unix_;
+    std::map<int, Listener> listeners_;
+    int next_listener_{1};
+};
+
+}  // namespace ikeplex::daemon

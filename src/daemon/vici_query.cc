@@ -1,0 +1,184 @@
+// VICI queries: version, stats, list-sas, list-conns, get-conns, list-policies, list-certs,
+// list-authorities, get-counters.
+#include <ctime>
+
+#include <sys/utsname.h>
+
+#include "daemon/daemon.h"
+#include "daemon/vici_format.h"
+
+namespace ikeplex::daemon {
+
+namespace {
+
+std::string since(std::int64_t unix_time) {
+    const std::time_t t = static_cast<std::time_t>(unix_time);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%b %d %H:%M:%S %Y", &tm);
+    return buf;
+}
+
+std::string running(std::int64_t seconds) {
+    if (seconds < 60) {
+        return std::to_string(seconds) + (seconds == 1 ? " second" : " seconds");
+    }
+    if (seconds < 3600) {
+        return std::to_string(seconds / 60) + " minutes";
+    }
+    if (seconds < 86400) {
+        return std::to_string(seconds / 3600) + " hours";
+    }
+    return std::to_string(seconds / 86400) + " days";
+}
+
+/// Whether a request's ike / ike-id filter lets `sa` through.
+bool selected(const vici::Message& req, const ike::IkeSa& sa) {
+    if (auto name = req.get("ike");
+        name && (sa.config() == nullptr || sa.config()->name != *name)) {
+        return false;
+    }
+    if (auto id = req.get("ike-id"); id && *id != std::to_string(sa.id())) {
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+void Daemon::register_query_commands() {
+    vici_.add_command("version", [](const vici::Message&, const vici::Reply& reply) {
+        utsname u{};
+        ::uname(&u);
+        vici::Message r;
+        r.add("daemon", "ikeplexd");
+        r.add("version", IKEPLEX_VERSION);
+        r.add("sysname", u.sysname);
+        r.add("release", u.release);
+        r.add("machine", u.machine);
+        reply.respond(r);
+    });
+
+    vici_.add_command("stats", [this](const vici::Message&, const vici::Reply& reply) {
+        const ike::IkeSaManager& m = host_->manager();
+        vici::Message r;
+        vici::Message& up = r.add_section("uptime");
+        up.add("running", running(EngineHost::unix_now() - host_->started_unix()));
+        up.add("since", since(host_->started_unix()));
+        // Workers and queues as charon reports them: one control thread, no job queues.
+        vici::Message& w = r.add_section("workers");
+        w.add("total", "1");
+        w.add("idle", "1");
+        vici::Message& active = w.add_section("active");
+        for (const char* q : {"critical", "high", "medium", "low"}) {
+            active.add(q, "0");
+        }
+        vici::Message& queues = r.add_section("queues");
+        for (const char* q : {"critical", "high", "medium", "low"}) {
+            queues.add(q, "0");
+        }
+        r.add("scheduled", std::to_string(m.pending_timers()));
+        vici::Message& sas = r.add_section("ikesas");
+        sas.add("total", std::to_string(m.sas().size()));
+        sas.add("half-open", std::to_string(m.half_open()));
+        vici::List& plugins = r.add_list("plugins");
+        plugins.add("ikeplex-engine");
+        plugins.add(std::string("backend-") + backend_->name());
+        reply.respond(r);
+    });
+
+    vici_.add_command("list-sas", [this](const vici::Message& req, const vici::Reply& reply) {
+        const ike::IkeSaManager& m = host_->manager();
+        const std::int64_t now = host_->now().ms;
+        for (const ike::IkeSa* sa : m.sas()) {
+            if (!selected(req, *sa)) {
+                continue;
+            }
+            vici::Message ev;
+            add_ike_section(ev, m, *backend_, *sa, now);
+            reply.event("list-sa", ev);
+        }
+        reply.respond({});
+    });
+
+    vici_.add_command("list-conns", [this](const vici::Message& req, const vici::Reply& reply) {
+        const auto filter = req.get("ike");
+        for (const ike::PeerConfig& c : host_->manager().configs()) {
+            if (filter && c.name != *filter) {
+                continue;
+            }
+            vici::Message ev;
+            add_conn_section(ev, c);
+            reply.event("list-conn", ev);
+        }
+        reply.respond({});
+    });
+
+    vici_.add_command("get-conns", [this](const vici::Message&, const vici::Reply& reply) {
+        vici::Message r;
+        vici::List& l = r.add_list("conns");
+        for (const ike::PeerConfig& c : host_->manager().configs()) {
+            l.add(c.name);
+        }
+        reply.respond(r);
+    });
+
+    vici_.add_command("list-policies", [this](const vici::Message& req, const vici::Reply& reply) {
+        // One entry per installed Child SA's policy (charon: <ike>/<child> sections).
+        for (const ike::IkeSa* sa : host_->manager().sas()) {
+            for (const auto& c : sa->children()) {
+                if (c->state == ike::ChildState::kCreating ||
+                    (req.get("child") && c->name() != *req.get("child"))) {
+                    continue;
+                }
+                vici::Message ev;
+                vici::Message& p =
+                        ev.add_section(fmt::format("{}/{}", sa->config()->name, c->name()));
+                p.add("child", c->name());
+                p.add("ike", sa->config()->name);
+                p.add("mode", c->mode == ike::Mode::kTunnel ? "TUNNEL" : "TRANSPORT");
+                vici::List& l = p.add_list("local-ts");
+                for (const auto& t : c->local_ts) {
+                    l.add(t.to_string());
+                }
+                vici::List& rl = p.add_list("remote-ts");
+                for (const auto& t : c->remote_ts) {
+                    rl.add(t.to_string());
+                }
+                reply.event("list-policy", ev);
+            }
+        }
+        reply.respond({});
+    });
+
+    for (const char* cmd : {"list-certs", "list-authorities"}) {
+        vici_.add_command(
+                cmd, [](const vici::Message&, const vici::Reply& reply) { reply.respond({}); });
+    }
+
+    vici_.add_command("get-counters", [this](const vici::Message&, const vici::Reply& reply) {
+        const ike::ManagerCounters& c = host_->manager().counters();
+        const UdpCounters& u = transport_.counters();
+        const vici::ServerCounters& v = vici_.counters();
+        vici::Message r;
+        vici::Message& all = r.add_section("counters").add_section("all");
+        all.add("ike-init-in-req", std::to_string(c.init_requests));
+        all.add("ike-invalid-spi", std::to_string(c.unknown_spi));
+        all.add("ike-malformed", std::to_string(c.malformed));
+        all.add("ike-cookies-sent", std::to_string(c.cookies_sent));
+        all.add("ike-half-open-dropped", std::to_string(c.half_open_dropped));
+        all.add("ike-init-refused", std::to_string(c.init_refused));
+        all.add("acquires", std::to_string(c.acquires));
+        all.add("udp-in", std::to_string(u.received));
+        all.add("udp-out", std::to_string(u.sent));
+        all.add("udp-send-errors", std::to_string(u.send_errors));
+        all.add("nat-keepalives-in", std::to_string(u.keepalives));
+        all.add("vici-requests", std::to_string(v.requests));
+        all.add("vici-malformed", std::to_string(v.malformed));
+        r.add("success", "yes");
+        reply.respond(r);
+    });
+}
+
+}  // namespace ikeplex::daemon

@@ -1,0 +1,58 @@
+// The IPsec backend interface (design.md §5): the engine's SA and policy commands go in, the
+// backend's events (acquires, expires, failures) come out. Implementations: none (bookkeeping
+// only), userspace (src/esp), xfrm (Linux netlink).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ike/backend.h"
+#include "util/result.h"
+
+namespace ikeplex::kernel {
+
+/// Traffic counters of one installed SA (for list-sas).
+struct SaStats {
+    std::uint64_t bytes{0};
+    std::uint64_t packets{0};
+    std::int64_t last_use_unix{0};  ///< 0: never used
+};
+
+class Backend {
+public:
+    Backend() = default;
+    Backend(const Backend&) = delete;
+    Backend& operator=(const Backend&) = delete;
+    Backend(Backend&&) = delete;
+    Backend& operator=(Backend&&) = delete;
+    virtual ~Backend() = default;
+
+    /// "none", "userspace", "xfrm".
+    [[nodiscard]] virtual const char* name() const noexcept = 0;
+    /// Carries out the engine's commands, in order. Failures are reported as events.
+    virtual void apply(std::vector<ike::BackendCommand>& commands) = 0;
+    /// Where acquires, expires and install failures go (called on the control thread).
+    void set_event_sink(std::function<void(const ike::BackendEvent&)> sink) {
+        sink_ = std::move(sink);
+    }
+    /// Counters of an installed SA, if the backend keeps them.
+    [[nodiscard]] virtual std::optional<SaStats> stats(Spi spi, bool inbound) const = 0;
+    /// SAs and policies currently installed.
+    [[nodiscard]] virtual std::size_t installed_sas() const noexcept = 0;
+    [[nodiscard]] virtual std::size_t installed_policies() const noexcept = 0;
+
+protected:
+    void report(const ike::BackendEvent& e) const {
+        if (sink_) {
+            sink_(e);
+        }
+    }
+
+private:
+    std::function<void(const ike::BackendEvent&)> sink_;
+};
+
+}  // namespace ikeplex::kernel

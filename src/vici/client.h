@@ -1,0 +1,46 @@
+// A blocking VICI client (for the `ikeplex` CLI and tests): connect to a unix socket, send a
+// command, collect the events it streams and its response; register for events and read them.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "util/result.h"
+#include "vici/packet.h"
+
+namespace ikeplex::vici {
+
+class Client {
+public:
+    Client() = default;
+    ~Client();
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+    Client(Client&& other) noexcept;
+    Client& operator=(Client&& other) noexcept;
+
+    /// "unix:///run/x.vici" or a plain path.
+    static Result<Client> connect(const std::string& uri);
+
+    using EventHandler = std::function<void(const std::string& name, const Message& m)>;
+    /// Sends command `name` and waits (up to `timeout`) for its response; events that arrive
+    /// meanwhile go to `on_event`. kUnsupported if the server does not know the command.
+    Result<Message> request(const std::string& name, const Message& m,
+                            const EventHandler& on_event = {},
+                            std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    /// Registers for an event. kUnsupported if the server does not have it.
+    Status subscribe(const std::string& name);
+    /// Waits up to `timeout` for one event; kState on timeout.
+    Result<Packet> next_event(std::chrono::milliseconds timeout);
+
+private:
+    explicit Client(int fd) noexcept : fd_(fd) {}
+    Status send(const Packet& p);
+    Result<Packet> receive(std::chrono::milliseconds timeout);
+
+    int fd_{-1};
+    FrameReader reader_;
+};
+
+}  // namespace ikeplex::vici
