@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
 
     auto* stats = app.add_subcommand("stats", "daemon statistics");
     stats->add_flag("--json", json, "the raw data as JSON");
+    auto* counters = app.add_subcommand("counters", "event counters (IKE_SA_INIT, COOKIEs, drops, VICI)");
+    counters->add_flag("--json", json, "the raw data as JSON");
 
     cli::Target target;
     int loglevel = 1;
@@ -80,6 +82,9 @@ int main(int argc, char** argv) {
     }
     if (stats->parsed()) {
         return cli::stats(c, json, std::cout);
+    }
+    if (counters->parsed()) {
+        return cli::counters(c, json, std::cout);
     }
     if (initiate->parsed()) {
         return cli::initiate(c, target, loglevel, secs, std::cout);

@@ -298,6 +298,31 @@ int stats(vici::Client& c, bool json, std::ostream& out) {
     return 0;
 }
 
+int counters(vici::Client& c, bool json, std::ostream& out) {
+    auto r = c.request("get-counters", {});
+    if (!r) {
+        return failed(r.error(), out);
+    }
+    const vici::Message* all = r->find_section("counters");
+    all = all != nullptr ? all->find_section("all") : nullptr;
+    if (all == nullptr) {
+        out << "no counters\n";
+        return 1;
+    }
+    if (json) {
+        out << to_json(*all) << '\n';
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const vici::Entry& e : *all) {
+        if (const auto* kv = std::get_if<vici::KeyValue>(&e)) {
+            rows.push_back({kv->name, std::string(kv->text())});
+        }
+    }
+    print_table(rows, out, "");
+    return 0;
+}
+
 namespace {
 
 vici::Message target_message(const Target& t) {

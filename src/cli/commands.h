@@ -22,6 +22,8 @@ int list_sas(vici::Client& c, const SaFilter& f, bool json, std::ostream& out);
 int list_conns(vici::Client& c, bool json, std::ostream& out);
 /// `stats`.
 int stats(vici::Client& c, bool json, std::ostream& out);
+/// `counters`: the daemon's event counters (IKE_SA_INIT requests, COOKIEs, drops, ...).
+int counters(vici::Client& c, bool json, std::ostream& out);
 
 struct Target {
     std::string ike;

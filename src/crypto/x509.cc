@@ -92,6 +92,23 @@ std::string Certificate::subject() const {
     return {data, static_cast<std::size_t>(len)};
 }
 
+Bytes Certificate::public_key_sha1() const {
+    EVP_PKEY* pub = X509_get0_pubkey(cert_.get());
+    const int len = pub != nullptr ? i2d_PUBKEY(pub, nullptr) : 0;
+    if (len <= 0) {
+        return {};
+    }
+    Bytes spki(static_cast<std::size_t>(len));
+    unsigned char* p = spki.data();
+    i2d_PUBKEY(pub, &p);
+    Bytes out(20);
+    unsigned int n = 0;
+    if (EVP_Digest(spki.data(), spki.size(), out.data(), &n, EVP_sha1(), nullptr) != 1 || n != 20) {
+        return {};
+    }
+    return out;
+}
+
 Bytes Certificate::subject_der() const {
     const X509_NAME* name = X509_get_subject_name(cert_.get());
     const int len = i2d_X509_NAME(name, nullptr);

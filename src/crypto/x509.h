@@ -41,6 +41,8 @@ public:
     [[nodiscard]] std::string subject() const;
     /// Subject DN, DER-encoded (an ID_DER_ASN1_DN identity).
     [[nodiscard]] Bytes subject_der() const;
+    /// SHA-1 of the DER SubjectPublicKeyInfo: how CERTREQ names a trusted CA (RFC 7296 §3.7).
+    [[nodiscard]] Bytes public_key_sha1() const;
     /// The subject public key.
     [[nodiscard]] Result<PublicKey> public_key() const;
     /// Whether `key` is the private half of this certificate's public key.

@@ -96,6 +96,12 @@ Status UdpTransport::open(const std::vector<IpAddress>& listen, std::uint16_t ik
                 ::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
             }
             s->sock.set_option(asio::socket_base::reuse_address(true), ec);
+            // Room for bursts (a flood of IKE_SA_INIT, many peers rekeying at once): 4 MiB, past
+            // net.core.rmem_max when we may (root), else as much as allowed.
+            const int rcvbuf = 4 * 1024 * 1024;
+            if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) {
+                ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+            }
             asio::ip::address addr;
             if (family == 4) {
                 asio::ip::address_v4::bytes_type b{};

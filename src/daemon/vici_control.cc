@@ -201,10 +201,14 @@ void Daemon::register_control_commands() {
                 }
             }
             for (std::uint32_t i : ikes) {
-                matches += host_->manager().rekey_ike(i, s) ? 1 : 0;
+                if (host_->manager().rekey_ike(i, s)) {
+                    ++matches;
+                }
             }
             for (std::uint32_t k : kids) {
-                matches += host_->manager().rekey_child(k, s) ? 1 : 0;
+                if (host_->manager().rekey_child(k, s)) {
+                    ++matches;
+                }
             }
         });
         vici::Message r;

@@ -56,6 +56,15 @@ void Credentials::add_key(crypto::PrivateKey key) {
     pending_keys.push_back(std::move(key));
 }
 
+Bytes Credentials::certreq_data() const {
+    Bytes out;
+    for (const crypto::Certificate& ca : ca_certs) {
+        const Bytes h = ca.public_key_sha1();
+        out.insert(out.end(), h.begin(), h.end());
+    }
+    return out;
+}
+
 const Credentials::Own* Credentials::find_own(const Identity& id) const {
     for (const Own& o : certs) {
         if (o.cert.matches_identity(id.type, id.data)) {

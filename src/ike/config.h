@@ -116,6 +116,8 @@ struct Credentials {
     [[nodiscard]] const SecretBytes* find_psk(const Identity& a, const Identity& b) const;
     /// Our certificate and key for identity `id`.
     [[nodiscard]] const Own* find_own(const Identity& id) const;
+    /// CERTREQ data: the SHA-1 hashes of our trusted CAs' public keys, concatenated.
+    [[nodiscard]] Bytes certreq_data() const;
 };
 
 /// Engine-wide behaviour (strongSwan's charon.* settings where they exist).

@@ -1,0 +1,360 @@
+"""Building blocks of the integration tests (design.md §8): a namespace pair, ikeplexd and
+Debian's strongSwan 5.9.8 charon inside it, certificates, and polling helpers.
+
+Everything is named after the test's process id, uses only 10.99.0.0/16 inside the test's own
+namespaces, puts a timeout on every external command and is removed on exit.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+CHARON = "/usr/lib/ipsec/charon"
+PSK = "interop-test-psk-0123456789"
+
+
+class Failure(Exception):
+    pass
+
+
+def run(cmd, timeout=20, check=True, env=None, input=None):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, input=input)
+    if check and r.returncode != 0:
+        raise Failure(f"{' '.join(cmd)} failed ({r.returncode}): {r.stdout}{r.stderr}")
+    return r.stdout
+
+
+def wait_until(pred, timeout, what):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except Failure as e:
+            last = e
+        time.sleep(0.1)
+    raise Failure(f"timed out waiting for {what} (last: {last})")
+
+
+class Namespaces:
+    """Two namespaces joined by a veth pair: A = 10.99.0.1, B = 10.99.0.2."""
+
+    def __init__(self, tag=None):
+        tag = tag or str(os.getpid())
+        self.a, self.b = f"ipA{tag}", f"ipB{tag}"
+        self.veth_a, self.veth_b = f"va{tag}", f"vb{tag}"
+
+    def __enter__(self):
+        self.down()
+        for cmd in (
+            ["ip", "netns", "add", self.a],
+            ["ip", "netns", "add", self.b],
+            ["ip", "link", "add", self.veth_a, "type", "veth", "peer", "name", self.veth_b],
+            ["ip", "link", "set", self.veth_a, "netns", self.a],
+            ["ip", "link", "set", self.veth_b, "netns", self.b],
+            ["ip", "-n", self.a, "addr", "add", "10.99.0.1/24", "dev", self.veth_a],
+            ["ip", "-n", self.b, "addr", "add", "10.99.0.2/24", "dev", self.veth_b],
+            ["ip", "-n", self.a, "link", "set", "lo", "up"],
+            ["ip", "-n", self.b, "link", "set", "lo", "up"],
+            ["ip", "-n", self.a, "link", "set", self.veth_a, "up"],
+            ["ip", "-n", self.b, "link", "set", self.veth_b, "up"],
+            # the "inside" addresses (kernel-libipsec routes to them through its TUN device)
+            ["ip", "-n", self.a, "addr", "add", "10.99.1.1/32", "dev", "lo"],
+            ["ip", "-n", self.b, "addr", "add", "10.99.2.1/32", "dev", "lo"],
+        ):
+            run(cmd)
+        return self
+
+    def __exit__(self, *exc):
+        self.down()
+
+    def down(self):
+        for ns in (self.a, self.b):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+    def block(self, ns, on=True):
+        """Drops every packet leaving `ns` (a dead peer for DPD)."""
+        veth = self.veth_a if ns == self.a else self.veth_b
+        run(["ip", "-n", ns, "link", "set", veth, "down" if on else "up"])
+
+
+def swanctl_conf(local, remote, local_id, remote_id, local_ts, remote_ts, ike="aes256gcm16-prfsha256-x25519",
+                 esp="aes128gcm16", auth="psk", child_extra="", conn_extra="", certs=None):
+    """A swanctl.conf with connection `t` and child `net` (also valid for charon)."""
+    local_auth = f"auth = {auth}\n                id = {local_id}"
+    remote_auth = f"auth = {auth}\n                 id = {remote_id}"
+    if auth == "pubkey":
+        local_auth += f"\n                certs = {certs}"
+    secrets = f'secrets {{ ike-t {{ secret = "{PSK}" }} }}' if auth == "psk" else ""
+    return f"""connections {{
+    t {{
+        version = 2
+        local_addrs = {local}
+        remote_addrs = {remote}
+        proposals = {ike}
+        {conn_extra}
+        local {{ {local_auth} }}
+        remote {{ {remote_auth} }}
+        children {{
+            net {{
+                local_ts = {local_ts}
+                remote_ts = {remote_ts}
+                esp_proposals = {esp}
+                mode = tunnel
+                {child_extra}
+            }}
+        }}
+    }}
+}}
+{secrets}
+"""
+
+
+def side_conf(side, **kw):
+    """swanctl.conf for side "a" (10.99.0.1, a.test, 10.99.1.0/24) or "b"."""
+    if side == "a":
+        return swanctl_conf("10.99.0.1", "10.99.0.2", "a.test", "b.test", "10.99.1.0/24", "10.99.2.0/24", **kw)
+    return swanctl_conf("10.99.0.2", "10.99.0.1", "b.test", "a.test", "10.99.2.0/24", "10.99.1.0/24", **kw)
+
+
+def make_certs(folder):
+    """An EC CA and certificates for a.test and b.test (subjectAltName DNS) with openssl(1).
+    Returns {side: (cert_pem_path, key_pem_path)} and the CA path."""
+    os.makedirs(folder, exist_ok=True)
+
+    def sh(*args):
+        run(["openssl", *args], timeout=30)
+
+    sh("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{folder}/ca.key")
+    sh("req", "-x509", "-new", "-key", f"{folder}/ca.key", "-subj", "/O=ikeplex test/CN=ikeplex test CA",
+       "-days", "30", "-out", f"{folder}/ca.pem")
+    out = {}
+    for side in ("a", "b"):
+        name = f"{side}.test"
+        sh("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{folder}/{side}.key")
+        sh("req", "-new", "-key", f"{folder}/{side}.key", "-subj", f"/O=ikeplex test/CN={name}",
+           "-out", f"{folder}/{side}.csr")
+        with open(f"{folder}/{side}.ext", "w") as f:
+            f.write(f"subjectAltName=DNS:{name}\n")
+        sh("x509", "-req", "-in", f"{folder}/{side}.csr", "-CA", f"{folder}/ca.pem", "-CAkey", f"{folder}/ca.key",
+           "-CAcreateserial", "-days", "30", "-extfile", f"{folder}/{side}.ext", "-out", f"{folder}/{side}.pem")
+        # PKCS#8 for the key folders (both daemons read it)
+        sh("pkcs8", "-topk8", "-nocrypt", "-in", f"{folder}/{side}.key", "-out", f"{folder}/{side}.p8.pem")
+        out[side] = (f"{folder}/{side}.pem", f"{folder}/{side}.p8.pem")
+    return out, f"{folder}/ca.pem"
+
+
+def install_credentials(conf_dir, side, certs, ca):
+    """swanctl's folders beside swanctl.conf: x509/<side>.pem, x509ca/ca.pem, private/<side>.pem."""
+    for sub in ("x509", "x509ca", "private"):
+        os.makedirs(f"{conf_dir}/{sub}", exist_ok=True)
+    shutil.copy(certs[side][0], f"{conf_dir}/x509/{side}.pem")
+    shutil.copy(ca, f"{conf_dir}/x509ca/ca.pem")
+    shutil.copy(certs[side][1], f"{conf_dir}/private/{side}.pem")
+
+
+class Ikeplexd:
+    """ikeplexd in a namespace, with its own folder, swanctl.conf and VICI socket."""
+
+    def __init__(self, build, ns, folder, swanctl, extra="", workers=4, window=1, preload=True):
+        self.build, self.ns, self.dir = build, ns, folder
+        os.makedirs(folder, exist_ok=True)
+        self.vici = f"{folder}/ikeplexd.vici"
+        with open(f"{folder}/swanctl.conf", "w") as f:
+            f.write(swanctl)
+        with open(f"{folder}/ikeplexd.conf", "w") as f:
+            f.write(f"""ikeplexd {{
+    vici = unix://{self.vici}
+    {"swanctl_conf = " + folder + "/swanctl.conf" if preload else ""}
+    workers = {workers}
+    window_size = {window}
+    retransmit_timeout = 1
+    retransmit_tries = 3
+    {extra}
+    log {{ default = 1
+          ike = 2 }}
+}}
+""")
+        self.log = open(f"{folder}/ikeplexd.log", "w")
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, f"{self.build}/apps/ikeplexd", "-c", f"{self.dir}/ikeplexd.conf"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_until(lambda: os.path.exists(self.vici) or self.proc.poll() is not None, 15, "ikeplexd's socket")
+        if self.proc.poll() is not None:
+            raise Failure(f"ikeplexd exited: {open(self.dir + '/ikeplexd.log').read()}")
+
+    def cli(self, *args, timeout=30, check=True):
+        return run([f"{self.build}/apps/ikeplex", "--uri", f"unix://{self.vici}", *args], timeout=timeout,
+                   check=check)
+
+    def sas(self):
+        return json.loads(self.cli("list-sas", "--json"))
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise Failure("ikeplexd did not stop on SIGTERM")
+        self.proc = None
+
+    def close(self):
+        self.stop()
+        self.log.close()
+
+
+def ike_sas(listing):
+    """[(name, fields)] of `ikeplex list-sas --json` (one dict per IKE SA)."""
+    out = []
+    for ev in listing:
+        for name, fields in ev.items():
+            out.append((name, fields))
+    return out
+
+
+def children(fields):
+    return list(fields.get("child-sas", {}).values())
+
+
+class Charon:
+    """strongSwan 5.9.8 in a namespace, with its own /run (the PID file path is compiled in)."""
+
+    def __init__(self, ns, folder, swanctl, dpd=False):
+        self.ns, self.dir = ns, folder
+        os.makedirs(f"{folder}/run", exist_ok=True)
+        for sub in ("x509", "x509ca", "private"):
+            os.makedirs(f"{folder}/{sub}", exist_ok=True)
+        self.conf = f"{folder}/strongswan.conf"
+        self.vici = f"{folder}/charon.vici"
+        with open(self.conf, "w") as f:
+            f.write(f"""charon {{
+  load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey sha1 sha2 hmac aes gcm kdf kernel-libipsec kernel-netlink socket-default vici updown
+  install_routes = no
+  install_virtual_ip = no
+  retransmit_timeout = 1
+  retransmit_tries = 2
+  delete_rekeyed_delay = 0
+  filelog {{ main {{ path = {folder}/charon.log
+                   time_format = %T
+                   default = 1
+                   ike = 2
+                   cfg = 2
+                   flush_line = yes }} }}
+  syslog {{ daemon {{ default = -1 }} }}
+  plugins {{ vici {{ socket = unix://{self.vici} }} }}
+}}
+swanctl {{ load = pem pkcs1 pkcs8 x509 pubkey openssl random nonce }}
+""")
+        with open(f"{folder}/swanctl.conf", "w") as f:
+            f.write(swanctl)
+        self.out = open(f"{folder}/charon.out", "w")
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns, "unshare", "-m", "sh", "-c",
+             f"mount --make-rprivate / && mount --bind {folder}/run /run && exec {CHARON}"],
+            stdout=self.out, stderr=subprocess.STDOUT, env=dict(os.environ, STRONGSWAN_CONF=self.conf))
+        wait_until(lambda: os.path.exists(self.vici) or self.proc.poll() is not None, 15, "charon's socket")
+        if self.proc.poll() is not None:
+            raise Failure(f"charon did not start: {open(folder + '/charon.out').read()}")
+        self.swanctl("--load-all", "--file", f"{folder}/swanctl.conf")
+
+    def swanctl(self, *args, timeout=20, check=True):
+        return run(["swanctl", *args, "--uri", f"unix://{self.vici}"], timeout=timeout, check=check,
+                   env=dict(os.environ, STRONGSWAN_CONF=self.conf))
+
+    def sas(self):
+        """[{spi_i, spi_r, state, children: [{state, in, out}]}] from `swanctl --list-sas`."""
+        out = self.swanctl("--list-sas")
+        sas, child = [], None
+        for line in out.splitlines():
+            m = re.match(r"^\S+: #\d+, (\w+), IKEv2, ([0-9a-f]{16})_i\*? ([0-9a-f]{16})_r\*?", line)
+            if m:
+                sas.append({"state": m.group(1), "spi_i": m.group(2), "spi_r": m.group(3), "children": []})
+                continue
+            m = re.match(r"^\s+\S+: #\d+, reqid \d+, (\w+),", line)
+            if m and sas:
+                child = {"state": m.group(1), "in": None, "out": None}
+                sas[-1]["children"].append(child)
+                continue
+            m = re.match(r"^\s+(in|out)\s+([0-9a-f]{8})", line)
+            if m and child is not None:
+                child[m.group(1)] = m.group(2)
+        return sas
+
+    def log(self):
+        with open(f"{self.dir}/charon.log", errors="replace") as f:
+            return f.read()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.out.close()
+
+
+def agree(ours, charon, children_expected, timeout=10):
+    """ikeplexd and charon each show one established IKE SA with the same SPIs and
+    `children_expected` installed Child SAs with crossed SPIs (None: no IKE SA at all)."""
+    def check():
+        o = ike_sas(ours.sas())
+        t = charon.sas()
+        if children_expected is None:
+            return "none" if not o and not t else None
+        if len(o) != 1 or len(t) != 1:
+            return None
+        name, f = o[0]
+        tt = t[0]
+        oc = sorted((c["spi-in"], c["spi-out"]) for c in children(f) if c["state"] == "INSTALLED")
+        tc = sorted((c["out"], c["in"]) for c in tt["children"] if c["state"] == "INSTALLED")
+        # strongSwan keeps a deleted Child SA listed as DELETED for a moment; nothing else may
+        # linger on either side.
+        settled = len(children(f)) == len(oc) and all(c["state"] in ("INSTALLED", "DELETED") for c in tt["children"])
+        if f["state"] == "ESTABLISHED" and tt["state"] == "ESTABLISHED" and \
+                (f["initiator-spi"], f["responder-spi"]) == (tt["spi_i"], tt["spi_r"]) and \
+                oc == tc and len(oc) == children_expected and settled:
+            return f
+        return None
+    return wait_until(check, timeout, f"ikeplexd and strongSwan to agree on {children_expected} Child SA(s)")
+
+
+def main_wrapper(test, name):
+    """Runs `test(folder)` with cleanup and a readable failure report; exit codes as ctest wants
+    (77 = skipped)."""
+    if os.geteuid() != 0:
+        print(f"SKIP: {name} needs root (network namespaces)")
+        return 77
+    folder = tempfile.mkdtemp(prefix=f"ikeplex-{name}-")
+    keep = os.environ.get("IKEPLEX_KEEP") == "1"
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    try:
+        test(folder)
+        print(f"PASS: {name}")
+        return 0
+    except (Failure, AssertionError, subprocess.TimeoutExpired) as e:
+        print(f"FAIL: {name}: {e}")
+        for root, _, files in os.walk(folder):
+            for f in files:
+                if f.endswith((".log", ".out")):
+                    path = os.path.join(root, f)
+                    print(f"----- {path} (last 80 lines)")
+                    with open(path, errors="replace") as fh:
+                        print("".join(fh.readlines()[-80:]))
+        return 1
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Debian's swanctl 5.9.8 as a client of ikeplexd (--uri): --load-all from a PSK swanctl.conf
+(which also sends get-keys, get-shared, load-shared, get-authorities, get-pools, get-conns and
+load-conn), --list-conns, --initiate (streams control-log), --list-sas, --rekey, --stats,
+--counters... and --terminate, against strongSwan 5.9.8 as the peer; what swanctl prints must
+match the daemon's own state."""
+import argparse
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from lib import Charon, Ikeplexd, Namespaces, children, ike_sas, main_wrapper, run, side_conf, wait_until  # noqa: E402
+
+
+def test(build, folder):
+    os.makedirs(f"{folder}/client", exist_ok=True)
+    client_conf = f"{folder}/client/strongswan.conf"
+    with open(client_conf, "w") as f:
+        f.write("swanctl { load = pem pkcs1 pkcs8 x509 pubkey openssl random nonce }\n")
+    with open(f"{folder}/client/swanctl.conf", "w") as f:
+        f.write(side_conf("a"))
+    for sub in ("x509", "x509ca", "private"):
+        os.makedirs(f"{folder}/client/{sub}", exist_ok=True)
+    with Namespaces() as ns:
+        charon = Charon(ns.b, f"{folder}/charon", side_conf("b"))
+        ours = None
+        try:
+            ours = Ikeplexd(build, ns.a, f"{folder}/ours", "", preload=False)
+            env = dict(os.environ, STRONGSWAN_CONF=client_conf)
+
+            def swanctl(*args, timeout=30):
+                return run(["swanctl", *args, "--uri", f"unix://{ours.vici}"], timeout=timeout, env=env)
+
+            out = swanctl("--load-all", "--file", f"{folder}/client/swanctl.conf")
+            assert "loaded ike secret 'ike-t'" in out, out
+            assert "successfully loaded 1 connections, 0 unloaded" in out, out
+            print("swanctl --load-all: secret and connection loaded")
+
+            out = swanctl("--list-conns")
+            assert re.search(r"^t: IKEv2", out, re.M) and "net: TUNNEL" in out and "10.99.1.0/24" in out, out
+            print("swanctl --list-conns shows the connection")
+
+            out = swanctl("--initiate", "--child", "net")
+            assert "IKE_SA t[1] established" in out and "initiate completed successfully" in out, out
+            print("swanctl --initiate streamed our control log and succeeded")
+
+            sas = ike_sas(ours.sas())
+            assert len(sas) == 1
+            f = sas[0][1]
+            out = swanctl("--list-sas")
+            assert f"{f['initiator-spi']}_i* {f['responder-spi']}_r" in out, out
+            child = children(f)[0]
+            assert f"in  {child['spi-in']}" in out and f"out {child['spi-out']}" in out, out
+            assert "ESTABLISHED" in out and "INSTALLED" in out and "TUNNEL-in-UDP" in out, out
+            # ...and strongSwan, the peer, agrees.
+            theirs = charon.sas()
+            assert theirs and theirs[0]["children"][0]["in"] == child["spi-out"], theirs
+            print("swanctl --list-sas matches ikeplexd's state and the peer's")
+
+            out = swanctl("--rekey", "--child", "net")
+            assert "rekey completed successfully" in out, out
+            wait_until(lambda: children(ike_sas(ours.sas())[0][1])[0]["spi-in"] != child["spi-in"], 10,
+                       "the rekey")
+            out = swanctl("--list-sas")
+            assert child["spi-in"] not in out, out
+            print("swanctl --rekey --child: new SPIs listed")
+
+            out = swanctl("--stats")
+            assert "IKE_SAs: 1 total, 0 half-open" in out and "uptime:" in out, out
+            out = swanctl("--version", "--daemon")
+            assert "ikeplexd" in out, out
+            print("swanctl --stats and --version --daemon answered")
+
+            out = swanctl("--terminate", "--ike", "t")
+            assert "terminate completed successfully" in out, out
+            wait_until(lambda: not ike_sas(ours.sas()) and not charon.sas(), 10, "both sides empty")
+            print("swanctl --terminate --ike: gone on both sides")
+        finally:
+            if ours is not None:
+                ours.close()
+            charon.close()
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("--build", required=True)
+    args = p.parse_args()
+    sys.exit(main_wrapper(lambda f: test(args.build, f), "swanctl-client"))
