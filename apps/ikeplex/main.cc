@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
 
     auto* stats = app.add_subcommand("stats", "daemon statistics");
     stats->add_flag("--json", json, "the raw data as JSON");
-    auto* counters = app.add_subcommand("counters", "event counters (IKE_SA_INIT, COOKIEs, drops, VICI)");
+    auto* counters =
+            app.add_subcommand("counters", "event counters (IKE_SA_INIT, COOKIEs, drops, VICI)");
     counters->add_flag("--json", json, "the raw data as JSON");
 
     cli::Target target;

@@ -185,7 +185,8 @@ public:
         // Ask for the responder's certificate (strongSwan sends it only when asked).
         if (cfg.remote.kind == AuthKind::kPubkey) {
             if (Bytes req = sa.services().credentials.certreq_data(); !req.empty()) {
-                out.push_back(wire::make_payload(wire::CertReqPayload{wire::CertEncoding::kX509Signature, std::move(req)}));
+                out.push_back(wire::make_payload(
+                        wire::CertReqPayload{wire::CertEncoding::kX509Signature, std::move(req)}));
             }
         }
         if (sa.registry().first_of_config(sa)) {

@@ -344,9 +344,11 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
     // CERTREQ when a certificate is expected from the initiator (RFC 7296 §3.7).
-    if (std::any_of(candidates.begin(), candidates.end(), [](const PeerConfig* c) { return c->remote.kind == AuthKind::kPubkey; })) {
+    if (std::any_of(candidates.begin(), candidates.end(),
+                    [](const PeerConfig* c) { return c->remote.kind == AuthKind::kPubkey; })) {
         if (Bytes certreq = services.credentials.certreq_data(); !certreq.empty()) {
-            resp.payloads.push_back(wire::make_payload(wire::CertReqPayload{wire::CertEncoding::kX509Signature, std::move(certreq)}));
+            resp.payloads.push_back(wire::make_payload(
+                    wire::CertReqPayload{wire::CertEncoding::kX509Signature, std::move(certreq)}));
         }
     }
     if (candidates.front()->fragmentation && sa->peer_fragmentation) {
