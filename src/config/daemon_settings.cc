@@ -9,8 +9,6 @@ namespace ikeplex::config {
 
 namespace {
 
-using Handlers = std::map<std::string, Handler, std::less<>>;
-
 Handler u32(Reporter& r, std::uint32_t& out, std::uint64_t max) {
     return [&r, &out, max](std::string_view v, const Setting& s) {
         const auto n = parse_u64(v);

@@ -125,13 +125,13 @@ Result<ike::Credentials::Psk> map_ike_secret(const Section& secret, Findings& fi
             continue;
         }
         if (s.name == "secret") {
+            have_secret = true;  // a bad one is reported as bad, not also as missing
             auto v = parse_secret(*s.value);
             if (!v || v->size() == 0) {
                 r.error(s.pos, s.name, "not a usable secret (empty, or bad 0x/0s encoding)");
                 continue;
             }
             psk.secret = std::move(*v);
-            have_secret = true;
         } else if (s.name.starts_with("id")) {
             auto id = ike::Identity::parse(*s.value);
             if (!id) {

@@ -11,8 +11,6 @@ namespace ikeplex::config {
 
 namespace {
 
-using Handlers = std::map<std::string, Handler, std::less<>>;
-
 /// Lifetime in time, bytes or packets: rekey, life and rand with strongSwan's defaults
 /// (life = rekey + 10 %, rand = life - rekey).
 template <class T>
@@ -51,19 +49,7 @@ void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
     };
     h["local_ts"] = ts(c.local_ts);
     h["remote_ts"] = ts(c.remote_ts);
-    h["esp_proposals"] = [&](std::string_view v, const Setting& s) {
-        std::string expanded;
-        for (const std::string& item : split_list(v)) {
-            expanded += (expanded.empty() ? "" : ",") +
-                        (item == "default" ? default_esp_proposals() : item);
-        }
-        auto p = ike::parse_proposals(expanded, wire::ProtocolId::kEsp);
-        if (!p) {
-            r.error(s.pos, s.name, p.error().detail);
-            return;
-        }
-        c.esp_proposals = std::move(*p);
-    };
+    h["esp_proposals"] = proposals(r, c.esp_proposals, wire::ProtocolId::kEsp);
     h["ah_proposals"] = [&](std::string_view, const Setting& s) {
         r.error(s.pos, s.name, "AH is not supported; use ESP");
     };
@@ -88,33 +74,15 @@ void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
             r.error(s.pos, s.name, "expected none, trap or start");
         }
     };
-    const auto dur = [&r](std::optional<ike::Duration>& out) {
-        return [&r, &out](std::string_view v, const Setting& s) {
-            if (auto d = parse_duration(v)) {
-                out = *d;
-            } else {
-                r.error(s.pos, s.name, "not a duration (e.g. 90, 30m, 1h)");
-            }
-        };
-    };
-    const auto num = [&r](std::optional<std::uint64_t>& out) {
-        return [&r, &out](std::string_view v, const Setting& s) {
-            if (auto n = parse_u64(v)) {
-                out = *n;
-            } else {
-                r.error(s.pos, s.name, "not a number");
-            }
-        };
-    };
-    h["rekey_time"] = dur(time.rekey);
-    h["life_time"] = dur(time.life);
-    h["rand_time"] = dur(time.rand);
-    h["rekey_bytes"] = num(bytes.rekey);
-    h["life_bytes"] = num(bytes.life);
-    h["rand_bytes"] = num(bytes.rand);
-    h["rekey_packets"] = num(packets.rekey);
-    h["life_packets"] = num(packets.life);
-    h["rand_packets"] = num(packets.rand);
+    h["rekey_time"] = duration(r, time.rekey);
+    h["life_time"] = duration(r, time.life);
+    h["rand_time"] = duration(r, time.rand);
+    h["rekey_bytes"] = number(r, bytes.rekey);
+    h["life_bytes"] = number(r, bytes.life);
+    h["rand_bytes"] = number(r, bytes.rand);
+    h["rekey_packets"] = number(r, packets.rekey);
+    h["life_packets"] = number(r, packets.life);
+    h["rand_packets"] = number(r, packets.rand);
     h["replay_window"] = [&](std::string_view v, const Setting& s) {
         const auto n = parse_u64(v);
         if (!n || *n > 65536) {
@@ -152,49 +120,30 @@ void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
             r.error(s.pos, s.name, "expected acquire or all");
         }
     };
-    const auto accept_only = [&r](std::vector<std::string> ok, std::string why) {
-        return [&r, ok = std::move(ok), why = std::move(why)](std::string_view v,
-                                                              const Setting& s) {
-            if (std::find(ok.begin(), ok.end(), v) == ok.end()) {
-                r.error(s.pos, s.name, why);
-            }
-        };
-    };
-    const auto warn = [&r](std::string why) {
-        return [&r, why = std::move(why)](std::string_view, const Setting& s) {
-            r.warning(s.pos, s.name, why);
-        };
-    };
-    const auto refuse = [&r](std::string why) {
-        return [&r, why = std::move(why)](std::string_view, const Setting& s) {
-            r.error(s.pos, s.name, why);
-        };
-    };
-    h["updown"] = warn("updown scripts are not run");
-    h["hostaccess"] = warn("only meaningful for updown scripts, which are not run");
-    h["close_action"] = accept_only({"none"}, "close_action is not supported (only none)");
-    h["dpd_action"] = accept_only({"clear", "none"},
-                                  "dpd_action: only clear is supported (the SA is removed)");
-    h["ipcomp"] = accept_only({"no"}, "IPComp is not supported");
-    h["sha256_96"] =
-            accept_only({"no"}, "the non-standard 96-bit SHA-256 truncation is not supported");
-    h["policies"] = accept_only({"yes"}, "policies = no is not supported");
-    h["policies_fwd_out"] = accept_only({"no"}, "policies_fwd_out is not supported");
-    h["inactivity"] = refuse("inactivity timeouts are not supported");
-    h["reqid"] = warn("reqids are assigned by ikeplex");
-    h["priority"] = warn("policy priorities are computed by ikeplex");
-    h["interface"] = refuse("interface-bound policies are not supported");
+    h["updown"] = ignored(r, "updown scripts are not run");
+    h["hostaccess"] = ignored(r, "only meaningful for updown scripts, which are not run");
+    h["close_action"] = only(r, {"none"}, "close_action is not supported (only none)");
+    h["dpd_action"] =
+            only(r, {"clear", "none"}, "dpd_action: only clear is supported (the SA is removed)");
+    h["ipcomp"] = only(r, {"no"}, "IPComp is not supported");
+    h["sha256_96"] = only(r, {"no"}, "the non-standard 96-bit SHA-256 truncation is not supported");
+    h["policies"] = only(r, {"yes"}, "policies = no is not supported");
+    h["policies_fwd_out"] = only(r, {"no"}, "policies_fwd_out is not supported");
+    h["inactivity"] = unsupported(r, "inactivity timeouts are not supported");
+    h["reqid"] = ignored(r, "reqids are assigned by ikeplex");
+    h["priority"] = ignored(r, "policy priorities are computed by ikeplex");
+    h["interface"] = unsupported(r, "interface-bound policies are not supported");
     for (const char* k : {"mark_in", "mark_in_sa", "mark_out", "set_mark_in", "set_mark_out",
                           "if_id_in", "if_id_out"}) {
-        h[k] = refuse("marks and interface ids are not supported");
+        h[k] = unsupported(r, "marks and interface ids are not supported");
     }
     for (const char* k : {"label", "label_mode"}) {
-        h[k] = refuse("security labels are not supported");
+        h[k] = unsupported(r, "security labels are not supported");
     }
-    h["tfc_padding"] = accept_only({"0"}, "TFC padding is not supported");
-    h["hw_offload"] = accept_only({"no"}, "hardware offload is not supported");
+    h["tfc_padding"] = only(r, {"0"}, "TFC padding is not supported");
+    h["hw_offload"] = only(r, {"no"}, "hardware offload is not supported");
     for (const char* k : {"copy_df", "copy_ecn", "copy_dscp"}) {
-        h[k] = warn("the data plane decides what to copy from the inner header");
+        h[k] = ignored(r, "the data plane decides what to copy from the inner header");
     }
     apply_settings(sec, h, r);
     for (const Section& sub : sec.sections) {

@@ -10,82 +10,6 @@ namespace ikeplex::config {
 
 namespace {
 
-using Handlers = std::map<std::string, Handler, std::less<>>;
-
-/// A handler that accepts only the values listed as what ikeplex does; anything else is an
-/// error with `why`.
-Handler only(Reporter& r, std::vector<std::string> accepted, std::string why) {
-    return [&r, accepted = std::move(accepted), why = std::move(why)](std::string_view v,
-                                                                      const Setting& s) {
-        if (std::find(accepted.begin(), accepted.end(), v) == accepted.end()) {
-            r.error(s.pos, s.name, why);
-        }
-    };
-}
-
-/// A key ikeplex does not implement and that changes nothing it does if left at the default:
-/// a warning that it is ignored.
-Handler ignored(Reporter& r, std::string why) {
-    return [&r, why = std::move(why)](std::string_view, const Setting& s) {
-        r.warning(s.pos, s.name, why);
-    };
-}
-
-/// A key ikeplex does not implement at all: an error.
-Handler unsupported(Reporter& r, std::string why) {
-    return [&r, why = std::move(why)](std::string_view, const Setting& s) {
-        r.error(s.pos, s.name, why);
-    };
-}
-
-Handler duration(Reporter& r, ike::Duration& out) {
-    return [&r, &out](std::string_view v, const Setting& s) {
-        if (auto d = parse_duration(v)) {
-            out = *d;
-        } else {
-            r.error(s.pos, s.name, "not a duration (e.g. 90, 30m, 4h, 1d)");
-        }
-    };
-}
-
-Handler number(Reporter& r, std::uint64_t& out) {
-    return [&r, &out](std::string_view v, const Setting& s) {
-        if (auto n = parse_u64(v)) {
-            out = *n;
-        } else {
-            r.error(s.pos, s.name, "not a number");
-        }
-    };
-}
-
-Handler flag(Reporter& r, bool& out) {
-    return [&r, &out](std::string_view v, const Setting& s) {
-        if (auto b = parse_bool(v)) {
-            out = *b;
-        } else {
-            r.error(s.pos, s.name, "expected yes or no");
-        }
-    };
-}
-
-Handler proposals(Reporter& r, std::vector<wire::Proposal>& out, wire::ProtocolId protocol) {
-    return [&r, &out, protocol](std::string_view v, const Setting& s) {
-        std::string text(v);
-        const std::string def = protocol == wire::ProtocolId::kIke ? default_ike_proposals()
-                                                                   : default_esp_proposals();
-        std::string expanded;
-        for (const std::string& item : split_list(text)) {
-            expanded += (expanded.empty() ? "" : ",") + (item == "default" ? def : item);
-        }
-        auto parsed = ike::parse_proposals(expanded, protocol);
-        if (!parsed) {
-            r.error(s.pos, s.name, parsed.error().detail);
-            return;
-        }
-        out = std::move(*parsed);
-    };
-}
-
 Handler addresses(Reporter& r, std::vector<IpAddress>& out) {
     return [&r, &out](std::string_view v, const Setting& s) {
         out.clear();
@@ -274,7 +198,13 @@ Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs
     };
     h["unique"] =
             only(r, {"no", "never", "replace"}, "only unique = no, never or replace is supported");
-    h["send_certreq"] = ignored(r, "certificate requests are not sent");
+    h["send_certreq"] = [&](std::string_view v, const Setting& s) {
+        if (!parse_bool(v).value_or(true)) {
+            r.warning(s.pos, s.name,
+                      "certificate requests are always sent when the peer authenticates with a "
+                      "certificate");
+        }
+    };
     h["send_cert"] = only(r, {"ifasked", "always"}, "send_cert = never is not supported");
     h["childless"] = only(r, {"allow", "never"}, "childless IKE SAs (RFC 6023) are not supported");
     h["aggressive"] = only(r, {"no"}, "IKEv1 aggressive mode is not supported");

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "ike/proposal.h"
 #include "util/hex.h"
 
 namespace ikeplex::config {
@@ -60,6 +61,94 @@ void apply_settings(const Section& section,
         }
         it->second(*s.value, s);
     }
+}
+
+/// A handler that accepts only the values listed as what ikeplex does; anything else is an
+/// error with `why`.
+Handler only(Reporter& r, std::vector<std::string> accepted, std::string why) {
+    return [&r, accepted = std::move(accepted), why = std::move(why)](std::string_view v,
+                                                                      const Setting& s) {
+        if (std::find(accepted.begin(), accepted.end(), v) == accepted.end()) {
+            r.error(s.pos, s.name, why);
+        }
+    };
+}
+
+/// A key ikeplex does not implement and that changes nothing it does if left at the default:
+/// a warning that it is ignored.
+Handler ignored(Reporter& r, std::string why) {
+    return [&r, why = std::move(why)](std::string_view, const Setting& s) {
+        r.warning(s.pos, s.name, why);
+    };
+}
+
+/// A key ikeplex does not implement at all: an error.
+Handler unsupported(Reporter& r, std::string why) {
+    return [&r, why = std::move(why)](std::string_view, const Setting& s) {
+        r.error(s.pos, s.name, why);
+    };
+}
+
+namespace {
+
+/// A handler storing `parse(value)` in `out`, or reporting `what` when it does not parse.
+template <class Out, class Parse>
+Handler parsed(Reporter& r, Out& out, Parse parse, const char* what) {
+    return [&r, &out, parse, what](std::string_view v, const Setting& s) {
+        if (auto x = parse(v)) {
+            out = *x;
+        } else {
+            r.error(s.pos, s.name, what);
+        }
+    };
+}
+
+constexpr const char* kNotDuration = "not a duration (e.g. 90, 30m, 4h, 1d)";
+
+}  // namespace
+
+Handler duration(Reporter& r, ike::Duration& out) {
+    return parsed(r, out, parse_duration, kNotDuration);
+}
+
+Handler duration(Reporter& r, std::optional<ike::Duration>& out) {
+    return parsed(r, out, parse_duration, kNotDuration);
+}
+
+Handler number(Reporter& r, std::uint64_t& out) {
+    return parsed(r, out, parse_u64, "not a number");
+}
+
+Handler number(Reporter& r, std::optional<std::uint64_t>& out) {
+    return parsed(r, out, parse_u64, "not a number");
+}
+
+Handler flag(Reporter& r, bool& out) {
+    return [&r, &out](std::string_view v, const Setting& s) {
+        if (auto b = parse_bool(v)) {
+            out = *b;
+        } else {
+            r.error(s.pos, s.name, "expected yes or no");
+        }
+    };
+}
+
+Handler proposals(Reporter& r, std::vector<wire::Proposal>& out, wire::ProtocolId protocol) {
+    return [&r, &out, protocol](std::string_view v, const Setting& s) {
+        std::string text(v);
+        const std::string def = protocol == wire::ProtocolId::kIke ? default_ike_proposals()
+                                                                   : default_esp_proposals();
+        std::string expanded;
+        for (const std::string& item : split_list(text)) {
+            expanded += (expanded.empty() ? "" : ",") + (item == "default" ? def : item);
+        }
+        auto parsed = ike::parse_proposals(expanded, protocol);
+        if (!parsed) {
+            r.error(s.pos, s.name, parsed.error().detail);
+            return;
+        }
+        out = std::move(*parsed);
+    };
 }
 
 std::vector<std::string> split_list(std::string_view value) {

@@ -12,6 +12,7 @@
 
 #include "config/settings.h"
 #include "config/swanctl.h"
+#include "ike/config.h"
 
 namespace ikeplex::config {
 
@@ -40,6 +41,27 @@ using Handler = std::function<void(std::string_view value, const Setting& s)>;
 /// ("unknown key"), unless `unsupported` names them: then that message is the error.
 void apply_settings(const Section& section,
                     const std::map<std::string, Handler, std::less<>>& handlers, Reporter& r);
+
+using Handlers = std::map<std::string, Handler, std::less<>>;
+
+// Handler factories. The Reporter and the output must outlive the handler.
+
+/// Accepts only the values listed (what ikeplex does); anything else is an error with `why`.
+Handler only(Reporter& r, std::vector<std::string> accepted, std::string why);
+/// A key ikeplex does not implement whose absence changes nothing the operator relies on: a
+/// warning that it is ignored.
+Handler ignored(Reporter& r, std::string why);
+/// A key ikeplex does not implement at all: an error.
+Handler unsupported(Reporter& r, std::string why);
+/// strongSwan durations (see parse_duration).
+Handler duration(Reporter& r, ike::Duration& out);
+Handler duration(Reporter& r, std::optional<ike::Duration>& out);
+Handler number(Reporter& r, std::uint64_t& out);
+Handler number(Reporter& r, std::optional<std::uint64_t>& out);
+/// yes/no.
+Handler flag(Reporter& r, bool& out);
+/// A proposal list for IKE or ESP; "default" expands to ikeplex's defaults.
+Handler proposals(Reporter& r, std::vector<wire::Proposal>& out, wire::ProtocolId protocol);
 
 /// Comma-separated list, items trimmed, empty items dropped.
 std::vector<std::string> split_list(std::string_view value);

@@ -276,8 +276,7 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
                 child->name,
                 resource.is_none() ? std::string("fallback")
                                    : fmt::format("member of cpu {}", resource.index()),
-                to_hex(resource_identifier(sa, resource)),
-                info->data.empty() ? "none" : to_hex(info->data));
+                identifier_text(resource_identifier(sa, resource)), identifier_text(info->data));
     }
     ChildSa& added = sa.add_child(std::move(c));
     sa.install_child(added, std::move(*keys), false, step);

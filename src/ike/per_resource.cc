@@ -39,6 +39,10 @@ std::string describe_resource(ResourceId r) {
 
 }  // namespace
 
+std::string identifier_text(ByteView identifier) {
+    return identifier.empty() ? std::string("none") : to_hex(identifier);
+}
+
 Bytes resource_identifier(const IkeSa& sa, ResourceId resource) {
     if (resource.is_none()) {
         return {};
@@ -50,7 +54,7 @@ Bytes resource_identifier(const IkeSa& sa, ResourceId resource) {
             static_cast<std::uint8_t>(i >> 8U), static_cast<std::uint8_t>(i)};
     auto h = crypto::hash(sa.services().registry, "SHA256", {sa.resource_salt, index});
     if (!h || h->size() < 4) {
-        return Bytes(index.begin(), index.end());  // cannot happen with SHA-256 available
+        return {};  // the identifier is optional; never fall back to the raw index
     }
     return Bytes(h->begin(), h->begin() + 4);
 }
@@ -111,8 +115,8 @@ void complete_member(IkeSa& sa, ChildSa& c, bool asked, std::span<const wire::Pa
     }
     c.group_member = true;
     IKE_LOG(info, sa, "CHILD_SA {}{{{}}} is the group's {} (our id {}, the peer's id {})", c.name(),
-            c.id, describe_resource(c.resource), to_hex(resource_identifier(sa, c.resource)),
-            info->data.empty() ? "none" : to_hex(info->data));
+            c.id, describe_resource(c.resource),
+            identifier_text(resource_identifier(sa, c.resource)), identifier_text(info->data));
 }
 
 Binding bind_member(IkeSa& sa, const ChildConfig& config, std::span<const TrafficSelector> local_ts,

@@ -37,6 +37,9 @@ struct GroupState {
 /// number, RFC 9611 §7); empty for the fallback.
 Bytes resource_identifier(const IkeSa& sa, ResourceId resource);
 
+/// An SA_RESOURCE_INFO identifier for logs: hex, or "none" when absent.
+std::string identifier_text(ByteView identifier);
+
 /// The group's fallback (installed or being rekeyed), or nullptr.
 const ChildSa* group_fallback(const IkeSa& sa, const ChildConfig& config);
 /// Resource-bound members of the group (the fallback not counted).

@@ -1,0 +1,135 @@
+// ikeplexd.conf: the daemon's settings, their defaults, and errors naming file and line.
+#include "config/daemon_settings.h"
+
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "settings_test_util.h"
+
+namespace ikeplex::config {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+std::vector<std::string> errors_of(std::string_view text) {
+    Findings f;
+    (void)map_daemon_settings(test::parse_ok(text, test::no_files(), "ikeplexd.conf"), f);
+    std::vector<std::string> out;
+    for (const Diagnostic& d : f.errors) {
+        out.push_back(d.to_string());
+    }
+    return out;
+}
+
+TEST(DaemonSettings, Defaults) {
+    Findings f;
+    const DaemonSettings d = map_daemon_settings(Section{}, f);
+    EXPECT_TRUE(f.ok());
+    ASSERT_EQ(d.listen.size(), 2U);
+    EXPECT_EQ(d.port, 500);
+    EXPECT_EQ(d.port_nat_t, 4500);
+    EXPECT_EQ(d.backend, "none");
+    EXPECT_EQ(d.workers, 0U);
+    EXPECT_EQ(d.vici, "unix:///run/ikeplexd/ikeplexd.vici");
+    EXPECT_EQ(d.engine.retransmit_tries, 5U);
+    EXPECT_EQ(d.window_size, 1U);
+}
+
+TEST(DaemonSettings, EveryKey) {
+    Findings f;
+    const DaemonSettings d = map_daemon_settings(test::parse_ok(R"(
+ikeplexd {
+    listen = 10.99.0.1, fd00::1
+    port = 5000
+    port_nat_t = 5001
+    vici = unix:///tmp/x.vici
+    backend = userspace
+    workers = 4
+    swanctl_conf = /etc/swanctl/swanctl.conf
+    retransmit_timeout = 0.5
+    retransmit_base = 1.5
+    retransmit_tries = 3
+    half_open_timeout = 10
+    cookie_threshold = 7
+    block_threshold = 100
+    fragment_size = 1400
+    window_size = 16
+    delete_rekeyed_delay = 2
+    log {
+        default = 2
+        ike = 4
+        knl = -1
+        target = /var/log/ikeplexd.log
+    }
+}
+)"),
+                                                 f);
+    ASSERT_TRUE(f.ok()) << f.errors.at(0).to_string();
+    ASSERT_EQ(d.listen.size(), 2U);
+    EXPECT_EQ(d.listen[1].to_string(), "fd00::1");
+    EXPECT_EQ(d.port, 5000);
+    EXPECT_EQ(d.port_nat_t, 5001);
+    EXPECT_EQ(d.vici, "unix:///tmp/x.vici");
+    EXPECT_EQ(d.backend, "userspace");
+    EXPECT_EQ(d.workers, 4U);
+    EXPECT_EQ(d.swanctl_conf, "/etc/swanctl/swanctl.conf");
+    EXPECT_EQ(d.engine.retransmit_timeout, std::chrono::milliseconds(500));
+    EXPECT_DOUBLE_EQ(d.engine.retransmit_base, 1.5);
+    EXPECT_EQ(d.engine.retransmit_tries, 3U);
+    EXPECT_EQ(d.engine.half_open_timeout, std::chrono::seconds(10));
+    EXPECT_EQ(d.engine.cookie_threshold, 7U);
+    EXPECT_EQ(d.engine.half_open_limit, 100U);
+    EXPECT_EQ(d.engine.fragment_size, 1400U);
+    EXPECT_EQ(d.window_size, 16U);
+    EXPECT_EQ(d.engine.delete_rekeyed_delay, std::chrono::seconds(2));
+    EXPECT_EQ(d.log_default, 2);
+    EXPECT_EQ(d.log_levels.at("ike"), 4);
+    EXPECT_EQ(d.log_levels.at("knl"), -1);
+    EXPECT_EQ(d.log_target, "/var/log/ikeplexd.log");
+}
+
+TEST(DaemonSettings, Errors) {
+    EXPECT_THAT(errors_of("ikeplexd {\n  backend = kernel\n}\n"),
+                ElementsAre("ikeplexd.conf:2: ikeplexd.backend: expected none, userspace or xfrm"));
+    EXPECT_THAT(errors_of("ikeplexd {\n  lisen = 1.2.3.4\n}\n"),
+                ElementsAre("ikeplexd.conf:2: ikeplexd.lisen: unknown key"));
+    EXPECT_THAT(
+            errors_of("ikeplexd {\n  listen = host.example\n}\n"),
+            ElementsAre("ikeplexd.conf:2: ikeplexd.listen: 'host.example' is not an IP address"));
+    EXPECT_THAT(errors_of("ikeplexd {\n  port = 70000\n}\n"),
+                ElementsAre("ikeplexd.conf:2: ikeplexd.port: expected a number up to 65535"));
+    EXPECT_THAT(errors_of("ikeplexd {\n  retransmit_timeout = -1\n}\n"),
+                ElementsAre("ikeplexd.conf:2: ikeplexd.retransmit_timeout: expected seconds (e.g. "
+                            "4 or 0.5)"));
+    EXPECT_THAT(errors_of("ikeplexd {\n  vici = tcp://127.0.0.1:4502\n}\n"),
+                ElementsAre("ikeplexd.conf:2: ikeplexd.vici: only unix:// sockets are supported"));
+    EXPECT_THAT(errors_of("ikeplexd {\n  log {\n    ike = 9\n    foo = 1\n  }\n}\n"),
+                ElementsAre("ikeplexd.conf:3: ikeplexd.log.ike: expected a level from -1 to 4",
+                            "ikeplexd.conf:4: ikeplexd.log.foo: unknown log group (dmn ike chd "
+                            "cfg knl net enc esp lib)"));
+    EXPECT_THAT(errors_of("ikeplexd {\n  port = 4500\n}\n"),
+                ElementsAre("ikeplexd.conf:1: ikeplexd.port_nat_t: must differ from port"));
+    EXPECT_THAT(errors_of("charon {\n}\nworkers = 2\n"),
+                ElementsAre("ikeplexd.conf:1: charon: unknown section (ikeplexd.conf has one "
+                            "section, ikeplexd)",
+                            "ikeplexd.conf:3: workers: unknown key (settings go in the ikeplexd "
+                            "section)"));
+    EXPECT_THAT(errors_of("ikeplexd {\n  workers = 2\n}\n"), IsEmpty());
+}
+
+TEST(DaemonSettings, LoadFileFailsOnErrors) {
+    MemoryFileSystem fs;
+    fs.add("/etc/ikeplexd.conf", "ikeplexd {\n  workers = many\n}\n");
+    Findings f;
+    EXPECT_FALSE(load_daemon_settings("/etc/ikeplexd.conf", f, fs));
+    ASSERT_EQ(f.errors.size(), 1U);
+    EXPECT_EQ(f.errors[0].to_string(),
+              "/etc/ikeplexd.conf:2: ikeplexd.workers: expected a number up to 1024");
+}
+
+}  // namespace
+}  // namespace ikeplex::config
