@@ -214,7 +214,10 @@ int list_sas(vici::Client& c, const SaFilter& f, bool json, std::ostream& out) {
                 }
             }
             print_table(rows, out, "  ");
-            for (const auto& [name, g] : groups) {
+            for (auto& [name, g] : groups) {
+                std::sort(g.cpus.begin(), g.cpus.end(), [](const auto& a, const auto& b) {
+                    return a.size() != b.size() ? a.size() < b.size() : a < b;  // numeric
+                });
                 std::string cpus;
                 for (const auto& x : g.cpus) {
                     cpus += (cpus.empty() ? "" : " ") + x;

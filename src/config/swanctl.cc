@@ -107,8 +107,9 @@ void map_authorities(const Section& authorities, const CredentialDirs& dirs,
                         std::string("cannot load: ") + cert.error().detail);
                 continue;
             }
-            (void)creds.cas.add_trusted(*cert);
-            creds.ca_certs.push_back(std::move(*cert));
+            if (auto st = creds.add_ca(std::move(*cert)); !st) {
+                r.error(s.pos, ca.name + ".cacert", st.error().detail);
+            }
         }
     }
 }
@@ -159,9 +160,7 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
     // Our own certificates and keys, and trusted CAs, from the folders first.
     load_folder(dirs, "x509ca", findings, fs, [&](const Bytes& b) -> Status {
         auto cert = IKEPLEX_TRY(crypto::Certificate::from_any(b));
-        (void)out.credentials.cas.add_trusted(cert);
-        out.credentials.ca_certs.push_back(std::move(cert));
-        return ok();
+        return out.credentials.add_ca(std::move(cert));
     });
     load_folder(dirs, "x509", findings, fs, [&](const Bytes& b) -> Status {
         out.credentials.add_own_cert(IKEPLEX_TRY(crypto::Certificate::from_any(b)));
@@ -176,6 +175,7 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
     for (const Setting& s : root.settings) {
         r.error(s.pos, s.name, "unknown key at the top level");
     }
+    std::vector<SourcePos> positions;  // of each mapped connection
     for (const Section& sec : root.sections) {
         if (sec.name == "connections") {
             for (const Setting& s : sec.settings) {
@@ -184,6 +184,7 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
             for (const Section& conn : sec.sections) {
                 if (auto c = map_connection(conn, dirs, out.credentials, findings, fs)) {
                     out.connections.push_back(std::move(*c));
+                    positions.push_back(conn.pos);
                 }
             }
         } else if (sec.name == "secrets") {
@@ -196,6 +197,17 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
             }
         } else {
             r.error(sec.pos, sec.name, "unknown section");
+        }
+    }
+    // With every credential known: a certificate connection must have its certificate and key.
+    for (std::size_t i = 0; i < out.connections.size(); ++i) {
+        const ike::PeerConfig& c = out.connections[i];
+        if (c.local.kind == ike::AuthKind::kPubkey &&
+            out.credentials.find_own(c.local.id) == nullptr) {
+            r.warning(positions[i], "connections." + c.name + ".local",
+                      "no certificate with its private key matches the identity '" +
+                              c.local.id.to_string() +
+                              "'; authentication fails until one is loaded");
         }
     }
     return out;

@@ -100,8 +100,9 @@ void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const Creden
                 if (local) {
                     creds.add_own_cert(std::move(*cert));
                 } else {
-                    (void)creds.cas.add_trusted(*cert);
-                    creds.ca_certs.push_back(std::move(*cert));
+                    if (auto st = creds.add_ca(std::move(*cert)); !st) {
+                        r.error(s.pos, s.name, "cannot trust '" + name + "': " + st.error().detail);
+                    }
                 }
             }
         };

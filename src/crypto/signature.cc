@@ -379,6 +379,10 @@ bool PublicKey::verify(SignatureScheme s, ByteView octets, ByteView signature) c
 PrivateKey::PrivateKey(EvpPkeyPtr key) noexcept
     : key_(std::move(key)), type_(key_type_of(key_.get())) {}
 
+bool PrivateKey::same_as(const PrivateKey& other) const noexcept {
+    return EVP_PKEY_eq(key_.get(), other.key_.get()) == 1;
+}
+
 Result<PrivateKey> PrivateKey::from_pem(std::string_view pem) {
     const BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     EvpPkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);

@@ -73,6 +73,8 @@ public:
 
     [[nodiscard]] KeyType type() const noexcept { return type_; }
     [[nodiscard]] EVP_PKEY* raw() const noexcept { return key_.get(); }
+    /// Whether `other` is the same key.
+    [[nodiscard]] bool same_as(const PrivateKey& other) const noexcept;
     /// The signature value of `octets` with scheme `s` (DER ECDSA-Sig-Value for ECDSA).
     [[nodiscard]] Result<Bytes> sign(SignatureScheme s, ByteView octets) const;
     /// The scheme to sign with, given the hash algorithms the peer announced in

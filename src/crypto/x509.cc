@@ -42,6 +42,10 @@ Result<Certificate> Certificate::from_der(ByteView der) {
     return Certificate(std::move(cert));
 }
 
+bool Certificate::same_as(const Certificate& other) const noexcept {
+    return X509_cmp(cert_.get(), other.cert_.get()) == 0;
+}
+
 bool Certificate::matches_key(const PrivateKey& key) const noexcept {
     EVP_PKEY* pub = X509_get0_pubkey(cert_.get());
     return pub != nullptr && key.raw() != nullptr && EVP_PKEY_eq(pub, key.raw()) == 1;

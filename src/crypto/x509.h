@@ -47,6 +47,8 @@ public:
     [[nodiscard]] Result<PublicKey> public_key() const;
     /// Whether `key` is the private half of this certificate's public key.
     [[nodiscard]] bool matches_key(const PrivateKey& key) const noexcept;
+    /// Whether this is the same certificate as `other` (same DER).
+    [[nodiscard]] bool same_as(const Certificate& other) const noexcept;
     /// Whether this certificate vouches for the IKE identity (type, data).
     [[nodiscard]] bool matches_identity(wire::IdType type, ByteView data) const;
 

@@ -268,8 +268,7 @@ void Daemon::add_vici_credentials(ike::Credentials& c) const {
     }
     for (const Bytes& b : vici_cas_) {
         if (auto cert = crypto::Certificate::from_any(b)) {
-            (void)c.cas.add_trusted(*cert);
-            c.ca_certs.push_back(std::move(*cert));
+            (void)c.add_ca(std::move(*cert));
         }
     }
     for (const Bytes& b : vici_certs_) {

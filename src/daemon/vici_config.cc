@@ -91,8 +91,7 @@ void Daemon::register_config_commands() {
         }
         for (crypto::Certificate& ca : creds.ca_certs) {
             vici_cas_.push_back(ca.der());
-            (void)live.cas.add_trusted(ca);
-            live.ca_certs.push_back(std::move(ca));
+            (void)live.add_ca(std::move(ca));
         }
         if (settings_.window_size > 1) {
             conn->window_size = settings_.window_size;
@@ -220,9 +219,12 @@ void Daemon::register_config_commands() {
         }
         ike::Credentials& creds = host_->manager().credentials();
         if (req.get("flag") == std::optional<std::string_view>("CA")) {
+            if (auto st = creds.add_ca(std::move(*cert)); !st) {
+                reply.respond(
+                        result(false, "cannot trust the certificate: " + st.error().to_string()));
+                return;
+            }
             vici_cas_.push_back(data->value);
-            (void)creds.cas.add_trusted(*cert);
-            creds.ca_certs.push_back(std::move(*cert));
         } else {
             vici_certs_.push_back(data->value);
             creds.add_own_cert(std::move(*cert));
@@ -244,9 +246,11 @@ void Daemon::register_config_commands() {
                                  std::string("cannot load the authority: ") + cert.error().detail));
             return;
         }
+        if (auto st = host_->manager().credentials().add_ca(std::move(*cert)); !st) {
+            reply.respond(result(false, "cannot trust the authority: " + st.error().to_string()));
+            return;
+        }
         vici_cas_.push_back(data->value);
-        (void)host_->manager().credentials().cas.add_trusted(*cert);
-        host_->manager().credentials().ca_certs.push_back(std::move(*cert));
         reply.respond(result(true));
     });
 

@@ -1,5 +1,7 @@
 #include "ike/config.h"
 
+#include <algorithm>
+
 namespace ikeplex::ike {
 
 const ChildConfig* PeerConfig::child(std::string_view n) const {
@@ -35,6 +37,11 @@ const SecretBytes* Credentials::find_psk(const Identity& a, const Identity& b) c
 }
 
 void Credentials::add_own_cert(crypto::Certificate cert) {
+    const auto same = [&cert](const crypto::Certificate& c) { return c.same_as(cert); };
+    if (std::any_of(certs.begin(), certs.end(), [&](const Own& o) { return same(o.cert); }) ||
+        std::any_of(pending_certs.begin(), pending_certs.end(), same)) {
+        return;
+    }
     for (auto it = pending_keys.begin(); it != pending_keys.end(); ++it) {
         if (cert.matches_key(*it)) {
             certs.push_back(Own{std::move(cert), std::move(*it)});
@@ -46,6 +53,11 @@ void Credentials::add_own_cert(crypto::Certificate cert) {
 }
 
 void Credentials::add_key(crypto::PrivateKey key) {
+    const auto same = [&key](const crypto::PrivateKey& k) { return k.same_as(key); };
+    if (std::any_of(certs.begin(), certs.end(), [&](const Own& o) { return same(o.key); }) ||
+        std::any_of(pending_keys.begin(), pending_keys.end(), same)) {
+        return;
+    }
     for (auto it = pending_certs.begin(); it != pending_certs.end(); ++it) {
         if (it->matches_key(key)) {
             certs.push_back(Own{std::move(*it), std::move(key)});
@@ -54,6 +66,16 @@ void Credentials::add_key(crypto::PrivateKey key) {
         }
     }
     pending_keys.push_back(std::move(key));
+}
+
+Status Credentials::add_ca(crypto::Certificate cert) {
+    if (std::any_of(ca_certs.begin(), ca_certs.end(),
+                    [&cert](const crypto::Certificate& c) { return c.same_as(cert); })) {
+        return ok();
+    }
+    IKEPLEX_TRY(cas.add_trusted(cert));
+    ca_certs.push_back(std::move(cert));
+    return ok();
 }
 
 Bytes Credentials::certreq_data() const {

@@ -108,8 +108,12 @@ struct Credentials {
 
     /// Adds one of our certificates or private keys; a certificate and its key become an
     /// entry of `certs` as soon as both are present.
+    /// Loading the same certificate or key twice (a folder and a `certs` key name the same
+    /// file) keeps one.
     void add_own_cert(crypto::Certificate cert);
     void add_key(crypto::PrivateKey key);
+    /// Adds a trusted CA certificate (once).
+    Status add_ca(crypto::Certificate cert);
 
     /// The shared key for a pair of identities (strongSwan: the entry listing both, else one
     /// listing either, else one listing none).

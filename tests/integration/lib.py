@@ -124,9 +124,11 @@ def side_conf(side, **kw):
     return swanctl_conf("10.99.0.2", "10.99.0.1", "b.test", "a.test", "10.99.2.0/24", "10.99.1.0/24", **kw)
 
 
-def make_certs(folder):
-    """An EC CA and certificates for a.test and b.test (subjectAltName DNS) with openssl(1).
-    Returns {side: (cert_pem_path, key_pem_path)} and the CA path."""
+def make_certs(folder, names=None):
+    """An EC CA and certificates for a.test and b.test (or `names`: {side: DNS name}; the
+    subjectAltName) with openssl(1). Returns {side: (cert_pem_path, key_pem_path)} and the CA
+    path."""
+    names = names or {"a": "a.test", "b": "b.test"}
     os.makedirs(folder, exist_ok=True)
 
     def sh(*args):
@@ -136,8 +138,7 @@ def make_certs(folder):
     sh("req", "-x509", "-new", "-key", f"{folder}/ca.key", "-subj", "/O=ikeplex test/CN=ikeplex test CA",
        "-days", "30", "-out", f"{folder}/ca.pem")
     out = {}
-    for side in ("a", "b"):
-        name = f"{side}.test"
+    for side, name in names.items():
         sh("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{folder}/{side}.key")
         sh("req", "-new", "-key", f"{folder}/{side}.key", "-subj", f"/O=ikeplex test/CN={name}",
            "-out", f"{folder}/{side}.csr")

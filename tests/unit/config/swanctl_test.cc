@@ -8,9 +8,12 @@
 #include <string>
 #include <vector>
 
+#include <openssl/x509.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "cert_factory.h"
 #include "ike/proposal.h"
 #include "settings_test_util.h"
 
@@ -122,7 +125,8 @@ secrets {
     ASSERT_EQ(p.remote_addrs.size(), 2U);
     EXPECT_EQ(p.remote_addrs[1].to_string(), "10.99.0.3");
     ASSERT_EQ(p.ike_proposals.size(), 2U);
-    EXPECT_EQ(ike::describe(p.ike_proposals[0]), "IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/CURVE_25519");
+    EXPECT_EQ(ike::describe(p.ike_proposals[0]),
+              "IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/CURVE_25519");
     EXPECT_TRUE(p.force_encap);
     EXPECT_EQ(p.dpd_delay, std::chrono::seconds(30));
     EXPECT_EQ(p.rekey_time, std::chrono::hours(2));
@@ -386,6 +390,59 @@ TEST(Swanctl, MissingCertificateIsAnErrorNamingTheFile) {
     ASSERT_EQ(l.errors.size(), 1U);
     EXPECT_THAT(l.errors[0], HasSubstr("swanctl.conf:5: connections.c.local.certs: cannot load "
                                        "certificate '/nonexistent/gw.pem'"));
+}
+
+std::string der_of(const crypto::PrivateKey& key) {
+    unsigned char* buf = nullptr;
+    const int n = i2d_PrivateKey(key.raw(), &buf);
+    std::string out(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(n > 0 ? n : 0));
+    OPENSSL_free(buf);
+    return out;
+}
+
+std::string str_of(const Bytes& b) {
+    return std::string(b.begin(), b.end());
+}
+
+TEST(Swanctl, CertificatesFromFoldersAreLoadedOnceAndChecked) {
+    const crypto::PrivateKey ca_key = ikeplex::test::make_key(crypto::KeyType::kEcP256);
+    const crypto::Certificate ca =
+            ikeplex::test::issue({.cn = "ca", .ca = true}, ca_key, nullptr, ca_key);
+    const crypto::PrivateKey gw_key = ikeplex::test::make_key(crypto::KeyType::kEcP256);
+    const crypto::Certificate gw =
+            ikeplex::test::issue({.cn = "gw", .dns = {"gw.example.org"}}, gw_key, &ca, ca_key);
+    MemoryFileSystem fs;
+    fs.add("/sw/x509/gw.der", str_of(gw.der()));
+    fs.add("/sw/private/gw.der", der_of(gw_key));
+    fs.add("/sw/x509ca/ca.der", str_of(ca.der()));
+    // The certificate and the CA are named again by the connection (as swanctl.conf files do):
+    // each is kept once, and the certificate meets its key.
+    fs.add("/sw/swanctl.conf", R"(connections {
+  good {
+    local { auth = pubkey
+      certs = gw.der
+      id = gw.example.org }
+    remote { auth = pubkey
+      cacerts = ca.der }
+  }
+  wrong_id {
+    local { auth = pubkey
+      id = other.example.org }
+  }
+}
+)");
+    Findings f;
+    auto r = load_swanctl_file("/sw/swanctl.conf", f, fs);
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(f.errors.empty());
+    EXPECT_EQ(r->credentials.certs.size(), 1U);
+    EXPECT_TRUE(r->credentials.pending_certs.empty());
+    EXPECT_TRUE(r->credentials.pending_keys.empty());
+    EXPECT_EQ(r->credentials.ca_certs.size(), 1U);
+    ASSERT_EQ(f.warnings.size(), 1U);
+    EXPECT_EQ(f.warnings[0].to_string(),
+              "/sw/swanctl.conf:9: connections.wrong_id.local: no certificate with its private key "
+              "matches the identity 'other.example.org'; authentication fails until one is loaded");
 }
 
 TEST(Swanctl, FileWithIncludesAndReferences) {

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Every configuration in examples/ passes `ikeplexd --check` with no error and no warning (the
+certificate example with real certificates made for the test in swanctl's folders), and a typo
+in one is reported with its file and line."""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from lib import make_certs  # noqa: E402
+
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
+
+
+def check(ikeplexd, swanctl):
+    r = subprocess.run([ikeplexd, "--check", "-c", f"{EXAMPLES}/ikeplexd.conf", "--swanctl-conf", swanctl],
+                       capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout + r.stderr
+
+
+def expect_clean(ikeplexd, swanctl, summary):
+    rc, out = check(ikeplexd, swanctl)
+    if rc != 0 or "0 error(s), 0 warning(s)" not in out or summary not in out:
+        raise AssertionError(f"{swanctl}: rc {rc}, expected '{summary}':\n{out}")
+    print(f"ok: {os.path.basename(swanctl)}: {out.strip().splitlines()[-1].split(': ', 1)[1]}")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--build", required=True)
+    ikeplexd = f"{p.parse_args().build}/apps/ikeplexd"
+    with tempfile.TemporaryDirectory(prefix="ikeplex-examples-") as tmp:
+        expect_clean(ikeplexd, f"{EXAMPLES}/swanctl/site-to-site-psk.conf", "1 connection(s), 1 child(ren), 1 shared key(s)")
+        expect_clean(ikeplexd, f"{EXAMPLES}/swanctl/per-cpu.conf", "1 connection(s), 1 child(ren), 1 shared key(s)")
+
+        # The certificate example in a folder with swanctl's layout.
+        certs, ca = make_certs(f"{tmp}/pki", {"a": "moon.example.org"})
+        conf = f"{tmp}/swanctl"
+        for sub in ("x509", "x509ca", "private"):
+            os.makedirs(f"{conf}/{sub}")
+        shutil.copy(certs["a"][0], f"{conf}/x509/moon.pem")
+        shutil.copy(certs["a"][1], f"{conf}/private/moon.pem")
+        shutil.copy(ca, f"{conf}/x509ca/ca.pem")
+        shutil.copy(f"{EXAMPLES}/swanctl/certificates.conf", f"{conf}/swanctl.conf")
+        expect_clean(ikeplexd, f"{conf}/swanctl.conf", "1 certificate(s) with key, 1 CA certificate(s)")
+
+        # A typo is an error naming file and line, and --check fails.
+        with open(f"{EXAMPLES}/swanctl/per-cpu.conf") as f:
+            lines = f.read().splitlines()
+        n = next(i for i, line in enumerate(lines) if "per_cpu_sas_max =" in line)
+        lines[n] = lines[n].replace("per_cpu_sas_max", "per_cpu_sa_max")
+        with open(f"{tmp}/typo.conf", "w") as f:
+            f.write("\n".join(lines) + "\n")
+        rc, out = check(ikeplexd, f"{tmp}/typo.conf")
+        want = f"{tmp}/typo.conf:{n + 1}: connections.moon-sun.children.net.per_cpu_sa_max: unknown key"
+        if rc != 1 or want not in out:
+            raise AssertionError(f"typo: rc {rc}, expected '{want}':\n{out}")
+        print(f"ok: a typo is reported: {want}")
+    print("PASS: examples")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
