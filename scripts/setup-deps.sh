@@ -13,7 +13,7 @@ packages=(
     # tests and benchmarks
     libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev python3-cryptography-vectors
     # peers and network tools used by vector recording, interop and integration tests
-    tshark tcpdump iproute2 iputils-ping iperf3 strace procps
+    tshark tcpdump iproute2 iputils-ping iperf3 strace procps nftables
     strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
     # benchmark baseline (Debian's 0.0.20220316 predates wireguard-go's GSO/GRO work)
     wireguard-go wireguard-tools

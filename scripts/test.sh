@@ -46,7 +46,7 @@ bench_smoke() {
     for b in build/release/bench/*_bench; do
         [ -x "$b" ] || continue
         echo "--- $b (smoke)"
-        "$b" --benchmark_min_time=0.01 --benchmark_color=false || rc=1
+        IKEPLEX_BENCH_SMOKE=1 "$b" --benchmark_min_time=0.01 --benchmark_color=false || rc=1
     done
     return $rc
 }

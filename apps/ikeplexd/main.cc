@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
     dist->add_sink(vici_sink);
     auto logger = std::make_shared<spdlog::logger>("ikeplexd", dist);
     logger->set_pattern("%H:%M:%S.%e %v");
+    logger->flush_on(spdlog::level::trace);  // every line reaches the file at once (tail -f)
     spdlog::set_default_logger(logger);
 
     asio::io_context io;

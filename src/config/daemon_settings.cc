@@ -135,6 +135,13 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
     h["fragment_size"] = u32(r, fragment, 65535);
     h["window_size"] = u32(r, d.window_size, 64);
     h["delete_rekeyed_delay"] = seconds(r, e.delete_rekeyed_delay);
+    h["keep_alive"] = [&](std::string_view v, const Setting& s) {
+        if (v == "0") {
+            d.keep_alive = ike::Duration(0);
+            return;
+        }
+        seconds(r, d.keep_alive)(v, s);
+    };
     apply_settings(*sec, h, r);
     for (const Section& sub : sec->sections) {
         if (sub.name == "log") {

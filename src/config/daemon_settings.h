@@ -16,6 +16,7 @@
 //       fragment_size = 1280
 //       window_size = 1             # our SET_WINDOW_SIZE for every connection
 //       delete_rekeyed_delay = 5
+//       keep_alive = 20             # seconds between NAT keepalives (0: none)
 //       log {
 //           default = 1             # strongSwan levels: -1 silent .. 4 raw
 //           ike = 2                 # per group: dmn ike chd cfg knl net enc esp lib
@@ -45,6 +46,8 @@ struct DaemonSettings {
     std::string swanctl_conf;  ///< empty: connections come over VICI only
     ike::Settings engine;
     std::uint32_t window_size{1};
+    /// RFC 3948 NAT keepalive interval from behind a NAT (charon.keep_alive; 0: none).
+    ike::Duration keep_alive{std::chrono::seconds(20)};
     int log_default{1};
     std::map<std::string, int> log_levels;  ///< group ("ike") -> strongSwan level
     std::string log_target{"stderr"};

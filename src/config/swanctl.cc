@@ -185,6 +185,8 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
                 if (auto c = map_connection(conn, dirs, out.credentials, findings, fs)) {
                     out.connections.push_back(std::move(*c));
                     positions.push_back(conn.pos);
+                } else {
+                    out.failed_connections.push_back(conn.name);
                 }
             }
         } else if (sec.name == "secrets") {

@@ -28,6 +28,9 @@ struct Findings {
 
 struct SwanctlConfig {
     std::vector<ike::PeerConfig> connections;
+    /// Connections of the file left out for errors (a reload keeps their previous version, as
+    /// swanctl --load-all does).
+    std::vector<std::string> failed_connections;
     ike::Credentials credentials;
 };
 

@@ -125,7 +125,8 @@ Status Daemon::start() {
     ike::Settings engine = settings_.engine;
     engine.resources = settings_.workers != 0 ? settings_.workers
                                               : std::max(1U, std::thread::hardware_concurrency());
-    host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_, transport_);
+    host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_, transport_,
+                                         settings_.keep_alive);
     host_->manager().set_source_lookup(source_address);
     host_->add_listener([this](const ike::Event& e) { on_event(e); });
     IKEPLEX_TRY(transport_.open(settings_.listen, settings_.port, settings_.port_nat_t));
@@ -239,15 +240,24 @@ Status Daemon::load_swanctl_conf() {
         return loaded.error();
     }
     ike::IkeSaManager& m = host_->manager();
-    // Connections the file no longer has go; the others are replaced or added.
-    for (const std::string& old : file_conns_) {
+    // Connections the file no longer has go; the others are replaced or added. One the file
+    // still has but that now has errors keeps its previous version.
+    std::vector<std::string> previous = std::move(file_conns_);
+    file_conns_.clear();
+    for (const std::string& old : previous) {
+        const auto& failed = loaded->failed_connections;
+        if (std::find(failed.begin(), failed.end(), old) != failed.end()) {
+            file_conns_.push_back(old);
+            log::error(Subsystem::kCfg, "connection '{}' has errors: its previous version stays",
+                       old);
+            continue;
+        }
         const bool kept = std::any_of(loaded->connections.begin(), loaded->connections.end(),
                                       [&](const ike::PeerConfig& c) { return c.name == old; });
         if (!kept) {
             m.remove(old);
         }
     }
-    file_conns_.clear();
     for (ike::PeerConfig c : loaded->connections) {
         file_conns_.push_back(c.name);
         if (settings_.window_size > 1) {
@@ -257,7 +267,7 @@ Status Daemon::load_swanctl_conf() {
     }
     rebuild_credentials(std::move(loaded->credentials));
     host_->execute([&](ike::Step& s) { m.start_actions(s); });
-    log::info(Subsystem::kCfg, "loaded {} connection(s) from {}", file_conns_.size(),
+    log::info(Subsystem::kCfg, "loaded {} connection(s) from {}", loaded->connections.size(),
               settings_.swanctl_conf);
     return f.errors.empty() ? ok() : make_error(Errc::kConfig, "swanctl.conf has errors");
 }

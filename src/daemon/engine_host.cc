@@ -7,22 +7,16 @@
 
 namespace ikeplex::daemon {
 
-namespace {
-
-/// RFC 3948 §2.3 keepalives from behind a NAT (strongSwan's default interval).
-constexpr std::chrono::seconds kKeepaliveInterval{20};
-
-}  // namespace
-
 EngineHost::EngineHost(asio::io_context& io, const crypto::Registry& registry,
                        const ike::Settings& settings, kernel::Backend& backend,
-                       UdpTransport& transport)
+                       UdpTransport& transport, std::chrono::milliseconds keep_alive)
     : backend_(backend),
       transport_(transport),
       spis_(random_),
       manager_(registry, random_, spis_, settings),
       timer_(io),
       keepalive_timer_(io),
+      keep_alive_(keep_alive),
       epoch_(std::chrono::steady_clock::now()),
       started_unix_(unix_now()) {
     backend_.set_event_sink([this](const ike::BackendEvent& e) {
@@ -100,7 +94,10 @@ void EngineHost::arm(ike::TimePoint at) {
 }
 
 void EngineHost::keepalives() {
-    keepalive_timer_.expires_after(kKeepaliveInterval);
+    if (keep_alive_.count() == 0) {
+        return;
+    }
+    keepalive_timer_.expires_after(keep_alive_);
     keepalive_timer_.async_wait([this](const asio::error_code& ec) {
         if (ec) {
             return;

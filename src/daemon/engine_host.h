@@ -23,7 +23,8 @@ namespace ikeplex::daemon {
 class EngineHost {
 public:
     EngineHost(asio::io_context& io, const crypto::Registry& registry,
-               const ike::Settings& settings, kernel::Backend& backend, UdpTransport& transport);
+               const ike::Settings& settings, kernel::Backend& backend, UdpTransport& transport,
+               std::chrono::milliseconds keep_alive);
     EngineHost(const EngineHost&) = delete;
     EngineHost& operator=(const EngineHost&) = delete;
     EngineHost(EngineHost&&) = delete;
@@ -52,6 +53,7 @@ public:
 
 private:
     void arm(ike::TimePoint at);
+    /// Sends RFC 3948 keepalives every `keep_alive` from IKE SAs behind a NAT (0: never).
     void keepalives();
 
     kernel::Backend& backend_;
@@ -61,6 +63,7 @@ private:
     ike::IkeSaManager manager_;
     asio::steady_timer timer_;
     asio::steady_timer keepalive_timer_;
+    std::chrono::milliseconds keep_alive_;
     ike::TimePoint armed_{ike::kNever};
     std::chrono::steady_clock::time_point epoch_;
     std::int64_t started_unix_;

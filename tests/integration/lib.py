@@ -44,7 +44,8 @@ def wait_until(pred, timeout, what):
 
 
 class Namespaces:
-    """Two namespaces joined by a veth pair: A = 10.99.0.1, B = 10.99.0.2."""
+    """Two namespaces joined by a veth pair: A = 10.99.0.1 and fd00:99::1, B = 10.99.0.2 and
+    fd00:99::2 (unique local IPv6, no duplicate address detection)."""
 
     def __init__(self, tag=None):
         tag = tag or str(os.getpid())
@@ -61,6 +62,8 @@ class Namespaces:
             ["ip", "link", "set", self.veth_b, "netns", self.b],
             ["ip", "-n", self.a, "addr", "add", "10.99.0.1/24", "dev", self.veth_a],
             ["ip", "-n", self.b, "addr", "add", "10.99.0.2/24", "dev", self.veth_b],
+            ["ip", "-n", self.a, "addr", "add", "fd00:99::1/64", "dev", self.veth_a, "nodad"],
+            ["ip", "-n", self.b, "addr", "add", "fd00:99::2/64", "dev", self.veth_b, "nodad"],
             ["ip", "-n", self.a, "link", "set", "lo", "up"],
             ["ip", "-n", self.b, "link", "set", "lo", "up"],
             ["ip", "-n", self.a, "link", "set", self.veth_a, "up"],
@@ -68,6 +71,8 @@ class Namespaces:
             # the "inside" addresses (kernel-libipsec routes to them through its TUN device)
             ["ip", "-n", self.a, "addr", "add", "10.99.1.1/32", "dev", "lo"],
             ["ip", "-n", self.b, "addr", "add", "10.99.2.1/32", "dev", "lo"],
+            ["ip", "-n", self.a, "addr", "add", "fd00:1::1/128", "dev", "lo"],
+            ["ip", "-n", self.b, "addr", "add", "fd00:2::1/128", "dev", "lo"],
         ):
             run(cmd)
         return self
