@@ -36,20 +36,25 @@ int main(int argc, char** argv) {
     int loglevel = 1;
     int timeout = 30;
     bool force = false;
-    const auto targets = [&](CLI::App* c) {
+    const auto names = [&](CLI::App* c) {
         c->add_option("--ike", target.ike, "connection name");
         c->add_option("--child", target.child, "child name");
+    };
+    const auto targets = [&](CLI::App* c) {
+        names(c);
         c->add_option("--ike-id", target.ike_id, "IKE SA unique id");
         c->add_option("--child-id", target.child_id, "Child SA unique id");
     };
     auto* initiate = app.add_subcommand("initiate", "bring up a connection or child");
-    targets(initiate);
+    names(initiate);  // like swanctl --initiate: by configuration name
     initiate->add_option("--loglevel", loglevel, "control log level (0-4)");
-    initiate->add_option("--timeout", timeout, "seconds to wait");
+    initiate->add_option("--timeout", timeout, "seconds to wait (1-3600)")
+            ->check(CLI::Range(1, 3600));
     auto* terminate = app.add_subcommand("terminate", "delete IKE or Child SAs");
     targets(terminate);
     terminate->add_flag("--force", force, "forget the IKE SA without waiting for the peer");
-    terminate->add_option("--timeout", timeout, "seconds to wait");
+    terminate->add_option("--timeout", timeout, "seconds to wait (1-3600)")
+            ->check(CLI::Range(1, 3600));
     auto* rekey = app.add_subcommand("rekey", "rekey IKE or Child SAs");
     targets(rekey);
 

@@ -96,7 +96,8 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "%s\n", e.to_string().c_str());
         }
         if (!loaded) {
-            std::fprintf(stderr, "ikeplexd: %s has errors, not starting\n", config_path.c_str());
+            std::fprintf(stderr, "ikeplexd: %s has errors%s\n", config_path.c_str(),
+                         check ? "" : ", not starting");
             return 1;
         }
         settings = std::move(*loaded);
@@ -112,6 +113,12 @@ int main(int argc, char** argv) {
         settings.log_default = 2;
     }
     if (check) {
+        if (settings.backend != "none") {
+            std::printf("%s: backend '%s' is not available in this release; use backend = none\n",
+                        used_config.empty() ? "ikeplexd" : used_config.c_str(),
+                        settings.backend.c_str());
+            return 1;
+        }
         return check_swanctl(settings.swanctl_conf, used_config);
     }
 
@@ -141,6 +148,7 @@ int main(int argc, char** argv) {
 
     asio::io_context io;
     daemon::Daemon d(io, std::move(settings), used_config);
+    d.keep_on_reload(swanctl_conf, debug);
     vici_sink->attach(&d);
     if (auto st = d.start(); !st) {
         spdlog::error("ikeplexd: cannot start: {}", st.error().to_string());

@@ -35,6 +35,9 @@ Handler seconds(Reporter& r, ike::Duration& out) {
 }
 
 void map_log(const Section& sec, DaemonSettings& d, Reporter& r) {
+    for (const Section& sub : sec.sections) {
+        r.error(sub.pos, "log." + sub.name, "unknown section (log holds levels and a target)");
+    }
     for (const Setting& s : sec.settings) {
         if (!s.value) {
             continue;
@@ -51,11 +54,13 @@ void map_log(const Section& sec, DaemonSettings& d, Reporter& r) {
         }
         if (s.name == "default") {
             d.log_default = static_cast<int>(level);
-        } else if (log::subsystem_of(s.name) || s.name == "mgr" || s.name == "job") {
+        } else if (log::subsystem_of(s.name)) {
             d.log_levels[s.name] = static_cast<int>(level);
+        } else if (s.name == "mgr" || s.name == "job") {
+            r.warning(s.pos, "log." + s.name, "charon's group has no counterpart in ikeplexd");
         } else {
             r.error(s.pos, "log." + s.name,
-                    "unknown log group (dmn ike chd cfg knl net enc esp lib)");
+                    "unknown log group (dmn ike chd cfg knl net enc esp lib vci)");
         }
     }
 }
@@ -166,7 +171,11 @@ Result<DaemonSettings> load_daemon_settings(const std::string& path, Findings& f
     if (!root) {
         return root.error();
     }
-    DaemonSettings d = map_daemon_settings(*root, findings);
+    auto resolved = resolve_references(*root, findings.errors);
+    if (!resolved) {
+        return resolved.error();
+    }
+    DaemonSettings d = map_daemon_settings(*resolved, findings);
     if (!findings.ok()) {
         return make_error(Errc::kConfig, "ikeplexd.conf has errors");
     }

@@ -19,7 +19,7 @@
 //       keep_alive = 20             # seconds between NAT keepalives (0: none)
 //       log {
 //           default = 1             # strongSwan levels: -1 silent .. 4 raw
-//           ike = 2                 # per group: dmn ike chd cfg knl net enc esp lib
+//           ike = 2                 # per group: dmn ike chd cfg knl net enc esp lib vci
 //           target = stderr         # stderr | syslog | a file path
 //       }
 //   }

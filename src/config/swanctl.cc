@@ -62,10 +62,12 @@ void map_secrets(const Section& secrets, const CredentialDirs& dirs, ike::Creden
                 r.error(sec.pos, sec.name, "no file given");
                 continue;
             }
-            const std::string folder =
-                    sec.name.starts_with("private")
-                            ? "private"
-                            : sec.name.substr(0, sec.name.find_first_of("-_0123456789"));
+            std::string folder;
+            for (const char* kind : {"private", "rsa", "ecdsa", "pkcs8"}) {
+                if (sec.name.starts_with(kind)) {
+                    folder = kind;
+                }
+            }
             const std::string path = file->value->starts_with("/") || dirs.base.empty()
                                              ? *file->value
                                              : dirs.base + "/" + folder + "/" + *file->value;

@@ -79,10 +79,10 @@ void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
     h["rand_time"] = duration(r, time.rand);
     h["rekey_bytes"] = number(r, bytes.rekey);
     h["life_bytes"] = number(r, bytes.life);
-    h["rand_bytes"] = number(r, bytes.rand);
+    h["rand_bytes"] = ignored(r, "jitter on byte lifetimes is not applied");
     h["rekey_packets"] = number(r, packets.rekey);
     h["life_packets"] = number(r, packets.life);
-    h["rand_packets"] = number(r, packets.rand);
+    h["rand_packets"] = ignored(r, "jitter on packet lifetimes is not applied");
     h["replay_window"] = [&](std::string_view v, const Setting& s) {
         const auto n = parse_u64(v);
         if (!n || *n > 65536) {

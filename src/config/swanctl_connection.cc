@@ -179,9 +179,11 @@ Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs
         rand = rand_time;
     };
     h["keyingtries"] = [&](std::string_view v, const Setting& s) {
-        std::uint64_t n = 1;
-        number(r, n)(v, s);
-        c.keyingtries = static_cast<std::uint32_t>(std::min<std::uint64_t>(n, 1000));
+        if (v != "1") {
+            r.warning(s.pos, s.name,
+                      "one attempt is made to establish the IKE SA (retries are not "
+                      "implemented)");
+        }
     };
     h["fragmentation"] = [&](std::string_view v, const Setting& s) {
         if (v == "yes" || v == "accept" || v == "force") {

@@ -217,8 +217,11 @@ Status Daemon::reload() {
         // Sockets, the VICI path and the backend stay as they are until a restart.
         settings_.log_default = s->log_default;
         settings_.log_levels = s->log_levels;
-        settings_.swanctl_conf = s->swanctl_conf;
+        settings_.swanctl_conf = cli_swanctl_conf_.empty() ? s->swanctl_conf : cli_swanctl_conf_;
         settings_.window_size = s->window_size;
+        if (cli_debug_) {
+            settings_.log_default = std::max(settings_.log_default, 2);
+        }
         apply_log_levels();
     }
     if (!settings_.swanctl_conf.empty()) {

@@ -52,7 +52,14 @@ public:
     /// Deletes every IKE SA, waits (at most `grace`) for the peers to answer, then stops.
     void shutdown(std::chrono::milliseconds grace = std::chrono::seconds(3));
     /// Reads ikeplexd.conf and swanctl.conf again (log levels, connections, secrets).
+    /// Command-line overrides (see keep_on_reload) still win afterwards.
     Status reload();
+    /// What the command line set over ikeplexd.conf, kept across reloads: a swanctl.conf path
+    /// (empty: none given) and --debug.
+    void keep_on_reload(std::string swanctl_conf, bool debug) {
+        cli_swanctl_conf_ = std::move(swanctl_conf);
+        cli_debug_ = debug;
+    }
 
     /// A log line (from the spdlog sink), to VICI subscribers and waiting commands.
     void on_log(const LogLine& line);
@@ -94,6 +101,8 @@ private:
     asio::io_context& io_;
     config::DaemonSettings settings_;
     std::string config_path_;
+    std::string cli_swanctl_conf_;
+    bool cli_debug_{false};
     std::unique_ptr<crypto::Registry> registry_;
     std::unique_ptr<kernel::Backend> backend_;
     UdpTransport transport_;

@@ -80,7 +80,6 @@ struct PeerConfig {
     Duration rekey_time{std::chrono::hours(4)};  ///< IKE SA rekeying (0: never)
     Duration rand_time{std::chrono::minutes(24)};
     Duration over_time{std::chrono::minutes(24)};  ///< hard end after rekey_time if not rekeyed
-    std::uint32_t keyingtries{1};
     std::vector<ChildConfig> children;
 
     [[nodiscard]] const ChildConfig* child(std::string_view n) const;

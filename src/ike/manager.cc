@@ -326,7 +326,7 @@ void IkeSaManager::start_actions(Step& step) {
                 }
                 p.trap = true;
             } else if (ch.start_action == StartAction::kStart) {
-                if (auto r = start(c.name, ch.name, step, ResourceId::none(), false); !r) {
+                if (auto r = start(c.name, ch.name, step, ResourceId::none(), true); !r) {
                     log::error(log::Subsystem::kCfg, "cannot start {}/{}: {}", c.name, ch.name,
                                r.error().detail);
                 }

@@ -43,6 +43,24 @@ TEST_P(Lifecycle, ChildSaDeletedByEitherSide) {
     EXPECT_EQ(res().count(EventKind::kChildDown), 2U);
 }
 
+TEST_P(Lifecycle, StartActionsRunAgainWithoutDuplicates) {
+    // A reload (SIGHUP, swanctl --load-all) runs the start actions again: a child that is up
+    // stays one Child SA, while an operator's explicit initiate may add another.
+    ini_cfg().children.front().start_action = ike::StartAction::kStart;
+    load_psk();
+    for (int round = 0; round < 3; ++round) {
+        h.act(ini(), [&](ike::Step& s) { ini().manager.start_actions(s); });
+        settle();
+        ASSERT_TRUE(up());
+        EXPECT_EQ(installed(ini()).size(), 1U) << "round " << round;
+        EXPECT_EQ(installed(res()).size(), 1U) << "round " << round;
+    }
+    h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.initiate("conn", "net", s)); });
+    settle();
+    EXPECT_EQ(installed(ini()).size(), 2U);
+    expect_consistent();
+}
+
 TEST_P(Lifecycle, IkeSaDeletedByEitherSide) {
     for (bool by_initiator : {true, false}) {
         establish();

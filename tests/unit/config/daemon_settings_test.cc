@@ -110,7 +110,7 @@ TEST(DaemonSettings, Errors) {
     EXPECT_THAT(errors_of("ikeplexd {\n  log {\n    ike = 9\n    foo = 1\n  }\n}\n"),
                 ElementsAre("ikeplexd.conf:3: ikeplexd.log.ike: expected a level from -1 to 4",
                             "ikeplexd.conf:4: ikeplexd.log.foo: unknown log group (dmn ike chd "
-                            "cfg knl net enc esp lib)"));
+                            "cfg knl net enc esp lib vci)"));
     EXPECT_THAT(errors_of("ikeplexd {\n  port = 4500\n}\n"),
                 ElementsAre("ikeplexd.conf:1: ikeplexd.port_nat_t: must differ from port"));
     EXPECT_THAT(errors_of("charon {\n}\nworkers = 2\n"),

@@ -415,6 +415,7 @@ TEST(Swanctl, CertificatesFromFoldersAreLoadedOnceAndChecked) {
     fs.add("/sw/x509/gw.der", str_of(gw.der()));
     fs.add("/sw/private/gw.der", der_of(gw_key));
     fs.add("/sw/x509ca/ca.der", str_of(ca.der()));
+    fs.add("/sw/pkcs8/gw.der", der_of(gw_key));  // named by secrets.pkcs8-gw: its folder is pkcs8
     // The certificate and the CA are named again by the connection (as swanctl.conf files do):
     // each is kept once, and the certificate meets its key.
     fs.add("/sw/swanctl.conf", R"(connections {
@@ -429,6 +430,9 @@ TEST(Swanctl, CertificatesFromFoldersAreLoadedOnceAndChecked) {
     local { auth = pubkey
       id = other.example.org }
   }
+}
+secrets {
+  pkcs8-gw { file = gw.der }
 }
 )");
     Findings f;
