@@ -190,9 +190,12 @@ void Daemon::register_control_commands() {
             std::vector<std::uint32_t> kids;
             for (const ike::IkeSa* sa : host_->manager().sas()) {
                 const std::string name = sa->config() != nullptr ? sa->config()->name : "";
-                if (!child && !child_id &&
-                    ((ike && name == *ike) || (ike_id && *ike_id == sa->id()))) {
+                const bool ike_matches = (ike && name == *ike) || (ike_id && *ike_id == sa->id());
+                if (!child && !child_id && ike_matches) {
                     ikes.push_back(sa->id());
+                }
+                if ((ike || ike_id) && !ike_matches) {
+                    continue;  // --ike / --ike-id narrow --child / --child-id, as for terminate
                 }
                 for (const auto& ch : sa->children()) {
                     if ((child && ch->name() == *child) || (child_id && *child_id == ch->id)) {

@@ -25,7 +25,7 @@ Result<Identity> Identity::parse(std::string_view text) {
     if (text.empty()) {
         return make_error(Errc::kConfig, "identity: empty");
     }
-    if (text == "%any" || text == "%any6") {
+    if (text == "%any" || text == "%any4" || text == "%any6") {
         id.any = true;
         return id;
     }

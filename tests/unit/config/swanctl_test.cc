@@ -186,6 +186,15 @@ TEST(Swanctl, StrongSwanDefaults) {
     EXPECT_EQ(c.per_cpu_sas_start, ike::PerCpuStart::kAcquire);
 }
 
+TEST(Swanctl, AnyIdentities) {
+    for (const char* any : {"%any", "%any4", "%any6"}) {
+        const Loaded l = load("connections {\n  c {\n    remote {\n      auth = psk\n      id = " +
+                              std::string(any) + "\n    }\n  }\n}\n");
+        ASSERT_THAT(l.errors, IsEmpty()) << any;
+        EXPECT_TRUE(l.config.connections.at(0).remote.id.any) << any;
+    }
+}
+
 TEST(Swanctl, DefaultExpandsInsideAProposalList) {
     const Loaded l = load(conn("    proposals = aes128-sha256-modp2048, default\n",
                                "        esp_proposals = aes256-sha512, default\n"));
