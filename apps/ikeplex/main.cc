@@ -8,7 +8,9 @@
 
 #include "cli/commands.h"
 
-int main(int argc, char** argv) {
+// CLI11 and spdlog report some errors by exception; apps/ catches the ones it can act on
+// (parse errors, log files) and lets anything else end the process.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     using namespace ikeplex;
     CLI::App app{"ikeplex: control ikeplexd over VICI"};
     app.require_subcommand(1);

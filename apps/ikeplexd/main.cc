@@ -62,7 +62,9 @@ int check_swanctl(const std::string& path, const std::string& used_config) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// CLI11 and spdlog report some errors by exception; apps/ catches the ones it can act on
+// (parse errors, log files) and lets anything else end the process.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     using namespace ikeplex;
     CLI::App app{"ikeplexd: IKEv2 daemon with RFC 9611 per-resource Child SAs"};
     std::string config_path = "/etc/ikeplexd.conf";

@@ -51,7 +51,7 @@ std::string bytes_h(std::uint64_t b) {
         return fmt::format("{} KiB", b / 1024);
     }
     if (b < 10000ULL * 1024 * 1024) {
-        return fmt::format("{} MiB", b / (1024 * 1024));
+        return fmt::format("{} MiB", b / (1024ULL * 1024));
     }
     return fmt::format("{} GiB", b / (1024ULL * 1024 * 1024));
 }
@@ -340,8 +340,8 @@ vici::Message target_message(const Target& t) {
     return m;
 }
 
-int controlled(vici::Client& c, const char* cmd, vici::Message req, std::chrono::seconds timeout,
-               std::ostream& out) {
+int controlled(vici::Client& c, const char* cmd, const vici::Message& req,
+               std::chrono::seconds timeout, std::ostream& out) {
     (void)c.subscribe("control-log");
     auto r = c.request(
             cmd, req,
@@ -369,7 +369,7 @@ int initiate(vici::Client& c, const Target& t, int loglevel, std::chrono::second
     vici::Message req = target_message(t);
     req.add("timeout", std::to_string(std::chrono::milliseconds(timeout).count()));
     req.add("loglevel", std::to_string(loglevel));
-    return controlled(c, "initiate", std::move(req), timeout, out);
+    return controlled(c, "initiate", req, timeout, out);
 }
 
 int terminate(vici::Client& c, const Target& t, bool force, std::chrono::seconds timeout,
@@ -379,7 +379,7 @@ int terminate(vici::Client& c, const Target& t, bool force, std::chrono::seconds
         req.add("force", "yes");
     }
     req.add("timeout", std::to_string(std::chrono::milliseconds(timeout).count()));
-    return controlled(c, "terminate", std::move(req), timeout, out);
+    return controlled(c, "terminate", req, timeout, out);
 }
 
 int rekey(vici::Client& c, const Target& t, std::ostream& out) {

@@ -87,7 +87,7 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
     }
     ike::Settings& e = d.engine;
     std::uint32_t tries = e.retransmit_tries;
-    std::uint32_t fragment = static_cast<std::uint32_t>(e.fragment_size);
+    auto fragment = static_cast<std::uint32_t>(e.fragment_size);
     std::uint32_t port = d.port;
     std::uint32_t natt = d.port_nat_t;
     Handlers h;

@@ -10,7 +10,7 @@ namespace ikeplex::config {
 namespace {
 
 Bytes bytes_of(const std::string& s) {
-    return Bytes(s.begin(), s.end());
+    return {s.begin(), s.end()};
 }
 
 /// Loads every file in `<base>/<folder>/` with `load` (swanctl --load-all's folders).

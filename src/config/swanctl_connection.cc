@@ -54,8 +54,9 @@ Result<crypto::Certificate> read_cert(const std::string& name, const std::string
     if (!text) {
         return text.error();
     }
+    const std::string& content = *text;
     return crypto::Certificate::from_any(
-            ByteView(reinterpret_cast<const std::uint8_t*>(text->data()), text->size()));
+            ByteView(reinterpret_cast<const std::uint8_t*>(content.data()), content.size()));
 }
 
 /// local*/remote* sections. `local`: our side.

@@ -240,7 +240,7 @@ std::optional<SecretBytes> parse_secret(std::string_view text) {
         if (n < 0 || b64.size() % 4 != 0) {
             return std::nullopt;
         }
-        std::size_t len = static_cast<std::size_t>(n);
+        auto len = static_cast<std::size_t>(n);
         for (auto it = b64.rbegin(); it != b64.rend() && *it == '=' && len > 0; ++it) {
             --len;  // EVP_DecodeBlock counts padding as data
         }

@@ -29,7 +29,7 @@ public:
     EngineHost& operator=(const EngineHost&) = delete;
     EngineHost(EngineHost&&) = delete;
     EngineHost& operator=(EngineHost&&) = delete;
-    ~EngineHost();
+    ~EngineHost();  // NOLINT(bugprone-exception-escape): see engine_host.cc
 
     [[nodiscard]] ike::IkeSaManager& manager() noexcept { return manager_; }
     [[nodiscard]] const ike::IkeSaManager& manager() const noexcept { return manager_; }

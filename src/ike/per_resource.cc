@@ -56,7 +56,7 @@ Bytes resource_identifier(const IkeSa& sa, ResourceId resource) {
     if (!h || h->size() < 4) {
         return {};  // the identifier is optional; never fall back to the raw index
     }
-    return Bytes(h->begin(), h->begin() + 4);
+    return {h->begin(), h->begin() + 4};
 }
 
 const ChildSa* group_fallback(const IkeSa& sa, const ChildConfig& config) {
