@@ -408,6 +408,7 @@ std::optional<bool> Daemon::outcome(Control& c, const ike::Event& e) const {
 
 void Daemon::on_event(const ike::Event& e) {
     publish_event(e);
+    forget_snapshots(e);
     // IKE rekeys move SAs to new ids: waiting commands follow them.
     if (e.kind == ike::EventKind::kIkeRekeyed) {
         for (auto& [id, c] : controls_) {

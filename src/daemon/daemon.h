@@ -87,6 +87,8 @@ private:
     void register_config_commands();
     void on_event(const ike::Event& e);
     void publish_event(const ike::Event& e);
+    /// Drops the snapshots of SAs that event `e` ends.
+    void forget_snapshots(const ike::Event& e);
     Status load_swanctl_conf();
     /// Credentials: swanctl.conf's (re-read) plus everything loaded over VICI.
     void rebuild_credentials(ike::Credentials from_file);
@@ -103,6 +105,10 @@ private:
     std::string config_path_;
     std::string cli_swanctl_conf_;
     bool cli_debug_{false};
+    /// What list-sa showed of each live IKE and Child SA when it came up, for the down events
+    /// (published after the step, when the SA may be gone already). Erased on the way down.
+    std::map<std::uint32_t, vici::Message> ike_snapshots_;
+    std::map<std::uint32_t, vici::Message> child_snapshots_;
     std::unique_ptr<crypto::Registry> registry_;
     std::unique_ptr<kernel::Backend> backend_;
     UdpTransport transport_;

@@ -200,8 +200,9 @@ private:
         }
         IKE_LOG(info, sa, "CREATE_CHILD_SA for {} failed: peer answered {}", child_.name,
                 wire::to_string(err.type));
-        step.out.events.push_back(Event{EventKind::kChildFailed, sa.id(), 0, 0, child_.name,
-                                        wire::to_string(err.type)});
+        step.out.events.push_back(Event{
+                EventKind::kChildFailed, sa.id(), 0, 0, child_.name, wire::to_string(err.type),
+                sa.config() != nullptr ? sa.config()->name : std::string()});
         if (old != nullptr && old->state == ChildState::kRekeying) {
             old->state = ChildState::kInstalled;
         }

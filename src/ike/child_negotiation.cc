@@ -118,7 +118,8 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
     const auto fail = [&](const std::string& why) -> std::uint32_t {
         IKE_LOG(info, sa, "failed to establish CHILD_SA {}: {}", offer.config->name, why);
         step.out.events.push_back(
-                Event{EventKind::kChildFailed, sa.id(), 0, 0, offer.config->name, why});
+                Event{EventKind::kChildFailed, sa.id(), 0, 0, offer.config->name, why,
+                      sa.config() != nullptr ? sa.config()->name : std::string()});
         sa.services().spis.release(offer.spi_in);
         return 0;
     };

@@ -113,7 +113,8 @@ void IkeSa::transition(IkeState to, const char* reason) {
 
 void IkeSa::emit(Step& step, EventKind kind, std::uint32_t child_id, std::uint32_t new_id,
                  std::string reason) const {
-    std::string name = config_ != nullptr ? config_->name : std::string();
+    const std::string conn = config_ != nullptr ? config_->name : std::string();
+    std::string name = conn;
     if (child_id != 0) {
         for (const auto& c : children_) {
             if (c->id == child_id) {
@@ -122,7 +123,7 @@ void IkeSa::emit(Step& step, EventKind kind, std::uint32_t child_id, std::uint32
         }
     }
     step.out.events.push_back(
-            Event{kind, id_, child_id, new_id, std::move(name), std::move(reason)});
+            Event{kind, id_, child_id, new_id, std::move(name), std::move(reason), conn});
 }
 
 Status IkeSa::set_crypto(const IkeAlgorithms& a, crypto::IkeKeys&& keys) {
@@ -274,6 +275,12 @@ void IkeSa::send_request(ExchangePtr ex, Step& step) {
     auto datagrams = build_request(*ex, next_mid_, step);
     if (!datagrams) {
         ex->abort(*this, step);
+        if (state_ == IkeState::kConnecting) {
+            // IKE_AUTH cannot be built (no key or certificate for our identity): the IKE SA can
+            // never come up; say so now rather than leave it half-open until it times out.
+            const std::string why = "cannot authenticate: " + build_error_;
+            destroy(why.c_str(), step);
+        }
         return;
     }
     const std::uint32_t mid = next_mid_++;
@@ -305,7 +312,8 @@ std::optional<std::vector<Bytes>> IkeSa::build_request(Exchange& ex, std::uint32
                                                        Step& step) {
     auto payloads = ex.build(*this, step);
     if (!payloads) {
-        IKE_LOG(info, *this, "{} not started: {}", ex.name(), wire::describe(payloads.error()));
+        build_error_ = wire::describe(payloads.error());
+        IKE_LOG(info, *this, "{} not started: {}", ex.name(), build_error_);
         return std::nullopt;
     }
     const wire::Header h = header_for(ex.type(), mid, false);

@@ -304,6 +304,7 @@ private:
     std::vector<std::unique_ptr<ChildSa>> children_;
     std::uint32_t id_;
     std::uint32_t next_mid_{0};      // our next request's message id
+    std::string build_error_;        // why the last request could not be built (for logs)
     std::uint32_t expected_mid_{0};  // the lowest message id of the peer's not yet answered
     IkeState state_{IkeState::kCreated};
     bool initiator_;

@@ -40,6 +40,7 @@ struct Event {
     std::uint32_t new_id{0};    ///< rekey events: the new SA
     std::string name;           ///< connection or child config name
     std::string reason;
+    std::string conn;  ///< the IKE SA's connection name (also for child events)
 };
 
 struct Output {

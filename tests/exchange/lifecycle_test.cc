@@ -61,6 +61,19 @@ TEST_P(Lifecycle, StartActionsRunAgainWithoutDuplicates) {
     expect_consistent();
 }
 
+TEST_P(Lifecycle, NoKeyForOurIdentityFailsTheIkeSaAtOnce) {
+    // IKE_AUTH cannot be built without our shared key: the IKE SA fails right after
+    // IKE_SA_INIT (an operator's initiate gets its answer) instead of hanging half-open.
+    load(h, cfg, GetParam() ? ike::Credentials{} : psk_credentials(),
+         GetParam() ? psk_credentials() : ike::Credentials{});
+    initiate();
+    h.run_for(std::chrono::milliseconds(500));  // one round trip, no retransmission
+    EXPECT_EQ(ini().count(EventKind::kIkeFailed), 1U);
+    EXPECT_TRUE(check_empty(ini()).empty()) << join(check_empty(ini()));
+    h.run_for(std::chrono::seconds(60));  // the responder's half-open SA times out
+    expect_empty();
+}
+
 TEST_P(Lifecycle, IkeSaDeletedByEitherSide) {
     for (bool by_initiator : {true, false}) {
         establish();

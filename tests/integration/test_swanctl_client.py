@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Debian's swanctl 5.9.8 as a client of ikeplexd (--uri): --load-all from a PSK swanctl.conf
 (which also sends get-keys, get-shared, load-shared, get-authorities, get-pools, get-conns and
-load-conn), --list-conns, --initiate (streams control-log), --list-sas, --rekey, --stats,
---counters... and --terminate, against strongSwan 5.9.8 as the peer; what swanctl prints must
-match the daemon's own state."""
+load-conn), --list-conns, --initiate (streams control-log), --list-sas, --list-pols, --rekey,
+--stats, --counters, --reload-settings, --terminate, and --load-all of an emptied file
+(unload-conn, unload-shared), against strongSwan 5.9.8 as the peer; --monitor-sa (ike-updown,
+child-updown, child-rekey events) and --log (log events) running throughout. What swanctl
+prints must match the daemon's own state."""
 import argparse
 import os
 import re
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from lib import Charon, Ikeplexd, Namespaces, children, ike_sas, main_wrapper, run, side_conf, wait_until  # noqa: E402
@@ -31,6 +35,13 @@ def test(build, folder):
 
             def swanctl(*args, timeout=30):
                 return run(["swanctl", *args, "--uri", f"unix://{ours.vici}"], timeout=timeout, env=env)
+
+            def follow(*args):
+                return subprocess.Popen(["swanctl", *args, "--uri", f"unix://{ours.vici}"], env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+            monitor, logger = follow("--monitor-sa"), follow("--log")
+            time.sleep(0.5)  # both subscribed before anything happens
 
             out = swanctl("--load-all", "--file", f"{folder}/client/swanctl.conf")
             assert "loaded ike secret 'ike-t'" in out, out
@@ -58,6 +69,10 @@ def test(build, folder):
             assert theirs and theirs[0]["children"][0]["in"] == child["spi-out"], theirs
             print("swanctl --list-sas matches ikeplexd's state and the peer's")
 
+            out = swanctl("--list-pols")
+            assert "t/net, TUNNEL" in out and "local:  10.99.1.0/24" in out and "remote: 10.99.2.0/24" in out, out
+            print("swanctl --list-pols shows the child's policy")
+
             out = swanctl("--rekey", "--child", "net")
             assert "rekey completed successfully" in out, out
             wait_until(lambda: children(ike_sas(ours.sas())[0][1])[0]["spi-in"] != child["spi-in"], 10,
@@ -71,11 +86,44 @@ def test(build, folder):
             out = swanctl("--version", "--daemon")
             assert "ikeplexd" in out, out
             print("swanctl --stats and --version --daemon answered")
+            out = swanctl("--counters")
+            assert re.search(r"vici-requests\s+: [1-9]", out) and "ike-init-in-req" in out, out
+            swanctl("--reload-settings")
+            print("swanctl --counters and --reload-settings answered")
 
             out = swanctl("--terminate", "--ike", "t")
             assert "terminate completed successfully" in out, out
             wait_until(lambda: not ike_sas(ours.sas()) and not charon.sas(), 10, "both sides empty")
             print("swanctl --terminate --ike: gone on both sides")
+
+            # What the monitors saw: the SA up, the rekey, the old Child SA going, the IKE SA going
+            # (described as it was, never with missing fields).
+            time.sleep(0.5)
+            monitor.terminate()
+            logger.terminate()
+            seen, logged = monitor.communicate(timeout=10)[0], logger.communicate(timeout=10)[0]
+            assert "(null)" not in seen, seen
+            assert re.search(r"^t: #1, ESTABLISHED, IKEv2", seen, re.M), seen
+            assert re.search(r"net: #1, reqid \d+, INSTALLED, TUNNEL", seen), seen
+            assert re.search(r"net: #2, reqid \d+, INSTALLED, TUNNEL", seen), seen  # the rekey
+            assert re.search(r"net: #2, reqid \d+, DELETED, TUNNEL-in-UDP", seen), seen
+            assert re.search(r"^t: #1, DELETING, IKEv2", seen, re.M), seen
+            assert "[IKE] IKE_SA t[1] established" in logged and "[ENC] generating CREATE_CHILD_SA" in logged, logged
+            print("swanctl --monitor-sa saw the SAs come, rekey and go; swanctl --log followed the log")
+
+            # An emptied file unloads the connection and the secret.
+            with open(f"{folder}/client/swanctl.conf", "w") as f:
+                f.write("")
+            out = swanctl("--load-all", "--file", f"{folder}/client/swanctl.conf")
+            assert "no connections found, 1 unloaded" in out, out
+            assert "t:" not in swanctl("--list-conns")
+            with open(f"{folder}/client/swanctl.conf", "w") as f:
+                f.write(side_conf("a").split("secrets")[0])
+            swanctl("--load-conns", "--file", f"{folder}/client/swanctl.conf")
+            r = subprocess.run(["swanctl", "--initiate", "--child", "net", "--uri", f"unix://{ours.vici}"], env=env,
+                               capture_output=True, text=True, timeout=30)
+            assert r.returncode != 0 and "no shared key" in r.stdout, r.stdout
+            print("swanctl --load-all of an emptied file: connection and secret unloaded")
         finally:
             if ours is not None:
                 ours.close()
