@@ -1,7 +1,7 @@
 // ikeplex: the operator's command line for ikeplexd (and any VICI daemon). See ikeplex(8).
 //
 //   ikeplex [--uri unix:///run/ikeplexd/ikeplexd.vici] <command> [options]
-//   commands: load-all, list-sas, list-conns, initiate, terminate, rekey, stats, log
+//   commands: load-all, list-sas, list-conns, initiate, terminate, rekey, stats, counters, log
 #include <iostream>
 
 #include <CLI/CLI.hpp>
