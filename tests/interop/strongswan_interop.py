@@ -15,7 +15,6 @@ Everything lives in namespaces and a temporary folder named after this process, 
 import argparse
 import os
 import queue
-import re
 import shutil
 import signal
 import subprocess
@@ -24,8 +23,9 @@ import tempfile
 import threading
 import time
 
-CHARON = "/usr/lib/ipsec/charon"
-PSK = "interop-test-psk-0123456789"
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+import lib  # noqa: E402  (the integration tests' namespaces, charon and helpers)
+from lib import CHARON, PSK, Failure, Namespaces, run, swanctl_conf  # noqa: E402
 PROPOSALS = [
     # (ours, strongSwan's): AEAD with Curve25519, then CBC + HMAC with MODP-2048.
     ("aes256gcm16-prfsha256-x25519", "aes256gcm16-prfsha256-x25519", "aes128gcm16"),
@@ -33,136 +33,11 @@ PROPOSALS = [
 ]
 
 
-class Failure(Exception):
-    pass
-
-
-def run(cmd, timeout=20, check=True, env=None):
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    if check and r.returncode != 0:
-        raise Failure(f"{' '.join(cmd)} failed ({r.returncode}): {r.stdout}{r.stderr}")
-    return r.stdout
-
-
-class Namespaces:
-    def __init__(self):
-        tag = str(os.getpid())
-        self.a, self.b = f"ikpA{tag}", f"ikpB{tag}"
-        self.veth_a, self.veth_b = f"ia{tag}", f"ib{tag}"
-
-    def up(self):
-        for cmd in (
-            ["ip", "netns", "add", self.a],
-            ["ip", "netns", "add", self.b],
-            ["ip", "link", "add", self.veth_a, "type", "veth", "peer", "name", self.veth_b],
-            ["ip", "link", "set", self.veth_a, "netns", self.a],
-            ["ip", "link", "set", self.veth_b, "netns", self.b],
-            ["ip", "-n", self.a, "addr", "add", "10.99.0.1/24", "dev", self.veth_a],
-            ["ip", "-n", self.b, "addr", "add", "10.99.0.2/24", "dev", self.veth_b],
-            ["ip", "-n", self.a, "link", "set", "lo", "up"],
-            ["ip", "-n", self.b, "link", "set", "lo", "up"],
-            ["ip", "-n", self.a, "link", "set", self.veth_a, "up"],
-            ["ip", "-n", self.b, "link", "set", self.veth_b, "up"],
-            ["ip", "-n", self.a, "addr", "add", "10.99.1.1/32", "dev", "lo"],
-            ["ip", "-n", self.b, "addr", "add", "10.99.2.1/32", "dev", "lo"],
-        ):
-            run(cmd)
-
-    def down(self):
-        for ns in (self.a, self.b):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-
-
-class Charon:
-    """strongSwan in namespace B, with its own /run (the PID file path is compiled in)."""
-
-    def __init__(self, ns, folder, ike, esp):
-        self.ns, self.dir = ns, folder
-        os.makedirs(f"{folder}/run", exist_ok=True)
-        for sub in ("x509", "x509ca", "private"):
-            os.makedirs(f"{folder}/{sub}", exist_ok=True)
-        self.conf = f"{folder}/strongswan.conf"
-        self.vici = f"{folder}/charon.vici"
-        with open(self.conf, "w") as f:
-            f.write(f"""charon {{
-  load = random nonce openssl pem pkcs1 x509 pubkey sha1 sha2 hmac aes gcm kdf kernel-libipsec kernel-netlink socket-default vici updown
-  install_routes = no
-  install_virtual_ip = no
-  retransmit_timeout = 1
-  retransmit_tries = 3
-  delete_rekeyed_delay = 0
-  filelog {{ main {{ path = {folder}/charon.log
-                   time_format = %T
-                   default = 1
-                   ike = 2
-                   cfg = 2
-                   flush_line = yes }} }}
-  syslog {{ daemon {{ default = -1 }} }}
-  plugins {{ vici {{ socket = unix://{self.vici} }} }}
-}}
-swanctl {{ load = pem pkcs1 x509 pubkey openssl random nonce }}
-""")
-        with open(f"{folder}/swanctl.conf", "w") as f:
-            f.write(f"""connections {{ t {{
-  version = 2
-  local_addrs = 10.99.0.2
-  remote_addrs = 10.99.0.1
-  proposals = {ike}
-  rekey_time = 0
-  local {{ auth = psk
-          id = b.test }}
-  remote {{ auth = psk
-           id = a.test }}
-  children {{ net {{ local_ts = 10.99.2.0/24
-                   remote_ts = 10.99.1.0/24
-                   esp_proposals = {esp}
-                   rekey_time = 0
-                   mode = tunnel }} }} }} }}
-secrets {{ ike-t {{ secret = "{PSK}" }} }}
-""")
-        self.out = open(f"{folder}/charon.out", "w")
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", ns, "unshare", "-m", "sh", "-c",
-             f"mount --make-rprivate / && mount --bind {folder}/run /run && exec {CHARON}"],
-            stdout=self.out, stderr=subprocess.STDOUT, env=dict(os.environ, STRONGSWAN_CONF=self.conf))
-        deadline = time.time() + 15
-        while not os.path.exists(self.vici):
-            if time.time() > deadline or self.proc.poll() is not None:
-                raise Failure(f"charon did not start: {open(folder + '/charon.out').read()}")
-            time.sleep(0.1)
-        self.swanctl("--load-all", "--file", f"{folder}/swanctl.conf")
-
-    def swanctl(self, *args, timeout=20):
-        return run(["swanctl", *args, "--uri", f"unix://{self.vici}"], timeout=timeout,
-                   env=dict(os.environ, STRONGSWAN_CONF=self.conf))
-
-    def sas(self):
-        """The IKE SAs of `swanctl --list-sas`: [{spi_i, spi_r, state, children: [...]}]."""
-        out = self.swanctl("--list-sas")
-        sas, child = [], None
-        for line in out.splitlines():
-            m = re.match(r"^\S+: #\d+, (\w+), IKEv2, ([0-9a-f]{16})_i\*? ([0-9a-f]{16})_r\*?", line)
-            if m:
-                sas.append({"state": m.group(1), "spi_i": m.group(2), "spi_r": m.group(3), "children": []})
-                continue
-            m = re.match(r"^\s+\S+: #\d+, reqid \d+, (\w+),", line)
-            if m and sas:
-                child = {"state": m.group(1), "in": None, "out": None}
-                sas[-1]["children"].append(child)
-                continue
-            m = re.match(r"^\s+(in|out)\s+([0-9a-f]{8})", line)
-            if m and child is not None:
-                child[m.group(1)] = m.group(2)
-        return sas
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.out.close()
+def Charon(ns, folder, ike, esp):
+    """strongSwan in namespace B with connection t / child net (no rekeying of its own)."""
+    return lib.Charon(ns, folder, swanctl_conf("10.99.0.2", "10.99.0.1", "b.test", "a.test", "10.99.2.0/24",
+                                               "10.99.1.0/24", ike=ike, esp=esp, conn_extra="rekey_time = 0",
+                                               child_extra="rekey_time = 0"))
 
 
 class Driver:
@@ -333,7 +208,7 @@ def scenario(binary, ns, folder, we_initiate, ike, their_ike, esp, log):
     finally:
         if driver is not None:
             driver.stop()
-        charon.stop()
+        charon.close()
 
 
 def rfc9611_scenario(binary, ns, folder, we_initiate, log):
@@ -372,7 +247,7 @@ def rfc9611_scenario(binary, ns, folder, we_initiate, log):
     finally:
         if driver is not None:
             driver.stop()
-        charon.stop()
+        charon.close()
 
 
 def main():
@@ -391,7 +266,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     ok = False
     try:
-        ns.up()
+        ns.__enter__()
         for we_initiate in (True, False):
             for ike, their_ike, esp in PROPOSALS:
                 sub = f"{folder}/{'ini' if we_initiate else 'res'}-{esp}"
