@@ -20,6 +20,16 @@
 
 namespace {
 
+/// A configuration load's warnings ("warning: file:line: ...") and errors ("file:line: ...").
+void print_findings(const ikeplex::config::Findings& f, std::FILE* to) {
+    for (const auto& w : f.warnings) {
+        std::fprintf(to, "warning: %s\n", w.to_string().c_str());
+    }
+    for (const auto& e : f.errors) {
+        std::fprintf(to, "%s\n", e.to_string().c_str());
+    }
+}
+
 /// --check: loads the swanctl.conf as the daemon would and reports what it found.
 int check_swanctl(const std::string& path, const std::string& used_config) {
     using namespace ikeplex;
@@ -31,12 +41,7 @@ int check_swanctl(const std::string& path, const std::string& used_config) {
     }
     config::Findings f;
     auto loaded = config::load_swanctl_file(path, f);
-    for (const auto& w : f.warnings) {
-        std::printf("warning: %s\n", w.to_string().c_str());
-    }
-    for (const auto& e : f.errors) {
-        std::printf("%s\n", e.to_string().c_str());
-    }
+    print_findings(f, stdout);
     if (!loaded) {
         std::printf("%s: cannot be loaded: %s\n", path.c_str(), loaded.error().to_string().c_str());
         return 1;
@@ -91,12 +96,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     if (std::filesystem::exists(config_path)) {
         config::Findings f;
         auto loaded = config::load_daemon_settings(config_path, f);
-        for (const auto& w : f.warnings) {
-            std::fprintf(stderr, "warning: %s\n", w.to_string().c_str());
-        }
-        for (const auto& e : f.errors) {
-            std::fprintf(stderr, "%s\n", e.to_string().c_str());
-        }
+        print_findings(f, stderr);
         if (!loaded) {
             std::fprintf(stderr, "ikeplexd: %s has errors%s\n", config_path.c_str(),
                          check ? "" : ", not starting");

@@ -67,9 +67,7 @@ bool to_message(const config::Section& s, const std::string& base, vici::Message
 
 int load_all(vici::Client& c, const std::string& file, std::ostream& out, std::ostream& err) {
     std::vector<config::Diagnostic> diags;
-    auto parsed = config::parse_settings_file(file, diags);
-    auto root = parsed ? config::resolve_references(*parsed, diags)
-                       : Result<config::Section>(parsed.error());
+    auto root = config::load_settings_file(file, diags);
     if (!root) {
         for (const auto& d : diags) {
             err << d.to_string() << '\n';

@@ -167,11 +167,7 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
 
 Result<DaemonSettings> load_daemon_settings(const std::string& path, Findings& findings,
                                             const FileSystem& fs) {
-    auto root = parse_settings_file(path, findings.errors, fs);
-    if (!root) {
-        return root.error();
-    }
-    auto resolved = resolve_references(*root, findings.errors);
+    auto resolved = load_settings_file(path, findings.errors, fs);
     if (!resolved) {
         return resolved.error();
     }

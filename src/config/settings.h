@@ -123,4 +123,9 @@ std::string print_settings(const Section& root);
 /// are diagnostics and make the result Errc::kConfig.
 Result<Section> resolve_references(const Section& root, std::vector<Diagnostic>& diagnostics);
 
+/// A configuration file as its consumers see it: parse_settings_file(), then
+/// resolve_references().
+Result<Section> load_settings_file(const std::string& path, std::vector<Diagnostic>& diagnostics,
+                                   const FileSystem& fs = real_file_system());
+
 }  // namespace ikeplex::config

@@ -133,6 +133,15 @@ private:
 
 }  // namespace
 
+Result<Section> load_settings_file(const std::string& path, std::vector<Diagnostic>& diagnostics,
+                                   const FileSystem& fs) {
+    auto root = parse_settings_file(path, diagnostics, fs);
+    if (!root) {
+        return root.error();
+    }
+    return resolve_references(*root, diagnostics);
+}
+
 Result<Section> resolve_references(const Section& root, std::vector<Diagnostic>& diagnostics) {
     const std::size_t before = diagnostics.size();
     Resolver resolver(root, diagnostics);

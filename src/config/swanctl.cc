@@ -219,11 +219,7 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
 
 Result<SwanctlConfig> load_swanctl_file(const std::string& path, Findings& findings,
                                         const FileSystem& fs) {
-    auto root = parse_settings_file(path, findings.errors, fs);
-    if (!root) {
-        return root.error();
-    }
-    auto resolved = resolve_references(*root, findings.errors);
+    auto resolved = load_settings_file(path, findings.errors, fs);
     if (!resolved) {
         return resolved.error();
     }

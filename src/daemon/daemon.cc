@@ -201,16 +201,25 @@ void Daemon::shutdown_poll(std::chrono::steady_clock::time_point deadline) {
     });
 }
 
+namespace {
+
+/// A configuration load's warnings and errors, on the cfg group.
+void log_findings(const config::Findings& f) {
+    for (const auto& w : f.warnings) {
+        log::info(Subsystem::kCfg, "{}", w.to_string());
+    }
+    for (const auto& e : f.errors) {
+        log::error(Subsystem::kCfg, "{}", e.to_string());
+    }
+}
+
+}  // namespace
+
 Status Daemon::reload() {
     if (!config_path_.empty()) {
         config::Findings f;
         auto s = config::load_daemon_settings(config_path_, f);
-        for (const auto& w : f.warnings) {
-            log::info(Subsystem::kCfg, "{}", w.to_string());
-        }
-        for (const auto& e : f.errors) {
-            log::error(Subsystem::kCfg, "{}", e.to_string());
-        }
+        log_findings(f);
         if (!s) {
             return s.error();
         }
@@ -233,12 +242,7 @@ Status Daemon::reload() {
 Status Daemon::load_swanctl_conf() {
     config::Findings f;
     auto loaded = config::load_swanctl_file(settings_.swanctl_conf, f);
-    for (const auto& w : f.warnings) {
-        log::info(Subsystem::kCfg, "{}", w.to_string());
-    }
-    for (const auto& e : f.errors) {
-        log::error(Subsystem::kCfg, "{}", e.to_string());
-    }
+    log_findings(f);
     if (!loaded) {
         return loaded.error();
     }

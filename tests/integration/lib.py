@@ -4,6 +4,7 @@ Debian's strongSwan 5.9.8 charon inside it, certificates, and polling helpers.
 Everything is named after the test's process id, uses only 10.99.0.0/16 inside the test's own
 namespaces, puts a timeout on every external command and is removed on exit.
 """
+import argparse
 import json
 import os
 import re
@@ -339,8 +340,11 @@ def agree(ours, charon, children_expected, timeout=10):
 
 
 def main_wrapper(test, name):
-    """Runs `test(folder)` with cleanup and a readable failure report; exit codes as ctest wants
-    (77 = skipped)."""
+    """A test script's main: parses `--build DIR` and runs `test(build, folder)` with cleanup and
+    a readable failure report; exit codes as ctest wants (77 = skipped)."""
+    p = argparse.ArgumentParser(description=f"ikeplex integration test: {name}")
+    p.add_argument("--build", required=True, help="the build tree (apps/ikeplexd, apps/ikeplex)")
+    build = p.parse_args().build
     if os.geteuid() != 0:
         print(f"SKIP: {name} needs root (network namespaces)")
         return 77
@@ -348,7 +352,7 @@ def main_wrapper(test, name):
     keep = os.environ.get("IKEPLEX_KEEP") == "1"
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     try:
-        test(folder)
+        test(build, folder)
         print(f"PASS: {name}")
         return 0
     except (Failure, AssertionError, subprocess.TimeoutExpired) as e:

@@ -2,7 +2,6 @@
 """ikeplexd <-> ikeplexd in a namespace pair: set-up with an RFC 9611 group (per_cpu_sas_start =
 all, 4 resources, window 4), IKE and Child SA rekeys, deleting a member, one side killed and
 restarted (INITIAL_CONTACT replaces the stale IKE SA), and a clean terminate."""
-import argparse
 import os
 import signal
 import sys
@@ -94,7 +93,4 @@ def test(build, folder):
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser()
-    p.add_argument("--build", required=True)
-    args = p.parse_args()
-    sys.exit(main_wrapper(lambda f: test(args.build, f), "daemon-pair"))
+    sys.exit(main_wrapper(test, "daemon-pair"))

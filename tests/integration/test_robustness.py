@@ -4,7 +4,6 @@
 client is dropped, others are served), and a flood of IKE_SA_INIT requests from many spoofed
 SPIs (COOKIEs and the half-open limit; the daemon keeps answering VICI and a real peer still
 gets its IKE SA)."""
-import argparse
 import json
 import os
 import random
@@ -141,7 +140,4 @@ def test(build, folder):
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser()
-    p.add_argument("--build", required=True)
-    args = p.parse_args()
-    sys.exit(main_wrapper(lambda f: test(args.build, f), "robustness"))
+    sys.exit(main_wrapper(test, "robustness"))

@@ -4,7 +4,6 @@ authentication, Child SA and IKE SA rekeys from either side, deletes from either
 against a vanished peer, and our per_cpu_sas = yes against a peer that ignores
 SA_RESOURCE_INFO (one regular Child SA, no member requested). After every step ikeplexd's
 `list-sas` and strongSwan's own `swanctl --list-sas` must agree."""
-import argparse
 import os
 import sys
 import time
@@ -137,7 +136,4 @@ def test(build, folder):
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser()
-    p.add_argument("--build", required=True)
-    args = p.parse_args()
-    sys.exit(main_wrapper(lambda f: test(args.build, f), "strongswan"))
+    sys.exit(main_wrapper(test, "strongswan"))

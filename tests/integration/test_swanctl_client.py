@@ -6,7 +6,6 @@ load-conn), --list-conns, --initiate (streams control-log), --list-sas, --list-p
 (unload-conn, unload-shared), against strongSwan 5.9.8 as the peer; --monitor-sa (ike-updown,
 child-updown, child-rekey events) and --log (log events) running throughout. What swanctl
 prints must match the daemon's own state."""
-import argparse
 import os
 import re
 import subprocess
@@ -131,7 +130,4 @@ def test(build, folder):
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser()
-    p.add_argument("--build", required=True)
-    args = p.parse_args()
-    sys.exit(main_wrapper(lambda f: test(args.build, f), "swanctl-client"))
+    sys.exit(main_wrapper(test, "swanctl-client"))

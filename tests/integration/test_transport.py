@@ -6,7 +6,6 @@
 - over IPv6 with IPv6 traffic selectors, both roles;
 - SIGHUP reloads swanctl.conf: a new connection appears, a removed one goes, a connection that
   now has errors keeps its previous version and the error names file and line."""
-import argparse
 import os
 import signal
 import subprocess
@@ -189,7 +188,4 @@ def test(build, folder):
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser()
-    p.add_argument("--build", required=True)
-    args = p.parse_args()
-    sys.exit(main_wrapper(lambda f: test(args.build, f), "transport"))
+    sys.exit(main_wrapper(test, "transport"))
