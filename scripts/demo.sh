@@ -7,11 +7,11 @@
 # Installs what it needs (scripts/setup-deps.sh), builds the release binaries, and removes
 # everything it created on any exit. Needs root (network namespaces).
 #
-# The daemons run with backend none (the userspace ESP data plane is its own issue), so the
-# Child SAs are negotiated and listed but carry no traffic yet; with no data plane to raise
-# acquires, the group is brought up at once (per_cpu_sas_start = all).
+# The gateways carry real traffic through ikeplex's userspace ESP data plane (one worker per
+# CPU, a multi-queue TUN device steered by CPU, ESP in UDP): ping and iperf3 run from each CPU
+# (taskset), and the counters show each CPU's packets on its own Child SA, none on the fallback.
 #
-#   IKEPLEX_DEMO_CPUS=N   resources per gateway (default 4; the data plane will use the CPUs)
+#   IKEPLEX_DEMO_CPUS=N   workers / RFC 9611 resources per gateway (default: the CPUs, nproc)
 #   IKEPLEX_DEMO_KEEP=1   leave the daemons running and print how to reach them (Ctrl-C ends)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-cpus=${IKEPLEX_DEMO_CPUS:-4}
+cpus=${IKEPLEX_DEMO_CPUS:-$(nproc)}
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "dependencies"
@@ -51,6 +51,9 @@ cleanup() {
             sleep 0.1
         done
         kill -KILL "$p" 2>/dev/null || true
+    done
+    for ns in "$ns_a" "$ns_b"; do  # iperf3 and anything else still running inside
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
     done
     ip netns del "$ns_a" 2>/dev/null || true
     ip netns del "$ns_b" 2>/dev/null || true
@@ -127,8 +130,8 @@ ikeplexd {
     listen = $me
     vici = unix://$dir/ikeplexd.vici
     swanctl_conf = $dir/swanctl.conf
-    backend = none
-    workers = $cpus           # RFC 9611 resources (data-plane workers)
+    backend = userspace       # ikeplex's own ESP data plane (TUN ikeplex0, ESP in UDP)
+    workers = $cpus           # data-plane workers = RFC 9611 resources, one per CPU
     window_size = 8           # lets the per-CPU CREATE_CHILD_SAs run in parallel
     log {
         default = 1
@@ -201,6 +204,24 @@ if command -v swanctl >/dev/null; then
     swanctl --list-sas --uri "unix://$work/a/ikeplexd.vici" 2> >(grep -v "failed to load" >&2)
 fi
 
+step "traffic from each CPU of gateway a (taskset): ping, then iperf3 TCP for 3 s"
+ip netns exec "$ns_b" iperf3 -s -B 10.99.2.1 -p 5201 -D --logfile "$work/iperf3.log"
+for _ in $(seq 50); do
+    ip netns exec "$ns_b" ss -ltn | grep -q ':5201' && break
+    sleep 0.1
+done
+for ((k = 0; k < cpus && k < $(nproc); k++)); do
+    echo "-- CPU $k: ping -c 3 10.99.2.1"
+    ip netns exec "$ns_a" taskset -c "$k" ping -c 3 -i 0.2 -I 10.99.1.1 10.99.2.1 | tail -n 2
+    echo "-- CPU $k: iperf3 -c 10.99.2.1 -t 3"
+    ip netns exec "$ns_a" taskset -c "$k" iperf3 -c 10.99.2.1 -B 10.99.1.1 -p 5201 -t 3 |
+        grep -E 'sender|receiver'
+done
+step "gateway a: per-CPU counters (ikeplex list-sas: each CPU's traffic on its own SA, none on the fallback)"
+"${cli_a[@]}" list-sas
+step "gateway a: the data plane's workers (ikeplex stats)"
+"${cli_a[@]}" stats
+
 step "gateway a: rekey one per-CPU member; its successor keeps the CPU"
 read -r member cpu < <("${cli_a[@]}" list-sas --json | python3 -c '
 import json, sys
@@ -230,4 +251,4 @@ for _ in $(seq 50); do
 done
 echo "gateway a: $(installed "${cli_a[@]}") Child SAs, gateway b: $(installed "${cli_b[@]}") Child SAs"
 
-step "done: the RFC 9611 group came up with the fallback and $cpus per-CPU Child SAs"
+step "done: the RFC 9611 group came up with the fallback and $cpus per-CPU Child SAs and carried each CPU's traffic"

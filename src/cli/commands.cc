@@ -199,8 +199,9 @@ int list_sas(vici::Client& c, const SaFilter& f, bool json, std::ostream& out) {
                 const std::string cpu = cm.get("cpu") ? str(cm, "cpu") : (member ? "-" : "");
                 rows.push_back(
                         {str(cm, "name"), str(cm, "uniqueid"), cpu, str(cm, "state"),
-                         str(cm, "spi-in"), str(cm, "spi-out"), bytes_h(num(cm, "bytes-in")),
-                         bytes_h(num(cm, "bytes-out")),
+                         str(cm, "spi-in"), str(cm, "spi-out"),
+                         bytes_h(num(cm, "bytes-in")) + " " + str(cm, "packets-in", "0") + "p",
+                         bytes_h(num(cm, "bytes-out")) + " " + str(cm, "packets-out", "0") + "p",
                          joined_list(cm, "local-ts") + " === " + joined_list(cm, "remote-ts")});
                 if (member) {
                     Group& g = groups[str(cm, "name")];
@@ -298,6 +299,31 @@ int stats(vici::Client& c, bool json, std::ostream& out) {
         << '\n';
     out << "scheduled timers: " << str(*r, "scheduled") << '\n';
     out << "plugins: " << joined_list(*r, "plugins") << '\n';
+    if (const vici::Message* dp = r->find_section("dataplane"); dp != nullptr) {
+        std::vector<std::vector<std::string>> rows{{"worker", "tx-packets", "tx-bytes",
+                                                    "rx-packets", "rx-bytes", "fallback-tx",
+                                                    "drops"}};
+        for (const vici::Entry& e : *dp) {
+            const auto* w = std::get_if<vici::Section>(&e);
+            if (w == nullptr) {
+                continue;
+            }
+            std::string drops;
+            for (const vici::Entry& f : w->body) {
+                const auto* kv = std::get_if<vici::KeyValue>(&f);
+                if (kv != nullptr && kv->name.starts_with("dropped-")) {
+                    drops += (drops.empty() ? "" : " ") + kv->name.substr(8) + "=" +
+                             std::string(kv->text());
+                }
+            }
+            rows.push_back({w->name.substr(w->name.find('-') + 1), str(w->body, "tx-packets"),
+                            str(w->body, "tx-bytes"), str(w->body, "rx-packets"),
+                            str(w->body, "rx-bytes"), str(w->body, "fallback-tx-packets"),
+                            drops.empty() ? "-" : drops});
+        }
+        out << "data plane:\n";
+        print_table(rows, out, "  ");
+    }
     return 0;
 }
 

@@ -118,7 +118,25 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
         }
         d.backend = std::string(v);
     };
-    h["workers"] = u32(r, d.workers, 1024);
+    h["workers"] = u32(r, d.workers, 256);
+    h["tun"] = [&](std::string_view v, const Setting& s) {
+        if (v.empty() || v.size() > 15 || v.find_first_of("/ \t") != std::string_view::npos) {
+            r.error(s.pos, s.name, "expected an interface name of at most 15 characters");
+            return;
+        }
+        d.tun_name = std::string(v);
+    };
+    h["mtu"] = [&](std::string_view v, const Setting& s) {
+        const auto n = parse_u64(v);
+        if (!n || *n < 1280 || *n > 9000) {
+            r.error(s.pos, s.name, "expected an MTU from 1280 to 9000");
+            return;
+        }
+        d.mtu = static_cast<std::uint32_t>(*n);
+    };
+    h["offloads"] = flag(r, d.offloads);
+    h["raw_esp"] = flag(r, d.raw_esp);
+    h["ipsec_mb"] = flag(r, d.ipsec_mb);
     h["swanctl_conf"] = [&](std::string_view v, const Setting&) {
         d.swanctl_conf = std::string(v);
     };

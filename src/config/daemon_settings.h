@@ -6,8 +6,13 @@
 //       port = 500                  # IKE
 //       port_nat_t = 4500           # IKE and ESP in UDP (RFC 3948)
 //       vici = unix:///run/ikeplexd/ikeplexd.vici
-//       backend = none              # none | userspace | xfrm
+//       backend = userspace         # userspace | none | xfrm
 //       workers = 0                 # data-plane workers / RFC 9611 resources (0: one per CPU)
+//       tun = ikeplex0              # userspace: the multi-queue TUN device (one queue per worker)
+//       mtu = 1400                  # userspace: the TUN device's MTU
+//       offloads = yes              # userspace: TSO/USO on the TUN, UDP GSO/GRO on ESP sockets
+//       raw_esp = no                # userspace: ESP without UDP where no NAT (else always UDP)
+//       ipsec_mb = yes              # userspace: Intel IPsec-MB for AES-GCM where it can
 //       swanctl_conf = /etc/swanctl/swanctl.conf   # loaded at start and on SIGHUP (optional)
 //       retransmit_timeout = 4.0    # seconds; retransmit_base = 1.8; retransmit_tries = 5
 //       half_open_timeout = 30
@@ -41,8 +46,13 @@ struct DaemonSettings {
     std::uint16_t port{500};
     std::uint16_t port_nat_t{4500};
     std::string vici{"unix:///run/ikeplexd/ikeplexd.vici"};
-    std::string backend{"none"};
+    std::string backend{"userspace"};
     std::uint32_t workers{0};
+    std::string tun_name{"ikeplex0"};
+    std::uint32_t mtu{1400};
+    bool offloads{true};
+    bool raw_esp{false};
+    bool ipsec_mb{true};
     std::string swanctl_conf;  ///< empty: connections come over VICI only
     ike::Settings engine;
     std::uint32_t window_size{1};

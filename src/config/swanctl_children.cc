@@ -85,8 +85,9 @@ void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
     h["rand_packets"] = ignored(r, "jitter on packet lifetimes is not applied");
     h["replay_window"] = [&](std::string_view v, const Setting& s) {
         const auto n = parse_u64(v);
-        if (!n || *n > 65536) {
-            r.error(s.pos, s.name, "not a window size (0..65536)");
+        // The data plane keeps a bitmap of up to 4096 packets (RFC 4303 §3.4.3).
+        if (!n || *n > 4096) {
+            r.error(s.pos, s.name, "not a window size (0..4096)");
             return;
         }
         c.replay_window = static_cast<std::uint32_t>(*n);

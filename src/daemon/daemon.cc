@@ -13,6 +13,7 @@
 #include "config/swanctl.h"
 #include "daemon/vici_format.h"
 #include "kernel/none_backend.h"
+#include "kernel/userspace_backend.h"
 #include "util/log.h"
 
 namespace ikeplex::daemon {
@@ -116,20 +117,31 @@ Status Daemon::start() {
         return registry.error();
     }
     registry_ = std::move(*registry);
-    if (settings_.backend != "none") {
-        log::error(Subsystem::kDmn, "backend '{}' is not available yet; use backend = none",
-                   settings_.backend);
-        return make_error(Errc::kConfig, "backend not available");
-    }
-    backend_ = std::make_unique<kernel::NoneBackend>();
     ike::Settings engine = settings_.engine;
     engine.resources = settings_.workers != 0 ? settings_.workers
                                               : std::max(1U, std::thread::hardware_concurrency());
+    const bool userspace = settings_.backend == "userspace";
+    // Without raw ESP sockets every SA must be UDP-encapsulated: fake a NAT (as libipsec does).
+    engine.force_encap = userspace && !settings_.raw_esp;
+    IKEPLEX_TRY(transport_.open(settings_.listen, settings_.port, settings_.port_nat_t, userspace));
+    ike::SpiAllocator* spis = nullptr;
+    if (userspace) {
+        IKEPLEX_TRY(start_userspace(engine.resources));
+        spis = userspace_;
+    } else if (settings_.backend == "none") {
+        backend_ = std::make_unique<kernel::NoneBackend>();
+    } else {
+        log::error(Subsystem::kDmn, "backend '{}' is not available yet; use userspace or none",
+                   settings_.backend);
+        return make_error(Errc::kConfig, "backend not available");
+    }
     host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_, transport_,
-                                         settings_.keep_alive);
+                                         settings_.keep_alive, spis);
     host_->manager().set_source_lookup(source_address);
     host_->add_listener([this](const ike::Event& e) { on_event(e); });
-    IKEPLEX_TRY(transport_.open(settings_.listen, settings_.port, settings_.port_nat_t));
+    if (userspace_ != nullptr) {
+        watch_backend_events();
+    }
     register_query_commands();
     register_control_commands();
     register_config_commands();
@@ -152,6 +164,49 @@ Status Daemon::start() {
     log::info(Subsystem::kDmn, "ikeplexd started: {} resources, backend {}, VICI on {}",
               engine.resources, backend_->name(), settings_.vici);
     return ok();
+}
+
+Status Daemon::start_userspace(unsigned workers) {
+    esp::DataplaneOptions o;
+    o.workers = workers;
+    o.tun_name = settings_.tun_name;
+    o.mtu = settings_.mtu;
+    o.offloads = settings_.offloads;
+    o.raw_esp = settings_.raw_esp;
+    o.ipsec_mb = settings_.ipsec_mb;
+    for (const IpAddress& a : settings_.listen) {
+        o.udp_binds.push_back(Endpoint{a, settings_.port_nat_t});
+    }
+    auto b = kernel::UserspaceBackend::create(*registry_, std::move(o));
+    if (!b) {
+        log::error(Subsystem::kDmn, "cannot start the userspace data plane: {}",
+                   b.error().to_string());
+        return b.error();
+    }
+    userspace_ = b->get();
+    backend_ = std::move(*b);
+    return ok();
+}
+
+void Daemon::watch_backend_events() {
+    const int fd = ::dup(userspace_->event_fd());
+    if (fd < 0) {
+        log::error(Subsystem::kDmn, "cannot watch data-plane events: {}", std::strerror(errno));
+        return;
+    }
+    backend_events_ = std::make_unique<asio::posix::stream_descriptor>(io_, fd);
+    arm_backend_events();
+}
+
+void Daemon::arm_backend_events() {
+    backend_events_->async_wait(asio::posix::stream_descriptor::wait_read,
+                                [this](const asio::error_code& ec) {
+                                    if (ec || stopping_) {
+                                        return;
+                                    }
+                                    userspace_->poll_events();
+                                    arm_backend_events();
+                                });
 }
 
 void Daemon::wait_signals() {
@@ -188,6 +243,10 @@ void Daemon::shutdown(std::chrono::milliseconds grace) {
 void Daemon::shutdown_poll(std::chrono::steady_clock::time_point deadline) {
     if (host_->manager().sas().empty() || std::chrono::steady_clock::now() >= deadline) {
         signals_.cancel();
+        if (backend_events_) {
+            asio::error_code ec;
+            backend_events_->close(ec);
+        }
         vici_.close();
         transport_.close();
         io_.stop();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -21,6 +22,7 @@
 #include "daemon/engine_host.h"
 #include "daemon/udp_transport.h"
 #include "kernel/backend.h"
+#include "kernel/userspace_backend.h"
 #include "vici/server.h"
 
 namespace ikeplex::daemon {
@@ -94,6 +96,9 @@ private:
     void rebuild_credentials(ike::Credentials from_file);
     void add_vici_credentials(ike::Credentials& c) const;
     void apply_log_levels();
+    Status start_userspace(unsigned workers);
+    void watch_backend_events();
+    void arm_backend_events();
     /// Starts tracking a command; returns its id.
     std::uint64_t track(Control c, std::chrono::milliseconds timeout);
     void finish_control(std::uint64_t id, bool success, const std::string& errmsg);
@@ -111,6 +116,8 @@ private:
     std::map<std::uint32_t, vici::Message> child_snapshots_;
     std::unique_ptr<crypto::Registry> registry_;
     std::unique_ptr<kernel::Backend> backend_;
+    kernel::UserspaceBackend* userspace_{nullptr};  ///< backend_ when it is the userspace one
+    std::unique_ptr<asio::posix::stream_descriptor> backend_events_;
     UdpTransport transport_;
     std::unique_ptr<EngineHost> host_;
     vici::Server vici_;

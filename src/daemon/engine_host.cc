@@ -9,11 +9,12 @@ namespace ikeplex::daemon {
 
 EngineHost::EngineHost(asio::io_context& io, const crypto::Registry& registry,
                        const ike::Settings& settings, kernel::Backend& backend,
-                       UdpTransport& transport, std::chrono::milliseconds keep_alive)
+                       UdpTransport& transport, std::chrono::milliseconds keep_alive,
+                       ike::SpiAllocator* spis)
     : backend_(backend),
       transport_(transport),
       spis_(random_),
-      manager_(registry, random_, spis_, settings),
+      manager_(registry, random_, spis != nullptr ? *spis : spis_, settings),
       timer_(io),
       keepalive_timer_(io),
       keep_alive_(keep_alive),

@@ -24,7 +24,7 @@ class EngineHost {
 public:
     EngineHost(asio::io_context& io, const crypto::Registry& registry,
                const ike::Settings& settings, kernel::Backend& backend, UdpTransport& transport,
-               std::chrono::milliseconds keep_alive);
+               std::chrono::milliseconds keep_alive, ike::SpiAllocator* spis = nullptr);
     EngineHost(const EngineHost&) = delete;
     EngineHost& operator=(const EngineHost&) = delete;
     EngineHost(EngineHost&&) = delete;

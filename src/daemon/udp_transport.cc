@@ -74,7 +74,7 @@ UdpTransport::~UdpTransport() {
 }
 
 Status UdpTransport::open(const std::vector<IpAddress>& listen, std::uint16_t ike_port,
-                          std::uint16_t natt_port) {
+                          std::uint16_t natt_port, bool share_natt) {
     ike_port_ = ike_port;
     natt_port_ = natt_port;
     for (const IpAddress& a : listen) {
@@ -96,6 +96,11 @@ Status UdpTransport::open(const std::vector<IpAddress>& listen, std::uint16_t ik
                 ::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
             }
             s->sock.set_option(asio::socket_base::reuse_address(true), ec);
+            if (share_natt && port == natt_port &&
+                ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+                return Error{Errc::kSystem, "cannot set SO_REUSEPORT on the NAT-T socket", errno, 0,
+                             port};
+            }
             // Room for bursts (a flood of IKE_SA_INIT, many peers rekeying at once): 4 MiB, past
             // net.core.rmem_max when we may (root), else as much as allowed.
             const int rcvbuf = 4 * 1024 * 1024;

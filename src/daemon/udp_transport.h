@@ -47,8 +47,10 @@ public:
     void set_esp_receiver(EspReceive r) { on_esp_ = std::move(r); }
     /// Binds `ike_port` and `natt_port` on every address of `listen` (the unspecified address
     /// of a family means all of that family). kSystem with errno on failure.
+    /// `share_natt`: the NAT-T sockets open a SO_REUSEPORT group (bound first, so they are
+    /// its index 0) that the userspace data plane's ESP sockets join.
     Status open(const std::vector<IpAddress>& listen, std::uint16_t ike_port,
-                std::uint16_t natt_port);
+                std::uint16_t natt_port, bool share_natt = false);
     void close();
 
     /// Sends an IKE message from `d.local` to `d.remote` (with the marker on the NAT-T port).

@@ -1,5 +1,8 @@
 #include "daemon/vici_format.h"
 
+#include <algorithm>
+#include <ctime>
+
 #include <fmt/format.h>
 
 #include "wire/names.h"
@@ -134,6 +137,27 @@ void fill_child(vici::Message& m, const ike::IkeSaManager& mgr, const kernel::Ba
     m.add("packets-in", std::to_string(in.packets));
     m.add("bytes-out", std::to_string(out.bytes));
     m.add("packets-out", std::to_string(out.packets));
+    // As charon: seconds since the SA last carried a packet (only once it has).
+    const std::int64_t unix_now = std::time(nullptr);
+    if (in.last_use_unix != 0) {
+        m.add("use-in", std::to_string(std::max<std::int64_t>(0, unix_now - in.last_use_unix)));
+    }
+    if (out.last_use_unix != 0) {
+        m.add("use-out", std::to_string(std::max<std::int64_t>(0, unix_now - out.last_use_unix)));
+    }
+    // ikeplex (userspace backend): which data-plane worker handles each direction ("all": the
+    // fallback's outbound, shared by every worker).
+    if (!backend.worker_stats().empty()) {
+        m.add("worker-in", in.worker >= 0 ? std::to_string(in.worker) : "all");
+        m.add("worker-out", out.worker >= 0 ? std::to_string(out.worker) : "all");
+    }
+    // ikeplex: inbound packets the data plane refused on this SA.
+    if (in.dropped_replay != 0) {
+        m.add("dropped-replay-in", std::to_string(in.dropped_replay));
+    }
+    if (in.dropped_integrity != 0) {
+        m.add("dropped-integrity-in", std::to_string(in.dropped_integrity));
+    }
     if (auto at = mgr.deadline(sa.id(), ike::TimerKind::kChildRekey, c.id)) {
         m.add("rekey-time", secs(at->ms - now_ms));
     }

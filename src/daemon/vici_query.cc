@@ -1,6 +1,7 @@
 // VICI queries: version, stats, list-sas, list-conns, get-conns, list-policies, list-certs,
 // list-authorities, get-counters.
 #include <ctime>
+#include <map>
 
 #include <sys/utsname.h>
 
@@ -12,7 +13,7 @@ namespace ikeplex::daemon {
 namespace {
 
 std::string since(std::int64_t unix_time) {
-    const std::time_t t = static_cast<std::time_t>(unix_time);
+    const auto t = static_cast<std::time_t>(unix_time);
     std::tm tm{};
     localtime_r(&t, &tm);
     char buf[64];
@@ -85,6 +86,21 @@ void Daemon::register_query_commands() {
         vici::List& plugins = r.add_list("plugins");
         plugins.add("ikeplex-engine");
         plugins.add(std::string("backend-") + backend_->name());
+        if (const auto workers = backend_->worker_stats(); !workers.empty()) {
+            // ikeplex: the data plane's workers (one per CPU / RFC 9611 resource).
+            vici::Message& dp = r.add_section("dataplane");
+            for (const kernel::WorkerStats& ws : workers) {
+                vici::Message& one = dp.add_section("worker-" + std::to_string(ws.worker));
+                one.add("tx-packets", std::to_string(ws.tx_packets));
+                one.add("tx-bytes", std::to_string(ws.tx_bytes));
+                one.add("rx-packets", std::to_string(ws.rx_packets));
+                one.add("rx-bytes", std::to_string(ws.rx_bytes));
+                one.add("fallback-tx-packets", std::to_string(ws.fallback_tx));
+                for (const auto& [reason, n] : ws.drops) {
+                    one.add("dropped-" + reason, std::to_string(n));
+                }
+            }
+        }
         reply.respond(r);
     });
 
@@ -174,6 +190,20 @@ void Daemon::register_query_commands() {
         all.add("udp-out", std::to_string(u.sent));
         all.add("udp-send-errors", std::to_string(u.send_errors));
         all.add("nat-keepalives-in", std::to_string(u.keepalives));
+        if (const auto workers = backend_->worker_stats(); !workers.empty()) {
+            std::map<std::string, std::uint64_t> esp;
+            for (const kernel::WorkerStats& ws : workers) {
+                esp["esp-tx-packets"] += ws.tx_packets;
+                esp["esp-rx-packets"] += ws.rx_packets;
+                esp["esp-fallback-tx-packets"] += ws.fallback_tx;
+                for (const auto& [reason, n] : ws.drops) {
+                    esp["esp-dropped-" + reason] += n;
+                }
+            }
+            for (const auto& [name, n] : esp) {
+                all.add(name, std::to_string(n));
+            }
+        }
         all.add("vici-requests", std::to_string(v.requests));
         all.add("vici-malformed", std::to_string(v.malformed));
         r.add("success", "yes");

@@ -138,6 +138,9 @@ struct Settings {
     std::uint32_t resources{1};
     /// After TS_MAX_QUEUE, no new member is requested for this long (or until one goes away).
     Duration group_full_backoff{std::chrono::seconds(60)};
+    /// Fake a NAT on every IKE SA so ESP always goes in UDP (the userspace data plane without
+    /// raw ESP sockets; strongSwan's libipsec does the same).
+    bool force_encap{false};
 };
 
 }  // namespace ikeplex::ike

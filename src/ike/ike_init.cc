@@ -150,7 +150,8 @@ public:
                 group_, Bytes(sa.ke->public_value().begin(), sa.ke->public_value().end())}));
         out.push_back(wire::make_payload(wire::NoncePayload{sa.ni}));
         IKEPLEX_TRY(append_natd(sa.services().registry, sa.spi_i(), IkeSpi(0), sa.local(),
-                                sa.remote(), cfg.force_encap, sa.services().random, out));
+                                sa.remote(), cfg.force_encap || sa.services().settings.force_encap,
+                                sa.services().random, out));
         if (cfg.fragmentation) {
             out.push_back(wire::make_notify(NotifyType::kIkev2FragmentationSupported));
         }
@@ -339,8 +340,8 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
             algorithms->ke,
             Bytes((*own_ke)->public_value().begin(), (*own_ke)->public_value().end())}));
     resp.payloads.push_back(wire::make_payload(wire::NoncePayload{sa->nr}));
-    if (!append_natd(services.registry, sa->spi_i(), sa->spi_r(), req.local, req.remote, false,
-                     services.random, resp.payloads)) {
+    if (!append_natd(services.registry, sa->spi_i(), sa->spi_r(), req.local, req.remote,
+                     services.settings.force_encap, services.random, resp.payloads)) {
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
     // CERTREQ when a certificate is expected from the initiator (RFC 7296 §3.7).

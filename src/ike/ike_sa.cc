@@ -92,7 +92,8 @@ void IkeSa::set_nat(bool here, bool there) noexcept {
 }
 
 bool IkeSa::udp_encap() const noexcept {
-    return nat_here_ || nat_there_ || (config_ != nullptr && config_->force_encap);
+    return nat_here_ || nat_there_ || services_.settings.force_encap ||
+           (config_ != nullptr && config_->force_encap);
 }
 
 void IkeSa::transition(IkeState to, const char* reason) {

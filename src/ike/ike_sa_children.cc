@@ -121,7 +121,8 @@ void IkeSa::install_child(ChildSa& c, crypto::ChildKeys&& keys, bool we_initiate
     step.out.commands.emplace_back(std::move(in));
     step.out.commands.emplace_back(std::move(out));
     registry_.acquire_policy(
-            InstallPolicy{c.reqid, c.local_ts, c.remote_ts, local_, remote_, c.mode, false, false},
+            InstallPolicy{c.reqid, c.local_ts, c.remote_ts, local_, remote_, c.mode, false,
+                          c.config != nullptr && c.config->per_cpu_sas},
             step);
     c.state = ChildState::kInstalled;
     c.established = step.now;

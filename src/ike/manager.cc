@@ -319,7 +319,7 @@ void IkeSaManager::start_actions(Step& step) {
                                              Endpoint{remote, c.remote_port},
                                              ch.mode,
                                              true,
-                                             false};
+                                             ch.per_cpu_sas};
                     step.out.commands.emplace_back(p.policy);
                     log::info(log::Subsystem::kCfg, "installed trap policy for {}/{} (reqid {})",
                               c.name, ch.name, reqid.value());

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ike/backend.h"
@@ -18,7 +19,24 @@ namespace ikeplex::kernel {
 struct SaStats {
     std::uint64_t bytes{0};
     std::uint64_t packets{0};
-    std::int64_t last_use_unix{0};  ///< 0: never used
+    std::int64_t last_use_unix{0};       ///< 0: never used
+    std::uint64_t dropped_replay{0};     ///< inbound packets refused by the replay window
+    std::uint64_t dropped_integrity{0};  ///< inbound packets whose ICV did not verify
+    std::uint64_t dropped_other{0};
+    /// Userspace backend: the worker that processes this SA; -1 for every worker (a group's
+    /// fallback SA outbound) or a backend without workers.
+    std::int32_t worker{-1};
+};
+
+/// Counters of one data-plane worker (userspace backend), for `stats` and `ikeplex counters`.
+struct WorkerStats {
+    unsigned worker{0};
+    std::uint64_t tx_packets{0};
+    std::uint64_t tx_bytes{0};
+    std::uint64_t rx_packets{0};
+    std::uint64_t rx_bytes{0};
+    std::uint64_t fallback_tx{0};  ///< of tx_packets, sent on a group's fallback SA
+    std::vector<std::pair<std::string, std::uint64_t>> drops;  ///< reason -> count (non-zero)
 };
 
 class Backend {
@@ -40,6 +58,8 @@ public:
     }
     /// Counters of an installed SA, if the backend keeps them.
     [[nodiscard]] virtual std::optional<SaStats> stats(Spi spi, bool inbound) const = 0;
+    /// Per-worker counters (empty for backends without workers).
+    [[nodiscard]] virtual std::vector<WorkerStats> worker_stats() const { return {}; }
     /// SAs and policies currently installed.
     [[nodiscard]] virtual std::size_t installed_sas() const noexcept = 0;
     [[nodiscard]] virtual std::size_t installed_policies() const noexcept = 0;

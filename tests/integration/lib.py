@@ -2,7 +2,8 @@
 Debian's strongSwan 5.9.8 charon inside it, certificates, and polling helpers.
 
 Everything is named after the test's process id, uses only 10.99.0.0/16 inside the test's own
-namespaces, puts a timeout on every external command and is removed on exit.
+namespaces, puts a timeout on every external command and is removed on exit. Traffic and CPU
+measurement helpers (iperf3, ping, CPU seconds) are in traffic.py.
 """
 import argparse
 import json
@@ -17,6 +18,14 @@ import time
 
 CHARON = "/usr/lib/ipsec/charon"
 PSK = "interop-test-psk-0123456789"
+
+# The shared end-to-end topology (Namespaces): outer veth 10.99.0.1 (A) <-> 10.99.0.2 (B); inner
+# networks 10.99.1.0/24 behind A (10.99.1.1 on A's lo) and 10.99.2.0/24 behind B (10.99.2.1 on
+# B's lo). Traffic between the inner addresses, sent from inside the gateway namespaces, goes
+# through whatever tunnel device routes the other inner network.
+OUTER_A, OUTER_B = "10.99.0.1", "10.99.0.2"
+INNER_A, INNER_B = "10.99.1.1", "10.99.2.1"
+NET_A, NET_B = "10.99.1.0/24", "10.99.2.0/24"
 
 
 class Failure(Exception):
@@ -89,6 +98,18 @@ class Namespaces:
         """Drops every packet leaving `ns` (a dead peer for DPD)."""
         veth = self.veth_a if ns == self.a else self.veth_b
         run(["ip", "-n", ns, "link", "set", veth, "down" if on else "up"])
+
+    def plain_routes(self):
+        """Routes each inner network in clear over the veth (the no-tunnel baseline)."""
+        run(["ip", "-n", self.a, "route", "replace", NET_B, "via", OUTER_B, "src", INNER_A])
+        run(["ip", "-n", self.b, "route", "replace", NET_A, "via", OUTER_A, "src", INNER_B])
+
+    def route_via(self, ns, dev, net=None):
+        """Routes the other side's inner network through `dev` (a tunnel device) in `ns`."""
+        if ns == self.a:
+            run(["ip", "-n", ns, "route", "replace", net or NET_B, "dev", dev, "src", INNER_A])
+        else:
+            run(["ip", "-n", ns, "route", "replace", net or NET_A, "dev", dev, "src", INNER_B])
 
 
 def swanctl_conf(local, remote, local_id, remote_id, local_ts, remote_ts, ike="aes256gcm16-prfsha256-x25519",
@@ -168,9 +189,10 @@ def install_credentials(conf_dir, side, certs, ca):
 
 
 class Ikeplexd:
-    """ikeplexd in a namespace, with its own folder, swanctl.conf and VICI socket."""
+    """ikeplexd in a namespace, with its own folder, swanctl.conf and VICI socket. `backend`:
+    "none" (IKE only, the default for the IKE tests) or "userspace" (the ESP data plane)."""
 
-    def __init__(self, build, ns, folder, swanctl, extra="", workers=4, window=1, preload=True):
+    def __init__(self, build, ns, folder, swanctl, extra="", workers=4, window=1, preload=True, backend="none"):
         self.build, self.ns, self.dir = build, ns, folder
         os.makedirs(folder, exist_ok=True)
         self.vici = f"{folder}/ikeplexd.vici"
@@ -180,6 +202,7 @@ class Ikeplexd:
             f.write(f"""ikeplexd {{
     vici = unix://{self.vici}
     {"swanctl_conf = " + folder + "/swanctl.conf" if preload else ""}
+    backend = {backend}
     workers = {workers}
     window_size = {window}
     retransmit_timeout = 1
@@ -237,10 +260,33 @@ def children(fields):
 
 
 class Charon:
-    """strongSwan 5.9.8 in a namespace, with its own /run (the PID file path is compiled in)."""
+    """strongSwan 5.9.8 in a namespace, with its own /run (the PID file path is compiled in).
 
-    def __init__(self, ns, folder, swanctl, dpd=False):
+    data_plane:
+      "kernel-libipsec" (default): kernel-libipsec is loaded before kernel-netlink (the first
+          kernel-ipsec backend registered wins; kernel-netlink stays as the kernel-net part).
+          charon creates the TUN device ipsec0 in `ns`, installs a route to the remote traffic
+          selector through it in table 220 (also with install_routes = no) and does ESP in
+          userspace, always as ESP-in-UDP on port 4500 (5.9.8 fakes a NAT to force it). Traffic
+          from the inner address goes through the tunnel: see data_plane_up().
+      "none": kernel-netlink only (IKE only: the CHILD_SA install fails on this kernel, the
+          responder answers N(NO_PROPOSAL_CHOSEN) and keeps the IKE SA).
+    log_levels: filelog levels replacing the defaults (e.g. {"default": 0, "ike": 1} for
+      benchmarks); extra: more lines inside charon { } of strongswan.conf; load: run
+      `swanctl --load-all` at once (default)."""
+
+    def __init__(self, ns, folder, swanctl, dpd=False, data_plane="kernel-libipsec", log_levels=None, extra="",
+                 load=True):
+        if data_plane not in ("kernel-libipsec", "none"):
+            raise Failure(f"Charon: unknown data_plane {data_plane!r}")
         self.ns, self.dir = ns, folder
+        self.data_plane = data_plane
+        plugins = "random nonce openssl pem pkcs1 pkcs8 x509 pubkey sha1 sha2 hmac aes gcm kdf " + \
+            ("kernel-libipsec " if data_plane == "kernel-libipsec" else "") + \
+            "kernel-netlink socket-default vici updown"
+        levels = {"default": 1, "ike": 2, "cfg": 2} if log_levels is None else dict(log_levels)
+        level_lines = "\n".join(f"                   {k} = {v}" for k, v in levels.items())
+        extra_lines = f"  {extra}\n" if extra else ""
         os.makedirs(f"{folder}/run", exist_ok=True)
         for sub in ("x509", "x509ca", "private"):
             os.makedirs(f"{folder}/{sub}", exist_ok=True)
@@ -248,17 +294,15 @@ class Charon:
         self.vici = f"{folder}/charon.vici"
         with open(self.conf, "w") as f:
             f.write(f"""charon {{
-  load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey sha1 sha2 hmac aes gcm kdf kernel-libipsec kernel-netlink socket-default vici updown
+  load = {plugins}
   install_routes = no
   install_virtual_ip = no
   retransmit_timeout = 1
   retransmit_tries = 2
   delete_rekeyed_delay = 0
-  filelog {{ main {{ path = {folder}/charon.log
+{extra_lines}  filelog {{ main {{ path = {folder}/charon.log
                    time_format = %T
-                   default = 1
-                   ike = 2
-                   cfg = 2
+{level_lines}
                    flush_line = yes }} }}
   syslog {{ daemon {{ default = -1 }} }}
   plugins {{ vici {{ socket = unix://{self.vici} }} }}
@@ -272,10 +316,47 @@ swanctl {{ load = pem pkcs1 pkcs8 x509 pubkey openssl random nonce }}
             ["ip", "netns", "exec", ns, "unshare", "-m", "sh", "-c",
              f"mount --make-rprivate / && mount --bind {folder}/run /run && exec {CHARON}"],
             stdout=self.out, stderr=subprocess.STDOUT, env=dict(os.environ, STRONGSWAN_CONF=self.conf))
-        wait_until(lambda: os.path.exists(self.vici) or self.proc.poll() is not None, 15, "charon's socket")
-        if self.proc.poll() is not None:
-            raise Failure(f"charon did not start: {open(folder + '/charon.out').read()}")
-        self.swanctl("--load-all", "--file", f"{folder}/swanctl.conf")
+        try:
+            wait_until(lambda: os.path.exists(self.vici) or self.proc.poll() is not None, 15, "charon's socket")
+            if self.proc.poll() is not None:
+                raise Failure(f"charon did not start: {open(folder + '/charon.out').read()}")
+            if load:
+                self.swanctl("--load-all", "--file", f"{folder}/swanctl.conf")
+        except BaseException:
+            self.close()  # nobody else holds this charon yet: stop it rather than leak it
+            raise
+
+    @property
+    def pid(self):
+        """charon's own pid (ip netns exec, unshare and sh all exec into it)."""
+        return self.proc.pid
+
+    def initiate(self, child="net", timeout=30):
+        out = self.swanctl("--initiate", "--child", child, timeout=timeout)
+        if "completed successfully" not in out:
+            raise Failure(f"charon: initiating {child} failed: {out}")
+        return out
+
+    def tun_device(self, timeout=10):
+        """Name of kernel-libipsec's TUN device in the namespace (ipsec0), once it exists."""
+        if self.data_plane != "kernel-libipsec":
+            raise Failure("charon runs without kernel-libipsec: no TUN device")
+
+        def find():
+            out = run(["ip", "-n", self.ns, "-o", "link", "show", "type", "tun"], check=False)
+            m = re.search(r"^\d+: (ipsec\d+)[:@]", out, re.M)
+            return m.group(1) if m else None
+        return wait_until(find, timeout, f"kernel-libipsec's TUN device in {self.ns}")
+
+    def data_plane_up(self, remote_net, timeout=10):
+        """Waits until the route to `remote_net` through the TUN device exists (table 220): after
+        this, traffic to the remote inner network goes through kernel-libipsec."""
+        dev = self.tun_device(timeout)
+
+        def routed():
+            out = run(["ip", "-n", self.ns, "route", "show", "table", "220"], check=False)
+            return dev if re.search(rf"^{re.escape(remote_net)} dev {dev}\b", out, re.M) else None
+        return wait_until(routed, timeout, f"charon's route to {remote_net} via {dev} in {self.ns}")
 
     def swanctl(self, *args, timeout=20, check=True):
         return run(["swanctl", *args, "--uri", f"unix://{self.vici}"], timeout=timeout, check=check,

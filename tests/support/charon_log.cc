@@ -1,5 +1,6 @@
 #include "charon_log.h"
 
+#include <algorithm>
 #include <regex>
 #include <sstream>
 
@@ -50,11 +51,8 @@ Bytes CharonLog::get(const std::string& label, std::size_t n) const {
 }
 
 std::size_t CharonLog::count(const std::string& label) const {
-    std::size_t n = 0;
-    for (const LogDump& d : dumps_) {
-        n += d.label == label ? 1 : 0;
-    }
-    return n;
+    return static_cast<std::size_t>(std::count_if(
+            dumps_.begin(), dumps_.end(), [&](const LogDump& d) { return d.label == label; }));
 }
 
 }  // namespace ikeplex::test

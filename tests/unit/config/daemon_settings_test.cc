@@ -32,8 +32,13 @@ TEST(DaemonSettings, Defaults) {
     ASSERT_EQ(d.listen.size(), 2U);
     EXPECT_EQ(d.port, 500);
     EXPECT_EQ(d.port_nat_t, 4500);
-    EXPECT_EQ(d.backend, "none");
+    EXPECT_EQ(d.backend, "userspace");
     EXPECT_EQ(d.workers, 0U);
+    EXPECT_EQ(d.tun_name, "ikeplex0");
+    EXPECT_EQ(d.mtu, 1400U);
+    EXPECT_TRUE(d.offloads);
+    EXPECT_FALSE(d.raw_esp);
+    EXPECT_TRUE(d.ipsec_mb);
     EXPECT_EQ(d.vici, "unix:///run/ikeplexd/ikeplexd.vici");
     EXPECT_EQ(d.engine.retransmit_tries, 5U);
     EXPECT_EQ(d.window_size, 1U);
@@ -49,6 +54,11 @@ ikeplexd {
     vici = unix:///tmp/x.vici
     backend = userspace
     workers = 4
+    tun = ipsec7
+    mtu = 1500
+    offloads = no
+    raw_esp = yes
+    ipsec_mb = no
     swanctl_conf = /etc/swanctl/swanctl.conf
     retransmit_timeout = 0.5
     retransmit_base = 1.5
@@ -76,6 +86,11 @@ ikeplexd {
     EXPECT_EQ(d.vici, "unix:///tmp/x.vici");
     EXPECT_EQ(d.backend, "userspace");
     EXPECT_EQ(d.workers, 4U);
+    EXPECT_EQ(d.tun_name, "ipsec7");
+    EXPECT_EQ(d.mtu, 1500U);
+    EXPECT_FALSE(d.offloads);
+    EXPECT_TRUE(d.raw_esp);
+    EXPECT_FALSE(d.ipsec_mb);
     EXPECT_EQ(d.swanctl_conf, "/etc/swanctl/swanctl.conf");
     EXPECT_EQ(d.engine.retransmit_timeout, std::chrono::milliseconds(500));
     EXPECT_DOUBLE_EQ(d.engine.retransmit_base, 1.5);
@@ -95,6 +110,11 @@ ikeplexd {
 TEST(DaemonSettings, Errors) {
     EXPECT_THAT(errors_of("ikeplexd {\n  backend = kernel\n}\n"),
                 ElementsAre("ikeplexd.conf:2: ikeplexd.backend: expected none, userspace or xfrm"));
+    EXPECT_THAT(errors_of("ikeplexd {\n  mtu = 100\n}\n"),
+                ElementsAre("ikeplexd.conf:2: ikeplexd.mtu: expected an MTU from 1280 to 9000"));
+    EXPECT_THAT(errors_of("ikeplexd {\n  tun = a/b\n}\n"),
+                ElementsAre("ikeplexd.conf:2: ikeplexd.tun: expected an interface name of at most "
+                            "15 characters"));
     EXPECT_THAT(errors_of("ikeplexd {\n  lisen = 1.2.3.4\n}\n"),
                 ElementsAre("ikeplexd.conf:2: ikeplexd.lisen: unknown key"));
     EXPECT_THAT(
@@ -128,7 +148,7 @@ TEST(DaemonSettings, LoadFileFailsOnErrors) {
     EXPECT_FALSE(load_daemon_settings("/etc/ikeplexd.conf", f, fs));
     ASSERT_EQ(f.errors.size(), 1U);
     EXPECT_EQ(f.errors[0].to_string(),
-              "/etc/ikeplexd.conf:2: ikeplexd.workers: expected a number up to 1024");
+              "/etc/ikeplexd.conf:2: ikeplexd.workers: expected a number up to 256");
 }
 
 }  // namespace

@@ -1,0 +1,525 @@
+#include "esp/io/offload.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ikeplex::esp::io {
+
+namespace {
+
+constexpr std::uint8_t kProtoTcp = 6;
+constexpr std::uint8_t kProtoUdp = 17;
+constexpr std::uint8_t kTcpFin = 0x01;
+constexpr std::uint8_t kTcpPsh = 0x08;
+constexpr std::uint8_t kTcpAck = 0x10;
+constexpr std::uint8_t kTcpCwr = 0x80;
+constexpr std::size_t kIpv4Hdr = 20;
+constexpr std::size_t kIpv6Hdr = 40;
+constexpr std::size_t kTcpHdr = 20;
+constexpr std::size_t kUdpHdr = 8;
+constexpr std::size_t kTcpCsumOff = 16;
+constexpr std::size_t kUdpCsumOff = 6;
+constexpr std::size_t kMaxIpLen = 65535;
+
+std::uint16_t be16(const std::uint8_t* p) noexcept {
+    return static_cast<std::uint16_t>((p[0] << 8U) | p[1]);
+}
+std::uint32_t be32(const std::uint8_t* p) noexcept {
+    return (std::uint32_t{p[0]} << 24U) | (std::uint32_t{p[1]} << 16U) |
+           (std::uint32_t{p[2]} << 8U) | p[3];
+}
+void put_be16(std::uint8_t* p, std::size_t v) noexcept {
+    p[0] = static_cast<std::uint8_t>(v >> 8U);
+    p[1] = static_cast<std::uint8_t>(v);
+}
+void put_be32(std::uint8_t* p, std::uint32_t v) noexcept {
+    p[0] = static_cast<std::uint8_t>(v >> 24U);
+    p[1] = static_cast<std::uint8_t>(v >> 16U);
+    p[2] = static_cast<std::uint8_t>(v >> 8U);
+    p[3] = static_cast<std::uint8_t>(v);
+}
+std::uint16_t le16(const std::uint8_t* p) noexcept {
+    return static_cast<std::uint16_t>(p[0] | (p[1] << 8U));
+}
+void put_le16(std::uint8_t* p, std::uint16_t v) noexcept {
+    p[0] = static_cast<std::uint8_t>(v);
+    p[1] = static_cast<std::uint8_t>(v >> 8U);
+}
+/// IPv4 IHL (low nibble) and TCP data offset (high nibble) in bytes.
+std::size_t low_nibble_words(std::uint8_t b) noexcept {
+    return std::size_t{b & 0x0FU} * 4;
+}
+std::size_t high_nibble_words(std::uint8_t b) noexcept {
+    return std::size_t{static_cast<std::uint8_t>(b >> 4U)} * 4;
+}
+/// Stores a host-order checksum value so that its bytes are right in the packet.
+void put_csum(std::uint8_t* p, std::uint16_t host) noexcept {
+    std::memcpy(p, &host, 2);
+}
+
+/// Where the addresses and the L4 header of a plain IPv4/IPv6 packet are.
+struct L4View {
+    bool v6{false};
+    std::uint8_t proto{0};
+    std::size_t l4_off{0};
+    std::size_t end{0};  ///< IP length (<= buffer size)
+};
+
+bool parse_l4(ByteView ip, L4View& v) noexcept {
+    if (ip.empty()) {
+        return false;
+    }
+    const std::uint8_t version = ip[0] >> 4U;
+    if (version == 4) {
+        if (ip.size() < kIpv4Hdr) {
+            return false;
+        }
+        const std::size_t ihl = low_nibble_words(ip[0]);
+        const std::size_t total = be16(&ip[2]);
+        if (ihl < kIpv4Hdr || total < ihl || total > ip.size() || (be16(&ip[6]) & 0x3FFFU) != 0) {
+            return false;
+        }
+        v = L4View{false, ip[9], ihl, total};
+        return true;
+    }
+    if (version == 6) {
+        if (ip.size() < kIpv6Hdr) {
+            return false;
+        }
+        const std::size_t total = kIpv6Hdr + be16(&ip[4]);
+        if (total > ip.size()) {
+            return false;
+        }
+        v = L4View{true, ip[6], kIpv6Hdr, total};
+        return true;
+    }
+    return false;
+}
+
+ByteView src_addr(ByteView ip, bool v6) noexcept {
+    return v6 ? ip.subspan(8, 16) : ip.subspan(12, 4);
+}
+ByteView dst_addr(ByteView ip, bool v6) noexcept {
+    return v6 ? ip.subspan(24, 16) : ip.subspan(16, 4);
+}
+
+/// Offset of the checksum field in an L4 header, 0 if not TCP/UDP or too short.
+std::size_t l4_csum_field(const L4View& v) noexcept {
+    const std::size_t l4_len = v.end - v.l4_off;
+    if (v.proto == kProtoTcp && l4_len >= kTcpHdr) {
+        return kTcpCsumOff;
+    }
+    if (v.proto == kProtoUdp && l4_len >= kUdpHdr) {
+        return kUdpCsumOff;
+    }
+    return 0;
+}
+
+}  // namespace
+
+// ---- checksums
+
+std::uint64_t csum_add(ByteView b, std::uint64_t sum) noexcept {
+    const std::uint8_t* p = b.data();
+    std::size_t n = b.size();
+    while (n >= 8) {
+        std::uint32_t w0 = 0;
+        std::uint32_t w1 = 0;
+        std::memcpy(&w0, p, 4);
+        std::memcpy(&w1, p + 4, 4);
+        sum += std::uint64_t{w0} + w1;
+        p += 8;
+        n -= 8;
+    }
+    if (n >= 4) {
+        std::uint32_t w = 0;
+        std::memcpy(&w, p, 4);
+        sum += w;
+        p += 4;
+        n -= 4;
+    }
+    if (n >= 2) {
+        std::uint16_t w = 0;
+        std::memcpy(&w, p, 2);
+        sum += w;
+        p += 2;
+        n -= 2;
+    }
+    if (n == 1) {
+        const std::uint8_t last[2] = {p[0], 0};
+        std::uint16_t w = 0;
+        std::memcpy(&w, last, 2);
+        sum += w;
+    }
+    return sum;
+}
+
+std::uint16_t csum_fold(std::uint64_t sum) noexcept {
+    while ((sum >> 16U) != 0) {
+        sum = (sum & 0xFFFFU) + (sum >> 16U);
+    }
+    return static_cast<std::uint16_t>(sum);
+}
+
+std::uint64_t pseudo_header_sum(ByteView src, ByteView dst, std::uint8_t proto,
+                                std::uint32_t l4_len) noexcept {
+    // IPv6 form (length as 32 bits); for IPv4 lengths < 65536 it sums the same as the 12-byte
+    // IPv4 pseudo-header.
+    std::uint8_t tail[6] = {0, proto, 0, 0, 0, 0};
+    put_be32(tail + 2, l4_len);
+    return csum_add(tail, csum_add(dst, csum_add(src)));
+}
+
+void set_ipv4_header_checksum(MutByteView hdr) noexcept {
+    hdr[10] = 0;
+    hdr[11] = 0;
+    put_csum(&hdr[10], static_cast<std::uint16_t>(~csum_fold(csum_add(hdr))));
+}
+
+bool ipv4_header_checksum_ok(ByteView hdr) noexcept {
+    return csum_fold(csum_add(hdr)) == 0xFFFF;
+}
+
+bool l4_checksum_ok(ByteView ip) noexcept {
+    L4View v;
+    if (!parse_l4(ip, v)) {
+        return false;
+    }
+    const std::size_t field = l4_csum_field(v);
+    if (field == 0) {
+        return false;
+    }
+    const ByteView l4 = ip.subspan(v.l4_off, v.end - v.l4_off);
+    if (v.proto == kProtoUdp && !v.v6 && l4[6] == 0 && l4[7] == 0) {
+        return true;  // no checksum (IPv4 only)
+    }
+    const std::uint64_t sum = pseudo_header_sum(src_addr(ip, v.v6), dst_addr(ip, v.v6), v.proto,
+                                                static_cast<std::uint32_t>(l4.size()));
+    return csum_fold(csum_add(l4, sum)) == 0xFFFF;
+}
+
+bool set_l4_checksum(MutByteView ip) noexcept {
+    L4View v;
+    if (!parse_l4(ip, v)) {
+        return false;
+    }
+    const std::size_t field = l4_csum_field(v);
+    if (field == 0) {
+        return false;
+    }
+    const MutByteView l4 = ip.subspan(v.l4_off, v.end - v.l4_off);
+    l4[field] = 0;
+    l4[field + 1] = 0;
+    const std::uint64_t sum = pseudo_header_sum(src_addr(ip, v.v6), dst_addr(ip, v.v6), v.proto,
+                                                static_cast<std::uint32_t>(l4.size()));
+    auto c = static_cast<std::uint16_t>(~csum_fold(csum_add(l4, sum)));
+    if (c == 0 && v.proto == kProtoUdp) {
+        c = 0xFFFF;
+    }
+    put_csum(&l4[field], c);
+    return true;
+}
+
+// ---- virtio-net header
+
+VirtioNetHdr VirtioNetHdr::decode(const std::uint8_t* p) noexcept {
+    VirtioNetHdr h;
+    h.flags = p[0];
+    h.gso_type = p[1];
+    h.hdr_len = le16(p + 2);
+    h.gso_size = le16(p + 4);
+    h.csum_start = le16(p + 6);
+    h.csum_offset = le16(p + 8);
+    return h;
+}
+
+void VirtioNetHdr::encode(std::uint8_t* p) const noexcept {
+    p[0] = flags;
+    p[1] = gso_type;
+    put_le16(p + 2, hdr_len);
+    put_le16(p + 4, gso_size);
+    put_le16(p + 6, csum_start);
+    put_le16(p + 8, csum_offset);
+}
+
+// ---- read side
+
+bool complete_checksum(MutByteView pkt, std::uint16_t csum_start,
+                       std::uint16_t csum_offset) noexcept {
+    const std::size_t start = csum_start;
+    const std::size_t field = start + csum_offset;
+    if (start >= pkt.size() || field + 2 > pkt.size()) {
+        return false;
+    }
+    auto c = static_cast<std::uint16_t>(~csum_fold(csum_add(pkt.subspan(start))));
+    if (c == 0 && csum_offset == kUdpCsumOff) {
+        c = 0xFFFF;
+    }
+    put_csum(&pkt[field], c);
+    return true;
+}
+
+bool segment_plan(ByteView pkt, const VirtioNetHdr& h, GsoPlan& plan) noexcept {
+    const auto type = static_cast<std::uint8_t>(h.gso_type & ~kGsoEcn);
+    if (pkt.size() < kIpv4Hdr || h.gso_size == 0) {
+        return false;
+    }
+    const std::uint8_t version = pkt[0] >> 4U;
+    GsoPlan p;
+    p.v6 = version == 6;
+    p.udp = type == kGsoUdpL4;
+    if ((type == kGsoTcpV4 && version != 4) || (type == kGsoTcpV6 && version != 6) ||
+        (type == kGsoUdpL4 && version != 4 && version != 6) ||
+        (type != kGsoTcpV4 && type != kGsoTcpV6 && type != kGsoUdpL4)) {
+        return false;
+    }
+    const std::uint8_t want = p.udp ? kProtoUdp : kProtoTcp;
+    if (p.v6) {
+        if (pkt.size() < kIpv6Hdr) {
+            return false;
+        }
+        // With extension headers only csum_start says where the L4 header is.
+        p.l4_off = (h.flags & kVnetNeedsCsum) != 0 ? h.csum_start : kIpv6Hdr;
+        if (p.l4_off < kIpv6Hdr || (p.l4_off == kIpv6Hdr && pkt[6] != want)) {
+            return false;
+        }
+    } else {
+        p.l4_off = low_nibble_words(pkt[0]);
+        if (p.l4_off < kIpv4Hdr || pkt[9] != want ||
+            ((h.flags & kVnetNeedsCsum) != 0 && h.csum_start != p.l4_off)) {
+            return false;
+        }
+    }
+    if (p.udp) {
+        p.hdr_len = p.l4_off + kUdpHdr;
+    } else {
+        if (p.l4_off + kTcpHdr > pkt.size()) {
+            return false;
+        }
+        const std::size_t thl = high_nibble_words(pkt[p.l4_off + 12]);
+        if (thl < kTcpHdr) {
+            return false;
+        }
+        p.hdr_len = p.l4_off + thl;
+    }
+    if (p.hdr_len >= pkt.size()) {
+        return false;
+    }
+    p.mss = h.gso_size;
+    p.payload = pkt.size() - p.hdr_len;
+    p.segments = (p.payload + p.mss - 1) / p.mss;
+    if (p.segments > kMaxSegments ||
+        p.hdr_len + std::min(p.mss, p.payload) > PacketBuf::kCapacity - PacketBuf::kHeadroom) {
+        return false;
+    }
+    plan = p;
+    return true;
+}
+
+bool write_segment(ByteView pkt, const GsoPlan& plan, std::size_t i, PacketBuf& out) noexcept {
+    if (i >= plan.segments) {
+        return false;
+    }
+    const std::size_t off = i * plan.mss;
+    const std::size_t len = std::min(plan.mss, plan.payload - off);
+    out.reset();
+    std::uint8_t* p = out.fill(plan.hdr_len + len);
+    if (p == nullptr) {
+        return false;
+    }
+    std::memcpy(p, pkt.data(), plan.hdr_len);
+    std::memcpy(p + plan.hdr_len, pkt.data() + plan.hdr_len + off, len);
+    const std::size_t total = plan.hdr_len + len;
+    if (plan.v6) {
+        put_be16(p + 4, total - kIpv6Hdr);
+    } else {
+        put_be16(p + 2, total);
+        put_be16(p + 4, (be16(p + 4) + i) & 0xFFFFU);
+        set_ipv4_header_checksum({p, plan.l4_off});
+    }
+    std::uint8_t* l4 = p + plan.l4_off;
+    const std::size_t l4_len = total - plan.l4_off;
+    std::size_t field = kTcpCsumOff;
+    if (plan.udp) {
+        put_be16(l4 + 4, l4_len);
+        field = kUdpCsumOff;
+    } else {
+        put_be32(l4 + 4, be32(l4 + 4) + static_cast<std::uint32_t>(off));
+        if (i + 1 < plan.segments) {
+            l4[13] = static_cast<std::uint8_t>(l4[13] & ~(kTcpFin | kTcpPsh));
+        }
+        if (i > 0) {
+            l4[13] = static_cast<std::uint8_t>(l4[13] & ~kTcpCwr);
+        }
+    }
+    l4[field] = 0;
+    l4[field + 1] = 0;
+    const ByteView ip{p, total};
+    const std::uint64_t sum =
+            pseudo_header_sum(src_addr(ip, plan.v6), dst_addr(ip, plan.v6),
+                              plan.udp ? kProtoUdp : kProtoTcp, static_cast<std::uint32_t>(l4_len));
+    auto c = static_cast<std::uint16_t>(~csum_fold(csum_add({l4, l4_len}, sum)));
+    if (c == 0 && plan.udp) {
+        c = 0xFFFF;
+    }
+    put_csum(l4 + field, c);
+    return true;
+}
+
+// ---- write side
+
+namespace {
+
+struct TcpSeg {
+    bool v6{false};
+    std::size_t l4_off{0};
+    std::size_t hdr_len{0};
+    std::size_t payload{0};
+    std::uint32_t seq{0};
+    std::uint8_t flags{0};
+};
+
+bool parse_tcp_seg(ByteView b, TcpSeg& s) noexcept {
+    if (b.empty()) {
+        return false;
+    }
+    const std::uint8_t version = b[0] >> 4U;
+    if (version == 4) {
+        if (b.size() < kIpv4Hdr || (b[0] & 0x0FU) != 5 || be16(&b[2]) != b.size() ||
+            (be16(&b[6]) & 0x3FFFU) != 0 || b[9] != kProtoTcp ||
+            !ipv4_header_checksum_ok(b.first(kIpv4Hdr))) {
+            return false;
+        }
+        s.v6 = false;
+        s.l4_off = kIpv4Hdr;
+    } else if (version == 6) {
+        if (b.size() < kIpv6Hdr || b[6] != kProtoTcp || be16(&b[4]) + kIpv6Hdr != b.size()) {
+            return false;
+        }
+        s.v6 = true;
+        s.l4_off = kIpv6Hdr;
+    } else {
+        return false;
+    }
+    if (b.size() < s.l4_off + kTcpHdr) {
+        return false;
+    }
+    const std::uint8_t* t = &b[s.l4_off];
+    const std::size_t thl = high_nibble_words(t[12]);
+    s.hdr_len = s.l4_off + thl;
+    s.flags = t[13];
+    if (thl < kTcpHdr || s.hdr_len >= b.size() || (s.flags & kTcpAck) == 0 ||
+        (s.flags & ~(kTcpAck | kTcpPsh)) != 0) {
+        return false;
+    }
+    s.payload = b.size() - s.hdr_len;
+    s.seq = be32(t + 4);
+    return true;
+}
+
+bool same_bytes(ByteView a, ByteView b, std::size_t off, std::size_t n) noexcept {
+    return std::memcmp(a.data() + off, b.data() + off, n) == 0;
+}
+
+/// Everything that must match between segments, except the sequence number and PSH.
+bool same_flow(ByteView a, ByteView b, const TcpSeg& s) noexcept {
+    if (s.v6) {
+        if (!same_bytes(a, b, 0, 4) || a[7] != b[7] || !same_bytes(a, b, 8, 32)) {
+            return false;
+        }
+    } else if (a[1] != b[1] || !same_bytes(a, b, 6, 3) || !same_bytes(a, b, 12, 8)) {
+        return false;  // TOS, DF + TTL, addresses
+    }
+    const std::size_t t = s.l4_off;
+    return same_bytes(a, b, t, 4) &&       // ports
+           same_bytes(a, b, t + 8, 5) &&   // ACK number, data offset
+           same_bytes(a, b, t + 14, 2) &&  // window
+           same_bytes(a, b, t + 18, 2) &&  // urgent pointer
+           same_bytes(a, b, t + kTcpHdr, s.hdr_len - s.l4_off - kTcpHdr);  // options
+}
+
+}  // namespace
+
+TcpRun find_tcp_run(std::span<PacketBuf* const> pkts, std::size_t max_count) noexcept {
+    TcpRun run;
+    run.count = pkts.empty() ? 0 : 1;
+    TcpSeg first;
+    if (pkts.size() < 2 || max_count < 2 || !parse_tcp_seg(pkts[0]->bytes(), first) ||
+        (first.flags & kTcpPsh) != 0) {
+        return run;
+    }
+    const ByteView a = pkts[0]->bytes();
+    const std::size_t limit = kMaxIpLen + (first.v6 ? kIpv6Hdr : 0);
+    std::size_t payload = first.payload;
+    std::uint32_t next_seq = first.seq + static_cast<std::uint32_t>(first.payload);
+    bool psh = false;
+    bool first_checked = false;
+    std::size_t count = 1;
+    for (std::size_t j = 1; j < pkts.size() && count < max_count; ++j) {
+        const ByteView b = pkts[j]->bytes();
+        TcpSeg s;
+        if (!parse_tcp_seg(b, s) || s.v6 != first.v6 || s.hdr_len != first.hdr_len ||
+            s.seq != next_seq || s.payload > first.payload ||
+            first.hdr_len + payload + s.payload > limit || !same_flow(a, b, first)) {
+            break;
+        }
+        if (!first_checked) {
+            if (!l4_checksum_ok(a)) {
+                return run;
+            }
+            first_checked = true;
+        }
+        if (!l4_checksum_ok(b)) {
+            break;
+        }
+        ++count;
+        payload += s.payload;
+        next_seq += static_cast<std::uint32_t>(s.payload);
+        psh = (s.flags & kTcpPsh) != 0;
+        if (psh || s.payload < first.payload) {
+            break;
+        }
+    }
+    if (count < 2) {
+        return run;
+    }
+    run.count = count;
+    run.l4_off = first.l4_off;
+    run.hdr_len = first.hdr_len;
+    run.mss = first.payload;
+    run.payload = payload;
+    run.v6 = first.v6;
+    run.psh = psh;
+    return run;
+}
+
+void build_tcp_super_header(const PacketBuf& first, const TcpRun& run,
+                            std::uint8_t* head) noexcept {
+    VirtioNetHdr h;
+    h.flags = kVnetNeedsCsum;
+    h.gso_type = run.v6 ? kGsoTcpV6 : kGsoTcpV4;
+    h.hdr_len = static_cast<std::uint16_t>(run.hdr_len);
+    h.gso_size = static_cast<std::uint16_t>(run.mss);
+    h.csum_start = static_cast<std::uint16_t>(run.l4_off);
+    h.csum_offset = kTcpCsumOff;
+    h.encode(head);
+    std::uint8_t* ip = head + VirtioNetHdr::kSize;
+    std::memcpy(ip, first.data(), run.hdr_len);
+    const std::size_t total = run.hdr_len + run.payload;
+    if (run.v6) {
+        put_be16(ip + 4, total - kIpv6Hdr);
+    } else {
+        put_be16(ip + 2, total);
+        set_ipv4_header_checksum({ip, run.l4_off});
+    }
+    std::uint8_t* tcp = ip + run.l4_off;
+    tcp[13] = run.psh ? static_cast<std::uint8_t>(tcp[13] | kTcpPsh)
+                      : static_cast<std::uint8_t>(tcp[13] & ~kTcpPsh);
+    const ByteView ipv{ip, run.hdr_len};
+    const std::uint64_t sum =
+            pseudo_header_sum(src_addr(ipv, run.v6), dst_addr(ipv, run.v6), kProtoTcp,
+                              static_cast<std::uint32_t>(total - run.l4_off));
+    put_csum(tcp + kTcpCsumOff, csum_fold(sum));
+}
+
+}  // namespace ikeplex::esp::io

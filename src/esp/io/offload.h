@@ -1,0 +1,136 @@
+// Offloads between a TUN device and the data plane, with no system calls (pure functions, unit
+// tested with crafted packets): Internet checksums, the virtio-net header, segmentation of the
+// kernel's GSO super-packets and coalescing of TCP segments into one.
+//
+// Kernel facts used (include/uapi/linux/virtio_net.h, drivers/net/tun.c):
+// - With IFF_VNET_HDR every TUN read and write starts with a `struct virtio_net_hdr` of 10 bytes
+//   (TUNSETVNETHDRSZ default): flags u8, gso_type u8, hdr_len u16, gso_size u16,
+//   csum_start u16, csum_offset u16. The u16 fields are little-endian once TUNSETVNETLE is set
+//   (and on little-endian hosts in any case). For a TUN (no Ethernet header) csum_start counts
+//   from the start of the IP header.
+// - flags: VIRTIO_NET_HDR_F_NEEDS_CSUM = 1 (the L4 checksum field holds only the folded
+//   pseudo-header sum; the checksum over [csum_start, end) goes to csum_start + csum_offset),
+//   VIRTIO_NET_HDR_F_DATA_VALID = 2.
+// - gso_type: NONE 0, TCPV4 1, UDP 3 (old UFO, never produced now), TCPV6 4, UDP_L4 5 (USO,
+//   Linux 6.2+, newer than Debian 12's headers), ECN bit 0x80. gso_size is the L4 payload per
+//   segment (the MSS); hdr_len is not trusted (the kernel puts skb_headlen() there): the header
+//   length is csum_start + TCP data offset * 4, or + 8 for UDP.
+// - Segmenting a TCP super-packet as the kernel's tcp_gso_segment does: every segment gets the
+//   same headers with the sequence number advanced by the payload before it, FIN and PSH only on
+//   the last segment, CWR only on the first; IPv4 total length, ID (+1 per segment) and header
+//   checksum per segment; IPv6 payload length per segment. USO: UDP length per segment.
+// - A write with gso_type TCPV4/TCPV6 must carry NEEDS_CSUM with csum_start = IP header length,
+//   csum_offset = 16 and the TCP checksum field holding the folded (not inverted) pseudo-header
+//   sum over the super-packet's TCP length; the kernel then takes the super-packet as one skb.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "esp/packet.h"
+#include "util/bytes.h"
+
+namespace ikeplex::esp::io {
+
+// ---- Internet checksum (RFC 1071), summed in host order: store the folded value with memcpy.
+
+/// Adds `b` to a running one's-complement sum (an odd length is padded with a zero byte, so only
+/// the last piece of a checksummed range may have an odd length).
+std::uint64_t csum_add(ByteView b, std::uint64_t sum = 0) noexcept;
+/// Folds a running sum to 16 bits (host order, not inverted).
+std::uint16_t csum_fold(std::uint64_t sum) noexcept;
+/// The pseudo-header sum of IPv4 (4-byte addresses) or IPv6 (16-byte addresses).
+std::uint64_t pseudo_header_sum(ByteView src, ByteView dst, std::uint8_t proto,
+                                std::uint32_t l4_len) noexcept;
+/// Sets the IPv4 header checksum of `hdr` (ihl * 4 bytes).
+void set_ipv4_header_checksum(MutByteView hdr) noexcept;
+/// True if the IPv4 header checksum of `hdr` is right.
+bool ipv4_header_checksum_ok(ByteView hdr) noexcept;
+/// True if `ip` is an IPv4 or IPv6 (no extension headers) TCP or UDP packet whose L4 checksum is
+/// right (for UDP over IPv4 a zero checksum counts as right).
+bool l4_checksum_ok(ByteView ip) noexcept;
+/// Computes and stores the full TCP/UDP checksum of an IPv4/IPv6 (no extension headers) packet;
+/// false if it is neither.
+bool set_l4_checksum(MutByteView ip) noexcept;
+
+// ---- virtio-net header
+
+inline constexpr std::uint8_t kVnetNeedsCsum = 1;
+inline constexpr std::uint8_t kVnetDataValid = 2;
+inline constexpr std::uint8_t kGsoNone = 0;
+inline constexpr std::uint8_t kGsoTcpV4 = 1;
+inline constexpr std::uint8_t kGsoUdp = 3;
+inline constexpr std::uint8_t kGsoTcpV6 = 4;
+inline constexpr std::uint8_t kGsoUdpL4 = 5;
+inline constexpr std::uint8_t kGsoEcn = 0x80;
+
+struct VirtioNetHdr {
+    static constexpr std::size_t kSize = 10;
+    std::uint8_t flags{0};
+    std::uint8_t gso_type{kGsoNone};
+    std::uint16_t hdr_len{0};
+    std::uint16_t gso_size{0};
+    std::uint16_t csum_start{0};
+    std::uint16_t csum_offset{0};
+
+    /// From kSize bytes (little-endian fields).
+    static VirtioNetHdr decode(const std::uint8_t* p) noexcept;
+    /// To kSize bytes.
+    void encode(std::uint8_t* p) const noexcept;
+};
+
+// ---- Read side: complete checksums, segment super-packets
+
+/// Completes a NEEDS_CSUM packet in place: the one's-complement checksum over
+/// [csum_start, end) goes to csum_start + csum_offset (0 becomes 0xFFFF for UDP, offset 6).
+/// False if the offsets do not fit the packet.
+bool complete_checksum(MutByteView pkt, std::uint16_t csum_start,
+                       std::uint16_t csum_offset) noexcept;
+
+/// How a GSO super-packet splits (from segment_plan()).
+struct GsoPlan {
+    std::size_t l4_off{0};    ///< IP header length (start of TCP/UDP)
+    std::size_t hdr_len{0};   ///< IP + TCP/UDP header length
+    std::size_t mss{0};       ///< payload bytes per segment (the last may have fewer)
+    std::size_t payload{0};   ///< payload bytes in the super-packet
+    std::size_t segments{0};  ///< number of segments
+    bool v6{false};
+    bool udp{false};
+};
+
+/// Checks a super-packet (IP header first) against its virtio header and says how it splits.
+/// gso_type must be TCPV4, TCPV6 or UDP_L4 (the ECN bit is ignored); false if malformed, or if
+/// a segment would not fit in a PacketBuf, or beyond kMaxSegments segments.
+inline constexpr std::size_t kMaxSegments = 1024;
+bool segment_plan(ByteView pkt, const VirtioNetHdr& h, GsoPlan& plan) noexcept;
+/// Writes segment `i` (< plan.segments) of `pkt` into `out` (after out.reset(), default
+/// headroom): headers fixed up and the L4 checksum complete. False if it does not fit.
+bool write_segment(ByteView pkt, const GsoPlan& plan, std::size_t i, PacketBuf& out) noexcept;
+
+// ---- Write side: coalesce consecutive TCP segments of one flow
+
+/// A run of packets at the front of a batch that may go as one TCP GSO super-packet.
+struct TcpRun {
+    std::size_t count{1};    ///< packets in the run (1: write the first packet on its own)
+    std::size_t l4_off{0};   ///< IP header length
+    std::size_t hdr_len{0};  ///< IP + TCP header length (the same in every packet)
+    std::size_t mss{0};      ///< payload of the first packet = gso_size
+    std::size_t payload{0};  ///< payload bytes of the whole run
+    bool v6{false};
+    bool psh{false};  ///< the last packet has PSH
+};
+
+/// Finds how many packets at the front of `pkts` (at most `max_count`) coalesce: IPv4 without
+/// options and not fragmented, or IPv6 without extension headers; TCP with only ACK (and PSH on
+/// the last) set; same addresses, ports, TOS/traffic class, TTL/hop limit, DF, ACK number,
+/// window, header length and options; consecutive sequence numbers; equal payload sizes (the
+/// last may be shorter); IP length of the result <= 65535; every TCP checksum right.
+TcpRun find_tcp_run(std::span<PacketBuf* const> pkts, std::size_t max_count) noexcept;
+
+/// For a run with count >= 2: writes the virtio header (VirtioNetHdr::kSize bytes) and then the
+/// super-packet's IP + TCP header (run.hdr_len bytes; a fixed-up copy of the first packet's) to
+/// `head`. The super-packet is that header followed by each packet's payload, in order.
+void build_tcp_super_header(const PacketBuf& first, const TcpRun& run, std::uint8_t* head) noexcept;
+
+}  // namespace ikeplex::esp::io

@@ -1,0 +1,131 @@
+// What one data-plane worker does with packets, without I/O (design.md §3): inner packets from
+// its TUN queue become ESP datagrams on its resource's SA (or the group's fallback SA), ESP
+// datagrams steered to it become inner packets. The I/O loop (worker.h) and the in-process
+// tests and benchmarks drive this class directly.
+//
+// Threading: one thread calls apply(), outbound() and inbound() (the worker's own); the control
+// thread only reads counters. Commands reach it through the Worker's command queue; nothing
+// here locks.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "crypto/aead.h"
+#include "crypto/registry.h"
+#include "esp/esp_codec.h"
+#include "esp/events.h"
+#include "esp/packet.h"
+#include "esp/replay_window.h"
+#include "esp/sa.h"
+#include "esp/sa_crypto.h"
+#include "esp/selector.h"
+
+namespace ikeplex::esp {
+
+struct AddSa {
+    SaPtr sa;
+};
+struct RemoveSa {
+    Spi spi;
+    bool inbound{false};
+};
+struct SetPolicies {
+    PolicyTablePtr table;
+};
+using Command = std::variant<AddSa, RemoveSa, SetPolicies>;
+
+/// An ESP datagram ready to leave: UDP-encapsulated (RFC 3948) or raw ESP.
+struct Outgoing {
+    PacketBuf* buf{nullptr};
+    Endpoint local;
+    Endpoint peer;
+    bool udp{true};
+};
+
+/// Per-worker counters (one writer: the worker; read by the control thread).
+struct WorkerCounters {
+    std::atomic<std::uint64_t> tx_packets{0};  ///< ESP packets sent (encapsulated)
+    std::atomic<std::uint64_t> tx_bytes{0};    ///< their inner bytes
+    std::atomic<std::uint64_t> rx_packets{0};  ///< ESP packets decapsulated and accepted
+    std::atomic<std::uint64_t> rx_bytes{0};
+    std::atomic<std::uint64_t> fallback_tx{0};  ///< sent on the group's fallback SA
+    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Drop::kCount)> drops{};
+};
+
+class WorkerCore {
+public:
+    /// `index`: this worker's resource (CPU). `mb`: this thread's IPsec-MB manager or nullptr.
+    WorkerCore(unsigned index, const crypto::Registry& registry, EventQueue& events,
+               crypto::IpsecMb* mb) noexcept;
+
+    [[nodiscard]] unsigned index() const noexcept { return index_; }
+    /// Relay mode (a benchmark baseline): no ESP, packets pass between TUN and `peer` as is.
+    void set_relay(std::optional<Endpoint> peer) noexcept { relay_ = peer; }
+    /// The worker thread's IPsec-MB manager: SAs keyed from now on use it where they can.
+    void set_ipsec_mb(crypto::IpsecMb* mb) noexcept { mb_ = mb; }
+    void apply(Command& c);
+
+    /// Encapsulates each inner packet in `pkts` in place; those to send are appended to `out`.
+    void outbound(std::span<PacketBuf> pkts, std::vector<Outgoing>& out, std::int64_t now_ms);
+    void outbound(std::span<PacketBuf* const> pkts, std::vector<Outgoing>& out,
+                  std::int64_t now_ms);
+    /// Decapsulates each ESP packet (UDP payload or raw ESP) in place; inner packets to hand
+    /// to the TUN are appended to `out`.
+    void inbound(std::span<PacketBuf> pkts, std::vector<PacketBuf*>& out, std::int64_t now_ms);
+    void inbound(std::span<PacketBuf* const> pkts, std::vector<PacketBuf*>& out,
+                 std::int64_t now_ms);
+
+    [[nodiscard]] const WorkerCounters& counters() const noexcept { return counters_; }
+    /// Counts `n` packets dropped for reason `d` (also used by the I/O loop for kIo).
+    void count_drop(Drop d, std::uint64_t n = 1) noexcept;
+    [[nodiscard]] std::size_t inbound_sas() const noexcept { return inbound_.size(); }
+    [[nodiscard]] std::size_t outbound_sas() const noexcept { return outbound_.size(); }
+
+private:
+    struct Out {
+        SaPtr sa;
+        std::unique_ptr<SaCrypto> crypto;
+        std::uint64_t order{0};
+    };
+    struct In {
+        SaPtr sa;
+        std::unique_ptr<SaCrypto> crypto;
+        ReplayWindow window;
+    };
+    struct Route {
+        Out* own{nullptr};
+        Out* fallback{nullptr};
+        std::int64_t last_acquire_ms{-1};
+        std::int64_t last_trap_ms{-1};
+    };
+
+    void add(const SaPtr& sa);
+    void remove(Spi spi, bool inbound);
+    void rebuild_routes();
+    void lifetime(Sa& sa, Sa::Crossed crossed);
+    bool rate_ok(std::int64_t& last_ms, std::int64_t now_ms) const noexcept;
+    void one_outbound(PacketBuf& p, std::vector<Outgoing>& out, std::int64_t now_ms);
+    void one_inbound(PacketBuf& p, std::vector<PacketBuf*>& out, std::int64_t now_ms);
+
+    unsigned index_;
+    const crypto::Registry& registry_;
+    EventQueue& events_;
+    crypto::IpsecMb* mb_;
+    PolicyTablePtr policies_;
+    std::optional<Endpoint> relay_;
+    std::unordered_map<std::uint32_t, Out> outbound_;  // by SPI
+    std::unordered_map<std::uint32_t, In> inbound_;    // by SPI
+    std::unordered_map<std::uint32_t, Route> routes_;  // by reqid
+    std::uint64_t next_order_{0};
+    WorkerCounters counters_;
+};
+
+}  // namespace ikeplex::esp

@@ -1,0 +1,326 @@
+#include "kernel/userspace_backend.h"
+
+#include <cstring>
+
+#include <netinet/in.h>
+
+#include <ifaddrs.h>
+
+#include "esp/io/rtnl.h"
+#include "esp/io/tun.h"
+#include "util/log.h"
+
+namespace ikeplex::kernel {
+namespace {
+
+__extension__ typedef unsigned __int128 U128;  // NOLINT(modernize-use-using): __extension__ needs typedef
+
+U128 to_u128(const IpAddress& a) noexcept {
+    U128 v = 0;
+    for (std::uint8_t b : a.bytes()) {
+        v = (v << 8) | b;
+    }
+    return v;
+}
+
+IpAddress from_u128(U128 v, int family) {
+    std::array<std::uint8_t, 16> b{};
+    const std::size_t n = family == 4 ? 4 : 16;
+    for (std::size_t i = 0; i < n; ++i) {
+        b[n - 1 - i] = static_cast<std::uint8_t>(v & 0xff);
+        v >>= 8;
+    }
+    return IpAddress::from_bytes(ByteView(b.data(), n)).value();
+}
+
+template <class... Fs>
+struct Overload : Fs... {
+    using Fs::operator()...;
+};
+template <class... Fs>
+Overload(Fs...) -> Overload<Fs...>;
+
+/// One of our addresses inside `ts`, to use as the routes' preferred source (so traffic
+/// the host itself sends into the tunnel carries an address the peer's selectors accept).
+std::optional<IpAddress> local_address_in(const std::vector<ike::TrafficSelector>& ts) {
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) {
+        return std::nullopt;
+    }
+    std::optional<IpAddress> found;
+    for (ifaddrs* i = list; i != nullptr && !found; i = i->ifa_next) {
+        if (i->ifa_addr == nullptr) {
+            continue;
+        }
+        Result<IpAddress> a = make_error(Errc::kNotFound, "");
+        if (i->ifa_addr->sa_family == AF_INET) {
+            const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);  // NOLINT
+            a = IpAddress::from_bytes(
+                    ByteView(reinterpret_cast<const std::uint8_t*>(&sin->sin_addr), 4));  // NOLINT
+        } else if (i->ifa_addr->sa_family == AF_INET6) {
+            const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);  // NOLINT
+            a = IpAddress::from_bytes(
+                    ByteView(reinterpret_cast<const std::uint8_t*>(&sin6->sin6_addr),  // NOLINT
+                             16));
+        }
+        if (!a) {
+            continue;
+        }
+        for (const auto& t : ts) {
+            if (t.matches(*a, 0, 0)) {
+                found = *a;
+                break;
+            }
+        }
+    }
+    ::freeifaddrs(list);
+    return found;
+}
+
+}  // namespace
+
+esp::Selector to_selector(const ike::TrafficSelector& ts) noexcept {
+    return esp::Selector::from(ts.start, ts.end, ts.protocol, ts.start_port, ts.end_port);
+}
+
+std::vector<std::pair<IpAddress, unsigned>> range_to_prefixes(const IpAddress& start,
+                                                              const IpAddress& end) {
+    std::vector<std::pair<IpAddress, unsigned>> out;
+    if (start.family() != end.family() || !start.is_set()) {
+        return out;
+    }
+    const unsigned bits = start.family() == 4 ? 32 : 128;
+    U128 lo = to_u128(start);
+    const U128 hi = to_u128(end);
+    while (lo <= hi && out.size() < 256) {
+        unsigned size = 0;  // log2 of the block
+        while (size < bits) {
+            const unsigned next = size + 1;
+            const U128 mask =
+                    next >= 128 ? ~static_cast<U128>(0) : (static_cast<U128>(1) << next) - 1;
+            if ((lo & mask) != 0 || hi - lo < mask) {
+                break;
+            }
+            size = next;
+        }
+        out.emplace_back(from_u128(lo, start.family()), bits - size);
+        if (size >= 128) {
+            break;
+        }
+        const U128 last = lo + ((static_cast<U128>(1) << size) - 1);
+        if (last >= hi) {
+            break;
+        }
+        lo = last + 1;
+    }
+    return out;
+}
+
+Result<std::unique_ptr<UserspaceBackend>> UserspaceBackend::create(const crypto::Registry& registry,
+                                                                   esp::DataplaneOptions options) {
+    auto dp = esp::Dataplane::create(registry, std::move(options));
+    if (!dp) {
+        return dp.error();
+    }
+    return std::unique_ptr<UserspaceBackend>(new UserspaceBackend(std::move(*dp)));  // NOLINT
+}
+
+void UserspaceBackend::apply(std::vector<ike::BackendCommand>& commands) {
+    bool policies_changed = false;
+    for (auto& cmd : commands) {
+        std::visit(Overload{
+                           [&](ike::InstallSa& c) { install_sa(c); },
+                           [&](ike::DeleteSa& c) { dataplane_->remove(c.spi, c.inbound); },
+                           [&](ike::InstallPolicy& c) {
+                               const PolicyKey key{c.reqid, c.local_ts, c.remote_ts};
+                               if (policies_.find(key) == policies_.end()) {
+                                   add_routes(c);
+                               }
+                               policies_[key] = c;
+                               policies_changed = true;
+                           },
+                           [&](ike::DeletePolicy& c) {
+                               const PolicyKey key{c.reqid, c.local_ts, c.remote_ts};
+                               if (policies_.erase(key) > 0) {
+                                   remove_routes(c.remote_ts);
+                                   policies_changed = true;
+                               }
+                           },
+                   },
+                   cmd);
+    }
+    if (policies_changed) {
+        publish_policies();
+    }
+}
+
+void UserspaceBackend::install_sa(ike::InstallSa& c) {
+    esp::SaConfig s;
+    s.child_id = c.child_id;
+    s.reqid = c.reqid;
+    s.spi = c.spi;
+    s.inbound = c.inbound;
+    s.resource = c.resource;
+    s.mode = c.mode == ike::Mode::kTunnel ? esp::Mode::kTunnel : esp::Mode::kTransport;
+    s.udp_encap = c.udp_encap;
+    s.esn = c.esn;
+    s.replay_window = c.replay_window;
+    // The data plane's view: local/peer, whatever the direction.
+    s.local = c.inbound ? c.dst : c.src;
+    s.peer = c.inbound ? c.src : c.dst;
+    s.encr_id = c.encr_id;
+    s.encr_key_bits = c.encr_key_bits;
+    s.integ_id = c.integ_id;
+    s.encr_key = std::move(c.encr_key);
+    s.integ_key = std::move(c.integ_key);
+    s.lifetime = esp::Lifetime{c.soft_bytes, c.hard_bytes, c.soft_packets, c.hard_packets};
+    for (const auto& t : c.local_ts) {
+        s.local_ts.push_back(to_selector(t));
+    }
+    for (const auto& t : c.remote_ts) {
+        s.remote_ts.push_back(to_selector(t));
+    }
+    if (!s.udp_encap && !dataplane_->options().raw_esp) {
+        report(ike::InstallFailed{c.child_id, c.spi,
+                                  "ESP without UDP encapsulation needs raw_esp = yes "
+                                  "(or encap = yes on the connection)"});
+        return;
+    }
+    if (auto r = dataplane_->install(std::move(s)); !r) {
+        report(ike::InstallFailed{c.child_id, c.spi, r.error().to_string()});
+    }
+}
+
+void UserspaceBackend::publish_policies() {
+    std::vector<esp::Policy> list;
+    for (const auto& [key, p] : policies_) {
+        esp::Policy e;
+        e.reqid = p.reqid;
+        for (const auto& t : p.local_ts) {
+            e.local.push_back(to_selector(t));
+        }
+        for (const auto& t : p.remote_ts) {
+            e.remote.push_back(to_selector(t));
+        }
+        e.per_cpu = p.per_cpu_acquire;
+        e.trap = p.trap;
+        list.push_back(std::move(e));
+    }
+    dataplane_->set_policies(std::move(list));
+}
+
+void UserspaceBackend::add_routes(const ike::InstallPolicy& p) {
+    const esp::io::Tun* tun = dataplane_->tun();
+    if (tun == nullptr || p.mode != ike::Mode::kTunnel) {
+        return;
+    }
+    const auto src = local_address_in(p.local_ts);
+    for (const auto& t : p.remote_ts) {
+        if (t.matches(p.remote.address, 0, 0)) {
+            log::warn(log::Subsystem::kKnl,
+                      "remote selector {} covers the peer's address {}: not routed via {} "
+                      "(ESP to the peer would loop into the tunnel)",
+                      t.to_string(), p.remote.address, tun->name());
+            continue;
+        }
+        for (const auto& [prefix, len] : range_to_prefixes(t.start, t.end)) {
+            unsigned& users = routes_[RouteKey{prefix, len}];
+            if (users++ > 0) {
+                continue;
+            }
+            const IpAddress* pref = src && src->family() == prefix.family() ? &*src : nullptr;
+            if (auto r = esp::io::add_route(tun->ifindex(), prefix, len, pref); !r) {
+                log::warn(log::Subsystem::kKnl, "cannot route {}/{} via {}: {}", prefix, len,
+                          tun->name(), r.error().to_string());
+            }
+        }
+    }
+}
+
+void UserspaceBackend::remove_routes(const std::vector<ike::TrafficSelector>& remote) {
+    const esp::io::Tun* tun = dataplane_->tun();
+    if (tun == nullptr) {
+        return;
+    }
+    for (const auto& t : remote) {
+        for (const auto& [prefix, len] : range_to_prefixes(t.start, t.end)) {
+            auto it = routes_.find(RouteKey{prefix, len});
+            if (it == routes_.end() || --it->second > 0) {
+                continue;
+            }
+            routes_.erase(it);
+            (void)esp::io::del_route(tun->ifindex(), prefix, len);
+        }
+    }
+}
+
+std::optional<SaStats> UserspaceBackend::stats(Spi spi, bool inbound) const {
+    const esp::SaPtr sa = dataplane_->find(spi, inbound);
+    if (!sa) {
+        return std::nullopt;
+    }
+    SaStats s;
+    s.bytes = sa->bytes();
+    s.packets = sa->packets();
+    s.last_use_unix = sa->last_use();
+    s.dropped_replay = sa->drops(esp::SaDrop::kReplay);
+    s.dropped_integrity = sa->drops(esp::SaDrop::kIntegrity);
+    s.dropped_other = sa->drops(esp::SaDrop::kOther);
+    const ResourceId r = sa->config().resource;
+    if (inbound) {
+        s.worker = static_cast<std::int32_t>(dataplane_->owner(spi));
+    } else if (!r.is_none()) {
+        s.worker = static_cast<std::int32_t>(r.index() % dataplane_->workers());
+    }
+    return s;
+}
+
+std::vector<WorkerStats> UserspaceBackend::worker_stats() const {
+    std::vector<WorkerStats> out;
+    for (unsigned k = 0; k < dataplane_->workers(); ++k) {
+        const esp::WorkerStats w = dataplane_->stats(k);
+        WorkerStats s;
+        s.worker = k;
+        s.tx_packets = w.tx_packets;
+        s.tx_bytes = w.tx_bytes;
+        s.rx_packets = w.rx_packets;
+        s.rx_bytes = w.rx_bytes;
+        s.fallback_tx = w.fallback_tx;
+        for (std::size_t i = 1; i < w.drops.size(); ++i) {
+            if (w.drops[i] != 0) {
+                s.drops.emplace_back(esp::to_string(static_cast<esp::Drop>(i)), w.drops[i]);
+            }
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+void UserspaceBackend::poll_events() {
+    for (const esp::Event& e : dataplane_->events().drain()) {
+        if (const auto* a = std::get_if<esp::AcquireEvent>(&e)) {
+            ike::Acquire acq;
+            acq.reqid = a->reqid;
+            acq.resource = a->resource;
+            const std::size_t n = a->flow.family == 4 ? 4 : 16;
+            auto src = IpAddress::from_bytes(ByteView(a->flow.src.data(), n));
+            auto dst = IpAddress::from_bytes(ByteView(a->flow.dst.data(), n));
+            if (src && dst) {
+                // RFC 7296 §2.9: the triggering packet's selectors (all ports where the
+                // protocol has none).
+                const auto host = [&](const IpAddress& addr, std::uint16_t port) {
+                    return port == 0
+                                   ? ike::TrafficSelector{addr, addr, a->flow.protocol, 0, 65535}
+                                   : ike::TrafficSelector{addr, addr, a->flow.protocol, port, port};
+                };
+                acq.src = host(*src, a->flow.src_port);
+                acq.dst = host(*dst, a->flow.dst_port);
+            }
+            report(acq);
+        } else if (const auto* x = std::get_if<esp::ExpireEvent>(&e)) {
+            report(ike::Expire{x->spi, x->inbound, x->hard});
+        }
+    }
+}
+
+}  // namespace ikeplex::kernel

@@ -1,0 +1,72 @@
+// Backend "userspace" (design.md §5): the engine's SA and policy commands drive ikeplex's own
+// ESP data plane (src/esp): SAs go to the workers that use them, policies become the workers'
+// lookup table and routes via the TUN device, and the workers' acquires and lifetime events
+// come back as engine events. It is also the engine's SPI allocator, so every inbound SPI
+// names the worker that owns it (the reuseport steering rule).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "esp/dataplane.h"
+#include "ike/services.h"
+#include "kernel/backend.h"
+
+namespace ikeplex::kernel {
+
+class UserspaceBackend final : public Backend, public ike::SpiAllocator {
+public:
+    static Result<std::unique_ptr<UserspaceBackend>> create(const crypto::Registry& registry,
+                                                            esp::DataplaneOptions options);
+
+    [[nodiscard]] const char* name() const noexcept override { return "userspace"; }
+    void apply(std::vector<ike::BackendCommand>& commands) override;
+    [[nodiscard]] std::optional<SaStats> stats(Spi spi, bool inbound) const override;
+    [[nodiscard]] std::vector<WorkerStats> worker_stats() const override;
+    [[nodiscard]] std::size_t installed_sas() const noexcept override {
+        return dataplane_->sa_count();
+    }
+    [[nodiscard]] std::size_t installed_policies() const noexcept override {
+        return policies_.size();
+    }
+
+    // ike::SpiAllocator
+    Spi allocate(ResourceId resource) override { return dataplane_->allocate_spi(resource); }
+    void release(Spi spi) override { dataplane_->release_spi(spi); }
+
+    /// Readable when workers have events: the control loop then calls poll_events().
+    [[nodiscard]] int event_fd() noexcept { return dataplane_->events().fd(); }
+    void poll_events();
+
+    esp::Dataplane& dataplane() noexcept { return *dataplane_; }
+
+private:
+    using PolicyKey =
+            std::tuple<ReqId, std::vector<ike::TrafficSelector>, std::vector<ike::TrafficSelector>>;
+    struct RouteKey {
+        IpAddress prefix;
+        unsigned len{0};
+        auto operator<=>(const RouteKey&) const = default;  // NOLINT(modernize-use-nullptr)
+    };
+
+    explicit UserspaceBackend(std::unique_ptr<esp::Dataplane> dp) noexcept
+        : dataplane_(std::move(dp)) {}
+    void install_sa(ike::InstallSa& c);
+    void publish_policies();
+    void add_routes(const ike::InstallPolicy& p);
+    void remove_routes(const std::vector<ike::TrafficSelector>& remote);
+
+    std::unique_ptr<esp::Dataplane> dataplane_;
+    std::map<PolicyKey, ike::InstallPolicy> policies_;
+    std::map<RouteKey, unsigned> routes_;  // prefix -> policies using it
+};
+
+/// The selectors of the engine as the data plane's.
+esp::Selector to_selector(const ike::TrafficSelector& ts) noexcept;
+/// The CIDR prefixes that exactly cover [start, end] (for routes via the TUN).
+std::vector<std::pair<IpAddress, unsigned>> range_to_prefixes(const IpAddress& start,
+                                                              const IpAddress& end);
+
+}  // namespace ikeplex::kernel

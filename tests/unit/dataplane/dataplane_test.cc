@@ -1,0 +1,376 @@
+// Two data planes joined in process (no TUN, no sockets): gateway A's workers encapsulate,
+// gateway B's workers decapsulate, with the SA tables, policies, steering rule, fallback and
+// per-CPU routing, acquires, lifetimes and rekey overlap of the real code.
+#include "esp/dataplane.h"
+
+#include <algorithm>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "kernel/userspace_backend.h"
+
+namespace ikeplex::esp {
+namespace {
+
+constexpr std::uint16_t kGcm16 = 20;
+
+const crypto::Registry& registry() {
+    static const auto r = crypto::Registry::create().value();
+    return *r;
+}
+
+Selector sel(const char* text) {
+    return kernel::to_selector(ike::TrafficSelector::parse(text).value());
+}
+
+Bytes udp4(const char* src, const char* dst, std::uint16_t id, std::size_t payload = 100) {
+    Bytes p(28 + payload, 0);
+    p[0] = 0x45;
+    p[2] = static_cast<std::uint8_t>(p.size() >> 8);
+    p[3] = static_cast<std::uint8_t>(p.size());
+    p[4] = static_cast<std::uint8_t>(id >> 8);
+    p[5] = static_cast<std::uint8_t>(id);
+    p[8] = 64;
+    p[9] = 17;
+    const auto s = IpAddress::parse(src).value();
+    const auto d = IpAddress::parse(dst).value();
+    std::copy(s.bytes().begin(), s.bytes().end(), p.begin() + 12);
+    std::copy(d.bytes().begin(), d.bytes().end(), p.begin() + 16);
+    p[21] = 7;
+    p[23] = 9;
+    for (std::size_t i = 28; i < p.size(); ++i) {
+        p[i] = static_cast<std::uint8_t>(i * 7 + id);
+    }
+    return p;
+}
+
+struct Gateway {
+    explicit Gateway(unsigned workers) {
+        DataplaneOptions o;
+        o.workers = workers;
+        o.io = false;
+        dp = Dataplane::create(registry(), o).value();
+    }
+    void drain() {
+        for (unsigned k = 0; k < dp->workers(); ++k) {
+            dp->drain(k);
+        }
+    }
+    std::unique_ptr<Dataplane> dp;
+};
+
+/// Both directions of one Child SA between A (10.99.0.1, 10.99.1.0/24) and B (10.99.0.2,
+/// 10.99.2.0/24): A's resource `ra`, B's resource `rb`.
+struct ChildPair {
+    Spi a_in, a_out;  // A's inbound SPI (chosen by A) and outbound SPI (chosen by B)
+};
+
+SaConfig config(Spi spi, bool inbound, ResourceId r, bool a_side, const Bytes& key,
+                Lifetime life = {}) {
+    SaConfig c;
+    c.child_id = spi.value();
+    c.reqid = ReqId(1);
+    c.spi = spi;
+    c.inbound = inbound;
+    c.resource = r;
+    c.replay_window = 64;
+    const Endpoint a{IpAddress::parse("10.99.0.1").value(), 4500};
+    const Endpoint b{IpAddress::parse("10.99.0.2").value(), 4500};
+    c.local = a_side ? a : b;
+    c.peer = a_side ? b : a;
+    c.encr_id = kGcm16;
+    c.encr_key_bits = 128;
+    c.encr_key = SecretBytes::copy_of(key);
+    c.lifetime = life;
+    c.local_ts = {sel(a_side ? "10.99.1.0/24" : "10.99.2.0/24")};
+    c.remote_ts = {sel(a_side ? "10.99.2.0/24" : "10.99.1.0/24")};
+    return c;
+}
+
+Bytes key_of(std::uint8_t seed) {
+    Bytes k(20);
+    for (std::size_t i = 0; i < k.size(); ++i) {
+        k[i] = static_cast<std::uint8_t>(seed * 31 + i);
+    }
+    return k;
+}
+
+ChildPair install_pair(Gateway& a, Gateway& b, ResourceId ra, ResourceId rb, std::uint8_t seed,
+                       Lifetime life = {}) {
+    ChildPair p;
+    p.a_in = a.dp->allocate_spi(ra);
+    p.a_out = b.dp->allocate_spi(rb);
+    const Bytes k_ab = key_of(seed);
+    const Bytes k_ba = key_of(static_cast<std::uint8_t>(seed + 100));
+    EXPECT_TRUE(a.dp->install(config(p.a_out, false, ra, true, k_ab, life)));
+    EXPECT_TRUE(a.dp->install(config(p.a_in, true, ra, true, k_ba)));
+    EXPECT_TRUE(b.dp->install(config(p.a_out, true, rb, false, k_ab)));
+    EXPECT_TRUE(b.dp->install(config(p.a_in, false, rb, false, k_ba)));
+    return p;
+}
+
+void policies(Gateway& g, bool a_side, bool per_cpu) {
+    Policy p;
+    p.reqid = ReqId(1);
+    p.local = {sel(a_side ? "10.99.1.0/24" : "10.99.2.0/24")};
+    p.remote = {sel(a_side ? "10.99.2.0/24" : "10.99.1.0/24")};
+    p.per_cpu = per_cpu;
+    g.dp->set_policies({p});
+}
+
+/// Encapsulates `inner` on A's worker `k`; the ESP datagrams (copies) and their SPIs.
+std::vector<PacketBuf> send(Gateway& a, unsigned k, const std::vector<Bytes>& inner,
+                            std::int64_t now_ms = 1000) {
+    std::vector<PacketBuf> bufs(inner.size());
+    for (std::size_t i = 0; i < inner.size(); ++i) {
+        bufs[i].assign(inner[i]);
+    }
+    std::vector<Outgoing> out;
+    a.dp->core(k).outbound(bufs, out, now_ms);
+    std::vector<PacketBuf> wire(out.size());
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        EXPECT_TRUE(out[i].udp);
+        EXPECT_EQ(out[i].peer.address.to_string(), "10.99.0.2");
+        wire[i].assign(out[i].buf->bytes());
+    }
+    return wire;
+}
+
+Spi spi_of(const PacketBuf& p) {
+    return peek_header(p.bytes())->spi;
+}
+
+/// Delivers datagrams to the worker of B that the steering rule picks; returns inner packets.
+std::vector<Bytes> deliver(Gateway& b, std::vector<PacketBuf>& wire, std::int64_t now_ms = 1000) {
+    std::vector<Bytes> got;
+    for (PacketBuf& w : wire) {
+        std::vector<PacketBuf*> inner;
+        b.dp->core(b.dp->owner(spi_of(w))).inbound(std::span<PacketBuf>(&w, 1), inner, now_ms);
+        for (PacketBuf* p : inner) {
+            got.emplace_back(p->bytes().begin(), p->bytes().end());
+        }
+    }
+    return got;
+}
+
+std::vector<Bytes> packets(unsigned n, std::uint16_t first_id) {
+    std::vector<Bytes> v;
+    for (unsigned i = 0; i < n; ++i) {
+        v.push_back(udp4("10.99.1.5", "10.99.2.9", static_cast<std::uint16_t>(first_id + i)));
+    }
+    return v;
+}
+
+std::uint64_t drops(const Dataplane& dp, unsigned k, Drop d) {
+    return dp.stats(k).drops[static_cast<std::size_t>(d)];
+}
+
+class TwoGateways : public ::testing::Test {
+protected:
+    TwoGateways() : a(2), b(2) {}
+    Gateway a;
+    Gateway b;
+};
+
+TEST_F(TwoGateways, EachCpuSendsOnItsOwnMemberAndNothingOnTheFallback) {
+    const ChildPair fb = install_pair(a, b, ResourceId::none(), ResourceId::none(), 1);
+    const ChildPair m0 = install_pair(a, b, ResourceId::cpu(0), ResourceId::cpu(1), 2);
+    const ChildPair m1 = install_pair(a, b, ResourceId::cpu(1), ResourceId::cpu(0), 3);
+    policies(a, true, true);
+    policies(b, false, true);
+    a.drain();
+    b.drain();
+    const auto p0 = packets(10, 100);
+    const auto p1 = packets(7, 200);
+    auto w0 = send(a, 0, p0);
+    auto w1 = send(a, 1, p1);
+    ASSERT_EQ(w0.size(), 10U);
+    ASSERT_EQ(w1.size(), 7U);
+    for (const auto& w : w0) {
+        EXPECT_EQ(spi_of(w), m0.a_out);
+    }
+    for (const auto& w : w1) {
+        EXPECT_EQ(spi_of(w), m1.a_out);
+    }
+    // B's inbound SPIs name B's worker of the member's resource: the steering rule.
+    EXPECT_EQ(b.dp->owner(m0.a_out), 1U);
+    EXPECT_EQ(b.dp->owner(m1.a_out), 0U);
+    EXPECT_EQ(deliver(b, w0), p0);
+    EXPECT_EQ(deliver(b, w1), p1);
+    EXPECT_EQ(a.dp->find(m0.a_out, false)->packets(), 10U);
+    EXPECT_EQ(a.dp->find(m1.a_out, false)->packets(), 7U);
+    EXPECT_EQ(a.dp->find(fb.a_out, false)->packets(), 0U);
+    EXPECT_EQ(b.dp->find(m0.a_out, true)->packets(), 10U);
+    EXPECT_EQ(a.dp->stats(0).fallback_tx, 0U);
+    EXPECT_EQ(a.dp->stats(1).fallback_tx, 0U);
+    EXPECT_TRUE(a.dp->events().drain().empty());  // no acquires: every CPU has its SA
+    EXPECT_EQ(drops(*b.dp, 0, Drop::kReplay) + drops(*b.dp, 1, Drop::kReplay), 0U);
+}
+
+TEST_F(TwoGateways, FallbackIsSharedAndRaisesOneAcquirePerCpu) {
+    const ChildPair fb = install_pair(a, b, ResourceId::none(), ResourceId::none(), 1);
+    policies(a, true, true);
+    policies(b, false, true);
+    a.drain();
+    b.drain();
+    // Both workers draw sequence numbers from the one counter: B sees no duplicates.
+    auto w0 = send(a, 0, packets(20, 1));
+    auto w1 = send(a, 1, packets(20, 100));
+    auto w0b = send(a, 0, packets(5, 300), 1500);  // inside the acquire interval
+    EXPECT_EQ(deliver(b, w0).size(), 20U);
+    EXPECT_EQ(deliver(b, w1).size(), 20U);
+    EXPECT_EQ(deliver(b, w0b).size(), 5U);
+    EXPECT_EQ(a.dp->find(fb.a_out, false)->last_seq(), 45U);
+    EXPECT_EQ(a.dp->stats(0).fallback_tx, 25U);
+    std::vector<std::uint32_t> cpus;
+    for (const Event& e : a.dp->events().drain()) {
+        const auto* acq = std::get_if<AcquireEvent>(&e);
+        ASSERT_NE(acq, nullptr);
+        EXPECT_EQ(acq->reqid, ReqId(1));
+        ASSERT_FALSE(acq->resource.is_none());
+        cpus.push_back(acq->resource.index());
+    }
+    EXPECT_EQ(cpus, (std::vector<std::uint32_t>{0, 1}));
+    // After the interval a CPU still without its SA asks again.
+    (void)send(a, 0, packets(1, 400), 2100);
+    EXPECT_EQ(a.dp->events().drain().size(), 1U);
+}
+
+TEST_F(TwoGateways, PolicyWithoutSaDropsAndRaisesACpuLessAcquire) {
+    policies(a, true, false);
+    a.drain();
+    EXPECT_TRUE(send(a, 0, packets(3, 1)).empty());
+    EXPECT_EQ(drops(*a.dp, 0, Drop::kNoSa), 3U);
+    const auto ev = a.dp->events().drain();
+    ASSERT_EQ(ev.size(), 1U);
+    const auto& acq = std::get<AcquireEvent>(ev[0]);
+    EXPECT_TRUE(acq.resource.is_none());
+    EXPECT_EQ(acq.flow.dst[3], 9);
+    // Traffic no policy covers is not ours.
+    EXPECT_TRUE(send(a, 0, {udp4("10.98.0.1", "10.99.2.9", 1)}).empty());
+    EXPECT_EQ(drops(*a.dp, 0, Drop::kNoRoute), 1U);
+}
+
+TEST_F(TwoGateways, ReplaysTamperingAndWrongWorkersAreDropped) {
+    const ChildPair m0 = install_pair(a, b, ResourceId::cpu(0), ResourceId::cpu(0), 1);
+    policies(a, true, true);
+    policies(b, false, true);
+    a.drain();
+    b.drain();
+    auto w = send(a, 0, packets(3, 1));
+    std::vector<PacketBuf> again(1);
+    again[0].assign(w[0].bytes());
+    std::vector<PacketBuf> tampered(1);
+    tampered[0].assign(w[1].bytes());
+    tampered[0].data()[tampered[0].size() - 20] ^= 1;
+    std::vector<PacketBuf> wrong_worker(1);
+    wrong_worker[0].assign(w[2].bytes());
+    EXPECT_EQ(deliver(b, w).size(), 3U);
+    EXPECT_TRUE(deliver(b, again).empty());
+    EXPECT_EQ(drops(*b.dp, 0, Drop::kReplay), 1U);
+    EXPECT_EQ(b.dp->find(m0.a_out, true)->drops(SaDrop::kReplay), 1U);
+    // A tampered copy of a packet not yet seen fails the ICV.
+    auto fresh = send(a, 0, packets(1, 50));
+    fresh[0].data()[fresh[0].size() - 20] ^= 1;
+    EXPECT_TRUE(deliver(b, fresh).empty());
+    EXPECT_EQ(drops(*b.dp, 0, Drop::kIntegrity), 1U);
+    EXPECT_EQ(b.dp->find(m0.a_out, true)->drops(SaDrop::kIntegrity), 1U);
+    // The worker that does not own the SPI has no such SA.
+    std::vector<PacketBuf*> inner;
+    b.dp->core(1).inbound(wrong_worker, inner, 1000);
+    EXPECT_TRUE(inner.empty());
+    EXPECT_EQ(drops(*b.dp, 1, Drop::kNoSa), 1U);
+}
+
+TEST_F(TwoGateways, RekeyMovesTrafficToTheNewSaWhileTheOldOneStillReceives) {
+    const ChildPair old = install_pair(a, b, ResourceId::cpu(0), ResourceId::cpu(0), 1);
+    policies(a, true, true);
+    policies(b, false, true);
+    a.drain();
+    b.drain();
+    auto before = send(a, 0, packets(4, 1));  // in flight during the rekey
+    const ChildPair fresh = install_pair(a, b, ResourceId::cpu(0), ResourceId::cpu(0), 2);
+    a.drain();
+    b.drain();
+    auto after = send(a, 0, packets(4, 10));
+    for (const auto& w : after) {
+        EXPECT_EQ(spi_of(w), fresh.a_out);
+    }
+    EXPECT_EQ(deliver(b, after).size(), 4U);
+    EXPECT_EQ(deliver(b, before).size(), 4U);  // the old inbound SA is still there
+    // Deleting the old SA (after the rekey) leaves traffic on the new one.
+    a.dp->remove(old.a_out, false);
+    b.dp->remove(old.a_out, true);
+    a.drain();
+    b.drain();
+    auto later = send(a, 0, packets(2, 20));
+    ASSERT_EQ(later.size(), 2U);
+    EXPECT_EQ(spi_of(later[0]), fresh.a_out);
+    EXPECT_EQ(deliver(b, later).size(), 2U);
+    EXPECT_EQ(b.dp->stats(0).drops[static_cast<std::size_t>(Drop::kReplay)], 0U);
+}
+
+TEST_F(TwoGateways, LifetimesByPacketsAndBytesReportSoftThenHard) {
+    (void)install_pair(a, b, ResourceId::none(), ResourceId::none(), 1);
+    const ChildPair m0 =
+            install_pair(a, b, ResourceId::cpu(0), ResourceId::cpu(0), 2, Lifetime{0, 0, 5, 8});
+    policies(a, true, true);
+    policies(b, false, true);
+    a.drain();
+    b.drain();
+    auto w = send(a, 0, packets(10, 1));
+    ASSERT_EQ(w.size(), 10U);  // after the hard limit traffic goes to the fallback
+    EXPECT_EQ(a.dp->find(m0.a_out, false)->packets(), 8U);
+    EXPECT_NE(spi_of(w[9]), m0.a_out);
+    std::vector<std::pair<bool, bool>> expires;  // (hard, inbound)
+    for (const Event& e : a.dp->events().drain()) {
+        if (const auto* x = std::get_if<ExpireEvent>(&e)) {
+            EXPECT_EQ(x->spi, m0.a_out);
+            expires.emplace_back(x->hard, x->inbound);
+        }
+    }
+    EXPECT_EQ(expires, (std::vector<std::pair<bool, bool>>{{false, false}, {true, false}}));
+}
+
+TEST_F(TwoGateways, InnerPacketsOutsideTheSelectorsAreRefused) {
+    (void)install_pair(a, b, ResourceId::none(), ResourceId::none(), 1);
+    // A's policy is wider than the SA's selectors (a misbehaving peer would do this).
+    Policy wide;
+    wide.reqid = ReqId(1);
+    wide.local = {sel("10.0.0.0/8")};
+    wide.remote = {sel("10.0.0.0/8")};
+    a.dp->set_policies({wide});
+    policies(b, false, false);
+    a.drain();
+    b.drain();
+    auto w = send(a, 0, {udp4("10.50.0.1", "10.99.2.9", 1)});
+    ASSERT_EQ(w.size(), 1U);
+    EXPECT_TRUE(deliver(b, w).empty());
+    EXPECT_EQ(drops(*b.dp, b.dp->owner(spi_of(w[0])), Drop::kPolicy), 1U);
+}
+
+TEST(Dataplane, SpisNameTheirWorkerAndAreUnique) {
+    Gateway g(4);
+    std::set<std::uint32_t> seen;
+    for (int i = 0; i < 200; ++i) {
+        const Spi s = g.dp->allocate_spi(ResourceId::cpu(static_cast<std::uint32_t>(i % 4)));
+        EXPECT_EQ(g.dp->owner(s), static_cast<unsigned>(i % 4));
+        EXPECT_GE(s.value() & 0xffffffU, 256U);
+        EXPECT_TRUE(seen.insert(s.value()).second);
+    }
+    // Fallback SPIs are spread over the workers.
+    std::set<unsigned> owners;
+    for (int i = 0; i < 8; ++i) {
+        owners.insert(g.dp->owner(g.dp->allocate_spi(ResourceId::none())));
+    }
+    EXPECT_EQ(owners.size(), 4U);
+    // Unusable algorithms are refused before any worker sees the SA.
+    SaConfig bad = config(Spi(0x01000100), true, ResourceId::none(), true, key_of(1));
+    bad.encr_id = 9999;
+    EXPECT_FALSE(g.dp->install(std::move(bad)));
+    EXPECT_EQ(g.dp->sa_count(), 0U);
+}
+
+}  // namespace
+}  // namespace ikeplex::esp
