@@ -115,8 +115,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
         settings.log_default = 2;
     }
     if (check) {
-        if (settings.backend != "none") {
-            std::printf("%s: backend '%s' is not available in this release; use backend = none\n",
+        if (settings.backend == "xfrm") {
+            std::printf("%s: backend '%s' is not available in this release; use backend = "
+                        "userspace or none\n",
                         used_config.empty() ? "ikeplexd" : used_config.c_str(),
                         settings.backend.c_str());
             return 1;

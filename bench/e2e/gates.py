@@ -257,7 +257,7 @@ class Run:
         gw, topo = self.up[name]
         test = Test("udp1400x2", label=f"udp1400x2@{REKEY_PPS // 1000}kpps", pps=REKEY_PPS)
         log(f"# rekey phase: {name}, udp1400x2 at {REKEY_PPS} pps in total (half the G5 rate), "
-            f"{REKEY_DURATION} s per run: baseline, rekey of each member (A initiates), baseline")
+            f"{REKEY_DURATION} s per run: baseline, rekey run (CPU 0's member by A, CPU 1's by B), baseline")
         for kind in ("baseline", "rekey", "baseline"):
             need = REKEY_DURATION + e2e.PER_TEST_OVERHEAD_S + 3
             if time.monotonic() + need > self.deadline:
@@ -363,10 +363,10 @@ class Run:
                     if k.startswith("dropped-") and v:
                         drops[f"{s}:{k[8:]}"] = drops.get(f"{s}:{k[8:]}", 0) + v
         rec["fallback_tx"], rec["worker_drops"] = fb, drops
+        done = [(e["cpu"], e["by"], e["at_s"], e.get("took_s") if e["ok"] else "FAILED") for e in events]
         log(f"E2E {gw.name} {test.name} {kind} sent={r.packets} arrived={r.rx_packets} lost={r.lost} "
             f"loss={r.loss_pct:.3f}% fallback_tx=+{fb} {drops_text(rec)} gaps_by_second={lossy or 0} "
-            f"rekeys={[(e['cpu'], e['by'], e['at_s'], e.get('took_s') if e['ok'] else 'FAILED') for e in events] if at else '-'} "
-            f"load={load}")
+            f"rekeys(cpu,by,at,took)={done if at else '-'} load={load}")
         return rec
 
     # -- gates -------------------------------------------------------------------------------
@@ -598,8 +598,8 @@ def main(argv=None):
     folder = tempfile.mkdtemp(prefix=f"ikeplex-e2e-{os.getpid()}-")  # bench-e2e.sh removes it after a crash
     m0 = e2e.machine()
     log(f"# e2e gates: {m0['cpus']} CPUs {m0['cpu_model']}, kernel {m0['kernel']}, {m0['date']}, "
-        f"loadavg {open('/proc/loadavg').read().split()[:3]}; {args.rounds} rounds x {args.duration:g} s, "
-        f"best of {args.rounds}; build {args.build}; files in {folder}")
+        f"loadavg {open('/proc/loadavg').read().split()[:3]}; {args.rounds} rounds x {args.duration:g} s (G3's "
+        f"pair twice a round), best run per configuration; build {args.build}; files in {folder}")
     run = Run(args, folder)
     lines = []
     try:
