@@ -15,6 +15,7 @@
 #include "kernel/none_backend.h"
 #include "kernel/userspace_backend.h"
 #include "util/log.h"
+#include "util/sockaddr.h"
 
 namespace ikeplex::daemon {
 
@@ -41,40 +42,13 @@ std::optional<IpAddress> source_address(const IpAddress& remote) {
         return std::nullopt;
     }
     sockaddr_storage ss{};
-    socklen_t len = 0;
-    if (remote.is_v4()) {
-        sockaddr_in sin{};
-        sin.sin_family = AF_INET;
-        sin.sin_port = htons(500);
-        std::memcpy(&sin.sin_addr, remote.bytes().data(), 4);
-        std::memcpy(&ss, &sin, sizeof sin);
-        len = sizeof sin;
-    } else {
-        sockaddr_in6 sin6{};
-        sin6.sin6_family = AF_INET6;
-        sin6.sin6_port = htons(500);
-        std::memcpy(&sin6.sin6_addr, remote.bytes().data(), 16);
-        std::memcpy(&ss, &sin6, sizeof sin6);
-        len = sizeof sin6;
-    }
+    const socklen_t len = to_sockaddr(Endpoint{remote, 500}, ss);
     std::optional<IpAddress> out;
     sockaddr_storage local{};
     socklen_t local_len = sizeof local;
     if (::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len) == 0 &&
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0) {
-        if (local.ss_family == AF_INET) {
-            sockaddr_in sin{};
-            std::memcpy(&sin, &local, sizeof sin);
-            out = IpAddress::from_bytes(
-                          ByteView(reinterpret_cast<const std::uint8_t*>(&sin.sin_addr), 4))
-                          .value_or(IpAddress());
-        } else {
-            sockaddr_in6 sin6{};
-            std::memcpy(&sin6, &local, sizeof sin6);
-            out = IpAddress::from_bytes(
-                          ByteView(reinterpret_cast<const std::uint8_t*>(&sin6.sin6_addr), 16))
-                          .value_or(IpAddress());
-        }
+        out = from_sockaddr(local).address;
     }
     ::close(fd);
     return out;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "util/log.h"
+#include "util/sockaddr.h"
 
 namespace ikeplex::daemon {
 
@@ -20,39 +21,6 @@ constexpr std::size_t kMaxDatagram = 65536;
 
 bool is_marker(ByteView b) {
     return b.size() >= 4 && b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == 0;
-}
-
-Endpoint from_sockaddr(const sockaddr_storage& ss) {
-    if (ss.ss_family == AF_INET) {
-        sockaddr_in sin{};
-        std::memcpy(&sin, &ss, sizeof sin);
-        const auto* b = reinterpret_cast<const std::uint8_t*>(&sin.sin_addr);
-        return Endpoint{IpAddress::from_bytes(ByteView(b, 4)).value_or(IpAddress()),
-                        ntohs(sin.sin_port)};
-    }
-    sockaddr_in6 sin6{};
-    std::memcpy(&sin6, &ss, sizeof sin6);
-    const auto* b = reinterpret_cast<const std::uint8_t*>(&sin6.sin6_addr);
-    return Endpoint{IpAddress::from_bytes(ByteView(b, 16)).value_or(IpAddress()),
-                    ntohs(sin6.sin6_port)};
-}
-
-socklen_t to_sockaddr(const Endpoint& e, sockaddr_storage& ss) {
-    std::memset(&ss, 0, sizeof ss);
-    if (e.address.is_v4()) {
-        sockaddr_in sin{};
-        sin.sin_family = AF_INET;
-        sin.sin_port = htons(e.port);
-        std::memcpy(&sin.sin_addr, e.address.bytes().data(), 4);
-        std::memcpy(&ss, &sin, sizeof sin);
-        return sizeof sin;
-    }
-    sockaddr_in6 sin6{};
-    sin6.sin6_family = AF_INET6;
-    sin6.sin6_port = htons(e.port);
-    std::memcpy(&sin6.sin6_addr, e.address.bytes().data(), 16);
-    std::memcpy(&ss, &sin6, sizeof sin6);
-    return sizeof sin6;
 }
 
 }  // namespace

@@ -2,18 +2,18 @@
 
 #include <cstring>
 
-#include <netinet/in.h>
-
 #include <ifaddrs.h>
 
 #include "esp/io/rtnl.h"
 #include "esp/io/tun.h"
 #include "util/log.h"
+#include "util/sockaddr.h"
 
 namespace ikeplex::kernel {
 namespace {
 
-__extension__ typedef unsigned __int128 U128;  // NOLINT(modernize-use-using): __extension__ needs typedef
+__extension__ typedef unsigned __int128
+        U128;  // NOLINT(modernize-use-using): __extension__ needs typedef
 
 U128 to_u128(const IpAddress& a) noexcept {
     U128 v = 0;
@@ -49,20 +49,7 @@ std::optional<IpAddress> local_address_in(const std::vector<ike::TrafficSelector
     }
     std::optional<IpAddress> found;
     for (ifaddrs* i = list; i != nullptr && !found; i = i->ifa_next) {
-        if (i->ifa_addr == nullptr) {
-            continue;
-        }
-        Result<IpAddress> a = make_error(Errc::kNotFound, "");
-        if (i->ifa_addr->sa_family == AF_INET) {
-            const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);  // NOLINT
-            a = IpAddress::from_bytes(
-                    ByteView(reinterpret_cast<const std::uint8_t*>(&sin->sin_addr), 4));  // NOLINT
-        } else if (i->ifa_addr->sa_family == AF_INET6) {
-            const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);  // NOLINT
-            a = IpAddress::from_bytes(
-                    ByteView(reinterpret_cast<const std::uint8_t*>(&sin6->sin6_addr),  // NOLINT
-                             16));
-        }
+        const std::optional<IpAddress> a = address_of(i->ifa_addr);
         if (!a) {
             continue;
         }

@@ -16,16 +16,16 @@
 #include "esp/packet.h"
 #include "util/ip_address.h"
 #include "util/result.h"
+#include "util/sockaddr.h"
 
 namespace ikeplex::esp::io {
 
 /// Largest batch passed to one recvmmsg/sendmmsg call.
 inline constexpr std::size_t kMaxBatch = 64;
 
-/// Fills `ss` for `e` (AF_INET or AF_INET6) and returns its length (0 if `e` has no address).
-socklen_t to_sockaddr(const Endpoint& e, sockaddr_storage& ss) noexcept;
-/// The endpoint in `ss` (an unset Endpoint for other families).
-Endpoint from_sockaddr(const sockaddr_storage& ss) noexcept;
+// sockaddr <-> Endpoint: util/sockaddr.h.
+using ikeplex::from_sockaddr;
+using ikeplex::to_sockaddr;
 /// The local address of a bound socket.
 Result<Endpoint> local_endpoint(int fd);
 /// True for errno values that mean "try again later" (EAGAIN, EWOULDBLOCK, ENOBUFS, EINTR).
