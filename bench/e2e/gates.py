@@ -46,6 +46,7 @@ import os
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -75,6 +76,8 @@ G5_PPS = 60000  # fixed offered rate of the G5 gate (2 streams, 30k each): below
 REKEY_PPS = 30000  # rekey phase (2 streams): half the G5 rate, well under capacity
 REKEY_DURATION = 10
 REKEYS = [(0, 3.0, "a"), (1, 6.5, "b")]  # (member's CPU, seconds after the start, daemon that rekeys)
+# what a failed bring-up or measurement may raise (CLI timeouts, unreadable JSON included)
+ERRORS = (lib.Failure, OSError, ValueError, subprocess.TimeoutExpired)
 STREAM_SLACK = 100  # packets a stream's SA may carry beyond its datagrams (iperf3's control connection)
 
 
@@ -197,7 +200,7 @@ class Run:
             t = time.monotonic()
             try:
                 gw = CONFIGS[name](topo)
-            except (lib.Failure, OSError) as e:
+            except ERRORS as e:
                 self.errors.append(f"{name}: bring-up failed: {e}")
                 log(f"E2E {name} ERROR bring-up failed: {e}")
                 continue
@@ -222,20 +225,20 @@ class Run:
             self.skipped.append({"peer": name, "test": test.name, "round": rnd, "why": "time budget"})
             log(f"E2E {name} {test.name} SKIPPED (time budget {self.args.budget:.0f} s)")
             return None
-        before = gw.snapshot() if gw.snapshot else None
         load = round(os.getloadavg()[0], 2)
         try:
+            before = gw.snapshot() if gw.snapshot else None
             udp0 = udp_errors(topo, name)
             rec = e2e.measure(gw, topo, test, self.args.duration, rate=rate,
                               attempts=attempts or max(1, min(3, int((self.deadline - time.monotonic()) // need))))
             rec["udp_errors"] = udp_errors(topo, name, udp0)
-        except (lib.Failure, traffic.TrafficError) as e:
+            if before is not None:
+                rec["sa_delta"] = peers.ikeplex_delta(before, gw.snapshot())
+        except ERRORS as e:
             self.errors.append(f"{name} {test.name} round {rnd}: {e}")
             log(f"E2E {name} {test.name} ERROR {e}")
             return None
         rec["round"], rec["loadavg_1m"] = rnd, load
-        if before is not None:
-            rec["sa_delta"] = peers.ikeplex_delta(before, gw.snapshot())
         self.records.append(rec)
         log(e2e.report_line(rec) + f" load={load} {drops_text(rec)}")
         return rec
@@ -297,7 +300,7 @@ class Run:
                     new = lib.wait_until(done, 5, f"the rekey of CPU {cpu}'s member")
                     ev.update(new_spi_out=new["spi-out"], new_cpu=new.get("cpu"), ok=True,
                               took_s=round(time.monotonic() - t0 - ev["at_s"], 2))
-                except (lib.Failure, OSError) as e:
+                except ERRORS as e:
                     ev.update(ok=False, error=str(e))
                 events.append(ev)
 
@@ -309,11 +312,11 @@ class Run:
             if not started.is_set():
                 started.set()
                 th.start()
-        before = gw.snapshot()
         load = round(os.getloadavg()[0], 2)
         devs = {"a": (topo.ns.a, gw.devices["a"]), "b": (topo.ns.b, gw.devices["b"]),
                 "va": (topo.ns.a, topo.ns.veth_a), "vb": (topo.ns.b, topo.ns.veth_b)}
         try:
+            before = gw.snapshot()
             udp0 = udp_errors(topo, gw.name)
             tun0 = {s: traffic.link_counters(*v) for s, v in devs.items()}
             soft0 = softnet_drops()
@@ -326,7 +329,7 @@ class Run:
             tun_d = {f"{s[-1]}:{devs[s][1]}": traffic.counters_delta(tun0[s], traffic.link_counters(*devs[s]))
                      for s in devs}
             softnet = softnet_drops() - soft0
-        except (lib.Failure, traffic.TrafficError) as e:
+        except ERRORS as e:
             self.errors.append(f"rekey phase {kind}: {e}")
             log(f"E2E {gw.name} {test.name} {kind} ERROR {e}")
             return None
@@ -334,14 +337,19 @@ class Run:
             stop.set()
             if th.is_alive():
                 th.join(timeout=20)
-        # both sides must end with the full group again (B follows A's rekeys)
+        # both sides must end with the full group again (each side follows the other's rekeys)
         try:
-            lib.wait_until(lambda: all(sorted(peers.ikeplex_children(d) or {}) == ["-", "0", "1"]
-                                       for d in gw.daemons.values()), 5, "the group on both sides after the run")
-            group_ok = True
-        except lib.Failure:
-            group_ok = False
-        delta = peers.ikeplex_delta(before, gw.snapshot())
+            try:
+                lib.wait_until(lambda: all(sorted(peers.ikeplex_children(d) or {}) == ["-", "0", "1"]
+                                           for d in gw.daemons.values()), 5, "the group on both sides after the run")
+                group_ok = True
+            except lib.Failure:
+                group_ok = False
+            delta = peers.ikeplex_delta(before, gw.snapshot())
+        except ERRORS as e:
+            self.errors.append(f"rekey phase {kind}: reading the counters: {e}")
+            log(f"E2E {gw.name} {test.name} {kind} ERROR {e}")
+            return None
         rec = {"peer": gw.name, "test": test.name, "kind": kind, "loadavg_1m": load, "offered_bps": test.rate,
                "sent": r.packets, "arrived": r.rx_packets, "lost": r.lost, "loss_pct": round(r.loss_pct, 4),
                "pps": round(r.pps), "gw_cpu_s": round(cpu_sampler.total, 3), "rekeys": events,
