@@ -10,6 +10,9 @@ namespace ikeplex::esp {
 namespace {
 
 constexpr unsigned kMaxWorkers = 256;  // the SPI's top byte names the worker
+/// A deleted inbound SA keeps receiving this long: after a rekey the peer's packets on the old
+/// SA may still be in flight (or queued in its socket and workers) when the DELETE arrives.
+constexpr std::int64_t kInboundGraceMs = 2000;
 
 std::uint64_t key(Spi spi, bool inbound) noexcept {
     return (static_cast<std::uint64_t>(spi.value()) << 1) | (inbound ? 1U : 0U);
@@ -166,7 +169,7 @@ void Dataplane::remove(Spi spi, bool inbound) {
     const ResourceId resource = it->second->config().resource;
     sas_.erase(it);
     if (inbound) {
-        send(owner(spi), RemoveSa{spi, true});
+        send(owner(spi), RemoveSa{spi, true, kInboundGraceMs});
     } else if (!resource.is_none()) {
         send(resource.index() % options_.workers, RemoveSa{spi, false});
     } else {

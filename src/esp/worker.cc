@@ -165,6 +165,7 @@ void Worker::run() {
         }
         const int n = ::epoll_wait(ep.get(), events.data(), static_cast<int>(events.size()), 500);
         const std::int64_t now = now_ms();
+        core_.expire_retired(now);
         for (int i = 0; i < n; ++i) {
             const std::uint64_t tag = events[static_cast<std::size_t>(i)].data.u64;
             if (tag == kTagTun) {

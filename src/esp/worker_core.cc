@@ -31,7 +31,13 @@ WorkerCore::WorkerCore(unsigned index, const crypto::Registry& registry, EventQu
 void WorkerCore::apply(Command& c) {
     std::visit(Overload{
                        [&](AddSa& a) { add(a.sa); },
-                       [&](RemoveSa& r) { remove(r.spi, r.inbound); },
+                       [&](RemoveSa& r) {
+                           if (r.inbound && r.grace_ms > 0) {
+                               retire(r.spi, r.grace_ms);
+                           } else {
+                               remove(r.spi, r.inbound);
+                           }
+                       },
                        [&](SetPolicies& s) { policies_ = std::move(s.table); },
                },
                c);
@@ -66,20 +72,61 @@ void WorkerCore::remove(Spi spi, bool inbound) {
     rebuild_routes();
 }
 
+void WorkerCore::retire(Spi spi, std::int64_t grace_ms) {
+    auto it = inbound_.find(spi.value());
+    if (it != inbound_.end()) {
+        retiring_.push_back(Retiring{spi.value(), it->second.sa, grace_ms});
+    }
+}
+
+void WorkerCore::expire_retired(std::int64_t now_ms) {
+    if (retiring_.empty()) {
+        return;
+    }
+    for (auto& r : retiring_) {
+        if (r.deadline_ms < 0) {
+            r.deadline_ms = now_ms + r.grace_ms;
+        }
+    }
+    std::erase_if(retiring_, [&](const Retiring& r) {
+        if (now_ms < r.deadline_ms) {
+            return false;
+        }
+        // The SPI may have been handed out again meanwhile: only our SA goes.
+        if (auto it = inbound_.find(r.spi); it != inbound_.end() && it->second.sa == r.sa) {
+            inbound_.erase(it);
+        }
+        return true;
+    });
+}
+
+WorkerCore::Out* WorkerCore::Slot::usable() const noexcept {
+    if (oldest != nullptr && !oldest->sa->expired()) {
+        return oldest;
+    }
+    if (newest != nullptr && !newest->sa->expired()) {
+        return newest;
+    }
+    return nullptr;
+}
+
 void WorkerCore::rebuild_routes() {
     for (auto& [reqid, r] : routes_) {
-        r.own = nullptr;
-        r.fallback = nullptr;
+        r.own = Slot{};
+        r.fallback = Slot{};
     }
     for (auto& [spi, o] : outbound_) {
         const SaConfig& c = o.sa->config();
-        Route& r = routes_[c.reqid.value()];
-        Out*& slot = c.resource.is_none() ? r.fallback : r.own;
         if (!c.resource.is_none() && c.resource.index() != index_) {
             continue;  // another worker's SA (not sent here by the data plane, but be safe)
         }
-        if (slot == nullptr || slot->order < o.order) {
-            slot = &o;  // the newest SA wins: after a rekey traffic moves to the new one
+        Route& r = routes_[c.reqid.value()];
+        Slot& slot = c.resource.is_none() ? r.fallback : r.own;
+        if (slot.oldest == nullptr || o.order < slot.oldest->order) {
+            slot.oldest = &o;
+        }
+        if (slot.newest == nullptr || o.order > slot.newest->order) {
+            slot.newest = &o;
         }
     }
 }
@@ -136,15 +183,15 @@ void WorkerCore::one_outbound(PacketBuf& p, std::vector<Outgoing>& out, std::int
     }
     auto it = routes_.find(policy->reqid.value());
     Route* route = it == routes_.end() ? nullptr : &it->second;
-    Out* use = nullptr;
-    if (route != nullptr && route->own != nullptr && !route->own->sa->expired()) {
-        use = route->own;
-    } else {
+    Out* use = route != nullptr ? route->own.usable() : nullptr;
+    bool on_fallback = false;
+    if (use == nullptr) {
         if (route == nullptr) {
             route = &routes_[policy->reqid.value()];
         }
-        if (route->fallback != nullptr && !route->fallback->sa->expired()) {
-            use = route->fallback;
+        use = route->fallback.usable();
+        if (use != nullptr) {
+            on_fallback = true;
             if (policy->per_cpu && rate_ok(route->last_acquire_ms, now_ms)) {
                 events_.push(AcquireEvent{policy->reqid, ResourceId::cpu(index_), *flow});
             }
@@ -178,7 +225,7 @@ void WorkerCore::one_outbound(PacketBuf& p, std::vector<Outgoing>& out, std::int
     lifetime(sa, sa.count(inner, now_ms / 1000));
     bump(counters_.tx_packets);
     bump(counters_.tx_bytes, inner);
-    if (use == route->fallback) {
+    if (on_fallback) {
         bump(counters_.fallback_tx);
     }
     out.push_back(Outgoing{&p, c.local, c.peer, c.udp_encap});

@@ -36,6 +36,9 @@ struct AddSa {
 struct RemoveSa {
     Spi spi;
     bool inbound{false};
+    /// Inbound: keep accepting packets this long after the removal (packets the peer sent
+    /// before it switched to the rekeyed SA are still in flight).
+    std::int64_t grace_ms{0};
 };
 struct SetPolicies {
     PolicyTablePtr table;
@@ -84,6 +87,8 @@ public:
                  std::int64_t now_ms);
 
     [[nodiscard]] const WorkerCounters& counters() const noexcept { return counters_; }
+    /// Removes inbound SAs whose grace period after removal has passed (worker loop, often).
+    void expire_retired(std::int64_t now_ms);
     /// Counts `n` packets dropped for reason `d` (also used by the I/O loop for kIo).
     void count_drop(Drop d, std::uint64_t n = 1) noexcept;
     [[nodiscard]] std::size_t inbound_sas() const noexcept { return inbound_.size(); }
@@ -100,14 +105,26 @@ private:
         std::unique_ptr<SaCrypto> crypto;
         ReplayWindow window;
     };
+    /// The SAs a worker may send on for one policy: its resource's and the group's fallback,
+    /// each the oldest and the newest installed. The oldest is used until it is deleted or
+    /// expires, so a rekey switches traffic only when the old SA goes: the rekey initiator
+    /// deletes it after the peer has installed the new inbound SA, and the responder learns
+    /// of it by that DELETE, after the initiator installed its own (RFC 7296 §2.8, as
+    /// strongSwan does): no packet is sent on an SA the peer cannot yet receive.
+    struct Slot {
+        Out* oldest{nullptr};
+        Out* newest{nullptr};
+        [[nodiscard]] Out* usable() const noexcept;
+    };
     struct Route {
-        Out* own{nullptr};
-        Out* fallback{nullptr};
+        Slot own;
+        Slot fallback;
         std::int64_t last_acquire_ms{-1};
         std::int64_t last_trap_ms{-1};
     };
 
     void add(const SaPtr& sa);
+    void retire(Spi spi, std::int64_t grace_ms);
     void remove(Spi spi, bool inbound);
     void rebuild_routes();
     void lifetime(Sa& sa, Sa::Crossed crossed);
@@ -124,6 +141,13 @@ private:
     std::unordered_map<std::uint32_t, Out> outbound_;  // by SPI
     std::unordered_map<std::uint32_t, In> inbound_;    // by SPI
     std::unordered_map<std::uint32_t, Route> routes_;  // by reqid
+    struct Retiring {
+        std::uint32_t spi;
+        SaPtr sa;
+        std::int64_t grace_ms;
+        std::int64_t deadline_ms{-1};  ///< set by the first expire_retired() after removal
+    };
+    std::vector<Retiring> retiring_;
     std::uint64_t next_order_{0};
     WorkerCounters counters_;
 };

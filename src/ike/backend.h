@@ -33,7 +33,7 @@ struct InstallSa {
     SecretBytes encr_key;       ///< salt included for AEAD
     SecretBytes integ_key;
     bool esn{false};
-    std::uint32_t replay_window{32};
+    std::uint32_t replay_window{1024};
     std::uint64_t soft_bytes{0};
     std::uint64_t hard_bytes{0};
     std::uint64_t soft_packets{0};

@@ -48,7 +48,10 @@ struct ChildConfig {
     Mode mode{Mode::kTunnel};
     StartAction start_action{StartAction::kNone};
     Lifetimes lifetimes;
-    std::uint32_t replay_window{32};
+    /// Packets. charon's default is 32; ikeplex's is 1024 because its data plane has several
+    /// workers: a fallback SA shared by them, or a peer's, delivers packets reordered by more
+    /// than 32, which a small window drops as replays (RFC 4303 §3.4.3 lets the receiver pick).
+    std::uint32_t replay_window{1024};
     /// RFC 9611 per-resource Child SA groups (strongSwan's `per_cpu_sas = yes`).
     bool per_cpu_sas{false};
     /// ikeplex: the most resource-bound members of a group (the fallback not counted).

@@ -98,7 +98,8 @@ void IkeSa::install_child(ChildSa& c, crypto::ChildKeys&& keys, bool we_initiate
         sa.encr_key_bits = c.algorithms.encr->key_bits;
         sa.integ_id = c.algorithms.integ != nullptr ? c.algorithms.integ->id : 0;
         sa.esn = c.algorithms.esn;
-        sa.replay_window = c.config != nullptr ? c.config->replay_window : 32;
+        sa.replay_window =
+                c.config != nullptr ? c.config->replay_window : ChildConfig{}.replay_window;
         if (c.config != nullptr) {
             const Lifetimes& l = c.config->lifetimes;
             sa.soft_bytes = l.rekey_bytes;

@@ -283,32 +283,42 @@ TEST_F(TwoGateways, ReplaysTamperingAndWrongWorkersAreDropped) {
     EXPECT_EQ(drops(*b.dp, 1, Drop::kNoSa), 1U);
 }
 
-TEST_F(TwoGateways, RekeyMovesTrafficToTheNewSaWhileTheOldOneStillReceives) {
+TEST_F(TwoGateways, RekeyIsHitlessOldSaUntilDeletedThenTheNewOne) {
     const ChildPair old = install_pair(a, b, ResourceId::cpu(0), ResourceId::cpu(0), 1);
     policies(a, true, true);
     policies(b, false, true);
     a.drain();
     b.drain();
-    auto before = send(a, 0, packets(4, 1));  // in flight during the rekey
     const ChildPair fresh = install_pair(a, b, ResourceId::cpu(0), ResourceId::cpu(0), 2);
     a.drain();
     b.drain();
-    auto after = send(a, 0, packets(4, 10));
-    for (const auto& w : after) {
-        EXPECT_EQ(spi_of(w), fresh.a_out);
+    // Until the old SA is deleted, traffic stays on it: the peer may not have the new inbound
+    // SA yet (RFC 7296 §2.8).
+    auto during = send(a, 0, packets(4, 1));
+    for (const auto& w : during) {
+        EXPECT_EQ(spi_of(w), old.a_out);
     }
-    EXPECT_EQ(deliver(b, after).size(), 4U);
-    EXPECT_EQ(deliver(b, before).size(), 4U);  // the old inbound SA is still there
-    // Deleting the old SA (after the rekey) leaves traffic on the new one.
+    auto in_flight = send(a, 0, packets(3, 5));  // sent on the old SA, delivered after the delete
     a.dp->remove(old.a_out, false);
     b.dp->remove(old.a_out, true);
     a.drain();
     b.drain();
-    auto later = send(a, 0, packets(2, 20));
-    ASSERT_EQ(later.size(), 2U);
-    EXPECT_EQ(spi_of(later[0]), fresh.a_out);
-    EXPECT_EQ(deliver(b, later).size(), 2U);
-    EXPECT_EQ(b.dp->stats(0).drops[static_cast<std::size_t>(Drop::kReplay)], 0U);
+    b.dp->core(0).expire_retired(10'000);  // the grace period starts now
+    auto after = send(a, 0, packets(4, 10));
+    for (const auto& w : after) {
+        EXPECT_EQ(spi_of(w), fresh.a_out);
+    }
+    EXPECT_EQ(deliver(b, during).size(), 4U);
+    EXPECT_EQ(deliver(b, after).size(), 4U);
+    // The deleted inbound SA still accepts what was in flight, for the grace period only.
+    std::vector<PacketBuf> late(1);
+    late[0].assign(in_flight[2].bytes());
+    in_flight.pop_back();
+    EXPECT_EQ(deliver(b, in_flight, 10'500).size(), 2U);
+    b.dp->core(0).expire_retired(12'001);
+    EXPECT_TRUE(deliver(b, late, 12'001).empty());
+    EXPECT_EQ(drops(*b.dp, 0, Drop::kNoSa), 1U);
+    EXPECT_EQ(drops(*b.dp, 0, Drop::kReplay), 0U);
 }
 
 TEST_F(TwoGateways, LifetimesByPacketsAndBytesReportSoftThenHard) {
