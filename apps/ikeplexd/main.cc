@@ -116,10 +116,11 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     }
     if (check) {
         if (settings.backend == "xfrm") {
-            std::printf("%s: backend '%s' is not available in this release; use backend = "
-                        "userspace or none\n",
-                        used_config.empty() ? "ikeplexd" : used_config.c_str(),
-                        settings.backend.c_str());
+            std::printf(
+                    "%s: backend '%s' is not available in this release; use backend = "
+                    "userspace or none\n",
+                    used_config.empty() ? "ikeplexd" : used_config.c_str(),
+                    settings.backend.c_str());
             return 1;
         }
         return check_swanctl(settings.swanctl_conf, used_config);
