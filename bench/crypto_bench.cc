@@ -21,6 +21,7 @@
 #include "crypto/registry.h"
 #include "crypto/signature.h"
 #include "ratio_reporter.h"
+#include "raw_ipsec_mb.h"
 #include "util/random.h"
 #include "wire/constants.h"
 
@@ -155,28 +156,11 @@ void BM_RawOpenSslOpen(benchmark::State& state) {
 
 // ---- raw IPsec-MB ----
 
-struct RawMb {
-    IMB_MGR* mgr = alloc_mb_mgr(0);
-    alignas(64) gcm_key_data key{};
-    RawMb(const RawMb&) = delete;
-    RawMb& operator=(const RawMb&) = delete;
-    RawMb(RawMb&&) = delete;
-    RawMb& operator=(RawMb&&) = delete;
-    explicit RawMb(int bits) {
-        IMB_ARCH arch{};
-        init_mb_mgr_auto(mgr, &arch);
-        if (bits == 128) {
-            IMB_AES128_GCM_PRE(mgr, kKey.data(), &key);
-        } else {
-            IMB_AES256_GCM_PRE(mgr, kKey.data(), &key);
-        }
-    }
-    ~RawMb() { free_mb_mgr(mgr); }
-};
+using ikeplex::bench::RawMb;
 
 template <int Bits, bool Encrypt>
 void BM_RawMb(benchmark::State& state) {
-    RawMb mb(Bits);
+    RawMb mb(Bits, kKey.data());
     Packet p(static_cast<std::size_t>(state.range(0)));
     std::array<std::uint8_t, 12> nonce{};
     std::memcpy(nonce.data(), kKey.data() + Bits / 8, 4);

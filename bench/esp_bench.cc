@@ -39,6 +39,7 @@
 #include "esp/replay_window.h"
 #include "esp/sa_crypto.h"
 #include "ratio_reporter.h"
+#include "raw_ipsec_mb.h"
 
 namespace {
 
@@ -150,23 +151,10 @@ void BM_RawSealOpenSsl(benchmark::State& state) {
     set_bytes(state);
 }
 
-struct RawMb {
-    IMB_MGR* mgr = alloc_mb_mgr(0);
-    alignas(64) gcm_key_data key{};
-    RawMb(const RawMb&) = delete;
-    RawMb& operator=(const RawMb&) = delete;
-    RawMb(RawMb&&) = delete;
-    RawMb& operator=(RawMb&&) = delete;
-    RawMb() {
-        IMB_ARCH arch{};
-        init_mb_mgr_auto(mgr, &arch);
-        IMB_AES128_GCM_PRE(mgr, kKeymat.data(), &key);
-    }
-    ~RawMb() { free_mb_mgr(mgr); }
-};
+using ikeplex::bench::RawMb;
 
 void BM_RawSealIpsecMb(benchmark::State& state) {
-    RawMb mb;
+    RawMb mb(128, kKeymat.data());
     alignas(64) std::array<std::uint8_t, kLen> data{};  // aligned as PacketBuf's data
     data.fill(0x5a);
     std::array<std::uint8_t, 12> nonce{};
@@ -238,7 +226,7 @@ void BM_RawOpenOpenSsl(benchmark::State& state) {
 
 void BM_RawOpenIpsecMb(benchmark::State& state) {
     const auto& ring = esp_ring();
-    RawMb mb;
+    RawMb mb(128, kKeymat.data());
     std::array<std::uint8_t, 12> nonce{};
     std::memcpy(nonce.data(), kKeymat.data() + 16, 4);
     // Aligned as PacketBuf's data (kHeadroom into a cache-aligned buffer) for a fair copy.

@@ -62,6 +62,18 @@ class Gateways:
             raise lib.Failure(f"{self.name}: cleanup: {'; '.join(errors)}")
 
 
+def _terminate(p, log):
+    """Stops a gateway process (SIGTERM, then SIGKILL after 5 s) and closes its log."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
+    log.close()
+
+
 def _started(starters, closers):
     """Runs starter steps; if one fails, runs the closers collected so far (newest first)."""
     try:
@@ -145,14 +157,7 @@ def wireguard_go(topo):
                                  stderr=subprocess.STDOUT, env=dict(os.environ, LOG_LEVEL="error"))
 
             def stop(p=p, log=log, dev=dev):
-                if p.poll() is None:
-                    p.terminate()
-                    try:
-                        p.wait(timeout=5)
-                    except subprocess.TimeoutExpired:
-                        p.kill()
-                        p.wait(timeout=5)
-                log.close()
+                _terminate(p, log)
                 try:
                     os.unlink(f"/var/run/wireguard/{dev}.sock")
                 except FileNotFoundError:
@@ -352,14 +357,7 @@ def ikeplex_relay(topo, workers=2, offloads=True, name=None):
             p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
 
             def stop(p=p, log=log, path=path, side=side):
-                if p.poll() is None:
-                    p.terminate()
-                    try:
-                        p.wait(timeout=5)
-                    except subprocess.TimeoutExpired:
-                        p.kill()
-                        p.wait(timeout=5)
-                log.close()
+                _terminate(p, log)
                 with open(path, errors="replace") as f:
                     info["final_counters"][side] = re.findall(r"^worker \d+: .*$", f.read(), re.M)
             closers.append(stop)

@@ -180,38 +180,49 @@ bool ipv4_header_checksum_ok(ByteView hdr) noexcept {
     return csum_fold(csum_add(hdr)) == 0xFFFF;
 }
 
-bool l4_checksum_ok(ByteView ip) noexcept {
-    L4View v;
+namespace {
+
+/// The TCP/UDP part of `ip`: its view and the offset of its checksum field (false if the
+/// packet has no such part).
+bool l4_part(ByteView ip, L4View& v, std::size_t& field) noexcept {
     if (!parse_l4(ip, v)) {
         return false;
     }
-    const std::size_t field = l4_csum_field(v);
-    if (field == 0) {
+    field = l4_csum_field(v);
+    return field != 0;
+}
+
+/// The pseudo-header sum (RFC 793 / RFC 768 / RFC 8200 §8.1) of the L4 part of `ip`.
+std::uint64_t l4_pseudo_sum(ByteView ip, const L4View& v) noexcept {
+    return pseudo_header_sum(src_addr(ip, v.v6), dst_addr(ip, v.v6), v.proto,
+                             static_cast<std::uint32_t>(v.end - v.l4_off));
+}
+
+}  // namespace
+
+bool l4_checksum_ok(ByteView ip) noexcept {
+    L4View v;
+    std::size_t field = 0;
+    if (!l4_part(ip, v, field)) {
         return false;
     }
     const ByteView l4 = ip.subspan(v.l4_off, v.end - v.l4_off);
     if (v.proto == kProtoUdp && !v.v6 && l4[6] == 0 && l4[7] == 0) {
         return true;  // no checksum (IPv4 only)
     }
-    const std::uint64_t sum = pseudo_header_sum(src_addr(ip, v.v6), dst_addr(ip, v.v6), v.proto,
-                                                static_cast<std::uint32_t>(l4.size()));
-    return csum_fold(csum_add(l4, sum)) == 0xFFFF;
+    return csum_fold(csum_add(l4, l4_pseudo_sum(ip, v))) == 0xFFFF;
 }
 
 bool set_l4_checksum(MutByteView ip) noexcept {
     L4View v;
-    if (!parse_l4(ip, v)) {
-        return false;
-    }
-    const std::size_t field = l4_csum_field(v);
-    if (field == 0) {
+    std::size_t field = 0;
+    if (!l4_part(ip, v, field)) {
         return false;
     }
     const MutByteView l4 = ip.subspan(v.l4_off, v.end - v.l4_off);
     l4[field] = 0;
     l4[field + 1] = 0;
-    const std::uint64_t sum = pseudo_header_sum(src_addr(ip, v.v6), dst_addr(ip, v.v6), v.proto,
-                                                static_cast<std::uint32_t>(l4.size()));
+    const std::uint64_t sum = l4_pseudo_sum(ip, v);
     auto c = static_cast<std::uint16_t>(~csum_fold(csum_add(l4, sum)));
     if (c == 0 && v.proto == kProtoUdp) {
         c = 0xFFFF;
