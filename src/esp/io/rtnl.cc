@@ -3,7 +3,9 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
+#include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -25,6 +27,7 @@ constexpr int kTimeoutMs = 2000;
 constexpr std::size_t align(std::size_t n) noexcept {
     return (n + kAlign - 1) & ~(kAlign - 1);
 }
+static_assert(align(sizeof(nlmsghdr)) == sizeof(nlmsghdr), "message bodies follow at once");
 
 /// One netlink request: nlmsghdr, a family header, then attributes.
 class Request {
@@ -33,7 +36,7 @@ public:
         nlmsghdr h{};
         h.nlmsg_type = type;
         h.nlmsg_flags = static_cast<std::uint16_t>(NLM_F_REQUEST | NLM_F_ACK | flags);
-        h.nlmsg_seq = 1;
+        h.nlmsg_seq = kSeq;
         std::memcpy(buf_.data(), &h, sizeof h);
         len_ = align(sizeof h);
     }
@@ -57,6 +60,15 @@ public:
 
     /// Sends the request and waits for its acknowledgement.
     Result<void> run() {
+        return exchange([](const nlmsghdr&, ByteView) { return false; });
+    }
+
+    /// Sends the request, then reads the answers carrying our sequence number: an NLMSG_ERROR
+    /// ends the exchange (error 0 = ok, else that errno); any other message goes to
+    /// `on_reply(header, body)`, which returns true when it was the answer sought (the exchange
+    /// then ends with ok, without waiting for the ACK that may follow).
+    template <class OnReply>
+    Result<void> exchange(OnReply&& on_reply) {
         if (overflow_) {
             return make_error(Errc::kInternal, "rtnetlink: request too long");
         }
@@ -72,23 +84,9 @@ public:
                      sizeof kernel) < 0) {
             return sys_error("rtnetlink: send");
         }
-        return wait_ack(fd.get());
-    }
-
-private:
-    void put(const void* p, std::size_t n) noexcept {
-        if (len_ + align(n) > buf_.size()) {
-            overflow_ = true;
-            return;
-        }
-        std::memcpy(buf_.data() + len_, p, n);
-        len_ += align(n);
-    }
-
-    static Result<void> wait_ack(int fd) {
         alignas(nlmsghdr) std::array<std::uint8_t, 8192> rx{};
         for (int round = 0; round < 16; ++round) {
-            pollfd p{fd, POLLIN, 0};
+            pollfd p{fd.get(), POLLIN, 0};
             const int pr = ::poll(&p, 1, kTimeoutMs);
             if (pr < 0 && errno == EINTR) {
                 continue;
@@ -96,7 +94,7 @@ private:
             if (pr <= 0) {
                 return sys_error("rtnetlink: no answer", pr == 0 ? ETIMEDOUT : errno);
             }
-            const ssize_t n = ::recv(fd, rx.data(), rx.size(), 0);
+            const ssize_t n = ::recv(fd.get(), rx.data(), rx.size(), 0);
             if (n < 0) {
                 if (errno == EAGAIN || errno == EINTR) {
                     continue;
@@ -111,21 +109,39 @@ private:
                 if (h.nlmsg_len < sizeof h || off + h.nlmsg_len > len) {
                     break;
                 }
-                if (h.nlmsg_type == NLMSG_ERROR && h.nlmsg_seq == 1) {
-                    nlmsgerr e{};
-                    if (h.nlmsg_len < align(sizeof h) + sizeof e) {
-                        return make_error(Errc::kNetlink, "rtnetlink: short error message");
+                if (h.nlmsg_seq == kSeq) {
+                    const ByteView body{rx.data() + off + sizeof h, h.nlmsg_len - sizeof h};
+                    if (h.nlmsg_type == NLMSG_ERROR) {
+                        nlmsgerr e{};
+                        if (body.size() < sizeof e) {
+                            return make_error(Errc::kNetlink, "rtnetlink: short error message");
+                        }
+                        std::memcpy(&e, body.data(), sizeof e);
+                        if (e.error == 0) {
+                            return ok();
+                        }
+                        return sys_error("rtnetlink: request refused", -e.error);
                     }
-                    std::memcpy(&e, rx.data() + off + align(sizeof h), sizeof e);
-                    if (e.error == 0) {
+                    if (on_reply(h, body)) {
                         return ok();
                     }
-                    return sys_error("rtnetlink: request refused", -e.error);
                 }
                 off += align(h.nlmsg_len);
             }
         }
         return make_error(Errc::kNetlink, "rtnetlink: no acknowledgement");
+    }
+
+private:
+    static constexpr std::uint32_t kSeq = 1;
+
+    void put(const void* p, std::size_t n) noexcept {
+        if (len_ + align(n) > buf_.size()) {
+            overflow_ = true;
+            return;
+        }
+        std::memcpy(buf_.data() + len_, p, n);
+        len_ += align(n);
     }
 
     std::array<std::uint8_t, 512> buf_{};
@@ -175,27 +191,119 @@ Result<void> link_request(unsigned ifindex, bool up, unsigned mtu) {
     return r.run();
 }
 
-Result<void> route_request(bool add, unsigned ifindex, const IpAddress& prefix, unsigned prefix_len,
-                           const IpAddress* src) {
-    IKEPLEX_TRY(check_prefix(prefix, prefix_len));
-    if (src != nullptr && src->family() != prefix.family()) {
-        return make_error(Errc::kInvalidArgument, "rtnetlink: source and prefix families differ");
+Result<void> check_family(const std::optional<IpAddress>& a, const IpAddress& prefix,
+                          const char* detail) {
+    if (a && (!a->is_set() || a->family() != prefix.family())) {
+        return make_error(Errc::kInvalidArgument, detail);
     }
+    return ok();
+}
+
+Result<void> route_request(bool add, const RouteSpec& spec) {
+    IKEPLEX_TRY(check_prefix(spec.prefix, spec.prefix_len));
+    IKEPLEX_TRY(
+            check_family(spec.src, spec.prefix, "rtnetlink: source and prefix families differ"));
+    IKEPLEX_TRY(check_family(spec.gateway, spec.prefix,
+                             "rtnetlink: gateway and prefix families differ"));
     Request r(add ? RTM_NEWROUTE : RTM_DELROUTE, add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
     rtmsg rt{};
-    rt.rtm_family = family_of(prefix);
-    rt.rtm_dst_len = static_cast<unsigned char>(prefix_len);
-    rt.rtm_table = RT_TABLE_MAIN;
+    rt.rtm_family = family_of(spec.prefix);
+    rt.rtm_dst_len = static_cast<unsigned char>(spec.prefix_len);
+    rt.rtm_table = static_cast<unsigned char>(spec.table <= 255 ? spec.table : RT_TABLE_UNSPEC);
     rt.rtm_protocol = add ? RTPROT_STATIC : RTPROT_UNSPEC;
-    rt.rtm_scope = !add ? RT_SCOPE_NOWHERE : prefix.is_v4() ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+    if (!add) {
+        rt.rtm_scope = RT_SCOPE_NOWHERE;
+    } else if (spec.gateway || !spec.prefix.is_v4()) {
+        rt.rtm_scope = RT_SCOPE_UNIVERSE;
+    } else {
+        rt.rtm_scope = RT_SCOPE_LINK;
+    }
     rt.rtm_type = RTN_UNICAST;
     r.header(rt);
-    const auto dst = masked(prefix, prefix_len);
-    r.attr(RTA_DST, dst.data(), prefix.size());
-    r.attr_u32(RTA_OIF, ifindex);
-    if (src != nullptr) {
-        r.attr(RTA_PREFSRC, src->bytes().data(), src->size());
+    const auto dst = masked(spec.prefix, spec.prefix_len);
+    r.attr(RTA_DST, dst.data(), spec.prefix.size());
+    if (spec.table > 255) {
+        r.attr_u32(RTA_TABLE, spec.table);
     }
+    if (spec.oif != 0) {
+        r.attr_u32(RTA_OIF, spec.oif);
+    }
+    if (spec.gateway) {
+        r.attr(RTA_GATEWAY, spec.gateway->bytes().data(), spec.gateway->size());
+    }
+    if (spec.src) {
+        r.attr(RTA_PREFSRC, spec.src->bytes().data(), spec.src->size());
+    }
+    return r.run();
+}
+
+/// An address attribute of a reply (4 or 16 bytes), or nothing if it is malformed.
+std::optional<IpAddress> address_attr(ByteView v) {
+    auto a = IpAddress::from_bytes(v);
+    if (!a) {
+        return std::nullopt;
+    }
+    return *a;
+}
+
+/// The rtmsg and attributes of an RTM_NEWROUTE reply; every length is checked.
+Result<RouteTo> parse_route(ByteView body) {
+    if (body.size() < sizeof(rtmsg)) {
+        return make_error(Errc::kNetlink, "rtnetlink: short route message");
+    }
+    RouteTo out;
+    std::size_t off = align(sizeof(rtmsg));
+    while (off + sizeof(rtattr) <= body.size()) {
+        rtattr a{};
+        std::memcpy(&a, body.data() + off, sizeof a);
+        if (a.rta_len < sizeof a || off + a.rta_len > body.size()) {
+            return make_error(Errc::kNetlink, "rtnetlink: bad attribute length in route");
+        }
+        const ByteView v = body.subspan(off + align(sizeof a), a.rta_len - align(sizeof a));
+        switch (a.rta_type) {
+            case RTA_OIF:
+                if (v.size() == sizeof(std::uint32_t)) {
+                    std::uint32_t oif = 0;
+                    std::memcpy(&oif, v.data(), sizeof oif);
+                    out.oif = oif;
+                }
+                break;
+            case RTA_GATEWAY:
+                out.gateway = address_attr(v);
+                break;
+            case RTA_PREFSRC:
+                out.prefsrc = address_attr(v);
+                break;
+            default:
+                break;
+        }
+        off += align(a.rta_len);
+    }
+    return out;
+}
+
+Result<void> check_rule_args(int family, unsigned table) {
+    if (family != AF_INET && family != AF_INET6) {
+        return make_error(Errc::kInvalidArgument, "rtnetlink: rule family not AF_INET(6)");
+    }
+    if (table == RT_TABLE_UNSPEC) {
+        return make_error(Errc::kInvalidArgument, "rtnetlink: rule for table 0");
+    }
+    return ok();
+}
+
+Result<void> rule_request(bool add, int family, unsigned table, unsigned priority) {
+    IKEPLEX_TRY(check_rule_args(family, table));
+    Request r(add ? RTM_NEWRULE : RTM_DELRULE, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+    fib_rule_hdr frh{};
+    frh.family = static_cast<std::uint8_t>(family);
+    frh.table = static_cast<std::uint8_t>(table <= 255 ? table : RT_TABLE_UNSPEC);
+    frh.action = FR_ACT_TO_TBL;
+    r.header(frh);
+    if (table > 255) {
+        r.attr_u32(FRA_TABLE, table);
+    }
+    r.attr_u32(FRA_PRIORITY, priority);
     return r.run();
 }
 
@@ -231,11 +339,60 @@ Result<void> add_address(unsigned ifindex, const IpAddress& addr, unsigned prefi
 
 Result<void> add_route(unsigned ifindex, const IpAddress& prefix, unsigned prefix_len,
                        const IpAddress* src) {
-    return route_request(true, ifindex, prefix, prefix_len, src);
+    RouteSpec spec{prefix, prefix_len, RT_TABLE_MAIN, ifindex, std::nullopt, std::nullopt};
+    if (src != nullptr) {
+        spec.src = *src;
+    }
+    return add_route(spec);
 }
 
 Result<void> del_route(unsigned ifindex, const IpAddress& prefix, unsigned prefix_len) {
-    return route_request(false, ifindex, prefix, prefix_len, nullptr);
+    return del_route(
+            RouteSpec{prefix, prefix_len, RT_TABLE_MAIN, ifindex, std::nullopt, std::nullopt});
+}
+
+Result<void> add_route(const RouteSpec& r) {
+    return route_request(true, r);
+}
+
+Result<void> del_route(const RouteSpec& r) {
+    return route_request(false, r);
+}
+
+Result<RouteTo> route_to(const IpAddress& dst) {
+    if (!dst.is_set()) {
+        return make_error(Errc::kInvalidArgument, "rtnetlink: route lookup without address");
+    }
+    Request r(RTM_GETROUTE, 0);
+    rtmsg rt{};
+    rt.rtm_family = family_of(dst);
+    rt.rtm_dst_len = static_cast<unsigned char>(dst.size() * 8);
+    r.header(rt);
+    r.attr(RTA_DST, dst.bytes().data(), dst.size());
+    std::optional<Result<RouteTo>> found;
+    IKEPLEX_TRY(r.exchange([&](const nlmsghdr& h, ByteView body) {
+        if (h.nlmsg_type != RTM_NEWROUTE) {
+            return false;
+        }
+        found = parse_route(body);
+        return true;
+    }));
+    if (!found) {
+        return make_error(Errc::kNetlink, "rtnetlink: acknowledged without a route");
+    }
+    return *found;
+}
+
+Result<void> add_rule(int family, unsigned table, unsigned priority) {
+    auto r = rule_request(true, family, table, priority);
+    if (!r && r.error().code == Errc::kSystem && r.error().sys_errno == EEXIST) {
+        return ok();
+    }
+    return r;
+}
+
+Result<void> del_rule(int family, unsigned table, unsigned priority) {
+    return rule_request(false, family, table, priority);
 }
 
 }  // namespace ikeplex::esp::io

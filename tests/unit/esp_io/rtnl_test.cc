@@ -1,9 +1,13 @@
 // rtnetlink on the real kernel (a namespace of the test's own): link up and MTU, addresses and
 // routes via a TUN device, read back independently (SIOCGIF* ioctls, getifaddrs(),
-// /proc/thread-self/net/{route,ipv6_route}, the source address the kernel picks).
+// /proc/thread-self/net/{route,ipv6_route}, the source address the kernel picks); routes in
+// other tables and the policy-routing rules that make the kernel use them, seen through the
+// kernel's own route lookup (route_to).
 #include "esp/io/rtnl.h"
 
 #include <fstream>
+#include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -168,6 +172,123 @@ TEST_F(Rtnl, AddressesAndRoutes) {
     EXPECT_FALSE(add_route(tun_->ifindex(), ip("10.99.7.0"), 33, nullptr));
     const IpAddress v6src = ip("::1");
     EXPECT_FALSE(add_route(tun_->ifindex(), ip("10.99.7.0"), 24, &v6src));
+}
+
+// strongSwan's tunnel-mode layout: a route in table 220 via a gateway on the link, used only once
+// the rule "priority 220: lookup table 220" is there.
+TEST_F(Rtnl, RouteToTableAndRuleV4) {
+    const unsigned oif = tun_->ifindex();
+    ASSERT_TRUE(link_up(oif, 0));
+    ASSERT_TRUE(add_address(oif, ip("10.99.50.1"), 24));
+    ASSERT_TRUE(add_address(oif, ip("10.99.50.3"), 24));
+
+    auto on_link = route_to(ip("10.99.50.7"));
+    ASSERT_TRUE(on_link) << on_link.error().to_string();
+    EXPECT_EQ(on_link->oif, oif);
+    EXPECT_FALSE(on_link->gateway);
+    EXPECT_EQ(on_link->prefsrc, ip("10.99.50.1"));
+
+    const RouteSpec spec{ip("10.99.60.0"), 24, 220, oif, ip("10.99.50.2"), ip("10.99.50.1")};
+    ASSERT_TRUE(add_route(spec));
+    ASSERT_TRUE(add_route(spec));                                      // replace: fine
+    EXPECT_FALSE(has_v4_route(tun_->name(), "003C630A", "00FFFFFF"));  // not in the main table
+    auto unused = route_to(ip("10.99.60.5"));  // no default route in a fresh namespace
+    ASSERT_FALSE(unused);
+    EXPECT_EQ(unused.error().sys_errno, ENETUNREACH);
+
+    ASSERT_TRUE(add_rule(AF_INET, 220, 220));
+    ASSERT_TRUE(add_rule(AF_INET, 220, 220));  // already there: ok
+    auto via = route_to(ip("10.99.60.5"));
+    ASSERT_TRUE(via) << via.error().to_string();
+    EXPECT_EQ(via->oif, oif);
+    EXPECT_EQ(via->gateway, ip("10.99.50.2"));
+    EXPECT_EQ(via->prefsrc, ip("10.99.50.1"));
+
+    // A table above 255 (RTA_TABLE / FRA_TABLE) with another preferred source, no gateway.
+    const RouteSpec high{ip("10.99.61.0"), 24, 1000, oif, std::nullopt, ip("10.99.50.3")};
+    ASSERT_TRUE(add_route(high));
+    ASSERT_FALSE(route_to(ip("10.99.61.5")));
+    ASSERT_TRUE(add_rule(AF_INET, 1000, 221));
+    auto direct = route_to(ip("10.99.61.5"));
+    ASSERT_TRUE(direct) << direct.error().to_string();
+    EXPECT_EQ(direct->oif, oif);
+    EXPECT_FALSE(direct->gateway);
+    EXPECT_EQ(direct->prefsrc, ip("10.99.50.3"));
+    ASSERT_TRUE(del_rule(AF_INET, 1000, 221));
+    ASSERT_TRUE(del_route(high));
+
+    ASSERT_TRUE(del_rule(AF_INET, 220, 220));
+    auto no_rule = del_rule(AF_INET, 220, 220);
+    ASSERT_FALSE(no_rule);
+    EXPECT_EQ(no_rule.error().sys_errno, ENOENT);
+    EXPECT_FALSE(route_to(ip("10.99.60.5")));
+
+    ASSERT_TRUE(add_rule(AF_INET, 220, 220));
+    ASSERT_TRUE(del_route(spec));
+    auto gone = del_route(spec);
+    ASSERT_FALSE(gone);
+    EXPECT_EQ(gone.error().sys_errno, ESRCH);
+    EXPECT_FALSE(route_to(ip("10.99.60.5")));  // the rule alone leads nowhere
+    ASSERT_TRUE(del_rule(AF_INET, 220, 220));
+}
+
+TEST_F(Rtnl, RouteToTableAndRuleV6) {
+    const unsigned oif = tun_->ifindex();
+    ASSERT_TRUE(link_up(oif, 0));
+    ASSERT_TRUE(add_address(oif, ip("fd00:99:50::1"), 64));
+
+    auto on_link = route_to(ip("fd00:99:50::7"));
+    ASSERT_TRUE(on_link) << on_link.error().to_string();
+    EXPECT_EQ(on_link->oif, oif);
+    EXPECT_FALSE(on_link->gateway);
+    EXPECT_EQ(on_link->prefsrc, ip("fd00:99:50::1"));
+
+    const RouteSpec spec{ip("fd00:99:60::"), 64, 220, oif, ip("fd00:99:50::2"),
+                         ip("fd00:99:50::1")};
+    ASSERT_TRUE(add_route(spec));
+    // (/proc/net/ipv6_route lists every table, so only the lookup tells the tables apart.)
+    EXPECT_TRUE(has_v6_route(tun_->name(), "fd000099006000000000000000000000", "40"));
+    auto unused = route_to(ip("fd00:99:60::5"));
+    ASSERT_FALSE(unused);
+    EXPECT_EQ(unused.error().sys_errno, ENETUNREACH);
+
+    ASSERT_TRUE(add_rule(AF_INET6, 220, 220));
+    ASSERT_TRUE(add_rule(AF_INET6, 220, 220));
+    auto via = route_to(ip("fd00:99:60::5"));
+    ASSERT_TRUE(via) << via.error().to_string();
+    EXPECT_EQ(via->oif, oif);
+    EXPECT_EQ(via->gateway, ip("fd00:99:50::2"));
+    EXPECT_EQ(via->prefsrc, ip("fd00:99:50::1"));
+
+    ASSERT_TRUE(del_rule(AF_INET6, 220, 220));
+    auto no_rule = del_rule(AF_INET6, 220, 220);
+    ASSERT_FALSE(no_rule);
+    EXPECT_EQ(no_rule.error().sys_errno, ENOENT);
+    EXPECT_FALSE(route_to(ip("fd00:99:60::5")));
+    ASSERT_TRUE(del_route(spec));
+    auto gone = del_route(spec);
+    ASSERT_FALSE(gone);
+    EXPECT_EQ(gone.error().sys_errno, ESRCH);
+}
+
+TEST_F(Rtnl, RouteAndRuleArgumentsChecked) {
+    const unsigned oif = tun_->ifindex();
+    auto fam = add_rule(AF_UNIX, 220, 220);
+    ASSERT_FALSE(fam);
+    EXPECT_EQ(fam.error().code, Errc::kInvalidArgument);
+    EXPECT_EQ(add_rule(AF_INET, 0, 220).error().code, Errc::kInvalidArgument);
+    EXPECT_EQ(del_rule(AF_INET6, 0, 220).error().code, Errc::kInvalidArgument);
+    EXPECT_EQ(add_route(RouteSpec{ip("10.99.60.0"), 24, 220, oif, ip("fd00:99:50::2"), {}})
+                      .error()
+                      .code,
+              Errc::kInvalidArgument);
+    EXPECT_EQ(add_route(RouteSpec{ip("10.99.60.0"), 24, 220, oif, {}, ip("fd00:99:50::1")})
+                      .error()
+                      .code,
+              Errc::kInvalidArgument);
+    EXPECT_EQ(add_route(RouteSpec{ip("fd00:99:60::"), 129, 220, oif, {}, {}}).error().code,
+              Errc::kInvalidArgument);
+    EXPECT_EQ(route_to(IpAddress{}).error().code, Errc::kInvalidArgument);
 }
 
 }  // namespace
