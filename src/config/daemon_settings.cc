@@ -196,4 +196,28 @@ Result<DaemonSettings> load_daemon_settings(const std::string& path, Findings& f
     return d;
 }
 
+std::optional<std::string> backend_refusal(const ike::PeerConfig& c, std::string_view backend,
+                                           bool kernel_per_cpu) {
+    if (backend != "xfrm") {
+        return std::nullopt;
+    }
+    for (const ike::ChildConfig& child : c.children) {
+        if (!child.per_cpu_sas) {
+            continue;
+        }
+        if (!kernel_per_cpu) {
+            return "child '" + child.name +
+                   "': per_cpu_sas needs per-CPU SAs in the kernel (XFRMA_SA_PCPU, Linux 6.13+), "
+                   "which this kernel lacks; use backend = userspace or per_cpu_sas = no";
+        }
+        if (child.start_action != ike::StartAction::kTrap &&
+            child.per_cpu_sas_start != ike::PerCpuStart::kAll) {
+            return "child '" + child.name +
+                   "': per_cpu_sas with backend xfrm needs start_action = trap (the kernel "
+                   "raises the first acquire from a trap policy) or per_cpu_sas_start = all";
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace ikeplex::config

@@ -31,7 +31,9 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/settings.h"
@@ -66,6 +68,14 @@ struct DaemonSettings {
 /// Maps the `ikeplexd` section of a parsed ikeplexd.conf (errors and warnings as for
 /// swanctl.conf: unknown keys are errors).
 DaemonSettings map_daemon_settings(const Section& root, Findings& findings);
+
+/// Why `backend` cannot run connection `c`, or nullopt when it can. `kernel_per_cpu`: the xfrm
+/// backend's probe found per-CPU SAs (XFRMA_SA_PCPU); pass true when unknown (--check).
+/// Rules: with xfrm, per_cpu_sas needs per-CPU SAs in the kernel, and (unless
+/// per_cpu_sas_start = all) start_action = trap, because the kernel's first, CPU-less acquire
+/// comes from a trap policy (design.md §4).
+std::optional<std::string> backend_refusal(const ike::PeerConfig& c, std::string_view backend,
+                                           bool kernel_per_cpu);
 
 /// Parses and maps ikeplexd.conf.
 Result<DaemonSettings> load_daemon_settings(const std::string& path, Findings& findings,

@@ -14,6 +14,7 @@
 #include "daemon/vici_format.h"
 #include "kernel/none_backend.h"
 #include "kernel/userspace_backend.h"
+#include "kernel/xfrm_backend.h"
 #include "util/log.h"
 #include "util/sockaddr.h"
 
@@ -92,28 +93,37 @@ Status Daemon::start() {
     }
     registry_ = std::move(*registry);
     ike::Settings engine = settings_.engine;
-    engine.resources = settings_.workers != 0 ? settings_.workers
-                                              : std::max(1U, std::thread::hardware_concurrency());
     const bool userspace = settings_.backend == "userspace";
+    const bool xfrm = settings_.backend == "xfrm";
+    // With the kernel the resources are its CPUs (XFRMA_SA_PCPU must name one that exists).
+    engine.resources = settings_.workers != 0 && !xfrm
+                               ? settings_.workers
+                               : std::max(1U, std::thread::hardware_concurrency());
     // Without raw ESP sockets every SA must be UDP-encapsulated: fake a NAT (as libipsec does).
     engine.force_encap = userspace && !settings_.raw_esp;
-    IKEPLEX_TRY(transport_.open(settings_.listen, settings_.port, settings_.port_nat_t, userspace));
+    IKEPLEX_TRY(transport_.open(settings_.listen, settings_.port, settings_.port_nat_t, userspace,
+                                xfrm));
     ike::SpiAllocator* spis = nullptr;
     if (userspace) {
         IKEPLEX_TRY(start_userspace(engine.resources));
         spis = userspace_;
-    } else if (settings_.backend == "none") {
-        backend_ = std::make_unique<kernel::NoneBackend>();
+    } else if (xfrm) {
+        auto b = kernel::XfrmBackend::create(kernel::XfrmOptions{});
+        if (!b) {
+            log::error(Subsystem::kDmn, "cannot start the xfrm backend: {}", b.error().to_string());
+            return b.error();
+        }
+        xfrm_ = b->get();
+        spis = xfrm_;
+        backend_ = std::move(*b);
     } else {
-        log::error(Subsystem::kDmn, "backend '{}' is not available yet; use userspace or none",
-                   settings_.backend);
-        return make_error(Errc::kConfig, "backend not available");
+        backend_ = std::make_unique<kernel::NoneBackend>();
     }
     host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_, transport_,
                                          settings_.keep_alive, spis);
     host_->manager().set_source_lookup(source_address);
     host_->add_listener([this](const ike::Event& e) { on_event(e); });
-    if (userspace_ != nullptr) {
+    if (backend_->event_fd() >= 0) {
         watch_backend_events();
     }
     register_query_commands();
@@ -163,7 +173,7 @@ Status Daemon::start_userspace(unsigned workers) {
 }
 
 void Daemon::watch_backend_events() {
-    const int fd = ::dup(userspace_->event_fd());
+    const int fd = ::dup(backend_->event_fd());
     if (fd < 0) {
         log::error(Subsystem::kDmn, "cannot watch data-plane events: {}", std::strerror(errno));
         return;
@@ -178,7 +188,7 @@ void Daemon::arm_backend_events() {
                                     if (ec || stopping_) {
                                         return;
                                     }
-                                    userspace_->poll_events();
+                                    backend_->poll_events();
                                     arm_backend_events();
                                 });
 }
@@ -298,7 +308,14 @@ Status Daemon::load_swanctl_conf() {
             m.remove(old);
         }
     }
+    std::size_t refused = 0;
     for (ike::PeerConfig c : loaded->connections) {
+        if (auto why = refusal(c)) {
+            log::error(Subsystem::kCfg, "{}: connection '{}' not loaded: {}",
+                       settings_.swanctl_conf, c.name, *why);
+            ++refused;
+            continue;
+        }
         file_conns_.push_back(c.name);
         if (settings_.window_size > 1) {
             c.window_size = settings_.window_size;
@@ -309,7 +326,13 @@ Status Daemon::load_swanctl_conf() {
     host_->execute([&](ike::Step& s) { m.start_actions(s); });
     log::info(Subsystem::kCfg, "loaded {} connection(s) from {}", loaded->connections.size(),
               settings_.swanctl_conf);
-    return f.errors.empty() ? ok() : make_error(Errc::kConfig, "swanctl.conf has errors");
+    return f.errors.empty() && refused == 0 ? ok()
+                                            : make_error(Errc::kConfig, "swanctl.conf has errors");
+}
+
+std::optional<std::string> Daemon::refusal(const ike::PeerConfig& c) const {
+    return config::backend_refusal(c, settings_.backend,
+                                   xfrm_ == nullptr || xfrm_->probe().per_cpu);
 }
 
 void Daemon::add_vici_credentials(ike::Credentials& c) const {

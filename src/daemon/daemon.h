@@ -23,6 +23,7 @@
 #include "daemon/udp_transport.h"
 #include "kernel/backend.h"
 #include "kernel/userspace_backend.h"
+#include "kernel/xfrm_backend.h"
 #include "vici/server.h"
 
 namespace ikeplex::daemon {
@@ -97,6 +98,8 @@ private:
     void add_vici_credentials(ike::Credentials& c) const;
     void apply_log_levels();
     Status start_userspace(unsigned workers);
+    /// Why the backend cannot run connection `c` (config::backend_refusal), or nullopt.
+    [[nodiscard]] std::optional<std::string> refusal(const ike::PeerConfig& c) const;
     void watch_backend_events();
     void arm_backend_events();
     /// Starts tracking a command; returns its id.
@@ -117,6 +120,7 @@ private:
     std::unique_ptr<crypto::Registry> registry_;
     std::unique_ptr<kernel::Backend> backend_;
     kernel::UserspaceBackend* userspace_{nullptr};  ///< backend_ when it is the userspace one
+    kernel::XfrmBackend* xfrm_{nullptr};            ///< backend_ when it is the xfrm one
     std::unique_ptr<asio::posix::stream_descriptor> backend_events_;
     UdpTransport transport_;
     std::unique_ptr<EngineHost> host_;

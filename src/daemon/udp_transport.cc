@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "kernel/xfrm/sockopt.h"
 #include "util/log.h"
 #include "util/sockaddr.h"
 
@@ -42,7 +43,7 @@ UdpTransport::~UdpTransport() {
 }
 
 Status UdpTransport::open(const std::vector<IpAddress>& listen, std::uint16_t ike_port,
-                          std::uint16_t natt_port, bool share_natt) {
+                          std::uint16_t natt_port, bool share_natt, bool kernel_esp) {
     ike_port_ = ike_port;
     natt_port_ = natt_port;
     for (const IpAddress& a : listen) {
@@ -68,6 +69,12 @@ Status UdpTransport::open(const std::vector<IpAddress>& listen, std::uint16_t ik
                 ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
                 return Error{Errc::kSystem, "cannot set SO_REUSEPORT on the NAT-T socket", errno, 0,
                              port};
+            }
+            if (kernel_esp) {
+                IKEPLEX_TRY(kernel::xfrm::bypass_policies(fd, family));
+                if (port == natt_port) {
+                    IKEPLEX_TRY(kernel::xfrm::enable_udp_encap(fd));
+                }
             }
             // Room for bursts (a flood of IKE_SA_INIT, many peers rekeying at once): 4 MiB, past
             // net.core.rmem_max when we may (root), else as much as allowed.

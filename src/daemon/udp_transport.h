@@ -49,8 +49,10 @@ public:
     /// of a family means all of that family). kSystem with errno on failure.
     /// `share_natt`: the NAT-T sockets open a SO_REUSEPORT group (bound first, so they are
     /// its index 0) that the userspace data plane's ESP sockets join.
+    /// `kernel_esp` (backend xfrm): every socket bypasses IPsec policies and the NAT-T sockets
+    /// hand ESP in UDP to the kernel.
     Status open(const std::vector<IpAddress>& listen, std::uint16_t ike_port,
-                std::uint16_t natt_port, bool share_natt = false);
+                std::uint16_t natt_port, bool share_natt = false, bool kernel_esp = false);
     void close();
 
     /// Sends an IKE message from `d.local` to `d.remote` (with the marker on the NAT-T port).

@@ -83,6 +83,11 @@ void Daemon::register_config_commands() {
             reply.respond(result(false, joined(f.errors)));
             return;
         }
+        if (auto why = refusal(*conn)) {
+            log::info(log::Subsystem::kCfg, "load-conn {} refused: {}", body->name, *why);
+            reply.respond(result(false, *why));
+            return;
+        }
         // Certificates that came with the connection join the VICI credentials.
         ike::Credentials& live = host_->manager().credentials();
         for (crypto::Certificate& own : creds.pending_certs) {

@@ -186,6 +186,11 @@ void Daemon::register_query_commands() {
         all.add("ike-half-open-dropped", std::to_string(c.half_open_dropped));
         all.add("ike-init-refused", std::to_string(c.init_refused));
         all.add("acquires", std::to_string(c.acquires));
+        all.add("backend-failures", std::to_string(c.backend_failures));
+        all.add("nat-mappings", std::to_string(c.nat_mappings));
+        for (const auto& [name, n] : backend_->counters()) {
+            all.add(name, std::to_string(n));
+        }
         all.add("udp-in", std::to_string(u.received));
         all.add("udp-out", std::to_string(u.sent));
         all.add("udp-send-errors", std::to_string(u.send_errors));

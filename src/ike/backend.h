@@ -95,6 +95,15 @@ struct InstallFailed {
     std::string reason;
 };
 
-using BackendEvent = std::variant<Acquire, Expire, InstallFailed>;
+/// ESP from the peer of a UDP-encapsulated SA now arrives from another address or port (its NAT
+/// mapping changed; XFRM_MSG_MAPPING). The backend has moved its outbound SAs to that peer;
+/// the IKE SA follows (RFC 7296 §2.23).
+struct Mapping {
+    Spi spi;  ///< the inbound SA the packet arrived on
+    Endpoint old_remote;
+    Endpoint remote;
+};
+
+using BackendEvent = std::variant<Acquire, Expire, InstallFailed, Mapping>;
 
 }  // namespace ikeplex::ike

@@ -73,7 +73,7 @@ ChildOffer make_offer(IkeSa& sa, const ChildConfig& child, ResourceId resource, 
     o.resource = rekeyed != nullptr ? rekeyed->resource : plan.resource;
     o.resource_info = plan.resource_info;
     o.member = rekeyed != nullptr && rekeyed->group_member;
-    o.spi_in = sa.services().spis.allocate(o.resource);
+    o.spi_in = sa.services().spis.allocate({o.resource, sa.local().address, sa.remote().address});
     std::vector<wire::Proposal> proposals = child.esp_proposals;
     if (plan.copy != nullptr) {
         // RFC 9611 §3: a member has its group's algorithms and selectors exactly (its own
@@ -245,7 +245,8 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
         g_ir = secret.view();
     }
     const ResourceId resource = req.rekeyed != nullptr ? req.rekeyed->resource : binding.resource;
-    const Spi spi_in = sa.services().spis.allocate(resource);
+    const Spi spi_in =
+            sa.services().spis.allocate({resource, sa.local().address, sa.remote().address});
     const bool transport = child->mode == Mode::kTransport &&
                            has_notify(req.payloads, NotifyType::kUseTransportMode);
     auto keys = crypto::derive_child_keys(sa.crypto->prf, sa.crypto->sk_d.view(), g_ir, *req.ni,

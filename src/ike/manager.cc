@@ -215,6 +215,17 @@ void IkeSaManager::on_backend_event(const BackendEvent& event, Step& step) {
                        sa->label(), f->child_id, f->reason);
             sa->delete_child(f->child_id, step);
         }
+    } else if (const auto* m = std::get_if<Mapping>(&event)) {
+        if (auto found = find_child_by_spi(m->spi, true)) {
+            IkeSa* sa = found->first;
+            ++counters_.nat_mappings;
+            if (sa->udp_encap() && sa->remote() == m->old_remote) {
+                log::info(log::Subsystem::kKnl,
+                          "{} NAT mapping of CHILD_SA {}{{{}}} changed: {} -> {}", sa->label(),
+                          found->second->name(), found->second->id, m->old_remote, m->remote);
+                sa->set_endpoints(sa->local(), m->remote);
+            }
+        }
     }
     finish(step);
 }

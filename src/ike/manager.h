@@ -38,6 +38,7 @@ struct ManagerCounters {
     std::uint64_t init_refused{0};  ///< answered with an error notify (no proposal, KE, ...)
     std::uint64_t acquires{0};
     std::uint64_t backend_failures{0};
+    std::uint64_t nat_mappings{0};  ///< peers whose NAT mapping changed (backend events)
 };
 
 class IkeSaManager final : public SaRegistry {

@@ -2,7 +2,7 @@
 
 namespace ikeplex::ike {
 
-Spi RandomSpiAllocator::allocate(ResourceId /*resource*/) {
+Spi RandomSpiAllocator::allocate(const SpiRequest& /*request*/) {
     for (;;) {
         const std::uint32_t v = random_.u32();
         // RFC 4303 §2.1: 1..255 are reserved, 0 is never a valid SPI.

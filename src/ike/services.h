@@ -21,6 +21,14 @@ class IkeSa;
 
 /// Chooses inbound ESP SPIs. The userspace backend encodes its worker in the SPI (design.md
 /// §3), so the backend's own allocator is injected here; the default draws random SPIs.
+/// What an inbound SPI is for: the SA will run remote -> local (the IKE SA's addresses; the
+/// XFRM backend reserves the SPI in the kernel for exactly that pair, XFRM_MSG_ALLOCSPI).
+struct SpiRequest {
+    ResourceId resource;
+    IpAddress local;
+    IpAddress remote;
+};
+
 class SpiAllocator {
 public:
     SpiAllocator() = default;
@@ -30,7 +38,7 @@ public:
     SpiAllocator& operator=(SpiAllocator&&) = delete;
     virtual ~SpiAllocator() = default;
     /// A fresh inbound SPI (never 0..255, RFC 4303 §2.1), for an SA of `resource`.
-    virtual Spi allocate(ResourceId resource) = 0;
+    virtual Spi allocate(const SpiRequest& request) = 0;
     virtual void release(Spi spi) = 0;
 };
 
@@ -38,7 +46,7 @@ public:
 class RandomSpiAllocator final : public SpiAllocator {
 public:
     explicit RandomSpiAllocator(Random& random) noexcept : random_(random) {}
-    Spi allocate(ResourceId resource) override;
+    Spi allocate(const SpiRequest& request) override;
     void release(Spi spi) override;
     [[nodiscard]] std::size_t in_use() const noexcept { return used_.size(); }
 

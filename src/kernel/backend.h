@@ -1,6 +1,6 @@
 // The IPsec backend interface (design.md §5): the engine's SA and policy commands go in, the
-// backend's events (acquires, expires, failures) come out. Implementations: none (bookkeeping
-// only), userspace (src/esp), xfrm (Linux netlink).
+// backend's events (acquires, expires, failures, NAT mappings) come out. Implementations: none
+// (bookkeeping only), userspace (src/esp), xfrm (Linux netlink, src/kernel/xfrm).
 #pragma once
 
 #include <cstdint>
@@ -60,6 +60,14 @@ public:
     [[nodiscard]] virtual std::optional<SaStats> stats(Spi spi, bool inbound) const = 0;
     /// Per-worker counters (empty for backends without workers).
     [[nodiscard]] virtual std::vector<WorkerStats> worker_stats() const { return {}; }
+    /// The backend's own counters by name ("xfrm-acquires", ...), for get-counters.
+    [[nodiscard]] virtual std::vector<std::pair<std::string, std::uint64_t>> counters() const {
+        return {};
+    }
+    /// Readable when the backend has events (acquires, expires): the control loop then calls
+    /// poll_events(). -1 for a backend without events.
+    [[nodiscard]] virtual int event_fd() noexcept { return -1; }
+    virtual void poll_events() {}
     /// SAs and policies currently installed.
     [[nodiscard]] virtual std::size_t installed_sas() const noexcept = 0;
     [[nodiscard]] virtual std::size_t installed_policies() const noexcept = 0;

@@ -13,6 +13,7 @@
 #include "esp/dataplane.h"
 #include "ike/services.h"
 #include "kernel/backend.h"
+#include "kernel/ranges.h"
 
 namespace ikeplex::kernel {
 
@@ -33,12 +34,12 @@ public:
     }
 
     // ike::SpiAllocator
-    Spi allocate(ResourceId resource) override { return dataplane_->allocate_spi(resource); }
+    Spi allocate(const ike::SpiRequest& r) override { return dataplane_->allocate_spi(r.resource); }
     void release(Spi spi) override { dataplane_->release_spi(spi); }
 
     /// Readable when workers have events: the control loop then calls poll_events().
-    [[nodiscard]] int event_fd() noexcept { return dataplane_->events().fd(); }
-    void poll_events();
+    [[nodiscard]] int event_fd() noexcept override { return dataplane_->events().fd(); }
+    void poll_events() override;
 
     esp::Dataplane& dataplane() noexcept { return *dataplane_; }
 
@@ -65,8 +66,5 @@ private:
 
 /// The selectors of the engine as the data plane's.
 esp::Selector to_selector(const ike::TrafficSelector& ts) noexcept;
-/// The CIDR prefixes that exactly cover [start, end] (for routes via the TUN).
-std::vector<std::pair<IpAddress, unsigned>> range_to_prefixes(const IpAddress& start,
-                                                              const IpAddress& end);
 
 }  // namespace ikeplex::kernel

@@ -311,6 +311,32 @@ TEST_F(Nat, InitiatorBehindNatFloatsTo4500AndEncapsulates) {
     expect_consistent();
 }
 
+TEST_F(Nat, BackendMappingEventMovesTheIkeSa) {
+    // The kernel saw ESP from the NATed peer arrive from a new port (XFRM_MSG_MAPPING): the IKE
+    // SA follows it (RFC 7296 §2.23); an event for another old address is ignored.
+    h.nat_a(*IpAddress::parse("10.99.100.1"));
+    cfg.b.remote_addrs.clear();
+    load_psk();
+    h.act(h.a(), [&](ike::Step& s) { (void)h.a().manager.initiate("conn", "net", s); });
+    ASSERT_TRUE(h.run_until(
+            [&] { return installed(h.a()).size() == 1 && installed(h.b()).size() == 1; },
+            std::chrono::seconds(30)));
+    ike::IkeSa* b = h.b().manager.sa_of_child(installed(h.b()).front());
+    ASSERT_NE(b, nullptr);
+    const Endpoint old = b->remote();
+    const Spi in = b->children().front()->spi_in;
+    const Endpoint moved{old.address, 31000};
+    h.act(h.b(), [&](ike::Step& s) {
+        h.b().manager.on_backend_event(ike::Mapping{in, Endpoint{old.address, 1}, moved}, s);
+    });
+    EXPECT_EQ(b->remote(), old);  // not the mapping it had
+    h.act(h.b(), [&](ike::Step& s) {
+        h.b().manager.on_backend_event(ike::Mapping{in, old, moved}, s);
+    });
+    EXPECT_EQ(b->remote(), moved);
+    EXPECT_EQ(h.b().manager.counters().nat_mappings, 2U);
+}
+
 TEST_F(Nat, ForcedEncapsulationWithoutNat) {
     cfg.a.force_encap = true;
     load_psk();

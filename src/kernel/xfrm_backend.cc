@@ -1,0 +1,775 @@
+#include "kernel/xfrm_backend.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <linux/netlink.h>
+#include <linux/xfrm.h>
+#include <sys/socket.h>
+
+#include "esp/io/rtnl.h"
+#include "kernel/ranges.h"
+#include "kernel/xfrm/uapi.h"
+#include "util/log.h"
+#include "util/random.h"
+
+namespace ikeplex::kernel {
+namespace {
+
+using log::Subsystem;
+
+constexpr std::uint8_t kEsp = 50;
+constexpr std::uint8_t kIcmp = 1;
+constexpr std::uint8_t kIcmpV6 = 58;
+/// ALLOCSPI range: everything above the reserved 1..255 (RFC 4303 §2.1).
+constexpr std::uint32_t kSpiMin = 0x100;
+constexpr std::uint32_t kSpiMax = 0xffffffff;
+
+template <class... Fs>
+struct Overload : Fs... {
+    using Fs::operator()...;
+};
+template <class... Fs>
+Overload(Fs...) -> Overload<Fs...>;
+
+std::uint16_t af(int family) noexcept {
+    return family == 6 ? AF_INET6 : AF_INET;
+}
+
+std::string kernel_says(const xfrm::NetlinkSocket::Reply& r) {
+    std::string s = std::strerror(-r.error);
+    if (!r.message.empty()) {
+        s += " (\"" + r.message + "\")";
+    }
+    return s;
+}
+
+/// One traffic selector as kernel selector halves: address prefixes and port blocks.
+struct Half {
+    IpAddress addr;
+    std::uint8_t len{0};
+    std::uint16_t port{0};
+    std::uint16_t mask{0};
+};
+
+std::vector<Half> halves(const ike::TrafficSelector& ts) {
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> ports;
+    if (ts.protocol == kIcmp || ts.protocol == kIcmpV6) {
+        // RFC 7296 §3.13.1: ICMP type in the high byte of the port, code in the low; the
+        // kernel keeps the type in sport and the code in dport. Only one type (or all).
+        if (ts.start_port == 0 && ts.end_port == 65535) {
+            ports.emplace_back(0, 0);
+        } else {
+            ports.emplace_back(static_cast<std::uint16_t>(ts.start_port >> 8), 0xffff);
+        }
+    } else {
+        ports = port_blocks(ts.start_port, ts.end_port);
+    }
+    std::vector<Half> out;
+    for (const auto& [prefix, len] : range_to_prefixes(ts.start, ts.end)) {
+        for (const auto& [port, mask] : ports) {
+            out.push_back(Half{prefix, static_cast<std::uint8_t>(len), port, mask});
+        }
+    }
+    return out;
+}
+
+xfrm::Selector make_selector(const Half& src, const Half& dst, std::uint8_t proto) {
+    xfrm::Selector s;
+    s.src = src.addr;
+    s.src_len = src.len;
+    s.dst = dst.addr;
+    s.dst_len = dst.len;
+    s.proto = proto;
+    s.sport = src.port;
+    s.sport_mask = src.mask;
+    s.dport = dst.port;
+    s.dport_mask = dst.mask;
+    s.family = af(src.addr.family());
+    return s;
+}
+
+/// The selector of a transport-mode SA: the hosts, as strongSwan installs it.
+xfrm::Selector host_selector(const IpAddress& src, const IpAddress& dst) {
+    xfrm::Selector s;
+    s.src = src;
+    s.dst = dst;
+    s.src_len = static_cast<std::uint8_t>(src.size() * 8);
+    s.dst_len = static_cast<std::uint8_t>(dst.size() * 8);
+    s.family = af(src.family());
+    return s;
+}
+
+/// The triggering packet of an acquire as an IKEv2 selector (RFC 7296 §2.9).
+std::optional<ike::TrafficSelector> packet_ts(const IpAddress& a, std::uint8_t proto,
+                                              std::uint16_t port, std::uint16_t mask) {
+    if (!a.is_set()) {
+        return std::nullopt;
+    }
+    if (mask == 0 || proto == 0) {
+        return ike::TrafficSelector{a, a, proto, 0, 65535};
+    }
+    return ike::TrafficSelector{a, a, proto, port, port};
+}
+
+}  // namespace
+
+std::uint32_t policy_priority(const xfrm::Selector& s) noexcept {
+    // strongSwan's idea (more specific first), our own weights: prefix bits dominate, then a
+    // protocol, then exact ports. 1000..~3000 away from the base, so admin policies at lower
+    // numbers still win.
+    constexpr std::uint32_t kBase = 200000;
+    std::uint32_t specific = (static_cast<std::uint32_t>(s.src_len) + s.dst_len) * 8;
+    specific += s.proto != 0 ? 4 : 0;
+    specific += s.sport_mask != 0 ? 1 : 0;
+    specific += s.dport_mask != 0 ? 1 : 0;
+    return kBase - specific;
+}
+
+Result<std::vector<SelectorPair>> kernel_selectors(const ike::TrafficSelector& local,
+                                                   const ike::TrafficSelector& remote,
+                                                   std::size_t limit) {
+    if (local.family() != remote.family()) {
+        return std::vector<SelectorPair>{};
+    }
+    std::uint8_t proto = local.protocol != 0 ? local.protocol : remote.protocol;
+    if (local.protocol != 0 && remote.protocol != 0 && local.protocol != remote.protocol) {
+        return std::vector<SelectorPair>{};  // no packet matches both
+    }
+    const std::vector<Half> l = halves(local);
+    const std::vector<Half> r = halves(remote);
+    if (l.size() * r.size() > limit) {
+        return make_error(Errc::kUnsupported,
+                          "traffic selectors need too many kernel policies (ranges that are "
+                          "not prefixes or port blocks)");
+    }
+    std::vector<SelectorPair> out;
+    for (const Half& a : l) {
+        for (const Half& b : r) {
+            out.push_back(SelectorPair{make_selector(a, b, proto), make_selector(b, a, proto)});
+        }
+    }
+    return out;
+}
+
+XfrmBackend::XfrmBackend(XfrmOptions options, xfrm::NetlinkSocket requests,
+                         xfrm::NetlinkSocket events) noexcept
+    : options_(options), requests_(std::move(requests)), events_(std::move(events)) {}
+
+XfrmBackend::~XfrmBackend() {
+    flush();
+}
+
+Result<std::unique_ptr<XfrmBackend>> XfrmBackend::create(XfrmOptions options) {
+    auto requests = xfrm::NetlinkSocket::open(NETLINK_XFRM);
+    if (!requests) {
+        return requests.error();
+    }
+    const std::uint32_t groups = (1U << (XFRMNLGRP_ACQUIRE - 1)) | (1U << (XFRMNLGRP_EXPIRE - 1)) |
+                                 (1U << (XFRMNLGRP_MAPPING - 1));
+    auto events = xfrm::NetlinkSocket::open(NETLINK_XFRM, groups);
+    if (!events) {
+        return events.error();
+    }
+    std::unique_ptr<XfrmBackend> b(  // NOLINT: private constructor
+            new XfrmBackend(options, std::move(*requests), std::move(*events)));
+    if (options.probe) {
+        b->run_probe();
+    }
+    return b;
+}
+
+Result<xfrm::NetlinkSocket::Reply> XfrmBackend::send(xfrm::NlRequest req) const {
+    return requests_.request(req);
+}
+
+Result<xfrm::NetlinkSocket::Reply> XfrmBackend::request(xfrm::NlRequest req, const char* what) {
+    auto r = requests_.request(req);
+    if (!r) {
+        ++counters_.netlink_errors;
+        log::error(Subsystem::kKnl, "xfrm: {}: {}", what, r.error().to_string());
+        return r.error();
+    }
+    if (r->error != 0) {
+        ++counters_.netlink_errors;
+    }
+    return r;
+}
+
+void XfrmBackend::run_probe() {
+    // One larval SA on loopback tells both: ALLOCSPI with XFRMA_SA_PCPU = 0 answers with the
+    // attribute only if the kernel knows per-CPU SAs (older kernels ignore the attribute);
+    // installing ESP over it shows whether ESP (and cbc(aes)/hmac(sha256)) exists at all.
+    const IpAddress lo = IpAddress::parse("127.0.0.1").value();
+    auto alloc = request(xfrm::build_alloc_spi(lo, lo, kSpiMin, kSpiMax, 0, 0U), "probe ALLOCSPI");
+    if (!alloc || alloc->error != 0 || alloc->messages.empty()) {
+        probe_.esp_detail = probe_.per_cpu_detail =
+                alloc ? "ALLOCSPI refused: " + kernel_says(*alloc) : "ALLOCSPI failed";
+        log::error(Subsystem::kKnl, "xfrm: probe: {}", probe_.esp_detail);
+        return;
+    }
+    auto msgs = xfrm::split_messages(alloc->messages.front());
+    std::optional<xfrm::SaInfo> larval;
+    if (msgs && !msgs->empty()) {
+        if (auto sa = xfrm::parse_sa(msgs->front().payload)) {
+            larval = *sa;
+        }
+    }
+    if (!larval) {
+        probe_.esp_detail = probe_.per_cpu_detail = "ALLOCSPI answer did not parse";
+        log::error(Subsystem::kKnl, "xfrm: probe: {}", probe_.esp_detail);
+        return;
+    }
+    probe_.per_cpu = larval->pcpu.has_value();
+    if (!probe_.per_cpu) {
+        probe_.per_cpu_detail = "the kernel ignores XFRMA_SA_PCPU (needs Linux 6.13+)";
+    }
+    xfrm::SaSpec s;
+    s.src = lo;
+    s.dst = lo;
+    s.spi = larval->spi;
+    s.mode = xfrm::XfrmMode::kTransport;
+    s.selector = host_selector(lo, lo);
+    OsRandom random;
+    SecretBytes ek(16);
+    SecretBytes ik(32);
+    random.fill(ek.mut_view());
+    random.fill(ik.mut_view());
+    s.encryption = xfrm::Algorithm{"cbc(aes)", 0, std::move(ek)};
+    s.integrity = xfrm::Algorithm{"hmac(sha256)", 128, std::move(ik)};
+    auto upd = request(xfrm::build_new_sa(s, true), "probe UPDSA");
+    if (upd && upd->error == 0) {
+        probe_.esp = true;
+    } else {
+        probe_.esp_detail = upd ? kernel_says(*upd) : upd.error().to_string();
+    }
+    (void)request(xfrm::build_del_sa(lo, larval->spi), "probe DELSA");
+    if (probe_.esp) {
+        log::info(Subsystem::kKnl, "xfrm: the kernel installs ESP SAs; per-CPU SAs {}",
+                  probe_.per_cpu ? "supported (XFRMA_SA_PCPU)" : "not supported");
+    } else {
+        log::warn(Subsystem::kKnl,
+                  "xfrm: this kernel cannot install ESP SAs ({}): policies, acquires and SPIs "
+                  "work, but every Child SA install will fail; use backend = userspace",
+                  probe_.esp_detail);
+        log::info(Subsystem::kKnl, "xfrm: per-CPU SAs {}",
+                  probe_.per_cpu ? "supported (XFRMA_SA_PCPU)" : probe_.per_cpu_detail);
+    }
+}
+
+Spi XfrmBackend::allocate(const ike::SpiRequest& r) {
+    // The SA will run remote -> local. Bound to the member's CPU where the kernel allows it
+    // (lets the kernel match the larval state of a per-CPU acquire).
+    std::optional<std::uint32_t> pcpu;
+    if (!r.resource.is_none() && probe_.per_cpu) {
+        pcpu = r.resource.index();
+    }
+    if (r.local.is_set() && r.remote.is_set() && r.local.family() == r.remote.family()) {
+        auto reply = request(xfrm::build_alloc_spi(r.remote, r.local, kSpiMin, kSpiMax, 0, pcpu),
+                             "ALLOCSPI");
+        if (reply && reply->error == 0 && !reply->messages.empty()) {
+            auto msgs = xfrm::split_messages(reply->messages.front());
+            if (msgs && !msgs->empty()) {
+                if (auto sa = xfrm::parse_sa(msgs->front().payload); sa && sa->spi.value() > 255) {
+                    larval_[sa->spi] = r.local;
+                    return sa->spi;
+                }
+            }
+        }
+        if (reply && reply->error != 0) {
+            log::warn(Subsystem::kKnl, "xfrm: ALLOCSPI {} -> {} refused: {}", r.remote, r.local,
+                      kernel_says(*reply));
+        }
+    }
+    // No larval state: the SA will be added with NEWSA under an SPI of our own choosing.
+    ++counters_.spi_fallbacks;
+    OsRandom random;
+    for (int i = 0; i < 64; ++i) {
+        const Spi spi(random.u32());
+        if (spi.value() > 255 && sas_.count({spi, true}) == 0 && larval_.count(spi) == 0) {
+            return spi;
+        }
+    }
+    return Spi(0x100 + static_cast<std::uint32_t>(sas_.size()));
+}
+
+void XfrmBackend::release(Spi spi) {
+    auto it = larval_.find(spi);
+    if (it == larval_.end()) {
+        return;
+    }
+    (void)request(xfrm::build_del_sa(it->second, spi), "DELSA (larval)");
+    larval_.erase(it);
+}
+
+void XfrmBackend::apply(std::vector<ike::BackendCommand>& commands) {
+    // A Child SA whose first direction failed is not half-installed: its other direction in
+    // the same batch is skipped (one failure report per Child SA).
+    std::vector<std::uint32_t> failed;
+    for (auto& cmd : commands) {
+        std::visit(Overload{
+                           [&](ike::InstallSa& c) {
+                               if (std::find(failed.begin(), failed.end(), c.child_id) !=
+                                   failed.end()) {
+                                   return;
+                               }
+                               if (!install_sa(c)) {
+                                   failed.push_back(c.child_id);
+                               }
+                           },
+                           [&](ike::DeleteSa& c) { delete_sa(c); },
+                           [&](ike::InstallPolicy& c) { install_policy(c); },
+                           [&](ike::DeletePolicy& c) { delete_policy(c); },
+                   },
+                   cmd);
+    }
+}
+
+bool XfrmBackend::install_sa(ike::InstallSa& c) {
+    const auto enc = xfrm::encryption_alg(c.encr_id);
+    const auto integ = c.integ_id != 0 ? xfrm::integrity_alg(c.integ_id) : std::nullopt;
+    if (!enc || (c.integ_id != 0 && !integ) || (!enc->aead && c.integ_id == 0 && c.encr_id != 11)) {
+        ++counters_.sa_install_failed;
+        report(ike::InstallFailed{c.child_id, c.spi,
+                                  fmt::format("the kernel has no ESP algorithm for transform "
+                                              "ENCR {} / INTEG {}",
+                                              c.encr_id, c.integ_id)});
+        return false;
+    }
+    xfrm::SaSpec s;
+    s.src = c.src.address;
+    s.dst = c.dst.address;
+    s.spi = c.spi;
+    s.proto = kEsp;
+    s.mode = c.mode == ike::Mode::kTunnel ? xfrm::XfrmMode::kTunnel : xfrm::XfrmMode::kTransport;
+    s.reqid = c.reqid.value();
+    // Both directions: the kernel refuses an ESN SA with window 0 unless XFRMA_SA_DIR says
+    // it is outbound (xfrm_init_replay), and the window costs nothing on an outbound SA.
+    s.replay_window = c.replay_window;
+    s.esn = c.esn;
+    if (s.mode == xfrm::XfrmMode::kTransport) {
+        s.selector = host_selector(s.src, s.dst);
+    } else {
+        s.selector.family = af(s.src.family());
+    }
+    if (enc->aead) {
+        s.aead = xfrm::Algorithm{enc->name, enc->icv_bits, std::move(c.encr_key)};
+    } else {
+        s.encryption = xfrm::Algorithm{enc->name, 0, std::move(c.encr_key)};
+        if (integ) {
+            s.integrity = xfrm::Algorithm{integ->name, integ->icv_bits, std::move(c.integ_key)};
+        }
+    }
+    if (c.udp_encap) {
+        s.encap = xfrm::Encap{c.src.port, c.dst.port, {}};
+    }
+    s.lifetime.soft_bytes = c.soft_bytes;
+    s.lifetime.hard_bytes = c.hard_bytes;
+    s.lifetime.soft_packets = c.soft_packets;
+    s.lifetime.hard_packets = c.hard_packets;
+    if (probe_.per_cpu) {
+        // Kernels with per-CPU SAs (6.13+) know XFRMA_SA_DIR (6.10+) and refuse XFRMA_SA_PCPU
+        // without it ("SA_PCPU only supported with SA_DIR"); an outbound SA then has no
+        // replay window (the codec leaves it out).
+        s.direction = c.inbound ? xfrm::kXfrmSaDirIn : xfrm::kXfrmSaDirOut;
+    }
+    if (!c.resource.is_none()) {
+        if (!probe_.per_cpu) {
+            log::warn(Subsystem::kKnl,
+                      "xfrm: SA {} belongs to CPU {} but the kernel has no per-CPU SAs: "
+                      "installed unbound",
+                      c.spi, c.resource.index());
+        } else {
+            s.pcpu = c.resource.index();
+        }
+    }
+    // An inbound SPI the kernel reserved (ALLOCSPI) is installed over its larval state.
+    const bool larval = c.inbound && larval_.count(c.spi) != 0;
+    auto reply = request(xfrm::build_new_sa(s, larval), larval ? "UPDSA" : "NEWSA");
+    if (reply && larval && (reply->error == -ENOENT || reply->error == -ESRCH)) {
+        // The larval state expired (net.core.xfrm_acq_expires): add it afresh.
+        reply = request(xfrm::build_new_sa(s, false), "NEWSA");
+    }
+    if (!reply || reply->error != 0) {
+        if (larval) {
+            // Nothing may stay reserved under an SPI the engine gives up.
+            (void)send(xfrm::build_del_sa(s.dst, c.spi));
+            larval_.erase(c.spi);
+        }
+        ++counters_.sa_install_failed;
+        std::string why = reply ? kernel_says(*reply) : reply.error().to_string();
+        if (reply && reply->error == -EPROTONOSUPPORT) {
+            why += ": this kernel has no ESP";
+        } else if (reply && reply->error == -ENOSYS) {
+            why += ": the kernel lacks the algorithm";
+        }
+        log::error(Subsystem::kKnl, "xfrm: installing {} SA {} {} -> {} failed: {}",
+                   c.inbound ? "inbound" : "outbound", c.spi, c.src, c.dst, why);
+        report(ike::InstallFailed{c.child_id, c.spi, "kernel refused the SA: " + why});
+        return false;
+    }
+    larval_.erase(c.spi);
+    InstalledSa rec{s.dst, s.reqid, std::nullopt};
+    if (!c.inbound && c.udp_encap) {
+        rec.spec = std::move(s);
+    }
+    sas_[{c.spi, c.inbound}] = std::move(rec);
+    return true;
+}
+
+void XfrmBackend::delete_sa(const ike::DeleteSa& c) {
+    auto it = sas_.find({c.spi, c.inbound});
+    const IpAddress dst = it != sas_.end() ? it->second.dst : c.dst.address;
+    if (it != sas_.end()) {
+        sas_.erase(it);
+    } else if (larval_.count(c.spi) == 0) {
+        return;  // never installed (e.g. the install failed): nothing in the kernel
+    }
+    larval_.erase(c.spi);
+    auto r = request(xfrm::build_del_sa(dst, c.spi), "DELSA");
+    if (r && r->error != 0 && r->error != -ESRCH && r->error != -ENOENT) {
+        log::warn(Subsystem::kKnl, "xfrm: deleting SA {}: {}", c.spi, kernel_says(*r));
+    }
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> XfrmBackend::counters() const {
+    return {{"xfrm-netlink-errors", counters_.netlink_errors},
+            {"xfrm-sa-install-failed", counters_.sa_install_failed},
+            {"xfrm-acquires", counters_.acquires},
+            {"xfrm-expires", counters_.expires},
+            {"xfrm-mappings", counters_.mappings},
+            {"xfrm-malformed-events", counters_.malformed_events + events_.malformed()},
+            {"xfrm-event-overruns", events_.overruns()},
+            {"xfrm-spi-fallbacks", counters_.spi_fallbacks}};
+}
+
+std::size_t XfrmBackend::installed_policies() const noexcept {
+    std::size_t n = 0;
+    for (const auto& [key, list] : policies_) {
+        n += list.size();
+    }
+    return n;
+}
+
+void XfrmBackend::install_policy(const ike::InstallPolicy& p) {
+    const PolicyKey key{p.reqid, p.local_ts, p.remote_ts};
+    const bool fresh = policies_.find(key) == policies_.end();
+    std::vector<KernelPolicy> installed;
+    const auto mode =
+            p.mode == ike::Mode::kTunnel ? xfrm::XfrmMode::kTunnel : xfrm::XfrmMode::kTransport;
+    for (const auto& l : p.local_ts) {
+        for (const auto& r : p.remote_ts) {
+            auto pairs = kernel_selectors(l, r);
+            if (!pairs) {
+                log::error(Subsystem::kKnl, "xfrm: policy {} === {}: {}", l.to_string(),
+                           r.to_string(), pairs.error().to_string());
+                continue;
+            }
+            for (const SelectorPair& sp : *pairs) {
+                for (xfrm::Dir dir : {xfrm::Dir::kOut, xfrm::Dir::kIn, xfrm::Dir::kFwd}) {
+                    if (dir == xfrm::Dir::kFwd && mode != xfrm::XfrmMode::kTunnel) {
+                        continue;
+                    }
+                    const bool out = dir == xfrm::Dir::kOut;
+                    xfrm::PolicySpec k;
+                    k.selector = out ? sp.out : sp.in;
+                    k.dir = dir;
+                    k.priority = policy_priority(k.selector);
+                    if (out && p.per_cpu_acquire && probe_.per_cpu) {
+                        k.flags = xfrm::kXfrmPolicyCpuAcquire;
+                    }
+                    xfrm::Template t;
+                    if (mode == xfrm::XfrmMode::kTunnel) {
+                        t.src = out ? p.local.address : p.remote.address;
+                        t.dst = out ? p.remote.address : p.local.address;
+                    }
+                    t.proto = kEsp;
+                    t.mode = mode;
+                    t.reqid = p.reqid.value();
+                    // Never an SPI: any SA of the reqid matches, which a per-CPU group needs
+                    // and which lets a rekeyed SA take over without touching the policy.
+                    k.templates.push_back(t);
+                    auto reply = request(xfrm::build_new_policy(k, true), "UPDPOLICY");
+                    if (reply && reply->error == 0) {
+                        installed.push_back(KernelPolicy{k.selector, dir});
+                    } else if (reply) {
+                        log::error(Subsystem::kKnl, "xfrm: installing policy {} === {} {}: {}",
+                                   l.to_string(), r.to_string(), out ? "out" : "in/fwd",
+                                   kernel_says(*reply));
+                    }
+                }
+            }
+        }
+    }
+    if (fresh && p.mode == ike::Mode::kTunnel) {
+        add_routes(p);
+    }
+    auto& slot = policies_[key];
+    for (KernelPolicy& kp : installed) {
+        const bool known = std::any_of(slot.begin(), slot.end(), [&](const KernelPolicy& o) {
+            return o.selector == kp.selector && o.dir == kp.dir;
+        });
+        if (!known) {
+            slot.push_back(kp);
+        }
+    }
+}
+
+void XfrmBackend::delete_policy(const ike::DeletePolicy& p) {
+    auto it = policies_.find(PolicyKey{p.reqid, p.local_ts, p.remote_ts});
+    if (it == policies_.end()) {
+        return;
+    }
+    for (const KernelPolicy& kp : it->second) {
+        auto r = request(xfrm::build_del_policy(kp.selector, kp.dir), "DELPOLICY");
+        if (r && r->error != 0 && r->error != -ENOENT) {
+            log::warn(Subsystem::kKnl, "xfrm: deleting a policy of reqid {}: {}", p.reqid.value(),
+                      kernel_says(*r));
+        }
+    }
+    policies_.erase(it);
+    remove_routes(p.remote_ts);
+}
+
+void XfrmBackend::add_routes(const ike::InstallPolicy& p) {
+    if (options_.route_table == 0) {
+        return;
+    }
+    auto via = esp::io::route_to(p.remote.address);
+    if (!via) {
+        log::warn(Subsystem::kKnl, "xfrm: no route to the peer {}: tunnel routes not installed",
+                  p.remote.address);
+        return;
+    }
+    const auto src = local_address_in(p.local_ts);
+    for (const auto& t : p.remote_ts) {
+        if (t.matches(p.remote.address, 0, 0)) {
+            continue;  // the peer itself is reached without the tunnel (its ESP would loop)
+        }
+        const int family = t.family() == 6 ? AF_INET6 : AF_INET;
+        if (!rules_[family]) {
+            if (auto r = esp::io::add_rule(family, options_.route_table,
+                                           options_.route_rule_priority);
+                r) {
+                rules_[family] = true;
+            } else {
+                log::warn(Subsystem::kKnl, "xfrm: routing rule for table {}: {}",
+                          options_.route_table, r.error().to_string());
+            }
+        }
+        for (const auto& [prefix, len] : range_to_prefixes(t.start, t.end)) {
+            unsigned& users = routes_[Route{prefix, len}];
+            if (users++ > 0) {
+                continue;
+            }
+            esp::io::RouteSpec rs;
+            rs.prefix = prefix;
+            rs.prefix_len = len;
+            rs.table = options_.route_table;
+            rs.oif = via->oif;
+            if (via->gateway && via->gateway->family() == prefix.family()) {
+                rs.gateway = via->gateway;
+            }
+            if (src && src->family() == prefix.family()) {
+                rs.src = src;
+            }
+            if (auto r = esp::io::add_route(rs); !r) {
+                log::warn(Subsystem::kKnl, "xfrm: route {}/{} (table {}): {}", prefix, len,
+                          options_.route_table, r.error().to_string());
+            }
+        }
+    }
+}
+
+void XfrmBackend::remove_routes(const std::vector<ike::TrafficSelector>& remote) {
+    for (const auto& t : remote) {
+        for (const auto& [prefix, len] : range_to_prefixes(t.start, t.end)) {
+            auto it = routes_.find(Route{prefix, len});
+            if (it == routes_.end() || --it->second > 0) {
+                continue;
+            }
+            routes_.erase(it);
+            esp::io::RouteSpec rs;
+            rs.prefix = prefix;
+            rs.prefix_len = len;
+            rs.table = options_.route_table;
+            (void)esp::io::del_route(rs);
+        }
+    }
+}
+
+std::optional<SaStats> XfrmBackend::stats(Spi spi, bool inbound) const {
+    auto it = sas_.find({spi, inbound});
+    if (it == sas_.end()) {
+        return std::nullopt;
+    }
+    auto reply = send(xfrm::build_get_sa(it->second.dst, spi));
+    if (!reply || reply->error != 0 || reply->messages.empty()) {
+        return std::nullopt;
+    }
+    auto msgs = xfrm::split_messages(reply->messages.front());
+    if (!msgs || msgs->empty()) {
+        return std::nullopt;
+    }
+    auto sa = xfrm::parse_sa(msgs->front().payload);
+    if (!sa) {
+        return std::nullopt;
+    }
+    SaStats s;
+    s.bytes = sa->counters.bytes;
+    s.packets = sa->counters.packets;
+    s.last_use_unix = static_cast<std::int64_t>(sa->counters.use_time);
+    s.dropped_replay = sa->counters.replay;
+    s.dropped_integrity = sa->counters.integrity_failed;
+    s.worker = sa->pcpu ? static_cast<std::int32_t>(*sa->pcpu) : -1;
+    return s;
+}
+
+void XfrmBackend::poll_events() {
+    auto events = events_.take_events();
+    if (!events) {
+        log::warn(Subsystem::kKnl, "xfrm: reading kernel events: {}", events.error().to_string());
+        return;
+    }
+    for (const auto& datagram : *events) {
+        auto msgs = xfrm::split_messages(datagram);
+        if (!msgs) {
+            ++counters_.malformed_events;
+            continue;
+        }
+        for (const xfrm::NlMessage& m : *msgs) {
+            if (m.type == XFRM_MSG_ACQUIRE) {
+                auto a = xfrm::parse_acquire(m.payload);
+                if (!a) {
+                    ++counters_.malformed_events;
+                    log::warn(Subsystem::kKnl, "xfrm: malformed ACQUIRE: {}",
+                              a.error().to_string());
+                    continue;
+                }
+                ++counters_.acquires;
+                ike::Acquire acq;
+                acq.reqid = ReqId(a->reqid);
+                acq.resource = a->pcpu ? ResourceId::cpu(*a->pcpu) : ResourceId::none();
+                acq.src = packet_ts(a->selector.src, a->selector.proto, a->selector.sport,
+                                    a->selector.sport_mask);
+                acq.dst = packet_ts(a->selector.dst, a->selector.proto, a->selector.dport,
+                                    a->selector.dport_mask);
+                log::debug(Subsystem::kKnl, "xfrm: ACQUIRE reqid {} {} -> {}{}", a->reqid,
+                           a->selector.src, a->selector.dst,
+                           a->pcpu ? fmt::format(", cpu {}", *a->pcpu) : std::string());
+                report(acq);
+            } else if (m.type == XFRM_MSG_EXPIRE) {
+                auto e = xfrm::parse_expire(m.payload);
+                if (!e) {
+                    ++counters_.malformed_events;
+                    continue;
+                }
+                ++counters_.expires;
+                const Spi spi = e->sa.spi;
+                if (larval_.count(spi) != 0) {
+                    larval_.erase(spi);  // an unused ALLOCSPI reservation timed out
+                    continue;
+                }
+                const bool inbound = sas_.count({spi, true}) != 0;
+                if (!inbound && sas_.count({spi, false}) == 0) {
+                    continue;  // not ours (or already gone)
+                }
+                if (e->hard) {
+                    sas_.erase({spi, inbound});
+                }
+                report(ike::Expire{spi, inbound, e->hard});
+            } else if (m.type == XFRM_MSG_MAPPING) {
+                auto mp = xfrm::parse_mapping(m.payload);
+                if (!mp) {
+                    ++counters_.malformed_events;
+                    continue;
+                }
+                ++counters_.mappings;
+                on_mapping(*mp);
+            }
+        }
+    }
+}
+
+void XfrmBackend::on_mapping(const xfrm::MappingMsg& m) {
+    if (sas_.count({m.spi, true}) == 0) {
+        return;
+    }
+    const Endpoint old_peer{m.old_src, m.old_sport};
+    const Endpoint new_peer{m.new_src, m.new_sport};
+    log::info(Subsystem::kKnl, "xfrm: NAT mapping of SA {} changed: {} -> {}", m.spi, old_peer,
+              new_peer);
+    // Move every outbound SA to that peer (same address and port) to the new mapping.
+    for (auto& [key, rec] : sas_) {
+        if (key.second || !rec.spec || !rec.spec->encap || rec.spec->dst != m.old_src ||
+            rec.spec->encap->dport != m.old_sport) {
+            continue;
+        }
+        xfrm::SaSpec moved;
+        moved.src = rec.spec->src;
+        moved.dst = m.new_src;
+        moved.spi = rec.spec->spi;
+        moved.mode = rec.spec->mode;
+        moved.reqid = rec.spec->reqid;
+        moved.selector = rec.spec->selector;
+        moved.esn = rec.spec->esn;
+        moved.replay_window = rec.spec->replay_window;
+        const auto copy = [](const std::optional<xfrm::Algorithm>& a) {
+            return a ? std::optional<xfrm::Algorithm>(
+                               xfrm::Algorithm{a->name, a->icv_bits, a->key.clone()})
+                     : std::nullopt;
+        };
+        moved.aead = copy(rec.spec->aead);
+        moved.encryption = copy(rec.spec->encryption);
+        moved.integrity = copy(rec.spec->integrity);
+        moved.encap = xfrm::Encap{rec.spec->encap->sport, m.new_sport, {}};
+        moved.lifetime = rec.spec->lifetime;
+        moved.pcpu = rec.spec->pcpu;
+        if (moved.dst != rec.spec->dst) {
+            // The SA's identity (daddr, spi) changes: add the new one, then remove the old.
+            auto r = request(xfrm::build_new_sa(moved, false), "NEWSA (NAT mapping)");
+            if (r && r->error == 0) {
+                (void)request(xfrm::build_del_sa(rec.spec->dst, moved.spi), "DELSA (NAT mapping)");
+            }
+        } else {
+            (void)request(xfrm::build_new_sa(moved, true), "UPDSA (NAT mapping)");
+        }
+        rec.dst = moved.dst;
+        rec.spec = std::move(moved);
+    }
+    report(ike::Mapping{m.spi, old_peer, new_peer});
+}
+
+void XfrmBackend::flush() {
+    for (const auto& [key, rec] : sas_) {
+        (void)send(xfrm::build_del_sa(rec.dst, key.first));
+    }
+    sas_.clear();
+    for (const auto& [spi, dst] : larval_) {
+        (void)send(xfrm::build_del_sa(dst, spi));
+    }
+    larval_.clear();
+    for (const auto& [key, list] : policies_) {
+        for (const KernelPolicy& kp : list) {
+            (void)send(xfrm::build_del_policy(kp.selector, kp.dir));
+        }
+    }
+    policies_.clear();
+    for (const auto& [route, users] : routes_) {
+        esp::io::RouteSpec rs;
+        rs.prefix = route.prefix;
+        rs.prefix_len = route.len;
+        rs.table = options_.route_table;
+        (void)esp::io::del_route(rs);
+    }
+    routes_.clear();
+    for (const auto& [family, on] : rules_) {
+        if (on) {
+            (void)esp::io::del_rule(family, options_.route_table, options_.route_rule_priority);
+        }
+    }
+    rules_.clear();
+}
+
+}  // namespace ikeplex::kernel

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""ikeplexd with backend xfrm (the Linux kernel's IPsec) in a namespace pair.
+
+A runs backend xfrm with a trap policy (start_action = trap, per_cpu_sas = yes); B is an
+ikeplexd with backend none. The first packet from A's inner address to B's inner network makes
+the kernel send a real XFRM ACQUIRE; ikeplexd must start the IKE SA from it and negotiate the
+Child SA. This kernel has no ESP, so installing the SA fails: ikeplexd must say so clearly,
+keep running and answer VICI. On a kernel with ESP the SAs are installed instead and
+`list-sas` shows them. On SIGTERM the daemon removes every policy, SA, route and rule it
+installed. Also: backend xfrm refuses per_cpu_sas without start_action = trap, by name.
+"""
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from lib import Failure, Ikeplexd, Namespaces, children, ike_sas, main_wrapper, run, side_conf, wait_until  # noqa: E402
+
+TRAP = "per_cpu_sas = yes\n                start_action = trap"
+# This kernel's crypto API has cbc(aes) and hmac(sha256) but no gcm: the algorithms must exist
+# for the failure to be the missing ESP itself.
+ESP = "aes128-sha256"
+
+
+def log_of(d):
+    d.log.flush()
+    with open(f"{d.dir}/ikeplexd.log", errors="replace") as f:
+        return f.read()
+
+
+def xfrm(ns, what):
+    return run(["ip", "-n", ns, "xfrm", what, "list"])
+
+
+def test(build, folder):
+    with Namespaces() as ns:
+        a = b = None
+        try:
+            b = Ikeplexd(build, ns.b, f"{folder}/b", side_conf("b", esp=ESP, child_extra="per_cpu_sas = yes"), workers=2)
+            a = Ikeplexd(build, ns.a, f"{folder}/a", side_conf("a", esp=ESP, child_extra=TRAP), workers=2, backend="xfrm")
+            wait_until(lambda: "xfrm: " in log_of(a), 5, "the xfrm probe's verdict")
+            has_esp = "the kernel installs ESP SAs" in log_of(a)
+            print("probe:", [line for line in log_of(a).splitlines() if "xfrm: " in line])
+
+            # The trap policy is in the kernel: out, in, fwd for 10.99.1.0/24 <-> 10.99.2.0/24.
+            pols = wait_until(lambda: (p := xfrm(ns.a, "policy")).count("reqid") >= 3 and p, 10,
+                              "the trap policies in the kernel")
+            assert "src 10.99.1.0/24 dst 10.99.2.0/24" in pols and "dir out" in pols, pols
+            assert "dir fwd" in pols and "dir in" in pols, pols
+            assert not ike_sas(a.sas()), "an IKE SA before any traffic"
+
+            # A packet the policy matches: the kernel's ACQUIRE starts the IKE SA.
+            routes = run(["ip", "-n", ns.a, "route", "show", "table", "220"])
+            assert "10.99.2.0/24 dev" in routes and "src 10.99.1.1" in routes, routes
+            run(["ip", "netns", "exec", ns.a, "ping", "-c", "1", "-W", "1", "-I", "10.99.1.1", "10.99.2.1"],
+                check=False)
+            wait_until(lambda: "acquire for t/net" in log_of(a), 10, "ikeplexd to take the kernel's acquire")
+            wait_until(lambda: "IKE_SA t[" in log_of(a) and "established" in log_of(a), 15,
+                       "the IKE SA started by the acquire")
+            if has_esp:
+                wait_until(lambda: any(c["state"] == "INSTALLED" for _, f in ike_sas(a.sas()) for c in children(f)),
+                           10, "the Child SA installed in the kernel")
+                print("kernel with ESP: Child SA installed")
+            else:
+                wait_until(lambda: "this kernel has no ESP" in log_of(a), 15, "the SA install failure")
+                line = next(x for x in log_of(a).splitlines() if "this kernel has no ESP" in x)
+                print("reported:", line.strip())
+                assert a.proc.poll() is None, "ikeplexd died after the failed install"
+                stats = a.cli("stats")
+                assert "backend-xfrm" in stats, stats
+                # The IKE SA stays; the Child SA is gone (deleted, never half-installed).
+                wait_until(lambda: ike_sas(a.sas()) and not any(children(f) for _, f in ike_sas(a.sas())), 10,
+                           "the failed Child SA to be gone while the IKE SA stays")
+                # Nothing half-installed or reserved stays: only the kernel's own larval state
+                # of the acquire (SPI 0) may remain until it times out.
+                spis = re.findall(r"spi (0x[0-9a-f]+)", xfrm(ns.a, "state"))
+                assert all(int(x, 16) == 0 for x in spis), xfrm(ns.a, "state")
+            counters = a.cli("counters")
+            assert "xfrm-acquires" in counters, counters
+
+            # SIGTERM: nothing of ours stays in the kernel.
+            a.close()
+            a = None
+            assert xfrm(ns.a, "policy").strip() == "", xfrm(ns.a, "policy")
+            # (the kernel's own larval state of the acquire, SPI 0, lives until it times out)
+            spis = re.findall(r"spi (0x[0-9a-f]+)", xfrm(ns.a, "state"))
+            assert all(int(x, 16) == 0 for x in spis), xfrm(ns.a, "state")
+            assert run(["ip", "-n", ns.a, "route", "show", "table", "220"]).strip() == ""
+            assert "lookup 220" not in run(["ip", "-n", ns.a, "rule", "list"])
+            print("stop: policies, SAs, routes and the rule removed")
+        finally:
+            for d in (a, b):
+                if d is not None:
+                    d.close()
+
+    # per_cpu_sas with backend xfrm but without start_action = trap is refused by name.
+    with Namespaces() as ns:
+        a = None
+        try:
+            conf = side_conf("a", child_extra="per_cpu_sas = yes\n                start_action = start")
+            a = Ikeplexd(build, ns.a, f"{folder}/refuse", conf, backend="xfrm")
+            wait_until(lambda: "not loaded" in log_of(a), 5, "the refusal")
+            line = next(x for x in log_of(a).splitlines() if "not loaded" in x)
+            assert "start_action = trap" in line and "'t'" in line, line
+            print("refused:", line.strip())
+            check = subprocess.run([f"{build}/apps/ikeplexd", "--check", "-c", f"{folder}/refuse/ikeplexd.conf"],
+                                   capture_output=True, text=True, timeout=20)
+            assert check.returncode == 1 and "start_action = trap" in check.stdout, check.stdout + check.stderr
+        finally:
+            if a is not None:
+                a.close()
+    time.sleep(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main_wrapper(test, "xfrm"))
