@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "util/log.h"
+#include "util/overload.h"
 
 namespace ikeplex::esp {
 namespace {
@@ -14,13 +15,6 @@ constexpr std::int64_t kAcquireIntervalMs = 1000;
 void bump(std::atomic<std::uint64_t>& a, std::uint64_t v = 1) noexcept {
     a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
 }
-
-template <class... Fs>
-struct Overload : Fs... {
-    using Fs::operator()...;
-};
-template <class... Fs>
-Overload(Fs...) -> Overload<Fs...>;
 
 }  // namespace
 

@@ -6,19 +6,11 @@
 #include "esp/io/tun.h"
 #include "kernel/ranges.h"
 #include "util/log.h"
+#include "util/overload.h"
 #include "util/sockaddr.h"
 
 namespace ikeplex::kernel {
-namespace {
-
-template <class... Fs>
-struct Overload : Fs... {
-    using Fs::operator()...;
-};
-template <class... Fs>
-Overload(Fs...) -> Overload<Fs...>;
-
-}  // namespace
+namespace {}  // namespace
 
 esp::Selector to_selector(const ike::TrafficSelector& ts) noexcept {
     return esp::Selector::from(ts.start, ts.end, ts.protocol, ts.start_port, ts.end_port);

@@ -12,6 +12,7 @@
 #include "kernel/ranges.h"
 #include "kernel/xfrm/uapi.h"
 #include "util/log.h"
+#include "util/overload.h"
 #include "util/random.h"
 
 namespace ikeplex::kernel {
@@ -25,13 +26,6 @@ constexpr std::uint8_t kIcmpV6 = 58;
 /// ALLOCSPI range: everything above the reserved 1..255 (RFC 4303 §2.1).
 constexpr std::uint32_t kSpiMin = 0x100;
 constexpr std::uint32_t kSpiMax = 0xffffffff;
-
-template <class... Fs>
-struct Overload : Fs... {
-    using Fs::operator()...;
-};
-template <class... Fs>
-Overload(Fs...) -> Overload<Fs...>;
 
 std::uint16_t af(int family) noexcept {
     return family == 6 ? AF_INET6 : AF_INET;

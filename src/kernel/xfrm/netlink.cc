@@ -368,22 +368,31 @@ struct Datagram {
 
 enum class RecvStatus { kGot, kEmpty, kOverrun };
 
+/// What a failed receive means: nullopt to try again (EINTR), nothing waiting, an overrun
+/// (the kernel dropped messages: ENOBUFS), or an error.
+std::optional<Result<RecvStatus>> recv_failed(int err) {
+    if (err == EINTR) {
+        return std::nullopt;
+    }
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+        return Result<RecvStatus>(RecvStatus::kEmpty);
+    }
+    if (err == ENOBUFS) {
+        return Result<RecvStatus>(RecvStatus::kOverrun);
+    }
+    return Result<RecvStatus>(sys_error("netlink: receive", err));
+}
+
 /// Reads one datagram without blocking. kEmpty: nothing waiting; kOverrun: the kernel dropped
 /// messages (ENOBUFS), try again.
 Result<RecvStatus> recv_datagram(int fd, Datagram& d) {
     for (;;) {
         const ssize_t size = ::recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
         if (size < 0) {
-            if (errno == EINTR) {
-                continue;
+            if (auto r = recv_failed(errno)) {
+                return *r;
             }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                return RecvStatus::kEmpty;
-            }
-            if (errno == ENOBUFS) {
-                return RecvStatus::kOverrun;
-            }
-            return sys_error("netlink: receive", errno);
+            continue;
         }
         d.bytes.assign(static_cast<std::size_t>(size), 0);
         sockaddr_nl from{};
@@ -391,16 +400,10 @@ Result<RecvStatus> recv_datagram(int fd, Datagram& d) {
         const ssize_t n = ::recvfrom(fd, d.bytes.data(), d.bytes.size(), MSG_DONTWAIT,
                                      reinterpret_cast<sockaddr*>(&from), &len);
         if (n < 0) {
-            if (errno == EINTR) {
-                continue;
+            if (auto r = recv_failed(errno)) {
+                return *r;
             }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                return RecvStatus::kEmpty;
-            }
-            if (errno == ENOBUFS) {
-                return RecvStatus::kOverrun;
-            }
-            return sys_error("netlink: receive", errno);
+            continue;
         }
         d.bytes.resize(std::min(d.bytes.size(), static_cast<std::size_t>(n)));
         d.sender_pid = from.nl_pid;

@@ -22,6 +22,7 @@
 #include "esp/io/rtnl.h"
 #include "kernel/xfrm/uapi.h"
 #include "kernel/xfrm_backend.h"
+#include "kernel_dump.h"
 #include "netns.h"
 
 namespace ikeplex::kernel {
@@ -51,63 +52,25 @@ bool kernel_at_least(int major, int minor) {
     return a > major || (a == major && b >= minor);
 }
 
-/// Every policy in the kernel (a dump on a socket of our own).
+/// Every policy / SA in the kernel (dumps on a socket of our own).
 std::vector<xfrm::PolicySpec> kernel_policies() {
-    std::vector<xfrm::PolicySpec> out;
     auto s = xfrm::NetlinkSocket::open(NETLINK_XFRM);
     if (!s) {
         ADD_FAILURE() << s.error().to_string();
-        return out;
+        return {};
     }
-    auto req = xfrm::build_dump_policy();
-    auto r = s->dump(req);
-    if (!r) {
-        ADD_FAILURE() << r.error().to_string();
-        return out;
-    }
-    for (const auto& m : r->messages) {
-        auto msgs = xfrm::split_messages(m);
-        if (!msgs) {
-            ADD_FAILURE() << "policy dump does not split";
-            continue;
-        }
-        for (const auto& one : *msgs) {
-            if (one.type == XFRM_MSG_NEWPOLICY) {
-                auto p = xfrm::parse_policy(one.payload);
-                EXPECT_TRUE(p) << "policy dump entry does not parse";
-                if (p) {
-                    out.push_back(*p);
-                }
-            }
-        }
-    }
-    return out;
+    return xfrm::testing::dump_all<xfrm::PolicySpec>(*s, xfrm::build_dump_policy(),
+                                                     XFRM_MSG_NEWPOLICY, xfrm::parse_policy);
 }
 
 std::vector<xfrm::SaInfo> kernel_sas() {
-    std::vector<xfrm::SaInfo> out;
     auto s = xfrm::NetlinkSocket::open(NETLINK_XFRM);
     if (!s) {
         ADD_FAILURE() << s.error().to_string();
-        return out;
+        return {};
     }
-    auto req = xfrm::build_dump_sa();
-    auto r = s->dump(req);
-    if (!r) {
-        ADD_FAILURE() << r.error().to_string();
-        return out;
-    }
-    for (const auto& m : r->messages) {
-        auto msgs = xfrm::split_messages(m);
-        for (const auto& one : msgs ? *msgs : std::vector<xfrm::NlMessage>{}) {
-            if (one.type == XFRM_MSG_NEWSA) {
-                if (auto sa = xfrm::parse_sa(one.payload)) {
-                    out.push_back(*sa);
-                }
-            }
-        }
-    }
-    return out;
+    return xfrm::testing::dump_all<xfrm::SaInfo>(*s, xfrm::build_dump_sa(), XFRM_MSG_NEWSA,
+                                                 xfrm::parse_sa);
 }
 
 class XfrmBackendTest : public ::testing::Test {

@@ -43,6 +43,7 @@
 #include "kernel/xfrm/codec.h"
 #include "kernel/xfrm/netlink.h"
 #include "kernel/xfrm/uapi.h"
+#include "kernel_dump.h"
 #include "util/hex.h"
 
 namespace ikeplex::kernel::xfrm {
@@ -171,44 +172,13 @@ protected:
 
     /// Every policy of a GETPOLICY dump (each must parse).
     std::vector<PolicySpec> policies() {
-        auto req = build_dump_policy();
-        auto r = nl_.dump(req);
-        EXPECT_TRUE(r.has_value()) << r.error().to_string();
-        std::vector<PolicySpec> out;
-        if (!r) {
-            return out;
-        }
-        EXPECT_EQ(r->error, 0) << r->message;
-        for (const Msg& m : split(r->messages)) {
-            EXPECT_EQ(m.type, XFRM_MSG_NEWPOLICY);
-            auto p = parse_policy(m.payload);
-            EXPECT_TRUE(p.has_value()) << p.error().to_string() << " " << to_hex(m.payload);
-            if (p) {
-                out.push_back(*p);
-            }
-        }
-        return out;
+        return testing::dump_all<PolicySpec>(nl_, build_dump_policy(), XFRM_MSG_NEWPOLICY,
+                                             parse_policy);
     }
 
     /// Every SA of a GETSA dump (each must parse).
     std::vector<SaInfo> sas() {
-        auto req = build_dump_sa();
-        auto r = nl_.dump(req);
-        EXPECT_TRUE(r.has_value()) << r.error().to_string();
-        std::vector<SaInfo> out;
-        if (!r) {
-            return out;
-        }
-        EXPECT_EQ(r->error, 0) << r->message;
-        for (const Msg& m : split(r->messages)) {
-            EXPECT_EQ(m.type, XFRM_MSG_NEWSA);
-            auto s = parse_sa(m.payload);
-            EXPECT_TRUE(s.has_value()) << s.error().to_string() << " " << to_hex(m.payload);
-            if (s) {
-                out.push_back(*s);
-            }
-        }
-        return out;
+        return testing::dump_all<SaInfo>(nl_, build_dump_sa(), XFRM_MSG_NEWSA, parse_sa);
     }
 
     /// The one NEWSA message a reply (ALLOCSPI, GETSA) carries, parsed.
