@@ -224,6 +224,16 @@ void IkeSaManager::on_backend_event(const BackendEvent& event, Step& step) {
                           "{} NAT mapping of CHILD_SA {}{{{}}} changed: {} -> {}", sa->label(),
                           found->second->name(), found->second->id, m->old_remote, m->remote);
                 sa->set_endpoints(sa->local(), m->remote);
+                if (m->remote.address != m->old_remote.address) {
+                    // The backend moved only port changes; new SAs to the new address.
+                    std::vector<std::uint32_t> ids;
+                    for (const auto& c : sa->children()) {
+                        ids.push_back(c->id);
+                    }
+                    for (std::uint32_t id : ids) {
+                        sa->rekey_child(id, step);
+                    }
+                }
             }
         }
     }

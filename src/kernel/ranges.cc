@@ -1,5 +1,6 @@
 #include "kernel/ranges.h"
 
+#include <algorithm>
 #include <array>
 
 #include <ifaddrs.h>
@@ -28,6 +29,19 @@ IpAddress from_u128(U128 v, int family) {
         v >>= 8;
     }
     return IpAddress::from_bytes(ByteView(b.data(), n)).value();
+}
+
+/// Loopback and link-local addresses never make a tunnel's source (a 0.0.0.0/0 selector
+/// covers them too).
+bool unusable_source(const IpAddress& a) noexcept {
+    const ByteView b = a.bytes();
+    if (a.is_v4()) {
+        return b[0] == 127 || (b[0] == 169 && b[1] == 254);
+    }
+    const bool loopback =
+            std::all_of(b.begin(), b.end() - 1, [](std::uint8_t v) { return v == 0; }) &&
+            b[15] == 1;
+    return loopback || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
 }
 
 }  // namespace
@@ -96,7 +110,7 @@ std::optional<IpAddress> local_address_in(const std::vector<ike::TrafficSelector
     std::optional<IpAddress> found;
     for (ifaddrs* i = list; i != nullptr && !found; i = i->ifa_next) {
         const std::optional<IpAddress> a = address_of(i->ifa_addr);
-        if (!a) {
+        if (!a || unusable_source(*a)) {
             continue;
         }
         for (const auto& t : ts) {

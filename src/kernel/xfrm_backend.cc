@@ -47,15 +47,33 @@ struct Half {
     std::uint16_t mask{0};
 };
 
-std::vector<Half> halves(const ike::TrafficSelector& ts) {
+/// One traffic selector as kernel selector halves: address prefixes and port blocks. An ICMP
+/// selector (RFC 7296 §3.13.1: type in the high byte of the "port", code in the low) becomes
+/// the kernel's form, type in sport and code in dport whatever the direction; it must be one
+/// type (with one code or all), or every type, else it is refused (never widened).
+Result<std::vector<Half>> halves(const ike::TrafficSelector& ts, bool* icmp_code,
+                                 std::uint16_t* code, std::uint16_t* code_mask) {
     std::vector<std::pair<std::uint16_t, std::uint16_t>> ports;
+    *icmp_code = false;
     if (ts.protocol == kIcmp || ts.protocol == kIcmpV6) {
-        // RFC 7296 §3.13.1: ICMP type in the high byte of the port, code in the low; the
-        // kernel keeps the type in sport and the code in dport. Only one type (or all).
+        const unsigned type = ts.start_port >> 8U;
         if (ts.start_port == 0 && ts.end_port == 65535) {
             ports.emplace_back(0, 0);
+        } else if ((ts.end_port >> 8U) == type) {
+            ports.emplace_back(static_cast<std::uint16_t>(type), 0xffff);
+            const unsigned lo = ts.start_port & 0xffU;
+            const unsigned hi = ts.end_port & 0xffU;
+            if (lo == hi) {
+                *icmp_code = true;
+                *code = static_cast<std::uint16_t>(lo);
+                *code_mask = 0xffff;
+            } else if (lo != 0 || hi != 0xff) {
+                return make_error(Errc::kUnsupported,
+                                  "ICMP selector with a range of codes the kernel cannot match");
+            }
         } else {
-            ports.emplace_back(static_cast<std::uint16_t>(ts.start_port >> 8), 0xffff);
+            return make_error(Errc::kUnsupported,
+                              "ICMP selector over several types: the kernel matches one type");
         }
     } else {
         ports = port_blocks(ts.start_port, ts.end_port);
@@ -96,15 +114,53 @@ xfrm::Selector host_selector(const IpAddress& src, const IpAddress& dst) {
 }
 
 /// The triggering packet of an acquire as an IKEv2 selector (RFC 7296 §2.9).
-std::optional<ike::TrafficSelector> packet_ts(const IpAddress& a, std::uint8_t proto,
+/// The triggering packet of an acquire as an IKEv2 selector (RFC 7296 §2.9): its port for
+/// protocols with ports, type and code for ICMP (RFC 7296 §3.13.1), all "ports" otherwise.
+std::optional<ike::TrafficSelector> packet_ts(const IpAddress& a, const xfrm::Selector& sel,
                                               std::uint16_t port, std::uint16_t mask) {
     if (!a.is_set()) {
         return std::nullopt;
     }
-    if (mask == 0 || proto == 0) {
+    const std::uint8_t proto = sel.proto;
+    if (proto == kIcmp || proto == kIcmpV6) {
+        const auto v = static_cast<std::uint16_t>((static_cast<unsigned>(sel.sport) << 8U) |
+                                                  (sel.dport & 0xffU));
+        return ike::TrafficSelector{a, a, proto, v, v};
+    }
+    const bool ports = proto == 6 || proto == 17 || proto == 33 || proto == 132 || proto == 136;
+    if (mask == 0 || !ports) {
         return ike::TrafficSelector{a, a, proto, 0, 65535};
     }
     return ike::TrafficSelector{a, a, proto, port, port};
+}
+
+/// A copy of an SA's description (keys cloned into fresh zeroising buffers).
+xfrm::SaSpec clone(const xfrm::SaSpec& o) {
+    const auto copy = [](const std::optional<xfrm::Algorithm>& a) {
+        return a ? std::optional<xfrm::Algorithm>(
+                           xfrm::Algorithm{a->name, a->icv_bits, a->key.clone()})
+                 : std::nullopt;
+    };
+    xfrm::SaSpec s;
+    s.src = o.src;
+    s.dst = o.dst;
+    s.spi = o.spi;
+    s.proto = o.proto;
+    s.mode = o.mode;
+    s.reqid = o.reqid;
+    s.selector = o.selector;
+    s.replay_window = o.replay_window;
+    s.esn = o.esn;
+    s.aead = copy(o.aead);
+    s.encryption = copy(o.encryption);
+    s.integrity = copy(o.integrity);
+    s.encap = o.encap;
+    s.lifetime = o.lifetime;
+    s.pcpu = o.pcpu;
+    s.direction = o.direction;
+    s.seq = o.seq;
+    s.flags = o.flags;
+    return s;
 }
 
 }  // namespace
@@ -131,17 +187,43 @@ Result<std::vector<SelectorPair>> kernel_selectors(const ike::TrafficSelector& l
     if (local.protocol != 0 && remote.protocol != 0 && local.protocol != remote.protocol) {
         return std::vector<SelectorPair>{};  // no packet matches both
     }
-    const std::vector<Half> l = halves(local);
-    const std::vector<Half> r = halves(remote);
-    if (l.size() * r.size() > limit) {
+    bool lcode = false;
+    bool rcode = false;
+    std::uint16_t code = 0;
+    std::uint16_t code_mask = 0;
+    auto l = halves(local, &lcode, &code, &code_mask);
+    if (!l) {
+        return l.error();
+    }
+    auto r = halves(remote, &rcode, &code, &code_mask);
+    if (!r) {
+        return r.error();
+    }
+    const bool icmp = proto == kIcmp || proto == kIcmpV6;
+    if (icmp && !l->empty() && !r->empty() && l->front().mask != 0 && r->front().mask != 0 &&
+        l->front().port != r->front().port) {
+        return std::vector<SelectorPair>{};  // two different ICMP types: no packet matches
+    }
+    if (l->size() * r->size() > limit) {
         return make_error(Errc::kUnsupported,
                           "traffic selectors need too many kernel policies (ranges that are "
                           "not prefixes or port blocks)");
     }
     std::vector<SelectorPair> out;
-    for (const Half& a : l) {
-        for (const Half& b : r) {
-            out.push_back(SelectorPair{make_selector(a, b, proto), make_selector(b, a, proto)});
+    for (const Half& a : *l) {
+        for (const Half& b : *r) {
+            SelectorPair sp{make_selector(a, b, proto), make_selector(b, a, proto)};
+            if (icmp) {
+                // The kernel: type in sport, code in dport, in both directions.
+                for (xfrm::Selector* x : {&sp.out, &sp.in}) {
+                    const Half& typed = a.mask != 0 ? a : b;
+                    x->sport = typed.port;
+                    x->sport_mask = typed.mask;
+                    x->dport = (lcode || rcode) ? code : 0;
+                    x->dport_mask = (lcode || rcode) ? code_mask : 0;
+                }
+            }
+            out.push_back(sp);
         }
     }
     return out;
@@ -196,7 +278,11 @@ void XfrmBackend::run_probe() {
     // attribute only if the kernel knows per-CPU SAs (older kernels ignore the attribute);
     // installing ESP over it shows whether ESP (and cbc(aes)/hmac(sha256)) exists at all.
     const IpAddress lo = IpAddress::parse("127.0.0.1").value();
-    auto alloc = request(xfrm::build_alloc_spi(lo, lo, kSpiMin, kSpiMax, 0, 0U), "probe ALLOCSPI");
+    // The real sequence: ALLOCSPI with CPU and direction, then UPDSA with both (a larval state
+    // only takes an update of its own direction).
+    auto alloc = request(
+            xfrm::build_alloc_spi(lo, lo, kSpiMin, kSpiMax, 0, 0U, kEsp, xfrm::kXfrmSaDirIn),
+            "probe ALLOCSPI");
     if (!alloc || alloc->error != 0 || alloc->messages.empty()) {
         probe_.esp_detail = probe_.per_cpu_detail =
                 alloc ? "ALLOCSPI refused: " + kernel_says(*alloc) : "ALLOCSPI failed";
@@ -225,6 +311,10 @@ void XfrmBackend::run_probe() {
     s.spi = larval->spi;
     s.mode = xfrm::XfrmMode::kTransport;
     s.selector = host_selector(lo, lo);
+    if (probe_.per_cpu) {
+        s.pcpu = 0;
+        s.direction = xfrm::kXfrmSaDirIn;
+    }
     OsRandom random;
     SecretBytes ek(16);
     SecretBytes ik(32);
@@ -260,8 +350,12 @@ Spi XfrmBackend::allocate(const ike::SpiRequest& r) {
         pcpu = r.resource.index();
     }
     if (r.local.is_set() && r.remote.is_set() && r.local.family() == r.remote.family()) {
-        auto reply = request(xfrm::build_alloc_spi(r.remote, r.local, kSpiMin, kSpiMax, 0, pcpu),
-                             "ALLOCSPI");
+        // With XFRMA_SA_DIR in use, the larval state must be inbound like its update.
+        const auto dir =
+                probe_.per_cpu ? std::optional<std::uint8_t>(xfrm::kXfrmSaDirIn) : std::nullopt;
+        auto reply = request(
+                xfrm::build_alloc_spi(r.remote, r.local, kSpiMin, kSpiMax, 0, pcpu, kEsp, dir),
+                "ALLOCSPI");
         if (reply && reply->error == 0 && !reply->messages.empty()) {
             auto msgs = xfrm::split_messages(reply->messages.front());
             if (msgs && !msgs->empty()) {
@@ -281,7 +375,7 @@ Spi XfrmBackend::allocate(const ike::SpiRequest& r) {
     OsRandom random;
     for (int i = 0; i < 64; ++i) {
         const Spi spi(random.u32());
-        if (spi.value() > 255 && sas_.count({spi, true}) == 0 && larval_.count(spi) == 0) {
+        if (spi.value() > 255 && sas_.count({spi, r.local}) == 0 && larval_.count(spi) == 0) {
             return spi;
         }
     }
@@ -345,7 +439,9 @@ bool XfrmBackend::install_sa(ike::InstallSa& c) {
     if (s.mode == xfrm::XfrmMode::kTransport) {
         s.selector = host_selector(s.src, s.dst);
     } else {
-        s.selector.family = af(s.src.family());
+        // Tunnel mode: no selector, and family 0 so that inner packets of either family find
+        // the SA (xfrm_state_look_at compares a set selector family with the policy's).
+        s.flags = XFRM_STATE_AF_UNSPEC;
     }
     if (enc->aead) {
         s.aead = xfrm::Algorithm{enc->name, enc->icv_bits, std::move(c.encr_key)};
@@ -382,7 +478,8 @@ bool XfrmBackend::install_sa(ike::InstallSa& c) {
     const bool larval = c.inbound && larval_.count(c.spi) != 0;
     auto reply = request(xfrm::build_new_sa(s, larval), larval ? "UPDSA" : "NEWSA");
     if (reply && larval && (reply->error == -ENOENT || reply->error == -ESRCH)) {
-        // The larval state expired (net.core.xfrm_acq_expires): add it afresh.
+        // The larval state expired (net.core.xfrm_acq_expires): add it afresh (EEXIST if it
+        // was there after all, which is then the failure reported).
         reply = request(xfrm::build_new_sa(s, false), "NEWSA");
     }
     if (!reply || reply->error != 0) {
@@ -404,23 +501,40 @@ bool XfrmBackend::install_sa(ike::InstallSa& c) {
         return false;
     }
     larval_.erase(c.spi);
-    InstalledSa rec{s.dst, s.reqid, std::nullopt};
-    if (!c.inbound && c.udp_encap) {
+    InstalledSa rec{c.inbound, s.reqid, std::nullopt};
+    const SaKey key{c.spi, s.dst};
+    if (c.udp_encap) {
         rec.spec = std::move(s);
     }
-    sas_[{c.spi, c.inbound}] = std::move(rec);
+    sas_[key] = std::move(rec);
     return true;
 }
 
+const XfrmBackend::SaKey* XfrmBackend::find_sa(Spi spi, bool inbound) const {
+    for (const auto& [key, rec] : sas_) {
+        if (key.first == spi && rec.inbound == inbound) {
+            return &key;
+        }
+    }
+    return nullptr;
+}
+
 void XfrmBackend::delete_sa(const ike::DeleteSa& c) {
-    auto it = sas_.find({c.spi, c.inbound});
-    const IpAddress dst = it != sas_.end() ? it->second.dst : c.dst.address;
+    auto it = sas_.find(SaKey{c.spi, c.dst.address});
+    if (it == sas_.end() || it->second.inbound != c.inbound) {
+        const SaKey* k = find_sa(c.spi, c.inbound);
+        it = k != nullptr ? sas_.find(*k) : sas_.end();
+    }
+    IpAddress dst;
     if (it != sas_.end()) {
+        dst = it->first.second;
         sas_.erase(it);
-    } else if (larval_.count(c.spi) == 0) {
+    } else if (auto l = larval_.find(c.spi); c.inbound && l != larval_.end()) {
+        dst = l->second;
+        larval_.erase(l);
+    } else {
         return;  // never installed (e.g. the install failed): nothing in the kernel
     }
-    larval_.erase(c.spi);
     auto r = request(xfrm::build_del_sa(dst, c.spi), "DELSA");
     if (r && r->error != 0 && r->error != -ESRCH && r->error != -ENOENT) {
         log::warn(Subsystem::kKnl, "xfrm: deleting SA {}: {}", c.spi, kernel_says(*r));
@@ -448,7 +562,6 @@ std::size_t XfrmBackend::installed_policies() const noexcept {
 
 void XfrmBackend::install_policy(const ike::InstallPolicy& p) {
     const PolicyKey key{p.reqid, p.local_ts, p.remote_ts};
-    const bool fresh = policies_.find(key) == policies_.end();
     std::vector<KernelPolicy> installed;
     const auto mode =
             p.mode == ike::Mode::kTunnel ? xfrm::XfrmMode::kTunnel : xfrm::XfrmMode::kTransport;
@@ -496,8 +609,8 @@ void XfrmBackend::install_policy(const ike::InstallPolicy& p) {
             }
         }
     }
-    if (fresh && p.mode == ike::Mode::kTunnel) {
-        add_routes(p);
+    if (p.mode == ike::Mode::kTunnel && !routed_[key]) {
+        routed_[key] = add_routes(p);
     }
     auto& slot = policies_[key];
     for (KernelPolicy& kp : installed) {
@@ -522,21 +635,41 @@ void XfrmBackend::delete_policy(const ike::DeletePolicy& p) {
                       kernel_says(*r));
         }
     }
+    const PolicyKey key = it->first;
     policies_.erase(it);
-    remove_routes(p.remote_ts);
+    if (auto r = routed_.find(key); r != routed_.end()) {
+        const bool routed = r->second;
+        routed_.erase(r);
+        if (routed) {
+            remove_routes(p.remote_ts);
+        }
+    }
 }
 
-void XfrmBackend::add_routes(const ike::InstallPolicy& p) {
+bool XfrmBackend::add_routes(const ike::InstallPolicy& p) {
     if (options_.route_table == 0) {
-        return;
+        return true;
+    }
+    if (!p.remote.address.is_set()) {
+        return false;
     }
     auto via = esp::io::route_to(p.remote.address);
     if (!via) {
         log::warn(Subsystem::kKnl, "xfrm: no route to the peer {}: tunnel routes not installed",
                   p.remote.address);
-        return;
+        return false;
     }
-    const auto src = local_address_in(p.local_ts);
+    // The source of traffic the host itself sends into the tunnel: our IKE address when the
+    // local selectors cover it, else one of our addresses inside them.
+    std::optional<IpAddress> src;
+    for (const auto& t : p.local_ts) {
+        if (t.matches(p.local.address, 0, 0)) {
+            src = p.local.address;
+        }
+    }
+    if (!src) {
+        src = local_address_in(p.local_ts);
+    }
     for (const auto& t : p.remote_ts) {
         if (t.matches(p.remote.address, 0, 0)) {
             continue;  // the peer itself is reached without the tunnel (its ESP would loop)
@@ -574,6 +707,7 @@ void XfrmBackend::add_routes(const ike::InstallPolicy& p) {
             }
         }
     }
+    return true;
 }
 
 void XfrmBackend::remove_routes(const std::vector<ike::TrafficSelector>& remote) {
@@ -594,11 +728,25 @@ void XfrmBackend::remove_routes(const std::vector<ike::TrafficSelector>& remote)
 }
 
 std::optional<SaStats> XfrmBackend::stats(Spi spi, bool inbound) const {
-    auto it = sas_.find({spi, inbound});
-    if (it == sas_.end()) {
+    const SaKey* key = find_sa(spi, inbound);
+    if (key == nullptr) {
         return std::nullopt;
     }
-    auto reply = send(xfrm::build_get_sa(it->second.dst, spi));
+    auto reply = send(xfrm::build_get_sa(key->second, spi));
+    // The answer carries the SA's keys: wiped when this call is done with it.
+    struct Wipe {
+        explicit Wipe(std::vector<std::vector<std::uint8_t>>* v) : m(v) {}
+        std::vector<std::vector<std::uint8_t>>* m;
+        Wipe(const Wipe&) = delete;
+        Wipe& operator=(const Wipe&) = delete;
+        ~Wipe() {
+            for (auto& v : *m) {
+                secure_zero(MutByteView(v.data(), v.size()));
+            }
+        }
+    };
+    std::vector<std::vector<std::uint8_t>> none;
+    const Wipe wipe{reply ? &reply->messages : &none};
     if (!reply || reply->error != 0 || reply->messages.empty()) {
         return std::nullopt;
     }
@@ -645,9 +793,9 @@ void XfrmBackend::poll_events() {
                 ike::Acquire acq;
                 acq.reqid = ReqId(a->reqid);
                 acq.resource = a->pcpu ? ResourceId::cpu(*a->pcpu) : ResourceId::none();
-                acq.src = packet_ts(a->selector.src, a->selector.proto, a->selector.sport,
+                acq.src = packet_ts(a->selector.src, a->selector, a->selector.sport,
                                     a->selector.sport_mask);
-                acq.dst = packet_ts(a->selector.dst, a->selector.proto, a->selector.dport,
+                acq.dst = packet_ts(a->selector.dst, a->selector, a->selector.dport,
                                     a->selector.dport_mask);
                 log::debug(Subsystem::kKnl, "xfrm: ACQUIRE reqid {} {} -> {}{}", a->reqid,
                            a->selector.src, a->selector.dst,
@@ -665,12 +813,13 @@ void XfrmBackend::poll_events() {
                     larval_.erase(spi);  // an unused ALLOCSPI reservation timed out
                     continue;
                 }
-                const bool inbound = sas_.count({spi, true}) != 0;
-                if (!inbound && sas_.count({spi, false}) == 0) {
+                auto it = sas_.find(SaKey{spi, e->sa.dst});
+                if (it == sas_.end()) {
                     continue;  // not ours (or already gone)
                 }
+                const bool inbound = it->second.inbound;
                 if (e->hard) {
-                    sas_.erase({spi, inbound});
+                    sas_.erase(it);  // the kernel deletes it
                 }
                 report(ike::Expire{spi, inbound, e->hard});
             } else if (m.type == XFRM_MSG_MAPPING) {
@@ -687,57 +836,52 @@ void XfrmBackend::poll_events() {
 }
 
 void XfrmBackend::on_mapping(const xfrm::MappingMsg& m) {
-    if (sas_.count({m.spi, true}) == 0) {
+    auto in = sas_.find(SaKey{m.spi, m.dst});
+    if (in == sas_.end() || !in->second.inbound) {
         return;
     }
     const Endpoint old_peer{m.old_src, m.old_sport};
     const Endpoint new_peer{m.new_src, m.new_sport};
-    log::info(Subsystem::kKnl, "xfrm: NAT mapping of SA {} changed: {} -> {}", m.spi, old_peer,
-              new_peer);
-    // Move every outbound SA to that peer (same address and port) to the new mapping.
-    for (auto& [key, rec] : sas_) {
-        if (key.second || !rec.spec || !rec.spec->encap || rec.spec->dst != m.old_src ||
-            rec.spec->encap->dport != m.old_sport) {
-            continue;
-        }
-        xfrm::SaSpec moved;
-        moved.src = rec.spec->src;
-        moved.dst = m.new_src;
-        moved.spi = rec.spec->spi;
-        moved.mode = rec.spec->mode;
-        moved.reqid = rec.spec->reqid;
-        moved.selector = rec.spec->selector;
-        moved.esn = rec.spec->esn;
-        moved.replay_window = rec.spec->replay_window;
-        const auto copy = [](const std::optional<xfrm::Algorithm>& a) {
-            return a ? std::optional<xfrm::Algorithm>(
-                               xfrm::Algorithm{a->name, a->icv_bits, a->key.clone()})
-                     : std::nullopt;
-        };
-        moved.aead = copy(rec.spec->aead);
-        moved.encryption = copy(rec.spec->encryption);
-        moved.integrity = copy(rec.spec->integrity);
-        moved.encap = xfrm::Encap{rec.spec->encap->sport, m.new_sport, {}};
-        moved.lifetime = rec.spec->lifetime;
-        moved.pcpu = rec.spec->pcpu;
-        if (moved.dst != rec.spec->dst) {
-            // The SA's identity (daddr, spi) changes: add the new one, then remove the old.
-            auto r = request(xfrm::build_new_sa(moved, false), "NEWSA (NAT mapping)");
-            if (r && r->error == 0) {
-                (void)request(xfrm::build_del_sa(rec.spec->dst, moved.spi), "DELSA (NAT mapping)");
+    if (m.new_src == m.old_src) {
+        // Only the peer's port moved: every UDP-encapsulated SA with that peer follows in place
+        // (UPDSA of a valid SA changes its encapsulation and keeps its sequence numbers and
+        // replay state), the inbound ones too so that the kernel stops reporting the change.
+        for (auto& [key, rec] : sas_) {
+            if (!rec.spec || !rec.spec->encap) {
+                continue;
             }
-        } else {
-            (void)request(xfrm::build_new_sa(moved, true), "UPDSA (NAT mapping)");
+            const bool to_peer = !rec.inbound && rec.spec->dst == m.old_src &&
+                                 rec.spec->encap->dport == m.old_sport;
+            const bool from_peer = rec.inbound && rec.spec->src == m.old_src &&
+                                   rec.spec->encap->sport == m.old_sport;
+            if (!to_peer && !from_peer) {
+                continue;
+            }
+            xfrm::SaSpec moved = clone(*rec.spec);
+            (to_peer ? moved.encap->dport : moved.encap->sport) = m.new_sport;
+            auto r = request(xfrm::build_new_sa(moved, true), "UPDSA (NAT mapping)");
+            if (r && r->error == 0) {
+                rec.spec = std::move(moved);
+            } else if (r) {
+                log::warn(Subsystem::kKnl, "xfrm: moving SA {} to {}: {}", key.first, new_peer,
+                          kernel_says(*r));
+            }
         }
-        rec.dst = moved.dst;
-        rec.spec = std::move(moved);
+        log::info(Subsystem::kKnl, "xfrm: NAT mapping of SA {} changed: {} -> {}", m.spi, old_peer,
+                  new_peer);
+    } else {
+        // A new address changes the SAs' identity and the policies' templates: the IKE side
+        // rekeys the Child SAs to the new address instead.
+        log::info(Subsystem::kKnl,
+                  "xfrm: NAT mapping of SA {} moved to another address: {} -> {} (rekeying)", m.spi,
+                  old_peer, new_peer);
     }
     report(ike::Mapping{m.spi, old_peer, new_peer});
 }
 
 void XfrmBackend::flush() {
     for (const auto& [key, rec] : sas_) {
-        (void)send(xfrm::build_del_sa(rec.dst, key.first));
+        (void)send(xfrm::build_del_sa(key.second, key.first));
     }
     sas_.clear();
     for (const auto& [spi, dst] : larval_) {
@@ -758,6 +902,7 @@ void XfrmBackend::flush() {
         (void)esp::io::del_route(rs);
     }
     routes_.clear();
+    routed_.clear();
     for (const auto& [family, on] : rules_) {
         if (on) {
             (void)esp::io::del_rule(family, options_.route_table, options_.route_rule_priority);

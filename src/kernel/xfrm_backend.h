@@ -91,12 +91,14 @@ private:
         xfrm::Dir dir{xfrm::Dir::kOut};
     };
     struct InstalledSa {
-        IpAddress dst;
+        bool inbound{false};
         std::uint32_t reqid{0};
-        /// Outbound UDP-encapsulated SAs keep their description (keys included, in zeroising
-        /// buffers) so that a NAT mapping change can move them (UPDSA) without the engine.
+        /// UDP-encapsulated SAs keep their description (keys included, in zeroising buffers)
+        /// so that a NAT mapping change of the peer's port can move them (UPDSA).
         std::optional<xfrm::SaSpec> spec;
     };
+    /// The kernel's identity of an SA: (spi, destination) (ESP only).
+    using SaKey = std::pair<Spi, IpAddress>;
     struct Route {
         IpAddress prefix;
         unsigned len{0};
@@ -113,7 +115,8 @@ private:
     void delete_sa(const ike::DeleteSa& c);
     void install_policy(const ike::InstallPolicy& p);
     void delete_policy(const ike::DeletePolicy& p);
-    void add_routes(const ike::InstallPolicy& p);
+    /// False when the peer cannot be reached (no route to it yet): try again later.
+    bool add_routes(const ike::InstallPolicy& p);
     void remove_routes(const std::vector<ike::TrafficSelector>& remote);
     void on_mapping(const xfrm::MappingMsg& m);
     /// One request; logs and counts a kernel refusal. Returns the kernel's errno (0 = done) or
@@ -128,8 +131,10 @@ private:
     XfrmProbe probe_;
     XfrmCounters counters_;
     std::map<Spi, IpAddress> larval_;  ///< ALLOCSPI'ed, not installed yet: spi -> local address
-    std::map<std::pair<Spi, bool>, InstalledSa> sas_;  ///< (spi, inbound)
+    std::map<SaKey, InstalledSa> sas_;
+    [[nodiscard]] const SaKey* find_sa(Spi spi, bool inbound) const;
     std::map<PolicyKey, std::vector<KernelPolicy>> policies_;
+    std::map<PolicyKey, bool> routed_;  ///< policies whose tunnel routes are in
     std::map<Route, unsigned> routes_;  ///< prefix -> policies using it
     std::map<int, bool> rules_;         ///< family -> rule installed
 };

@@ -189,6 +189,10 @@ NlRequest build_new_sa(const SaSpec& sa, bool update) {
     xfrm_usersa_info info{};
     zero(info);
     info.sel = encode_selector(sa.selector, family);
+    if ((sa.flags & XFRM_STATE_AF_UNSPEC) != 0 && sa.selector.family == 0 &&
+        !sa.selector.src.is_set() && !sa.selector.dst.is_set()) {
+        info.sel.family = AF_UNSPEC;  // a tunnel carrying either family (xfrm_state_look_at)
+    }
     put_addr(info.id.daddr, sa.dst);
     info.id.spi = htonl(sa.spi.value());
     info.id.proto = sa.proto;
@@ -198,6 +202,7 @@ NlRequest build_new_sa(const SaSpec& sa, bool update) {
     info.reqid = sa.reqid;
     info.family = family;
     info.mode = static_cast<std::uint8_t>(sa.mode);
+    info.flags = sa.flags;
 
     // Replay rule: an outbound SA with XFRMA_SA_DIR has no window (Linux 6.10+ refuses one).
     // ESN, or a window beyond the legacy 32-bit bitmap, goes in XFRMA_REPLAY_ESN_VAL with
@@ -289,7 +294,7 @@ NlRequest build_dump_sa() {
 
 NlRequest build_alloc_spi(const IpAddress& src, const IpAddress& dst, std::uint32_t min,
                           std::uint32_t max, std::uint32_t reqid, std::optional<std::uint32_t> pcpu,
-                          std::uint8_t proto) {
+                          std::uint8_t proto, std::optional<std::uint8_t> direction) {
     NlRequest r(XFRM_MSG_ALLOCSPI, 0);
     if (!same_family(src, dst)) {
         r.invalidate();
@@ -307,6 +312,9 @@ NlRequest build_alloc_spi(const IpAddress& src, const IpAddress& dst, std::uint3
     r.header(u);
     if (pcpu) {
         r.attr_u32(kXfrmaSaPcpu, *pcpu);
+    }
+    if (direction) {
+        r.attr_u8(kXfrmaSaDir, *direction);
     }
     return r;
 }

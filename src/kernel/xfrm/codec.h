@@ -91,6 +91,10 @@ struct SaSpec {
     /// refuses one), whatever replay_window says.
     std::optional<std::uint8_t> direction;
     std::uint32_t seq{0};  ///< xfrm_usersa_info.seq: an acquire's sequence number, or 0
+    /// Extra XFRM_STATE_* flags (XFRM_STATE_ESN is set from `esn`). XFRM_STATE_AF_UNSPEC with
+    /// an empty selector sends selector family 0: a tunnel-mode SA for inner packets of
+    /// either family.
+    std::uint8_t flags{0};
 };
 
 /// XFRM_MSG_NEWSA (update = false) or XFRM_MSG_UPDSA (update = true).
@@ -102,10 +106,12 @@ NlRequest build_get_sa(const IpAddress& dst, Spi spi, std::uint8_t proto = 50);
 NlRequest build_dump_sa();
 /// XFRM_MSG_ALLOCSPI: a larval SA src -> dst with an SPI in [min, max], optionally bound to a
 /// CPU (XFRMA_SA_PCPU).
+/// `direction` (XFRMA_SA_DIR): a larval state must have the direction of the SA that will
+/// update it (xfrm_state_update refuses a different one).
 NlRequest build_alloc_spi(const IpAddress& src, const IpAddress& dst, std::uint32_t min,
                           std::uint32_t max, std::uint32_t reqid = 0,
-                          std::optional<std::uint32_t> pcpu = std::nullopt,
-                          std::uint8_t proto = 50);
+                          std::optional<std::uint32_t> pcpu = std::nullopt, std::uint8_t proto = 50,
+                          std::optional<std::uint8_t> direction = std::nullopt);
 
 enum class Dir : std::uint8_t { kIn = 0, kOut = 1, kFwd = 2 };  // XFRM_POLICY_IN/OUT/FWD
 

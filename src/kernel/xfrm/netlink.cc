@@ -360,7 +360,14 @@ NetlinkSocket& NetlinkSocket::operator=(NetlinkSocket&& o) noexcept {
 namespace {
 
 /// One datagram read from the socket with its sender.
+/// One received datagram. Answers to GETSA carry the SA's keys: wiped when it goes away.
 struct Datagram {
+    Datagram() = default;
+    Datagram(const Datagram&) = delete;
+    Datagram& operator=(const Datagram&) = delete;
+    Datagram(Datagram&&) = delete;
+    Datagram& operator=(Datagram&&) = delete;
+    ~Datagram() { secure_zero(MutByteView(bytes.data(), bytes.size())); }
     std::vector<std::uint8_t> bytes;
     std::uint32_t sender_pid{0};
     std::uint32_t groups{0};  ///< non-zero: a multicast delivery

@@ -236,6 +236,9 @@ TEST_F(XfrmBackendTest, SpisComeFromTheKernel) {
     if (backend_->probe().per_cpu) {
         ASSERT_TRUE(sas[0].pcpu);
         EXPECT_EQ(*sas[0].pcpu, 0U);
+        // Inbound like the SA that will update it (xfrm_state_update refuses another).
+        ASSERT_TRUE(sas[0].direction);
+        EXPECT_EQ(*sas[0].direction, xfrm::kXfrmSaDirIn);
     }
     backend_->release(spi);
     EXPECT_TRUE(kernel_sas().empty());
@@ -298,6 +301,43 @@ TEST(XfrmSelectors, PrefixesPortsAndPriority) {
     // Families never mix; a selector needing too many kernel policies is refused.
     EXPECT_TRUE(kernel_selectors(ts("10.99.1.0/24"), ts("fd00::/64"))->empty());
     EXPECT_FALSE(kernel_selectors(ts("10.99.1.1-10.99.1.254"), ts("10.99.2.1-10.99.2.254")));
+}
+
+TEST(XfrmSelectors, IcmpTypeInSportCodeInDport) {
+    // RFC 7296 §3.13.1: type 8 (echo request) code 0 in the remote selector's "port".
+    auto one = kernel_selectors(ts("10.99.1.0/24[icmp]"), ts("10.99.2.0/24[icmp/2048]"));
+    ASSERT_TRUE(one);
+    ASSERT_EQ(one->size(), 1U);
+    for (const xfrm::Selector& x : {(*one)[0].out, (*one)[0].in}) {
+        EXPECT_EQ(x.sport, 8);
+        EXPECT_EQ(x.sport_mask, 0xffff);
+        EXPECT_EQ(x.dport, 0);
+        EXPECT_EQ(x.dport_mask, 0xffff);
+    }
+    // All ICMP: no type or code.
+    auto all = kernel_selectors(ts("10.99.1.0/24[icmp]"), ts("10.99.2.0/24[icmp]"));
+    ASSERT_TRUE(all);
+    EXPECT_EQ((*all)[0].out.sport_mask, 0);
+    EXPECT_EQ((*all)[0].out.dport_mask, 0);
+    // Several types cannot be one kernel selector: refused, not widened.
+    EXPECT_FALSE(kernel_selectors(ts("10.99.1.0/24[icmp]"), ts("10.99.2.0/24[icmp/0-2303]")));
+}
+
+TEST(XfrmSelectors, TunnelSaSelectorIsFamilyless) {
+    // XFRM_STATE_AF_UNSPEC: the tunnel-mode SA takes inner packets of either family.
+    xfrm::SaSpec s;
+    s.src = ip("10.99.0.1");
+    s.dst = ip("10.99.0.2");
+    s.spi = Spi(0x1234);
+    s.flags = XFRM_STATE_AF_UNSPEC;
+    s.encryption = xfrm::Algorithm{"cbc(aes)", 0, SecretBytes(16)};
+    s.integrity = xfrm::Algorithm{"hmac(sha256)", 128, SecretBytes(32)};
+    auto req = xfrm::build_new_sa(s, false);
+    ASSERT_TRUE(req.ok());
+    auto info = xfrm::parse_sa(req.body());
+    ASSERT_TRUE(info) << info.error().to_string();
+    EXPECT_EQ(info->selector.family, 0);
+    EXPECT_EQ(info->flags & XFRM_STATE_AF_UNSPEC, XFRM_STATE_AF_UNSPEC);
 }
 
 }  // namespace
