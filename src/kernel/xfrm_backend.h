@@ -27,6 +27,7 @@
 #include "kernel/backend.h"
 #include "kernel/xfrm/codec.h"
 #include "kernel/xfrm/netlink.h"
+#include "kernel/xfrm_selectors.h"
 
 namespace ikeplex::kernel {
 
@@ -138,19 +139,5 @@ private:
     std::map<Route, unsigned> routes_;  ///< prefix -> policies using it
     std::map<int, bool> rules_;         ///< family -> rule installed
 };
-
-/// The kernel policies for one selector pair: the prefixes and port blocks that exactly cover
-/// each traffic selector (a selector that needs more than `limit` kernel selectors is refused,
-/// never widened).
-struct SelectorPair {
-    xfrm::Selector out;  ///< local -> remote
-    xfrm::Selector in;   ///< remote -> local
-};
-Result<std::vector<SelectorPair>> kernel_selectors(const ike::TrafficSelector& local,
-                                                   const ike::TrafficSelector& remote,
-                                                   std::size_t limit = 64);
-/// Policy priority from specificity (lower = tried first): longer prefixes, a protocol and
-/// exact ports make a policy more specific.
-std::uint32_t policy_priority(const xfrm::Selector& s) noexcept;
 
 }  // namespace ikeplex::kernel

@@ -587,4 +587,12 @@ Result<std::vector<std::vector<std::uint8_t>>> NetlinkSocket::take_events() {
     }
 }
 
+std::string kernel_says(const NetlinkSocket::Reply& r) {
+    std::string s = std::strerror(-r.error);
+    if (!r.message.empty()) {
+        s += " (\"" + r.message + "\")";
+    }
+    return s;
+}
+
 }  // namespace ikeplex::kernel::xfrm

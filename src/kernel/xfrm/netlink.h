@@ -157,4 +157,7 @@ private:
     std::vector<std::vector<std::uint8_t>> pending_events_;
 };
 
+/// A kernel refusal for logs: "Protocol not supported ("Requested type not found")".
+std::string kernel_says(const NetlinkSocket::Reply& r);
+
 }  // namespace ikeplex::kernel::xfrm
