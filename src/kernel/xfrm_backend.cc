@@ -30,7 +30,7 @@ using xfrm::kernel_says;
 
 }  // namespace
 
-XfrmBackend::XfrmBackend(XfrmOptions options, xfrm::NetlinkSocket requests,
+XfrmBackend::XfrmBackend(Token /*unused*/, XfrmOptions options, xfrm::NetlinkSocket requests,
                          xfrm::NetlinkSocket events) noexcept
     : options_(options), requests_(std::move(requests)), events_(std::move(events)) {}
 
@@ -49,8 +49,8 @@ Result<std::unique_ptr<XfrmBackend>> XfrmBackend::create(XfrmOptions options) {
     if (!events) {
         return events.error();
     }
-    std::unique_ptr<XfrmBackend> b(  // NOLINT: private constructor
-            new XfrmBackend(options, std::move(*requests), std::move(*events)));
+    auto b = std::make_unique<XfrmBackend>(Token{}, options, std::move(*requests),
+                                           std::move(*events));
     if (options.probe) {
         b->run_probe();
     }

@@ -108,8 +108,16 @@ private:
     using PolicyKey =
             std::tuple<ReqId, std::vector<ike::TrafficSelector>, std::vector<ike::TrafficSelector>>;
 
-    XfrmBackend(XfrmOptions options, xfrm::NetlinkSocket requests,
+    /// Only create() makes the token, so only it constructs (through std::make_unique).
+    struct Token {
+        explicit Token() = default;
+    };
+
+public:
+    XfrmBackend(Token, XfrmOptions options, xfrm::NetlinkSocket requests,
                 xfrm::NetlinkSocket events) noexcept;
+
+private:
     void run_probe();
     /// False when it failed (and was reported).
     bool install_sa(ike::InstallSa& c);
