@@ -29,12 +29,12 @@ if(IKEPLEX_SANITIZE)
     endif()
 endif()
 
-# libFuzzer: libraries get coverage instrumentation; fuzz targets link the fuzzer runtime.
-if(IKEPLEX_FUZZ)
-    if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
-        message(FATAL_ERROR "IKEPLEX_FUZZ needs clang (libFuzzer)")
-    endif()
-    add_compile_options(-fsanitize=fuzzer-no-link)
+# libFuzzer: only the libraries a fuzz target links get coverage instrumentation
+# (-fsanitize=fuzzer-no-link, applied by tests/fuzz/CMakeLists.txt once every target exists);
+# tests, the daemon and the apps compile without it. Fuzz targets compile and link with
+# -fsanitize=fuzzer.
+if(IKEPLEX_FUZZ AND NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "IKEPLEX_FUZZ needs clang (libFuzzer)")
 endif()
 
 # ikeplex_apply_warnings(target): our warning set on one of our targets.

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
     # toolchain (a fresh machine has most of these; listed so a bare image works too)
     build-essential g++ cmake ninja-build clang-14 libclang-rt-14-dev lld-14 clang-format-14
-    clang-tidy-14 pkg-config xxd git
+    clang-tidy-14 pkg-config xxd git ccache
     # libraries
     libssl-dev libipsec-mb-dev libasio-dev libspdlog-dev libfmt-dev libcli11-dev
     # tests and benchmarks

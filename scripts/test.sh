@@ -4,13 +4,28 @@
 #   2. build the `ci` preset        (clang 14, ASan + UBSan, libFuzzer)
 #   3. build the `release` preset   (g++ 12, -Werror) and smoke-run every benchmark
 #   4. run every ctest label on the `ci` build (unit, vectors, fuzz, ...)
-# Prints each phase's time; ctest's summary is the last thing printed. Exits non-zero on any
-# failure. Environment: IKEPLEX_FUZZ_SECONDS (per fuzz target, default 60), JOBS (default nproc).
+# Prints each phase's time against its share of the CI time budget (docs/testing.md: 40 minutes
+# on a fresh clone of the 2-core machine kind, idle), a warning line for a phase over its share,
+# and ctest's summary last. Exits non-zero on any failure (a budget overrun only warns, unless
+# IKEPLEX_BUDGET_STRICT=1). Environment: IKEPLEX_FUZZ_BUDGET (seconds of fuzzing for all targets
+# together, default 300), JOBS (default nproc), CCACHE_DIR (compiler cache, outside the clone;
+# ccache's default is ~/.cache/ccache).
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-$(nproc)}
-declare -a phase_names=() phase_secs=()
+declare -a phase_names=() phase_secs=() phase_shares=()
+# The budget (docs/testing.md, "Time budget"): seconds per phase, in the order they run. A fresh
+# machine's first run compiles everything (an empty compiler cache); the shares hold for that.
+budget_total=2400
+declare -A budget=(
+    ["setup-deps"]=240
+    ["format check (clang-format)"]=30
+    ["build ci (clang, ASan+UBSan, libFuzzer)"]=900
+    ["build release (g++, -Werror)"]=300
+    ["benchmarks (smoke)"]=30
+    ["ctest (ci build, all labels)"]=900
+)
 status=0
 ctest_log=$(mktemp /tmp/ikeplex-ctest.XXXXXX)
 trap 'rm -f "$ctest_log"' EXIT
@@ -22,8 +37,13 @@ phase() {  # NAME COMMAND...
     local t0=$SECONDS
     "$@"
     local rc=$?
+    local took=$((SECONDS - t0))
     phase_names+=("$name")
-    phase_secs+=($((SECONDS - t0)))
+    phase_secs+=("$took")
+    local share=${budget[$name]:-0}
+    if [ "$share" -gt 0 ] && [ "$took" -gt "$share" ]; then
+        echo "=== WARNING: phase '$name' took $took s, over its budget share of $share s (docs/testing.md)"
+    fi
     if [ $rc -ne 0 ]; then
         echo "=== $name FAILED (exit $rc)"
         status=1
@@ -31,14 +51,26 @@ phase() {  # NAME COMMAND...
     return $rc
 }
 
+ccache_line() {  # hits and misses of the compiler cache since the last call (empty without ccache)
+    command -v ccache > /dev/null || return 0
+    ccache --print-stats 2> /dev/null | awk -F'\t' '
+        $1 == "direct_cache_hit" || $1 == "preprocessed_cache_hit" { hit += $2 }
+        $1 == "cache_miss" { miss = $2 }
+        END { if (hit + miss > 0) printf "ccache: %d hits, %d misses (%d%% hit)\n", hit, miss, 100 * hit / (hit + miss) }'
+    ccache --zero-stats > /dev/null 2>&1
+}
+
 build_ci() {
-    local fuzz_seconds=${IKEPLEX_FUZZ_SECONDS:-60}
-    cmake --preset ci -DIKEPLEX_FUZZ_SECONDS="$fuzz_seconds" > /dev/null &&
-        cmake --build --preset ci -j "$jobs"
+    local fuzz_budget=${IKEPLEX_FUZZ_BUDGET:-300}
+    ccache_line > /dev/null
+    cmake --preset ci -DIKEPLEX_FUZZ_BUDGET="$fuzz_budget" > /dev/null &&
+        cmake --build --preset ci -j "$jobs" || return 1
+    ccache_line
 }
 
 build_release() {
-    cmake --preset release > /dev/null && cmake --build --preset release -j "$jobs"
+    cmake --preset release > /dev/null && cmake --build --preset release -j "$jobs" || return 1
+    ccache_line
 }
 
 bench_smoke() {
@@ -64,13 +96,23 @@ phase "benchmarks (smoke)" bench_smoke || status=1
 phase "ctest (ci build, all labels)" run_ctest || status=1
 
 echo
-echo "=== phase times"
+echo "=== phase times (budget: docs/testing.md)"
 total=0
 for i in "${!phase_names[@]}"; do
-    printf '  %-45s %5d s\n' "${phase_names[$i]}" "${phase_secs[$i]}"
+    name=${phase_names[$i]}
+    share=${budget[$name]:-0}
+    mark=""
+    [ "${phase_secs[$i]}" -gt "$share" ] && mark="  OVER"
+    printf '  %-45s %5d s of %5d s%s\n' "$name" "${phase_secs[$i]}" "$share" "$mark"
     total=$((total + phase_secs[i]))
 done
-printf '  %-45s %5d s\n' "total" "$total"
+mark=""
+if [ "$total" -gt "$budget_total" ]; then
+    mark="  OVER"
+    echo "=== WARNING: the whole run took $total s, over the CI budget of $budget_total s (docs/testing.md)"
+    [ "${IKEPLEX_BUDGET_STRICT:-0}" = 1 ] && status=1
+fi
+printf '  %-45s %5d s of %5d s%s\n' "total" "$total" "$budget_total" "$mark"
 echo
 echo "=== ctest summary"
 sed -n '/tests passed\|tests failed/,$p' "$ctest_log"

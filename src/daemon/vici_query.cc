@@ -211,6 +211,9 @@ void Daemon::register_query_commands() {
         }
         all.add("vici-requests", std::to_string(v.requests));
         all.add("vici-malformed", std::to_string(v.malformed));
+        for (const auto& [event, n] : vici_.listeners()) {
+            all.add("vici-listeners-" + event, std::to_string(n));
+        }
         r.add("success", "yes");
         reply.respond(r);
     });

@@ -268,6 +268,20 @@ void Server::publish(const std::string& name, const Message& m) {
     }
 }
 
+std::map<std::string, std::size_t> Server::listeners() const {
+    std::map<std::string, std::size_t> out;
+    for (const auto& [ptr, weak] : clients_) {
+        if (auto c = weak.lock()) {
+            for (const std::string& e : events_) {
+                if (c->subscribed(e)) {
+                    ++out[e];
+                }
+            }
+        }
+    }
+    return out;
+}
+
 bool Server::wanted(const std::string& name) const {
     for (const auto& [ptr, weak] : clients_) {
         if (auto c = weak.lock(); c && c->subscribed(name)) {

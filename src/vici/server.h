@@ -71,6 +71,9 @@ public:
     void publish(const std::string& name, const Message& m);
     /// Whether any client is registered for `name` (skip building costly events otherwise).
     [[nodiscard]] bool wanted(const std::string& name) const;
+    /// For each event with at least one registered client, how many clients are registered
+    /// (the `vici-listeners-<event>` counters: a test or an operator sees a monitor is attached).
+    [[nodiscard]] std::map<std::string, std::size_t> listeners() const;
 
     [[nodiscard]] const ServerCounters& counters() const noexcept { return counters_; }
 

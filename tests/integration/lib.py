@@ -53,6 +53,41 @@ def wait_until(pred, timeout, what):
     raise Failure(f"timed out waiting for {what} (last: {last})")
 
 
+def start_tcpdump(ns, path, args, timeout=10):
+    """tcpdump -U -n -w `path` `args...` in namespace `ns`, returned once it captures: tcpdump
+    prints "listening on" to stderr after its capture is open (the pcap file exists earlier)."""
+    err_path = f"{path}.stderr"
+    with open(err_path, "w") as err:
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, "tcpdump", "-U", "-n", "-w", path, *args],
+                                stdout=subprocess.DEVNULL, stderr=err)
+
+    def listening():
+        with open(err_path, errors="replace") as f:
+            text = f.read()
+        if proc.poll() is not None:
+            raise Failure(f"tcpdump in {ns} exited: {text}")  # not retried: wait_until re-raises below
+        return "listening on" in text
+    try:
+        wait_until(listening, timeout, f"tcpdump in {ns} to capture")
+    except Failure:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+        raise
+    return proc
+
+
+def stop_tcpdump(proc, timeout=10):
+    """Stops a capture with SIGINT (tcpdump then writes what it holds) and waits for it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
 class Namespaces:
     """Two namespaces joined by a veth pair: A = 10.99.0.1 and fd00:99::1, B = 10.99.0.2 and
     fd00:99::2 (unique local IPv6, no duplicate address detection)."""

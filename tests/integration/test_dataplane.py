@@ -7,15 +7,13 @@ rekey under traffic keeps its CPU and loses no ping. Then the same with members 
 demand (start_action = trap, per_cpu_sas_start = acquire: the first packet brings up the IKE SA
 and the fallback, each CPU's traffic its own member), and ikeplexd <-> Debian's strongSwan 5.9.8
 with kernel-libipsec: ping through the tunnel both ways (ESP in UDP)."""
-import json
 import os
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+import traffic  # noqa: E402
 from lib import (Charon, Failure, Ikeplexd, Namespaces, children, ike_sas, main_wrapper, run,  # noqa: E402
-                 side_conf, wait_until)
+                 side_conf, start_tcpdump, stop_tcpdump, wait_until)
 
 GROUP = "per_cpu_sas = yes\n                per_cpu_sas_start = all"
 CPUS = 2
@@ -50,27 +48,14 @@ def ping(ns, cpu, src, dst, count=5):
 
 
 def iperf(ns_client, ns_server, cpu, server_ip, client_ip, seconds=2):
-    srv = subprocess.Popen(["ip", "netns", "exec", ns_server, "iperf3", "-s", "-1", "-B", server_ip, "-p", "5201"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        def try_client():
-            r = subprocess.run(["ip", "netns", "exec", ns_client, "taskset", "-c", str(cpu), "iperf3", "-c", server_ip,
-                                "-B", client_ip, "-p", "5201", "-t", str(seconds), "-J"],
-                               capture_output=True, text=True, timeout=seconds + 20)
-            return r if r.returncode == 0 else None
-        r = wait_until(try_client, 10, "iperf3 through the tunnel")
-        end = json.loads(r.stdout).get("end", {})
-        # iperf3 3.12 sometimes ends a good TCP run without the receiver's sum (the server's
-        # report did not come back): the sender's sum is then the measurement.
-        total = end.get("sum_received") or end.get("sum_sent")
-        if not total:
-            raise Failure(f"iperf3 gave no result: {r.stdout[-800:]}")
-        return total["bits_per_second"] / 1e6
-    finally:
-        try:
-            srv.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            srv.kill()
+    """iperf3 TCP from `cpu` through the tunnel; Mbit/s received. traffic.iperf3 starts the
+    server and waits until it accepts connections before the client starts, and takes an iperf3
+    `error` as a failed attempt (retried for set-up errors), never as a result."""
+    r = traffic.iperf3(ns_client, ns_server, client_ip, server_ip, proto="tcp", duration=seconds,
+                       client_cpus=[cpu], attempts=3)
+    if r.rx_bytes <= 0:
+        raise Failure(f"iperf3 from CPU {cpu}: nothing received ({r.as_dict()})")
+    return r.mbps
 
 
 def test(build, folder):
@@ -152,25 +137,27 @@ def raw_esp(build, folder):
             out = a.cli("initiate", "--child", "net")
             assert "initiate completed successfully" in out, out
             pcap = f"{folder}/esp.pcap"
-            cap = subprocess.Popen(["ip", "netns", "exec", ns.b, "tcpdump", "-i", "any", "-n", "-U", "-w", pcap,
-                                    "ip proto 50"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            wait_until(lambda: os.path.exists(pcap), 5, "tcpdump")
-            time.sleep(1)  # tcpdump creates the file before it captures
+            cap = start_tcpdump(ns.b, pcap, ["-i", "any", "ip proto 50"])
             ping(ns.a, 0, "10.99.1.1", "10.99.2.1")
             ping(ns.b, 1, "10.99.2.1", "10.99.1.1")
             g = group(a)
             assert "encap" not in g["-"], g["-"]
             assert int(g["-"]["packets-out"]) >= 10 and int(g["-"]["packets-in"]) >= 10, g["-"]
-            time.sleep(0.5)
-            cap.terminate()
-            cap.wait(timeout=5)
+            # -U writes each packet as it is captured: poll the file until the 20 are there.
+            def esp_seen():
+                return len(run(["tshark", "-r", pcap, "-Y", "esp"], check=False, timeout=60).strip().splitlines())
+            try:
+                wait_until(lambda: esp_seen() >= 20, 15, "20 raw ESP packets in the capture")
+            except Failure:
+                pass  # the count below says how many
+            stop_tcpdump(cap)
             cap = None
-            n = len(run(["tshark", "-r", pcap, "-Y", "esp"], check=False).strip().splitlines())
+            n = esp_seen()
             assert n >= 10, f"only {n} raw ESP packets on the wire (20 sent)"
             print(f"raw ESP (protocol 50, no UDP): ping both ways, {n} ESP packets on the wire")
         finally:
             if cap is not None:
-                cap.kill()
+                stop_tcpdump(cap)
             for d in (a, b):
                 if d is not None:
                     d.close()

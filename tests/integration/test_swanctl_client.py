@@ -6,14 +6,43 @@ load-conn), --list-conns, --initiate (streams control-log), --list-sas, --list-p
 (unload-conn, unload-shared), against strongSwan 5.9.8 as the peer; --monitor-sa (ike-updown,
 child-updown, child-rekey events) and --log (log events) running throughout. What swanctl
 prints must match the daemon's own state."""
+import json
 import os
 import re
 import subprocess
 import sys
-import time
+import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
 from lib import Charon, Ikeplexd, Namespaces, children, ike_sas, main_wrapper, run, side_conf, wait_until  # noqa: E402
+
+
+class Follower:
+    """A command whose standard output is read as it comes (a thread collects it), so a test can
+    wait for a line with a deadline instead of sleeping."""
+
+    def __init__(self, cmd, env):
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.lines = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def text(self):
+        return "".join(self.lines)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        self.reader.join(timeout=10)
 
 
 def test(build, folder):
@@ -28,6 +57,7 @@ def test(build, folder):
     with Namespaces() as ns:
         charon = Charon(ns.b, f"{folder}/charon", side_conf("b"))
         ours = None
+        followers = []
         try:
             ours = Ikeplexd(build, ns.a, f"{folder}/ours", "", preload=False)
             env = dict(os.environ, STRONGSWAN_CONF=client_conf)
@@ -36,11 +66,19 @@ def test(build, folder):
                 return run(["swanctl", *args, "--uri", f"unix://{ours.vici}"], timeout=timeout, env=env)
 
             def follow(*args):
-                return subprocess.Popen(["swanctl", *args, "--uri", f"unix://{ours.vici}"], env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                # line-buffered: swanctl's stdio would hold a pipe's output until it exits
+                followers.append(Follower(["stdbuf", "-oL", "swanctl", *args, "--uri", f"unix://{ours.vici}"], env))
+                return followers[-1]
 
             monitor, logger = follow("--monitor-sa"), follow("--log")
-            time.sleep(0.5)  # both subscribed before anything happens
+            # Both registered before anything happens (swanctl 5.9.8's --monitor-sa registers
+            # ike-updown and child-updown among others, --log the log event).
+            wanted = ["ike-updown", "child-updown", "log"]
+
+            def registered():
+                c = json.loads(ours.cli("counters", "--json"))
+                return all(int(c.get(f"vici-listeners-{e}", 0)) >= 1 for e in wanted) or None
+            wait_until(registered, 20, "swanctl --monitor-sa and --log to register their events")
 
             out = swanctl("--load-all", "--file", f"{folder}/client/swanctl.conf")
             assert "loaded ike secret 'ike-t'" in out, out
@@ -97,10 +135,11 @@ def test(build, folder):
 
             # What the monitors saw: the SA up, the rekey, the old Child SA going, the IKE SA going
             # (described as it was, never with missing fields).
-            time.sleep(0.5)
-            monitor.terminate()
-            logger.terminate()
-            seen, logged = monitor.communicate(timeout=10)[0], logger.communicate(timeout=10)[0]
+            wait_until(lambda: re.search(r"^t: #1, DELETING, IKEv2", monitor.text(), re.M), 20,
+                       "swanctl --monitor-sa to print the IKE SA going")
+            monitor.stop()
+            logger.stop()
+            seen, logged = monitor.text(), logger.text()
             assert "(null)" not in seen, seen
             assert re.search(r"^t: #1, ESTABLISHED, IKEv2", seen, re.M), seen
             assert re.search(r"net: #1, reqid \d+, INSTALLED, TUNNEL", seen), seen
@@ -124,6 +163,8 @@ def test(build, folder):
             assert r.returncode != 0 and "no shared key" in r.stdout, r.stdout
             print("swanctl --load-all of an emptied file: connection and secret unloaded")
         finally:
+            for f in followers:
+                f.stop()
             if ours is not None:
                 ours.close()
             charon.close()

@@ -10,11 +10,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from lib import (Charon, Failure, Ikeplexd, Namespaces, agree, ike_sas, main_wrapper, run,  # noqa: E402
-                 side_conf, swanctl_conf, wait_until)
+                 side_conf, start_tcpdump, stop_tcpdump, swanctl_conf, wait_until)
 
 
 class NatTopology:
@@ -62,19 +61,18 @@ class NatTopology:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+KEEPALIVES = "ip.src == 10.99.0.1 && udp.dstport == 4500 && udp.length == 9"
+
+
 class Capture:
     """tcpdump of UDP in a namespace, into a pcap file."""
 
     def __init__(self, ns, dev, path):
         self.path = path
-        self.proc = subprocess.Popen(["ip", "netns", "exec", ns, "tcpdump", "-i", dev, "-U", "-n", "-w", path, "udp"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        wait_until(lambda: os.path.exists(path), 10, "tcpdump to start")
-        time.sleep(0.3)
+        self.proc = start_tcpdump(ns, path, ["-i", dev, "udp"])
 
     def stop(self):
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=10)
+        stop_tcpdump(self.proc)
 
     def fields(self, display_filter, *fields):
         out = run(["tshark", "-r", self.path, "-Y", display_filter, "-T", "fields",
@@ -101,7 +99,8 @@ def behind_nat(build, folder, log):
             if "10.99.0.1[" not in listing or "[500]" in listing.split("remote", 1)[1].splitlines()[0]:
                 raise Failure(f"charon does not see us NATed on 4500:\n{listing}")
             log("behind a NAT: detected by both, IKE moved to 4500")
-            time.sleep(2.5)  # keep_alive = 1: at least two keepalives
+            # keep_alive = 1: at least two keepalives (tcpdump -U writes each packet at once)
+            wait_until(lambda: len(cap.fields(KEEPALIVES, "frame.number")) >= 2, 15, "two NAT keepalives")
         finally:
             cap.stop()
             if ours:
@@ -111,8 +110,7 @@ def behind_nat(build, folder, log):
         ike4500 = cap.fields("udp.dstport == 4500 && isakmp", "isakmp.exchangetype")
         if not any(x[0] == "35" for x in ike4500):  # IKE_AUTH behind the non-ESP marker
             raise Failure(f"no IKE_AUTH on port 4500 decoded by tshark: {ike4500}")
-        keepalives = cap.fields("ip.src == 10.99.0.1 && udp.dstport == 4500 && udp.length == 9", "frame.number",
-                                "udp.payload")
+        keepalives = cap.fields(KEEPALIVES, "frame.number", "udp.payload")
         if len(keepalives) < 2 or any(k[1].replace(":", "") != "ff" for k in keepalives):
             raise Failure(f"expected NAT keepalives (one 0xff byte) to 4500, got {keepalives}")
         log(f"{len(ike4500)} IKE messages on 4500 with the non-ESP marker and {len(keepalives)} "

@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from lib import Failure, Ikeplexd, Namespaces, children, ike_sas, main_wrapper, run, side_conf, wait_until  # noqa: E402
@@ -111,7 +110,6 @@ def test(build, folder):
         finally:
             if a is not None:
                 a.close()
-    time.sleep(0)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,12 @@ namespace ikeplex::test {
 
 namespace fs = std::filesystem;
 
+fs::path source_dir() {
+    return fs::path(IKEPLEX_SOURCE_DIR);
+}
+
 fs::path vector_path(const std::string& relative) {
-    return fs::path(IKEPLEX_SOURCE_DIR) / "tests" / "vectors" / relative;
+    return source_dir() / "tests" / "vectors" / relative;
 }
 
 Bytes read_file(const fs::path& path) {

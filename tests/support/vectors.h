@@ -10,6 +10,9 @@
 
 namespace ikeplex::test {
 
+/// The repository's top directory (the only translation unit that knows it is vectors.cc, so a
+/// fresh clone elsewhere still hits the compiler cache for every other test source).
+std::filesystem::path source_dir();
 /// Absolute path of a file under tests/vectors/.
 std::filesystem::path vector_path(const std::string& relative);
 /// Contents of a file under tests/vectors/ (fails the calling test if unreadable).

@@ -10,6 +10,7 @@
 
 #include "config/settings.h"
 #include "settings_test_util.h"
+#include "vectors.h"
 
 namespace ikeplex::config {
 namespace {
@@ -18,7 +19,7 @@ using test::section_names;
 using test::setting_names;
 using ::testing::ElementsAre;
 
-const std::string kVectors = std::string(IKEPLEX_SOURCE_DIR) + "/tests/vectors";
+const std::string kVectors = ::ikeplex::test::vector_path("").string();
 const std::string kDebian = kVectors + "/config/debian-5.9.8/etc";
 
 Section parse_file_ok(const std::string& path) {

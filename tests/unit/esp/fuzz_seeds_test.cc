@@ -105,7 +105,7 @@ TEST(EspFuzzSeeds, CommittedSeedsAreValidPackets) {
                       static_cast<std::streamsize>(s.bytes.size()));
         }
     }
-    const fs::path corpus = fs::path(IKEPLEX_SOURCE_DIR) / "tests" / "fuzz" / "corpus" / "esp";
+    const fs::path corpus = ::ikeplex::test::source_dir() / "tests" / "fuzz" / "corpus" / "esp";
     ASSERT_TRUE(fs::is_directory(corpus)) << corpus;
     std::size_t packets = 0;
     for (const auto& entry : fs::directory_iterator(corpus)) {

@@ -33,10 +33,7 @@
 #include "kernel/xfrm/netlink.h"
 #include "kernel/xfrm/uapi.h"
 #include "util/hex.h"
-
-#ifndef IKEPLEX_XFRM_VECTORS
-#error "IKEPLEX_XFRM_VECTORS (the tests/vectors/xfrm directory) must be defined"
-#endif
+#include "vectors.h"
 
 namespace ikeplex::kernel::xfrm {
 namespace {
@@ -200,7 +197,7 @@ std::size_t header_len_of(std::uint16_t type, std::uint16_t flags) {
 Golden load(const std::string& name) {
     Golden g;
     g.name = name;
-    const std::string path = std::string(IKEPLEX_XFRM_VECTORS) + "/" + name + ".hex";
+    const std::string path = ::ikeplex::test::vector_path("xfrm/" + name + ".hex").string();
     std::ifstream in(path);
     EXPECT_TRUE(in.good()) << "cannot read " << path;
     std::string line;
