@@ -5,16 +5,18 @@
 #
 #   scripts/flaky.sh LABEL N [--only idle|hog] [--regex R] [--build DIR] [--keep DIR]
 #
-# LABEL is a ctest label (unit, vectors, exchange, sim, fuzz, integration) and N the runs per
-# condition. --regex narrows the label to tests whose name matches R. The build must exist
-# (cmake --preset ci && cmake --build --preset ci, or scripts/test.sh). Each failing run's output
-# is kept under --keep (default /tmp/ikeplex-flaky.<label>.<pid>) and named in the report.
-# Exits 1 when any test failed at least once, 0 otherwise. Bounded: each ctest run has the
-# suite's per-test timeout; the hog is stopped on every exit path.
+# LABEL is a ctest label (unit, vectors, exchange, sim, fuzz, integration), or several as a
+# regular expression ('(unit|vectors|exchange|sim|fuzz)': one ctest run covers them all, with
+# -j as in CI), and N the runs per condition. --regex narrows the label to tests whose name
+# matches R. The build must exist (cmake --preset ci && cmake --build --preset ci, or
+# scripts/test.sh). Each failing run's output is kept under --keep (default
+# /tmp/ikeplex-flaky.<label>.<pid>) and named in the report. Exits 1 when any test failed at
+# least once, 0 otherwise. Bounded: each ctest run has the suite's per-test timeout; the hog is
+# stopped on every exit path.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
 [ $# -ge 2 ] || usage
 label=$1
 runs=$2
@@ -35,7 +37,7 @@ done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "flaky.sh: N must be a positive number" >&2; exit 2; }
 case $only in "" | idle | hog) ;; *) usage ;; esac
 [ -f "$build/CTestTestfile.cmake" ] || { echo "flaky.sh: no ctest tree in $build (build it first)" >&2; exit 2; }
-keep=${keep:-/tmp/ikeplex-flaky.$label.$$}
+keep=${keep:-/tmp/ikeplex-flaky.${label//[^a-z]/_}.$$}
 mkdir -p "$keep"
 jobs=${JOBS:-$(nproc)}
 
