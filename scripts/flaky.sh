@@ -118,13 +118,13 @@ echo
 echo "| test | failed idle | failed beside hog | first failing log |"
 echo "|---|---|---|---|"
 total_fail=0
-for name in $(printf '%s\n' "${!seen[@]}" | sort); do
+while IFS= read -r name; do  # names may hold spaces (parameterized gtest cases)
     fi_=${fails_idle[$name]:-0}
     fh=${fails_hog[$name]:-0}
     total_fail=$((total_fail + fi_ + fh))
     printf '| %s | %d/%d | %d/%d | %s |\n' "$name" "$fi_" "${did[idle]}" "$fh" "${did[hog]}" \
         "${first_fail[$name]:--}"
-done
+done < <(printf '%s\n' "${!seen[@]}" | sort)
 echo
 echo "flaky.sh: ${#seen[@]} tests, $total_fail failures"
 [ "$total_fail" -eq 0 ]
