@@ -14,7 +14,7 @@ set -uo pipefail
 
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-$(nproc)}
-declare -a phase_names=() phase_secs=() phase_shares=()
+declare -a phase_names=() phase_secs=()
 # The budget (docs/testing.md, "Time budget"): seconds per phase, in the order they run. A fresh
 # machine's first run compiles everything (an empty compiler cache); the shares hold for that.
 budget_total=2400

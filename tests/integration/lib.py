@@ -61,19 +61,18 @@ def start_tcpdump(ns, path, args, timeout=10):
         proc = subprocess.Popen(["ip", "netns", "exec", ns, "tcpdump", "-U", "-n", "-w", path, *args],
                                 stdout=subprocess.DEVNULL, stderr=err)
 
-    def listening():
+    def said():
         with open(err_path, errors="replace") as f:
-            text = f.read()
-        if proc.poll() is not None:
-            raise Failure(f"tcpdump in {ns} exited: {text}")  # not retried: wait_until re-raises below
-        return "listening on" in text
+            return f.read()
     try:
-        wait_until(listening, timeout, f"tcpdump in {ns} to capture")
+        wait_until(lambda: proc.poll() is not None or "listening on" in said(), timeout,
+                   f"tcpdump in {ns} to capture")
     except Failure:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
+        proc.kill()
+        proc.wait(timeout=5)
         raise
+    if proc.poll() is not None:
+        raise Failure(f"tcpdump in {ns} exited: {said()}")
     return proc
 
 

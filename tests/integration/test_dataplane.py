@@ -143,17 +143,15 @@ def raw_esp(build, folder):
             g = group(a)
             assert "encap" not in g["-"], g["-"]
             assert int(g["-"]["packets-out"]) >= 10 and int(g["-"]["packets-in"]) >= 10, g["-"]
-            # -U writes each packet as it is captured: poll the file until the 20 are there.
+            # The 20 ESP packets of both pings; -U writes each as it is captured.
             def esp_seen():
-                return len(run(["tshark", "-r", pcap, "-Y", "esp"], check=False, timeout=60).strip().splitlines())
-            try:
-                wait_until(lambda: esp_seen() >= 20, 15, "20 raw ESP packets in the capture")
-            except Failure:
-                pass  # the count below says how many
+                n = len(run(["tshark", "-r", pcap, "-Y", "esp"], check=False, timeout=60).strip().splitlines())
+                if n < 20:
+                    raise Failure(f"{n} ESP packets in the capture so far")
+                return n
+            n = wait_until(esp_seen, 15, "the 20 raw ESP packets of both pings in the capture")
             stop_tcpdump(cap)
             cap = None
-            n = esp_seen()
-            assert n >= 10, f"only {n} raw ESP packets on the wire (20 sent)"
             print(f"raw ESP (protocol 50, no UDP): ping both ways, {n} ESP packets on the wire")
         finally:
             if cap is not None:

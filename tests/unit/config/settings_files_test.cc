@@ -19,7 +19,7 @@ using test::section_names;
 using test::setting_names;
 using ::testing::ElementsAre;
 
-const std::string kVectors = ::ikeplex::test::vector_path("").string();
+const std::string kVectors = (::ikeplex::test::source_dir() / "tests" / "vectors").string();
 const std::string kDebian = kVectors + "/config/debian-5.9.8/etc";
 
 Section parse_file_ok(const std::string& path) {
