@@ -15,6 +15,10 @@ packages=(
     # peers and network tools used by vector recording, interop and integration tests
     tshark tcpdump iproute2 iputils-ping iperf3 strace procps nftables
     strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
+    # the VM runner (tests/vm/README.md): qemu boots Debian unstable's cloud kernel (ESP, per-CPU
+    # SAs) with a guest made of busybox, the kernel's modules (kmod's depmod) and an ext4 image
+    # (e2fsprogs' mke2fs -d); the initramfs is a cpio archive
+    qemu-system-x86 busybox-static kmod cpio e2fsprogs xz-utils zstd
     # benchmark baseline (Debian's 0.0.20220316 predates wireguard-go's GSO/GRO work)
     wireguard-go wireguard-tools
 )

@@ -3,7 +3,8 @@
 #   1. install dependencies        (scripts/setup-deps.sh), check formatting (clang-format)
 #   2. build the `ci` preset        (clang 14, ASan + UBSan, libFuzzer)
 #   3. build the `release` preset   (g++ 12, -Werror) and smoke-run every benchmark
-#   4. run every ctest label on the `ci` build (unit, vectors, fuzz, ...)
+#   4. fetch or reuse the VM label's guest kernel (scripts/vm.sh kernel; tests/vm/README.md)
+#   5. run every ctest label on the `ci` build (unit, vectors, fuzz, ..., vm)
 # Prints each phase's time against its share of the CI time budget (docs/testing.md: 40 minutes
 # on a fresh clone of the 2-core machine kind, idle), a warning line for a phase over its share,
 # and ctest's summary last. Exits non-zero on any failure (a budget overrun only warns, unless
@@ -24,6 +25,7 @@ declare -A budget=(
     ["build ci (clang, ASan+UBSan, libFuzzer)"]=900
     ["build release (g++, -Werror)"]=300
     ["benchmarks (smoke)"]=30
+    ["vm kernel"]=60
     ["ctest (ci build, all labels)"]=900
 )
 status=0
@@ -93,6 +95,9 @@ phase "format check (clang-format)" scripts/lint.sh --format-only || status=1
 phase "build ci (clang, ASan+UBSan, libFuzzer)" build_ci || { echo "build failed"; exit 1; }
 phase "build release (g++, -Werror)" build_release || status=1
 phase "benchmarks (smoke)" bench_smoke || status=1
+# The guest kernel of the vm label (tests/vm/README.md): reused from the cache or fetched; its
+# version goes into this log. A failure here fails the vm tests as well, with the same line.
+phase "vm kernel" scripts/vm.sh kernel || status=1
 phase "ctest (ci build, all labels)" run_ctest || status=1
 
 echo

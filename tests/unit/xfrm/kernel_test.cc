@@ -700,7 +700,8 @@ TEST_F(XfrmSa, NewSaGcmEncap) {
     sa.aead = Algorithm{
             "rfc4106(gcm(aes))", 128,
             SecretBytes::copy_of(from_hex("404142434445464748494a4b4c4d4e4f50515253").value())};
-    sa.encap = Encap{4500, 4500, IpAddress::any(4)};
+    // No original address: the kernel keeps encap_oa zero, which the codec reads as unset.
+    sa.encap = Encap{4500, 4500, IpAddress{}};
     const Reply r = send(build_new_sa(sa, false));
     if (auto why = missing_support(r)) {
         GTEST_SKIP() << *why;
@@ -714,7 +715,9 @@ TEST_F(XfrmSa, UpdSaOverAllocSpi) {
     // ALLOCSPI makes the larval SA (checked here on any kernel), UPDSA completes it.
     const IpAddress src = ip("10.99.0.1");
     const IpAddress dst = ip("10.99.0.2");
-    const Reply r = send(build_alloc_spi(src, dst, 0xc0000300, 0xc00003ff, 7, 0));
+    // The larval state carries the direction of the SA that will complete it: xfrm_state_update
+    // refuses (-ESRCH) an update whose XFRMA_SA_DIR differs from the larval state's.
+    const Reply r = send(build_alloc_spi(src, dst, 0xc0000300, 0xc00003ff, 7, 0, 50, kXfrmSaDirIn));
     ASSERT_EQ(r.error, 0) << errno_text(r.error) << " " << r.message;
     const auto larval = one_sa(r);
     ASSERT_TRUE(larval.has_value());
@@ -723,9 +726,7 @@ TEST_F(XfrmSa, UpdSaOverAllocSpi) {
 
     SaSpec sa = cbc_sha256_tunnel(larval->spi.value());
     sa.pcpu = larval->pcpu;  // keep the CPU binding when the kernel made one
-    if (sa.pcpu) {
-        sa.direction = kXfrmSaDirIn;  // XFRMA_SA_PCPU needs XFRMA_SA_DIR; SPIs are ours: inbound
-    }
+    sa.direction = kXfrmSaDirIn;  // as the larval state (and XFRMA_SA_PCPU needs XFRMA_SA_DIR)
     const Reply u = send(build_new_sa(sa, true));
     if (auto why = missing_support(u)) {
         // The larval SA is still there, unchanged.
