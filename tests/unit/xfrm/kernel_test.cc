@@ -725,7 +725,7 @@ TEST_F(XfrmSa, UpdSaOverAllocSpi) {
     ASSERT_LE(larval->spi.value(), 0xc00003ffU);
 
     SaSpec sa = cbc_sha256_tunnel(larval->spi.value());
-    sa.pcpu = larval->pcpu;  // keep the CPU binding when the kernel made one
+    sa.pcpu = larval->pcpu;       // keep the CPU binding when the kernel made one
     sa.direction = kXfrmSaDirIn;  // as the larval state (and XFRMA_SA_PCPU needs XFRMA_SA_DIR)
     const Reply u = send(build_new_sa(sa, true));
     if (auto why = missing_support(u)) {
