@@ -196,28 +196,38 @@ Result<DaemonSettings> load_daemon_settings(const std::string& path, Findings& f
     return d;
 }
 
-std::optional<std::string> backend_refusal(const ike::PeerConfig& c, std::string_view backend,
-                                           bool kernel_per_cpu) {
+void check_backend(const ike::PeerConfig& c, std::string_view backend, bool kernel_per_cpu,
+                   const std::map<std::string, SourcePos>& positions, Findings& out) {
     if (backend != "xfrm") {
-        return std::nullopt;
+        return;
     }
     for (const ike::ChildConfig& child : c.children) {
         if (!child.per_cpu_sas) {
             continue;
         }
+        const std::string key = "connections." + c.name + ".children." + child.name;
+        const auto at = positions.find(key);
+        const SourcePos pos = at != positions.end() ? at->second : SourcePos{};
         if (!kernel_per_cpu) {
-            return "child '" + child.name +
-                   "': per_cpu_sas needs per-CPU SAs in the kernel (XFRMA_SA_PCPU, Linux 6.13+), "
-                   "which this kernel lacks; use backend = userspace or per_cpu_sas = no";
+            out.errors.push_back(Diagnostic{
+                    pos, key + ": per_cpu_sas needs per-CPU SAs in the kernel (XFRMA_SA_PCPU, "
+                               "Linux 6.13+), which this kernel lacks; use backend = userspace "
+                               "or per_cpu_sas = no"});
+            continue;
         }
-        if (child.start_action != ike::StartAction::kTrap &&
-            child.per_cpu_sas_start != ike::PerCpuStart::kAll) {
-            return "child '" + child.name +
-                   "': per_cpu_sas with backend xfrm needs start_action = trap (the kernel "
-                   "raises the first acquire from a trap policy) or per_cpu_sas_start = all";
+        if (child.start_action == ike::StartAction::kTrap ||
+            child.per_cpu_sas_start == ike::PerCpuStart::kAll) {
+            continue;
         }
+        std::string how = child.start_action == ike::StartAction::kStart
+                                  ? "the fallback starts with the connection (start_action = start)"
+                                  : "the group starts when the peer or `ikeplex initiate` brings "
+                                    "up the fallback";
+        out.warnings.push_back(Diagnostic{
+                pos, key + ": per_cpu_sas with backend xfrm without start_action = trap: " + how +
+                             "; the kernel's per-CPU acquires then bring a member per CPU "
+                             "(per_cpu_sas_start = all: every member at once)"});
     }
-    return std::nullopt;
 }
 
 }  // namespace ikeplex::config

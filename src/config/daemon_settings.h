@@ -69,13 +69,18 @@ struct DaemonSettings {
 /// swanctl.conf: unknown keys are errors).
 DaemonSettings map_daemon_settings(const Section& root, Findings& findings);
 
-/// Why `backend` cannot run connection `c`, or nullopt when it can. `kernel_per_cpu`: the xfrm
-/// backend's probe found per-CPU SAs (XFRMA_SA_PCPU); pass true when unknown (--check).
-/// Rules: with xfrm, per_cpu_sas needs per-CPU SAs in the kernel, and (unless
-/// per_cpu_sas_start = all) start_action = trap, because the kernel's first, CPU-less acquire
-/// comes from a trap policy (design.md §4).
-std::optional<std::string> backend_refusal(const ike::PeerConfig& c, std::string_view backend,
-                                           bool kernel_per_cpu);
+/// What `backend` makes of connection `c`, added to `out` as "file:line: ..." findings (the
+/// child's section in `positions`, "connections.<conn>.children.<child>"; no position for a
+/// connection loaded over VICI). `kernel_per_cpu`: the xfrm backend's probe found per-CPU SAs
+/// (XFRMA_SA_PCPU); pass true when unknown (--check).
+/// - error (the connection cannot run): per_cpu_sas with backend xfrm on a kernel without
+///   per-CPU SAs;
+/// - warning (how the group will start): per_cpu_sas with backend xfrm, neither start_action =
+///   trap nor per_cpu_sas_start = all: nothing of ours raises the first, CPU-less acquire, so
+///   the group starts when the peer or `ikeplex initiate` (or start_action = start) brings up
+///   the fallback; its policy's per-CPU acquires then bring one member per CPU (design.md §4).
+void check_backend(const ike::PeerConfig& c, std::string_view backend, bool kernel_per_cpu,
+                   const std::map<std::string, SourcePos>& positions, Findings& out);
 
 /// Parses and maps ikeplexd.conf.
 Result<DaemonSettings> load_daemon_settings(const std::string& path, Findings& findings,

@@ -187,6 +187,12 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
                 if (auto c = map_connection(conn, dirs, out.credentials, findings, fs)) {
                     out.connections.push_back(std::move(*c));
                     positions.push_back(conn.pos);
+                    if (const Section* kids = conn.find_section("children")) {
+                        for (const Section& kid : kids->sections) {
+                            out.positions["connections." + conn.name + ".children." + kid.name] =
+                                    kid.pos;
+                        }
+                    }
                 } else {
                     out.failed_connections.push_back(conn.name);
                 }

@@ -10,6 +10,7 @@
 // the connection works as the operator expects without them they are warnings.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct SwanctlConfig {
     /// swanctl --load-all does).
     std::vector<std::string> failed_connections;
     ike::Credentials credentials;
+    /// Where each mapped child's section opens: "connections.<conn>.children.<child>" ->
+    /// file:line (for findings made later, e.g. the backend's: check_backend()).
+    std::map<std::string, SourcePos> positions;
 };
 
 /// Where certificates and keys named in the configuration are looked up (swanctl's folders:

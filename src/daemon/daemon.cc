@@ -310,9 +310,15 @@ Status Daemon::load_swanctl_conf() {
     }
     std::size_t refused = 0;
     for (ike::PeerConfig c : loaded->connections) {
-        if (auto why = refusal(c)) {
-            log::error(Subsystem::kCfg, "{}: connection '{}' not loaded: {}",
-                       settings_.swanctl_conf, c.name, *why);
+        const config::Findings bf = backend_findings(c, loaded->positions);
+        for (const auto& w : bf.warnings) {
+            log::warn(Subsystem::kCfg, "{}", w.to_string());
+        }
+        if (!bf.ok()) {
+            for (const auto& e : bf.errors) {
+                log::error(Subsystem::kCfg, "{} (connection '{}' not loaded)", e.to_string(),
+                           c.name);
+            }
             ++refused;
             continue;
         }
@@ -324,15 +330,23 @@ Status Daemon::load_swanctl_conf() {
     }
     rebuild_credentials(std::move(loaded->credentials));
     host_->execute([&](ike::Step& s) { m.start_actions(s); });
-    log::info(Subsystem::kCfg, "loaded {} connection(s) from {}", loaded->connections.size(),
-              settings_.swanctl_conf);
+    const std::size_t failed = refused + loaded->failed_connections.size();
+    if (failed == 0) {
+        log::info(Subsystem::kCfg, "loaded {} connection(s) from {}", loaded->connections.size(),
+                  settings_.swanctl_conf);
+    } else {
+        log::error(Subsystem::kCfg, "loaded {} connection(s) from {}; {} not loaded (see above)",
+                   loaded->connections.size() - refused, settings_.swanctl_conf, failed);
+    }
     return f.errors.empty() && refused == 0 ? ok()
                                             : make_error(Errc::kConfig, "swanctl.conf has errors");
 }
 
-std::optional<std::string> Daemon::refusal(const ike::PeerConfig& c) const {
-    return config::backend_refusal(c, settings_.backend,
-                                   xfrm_ == nullptr || xfrm_->probe().per_cpu);
+config::Findings Daemon::backend_findings(
+        const ike::PeerConfig& c, const std::map<std::string, config::SourcePos>& at) const {
+    config::Findings f;
+    config::check_backend(c, settings_.backend, xfrm_ == nullptr || xfrm_->probe().per_cpu, at, f);
+    return f;
 }
 
 void Daemon::add_vici_credentials(ike::Credentials& c) const {

@@ -98,8 +98,10 @@ private:
     void add_vici_credentials(ike::Credentials& c) const;
     void apply_log_levels();
     Status start_userspace(unsigned workers);
-    /// Why the backend cannot run connection `c` (config::backend_refusal), or nullopt.
-    [[nodiscard]] std::optional<std::string> refusal(const ike::PeerConfig& c) const;
+    /// What the backend makes of connection `c` (config::check_backend): errors = it cannot run
+    /// it; warnings = how its groups will start. `at`: the children's positions in the file.
+    [[nodiscard]] config::Findings backend_findings(
+            const ike::PeerConfig& c, const std::map<std::string, config::SourcePos>& at) const;
     void watch_backend_events();
     void arm_backend_events();
     /// Starts tracking a command; returns its id.

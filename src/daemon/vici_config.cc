@@ -83,9 +83,14 @@ void Daemon::register_config_commands() {
             reply.respond(result(false, joined(f.errors)));
             return;
         }
-        if (auto why = refusal(*conn)) {
-            log::info(log::Subsystem::kCfg, "load-conn {} refused: {}", body->name, *why);
-            reply.respond(result(false, *why));
+        const config::Findings bf = backend_findings(*conn, {});
+        for (const auto& w : bf.warnings) {
+            log::warn(log::Subsystem::kCfg, "load-conn {}: {}", body->name, w.message);
+        }
+        if (!bf.ok()) {
+            log::info(log::Subsystem::kCfg, "load-conn {} refused: {}", body->name,
+                      joined(bf.errors));
+            reply.respond(result(false, joined(bf.errors)));
             return;
         }
         // Certificates that came with the connection join the VICI credentials.

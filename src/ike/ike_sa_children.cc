@@ -121,10 +121,12 @@ void IkeSa::install_child(ChildSa& c, crypto::ChildKeys&& keys, bool we_initiate
     out.integ_key = we_initiated ? std::move(keys.integ_i) : std::move(keys.integ_r);
     step.out.commands.emplace_back(std::move(in));
     step.out.commands.emplace_back(std::move(out));
-    registry_.acquire_policy(
-            InstallPolicy{c.reqid, c.local_ts, c.remote_ts, local_, remote_, c.mode, false,
-                          c.config != nullptr && c.config->per_cpu_sas},
-            step);
+    // Per-CPU acquires only for a real group: when the peer did not answer SA_RESOURCE_INFO
+    // this is a regular Child SA, and a policy asking for an SA per CPU would hold every CPU's
+    // first packet on a larval state nobody resolves (issue 14).
+    registry_.acquire_policy(InstallPolicy{c.reqid, c.local_ts, c.remote_ts, local_, remote_,
+                                           c.mode, false, c.group_member},
+                             step);
     c.state = ChildState::kInstalled;
     c.established = step.now;
     arm_child_lifetimes(c, step);

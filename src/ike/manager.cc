@@ -346,6 +346,7 @@ void IkeSaManager::start_actions(Step& step) {
                               c.name, ch.name, reqid.value());
                 }
                 p.trap = true;
+                p.trap_per_cpu = ch.per_cpu_sas;
             } else if (ch.start_action == StartAction::kStart) {
                 if (auto r = start(c.name, ch.name, step, ResourceId::none(), true); !r) {
                     log::error(log::Subsystem::kCfg, "cannot start {}/{}: {}", c.name, ch.name,
@@ -587,6 +588,7 @@ void IkeSaManager::release_policy(const DeletePolicy& policy, Step& step) {
         // Back to a trap: traffic raises acquires again.
         InstallPolicy trap = p.policy;
         trap.trap = true;
+        trap.per_cpu_acquire = p.trap_per_cpu;  // a degraded group's policy had lost it
         step.out.commands.emplace_back(std::move(trap));
         return;
     }

@@ -123,6 +123,7 @@ private:
         InstallPolicy policy;
         std::uint32_t users{0};  ///< installed Child SAs using it
         bool trap{false};
+        bool trap_per_cpu{false};  ///< the trap's per-CPU acquires (the config's per_cpu_sas)
     };
 
     void on_init_request(const wire::Message& m, ByteView raw, const Endpoint& local,

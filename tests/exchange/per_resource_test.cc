@@ -73,6 +73,21 @@ protected:
         });
     }
 
+    /// The kernel's first acquire of a trap policy: no SA at all, no CPU.
+    void acquire_without_sa(Node& n) {
+        const ike::ChildConfig& child = n.manager.configs().front().children.front();
+        const ReqId reqid = n.manager.reqid_for(child);
+        h.act(n, [&](ike::Step& s) {
+            n.manager.on_backend_event(ike::Acquire{reqid, ResourceId::none(), {}, {}}, s);
+        });
+    }
+
+    static void expect_no_per_cpu_acquire(Node& n) {
+        for (const auto& [key, p] : n.backend.policies) {
+            EXPECT_FALSE(p.per_cpu_acquire) << n.name << ": a regular Child SA's policy";
+        }
+    }
+
     std::size_t child_requests() const {
         return h.count_sent(wire::ExchangeType::kCreateChildSa, false);
     }
@@ -216,6 +231,35 @@ TEST_P(Groups, PeerWithoutSupportGetsARegularChildSa) {
     settle();
     EXPECT_EQ(child_requests(), before);  // no member requested
     EXPECT_EQ(installed(ini()).size(), 1U);
+    // A regular Child SA's policy asks for no per-CPU acquires (XFRM_POLICY_CPU_ACQUIRE would
+    // hold each CPU's first packet on a larval state nobody resolves).
+    expect_no_per_cpu_acquire(ini());
+    expect_no_per_cpu_acquire(res());
+    expect_consistent();
+}
+
+TEST_P(Groups, TrapOfADegradedGroupLosesPerCpuAcquiresUntilTheSaGoes) {
+    // A trap policy with per-CPU acquires; the peer has no RFC 9611: the installed policy is a
+    // regular one; when the Child SA goes, the trap comes back with per-CPU acquires.
+    res_cfg().children[0].per_cpu_sas = false;
+    ini_cfg().children[0].start_action = ike::StartAction::kTrap;
+    load_psk();
+    h.act(ini(), [&](ike::Step& s) { ini().manager.start_actions(s); });
+    ASSERT_EQ(ini().backend.policies.size(), 1U);
+    EXPECT_TRUE(ini().backend.policies.begin()->second.trap);
+    EXPECT_TRUE(ini().backend.policies.begin()->second.per_cpu_acquire);
+    acquire_without_sa(ini());
+    settle();
+    ASSERT_EQ(installed(ini()).size(), 1U);
+    ASSERT_EQ(ini().backend.policies.size(), 1U);
+    EXPECT_FALSE(ini().backend.policies.begin()->second.trap);
+    expect_no_per_cpu_acquire(ini());
+    const std::uint32_t id = installed(ini()).front();
+    h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.terminate_child(id, s)); });
+    settle();
+    ASSERT_EQ(ini().backend.policies.size(), 1U);
+    EXPECT_TRUE(ini().backend.policies.begin()->second.trap);
+    EXPECT_TRUE(ini().backend.policies.begin()->second.per_cpu_acquire);
     expect_consistent();
 }
 

@@ -151,5 +151,61 @@ TEST(DaemonSettings, LoadFileFailsOnErrors) {
               "/etc/ikeplexd.conf:2: ikeplexd.workers: expected a number up to 256");
 }
 
+// What backend xfrm makes of per_cpu_sas (check_backend): file:line of the child's section.
+TEST(CheckBackend, PerCpuSasWithXfrm) {
+    MemoryFileSystem fs;
+    fs.add("/sw/swanctl.conf",
+           "connections {\n"
+           "  t {\n"
+           "    remote_addrs = 10.99.0.2\n"
+           "    local { auth = psk }\n"
+           "    remote { auth = psk }\n"
+           "    children {\n"
+           "      plain { }\n"
+           "      group {\n"
+           "        per_cpu_sas = yes\n"
+           "      }\n"
+           "      trapped {\n"
+           "        per_cpu_sas = yes\n"
+           "        start_action = trap\n"
+           "      }\n"
+           "      all { per_cpu_sas = yes\n per_cpu_sas_start = all }\n"
+           "    }\n"
+           "  }\n"
+           "}\n");
+    Findings load;
+    auto r = load_swanctl_file("/sw/swanctl.conf", load, fs);
+    ASSERT_TRUE(r) << r.error().detail;
+    ASSERT_EQ(r->connections.size(), 1U);
+    const ike::PeerConfig& c = r->connections[0];
+
+    // Without start_action = trap: loaded, with a warning saying how the group starts.
+    Findings f;
+    check_backend(c, "xfrm", true, r->positions, f);
+    EXPECT_THAT(f.errors, IsEmpty());
+    ASSERT_EQ(f.warnings.size(), 1U);
+    EXPECT_THAT(f.warnings[0].to_string(),
+                ::testing::StartsWith("/sw/swanctl.conf:8: connections.t.children.group: "
+                                      "per_cpu_sas with backend xfrm without start_action = "
+                                      "trap: the group starts when the peer or `ikeplex "
+                                      "initiate` brings up the fallback"));
+    // A kernel without per-CPU SAs: an error for every per_cpu_sas child.
+    Findings g;
+    check_backend(c, "xfrm", false, r->positions, g);
+    ASSERT_EQ(g.errors.size(), 3U);
+    EXPECT_THAT(g.errors[0].to_string(),
+                ::testing::StartsWith("/sw/swanctl.conf:8: connections.t.children.group: "
+                                      "per_cpu_sas needs per-CPU SAs in the kernel"));
+    EXPECT_EQ(g.errors[1].pos.line, 11);
+    // The userspace backend has no such rules; VICI loads have no positions.
+    Findings u;
+    check_backend(c, "userspace", false, r->positions, u);
+    EXPECT_TRUE(u.errors.empty() && u.warnings.empty());
+    Findings v;
+    check_backend(c, "xfrm", true, {}, v);
+    ASSERT_EQ(v.warnings.size(), 1U);
+    EXPECT_EQ(v.warnings[0].pos.line, 0);
+}
+
 }  // namespace
 }  // namespace ikeplex::config
