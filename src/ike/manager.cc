@@ -213,6 +213,14 @@ void IkeSaManager::on_backend_event(const BackendEvent& event, Step& step) {
         if (IkeSa* sa = sa_of_child(f->child_id)) {
             log::error(log::Subsystem::kKnl, "{} installing CHILD_SA {{{}}} failed: {}",
                        sa->label(), f->child_id, f->reason);
+            // A command waiting for the Child SA (a VICI initiate) learns that it failed: the
+            // child-up it saw was the negotiation's, before the backend refused the SA.
+            const ChildSa* child = sa->child(f->child_id);
+            step.out.events.push_back(
+                    Event{EventKind::kChildFailed, sa->id(), f->child_id, 0,
+                          child != nullptr ? child->name() : std::string(),
+                          "installing the CHILD_SA failed: " + f->reason,
+                          sa->config() != nullptr ? sa->config()->name : std::string()});
             sa->delete_child(f->child_id, step);
         }
     } else if (const auto* m = std::get_if<Mapping>(&event)) {

@@ -95,6 +95,28 @@ def test(build, folder):
                 if d is not None:
                     d.close()
 
+    # `ikeplex initiate` of a Child SA the kernel refuses fails (rc != 0) with the reason; an
+    # AES-GCM SA on this kernel fails for want of ESP (the probe's verdict), not of gcm.
+    with Namespaces() as ns:
+        a = b = None
+        try:
+            b = Ikeplexd(build, ns.b, f"{folder}/gcm-b", side_conf("b", esp="aes128gcm16"))
+            a = Ikeplexd(build, ns.a, f"{folder}/gcm-a", side_conf("a", esp="aes128gcm16"), backend="xfrm")
+            wait_until(lambda: "xfrm: " in log_of(a), 5, "the xfrm probe's verdict")
+            if "the kernel installs ESP SAs" not in log_of(a):
+                r = subprocess.run([f"{build}/apps/ikeplex", "--uri", f"unix://{a.vici}", "initiate", "--child", "net"],
+                                   capture_output=True, text=True, timeout=60)
+                out = r.stdout + r.stderr
+                assert r.returncode != 0, f"initiate succeeded although the install failed: {out}"
+                assert "this kernel has no ESP" in out, out
+                print("initiate failed as it must:", [x for x in out.splitlines() if "ESP" in x][-1:])
+                line = next(x for x in log_of(a).splitlines() if "failed: " in x and "this kernel has no ESP" in x)
+                assert "lacks the algorithm" not in line, line
+        finally:
+            for d in (a, b):
+                if d is not None:
+                    d.close()
+
     # per_cpu_sas with backend xfrm without start_action = trap loads (a peer that initiates from
     # its own per-CPU acquires must find the connection), with one warning naming file and line
     # and saying how the group starts; --check agrees and exits 0.
