@@ -217,19 +217,26 @@ std::optional<TrafficSelector> intersect(const TrafficSelector& a, const Traffic
 
 std::vector<TrafficSelector> narrow(std::span<const TrafficSelector> proposed,
                                     std::span<const TrafficSelector> configured) {
-    std::vector<TrafficSelector> out;
+    std::vector<TrafficSelector> all;
     for (const TrafficSelector& p : proposed) {
         for (const TrafficSelector& c : configured) {
-            auto i = intersect(p, c);
-            if (!i) {
-                continue;
+            if (auto i = intersect(p, c)) {
+                all.push_back(*i);
             }
-            const bool covered = std::any_of(out.begin(), out.end(), [&](const TrafficSelector& o) {
-                return o.contains(*i);
-            });
-            if (!covered) {
-                out.push_back(*i);
-            }
+        }
+    }
+    // Keep a selector only if no other one of the result contains it (the first of equal
+    // ones): the triggering packet's selector that a peer sends first (RFC 7296 §2.9) must not
+    // stay beside the network that contains it, or the Child SAs of an RFC 9611 group, whose
+    // later members are negotiated without that packet, would not have identical selectors.
+    std::vector<TrafficSelector> out;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        bool covered = false;
+        for (std::size_t j = 0; j < all.size() && !covered; ++j) {
+            covered = j != i && all[j].contains(all[i]) && (!all[i].contains(all[j]) || j < i);
+        }
+        if (!covered) {
+            out.push_back(all[i]);
         }
     }
     return out;

@@ -46,7 +46,8 @@ struct TrafficSelector {
 std::optional<TrafficSelector> intersect(const TrafficSelector& a, const TrafficSelector& b);
 
 /// RFC 7296 §2.9 narrowing: every intersection of a proposed selector with a configured one,
-/// in the order proposed, without duplicates or selectors covered by earlier ones.
+/// in the order proposed, without duplicates or selectors that another one of the result
+/// contains.
 std::vector<TrafficSelector> narrow(std::span<const TrafficSelector> proposed,
                                     std::span<const TrafficSelector> configured);
 
