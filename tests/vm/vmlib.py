@@ -5,6 +5,7 @@ transport mode, IPv4 or IPv6, ESP in UDP or raw ESP), and the scenarios' main.""
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -57,6 +58,21 @@ def kernel_sas(build, ns):
     """Every SA in the kernel of namespace `ns`: dicts of tests/vm/tools/xfrm_sas."""
     out = run(["ip", "netns", "exec", ns, f"{build}/tests/vm/xfrm_sas"], timeout=20)
     return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def out_policies_cpu_acquire(ns):
+    """For each outbound policy of namespace `ns`: whether it has XFRM_POLICY_CPU_ACQUIRE (4).
+    iproute2 6.1 prints the flags it does not know in hex after 'flag' ("flag 4")."""
+    pols = run(["ip", "-n", ns, "xfrm", "policy", "list"])
+    out = []
+    for m in re.finditer(r"^src [^\n]*\n(?:\s[^\n]*\n?)*", pols, re.M):
+        block = m.group(0)
+        if "dir out" not in block:
+            continue
+        flags = re.search(r"flag ([^\n]*)", block)
+        hexes = re.findall(r"\b([0-9a-f]+)\b", flags.group(1)) if flags else []
+        out.append(any(int(h, 16) & 4 for h in hexes))
+    return out
 
 
 def group(d):

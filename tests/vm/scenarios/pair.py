@@ -110,6 +110,9 @@ def variant(build, folder, plan, tag):
                               workers=n, backend="xfrm")
             for s in ("a", "b"):
                 wait_until(lambda: full_group(d[s], n), 60, f"{s}: the group (fallback + {n} members)")
+                flags = vmlib.out_policies_cpu_acquire(ns[s])
+                if not flags or not all(flags):  # a group's policy asks for per-CPU acquires
+                    raise Failure(f"{s}: outbound policies without XFRM_POLICY_CPU_ACQUIRE: {flags}")
             for side, cpu in itertools.product(("a", "b"), range(n)):
                 check_cpu(build, plan, ns, d, side, cpu, n)
             print(f"{plan.name()}: fallback + {n} per-CPU SAs, each CPU's traffic on its own SA", flush=True)
