@@ -214,6 +214,7 @@ void Daemon::shutdown(std::chrono::milliseconds grace) {
         return;
     }
     stopping_ = true;
+    host_->manager().stop_accepting();
     std::vector<std::uint32_t> ids;
     for (const ike::IkeSa* sa : host_->manager().sas()) {
         ids.push_back(sa->id());

@@ -188,6 +188,7 @@ void Daemon::register_query_commands() {
         all.add("acquires", std::to_string(c.acquires));
         all.add("backend-failures", std::to_string(c.backend_failures));
         all.add("nat-mappings", std::to_string(c.nat_mappings));
+        all.add("ike-refused-stopping", std::to_string(c.refused_stopping));
         for (const auto& [name, n] : backend_->counters()) {
             all.add(name, std::to_string(n));
         }

@@ -70,6 +70,10 @@ public:
                 return make_error(Errc::kState, "Child SA to rekey is gone");
             }
         }
+        if (old == nullptr && !request_still_needed(sa, child_, resource_)) {
+            // RFC 9611: e.g. the peer's request gave its resource an SA meanwhile.
+            return make_error(Errc::kState, "the group no longer needs it");
+        }
         // RFC 7296 §2.9.2: a rekeyed SA keeps its traffic selectors (and its resource).
         offer_ = make_offer(sa, child_, resource_, true, old);
         ni_ = sa.make_nonce();
@@ -119,7 +123,14 @@ public:
             fail(sa, step);
             return Outcome::kDone;
         }
-        if (rekeyed_ != 0) {
+        if (rekeyed_ != 0 && sa.child(id) == nullptr) {
+            // The peer deleted the new SA before this response came (deleted_early): the
+            // rekey did not happen, the old SA stays.
+            if (ChildSa* old = sa.child(rekeyed_);
+                old != nullptr && old->state == ChildState::kRekeying) {
+                old->state = ChildState::kInstalled;
+            }
+        } else if (rekeyed_ != 0) {
             finish_rekey(sa, id, nr->data, step);
         }
         return Outcome::kDone;
@@ -130,7 +141,8 @@ public:
         if (rekeyed_ != 0) {
             return std::nullopt;
         }
-        return std::make_pair(&child_, resource_);
+        // Once built, what the request asks for (the fallback first, if there is none).
+        return std::make_pair(&child_, offer_ ? offer_->resource : resource_);
     }
 
     void abort(IkeSa& sa, Step& /*step*/) override {
@@ -191,7 +203,9 @@ private:
                             child_.name, old->id);
                     const ResourceId resource = old->resource;
                     sa.remove_child(old->id, "unknown to the peer", step);
-                    sa.create_child(child_, resource, step);
+                    if (!sa.creating(child_, resource)) {  // a fallback may be on its way
+                        sa.create_child(child_, resource, step);
+                    }
                     return;
                 }
                 break;
@@ -212,11 +226,35 @@ private:
     /// of the two new SAs survives (RFC 7296 §2.8.1).
     void finish_rekey(IkeSa& sa, std::uint32_t id, const Bytes& nr, Step& step) {
         ChildSa* old = sa.child(rekeyed_);
-        if (old == nullptr) {
-            return;  // the peer deleted it meanwhile; the new SA simply stands
+        const auto recorded = sa.child_collisions.find(rekeyed_);
+        std::optional<ChildSa::Collision> collided;
+        if (recorded != sa.child_collisions.end()) {
+            collided = recorded->second;
+            sa.child_collisions.erase(recorded);
         }
-        if (old->collision && sa.child(old->collision->peer_child) != nullptr) {
-            const ChildSa::Collision col = *old->collision;
+        if (old == nullptr) {
+            // The peer deleted it meanwhile (e.g. having won a collision, its Delete overtook
+            // the response to our rekey): if the peer rekeyed it too, the nonces still decide
+            // whether our new SA is the redundant one; otherwise it simply stands.
+            if (collided) {
+                const Bytes& low = lowest({&ni_, &nr, &collided->peer_ni, &collided->our_nr});
+                if (&low == &ni_ || &low == &nr) {
+                    IKE_LOG(info, sa,
+                            "simultaneous rekeying of the deleted CHILD_SA {}{{{}}}: deleting "
+                            "our redundant {{{}}}",
+                            child_.name, rekeyed_, id);
+                    sa.delete_child(id, step);
+                }
+            }
+            return;
+        }
+        if (old->collision) {
+            collided = *old->collision;
+        }
+        if (collided) {
+            // Even when the peer's new SA has gone on meanwhile (rekeyed, deleted): the
+            // nonces decide, as on the peer's side.
+            const ChildSa::Collision col = *collided;
             const Bytes& low = lowest({&ni_, &nr, &col.peer_ni, &col.our_nr});
             if (&low == &ni_ || &low == &nr) {
                 // Ours is the redundant one: we delete it; the peer deletes the old SA.
@@ -260,6 +298,7 @@ ExchangePtr make_child_create(const ChildConfig& child, ResourceId resource,
 std::vector<Payload> respond_create_child_sa(IkeSa& sa, std::vector<Payload>& request, Step& step) {
     const auto* rekey = find_notify(request, NotifyType::kRekeySa);
     const auto* sa_payload = find_payload<wire::SaPayload>(request, PayloadType::kSa);
+    take_over_on_use(sa, step);
     if (rekey == nullptr && sa_payload->proposals.front().protocol == wire::ProtocolId::kIke) {
         return respond_ike_rekey(sa, request, step);
     }
@@ -274,6 +313,17 @@ std::vector<Payload> respond_create_child_sa(IkeSa& sa, std::vector<Payload>& re
         const Spi spi((std::uint32_t{d[0]} << 24U) | (std::uint32_t{d[1]} << 16U) |
                       (std::uint32_t{d[2]} << 8U) | d[3]);
         old = sa.child_by_spi_out(spi);
+        if (old == nullptr &&
+            (sa.busy_with_outstanding("CHILD_CREATE") || sa.busy_with_outstanding("CHILD_REKEY"))) {
+            // §2.25: it may be the one our request under way creates, whose response has not
+            // arrived yet (the peer installed it on answering): not now, rather than
+            // CHILD_SA_NOT_FOUND, which would make the peer drop it and start over (an RFC
+            // 9611 fallback re-created that way would be a member here).
+            IKE_LOG(info, sa,
+                    "rekey of an unknown CHILD_SA while ours are under way: "
+                    "TEMPORARY_FAILURE");
+            return error_response(NotifyType::kTemporaryFailure);
+        }
         if (old == nullptr) {
             return {wire::make_payload(wire::NotifyPayload{
                     wire::ProtocolId::kEsp, rekey->spi, NotifyType::kChildSaNotFound, {}})};
@@ -294,11 +344,17 @@ std::vector<Payload> respond_create_child_sa(IkeSa& sa, std::vector<Payload>& re
     if (old->state == ChildState::kRekeying) {
         // We are rekeying it too: answer as usual and let the nonces decide (§2.8.1).
         old->collision = ChildSa::Collision{created, ni->data, nr};
+        sa.child_collisions[old->id] = *old->collision;
         IKE_LOG(info, sa, "simultaneous rekeying of CHILD_SA {}{{{}}} detected", old->name(),
                 old->id);
     } else {
         old->state = ChildState::kRekeyed;
         old->replaced_by = created;
+        // Until the initiator has installed the new inbound SA (it then deletes the old one),
+        // our traffic stays on the old SA: no packet is sent that the peer cannot take yet.
+        if (ChildSa* fresh = sa.child(created)) {
+            sa.hold_outbound(*fresh, step);
+        }
         sa.emit(step, EventKind::kChildRekeyed, old->id, created);
     }
     return out;

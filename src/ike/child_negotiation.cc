@@ -73,6 +73,7 @@ ChildOffer make_offer(IkeSa& sa, const ChildConfig& child, ResourceId resource, 
     o.resource = rekeyed != nullptr ? rekeyed->resource : plan.resource;
     o.resource_info = plan.resource_info;
     o.member = rekeyed != nullptr && rekeyed->group_member;
+    o.member_info = rekeyed != nullptr ? rekeyed->member_info : MemberInfo{plan.slot, false, false};
     o.spi_in = sa.services().spis.allocate({o.resource, sa.local().address, sa.remote().address});
     std::vector<wire::Proposal> proposals = child.esp_proposals;
     if (plan.copy != nullptr) {
@@ -108,7 +109,8 @@ void append_offer_ts(const IkeSa& sa, const ChildOffer& offer, std::vector<Paylo
         out.push_back(wire::make_notify(NotifyType::kUseTransportMode));
     }
     if (offer.resource_info) {
-        out.push_back(wire::make_sa_resource_info(resource_identifier(sa, offer.resource)));
+        out.push_back(wire::make_sa_resource_info(
+                resource_identifier(sa, offer.resource, offer.member_info.slot)));
     }
 }
 
@@ -168,10 +170,24 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
     c->algorithms = *algorithms;
     c->resource = offer.resource;
     c->group_member = offer.member;
+    c->member_info = offer.member_info;
     complete_member(sa, *c, offer.resource_info, response);
     ChildSa& added = sa.add_child(std::move(c));
     sa.install_child(added, std::move(*keys), true, step);
-    return added.id;
+    const std::uint32_t id = added.id;
+    if (auto early = std::find(sa.deleted_early.begin(), sa.deleted_early.end(), added.spi_out);
+        early != sa.deleted_early.end()) {
+        // The peer's Delete for it overtook this response (RFC 7296 §1.4.1): it is gone.
+        sa.deleted_early.erase(early);
+        IKE_LOG(info, sa, "CHILD_SA {}{{{}}} was deleted by the peer before it was complete here",
+                added.name(), id);
+        sa.remove_child(id, "deleted by peer", step, false, Removal::kDeletedByPeer);
+        return id;
+    }
+    if (offer.resource_info) {
+        resolve_crossing(sa, added, step);  // a new member: did the peer's request cross it?
+    }
+    return id;
 }
 
 std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step,
@@ -208,6 +224,9 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
             bind_member(sa, *child, narrowed_r, narrowed_i, req.payloads, req.rekeyed != nullptr);
     if (binding.refuse) {
         return error_response(NotifyType::kTsMaxQueue);
+    }
+    if (binding.retry_later) {
+        return error_response(NotifyType::kTemporaryFailure);
     }
     auto chosen = select_proposal(cp.sa->proposals, child->esp_proposals, req.ignore_ke);
     if (!chosen) {
@@ -272,13 +291,15 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     c->algorithms = *algorithms;
     c->resource = resource;
     c->group_member = req.rekeyed != nullptr ? req.rekeyed->group_member : binding.member;
+    c->member_info = req.rekeyed != nullptr ? req.rekeyed->member_info : binding.info;
+    const Bytes our_id = resource_identifier(sa, resource, c->member_info.slot);
     if (binding.member) {
         const auto* info = find_notify(req.payloads, NotifyType::kSaResourceInfo);
         IKE_LOG(info, sa, "CHILD_SA {} joins its group as the {} (our id {}, the peer's id {})",
                 child->name,
                 resource.is_none() ? std::string("fallback")
                                    : fmt::format("member of cpu {}", resource.index()),
-                identifier_text(resource_identifier(sa, resource)), identifier_text(info->data));
+                identifier_text(our_id), identifier_text(info->data));
     }
     ChildSa& added = sa.add_child(std::move(c));
     sa.install_child(added, std::move(*keys), false, step);
@@ -301,7 +322,7 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
         out.push_back(wire::make_notify(NotifyType::kUseTransportMode));
     }
     if (binding.member) {
-        out.push_back(wire::make_sa_resource_info(resource_identifier(sa, resource)));
+        out.push_back(wire::make_sa_resource_info(our_id));
     }
     return out;
 }

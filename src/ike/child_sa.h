@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ike/backend.h"
 #include "ike/config.h"
 #include "ike/proposal.h"
 #include "ike/time.h"
@@ -23,6 +24,17 @@ enum class ChildState : std::uint8_t {
     kDeleting,  ///< we sent a Delete
 };
 const char* to_string(ChildState s) noexcept;
+
+/// RFC 9611 bookkeeping of a group member that a rekey carries over (per_resource.h).
+struct MemberInfo {
+    /// Which of its resource's SAs it is (0 for the first): with the resource, it picks the
+    /// SA_RESOURCE_INFO identifier we announce, unique among the group's SAs.
+    std::uint32_t slot{0};
+    bool peer_requested{false};  ///< the peer's CREATE_CHILD_SA (not ours) created it
+    /// Bound, as responder, to a resource for which our own request was under way: the two
+    /// requests crossed, and one of the two SAs is redundant (resolve_crossing()).
+    bool crossed{false};
+};
 
 struct ChildSa {
     std::uint32_t id{0};
@@ -41,6 +53,7 @@ struct ChildSa {
     /// RFC 9611: negotiated with SA_RESOURCE_INFO, so part of its config's group (the
     /// fallback if `resource` is none).
     bool group_member{false};
+    MemberInfo member_info;
     TimePoint established{};
     /// Simultaneous rekey (RFC 7296 §2.8.1): the Child SA the peer created by rekeying this
     /// one while we rekeyed it too, and the nonces of that exchange.
@@ -54,6 +67,10 @@ struct ChildSa {
     /// Both ends deleted it at once (RFC 7296 §1.4.1): the outbound SA went with the peer's
     /// request, the inbound one goes with the peer's response.
     bool outbound_removed{false};
+    /// Rekeyed as the responder: the new outbound SA waits here until the SA it replaces goes
+    /// (the initiator deletes it once it has installed the new inbound SA), so that nothing is
+    /// sent on the new SA before the peer can receive it (IkeSa::hold_outbound).
+    std::optional<InstallSa> pending_outbound;
 
     [[nodiscard]] std::string name() const { return config != nullptr ? config->name : "?"; }
 };

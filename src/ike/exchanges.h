@@ -15,6 +15,12 @@ ExchangePtr make_ike_auth(const ChildConfig* first_child, ResourceId resource);
 /// A new Child SA, or (rekeyed != 0) the rekeying of Child SA `rekeyed`.
 ExchangePtr make_child_create(const ChildConfig& child, ResourceId resource, std::uint32_t rekeyed);
 ExchangePtr make_ike_rekey();
+/// The peer deletes this IKE SA: if our rekey of it collided with the peer's (RFC 7296
+/// §2.8.2), the IKE SA the peer's rekey made takes the Child SAs first.
+void hand_over_before_delete(IkeSa& sa, Step& step);
+/// A request (other than its Delete) on an IKE SA the peer's rekey made while ours collided
+/// with it: the peer's won, so the old IKE SA hands its Child SAs over first.
+void take_over_on_use(IkeSa& sa, Step& step);
 ExchangePtr make_delete_child(std::uint32_t child_id);
 ExchangePtr make_delete_ike();
 ExchangePtr make_dpd();
@@ -69,6 +75,7 @@ struct ChildOffer {
     ResourceId resource;
     bool resource_info{false};  ///< RFC 9611: N(SA_RESOURCE_INFO) goes with it
     bool member{false};         ///< a rekey of a group member (it stays one)
+    MemberInfo member_info;     ///< a new member's identifier slot; a rekey's inherited facts
     Spi spi_in;
     std::vector<wire::Proposal> proposals;
     std::vector<TrafficSelector> tsi;

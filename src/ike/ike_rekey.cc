@@ -70,7 +70,8 @@ Result<std::unique_ptr<IkeSa>> make_rekeyed(IkeSa& old, bool we_initiated, IkeSp
     sa->peer_window = old.peer_window;
     sa->local_id = old.local_id;
     sa->remote_id = old.remote_id;
-    sa->groups = old.groups;  // RFC 9611 groups move with their Child SAs
+    sa->groups = old.groups;                // RFC 9611 groups move with their Child SAs
+    sa->resource_salt = old.resource_salt;  // ...and keep their identifiers unique
     IKEPLEX_TRY(sa->set_crypto(a, std::move(keys)));
     return sa;
 }
@@ -244,6 +245,36 @@ ExchangePtr make_ike_rekey() {
     return std::make_unique<IkeRekey>(0);
 }
 
+void take_over_on_use(IkeSa& sa, Step& step) {
+    if (sa.collided_with == 0) {
+        return;
+    }
+    // §2.8.2: the peer's rekey won the collision and it already works on the new IKE SA
+    // (its Delete of the old one may still be on its way): the Child SAs move here now, so
+    // that its requests find them.
+    IkeSa* old = sa.registry().find(sa.collided_with);
+    sa.collided_with = 0;
+    if (old != nullptr && old->state() == IkeState::kRekeying && old->collision &&
+        old->collision->peer_sa == sa.id()) {
+        IKE_LOG(info, *old, "simultaneous IKE rekeying: the peer uses {}, which takes over",
+                sa.label());
+        hand_over(*old, sa, false, step);
+    }
+}
+
+void hand_over_before_delete(IkeSa& sa, Step& step) {
+    // §2.8.2: the peer deletes the old IKE SA once its own rekey won a collision; the IKE SA
+    // its rekey made (which we answered) takes over now, even though the response to our
+    // rekey has not arrived (it overtook it), rather than the Child SAs going with the old SA.
+    IkeSa* theirs = sa.collision ? sa.registry().find(sa.collision->peer_sa) : nullptr;
+    if (sa.state() == IkeState::kRekeying && theirs != nullptr &&
+        theirs->state() == IkeState::kEstablished) {
+        IKE_LOG(info, sa, "simultaneous IKE rekeying: the peer deleted this IKE_SA, {} takes over",
+                theirs->label());
+        hand_over(sa, *theirs, false, step);
+    }
+}
+
 std::vector<Payload> respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request, Step& step) {
     // RFC 7296 §2.25.2: not while the SA is closing or already replaced.
     if (sa.state() != IkeState::kEstablished && sa.state() != IkeState::kRekeying) {
@@ -297,6 +328,7 @@ std::vector<Payload> respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request,
         // Ours is under way too: answer and let the nonces decide when ours completes.
         IKE_LOG(info, sa, "simultaneous IKE rekeying detected");
         sa.collision = IkeSa::Collision{theirs.id(), ni->data, nr};
+        theirs.collided_with = sa.id();
     } else {
         hand_over(sa, theirs, false, step);
     }

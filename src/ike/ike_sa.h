@@ -152,10 +152,20 @@ public:
         Bytes our_nr;
     };
     std::optional<Collision> collision;
+    /// Made by the peer's rekey of IKE SA `collided_with` while we rekeyed that one too: the
+    /// peer's first request here (other than deleting it) says this one survives.
+    std::uint32_t collided_with{0};
     /// RFC 9611 group state per child config name, and the secret our resource identifiers
     /// are derived from (per_resource.h).
     std::map<std::string, GroupState> groups;
     Bytes resource_salt;
+    /// Our outbound SPIs the peer deleted before the response creating them reached us (its
+    /// Delete overtook it): such a Child SA goes as soon as it is made (complete_offer()).
+    std::vector<Spi> deleted_early;
+    /// Simultaneous Child SA rekeys (RFC 7296 §2.8.1) by the id of the rekeyed SA: kept here
+    /// too, so that our new SA is still judged by the nonces when the old one is deleted
+    /// before our rekey completes.
+    std::map<std::uint32_t, ChildSa::Collision> child_collisions;
 
     /// Installs keys derived for this SA.
     Status set_crypto(const IkeAlgorithms& algorithms, crypto::IkeKeys&& keys);
@@ -205,9 +215,16 @@ public:
     /// `we_initiated`: this side started the exchange that keyed it (RFC 7296 §2.17 order).
     void install_child(ChildSa& c, crypto::ChildKeys&& keys, bool we_initiated, Step& step);
     /// Uninstalls and forgets one Child SA (event child-down unless `quiet`).
-    void remove_child(std::uint32_t id, const char* reason, Step& step, bool quiet = false);
+    /// `how`: who deleted it (RFC 9611: who re-creates a lost fallback).
+    void remove_child(std::uint32_t id, const char* reason, Step& step, bool quiet = false,
+                      Removal how = Removal::kLocal);
     /// Uninstalls just the outbound SA (simultaneous deletes, RFC 7296 §1.4.1).
     void remove_outbound(ChildSa& c, Step& step);
+    /// Keeps the outbound SA that install_child() just commanded for Child SA `c` back until
+    /// the SA `c` replaces is removed (remove_child() then installs it first).
+    void hold_outbound(ChildSa& c, Step& step);
+    /// Installs the held-back outbound SA of the Child SA that replaced `c`, if any.
+    void release_successor(const ChildSa& c, Step& step);
     /// Arms the rekey and expire timers of an installed Child SA.
     void arm_child_lifetimes(const ChildSa& c, Step& step);
 
@@ -216,6 +233,8 @@ public:
     void process_queue(Step& step);
     /// Whether a new Child SA of `config` for `resource` is queued or under way.
     [[nodiscard]] bool creating(const ChildConfig& config, ResourceId resource) const noexcept;
+    /// Whether such a request is sent and not answered yet (not merely queued).
+    [[nodiscard]] bool requesting(const ChildConfig& config, ResourceId resource) const noexcept;
     /// The SA is being deleted or destroyed (nothing new should start on it).
     [[nodiscard]] bool closing() const noexcept {
         return destroying_ || state_ == IkeState::kDeleting || state_ == IkeState::kDestroyed;

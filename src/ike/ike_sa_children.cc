@@ -59,6 +59,13 @@ ChildSa* IkeSa::child_by_spi_out(Spi spi) noexcept {
     return nullptr;
 }
 
+bool IkeSa::requesting(const ChildConfig& config, ResourceId resource) const noexcept {
+    return std::any_of(outstanding_.begin(), outstanding_.end(), [&](const auto& o) {
+        const auto what = o.second.exchange ? o.second.exchange->creates() : std::nullopt;
+        return what && what->first->name == config.name && what->second == resource;
+    });
+}
+
 ChildSa& IkeSa::add_child(std::unique_ptr<ChildSa> c) {
     children_.push_back(std::move(c));
     return *children_.back();
@@ -119,14 +126,24 @@ void IkeSa::install_child(ChildSa& c, crypto::ChildKeys&& keys, bool we_initiate
     in.integ_key = we_initiated ? std::move(keys.integ_r) : std::move(keys.integ_i);
     out.encr_key = we_initiated ? std::move(keys.encr_i) : std::move(keys.encr_r);
     out.integ_key = we_initiated ? std::move(keys.integ_i) : std::move(keys.integ_r);
-    step.out.commands.emplace_back(std::move(in));
-    step.out.commands.emplace_back(std::move(out));
     // Per-CPU acquires only for a real group: when the peer did not answer SA_RESOURCE_INFO
     // this is a regular Child SA, and a policy asking for an SA per CPU would hold every CPU's
-    // first packet on a larval state nobody resolves (issue 14).
-    registry_.acquire_policy(InstallPolicy{c.reqid, c.local_ts, c.remote_ts, local_, remote_,
-                                           c.mode, false, c.group_member},
-                             step);
+    // first packet on a larval state nobody resolves (issue 14). Such a policy replaces a
+    // per-CPU trap before the SAs go in: with an SA installed under the trap's flag, a packet
+    // on a CPU would raise a per-CPU acquire, whose larval state then blocks that CPU.
+    const bool policy_first = !c.group_member;
+    if (policy_first) {
+        registry_.acquire_policy(InstallPolicy{c.reqid, c.local_ts, c.remote_ts, local_, remote_,
+                                               c.mode, false, false},
+                                 step);
+    }
+    step.out.commands.emplace_back(std::move(in));
+    step.out.commands.emplace_back(std::move(out));
+    if (!policy_first) {
+        registry_.acquire_policy(InstallPolicy{c.reqid, c.local_ts, c.remote_ts, local_, remote_,
+                                               c.mode, false, true},
+                                 step);
+    }
     c.state = ChildState::kInstalled;
     c.established = step.now;
     arm_child_lifetimes(c, step);
@@ -138,9 +155,37 @@ void IkeSa::install_child(ChildSa& c, crypto::ChildKeys&& keys, bool we_initiate
     on_member_installed(*this, c, step);
 }
 
+void IkeSa::hold_outbound(ChildSa& c, Step& step) {
+    auto& cmds = step.out.commands;
+    for (auto it = cmds.begin(); it != cmds.end(); ++it) {
+        auto* install = std::get_if<InstallSa>(&*it);
+        if (install != nullptr && install->child_id == c.id && !install->inbound) {
+            c.pending_outbound = std::move(*install);
+            cmds.erase(it);
+            return;
+        }
+    }
+}
+
+void IkeSa::release_successor(const ChildSa& c, Step& step) {
+    if (c.replaced_by == 0) {
+        return;
+    }
+    // Its successor's outbound SA, held back since the rekey (hold_outbound), goes in before
+    // this one's goes out: the peer has installed the new inbound SA by now.
+    if (ChildSa* next = child(c.replaced_by); next != nullptr && next->pending_outbound) {
+        step.out.commands.emplace_back(std::move(*next->pending_outbound));
+        next->pending_outbound.reset();
+    }
+}
+
 void IkeSa::remove_outbound(ChildSa& c, Step& step) {
+    release_successor(c, step);
     if (c.state != ChildState::kCreating && !c.outbound_removed) {
-        step.out.commands.emplace_back(DeleteSa{c.id, c.spi_out, false, remote_});
+        if (!c.pending_outbound) {
+            step.out.commands.emplace_back(DeleteSa{c.id, c.spi_out, false, remote_});
+        }
+        c.pending_outbound.reset();
         c.outbound_removed = true;
     }
 }
@@ -163,20 +208,22 @@ void IkeSa::arm_child_lifetimes(const ChildSa& c, Step& step) {
     }
 }
 
-void IkeSa::remove_child(std::uint32_t id, const char* reason, Step& step, bool quiet) {
+void IkeSa::remove_child(std::uint32_t id, const char* reason, Step& step, bool quiet,
+                         Removal how) {
     auto it = std::find_if(children_.begin(), children_.end(),
                            [id](const auto& c) { return c->id == id; });
     if (it == children_.end()) {
         return;
     }
     ChildSa& c = **it;
+    release_successor(c, step);
     services_.timers.cancel({id_, TimerKind::kChildRekey, id});
     services_.timers.cancel({id_, TimerKind::kChildExpire, id});
     services_.timers.cancel({id_, TimerKind::kDeleteLater, id});
     services_.spis.release(c.spi_in);
     if (c.state != ChildState::kCreating) {
         step.out.commands.emplace_back(DeleteSa{c.id, c.spi_in, true, local_});
-        if (!c.outbound_removed) {
+        if (!c.outbound_removed && !c.pending_outbound) {
             step.out.commands.emplace_back(DeleteSa{c.id, c.spi_out, false, remote_});
         }
         registry_.release_policy(DeletePolicy{c.reqid, c.local_ts, c.remote_ts}, step);
@@ -188,8 +235,16 @@ void IkeSa::remove_child(std::uint32_t id, const char* reason, Step& step, bool 
     }
     const std::unique_ptr<ChildSa> gone = std::move(*it);
     children_.erase(it);
+    for (auto& o : children_) {
+        if (o->replaced_by == id && o->state == ChildState::kRekeyed) {
+            // The SA a rekey made goes before the one it replaced (deleted at once, before
+            // the rekey's initiator deleted the old one): the rekey did not happen.
+            o->state = ChildState::kInstalled;
+            o->replaced_by = 0;
+        }
+    }
     if (!quiet) {
-        on_child_removed(*this, *gone, step);
+        on_child_removed(*this, *gone, how, step);
     }
 }
 

@@ -3,6 +3,8 @@
 //
 //   HDR, SK {[N,] [D,] [CP,] ...}  -->
 //                     <--  HDR, SK {[N,] [D,] [CP], ...}
+#include <algorithm>
+
 #include "ike/exchanges.h"
 #include "ike/payload_access.h"
 #include "util/log.h"
@@ -41,7 +43,9 @@ public:
                     Step& step) override {
         // Whatever the peer lists, our half is gone with this response (RFC 7296 §1.4.1).
         if (const ChildSa* c = sa.child(child_)) {
-            sa.remove_child(child_, "deleted", step, c->replaced_by != 0);
+            // The peer's Delete for it crossed ours if its outbound SA is already gone.
+            sa.remove_child(child_, "deleted", step, c->replaced_by != 0,
+                            c->outbound_removed ? Removal::kDeletedByBoth : Removal::kDeletedByUs);
         }
         return Outcome::kDone;
     }
@@ -118,6 +122,15 @@ void delete_children(IkeSa& sa, const wire::DeletePayload& d, std::vector<Spi>& 
         ChildSa* c = sa.child_by_spi_out(spi);
         if (c == nullptr) {
             IKE_LOG(debug, sa, "received DELETE for unknown ESP SA {}", spi);
+            if (sa.busy_with_outstanding("CHILD_CREATE") ||
+                sa.busy_with_outstanding("CHILD_REKEY")) {
+                // Perhaps the one our request under way makes: the peer closed it before its
+                // response reached us. Remember it so that it does not live on here alone.
+                if (sa.deleted_early.size() >= 16) {
+                    sa.deleted_early.erase(sa.deleted_early.begin());
+                }
+                sa.deleted_early.push_back(spi);
+            }
             continue;  // already gone; nothing to answer
         }
         IKE_LOG(info, sa, "received DELETE for CHILD_SA {}{{{}}} with SPI {}", c->name(), c->id,
@@ -129,7 +142,8 @@ void delete_children(IkeSa& sa, const wire::DeletePayload& d, std::vector<Spi>& 
             continue;
         }
         ours.push_back(c->spi_in);
-        sa.remove_child(c->id, "deleted by peer", step, c->replaced_by != 0);
+        sa.remove_child(c->id, "deleted by peer", step, c->replaced_by != 0,
+                        Removal::kDeletedByPeer);
     }
 }
 
@@ -150,11 +164,19 @@ ExchangePtr make_fatal_notify(NotifyType type, const char* reason) {
 
 std::vector<Payload> respond_informational(IkeSa& sa, std::vector<Payload>& request, Step& step,
                                            bool& fatal) {
+    const bool deletes_ike = std::any_of(request.begin(), request.end(), [](const Payload& p) {
+        const auto* d = p.as<wire::DeletePayload>();
+        return d != nullptr && d->protocol == wire::ProtocolId::kIke;
+    });
+    if (!deletes_ike) {
+        take_over_on_use(sa, step);
+    }
     std::vector<Spi> esp;
     for (const Payload& p : request) {
         if (const auto* d = p.as<wire::DeletePayload>()) {
             if (d->protocol == wire::ProtocolId::kIke) {
                 IKE_LOG(info, sa, "received DELETE for IKE_SA {}", sa.label());
+                hand_over_before_delete(sa, step);
                 sa.destroy("deleted by peer", step);
                 return {};
             }

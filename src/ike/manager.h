@@ -38,7 +38,8 @@ struct ManagerCounters {
     std::uint64_t init_refused{0};  ///< answered with an error notify (no proposal, KE, ...)
     std::uint64_t acquires{0};
     std::uint64_t backend_failures{0};
-    std::uint64_t nat_mappings{0};  ///< peers whose NAT mapping changed (backend events)
+    std::uint64_t nat_mappings{0};      ///< peers whose NAT mapping changed (backend events)
+    std::uint64_t refused_stopping{0};  ///< IKE_SA_INIT requests and acquires while stopping
 };
 
 class IkeSaManager final : public SaRegistry {
@@ -54,6 +55,10 @@ public:
     IkeSaManager& operator=(const IkeSaManager&) = delete;
     IkeSaManager(IkeSaManager&&) = delete;
     IkeSaManager& operator=(IkeSaManager&&) = delete;
+
+    /// Stopping (SIGTERM): no new IKE SA from now on. IKE_SA_INIT requests get no answer,
+    /// acquires are ignored and initiate() fails; the existing SAs are being deleted.
+    void stop_accepting() noexcept { stopping_ = true; }
 
     // --- configuration ---
     /// Replaces the connections. Existing IKE SAs keep the configuration they were made with.
@@ -166,6 +171,7 @@ private:
     std::uint32_t next_child_id_{1};
     std::uint32_t next_reqid_{1};
     ManagerCounters counters_;
+    bool stopping_{false};
     log::RateLimiter bad_input_log_{10, 1000};
 };
 

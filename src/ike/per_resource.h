@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -31,11 +32,16 @@ struct GroupState {
     bool full{false};           ///< the peer answered TS_MAX_QUEUE
     TimePoint full_until{};     ///< ...and we wait until then (or until a member goes)
     std::uint32_t next_rr{0};   ///< responder: round-robin cursor once every resource has one
+    /// Identifier slots of our own member requests under way, per resource (the responder
+    /// gives a request that crosses ours another one).
+    std::map<ResourceId, std::uint32_t> pending_slots;
 };
 
-/// The 4-byte opaque identifier we send for `resource` on this IKE SA (never the raw CPU
-/// number, RFC 9611 §7); empty for the fallback.
-Bytes resource_identifier(const IkeSa& sa, ResourceId resource);
+/// The 4-byte opaque identifier we send for the `slot`-th SA of `resource` (0: its first) on
+/// this IKE SA and its rekeyed successors: a keyed permutation of (slot, resource), so no two
+/// SAs of a group share one (RFC 9611 §3) and the CPU number is not revealed (§7); empty for
+/// the fallback.
+Bytes resource_identifier(const IkeSa& sa, ResourceId resource, std::uint32_t slot = 0);
 
 /// An SA_RESOURCE_INFO identifier for logs: hex, or "none" when absent.
 std::string identifier_text(ByteView identifier);
@@ -45,23 +51,37 @@ const ChildSa* group_fallback(const IkeSa& sa, const ChildConfig& config);
 /// Resource-bound members of the group (the fallback not counted).
 std::size_t group_member_count(const IkeSa& sa, const ChildConfig& config);
 
-/// Initiator: how to ask for a new Child SA of `config` for `resource`.
+/// Initiator: how to ask for a new Child SA of `config` for `resource` (plan_member() also
+/// records the identifier slot of a member request, see GroupState::pending_slots).
 struct MemberPlan {
     bool resource_info{false};     ///< add N(SA_RESOURCE_INFO)
     ResourceId resource;           ///< the resource the new SA will serve (none: fallback)
     const ChildSa* copy{nullptr};  ///< a member: copy this SA's proposal and selectors
+    std::uint32_t slot{0};         ///< for its identifier (resource_identifier())
 };
-MemberPlan plan_member(const IkeSa& sa, const ChildConfig& config, ResourceId resource);
+MemberPlan plan_member(IkeSa& sa, const ChildConfig& config, ResourceId resource);
 
 /// Initiator: the response to a request that carried SA_RESOURCE_INFO arrived and the Child
 /// SA `c` was created from it; records whether the peer made it a group member.
 void complete_member(IkeSa& sa, ChildSa& c, bool asked, std::span<const wire::Payload> response);
 
+/// Initiator, about to send a new Child SA request of `config` for `resource` (queued
+/// earlier): false when the group no longer needs it, because the peer's request gave that
+/// resource (or the fallback) an SA meanwhile, or another request of ours makes the fallback.
+bool request_still_needed(const IkeSa& sa, const ChildConfig& config, ResourceId resource);
+
+/// Initiator: our new group member `ours` was just installed. If its resource got another SA
+/// of the group meanwhile (the peer's request crossed ours), delete the redundant one
+/// (the ikeplex rule in the comment at the definition).
+void resolve_crossing(IkeSa& sa, const ChildSa& ours, Step& step);
+
 /// Responder: where a request for `config` goes.
 struct Binding {
-    bool member{false};  ///< a group member (answer with SA_RESOURCE_INFO)
-    bool refuse{false};  ///< the group is at its limit: answer TS_MAX_QUEUE
+    bool member{false};       ///< a group member (answer with SA_RESOURCE_INFO)
+    bool refuse{false};       ///< the group is at its limit: answer TS_MAX_QUEUE
+    bool retry_later{false};  ///< crosses our own request for the fallback: TEMPORARY_FAILURE
     ResourceId resource;
+    MemberInfo info;  ///< its identifier slot; crossed: our own request for it is under way
 };
 Binding bind_member(IkeSa& sa, const ChildConfig& config, std::span<const TrafficSelector> local_ts,
                     std::span<const TrafficSelector> remote_ts,
@@ -74,9 +94,16 @@ void on_acquire(IkeSa& sa, const ChildConfig& config, ResourceId resource, Step&
 /// A group member was installed: with `per_cpu_sas_start = all`, the IKE SA's original
 /// initiator asks for one member per local resource after the fallback.
 void on_member_installed(IkeSa& sa, const ChildSa& c, Step& step);
+/// How a Child SA went away.
+enum class Removal : std::uint8_t {
+    kLocal,          ///< without a Delete exchange (the peer does not know it, IKE SA closing)
+    kDeletedByUs,    ///< our Delete was answered
+    kDeletedByPeer,  ///< the peer's Delete
+    kDeletedByBoth,  ///< both sent a Delete at once (RFC 7296 §1.4.1)
+};
 /// A Child SA went away (not replaced by a rekey): the group is no longer full; a lost
-/// fallback is re-created while members remain.
-void on_child_removed(IkeSa& sa, const ChildSa& removed, Step& step);
+/// fallback is re-created while members remain, by the side that did not delete it.
+void on_child_removed(IkeSa& sa, const ChildSa& removed, Removal how, Step& step);
 /// The peer answered TS_MAX_QUEUE for a member of `config`.
 void on_ts_max_queue(IkeSa& sa, const ChildConfig& config, Step& step);
 

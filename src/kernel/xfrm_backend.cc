@@ -190,6 +190,15 @@ bool XfrmBackend::install_sa(ike::InstallSa& c) {
     s.lifetime.hard_bytes = c.hard_bytes;
     s.lifetime.soft_packets = c.soft_packets;
     s.lifetime.hard_packets = c.hard_packets;
+    if (!c.inbound && !c.resource.is_none() && probe_.per_cpu) {
+        // A per-CPU member's outbound SA gets no soft limit: once soft-expired ("dying") the
+        // kernel prefers the fallback (not dying) and, the policy asking for per-CPU SAs,
+        // raises an acquire and drops that CPU's packets until the rekeyed SA is in
+        // (xfrm_state_look_at). The inbound SA's soft limit starts the rekey instead; the
+        // hard limits stay on both.
+        s.lifetime.soft_bytes = 0;
+        s.lifetime.soft_packets = 0;
+    }
     if (probe_.per_cpu) {
         // Kernels with per-CPU SAs (6.13+) know XFRMA_SA_DIR (6.10+) and refuse XFRMA_SA_PCPU
         // without it ("SA_PCPU only supported with SA_DIR"); an outbound SA then has no

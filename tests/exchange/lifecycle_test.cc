@@ -86,6 +86,24 @@ TEST_P(Lifecycle, IkeSaDeletedByEitherSide) {
     }
 }
 
+TEST_P(Lifecycle, StoppingTakesNoNewIkeSa) {
+    // SIGTERM: the daemon stops accepting before it deletes what it has. A peer's IKE_SA_INIT
+    // then gets no answer (an SA made now would outlive the daemon without a Delete), and
+    // nothing new starts here.
+    load_psk();
+    h.act(res(), [&](ike::Step&) { res().manager.stop_accepting(); });
+    initiate();
+    settle();
+    EXPECT_TRUE(res().manager.sas().empty());
+    EXPECT_TRUE(ini().established().empty());
+    EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeSaInit, true), 0U);
+    EXPECT_GE(res().manager.counters().refused_stopping, 1U);
+    h.act(res(), [&](ike::Step& s) {
+        auto r = res().manager.initiate("conn", "net", s);
+        EXPECT_FALSE(r.has_value());
+    });
+}
+
 TEST_P(Lifecycle, SimultaneousChildDeletes) {
     establish();
     const auto ci = installed(ini()).front();

@@ -1,13 +1,12 @@
 // RFC 9611 groups in the exchange harness, each test with either side as the initiator: the
 // fallback and members on demand, all at once (window 16 vs 1), TS_MAX_QUEUE and back-off,
-// peers without support, member rekeys (also simultaneous), fallback re-creation, IKE rekey of
-// a group, a member racing a Child rekey, duplicate acquires.
-#include "ike/per_resource.h"
-
+// peers without support, member rekeys (also simultaneous), fallback re-creation (also after
+// an IKE rekey by either side), IKE rekey of a group, a member racing a Child rekey, duplicate
+// acquires. Crossing requests and other races: group_races_test.cc.
 #include <cstdio>
 #include <set>
 
-#include "flow_fixture.h"
+#include "groups_fixture.h"
 
 namespace ikeplex::test {
 namespace {
@@ -15,89 +14,6 @@ namespace {
 using ike::ChildSa;
 using ike::EventKind;
 using ikeplex::ResourceId;
-
-ike::Settings with_resources(std::uint32_t n) {
-    ike::Settings s;
-    s.resources = n;
-    return s;
-}
-
-class Groups : public FlowTest {
-protected:
-    explicit Groups(std::uint32_t resources = 4) : FlowTest(with_resources(resources)) {
-        for (auto* p : {&cfg.a, &cfg.b}) {
-            p->children[0].per_cpu_sas = true;
-            p->window_size = 4;
-        }
-    }
-
-    /// A Child SA of node `n` (per_resource's view): the group members, fallback first.
-    std::vector<const ChildSa*> group(Node& n) {
-        std::vector<const ChildSa*> out;
-        for (const ike::IkeSa* sa : n.established()) {
-            for (const auto& c : sa->children()) {
-                if (c->group_member && c->state == ike::ChildState::kInstalled) {
-                    out.push_back(c.get());
-                }
-            }
-        }
-        // The fallback first, then by resource.
-        std::sort(out.begin(), out.end(), [](const ChildSa* x, const ChildSa* y) {
-            return std::make_pair(!x->resource.is_none(), x->resource) <
-                   std::make_pair(!y->resource.is_none(), y->resource);
-        });
-        return out;
-    }
-
-    std::set<std::uint32_t> cpus(Node& n) {
-        std::set<std::uint32_t> out;
-        for (const ChildSa* c : group(n)) {
-            if (!c->resource.is_none()) {
-                out.insert(c->resource.index());
-            }
-        }
-        return out;
-    }
-
-    bool has_fallback(Node& n) {
-        const auto g = group(n);
-        return std::any_of(g.begin(), g.end(),
-                           [](const ChildSa* c) { return c->resource.is_none(); });
-    }
-
-    void acquire(Node& n, std::uint32_t cpu) {
-        const ike::ChildConfig& child = n.manager.configs().front().children.front();
-        const ReqId reqid = n.manager.reqid_for(child);
-        h.act(n, [&](ike::Step& s) {
-            n.manager.on_backend_event(ike::Acquire{reqid, ResourceId::cpu(cpu), {}, {}}, s);
-        });
-    }
-
-    /// The kernel's first acquire of a trap policy: no SA at all, no CPU.
-    void acquire_without_sa(Node& n) {
-        const ike::ChildConfig& child = n.manager.configs().front().children.front();
-        const ReqId reqid = n.manager.reqid_for(child);
-        h.act(n, [&](ike::Step& s) {
-            n.manager.on_backend_event(ike::Acquire{reqid, ResourceId::none(), {}, {}}, s);
-        });
-    }
-
-    static void expect_no_per_cpu_acquire(Node& n) {
-        for (const auto& [key, p] : n.backend.policies) {
-            EXPECT_FALSE(p.per_cpu_acquire) << n.name << ": a regular Child SA's policy";
-        }
-    }
-
-    std::size_t child_requests() const {
-        return h.count_sent(wire::ExchangeType::kCreateChildSa, false);
-    }
-
-    void establish() {
-        load_psk();
-        initiate();
-        ASSERT_TRUE(up());
-    }
-};
 
 TEST_P(Groups, FallbackThenMembersOnDemand) {
     establish();
@@ -254,6 +170,8 @@ TEST_P(Groups, TrapOfADegradedGroupLosesPerCpuAcquiresUntilTheSaGoes) {
     ASSERT_EQ(ini().backend.policies.size(), 1U);
     EXPECT_FALSE(ini().backend.policies.begin()->second.trap);
     expect_no_per_cpu_acquire(ini());
+    // The trap lost its per-CPU acquires before the first SA went in.
+    EXPECT_EQ(ini().backend.per_cpu_dropped_after_installs, std::optional<std::uint64_t>(0));
     const std::uint32_t id = installed(ini()).front();
     h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.terminate_child(id, s)); });
     settle();
@@ -345,6 +263,45 @@ TEST_P(Groups, DeletedFallbackIsRecreated) {
     }
 }
 
+TEST_P(Groups, DeletedFallbackIsRecreatedAfterAnIkeRekey) {
+    // After an IKE rekey the rekey's initiator is the original initiator of the new IKE SA;
+    // whoever rekeyed and whoever deletes the fallback, it comes back on both sides.
+    establish();
+    acquire(ini(), 0);
+    acquire(ini(), 1);
+    settle();
+    for (bool during_the_rekey : {false, true}) {
+        for (bool rekey_by_initiator : {true, false}) {
+            for (bool delete_by_initiator : {true, false}) {
+                const std::string what = std::string("IKE rekey by the ") +
+                                         (rekey_by_initiator ? "initiator" : "responder") +
+                                         ", fallback deleted by the " +
+                                         (delete_by_initiator ? "initiator" : "responder") +
+                                         (during_the_rekey ? " during the rekey" : " after it");
+                Node& r = rekey_by_initiator ? ini() : res();
+                const std::uint32_t ike_id = only_sa(r).id();
+                h.act(r, [&](ike::Step& s) { ASSERT_TRUE(r.manager.rekey_ike(ike_id, s)); });
+                if (!during_the_rekey) {
+                    settle();
+                    ASSERT_NE(only_sa(r).id(), ike_id) << what;
+                }
+                Node& n = delete_by_initiator ? ini() : res();
+                const ChildSa* fallback = group(n).front();
+                ASSERT_TRUE(fallback->resource.is_none()) << what;
+                const std::uint32_t id = fallback->id;
+                h.act(n, [&](ike::Step& s) { ASSERT_TRUE(n.manager.terminate_child(id, s)); });
+                settle();
+                EXPECT_TRUE(has_fallback(ini())) << what;
+                EXPECT_TRUE(has_fallback(res())) << what;
+                EXPECT_EQ(cpus(ini()), (std::set<std::uint32_t>{0, 1})) << what;
+                EXPECT_EQ(group(ini()).size(), 3U) << what;
+                EXPECT_EQ(group(res()).size(), 3U) << what;
+                expect_same_roles(ini(), res(), what);
+                expect_consistent();
+            }
+        }
+    }
+}
 TEST_P(Groups, MemberCreationRacesAChildRekey) {
     establish();
     acquire(ini(), 0);

@@ -57,6 +57,40 @@ TEST_P(Rekey, ChildSaRekeyedByTheInitiator) {
     EXPECT_EQ(res().count(EventKind::kChildDown), 0U);
 }
 
+TEST_P(Rekey, RekeyResponderSendsOnTheNewSaOnlyOnceTheOldOneGoes) {
+    // The responder of a Child SA rekey installs the new inbound SA at once but holds the new
+    // outbound one back until the initiator (which installs both on the response) deletes the
+    // old SA: nothing is sent that the peer cannot receive yet, and it never lacks an
+    // outbound SA.
+    const ike::ChildSa& old = *only_sa(res()).children().front();
+    const Spi old_out = old.spi_out;
+    h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.rekey_child(first_child_, s)); });
+    const auto new_child = [&]() -> const ike::ChildSa* {
+        for (const auto& c : only_sa(res()).children()) {
+            if (c->spi_out != old_out && c->state == ike::ChildState::kInstalled) {
+                return c.get();
+            }
+        }
+        return nullptr;
+    };
+    ASSERT_TRUE(h.run_until([&] { return new_child() != nullptr; }, kSettle));
+    const ike::ChildSa& fresh = *new_child();
+    EXPECT_TRUE(res().backend.sas.contains({fresh.spi_in, true}));
+    EXPECT_FALSE(res().backend.sas.contains({fresh.spi_out, false}))
+            << "the responder sends on the new SA before the initiator has it";
+    EXPECT_TRUE(res().backend.sas.contains({old_out, false}));
+    const Spi fresh_out = fresh.spi_out;
+    // Once the old SA is gone, the new outbound SA is in, and only it.
+    ASSERT_TRUE(h.run_until(
+            [&] {
+                return !res().backend.sas.contains({old_out, false});
+            },
+            kSettle));
+    EXPECT_TRUE(res().backend.sas.contains({fresh_out, false}));
+    settle();
+    expect_single_pair();
+}
+
 TEST_P(Rekey, ChildSaRekeyedByTheResponder) {
     h.act(res(), [&](ike::Step& s) { ASSERT_TRUE(res().manager.rekey_child(child_of(res()), s)); });
     settle();

@@ -1,13 +1,15 @@
 // The randomized simulator (issue 4): seeded scenarios of set-ups, rekeys (by operators and
 // by lifetimes) and deletes from both sides under 0–30 % loss, duplication and reordering,
-// each followed by a loss-free settle phase, then the invariants of check_consistent() and,
-// after everything is deleted, check_empty().
+// each followed by a loss-free settle phase, then the invariants of check_consistent() and
+// of RFC 9611 groups (check_groups()) and, after everything is deleted, check_empty().
 //
 //   IKEPLEX_SIM_SEED=N       run only scenario N (printed when one fails)
 //   IKEPLEX_SIM_SCENARIOS=N  run N scenarios (default 1000)
 #include <cstdlib>
+#include <map>
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "exchange_harness.h"
@@ -66,6 +68,45 @@ bool quiet(Node& n) {
     return true;
 }
 
+/// RFC 9611 groups once settled (both sides have the same resources here): a group with
+/// members has exactly one fallback, and no resource has two members on either side (crossing
+/// requests left one, docs/rfc-compliance.md).
+void check_groups(Node& n, std::vector<std::string>& problems) {
+    for (const ike::IkeSa* sa : n.established()) {
+        std::map<std::string, std::size_t> fallbacks;
+        std::map<std::string, std::map<ResourceId, std::size_t>> members;
+        for (const auto& c : sa->children()) {
+            if (!c->group_member || c->state != ike::ChildState::kInstalled) {
+                continue;
+            }
+            if (c->resource.is_none()) {
+                ++fallbacks[c->name()];
+            } else {
+                ++members[c->name()][c->resource];
+            }
+        }
+        for (const auto& [name, per_resource] : members) {
+            if (fallbacks[name] != 1) {
+                problems.push_back(fmt::format("{}: group {} of {} has {} members and {} fallbacks",
+                                               n.name, name, sa->label(), per_resource.size(),
+                                               fallbacks[name]));
+            }
+            for (const auto& [resource, count] : per_resource) {
+                if (count > 1) {
+                    problems.push_back(fmt::format("{}: group {} of {} has {} members for {}",
+                                                   n.name, name, sa->label(), count, resource));
+                }
+            }
+        }
+        for (const auto& [name, count] : fallbacks) {
+            if (count > 1) {
+                problems.push_back(fmt::format("{}: group {} of {} has {} fallbacks", n.name, name,
+                                               sa->label(), count));
+            }
+        }
+    }
+}
+
 void configure(Dice& d, PairConfig& cfg) {
     static const char* const kIke[] = {"aes128gcm16-prfsha256-x25519",
                                        "aes256gcm16-prfsha384-ecp256", "aes128-sha256-x25519",
@@ -95,20 +136,30 @@ void configure(Dice& d, PairConfig& cfg) {
     }
 }
 
-void act_randomly(Harness& h, Dice& d) {
+void act_randomly(Harness& h, Dice& d, std::uint32_t resources) {
     Node& n = d.coin() ? h.a() : h.b();
     const auto sas = n.established();
     const auto kids = children_of(n);
+    const auto acquire = [&](Node& on, ResourceId cpu) {
+        const ike::ChildConfig& child = on.manager.configs().front().children.front();
+        const ReqId reqid = on.manager.reqid_for(child);
+        h.act(on, [&](ike::Step& s) {
+            on.manager.on_backend_event(ike::Acquire{reqid, cpu, {}, {}}, s);
+        });
+    };
     switch (d.below(10)) {
         case 8:
+            // Traffic on a CPU without its own SA (RFC 9611 groups; ignored otherwise); the
+            // kernel only names CPUs that exist.
+            acquire(n, ResourceId::cpu(d.below(resources)));
+            break;
         case 9: {
-            // Traffic on a CPU without its own SA (RFC 9611 groups; ignored otherwise).
-            const ike::ChildConfig& child = n.manager.configs().front().children.front();
-            const ReqId reqid = n.manager.reqid_for(child);
-            const auto cpu = ResourceId::cpu(d.below(4));
-            h.act(n, [&](ike::Step& s) {
-                n.manager.on_backend_event(ike::Acquire{reqid, cpu, {}, {}}, s);
-            });
+            // A ping and its reply: both kernels ask for the same CPU, the reply's a few ms
+            // later (the requests cross).
+            const auto cpu = ResourceId::cpu(d.below(resources));
+            acquire(n, cpu);
+            h.run_for(std::chrono::milliseconds(d.below(12)));
+            acquire(h.peer(n), cpu);
             break;
         }
         case 0:
@@ -172,7 +223,7 @@ Outcome run_scenario(std::uint64_t seed) {
     h.act(first, [&](ike::Step& s) { (void)first.manager.initiate("conn", "net", s); });
     for (int i = 0; i < 12; ++i) {
         h.run_for(seconds(5 + d.below(60)));
-        act_randomly(h, d);
+        act_randomly(h, d, settings.resources);
         ++out.actions;
     }
     // Settle without loss, longer than every retransmit budget, DPD and half-open timeout;
@@ -191,6 +242,8 @@ Outcome run_scenario(std::uint64_t seed) {
     }
     auto problems = check_consistent(h);
     out.problems.insert(out.problems.end(), problems.begin(), problems.end());
+    check_groups(h.a(), out.problems);
+    check_groups(h.b(), out.problems);
     out.established = h.a().count(EventKind::kIkeUp) > 0 || h.b().count(EventKind::kIkeUp) > 0;
     // Each rekey is reported on both sides; count a's.
     out.rekeys = h.a().count(EventKind::kChildRekeyed) + h.a().count(EventKind::kIkeRekeyed);

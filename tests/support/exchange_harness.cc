@@ -34,7 +34,14 @@ void FakeBackend::apply(std::vector<ike::BackendCommand>& commands) {
                                              del->inbound ? "in" : "out"));
             }
         } else if (const auto* pol = std::get_if<ike::InstallPolicy>(&cmd)) {
-            policies.insert_or_assign(PolicyKey{pol->reqid, pol->local_ts, pol->remote_ts}, *pol);
+            // A policy that had asked for per-CPU acquires and no longer does: when it came
+            // relative to the SAs matters (the kernel raises per-CPU acquires meanwhile).
+            const PolicyKey key{pol->reqid, pol->local_ts, pol->remote_ts};
+            if (auto old = policies.find(key);
+                old != policies.end() && old->second.per_cpu_acquire && !pol->per_cpu_acquire) {
+                per_cpu_dropped_after_installs = installs;
+            }
+            policies.insert_or_assign(key, *pol);
         } else if (const auto* dp = std::get_if<ike::DeletePolicy>(&cmd)) {
             if (policies.erase(PolicyKey{dp->reqid, dp->local_ts, dp->remote_ts}) == 0) {
                 errors.push_back(
@@ -86,11 +93,16 @@ const crypto::Registry& test_registry() {
     return *registry;
 }
 
-Harness::Harness(std::uint64_t seed, ike::Settings settings)
+Harness::Harness(std::uint64_t seed, ike::Settings settings) : Harness(seed, settings, settings) {}
+
+Harness::Harness(std::uint64_t seed, ike::Settings a_settings, ike::Settings b_settings)
     : registry_(test_registry()),
-      settings_(settings),
-      a_(std::make_unique<Node>("a", IpAddress::v4(0x0a630001), seed * 3 + 1, registry_, settings)),
-      b_(std::make_unique<Node>("b", IpAddress::v4(0x0a630002), seed * 3 + 2, registry_, settings)),
+      settings_a_(a_settings),
+      settings_b_(b_settings),
+      a_(std::make_unique<Node>("a", IpAddress::v4(0x0a630001), seed * 3 + 1, registry_,
+                                a_settings)),
+      b_(std::make_unique<Node>("b", IpAddress::v4(0x0a630002), seed * 3 + 2, registry_,
+                                b_settings)),
       net_random_(seed * 3 + 3) {
     LogCapture::install();
     LogCapture::clear();
@@ -104,7 +116,8 @@ Node& Harness::restart(Node& n, std::uint64_t seed) {
     std::unique_ptr<Node>& slot = &n == a_.get() ? a_ : b_;
     const std::string name = n.name;
     const IpAddress address = n.address;
-    slot = std::make_unique<Node>(name, address, seed, registry_, settings_);
+    slot = std::make_unique<Node>(name, address, seed, registry_,
+                                  &n == a_.get() ? settings_a_ : settings_b_);
     return *slot;
 }
 

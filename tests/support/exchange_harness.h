@@ -35,6 +35,8 @@ public:
     std::vector<std::string> errors;
     std::uint64_t installs{0};
     std::uint64_t deletes{0};
+    /// `installs` when a policy last lost its per-CPU acquires (XFRM_POLICY_CPU_ACQUIRE).
+    std::optional<std::uint64_t> per_cpu_dropped_after_installs;
 };
 
 /// One side: a manager with its seeded randomness, SPI allocator and backend.
@@ -78,6 +80,8 @@ class Harness {
 public:
     /// Two nodes: a = 10.99.0.1, b = 10.99.0.2.
     explicit Harness(std::uint64_t seed = 1, ike::Settings settings = {});
+    /// Each node with its own settings (e.g. a different number of resources).
+    Harness(std::uint64_t seed, ike::Settings a_settings, ike::Settings b_settings);
 
     Node& a() noexcept { return *a_; }
     Node& b() noexcept { return *b_; }
@@ -128,7 +132,8 @@ private:
     bool chance(double p);
 
     const crypto::Registry& registry_;
-    ike::Settings settings_;
+    ike::Settings settings_a_;
+    ike::Settings settings_b_;
     std::unique_ptr<Node> a_;
     std::unique_ptr<Node> b_;
     DeterministicRandom net_random_;
