@@ -25,6 +25,7 @@ SOURCE = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import guest  # noqa: E402
 import kernel  # noqa: E402
+import peers  # noqa: E402
 
 SCENARIOS = os.path.join(HERE, "scenarios")
 BOOT_TIMEOUT = 60  # seconds from qemu's start to "@@VM ready" (about 6 s idle under TCG)
@@ -171,13 +172,15 @@ def boot_once(qemu, skip, plan, echo, results):
 def run(build, specs, smp, mem, keep, echo):
     version, kdir = kernel.ensure_kernel(log)
     plan = [scenario_command(s, build) for s in specs]
+    trees, files = peers.ensure(peers.needed(specs, SCENARIOS), log)  # e.g. libreswan, never installed here
     if shutil.which("qemu-system-x86_64") is None:
         raise kernel.SetupError("qemu-system-x86_64 is not installed (scripts/setup-deps.sh)")
     work = tempfile.mkdtemp(prefix="run-", dir=kernel.cache_dir())
     results = {}
     try:
         t0 = time.time()
-        tree = guest.stage(os.path.join(work, "root"), version, kdir, build, SOURCE)
+        tree = guest.stage(os.path.join(work, "root"), version, kdir, build, SOURCE, extra_trees=trees,
+                           extra_files=files)
         with open(os.path.join(tree.root, "vm", "plan"), "w") as f:
             for name, limit, cmd in plan:
                 f.write(f"{name} {limit} {cmd}\n")
