@@ -220,10 +220,13 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
         return error_response(NotifyType::kTsUnacceptable);
     }
     // RFC 9611: a group member, the group at its limit, or a regular Child SA.
-    const Binding binding =
-            bind_member(sa, *child, narrowed_r, narrowed_i, req.payloads, req.rekeyed != nullptr);
+    const Binding binding = bind_member(sa, *child, narrowed_r, narrowed_i, req.payloads,
+                                        req.rekeyed != nullptr, step.now);
     if (binding.refuse) {
         return error_response(NotifyType::kTsMaxQueue);
+    }
+    if (binding.fail) {
+        return error_response(NotifyType::kNoProposalChosen);
     }
     if (binding.retry_later) {
         return error_response(NotifyType::kTemporaryFailure);

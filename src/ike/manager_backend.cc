@@ -2,6 +2,7 @@
 // (acquires, expiries, install failures, NAT mappings) and the policies, shared by reqid and
 // selectors among the Child SAs that use them (a trap policy stays when its last SA goes).
 #include "ike/manager.h"
+#include "ike/per_resource.h"
 
 namespace ikeplex::ike {
 
@@ -32,6 +33,9 @@ void IkeSaManager::on_backend_event(const BackendEvent& event, Step& step) {
                           child != nullptr ? child->name() : std::string(),
                           "installing the CHILD_SA failed: " + f->reason,
                           sa->config() != nullptr ? sa->config()->name : std::string()});
+            if (child != nullptr && child->config != nullptr) {
+                on_install_failed(*sa, *child->config, f->reason, step);  // RFC 9611 groups
+            }
             sa->delete_child(f->child_id, step);
         }
     } else if (const auto* m = std::get_if<Mapping>(&event)) {

@@ -115,6 +115,12 @@ std::size_t group_member_count(const IkeSa& sa, const ChildConfig& config) {
     return n;
 }
 
+/// Whether failed installs keep `config`'s group from asking for SAs now (on_install_failed()).
+bool installs_blocked(IkeSa& sa, const ChildConfig& config, TimePoint now) {
+    const GroupState& g = sa.groups[config.name];
+    return g.install_failed || now < g.install_retry_at;
+}
+
 MemberPlan plan_member(IkeSa& sa, const ChildConfig& config, ResourceId resource) {
     MemberPlan plan;
     if (!config.per_cpu_sas) {
@@ -237,13 +243,24 @@ void resolve_crossing(IkeSa& sa, const ChildSa& ours, Step& step) {
 
 Binding bind_member(IkeSa& sa, const ChildConfig& config, std::span<const TrafficSelector> local_ts,
                     std::span<const TrafficSelector> remote_ts,
-                    std::span<const wire::Payload> request, bool rekey) {
+                    std::span<const wire::Payload> request, bool rekey, TimePoint now) {
     Binding b;
     const auto* info = find_notify(request, wire::NotifyType::kSaResourceInfo);
     if (rekey || !config.per_cpu_sas) {
         return b;  // a rekey keeps what the old SA had; no per-CPU config: regular SA
     }
     GroupState& g = sa.groups[config.name];
+    if (g.install_failed) {
+        b.fail = true;  // our backend cannot install the group's SAs (logged when it stopped)
+        return b;
+    }
+    if (now < g.install_retry_at) {
+        IKE_LOG(info, sa,
+                "group of CHILD_SA {} backs off after a failed install: TEMPORARY_FAILURE",
+                config.name);
+        b.retry_later = true;
+        return b;
+    }
     if (info == nullptr) {
         if (!g.peer_declined) {
             IKE_LOG(info, sa,
@@ -346,6 +363,10 @@ void on_acquire(IkeSa& sa, const ChildConfig& config, ResourceId resource, Step&
         }
         return;
     }
+    if (installs_blocked(sa, config, step.now)) {
+        IKE_LOG(debug, sa, "group of CHILD_SA {} backs off after failed installs", config.name);
+        return;
+    }
     if (group_fallback(sa, config) == nullptr) {
         if (!busy(ResourceId::none())) {
             sa.create_child(config, ResourceId::none(), step);  // the fallback first
@@ -374,7 +395,8 @@ void on_acquire(IkeSa& sa, const ChildConfig& config, ResourceId resource, Step&
 
 void on_member_installed(IkeSa& sa, const ChildSa& c, Step& step) {
     if (!c.group_member || !c.resource.is_none() || c.config == nullptr ||
-        c.config->per_cpu_sas_start != PerCpuStart::kAll || !sa.is_original_initiator()) {
+        c.config->per_cpu_sas_start != PerCpuStart::kAll || !sa.is_original_initiator() ||
+        installs_blocked(sa, *c.config, step.now)) {
         return;
     }
     // The fallback is up: one member per local resource, sent as the window allows.
@@ -410,6 +432,16 @@ void on_child_removed(IkeSa& sa, const ChildSa& removed, Removal how, Step& step
         sa.creating(config, ResourceId::none())) {
         return;
     }
+    const GroupState& g = sa.groups[config.name];
+    if (g.install_failed) {
+        return;  // the group stopped here (on_install_failed())
+    }
+    if (step.now < g.install_retry_at) {
+        // Our last install of the group failed: ask again when the back-off ends.
+        sa.queue_later(make_child_create(config, ResourceId::none(), 0),
+                       g.install_retry_at - step.now, step);
+        return;
+    }
     const bool now = how == Removal::kDeletedByBoth ? sa.is_original_initiator()
                                                     : how != Removal::kDeletedByUs;
     if (now) {
@@ -421,6 +453,29 @@ void on_child_removed(IkeSa& sa, const ChildSa& removed, Removal how, Step& step
     IKE_LOG(info, sa, "the peer re-creates the fallback CHILD_SA of group {} (else we do in {} ms)",
             removed.name(), grace.count());
     sa.queue_later(make_child_create(config, ResourceId::none(), 0), grace, step);
+}
+
+void on_install_failed(IkeSa& sa, const ChildConfig& config, const std::string& reason,
+                       Step& step) {
+    if (!config.per_cpu_sas) {
+        return;
+    }
+    GroupState& g = sa.groups[config.name];
+    if (g.install_failed) {
+        return;
+    }
+    if (++g.install_failures >= kMaxInstallFailures) {
+        g.install_failed = true;
+        log::error(log::Subsystem::kIke,
+                   "{} group of CHILD_SA {} stopped: the backend refused {} of its SAs (last: {}); "
+                   "no more SAs of this group on this IKE_SA",
+                   sa.label(), config.name, g.install_failures, reason);
+        return;
+    }
+    const Duration wait = std::chrono::seconds(1) * (1U << (g.install_failures - 1));
+    g.install_retry_at = step.now + wait;
+    IKE_LOG(info, sa, "installing an SA of group {} failed: no new SA of it for {} s", config.name,
+            std::chrono::duration_cast<std::chrono::seconds>(wait).count());
 }
 
 void on_ts_max_queue(IkeSa& sa, const ChildConfig& config, Step& step) {

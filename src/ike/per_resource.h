@@ -35,7 +35,16 @@ struct GroupState {
     /// Identifier slots of our own member requests under way, per resource (the responder
     /// gives a request that crosses ours another one).
     std::map<ResourceId, std::uint32_t> pending_slots;
+    /// SAs of the group the backend could not install (on_install_failed()). Until
+    /// `install_retry_at` no SA of the group is requested, re-created or accepted (the back-off
+    /// doubles from 1 s); at kMaxInstallFailures the group stops on this IKE SA.
+    std::uint32_t install_failures{0};
+    TimePoint install_retry_at{};
+    bool install_failed{false};
 };
+
+/// Installs of a group's SAs that may fail before the group stops on its IKE SA.
+inline constexpr std::uint32_t kMaxInstallFailures = 3;
 
 /// The 4-byte opaque identifier we send for the `slot`-th SA of `resource` (0: its first) on
 /// this IKE SA and its rekeyed successors: a keyed permutation of (slot, resource), so no two
@@ -79,13 +88,15 @@ void resolve_crossing(IkeSa& sa, const ChildSa& ours, Step& step);
 struct Binding {
     bool member{false};       ///< a group member (answer with SA_RESOURCE_INFO)
     bool refuse{false};       ///< the group is at its limit: answer TS_MAX_QUEUE
-    bool retry_later{false};  ///< crosses our own request for the fallback: TEMPORARY_FAILURE
+    bool retry_later{false};  ///< crosses our own request for the fallback, or our installs of
+                              ///< the group back off: TEMPORARY_FAILURE
+    bool fail{false};         ///< the group stopped here (installs failed): NO_PROPOSAL_CHOSEN
     ResourceId resource;
     MemberInfo info;  ///< its identifier slot; crossed: our own request for it is under way
 };
 Binding bind_member(IkeSa& sa, const ChildConfig& config, std::span<const TrafficSelector> local_ts,
                     std::span<const TrafficSelector> remote_ts,
-                    std::span<const wire::Payload> request, bool rekey);
+                    std::span<const wire::Payload> request, bool rekey, TimePoint now);
 
 /// Traffic for `config` on `resource` has no SA of its own (an acquire, or an operator's
 /// initiate when `explicit_request`): request what is missing, if anything.
@@ -106,5 +117,9 @@ enum class Removal : std::uint8_t {
 void on_child_removed(IkeSa& sa, const ChildSa& removed, Removal how, Step& step);
 /// The peer answered TS_MAX_QUEUE for a member of `config`.
 void on_ts_max_queue(IkeSa& sa, const ChildConfig& config, Step& step);
+/// The backend could not install an SA of `config`'s group (e.g. a kernel without ESP): the
+/// group backs off (1 s, 2 s, ...) and after kMaxInstallFailures stops on this IKE SA with one
+/// error, instead of re-creating and deleting its fallback without end.
+void on_install_failed(IkeSa& sa, const ChildConfig& config, const std::string& reason, Step& step);
 
 }  // namespace ikeplex::ike

@@ -332,6 +332,32 @@ TEST_P(Groups, DeletingTheIkeSaRemovesTheGroup) {
     expect_empty();
 }
 
+TEST_P(Groups, FailingInstallsBackOffThenStopTheGroup) {
+    // Both backends refuse every SA (kernels without ESP): a deleted fallback is re-created,
+    // refused again, deleted... The group backs off (TEMPORARY_FAILURE to the peer while it
+    // waits) and after kMaxInstallFailures stops on this IKE SA with one error, instead of
+    // creating and deleting its fallback without end (seen live: thousands of Child SAs).
+    ini_cfg().children[0].per_cpu_sas_start = ike::PerCpuStart::kAll;
+    for (Node* n : {&ini(), &res()}) {  // both kernels without ESP
+        n->backend.refuse = [](const ike::InstallSa&) { return true; };
+    }
+    load_psk();
+    initiate();
+    h.run_for(std::chrono::seconds(120));
+    EXPECT_LE(child_requests(), 12U) << "the group keeps re-creating what cannot be installed";
+    EXPECT_TRUE(LogCapture::contains(res_name(), "group of CHILD_SA net stopped"));
+    EXPECT_TRUE(LogCapture::contains(res_name(), "no new SA of it for 1 s"));
+    EXPECT_TRUE(LogCapture::contains(res_name(), "no new SA of it for 2 s"));
+    EXPECT_TRUE(res().backend.sas.empty());     // nothing half-installed
+    EXPECT_EQ(res().established().size(), 1U);  // the IKE SA stays
+    EXPECT_EQ(ini().established().size(), 1U);
+    // Later traffic asks for nothing more on this IKE SA.
+    const std::size_t before = child_requests();
+    acquire(res(), 1);
+    h.run_for(std::chrono::seconds(10));
+    EXPECT_EQ(child_requests(), before);
+}
+
 INSTANTIATE_TEST_SUITE_P(Roles, Groups, ::testing::Bool(), role_name);
 
 /// `per_cpu_sas_start = all` with 16 resources at a given window.

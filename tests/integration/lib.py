@@ -293,6 +293,22 @@ def children(fields):
     return list(fields.get("child-sas", {}).values())
 
 
+def group(d):
+    """{cpu: child fields} of the installed Child SAs of ikeplexd `d`'s only IKE SA ("-" = the
+    fallback); None without exactly one IKE SA."""
+    sas = ike_sas(d.sas())
+    if len(sas) != 1:
+        return None
+    out = {}
+    for c in children(sas[0][1]):
+        if c["state"] == "INSTALLED":
+            key = c.get("cpu", "-")
+            if key in out:
+                raise Failure(f"two installed Child SAs for CPU {key}: {out[key]} and {c}")
+            out[key] = c
+    return out
+
+
 class Charon:
     """strongSwan 5.9.8 in a namespace, with its own /run (the PID file path is compiled in).
 

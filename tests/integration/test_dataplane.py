@@ -12,23 +12,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import traffic  # noqa: E402
-from lib import (Charon, Failure, Ikeplexd, Namespaces, children, ike_sas, main_wrapper, run,  # noqa: E402
+from lib import (Charon, Failure, Ikeplexd, Namespaces, children, group, ike_sas, main_wrapper, run,  # noqa: E402
                  side_conf, start_tcpdump, stop_tcpdump, wait_until)
 
 GROUP = "per_cpu_sas = yes\n                per_cpu_sas_start = all"
 CPUS = 2
-
-
-def group(d):
-    """{cpu: child fields} of the installed Child SAs ("-" = fallback), or None."""
-    sas = ike_sas(d.sas())
-    if len(sas) != 1:
-        return None
-    out = {}
-    for c in children(sas[0][1]):
-        if c["state"] == "INSTALLED":
-            out[c.get("cpu", "-")] = c
-    return out
 
 
 def full_group(d):

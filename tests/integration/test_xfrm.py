@@ -117,6 +117,30 @@ def test(build, folder):
                 if d is not None:
                     d.close()
 
+    # A group whose SAs this kernel cannot install (no ESP) backs off and stops with one error,
+    # instead of creating and deleting its fallback without end (seen: net{1570} within 10 s).
+    with Namespaces() as ns:
+        a = b = None
+        try:
+            group = "per_cpu_sas = yes\n                per_cpu_sas_start = all"
+            b = Ikeplexd(build, ns.b, f"{folder}/loop-b", side_conf("b", esp=ESP, child_extra=group), backend="xfrm")
+            a = Ikeplexd(build, ns.a, f"{folder}/loop-a", side_conf("a", esp=ESP, child_extra=group +
+                                                                      "\n                start_action = start"),
+                         backend="xfrm")
+            wait_until(lambda: "xfrm: " in log_of(a), 5, "the xfrm probe's verdict")
+            if "the kernel installs ESP SAs" not in log_of(a):
+                wait_until(lambda: "group of CHILD_SA net stopped" in log_of(a) + log_of(b), 30,
+                           "the group to stop after failed installs")
+                ids = [int(x) for d in (a, b) for x in re.findall(r"net\{(\d+)\}", log_of(d))]
+                assert ids and max(ids) < 20, f"Child SAs created: up to net{{{max(ids)}}}"
+                stopped = [x for d in (a, b) for x in log_of(d).splitlines() if "stopped" in x]
+                print("group stopped:", stopped[0].strip(), f"(Child SAs up to net{{{max(ids)}}})")
+                assert a.proc.poll() is None and b.proc.poll() is None
+        finally:
+            for d in (a, b):
+                if d is not None:
+                    d.close()
+
     # per_cpu_sas with backend xfrm without start_action = trap loads (a peer that initiates from
     # its own per-CPU acquires must find the connection), with one warning naming file and line
     # and saying how the group starts; --check agrees and exits 0.

@@ -20,6 +20,10 @@ using ike::IkeState;
 void FakeBackend::apply(std::vector<ike::BackendCommand>& commands) {
     for (ike::BackendCommand& cmd : commands) {
         if (auto* in = std::get_if<ike::InstallSa>(&cmd)) {
+            if (refuse && refuse(*in)) {
+                refused.emplace_back(in->child_id, in->spi);
+                continue;
+            }
             ++installs;
             const auto key = std::make_pair(in->spi, in->inbound);
             if (sas.contains(key)) {
@@ -150,6 +154,16 @@ void Harness::process(Node& n, ike::Output& out) {
     }
     n.wakeup = out.wakeup;
     out.clear();
+    // Refused installs reach the engine as the daemon reports them: at once, in a step of
+    // their own.
+    auto refused = std::move(n.backend.refused);
+    n.backend.refused.clear();
+    for (const auto& r : refused) {
+        act(n, [&](ike::Step& s) {
+            n.manager.on_backend_event(ike::InstallFailed{r.first, r.second, "refused by the test"},
+                                       s);
+        });
+    }
 }
 
 void Harness::send(Node& from, ike::OutDatagram&& out) {

@@ -35,6 +35,11 @@ public:
     std::vector<std::string> errors;
     std::uint64_t installs{0};
     std::uint64_t deletes{0};
+    /// Test hook: true = this SA cannot be installed (the engine then gets InstallFailed,
+    /// as from a kernel without ESP).
+    std::function<bool(const ike::InstallSa&)> refuse;
+    /// Installs refused by `refuse`, not yet reported to the engine: (child id, SPI).
+    std::vector<std::pair<std::uint32_t, Spi>> refused;
     /// `installs` when a policy last lost its per-CPU acquires (XFRM_POLICY_CPU_ACQUIRE).
     std::optional<std::uint64_t> per_cpu_dropped_after_installs;
 };

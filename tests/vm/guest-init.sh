@@ -11,7 +11,9 @@ mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs tmpfs /tmp
+# /tmp stays on the image (which has room for it): the checkout and its build may live under
+# /tmp on the host, and they are in the image at their host paths.
+chmod 1777 /tmp
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /var/tmp
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2> /dev/null

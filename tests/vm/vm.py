@@ -28,6 +28,8 @@ import kernel  # noqa: E402
 import peers  # noqa: E402
 
 SCENARIOS = os.path.join(HERE, "scenarios")
+# Where guest-init.sh mounts file systems of its own (the image's files there are hidden).
+GUEST_MOUNTS = ("/proc", "/sys", "/dev", "/run", "/var/tmp", "/var/run")
 BOOT_TIMEOUT = 60  # seconds from qemu's start to "@@VM ready" (about 6 s idle under TCG)
 BOOT_TRIES = 3
 # tsc=unstable: under TCG the kernel otherwise marks sched_clock stable 1.2 s into the boot, a
@@ -170,6 +172,10 @@ def boot_once(qemu, skip, plan, echo, results):
 
 
 def run(build, specs, smp, mem, keep, echo):
+    for path in (build, SOURCE):
+        hidden = [m for m in GUEST_MOUNTS if (path + "/").startswith(m + "/")]
+        if hidden:  # the guest mounts its own file systems there, which would hide them
+            raise kernel.SetupError(f"{path}: the checkout and the build cannot live under {hidden[0]}")
     version, kdir = kernel.ensure_kernel(log)
     plan = [scenario_command(s, build) for s in specs]
     trees, files = peers.ensure(peers.needed(specs, SCENARIOS), log)  # e.g. libreswan, never installed here

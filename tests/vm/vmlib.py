@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from lib import Failure, children, ike_sas, run, swanctl_conf, wait_until  # noqa: E402,F401
+from lib import Failure, children, group, ike_sas, run, swanctl_conf, wait_until  # noqa: E402,F401
 
 
 def cpus():
@@ -72,22 +72,6 @@ def out_policies_cpu_acquire(ns):
         flags = re.search(r"flag ([^\n]*)", block)
         hexes = re.findall(r"\b([0-9a-f]+)\b", flags.group(1)) if flags else []
         out.append(any(int(h, 16) & 4 for h in hexes))
-    return out
-
-
-def group(d):
-    """{cpu: child fields} of the installed Child SAs of ikeplexd `d`'s only IKE SA ("-" = the
-    fallback); None without exactly one IKE SA."""
-    sas = ike_sas(d.sas())
-    if len(sas) != 1:
-        return None
-    out = {}
-    for c in children(sas[0][1]):
-        if c["state"] == "INSTALLED":
-            key = c.get("cpu", "-")
-            if key in out:
-                raise Failure(f"two installed Child SAs for CPU {key}: {out[key]} and {c}")
-            out[key] = c
     return out
 
 
