@@ -56,7 +56,10 @@ int main(int argc, char** argv) {
     if (!nl) {
         return fail(nl.error().to_string());
     }
-    if (argc == 3) {
+    // One SA (GETSA by destination and SPI) or every SA (GETSA dump); the answer is read alike.
+    const bool one = argc == 3;
+    x::NlRequest req = x::build_dump_sa();
+    if (one) {
         auto dst = ikeplex::IpAddress::parse(argv[1]);
         char* end = nullptr;
         const unsigned long spi = std::strtoul(argv[2], &end, 0);
@@ -64,36 +67,19 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "xfrm_sas: bad DST or SPI\n");
             return 2;
         }
-        x::NlRequest req = x::build_get_sa(*dst, ikeplex::Spi(static_cast<std::uint32_t>(spi)));
-        auto r = nl->request(req);
-        if (!r) {
-            return fail(r.error().to_string());
-        }
-        if (r->error != 0) {
-            return fail("GETSA: error " + std::to_string(r->error) + " " + r->message);
-        }
-        for (const auto& datagram : r->messages) {
-            auto msgs = x::split_messages(datagram);
-            for (const auto& m : msgs ? *msgs : std::vector<x::NlMessage>{}) {
-                if (auto s = x::parse_sa(m.payload)) {
-                    print(*s);
-                }
-            }
-        }
-        return 0;
+        req = x::build_get_sa(*dst, ikeplex::Spi(static_cast<std::uint32_t>(spi)));
     }
-    x::NlRequest req = x::build_dump_sa();
-    auto r = nl->dump(req);
+    auto r = one ? nl->request(req) : nl->dump(req);
     if (!r) {
         return fail(r.error().to_string());
     }
     if (r->error != 0) {
-        return fail("GETSA dump: error " + std::to_string(r->error) + " " + r->message);
+        return fail("GETSA: error " + std::to_string(r->error) + " " + r->message);
     }
     for (const auto& datagram : r->messages) {
         auto msgs = x::split_messages(datagram);
         if (!msgs) {
-            return fail("a dump message does not split");
+            return fail("a reply message does not split");
         }
         for (const auto& m : *msgs) {
             auto s = x::parse_sa(m.payload);
