@@ -36,7 +36,7 @@ limit=200
 if [ "${1:-}" = "--gates" ]; then
     shift
     driver=bench/e2e/gates.py
-    limit=420
+    limit=1000
 fi
 args=("$@")
 has_json=0

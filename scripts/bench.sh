@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
 # Benchmarks with gates, on the release build (not part of CI; design.md §8). Each benchmark
 # runs its baseline in the same binary, repeated with random interleaving, and prints ratio
-# lines "<gate> <what>=<ratio> (PASS|FAIL >=<min>)"; this script exits non-zero on any FAIL.
-# Record the figures in docs/performance.md with the machine and date.
-#   scripts/bench.sh [crypto|wire|esp|e2e|all]   (default all; e2e needs root: namespaces)
+# lines "<gate> <what>=<ratio> (PASS|FAIL >=<min>) [every round]"; a gate is the median of at
+# least 5 rounds. This script exits non-zero on any FAIL. Record the figures in
+# docs/performance.md with the machine (printed first) and date.
+#   scripts/bench.sh [GROUP...]   GROUP: crypto wire esp e2e all (default all; e2e needs root)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-which=${1:-all}
+groups=" ${*:-all} "
+for g in $groups; do
+    case $g in
+        crypto | wire | esp | e2e | all) ;;
+        *)
+            echo "bench: unknown group '$g' (crypto wire esp e2e all)" >&2
+            exit 2
+            ;;
+    esac
+done
+want() {  # GROUP: asked for by name or by all
+    [[ $groups == *" $1 "* || $groups == *" all "* ]]
+}
 scripts/setup-deps.sh > /dev/null || exit 1
 cmake --preset release > /dev/null && cmake --build --preset release -j "$(nproc)" > /dev/null || {
     echo "bench: release build failed" >&2
     exit 1
 }
 status=0
+rm -f /tmp/ikeplex-*_bench.log  # no ratio lines of an earlier run
+echo "=== machine: $(nproc) CPUs,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ') model $(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')), kernel $(uname -r), loadavg $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo none)"
 run() {  # NAME ARGS...
     local name=$1
     shift
@@ -21,20 +36,19 @@ run() {  # NAME ARGS...
     local rc=${PIPESTATUS[0]}
     [ "$rc" -eq 0 ] || status=1
 }
-if [ "$which" = all ] || [ "$which" = crypto ]; then
-    run crypto_bench --benchmark_repetitions=5 --benchmark_min_time=0.2
+if want crypto; then
+    run crypto_bench --benchmark_repetitions=7 --benchmark_min_time=0.2
 fi
-if [ "$which" = all ] || [ "$which" = esp ]; then
-    # Many short interleaved repetitions: on a shared VM the best of 20 x 0.05 s is far
-    # steadier than the best of 5 x 0.5 s (each long run catches some neighbour's burst).
+if want esp; then
+    # Many short interleaved repetitions: on a shared VM the median of 20 x 0.05 s is far
+    # steadier than 5 x 0.5 s (each long run catches some neighbour's burst).
     run esp_bench --benchmark_repetitions=20 --benchmark_min_time=0.05
 fi
-if [ "$which" = all ] || [ "$which" = wire ]; then
-    run wire_bench --benchmark_repetitions=3 --benchmark_min_time=0.2
+if want wire; then
+    run wire_bench --benchmark_repetitions=5 --benchmark_min_time=0.2
 fi
-rm -f /tmp/ikeplex-e2e_bench.log  # no gate lines of an earlier e2e run
-if [ "$which" = all ] || [ "$which" = e2e ]; then
-    # End to end G3-G6 (bench/e2e/gates.py, ~5 min): all output in /tmp/ikeplex-e2e.log, the
+if want e2e; then
+    # End to end G3-G6 (bench/e2e/gates.py, 5 rounds and the rekey phase, ~10 min): all output in /tmp/ikeplex-e2e.log, the
     # gate lines also in /tmp/ikeplex-e2e_bench.log for the ratio lines below.
     echo "=== e2e_gates $(date -u +%FT%TZ) on $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
     scripts/bench-e2e.sh --gates --build build/release | tee /tmp/ikeplex-e2e.log

@@ -119,57 +119,6 @@ std::size_t l4_csum_field(const L4View& v) noexcept {
 
 // ---- checksums
 
-std::uint64_t csum_add(ByteView b, std::uint64_t sum) noexcept {
-    const std::uint8_t* p = b.data();
-    std::size_t n = b.size();
-    while (n >= 8) {
-        std::uint32_t w0 = 0;
-        std::uint32_t w1 = 0;
-        std::memcpy(&w0, p, 4);
-        std::memcpy(&w1, p + 4, 4);
-        sum += std::uint64_t{w0} + w1;
-        p += 8;
-        n -= 8;
-    }
-    if (n >= 4) {
-        std::uint32_t w = 0;
-        std::memcpy(&w, p, 4);
-        sum += w;
-        p += 4;
-        n -= 4;
-    }
-    if (n >= 2) {
-        std::uint16_t w = 0;
-        std::memcpy(&w, p, 2);
-        sum += w;
-        p += 2;
-        n -= 2;
-    }
-    if (n == 1) {
-        const std::uint8_t last[2] = {p[0], 0};
-        std::uint16_t w = 0;
-        std::memcpy(&w, last, 2);
-        sum += w;
-    }
-    return sum;
-}
-
-std::uint16_t csum_fold(std::uint64_t sum) noexcept {
-    while ((sum >> 16U) != 0) {
-        sum = (sum & 0xFFFFU) + (sum >> 16U);
-    }
-    return static_cast<std::uint16_t>(sum);
-}
-
-std::uint64_t pseudo_header_sum(ByteView src, ByteView dst, std::uint8_t proto,
-                                std::uint32_t l4_len) noexcept {
-    // IPv6 form (length as 32 bits); for IPv4 lengths < 65536 it sums the same as the 12-byte
-    // IPv4 pseudo-header.
-    std::uint8_t tail[6] = {0, proto, 0, 0, 0, 0};
-    put_be32(tail + 2, l4_len);
-    return csum_add(tail, csum_add(dst, csum_add(src)));
-}
-
 void set_ipv4_header_checksum(MutByteView hdr) noexcept {
     hdr[10] = 0;
     hdr[11] = 0;
@@ -339,7 +288,9 @@ bool write_segment(ByteView pkt, const GsoPlan& plan, std::size_t i, PacketBuf& 
         return false;
     }
     std::memcpy(p, pkt.data(), plan.hdr_len);
-    std::memcpy(p + plan.hdr_len, pkt.data() + plan.hdr_len + off, len);
+    // The payload's part of the L4 checksum is summed while it is copied (one pass).
+    const std::uint64_t payload_sum =
+            csum_copy(p + plan.hdr_len, pkt.data() + plan.hdr_len + off, len);
     const std::size_t total = plan.hdr_len + len;
     if (plan.v6) {
         put_be16(p + 4, total - kIpv6Hdr);
@@ -369,7 +320,10 @@ bool write_segment(ByteView pkt, const GsoPlan& plan, std::size_t i, PacketBuf& 
     const std::uint64_t sum =
             pseudo_header_sum(src_addr(ip, plan.v6), dst_addr(ip, plan.v6),
                               plan.udp ? kProtoUdp : kProtoTcp, static_cast<std::uint32_t>(l4_len));
-    auto c = static_cast<std::uint16_t>(~csum_fold(csum_add({l4, l4_len}, sum)));
+    // The L4 header, then the payload: its sum is that of an even-offset range (hdr_len and
+    // l4_off are multiples of 4), so it adds as is.
+    const std::size_t l4_hdr = plan.hdr_len - plan.l4_off;
+    auto c = static_cast<std::uint16_t>(~csum_fold(csum_add({l4, l4_hdr}, sum + payload_sum)));
     if (c == 0 && plan.udp) {
         c = 0xFFFF;
     }

@@ -28,21 +28,14 @@
 #include <cstdint>
 #include <span>
 
+#include "esp/io/checksum.h"
 #include "esp/packet.h"
 #include "util/bytes.h"
 
 namespace ikeplex::esp::io {
 
-// ---- Internet checksum (RFC 1071), summed in host order: store the folded value with memcpy.
+// ---- Internet checksum (RFC 1071; csum_add and the rest in checksum.h)
 
-/// Adds `b` to a running one's-complement sum (an odd length is padded with a zero byte, so only
-/// the last piece of a checksummed range may have an odd length).
-std::uint64_t csum_add(ByteView b, std::uint64_t sum = 0) noexcept;
-/// Folds a running sum to 16 bits (host order, not inverted).
-std::uint16_t csum_fold(std::uint64_t sum) noexcept;
-/// The pseudo-header sum of IPv4 (4-byte addresses) or IPv6 (16-byte addresses).
-std::uint64_t pseudo_header_sum(ByteView src, ByteView dst, std::uint8_t proto,
-                                std::uint32_t l4_len) noexcept;
 /// Sets the IPv4 header checksum of `hdr` (ihl * 4 bytes).
 void set_ipv4_header_checksum(MutByteView hdr) noexcept;
 /// True if the IPv4 header checksum of `hdr` is right.

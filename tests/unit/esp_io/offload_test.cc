@@ -53,6 +53,23 @@ TEST(Checksum, MatchesReferenceForOddLengthsAndAlignments) {
     }
 }
 
+TEST(Checksum, CopyingSumEqualsSumAndCopiesEveryByte) {
+    const Bytes data = pattern(1501, 7);
+    for (std::size_t off = 0; off < 4; ++off) {
+        for (std::size_t len : {0UL, 1UL, 31UL, 32UL, 33UL, 64UL, 95UL, 1348UL, 1400UL, 1493UL}) {
+            const ByteView v{data.data() + off, len};
+            std::vector<std::uint8_t> dst(len + 2, 0xEE);
+            const std::uint64_t start = 0x1234;  // a running sum from earlier pieces
+            const std::uint64_t sum = csum_copy(dst.data() + 1, v.data(), len, start);
+            EXPECT_EQ(csum_fold(sum), csum_fold(csum_add(v, start)))
+                    << "off " << off << " len " << len;
+            EXPECT_EQ(0, std::memcmp(dst.data() + 1, v.data(), len)) << "len " << len;
+            EXPECT_EQ(dst[0], 0xEE);
+            EXPECT_EQ(dst[len + 1], 0xEE);  // nothing written beyond the range
+        }
+    }
+}
+
 TEST(Checksum, L4ChecksumsAgreeWithReference) {
     const auto a4 = testing::v4_addrs(0x0A630001, 0x0A630102);
     const auto a6 = testing::v6_addrs(1, 2);
