@@ -1,5 +1,6 @@
 #include "esp/dataplane.h"
 
+#include "esp/handoff.h"
 #include "esp/io/rtnl.h"
 #include "esp/io/steering.h"
 #include "esp/io/tun.h"
@@ -85,6 +86,14 @@ Result<void> Dataplane::start_io() {
     wo.pin = options_.pin;
     wo.ipsec_mb = options_.ipsec_mb;
     wo.workers = options_.workers;
+    if (options_.workers > 1 && options_.offloads && !options_.relay_peer) {
+        auto h = Handoff::create(options_.workers);
+        if (!h) {
+            return h.error();
+        }
+        handoff_ = std::move(*h);
+        wo.handoff = handoff_.get();
+    }
     std::vector<std::unique_ptr<Worker>> workers;
     for (unsigned k = 0; k < options_.workers; ++k) {
         auto w = Worker::open(k, *tun_, wo, slots_[k]->core, slots_[k]->queue);
@@ -199,6 +208,7 @@ WorkerStats Dataplane::stats(unsigned worker) const {
     s.rx_packets = c.rx_packets.load(std::memory_order_relaxed);
     s.rx_bytes = c.rx_bytes.load(std::memory_order_relaxed);
     s.fallback_tx = c.fallback_tx.load(std::memory_order_relaxed);
+    s.handed_off = c.handed_off.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < s.drops.size(); ++i) {
         s.drops[i] = c.drops[i].load(std::memory_order_relaxed);
     }

@@ -25,6 +25,7 @@ namespace io {
 class Tun;
 }
 class Worker;
+class Handoff;
 
 struct DataplaneOptions {
     unsigned workers{1};
@@ -44,6 +45,7 @@ struct DataplaneOptions {
 /// Counters of one worker, copied for the control thread.
 struct WorkerStats {
     std::uint64_t tx_packets{0}, tx_bytes{0}, rx_packets{0}, rx_bytes{0}, fallback_tx{0};
+    std::uint64_t handed_off{0};  ///< received, passed to the SPI's worker (handoff.h)
     std::array<std::uint64_t, static_cast<std::size_t>(Drop::kCount)> drops{};
 };
 
@@ -93,6 +95,7 @@ private:
     const crypto::Registry& registry_;
     DataplaneOptions options_;
     EventQueue events_;
+    std::unique_ptr<Handoff> handoff_;  // declared first: destroyed after the workers stop
     std::vector<std::unique_ptr<Slot>> slots_;
     std::unique_ptr<io::Tun> tun_;
     std::unordered_map<std::uint64_t, SaPtr> sas_;  // (spi << 1) | inbound

@@ -9,6 +9,7 @@
 #include <sched.h>
 
 #include "crypto/aead.h"
+#include "esp/handoff.h"
 #include "esp/io/fd.h"
 #include "esp/io/raw_esp.h"
 #include "esp/io/steering.h"
@@ -27,6 +28,7 @@ constexpr int kRoundsPerWake = 8;
 constexpr std::uint64_t kTagTun = 1ULL << 32;
 constexpr std::uint64_t kTagCommands = 2ULL << 32;
 constexpr std::uint64_t kTagRaw = 3ULL << 32;
+constexpr std::uint64_t kTagHandoff = 4ULL << 32;
 
 /// Socket buffers for bursts: a TSO super-packet from the TUN becomes ~45 ESP datagrams at
 /// once, and the kernel's default receive buffer (~200 KiB) overflows under a single TCP
@@ -60,6 +62,8 @@ Worker::Worker(unsigned index, const io::Tun& tun, WorkerIoOptions options, Work
       from_(kBatch) {
     out_.reserve(kBatch);
     inner_.reserve(kBatch);
+    own_.reserve(kBatch);
+    woken_.assign(options_.workers, false);
 }
 
 Result<std::unique_ptr<Worker>> Worker::open(unsigned index, const io::Tun& tun,
@@ -68,9 +72,10 @@ Result<std::unique_ptr<Worker>> Worker::open(unsigned index, const io::Tun& tun,
     std::unique_ptr<Worker> w(new Worker(index, tun, options, core, queue));  // NOLINT
     for (const Endpoint& b : options.udp_binds) {
         // UDP GRO merges datagrams of one 4-tuple before the reuseport program picks a socket,
-        // so with several workers a merged batch could carry SPIs another worker owns: GRO
-        // only with one worker (recvmmsg still batches the system calls).
-        auto s = io::UdpSocket::open(b, true, options.offloads && options.workers == 1);
+        // so with several workers a merged batch can carry SPIs another worker owns: GRO only
+        // with one worker or with the hand-off between workers (handoff.h).
+        const bool gro = options.offloads && (options.workers == 1 || options.handoff != nullptr);
+        auto s = io::UdpSocket::open(b, true, gro);
         if (!s) {
             log::error(log::Subsystem::kEsp, "worker {}: cannot open the ESP socket on {}: {}",
                        index, b, s.error().to_string());
@@ -158,6 +163,9 @@ void Worker::run() {
     for (std::size_t i = 0; i < raw_.size(); ++i) {
         watch(raw_[i].fd(), kTagRaw | i);
     }
+    if (options_.handoff != nullptr) {
+        watch(options_.handoff->fd(index_), kTagHandoff);
+    }
     std::array<epoll_event, 16> events{};
     while (!stop_.load(std::memory_order_relaxed)) {
         if (queue_.pending()) {
@@ -172,6 +180,8 @@ void Worker::run() {
                 from_tun(now);
             } else if (tag == kTagCommands) {
                 queue_.drain(core_);
+            } else if (tag == kTagHandoff) {
+                from_handoff(now);
             } else if ((tag >> 32) == (kTagRaw >> 32)) {
                 from_raw(tag & 0xffffffffU, now);
             } else {
@@ -240,7 +250,12 @@ void Worker::from_socket(std::size_t socket, std::int64_t now) {
             return;
         }
         inner_.clear();
-        core_.inbound(std::span<PacketBuf>(rx_.data(), *n), inner_, now);
+        if (options_.handoff != nullptr && udp_[socket].gro()) {
+            sort_out(*n);
+            core_.inbound(std::span<PacketBuf* const>(own_), inner_, now);
+        } else {
+            core_.inbound(std::span<PacketBuf>(rx_.data(), *n), inner_, now);
+        }
         to_tun(inner_);
         if (*n < rx_.size() / 2 && !udp_[socket].pending()) {
             return;
@@ -261,6 +276,54 @@ void Worker::from_raw(std::size_t socket, std::int64_t now) {
             return;
         }
     }
+}
+
+void Worker::sort_out(std::size_t n) {
+    own_.clear();
+    Handoff& h = *options_.handoff;
+    for (std::size_t i = 0; i < n; ++i) {
+        PacketBuf& p = rx_[i];
+        std::uint32_t spi = 0;
+        if (p.size() >= 4) {
+            spi = (std::uint32_t{p.data()[0]} << 24U) | (std::uint32_t{p.data()[1]} << 16U) |
+                  (std::uint32_t{p.data()[2]} << 8U) | p.data()[3];
+        }
+        // Not ESP (keepalive, IKE behind the non-ESP marker) stays: the reuseport program
+        // sends those to worker 0 or the IKE socket too.
+        const unsigned to = spi == 0 ? index_ : io::spi_worker(spi, options_.workers);
+        if (to == index_) {
+            own_.push_back(&p);
+        } else if (h.push(index_, to, p.bytes())) {
+            woken_[to] = true;
+            core_.count_handoff(1);
+        } else {
+            core_.count_drop(Drop::kIo);
+        }
+    }
+    for (unsigned w = 0; w < woken_.size(); ++w) {
+        if (woken_[w]) {
+            woken_[w] = false;
+            h.wake(w);
+        }
+    }
+}
+
+void Worker::from_handoff(std::int64_t now) {
+    Handoff& h = *options_.handoff;
+    h.clear(index_);
+    for (int round = 0; round < kRoundsPerWake; ++round) {
+        const std::size_t n = h.pop(index_, rx_);
+        if (n == 0) {
+            return;
+        }
+        inner_.clear();
+        core_.inbound(std::span<PacketBuf>(rx_.data(), n), inner_, now);
+        to_tun(inner_);
+        if (n < rx_.size()) {
+            return;
+        }
+    }
+    h.wake(index_);  // more waiting: come back after the other descriptors had their turn
 }
 
 void Worker::to_tun(std::vector<PacketBuf*>& in) {

@@ -27,6 +27,8 @@ class UdpSocket;
 class RawEspSocket;
 }  // namespace io
 
+class Handoff;
+
 struct WorkerIoOptions {
     std::vector<Endpoint> udp_binds;
     bool raw_esp{false};
@@ -34,6 +36,9 @@ struct WorkerIoOptions {
     bool pin{true};
     bool ipsec_mb{true};  ///< key AEADs with this thread's IPsec-MB manager where it can
     unsigned workers{1};
+    /// With several workers: where datagrams of another worker's SPI go (UDP GRO is used only
+    /// with it, see handoff.h); nullptr with one worker.
+    Handoff* handoff{nullptr};
 };
 
 class Worker {
@@ -62,6 +67,10 @@ private:
     void from_tun(std::int64_t now_ms);
     void from_socket(std::size_t socket, std::int64_t now_ms);
     void from_raw(std::size_t socket, std::int64_t now_ms);
+    void from_handoff(std::int64_t now_ms);
+    /// Hands the datagrams of rx_[0..n) that another worker owns to it; the rest, in order,
+    /// are left in own_.
+    void sort_out(std::size_t n);
     void transmit(std::vector<Outgoing>& out);
     void to_tun(std::vector<PacketBuf*>& in);
 
@@ -78,6 +87,8 @@ private:
     std::vector<Outgoing> out_;
     std::array<std::vector<io::Datagram>, 4> lists_;  // udp v4, udp v6, raw v4, raw v6
     std::vector<PacketBuf*> inner_;
+    std::vector<PacketBuf*> own_;
+    std::vector<bool> woken_;  // per worker: handed something this batch
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };

@@ -60,6 +60,8 @@ struct WorkerCounters {
     std::atomic<std::uint64_t> rx_packets{0};  ///< ESP packets decapsulated and accepted
     std::atomic<std::uint64_t> rx_bytes{0};
     std::atomic<std::uint64_t> fallback_tx{0};  ///< sent on the group's fallback SA
+    /// Received datagrams passed to the worker that owns their SPI (UDP GRO, handoff.h).
+    std::atomic<std::uint64_t> handed_off{0};
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Drop::kCount)> drops{};
 };
 
@@ -91,6 +93,11 @@ public:
     void expire_retired(std::int64_t now_ms);
     /// Counts `n` packets dropped for reason `d` (also used by the I/O loop for kIo).
     void count_drop(Drop d, std::uint64_t n = 1) noexcept;
+    /// Counts `n` datagrams handed to another worker (the I/O loop).
+    void count_handoff(std::uint64_t n) noexcept {
+        counters_.handed_off.store(counters_.handed_off.load(std::memory_order_relaxed) + n,
+                                   std::memory_order_relaxed);
+    }
     [[nodiscard]] std::size_t inbound_sas() const noexcept { return inbound_.size(); }
     [[nodiscard]] std::size_t outbound_sas() const noexcept { return outbound_.size(); }
 

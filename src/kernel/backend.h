@@ -36,6 +36,7 @@ struct WorkerStats {
     std::uint64_t rx_packets{0};
     std::uint64_t rx_bytes{0};
     std::uint64_t fallback_tx{0};  ///< of tx_packets, sent on a group's fallback SA
+    std::uint64_t handed_off{0};   ///< received, passed to the worker owning the SPI
     std::vector<std::pair<std::string, std::uint64_t>> drops;  ///< reason -> count (non-zero)
 };
 

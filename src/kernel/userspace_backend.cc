@@ -186,6 +186,7 @@ std::vector<WorkerStats> UserspaceBackend::worker_stats() const {
         s.rx_packets = w.rx_packets;
         s.rx_bytes = w.rx_bytes;
         s.fallback_tx = w.fallback_tx;
+        s.handed_off = w.handed_off;
         for (std::size_t i = 1; i < w.drops.size(); ++i) {
             if (w.drops[i] != 0) {
                 s.drops.emplace_back(esp::to_string(static_cast<esp::Drop>(i)), w.drops[i]);

@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include <linux/udp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -16,10 +17,12 @@
 #include <unistd.h>
 
 #include "esp/dataplane.h"
+#include "esp/esp_codec.h"
 #include "esp/io/fd.h"
 #include "esp/io/rtnl.h"
 #include "esp/io/tun.h"
 #include "esp/io/udp_io.h"
+#include "esp/sa_crypto.h"
 #include "kernel/userspace_backend.h"
 
 namespace ikeplex::esp {
@@ -279,6 +282,156 @@ TEST(DataplaneIo, TwoNamespacesCarryEachCpusTrafficOnItsOwnSa) {
         }
     }
     EXPECT_TRUE(acquired);
+}
+
+/// An IPv4/UDP packet 10.99.1.1 -> 10.99.2.1:9000 of `size` bytes (UDP checksum 0), tagged `n`.
+void inner_packet(PacketBuf& p, std::size_t size, std::uint8_t n) {
+    p.reset();
+    std::uint8_t* d = p.fill(size);
+    std::memset(d, n, size);
+    const std::uint8_t ip[20] = {0x45,
+                                 0,
+                                 static_cast<std::uint8_t>(size >> 8U),
+                                 static_cast<std::uint8_t>(size),
+                                 0,
+                                 n,
+                                 0x40,
+                                 0,
+                                 64,
+                                 17,
+                                 0,
+                                 0,
+                                 10,
+                                 99,
+                                 1,
+                                 1,
+                                 10,
+                                 99,
+                                 2,
+                                 1};
+    std::memcpy(d, ip, sizeof ip);
+    std::uint32_t sum = 0;
+    for (std::size_t i = 0; i < 20; i += 2) {
+        sum += (std::uint32_t{d[i]} << 8U) | d[i + 1];
+    }
+    sum = (sum & 0xFFFFU) + (sum >> 16U);
+    sum = (sum & 0xFFFFU) + (sum >> 16U);
+    d[10] = static_cast<std::uint8_t>(~sum >> 8U);
+    d[11] = static_cast<std::uint8_t>(~sum);
+    const std::uint8_t udp[8] = {0x30,
+                                 0x39,
+                                 0x23,
+                                 0x28,
+                                 static_cast<std::uint8_t>((size - 20) >> 8U),
+                                 static_cast<std::uint8_t>(size - 20),
+                                 0,
+                                 0};
+    std::memcpy(d + 20, udp, sizeof udp);
+}
+
+// The kernel hands a GSO/GRO batch to the socket the reuseport program picks by its first SPI;
+// the datagrams of the other worker's SPI in it must reach that worker (handoff.h). One
+// UDP_SEGMENT send of 8 ESP datagrams alternating between two SAs owned by different workers
+// crosses the veth as one skb and arrives as one super-datagram.
+TEST(DataplaneIo, AMixedGroBatchReachesEachSpisWorker) {
+    if (::geteuid() != 0 || ::access("/dev/net/tun", R_OK | W_OK) != 0) {
+        GTEST_SKIP() << "needs root and /dev/net/tun (network namespaces, TUN devices)";
+    }
+    Namespaces ns;
+    ASSERT_TRUE(ns.ok()) << "cannot create the namespace pair";
+    Side a{ns.a(),
+           {IpAddress::parse("10.99.0.1").value(), 4500},
+           "10.99.1.0/24",
+           "10.99.2.0/24",
+           "10.99.2.0",
+           "10.99.1.1",
+           {},
+           {}};
+    Side b{ns.b(),
+           {IpAddress::parse("10.99.0.2").value(), 4500},
+           "10.99.2.0/24",
+           "10.99.1.0/24",
+           "10.99.1.0",
+           "10.99.2.1",
+           {},
+           {}};
+    ASSERT_TRUE(start(b));
+    const std::array<Spi, 2> spi{b.dp->allocate_spi(ResourceId::cpu(0)),
+                                 b.dp->allocate_spi(ResourceId::cpu(1))};
+    ASSERT_EQ(b.dp->owner(spi[0]), 0U);
+    ASSERT_EQ(b.dp->owner(spi[1]), 1U);
+    std::array<std::unique_ptr<SaCrypto>, 2> tx;
+    for (unsigned k = 0; k < 2; ++k) {
+        SaConfig c = config(b, a, spi[k], true, ResourceId::cpu(k),
+                            static_cast<std::uint8_t>(10 * k + 3));
+        tx[k] = SaCrypto::create(registry(), c.encr_id, c.encr_key_bits, 0, c.encr_key.view(), {},
+                                 nullptr)
+                        .value();
+        ASSERT_TRUE(b.dp->install(std::move(c)));
+    }
+    policies(b);
+    io::Fd rx = in_netns(b.ns, [] {
+        io::Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(9000);
+        addr.sin_addr.s_addr = htonl(0x0a630201);
+        EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);  // NOLINT
+        const timeval tv{0, 300000};
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        return fd;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // workers apply commands
+    // 8 ESP datagrams of equal size, SAs 0 1 0 1 ..., in one buffer.
+    constexpr int kCount = 8;
+    Bytes wire;
+    std::size_t seg = 0;
+    for (int i = 0; i < kCount; ++i) {
+        PacketBuf p;
+        inner_packet(p, 200, static_cast<std::uint8_t>(i));
+        const unsigned k = static_cast<unsigned>(i) % 2;
+        ASSERT_EQ(encapsulate(*tx[k], spi[k], static_cast<std::uint64_t>(i / 2 + 1), false,
+                              Mode::kTunnel, p),
+                  Drop::kNone);
+        seg = p.size();
+        wire.insert(wire.end(), p.data(), p.data() + p.size());
+    }
+    const bool sent = in_netns(a.ns, [&] {
+        io::Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        sockaddr_in dst{};
+        dst.sin_family = AF_INET;
+        dst.sin_port = htons(4500);
+        dst.sin_addr.s_addr = htonl(0x0a630002);  // 10.99.0.2
+        const int size = static_cast<int>(seg);
+        if (::setsockopt(fd.get(), IPPROTO_UDP, UDP_SEGMENT, &size, sizeof size) != 0) {
+            return false;
+        }
+        return ::sendto(fd.get(), wire.data(), wire.size(), 0, reinterpret_cast<sockaddr*>(&dst),
+                        sizeof dst) == static_cast<ssize_t>(wire.size());  // NOLINT
+    });
+    ASSERT_TRUE(sent) << "UDP_SEGMENT send failed";
+    int received = 0;
+    char buf[512];
+    while (received<kCount&& ::recv(rx.get(), buf, sizeof buf, 0)> 0) {
+        ++received;
+    }
+    EXPECT_EQ(received, kCount);
+    EXPECT_EQ(b.dp->find(spi[0], true)->packets(), 4U);
+    EXPECT_EQ(b.dp->find(spi[1], true)->packets(), 4U);
+    // One worker got the batch and passed the other SA's four on.
+    EXPECT_EQ(b.dp->stats(0).handed_off + b.dp->stats(1).handed_off, 4U);
+    EXPECT_EQ(b.dp->stats(0).rx_packets, 4U);
+    EXPECT_EQ(b.dp->stats(1).rx_packets, 4U);
+    for (unsigned k = 0; k < 2; ++k) {
+        const auto s = b.dp->stats(k);
+        for (std::size_t d = 1; d < s.drops.size(); ++d) {
+            if (static_cast<Drop>(d) == Drop::kNoRoute) {
+                continue;  // outbound: what the kernel itself sends into the TUN (IPv6 ND, ...)
+            }
+            EXPECT_EQ(s.drops[d], 0U)
+                    << "worker " << k << " dropped as " << to_string(static_cast<Drop>(d));
+        }
+    }
 }
 
 }  // namespace

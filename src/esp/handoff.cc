@@ -1,0 +1,154 @@
+#include "esp/handoff.h"
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+#include <sys/eventfd.h>
+
+#include <unistd.h>
+
+#include "esp/io/fd.h"
+
+namespace ikeplex::esp {
+
+namespace {
+
+constexpr std::size_t kAlign = 8;
+constexpr std::size_t kLenBytes = 4;
+constexpr std::uint32_t kWrap = 0xFFFFFFFFU;  ///< "continue at the start of the ring"
+/// Largest datagram a record carries: what a PacketBuf takes with the default headroom.
+constexpr std::size_t kMaxDatagram = PacketBuf::kCapacity - PacketBuf::kHeadroom;
+
+constexpr std::size_t record_size(std::size_t len) noexcept {
+    return (kLenBytes + len + kAlign - 1) / kAlign * kAlign;
+}
+
+}  // namespace
+
+/// Positions are byte counts since the start (never wrapped); offset = position % kRingBytes.
+/// Records are 8-aligned, so a length field never straddles the end.
+struct Handoff::Ring {
+    alignas(64) std::atomic<std::size_t> head{0};  ///< written by the producer
+    alignas(64) std::atomic<std::size_t> tail{0};  ///< written by the consumer
+    alignas(64) std::uint8_t data[kRingBytes];
+};
+
+Handoff::Handoff(unsigned workers)
+    : workers_(workers), rings_(new std::atomic<Ring*>[std::size_t{workers} * workers]) {
+    for (std::size_t i = 0; i < std::size_t{workers} * workers; ++i) {
+        rings_[i].store(nullptr, std::memory_order_relaxed);
+    }
+}
+
+Result<std::unique_ptr<Handoff>> Handoff::create(unsigned workers) {
+    std::unique_ptr<Handoff> h(new Handoff(workers));  // NOLINT: private constructor
+    for (unsigned k = 0; k < workers; ++k) {
+        const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (fd < 0) {
+            return io::sys_error("eventfd (worker hand-off)");
+        }
+        h->fds_.push_back(fd);
+    }
+    return h;
+}
+
+Handoff::~Handoff() {
+    for (const int fd : fds_) {
+        ::close(fd);
+    }
+    for (std::size_t i = 0; i < std::size_t{workers_} * workers_; ++i) {
+        delete rings_[i].load(std::memory_order_acquire);
+    }
+}
+
+Handoff::Ring* Handoff::ring(unsigned from, unsigned to) noexcept {
+    std::atomic<Ring*>& slot = rings_[std::size_t{from} * workers_ + to];
+    Ring* r = slot.load(std::memory_order_relaxed);  // only this producer stores it
+    if (r == nullptr) {
+        r = new (std::nothrow) Ring;
+        if (r != nullptr) {
+            slot.store(r, std::memory_order_release);
+        }
+    }
+    return r;
+}
+
+bool Handoff::push(unsigned from, unsigned to, ByteView datagram) noexcept {
+    if (from >= workers_ || to >= workers_ || from == to || datagram.empty() ||
+        datagram.size() > kMaxDatagram) {
+        return false;
+    }
+    Ring* r = ring(from, to);
+    if (r == nullptr) {
+        return false;
+    }
+    const std::size_t head = r->head.load(std::memory_order_relaxed);
+    const std::size_t tail = r->tail.load(std::memory_order_acquire);
+    const std::size_t off = head % kRingBytes;
+    const std::size_t need = record_size(datagram.size());
+    const std::size_t skip = off + need > kRingBytes ? kRingBytes - off : 0;
+    if (kRingBytes - (head - tail) < skip + need) {
+        return false;
+    }
+    std::size_t pos = head;
+    if (skip != 0) {
+        std::memcpy(r->data + off, &kWrap, kLenBytes);
+        pos += skip;
+    }
+    std::uint8_t* p = r->data + pos % kRingBytes;
+    const auto len = static_cast<std::uint32_t>(datagram.size());
+    std::memcpy(p, &len, kLenBytes);
+    std::memcpy(p + kLenBytes, datagram.data(), datagram.size());
+    r->head.store(pos + need, std::memory_order_release);
+    return true;
+}
+
+void Handoff::wake(unsigned to) const noexcept {
+    if (to < fds_.size()) {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const ssize_t n = ::write(fds_[to], &one, sizeof one);
+    }
+}
+
+int Handoff::fd(unsigned to) const noexcept {
+    return to < fds_.size() ? fds_[to] : -1;
+}
+
+void Handoff::clear(unsigned to) const noexcept {
+    if (to < fds_.size()) {
+        std::uint64_t v = 0;
+        [[maybe_unused]] const ssize_t n = ::read(fds_[to], &v, sizeof v);
+    }
+}
+
+std::size_t Handoff::pop(unsigned to, std::span<PacketBuf> bufs) noexcept {
+    std::size_t o = 0;
+    for (unsigned from = 0; from < workers_ && o < bufs.size(); ++from) {
+        if (from == to) {
+            continue;
+        }
+        Ring* r = rings_[std::size_t{from} * workers_ + to].load(std::memory_order_acquire);
+        if (r == nullptr) {
+            continue;
+        }
+        std::size_t tail = r->tail.load(std::memory_order_relaxed);
+        const std::size_t head = r->head.load(std::memory_order_acquire);
+        while (tail < head && o < bufs.size()) {
+            const std::size_t off = tail % kRingBytes;
+            std::uint32_t len = 0;
+            std::memcpy(&len, r->data + off, kLenBytes);
+            if (len == kWrap) {
+                tail += kRingBytes - off;
+                continue;
+            }
+            bufs[o].assign(ByteView{r->data + off + kLenBytes, len});
+            ++o;
+            tail += record_size(len);
+        }
+        r->tail.store(tail, std::memory_order_release);
+    }
+    return o;
+}
+
+}  // namespace ikeplex::esp
