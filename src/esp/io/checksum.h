@@ -1,7 +1,10 @@
 // The Internet checksum (RFC 1071) for the TUN offloads (offload.h): summed in host order, so a
 // folded value is stored with memcpy. The hot loops (1400-byte segments, once per packet in each
-// direction of a batched tunnel) use SSE2 where the compiler targets it: 32 bytes a round, the
-// 32-bit words widened into 64-bit lanes (no carries to propagate until the fold).
+// direction of a batched tunnel) are vectorised: AVX2 where the CPU has it (chosen at run time),
+// else SSE2, the 32-bit words widened into 64-bit lanes (no carries to propagate until the fold).
+// They are needed: what leaves in ESP must be a whole packet (a segment of a TSO super-packet
+// gets its checksum here), and segments coalesced into one super-packet for the TUN are checked
+// first, as the kernel's own GRO does, because the kernel does not check a NEEDS_CSUM packet.
 #pragma once
 
 #include <cstddef>
