@@ -6,7 +6,8 @@
 //       AES-128-GCM on OpenSSL (EVP) and on IPsec-MB. Gate: ours/raw >= 0.85 each.
 //  G2 — RFC 9611 scaling, no I/O: per packet encapsulate + decapsulate (+ replay window) of
 //       1400 bytes, AES-128-GCM on IPsec-MB (and OpenSSL, reported without a gate):
-//         1core  one thread on CPU 0 with one SA;
+//         1core  one thread on CPU 0 with one SA, while CPU 1 does the same work on an SA of
+//                its own, unmeasured (so that both sides run at the clock of two busy cores);
 //         pcpu   two threads on CPUs 0 and 1, each with its own SA (counter, replay window,
 //                lifetime counter, crypto contexts);
 //         shared two threads sharing one SA: one atomic 64-bit sequence counter outbound, one
@@ -25,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <openssl/evp.h>
@@ -326,20 +328,20 @@ SharedSa& shared_sa() {
     return sa;
 }
 
-template <Lib L>
-void g2_per_cpu(benchmark::State& state) {
-    pin(state.thread_index());
-    Worker w(L);
-    ReplayWindow win(kWindow, false);  // this thread's own SA
-    std::uint64_t next_seq = 0;
-    std::uint64_t lifetime_bytes = 0;
-    std::int64_t drops = 0;
-    for (auto _ : state) {
+/// One SA of one thread: per packet encapsulate, then decapsulate through its replay window.
+struct OwnSa {
+    explicit OwnSa(Lib lib) : w(lib) {}
+    Worker w;
+    ReplayWindow win{kWindow, false};
+    std::uint64_t next_seq{0};
+    std::uint64_t lifetime_bytes{0};
+
+    /// False if the packet was dropped.
+    bool step() {
         refill(w.pkt, w.header);
         if (encapsulate(*w.crypto.tx, kSpi, ++next_seq, false, Mode::kTunnel, w.pkt) !=
             Drop::kNone) {
-            ++drops;
-            continue;
+            return false;
         }
         const auto hdr = peek_header(w.pkt.bytes());
         const auto seq = win.check(hdr->seq);
@@ -347,19 +349,64 @@ void g2_per_cpu(benchmark::State& state) {
         if (!seq ||
             decapsulate(*w.crypto.rx, *seq, false, Mode::kTunnel, w.pkt, nh) != Drop::kNone ||
             !win.update(*seq)) {
-            ++drops;
-            continue;
+            return false;
         }
         lifetime_bytes += w.pkt.size();
         benchmark::DoNotOptimize(lifetime_bytes);
+        return true;
+    }
+};
+
+template <Lib L>
+void g2_per_cpu(benchmark::State& state) {
+    pin(state.thread_index());
+    OwnSa sa(L);
+    std::int64_t drops = 0;
+    for (auto _ : state) {
+        drops += sa.step() ? 0 : 1;
     }
     state.counters["drops"] = static_cast<double>(drops);
     set_bytes(state);
 }
 
+/// The same work on CPU 1 with an SA of its own, unmeasured, while the 1core run measures CPU 0:
+/// with both CPUs busy in both runs, G2 compares the software's scaling, not the CPU's clock
+/// (one busy core runs faster than two; S1's cpu_ns_per_pkt shows by how much).
+template <Lib L>
+class BusyNeighbour {
+public:
+    BusyNeighbour() {
+        if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+            return;
+        }
+        thread_ = std::thread([this] {
+            pin(1);
+            OwnSa sa(L);
+            while (!stop_.load(std::memory_order_relaxed)) {
+                for (int i = 0; i < 64; ++i) {
+                    sa.step();
+                }
+            }
+        });
+    }
+    BusyNeighbour(const BusyNeighbour&) = delete;
+    BusyNeighbour& operator=(const BusyNeighbour&) = delete;
+    ~BusyNeighbour() {
+        stop_.store(true);
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    }
+
+private:
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
 // Separate names for the 1- and 2-thread runs (the reporter keys results by function name).
 template <Lib L>
 void BM_G2_1Core(benchmark::State& state) {
+    const BusyNeighbour<L> neighbour;
     g2_per_cpu<L>(state);
 }
 template <Lib L>

@@ -4,10 +4,9 @@ members at once, and both daemons the same member at once (a rekey collision, RF
 §2.8.1). Runs of the same length without rekeys, measured beside it, give the machine's own
 loss and its run-to-run spread.
 
-The baseline runs make the same CLI calls at the same times (list-sas before and after each
-command, `counters` in place of `rekey`): these 2 CPUs also run the senders and receivers, and a
-process start is milliseconds of CPU, while the receiving iperf3's socket buffer holds about
-10 ms of a stream.
+The commands of a step go over VICI at once (bench/e2e/vici_min.py), so "at once" is within
+microseconds and both daemons' requests cross on the wire. The baseline runs make the same
+control calls at the same times with `stats` in place of `rekey` (see _step).
 
 Check (docs/performance.md "Rekey under load"): in the rekey run the data plane drops no packet
 for want of its SA, as a replay or for integrity (worker counters no_sa, replay, integrity, both
@@ -24,7 +23,25 @@ import e2e
 import lib
 import peers
 import traffic
+import vici_min
 
+# iperf3's own socket buffers (-w, both ends): the default receive buffer (212992 bytes) holds
+# ~10 ms of a stream, so any 10 ms the receiving iperf3 waits for its CPU (these 2 CPUs also run
+# both gateways and the senders) loses datagrams at the application, in baselines as in rekey
+# runs (seen: 0, 0 and 711 in three baselines). 4 MiB holds ~280 ms: what is left is the
+# tunnel's loss. The tunnel's own drops are counted apart in any case. Capped by the machine's
+# net.core.rmem_max/wmem_max (global sysctls, not changed here; Debian's default is 212992).
+APP_BUFFER_WANTED = 4 << 20
+
+
+def app_buffer():
+    """The -w to give iperf3, or None when the sysctls allow no more than the default."""
+    try:
+        caps = [int(open(f"/proc/sys/net/core/{k}").read()) for k in ("rmem_max", "wmem_max")]
+    except (OSError, ValueError):
+        return None
+    n = min([APP_BUFFER_WANTED] + caps)
+    return n if n > 212992 else None
 REKEY_PPS = 30000  # 2 streams together: half the G5 rate, well under capacity
 DURATION = 14
 BASELINES = 3
@@ -43,7 +60,7 @@ SCHEDULE = [
     (12.0, [(0, "a")]),
 ]
 DROP_REASONS = ("no_sa", "replay", "integrity")
-COLLISION_LOG = "simultaneous rekeying of"  # ikeplexd's log line for a rekey collision (§2.8.1)
+COLLISION_LOG = "deleting our redundant"  # ikeplexd logs it once per Child SA rekey collision (§2.8.1)
 
 
 def _log_count(d, text):
@@ -52,62 +69,63 @@ def _log_count(d, text):
             return sum(1 for line in f if text in line)
     except OSError:
         return 0
-ERRORS = (lib.Failure, OSError, ValueError)
+ERRORS = (lib.Failure, OSError, ValueError, KeyError)
 
 
-def _rekey(gw, cpu, side, t0, events, lock, dry):
-    """One rekey command and the wait for its result; `dry` (the baseline runs): the same CLI
-    calls at the same times, but `ikeplex counters` instead of the rekey, so that the baselines
-    carry the test bed's own CLI load (a process start takes milliseconds of these 2 CPUs)."""
-    d = gw.daemons[side]
-    ev = {"cpu": cpu, "by": side, "at_s": round(time.monotonic() - t0, 2), "dry": dry}
-    try:
-        old = (peers.ikeplex_children(d) or {}).get(str(cpu))
-        if old is None:
-            raise lib.Failure(f"no member for CPU {cpu} before its rekey")
-        ev["old_spi_out"] = old["spi-out"]
-        if dry:
-            d.cli("counters", timeout=10)
-            peers.ikeplex_children(d)
-            ev.update(ok=True, took_s=round(time.monotonic() - t0 - ev["at_s"], 2))
-            with lock:
-                events.append(ev)
-            return
+def _step(gw, cmds, t0, events, dry):
+    """The rekey commands of one step, sent over VICI within microseconds of each other (the
+    CLI's process start would take milliseconds, longer than a whole rekey exchange), then the
+    wait for each member's new SPI. `dry` (the baseline runs): the same list-sas calls and
+    connections, a `stats` request in place of each rekey, so that the baselines carry the test
+    bed's own control load (these 2 CPUs also run the senders, and the receiving iperf3's socket
+    buffer holds about 10 ms of a stream)."""
+    todo = []
+    for cpu, side in cmds:
+        d = gw.daemons[side]
+        ev = {"cpu": cpu, "by": side, "at_s": round(time.monotonic() - t0, 2), "dry": dry}
         try:
-            d.cli("rekey", "--child-id", old["uniqueid"], timeout=10)
-        except lib.Failure as e:
-            # both sides on one member: if the peer's rekey completed before this command
-            # arrived, the SA it names is gone; the member must still be renewed
-            if "no matching SAs" not in str(e):
-                raise
-            ev["raced"] = True
+            old = (peers.ikeplex_children(d) or {}).get(str(cpu))
+            if old is None:
+                raise lib.Failure(f"no member for CPU {cpu} before its rekey")
+            ev["old_spi_out"] = old["spi-out"]
+            todo.append((d, ev, old, vici_min.Session(d.vici)))
+        except ERRORS as e:
+            ev.update(ok=False, error=str(e))
+            events.append(ev)
+    for d, ev, old, v in todo:
+        v.send("stats") if dry else v.send("rekey", child_id=old["uniqueid"])
+    for d, ev, old, v in todo:
+        cpu = ev["cpu"]
+        try:
+            res = v.receive()
+            if not dry and res.get("success") != "yes":
+                # both sides on one member: if the peer's rekey completed before this request
+                # arrived, the SA it names is gone; the member must still be renewed
+                if "no matching" not in res.get("errmsg", ""):
+                    raise lib.Failure(f"rekey of CPU {cpu}'s member by {ev['by'].upper()}: {res}")
+                ev["raced"] = True
 
-        def done():
-            g = peers.ikeplex_children(d) or {}
-            new = g.get(str(cpu))
-            return new if new and new["spi-out"] != old["spi-out"] and \
-                not any(k.startswith(f"{cpu}#") for k in g) else None
-        new = lib.wait_until(done, 8, f"the rekey of CPU {cpu}'s member by {side.upper()}")
-        ev.update(new_spi_out=new["spi-out"], new_cpu=new.get("cpu"), ok=True,
-                  took_s=round(time.monotonic() - t0 - ev["at_s"], 2))
-    except ERRORS as e:
-        ev.update(ok=False, error=str(e))
-    with lock:
+            def done(d=d, old=old, cpu=cpu):
+                g = peers.ikeplex_children(d) or {}
+                new = g.get(str(cpu))
+                return new if dry or (new and new["spi-out"] != old["spi-out"] and
+                                      not any(k.startswith(f"{cpu}#") for k in g)) else None
+            new = lib.wait_until(done, 8, f"the rekey of CPU {cpu}'s member by {ev['by'].upper()}")
+            ev.update(new_spi_out=new["spi-out"], new_cpu=new.get("cpu"), ok=True,
+                      took_s=round(time.monotonic() - t0 - ev["at_s"], 2))
+        except ERRORS as e:
+            ev.update(ok=False, error=str(e))
+        finally:
+            v.close()
         events.append(ev)
 
 
 def _rekeyer(gw, schedule, stop, events, dry):
     t0 = time.monotonic()
-    lock = threading.Lock()
     for when, cmds in schedule:
         if stop.wait(max(0.0, when - (time.monotonic() - t0))):
             return
-        ths = [threading.Thread(target=_rekey, args=(gw, cpu, side, t0, events, lock, dry), daemon=True)
-               for cpu, side in cmds]
-        for th in ths:
-            th.start()
-        for th in ths:
-            th.join(timeout=20)
+        _step(gw, cmds, t0, events, dry)
 
 
 def run_one(gw, topo, kind, log, drops_text, udp_errors):
@@ -131,7 +149,8 @@ def run_one(gw, topo, kind, log, drops_text, udp_errors):
         r = traffic.iperf3(topo.ns.a, topo.ns.b, lib.INNER_A, lib.INNER_B, proto="udp",
                            size=traffic.udp_payload_for(test.packet), rate=rate / test.streams,
                            duration=DURATION, streams=test.streams, client_cpus=test.cpus(),
-                           server_cpus=test.cpus(), on_start=on_start, attempts=1, server_output=True)
+                           server_cpus=test.cpus(), on_start=on_start, attempts=1, server_output=True,
+                           udp_buffer=app_buffer())
         cpu_sampler.stop()
         udp_d = udp_errors(topo, gw.name, udp0)
     finally:
@@ -163,7 +182,7 @@ def run_one(gw, topo, kind, log, drops_text, udp_errors):
            "sent": r.packets, "arrived": r.rx_packets, "lost": r.lost, "loss_pct": round(r.loss_pct, 4),
            "gw_cpu_s": round(cpu_sampler.total, 3), "rekeys": sorted(events, key=lambda e: e["at_s"]),
            "group_after": group_ok, "sa_delta": delta, "udp_errors": udp_d, "lost_per_second": per_second,
-           "worker_drops": drops, "fallback_tx": fb, "collisions": collisions}
+           "worker_drops": drops, "fallback_tx": fb, "collisions": collisions, "app_buffer": app_buffer()}
     lossy = {f"{k}-{k + 1}s": v for k, v in sorted(per_second.items()) if v}
     done = [(e["cpu"], e["by"], e["at_s"], e.get("took_s") if e["ok"] else "FAILED") for e in rec["rekeys"]
             if not e["dry"]]
@@ -198,7 +217,8 @@ def check(rk, base):
     failed = [e for e in rk["rekeys"] if not e["ok"]]
     raced = sum(1 for e in rk["rekeys"] if e.get("raced"))
     took = [e["took_s"] for e in rk["rekeys"] if e["ok"]]
-    detail = (f"udp1400x2@{REKEY_PPS // 1000}kpps, {DURATION} s; {commands} rekey commands in {len(SCHEDULE)} "
+    detail = (f"udp1400x2@{REKEY_PPS // 1000}kpps, {DURATION} s, iperf3 -w {rk.get('app_buffer') or 'default'}; "
+              f"{commands} rekey commands in {len(SCHEDULE)} "
               f"steps (alone, two members at once, both sides on one member at once), "
               f"{len(rk['rekeys']) - len(failed)} completed"
               + (f" in {min(took)}-{max(took)} s" if took else "")

@@ -381,7 +381,7 @@ def _stop(procs):
 
 def iperf3(client_ns, server_ns, src, dst, proto="udp", size=1372, rate=None, duration=5.0, streams=1,
            client_cpus=None, server_cpus=None, port=DEFAULT_PORT, tcp_window=None, on_start=None, attempts=3,
-           server_output=False):
+           server_output=False, udp_buffer=None):
     """Runs `streams` iperf3 client/server pairs at once for `duration` seconds: servers in
     `server_ns` bound to `dst` on ports port, port+1, ...; clients in `client_ns` bound to `src`.
     Separate processes (iperf3 3.12 is single-threaded), so stream i can be pinned: client to
@@ -396,13 +396,15 @@ def iperf3(client_ns, server_ns, src, dst, proto="udp", size=1372, rate=None, du
     streams already flood an overloaded tunnel) the whole run is repeated, `attempts` times at
     most; result.attempts says how many it took. server_output: ask each server for its own
     results (iperf3 --get-server-output; for UDP each stream's server_intervals: per second,
-    datagrams that arrived and sequence gaps). Returns a TrafficResult; raises TrafficError
-    with iperf3's own message on failure."""
+    datagrams that arrived and sequence gaps). udp_buffer: socket buffer bytes for UDP (-w, both
+    ends; at most net.core.rmem_max). Returns a TrafficResult; raises TrafficError with iperf3's
+    own message on failure."""
     last = None
     for attempt in range(1, max(1, attempts) + 1):
         try:
             r = _iperf3_once(client_ns, server_ns, src, dst, proto, size, rate, duration, streams, client_cpus,
-                             server_cpus, port, tcp_window, on_start, server_output)
+                             server_cpus, port, tcp_window if proto == "tcp" else udp_buffer, on_start,
+                             server_output)
             r.attempts = attempt
             return r
         except SetupError as e:
@@ -444,6 +446,8 @@ def _iperf3_once(client_ns, server_ns, src, dst, proto, size, rate, duration, st
                    "--connect-timeout", "10000"] + (["--get-server-output"] if server_output else [])
             if proto == "udp":
                 cmd += ["-u", "-l", str(size), "-b", str(int(rate)) if rate else "0"]
+                if tcp_window:
+                    cmd += ["-w", str(tcp_window)]
             else:
                 cmd += ["-b", str(int(rate)) if rate else "0"]
                 if tcp_window:
