@@ -100,6 +100,49 @@ struct Side {
     std::unique_ptr<Dataplane> dp;
 };
 
+/// The two sides of the namespace pair: a 10.99.1.0/24 behind 10.99.0.1, b 10.99.2.0/24 behind
+/// 10.99.0.2.
+Side side_a(const Namespaces& ns) {
+    return Side{ns.a(),
+                {IpAddress::parse("10.99.0.1").value(), 4500},
+                "10.99.1.0/24",
+                "10.99.2.0/24",
+                "10.99.2.0",
+                "10.99.1.1",
+                {},
+                {}};
+}
+Side side_b(const Namespaces& ns) {
+    return Side{ns.b(),
+                {IpAddress::parse("10.99.0.2").value(), 4500},
+                "10.99.2.0/24",
+                "10.99.1.0/24",
+                "10.99.1.0",
+                "10.99.2.1",
+                {},
+                {}};
+}
+
+/// A UDP socket on 10.99.2.1:9000 in b's namespace (receive timeout `timeout_us`; `big`: an
+/// 8 MiB receive buffer, so that every datagram fits when the test reads after sending).
+io::Fd receiver(const Side& b, bool big, long timeout_us) {
+    return in_netns(b.ns, [&] {
+        io::Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(9000);
+        addr.sin_addr.s_addr = htonl(0x0a630201);
+        EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);  // NOLINT
+        if (big) {
+            const int rcvbuf = 8 << 20;
+            ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+        }
+        const timeval tv{0, timeout_us};
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        return fd;
+    });
+}
+
 bool start(Side& s) {
     return in_netns(s.ns, [&] {
         auto control = io::UdpSocket::open(s.outer, true, false);
@@ -202,22 +245,8 @@ TEST(DataplaneIo, TwoNamespacesCarryEachCpusTrafficOnItsOwnSa) {
     const unsigned cpus = std::thread::hardware_concurrency();
     Namespaces ns;
     ASSERT_TRUE(ns.ok()) << "cannot create the namespace pair";
-    Side a{ns.a(),
-           {IpAddress::parse("10.99.0.1").value(), 4500},
-           "10.99.1.0/24",
-           "10.99.2.0/24",
-           "10.99.2.0",
-           "10.99.1.1",
-           {},
-           {}};
-    Side b{ns.b(),
-           {IpAddress::parse("10.99.0.2").value(), 4500},
-           "10.99.2.0/24",
-           "10.99.1.0/24",
-           "10.99.1.0",
-           "10.99.2.1",
-           {},
-           {}};
+    Side a = side_a(ns);
+    Side b = side_b(ns);
     ASSERT_TRUE(start(a));
     ASSERT_TRUE(start(b));
     const Spi fallback = pair(a, b, ResourceId::none(), ResourceId::none(), 1);
@@ -226,19 +255,7 @@ TEST(DataplaneIo, TwoNamespacesCarryEachCpusTrafficOnItsOwnSa) {
     policies(a);
     policies(b);
     // The receiver in b.
-    io::Fd rx = in_netns(b.ns, [] {
-        io::Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(9000);
-        addr.sin_addr.s_addr = htonl(0x0a630201);
-        EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);  // NOLINT
-        const int rcvbuf = 8 << 20;  // every datagram fits: the test reads after sending
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
-        const timeval tv{0, 200000};
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        return fd;
-    });
+    io::Fd rx = receiver(b, true, 200000);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // workers apply commands
     constexpr int kPerCpu = 200;
     const unsigned used = std::min(cpus, 2U);
@@ -339,22 +356,8 @@ TEST(DataplaneIo, AMixedGroBatchReachesEachSpisWorker) {
     }
     Namespaces ns;
     ASSERT_TRUE(ns.ok()) << "cannot create the namespace pair";
-    Side a{ns.a(),
-           {IpAddress::parse("10.99.0.1").value(), 4500},
-           "10.99.1.0/24",
-           "10.99.2.0/24",
-           "10.99.2.0",
-           "10.99.1.1",
-           {},
-           {}};
-    Side b{ns.b(),
-           {IpAddress::parse("10.99.0.2").value(), 4500},
-           "10.99.2.0/24",
-           "10.99.1.0/24",
-           "10.99.1.0",
-           "10.99.2.1",
-           {},
-           {}};
+    Side a = side_a(ns);
+    Side b = side_b(ns);
     ASSERT_TRUE(start(b));
     const std::array<Spi, 2> spi{b.dp->allocate_spi(ResourceId::cpu(0)),
                                  b.dp->allocate_spi(ResourceId::cpu(1))};
@@ -370,17 +373,7 @@ TEST(DataplaneIo, AMixedGroBatchReachesEachSpisWorker) {
         ASSERT_TRUE(b.dp->install(std::move(c)));
     }
     policies(b);
-    io::Fd rx = in_netns(b.ns, [] {
-        io::Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(9000);
-        addr.sin_addr.s_addr = htonl(0x0a630201);
-        EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);  // NOLINT
-        const timeval tv{0, 300000};
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        return fd;
-    });
+    io::Fd rx = receiver(b, false, 300000);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // workers apply commands
     // 8 ESP datagrams of equal size, SAs 0 1 0 1 ..., in one buffer.
     constexpr int kCount = 8;
