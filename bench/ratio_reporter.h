@@ -33,11 +33,14 @@ public:
             }
             const std::string name = r.run_name.function_name +
                                      (r.run_name.args.empty() ? "" : "/" + r.run_name.args);
-            times_[name].push_back(r.GetAdjustedRealTime());
-            cpu_times_[name].push_back(r.GetAdjustedCPUTime());
-            if (!r.run_name.threads.empty()) {  // also as "<name>/threads:N"
-                times_[name + "/" + r.run_name.threads].push_back(r.GetAdjustedRealTime());
-                cpu_times_[name + "/" + r.run_name.threads].push_back(r.GetAdjustedCPUTime());
+            // Under its name, and also as "<name>/threads:N" for multi-threaded runs.
+            for (const std::string& key :
+                 {name,
+                  r.run_name.threads.empty() ? std::string() : name + "/" + r.run_name.threads}) {
+                if (!key.empty()) {
+                    times_[key].push_back(r.GetAdjustedRealTime());
+                    cpu_times_[key].push_back(r.GetAdjustedCPUTime());
+                }
             }
         }
     }
@@ -46,20 +49,6 @@ public:
     /// "BM_Seal/1400"), or 0.
     [[nodiscard]] double median(const std::string& name) const { return median_of(times_, name); }
 
-private:
-    static double median_of(const std::map<std::string, std::vector<double>>& m,
-                            const std::string& name) {
-        auto it = m.find(name);
-        if (it == m.end() || it->second.empty()) {
-            return 0.0;
-        }
-        std::vector<double> v = it->second;
-        std::sort(v.begin(), v.end());
-        const std::size_t n = v.size();
-        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-    }
-
-public:
     /// Median CPU time per iteration (summed over a benchmark's threads), or 0.
     [[nodiscard]] double median_cpu(const std::string& name) const {
         return median_of(cpu_times_, name);
@@ -116,6 +105,18 @@ public:
     [[nodiscard]] bool failed() const { return failed_; }
 
 private:
+    static double median_of(const std::map<std::string, std::vector<double>>& m,
+                            const std::string& name) {
+        auto it = m.find(name);
+        if (it == m.end() || it->second.empty()) {
+            return 0.0;
+        }
+        std::vector<double> v = it->second;
+        std::sort(v.begin(), v.end());
+        const std::size_t n = v.size();
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+
     std::map<std::string, std::vector<double>> times_;
     std::map<std::string, std::vector<double>> cpu_times_;
     bool failed_{false};

@@ -93,7 +93,10 @@ def _step(gw, cmds, t0, events, dry):
             ev.update(ok=False, error=str(e))
             events.append(ev)
     for d, ev, old, v in todo:
-        v.send("stats") if dry else v.send("rekey", child_id=old["uniqueid"])
+        if dry:
+            v.send("stats")
+        else:
+            v.send("rekey", child_id=old["uniqueid"])
     for d, ev, old, v in todo:
         cpu = ev["cpu"]
         try:

@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <new>
 
 #include <sys/eventfd.h>
 
@@ -35,11 +34,9 @@ struct Handoff::Ring {
 };
 
 Handoff::Handoff(unsigned workers)
-    : workers_(workers), rings_(new std::atomic<Ring*>[std::size_t{workers} * workers]) {
-    for (std::size_t i = 0; i < std::size_t{workers} * workers; ++i) {
-        rings_[i].store(nullptr, std::memory_order_relaxed);
-    }
-}
+    : workers_(workers),
+      owned_(std::size_t{workers} * workers),
+      rings_(std::make_unique<std::atomic<Ring*>[]>(std::size_t{workers} * workers)) {}
 
 Result<std::unique_ptr<Handoff>> Handoff::create(unsigned workers) {
     std::unique_ptr<Handoff> h(new Handoff(workers));  // NOLINT: private constructor
@@ -57,32 +54,24 @@ Handoff::~Handoff() {
     for (const int fd : fds_) {
         ::close(fd);
     }
-    for (std::size_t i = 0; i < std::size_t{workers_} * workers_; ++i) {
-        delete rings_[i].load(std::memory_order_acquire);
-    }
 }
 
-Handoff::Ring* Handoff::ring(unsigned from, unsigned to) noexcept {
-    std::atomic<Ring*>& slot = rings_[std::size_t{from} * workers_ + to];
-    Ring* r = slot.load(std::memory_order_relaxed);  // only this producer stores it
-    if (r == nullptr) {
-        r = new (std::nothrow) Ring;
-        if (r != nullptr) {
-            slot.store(r, std::memory_order_release);
-        }
+Handoff::Ring* Handoff::ring(unsigned from, unsigned to) {
+    const std::size_t i = std::size_t{from} * workers_ + to;
+    if (!owned_[i]) {  // only this producer touches slot i
+        owned_[i] = std::make_unique<Ring>();
+        rings_[i].store(owned_[i].get(), std::memory_order_release);
     }
-    return r;
+    return owned_[i].get();
 }
 
+// NOLINTNEXTLINE(bugprone-exception-escape): a ring is allocated once per worker pair
 bool Handoff::push(unsigned from, unsigned to, ByteView datagram) noexcept {
     if (from >= workers_ || to >= workers_ || from == to || datagram.empty() ||
         datagram.size() > kMaxDatagram) {
         return false;
     }
     Ring* r = ring(from, to);
-    if (r == nullptr) {
-        return false;
-    }
     const std::size_t head = r->head.load(std::memory_order_relaxed);
     const std::size_t tail = r->tail.load(std::memory_order_acquire);
     const std::size_t off = head % kRingBytes;

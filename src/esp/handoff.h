@@ -50,11 +50,13 @@ public:
 private:
     struct Ring;
     explicit Handoff(unsigned workers);
-    Ring* ring(unsigned from, unsigned to) noexcept;
+    Ring* ring(unsigned from, unsigned to);
 
     unsigned workers_;
     std::vector<int> fds_;
-    /// [from * workers + to]: written by the producer once, read by the consumer.
+    /// [from * workers + to]: each slot is created by its producer thread only, on first use.
+    std::vector<std::unique_ptr<Ring>> owned_;
+    /// The same rings as the consumer sees them: published by the producer after creating one.
     std::unique_ptr<std::atomic<Ring*>[]> rings_;
 };
 

@@ -283,13 +283,10 @@ void Worker::sort_out(std::size_t n) {
     Handoff& h = *options_.handoff;
     for (std::size_t i = 0; i < n; ++i) {
         PacketBuf& p = rx_[i];
-        std::uint32_t spi = 0;
-        if (p.size() >= 4) {
-            spi = (std::uint32_t{p.data()[0]} << 24U) | (std::uint32_t{p.data()[1]} << 16U) |
-                  (std::uint32_t{p.data()[2]} << 8U) | p.data()[3];
-        }
-        // Not ESP (keepalive, IKE behind the non-ESP marker) stays: the reuseport program
-        // sends those to worker 0 or the IKE socket too.
+        const auto hdr = peek_header(p.bytes());
+        const std::uint32_t spi = hdr ? hdr->spi.value() : 0;
+        // Not ESP (shorter than an ESP header, or IKE behind the non-ESP marker) stays: the
+        // worker drops it as the one the reuseport program chose.
         const unsigned to = spi == 0 ? index_ : io::spi_worker(spi, options_.workers);
         if (to == index_) {
             own_.push_back(&p);
