@@ -17,6 +17,7 @@
 #include <intel-ipsec-mb.h>
 
 #include "crypto/aead.h"
+#include "crypto/algorithm_ids.h"
 #include "crypto/ke.h"
 #include "crypto/registry.h"
 #include "crypto/signature.h"
@@ -45,7 +46,7 @@ constexpr std::array<std::uint8_t, 36> kKey = {1,  2,  3,  4,  5,  6,  7,  8,  9
                                                25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36};
 
 const EncrInfo& gcm(int bits) {
-    return *registry().encr(wire::encr::kAesGcm16, static_cast<std::uint16_t>(bits));
+    return *registry().encr(crypto::encr::kAesGcm16, static_cast<std::uint16_t>(bits));
 }
 
 /// A packet buffer shaped like ESP: AAD (SPI | seq), IV, payload, tag.

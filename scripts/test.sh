@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (design.md §8), on a fresh Debian 12 machine:
-#   1. install dependencies        (scripts/setup-deps.sh), check formatting (clang-format)
+#   1. install dependencies        (scripts/setup-deps.sh), check formatting (clang-format) and
+#      that includes follow the layers of docs/architecture.md (scripts/check-layers.py)
 #   2. build the `ci` preset        (clang 14, ASan + UBSan, libFuzzer)
 #   3. build the `release` preset   (g++ 12, -Werror) and smoke-run every benchmark
 #   4. fetch or reuse the VM label's guest kernel (scripts/vm.sh kernel; tests/vm/README.md)
@@ -22,6 +23,7 @@ budget_total=2400
 declare -A budget=(
     ["setup-deps"]=240
     ["format check (clang-format)"]=30
+    ["layer check (includes)"]=10
     ["build ci (clang, ASan+UBSan, libFuzzer)"]=900
     ["build release (g++, -Werror)"]=300
     ["benchmarks (smoke)"]=30
@@ -92,6 +94,7 @@ run_ctest() {
 
 phase "setup-deps" scripts/setup-deps.sh || exit 1
 phase "format check (clang-format)" scripts/lint.sh --format-only || status=1
+phase "layer check (includes)" scripts/check-layers.py || status=1
 phase "build ci (clang, ASan+UBSan, libFuzzer)" build_ci || { echo "build failed"; exit 1; }
 phase "build release (g++, -Werror)" build_release || status=1
 phase "benchmarks (smoke)" bench_smoke || status=1

@@ -9,8 +9,8 @@
 #include <intel-ipsec-mb.h>
 
 #include "crypto/aead.h"
+#include "crypto/algorithm_ids.h"
 #include "util/secret_bytes.h"
-#include "wire/constants.h"
 
 namespace ikeplex::crypto {
 
@@ -206,7 +206,7 @@ Result<AeadPtr> IpsecMb::make_aead(const EncrInfo& encr, ByteView key_material) 
     const std::size_t key_bytes = encr.key_size - encr.salt_size;
     const ByteView key = key_material.first(key_bytes);
     const ByteView salt = key_material.last(encr.salt_size);
-    if (encr.id == wire::encr::kChacha20Poly1305) {
+    if (encr.id == encr::kChacha20Poly1305) {
         return AeadPtr(std::make_unique<ChachaAead>(mgr_->mgr, key, salt));
     }
     return AeadPtr(std::make_unique<GcmAead>(mgr_->mgr, key_bytes, key, salt));

@@ -6,8 +6,6 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 
-#include "wire/notify_codes.h"
-
 namespace ikeplex::crypto {
 namespace {
 
@@ -20,7 +18,7 @@ using EcPointPtr = std::unique_ptr<EC_POINT, FnDeleter<&EC_POINT_free>>;
 constexpr std::size_t kModpExponentSize = 64;
 
 Error bad_peer(const char* detail) {
-    return wire::invalid_syntax(detail);
+    return make_error(Errc::kInvalidSyntax, detail);
 }
 
 Result<EvpPkeyPtr> pkey_from(const KeInfo& info, OSSL_PARAM_BLD* bld, int selection) {

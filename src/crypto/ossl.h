@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "crypto/constant_time.h"
 #include "util/result.h"
 
 namespace ikeplex::crypto {
@@ -52,8 +53,5 @@ inline Status check(int rc, const char* detail) {
     }
     return openssl_error(detail);
 }
-
-/// Constant-time equality of two buffers of the same length (CRYPTO_memcmp).
-bool constant_time_equal(const unsigned char* a, const unsigned char* b, std::size_t n) noexcept;
 
 }  // namespace ikeplex::crypto

@@ -6,12 +6,10 @@
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 
-#include "wire/constants.h"
+#include "crypto/algorithm_ids.h"
 
 namespace ikeplex::crypto {
 namespace {
-
-using namespace ikeplex::wire;
 
 struct EncrSpec {
     std::uint16_t id;

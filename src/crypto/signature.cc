@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 #include <openssl/core_names.h>
 #include <openssl/obj_mac.h>
@@ -10,16 +11,12 @@
 #include <openssl/rsa.h>
 
 #include "util/hex.h"
-#include "wire/notify_codes.h"
 
 namespace ikeplex::crypto {
 namespace {
 
-using wire::HashAlgorithm;
-
 Error auth_failed(const char* detail) {
-    return wire::error_with_notify(Errc::kAuthFailed, detail,
-                                   wire::NotifyType::kAuthenticationFailed);
+    return make_error(Errc::kAuthFailed, detail);
 }
 
 // RFC 7427 Appendix A (and RFC 8420 for Ed25519): the DER AlgorithmIdentifiers we send.

@@ -8,10 +8,10 @@
 #include <span>
 #include <string_view>
 
+#include "crypto/algorithm_ids.h"
 #include "crypto/ossl.h"
 #include "util/bytes.h"
 #include "util/result.h"
-#include "wire/constants.h"
 
 namespace ikeplex::crypto {
 
@@ -31,7 +31,7 @@ enum class SignatureScheme : std::uint8_t {
 /// e.g. "ECDSA_WITH_SHA256", "RSA_EMSA_PSS_SHA256", "ED25519".
 const char* to_string(SignatureScheme s) noexcept;
 /// The RFC 7427 hash identifier a scheme signs with (Identity for Ed25519).
-wire::HashAlgorithm hash_of(SignatureScheme s) noexcept;
+HashAlgorithm hash_of(SignatureScheme s) noexcept;
 /// The DER AlgorithmIdentifier this implementation sends for `s` (RFC 7427 Appendix A).
 Bytes algorithm_identifier(SignatureScheme s);
 
@@ -80,8 +80,7 @@ public:
     /// The scheme to sign with, given the hash algorithms the peer announced in
     /// SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4): the key's natural hash if offered, else the
     /// strongest offered one it can use. kNoProposal if none fits.
-    [[nodiscard]] Result<SignatureScheme> choose_scheme(
-            std::span<const wire::HashAlgorithm> peer) const;
+    [[nodiscard]] Result<SignatureScheme> choose_scheme(std::span<const HashAlgorithm> peer) const;
 
 private:
     EvpPkeyPtr key_;
@@ -92,6 +91,6 @@ private:
 KeyType key_type_of(const EVP_PKEY* key) noexcept;
 
 /// The SIGNATURE_HASH_ALGORITHMS ikeplex announces: SHA2-256, SHA2-384, SHA2-512, Identity.
-std::span<const wire::HashAlgorithm> supported_hashes() noexcept;
+std::span<const HashAlgorithm> supported_hashes() noexcept;
 
 }  // namespace ikeplex::crypto

@@ -7,7 +7,6 @@
 #include <openssl/x509_vfy.h>
 
 #include "util/log.h"
-#include "wire/notify_codes.h"
 
 namespace ikeplex::crypto {
 namespace {
@@ -133,29 +132,16 @@ Result<PublicKey> Certificate::public_key() const {
     return PublicKey(std::move(key));
 }
 
-bool Certificate::matches_identity(wire::IdType type, ByteView data) const {
-    using wire::IdType;
-    if (type == IdType::kDerAsn1Dn) {
+bool Certificate::names(NameKind kind, ByteView data) const {
+    if (kind == NameKind::kDistinguishedName) {
         const unsigned char* p = data.data();
         const X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(data.size())));
         return name && p == data.data() + data.size() &&
                X509_NAME_cmp(name.get(), X509_get_subject_name(cert_.get())) == 0;
     }
-    int wanted = -1;
-    switch (type) {
-        case IdType::kIpv4Addr:
-        case IdType::kIpv6Addr:
-            wanted = GEN_IPADD;
-            break;
-        case IdType::kFqdn:
-            wanted = GEN_DNS;
-            break;
-        case IdType::kRfc822Addr:
-            wanted = GEN_EMAIL;
-            break;
-        default:
-            return false;
-    }
+    const int wanted = kind == NameKind::kIpAddress ? GEN_IPADD
+                       : kind == NameKind::kDns     ? GEN_DNS
+                                                    : GEN_EMAIL;
     const GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
             X509_get_ext_d2i(cert_.get(), NID_subject_alt_name, nullptr, nullptr)));
     if (!names) {
@@ -275,9 +261,8 @@ Status CertStore::verify(const Certificate& leaf, std::span<const Certificate> i
         const int err = X509_STORE_CTX_get_error(ctx.get());
         log::info(log::Subsystem::kCfg, "certificate '{}' not trusted: {}", leaf.subject(),
                   X509_verify_cert_error_string(err));
-        return wire::error_with_notify(Errc::kAuthFailed, "certificate: chain does not verify",
-                                       wire::NotifyType::kAuthenticationFailed,
-                                       static_cast<std::uint32_t>(err));
+        return make_error(Errc::kAuthFailed, "certificate: chain does not verify", 0,
+                          static_cast<std::uint32_t>(err));
     }
     return ok();
 }

@@ -14,9 +14,16 @@
 #include "crypto/signature.h"
 #include "util/bytes.h"
 #include "util/result.h"
-#include "wire/constants.h"
 
 namespace ikeplex::crypto {
+
+/// The kinds of names a certificate can carry for an identity (RFC 5280 §4.1.2.6, §4.2.1.6).
+enum class NameKind : std::uint8_t {
+    kDistinguishedName,  ///< the subject, DER-encoded
+    kDns,                ///< subjectAltName dNSName
+    kEmail,              ///< subjectAltName rfc822Name
+    kIpAddress,          ///< subjectAltName iPAddress (4 or 16 bytes)
+};
 
 class Certificate {
 public:
@@ -49,8 +56,9 @@ public:
     [[nodiscard]] bool matches_key(const PrivateKey& key) const noexcept;
     /// Whether this is the same certificate as `other` (same DER).
     [[nodiscard]] bool same_as(const Certificate& other) const noexcept;
-    /// Whether this certificate vouches for the IKE identity (type, data).
-    [[nodiscard]] bool matches_identity(wire::IdType type, ByteView data) const;
+    /// Whether this certificate names `data`: its subject DN (DER) or a subjectAltName of the
+    /// kind (DNS names and mailboxes compare without regard to case, addresses as bytes).
+    [[nodiscard]] bool names(NameKind kind, ByteView data) const;
 
 private:
     X509Ptr cert_;

@@ -89,7 +89,7 @@ Bytes Credentials::certreq_data() const {
 
 const Credentials::Own* Credentials::find_own(const Identity& id) const {
     for (const Own& o : certs) {
-        if (o.cert.matches_identity(id.type, id.data)) {
+        if (certificate_names(o.cert, id.type, id.data)) {
             return &o;
         }
     }

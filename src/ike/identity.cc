@@ -108,4 +108,20 @@ std::string Identity::to_string() const {
     }
 }
 
+bool certificate_names(const crypto::Certificate& c, wire::IdType type, ByteView data) {
+    switch (type) {
+        case wire::IdType::kDerAsn1Dn:
+            return c.names(crypto::NameKind::kDistinguishedName, data);
+        case wire::IdType::kFqdn:
+            return c.names(crypto::NameKind::kDns, data);
+        case wire::IdType::kRfc822Addr:
+            return c.names(crypto::NameKind::kEmail, data);
+        case wire::IdType::kIpv4Addr:
+        case wire::IdType::kIpv6Addr:
+            return c.names(crypto::NameKind::kIpAddress, data);
+        default:
+            return false;
+    }
+}
+
 }  // namespace ikeplex::ike

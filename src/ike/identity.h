@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/x509.h"
 #include "util/bytes.h"
 #include "util/ip_address.h"
 #include "util/result.h"
@@ -30,5 +31,10 @@ struct Identity {
     [[nodiscard]] std::string to_string() const;
     bool operator==(const Identity&) const = default;
 };
+
+/// Whether certificate `c` vouches for the identity (type, data): an ID_DER_ASN1_DN is its
+/// subject, an FQDN, RFC 822 address or IP address one of its subjectAltNames (RFC 7296 §3.5);
+/// other identity types (key ids) never match a certificate.
+bool certificate_names(const crypto::Certificate& c, wire::IdType type, ByteView data);
 
 }  // namespace ikeplex::ike

@@ -5,9 +5,10 @@
 //                               <--  HDR, SK {IDr, [CERT,] AUTH, SAr2, TSi, TSr}
 #include <algorithm>
 
-#include "crypto/auth.h"
+#include "crypto/algorithm_ids.h"
 #include "crypto/hash.h"
 #include "crypto/signature.h"
+#include "ike/auth_octets.h"
 #include "ike/exchanges.h"
 #include "ike/payload_access.h"
 #include "util/log.h"
@@ -28,8 +29,7 @@ Result<Bytes> signed_octets(IkeSa& sa, bool of_initiator, const wire::IdPayload&
     const Bytes& message = own ? sa.own_init_message : sa.peer_init_message;
     const Bytes& nonce = of_initiator ? sa.nr : sa.ni;
     const SecretBytes& sk_p = of_initiator ? sa.crypto->sk_pi : sa.crypto->sk_pr;
-    return crypto::auth_octets(sa.crypto->prf, message, nonce, sk_p.view(),
-                               crypto::id_payload_body(id));
+    return auth_octets(sa.crypto->prf, message, nonce, sk_p.view(), id_payload_body(id));
 }
 
 Identity local_identity(const IkeSa& sa) {
@@ -50,7 +50,7 @@ Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<Payload>& o
         if (psk == nullptr) {
             return make_error(Errc::kConfig, "no shared key found for the identities");
         }
-        const SecretBytes mac = IKEPLEX_TRY(crypto::psk_auth(sa.crypto->prf, psk->view(), octets));
+        const SecretBytes mac = IKEPLEX_TRY(psk_auth(sa.crypto->prf, psk->view(), octets));
         out.push_back(wire::make_payload(wire::AuthPayload{
                 wire::AuthMethod::kSharedKeyMic, Bytes(mac.view().begin(), mac.view().end())}));
         IKE_LOG(info, sa, "authentication of '{}' (myself) with pre-shared key",
@@ -61,10 +61,10 @@ Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<Payload>& o
     if (own == nullptr) {
         return make_error(Errc::kConfig, "no certificate and private key for our identity");
     }
-    const std::vector<wire::HashAlgorithm> peer =
+    const std::vector<crypto::HashAlgorithm> peer =
             sa.peer_hashes.empty()
-                    ? std::vector<wire::HashAlgorithm>{wire::HashAlgorithm::kSha2_256,
-                                                       wire::HashAlgorithm::kIdentity}
+                    ? std::vector<crypto::HashAlgorithm>{crypto::HashAlgorithm::kSha2_256,
+                                                         crypto::HashAlgorithm::kIdentity}
                     : sa.peer_hashes;
     const crypto::SignatureScheme scheme = IKEPLEX_TRY(own->key.choose_scheme(peer));
     const Bytes sig = IKEPLEX_TRY(own->key.sign(scheme, octets));
@@ -94,8 +94,7 @@ Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
         }
         const SecretBytes* psk = creds.find_psk(local_identity(sa), peer_id);
         if (psk == nullptr ||
-            !crypto::psk_auth_verify(sa.crypto->prf, psk->view(), octets, auth.data)
-                     .value_or(false)) {
+            !psk_auth_verify(sa.crypto->prf, psk->view(), octets, auth.data).value_or(false)) {
             return failed;
         }
         IKE_LOG(info, sa, "authentication of '{}' with pre-shared key successful",
@@ -119,7 +118,7 @@ Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
         return failed;
     }
     const crypto::Certificate& leaf = certs.front();
-    if (!leaf.matches_identity(peer_id.type, peer_id.data)) {
+    if (!certificate_names(leaf, peer_id.type, peer_id.data)) {
         IKE_LOG(info, sa, "certificate '{}' does not match identity '{}'", leaf.subject(),
                 peer_id.to_string());
         return failed;

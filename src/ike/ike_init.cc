@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 
+#include "crypto/algorithm_ids.h"
 #include "crypto/hash.h"
 #include "crypto/keymat.h"
 #include "ike/exchanges.h"
@@ -35,18 +36,18 @@ std::array<std::uint8_t, 8> be64(std::uint64_t v) {
 
 Bytes hash_algorithms_data() {
     Bytes d;
-    for (wire::HashAlgorithm h : crypto::supported_hashes()) {
+    for (crypto::HashAlgorithm h : crypto::supported_hashes()) {
         d.push_back(static_cast<std::uint8_t>(static_cast<std::uint16_t>(h) >> 8U));
         d.push_back(static_cast<std::uint8_t>(h));
     }
     return d;
 }
 
-std::vector<wire::HashAlgorithm> parse_hashes(const wire::NotifyPayload* n) {
-    std::vector<wire::HashAlgorithm> out;
+std::vector<crypto::HashAlgorithm> parse_hashes(const wire::NotifyPayload* n) {
+    std::vector<crypto::HashAlgorithm> out;
     if (n != nullptr) {
         for (std::size_t i = 0; i + 1 < n->data.size(); i += 2) {
-            out.push_back(static_cast<wire::HashAlgorithm>((n->data[i] << 8U) | n->data[i + 1]));
+            out.push_back(static_cast<crypto::HashAlgorithm>((n->data[i] << 8U) | n->data[i + 1]));
         }
     }
     return out;

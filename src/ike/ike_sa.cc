@@ -130,12 +130,12 @@ void IkeSa::emit(Step& step, EventKind kind, std::uint32_t child_id, std::uint32
 Status IkeSa::set_crypto(const IkeAlgorithms& a, crypto::IkeKeys&& keys) {
     const crypto::Registry& r = services_.registry;
     const bool i = initiator_;
-    auto out = crypto::SkCipher::create(r, *a.suite.encr, a.suite.integ,
-                                        (i ? keys.sk_ei : keys.sk_er).view(),
-                                        (i ? keys.sk_ai : keys.sk_ar).view());
-    auto in = crypto::SkCipher::create(r, *a.suite.encr, a.suite.integ,
-                                       (i ? keys.sk_er : keys.sk_ei).view(),
-                                       (i ? keys.sk_ar : keys.sk_ai).view());
+    auto out =
+            SkCipher::create(r, *a.suite.encr, a.suite.integ, (i ? keys.sk_ei : keys.sk_er).view(),
+                             (i ? keys.sk_ai : keys.sk_ar).view());
+    auto in =
+            SkCipher::create(r, *a.suite.encr, a.suite.integ, (i ? keys.sk_er : keys.sk_ei).view(),
+                             (i ? keys.sk_ar : keys.sk_ai).view());
     if (!out || !in) {
         return out ? in.error() : out.error();
     }

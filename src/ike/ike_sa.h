@@ -19,14 +19,15 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto/algorithm_ids.h"
 #include "crypto/ke.h"
 #include "crypto/keymat.h"
 #include "crypto/prf.h"
-#include "crypto/sk_cipher.h"
 #include "ike/child_sa.h"
 #include "ike/config.h"
 #include "ike/per_resource.h"
 #include "ike/services.h"
+#include "ike/sk_cipher.h"
 #include "util/ip_address.h"
 #include "util/strong_id.h"
 #include "wire/message.h"
@@ -82,8 +83,8 @@ using ExchangePtr = std::unique_ptr<Exchange>;
 struct IkeCrypto {
     IkeAlgorithms algorithms;
     crypto::Prf prf;
-    crypto::SkCipher out;  ///< SK_ei/SK_ai for the original initiator, SK_er/SK_ar otherwise
-    crypto::SkCipher in;
+    SkCipher out;  ///< SK_ei/SK_ai for the original initiator, SK_er/SK_ar otherwise
+    SkCipher in;
     SecretBytes sk_d;
     SecretBytes sk_pi;
     SecretBytes sk_pr;
@@ -137,7 +138,7 @@ public:
     Bytes nr;
     Bytes own_init_message;   ///< the IKE_SA_INIT message this side sent, as sent
     Bytes peer_init_message;  ///< the one it received
-    std::vector<wire::HashAlgorithm> peer_hashes;
+    std::vector<crypto::HashAlgorithm> peer_hashes;
     std::uint32_t peer_window{1};
     bool peer_fragmentation{false};
     Identity local_id;

@@ -31,7 +31,7 @@ Result<std::vector<Bytes>> IkeSa::protect(const wire::Header& h,
     if (!crypto) {
         return make_error(Errc::kState, "no keys to protect the message with");
     }
-    const crypto::SkCipher& c = crypto->out;
+    const SkCipher& c = crypto->out;
     const Bytes plain = IKEPLEX_TRY(wire::write_payload_chain(payloads));
     const wire::PayloadType first =
             payloads.empty() ? wire::PayloadType::kNone : payloads.front().type;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "crypto/algorithm_ids.h"
 #include "wire/names.h"
 #include "wire/notify_codes.h"
 
@@ -12,11 +13,11 @@ namespace {
 using wire::Proposal;
 using wire::Transform;
 using wire::TransformType;
-namespace encr = wire::encr;
-namespace prf = wire::prf;
-namespace integ = wire::integ;
-namespace ke = wire::ke;
-namespace esn = wire::esn;
+namespace encr = crypto::encr;
+namespace prf = crypto::prf;
+namespace integ = crypto::integ;
+namespace ke = crypto::ke;
+namespace esn = crypto::esn;
 
 struct Keyword {
     std::string_view word;

@@ -425,9 +425,6 @@ std::string to_string(CfgType v) {
 std::string to_string(EapCode v) {
     return full_or(kEapCodeNames, num(v), "EAP_CODE");
 }
-std::string to_string(HashAlgorithm v) {
-    return full_or(kHashNames, num(v), "HASH_ALGORITHM");
-}
 
 std::string short_name(PayloadType v) {
     return brief_or(kPayloadNames, num(v), "PAYLOAD_TYPE");
@@ -463,6 +460,10 @@ std::string transform_name(TransformType type, std::uint16_t id) {
         return full_or(kKeNames, id, "KE");
     }
     return fmt::format("{}({})", to_string(type), id);
+}
+
+std::string hash_algorithm_name(std::uint16_t id) {
+    return full_or(kHashNames, id, "HASH_ALGORITHM");
 }
 
 std::string config_attribute_name(std::uint16_t type) {

@@ -24,7 +24,6 @@ std::string to_string(CertEncoding v);
 std::string to_string(TsType v);
 std::string to_string(CfgType v);
 std::string to_string(EapCode v);
-std::string to_string(HashAlgorithm v);
 
 /// strongSwan's short payload name: SA KE IDi IDr CERT CERTREQ AUTH No N D V TSi TSr E CP EAP EF.
 std::string short_name(PayloadType v);
@@ -35,6 +34,8 @@ std::string short_name(CfgType v);
 std::string short_name(EapCode v);
 /// Transform id name in strongSwan's spelling, e.g. AES_GCM_16, PRF_HMAC_SHA2_256, CURVE_25519.
 std::string transform_name(TransformType type, std::uint16_t id);
+/// RFC 7427 §7 hash algorithm name, e.g. SHA2_256 (the numbers: crypto/algorithm_ids.h).
+std::string hash_algorithm_name(std::uint16_t id);
 /// Configuration attribute (RFC 7296 §3.15.1) full and short names.
 std::string config_attribute_name(std::uint16_t type);
 std::string config_attribute_short_name(std::uint16_t type);
@@ -63,4 +64,3 @@ IKEPLEX_WIRE_ENUM_FORMATTER(CertEncoding);
 IKEPLEX_WIRE_ENUM_FORMATTER(TsType);
 IKEPLEX_WIRE_ENUM_FORMATTER(CfgType);
 IKEPLEX_WIRE_ENUM_FORMATTER(EapCode);
-IKEPLEX_WIRE_ENUM_FORMATTER(HashAlgorithm);

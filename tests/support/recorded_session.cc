@@ -4,8 +4,8 @@
 
 #include "charon_log.h"
 #include "crypto/registry.h"
-#include "crypto/sk_cipher.h"
 #include "exchange_harness.h"
+#include "ike/sk_cipher.h"
 #include "vectors.h"
 #include "wire/describe.h"
 
@@ -16,8 +16,8 @@ std::map<std::string, RecordedMessage> open_recorded_session(const std::string& 
     const CharonLog keys = CharonLog::load(dir + "/" + log);
     const crypto::Registry& r = test_registry();
     const crypto::EncrInfo* encr = r.encr(20, 256);  // AES_GCM_16, 256-bit
-    auto from_i = crypto::SkCipher::create(r, *encr, nullptr, keys.get("Sk_ei secret"), {});
-    auto from_r = crypto::SkCipher::create(r, *encr, nullptr, keys.get("Sk_er secret"), {});
+    auto from_i = ike::SkCipher::create(r, *encr, nullptr, keys.get("Sk_ei secret"), {});
+    auto from_r = ike::SkCipher::create(r, *encr, nullptr, keys.get("Sk_er secret"), {});
     std::map<std::string, RecordedMessage> out;
     if (!from_i || !from_r) {
         ADD_FAILURE() << "cannot build the recorded session's ciphers";

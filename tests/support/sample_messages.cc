@@ -2,9 +2,16 @@
 
 #include <utility>
 
+#include "crypto/algorithm_ids.h"
+
 namespace ikeplex::test {
 
 using namespace ikeplex::wire;
+namespace encr = crypto::encr;
+namespace prf = crypto::prf;
+namespace integ = crypto::integ;
+namespace ke = crypto::ke;
+namespace esn = crypto::esn;
 
 namespace {
 

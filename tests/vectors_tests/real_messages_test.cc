@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/algorithm_ids.h"
 #include "util/hex.h"
 #include "vectors.h"
 #include "wire/describe.h"
@@ -89,11 +90,11 @@ TEST(RealMessages, Rfc9611MessagesOfStrongSwan6) {
               "IKE_SA_INIT request 0 [ SA KE No N(NATD_S_IP) N(NATD_D_IP) N(FRAG_SUP) N(HASH_ALG) "
               "N(REDIR_SUP) ]");
     const auto* ke = m->find(PayloadType::kKe)->as<KePayload>();
-    EXPECT_EQ(ke->group, ke::kCurve25519);
+    EXPECT_EQ(ke->group, crypto::ke::kCurve25519);
     EXPECT_EQ(ke->data.size(), 32U);
     const auto* sa = m->find(PayloadType::kSa)->as<SaPayload>();
     ASSERT_EQ(sa->proposals.size(), 1U);
-    EXPECT_EQ(sa->proposals[0].transforms[0].id, encr::kAesGcm16);
+    EXPECT_EQ(sa->proposals[0].transforms[0].id, crypto::encr::kAesGcm16);
     EXPECT_EQ(sa->proposals[0].transforms[0].key_length(), 256);
     for (const Payload& p : m->payloads) {
         if (const auto* n = p.as<NotifyPayload>();

@@ -8,9 +8,11 @@
 #include <gtest/gtest.h>
 
 #include "charon_log.h"
-#include "crypto/auth.h"
+#include "crypto/algorithm_ids.h"
 #include "crypto/keymat.h"
-#include "crypto/sk_cipher.h"
+#include "ike/auth_octets.h"
+#include "ike/identity.h"
+#include "ike/sk_cipher.h"
 #include "util/hex.h"
 #include "vectors.h"
 #include "wire/describe.h"
@@ -21,6 +23,7 @@ namespace ikeplex::crypto {
 namespace {
 
 using namespace ikeplex::wire;
+using ike::SkCipher;
 using test::CharonLog;
 
 const Registry& registry() {
@@ -190,22 +193,22 @@ TEST(StrongSwanKeys, Rfc9611CaptureOfStrongSwan606) {
     const auto* idi = find<IdPayload>(inner["03"], PayloadType::kIdi);
     const auto* idr = find<IdPayload>(inner["04"], PayloadType::kIdr);
     ASSERT_TRUE(idi != nullptr && idr != nullptr);
-    const Bytes octets_i =
-            auth_octets(prf, msgs.at("01").bytes, nr, sa.keys.sk_pi.view(), id_payload_body(*idi))
-                    .value();
+    const Bytes octets_i = ike::auth_octets(prf, msgs.at("01").bytes, nr, sa.keys.sk_pi.view(),
+                                            ike::id_payload_body(*idi))
+                                   .value();
     EXPECT_EQ(hex(octets_i),
               hex(log.get("octets = message + nonce + prf(Sk_px, IDx') + IntAuth", 0)));
-    const SecretBytes auth_i = psk_auth(prf, psk, octets_i).value();
+    const SecretBytes auth_i = ike::psk_auth(prf, psk, octets_i).value();
     EXPECT_EQ(hex(auth_i.view()), hex(log.get("AUTH = prf(prf(secret, keypad), octets)", 0)));
     EXPECT_EQ(hex(auth_i.view()), hex(find<AuthPayload>(inner["03"], PayloadType::kAuth)->data));
-    const Bytes octets_r =
-            auth_octets(prf, msgs.at("02").bytes, ni, sa.keys.sk_pr.view(), id_payload_body(*idr))
-                    .value();
-    EXPECT_TRUE(psk_auth_verify(prf, psk, octets_r,
-                                find<AuthPayload>(inner["04"], PayloadType::kAuth)->data)
+    const Bytes octets_r = ike::auth_octets(prf, msgs.at("02").bytes, ni, sa.keys.sk_pr.view(),
+                                            ike::id_payload_body(*idr))
+                                   .value();
+    EXPECT_TRUE(ike::psk_auth_verify(prf, psk, octets_r,
+                                     find<AuthPayload>(inner["04"], PayloadType::kAuth)->data)
                         .value());
-    EXPECT_FALSE(psk_auth_verify(prf, to_bytes("wrong"), octets_r,
-                                 find<AuthPayload>(inner["04"], PayloadType::kAuth)->data)
+    EXPECT_FALSE(ike::psk_auth_verify(prf, to_bytes("wrong"), octets_r,
+                                      find<AuthPayload>(inner["04"], PayloadType::kAuth)->data)
                          .value());
 
     // Child SAs (AES_GCM_16_128: 16-byte key + 4-byte salt each way, no PFS): the IKE_AUTH
@@ -258,11 +261,11 @@ TEST(StrongSwanKeys, PskRekeysAndPfsOfStrongSwan598) {
     // PSK AUTH of the initiator (octets logged without IntAuth by 5.9.8).
     const Bytes psk = to_bytes("interop-test-psk-0123456789");
     const Bytes octets_i =
-            auth_octets(prf, msgs.at("01").bytes, nr, old_sa.keys.sk_pi.view(),
-                        id_payload_body(*find<IdPayload>(inner["03"], PayloadType::kIdi)))
+            ike::auth_octets(prf, msgs.at("01").bytes, nr, old_sa.keys.sk_pi.view(),
+                             ike::id_payload_body(*find<IdPayload>(inner["03"], PayloadType::kIdi)))
                     .value();
     EXPECT_EQ(hex(octets_i), hex(log.get("octets = message + nonce + prf(Sk_px, IDx')", 0)));
-    EXPECT_EQ(hex(psk_auth(prf, psk, octets_i).value().view()),
+    EXPECT_EQ(hex(ike::psk_auth(prf, psk, octets_i).value().view()),
               hex(find<AuthPayload>(inner["03"], PayloadType::kAuth)->data));
 
     // IKE_AUTH child, then the Child SA rekey with PFS: KEYMAT = prf+(SK_d, g^ir | Ni | Nr).
@@ -451,9 +454,9 @@ TEST(StrongSwanKeys, CertificateAuthOfStrongSwan598) {
         EXPECT_EQ(auth->method, AuthMethod::kDigitalSignature);
         const Certificate cert = Certificate::from_der(cert_payload->data).value();
         EXPECT_TRUE(store.verify(cert, {}, kRecorded));
-        EXPECT_TRUE(cert.matches_identity(id->id_type, id->data)) << to_string(id->id_type);
-        const Bytes octets = auth_octets(prf, *s.first_message, *s.peer_nonce, s.sk_p->view(),
-                                         id_payload_body(*id))
+        EXPECT_TRUE(ike::certificate_names(cert, id->id_type, id->data)) << to_string(id->id_type);
+        const Bytes octets = ike::auth_octets(prf, *s.first_message, *s.peer_nonce, s.sk_p->view(),
+                                              ike::id_payload_body(*id))
                                      .value();
         const SignatureAuth sig = parse_signature_auth(auth->data).value();
         EXPECT_EQ(sig.scheme, SignatureScheme::kEcdsaSha256);
@@ -464,10 +467,11 @@ TEST(StrongSwanKeys, CertificateAuthOfStrongSwan598) {
         EXPECT_FALSE(key.verify(sig.scheme, wrong, sig.signature));
     }
     // The initiator's logged octets are ours.
-    EXPECT_EQ(hex(auth_octets(prf, msgs.at("01").bytes, nr, sa.keys.sk_pi.view(),
-                              id_payload_body(*find<IdPayload>(request, PayloadType::kIdi)))
-                          .value()),
-              hex(log.get("octets = message + nonce + prf(Sk_px, IDx')", 0)));
+    EXPECT_EQ(
+            hex(ike::auth_octets(prf, msgs.at("01").bytes, nr, sa.keys.sk_pi.view(),
+                                 ike::id_payload_body(*find<IdPayload>(request, PayloadType::kIdi)))
+                        .value()),
+            hex(log.get("octets = message + nonce + prf(Sk_px, IDx')", 0)));
 }
 
 }  // namespace

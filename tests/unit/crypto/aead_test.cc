@@ -7,10 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/algorithm_ids.h"
 #include "crypto_fixture.h"
 #include "util/hex.h"
 #include "vector_file.h"
-#include "wire/constants.h"
 
 namespace ikeplex::crypto {
 namespace {
@@ -47,8 +47,8 @@ TEST_P(AeadBackends, NistAesGcm) {
     for (const auto& v : vectors) {
         SCOPED_TRACE(v.name);
         const Bytes key = v.bytes("key");
-        const EncrInfo* encr =
-                registry().encr(wire::encr::kAesGcm16, static_cast<std::uint16_t>(key.size() * 8));
+        const EncrInfo* encr = registry().encr(crypto::encr::kAesGcm16,
+                                               static_cast<std::uint16_t>(key.size() * 8));
         ASSERT_NE(encr, nullptr);
         const Split s = split(key, v.bytes("iv"));
         AeadPtr aead = make(GetParam(), *encr, s.key_material);
@@ -75,7 +75,7 @@ TEST_P(AeadBackends, NistAesGcm) {
 }
 
 TEST_P(AeadBackends, Rfc8439ChaCha20Poly1305) {
-    const EncrInfo* encr = registry().encr(wire::encr::kChacha20Poly1305, 0);
+    const EncrInfo* encr = registry().encr(crypto::encr::kChacha20Poly1305, 0);
     ASSERT_NE(encr, nullptr);
     for (const auto& v : ikeplex::test::load_vectors("rfc/rfc8439-chacha20-poly1305.txt")) {
         SCOPED_TRACE(v.name);
@@ -98,7 +98,7 @@ TEST_P(AeadBackends, Rfc7634EspPacket) {
     // the 8-byte IV in the packet; the ESP packet is outer IP | SPI | seq | IV | ct | tag.
     const auto v = ikeplex::test::load_vectors("rfc/rfc7634-chacha20-poly1305-ikev2-esp.txt")[0];
     ASSERT_EQ(v.name, "RFC 7634 Appendix A ESP Example");
-    const EncrInfo* encr = registry().encr(wire::encr::kChacha20Poly1305, 0);
+    const EncrInfo* encr = registry().encr(crypto::encr::kChacha20Poly1305, 0);
     AeadPtr aead = make(GetParam(), *encr, v.bytes("keymat"));
     Bytes data = v.bytes("plaintext");
     Bytes tag(kAeadTagSize);
@@ -122,7 +122,7 @@ TEST_P(AeadBackends, Rfc7634EspPacket) {
 }
 
 TEST_P(AeadBackends, WrongSizesAreRefused) {
-    const EncrInfo* encr = registry().encr(wire::encr::kAesGcm16, 128);
+    const EncrInfo* encr = registry().encr(crypto::encr::kAesGcm16, 128);
     AeadPtr aead = make(GetParam(), *encr, Bytes(20, 7));
     Bytes data(16);
     Bytes tag(kAeadTagSize);
@@ -152,11 +152,11 @@ TEST(IpsecMb, RunsIpsecMbAndSaysWhichImplementation) {
     EXPECT_STREQ(IpsecMb::version(), "1.3.0");
     // Every AEAD it makes is an IPsec-MB one, for every key size.
     for (const std::uint16_t bits : {std::uint16_t{128}, std::uint16_t{192}, std::uint16_t{256}}) {
-        const EncrInfo* encr = registry().encr(wire::encr::kAesGcm16, bits);
+        const EncrInfo* encr = registry().encr(crypto::encr::kAesGcm16, bits);
         EXPECT_EQ((*mb)->make_aead(*encr, Bytes(encr->key_size, 1)).value()->backend(),
                   AeadBackend::kIpsecMb);
     }
-    const EncrInfo* cbc = registry().encr(wire::encr::kAesCbc, 128);
+    const EncrInfo* cbc = registry().encr(crypto::encr::kAesCbc, 128);
     EXPECT_FALSE((*mb)->make_aead(*cbc, Bytes(16, 1)));  // not an AEAD
 }
 

@@ -4,10 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/algorithm_ids.h"
 #include "crypto_fixture.h"
 #include "util/hex.h"
 #include "vector_file.h"
-#include "wire/constants.h"
 
 namespace ikeplex::crypto {
 namespace {
@@ -15,16 +15,16 @@ namespace {
 using test::registry;
 
 const PrfInfo& prf_for(const std::string& hash) {
-    const std::uint16_t id = hash == "sha256"   ? wire::prf::kHmacSha2_256
-                             : hash == "sha384" ? wire::prf::kHmacSha2_384
-                                                : wire::prf::kHmacSha2_512;
+    const std::uint16_t id = hash == "sha256"   ? crypto::prf::kHmacSha2_256
+                             : hash == "sha384" ? crypto::prf::kHmacSha2_384
+                                                : crypto::prf::kHmacSha2_512;
     return *registry().prf(id);
 }
 
 const IntegInfo& integ_for(const std::string& hash) {
-    const std::uint16_t id = hash == "sha256"   ? wire::integ::kHmacSha2_256_128
-                             : hash == "sha384" ? wire::integ::kHmacSha2_384_192
-                                                : wire::integ::kHmacSha2_512_256;
+    const std::uint16_t id = hash == "sha256"   ? crypto::integ::kHmacSha2_256_128
+                             : hash == "sha384" ? crypto::integ::kHmacSha2_384_192
+                                                : crypto::integ::kHmacSha2_512_256;
     return *registry().integ(id);
 }
 

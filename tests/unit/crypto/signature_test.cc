@@ -10,13 +10,14 @@
 #include <gtest/gtest.h>
 
 #include "cert_factory.h"
+#include "crypto/algorithm_ids.h"
 #include "util/hex.h"
 #include "vector_file.h"
 
 namespace ikeplex::crypto {
 namespace {
 
-using wire::HashAlgorithm;
+using crypto::HashAlgorithm;
 
 TEST(Signature, Rfc7427AppendixAAlgorithmIdentifiers) {
     // Every object of Appendix A parses to the scheme it names, or is refused (SHA-1, DSA,
@@ -88,7 +89,7 @@ TEST(Signature, MalformedAuthData) {
     EXPECT_FALSE(parse_signature_auth(Bytes{20, 0x30, 0x0a}));
     EXPECT_FALSE(parse_signature_auth(from_hex("0c300b06082a8648ce3d040302").value()));  // bad DER
     const auto e = parse_signature_auth(Bytes{3, 1, 2, 3}).error();
-    EXPECT_EQ(e.notify, static_cast<std::uint16_t>(wire::NotifyType::kAuthenticationFailed));
+    EXPECT_EQ(e.code, Errc::kAuthFailed);  // the engine answers AUTHENTICATION_FAILED
 }
 
 struct KeyCase {

@@ -1,5 +1,5 @@
 // X.509: chain validation at a pinned time (valid, expired, not yet valid, untrusted,
-// through an intermediate) and identity matching for every ID type.
+// through an intermediate) and the names a certificate carries (subject DN, DNS, mailbox, address).
 #include "crypto/x509.h"
 
 #include <gtest/gtest.h>
@@ -62,23 +62,21 @@ TEST(X509, ChainThroughAnIntermediate) {
     EXPECT_FALSE(store.verify(forged, with_leaf, kPinnedNow));
 }
 
-TEST(X509, IdentityMatching) {
+TEST(X509, NamesOfEveryKind) {
     const Pki p;
-    using wire::IdType;
-    EXPECT_TRUE(p.leaf.matches_identity(IdType::kFqdn, to_bytes("gw.example.test")));
-    EXPECT_TRUE(p.leaf.matches_identity(IdType::kFqdn, to_bytes("VPN.Example.TEST")));
-    EXPECT_FALSE(p.leaf.matches_identity(IdType::kFqdn, to_bytes("other.example.test")));
-    EXPECT_TRUE(p.leaf.matches_identity(IdType::kRfc822Addr, to_bytes("ops@example.test")));
-    EXPECT_FALSE(p.leaf.matches_identity(IdType::kRfc822Addr, to_bytes("root@example.test")));
-    EXPECT_TRUE(p.leaf.matches_identity(IdType::kIpv4Addr, Bytes{10, 99, 0, 1}));
-    EXPECT_FALSE(p.leaf.matches_identity(IdType::kIpv4Addr, Bytes{10, 99, 0, 2}));
-    EXPECT_TRUE(p.leaf.matches_identity(
-            IdType::kIpv6Addr, Bytes{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
-    EXPECT_TRUE(p.leaf.matches_identity(IdType::kDerAsn1Dn, p.leaf.subject_der()));
-    EXPECT_FALSE(p.leaf.matches_identity(IdType::kDerAsn1Dn, p.sub.subject_der()));
-    EXPECT_FALSE(p.leaf.matches_identity(IdType::kDerAsn1Dn, Bytes{0x30, 0x01}));
-    EXPECT_FALSE(p.leaf.matches_identity(IdType::kKeyId, Bytes{1, 2, 3}));
-    EXPECT_FALSE(p.ca.matches_identity(IdType::kFqdn, to_bytes("Test Root CA")));  // no SAN
+    EXPECT_TRUE(p.leaf.names(NameKind::kDns, to_bytes("gw.example.test")));
+    EXPECT_TRUE(p.leaf.names(NameKind::kDns, to_bytes("VPN.Example.TEST")));
+    EXPECT_FALSE(p.leaf.names(NameKind::kDns, to_bytes("other.example.test")));
+    EXPECT_TRUE(p.leaf.names(NameKind::kEmail, to_bytes("ops@example.test")));
+    EXPECT_FALSE(p.leaf.names(NameKind::kEmail, to_bytes("root@example.test")));
+    EXPECT_TRUE(p.leaf.names(NameKind::kIpAddress, Bytes{10, 99, 0, 1}));
+    EXPECT_FALSE(p.leaf.names(NameKind::kIpAddress, Bytes{10, 99, 0, 2}));
+    EXPECT_TRUE(p.leaf.names(NameKind::kIpAddress,
+                             Bytes{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
+    EXPECT_TRUE(p.leaf.names(NameKind::kDistinguishedName, p.leaf.subject_der()));
+    EXPECT_FALSE(p.leaf.names(NameKind::kDistinguishedName, p.sub.subject_der()));
+    EXPECT_FALSE(p.leaf.names(NameKind::kDistinguishedName, Bytes{0x30, 0x01}));
+    EXPECT_FALSE(p.ca.names(NameKind::kDns, to_bytes("Test Root CA")));  // no SAN
     EXPECT_EQ(p.leaf.subject(), "CN=gw.example.test,O=ikeplex test");
 }
 

@@ -10,8 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/cbc.h"
 #include "crypto/prf.h"
-#include "crypto/sk_cipher.h"
 #include "esp/esp_codec.h"
 #include "esp/replay_window.h"
 #include "esp_test_util.h"

@@ -81,11 +81,12 @@ TEST(Describe, EveryEnumeratorHasAName) {
         EXPECT_FALSE(to_string(static_cast<TsType>(v)).empty());
     }
     EXPECT_EQ(to_string(AuthMethod::kDigitalSignature), "DIGITAL_SIGNATURE");
-    EXPECT_EQ(transform_name(TransformType::kKe, ke::kCurve25519), "CURVE_25519");
-    EXPECT_EQ(transform_name(TransformType::kPrf, prf::kHmacSha2_256), "PRF_HMAC_SHA2_256");
-    EXPECT_EQ(transform_name(TransformType::kInteg, integ::kHmacSha2_256_128), "HMAC_SHA2_256_128");
-    EXPECT_EQ(transform_name(TransformType::kEncr, encr::kAesGcm16), "AES_GCM_16");
-    EXPECT_EQ(transform_name(TransformType::kEsn, esn::kEsn), "EXT_SEQ");
+    EXPECT_EQ(transform_name(TransformType::kKe, 31), "CURVE_25519");
+    EXPECT_EQ(transform_name(TransformType::kPrf, 5), "PRF_HMAC_SHA2_256");
+    EXPECT_EQ(transform_name(TransformType::kInteg, 12), "HMAC_SHA2_256_128");
+    EXPECT_EQ(transform_name(TransformType::kEncr, 20), "AES_GCM_16");
+    EXPECT_EQ(transform_name(TransformType::kEsn, 1), "EXT_SEQ");
+    EXPECT_EQ(hash_algorithm_name(2), "SHA2_256");  // RFC 7427 §7
 }
 
 TEST(Describe, ErrorsNameTheirNotify) {

@@ -12,16 +12,14 @@
 #include "util/secret_bytes.h"
 #include "wire/message.h"
 
-namespace ikeplex::crypto {
-
-/// AES-CBC (RFC 3602) of `data` in place, a whole number of blocks, no padding added.
-Status aes_cbc(const EncrInfo& encr, ByteView key, ByteView iv, MutByteView data, bool encrypt);
+namespace ikeplex::ike {
 
 class SkCipher {
 public:
     /// `integ`/`integ_key` only for non-AEAD ciphers.
-    static Result<SkCipher> create(const Registry& registry, const EncrInfo& encr,
-                                   const IntegInfo* integ, ByteView encr_key, ByteView integ_key);
+    static Result<SkCipher> create(const crypto::Registry& registry, const crypto::EncrInfo& encr,
+                                   const crypto::IntegInfo* integ, ByteView encr_key,
+                                   ByteView integ_key);
 
     [[nodiscard]] std::size_t iv_size() const noexcept { return encr_->iv_size; }
     /// ICV bytes after the ciphertext (AEAD tag or truncated HMAC).
@@ -56,12 +54,12 @@ private:
     Result<Bytes> seal_message(wire::Message&& shell, ByteView plaintext, ByteView iv,
                                ByteView padding) const;
 
-    const Registry* registry_{nullptr};
-    const EncrInfo* encr_{nullptr};
-    const IntegInfo* integ_{nullptr};
-    AeadPtr aead_;  // AEAD ciphers (OpenSSL backend: IKE messages are few)
+    const crypto::Registry* registry_{nullptr};
+    const crypto::EncrInfo* encr_{nullptr};
+    const crypto::IntegInfo* integ_{nullptr};
+    crypto::AeadPtr aead_;  // AEAD ciphers (OpenSSL backend: IKE messages are few)
     SecretBytes encr_key_;
     SecretBytes integ_key_;
 };
 
-}  // namespace ikeplex::crypto
+}  // namespace ikeplex::ike

@@ -1,10 +1,12 @@
 // SK payload protection: RFC 7634 Appendix B (a complete encrypted IKEv2 message, decrypted and
 // re-encrypted byte for byte), NIST AES-CBC through the CBC path, round trips of every suite,
 // padding rules and malformed encrypted payloads.
-#include "crypto/sk_cipher.h"
+#include "ike/sk_cipher.h"
 
 #include <gtest/gtest.h>
 
+#include "crypto/algorithm_ids.h"
+#include "crypto/cbc.h"
 #include "crypto/prf.h"
 #include "crypto_fixture.h"
 #include "sample_messages.h"
@@ -13,11 +15,12 @@
 #include "vector_file.h"
 #include "wire/constants.h"
 
-namespace ikeplex::crypto {
+namespace ikeplex::ike {
 namespace {
 
 using namespace ikeplex::wire;
-using test::registry;
+using namespace ikeplex::crypto;
+using crypto::test::registry;
 
 TEST(SkCipher, Rfc7634IkeMessage) {
     const auto vectors = ikeplex::test::load_vectors("rfc/rfc7634-chacha20-poly1305-ikev2-esp.txt");
@@ -161,4 +164,4 @@ TEST(SkCipher, MalformedEncryptedPayloads) {
 }
 
 }  // namespace
-}  // namespace ikeplex::crypto
+}  // namespace ikeplex::ike

@@ -1,34 +1,17 @@
-#include "crypto/sk_cipher.h"
+#include "ike/sk_cipher.h"
 
 #include <algorithm>
 
+#include "crypto/cbc.h"
+#include "crypto/constant_time.h"
 #include "crypto/prf.h"
 #include "wire/notify_codes.h"
 
-namespace ikeplex::crypto {
-Status aes_cbc(const EncrInfo& encr, ByteView key, ByteView iv, MutByteView data, bool encrypt) {
-    const EVP_CIPHER* cipher = encr.cipher;
-    if (encr.aead || key.size() != encr.key_size || iv.size() != encr.iv_size ||
-        data.size() % encr.block_size != 0) {
-        return make_error(Errc::kInvalidArgument, "AES-CBC: wrong key, IV or data size");
-    }
-    const EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-    if (!ctx) {
-        return openssl_error("SK: cipher context");
-    }
-    IKEPLEX_TRY(check(
-            EVP_CipherInit_ex2(ctx.get(), cipher, key.data(), iv.data(), encrypt ? 1 : 0, nullptr),
-            "SK: CBC init"));
-    EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
-    int len = 0;
-    IKEPLEX_TRY(check(EVP_CipherUpdate(ctx.get(), data.data(), &len, data.data(),
-                                       static_cast<int>(data.size())),
-                      "SK: CBC update"));
-    int fin = 0;
-    IKEPLEX_TRY(check(EVP_CipherFinal_ex(ctx.get(), data.data() + len, &fin), "SK: CBC final"));
-    return ok();
-}
+namespace ikeplex::ike {
 
+using crypto::aes_cbc;
+using crypto::constant_time_equal;
+using crypto::integrity_mac;
 namespace {
 
 /// Where the encrypted part of the last payload starts: IV offset.
@@ -49,8 +32,9 @@ Result<SkLayout> layout_of(ByteView datagram, const wire::Message& parsed) {
 
 }  // namespace
 
-Result<SkCipher> SkCipher::create(const Registry& registry, const EncrInfo& encr,
-                                  const IntegInfo* integ, ByteView encr_key, ByteView integ_key) {
+Result<SkCipher> SkCipher::create(const crypto::Registry& registry, const crypto::EncrInfo& encr,
+                                  const crypto::IntegInfo* integ, ByteView encr_key,
+                                  ByteView integ_key) {
     if (encr_key.size() != encr.key_size) {
         return make_error(Errc::kInvalidArgument, "SK: wrong encryption key size");
     }
@@ -58,7 +42,7 @@ Result<SkCipher> SkCipher::create(const Registry& registry, const EncrInfo& encr
     c.registry_ = &registry;
     c.encr_ = &encr;
     if (encr.aead) {
-        c.aead_ = IKEPLEX_TRY(make_openssl_aead(encr, encr_key));
+        c.aead_ = IKEPLEX_TRY(crypto::make_openssl_aead(encr, encr_key));
     } else {
         if (integ == nullptr || integ_key.size() != integ->key_size) {
             return make_error(Errc::kInvalidArgument, "SK: CBC needs an integrity key");
@@ -183,4 +167,4 @@ Result<SkCipher::Opened> SkCipher::open(ByteView datagram, const wire::Message& 
     return o;
 }
 
-}  // namespace ikeplex::crypto
+}  // namespace ikeplex::ike
