@@ -42,6 +42,13 @@ Bytes spi_data(Spi spi) {
 }
 
 /// Random delay before retrying after TEMPORARY_FAILURE (RFC 7296 §2.25: not at once).
+/// Simultaneous Child SA rekeys (RFC 7296 §2.8.1) by the id of the rekeyed SA, kept on the IKE
+/// SA too: our new SA is still judged by the nonces when the old one is deleted before our
+/// rekey completes.
+struct ChildRekeyCollisions final : ExchangeState {
+    std::map<std::uint32_t, ChildSa::Collision> by_rekeyed;
+};
+
 Duration retry_delay(IkeSa& sa) {
     return Duration(1000 + static_cast<std::int64_t>(sa.services().random.u32() % 4000));
 }
@@ -226,11 +233,11 @@ private:
     /// of the two new SAs survives (RFC 7296 §2.8.1).
     void finish_rekey(IkeSa& sa, std::uint32_t id, const Bytes& nr, Step& step) {
         ChildSa* old = sa.child(rekeyed_);
-        const auto recorded = sa.child_collisions.find(rekeyed_);
+        auto& recorded = sa.states().get<ChildRekeyCollisions>().by_rekeyed;
         std::optional<ChildSa::Collision> collided;
-        if (recorded != sa.child_collisions.end()) {
-            collided = recorded->second;
-            sa.child_collisions.erase(recorded);
+        if (const auto it = recorded.find(rekeyed_); it != recorded.end()) {
+            collided = it->second;
+            recorded.erase(it);
         }
         if (old == nullptr) {
             // The peer deleted it meanwhile (e.g. having won a collision, its Delete overtook
@@ -344,7 +351,7 @@ std::vector<Payload> respond_create_child_sa(IkeSa& sa, std::vector<Payload>& re
     if (old->state == ChildState::kRekeying) {
         // We are rekeying it too: answer as usual and let the nonces decide (§2.8.1).
         old->collision = ChildSa::Collision{created, ni->data, nr};
-        sa.child_collisions[old->id] = *old->collision;
+        sa.states().get<ChildRekeyCollisions>().by_rekeyed[old->id] = *old->collision;
         IKE_LOG(info, sa, "simultaneous rekeying of CHILD_SA {}{{{}}} detected", old->name(),
                 old->id);
     } else {

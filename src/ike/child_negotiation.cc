@@ -175,10 +175,11 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
     ChildSa& added = sa.add_child(std::move(c));
     sa.install_child(added, std::move(*keys), true, step);
     const std::uint32_t id = added.id;
-    if (auto early = std::find(sa.deleted_early.begin(), sa.deleted_early.end(), added.spi_out);
-        early != sa.deleted_early.end()) {
+    std::vector<Spi>& deleted_early = sa.states().get<EarlyDeletes>().spis;
+    if (auto early = std::find(deleted_early.begin(), deleted_early.end(), added.spi_out);
+        early != deleted_early.end()) {
         // The peer's Delete for it overtook this response (RFC 7296 §1.4.1): it is gone.
-        sa.deleted_early.erase(early);
+        deleted_early.erase(early);
         IKE_LOG(info, sa, "CHILD_SA {}{{{}}} was deleted by the peer before it was complete here",
                 added.name(), id);
         sa.remove_child(id, "deleted by peer", step, false, Removal::kDeletedByPeer);

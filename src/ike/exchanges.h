@@ -37,6 +37,13 @@ std::vector<wire::Payload> respond_create_child_sa(IkeSa& sa, std::vector<wire::
 std::vector<wire::Payload> respond_informational(IkeSa& sa, std::vector<wire::Payload>& request,
                                                  Step& step, bool& fatal);
 
+/// Our outbound SPIs the peer deleted before the response creating them reached us (its Delete
+/// overtook it, RFC 7296 §1.4.1): such a Child SA goes as soon as it is made (complete_offer()).
+/// Written by the INFORMATIONAL responder, read by the Child SA initiators.
+struct EarlyDeletes final : ExchangeState {
+    std::vector<Spi> spis;
+};
+
 /// A response that carries just one error notify.
 std::vector<wire::Payload> error_response(wire::NotifyType type, Bytes data = {});
 

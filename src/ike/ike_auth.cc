@@ -26,8 +26,9 @@ namespace {
 /// The octets side `of_initiator` signs or MACs (RFC 7296 §2.15).
 Result<Bytes> signed_octets(IkeSa& sa, bool of_initiator, const wire::IdPayload& id) {
     const bool own = of_initiator == sa.is_original_initiator();
-    const Bytes& message = own ? sa.own_init_message : sa.peer_init_message;
-    const Bytes& nonce = of_initiator ? sa.nr : sa.ni;
+    const Handshake& hs = sa.handshake();
+    const Bytes& message = own ? hs.own_init_message : hs.peer_init_message;
+    const Bytes& nonce = of_initiator ? hs.nr : hs.ni;
     const SecretBytes& sk_p = of_initiator ? sa.crypto->sk_pi : sa.crypto->sk_pr;
     return auth_octets(sa.crypto->prf, message, nonce, sk_p.view(), id_payload_body(id));
 }
@@ -62,10 +63,10 @@ Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<Payload>& o
         return make_error(Errc::kConfig, "no certificate and private key for our identity");
     }
     const std::vector<crypto::HashAlgorithm> peer =
-            sa.peer_hashes.empty()
+            sa.handshake().peer_hashes.empty()
                     ? std::vector<crypto::HashAlgorithm>{crypto::HashAlgorithm::kSha2_256,
                                                          crypto::HashAlgorithm::kIdentity}
-                    : sa.peer_hashes;
+                    : sa.handshake().peer_hashes;
     const crypto::SignatureScheme scheme = IKEPLEX_TRY(own->key.choose_scheme(peer));
     const Bytes sig = IKEPLEX_TRY(own->key.sign(scheme, octets));
     out.push_back(wire::make_payload(
@@ -227,9 +228,11 @@ public:
         sa.peer_window = parse_window(resp);
         sa.established(step);
         if (offer_) {
-            complete_offer(sa, *offer_, resp, sa.ni, sa.nr, {}, true, step);
+            const Handshake& hs = sa.handshake();
+            complete_offer(sa, *offer_, resp, hs.ni, hs.nr, {}, true, step);
             offer_.reset();
         }
+        sa.end_handshake();
         return Outcome::kDone;
     }
 
@@ -246,6 +249,7 @@ private:
     /// The responder considers the IKE SA established; tell it we do not (RFC 7296 §2.21.2).
     void reject(IkeSa& sa, const char* reason, Step& step) {
         release(sa);
+        sa.end_handshake();
         sa.transition(IkeState::kDeleting, reason);
         sa.queue(make_fatal_notify(NotifyType::kAuthenticationFailed, reason), step);
     }
@@ -269,7 +273,7 @@ std::vector<Payload> respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, 
     const Identity peer = Identity::from_payload(*idi);
     // The connection: one IKE_SA_INIT allowed whose identities and auth method fit.
     const PeerConfig* cfg = nullptr;
-    for (const PeerConfig* c : sa.candidates()) {
+    for (const PeerConfig* c : sa.handshake().candidates) {
         const bool id_ok =
                 c->remote.id.matches(peer) && (idr == nullptr || c->local.id.any ||
                                                c->local.id.matches(Identity::from_payload(*idr)));
@@ -306,12 +310,14 @@ std::vector<Payload> respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, 
         sa.registry().initial_contact(sa, step);
     }
     if (find_payload<wire::SaPayload>(request, PayloadType::kSa) != nullptr) {
-        ChildRequest creq{request, &sa.ni, &sa.nr, {}, true, false, nullptr};
+        const Handshake& hs = sa.handshake();
+        ChildRequest creq{request, &hs.ni, &hs.nr, {}, true, false, nullptr};
         auto child = accept_child(sa, creq, step);
         out.insert(out.end(), std::make_move_iterator(child.begin()),
                    std::make_move_iterator(child.end()));
     }
     append_window(*cfg, out);
+    sa.end_handshake();
     return out;
 }
 

@@ -119,8 +119,9 @@ void float_ports(IkeSa& sa) {
 
 Result<crypto::IkeKeys> derive_keys(IkeSa& sa, const IkeAlgorithms& a, ByteView g_ir) {
     const crypto::Prf prf(sa.services().registry, *a.suite.prf);
-    const SecretBytes seed = IKEPLEX_TRY(crypto::skeyseed(prf, sa.ni, sa.nr, g_ir));
-    return crypto::derive_ike_keys(prf, a.suite, seed.view(), sa.ni, sa.nr, sa.spi_i(), sa.spi_r());
+    const Handshake& hs = sa.handshake();
+    const SecretBytes seed = IKEPLEX_TRY(crypto::skeyseed(prf, hs.ni, hs.nr, g_ir));
+    return crypto::derive_ike_keys(prf, a.suite, seed.view(), hs.ni, hs.nr, sa.spi_i(), sa.spi_r());
 }
 
 class IkeInit final : public Exchange {
@@ -135,12 +136,13 @@ public:
         if (cfg.ike_proposals.empty()) {
             return make_error(Errc::kConfig, "no IKE proposals configured");
         }
-        if (!sa.ke) {
+        Handshake& hs = sa.handshake();
+        if (!hs.ke) {
             group_ = group_ != 0 ? group_ : ke_method(cfg.ike_proposals.front());
-            sa.ke = IKEPLEX_TRY(sa.make_ke(group_));
+            hs.ke = IKEPLEX_TRY(sa.make_ke(group_));
         }
-        if (sa.ni.empty()) {
-            sa.ni = sa.make_nonce();
+        if (hs.ni.empty()) {
+            hs.ni = sa.make_nonce();
         }
         std::vector<Payload> out;
         if (!cookie_.empty()) {
@@ -148,8 +150,8 @@ public:
         }
         out.push_back(wire::make_payload(wire::SaPayload{cfg.ike_proposals}));
         out.push_back(wire::make_payload(wire::KePayload{
-                group_, Bytes(sa.ke->public_value().begin(), sa.ke->public_value().end())}));
-        out.push_back(wire::make_payload(wire::NoncePayload{sa.ni}));
+                group_, Bytes(hs.ke->public_value().begin(), hs.ke->public_value().end())}));
+        out.push_back(wire::make_payload(wire::NoncePayload{hs.ni}));
         IKEPLEX_TRY(append_natd(sa.services().registry, sa.spi_i(), IkeSpi(0), sa.local(),
                                 sa.remote(), cfg.force_encap || sa.services().settings.force_encap,
                                 sa.services().random, out));
@@ -187,7 +189,7 @@ public:
                     wire::transform_name(wire::TransformType::kKe, group_),
                     wire::transform_name(wire::TransformType::kKe, wanted));
             group_ = wanted;
-            sa.ke.reset();
+            sa.handshake().ke.reset();
             return Outcome::kResend;
         }
         if (const auto* err = first_error(resp)) {
@@ -208,12 +210,13 @@ public:
             sa.destroy("peer's key exchange does not match its proposal", step);
             return Outcome::kDone;
         }
+        Handshake& hs = sa.handshake();
         sa.set_spis(sa.spi_i(), h.spi_r);
-        sa.nr = nr->data;
+        hs.nr = nr->data;
         detect_nat(sa, resp, h.spi_r);
         sa.peer_fragmentation = has_notify(resp, NotifyType::kIkev2FragmentationSupported);
-        sa.peer_hashes = parse_hashes(find_notify(resp, NotifyType::kSignatureHashAlgorithms));
-        auto g_ir = sa.ke->shared_secret(ke->data);
+        hs.peer_hashes = parse_hashes(find_notify(resp, NotifyType::kSignatureHashAlgorithms));
+        auto g_ir = hs.ke->shared_secret(ke->data);
         if (!g_ir) {
             sa.destroy("invalid key exchange value from the peer", step);
             return Outcome::kDone;
@@ -223,7 +226,7 @@ public:
             sa.destroy("key derivation failed", step);
             return Outcome::kDone;
         }
-        sa.ke.reset();
+        hs.ke.reset();
         IKE_LOG(info, sa, "selected proposal: {}", describe(sa_payload->proposals[0]));
         float_ports(sa);
         return Outcome::kDone;
@@ -308,11 +311,12 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     }
     auto sa = std::make_unique<IkeSa>(services, registry, req.id, false, req.local, req.remote);
     sa->set_config(candidates.front());
-    sa->candidates() = candidates;
+    Handshake& hs = sa->handshake();
+    hs.candidates = candidates;
     sa->set_spis(req.message.header.spi_i, req.spi_r);
     sa->transition(IkeState::kConnecting, "IKE_SA_INIT received");
-    sa->ni = ni->data;
-    sa->nr = sa->make_nonce();
+    hs.ni = ni->data;
+    hs.nr = sa->make_nonce();
     auto own_ke = sa->make_ke(algorithms->ke);
     if (!own_ke) {
         return reply_error(NotifyType::kNoProposalChosen, {});
@@ -329,8 +333,8 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     }
     detect_nat(*sa, ps, IkeSpi(0));
     sa->peer_fragmentation = has_notify(ps, NotifyType::kIkev2FragmentationSupported);
-    sa->peer_hashes = parse_hashes(find_notify(ps, NotifyType::kSignatureHashAlgorithms));
-    sa->peer_init_message.assign(req.raw.begin(), req.raw.end());
+    hs.peer_hashes = parse_hashes(find_notify(ps, NotifyType::kSignatureHashAlgorithms));
+    hs.peer_init_message.assign(req.raw.begin(), req.raw.end());
 
     wire::Message resp;
     resp.header = req.message.header;
@@ -340,7 +344,7 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     resp.payloads.push_back(wire::make_payload(wire::KePayload{
             algorithms->ke,
             Bytes((*own_ke)->public_value().begin(), (*own_ke)->public_value().end())}));
-    resp.payloads.push_back(wire::make_payload(wire::NoncePayload{sa->nr}));
+    resp.payloads.push_back(wire::make_payload(wire::NoncePayload{hs.nr}));
     if (!append_natd(services.registry, sa->spi_i(), sa->spi_r(), req.local, req.remote,
                      services.settings.force_encap, services.random, resp.payloads)) {
         return reply_error(NotifyType::kNoProposalChosen, {});

@@ -42,6 +42,31 @@ std::optional<IkeSpi> spi_of(const wire::Proposal& p) {
     return v == 0 ? std::nullopt : std::optional<IkeSpi>(IkeSpi(v));
 }
 
+/// Simultaneous IKE rekeying (RFC 7296 §2.8.2) as each IKE SA involved sees it.
+struct IkeRekeyCollision final : ExchangeState {
+    struct Peer {
+        std::uint32_t peer_sa{0};
+        Bytes peer_ni;
+        Bytes our_nr;
+    };
+    /// On the SA being rekeyed: the IKE SA the peer's rekey made while ours was under way, and
+    /// the nonces of the peer's exchange.
+    std::optional<Peer> peer;
+    /// On the IKE SA the peer's rekey made: the SA both sides rekeyed. The peer's first request
+    /// here (other than deleting that one) says this one survives.
+    std::uint32_t collided_with{0};
+};
+
+IkeRekeyCollision& rekey_state(IkeSa& sa) {
+    return sa.states().get<IkeRekeyCollision>();
+}
+
+/// The IKE SA the peer's colliding rekey of `sa` made, if it still exists.
+IkeSa* colliding_sa(IkeSa& sa) {
+    const auto& peer = rekey_state(sa).peer;
+    return peer ? sa.registry().find(peer->peer_sa) : nullptr;
+}
+
 bool lower(const Bytes& a, const Bytes& b) {
     return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
 }
@@ -62,11 +87,8 @@ Result<std::unique_ptr<IkeSa>> make_rekeyed(IkeSa& old, bool we_initiated, IkeSp
                                       we_initiated, old.local(), old.remote());
     sa->set_config(old.config());
     sa->set_spis(spi_i, spi_r);
-    sa->ni = ni;
-    sa->nr = nr;
     sa->set_nat(old.nat_here(), old.nat_there());
     sa->peer_fragmentation = old.peer_fragmentation;
-    sa->peer_hashes = old.peer_hashes;
     sa->peer_window = old.peer_window;
     sa->local_id = old.local_id;
     sa->remote_id = old.remote_id;
@@ -109,7 +131,7 @@ public:
             return make_error(Errc::kState, "IKE SA not established");
         }
         sa.transition(IkeState::kRekeying, "rekeying");
-        sa.collision.reset();
+        rekey_state(sa).peer.reset();
         spi_ = sa.registry().new_ike_spi();
         std::vector<wire::Proposal> proposals = sa.config()->ike_proposals;
         for (wire::Proposal& p : proposals) {
@@ -165,11 +187,11 @@ public:
         ours.established(step, false);
         IKE_LOG(info, sa, "selected proposal for the rekeyed IKE_SA: {}", describe(*chosen));
 
-        IkeSa* theirs = sa.collision ? sa.registry().find(sa.collision->peer_sa) : nullptr;
+        IkeSa* theirs = colliding_sa(sa);
         if (theirs != nullptr && theirs->state() == IkeState::kEstablished) {
             // §2.8.2: the exchange that produced the lowest of the four nonces made the
             // redundant SA; its initiator deletes it.
-            const auto& c = *sa.collision;
+            const auto& c = *rekey_state(sa).peer;
             const Bytes* all[] = {&ni_, &nr->data, &c.peer_ni, &c.our_nr};
             const Bytes* low =
                     *std::min_element(std::begin(all), std::end(all),
@@ -201,7 +223,7 @@ private:
     /// Our rekey failed. If the peer's colliding rekey succeeded, its SA replaces this one
     /// (and the peer deletes this one); otherwise we stay as we are.
     void give_up(IkeSa& sa, Step& step) {
-        IkeSa* theirs = sa.collision ? sa.registry().find(sa.collision->peer_sa) : nullptr;
+        IkeSa* theirs = colliding_sa(sa);
         sa.transition(IkeState::kEstablished, "rekeying failed");
         if (theirs != nullptr && theirs->state() == IkeState::kEstablished) {
             hand_over(sa, *theirs, false, step);
@@ -209,7 +231,7 @@ private:
     }
 
     void on_error(IkeSa& sa, const wire::NotifyPayload& err, Step& step) {
-        const bool collided = sa.collision && sa.registry().find(sa.collision->peer_sa) != nullptr;
+        const bool collided = colliding_sa(sa) != nullptr;
         if (err.type == NotifyType::kInvalidKePayload && err.data.size() == 2 && !collided) {
             const auto wanted = static_cast<std::uint16_t>((err.data[0] << 8U) | err.data[1]);
             const auto ours = ke_methods(sa.config()->ike_proposals);
@@ -246,16 +268,16 @@ ExchangePtr make_ike_rekey() {
 }
 
 void take_over_on_use(IkeSa& sa, Step& step) {
-    if (sa.collided_with == 0) {
+    if (rekey_state(sa).collided_with == 0) {
         return;
     }
     // §2.8.2: the peer's rekey won the collision and it already works on the new IKE SA
     // (its Delete of the old one may still be on its way): the Child SAs move here now, so
     // that its requests find them.
-    IkeSa* old = sa.registry().find(sa.collided_with);
-    sa.collided_with = 0;
-    if (old != nullptr && old->state() == IkeState::kRekeying && old->collision &&
-        old->collision->peer_sa == sa.id()) {
+    IkeSa* old = sa.registry().find(rekey_state(sa).collided_with);
+    rekey_state(sa).collided_with = 0;
+    if (old != nullptr && old->state() == IkeState::kRekeying && rekey_state(*old).peer &&
+        rekey_state(*old).peer->peer_sa == sa.id()) {
         IKE_LOG(info, *old, "simultaneous IKE rekeying: the peer uses {}, which takes over",
                 sa.label());
         hand_over(*old, sa, false, step);
@@ -266,7 +288,7 @@ void hand_over_before_delete(IkeSa& sa, Step& step) {
     // §2.8.2: the peer deletes the old IKE SA once its own rekey won a collision; the IKE SA
     // its rekey made (which we answered) takes over now, even though the response to our
     // rekey has not arrived (it overtook it), rather than the Child SAs going with the old SA.
-    IkeSa* theirs = sa.collision ? sa.registry().find(sa.collision->peer_sa) : nullptr;
+    IkeSa* theirs = colliding_sa(sa);
     if (sa.state() == IkeState::kRekeying && theirs != nullptr &&
         theirs->state() == IkeState::kEstablished) {
         IKE_LOG(info, sa, "simultaneous IKE rekeying: the peer deleted this IKE_SA, {} takes over",
@@ -327,8 +349,8 @@ std::vector<Payload> respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request,
     if (sa.state() == IkeState::kRekeying) {
         // Ours is under way too: answer and let the nonces decide when ours completes.
         IKE_LOG(info, sa, "simultaneous IKE rekeying detected");
-        sa.collision = IkeSa::Collision{theirs.id(), ni->data, nr};
-        theirs.collided_with = sa.id();
+        rekey_state(sa).peer = IkeRekeyCollision::Peer{theirs.id(), ni->data, nr};
+        rekey_state(theirs).collided_with = sa.id();
     } else {
         hand_over(sa, theirs, false, step);
     }

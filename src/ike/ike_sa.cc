@@ -204,7 +204,7 @@ void IkeSa::move_queue_to(IkeSa& other, Step& step) {
 }
 
 void IkeSa::record_init_response(Bytes message) {
-    own_init_message = message;
+    handshake().own_init_message = message;
     responses_[0] = CachedResponse{{std::move(message)}};
     expected_mid_ = 1;
 }
@@ -326,7 +326,8 @@ std::optional<std::vector<Bytes>> IkeSa::build_request(Exchange& ex, std::uint32
         return std::nullopt;
     }
     if (h.exchange == ExchangeType::kIkeSaInit) {
-        own_init_message = datagrams->front();  // RealMessage1 for AUTH (RFC 7296 §2.15)
+        handshake().own_init_message =
+                datagrams->front();  // RealMessage1 for AUTH (RFC 7296 §2.15)
     }
     return std::move(*datagrams);
 }
@@ -429,7 +430,7 @@ void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&f
     services_.timers.cancel({id_, TimerKind::kRetransmit, mid});
     Pending& p = it->second;
     if (m.header.exchange == ExchangeType::kIkeSaInit) {
-        peer_init_message.assign(raw.begin(), raw.end());
+        handshake().peer_init_message.assign(raw.begin(), raw.end());
     }
     if (p.exchange->process(*this, m.header, **opened, step) == Exchange::Outcome::kResend &&
         state_ != IkeState::kDestroyed) {

@@ -25,6 +25,8 @@
 #include "crypto/prf.h"
 #include "ike/child_sa.h"
 #include "ike/config.h"
+#include "ike/exchange_state.h"
+#include "ike/handshake.h"
 #include "ike/per_resource.h"
 #include "ike/services.h"
 #include "ike/sk_cipher.h"
@@ -115,8 +117,6 @@ public:
     void transition(IkeState to, const char* reason);
     [[nodiscard]] const PeerConfig* config() const noexcept { return config_; }
     void set_config(const PeerConfig* c) noexcept { config_ = c; }
-    /// Responder: the connections IKE_SA_INIT left possible; IKE_AUTH picks one by identity.
-    std::vector<const PeerConfig*>& candidates() noexcept { return candidates_; }
     [[nodiscard]] const Endpoint& local() const noexcept { return local_; }
     [[nodiscard]] const Endpoint& remote() const noexcept { return remote_; }
     void set_endpoints(Endpoint local, Endpoint remote) noexcept;
@@ -134,39 +134,23 @@ public:
 
     // --- negotiated facts ---
     std::optional<IkeCrypto> crypto;
-    Bytes ni;
-    Bytes nr;
-    Bytes own_init_message;   ///< the IKE_SA_INIT message this side sent, as sent
-    Bytes peer_init_message;  ///< the one it received
-    std::vector<crypto::HashAlgorithm> peer_hashes;
     std::uint32_t peer_window{1};
     bool peer_fragmentation{false};
     Identity local_id;
     Identity remote_id;
-    /// IKE_SA_INIT responder: the KE object until keys are derived (then dropped).
-    crypto::KeyExchangePtr ke;
-    /// Simultaneous IKE rekeying (RFC 7296 §2.8.2): the IKE SA the peer created by rekeying
-    /// this one while our own rekey was under way, and the nonces of the peer's exchange.
-    struct Collision {
-        std::uint32_t peer_sa{0};
-        Bytes peer_ni;
-        Bytes our_nr;
-    };
-    std::optional<Collision> collision;
-    /// Made by the peer's rekey of IKE SA `collided_with` while we rekeyed that one too: the
-    /// peer's first request here (other than deleting it) says this one survives.
-    std::uint32_t collided_with{0};
     /// RFC 9611 group state per child config name, and the secret our resource identifiers
     /// are derived from (per_resource.h).
     std::map<std::string, GroupState> groups;
     Bytes resource_salt;
-    /// Our outbound SPIs the peer deleted before the response creating them reached us (its
-    /// Delete overtook it): such a Child SA goes as soon as it is made (complete_offer()).
-    std::vector<Spi> deleted_early;
-    /// Simultaneous Child SA rekeys (RFC 7296 §2.8.1) by the id of the rekeyed SA: kept here
-    /// too, so that our new SA is still judged by the nonces when the old one is deleted
-    /// before our rekey completes.
-    std::map<std::uint32_t, ChildSa::Collision> child_collisions;
+
+    // --- state of exchanges (exchange_state.h) ---
+    /// What IKE_SA_INIT left for IKE_AUTH (made on first use).
+    Handshake& handshake() { return states_.get<Handshake>(); }
+    /// Authentication has ended: the nonces, messages and key exchange of the handshake go.
+    void end_handshake() noexcept { states_.drop<Handshake>(); }
+    /// The state each exchange keeps on this SA, by kind.
+    ExchangeStates& states() noexcept { return states_; }
+    [[nodiscard]] const ExchangeStates& states() const noexcept { return states_; }
 
     /// Installs keys derived for this SA.
     Status set_crypto(const IkeAlgorithms& algorithms, crypto::IkeKeys&& keys);
@@ -311,7 +295,6 @@ private:
     IkeSpi spi_i_;
     IkeSpi spi_r_;
     const PeerConfig* config_{nullptr};
-    std::vector<const PeerConfig*> candidates_;
     Endpoint local_;
     Endpoint remote_;
     TimePoint established_at_{};
@@ -322,6 +305,7 @@ private:
     std::map<std::uint32_t, CachedResponse> responses_;  // the last `window` answered requests
     std::map<std::uint32_t, Reassembly> reassembly_;     // per message id and direction
     std::vector<std::unique_ptr<ChildSa>> children_;
+    ExchangeStates states_;
     std::uint32_t id_;
     std::uint32_t next_mid_{0};      // our next request's message id
     std::string build_error_;        // why the last request could not be built (for logs)

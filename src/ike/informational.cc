@@ -126,10 +126,11 @@ void delete_children(IkeSa& sa, const wire::DeletePayload& d, std::vector<Spi>& 
                 sa.busy_with_outstanding("CHILD_REKEY")) {
                 // Perhaps the one our request under way makes: the peer closed it before its
                 // response reached us. Remember it so that it does not live on here alone.
-                if (sa.deleted_early.size() >= 16) {
-                    sa.deleted_early.erase(sa.deleted_early.begin());
+                std::vector<Spi>& early = sa.states().get<EarlyDeletes>().spis;
+                if (early.size() >= 16) {
+                    early.erase(early.begin());
                 }
-                sa.deleted_early.push_back(spi);
+                early.push_back(spi);
             }
             continue;  // already gone; nothing to answer
         }

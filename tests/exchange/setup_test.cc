@@ -26,6 +26,9 @@ TEST_P(Setup, PskEstablishesIkeAndChildSa) {
     const ike::IkeSa& r = only_sa(res());
     EXPECT_TRUE(i.is_original_initiator());
     EXPECT_FALSE(r.is_original_initiator());
+    // Authentication has ended: the nonces, IKE_SA_INIT messages and key exchange are gone.
+    EXPECT_EQ(i.states().find<ike::Handshake>(), nullptr);
+    EXPECT_EQ(r.states().find<ike::Handshake>(), nullptr);
     // The initiator's view of the Child SA is the mirror of the responder's.
     const auto& ci = *i.children().front();
     const auto& cr = *r.children().front();
