@@ -16,8 +16,6 @@ using wire::NotifyType;
 using wire::Payload;
 using wire::PayloadType;
 
-std::vector<Payload> respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request, Step& step);
-
 namespace {
 
 /// RFC 7296 §2.8.1: octet-by-octet; a prefix is the lower.
@@ -302,13 +300,19 @@ ExchangePtr make_child_create(const ChildConfig& child, ResourceId resource,
     return std::make_unique<ChildCreate>(child, resource, rekeyed, 0);
 }
 
-std::vector<Payload> respond_create_child_sa(IkeSa& sa, std::vector<Payload>& request, Step& step) {
-    const auto* rekey = find_notify(request, NotifyType::kRekeySa);
+bool rekeys_ike_sa(std::span<const Payload> request) {
     const auto* sa_payload = find_payload<wire::SaPayload>(request, PayloadType::kSa);
-    take_over_on_use(sa, step);
-    if (rekey == nullptr && sa_payload->proposals.front().protocol == wire::ProtocolId::kIke) {
-        return respond_ike_rekey(sa, request, step);
+    return find_notify(request, NotifyType::kRekeySa) == nullptr && sa_payload != nullptr &&
+           !sa_payload->proposals.empty() &&
+           sa_payload->proposals.front().protocol == wire::ProtocolId::kIke;
+}
+
+Response respond_create_child_sa(IkeSa& sa, std::vector<Payload>& request, Step& step) {
+    if (sa.before_authentication()) {
+        return error_response(NotifyType::kInvalidSyntax);
     }
+    const auto* rekey = find_notify(request, NotifyType::kRekeySa);
+    take_over_on_use(sa, step);
     // RFC 7296 §2.25.2: no new or rekeyed Child SAs while the IKE SA is being rekeyed/closed.
     if (sa.state() != IkeState::kEstablished) {
         return error_response(NotifyType::kTemporaryFailure);
@@ -332,7 +336,7 @@ std::vector<Payload> respond_create_child_sa(IkeSa& sa, std::vector<Payload>& re
             return error_response(NotifyType::kTemporaryFailure);
         }
         if (old == nullptr) {
-            return {wire::make_payload(wire::NotifyPayload{
+            return std::vector<Payload>{wire::make_payload(wire::NotifyPayload{
                     wire::ProtocolId::kEsp, rekey->spi, NotifyType::kChildSaNotFound, {}})};
         }
         // §2.25.1: rekeying one we close (or already replaced): TEMPORARY_FAILURE.

@@ -3,6 +3,8 @@
 // informational.cc.
 #pragma once
 
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "ike/ike_sa.h"
@@ -28,15 +30,6 @@ ExchangePtr make_dpd();
 /// (or fails). `reason` must be a string literal.
 ExchangePtr make_fatal_notify(wire::NotifyType type, const char* reason);
 
-// --- responder side (each returns the response payloads) ---
-/// `fatal`: delete the IKE SA once the response is sent (e.g. AUTHENTICATION_FAILED).
-std::vector<wire::Payload> respond_ike_auth(IkeSa& sa, std::vector<wire::Payload>& request,
-                                            Step& step, bool& fatal);
-std::vector<wire::Payload> respond_create_child_sa(IkeSa& sa, std::vector<wire::Payload>& request,
-                                                   Step& step);
-std::vector<wire::Payload> respond_informational(IkeSa& sa, std::vector<wire::Payload>& request,
-                                                 Step& step, bool& fatal);
-
 /// Our outbound SPIs the peer deleted before the response creating them reached us (its Delete
 /// overtook it, RFC 7296 §1.4.1): such a Child SA goes as soon as it is made (complete_offer()).
 /// Written by the INFORMATIONAL responder, read by the Child SA initiators.
@@ -44,8 +37,35 @@ struct EarlyDeletes final : ExchangeState {
     std::vector<Spi> spis;
 };
 
+// --- responder side ---
+/// What a responder answers to a request.
+struct Response {
+    Response() = default;
+    // Implicit on purpose: a responder returns its payloads as they are.
+    Response(std::vector<wire::Payload> p, bool f = false)  // NOLINT(google-explicit-constructor)
+        : payloads(std::move(p)), fatal(f) {}
+
+    std::vector<wire::Payload> payloads;
+    /// Delete the IKE SA once the response is sent (e.g. AUTHENTICATION_FAILED).
+    bool fatal{false};
+};
+
 /// A response that carries just one error notify.
 std::vector<wire::Payload> error_response(wire::NotifyType type, Bytes data = {});
+
+/// The responders, one per kind of request; each checks the IKE SA's state itself. Registered
+/// in responders.cc (a new exchange adds its line there).
+Response respond_ike_auth(IkeSa& sa, std::vector<wire::Payload>& request, Step& step);
+Response respond_create_child_sa(IkeSa& sa, std::vector<wire::Payload>& request, Step& step);
+Response respond_ike_rekey(IkeSa& sa, std::vector<wire::Payload>& request, Step& step);
+Response respond_informational(IkeSa& sa, std::vector<wire::Payload>& request, Step& step);
+/// Whether a CREATE_CHILD_SA request rekeys the IKE SA (an IKE proposal, no REKEY_SA).
+bool rekeys_ike_sa(std::span<const wire::Payload> request);
+
+/// The answer to a request: INVALID_SYNTAX if its payloads break the exchange's rules, else
+/// the responder registered for it (INVALID_SYNTAX if none takes it).
+Response answer_request(IkeSa& sa, const wire::Header& h, std::vector<wire::Payload>& request,
+                        Step& step);
 
 // --- shared by IKE_SA_INIT and IKE rekey ---
 /// NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | IP | port) (RFC 7296 §2.23).

@@ -265,8 +265,10 @@ ExchangePtr make_ike_auth(const ChildConfig* first_child, ResourceId resource) {
     return std::make_unique<IkeAuth>(first_child, resource);
 }
 
-std::vector<Payload> respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step,
-                                      bool& fatal) {
+Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) {
+    if (sa.state() != IkeState::kConnecting || sa.is_original_initiator()) {
+        return error_response(NotifyType::kInvalidSyntax);
+    }
     const auto* idi = find_payload<wire::IdPayload>(request, PayloadType::kIdi);
     const auto* idr = find_payload<wire::IdPayload>(request, PayloadType::kIdr);
     const auto* auth = find_payload<wire::AuthPayload>(request, PayloadType::kAuth);
@@ -286,23 +288,20 @@ std::vector<Payload> respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, 
     }
     if (cfg == nullptr) {
         IKE_LOG(info, sa, "no connection matches peer identity '{}'", peer.to_string());
-        fatal = true;
-        return error_response(NotifyType::kAuthenticationFailed);
+        return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
     sa.set_config(cfg);
     sa.remote_id = peer;
     sa.local_id = local_identity(sa);
     if (!verify_auth(sa, *cfg, *idi, *auth, request, step.unix_time)) {
-        fatal = true;
-        return error_response(NotifyType::kAuthenticationFailed);
+        return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
     std::vector<Payload> out;
     const wire::IdPayload own_id = sa.local_id.to_payload();
     out.push_back(wire::make_idr(own_id));
     if (auto ok = append_auth(sa, own_id, out); !ok) {
         IKE_LOG(error, sa, "cannot authenticate ourselves: {}", ok.error().detail);
-        fatal = true;
-        return error_response(NotifyType::kAuthenticationFailed);
+        return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
     sa.peer_window = parse_window(request);
     sa.established(step);

@@ -297,7 +297,11 @@ void hand_over_before_delete(IkeSa& sa, Step& step) {
     }
 }
 
-std::vector<Payload> respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request, Step& step) {
+Response respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request, Step& step) {
+    if (sa.before_authentication()) {
+        return error_response(NotifyType::kInvalidSyntax);
+    }
+    take_over_on_use(sa, step);
     // RFC 7296 §2.25.2: not while the SA is closing or already replaced.
     if (sa.state() != IkeState::kEstablished && sa.state() != IkeState::kRekeying) {
         return error_response(NotifyType::kTemporaryFailure);

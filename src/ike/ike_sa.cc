@@ -472,8 +472,7 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
     }
     touch(step.now);
     follow_peer(from, m.header.exchange);
-    bool fatal = false;
-    std::vector<wire::Payload> response;
+    Response response;
     if (!*opened) {
         // Authentic but malformed (RFC 7296 §2.21.3, §2.5): answer with the notify; an
         // INVALID_SYNTAX closes an authenticated IKE SA on both sides.
@@ -484,17 +483,17 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
             response = error_response(wire::NotifyType::kUnsupportedCriticalPayload,
                                       Bytes{static_cast<std::uint8_t>(e.arg)});
         } else {
-            response = error_response(wire::NotifyType::kInvalidSyntax);
-            fatal = true;
+            response = Response{error_response(wire::NotifyType::kInvalidSyntax), true};
         }
     } else {
         log::info(log::Subsystem::kEnc, "{} parsed {}", label(),
                   wire::describe(m.header, **opened));
-        response = respond(m.header, **opened, step, fatal);
+        response = answer_request(*this, m.header, **opened, step);
     }
     const wire::Header h = header_for(m.header.exchange, mid, true);
-    log::info(log::Subsystem::kEnc, "{} generating {}", label(), wire::describe(h, response));
-    auto datagrams = protect(h, std::move(response));
+    log::info(log::Subsystem::kEnc, "{} generating {}", label(),
+              wire::describe(h, response.payloads));
+    auto datagrams = protect(h, std::move(response.payloads));
     CachedResponse& cached = responses_[mid];
     if (datagrams) {
         transmit(*datagrams, step);
@@ -509,41 +508,8 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
     while (!responses_.empty() && responses_.begin()->first + window < expected_mid_) {
         responses_.erase(responses_.begin());
     }
-    if (fatal && state_ != IkeState::kDestroyed) {
+    if (response.fatal && state_ != IkeState::kDestroyed) {
         destroy("fatal error in a request", step);
-    }
-}
-
-std::vector<wire::Payload> IkeSa::respond(const wire::Header& h,
-                                          std::vector<wire::Payload>& request, Step& step,
-                                          bool& fatal) {
-    // Exchange variant rules first (the second check before any handler, anchors.md B.3).
-    auto variant = check_request(h.exchange, request);
-    if (!variant) {
-        IKE_LOG(info, *this, "{} request rejected: {}", wire::to_string(h.exchange),
-                wire::describe(variant.error()));
-        // RFC 7296 §2.21.3: INVALID_SYNTAX is fatal for both peers once authenticated.
-        fatal = state_ == IkeState::kEstablished || h.exchange == ExchangeType::kIkeAuth;
-        return error_response(wire::NotifyType::kInvalidSyntax);
-    }
-    switch (h.exchange) {
-        case ExchangeType::kIkeAuth:
-            if (state_ != IkeState::kConnecting || initiator_) {
-                return error_response(wire::NotifyType::kInvalidSyntax);
-            }
-            return respond_ike_auth(*this, request, step, fatal);
-        case ExchangeType::kCreateChildSa:
-            if (state_ == IkeState::kCreated || state_ == IkeState::kConnecting) {
-                return error_response(wire::NotifyType::kInvalidSyntax);
-            }
-            return respond_create_child_sa(*this, request, step);
-        case ExchangeType::kInformational:
-            if (state_ == IkeState::kCreated || state_ == IkeState::kConnecting) {
-                return {};  // nothing to do before authentication; answer empty
-            }
-            return respond_informational(*this, request, step, fatal);
-        default:
-            return error_response(wire::NotifyType::kInvalidSyntax);
     }
 }
 
@@ -558,7 +524,7 @@ void IkeSa::on_timer(TimerKind kind, std::uint32_t arg, Step& step) {
             retransmit(arg, step);
             break;
         case TimerKind::kHalfOpen:
-            if (state_ == IkeState::kCreated || state_ == IkeState::kConnecting) {
+            if (before_authentication()) {
                 destroy("half-open IKE SA timed out", step);
             }
             break;
@@ -699,7 +665,7 @@ void IkeSa::delete_ike(const char* reason, Step& step) {
     if (state_ == IkeState::kDeleting || state_ == IkeState::kDestroyed) {
         return;
     }
-    if (state_ == IkeState::kCreated || state_ == IkeState::kConnecting) {
+    if (before_authentication()) {
         destroy(reason, step);
         return;
     }

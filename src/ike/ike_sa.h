@@ -113,6 +113,10 @@ public:
     [[nodiscard]] IkeSpi own_spi() const noexcept { return initiator_ ? spi_i_ : spi_r_; }
     void set_spis(IkeSpi i, IkeSpi r) noexcept;
     [[nodiscard]] IkeState state() const noexcept { return state_; }
+    /// IKE_SA_INIT or IKE_AUTH still under way (or not started).
+    [[nodiscard]] bool before_authentication() const noexcept {
+        return state_ == IkeState::kCreated || state_ == IkeState::kConnecting;
+    }
     /// The one place state changes: checks nothing illegal happens and logs OLD => NEW.
     void transition(IkeState to, const char* reason);
     [[nodiscard]] const PeerConfig* config() const noexcept { return config_; }
@@ -281,9 +285,6 @@ private:
     /// The datagram(s) of a message: IKE_SA_INIT in the clear, else SK (or SKF fragments).
     Result<std::vector<Bytes>> protect(const wire::Header& h,
                                        std::vector<wire::Payload>&& payloads);
-    /// Responder: dispatches a request to its exchange's handler.
-    std::vector<wire::Payload> respond(const wire::Header& h, std::vector<wire::Payload>& request,
-                                       Step& step, bool& fatal);
     [[nodiscard]] wire::Header header_for(wire::ExchangeType type, std::uint32_t mid,
                                           bool response) const;
     void schedule_dpd(Step& step);

@@ -163,8 +163,11 @@ ExchangePtr make_fatal_notify(NotifyType type, const char* reason) {
     return std::make_unique<FatalNotify>(type, reason);
 }
 
-std::vector<Payload> respond_informational(IkeSa& sa, std::vector<Payload>& request, Step& step,
-                                           bool& fatal) {
+Response respond_informational(IkeSa& sa, std::vector<Payload>& request, Step& step) {
+    if (sa.before_authentication()) {
+        return {};  // nothing to do before authentication; answer empty
+    }
+    bool fatal = false;
     const bool deletes_ike = std::any_of(request.begin(), request.end(), [](const Payload& p) {
         const auto* d = p.as<wire::DeletePayload>();
         return d != nullptr && d->protocol == wire::ProtocolId::kIke;
@@ -201,7 +204,7 @@ std::vector<Payload> respond_informational(IkeSa& sa, std::vector<Payload>& requ
         out.push_back(
                 wire::make_payload(wire::DeletePayload{wire::ProtocolId::kEsp, std::move(esp)}));
     }
-    return out;
+    return Response{std::move(out), fatal};
 }
 
 }  // namespace ikeplex::ike

@@ -1,0 +1,50 @@
+// The responders of the engine, by the requests they take (the IKE_SA_INIT responder, which
+// makes the IKE SA, is the manager's: ike_init.h). A new exchange registers its responder here.
+#include "ike/exchange_rules.h"
+#include "ike/exchanges.h"
+#include "util/log.h"
+#include "wire/describe.h"
+#include "wire/names.h"
+
+namespace ikeplex::ike {
+namespace {
+
+using wire::ExchangeType;
+
+struct Responder {
+    ExchangeType type;
+    /// Whether the responder takes this request (null: every request of `type`).
+    bool (*takes)(std::span<const wire::Payload> request);
+    Response (*respond)(IkeSa& sa, std::vector<wire::Payload>& request, Step& step);
+};
+
+/// First match wins.
+constexpr Responder kResponders[] = {
+        {ExchangeType::kIkeAuth, nullptr, respond_ike_auth},
+        {ExchangeType::kCreateChildSa, rekeys_ike_sa, respond_ike_rekey},
+        {ExchangeType::kCreateChildSa, nullptr, respond_create_child_sa},
+        {ExchangeType::kInformational, nullptr, respond_informational},
+};
+
+}  // namespace
+
+Response answer_request(IkeSa& sa, const wire::Header& h, std::vector<wire::Payload>& request,
+                        Step& step) {
+    // Exchange variant rules first (the second check before any handler, anchors.md B.3).
+    if (auto variant = check_request(h.exchange, request); !variant) {
+        IKE_LOG(info, sa, "{} request rejected: {}", wire::to_string(h.exchange),
+                wire::describe(variant.error()));
+        // RFC 7296 §2.21.3: INVALID_SYNTAX is fatal for both peers once authenticated.
+        return Response{
+                error_response(wire::NotifyType::kInvalidSyntax),
+                sa.state() == IkeState::kEstablished || h.exchange == ExchangeType::kIkeAuth};
+    }
+    for (const Responder& r : kResponders) {
+        if (r.type == h.exchange && (r.takes == nullptr || r.takes(request))) {
+            return r.respond(sa, request, step);
+        }
+    }
+    return error_response(wire::NotifyType::kInvalidSyntax);
+}
+
+}  // namespace ikeplex::ike
