@@ -117,7 +117,8 @@ public:
     [[nodiscard]] bool before_authentication() const noexcept {
         return state_ == IkeState::kCreated || state_ == IkeState::kConnecting;
     }
-    /// The one place state changes: checks nothing illegal happens and logs OLD => NEW.
+    /// The one place state changes, along the lifecycle's table (ike_sa.cc): logs OLD => NEW;
+    /// a change the table does not allow is refused, counted and logged as a bug.
     void transition(IkeState to, const char* reason);
     [[nodiscard]] const PeerConfig* config() const noexcept { return config_; }
     void set_config(const PeerConfig* c) noexcept { config_ = c; }

@@ -135,6 +135,7 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
         }
         return;
     }
+    trace_message(services_, step, false, 0, h, m.payloads);
     if (half_open_.size() >= settings_.half_open_limit) {
         ++counters_.half_open_dropped;
         reject("IKE_SA_INIT dropped: too many half-open IKE SAs", remote, nullptr, step);
@@ -166,6 +167,7 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
                     {wire::make_notify(NotifyType::kCookie,
                                        cookies_.make(ni->data, remote.address, h.spi_i))}});
             if (reply) {
+                trace_reply(*reply, 0, step);
                 step.out.datagrams.push_back(OutDatagram{std::move(*reply), local, remote});
             }
             return;
@@ -174,6 +176,7 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
     const InitRequest req{m, raw, local, remote, next_ike_id(), new_ike_spi()};
     InitAnswer answer = respond_ike_sa_init(services_, *this, req, step);
     if (answer.reply) {
+        trace_reply(*answer.reply, answer.sa ? answer.sa->id() : 0, step);
         step.out.datagrams.push_back(OutDatagram{std::move(*answer.reply), local, remote});
     }
     if (!answer.sa) {
@@ -183,6 +186,14 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
     IkeSa& sa = adopt(std::move(answer.sa));
     half_open_.insert(sa.id());
     by_init_[{remote, h.spi_i}] = sa.id();
+}
+
+void IkeSaManager::trace_reply(ByteView reply, std::uint32_t ike_id, Step& step) const {
+    if (services_.trace_messages) {
+        if (auto parsed = wire::parse_message(reply)) {
+            trace_message(services_, step, true, ike_id, parsed->header, parsed->payloads);
+        }
+    }
 }
 
 void IkeSaManager::on_timer(Step& step) {

@@ -38,8 +38,9 @@ struct ManagerCounters {
     std::uint64_t init_refused{0};  ///< answered with an error notify (no proposal, KE, ...)
     std::uint64_t acquires{0};
     std::uint64_t backend_failures{0};
-    std::uint64_t nat_mappings{0};      ///< peers whose NAT mapping changed (backend events)
-    std::uint64_t refused_stopping{0};  ///< IKE_SA_INIT requests and acquires while stopping
+    std::uint64_t nat_mappings{0};         ///< peers whose NAT mapping changed (backend events)
+    std::uint64_t refused_stopping{0};     ///< IKE_SA_INIT requests and acquires while stopping
+    std::uint64_t illegal_transitions{0};  ///< refused IKE SA state changes (bugs; should stay 0)
 };
 
 class IkeSaManager final : public SaRegistry {
@@ -78,6 +79,8 @@ public:
     void set_source_lookup(SourceLookup lookup) { source_lookup_ = std::move(lookup); }
     /// Deterministic key generation (tests, simulation, fuzzing).
     void set_deterministic_keys(bool on) noexcept { services_.deterministic_keys = on; }
+    /// Record every message sent and received in Output::messages (tests, traces).
+    void set_trace_messages(bool on) noexcept { services_.trace_messages = on; }
     [[nodiscard]] const Settings& settings() const noexcept { return settings_; }
 
     // --- inputs ---
@@ -122,6 +125,7 @@ public:
     void release_policy(const DeletePolicy& policy, Step& step) override;
     [[nodiscard]] const std::vector<PeerConfig>& configs() const override { return *configs_; }
     [[nodiscard]] bool first_of_config(const IkeSa& sa) const override;
+    void note_illegal_transition() noexcept override { ++counters_.illegal_transitions; }
 
 private:
     struct Policy {
@@ -131,6 +135,8 @@ private:
         bool trap_per_cpu{false};  ///< the trap's per-CPU acquires (the config's per_cpu_sas)
     };
 
+    /// Records a reply the manager sends itself (IKE_SA_INIT answers) when tracing.
+    void trace_reply(ByteView reply, std::uint32_t ike_id, Step& step) const;
     void on_init_request(const wire::Message& m, ByteView raw, const Endpoint& local,
                          const Endpoint& remote, Step& step);
     void on_acquire(const Acquire& a, Step& step);

@@ -10,6 +10,7 @@
 #include "ike/time.h"
 #include "util/bytes.h"
 #include "util/ip_address.h"
+#include "wire/message.h"
 
 namespace ikeplex::ike {
 
@@ -43,16 +44,28 @@ struct Event {
     std::string conn;  ///< the IKE SA's connection name (also for child events)
 };
 
+/// One IKE message as the engine saw it, in the clear (inner payloads of SK, fragments
+/// reassembled): recorded only when message tracing is on (IkeSaManager::set_trace_messages),
+/// for tests that check what went over the wire and for traces.
+struct MessageTrace {
+    bool sent{false};         ///< we sent it (else we received it)
+    std::uint32_t ike_id{0};  ///< the IKE SA's unique id (0: answered before one existed)
+    wire::Header header;      ///< exchange, message id, flags (request or response)
+    std::vector<wire::Payload> payloads;
+};
+
 struct Output {
     std::vector<OutDatagram> datagrams;
     std::vector<BackendCommand> commands;
     std::vector<Event> events;
+    std::vector<MessageTrace> messages;  ///< with message tracing on
     TimePoint wakeup{kNever};  ///< call on_timer() at this time (kNever: no timer pending)
 
     void clear() {
         datagrams.clear();
         commands.clear();
         events.clear();
+        messages.clear();
         wakeup = kNever;
     }
 };

@@ -16,4 +16,13 @@ void RandomSpiAllocator::release(Spi spi) {
     used_.erase(spi);
 }
 
+void trace_message(const Services& services, Step& step, bool sent, std::uint32_t ike_id,
+                   const wire::Header& header, std::span<const wire::Payload> payloads) {
+    if (services.trace_messages) {
+        step.out.messages.push_back(
+                MessageTrace{sent, ike_id, header,
+                             std::vector<wire::Payload>(payloads.begin(), payloads.end())});
+    }
+}
+
 }  // namespace ikeplex::ike

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <unordered_set>
 #include <vector>
 
@@ -65,6 +66,8 @@ struct Services {
     /// Draw key-exchange private keys from `random` (tests, simulation, fuzzing) instead of
     /// OpenSSL's generator.
     bool deterministic_keys{false};
+    /// Record every message sent and received in Output::messages.
+    bool trace_messages{false};
 };
 
 /// The time of this call and where its results go.
@@ -75,6 +78,10 @@ struct Step {
     /// one in tests.
     std::int64_t unix_time{0};
 };
+
+/// Records a message in step.out.messages if tracing is on.
+void trace_message(const Services& services, Step& step, bool sent, std::uint32_t ike_id,
+                   const wire::Header& header, std::span<const wire::Payload> payloads);
 
 /// Manager hooks an IKE SA calls back into.
 class SaRegistry {
@@ -107,6 +114,8 @@ public:
     [[nodiscard]] virtual const std::vector<PeerConfig>& configs() const = 0;
     /// Whether no other IKE SA of this connection exists (then IKE_AUTH sends INITIAL_CONTACT).
     [[nodiscard]] virtual bool first_of_config(const IkeSa& sa) const = 0;
+    /// An IKE SA was asked for a state change its lifecycle does not allow (a bug, refused).
+    virtual void note_illegal_transition() noexcept = 0;
 };
 
 }  // namespace ikeplex::ike

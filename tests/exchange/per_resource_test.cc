@@ -99,9 +99,17 @@ TEST_P(Groups, TsMaxQueueAtTheLimitAndTheBackOff) {
     acquire(ini(), 2);
     h.run_for(std::chrono::seconds(1));
     EXPECT_EQ(cpus(ini()).size(), 2U);
-    EXPECT_TRUE(LogCapture::contains(res_name(), "the limit: TS_MAX_QUEUE"));
-    EXPECT_TRUE(LogCapture::contains(
-            ini_name(), "peer refuses more per-CPU SAs for CHILD_SA net (TS_MAX_QUEUE)"));
+    // The third request was answered with TS_MAX_QUEUE alone (RFC 9611), and the initiator
+    // got it.
+    MessageQuery refusal{.exchange = wire::ExchangeType::kCreateChildSa,
+                         .response = true,
+                         .notify = wire::NotifyType::kTsMaxQueue};
+    refusal.sent = true;
+    const auto sent = res().find(refusal);
+    ASSERT_EQ(sent.size(), 1U);
+    EXPECT_EQ(payload_summary(*sent[0]), "N(TS_MAX_QUEUE)");
+    refusal.sent = false;
+    EXPECT_EQ(ini().count(refusal), 1U);
     // The third was refused, the fourth not even asked for (back-off); the IKE SA stands.
     const std::size_t after_refusal = child_requests();
     EXPECT_EQ(only_sa(ini()).state(), ike::IkeState::kEstablished);

@@ -40,6 +40,53 @@ TEST_P(Setup, PskEstablishesIkeAndChildSa) {
     EXPECT_TRUE(LogCapture::contains(ini_name(), "IKE_SA state change: CONNECTING => ESTABLISHED"));
 }
 
+TEST_P(Setup, OneMessageAtATime) {
+    // RFC 7296 §1.2, driven one datagram at a time: each side's traced messages show what it
+    // received and what it answered at every step.
+    load_psk();
+    initiate();
+    using wire::ExchangeType;
+    const MessageQuery init_req{.exchange = ExchangeType::kIkeSaInit, .response = false};
+    ASSERT_EQ(ini().find(init_req).size(), 1U);
+    EXPECT_EQ(payload_summary(*ini().find(init_req)[0]),
+              "SA KE No N(NATD_S_IP) N(NATD_D_IP) N(FRAG_SUP) N(HASH_ALG)");
+    EXPECT_EQ(res().messages.size(), 0U);
+
+    ASSERT_TRUE(h.deliver_next());  // IKE_SA_INIT request -> responder, which answers
+    EXPECT_EQ(res().count({.sent = false, .exchange = ExchangeType::kIkeSaInit}), 1U);
+    const auto init_resp =
+            res().find({.sent = true, .exchange = ExchangeType::kIkeSaInit, .response = true});
+    ASSERT_EQ(init_resp.size(), 1U);
+    EXPECT_EQ(payload_summary(*init_resp[0]),
+              "SA KE No N(NATD_S_IP) N(NATD_D_IP) N(FRAG_SUP) N(HASH_ALG)");
+    EXPECT_EQ(ini().count({.exchange = ExchangeType::kIkeAuth}), 0U);
+
+    ASSERT_TRUE(h.deliver_next());  // the response -> initiator, which sends IKE_AUTH
+    EXPECT_EQ(ini().count({.sent = true,
+                           .exchange = ExchangeType::kIkeAuth,
+                           .response = false,
+                           .payloads = "IDi IDr AUTH N(INIT_CONTACT) SA TSi TSr"}),
+              1U);
+    ASSERT_EQ(res().manager.sas().size(), 1U);
+    EXPECT_EQ(res().manager.sas().front()->state(), ike::IkeState::kConnecting);  // not yet up
+
+    ASSERT_TRUE(h.deliver_next());  // IKE_AUTH request -> responder: established, answers
+    EXPECT_EQ(res().count({.sent = true,
+                           .exchange = ExchangeType::kIkeAuth,
+                           .response = true,
+                           .payloads = "IDr AUTH SA TSi TSr"}),
+              1U);
+    EXPECT_EQ(res().count(EventKind::kIkeUp), 1U);
+    EXPECT_EQ(ini().count(EventKind::kIkeUp), 0U);
+
+    ASSERT_TRUE(h.deliver_next());  // the response -> initiator: established too
+    EXPECT_EQ(ini().count(EventKind::kIkeUp), 1U);
+    EXPECT_EQ(ini().count(EventKind::kChildUp), 1U);
+    EXPECT_EQ(h.in_flight(), 0U);
+    EXPECT_FALSE(h.deliver_next());
+    expect_consistent();
+}
+
 TEST_P(Setup, CertificatesEstablish) {
     const auto ca_key = make_key(crypto::KeyType::kEcP256);
     const auto ca = issue(CertSpec{.cn = "ikeplex test CA", .ca = true}, ca_key, nullptr, ca_key);

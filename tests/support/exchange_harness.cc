@@ -8,6 +8,7 @@
 #include "cert_factory.h"
 #include "ike/proposal.h"
 #include "log_capture.h"
+#include "wire/describe.h"
 #include "wire/message.h"
 
 namespace ikeplex::test {
@@ -66,12 +67,40 @@ Node::Node(std::string n, IpAddress addr, std::uint64_t seed, const crypto::Regi
       spis(random),
       manager(registry, random, spis, std::move(settings)) {
     manager.set_deterministic_keys(true);
+    manager.set_trace_messages(true);
     manager.set_source_lookup([addr](const IpAddress&) { return std::optional<IpAddress>(addr); });
 }
 
 std::size_t Node::count(EventKind kind) const {
     return static_cast<std::size_t>(std::count_if(
             events.begin(), events.end(), [&](const ike::Event& e) { return e.kind == kind; }));
+}
+
+std::string payload_summary(const ike::MessageTrace& m) {
+    // describe() reads "EXCHANGE request N [ payloads ]": the part in brackets.
+    const std::string d = wire::describe(m.header, m.payloads);
+    const auto open = d.find("[ ");
+    const auto close = d.rfind(" ]");
+    return open == std::string::npos || close == std::string::npos || close < open + 2
+                   ? std::string()
+                   : d.substr(open + 2, close - open - 2);
+}
+
+std::vector<const ike::MessageTrace*> Node::find(const MessageQuery& q) const {
+    std::vector<const ike::MessageTrace*> out;
+    for (const ike::MessageTrace& m : messages) {
+        const bool notify_ok =
+                !q.notify || std::any_of(m.payloads.begin(), m.payloads.end(), [&](const auto& p) {
+                    const auto* n = p.template as<wire::NotifyPayload>();
+                    return n != nullptr && n->type == *q.notify;
+                });
+        if ((!q.sent || m.sent == *q.sent) && (!q.exchange || m.header.exchange == *q.exchange) &&
+            (!q.response || m.header.is_response() == *q.response) && notify_ok &&
+            (!q.payloads || payload_summary(m) == *q.payloads)) {
+            out.push_back(&m);
+        }
+    }
+    return out;
 }
 
 std::vector<const ike::IkeSa*> Node::established() const {
@@ -151,6 +180,9 @@ void Harness::process(Node& n, ike::Output& out) {
     n.backend.apply(out.commands);
     for (ike::Event& e : out.events) {
         n.events.push_back(std::move(e));
+    }
+    for (ike::MessageTrace& m : out.messages) {
+        n.messages.push_back(std::move(m));
     }
     n.wakeup = out.wakeup;
     out.clear();
@@ -248,6 +280,28 @@ bool Harness::step_once(TimePoint until) {
     ++delivered;
     act(*to, [&](ike::Step& s) { to->manager.on_datagram(f.d.data, dst, f.d.src, s); });
     return true;
+}
+
+std::optional<Datagram> Harness::deliver_next() {
+    auto next = std::min_element(flight_.begin(), flight_.end(),
+                                 [](const InFlight& x, const InFlight& y) {
+                                     return std::tie(x.at.ms, x.seq) < std::tie(y.at.ms, y.seq);
+                                 });
+    if (next == flight_.end()) {
+        return std::nullopt;
+    }
+    InFlight f = std::move(*next);
+    flight_.erase(next);
+    now_ = std::max(now_, f.at);
+    Endpoint dst;
+    Node* to = node_for(f.d.dst, dst);
+    if (to == nullptr) {
+        ++lost;
+        return f.d;
+    }
+    ++delivered;
+    act(*to, [&](ike::Step& s) { to->manager.on_datagram(f.d.data, dst, f.d.src, s); });
+    return f.d;
 }
 
 void Harness::run_for(Duration d) {
@@ -432,6 +486,11 @@ std::vector<std::string> check_consistent(Harness& h) {
     std::vector<std::string> problems;
     check_side(h.a(), h.b(), problems);
     check_side(h.b(), h.a(), problems);
+    for (Node* n : {&h.a(), &h.b()}) {
+        if (const auto bad = n->manager.counters().illegal_transitions; bad != 0) {
+            problems.push_back(fmt::format("{}: {} illegal IKE SA state changes", n->name, bad));
+        }
+    }
     return problems;
 }
 
@@ -453,6 +512,9 @@ std::vector<std::string> check_empty(Node& n) {
     }
     if (n.spis.in_use() != 0) {
         problems.push_back(fmt::format("{}: {} SPIs still reserved", n.name, n.spis.in_use()));
+    }
+    if (const auto bad = n.manager.counters().illegal_transitions; bad != 0) {
+        problems.push_back(fmt::format("{}: {} illegal IKE SA state changes", n.name, bad));
     }
     return problems;
 }

@@ -44,6 +44,21 @@ public:
     std::optional<std::uint64_t> per_cpu_dropped_after_installs;
 };
 
+/// A message as a test looks for it among a node's traced messages (ike::MessageTrace); every
+/// field left unset matches anything.
+struct MessageQuery {
+    std::optional<bool> sent;  ///< sent by this node (false: received by it)
+    std::optional<wire::ExchangeType> exchange;
+    std::optional<bool> response;
+    /// Carries a notify of this type.
+    std::optional<wire::NotifyType> notify;
+    /// Exactly these payloads, in strongSwan's summary, e.g. "N(REKEY_SA) SA No TSi TSr".
+    std::optional<std::string> payloads;
+};
+
+/// strongSwan's summary of a traced message's payloads, e.g. "N(REKEY_SA) SA No KE TSi TSr".
+std::string payload_summary(const ike::MessageTrace& m);
+
 /// One side: a manager with its seeded randomness, SPI allocator and backend.
 struct Node {
     Node(std::string name, IpAddress address, std::uint64_t seed, const crypto::Registry& registry,
@@ -56,10 +71,15 @@ struct Node {
     ike::IkeSaManager manager;
     FakeBackend backend;
     std::vector<ike::Event> events;
+    /// Every message this node sent or received, in the clear, in order.
+    std::vector<ike::MessageTrace> messages;
     TimePoint wakeup{ike::kNever};
 
     /// Events of one kind so far.
     [[nodiscard]] std::size_t count(ike::EventKind kind) const;
+    /// The traced messages that match `q`, oldest first.
+    [[nodiscard]] std::vector<const ike::MessageTrace*> find(const MessageQuery& q) const;
+    [[nodiscard]] std::size_t count(const MessageQuery& q) const { return find(q).size(); }
     /// The established IKE SAs (not rekeyed, deleting or half-open).
     [[nodiscard]] std::vector<const ike::IkeSa*> established() const;
 };
@@ -111,6 +131,10 @@ public:
     void act(Node& n, const std::function<void(ike::Step&)>& f);
     /// Advances virtual time by `d`, delivering datagrams and firing timers.
     void run_for(Duration d);
+    /// Delivers the earliest datagram in flight now (virtual time moves to its arrival; no
+    /// timer fires): one message at a time. Returns it, or nothing when none is in flight.
+    std::optional<Datagram> deliver_next();
+    [[nodiscard]] std::size_t in_flight() const noexcept { return flight_.size(); }
     /// Runs until `done()` holds (checked after every event) or `limit` passes. Returns done().
     bool run_until(const std::function<bool()>& done, Duration limit);
     [[nodiscard]] TimePoint now() const noexcept { return now_; }

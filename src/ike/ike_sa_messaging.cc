@@ -1,0 +1,367 @@
+// IkeSa's messaging (RFC 7296 §2.1-§2.3): the queue of requests we initiate and the peer's
+// window, message ids, retransmission with back-off, and the answers to the peer's requests
+// (in any order within our window, a retransmitted request answered from the cache).
+#include <algorithm>
+#include <cmath>
+
+#include "ike/exchange_rules.h"
+#include "ike/exchanges.h"
+#include "ike/ike_sa.h"
+#include "util/log.h"
+#include "wire/describe.h"
+#include "wire/names.h"
+
+namespace ikeplex::ike {
+
+using wire::ExchangeType;
+
+// ----------------------------------------------------------------------------- requests out
+
+void IkeSa::queue(ExchangePtr ex, Step& step) {
+    queue_.push_back(std::move(ex));
+    process_queue(step);
+}
+
+void IkeSa::queue_later(ExchangePtr ex, Duration delay, Step& step) {
+    const TimePoint at = step.now + delay;
+    delayed_.emplace_back(at, std::move(ex));
+    const auto next =
+            std::min_element(delayed_.begin(), delayed_.end(),
+                             [](const auto& a, const auto& b) { return a.first < b.first; });
+    services_.timers.set({id_, TimerKind::kRetry, 0}, next->first);
+}
+
+void IkeSa::move_queue_to(IkeSa& other, Step& step) {
+    for (ExchangePtr& e : queue_) {
+        other.queue_.push_back(std::move(e));
+    }
+    queue_.clear();
+    for (auto& [at, e] : delayed_) {
+        other.delayed_.emplace_back(at, std::move(e));
+    }
+    if (!delayed_.empty()) {
+        services_.timers.cancel({id_, TimerKind::kRetry, 0});
+        const auto next =
+                std::min_element(other.delayed_.begin(), other.delayed_.end(),
+                                 [](const auto& a, const auto& b) { return a.first < b.first; });
+        services_.timers.set({other.id_, TimerKind::kRetry, 0}, next->first);
+    }
+    delayed_.clear();
+    other.process_queue(step);
+}
+
+void IkeSa::record_init_response(Bytes message) {
+    handshake().own_init_message = message;
+    responses_[0] = CachedResponse{{std::move(message)}};
+    expected_mid_ = 1;
+}
+
+bool IkeSa::creating(const ChildConfig& config, ResourceId resource) const noexcept {
+    const auto match = [&](const Exchange* e) {
+        const auto what = e != nullptr ? e->creates() : std::nullopt;
+        return what && what->first->name == config.name && what->second == resource;
+    };
+    return std::any_of(queue_.begin(), queue_.end(),
+                       [&](const ExchangePtr& e) { return match(e.get()); }) ||
+           std::any_of(delayed_.begin(), delayed_.end(),
+                       [&](const auto& d) { return match(d.second.get()); }) ||
+           std::any_of(outstanding_.begin(), outstanding_.end(),
+                       [&](const auto& o) { return match(o.second.exchange.get()); });
+}
+
+bool IkeSa::busy_with(const char* exchange_name) const noexcept {
+    const std::string_view n(exchange_name);
+    return std::any_of(queue_.begin(), queue_.end(),
+                       [&](const ExchangePtr& e) { return n == e->name(); }) ||
+           std::any_of(outstanding_.begin(), outstanding_.end(),
+                       [&](const auto& o) { return n == o.second.exchange->name(); });
+}
+
+std::uint32_t IkeSa::own_window() const noexcept {
+    // The window is announced in IKE_AUTH; until then (and without one) it is 1.
+    const bool announced = state_ != IkeState::kCreated && state_ != IkeState::kConnecting;
+    return announced && config_ != nullptr ? std::max(config_->window_size, 1U) : 1U;
+}
+
+bool IkeSa::busy_with_outstanding(std::string_view exchange_name) const noexcept {
+    return std::any_of(outstanding_.begin(), outstanding_.end(), [&](const auto& o) {
+        return o.second.exchange && exchange_name == o.second.exchange->name();
+    });
+}
+
+bool IkeSa::child_exchange_outstanding() const noexcept {
+    return busy_with_outstanding("CHILD_CREATE") || busy_with_outstanding("CHILD_REKEY") ||
+           busy_with_outstanding("CHILD_DELETE");
+}
+
+void IkeSa::process_queue(Step& step) {
+    while (!queue_.empty() && state_ != IkeState::kDestroyed) {
+        // RFC 7296 §2.3: at most the peer's window of requests outstanding; IKE_SA_INIT and
+        // IKE_AUTH go one at a time (the window is only known after IKE_AUTH).
+        // The window spans message ids: nothing at or beyond the lowest unanswered + window.
+        const std::uint32_t window =
+                state_ == IkeState::kConnecting ? 1 : std::max(peer_window, 1U);
+        if (!outstanding_.empty() && next_mid_ - outstanding_.begin()->first >= window) {
+            return;
+        }
+        // RFC 7296 §2.25.1/§2.25.2: an IKE rekey does not overlap Child SA exchanges, in
+        // either order (the peer would answer TEMPORARY_FAILURE).
+        const std::string_view next = queue_.front()->name();
+        if ((next == "IKE_REKEY" && !outstanding_.empty()) ||
+            (busy_with_outstanding("IKE_REKEY") && next != "IKE_DELETE")) {
+            return;
+        }
+        ExchangePtr ex = std::move(queue_.front());
+        queue_.pop_front();
+        send_request(std::move(ex), step);
+    }
+}
+
+void IkeSa::send_request(ExchangePtr ex, Step& step) {
+    // Build before taking a message id: an exchange with nothing left to do must not leave a
+    // hole in the sequence (the peer would wait for the missing request forever).
+    auto datagrams = build_request(*ex, next_mid_, step);
+    if (!datagrams) {
+        ex->abort(*this, step);
+        if (state_ == IkeState::kConnecting) {
+            // IKE_AUTH cannot be built (no key or certificate for our identity): the IKE SA can
+            // never come up; say so now rather than leave it half-open until it times out.
+            const std::string why = "cannot authenticate: " + build_error_;
+            destroy(why.c_str(), step);
+        }
+        return;
+    }
+    const std::uint32_t mid = next_mid_++;
+    Pending& p = outstanding_[mid];
+    p.exchange = std::move(ex);
+    p.datagrams = std::move(*datagrams);
+    transmit(p.datagrams, step);
+    services_.timers.set({id_, TimerKind::kRetransmit, mid},
+                         step.now + services_.settings.retransmit_timeout);
+}
+
+void IkeSa::resend(std::uint32_t mid, Pending& p, Step& step) {
+    auto datagrams = build_request(*p.exchange, mid, step);
+    if (!datagrams) {
+        ExchangePtr ex = std::move(p.exchange);
+        outstanding_.erase(mid);
+        ex->abort(*this, step);
+        destroy("cannot build the request again", step);
+        return;
+    }
+    p.datagrams = std::move(*datagrams);
+    p.tries = 0;
+    transmit(p.datagrams, step);
+    services_.timers.set({id_, TimerKind::kRetransmit, mid},
+                         step.now + services_.settings.retransmit_timeout);
+}
+
+std::optional<std::vector<Bytes>> IkeSa::build_request(Exchange& ex, std::uint32_t mid,
+                                                       Step& step) {
+    auto payloads = ex.build(*this, step);
+    if (!payloads) {
+        build_error_ = wire::describe(payloads.error());
+        IKE_LOG(info, *this, "{} not started: {}", ex.name(), build_error_);
+        return std::nullopt;
+    }
+    const wire::Header h = header_for(ex.type(), mid, false);
+    log::info(log::Subsystem::kEnc, "{} generating {}", label(), wire::describe(h, *payloads));
+    trace_message(services_, step, true, id_, h, *payloads);
+    auto datagrams = protect(h, std::move(*payloads));
+    if (!datagrams) {
+        IKE_LOG(error, *this, "cannot protect {} request: {}", ex.name(),
+                wire::describe(datagrams.error()));
+        return std::nullopt;
+    }
+    if (h.exchange == ExchangeType::kIkeSaInit) {
+        handshake().own_init_message =
+                datagrams->front();  // RealMessage1 for AUTH (RFC 7296 §2.15)
+    }
+    return std::move(*datagrams);
+}
+
+void IkeSa::transmit(const std::vector<Bytes>& datagrams, Step& step) {
+    for (const Bytes& d : datagrams) {
+        step.out.datagrams.push_back(OutDatagram{d, local_, remote_});
+    }
+}
+
+void IkeSa::retransmit(std::uint32_t mid, Step& step) {
+    auto it = outstanding_.find(mid);
+    if (it == outstanding_.end()) {
+        return;
+    }
+    Pending& p = it->second;
+    const Settings& s = services_.settings;
+    if (p.tries >= s.retransmit_tries) {
+        IKE_LOG(info, *this, "giving up after {} retransmits of {} request {}", p.tries,
+                p.exchange->name(), mid);
+        ExchangePtr ex = std::move(p.exchange);
+        outstanding_.erase(it);
+        ex->abort(*this, step);
+        destroy("peer not responding", step);
+        return;
+    }
+    ++p.tries;
+    IKE_LOG(info, *this, "retransmit {} of request with message ID {}", p.tries, mid);
+    transmit(p.datagrams, step);
+    // RFC 7296 §2.1: exponential back-off.
+    const double factor = std::pow(s.retransmit_base, static_cast<double>(p.tries));
+    const auto wait = Duration(
+            static_cast<std::int64_t>(static_cast<double>(s.retransmit_timeout.count()) * factor));
+    services_.timers.set({id_, TimerKind::kRetransmit, mid}, step.now + wait);
+}
+
+// ----------------------------------------------------------------------------- messages in
+
+void IkeSa::on_message(const wire::Message& m, ByteView raw, const Endpoint& local,
+                       const Endpoint& remote, Step& step) {
+    if (state_ == IkeState::kDestroyed) {
+        return;
+    }
+    const Endpoint from[2] = {local, remote};
+    if (m.header.is_response()) {
+        on_response(m, raw, from, step);
+    } else {
+        on_request(m, raw, from, step);
+    }
+}
+
+void IkeSa::follow_peer(const Endpoint (&from)[2], wire::ExchangeType exchange) {
+    // RFC 7296 §2.23: behind a NAT, follow the peer's address and port, but only as seen in
+    // authenticated messages (and never before IKE_SA_INIT is complete).
+    if (exchange == ExchangeType::kIkeSaInit || !udp_encap() ||
+        (from[0] == local_ && from[1] == remote_)) {
+        return;
+    }
+    IKE_LOG(info, *this, "peer moved from {} to {}", remote_, from[1]);
+    local_ = from[0];
+    remote_ = from[1];
+}
+
+void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&from)[2],
+                        Step& step) {
+    const std::uint32_t mid = m.header.message_id.value();
+    auto it = outstanding_.find(mid);
+    if (it == outstanding_.end() || it->second.exchange->type() != m.header.exchange) {
+        log::debug(log::Subsystem::kIke, "{} ignoring unexpected response {}", label(),
+                   wire::describe(m));
+        return;
+    }
+    auto opened = unprotect(m, raw, step);
+    if (!opened) {
+        return;
+    }
+    touch(step.now);
+    follow_peer(from, m.header.exchange);
+    Status checked = ok();
+    if (!*opened) {
+        checked = opened->error();
+    } else {
+        log::info(log::Subsystem::kEnc, "{} parsed {}", label(),
+                  wire::describe(m.header, **opened));
+        trace_message(services_, step, false, id_, m.header, **opened);
+        checked = check_response(m.header.exchange, **opened);
+    }
+    if (!checked) {
+        IKE_LOG(info, *this, "invalid {} response: {}", wire::to_string(m.header.exchange),
+                wire::describe(checked.error()));
+        ExchangePtr ex = std::move(it->second.exchange);
+        outstanding_.erase(it);
+        services_.timers.cancel({id_, TimerKind::kRetransmit, mid});
+        ex->abort(*this, step);
+        if (m.header.exchange == ExchangeType::kIkeSaInit ||
+            m.header.exchange == ExchangeType::kIkeAuth) {
+            destroy("invalid response", step);
+        }
+        return;
+    }
+    services_.timers.cancel({id_, TimerKind::kRetransmit, mid});
+    Pending& p = it->second;
+    if (m.header.exchange == ExchangeType::kIkeSaInit) {
+        handshake().peer_init_message.assign(raw.begin(), raw.end());
+    }
+    if (p.exchange->process(*this, m.header, **opened, step) == Exchange::Outcome::kResend &&
+        state_ != IkeState::kDestroyed) {
+        resend(mid, p, step);
+        return;
+    }
+    outstanding_.erase(mid);
+    if (state_ != IkeState::kDestroyed) {
+        process_queue(step);
+    }
+    return;
+}
+
+void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&from)[2],
+                       Step& step) {
+    const std::uint32_t mid = m.header.message_id.value();
+    if (auto it = responses_.find(mid); it != responses_.end()) {
+        // RFC 7296 §2.1: a retransmitted request gets the cached response again (for a
+        // fragmented request, once: on its first fragment).
+        const auto* skf = m.skf();
+        if (skf == nullptr || skf->fragment_number == 1) {
+            IKE_LOG(debug, *this,
+                    "received retransmit of request with ID {}, retransmitting response", mid);
+            transmit(it->second.datagrams, step);
+        }
+        return;
+    }
+    // RFC 7296 §2.3: requests within the window we announced are answered in any order.
+    const std::uint32_t window = own_window();
+    if (mid < expected_mid_ || mid - expected_mid_ >= window) {
+        log::debug(log::Subsystem::kIke,
+                   "{} request with message ID {} outside the window ({}..{})", label(), mid,
+                   expected_mid_, expected_mid_ + window - 1);
+        return;
+    }
+    auto opened = unprotect(m, raw, step);
+    if (!opened) {
+        return;
+    }
+    touch(step.now);
+    follow_peer(from, m.header.exchange);
+    Response response;
+    if (!*opened) {
+        // Authentic but malformed (RFC 7296 §2.21.3, §2.5): answer with the notify; an
+        // INVALID_SYNTAX closes an authenticated IKE SA on both sides.
+        const Error& e = opened->error();
+        IKE_LOG(info, *this, "malformed {} request: {}", wire::to_string(m.header.exchange),
+                wire::describe(e));
+        if (e.code == Errc::kUnsupportedCritical) {
+            response = error_response(wire::NotifyType::kUnsupportedCriticalPayload,
+                                      Bytes{static_cast<std::uint8_t>(e.arg)});
+        } else {
+            response = Response{error_response(wire::NotifyType::kInvalidSyntax), true};
+        }
+    } else {
+        log::info(log::Subsystem::kEnc, "{} parsed {}", label(),
+                  wire::describe(m.header, **opened));
+        trace_message(services_, step, false, id_, m.header, **opened);
+        response = answer_request(*this, m.header, **opened, step);
+    }
+    const wire::Header h = header_for(m.header.exchange, mid, true);
+    log::info(log::Subsystem::kEnc, "{} generating {}", label(),
+              wire::describe(h, response.payloads));
+    trace_message(services_, step, true, id_, h, response.payloads);
+    auto datagrams = protect(h, std::move(response.payloads));
+    CachedResponse& cached = responses_[mid];
+    if (datagrams) {
+        transmit(*datagrams, step);
+        cached.datagrams = std::move(*datagrams);
+    } else {
+        IKE_LOG(error, *this, "cannot protect response: {}", wire::describe(datagrams.error()));
+    }
+    while (responses_.contains(expected_mid_)) {
+        ++expected_mid_;
+    }
+    // Keep the responses of the last `window` requests below the window for retransmits.
+    while (!responses_.empty() && responses_.begin()->first + window < expected_mid_) {
+        responses_.erase(responses_.begin());
+    }
+    if (response.fatal && state_ != IkeState::kDestroyed) {
+        destroy("fatal error in a request", step);
+    }
+}
+
+}  // namespace ikeplex::ike
