@@ -160,7 +160,7 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
     auto c = std::make_unique<ChildSa>();
     c->id = sa.registry().next_child_id();
     c->config = offer.config;
-    c->reqid = sa.registry().reqid_for(*offer.config);
+    c->reqid = sa.registry().reqid_for(*sa.config(), *offer.config);
     c->spi_in = offer.spi_in;
     c->spi_out = *spi_out;
     c->mode = transport ? Mode::kTransport : Mode::kTunnel;
@@ -285,7 +285,7 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     auto c = std::make_unique<ChildSa>();
     c->id = sa.registry().next_child_id();
     c->config = child;
-    c->reqid = sa.registry().reqid_for(*child);
+    c->reqid = sa.registry().reqid_for(*sa.config(), *child);
     c->spi_in = spi_in;
     c->spi_out = *spi_out;
     c->mode = transport ? Mode::kTransport : Mode::kTunnel;

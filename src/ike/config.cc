@@ -96,4 +96,13 @@ const Credentials::Own* Credentials::find_own(const Identity& id) const {
     return nullptr;
 }
 
+ConfigPtr ConfigList::find(std::string_view name) const {
+    for (const ConfigPtr& c : items_) {
+        if (c->name == name) {
+            return c;
+        }
+    }
+    return nullptr;
+}
+
 }  // namespace ikeplex::ike

@@ -126,6 +126,45 @@ struct Credentials {
     [[nodiscard]] Bytes certreq_data() const;
 };
 
+/// A connection as the engine holds it: shared and immutable. An IKE SA keeps the
+/// configuration it was made with alive; a reload replaces the list, never an object in it.
+using ConfigPtr = std::shared_ptr<const PeerConfig>;
+
+/// The loaded connections, iterated as `const PeerConfig&`.
+class ConfigList {
+public:
+    class Iterator {
+    public:
+        using Inner = std::vector<ConfigPtr>::const_iterator;
+        explicit Iterator(Inner it) noexcept : it_(it) {}
+        const PeerConfig& operator*() const noexcept { return **it_; }
+        const PeerConfig* operator->() const noexcept { return it_->get(); }
+        Iterator& operator++() noexcept {
+            ++it_;
+            return *this;
+        }
+        bool operator==(const Iterator&) const = default;
+
+    private:
+        Inner it_;
+    };
+
+    ConfigList() = default;
+    explicit ConfigList(std::vector<ConfigPtr> items) noexcept : items_(std::move(items)) {}
+
+    [[nodiscard]] Iterator begin() const noexcept { return Iterator(items_.begin()); }
+    [[nodiscard]] Iterator end() const noexcept { return Iterator(items_.end()); }
+    [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
+    [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
+    [[nodiscard]] const PeerConfig& front() const noexcept { return *items_.front(); }
+    [[nodiscard]] const std::vector<ConfigPtr>& items() const noexcept { return items_; }
+    /// The connection called `name`, or null.
+    [[nodiscard]] ConfigPtr find(std::string_view name) const;
+
+private:
+    std::vector<ConfigPtr> items_;
+};
+
 /// Engine-wide behaviour (strongSwan's charon.* settings where they exist).
 struct Settings {
     Duration retransmit_timeout{std::chrono::milliseconds(4000)};

@@ -23,7 +23,7 @@ struct Handshake final : ExchangeState {
     crypto::KeyExchangePtr ke;
     std::vector<crypto::HashAlgorithm> peer_hashes;
     /// Responder: the connections IKE_SA_INIT left possible; IKE_AUTH picks one by identity.
-    std::vector<const PeerConfig*> candidates;
+    std::vector<ConfigPtr> candidates;
 };
 
 }  // namespace ikeplex::ike

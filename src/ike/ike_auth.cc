@@ -274,8 +274,8 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
     const auto* auth = find_payload<wire::AuthPayload>(request, PayloadType::kAuth);
     const Identity peer = Identity::from_payload(*idi);
     // The connection: one IKE_SA_INIT allowed whose identities and auth method fit.
-    const PeerConfig* cfg = nullptr;
-    for (const PeerConfig* c : sa.handshake().candidates) {
+    ConfigPtr cfg;
+    for (const ConfigPtr& c : sa.handshake().candidates) {
         const bool id_ok =
                 c->remote.id.matches(peer) && (idr == nullptr || c->local.id.any ||
                                                c->local.id.matches(Identity::from_payload(*idr)));

@@ -273,9 +273,10 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     const auto* ke = find_payload<wire::KePayload>(ps, PayloadType::kKe);
     const auto* ni = find_payload<wire::NoncePayload>(ps, PayloadType::kNonce);
     // Connections for these addresses, and the first proposal one of them accepts.
-    std::vector<const PeerConfig*> candidates;
+    std::vector<ConfigPtr> candidates;
     std::optional<wire::Proposal> chosen;
-    for (const PeerConfig& c : registry.configs()) {
+    for (const ConfigPtr& shared : registry.configs().items()) {
+        const PeerConfig& c = *shared;
         if (!address_allowed(c.local_addrs, req.local.address) ||
             !address_allowed(c.remote_addrs, req.remote.address)) {
             continue;
@@ -288,7 +289,7 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
             chosen = *sel;
         }
         if (select_proposal(std::span<const wire::Proposal>(&*chosen, 1), c.ike_proposals)) {
-            candidates.push_back(&c);
+            candidates.push_back(shared);
         }
     }
     if (!chosen) {
@@ -351,7 +352,7 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     }
     // CERTREQ when a certificate is expected from the initiator (RFC 7296 §3.7).
     if (std::any_of(candidates.begin(), candidates.end(),
-                    [](const PeerConfig* c) { return c->remote.kind == AuthKind::kPubkey; })) {
+                    [](const ConfigPtr& c) { return c->remote.kind == AuthKind::kPubkey; })) {
         if (Bytes certreq = services.credentials.certreq_data(); !certreq.empty()) {
             resp.payloads.push_back(wire::make_payload(
                     wire::CertReqPayload{wire::CertEncoding::kX509Signature, std::move(certreq)}));

@@ -85,7 +85,7 @@ Result<std::unique_ptr<IkeSa>> make_rekeyed(IkeSa& old, bool we_initiated, IkeSp
             IKEPLEX_TRY(crypto::derive_ike_keys(prf, a.suite, seed.view(), ni, nr, spi_i, spi_r));
     auto sa = std::make_unique<IkeSa>(old.services(), old.registry(), old.registry().next_ike_id(),
                                       we_initiated, old.local(), old.remote());
-    sa->set_config(old.config());
+    sa->set_config(old.config_ptr());
     sa->set_spis(spi_i, spi_r);
     sa->set_nat(old.nat_here(), old.nat_there());
     sa->peer_fragmentation = old.peer_fragmentation;

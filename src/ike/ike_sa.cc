@@ -74,6 +74,13 @@ IkeSa::IkeSa(Services& services, SaRegistry& registry, std::uint32_t id, bool in
 
 IkeSa::~IkeSa() = default;
 
+void IkeSa::hold_config(ConfigPtr c) {
+    if (c != config_ &&
+        std::find(held_configs_.begin(), held_configs_.end(), c) == held_configs_.end()) {
+        held_configs_.push_back(std::move(c));
+    }
+}
+
 std::string IkeSa::label() const {
     return fmt::format("{}[{}]", config_ != nullptr ? config_->name : "(unknown)", id_);
 }
@@ -306,9 +313,9 @@ void IkeSa::established(Step& step, bool announce) {
 
 // ----------------------------------------------------------------------------- operations
 
-void IkeSa::start(const PeerConfig& config, const ChildConfig* first_child, ResourceId resource,
+void IkeSa::start(ConfigPtr config, const ChildConfig* first_child, ResourceId resource,
                   Step& step) {
-    config_ = &config;
+    config_ = std::move(config);
     transition(IkeState::kConnecting, "initiating");
     queue_.push_back(make_ike_init());
     queue_.push_back(make_ike_auth(first_child, resource));

@@ -120,8 +120,13 @@ public:
     /// The one place state changes, along the lifecycle's table (ike_sa.cc): logs OLD => NEW;
     /// a change the table does not allow is refused, counted and logged as a bug.
     void transition(IkeState to, const char* reason);
-    [[nodiscard]] const PeerConfig* config() const noexcept { return config_; }
-    void set_config(const PeerConfig* c) noexcept { config_ = c; }
+    [[nodiscard]] const PeerConfig* config() const noexcept { return config_.get(); }
+    /// The connection, shared: the SA keeps it alive across reloads.
+    [[nodiscard]] const ConfigPtr& config_ptr() const noexcept { return config_; }
+    void set_config(ConfigPtr c) noexcept { config_ = std::move(c); }
+    /// Keeps `c` alive as long as this SA: a child config of a newer load of the connection is
+    /// used for Child SAs of this SA (which was made with an older one).
+    void hold_config(ConfigPtr c);
     [[nodiscard]] const Endpoint& local() const noexcept { return local_; }
     [[nodiscard]] const Endpoint& remote() const noexcept { return remote_; }
     void set_endpoints(Endpoint local, Endpoint remote) noexcept;
@@ -172,8 +177,7 @@ public:
 
     // --- operations (queue exchanges) ---
     /// Original initiator: IKE_SA_INIT then IKE_AUTH with `first_child` (may be null).
-    void start(const PeerConfig& config, const ChildConfig* first_child, ResourceId resource,
-               Step& step);
+    void start(ConfigPtr config, const ChildConfig* first_child, ResourceId resource, Step& step);
     /// A new Child SA with CREATE_CHILD_SA (or, still connecting, after IKE_AUTH).
     void create_child(const ChildConfig& child, ResourceId resource, Step& step);
     void rekey_child(std::uint32_t child_id, Step& step);
@@ -296,7 +300,8 @@ private:
     SaRegistry& registry_;
     IkeSpi spi_i_;
     IkeSpi spi_r_;
-    const PeerConfig* config_{nullptr};
+    ConfigPtr config_;
+    std::vector<ConfigPtr> held_configs_;
     Endpoint local_;
     Endpoint remote_;
     TimePoint established_at_{};

@@ -36,17 +36,31 @@ IkeSaManager::IkeSaManager(const crypto::Registry& registry, Random& random, Spi
     : settings_(settings),
       services_{registry, random, spis, settings_, credentials_, timers_, false},
       cookies_(registry, random),
-      configs_(std::make_unique<std::vector<PeerConfig>>()) {}
+      configs_() {}
 
 IkeSaManager::~IkeSaManager() = default;
 
 void IkeSaManager::load(std::vector<PeerConfig> configs) {
-    retired_.push_back(std::move(configs_));
-    configs_ = std::make_unique<std::vector<PeerConfig>>(std::move(configs));
+    // IKE SAs keep the objects they were made with; the list only changes what new ones use.
+    std::vector<ConfigPtr> next;
+    next.reserve(configs.size());
+    for (PeerConfig& c : configs) {
+        next.push_back(std::make_shared<const PeerConfig>(std::move(c)));
+    }
+    configs_ = ConfigList(std::move(next));
+}
+
+std::vector<PeerConfig> IkeSaManager::config_copies() const {
+    std::vector<PeerConfig> out;
+    out.reserve(configs_.size());
+    for (const PeerConfig& c : configs_) {
+        out.push_back(c);
+    }
+    return out;
 }
 
 void IkeSaManager::upsert(PeerConfig config) {
-    std::vector<PeerConfig> next = *configs_;
+    std::vector<PeerConfig> next = config_copies();
     auto it = std::find_if(next.begin(), next.end(),
                            [&](const PeerConfig& c) { return c.name == config.name; });
     if (it != next.end()) {
@@ -61,7 +75,7 @@ void IkeSaManager::upsert(PeerConfig config) {
 }
 
 bool IkeSaManager::remove(std::string_view name) {
-    std::vector<PeerConfig> next = *configs_;
+    std::vector<PeerConfig> next = config_copies();
     const auto before = next.size();
     std::erase_if(next, [&](const PeerConfig& c) { return c.name == name; });
     if (next.size() == before) {
@@ -221,12 +235,7 @@ Result<std::uint32_t> IkeSaManager::start(std::string_view conn, std::string_vie
     if (stopping_) {
         return make_error(Errc::kState, "stopping: no new IKE SA");
     }
-    const PeerConfig* cfg = nullptr;
-    for (const PeerConfig& c : *configs_) {
-        if (c.name == conn) {
-            cfg = &c;
-        }
-    }
+    const ConfigPtr cfg = configs_.find(conn);
     if (cfg == nullptr) {
         return make_error(Errc::kNotFound, "no such connection");
     }
@@ -239,6 +248,7 @@ Result<std::uint32_t> IkeSaManager::start(std::string_view conn, std::string_vie
     }
     if (IkeSa* existing = sa_of_config(*cfg)) {
         if (child_cfg != nullptr) {
+            existing->hold_config(cfg);  // child_cfg lives in cfg, perhaps newer than its own
             // RFC 9611 groups decide what is missing; an operator may ask for another regular
             // Child SA, an acquire only for one that does not exist.
             ike::on_acquire(*existing, *child_cfg, resource, step, !from_acquire);
@@ -265,15 +275,15 @@ Result<std::uint32_t> IkeSaManager::start(std::string_view conn, std::string_vie
     sa->set_config(cfg);
     IkeSa& added = adopt(std::move(sa));
     IKE_LOG(info, added, "initiating IKE_SA {} to {}", added.label(), remote_addr);
-    added.start(*cfg, child_cfg, resource, step);
+    added.start(cfg, child_cfg, resource, step);
     return added.id();
 }
 
 void IkeSaManager::start_actions(Step& step) {
-    for (const PeerConfig& c : *configs_) {
+    for (const PeerConfig& c : configs_) {
         for (const ChildConfig& ch : c.children) {
             if (ch.start_action == StartAction::kTrap) {
-                const ReqId reqid = reqid_for(ch);
+                const ReqId reqid = reqid_for(c, ch);
                 Policy& p = policies_[PolicyKey{reqid, ch.local_ts, ch.remote_ts}];
                 if (!p.trap && p.users == 0) {
                     const IpAddress local =
@@ -444,7 +454,7 @@ IkeSa* IkeSaManager::sa_of_config(const PeerConfig& conn) noexcept {
 
 std::optional<std::pair<const PeerConfig*, const ChildConfig*>> IkeSaManager::by_reqid(
         ReqId reqid) const {
-    for (const PeerConfig& c : *configs_) {
+    for (const PeerConfig& c : configs_) {
         for (const ChildConfig& ch : c.children) {
             auto it = reqids_.find(reqid_key(c.name, ch.name));
             if (it != reqids_.end() && it->second == reqid) {
@@ -473,27 +483,8 @@ IkeSa& IkeSaManager::adopt(std::unique_ptr<IkeSa> sa) {
     return ref;
 }
 
-ReqId IkeSaManager::reqid_for(const ChildConfig& child) {
-    // The connection that holds this child (the pointer identifies it; names key the reqid
-    // so that it survives a reload).
-    std::string conn;
-    for (const PeerConfig& c : *configs_) {
-        for (const ChildConfig& ch : c.children) {
-            if (&ch == &child) {
-                conn = c.name;
-            }
-        }
-    }
-    for (const auto& old : retired_) {
-        for (const PeerConfig& c : *old) {
-            for (const ChildConfig& ch : c.children) {
-                if (&ch == &child) {
-                    conn = c.name;
-                }
-            }
-        }
-    }
-    auto [it, added] = reqids_.try_emplace(reqid_key(conn, child.name), ReqId(next_reqid_));
+ReqId IkeSaManager::reqid_for(const PeerConfig& conn, const ChildConfig& child) {
+    auto [it, added] = reqids_.try_emplace(reqid_key(conn.name, child.name), ReqId(next_reqid_));
     if (added) {
         ++next_reqid_;
     }

@@ -119,11 +119,11 @@ public:
     IkeSpi new_ike_spi() override;
     IkeSa* find(std::uint32_t id) noexcept override;
     IkeSa& adopt(std::unique_ptr<IkeSa> sa) override;
-    ReqId reqid_for(const ChildConfig& child) override;
+    ReqId reqid_for(const PeerConfig& conn, const ChildConfig& child) override;
     void initial_contact(IkeSa& keep, Step& step) override;
     void acquire_policy(InstallPolicy policy, Step& step) override;
     void release_policy(const DeletePolicy& policy, Step& step) override;
-    [[nodiscard]] const std::vector<PeerConfig>& configs() const override { return *configs_; }
+    [[nodiscard]] const ConfigList& configs() const override { return configs_; }
     [[nodiscard]] bool first_of_config(const IkeSa& sa) const override;
     void note_illegal_transition() noexcept override { ++counters_.illegal_transitions; }
 
@@ -137,6 +137,8 @@ private:
 
     /// Records a reply the manager sends itself (IKE_SA_INIT answers) when tracing.
     void trace_reply(ByteView reply, std::uint32_t ike_id, Step& step) const;
+    /// The loaded connections as values (to build the next list from).
+    [[nodiscard]] std::vector<PeerConfig> config_copies() const;
     void on_init_request(const wire::Message& m, ByteView raw, const Endpoint& local,
                          const Endpoint& remote, Step& step);
     void on_acquire(const Acquire& a, Step& step);
@@ -159,10 +161,7 @@ private:
     Services services_;
     CookieJar cookies_;
     SourceLookup source_lookup_;
-    std::unique_ptr<std::vector<PeerConfig>> configs_;
-    /// Replaced configurations. IKE SAs, Child SAs and queued exchanges point into them, so
-    /// they stay for the manager's life (a reload costs a few KB; reloads are rare).
-    std::vector<std::unique_ptr<std::vector<PeerConfig>>> retired_;
+    ConfigList configs_;
 
     std::map<std::uint32_t, std::unique_ptr<IkeSa>> sas_;
     std::map<IkeSpi, std::uint32_t> by_spi_;

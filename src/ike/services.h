@@ -101,8 +101,9 @@ public:
     virtual IkeSa* find(std::uint32_t id) noexcept = 0;
     /// Takes ownership of a new IKE SA (the product of an IKE rekey) and indexes its SPIs.
     virtual IkeSa& adopt(std::unique_ptr<IkeSa> sa) = 0;
-    /// The reqid shared by every Child SA of a child config (and its trap policy).
-    virtual ReqId reqid_for(const ChildConfig& child) = 0;
+    /// The reqid shared by every Child SA of a child config of a connection (and its trap
+    /// policy); by name, so that it survives a reload.
+    virtual ReqId reqid_for(const PeerConfig& conn, const ChildConfig& child) = 0;
     /// RFC 7296 §2.4 INITIAL_CONTACT: forget every other IKE SA with the same identities.
     virtual void initial_contact(IkeSa& keep, Step& step) = 0;
     /// Policies are shared by the Child SAs of a reqid with the same traffic selectors (an
@@ -111,7 +112,7 @@ public:
     virtual void acquire_policy(InstallPolicy policy, Step& step) = 0;
     virtual void release_policy(const DeletePolicy& policy, Step& step) = 0;
     /// All configured connections (the responder picks among them).
-    [[nodiscard]] virtual const std::vector<PeerConfig>& configs() const = 0;
+    [[nodiscard]] virtual const ConfigList& configs() const = 0;
     /// Whether no other IKE SA of this connection exists (then IKE_AUTH sends INITIAL_CONTACT).
     [[nodiscard]] virtual bool first_of_config(const IkeSa& sa) const = 0;
     /// An IKE SA was asked for a state change its lifecycle does not allow (a bug, refused).

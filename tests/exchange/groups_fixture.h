@@ -69,7 +69,7 @@ protected:
 
     static void acquire_on(Harness& hh, Node& n, std::uint32_t cpu) {
         const ike::ChildConfig& child = n.manager.configs().front().children.front();
-        const ReqId reqid = n.manager.reqid_for(child);
+        const ReqId reqid = n.manager.reqid_for(n.manager.configs().front(), child);
         hh.act(n, [&](ike::Step& s) {
             n.manager.on_backend_event(ike::Acquire{reqid, ResourceId::cpu(cpu), {}, {}}, s);
         });
@@ -120,7 +120,7 @@ protected:
     /// The kernel's first acquire of a trap policy: no SA at all, no CPU.
     void acquire_without_sa(Node& n) {
         const ike::ChildConfig& child = n.manager.configs().front().children.front();
-        const ReqId reqid = n.manager.reqid_for(child);
+        const ReqId reqid = n.manager.reqid_for(n.manager.configs().front(), child);
         h.act(n, [&](ike::Step& s) {
             n.manager.on_backend_event(ike::Acquire{reqid, ResourceId::none(), {}, {}}, s);
         });

@@ -162,7 +162,7 @@ struct Driver {
             run([&](ike::Step& s) { st = manager.terminate_ike(id, s); });
         } else if (cmd == "acquire") {
             const ike::ChildConfig& child = manager.configs().front().children.front();
-            const ReqId reqid = manager.reqid_for(child);
+            const ReqId reqid = manager.reqid_for(manager.configs().front(), child);
             run([&](ike::Step& s) {
                 manager.on_backend_event(ike::Acquire{reqid, ResourceId::cpu(id), {}, {}}, s);
             });

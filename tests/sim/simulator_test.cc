@@ -142,7 +142,7 @@ void act_randomly(Harness& h, Dice& d, std::uint32_t resources) {
     const auto kids = children_of(n);
     const auto acquire = [&](Node& on, ResourceId cpu) {
         const ike::ChildConfig& child = on.manager.configs().front().children.front();
-        const ReqId reqid = on.manager.reqid_for(child);
+        const ReqId reqid = on.manager.reqid_for(on.manager.configs().front(), child);
         h.act(on, [&](ike::Step& s) {
             on.manager.on_backend_event(ike::Acquire{reqid, cpu, {}, {}}, s);
         });

@@ -140,7 +140,7 @@ TEST(Rfc9611Vectors, OurMemberExchangesLookLikeStrongSwans) {
     Pair p;
     // A member on demand (our initiator), then its rekey.
     const ike::ChildConfig& child = p.h.a().manager.configs().front().children.front();
-    const ReqId reqid = p.h.a().manager.reqid_for(child);
+    const ReqId reqid = p.h.a().manager.reqid_for(p.h.a().manager.configs().front(), child);
     p.h.act(p.h.a(), [&](ike::Step& s) {
         p.h.a().manager.on_backend_event(ike::Acquire{reqid, ResourceId::cpu(0), {}, {}}, s);
     });
