@@ -15,7 +15,8 @@
 
 #include <poll.h>
 
-#include "esp/io/fd.h"
+#include "util/sys_error.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::esp::io {
 
@@ -74,7 +75,7 @@ public:
         }
         const auto total = static_cast<std::uint32_t>(len_);
         std::memcpy(buf_.data(), &total, sizeof total);  // nlmsg_len comes first
-        Fd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE));
+        UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE));
         if (!fd) {
             return sys_error("socket(NETLINK_ROUTE)");
         }

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "util/secret_bytes.h"
+#include "util/sys_error.h"
 
 namespace ikeplex::kernel::xfrm {
 
@@ -47,12 +48,6 @@ constexpr int kRcvBuf = 1 << 20;
 
 constexpr std::size_t align(std::size_t n) noexcept {
     return (n + kAlign - 1) & ~(kAlign - 1);
-}
-
-Error sys_error(const char* detail, int err) noexcept {
-    Error e = make_error(Errc::kSystem, detail);
-    e.sys_errno = err;
-    return e;
 }
 
 nlmsghdr read_header(ByteView b) noexcept {
@@ -298,63 +293,34 @@ Result<NlAck> parse_ack(const NlMessage& m) {
 
 Result<NetlinkSocket> NetlinkSocket::open(int protocol, std::uint32_t groups) {
     NetlinkSocket s;
-    s.fd_ = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
-    if (s.fd_ < 0) {
+    s.fd_.reset(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol));
+    if (!s.fd_) {
         return sys_error("netlink: socket", errno);
     }
     // A large buffer keeps bursts of events (acquires, expires of many SAs) from overflowing.
     // FORCE needs CAP_NET_ADMIN; the plain option is capped by net.core.rmem_max.
     const int rcvbuf = kRcvBuf;
-    if (::setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) {
-        static_cast<void>(::setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf));
+    if (::setsockopt(s.fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) {
+        static_cast<void>(::setsockopt(s.fd_.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf));
     }
     // Both are conveniences (shorter errors, the kernel's reason as text); old kernels lack
     // them and parse_ack copes either way.
     const int one = 1;
-    static_cast<void>(::setsockopt(s.fd_, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one));
-    static_cast<void>(::setsockopt(s.fd_, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one));
+    static_cast<void>(::setsockopt(s.fd_.get(), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one));
+    static_cast<void>(::setsockopt(s.fd_.get(), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one));
 
     sockaddr_nl local{};
     local.nl_family = AF_NETLINK;
     local.nl_groups = groups;
-    if (::bind(s.fd_, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
+    if (::bind(s.fd_.get(), reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
         return sys_error("netlink: bind", errno);
     }
     socklen_t len = sizeof local;
-    if (::getsockname(s.fd_, reinterpret_cast<sockaddr*>(&local), &len) != 0) {
+    if (::getsockname(s.fd_.get(), reinterpret_cast<sockaddr*>(&local), &len) != 0) {
         return sys_error("netlink: getsockname", errno);
     }
     s.pid_ = local.nl_pid;
     return s;
-}
-
-NetlinkSocket::~NetlinkSocket() {
-    if (fd_ >= 0) {
-        ::close(fd_);
-    }
-}
-
-NetlinkSocket::NetlinkSocket(NetlinkSocket&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)),
-      pid_(o.pid_),
-      seq_(o.seq_),
-      overruns_(o.overruns_),
-      malformed_(o.malformed_),
-      pending_events_(std::move(o.pending_events_)) {}
-
-NetlinkSocket& NetlinkSocket::operator=(NetlinkSocket&& o) noexcept {
-    if (this != &o) {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-        fd_ = std::exchange(o.fd_, -1);
-        pid_ = o.pid_;
-        seq_ = o.seq_;
-        overruns_ = o.overruns_;
-        malformed_ = o.malformed_;
-        pending_events_ = std::move(o.pending_events_);
-    }
-    return *this;
 }
 
 namespace {
@@ -437,7 +403,7 @@ Result<NetlinkSocket::Reply> NetlinkSocket::dump(NlRequest& req, int timeout_ms)
 }
 
 Result<NetlinkSocket::Reply> NetlinkSocket::transact(NlRequest& req, bool dump, int timeout_ms) {
-    if (fd_ < 0) {
+    if (!fd_) {
         return make_error(Errc::kState, "netlink: socket not open");
     }
     if (!req.ok()) {
@@ -453,8 +419,8 @@ Result<NetlinkSocket::Reply> NetlinkSocket::transact(NlRequest& req, bool dump, 
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
     for (;;) {
-        if (::sendto(fd_, msg.data(), msg.size(), 0, reinterpret_cast<const sockaddr*>(&kernel),
-                     sizeof kernel) >= 0) {
+        if (::sendto(fd_.get(), msg.data(), msg.size(), 0,
+                     reinterpret_cast<const sockaddr*>(&kernel), sizeof kernel) >= 0) {
             break;
         }
         if (errno != EINTR) {
@@ -478,13 +444,13 @@ Result<NetlinkSocket::Reply> NetlinkSocket::transact(NlRequest& req, bool dump, 
             return e;
         }
         Datagram d;
-        const RecvStatus st = IKEPLEX_TRY(recv_datagram(fd_, d));
+        const RecvStatus st = IKEPLEX_TRY(recv_datagram(fd_.get(), d));
         if (st == RecvStatus::kOverrun) {
             ++overruns_;
             continue;
         }
         if (st == RecvStatus::kEmpty) {
-            pollfd p{fd_, POLLIN, 0};
+            pollfd p{fd_.get(), POLLIN, 0};
             const int pr = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)));
             if (pr < 0 && errno != EINTR) {
                 return sys_error("netlink: poll", errno);
@@ -553,14 +519,14 @@ Result<NetlinkSocket::Reply> NetlinkSocket::transact(NlRequest& req, bool dump, 
 }
 
 Result<std::vector<std::vector<std::uint8_t>>> NetlinkSocket::take_events() {
-    if (fd_ < 0) {
+    if (!fd_) {
         return make_error(Errc::kState, "netlink: socket not open");
     }
     std::vector<std::vector<std::uint8_t>> out = std::move(pending_events_);
     pending_events_.clear();
     for (;;) {
         Datagram d;
-        auto st = recv_datagram(fd_, d);
+        auto st = recv_datagram(fd_.get(), d);
         if (!st) {
             // Keep what was collected for the next call rather than losing it.
             pending_events_ = std::move(out);

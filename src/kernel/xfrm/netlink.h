@@ -18,6 +18,7 @@
 
 #include "util/bytes.h"
 #include "util/result.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::kernel::xfrm {
 
@@ -114,11 +115,6 @@ public:
     /// NETLINK_CAP_ACK are set.
     static Result<NetlinkSocket> open(int protocol, std::uint32_t groups = 0);
     NetlinkSocket() = default;
-    ~NetlinkSocket();
-    NetlinkSocket(const NetlinkSocket&) = delete;
-    NetlinkSocket& operator=(const NetlinkSocket&) = delete;
-    NetlinkSocket(NetlinkSocket&& o) noexcept;
-    NetlinkSocket& operator=(NetlinkSocket&& o) noexcept;
 
     /// The outcome of one request.
     struct Reply {
@@ -141,7 +137,7 @@ public:
     /// kernel dropped events) is counted in overruns() and not an error.
     Result<std::vector<std::vector<std::uint8_t>>> take_events();
 
-    [[nodiscard]] int fd() const noexcept { return fd_; }
+    [[nodiscard]] int fd() const noexcept { return fd_.get(); }
     [[nodiscard]] std::uint32_t port_id() const noexcept { return pid_; }
     [[nodiscard]] std::uint64_t overruns() const noexcept { return overruns_; }
     [[nodiscard]] std::uint64_t malformed() const noexcept { return malformed_; }
@@ -149,7 +145,7 @@ public:
 private:
     Result<Reply> transact(NlRequest& req, bool dump, int timeout_ms);
 
-    int fd_{-1};
+    UniqueFd fd_;
     std::uint32_t pid_{0};
     std::uint32_t seq_{0};
     std::uint64_t overruns_{0};

@@ -38,18 +38,17 @@
 #include <unistd.h>
 
 #include "../esp_io/netns.h"
-#include "esp/io/fd.h"
 #include "esp/io/rtnl.h"
 #include "kernel/xfrm/codec.h"
 #include "kernel/xfrm/netlink.h"
 #include "kernel/xfrm/uapi.h"
 #include "kernel_dump.h"
 #include "util/hex.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::kernel::xfrm {
 namespace {
 
-using esp::io::Fd;
 using Reply = NetlinkSocket::Reply;
 
 /// Reply::error of a request whose transport failed (never a kernel errno).
@@ -449,7 +448,7 @@ protected:
     /// Sends one UDP datagram 10.99.7.1:<port> -> 10.99.8.5:9 and waits (at most 2 s) for
     /// the ACQUIRE on `events`. The source port goes to `sport`.
     std::optional<Msg> provoke(NetlinkSocket& events, std::uint16_t& sport) {
-        Fd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        UniqueFd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         EXPECT_TRUE(udp.valid()) << std::strerror(errno);
         sockaddr_in local{};
         local.sin_family = AF_INET;
