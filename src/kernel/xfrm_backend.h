@@ -26,8 +26,8 @@
 #include "ike/services.h"
 #include "kernel/backend.h"
 #include "kernel/xfrm/codec.h"
-#include "kernel/xfrm/netlink.h"
 #include "kernel/xfrm_selectors.h"
+#include "netlink/socket.h"
 
 namespace ikeplex::kernel {
 
@@ -114,8 +114,8 @@ private:
     };
 
 public:
-    XfrmBackend(Token, XfrmOptions options, xfrm::NetlinkSocket requests,
-                xfrm::NetlinkSocket events) noexcept;
+    XfrmBackend(Token, XfrmOptions options, netlink::Socket requests,
+                netlink::Socket events) noexcept;
 
 private:
     void run_probe();
@@ -130,13 +130,13 @@ private:
     void on_mapping(const xfrm::MappingMsg& m);
     /// One request; logs and counts a kernel refusal. Returns the kernel's errno (0 = done) or
     /// the failure of the exchange itself.
-    Result<xfrm::NetlinkSocket::Reply> request(xfrm::NlRequest req, const char* what);
+    Result<netlink::Socket::Reply> request(netlink::Request req, const char* what);
     /// One request, quietly (queries, clean-up).
-    Result<xfrm::NetlinkSocket::Reply> send(xfrm::NlRequest req) const;
+    Result<netlink::Socket::Reply> send(netlink::Request req) const;
 
     XfrmOptions options_;
-    mutable xfrm::NetlinkSocket requests_;
-    xfrm::NetlinkSocket events_;
+    mutable netlink::Socket requests_;
+    netlink::Socket events_;
     XfrmProbe probe_;
     XfrmCounters counters_;
     std::map<Spi, IpAddress> larval_;  ///< ALLOCSPI'ed, not installed yet: spi -> local address

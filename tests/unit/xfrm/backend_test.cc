@@ -55,7 +55,7 @@ bool kernel_at_least(int major, int minor) {
 
 /// Every policy / SA in the kernel (dumps on a socket of our own).
 std::vector<xfrm::PolicySpec> kernel_policies() {
-    auto s = xfrm::NetlinkSocket::open(NETLINK_XFRM);
+    auto s = netlink::Socket::open(NETLINK_XFRM);
     if (!s) {
         ADD_FAILURE() << s.error().to_string();
         return {};
@@ -65,7 +65,7 @@ std::vector<xfrm::PolicySpec> kernel_policies() {
 }
 
 std::vector<xfrm::SaInfo> kernel_sas() {
-    auto s = xfrm::NetlinkSocket::open(NETLINK_XFRM);
+    auto s = netlink::Socket::open(NETLINK_XFRM);
     if (!s) {
         ADD_FAILURE() << s.error().to_string();
         return {};
