@@ -3,6 +3,8 @@
 // policy whose real kernel ACQUIRE becomes an engine acquire, SPIs from ALLOCSPI, and SA
 // installation — which needs ESP in the kernel: where it is missing (this sandbox), the test
 // checks that the failure is reported clearly, then skips visibly.
+#include "kernel/xfrm/backend.h"
+
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -21,7 +23,6 @@
 
 #include "esp/io/rtnl.h"
 #include "kernel/xfrm/uapi.h"
-#include "kernel/xfrm_backend.h"
 #include "kernel_dump.h"
 #include "netns.h"
 #include "util/unique_fd.h"

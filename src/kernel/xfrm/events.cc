@@ -1,8 +1,8 @@
 // The XFRM backend's kernel events: ACQUIRE, EXPIRE and MAPPING from the multicast socket.
 #include <linux/xfrm.h>
 
-#include "kernel/xfrm_backend.h"
-#include "kernel/xfrm_selectors.h"
+#include "kernel/xfrm/backend.h"
+#include "kernel/xfrm/selectors.h"
 #include "util/log.h"
 
 namespace ikeplex::kernel {

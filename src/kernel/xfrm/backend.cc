@@ -1,4 +1,4 @@
-#include "kernel/xfrm_backend.h"
+#include "kernel/xfrm/backend.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -10,8 +10,8 @@
 
 #include "esp/io/rtnl.h"
 #include "kernel/ranges.h"
+#include "kernel/xfrm/selectors.h"
 #include "kernel/xfrm/uapi.h"
-#include "kernel/xfrm_selectors.h"
 #include "util/log.h"
 #include "util/overload.h"
 #include "util/random.h"
@@ -20,11 +20,6 @@ namespace ikeplex::kernel {
 namespace {
 
 using log::Subsystem;
-
-constexpr std::uint8_t kEsp = 50;
-/// ALLOCSPI range: everything above the reserved 1..255 (RFC 4303 §2.1).
-constexpr std::uint32_t kSpiMin = 0x100;
-constexpr std::uint32_t kSpiMax = 0xffffffff;
 
 }  // namespace
 
@@ -144,17 +139,8 @@ void XfrmBackend::apply(std::vector<ike::BackendCommand>& commands) {
     }
 }
 
-bool XfrmBackend::install_sa(ike::InstallSa& c) {
-    const auto enc = xfrm::encryption_alg(c.encr_id);
-    const auto integ = c.integ_id != 0 ? xfrm::integrity_alg(c.integ_id) : std::nullopt;
-    if (!enc || (c.integ_id != 0 && !integ) || (!enc->aead && c.integ_id == 0 && c.encr_id != 11)) {
-        ++counters_.sa_install_failed;
-        report(ike::InstallFailed{c.child_id, c.spi,
-                                  fmt::format("the kernel has no ESP algorithm for transform "
-                                              "ENCR {} / INTEG {}",
-                                              c.encr_id, c.integ_id)});
-        return false;
-    }
+xfrm::SaSpec XfrmBackend::sa_spec(ike::InstallSa& c, const xfrm::KernelAlg& enc,
+                                  const std::optional<xfrm::KernelAlg>& integ) const {
     xfrm::SaSpec s;
     s.src = c.src.address;
     s.dst = c.dst.address;
@@ -173,10 +159,10 @@ bool XfrmBackend::install_sa(ike::InstallSa& c) {
         // the SA (xfrm_state_look_at compares a set selector family with the policy's).
         s.flags = XFRM_STATE_AF_UNSPEC;
     }
-    if (enc->aead) {
-        s.aead = xfrm::Algorithm{enc->name, enc->icv_bits, std::move(c.encr_key)};
+    if (enc.aead) {
+        s.aead = xfrm::Algorithm{enc.name, enc.icv_bits, std::move(c.encr_key)};
     } else {
-        s.encryption = xfrm::Algorithm{enc->name, 0, std::move(c.encr_key)};
+        s.encryption = xfrm::Algorithm{enc.name, 0, std::move(c.encr_key)};
         if (integ) {
             s.integrity = xfrm::Algorithm{integ->name, integ->icv_bits, std::move(c.integ_key)};
         }
@@ -213,6 +199,21 @@ bool XfrmBackend::install_sa(ike::InstallSa& c) {
             s.pcpu = c.resource.index();
         }
     }
+    return s;
+}
+
+bool XfrmBackend::install_sa(ike::InstallSa& c) {
+    const auto enc = xfrm::encryption_alg(c.encr_id);
+    const auto integ = c.integ_id != 0 ? xfrm::integrity_alg(c.integ_id) : std::nullopt;
+    if (!enc || (c.integ_id != 0 && !integ) || (!enc->aead && c.integ_id == 0 && c.encr_id != 11)) {
+        ++counters_.sa_install_failed;
+        report(ike::InstallFailed{c.child_id, c.spi,
+                                  fmt::format("the kernel has no ESP algorithm for transform "
+                                              "ENCR {} / INTEG {}",
+                                              c.encr_id, c.integ_id)});
+        return false;
+    }
+    xfrm::SaSpec s = sa_spec(c, *enc, integ);
     // An inbound SPI the kernel reserved (ALLOCSPI) is installed over its larval state.
     const bool larval = c.inbound && larval_.count(c.spi) != 0;
     auto reply = request(xfrm::build_new_sa(s, larval), larval ? "UPDSA" : "NEWSA");

@@ -2,9 +2,9 @@
 // whether the kernel knows per-CPU SAs and whether it installs ESP SAs at all.
 #include <linux/xfrm.h>
 
+#include "kernel/xfrm/backend.h"
+#include "kernel/xfrm/selectors.h"
 #include "kernel/xfrm/uapi.h"
-#include "kernel/xfrm_backend.h"
-#include "kernel/xfrm_selectors.h"
 #include "util/log.h"
 #include "util/random.h"
 
@@ -12,10 +12,6 @@ namespace ikeplex::kernel {
 namespace {
 
 using log::Subsystem;
-
-constexpr std::uint8_t kEsp = 50;
-constexpr std::uint32_t kSpiMin = 0x100;
-constexpr std::uint32_t kSpiMax = 0xffffffff;
 
 }  // namespace
 
