@@ -10,28 +10,11 @@
 #include <glob.h>
 #include <unistd.h>
 
+#include "util/sys_error.h"
+#include "util/unique_fd.h"
+
 namespace ikeplex::config {
 namespace {
-
-Error sys_error(const char* detail, int err) {
-    Error e = make_error(Errc::kSystem, detail);
-    e.sys_errno = err;
-    return e;
-}
-
-/// Closes a file descriptor when it goes out of scope.
-class FdCloser {
-public:
-    explicit FdCloser(int fd) : fd_(fd) {}
-    FdCloser(const FdCloser&) = delete;
-    FdCloser& operator=(const FdCloser&) = delete;
-    FdCloser(FdCloser&&) = delete;
-    FdCloser& operator=(FdCloser&&) = delete;
-    ~FdCloser() { ::close(fd_); }
-
-private:
-    int fd_;
-};
 
 /// Frees a glob_t when it goes out of scope.
 class GlobHolder {
@@ -85,13 +68,12 @@ public:
     }
 
     [[nodiscard]] Result<std::string> read_file(const std::string& path) const override {
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // NOLINT: POSIX varargs
-        if (fd < 0) {
+        const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));  // NOLINT: POSIX varargs
+        if (!fd) {
             return sys_error("open failed", errno);
         }
-        const FdCloser closer(fd);
         struct stat st {};
-        if (::fstat(fd, &st) != 0) {
+        if (::fstat(fd.get(), &st) != 0) {
             return sys_error("fstat failed", errno);
         }
         if (S_ISDIR(st.st_mode)) {
@@ -100,7 +82,7 @@ public:
         std::string content;
         char buf[16384];
         for (;;) {
-            const ssize_t n = ::read(fd, buf, sizeof(buf));
+            const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
             if (n < 0) {
                 if (errno == EINTR) {
                     continue;

@@ -23,7 +23,7 @@
 #include "daemon/udp_transport.h"
 #include "kernel/backend.h"
 #include "kernel/userspace_backend.h"
-#include "kernel/xfrm_backend.h"
+#include "kernel/xfrm/backend.h"
 #include "vici/server.h"
 
 namespace ikeplex::daemon {

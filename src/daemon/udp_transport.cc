@@ -173,9 +173,6 @@ void UdpTransport::drain(Socket& s) {
             }
             if (!is_marker(data)) {
                 ++counters_.esp_in_udp;
-                if (on_esp_) {
-                    on_esp_(data, local, remote);
-                }
                 continue;
             }
             data = data.subspan(4);

@@ -1,6 +1,7 @@
 // IKE over UDP (RFC 7296 §2, RFC 3948): sockets on port 500 and 4500 for each listen
 // address, IPv4 and IPv6. On 4500 IKE messages carry the four-byte non-ESP marker; single 0xFF
-// octets are NAT keepalives; anything else there is ESP in UDP, which goes to the data plane.
+// octets are NAT keepalives; anything else there is ESP in UDP, counted and dropped here (the
+// data plane reads ESP on sockets of its own).
 // Packet info (IP_PKTINFO / IPV6_RECVPKTINFO) gives the local address of each datagram on a
 // wildcard socket and selects the source address of replies.
 #pragma once
@@ -33,9 +34,6 @@ public:
     /// An IKE message (marker removed) arrived on `local` from `remote`.
     using Receive =
             std::function<void(ByteView message, const Endpoint& local, const Endpoint& remote)>;
-    /// ESP in UDP arrived (for a data plane; may be empty).
-    using EspReceive =
-            std::function<void(ByteView packet, const Endpoint& local, const Endpoint& remote)>;
 
     UdpTransport(asio::io_context& io, Receive on_ike);
     ~UdpTransport();
@@ -44,7 +42,6 @@ public:
     UdpTransport(UdpTransport&&) = delete;
     UdpTransport& operator=(UdpTransport&&) = delete;
 
-    void set_esp_receiver(EspReceive r) { on_esp_ = std::move(r); }
     /// Binds `ike_port` and `natt_port` on every address of `listen` (the unspecified address
     /// of a family means all of that family). kSystem with errno on failure.
     /// `share_natt`: the NAT-T sockets open a SO_REUSEPORT group (bound first, so they are
@@ -71,7 +68,6 @@ private:
 
     asio::io_context& io_;
     Receive on_ike_;
-    EspReceive on_esp_;
     std::vector<std::unique_ptr<Socket>> sockets_;
     std::uint16_t ike_port_{500};
     std::uint16_t natt_port_{4500};

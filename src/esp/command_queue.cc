@@ -8,12 +8,6 @@ namespace ikeplex::esp {
 
 CommandQueue::CommandQueue() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
-CommandQueue::~CommandQueue() {
-    if (fd_ >= 0) {
-        ::close(fd_);
-    }
-}
-
 void CommandQueue::push(Command c) {
     {
         const std::lock_guard lock(mu_);
@@ -24,16 +18,16 @@ void CommandQueue::push(Command c) {
 }
 
 void CommandQueue::wake() const noexcept {
-    if (fd_ >= 0) {
+    if (fd_) {
         const std::uint64_t one = 1;
-        [[maybe_unused]] const ssize_t n = ::write(fd_, &one, sizeof one);
+        [[maybe_unused]] const ssize_t n = ::write(fd_.get(), &one, sizeof one);
     }
 }
 
 std::size_t CommandQueue::drain(WorkerCore& core) {
-    if (fd_ >= 0) {
+    if (fd_) {
         std::uint64_t v = 0;
-        [[maybe_unused]] const ssize_t n = ::read(fd_, &v, sizeof v);
+        [[maybe_unused]] const ssize_t n = ::read(fd_.get(), &v, sizeof v);
     }
     std::vector<Command> batch;
     {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "esp/worker_core.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::esp {
 
@@ -18,14 +19,14 @@ public:
     CommandQueue& operator=(const CommandQueue&) = delete;
     CommandQueue(CommandQueue&&) = delete;
     CommandQueue& operator=(CommandQueue&&) = delete;
-    ~CommandQueue();
+    ~CommandQueue() = default;
 
     void push(Command c);
     /// Applies everything pending to `core` (worker thread); returns how many.
     std::size_t drain(WorkerCore& core);
     [[nodiscard]] bool pending() const noexcept { return pending_.load(std::memory_order_acquire); }
     /// Readable when commands are pending.
-    [[nodiscard]] int fd() const noexcept { return fd_; }
+    [[nodiscard]] int fd() const noexcept { return fd_.get(); }
     /// Wakes the worker without a command (e.g. to stop).
     void wake() const noexcept;
 
@@ -33,7 +34,7 @@ private:
     std::mutex mu_;
     std::vector<Command> queue_;
     std::atomic<bool> pending_{false};
-    int fd_{-1};
+    UniqueFd fd_;
 };
 
 }  // namespace ikeplex::esp

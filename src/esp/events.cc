@@ -11,12 +11,6 @@ constexpr std::size_t kMaxPending = 4096;
 
 EventQueue::EventQueue() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
-EventQueue::~EventQueue() {
-    if (fd_ >= 0) {
-        ::close(fd_);
-    }
-}
-
 void EventQueue::push(const Event& e) {
     {
         const std::lock_guard lock(mu_);
@@ -26,16 +20,16 @@ void EventQueue::push(const Event& e) {
         }
         pending_.push_back(e);
     }
-    if (fd_ >= 0) {
+    if (fd_) {
         const std::uint64_t one = 1;
-        [[maybe_unused]] const ssize_t n = ::write(fd_, &one, sizeof one);
+        [[maybe_unused]] const ssize_t n = ::write(fd_.get(), &one, sizeof one);
     }
 }
 
 std::vector<Event> EventQueue::drain() {
-    if (fd_ >= 0) {
+    if (fd_) {
         std::uint64_t v = 0;
-        [[maybe_unused]] const ssize_t n = ::read(fd_, &v, sizeof v);
+        [[maybe_unused]] const ssize_t n = ::read(fd_.get(), &v, sizeof v);
     }
     std::vector<Event> out;
     const std::lock_guard lock(mu_);

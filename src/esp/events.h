@@ -10,6 +10,7 @@
 
 #include "esp/selector.h"
 #include "util/strong_id.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::esp {
 
@@ -32,21 +33,21 @@ public:
     EventQueue& operator=(const EventQueue&) = delete;
     EventQueue(EventQueue&&) = delete;
     EventQueue& operator=(EventQueue&&) = delete;
-    ~EventQueue();
+    ~EventQueue() = default;
 
     /// Any thread. Bounded: beyond 4096 pending events new ones are counted and dropped.
     void push(const Event& e);
     /// Control thread: takes everything pending (and clears the eventfd).
     std::vector<Event> drain();
     /// Readable when events are pending (-1 if eventfd creation failed: poll drain()).
-    [[nodiscard]] int fd() const noexcept { return fd_; }
+    [[nodiscard]] int fd() const noexcept { return fd_.get(); }
     [[nodiscard]] std::uint64_t dropped() const noexcept;
 
 private:
     mutable std::mutex mu_;
     std::vector<Event> pending_;
     std::uint64_t dropped_{0};
-    int fd_{-1};
+    UniqueFd fd_;
 };
 
 }  // namespace ikeplex::esp

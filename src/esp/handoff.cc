@@ -2,12 +2,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <sys/eventfd.h>
 
 #include <unistd.h>
 
-#include "esp/io/fd.h"
+#include "util/sys_error.h"
 
 namespace ikeplex::esp {
 
@@ -41,20 +42,16 @@ Handoff::Handoff(unsigned workers)
 Result<std::unique_ptr<Handoff>> Handoff::create(unsigned workers) {
     std::unique_ptr<Handoff> h(new Handoff(workers));  // NOLINT: private constructor
     for (unsigned k = 0; k < workers; ++k) {
-        const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (fd < 0) {
-            return io::sys_error("eventfd (worker hand-off)");
+        UniqueFd fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+        if (!fd) {
+            return sys_error("eventfd (worker hand-off)");
         }
-        h->fds_.push_back(fd);
+        h->fds_.push_back(std::move(fd));
     }
     return h;
 }
 
-Handoff::~Handoff() {
-    for (const int fd : fds_) {
-        ::close(fd);
-    }
-}
+Handoff::~Handoff() = default;
 
 Handoff::Ring* Handoff::ring(unsigned from, unsigned to) {
     const std::size_t i = std::size_t{from} * workers_ + to;
@@ -96,18 +93,18 @@ bool Handoff::push(unsigned from, unsigned to, ByteView datagram) noexcept {
 void Handoff::wake(unsigned to) const noexcept {
     if (to < fds_.size()) {
         const std::uint64_t one = 1;
-        [[maybe_unused]] const ssize_t n = ::write(fds_[to], &one, sizeof one);
+        [[maybe_unused]] const ssize_t n = ::write(fds_[to].get(), &one, sizeof one);
     }
 }
 
 int Handoff::fd(unsigned to) const noexcept {
-    return to < fds_.size() ? fds_[to] : -1;
+    return to < fds_.size() ? fds_[to].get() : -1;
 }
 
 void Handoff::clear(unsigned to) const noexcept {
     if (to < fds_.size()) {
         std::uint64_t v = 0;
-        [[maybe_unused]] const ssize_t n = ::read(fds_[to], &v, sizeof v);
+        [[maybe_unused]] const ssize_t n = ::read(fds_[to].get(), &v, sizeof v);
     }
 }
 

@@ -19,6 +19,7 @@
 #include "esp/packet.h"
 #include "util/bytes.h"
 #include "util/result.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::esp {
 
@@ -53,7 +54,7 @@ private:
     Ring* ring(unsigned from, unsigned to);
 
     unsigned workers_;
-    std::vector<int> fds_;
+    std::vector<UniqueFd> fds_;
     /// [from * workers + to]: each slot is created by its producer thread only, on first use.
     std::vector<std::unique_ptr<Ring>> owned_;
     /// The same rings as the consumer sees them: published by the producer after creating one.

@@ -10,12 +10,12 @@
 
 #include "crypto/aead.h"
 #include "esp/handoff.h"
-#include "esp/io/fd.h"
 #include "esp/io/raw_esp.h"
 #include "esp/io/steering.h"
 #include "esp/io/tun.h"
 #include "esp/io/udp_io.h"
 #include "util/log.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::esp {
 namespace {
@@ -144,7 +144,7 @@ void Worker::run() {
             core_.set_ipsec_mb(mb_.get());
         }
     }
-    io::Fd ep(::epoll_create1(EPOLL_CLOEXEC));
+    UniqueFd ep(::epoll_create1(EPOLL_CLOEXEC));
     if (!ep) {
         log::error(log::Subsystem::kEsp, "worker {}: epoll_create1 failed", index_);
         return;

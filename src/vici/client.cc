@@ -11,28 +11,6 @@
 
 namespace ikeplex::vici {
 
-Client::~Client() {
-    if (fd_ >= 0) {
-        ::close(fd_);
-    }
-}
-
-Client::Client(Client&& other) noexcept : fd_(other.fd_), reader_(std::move(other.reader_)) {
-    other.fd_ = -1;
-}
-
-Client& Client::operator=(Client&& other) noexcept {
-    if (this != &other) {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-        fd_ = other.fd_;
-        reader_ = std::move(other.reader_);
-        other.fd_ = -1;
-    }
-    return *this;
-}
-
 Result<Client> Client::connect(const std::string& uri) {
     std::string path = uri;
     if (path.starts_with("unix://")) {
@@ -42,25 +20,24 @@ Result<Client> Client::connect(const std::string& uri) {
     if (path.empty() || path.size() >= sizeof sa.sun_path) {
         return make_error(Errc::kInvalidArgument, "vici: bad socket path");
     }
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
         return Error{Errc::kSystem, "vici: socket", errno, 0, 0};
     }
     sa.sun_family = AF_UNIX;
     std::memcpy(sa.sun_path, path.data(), path.size());
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
         const int e = errno;
-        ::close(fd);
         return Error{Errc::kSystem, "vici: cannot connect to the daemon's socket", e, 0, 0};
     }
-    return Client(fd);
+    return Client(std::move(fd));
 }
 
 Status Client::send(const Packet& p) {
     const Bytes frame = IKEPLEX_TRY(encode_frame(p));
     std::size_t done = 0;
     while (done < frame.size()) {
-        const ssize_t n = ::send(fd_, frame.data() + done, frame.size() - done, MSG_NOSIGNAL);
+        const ssize_t n = ::send(fd_.get(), frame.data() + done, frame.size() - done, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -87,7 +64,7 @@ Result<Packet> Client::receive(std::chrono::milliseconds timeout) {
         if (left.count() <= 0) {
             return make_error(Errc::kState, "vici: timed out waiting for the daemon");
         }
-        pollfd p{fd_, POLLIN, 0};
+        pollfd p{fd_.get(), POLLIN, 0};
         const int r = ::poll(&p, 1, static_cast<int>(left.count()));
         if (r < 0 && errno != EINTR) {
             return Error{Errc::kSystem, "vici: poll", errno, 0, 0};
@@ -96,7 +73,7 @@ Result<Packet> Client::receive(std::chrono::milliseconds timeout) {
             continue;
         }
         std::uint8_t buf[16384];
-        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        const ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
         if (n == 0) {
             return make_error(Errc::kState, "vici: the daemon closed the connection");
         }

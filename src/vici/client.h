@@ -5,8 +5,10 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "util/result.h"
+#include "util/unique_fd.h"
 #include "vici/packet.h"
 
 namespace ikeplex::vici {
@@ -14,11 +16,6 @@ namespace ikeplex::vici {
 class Client {
 public:
     Client() = default;
-    ~Client();
-    Client(const Client&) = delete;
-    Client& operator=(const Client&) = delete;
-    Client(Client&& other) noexcept;
-    Client& operator=(Client&& other) noexcept;
 
     /// "unix:///run/x.vici" or a plain path.
     static Result<Client> connect(const std::string& uri);
@@ -35,11 +32,11 @@ public:
     Result<Packet> next_event(std::chrono::milliseconds timeout);
 
 private:
-    explicit Client(int fd) noexcept : fd_(fd) {}
+    explicit Client(UniqueFd fd) noexcept : fd_(std::move(fd)) {}
     Status send(const Packet& p);
     Result<Packet> receive(std::chrono::milliseconds timeout);
 
-    int fd_{-1};
+    UniqueFd fd_;
     FrameReader reader_;
 };
 

@@ -16,8 +16,8 @@
 #include <linux/xfrm.h>
 
 #include "kernel/xfrm/codec.h"
-#include "kernel/xfrm/netlink.h"
 #include "kernel/xfrm/uapi.h"
+#include "netlink/message.h"
 
 namespace {
 
@@ -44,18 +44,18 @@ bool inside(ByteView inner, ByteView outer) {
 }
 
 void check_attrs(ByteView payload, std::size_t header_len) {
-    const auto attrs = parse_attrs(payload, header_len);
+    const auto attrs = netlink::parse_attrs(payload, header_len);
     if (!attrs) {
         return;
     }
     require(header_len <= payload.size());
     std::size_t total = 0;
-    for (const NlAttr& a : *attrs) {
+    for (const netlink::Attr& a : *attrs) {
         require(inside(a.data, payload));
         require(a.data.data() >= payload.data() + header_len + 4);
         require((a.type & (NLA_F_NESTED | NLA_F_NET_BYTEORDER)) == 0);
         total += align4(a.data.size() + sizeof(nlattr));
-        const auto first = find_attr(*attrs, a.type);
+        const auto first = netlink::find_attr(*attrs, a.type);
         require(first.has_value() && inside(*first, payload));
     }
     // The attributes fit in what follows the header (the last one may lack its padding).
@@ -76,11 +76,11 @@ PolicySpec normalized(PolicySpec p) {
     return p;
 }
 
-void parse_all(const NlMessage& m) {
+void parse_all(const netlink::Message& m) {
     // By type first (what the backend does), then everything else: none may misbehave.
     switch (m.type) {
         case NLMSG_ERROR:
-            if (parse_ack(m)) {
+            if (netlink::parse_ack(m)) {
                 require(m.payload.size() >= sizeof(int));  // struct nlmsgerr's error at least
             }
             break;
@@ -107,7 +107,7 @@ void parse_all(const NlMessage& m) {
         default:
             break;
     }
-    static_cast<void>(parse_ack(m));
+    static_cast<void>(netlink::parse_ack(m));
     static_cast<void>(parse_sa(m.payload));
     static_cast<void>(parse_sa_id(m.payload));
     static_cast<void>(parse_acquire(m.payload));
@@ -122,8 +122,8 @@ void parse_all(const NlMessage& m) {
 // NOLINTNEXTLINE(readability-identifier-naming): libFuzzer's entry point
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const ByteView in(data, size);
-    if (auto msgs = split_messages(in)) {
-        for (const NlMessage& m : *msgs) {
+    if (auto msgs = netlink::split_messages(in)) {
+        for (const netlink::Message& m : *msgs) {
             require(inside(m.payload, in));
             parse_all(m);
             for (const std::size_t hl :
@@ -140,7 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check_attrs(in, hl);
         check_attrs(in, size + 1);  // beyond the payload: must fail cleanly
     }
-    NlMessage raw;
+    netlink::Message raw;
     raw.type = NLMSG_ERROR;
     raw.payload = in;
     parse_all(raw);

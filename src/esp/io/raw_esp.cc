@@ -9,6 +9,7 @@
 
 #include "esp/io/socket_util.h"
 #include "esp/io/steering.h"
+#include "util/sys_error.h"
 
 namespace ikeplex::esp::io {
 

@@ -14,11 +14,11 @@
 #include <cstdint>
 #include <span>
 
-#include "esp/io/fd.h"
 #include "esp/io/udp_io.h"
 #include "esp/packet.h"
 #include "util/ip_address.h"
 #include "util/result.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::esp::io {
 
@@ -49,7 +49,7 @@ public:
 
 private:
     RawEspSocket() = default;
-    Fd fd_;
+    UniqueFd fd_;
     int family_{4};
     RawEspStats stats_;
 };

@@ -13,141 +13,32 @@
 #include <net/if.h>
 #include <sys/socket.h>
 
-#include <poll.h>
-
-#include "esp/io/fd.h"
+#include "netlink/socket.h"
+#include "util/sys_error.h"
 
 namespace ikeplex::esp::io {
 
 namespace {
 
-constexpr std::size_t kAlign = 4;  // NLMSG_ALIGNTO, RTA_ALIGNTO
-constexpr int kTimeoutMs = 2000;
-
-constexpr std::size_t align(std::size_t n) noexcept {
-    return (n + kAlign - 1) & ~(kAlign - 1);
+/// Sends `r` on a fresh NETLINK_ROUTE socket of the caller's namespace and waits for the
+/// kernel's answer: its data messages, or the refusal as Errc::kSystem with the kernel's errno.
+Result<netlink::Socket::Reply> exchange(netlink::Request& r) {
+    if (!r.ok()) {
+        return make_error(Errc::kInternal, "rtnetlink: request too long");
+    }
+    auto sock = IKEPLEX_TRY(netlink::Socket::open(NETLINK_ROUTE));
+    auto reply = IKEPLEX_TRY(sock.request(r));
+    if (reply.error != 0) {
+        return sys_error("rtnetlink: request refused", -reply.error);
+    }
+    return reply;
 }
-static_assert(align(sizeof(nlmsghdr)) == sizeof(nlmsghdr), "message bodies follow at once");
 
-/// One netlink request: nlmsghdr, a family header, then attributes.
-class Request {
-public:
-    Request(std::uint16_t type, std::uint16_t flags) noexcept {
-        nlmsghdr h{};
-        h.nlmsg_type = type;
-        h.nlmsg_flags = static_cast<std::uint16_t>(NLM_F_REQUEST | NLM_F_ACK | flags);
-        h.nlmsg_seq = kSeq;
-        std::memcpy(buf_.data(), &h, sizeof h);
-        len_ = align(sizeof h);
-    }
-    template <class T>
-    void header(const T& t) noexcept {
-        put(&t, sizeof t);
-    }
-    void attr(std::uint16_t type, const void* data, std::size_t n) noexcept {
-        rtattr a{};
-        a.rta_type = type;
-        a.rta_len = static_cast<std::uint16_t>(align(sizeof a) + n);
-        if (len_ + align(a.rta_len) > buf_.size()) {
-            overflow_ = true;
-            return;
-        }
-        std::memcpy(buf_.data() + len_, &a, sizeof a);
-        std::memcpy(buf_.data() + len_ + align(sizeof a), data, n);
-        len_ += align(a.rta_len);
-    }
-    void attr_u32(std::uint16_t type, std::uint32_t v) noexcept { attr(type, &v, sizeof v); }
-
-    /// Sends the request and waits for its acknowledgement.
-    Result<void> run() {
-        return exchange([](const nlmsghdr&, ByteView) { return false; });
-    }
-
-    /// Sends the request, then reads the answers carrying our sequence number: an NLMSG_ERROR
-    /// ends the exchange (error 0 = ok, else that errno); any other message goes to
-    /// `on_reply(header, body)`, which returns true when it was the answer sought (the exchange
-    /// then ends with ok, without waiting for the ACK that may follow).
-    template <class OnReply>
-    Result<void> exchange(OnReply&& on_reply) {
-        if (overflow_) {
-            return make_error(Errc::kInternal, "rtnetlink: request too long");
-        }
-        const auto total = static_cast<std::uint32_t>(len_);
-        std::memcpy(buf_.data(), &total, sizeof total);  // nlmsg_len comes first
-        Fd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE));
-        if (!fd) {
-            return sys_error("socket(NETLINK_ROUTE)");
-        }
-        sockaddr_nl kernel{};
-        kernel.nl_family = AF_NETLINK;
-        if (::sendto(fd.get(), buf_.data(), len_, 0, reinterpret_cast<sockaddr*>(&kernel),
-                     sizeof kernel) < 0) {
-            return sys_error("rtnetlink: send");
-        }
-        alignas(nlmsghdr) std::array<std::uint8_t, 8192> rx{};
-        for (int round = 0; round < 16; ++round) {
-            pollfd p{fd.get(), POLLIN, 0};
-            const int pr = ::poll(&p, 1, kTimeoutMs);
-            if (pr < 0 && errno == EINTR) {
-                continue;
-            }
-            if (pr <= 0) {
-                return sys_error("rtnetlink: no answer", pr == 0 ? ETIMEDOUT : errno);
-            }
-            const ssize_t n = ::recv(fd.get(), rx.data(), rx.size(), 0);
-            if (n < 0) {
-                if (errno == EAGAIN || errno == EINTR) {
-                    continue;
-                }
-                return sys_error("rtnetlink: receive");
-            }
-            std::size_t off = 0;
-            const auto len = static_cast<std::size_t>(n);
-            while (off + sizeof(nlmsghdr) <= len) {
-                nlmsghdr h{};
-                std::memcpy(&h, rx.data() + off, sizeof h);
-                if (h.nlmsg_len < sizeof h || off + h.nlmsg_len > len) {
-                    break;
-                }
-                if (h.nlmsg_seq == kSeq) {
-                    const ByteView body{rx.data() + off + sizeof h, h.nlmsg_len - sizeof h};
-                    if (h.nlmsg_type == NLMSG_ERROR) {
-                        nlmsgerr e{};
-                        if (body.size() < sizeof e) {
-                            return make_error(Errc::kNetlink, "rtnetlink: short error message");
-                        }
-                        std::memcpy(&e, body.data(), sizeof e);
-                        if (e.error == 0) {
-                            return ok();
-                        }
-                        return sys_error("rtnetlink: request refused", -e.error);
-                    }
-                    if (on_reply(h, body)) {
-                        return ok();
-                    }
-                }
-                off += align(h.nlmsg_len);
-            }
-        }
-        return make_error(Errc::kNetlink, "rtnetlink: no acknowledgement");
-    }
-
-private:
-    static constexpr std::uint32_t kSeq = 1;
-
-    void put(const void* p, std::size_t n) noexcept {
-        if (len_ + align(n) > buf_.size()) {
-            overflow_ = true;
-            return;
-        }
-        std::memcpy(buf_.data() + len_, p, n);
-        len_ += align(n);
-    }
-
-    std::array<std::uint8_t, 512> buf_{};
-    std::size_t len_{0};
-    bool overflow_{false};
-};
+/// Sends `r` and waits for its acknowledgement.
+Result<void> run(netlink::Request& r) {
+    IKEPLEX_TRY(exchange(r));
+    return ok();
+}
 
 unsigned char family_of(const IpAddress& a) noexcept {
     return a.is_v4() ? AF_INET : AF_INET6;
@@ -176,7 +67,7 @@ std::array<std::uint8_t, 16> masked(const IpAddress& prefix, unsigned prefix_len
 }
 
 Result<void> link_request(unsigned ifindex, bool up, unsigned mtu) {
-    Request r(RTM_NEWLINK, 0);
+    netlink::Request r(RTM_NEWLINK, 0);
     ifinfomsg ifi{};
     ifi.ifi_family = AF_UNSPEC;
     ifi.ifi_index = static_cast<int>(ifindex);
@@ -188,7 +79,7 @@ Result<void> link_request(unsigned ifindex, bool up, unsigned mtu) {
     if (mtu != 0) {
         r.attr_u32(IFLA_MTU, mtu);
     }
-    return r.run();
+    return run(r);
 }
 
 Result<void> check_family(const std::optional<IpAddress>& a, const IpAddress& prefix,
@@ -205,7 +96,8 @@ Result<void> route_request(bool add, const RouteSpec& spec) {
             check_family(spec.src, spec.prefix, "rtnetlink: source and prefix families differ"));
     IKEPLEX_TRY(check_family(spec.gateway, spec.prefix,
                              "rtnetlink: gateway and prefix families differ"));
-    Request r(add ? RTM_NEWROUTE : RTM_DELROUTE, add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+    netlink::Request r(add ? RTM_NEWROUTE : RTM_DELROUTE,
+                       static_cast<std::uint16_t>(add ? NLM_F_CREATE | NLM_F_REPLACE : 0));
     rtmsg rt{};
     rt.rtm_family = family_of(spec.prefix);
     rt.rtm_dst_len = static_cast<unsigned char>(spec.prefix_len);
@@ -234,7 +126,7 @@ Result<void> route_request(bool add, const RouteSpec& spec) {
     if (spec.src) {
         r.attr(RTA_PREFSRC, spec.src->bytes().data(), spec.src->size());
     }
-    return r.run();
+    return run(r);
 }
 
 /// An address attribute of a reply (4 or 16 bytes), or nothing if it is malformed.
@@ -252,32 +144,25 @@ Result<RouteTo> parse_route(ByteView body) {
         return make_error(Errc::kNetlink, "rtnetlink: short route message");
     }
     RouteTo out;
-    std::size_t off = align(sizeof(rtmsg));
-    while (off + sizeof(rtattr) <= body.size()) {
-        rtattr a{};
-        std::memcpy(&a, body.data() + off, sizeof a);
-        if (a.rta_len < sizeof a || off + a.rta_len > body.size()) {
-            return make_error(Errc::kNetlink, "rtnetlink: bad attribute length in route");
-        }
-        const ByteView v = body.subspan(off + align(sizeof a), a.rta_len - align(sizeof a));
-        switch (a.rta_type) {
+    const auto attrs = IKEPLEX_TRY(netlink::parse_attrs(body, sizeof(rtmsg)));
+    for (const netlink::Attr& a : attrs) {
+        switch (a.type) {
             case RTA_OIF:
-                if (v.size() == sizeof(std::uint32_t)) {
+                if (a.data.size() == sizeof(std::uint32_t)) {
                     std::uint32_t oif = 0;
-                    std::memcpy(&oif, v.data(), sizeof oif);
+                    std::memcpy(&oif, a.data.data(), sizeof oif);
                     out.oif = oif;
                 }
                 break;
             case RTA_GATEWAY:
-                out.gateway = address_attr(v);
+                out.gateway = address_attr(a.data);
                 break;
             case RTA_PREFSRC:
-                out.prefsrc = address_attr(v);
+                out.prefsrc = address_attr(a.data);
                 break;
             default:
                 break;
         }
-        off += align(a.rta_len);
     }
     return out;
 }
@@ -294,7 +179,8 @@ Result<void> check_rule_args(int family, unsigned table) {
 
 Result<void> rule_request(bool add, int family, unsigned table, unsigned priority) {
     IKEPLEX_TRY(check_rule_args(family, table));
-    Request r(add ? RTM_NEWRULE : RTM_DELRULE, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+    netlink::Request r(add ? RTM_NEWRULE : RTM_DELRULE,
+                       static_cast<std::uint16_t>(add ? NLM_F_CREATE | NLM_F_EXCL : 0));
     fib_rule_hdr frh{};
     frh.family = static_cast<std::uint8_t>(family);
     frh.table = static_cast<std::uint8_t>(table <= 255 ? table : RT_TABLE_UNSPEC);
@@ -304,7 +190,7 @@ Result<void> rule_request(bool add, int family, unsigned table, unsigned priorit
         r.attr_u32(FRA_TABLE, table);
     }
     r.attr_u32(FRA_PRIORITY, priority);
-    return r.run();
+    return run(r);
 }
 
 }  // namespace
@@ -322,7 +208,7 @@ Result<void> set_mtu(unsigned ifindex, unsigned mtu) {
 
 Result<void> add_address(unsigned ifindex, const IpAddress& addr, unsigned prefix_len) {
     IKEPLEX_TRY(check_prefix(addr, prefix_len));
-    Request r(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+    netlink::Request r(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
     ifaddrmsg ifa{};
     ifa.ifa_family = family_of(addr);
     ifa.ifa_prefixlen = static_cast<unsigned char>(prefix_len);
@@ -334,7 +220,7 @@ Result<void> add_address(unsigned ifindex, const IpAddress& addr, unsigned prefi
         r.attr(IFA_LOCAL, addr.bytes().data(), addr.size());
     }
     r.attr(IFA_ADDRESS, addr.bytes().data(), addr.size());
-    return r.run();
+    return run(r);
 }
 
 Result<void> add_route(unsigned ifindex, const IpAddress& prefix, unsigned prefix_len,
@@ -363,24 +249,20 @@ Result<RouteTo> route_to(const IpAddress& dst) {
     if (!dst.is_set()) {
         return make_error(Errc::kInvalidArgument, "rtnetlink: route lookup without address");
     }
-    Request r(RTM_GETROUTE, 0);
+    netlink::Request r(RTM_GETROUTE, 0);
     rtmsg rt{};
     rt.rtm_family = family_of(dst);
     rt.rtm_dst_len = static_cast<unsigned char>(dst.size() * 8);
     r.header(rt);
     r.attr(RTA_DST, dst.bytes().data(), dst.size());
-    std::optional<Result<RouteTo>> found;
-    IKEPLEX_TRY(r.exchange([&](const nlmsghdr& h, ByteView body) {
-        if (h.nlmsg_type != RTM_NEWROUTE) {
-            return false;
+    const auto reply = IKEPLEX_TRY(exchange(r));
+    for (const auto& m : reply.messages) {
+        const auto msgs = IKEPLEX_TRY(netlink::split_messages(m));
+        if (!msgs.empty() && msgs.front().type == RTM_NEWROUTE) {
+            return parse_route(msgs.front().payload);
         }
-        found = parse_route(body);
-        return true;
-    }));
-    if (!found) {
-        return make_error(Errc::kNetlink, "rtnetlink: acknowledged without a route");
     }
-    return *found;
+    return make_error(Errc::kNetlink, "rtnetlink: acknowledged without a route");
 }
 
 Result<void> add_rule(int family, unsigned table, unsigned priority) {

@@ -1,8 +1,8 @@
 // rtnetlink (NETLINK_ROUTE): link up and MTU, addresses, routes (in any table, optionally via a
 // gateway), route lookups and policy-routing rules. No shelling out to `ip`. Each call opens a
-// netlink socket in the caller's network namespace, sends one request with NLM_F_ACK and waits
+// netlink::Socket in the caller's network namespace, sends one request with NLM_F_ACK and waits
 // (at most 2 s) for the kernel's answer: NLMSG_ERROR (error 0 = done; otherwise Errc::kSystem
-// with that errno), or for RTM_GETROUTE the RTM_NEWROUTE reply with our sequence number.
+// with that errno), for RTM_GETROUTE after the RTM_NEWROUTE reply with our sequence number.
 //
 // Kernel facts used (include/uapi/linux/rtnetlink.h, if_link.h, if_addr.h, fib_rules.h):
 // - RTM_NEWLINK + ifinfomsg{ifi_index, ifi_flags = IFF_UP, ifi_change = IFF_UP}, IFLA_MTU (u32).

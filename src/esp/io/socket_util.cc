@@ -7,7 +7,8 @@
 
 #include <netinet/in.h>
 
-#include "esp/io/fd.h"
+#include "util/sys_error.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::esp::io {
 

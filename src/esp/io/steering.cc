@@ -10,6 +10,8 @@
 
 #include <unistd.h>
 
+#include "util/sys_error.h"
+
 namespace ikeplex::esp::io {
 
 namespace {
@@ -49,7 +51,7 @@ Result<void> attach_cbpf(int fd, int option, std::vector<sock_filter>& prog) {
 
 }  // namespace
 
-Result<Fd> load_cpu_steering_program() {
+Result<UniqueFd> load_cpu_steering_program() {
     std::array<bpf_insn, 2> insns{};
     insns[0].code = BPF_JMP | BPF_CALL;
     insns[0].imm = BPF_FUNC_get_smp_processor_id;
@@ -64,7 +66,7 @@ Result<Fd> load_cpu_steering_program() {
     if (fd < 0) {
         return sys_error("bpf(BPF_PROG_LOAD): CPU steering program");
     }
-    return Fd(static_cast<int>(fd));
+    return UniqueFd(static_cast<int>(fd));
 }
 
 std::vector<sock_filter> spi_reuseport_program(unsigned nworkers) {

@@ -46,8 +46,8 @@
 
 #include <linux/filter.h>
 
-#include "esp/io/fd.h"
 #include "util/result.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::esp::io {
 
@@ -58,8 +58,8 @@ constexpr unsigned spi_worker(std::uint32_t spi, unsigned nworkers) noexcept {
     return w < nworkers ? w : 0;
 }
 
-/// Loads program 1 above; the Fd may be closed once attached (the device holds a reference).
-Result<Fd> load_cpu_steering_program();
+/// Loads program 1 above; the UniqueFd may be closed once attached (the device holds a reference).
+Result<UniqueFd> load_cpu_steering_program();
 
 /// Program 2 above (nworkers 1..255).
 std::vector<sock_filter> spi_reuseport_program(unsigned nworkers);

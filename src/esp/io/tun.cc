@@ -17,6 +17,7 @@
 #include "esp/io/rtnl.h"
 #include "esp/io/steering.h"
 #include "util/log.h"
+#include "util/sys_error.h"
 
 namespace ikeplex::esp::io {
 
@@ -42,7 +43,7 @@ bool device_errno(int err) noexcept {
 }  // namespace
 
 struct Tun::Queue {
-    Fd fd;
+    UniqueFd fd;
     std::vector<std::uint8_t> scratch = std::vector<std::uint8_t>(kScratch);
     GsoPlan plan;
     std::size_t plan_len{0};
@@ -147,7 +148,7 @@ const TunQueueStats& Tun::stats(unsigned q) const noexcept {
 }
 
 Result<void> Tun::steer_by_cpu() {
-    Fd prog = IKEPLEX_TRY(load_cpu_steering_program());
+    UniqueFd prog = IKEPLEX_TRY(load_cpu_steering_program());
     int prog_fd = prog.get();
     if (::ioctl(q_[0]->fd.get(), TUNSETSTEERINGEBPF, &prog_fd) != 0) {
         return sys_error("ioctl(TUNSETSTEERINGEBPF)");

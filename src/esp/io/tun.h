@@ -26,9 +26,9 @@
 #include <string>
 #include <vector>
 
-#include "esp/io/fd.h"
 #include "esp/packet.h"
 #include "util/result.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::esp::io {
 

@@ -13,6 +13,7 @@
 
 #include "esp/io/socket_util.h"
 #include "util/log.h"
+#include "util/sys_error.h"
 
 namespace ikeplex::esp::io {
 

@@ -22,10 +22,10 @@
 #include <memory>
 #include <span>
 
-#include "esp/io/fd.h"
 #include "esp/packet.h"
 #include "util/ip_address.h"
 #include "util/result.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::esp::io {
 
@@ -85,7 +85,7 @@ private:
     UdpSocket() = default;
     std::size_t drain(std::span<PacketBuf> bufs, std::span<Endpoint> from, std::size_t o);
 
-    Fd fd_;
+    UniqueFd fd_;
     Endpoint local_;
     bool gso_ok_{true};
     std::unique_ptr<GroArena> arena_;

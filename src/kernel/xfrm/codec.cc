@@ -116,7 +116,7 @@ xfrm_lifetime_cfg encode_lifetime(const Lifetime& l) noexcept {
 /// the key. Assembled in a stack buffer that is wiped afterwards (the request wipes its own
 /// copy). False when the name or key does not fit.
 template <class T>
-bool put_algorithm(NlRequest& r, std::uint16_t attr_type, const Algorithm& alg) {
+bool put_algorithm(netlink::Request& r, std::uint16_t attr_type, const Algorithm& alg) {
     constexpr std::size_t kMaxKey = 256;
     T head{};
     zero(head);
@@ -141,7 +141,7 @@ bool put_algorithm(NlRequest& r, std::uint16_t attr_type, const Algorithm& alg) 
 }
 
 /// XFRMA_REPLAY_ESN_VAL: struct xfrm_replay_state_esn then bmp_len zero bitmap words.
-void put_replay_esn(NlRequest& r, std::uint32_t window) {
+void put_replay_esn(netlink::Request& r, std::uint32_t window) {
     xfrm_replay_state_esn esn{};
     zero(esn);
     esn.bmp_len = (window + kBitsPerWord - 1) / kBitsPerWord;
@@ -177,8 +177,8 @@ bool same_family(const IpAddress& a, const IpAddress& b) noexcept {
 
 }  // namespace
 
-NlRequest build_new_sa(const SaSpec& sa, bool update) {
-    NlRequest r(update ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA, 0);
+netlink::Request build_new_sa(const SaSpec& sa, bool update) {
+    netlink::Request r(update ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA, 0);
     if (!same_family(sa.src, sa.dst) ||
         (sa.aead && (sa.encryption.has_value() || sa.integrity.has_value()))) {
         r.invalidate();
@@ -262,8 +262,9 @@ NlRequest build_new_sa(const SaSpec& sa, bool update) {
 
 namespace {
 
-NlRequest sa_id_request(std::uint16_t type, const IpAddress& dst, Spi spi, std::uint8_t proto) {
-    NlRequest r(type, 0);
+netlink::Request sa_id_request(std::uint16_t type, const IpAddress& dst, Spi spi,
+                               std::uint8_t proto) {
+    netlink::Request r(type, 0);
     if (!dst.is_set()) {
         r.invalidate();
         return r;
@@ -280,22 +281,23 @@ NlRequest sa_id_request(std::uint16_t type, const IpAddress& dst, Spi spi, std::
 
 }  // namespace
 
-NlRequest build_del_sa(const IpAddress& dst, Spi spi, std::uint8_t proto) {
+netlink::Request build_del_sa(const IpAddress& dst, Spi spi, std::uint8_t proto) {
     return sa_id_request(XFRM_MSG_DELSA, dst, spi, proto);
 }
 
-NlRequest build_get_sa(const IpAddress& dst, Spi spi, std::uint8_t proto) {
+netlink::Request build_get_sa(const IpAddress& dst, Spi spi, std::uint8_t proto) {
     return sa_id_request(XFRM_MSG_GETSA, dst, spi, proto);
 }
 
-NlRequest build_dump_sa() {
+netlink::Request build_dump_sa() {
     return {XFRM_MSG_GETSA, NLM_F_DUMP};
 }
 
-NlRequest build_alloc_spi(const IpAddress& src, const IpAddress& dst, std::uint32_t min,
-                          std::uint32_t max, std::uint32_t reqid, std::optional<std::uint32_t> pcpu,
-                          std::uint8_t proto, std::optional<std::uint8_t> direction) {
-    NlRequest r(XFRM_MSG_ALLOCSPI, 0);
+netlink::Request build_alloc_spi(const IpAddress& src, const IpAddress& dst, std::uint32_t min,
+                                 std::uint32_t max, std::uint32_t reqid,
+                                 std::optional<std::uint32_t> pcpu, std::uint8_t proto,
+                                 std::optional<std::uint8_t> direction) {
+    netlink::Request r(XFRM_MSG_ALLOCSPI, 0);
     if (!same_family(src, dst)) {
         r.invalidate();
         return r;
@@ -319,8 +321,8 @@ NlRequest build_alloc_spi(const IpAddress& src, const IpAddress& dst, std::uint3
     return r;
 }
 
-NlRequest build_new_policy(const PolicySpec& p, bool update) {
-    NlRequest r(update ? XFRM_MSG_UPDPOLICY : XFRM_MSG_NEWPOLICY, 0);
+netlink::Request build_new_policy(const PolicySpec& p, bool update) {
+    netlink::Request r(update ? XFRM_MSG_UPDPOLICY : XFRM_MSG_NEWPOLICY, 0);
     std::uint16_t fallback = 0;
     if (!p.templates.empty()) {
         const Template& t = p.templates.front();
@@ -340,7 +342,8 @@ NlRequest build_new_policy(const PolicySpec& p, bool update) {
 
     if (!p.templates.empty()) {
         // Bounded by the request size: more templates than fit fail the request.
-        constexpr std::size_t kMaxTemplates = NlRequest::kMaxRequest / sizeof(xfrm_user_tmpl);
+        constexpr std::size_t kMaxTemplates =
+                netlink::Request::kMaxRequest / sizeof(xfrm_user_tmpl);
         if (p.templates.size() > kMaxTemplates) {
             r.invalidate();
             return r;
@@ -357,8 +360,8 @@ NlRequest build_new_policy(const PolicySpec& p, bool update) {
     return r;
 }
 
-NlRequest build_del_policy(const Selector& sel, Dir dir) {
-    NlRequest r(XFRM_MSG_DELPOLICY, 0);
+netlink::Request build_del_policy(const Selector& sel, Dir dir) {
+    netlink::Request r(XFRM_MSG_DELPOLICY, 0);
     xfrm_userpolicy_id id{};
     zero(id);
     id.sel = encode_selector(sel, 0);
@@ -368,7 +371,7 @@ NlRequest build_del_policy(const Selector& sel, Dir dir) {
     return r;
 }
 
-NlRequest build_dump_policy() {
+netlink::Request build_dump_policy() {
     return {XFRM_MSG_GETPOLICY, NLM_F_DUMP};
 }
 

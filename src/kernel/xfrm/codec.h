@@ -1,5 +1,5 @@
 // The XFRM messages ikeplex sends and receives (include/uapi/linux/xfrm.h), as plain data: build
-// functions turn a description into an NlRequest, parse functions turn the payload of a
+// functions turn a description into a netlink::Request, parse functions turn the payload of a
 // kernel message (after nlmsghdr) into a description, checking every length. No I/O here.
 //
 // Layout facts used: xfrm_address_t is 16 bytes (IPv4 in the first 4); ports in xfrm_selector
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "kernel/xfrm/netlink.h"
+#include "netlink/message.h"
 #include "util/ip_address.h"
 #include "util/secret_bytes.h"
 #include "util/strong_id.h"
@@ -98,20 +98,21 @@ struct SaSpec {
 };
 
 /// XFRM_MSG_NEWSA (update = false) or XFRM_MSG_UPDSA (update = true).
-NlRequest build_new_sa(const SaSpec& sa, bool update);
+netlink::Request build_new_sa(const SaSpec& sa, bool update);
 /// struct xfrm_usersa_id: XFRM_MSG_DELSA / XFRM_MSG_GETSA for one SA.
-NlRequest build_del_sa(const IpAddress& dst, Spi spi, std::uint8_t proto = 50);
-NlRequest build_get_sa(const IpAddress& dst, Spi spi, std::uint8_t proto = 50);
+netlink::Request build_del_sa(const IpAddress& dst, Spi spi, std::uint8_t proto = 50);
+netlink::Request build_get_sa(const IpAddress& dst, Spi spi, std::uint8_t proto = 50);
 /// XFRM_MSG_GETSA with NLM_F_DUMP (every SA).
-NlRequest build_dump_sa();
+netlink::Request build_dump_sa();
 /// XFRM_MSG_ALLOCSPI: a larval SA src -> dst with an SPI in [min, max], optionally bound to a
 /// CPU (XFRMA_SA_PCPU).
 /// `direction` (XFRMA_SA_DIR): a larval state must have the direction of the SA that will
 /// update it (xfrm_state_update refuses a different one).
-NlRequest build_alloc_spi(const IpAddress& src, const IpAddress& dst, std::uint32_t min,
-                          std::uint32_t max, std::uint32_t reqid = 0,
-                          std::optional<std::uint32_t> pcpu = std::nullopt, std::uint8_t proto = 50,
-                          std::optional<std::uint8_t> direction = std::nullopt);
+netlink::Request build_alloc_spi(const IpAddress& src, const IpAddress& dst, std::uint32_t min,
+                                 std::uint32_t max, std::uint32_t reqid = 0,
+                                 std::optional<std::uint32_t> pcpu = std::nullopt,
+                                 std::uint8_t proto = 50,
+                                 std::optional<std::uint8_t> direction = std::nullopt);
 
 enum class Dir : std::uint8_t { kIn = 0, kOut = 1, kFwd = 2 };  // XFRM_POLICY_IN/OUT/FWD
 
@@ -141,11 +142,11 @@ struct PolicySpec {
 };
 
 /// XFRM_MSG_NEWPOLICY (update = false) or XFRM_MSG_UPDPOLICY (update = true).
-NlRequest build_new_policy(const PolicySpec& p, bool update);
+netlink::Request build_new_policy(const PolicySpec& p, bool update);
 /// XFRM_MSG_DELPOLICY by selector and direction (struct xfrm_userpolicy_id).
-NlRequest build_del_policy(const Selector& sel, Dir dir);
+netlink::Request build_del_policy(const Selector& sel, Dir dir);
 /// XFRM_MSG_GETPOLICY with NLM_F_DUMP.
-NlRequest build_dump_policy();
+netlink::Request build_dump_policy();
 
 /// Current counters of an SA (xfrm_lifetime_cur, xfrm_stats).
 struct SaCounters {

@@ -114,9 +114,9 @@ Result<T> read_struct(ByteView payload, const char* what) {
 
 /// The payload of attribute `type` copied into T, if present; kBadLength when shorter.
 template <class T>
-Result<std::optional<T>> attr_struct(const std::vector<NlAttr>& attrs, std::uint16_t type,
+Result<std::optional<T>> attr_struct(const std::vector<netlink::Attr>& attrs, std::uint16_t type,
                                      const char* what) {
-    const auto data = find_attr(attrs, type);
+    const auto data = netlink::find_attr(attrs, type);
     if (!data) {
         return std::optional<T>();
     }
@@ -129,7 +129,7 @@ Result<std::optional<T>> attr_struct(const std::vector<NlAttr>& attrs, std::uint
     return std::optional<T>(t);
 }
 
-Result<SaInfo> decode_sa(const xfrm_usersa_info& info, const std::vector<NlAttr>& attrs) {
+Result<SaInfo> decode_sa(const xfrm_usersa_info& info, const std::vector<netlink::Attr>& attrs) {
     IKEPLEX_TRY(check_family(info.family));
     SaInfo sa;
     sa.src = IKEPLEX_TRY(decode_addr(info.saddr, info.family));
@@ -159,7 +159,7 @@ Result<SaInfo> decode_sa(const xfrm_usersa_info& info, const std::vector<NlAttr>
         e.original = IKEPLEX_TRY(decode_optional_addr(encap->encap_oa, info.family));
         sa.encap = e;
     }
-    if (const auto esn = find_attr(attrs, XFRMA_REPLAY_ESN_VAL)) {
+    if (const auto esn = netlink::find_attr(attrs, XFRMA_REPLAY_ESN_VAL)) {
         // struct xfrm_replay_state_esn (its bitmap, a flexible array, is not needed here).
         if (esn->size() < sizeof(xfrm_replay_state_esn)) {
             return make_error(Errc::kBadLength, "XFRM: short XFRMA_REPLAY_ESN_VAL");
@@ -175,9 +175,9 @@ Result<SaInfo> decode_sa(const xfrm_usersa_info& info, const std::vector<NlAttr>
 }
 
 /// The templates of an XFRMA_TMPL attribute (an array of struct xfrm_user_tmpl).
-Result<std::vector<xfrm_user_tmpl>> raw_templates(const std::vector<NlAttr>& attrs) {
+Result<std::vector<xfrm_user_tmpl>> raw_templates(const std::vector<netlink::Attr>& attrs) {
     std::vector<xfrm_user_tmpl> out;
-    const auto data = find_attr(attrs, XFRMA_TMPL);
+    const auto data = netlink::find_attr(attrs, XFRMA_TMPL);
     if (!data) {
         return out;
     }
@@ -196,7 +196,7 @@ Result<std::vector<xfrm_user_tmpl>> raw_templates(const std::vector<NlAttr>& att
 Result<SaInfo> parse_sa(ByteView payload) {
     const auto info =
             IKEPLEX_TRY(read_struct<xfrm_usersa_info>(payload, "XFRM: short xfrm_usersa_info"));
-    const auto attrs = IKEPLEX_TRY(parse_attrs(payload, sizeof info));
+    const auto attrs = IKEPLEX_TRY(netlink::parse_attrs(payload, sizeof info));
     return decode_sa(info, attrs);
 }
 
@@ -213,7 +213,7 @@ Result<SaId> parse_sa_id(ByteView payload) {
 Result<AcquireMsg> parse_acquire(ByteView payload) {
     const auto ua =
             IKEPLEX_TRY(read_struct<xfrm_user_acquire>(payload, "XFRM: short xfrm_user_acquire"));
-    const auto attrs = IKEPLEX_TRY(parse_attrs(payload, sizeof ua));
+    const auto attrs = IKEPLEX_TRY(netlink::parse_attrs(payload, sizeof ua));
     const auto tmpls = IKEPLEX_TRY(raw_templates(attrs));
 
     AcquireMsg a;
@@ -240,7 +240,7 @@ Result<AcquireMsg> parse_acquire(ByteView payload) {
 Result<ExpireMsg> parse_expire(ByteView payload) {
     const auto ue =
             IKEPLEX_TRY(read_struct<xfrm_user_expire>(payload, "XFRM: short xfrm_user_expire"));
-    const auto attrs = IKEPLEX_TRY(parse_attrs(payload, sizeof ue));
+    const auto attrs = IKEPLEX_TRY(netlink::parse_attrs(payload, sizeof ue));
     ExpireMsg e;
     e.sa = IKEPLEX_TRY(decode_sa(ue.state, attrs));
     e.hard = ue.hard != 0;
@@ -266,7 +266,7 @@ Result<MappingMsg> parse_mapping(ByteView payload) {
 Result<PolicySpec> parse_policy(ByteView payload) {
     const auto info = IKEPLEX_TRY(
             read_struct<xfrm_userpolicy_info>(payload, "XFRM: short xfrm_userpolicy_info"));
-    const auto attrs = IKEPLEX_TRY(parse_attrs(payload, sizeof info));
+    const auto attrs = IKEPLEX_TRY(netlink::parse_attrs(payload, sizeof info));
     const auto tmpls = IKEPLEX_TRY(raw_templates(attrs));
 
     PolicySpec p;

@@ -18,12 +18,12 @@
 
 #include "esp/dataplane.h"
 #include "esp/esp_codec.h"
-#include "esp/io/fd.h"
 #include "esp/io/rtnl.h"
 #include "esp/io/tun.h"
 #include "esp/io/udp_io.h"
 #include "esp/sa_crypto.h"
 #include "kernel/userspace_backend.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::esp {
 namespace {
@@ -40,8 +40,8 @@ int sh(const std::string& cmd) {
 /// Runs `f` with the calling thread in network namespace `name`, then returns.
 template <class F>
 auto in_netns(const std::string& name, F f) {
-    io::Fd self(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-    io::Fd target(::open(("/var/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd self(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    UniqueFd target(::open(("/var/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC));
     EXPECT_TRUE(self && target);
     EXPECT_EQ(::setns(target.get(), CLONE_NEWNET), 0);
     auto r = f();
@@ -125,9 +125,9 @@ Side side_b(const Namespaces& ns) {
 
 /// A UDP socket on 10.99.2.1:9000 in b's namespace (receive timeout `timeout_us`; `big`: an
 /// 8 MiB receive buffer, so that every datagram fits when the test reads after sending).
-io::Fd receiver(const Side& b, bool big, long timeout_us) {
+UniqueFd receiver(const Side& b, bool big, long timeout_us) {
     return in_netns(b.ns, [&] {
-        io::Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
         addr.sin_port = htons(9000);
@@ -216,7 +216,7 @@ void send_from_cpu(const std::string& ns, unsigned cpu, int n) {
         CPU_SET(cpu, &set);
         ::sched_setaffinity(0, sizeof set, &set);
         in_netns(ns, [&] {
-            io::Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+            UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
             sockaddr_in src{};
             src.sin_family = AF_INET;
             src.sin_addr.s_addr = htonl(0x0a630101);  // 10.99.1.1
@@ -255,7 +255,7 @@ TEST(DataplaneIo, TwoNamespacesCarryEachCpusTrafficOnItsOwnSa) {
     policies(a);
     policies(b);
     // The receiver in b.
-    io::Fd rx = receiver(b, true, 200000);
+    UniqueFd rx = receiver(b, true, 200000);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // workers apply commands
     constexpr int kPerCpu = 200;
     const unsigned used = std::min(cpus, 2U);
@@ -373,7 +373,7 @@ TEST(DataplaneIo, AMixedGroBatchReachesEachSpisWorker) {
         ASSERT_TRUE(b.dp->install(std::move(c)));
     }
     policies(b);
-    io::Fd rx = receiver(b, false, 300000);
+    UniqueFd rx = receiver(b, false, 300000);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // workers apply commands
     // 8 ESP datagrams of equal size, SAs 0 1 0 1 ..., in one buffer.
     constexpr int kCount = 8;
@@ -390,7 +390,7 @@ TEST(DataplaneIo, AMixedGroBatchReachesEachSpisWorker) {
         wire.insert(wire.end(), p.data(), p.data() + p.size());
     }
     const bool sent = in_netns(a.ns, [&] {
-        io::Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
         sockaddr_in dst{};
         dst.sin_family = AF_INET;
         dst.sin_port = htons(4500);

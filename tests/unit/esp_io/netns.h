@@ -14,8 +14,8 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include "esp/io/fd.h"
 #include "esp/io/rtnl.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::esp::io::testing {
 
@@ -50,7 +50,7 @@ public:
     [[nodiscard]] const std::string& why() const { return why_; }
 
 private:
-    Fd original_;
+    UniqueFd original_;
     bool entered_{false};
     std::string why_;
 };

@@ -88,7 +88,7 @@ protected:
 };
 
 TEST_F(Rtnl, LinkUpAndMtu) {
-    Fd s(::socket(AF_INET, SOCK_DGRAM, 0));
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM, 0));
     ifreq ifr{};
     std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", tun_->name().c_str());
     ASSERT_EQ(::ioctl(s.get(), SIOCGIFMTU, &ifr), 0);
@@ -150,7 +150,7 @@ TEST_F(Rtnl, AddressesAndRoutes) {
     const IpAddress src = ip("10.99.0.2");
     ASSERT_TRUE(add_route(tun_->ifindex(), ip("10.99.6.0"), 24, &src));
     EXPECT_TRUE(has_v4_route(tun_->name(), "0006630A", "00FFFFFF"));
-    Fd u(::socket(AF_INET, SOCK_DGRAM, 0));
+    UniqueFd u(::socket(AF_INET, SOCK_DGRAM, 0));
     sockaddr_in to{};
     to.sin_family = AF_INET;
     to.sin_port = htons(9);

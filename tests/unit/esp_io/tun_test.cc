@@ -135,7 +135,7 @@ TEST_F(TunFixture, WithoutVnetHeaderPacketsArePlain) {
     ASSERT_TRUE(link_up(t->ifindex(), 0));
     ASSERT_TRUE(add_address(t->ifindex(), v4(kLocal), 24));
     ASSERT_TRUE(add_route(t->ifindex(), v4(0x0A630100), 24, nullptr));
-    Fd s(::socket(AF_INET, SOCK_DGRAM, 0));
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM, 0));
     const sockaddr_in to = sin_of(kPeer, 7777);
     const Bytes payload = pattern(300);
     ASSERT_EQ(::sendto(s.get(), payload.data(), payload.size(), 0,
@@ -192,7 +192,7 @@ TEST_F(TunFixture, SteerByCpuPutsEachCpuOnItsQueue) {
                 ++wrong_cpu;
                 return;
             }
-            Fd s(::socket(AF_INET, SOCK_DGRAM, 0));
+            UniqueFd s(::socket(AF_INET, SOCK_DGRAM, 0));
             const Bytes payload = pattern(100, cpu);
             for (int f = 0; f < kFlows; ++f) {
                 const sockaddr_in to = sin_of(
@@ -264,7 +264,7 @@ TEST_F(TunFixture, TcpSuperPacketsBothWays) {
     if (tun_ == nullptr) {
         return;
     }
-    Fd client(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+    UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
     const sockaddr_in to = sin_of(kPeer, 5001);
     ASSERT_NE(::connect(client.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to), 0);
     ASSERT_EQ(errno, EINPROGRESS);
@@ -358,7 +358,7 @@ TEST_F(TunFixture, UdpGsoSuperPacketIsSplit) {
     if (tun_ == nullptr) {
         return;
     }
-    Fd s(::socket(AF_INET, SOCK_DGRAM, 0));
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM, 0));
     const int seg = 1000;
     ASSERT_EQ(::setsockopt(s.get(), IPPROTO_UDP, UDP_SEGMENT, &seg, sizeof seg), 0);
     const Bytes payload = pattern(5500, 4);

@@ -3,6 +3,8 @@
 // policy whose real kernel ACQUIRE becomes an engine acquire, SPIs from ALLOCSPI, and SA
 // installation — which needs ESP in the kernel: where it is missing (this sandbox), the test
 // checks that the failure is reported clearly, then skips visibly.
+#include "kernel/xfrm/backend.h"
+
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -21,9 +23,9 @@
 
 #include "esp/io/rtnl.h"
 #include "kernel/xfrm/uapi.h"
-#include "kernel/xfrm_backend.h"
 #include "kernel_dump.h"
 #include "netns.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::kernel {
 namespace {
@@ -54,7 +56,7 @@ bool kernel_at_least(int major, int minor) {
 
 /// Every policy / SA in the kernel (dumps on a socket of our own).
 std::vector<xfrm::PolicySpec> kernel_policies() {
-    auto s = xfrm::NetlinkSocket::open(NETLINK_XFRM);
+    auto s = netlink::Socket::open(NETLINK_XFRM);
     if (!s) {
         ADD_FAILURE() << s.error().to_string();
         return {};
@@ -64,7 +66,7 @@ std::vector<xfrm::PolicySpec> kernel_policies() {
 }
 
 std::vector<xfrm::SaInfo> kernel_sas() {
-    auto s = xfrm::NetlinkSocket::open(NETLINK_XFRM);
+    auto s = netlink::Socket::open(NETLINK_XFRM);
     if (!s) {
         ADD_FAILURE() << s.error().to_string();
         return {};
@@ -193,19 +195,21 @@ TEST_F(XfrmBackendTest, PoliciesInstalledListedAndRemoved) {
 
 TEST_F(XfrmBackendTest, TrapPolicyRaisesRealAcquire) {
     apply(policy(true));
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in src{};
-    src.sin_family = AF_INET;
-    src.sin_addr.s_addr = htonl(0x0a630701);  // 10.99.7.1
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src), 0);
-    sockaddr_in dst{};
-    dst.sin_family = AF_INET;
-    dst.sin_port = htons(9);
-    dst.sin_addr.s_addr = htonl(0x0a630805);  // 10.99.8.5
-    // The kernel holds or drops the packet (no SA yet) and tells us: either result is fine.
-    (void)::sendto(fd, "x", 1, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
-    ::close(fd);
+    {
+        const UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        ASSERT_TRUE(fd.valid());
+        sockaddr_in src{};
+        src.sin_family = AF_INET;
+        src.sin_addr.s_addr = htonl(0x0a630701);  // 10.99.7.1
+        ASSERT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&src), sizeof src), 0);
+        sockaddr_in dst{};
+        dst.sin_family = AF_INET;
+        dst.sin_port = htons(9);
+        dst.sin_addr.s_addr = htonl(0x0a630805);  // 10.99.8.5
+        // The kernel holds or drops the packet (no SA yet) and tells us: either result is fine.
+        (void)::sendto(fd.get(), "x", 1, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&dst),
+                       sizeof dst);
+    }
     pump();
     ASSERT_FALSE(events_.empty()) << "no ACQUIRE from the kernel within 2 s";
     const auto* a = std::get_if<ike::Acquire>(&events_.front());

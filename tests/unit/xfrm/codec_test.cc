@@ -65,10 +65,10 @@ T read_at(ByteView b, std::size_t off = 0) {
 }
 
 /// The attributes after a fixed header of `header_len`, which must parse.
-std::vector<NlAttr> attrs_of(ByteView body, std::size_t header_len) {
-    auto a = parse_attrs(body, header_len);
+std::vector<netlink::Attr> attrs_of(ByteView body, std::size_t header_len) {
+    auto a = netlink::parse_attrs(body, header_len);
     EXPECT_TRUE(a) << a.error().to_string();
-    return a ? *a : std::vector<NlAttr>{};
+    return a ? *a : std::vector<netlink::Attr>{};
 }
 
 SaSpec tunnel_sa() {
@@ -121,7 +121,7 @@ TEST(BuildSa, FixedHeaderFields) {
     sa.lifetime.hard_packets = 5000;
     sa.lifetime.soft_add_seconds = 3000;
     sa.lifetime.hard_add_seconds = 3600;
-    NlRequest r = build_new_sa(sa, false);
+    netlink::Request r = build_new_sa(sa, false);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.type(), XFRM_MSG_NEWSA);
     EXPECT_EQ(r.flags(), NLM_F_REQUEST);  // as iproute2: no CREATE / EXCL
@@ -162,7 +162,7 @@ TEST(BuildSa, FixedHeaderFields) {
 }
 
 TEST(BuildSa, AeadAttribute) {
-    NlRequest r = build_new_sa(tunnel_sa(), false);
+    netlink::Request r = build_new_sa(tunnel_sa(), false);
     const auto attrs = attrs_of(r.body(), sizeof(xfrm_usersa_info));
     ASSERT_EQ(attrs.size(), 1U);
     EXPECT_EQ(attrs[0].type, XFRMA_ALG_AEAD);
@@ -180,13 +180,13 @@ TEST(BuildSa, EncryptionAndIntegrityAttributes) {
     sa.aead.reset();
     sa.encryption = alg("cbc(aes)", 0, 16);
     sa.integrity = alg("hmac(sha256)", 128, 32);
-    NlRequest r = build_new_sa(sa, false);
+    netlink::Request r = build_new_sa(sa, false);
     ASSERT_TRUE(r.ok());
     const auto attrs = attrs_of(r.body(), sizeof(xfrm_usersa_info));
-    const auto crypt = find_attr(attrs, XFRMA_ALG_CRYPT);
-    const auto auth = find_attr(attrs, XFRMA_ALG_AUTH_TRUNC);
+    const auto crypt = netlink::find_attr(attrs, XFRMA_ALG_CRYPT);
+    const auto auth = netlink::find_attr(attrs, XFRMA_ALG_AUTH_TRUNC);
     ASSERT_TRUE(crypt && auth);
-    EXPECT_FALSE(find_attr(attrs, XFRMA_ALG_AEAD));
+    EXPECT_FALSE(netlink::find_attr(attrs, XFRMA_ALG_AEAD));
     ASSERT_EQ(crypt->size(), sizeof(xfrm_algo) + 16);
     const auto c = read_at<xfrm_algo>(*crypt);
     EXPECT_STREQ(c.alg_name, "cbc(aes)");
@@ -203,13 +203,13 @@ TEST(BuildSa, EsnUsesReplayEsnAttribute) {
     SaSpec sa = tunnel_sa();
     sa.esn = true;
     sa.replay_window = 1024;
-    NlRequest r = build_new_sa(sa, false);
+    netlink::Request r = build_new_sa(sa, false);
     ASSERT_TRUE(r.ok());
     const auto info = read_at<xfrm_usersa_info>(r.body());
     EXPECT_EQ(info.flags & XFRM_STATE_ESN, XFRM_STATE_ESN);
     EXPECT_EQ(info.replay_window, 0);  // the kernel refuses it together with the attribute
     const auto attrs = attrs_of(r.body(), sizeof info);
-    const auto esn = find_attr(attrs, XFRMA_REPLAY_ESN_VAL);
+    const auto esn = netlink::find_attr(attrs, XFRMA_REPLAY_ESN_VAL);
     ASSERT_TRUE(esn);
     const auto e = read_at<xfrm_replay_state_esn>(*esn);
     EXPECT_EQ(e.bmp_len, 1024U / 32);
@@ -227,11 +227,11 @@ TEST(BuildSa, EsnUsesReplayEsnAttribute) {
 TEST(BuildSa, WideNonEsnWindowUsesAttributeWithoutEsnFlag) {
     SaSpec sa = tunnel_sa();
     sa.replay_window = 100;  // beyond the 32-bit legacy bitmap
-    NlRequest r = build_new_sa(sa, false);
+    netlink::Request r = build_new_sa(sa, false);
     const auto info = read_at<xfrm_usersa_info>(r.body());
     EXPECT_EQ(info.flags & XFRM_STATE_ESN, 0);
     EXPECT_EQ(info.replay_window, 0);
-    const auto esn = find_attr(attrs_of(r.body(), sizeof info), XFRMA_REPLAY_ESN_VAL);
+    const auto esn = netlink::find_attr(attrs_of(r.body(), sizeof info), XFRMA_REPLAY_ESN_VAL);
     ASSERT_TRUE(esn);
     EXPECT_EQ(read_at<xfrm_replay_state_esn>(*esn).bmp_len, 4U);  // ceil(100 / 32)
     EXPECT_EQ(read_at<xfrm_replay_state_esn>(*esn).replay_window, 100U);
@@ -240,34 +240,34 @@ TEST(BuildSa, WideNonEsnWindowUsesAttributeWithoutEsnFlag) {
 TEST(BuildSa, SmallWindowUsesLegacyField) {
     SaSpec sa = tunnel_sa();
     sa.replay_window = 32;
-    NlRequest r = build_new_sa(sa, false);
+    netlink::Request r = build_new_sa(sa, false);
     const auto info = read_at<xfrm_usersa_info>(r.body());
     EXPECT_EQ(info.replay_window, 32);
     EXPECT_EQ(info.flags, 0);
-    EXPECT_FALSE(find_attr(attrs_of(r.body(), sizeof info), XFRMA_REPLAY_ESN_VAL));
+    EXPECT_FALSE(netlink::find_attr(attrs_of(r.body(), sizeof info), XFRMA_REPLAY_ESN_VAL));
 }
 
 TEST(BuildSa, OutboundSaWithDirectionHasNoWindow) {
     SaSpec sa = tunnel_sa();
     sa.replay_window = 32;
     sa.direction = kXfrmSaDirOut;
-    NlRequest r = build_new_sa(sa, false);
+    netlink::Request r = build_new_sa(sa, false);
     auto info = read_at<xfrm_usersa_info>(r.body());
     EXPECT_EQ(info.replay_window, 0);
     auto attrs = attrs_of(r.body(), sizeof info);
-    EXPECT_FALSE(find_attr(attrs, XFRMA_REPLAY_ESN_VAL));
-    const auto dir = find_attr(attrs, kXfrmaSaDir);
+    EXPECT_FALSE(netlink::find_attr(attrs, XFRMA_REPLAY_ESN_VAL));
+    const auto dir = netlink::find_attr(attrs, kXfrmaSaDir);
     ASSERT_TRUE(dir);
     ASSERT_EQ(dir->size(), 1U);
     EXPECT_EQ((*dir)[0], kXfrmSaDirOut);
 
     sa.esn = true;
     sa.replay_window = 1024;
-    NlRequest esn = build_new_sa(sa, false);
+    netlink::Request esn = build_new_sa(sa, false);
     info = read_at<xfrm_usersa_info>(esn.body());
     EXPECT_EQ(info.flags & XFRM_STATE_ESN, XFRM_STATE_ESN);
     attrs = attrs_of(esn.body(), sizeof info);
-    const auto e = find_attr(attrs, XFRMA_REPLAY_ESN_VAL);
+    const auto e = netlink::find_attr(attrs, XFRMA_REPLAY_ESN_VAL);
     ASSERT_TRUE(e);
     EXPECT_EQ(e->size(), sizeof(xfrm_replay_state_esn));
     EXPECT_EQ(read_at<xfrm_replay_state_esn>(*e).bmp_len, 0U);
@@ -279,9 +279,9 @@ TEST(BuildSa, EncapPcpuAndDirection) {
     sa.encap = Encap{4500, 4501, IpAddress{}};
     sa.pcpu = 3;
     sa.direction = kXfrmSaDirIn;
-    NlRequest r = build_new_sa(sa, false);
+    netlink::Request r = build_new_sa(sa, false);
     const auto attrs = attrs_of(r.body(), sizeof(xfrm_usersa_info));
-    const auto encap = find_attr(attrs, XFRMA_ENCAP);
+    const auto encap = netlink::find_attr(attrs, XFRMA_ENCAP);
     ASSERT_TRUE(encap);
     ASSERT_EQ(encap->size(), sizeof(xfrm_encap_tmpl));
     EXPECT_EQ(read_at<xfrm_encap_tmpl>(*encap).encap_type, UDP_ENCAP_ESPINUDP);
@@ -290,10 +290,10 @@ TEST(BuildSa, EncapPcpuAndDirection) {
     EXPECT_EQ((*encap)[3], 0x94);
     EXPECT_EQ((*encap)[4], 0x11);
     EXPECT_EQ((*encap)[5], 0x95);
-    const auto pcpu = find_attr(attrs, kXfrmaSaPcpu);
+    const auto pcpu = netlink::find_attr(attrs, kXfrmaSaPcpu);
     ASSERT_TRUE(pcpu);
     EXPECT_EQ(read_at<std::uint32_t>(*pcpu), 3U);
-    const auto dir = find_attr(attrs, kXfrmaSaDir);
+    const auto dir = netlink::find_attr(attrs, kXfrmaSaDir);
     ASSERT_TRUE(dir);
     EXPECT_EQ((*dir)[0], kXfrmSaDirIn);
     // u8 attribute: nla_len 5, padded to 8 in the message.
@@ -322,7 +322,7 @@ TEST(BuildSa, RoundTripThroughParseSa) {
         sa.replay_window = 256;
         sa.esn = true;
         sa.seq = 1234;
-        NlRequest r = build_new_sa(sa, false);
+        netlink::Request r = build_new_sa(sa, false);
         ASSERT_TRUE(r.ok());
         auto info = parse_sa(r.body());
         ASSERT_TRUE(info) << info.error().to_string();
@@ -380,8 +380,8 @@ TEST(BuildSa, RefusesWhatTheKernelCannotTake) {
 
 TEST(BuildSa, IdRequests) {
     for (const bool del : {true, false}) {
-        NlRequest r = del ? build_del_sa(ip("2001:db8::2"), Spi(0x01020304))
-                          : build_get_sa(ip("2001:db8::2"), Spi(0x01020304));
+        netlink::Request r = del ? build_del_sa(ip("2001:db8::2"), Spi(0x01020304))
+                                 : build_get_sa(ip("2001:db8::2"), Spi(0x01020304));
         ASSERT_TRUE(r.ok());
         EXPECT_EQ(r.type(), del ? XFRM_MSG_DELSA : XFRM_MSG_GETSA);
         EXPECT_EQ(r.flags(), NLM_F_REQUEST);
@@ -397,14 +397,14 @@ TEST(BuildSa, IdRequests) {
         EXPECT_EQ(parsed->spi, Spi(0x01020304));
         EXPECT_EQ(parsed->proto, IPPROTO_ESP);
     }
-    NlRequest dump = build_dump_sa();
+    netlink::Request dump = build_dump_sa();
     EXPECT_EQ(dump.type(), XFRM_MSG_GETSA);
     EXPECT_EQ(dump.flags(), NLM_F_REQUEST | NLM_F_DUMP);
     EXPECT_TRUE(dump.body().empty());
 }
 
 TEST(BuildSa, AllocSpi) {
-    NlRequest r = build_alloc_spi(ip("192.0.2.1"), ip("198.51.100.2"), 0x100, 0x200, 9, 2u);
+    netlink::Request r = build_alloc_spi(ip("192.0.2.1"), ip("198.51.100.2"), 0x100, 0x200, 9, 2u);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.type(), XFRM_MSG_ALLOCSPI);
     const auto u = read_at<xfrm_userspi_info>(r.body());
@@ -416,11 +416,11 @@ TEST(BuildSa, AllocSpi) {
     EXPECT_EQ(u.info.id.spi, 0U);
     EXPECT_EQ(addr_bytes(u.info.id.daddr, 4), ip_bytes("198.51.100.2"));
     EXPECT_EQ(addr_bytes(u.info.saddr, 4), ip_bytes("192.0.2.1"));
-    const auto pcpu = find_attr(attrs_of(r.body(), sizeof u), kXfrmaSaPcpu);
+    const auto pcpu = netlink::find_attr(attrs_of(r.body(), sizeof u), kXfrmaSaPcpu);
     ASSERT_TRUE(pcpu);
     EXPECT_EQ(read_at<std::uint32_t>(*pcpu), 2U);
 
-    NlRequest no_cpu = build_alloc_spi(ip("192.0.2.1"), ip("198.51.100.2"), 1, 2);
+    netlink::Request no_cpu = build_alloc_spi(ip("192.0.2.1"), ip("198.51.100.2"), 1, 2);
     EXPECT_EQ(no_cpu.body().size(), sizeof(xfrm_userspi_info));
     EXPECT_FALSE(build_alloc_spi(ip("192.0.2.1"), ip("2001:db8::2"), 1, 2).ok());
 }
@@ -452,7 +452,7 @@ PolicySpec tunnel_policy() {
 }
 
 TEST(BuildPolicy, FieldsAsIproute2SendsThem) {
-    NlRequest r = build_new_policy(tunnel_policy(), false);
+    netlink::Request r = build_new_policy(tunnel_policy(), false);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.type(), XFRM_MSG_NEWPOLICY);
     EXPECT_EQ(r.flags(), NLM_F_REQUEST);
@@ -474,7 +474,7 @@ TEST(BuildPolicy, FieldsAsIproute2SendsThem) {
     EXPECT_EQ(info.priority, 100U);
     EXPECT_EQ(info.dir, XFRM_POLICY_OUT);
     EXPECT_EQ(info.action, XFRM_POLICY_ALLOW);
-    const auto tmpl = find_attr(attrs_of(b, sizeof info), XFRMA_TMPL);
+    const auto tmpl = netlink::find_attr(attrs_of(b, sizeof info), XFRMA_TMPL);
     ASSERT_TRUE(tmpl);
     ASSERT_EQ(tmpl->size(), sizeof(xfrm_user_tmpl));
     const auto t = read_at<xfrm_user_tmpl>(*tmpl);
@@ -520,15 +520,16 @@ TEST(BuildPolicy, RoundTripThroughParsePolicy) {
     two.templates.back().optional = true;
 
     for (const PolicySpec& p : {tunnel, transport, block, two}) {
-        NlRequest r = build_new_policy(p, false);
+        netlink::Request r = build_new_policy(p, false);
         ASSERT_TRUE(r.ok());
         auto back = parse_policy(r.body());
         ASSERT_TRUE(back) << back.error().to_string();
         EXPECT_EQ(*back, p);
     }
     // The transport template travels with the selector's family and zero addresses.
-    const NlRequest tr = build_new_policy(transport, false);
-    const auto tmpl = find_attr(attrs_of(tr.body(), sizeof(xfrm_userpolicy_info)), XFRMA_TMPL);
+    const netlink::Request tr = build_new_policy(transport, false);
+    const auto tmpl =
+            netlink::find_attr(attrs_of(tr.body(), sizeof(xfrm_userpolicy_info)), XFRMA_TMPL);
     ASSERT_TRUE(tmpl);
     EXPECT_EQ(read_at<xfrm_user_tmpl>(*tmpl).family, AF_INET6);
     EXPECT_EQ(ntohl(read_at<xfrm_user_tmpl>(*tmpl).id.spi), 0xabcdef01U);
@@ -537,7 +538,7 @@ TEST(BuildPolicy, RoundTripThroughParsePolicy) {
 TEST(BuildPolicy, SelectorFamilyFromAddresses) {
     PolicySpec p = tunnel_policy();
     p.selector.family = 0;
-    NlRequest r = build_new_policy(p, false);
+    netlink::Request r = build_new_policy(p, false);
     EXPECT_EQ(read_at<xfrm_userpolicy_info>(r.body()).sel.family, AF_INET);
     auto back = parse_policy(r.body());
     ASSERT_TRUE(back);
@@ -546,7 +547,7 @@ TEST(BuildPolicy, SelectorFamilyFromAddresses) {
 
 TEST(BuildPolicy, DeleteAndDump) {
     Selector sel = tunnel_policy().selector;
-    NlRequest r = build_del_policy(sel, Dir::kFwd);
+    netlink::Request r = build_del_policy(sel, Dir::kFwd);
     EXPECT_EQ(r.type(), XFRM_MSG_DELPOLICY);
     EXPECT_EQ(r.flags(), NLM_F_REQUEST);
     ASSERT_EQ(r.body().size(), sizeof(xfrm_userpolicy_id));
@@ -557,7 +558,7 @@ TEST(BuildPolicy, DeleteAndDump) {
     EXPECT_EQ(id.sel.proto, IPPROTO_TCP);
     EXPECT_EQ(ntohs(id.sel.sport), 1000);
 
-    NlRequest dump = build_dump_policy();
+    netlink::Request dump = build_dump_policy();
     EXPECT_EQ(dump.type(), XFRM_MSG_GETPOLICY);
     EXPECT_EQ(dump.flags(), NLM_F_REQUEST | NLM_F_DUMP);
     EXPECT_TRUE(dump.body().empty());
@@ -813,7 +814,7 @@ TEST(ParseMapping, Fields) {
 }
 
 TEST(ParsePolicy, Errors) {
-    NlRequest r = build_new_policy(tunnel_policy(), false);
+    netlink::Request r = build_new_policy(tunnel_policy(), false);
     const Bytes body(r.body().begin(), r.body().end());
     EXPECT_EQ(parse_policy(ByteView(body).first(100)).error().code, Errc::kTruncated);
     // A TMPL attribute that is not a whole number of templates.
@@ -828,7 +829,7 @@ TEST(ParsePolicy, Errors) {
 
 TEST(ParsePolicy, SocketPolicyDirection) {
     PolicySpec p = tunnel_policy();
-    NlRequest r = build_new_policy(p, false);
+    netlink::Request r = build_new_policy(p, false);
     auto info = read_at<xfrm_userpolicy_info>(r.body());
     info.dir = XFRM_POLICY_MAX + XFRM_POLICY_OUT;
     auto back = parse_policy(payload(info));

@@ -30,8 +30,8 @@
 #include <gtest/gtest.h>
 
 #include "kernel/xfrm/codec.h"
-#include "kernel/xfrm/netlink.h"
 #include "kernel/xfrm/uapi.h"
+#include "netlink/message.h"
 #include "util/hex.h"
 #include "vectors.h"
 
@@ -296,7 +296,7 @@ std::string hex_lines(ByteView b) {
 }
 
 /// Compares a request built by the codec with the (possibly edited) capture.
-void expect_same(NlRequest& req, const Golden& g) {
+void expect_same(netlink::Request& req, const Golden& g) {
     SCOPED_TRACE(g.name);
     ASSERT_TRUE(req.ok());
     EXPECT_EQ(req.type(), g.type);

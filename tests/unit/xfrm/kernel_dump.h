@@ -7,13 +7,14 @@
 
 #include <gtest/gtest.h>
 
-#include "kernel/xfrm/netlink.h"
+#include "netlink/socket.h"
 #include "util/hex.h"
 
 namespace ikeplex::kernel::xfrm::testing {
 
 template <class T, class Parse>
-std::vector<T> dump_all(NetlinkSocket& nl, NlRequest req, std::uint16_t type, Parse parse) {
+std::vector<T> dump_all(netlink::Socket& nl, netlink::Request req, std::uint16_t type,
+                        Parse parse) {
     std::vector<T> out;
     auto r = nl.dump(req);
     EXPECT_TRUE(r.has_value()) << r.error().to_string();
@@ -22,12 +23,12 @@ std::vector<T> dump_all(NetlinkSocket& nl, NlRequest req, std::uint16_t type, Pa
     }
     EXPECT_EQ(r->error, 0) << r->message;
     for (const auto& datagram : r->messages) {
-        auto msgs = split_messages(datagram);
+        auto msgs = netlink::split_messages(datagram);
         EXPECT_TRUE(msgs.has_value()) << "a dump message does not split";
         if (!msgs) {
             continue;
         }
-        for (const NlMessage& m : *msgs) {
+        for (const netlink::Message& m : *msgs) {
             EXPECT_EQ(m.type, type);
             auto entry = parse(m.payload);
             EXPECT_TRUE(entry.has_value()) << entry.error().to_string() << " " << to_hex(m.payload);

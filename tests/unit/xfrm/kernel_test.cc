@@ -1,4 +1,4 @@
-// The XFRM codec and NetlinkSocket against the real kernel, each test in a network namespace of
+// The XFRM codec and netlink::Socket against the real kernel, each test in a network namespace of
 // its own (tests/unit/esp_io/netns.h; without root they skip and say why):
 //  - policies: NEWPOLICY out/in/fwd (tunnel, IPv4 and IPv6), read back by a GETPOLICY dump and
 //    parse_policy (selector, priority, templates, flags, including XFRM_POLICY_CPU_ACQUIRE),
@@ -38,19 +38,18 @@
 #include <unistd.h>
 
 #include "../esp_io/netns.h"
-#include "esp/io/fd.h"
 #include "esp/io/rtnl.h"
 #include "kernel/xfrm/codec.h"
-#include "kernel/xfrm/netlink.h"
 #include "kernel/xfrm/uapi.h"
 #include "kernel_dump.h"
+#include "netlink/socket.h"
 #include "util/hex.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::kernel::xfrm {
 namespace {
 
-using esp::io::Fd;
-using Reply = NetlinkSocket::Reply;
+using Reply = netlink::Socket::Reply;
 
 /// Reply::error of a request whose transport failed (never a kernel errno).
 constexpr int kNoReply = -100000;
@@ -75,12 +74,12 @@ struct Msg {
 std::vector<Msg> split(const std::vector<std::vector<std::uint8_t>>& raw) {
     std::vector<Msg> out;
     for (const auto& m : raw) {
-        auto parts = split_messages(m);
+        auto parts = netlink::split_messages(m);
         EXPECT_TRUE(parts.has_value()) << "unsplittable message " << to_hex(m);
         if (!parts) {
             continue;
         }
-        for (const NlMessage& p : *parts) {
+        for (const netlink::Message& p : *parts) {
             out.push_back(Msg{p.type, Bytes(p.payload.begin(), p.payload.end()), m});
         }
     }
@@ -148,7 +147,7 @@ protected:
         if (!ns_.ok()) {
             GTEST_SKIP() << ns_.why();
         }
-        auto s = NetlinkSocket::open(NETLINK_XFRM);
+        auto s = netlink::Socket::open(NETLINK_XFRM);
         if (!s && s.error().sys_errno == EPROTONOSUPPORT) {
             GTEST_SKIP() << "this kernel has no NETLINK_XFRM (CONFIG_XFRM_USER)";
         }
@@ -157,7 +156,7 @@ protected:
     }
 
     /// One request; a transport failure is a test failure and comes back as kNoReply.
-    Reply send(NlRequest req) {
+    Reply send(netlink::Request req) {
         EXPECT_TRUE(req.ok());
         auto r = nl_.request(req);
         if (!r) {
@@ -223,7 +222,7 @@ protected:
     }
 
     esp::io::testing::ScopedNetns ns_;
-    NetlinkSocket nl_;
+    netlink::Socket nl_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -448,8 +447,8 @@ protected:
 
     /// Sends one UDP datagram 10.99.7.1:<port> -> 10.99.8.5:9 and waits (at most 2 s) for
     /// the ACQUIRE on `events`. The source port goes to `sport`.
-    std::optional<Msg> provoke(NetlinkSocket& events, std::uint16_t& sport) {
-        Fd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    std::optional<Msg> provoke(netlink::Socket& events, std::uint16_t& sport) {
+        UniqueFd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         EXPECT_TRUE(udp.valid()) << std::strerror(errno);
         sockaddr_in local{};
         local.sin_family = AF_INET;
@@ -530,7 +529,7 @@ protected:
 
 TEST_F(XfrmAcquire, TrapPolicySendsAcquire) {
     ASSERT_NO_FATAL_FAILURE(trap(0));
-    auto events = NetlinkSocket::open(NETLINK_XFRM, 1U << (XFRMNLGRP_ACQUIRE - 1));
+    auto events = netlink::Socket::open(NETLINK_XFRM, 1U << (XFRMNLGRP_ACQUIRE - 1));
     ASSERT_TRUE(events.has_value()) << events.error().to_string();
     std::uint16_t sport = 0;
     const auto m = provoke(*events, sport);
@@ -550,7 +549,7 @@ TEST_F(XfrmAcquire, CpuAcquirePolicyWithoutAnySaSendsCpuLessAcquire) {
     // without the flag (../shared/docs/peers.md §3.3). A daemon must therefore answer such an
     // acquire by negotiating the fallback SA first.
     ASSERT_NO_FATAL_FAILURE(trap(kXfrmPolicyCpuAcquire));
-    auto events = NetlinkSocket::open(NETLINK_XFRM, 1U << (XFRMNLGRP_ACQUIRE - 1));
+    auto events = netlink::Socket::open(NETLINK_XFRM, 1U << (XFRMNLGRP_ACQUIRE - 1));
     ASSERT_TRUE(events.has_value()) << events.error().to_string();
     std::uint16_t sport = 0;
     const auto m = provoke(*events, sport);

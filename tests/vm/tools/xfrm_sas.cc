@@ -13,8 +13,8 @@
 #include <linux/netlink.h>
 
 #include "kernel/xfrm/codec.h"
-#include "kernel/xfrm/netlink.h"
 #include "kernel/xfrm/uapi.h"
+#include "netlink/socket.h"
 
 namespace x = ikeplex::kernel::xfrm;
 
@@ -52,13 +52,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: xfrm_sas [DST SPI]\n");
         return 2;
     }
-    auto nl = x::NetlinkSocket::open(NETLINK_XFRM);
+    auto nl = ikeplex::netlink::Socket::open(NETLINK_XFRM);
     if (!nl) {
         return fail(nl.error().to_string());
     }
     // One SA (GETSA by destination and SPI) or every SA (GETSA dump); the answer is read alike.
     const bool one = argc == 3;
-    x::NlRequest req = x::build_dump_sa();
+    ikeplex::netlink::Request req = x::build_dump_sa();
     if (one) {
         auto dst = ikeplex::IpAddress::parse(argv[1]);
         char* end = nullptr;
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
         return fail("GETSA: error " + std::to_string(r->error) + " " + r->message);
     }
     for (const auto& datagram : r->messages) {
-        auto msgs = x::split_messages(datagram);
+        auto msgs = ikeplex::netlink::split_messages(datagram);
         if (!msgs) {
             return fail("a reply message does not split");
         }

@@ -1,4 +1,4 @@
-// The XFRM backend's selectors (src/kernel/xfrm_backend.cc): IKEv2 traffic selectors as the
+// The XFRM backend's selectors (src/kernel/xfrm/backend.cc): IKEv2 traffic selectors as the
 // kernel's (exact prefixes and port blocks, ICMP type and code where the kernel wants them),
 // policy priorities by specificity, and the other way for acquires.
 #pragma once

@@ -1,4 +1,4 @@
-#include "kernel/xfrm_selectors.h"
+#include "kernel/xfrm/selectors.h"
 
 #include <sys/socket.h>
 

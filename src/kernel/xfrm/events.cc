@@ -1,16 +1,14 @@
 // The XFRM backend's kernel events: ACQUIRE, EXPIRE and MAPPING from the multicast socket.
 #include <linux/xfrm.h>
 
-#include "kernel/xfrm_backend.h"
-#include "kernel/xfrm_selectors.h"
+#include "kernel/xfrm/backend.h"
+#include "kernel/xfrm/selectors.h"
 #include "util/log.h"
 
 namespace ikeplex::kernel {
 namespace {
 
 using log::Subsystem;
-
-using xfrm::kernel_says;
 
 /// A copy of an SA's description (keys cloned into fresh zeroising buffers).
 xfrm::SaSpec clone(const xfrm::SaSpec& o) {
@@ -50,12 +48,12 @@ void XfrmBackend::poll_events() {
         return;
     }
     for (const auto& datagram : *events) {
-        auto msgs = xfrm::split_messages(datagram);
+        auto msgs = netlink::split_messages(datagram);
         if (!msgs) {
             ++counters_.malformed_events;
             continue;
         }
-        for (const xfrm::NlMessage& m : *msgs) {
+        for (const netlink::Message& m : *msgs) {
             if (m.type == XFRM_MSG_ACQUIRE) {
                 auto a = xfrm::parse_acquire(m.payload);
                 if (!a) {
@@ -139,7 +137,7 @@ void XfrmBackend::on_mapping(const xfrm::MappingMsg& m) {
                 rec.spec = std::move(moved);
             } else if (r) {
                 log::warn(Subsystem::kKnl, "xfrm: moving SA {} to {}: {}", key.first, new_peer,
-                          kernel_says(*r));
+                          netlink::kernel_says(*r));
             }
         }
         log::info(Subsystem::kKnl, "xfrm: NAT mapping of SA {} changed: {} -> {}", m.spi, old_peer,

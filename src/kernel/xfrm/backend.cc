@@ -1,4 +1,4 @@
-#include "kernel/xfrm_backend.h"
+#include "kernel/xfrm/backend.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -10,8 +10,8 @@
 
 #include "esp/io/rtnl.h"
 #include "kernel/ranges.h"
+#include "kernel/xfrm/selectors.h"
 #include "kernel/xfrm/uapi.h"
-#include "kernel/xfrm_selectors.h"
 #include "util/log.h"
 #include "util/overload.h"
 #include "util/random.h"
@@ -21,17 +21,10 @@ namespace {
 
 using log::Subsystem;
 
-constexpr std::uint8_t kEsp = 50;
-/// ALLOCSPI range: everything above the reserved 1..255 (RFC 4303 §2.1).
-constexpr std::uint32_t kSpiMin = 0x100;
-constexpr std::uint32_t kSpiMax = 0xffffffff;
-
-using xfrm::kernel_says;
-
 }  // namespace
 
-XfrmBackend::XfrmBackend(Token /*unused*/, XfrmOptions options, xfrm::NetlinkSocket requests,
-                         xfrm::NetlinkSocket events) noexcept
+XfrmBackend::XfrmBackend(Token /*unused*/, XfrmOptions options, netlink::Socket requests,
+                         netlink::Socket events) noexcept
     : options_(options), requests_(std::move(requests)), events_(std::move(events)) {}
 
 XfrmBackend::~XfrmBackend() {
@@ -39,13 +32,13 @@ XfrmBackend::~XfrmBackend() {
 }
 
 Result<std::unique_ptr<XfrmBackend>> XfrmBackend::create(XfrmOptions options) {
-    auto requests = xfrm::NetlinkSocket::open(NETLINK_XFRM);
+    auto requests = netlink::Socket::open(NETLINK_XFRM);
     if (!requests) {
         return requests.error();
     }
     const std::uint32_t groups = (1U << (XFRMNLGRP_ACQUIRE - 1)) | (1U << (XFRMNLGRP_EXPIRE - 1)) |
                                  (1U << (XFRMNLGRP_MAPPING - 1));
-    auto events = xfrm::NetlinkSocket::open(NETLINK_XFRM, groups);
+    auto events = netlink::Socket::open(NETLINK_XFRM, groups);
     if (!events) {
         return events.error();
     }
@@ -57,11 +50,11 @@ Result<std::unique_ptr<XfrmBackend>> XfrmBackend::create(XfrmOptions options) {
     return b;
 }
 
-Result<xfrm::NetlinkSocket::Reply> XfrmBackend::send(xfrm::NlRequest req) const {
+Result<netlink::Socket::Reply> XfrmBackend::send(netlink::Request req) const {
     return requests_.request(req);
 }
 
-Result<xfrm::NetlinkSocket::Reply> XfrmBackend::request(xfrm::NlRequest req, const char* what) {
+Result<netlink::Socket::Reply> XfrmBackend::request(netlink::Request req, const char* what) {
     auto r = requests_.request(req);
     if (!r) {
         ++counters_.netlink_errors;
@@ -89,7 +82,7 @@ Spi XfrmBackend::allocate(const ike::SpiRequest& r) {
                 xfrm::build_alloc_spi(r.remote, r.local, kSpiMin, kSpiMax, 0, pcpu, kEsp, dir),
                 "ALLOCSPI");
         if (reply && reply->error == 0 && !reply->messages.empty()) {
-            auto msgs = xfrm::split_messages(reply->messages.front());
+            auto msgs = netlink::split_messages(reply->messages.front());
             if (msgs && !msgs->empty()) {
                 if (auto sa = xfrm::parse_sa(msgs->front().payload); sa && sa->spi.value() > 255) {
                     larval_[sa->spi] = r.local;
@@ -99,7 +92,7 @@ Spi XfrmBackend::allocate(const ike::SpiRequest& r) {
         }
         if (reply && reply->error != 0) {
             log::warn(Subsystem::kKnl, "xfrm: ALLOCSPI {} -> {} refused: {}", r.remote, r.local,
-                      kernel_says(*reply));
+                      netlink::kernel_says(*reply));
         }
     }
     // No larval state: the SA will be added with NEWSA under an SPI of our own choosing.
@@ -146,17 +139,8 @@ void XfrmBackend::apply(std::vector<ike::BackendCommand>& commands) {
     }
 }
 
-bool XfrmBackend::install_sa(ike::InstallSa& c) {
-    const auto enc = xfrm::encryption_alg(c.encr_id);
-    const auto integ = c.integ_id != 0 ? xfrm::integrity_alg(c.integ_id) : std::nullopt;
-    if (!enc || (c.integ_id != 0 && !integ) || (!enc->aead && c.integ_id == 0 && c.encr_id != 11)) {
-        ++counters_.sa_install_failed;
-        report(ike::InstallFailed{c.child_id, c.spi,
-                                  fmt::format("the kernel has no ESP algorithm for transform "
-                                              "ENCR {} / INTEG {}",
-                                              c.encr_id, c.integ_id)});
-        return false;
-    }
+xfrm::SaSpec XfrmBackend::sa_spec(ike::InstallSa& c, const xfrm::KernelAlg& enc,
+                                  const std::optional<xfrm::KernelAlg>& integ) const {
     xfrm::SaSpec s;
     s.src = c.src.address;
     s.dst = c.dst.address;
@@ -175,10 +159,10 @@ bool XfrmBackend::install_sa(ike::InstallSa& c) {
         // the SA (xfrm_state_look_at compares a set selector family with the policy's).
         s.flags = XFRM_STATE_AF_UNSPEC;
     }
-    if (enc->aead) {
-        s.aead = xfrm::Algorithm{enc->name, enc->icv_bits, std::move(c.encr_key)};
+    if (enc.aead) {
+        s.aead = xfrm::Algorithm{enc.name, enc.icv_bits, std::move(c.encr_key)};
     } else {
-        s.encryption = xfrm::Algorithm{enc->name, 0, std::move(c.encr_key)};
+        s.encryption = xfrm::Algorithm{enc.name, 0, std::move(c.encr_key)};
         if (integ) {
             s.integrity = xfrm::Algorithm{integ->name, integ->icv_bits, std::move(c.integ_key)};
         }
@@ -215,6 +199,21 @@ bool XfrmBackend::install_sa(ike::InstallSa& c) {
             s.pcpu = c.resource.index();
         }
     }
+    return s;
+}
+
+bool XfrmBackend::install_sa(ike::InstallSa& c) {
+    const auto enc = xfrm::encryption_alg(c.encr_id);
+    const auto integ = c.integ_id != 0 ? xfrm::integrity_alg(c.integ_id) : std::nullopt;
+    if (!enc || (c.integ_id != 0 && !integ) || (!enc->aead && c.integ_id == 0 && c.encr_id != 11)) {
+        ++counters_.sa_install_failed;
+        report(ike::InstallFailed{c.child_id, c.spi,
+                                  fmt::format("the kernel has no ESP algorithm for transform "
+                                              "ENCR {} / INTEG {}",
+                                              c.encr_id, c.integ_id)});
+        return false;
+    }
+    xfrm::SaSpec s = sa_spec(c, *enc, integ);
     // An inbound SPI the kernel reserved (ALLOCSPI) is installed over its larval state.
     const bool larval = c.inbound && larval_.count(c.spi) != 0;
     auto reply = request(xfrm::build_new_sa(s, larval), larval ? "UPDSA" : "NEWSA");
@@ -230,7 +229,7 @@ bool XfrmBackend::install_sa(ike::InstallSa& c) {
             larval_.erase(c.spi);
         }
         ++counters_.sa_install_failed;
-        std::string why = reply ? kernel_says(*reply) : reply.error().to_string();
+        std::string why = reply ? netlink::kernel_says(*reply) : reply.error().to_string();
         if (reply && reply->error == -EPROTONOSUPPORT) {
             why += ": this kernel has no ESP";
         } else if (reply && reply->error == -ENOSYS && !probe_.esp) {
@@ -282,7 +281,7 @@ void XfrmBackend::delete_sa(const ike::DeleteSa& c) {
     }
     auto r = request(xfrm::build_del_sa(dst, c.spi), "DELSA");
     if (r && r->error != 0 && r->error != -ESRCH && r->error != -ENOENT) {
-        log::warn(Subsystem::kKnl, "xfrm: deleting SA {}: {}", c.spi, kernel_says(*r));
+        log::warn(Subsystem::kKnl, "xfrm: deleting SA {}: {}", c.spi, netlink::kernel_says(*r));
     }
 }
 
@@ -348,7 +347,7 @@ void XfrmBackend::install_policy(const ike::InstallPolicy& p) {
                     } else if (reply) {
                         log::error(Subsystem::kKnl, "xfrm: installing policy {} === {} {}: {}",
                                    l.to_string(), r.to_string(), out ? "out" : "in/fwd",
-                                   kernel_says(*reply));
+                                   netlink::kernel_says(*reply));
                     }
                 }
             }
@@ -377,7 +376,7 @@ void XfrmBackend::delete_policy(const ike::DeletePolicy& p) {
         auto r = request(xfrm::build_del_policy(kp.selector, kp.dir), "DELPOLICY");
         if (r && r->error != 0 && r->error != -ENOENT) {
             log::warn(Subsystem::kKnl, "xfrm: deleting a policy of reqid {}: {}", p.reqid.value(),
-                      kernel_says(*r));
+                      netlink::kernel_says(*r));
         }
     }
     const PolicyKey key = it->first;
@@ -495,7 +494,7 @@ std::optional<SaStats> XfrmBackend::stats(Spi spi, bool inbound) const {
     if (!reply || reply->error != 0 || reply->messages.empty()) {
         return std::nullopt;
     }
-    auto msgs = xfrm::split_messages(reply->messages.front());
+    auto msgs = netlink::split_messages(reply->messages.front());
     if (!msgs || msgs->empty()) {
         return std::nullopt;
     }

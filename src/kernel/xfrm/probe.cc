@@ -2,9 +2,9 @@
 // whether the kernel knows per-CPU SAs and whether it installs ESP SAs at all.
 #include <linux/xfrm.h>
 
+#include "kernel/xfrm/backend.h"
+#include "kernel/xfrm/selectors.h"
 #include "kernel/xfrm/uapi.h"
-#include "kernel/xfrm_backend.h"
-#include "kernel/xfrm_selectors.h"
 #include "util/log.h"
 #include "util/random.h"
 
@@ -12,11 +12,6 @@ namespace ikeplex::kernel {
 namespace {
 
 using log::Subsystem;
-using xfrm::kernel_says;
-
-constexpr std::uint8_t kEsp = 50;
-constexpr std::uint32_t kSpiMin = 0x100;
-constexpr std::uint32_t kSpiMax = 0xffffffff;
 
 }  // namespace
 
@@ -32,11 +27,11 @@ void XfrmBackend::run_probe() {
             "probe ALLOCSPI");
     if (!alloc || alloc->error != 0 || alloc->messages.empty()) {
         probe_.esp_detail = probe_.per_cpu_detail =
-                alloc ? "ALLOCSPI refused: " + kernel_says(*alloc) : "ALLOCSPI failed";
+                alloc ? "ALLOCSPI refused: " + netlink::kernel_says(*alloc) : "ALLOCSPI failed";
         log::error(Subsystem::kKnl, "xfrm: probe: {}", probe_.esp_detail);
         return;
     }
-    auto msgs = xfrm::split_messages(alloc->messages.front());
+    auto msgs = netlink::split_messages(alloc->messages.front());
     std::optional<xfrm::SaInfo> larval;
     if (msgs && !msgs->empty()) {
         if (auto sa = xfrm::parse_sa(msgs->front().payload)) {
@@ -73,7 +68,7 @@ void XfrmBackend::run_probe() {
     if (upd && upd->error == 0) {
         probe_.esp = true;
     } else {
-        probe_.esp_detail = upd ? kernel_says(*upd) : upd.error().to_string();
+        probe_.esp_detail = upd ? netlink::kernel_says(*upd) : upd.error().to_string();
     }
     (void)request(xfrm::build_del_sa(lo, larval->spi), "probe DELSA");
     if (probe_.esp) {
