@@ -97,7 +97,7 @@ void Daemon::register_query_commands() {
                 one.add("rx-bytes", std::to_string(ws.rx_bytes));
                 one.add("fallback-tx-packets", std::to_string(ws.fallback_tx));
                 one.add("handed-off-packets", std::to_string(ws.handed_off));
-                for (const auto& [reason, n] : ws.drops) {
+                for (const auto& [reason, n] : ws.named_drops()) {
                     one.add("dropped-" + reason, std::to_string(n));
                 }
             }
@@ -204,7 +204,7 @@ void Daemon::register_query_commands() {
                 esp["esp-rx-packets"] += ws.rx_packets;
                 esp["esp-fallback-tx-packets"] += ws.fallback_tx;
                 esp["esp-handed-off-packets"] += ws.handed_off;
-                for (const auto& [reason, n] : ws.drops) {
+                for (const auto& [reason, n] : ws.named_drops()) {
                     esp["esp-dropped-" + reason] += n;
                 }
             }

@@ -203,6 +203,7 @@ SaPtr Dataplane::find(Spi spi, bool inbound) const {
 WorkerStats Dataplane::stats(unsigned worker) const {
     const WorkerCounters& c = slots_[worker]->core.counters();
     WorkerStats s;
+    s.worker = worker;
     s.tx_packets = c.tx_packets.load(std::memory_order_relaxed);
     s.tx_bytes = c.tx_bytes.load(std::memory_order_relaxed);
     s.rx_packets = c.rx_packets.load(std::memory_order_relaxed);

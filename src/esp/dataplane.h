@@ -17,6 +17,7 @@
 #include "esp/events.h"
 #include "esp/sa.h"
 #include "esp/worker_core.h"
+#include "esp/worker_stats.h"
 #include "util/result.h"
 
 namespace ikeplex::esp {
@@ -40,13 +41,6 @@ struct DataplaneOptions {
     /// Benchmark baseline (performance anchors G3): no ESP at all — inner packets go to this
     /// peer as plain UDP payloads and received payloads go to the TUN, on the same I/O code.
     std::optional<Endpoint> relay_peer;
-};
-
-/// Counters of one worker, copied for the control thread.
-struct WorkerStats {
-    std::uint64_t tx_packets{0}, tx_bytes{0}, rx_packets{0}, rx_bytes{0}, fallback_tx{0};
-    std::uint64_t handed_off{0};  ///< received, passed to the SPI's worker (handoff.h)
-    std::array<std::uint64_t, static_cast<std::size_t>(Drop::kCount)> drops{};
 };
 
 class Dataplane {
