@@ -12,9 +12,6 @@
 
 #include "config/swanctl.h"
 #include "daemon/vici_format.h"
-#include "kernel/none_backend.h"
-#include "kernel/userspace_backend.h"
-#include "kernel/xfrm_backend.h"
 #include "util/log.h"
 #include "util/sockaddr.h"
 
@@ -103,27 +100,12 @@ Status Daemon::start() {
     engine.force_encap = userspace && !settings_.raw_esp;
     IKEPLEX_TRY(transport_.open(settings_.listen, settings_.port, settings_.port_nat_t, userspace,
                                 xfrm));
-    ike::SpiAllocator* spis = nullptr;
-    if (userspace) {
-        IKEPLEX_TRY(start_userspace(engine.resources));
-        spis = userspace_;
-    } else if (xfrm) {
-        auto b = kernel::XfrmBackend::create(kernel::XfrmOptions{});
-        if (!b) {
-            log::error(Subsystem::kDmn, "cannot start the xfrm backend: {}", b.error().to_string());
-            return b.error();
-        }
-        xfrm_ = b->get();
-        spis = xfrm_;
-        backend_ = std::move(*b);
-    } else {
-        backend_ = std::make_unique<kernel::NoneBackend>();
-    }
-    host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_, transport_,
-                                         settings_.keep_alive, spis);
+    IKEPLEX_TRY(start_backend(engine.resources));
+    host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_.backend, transport_,
+                                         settings_.keep_alive, backend_.spis);
     host_->manager().set_source_lookup(source_address);
     host_->add_listener([this](const ike::Event& e) { on_event(e); });
-    if (backend_->event_fd() >= 0) {
+    if (backend_.backend->event_fd() >= 0) {
         watch_backend_events();
     }
     register_query_commands();
@@ -146,34 +128,28 @@ Status Daemon::start() {
     }
     wait_signals();
     log::info(Subsystem::kDmn, "ikeplexd started: {} resources, backend {}, VICI on {}",
-              engine.resources, backend_->name(), settings_.vici);
+              engine.resources, backend_.backend->name(), settings_.vici);
     return ok();
 }
 
-Status Daemon::start_userspace(unsigned workers) {
-    esp::DataplaneOptions o;
-    o.workers = workers;
-    o.tun_name = settings_.tun_name;
-    o.mtu = settings_.mtu;
-    o.offloads = settings_.offloads;
-    o.raw_esp = settings_.raw_esp;
-    o.ipsec_mb = settings_.ipsec_mb;
+Status Daemon::start_backend(unsigned resources) {
+    kernel::BackendSettings b;
+    b.kind = settings_.backend;
+    b.workers = resources;
+    b.tun_name = settings_.tun_name;
+    b.mtu = settings_.mtu;
+    b.offloads = settings_.offloads;
+    b.raw_esp = settings_.raw_esp;
+    b.ipsec_mb = settings_.ipsec_mb;
     for (const IpAddress& a : settings_.listen) {
-        o.udp_binds.push_back(Endpoint{a, settings_.port_nat_t});
+        b.udp_binds.push_back(Endpoint{a, settings_.port_nat_t});
     }
-    auto b = kernel::UserspaceBackend::create(*registry_, std::move(o));
-    if (!b) {
-        log::error(Subsystem::kDmn, "cannot start the userspace data plane: {}",
-                   b.error().to_string());
-        return b.error();
-    }
-    userspace_ = b->get();
-    backend_ = std::move(*b);
+    backend_ = IKEPLEX_TRY(kernel::make_backend(b, *registry_));
     return ok();
 }
 
 void Daemon::watch_backend_events() {
-    const int fd = ::dup(backend_->event_fd());
+    const int fd = ::dup(backend_.backend->event_fd());
     if (fd < 0) {
         log::error(Subsystem::kDmn, "cannot watch data-plane events: {}", std::strerror(errno));
         return;
@@ -188,7 +164,7 @@ void Daemon::arm_backend_events() {
                                     if (ec || stopping_) {
                                         return;
                                     }
-                                    backend_->poll_events();
+                                    backend_.backend->poll_events();
                                     arm_backend_events();
                                 });
 }
@@ -346,7 +322,7 @@ Status Daemon::load_swanctl_conf() {
 config::Findings Daemon::backend_findings(
         const ike::PeerConfig& c, const std::map<std::string, config::SourcePos>& at) const {
     config::Findings f;
-    config::check_backend(c, settings_.backend, xfrm_ == nullptr || xfrm_->probe().per_cpu, at, f);
+    config::check_backend(c, settings_.backend, backend_.per_cpu_sas, at, f);
     return f;
 }
 

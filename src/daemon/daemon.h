@@ -22,8 +22,7 @@
 #include "daemon/engine_host.h"
 #include "daemon/udp_transport.h"
 #include "kernel/backend.h"
-#include "kernel/userspace_backend.h"
-#include "kernel/xfrm_backend.h"
+#include "kernel/backend_factory.h"
 #include "vici/server.h"
 
 namespace ikeplex::daemon {
@@ -97,7 +96,8 @@ private:
     void rebuild_credentials(ike::Credentials from_file);
     void add_vici_credentials(ike::Credentials& c) const;
     void apply_log_levels();
-    Status start_userspace(unsigned workers);
+    /// The backend ikeplexd.conf names, with `resources` data-plane workers.
+    Status start_backend(unsigned resources);
     /// What the backend makes of connection `c` (config::check_backend): errors = it cannot run
     /// it; warnings = how its groups will start. `at`: the children's positions in the file.
     [[nodiscard]] config::Findings backend_findings(
@@ -120,9 +120,8 @@ private:
     std::map<std::uint32_t, vici::Message> ike_snapshots_;
     std::map<std::uint32_t, vici::Message> child_snapshots_;
     std::unique_ptr<crypto::Registry> registry_;
-    std::unique_ptr<kernel::Backend> backend_;
-    kernel::UserspaceBackend* userspace_{nullptr};  ///< backend_ when it is the userspace one
-    kernel::XfrmBackend* xfrm_{nullptr};            ///< backend_ when it is the xfrm one
+    /// The backend, its SPI allocator (if it has one) and whether it can run per-CPU SAs.
+    kernel::BuiltBackend backend_;
     std::unique_ptr<asio::posix::stream_descriptor> backend_events_;
     UdpTransport transport_;
     std::unique_ptr<EngineHost> host_;

@@ -23,7 +23,7 @@ void Daemon::publish_event(const ike::Event& e) {
         ike_snapshots_[ike_id] = std::move(ike_fields);
         if (const ike::ChildSa* c = child_id != 0 ? s->child(child_id) : nullptr) {
             vici::Message child_fields;
-            fill_child(child_fields, m, *backend_, *s, *c, now);
+            fill_child(child_fields, m, *backend_.backend, *s, *c, now);
             child_snapshots_[child_id] = std::move(child_fields);
         }
     };
@@ -81,7 +81,7 @@ void Daemon::publish_event(const ike::Event& e) {
                 msg.add("up", "yes");
             }
             if (sa != nullptr) {
-                add_ike_section(msg, m, *backend_, *sa, now);
+                add_ike_section(msg, m, *backend_.backend, *sa, now);
             } else {
                 minimal(msg, 0);
             }
@@ -98,7 +98,7 @@ void Daemon::publish_event(const ike::Event& e) {
                 msg.add("up", "yes");
             }
             if (sa != nullptr && sa->child(e.child_id) != nullptr) {
-                add_ike_section(msg, m, *backend_, *sa, now, e.child_id);
+                add_ike_section(msg, m, *backend_.backend, *sa, now, e.child_id);
             } else {
                 minimal(msg, e.child_id);
             }
@@ -130,12 +130,12 @@ void Daemon::publish_event(const ike::Event& e) {
             vici::Message& child = body.add_section("child-sas").add_section(e.name);
             vici::Message& old = child.add_section("old");
             if (const ike::ChildSa* c = sa->child(e.child_id)) {
-                fill_child(old, m, *backend_, *sa, *c, now);
+                fill_child(old, m, *backend_.backend, *sa, *c, now);
             } else {
                 old.add("uniqueid", std::to_string(e.child_id));
             }
             if (const ike::ChildSa* c = sa->child(e.new_id)) {
-                fill_child(child.add_section("new"), m, *backend_, *sa, *c, now);
+                fill_child(child.add_section("new"), m, *backend_.backend, *sa, *c, now);
             }
             vici_.publish("child-rekey", msg);
             return;

@@ -85,8 +85,8 @@ void Daemon::register_query_commands() {
         sas.add("half-open", std::to_string(m.half_open()));
         vici::List& plugins = r.add_list("plugins");
         plugins.add("ikeplex-engine");
-        plugins.add(std::string("backend-") + backend_->name());
-        if (const auto workers = backend_->worker_stats(); !workers.empty()) {
+        plugins.add(std::string("backend-") + backend_.backend->name());
+        if (const auto workers = backend_.backend->worker_stats(); !workers.empty()) {
             // ikeplex: the data plane's workers (one per CPU / RFC 9611 resource).
             vici::Message& dp = r.add_section("dataplane");
             for (const kernel::WorkerStats& ws : workers) {
@@ -113,7 +113,7 @@ void Daemon::register_query_commands() {
                 continue;
             }
             vici::Message ev;
-            add_ike_section(ev, m, *backend_, *sa, now);
+            add_ike_section(ev, m, *backend_.backend, *sa, now);
             reply.event("list-sa", ev);
         }
         reply.respond({});
@@ -190,14 +190,14 @@ void Daemon::register_query_commands() {
         all.add("backend-failures", std::to_string(c.backend_failures));
         all.add("nat-mappings", std::to_string(c.nat_mappings));
         all.add("ike-refused-stopping", std::to_string(c.refused_stopping));
-        for (const auto& [name, n] : backend_->counters()) {
+        for (const auto& [name, n] : backend_.backend->counters()) {
             all.add(name, std::to_string(n));
         }
         all.add("udp-in", std::to_string(u.received));
         all.add("udp-out", std::to_string(u.sent));
         all.add("udp-send-errors", std::to_string(u.send_errors));
         all.add("nat-keepalives-in", std::to_string(u.keepalives));
-        if (const auto workers = backend_->worker_stats(); !workers.empty()) {
+        if (const auto workers = backend_.backend->worker_stats(); !workers.empty()) {
             std::map<std::string, std::uint64_t> esp;
             for (const kernel::WorkerStats& ws : workers) {
                 esp["esp-tx-packets"] += ws.tx_packets;

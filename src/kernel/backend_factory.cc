@@ -1,0 +1,61 @@
+#include "kernel/backend_factory.h"
+
+#include "kernel/none_backend.h"
+#include "kernel/userspace_backend.h"
+#include "kernel/xfrm_backend.h"
+#include "util/log.h"
+
+namespace ikeplex::kernel {
+
+namespace {
+
+Result<BuiltBackend> make_userspace(const BackendSettings& s, const crypto::Registry& registry) {
+    esp::DataplaneOptions o;
+    o.workers = s.workers;
+    o.tun_name = s.tun_name;
+    o.mtu = s.mtu;
+    o.offloads = s.offloads;
+    o.raw_esp = s.raw_esp;
+    o.ipsec_mb = s.ipsec_mb;
+    o.udp_binds = s.udp_binds;
+    auto b = UserspaceBackend::create(registry, std::move(o));
+    if (!b) {
+        log::error(log::Subsystem::kDmn, "cannot start the userspace data plane: {}",
+                   b.error().to_string());
+        return b.error();
+    }
+    BuiltBackend out;
+    out.spis = b->get();
+    out.backend = std::move(*b);
+    return out;
+}
+
+Result<BuiltBackend> make_xfrm() {
+    auto b = XfrmBackend::create(XfrmOptions{});
+    if (!b) {
+        log::error(log::Subsystem::kDmn, "cannot start the xfrm backend: {}",
+                   b.error().to_string());
+        return b.error();
+    }
+    BuiltBackend out;
+    out.spis = b->get();
+    out.per_cpu_sas = (*b)->probe().per_cpu;
+    out.backend = std::move(*b);
+    return out;
+}
+
+}  // namespace
+
+Result<BuiltBackend> make_backend(const BackendSettings& s, const crypto::Registry& registry) {
+    if (s.kind == "userspace") {
+        return make_userspace(s, registry);
+    }
+    if (s.kind == "xfrm") {
+        return make_xfrm();
+    }
+    BuiltBackend out;
+    out.backend = std::make_unique<NoneBackend>();
+    return out;
+}
+
+}  // namespace ikeplex::kernel
