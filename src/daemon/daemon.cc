@@ -142,7 +142,7 @@ Status Daemon::start_backend(unsigned resources) {
 }
 
 void Daemon::start_vici_groups() {
-    credentials_ = std::make_unique<CredentialCommands>(*host_, [this] {
+    credentials_ = std::make_unique<CredentialCommands>(*host_, counters_, [this] {
         if (!settings_.swanctl_conf.empty()) {
             (void)config_->load_swanctl_conf();
         }
@@ -150,7 +150,8 @@ void Daemon::start_vici_groups() {
     config_ = std::make_unique<ConfigCommands>(*host_, settings_, backend_.per_cpu_sas,
                                                *credentials_, [this] { return reload(); });
     control_ = std::make_unique<ControlCommands>(io_, *host_);
-    query_ = std::make_unique<QueryCommands>(*host_, *backend_.backend, transport_, vici_);
+    query_ = std::make_unique<QueryCommands>(*host_, *backend_.backend, transport_, vici_,
+                                             counters_);
     events_ = std::make_unique<EventPublisher>(vici_, *host_, *backend_.backend);
     credentials_->register_with(vici_);
     config_->register_with(vici_);

@@ -97,6 +97,7 @@ private:
     vici::Server vici_;
     asio::signal_set signals_;
     asio::steady_timer shutdown_timer_;
+    DaemonCounters counters_;
     // The VICI command groups (made at start, when the engine host exists).
     std::unique_ptr<CredentialCommands> credentials_;
     std::unique_ptr<ConfigCommands> config_;

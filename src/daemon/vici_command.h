@@ -1,12 +1,22 @@
 // What the VICI command groups (vici_query, vici_control, vici_config, vici_credentials) share:
-// registering a member function as a command, and charon's `success` / `errmsg` answer.
+// registering a member function as a command, charon's `success` / `errmsg` answer, and the
+// daemon's own counters.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "vici/server.h"
 
 namespace ikeplex::daemon {
+
+/// Counters of the daemon's own that get-counters reports beside the engine's, the backend's,
+/// the transport's and the VICI server's.
+struct DaemonCounters {
+    /// CA certificates loaded over VICI (load-cert, load-authority, load-conn's cacerts) that
+    /// could not be trusted: `vici-ca-refused`.
+    std::uint64_t ca_refused{0};
+};
 
 /// `success = yes`, or `success = no` with `errmsg` when one is given.
 inline vici::Message result(bool success, const std::string& errmsg = {}) {

@@ -104,7 +104,11 @@ void ConfigCommands::load_conn(const vici::Message& req, const vici::Reply& repl
         return;
     }
     // Certificates that came with the connection join the VICI credentials.
-    credentials_.adopt(creds);
+    if (auto why = credentials_.adopt(creds)) {
+        log::info(Subsystem::kCfg, "load-conn {} refused: {}", body->name, *why);
+        reply.respond(result(false, *why));
+        return;
+    }
     if (settings_.window_size > 1) {
         conn->window_size = settings_.window_size;
     }

@@ -30,8 +30,11 @@ void CredentialCommands::rebuild(ike::Credentials from_file) {
         from_file.psks.push_back(ike::Credentials::Psk{psk.ids, psk.secret.clone()});
     }
     for (const Bytes& b : cas_) {
-        if (auto cert = crypto::Certificate::from_any(b)) {
-            (void)from_file.add_ca(std::move(*cert));
+        auto cert = crypto::Certificate::from_any(b);
+        auto st = cert ? from_file.add_ca(std::move(*cert)) : Status(cert.error());
+        if (!st) {
+            refused("a CA certificate loaded over VICI is no longer trusted: " +
+                    st.error().to_string());
         }
     }
     for (const Bytes& b : certs_) {
@@ -47,15 +50,42 @@ void CredentialCommands::rebuild(ike::Credentials from_file) {
     host_.manager().set_credentials(std::move(from_file));
 }
 
-void CredentialCommands::adopt(ike::Credentials& from_conn) {
+std::optional<std::string> CredentialCommands::adopt(ike::Credentials& from_conn) {
+    for (crypto::Certificate& ca : from_conn.ca_certs) {
+        const Bytes der = ca.der();
+        const std::string noun = "the CA certificate '" + ca.subject() + "'";
+        if (auto why = trust(std::move(ca), der, noun)) {
+            return why;
+        }
+    }
     ike::Credentials& live = host_.manager().credentials();
     for (crypto::Certificate& own : from_conn.pending_certs) {
         certs_.push_back(own.der());
         live.add_own_cert(std::move(own));
     }
-    for (crypto::Certificate& ca : from_conn.ca_certs) {
-        cas_.push_back(ca.der());
-        (void)live.add_ca(std::move(ca));
+    return std::nullopt;
+}
+
+std::optional<std::string> CredentialCommands::trust(Result<crypto::Certificate> cert,
+                                                     const Bytes& der, const std::string& noun) {
+    std::string why;
+    if (!cert) {
+        why = "cannot load " + noun + ": " + cert.error().detail;
+    } else if (auto st = host_.manager().credentials().add_ca(std::move(*cert)); !st) {
+        why = "cannot trust " + noun + ": " + st.error().to_string();
+    } else {
+        cas_.push_back(der);
+        return std::nullopt;
+    }
+    refused(why);
+    return why;
+}
+
+void CredentialCommands::refused(const std::string& why) {
+    ++counters_.ca_refused;
+    if (refused_log_.allow(static_cast<std::uint64_t>(host_.now().ms))) {
+        log::error(log::Subsystem::kCfg, "CA certificate refused: {} ({} similar suppressed)", why,
+                   refused_log_.suppressed());
     }
 }
 
@@ -159,22 +189,19 @@ void CredentialCommands::load_cert(const vici::Message& req, const vici::Reply& 
     auto cert = data != nullptr ? crypto::Certificate::from_any(data->value)
                                 : Result<crypto::Certificate>(
                                           make_error(Errc::kInvalidArgument, "missing data"));
+    if (req.get("flag") == std::optional<std::string_view>("CA")) {
+        const auto why =
+                trust(std::move(cert), data != nullptr ? data->value : Bytes{}, "the certificate");
+        reply.respond(result(!why, why.value_or("")));
+        return;
+    }
     if (!cert) {
         reply.respond(
                 result(false, std::string("cannot load the certificate: ") + cert.error().detail));
         return;
     }
-    ike::Credentials& creds = host_.manager().credentials();
-    if (req.get("flag") == std::optional<std::string_view>("CA")) {
-        if (auto st = creds.add_ca(std::move(*cert)); !st) {
-            reply.respond(result(false, "cannot trust the certificate: " + st.error().to_string()));
-            return;
-        }
-        cas_.push_back(data->value);
-    } else {
-        certs_.push_back(data->value);
-        creds.add_own_cert(std::move(*cert));
-    }
+    certs_.push_back(data->value);
+    host_.manager().credentials().add_own_cert(std::move(*cert));
     reply.respond(result(true));
 }
 
@@ -185,17 +212,9 @@ void CredentialCommands::load_authority(const vici::Message& req, const vici::Re
             data != nullptr
                     ? crypto::Certificate::from_any(data->value)
                     : Result<crypto::Certificate>(make_error(Errc::kInvalidArgument, "no cacert"));
-    if (!cert) {
-        reply.respond(
-                result(false, std::string("cannot load the authority: ") + cert.error().detail));
-        return;
-    }
-    if (auto st = host_.manager().credentials().add_ca(std::move(*cert)); !st) {
-        reply.respond(result(false, "cannot trust the authority: " + st.error().to_string()));
-        return;
-    }
-    cas_.push_back(data->value);
-    reply.respond(result(true));
+    const auto why =
+            trust(std::move(cert), data != nullptr ? data->value : Bytes{}, "the authority");
+    reply.respond(result(!why, why.value_or("")));
 }
 
 void CredentialCommands::clear_creds(const vici::Message&, const vici::Reply& reply) {

@@ -213,6 +213,7 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     add_worker_sums(all);
     all.add("vici-requests", std::to_string(v.requests));
     all.add("vici-malformed", std::to_string(v.malformed));
+    all.add("vici-ca-refused", std::to_string(counters_.ca_refused));
     for (const auto& [event, n] : server_.listeners()) {
         all.add("vici-listeners-" + event, std::to_string(n));
     }

@@ -4,6 +4,7 @@
 
 #include "daemon/engine_host.h"
 #include "daemon/udp_transport.h"
+#include "daemon/vici_command.h"
 #include "kernel/backend.h"
 #include "vici/server.h"
 
@@ -12,8 +13,13 @@ namespace ikeplex::daemon {
 class QueryCommands {
 public:
     QueryCommands(const EngineHost& host, const kernel::Backend& backend,
-                  const UdpTransport& transport, const vici::Server& server)
-        : host_(host), backend_(backend), transport_(transport), server_(server) {}
+                  const UdpTransport& transport, const vici::Server& server,
+                  const DaemonCounters& counters)
+        : host_(host),
+          backend_(backend),
+          transport_(transport),
+          server_(server),
+          counters_(counters) {}
 
     void register_with(vici::Server& server);
 
@@ -33,6 +39,7 @@ private:
     const kernel::Backend& backend_;
     const UdpTransport& transport_;
     const vici::Server& server_;
+    const DaemonCounters& counters_;
 };
 
 }  // namespace ikeplex::daemon
