@@ -4,6 +4,7 @@
 // same machinery driven by hand: tests and benchmarks feed the cores directly.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -38,9 +39,10 @@ struct DataplaneOptions {
     std::vector<Endpoint> udp_binds;  ///< where the IKE NAT-T sockets are bound (port 4500)
     bool pin{true};                   ///< pin worker k to CPU k
     bool ipsec_mb{true};              ///< workers key AES-GCM with IPsec-MB where it can
-    /// Benchmark baseline (performance anchors G3): no ESP at all — inner packets go to this
-    /// peer as plain UDP payloads and received payloads go to the TUN, on the same I/O code.
-    std::optional<Endpoint> relay_peer;
+    /// Benchmarks only (ikeplex-relay, the G3 baseline of performance anchors): makes worker
+    /// k's packet core, driven instead of the ESP one on the same I/O code. Such cores get no
+    /// SPI hand-off between workers (their datagrams carry no SPI).
+    std::function<std::unique_ptr<PacketCore>(unsigned worker)> make_core;
 };
 
 class Dataplane {
@@ -73,7 +75,7 @@ public:
     EventQueue& events() noexcept { return events_; }
     [[nodiscard]] WorkerStats stats(unsigned worker) const;
 
-    /// Without I/O: the cores, and applying their pending commands on the caller's thread.
+    /// Without I/O: the ESP cores, and applying their pending commands on the caller's thread.
     WorkerCore& core(unsigned worker) noexcept;
     void drain(unsigned worker);
 

@@ -51,7 +51,7 @@ std::int64_t now_ms() noexcept {
 
 }  // namespace
 
-Worker::Worker(unsigned index, const io::Tun& tun, WorkerIoOptions options, WorkerCore& core,
+Worker::Worker(unsigned index, const io::Tun& tun, WorkerIoOptions options, PacketCore& core,
                CommandQueue& queue)
     : index_(index),
       tun_(tun),
@@ -67,7 +67,7 @@ Worker::Worker(unsigned index, const io::Tun& tun, WorkerIoOptions options, Work
 }
 
 Result<std::unique_ptr<Worker>> Worker::open(unsigned index, const io::Tun& tun,
-                                             const WorkerIoOptions& options, WorkerCore& core,
+                                             const WorkerIoOptions& options, PacketCore& core,
                                              CommandQueue& queue) {
     std::unique_ptr<Worker> w(new Worker(index, tun, options, core, queue));  // NOLINT
     for (const Endpoint& b : options.udp_binds) {
