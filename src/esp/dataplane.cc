@@ -31,7 +31,7 @@ struct Dataplane::Slot {
     PacketCore& driven() noexcept { return custom ? *custom : core; }
 };
 
-Dataplane::Dataplane(const crypto::Registry& registry, DataplaneOptions options)
+Dataplane::Dataplane(Token /*create()*/, const crypto::Registry& registry, DataplaneOptions options)
     : registry_(registry), options_(std::move(options)), rng_(std::random_device{}()) {}
 
 Result<std::unique_ptr<Dataplane>> Dataplane::create(const crypto::Registry& registry,
@@ -39,7 +39,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const crypto::Registry& reg
     if (options.workers == 0 || options.workers > kMaxWorkers) {
         return make_error(Errc::kConfig, "data plane: workers must be 1..256");
     }
-    std::unique_ptr<Dataplane> dp(new Dataplane(registry, std::move(options)));  // NOLINT
+    auto dp = std::make_unique<Dataplane>(Token{}, registry, std::move(options));
     for (unsigned k = 0; k < dp->options_.workers; ++k) {
         // Workers with I/O key their SAs with their own thread's crypto (IPsec-MB managers
         // are per thread); without I/O the cores use OpenSSL through the registry.
@@ -64,7 +64,7 @@ Dataplane::~Dataplane() {
     }
 }
 
-Result<void> Dataplane::start_io() {
+Status Dataplane::start_io() {
     io::TunOptions to;
     to.name = options_.tun_name;
     to.queues = options_.workers;
@@ -146,7 +146,7 @@ void Dataplane::send(unsigned worker, Command c) {
     slots_[worker]->queue.push(std::move(c));
 }
 
-Result<void> Dataplane::install(SaConfig config) {
+Status Dataplane::install(SaConfig config) {
     // Key once here to refuse what no worker could use, with the reason, before any worker
     // sees the SA.
     auto probe = SaCrypto::create(registry_, config.encr_id, config.encr_key_bits, config.integ_id,

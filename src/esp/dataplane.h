@@ -46,9 +46,15 @@ struct DataplaneOptions {
 };
 
 class Dataplane {
+    /// The passkey of the constructor: only create() makes one (util/result.h).
+    struct Token {
+        explicit Token() = default;
+    };
+
 public:
     static Result<std::unique_ptr<Dataplane>> create(const crypto::Registry& registry,
                                                      DataplaneOptions options);
+    Dataplane(Token, const crypto::Registry& registry, DataplaneOptions options);
     Dataplane(const Dataplane&) = delete;
     Dataplane& operator=(const Dataplane&) = delete;
     Dataplane(Dataplane&&) = delete;
@@ -66,7 +72,7 @@ public:
     [[nodiscard]] unsigned owner(Spi spi) const noexcept;
 
     /// Checks the algorithms and hands the SA to the worker(s) that use it.
-    Result<void> install(SaConfig config);
+    Status install(SaConfig config);
     void remove(Spi spi, bool inbound);
     void set_policies(std::vector<Policy> policies);
     [[nodiscard]] SaPtr find(Spi spi, bool inbound) const;
@@ -84,8 +90,7 @@ public:
 
 private:
     struct Slot;
-    Dataplane(const crypto::Registry& registry, DataplaneOptions options);
-    Result<void> start_io();
+    Status start_io();
     void send(unsigned worker, Command c);
 
     const crypto::Registry& registry_;

@@ -42,14 +42,21 @@ struct WorkerIoOptions {
 };
 
 class Worker {
+    /// The passkey of the constructor: only open() makes one (util/result.h).
+    struct Token {
+        explicit Token() = default;
+    };
+
 public:
     /// Opens the worker's sockets (joining each reuseport group after the IKE socket).
     static Result<std::unique_ptr<Worker>> open(unsigned index, const io::Tun& tun,
                                                 const WorkerIoOptions& options, PacketCore& core,
                                                 CommandQueue& queue);
+    Worker(Token, unsigned index, const io::Tun& tun, WorkerIoOptions options, PacketCore& core,
+           CommandQueue& queue);
     /// Attaches the SPI steering program to the reuseport groups (once, after every worker
     /// has joined them).
-    static Result<void> steer(const Worker& any, unsigned workers);
+    static Status steer(const Worker& any, unsigned workers);
 
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -61,8 +68,6 @@ public:
     void stop();
 
 private:
-    Worker(unsigned index, const io::Tun& tun, WorkerIoOptions options, PacketCore& core,
-           CommandQueue& queue);
     void run();
     void from_tun(std::int64_t now_ms);
     void from_socket(std::size_t socket, std::int64_t now_ms);

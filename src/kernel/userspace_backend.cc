@@ -22,7 +22,7 @@ Result<std::unique_ptr<UserspaceBackend>> UserspaceBackend::create(const crypto:
     if (!dp) {
         return dp.error();
     }
-    return std::unique_ptr<UserspaceBackend>(new UserspaceBackend(std::move(*dp)));  // NOLINT
+    return std::make_unique<UserspaceBackend>(Token{}, std::move(*dp));
 }
 
 void UserspaceBackend::apply(std::vector<ike::BackendCommand>& commands) {
