@@ -9,6 +9,19 @@ namespace ikeplex::kernel {
 
 namespace {
 
+/// The backend `b` (which allocates the inbound SPIs itself); a failure to create it is logged.
+template <class B>
+Result<BuiltBackend> built(Result<std::unique_ptr<B>> b, const char* what) {
+    if (!b) {
+        log::error(log::Subsystem::kDmn, "cannot start the {}: {}", what, b.error().to_string());
+        return b.error();
+    }
+    BuiltBackend out;
+    out.spis = b->get();
+    out.backend = std::move(*b);
+    return out;
+}
+
 Result<BuiltBackend> make_userspace(const BackendSettings& s, const crypto::Registry& registry) {
     esp::DataplaneOptions o;
     o.workers = s.workers;
@@ -18,29 +31,14 @@ Result<BuiltBackend> make_userspace(const BackendSettings& s, const crypto::Regi
     o.raw_esp = s.raw_esp;
     o.ipsec_mb = s.ipsec_mb;
     o.udp_binds = s.udp_binds;
-    auto b = UserspaceBackend::create(registry, std::move(o));
-    if (!b) {
-        log::error(log::Subsystem::kDmn, "cannot start the userspace data plane: {}",
-                   b.error().to_string());
-        return b.error();
-    }
-    BuiltBackend out;
-    out.spis = b->get();
-    out.backend = std::move(*b);
-    return out;
+    return built(UserspaceBackend::create(registry, std::move(o)), "userspace data plane");
 }
 
 Result<BuiltBackend> make_xfrm() {
     auto b = XfrmBackend::create(XfrmOptions{});
-    if (!b) {
-        log::error(log::Subsystem::kDmn, "cannot start the xfrm backend: {}",
-                   b.error().to_string());
-        return b.error();
-    }
-    BuiltBackend out;
-    out.spis = b->get();
-    out.per_cpu_sas = (*b)->probe().per_cpu;
-    out.backend = std::move(*b);
+    const bool per_cpu = b && (*b)->probe().per_cpu;
+    auto out = IKEPLEX_TRY(built(std::move(b), "xfrm backend"));
+    out.per_cpu_sas = per_cpu;
     return out;
 }
 
