@@ -7,6 +7,7 @@
 //                 [--src 10.99.1.1] [--workers 2] [--tun ikerelay0] [--mtu 1400] [--no-offloads]
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +17,7 @@
 #include "esp/io/rtnl.h"
 #include "esp/io/tun.h"
 #include "esp/io/udp_io.h"
+#include "relay_core.h"
 #include "util/log.h"
 
 namespace {
@@ -98,7 +100,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     o.mtu = mtu;
     o.offloads = !no_offloads;
     o.udp_binds = {*local};
-    o.relay_peer = *peer;
+    o.make_core = [to = *peer](unsigned k) -> std::unique_ptr<esp::PacketCore> {
+        return std::make_unique<relay::RelayCore>(k, to);
+    };
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);

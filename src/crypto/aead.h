@@ -52,9 +52,16 @@ Result<AeadPtr> make_openssl_aead(const EncrInfo& encr, ByteView key_material);
 /// Intel IPsec-MB: a multi-buffer manager for one thread, and the AEADs keyed on it. The
 /// manager must outlive the AEADs it made.
 class IpsecMb {
+    /// The passkey of the constructor: only create() makes one (util/result.h).
+    struct Token {
+        explicit Token() = default;
+    };
+    struct Manager;
+
 public:
     /// Allocates a manager and lets IPsec-MB pick the best implementation for this CPU.
     static Result<std::unique_ptr<IpsecMb>> create();
+    IpsecMb(Token /*create()*/, std::unique_ptr<Manager> m) noexcept;
 
     IpsecMb(const IpsecMb&) = delete;
     IpsecMb& operator=(const IpsecMb&) = delete;
@@ -70,8 +77,6 @@ public:
     Result<AeadPtr> make_aead(const EncrInfo& encr, ByteView key_material);
 
 private:
-    struct Manager;
-    explicit IpsecMb(std::unique_ptr<Manager> m) noexcept;
     std::unique_ptr<Manager> mgr_;
 };
 

@@ -162,7 +162,7 @@ private:
 
 }  // namespace
 
-IpsecMb::IpsecMb(std::unique_ptr<Manager> m) noexcept : mgr_(std::move(m)) {}
+IpsecMb::IpsecMb(Token /*create()*/, std::unique_ptr<Manager> m) noexcept : mgr_(std::move(m)) {}
 IpsecMb::~IpsecMb() = default;
 
 Result<std::unique_ptr<IpsecMb>> IpsecMb::create() {
@@ -175,7 +175,7 @@ Result<std::unique_ptr<IpsecMb>> IpsecMb::create() {
     if (imb_get_errno(m->mgr) != 0 || m->arch == IMB_ARCH_NONE) {
         return make_error(Errc::kCrypto, "IPsec-MB: no usable implementation on this CPU");
     }
-    return std::unique_ptr<IpsecMb>(new IpsecMb(std::move(m)));  // NOLINT: private constructor
+    return std::make_unique<IpsecMb>(Token{}, std::move(m));
 }
 
 const char* IpsecMb::arch_name() const noexcept {

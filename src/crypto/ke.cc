@@ -191,7 +191,7 @@ Result<EvpPkeyPtr> ecx_peer(const KeInfo& info, ByteView peer) {
 }  // namespace
 
 KeyExchangePtr KeyExchange::wrap(const KeInfo& info, EvpPkeyPtr key, Bytes pub) {
-    return KeyExchangePtr(new KeyExchange(info, std::move(key), std::move(pub)));  // NOLINT
+    return std::make_unique<KeyExchange>(Token{}, info, std::move(key), std::move(pub));
 }
 
 Result<KeyExchangePtr> KeyExchange::from_private(const KeInfo& info, ByteView private_key) {

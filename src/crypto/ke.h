@@ -13,7 +13,14 @@
 namespace ikeplex::crypto {
 
 class KeyExchange {
+    /// The passkey of the constructor: only wrap() makes one (util/result.h).
+    struct Token {
+        explicit Token() = default;
+    };
+
 public:
+    KeyExchange(Token /*wrap()*/, const KeInfo& info, EvpPkeyPtr key, Bytes pub) noexcept
+        : info_(&info), key_(std::move(key)), public_(std::move(pub)) {}
     KeyExchange(const KeyExchange&) = delete;
     KeyExchange& operator=(const KeyExchange&) = delete;
     KeyExchange(KeyExchange&&) = delete;
@@ -40,8 +47,6 @@ public:
 
 private:
     static std::unique_ptr<KeyExchange> wrap(const KeInfo& info, EvpPkeyPtr key, Bytes pub);
-    KeyExchange(const KeInfo& info, EvpPkeyPtr key, Bytes pub) noexcept
-        : info_(&info), key_(std::move(key)), public_(std::move(pub)) {}
 
     const KeInfo* info_;
     EvpPkeyPtr key_;

@@ -119,7 +119,7 @@ Result<KeInfo> make_ke(const KeSpec& s) {
 }  // namespace
 
 Result<std::unique_ptr<Registry>> Registry::create() {
-    std::unique_ptr<Registry> r(new Registry());  // NOLINT: private constructor
+    auto r = std::make_unique<Registry>(Token{});
     r->hmac_.reset(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
     if (!r->hmac_) {
         return openssl_error("registry: HMAC not available");

@@ -64,9 +64,15 @@ struct KeInfo {
 };
 
 class Registry {
+    /// The passkey of the constructor: only create() makes one (util/result.h).
+    struct Token {
+        explicit Token() = default;
+    };
+
 public:
     /// Fetches everything; fails if OpenSSL lacks any of it.
     static Result<std::unique_ptr<Registry>> create();
+    explicit Registry(Token /*create()*/) noexcept {}
 
     Registry(const Registry&) = delete;
     Registry& operator=(const Registry&) = delete;
@@ -92,8 +98,6 @@ public:
     [[nodiscard]] const EVP_MD* digest(const char* name) const noexcept;
 
 private:
-    Registry() = default;
-
     std::vector<EvpCipherPtr> ciphers_;
     std::vector<EvpMdPtr> digests_;
     EvpMacPtr hmac_;

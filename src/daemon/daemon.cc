@@ -12,11 +12,9 @@
 
 #include "config/swanctl.h"
 #include "daemon/vici_format.h"
-#include "kernel/none_backend.h"
-#include "kernel/userspace_backend.h"
-#include "kernel/xfrm_backend.h"
 #include "util/log.h"
 #include "util/sockaddr.h"
+#include "util/unique_fd.h"
 
 namespace ikeplex::daemon {
 
@@ -38,8 +36,8 @@ spdlog::level::level_enum spd_level(int strongswan_level) {
 }  // namespace
 
 std::optional<IpAddress> source_address(const IpAddress& remote) {
-    const int fd = ::socket(remote.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
+    const UniqueFd fd(::socket(remote.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
         return std::nullopt;
     }
     sockaddr_storage ss{};
@@ -47,11 +45,10 @@ std::optional<IpAddress> source_address(const IpAddress& remote) {
     std::optional<IpAddress> out;
     sockaddr_storage local{};
     socklen_t local_len = sizeof local;
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0) {
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) == 0 &&
+        ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &local_len) == 0) {
         out = from_sockaddr(local).address;
     }
-    ::close(fd);
     return out;
 }
 
@@ -103,77 +100,68 @@ Status Daemon::start() {
     engine.force_encap = userspace && !settings_.raw_esp;
     IKEPLEX_TRY(transport_.open(settings_.listen, settings_.port, settings_.port_nat_t, userspace,
                                 xfrm));
-    ike::SpiAllocator* spis = nullptr;
-    if (userspace) {
-        IKEPLEX_TRY(start_userspace(engine.resources));
-        spis = userspace_;
-    } else if (xfrm) {
-        auto b = kernel::XfrmBackend::create(kernel::XfrmOptions{});
-        if (!b) {
-            log::error(Subsystem::kDmn, "cannot start the xfrm backend: {}", b.error().to_string());
-            return b.error();
-        }
-        xfrm_ = b->get();
-        spis = xfrm_;
-        backend_ = std::move(*b);
-    } else {
-        backend_ = std::make_unique<kernel::NoneBackend>();
-    }
-    host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_, transport_,
-                                         settings_.keep_alive, spis);
+    IKEPLEX_TRY(start_backend(engine.resources));
+    host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_.backend, transport_,
+                                         settings_.keep_alive, backend_.spis);
     host_->manager().set_source_lookup(source_address);
     host_->add_listener([this](const ike::Event& e) { on_event(e); });
-    if (backend_->event_fd() >= 0) {
+    if (backend_.backend->event_fd() >= 0) {
         watch_backend_events();
     }
-    register_query_commands();
-    register_control_commands();
-    register_config_commands();
-    for (const char* e :
-         {"log", "control-log", "ike-updown", "child-updown", "ike-rekey", "child-rekey", "list-sa",
-          "list-conn", "list-policy", "list-cert", "list-authority"}) {
-        vici_.add_event(e);
-    }
+    start_vici_groups();
     std::string path =
             settings_.vici.starts_with("unix://") ? settings_.vici.substr(7) : settings_.vici;
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
     IKEPLEX_TRY(vici_.listen(path));
     if (!settings_.swanctl_conf.empty()) {
-        if (auto st = load_swanctl_conf(); !st) {
+        if (auto st = config_->load_swanctl_conf(); !st) {
             log::error(Subsystem::kCfg, "{}: not loaded completely", settings_.swanctl_conf);
         }
     }
     wait_signals();
     log::info(Subsystem::kDmn, "ikeplexd started: {} resources, backend {}, VICI on {}",
-              engine.resources, backend_->name(), settings_.vici);
+              engine.resources, backend_.backend->name(), settings_.vici);
     return ok();
 }
 
-Status Daemon::start_userspace(unsigned workers) {
-    esp::DataplaneOptions o;
-    o.workers = workers;
-    o.tun_name = settings_.tun_name;
-    o.mtu = settings_.mtu;
-    o.offloads = settings_.offloads;
-    o.raw_esp = settings_.raw_esp;
-    o.ipsec_mb = settings_.ipsec_mb;
+Status Daemon::start_backend(unsigned resources) {
+    kernel::BackendSettings b;
+    b.kind = settings_.backend;
+    b.workers = resources;
+    b.tun_name = settings_.tun_name;
+    b.mtu = settings_.mtu;
+    b.offloads = settings_.offloads;
+    b.raw_esp = settings_.raw_esp;
+    b.ipsec_mb = settings_.ipsec_mb;
     for (const IpAddress& a : settings_.listen) {
-        o.udp_binds.push_back(Endpoint{a, settings_.port_nat_t});
+        b.udp_binds.push_back(Endpoint{a, settings_.port_nat_t});
     }
-    auto b = kernel::UserspaceBackend::create(*registry_, std::move(o));
-    if (!b) {
-        log::error(Subsystem::kDmn, "cannot start the userspace data plane: {}",
-                   b.error().to_string());
-        return b.error();
-    }
-    userspace_ = b->get();
-    backend_ = std::move(*b);
+    backend_ = IKEPLEX_TRY(kernel::make_backend(b, *registry_));
     return ok();
+}
+
+void Daemon::start_vici_groups() {
+    credentials_ = std::make_unique<CredentialCommands>(*host_, counters_, [this] {
+        if (!settings_.swanctl_conf.empty()) {
+            (void)config_->load_swanctl_conf();
+        }
+    });
+    config_ = std::make_unique<ConfigCommands>(*host_, settings_, backend_.per_cpu_sas,
+                                               *credentials_, [this] { return reload(); });
+    control_ = std::make_unique<ControlCommands>(io_, *host_);
+    query_ = std::make_unique<QueryCommands>(*host_, *backend_.backend, transport_, vici_,
+                                             counters_);
+    events_ = std::make_unique<EventPublisher>(vici_, *host_, *backend_.backend);
+    credentials_->register_with(vici_);
+    config_->register_with(vici_);
+    control_->register_with(vici_);
+    query_->register_with(vici_);
+    events_->register_with(vici_);
 }
 
 void Daemon::watch_backend_events() {
-    const int fd = ::dup(backend_->event_fd());
+    const int fd = ::dup(backend_.backend->event_fd());
     if (fd < 0) {
         log::error(Subsystem::kDmn, "cannot watch data-plane events: {}", std::strerror(errno));
         return;
@@ -188,7 +176,7 @@ void Daemon::arm_backend_events() {
                                     if (ec || stopping_) {
                                         return;
                                     }
-                                    backend_->poll_events();
+                                    backend_.backend->poll_events();
                                     arm_backend_events();
                                 });
 }
@@ -245,20 +233,6 @@ void Daemon::shutdown_poll(std::chrono::steady_clock::time_point deadline) {
     });
 }
 
-namespace {
-
-/// A configuration load's warnings and errors, on the cfg group.
-void log_findings(const config::Findings& f) {
-    for (const auto& w : f.warnings) {
-        log::info(Subsystem::kCfg, "{}", w.to_string());
-    }
-    for (const auto& e : f.errors) {
-        log::error(Subsystem::kCfg, "{}", e.to_string());
-    }
-}
-
-}  // namespace
-
 Status Daemon::reload() {
     if (!config_path_.empty()) {
         config::Findings f;
@@ -278,102 +252,9 @@ Status Daemon::reload() {
         apply_log_levels();
     }
     if (!settings_.swanctl_conf.empty()) {
-        return load_swanctl_conf();
+        return config_->load_swanctl_conf();
     }
     return ok();
-}
-
-Status Daemon::load_swanctl_conf() {
-    config::Findings f;
-    auto loaded = config::load_swanctl_file(settings_.swanctl_conf, f);
-    log_findings(f);
-    if (!loaded) {
-        return loaded.error();
-    }
-    ike::IkeSaManager& m = host_->manager();
-    // Connections the file no longer has go; the others are replaced or added. One the file
-    // still has but that now has errors keeps its previous version.
-    std::vector<std::string> previous = std::move(file_conns_);
-    file_conns_.clear();
-    for (const std::string& old : previous) {
-        const auto& failed = loaded->failed_connections;
-        if (std::find(failed.begin(), failed.end(), old) != failed.end()) {
-            file_conns_.push_back(old);
-            log::error(Subsystem::kCfg, "connection '{}' has errors: its previous version stays",
-                       old);
-            continue;
-        }
-        const bool kept = std::any_of(loaded->connections.begin(), loaded->connections.end(),
-                                      [&](const ike::PeerConfig& c) { return c.name == old; });
-        if (!kept) {
-            m.remove(old);
-        }
-    }
-    std::size_t refused = 0;
-    for (ike::PeerConfig c : loaded->connections) {
-        const config::Findings bf = backend_findings(c, loaded->positions);
-        for (const auto& w : bf.warnings) {
-            log::warn(Subsystem::kCfg, "{}", w.to_string());
-        }
-        if (!bf.ok()) {
-            for (const auto& e : bf.errors) {
-                log::error(Subsystem::kCfg, "{} (connection '{}' not loaded)", e.to_string(),
-                           c.name);
-            }
-            ++refused;
-            continue;
-        }
-        file_conns_.push_back(c.name);
-        if (settings_.window_size > 1) {
-            c.window_size = settings_.window_size;
-        }
-        m.upsert(std::move(c));
-    }
-    rebuild_credentials(std::move(loaded->credentials));
-    host_->execute([&](ike::Step& s) { m.start_actions(s); });
-    const std::size_t failed = refused + loaded->failed_connections.size();
-    if (failed == 0) {
-        log::info(Subsystem::kCfg, "loaded {} connection(s) from {}", loaded->connections.size(),
-                  settings_.swanctl_conf);
-    } else {
-        log::error(Subsystem::kCfg, "loaded {} connection(s) from {}; {} not loaded (see above)",
-                   loaded->connections.size() - refused, settings_.swanctl_conf, failed);
-    }
-    return f.errors.empty() && refused == 0 ? ok()
-                                            : make_error(Errc::kConfig, "swanctl.conf has errors");
-}
-
-config::Findings Daemon::backend_findings(
-        const ike::PeerConfig& c, const std::map<std::string, config::SourcePos>& at) const {
-    config::Findings f;
-    config::check_backend(c, settings_.backend, xfrm_ == nullptr || xfrm_->probe().per_cpu, at, f);
-    return f;
-}
-
-void Daemon::add_vici_credentials(ike::Credentials& c) const {
-    for (const auto& [id, psk] : vici_shared_) {
-        c.psks.push_back(ike::Credentials::Psk{psk.ids, psk.secret.clone()});
-    }
-    for (const Bytes& b : vici_cas_) {
-        if (auto cert = crypto::Certificate::from_any(b)) {
-            (void)c.add_ca(std::move(*cert));
-        }
-    }
-    for (const Bytes& b : vici_certs_) {
-        if (auto cert = crypto::Certificate::from_any(b)) {
-            c.add_own_cert(std::move(*cert));
-        }
-    }
-    for (const Bytes& b : vici_keys_) {
-        if (auto key = crypto::PrivateKey::from_any(b)) {
-            c.add_key(std::move(*key));
-        }
-    }
-}
-
-void Daemon::rebuild_credentials(ike::Credentials from_file) {
-    add_vici_credentials(from_file);
-    host_->manager().set_credentials(std::move(from_file));
 }
 
 void Daemon::on_log(const LogLine& line) {
@@ -392,115 +273,15 @@ void Daemon::on_log(const LogLine& line) {
     if (vici_.wanted("log")) {
         vici_.publish("log", m);
     }
-    // control-log: to the command running now, and to those waiting for this IKE SA.
-    for (auto& [id, c] : controls_) {
-        const bool concerns =
-                id == current_control_ || (line.ike_id != 0 && c.ike_ids.contains(line.ike_id));
-        if (concerns && line.level <= c.loglevel && c.reply && c.reply->alive()) {
-            c.reply->event("control-log", m);
-        }
+    if (control_) {
+        control_->on_log(line.ike_id, line.level, m);
     }
     in_log_ = false;
 }
 
-std::uint64_t Daemon::track(Control c, std::chrono::milliseconds timeout) {
-    const std::uint64_t id = next_control_++;
-    if (timeout.count() > 0) {
-        c.timer = std::make_unique<asio::steady_timer>(io_, timeout);
-        c.timer->async_wait([this, id](const asio::error_code& ec) {
-            if (!ec) {
-                finish_control(id, false, "timeout");
-            }
-        });
-    }
-    controls_.emplace(id, std::move(c));
-    return id;
-}
-
-void Daemon::finish_control(std::uint64_t id, bool success, const std::string& errmsg) {
-    auto it = controls_.find(id);
-    if (it == controls_.end()) {
-        return;
-    }
-    Control c = std::move(it->second);
-    controls_.erase(it);
-    if (c.timer) {
-        c.timer->cancel();
-    }
-    if (!c.reply) {
-        return;
-    }
-    vici::Message r;
-    r.add("success", success ? "yes" : "no");
-    if (!c.initiate) {
-        r.add("matches", std::to_string(c.matches));
-        r.add("terminated", std::to_string(success ? c.matches : 0));
-    }
-    if (!success && !errmsg.empty()) {
-        r.add("errmsg", errmsg);
-    }
-    c.reply->respond(r);
-}
-
-std::optional<bool> Daemon::outcome(Control& c, const ike::Event& e) const {
-    if (!c.ike_ids.contains(e.ike_id)) {
-        // An IKE rekey hands the SA over: follow it.
-        return std::nullopt;
-    }
-    using ike::EventKind;
-    if (c.initiate) {
-        switch (e.kind) {
-            case EventKind::kChildUp:
-                return c.child.empty() || e.name == c.child ? std::optional<bool>(true)
-                                                            : std::nullopt;
-            case EventKind::kIkeUp:
-                return c.child.empty() ? std::optional<bool>(true) : std::nullopt;
-            case EventKind::kChildFailed:
-                return e.name == c.child ? std::optional<bool>(false) : std::nullopt;
-            case EventKind::kIkeFailed:
-            case EventKind::kIkeDown:
-                return false;
-            default:
-                return std::nullopt;
-        }
-    }
-    switch (e.kind) {
-        case EventKind::kChildDown:
-            c.children.erase(e.child_id);
-            break;
-        case EventKind::kIkeDown:
-        case EventKind::kIkeFailed:
-            c.ikes_to_go.erase(e.ike_id);
-            break;
-        default:
-            break;
-    }
-    if (c.children.empty() && c.ikes_to_go.empty()) {
-        return true;
-    }
-    return std::nullopt;
-}
-
 void Daemon::on_event(const ike::Event& e) {
-    publish_event(e);
-    forget_snapshots(e);
-    // IKE rekeys move SAs to new ids: waiting commands follow them.
-    if (e.kind == ike::EventKind::kIkeRekeyed) {
-        for (auto& [id, c] : controls_) {
-            if (c.ike_ids.contains(e.ike_id)) {
-                c.ike_ids.insert(e.new_id);
-            }
-        }
-    }
-    std::vector<std::pair<std::uint64_t, bool>> done;
-    for (auto& [id, c] : controls_) {
-        if (auto o = outcome(c, e)) {
-            done.emplace_back(id, *o);
-        }
-    }
-    for (const auto& [id, success] : done) {
-        finish_control(id, success, success ? std::string() : e.reason);
-    }
+    events_->on_event(e);
+    control_->on_event(e);
 }
 
 }  // namespace ikeplex::daemon

@@ -8,7 +8,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "kernel/xfrm/sockopt.h"
+#include "kernel/xfrm/codec/sockopt.h"
 #include "util/log.h"
 #include "util/sockaddr.h"
 

@@ -1,23 +1,16 @@
-// VICI configuration commands: load-conn / unload-conn / get-conns, shared secrets, keys,
-// certificates and authorities, pools (not supported: said so), reload-settings. A load-conn
-// body has swanctl.conf's keys (lists for comma-separated values), so it goes through the
-// same mapping as the file.
+#include "daemon/vici_config.h"
+
+#include <algorithm>
+
 #include "config/swanctl.h"
-#include "daemon/daemon.h"
+#include "daemon/vici_command.h"
 #include "util/log.h"
 
 namespace ikeplex::daemon {
 
-namespace {
+using log::Subsystem;
 
-vici::Message result(bool success, const std::string& errmsg = {}) {
-    vici::Message r;
-    r.add("success", success ? "yes" : "no");
-    if (!success && !errmsg.empty()) {
-        r.add("errmsg", errmsg);
-    }
-    return r;
-}
+namespace {
 
 /// A VICI section as a settings section; certificate data in `certs` / `cacerts` lists is
 /// stored in `fs` under made-up names so the file-based mapping can read it.
@@ -58,249 +51,156 @@ std::string joined(const std::vector<config::Diagnostic>& d) {
 
 }  // namespace
 
-void Daemon::register_config_commands() {
-    vici_.add_command("load-conn", [this](const vici::Message& req, const vici::Reply& reply) {
-        const vici::Section* body = nullptr;
-        for (const vici::Entry& e : req) {
-            body = body == nullptr ? std::get_if<vici::Section>(&e) : body;
-        }
-        if (body == nullptr) {
-            reply.respond(result(false, "no connection section"));
-            return;
-        }
-        config::MemoryFileSystem fs;
-        int blobs = 0;
-        const config::Section sec = to_section(body->name, body->body, fs, blobs);
-        config::Findings f;
-        ike::Credentials creds;
-        auto conn = config::map_connection(sec, config::CredentialDirs{}, creds, f, fs);
-        for (const auto& w : f.warnings) {
-            log::info(log::Subsystem::kCfg, "load-conn {}: {}", body->name, w.message);
-        }
-        if (!conn) {
-            log::info(log::Subsystem::kCfg, "load-conn {} refused: {}", body->name,
-                      joined(f.errors));
-            reply.respond(result(false, joined(f.errors)));
-            return;
-        }
-        const config::Findings bf = backend_findings(*conn, {});
-        for (const auto& w : bf.warnings) {
-            log::warn(log::Subsystem::kCfg, "load-conn {}: {}", body->name, w.message);
-        }
-        if (!bf.ok()) {
-            log::info(log::Subsystem::kCfg, "load-conn {} refused: {}", body->name,
-                      joined(bf.errors));
-            reply.respond(result(false, joined(bf.errors)));
-            return;
-        }
-        // Certificates that came with the connection join the VICI credentials.
-        ike::Credentials& live = host_->manager().credentials();
-        for (crypto::Certificate& own : creds.pending_certs) {
-            vici_certs_.push_back(own.der());
-            live.add_own_cert(std::move(own));
-        }
-        for (crypto::Certificate& ca : creds.ca_certs) {
-            vici_cas_.push_back(ca.der());
-            (void)live.add_ca(std::move(ca));
-        }
-        if (settings_.window_size > 1) {
-            conn->window_size = settings_.window_size;
-        }
-        log::info(log::Subsystem::kCfg, "added vici connection: {}", conn->name);
-        host_->manager().upsert(std::move(*conn));
-        host_->execute([&](ike::Step& s) { host_->manager().start_actions(s); });
-        reply.respond(result(true));
-    });
+void log_findings(const config::Findings& f) {
+    for (const auto& w : f.warnings) {
+        log::info(Subsystem::kCfg, "{}", w.to_string());
+    }
+    for (const auto& e : f.errors) {
+        log::error(Subsystem::kCfg, "{}", e.to_string());
+    }
+}
 
-    vici_.add_command("unload-conn", [this](const vici::Message& req, const vici::Reply& reply) {
-        const auto name = req.get("name");
-        if (!name || !host_->manager().remove(*name)) {
-            reply.respond(result(false, "connection not found"));
-            return;
-        }
-        reply.respond(result(true));
-    });
-
-    vici_.add_command("load-shared", [this](const vici::Message& req, const vici::Reply& reply) {
-        const auto type = req.get("type");
-        const auto data = req.find_value("data");
-        if (!type || data == nullptr) {
-            reply.respond(result(false, "missing type or data"));
-            return;
-        }
-        if (*type != "ike" && *type != "IKE") {
-            reply.respond(
-                    result(false, "only IKE shared secrets are supported (no EAP, XAuth or PPK)"));
-            return;
-        }
-        ike::Credentials::Psk psk;
-        psk.secret = SecretBytes::copy_of(data->value);
-        if (const vici::List* owners = req.find_list("owners")) {
-            for (const auto& o : owners->texts()) {
-                auto id = ike::Identity::parse(o);
-                if (!id) {
-                    reply.respond(result(false, "bad owner identity '" + std::string(o) + "'"));
-                    return;
-                }
-                psk.ids.push_back(*id);
-            }
-        }
-        const std::string id(
-                req.get("id").value_or("shared-" + std::to_string(vici_shared_.size() + 1)));
-        host_->manager().credentials().psks.push_back(
-                ike::Credentials::Psk{psk.ids, psk.secret.clone()});
-        if (auto old = vici_shared_.find(id); old != vici_shared_.end()) {
-            // Replace: rebuild the list without the old entry.
-            vici_shared_.erase(old);
-            vici_shared_.emplace(id, std::move(psk));
-            auto& list = host_->manager().credentials().psks;
-            list.clear();
-            for (const auto& [k, v] : vici_shared_) {
-                list.push_back(ike::Credentials::Psk{v.ids, v.secret.clone()});
-            }
-        } else {
-            vici_shared_.emplace(id, std::move(psk));
-        }
-        reply.respond(result(true));
-    });
-
-    vici_.add_command("unload-shared", [this](const vici::Message& req, const vici::Reply& reply) {
-        const auto id = req.get("id");
-        if (!id || vici_shared_.erase(std::string(*id)) == 0) {
-            reply.respond(result(false, "shared secret not found"));
-            return;
-        }
-        auto& list = host_->manager().credentials().psks;
-        list.clear();
-        for (const auto& [k, v] : vici_shared_) {
-            list.push_back(ike::Credentials::Psk{v.ids, v.secret.clone()});
-        }
-        reply.respond(result(true));
-    });
-
-    vici_.add_command("get-shared", [this](const vici::Message&, const vici::Reply& reply) {
-        vici::Message r;
-        vici::List& l = r.add_list("keys");
-        for (const auto& [id, psk] : vici_shared_) {
-            l.add(id);
-        }
-        reply.respond(r);
-    });
-
-    vici_.add_command("get-keys", [this](const vici::Message&, const vici::Reply& reply) {
-        vici::Message r;
-        vici::List& l = r.add_list("keys");
-        for (std::size_t i = 0; i < vici_keys_.size(); ++i) {
-            l.add("key-" + std::to_string(i + 1));
-        }
-        reply.respond(r);
-    });
-
-    vici_.add_command("load-key", [this](const vici::Message& req, const vici::Reply& reply) {
-        const auto data = req.find_value("data");
-        auto key = data != nullptr ? crypto::PrivateKey::from_any(data->value)
-                                   : Result<crypto::PrivateKey>(
-                                             make_error(Errc::kInvalidArgument, "missing data"));
-        if (!key) {
-            reply.respond(result(false, std::string("cannot load the key: ") + key.error().detail));
-            return;
-        }
-        vici_keys_.push_back(data->value);
-        host_->manager().credentials().add_key(std::move(*key));
-        vici::Message r = result(true);
-        r.add("id", "key-" + std::to_string(vici_keys_.size()));
-        reply.respond(r);
-    });
-
-    vici_.add_command("load-cert", [this](const vici::Message& req, const vici::Reply& reply) {
-        const auto data = req.find_value("data");
-        const auto type = req.get("type").value_or("X509");
-        if (type != "X509" && type != "x509") {
-            reply.respond(result(false, "only X.509 certificates are supported"));
-            return;
-        }
-        auto cert = data != nullptr ? crypto::Certificate::from_any(data->value)
-                                    : Result<crypto::Certificate>(
-                                              make_error(Errc::kInvalidArgument, "missing data"));
-        if (!cert) {
-            reply.respond(result(
-                    false, std::string("cannot load the certificate: ") + cert.error().detail));
-            return;
-        }
-        ike::Credentials& creds = host_->manager().credentials();
-        if (req.get("flag") == std::optional<std::string_view>("CA")) {
-            if (auto st = creds.add_ca(std::move(*cert)); !st) {
-                reply.respond(
-                        result(false, "cannot trust the certificate: " + st.error().to_string()));
-                return;
-            }
-            vici_cas_.push_back(data->value);
-        } else {
-            vici_certs_.push_back(data->value);
-            creds.add_own_cert(std::move(*cert));
-        }
-        reply.respond(result(true));
-    });
-
-    vici_.add_command("load-authority", [this](const vici::Message& req, const vici::Reply& reply) {
-        const vici::Section* body = nullptr;
-        for (const vici::Entry& e : req) {
-            body = body == nullptr ? std::get_if<vici::Section>(&e) : body;
-        }
-        const vici::KeyValue* data = body != nullptr ? body->body.find_value("cacert") : nullptr;
-        auto cert = data != nullptr ? crypto::Certificate::from_any(data->value)
-                                    : Result<crypto::Certificate>(
-                                              make_error(Errc::kInvalidArgument, "no cacert"));
-        if (!cert) {
-            reply.respond(result(false,
-                                 std::string("cannot load the authority: ") + cert.error().detail));
-            return;
-        }
-        if (auto st = host_->manager().credentials().add_ca(std::move(*cert)); !st) {
-            reply.respond(result(false, "cannot trust the authority: " + st.error().to_string()));
-            return;
-        }
-        vici_cas_.push_back(data->value);
-        reply.respond(result(true));
-    });
-
-    vici_.add_command("get-authorities", [](const vici::Message&, const vici::Reply& reply) {
-        vici::Message r;
-        r.add_list("authorities");
-        reply.respond(r);
-    });
-
-    vici_.add_command("get-pools",
-                      [](const vici::Message&, const vici::Reply& reply) { reply.respond({}); });
-    vici_.add_command("load-pool", [](const vici::Message&, const vici::Reply& reply) {
+void ConfigCommands::register_with(vici::Server& server) {
+    add_command(server, "load-conn", this, &ConfigCommands::load_conn);
+    add_command(server, "unload-conn", this, &ConfigCommands::unload_conn);
+    add_command(server, "reload-settings", this, &ConfigCommands::reload_settings);
+    server.add_command("get-pools",
+                       [](const vici::Message&, const vici::Reply& reply) { reply.respond({}); });
+    server.add_command("load-pool", [](const vici::Message&, const vici::Reply& reply) {
         reply.respond(result(false, "address pools (configuration payloads) are not supported"));
     });
-    vici_.add_command("unload-pool", [](const vici::Message&, const vici::Reply& reply) {
+    server.add_command("unload-pool", [](const vici::Message&, const vici::Reply& reply) {
         reply.respond(result(false, "no such pool"));
     });
-    for (const char* cmd : {"unload-authority", "unload-key"}) {
-        vici_.add_command(cmd, [](const vici::Message&, const vici::Reply& reply) {
-            reply.respond(result(false, "not found"));
-        });
+}
+
+void ConfigCommands::load_conn(const vici::Message& req, const vici::Reply& reply) {
+    const vici::Section* body = first_section(req);
+    if (body == nullptr) {
+        reply.respond(result(false, "no connection section"));
+        return;
     }
+    config::MemoryFileSystem fs;
+    int blobs = 0;
+    const config::Section sec = to_section(body->name, body->body, fs, blobs);
+    config::Findings f;
+    ike::Credentials creds;
+    auto conn = config::map_connection(sec, config::CredentialDirs{}, creds, f, fs);
+    for (const auto& w : f.warnings) {
+        log::info(Subsystem::kCfg, "load-conn {}: {}", body->name, w.message);
+    }
+    if (!conn) {
+        log::info(Subsystem::kCfg, "load-conn {} refused: {}", body->name, joined(f.errors));
+        reply.respond(result(false, joined(f.errors)));
+        return;
+    }
+    const config::Findings bf = backend_findings(*conn, {});
+    for (const auto& w : bf.warnings) {
+        log::warn(Subsystem::kCfg, "load-conn {}: {}", body->name, w.message);
+    }
+    if (!bf.ok()) {
+        log::info(Subsystem::kCfg, "load-conn {} refused: {}", body->name, joined(bf.errors));
+        reply.respond(result(false, joined(bf.errors)));
+        return;
+    }
+    // Certificates that came with the connection join the VICI credentials.
+    if (auto why = credentials_.adopt(creds)) {
+        log::info(Subsystem::kCfg, "load-conn {} refused: {}", body->name, *why);
+        reply.respond(result(false, *why));
+        return;
+    }
+    if (settings_.window_size > 1) {
+        conn->window_size = settings_.window_size;
+    }
+    log::info(Subsystem::kCfg, "added vici connection: {}", conn->name);
+    host_.manager().upsert(std::move(*conn));
+    host_.execute([&](ike::Step& s) { host_.manager().start_actions(s); });
+    reply.respond(result(true));
+}
 
-    vici_.add_command("clear-creds", [this](const vici::Message&, const vici::Reply& reply) {
-        vici_shared_.clear();
-        vici_certs_.clear();
-        vici_cas_.clear();
-        vici_keys_.clear();
-        ike::Credentials empty;
-        rebuild_credentials(std::move(empty));
-        if (!settings_.swanctl_conf.empty()) {
-            (void)load_swanctl_conf();
+void ConfigCommands::unload_conn(const vici::Message& req, const vici::Reply& reply) {
+    const auto name = req.get("name");
+    if (!name || !host_.manager().remove(*name)) {
+        reply.respond(result(false, "connection not found"));
+        return;
+    }
+    reply.respond(result(true));
+}
+
+void ConfigCommands::reload_settings(const vici::Message&, const vici::Reply& reply) {
+    auto st = reload_();
+    reply.respond(result(static_cast<bool>(st), st ? std::string() : st.error().detail));
+}
+
+Status ConfigCommands::load_swanctl_conf() {
+    config::Findings f;
+    auto loaded = config::load_swanctl_file(settings_.swanctl_conf, f);
+    log_findings(f);
+    if (!loaded) {
+        return loaded.error();
+    }
+    drop_missing(*loaded);
+    ike::IkeSaManager& m = host_.manager();
+    std::size_t refused = 0;
+    for (ike::PeerConfig c : loaded->connections) {
+        const config::Findings bf = backend_findings(c, loaded->positions);
+        for (const auto& w : bf.warnings) {
+            log::warn(Subsystem::kCfg, "{}", w.to_string());
         }
-        reply.respond(result(true));
-    });
+        if (!bf.ok()) {
+            for (const auto& e : bf.errors) {
+                log::error(Subsystem::kCfg, "{} (connection '{}' not loaded)", e.to_string(),
+                           c.name);
+            }
+            ++refused;
+            continue;
+        }
+        file_conns_.push_back(c.name);
+        if (settings_.window_size > 1) {
+            c.window_size = settings_.window_size;
+        }
+        m.upsert(std::move(c));
+    }
+    credentials_.rebuild(std::move(loaded->credentials));
+    host_.execute([&](ike::Step& s) { m.start_actions(s); });
+    const std::size_t failed = refused + loaded->failed_connections.size();
+    if (failed == 0) {
+        log::info(Subsystem::kCfg, "loaded {} connection(s) from {}", loaded->connections.size(),
+                  settings_.swanctl_conf);
+    } else {
+        log::error(Subsystem::kCfg, "loaded {} connection(s) from {}; {} not loaded (see above)",
+                   loaded->connections.size() - refused, settings_.swanctl_conf, failed);
+    }
+    return f.errors.empty() && refused == 0 ? ok()
+                                            : make_error(Errc::kConfig, "swanctl.conf has errors");
+}
 
-    vici_.add_command("reload-settings", [this](const vici::Message&, const vici::Reply& reply) {
-        auto st = reload();
-        reply.respond(result(static_cast<bool>(st), st ? std::string() : st.error().detail));
-    });
+void ConfigCommands::drop_missing(const config::SwanctlConfig& loaded) {
+    // Connections the file no longer has go; the others are replaced or added. One the file
+    // still has but that now has errors keeps its previous version.
+    std::vector<std::string> previous = std::move(file_conns_);
+    file_conns_.clear();
+    for (const std::string& old : previous) {
+        const auto& failed = loaded.failed_connections;
+        if (std::find(failed.begin(), failed.end(), old) != failed.end()) {
+            file_conns_.push_back(old);
+            log::error(Subsystem::kCfg, "connection '{}' has errors: its previous version stays",
+                       old);
+            continue;
+        }
+        const bool kept = std::any_of(loaded.connections.begin(), loaded.connections.end(),
+                                      [&](const ike::PeerConfig& c) { return c.name == old; });
+        if (!kept) {
+            host_.manager().remove(old);
+        }
+    }
+}
+
+config::Findings ConfigCommands::backend_findings(
+        const ike::PeerConfig& c, const std::map<std::string, config::SourcePos>& at) const {
+    config::Findings f;
+    config::check_backend(c, settings_.backend, per_cpu_sas_, at, f);
+    return f;
 }
 
 }  // namespace ikeplex::daemon

@@ -1,9 +1,10 @@
-// VICI control commands: initiate, terminate, rekey (charon's semantics: initiate and
-// terminate stream control-log and answer when the SAs are up or gone, or at the timeout).
-#include <charconv>
+#include "daemon/vici_control.h"
 
-#include "daemon/daemon.h"
-#include "util/log.h"
+#include <charconv>
+#include <utility>
+#include <vector>
+
+#include "daemon/vici_command.h"
 
 namespace ikeplex::daemon {
 
@@ -38,190 +39,290 @@ std::optional<std::chrono::milliseconds> wait_time(const vici::Message& m,
     return n == 0 ? fallback : std::chrono::milliseconds(n);
 }
 
-vici::Message failure(const std::string& why) {
-    vici::Message r;
-    r.add("success", "no");
-    r.add("errmsg", why);
-    return r;
+/// The SAs a terminate or rekey request names: IKE SAs by ike / ike-id when it names no
+/// child, else Child SAs by child / child-id (narrowed by ike / ike-id when given).
+struct Selection {
+    std::vector<std::uint32_t> ikes;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> children;  ///< (IKE SA, Child SA)
+    [[nodiscard]] bool empty() const noexcept { return ikes.empty() && children.empty(); }
+};
+
+Selection select(const vici::Message& req, const ike::IkeSaManager& m) {
+    const auto child = req.get("child");
+    const auto ike = req.get("ike");
+    const auto child_id = number(req, "child-id");
+    const auto ike_id = number(req, "ike-id");
+    Selection s;
+    for (const ike::IkeSa* sa : m.sas()) {
+        const std::string name = sa->config() != nullptr ? sa->config()->name : "";
+        const bool ike_match = (ike && name == *ike) || (ike_id && *ike_id == sa->id());
+        if (!child && !child_id) {
+            if (ike_match) {
+                s.ikes.push_back(sa->id());
+            }
+            continue;
+        }
+        if ((ike || ike_id) && !ike_match) {
+            continue;
+        }
+        for (const auto& ch : sa->children()) {
+            if ((child && ch->name() == *child) || (child_id && *child_id == ch->id)) {
+                s.children.emplace_back(sa->id(), ch->id);
+            }
+        }
+    }
+    return s;
 }
 
 }  // namespace
 
-void Daemon::register_control_commands() {
-    vici_.add_command("initiate", [this](const vici::Message& req, const vici::Reply& reply) {
-        const std::string child(req.get("child").value_or(""));
-        std::string ike(req.get("ike").value_or(""));
-        if (child.empty() && ike.empty()) {
-            reply.respond(failure("missing configuration name"));
-            return;
+void ControlCommands::register_with(vici::Server& server) {
+    add_command(server, "initiate", this, &ControlCommands::initiate);
+    add_command(server, "terminate", this, &ControlCommands::terminate);
+    add_command(server, "rekey", this, &ControlCommands::rekey);
+}
+
+void ControlCommands::initiate(const vici::Message& req, const vici::Reply& reply) {
+    const std::string child(req.get("child").value_or(""));
+    std::string ike(req.get("ike").value_or(""));
+    if (child.empty() && ike.empty()) {
+        reply.respond(result(false, "missing configuration name"));
+        return;
+    }
+    if (ike.empty()) {
+        // The connection that has this child.
+        for (const ike::PeerConfig& c : host_.manager().configs()) {
+            if (c.child(child) != nullptr) {
+                ike = c.name;
+                break;
+            }
         }
         if (ike.empty()) {
-            // The connection that has this child.
-            for (const ike::PeerConfig& c : host_->manager().configs()) {
-                if (c.child(child) != nullptr) {
-                    ike = c.name;
-                    break;
-                }
-            }
-            if (ike.empty()) {
-                reply.respond(failure("CHILD_SA config '" + child + "' not found"));
-                return;
-            }
-        }
-        Control c;
-        c.reply = reply;
-        c.initiate = true;
-        c.child = child;
-        c.loglevel = static_cast<int>(number(req, "loglevel").value_or(1));
-        const auto wait = wait_time(req, std::chrono::seconds(60));
-        const std::uint64_t id = track(std::move(c), wait.value_or(std::chrono::milliseconds(0)));
-        current_control_ = id;
-        Result<std::uint32_t> started = make_error(Errc::kInternal, "not run");
-        host_->execute([&](ike::Step& s) { started = host_->manager().initiate(ike, child, s); });
-        current_control_ = 0;
-        auto it = controls_.find(id);
-        if (!started) {
-            finish_control(id, false, std::string(started.error().detail) + " ('" + ike + "')");
+            reply.respond(result(false, "CHILD_SA config '" + child + "' not found"));
             return;
         }
-        if (it == controls_.end()) {
-            return;  // settled at once
-        }
-        it->second.ike_ids.insert(*started);
-        if (!wait) {
-            finish_control(id, true, {});  // timeout < 0: do not wait
-            return;
-        }
-        // Already up, and nothing more being created (an RFC 9611 group's fallback, or a
-        // connection without a child): nothing to wait for.
-        const ike::IkeSa* sa = host_->manager().sa(*started);
-        if (sa != nullptr && sa->state() == ike::IkeState::kEstablished) {
-            const ike::ChildConfig* cc = child.empty() ? nullptr : sa->config()->child(child);
-            const bool pending = cc != nullptr && sa->creating(*cc, ResourceId::none());
-            bool installed = child.empty();
-            for (const auto& ch : sa->children()) {
-                installed = installed ||
-                            (ch->name() == child && ch->state == ike::ChildState::kInstalled);
+    }
+    Control c;
+    c.reply = reply;
+    c.initiate = true;
+    c.child = child;
+    c.loglevel = static_cast<int>(number(req, "loglevel").value_or(1));
+    const auto wait = wait_time(req, std::chrono::seconds(60));
+    const std::uint64_t id = track(std::move(c), wait.value_or(std::chrono::milliseconds(0)));
+    current_control_ = id;
+    Result<std::uint32_t> started = make_error(Errc::kInternal, "not run");
+    host_.execute([&](ike::Step& s) { started = host_.manager().initiate(ike, child, s); });
+    current_control_ = 0;
+    auto it = controls_.find(id);
+    if (!started) {
+        finish(id, false, std::string(started.error().detail) + " ('" + ike + "')");
+        return;
+    }
+    if (it == controls_.end()) {
+        return;  // settled at once
+    }
+    it->second.ike_ids.insert(*started);
+    if (!wait) {
+        finish(id, true, {});  // timeout < 0: do not wait
+        return;
+    }
+    settle_if_up(id, *started, child);
+}
+
+void ControlCommands::settle_if_up(std::uint64_t id, std::uint32_t ike_id,
+                                   const std::string& child) {
+    // Already up, and nothing more being created (an RFC 9611 group's fallback, or a
+    // connection without a child): nothing to wait for.
+    const ike::IkeSa* sa = host_.manager().sa(ike_id);
+    if (sa == nullptr || sa->state() != ike::IkeState::kEstablished) {
+        return;
+    }
+    const ike::ChildConfig* cc = child.empty() ? nullptr : sa->config()->child(child);
+    const bool pending = cc != nullptr && sa->creating(*cc, ResourceId::none());
+    bool installed = child.empty();
+    for (const auto& ch : sa->children()) {
+        installed = installed || (ch->name() == child && ch->state == ike::ChildState::kInstalled);
+    }
+    if (installed && !pending) {
+        finish(id, true, {});
+    }
+}
+
+void ControlCommands::terminate(const vici::Message& req, const vici::Reply& reply) {
+    if (!req.get("child") && !req.get("ike") && !number(req, "child-id") &&
+        !number(req, "ike-id")) {
+        reply.respond(result(false, "missing terminate selector"));
+        return;
+    }
+    const Selection sel = select(req, host_.manager());
+    if (sel.empty()) {
+        reply.respond(result(false, "no matching SAs to terminate found"));
+        return;
+    }
+    Control c;
+    c.reply = reply;
+    c.initiate = false;
+    c.loglevel = static_cast<int>(number(req, "loglevel").value_or(1));
+    c.matches = sel.ikes.size() + sel.children.size();
+    for (std::uint32_t i : sel.ikes) {
+        c.ike_ids.insert(i);
+        c.ikes_to_go.insert(i);
+    }
+    for (const auto& [i, k] : sel.children) {
+        c.ike_ids.insert(i);
+        c.children.insert(k);
+    }
+    const auto wait = wait_time(req, std::chrono::seconds(30));
+    const std::uint64_t id = track(std::move(c), wait.value_or(std::chrono::milliseconds(0)));
+    current_control_ = id;
+    const bool force = req.get("force") == std::optional<std::string_view>("yes");
+    host_.execute([&](ike::Step& s) {
+        for (std::uint32_t i : sel.ikes) {
+            if (!force) {
+                (void)host_.manager().terminate_ike(i, s);
+            } else if (ike::IkeSa* sa = host_.manager().find(i)) {
+                sa->destroy("terminated by operator (forced)", s);
             }
-            if (installed && !pending) {
-                finish_control(id, true, {});
+        }
+        for (const auto& [i, k] : sel.children) {
+            (void)host_.manager().terminate_child(k, s);
+        }
+    });
+    current_control_ = 0;
+    if (!wait) {
+        finish(id, true, {});
+    }
+}
+
+void ControlCommands::rekey(const vici::Message& req, const vici::Reply& reply) {
+    std::size_t matches = 0;
+    host_.execute([&](ike::Step& s) {
+        const Selection sel = select(req, host_.manager());
+        for (std::uint32_t i : sel.ikes) {
+            if (host_.manager().rekey_ike(i, s)) {
+                ++matches;
+            }
+        }
+        for (const auto& [i, k] : sel.children) {
+            if (host_.manager().rekey_child(k, s)) {
+                ++matches;
             }
         }
     });
+    vici::Message r;
+    r.add("success", matches > 0 ? "yes" : "no");
+    r.add("matches", std::to_string(matches));
+    if (matches == 0) {
+        r.add("errmsg", "no matching SAs to rekey found");
+    }
+    reply.respond(r);
+}
 
-    vici_.add_command("terminate", [this](const vici::Message& req, const vici::Reply& reply) {
-        const auto child = req.get("child");
-        const auto ike = req.get("ike");
-        const auto child_id = number(req, "child-id");
-        const auto ike_id = number(req, "ike-id");
-        if (!child && !ike && !child_id && !ike_id) {
-            reply.respond(failure("missing terminate selector"));
-            return;
-        }
-        Control c;
-        c.reply = reply;
-        c.initiate = false;
-        c.loglevel = static_cast<int>(number(req, "loglevel").value_or(1));
-        std::vector<std::uint32_t> ikes;
-        std::vector<std::pair<std::uint32_t, std::uint32_t>> kids;  // (ike, child)
-        for (const ike::IkeSa* sa : host_->manager().sas()) {
-            const std::string name = sa->config() != nullptr ? sa->config()->name : "";
-            const bool ike_match = (ike && name == *ike) || (ike_id && *ike_id == sa->id());
-            if (!child && !child_id) {
-                if (ike_match) {
-                    ikes.push_back(sa->id());
-                }
-                continue;
-            }
-            if ((ike || ike_id) && !ike_match) {
-                continue;
-            }
-            for (const auto& ch : sa->children()) {
-                if ((child && ch->name() == *child) || (child_id && *child_id == ch->id)) {
-                    kids.emplace_back(sa->id(), ch->id);
-                }
-            }
-        }
-        if (ikes.empty() && kids.empty()) {
-            reply.respond(failure("no matching SAs to terminate found"));
-            return;
-        }
-        c.matches = ikes.size() + kids.size();
-        for (std::uint32_t i : ikes) {
-            c.ike_ids.insert(i);
-            c.ikes_to_go.insert(i);
-        }
-        for (const auto& [i, k] : kids) {
-            c.ike_ids.insert(i);
-            c.children.insert(k);
-        }
-        const auto wait = wait_time(req, std::chrono::seconds(30));
-        const std::uint64_t id = track(std::move(c), wait.value_or(std::chrono::milliseconds(0)));
-        current_control_ = id;
-        const bool force = req.get("force") == std::optional<std::string_view>("yes");
-        host_->execute([&](ike::Step& s) {
-            for (std::uint32_t i : ikes) {
-                if (force) {
-                    if (ike::IkeSa* sa = host_->manager().find(i)) {
-                        sa->destroy("terminated by operator (forced)", s);
-                    }
-                } else {
-                    (void)host_->manager().terminate_ike(i, s);
-                }
-            }
-            for (const auto& [i, k] : kids) {
-                (void)host_->manager().terminate_child(k, s);
+std::uint64_t ControlCommands::track(Control c, std::chrono::milliseconds timeout) {
+    const std::uint64_t id = next_control_++;
+    if (timeout.count() > 0) {
+        c.timer = std::make_unique<asio::steady_timer>(io_, timeout);
+        c.timer->async_wait([this, id](const asio::error_code& ec) {
+            if (!ec) {
+                finish(id, false, "timeout");
             }
         });
-        current_control_ = 0;
-        if (!wait) {
-            finish_control(id, true, {});
-        }
-    });
+    }
+    controls_.emplace(id, std::move(c));
+    return id;
+}
 
-    vici_.add_command("rekey", [this](const vici::Message& req, const vici::Reply& reply) {
-        const auto child = req.get("child");
-        const auto ike = req.get("ike");
-        const auto child_id = number(req, "child-id");
-        const auto ike_id = number(req, "ike-id");
-        std::size_t matches = 0;
-        host_->execute([&](ike::Step& s) {
-            std::vector<std::uint32_t> ikes;
-            std::vector<std::uint32_t> kids;
-            for (const ike::IkeSa* sa : host_->manager().sas()) {
-                const std::string name = sa->config() != nullptr ? sa->config()->name : "";
-                const bool ike_matches = (ike && name == *ike) || (ike_id && *ike_id == sa->id());
-                if (!child && !child_id && ike_matches) {
-                    ikes.push_back(sa->id());
-                }
-                if ((ike || ike_id) && !ike_matches) {
-                    continue;  // --ike / --ike-id narrow --child / --child-id, as for terminate
-                }
-                for (const auto& ch : sa->children()) {
-                    if ((child && ch->name() == *child) || (child_id && *child_id == ch->id)) {
-                        kids.push_back(ch->id);
-                    }
-                }
-            }
-            for (std::uint32_t i : ikes) {
-                if (host_->manager().rekey_ike(i, s)) {
-                    ++matches;
-                }
-            }
-            for (std::uint32_t k : kids) {
-                if (host_->manager().rekey_child(k, s)) {
-                    ++matches;
-                }
-            }
-        });
-        vici::Message r;
-        r.add("success", matches > 0 ? "yes" : "no");
-        r.add("matches", std::to_string(matches));
-        if (matches == 0) {
-            r.add("errmsg", "no matching SAs to rekey found");
+void ControlCommands::finish(std::uint64_t id, bool success, const std::string& errmsg) {
+    auto it = controls_.find(id);
+    if (it == controls_.end()) {
+        return;
+    }
+    Control c = std::move(it->second);
+    controls_.erase(it);
+    if (c.timer) {
+        c.timer->cancel();
+    }
+    if (!c.reply) {
+        return;
+    }
+    vici::Message r;
+    r.add("success", success ? "yes" : "no");
+    if (!c.initiate) {
+        r.add("matches", std::to_string(c.matches));
+        r.add("terminated", std::to_string(success ? c.matches : 0));
+    }
+    if (!success && !errmsg.empty()) {
+        r.add("errmsg", errmsg);
+    }
+    c.reply->respond(r);
+}
+
+void ControlCommands::on_log(std::uint32_t ike_id, int level, const vici::Message& m) {
+    for (auto& [id, c] : controls_) {
+        const bool concerns = id == current_control_ || (ike_id != 0 && c.ike_ids.contains(ike_id));
+        if (concerns && level <= c.loglevel && c.reply && c.reply->alive()) {
+            c.reply->event("control-log", m);
         }
-        reply.respond(r);
-    });
+    }
+}
+
+std::optional<bool> ControlCommands::outcome(Control& c, const ike::Event& e) {
+    if (!c.ike_ids.contains(e.ike_id)) {
+        // An IKE rekey hands the SA over: follow it.
+        return std::nullopt;
+    }
+    using ike::EventKind;
+    if (c.initiate) {
+        switch (e.kind) {
+            case EventKind::kChildUp:
+                return c.child.empty() || e.name == c.child ? std::optional<bool>(true)
+                                                            : std::nullopt;
+            case EventKind::kIkeUp:
+                return c.child.empty() ? std::optional<bool>(true) : std::nullopt;
+            case EventKind::kChildFailed:
+                return e.name == c.child ? std::optional<bool>(false) : std::nullopt;
+            case EventKind::kIkeFailed:
+            case EventKind::kIkeDown:
+                return false;
+            default:
+                return std::nullopt;
+        }
+    }
+    switch (e.kind) {
+        case EventKind::kChildDown:
+            c.children.erase(e.child_id);
+            break;
+        case EventKind::kIkeDown:
+        case EventKind::kIkeFailed:
+            c.ikes_to_go.erase(e.ike_id);
+            break;
+        default:
+            break;
+    }
+    if (c.children.empty() && c.ikes_to_go.empty()) {
+        return true;
+    }
+    return std::nullopt;
+}
+
+void ControlCommands::on_event(const ike::Event& e) {
+    // IKE rekeys move SAs to new ids: waiting commands follow them.
+    if (e.kind == ike::EventKind::kIkeRekeyed) {
+        for (auto& [id, c] : controls_) {
+            if (c.ike_ids.contains(e.ike_id)) {
+                c.ike_ids.insert(e.new_id);
+            }
+        }
+    }
+    std::vector<std::pair<std::uint64_t, bool>> done;
+    for (auto& [id, c] : controls_) {
+        if (auto o = outcome(c, e)) {
+            done.emplace_back(id, *o);
+        }
+    }
+    for (const auto& [id, success] : done) {
+        finish(id, success, success ? std::string() : e.reason);
+    }
 }
 
 }  // namespace ikeplex::daemon

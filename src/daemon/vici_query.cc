@@ -1,11 +1,11 @@
-// VICI queries: version, stats, list-sas, list-conns, get-conns, list-policies, list-certs,
-// list-authorities, get-counters.
+#include "daemon/vici_query.h"
+
 #include <ctime>
 #include <map>
 
 #include <sys/utsname.h>
 
-#include "daemon/daemon.h"
+#include "daemon/vici_command.h"
 #include "daemon/vici_format.h"
 
 namespace ikeplex::daemon {
@@ -48,178 +48,193 @@ bool selected(const vici::Message& req, const ike::IkeSa& sa) {
 
 }  // namespace
 
-void Daemon::register_query_commands() {
-    vici_.add_command("version", [](const vici::Message&, const vici::Reply& reply) {
-        utsname u{};
-        ::uname(&u);
-        vici::Message r;
-        r.add("daemon", "ikeplexd");
-        r.add("version", IKEPLEX_VERSION);
-        r.add("sysname", u.sysname);
-        r.add("release", u.release);
-        r.add("machine", u.machine);
-        reply.respond(r);
-    });
-
-    vici_.add_command("stats", [this](const vici::Message&, const vici::Reply& reply) {
-        const ike::IkeSaManager& m = host_->manager();
-        vici::Message r;
-        vici::Message& up = r.add_section("uptime");
-        up.add("running", running(EngineHost::unix_now() - host_->started_unix()));
-        up.add("since", since(host_->started_unix()));
-        // Workers and queues as charon reports them: one control thread, no job queues.
-        vici::Message& w = r.add_section("workers");
-        w.add("total", "1");
-        w.add("idle", "1");
-        vici::Message& active = w.add_section("active");
-        for (const char* q : {"critical", "high", "medium", "low"}) {
-            active.add(q, "0");
-        }
-        vici::Message& queues = r.add_section("queues");
-        for (const char* q : {"critical", "high", "medium", "low"}) {
-            queues.add(q, "0");
-        }
-        r.add("scheduled", std::to_string(m.pending_timers()));
-        vici::Message& sas = r.add_section("ikesas");
-        sas.add("total", std::to_string(m.sas().size()));
-        sas.add("half-open", std::to_string(m.half_open()));
-        vici::List& plugins = r.add_list("plugins");
-        plugins.add("ikeplex-engine");
-        plugins.add(std::string("backend-") + backend_->name());
-        if (const auto workers = backend_->worker_stats(); !workers.empty()) {
-            // ikeplex: the data plane's workers (one per CPU / RFC 9611 resource).
-            vici::Message& dp = r.add_section("dataplane");
-            for (const kernel::WorkerStats& ws : workers) {
-                vici::Message& one = dp.add_section("worker-" + std::to_string(ws.worker));
-                one.add("tx-packets", std::to_string(ws.tx_packets));
-                one.add("tx-bytes", std::to_string(ws.tx_bytes));
-                one.add("rx-packets", std::to_string(ws.rx_packets));
-                one.add("rx-bytes", std::to_string(ws.rx_bytes));
-                one.add("fallback-tx-packets", std::to_string(ws.fallback_tx));
-                one.add("handed-off-packets", std::to_string(ws.handed_off));
-                for (const auto& [reason, n] : ws.drops) {
-                    one.add("dropped-" + reason, std::to_string(n));
-                }
-            }
-        }
-        reply.respond(r);
-    });
-
-    vici_.add_command("list-sas", [this](const vici::Message& req, const vici::Reply& reply) {
-        const ike::IkeSaManager& m = host_->manager();
-        const std::int64_t now = host_->now().ms;
-        for (const ike::IkeSa* sa : m.sas()) {
-            if (!selected(req, *sa)) {
-                continue;
-            }
-            vici::Message ev;
-            add_ike_section(ev, m, *backend_, *sa, now);
-            reply.event("list-sa", ev);
-        }
-        reply.respond({});
-    });
-
-    vici_.add_command("list-conns", [this](const vici::Message& req, const vici::Reply& reply) {
-        const auto filter = req.get("ike");
-        for (const ike::PeerConfig& c : host_->manager().configs()) {
-            if (filter && c.name != *filter) {
-                continue;
-            }
-            vici::Message ev;
-            add_conn_section(ev, c);
-            reply.event("list-conn", ev);
-        }
-        reply.respond({});
-    });
-
-    vici_.add_command("get-conns", [this](const vici::Message&, const vici::Reply& reply) {
-        vici::Message r;
-        vici::List& l = r.add_list("conns");
-        for (const ike::PeerConfig& c : host_->manager().configs()) {
-            l.add(c.name);
-        }
-        reply.respond(r);
-    });
-
-    vici_.add_command("list-policies", [this](const vici::Message& req, const vici::Reply& reply) {
-        // One entry per installed Child SA's policy (charon: <ike>/<child> sections).
-        for (const ike::IkeSa* sa : host_->manager().sas()) {
-            for (const auto& c : sa->children()) {
-                if (c->state == ike::ChildState::kCreating ||
-                    (req.get("child") && c->name() != *req.get("child"))) {
-                    continue;
-                }
-                vici::Message ev;
-                vici::Message& p =
-                        ev.add_section(fmt::format("{}/{}", sa->config()->name, c->name()));
-                p.add("child", c->name());
-                p.add("ike", sa->config()->name);
-                p.add("mode", c->mode == ike::Mode::kTunnel ? "TUNNEL" : "TRANSPORT");
-                vici::List& l = p.add_list("local-ts");
-                for (const auto& t : c->local_ts) {
-                    l.add(t.to_string());
-                }
-                vici::List& rl = p.add_list("remote-ts");
-                for (const auto& t : c->remote_ts) {
-                    rl.add(t.to_string());
-                }
-                reply.event("list-policy", ev);
-            }
-        }
-        reply.respond({});
-    });
-
+void QueryCommands::register_with(vici::Server& server) {
+    add_command(server, "version", this, &QueryCommands::version);
+    add_command(server, "stats", this, &QueryCommands::stats);
+    add_command(server, "list-sas", this, &QueryCommands::list_sas);
+    add_command(server, "list-conns", this, &QueryCommands::list_conns);
+    add_command(server, "get-conns", this, &QueryCommands::get_conns);
+    add_command(server, "list-policies", this, &QueryCommands::list_policies);
     for (const char* cmd : {"list-certs", "list-authorities"}) {
-        vici_.add_command(
+        server.add_command(
                 cmd, [](const vici::Message&, const vici::Reply& reply) { reply.respond({}); });
     }
+    add_command(server, "get-counters", this, &QueryCommands::get_counters);
+}
 
-    vici_.add_command("get-counters", [this](const vici::Message&, const vici::Reply& reply) {
-        const ike::ManagerCounters& c = host_->manager().counters();
-        const UdpCounters& u = transport_.counters();
-        const vici::ServerCounters& v = vici_.counters();
-        vici::Message r;
-        vici::Message& all = r.add_section("counters").add_section("all");
-        all.add("ike-init-in-req", std::to_string(c.init_requests));
-        all.add("ike-invalid-spi", std::to_string(c.unknown_spi));
-        all.add("ike-malformed", std::to_string(c.malformed));
-        all.add("ike-cookies-sent", std::to_string(c.cookies_sent));
-        all.add("ike-half-open-dropped", std::to_string(c.half_open_dropped));
-        all.add("ike-init-refused", std::to_string(c.init_refused));
-        all.add("acquires", std::to_string(c.acquires));
-        all.add("backend-failures", std::to_string(c.backend_failures));
-        all.add("nat-mappings", std::to_string(c.nat_mappings));
-        all.add("ike-refused-stopping", std::to_string(c.refused_stopping));
-        for (const auto& [name, n] : backend_->counters()) {
-            all.add(name, std::to_string(n));
+void QueryCommands::version(const vici::Message&, const vici::Reply& reply) {
+    utsname u{};
+    ::uname(&u);
+    vici::Message r;
+    r.add("daemon", "ikeplexd");
+    r.add("version", IKEPLEX_VERSION);
+    r.add("sysname", u.sysname);
+    r.add("release", u.release);
+    r.add("machine", u.machine);
+    reply.respond(r);
+}
+
+void QueryCommands::stats(const vici::Message&, const vici::Reply& reply) {
+    const ike::IkeSaManager& m = host_.manager();
+    vici::Message r;
+    vici::Message& up = r.add_section("uptime");
+    up.add("running", running(EngineHost::unix_now() - host_.started_unix()));
+    up.add("since", since(host_.started_unix()));
+    // Workers and queues as charon reports them: one control thread, no job queues.
+    vici::Message& w = r.add_section("workers");
+    w.add("total", "1");
+    w.add("idle", "1");
+    vici::Message& active = w.add_section("active");
+    for (const char* q : {"critical", "high", "medium", "low"}) {
+        active.add(q, "0");
+    }
+    vici::Message& queues = r.add_section("queues");
+    for (const char* q : {"critical", "high", "medium", "low"}) {
+        queues.add(q, "0");
+    }
+    r.add("scheduled", std::to_string(m.pending_timers()));
+    vici::Message& sas = r.add_section("ikesas");
+    sas.add("total", std::to_string(m.sas().size()));
+    sas.add("half-open", std::to_string(m.half_open()));
+    vici::List& plugins = r.add_list("plugins");
+    plugins.add("ikeplex-engine");
+    plugins.add(std::string("backend-") + backend_.name());
+    add_worker_sections(r);
+    reply.respond(r);
+}
+
+void QueryCommands::add_worker_sections(vici::Message& r) const {
+    const auto workers = backend_.worker_stats();
+    if (workers.empty()) {
+        return;
+    }
+    // ikeplex: the data plane's workers (one per CPU / RFC 9611 resource).
+    vici::Message& dp = r.add_section("dataplane");
+    for (const kernel::WorkerStats& ws : workers) {
+        vici::Message& one = dp.add_section("worker-" + std::to_string(ws.worker));
+        one.add("tx-packets", std::to_string(ws.tx_packets));
+        one.add("tx-bytes", std::to_string(ws.tx_bytes));
+        one.add("rx-packets", std::to_string(ws.rx_packets));
+        one.add("rx-bytes", std::to_string(ws.rx_bytes));
+        one.add("fallback-tx-packets", std::to_string(ws.fallback_tx));
+        one.add("handed-off-packets", std::to_string(ws.handed_off));
+        for (const auto& [reason, n] : ws.named_drops()) {
+            one.add("dropped-" + reason, std::to_string(n));
         }
-        all.add("udp-in", std::to_string(u.received));
-        all.add("udp-out", std::to_string(u.sent));
-        all.add("udp-send-errors", std::to_string(u.send_errors));
-        all.add("nat-keepalives-in", std::to_string(u.keepalives));
-        if (const auto workers = backend_->worker_stats(); !workers.empty()) {
-            std::map<std::string, std::uint64_t> esp;
-            for (const kernel::WorkerStats& ws : workers) {
-                esp["esp-tx-packets"] += ws.tx_packets;
-                esp["esp-rx-packets"] += ws.rx_packets;
-                esp["esp-fallback-tx-packets"] += ws.fallback_tx;
-                esp["esp-handed-off-packets"] += ws.handed_off;
-                for (const auto& [reason, n] : ws.drops) {
-                    esp["esp-dropped-" + reason] += n;
-                }
+    }
+}
+
+void QueryCommands::list_sas(const vici::Message& req, const vici::Reply& reply) {
+    const ike::IkeSaManager& m = host_.manager();
+    const std::int64_t now = host_.now().ms;
+    for (const ike::IkeSa* sa : m.sas()) {
+        if (!selected(req, *sa)) {
+            continue;
+        }
+        vici::Message ev;
+        add_ike_section(ev, m, backend_, *sa, now);
+        reply.event("list-sa", ev);
+    }
+    reply.respond({});
+}
+
+void QueryCommands::list_conns(const vici::Message& req, const vici::Reply& reply) {
+    const auto filter = req.get("ike");
+    for (const ike::PeerConfig& c : host_.manager().configs()) {
+        if (filter && c.name != *filter) {
+            continue;
+        }
+        vici::Message ev;
+        add_conn_section(ev, c);
+        reply.event("list-conn", ev);
+    }
+    reply.respond({});
+}
+
+void QueryCommands::get_conns(const vici::Message&, const vici::Reply& reply) {
+    vici::Message r;
+    vici::List& l = r.add_list("conns");
+    for (const ike::PeerConfig& c : host_.manager().configs()) {
+        l.add(c.name);
+    }
+    reply.respond(r);
+}
+
+void QueryCommands::list_policies(const vici::Message& req, const vici::Reply& reply) {
+    // One entry per installed Child SA's policy (charon: <ike>/<child> sections).
+    for (const ike::IkeSa* sa : host_.manager().sas()) {
+        for (const auto& c : sa->children()) {
+            if (c->state == ike::ChildState::kCreating ||
+                (req.get("child") && c->name() != *req.get("child"))) {
+                continue;
             }
-            for (const auto& [name, n] : esp) {
-                all.add(name, std::to_string(n));
+            vici::Message ev;
+            vici::Message& p = ev.add_section(fmt::format("{}/{}", sa->config()->name, c->name()));
+            p.add("child", c->name());
+            p.add("ike", sa->config()->name);
+            p.add("mode", c->mode == ike::Mode::kTunnel ? "TUNNEL" : "TRANSPORT");
+            vici::List& l = p.add_list("local-ts");
+            for (const auto& t : c->local_ts) {
+                l.add(t.to_string());
             }
+            vici::List& rl = p.add_list("remote-ts");
+            for (const auto& t : c->remote_ts) {
+                rl.add(t.to_string());
+            }
+            reply.event("list-policy", ev);
         }
-        all.add("vici-requests", std::to_string(v.requests));
-        all.add("vici-malformed", std::to_string(v.malformed));
-        for (const auto& [event, n] : vici_.listeners()) {
-            all.add("vici-listeners-" + event, std::to_string(n));
+    }
+    reply.respond({});
+}
+
+void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply) {
+    const ike::ManagerCounters& c = host_.manager().counters();
+    const UdpCounters& u = transport_.counters();
+    const vici::ServerCounters& v = server_.counters();
+    vici::Message r;
+    vici::Message& all = r.add_section("counters").add_section("all");
+    all.add("ike-init-in-req", std::to_string(c.init_requests));
+    all.add("ike-invalid-spi", std::to_string(c.unknown_spi));
+    all.add("ike-malformed", std::to_string(c.malformed));
+    all.add("ike-cookies-sent", std::to_string(c.cookies_sent));
+    all.add("ike-half-open-dropped", std::to_string(c.half_open_dropped));
+    all.add("ike-init-refused", std::to_string(c.init_refused));
+    all.add("acquires", std::to_string(c.acquires));
+    all.add("backend-failures", std::to_string(c.backend_failures));
+    all.add("nat-mappings", std::to_string(c.nat_mappings));
+    all.add("ike-refused-stopping", std::to_string(c.refused_stopping));
+    for (const auto& [name, n] : backend_.counters()) {
+        all.add(name, std::to_string(n));
+    }
+    all.add("udp-in", std::to_string(u.received));
+    all.add("udp-out", std::to_string(u.sent));
+    all.add("udp-send-errors", std::to_string(u.send_errors));
+    all.add("nat-keepalives-in", std::to_string(u.keepalives));
+    add_worker_sums(all);
+    all.add("vici-requests", std::to_string(v.requests));
+    all.add("vici-malformed", std::to_string(v.malformed));
+    all.add("vici-ca-refused", std::to_string(counters_.ca_refused));
+    for (const auto& [event, n] : server_.listeners()) {
+        all.add("vici-listeners-" + event, std::to_string(n));
+    }
+    r.add("success", "yes");
+    reply.respond(r);
+}
+
+void QueryCommands::add_worker_sums(vici::Message& all) const {
+    std::map<std::string, std::uint64_t> esp;
+    for (const kernel::WorkerStats& ws : backend_.worker_stats()) {
+        esp["esp-tx-packets"] += ws.tx_packets;
+        esp["esp-rx-packets"] += ws.rx_packets;
+        esp["esp-fallback-tx-packets"] += ws.fallback_tx;
+        esp["esp-handed-off-packets"] += ws.handed_off;
+        for (const auto& [reason, n] : ws.named_drops()) {
+            esp["esp-dropped-" + reason] += n;
         }
-        r.add("success", "yes");
-        reply.respond(r);
-    });
+    }
+    for (const auto& [name, n] : esp) {
+        all.add(name, std::to_string(n));
+    }
 }
 
 }  // namespace ikeplex::daemon

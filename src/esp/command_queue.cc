@@ -24,7 +24,7 @@ void CommandQueue::wake() const noexcept {
     }
 }
 
-std::size_t CommandQueue::drain(WorkerCore& core) {
+std::size_t CommandQueue::drain(PacketCore& core) {
     if (fd_) {
         std::uint64_t v = 0;
         [[maybe_unused]] const ssize_t n = ::read(fd_.get(), &v, sizeof v);

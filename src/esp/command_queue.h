@@ -7,7 +7,7 @@
 #include <mutex>
 #include <vector>
 
-#include "esp/worker_core.h"
+#include "esp/packet_core.h"
 #include "util/unique_fd.h"
 
 namespace ikeplex::esp {
@@ -23,7 +23,7 @@ public:
 
     void push(Command c);
     /// Applies everything pending to `core` (worker thread); returns how many.
-    std::size_t drain(WorkerCore& core);
+    std::size_t drain(PacketCore& core);
     [[nodiscard]] bool pending() const noexcept { return pending_.load(std::memory_order_acquire); }
     /// Readable when commands are pending.
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }

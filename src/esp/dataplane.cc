@@ -25,11 +25,13 @@ struct Dataplane::Slot {
     Slot(unsigned index, const crypto::Registry& registry, EventQueue& events, crypto::IpsecMb* mb)
         : core(index, registry, events, mb) {}
     WorkerCore core;
+    std::unique_ptr<PacketCore> custom;  ///< DataplaneOptions::make_core's, driven instead
     CommandQueue queue;
     std::unique_ptr<Worker> worker;
+    PacketCore& driven() noexcept { return custom ? *custom : core; }
 };
 
-Dataplane::Dataplane(const crypto::Registry& registry, DataplaneOptions options)
+Dataplane::Dataplane(Token /*create()*/, const crypto::Registry& registry, DataplaneOptions options)
     : registry_(registry), options_(std::move(options)), rng_(std::random_device{}()) {}
 
 Result<std::unique_ptr<Dataplane>> Dataplane::create(const crypto::Registry& registry,
@@ -37,12 +39,14 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const crypto::Registry& reg
     if (options.workers == 0 || options.workers > kMaxWorkers) {
         return make_error(Errc::kConfig, "data plane: workers must be 1..256");
     }
-    std::unique_ptr<Dataplane> dp(new Dataplane(registry, std::move(options)));  // NOLINT
+    auto dp = std::make_unique<Dataplane>(Token{}, registry, std::move(options));
     for (unsigned k = 0; k < dp->options_.workers; ++k) {
         // Workers with I/O key their SAs with their own thread's crypto (IPsec-MB managers
         // are per thread); without I/O the cores use OpenSSL through the registry.
         dp->slots_.push_back(std::make_unique<Slot>(k, registry, dp->events_, nullptr));
-        dp->slots_.back()->core.set_relay(dp->options_.relay_peer);
+        if (dp->options_.make_core) {
+            dp->slots_.back()->custom = dp->options_.make_core(k);
+        }
     }
     if (dp->options_.io) {
         if (auto r = dp->start_io(); !r) {
@@ -60,7 +64,7 @@ Dataplane::~Dataplane() {
     }
 }
 
-Result<void> Dataplane::start_io() {
+Status Dataplane::start_io() {
     io::TunOptions to;
     to.name = options_.tun_name;
     to.queues = options_.workers;
@@ -86,7 +90,7 @@ Result<void> Dataplane::start_io() {
     wo.pin = options_.pin;
     wo.ipsec_mb = options_.ipsec_mb;
     wo.workers = options_.workers;
-    if (options_.workers > 1 && options_.offloads && !options_.relay_peer) {
+    if (options_.workers > 1 && options_.offloads && !options_.make_core) {
         auto h = Handoff::create(options_.workers);
         if (!h) {
             return h.error();
@@ -96,7 +100,7 @@ Result<void> Dataplane::start_io() {
     }
     std::vector<std::unique_ptr<Worker>> workers;
     for (unsigned k = 0; k < options_.workers; ++k) {
-        auto w = Worker::open(k, *tun_, wo, slots_[k]->core, slots_[k]->queue);
+        auto w = Worker::open(k, *tun_, wo, slots_[k]->driven(), slots_[k]->queue);
         if (!w) {
             return w.error();
         }
@@ -142,7 +146,7 @@ void Dataplane::send(unsigned worker, Command c) {
     slots_[worker]->queue.push(std::move(c));
 }
 
-Result<void> Dataplane::install(SaConfig config) {
+Status Dataplane::install(SaConfig config) {
     // Key once here to refuse what no worker could use, with the reason, before any worker
     // sees the SA.
     auto probe = SaCrypto::create(registry_, config.encr_id, config.encr_key_bits, config.integ_id,
@@ -201,8 +205,9 @@ SaPtr Dataplane::find(Spi spi, bool inbound) const {
 }
 
 WorkerStats Dataplane::stats(unsigned worker) const {
-    const WorkerCounters& c = slots_[worker]->core.counters();
+    const WorkerCounters& c = slots_[worker]->driven().counters();
     WorkerStats s;
+    s.worker = worker;
     s.tx_packets = c.tx_packets.load(std::memory_order_relaxed);
     s.tx_bytes = c.tx_bytes.load(std::memory_order_relaxed);
     s.rx_packets = c.rx_packets.load(std::memory_order_relaxed);
@@ -220,7 +225,7 @@ WorkerCore& Dataplane::core(unsigned worker) noexcept {
 }
 
 void Dataplane::drain(unsigned worker) {
-    slots_[worker]->queue.drain(slots_[worker]->core);
+    slots_[worker]->queue.drain(slots_[worker]->driven());
 }
 
 const io::Tun* Dataplane::tun() const noexcept {

@@ -4,6 +4,7 @@
 // same machinery driven by hand: tests and benchmarks feed the cores directly.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -17,6 +18,7 @@
 #include "esp/events.h"
 #include "esp/sa.h"
 #include "esp/worker_core.h"
+#include "esp/worker_stats.h"
 #include "util/result.h"
 
 namespace ikeplex::esp {
@@ -37,22 +39,22 @@ struct DataplaneOptions {
     std::vector<Endpoint> udp_binds;  ///< where the IKE NAT-T sockets are bound (port 4500)
     bool pin{true};                   ///< pin worker k to CPU k
     bool ipsec_mb{true};              ///< workers key AES-GCM with IPsec-MB where it can
-    /// Benchmark baseline (performance anchors G3): no ESP at all — inner packets go to this
-    /// peer as plain UDP payloads and received payloads go to the TUN, on the same I/O code.
-    std::optional<Endpoint> relay_peer;
-};
-
-/// Counters of one worker, copied for the control thread.
-struct WorkerStats {
-    std::uint64_t tx_packets{0}, tx_bytes{0}, rx_packets{0}, rx_bytes{0}, fallback_tx{0};
-    std::uint64_t handed_off{0};  ///< received, passed to the SPI's worker (handoff.h)
-    std::array<std::uint64_t, static_cast<std::size_t>(Drop::kCount)> drops{};
+    /// Benchmarks only (ikeplex-relay, the G3 baseline of performance anchors): makes worker
+    /// k's packet core, driven instead of the ESP one on the same I/O code. Such cores get no
+    /// SPI hand-off between workers (their datagrams carry no SPI).
+    std::function<std::unique_ptr<PacketCore>(unsigned worker)> make_core;
 };
 
 class Dataplane {
+    /// The passkey of the constructor: only create() makes one (util/result.h).
+    struct Token {
+        explicit Token() = default;
+    };
+
 public:
     static Result<std::unique_ptr<Dataplane>> create(const crypto::Registry& registry,
                                                      DataplaneOptions options);
+    Dataplane(Token, const crypto::Registry& registry, DataplaneOptions options);
     Dataplane(const Dataplane&) = delete;
     Dataplane& operator=(const Dataplane&) = delete;
     Dataplane(Dataplane&&) = delete;
@@ -70,7 +72,7 @@ public:
     [[nodiscard]] unsigned owner(Spi spi) const noexcept;
 
     /// Checks the algorithms and hands the SA to the worker(s) that use it.
-    Result<void> install(SaConfig config);
+    Status install(SaConfig config);
     void remove(Spi spi, bool inbound);
     void set_policies(std::vector<Policy> policies);
     [[nodiscard]] SaPtr find(Spi spi, bool inbound) const;
@@ -79,7 +81,7 @@ public:
     EventQueue& events() noexcept { return events_; }
     [[nodiscard]] WorkerStats stats(unsigned worker) const;
 
-    /// Without I/O: the cores, and applying their pending commands on the caller's thread.
+    /// Without I/O: the ESP cores, and applying their pending commands on the caller's thread.
     WorkerCore& core(unsigned worker) noexcept;
     void drain(unsigned worker);
 
@@ -88,8 +90,7 @@ public:
 
 private:
     struct Slot;
-    Dataplane(const crypto::Registry& registry, DataplaneOptions options);
-    Result<void> start_io();
+    Status start_io();
     void send(unsigned worker, Command c);
 
     const crypto::Registry& registry_;

@@ -34,13 +34,13 @@ struct Handoff::Ring {
     alignas(64) std::uint8_t data[kRingBytes];
 };
 
-Handoff::Handoff(unsigned workers)
+Handoff::Handoff(Token /*create()*/, unsigned workers)
     : workers_(workers),
       owned_(std::size_t{workers} * workers),
       rings_(std::make_unique<std::atomic<Ring*>[]>(std::size_t{workers} * workers)) {}
 
 Result<std::unique_ptr<Handoff>> Handoff::create(unsigned workers) {
-    std::unique_ptr<Handoff> h(new Handoff(workers));  // NOLINT: private constructor
+    auto h = std::make_unique<Handoff>(Token{}, workers);
     for (unsigned k = 0; k < workers; ++k) {
         UniqueFd fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
         if (!fd) {

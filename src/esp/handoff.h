@@ -24,11 +24,17 @@
 namespace ikeplex::esp {
 
 class Handoff {
+    /// The passkey of the constructor: only create() makes one (util/result.h).
+    struct Token {
+        explicit Token() = default;
+    };
+
 public:
     /// Bytes per ring: about 180 datagrams of 1400 bytes (a GRO batch holds up to 64).
     static constexpr std::size_t kRingBytes = 256 * 1024;
 
     static Result<std::unique_ptr<Handoff>> create(unsigned workers);
+    Handoff(Token, unsigned workers);
     Handoff(const Handoff&) = delete;
     Handoff& operator=(const Handoff&) = delete;
     Handoff(Handoff&&) = delete;
@@ -50,7 +56,6 @@ public:
 
 private:
     struct Ring;
-    explicit Handoff(unsigned workers);
     Ring* ring(unsigned from, unsigned to);
 
     unsigned workers_;

@@ -78,7 +78,7 @@ Result<std::unique_ptr<SaCrypto>> SaCrypto::create(const crypto::Registry& reg,
     if (encr_key.size() != encr->key_size) {
         return make_error(Errc::kInvalidArgument, "ESP: wrong encryption key size");
     }
-    std::unique_ptr<SaCrypto> c(new SaCrypto());  // NOLINT: private constructor
+    auto c = std::make_unique<SaCrypto>(Token{});
     c->iv_size_ = encr->iv_size;
     c->block_size_ = std::max<std::size_t>(encr->block_size, 4);
     if (!std::has_single_bit(c->block_size_)) {

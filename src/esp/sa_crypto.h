@@ -33,6 +33,11 @@
 namespace ikeplex::esp {
 
 class SaCrypto {
+    /// The passkey of the constructor: only create() makes one (util/result.h).
+    struct Token {
+        explicit Token() = default;
+    };
+
 public:
     /// `encr_id`/`encr_key_bits`: the ENCR transform (12 AES-CBC, 20 AES-GCM-16, 28
     /// ChaCha20-Poly1305; bits 0 or 256 for ChaCha20). `integ_id`: 0 for AEAD, else 12/13/14
@@ -50,6 +55,7 @@ public:
                                                     std::uint16_t integ_id, ByteView encr_key,
                                                     ByteView integ_key, crypto::IpsecMb* mb,
                                                     Random& rng);
+    explicit SaCrypto(Token /*create()*/) noexcept {}
 
     SaCrypto(const SaCrypto&) = delete;
     SaCrypto& operator=(const SaCrypto&) = delete;
@@ -99,7 +105,6 @@ public:
                             ByteView icv) noexcept;
 
 private:
-    SaCrypto() = default;
     void make_cbc_iv(std::uint64_t seq, MutByteView iv) noexcept;
     [[nodiscard]] bool mac(ByteView esp, bool esn, std::uint32_t seq_high,
                            std::uint8_t* out) noexcept;

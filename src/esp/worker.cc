@@ -51,8 +51,8 @@ std::int64_t now_ms() noexcept {
 
 }  // namespace
 
-Worker::Worker(unsigned index, const io::Tun& tun, WorkerIoOptions options, WorkerCore& core,
-               CommandQueue& queue)
+Worker::Worker(Token /*open()*/, unsigned index, const io::Tun& tun, WorkerIoOptions options,
+               PacketCore& core, CommandQueue& queue)
     : index_(index),
       tun_(tun),
       options_(std::move(options)),
@@ -67,9 +67,9 @@ Worker::Worker(unsigned index, const io::Tun& tun, WorkerIoOptions options, Work
 }
 
 Result<std::unique_ptr<Worker>> Worker::open(unsigned index, const io::Tun& tun,
-                                             const WorkerIoOptions& options, WorkerCore& core,
+                                             const WorkerIoOptions& options, PacketCore& core,
                                              CommandQueue& queue) {
-    std::unique_ptr<Worker> w(new Worker(index, tun, options, core, queue));  // NOLINT
+    auto w = std::make_unique<Worker>(Token{}, index, tun, options, core, queue);
     for (const Endpoint& b : options.udp_binds) {
         // UDP GRO merges datagrams of one 4-tuple before the reuseport program picks a socket,
         // so with several workers a merged batch can carry SPIs another worker owns: GRO only
@@ -99,7 +99,7 @@ Result<std::unique_ptr<Worker>> Worker::open(unsigned index, const io::Tun& tun,
     return w;
 }
 
-Result<void> Worker::steer(const Worker& any, unsigned workers) {
+Status Worker::steer(const Worker& any, unsigned workers) {
     for (const auto& s : any.udp_) {
         if (auto r = io::attach_spi_steering(s.fd(), workers); !r) {
             return r.error();

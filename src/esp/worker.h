@@ -1,7 +1,7 @@
 // A data-plane worker thread (design.md §1.3, §3): pinned to its CPU, it owns TUN queue k, its
 // ESP sockets (UDP 4500 in the reuseport group, steered by SPI; raw ESP optionally) and a
-// WorkerCore. Loop: apply pending commands, wait in epoll, move batches TUN → ESP and
-// ESP → TUN. No locks on the packet path.
+// PacketCore (the ESP WorkerCore; a benchmark's own in ikeplex-relay). Loop: apply pending
+// commands, wait in epoll, move batches TUN → ESP and ESP → TUN. No locks on the packet path.
 #pragma once
 
 #include <array>
@@ -12,7 +12,7 @@
 
 #include "esp/command_queue.h"
 #include "esp/io/udp_io.h"
-#include "esp/worker_core.h"
+#include "esp/packet_core.h"
 #include "util/ip_address.h"
 #include "util/result.h"
 
@@ -42,14 +42,21 @@ struct WorkerIoOptions {
 };
 
 class Worker {
+    /// The passkey of the constructor: only open() makes one (util/result.h).
+    struct Token {
+        explicit Token() = default;
+    };
+
 public:
     /// Opens the worker's sockets (joining each reuseport group after the IKE socket).
     static Result<std::unique_ptr<Worker>> open(unsigned index, const io::Tun& tun,
-                                                const WorkerIoOptions& options, WorkerCore& core,
+                                                const WorkerIoOptions& options, PacketCore& core,
                                                 CommandQueue& queue);
+    Worker(Token, unsigned index, const io::Tun& tun, WorkerIoOptions options, PacketCore& core,
+           CommandQueue& queue);
     /// Attaches the SPI steering program to the reuseport groups (once, after every worker
     /// has joined them).
-    static Result<void> steer(const Worker& any, unsigned workers);
+    static Status steer(const Worker& any, unsigned workers);
 
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -61,8 +68,6 @@ public:
     void stop();
 
 private:
-    Worker(unsigned index, const io::Tun& tun, WorkerIoOptions options, WorkerCore& core,
-           CommandQueue& queue);
     void run();
     void from_tun(std::int64_t now_ms);
     void from_socket(std::size_t socket, std::int64_t now_ms);
@@ -77,7 +82,7 @@ private:
     unsigned index_;
     const io::Tun& tun_;
     WorkerIoOptions options_;
-    WorkerCore& core_;
+    PacketCore& core_;
     CommandQueue& queue_;
     std::vector<io::UdpSocket> udp_;
     std::vector<io::RawEspSocket> raw_;

@@ -12,15 +12,11 @@ namespace {
 /// de-duplicates; this keeps a flood of packets from becoming a flood of events).
 constexpr std::int64_t kAcquireIntervalMs = 1000;
 
-void bump(std::atomic<std::uint64_t>& a, std::uint64_t v = 1) noexcept {
-    a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
-}
-
 }  // namespace
 
 WorkerCore::WorkerCore(unsigned index, const crypto::Registry& registry, EventQueue& events,
                        crypto::IpsecMb* mb) noexcept
-    : index_(index), registry_(registry), events_(events), mb_(mb) {}
+    : PacketCore(index), registry_(registry), events_(events), mb_(mb) {}
 
 void WorkerCore::apply(Command& c) {
     std::visit(Overload{
@@ -44,7 +40,7 @@ void WorkerCore::add(const SaPtr& sa) {
     if (!crypto) {
         // The backend checked the algorithms before sending the command; this is a library
         // failure. The SA stays unusable here and its packets are dropped as kNoSa.
-        log::error(log::Subsystem::kEsp, "worker {}: cannot key SA {:08x}: {}", index_,
+        log::error(log::Subsystem::kEsp, "worker {}: cannot key SA {:08x}: {}", index(),
                    c.spi.value(), crypto.error().to_string());
         return;
     }
@@ -111,7 +107,7 @@ void WorkerCore::rebuild_routes() {
     }
     for (auto& [spi, o] : outbound_) {
         const SaConfig& c = o.sa->config();
-        if (!c.resource.is_none() && c.resource.index() != index_) {
+        if (!c.resource.is_none() && c.resource.index() != index()) {
             continue;  // another worker's SA (not sent here by the data plane, but be safe)
         }
         Route& r = routes_[c.reqid.value()];
@@ -123,10 +119,6 @@ void WorkerCore::rebuild_routes() {
             slot.newest = &o;
         }
     }
-}
-
-void WorkerCore::count_drop(Drop d, std::uint64_t n) noexcept {
-    bump(counters_.drops[static_cast<std::size_t>(d)], n);
 }
 
 void WorkerCore::lifetime(Sa& sa, Sa::Crossed crossed) {
@@ -164,12 +156,6 @@ void WorkerCore::one_outbound(PacketBuf& p, std::vector<Outgoing>& out, std::int
         count_drop(Drop::kMalformed);
         return;
     }
-    if (relay_) {
-        bump(counters_.tx_packets);
-        bump(counters_.tx_bytes, p.size());
-        out.push_back(Outgoing{&p, Endpoint{}, *relay_, true});
-        return;
-    }
     const Policy* policy = policies_ ? policies_->lookup_out(*flow) : nullptr;
     if (policy == nullptr) {
         count_drop(Drop::kNoRoute);
@@ -187,7 +173,7 @@ void WorkerCore::one_outbound(PacketBuf& p, std::vector<Outgoing>& out, std::int
         if (use != nullptr) {
             on_fallback = true;
             if (policy->per_cpu && rate_ok(route->last_acquire_ms, now_ms)) {
-                events_.push(AcquireEvent{policy->reqid, ResourceId::cpu(index_), *flow});
+                events_.push(AcquireEvent{policy->reqid, ResourceId::cpu(index()), *flow});
             }
         } else if (rate_ok(route->last_trap_ms, now_ms)) {
             events_.push(AcquireEvent{policy->reqid, ResourceId::none(), *flow});
@@ -240,16 +226,6 @@ void WorkerCore::inbound(std::span<PacketBuf* const> pkts, std::vector<PacketBuf
 }
 
 void WorkerCore::one_inbound(PacketBuf& p, std::vector<PacketBuf*>& out, std::int64_t now_ms) {
-    if (relay_) {
-        if (!parse_flow(p.bytes())) {
-            count_drop(Drop::kMalformed);
-            return;
-        }
-        bump(counters_.rx_packets);
-        bump(counters_.rx_bytes, p.size());
-        out.push_back(&p);
-        return;
-    }
     const auto hdr = peek_header(p.bytes());
     if (!hdr) {
         count_drop(Drop::kMalformed);

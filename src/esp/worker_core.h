@@ -1,21 +1,17 @@
 // What one data-plane worker does with packets, without I/O (design.md §3): inner packets from
 // its TUN queue become ESP datagrams on its resource's SA (or the group's fallback SA), ESP
-// datagrams steered to it become inner packets. The I/O loop (worker.h) and the in-process
-// tests and benchmarks drive this class directly.
+// datagrams steered to it become inner packets. The I/O loop (worker.h) drives it as its
+// PacketCore; the in-process tests and benchmarks drive this class directly.
 //
 // Threading: one thread calls apply(), outbound() and inbound() (the worker's own); the control
 // thread only reads counters. Commands reach it through the Worker's command queue; nothing
 // here locks.
 #pragma once
 
-#include <array>
-#include <atomic>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <span>
 #include <unordered_map>
-#include <variant>
 #include <vector>
 
 #include "crypto/aead.h"
@@ -23,6 +19,7 @@
 #include "esp/esp_codec.h"
 #include "esp/events.h"
 #include "esp/packet.h"
+#include "esp/packet_core.h"
 #include "esp/replay_window.h"
 #include "esp/sa.h"
 #include "esp/sa_crypto.h"
@@ -30,74 +27,29 @@
 
 namespace ikeplex::esp {
 
-struct AddSa {
-    SaPtr sa;
-};
-struct RemoveSa {
-    Spi spi;
-    bool inbound{false};
-    /// Inbound: keep accepting packets this long after the removal (packets the peer sent
-    /// before it switched to the rekeyed SA are still in flight).
-    std::int64_t grace_ms{0};
-};
-struct SetPolicies {
-    PolicyTablePtr table;
-};
-using Command = std::variant<AddSa, RemoveSa, SetPolicies>;
-
-/// An ESP datagram ready to leave: UDP-encapsulated (RFC 3948) or raw ESP.
-struct Outgoing {
-    PacketBuf* buf{nullptr};
-    Endpoint local;
-    Endpoint peer;
-    bool udp{true};
-};
-
-/// Per-worker counters (one writer: the worker; read by the control thread).
-struct WorkerCounters {
-    std::atomic<std::uint64_t> tx_packets{0};  ///< ESP packets sent (encapsulated)
-    std::atomic<std::uint64_t> tx_bytes{0};    ///< their inner bytes
-    std::atomic<std::uint64_t> rx_packets{0};  ///< ESP packets decapsulated and accepted
-    std::atomic<std::uint64_t> rx_bytes{0};
-    std::atomic<std::uint64_t> fallback_tx{0};  ///< sent on the group's fallback SA
-    /// Received datagrams passed to the worker that owns their SPI (UDP GRO, handoff.h).
-    std::atomic<std::uint64_t> handed_off{0};
-    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Drop::kCount)> drops{};
-};
-
-class WorkerCore {
+class WorkerCore final : public PacketCore {
 public:
     /// `index`: this worker's resource (CPU). `mb`: this thread's IPsec-MB manager or nullptr.
     WorkerCore(unsigned index, const crypto::Registry& registry, EventQueue& events,
                crypto::IpsecMb* mb) noexcept;
 
-    [[nodiscard]] unsigned index() const noexcept { return index_; }
-    /// Relay mode (a benchmark baseline): no ESP, packets pass between TUN and `peer` as is.
-    void set_relay(std::optional<Endpoint> peer) noexcept { relay_ = peer; }
-    /// The worker thread's IPsec-MB manager: SAs keyed from now on use it where they can.
-    void set_ipsec_mb(crypto::IpsecMb* mb) noexcept { mb_ = mb; }
-    void apply(Command& c);
+    void set_ipsec_mb(crypto::IpsecMb* mb) noexcept override { mb_ = mb; }
+    void apply(Command& c) override;
 
     /// Encapsulates each inner packet in `pkts` in place; those to send are appended to `out`.
-    void outbound(std::span<PacketBuf> pkts, std::vector<Outgoing>& out, std::int64_t now_ms);
+    void outbound(std::span<PacketBuf> pkts, std::vector<Outgoing>& out,
+                  std::int64_t now_ms) override;
     void outbound(std::span<PacketBuf* const> pkts, std::vector<Outgoing>& out,
                   std::int64_t now_ms);
     /// Decapsulates each ESP packet (UDP payload or raw ESP) in place; inner packets to hand
     /// to the TUN are appended to `out`.
-    void inbound(std::span<PacketBuf> pkts, std::vector<PacketBuf*>& out, std::int64_t now_ms);
+    void inbound(std::span<PacketBuf> pkts, std::vector<PacketBuf*>& out,
+                 std::int64_t now_ms) override;
     void inbound(std::span<PacketBuf* const> pkts, std::vector<PacketBuf*>& out,
-                 std::int64_t now_ms);
+                 std::int64_t now_ms) override;
 
-    [[nodiscard]] const WorkerCounters& counters() const noexcept { return counters_; }
     /// Removes inbound SAs whose grace period after removal has passed (worker loop, often).
-    void expire_retired(std::int64_t now_ms);
-    /// Counts `n` packets dropped for reason `d` (also used by the I/O loop for kIo).
-    void count_drop(Drop d, std::uint64_t n = 1) noexcept;
-    /// Counts `n` datagrams handed to another worker (the I/O loop).
-    void count_handoff(std::uint64_t n) noexcept {
-        counters_.handed_off.store(counters_.handed_off.load(std::memory_order_relaxed) + n,
-                                   std::memory_order_relaxed);
-    }
+    void expire_retired(std::int64_t now_ms) override;
     [[nodiscard]] std::size_t inbound_sas() const noexcept { return inbound_.size(); }
     [[nodiscard]] std::size_t outbound_sas() const noexcept { return outbound_.size(); }
 
@@ -139,12 +91,10 @@ private:
     void one_outbound(PacketBuf& p, std::vector<Outgoing>& out, std::int64_t now_ms);
     void one_inbound(PacketBuf& p, std::vector<PacketBuf*>& out, std::int64_t now_ms);
 
-    unsigned index_;
     const crypto::Registry& registry_;
     EventQueue& events_;
     crypto::IpsecMb* mb_;
     PolicyTablePtr policies_;
-    std::optional<Endpoint> relay_;
     std::unordered_map<std::uint32_t, Out> outbound_;  // by SPI
     std::unordered_map<std::uint32_t, In> inbound_;    // by SPI
     std::unordered_map<std::uint32_t, Route> routes_;  // by reqid
@@ -156,7 +106,6 @@ private:
     };
     std::vector<Retiring> retiring_;
     std::uint64_t next_order_{0};
-    WorkerCounters counters_;
 };
 
 }  // namespace ikeplex::esp

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "esp/worker_stats.h"
 #include "ike/backend.h"
 #include "util/result.h"
 
@@ -28,17 +29,9 @@ struct SaStats {
     std::int32_t worker{-1};
 };
 
-/// Counters of one data-plane worker (userspace backend), for `stats` and `ikeplex counters`.
-struct WorkerStats {
-    unsigned worker{0};
-    std::uint64_t tx_packets{0};
-    std::uint64_t tx_bytes{0};
-    std::uint64_t rx_packets{0};
-    std::uint64_t rx_bytes{0};
-    std::uint64_t fallback_tx{0};  ///< of tx_packets, sent on a group's fallback SA
-    std::uint64_t handed_off{0};   ///< received, passed to the worker owning the SPI
-    std::vector<std::pair<std::string, std::uint64_t>> drops;  ///< reason -> count (non-zero)
-};
+/// Counters of one data-plane worker (userspace backend), for `stats` and `ikeplex counters`:
+/// the data plane's own copy, handed out as it is.
+using WorkerStats = esp::WorkerStats;
 
 class Backend {
 public:

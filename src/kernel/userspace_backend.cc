@@ -22,7 +22,7 @@ Result<std::unique_ptr<UserspaceBackend>> UserspaceBackend::create(const crypto:
     if (!dp) {
         return dp.error();
     }
-    return std::unique_ptr<UserspaceBackend>(new UserspaceBackend(std::move(*dp)));  // NOLINT
+    return std::make_unique<UserspaceBackend>(Token{}, std::move(*dp));
 }
 
 void UserspaceBackend::apply(std::vector<ike::BackendCommand>& commands) {
@@ -178,21 +178,7 @@ std::optional<SaStats> UserspaceBackend::stats(Spi spi, bool inbound) const {
 std::vector<WorkerStats> UserspaceBackend::worker_stats() const {
     std::vector<WorkerStats> out;
     for (unsigned k = 0; k < dataplane_->workers(); ++k) {
-        const esp::WorkerStats w = dataplane_->stats(k);
-        WorkerStats s;
-        s.worker = k;
-        s.tx_packets = w.tx_packets;
-        s.tx_bytes = w.tx_bytes;
-        s.rx_packets = w.rx_packets;
-        s.rx_bytes = w.rx_bytes;
-        s.fallback_tx = w.fallback_tx;
-        s.handed_off = w.handed_off;
-        for (std::size_t i = 1; i < w.drops.size(); ++i) {
-            if (w.drops[i] != 0) {
-                s.drops.emplace_back(esp::to_string(static_cast<esp::Drop>(i)), w.drops[i]);
-            }
-        }
-        out.push_back(std::move(s));
+        out.push_back(dataplane_->stats(k));
     }
     return out;
 }

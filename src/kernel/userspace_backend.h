@@ -18,9 +18,16 @@
 namespace ikeplex::kernel {
 
 class UserspaceBackend final : public Backend, public ike::SpiAllocator {
+    /// The passkey of the constructor: only create() makes one (util/result.h).
+    struct Token {
+        explicit Token() = default;
+    };
+
 public:
     static Result<std::unique_ptr<UserspaceBackend>> create(const crypto::Registry& registry,
                                                             esp::DataplaneOptions options);
+    UserspaceBackend(Token /*create()*/, std::unique_ptr<esp::Dataplane> dp) noexcept
+        : dataplane_(std::move(dp)) {}
 
     [[nodiscard]] const char* name() const noexcept override { return "userspace"; }
     void apply(std::vector<ike::BackendCommand>& commands) override;
@@ -52,8 +59,6 @@ private:
         auto operator<=>(const RouteKey&) const = default;  // NOLINT(modernize-use-nullptr)
     };
 
-    explicit UserspaceBackend(std::unique_ptr<esp::Dataplane> dp) noexcept
-        : dataplane_(std::move(dp)) {}
     void install_sa(ike::InstallSa& c);
     void publish_policies();
     void add_routes(const ike::InstallPolicy& p);

@@ -4,6 +4,13 @@
 // it can be swapped for std::expected later. Nothing in src/ throws; see design.md §7.
 // Error carries a code, a static detail string for logs and, where the peer must hear of it, the
 // IKEv2 notify type to send (kept as a number here so util does not depend on wire).
+//
+// Spelling: a fallible function that returns nothing returns `Status` (the same type as
+// Result<void>, always written `Status`). Objects whose construction can fail have a private
+// constructor and a static factory (`create()`, `open()`) returning `Result<T>` (the factory
+// calls the constructor) or `Result<std::unique_ptr<T>>` through `std::make_unique`, the
+// constructor then public but taking the class's private passkey
+// `struct Token { explicit Token() = default; };` as its first parameter (never a raw `new`).
 #pragma once
 
 #include <cstdint>

@@ -15,8 +15,8 @@
 #include <linux/netlink.h>
 #include <linux/xfrm.h>
 
-#include "kernel/xfrm/codec.h"
-#include "kernel/xfrm/uapi.h"
+#include "kernel/xfrm/codec/codec.h"
+#include "kernel/xfrm/codec/uapi.h"
 #include "netlink/message.h"
 
 namespace {

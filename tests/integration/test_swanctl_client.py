@@ -5,7 +5,8 @@ load-conn), --list-conns, --initiate (streams control-log), --list-sas, --list-p
 --stats, --counters, --reload-settings, --terminate, and --load-all of an emptied file
 (unload-conn, unload-shared), against strongSwan 5.9.8 as the peer; --monitor-sa (ike-updown,
 child-updown, child-rekey events) and --log (log events) running throughout. What swanctl
-prints must match the daemon's own state."""
+prints must match the daemon's own state. Last, a CA that does not load (`ikeplex load-all`):
+refused with the reason, counted and logged."""
 import json
 import os
 import re
@@ -162,6 +163,24 @@ def test(build, folder):
                                capture_output=True, text=True, timeout=30)
             assert r.returncode != 0 and "no shared key" in r.stdout, r.stdout
             print("swanctl --load-all of an emptied file: connection and secret unloaded")
+
+            # A CA that does not load is refused with the reason, counted and logged, never
+            # dropped without a word (load-cert with flag CA, from `ikeplex load-all`'s x509ca).
+            os.makedirs(f"{folder}/badca/x509ca", exist_ok=True)
+            with open(f"{folder}/badca/swanctl.conf", "w") as f:
+                f.write("")
+            bad = f"{folder}/badca/x509ca/bad.pem"
+            with open(bad, "w") as f:
+                f.write("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n")
+            r = subprocess.run([f"{build}/apps/ikeplex", "--uri", f"unix://{ours.vici}", "load-all", "--file",
+                                f"{folder}/badca/swanctl.conf"], capture_output=True, text=True, timeout=30)
+            why = "cannot load the certificate: certificate: not a PEM X.509 certificate"
+            assert r.returncode != 0 and f"loading '{bad}' failed: {why}" in r.stderr, r.stdout + r.stderr
+            counters = json.loads(ours.cli("counters", "--json"))
+            assert int(counters.get("vici-ca-refused", 0)) == 1, counters
+            wait_until(lambda: f"CA certificate refused: {why}" in open(f"{ours.dir}/ikeplexd.log").read(), 10,
+                       "the refused CA in ikeplexd's log")
+            print("a CA that does not load: refused with the reason, counted (vici-ca-refused) and logged")
         finally:
             for f in followers:
                 f.stop()

@@ -35,7 +35,7 @@ Result<netlink::Socket::Reply> exchange(netlink::Request& r) {
 }
 
 /// Sends `r` and waits for its acknowledgement.
-Result<void> run(netlink::Request& r) {
+Status run(netlink::Request& r) {
     IKEPLEX_TRY(exchange(r));
     return ok();
 }
@@ -44,7 +44,7 @@ unsigned char family_of(const IpAddress& a) noexcept {
     return a.is_v4() ? AF_INET : AF_INET6;
 }
 
-Result<void> check_prefix(const IpAddress& prefix, unsigned prefix_len) {
+Status check_prefix(const IpAddress& prefix, unsigned prefix_len) {
     if (!prefix.is_set() || prefix_len > prefix.size() * 8) {
         return make_error(Errc::kInvalidArgument, "rtnetlink: bad prefix or prefix length");
     }
@@ -66,7 +66,7 @@ std::array<std::uint8_t, 16> masked(const IpAddress& prefix, unsigned prefix_len
     return b;
 }
 
-Result<void> link_request(unsigned ifindex, bool up, unsigned mtu) {
+Status link_request(unsigned ifindex, bool up, unsigned mtu) {
     netlink::Request r(RTM_NEWLINK, 0);
     ifinfomsg ifi{};
     ifi.ifi_family = AF_UNSPEC;
@@ -82,15 +82,15 @@ Result<void> link_request(unsigned ifindex, bool up, unsigned mtu) {
     return run(r);
 }
 
-Result<void> check_family(const std::optional<IpAddress>& a, const IpAddress& prefix,
-                          const char* detail) {
+Status check_family(const std::optional<IpAddress>& a, const IpAddress& prefix,
+                    const char* detail) {
     if (a && (!a->is_set() || a->family() != prefix.family())) {
         return make_error(Errc::kInvalidArgument, detail);
     }
     return ok();
 }
 
-Result<void> route_request(bool add, const RouteSpec& spec) {
+Status route_request(bool add, const RouteSpec& spec) {
     IKEPLEX_TRY(check_prefix(spec.prefix, spec.prefix_len));
     IKEPLEX_TRY(
             check_family(spec.src, spec.prefix, "rtnetlink: source and prefix families differ"));
@@ -167,7 +167,7 @@ Result<RouteTo> parse_route(ByteView body) {
     return out;
 }
 
-Result<void> check_rule_args(int family, unsigned table) {
+Status check_rule_args(int family, unsigned table) {
     if (family != AF_INET && family != AF_INET6) {
         return make_error(Errc::kInvalidArgument, "rtnetlink: rule family not AF_INET(6)");
     }
@@ -177,7 +177,7 @@ Result<void> check_rule_args(int family, unsigned table) {
     return ok();
 }
 
-Result<void> rule_request(bool add, int family, unsigned table, unsigned priority) {
+Status rule_request(bool add, int family, unsigned table, unsigned priority) {
     IKEPLEX_TRY(check_rule_args(family, table));
     netlink::Request r(add ? RTM_NEWRULE : RTM_DELRULE,
                        static_cast<std::uint16_t>(add ? NLM_F_CREATE | NLM_F_EXCL : 0));
@@ -195,18 +195,18 @@ Result<void> rule_request(bool add, int family, unsigned table, unsigned priorit
 
 }  // namespace
 
-Result<void> link_up(unsigned ifindex, unsigned mtu) {
+Status link_up(unsigned ifindex, unsigned mtu) {
     return link_request(ifindex, true, mtu);
 }
 
-Result<void> set_mtu(unsigned ifindex, unsigned mtu) {
+Status set_mtu(unsigned ifindex, unsigned mtu) {
     if (mtu == 0) {
         return make_error(Errc::kInvalidArgument, "rtnetlink: MTU 0");
     }
     return link_request(ifindex, false, mtu);
 }
 
-Result<void> add_address(unsigned ifindex, const IpAddress& addr, unsigned prefix_len) {
+Status add_address(unsigned ifindex, const IpAddress& addr, unsigned prefix_len) {
     IKEPLEX_TRY(check_prefix(addr, prefix_len));
     netlink::Request r(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
     ifaddrmsg ifa{};
@@ -223,8 +223,8 @@ Result<void> add_address(unsigned ifindex, const IpAddress& addr, unsigned prefi
     return run(r);
 }
 
-Result<void> add_route(unsigned ifindex, const IpAddress& prefix, unsigned prefix_len,
-                       const IpAddress* src) {
+Status add_route(unsigned ifindex, const IpAddress& prefix, unsigned prefix_len,
+                 const IpAddress* src) {
     RouteSpec spec{prefix, prefix_len, RT_TABLE_MAIN, ifindex, std::nullopt, std::nullopt};
     if (src != nullptr) {
         spec.src = *src;
@@ -232,16 +232,16 @@ Result<void> add_route(unsigned ifindex, const IpAddress& prefix, unsigned prefi
     return add_route(spec);
 }
 
-Result<void> del_route(unsigned ifindex, const IpAddress& prefix, unsigned prefix_len) {
+Status del_route(unsigned ifindex, const IpAddress& prefix, unsigned prefix_len) {
     return del_route(
             RouteSpec{prefix, prefix_len, RT_TABLE_MAIN, ifindex, std::nullopt, std::nullopt});
 }
 
-Result<void> add_route(const RouteSpec& r) {
+Status add_route(const RouteSpec& r) {
     return route_request(true, r);
 }
 
-Result<void> del_route(const RouteSpec& r) {
+Status del_route(const RouteSpec& r) {
     return route_request(false, r);
 }
 
@@ -265,7 +265,7 @@ Result<RouteTo> route_to(const IpAddress& dst) {
     return make_error(Errc::kNetlink, "rtnetlink: acknowledged without a route");
 }
 
-Result<void> add_rule(int family, unsigned table, unsigned priority) {
+Status add_rule(int family, unsigned table, unsigned priority) {
     auto r = rule_request(true, family, table, priority);
     if (!r && r.error().code == Errc::kSystem && r.error().sys_errno == EEXIST) {
         return ok();
@@ -273,7 +273,7 @@ Result<void> add_rule(int family, unsigned table, unsigned priority) {
     return r;
 }
 
-Result<void> del_rule(int family, unsigned table, unsigned priority) {
+Status del_rule(int family, unsigned table, unsigned priority) {
     return rule_request(false, family, table, priority);
 }
 

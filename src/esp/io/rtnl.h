@@ -30,17 +30,17 @@
 namespace ikeplex::esp::io {
 
 /// Sets the link up and, unless `mtu` is 0, its MTU.
-Result<void> link_up(unsigned ifindex, unsigned mtu);
+Status link_up(unsigned ifindex, unsigned mtu);
 /// Sets the MTU only (the link stays as it is).
-Result<void> set_mtu(unsigned ifindex, unsigned mtu);
+Status set_mtu(unsigned ifindex, unsigned mtu);
 /// Adds `addr`/`prefix_len` to the link (EEXIST if it is there).
-Result<void> add_address(unsigned ifindex, const IpAddress& addr, unsigned prefix_len);
+Status add_address(unsigned ifindex, const IpAddress& addr, unsigned prefix_len);
 /// Adds (or replaces) the route to `prefix`/`prefix_len` via the link (main table), with
 /// preferred source `src` if not null.
-Result<void> add_route(unsigned ifindex, const IpAddress& prefix, unsigned prefix_len,
-                       const IpAddress* src);
+Status add_route(unsigned ifindex, const IpAddress& prefix, unsigned prefix_len,
+                 const IpAddress* src);
 /// Deletes that route (ESRCH if there is none).
-Result<void> del_route(unsigned ifindex, const IpAddress& prefix, unsigned prefix_len);
+Status del_route(unsigned ifindex, const IpAddress& prefix, unsigned prefix_len);
 
 /// The kernel's route to `dst` (RTM_GETROUTE with RTA_DST; the reply's RTA_OIF, RTA_GATEWAY,
 /// RTA_PREFSRC). No route: Errc::kSystem with ENETUNREACH (or whatever the kernel says).
@@ -62,15 +62,15 @@ struct RouteSpec {
     std::optional<IpAddress> src;
 };
 /// Adds or replaces the route (NLM_F_CREATE | NLM_F_REPLACE).
-Result<void> add_route(const RouteSpec& r);
+Status add_route(const RouteSpec& r);
 /// Deletes the route matching `r` (prefix, table and the given oif, gateway, source); ESRCH if
 /// there is none.
-Result<void> del_route(const RouteSpec& r);
+Status del_route(const RouteSpec& r);
 
 /// Policy-routing rule "priority `priority` lookup `table`" for `family` (AF_INET or AF_INET6).
 /// Ok if the same rule is already there.
-Result<void> add_rule(int family, unsigned table, unsigned priority);
+Status add_rule(int family, unsigned table, unsigned priority);
 /// Deletes that rule (ENOENT if there is none).
-Result<void> del_rule(int family, unsigned table, unsigned priority);
+Status del_rule(int family, unsigned table, unsigned priority);
 
 }  // namespace ikeplex::esp::io

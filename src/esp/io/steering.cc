@@ -39,7 +39,7 @@ sock_filter jump(std::uint16_t code, std::uint32_t k, std::uint8_t jt, std::uint
     return sock_filter{code, jt, jf, k};
 }
 
-Result<void> attach_cbpf(int fd, int option, std::vector<sock_filter>& prog) {
+Status attach_cbpf(int fd, int option, std::vector<sock_filter>& prog) {
     sock_fprog fprog{};
     fprog.len = static_cast<unsigned short>(prog.size());
     fprog.filter = prog.data();
@@ -84,7 +84,7 @@ std::vector<sock_filter> spi_reuseport_program(unsigned nworkers) {
     };
 }
 
-Result<void> attach_spi_steering(int any_socket_in_group_fd, unsigned nworkers) {
+Status attach_spi_steering(int any_socket_in_group_fd, unsigned nworkers) {
     if (nworkers == 0 || nworkers > 255) {
         return make_error(Errc::kInvalidArgument, "SPI steering: nworkers must be 1..255");
     }
@@ -109,7 +109,7 @@ std::vector<sock_filter> esp_socket_filter(bool ipv4, unsigned worker, unsigned 
     };
 }
 
-Result<void> attach_esp_filter(int fd, bool ipv4, unsigned worker, unsigned nworkers) {
+Status attach_esp_filter(int fd, bool ipv4, unsigned worker, unsigned nworkers) {
     if (nworkers == 0 || nworkers > 255 || worker >= nworkers) {
         return make_error(Errc::kInvalidArgument, "ESP filter: worker/nworkers out of range");
     }

@@ -65,11 +65,11 @@ Result<UniqueFd> load_cpu_steering_program();
 std::vector<sock_filter> spi_reuseport_program(unsigned nworkers);
 /// Attaches program 2 to the reuseport group of a bound socket (the group must already exist:
 /// any member's fd will do). kInvalidArgument for nworkers outside 1..255.
-Result<void> attach_spi_steering(int any_socket_in_group_fd, unsigned nworkers);
+Status attach_spi_steering(int any_socket_in_group_fd, unsigned nworkers);
 
 /// Program 3 above, for IPv4 (with the IP header) or IPv6 raw sockets.
 std::vector<sock_filter> esp_socket_filter(bool ipv4, unsigned worker, unsigned nworkers);
 /// Attaches program 3 to a raw ESP socket (SO_ATTACH_FILTER).
-Result<void> attach_esp_filter(int fd, bool ipv4, unsigned worker, unsigned nworkers);
+Status attach_esp_filter(int fd, bool ipv4, unsigned worker, unsigned nworkers);
 
 }  // namespace ikeplex::esp::io

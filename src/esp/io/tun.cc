@@ -60,8 +60,8 @@ Tun::~Tun() = default;
 namespace {
 
 /// Opens the queues of `name` with the given flags; takes the name the kernel gave.
-Result<void> open_queues(std::vector<std::unique_ptr<Tun::Queue>>& q, std::string& name,
-                         unsigned queues, bool vnet) {
+Status open_queues(std::vector<std::unique_ptr<Tun::Queue>>& q, std::string& name, unsigned queues,
+                   bool vnet) {
     for (unsigned i = 0; i < queues; ++i) {
         auto queue = std::make_unique<Tun::Queue>();
         queue->fd.reset(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
@@ -147,7 +147,7 @@ const TunQueueStats& Tun::stats(unsigned q) const noexcept {
     return q < q_.size() ? q_[q]->stats : none;
 }
 
-Result<void> Tun::steer_by_cpu() {
+Status Tun::steer_by_cpu() {
     UniqueFd prog = IKEPLEX_TRY(load_cpu_steering_program());
     int prog_fd = prog.get();
     if (::ioctl(q_[0]->fd.get(), TUNSETSTEERINGEBPF, &prog_fd) != 0) {

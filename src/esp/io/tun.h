@@ -81,7 +81,7 @@ public:
     /// bpf() syscall (BPF_PROG_TYPE_SOCKET_FILTER, no libbpf) and attaches it with
     /// TUNSETSTEERINGEBPF, so the queue is the CPU that hands the packet to the TUN (modulo
     /// queues).
-    Result<void> steer_by_cpu();
+    Status steer_by_cpu();
 
     struct Queue;  // per-queue fd, scratch buffer, pending segments, stats (tun.cc)
 

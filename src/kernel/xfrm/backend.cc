@@ -10,8 +10,8 @@
 
 #include "esp/io/rtnl.h"
 #include "kernel/ranges.h"
+#include "kernel/xfrm/codec/uapi.h"
 #include "kernel/xfrm/selectors.h"
-#include "kernel/xfrm/uapi.h"
 #include "util/log.h"
 #include "util/overload.h"
 #include "util/random.h"

@@ -25,7 +25,7 @@
 
 #include "ike/services.h"
 #include "kernel/backend.h"
-#include "kernel/xfrm/codec.h"
+#include "kernel/xfrm/codec/codec.h"
 #include "kernel/xfrm/selectors.h"
 #include "netlink/socket.h"
 

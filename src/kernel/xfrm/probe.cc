@@ -3,8 +3,8 @@
 #include <linux/xfrm.h>
 
 #include "kernel/xfrm/backend.h"
+#include "kernel/xfrm/codec/uapi.h"
 #include "kernel/xfrm/selectors.h"
-#include "kernel/xfrm/uapi.h"
 #include "util/log.h"
 #include "util/random.h"
 

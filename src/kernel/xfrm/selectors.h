@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "ike/traffic_selector.h"
-#include "kernel/xfrm/codec.h"
+#include "kernel/xfrm/codec/codec.h"
 #include "util/result.h"
 
 namespace ikeplex::kernel {

@@ -458,6 +458,40 @@ secrets {
               "matches the identity 'other.example.org'; authentication fails until one is loaded");
 }
 
+TEST(Swanctl, ACaThatDoesNotLoadIsAnErrorWithFileAndLine) {
+    // Wherever a CA comes from (the x509ca folder, an authority, a connection's cacerts), one
+    // that does not load is reported where it is named, never dropped without a word.
+    MemoryFileSystem fs;
+    fs.add("/sw/x509ca/bad.pem",
+           "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n"
+           "-----END CERTIFICATE-----\n");
+    fs.add("/sw/swanctl.conf", R"(connections {
+  c {
+    remote { auth = pubkey
+      cacerts = bad.pem }
+  }
+}
+authorities {
+  ca { cacert = bad.pem }
+}
+)");
+    Findings f;
+    auto r = load_swanctl_file("/sw/swanctl.conf", f, fs);
+    ASSERT_TRUE(r);
+    std::vector<std::string> errors;
+    for (const Diagnostic& d : f.errors) {
+        errors.push_back(d.to_string());
+    }
+    EXPECT_THAT(errors,
+                ElementsAre(HasSubstr("/sw/x509ca/bad.pem:0: certificate: not a PEM"),
+                            HasSubstr("/sw/swanctl.conf:4: connections.c.remote.cacerts: cannot "
+                                      "load certificate 'bad.pem': "),
+                            HasSubstr("/sw/swanctl.conf:8: authorities.ca.cacert: cannot load: ")));
+    EXPECT_TRUE(r->credentials.ca_certs.empty());
+    EXPECT_TRUE(r->connections.empty());
+    EXPECT_THAT(r->failed_connections, ElementsAre("c"));
+}
+
 TEST(Swanctl, FileWithIncludesAndReferences) {
     MemoryFileSystem fs;
     fs.add("/etc/swanctl/swanctl.conf",

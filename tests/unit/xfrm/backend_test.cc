@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "esp/io/rtnl.h"
-#include "kernel/xfrm/uapi.h"
+#include "kernel/xfrm/codec/uapi.h"
 #include "kernel_dump.h"
 #include "netns.h"
 #include "util/unique_fd.h"

@@ -1,7 +1,7 @@
 // The XFRM codec without a kernel: builders checked field by field against the uapi structs
 // (<linux/xfrm.h>), builder -> parser round trips, parsers fed crafted kernel messages and
 // broken ones, the algorithm table and message names.
-#include "kernel/xfrm/codec.h"
+#include "kernel/xfrm/codec/codec.h"
 
 #include <cstring>
 #include <string>
@@ -15,7 +15,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kernel/xfrm/uapi.h"
+#include "kernel/xfrm/codec/uapi.h"
 
 namespace ikeplex::kernel::xfrm {
 namespace {

@@ -29,8 +29,8 @@
 
 #include <gtest/gtest.h>
 
-#include "kernel/xfrm/codec.h"
-#include "kernel/xfrm/uapi.h"
+#include "kernel/xfrm/codec/codec.h"
+#include "kernel/xfrm/codec/uapi.h"
 #include "netlink/message.h"
 #include "util/hex.h"
 #include "vectors.h"

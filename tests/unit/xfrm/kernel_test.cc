@@ -39,8 +39,8 @@
 
 #include "../esp_io/netns.h"
 #include "esp/io/rtnl.h"
-#include "kernel/xfrm/codec.h"
-#include "kernel/xfrm/uapi.h"
+#include "kernel/xfrm/codec/codec.h"
+#include "kernel/xfrm/codec/uapi.h"
 #include "kernel_dump.h"
 #include "netlink/socket.h"
 #include "util/hex.h"

@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kernel/xfrm/codec.h"
+#include "kernel/xfrm/codec/codec.h"
 #include "netlink/socket.h"
 
 namespace ikeplex::kernel::xfrm {

@@ -12,8 +12,8 @@
 
 #include <linux/netlink.h>
 
-#include "kernel/xfrm/codec.h"
-#include "kernel/xfrm/uapi.h"
+#include "kernel/xfrm/codec/codec.h"
+#include "kernel/xfrm/codec/uapi.h"
 #include "netlink/socket.h"
 
 namespace x = ikeplex::kernel::xfrm;

@@ -24,8 +24,8 @@
 #include <linux/xfrm.h>
 #include <netinet/in.h>
 
-#include "kernel/xfrm/codec.h"
-#include "kernel/xfrm/uapi.h"
+#include "kernel/xfrm/codec/codec.h"
+#include "kernel/xfrm/codec/uapi.h"
 
 namespace ikeplex::kernel::xfrm {
 

@@ -23,7 +23,7 @@
 // - Templates: validate_tmpl() takes a template family of 0 as the selector's and requires a
 //   transport-mode template to have the selector's family. iproute2 sets aalgos, ealgos and
 //   calgos to ~0 (any algorithm).
-#include "kernel/xfrm/codec.h"
+#include "kernel/xfrm/codec/codec.h"
 
 #include <array>
 #include <cstring>
@@ -35,7 +35,7 @@
 #include <linux/xfrm.h>
 #include <netinet/in.h>
 
-#include "kernel/xfrm/uapi.h"
+#include "kernel/xfrm/codec/uapi.h"
 
 namespace ikeplex::kernel::xfrm {
 

@@ -1,4 +1,4 @@
-#include "kernel/xfrm/sockopt.h"
+#include "kernel/xfrm/codec/sockopt.h"
 
 #include <cerrno>
 

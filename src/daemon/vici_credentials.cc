@@ -1,0 +1,230 @@
+#include "daemon/vici_credentials.h"
+
+#include "daemon/vici_command.h"
+
+namespace ikeplex::daemon {
+
+void CredentialCommands::register_with(vici::Server& server) {
+    add_command(server, "load-shared", this, &CredentialCommands::load_shared);
+    add_command(server, "unload-shared", this, &CredentialCommands::unload_shared);
+    add_command(server, "get-shared", this, &CredentialCommands::get_shared);
+    add_command(server, "get-keys", this, &CredentialCommands::get_keys);
+    add_command(server, "load-key", this, &CredentialCommands::load_key);
+    add_command(server, "load-cert", this, &CredentialCommands::load_cert);
+    add_command(server, "load-authority", this, &CredentialCommands::load_authority);
+    add_command(server, "clear-creds", this, &CredentialCommands::clear_creds);
+    server.add_command("get-authorities", [](const vici::Message&, const vici::Reply& reply) {
+        vici::Message r;
+        r.add_list("authorities");
+        reply.respond(r);
+    });
+    for (const char* cmd : {"unload-authority", "unload-key"}) {
+        server.add_command(cmd, [](const vici::Message&, const vici::Reply& reply) {
+            reply.respond(result(false, "not found"));
+        });
+    }
+}
+
+void CredentialCommands::rebuild(ike::Credentials from_file) {
+    for (const auto& [id, psk] : shared_) {
+        from_file.psks.push_back(ike::Credentials::Psk{psk.ids, psk.secret.clone()});
+    }
+    for (const Bytes& b : cas_) {
+        auto cert = crypto::Certificate::from_any(b);
+        auto st = cert ? from_file.add_ca(std::move(*cert)) : Status(cert.error());
+        if (!st) {
+            refused("a CA certificate loaded over VICI is no longer trusted: " +
+                    st.error().to_string());
+        }
+    }
+    for (const Bytes& b : certs_) {
+        if (auto cert = crypto::Certificate::from_any(b)) {
+            from_file.add_own_cert(std::move(*cert));
+        }
+    }
+    for (const Bytes& b : keys_) {
+        if (auto key = crypto::PrivateKey::from_any(b)) {
+            from_file.add_key(std::move(*key));
+        }
+    }
+    host_.manager().set_credentials(std::move(from_file));
+}
+
+std::optional<std::string> CredentialCommands::adopt(ike::Credentials& from_conn) {
+    for (crypto::Certificate& ca : from_conn.ca_certs) {
+        const Bytes der = ca.der();
+        const std::string noun = "the CA certificate '" + ca.subject() + "'";
+        if (auto why = trust(std::move(ca), der, noun)) {
+            return why;
+        }
+    }
+    ike::Credentials& live = host_.manager().credentials();
+    for (crypto::Certificate& own : from_conn.pending_certs) {
+        certs_.push_back(own.der());
+        live.add_own_cert(std::move(own));
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> CredentialCommands::trust(Result<crypto::Certificate> cert,
+                                                     const Bytes& der, const std::string& noun) {
+    std::string why;
+    if (!cert) {
+        why = "cannot load " + noun + ": " + cert.error().detail;
+    } else if (auto st = host_.manager().credentials().add_ca(std::move(*cert)); !st) {
+        why = "cannot trust " + noun + ": " + st.error().to_string();
+    } else {
+        cas_.push_back(der);
+        return std::nullopt;
+    }
+    refused(why);
+    return why;
+}
+
+void CredentialCommands::refused(const std::string& why) {
+    ++counters_.ca_refused;
+    if (refused_log_.allow(static_cast<std::uint64_t>(host_.now().ms))) {
+        log::error(log::Subsystem::kCfg, "CA certificate refused: {} ({} similar suppressed)", why,
+                   refused_log_.suppressed());
+    }
+}
+
+void CredentialCommands::load_shared(const vici::Message& req, const vici::Reply& reply) {
+    const auto type = req.get("type");
+    const auto data = req.find_value("data");
+    if (!type || data == nullptr) {
+        reply.respond(result(false, "missing type or data"));
+        return;
+    }
+    if (*type != "ike" && *type != "IKE") {
+        reply.respond(
+                result(false, "only IKE shared secrets are supported (no EAP, XAuth or PPK)"));
+        return;
+    }
+    ike::Credentials::Psk psk;
+    psk.secret = SecretBytes::copy_of(data->value);
+    if (const vici::List* owners = req.find_list("owners")) {
+        for (const auto& o : owners->texts()) {
+            auto id = ike::Identity::parse(o);
+            if (!id) {
+                reply.respond(result(false, "bad owner identity '" + std::string(o) + "'"));
+                return;
+            }
+            psk.ids.push_back(*id);
+        }
+    }
+    const std::string id(req.get("id").value_or("shared-" + std::to_string(shared_.size() + 1)));
+    host_.manager().credentials().psks.push_back(
+            ike::Credentials::Psk{psk.ids, psk.secret.clone()});
+    if (auto old = shared_.find(id); old != shared_.end()) {
+        // Replace: rebuild the list without the old entry.
+        shared_.erase(old);
+        shared_.emplace(id, std::move(psk));
+        relist_shared();
+    } else {
+        shared_.emplace(id, std::move(psk));
+    }
+    reply.respond(result(true));
+}
+
+void CredentialCommands::unload_shared(const vici::Message& req, const vici::Reply& reply) {
+    const auto id = req.get("id");
+    if (!id || shared_.erase(std::string(*id)) == 0) {
+        reply.respond(result(false, "shared secret not found"));
+        return;
+    }
+    relist_shared();
+    reply.respond(result(true));
+}
+
+void CredentialCommands::relist_shared() {
+    auto& list = host_.manager().credentials().psks;
+    list.clear();
+    for (const auto& [k, v] : shared_) {
+        list.push_back(ike::Credentials::Psk{v.ids, v.secret.clone()});
+    }
+}
+
+void CredentialCommands::get_shared(const vici::Message&, const vici::Reply& reply) {
+    vici::Message r;
+    vici::List& l = r.add_list("keys");
+    for (const auto& [id, psk] : shared_) {
+        l.add(id);
+    }
+    reply.respond(r);
+}
+
+void CredentialCommands::get_keys(const vici::Message&, const vici::Reply& reply) {
+    vici::Message r;
+    vici::List& l = r.add_list("keys");
+    for (std::size_t i = 0; i < keys_.size(); ++i) {
+        l.add("key-" + std::to_string(i + 1));
+    }
+    reply.respond(r);
+}
+
+void CredentialCommands::load_key(const vici::Message& req, const vici::Reply& reply) {
+    const auto data = req.find_value("data");
+    auto key = data != nullptr ? crypto::PrivateKey::from_any(data->value)
+                               : Result<crypto::PrivateKey>(
+                                         make_error(Errc::kInvalidArgument, "missing data"));
+    if (!key) {
+        reply.respond(result(false, std::string("cannot load the key: ") + key.error().detail));
+        return;
+    }
+    keys_.push_back(data->value);
+    host_.manager().credentials().add_key(std::move(*key));
+    vici::Message r = result(true);
+    r.add("id", "key-" + std::to_string(keys_.size()));
+    reply.respond(r);
+}
+
+void CredentialCommands::load_cert(const vici::Message& req, const vici::Reply& reply) {
+    const auto data = req.find_value("data");
+    const auto type = req.get("type").value_or("X509");
+    if (type != "X509" && type != "x509") {
+        reply.respond(result(false, "only X.509 certificates are supported"));
+        return;
+    }
+    auto cert = data != nullptr ? crypto::Certificate::from_any(data->value)
+                                : Result<crypto::Certificate>(
+                                          make_error(Errc::kInvalidArgument, "missing data"));
+    if (req.get("flag") == std::optional<std::string_view>("CA")) {
+        const auto why =
+                trust(std::move(cert), data != nullptr ? data->value : Bytes{}, "the certificate");
+        reply.respond(result(!why, why.value_or("")));
+        return;
+    }
+    if (!cert) {
+        reply.respond(
+                result(false, std::string("cannot load the certificate: ") + cert.error().detail));
+        return;
+    }
+    certs_.push_back(data->value);
+    host_.manager().credentials().add_own_cert(std::move(*cert));
+    reply.respond(result(true));
+}
+
+void CredentialCommands::load_authority(const vici::Message& req, const vici::Reply& reply) {
+    const vici::Section* body = first_section(req);
+    const vici::KeyValue* data = body != nullptr ? body->body.find_value("cacert") : nullptr;
+    auto cert =
+            data != nullptr
+                    ? crypto::Certificate::from_any(data->value)
+                    : Result<crypto::Certificate>(make_error(Errc::kInvalidArgument, "no cacert"));
+    const auto why =
+            trust(std::move(cert), data != nullptr ? data->value : Bytes{}, "the authority");
+    reply.respond(result(!why, why.value_or("")));
+}
+
+void CredentialCommands::clear_creds(const vici::Message&, const vici::Reply& reply) {
+    shared_.clear();
+    certs_.clear();
+    cas_.clear();
+    keys_.clear();
+    rebuild(ike::Credentials{});
+    reload_file_();
+    reply.respond(result(true));
+}
+
+}  // namespace ikeplex::daemon

@@ -1,0 +1,64 @@
+// VICI credential commands: shared secrets (load-shared, unload-shared, get-shared), private
+// keys (load-key, get-keys), certificates and authorities (load-cert, load-authority), and
+// clear-creds. What is loaded over VICI is kept, so that a reload of swanctl.conf (which
+// replaces the engine's credentials) keeps it. A CA certificate that cannot be loaded or
+// trusted is refused with the reason, counted (vici-ca-refused) and logged, rate-limited.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/engine_host.h"
+#include "daemon/vici_command.h"
+#include "util/log.h"
+#include "vici/server.h"
+
+namespace ikeplex::daemon {
+
+class CredentialCommands {
+public:
+    /// `reload_file`: loads swanctl.conf again (clear-creds keeps the file's credentials).
+    CredentialCommands(EngineHost& host, DaemonCounters& counters,
+                       std::function<void()> reload_file)
+        : host_(host), counters_(counters), reload_file_(std::move(reload_file)) {}
+
+    void register_with(vici::Server& server);
+    /// The engine's credentials become `from_file` (swanctl.conf's) plus everything loaded
+    /// over VICI.
+    void rebuild(ike::Credentials from_file);
+    /// The certificates that came with a load-conn join the VICI credentials, CAs first.
+    /// Returns why a CA among them cannot be trusted (the connection is then refused).
+    [[nodiscard]] std::optional<std::string> adopt(ike::Credentials& from_conn);
+
+private:
+    void load_shared(const vici::Message& req, const vici::Reply& reply);
+    void unload_shared(const vici::Message& req, const vici::Reply& reply);
+    void get_shared(const vici::Message& req, const vici::Reply& reply);
+    void get_keys(const vici::Message& req, const vici::Reply& reply);
+    void load_key(const vici::Message& req, const vici::Reply& reply);
+    void load_cert(const vici::Message& req, const vici::Reply& reply);
+    void load_authority(const vici::Message& req, const vici::Reply& reply);
+    void clear_creds(const vici::Message& req, const vici::Reply& reply);
+    /// The engine's shared secrets become those loaded over VICI.
+    void relist_shared();
+    /// Trusts CA `cert` (encoded as `der`) and keeps it for rebuilds. Returns why not
+    /// ("cannot load <noun>: ...", "cannot trust <noun>: ...") after refused().
+    std::optional<std::string> trust(Result<crypto::Certificate> cert, const Bytes& der,
+                                     const std::string& noun);
+    /// Counts a refused CA and logs why (rate-limited: a client can send many).
+    void refused(const std::string& why);
+
+    EngineHost& host_;
+    DaemonCounters& counters_;
+    std::function<void()> reload_file_;
+    log::RateLimiter refused_log_{10, 10000};
+    std::map<std::string, ike::Credentials::Psk> shared_;  ///< load-shared, by id
+    std::vector<Bytes> certs_;                             ///< load-cert (flag NONE)
+    std::vector<Bytes> cas_;                               ///< load-cert (CA), load-authority
+    std::vector<Bytes> keys_;                              ///< load-key
+};
+
+}  // namespace ikeplex::daemon
