@@ -191,6 +191,121 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
     return id;
 }
 
+namespace {
+
+/// The child config a request is for (the rekeyed SA's, else the first whose selectors
+/// overlap the request's) and the selectors narrowed to it (RFC 7296 §2.9).
+struct ChildMatch {
+    const ChildConfig* child{nullptr};
+    std::vector<TrafficSelector> narrowed_i;  ///< the peer's side
+    std::vector<TrafficSelector> narrowed_r;  ///< ours
+};
+
+ChildMatch match_child(const IkeSa& sa, const PeerConfig& peer, const ChildPayloads& cp,
+                       const ChildSa* rekeyed) {
+    const auto tsi = from_wire(*cp.tsi);
+    const auto tsr = from_wire(*cp.tsr);
+    ChildMatch m;
+    for (const ChildConfig& c : peer.children) {
+        if (rekeyed != nullptr && rekeyed->config != &c) {
+            continue;
+        }
+        m.narrowed_i = narrow(tsi, config_ts(c.remote_ts, sa.remote()));
+        m.narrowed_r = narrow(tsr, config_ts(c.local_ts, sa.local()));
+        if (!m.narrowed_i.empty() && !m.narrowed_r.empty()) {
+            m.child = &c;
+            return m;
+        }
+    }
+    IKE_LOG(info, sa, "traffic selectors {} === {} unacceptable", to_string(tsr), to_string(tsi));
+    return ChildMatch{};
+}
+
+/// The responder's side of PFS (RFC 7296 §1.3.1): a KE group in the chosen proposal needs a
+/// matching KE payload; our KE and the shared secret, or the error to answer.
+struct Pfs {
+    crypto::KeyExchangePtr ke;
+    SecretBytes secret;
+    std::optional<std::vector<Payload>> error;
+};
+
+Pfs responder_pfs(IkeSa& sa, const ChildPayloads& cp, std::uint16_t group) {
+    Pfs pfs;
+    if (cp.ke == nullptr) {
+        pfs.error = error_response(NotifyType::kNoProposalChosen);
+        return pfs;
+    }
+    if (cp.ke->group != group) {
+        pfs.error = error_response(
+                NotifyType::kInvalidKePayload,
+                Bytes{static_cast<std::uint8_t>(group >> 8U), static_cast<std::uint8_t>(group)});
+        return pfs;
+    }
+    auto made = sa.make_ke(group);
+    if (!made) {
+        pfs.error = error_response(NotifyType::kNoProposalChosen);
+        return pfs;
+    }
+    pfs.ke = std::move(*made);
+    auto shared = pfs.ke->shared_secret(cp.ke->data);
+    if (!shared) {
+        pfs.error = error_response(NotifyType::kInvalidSyntax);
+        return pfs;
+    }
+    pfs.secret = std::move(*shared);
+    return pfs;
+}
+
+/// The answer to a request RFC 9611's group rules turn down, if they do.
+std::optional<std::vector<Payload>> binding_refusal(const Binding& b) {
+    if (b.refuse) {
+        return error_response(NotifyType::kTsMaxQueue);
+    }
+    if (b.fail) {
+        return error_response(NotifyType::kNoProposalChosen);
+    }
+    if (b.retry_later) {
+        return error_response(NotifyType::kTemporaryFailure);
+    }
+    return std::nullopt;
+}
+
+void log_joined(const IkeSa& sa, const ChildSa& c, ByteView our_id,
+                std::span<const Payload> request) {
+    const auto* info = find_notify(request, NotifyType::kSaResourceInfo);
+    IKE_LOG(info, sa, "CHILD_SA {} joins its group as the {} (our id {}, the peer's id {})",
+            c.config->name,
+            c.resource.is_none() ? std::string("fallback")
+                                 : fmt::format("member of cpu {}", c.resource.index()),
+            identifier_text(our_id), identifier_text(info->data));
+}
+
+/// The response's payloads for an accepted Child SA, in strongSwan's order.
+std::vector<Payload> child_response(const ChildRequest& req, const wire::Proposal& answer,
+                                    const crypto::KeyExchange* ke, const ChildMatch& m,
+                                    bool transport, const std::optional<Bytes>& resource_id) {
+    std::vector<Payload> out;
+    out.push_back(wire::make_payload(wire::SaPayload{{answer}}));
+    if (req.nr != nullptr && req.include_nonce) {
+        out.push_back(wire::make_payload(wire::NoncePayload{*req.nr}));
+    }
+    if (ke != nullptr) {
+        out.push_back(wire::make_payload(wire::KePayload{
+                ke->info().id, Bytes(ke->public_value().begin(), ke->public_value().end())}));
+    }
+    out.push_back(wire::make_tsi(to_wire(m.narrowed_i)));
+    out.push_back(wire::make_tsr(to_wire(m.narrowed_r)));
+    if (transport) {
+        out.push_back(wire::make_notify(NotifyType::kUseTransportMode));
+    }
+    if (resource_id) {
+        out.push_back(wire::make_sa_resource_info(*resource_id));
+    }
+    return out;
+}
+
+}  // namespace
+
 std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step,
                                   std::uint32_t* created) {
     const ChildPayloads cp = child_payloads(req.payloads);
@@ -198,39 +313,16 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     if (cp.sa == nullptr || cp.tsi == nullptr || cp.tsr == nullptr || peer == nullptr) {
         return error_response(NotifyType::kNoProposalChosen);
     }
-    const auto tsi = from_wire(*cp.tsi);  // the peer's side
-    const auto tsr = from_wire(*cp.tsr);  // ours
-    // Which child config: the rekeyed one's, else the first whose selectors overlap.
-    const ChildConfig* child = nullptr;
-    std::vector<TrafficSelector> narrowed_i;
-    std::vector<TrafficSelector> narrowed_r;
-    for (const ChildConfig& c : peer->children) {
-        if (req.rekeyed != nullptr && req.rekeyed->config != &c) {
-            continue;
-        }
-        narrowed_i = narrow(tsi, config_ts(c.remote_ts, sa.remote()));
-        narrowed_r = narrow(tsr, config_ts(c.local_ts, sa.local()));
-        if (!narrowed_i.empty() && !narrowed_r.empty()) {
-            child = &c;
-            break;
-        }
-    }
-    if (child == nullptr) {
-        IKE_LOG(info, sa, "traffic selectors {} === {} unacceptable", to_string(tsr),
-                to_string(tsi));
+    const ChildMatch m = match_child(sa, *peer, cp, req.rekeyed);
+    if (m.child == nullptr) {
         return error_response(NotifyType::kTsUnacceptable);
     }
+    const ChildConfig* child = m.child;
     // RFC 9611: a group member, the group at its limit, or a regular Child SA.
-    const Binding binding = bind_member(sa, *child, narrowed_r, narrowed_i, req.payloads,
+    const Binding binding = bind_member(sa, *child, m.narrowed_r, m.narrowed_i, req.payloads,
                                         req.rekeyed != nullptr, step.now);
-    if (binding.refuse) {
-        return error_response(NotifyType::kTsMaxQueue);
-    }
-    if (binding.fail) {
-        return error_response(NotifyType::kNoProposalChosen);
-    }
-    if (binding.retry_later) {
-        return error_response(NotifyType::kTemporaryFailure);
+    if (auto refusal = binding_refusal(binding)) {
+        return std::move(*refusal);
     }
     auto chosen = select_proposal(cp.sa->proposals, child->esp_proposals, req.ignore_ke);
     if (!chosen) {
@@ -242,30 +334,14 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     if (!spi_out || !algorithms) {
         return error_response(NotifyType::kNoProposalChosen);
     }
-    // PFS (RFC 7296 §1.3.1): a KE group in the chosen proposal needs a matching KE payload.
     ByteView g_ir = req.g_ir;
-    crypto::KeyExchangePtr ke;
-    SecretBytes secret;
+    Pfs pfs;
     if (!req.ignore_ke && algorithms->ke != 0) {
-        if (cp.ke == nullptr) {
-            return error_response(NotifyType::kNoProposalChosen);
+        pfs = responder_pfs(sa, cp, algorithms->ke);
+        if (pfs.error) {
+            return std::move(*pfs.error);
         }
-        if (cp.ke->group != algorithms->ke) {
-            return error_response(NotifyType::kInvalidKePayload,
-                                  Bytes{static_cast<std::uint8_t>(algorithms->ke >> 8U),
-                                        static_cast<std::uint8_t>(algorithms->ke)});
-        }
-        auto made = sa.make_ke(algorithms->ke);
-        if (!made) {
-            return error_response(NotifyType::kNoProposalChosen);
-        }
-        ke = std::move(*made);
-        auto shared = ke->shared_secret(cp.ke->data);
-        if (!shared) {
-            return error_response(NotifyType::kInvalidSyntax);
-        }
-        secret = std::move(*shared);
-        g_ir = secret.view();
+        g_ir = pfs.secret.view();
     }
     const ResourceId resource = req.rekeyed != nullptr ? req.rekeyed->resource : binding.resource;
     const Spi spi_in =
@@ -289,46 +365,24 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     c->spi_in = spi_in;
     c->spi_out = *spi_out;
     c->mode = transport ? Mode::kTransport : Mode::kTunnel;
-    c->local_ts = narrowed_r;
-    c->remote_ts = narrowed_i;
+    c->local_ts = m.narrowed_r;
+    c->remote_ts = m.narrowed_i;
     c->proposal = answer;
     c->algorithms = *algorithms;
     c->resource = resource;
     c->group_member = req.rekeyed != nullptr ? req.rekeyed->group_member : binding.member;
     c->member_info = req.rekeyed != nullptr ? req.rekeyed->member_info : binding.info;
-    const Bytes our_id = resource_identifier(sa, resource, c->member_info.slot);
+    std::optional<Bytes> our_id;
     if (binding.member) {
-        const auto* info = find_notify(req.payloads, NotifyType::kSaResourceInfo);
-        IKE_LOG(info, sa, "CHILD_SA {} joins its group as the {} (our id {}, the peer's id {})",
-                child->name,
-                resource.is_none() ? std::string("fallback")
-                                   : fmt::format("member of cpu {}", resource.index()),
-                identifier_text(our_id), identifier_text(info->data));
+        our_id = resource_identifier(sa, resource, c->member_info.slot);
+        log_joined(sa, *c, *our_id, req.payloads);
     }
     ChildSa& added = sa.add_child(std::move(c));
     sa.install_child(added, std::move(*keys), false, step);
     if (created != nullptr) {
         *created = added.id;
     }
-
-    std::vector<Payload> out;
-    out.push_back(wire::make_payload(wire::SaPayload{{answer}}));
-    if (req.nr != nullptr && req.include_nonce) {
-        out.push_back(wire::make_payload(wire::NoncePayload{*req.nr}));
-    }
-    if (ke) {
-        out.push_back(wire::make_payload(wire::KePayload{
-                ke->info().id, Bytes(ke->public_value().begin(), ke->public_value().end())}));
-    }
-    out.push_back(wire::make_tsi(to_wire(narrowed_i)));
-    out.push_back(wire::make_tsr(to_wire(narrowed_r)));
-    if (transport) {
-        out.push_back(wire::make_notify(NotifyType::kUseTransportMode));
-    }
-    if (binding.member) {
-        out.push_back(wire::make_sa_resource_info(our_id));
-    }
-    return out;
+    return child_response(req, answer, pfs.ke.get(), m, transport, our_id);
 }
 
 }  // namespace ikeplex::ike

@@ -243,6 +243,65 @@ bool address_allowed(const std::vector<IpAddress>& allowed, const IpAddress& a) 
     return allowed.empty() || std::find(allowed.begin(), allowed.end(), a) != allowed.end();
 }
 
+/// The connections for the addresses of an IKE_SA_INIT request that accept the first proposal
+/// one of them accepts, and that proposal.
+std::pair<std::vector<ConfigPtr>, std::optional<wire::Proposal>> candidates_for(
+        SaRegistry& registry, const InitRequest& req, const wire::SaPayload& offered) {
+    std::vector<ConfigPtr> candidates;
+    std::optional<wire::Proposal> chosen;
+    for (const ConfigPtr& shared : registry.configs().items()) {
+        const PeerConfig& c = *shared;
+        if (!address_allowed(c.local_addrs, req.local.address) ||
+            !address_allowed(c.remote_addrs, req.remote.address)) {
+            continue;
+        }
+        auto sel = select_proposal(offered.proposals, c.ike_proposals);
+        if (!sel) {
+            continue;
+        }
+        if (!chosen) {
+            chosen = *sel;
+        }
+        if (select_proposal(std::span<const wire::Proposal>(&*chosen, 1), c.ike_proposals)) {
+            candidates.push_back(shared);
+        }
+    }
+    return {std::move(candidates), std::move(chosen)};
+}
+
+/// The IKE_SA_INIT response: SA, KE, Nr, NAT detection, [CERTREQ], [FRAG_SUP], HASH_ALG; no
+/// payloads if it cannot be built.
+wire::Message init_response(Services& services, const InitRequest& req, IkeSa& new_sa,
+                            const wire::Proposal& chosen, const crypto::KeyExchange& own_ke,
+                            const std::vector<ConfigPtr>& candidates) {
+    wire::Message resp;
+    resp.header = req.message.header;
+    resp.header.spi_r = req.spi_r;
+    resp.header.flags = wire::kFlagResponse;
+    resp.payloads.push_back(wire::make_payload(wire::SaPayload{{chosen}}));
+    resp.payloads.push_back(wire::make_payload(wire::KePayload{
+            own_ke.info().id, Bytes(own_ke.public_value().begin(), own_ke.public_value().end())}));
+    resp.payloads.push_back(wire::make_payload(wire::NoncePayload{new_sa.handshake().nr}));
+    if (!append_natd(services.registry, new_sa.spi_i(), new_sa.spi_r(), req.local, req.remote,
+                     services.settings.force_encap, services.random, resp.payloads)) {
+        return wire::Message{resp.header, {}};
+    }
+    // CERTREQ when a certificate is expected from the initiator (RFC 7296 §3.7).
+    if (std::any_of(candidates.begin(), candidates.end(),
+                    [](const ConfigPtr& c) { return c->remote.kind == AuthKind::kPubkey; })) {
+        if (Bytes certreq = services.credentials.certreq_data(); !certreq.empty()) {
+            resp.payloads.push_back(wire::make_payload(
+                    wire::CertReqPayload{wire::CertEncoding::kX509Signature, std::move(certreq)}));
+        }
+    }
+    if (candidates.front()->fragmentation && new_sa.peer_fragmentation) {
+        resp.payloads.push_back(wire::make_notify(NotifyType::kIkev2FragmentationSupported));
+    }
+    resp.payloads.push_back(
+            wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
+    return resp;
+}
+
 }  // namespace
 
 Result<Bytes> nat_hash(const crypto::Registry& r, IkeSpi spi_i, IkeSpi spi_r, const Endpoint& e) {
@@ -272,26 +331,7 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     const auto* sa_payload = find_payload<wire::SaPayload>(ps, PayloadType::kSa);
     const auto* ke = find_payload<wire::KePayload>(ps, PayloadType::kKe);
     const auto* ni = find_payload<wire::NoncePayload>(ps, PayloadType::kNonce);
-    // Connections for these addresses, and the first proposal one of them accepts.
-    std::vector<ConfigPtr> candidates;
-    std::optional<wire::Proposal> chosen;
-    for (const ConfigPtr& shared : registry.configs().items()) {
-        const PeerConfig& c = *shared;
-        if (!address_allowed(c.local_addrs, req.local.address) ||
-            !address_allowed(c.remote_addrs, req.remote.address)) {
-            continue;
-        }
-        auto sel = select_proposal(sa_payload->proposals, c.ike_proposals);
-        if (!sel) {
-            continue;
-        }
-        if (!chosen) {
-            chosen = *sel;
-        }
-        if (select_proposal(std::span<const wire::Proposal>(&*chosen, 1), c.ike_proposals)) {
-            candidates.push_back(shared);
-        }
-    }
+    auto [candidates, chosen] = candidates_for(registry, req, *sa_payload);
     if (!chosen) {
         log::info(log::Subsystem::kIke, "{} no IKE config or proposal matches IKE_SA_INIT from {}",
                   req.local, req.remote);
@@ -337,32 +377,10 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     hs.peer_hashes = parse_hashes(find_notify(ps, NotifyType::kSignatureHashAlgorithms));
     hs.peer_init_message.assign(req.raw.begin(), req.raw.end());
 
-    wire::Message resp;
-    resp.header = req.message.header;
-    resp.header.spi_r = req.spi_r;
-    resp.header.flags = wire::kFlagResponse;
-    resp.payloads.push_back(wire::make_payload(wire::SaPayload{{*chosen}}));
-    resp.payloads.push_back(wire::make_payload(wire::KePayload{
-            algorithms->ke,
-            Bytes((*own_ke)->public_value().begin(), (*own_ke)->public_value().end())}));
-    resp.payloads.push_back(wire::make_payload(wire::NoncePayload{hs.nr}));
-    if (!append_natd(services.registry, sa->spi_i(), sa->spi_r(), req.local, req.remote,
-                     services.settings.force_encap, services.random, resp.payloads)) {
+    wire::Message resp = init_response(services, req, *sa, *chosen, **own_ke, candidates);
+    if (resp.payloads.empty()) {
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
-    // CERTREQ when a certificate is expected from the initiator (RFC 7296 §3.7).
-    if (std::any_of(candidates.begin(), candidates.end(),
-                    [](const ConfigPtr& c) { return c->remote.kind == AuthKind::kPubkey; })) {
-        if (Bytes certreq = services.credentials.certreq_data(); !certreq.empty()) {
-            resp.payloads.push_back(wire::make_payload(
-                    wire::CertReqPayload{wire::CertEncoding::kX509Signature, std::move(certreq)}));
-        }
-    }
-    if (candidates.front()->fragmentation && sa->peer_fragmentation) {
-        resp.payloads.push_back(wire::make_notify(NotifyType::kIkev2FragmentationSupported));
-    }
-    resp.payloads.push_back(
-            wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
     auto bytes = wire::write_message(resp);
     if (!bytes) {
         return reply_error(NotifyType::kNoProposalChosen, {});
