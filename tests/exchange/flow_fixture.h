@@ -8,7 +8,7 @@
 
 #include "cert_factory.h"
 #include "exchange_harness.h"
-#include "log_capture.h"
+#include "traces.h"
 
 namespace ikeplex::test {
 

@@ -11,6 +11,7 @@
 
 #include "flow_fixture.h"
 #include "ike/per_resource.h"
+#include "util/hex.h"
 
 namespace ikeplex::test {
 
@@ -179,20 +180,16 @@ protected:
         bool a_initiates;
     };
 
-    /// The SA_RESOURCE_INFO identifiers a node logged as its own ("our id ...") or as the
-    /// peer's ("the peer's id ..."), the fallback's "none" left out.
-    static std::vector<std::string> logged_ids(const std::string& node, bool own) {
-        const std::string key = own ? "(our id " : "the peer's id ";
+    /// The SA_RESOURCE_INFO identifiers (RFC 9611 §5.1) in hex that a node announced
+    /// (`sent`) or heard, in the messages it traced from `since` on; the fallback's empty one
+    /// left out.
+    static std::vector<std::string> announced_ids(const Node& n, bool sent, std::size_t since = 0) {
         std::vector<std::string> ids;
-        for (const std::string& line : LogCapture::lines(node)) {
-            const auto at = line.find(key);
-            if (at == std::string::npos) {
-                continue;
-            }
-            const auto begin = at + key.size();
-            const std::string id = line.substr(begin, line.find_first_of(",)", begin) - begin);
-            if (id != "none") {
-                ids.push_back(id);
+        for (const ike::MessageTrace* m :
+             n.find({.sent = sent, .notify = wire::NotifyType::kSaResourceInfo, .since = since})) {
+            const Bytes& id = notify_in(*m, wire::NotifyType::kSaResourceInfo)->data;
+            if (!id.empty()) {
+                ids.push_back(to_hex(id));
             }
         }
         return ids;

@@ -1,6 +1,11 @@
 // CREATE_CHILD_SA flows: more Child SAs (with and without PFS, several at once with a window
 // above 1), Child and IKE SA rekeying from either side, both simultaneous-rekey collisions,
 // and lifetimes that rekey by themselves.
+#include <algorithm>
+#include <iterator>
+
+#include <fmt/format.h>
+
 #include "flow_fixture.h"
 #include "ike/proposal.h"
 
@@ -8,6 +13,45 @@ namespace ikeplex::test {
 namespace {
 
 using ike::EventKind;
+
+/// The two exchanges of a simultaneous rekey (RFC 7296 §2.8) as node i traced them and
+/// node r, and whether i's exchange produced the lowest of the four nonces.
+struct Collision {
+    const ike::MessageTrace* ours_request{nullptr};     ///< i's request (sent by i)
+    const ike::MessageTrace* ours_response{nullptr};    ///< r's answer to it (sent by r)
+    const ike::MessageTrace* theirs_request{nullptr};   ///< r's request (sent by r)
+    const ike::MessageTrace* theirs_response{nullptr};  ///< i's answer to it (sent by i)
+    bool ours_lowest{false};
+};
+
+Collision collision(const Node& i, const Node& r) {
+    const MessageQuery request{
+            .sent = true, .exchange = wire::ExchangeType::kCreateChildSa, .response = false};
+    const MessageQuery response{
+            .sent = true, .exchange = wire::ExchangeType::kCreateChildSa, .response = true};
+    Collision col;
+    const auto take = [](const std::vector<const ike::MessageTrace*>& found) {
+        EXPECT_EQ(found.size(), 1U);
+        return found.empty() ? nullptr : found.front();
+    };
+    col.ours_request = take(i.find(request));
+    col.ours_response = take(r.find(response));
+    col.theirs_request = take(r.find(request));
+    col.theirs_response = take(i.find(response));
+    if (col.ours_request == nullptr || col.ours_response == nullptr ||
+        col.theirs_request == nullptr || col.theirs_response == nullptr) {
+        return col;
+    }
+    // "Lowest" compares octet by octet; a nonce that ends first is the lower (RFC 7296 §2.8.1).
+    const Bytes nonces[] = {nonce_of(*col.ours_request), nonce_of(*col.ours_response),
+                            nonce_of(*col.theirs_request), nonce_of(*col.theirs_response)};
+    const auto low = std::min_element(
+            std::begin(nonces), std::end(nonces), [](const Bytes& a, const Bytes& b) {
+                return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+            });
+    col.ours_lowest = low - std::begin(nonces) < 2;
+    return col;
+}
 
 class Rekey : public FlowTest {
 protected:
@@ -104,12 +148,27 @@ TEST_P(Rekey, ChildSaRekeyWithPfs) {
                 *ike::parse_proposals("aes128gcm16-x25519", wire::ProtocolId::kEsp);
     }
     reconnect();
+    const Spi old_in = only_sa(ini()).children().front()->spi_in;
     h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.rekey_child(child_of(ini()), s)); });
     settle();
     expect_single_pair();
-    // The rekey carried a KE payload: N(REKEY_SA) SA No KE TSi TSr.
-    EXPECT_TRUE(LogCapture::contains(ini_name(), "N(REKEY_SA) SA No KE TSi TSr"));
-    EXPECT_TRUE(LogCapture::contains(res_name(), "SA No KE TSi TSr"));
+    // RFC 7296 §1.3.3: the rekey carried a KE payload of the proposal's group and named the
+    // old SA by the SPI its initiator receives on; the answer carried a KE of the same group.
+    const auto rekey = ini().find(
+            {.sent = true, .exchange = wire::ExchangeType::kCreateChildSa, .response = false});
+    ASSERT_EQ(rekey.size(), 1U);
+    EXPECT_EQ(payload_summary(*rekey[0]), "N(REKEY_SA) SA No KE TSi TSr");
+    EXPECT_EQ(ke_group_of(*rekey[0]), 31);
+    const wire::NotifyPayload* rekey_sa = notify_in(*rekey[0], wire::NotifyType::kRekeySa);
+    EXPECT_EQ(rekey_sa->protocol, wire::ProtocolId::kEsp);
+    EXPECT_EQ(spi_from(rekey_sa->spi), old_in);
+    const auto answer = res().find(
+            {.sent = true, .exchange = wire::ExchangeType::kCreateChildSa, .response = true});
+    ASSERT_EQ(answer.size(), 1U);
+    EXPECT_EQ(payload_summary(*answer[0]), "SA No KE TSi TSr");
+    EXPECT_EQ(ke_group_of(*answer[0]), 31);
+    EXPECT_EQ(only_sa(ini()).children().front()->algorithms.ke, 31);
+    EXPECT_EQ(only_sa(res()).children().front()->algorithms.ke, 31);
 }
 
 TEST_P(Rekey, IkeSaRekeyedKeepsTheChildSas) {
@@ -163,7 +222,28 @@ TEST_P(Rekey, MoreChildSasWithPfs) {
     settle();
     expect_consistent();
     EXPECT_EQ(installed(ini()).size(), 2U);
-    EXPECT_TRUE(LogCapture::contains(ini_name(), "CHILD_SA pfs"));
+    // The second Child SA came with its own CREATE_CHILD_SA (no REKEY_SA) and a KE of its
+    // proposal's group (ECP-256), and is up on both sides under its name.
+    const auto create = ini().find(
+            {.sent = true, .exchange = wire::ExchangeType::kCreateChildSa, .response = false});
+    ASSERT_EQ(create.size(), 1U);
+    EXPECT_EQ(payload_summary(*create[0]), "SA No KE TSi TSr");
+    EXPECT_EQ(ke_group_of(*create[0]), 19);
+    const auto answer = res().find(
+            {.sent = true, .exchange = wire::ExchangeType::kCreateChildSa, .response = true});
+    ASSERT_EQ(answer.size(), 1U);
+    EXPECT_EQ(payload_summary(*answer[0]), "SA No KE TSi TSr");
+    EXPECT_EQ(ke_group_of(*answer[0]), 19);
+    for (Node* n : {&ini(), &res()}) {
+        const auto& children = only_sa(*n).children();
+        const auto pfs = std::find_if(children.begin(), children.end(),
+                                      [](const auto& c) { return c->name() == "pfs"; });
+        ASSERT_NE(pfs, children.end()) << n->name;
+        EXPECT_EQ((*pfs)->state, ike::ChildState::kInstalled) << n->name;
+        EXPECT_EQ((*pfs)->algorithms.ke, 19) << n->name;
+        EXPECT_EQ(n->events.back().kind, EventKind::kChildUp) << n->name;
+        EXPECT_EQ(n->events.back().name, "pfs") << n->name;
+    }
 }
 
 TEST_P(Rekey, SimultaneousChildRekeyKeepsOnePair) {
@@ -181,6 +261,8 @@ TEST_P(Rekey, SimultaneousChildRekeyKeepsOnePair) {
                 std::chrono::seconds(30)));
         const auto ci = installed(i).front();
         const auto cr = installed(r).front();
+        const Spi old_i = i.established().front()->children().front()->spi_in;
+        const Spi old_r = r.established().front()->children().front()->spi_in;
         hh.act(i, [&](ike::Step& s) { ASSERT_TRUE(i.manager.rekey_child(ci, s)); });
         hh.act(r, [&](ike::Step& s) { ASSERT_TRUE(r.manager.rekey_child(cr, s)); });
         hh.run_for(kSettle);
@@ -190,7 +272,26 @@ TEST_P(Rekey, SimultaneousChildRekeyKeepsOnePair) {
         }
         const auto problems = check_consistent(hh);
         EXPECT_TRUE(problems.empty()) << "seed " << seed << "\n" << join(problems);
-        ours_redundant += LogCapture::contains(i.name, "deleting our redundant") ? 1U : 0U;
+        // RFC 7296 §2.8.1, on the wire: the exchange with the lowest of the four nonces made
+        // the redundant SA, which its initiator deletes; the other one deletes the old SA.
+        const Collision col = collision(i, r);
+        const Spi ours = *proposed_spi(*col.ours_request);        // i's SPI in its exchange
+        const Spi theirs = *proposed_spi(*col.theirs_response);   // i's SPI in r's exchange
+        const Spi theirs_r = *proposed_spi(*col.theirs_request);  // r's SPI in r's exchange
+        const Spi ours_r = *proposed_spi(*col.ours_response);     // r's SPI in i's exchange
+        const std::string what = fmt::format("seed {}", seed);
+        if (col.ours_lowest) {
+            EXPECT_EQ(deleted_child_spis(i), std::vector<Spi>{ours}) << what;
+            EXPECT_EQ(deleted_child_spis(r), std::vector<Spi>{old_r}) << what;
+            EXPECT_EQ(i.established().front()->children().front()->spi_in, theirs) << what;
+            EXPECT_EQ(r.established().front()->children().front()->spi_in, theirs_r) << what;
+        } else {
+            EXPECT_EQ(deleted_child_spis(i), std::vector<Spi>{old_i}) << what;
+            EXPECT_EQ(deleted_child_spis(r), std::vector<Spi>{theirs_r}) << what;
+            EXPECT_EQ(i.established().front()->children().front()->spi_in, ours) << what;
+            EXPECT_EQ(r.established().front()->children().front()->spi_in, ours_r) << what;
+        }
+        ours_redundant += col.ours_lowest ? 1U : 0U;
     }
     EXPECT_GT(ours_redundant, 0U);
     EXPECT_LT(ours_redundant, 12U);
@@ -209,6 +310,7 @@ TEST_P(Rekey, SimultaneousIkeRekeyKeepsOneIkeSa) {
                 [&] { return installed(hh.a()).size() == 1 && installed(hh.b()).size() == 1; },
                 std::chrono::seconds(30)));
         const auto child = installed(i).front();
+        const IkeSpis old{i.established().front()->spi_i(), i.established().front()->spi_r()};
         hh.act(i, [&](ike::Step& s) {
             ASSERT_TRUE(i.manager.rekey_ike(i.established().front()->id(), s));
         });
@@ -224,10 +326,22 @@ TEST_P(Rekey, SimultaneousIkeRekeyKeepsOneIkeSa) {
         EXPECT_EQ(installed(i).front(), child);
         const auto problems = check_consistent(hh);
         EXPECT_TRUE(problems.empty()) << "seed " << seed << "\n" << join(problems);
-        ours_redundant +=
-                LogCapture::contains(i.name, "ours") && LogCapture::contains(i.name, "is redundant")
-                        ? 1U
-                        : 0U;
+        // RFC 7296 §2.8.2, on the wire: the exchange with the lowest of the four nonces made
+        // the redundant IKE SA, which its initiator deletes; the other one deletes the old
+        // one. A new IKE SA's SPIs are its rekey initiator's (SPIi) and responder's (SPIr).
+        const Collision col = collision(i, r);
+        const IkeSpis ours{*proposed_ike_spi(*col.ours_request),
+                           *proposed_ike_spi(*col.ours_response)};
+        const IkeSpis theirs{*proposed_ike_spi(*col.theirs_request),
+                             *proposed_ike_spi(*col.theirs_response)};
+        const ike::IkeSa& survivor = *i.established().front();
+        const IkeSpis kept{survivor.spi_i(), survivor.spi_r()};
+        const std::string what = fmt::format("seed {}", seed);
+        EXPECT_EQ(deleted_ike_sas(i), std::vector<IkeSpis>{col.ours_lowest ? ours : old}) << what;
+        EXPECT_EQ(deleted_ike_sas(r), std::vector<IkeSpis>{col.ours_lowest ? old : theirs}) << what;
+        EXPECT_EQ(kept, col.ours_lowest ? theirs : ours) << what;
+        EXPECT_EQ(survivor.is_original_initiator(), !col.ours_lowest) << what;
+        ours_redundant += col.ours_lowest ? 1U : 0U;
         // The surviving IKE SA is alive: a Child rekey over it works.
         hh.act(i, [&](ike::Step& s) { ASSERT_TRUE(i.manager.rekey_child(child, s)); });
         hh.run_for(kSettle);

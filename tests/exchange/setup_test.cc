@@ -1,7 +1,9 @@
 // IKE_SA_INIT and IKE_AUTH flows: PSK and certificates, INVALID_KE_PAYLOAD, COOKIE, NAT,
 // fragmentation, narrowing, and the error answers.
 #include "flow_fixture.h"
+#include "ike/payload_access.h"
 #include "ike/proposal.h"
+#include "log_capture.h"
 #include "wire/message.h"
 
 namespace ikeplex::test {
@@ -37,7 +39,21 @@ TEST_P(Setup, PskEstablishesIkeAndChildSa) {
     EXPECT_EQ(ci.remote_ts, cr.local_ts);
     EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeSaInit, false), 1U);
     EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeAuth, false), 1U);
-    EXPECT_TRUE(LogCapture::contains(ini_name(), "IKE_SA state change: CONNECTING => ESTABLISHED"));
+    // Both IKE SAs are established, and each side said so once, the IKE SA before its Child SA.
+    EXPECT_EQ(i.state(), ike::IkeState::kEstablished);
+    EXPECT_EQ(r.state(), ike::IkeState::kEstablished);
+    for (Node* n : {&ini(), &res()}) {
+        ASSERT_EQ(n->events.size(), 2U) << n->name;
+        EXPECT_EQ(n->events[0].kind, EventKind::kIkeUp) << n->name;
+        EXPECT_EQ(n->events[1].kind, EventKind::kChildUp) << n->name;
+    }
+    EXPECT_EQ(ini().events[0].ike_id, i.id());
+    EXPECT_EQ(res().events[0].ike_id, r.id());
+    // The one log check left in the exchange tests, because here the log line is the behaviour
+    // under test: every IKE SA state change is logged "OLD => NEW (reason)" for operators
+    // (docs/rfc-compliance.md); nothing but the log shows it.
+    EXPECT_TRUE(LogCapture::contains(
+            ini_name(), "IKE_SA state change: CONNECTING => ESTABLISHED (authenticated)"));
 }
 
 TEST_P(Setup, OneMessageAtATime) {
@@ -111,8 +127,23 @@ TEST_P(Setup, CertificatesEstablish) {
     initiate();
     ASSERT_TRUE(up());
     expect_consistent();
+    // Each side authenticated the other by its certificate: the peer's identity, an AUTH
+    // signature (RFC 7427, method 14) beside a CERT in both IKE_AUTH messages, no refusal.
     EXPECT_EQ(only_sa(ini()).remote_id.to_string(), GetParam() ? "b.test" : "a.test");
-    EXPECT_TRUE(LogCapture::contains(res_name(), "successful"));
+    EXPECT_EQ(only_sa(res()).remote_id.to_string(), GetParam() ? "a.test" : "b.test");
+    EXPECT_EQ(res().count(EventKind::kIkeUp), 1U);
+    for (Node* n : {&ini(), &res()}) {
+        const auto auth = n->find({.sent = true, .exchange = wire::ExchangeType::kIkeAuth});
+        ASSERT_EQ(auth.size(), 1U) << n->name;
+        const auto* a =
+                ike::find_payload<wire::AuthPayload>(auth[0]->payloads, wire::PayloadType::kAuth);
+        ASSERT_NE(a, nullptr) << n->name;
+        EXPECT_EQ(a->method, wire::AuthMethod::kDigitalSignature) << n->name;
+        EXPECT_NE(ike::find_payload<wire::CertPayload>(auth[0]->payloads, wire::PayloadType::kCert),
+                  nullptr)
+                << n->name;
+        EXPECT_EQ(n->count({.notify = wire::NotifyType::kAuthenticationFailed}), 0U) << n->name;
+    }
 }
 
 TEST_P(Setup, InvalidKePayloadRetriesWithTheRequestedGroup) {
@@ -126,7 +157,21 @@ TEST_P(Setup, InvalidKePayloadRetriesWithTheRequestedGroup) {
     ASSERT_TRUE(up());
     expect_consistent();
     EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeSaInit, false), 2U);
-    EXPECT_TRUE(LogCapture::contains(ini_name(), "it requested CURVE_25519"));
+    // RFC 7296 §1.2, §3.10.1: the responder answered INVALID_KE_PAYLOAD alone, naming the group
+    // it wants (2 octets); the initiator asked again with a KE of that group.
+    const auto refusal = res().find({.sent = true,
+                                     .exchange = wire::ExchangeType::kIkeSaInit,
+                                     .response = true,
+                                     .notify = wire::NotifyType::kInvalidKePayload});
+    ASSERT_EQ(refusal.size(), 1U);
+    EXPECT_EQ(refusal[0]->payloads.size(), 1U) << payload_summary(*refusal[0]);
+    EXPECT_EQ(notify_in(*refusal[0], wire::NotifyType::kInvalidKePayload)->data, (Bytes{0, 31}));
+    EXPECT_EQ(ini().count({.sent = false, .notify = wire::NotifyType::kInvalidKePayload}), 1U);
+    const auto requests = ini().find(
+            {.sent = true, .exchange = wire::ExchangeType::kIkeSaInit, .response = false});
+    ASSERT_EQ(requests.size(), 2U);
+    EXPECT_EQ(ke_group_of(*requests[0]), 19);  // ECP-256
+    EXPECT_EQ(ke_group_of(*requests[1]), 31);  // Curve25519
     EXPECT_EQ(only_sa(ini()).crypto->algorithms.ke, 31);
 }
 
@@ -147,7 +192,23 @@ TEST_P(SetupWithCookies, CookieIsReturnedAndAccepted) {
     expect_consistent();
     EXPECT_EQ(res().manager.counters().cookies_sent, 1U);
     EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeSaInit, false), 2U);
-    EXPECT_TRUE(LogCapture::contains(ini_name(), "received COOKIE"));
+    // RFC 7296 §2.6: the responder answered N(COOKIE) alone; the initiator sent its request
+    // again with that cookie as the first payload and all other payloads unchanged.
+    const auto answer = res().find(
+            {.sent = true, .exchange = wire::ExchangeType::kIkeSaInit, .response = true});
+    ASSERT_EQ(answer.size(), 2U);
+    EXPECT_EQ(payload_summary(*answer[0]), "N(COOKIE)");
+    const auto requests = ini().find(
+            {.sent = true, .exchange = wire::ExchangeType::kIkeSaInit, .response = false});
+    ASSERT_EQ(requests.size(), 2U);
+    ASSERT_FALSE(requests[1]->payloads.empty());
+    const auto* cookie = requests[1]->payloads.front().as<wire::NotifyPayload>();
+    ASSERT_NE(cookie, nullptr);
+    EXPECT_EQ(cookie->type, wire::NotifyType::kCookie);
+    EXPECT_EQ(cookie->data, notify_in(*answer[0], wire::NotifyType::kCookie)->data);
+    EXPECT_EQ(std::vector<wire::Payload>(requests[1]->payloads.begin() + 1,
+                                         requests[1]->payloads.end()),
+              requests[0]->payloads);
 }
 
 TEST_P(Setup, NarrowsTrafficSelectors) {
@@ -193,7 +254,21 @@ TEST_P(Setup, NoProposalChosenForTheChildSa) {
     // RFC 7296 §1.2: the IKE SA stands, the Child SA does not.
     EXPECT_TRUE(installed(ini()).empty());
     EXPECT_TRUE(installed(res()).empty());
-    EXPECT_TRUE(LogCapture::contains(ini_name(), "peer answered NO_PROPOSAL_CHOSEN"));
+    // The responder authenticated and refused the Child SA's proposals (RFC 7296 §2.21.3):
+    // IKE_AUTH response without SA and TS, with NO_PROPOSAL_CHOSEN; the initiator gave up on
+    // the Child SA alone.
+    EXPECT_EQ(res().count({.sent = true,
+                           .exchange = wire::ExchangeType::kIkeAuth,
+                           .response = true,
+                           .payloads = "IDr AUTH N(NO_PROP)"}),
+              1U);
+    EXPECT_EQ(ini().count({.sent = false,
+                           .exchange = wire::ExchangeType::kIkeAuth,
+                           .response = true,
+                           .notify = wire::NotifyType::kNoProposalChosen}),
+              1U);
+    EXPECT_EQ(ini().count(EventKind::kChildFailed), 1U);
+    EXPECT_EQ(ini().count(EventKind::kChildUp), 0U);
     expect_consistent();
 }
 
@@ -205,8 +280,20 @@ TEST_P(Setup, NoProposalChosenForTheIkeSa) {
     load_psk();
     initiate();
     settle();
-    EXPECT_TRUE(LogCapture::contains(ini_name(),
-                                     "IKE_SA_INIT failed: peer answered NO_PROPOSAL_CHOSEN"));
+    // RFC 7296 §2.7: IKE_SA_INIT answered with NO_PROPOSAL_CHOSEN alone; the initiator's IKE
+    // SA failed at once (one request, no retransmit, no IKE_AUTH).
+    EXPECT_EQ(res().count({.sent = true,
+                           .exchange = wire::ExchangeType::kIkeSaInit,
+                           .response = true,
+                           .payloads = "N(NO_PROP)"}),
+              1U);
+    EXPECT_EQ(ini().count({.sent = false,
+                           .exchange = wire::ExchangeType::kIkeSaInit,
+                           .notify = wire::NotifyType::kNoProposalChosen}),
+              1U);
+    EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeSaInit, false), 1U);
+    EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeAuth, false), 0U);
+    EXPECT_EQ(ini().count(EventKind::kIkeFailed), 1U);
     EXPECT_EQ(res().manager.counters().init_refused, 1U);
     expect_empty();
 }
@@ -219,7 +306,18 @@ TEST_P(Setup, TsUnacceptable) {
             h.run_until([&] { return !ini().established().empty(); }, std::chrono::seconds(30)));
     h.run_for(std::chrono::seconds(1));
     EXPECT_TRUE(installed(ini()).empty());
-    EXPECT_TRUE(LogCapture::contains(ini_name(), "peer answered TS_UNACCEPTABLE"));
+    // RFC 7296 §2.9: IKE_AUTH response without SA and TS, with TS_UNACCEPTABLE.
+    EXPECT_EQ(res().count({.sent = true,
+                           .exchange = wire::ExchangeType::kIkeAuth,
+                           .response = true,
+                           .payloads = "IDr AUTH N(TS_UNACCEPT)"}),
+              1U);
+    EXPECT_EQ(ini().count({.sent = false,
+                           .exchange = wire::ExchangeType::kIkeAuth,
+                           .notify = wire::NotifyType::kTsUnacceptable}),
+              1U);
+    EXPECT_EQ(ini().count(EventKind::kChildFailed), 1U);
+    EXPECT_TRUE(installed(res()).empty());
     expect_consistent();
 }
 
@@ -228,7 +326,19 @@ TEST_P(Setup, AuthenticationFailedWithTheWrongKey) {
          psk_credentials("another key for b......."));
     initiate();
     settle();
-    EXPECT_TRUE(LogCapture::contains(ini_name(), "peer answered AUTHENTICATION_FAILED"));
+    // RFC 7296 §2.21.2: the responder answered IKE_AUTH with AUTHENTICATION_FAILED alone; the
+    // initiator's IKE SA failed on it (no retransmit).
+    EXPECT_EQ(res().count({.sent = true,
+                           .exchange = wire::ExchangeType::kIkeAuth,
+                           .response = true,
+                           .payloads = "N(AUTH_FAILED)"}),
+              1U);
+    EXPECT_EQ(ini().count({.sent = false,
+                           .exchange = wire::ExchangeType::kIkeAuth,
+                           .notify = wire::NotifyType::kAuthenticationFailed}),
+              1U);
+    EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeAuth, false), 1U);
+    EXPECT_EQ(ini().count(EventKind::kIkeFailed), 1U);
     EXPECT_EQ(ini().count(EventKind::kIkeUp), 0U);
     EXPECT_EQ(res().count(EventKind::kIkeUp), 0U);
     expect_empty();
@@ -266,7 +376,17 @@ TEST_P(Setup, InitiatorRejectingTheResponderTellsIt) {
     EXPECT_EQ(ini().count(EventKind::kIkeUp), 0U);
     EXPECT_EQ(res().count(EventKind::kIkeUp), 1U);
     EXPECT_EQ(res().count(EventKind::kIkeDown), 1U);
-    EXPECT_TRUE(LogCapture::contains(res_name(), "received AUTHENTICATION_FAILED notify"));
+    // RFC 7296 §2.21.2: the initiator told it in an INFORMATIONAL request of its own.
+    EXPECT_EQ(ini().count({.sent = true,
+                           .exchange = wire::ExchangeType::kInformational,
+                           .response = false,
+                           .payloads = "N(AUTH_FAILED)"}),
+              1U);
+    EXPECT_EQ(res().count({.sent = false,
+                           .exchange = wire::ExchangeType::kInformational,
+                           .response = false,
+                           .notify = wire::NotifyType::kAuthenticationFailed}),
+              1U);
     expect_empty();
 }
 

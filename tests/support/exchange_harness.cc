@@ -88,7 +88,8 @@ std::string payload_summary(const ike::MessageTrace& m) {
 
 std::vector<const ike::MessageTrace*> Node::find(const MessageQuery& q) const {
     std::vector<const ike::MessageTrace*> out;
-    for (const ike::MessageTrace& m : messages) {
+    for (std::size_t i = q.since; i < messages.size(); ++i) {
+        const ike::MessageTrace& m = messages[i];
         const bool notify_ok =
                 !q.notify || std::any_of(m.payloads.begin(), m.payloads.end(), [&](const auto& p) {
                     const auto* n = p.template as<wire::NotifyPayload>();
@@ -101,6 +102,11 @@ std::vector<const ike::MessageTrace*> Node::find(const MessageQuery& q) const {
         }
     }
     return out;
+}
+
+TimePoint Node::time_of(const ike::MessageTrace& m) const {
+    const auto i = static_cast<std::size_t>(&m - messages.data());
+    return i < message_times.size() ? message_times[i] : ike::kNever;
 }
 
 std::vector<const ike::IkeSa*> Node::established() const {
@@ -183,6 +189,7 @@ void Harness::process(Node& n, ike::Output& out) {
     }
     for (ike::MessageTrace& m : out.messages) {
         n.messages.push_back(std::move(m));
+        n.message_times.push_back(now_);
     }
     n.wakeup = out.wakeup;
     out.clear();
@@ -199,7 +206,7 @@ void Harness::process(Node& n, ike::Output& out) {
 }
 
 void Harness::send(Node& from, ike::OutDatagram&& out) {
-    Datagram d{out.local, out.remote, std::move(out.data), &from == a_.get(), index_++};
+    Datagram d{out.local, out.remote, std::move(out.data), &from == a_.get(), index_++, now_};
     if (d.from_a && nat_public_) {
         // NAT: a's private source becomes the public address with a mapped port.
         auto [it, added] = nat_out_.try_emplace(
@@ -320,6 +327,19 @@ bool Harness::run_until(const std::function<bool()>& done, Duration limit) {
         }
     }
     return true;
+}
+
+std::vector<Datagram> Harness::sent_by(const Node& n, wire::ExchangeType type,
+                                       bool response) const {
+    std::vector<Datagram> out;
+    for (const Datagram& d : sent) {
+        auto h = wire::peek_header(d.data);
+        if (d.from_a == (&n == a_.get()) && h && h->exchange == type &&
+            h->is_response() == response) {
+            out.push_back(d);
+        }
+    }
+    return out;
 }
 
 std::size_t Harness::count_sent(wire::ExchangeType type, bool response) const {

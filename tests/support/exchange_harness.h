@@ -54,6 +54,9 @@ struct MessageQuery {
     std::optional<wire::NotifyType> notify;
     /// Exactly these payloads, in strongSwan's summary, e.g. "N(REKEY_SA) SA No TSi TSr".
     std::optional<std::string> payloads;
+    /// Only messages traced from this index of Node::messages on (e.g. its size before an
+    /// action: what the action brought).
+    std::size_t since{0};
 };
 
 /// strongSwan's summary of a traced message's payloads, e.g. "N(REKEY_SA) SA No KE TSi TSr".
@@ -73,6 +76,8 @@ struct Node {
     std::vector<ike::Event> events;
     /// Every message this node sent or received, in the clear, in order.
     std::vector<ike::MessageTrace> messages;
+    /// When each of `messages` was sent or received (virtual time, same index).
+    std::vector<TimePoint> message_times;
     TimePoint wakeup{ike::kNever};
 
     /// Events of one kind so far.
@@ -80,6 +85,8 @@ struct Node {
     /// The traced messages that match `q`, oldest first.
     [[nodiscard]] std::vector<const ike::MessageTrace*> find(const MessageQuery& q) const;
     [[nodiscard]] std::size_t count(const MessageQuery& q) const { return find(q).size(); }
+    /// When a message of `messages` was sent or received.
+    [[nodiscard]] TimePoint time_of(const ike::MessageTrace& m) const;
     /// The established IKE SAs (not rekeyed, deleting or half-open).
     [[nodiscard]] std::vector<const ike::IkeSa*> established() const;
 };
@@ -91,6 +98,7 @@ struct Datagram {
     Bytes data;
     bool from_a{false};
     std::uint32_t index{0};  ///< the n-th datagram sent (0-based), over the whole run
+    TimePoint at{};          ///< when it was sent
 };
 
 struct NetConditions {
@@ -143,6 +151,10 @@ public:
 
     /// Datagrams sent of a given exchange (by header), e.g. to count retransmits.
     [[nodiscard]] std::size_t count_sent(wire::ExchangeType type, bool response) const;
+    /// The datagrams one node sent of a given exchange (by header), oldest first: unlike its
+    /// traced messages, they include retransmits.
+    [[nodiscard]] std::vector<Datagram> sent_by(const Node& n, wire::ExchangeType type,
+                                                bool response) const;
 
     std::uint64_t delivered{0};
     std::uint64_t lost{0};

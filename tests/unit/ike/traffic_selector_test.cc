@@ -1,4 +1,5 @@
-// RFC 7296 §2.9 narrowing (ike::narrow): what a responder keeps of the initiator's selectors.
+// RFC 7296 §2.9 narrowing (ike::narrow, ike::intersect): what a responder keeps of the
+// initiator's selectors, by address range, protocol and port range, for IPv4 and IPv6.
 #include "ike/traffic_selector.h"
 
 #include <string>
@@ -50,6 +51,86 @@ TEST(Narrow, ThePacketSelectorDoesNotStayBesideItsNetwork) {
     // The packet's selector alone (the configuration is narrower than the network): kept.
     EXPECT_EQ(narrowed({"10.99.1.1/32[icmp/2048]", "10.99.0.0/16"}, {"10.99.1.1/32"}),
               "10.99.1.1/32");
+}
+
+TEST(Narrow, ExactSubsetAndSuperset) {
+    // RFC 7296 §2.9: the responder may narrow the proposal to a subset of it, never widen it.
+    EXPECT_EQ(narrowed({"10.99.1.0/24"}, {"10.99.1.0/24"}), "10.99.1.0/24");  // exact
+    EXPECT_EQ(narrowed({"10.99.1.0/25"}, {"10.99.1.0/24"}), "10.99.1.0/25");  // a subset stays
+    EXPECT_EQ(narrowed({"10.99.1.7"}, {"10.99.0.0/16"}), "10.99.1.7/32");     // one address
+    EXPECT_EQ(narrowed({"0.0.0.0/0"}, {"10.99.1.0/24"}), "10.99.1.0/24");     // to the config
+    // Overlapping ranges: only the common part, which need not be a prefix.
+    EXPECT_EQ(narrowed({"10.99.1.0-10.99.1.100"}, {"10.99.1.50-10.99.1.200"}),
+              "10.99.1.50..10.99.1.100");
+}
+
+TEST(Narrow, NothingInCommonIsNothing) {
+    // No part acceptable: the responder answers TS_UNACCEPTABLE (RFC 7296 §2.9).
+    EXPECT_EQ(narrowed({"10.98.0.0/16"}, {"10.99.0.0/16"}), "");
+    EXPECT_EQ(narrowed({"10.99.1.0/24[udp]"}, {"10.99.1.0/24[tcp]"}), "");         // protocols
+    EXPECT_EQ(narrowed({"10.99.1.0/24[tcp/80]"}, {"10.99.1.0/24[tcp/443]"}), "");  // ports
+    EXPECT_EQ(narrowed({"2001:db8::/32"}, {"10.99.1.0/24"}), "");                  // families
+    EXPECT_EQ(narrowed({}, {"10.99.1.0/24"}), "");
+    EXPECT_EQ(narrowed({"10.99.1.0/24"}, {}), "");
+}
+
+TEST(Narrow, ProtocolAndPortRanges) {
+    // Any protocol (0) narrowed to the configured one, and the other way round; the port range
+    // is the overlap of both (RFC 7296 §3.13.1).
+    EXPECT_EQ(narrowed({"10.99.1.0/24"}, {"10.99.1.0/24[udp]"}), "10.99.1.0/24[udp]");
+    EXPECT_EQ(narrowed({"10.99.1.0/24[tcp/443]"}, {"10.99.1.0/24"}), "10.99.1.0/24[tcp/443]");
+    EXPECT_EQ(narrowed({"10.99.1.0/24[tcp]"}, {"10.99.0.0/16[tcp/1000-2000]"}),
+              "10.99.1.0/24[tcp/1000-2000]");
+    EXPECT_EQ(narrowed({"10.99.1.0/24[tcp/1500-3000]"}, {"10.99.1.0/24[tcp/1000-2000]"}),
+              "10.99.1.0/24[tcp/1500-2000]");
+    EXPECT_EQ(narrowed({"10.99.1.0/24[6/2000-2000]"}, {"10.99.1.0/24[tcp/1000-2000]"}),
+              "10.99.1.0/24[tcp/2000]");  // touching at one port
+    EXPECT_EQ(narrowed({"10.99.1.0/24[/53]"}, {"10.99.1.0/24[udp]"}), "10.99.1.0/24[udp/53]");
+}
+
+TEST(Narrow, Ipv6) {
+    EXPECT_EQ(narrowed({"2001:db8::/32"}, {"2001:db8:1::/48"}), "2001:db8:1::/48");
+    EXPECT_EQ(narrowed({"2001:db8:1::5"}, {"2001:db8:1::/48"}), "2001:db8:1::5/128");
+    EXPECT_EQ(narrowed({"2001:db8:2::/48"}, {"2001:db8:1::/48"}), "");
+    EXPECT_EQ(narrowed({"::/0[ipv6-icmp]"}, {"2001:db8:1::/64"}), "2001:db8:1::/64[58]");
+    // One list may hold both families (RFC 7296 §2.9): each narrowed within its own.
+    EXPECT_EQ(narrowed({"10.0.0.0/8", "2001:db8::/32"}, {"2001:db8:1::/48", "10.99.1.0/24"}),
+              "10.99.1.0/24 2001:db8:1::/48");
+}
+
+TEST(Narrow, SeveralSelectorsOnBothSides) {
+    // Every proposed selector against every configured one, in the order proposed.
+    EXPECT_EQ(narrowed({"10.99.0.0/16", "10.100.0.0/16"},
+                       {"10.100.5.0/24", "10.99.1.0/24", "10.99.2.0/24", "10.101.0.0/16"}),
+              "10.99.1.0/24 10.99.2.0/24 10.100.5.0/24");
+    EXPECT_EQ(narrowed({"10.99.1.0/24[tcp]", "10.99.1.0/24[udp]"}, {"10.99.0.0/16[udp]"}),
+              "10.99.1.0/24[udp]");
+    EXPECT_EQ(narrowed({"10.99.1.0/24"}, {"10.99.1.0/24[tcp]", "10.99.2.0/24"}),
+              "10.99.1.0/24[tcp]");
+}
+
+TEST(Intersect, IsTheCommonPartOrNothing) {
+    const auto ts = [](const char* t) { return *TrafficSelector::parse(t); };
+    EXPECT_EQ(intersect(ts("10.99.0.0/16"), ts("10.99.1.0/24")), ts("10.99.1.0/24"));
+    EXPECT_EQ(intersect(ts("10.99.1.0/24"), ts("10.99.0.0/16")), ts("10.99.1.0/24"));
+    EXPECT_EQ(intersect(ts("10.99.1.0/24[tcp/1-100]"), ts("10.99.1.128/25[/50-200]")),
+              ts("10.99.1.128/25[tcp/50-100]"));
+    EXPECT_EQ(intersect(ts("10.99.1.0/24"), ts("10.99.2.0/24")), std::nullopt);
+    EXPECT_EQ(intersect(ts("10.99.1.0/24[tcp/1-100]"), ts("10.99.1.0/24[tcp/101-200]")),
+              std::nullopt);
+    EXPECT_EQ(intersect(ts("10.0.0.0/8"), TrafficSelector::any(6)), std::nullopt);
+    // Ranges that touch at one address intersect in it.
+    EXPECT_EQ(intersect(ts("10.0.0.0-10.0.0.5"), ts("10.0.0.5-10.0.0.9")), ts("10.0.0.5"));
+}
+
+TEST(Contains, CoversAllOfTheOther) {
+    const auto ts = [](const char* t) { return *TrafficSelector::parse(t); };
+    EXPECT_TRUE(ts("10.99.0.0/16").contains(ts("10.99.1.0/24")));
+    EXPECT_FALSE(ts("10.99.1.0/24").contains(ts("10.99.0.0/16")));
+    EXPECT_TRUE(ts("10.99.1.0/24").contains(ts("10.99.1.0/24[tcp/443]")));
+    EXPECT_FALSE(ts("10.99.1.0/24[tcp]").contains(ts("10.99.1.0/24")));  // any protocol
+    EXPECT_FALSE(ts("10.99.1.0/24[tcp/443]").contains(ts("10.99.1.0/24[tcp/400-500]")));
+    EXPECT_FALSE(TrafficSelector::any(4).contains(ts("2001:db8::1")));
 }
 
 }  // namespace
