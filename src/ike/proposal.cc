@@ -276,6 +276,25 @@ Result<Proposal> select_proposal(std::span<const Proposal> offered,
                                    wire::NotifyType::kNoProposalChosen);
 }
 
+namespace {
+
+/// Whether a proposal of ours allows no extended sequence numbers (no ESN transform at all,
+/// or "no ESN" among them).
+bool offers_no_esn(const Proposal& ours) {
+    bool any = false;
+    for (const Transform& t : ours.transforms) {
+        if (t.type == TransformType::kEsn) {
+            any = true;
+            if (t.id == crypto::esn::kNoEsn) {
+                return true;
+            }
+        }
+    }
+    return !any;
+}
+
+}  // namespace
+
 Status verify_chosen(const Proposal& chosen, std::span<const Proposal> offered, bool ignore_ke) {
     for (const Proposal& ours : offered) {
         if (ours.number != chosen.number || ours.protocol != chosen.protocol) {
@@ -300,7 +319,10 @@ Status verify_chosen(const Proposal& chosen, std::span<const Proposal> offered, 
             }
         }
         for (const Transform& t : ours.transforms) {
-            const bool optional = t.type == TransformType::kEsn || t.type == TransformType::kKe;
+            // A chosen proposal without ESN means no ESN (RFC 7296 §3.3.3): acceptable only if
+            // we offered that; one without KE is checked by the PFS logic.
+            const bool optional = t.type == TransformType::kKe ||
+                                  (t.type == TransformType::kEsn && offers_no_esn(ours));
             if (!optional && std::find(seen.begin(), seen.end(), t.type) == seen.end()) {
                 return wire::error_with_notify(Errc::kNoProposal, "peer left out a transform type",
                                                wire::NotifyType::kNoProposalChosen);

@@ -247,18 +247,17 @@ TEST(VerifyChosen, RefusesWhatWeDidNotOffer) {
     EXPECT_TRUE(verify_chosen(two_of_a_type, offered, true));
 }
 
-// BUG (src/ike/proposal.cc verify_chosen()): ESN is a mandatory transform type of an ESP
-// proposal (RFC 7296 §3.3.3), yet a chosen proposal that leaves it out is accepted even when
-// every proposal we offered requires ESN; child_algorithms() then gives an SA without ESN, which
-// we did not offer (RFC 7296 §3.3.6: the initiator MUST check that the accepted offer is
-// consistent with one of its proposals). Enable once verify_chosen() treats a missing ESN as
-// "no ESN" and checks that against the offer.
-TEST(VerifyChosen, DISABLED_RefusesNoEsnWhenWeRequiredEsn) {
+// ESN is a mandatory transform type of an ESP proposal (RFC 7296 §3.3.3): a chosen proposal
+// that leaves it out means "no ESN", which is consistent with our offer (§3.3.6) only if we
+// offered that.
+TEST(VerifyChosen, RefusesNoEsnWhenWeRequiredEsn) {
     auto without_esn = esp("aes128gcm16")[0];
     without_esn.transforms.pop_back();  // the ESN transform
     const auto s = verify_chosen(without_esn, esp("aes128gcm16-esn"));
     EXPECT_FALSE(s);
     EXPECT_FALSE(child_algorithms(test::test_registry(), without_esn)->esn);  // what we'd get
+    EXPECT_TRUE(verify_chosen(without_esn, esp("aes128gcm16")));              // we offered no ESN
+    EXPECT_TRUE(verify_chosen(without_esn, esp("aes128gcm16-esn-noesn")));
 }
 
 TEST(KeMethods, FirstOfAProposalAndAllOfAList) {
