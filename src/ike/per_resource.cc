@@ -241,6 +241,46 @@ void resolve_crossing(IkeSa& sa, const ChildSa& ours, Step& step) {
     }
 }
 
+namespace {
+
+/// The resource a peer's new member binds to (RFC 9611 rule 1, resolved at
+/// resolve_crossing()): a free resource, else one our queued request was to fill, else one our
+/// request under way is filling, else round-robin (design.md §4).
+void choose_resource(IkeSa& sa, const ChildConfig& config, GroupState& g, Binding& b) {
+    const std::uint32_t n = std::max(sa.services().settings.resources, 1U);
+    std::optional<ResourceId> unsent;    // our request for it is queued: it will not be sent
+    std::optional<ResourceId> crossing;  // our request for it is under way
+    for (std::uint32_t r = 0; r < n; ++r) {
+        const ResourceId res = ResourceId::cpu(r);
+        if (has_member(sa, config, res)) {
+            continue;
+        }
+        if (!sa.creating(config, res)) {
+            b.resource = res;
+            b.info.slot = free_slot(sa, config, res, true);
+            return;
+        }
+        if (sa.requesting(config, res)) {
+            crossing = crossing.value_or(res);
+        } else {
+            unsent = unsent.value_or(res);
+        }
+    }
+    if (unsent) {
+        b.resource = *unsent;
+    } else if (crossing) {
+        IKE_LOG(info, sa, "the peer's per-CPU request for CHILD_SA {} crosses ours for {}",
+                config.name, describe_resource(*crossing));
+        b.info.crossed = true;
+        b.resource = *crossing;
+    } else {
+        b.resource = ResourceId::cpu(g.next_rr++ % n);
+    }
+    b.info.slot = free_slot(sa, config, b.resource, true);
+}
+
+}  // namespace
+
 Binding bind_member(IkeSa& sa, const ChildConfig& config, std::span<const TrafficSelector> local_ts,
                     std::span<const TrafficSelector> remote_ts,
                     std::span<const wire::Payload> request, bool rekey, TimePoint now) {
@@ -309,38 +349,7 @@ Binding bind_member(IkeSa& sa, const ChildConfig& config, std::span<const Traffi
         b.refuse = true;
         return b;
     }
-    // Rule 1 (at resolve_crossing()): a free resource, else one our queued request was to
-    // fill, else one our request under way is filling, else round-robin (design.md §4).
-    const std::uint32_t n = std::max(sa.services().settings.resources, 1U);
-    std::optional<ResourceId> unsent;    // our request for it is queued: it will not be sent
-    std::optional<ResourceId> crossing;  // our request for it is under way
-    for (std::uint32_t r = 0; r < n; ++r) {
-        const ResourceId res = ResourceId::cpu(r);
-        if (has_member(sa, config, res)) {
-            continue;
-        }
-        if (!sa.creating(config, res)) {
-            b.resource = res;
-            b.info.slot = free_slot(sa, config, res, true);
-            return b;
-        }
-        if (sa.requesting(config, res)) {
-            crossing = crossing.value_or(res);
-        } else {
-            unsent = unsent.value_or(res);
-        }
-    }
-    if (unsent) {
-        b.resource = *unsent;
-    } else if (crossing) {
-        IKE_LOG(info, sa, "the peer's per-CPU request for CHILD_SA {} crosses ours for {}",
-                config.name, describe_resource(*crossing));
-        b.info.crossed = true;
-        b.resource = *crossing;
-    } else {
-        b.resource = ResourceId::cpu(g.next_rr++ % n);
-    }
-    b.info.slot = free_slot(sa, config, b.resource, true);
+    choose_resource(sa, config, g, b);
     return b;
 }
 
