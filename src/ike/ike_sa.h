@@ -279,6 +279,11 @@ private:
     /// `from`: the local and remote endpoints the message came through.
     void on_response(const wire::Message& m, ByteView raw, const Endpoint (&from)[2], Step& step);
     void on_request(const wire::Message& m, ByteView raw, const Endpoint (&from)[2], Step& step);
+    /// unprotect(), and for an authentic message: activity noted (DPD), the peer followed.
+    std::optional<Result<std::vector<wire::Payload>>> open_authentic(const wire::Message& m,
+                                                                     ByteView raw,
+                                                                     const Endpoint (&from)[2],
+                                                                     Step& step);
     /// Moves to the endpoints of an authenticated message when a NAT is in the way.
     void follow_peer(const Endpoint (&from)[2], wire::ExchangeType exchange);
     void retransmit(std::uint32_t mid, Step& step);

@@ -227,6 +227,18 @@ void IkeSa::on_message(const wire::Message& m, ByteView raw, const Endpoint& loc
     }
 }
 
+std::optional<Result<std::vector<wire::Payload>>> IkeSa::open_authentic(const wire::Message& m,
+                                                                        ByteView raw,
+                                                                        const Endpoint (&from)[2],
+                                                                        Step& step) {
+    auto opened = unprotect(m, raw, step);
+    if (opened) {
+        touch(step.now);
+        follow_peer(from, m.header.exchange);
+    }
+    return opened;
+}
+
 void IkeSa::follow_peer(const Endpoint (&from)[2], wire::ExchangeType exchange) {
     // RFC 7296 §2.23: behind a NAT, follow the peer's address and port, but only as seen in
     // authenticated messages (and never before IKE_SA_INIT is complete).
@@ -248,12 +260,10 @@ void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&f
                    wire::describe(m));
         return;
     }
-    auto opened = unprotect(m, raw, step);
+    auto opened = open_authentic(m, raw, from, step);
     if (!opened) {
         return;
     }
-    touch(step.now);
-    follow_peer(from, m.header.exchange);
     Status checked = ok();
     if (!*opened) {
         checked = opened->error();
@@ -315,12 +325,10 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
                    expected_mid_, expected_mid_ + window - 1);
         return;
     }
-    auto opened = unprotect(m, raw, step);
+    auto opened = open_authentic(m, raw, from, step);
     if (!opened) {
         return;
     }
-    touch(step.now);
-    follow_peer(from, m.header.exchange);
     Response response;
     if (!*opened) {
         // Authentic but malformed (RFC 7296 §2.21.3, §2.5): answer with the notify; an
