@@ -55,10 +55,10 @@ void fill_ike(vici::Message& m, const ike::IkeSaManager& mgr, const ike::IkeSa& 
     m.add("state", ike_state(sa.state()));
     m.add("local-host", sa.local().address.to_string());
     m.add("local-port", std::to_string(sa.local().port));
-    m.add("local-id", sa.local_id.to_string());
+    m.add("local-id", sa.local_id().to_string());
     m.add("remote-host", sa.remote().address.to_string());
     m.add("remote-port", std::to_string(sa.remote().port));
-    m.add("remote-id", sa.remote_id.to_string());
+    m.add("remote-id", sa.remote_id().to_string());
     m.add("initiator", sa.is_original_initiator() ? "yes" : "no");
     m.add("initiator-spi", fmt::format("{}", sa.spi_i()));
     m.add("responder-spi", fmt::format("{}", sa.spi_r()));
@@ -74,8 +74,8 @@ void fill_ike(vici::Message& m, const ike::IkeSaManager& mgr, const ike::IkeSa& 
     if (sa.udp_encap()) {
         m.add("nat-any", "yes");
     }
-    if (sa.crypto) {
-        const auto& a = sa.crypto->algorithms;
+    if (sa.crypto()) {
+        const auto& a = sa.crypto()->algorithms;
         m.add("encr-alg", encr_name(a.suite.encr->id));
         if (a.suite.encr->key_bits != 0) {
             m.add("encr-keysize", std::to_string(a.suite.encr->key_bits));

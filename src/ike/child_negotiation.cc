@@ -152,7 +152,7 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
     const bool transport = offer.config->mode == Mode::kTransport &&
                            has_notify(response, NotifyType::kUseTransportMode);
     auto keys =
-            crypto::derive_child_keys(sa.crypto->prf, sa.crypto->sk_d.view(), g_ir, ni, nr,
+            crypto::derive_child_keys(sa.crypto()->prf, sa.crypto()->sk_d.view(), g_ir, ni, nr,
                                       algorithms->encr_key_size(), algorithms->integ_key_size());
     if (!keys) {
         return fail("key derivation failed");
@@ -348,7 +348,7 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
             sa.services().spis.allocate({resource, sa.local().address, sa.remote().address});
     const bool transport = child->mode == Mode::kTransport &&
                            has_notify(req.payloads, NotifyType::kUseTransportMode);
-    auto keys = crypto::derive_child_keys(sa.crypto->prf, sa.crypto->sk_d.view(), g_ir, *req.ni,
+    auto keys = crypto::derive_child_keys(sa.crypto()->prf, sa.crypto()->sk_d.view(), g_ir, *req.ni,
                                           *req.nr, algorithms->encr_key_size(),
                                           algorithms->integ_key_size());
     if (!keys) {

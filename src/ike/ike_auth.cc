@@ -29,8 +29,8 @@ Result<Bytes> signed_octets(IkeSa& sa, bool of_initiator, const wire::IdPayload&
     const Handshake& hs = sa.handshake();
     const Bytes& message = own ? hs.own_init_message : hs.peer_init_message;
     const Bytes& nonce = of_initiator ? hs.nr : hs.ni;
-    const SecretBytes& sk_p = of_initiator ? sa.crypto->sk_pi : sa.crypto->sk_pr;
-    return auth_octets(sa.crypto->prf, message, nonce, sk_p.view(), id_payload_body(id));
+    const SecretBytes& sk_p = of_initiator ? sa.crypto()->sk_pi : sa.crypto()->sk_pr;
+    return auth_octets(sa.crypto()->prf, message, nonce, sk_p.view(), id_payload_body(id));
 }
 
 Identity local_identity(const IkeSa& sa) {
@@ -47,18 +47,18 @@ Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<Payload>& o
     const Bytes octets = IKEPLEX_TRY(signed_octets(sa, sa.is_original_initiator(), id));
     if (cfg.local.kind == AuthKind::kPsk) {
         const SecretBytes* psk =
-                creds.find_psk(sa.local_id, cfg.remote.id.any ? sa.remote_id : cfg.remote.id);
+                creds.find_psk(sa.local_id(), cfg.remote.id.any ? sa.remote_id() : cfg.remote.id);
         if (psk == nullptr) {
             return make_error(Errc::kConfig, "no shared key found for the identities");
         }
-        const SecretBytes mac = IKEPLEX_TRY(psk_auth(sa.crypto->prf, psk->view(), octets));
+        const SecretBytes mac = IKEPLEX_TRY(psk_auth(sa.crypto()->prf, psk->view(), octets));
         out.push_back(wire::make_payload(wire::AuthPayload{
                 wire::AuthMethod::kSharedKeyMic, Bytes(mac.view().begin(), mac.view().end())}));
         IKE_LOG(info, sa, "authentication of '{}' (myself) with pre-shared key",
-                sa.local_id.to_string());
+                sa.local_id().to_string());
         return ok();
     }
-    const Credentials::Own* own = creds.find_own(sa.local_id);
+    const Credentials::Own* own = creds.find_own(sa.local_id());
     if (own == nullptr) {
         return make_error(Errc::kConfig, "no certificate and private key for our identity");
     }
@@ -73,7 +73,7 @@ Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<Payload>& o
             wire::CertPayload{wire::CertEncoding::kX509Signature, own->cert.der()}));
     out.push_back(wire::make_payload(wire::AuthPayload{
             wire::AuthMethod::kDigitalSignature, crypto::encode_signature_auth(scheme, sig)}));
-    IKE_LOG(info, sa, "authentication of '{}' (myself) with {}", sa.local_id.to_string(),
+    IKE_LOG(info, sa, "authentication of '{}' (myself) with {}", sa.local_id().to_string(),
             crypto::to_string(scheme));
     return ok();
 }
@@ -95,7 +95,7 @@ Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
         }
         const SecretBytes* psk = creds.find_psk(local_identity(sa), peer_id);
         if (psk == nullptr ||
-            !psk_auth_verify(sa.crypto->prf, psk->view(), octets, auth.data).value_or(false)) {
+            !psk_auth_verify(sa.crypto()->prf, psk->view(), octets, auth.data).value_or(false)) {
             return failed;
         }
         IKE_LOG(info, sa, "authentication of '{}' with pre-shared key successful",
@@ -170,13 +170,13 @@ public:
     [[nodiscard]] const char* name() const noexcept override { return "IKE_AUTH"; }
 
     Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
-        if (!sa.crypto) {
+        if (!sa.crypto()) {
             return make_error(Errc::kState, "IKE_SA_INIT did not complete");
         }
         const PeerConfig& cfg = *sa.config();
-        sa.local_id = local_identity(sa);
+        sa.set_local_id(local_identity(sa));
         std::vector<Payload> out;
-        const wire::IdPayload idi = sa.local_id.to_payload();
+        const wire::IdPayload idi = sa.local_id().to_payload();
         out.push_back(wire::make_idi(idi));
         if (!cfg.remote.id.any && !cfg.remote.id.data.empty()) {
             out.push_back(wire::make_idr(cfg.remote.id.to_payload()));
@@ -214,9 +214,9 @@ public:
             sa.destroy("authentication failed", step);
             return Outcome::kDone;
         }
-        sa.remote_id = Identity::from_payload(*idr);
-        if (!cfg.remote.id.matches(sa.remote_id)) {
-            IKE_LOG(info, sa, "peer identity '{}' does not match '{}'", sa.remote_id.to_string(),
+        sa.set_remote_id(Identity::from_payload(*idr));
+        if (!cfg.remote.id.matches(sa.remote_id())) {
+            IKE_LOG(info, sa, "peer identity '{}' does not match '{}'", sa.remote_id().to_string(),
                     cfg.remote.id.to_string());
             reject(sa, "unexpected peer identity", step);
             return Outcome::kDone;
@@ -225,7 +225,7 @@ public:
             reject(sa, "peer authentication failed", step);
             return Outcome::kDone;
         }
-        sa.peer_window = parse_window(resp);
+        sa.set_peer_window(parse_window(resp));
         sa.established(step);
         if (offer_) {
             const Handshake& hs = sa.handshake();
@@ -291,19 +291,19 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
     sa.set_config(cfg);
-    sa.remote_id = peer;
-    sa.local_id = local_identity(sa);
+    sa.set_remote_id(peer);
+    sa.set_local_id(local_identity(sa));
     if (!verify_auth(sa, *cfg, *idi, *auth, request, step.unix_time)) {
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
     std::vector<Payload> out;
-    const wire::IdPayload own_id = sa.local_id.to_payload();
+    const wire::IdPayload own_id = sa.local_id().to_payload();
     out.push_back(wire::make_idr(own_id));
     if (auto ok = append_auth(sa, own_id, out); !ok) {
         IKE_LOG(error, sa, "cannot authenticate ourselves: {}", ok.error().detail);
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
-    sa.peer_window = parse_window(request);
+    sa.set_peer_window(parse_window(request));
     sa.established(step);
     if (has_notify(request, NotifyType::kInitialContact)) {
         sa.registry().initial_contact(sa, step);

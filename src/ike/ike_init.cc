@@ -214,7 +214,7 @@ public:
         sa.set_spis(sa.spi_i(), h.spi_r);
         hs.nr = nr->data;
         detect_nat(sa, resp, h.spi_r);
-        sa.peer_fragmentation = has_notify(resp, NotifyType::kIkev2FragmentationSupported);
+        sa.set_peer_fragmentation(has_notify(resp, NotifyType::kIkev2FragmentationSupported));
         hs.peer_hashes = parse_hashes(find_notify(resp, NotifyType::kSignatureHashAlgorithms));
         auto g_ir = hs.ke->shared_secret(ke->data);
         if (!g_ir) {
@@ -294,7 +294,7 @@ wire::Message init_response(Services& services, const InitRequest& req, IkeSa& n
                     wire::CertReqPayload{wire::CertEncoding::kX509Signature, std::move(certreq)}));
         }
     }
-    if (candidates.front()->fragmentation && new_sa.peer_fragmentation) {
+    if (candidates.front()->fragmentation && new_sa.peer_fragmentation()) {
         resp.payloads.push_back(wire::make_notify(NotifyType::kIkev2FragmentationSupported));
     }
     resp.payloads.push_back(
@@ -373,7 +373,7 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
     detect_nat(*sa, ps, IkeSpi(0));
-    sa->peer_fragmentation = has_notify(ps, NotifyType::kIkev2FragmentationSupported);
+    sa->set_peer_fragmentation(has_notify(ps, NotifyType::kIkev2FragmentationSupported));
     hs.peer_hashes = parse_hashes(find_notify(ps, NotifyType::kSignatureHashAlgorithms));
     hs.peer_init_message.assign(req.raw.begin(), req.raw.end());
 

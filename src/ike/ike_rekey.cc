@@ -79,7 +79,7 @@ Result<std::unique_ptr<IkeSa>> make_rekeyed(IkeSa& old, bool we_initiated, IkeSp
     const crypto::Registry& reg = old.services().registry;
     const IkeAlgorithms a = IKEPLEX_TRY(ike_algorithms(reg, chosen));
     const SecretBytes seed = IKEPLEX_TRY(
-            crypto::rekey_skeyseed(old.crypto->prf, old.crypto->sk_d.view(), g_ir, ni, nr));
+            crypto::rekey_skeyseed(old.crypto()->prf, old.crypto()->sk_d.view(), g_ir, ni, nr));
     const crypto::Prf prf(reg, *a.suite.prf);
     crypto::IkeKeys keys =
             IKEPLEX_TRY(crypto::derive_ike_keys(prf, a.suite, seed.view(), ni, nr, spi_i, spi_r));
@@ -87,13 +87,9 @@ Result<std::unique_ptr<IkeSa>> make_rekeyed(IkeSa& old, bool we_initiated, IkeSp
                                       we_initiated, old.local(), old.remote());
     sa->set_config(old.config_ptr());
     sa->set_spis(spi_i, spi_r);
-    sa->set_nat(old.nat_here(), old.nat_there());
-    sa->peer_fragmentation = old.peer_fragmentation;
-    sa->peer_window = old.peer_window;
-    sa->local_id = old.local_id;
-    sa->remote_id = old.remote_id;
-    sa->groups = old.groups;                // RFC 9611 groups move with their Child SAs
-    sa->resource_salt = old.resource_salt;  // ...and keep their identifiers unique
+    sa->inherit_peer(old);
+    // RFC 9611 groups move with their Child SAs, and keep their identifiers unique.
+    groups_of(*sa) = groups_of(old);
     IKEPLEX_TRY(sa->set_crypto(a, std::move(keys)));
     return sa;
 }
@@ -127,7 +123,7 @@ public:
     [[nodiscard]] const char* name() const noexcept override { return "IKE_REKEY"; }
 
     Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
-        if (sa.state() != IkeState::kEstablished || !sa.crypto) {
+        if (sa.state() != IkeState::kEstablished || !sa.crypto()) {
             return make_error(Errc::kState, "IKE SA not established");
         }
         sa.transition(IkeState::kRekeying, "rekeying");
@@ -138,7 +134,7 @@ public:
             p.spi = spi_bytes(spi_);
         }
         if (group_ == 0) {
-            group_ = sa.crypto->algorithms.ke;  // the group that worked keeps working
+            group_ = sa.crypto()->algorithms.ke;  // the group that worked keeps working
         }
         ni_ = sa.make_nonce();
         ke_ = IKEPLEX_TRY(sa.make_ke(group_));

@@ -64,13 +64,14 @@ void Exchange::abort(IkeSa& /*sa*/, Step& /*step*/) {}
 
 IkeSa::IkeSa(Services& services, SaRegistry& registry, std::uint32_t id, bool initiator,
              Endpoint local, Endpoint remote)
-    : resource_salt(services.random.bytes(16)),
-      services_(services),
+    : services_(services),
       registry_(registry),
       local_(local),
       remote_(remote),
       id_(id),
-      initiator_(initiator) {}
+      initiator_(initiator) {
+    groups_of(*this).salt = services.random.bytes(16);
+}
 
 IkeSa::~IkeSa() = default;
 
@@ -79,6 +80,14 @@ void IkeSa::hold_config(ConfigPtr c) {
         std::find(held_configs_.begin(), held_configs_.end(), c) == held_configs_.end()) {
         held_configs_.push_back(std::move(c));
     }
+}
+
+void IkeSa::inherit_peer(const IkeSa& old) {
+    set_nat(old.nat_here_, old.nat_there_);
+    peer_fragmentation_ = old.peer_fragmentation_;
+    peer_window_ = old.peer_window_;
+    local_id_ = old.local_id_;
+    remote_id_ = old.remote_id_;
 }
 
 std::string IkeSa::label() const {
@@ -174,8 +183,8 @@ Status IkeSa::set_crypto(const IkeAlgorithms& a, crypto::IkeKeys&& keys) {
     if (!out || !in) {
         return out ? in.error() : out.error();
     }
-    crypto.emplace(IkeCrypto{a, crypto::Prf(r, *a.suite.prf), std::move(*out), std::move(*in),
-                             std::move(keys.sk_d), std::move(keys.sk_pi), std::move(keys.sk_pr)});
+    crypto_.emplace(IkeCrypto{a, crypto::Prf(r, *a.suite.prf), std::move(*out), std::move(*in),
+                              std::move(keys.sk_d), std::move(keys.sk_pi), std::move(keys.sk_pr)});
     return ok();
 }
 
@@ -304,7 +313,7 @@ void IkeSa::established(Step& step, bool announce) {
     arm_ike_lifetimes(step);
     schedule_dpd(step);
     IKE_LOG(info, *this, "IKE_SA {} established between {}[{}]...{}[{}]", label(), local_.address,
-            local_id.to_string(), remote_.address, remote_id.to_string());
+            local_id_.to_string(), remote_.address, remote_id_.to_string());
     if (announce) {
         up_ = true;
         emit(step, EventKind::kIkeUp);

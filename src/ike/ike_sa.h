@@ -143,15 +143,21 @@ public:
     [[nodiscard]] bool udp_encap() const noexcept;
 
     // --- negotiated facts ---
-    std::optional<IkeCrypto> crypto;
-    std::uint32_t peer_window{1};
-    bool peer_fragmentation{false};
-    Identity local_id;
-    Identity remote_id;
-    /// RFC 9611 group state per child config name, and the secret our resource identifiers
-    /// are derived from (per_resource.h).
-    std::map<std::string, GroupState> groups;
-    Bytes resource_salt;
+    /// Keys and algorithms once IKE_SA_INIT (or the rekey that made this SA) derived them.
+    [[nodiscard]] const std::optional<IkeCrypto>& crypto() const noexcept { return crypto_; }
+    /// The peer's SET_WINDOW_SIZE (RFC 7296 §2.3), 1 without one.
+    [[nodiscard]] std::uint32_t peer_window() const noexcept { return peer_window_; }
+    void set_peer_window(std::uint32_t w) noexcept { peer_window_ = w; }
+    /// The peer announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 §2.3).
+    [[nodiscard]] bool peer_fragmentation() const noexcept { return peer_fragmentation_; }
+    void set_peer_fragmentation(bool on) noexcept { peer_fragmentation_ = on; }
+    [[nodiscard]] const Identity& local_id() const noexcept { return local_id_; }
+    void set_local_id(Identity id) { local_id_ = std::move(id); }
+    [[nodiscard]] const Identity& remote_id() const noexcept { return remote_id_; }
+    void set_remote_id(Identity id) { remote_id_ = std::move(id); }
+    /// An IKE rekey's product takes over what `old` learned of the peer: NAT state,
+    /// capabilities, window and both identities.
+    void inherit_peer(const IkeSa& old);
 
     // --- state of exchanges (exchange_state.h) ---
     /// What IKE_SA_INIT left for IKE_AUTH (made on first use).
@@ -306,6 +312,11 @@ private:
     IkeSpi spi_i_;
     IkeSpi spi_r_;
     ConfigPtr config_;
+    std::optional<IkeCrypto> crypto_;
+    std::uint32_t peer_window_{1};
+    bool peer_fragmentation_{false};
+    Identity local_id_;
+    Identity remote_id_;
     std::vector<ConfigPtr> held_configs_;
     Endpoint local_;
     Endpoint remote_;

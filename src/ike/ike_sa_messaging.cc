@@ -100,7 +100,7 @@ void IkeSa::process_queue(Step& step) {
         // IKE_AUTH go one at a time (the window is only known after IKE_AUTH).
         // The window spans message ids: nothing at or beyond the lowest unanswered + window.
         const std::uint32_t window =
-                state_ == IkeState::kConnecting ? 1 : std::max(peer_window, 1U);
+                state_ == IkeState::kConnecting ? 1 : std::max(peer_window_, 1U);
         if (!outstanding_.empty() && next_mid_ - outstanding_.begin()->first >= window) {
             return;
         }

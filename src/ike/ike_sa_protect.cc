@@ -28,10 +28,10 @@ Result<std::vector<Bytes>> IkeSa::protect(const wire::Header& h,
         return std::vector<Bytes>{
                 IKEPLEX_TRY(wire::write_message(wire::Message{h, std::move(payloads)}))};
     }
-    if (!crypto) {
+    if (!crypto_) {
         return make_error(Errc::kState, "no keys to protect the message with");
     }
-    const SkCipher& c = crypto->out;
+    const SkCipher& c = crypto_->out;
     const Bytes plain = IKEPLEX_TRY(wire::write_payload_chain(payloads));
     const wire::PayloadType first =
             payloads.empty() ? wire::PayloadType::kNone : payloads.front().type;
@@ -41,7 +41,7 @@ Result<std::vector<Bytes>> IkeSa::protect(const wire::Header& h,
     const std::size_t limit = services_.settings.fragment_size > kIpUdpMarker + 256
                                       ? services_.settings.fragment_size - kIpUdpMarker
                                       : 256;
-    const bool may_fragment = peer_fragmentation && config_ != nullptr && config_->fragmentation;
+    const bool may_fragment = peer_fragmentation_ && config_ != nullptr && config_->fragmentation;
     if (whole.size() <= limit || !may_fragment) {
         return std::vector<Bytes>{std::move(whole)};
     }
@@ -73,12 +73,12 @@ std::optional<Result<std::vector<wire::Payload>>> IkeSa::unprotect(const wire::M
     if (m.header.exchange == wire::ExchangeType::kIkeSaInit) {
         return Result<std::vector<wire::Payload>>(m.payloads);
     }
-    if (!crypto) {
+    if (!crypto_) {
         log::debug(log::Subsystem::kEnc, "{} encrypted message before keys exist, dropped",
                    label());
         return std::nullopt;
     }
-    auto opened = crypto->in.open(raw, m);
+    auto opened = crypto_->in.open(raw, m);
     if (!opened) {
         log::info(log::Subsystem::kEnc, "{} {} message dropped: {}", label(),
                   wire::to_string(m.header.exchange), wire::describe(opened.error()));

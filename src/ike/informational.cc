@@ -63,8 +63,8 @@ public:
 
     Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
         IKE_LOG(info, sa, "deleting IKE_SA {} between {}[{}]...{}[{}]", sa.label(),
-                sa.local().address, sa.local_id.to_string(), sa.remote().address,
-                sa.remote_id.to_string());
+                sa.local().address, sa.local_id().to_string(), sa.remote().address,
+                sa.remote_id().to_string());
         std::vector<Payload> out;
         out.push_back(wire::make_payload(wire::DeletePayload{wire::ProtocolId::kIke, {}}));
         return out;

@@ -496,9 +496,9 @@ void IkeSaManager::initial_contact(IkeSa& keep, Step& step) {
         if (sa.get() == &keep || !alive(*sa) || sa->state() == IkeState::kConnecting) {
             continue;
         }
-        if (sa->local_id == keep.local_id && sa->remote_id == keep.remote_id) {
+        if (sa->local_id() == keep.local_id() && sa->remote_id() == keep.remote_id()) {
             IKE_LOG(info, *sa, "INITIAL_CONTACT from '{}': deleting this old IKE_SA",
-                    keep.remote_id.to_string());
+                    keep.remote_id().to_string());
             sa->destroy("replaced after INITIAL_CONTACT", step);
         }
     }

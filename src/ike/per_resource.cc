@@ -13,6 +13,16 @@
 #include "util/log.h"
 
 namespace ikeplex::ike {
+Groups& groups_of(IkeSa& sa) {
+    return sa.states().get<Groups>();
+}
+
+const Groups& groups_of(const IkeSa& sa) {
+    static const Groups kNone;  // only before the IKE SA's constructor made its own
+    const Groups* g = sa.states().find<Groups>();
+    return g != nullptr ? *g : kNone;
+}
+
 namespace {
 
 bool alive(const ChildSa& c) noexcept {
@@ -52,7 +62,7 @@ std::uint32_t free_slot(const IkeSa& sa, const ChildConfig& config, ResourceId r
         }
     }
     if (skip_pending && sa.creating(config, resource)) {
-        if (auto g = sa.groups.find(config.name); g != sa.groups.end()) {
+        if (auto g = groups_of(sa).by_child.find(config.name); g != groups_of(sa).by_child.end()) {
             if (auto p = g->second.pending_slots.find(resource);
                 p != g->second.pending_slots.end()) {
                 used.push_back(p->second);
@@ -86,7 +96,7 @@ Bytes resource_identifier(const IkeSa& sa, ResourceId resource, std::uint32_t sl
     for (std::uint8_t round = 0; round < 4; ++round) {
         const std::array<std::uint8_t, 3> in{round, static_cast<std::uint8_t>(right >> 8U),
                                              static_cast<std::uint8_t>(right)};
-        auto h = crypto::hash(sa.services().registry, "SHA256", {sa.resource_salt, in});
+        auto h = crypto::hash(sa.services().registry, "SHA256", {groups_of(sa).salt, in});
         if (!h || h->size() < 2) {
             return {};  // the identifier is optional; never fall back to the raw index
         }
@@ -117,7 +127,7 @@ std::size_t group_member_count(const IkeSa& sa, const ChildConfig& config) {
 
 /// Whether failed installs keep `config`'s group from asking for SAs now (on_install_failed()).
 bool installs_blocked(IkeSa& sa, const ChildConfig& config, TimePoint now) {
-    const GroupState& g = sa.groups[config.name];
+    const GroupState& g = groups_of(sa).by_child[config.name];
     return g.install_failed || now < g.install_retry_at;
 }
 
@@ -126,8 +136,8 @@ MemberPlan plan_member(IkeSa& sa, const ChildConfig& config, ResourceId resource
     if (!config.per_cpu_sas) {
         return plan;
     }
-    auto it = sa.groups.find(config.name);
-    if (it != sa.groups.end() && it->second.peer_declined) {
+    auto it = groups_of(sa).by_child.find(config.name);
+    if (it != groups_of(sa).by_child.end() && it->second.peer_declined) {
         return plan;  // a regular Child SA, as the peer wants
     }
     plan.resource_info = true;
@@ -139,14 +149,14 @@ MemberPlan plan_member(IkeSa& sa, const ChildConfig& config, ResourceId resource
     plan.copy = fallback;
     if (!resource.is_none()) {
         plan.slot = free_slot(sa, config, resource, false);
-        sa.groups[config.name].pending_slots[resource] = plan.slot;
+        groups_of(sa).by_child[config.name].pending_slots[resource] = plan.slot;
     }
     return plan;
 }
 
 bool request_still_needed(const IkeSa& sa, const ChildConfig& config, ResourceId resource) {
-    auto it = sa.groups.find(config.name);
-    if (!config.per_cpu_sas || (it != sa.groups.end() && it->second.peer_declined)) {
+    auto it = groups_of(sa).by_child.find(config.name);
+    if (!config.per_cpu_sas || (it != groups_of(sa).by_child.end() && it->second.peer_declined)) {
         return true;  // regular Child SAs: whatever was asked for
     }
     if (group_fallback(sa, config) == nullptr) {
@@ -162,7 +172,7 @@ void complete_member(IkeSa& sa, ChildSa& c, bool asked, std::span<const wire::Pa
     }
     const auto* info = find_notify(response, wire::NotifyType::kSaResourceInfo);
     if (info == nullptr) {
-        GroupState& g = sa.groups[c.name()];
+        GroupState& g = groups_of(sa).by_child[c.name()];
         if (!g.peer_declined) {
             IKE_LOG(info, sa,
                     "peer did not answer SA_RESOURCE_INFO: CHILD_SA {}{{{}}} is a regular "
@@ -289,7 +299,7 @@ Binding bind_member(IkeSa& sa, const ChildConfig& config, std::span<const Traffi
     if (rekey || !config.per_cpu_sas) {
         return b;  // a rekey keeps what the old SA had; no per-CPU config: regular SA
     }
-    GroupState& g = sa.groups[config.name];
+    GroupState& g = groups_of(sa).by_child[config.name];
     if (g.install_failed) {
         b.fail = true;  // our backend cannot install the group's SAs (logged when it stopped)
         return b;
@@ -360,7 +370,7 @@ void on_acquire(IkeSa& sa, const ChildConfig& config, ResourceId resource, Step&
         return;
     }
     const auto busy = [&](ResourceId r) { return sa.creating(config, r); };
-    if (!config.per_cpu_sas || sa.groups[config.name].peer_declined) {
+    if (!config.per_cpu_sas || groups_of(sa).by_child[config.name].peer_declined) {
         // A regular Child SA: one unless an operator explicitly asks for another.
         bool exists = busy(ResourceId::none());
         for (const auto& c : sa.children()) {
@@ -385,7 +395,7 @@ void on_acquire(IkeSa& sa, const ChildConfig& config, ResourceId resource, Step&
     if (resource.is_none() || has_member(sa, config, resource) || busy(resource)) {
         return;
     }
-    GroupState& g = sa.groups[config.name];
+    GroupState& g = groups_of(sa).by_child[config.name];
     if (g.full && step.now < g.full_until) {
         IKE_LOG(debug, sa, "group of CHILD_SA {} is full (TS_MAX_QUEUE), not asking for {}",
                 config.name, describe_resource(resource));
@@ -432,7 +442,7 @@ void on_child_removed(IkeSa& sa, const ChildSa& removed, Removal how, Step& step
     if (!removed.group_member || removed.config == nullptr) {
         return;
     }
-    sa.groups[removed.name()].full = false;  // room for another member
+    groups_of(sa).by_child[removed.name()].full = false;  // room for another member
     if (!removed.resource.is_none() || sa.closing() || sa.state() == IkeState::kRekeyed) {
         return;
     }
@@ -441,7 +451,7 @@ void on_child_removed(IkeSa& sa, const ChildSa& removed, Removal how, Step& step
         sa.creating(config, ResourceId::none())) {
         return;
     }
-    const GroupState& g = sa.groups[config.name];
+    const GroupState& g = groups_of(sa).by_child[config.name];
     if (g.install_failed) {
         return;  // the group stopped here (on_install_failed())
     }
@@ -469,7 +479,7 @@ void on_install_failed(IkeSa& sa, const ChildConfig& config, const std::string& 
     if (!config.per_cpu_sas) {
         return;
     }
-    GroupState& g = sa.groups[config.name];
+    GroupState& g = groups_of(sa).by_child[config.name];
     if (g.install_failed) {
         return;
     }
@@ -488,7 +498,7 @@ void on_install_failed(IkeSa& sa, const ChildConfig& config, const std::string& 
 }
 
 void on_ts_max_queue(IkeSa& sa, const ChildConfig& config, Step& step) {
-    GroupState& g = sa.groups[config.name];
+    GroupState& g = groups_of(sa).by_child[config.name];
     g.full = true;
     g.full_until = step.now + sa.services().settings.group_full_backoff;
     IKE_LOG(info, sa,

@@ -17,6 +17,7 @@
 
 #include "ike/child_sa.h"
 #include "ike/config.h"
+#include "ike/exchange_state.h"
 #include "ike/time.h"
 #include "util/bytes.h"
 #include "wire/payloads.h"
@@ -42,6 +43,17 @@ struct GroupState {
     TimePoint install_retry_at{};
     bool install_failed{false};
 };
+
+/// RFC 9611 on one IKE SA (and its rekeyed successors, which take it over): the group of each
+/// child config by name, and the secret our resource identifiers are derived from (drawn when
+/// the IKE SA is made).
+struct Groups final : ExchangeState {
+    std::map<std::string, GroupState> by_child;
+    Bytes salt;
+};
+/// The RFC 9611 state of an IKE SA (every IKE SA has one from its start).
+Groups& groups_of(IkeSa& sa);
+const Groups& groups_of(const IkeSa& sa);
 
 /// Installs of a group's SAs that may fail before the group stops on its IKE SA.
 inline constexpr std::uint32_t kMaxInstallFailures = 3;

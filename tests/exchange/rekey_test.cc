@@ -356,8 +356,8 @@ TEST_P(Rekey, WindowAboveOneRunsExchangesConcurrently) {
         p->window_size = 4;
     }
     reconnect();  // the window is announced in IKE_AUTH
-    EXPECT_EQ(only_sa(ini()).peer_window, 4U);
-    EXPECT_EQ(only_sa(res()).peer_window, 4U);
+    EXPECT_EQ(only_sa(ini()).peer_window(), 4U);
+    EXPECT_EQ(only_sa(res()).peer_window(), 4U);
     const std::uint32_t child = child_of(ini());
     const std::uint32_t ike = ike_of(ini());
     h.act(ini(), [&](ike::Step& s) {

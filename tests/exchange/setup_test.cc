@@ -129,8 +129,8 @@ TEST_P(Setup, CertificatesEstablish) {
     expect_consistent();
     // Each side authenticated the other by its certificate: the peer's identity, an AUTH
     // signature (RFC 7427, method 14) beside a CERT in both IKE_AUTH messages, no refusal.
-    EXPECT_EQ(only_sa(ini()).remote_id.to_string(), GetParam() ? "b.test" : "a.test");
-    EXPECT_EQ(only_sa(res()).remote_id.to_string(), GetParam() ? "a.test" : "b.test");
+    EXPECT_EQ(only_sa(ini()).remote_id().to_string(), GetParam() ? "b.test" : "a.test");
+    EXPECT_EQ(only_sa(res()).remote_id().to_string(), GetParam() ? "a.test" : "b.test");
     EXPECT_EQ(res().count(EventKind::kIkeUp), 1U);
     for (Node* n : {&ini(), &res()}) {
         const auto auth = n->find({.sent = true, .exchange = wire::ExchangeType::kIkeAuth});
@@ -172,7 +172,7 @@ TEST_P(Setup, InvalidKePayloadRetriesWithTheRequestedGroup) {
     ASSERT_EQ(requests.size(), 2U);
     EXPECT_EQ(ke_group_of(*requests[0]), 19);  // ECP-256
     EXPECT_EQ(ke_group_of(*requests[1]), 31);  // Curve25519
-    EXPECT_EQ(only_sa(ini()).crypto->algorithms.ke, 31);
+    EXPECT_EQ(only_sa(ini()).crypto()->algorithms.ke, 31);
 }
 
 class SetupWithCookies : public FlowTest {

@@ -96,7 +96,7 @@ struct Setup {
 
     void seal_and_deliver(ByteView data) {
         ike::IkeSa* sa = current();
-        if (data.size() < 2 || sa == nullptr || !sa->crypto) {
+        if (data.size() < 2 || sa == nullptr || !sa->crypto()) {
             return;
         }
         wire::Header hd;
@@ -105,7 +105,7 @@ struct Setup {
         hd.exchange = static_cast<wire::ExchangeType>(data[0]);
         hd.flags = sa->is_original_initiator() ? wire::kFlagInitiator : 0;
         hd.message_id = MessageId(next_mid++);
-        const ike::SkCipher& c = sa->crypto->out;
+        const ike::SkCipher& c = sa->crypto()->out;
         const ByteView plain = data.subspan(2);
         const Bytes iv(c.iv_size(), 0x5a);
         auto sealed = c.seal(hd, static_cast<wire::PayloadType>(data[1]), plain, iv,

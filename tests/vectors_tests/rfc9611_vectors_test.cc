@@ -51,7 +51,7 @@ struct Pair {
         ike::IkeSa* to = sa(d.from_a ? h.b() : h.a());
         auto m = wire::parse_message(d.data);
         EXPECT_TRUE(m && to != nullptr && m->sk() != nullptr);
-        auto opened = to->crypto->in.open(d.data, *m);
+        auto opened = to->crypto()->in.open(d.data, *m);
         EXPECT_TRUE(opened);
         auto inner = wire::parse_payload_chain(m->sk()->first_inner, opened->plaintext);
         EXPECT_TRUE(inner);
@@ -91,9 +91,9 @@ TEST(Rfc9611Vectors, OurResponderAcceptsStrongSwansMemberRequest) {
     hd.message_id = MessageId(2);
     auto plain = wire::write_payload_chain(req.inner);
     ASSERT_TRUE(plain);
-    const Bytes iv(ini->crypto->out.iv_size(), 0x11);
-    auto sealed = ini->crypto->out.seal(hd, req.inner.front().type, *plain, iv,
-                                        ini->crypto->out.default_padding(plain->size()));
+    const Bytes iv(ini->crypto()->out.iv_size(), 0x11);
+    auto sealed = ini->crypto()->out.seal(hd, req.inner.front().type, *plain, iv,
+                                          ini->crypto()->out.default_padding(plain->size()));
     ASSERT_TRUE(sealed);
     const std::size_t before = p.h.sent.size();
     p.h.act(p.h.b(), [&](ike::Step& s) {
