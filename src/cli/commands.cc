@@ -122,6 +122,88 @@ std::string to_json(const vici::Message& m) {
     return out + "}";
 }
 
+namespace {
+
+/// An IKE SA's first two lines: SPIs and peers, then the algorithms and times.
+void print_ike_sa(const std::string& name, const vici::Message& s, std::ostream& out) {
+    out << fmt::format("{}: #{}, {}, {}_i {}_r, {}[{}] ... {}[{}]\n", name, str(s, "uniqueid"),
+                       str(s, "state"), str(s, "initiator-spi"), str(s, "responder-spi"),
+                       str(s, "local-host"), str(s, "local-id"), str(s, "remote-host"),
+                       str(s, "remote-id"));
+    std::string algs = str(s, "encr-alg");
+    if (s.get("encr-keysize")) {
+        algs += "-" + str(s, "encr-keysize");
+    }
+    for (const char* k : {"integ-alg", "prf-alg", "dh-group"}) {
+        if (s.get(k)) {
+            algs += "/" + str(s, k);
+        }
+    }
+    out << "  " << algs
+        << (s.get("established") ? ", established " + str(s, "established") + "s ago" : "")
+        << (s.get("rekey-time") ? ", rekeying in " + str(s, "rekey-time") + "s" : "") << '\n';
+}
+
+/// An RFC 9611 group: per child config, the fallback and the members.
+struct Group {
+    bool fallback{false};
+    std::vector<std::string> cpus;
+    std::uint64_t in{0};
+    std::uint64_t out{0};
+};
+
+/// One line per group: fallback, members (their CPUs in numeric order) and traffic.
+void print_groups(std::map<std::string, Group>& groups, std::ostream& out) {
+    for (auto& [name, g] : groups) {
+        std::sort(g.cpus.begin(), g.cpus.end(), [](const auto& a, const auto& b) {
+            return a.size() != b.size() ? a.size() < b.size() : a < b;  // numeric
+        });
+        std::string cpus;
+        for (const auto& x : g.cpus) {
+            cpus += (cpus.empty() ? "" : " ") + x;
+        }
+        out << fmt::format("  group {}: {} + {} per-CPU SA{}{}, {} in, {} out\n", name,
+                           g.fallback ? "fallback" : "no fallback", g.cpus.size(),
+                           g.cpus.size() == 1 ? "" : "s", cpus.empty() ? "" : " (cpu " + cpus + ")",
+                           bytes_h(g.in), bytes_h(g.out));
+    }
+}
+
+/// The CHILD SAs of an IKE SA as a table, then their per-CPU groups.
+void print_child_sas(const vici::Message& children, std::ostream& out) {
+    std::vector<std::vector<std::string>> rows{
+            {"CHILD", "#", "cpu", "state", "spi-in", "spi-out", "in", "out", "selectors"}};
+    std::map<std::string, Group> groups;
+    for (const vici::Entry& ce : children) {
+        const auto* ch = std::get_if<vici::Section>(&ce);
+        if (ch == nullptr) {
+            continue;
+        }
+        const vici::Message& cm = ch->body;
+        const bool member = cm.get("per-cpu-sas").has_value();
+        const std::string cpu = cm.get("cpu") ? str(cm, "cpu") : (member ? "-" : "");
+        rows.push_back({str(cm, "name"), str(cm, "uniqueid"), cpu, str(cm, "state"),
+                        str(cm, "spi-in"), str(cm, "spi-out"),
+                        bytes_h(num(cm, "bytes-in")) + " " + str(cm, "packets-in", "0") + "p",
+                        bytes_h(num(cm, "bytes-out")) + " " + str(cm, "packets-out", "0") + "p",
+                        joined_list(cm, "local-ts") + " === " + joined_list(cm, "remote-ts")});
+        if (member) {
+            Group& g = groups[str(cm, "name")];
+            if (cm.get("cpu")) {
+                g.cpus.push_back(str(cm, "cpu"));
+            } else {
+                g.fallback = true;
+            }
+            g.in += num(cm, "bytes-in");
+            g.out += num(cm, "bytes-out");
+        }
+    }
+    print_table(rows, out, "  ");
+    print_groups(groups, out);
+}
+
+}  // namespace
+
 int list_sas(vici::Client& c, const SaFilter& f, bool json, std::ostream& out) {
     std::vector<vici::Message> sas;
     vici::Message req;
@@ -157,78 +239,12 @@ int list_sas(vici::Client& c, const SaFilter& f, bool json, std::ostream& out) {
             if (ike == nullptr) {
                 continue;
             }
-            const vici::Message& s = ike->body;
-            out << fmt::format("{}: #{}, {}, {}_i {}_r, {}[{}] ... {}[{}]\n", ike->name,
-                               str(s, "uniqueid"), str(s, "state"), str(s, "initiator-spi"),
-                               str(s, "responder-spi"), str(s, "local-host"), str(s, "local-id"),
-                               str(s, "remote-host"), str(s, "remote-id"));
-            std::string algs = str(s, "encr-alg");
-            if (s.get("encr-keysize")) {
-                algs += "-" + str(s, "encr-keysize");
-            }
-            for (const char* k : {"integ-alg", "prf-alg", "dh-group"}) {
-                if (s.get(k)) {
-                    algs += "/" + str(s, k);
-                }
-            }
-            out << "  " << algs
-                << (s.get("established") ? ", established " + str(s, "established") + "s ago" : "")
-                << (s.get("rekey-time") ? ", rekeying in " + str(s, "rekey-time") + "s" : "")
-                << '\n';
-            const vici::Message* children = s.find_section("child-sas");
+            print_ike_sa(ike->name, ike->body, out);
+            const vici::Message* children = ike->body.find_section("child-sas");
             if (children == nullptr || children->empty()) {
                 continue;
             }
-            std::vector<std::vector<std::string>> rows{
-                    {"CHILD", "#", "cpu", "state", "spi-in", "spi-out", "in", "out", "selectors"}};
-            // RFC 9611 groups: per child config, the fallback and the members.
-            struct Group {
-                bool fallback{false};
-                std::vector<std::string> cpus;
-                std::uint64_t in{0};
-                std::uint64_t out{0};
-            };
-            std::map<std::string, Group> groups;
-            for (const vici::Entry& ce : *children) {
-                const auto* ch = std::get_if<vici::Section>(&ce);
-                if (ch == nullptr) {
-                    continue;
-                }
-                const vici::Message& cm = ch->body;
-                const bool member = cm.get("per-cpu-sas").has_value();
-                const std::string cpu = cm.get("cpu") ? str(cm, "cpu") : (member ? "-" : "");
-                rows.push_back(
-                        {str(cm, "name"), str(cm, "uniqueid"), cpu, str(cm, "state"),
-                         str(cm, "spi-in"), str(cm, "spi-out"),
-                         bytes_h(num(cm, "bytes-in")) + " " + str(cm, "packets-in", "0") + "p",
-                         bytes_h(num(cm, "bytes-out")) + " " + str(cm, "packets-out", "0") + "p",
-                         joined_list(cm, "local-ts") + " === " + joined_list(cm, "remote-ts")});
-                if (member) {
-                    Group& g = groups[str(cm, "name")];
-                    if (cm.get("cpu")) {
-                        g.cpus.push_back(str(cm, "cpu"));
-                    } else {
-                        g.fallback = true;
-                    }
-                    g.in += num(cm, "bytes-in");
-                    g.out += num(cm, "bytes-out");
-                }
-            }
-            print_table(rows, out, "  ");
-            for (auto& [name, g] : groups) {
-                std::sort(g.cpus.begin(), g.cpus.end(), [](const auto& a, const auto& b) {
-                    return a.size() != b.size() ? a.size() < b.size() : a < b;  // numeric
-                });
-                std::string cpus;
-                for (const auto& x : g.cpus) {
-                    cpus += (cpus.empty() ? "" : " ") + x;
-                }
-                out << fmt::format("  group {}: {} + {} per-CPU SA{}{}, {} in, {} out\n", name,
-                                   g.fallback ? "fallback" : "no fallback", g.cpus.size(),
-                                   g.cpus.size() == 1 ? "" : "s",
-                                   cpus.empty() ? "" : " (cpu " + cpus + ")", bytes_h(g.in),
-                                   bytes_h(g.out));
-            }
+            print_child_sas(*children, out);
         }
     }
     return 0;

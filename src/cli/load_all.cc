@@ -63,22 +63,10 @@ bool to_message(const config::Section& s, const std::string& base, vici::Message
     return true;
 }
 
-}  // namespace
-
-int load_all(vici::Client& c, const std::string& file, std::ostream& out, std::ostream& err) {
-    std::vector<config::Diagnostic> diags;
-    auto root = config::load_settings_file(file, diags);
-    if (!root) {
-        for (const auto& d : diags) {
-            err << d.to_string() << '\n';
-        }
-        return 1;
-    }
-    const std::string base = std::filesystem::path(file).parent_path().string().empty()
-                                     ? "."
-                                     : std::filesystem::path(file).parent_path().string();
+/// Certificates and keys from the folders beside swanctl.conf; returns the failures.
+int load_credentials(vici::Client& c, const std::string& base, std::ostream& out,
+                     std::ostream& err) {
     int failures = 0;
-    // Certificates and keys from the folders.
     for (const auto& [folder, type, flag] :
          {std::tuple{"x509ca", "X509", "CA"}, std::tuple{"x509", "X509", "NONE"},
           std::tuple{"private", "ANY", ""}, std::tuple{"rsa", "RSA", ""},
@@ -106,75 +94,128 @@ int load_all(vici::Client& c, const std::string& file, std::ostream& out, std::o
             }
         }
     }
-    // Shared secrets.
-    if (const config::Section* secrets = root->find_section("secrets")) {
-        for (const config::Section& s : secrets->sections) {
-            if (!s.name.starts_with("ike")) {
-                continue;  // key files above; other kinds the daemon refuses at load-conn time
+    return failures;
+}
+
+/// The ike secrets of the secrets section; returns the failures.
+int load_secrets(vici::Client& c, const config::Section& root, std::ostream& out,
+                 std::ostream& err) {
+    int failures = 0;
+    const config::Section* secrets = root.find_section("secrets");
+    if (secrets == nullptr) {
+        return failures;
+    }
+    for (const config::Section& s : secrets->sections) {
+        if (!s.name.starts_with("ike")) {
+            continue;  // key files above; other kinds the daemon refuses at load-conn time
+        }
+        config::Findings f;
+        auto psk = config::map_ike_secret(s, f);
+        if (!psk) {
+            for (const auto& d : f.errors) {
+                err << d.to_string() << '\n';
             }
-            config::Findings f;
-            auto psk = config::map_ike_secret(s, f);
-            if (!psk) {
-                for (const auto& d : f.errors) {
-                    err << d.to_string() << '\n';
-                }
-                ++failures;
-                continue;
-            }
-            vici::Message req;
-            req.add("id", s.name);
-            req.add("type", "ike");
-            req.add_bytes("data", psk->secret.view());
-            vici::List& owners = req.add_list("owners");
-            for (const ike::Identity& id : psk->ids) {
-                owners.add(id.to_string());
-            }
-            auto r = c.request("load-shared", req);
-            if (succeeded(r)) {
-                out << "loaded ike secret '" << s.name << "'\n";
-            } else {
-                err << "loading ike secret '" << s.name << "' failed: " << why(r) << '\n';
-                ++failures;
-            }
+            ++failures;
+            continue;
+        }
+        vici::Message req;
+        req.add("id", s.name);
+        req.add("type", "ike");
+        req.add_bytes("data", psk->secret.view());
+        vici::List& owners = req.add_list("owners");
+        for (const ike::Identity& id : psk->ids) {
+            owners.add(id.to_string());
+        }
+        auto r = c.request("load-shared", req);
+        if (succeeded(r)) {
+            out << "loaded ike secret '" << s.name << "'\n";
+        } else {
+            err << "loading ike secret '" << s.name << "' failed: " << why(r) << '\n';
+            ++failures;
         }
     }
-    // Connections, then unload what the file does not have.
+    return failures;
+}
+
+/// What load_connections did: the names in the file, how many loaded and failed.
+struct Loaded {
     std::set<std::string> names;
     std::size_t loaded = 0;
-    if (const config::Section* conns = root->find_section("connections")) {
-        for (const config::Section& conn : conns->sections) {
-            names.insert(conn.name);
-            vici::Message req;
-            if (!to_message(conn, base, req.add_section(conn.name), err)) {
-                ++failures;
-                continue;
-            }
-            auto r = c.request("load-conn", req);
-            if (succeeded(r)) {
-                out << "loaded connection '" << conn.name << "'\n";
-                ++loaded;
-            } else {
-                err << "loading connection '" << conn.name << "' failed: " << why(r) << '\n';
-                ++failures;
-            }
+    int failures = 0;
+};
+
+/// Every connection of the connections section.
+Loaded load_connections(vici::Client& c, const config::Section& root, const std::string& base,
+                        std::ostream& out, std::ostream& err) {
+    Loaded result;
+    const config::Section* conns = root.find_section("connections");
+    if (conns == nullptr) {
+        return result;
+    }
+    for (const config::Section& conn : conns->sections) {
+        result.names.insert(conn.name);
+        vici::Message req;
+        if (!to_message(conn, base, req.add_section(conn.name), err)) {
+            ++result.failures;
+            continue;
+        }
+        auto r = c.request("load-conn", req);
+        if (succeeded(r)) {
+            out << "loaded connection '" << conn.name << "'\n";
+            ++result.loaded;
+        } else {
+            err << "loading connection '" << conn.name << "' failed: " << why(r) << '\n';
+            ++result.failures;
         }
     }
+    return result;
+}
+
+/// Unloads the daemon's connections that `names` lacks; returns how many were unloaded.
+std::size_t unload_others(vici::Client& c, const std::set<std::string>& names) {
     std::size_t unloaded = 0;
-    if (auto existing = c.request("get-conns", {}); existing) {
-        if (const vici::List* l = existing->find_list("conns")) {
-            for (const auto& name : l->texts()) {
-                if (names.contains(std::string(name))) {
-                    continue;
-                }
-                vici::Message req;
-                req.add("name", name);
-                if (succeeded(c.request("unload-conn", req))) {
-                    ++unloaded;
-                }
-            }
+    auto existing = c.request("get-conns", {});
+    if (!existing) {
+        return unloaded;
+    }
+    const vici::List* l = existing->find_list("conns");
+    if (l == nullptr) {
+        return unloaded;
+    }
+    for (const auto& name : l->texts()) {
+        if (names.contains(std::string(name))) {
+            continue;
+        }
+        vici::Message req;
+        req.add("name", name);
+        if (succeeded(c.request("unload-conn", req))) {
+            ++unloaded;
         }
     }
-    out << "successfully loaded " << loaded << " connections, " << failures << " failed, "
+    return unloaded;
+}
+
+}  // namespace
+
+int load_all(vici::Client& c, const std::string& file, std::ostream& out, std::ostream& err) {
+    std::vector<config::Diagnostic> diags;
+    auto root = config::load_settings_file(file, diags);
+    if (!root) {
+        for (const auto& d : diags) {
+            err << d.to_string() << '\n';
+        }
+        return 1;
+    }
+    const std::string base = std::filesystem::path(file).parent_path().string().empty()
+                                     ? "."
+                                     : std::filesystem::path(file).parent_path().string();
+    int failures = load_credentials(c, base, out, err);
+    failures += load_secrets(c, *root, out, err);
+    // Connections, then unload what the file does not have.
+    const Loaded conns = load_connections(c, *root, base, out, err);
+    failures += conns.failures;
+    const std::size_t unloaded = unload_others(c, conns.names);
+    out << "successfully loaded " << conns.loaded << " connections, " << failures << " failed, "
         << unloaded << " unloaded\n";
     return failures == 0 ? 0 : 1;
 }

@@ -65,11 +65,8 @@ void map_log(const Section& sec, DaemonSettings& d, Reporter& r) {
     }
 }
 
-}  // namespace
-
-DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
-    DaemonSettings d;
-    Reporter r(findings, "ikeplexd");
+/// ikeplexd.conf holds one section, ikeplexd, and nothing beside it.
+void check_top_level(const Section& root, Findings& findings) {
     for (const Section& top : root.sections) {
         if (top.name != "ikeplexd") {
             findings.errors.push_back(Diagnostic{
@@ -81,17 +78,19 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
         findings.errors.push_back(
                 Diagnostic{s.pos, s.name + ": unknown key (settings go in the ikeplexd section)"});
     }
-    const Section* sec = root.find_section("ikeplexd");
-    if (sec == nullptr) {
-        return d;
-    }
-    ike::Settings& e = d.engine;
-    std::uint32_t tries = e.retransmit_tries;
-    auto fragment = static_cast<std::uint32_t>(e.fragment_size);
-    std::uint32_t port = d.port;
-    std::uint32_t natt = d.port_nat_t;
-    Handlers h;
-    h["listen"] = [&](std::string_view v, const Setting& s) {
+}
+
+/// Values read as 32-bit numbers and narrowed once all settings are applied.
+struct Narrowed {
+    std::uint32_t tries;
+    std::uint32_t fragment;
+    std::uint32_t port;
+    std::uint32_t natt;
+};
+
+/// The daemon's keys: sockets, VICI, backend, workers and the data plane.
+void add_daemon_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& wide) {
+    h["listen"] = [&r, &d](std::string_view v, const Setting& s) {
         d.listen.clear();
         for (const std::string& item : split_list(v)) {
             auto a = IpAddress::parse(item);
@@ -102,16 +101,16 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
             d.listen.push_back(*a);
         }
     };
-    h["port"] = u32(r, port, 65535);
-    h["port_nat_t"] = u32(r, natt, 65535);
-    h["vici"] = [&](std::string_view v, const Setting& s) {
+    h["port"] = u32(r, wide.port, 65535);
+    h["port_nat_t"] = u32(r, wide.natt, 65535);
+    h["vici"] = [&r, &d](std::string_view v, const Setting& s) {
         if (!v.starts_with("unix://")) {
             r.error(s.pos, s.name, "only unix:// sockets are supported");
             return;
         }
         d.vici = std::string(v);
     };
-    h["backend"] = [&](std::string_view v, const Setting& s) {
+    h["backend"] = [&r, &d](std::string_view v, const Setting& s) {
         if (v != "none" && v != "userspace" && v != "xfrm") {
             r.error(s.pos, s.name, "expected none, userspace or xfrm");
             return;
@@ -119,14 +118,14 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
         d.backend = std::string(v);
     };
     h["workers"] = u32(r, d.workers, 256);
-    h["tun"] = [&](std::string_view v, const Setting& s) {
+    h["tun"] = [&r, &d](std::string_view v, const Setting& s) {
         if (v.empty() || v.size() > 15 || v.find_first_of("/ \t") != std::string_view::npos) {
             r.error(s.pos, s.name, "expected an interface name of at most 15 characters");
             return;
         }
         d.tun_name = std::string(v);
     };
-    h["mtu"] = [&](std::string_view v, const Setting& s) {
+    h["mtu"] = [&r, &d](std::string_view v, const Setting& s) {
         const auto n = parse_u64(v);
         if (!n || *n < 1280 || *n > 9000) {
             r.error(s.pos, s.name, "expected an MTU from 1280 to 9000");
@@ -137,11 +136,16 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
     h["offloads"] = flag(r, d.offloads);
     h["raw_esp"] = flag(r, d.raw_esp);
     h["ipsec_mb"] = flag(r, d.ipsec_mb);
-    h["swanctl_conf"] = [&](std::string_view v, const Setting&) {
+    h["swanctl_conf"] = [&d](std::string_view v, const Setting&) {
         d.swanctl_conf = std::string(v);
     };
+}
+
+/// The IKE engine's keys: retransmission, half-open SAs, fragments, window, keepalives.
+void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& wide) {
+    ike::Settings& e = d.engine;
     h["retransmit_timeout"] = seconds(r, e.retransmit_timeout);
-    h["retransmit_base"] = [&](std::string_view v, const Setting& s) {
+    h["retransmit_base"] = [&r, &e](std::string_view v, const Setting& s) {
         const std::string text(v);
         char* end = nullptr;
         const double b = std::strtod(text.c_str(), &end);
@@ -151,20 +155,38 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
         }
         e.retransmit_base = b;
     };
-    h["retransmit_tries"] = u32(r, tries, 100);
+    h["retransmit_tries"] = u32(r, wide.tries, 100);
     h["half_open_timeout"] = seconds(r, e.half_open_timeout);
     h["cookie_threshold"] = u32(r, e.cookie_threshold, 1000000);
     h["block_threshold"] = u32(r, e.half_open_limit, 10000000);
-    h["fragment_size"] = u32(r, fragment, 65535);
+    h["fragment_size"] = u32(r, wide.fragment, 65535);
     h["window_size"] = u32(r, d.window_size, 64);
     h["delete_rekeyed_delay"] = seconds(r, e.delete_rekeyed_delay);
-    h["keep_alive"] = [&](std::string_view v, const Setting& s) {
+    h["keep_alive"] = [&r, &d](std::string_view v, const Setting& s) {
         if (v == "0") {
             d.keep_alive = ike::Duration(0);
             return;
         }
         seconds(r, d.keep_alive)(v, s);
     };
+}
+
+}  // namespace
+
+DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
+    DaemonSettings d;
+    Reporter r(findings, "ikeplexd");
+    check_top_level(root, findings);
+    const Section* sec = root.find_section("ikeplexd");
+    if (sec == nullptr) {
+        return d;
+    }
+    ike::Settings& e = d.engine;
+    Narrowed wide{e.retransmit_tries, static_cast<std::uint32_t>(e.fragment_size), d.port,
+                  d.port_nat_t};
+    Handlers h;
+    add_daemon_handlers(h, r, d, wide);
+    add_engine_handlers(h, r, d, wide);
     apply_settings(*sec, h, r);
     for (const Section& sub : sec->sections) {
         if (sub.name == "log") {
@@ -173,10 +195,10 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
             r.error(sub.pos, sub.name, "unknown section");
         }
     }
-    e.retransmit_tries = tries;
-    e.fragment_size = fragment < 576 ? 576 : fragment;
-    d.port = static_cast<std::uint16_t>(port);
-    d.port_nat_t = static_cast<std::uint16_t>(natt);
+    e.retransmit_tries = wide.tries;
+    e.fragment_size = wide.fragment < 576 ? 576 : wide.fragment;
+    d.port = static_cast<std::uint16_t>(wide.port);
+    d.port_nat_t = static_cast<std::uint16_t>(wide.natt);
     if (d.port == d.port_nat_t) {
         r.error(sec->pos, "port_nat_t", "must differ from port");
     }

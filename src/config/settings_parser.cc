@@ -196,29 +196,7 @@ private:
     void parse_statement(Section& target, int depth) {
         const int line = line_;
         const char c = peek();
-        if (c == '{') {
-            error(line, "missing section name before '{'");
-            take();
-            Section ignored;
-            ignored.pos = here(line);
-            parse_section_body(ignored, depth);
-            return;
-        }
-        if (c == '=') {
-            error(line, "missing name before '='");
-            take();
-            Section ignored;
-            parse_value(ignored, std::string(), line);
-            return;
-        }
-        if (c == '"') {
-            error(line, "unexpected quoted string (names cannot be quoted)");
-            take();
-            std::string ignored;
-            if (!read_quoted(ignored)) {
-                error(line, "unterminated quoted string");
-            }
-            recover();
+        if (skip_stray_token(c, line, depth)) {
             return;
         }
         std::string name = read_while_not(ends_word);
@@ -241,6 +219,42 @@ private:
             parse_value(target, std::move(name), line);
             return;
         }
+        parse_section(target, std::move(name), line, depth);
+    }
+
+    /// A statement that starts with '{', '=' or '"' instead of a name: reported, and what
+    /// follows it is skipped. Returns false for any other character.
+    bool skip_stray_token(char c, int line, int depth) {
+        if (c == '{') {
+            error(line, "missing section name before '{'");
+            take();
+            Section ignored;
+            ignored.pos = here(line);
+            parse_section_body(ignored, depth);
+            return true;
+        }
+        if (c == '=') {
+            error(line, "missing name before '='");
+            take();
+            Section ignored;
+            parse_value(ignored, std::string(), line);
+            return true;
+        }
+        if (c == '"') {
+            error(line, "unexpected quoted string (names cannot be quoted)");
+            take();
+            std::string ignored;
+            if (!read_quoted(ignored)) {
+                error(line, "unterminated quoted string");
+            }
+            recover();
+            return true;
+        }
+        return false;
+    }
+
+    /// After a section's name (not followed by '='): its references, '{' and body.
+    void parse_section(Section& target, std::string name, int line, int depth) {
         std::vector<std::string> references;
         if (!at_end() && peek() == ':') {
             take();

@@ -20,40 +20,45 @@ struct Limit {
     std::optional<T> rand;
 };
 
-void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
-    ike::ChildConfig c;
-    c.name = sec.name;
-    c.esp_proposals = *ike::parse_proposals(default_esp_proposals(), wire::ProtocolId::kEsp);
-    Reporter r(parent.findings(), key_path(parent.prefix(), "children." + sec.name));
-    const std::size_t errors_before = r.errors();
+/// The lifetime settings of a child, before strongSwan's defaults are applied.
+struct Limits {
     Limit<ike::Duration> time;
     Limit<std::uint64_t> bytes;
     Limit<std::uint64_t> packets;
-    Handlers h;
-    const auto ts = [&r](std::vector<ike::TrafficSelector>& out) {
-        return [&r, &out](std::string_view v, const Setting& s) {
-            out.clear();
-            for (const std::string& item : split_list(v)) {
-                if (item == "dynamic") {
-                    out.clear();
-                    return;
-                }
-                auto t = ike::TrafficSelector::parse(item);
-                if (!t) {
-                    r.error(s.pos, s.name, "'" + item + "': " + t.error().detail);
-                    return;
-                }
-                out.push_back(*t);
+};
+
+/// local_ts / remote_ts: a list of selectors; "dynamic" (or nothing) is the peer's address.
+Handler selectors(Reporter& r, std::vector<ike::TrafficSelector>& out) {
+    return [&r, &out](std::string_view v, const Setting& s) {
+        out.clear();
+        for (const std::string& item : split_list(v)) {
+            if (item == "dynamic") {
+                out.clear();
+                return;
             }
-        };
+            auto t = ike::TrafficSelector::parse(item);
+            if (!t) {
+                r.error(s.pos, s.name, "'" + item + "': " + t.error().detail);
+                return;
+            }
+            out.push_back(*t);
+        }
     };
-    h["local_ts"] = ts(c.local_ts);
-    h["remote_ts"] = ts(c.remote_ts);
+}
+
+/// Traffic selectors and proposals.
+void add_selector_handlers(Handlers& h, Reporter& r, ike::ChildConfig& c) {
+    h["local_ts"] = selectors(r, c.local_ts);
+    h["remote_ts"] = selectors(r, c.remote_ts);
     h["esp_proposals"] = proposals(r, c.esp_proposals, wire::ProtocolId::kEsp);
-    h["ah_proposals"] = [&](std::string_view, const Setting& s) {
+    h["ah_proposals"] = [&r](std::string_view, const Setting& s) {
         r.error(s.pos, s.name, "AH is not supported; use ESP");
     };
-    h["mode"] = [&](std::string_view v, const Setting& s) {
+}
+
+/// mode and start_action.
+void add_mode_handlers(Handlers& h, Reporter& r, ike::ChildConfig& c) {
+    h["mode"] = [&r, &c](std::string_view v, const Setting& s) {
         if (v == "tunnel") {
             c.mode = ike::Mode::kTunnel;
         } else if (v == "transport") {
@@ -63,7 +68,7 @@ void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
                     "'" + std::string(v) + "': only tunnel and transport are supported");
         }
     };
-    h["start_action"] = [&](std::string_view v, const Setting& s) {
+    h["start_action"] = [&r, &c](std::string_view v, const Setting& s) {
         if (v == "none") {
             c.start_action = ike::StartAction::kNone;
         } else if (v == "trap") {
@@ -74,16 +79,24 @@ void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
             r.error(s.pos, s.name, "expected none, trap or start");
         }
     };
-    h["rekey_time"] = duration(r, time.rekey);
-    h["life_time"] = duration(r, time.life);
-    h["rand_time"] = duration(r, time.rand);
-    h["rekey_bytes"] = number(r, bytes.rekey);
-    h["life_bytes"] = number(r, bytes.life);
+}
+
+/// Lifetimes in time, bytes and packets.
+void add_lifetime_handlers(Handlers& h, Reporter& r, Limits& l) {
+    h["rekey_time"] = duration(r, l.time.rekey);
+    h["life_time"] = duration(r, l.time.life);
+    h["rand_time"] = duration(r, l.time.rand);
+    h["rekey_bytes"] = number(r, l.bytes.rekey);
+    h["life_bytes"] = number(r, l.bytes.life);
     h["rand_bytes"] = ignored(r, "jitter on byte lifetimes is not applied");
-    h["rekey_packets"] = number(r, packets.rekey);
-    h["life_packets"] = number(r, packets.life);
+    h["rekey_packets"] = number(r, l.packets.rekey);
+    h["life_packets"] = number(r, l.packets.life);
     h["rand_packets"] = ignored(r, "jitter on packet lifetimes is not applied");
-    h["replay_window"] = [&](std::string_view v, const Setting& s) {
+}
+
+/// The replay window and the RFC 9611 per-CPU SA options.
+void add_data_plane_handlers(Handlers& h, Reporter& r, ike::ChildConfig& c) {
+    h["replay_window"] = [&r, &c](std::string_view v, const Setting& s) {
         const auto n = parse_u64(v);
         // The data plane keeps a bitmap of up to 4096 packets (RFC 4303 §3.4.3).
         if (!n || *n > 4096) {
@@ -92,7 +105,7 @@ void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
         }
         c.replay_window = static_cast<std::uint32_t>(*n);
     };
-    h["per_cpu_sas"] = [&](std::string_view v, const Setting& s) {
+    h["per_cpu_sas"] = [&r, &c](std::string_view v, const Setting& s) {
         if (v == "encap") {
             c.per_cpu_sas = true;
             r.warning(s.pos, s.name, "per-CPU UDP source ports are not used; treated as yes");
@@ -104,7 +117,7 @@ void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
             r.error(s.pos, s.name, "expected yes, no or encap");
         }
     };
-    h["per_cpu_sas_max"] = [&](std::string_view v, const Setting& s) {
+    h["per_cpu_sas_max"] = [&r, &c](std::string_view v, const Setting& s) {
         const auto n = parse_u64(v);
         if (!n || *n == 0 || *n > 4096) {
             r.error(s.pos, s.name, "expected 1..4096");
@@ -112,7 +125,7 @@ void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
         }
         c.per_cpu_sas_max = static_cast<std::uint32_t>(*n);
     };
-    h["per_cpu_sas_start"] = [&](std::string_view v, const Setting& s) {
+    h["per_cpu_sas_start"] = [&r, &c](std::string_view v, const Setting& s) {
         if (v == "acquire") {
             c.per_cpu_sas_start = ike::PerCpuStart::kAcquire;
         } else if (v == "all") {
@@ -121,6 +134,11 @@ void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
             r.error(s.pos, s.name, "expected acquire or all");
         }
     };
+}
+
+/// strongSwan keys ikeplex ignores (a warning) or supports only at one value (an error
+/// otherwise): actions, policies, marks, labels, offload.
+void add_unsupported_handlers(Handlers& h, Reporter& r) {
     h["updown"] = ignored(r, "updown scripts are not run");
     h["hostaccess"] = ignored(r, "only meaningful for updown scripts, which are not run");
     h["close_action"] = only(r, {"none"}, "close_action is not supported (only none)");
@@ -146,19 +164,40 @@ void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
     for (const char* k : {"copy_df", "copy_ecn", "copy_dscp"}) {
         h[k] = ignored(r, "the data plane decides what to copy from the inner header");
     }
+}
+
+/// strongSwan's defaults: life = rekey + 10 %, rand = life - rekey.
+ike::Lifetimes apply_lifetime_defaults(const Limits& limits) {
+    ike::Lifetimes l;
+    l.rekey_time = limits.time.rekey.value_or(std::chrono::hours(1));
+    l.life_time = limits.time.life.value_or(ike::Duration(l.rekey_time.count() * 11 / 10));
+    l.rand_time = limits.time.rand.value_or(l.life_time - l.rekey_time);
+    l.rekey_bytes = limits.bytes.rekey.value_or(0);
+    l.life_bytes = limits.bytes.life.value_or(l.rekey_bytes * 11 / 10);
+    l.rekey_packets = limits.packets.rekey.value_or(0);
+    l.life_packets = limits.packets.life.value_or(l.rekey_packets * 11 / 10);
+    return l;
+}
+
+void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
+    ike::ChildConfig c;
+    c.name = sec.name;
+    c.esp_proposals = *ike::parse_proposals(default_esp_proposals(), wire::ProtocolId::kEsp);
+    Reporter r(parent.findings(), key_path(parent.prefix(), "children." + sec.name));
+    const std::size_t errors_before = r.errors();
+    Limits limits;
+    Handlers h;
+    add_selector_handlers(h, r, c);
+    add_mode_handlers(h, r, c);
+    add_lifetime_handlers(h, r, limits);
+    add_data_plane_handlers(h, r, c);
+    add_unsupported_handlers(h, r);
     apply_settings(sec, h, r);
     for (const Section& sub : sec.sections) {
         r.error(sub.pos, sub.name, "unknown section");
     }
-    // strongSwan's defaults: life = rekey + 10 %, rand = life - rekey.
-    ike::Lifetimes& l = c.lifetimes;
-    l.rekey_time = time.rekey.value_or(std::chrono::hours(1));
-    l.life_time = time.life.value_or(ike::Duration(l.rekey_time.count() * 11 / 10));
-    l.rand_time = time.rand.value_or(l.life_time - l.rekey_time);
-    l.rekey_bytes = bytes.rekey.value_or(0);
-    l.life_bytes = bytes.life.value_or(l.rekey_bytes * 11 / 10);
-    l.rekey_packets = packets.rekey.value_or(0);
-    l.life_packets = packets.life.value_or(l.rekey_packets * 11 / 10);
+    c.lifetimes = apply_lifetime_defaults(limits);
+    const ike::Lifetimes& l = c.lifetimes;
     if (l.life_time.count() != 0 && l.rekey_time > l.life_time) {
         r.error(sec.pos, "rekey_time", "rekey_time is longer than life_time");
     }

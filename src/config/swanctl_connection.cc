@@ -8,6 +8,9 @@
 
 namespace ikeplex::config {
 
+// Children live in swanctl_children.cc.
+void map_children(const Section& children, ike::PeerConfig& peer, Reporter& r);
+
 namespace {
 
 Handler addresses(Reporter& r, std::vector<IpAddress>& out) {
@@ -128,26 +131,18 @@ void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const Creden
     apply_settings(sec, h, r);
 }
 
-}  // namespace
-
-// Children live in swanctl_children.cc.
-void map_children(const Section& children, ike::PeerConfig& peer, Reporter& r);
-
-Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs& dirs,
-                                       ike::Credentials& credentials, Findings& findings,
-                                       const FileSystem& fs) {
-    ike::PeerConfig c;
-    c.name = conn.name;
-    c.ike_proposals = *ike::parse_proposals(default_ike_proposals(), wire::ProtocolId::kIke);
-    Reporter r(findings, "connections." + conn.name);
-    const std::size_t errors_before = findings.errors.size();
+/// The IKE SA's timing keys, before strongSwan's defaults are applied.
+struct IkeTimes {
     bool rekey_set = false;
     std::optional<ike::Duration> reauth;
     std::optional<ike::Duration> over;
     std::optional<ike::Duration> rand;
     ike::Duration over_time{0};
     ike::Duration rand_time{0};
-    Handlers h;
+};
+
+/// Version, addresses, ports, proposals, encapsulation and DPD.
+void add_peer_handlers(Handlers& h, Reporter& r, ike::PeerConfig& c) {
     h["version"] = only(r, {"0", "2"}, "only IKEv2 is supported");
     h["local_addrs"] = addresses(r, c.local_addrs);
     h["remote_addrs"] = addresses(r, c.remote_addrs);
@@ -157,36 +152,55 @@ Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs
     h["encap"] = flag(r, c.force_encap);
     h["dpd_delay"] = duration(r, c.dpd_delay);
     h["dpd_timeout"] = ignored(r, "IKEv1 only; IKEv2 liveness follows the retransmission settings");
-    h["rekey_time"] = [&](std::string_view v, const Setting& s) {
+}
+
+/// rekey_time, reauth_time, over_time and rand_time.
+void add_time_handlers(Handlers& h, Reporter& r, ike::PeerConfig& c, IkeTimes& t) {
+    h["rekey_time"] = [&r, &c, &t](std::string_view v, const Setting& s) {
         duration(r, c.rekey_time)(v, s);
-        rekey_set = true;
+        t.rekey_set = true;
     };
-    h["reauth_time"] = [&](std::string_view v, const Setting& s) {
+    h["reauth_time"] = [&r, &t](std::string_view v, const Setting& s) {
         ike::Duration d{0};
         duration(r, d)(v, s);
         if (d.count() != 0) {
-            reauth = d;
+            t.reauth = d;
             r.warning(s.pos, s.name,
                       "reauthentication is not supported: the IKE SA is rekeyed at this interval "
                       "instead");
         }
     };
-    h["over_time"] = [&](std::string_view v, const Setting& s) {
-        duration(r, over_time)(v, s);
-        over = over_time;
+    h["over_time"] = [&r, &t](std::string_view v, const Setting& s) {
+        duration(r, t.over_time)(v, s);
+        t.over = t.over_time;
     };
-    h["rand_time"] = [&](std::string_view v, const Setting& s) {
-        duration(r, rand_time)(v, s);
-        rand = rand_time;
+    h["rand_time"] = [&r, &t](std::string_view v, const Setting& s) {
+        duration(r, t.rand_time)(v, s);
+        t.rand = t.rand_time;
     };
-    h["keyingtries"] = [&](std::string_view v, const Setting& s) {
+}
+
+/// Reauthentication becomes rekeying; strongSwan: over_time defaults to 10 % of rekey_time,
+/// rand_time to over_time.
+void apply_time_defaults(const IkeTimes& t, ike::PeerConfig& c) {
+    if (t.reauth && !t.rekey_set) {
+        c.rekey_time = *t.reauth;
+    }
+    c.over_time = t.over.value_or(ike::Duration(c.rekey_time.count() / 10));
+    c.rand_time = t.rand.value_or(c.over_time);
+}
+
+/// Keys ikeplex implements partly: retries, fragmentation, MOBIKE, uniqueness, certificate
+/// requests and sending.
+void add_option_handlers(Handlers& h, Reporter& r, ike::PeerConfig& c) {
+    h["keyingtries"] = [&r](std::string_view v, const Setting& s) {
         if (v != "1") {
             r.warning(s.pos, s.name,
                       "one attempt is made to establish the IKE SA (retries are not "
                       "implemented)");
         }
     };
-    h["fragmentation"] = [&](std::string_view v, const Setting& s) {
+    h["fragmentation"] = [&r, &c](std::string_view v, const Setting& s) {
         if (v == "yes" || v == "accept" || v == "force") {
             c.fragmentation = true;
         } else if (v == "no") {
@@ -195,14 +209,14 @@ Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs
             r.error(s.pos, s.name, "expected yes, accept, force or no");
         }
     };
-    h["mobike"] = [&](std::string_view v, const Setting& s) {
+    h["mobike"] = [&r](std::string_view v, const Setting& s) {
         if (parse_bool(v).value_or(true)) {
             r.warning(s.pos, s.name, "MOBIKE is not supported; the connection runs without it");
         }
     };
     h["unique"] =
             only(r, {"no", "never", "replace"}, "only unique = no, never or replace is supported");
-    h["send_certreq"] = [&](std::string_view v, const Setting& s) {
+    h["send_certreq"] = [&r](std::string_view v, const Setting& s) {
         if (!parse_bool(v).value_or(true)) {
             r.warning(s.pos, s.name,
                       "certificate requests are always sent when the peer authenticates with a "
@@ -210,6 +224,10 @@ Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs
         }
     };
     h["send_cert"] = only(r, {"ifasked", "always"}, "send_cert = never is not supported");
+}
+
+/// strongSwan keys ikeplex ignores (a warning) or does not implement (an error).
+void add_unsupported_handlers(Handlers& h, Reporter& r) {
     h["childless"] = only(r, {"allow", "never"}, "childless IKE SAs (RFC 6023) are not supported");
     h["aggressive"] = only(r, {"no"}, "IKEv1 aggressive mode is not supported");
     h["pull"] = ignored(r, "IKEv1 only");
@@ -228,14 +246,13 @@ Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs
     for (const char* k : {"if_id_in", "if_id_out"}) {
         h[k] = unsupported(r, "XFRM interface ids are not supported");
     }
-    apply_settings(conn, h, r);
-    if (reauth && !rekey_set) {
-        c.rekey_time = *reauth;
-    }
-    // strongSwan: over_time defaults to 10 % of rekey_time, rand_time to over_time.
-    c.over_time = over.value_or(ike::Duration(c.rekey_time.count() / 10));
-    c.rand_time = rand.value_or(c.over_time);
+}
 
+/// The sections of a connection: one local and one remote authentication round, children.
+/// The remote id defaults to %any.
+void map_sections(const Section& conn, ike::PeerConfig& c, const CredentialDirs& dirs,
+                  ike::Credentials& credentials, Findings& findings, Reporter& r,
+                  const FileSystem& fs) {
     bool have_local = false;
     bool have_remote = false;
     for (const Section& sub : conn.sections) {
@@ -267,6 +284,27 @@ Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs
     if (c.remote.id.data.empty() && !c.remote.id.any) {
         c.remote.id.any = true;
     }
+}
+
+}  // namespace
+
+Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs& dirs,
+                                       ike::Credentials& credentials, Findings& findings,
+                                       const FileSystem& fs) {
+    ike::PeerConfig c;
+    c.name = conn.name;
+    c.ike_proposals = *ike::parse_proposals(default_ike_proposals(), wire::ProtocolId::kIke);
+    Reporter r(findings, "connections." + conn.name);
+    const std::size_t errors_before = findings.errors.size();
+    IkeTimes times;
+    Handlers h;
+    add_peer_handlers(h, r, c);
+    add_time_handlers(h, r, c, times);
+    add_option_handlers(h, r, c);
+    add_unsupported_handlers(h, r);
+    apply_settings(conn, h, r);
+    apply_time_defaults(times, c);
+    map_sections(conn, c, dirs, credentials, findings, r, fs);
     if (findings.errors.size() != errors_before) {
         return make_error(Errc::kConfig, "connection has errors");
     }

@@ -175,17 +175,9 @@ bool same_family(const IpAddress& a, const IpAddress& b) noexcept {
     return a.is_set() && b.is_set() && a.family() == b.family();
 }
 
-}  // namespace
-
-netlink::Request build_new_sa(const SaSpec& sa, bool update) {
-    netlink::Request r(update ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA, 0);
-    if (!same_family(sa.src, sa.dst) ||
-        (sa.aead && (sa.encryption.has_value() || sa.integrity.has_value()))) {
-        r.invalidate();
-        return r;
-    }
-    const std::uint16_t family = af_of(sa.dst);
-
+/// An SA's fixed part: selector, id, addresses, lifetime, mode and flags. The replay window
+/// is the caller's.
+xfrm_usersa_info encode_sa_info(const SaSpec& sa, std::uint16_t family) noexcept {
     xfrm_usersa_info info{};
     zero(info);
     info.sel = encode_selector(sa.selector, family);
@@ -203,6 +195,46 @@ netlink::Request build_new_sa(const SaSpec& sa, bool update) {
     info.family = family;
     info.mode = static_cast<std::uint8_t>(sa.mode);
     info.flags = sa.flags;
+    return info;
+}
+
+/// The AEAD, encryption and integrity attributes present; false if one does not fit.
+bool put_algorithms(netlink::Request& r, const SaSpec& sa) {
+    bool ok = true;
+    if (sa.aead) {
+        ok = ok && put_algorithm<xfrm_algo_aead>(r, XFRMA_ALG_AEAD, *sa.aead);
+    }
+    if (sa.encryption) {
+        ok = ok && put_algorithm<xfrm_algo>(r, XFRMA_ALG_CRYPT, *sa.encryption);
+    }
+    if (sa.integrity) {
+        ok = ok && put_algorithm<xfrm_algo_auth>(r, XFRMA_ALG_AUTH_TRUNC, *sa.integrity);
+    }
+    return ok;
+}
+
+/// UDP encapsulation (RFC 3948): XFRMA_ENCAP.
+void put_encap(netlink::Request& r, const Encap& encap) {
+    xfrm_encap_tmpl e{};
+    zero(e);
+    e.encap_type = UDP_ENCAP_ESPINUDP;
+    e.encap_sport = htons(encap.sport);
+    e.encap_dport = htons(encap.dport);
+    put_addr(e.encap_oa, encap.original);
+    r.attr_struct(XFRMA_ENCAP, e);
+}
+
+}  // namespace
+
+netlink::Request build_new_sa(const SaSpec& sa, bool update) {
+    netlink::Request r(update ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA, 0);
+    if (!same_family(sa.src, sa.dst) ||
+        (sa.aead && (sa.encryption.has_value() || sa.integrity.has_value()))) {
+        r.invalidate();
+        return r;
+    }
+    const std::uint16_t family = af_of(sa.dst);
+    xfrm_usersa_info info = encode_sa_info(sa, family);
 
     // Replay rule: an outbound SA with XFRMA_SA_DIR has no window (Linux 6.10+ refuses one).
     // ESN, or a window beyond the legacy 32-bit bitmap, goes in XFRMA_REPLAY_ESN_VAL with
@@ -225,28 +257,12 @@ netlink::Request build_new_sa(const SaSpec& sa, bool update) {
     }
     r.header(info);
 
-    bool ok = true;
-    if (sa.aead) {
-        ok = ok && put_algorithm<xfrm_algo_aead>(r, XFRMA_ALG_AEAD, *sa.aead);
-    }
-    if (sa.encryption) {
-        ok = ok && put_algorithm<xfrm_algo>(r, XFRMA_ALG_CRYPT, *sa.encryption);
-    }
-    if (sa.integrity) {
-        ok = ok && put_algorithm<xfrm_algo_auth>(r, XFRMA_ALG_AUTH_TRUNC, *sa.integrity);
-    }
-    if (!ok) {
+    if (!put_algorithms(r, sa)) {
         r.invalidate();
         return r;
     }
     if (sa.encap) {
-        xfrm_encap_tmpl e{};
-        zero(e);
-        e.encap_type = UDP_ENCAP_ESPINUDP;
-        e.encap_sport = htons(sa.encap->sport);
-        e.encap_dport = htons(sa.encap->dport);
-        put_addr(e.encap_oa, sa.encap->original);
-        r.attr_struct(XFRMA_ENCAP, e);
+        put_encap(r, *sa.encap);
     }
     if (esn_attr) {
         put_replay_esn(r, window);
