@@ -41,8 +41,11 @@ bool to_message(const config::Section& s, const std::string& base, vici::Message
             vici::List& l = out.add_list(kv.name);
             for (const std::string& item : config::split_list(*kv.value)) {
                 const std::string folder = kv.name == "certs" ? "x509" : "x509ca";
-                const std::string path =
-                        item.starts_with("/") ? item : base + "/" + folder + "/" + item;
+                std::string path = item;
+                if (!item.starts_with("/")) {
+                    path = base;
+                    path.append("/").append(folder).append("/").append(item);
+                }
                 bool ok = false;
                 const Bytes data = read_bytes(path, ok);
                 if (!ok) {

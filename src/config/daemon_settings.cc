@@ -245,10 +245,12 @@ void check_backend(const ike::PeerConfig& c, std::string_view backend, bool kern
                                   ? "the fallback starts with the connection (start_action = start)"
                                   : "the group starts when the peer or `ikeplex initiate` brings "
                                     "up the fallback";
-        out.warnings.push_back(Diagnostic{
-                pos, key + ": per_cpu_sas with backend xfrm without start_action = trap: " + how +
-                             "; the kernel's per-CPU acquires then bring a member per CPU "
-                             "(per_cpu_sas_start = all: every member at once)"});
+        std::string text = key;
+        text.append(": per_cpu_sas with backend xfrm without start_action = trap: ")
+                .append(how)
+                .append("; the kernel's per-CPU acquires then bring a member per CPU "
+                        "(per_cpu_sas_start = all: every member at once)");
+        out.warnings.push_back(Diagnostic{pos, std::move(text)});
     }
 }
 

@@ -41,7 +41,7 @@ const char* to_string(Drop d) noexcept;
 /// SPI and sequence number (low 32 bits) of an ESP packet, from its first 8 bytes.
 struct EspHeader {
     Spi spi;
-    std::uint32_t seq;
+    std::uint32_t seq{0};
 };
 
 inline constexpr std::size_t kEspHeaderSize = 8;   ///< SPI | sequence number

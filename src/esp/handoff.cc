@@ -31,7 +31,7 @@ constexpr std::size_t record_size(std::size_t len) noexcept {
 struct Handoff::Ring {
     alignas(64) std::atomic<std::size_t> head{0};  ///< written by the producer
     alignas(64) std::atomic<std::size_t> tail{0};  ///< written by the consumer
-    alignas(64) std::uint8_t data[kRingBytes];
+    alignas(64) std::uint8_t data[kRingBytes]{};
 };
 
 Handoff::Handoff(Token /*create()*/, unsigned workers)

@@ -31,7 +31,7 @@ class Handoff {
 
 public:
     /// Bytes per ring: about 180 datagrams of 1400 bytes (a GRO batch holds up to 64).
-    static constexpr std::size_t kRingBytes = 256 * 1024;
+    static constexpr std::size_t kRingBytes = std::size_t{256} * 1024;
 
     static Result<std::unique_ptr<Handoff>> create(unsigned workers);
     Handoff(Token, unsigned workers);

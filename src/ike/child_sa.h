@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "ike/backend.h"
+#include "ike/backend_commands.h"
 #include "ike/config.h"
 #include "ike/proposal.h"
 #include "ike/time.h"

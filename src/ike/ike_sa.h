@@ -28,6 +28,7 @@
 #include "ike/exchange_state.h"
 #include "ike/handshake.h"
 #include "ike/per_resource.h"
+#include "ike/sa_registry.h"
 #include "ike/services.h"
 #include "ike/sk_cipher.h"
 #include "util/ip_address.h"

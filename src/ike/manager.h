@@ -21,6 +21,7 @@
 
 #include "ike/cookies.h"
 #include "ike/ike_sa.h"
+#include "ike/sa_registry.h"
 #include "ike/services.h"
 #include "util/log.h"
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "ike/backend.h"
+#include "ike/backend_commands.h"
 #include "ike/time.h"
 #include "util/bytes.h"
 #include "util/ip_address.h"

@@ -18,9 +18,9 @@ Groups& groups_of(IkeSa& sa) {
 }
 
 const Groups& groups_of(const IkeSa& sa) {
-    static const Groups kNone;  // only before the IKE SA's constructor made its own
+    static const Groups none;  // only before the IKE SA's constructor made its own
     const Groups* g = sa.states().find<Groups>();
-    return g != nullptr ? *g : kNone;
+    return g != nullptr ? *g : none;
 }
 
 namespace {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "esp/worker_stats.h"
-#include "ike/backend.h"
+#include "ike/backend_commands.h"
 #include "util/result.h"
 
 namespace ikeplex::kernel {

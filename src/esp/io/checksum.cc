@@ -110,7 +110,7 @@ __attribute__((target("avx2"))) std::size_t sum_rounds_avx2(std::uint8_t* dst,
     return done;
 }
 
-const bool kHaveAvx2 = __builtin_cpu_supports("avx2") != 0;
+const bool have_avx2 = static_cast<bool>(__builtin_cpu_supports("avx2"));
 #endif
 
 /// The vector rounds available here; returns the bytes done (a multiple of 32).
@@ -119,7 +119,7 @@ std::size_t vector_rounds(std::uint8_t* dst, const std::uint8_t* p, std::size_t 
                           std::uint64_t& sum) noexcept {
     std::size_t done = 0;
 #if defined(IKEPLEX_CSUM_AVX2)
-    if (kHaveAvx2 && n >= 64) {
+    if (have_avx2 && n >= 64) {
         done = sum_rounds_avx2<kCopy>(dst, p, n, sum);
     }
 #endif

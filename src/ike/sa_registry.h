@@ -1,0 +1,53 @@
+// The manager's hooks that an IKE SA calls back into: new IKE SAs from rekeying, ids and
+// SPIs, INITIAL_CONTACT, shared policies, the loaded connections.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "ike/backend_commands.h"
+#include "ike/config.h"
+#include "ike/services.h"
+#include "util/strong_id.h"
+
+namespace ikeplex::ike {
+
+class IkeSa;
+
+/// Manager hooks an IKE SA calls back into.
+class SaRegistry {
+public:
+    SaRegistry() = default;
+    SaRegistry(const SaRegistry&) = delete;
+    SaRegistry& operator=(const SaRegistry&) = delete;
+    SaRegistry(SaRegistry&&) = delete;
+    SaRegistry& operator=(SaRegistry&&) = delete;
+    virtual ~SaRegistry() = default;
+
+    virtual std::uint32_t next_ike_id() = 0;
+    virtual std::uint32_t next_child_id() = 0;
+    /// A fresh IKE SPI of our own, unique among this host's IKE SAs.
+    virtual IkeSpi new_ike_spi() = 0;
+    /// The IKE SA with unique id `id`, if it still exists.
+    virtual IkeSa* find(std::uint32_t id) noexcept = 0;
+    /// Takes ownership of a new IKE SA (the product of an IKE rekey) and indexes its SPIs.
+    virtual IkeSa& adopt(std::unique_ptr<IkeSa> sa) = 0;
+    /// The reqid shared by every Child SA of a child config of a connection (and its trap
+    /// policy); by name, so that it survives a reload.
+    virtual ReqId reqid_for(const PeerConfig& conn, const ChildConfig& child) = 0;
+    /// RFC 7296 §2.4 INITIAL_CONTACT: forget every other IKE SA with the same identities.
+    virtual void initial_contact(IkeSa& keep, Step& step) = 0;
+    /// Policies are shared by the Child SAs of a reqid with the same traffic selectors (an
+    /// RFC 9611 group, a rekeyed SA and its successor): the first install creates them, the
+    /// last release removes them (unless a trap policy keeps them).
+    virtual void acquire_policy(InstallPolicy policy, Step& step) = 0;
+    virtual void release_policy(const DeletePolicy& policy, Step& step) = 0;
+    /// All configured connections (the responder picks among them).
+    [[nodiscard]] virtual const ConfigList& configs() const = 0;
+    /// Whether no other IKE SA of this connection exists (then IKE_AUTH sends INITIAL_CONTACT).
+    [[nodiscard]] virtual bool first_of_config(const IkeSa& sa) const = 0;
+    /// An IKE SA was asked for a state change its lifecycle does not allow (a bug, refused).
+    virtual void note_illegal_transition() noexcept = 0;
+};
+
+}  // namespace ikeplex::ike
