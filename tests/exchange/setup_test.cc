@@ -103,6 +103,32 @@ TEST_P(Setup, OneMessageAtATime) {
     expect_consistent();
 }
 
+TEST_P(Setup, AnInvalidKeValueIsAnsweredWithInvalidSyntax) {
+    // The engine, not crypto, picks the notify: a KE value that is no point of the group gets
+    // INVALID_SYNTAX and no IKE SA (RFC 7296 §1.2, §3.10.1).
+    load_psk();
+    h.drop = [](const Datagram&) { return true; };  // keep the real request from the responder
+    initiate();
+    ASSERT_FALSE(h.sent.empty());
+    auto m = wire::parse_message(h.sent.front().data);
+    ASSERT_TRUE(m);
+    for (wire::Payload& p : m->payloads) {
+        if (auto* ke = p.as<wire::KePayload>()) {
+            ke->data.assign(ke->data.size(), 0);  // X25519's all-zero point: no shared secret
+        }
+    }
+    const Bytes forged = wire::write_message(*m).value();
+    h.act(res(), [&](ike::Step& s) {
+        res().manager.on_datagram(forged, h.sent.front().dst, h.sent.front().src, s);
+    });
+    EXPECT_EQ(res().count({.sent = true,
+                           .exchange = wire::ExchangeType::kIkeSaInit,
+                           .response = true,
+                           .notify = wire::NotifyType::kInvalidSyntax}),
+              1U);
+    EXPECT_TRUE(res().manager.sas().empty());
+}
+
 TEST_P(Setup, CertificatesEstablish) {
     const auto ca_key = make_key(crypto::KeyType::kEcP256);
     const auto ca = issue(CertSpec{.cn = "ikeplex test CA", .ca = true}, ca_key, nullptr, ca_key);
