@@ -204,6 +204,7 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("nat-mappings", std::to_string(c.nat_mappings));
     all.add("ike-refused-stopping", std::to_string(c.refused_stopping));
     all.add("ike-illegal-transitions", std::to_string(c.illegal_transitions));
+    all.add("ike-retransmits", std::to_string(c.retransmits));
     for (const auto& [name, n] : backend_.counters()) {
         all.add(name, std::to_string(n));
     }

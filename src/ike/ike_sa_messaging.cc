@@ -203,6 +203,7 @@ void IkeSa::retransmit(std::uint32_t mid, Step& step) {
         return;
     }
     ++p.tries;
+    registry_.note_retransmit();
     IKE_LOG(info, *this, "retransmit {} of request with message ID {}", p.tries, mid);
     transmit(p.datagrams, step);
     // RFC 7296 §2.1: exponential back-off.

@@ -42,6 +42,7 @@ struct ManagerCounters {
     std::uint64_t nat_mappings{0};         ///< peers whose NAT mapping changed (backend events)
     std::uint64_t refused_stopping{0};     ///< IKE_SA_INIT requests and acquires while stopping
     std::uint64_t illegal_transitions{0};  ///< refused IKE SA state changes (bugs; should stay 0)
+    std::uint64_t retransmits{0};          ///< our requests sent again (no response in time)
 };
 
 class IkeSaManager final : public SaRegistry {
@@ -127,6 +128,7 @@ public:
     [[nodiscard]] const ConfigList& configs() const override { return configs_; }
     [[nodiscard]] bool first_of_config(const IkeSa& sa) const override;
     void note_illegal_transition() noexcept override { ++counters_.illegal_transitions; }
+    void note_retransmit() noexcept override { ++counters_.retransmits; }
 
 private:
     struct Policy {

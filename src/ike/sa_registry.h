@@ -48,6 +48,8 @@ public:
     [[nodiscard]] virtual bool first_of_config(const IkeSa& sa) const = 0;
     /// An IKE SA was asked for a state change its lifecycle does not allow (a bug, refused).
     virtual void note_illegal_transition() noexcept = 0;
+    /// A request of ours was sent again (no response in time).
+    virtual void note_retransmit() noexcept = 0;
 };
 
 }  // namespace ikeplex::ike
