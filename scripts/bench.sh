@@ -4,15 +4,16 @@
 # lines "<gate> <what>=<ratio> (PASS|FAIL >=<min>) [every round]"; a gate is the median of at
 # least 5 rounds. This script exits non-zero on any FAIL. Record the figures in
 # docs/performance.md with the machine (printed first) and date.
-#   scripts/bench.sh [GROUP...]   GROUP: crypto wire esp e2e all (default all; e2e needs root)
+#   scripts/bench.sh [GROUP...]   GROUP: crypto wire esp e2e ike all (default all; e2e and ike need
+#                                 root)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 groups=" ${*:-all} "
 for g in $groups; do
     case $g in
-        crypto | wire | esp | e2e | all) ;;
+        crypto | wire | esp | e2e | ike | all) ;;
         *)
-            echo "bench: unknown group '$g' (crypto wire esp e2e all)" >&2
+            echo "bench: unknown group '$g' (crypto wire esp e2e ike all)" >&2
             exit 2
             ;;
     esac
@@ -20,7 +21,7 @@ done
 want() {  # GROUP: asked for by name or by all
     [[ $groups == *" $1 "* || $groups == *" all "* ]]
 }
-scripts/setup-deps.sh > /dev/null || exit 1
+scripts/setup-deps.sh --bench > /dev/null || exit 1
 cmake --preset release > /dev/null && cmake --build --preset release -j "$(nproc)" > /dev/null || {
     echo "bench: release build failed" >&2
     exit 1
@@ -58,6 +59,20 @@ if want e2e; then
         echo "bench: e2e skipped (needs root)"
     elif [ "$rc" -ne 0 ]; then
         status=1
+    fi
+fi
+if want ike; then
+    # IKE control plane at scale, G7-G8 (bench/ike/ike_gates.py: ikeplex-load against ikeplexd
+    # and Debian's charon, 1,000-10,000 IKE SAs, 3 interleaved rounds, ~10 min); the plot goes
+    # to docs/ike-scaling.png.
+    echo "=== ike_gates $(date -u +%FT%TZ) on $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "bench: ike skipped (needs root)"
+    else
+        timeout --signal=TERM --kill-after=20 1800 python3 bench/ike/ike_gates.py --build build/release \
+            --json /tmp/ikeplex-ike-gates.json --plot docs/ike-scaling.png | tee /tmp/ikeplex-ike.log
+        [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+        grep -E '^G[0-9]+[a-z]? ' /tmp/ikeplex-ike.log > /tmp/ikeplex-ike_bench.log
     fi
 fi
 echo

@@ -23,6 +23,11 @@ packages=(
     wireguard-go wireguard-tools
 )
 
+# --bench: also what only the benchmarks need (scripts/bench.sh): the plots of bench/ike.
+if [ "${1:-}" = "--bench" ]; then
+    packages+=(python3-matplotlib)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

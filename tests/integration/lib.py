@@ -226,8 +226,11 @@ class Ikeplexd:
     """ikeplexd in a namespace, with its own folder, swanctl.conf and VICI socket. `backend`:
     "none" (IKE only, the default for the IKE tests) or "userspace" (the ESP data plane)."""
 
-    def __init__(self, build, ns, folder, swanctl, extra="", workers=4, window=1, preload=True, backend="none"):
+    def __init__(self, build, ns, folder, swanctl, extra="", workers=4, window=1, preload=True, backend="none",
+                 log_levels=None):
         self.build, self.ns, self.dir = build, ns, folder
+        levels = log_levels if log_levels is not None else {"default": 1, "ike": 2}
+        level_lines = "\n          ".join(f"{k} = {v}" for k, v in levels.items())
         os.makedirs(folder, exist_ok=True)
         self.vici = f"{folder}/ikeplexd.vici"
         with open(f"{folder}/swanctl.conf", "w") as f:
@@ -242,8 +245,7 @@ class Ikeplexd:
     retransmit_timeout = 1
     retransmit_tries = 3
     {extra}
-    log {{ default = 1
-          ike = 2 }}
+    log {{ {level_lines} }}
 }}
 """)
         self.log = open(f"{folder}/ikeplexd.log", "w")
