@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""ikeplex-load against ikeplexd (backend none) in a namespace pair: 200 IKE SAs from 16 source
+addresses (one regular Child SA each), then 20 IKE SAs with an RFC 9611 group of 2 members and
+the fallback each; every SA established, every one deleted, nothing left on the responder."""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from lib import PSK, Failure, Ikeplexd, Namespaces, ike_sas, main_wrapper, run  # noqa: E402
+
+SOURCES = "10.99.16.0/20"
+
+
+def responder_conf(child_extra=""):
+    """Accepts any identity from any address with the one PSK (the generator's sources are
+    10.99.16.0/20; remote_addrs takes addresses only, so %any)."""
+    return f"""connections {{
+    load {{
+        version = 2
+        local_addrs = 10.99.0.1
+        remote_addrs = %any
+        proposals = aes128gcm16-prfsha256-x25519
+        local {{ auth = psk
+                id = responder.test }}
+        remote {{ auth = psk
+                 id = %any }}
+        children {{
+            c {{
+                local_ts = 10.97.0.0/16
+                remote_ts = 10.98.0.0/16
+                esp_proposals = aes128gcm16
+                mode = tunnel
+                {child_extra}
+            }}
+        }}
+    }}
+}}
+secrets {{ ike-load {{ secret = "{PSK}" }} }}
+"""
+
+
+def figures(out):
+    """{key: value} of the generator's "load ..." lines."""
+    f = {}
+    for line in out.splitlines():
+        if line.startswith("load "):
+            for item in line.split()[1:]:
+                if "=" in item:
+                    k, v = item.split("=", 1)
+                    f[k] = v
+    return f
+
+
+def load(build, ns, d, folder, sas, extra=()):
+    out_file = f"{folder}/load-{sas}.txt"
+    cmd = ["ip", "netns", "exec", ns, f"{build}/apps/ikeplex-load", "--remote", "10.99.0.1",
+           "--sources", SOURCES, "--addresses", "16", "--sas", str(sas), "--psk", PSK,
+           "--remote-id", "responder.test", "--responder-pid", str(d.proc.pid), "--timeout", "30",
+           "--out", out_file, *extra]
+    out = run(cmd, timeout=80, check=False)
+    print(out, end="")
+    f = figures(out)
+    with open(out_file) as fh:
+        if figures(fh.read()) != f:
+            raise Failure(f"--out {out_file} differs from stdout")
+    return f
+
+
+def responder_log(d):
+    with open(f"{d.dir}/ikeplexd.log", errors="replace") as fh:
+        return fh.read()
+
+
+def check(f, sas):
+    assert f.get("sas") == str(sas), f
+    assert f.get("established") == str(sas) and f.get("failed") == "0", f
+    assert f.get("deleted") == str(sas) and f.get("remaining") == "0", f
+    assert float(f["responder_cpu_us_per_sa"]) > 0, f
+    assert float(f["p50"]) > 0, f
+
+
+def test(build, folder):
+    with Namespaces() as ns:
+        # The generator's namespace (B) owns the whole prefix; the responder (A) routes it back.
+        run(["ip", "-n", ns.b, "route", "add", "local", SOURCES, "dev", "lo"])
+        run(["ip", "-n", ns.a, "route", "add", SOURCES, "via", "10.99.0.2"])
+        d = None
+        try:
+            d = Ikeplexd(build, ns.a, f"{folder}/plain", responder_conf(), workers=2)
+            f = load(build, ns.b, d, folder, 200)
+            check(f, 200)
+            if ike_sas(d.sas()):
+                raise Failure(f"the responder still has IKE SAs: {d.sas()}")
+            log = responder_log(d)
+            sources = set(re.findall(r"(10\.99\.\d+\.\d+)\[500\] is initiating an IKE_SA", log))
+            assert len(sources) == 16, sorted(sources)
+            assert log.count(" established between ") == 200, "IKE SAs established in the responder log"
+            print("200 IKE SAs from 16 addresses: established and deleted")
+            d.close()
+            d = Ikeplexd(build, ns.a, f"{folder}/group", responder_conf("per_cpu_sas = yes"), workers=2)
+            f = load(build, ns.b, d, folder, 20, ["--group", "2"])
+            check(f, 20)
+            assert f.get("group") == "2", f
+            if ike_sas(d.sas()):
+                raise Failure(f"the responder still has IKE SAs: {d.sas()}")
+            log = responder_log(d)
+            assert log.count("joins its group as the fallback") == 20, "fallbacks in the responder log"
+            assert log.count("joins its group as the member of cpu") == 40, "members in the responder log"
+            print("20 IKE SAs with a group of 2 members + fallback: established and deleted")
+        finally:
+            if d is not None:
+                d.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main_wrapper(test, "load"))
