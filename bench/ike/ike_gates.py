@@ -63,7 +63,7 @@ def responder_conf(group=0):
     load {{
         version = 2
         local_addrs = 10.99.0.1
-        remote_addrs = {SOURCES}
+        remote_addrs = %any
         proposals = {IKE}
         local {{ auth = psk
                 id = responder.test }}
