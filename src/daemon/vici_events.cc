@@ -54,6 +54,9 @@ void EventPublisher::on_event(const ike::Event& e) {
 }
 
 void EventPublisher::snapshot(std::uint32_t ike_id, std::uint32_t child_id) {
+    if (!server_.wanted("ike-updown") && !server_.wanted("child-updown")) {
+        return;  // nobody would read it: no copy of every SA (memory and CPU per SA)
+    }
     const ike::IkeSaManager& m = host_.manager();
     const ike::IkeSa* s = m.sa(ike_id);
     if (s == nullptr) {

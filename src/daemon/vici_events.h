@@ -23,7 +23,9 @@ public:
     void on_event(const ike::Event& e);
 
 private:
-    /// Keeps what list-sa shows of SAs that come up, so a down event can describe them.
+    /// Keeps what list-sa shows of SAs that come up, so a down event can describe them; only
+    /// while a client is registered for ike-updown or child-updown (a client registered later
+    /// gets the SA's id and state for SAs that came up before it).
     void snapshot(std::uint32_t ike_id, std::uint32_t child_id);
     /// Drops the snapshots of SAs that event `e` ends.
     void forget(const ike::Event& e);
