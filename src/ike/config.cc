@@ -96,13 +96,15 @@ const Credentials::Own* Credentials::find_own(const Identity& id) const {
     return nullptr;
 }
 
-ConfigPtr ConfigList::find(std::string_view name) const {
-    for (const ConfigPtr& c : items_) {
-        if (c->name == name) {
-            return c;
-        }
+ConfigList::ConfigList(std::vector<ConfigPtr> items) : items_(std::move(items)) {
+    for (std::size_t i = 0; i < items_.size(); ++i) {
+        by_name_.try_emplace(items_[i]->name, i);
     }
-    return nullptr;
+}
+
+ConfigPtr ConfigList::find(std::string_view name) const {
+    auto it = by_name_.find(name);
+    return it != by_name_.end() ? items_[it->second] : nullptr;
 }
 
 }  // namespace ikeplex::ike

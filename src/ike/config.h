@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -150,7 +152,8 @@ public:
     };
 
     ConfigList() = default;
-    explicit ConfigList(std::vector<ConfigPtr> items) noexcept : items_(std::move(items)) {}
+    /// The list is immutable: its name index is built here.
+    explicit ConfigList(std::vector<ConfigPtr> items);
 
     [[nodiscard]] Iterator begin() const noexcept { return Iterator(items_.begin()); }
     [[nodiscard]] Iterator end() const noexcept { return Iterator(items_.end()); }
@@ -158,11 +161,12 @@ public:
     [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
     [[nodiscard]] const PeerConfig& front() const noexcept { return *items_.front(); }
     [[nodiscard]] const std::vector<ConfigPtr>& items() const noexcept { return items_; }
-    /// The connection called `name`, or null.
+    /// The connection called `name` (the first of that name), or null.
     [[nodiscard]] ConfigPtr find(std::string_view name) const;
 
 private:
     std::vector<ConfigPtr> items_;
+    std::map<std::string, std::size_t, std::less<>> by_name_;  ///< name -> index in items_
 };
 
 /// Engine-wide behaviour (strongSwan's charon.* settings where they exist).

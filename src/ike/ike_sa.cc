@@ -82,12 +82,28 @@ void IkeSa::hold_config(ConfigPtr c) {
     }
 }
 
+void IkeSa::set_config(ConfigPtr c) {
+    config_ = std::move(c);
+    registry_.note_changed(*this);
+}
+
+void IkeSa::set_local_id(Identity id) {
+    local_id_ = std::move(id);
+    registry_.note_changed(*this);
+}
+
+void IkeSa::set_remote_id(Identity id) {
+    remote_id_ = std::move(id);
+    registry_.note_changed(*this);
+}
+
 void IkeSa::inherit_peer(const IkeSa& old) {
     set_nat(old.nat_here_, old.nat_there_);
     peer_fragmentation_ = old.peer_fragmentation_;
     peer_window_ = old.peer_window_;
     local_id_ = old.local_id_;
     remote_id_ = old.remote_id_;
+    registry_.note_changed(*this);
 }
 
 std::string IkeSa::label() const {
@@ -99,9 +115,10 @@ void IkeSa::set_spis(IkeSpi i, IkeSpi r) noexcept {
     spi_r_ = r;
 }
 
-void IkeSa::set_endpoints(Endpoint local, Endpoint remote) noexcept {
+void IkeSa::set_endpoints(Endpoint local, Endpoint remote) {
     local_ = local;
     remote_ = remote;
+    registry_.note_changed(*this);
 }
 
 void IkeSa::set_nat(bool here, bool there) noexcept {
@@ -154,6 +171,7 @@ void IkeSa::transition(IkeState to, const char* reason) {
     IKE_LOG(info, *this, "IKE_SA state change: {} => {} ({})", to_string(state_), to_string(to),
             reason);
     state_ = to;
+    registry_.note_changed(*this);
 }
 
 void IkeSa::emit(Step& step, EventKind kind, std::uint32_t child_id, std::uint32_t new_id,
@@ -324,7 +342,7 @@ void IkeSa::established(Step& step, bool announce) {
 
 void IkeSa::start(ConfigPtr config, const ChildConfig* first_child, ResourceId resource,
                   Step& step) {
-    config_ = std::move(config);
+    set_config(std::move(config));
     transition(IkeState::kConnecting, "initiating");
     queue_.push_back(make_ike_init());
     queue_.push_back(make_ike_auth(first_child, resource));

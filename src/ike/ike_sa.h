@@ -124,13 +124,13 @@ public:
     [[nodiscard]] const PeerConfig* config() const noexcept { return config_.get(); }
     /// The connection, shared: the SA keeps it alive across reloads.
     [[nodiscard]] const ConfigPtr& config_ptr() const noexcept { return config_; }
-    void set_config(ConfigPtr c) noexcept { config_ = std::move(c); }
+    void set_config(ConfigPtr c);
     /// Keeps `c` alive as long as this SA: a child config of a newer load of the connection is
     /// used for Child SAs of this SA (which was made with an older one).
     void hold_config(ConfigPtr c);
     [[nodiscard]] const Endpoint& local() const noexcept { return local_; }
     [[nodiscard]] const Endpoint& remote() const noexcept { return remote_; }
-    void set_endpoints(Endpoint local, Endpoint remote) noexcept;
+    void set_endpoints(Endpoint local, Endpoint remote);
     [[nodiscard]] Services& services() noexcept { return services_; }
     [[nodiscard]] const Services& services() const noexcept { return services_; }
     [[nodiscard]] SaRegistry& registry() noexcept { return registry_; }
@@ -153,9 +153,9 @@ public:
     [[nodiscard]] bool peer_fragmentation() const noexcept { return peer_fragmentation_; }
     void set_peer_fragmentation(bool on) noexcept { peer_fragmentation_ = on; }
     [[nodiscard]] const Identity& local_id() const noexcept { return local_id_; }
-    void set_local_id(Identity id) { local_id_ = std::move(id); }
+    void set_local_id(Identity id);
     [[nodiscard]] const Identity& remote_id() const noexcept { return remote_id_; }
-    void set_remote_id(Identity id) { remote_id_ = std::move(id); }
+    void set_remote_id(Identity id);
     /// An IKE rekey's product takes over what `old` learned of the peer: NAT state,
     /// capabilities, window and both identities.
     void inherit_peer(const IkeSa& old);

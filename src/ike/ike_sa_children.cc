@@ -68,6 +68,7 @@ bool IkeSa::requesting(const ChildConfig& config, ResourceId resource) const noe
 
 ChildSa& IkeSa::add_child(std::unique_ptr<ChildSa> c) {
     children_.push_back(std::move(c));
+    registry_.note_child_added(*this, *children_.back());
     return *children_.back();
 }
 
@@ -82,7 +83,9 @@ void IkeSa::move_children_to(IkeSa& other, Step& step) {
                 services_.timers.set({other.id(), k, c->id}, *at);
             }
         }
+        registry_.note_child_removed(*c);
         other.children_.push_back(std::move(c));
+        registry_.note_child_added(other, *other.children_.back());
     }
     children_.clear();
     (void)step;
@@ -233,6 +236,7 @@ void IkeSa::remove_child(std::uint32_t id, const char* reason, Step& step, bool 
             emit(step, EventKind::kChildDown, c.id, 0, reason);
         }
     }
+    registry_.note_child_removed(c);
     const std::unique_ptr<ChildSa> gone = std::move(*it);
     children_.erase(it);
     for (auto& o : children_) {

@@ -250,6 +250,7 @@ void IkeSa::follow_peer(const Endpoint (&from)[2], wire::ExchangeType exchange) 
     IKE_LOG(info, *this, "peer moved from {} to {}", remote_, from[1]);
     local_ = from[0];
     remote_ = from[1];
+    registry_.note_changed(*this);
 }
 
 void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&from)[2],

@@ -16,19 +16,6 @@ namespace {
 /// Bound on timers handled in one on_timer() call (each handler may arm new ones).
 constexpr int kMaxTimersPerCall = 100000;
 
-bool alive(const IkeSa& sa) noexcept {
-    return sa.state() != IkeState::kDestroyed;
-}
-
-/// Connections are the same by name: a reload replaces the object, not the connection.
-bool same_config(const PeerConfig* a, const PeerConfig* b) noexcept {
-    return a != nullptr && b != nullptr && a->name == b->name;
-}
-
-std::string reqid_key(std::string_view conn, std::string_view child) {
-    return fmt::format("{}/{}", conn, child);
-}
-
 }  // namespace
 
 IkeSaManager::IkeSaManager(const crypto::Registry& registry, Random& random, SpiAllocator& spis,
@@ -198,8 +185,11 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
         return;
     }
     IkeSa& sa = adopt(std::move(answer.sa));
-    half_open_.insert(sa.id());
+    if (sa.state() == IkeState::kConnecting) {
+        half_open_.insert(sa.id());  // until it leaves kConnecting (note_changed)
+    }
     by_init_[{remote, h.spi_i}] = sa.id();
+    init_keys_[sa.id()] = {remote, h.spi_i};
 }
 
 void IkeSaManager::trace_reply(ByteView reply, std::uint32_t ike_id, Step& step) const {
@@ -353,163 +343,6 @@ Status IkeSaManager::rekey_child(std::uint32_t child_id, Step& step) {
     sa->rekey_child(child_id, step);
     finish(step);
     return ok();
-}
-
-// ----------------------------------------------------------------------------- bookkeeping
-
-void IkeSaManager::finish(Step& step) {
-    // Acquires are settled once their Child SA is up.
-    for (const Event& e : step.out.events) {
-        if (e.kind != EventKind::kChildUp) {
-            continue;
-        }
-        if (IkeSa* sa = find(e.ike_id); sa != nullptr) {
-            if (const ChildSa* c = sa->child(e.child_id)) {
-                // Any resource: after the fallback, the members' acquires must get through.
-                std::erase_if(acquiring_, [&](const auto& a) { return a.first.first == c->reqid; });
-            }
-        }
-    }
-    for (auto it = half_open_.begin(); it != half_open_.end();) {
-        const IkeSa* sa = find(*it);
-        it = sa == nullptr || sa->state() != IkeState::kConnecting ? half_open_.erase(it)
-                                                                   : std::next(it);
-    }
-    for (auto it = sas_.begin(); it != sas_.end();) {
-        if (alive(*it->second)) {
-            ++it;
-            continue;
-        }
-        const IkeSa& sa = *it->second;
-        by_spi_.erase(sa.own_spi());
-        std::erase_if(by_init_, [&](const auto& e) { return e.second == sa.id(); });
-        it = sas_.erase(it);
-    }
-    step.out.wakeup = timers_.next();
-}
-
-std::vector<const IkeSa*> IkeSaManager::sas() const {
-    std::vector<const IkeSa*> out;
-    for (const auto& [id, sa] : sas_) {
-        if (alive(*sa)) {
-            out.push_back(sa.get());
-        }
-    }
-    return out;
-}
-
-const IkeSa* IkeSaManager::sa(std::uint32_t id) const noexcept {
-    auto it = sas_.find(id);
-    return it != sas_.end() && alive(*it->second) ? it->second.get() : nullptr;
-}
-
-IkeSa* IkeSaManager::find(std::uint32_t id) noexcept {
-    auto it = sas_.find(id);
-    return it != sas_.end() && alive(*it->second) ? it->second.get() : nullptr;
-}
-
-IkeSa* IkeSaManager::sa_of_child(std::uint32_t child_id) noexcept {
-    for (auto& [id, sa] : sas_) {
-        if (alive(*sa) && sa->child(child_id) != nullptr) {
-            return sa.get();
-        }
-    }
-    return nullptr;
-}
-
-std::size_t IkeSaManager::half_open() const noexcept {
-    return half_open_.size();
-}
-
-std::optional<std::pair<IkeSa*, ChildSa*>> IkeSaManager::find_child_by_spi(Spi spi,
-                                                                           bool inbound) noexcept {
-    for (auto& [id, sa] : sas_) {
-        if (!alive(*sa)) {
-            continue;
-        }
-        if (ChildSa* c = inbound ? sa->child_by_spi_in(spi) : sa->child_by_spi_out(spi)) {
-            return std::make_pair(sa.get(), c);
-        }
-    }
-    return std::nullopt;
-}
-
-IkeSa* IkeSaManager::sa_of_config(const PeerConfig& conn) noexcept {
-    for (auto& [id, sa] : sas_) {
-        const bool usable = sa->state() == IkeState::kConnecting ||
-                            sa->state() == IkeState::kEstablished ||
-                            sa->state() == IkeState::kRekeying;
-        if (usable && sa->is_original_initiator() && same_config(sa->config(), &conn)) {
-            return sa.get();
-        }
-    }
-    // A responder SA for the same connection will do as well once established.
-    for (auto& [id, sa] : sas_) {
-        if (sa->state() == IkeState::kEstablished && same_config(sa->config(), &conn)) {
-            return sa.get();
-        }
-    }
-    return nullptr;
-}
-
-std::optional<std::pair<const PeerConfig*, const ChildConfig*>> IkeSaManager::by_reqid(
-        ReqId reqid) const {
-    for (const PeerConfig& c : configs_) {
-        for (const ChildConfig& ch : c.children) {
-            auto it = reqids_.find(reqid_key(c.name, ch.name));
-            if (it != reqids_.end() && it->second == reqid) {
-                return std::make_pair(&c, &ch);
-            }
-        }
-    }
-    return std::nullopt;
-}
-
-// ----------------------------------------------------------------------------- SaRegistry
-
-IkeSpi IkeSaManager::new_ike_spi() {
-    for (;;) {
-        const IkeSpi spi(services_.random.u64());
-        if (spi.value() != 0 && !by_spi_.contains(spi)) {
-            return spi;
-        }
-    }
-}
-
-IkeSa& IkeSaManager::adopt(std::unique_ptr<IkeSa> sa) {
-    IkeSa& ref = *sa;
-    by_spi_[ref.own_spi()] = ref.id();
-    sas_[ref.id()] = std::move(sa);
-    return ref;
-}
-
-ReqId IkeSaManager::reqid_for(const PeerConfig& conn, const ChildConfig& child) {
-    auto [it, added] = reqids_.try_emplace(reqid_key(conn.name, child.name), ReqId(next_reqid_));
-    if (added) {
-        ++next_reqid_;
-    }
-    return it->second;
-}
-
-void IkeSaManager::initial_contact(IkeSa& keep, Step& step) {
-    for (auto& [id, sa] : sas_) {
-        if (sa.get() == &keep || !alive(*sa) || sa->state() == IkeState::kConnecting) {
-            continue;
-        }
-        if (sa->local_id() == keep.local_id() && sa->remote_id() == keep.remote_id()) {
-            IKE_LOG(info, *sa, "INITIAL_CONTACT from '{}': deleting this old IKE_SA",
-                    keep.remote_id().to_string());
-            sa->destroy("replaced after INITIAL_CONTACT", step);
-        }
-    }
-}
-
-bool IkeSaManager::first_of_config(const IkeSa& sa) const {
-    return std::none_of(sas_.begin(), sas_.end(), [&](const auto& e) {
-        const IkeSa& other = *e.second;
-        return &other != &sa && alive(other) && same_config(other.config(), sa.config()) &&
-               other.remote() == sa.remote() && other.state() != IkeState::kConnecting;
-    });
 }
 
 }  // namespace ikeplex::ike

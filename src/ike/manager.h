@@ -21,6 +21,7 @@
 
 #include "ike/cookies.h"
 #include "ike/ike_sa.h"
+#include "ike/sa_index.h"
 #include "ike/sa_registry.h"
 #include "ike/services.h"
 #include "util/log.h"
@@ -114,6 +115,11 @@ public:
     [[nodiscard]] std::size_t half_open() const noexcept;
     /// Timers armed (a leak check: zero once every SA is gone).
     [[nodiscard]] std::size_t pending_timers() const noexcept { return timers_.size(); }
+    /// Entries of each lookup index by name (a leak check: all zero once every SA is gone).
+    [[nodiscard]] std::map<std::string, std::size_t> index_sizes() const;
+    /// IKE SAs the engine has looked up or examined so far (tests: the work of one input
+    /// must not grow with the number of IKE SAs).
+    [[nodiscard]] std::uint64_t sa_visits() const noexcept { return sa_visits_; }
 
     // --- SaRegistry ---
     std::uint32_t next_ike_id() override { return next_ike_id_++; }
@@ -129,6 +135,9 @@ public:
     [[nodiscard]] bool first_of_config(const IkeSa& sa) const override;
     void note_illegal_transition() noexcept override { ++counters_.illegal_transitions; }
     void note_retransmit() noexcept override { ++counters_.retransmits; }
+    void note_changed(IkeSa& sa) override;
+    void note_child_added(IkeSa& sa, const ChildSa& child) override;
+    void note_child_removed(const ChildSa& child) override;
 
 private:
     struct Policy {
@@ -150,6 +159,10 @@ private:
                                 ResourceId resource, bool from_acquire);
     /// Every call ends here: forget destroyed SAs and tell the host the next deadline.
     void finish(Step& step);
+    /// Whether `sa` is the one the manager holds under its id.
+    [[nodiscard]] bool adopted(const IkeSa& sa) const noexcept;
+    /// Drops a destroyed SA from every index (finish() then deletes it).
+    void unindex(const IkeSa& sa);
     void reject(const char* what, const Endpoint& remote, const Error* e, Step& step);
     /// The (connection, child) names behind a reqid.
     [[nodiscard]] std::optional<std::pair<const PeerConfig*, const ChildConfig*>> by_reqid(
@@ -170,14 +183,19 @@ private:
     std::map<IkeSpi, std::uint32_t> by_spi_;
     /// IKE_SA_INIT retransmits: (initiator's address, SPIi) of half-open SAs.
     std::map<std::pair<Endpoint, IkeSpi>, std::uint32_t> by_init_;
-    std::set<std::uint32_t> half_open_;    ///< responder SAs waiting for IKE_AUTH
-    std::map<std::string, ReqId> reqids_;  ///< "conn/child" -> reqid
+    std::map<std::uint32_t, std::pair<Endpoint, IkeSpi>> init_keys_;  ///< by_init_ reversed
+    std::set<std::uint32_t> half_open_;  ///< responder SAs waiting for IKE_AUTH
+    std::vector<std::uint32_t> dead_;    ///< SAs destroyed since the last finish()
+    SaIndex index_;
+    std::map<std::string, ReqId> reqids_;                               ///< "conn/child" -> reqid
+    std::map<ReqId, std::pair<std::string, std::string>> reqid_names_;  ///< (conn, child)
     using PolicyKey = std::tuple<ReqId, std::vector<TrafficSelector>, std::vector<TrafficSelector>>;
     std::map<PolicyKey, Policy> policies_;
     std::map<std::pair<ReqId, ResourceId>, TimePoint> acquiring_;
     std::uint32_t next_ike_id_{1};
     std::uint32_t next_child_id_{1};
     std::uint32_t next_reqid_{1};
+    std::uint64_t sa_visits_{0};
     ManagerCounters counters_;
     bool stopping_{false};
     log::RateLimiter bad_input_log_{10, 1000};

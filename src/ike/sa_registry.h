@@ -13,6 +13,7 @@
 namespace ikeplex::ike {
 
 class IkeSa;
+struct ChildSa;
 
 /// Manager hooks an IKE SA calls back into.
 class SaRegistry {
@@ -50,6 +51,13 @@ public:
     virtual void note_illegal_transition() noexcept = 0;
     /// A request of ours was sent again (no response in time).
     virtual void note_retransmit() noexcept = 0;
+    /// An IKE SA's state, connection, endpoints or identities changed: the manager's lookups
+    /// follow (an SA not adopted yet is indexed when it is).
+    virtual void note_changed(IkeSa& sa) = 0;
+    /// A Child SA joined IKE SA `sa` (made there, or moved there by an IKE rekey).
+    virtual void note_child_added(IkeSa& sa, const ChildSa& child) = 0;
+    /// A Child SA left its IKE SA (removed, or moving to another one).
+    virtual void note_child_removed(const ChildSa& child) = 0;
 };
 
 }  // namespace ikeplex::ike

@@ -4,8 +4,7 @@ namespace ikeplex::ike {
 
 void TimerQueue::set(TimerKey key, TimePoint at) {
     cancel(key);
-    by_key_.emplace(key, at);
-    by_time_.emplace(at, key);
+    by_key_.emplace(key, by_time_.emplace(at, key));
 }
 
 void TimerQueue::cancel(TimerKey key) {
@@ -13,13 +12,7 @@ void TimerQueue::cancel(TimerKey key) {
     if (it == by_key_.end()) {
         return;
     }
-    auto [lo, hi] = by_time_.equal_range(it->second);
-    for (auto t = lo; t != hi; ++t) {
-        if (t->second == key) {
-            by_time_.erase(t);
-            break;
-        }
-    }
+    by_time_.erase(it->second);
     by_key_.erase(it);
 }
 
@@ -50,7 +43,7 @@ std::optional<TimePoint> TimerQueue::deadline(TimerKey key) const {
     if (it == by_key_.end()) {
         return std::nullopt;
     }
-    return it->second;
+    return it->second->first;
 }
 
 }  // namespace ikeplex::ike

@@ -33,6 +33,13 @@ struct TimerKey {
 
 class TimerQueue {
 public:
+    TimerQueue() = default;
+    TimerQueue(const TimerQueue&) = delete;  // by_key_ points into by_time_
+    TimerQueue& operator=(const TimerQueue&) = delete;
+    TimerQueue(TimerQueue&&) = default;
+    TimerQueue& operator=(TimerQueue&&) = default;
+    ~TimerQueue() = default;
+
     void set(TimerKey key, TimePoint at);
     void cancel(TimerKey key);
     /// Cancels every timer of an IKE SA.
@@ -44,8 +51,11 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return by_key_.size(); }
 
 private:
-    std::map<TimerKey, TimePoint> by_key_;
-    std::multimap<TimePoint, TimerKey> by_time_;
+    using ByTime = std::multimap<TimePoint, TimerKey>;
+    ByTime by_time_;
+    /// Each key's entry in by_time_: cancelling is O(log n) even when many timers share a
+    /// deadline.
+    std::map<TimerKey, ByTime::iterator> by_key_;
 };
 
 }  // namespace ikeplex::ike

@@ -536,6 +536,11 @@ std::vector<std::string> check_empty(Node& n) {
     if (const auto bad = n.manager.counters().illegal_transitions; bad != 0) {
         problems.push_back(fmt::format("{}: {} illegal IKE SA state changes", n.name, bad));
     }
+    for (const auto& [index, size] : n.manager.index_sizes()) {
+        if (size != 0) {
+            problems.push_back(fmt::format("{}: {} entries left in index {}", n.name, size, index));
+        }
+    }
     return problems;
 }
 

@@ -206,7 +206,7 @@ void load(Harness& h, PairConfig& cfg, ike::Credentials a_creds, ike::Credential
 /// the same established IKE SAs; every installed Child SA installed on the other side with
 /// matching SPIs, algorithms and keys; no backend SA or policy without a Child SA behind it.
 std::vector<std::string> check_consistent(Harness& h);
-/// Nothing left: no IKE SA, backend SA, policy, timer or reserved SPI.
+/// Nothing left: no IKE SA, backend SA, policy, timer, reserved SPI or lookup index entry.
 std::vector<std::string> check_empty(Node& n);
 
 }  // namespace ikeplex::test
