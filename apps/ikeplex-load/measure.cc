@@ -1,6 +1,7 @@
 #include "measure.h"
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -82,6 +83,39 @@ std::optional<std::uint64_t> parse_status_rss_kib(const std::string& status) {
     return kib;
 }
 
+std::optional<std::uint64_t> parse_schedstat_us(const std::string& schedstat) {
+    std::istringstream in(schedstat);
+    std::uint64_t ns = 0;
+    if (!(in >> ns)) {
+        return std::nullopt;
+    }
+    return ns / 1000;
+}
+
+namespace {
+
+/// The sum of the threads' schedstat run times; nullopt if any cannot be read.
+std::optional<std::uint64_t> threads_cpu_us(const std::string& base) {
+    std::error_code ec;
+    std::uint64_t total = 0;
+    std::size_t threads = 0;
+    for (const auto& e : std::filesystem::directory_iterator(base + "/task", ec)) {
+        auto text = slurp(e.path().string() + "/schedstat");
+        auto us = text ? parse_schedstat_us(*text) : std::nullopt;
+        if (!us) {
+            return std::nullopt;
+        }
+        total += *us;
+        ++threads;
+    }
+    if (ec || threads == 0) {
+        return std::nullopt;
+    }
+    return total;
+}
+
+}  // namespace
+
 std::optional<ProcSample> sample_process(pid_t pid) {
     const std::string base = "/proc/" + std::to_string(pid);
     auto stat = slurp(base + "/stat");
@@ -89,7 +123,10 @@ std::optional<ProcSample> sample_process(pid_t pid) {
     if (!stat || !status) {
         return std::nullopt;
     }
-    auto cpu = parse_stat_cpu_us(*stat, ::sysconf(_SC_CLK_TCK));
+    auto cpu = threads_cpu_us(base);
+    if (!cpu) {
+        cpu = parse_stat_cpu_us(*stat, ::sysconf(_SC_CLK_TCK));
+    }
     auto rss = parse_status_rss_kib(*status);
     if (!cpu || !rss) {
         return std::nullopt;

@@ -17,11 +17,16 @@ namespace ikeplex::load {
 std::uint64_t self_cpu_us();
 
 struct ProcSample {
-    std::uint64_t cpu_us{0};   ///< utime + stime
+    std::uint64_t cpu_us{0};   ///< time on a CPU of all its threads (or utime + stime)
     std::uint64_t rss_kib{0};  ///< VmRSS
 };
-/// Reads /proc/PID/stat and /proc/PID/status; nullopt if the process is gone.
+/// Reads the CPU time of every thread from /proc/PID/task/*/schedstat (nanoseconds; a
+/// process's stat counts in clock ticks of 10 ms, too coarse for a delete phase of 1,000 SAs),
+/// or from /proc/PID/stat without schedstat, and VmRSS from /proc/PID/status; nullopt if the
+/// process is gone.
 std::optional<ProcSample> sample_process(pid_t pid);
+/// The time on a CPU (first field, ns) from the text of a /proc schedstat file, in µs.
+std::optional<std::uint64_t> parse_schedstat_us(const std::string& schedstat);
 /// utime + stime (clock ticks) from the text of /proc/PID/stat, in microseconds.
 std::optional<std::uint64_t> parse_stat_cpu_us(const std::string& stat, long ticks_per_s);
 /// VmRSS in KiB from the text of /proc/PID/status.

@@ -121,6 +121,8 @@ TEST(LoadProc, StatAndStatus) {
             "1234 (ike plex) d) S 1 1234 1234 0 -1 4194560 100 0 0 0 150 50 0 0 20 0 1 0";
     EXPECT_EQ(parse_stat_cpu_us(stat, 100), 2000000U);
     EXPECT_FALSE(parse_stat_cpu_us("garbage", 100));
+    EXPECT_EQ(parse_schedstat_us("247259766 106939446 60\n"), 247259U);
+    EXPECT_FALSE(parse_schedstat_us("x"));
     EXPECT_FALSE(parse_stat_cpu_us("1 (x) S 1 2", 100));
     EXPECT_EQ(parse_status_rss_kib("Name:\tikeplexd\nVmPeak:\t 9 kB\nVmRSS:\t   10240 kB\n"),
               10240U);
