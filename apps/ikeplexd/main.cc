@@ -1,6 +1,7 @@
 // ikeplexd: the IKEv2 daemon. See ikeplexd(8) and docs/config.md.
 //
 //   ikeplexd [--config /etc/ikeplexd.conf] [--swanctl-conf FILE] [--vici URI] [--debug] [--check]
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -9,7 +10,6 @@
 #include <asio/io_context.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/dist_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -123,6 +123,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     }
 
     // Log to the configured target and to VICI subscribers.
+    asio::io_context io;
     auto dist = std::make_shared<spdlog::sinks::dist_sink_st>();
     if (settings.log_target == "syslog") {
         dist->add_sink(std::make_shared<spdlog::sinks::syslog_sink_st>("ikeplexd", 0, 3 << 3,
@@ -137,16 +138,21 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
             return 1;
         }
     } else {
-        dist->add_sink(std::make_shared<spdlog::sinks::stderr_sink_st>());
+        // buffered like a file (stderr is unbuffered: one write per line); flushed below
+        static std::array<char, 1U << 16U> stderr_buffer{};
+        std::setvbuf(stderr, stderr_buffer.data(), _IOFBF, stderr_buffer.size());
+        dist->add_sink(std::make_shared<daemon::StderrSink>());
     }
     auto vici_sink = std::make_shared<daemon::ViciLogSink>();
     dist->add_sink(vici_sink);
+    auto flush_soon = std::make_shared<daemon::FlushSoonSink>(io);
+    dist->add_sink(flush_soon);
     auto logger = std::make_shared<spdlog::logger>("ikeplexd", dist);
     logger->set_pattern("%H:%M:%S.%e %v");
-    logger->flush_on(spdlog::level::trace);  // every line reaches the file at once (tail -f)
+    logger->flush_on(spdlog::level::warn);  // the rest once per turn of the event loop
+    flush_soon->set_logger(logger);
     spdlog::set_default_logger(logger);
 
-    asio::io_context io;
     daemon::Daemon d(io, std::move(settings), used_config);
     d.keep_on_reload(swanctl_conf, debug);
     vici_sink->attach(&d);

@@ -9,7 +9,7 @@ threads) and RSS are read by ikeplex-load from /proc. Sizes and responders are i
 round by round, and each figure is the median over the rounds.
 
 Responders:
-  ikeplexd   backend = none (IKE only), logging default 0 / ike 1
+  ikeplexd   backend = none (IKE only), logging at the default level 1
   charon     Debian's strongSwan 5.9.8 with kernel-libipsec and install_routes = no (Debian's
              charon has no load-tester plugin and no fake kernel: its Child SAs go to libipsec in
              userspace, which costs it a little per Child SA that ikeplexd does not pay); logging
@@ -52,7 +52,7 @@ PSK = "ike-load-psk-0123456789abcdef"
 IKE = "aes128gcm16-prfsha256-x25519"
 ESP = "aes128gcm16"
 GEN_TS, RESP_TS = "10.98.0.0/16", "10.97.0.0/16"
-QUIET = {"default": 0, "ike": 1}
+LOG = {"default": 1}  # both daemons at strongSwan's default log level
 GROUP_SAS, GROUP_K = 1000, 4
 
 
@@ -93,11 +93,11 @@ def start_responder(kind, build, ns, folder, group):
     if kind == "ikeplexd":
         # backend none; groups need a resource per member (workers)
         d = lib.Ikeplexd(build, ns, folder, responder_conf(group), workers=max(group, 1), window=4,
-                         backend="none", log_levels=QUIET,
+                         backend="none", log_levels=LOG,
                          extra="cookie_threshold = 100000\n    block_threshold = 100000")
         pin(d.proc.pid, 0)
         return d.proc.pid, d.close
-    c = lib.Charon(ns, folder, responder_conf(group), log_levels=QUIET,
+    c = lib.Charon(ns, folder, responder_conf(group), log_levels=LOG,
                    extra="cookie_threshold = 100000\n  block_threshold = 100000\n  threads = 16")
     pin(c.pid, 0)
     return c.pid, c.close

@@ -1,5 +1,9 @@
 #include "daemon/log_sink.h"
 
+#include <cstdio>
+
+#include <asio/post.hpp>
+
 #include <charconv>
 
 namespace ikeplex::daemon {
@@ -50,6 +54,29 @@ void ViciLogSink::sink_it_(const spdlog::details::log_msg& msg) {
         daemon_->on_log(parse_log_line(std::string_view(msg.payload.data(), msg.payload.size()),
                                        msg.level));
     }
+}
+
+void StderrSink::sink_it_(const spdlog::details::log_msg& msg) {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::fwrite(formatted.data(), 1, formatted.size(), stderr);
+}
+
+void StderrSink::flush_() {
+    std::fflush(stderr);
+}
+
+void FlushSoonSink::sink_it_(const spdlog::details::log_msg& /*msg*/) {
+    if (pending_) {
+        return;
+    }
+    pending_ = true;
+    asio::post(io_, [this] {
+        pending_ = false;
+        if (auto logger = logger_.lock()) {
+            logger->flush();
+        }
+    });
 }
 
 }  // namespace ikeplex::daemon

@@ -1,8 +1,13 @@
 // Forwards the daemon's log lines to VICI (the log and control-log events): parses the
-// "[IKE] name[id] text" form every ikeplex log line has.
+// "[IKE] name[id] text" form every ikeplex log line has. Flushes the log once per turn of the
+// event loop instead of once per line.
 #pragma once
 
+#include <memory>
 #include <mutex>
+
+#include <asio/io_context.hpp>
+#include <spdlog/logger.h>
 
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
@@ -24,6 +29,33 @@ protected:
 
 private:
     Daemon* daemon_{nullptr};
+};
+
+/// Log lines to stderr, buffered (spdlog's stderr sink flushes every line: one write(2) each);
+/// flushed by FlushSoonSink and the logger's flush_on.
+class StderrSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override;
+    void flush_() override;
+};
+
+/// Flushes a logger soon after a line, not per line: the first line after a flush posts one
+/// flush to the event loop, which runs after the handlers already queued (the lines of one
+/// IKE exchange, or of a burst of them, leave in one write; `tail -f` still sees each at
+/// once). Warnings and errors are flushed at once by the logger (flush_on).
+class FlushSoonSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+public:
+    explicit FlushSoonSink(asio::io_context& io) : io_(io) {}
+    void set_logger(std::weak_ptr<spdlog::logger> logger) { logger_ = std::move(logger); }
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override;
+    void flush_() override {}
+
+private:
+    asio::io_context& io_;
+    std::weak_ptr<spdlog::logger> logger_;
+    bool pending_{false};
 };
 
 }  // namespace ikeplex::daemon

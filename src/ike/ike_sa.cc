@@ -168,8 +168,9 @@ void IkeSa::transition(IkeState to, const char* reason) {
                 to_string(state_), to_string(to), reason, to_string(state_));
         return;
     }
-    IKE_LOG(info, *this, "IKE_SA state change: {} => {} ({})", to_string(state_), to_string(to),
-            reason);
+    // strongSwan's level 2 (debug): four lines per IKE SA at the default level are too many
+    IKE_LOG(debug, *this, "IKE_SA state change: {} => {} ({})", to_string(state_),
+            to_string(to), reason);
     state_ = to;
     registry_.note_changed(*this);
 }

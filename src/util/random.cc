@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 
 #include <unistd.h>
 
@@ -24,7 +25,9 @@ Bytes Random::bytes(std::size_t n) {
     return b;
 }
 
-void OsRandom::fill(MutByteView out) noexcept {
+namespace {
+
+void os_fill(MutByteView out) noexcept {
     for (std::size_t done = 0; done < out.size();) {
         const std::size_t n = std::min<std::size_t>(256, out.size() - done);  // getentropy's limit
         if (::getentropy(out.data() + done, n) != 0) {
@@ -32,6 +35,27 @@ void OsRandom::fill(MutByteView out) noexcept {
         }
         done += n;
     }
+}
+
+}  // namespace
+
+OsRandom::~OsRandom() {
+    ::explicit_bzero(pool_.data(), pool_.size());
+}
+
+void OsRandom::fill(MutByteView out) noexcept {
+    if (out.size() > kPooled) {
+        os_fill(out);
+        return;
+    }
+    if (left_ < out.size()) {
+        os_fill(MutByteView(pool_.data(), pool_.size()));
+        left_ = pool_.size();
+    }
+    std::uint8_t* from = pool_.data() + (pool_.size() - left_);
+    std::copy_n(from, out.size(), out.data());
+    ::explicit_bzero(from, out.size());  // handed out: never again, and not left in memory
+    left_ -= out.size();
 }
 
 namespace {
