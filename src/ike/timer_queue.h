@@ -1,11 +1,13 @@
 // Timers of all IKE SAs in one ordered queue. Setting a key replaces its previous deadline;
-// the host learns only the earliest deadline (Output::wakeup).
+// the host learns only the earliest deadline (Output::wakeup). Equal deadlines come out in the
+// order they were set. One map node per timer (a few per SA) plus its slot in a binary heap.
 #pragma once
 
 #include <compare>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "ike/time.h"
 
@@ -44,8 +46,23 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return by_key_.size(); }
 
 private:
-    std::map<TimerKey, TimePoint> by_key_;
-    std::multimap<TimePoint, TimerKey> by_time_;
+    struct Entry {
+        TimePoint at;
+        std::uint64_t seq{0};  // set() order: ties pop first-set first
+        std::size_t slot{0};   // index in heap_
+    };
+    using Node = std::map<TimerKey, Entry>::iterator;
+
+    /// Orders the heap: earlier deadline, then earlier set().
+    static bool before(Node a, Node b) noexcept;
+    void place(std::size_t slot, Node n) noexcept;
+    void sift_up(std::size_t slot) noexcept;
+    void sift_down(std::size_t slot) noexcept;
+    void remove(Node n);
+
+    std::map<TimerKey, Entry> by_key_;
+    std::vector<Node> heap_;  // min-heap by before()
+    std::uint64_t next_seq_{0};
 };
 
 }  // namespace ikeplex::ike
