@@ -49,6 +49,15 @@ using AeadPtr = std::unique_ptr<Aead>;
 /// key | salt of encr.key_size bytes.
 Result<AeadPtr> make_openssl_aead(const EncrInfo& encr, ByteView key_material);
 
+/// One seal or open with an OpenSSL context keyed for it and freed after: for IKE messages,
+/// which are few, so that an SA holds its key but no context (about 1 KiB each). Same
+/// arguments as Aead::seal/open plus the key material of make_openssl_aead(). False on a bad
+/// key or library failure, and for open() when the tag does not verify.
+[[nodiscard]] bool aead_seal_once(const EncrInfo& encr, ByteView key_material, ByteView iv,
+                                  ByteView aad, MutByteView data, MutByteView tag) noexcept;
+[[nodiscard]] bool aead_open_once(const EncrInfo& encr, ByteView key_material, ByteView iv,
+                                  ByteView aad, MutByteView data, ByteView tag) noexcept;
+
 /// Intel IPsec-MB: a multi-buffer manager for one thread, and the AEADs keyed on it. The
 /// manager must outlive the AEADs it made.
 class IpsecMb {

@@ -17,6 +17,7 @@ EngineHost::EngineHost(asio::io_context& io, const crypto::Registry& registry,
       manager_(registry, random_, spis != nullptr ? *spis : spis_, settings),
       timer_(io),
       keepalive_timer_(io),
+      trim_timer_(io),
       keep_alive_(keep_alive),
       epoch_(std::chrono::steady_clock::now()),
       started_unix_(unix_now()) {
@@ -32,6 +33,7 @@ EngineHost::~EngineHost() {  // NOLINT(bugprone-exception-escape)
     backend_.set_event_sink(nullptr);
     timer_.cancel();
     keepalive_timer_.cancel();
+    trim_timer_.cancel();
 }
 
 ike::TimePoint EngineHost::now() const {
@@ -62,6 +64,45 @@ void EngineHost::execute(const std::function<void(ike::Step&)>& f) {
         }
     }
     arm(manager_.pending_timers() == 0 ? ike::kNever : out.wakeup);
+    track_memory(events);
+}
+
+void EngineHost::track_memory(const std::vector<ike::Event>& events) {
+    for (const ike::Event& e : events) {
+        if (e.kind == ike::EventKind::kIkeUp) {
+            ++ike_up_;
+        } else if (e.kind == ike::EventKind::kIkeDown && ike_up_ > 0) {
+            --ike_up_;
+        }
+    }
+    const std::int64_t now_ms = now().ms;
+    switch (trim_policy_.update(ike_up_, now_ms)) {
+        case TrimPolicy::Action::kNone:
+            return;
+        case TrimPolicy::Action::kTrimNow:
+            trim();
+            return;
+        case TrimPolicy::Action::kTrimLater:
+            break;
+    }
+    if (trim_armed_) {
+        return;
+    }
+    trim_armed_ = true;
+    trim_timer_.expires_at(epoch_ + std::chrono::milliseconds(trim_policy_.next_allowed_ms()));
+    trim_timer_.async_wait([this](const asio::error_code& ec) {
+        if (ec) {
+            return;  // cancelled: the host is going away
+        }
+        trim_armed_ = false;
+        trim();
+    });
+}
+
+void EngineHost::trim() {
+    trim_heap();
+    trim_policy_.trimmed(ike_up_, now().ms);
+    log::info(log::Subsystem::kDmn, "heap trimmed: {} IKE SAs established", ike_up_);
 }
 
 void EngineHost::on_datagram(ByteView message, const Endpoint& local, const Endpoint& remote) {

@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <vector>
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "crypto/registry.h"
+#include "daemon/memory_trim.h"
 #include "daemon/udp_transport.h"
 #include "ike/manager.h"
 #include "kernel/backend.h"
@@ -55,6 +57,10 @@ private:
     void arm(ike::TimePoint at);
     /// Sends RFC 3948 keepalives every `keep_alive` from IKE SAs behind a NAT (0: never).
     void keepalives();
+    /// Counts established IKE SAs by their up/down events and trims the heap after a mass
+    /// deletion (memory_trim.h), later by a timer if the last trim was too recent.
+    void track_memory(const std::vector<ike::Event>& events);
+    void trim();
 
     kernel::Backend& backend_;
     UdpTransport& transport_;
@@ -63,6 +69,10 @@ private:
     ike::IkeSaManager manager_;
     asio::steady_timer timer_;
     asio::steady_timer keepalive_timer_;
+    asio::steady_timer trim_timer_;
+    TrimPolicy trim_policy_;
+    std::size_t ike_up_{0};  // established IKE SAs (ike-up minus ike-down events)
+    bool trim_armed_{false};
     std::chrono::milliseconds keep_alive_;
     ike::TimePoint armed_{ike::kNever};
     std::chrono::steady_clock::time_point epoch_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,8 +70,9 @@ struct ChildSa {
     bool outbound_removed{false};
     /// Rekeyed as the responder: the new outbound SA waits here until the SA it replaces goes
     /// (the initiator deletes it once it has installed the new inbound SA), so that nothing is
-    /// sent on the new SA before the peer can receive it (IkeSa::hold_outbound).
-    std::optional<InstallSa> pending_outbound;
+    /// sent on the new SA before the peer can receive it (IkeSa::hold_outbound). On the heap:
+    /// rare, and an InstallSa is a third of a ChildSa.
+    std::unique_ptr<InstallSa> pending_outbound;
 
     [[nodiscard]] std::string name() const { return config != nullptr ? config->name : "?"; }
 };

@@ -91,6 +91,7 @@ Result<std::unique_ptr<IkeSa>> make_rekeyed(IkeSa& old, bool we_initiated, IkeSp
     // RFC 9611 groups move with their Child SAs, and keep their identifiers unique.
     groups_of(*sa) = groups_of(old);
     IKEPLEX_TRY(sa->set_crypto(a, std::move(keys)));
+    sa->end_handshake();  // no AUTH on a rekeyed SA: SK_pi/SK_pr are never used
     return sa;
 }
 

@@ -207,6 +207,19 @@ Status IkeSa::set_crypto(const IkeAlgorithms& a, crypto::IkeKeys&& keys) {
     return ok();
 }
 
+void IkeSa::end_handshake() noexcept {
+    states_.drop<Handshake>();
+    if (crypto_) {
+        crypto_->sk_pi.clear();
+        crypto_->sk_pr.clear();
+    }
+}
+
+bool IkeSa::holds_handshake() const noexcept {
+    return states_.find<Handshake>() != nullptr ||
+           (crypto_ && (!crypto_->sk_pi.empty() || !crypto_->sk_pr.empty()));
+}
+
 Bytes IkeSa::make_nonce() {
     return services_.random.bytes(32);
 }
@@ -393,7 +406,7 @@ void IkeSa::delete_ike(const char* reason, Step& step) {
         e->abort(*this, step);
     }
     queue_.clear();
-    queue_.push_front(make_delete_ike());
+    queue_.push_back(make_delete_ike());
     process_queue(step);
 }
 

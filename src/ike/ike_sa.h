@@ -11,7 +11,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -163,8 +162,11 @@ public:
     // --- state of exchanges (exchange_state.h) ---
     /// What IKE_SA_INIT left for IKE_AUTH (made on first use).
     Handshake& handshake() { return states_.get<Handshake>(); }
-    /// Authentication has ended: the nonces, messages and key exchange of the handshake go.
-    void end_handshake() noexcept { states_.drop<Handshake>(); }
+    /// Authentication has ended: the nonces, messages and key exchange of the handshake go,
+    /// and SK_pi/SK_pr (only AUTH uses them, RFC 7296 §2.15).
+    void end_handshake() noexcept;
+    /// Whether anything only authentication needs is still held (tests).
+    [[nodiscard]] bool holds_handshake() const noexcept;
     /// The state each exchange keeps on this SA, by kind.
     ExchangeStates& states() noexcept { return states_; }
     [[nodiscard]] const ExchangeStates& states() const noexcept { return states_; }
@@ -324,7 +326,7 @@ private:
     TimePoint established_at_{};
     TimePoint last_inbound_{};
     std::map<std::uint32_t, Pending> outstanding_;
-    std::deque<ExchangePtr> queue_;
+    std::vector<ExchangePtr> queue_;  // FIFO of a few (a deque allocates 576 bytes when empty)
     std::vector<std::pair<TimePoint, ExchangePtr>> delayed_;
     std::map<std::uint32_t, CachedResponse> responses_;  // the last `window` answered requests
     std::map<std::uint32_t, Reassembly> reassembly_;     // per message id and direction

@@ -163,7 +163,7 @@ void IkeSa::hold_outbound(ChildSa& c, Step& step) {
     for (auto it = cmds.begin(); it != cmds.end(); ++it) {
         auto* install = std::get_if<InstallSa>(&*it);
         if (install != nullptr && install->child_id == c.id && !install->inbound) {
-            c.pending_outbound = std::move(*install);
+            c.pending_outbound = std::make_unique<InstallSa>(std::move(*install));
             cmds.erase(it);
             return;
         }

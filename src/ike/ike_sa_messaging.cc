@@ -112,7 +112,7 @@ void IkeSa::process_queue(Step& step) {
             return;
         }
         ExchangePtr ex = std::move(queue_.front());
-        queue_.pop_front();
+        queue_.erase(queue_.begin());
         send_request(std::move(ex), step);
     }
 }

@@ -41,16 +41,14 @@ Result<SkCipher> SkCipher::create(const crypto::Registry& registry, const crypto
     SkCipher c;
     c.registry_ = &registry;
     c.encr_ = &encr;
-    if (encr.aead) {
-        c.aead_ = IKEPLEX_TRY(crypto::make_openssl_aead(encr, encr_key));
-    } else {
+    if (!encr.aead) {
         if (integ == nullptr || integ_key.size() != integ->key_size) {
             return make_error(Errc::kInvalidArgument, "SK: CBC needs an integrity key");
         }
         c.integ_ = integ;
-        c.encr_key_ = SecretBytes::copy_of(encr_key);
         c.integ_key_ = SecretBytes::copy_of(integ_key);
     }
+    c.encr_key_ = SecretBytes::copy_of(encr_key);
     return c;
 }
 
@@ -113,7 +111,8 @@ Result<Bytes> SkCipher::seal_message(wire::Message&& shell, ByteView plaintext, 
 
     if (encr_->aead) {
         // RFC 5282 §5.1: A = header through the SK (or SKF) payload header, IV excluded.
-        if (!aead_->seal(iv, ByteView(out).first(iv_at), encrypted, icv)) {
+        if (!crypto::aead_seal_once(*encr_, encr_key_.view(), iv, ByteView(out).first(iv_at),
+                                    encrypted, icv)) {
             return make_error(Errc::kCrypto, "SK: AEAD seal failed");
         }
         return out;
@@ -142,7 +141,8 @@ Result<SkCipher::Opened> SkCipher::open(ByteView datagram, const wire::Message& 
                 datagram.end() - static_cast<std::ptrdiff_t>(icv_size()));
 
     if (encr_->aead) {
-        if (!aead_->open(iv, datagram.first(l.iv_offset), plain, icv)) {
+        if (!crypto::aead_open_once(*encr_, encr_key_.view(), iv, datagram.first(l.iv_offset),
+                                    plain, icv)) {
             return make_error(Errc::kIntegrity, "SK: AEAD tag does not verify");
         }
     } else {

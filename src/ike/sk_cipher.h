@@ -57,7 +57,7 @@ private:
     const crypto::Registry* registry_{nullptr};
     const crypto::EncrInfo* encr_{nullptr};
     const crypto::IntegInfo* integ_{nullptr};
-    crypto::AeadPtr aead_;  // AEAD ciphers (OpenSSL backend: IKE messages are few)
+    // AEAD ciphers key an OpenSSL context per message (IKE messages are few): none is kept.
     SecretBytes encr_key_;
     SecretBytes integ_key_;
 };

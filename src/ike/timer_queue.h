@@ -1,11 +1,13 @@
 // Timers of all IKE SAs in one ordered queue. Setting a key replaces its previous deadline;
-// the host learns only the earliest deadline (Output::wakeup).
+// the host learns only the earliest deadline (Output::wakeup). Equal deadlines come out in the
+// order they were set. One map node per timer (a few per SA) plus its slot in a binary heap.
 #pragma once
 
 #include <compare>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "ike/time.h"
 
@@ -33,13 +35,6 @@ struct TimerKey {
 
 class TimerQueue {
 public:
-    TimerQueue() = default;
-    TimerQueue(const TimerQueue&) = delete;  // by_key_ points into by_time_
-    TimerQueue& operator=(const TimerQueue&) = delete;
-    TimerQueue(TimerQueue&&) = default;
-    TimerQueue& operator=(TimerQueue&&) = default;
-    ~TimerQueue() = default;
-
     void set(TimerKey key, TimePoint at);
     void cancel(TimerKey key);
     /// Cancels every timer of an IKE SA.
@@ -51,11 +46,23 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return by_key_.size(); }
 
 private:
-    using ByTime = std::multimap<TimePoint, TimerKey>;
-    ByTime by_time_;
-    /// Each key's entry in by_time_: cancelling is O(log n) even when many timers share a
-    /// deadline.
-    std::map<TimerKey, ByTime::iterator> by_key_;
+    struct Entry {
+        TimePoint at;
+        std::uint64_t seq{0};  // set() order: ties pop first-set first
+        std::size_t slot{0};   // index in heap_
+    };
+    using Node = std::map<TimerKey, Entry>::iterator;
+
+    /// Orders the heap: earlier deadline, then earlier set().
+    static bool before(Node a, Node b) noexcept;
+    void place(std::size_t slot, Node n) noexcept;
+    void sift_up(std::size_t slot) noexcept;
+    void sift_down(std::size_t slot) noexcept;
+    void remove(Node n);
+
+    std::map<TimerKey, Entry> by_key_;
+    std::vector<Node> heap_;  // min-heap by before()
+    std::uint64_t next_seq_{0};
 };
 
 }  // namespace ikeplex::ike

@@ -183,6 +183,8 @@ TEST_P(Rekey, IkeSaRekeyedKeepsTheChildSas) {
     EXPECT_FALSE(only_sa(res()).is_original_initiator());
     EXPECT_EQ(child_of(ini()), first_child_);  // moved, not recreated
     for (Node* n : {&ini(), &res()}) {
+        // A rekeyed IKE SA authenticates nothing: it keeps no SK_pi/SK_pr.
+        EXPECT_FALSE(only_sa(*n).holds_handshake()) << n->name;
         EXPECT_EQ(n->count(EventKind::kIkeRekeyed), 1U) << n->name;
         EXPECT_EQ(n->count(EventKind::kIkeDown), 0U) << n->name;
         EXPECT_EQ(n->count(EventKind::kChildDown), 0U) << n->name;

@@ -31,9 +31,14 @@ TEST_P(Setup, PskEstablishesIkeAndChildSa) {
     const ike::IkeSa& r = only_sa(res());
     EXPECT_TRUE(i.is_original_initiator());
     EXPECT_FALSE(r.is_original_initiator());
-    // Authentication has ended: the nonces, IKE_SA_INIT messages and key exchange are gone.
+    // Authentication has ended: the nonces, IKE_SA_INIT messages, key exchange and SK_pi/SK_pr
+    // are gone.
     EXPECT_EQ(i.states().find<ike::Handshake>(), nullptr);
     EXPECT_EQ(r.states().find<ike::Handshake>(), nullptr);
+    EXPECT_FALSE(i.holds_handshake());
+    EXPECT_FALSE(r.holds_handshake());
+    EXPECT_TRUE(i.crypto()->sk_pi.empty());
+    EXPECT_TRUE(r.crypto()->sk_pr.empty());
     // The initiator's view of the Child SA is the mirror of the responder's.
     const auto& ci = *i.children().front();
     const auto& cr = *r.children().front();
@@ -432,6 +437,30 @@ TEST_P(Setup, DuplicatedDatagramsAreAnsweredFromTheCache) {
     EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeAuth, false), 1U);
     EXPECT_EQ(ini().count(EventKind::kChildUp), 1U);
     EXPECT_EQ(res().count(EventKind::kChildUp), 1U);
+}
+
+TEST_P(Setup, ARetransmittedIkeAuthIsAnsweredAfterTheHandshakeIsReleased) {
+    // RFC 7296 §2.1: the last response is kept for retransmits of its request. It is kept as
+    // the protected datagram, so it outlives the handshake data that computed its AUTH.
+    load_psk();
+    initiate();
+    ASSERT_TRUE(up());
+    ASSERT_FALSE(only_sa(res()).holds_handshake());
+    const auto requests = h.sent_by(ini(), wire::ExchangeType::kIkeAuth, false);
+    const auto responses = h.sent_by(res(), wire::ExchangeType::kIkeAuth, true);
+    ASSERT_EQ(requests.size(), 1U);
+    ASSERT_EQ(responses.size(), 1U);
+    h.act(res(), [&](ike::Step& s) {
+        res().manager.on_datagram(requests[0].data, requests[0].dst, requests[0].src, s);
+    });
+    const auto again = h.sent_by(res(), wire::ExchangeType::kIkeAuth, true);
+    ASSERT_EQ(again.size(), 2U);
+    EXPECT_EQ(again[1].data, responses[0].data);  // the same datagram, from the cache
+    settle();
+    expect_consistent();
+    EXPECT_EQ(res().count(EventKind::kIkeUp), 1U);
+    EXPECT_EQ(res().count(EventKind::kChildUp), 1U);
+    EXPECT_EQ(ini().count(EventKind::kChildUp), 1U);
 }
 
 class SetupSmallMtu : public FlowTest {

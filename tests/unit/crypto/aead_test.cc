@@ -143,6 +143,43 @@ INSTANTIATE_TEST_SUITE_P(Both, AeadBackends,
                              return info.param == AeadBackend::kOpenSsl ? "OpenSsl" : "IpsecMb";
                          });
 
+TEST(AeadOnce, MatchesAKeyedAeadBothWays) {
+    // The one-shot functions (IKE's SK payload) give the bytes a kept context gives, for
+    // AES-GCM and ChaCha20-Poly1305, and refuse a wrong tag, key size or non-AEAD.
+    for (const auto& [id, bits] :
+         {std::pair{crypto::encr::kAesGcm16, 128}, std::pair{crypto::encr::kAesGcm16, 256},
+          std::pair{crypto::encr::kChacha20Poly1305, 0}}) {
+        const EncrInfo* encr = registry().encr(id, static_cast<std::uint16_t>(bits));
+        ASSERT_NE(encr, nullptr);
+        Bytes key(encr->key_size);
+        for (std::size_t i = 0; i < key.size(); ++i) {
+            key[i] = static_cast<std::uint8_t>(i * 7 + 1);
+        }
+        const Bytes iv(8, 0x42);
+        const Bytes aad{1, 2, 3};
+        Bytes kept(100, 0x5a);
+        Bytes once = kept;
+        Bytes kept_tag(kAeadTagSize);
+        Bytes once_tag(kAeadTagSize);
+        ASSERT_TRUE(make_openssl_aead(*encr, key).value()->seal(iv, aad, kept, kept_tag));
+        ASSERT_TRUE(aead_seal_once(*encr, key, iv, aad, once, once_tag));
+        EXPECT_EQ(to_hex(once), to_hex(kept));
+        EXPECT_EQ(to_hex(once_tag), to_hex(kept_tag));
+        Bytes bad_tag = once_tag;
+        bad_tag[0] ^= 1;
+        Bytes copy = once;
+        EXPECT_FALSE(aead_open_once(*encr, key, iv, aad, copy, bad_tag));
+        ASSERT_TRUE(aead_open_once(*encr, key, iv, aad, once, once_tag));
+        EXPECT_EQ(once, Bytes(100, 0x5a));
+        EXPECT_FALSE(aead_seal_once(*encr, ByteView(key).first(key.size() - 1), iv, aad, once,
+                                    once_tag));
+    }
+    const EncrInfo* cbc = registry().encr(crypto::encr::kAesCbc, 128);
+    Bytes data(16);
+    Bytes tag(kAeadTagSize);
+    EXPECT_FALSE(aead_seal_once(*cbc, Bytes(16), Bytes(8), {}, data, tag));
+}
+
 TEST(IpsecMb, RunsIpsecMbAndSaysWhichImplementation) {
     auto mb = IpsecMb::create();
     ASSERT_TRUE(mb);
