@@ -24,8 +24,8 @@ Gate lines (exit status 1 if one FAILs or cannot be computed):
   G8 kib_per_sa=..                    (PASS <=7)     responder RSS growth per IKE SA + Child SA at 10000
   G8 rss_after_delete_mib_over_start=.. (PASS <=20)  at 10000
   G7c info charon/ikeplexd cpu_us_per_sa=.. at each size
-  G7g ...                             groups: 1000 IKE SAs x a group of 4 members (+ fallback):
-                                      the same figures per Child SA (info)
+  G7g child_per_cpu_s/x25519_ceiling (PASS >=0.50), kib_per_child (PASS <=7): 1000 IKE SAs each
+                                      with an RFC 9611 group of 4 members + the fallback, per Child SA
 Usage: ike_gates.py --build DIR [--sizes 1000,5000,10000] [--rounds 3] [--no-charon] [--no-groups]
                     [--json FILE] [--plot PNG] [--keep]
 Needs root; Python 3.11 standard library (matplotlib for --plot).
@@ -280,13 +280,20 @@ def main(argv=None):
                   f" (charon {b if b else 'n/a'} µs, {ka if ka else 'n/a'} KiB per SA; Debian strongSwan 5.9.8, "
                   f"kernel-libipsec, install_routes = no)")
     if groups:
+        # The same gates per Child SA: a group is K members + the fallback, K + 1 Child SAs
         per_child = GROUP_K + 1
         cpu = median(groups, "responder_cpu_us_per_sa")
         kib = median(groups, "responder_kib_per_sa")
         dcpu = median(groups, "delete_responder_cpu_us_per_sa")
+        ok &= gate("G7g", f"{GROUP_SAS}x{GROUP_K} child_per_cpu_s/x25519_ceiling",
+                   (1e6 / (cpu / per_child)) / ceil if cpu and ceil else None, ">=", 0.5)
+        ok &= gate("G7g", f"{GROUP_SAS}x{GROUP_K} kib_per_child", kib / per_child if kib else None, "<=", 7)
         print(f"G7g info {GROUP_SAS} IKE SAs x group of {GROUP_K} (+ fallback): cpu_us_per_child="
-              f"{cpu / per_child:.2f} delete_cpu_us_per_child={dcpu / per_child:.2f} kib_per_child="
-              f"{kib / per_child:.2f}" if cpu and kib and dcpu else "G7g info groups: n/a")
+              f"{cpu / per_child:.2f} delete_cpu_us_per_child={dcpu / per_child:.2f} cpu_us_per_ike_sa={cpu:.2f}"
+              if cpu and dcpu else "G7g info groups: n/a")
+    elif not args.no_groups:
+        ok = False
+        print("G7g groups: n/a (FAIL: no group run completed)")
     for e in errors:
         print(f"# error: {e}")
     if args.json:
