@@ -1,28 +1,54 @@
 #include "ike/timer_queue.h"
 
+#include <algorithm>
+
 namespace ikeplex::ike {
 
+TimerQueue::Armeds::iterator TimerQueue::find(Armeds& armed, const TimerKey& key) noexcept {
+    return std::find_if(armed.begin(), armed.end(),
+                        [&](const Armed& a) { return a.kind == key.kind && a.arg == key.arg; });
+}
+
 void TimerQueue::set(TimerKey key, TimePoint at) {
-    cancel(key);
-    by_key_.emplace(key, by_time_.emplace(at, key));
+    Armeds& armed = by_ike_[key.ike];
+    if (auto it = find(armed, key); it != armed.end()) {
+        by_time_.erase(it->at);
+        it->at = by_time_.emplace(at, key);
+        return;
+    }
+    armed.push_back(Armed{key.kind, key.arg, by_time_.emplace(at, key)});
+    ++size_;
 }
 
 void TimerQueue::cancel(TimerKey key) {
-    auto it = by_key_.find(key);
-    if (it == by_key_.end()) {
+    auto ike = by_ike_.find(key.ike);
+    if (ike == by_ike_.end()) {
         return;
     }
-    by_time_.erase(it->second);
-    by_key_.erase(it);
+    Armeds& armed = ike->second;
+    auto it = find(armed, key);
+    if (it == armed.end()) {
+        return;
+    }
+    by_time_.erase(it->at);
+    *it = armed.back();
+    armed.pop_back();
+    --size_;
+    if (armed.empty()) {
+        by_ike_.erase(ike);
+    }
 }
 
 void TimerQueue::cancel_all(std::uint32_t ike) {
-    auto it = by_key_.lower_bound(TimerKey{ike, TimerKind::kRetransmit, 0});
-    while (it != by_key_.end() && it->first.ike == ike) {
-        const TimerKey k = it->first;
-        ++it;
-        cancel(k);
+    auto it = by_ike_.find(ike);
+    if (it == by_ike_.end()) {
+        return;
     }
+    for (const Armed& a : it->second) {
+        by_time_.erase(a.at);
+    }
+    size_ -= it->second.size();
+    by_ike_.erase(it);
 }
 
 std::optional<TimerKey> TimerQueue::pop_due(TimePoint now) {
@@ -39,11 +65,16 @@ TimePoint TimerQueue::next() const noexcept {
 }
 
 std::optional<TimePoint> TimerQueue::deadline(TimerKey key) const {
-    auto it = by_key_.find(key);
-    if (it == by_key_.end()) {
+    auto ike = by_ike_.find(key.ike);
+    if (ike == by_ike_.end()) {
         return std::nullopt;
     }
-    return it->second->first;
+    for (const Armed& a : ike->second) {
+        if (a.kind == key.kind && a.arg == key.arg) {
+            return a.at->first;
+        }
+    }
+    return std::nullopt;
 }
 
 }  // namespace ikeplex::ike
