@@ -4,7 +4,6 @@
 
 #include <compare>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -33,10 +32,15 @@ struct TimerKey {
             default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 misreads defaulted <=>
 };
 
+/// One queue for the whole engine. The deadlines form a min-heap ordered by (deadline, order
+/// of setting): timers pop in deadline order, those with the same deadline in the order they
+/// were set. Re-arming or cancelling leaves the old heap entry behind, stale (O(1) instead of
+/// a search tree's rebalancing); stale entries are dropped when they reach the top or when
+/// they outnumber the armed timers.
 class TimerQueue {
 public:
     TimerQueue() = default;
-    TimerQueue(const TimerQueue&) = delete;  // by_ike_ points into by_time_
+    TimerQueue(const TimerQueue&) = delete;
     TimerQueue& operator=(const TimerQueue&) = delete;
     TimerQueue(TimerQueue&&) = default;
     TimerQueue& operator=(TimerQueue&&) = default;
@@ -53,21 +57,33 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
 private:
-    using ByTime = std::multimap<TimePoint, TimerKey>;
-    /// One timer of an IKE SA: its entry in by_time_.
+    /// A deadline in the heap; current while its key is armed with the same `seq`.
+    struct Entry {
+        TimePoint at;
+        std::uint64_t seq{0};
+        TimerKey key;
+    };
+    /// One armed timer of an IKE SA.
     struct Armed {
         TimerKind kind{TimerKind::kRetransmit};
         std::uint32_t arg{0};
-        ByTime::iterator at;
+        std::uint64_t seq{0};
+        TimePoint at;
     };
     using Armeds = std::vector<Armed>;
 
     [[nodiscard]] static Armeds::iterator find(Armeds& armed, const TimerKey& key) noexcept;
+    [[nodiscard]] bool current(const Entry& e) const noexcept;
+    void remove(std::unordered_map<std::uint32_t, Armeds>::iterator ike, Armeds::iterator it);
+    /// Pops stale entries off the top.
+    void drop_stale_top() const noexcept;
+    /// Rebuilds the heap from its current entries once the stale ones dominate.
+    void compact_if_stale();
 
-    ByTime by_time_;
-    /// Each IKE SA's timers (a few): set, cancel and cancel_all cost O(1) in the number of
-    /// IKE SAs, apart from by_time_'s own O(log n).
+    mutable std::vector<Entry> heap_;
+    /// Each IKE SA's armed timers (a few): O(1) in the number of IKE SAs.
     std::unordered_map<std::uint32_t, Armeds> by_ike_;
+    std::uint64_t next_seq_{0};
     std::size_t size_{0};
 };
 
