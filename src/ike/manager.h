@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ike/cookies.h"
@@ -179,13 +181,21 @@ private:
     SourceLookup source_lookup_;
     ConfigList configs_;
 
-    std::map<std::uint32_t, std::unique_ptr<IkeSa>> sas_;
-    std::map<IkeSpi, std::uint32_t> by_spi_;
+    using InitKey = std::pair<Endpoint, IkeSpi>;
+    struct InitHash {
+        std::size_t operator()(const InitKey& k) const noexcept {
+            return hash_mix(EndpointHash{}(k.first) ^ k.second.value());
+        }
+    };
+
+    // Hash maps: an SA's bookkeeping costs O(1) whatever the number of SAs (issue 17).
+    std::unordered_map<std::uint32_t, std::unique_ptr<IkeSa>> sas_;
+    std::unordered_map<IkeSpi, std::uint32_t> by_spi_;
     /// IKE_SA_INIT retransmits: (initiator's address, SPIi) of half-open SAs.
-    std::map<std::pair<Endpoint, IkeSpi>, std::uint32_t> by_init_;
-    std::map<std::uint32_t, std::pair<Endpoint, IkeSpi>> init_keys_;  ///< by_init_ reversed
-    std::set<std::uint32_t> half_open_;  ///< responder SAs waiting for IKE_AUTH
-    std::vector<std::uint32_t> dead_;    ///< SAs destroyed since the last finish()
+    std::unordered_map<InitKey, std::uint32_t, InitHash> by_init_;
+    std::unordered_map<std::uint32_t, InitKey> init_keys_;  ///< by_init_ reversed
+    std::unordered_set<std::uint32_t> half_open_;           ///< responder SAs waiting for IKE_AUTH
+    std::vector<std::uint32_t> dead_;  ///< SAs destroyed since the last finish()
     SaIndex index_;
     std::map<std::string, ReqId> reqids_;                               ///< "conn/child" -> reqid
     std::map<ReqId, std::pair<std::string, std::string>> reqid_names_;  ///< (conn, child)

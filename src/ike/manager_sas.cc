@@ -79,7 +79,7 @@ void IkeSaManager::note_changed(IkeSa& sa) {
     if (!adopted(sa)) {
         return;  // adopt() indexes it
     }
-    const auto before = index_.update(sa.id(), SaIndex::keys_of(sa));
+    const auto before = index_.update(sa);
     if (before == IkeState::kConnecting && sa.state() != IkeState::kConnecting) {
         half_open_.erase(sa.id());
     }
@@ -115,6 +115,8 @@ std::vector<const IkeSa*> IkeSaManager::sas() const {
             out.push_back(sa.get());
         }
     }
+    std::sort(out.begin(), out.end(),
+              [](const IkeSa* a, const IkeSa* b) { return a->id() < b->id(); });
     return out;
 }
 
@@ -209,8 +211,8 @@ ReqId IkeSaManager::reqid_for(const PeerConfig& conn, const ChildConfig& child) 
 }
 
 void IkeSaManager::initial_contact(IkeSa& keep, Step& step) {
-    const auto keys = SaIndex::keys_of(keep);
-    for (std::uint32_t id : index_.with_ids(keys.ids)) {
+    // The index holds a hash of the identities: compare the real ones.
+    for (std::uint32_t id : index_.with_ids(SaIndex::ids_of(keep))) {
         IkeSa* sa = find(id);
         if (sa == nullptr || sa == &keep || sa->state() == IkeState::kConnecting ||
             sa->local_id() != keep.local_id() || sa->remote_id() != keep.remote_id()) {

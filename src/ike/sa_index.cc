@@ -1,105 +1,233 @@
 #include "ike/sa_index.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace ikeplex::ike {
 
 namespace {
 
-void append_identity(Bytes& out, const Identity& id) {
+constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
+constexpr std::uint64_t kFnvPrime = 0x100000001b3ULL;
+
+std::uint64_t fnv(std::uint64_t h, std::uint8_t byte) noexcept {
+    return (h ^ byte) * kFnvPrime;
+}
+
+std::uint64_t hash_identity(std::uint64_t h, const Identity& id) noexcept {
+    h = fnv(h, static_cast<std::uint8_t>(id.type));
+    h = fnv(h, id.any ? 1 : 0);
     const auto n = static_cast<std::uint32_t>(id.data.size());
-    out.push_back(static_cast<std::uint8_t>(id.type));
-    out.push_back(id.any ? 1 : 0);
     for (int shift = 24; shift >= 0; shift -= 8) {
-        out.push_back(static_cast<std::uint8_t>(n >> shift));
+        h = fnv(h, static_cast<std::uint8_t>(n >> shift));
     }
-    out.insert(out.end(), id.data.begin(), id.data.end());
+    for (std::uint8_t b : id.data) {
+        h = fnv(h, b);
+    }
+    return h;
+}
+
+bool usable(IkeState s) noexcept {
+    return s == IkeState::kConnecting || s == IkeState::kEstablished || s == IkeState::kRekeying;
+}
+
+bool indexed(IkeState s) noexcept {
+    return s != IkeState::kDestroyed && s != IkeState::kConnecting;
+}
+
+/// Past this many entries per live one, a group drops its stale entries.
+bool too_stale(std::size_t entries, std::uint32_t live) noexcept {
+    return entries > 2 * static_cast<std::size_t>(live) + 8;
+}
+
+void join(std::vector<std::uint32_t>& heap, std::uint32_t id) {
+    heap.push_back(id);
+    std::push_heap(heap.begin(), heap.end(), std::greater<>());
 }
 
 }  // namespace
 
-SaIndex::Keys SaIndex::keys_of(const IkeSa& sa) {
+std::size_t EndpointHash::operator()(const Endpoint& e) const noexcept {
+    std::uint64_t h = kFnvOffset;
+    for (std::uint8_t b : e.address.bytes()) {
+        h = fnv(h, b);
+    }
+    h = fnv(h, static_cast<std::uint8_t>(e.address.family()));
+    return hash_mix(h ^ (static_cast<std::uint64_t>(e.port) << 48));
+}
+
+std::size_t SaIndex::PeerHash::operator()(const PeerKey& k) const noexcept {
+    return hash_mix(EndpointHash{}(k.remote) ^ std::hash<const void*>{}(k.conn));
+}
+
+std::uint64_t SaIndex::ids_of(const IkeSa& sa) noexcept {
+    return hash_identity(hash_identity(kFnvOffset, sa.local_id()), sa.remote_id());
+}
+
+void SaIndex::release(Name* name) {
+    if (name != nullptr && --name->second == 0) {
+        names_.erase(name->first);
+    }
+}
+
+std::optional<IkeState> SaIndex::update(const IkeSa& sa) {
     Keys k;
     k.state = sa.state();
     k.initiator = sa.is_original_initiator();
-    if (sa.config() != nullptr) {
-        k.conn = sa.config()->name;
-    }
     k.remote = sa.remote();
-    append_identity(k.ids, sa.local_id());
-    append_identity(k.ids, sa.remote_id());
-    return k;
-}
-
-std::optional<IkeState> SaIndex::update(std::uint32_t id, Keys keys) {
-    auto it = keys_.find(id);
-    if (it == keys_.end()) {
-        insert(id, keys);
-        keys_.emplace(id, std::move(keys));
+    k.ids = ids_of(sa);
+    auto it = keys_.find(sa.id());
+    const bool known = it != keys_.end();
+    if (sa.config() != nullptr) {
+        // One reference per SA: its own when the name did not change.
+        const std::string& name = sa.config()->name;
+        const bool same = known && it->second.conn != nullptr && it->second.conn->first == name;
+        k.conn = same ? it->second.conn : &*names_.try_emplace(name, 0).first;
+        ++k.conn->second;
+    }
+    if (!known) {
+        keys_.emplace(sa.id(), k);
+        insert(sa.id(), k);
         return std::nullopt;
     }
-    const IkeState before = it->second.state;
-    if (it->second != keys) {
-        erase(id, it->second);
-        insert(id, keys);
-        it->second = std::move(keys);
+    const Keys before = it->second;
+    if (before == k) {
+        release(k.conn);  // the reference taken above
+        return before.state;
     }
-    return before;
+    it->second = k;  // the groups' lookups see the SA as it is now
+    erase(before);
+    insert(sa.id(), k);
+    release(before.conn);
+    return before.state;
 }
 
 void SaIndex::forget(std::uint32_t id) {
     auto it = keys_.find(id);
-    if (it != keys_.end()) {
-        erase(id, it->second);
-        keys_.erase(it);
+    if (it == keys_.end()) {
+        return;
     }
+    const Keys k = it->second;
+    keys_.erase(it);
+    erase(k);
+    release(k.conn);
 }
 
 void SaIndex::insert(std::uint32_t id, const Keys& k) {
-    if (k.state == IkeState::kDestroyed) {
+    if (!indexed(k.state) && k.state != IkeState::kConnecting) {
+        return;  // destroyed
+    }
+    if (indexed(k.state)) {
+        Group& g = ids_[k.ids];
+        join(g.heap, id);
+        ++g.live;
+        ++live_ids_;
+    }
+    if (k.conn == nullptr) {
         return;
     }
-    const bool connecting = k.state == IkeState::kConnecting;
-    if (!connecting) {
-        ids_.emplace(k.ids, id);
-    }
-    if (!k.conn) {
-        return;
-    }
-    const bool usable =
-            connecting || k.state == IkeState::kEstablished || k.state == IkeState::kRekeying;
-    if (usable && k.initiator) {
-        initiators_.emplace(*k.conn, id);
+    if (usable(k.state) && k.initiator) {
+        Group& g = initiators_[k.conn];
+        join(g.heap, id);
+        ++g.live;
+        ++live_initiators_;
     }
     if (k.state == IkeState::kEstablished) {
-        established_.emplace(*k.conn, id);
+        Group& g = established_[k.conn];
+        join(g.heap, id);
+        ++g.live;
+        ++live_established_;
     }
-    if (!connecting) {
-        peers_.emplace(*k.conn, k.remote, id);
-    }
-}
-
-void SaIndex::erase(std::uint32_t id, const Keys& k) {
-    ids_.erase({k.ids, id});
-    if (k.conn) {
-        initiators_.erase({*k.conn, id});
-        established_.erase({*k.conn, id});
-        peers_.erase({*k.conn, k.remote, id});
+    if (indexed(k.state)) {
+        ++peers_[PeerKey{k.conn, k.remote}];
+        ++live_peers_;
     }
 }
 
-namespace {
-
-std::optional<std::uint32_t> first_of(const std::set<std::pair<std::string, std::uint32_t>>& s,
-                                      const std::string& conn) {
-    auto it = s.lower_bound({conn, 0});
-    if (it != s.end() && it->first == conn) {
-        return it->second;
+void SaIndex::erase(const Keys& k) {
+    if (indexed(k.state)) {
+        --live_ids_;
+        leave(ids_, k.ids, [&](std::uint32_t id) { return belongs_ids(k.ids, id); });
     }
-    return std::nullopt;
+    if (k.conn == nullptr) {
+        return;
+    }
+    const Name* conn = k.conn;
+    if (usable(k.state) && k.initiator) {
+        --live_initiators_;
+        leave(initiators_, conn, [&](std::uint32_t id) { return belongs(initiators_, conn, id); });
+    }
+    if (k.state == IkeState::kEstablished) {
+        --live_established_;
+        leave(established_, conn,
+              [&](std::uint32_t id) { return belongs(established_, conn, id); });
+    }
+    if (indexed(k.state)) {
+        --live_peers_;
+        auto it = peers_.find(PeerKey{conn, k.remote});
+        if (it != peers_.end() && --it->second == 0) {
+            peers_.erase(it);
+        }
+    }
 }
 
-}  // namespace
+template <class K, class Belongs>
+void SaIndex::leave(Groups<K>& groups, const K& key, Belongs belongs) {
+    auto it = groups.find(key);
+    if (it == groups.end()) {
+        return;
+    }
+    Group& g = it->second;
+    if (--g.live == 0) {
+        groups.erase(it);
+        return;
+    }
+    if (too_stale(g.heap.size(), g.live)) {
+        std::sort(g.heap.begin(), g.heap.end());  // sorted is a min-heap under std::greater
+        g.heap.erase(std::unique(g.heap.begin(), g.heap.end()), g.heap.end());
+        std::erase_if(g.heap, [&](std::uint32_t id) { return !belongs(id); });
+    }
+}
+
+bool SaIndex::belongs(const Groups<const Name*>& groups, const Name* key, std::uint32_t id) const {
+    auto it = keys_.find(id);
+    if (it == keys_.end() || it->second.conn != key) {
+        return false;
+    }
+    const Keys& k = it->second;
+    if (&groups == &initiators_) {
+        return usable(k.state) && k.initiator;
+    }
+    return k.state == IkeState::kEstablished;
+}
+
+bool SaIndex::belongs_ids(std::uint64_t key, std::uint32_t id) const {
+    auto it = keys_.find(id);
+    return it != keys_.end() && it->second.ids == key && indexed(it->second.state);
+}
+
+std::optional<std::uint32_t> SaIndex::first_of(Groups<const Name*>& groups,
+                                               const std::string& conn) const {
+    auto n = names_.find(conn);
+    if (n == names_.end()) {
+        return std::nullopt;
+    }
+    const Name* key = &*n;
+    auto it = groups.find(key);
+    if (it == groups.end()) {
+        return std::nullopt;
+    }
+    auto& heap = it->second.heap;
+    // Drops the stale entries on top; live > 0, so one that belongs remains.
+    while (!heap.empty() && !belongs(groups, key, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+        heap.pop_back();
+    }
+    if (heap.empty()) {
+        return std::nullopt;
+    }
+    return heap.front();
+}
 
 std::optional<std::uint32_t> SaIndex::initiator_of(const std::string& conn) const {
     return first_of(initiators_, conn);
@@ -111,32 +239,53 @@ std::optional<std::uint32_t> SaIndex::established_of(const std::string& conn) co
 
 bool SaIndex::other_with_peer(const std::string& conn, const Endpoint& remote,
                               std::uint32_t self) const {
-    // At most two entries to look at: `self` and the one after it.
-    for (auto it = peers_.lower_bound({conn, remote, 0}); it != peers_.end(); ++it) {
-        const auto& [c, r, id] = *it;
-        if (c != conn || r != remote) {
-            return false;
-        }
-        if (id != self) {
-            return true;
-        }
+    auto n = names_.find(conn);
+    if (n == names_.end()) {
+        return false;
     }
-    return false;
+    const Name* key = &*n;
+    auto it = peers_.find(PeerKey{key, remote});
+    if (it == peers_.end()) {
+        return false;
+    }
+    // Each SA counts once: all but `self` if `self` is one of them.
+    auto s = keys_.find(self);
+    const bool counted = s != keys_.end() && s->second.conn == key && s->second.remote == remote &&
+                         indexed(s->second.state);
+    return it->second > (counted ? 1U : 0U);
 }
 
-std::vector<std::uint32_t> SaIndex::with_ids(const Bytes& ids) const {
+std::vector<std::uint32_t> SaIndex::with_ids(std::uint64_t ids) const {
     std::vector<std::uint32_t> out;
-    for (auto it = ids_.lower_bound({ids, 0}); it != ids_.end() && it->first == ids; ++it) {
-        out.push_back(it->second);
+    auto it = ids_.find(ids);
+    if (it == ids_.end()) {
+        return out;
     }
+    for (std::uint32_t id : it->second.heap) {
+        if (belongs_ids(ids, id)) {
+            out.push_back(id);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
 }
 
 void SaIndex::add_child(std::uint32_t ike, const ChildSa& c) {
     remove_child(c.id);
-    children_[c.id] = ChildEntry{ike, c.spi_in, c.spi_out};
+    children_.emplace(c.id, ChildEntry{ike, c.spi_in, c.spi_out});
     spi_in_.emplace(c.spi_in, c.id);
     spi_out_.emplace(c.spi_out, c.id);
+}
+
+void SaIndex::erase_spi(SpiMap& map, Spi spi, std::uint32_t child) {
+    auto [from, to] = map.equal_range(spi);
+    for (auto it = from; it != to; ++it) {
+        if (it->second == child) {
+            map.erase(it);
+            return;
+        }
+    }
 }
 
 void SaIndex::remove_child(std::uint32_t child) {
@@ -144,8 +293,8 @@ void SaIndex::remove_child(std::uint32_t child) {
     if (it == children_.end()) {
         return;
     }
-    spi_in_.erase({it->second.spi_in, child});
-    spi_out_.erase({it->second.spi_out, child});
+    erase_spi(spi_in_, it->second.spi_in, child);
+    erase_spi(spi_out_, it->second.spi_out, child);
     children_.erase(it);
 }
 
@@ -160,7 +309,8 @@ std::optional<std::uint32_t> SaIndex::ike_of(std::uint32_t child) const {
 std::vector<std::pair<std::uint32_t, std::uint32_t>> SaIndex::by_spi(Spi spi, bool inbound) const {
     const auto& s = inbound ? spi_in_ : spi_out_;
     std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
-    for (auto it = s.lower_bound({spi, 0}); it != s.end() && it->first == spi; ++it) {
+    auto [from, to] = s.equal_range(spi);
+    for (auto it = from; it != to; ++it) {
         if (auto c = children_.find(it->second); c != children_.end()) {
             out.emplace_back(c->second.ike, it->second);
         }
@@ -170,13 +320,10 @@ std::vector<std::pair<std::uint32_t, std::uint32_t>> SaIndex::by_spi(Spi spi, bo
 }
 
 std::map<std::string, std::size_t> SaIndex::sizes() const {
-    return {{"ike-keys", keys_.size()},
-            {"ike-initiators", initiators_.size()},
-            {"ike-established", established_.size()},
-            {"ike-peers", peers_.size()},
-            {"ike-ids", ids_.size()},
-            {"children", children_.size()},
-            {"child-spi-in", spi_in_.size()},
+    return {{"conn-names", names_.size()},        {"ike-keys", keys_.size()},
+            {"ike-initiators", live_initiators_}, {"ike-established", live_established_},
+            {"ike-peers", live_peers_},           {"ike-ids", live_ids_},
+            {"children", children_.size()},       {"child-spi-in", spi_in_.size()},
             {"child-spi-out", spi_out_.size()}};
 }
 

@@ -1,118 +1,124 @@
 #include "ike/timer_queue.h"
 
-#include <utility>
+#include <algorithm>
 
 namespace ikeplex::ike {
 
-bool TimerQueue::before(Node a, Node b) noexcept {
-    const Entry& x = a->second;
-    const Entry& y = b->second;
-    return x.at < y.at || (x.at == y.at && x.seq < y.seq);
+namespace {
+
+/// The heap's order: std::*_heap keep the greatest on top, so "greater" is the later timer.
+template <class E>
+bool later(const E& a, const E& b) noexcept {
+    return a.at != b.at ? a.at > b.at : a.seq > b.seq;
 }
 
-void TimerQueue::place(std::size_t slot, Node n) noexcept {
-    heap_[slot] = n;
-    n->second.slot = slot;
+}  // namespace
+
+TimerQueue::Armeds::iterator TimerQueue::find(Armeds& armed, const TimerKey& key) noexcept {
+    return std::find_if(armed.begin(), armed.end(),
+                        [&](const Armed& a) { return a.kind == key.kind && a.arg == key.arg; });
 }
 
-void TimerQueue::sift_up(std::size_t slot) noexcept {
-    const Node n = heap_[slot];
-    while (slot > 0) {
-        const std::size_t parent = (slot - 1) / 2;
-        if (!before(n, heap_[parent])) {
-            break;
-        }
-        place(slot, heap_[parent]);
-        slot = parent;
+bool TimerQueue::current(const Entry& e) const noexcept {
+    auto ike = by_ike_.find(e.key.ike);
+    if (ike == by_ike_.end()) {
+        return false;
     }
-    place(slot, n);
-}
-
-void TimerQueue::sift_down(std::size_t slot) noexcept {
-    const Node n = heap_[slot];
-    const std::size_t size = heap_.size();
-    for (;;) {
-        std::size_t child = 2 * slot + 1;
-        if (child >= size) {
-            break;
-        }
-        if (child + 1 < size && before(heap_[child + 1], heap_[child])) {
-            ++child;
-        }
-        if (!before(heap_[child], n)) {
-            break;
-        }
-        place(slot, heap_[child]);
-        slot = child;
-    }
-    place(slot, n);
-}
-
-void TimerQueue::remove(Node n) {
-    const std::size_t slot = n->second.slot;
-    const Node last = heap_.back();
-    heap_.pop_back();
-    if (last != n) {
-        place(slot, last);
-        sift_up(slot);
-        sift_down(last->second.slot);
-    }
-    by_key_.erase(n);
-    // After a mass deletion, hand the heap's capacity back (it is 8 bytes per timer).
-    if (heap_.capacity() > 4096 && heap_.size() < heap_.capacity() / 4) {
-        heap_.shrink_to_fit();
-    }
+    return std::any_of(ike->second.begin(), ike->second.end(),
+                       [&](const Armed& a) { return a.seq == e.seq; });
 }
 
 void TimerQueue::set(TimerKey key, TimePoint at) {
-    const std::uint64_t seq = next_seq_++;  // as if cancelled and set again
-    auto [it, added] = by_key_.try_emplace(key, Entry{at, seq, heap_.size()});
-    if (added) {
-        heap_.push_back(it);
-        sift_up(heap_.size() - 1);
-        return;
+    const std::uint64_t seq = next_seq_++;
+    Armeds& armed = by_ike_[key.ike];
+    if (auto it = find(armed, key); it != armed.end()) {
+        it->seq = seq;  // the old entry goes stale
+        it->at = at;
+    } else {
+        armed.push_back(Armed{key.kind, key.arg, seq, at});
+        ++size_;
     }
-    it->second.at = at;
-    it->second.seq = seq;
-    sift_up(it->second.slot);
-    sift_down(it->second.slot);
+    heap_.push_back(Entry{at, seq, key});
+    std::push_heap(heap_.begin(), heap_.end(), later<Entry>);
+    compact_if_stale();
+}
+
+void TimerQueue::remove(std::unordered_map<std::uint32_t, Armeds>::iterator ike,
+                        Armeds::iterator it) {
+    Armeds& armed = ike->second;
+    *it = armed.back();
+    armed.pop_back();
+    --size_;
+    if (armed.empty()) {
+        by_ike_.erase(ike);
+    }
 }
 
 void TimerQueue::cancel(TimerKey key) {
-    if (auto it = by_key_.find(key); it != by_key_.end()) {
-        remove(it);
+    auto ike = by_ike_.find(key.ike);
+    if (ike == by_ike_.end()) {
+        return;
+    }
+    if (auto it = find(ike->second, key); it != ike->second.end()) {
+        remove(ike, it);
+        compact_if_stale();
     }
 }
 
 void TimerQueue::cancel_all(std::uint32_t ike) {
-    auto it = by_key_.lower_bound(TimerKey{ike, TimerKind::kRetransmit, 0});
-    while (it != by_key_.end() && it->first.ike == ike) {
-        const Node n = it;
-        ++it;
-        remove(n);
+    auto it = by_ike_.find(ike);
+    if (it == by_ike_.end()) {
+        return;
+    }
+    size_ -= it->second.size();
+    by_ike_.erase(it);
+    compact_if_stale();
+}
+
+void TimerQueue::drop_stale_top() const noexcept {
+    while (!heap_.empty() && !current(heap_.front())) {
+        std::pop_heap(heap_.begin(), heap_.end(), later<Entry>);
+        heap_.pop_back();
     }
 }
 
+void TimerQueue::compact_if_stale() {
+    if (heap_.size() <= 2 * size_ + 64) {
+        return;
+    }
+    std::erase_if(heap_, [&](const Entry& e) { return !current(e); });
+    std::make_heap(heap_.begin(), heap_.end(), later<Entry>);
+}
+
 std::optional<TimerKey> TimerQueue::pop_due(TimePoint now) {
-    if (heap_.empty() || heap_.front()->second.at > now) {
+    drop_stale_top();
+    if (heap_.empty() || heap_.front().at > now) {
         return std::nullopt;
     }
-    const Node n = heap_.front();
-    const TimerKey k = n->first;
-    remove(n);
+    const TimerKey k = heap_.front().key;
+    std::pop_heap(heap_.begin(), heap_.end(), later<Entry>);
+    heap_.pop_back();
+    auto ike = by_ike_.find(k.ike);
+    remove(ike, find(ike->second, k));
     return k;
 }
 
 TimePoint TimerQueue::next() const noexcept {
-    return heap_.empty() ? kNever : heap_.front()->second.at;
+    drop_stale_top();
+    return heap_.empty() ? kNever : heap_.front().at;
 }
 
 std::optional<TimePoint> TimerQueue::deadline(TimerKey key) const {
-    auto it = by_key_.find(key);
-    if (it == by_key_.end()) {
+    auto ike = by_ike_.find(key.ike);
+    if (ike == by_ike_.end()) {
         return std::nullopt;
     }
-    return it->second.at;
+    for (const Armed& a : ike->second) {
+        if (a.kind == key.kind && a.arg == key.arg) {
+            return a.at;
+        }
+    }
+    return std::nullopt;
 }
 
 }  // namespace ikeplex::ike

@@ -1,12 +1,11 @@
 // Timers of all IKE SAs in one ordered queue. Setting a key replaces its previous deadline;
-// the host learns only the earliest deadline (Output::wakeup). Equal deadlines come out in the
-// order they were set. One map node per timer (a few per SA) plus its slot in a binary heap.
+// the host learns only the earliest deadline (Output::wakeup).
 #pragma once
 
 #include <compare>
 #include <cstdint>
-#include <map>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "ike/time.h"
@@ -33,8 +32,20 @@ struct TimerKey {
             default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 misreads defaulted <=>
 };
 
+/// One queue for the whole engine. The deadlines form a min-heap ordered by (deadline, order
+/// of setting): timers pop in deadline order, those with the same deadline in the order they
+/// were set. Re-arming or cancelling leaves the old heap entry behind, stale (O(1) instead of
+/// a search tree's rebalancing); stale entries are dropped when they reach the top or when
+/// they outnumber the armed timers.
 class TimerQueue {
 public:
+    TimerQueue() = default;
+    TimerQueue(const TimerQueue&) = delete;
+    TimerQueue& operator=(const TimerQueue&) = delete;
+    TimerQueue(TimerQueue&&) = default;
+    TimerQueue& operator=(TimerQueue&&) = default;
+    ~TimerQueue() = default;
+
     void set(TimerKey key, TimePoint at);
     void cancel(TimerKey key);
     /// Cancels every timer of an IKE SA.
@@ -43,26 +54,37 @@ public:
     std::optional<TimerKey> pop_due(TimePoint now);
     [[nodiscard]] TimePoint next() const noexcept;
     [[nodiscard]] std::optional<TimePoint> deadline(TimerKey key) const;
-    [[nodiscard]] std::size_t size() const noexcept { return by_key_.size(); }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
 private:
+    /// A deadline in the heap; current while its key is armed with the same `seq`.
     struct Entry {
         TimePoint at;
-        std::uint64_t seq{0};  // set() order: ties pop first-set first
-        std::size_t slot{0};   // index in heap_
+        std::uint64_t seq{0};
+        TimerKey key;
     };
-    using Node = std::map<TimerKey, Entry>::iterator;
+    /// One armed timer of an IKE SA.
+    struct Armed {
+        TimerKind kind{TimerKind::kRetransmit};
+        std::uint32_t arg{0};
+        std::uint64_t seq{0};
+        TimePoint at;
+    };
+    using Armeds = std::vector<Armed>;
 
-    /// Orders the heap: earlier deadline, then earlier set().
-    static bool before(Node a, Node b) noexcept;
-    void place(std::size_t slot, Node n) noexcept;
-    void sift_up(std::size_t slot) noexcept;
-    void sift_down(std::size_t slot) noexcept;
-    void remove(Node n);
+    [[nodiscard]] static Armeds::iterator find(Armeds& armed, const TimerKey& key) noexcept;
+    [[nodiscard]] bool current(const Entry& e) const noexcept;
+    void remove(std::unordered_map<std::uint32_t, Armeds>::iterator ike, Armeds::iterator it);
+    /// Pops stale entries off the top.
+    void drop_stale_top() const noexcept;
+    /// Rebuilds the heap from its current entries once the stale ones dominate.
+    void compact_if_stale();
 
-    std::map<TimerKey, Entry> by_key_;
-    std::vector<Node> heap_;  // min-heap by before()
+    mutable std::vector<Entry> heap_;
+    /// Each IKE SA's armed timers (a few): O(1) in the number of IKE SAs.
+    std::unordered_map<std::uint32_t, Armeds> by_ike_;
     std::uint64_t next_seq_{0};
+    std::size_t size_{0};
 };
 
 }  // namespace ikeplex::ike

@@ -8,13 +8,13 @@ void NoneBackend::apply(std::vector<ike::BackendCommand>& commands) {
     using log::Subsystem;
     for (const ike::BackendCommand& cmd : commands) {
         if (const auto* in = std::get_if<ike::InstallSa>(&cmd)) {
-            sas_[{in->spi, in->inbound}] = in->resource;
+            sas_[sa_key(in->spi, in->inbound)] = in->resource;
             log::debug(Subsystem::kKnl, "(none) SA {} {} for {}{{{}}}{}", in->spi,
                        in->inbound ? "in" : "out", in->child_name, in->child_id,
                        in->resource.is_none() ? std::string()
                                               : fmt::format(" on cpu {}", in->resource.index()));
         } else if (const auto* del = std::get_if<ike::DeleteSa>(&cmd)) {
-            sas_.erase({del->spi, del->inbound});
+            sas_.erase(sa_key(del->spi, del->inbound));
             log::debug(Subsystem::kKnl, "(none) SA {} {} deleted", del->spi,
                        del->inbound ? "in" : "out");
         } else if (const auto* pol = std::get_if<ike::InstallPolicy>(&cmd)) {
@@ -30,7 +30,7 @@ void NoneBackend::apply(std::vector<ike::BackendCommand>& commands) {
 }
 
 std::optional<SaStats> NoneBackend::stats(Spi spi, bool inbound) const {
-    if (!sas_.contains({spi, inbound})) {
+    if (!sas_.contains(sa_key(spi, inbound))) {
         return std::nullopt;
     }
     return SaStats{};

@@ -2,6 +2,7 @@
 // first when due, ties, and the next wakeup the host is told (Output::wakeup). Virtual time only.
 #include "ike/timer_queue.h"
 
+#include <map>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -114,6 +115,47 @@ TEST(TimerQueue, CancelAllOfOneIkeSa) {
     EXPECT_EQ(pop_all(q, at(1000)), (std::vector<TimerKey>{other_before, other_after}));
     q.cancel_all(3);  // none: nothing happens
     EXPECT_EQ(q.size(), 0U);
+}
+
+// Re-arms and cancels leave stale heap entries behind: against a model (the order of a
+// multimap by deadline, ties in the order set), many of them change nothing.
+TEST(TimerQueue, ManyReArmsAndCancelsKeepTheOrder) {
+    TimerQueue q;
+    std::multimap<TimePoint, TimerKey> model;
+    const auto model_set = [&](TimerKey k, TimePoint t) {
+        std::erase_if(model, [&](const auto& e) { return e.second == k; });
+        model.emplace(t, k);
+    };
+    std::uint32_t x = 7;
+    const auto next_rand = [&] {
+        x = x * 1103515245U + 12345U;
+        return (x >> 8) % 1000;
+    };
+    for (int i = 0; i < 5000; ++i) {
+        const TimerKey k{1 + next_rand() % 50, TimerKind::kChildRekey, next_rand() % 3};
+        const auto op = next_rand() % 10;
+        if (op < 6) {
+            const TimePoint t = at(static_cast<std::int64_t>(next_rand() % 100));
+            q.set(k, t);
+            model_set(k, t);
+        } else if (op < 9) {
+            q.cancel(k);
+            std::erase_if(model, [&](const auto& e) { return e.second == k; });
+        } else {
+            q.cancel_all(k.ike);
+            std::erase_if(model, [&](const auto& e) { return e.second.ike == k.ike; });
+        }
+        ASSERT_EQ(q.size(), model.size());
+        ASSERT_EQ(q.next(), model.empty() ? kNever : model.begin()->first);
+    }
+    std::vector<TimerKey> want;
+    for (const auto& [t, k] : model) {
+        EXPECT_EQ(q.deadline(k), t);
+        want.push_back(k);
+    }
+    EXPECT_EQ(pop_all(q, at(1000)), want);
+    EXPECT_EQ(q.size(), 0U);
+    EXPECT_EQ(q.next(), kNever);
 }
 
 }  // namespace
