@@ -165,6 +165,8 @@ private:
     [[nodiscard]] bool adopted(const IkeSa& sa) const noexcept;
     /// Drops a destroyed SA from every index (finish() then deletes it).
     void unindex(const IkeSa& sa);
+    /// Drops SA `id`'s entry for IKE_SA_INIT retransmits, if it has one.
+    void forget_init(std::uint32_t id);
     void reject(const char* what, const Endpoint& remote, const Error* e, Step& step);
     /// The (connection, child) names behind a reqid.
     [[nodiscard]] std::optional<std::pair<const PeerConfig*, const ChildConfig*>> by_reqid(

@@ -57,17 +57,21 @@ void IkeSaManager::unindex(const IkeSa& sa) {
     if (auto it = by_spi_.find(sa.own_spi()); it != by_spi_.end() && it->second == sa.id()) {
         by_spi_.erase(it);
     }
-    if (auto it = init_keys_.find(sa.id()); it != init_keys_.end()) {
-        if (auto b = by_init_.find(it->second); b != by_init_.end() && b->second == sa.id()) {
-            by_init_.erase(b);
-        }
-        init_keys_.erase(it);
-    }
+    forget_init(sa.id());
     half_open_.erase(sa.id());
     for (const auto& c : sa.children()) {
         index_.remove_child(c->id);
     }
     index_.forget(sa.id());
+}
+
+void IkeSaManager::forget_init(std::uint32_t id) {
+    if (auto it = init_keys_.find(id); it != init_keys_.end()) {
+        if (auto b = by_init_.find(it->second); b != by_init_.end() && b->second == id) {
+            by_init_.erase(b);
+        }
+        init_keys_.erase(it);
+    }
 }
 
 bool IkeSaManager::adopted(const IkeSa& sa) const noexcept {
@@ -81,7 +85,10 @@ void IkeSaManager::note_changed(IkeSa& sa) {
     }
     const auto before = index_.update(sa);
     if (before == IkeState::kConnecting && sa.state() != IkeState::kConnecting) {
+        // IKE_SA_INIT retransmits are answered only while half-open: the initiator sent
+        // IKE_AUTH, so it has our response (and the entry would cost memory per SA)
         half_open_.erase(sa.id());
+        forget_init(sa.id());
     }
     if (sa.state() == IkeState::kDestroyed && before != IkeState::kDestroyed) {
         dead_.push_back(sa.id());
