@@ -69,7 +69,8 @@ if want ike; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "bench: ike skipped (needs root)"
     else
-        timeout --signal=TERM --kill-after=20 1800 python3 bench/ike/ike_gates.py --build build/release \
+        # Debian's python3 (python3-matplotlib for the plot), whatever python3 comes first in PATH
+        timeout --signal=TERM --kill-after=20 1800 /usr/bin/python3 bench/ike/ike_gates.py --build build/release \
             --json /tmp/ikeplex-ike-gates.json --plot docs/ike-scaling.png | tee /tmp/ikeplex-ike.log
         [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
         grep -E '^G[0-9]+[a-z]? ' /tmp/ikeplex-ike.log > /tmp/ikeplex-ike_bench.log
