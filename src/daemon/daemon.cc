@@ -257,6 +257,10 @@ Status Daemon::reload() {
     return ok();
 }
 
+bool Daemon::wants_log() const {
+    return !in_log_ && (vici_.wanted("log") || (control_ && control_->waiting()));
+}
+
 void Daemon::on_log(const LogLine& line) {
     if (in_log_) {
         return;

@@ -68,6 +68,9 @@ public:
 
     /// A log line (from the spdlog sink), to VICI subscribers and waiting commands.
     void on_log(const LogLine& line);
+    /// Whether anyone would read on_log()'s lines (a "log" subscriber, a command waiting for
+    /// control-log); else the sink does not even parse them.
+    [[nodiscard]] bool wants_log() const;
 
     [[nodiscard]] EngineHost& host() noexcept { return *host_; }
 

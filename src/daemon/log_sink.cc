@@ -50,7 +50,7 @@ LogLine parse_log_line(std::string_view text, spdlog::level::level_enum level) {
 }
 
 void ViciLogSink::sink_it_(const spdlog::details::log_msg& msg) {
-    if (daemon_ != nullptr) {
+    if (daemon_ != nullptr && daemon_->wants_log()) {
         daemon_->on_log(parse_log_line(std::string_view(msg.payload.data(), msg.payload.size()),
                                        msg.level));
     }

@@ -28,6 +28,8 @@ public:
     /// control-log: a log line (`m`, of IKE SA `ike_id`, 0 for none) to the command running
     /// now and to those waiting for that IKE SA.
     void on_log(std::uint32_t ike_id, int level, const vici::Message& m);
+    /// Whether a command is running or waiting (and may want control-log lines).
+    [[nodiscard]] bool waiting() const noexcept { return !controls_.empty(); }
 
 private:
     /// An initiate or terminate waiting for its outcome (it streams control-log meanwhile).
