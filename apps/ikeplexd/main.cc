@@ -4,6 +4,9 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <memory>
 
 #include <CLI/CLI.hpp>
@@ -75,6 +78,12 @@ int check_swanctl(const std::string& path, const std::string& used_config,
 // (parse errors, log files) and lets anything else end the process.
 int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     using namespace ikeplex;
+#if defined(__GLIBC__)
+    // No fastbins: while thousands of IKE SAs were deleted, glibc consolidated them again and
+    // again over an ever larger heap (docs/performance.md, G7a); tcache still serves the small
+    // blocks of one SA.
+    mallopt(M_MXFAST, 0);
+#endif
     CLI::App app{"ikeplexd: IKEv2 daemon with RFC 9611 per-resource Child SAs"};
     std::string config_path = "/etc/ikeplexd.conf";
     std::string swanctl_conf;
