@@ -109,8 +109,8 @@ void IkeSaManager::on_datagram(ByteView datagram, const Endpoint& local, const E
     }
     // Our SPI: the responder's if the original initiator sent it, else the initiator's.
     const IkeSpi own = h.from_initiator() ? h.spi_r : h.spi_i;
-    auto it = by_spi_.find(own);
-    IkeSa* sa = it != by_spi_.end() ? find(it->second) : nullptr;
+    const std::uint32_t* id = by_spi_.find(own.value());
+    IkeSa* sa = id != nullptr ? find(*id) : nullptr;
     if (sa == nullptr || sa->is_original_initiator() == h.from_initiator()) {
         ++counters_.unknown_spi;
         reject("IKE message for an unknown IKE SA", remote, nullptr, step);

@@ -26,6 +26,7 @@
 #include "ike/sa_index.h"
 #include "ike/sa_registry.h"
 #include "ike/services.h"
+#include "util/flat_map.h"
 #include "util/log.h"
 
 namespace ikeplex::ike {
@@ -192,7 +193,7 @@ private:
 
     // Hash maps: an SA's bookkeeping costs O(1) whatever the number of SAs (issue 17).
     std::unordered_map<std::uint32_t, std::unique_ptr<IkeSa>> sas_;
-    std::unordered_map<IkeSpi, std::uint32_t> by_spi_;
+    FlatMap<std::uint64_t, std::uint32_t> by_spi_;  ///< by IKE SPI value
     /// IKE_SA_INIT retransmits: (initiator's address, SPIi) of half-open SAs.
     std::unordered_map<InitKey, std::uint32_t, InitHash> by_init_;
     std::unordered_map<std::uint32_t, InitKey> init_keys_;  ///< by_init_ reversed

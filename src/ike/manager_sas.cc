@@ -54,8 +54,8 @@ void IkeSaManager::finish(Step& step) {
 }
 
 void IkeSaManager::unindex(const IkeSa& sa) {
-    if (auto it = by_spi_.find(sa.own_spi()); it != by_spi_.end() && it->second == sa.id()) {
-        by_spi_.erase(it);
+    if (const std::uint32_t* id = by_spi_.find(sa.own_spi().value()); id != nullptr && *id == sa.id()) {
+        by_spi_.erase(sa.own_spi().value());
     }
     forget_init(sa.id());
     half_open_.erase(sa.id());
@@ -191,7 +191,7 @@ std::optional<std::pair<const PeerConfig*, const ChildConfig*>> IkeSaManager::by
 IkeSpi IkeSaManager::new_ike_spi() {
     for (;;) {
         const IkeSpi spi(services_.random.u64());
-        if (spi.value() != 0 && !by_spi_.contains(spi)) {
+        if (spi.value() != 0 && !by_spi_.contains(spi.value())) {
             return spi;
         }
     }
@@ -199,7 +199,7 @@ IkeSpi IkeSaManager::new_ike_spi() {
 
 IkeSa& IkeSaManager::adopt(std::unique_ptr<IkeSa> sa) {
     IkeSa& ref = *sa;
-    by_spi_[ref.own_spi()] = ref.id();
+    by_spi_.assign(ref.own_spi().value(), ref.id());
     sas_[ref.id()] = std::move(sa);
     note_changed(ref);
     for (const auto& c : ref.children()) {

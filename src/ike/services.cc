@@ -6,14 +6,14 @@ Spi RandomSpiAllocator::allocate(const SpiRequest& /*request*/) {
     for (;;) {
         const std::uint32_t v = random_.u32();
         // RFC 4303 §2.1: 1..255 are reserved, 0 is never a valid SPI.
-        if (v > 255 && used_.insert(Spi(v)).second) {
+        if (v > 255 && used_.insert(v, true)) {
             return Spi(v);
         }
     }
 }
 
 void RandomSpiAllocator::release(Spi spi) {
-    used_.erase(spi);
+    used_.erase(spi.value());
 }
 
 void trace_message(const Services& services, Step& step, bool sent, std::uint32_t ike_id,

@@ -2,10 +2,10 @@
 // encodes the worker, the XFRM backend's reserves them in the kernel) and random SPIs.
 #pragma once
 
-#include <unordered_set>
 
 #include "util/ip_address.h"
 #include "util/random.h"
+#include "util/flat_map.h"
 #include "util/strong_id.h"
 
 namespace ikeplex::ike {
@@ -43,7 +43,7 @@ public:
 
 private:
     Random& random_;
-    std::unordered_set<Spi> used_;
+    FlatMap<std::uint32_t, bool> used_;  ///< by SPI value
 };
 
 }  // namespace ikeplex::ike

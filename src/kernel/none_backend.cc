@@ -8,7 +8,7 @@ void NoneBackend::apply(std::vector<ike::BackendCommand>& commands) {
     using log::Subsystem;
     for (const ike::BackendCommand& cmd : commands) {
         if (const auto* in = std::get_if<ike::InstallSa>(&cmd)) {
-            sas_[sa_key(in->spi, in->inbound)] = in->resource;
+            sas_.assign(sa_key(in->spi, in->inbound), in->resource);
             log::debug(Subsystem::kKnl, "(none) SA {} {} for {}{{{}}}{}", in->spi,
                        in->inbound ? "in" : "out", in->child_name, in->child_id,
                        in->resource.is_none() ? std::string()

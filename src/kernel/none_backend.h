@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "kernel/backend.h"
+#include "util/flat_map.h"
 
 namespace ikeplex::kernel {
 
@@ -22,12 +23,12 @@ public:
     }
 
 private:
-    /// (SPI, inbound) as one integer: a hash map, O(1) per SA (issue 17).
+    /// (SPI, inbound) as one integer: a flat hash map, O(1) per SA (issue 17).
     [[nodiscard]] static std::uint64_t sa_key(Spi spi, bool inbound) noexcept {
         return (std::uint64_t{spi.value()} << 1) | (inbound ? 1U : 0U);
     }
 
-    std::unordered_map<std::uint64_t, ResourceId> sas_;
+    FlatMap<std::uint64_t, ResourceId> sas_;
     std::map<
             std::tuple<ReqId, std::vector<ike::TrafficSelector>, std::vector<ike::TrafficSelector>>,
             bool>
