@@ -76,26 +76,25 @@ std::optional<IkeState> SaIndex::update(const IkeSa& sa) {
     k.initiator = sa.is_original_initiator();
     k.remote = sa.remote();
     k.ids = ids_of(sa);
-    auto it = keys_.find(sa.id());
-    const bool known = it != keys_.end();
+    Keys* cur = keys_.find(sa.id());
     if (sa.config() != nullptr) {
         // One reference per SA: its own when the name did not change.
         const std::string& name = sa.config()->name;
-        const bool same = known && it->second.conn != nullptr && it->second.conn->first == name;
-        k.conn = same ? it->second.conn : &*names_.try_emplace(name, 0).first;
+        const bool same = cur != nullptr && cur->conn != nullptr && cur->conn->first == name;
+        k.conn = same ? cur->conn : &*names_.try_emplace(name, 0).first;
         ++k.conn->second;
     }
-    if (!known) {
-        keys_.emplace(sa.id(), k);
+    if (cur == nullptr) {
+        keys_.insert(sa.id(), k);
         insert(sa.id(), k);
         return std::nullopt;
     }
-    const Keys before = it->second;
+    const Keys before = *cur;
     if (before == k) {
         release(k.conn);  // the reference taken above
         return before.state;
     }
-    it->second = k;  // the groups' lookups see the SA as it is now
+    *cur = k;  // the groups' lookups see the SA as it is now
     erase(before);
     insert(sa.id(), k);
     release(before.conn);
@@ -103,12 +102,12 @@ std::optional<IkeState> SaIndex::update(const IkeSa& sa) {
 }
 
 void SaIndex::forget(std::uint32_t id) {
-    auto it = keys_.find(id);
-    if (it == keys_.end()) {
+    const Keys* found = keys_.find(id);
+    if (found == nullptr) {
         return;
     }
-    const Keys k = it->second;
-    keys_.erase(it);
+    const Keys k = *found;
+    keys_.erase(id);
     erase(k);
     release(k.conn);
 }
@@ -190,11 +189,11 @@ void SaIndex::leave(Groups<K>& groups, const K& key, Belongs belongs) {
 }
 
 bool SaIndex::belongs(const Groups<const Name*>& groups, const Name* key, std::uint32_t id) const {
-    auto it = keys_.find(id);
-    if (it == keys_.end() || it->second.conn != key) {
+    const Keys* found = keys_.find(id);
+    if (found == nullptr || found->conn != key) {
         return false;
     }
-    const Keys& k = it->second;
+    const Keys& k = *found;
     if (&groups == &initiators_) {
         return usable(k.state) && k.initiator;
     }
@@ -202,8 +201,8 @@ bool SaIndex::belongs(const Groups<const Name*>& groups, const Name* key, std::u
 }
 
 bool SaIndex::belongs_ids(std::uint64_t key, std::uint32_t id) const {
-    auto it = keys_.find(id);
-    return it != keys_.end() && it->second.ids == key && indexed(it->second.state);
+    const Keys* k = keys_.find(id);
+    return k != nullptr && k->ids == key && indexed(k->state);
 }
 
 std::optional<std::uint32_t> SaIndex::first_of(Groups<const Name*>& groups,
@@ -249,9 +248,9 @@ bool SaIndex::other_with_peer(const std::string& conn, const Endpoint& remote,
         return false;
     }
     // Each SA counts once: all but `self` if `self` is one of them.
-    auto s = keys_.find(self);
-    const bool counted = s != keys_.end() && s->second.conn == key && s->second.remote == remote &&
-                         indexed(s->second.state);
+    const Keys* s = keys_.find(self);
+    const bool counted =
+            s != nullptr && s->conn == key && s->remote == remote && indexed(s->state);
     return it->second > (counted ? 1U : 0U);
 }
 
@@ -273,7 +272,7 @@ std::vector<std::uint32_t> SaIndex::with_ids(std::uint64_t ids) const {
 
 void SaIndex::add_child(std::uint32_t ike, const ChildSa& c) {
     remove_child(c.id);
-    children_.emplace(c.id, ChildEntry{ike, c.spi_in, c.spi_out});
+    children_.insert(c.id, ChildEntry{ike, c.spi_in, c.spi_out});
     spi_in_.emplace(c.spi_in, c.id);
     spi_out_.emplace(c.spi_out, c.id);
 }
@@ -289,21 +288,22 @@ void SaIndex::erase_spi(SpiMap& map, Spi spi, std::uint32_t child) {
 }
 
 void SaIndex::remove_child(std::uint32_t child) {
-    auto it = children_.find(child);
-    if (it == children_.end()) {
+    const ChildEntry* found = children_.find(child);
+    if (found == nullptr) {
         return;
     }
-    erase_spi(spi_in_, it->second.spi_in, child);
-    erase_spi(spi_out_, it->second.spi_out, child);
-    children_.erase(it);
+    const ChildEntry e = *found;
+    erase_spi(spi_in_, e.spi_in, child);
+    erase_spi(spi_out_, e.spi_out, child);
+    children_.erase(child);
 }
 
 std::optional<std::uint32_t> SaIndex::ike_of(std::uint32_t child) const {
-    auto it = children_.find(child);
-    if (it == children_.end()) {
+    const ChildEntry* e = children_.find(child);
+    if (e == nullptr) {
         return std::nullopt;
     }
-    return it->second.ike;
+    return e->ike;
 }
 
 std::vector<std::pair<std::uint32_t, std::uint32_t>> SaIndex::by_spi(Spi spi, bool inbound) const {
@@ -311,8 +311,8 @@ std::vector<std::pair<std::uint32_t, std::uint32_t>> SaIndex::by_spi(Spi spi, bo
     std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
     auto [from, to] = s.equal_range(spi);
     for (auto it = from; it != to; ++it) {
-        if (auto c = children_.find(it->second); c != children_.end()) {
-            out.emplace_back(c->second.ike, it->second);
+        if (const ChildEntry* c = children_.find(it->second)) {
+            out.emplace_back(c->ike, it->second);
         }
     }
     std::sort(out.begin(), out.end());

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ike/ike_sa.h"
+#include "util/flat_map.h"
 
 namespace ikeplex::ike {
 
@@ -126,13 +127,13 @@ private:
     static void erase_spi(SpiMap& map, Spi spi, std::uint32_t child);
 
     std::unordered_map<std::string, std::uint32_t> names_;  ///< interned: name -> users
-    std::unordered_map<std::uint32_t, Keys> keys_;
+    FlatMap<std::uint32_t, Keys> keys_;
     /// Original initiator, connecting/established/rekeying. Lookups drop stale entries.
     mutable Groups<const Name*> initiators_;
     mutable Groups<const Name*> established_;
     std::unordered_map<PeerKey, std::uint32_t, PeerHash> peers_;  ///< not connecting: count
     Groups<std::uint64_t> ids_;                                   ///< not connecting
-    std::unordered_map<std::uint32_t, ChildEntry> children_;
+    FlatMap<std::uint32_t, ChildEntry> children_;
     SpiMap spi_in_;
     SpiMap spi_out_;
     std::size_t live_initiators_{0};
