@@ -8,13 +8,13 @@ namespace ikeplex::load {
 
 namespace {
 
-/// Enough file descriptors for two sockets per source address.
-void raise_fd_limit(std::size_t addresses) {
+/// Enough file descriptors for two sockets per source address and port pair.
+void raise_fd_limit(std::size_t sockets) {
     rlimit l{};
     if (::getrlimit(RLIMIT_NOFILE, &l) != 0) {
         return;
     }
-    const rlim_t want = static_cast<rlim_t>(addresses) * 2 + 256;
+    const rlim_t want = static_cast<rlim_t>(sockets) + 256;
     if (l.rlim_cur < want) {
         l.rlim_cur = std::min(want, l.rlim_max);
         ::setrlimit(RLIMIT_NOFILE, &l);
@@ -28,9 +28,12 @@ Result<std::unique_ptr<LoadDriver>> LoadDriver::create(const Options& o) {
     if (!registry) {
         return registry.error();
     }
-    raise_fd_limit(o.sources.size());
+    raise_fd_limit(o.sources.size() * o.ports * 2);
     auto d = std::make_unique<LoadDriver>(Token{}, o, std::move(*registry));
-    IKEPLEX_TRY(d->transport_.open(o.sources, o.ike_port, o.natt_port));
+    for (std::uint16_t i = 0; i < o.ports; ++i) {
+        IKEPLEX_TRY(d->transport_.open(o.sources, static_cast<std::uint16_t>(o.ike_port + i),
+                                       static_cast<std::uint16_t>(o.natt_port + i)));
+    }
     std::vector<ike::PeerConfig> configs;
     configs.reserve(o.sas);
     for (std::size_t i = 0; i < o.sas; ++i) {

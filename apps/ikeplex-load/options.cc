@@ -30,6 +30,9 @@ void add_options(CLI::App& app, Raw& r, Options& o) {
     app.add_option("--remote-port", o.remote_port, "the responder's IKE port");
     app.add_option("--ike-port", o.ike_port, "local IKE port bound on every source address");
     app.add_option("--natt-port", o.natt_port, "local NAT-T port bound on every source address");
+    app.add_option("--ports", o.ports,
+                   "source port pairs per address: IKE SA n uses pair (n / addresses) % ports, "
+                   "i.e. --ike-port + i and --natt-port + i");
     app.add_option("--sources", r.sources, "prefix of the source addresses")->required();
     app.add_option("--addresses", r.addresses, "source addresses: the first N hosts of --sources");
     app.add_option("--sas", o.sas, "IKE SAs to set up")->required();
@@ -173,6 +176,13 @@ std::optional<int> parse_options(int argc, char** argv, Options& out) {
     if (auto code = check_addresses(raw, out)) {
         return code;
     }
+    const auto ike_end = std::size_t{out.ike_port} + out.ports;
+    const auto natt_end = std::size_t{out.natt_port} + out.ports;
+    if (out.ports == 0 || out.ports > 64 || ike_end > 65536 || natt_end > 65536 ||
+        (out.ike_port < natt_end && out.natt_port < ike_end)) {
+        return bad("--ports", "must be 1..64, with the IKE and NAT-T port ranges apart and below "
+                              "65536");
+    }
     return check_ike(raw, out);
 }
 
@@ -185,7 +195,8 @@ ike::PeerConfig make_connection(const Options& o, std::size_t index) {
     c.name = connection_name(index);
     c.local_addrs = {o.sources[index % o.sources.size()]};
     c.remote_addrs = {o.remote};
-    c.local_port = o.ike_port;
+    c.local_port = static_cast<std::uint16_t>(o.ike_port +
+                                              (index / o.sources.size()) % o.ports);
     c.remote_port = o.remote_port;
     c.ike_proposals = o.ike_proposals;
     c.local = ike::AuthConfig{

@@ -19,6 +19,7 @@ struct Options {
     std::uint16_t remote_port{500};
     std::uint16_t ike_port{500};
     std::uint16_t natt_port{4500};
+    std::uint16_t ports{1};  ///< port pairs (ike_port + i, natt_port + i) on every source address
     std::vector<IpAddress> sources;  ///< the first --addresses hosts of --sources
     std::size_t sas{0};
     double rate{0};               ///< new IKE SAs per second (0: as fast as possible)

@@ -31,6 +31,7 @@ struct UdpTransport::Socket {
     asio::ip::udp::socket sock;
     int family;
     std::uint16_t port;
+    bool natt{false};  ///< a NAT-T port: IKE behind the non-ESP marker, keepalives, ESP in UDP
     IpAddress bound;  ///< the unspecified address for a wildcard socket
     std::array<std::uint8_t, kMaxDatagram> buffer{};
 };
@@ -44,12 +45,15 @@ UdpTransport::~UdpTransport() {
 
 Status UdpTransport::open(const std::vector<IpAddress>& listen, std::uint16_t ike_port,
                           std::uint16_t natt_port, bool share_natt, bool kernel_esp) {
-    ike_port_ = ike_port;
-    natt_port_ = natt_port;
+    if (sockets_.empty()) {  // the first pair is the one keepalives and natt_port() name
+        ike_port_ = ike_port;
+        natt_port_ = natt_port;
+    }
     for (const IpAddress& a : listen) {
         for (std::uint16_t port : {ike_port, natt_port}) {
             const int family = a.is_v4() ? 4 : 6;
             auto s = std::make_unique<Socket>(io_, family, port);
+            s->natt = port == natt_port;
             asio::error_code ec;
             const auto proto = family == 4 ? asio::ip::udp::v4() : asio::ip::udp::v6();
             s->sock.open(proto, ec);
@@ -166,7 +170,7 @@ void UdpTransport::drain(Socket& s) {
             ++counters_.malformed;
             continue;
         }
-        if (s.port == natt_port_) {
+        if (s.natt) {
             if (data.size() == 1 && data[0] == 0xFF) {
                 ++counters_.keepalives;
                 continue;
@@ -249,7 +253,7 @@ void UdpTransport::send(const ike::OutDatagram& d) {
                   d.remote);
         return;
     }
-    if (d.local.port == natt_port_) {
+    if (s->natt) {
         Bytes framed(4, 0);
         framed.insert(framed.end(), d.data.begin(), d.data.end());
         transmit(*s, framed, d.local, d.remote);

@@ -43,7 +43,8 @@ public:
     UdpTransport& operator=(UdpTransport&&) = delete;
 
     /// Binds `ike_port` and `natt_port` on every address of `listen` (the unspecified address
-    /// of a family means all of that family). kSystem with errno on failure.
+    /// of a family means all of that family). kSystem with errno on failure. May be called again
+    /// for more port pairs (a load generator's source ports); natt_port() stays the first's.
     /// `share_natt`: the NAT-T sockets open a SO_REUSEPORT group (bound first, so they are
     /// its index 0) that the userspace data plane's ESP sockets join.
     /// `kernel_esp` (backend xfrm): every socket bypasses IPsec policies and the NAT-T sockets

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """ikeplex-load against ikeplexd (backend none) in a namespace pair: 200 IKE SAs from 16 source
-addresses (one regular Child SA each), then 20 IKE SAs with an RFC 9611 group of 2 members and
-the fallback each; every SA established, every one deleted, nothing left on the responder."""
+addresses and 2 source ports each (one regular Child SA each), then 20 IKE SAs with an RFC 9611
+group of 2 members and the fallback each; every SA established, every one deleted, nothing left
+on the responder."""
 import os
 import re
 import sys
@@ -88,15 +89,16 @@ def test(build, folder):
         d = None
         try:
             d = Ikeplexd(build, ns.a, f"{folder}/plain", responder_conf(), workers=2)
-            f = load(build, ns.b, d, folder, 200)
+            f = load(build, ns.b, d, folder, 200, ["--ports", "2"])
             check(f, 200)
             if ike_sas(d.sas()):
                 raise Failure(f"the responder still has IKE SAs: {d.sas()}")
             log = responder_log(d)
-            sources = set(re.findall(r"(10\.99\.\d+\.\d+)\[500\] is initiating an IKE_SA", log))
-            assert len(sources) == 16, sorted(sources)
+            sources = set(re.findall(r"(10\.99\.\d+\.\d+)\[(\d+)\] is initiating an IKE_SA", log))
+            assert len(sources) == 32, sorted(sources)  # 16 addresses x source ports 500, 501
+            assert {p for _, p in sources} == {"500", "501"}, sorted(sources)
             assert log.count(" established between ") == 200, "IKE SAs established in the responder log"
-            print("200 IKE SAs from 16 addresses: established and deleted")
+            print("200 IKE SAs from 16 addresses x 2 ports: established and deleted")
             d.close()
             d = Ikeplexd(build, ns.a, f"{folder}/group", responder_conf("per_cpu_sas = yes"), workers=2)
             f = load(build, ns.b, d, folder, 20, ["--group", "2"])
