@@ -48,7 +48,7 @@ import lib  # noqa: E402
 
 SOURCES = "10.99.16.0/20"
 ADDRESSES = 256
-PSK = "ike-load-psk-0123456789abcdef"
+PSK = lib.PSK
 IKE = "aes128gcm16-prfsha256-x25519"
 ESP = "aes128gcm16"
 GEN_TS, RESP_TS = "10.98.0.0/16", "10.97.0.0/16"
@@ -58,30 +58,7 @@ GROUP_SAS, GROUP_K = 1000, 4
 
 def responder_conf(group=0):
     """swanctl.conf of the responder (ikeplexd and charon read the same file)."""
-    extra = "per_cpu_sas = yes" if group else ""
-    return f"""connections {{
-    load {{
-        version = 2
-        local_addrs = 10.99.0.1
-        remote_addrs = %any
-        proposals = {IKE}
-        local {{ auth = psk
-                id = responder.test }}
-        remote {{ auth = psk
-                 id = %any }}
-        children {{
-            c {{
-                local_ts = {RESP_TS}
-                remote_ts = {GEN_TS}
-                esp_proposals = {ESP}
-                mode = tunnel
-                {extra}
-            }}
-        }}
-    }}
-}}
-secrets {{ ike-load {{ secret = "{PSK}" }} }}
-"""
+    return lib.load_responder_conf("per_cpu_sas = yes" if group else "", ike=IKE, esp=ESP)
 
 
 def pin(pid, cpu):

@@ -178,6 +178,14 @@ def swanctl_conf(local, remote, local_id, remote_id, local_ts, remote_ts, ike="a
 """
 
 
+def load_responder_conf(child_extra="", ike="aes128gcm16-prfsha256-x25519", esp="aes128gcm16"):
+    """swanctl.conf of a responder for ikeplex-load (ikeplexd or charon): any identity from any
+    address (ikeplexd's remote_addrs takes addresses only, so %any), PSK, selectors
+    10.97.0.0/16 === 10.98.0.0/16 (ikeplex-load's defaults, seen from the other side)."""
+    return swanctl_conf("10.99.0.1", "%any", "responder.test", "%any", "10.97.0.0/16", "10.98.0.0/16",
+                        ike=ike, esp=esp, child_extra=child_extra)
+
+
 def side_conf(side, **kw):
     """swanctl.conf for side "a" (10.99.0.1, a.test, 10.99.1.0/24) or "b"."""
     if side == "a":

@@ -8,37 +8,10 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import PSK, Failure, Ikeplexd, Namespaces, ike_sas, main_wrapper, run  # noqa: E402
+from lib import (PSK, Failure, Ikeplexd, Namespaces, ike_sas, load_responder_conf, main_wrapper,  # noqa: E402
+                 run)
 
 SOURCES = "10.99.16.0/20"
-
-
-def responder_conf(child_extra=""):
-    """Accepts any identity from any address with the one PSK (the generator's sources are
-    10.99.16.0/20; remote_addrs takes addresses only, so %any)."""
-    return f"""connections {{
-    load {{
-        version = 2
-        local_addrs = 10.99.0.1
-        remote_addrs = %any
-        proposals = aes128gcm16-prfsha256-x25519
-        local {{ auth = psk
-                id = responder.test }}
-        remote {{ auth = psk
-                 id = %any }}
-        children {{
-            c {{
-                local_ts = 10.97.0.0/16
-                remote_ts = 10.98.0.0/16
-                esp_proposals = aes128gcm16
-                mode = tunnel
-                {child_extra}
-            }}
-        }}
-    }}
-}}
-secrets {{ ike-load {{ secret = "{PSK}" }} }}
-"""
 
 
 def figures(out):
@@ -88,7 +61,7 @@ def test(build, folder):
         run(["ip", "-n", ns.a, "route", "add", SOURCES, "via", "10.99.0.2"])
         d = None
         try:
-            d = Ikeplexd(build, ns.a, f"{folder}/plain", responder_conf(), workers=2)
+            d = Ikeplexd(build, ns.a, f"{folder}/plain", load_responder_conf(), workers=2)
             f = load(build, ns.b, d, folder, 200, ["--ports", "2"])
             check(f, 200)
             if ike_sas(d.sas()):
@@ -100,7 +73,7 @@ def test(build, folder):
             assert log.count(" established between ") == 200, "IKE SAs established in the responder log"
             print("200 IKE SAs from 16 addresses x 2 ports: established and deleted")
             d.close()
-            d = Ikeplexd(build, ns.a, f"{folder}/group", responder_conf("per_cpu_sas = yes"), workers=2)
+            d = Ikeplexd(build, ns.a, f"{folder}/group", load_responder_conf("per_cpu_sas = yes"), workers=2)
             f = load(build, ns.b, d, folder, 20, ["--group", "2"])
             check(f, 20)
             assert f.get("group") == "2", f
