@@ -180,8 +180,9 @@ std::optional<int> parse_options(int argc, char** argv, Options& out) {
     const auto natt_end = std::size_t{out.natt_port} + out.ports;
     if (out.ports == 0 || out.ports > 64 || ike_end > 65536 || natt_end > 65536 ||
         (out.ike_port < natt_end && out.natt_port < ike_end)) {
-        return bad("--ports", "must be 1..64, with the IKE and NAT-T port ranges apart and below "
-                              "65536");
+        return bad("--ports",
+                   "must be 1..64, with the IKE and NAT-T port ranges apart and below "
+                   "65536");
     }
     return check_ike(raw, out);
 }
@@ -195,8 +196,7 @@ ike::PeerConfig make_connection(const Options& o, std::size_t index) {
     c.name = connection_name(index);
     c.local_addrs = {o.sources[index % o.sources.size()]};
     c.remote_addrs = {o.remote};
-    c.local_port = static_cast<std::uint16_t>(o.ike_port +
-                                              (index / o.sources.size()) % o.ports);
+    c.local_port = static_cast<std::uint16_t>(o.ike_port + (index / o.sources.size()) % o.ports);
     c.remote_port = o.remote_port;
     c.ike_proposals = o.ike_proposals;
     c.local = ike::AuthConfig{

@@ -1,10 +1,9 @@
 #include "daemon/log_sink.h"
 
+#include <charconv>
 #include <cstdio>
 
 #include <asio/post.hpp>
-
-#include <charconv>
 
 namespace ikeplex::daemon {
 

@@ -7,9 +7,8 @@
 #include <mutex>
 
 #include <asio/io_context.hpp>
-#include <spdlog/logger.h>
-
 #include <spdlog/details/null_mutex.h>
+#include <spdlog/logger.h>
 #include <spdlog/sinks/base_sink.h>
 
 #include "daemon/daemon.h"

@@ -32,7 +32,7 @@ struct UdpTransport::Socket {
     int family;
     std::uint16_t port;
     bool natt{false};  ///< a NAT-T port: IKE behind the non-ESP marker, keepalives, ESP in UDP
-    IpAddress bound;  ///< the unspecified address for a wildcard socket
+    IpAddress bound;   ///< the unspecified address for a wildcard socket
     std::array<std::uint8_t, kMaxDatagram> buffer{};
 };
 

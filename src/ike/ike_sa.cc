@@ -169,8 +169,8 @@ void IkeSa::transition(IkeState to, const char* reason) {
         return;
     }
     // strongSwan's level 2 (debug): four lines per IKE SA at the default level are too many
-    IKE_LOG(debug, *this, "IKE_SA state change: {} => {} ({})", to_string(state_),
-            to_string(to), reason);
+    IKE_LOG(debug, *this, "IKE_SA state change: {} => {} ({})", to_string(state_), to_string(to),
+            reason);
     state_ = to;
     registry_.note_changed(*this);
 }

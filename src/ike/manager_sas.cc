@@ -54,7 +54,8 @@ void IkeSaManager::finish(Step& step) {
 }
 
 void IkeSaManager::unindex(const IkeSa& sa) {
-    if (const std::uint32_t* id = by_spi_.find(sa.own_spi().value()); id != nullptr && *id == sa.id()) {
+    if (const std::uint32_t* id = by_spi_.find(sa.own_spi().value());
+        id != nullptr && *id == sa.id()) {
         by_spi_.erase(sa.own_spi().value());
     }
     forget_init(sa.id());

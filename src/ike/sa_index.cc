@@ -249,8 +249,7 @@ bool SaIndex::other_with_peer(const std::string& conn, const Endpoint& remote,
     }
     // Each SA counts once: all but `self` if `self` is one of them.
     const Keys* s = keys_.find(self);
-    const bool counted =
-            s != nullptr && s->conn == key && s->remote == remote && indexed(s->state);
+    const bool counted = s != nullptr && s->conn == key && s->remote == remote && indexed(s->state);
     return it->second > (counted ? 1U : 0U);
 }
 

@@ -2,10 +2,9 @@
 // encodes the worker, the XFRM backend's reserves them in the kernel) and random SPIs.
 #pragma once
 
-
+#include "util/flat_map.h"
 #include "util/ip_address.h"
 #include "util/random.h"
-#include "util/flat_map.h"
 #include "util/strong_id.h"
 
 namespace ikeplex::ike {

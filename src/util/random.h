@@ -41,8 +41,8 @@ public:
     void fill(MutByteView out) noexcept override;
 
 private:
-    static constexpr std::size_t kPool = 256;     ///< getentropy's limit per call
-    static constexpr std::size_t kPooled = 64;    ///< larger requests bypass the pool
+    static constexpr std::size_t kPool = 256;   ///< getentropy's limit per call
+    static constexpr std::size_t kPooled = 64;  ///< larger requests bypass the pool
     std::array<std::uint8_t, kPool> pool_{};
     std::size_t left_{0};  ///< unread bytes at the end of pool_
 };

@@ -1,12 +1,12 @@
 // FlatMap against std::unordered_map: random inserts, assigns and erases on a small key range
 // (long probe runs, many backward shifts, growth and shrinking), every key checked after each
 // step.
-#include <gtest/gtest.h>
+#include "util/flat_map.h"
 
 #include <random>
 #include <unordered_map>
 
-#include "util/flat_map.h"
+#include <gtest/gtest.h>
 
 namespace ikeplex {
 namespace {

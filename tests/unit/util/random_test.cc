@@ -1,10 +1,10 @@
 // OsRandom's pool: small requests come from one getrandom of 256 bytes, larger ones straight
 // from the kernel; no byte is ever handed out twice.
-#include <gtest/gtest.h>
+#include "util/random.h"
 
 #include <set>
 
-#include "util/random.h"
+#include <gtest/gtest.h>
 
 namespace ikeplex {
 namespace {
