@@ -92,7 +92,7 @@ private:
 
     /// splitmix64's finalizer: keys that differ in any bit land in different slots.
     [[nodiscard]] static std::size_t hash(Key key) noexcept {
-        std::uint64_t z = static_cast<std::uint64_t>(key);
+        auto z = static_cast<std::uint64_t>(key);
         z = (z ^ (z >> 30U)) * 0xbf58476d1ce4e5b9ULL;
         z = (z ^ (z >> 27U)) * 0x94d049bb133111ebULL;
         return static_cast<std::size_t>(z ^ (z >> 31U));
