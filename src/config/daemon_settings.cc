@@ -141,6 +141,46 @@ void add_daemon_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
     };
 }
 
+/// charon's DoS protection keys as written (strongSwan's meaning: 0 turns a threshold off;
+/// dos_protection = no turns off the COOKIE and per-address ones).
+struct DosKeys {
+    bool protection{true};
+    std::uint32_t cookie{30};
+    std::uint32_t cookie_ip{3};
+    std::uint32_t block{5};
+    std::uint32_t limit{10000};  ///< init_limit_half_open (charon's default: 0, none)
+};
+
+void add_dos_handlers(Handlers& h, Reporter& r, DosKeys& k) {
+    h["dos_protection"] = flag(r, k.protection);
+    h["cookie_threshold"] = u32(r, k.cookie, 10000000);
+    h["cookie_threshold_ip"] = u32(r, k.cookie_ip, 10000000);
+    h["block_threshold"] = u32(r, k.block, 10000000);
+    h["init_limit_half_open"] = u32(r, k.limit, 10000000);
+}
+
+/// The engine's thresholds (ike::Settings::kNoLimit for "off"). As charon does, a per-address
+/// COOKIE threshold at or above block_threshold raises block_threshold above it: a spoofed
+/// source must meet a COOKIE before it can block the address it pretends to be.
+void apply_dos(const DosKeys& k, ike::Settings& e, Reporter& r, const SourcePos& pos) {
+    const auto limit = [](std::uint32_t v) { return v == 0 ? ike::Settings::kNoLimit : v; };
+    e.init_limit_half_open = limit(k.limit);
+    if (!k.protection) {
+        e.cookie_threshold = e.cookie_threshold_ip = e.block_threshold = ike::Settings::kNoLimit;
+        return;
+    }
+    e.cookie_threshold = limit(k.cookie);
+    e.cookie_threshold_ip = limit(k.cookie_ip);
+    e.block_threshold = limit(k.block);
+    if (k.cookie_ip != 0 && k.block != 0 && k.cookie_ip >= k.block) {
+        e.block_threshold = k.cookie_ip + 1;
+        r.warning(pos, "block_threshold",
+                  "raised to " + std::to_string(e.block_threshold) +
+                          ": it must be above cookie_threshold_ip (" + std::to_string(k.cookie_ip) +
+                          ")");
+    }
+}
+
 /// The IKE engine's keys: retransmission, half-open SAs, fragments, window, keepalives.
 void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& wide) {
     ike::Settings& e = d.engine;
@@ -157,8 +197,6 @@ void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
     };
     h["retransmit_tries"] = u32(r, wide.tries, 100);
     h["half_open_timeout"] = seconds(r, e.half_open_timeout);
-    h["cookie_threshold"] = u32(r, e.cookie_threshold, 1000000);
-    h["block_threshold"] = u32(r, e.half_open_limit, 10000000);
     h["fragment_size"] = u32(r, wide.fragment, 65535);
     h["window_size"] = u32(r, d.window_size, 64);
     h["delete_rekeyed_delay"] = seconds(r, e.delete_rekeyed_delay);
@@ -184,10 +222,13 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
     ike::Settings& e = d.engine;
     Narrowed wide{e.retransmit_tries, static_cast<std::uint32_t>(e.fragment_size), d.port,
                   d.port_nat_t};
+    DosKeys dos;
     Handlers h;
     add_daemon_handlers(h, r, d, wide);
     add_engine_handlers(h, r, d, wide);
+    add_dos_handlers(h, r, dos);
     apply_settings(*sec, h, r);
+    apply_dos(dos, e, r, sec->pos);
     for (const Section& sub : sec->sections) {
         if (sub.name == "log") {
             map_log(sub, d, r);

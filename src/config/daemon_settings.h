@@ -16,8 +16,11 @@
 //       swanctl_conf = /etc/swanctl/swanctl.conf   # loaded at start and on SIGHUP (optional)
 //       retransmit_timeout = 4.0    # seconds; retransmit_base = 1.8; retransmit_tries = 5
 //       half_open_timeout = 30
-//       cookie_threshold = 30
-//       block_threshold = 10000     # half-open IKE SAs beyond which IKE_SA_INIT is dropped
+//       dos_protection = yes        # COOKIEs and per-address blocking (charon's keys; 0 = off):
+//       cookie_threshold = 30       #   half-open IKE SAs in all from which COOKIEs are required
+//       cookie_threshold_ip = 3     #   half-open IKE SAs of one address: COOKIEs from it
+//       block_threshold = 5         #   half-open IKE SAs of one address: its requests ignored
+//       init_limit_half_open = 10000  # half-open IKE SAs in all: every request ignored
 //       fragment_size = 1280
 //       window_size = 1             # our SET_WINDOW_SIZE for every connection
 //       delete_rekeyed_delay = 5

@@ -198,6 +198,9 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("ike-malformed", std::to_string(c.malformed));
     all.add("ike-cookies-sent", std::to_string(c.cookies_sent));
     all.add("ike-half-open-dropped", std::to_string(c.half_open_dropped));
+    all.add("ike-init-blocked", std::to_string(c.init_blocked));
+    all.add("ike-cookies-rejected", std::to_string(c.cookies_rejected));
+    all.add("log-suppressed", std::to_string(host_.manager().log_suppressed()));
     all.add("ike-init-refused", std::to_string(c.init_refused));
     all.add("acquires", std::to_string(c.acquires));
     all.add("backend-failures", std::to_string(c.backend_failures));

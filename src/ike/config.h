@@ -175,9 +175,14 @@ struct Settings {
     double retransmit_base{1.8};
     std::uint32_t retransmit_tries{5};
     Duration half_open_timeout{std::chrono::seconds(30)};
-    std::uint32_t cookie_threshold{30};    ///< half-open SAs before COOKIEs are required
-    std::uint32_t half_open_limit{10000};  ///< half-open SAs beyond which requests are dropped
-    std::size_t fragment_size{1280};       ///< IKE message size that triggers fragmentation
+    // Half-open IKE SAs (half_open.h): each threshold is "from this many on"; kNoLimit turns
+    // one off (ikeplexd.conf's 0 or dos_protection = no, as in strongSwan).
+    static constexpr std::uint32_t kNoLimit = UINT32_MAX;
+    std::uint32_t cookie_threshold{30};    ///< in all, from which every initiator needs a COOKIE
+    std::uint32_t cookie_threshold_ip{3};  ///< of one address, from which it needs a COOKIE
+    std::uint32_t block_threshold{5};      ///< of one address, from which it is ignored
+    std::uint32_t init_limit_half_open{10000};  ///< in all, from which everyone is ignored
+    std::size_t fragment_size{1280};            ///< IKE message size that triggers fragmentation
     Duration delete_rekeyed_delay{std::chrono::seconds(5)};
     std::uint32_t max_cookie_retries{3};
     /// Local resources (CPUs / data-plane workers) that RFC 9611 members bind to.

@@ -333,8 +333,8 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     const auto* ni = find_payload<wire::NoncePayload>(ps, PayloadType::kNonce);
     auto [candidates, chosen] = candidates_for(registry, req, *sa_payload);
     if (!chosen) {
-        log::info(log::Subsystem::kIke, "{} no IKE config or proposal matches IKE_SA_INIT from {}",
-                  req.local, req.remote);
+        PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} no IKE config or proposal matches IKE_SA_INIT from {}", req.local, req.remote);
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
     auto algorithms = ike_algorithms(services.registry, *chosen);
@@ -343,9 +343,10 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     }
     if (ke->group != algorithms->ke) {
         // RFC 7296 §1.2: tell the initiator which group we want; no state is kept.
-        log::info(log::Subsystem::kIke, "{} peer sent {}, requesting {}", req.remote,
-                  wire::transform_name(wire::TransformType::kKe, ke->group),
-                  wire::transform_name(wire::TransformType::kKe, algorithms->ke));
+        PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} peer sent {}, requesting {}", req.remote,
+                 wire::transform_name(wire::TransformType::kKe, ke->group),
+                 wire::transform_name(wire::TransformType::kKe, algorithms->ke));
         return reply_error(NotifyType::kInvalidKePayload,
                            Bytes{static_cast<std::uint8_t>(algorithms->ke >> 8U),
                                  static_cast<std::uint8_t>(algorithms->ke)});
@@ -364,8 +365,8 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     }
     auto g_ir = (*own_ke)->shared_secret(ke->data);
     if (!g_ir) {
-        log::info(log::Subsystem::kIke, "{} invalid KE value in IKE_SA_INIT: {}", req.remote,
-                  g_ir.error().detail);
+        PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} invalid KE value in IKE_SA_INIT: {}", req.remote, g_ir.error().detail);
         return reply_error(NotifyType::kInvalidSyntax, {});
     }
     auto keys = derive_keys(*sa, *algorithms, g_ir->view());
@@ -385,9 +386,13 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     if (!bytes) {
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
-    log::info(log::Subsystem::kEnc, "{} generating {}", sa->label(), wire::describe(resp));
-    IKE_LOG(info, *sa, "{} is initiating an IKE_SA; selected proposal: {}", req.remote,
-            describe(*chosen));
+    // Lines per new half-open SA: an initiator that returns cookies from many addresses can
+    // cause them at will, so they are rate-limited too.
+    PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kEnc, "{} generating {}",
+             sa->label(), wire::describe(resp));
+    PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kIke,
+             "{} {} is initiating an IKE_SA; selected proposal: {}", sa->label(), req.remote,
+             describe(*chosen));
     sa->record_init_response(*bytes);
     answer.reply = std::move(*bytes);
     services.timers.set({sa->id(), TimerKind::kHalfOpen, 0},

@@ -345,14 +345,15 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
             response = Response{error_response(wire::NotifyType::kInvalidSyntax), true};
         }
     } else {
-        log::info(log::Subsystem::kEnc, "{} parsed {}", label(),
-                  wire::describe(m.header, **opened));
+        // A peer sends requests at will (an authenticated one too): rate-limited lines.
+        PEER_LOG(services_.peer_log, step.now, info, log::Subsystem::kEnc, "{} parsed {}", label(),
+                 wire::describe(m.header, **opened));
         trace_message(services_, step, false, id_, m.header, **opened);
         response = answer_request(*this, m.header, **opened, step);
     }
     const wire::Header h = header_for(m.header.exchange, mid, true);
-    log::info(log::Subsystem::kEnc, "{} generating {}", label(),
-              wire::describe(h, response.payloads));
+    PEER_LOG(services_.peer_log, step.now, info, log::Subsystem::kEnc, "{} generating {}", label(),
+             wire::describe(h, response.payloads));
     trace_message(services_, step, true, id_, h, response.payloads);
     auto datagrams = protect(h, std::move(response.payloads));
     CachedResponse& cached = responses_[mid];

@@ -69,7 +69,7 @@ Result<std::vector<Bytes>> IkeSa::protect(const wire::Header& h,
 }
 
 std::optional<Result<std::vector<wire::Payload>>> IkeSa::unprotect(const wire::Message& m,
-                                                                   ByteView raw, Step& /*step*/) {
+                                                                   ByteView raw, Step& step) {
     if (m.header.exchange == wire::ExchangeType::kIkeSaInit) {
         return Result<std::vector<wire::Payload>>(m.payloads);
     }
@@ -80,8 +80,10 @@ std::optional<Result<std::vector<wire::Payload>>> IkeSa::unprotect(const wire::M
     }
     auto opened = crypto_->in.open(raw, m);
     if (!opened) {
-        log::info(log::Subsystem::kEnc, "{} {} message dropped: {}", label(),
-                  wire::to_string(m.header.exchange), wire::describe(opened.error()));
+        // Anyone who sees our SPIs can send these: rate-limited.
+        PEER_LOG(services_.peer_log, step.now, info, log::Subsystem::kEnc,
+                 "{} {} message dropped: {}", label(), wire::to_string(m.header.exchange),
+                 wire::describe(opened.error()));
         return std::nullopt;
     }
     Bytes plain;
@@ -96,8 +98,8 @@ std::optional<Result<std::vector<wire::Payload>>> IkeSa::unprotect(const wire::M
         Reassembly& r = reassembly_[key];
         if (f.total_fragments > kMaxFragments) {
             reassembly_.erase(key);
-            log::info(log::Subsystem::kEnc, "{} message with {} fragments dropped", label(),
-                      f.total_fragments);
+            PEER_LOG(services_.peer_log, step.now, info, log::Subsystem::kEnc,
+                     "{} message with {} fragments dropped", label(), f.total_fragments);
             return std::nullopt;
         }
         // RFC 7383 §2.6: a larger Total Fragments restarts the reassembly; a smaller one is

@@ -21,7 +21,7 @@ constexpr int kMaxTimersPerCall = 100000;
 IkeSaManager::IkeSaManager(const crypto::Registry& registry, Random& random, SpiAllocator& spis,
                            Settings settings)
     : settings_(settings),
-      services_{registry, random, spis, settings_, credentials_, timers_, false},
+      services_{registry, random, spis, settings_, credentials_, timers_, peer_log_, false},
       cookies_(registry, random),
       configs_() {}
 
@@ -79,10 +79,29 @@ void IkeSaManager::set_credentials(Credentials credentials) {
 // ----------------------------------------------------------------------------- inputs
 
 void IkeSaManager::reject(const char* what, const Endpoint& remote, const Error* e, Step& step) {
-    if (bad_input_log_.allow(static_cast<std::uint64_t>(step.now.ms))) {
-        log::info(log::Subsystem::kNet, "{} from {}{}{} ({} similar suppressed)", what, remote,
-                  e != nullptr ? ": " : "", e != nullptr ? wire::describe(*e) : std::string(),
-                  bad_input_log_.suppressed());
+    // One budget per kind of rejection (`what` is a literal: its address is the site).
+    std::uint64_t suppressed = 0;
+    if (log::enabled(log::Subsystem::kNet, spdlog::level::info) &&
+        peer_log_.allow(what, step.now, suppressed)) {
+        log::info(log::Subsystem::kNet, "{} from {}{}{}{}", what, remote, e != nullptr ? ": " : "",
+                  e != nullptr ? wire::describe(*e) : std::string(), suppressed_suffix(suppressed));
+    }
+}
+
+void IkeSaManager::send_cookie(const wire::Message& m, const wire::NoncePayload& ni,
+                               const Endpoint& local, const Endpoint& remote, Step& step) {
+    cookies_.rotate(step.now);
+    ++counters_.cookies_sent;
+    wire::Header rh = m.header;
+    rh.flags = wire::kFlagResponse;
+    rh.spi_r = IkeSpi(0);
+    auto reply = wire::write_message(wire::Message{
+            rh,
+            {wire::make_notify(NotifyType::kCookie,
+                               cookies_.make(ni.data, remote.address, m.header.spi_i))}});
+    if (reply) {
+        trace_reply(*reply, 0, step);
+        step.out.datagrams.push_back(OutDatagram{std::move(*reply), local, remote});
     }
 }
 
@@ -137,11 +156,6 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
         return;
     }
     trace_message(services_, step, false, 0, h, m.payloads);
-    if (half_open_.size() >= settings_.half_open_limit) {
-        ++counters_.half_open_dropped;
-        reject("IKE_SA_INIT dropped: too many half-open IKE SAs", remote, nullptr, step);
-        return;
-    }
     const auto* ni = find_payload<wire::NoncePayload>(m.payloads, wire::PayloadType::kNonce);
     if (ni == nullptr ||
         find_payload<wire::SaPayload>(m.payloads, wire::PayloadType::kSa) == nullptr ||
@@ -150,29 +164,38 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
         reject("IKE_SA_INIT without SA, KE or Nonce", remote, nullptr, step);
         return;
     }
-    // RFC 7296 §2.6: under load, state only for initiators that return our cookie.
-    if (half_open_.size() >= settings_.cookie_threshold) {
+    // Admission before any state or expensive crypto (RFC 7296 §2.6, RFC 8019 §4.1): a
+    // COOKIE when many are half-open (in all or from this address), then the per-address
+    // and global limits. Each check is a hash lookup or an HMAC: a flood costs the same per
+    // datagram however many SAs there are.
+    const auto* cookie = find_notify(m.payloads, NotifyType::kCookie);
+    bool cookie_ok = false;
+    if (cookie != nullptr) {
         cookies_.rotate(step.now);
-        const auto* cookie = find_notify(m.payloads, NotifyType::kCookie);
-        if (cookie == nullptr ||
-            !cookies_.verify(cookie->data, ni->data, remote.address, h.spi_i)) {
+        cookie_ok = cookies_.verify(cookie->data, ni->data, remote.address, h.spi_i);
+    }
+    const InitLimits limits{settings_.cookie_threshold, settings_.cookie_threshold_ip,
+                            settings_.block_threshold, settings_.init_limit_half_open};
+    switch (init_gate(half_open_, limits, remote.address, cookie_ok)) {
+        case InitGate::kAdmit:
+            break;
+        case InitGate::kNeedCookie:
             if (cookie != nullptr) {
                 ++counters_.cookies_rejected;
             }
-            ++counters_.cookies_sent;
-            wire::Header rh = h;
-            rh.flags = wire::kFlagResponse;
-            rh.spi_r = IkeSpi(0);
-            auto reply = wire::write_message(wire::Message{
-                    rh,
-                    {wire::make_notify(NotifyType::kCookie,
-                                       cookies_.make(ni->data, remote.address, h.spi_i))}});
-            if (reply) {
-                trace_reply(*reply, 0, step);
-                step.out.datagrams.push_back(OutDatagram{std::move(*reply), local, remote});
-            }
+            send_cookie(m, *ni, local, remote, step);
             return;
-        }
+        case InitGate::kBlocked:
+            ++counters_.init_blocked;
+            reject("IKE_SA_INIT ignored: per-address half-open IKE SA limit (block_threshold) "
+                   "reached",
+                   remote, nullptr, step);
+            return;
+        case InitGate::kGlobalLimit:
+            ++counters_.half_open_dropped;
+            reject("IKE_SA_INIT ignored: half-open IKE SA limit (init_limit_half_open) reached",
+                   remote, nullptr, step);
+            return;
     }
     const InitRequest req{m, raw, local, remote, next_ike_id(), new_ike_spi()};
     InitAnswer answer = respond_ike_sa_init(services_, *this, req, step);
@@ -186,7 +209,7 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
     }
     IkeSa& sa = adopt(std::move(answer.sa));
     if (sa.state() == IkeState::kConnecting) {
-        half_open_.insert(sa.id());  // until it leaves kConnecting (note_changed)
+        half_open_.add(sa.id(), remote.address);  // until it leaves kConnecting (note_changed)
     }
     by_init_[{remote, h.spi_i}] = sa.id();
     init_keys_[sa.id()] = {remote, h.spi_i};

@@ -18,10 +18,10 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "ike/cookies.h"
+#include "ike/half_open.h"
 #include "ike/ike_sa.h"
 #include "ike/sa_index.h"
 #include "ike/sa_registry.h"
@@ -39,8 +39,9 @@ struct ManagerCounters {
     std::uint64_t init_requests{0};
     std::uint64_t cookies_sent{0};
     std::uint64_t cookies_rejected{0};
-    std::uint64_t half_open_dropped{0};
-    std::uint64_t init_refused{0};  ///< answered with an error notify (no proposal, KE, ...)
+    std::uint64_t half_open_dropped{0};  ///< IKE_SA_INIT ignored: init_limit_half_open reached
+    std::uint64_t init_blocked{0};       ///< IKE_SA_INIT ignored: block_threshold of its address
+    std::uint64_t init_refused{0};       ///< answered with an error notify (no proposal, KE, ...)
     std::uint64_t acquires{0};
     std::uint64_t backend_failures{0};
     std::uint64_t nat_mappings{0};         ///< peers whose NAT mapping changed (backend events)
@@ -116,6 +117,14 @@ public:
     /// The IKE SA that holds Child SA `child_id`.
     [[nodiscard]] IkeSa* sa_of_child(std::uint32_t child_id) noexcept;
     [[nodiscard]] std::size_t half_open() const noexcept;
+    /// Half-open IKE SAs set up from address `a` (block_threshold counts these).
+    [[nodiscard]] std::uint32_t half_open_from(const IpAddress& a) const noexcept {
+        return half_open_.from(a);
+    }
+    /// Log lines about outside input suppressed by their rate limits (PEER_LOG, reject()).
+    [[nodiscard]] std::uint64_t log_suppressed() const noexcept {
+        return peer_log_.suppressed_total();
+    }
     /// Timers armed (a leak check: zero once every SA is gone).
     [[nodiscard]] std::size_t pending_timers() const noexcept { return timers_.size(); }
     /// Entries of each lookup index by name (a leak check: all zero once every SA is gone).
@@ -169,6 +178,9 @@ private:
     /// Drops SA `id`'s entry for IKE_SA_INIT retransmits, if it has one.
     void forget_init(std::uint32_t id);
     void reject(const char* what, const Endpoint& remote, const Error* e, Step& step);
+    /// Answers IKE_SA_INIT request `m` with a COOKIE notify (no state kept).
+    void send_cookie(const wire::Message& m, const wire::NoncePayload& ni, const Endpoint& local,
+                     const Endpoint& remote, Step& step);
     /// The (connection, child) names behind a reqid.
     [[nodiscard]] std::optional<std::pair<const PeerConfig*, const ChildConfig*>> by_reqid(
             ReqId reqid) const;
@@ -179,6 +191,7 @@ private:
     Settings settings_;
     Credentials credentials_;
     TimerQueue timers_;
+    PeerLog peer_log_;  ///< before services_, which refers to it
     Services services_;
     CookieJar cookies_;
     SourceLookup source_lookup_;
@@ -197,7 +210,7 @@ private:
     /// IKE_SA_INIT retransmits: (initiator's address, SPIi) of half-open SAs.
     std::unordered_map<InitKey, std::uint32_t, InitHash> by_init_;
     std::unordered_map<std::uint32_t, InitKey> init_keys_;  ///< by_init_ reversed
-    std::unordered_set<std::uint32_t> half_open_;           ///< responder SAs waiting for IKE_AUTH
+    HalfOpenTable half_open_;  ///< responder SAs waiting for IKE_AUTH, per initiator address
     std::vector<std::uint32_t> dead_;  ///< SAs destroyed since the last finish()
     SaIndex index_;
     std::map<std::string, ReqId> reqids_;                               ///< "conn/child" -> reqid
@@ -211,7 +224,6 @@ private:
     std::uint64_t sa_visits_{0};
     ManagerCounters counters_;
     bool stopping_{false};
-    log::RateLimiter bad_input_log_{10, 1000};
 };
 
 }  // namespace ikeplex::ike

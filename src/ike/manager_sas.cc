@@ -59,7 +59,7 @@ void IkeSaManager::unindex(const IkeSa& sa) {
         by_spi_.erase(sa.own_spi().value());
     }
     forget_init(sa.id());
-    half_open_.erase(sa.id());
+    half_open_.remove(sa.id());
     for (const auto& c : sa.children()) {
         index_.remove_child(c->id);
     }
@@ -88,7 +88,7 @@ void IkeSaManager::note_changed(IkeSa& sa) {
     if (before == IkeState::kConnecting && sa.state() != IkeState::kConnecting) {
         // IKE_SA_INIT retransmits are answered only while half-open: the initiator sent
         // IKE_AUTH, so it has our response (and the entry would cost memory per SA)
-        half_open_.erase(sa.id());
+        half_open_.remove(sa.id());
         forget_init(sa.id());
     }
     if (sa.state() == IkeState::kDestroyed && before != IkeState::kDestroyed) {
@@ -112,6 +112,7 @@ std::map<std::string, std::size_t> IkeSaManager::index_sizes() const {
     out["init-requests"] = by_init_.size();
     out["init-keys"] = init_keys_.size();
     out["half-open"] = half_open_.size();
+    out["half-open-addresses"] = half_open_.addresses();
     out["destroyed"] = dead_.size();
     return out;
 }

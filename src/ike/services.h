@@ -11,6 +11,7 @@
 #include "crypto/registry.h"
 #include "ike/config.h"
 #include "ike/output.h"
+#include "ike/peer_log.h"
 #include "ike/spi_allocator.h"
 #include "ike/timer_queue.h"
 #include "util/random.h"
@@ -25,6 +26,8 @@ struct Services {
     const Settings& settings;
     const Credentials& credentials;
     TimerQueue& timers;
+    /// Budgets for the log lines a peer can trigger (PEER_LOG).
+    PeerLog& peer_log;
     /// Draw key-exchange private keys from `random` (tests, simulation, fuzzing) instead of
     /// OpenSSL's generator.
     bool deterministic_keys{false};

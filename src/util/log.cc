@@ -70,9 +70,12 @@ bool RateLimiter::allow(std::uint64_t now_ms) noexcept {
     }
     if (in_window_ < burst_) {
         ++in_window_;
+        reported_ = suppressed_;
+        suppressed_ = 0;
         return true;
     }
     ++suppressed_;
+    ++total_;
     return false;
 }
 

@@ -287,7 +287,9 @@ TEST_P(Lifecycle, SurvivesTheLossOfEachMessage) {
 TEST_P(Lifecycle, HalfOpenLimitDropsAndTimesOut) {
     ike::Settings s;
     s.cookie_threshold = 1000;
-    s.half_open_limit = 3;
+    s.cookie_threshold_ip = ike::Settings::kNoLimit;  // the global limit alone (dos_test.cc)
+    s.block_threshold = ike::Settings::kNoLimit;
+    s.init_limit_half_open = 3;
     Harness hh(3, s);
     PairConfig c = psk_pair();
     load(hh, c, psk_credentials(), psk_credentials());

@@ -97,7 +97,7 @@ ikeplexd {
     EXPECT_EQ(d.engine.retransmit_tries, 3U);
     EXPECT_EQ(d.engine.half_open_timeout, std::chrono::seconds(10));
     EXPECT_EQ(d.engine.cookie_threshold, 7U);
-    EXPECT_EQ(d.engine.half_open_limit, 100U);
+    EXPECT_EQ(d.engine.block_threshold, 100U);
     EXPECT_EQ(d.engine.fragment_size, 1400U);
     EXPECT_EQ(d.window_size, 16U);
     EXPECT_EQ(d.engine.delete_rekeyed_delay, std::chrono::seconds(2));
@@ -105,6 +105,48 @@ ikeplexd {
     EXPECT_EQ(d.log_levels.at("ike"), 4);
     EXPECT_EQ(d.log_levels.at("knl"), -1);
     EXPECT_EQ(d.log_target, "/var/log/ikeplexd.log");
+}
+
+DaemonSettings dos(std::string_view body, Findings& f) {
+    return map_daemon_settings(test::parse_ok("ikeplexd {\n" + std::string(body) + "}\n",
+                                              test::no_files(), "ikeplexd.conf"),
+                               f);
+}
+
+// charon's meaning of its DoS keys (issue 18): per-address thresholds, 0 = off,
+// dos_protection = no, and block_threshold kept above cookie_threshold_ip.
+TEST(DaemonSettings, DosProtectionKeys) {
+    constexpr auto kOff = ike::Settings::kNoLimit;
+    Findings f;
+    DaemonSettings d = dos("half_open_timeout = 30\n", f);
+    EXPECT_EQ(d.engine.cookie_threshold, 30U);
+    EXPECT_EQ(d.engine.cookie_threshold_ip, 3U);
+    EXPECT_EQ(d.engine.block_threshold, 5U);
+    EXPECT_EQ(d.engine.init_limit_half_open, 10000U);
+
+    d = dos("cookie_threshold = 0\ncookie_threshold_ip = 2\nblock_threshold = 0\n"
+            "init_limit_half_open = 0\n",
+            f);
+    EXPECT_EQ(d.engine.cookie_threshold, kOff);
+    EXPECT_EQ(d.engine.cookie_threshold_ip, 2U);
+    EXPECT_EQ(d.engine.block_threshold, kOff);
+    EXPECT_EQ(d.engine.init_limit_half_open, kOff);
+
+    d = dos("dos_protection = no\ninit_limit_half_open = 500\n", f);
+    EXPECT_EQ(d.engine.cookie_threshold, kOff);
+    EXPECT_EQ(d.engine.cookie_threshold_ip, kOff);
+    EXPECT_EQ(d.engine.block_threshold, kOff);
+    EXPECT_EQ(d.engine.init_limit_half_open, 500U);
+    EXPECT_TRUE(f.ok());
+    EXPECT_THAT(f.warnings, IsEmpty());
+
+    d = dos("cookie_threshold_ip = 8\nblock_threshold = 5\n", f);
+    EXPECT_EQ(d.engine.block_threshold, 9U);
+    ASSERT_EQ(f.warnings.size(), 1U);
+    EXPECT_THAT(f.warnings[0].to_string(), ::testing::HasSubstr("ikeplexd.conf:1"));
+    EXPECT_THAT(f.warnings[0].to_string(),
+                ::testing::HasSubstr("block_threshold: raised to 9: it must be above "
+                                     "cookie_threshold_ip (8)"));
 }
 
 TEST(DaemonSettings, Errors) {
