@@ -135,6 +135,22 @@ protected:
         }
     }
 
+    /// Sends "echo" on `c` and runs the loop until its answer is in.
+    bool echo(const UniqueFd& c) {
+        const Bytes req = frame(Packet{PacketType::kCmdRequest, "echo", {}});
+        if (write_some(c, req) != req.size()) {
+            return false;
+        }
+        FrameReader r;
+        std::size_t responses = 0;
+        std::size_t other = 0;
+        return run_until([&] {
+            drain(c, r);
+            count(r, PacketType::kCmdResponse, responses, other);
+            return responses == 1;
+        });
+    }
+
     asio::io_context io_;
     std::string dir_;
     std::string path_;
@@ -144,16 +160,7 @@ protected:
 TEST_F(ServerTest, AnswersACommand) {
     start({});
     UniqueFd c = client();
-    const Bytes req = frame(Packet{PacketType::kCmdRequest, "echo", {}});
-    ASSERT_EQ(write_some(c, req), req.size());
-    FrameReader r;
-    std::size_t responses = 0;
-    std::size_t other = 0;
-    ASSERT_TRUE(run_until([&] {
-        drain(c, r);
-        count(r, PacketType::kCmdResponse, responses, other);
-        return responses == 1;
-    }));
+    ASSERT_TRUE(echo(c));
     EXPECT_EQ(server_->connected(), 1U);
 }
 
@@ -198,20 +205,9 @@ TEST_F(ServerTest, AcceptIsRetriedAfterEmfile) {
     ASSERT_TRUE(failed) << "accept() was not retried after EMFILE";
     EXPECT_EQ(server_->counters().clients, 0U);
 
-    const Bytes req = frame(Packet{PacketType::kCmdRequest, "echo", {}});
     for (const UniqueFd& c : clients) {
-        ASSERT_EQ(write_some(c, req), req.size());
+        ASSERT_TRUE(echo(c));
     }
-    std::vector<FrameReader> readers(clients.size());
-    std::size_t responses = 0;
-    std::size_t other = 0;
-    ASSERT_TRUE(run_until([&] {
-        for (std::size_t i = 0; i < clients.size(); ++i) {
-            drain(clients[i], readers[i]);
-            count(readers[i], PacketType::kCmdResponse, responses, other);
-        }
-        return responses == clients.size();
-    }));
     EXPECT_EQ(server_->counters().clients, clients.size());
 }
 
@@ -329,16 +325,7 @@ TEST_F(ServerTest, ClientsOverTheLimitAreClosed) {
     a = UniqueFd();
     ASSERT_TRUE(run_until([&] { return gone == 1 && server_->connected() == 1; }));
     UniqueFd d = client();
-    const Bytes req = frame(Packet{PacketType::kCmdRequest, "echo", {}});
-    ASSERT_EQ(write_some(d, req), req.size());
-    FrameReader rd;
-    std::size_t responses = 0;
-    std::size_t other = 0;
-    ASSERT_TRUE(run_until([&] {
-        drain(d, rd);
-        count(rd, PacketType::kCmdResponse, responses, other);
-        return responses == 1;
-    }));
+    ASSERT_TRUE(echo(d));
     EXPECT_EQ(server_->counters().clients_refused, 1U);
 }
 
