@@ -315,6 +315,12 @@ int stats(vici::Client& c, bool json, std::ostream& out) {
         << '\n';
     out << "scheduled timers: " << str(*r, "scheduled") << '\n';
     out << "plugins: " << joined_list(*r, "plugins") << '\n';
+    if (const vici::Message* v = r->find_section("vici"); v != nullptr) {
+        out << "VICI: " << str(*v, "clients") << " clients (max " << str(*v, "max-clients") << "), "
+            << str(*v, "clients-refused") << " refused, " << str(*v, "accept-errors")
+            << " accept errors, " << str(*v, "events-dropped") << " events dropped, "
+            << str(*v, "throttled") << " times throttled\n";
+    }
     if (const vici::Message* dp = r->find_section("dataplane"); dp != nullptr) {
         std::vector<std::vector<std::string>> rows{{"worker", "tx-packets", "tx-bytes",
                                                     "rx-packets", "rx-bytes", "fallback-tx",

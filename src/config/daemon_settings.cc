@@ -110,6 +110,14 @@ void add_daemon_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
         }
         d.vici = std::string(v);
     };
+    h["vici_max_clients"] = [&r, &d](std::string_view v, const Setting& s) {
+        const auto n = parse_u64(v);
+        if (!n || *n < 1 || *n > 65536) {
+            r.error(s.pos, s.name, "expected a number of clients from 1 to 65536");
+            return;
+        }
+        d.vici_max_clients = static_cast<std::uint32_t>(*n);
+    };
     h["backend"] = [&r, &d](std::string_view v, const Setting& s) {
         if (v != "none" && v != "userspace" && v != "xfrm") {
             r.error(s.pos, s.name, "expected none, userspace or xfrm");

@@ -6,6 +6,7 @@
 //       port = 500                  # IKE
 //       port_nat_t = 4500           # IKE and ESP in UDP (RFC 3948)
 //       vici = unix:///run/ikeplexd/ikeplexd.vici
+//       vici_max_clients = 256      # VICI clients served at once (more are closed at once)
 //       backend = userspace         # userspace | none | xfrm
 //       workers = 0                 # data-plane workers / RFC 9611 resources (0: one per CPU)
 //       tun = ikeplex0              # userspace: the multi-queue TUN device (one queue per worker)
@@ -51,6 +52,7 @@ struct DaemonSettings {
     std::uint16_t port{500};
     std::uint16_t port_nat_t{4500};
     std::string vici{"unix:///run/ikeplexd/ikeplexd.vici"};
+    std::uint32_t vici_max_clients{256};
     std::string backend{"userspace"};
     std::uint32_t workers{0};
     std::string tun_name{"ikeplex0"};

@@ -113,6 +113,15 @@ Status Daemon::start() {
             settings_.vici.starts_with("unix://") ? settings_.vici.substr(7) : settings_.vici;
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    vici::ServerLimits limits = vici_.limits();
+    limits.max_clients = settings_.vici_max_clients;
+    vici_.set_limits(limits);
+    // Clients that leave free their buffers; after enough of them, give the heap back.
+    vici_.on_client_gone([this](std::size_t released) {
+        if (vici_released_.add(released)) {
+            host_->request_trim("VICI clients left");
+        }
+    });
     IKEPLEX_TRY(vici_.listen(path));
     if (!settings_.swanctl_conf.empty()) {
         if (auto st = config_->load_swanctl_conf(); !st) {

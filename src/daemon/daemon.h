@@ -18,6 +18,7 @@
 #include "config/daemon_settings.h"
 #include "crypto/registry.h"
 #include "daemon/engine_host.h"
+#include "daemon/memory_trim.h"
 #include "daemon/udp_transport.h"
 #include "daemon/vici_config.h"
 #include "daemon/vici_control.h"
@@ -101,6 +102,7 @@ private:
     asio::signal_set signals_;
     asio::steady_timer shutdown_timer_;
     DaemonCounters counters_;
+    ReleaseTally vici_released_;  ///< buffers of VICI clients gone since the last trim
     // The VICI command groups (made at start, when the engine host exists).
     std::unique_ptr<CredentialCommands> credentials_;
     std::unique_ptr<ConfigCommands> config_;

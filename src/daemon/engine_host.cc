@@ -75,16 +75,17 @@ void EngineHost::track_memory(const std::vector<ike::Event>& events) {
             --ike_up_;
         }
     }
-    const std::int64_t now_ms = now().ms;
-    switch (trim_policy_.update(ike_up_, now_ms)) {
-        case TrimPolicy::Action::kNone:
-            return;
-        case TrimPolicy::Action::kTrimNow:
-            trim();
-            return;
-        case TrimPolicy::Action::kTrimLater:
-            break;
+    if (trim_policy_.update(ike_up_, now().ms) != TrimPolicy::Action::kNone) {
+        request_trim("IKE SAs deleted");
     }
+}
+
+void EngineHost::request_trim(const char* why) {
+    if (now().ms >= trim_policy_.next_allowed_ms()) {
+        trim(why);
+        return;
+    }
+    trim_why_ = why;
     if (trim_armed_) {
         return;
     }
@@ -95,14 +96,14 @@ void EngineHost::track_memory(const std::vector<ike::Event>& events) {
             return;  // cancelled: the host is going away
         }
         trim_armed_ = false;
-        trim();
+        trim(trim_why_);
     });
 }
 
-void EngineHost::trim() {
+void EngineHost::trim(const char* why) {
     trim_heap();
     trim_policy_.trimmed(ike_up_, now().ms);
-    log::info(log::Subsystem::kDmn, "heap trimmed: {} IKE SAs established", ike_up_);
+    log::info(log::Subsystem::kDmn, "heap trimmed ({}): {} IKE SAs established", why, ike_up_);
 }
 
 void EngineHost::on_datagram(ByteView message, const Endpoint& local, const Endpoint& remote) {

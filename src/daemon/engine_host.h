@@ -50,6 +50,10 @@ public:
     /// Engine time (milliseconds since the host started) and wall-clock time.
     [[nodiscard]] ike::TimePoint now() const;
     [[nodiscard]] static std::int64_t unix_now();
+    /// Trims the heap now, or when the last trim is an interval old (memory_trim.h); `why`
+    /// goes into the log line.
+    void request_trim(const char* why);
+
     /// When the daemon started (UNIX seconds), for `stats`.
     [[nodiscard]] std::int64_t started_unix() const noexcept { return started_unix_; }
 
@@ -60,7 +64,7 @@ private:
     /// Counts established IKE SAs by their up/down events and trims the heap after a mass
     /// deletion (memory_trim.h), later by a timer if the last trim was too recent.
     void track_memory(const std::vector<ike::Event>& events);
-    void trim();
+    void trim(const char* why);
 
     kernel::Backend& backend_;
     UdpTransport& transport_;
@@ -73,6 +77,7 @@ private:
     TrimPolicy trim_policy_;
     std::size_t ike_up_{0};  // established IKE SAs (ike-up minus ike-down events)
     bool trim_armed_{false};
+    const char* trim_why_{""};  ///< of the trim the timer will do
     std::chrono::milliseconds keep_alive_;
     ike::TimePoint armed_{ike::kNever};
     std::chrono::steady_clock::time_point epoch_;

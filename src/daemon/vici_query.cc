@@ -100,6 +100,15 @@ void QueryCommands::stats(const vici::Message&, const vici::Reply& reply) {
     plugins.add("ikeplex-engine");
     plugins.add(std::string("backend-") + backend_.name());
     add_worker_sections(r);
+    // ikeplex: the VICI server's own load (issue 18: clients, limits, what it held back).
+    const vici::ServerCounters& v = server_.counters();
+    vici::Message& vs = r.add_section("vici");
+    vs.add("clients", std::to_string(server_.connected()));
+    vs.add("max-clients", std::to_string(server_.limits().max_clients));
+    vs.add("clients-refused", std::to_string(v.clients_refused));
+    vs.add("accept-errors", std::to_string(v.accept_errors));
+    vs.add("events-dropped", std::to_string(v.events_dropped));
+    vs.add("throttled", std::to_string(v.throttled));
     reply.respond(r);
 }
 
@@ -218,6 +227,11 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     add_worker_sums(all);
     all.add("vici-requests", std::to_string(v.requests));
     all.add("vici-malformed", std::to_string(v.malformed));
+    all.add("vici-clients", std::to_string(server_.connected()));
+    all.add("vici-clients-refused", std::to_string(v.clients_refused));
+    all.add("vici-accept-errors", std::to_string(v.accept_errors));
+    all.add("vici-events-dropped", std::to_string(v.events_dropped));
+    all.add("vici-throttled", std::to_string(v.throttled));
     all.add("vici-ca-refused", std::to_string(counters_.ca_refused));
     for (const auto& [event, n] : server_.listeners()) {
         all.add("vici-listeners-" + event, std::to_string(n));

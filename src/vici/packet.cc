@@ -135,6 +135,7 @@ Result<std::optional<Packet>> FrameReader::next() {
     Reader r(ByteView(buf_).subspan(pos_));
     auto length = r.read_u32("vici: frame length");
     if (!length) {
+        settle();
         return std::optional<Packet>{};
     }
     if (*length > max_length_) {
@@ -154,6 +155,18 @@ Result<std::optional<Packet>> FrameReader::next() {
         return std::move(packet).error();
     }
     return std::optional<Packet>(std::move(packet).value());
+}
+
+void FrameReader::settle() {
+    if (pos_ != buf_.size()) {
+        return;
+    }
+    if (buf_.capacity() > kKeepCapacity) {
+        buf_ = Bytes{};
+    } else {
+        buf_.clear();
+    }
+    pos_ = 0;
 }
 
 }  // namespace ikeplex::vici

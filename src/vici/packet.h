@@ -96,8 +96,15 @@ public:
     [[nodiscard]] bool failed() const noexcept { return failed_; }
     /// Bytes received but not yet returned as packets.
     [[nodiscard]] std::size_t buffered() const noexcept { return buf_.size() - pos_; }
+    /// Bytes the reader holds allocated. Once everything fed has been returned, a buffer that
+    /// grew beyond kKeepCapacity (for a large frame) is given back.
+    [[nodiscard]] std::size_t capacity() const noexcept { return buf_.capacity(); }
+    static constexpr std::size_t kKeepCapacity = std::size_t{64} * 1024;
 
 private:
+    /// Everything returned: empties the buffer (and frees it if it grew large).
+    void settle();
+
     Bytes buf_;
     std::size_t pos_{0};  ///< start of the first frame not yet returned
     std::size_t max_length_;

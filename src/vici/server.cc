@@ -1,165 +1,32 @@
 #include "vici/server.h"
 
-#include <array>
-#include <deque>
+#include <algorithm>
+#include <cerrno>
+#include <vector>
 
 #include <sys/stat.h>
 
-#include <asio/write.hpp>
 #include <unistd.h>
 
 #include "util/log.h"
+#include "vici/connection.h"
 
 namespace ikeplex::vici {
 
 using asio::local::stream_protocol;
 
-class Connection : public std::enable_shared_from_this<Connection> {
-public:
-    Connection(Server& server, stream_protocol::socket sock, std::uint64_t id)
-        : server_(&server), socket_(std::move(sock)), id_(id) {}
+namespace {
 
-    void start() { read(); }
+constexpr std::chrono::milliseconds kFirstBackoff{10};
+constexpr std::chrono::milliseconds kLastBackoff{1000};
 
-    void send(const Packet& p) {
-        if (closed_) {
-            return;
-        }
-        auto frame = encode_frame(p);
-        if (!frame) {
-            log::error(log::Subsystem::kVici, "vici: cannot encode {} '{}': {}", to_string(p.type),
-                       p.name, frame.error().detail);
-            return;
-        }
-        out_.push_back(std::move(*frame));
-        if (out_.size() == 1) {
-            write();
-        }
-    }
+/// accept() failed for a reason that passes by itself (the next call may well succeed).
+bool transient(const asio::error_code& ec) {
+    return ec == asio::error::connection_aborted || ec == asio::error::interrupted ||
+           ec == asio::error::try_again || ec == asio::error::would_block || ec.value() == EPROTO;
+}
 
-    void finished() {
-        busy_ = false;
-        while (!busy_ && !waiting_.empty() && !closed_) {
-            Packet p = std::move(waiting_.front());
-            waiting_.pop_front();
-            run(std::move(p));
-        }
-    }
-
-    void handle(Packet p) {
-        if (p.type == PacketType::kCmdRequest && busy_) {
-            waiting_.push_back(std::move(p));  // one command at a time, in order
-            return;
-        }
-        run(std::move(p));
-    }
-
-    void close() {
-        if (closed_) {
-            return;
-        }
-        closed_ = true;
-        asio::error_code ec;
-        socket_.close(ec);
-        if (server_ != nullptr) {
-            server_->forget(this);
-        }
-    }
-
-    void detach() { server_ = nullptr; }
-    [[nodiscard]] bool closed() const noexcept { return closed_; }
-    [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
-    [[nodiscard]] bool subscribed(const std::string& e) const { return events_.contains(e); }
-
-private:
-    void run(Packet p) {
-        if (server_ == nullptr) {
-            return;
-        }
-        switch (p.type) {
-            case PacketType::kCmdRequest:
-                busy_ = true;
-                server_->dispatch(shared_from_this(), std::move(p));
-                break;
-            case PacketType::kEventRegister:
-                if (server_->events_.contains(p.name)) {
-                    events_.insert(p.name);
-                    send(Packet{PacketType::kEventConfirm, {}, {}});
-                } else {
-                    send(Packet{PacketType::kEventUnknown, {}, {}});
-                }
-                break;
-            case PacketType::kEventUnregister:
-                events_.erase(p.name);
-                send(Packet{PacketType::kEventConfirm, {}, {}});
-                break;
-            default:
-                ++server_->counters_.malformed;
-                log::info(log::Subsystem::kVici, "vici: client sent {}, closing",
-                          to_string(p.type));
-                close();
-                break;
-        }
-    }
-
-    void read() {
-        auto self = shared_from_this();
-        socket_.async_read_some(asio::buffer(buf_), [this, self](const asio::error_code& ec,
-                                                                 std::size_t n) {
-            if (ec || closed_) {
-                close();
-                return;
-            }
-            reader_.feed(ByteView(buf_.data(), n));
-            for (;;) {
-                auto next = reader_.next();
-                if (!next) {
-                    if (server_ != nullptr) {
-                        ++server_->counters_.malformed;
-                    }
-                    log::info(log::Subsystem::kVici, "vici: bad packet from client {}: {}, closing",
-                              id_, next.error().to_string());
-                    close();
-                    return;
-                }
-                if (!*next) {
-                    break;
-                }
-                handle(std::move(**next));
-                if (closed_) {
-                    return;
-                }
-            }
-            read();
-        });
-    }
-
-    void write() {
-        auto self = shared_from_this();
-        asio::async_write(socket_, asio::buffer(out_.front()),
-                          [this, self](const asio::error_code& ec, std::size_t) {
-                              if (ec) {
-                                  close();
-                                  return;
-                              }
-                              out_.pop_front();
-                              if (!out_.empty() && !closed_) {
-                                  write();
-                              }
-                          });
-    }
-
-    Server* server_;
-    stream_protocol::socket socket_;
-    std::uint64_t id_;
-    FrameReader reader_;
-    std::array<std::uint8_t, 16384> buf_{};
-    std::deque<Bytes> out_;
-    std::deque<Packet> waiting_;
-    std::set<std::string> events_;
-    bool busy_{false};
-    bool closed_{false};
-};
+}  // namespace
 
 void Reply::event(const std::string& name, const Message& m) const {
     conn_->send(Packet{PacketType::kEvent, name, m});
@@ -178,9 +45,12 @@ std::uint64_t Reply::client() const noexcept {
     return conn_->id();
 }
 
-Server::Server(asio::io_context& io) : acceptor_(io) {}
+Server::Server(asio::io_context& io, ServerLimits limits)
+    : acceptor_(io), retry_timer_(io), limits_(limits) {}
 
-Server::~Server() {
+// asio's timer cancel() throws only if the reactor cannot deregister a timer, which does not
+// happen for steady timers; there is no error_code overload with ASIO_NO_DEPRECATED.
+Server::~Server() {  // NOLINT(bugprone-exception-escape)
     close();
 }
 
@@ -208,6 +78,7 @@ Status Server::listen(const std::string& path) {
 void Server::close() {
     asio::error_code ec;
     acceptor_.close(ec);
+    retry_timer_.cancel();
     for (auto& [ptr, weak] : clients_) {
         if (auto c = weak.lock()) {
             c->detach();
@@ -223,15 +94,62 @@ void Server::close() {
 
 void Server::accept() {
     acceptor_.async_accept([this](const asio::error_code& ec, stream_protocol::socket sock) {
-        if (ec) {
-            return;  // closed
+        if (ec == asio::error::operation_aborted) {
+            return;  // closed (the server may be gone: touch nothing)
         }
-        auto c = std::make_shared<Connection>(*this, std::move(sock), next_client_++);
-        clients_[c.get()] = c;
-        ++counters_.clients;
-        c->start();
+        if (ec) {
+            accept_failed(ec);
+            return;
+        }
+        backoff_ = std::chrono::milliseconds(0);
+        admit(std::move(sock));
         accept();
     });
+}
+
+void Server::accept_failed(const asio::error_code& ec) {
+    ++counters_.accept_errors;
+    if (!acceptor_.is_open()) {
+        return;
+    }
+    // Out of descriptors or memory (EMFILE, ENFILE, ENOMEM, ENOBUFS) and anything else that
+    // is not transient: the pending connections stay in the backlog until a retry after a
+    // back-off succeeds (clients leaving free descriptors); accept() is never given up.
+    backoff_ = transient(ec) ? std::chrono::milliseconds(0)
+                             : std::clamp(backoff_ * 2, kFirstBackoff, kLastBackoff);
+    if (accept_log_.allow(now_ms())) {
+        log::warn(log::Subsystem::kVici,
+                  "vici: accept failed: {} ({} clients); retrying in {} ms ({} similar "
+                  "suppressed)",
+                  ec.message(), clients_.size(), backoff_.count(), accept_log_.suppressed());
+    }
+    retry_timer_.expires_after(backoff_);
+    retry_timer_.async_wait([this](const asio::error_code& wait_ec) {
+        if (wait_ec) {
+            return;  // cancelled: closed
+        }
+        accept();
+    });
+}
+
+void Server::admit(stream_protocol::socket sock) {
+    if (clients_.size() >= limits_.max_clients) {
+        ++counters_.clients_refused;
+        if (refused_log_.allow(now_ms())) {
+            log::warn(log::Subsystem::kVici,
+                      "vici: {} clients connected (the limit): closing a new one ({} similar "
+                      "suppressed)",
+                      clients_.size(), refused_log_.suppressed());
+        }
+        asio::error_code ignored;
+        sock.close(ignored);
+        return;
+    }
+    auto c = std::make_shared<Connection>(*this, std::move(sock), next_client_++,
+                                          limits_.output_bound);
+    clients_[c.get()] = c;
+    ++counters_.clients;
+    c->start();
 }
 
 void Server::dispatch(const std::shared_ptr<Connection>& c, Packet p) {
@@ -250,6 +168,25 @@ void Server::dispatch(const std::shared_ptr<Connection>& c, Packet p) {
 
 void Server::forget(Connection* c) {
     clients_.erase(c);
+    if (gone_) {
+        gone_(c->high_water());
+    }
+}
+
+void Server::dropped(const Connection& c) {
+    ++counters_.events_dropped;
+    if (c.dropping() == 1 && dropped_log_.allow(now_ms())) {
+        log::warn(log::Subsystem::kVici,
+                  "vici: client {} does not read its events: dropping them until it does ({} "
+                  "similar suppressed)",
+                  c.id(), dropped_log_.suppressed());
+    }
+}
+
+std::uint64_t Server::now_ms() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::steady_clock::now().time_since_epoch())
+                                              .count());
 }
 
 void Server::add_command(const std::string& name, Command c) {
@@ -261,9 +198,26 @@ void Server::add_event(const std::string& name) {
 }
 
 void Server::publish(const std::string& name, const Message& m) {
+    SharedFrame frame;  // encoded once, for the first subscriber
+    // A drop logs, and a log line may be published again ("log"): walk a copy.
+    std::vector<std::shared_ptr<Connection>> subscribers;
     for (auto& [ptr, weak] : clients_) {
         if (auto c = weak.lock(); c && c->subscribed(name)) {
-            c->send(Packet{PacketType::kEvent, name, m});
+            subscribers.push_back(std::move(c));
+        }
+    }
+    for (const auto& c : subscribers) {
+        if (!frame) {
+            auto encoded = encode_frame(Packet{PacketType::kEvent, name, m});
+            if (!encoded) {
+                log::error(log::Subsystem::kVici, "vici: cannot encode event '{}': {}", name,
+                           encoded.error().detail);
+                return;
+            }
+            frame = std::make_shared<const Bytes>(std::move(*encoded));
+        }
+        if (!c->offer(frame)) {
+            dropped(*c);
         }
     }
 }

@@ -5,8 +5,16 @@
 //
 // The server knows no commands itself: the daemon registers them. One connection runs one
 // command at a time (as swanctl does); a handler may answer later (initiate waits for the SA).
+//
+// Hostile or unlucky load (issue 18) is bounded: a failed accept() (EMFILE, ...) is retried
+// after a back-off that grows from 10 ms to 1 s, so the socket never stops accepting; clients
+// beyond ServerLimits::max_clients are accepted and closed at once; each client's queued
+// output is bounded (connection.h: a client that does not read is no longer read from, and
+// events published to it are dropped and counted). Each of these is counted and logged
+// rate-limited ("N similar suppressed").
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,7 +24,9 @@
 
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
+#include <asio/steady_timer.hpp>
 
+#include "util/log.h"
 #include "util/result.h"
 #include "vici/packet.h"
 
@@ -43,18 +53,33 @@ private:
 };
 
 struct ServerCounters {
-    std::uint64_t clients{0};
+    std::uint64_t clients{0};  ///< clients accepted and served (not those refused)
     std::uint64_t requests{0};
     std::uint64_t unknown_commands{0};
-    std::uint64_t malformed{0};  ///< packets that did not decode; the client is disconnected
+    std::uint64_t malformed{0};        ///< packets that did not decode; the client is disconnected
+    std::uint64_t accept_errors{0};    ///< failed accept() calls (each retried)
+    std::uint64_t clients_refused{0};  ///< accepted over max_clients and closed at once
+    std::uint64_t events_dropped{0};   ///< published events not queued: client over its bound
+    std::uint64_t throttled{0};        ///< times a client's requests were held back
+};
+
+struct ServerLimits {
+    /// Clients served at once; more are accepted and closed at once (ikeplexd.conf
+    /// vici_max_clients).
+    std::size_t max_clients{256};
+    /// Queued output (bytes) per client from which its requests are held back and events
+    /// published to it dropped. A response is queued whole whatever its size (at most one
+    /// frame of 512 KiB, or a command's stream of events), so a client holds at most about
+    /// this bound plus one answer.
+    std::size_t output_bound{std::size_t{256} * 1024};
 };
 
 class Server {
 public:
     using Command = std::function<void(const Message& request, Reply reply)>;
 
-    explicit Server(asio::io_context& io);
-    ~Server();
+    explicit Server(asio::io_context& io, ServerLimits limits = {});
+    ~Server();  // NOLINT(bugprone-exception-escape): see server.cc
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
     Server(Server&&) = delete;
@@ -76,20 +101,43 @@ public:
     [[nodiscard]] std::map<std::string, std::size_t> listeners() const;
 
     [[nodiscard]] const ServerCounters& counters() const noexcept { return counters_; }
+    /// Clients connected now.
+    [[nodiscard]] std::size_t connected() const noexcept { return clients_.size(); }
+    [[nodiscard]] const ServerLimits& limits() const noexcept { return limits_; }
+    /// Applies to clients accepted from now on (the output bound) and to the next accept.
+    void set_limits(const ServerLimits& limits) noexcept { limits_ = limits; }
+
+    /// Called when a client has gone, with about how many bytes its buffers held at most
+    /// (the daemon trims the heap after enough have gone: daemon/memory_trim.h).
+    using GoneHook = std::function<void(std::size_t released)>;
+    void on_client_gone(GoneHook hook) { gone_ = std::move(hook); }
 
 private:
     friend class Connection;
     void accept();
+    void accept_failed(const asio::error_code& ec);
+    void admit(asio::local::stream_protocol::socket sock);
     void dispatch(const std::shared_ptr<Connection>& c, Packet p);
     void forget(Connection* c);
+    /// A published event not queued for `c` (over its bound): counted; logged (rate-limited)
+    /// when it is the first of a run of drops for that client.
+    void dropped(const Connection& c);
+    [[nodiscard]] static std::uint64_t now_ms();
 
     asio::local::stream_protocol::acceptor acceptor_;
+    asio::steady_timer retry_timer_;
+    std::chrono::milliseconds backoff_{0};
     std::string path_;
+    ServerLimits limits_;
     std::map<std::string, Command> commands_;
     std::set<std::string> events_;
     std::map<Connection*, std::weak_ptr<Connection>> clients_;
     std::uint64_t next_client_{1};
     ServerCounters counters_;
+    GoneHook gone_;
+    log::RateLimiter accept_log_{5, 1000};
+    log::RateLimiter refused_log_{5, 1000};
+    log::RateLimiter dropped_log_{5, 1000};
 };
 
 }  // namespace ikeplex::vici

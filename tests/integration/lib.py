@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -232,11 +233,13 @@ def install_credentials(conf_dir, side, certs, ca):
 
 class Ikeplexd:
     """ikeplexd in a namespace, with its own folder, swanctl.conf and VICI socket. `backend`:
-    "none" (IKE only, the default for the IKE tests) or "userspace" (the ESP data plane)."""
+    "none" (IKE only, the default for the IKE tests) or "userspace" (the ESP data plane).
+    `nofile`: its RLIMIT_NOFILE (soft and hard); `env`: extra environment variables."""
 
     def __init__(self, build, ns, folder, swanctl, extra="", workers=4, window=1, preload=True, backend="none",
-                 log_levels=None):
+                 log_levels=None, nofile=None, env=None):
         self.build, self.ns, self.dir = build, ns, folder
+        self.nofile, self.env = nofile, env
         levels = log_levels if log_levels is not None else {"default": 1, "ike": 2}
         level_lines = "\n          ".join(f"{k} = {v}" for k, v in levels.items())
         os.makedirs(folder, exist_ok=True)
@@ -261,9 +264,13 @@ class Ikeplexd:
         self.start()
 
     def start(self):
+        def limits():
+            if self.nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", self.ns, f"{self.build}/apps/ikeplexd", "-c", f"{self.dir}/ikeplexd.conf"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=limits,
+            env={**os.environ, **self.env} if self.env else None)
         wait_until(lambda: os.path.exists(self.vici) or self.proc.poll() is not None, 15, "ikeplexd's socket")
         if self.proc.poll() is not None:
             raise Failure(f"ikeplexd exited: {open(self.dir + '/ikeplexd.log').read()}")

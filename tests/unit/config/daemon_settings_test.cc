@@ -40,6 +40,7 @@ TEST(DaemonSettings, Defaults) {
     EXPECT_FALSE(d.raw_esp);
     EXPECT_TRUE(d.ipsec_mb);
     EXPECT_EQ(d.vici, "unix:///run/ikeplexd/ikeplexd.vici");
+    EXPECT_EQ(d.vici_max_clients, 256U);
     EXPECT_EQ(d.engine.retransmit_tries, 5U);
     EXPECT_EQ(d.window_size, 1U);
 }
@@ -52,6 +53,7 @@ ikeplexd {
     port = 5000
     port_nat_t = 5001
     vici = unix:///tmp/x.vici
+    vici_max_clients = 16
     backend = userspace
     workers = 4
     tun = ipsec7
@@ -84,6 +86,7 @@ ikeplexd {
     EXPECT_EQ(d.port, 5000);
     EXPECT_EQ(d.port_nat_t, 5001);
     EXPECT_EQ(d.vici, "unix:///tmp/x.vici");
+    EXPECT_EQ(d.vici_max_clients, 16U);
     EXPECT_EQ(d.backend, "userspace");
     EXPECT_EQ(d.workers, 4U);
     EXPECT_EQ(d.tun_name, "ipsec7");
@@ -169,6 +172,9 @@ TEST(DaemonSettings, Errors) {
                             "4 or 0.5)"));
     EXPECT_THAT(errors_of("ikeplexd {\n  vici = tcp://127.0.0.1:4502\n}\n"),
                 ElementsAre("ikeplexd.conf:2: ikeplexd.vici: only unix:// sockets are supported"));
+    EXPECT_THAT(errors_of("ikeplexd {\n  vici_max_clients = 0\n}\n"),
+                ElementsAre("ikeplexd.conf:2: ikeplexd.vici_max_clients: expected a number of "
+                            "clients from 1 to 65536"));
     EXPECT_THAT(errors_of("ikeplexd {\n  log {\n    ike = 9\n    foo = 1\n  }\n}\n"),
                 ElementsAre("ikeplexd.conf:3: ikeplexd.log.ike: expected a level from -1 to 4",
                             "ikeplexd.conf:4: ikeplexd.log.foo: unknown log group (dmn ike chd "

@@ -1,4 +1,5 @@
-// The daemon's heap trim after mass deletion of IKE SAs (issue 17).
+// The daemon's heap trim after mass deletion of IKE SAs (issue 17) and after VICI clients
+// leave (issue 18).
 #include "daemon/memory_trim.h"
 
 #include <gtest/gtest.h>
@@ -35,6 +36,18 @@ TEST(TrimPolicy, TheFirstTrimIsNotDelayed) {
     EXPECT_EQ(p.update(10, 0), Action::kNone);
     EXPECT_EQ(p.update(4, 1), Action::kTrimNow);
     trim_heap();  // safe to call any time
+}
+
+// VICI clients that leave: a trim once their buffers add up to the threshold, then again
+// after as much more.
+TEST(ReleaseTally, SaysWhenEnoughHasGone) {
+    ReleaseTally t(1000);
+    EXPECT_FALSE(t.add(400));
+    EXPECT_FALSE(t.add(599));
+    EXPECT_TRUE(t.add(1));
+    EXPECT_FALSE(t.add(999));
+    EXPECT_TRUE(t.add(5000));
+    EXPECT_FALSE(t.add(0));
 }
 
 }  // namespace

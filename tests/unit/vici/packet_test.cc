@@ -372,5 +372,26 @@ TEST(ViciFrameReader, BadPacketIsReportedOnceAndTheStreamGoesOn) {
     EXPECT_FALSE(*reader.next());
 }
 
+// After a large frame the reader gives its buffer back (a client that once sent a big
+// load-conn does not keep 512 KiB for the rest of its connection).
+TEST(ViciFrameReader, GivesALargeBufferBackOnceEverythingIsReturned) {
+    Message m;
+    for (const char* key : {"a", "b", "c", "d", "e"}) {
+        m.add(key, std::string(60 * 1024, 'b'));  // a value holds at most 65535 bytes
+    }
+    const Bytes big = encode_frame(Packet{PacketType::kCmdRequest, "load-conn", m}).value();
+    FrameReader reader;
+    reader.feed(ByteView(big).first(big.size() - 1));
+    EXPECT_FALSE(*reader.next());  // needs its last byte: the buffer is kept
+    EXPECT_GE(reader.capacity(), big.size() - 1);
+    reader.feed(ByteView(big).last(1));
+    auto p = reader.next();
+    ASSERT_TRUE(p && *p);
+    EXPECT_EQ((*p)->message, m);
+    EXPECT_FALSE(*reader.next());
+    EXPECT_LE(reader.capacity(), FrameReader::kKeepCapacity);
+    EXPECT_EQ(reader.buffered(), 0U);
+}
+
 }  // namespace
 }  // namespace ikeplex::vici
