@@ -141,7 +141,8 @@ void add_daemon_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
     };
 }
 
-/// The IKE engine's keys: retransmission, half-open SAs, fragments, window, keepalives.
+/// The IKE engine's keys: retransmission, half-open SAs, Child SAs per IKE SA, fragments,
+/// window, keepalives.
 void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& wide) {
     ike::Settings& e = d.engine;
     h["retransmit_timeout"] = seconds(r, e.retransmit_timeout);
@@ -159,6 +160,14 @@ void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
     h["half_open_timeout"] = seconds(r, e.half_open_timeout);
     h["cookie_threshold"] = u32(r, e.cookie_threshold, 1000000);
     h["block_threshold"] = u32(r, e.half_open_limit, 10000000);
+    h["max_child_sas"] = [&r, &e](std::string_view v, const Setting& s) {
+        const auto n = parse_u64(v);
+        if (!n || *n < 1 || *n > 1000000) {
+            r.error(s.pos, s.name, "expected a number from 1 to 1000000");
+            return;
+        }
+        e.max_child_sas = static_cast<std::uint32_t>(*n);
+    };
     h["fragment_size"] = u32(r, wide.fragment, 65535);
     h["window_size"] = u32(r, d.window_size, 64);
     h["delete_rekeyed_delay"] = seconds(r, e.delete_rekeyed_delay);

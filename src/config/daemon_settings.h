@@ -18,6 +18,7 @@
 //       half_open_timeout = 30
 //       cookie_threshold = 30
 //       block_threshold = 10000     # half-open IKE SAs beyond which IKE_SA_INIT is dropped
+//       max_child_sas = 1024        # Child SAs per IKE SA (beyond: NO_ADDITIONAL_SAS)
 //       fragment_size = 1280
 //       window_size = 1             # our SET_WINDOW_SIZE for every connection
 //       delete_rekeyed_delay = 5

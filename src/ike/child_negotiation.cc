@@ -318,6 +318,13 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
         return error_response(NotifyType::kTsUnacceptable);
     }
     const ChildConfig* child = m.child;
+    if (req.rekeyed == nullptr && sa.at_child_limit(false)) {
+        // RFC 7296 §3.10.1: no more Child SAs on this IKE SA, which stays up. A rekey is never
+        // refused: its new SA replaces the old one. (IKE_AUTH's Child SA is an IKE SA's first,
+        // and max_child_sas is at least 1.)
+        sa.registry().note_child_refused(sa, child->name, step.now);
+        return error_response(NotifyType::kNoAdditionalSas);
+    }
     // RFC 9611: a group member, the group at its limit, or a regular Child SA.
     const Binding binding = bind_member(sa, *child, m.narrowed_r, m.narrowed_i, req.payloads,
                                         req.rekeyed != nullptr, step.now);

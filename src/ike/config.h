@@ -177,7 +177,11 @@ struct Settings {
     Duration half_open_timeout{std::chrono::seconds(30)};
     std::uint32_t cookie_threshold{30};    ///< half-open SAs before COOKIEs are required
     std::uint32_t half_open_limit{10000};  ///< half-open SAs beyond which requests are dropped
-    std::size_t fragment_size{1280};       ///< IKE message size that triggers fragmentation
+    /// Child SAs per IKE SA (RFC 9611 group members and fallbacks included; a rekey's
+    /// successor beside its predecessor counts once): a request for one more is answered
+    /// with NO_ADDITIONAL_SAS, and we ask for none beyond it.
+    std::uint32_t max_child_sas{1024};
+    std::size_t fragment_size{1280};  ///< IKE message size that triggers fragmentation
     Duration delete_rekeyed_delay{std::chrono::seconds(5)};
     std::uint32_t max_cookie_retries{3};
     /// Local resources (CPUs / data-plane workers) that RFC 9611 members bind to.

@@ -86,6 +86,19 @@ void IkeSaManager::reject(const char* what, const Endpoint& remote, const Error*
     }
 }
 
+void IkeSaManager::note_child_refused(const IkeSa& sa, std::string_view child, TimePoint now) {
+    ++counters_.child_sas_refused;
+    if (child_limit_log_.allow(static_cast<std::uint64_t>(now.ms))) {
+        // RateLimiter::suppressed() counts from the start: report those since the last line.
+        const std::uint64_t suppressed = child_limit_log_.suppressed() - child_limit_reported_;
+        child_limit_reported_ = child_limit_log_.suppressed();
+        IKE_LOG(info, sa,
+                "CREATE_CHILD_SA for {} refused with NO_ADDITIONAL_SAS: the IKE_SA holds "
+                "max_child_sas = {} ({} similar suppressed)",
+                child, settings_.max_child_sas, suppressed);
+    }
+}
+
 void IkeSaManager::on_datagram(ByteView datagram, const Endpoint& local, const Endpoint& remote,
                                Step& step) {
     ++counters_.datagrams;
@@ -238,6 +251,11 @@ Result<std::uint32_t> IkeSaManager::start(std::string_view conn, std::string_vie
     }
     if (IkeSa* existing = sa_of_config(*cfg)) {
         if (child_cfg != nullptr) {
+            if (!from_acquire && existing->at_child_limit(true)) {
+                return make_error(Errc::kState,
+                                  "max_child_sas reached: the IKE_SA has (or is negotiating) as "
+                                  "many Child SAs as ikeplexd.conf allows");
+            }
             existing->hold_config(cfg);  // child_cfg lives in cfg, perhaps newer than its own
             // RFC 9611 groups decide what is missing; an operator may ask for another regular
             // Child SA, an acquire only for one that does not exist.
