@@ -71,10 +71,10 @@ bool IkeSa::creating(const ChildConfig& config, ResourceId resource) const noexc
 
 std::size_t IkeSa::child_sas_counted(bool with_queued) const noexcept {
     const auto new_child = [](const Exchange* e) { return e != nullptr && e->creates(); };
-    std::size_t n = static_cast<std::size_t>(
-            std::count_if(children_.begin(), children_.end(), [](const auto& c) {
-                return c->state != ChildState::kRekeyed && c->state != ChildState::kDeleting;
-            }));
+    std::size_t n = 0;
+    for (const auto& c : children_) {
+        n += c->state != ChildState::kRekeyed && c->state != ChildState::kDeleting ? 1U : 0U;
+    }
     n += static_cast<std::size_t>(
             std::count_if(outstanding_.begin(), outstanding_.end(),
                           [&](const auto& o) { return new_child(o.second.exchange.get()); }));
