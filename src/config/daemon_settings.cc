@@ -9,11 +9,14 @@ namespace ikeplex::config {
 
 namespace {
 
-Handler u32(Reporter& r, std::uint32_t& out, std::uint64_t max) {
-    return [&r, &out, max](std::string_view v, const Setting& s) {
+Handler u32(Reporter& r, std::uint32_t& out, std::uint64_t max, std::uint64_t min = 0) {
+    return [&r, &out, max, min](std::string_view v, const Setting& s) {
         const auto n = parse_u64(v);
-        if (!n || *n > max) {
-            r.error(s.pos, s.name, "expected a number up to " + std::to_string(max));
+        if (!n || *n > max || *n < min) {
+            r.error(s.pos, s.name,
+                    min == 0 ? "expected a number up to " + std::to_string(max)
+                             : "expected a number from " + std::to_string(min) + " to " +
+                                       std::to_string(max));
             return;
         }
         out = static_cast<std::uint32_t>(*n);
@@ -160,14 +163,7 @@ void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
     h["half_open_timeout"] = seconds(r, e.half_open_timeout);
     h["cookie_threshold"] = u32(r, e.cookie_threshold, 1000000);
     h["block_threshold"] = u32(r, e.half_open_limit, 10000000);
-    h["max_child_sas"] = [&r, &e](std::string_view v, const Setting& s) {
-        const auto n = parse_u64(v);
-        if (!n || *n < 1 || *n > 1000000) {
-            r.error(s.pos, s.name, "expected a number from 1 to 1000000");
-            return;
-        }
-        e.max_child_sas = static_cast<std::uint32_t>(*n);
-    };
+    h["max_child_sas"] = u32(r, e.max_child_sas, 1000000, 1);
     h["fragment_size"] = u32(r, wide.fragment, 65535);
     h["window_size"] = u32(r, d.window_size, 64);
     h["delete_rekeyed_delay"] = seconds(r, e.delete_rekeyed_delay);
