@@ -202,6 +202,24 @@ void print_child_sas(const vici::Message& children, std::ostream& out) {
     print_groups(groups, out);
 }
 
+/// The daemon left Child SAs out of an IKE SA's listing that would not fit a VICI message.
+void print_truncation(const vici::Message& ike, const vici::Message* children, std::ostream& out) {
+    if (ike.get("child-sas-truncated") != std::optional<std::string_view>("yes")) {
+        return;
+    }
+    std::uint64_t listed = 0;
+    if (children != nullptr) {
+        listed = static_cast<std::uint64_t>(std::count_if(
+                children->begin(), children->end(),
+                [](const vici::Entry& e) { return std::holds_alternative<vici::Section>(e); }));
+    }
+    const std::uint64_t total = num(ike, "child-sas-total");
+    out << fmt::format(
+            "  ... {} more Child SAs not listed ({} of {}: the listing of this IKE SA "
+            "is truncated to fit one VICI message)\n",
+            total > listed ? total - listed : 0, listed, total);
+}
+
 }  // namespace
 
 int list_sas(vici::Client& c, const SaFilter& f, bool json, std::ostream& out) {
@@ -241,10 +259,10 @@ int list_sas(vici::Client& c, const SaFilter& f, bool json, std::ostream& out) {
             }
             print_ike_sa(ike->name, ike->body, out);
             const vici::Message* children = ike->body.find_section("child-sas");
-            if (children == nullptr || children->empty()) {
-                continue;
+            if (children != nullptr && !children->empty()) {
+                print_child_sas(*children, out);
             }
-            print_child_sas(*children, out);
+            print_truncation(ike->body, children, out);
         }
     }
     return 0;
@@ -313,6 +331,10 @@ int stats(vici::Client& c, bool json, std::ostream& out) {
         << (sas != nullptr ? str(*sas, "total") + " total, " + str(*sas, "half-open") + " half-open"
                            : "?")
         << '\n';
+    if (sas != nullptr && sas->get("child-sas-refused")) {
+        out << "Child SAs refused (max_child_sas, NO_ADDITIONAL_SAS): "
+            << str(*sas, "child-sas-refused") << '\n';
+    }
     out << "scheduled timers: " << str(*r, "scheduled") << '\n';
     out << "plugins: " << joined_list(*r, "plugins") << '\n';
     if (const vici::Message* v = r->find_section("vici"); v != nullptr) {

@@ -9,11 +9,14 @@ namespace ikeplex::config {
 
 namespace {
 
-Handler u32(Reporter& r, std::uint32_t& out, std::uint64_t max) {
-    return [&r, &out, max](std::string_view v, const Setting& s) {
+Handler u32(Reporter& r, std::uint32_t& out, std::uint64_t max, std::uint64_t min = 0) {
+    return [&r, &out, max, min](std::string_view v, const Setting& s) {
         const auto n = parse_u64(v);
-        if (!n || *n > max) {
-            r.error(s.pos, s.name, "expected a number up to " + std::to_string(max));
+        if (!n || *n > max || *n < min) {
+            r.error(s.pos, s.name,
+                    min == 0 ? "expected a number up to " + std::to_string(max)
+                             : "expected a number from " + std::to_string(min) + " to " +
+                                       std::to_string(max));
             return;
         }
         out = static_cast<std::uint32_t>(*n);
@@ -189,7 +192,8 @@ void apply_dos(const DosKeys& k, ike::Settings& e, Reporter& r, const SourcePos&
     }
 }
 
-/// The IKE engine's keys: retransmission, half-open SAs, fragments, window, keepalives.
+/// The IKE engine's keys: retransmission, half-open SAs, Child SAs per IKE SA, fragments,
+/// window, keepalives.
 void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& wide) {
     ike::Settings& e = d.engine;
     h["retransmit_timeout"] = seconds(r, e.retransmit_timeout);
@@ -205,6 +209,7 @@ void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
     };
     h["retransmit_tries"] = u32(r, wide.tries, 100);
     h["half_open_timeout"] = seconds(r, e.half_open_timeout);
+    h["max_child_sas"] = u32(r, e.max_child_sas, 1000000, 1);
     h["fragment_size"] = u32(r, wide.fragment, 65535);
     h["window_size"] = u32(r, d.window_size, 64);
     h["delete_rekeyed_delay"] = seconds(r, e.delete_rekeyed_delay);

@@ -22,6 +22,7 @@
 //       cookie_threshold_ip = 3     #   half-open IKE SAs of one address: COOKIEs from it
 //       block_threshold = 5         #   half-open IKE SAs of one address: its requests ignored
 //       init_limit_half_open = 10000  # half-open IKE SAs in all: every request ignored
+//       max_child_sas = 1024        # Child SAs per IKE SA (beyond: NO_ADDITIONAL_SAS)
 //       fragment_size = 1280
 //       window_size = 1             # our SET_WINDOW_SIZE for every connection
 //       delete_rekeyed_delay = 5

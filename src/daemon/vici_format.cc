@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -37,6 +39,24 @@ const char* ike_state(ike::IkeState s) {
 
 std::string encr_name(std::uint16_t id) {
     return wire::transform_name(wire::TransformType::kEncr, id);
+}
+
+/// Bytes `m` takes encoded; more than any frame holds if it cannot be encoded.
+std::size_t encoded_size(const vici::Message& m) {
+    const auto bytes = vici::encode(m);
+    return bytes ? bytes->size() : vici::kMaxFrameLength + 1;
+}
+
+/// Bytes of one entry: a key and a value of `value_length` bytes, or (`value_length` 0) an
+/// empty section, named `name`.
+std::size_t entry_size(std::string_view name, std::size_t value_length) {
+    vici::Message one;
+    if (value_length == 0) {
+        one.add_section(name);
+    } else {
+        one.add(name, std::string(value_length, '0'));
+    }
+    return encoded_size(one);
 }
 
 void add_ts(vici::Message& m, const char* name, const std::vector<ike::TrafficSelector>& ts) {
@@ -170,17 +190,43 @@ void fill_child(vici::Message& m, const ike::IkeSaManager& mgr, const kernel::Ba
 }
 
 void add_ike_section(vici::Message& m, const ike::IkeSaManager& mgr, const kernel::Backend& backend,
-                     const ike::IkeSa& sa, std::int64_t now_ms, std::uint32_t only_child) {
+                     const ike::IkeSa& sa, std::int64_t now_ms, std::uint32_t only_child,
+                     std::size_t max_bytes) {
     vici::Message& body = m.add_section(sa.config() != nullptr ? sa.config()->name : "unknown");
     fill_ike(body, mgr, sa, now_ms);
-    vici::Message& children = body.add_section("child-sas");
+    // What is left for the Child SAs: the child-sas section's own bytes and the two marker
+    // keys (with a count of up to 10 digits) are set aside.
+    const std::size_t taken = encoded_size(m) + entry_size("child-sas", 0) +
+                              entry_size("child-sas-truncated", 3) +
+                              entry_size("child-sas-total", 10);
+    std::size_t room = max_bytes > taken ? max_bytes - taken : 0;
+    vici::Message children;
+    std::size_t total = 0;
+    bool truncated = false;
     for (const auto& c : sa.children()) {
         if (c->state == ike::ChildState::kCreating || (only_child != 0 && c->id != only_child)) {
             continue;
         }
-        vici::Message& cm = children.add_section(fmt::format("{}-{}", c->name(), c->id));
-        fill_child(cm, mgr, backend, sa, *c, now_ms);
+        ++total;
+        if (truncated) {
+            continue;  // counted, not listed
+        }
+        vici::Message one;
+        fill_child(one.add_section(fmt::format("{}-{}", c->name(), c->id)), mgr, backend, sa, *c,
+                   now_ms);
+        const std::size_t size = encoded_size(one);
+        if (size > room) {
+            truncated = true;
+            continue;
+        }
+        room -= size;
+        children.entries.push_back(std::move(one.entries.front()));
     }
+    if (truncated) {
+        body.add("child-sas-truncated", "yes");
+        body.add("child-sas-total", std::to_string(total));
+    }
+    body.add_section("child-sas") = std::move(children);
 }
 
 void add_conn_section(vici::Message& m, const ike::PeerConfig& c) {

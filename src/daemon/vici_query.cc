@@ -96,6 +96,8 @@ void QueryCommands::stats(const vici::Message&, const vici::Reply& reply) {
     vici::Message& sas = r.add_section("ikesas");
     sas.add("total", std::to_string(m.sas().size()));
     sas.add("half-open", std::to_string(m.half_open()));
+    // ikeplex: peers' requests for a Child SA beyond max_child_sas (NO_ADDITIONAL_SAS).
+    sas.add("child-sas-refused", std::to_string(m.counters().child_sas_refused));
     vici::List& plugins = r.add_list("plugins");
     plugins.add("ikeplex-engine");
     plugins.add(std::string("backend-") + backend_.name());
@@ -217,6 +219,7 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("ike-refused-stopping", std::to_string(c.refused_stopping));
     all.add("ike-illegal-transitions", std::to_string(c.illegal_transitions));
     all.add("ike-retransmits", std::to_string(c.retransmits));
+    all.add("child-sas-refused", std::to_string(c.child_sas_refused));
     for (const auto& [name, n] : backend_.counters()) {
         all.add(name, std::to_string(n));
     }

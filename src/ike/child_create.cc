@@ -64,7 +64,7 @@ public:
         return rekeyed_ != 0 ? "CHILD_REKEY" : "CHILD_CREATE";
     }
 
-    Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
+    Result<std::vector<Payload>> build(IkeSa& sa, Step& step) override {
         if (sa.state() != IkeState::kEstablished) {
             return make_error(Errc::kState, "IKE SA not established");
         }
@@ -78,6 +78,13 @@ public:
         if (old == nullptr && !request_still_needed(sa, child_, resource_)) {
             // RFC 9611: e.g. the peer's request gave its resource an SA meanwhile.
             return make_error(Errc::kState, "the group no longer needs it");
+        }
+        if (old == nullptr && sa.at_child_limit(false)) {
+            // The peer's requests filled the IKE SA while ours waited in the queue.
+            step.out.events.push_back(Event{
+                    EventKind::kChildFailed, sa.id(), 0, 0, child_.name, "max_child_sas reached",
+                    sa.config() != nullptr ? sa.config()->name : std::string()});
+            return make_error(Errc::kState, "max_child_sas reached");
         }
         // RFC 7296 §2.9.2: a rekeyed SA keeps its traffic selectors (and its resource).
         offer_ = make_offer(sa, child_, resource_, true, old);
@@ -165,6 +172,8 @@ private:
     void fail(IkeSa& sa, Step& step) { abort(sa, step); }
 
     void on_error(IkeSa& sa, const wire::NotifyPayload& err, Step& step) {
+        // RFC 9611: a request for a resource-bound member (not the fallback, not a rekey).
+        const bool member = offer_ && offer_->resource_info && !offer_->resource.is_none();
         if (offer_) {
             sa.services().spis.release(offer_->spi_in);
             offer_.reset();
@@ -198,6 +207,15 @@ private:
                 // RFC 9611: no more members for this group for now.
                 if (rekeyed_ == 0) {
                     on_ts_max_queue(sa, child_, step);
+                    return;
+                }
+                break;
+            case NotifyType::kNoAdditionalSas:
+                // RFC 7296 §3.10.1: the peer takes no more Child SAs on this IKE SA. Never
+                // retried: a member leaves its group full for a while (as after TS_MAX_QUEUE);
+                // anything else fails below (event child-failed).
+                if (member) {
+                    on_ts_max_queue(sa, child_, step, "NO_ADDITIONAL_SAS");
                     return;
                 }
                 break;

@@ -270,6 +270,18 @@ std::optional<std::vector<Payload>> binding_refusal(const Binding& b) {
     return std::nullopt;
 }
 
+/// NO_ADDITIONAL_SAS (RFC 7296 §3.10.1) for a new Child SA on an IKE SA at `max_child_sas`; the
+/// IKE SA stays up. A rekey is never refused: its new SA replaces the old one. (IKE_AUTH's
+/// Child SA is an IKE SA's first, and max_child_sas is at least 1.)
+std::optional<std::vector<Payload>> limit_refusal(IkeSa& sa, const ChildRequest& req,
+                                                  const ChildConfig& child, Step& step) {
+    if (req.rekeyed != nullptr || !sa.at_child_limit(false)) {
+        return std::nullopt;
+    }
+    sa.registry().note_child_refused(sa, child.name, step.now);
+    return error_response(NotifyType::kNoAdditionalSas);
+}
+
 void log_joined(const IkeSa& sa, const ChildSa& c, ByteView our_id,
                 std::span<const Payload> request) {
     const auto* info = find_notify(request, NotifyType::kSaResourceInfo);
@@ -318,6 +330,9 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
         return error_response(NotifyType::kTsUnacceptable);
     }
     const ChildConfig* child = m.child;
+    if (auto refusal = limit_refusal(sa, req, *child, step)) {
+        return std::move(*refusal);
+    }
     // RFC 9611: a group member, the group at its limit, or a regular Child SA.
     const Binding binding = bind_member(sa, *child, m.narrowed_r, m.narrowed_i, req.payloads,
                                         req.rekeyed != nullptr, step.now);

@@ -182,7 +182,11 @@ struct Settings {
     std::uint32_t cookie_threshold_ip{3};  ///< of one address, from which it needs a COOKIE
     std::uint32_t block_threshold{5};      ///< of one address, from which it is ignored
     std::uint32_t init_limit_half_open{10000};  ///< in all, from which everyone is ignored
-    std::size_t fragment_size{1280};            ///< IKE message size that triggers fragmentation
+    /// Child SAs per IKE SA (RFC 9611 group members and fallbacks included; a rekey's
+    /// successor beside its predecessor counts once): a request for one more is answered
+    /// with NO_ADDITIONAL_SAS, and we ask for none beyond it.
+    std::uint32_t max_child_sas{1024};
+    std::size_t fragment_size{1280};  ///< IKE message size that triggers fragmentation
     Duration delete_rekeyed_delay{std::chrono::seconds(5)};
     std::uint32_t max_cookie_retries{3};
     /// Local resources (CPUs / data-plane workers) that RFC 9611 members bind to.

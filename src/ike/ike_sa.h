@@ -238,6 +238,12 @@ public:
     [[nodiscard]] bool creating(const ChildConfig& config, ResourceId resource) const noexcept;
     /// Whether such a request is sent and not answered yet (not merely queued).
     [[nodiscard]] bool requesting(const ChildConfig& config, ResourceId resource) const noexcept;
+    /// The Child SAs that count against `max_child_sas`: those neither replaced by a rekey
+    /// nor being deleted, plus the new ones requested and not answered yet, plus (with
+    /// `with_queued`) those queued or waiting to be retried.
+    [[nodiscard]] std::size_t child_sas_counted(bool with_queued) const noexcept;
+    /// Whether one more Child SA would go beyond `max_child_sas` (see child_sas_counted()).
+    [[nodiscard]] bool at_child_limit(bool with_queued) const noexcept;
     /// The SA is being deleted or destroyed (nothing new should start on it).
     [[nodiscard]] bool closing() const noexcept {
         return destroying_ || state_ == IkeState::kDeleting || state_ == IkeState::kDestroyed;

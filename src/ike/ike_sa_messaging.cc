@@ -69,6 +69,30 @@ bool IkeSa::creating(const ChildConfig& config, ResourceId resource) const noexc
                        [&](const auto& o) { return match(o.second.exchange.get()); });
 }
 
+std::size_t IkeSa::child_sas_counted(bool with_queued) const noexcept {
+    const auto new_child = [](const Exchange* e) { return e != nullptr && e->creates(); };
+    std::size_t n = 0;
+    for (const auto& c : children_) {
+        n += c->state != ChildState::kRekeyed && c->state != ChildState::kDeleting ? 1U : 0U;
+    }
+    n += static_cast<std::size_t>(
+            std::count_if(outstanding_.begin(), outstanding_.end(),
+                          [&](const auto& o) { return new_child(o.second.exchange.get()); }));
+    if (with_queued) {
+        n += static_cast<std::size_t>(
+                std::count_if(queue_.begin(), queue_.end(),
+                              [&](const ExchangePtr& e) { return new_child(e.get()); }));
+        n += static_cast<std::size_t>(
+                std::count_if(delayed_.begin(), delayed_.end(),
+                              [&](const auto& d) { return new_child(d.second.get()); }));
+    }
+    return n;
+}
+
+bool IkeSa::at_child_limit(bool with_queued) const noexcept {
+    return child_sas_counted(with_queued) >= services_.settings.max_child_sas;
+}
+
 bool IkeSa::busy_with(const char* exchange_name) const noexcept {
     const std::string_view n(exchange_name);
     return std::any_of(queue_.begin(), queue_.end(),

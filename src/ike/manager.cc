@@ -80,11 +80,15 @@ void IkeSaManager::set_credentials(Credentials credentials) {
 
 void IkeSaManager::reject(const char* what, const Endpoint& remote, const Error* e, Step& step) {
     // One budget per kind of rejection (`what` is a literal: its address is the site).
+    if (!log::enabled(log::Subsystem::kNet, spdlog::level::info)) {
+        return;
+    }
     std::uint64_t suppressed = 0;
-    if (log::enabled(log::Subsystem::kNet, spdlog::level::info) &&
-        peer_log_.allow(what, step.now, suppressed)) {
+    const PeerLog::Verdict v = peer_log_.allow(what, step.now, suppressed);
+    if (v != PeerLog::Verdict::kSuppress) {
         log::info(log::Subsystem::kNet, "{} from {}{}{}{}", what, remote, e != nullptr ? ": " : "",
-                  e != nullptr ? wire::describe(*e) : std::string(), suppressed_suffix(suppressed));
+                  e != nullptr ? wire::describe(*e) : std::string(),
+                  suppressed_suffix(v, suppressed, peer_log_.interval_ms()));
     }
 }
 
@@ -103,6 +107,14 @@ void IkeSaManager::send_cookie(const wire::Message& m, const wire::NoncePayload&
         trace_reply(*reply, 0, step);
         step.out.datagrams.push_back(OutDatagram{std::move(*reply), local, remote});
     }
+}
+
+void IkeSaManager::note_child_refused(const IkeSa& sa, std::string_view child, TimePoint now) {
+    ++counters_.child_sas_refused;
+    PEER_LOG(peer_log_, now, info, log::Subsystem::kIke,
+             "{} CREATE_CHILD_SA for {} refused with NO_ADDITIONAL_SAS: the IKE_SA holds "
+             "max_child_sas = {}",
+             sa.label(), child, settings_.max_child_sas);
 }
 
 void IkeSaManager::on_datagram(ByteView datagram, const Endpoint& local, const Endpoint& remote,
@@ -261,6 +273,11 @@ Result<std::uint32_t> IkeSaManager::start(std::string_view conn, std::string_vie
     }
     if (IkeSa* existing = sa_of_config(*cfg)) {
         if (child_cfg != nullptr) {
+            if (!from_acquire && existing->at_child_limit(true)) {
+                return make_error(Errc::kState,
+                                  "max_child_sas reached: the IKE_SA has (or is negotiating) as "
+                                  "many Child SAs as ikeplexd.conf allows");
+            }
             existing->hold_config(cfg);  // child_cfg lives in cfg, perhaps newer than its own
             // RFC 9611 groups decide what is missing; an operator may ask for another regular
             // Child SA, an acquire only for one that does not exist.

@@ -48,6 +48,8 @@ struct ManagerCounters {
     std::uint64_t refused_stopping{0};     ///< IKE_SA_INIT requests and acquires while stopping
     std::uint64_t illegal_transitions{0};  ///< refused IKE SA state changes (bugs; should stay 0)
     std::uint64_t retransmits{0};          ///< our requests sent again (no response in time)
+    /// Peers' requests for a new Child SA answered NO_ADDITIONAL_SAS (max_child_sas).
+    std::uint64_t child_sas_refused{0};
 };
 
 class IkeSaManager final : public SaRegistry {
@@ -147,6 +149,7 @@ public:
     [[nodiscard]] bool first_of_config(const IkeSa& sa) const override;
     void note_illegal_transition() noexcept override { ++counters_.illegal_transitions; }
     void note_retransmit() noexcept override { ++counters_.retransmits; }
+    void note_child_refused(const IkeSa& sa, std::string_view child, TimePoint now) override;
     void note_changed(IkeSa& sa) override;
     void note_child_added(IkeSa& sa, const ChildSa& child) override;
     void note_child_removed(const ChildSa& child) override;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <unordered_map>
 
 #include "ike/time.h"
@@ -21,34 +22,55 @@ public:
     explicit PeerLog(std::uint32_t burst = 20, std::uint64_t interval_ms = 1000) noexcept
         : burst_(burst), interval_ms_(interval_ms) {}
 
-    /// Whether call site `site` may write a line at `now`; if so, `suppressed` is how many of
-    /// its lines were dropped since its previous one.
-    bool allow(const void* site, TimePoint now, std::uint64_t& suppressed);
+    enum class Verdict : std::uint8_t {
+        kSuppress,   ///< drop the line
+        kWrite,      ///< write it (with "N similar suppressed" when N > 0)
+        kWriteLast,  ///< write it, saying that further lines of its kind are suppressed for now
+    };
+
+    /// What to do with a line of call site `site` at `now`: at most `burst` lines per
+    /// interval, plus one that says the rest of the interval is suppressed (so a burst that
+    /// ends in silence is still visible). On kWrite, `suppressed` is how many of the site's
+    /// lines were dropped since its previous one.
+    Verdict allow(const void* site, TimePoint now, std::uint64_t& suppressed);
     /// Lines suppressed so far, all sites together (the `log-suppressed` counter).
     [[nodiscard]] std::uint64_t suppressed_total() const noexcept { return total_; }
+    [[nodiscard]] std::uint64_t interval_ms() const noexcept { return interval_ms_; }
 
 private:
+    struct Site {
+        std::int64_t window_start{0};
+        std::uint32_t in_window{0};
+        bool told{false};  ///< the kWriteLast line of this window was written
+        std::uint64_t suppressed{0};
+    };
     std::uint32_t burst_;
     std::uint64_t interval_ms_;
-    std::unordered_map<const void*, log::RateLimiter> sites_;
+    std::unordered_map<const void*, Site> sites_;
     std::uint64_t total_{0};
 };
 
-/// " (N similar suppressed)" when N > 0, else "".
-std::string suppressed_suffix(std::uint64_t n);
+/// What PEER_LOG appends to a line: " (N similar suppressed)" after a suppression, " (further
+/// similar lines suppressed for up to 1 s)" for kWriteLast, else "".
+std::string suppressed_suffix(PeerLog::Verdict v, std::uint64_t n, std::uint64_t interval_ms);
 
 }  // namespace ikeplex::ike
 
 /// One line through a PeerLog; the site is the macro's expansion (a static's address). `lvl`
 /// is debug, info or warn. Nothing is formatted when the level is off.
-#define PEER_LOG(peer_log, now, lvl, subsystem, ...)                                    \
-    do {                                                                                \
-        static const char ikeplex_peer_log_site = 0;                                    \
-        std::uint64_t ikeplex_suppressed = 0;                                           \
-        if (::spdlog::should_log(::spdlog::level::lvl) &&                               \
-            ::ikeplex::log::enabled(subsystem, ::spdlog::level::lvl) &&                 \
-            (peer_log).allow(&ikeplex_peer_log_site, now, ikeplex_suppressed)) {        \
-            ::ikeplex::log::lvl(subsystem, "{}{}", fmt::format(__VA_ARGS__),            \
-                                ::ikeplex::ike::suppressed_suffix(ikeplex_suppressed)); \
-        }                                                                               \
+#define PEER_LOG(peer_log, now, lvl, subsystem, ...)                                           \
+    do {                                                                                       \
+        static const char ikeplex_peer_log_site = 0;                                           \
+        std::uint64_t ikeplex_suppressed = 0;                                                  \
+        if (::spdlog::should_log(::spdlog::level::lvl) &&                                      \
+            ::ikeplex::log::enabled(subsystem, ::spdlog::level::lvl)) {                        \
+            const auto ikeplex_verdict =                                                       \
+                    (peer_log).allow(&ikeplex_peer_log_site, now, ikeplex_suppressed);         \
+            if (ikeplex_verdict != ::ikeplex::ike::PeerLog::Verdict::kSuppress) {              \
+                ::ikeplex::log::lvl(                                                           \
+                        subsystem, "{}{}", fmt::format(__VA_ARGS__),                           \
+                        ::ikeplex::ike::suppressed_suffix(ikeplex_verdict, ikeplex_suppressed, \
+                                                          (peer_log).interval_ms()));          \
+            }                                                                                  \
+        }                                                                                      \
     } while (false)

@@ -369,6 +369,11 @@ void on_acquire(IkeSa& sa, const ChildConfig& config, ResourceId resource, Step&
         sa.state() == IkeState::kRekeyed) {
         return;
     }
+    if (sa.at_child_limit(true)) {
+        IKE_LOG(debug, sa, "IKE_SA holds max_child_sas = {}: no new CHILD_SA {}",
+                sa.services().settings.max_child_sas, config.name);
+        return;
+    }
     const auto busy = [&](ResourceId r) { return sa.creating(config, r); };
     if (!config.per_cpu_sas || groups_of(sa).by_child[config.name].peer_declined) {
         // A regular Child SA: one unless an operator explicitly asks for another.
@@ -497,15 +502,14 @@ void on_install_failed(IkeSa& sa, const ChildConfig& config, const std::string& 
             std::chrono::duration_cast<std::chrono::seconds>(wait).count());
 }
 
-void on_ts_max_queue(IkeSa& sa, const ChildConfig& config, Step& step) {
+void on_ts_max_queue(IkeSa& sa, const ChildConfig& config, Step& step, const char* why) {
     GroupState& g = groups_of(sa).by_child[config.name];
     g.full = true;
     g.full_until = step.now + sa.services().settings.group_full_backoff;
     IKE_LOG(info, sa,
-            "peer refuses more per-CPU SAs for CHILD_SA {} (TS_MAX_QUEUE) at {} members; traffic "
-            "stays on "
+            "peer refuses more per-CPU SAs for CHILD_SA {} ({}) at {} members; traffic stays on "
             "the existing SAs",
-            config.name, group_member_count(sa, config));
+            config.name, why, group_member_count(sa, config));
 }
 
 }  // namespace ikeplex::ike

@@ -127,8 +127,10 @@ enum class Removal : std::uint8_t {
 /// A Child SA went away (not replaced by a rekey): the group is no longer full; a lost
 /// fallback is re-created while members remain, by the side that did not delete it.
 void on_child_removed(IkeSa& sa, const ChildSa& removed, Removal how, Step& step);
-/// The peer answered TS_MAX_QUEUE for a member of `config`.
-void on_ts_max_queue(IkeSa& sa, const ChildConfig& config, Step& step);
+/// The peer answered TS_MAX_QUEUE (or NO_ADDITIONAL_SAS: `why`) for a member of `config`:
+/// the group is full until a member goes away or `group_full_backoff` passes.
+void on_ts_max_queue(IkeSa& sa, const ChildConfig& config, Step& step,
+                     const char* why = "TS_MAX_QUEUE");
 /// The backend could not install an SA of `config`'s group (e.g. a kernel without ESP): the
 /// group backs off (1 s, 2 s, ...) and after kMaxInstallFailures stops on this IKE SA with one
 /// error, instead of re-creating and deleting its fallback without end.

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "ike/backend_commands.h"
 #include "ike/config.h"
@@ -51,6 +52,9 @@ public:
     virtual void note_illegal_transition() noexcept = 0;
     /// A request of ours was sent again (no response in time).
     virtual void note_retransmit() noexcept = 0;
+    /// A peer's request for a new Child SA of `child` on `sa` was answered NO_ADDITIONAL_SAS:
+    /// the IKE SA holds `max_child_sas` already (counted, logged rate-limited).
+    virtual void note_child_refused(const IkeSa& sa, std::string_view child, TimePoint now) = 0;
     /// An IKE SA's state, connection, endpoints or identities changed: the manager's lookups
     /// follow (an SA not adopted yet is indexed when it is).
     virtual void note_changed(IkeSa& sa) = 0;

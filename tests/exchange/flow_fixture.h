@@ -28,6 +28,8 @@ inline constexpr Duration kSettle = std::chrono::seconds(240);
 class FlowTest : public ::testing::TestWithParam<bool> {
 protected:
     explicit FlowTest(ike::Settings settings = {}) : h(7, settings) {}
+    /// Each side with its own settings (a's and b's, whichever initiates).
+    FlowTest(ike::Settings a_settings, ike::Settings b_settings) : h(7, a_settings, b_settings) {}
 
     Node& ini() { return GetParam() ? h.a() : h.b(); }
     Node& res() { return h.peer(ini()); }

@@ -42,6 +42,7 @@ TEST(DaemonSettings, Defaults) {
     EXPECT_EQ(d.vici, "unix:///run/ikeplexd/ikeplexd.vici");
     EXPECT_EQ(d.vici_max_clients, 256U);
     EXPECT_EQ(d.engine.retransmit_tries, 5U);
+    EXPECT_EQ(d.engine.max_child_sas, 1024U);
     EXPECT_EQ(d.window_size, 1U);
 }
 
@@ -68,6 +69,7 @@ ikeplexd {
     half_open_timeout = 10
     cookie_threshold = 7
     block_threshold = 100
+    max_child_sas = 64
     fragment_size = 1400
     window_size = 16
     delete_rekeyed_delay = 2
@@ -101,6 +103,7 @@ ikeplexd {
     EXPECT_EQ(d.engine.half_open_timeout, std::chrono::seconds(10));
     EXPECT_EQ(d.engine.cookie_threshold, 7U);
     EXPECT_EQ(d.engine.block_threshold, 100U);
+    EXPECT_EQ(d.engine.max_child_sas, 64U);
     EXPECT_EQ(d.engine.fragment_size, 1400U);
     EXPECT_EQ(d.window_size, 16U);
     EXPECT_EQ(d.engine.delete_rekeyed_delay, std::chrono::seconds(2));
@@ -165,6 +168,9 @@ TEST(DaemonSettings, Errors) {
     EXPECT_THAT(
             errors_of("ikeplexd {\n  listen = host.example\n}\n"),
             ElementsAre("ikeplexd.conf:2: ikeplexd.listen: 'host.example' is not an IP address"));
+    EXPECT_THAT(errors_of("ikeplexd {\n  max_child_sas = 0\n}\n"),
+                ElementsAre("ikeplexd.conf:2: ikeplexd.max_child_sas: expected a number from 1 to "
+                            "1000000"));
     EXPECT_THAT(errors_of("ikeplexd {\n  port = 70000\n}\n"),
                 ElementsAre("ikeplexd.conf:2: ikeplexd.port: expected a number up to 65535"));
     EXPECT_THAT(errors_of("ikeplexd {\n  retransmit_timeout = -1\n}\n"),

@@ -2,6 +2,9 @@
 // count of what was suppressed reported once, with the next line written.
 #include "ike/peer_log.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "ike/half_open.h"
@@ -23,23 +26,28 @@ TEST(RateLimiter, ReportsWhatWasSuppressedSinceTheLastLineOnce) {
     EXPECT_EQ(l.suppressed_total(), 3U);
 }
 
-TEST(PeerLog, EachSiteHasItsOwnBudget) {
+TEST(PeerLog, EachSiteHasItsOwnBudgetAndSaysWhenItStartsSuppressing) {
+    using V = PeerLog::Verdict;
     PeerLog p(3, 1000);
     const char a = 0;
     const char b = 0;
     std::uint64_t n = 99;
-    int written_a = 0;
+    std::vector<V> seen;
     for (int i = 0; i < 100; ++i) {
-        written_a += p.allow(&a, TimePoint{i}, n) ? 1 : 0;
+        seen.push_back(p.allow(&a, TimePoint{i}, n));
     }
-    EXPECT_EQ(written_a, 3);
-    EXPECT_TRUE(p.allow(&b, TimePoint{100}, n));  // a's flood does not silence b
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), V::kWrite), 3);
+    EXPECT_EQ(seen[3], V::kWriteLast);  // the burst is over: said once
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), V::kSuppress), 96);
+    EXPECT_EQ(p.allow(&b, TimePoint{100}, n), V::kWrite);  // a's flood does not silence b
     EXPECT_EQ(n, 0U);
-    EXPECT_TRUE(p.allow(&a, TimePoint{1000}, n));
-    EXPECT_EQ(n, 97U);
-    EXPECT_EQ(p.suppressed_total(), 97U);
-    EXPECT_EQ(suppressed_suffix(97), " (97 similar suppressed)");
-    EXPECT_EQ(suppressed_suffix(0), "");
+    EXPECT_EQ(p.allow(&a, TimePoint{1000}, n), V::kWrite);
+    EXPECT_EQ(n, 96U);
+    EXPECT_EQ(p.suppressed_total(), 96U);
+    EXPECT_EQ(suppressed_suffix(V::kWrite, 96, 1000), " (96 similar suppressed)");
+    EXPECT_EQ(suppressed_suffix(V::kWrite, 0, 1000), "");
+    EXPECT_EQ(suppressed_suffix(V::kWriteLast, 0, 1000),
+              " (further similar lines suppressed for up to 1000 ms)");
 }
 
 TEST(HalfOpenTable, CountsPerAddressAndForgetsEmptyAddresses) {
