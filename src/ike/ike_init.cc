@@ -302,6 +302,17 @@ wire::Message init_response(Services& services, const InitRequest& req, IkeSa& n
     return resp;
 }
 
+/// The lines of a new half-open SA: an initiator that returns COOKIEs from many addresses can
+/// cause them at will, so they are rate-limited too.
+void log_half_open(Services& services, const Step& step, const IkeSa& sa, const InitRequest& req,
+                   const wire::Proposal& chosen, const wire::Message& resp) {
+    PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kEnc, "{} generating {}",
+             sa.label(), wire::describe(resp));
+    PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kIke,
+             "{} {} is initiating an IKE_SA; selected proposal: {}", sa.label(), req.remote,
+             describe(chosen));
+}
+
 }  // namespace
 
 Result<Bytes> nat_hash(const crypto::Registry& r, IkeSpi spi_i, IkeSpi spi_r, const Endpoint& e) {
@@ -386,13 +397,7 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     if (!bytes) {
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
-    // Lines per new half-open SA: an initiator that returns cookies from many addresses can
-    // cause them at will, so they are rate-limited too.
-    PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kEnc, "{} generating {}",
-             sa->label(), wire::describe(resp));
-    PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kIke,
-             "{} {} is initiating an IKE_SA; selected proposal: {}", sa->label(), req.remote,
-             describe(*chosen));
+    log_half_open(services, step, *sa, req, *chosen, resp);
     sa->record_init_response(*bytes);
     answer.reply = std::move(*bytes);
     services.timers.set({sa->id(), TimerKind::kHalfOpen, 0},

@@ -88,6 +88,17 @@ def stop_tcpdump(proc, timeout=10):
             proc.wait(timeout=5)
 
 
+def recv_exact(sock, n, what="VICI connection closed"):
+    """Exactly `n` bytes from a stream socket; Failure(`what`) if it closes first."""
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise Failure(what)
+        data += chunk
+    return data
+
+
 class Namespaces:
     """Two namespaces joined by a veth pair: A = 10.99.0.1 and fd00:99::1, B = 10.99.0.2 and
     fd00:99::2 (unique local IPv6, no duplicate address detection)."""

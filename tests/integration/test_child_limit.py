@@ -16,7 +16,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import Failure, Ikeplexd, Namespaces, children, ike_sas, main_wrapper, run, swanctl_conf, wait_until  # noqa: E402
+from lib import (Failure, Ikeplexd, Namespaces, children, ike_sas, main_wrapper, recv_exact, run,  # noqa: E402
+                 swanctl_conf, wait_until)
 
 REQUESTS = 3000   # CREATE_CHILD_SA requests after IKE_AUTH's Child SA
 LIMIT = 1024      # the responder's max_child_sas (the default)
@@ -35,20 +36,7 @@ def vici_packet(command, values):
 
 
 def read_frame(sock):
-    head = b""
-    while len(head) < 4:
-        chunk = sock.recv(4 - len(head))
-        if not chunk:
-            raise Failure("VICI connection closed")
-        head += chunk
-    need = struct.unpack(">I", head)[0]
-    data = b""
-    while len(data) < need:
-        chunk = sock.recv(need - len(data))
-        if not chunk:
-            raise Failure("VICI connection closed")
-        data += chunk
-    return data
+    return recv_exact(sock, struct.unpack(">I", recv_exact(sock, 4))[0])
 
 
 def initiate_many(vici_path, n, batch=100):

@@ -11,6 +11,7 @@
 
 The responder runs with its default DoS settings and log levels. Every wait polls with a
 deadline."""
+import json
 import os
 import re
 import statistics
@@ -32,12 +33,10 @@ IKE = "aes256gcm16-prfsha256-x25519"  # swanctl_conf's default: the flood's requ
 
 
 def counters(d):
-    import json
     return json.loads(d.cli("counters", "--json"))
 
 
 def half_open(d):
-    import json
     return int(json.loads(d.cli("stats", "--json"))["ikesas"]["half-open"])
 
 

@@ -27,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from lib import Failure, Ikeplexd, Namespaces, main_wrapper, run, wait_until  # noqa: E402
+from lib import recv_exact as lib_recv_exact  # noqa: E402
 
 NOFILE = 128
 CLIENTS = 300
@@ -146,13 +147,7 @@ def flood(ours, stop, errors):
 
 
 def recv_exact(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk:
-            raise Failure("the daemon closed a well-behaved client")
-        data += chunk
-    return data
+    return lib_recv_exact(s, n, "the daemon closed a well-behaved client")
 
 
 def hostile_clients(ours):
