@@ -82,7 +82,7 @@ Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<Payload>& o
 /// sent, which must chain to a trusted CA and carry its identity.
 Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
                    const wire::AuthPayload& auth, std::span<const Payload> payloads,
-                   std::int64_t unix_time) {
+                   const Step& step) {
     const bool peer_is_initiator = !sa.is_original_initiator();
     const Bytes octets = IKEPLEX_TRY(signed_octets(sa, peer_is_initiator, id));
     const Credentials& creds = sa.services().credentials;
@@ -115,23 +115,26 @@ Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
         }
     }
     if (certs.empty()) {
-        IKE_LOG(info, sa, "no certificate from '{}'", peer_id.to_string());
+        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} no certificate from '{}'", sa.label(), peer_id.to_string());
         return failed;
     }
     const crypto::Certificate& leaf = certs.front();
     if (!certificate_names(leaf, peer_id.type, peer_id.data)) {
-        IKE_LOG(info, sa, "certificate '{}' does not match identity '{}'", leaf.subject(),
-                peer_id.to_string());
+        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} certificate '{}' does not match identity '{}'", sa.label(), leaf.subject(),
+                 peer_id.to_string());
         return failed;
     }
     if (!creds.cas.verify(leaf, std::span<const crypto::Certificate>(certs).subspan(1),
-                          unix_time)) {
+                          step.unix_time)) {
         return failed;
     }
     const auto sig = crypto::parse_signature_auth(auth.data);
     const auto key = leaf.public_key();
     if (!sig || !key || !key->verify(sig->scheme, octets, sig->signature)) {
-        IKE_LOG(info, sa, "signature of '{}' does not verify", peer_id.to_string());
+        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} signature of '{}' does not verify", sa.label(), peer_id.to_string());
         return failed;
     }
     IKE_LOG(info, sa, "authentication of '{}' with {} successful", peer_id.to_string(),
@@ -221,7 +224,7 @@ public:
             reject(sa, "unexpected peer identity", step);
             return Outcome::kDone;
         }
-        if (!verify_auth(sa, cfg, *idr, *auth, resp, step.unix_time)) {
+        if (!verify_auth(sa, cfg, *idr, *auth, resp, step)) {
             reject(sa, "peer authentication failed", step);
             return Outcome::kDone;
         }
@@ -287,13 +290,14 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
         }
     }
     if (cfg == nullptr) {
-        IKE_LOG(info, sa, "no connection matches peer identity '{}'", peer.to_string());
+        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} no connection matches peer identity '{}'", sa.label(), peer.to_string());
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
     sa.set_config(cfg);
     sa.set_remote_id(peer);
     sa.set_local_id(local_identity(sa));
-    if (!verify_auth(sa, *cfg, *idi, *auth, request, step.unix_time)) {
+    if (!verify_auth(sa, *cfg, *idi, *auth, request, step)) {
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
     std::vector<Payload> out;

@@ -32,8 +32,9 @@ Response answer_request(IkeSa& sa, const wire::Header& h, std::vector<wire::Payl
                         Step& step) {
     // Exchange variant rules first (the second check before any handler, anchors.md B.3).
     if (auto variant = check_request(h.exchange, request); !variant) {
-        IKE_LOG(info, sa, "{} request rejected: {}", wire::to_string(h.exchange),
-                wire::describe(variant.error()));
+        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} {} request rejected: {}", sa.label(), wire::to_string(h.exchange),
+                 wire::describe(variant.error()));
         // RFC 7296 §2.21.3: INVALID_SYNTAX is fatal for both peers once authenticated.
         return Response{
                 error_response(wire::NotifyType::kInvalidSyntax),
