@@ -48,15 +48,18 @@ void for_each_record(ByteView in, int max_records, F&& f) {
     }
 }
 
+inline void write_file(const std::string& path, const Bytes& bytes) {
+    std::ofstream f(path, std::ios::binary);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): bytes to a stream
+    f.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+}
+
 /// Writes named seeds (lists of records) into `dir`.
 inline void write_seeds(const std::string& dir,
                         const std::vector<std::pair<std::string, std::vector<Record>>>& seeds) {
     for (const auto& [name, records] : seeds) {
-        const Bytes bytes = encode(records);
-        std::ofstream f(dir + "/" + name, std::ios::binary);
-        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): bytes to a stream
-        f.write(reinterpret_cast<const char*>(bytes.data()),
-                static_cast<std::streamsize>(bytes.size()));
+        write_file(dir + "/" + name, encode(records));
     }
 }
 
