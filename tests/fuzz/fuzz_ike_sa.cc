@@ -33,7 +33,6 @@
 #include "exchange_harness.h"
 #include "fuzz_records.h"
 #include "ike/proposal.h"
-#include "log_capture.h"
 #include "wire/message.h"
 
 namespace {
@@ -512,14 +511,8 @@ void write_seeds(const std::string& dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-    fuzz::default_flag(argc, argv, "-max_len=65536");
-    LogCapture::install();
-    fuzz::quiet_logs();
     (void)fixed();
-    if (const char* dir = std::getenv("IKEPLEX_FUZZ_SEEDS_OUT")) {
-        write_seeds(dir);
-        std::_Exit(0);
-    }
+    fuzz::initialize_engine_target(argc, argv, write_seeds);
     return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "log_capture.h"
 #include "util/bytes.h"
 
 namespace ikeplex::fuzz {
@@ -89,6 +90,20 @@ inline void default_flag(int* argc, char*** argv, const char* flag) {
     args.push_back(nullptr);
     *argc += 1;
     *argv = args.data();
+}
+
+/// LLVMFuzzerInitialize of the engine targets: 64 KiB inputs unless told otherwise, logs off;
+/// with IKEPLEX_FUZZ_SEEDS_OUT=dir, `write_seeds(dir)` writes the seed corpus and the process
+/// exits.
+inline void initialize_engine_target(int* argc, char*** argv,
+                                     void (*write_seeds)(const std::string& dir)) {
+    default_flag(argc, argv, "-max_len=65536");
+    test::LogCapture::install();
+    quiet_logs();
+    if (const char* dir = std::getenv("IKEPLEX_FUZZ_SEEDS_OUT")) {
+        write_seeds(dir);
+        std::_Exit(0);
+    }
 }
 
 }  // namespace ikeplex::fuzz

@@ -30,7 +30,6 @@
 #include "exchange_harness.h"
 #include "fuzz_records.h"
 #include "ike/proposal.h"
-#include "log_capture.h"
 #include "wire/message.h"
 
 namespace {
@@ -138,7 +137,7 @@ struct Setup {
     }
 };
 
-void write_seeds(const char* dir) {
+void write_seeds(const std::string& dir) {
     Setup s;
     const ike::IkeSa& responder = *s.h.b().manager.sa(s.peer->ike_id);
     const auto& child = *responder.children().front();
@@ -223,14 +222,8 @@ void write_seeds(const char* dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-    fuzz::default_flag(argc, argv, "-max_len=65536");
-    LogCapture::install();
-    fuzz::quiet_logs();
     (void)fixed();
-    if (const char* dir = std::getenv("IKEPLEX_FUZZ_SEEDS_OUT")) {
-        write_seeds(dir);
-        std::_Exit(0);
-    }
+    fuzz::initialize_engine_target(argc, argv, write_seeds);
     return 0;
 }
 
