@@ -115,21 +115,35 @@ Result<const Keys*> keys_for(const crypto::Registry& reg, const ike::IkeAlgorith
     return &cache.emplace(id, Keys{std::move(ike), std::move(child)}).first->second;
 }
 
+/// The IKE SA's algorithms (the connection's first IKE proposal) and the keys for them and
+/// for the first Child SA.
+struct Suite {
+    ike::IkeAlgorithms ike;
+    const Keys* keys{nullptr};
+};
+Result<Suite> suite_of(Node& n) {
+    const ike::ConfigPtr cfg = n.manager.configs().find("conn");
+    if (cfg == nullptr || cfg->ike_proposals.empty() || cfg->children.empty() ||
+        cfg->children.front().esp_proposals.empty()) {
+        return Error{Errc::kNotFound, "established: connection 'conn' not loaded"};
+    }
+    const crypto::Registry& reg = n.manager.services().registry;
+    Suite s;
+    s.ike = IKEPLEX_TRY(ike::ike_algorithms(reg, cfg->ike_proposals.front()));
+    const ike::ChildAlgorithms ca =
+            IKEPLEX_TRY(ike::child_algorithms(reg, cfg->children.front().esp_proposals.front()));
+    s.keys = IKEPLEX_TRY(keys_for(reg, s.ike, ca));
+    return s;
+}
+
 }  // namespace
 
 Result<Established> establish_directly(Harness& h, bool initiator_is_a) {
     Node& ni = initiator_is_a ? h.a() : h.b();
     Node& nr = initiator_is_a ? h.b() : h.a();
-    const ike::ConfigPtr cfg = ni.manager.configs().find("conn");
-    if (cfg == nullptr || cfg->ike_proposals.empty() || cfg->children.empty() ||
-        cfg->children.front().esp_proposals.empty()) {
-        return Error{Errc::kNotFound, "establish_directly: connection 'conn' not loaded"};
-    }
-    const crypto::Registry& reg = ni.manager.services().registry;
-    const ike::IkeAlgorithms a = IKEPLEX_TRY(ike::ike_algorithms(reg, cfg->ike_proposals.front()));
-    const ike::ChildAlgorithms ca =
-            IKEPLEX_TRY(ike::child_algorithms(reg, cfg->children.front().esp_proposals.front()));
-    const Keys* keys = IKEPLEX_TRY(keys_for(reg, a, ca));
+    const Suite suite = IKEPLEX_TRY(suite_of(ni));
+    const ike::IkeAlgorithms& a = suite.ike;
+    const Keys* keys = suite.keys;
     const IkeSpi spi_i = ni.manager.new_ike_spi();
     const IkeSpi spi_r = nr.manager.new_ike_spi();
     Established out;
@@ -144,16 +158,10 @@ Result<Established> establish_directly(Harness& h, bool initiator_is_a) {
 }
 
 Result<PeerSide> establish_with_peer(Harness& h, Node& engine, bool engine_is_initiator) {
-    const ike::ConfigPtr cfg = engine.manager.configs().find("conn");
-    if (cfg == nullptr || cfg->ike_proposals.empty() || cfg->children.empty() ||
-        cfg->children.front().esp_proposals.empty()) {
-        return Error{Errc::kNotFound, "establish_with_peer: connection 'conn' not loaded"};
-    }
+    const Suite suite = IKEPLEX_TRY(suite_of(engine));
+    const ike::IkeAlgorithms& a = suite.ike;
+    const Keys* keys = suite.keys;
     const crypto::Registry& reg = engine.manager.services().registry;
-    const ike::IkeAlgorithms a = IKEPLEX_TRY(ike::ike_algorithms(reg, cfg->ike_proposals.front()));
-    const ike::ChildAlgorithms ca =
-            IKEPLEX_TRY(ike::child_algorithms(reg, cfg->children.front().esp_proposals.front()));
-    const Keys* keys = IKEPLEX_TRY(keys_for(reg, a, ca));
     const IkeSpi own = engine.manager.new_ike_spi();
     const IkeSpi theirs(0x7065657273706931ULL);  // "peerspi1"
     const IkeSpi spi_i = engine_is_initiator ? own : theirs;
