@@ -97,13 +97,20 @@ inline constexpr int kMaxIncludeDepth = 10;             ///< files including fil
 inline constexpr int kMaxSectionDepth = 64;             ///< sections nested in sections
 inline constexpr std::size_t kMaxIncludedFiles = 1000;  ///< files read by one parse
 
+/// The include limits of one parse (the defaults above; the fuzz target lowers them so that
+/// an input cannot make it parse the same file a thousand times).
+struct ParseLimits {
+    int include_depth{kMaxIncludeDepth};
+    std::size_t included_files{kMaxIncludedFiles};
+};
+
 /// Parses settings text. `file_name` is used for positions and as the base of relative include
 /// patterns (its directory; no directory means relative to the working directory). Includes
 /// are read through `fs`. Every problem found is appended to `diagnostics` (parsing goes on after
 /// an error where it sensibly can); if there was any, returns Errc::kConfig.
 Result<Section> parse_settings(std::string_view text, std::string_view file_name,
                                std::vector<Diagnostic>& diagnostics,
-                               const FileSystem& fs = real_file_system());
+                               const FileSystem& fs = real_file_system(), ParseLimits limits = {});
 
 /// Reads `path` through `fs` and parses it as parse_settings() does.
 Result<Section> parse_settings_file(const std::string& path, std::vector<Diagnostic>& diagnostics,

@@ -91,6 +91,7 @@ std::string directory_of(std::string_view file) {
 struct ParseContext {
     const FileSystem& fs;
     std::vector<Diagnostic>& diagnostics;
+    ParseLimits limits;
     std::size_t files_read{0};
 };
 
@@ -485,8 +486,8 @@ private:
     }
 
     void include_files(Section& target, const std::string& pattern, int line, int depth) {
-        if (include_depth_ + 1 > kMaxIncludeDepth) {
-            error(line, "includes nested deeper than " + std::to_string(kMaxIncludeDepth) +
+        if (include_depth_ + 1 > ctx_.limits.include_depth) {
+            error(line, "includes nested deeper than " + std::to_string(ctx_.limits.include_depth) +
                                 " levels at " + quoted(pattern));
             return;
         }
@@ -504,8 +505,9 @@ private:
             return;
         }
         for (const std::string& path : *matches) {
-            if (++ctx_.files_read > kMaxIncludedFiles) {
-                error(line, "more than " + std::to_string(kMaxIncludedFiles) + " files included");
+            if (++ctx_.files_read > ctx_.limits.included_files) {
+                error(line, "more than " + std::to_string(ctx_.limits.included_files) +
+                                    " files included");
                 return;
             }
             auto content = ctx_.fs.read_file(path);
@@ -531,9 +533,10 @@ constexpr const char* kInvalid = "settings: invalid configuration (see diagnosti
 }  // namespace
 
 Result<Section> parse_settings(std::string_view text, std::string_view file_name,
-                               std::vector<Diagnostic>& diagnostics, const FileSystem& fs) {
+                               std::vector<Diagnostic>& diagnostics, const FileSystem& fs,
+                               ParseLimits limits) {
     const std::size_t before = diagnostics.size();
-    ParseContext ctx{fs, diagnostics};
+    ParseContext ctx{fs, diagnostics, limits};
     Section root;
     root.pos = SourcePos{std::string(file_name), 0};
     FileParser parser(ctx, text, std::string(file_name), 0);

@@ -143,6 +143,11 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
     if (!spi_out || !algorithms) {
         return fail("unusable proposal in the response");
     }
+    // Its SPI must not be that of another of our outbound SAs (the backend would install two
+    // outbound SAs under one SPI; found by fuzz_ike_sa).
+    if (sa.child_by_spi_out(*spi_out) != nullptr) {
+        return fail("the peer's SPI is already that of another CHILD_SA");
+    }
     const auto tsi = from_wire(*cp.tsi);
     const auto tsr = from_wire(*cp.tsr);
     // RFC 7296 §2.9: the responder may narrow, never widen.
@@ -347,6 +352,11 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     const auto spi_out = spi_of(chosen->spi);
     auto algorithms = child_algorithms(sa.services().registry, *chosen);
     if (!spi_out || !algorithms) {
+        return error_response(NotifyType::kNoProposalChosen);
+    }
+    // The peer's SPI of another Child SA would be a second outbound SA under one SPI.
+    if (sa.child_by_spi_out(*spi_out) != nullptr) {
+        IKE_LOG(info, sa, "peer's SPI {} for CHILD_SA {} is already in use", *spi_out, child->name);
         return error_response(NotifyType::kNoProposalChosen);
     }
     ByteView g_ir = req.g_ir;

@@ -350,9 +350,15 @@ private:
     bool destroying_{false};
 };
 
-/// strongSwan-style log line for an IKE SA: "[IKE] t[1] message".
-#define IKE_LOG(level, sa, ...)                                                   \
-    ::ikeplex::log::level(::ikeplex::log::Subsystem::kIke, "{} {}", (sa).label(), \
-                          fmt::format(__VA_ARGS__))
+/// strongSwan-style log line for an IKE SA: "[IKE] t[1] message". The message is formatted
+/// only when the line is written.
+#define IKE_LOG(level, sa, ...)                                                           \
+    do {                                                                                  \
+        if (::ikeplex::log::would_log(::ikeplex::log::levels::level,                      \
+                                      ::ikeplex::log::Subsystem::kIke)) {                 \
+            ::ikeplex::log::level(::ikeplex::log::Subsystem::kIke, "{} {}", (sa).label(), \
+                                  fmt::format(__VA_ARGS__));                              \
+        }                                                                                 \
+    } while (false)
 
 }  // namespace ikeplex::ike

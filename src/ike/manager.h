@@ -91,6 +91,9 @@ public:
     /// Record every message sent and received in Output::messages (tests, traces).
     void set_trace_messages(bool on) noexcept { services_.trace_messages = on; }
     [[nodiscard]] const Settings& settings() const noexcept { return settings_; }
+    /// What its IKE SAs use, for tests and fuzz targets that make an IKE SA themselves (as an
+    /// IKE rekey does) and adopt() it.
+    [[nodiscard]] Services& services() noexcept { return services_; }
 
     // --- inputs ---
     /// An IKE datagram (marker already stripped) that arrived on `local` from `remote`.

@@ -27,10 +27,23 @@ inline constexpr std::size_t kSubsystems = 10;
 void set_level(Subsystem s, spdlog::level::level_enum level) noexcept;
 [[nodiscard]] bool enabled(Subsystem s, spdlog::level::level_enum level) noexcept;
 
+/// Whether a line of `level` for `s` would be written: lets a caller skip building what only
+/// the line needs (IKE_LOG formats its message only then).
+[[nodiscard]] inline bool would_log(spdlog::level::level_enum level, Subsystem s) noexcept {
+    return spdlog::should_log(level) && enabled(s, level);
+}
+/// The level of each writer below, by the writer's name (for macros such as IKE_LOG).
+namespace levels {
+inline constexpr spdlog::level::level_enum debug = spdlog::level::debug;
+inline constexpr spdlog::level::level_enum info = spdlog::level::info;
+inline constexpr spdlog::level::level_enum warn = spdlog::level::warn;
+inline constexpr spdlog::level::level_enum error = spdlog::level::err;
+}  // namespace levels
+
 template <class... Args>
 void write(spdlog::level::level_enum level, Subsystem s, fmt::format_string<Args...> f,
            Args&&... args) {
-    if (!spdlog::should_log(level) || !enabled(s, level)) {
+    if (!would_log(level, s)) {
         return;
     }
     spdlog::log(level, "[{}] {}", tag(s), fmt::format(f, std::forward<Args>(args)...));

@@ -1,91 +1,89 @@
 // libFuzzer target: an IKE responder (the full IkeSaManager with deterministic crypto) fed
-// arbitrary input after a real IKE SA was set up with it by a real initiator.
+// arbitrary input once an IKE SA is established with it.
 //
-// The input is a list of records [kind][length:2][data]:
-//   kind % 3 == 0  a raw datagram from the initiator's address;
-//   kind % 3 == 1  an encrypted request: data = [exchange type][first payload][plaintext...],
+// The IKE SA of each input is made directly from fixed keys (tests/support/established.h), not
+// by IKE_SA_INIT and IKE_AUTH: it costs no key exchange and runs no handshake code, so every
+// input starts from the same fresh state (a fresh engine, clock and randomness) at a small
+// price. The connection and its proposals are built once. The input plays the initiator with
+// the IKE SA's keys; what the responder sends is dropped (fuzz_ike_sa answers it).
+//
+// The input is a list of records [kind][length:2][data] (up to 64 KiB in all: the target adds
+// -max_len=65536 unless given another):
+//   kind % 4 == 0  a raw datagram from the initiator's address;
+//   kind % 4 == 1  an encrypted request: data = [exchange type][first payload][plaintext...],
 //                  sealed with the IKE SA's real keys, so arbitrary plaintext reaches the
 //                  decryption, payload parser, exchange rules and every responder handler;
-//   kind % 3 == 2  time passes (data[0] seconds; timers fire, answers are delivered).
-// Set IKEPLEX_FUZZ_SEEDS_OUT=dir to write a seed corpus of meaningful records and exit.
+//   kind % 4 == 2  one encrypted fragment (RFC 7383): data = [exchange type][first payload]
+//                  [fragment number][total fragments][plaintext...]; fragments share the
+//                  message id until one with number >= total, so they reach reassembly;
+//   kind % 4 == 3  time passes (data[0] seconds; timers fire, answers are delivered).
+// Set IKEPLEX_FUZZ_SEEDS_OUT=dir to write the seed corpus (tests/fuzz/corpus/responder) and
+// exit.
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <optional>
 #include <string>
 
+#include <spdlog/spdlog.h>
+
+#include "established.h"
 #include "exchange_harness.h"
+#include "fuzz_records.h"
 #include "ike/proposal.h"
-#include "log_capture.h"
 #include "wire/message.h"
 
 namespace {
 
 using namespace ikeplex;
 using namespace ikeplex::test;
+using fuzz::Record;
 
-struct Record {
-    std::uint8_t kind;
-    Bytes data;
-};
-
-Bytes encode(const std::vector<Record>& records) {
-    Bytes out;
-    for (const Record& r : records) {
-        out.push_back(r.kind);
-        out.push_back(static_cast<std::uint8_t>(r.data.size() >> 8U));
-        out.push_back(static_cast<std::uint8_t>(r.data.size()));
-        out.insert(out.end(), r.data.begin(), r.data.end());
+/// What every input starts from, built once: the two sides' configurations.
+struct Fixed {
+    PairConfig cfg = psk_pair("aes128gcm16-prfsha256-x25519", "aes128gcm16-x25519");
+    Fixed() {
+        cfg.a.window_size = 4;
+        cfg.b.window_size = 4;
     }
-    return out;
+};
+const Fixed& fixed() {
+    static const Fixed f;
+    return f;
 }
 
-Record encrypted(wire::ExchangeType type, const std::vector<wire::Payload>& payloads) {
+Record encrypted(wire::ExchangeType type, const std::vector<wire::Payload>& payloads,
+                 std::uint8_t kind = 1, Bytes fragment = {}) {
     Bytes d{static_cast<std::uint8_t>(type),
             static_cast<std::uint8_t>(payloads.empty() ? wire::PayloadType::kNone
                                                        : payloads.front().type)};
+    d.insert(d.end(), fragment.begin(), fragment.end());
     auto plain = wire::write_payload_chain(payloads);
     if (plain) {
         d.insert(d.end(), plain->begin(), plain->end());
     }
-    return Record{1, std::move(d)};
+    return Record{kind, std::move(d)};
 }
 
-/// The responder side after a successful IKE_SA_INIT/IKE_AUTH, and the initiator's keys.
+/// The responder (node b) with an IKE SA and its Child SA; the input plays the initiator,
+/// with the IKE SA's keys (node a holds nothing; what b sends is dropped).
 struct Setup {
     Harness h{1};
-    PairConfig cfg = psk_pair("aes128gcm16-prfsha256-x25519", "aes128gcm16-x25519");
-    ike::IkeSa* initiator{nullptr};  // valid right after establish(); later see current()
-    std::uint32_t next_mid{2};       // after IKE_SA_INIT (0) and IKE_AUTH (1)
-    std::uint32_t sa_id{0};
+    std::optional<PeerSide> peer;
+    std::uint32_t next_mid{0};  // the directly made IKE SA starts at message id 0
 
-    /// The initiator's IKE SA as it is now (a rekey may have replaced it; message ids then
-    /// start again at 0).
-    ike::IkeSa* current() {
-        auto est = h.a().established();
-        if (est.empty()) {
-            return nullptr;
+    Setup() {
+        // The harness captures log lines and traces messages for tests; a fuzz run reads none.
+        fuzz::quiet_logs();
+        h.b().manager.set_trace_messages(false);
+        h.drop = [](const Datagram& d) { return !d.from_a; };
+        std::vector<ike::PeerConfig> b{fixed().cfg.b};
+        h.b().manager.load(std::move(b));
+        h.b().manager.set_credentials(psk_credentials());
+        auto made = establish_with_peer(h, h.b(), false);
+        if (!made) {
+            std::abort();  // deterministic; must always work
         }
-        if (est.front()->id() != sa_id) {
-            sa_id = est.front()->id();
-            next_mid = 0;
-        }
-        return h.a().manager.find(sa_id);
-    }
-
-    bool establish() {
-        cfg.a.window_size = 4;
-        cfg.b.window_size = 4;
-        load(h, cfg, psk_credentials(), psk_credentials());
-        h.act(h.a(), [&](ike::Step& s) { (void)h.a().manager.initiate("conn", "net", s); });
-        if (!h.run_until(
-                    [&] { return !h.a().established().empty() && !h.b().established().empty(); },
-                    std::chrono::seconds(10))) {
-            return false;
-        }
-        sa_id = h.a().established().front()->id();
-        initiator = h.a().manager.find(sa_id);
-        return initiator != nullptr;
+        peer.emplace(std::move(*made));
     }
 
     void deliver(ByteView datagram) {
@@ -94,34 +92,55 @@ struct Setup {
         h.act(h.b(), [&](ike::Step& s) { h.b().manager.on_datagram(datagram, to, from, s); });
     }
 
+    [[nodiscard]] wire::Header header(std::uint8_t exchange, std::uint32_t mid) const {
+        wire::Header hd;
+        hd.spi_i = peer->spi_i;
+        hd.spi_r = peer->spi_r;
+        hd.exchange = static_cast<wire::ExchangeType>(exchange);
+        hd.flags = wire::kFlagInitiator;
+        hd.message_id = MessageId(mid);
+        return hd;
+    }
+
     void seal_and_deliver(ByteView data) {
-        ike::IkeSa* sa = current();
-        if (data.size() < 2 || sa == nullptr || !sa->crypto()) {
+        if (data.size() < 2) {
             return;
         }
-        wire::Header hd;
-        hd.spi_i = sa->spi_i();
-        hd.spi_r = sa->spi_r();
-        hd.exchange = static_cast<wire::ExchangeType>(data[0]);
-        hd.flags = sa->is_original_initiator() ? wire::kFlagInitiator : 0;
-        hd.message_id = MessageId(next_mid++);
-        const ike::SkCipher& c = sa->crypto()->out;
+        const ike::SkCipher& c = peer->seal;
         const ByteView plain = data.subspan(2);
         const Bytes iv(c.iv_size(), 0x5a);
-        auto sealed = c.seal(hd, static_cast<wire::PayloadType>(data[1]), plain, iv,
-                             c.default_padding(plain.size()));
+        auto sealed = c.seal(header(data[0], next_mid++), static_cast<wire::PayloadType>(data[1]),
+                             plain, iv, c.default_padding(plain.size()));
+        if (sealed) {
+            deliver(*sealed);
+        }
+    }
+
+    void seal_fragment_and_deliver(ByteView data) {
+        if (data.size() < 4) {
+            return;
+        }
+        const ike::SkCipher& c = peer->seal;
+        const std::uint16_t number = data[2];
+        const std::uint16_t total = data[3];
+        const ByteView plain = data.subspan(4);
+        const Bytes iv(c.iv_size(), 0x5a);
+        auto sealed =
+                c.seal_fragment(header(data[0], next_mid), static_cast<wire::PayloadType>(data[1]),
+                                number, total, plain, iv, c.default_padding(plain.size()));
+        if (number >= total) {
+            ++next_mid;
+        }
         if (sealed) {
             deliver(*sealed);
         }
     }
 };
 
-void write_seeds(const char* dir) {
+void write_seeds(const std::string& dir) {
     Setup s;
-    if (!s.establish()) {
-        std::abort();
-    }
-    const auto& child = *s.initiator->children().front();
+    const ike::IkeSa& responder = *s.h.b().manager.sa(s.peer->ike_id);
+    const auto& child = *responder.children().front();
     const auto esp = *ike::parse_proposals("aes128gcm16-x25519", wire::ProtocolId::kEsp);
     const auto spi4 = [](std::uint32_t v) {
         return Bytes{static_cast<std::uint8_t>(v >> 24U), static_cast<std::uint8_t>(v >> 16U),
@@ -130,30 +149,29 @@ void write_seeds(const char* dir) {
     auto offer = esp;
     offer[0].spi = spi4(0x11223344);
     const Bytes nonce(32, 0x42);
-    Bytes ke(32, 0x09);  // the X25519 base point: a valid public value
-    const auto tsi = ike::to_wire(child.local_ts);
-    const auto tsr = ike::to_wire(child.remote_ts);
+    Bytes ke(32, 0x09);                              // the X25519 base point: a valid public value
+    const auto tsi = ike::to_wire(child.remote_ts);  // the initiator's view
+    const auto tsr = ike::to_wire(child.local_ts);
+    const std::vector<wire::Payload> new_child{wire::make_payload(wire::SaPayload{offer}),
+                                               wire::make_payload(wire::NoncePayload{nonce}),
+                                               wire::make_payload(wire::KePayload{31, ke}),
+                                               wire::make_tsi(tsi), wire::make_tsr(tsr)};
     std::vector<std::pair<std::string, std::vector<Record>>> seeds;
     seeds.push_back({"dpd", {encrypted(wire::ExchangeType::kInformational, {})}});
     seeds.push_back({"delete_child",
                      {encrypted(wire::ExchangeType::kInformational,
                                 {wire::make_payload(wire::DeletePayload{wire::ProtocolId::kEsp,
-                                                                        {child.spi_in}})})}});
+                                                                        {child.spi_out}})})}});
     seeds.push_back(
             {"delete_ike",
              {encrypted(wire::ExchangeType::kInformational,
                         {wire::make_payload(wire::DeletePayload{wire::ProtocolId::kIke, {}})})}});
     seeds.push_back({"new_child",
-                     {encrypted(wire::ExchangeType::kCreateChildSa,
-                                {wire::make_payload(wire::SaPayload{offer}),
-                                 wire::make_payload(wire::NoncePayload{nonce}),
-                                 wire::make_payload(wire::KePayload{31, ke}), wire::make_tsi(tsi),
-                                 wire::make_tsr(tsr)}),
-                      Record{2, {5}}}});
+                     {encrypted(wire::ExchangeType::kCreateChildSa, new_child), Record{3, {5}}}});
     seeds.push_back({"rekey_child",
                      {encrypted(wire::ExchangeType::kCreateChildSa,
                                 {wire::make_payload(wire::NotifyPayload{wire::ProtocolId::kEsp,
-                                                                        spi4(child.spi_in.value()),
+                                                                        spi4(child.spi_out.value()),
                                                                         wire::NotifyType::kRekeySa,
                                                                         {}}),
                                  wire::make_payload(wire::SaPayload{offer}),
@@ -167,60 +185,70 @@ void write_seeds(const char* dir) {
                                 {wire::make_payload(wire::SaPayload{ike}),
                                  wire::make_payload(wire::NoncePayload{nonce}),
                                  wire::make_payload(wire::KePayload{31, ke})}),
-                      Record{2, {10}}}});
-    seeds.push_back({"timers", {Record{2, {200}}, Record{2, {200}}}});
-    // A raw datagram: the initiator's own (replayed) IKE_SA_INIT.
-    seeds.push_back({"replayed_init", {Record{0, s.h.sent.front().data}}});
-    for (const auto& [name, records] : seeds) {
-        const Bytes bytes = encode(records);
-        std::ofstream f(std::string(dir) + "/" + name, std::ios::binary);
-        f.write(reinterpret_cast<const char*>(bytes.data()),
-                static_cast<std::streamsize>(bytes.size()));
+                      Record{3, {10}}}});
+    seeds.push_back({"timers", {Record{3, {200}}, Record{3, {200}}}});
+    // A raw datagram: an IKE_SA_INIT request as the initiator would send it.
+    {
+        Harness other(2);
+        PairConfig cfg = fixed().cfg;
+        load(other, cfg, psk_credentials(), psk_credentials());
+        other.act(other.a(),
+                  [&](ike::Step& st) { (void)other.a().manager.initiate("conn", "net", st); });
+        seeds.push_back({"replayed_init", {Record{0, other.sent.front().data}}});
     }
+    // A CREATE_CHILD_SA request in three encrypted fragments (RFC 7383 reassembly).
+    {
+        auto plain = wire::write_payload_chain(new_child);
+        const Bytes& p = *plain;
+        const std::size_t third = p.size() / 3;
+        std::vector<Record> frags;
+        for (std::uint8_t n = 1; n <= 3; ++n) {
+            Bytes d{static_cast<std::uint8_t>(wire::ExchangeType::kCreateChildSa),
+                    static_cast<std::uint8_t>(n == 1 ? wire::PayloadType::kSa
+                                                     : wire::PayloadType::kNone),
+                    n, 3};
+            const std::size_t from = (n - 1) * third;
+            const std::size_t to = n == 3 ? p.size() : n * third;
+            d.insert(d.end(), p.begin() + static_cast<std::ptrdiff_t>(from),
+                     p.begin() + static_cast<std::ptrdiff_t>(to));
+            frags.push_back(Record{2, std::move(d)});
+        }
+        frags.push_back(Record{3, {5}});
+        seeds.push_back({"fragmented_new_child", std::move(frags)});
+    }
+    fuzz::write_seeds(dir, seeds);
 }
 
 }  // namespace
 
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
+    (void)fixed();
+    fuzz::initialize_engine_target(argc, argv, write_seeds);
+    return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const bool once = [] {
-        LogCapture::quiet();
-        spdlog::set_level(spdlog::level::off);
-        if (const char* dir = std::getenv("IKEPLEX_FUZZ_SEEDS_OUT")) {
-            write_seeds(dir);
-            std::_Exit(0);
-        }
-        return true;
-    }();
-    (void)once;
     Setup s;
-    if (!s.establish()) {
-        std::abort();  // the set-up itself is deterministic and must work
-    }
-    const ByteView in(data, size);
-    std::size_t pos = 0;
-    int records = 0;
-    while (pos + 3 <= in.size() && records++ < 64) {
-        const std::uint8_t kind = in[pos];
-        const std::size_t len = std::min<std::size_t>(
-                (std::size_t{in[pos + 1]} << 8U) | in[pos + 2], in.size() - pos - 3);
-        const ByteView rec = in.subspan(pos + 3, len);
-        pos += 3 + len;
-        switch (kind % 3) {
+    fuzz::for_each_record(ByteView(data, size), 64, [&](std::uint8_t kind, ByteView rec) {
+        switch (kind % 4) {
             case 0:
                 s.deliver(rec);
                 break;
             case 1:
                 s.seal_and_deliver(rec);
                 break;
+            case 2:
+                s.seal_fragment_and_deliver(rec);
+                break;
             default:
                 s.h.run_for(std::chrono::seconds(rec.empty() ? 1 : rec[0]));
                 break;
         }
-    }
+    });
     s.h.run_for(std::chrono::seconds(1));
     // Oracle beyond crashes: the engine never commands its backend nonsense (an SA installed
     // twice, a delete of something it never installed).
-    if (!s.h.a().backend.errors.empty() || !s.h.b().backend.errors.empty()) {
+    if (!s.h.b().backend.errors.empty()) {
         std::abort();
     }
     return 0;

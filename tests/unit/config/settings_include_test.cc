@@ -221,6 +221,30 @@ TEST(SettingsInclude, FileCountLimit) {
                 ElementsAre("test.conf:1: more than 1000 files included"));
 }
 
+TEST(SettingsInclude, LowerLimitsOfOneParse) {
+    // What fuzz_settings uses: 3 levels, 16 files. A file that includes itself twice would
+    // otherwise be read 2 + 4 + ... + 1024 times, up to the 1000-file limit.
+    MemoryFileSystem fs;
+    fs.add("/d/self.conf", "include self.conf\ninclude self.conf\n");
+    std::vector<Diagnostic> diags;
+    EXPECT_FALSE(
+            parse_settings("include self.conf\n", "/d/main.conf", diags, fs, ParseLimits{3, 16})
+                    .has_value());
+    EXPECT_EQ(diags.size(), 8U);  // the 4 files at depth 3 refuse both of their includes
+    EXPECT_EQ(diags.front().to_string(),
+              "/d/self.conf:1: includes nested deeper than 3 levels at 'self.conf'");
+    MemoryFileSystem many;
+    for (int i = 0; i < 17; ++i) {
+        many.add("/many/" + std::to_string(i) + ".conf", "");
+    }
+    diags.clear();
+    EXPECT_FALSE(
+            parse_settings("include /many/*.conf\n", "test.conf", diags, many, ParseLimits{3, 16})
+                    .has_value());
+    ASSERT_EQ(diags.size(), 1U);
+    EXPECT_EQ(diags.front().to_string(), "test.conf:1: more than 16 files included");
+}
+
 TEST(MemoryFileSystem, NormalizesAndGlobs) {
     EXPECT_EQ(normalize_path("a//./b/../c"), "a/c");
     EXPECT_EQ(normalize_path("/../x/"), "/x");
