@@ -80,7 +80,7 @@ void IkeSaManager::set_credentials(Credentials credentials) {
 
 void IkeSaManager::reject(const char* what, const Endpoint& remote, const Error* e, Step& step) {
     // One budget per kind of rejection (`what` is a literal: its address is the site).
-    if (!log::enabled(log::Subsystem::kNet, spdlog::level::info)) {
+    if (!log::would_log(spdlog::level::info, log::Subsystem::kNet)) {
         return;
     }
     std::uint64_t suppressed = 0;

@@ -62,8 +62,7 @@ std::string suppressed_suffix(PeerLog::Verdict v, std::uint64_t n, std::uint64_t
     do {                                                                                       \
         static const char ikeplex_peer_log_site = 0;                                           \
         std::uint64_t ikeplex_suppressed = 0;                                                  \
-        if (::spdlog::should_log(::spdlog::level::lvl) &&                                      \
-            ::ikeplex::log::enabled(subsystem, ::spdlog::level::lvl)) {                        \
+        if (::ikeplex::log::would_log(::ikeplex::log::levels::lvl, subsystem)) {               \
             const auto ikeplex_verdict =                                                       \
                     (peer_log).allow(&ikeplex_peer_log_site, now, ikeplex_suppressed);         \
             if (ikeplex_verdict != ::ikeplex::ike::PeerLog::Verdict::kSuppress) {              \

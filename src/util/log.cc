@@ -75,7 +75,6 @@ bool RateLimiter::allow(std::uint64_t now_ms) noexcept {
         return true;
     }
     ++suppressed_;
-    ++total_;
     return false;
 }
 

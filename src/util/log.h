@@ -78,8 +78,6 @@ public:
     /// After allow() returned true: how many events it refused before this one (since the
     /// previous allowed event), for "N similar suppressed".
     [[nodiscard]] std::uint64_t suppressed() const noexcept { return reported_; }
-    /// Every event refused so far.
-    [[nodiscard]] std::uint64_t suppressed_total() const noexcept { return total_; }
 
 private:
     std::uint32_t burst_;
@@ -88,7 +86,6 @@ private:
     std::uint32_t in_window_{0};
     std::uint64_t suppressed_{0};  ///< refused since the last allowed event
     std::uint64_t reported_{0};    ///< suppressed_ when the last event was allowed
-    std::uint64_t total_{0};
     bool started_{false};
 };
 
