@@ -2,6 +2,7 @@
 // action, lifetimes and the RFC 9611 options (strongSwan's per_cpu_sas and ikeplex's
 // per_cpu_sas_max / per_cpu_sas_start).
 #include <algorithm>
+#include <optional>
 
 #include "config/swanctl.h"
 #include "config/swanctl_values.h"
@@ -56,7 +57,21 @@ void add_selector_handlers(Handlers& h, Reporter& r, ike::ChildConfig& c) {
     };
 }
 
-/// mode and start_action.
+/// An action word as strongSwan reads it: 0 none/clear, 1 trap/route, 2 start/restart.
+std::optional<std::size_t> parse_action(std::string_view v) {
+    if (v == "none" || v == "clear") {
+        return 0;
+    }
+    if (v == "trap" || v == "route") {
+        return 1;
+    }
+    if (v == "start" || v == "restart") {
+        return 2;
+    }
+    return std::nullopt;
+}
+
+/// mode and the actions (start_action, dpd_action, close_action).
 void add_mode_handlers(Handlers& h, Reporter& r, ike::ChildConfig& c) {
     h["mode"] = [&r, &c](std::string_view v, const Setting& s) {
         if (v == "tunnel") {
@@ -68,13 +83,35 @@ void add_mode_handlers(Handlers& h, Reporter& r, ike::ChildConfig& c) {
                     "'" + std::string(v) + "': only tunnel and transport are supported");
         }
     };
+    // strongSwan reads the three actions with one vocabulary: start or restart, trap or
+    // route, none or clear; strongSwan 6 also takes "trap|start" for start_action.
     h["start_action"] = [&r, &c](std::string_view v, const Setting& s) {
-        if (v == "none") {
-            c.start_action = ike::StartAction::kNone;
-        } else if (v == "trap") {
-            c.start_action = ike::StartAction::kTrap;
-        } else if (v == "start" || v == "trap|start" || v == "start|trap") {
-            c.start_action = ike::StartAction::kStart;
+        if (v == "trap|start" || v == "start|trap") {
+            c.start_action = ike::StartAction::kTrapStart;
+            return;
+        }
+        static constexpr ike::StartAction kAs[] = {ike::StartAction::kNone, ike::StartAction::kTrap,
+                                                   ike::StartAction::kStart};
+        if (const auto a = parse_action(v)) {
+            c.start_action = kAs[*a];
+        } else {
+            r.error(s.pos, s.name, "expected none, trap, start or trap|start");
+        }
+    };
+    h["dpd_action"] = [&r, &c](std::string_view v, const Setting& s) {
+        static constexpr ike::DpdAction kAs[] = {ike::DpdAction::kClear, ike::DpdAction::kTrap,
+                                                 ike::DpdAction::kRestart};
+        if (const auto a = parse_action(v)) {
+            c.dpd_action = kAs[*a];
+        } else {
+            r.error(s.pos, s.name, "expected clear, trap or restart");
+        }
+    };
+    h["close_action"] = [&r, &c](std::string_view v, const Setting& s) {
+        static constexpr ike::CloseAction kAs[] = {ike::CloseAction::kNone, ike::CloseAction::kTrap,
+                                                   ike::CloseAction::kStart};
+        if (const auto a = parse_action(v)) {
+            c.close_action = kAs[*a];
         } else {
             r.error(s.pos, s.name, "expected none, trap or start");
         }
@@ -141,9 +178,6 @@ void add_data_plane_handlers(Handlers& h, Reporter& r, ike::ChildConfig& c) {
 void add_unsupported_handlers(Handlers& h, Reporter& r) {
     h["updown"] = ignored(r, "updown scripts are not run");
     h["hostaccess"] = ignored(r, "only meaningful for updown scripts, which are not run");
-    h["close_action"] = only(r, {"none"}, "close_action is not supported (only none)");
-    h["dpd_action"] =
-            only(r, {"clear", "none"}, "dpd_action: only clear is supported (the SA is removed)");
     h["ipcomp"] = only(r, {"no"}, "IPComp is not supported");
     h["sha256_96"] = only(r, {"no"}, "the non-standard 96-bit SHA-256 truncation is not supported");
     h["policies"] = only(r, {"yes"}, "policies = no is not supported");

@@ -1,6 +1,7 @@
 // connections.<name> of swanctl.conf (and VICI load-conn): the IKE SA part, the local and
 // remote authentication rounds, and the children.
 #include <algorithm>
+#include <charconv>
 
 #include "config/swanctl.h"
 #include "config/swanctl_values.h"
@@ -193,12 +194,14 @@ void apply_time_defaults(const IkeTimes& t, ike::PeerConfig& c) {
 /// Keys ikeplex implements partly: retries, fragmentation, MOBIKE, uniqueness, certificate
 /// requests and sending.
 void add_option_handlers(Handlers& h, Reporter& r, ike::PeerConfig& c) {
-    h["keyingtries"] = [&r](std::string_view v, const Setting& s) {
-        if (v != "1") {
-            r.warning(s.pos, s.name,
-                      "one attempt is made to establish the IKE SA (retries are not "
-                      "implemented)");
+    h["keyingtries"] = [&r, &c](std::string_view v, const Setting& s) {
+        std::uint32_t n = 0;
+        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc() || end != v.data() + v.size() || v.empty()) {
+            r.error(s.pos, s.name, "expected a number of attempts (0: until one succeeds)");
+            return;
         }
+        c.keyingtries = n;
     };
     h["fragmentation"] = [&r, &c](std::string_view v, const Setting& s) {
         if (v == "yes" || v == "accept" || v == "force") {

@@ -220,6 +220,9 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("ike-illegal-transitions", std::to_string(c.illegal_transitions));
     all.add("ike-retransmits", std::to_string(c.retransmits));
     all.add("child-sas-refused", std::to_string(c.child_sas_refused));
+    all.add("restarts", std::to_string(c.restarts));
+    all.add("retries", std::to_string(c.retries));
+    all.add("traps-installed", std::to_string(c.traps));
     for (const auto& [name, n] : backend_.counters()) {
         all.add(name, std::to_string(n));
     }

@@ -23,7 +23,21 @@
 namespace ikeplex::ike {
 
 enum class Mode : std::uint8_t { kTunnel, kTransport };
-enum class StartAction : std::uint8_t { kNone, kTrap, kStart };
+/// swanctl.conf's start_action: what loading the connection does (strongSwan 6 also takes
+/// "trap|start": a trap policy, and the Child SA started at once).
+enum class StartAction : std::uint8_t { kNone, kTrap, kStart, kTrapStart };
+[[nodiscard]] constexpr bool traps(StartAction a) noexcept {
+    return a == StartAction::kTrap || a == StartAction::kTrapStart;
+}
+[[nodiscard]] constexpr bool starts(StartAction a) noexcept {
+    return a == StartAction::kStart || a == StartAction::kTrapStart;
+}
+/// swanctl.conf's dpd_action: what happens to a Child SA whose peer stopped answering (DPD
+/// or any request's retransmissions timed out): nothing more, a trap policy, or the
+/// connection initiated again at once.
+enum class DpdAction : std::uint8_t { kClear, kTrap, kRestart };
+/// swanctl.conf's close_action: what happens when the peer deletes the Child SA or its IKE SA.
+enum class CloseAction : std::uint8_t { kNone, kTrap, kStart };
 enum class AuthKind : std::uint8_t { kPsk, kPubkey };
 
 /// Child SA lifetimes (strongSwan: rekey_time 1h, life_time = rekey_time * 1.1,
@@ -49,6 +63,8 @@ struct ChildConfig {
     std::vector<wire::Proposal> esp_proposals;
     Mode mode{Mode::kTunnel};
     StartAction start_action{StartAction::kNone};
+    DpdAction dpd_action{DpdAction::kClear};
+    CloseAction close_action{CloseAction::kNone};
     Lifetimes lifetimes;
     /// Packets. charon's default is 32; ikeplex's is 1024 because its data plane has several
     /// workers: a fallback SA shared by them, or a peer's, delivers packets reordered by more
@@ -85,6 +101,9 @@ struct PeerConfig {
     Duration rekey_time{std::chrono::hours(4)};  ///< IKE SA rekeying (0: never)
     Duration rand_time{std::chrono::minutes(24)};
     Duration over_time{std::chrono::minutes(24)};  ///< hard end after rekey_time if not rekeyed
+    /// Attempts to establish the IKE SA as initiator, each a whole retransmission sequence
+    /// (strongSwan's keyingtries); 0: until it succeeds. Retries back off (Settings).
+    std::uint32_t keyingtries{1};
     std::vector<ChildConfig> children;
 
     [[nodiscard]] const ChildConfig* child(std::string_view n) const;
@@ -189,6 +208,10 @@ struct Settings {
     std::size_t fragment_size{1280};  ///< IKE message size that triggers fragmentation
     Duration delete_rekeyed_delay{std::chrono::seconds(5)};
     std::uint32_t max_cookie_retries{3};
+    /// keyingtries: the wait before retry n is restart_delay * 2^(n-1), at most
+    /// restart_delay_max, plus up to half of it at random (retries of many connections spread).
+    Duration restart_delay{std::chrono::seconds(1)};
+    Duration restart_delay_max{std::chrono::seconds(60)};
     /// Local resources (CPUs / data-plane workers) that RFC 9611 members bind to.
     std::uint32_t resources{1};
     /// After TS_MAX_QUEUE, no new member is requested for this long (or until one goes away).

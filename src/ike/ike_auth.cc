@@ -171,6 +171,7 @@ public:
         return wire::ExchangeType::kIkeAuth;
     }
     [[nodiscard]] const char* name() const noexcept override { return "IKE_AUTH"; }
+    [[nodiscard]] const ChildConfig* wanted_child() const override { return child_; }
 
     Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
         if (!sa.crypto()) {

@@ -311,6 +311,32 @@ void IkeSa::on_timer(TimerKind kind, std::uint32_t arg, Step& step) {
             process_queue(step);
             break;
         }
+        case TimerKind::kRestart:
+            break;  // the manager's (heal.cc), never an IKE SA's
+    }
+}
+
+void IkeSa::note_wanted_children() {
+    const auto add = [this](const ChildConfig* c) {
+        if (c != nullptr &&
+            std::find(end_.children.begin(), end_.children.end(), c->name) == end_.children.end()) {
+            end_.children.push_back(c->name);
+        }
+    };
+    for (const auto& c : children_) {
+        // Not the SAs a rekey replaced or being deleted by us: their successors count.
+        if (c->state != ChildState::kRekeyed && c->state != ChildState::kDeleting) {
+            add(c->config);
+        }
+    }
+    for (const auto& [mid, p] : outstanding_) {
+        add(p.exchange ? p.exchange->wanted_child() : nullptr);
+    }
+    for (const ExchangePtr& e : queue_) {
+        add(e->wanted_child());
+    }
+    for (const auto& [at, e] : delayed_) {
+        add(e->wanted_child());
     }
 }
 
@@ -416,6 +442,8 @@ void IkeSa::destroy(const char* reason, Step& step) {
     }
     destroying_ = true;  // aborted exchanges may ask for destruction again
     const bool was_up = up_;
+    end_.was_up = was_up;
+    note_wanted_children();
     up_ = false;
     auto outstanding = std::move(outstanding_);
     auto queued = std::move(queue_);

@@ -73,6 +73,12 @@ public:
                             Step& step) = 0;
     /// No response came, or the IKE SA is going away.
     virtual void abort(IkeSa& sa, Step& step);
+    /// The Child SA configuration this exchange would bring up (IKE_AUTH's first child, a new
+    /// Child SA), to be restored if the IKE SA dies first (heal.cc).
+    [[nodiscard]] virtual const ChildConfig* wanted_child() const {
+        const auto c = creates();
+        return c && c->second == ResourceId::none() ? c->first : nullptr;
+    }
     /// A new Child SA of this config for this resource, if that is what the exchange makes
     /// (RFC 9611: one request per resource at a time).
     [[nodiscard]] virtual std::optional<std::pair<const ChildConfig*, ResourceId>> creates() const {
@@ -90,6 +96,20 @@ struct IkeCrypto {
     SecretBytes sk_d;
     SecretBytes sk_pi;
     SecretBytes sk_pr;
+};
+
+/// Why an IKE SA ended, for what happens next (heal.cc: dpd_action, close_action,
+/// keyingtries).
+enum class EndCause : std::uint8_t {
+    kLocal,       ///< by us: an operator, a rekey, shutdown, a failure of ours
+    kDead,        ///< the peer stopped answering (a request's retransmissions timed out)
+    kPeerClosed,  ///< the peer deleted it
+    kReplaced,    ///< the peer came back (INITIAL_CONTACT): its new IKE SA replaces this one
+};
+struct EndInfo {
+    EndCause cause{EndCause::kLocal};
+    bool was_up{false};                 ///< established (ike-up was reported)
+    std::vector<std::string> children;  ///< Child SA configs it held or was creating
 };
 
 class IkeSa {
@@ -195,6 +215,13 @@ public:
     void delete_ike(const char* reason, Step& step);
     /// Forgets the SA at once (no message): children uninstalled, timers cancelled, event.
     void destroy(const char* reason, Step& step);
+    /// destroy() with the cause recorded for what happens next (end()).
+    void destroy(const char* reason, EndCause cause, Step& step) {
+        end_.cause = cause;
+        destroy(reason, step);
+    }
+    /// How it ended (valid once destroyed).
+    [[nodiscard]] const EndInfo& end() const noexcept { return end_; }
     void queue(ExchangePtr ex, Step& step);
     /// Queues an exchange after a delay (RFC 7296 §2.25: retry after TEMPORARY_FAILURE).
     void queue_later(ExchangePtr ex, Duration delay, Step& step);
@@ -313,6 +340,8 @@ private:
     [[nodiscard]] wire::Header header_for(wire::ExchangeType type, std::uint32_t mid,
                                           bool response) const;
     void schedule_dpd(Step& step);
+    /// Records in end_ the Child SA configs held or being created (destroy()).
+    void note_wanted_children();
     /// The number of requests we accept at once (our SET_WINDOW_SIZE, RFC 7296 §2.3).
     [[nodiscard]] std::uint32_t own_window() const noexcept;
 
@@ -338,6 +367,7 @@ private:
     std::map<std::uint32_t, Reassembly> reassembly_;     // per message id and direction
     std::vector<std::unique_ptr<ChildSa>> children_;
     ExchangeStates states_;
+    EndInfo end_;
     std::uint32_t id_;
     std::uint32_t next_mid_{0};      // our next request's message id
     std::string build_error_;        // why the last request could not be built (for logs)

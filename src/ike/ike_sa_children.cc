@@ -249,6 +249,10 @@ void IkeSa::remove_child(std::uint32_t id, const char* reason, Step& step, bool 
     }
     if (!quiet) {
         on_child_removed(*this, *gone, how, step);
+        if (how == Removal::kDeletedByPeer && gone->config != nullptr &&
+            gone->resource == ResourceId::none()) {
+            registry_.note_child_closed(*this, *gone, step);
+        }
     }
 }
 

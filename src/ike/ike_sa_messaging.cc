@@ -223,7 +223,9 @@ void IkeSa::retransmit(std::uint32_t mid, Step& step) {
         ExchangePtr ex = std::move(p.exchange);
         outstanding_.erase(it);
         ex->abort(*this, step);
-        destroy("peer not responding", step);
+        // Dead, unless we were deleting it anyway (an operator, a rekey's predecessor).
+        const bool ending = state_ == IkeState::kDeleting || state_ == IkeState::kRekeyed;
+        destroy("peer not responding", ending ? EndCause::kLocal : EndCause::kDead, step);
         return;
     }
     ++p.tries;

@@ -68,6 +68,7 @@ bool IkeSaManager::remove(std::string_view name) {
     if (next.size() == before) {
         return false;
     }
+    cancel_restart(name);
     load(std::move(next));
     return true;
 }
@@ -241,7 +242,9 @@ void IkeSaManager::on_timer(Step& step) {
         if (!key) {
             break;
         }
-        if (IkeSa* sa = find(key->ike)) {
+        if (key->ike == 0 && key->kind == TimerKind::kRestart) {
+            on_restart_timer(key->arg, step);
+        } else if (IkeSa* sa = find(key->ike)) {
             sa->on_timer(key->kind, key->arg, step);
         }
     }
@@ -312,29 +315,10 @@ Result<std::uint32_t> IkeSaManager::start(std::string_view conn, std::string_vie
 void IkeSaManager::start_actions(Step& step) {
     for (const PeerConfig& c : configs_) {
         for (const ChildConfig& ch : c.children) {
-            if (ch.start_action == StartAction::kTrap) {
-                const ReqId reqid = reqid_for(c, ch);
-                Policy& p = policies_[PolicyKey{reqid, ch.local_ts, ch.remote_ts}];
-                if (!p.trap && p.users == 0) {
-                    const IpAddress local =
-                            c.local_addrs.empty() ? IpAddress() : c.local_addrs.front();
-                    const IpAddress remote =
-                            c.remote_addrs.empty() ? IpAddress() : c.remote_addrs.front();
-                    p.policy = InstallPolicy{reqid,
-                                             ch.local_ts,
-                                             ch.remote_ts,
-                                             Endpoint{local, c.local_port},
-                                             Endpoint{remote, c.remote_port},
-                                             ch.mode,
-                                             true,
-                                             ch.per_cpu_sas};
-                    step.out.commands.emplace_back(p.policy);
-                    log::info(log::Subsystem::kCfg, "installed trap policy for {}/{} (reqid {})",
-                              c.name, ch.name, reqid.value());
-                }
-                p.trap = true;
-                p.trap_per_cpu = ch.per_cpu_sas;
-            } else if (ch.start_action == StartAction::kStart) {
+            if (traps(ch.start_action)) {
+                install_trap(c, ch, step);
+            }
+            if (starts(ch.start_action)) {
                 if (auto r = start(c.name, ch.name, step, ResourceId::none(), true); !r) {
                     log::error(log::Subsystem::kCfg, "cannot start {}/{}: {}", c.name, ch.name,
                                r.error().detail);
@@ -349,6 +333,9 @@ Status IkeSaManager::terminate_ike(std::uint32_t ike_id, Step& step) {
     IkeSa* sa = find(ike_id);
     if (sa == nullptr) {
         return make_error(Errc::kNotFound, "no such IKE SA");
+    }
+    if (sa->config() != nullptr) {
+        cancel_restart(sa->config()->name);
     }
     sa->delete_ike("terminated by operator", step);
     finish(step);

@@ -50,6 +50,20 @@ struct ManagerCounters {
     std::uint64_t retransmits{0};          ///< our requests sent again (no response in time)
     /// Peers' requests for a new Child SA answered NO_ADDITIONAL_SAS (max_child_sas).
     std::uint64_t child_sas_refused{0};
+    /// Connections initiated again by dpd_action = restart or close_action = start.
+    std::uint64_t restarts{0};
+    /// Attempts to establish repeated after a failed one (keyingtries).
+    std::uint64_t retries{0};
+    /// Trap policies installed (start_action, dpd_action or close_action = trap).
+    std::uint64_t traps{0};
+};
+
+/// A connection waiting to be initiated again (heal.cc), for listings.
+struct PendingRestart {
+    std::string conn;
+    std::vector<std::string> children;
+    std::uint32_t attempts{0};  ///< failed attempts so far (keyingtries counts them)
+    TimePoint at{};             ///< when the next attempt starts
 };
 
 class IkeSaManager final : public SaRegistry {
@@ -113,6 +127,9 @@ public:
     Status terminate_child(std::uint32_t child_id, Step& step);
     Status rekey_ike(std::uint32_t ike_id, Step& step);
     Status rekey_child(std::uint32_t child_id, Step& step);
+    /// Drops a waiting restart or retry of connection `conn` (an operator's terminate,
+    /// unload-conn). True if there was one.
+    bool cancel_restart(std::string_view conn);
 
     // --- views ---
     [[nodiscard]] const ManagerCounters& counters() const noexcept { return counters_; }
@@ -130,6 +147,8 @@ public:
     [[nodiscard]] std::uint64_t log_suppressed() const noexcept {
         return peer_log_.suppressed_total();
     }
+    /// Connections waiting to be initiated again, by name.
+    [[nodiscard]] std::vector<PendingRestart> pending_restarts() const;
     /// Timers armed (a leak check: zero once every SA is gone).
     [[nodiscard]] std::size_t pending_timers() const noexcept { return timers_.size(); }
     /// Entries of each lookup index by name (a leak check: all zero once every SA is gone).
@@ -156,6 +175,7 @@ public:
     void note_changed(IkeSa& sa) override;
     void note_child_added(IkeSa& sa, const ChildSa& child) override;
     void note_child_removed(const ChildSa& child) override;
+    void note_child_closed(IkeSa& sa, const ChildSa& child, Step& step) override;
 
 private:
     struct Policy {
@@ -177,6 +197,19 @@ private:
                                 ResourceId resource, bool from_acquire);
     /// Every call ends here: forget destroyed SAs and tell the host the next deadline.
     void finish(Step& step);
+    // --- healing (manager_heal.cc) ---
+    /// What follows the end of `sa`: dpd_action, close_action, keyingtries.
+    void heal_after(const IkeSa& sa, Step& step);
+    /// Installs a trap policy for `child` of `conn` (start_action, dpd_action, close_action
+    /// = trap); nothing if one is there.
+    void install_trap(const PeerConfig& conn, const ChildConfig& child, Step& step);
+    /// Initiates `conn` with `children` now (attempt 1 of a new series).
+    void restart_now(const PeerConfig& conn, const std::vector<std::string>& children, Step& step);
+    /// A failed attempt: the next one after a back-off with jitter, or giving up.
+    void retry_later(const PeerConfig& conn, const std::vector<std::string>& children, Step& step);
+    void on_restart_timer(std::uint32_t slot, Step& step);
+    /// The SA of a connection came up: its failed attempts are forgotten.
+    void restart_succeeded(const IkeSa& sa);
     /// Whether `sa` is the one the manager holds under its id.
     [[nodiscard]] bool adopted(const IkeSa& sa) const noexcept;
     /// Drops a destroyed SA from every index (finish() then deletes it).
@@ -224,6 +257,15 @@ private:
     using PolicyKey = std::tuple<ReqId, std::vector<TrafficSelector>, std::vector<TrafficSelector>>;
     std::map<PolicyKey, Policy> policies_;
     std::map<std::pair<ReqId, ResourceId>, TimePoint> acquiring_;
+    struct Restart {
+        std::vector<std::string> children;
+        std::uint32_t attempts{0};  ///< failed attempts of this series
+        std::uint32_t slot{0};      ///< the timer's arg while waiting (0: not waiting)
+        TimePoint at{};
+    };
+    std::map<std::string, Restart, std::less<>> restarts_;  ///< by connection name
+    std::map<std::uint32_t, std::string> restart_slots_;    ///< timer arg -> connection
+    std::uint32_t next_restart_slot_{1};
     std::uint32_t next_ike_id_{1};
     std::uint32_t next_child_id_{1};
     std::uint32_t next_reqid_{1};

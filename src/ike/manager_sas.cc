@@ -38,17 +38,22 @@ void IkeSaManager::finish(Step& step) {
             }
         }
     }
-    // Only the SAs destroyed since the last call (ids can repeat; an SA goes once).
-    const std::vector<std::uint32_t> dead = std::move(dead_);
-    dead_.clear();
-    for (std::uint32_t id : dead) {
-        auto it = sas_.find(id);
-        if (it == sas_.end() || alive(*it->second)) {
-            continue;
+    // Only the SAs destroyed since the last call (ids can repeat; an SA goes once). What
+    // follows an SA's end (heal_after) may start another, which may end at once: until none.
+    while (!dead_.empty()) {
+        const std::vector<std::uint32_t> dead = std::move(dead_);
+        dead_.clear();
+        for (std::uint32_t id : dead) {
+            auto it = sas_.find(id);
+            if (it == sas_.end() || alive(*it->second)) {
+                continue;
+            }
+            ++sa_visits_;
+            unindex(*it->second);
+            const std::unique_ptr<IkeSa> gone = std::move(it->second);
+            sas_.erase(it);
+            heal_after(*gone, step);
         }
-        ++sa_visits_;
-        unindex(*it->second);
-        sas_.erase(it);
     }
     step.out.wakeup = timers_.next();
 }
@@ -93,6 +98,9 @@ void IkeSaManager::note_changed(IkeSa& sa) {
     }
     if (sa.state() == IkeState::kDestroyed && before != IkeState::kDestroyed) {
         dead_.push_back(sa.id());
+    }
+    if (sa.state() == IkeState::kEstablished && before != IkeState::kEstablished) {
+        restart_succeeded(sa);
     }
 }
 
@@ -229,7 +237,7 @@ void IkeSaManager::initial_contact(IkeSa& keep, Step& step) {
         }
         IKE_LOG(info, *sa, "INITIAL_CONTACT from '{}': deleting this old IKE_SA",
                 keep.remote_id().to_string());
-        sa->destroy("replaced after INITIAL_CONTACT", step);
+        sa->destroy("replaced after INITIAL_CONTACT", EndCause::kReplaced, step);
     }
 }
 

@@ -62,6 +62,8 @@ public:
     virtual void note_child_added(IkeSa& sa, const ChildSa& child) = 0;
     /// A Child SA left its IKE SA (removed, or moving to another one).
     virtual void note_child_removed(const ChildSa& child) = 0;
+    /// The peer deleted Child SA `child` of `sa` (not a rekey's): its close_action.
+    virtual void note_child_closed(IkeSa& sa, const ChildSa& child, Step& step) = 0;
 };
 
 }  // namespace ikeplex::ike

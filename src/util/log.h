@@ -32,13 +32,16 @@ void set_level(Subsystem s, spdlog::level::level_enum level) noexcept;
 [[nodiscard]] inline bool would_log(spdlog::level::level_enum level, Subsystem s) noexcept {
     return spdlog::should_log(level) && enabled(s, level);
 }
-/// The level of each writer below, by the writer's name (for macros such as IKE_LOG).
+/// The level of each writer below, by the writer's name (for macros such as IKE_LOG, which
+/// name both with one token: hence the writers' lower-case names).
+// NOLINTBEGIN(readability-identifier-naming)
 namespace levels {
 inline constexpr spdlog::level::level_enum debug = spdlog::level::debug;
 inline constexpr spdlog::level::level_enum info = spdlog::level::info;
 inline constexpr spdlog::level::level_enum warn = spdlog::level::warn;
 inline constexpr spdlog::level::level_enum error = spdlog::level::err;
 }  // namespace levels
+// NOLINTEND(readability-identifier-naming)
 
 template <class... Args>
 void write(spdlog::level::level_enum level, Subsystem s, fmt::format_string<Args...> f,

@@ -67,6 +67,8 @@ ikeplexd {
     retransmit_base = 1.5
     retransmit_tries = 3
     half_open_timeout = 10
+    restart_delay = 0.5
+    restart_delay_max = 30
     cookie_threshold = 7
     block_threshold = 100
     max_child_sas = 64
@@ -101,6 +103,8 @@ ikeplexd {
     EXPECT_DOUBLE_EQ(d.engine.retransmit_base, 1.5);
     EXPECT_EQ(d.engine.retransmit_tries, 3U);
     EXPECT_EQ(d.engine.half_open_timeout, std::chrono::seconds(10));
+    EXPECT_EQ(d.engine.restart_delay, std::chrono::milliseconds(500));
+    EXPECT_EQ(d.engine.restart_delay_max, std::chrono::seconds(30));
     EXPECT_EQ(d.engine.cookie_threshold, 7U);
     EXPECT_EQ(d.engine.block_threshold, 100U);
     EXPECT_EQ(d.engine.max_child_sas, 64U);

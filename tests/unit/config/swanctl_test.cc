@@ -159,6 +159,47 @@ secrets {
     EXPECT_EQ(psk.ids[1].to_string(), "10.99.0.2");
 }
 
+TEST(Swanctl, ActionsAndKeyingtriesAsStrongSwanReadsThem) {
+    // One vocabulary for the three actions (start/restart, trap/route, none/clear), and
+    // strongSwan 6's combined start_action.
+    struct Case {
+        std::string child_keys;
+        ike::StartAction start;
+        ike::DpdAction dpd;
+        ike::CloseAction close;
+    };
+    const std::vector<Case> cases = {
+            {"        start_action = trap|start\n        dpd_action = restart\n"
+             "        close_action = start\n",
+             ike::StartAction::kTrapStart, ike::DpdAction::kRestart, ike::CloseAction::kStart},
+            {"        start_action = route\n        dpd_action = trap\n"
+             "        close_action = trap\n",
+             ike::StartAction::kTrap, ike::DpdAction::kTrap, ike::CloseAction::kTrap},
+            {"        start_action = restart\n        dpd_action = start\n"
+             "        close_action = restart\n",
+             ike::StartAction::kStart, ike::DpdAction::kRestart, ike::CloseAction::kStart},
+            {"        start_action = none\n        dpd_action = none\n"
+             "        close_action = clear\n",
+             ike::StartAction::kNone, ike::DpdAction::kClear, ike::CloseAction::kNone},
+    };
+    for (const Case& k : cases) {
+        const Loaded l = load(conn("    keyingtries = 0\n", k.child_keys));
+        ASSERT_THAT(l.errors, IsEmpty()) << k.child_keys;
+        EXPECT_THAT(l.warnings, IsEmpty()) << k.child_keys;
+        EXPECT_EQ(l.config.connections.at(0).keyingtries, 0U);
+        const ike::ChildConfig& c = only_child(l);
+        EXPECT_EQ(c.start_action, k.start) << k.child_keys;
+        EXPECT_EQ(c.dpd_action, k.dpd) << k.child_keys;
+        EXPECT_EQ(c.close_action, k.close) << k.child_keys;
+    }
+    const Loaded bad = load(conn("    keyingtries = many\n", "        close_action = hold\n"));
+    EXPECT_THAT(bad.errors,
+                ElementsAre(HasSubstr("swanctl.conf:3: connections.c.keyingtries: expected a "
+                                      "number of attempts (0: until one succeeds)"),
+                            HasSubstr("connections.c.children.net.close_action: expected none, "
+                                      "trap or start")));
+}
+
 TEST(Swanctl, StrongSwanDefaults) {
     const Loaded l = load(conn());
     ASSERT_THAT(l.errors, IsEmpty());
@@ -178,6 +219,9 @@ TEST(Swanctl, StrongSwanDefaults) {
               *ike::parse_proposals(default_esp_proposals(), wire::ProtocolId::kEsp));
     EXPECT_EQ(c.mode, ike::Mode::kTunnel);
     EXPECT_EQ(c.start_action, ike::StartAction::kNone);
+    EXPECT_EQ(c.dpd_action, ike::DpdAction::kClear);
+    EXPECT_EQ(c.close_action, ike::CloseAction::kNone);
+    EXPECT_EQ(p.keyingtries, 1U);
     EXPECT_EQ(c.lifetimes.rekey_time, std::chrono::hours(1));
     EXPECT_EQ(c.lifetimes.life_time, std::chrono::minutes(66));  // rekey + 10 %
     EXPECT_EQ(c.lifetimes.rand_time, std::chrono::minutes(6));
@@ -270,9 +314,8 @@ TEST(Swanctl, UnsupportedFeaturesAreErrorsNotSilence) {
              "connections.c.children.net.ah_proposals: AH is not supported; use ESP"},
             {"", "        mark_out = 42\n",
              "connections.c.children.net.mark_out: marks and interface ids are not supported"},
-            {"", "        close_action = restart\n",
-             "connections.c.children.net.close_action: close_action is not supported (only "
-             "none)"},
+            {"", "        dpd_action = reboot\n",
+             "connections.c.children.net.dpd_action: expected clear, trap or restart"},
             {"", "        esp_proposals = aes128-md5\n",
              "connections.c.children.net.esp_proposals"},
             {"", "        rekey_time = soon\n",

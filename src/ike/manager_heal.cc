@@ -1,0 +1,265 @@
+// Tunnels that heal themselves (issue 19): what follows the end of an IKE SA or the peer's
+// deletion of a Child SA, as swanctl.conf's actions say (strongSwan's semantics):
+//
+//  - the peer stopped answering an established IKE SA (DPD, or any request's retransmissions
+//    timed out): each Child SA config it held or was creating follows its dpd_action
+//    (clear: nothing; trap: a trap policy; restart: the connection is initiated again at once);
+//  - the peer deleted the IKE SA, or one Child SA: close_action (none, trap, start);
+//  - an attempt to establish failed because the peer did not answer: with keyingtries left
+//    (0: no limit), the next attempt after a back-off that doubles from restart_delay up to
+//    restart_delay_max, plus up to half of it at random, so that thousands of tunnels do not
+//    retry in step; the whole series restores every Child SA config the first attempt asked
+//    for (RFC 9611 groups come back with their fallback: members follow as they do on a
+//    first set-up);
+//  - the peer came back with INITIAL_CONTACT (its new IKE SA replaces the old one), an
+//    operator's terminate, a rekey, shutdown: nothing.
+//
+// A restart reuses an IKE SA of the connection that exists (the peer may have come back
+// first), and asks for a Child SA only where none exists or is being made: no duplicates.
+#include <algorithm>
+
+#include "ike/manager.h"
+
+namespace ikeplex::ike {
+
+namespace {
+
+/// The child configs of `names` that `conn` still has and whose action (picked by `wants`)
+/// says so.
+template <typename Pred>
+std::vector<std::string> children_where(const PeerConfig& conn,
+                                        const std::vector<std::string>& names, Pred wants) {
+    std::vector<std::string> out;
+    for (const std::string& n : names) {
+        const ChildConfig* c = conn.child(n);
+        if (c != nullptr && wants(*c)) {
+            out.push_back(n);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+void IkeSaManager::heal_after(const IkeSa& sa, Step& step) {
+    if (stopping_ || sa.config() == nullptr) {
+        return;
+    }
+    // The connection as loaded now (a reload may have changed its actions, or removed it).
+    const ConfigPtr conn = configs_.find(sa.config()->name);
+    if (conn == nullptr) {
+        return;
+    }
+    const EndInfo& end = sa.end();
+    switch (end.cause) {
+        case EndCause::kDead:
+            if (!end.was_up) {
+                if (sa.is_original_initiator()) {
+                    retry_later(*conn, end.children, step);
+                }
+                return;
+            }
+            for (const std::string& n : children_where(*conn, end.children, [](const auto& c) {
+                     return c.dpd_action == DpdAction::kTrap;
+                 })) {
+                install_trap(*conn, *conn->child(n), step);
+            }
+            if (auto again = children_where(
+                        *conn, end.children,
+                        [](const auto& c) { return c.dpd_action == DpdAction::kRestart; });
+                !again.empty()) {
+                IKE_LOG(info, sa, "peer not responding: initiating {} again (dpd_action = restart)",
+                        conn->name);
+                restart_now(*conn, again, step);
+            }
+            return;
+        case EndCause::kPeerClosed:
+            for (const std::string& n : children_where(*conn, end.children, [](const auto& c) {
+                     return c.close_action == CloseAction::kTrap;
+                 })) {
+                install_trap(*conn, *conn->child(n), step);
+            }
+            if (auto again = children_where(
+                        *conn, end.children,
+                        [](const auto& c) { return c.close_action == CloseAction::kStart; });
+                !again.empty()) {
+                IKE_LOG(info, sa, "deleted by the peer: initiating {} again (close_action = start)",
+                        conn->name);
+                restart_now(*conn, again, step);
+            }
+            return;
+        case EndCause::kLocal:
+        case EndCause::kReplaced:
+            return;
+    }
+}
+
+void IkeSaManager::note_child_closed(IkeSa& sa, const ChildSa& child, Step& step) {
+    if (stopping_ || sa.closing() || sa.config() == nullptr || child.config == nullptr) {
+        return;
+    }
+    const ConfigPtr conn = configs_.find(sa.config()->name);
+    const ChildConfig* cfg = conn != nullptr ? conn->child(child.config->name) : nullptr;
+    if (cfg == nullptr) {
+        return;
+    }
+    if (cfg->close_action == CloseAction::kTrap) {
+        install_trap(*conn, *cfg, step);
+    } else if (cfg->close_action == CloseAction::kStart) {
+        IKE_LOG(info, sa,
+                "CHILD_SA {} deleted by the peer: creating it again (close_action = start)",
+                cfg->name);
+        ++counters_.restarts;
+        sa.hold_config(conn);
+        // Nothing if the group or another request already brings it back.
+        ike::on_acquire(sa, *cfg, ResourceId::none(), step, false);
+    }
+}
+
+void IkeSaManager::install_trap(const PeerConfig& conn, const ChildConfig& child, Step& step) {
+    const ReqId reqid = reqid_for(conn, child);
+    Policy& p = policies_[PolicyKey{reqid, child.local_ts, child.remote_ts}];
+    if (!p.trap && p.users == 0) {
+        const IpAddress local = conn.local_addrs.empty() ? IpAddress() : conn.local_addrs.front();
+        const IpAddress remote =
+                conn.remote_addrs.empty() ? IpAddress() : conn.remote_addrs.front();
+        p.policy = InstallPolicy{reqid,
+                                 child.local_ts,
+                                 child.remote_ts,
+                                 Endpoint{local, conn.local_port},
+                                 Endpoint{remote, conn.remote_port},
+                                 child.mode,
+                                 true,
+                                 child.per_cpu_sas};
+        step.out.commands.emplace_back(p.policy);
+        ++counters_.traps;
+        log::info(log::Subsystem::kCfg, "installed trap policy for {}/{} (reqid {})", conn.name,
+                  child.name, reqid.value());
+    }
+    p.trap = true;
+    p.trap_per_cpu = child.per_cpu_sas;
+}
+
+void IkeSaManager::restart_now(const PeerConfig& conn, const std::vector<std::string>& children,
+                               Step& step) {
+    cancel_restart(conn.name);
+    ++counters_.restarts;
+    restarts_[conn.name].children = children;  // attempt 1 of a new series
+    for (const std::string& n : children) {
+        if (auto r = start(conn.name, n, step, ResourceId::none(), true); !r) {
+            log::error(log::Subsystem::kIke, "cannot initiate {}/{} again: {}", conn.name, n,
+                       r.error().detail);
+            restarts_.erase(conn.name);
+            return;
+        }
+    }
+}
+
+void IkeSaManager::retry_later(const PeerConfig& conn, const std::vector<std::string>& children,
+                               Step& step) {
+    Restart& r = restarts_[conn.name];
+    if (r.slot != 0) {
+        return;  // another failed SA of the connection scheduled the next attempt already
+    }
+    ++r.attempts;
+    for (const std::string& n : children) {
+        if (std::find(r.children.begin(), r.children.end(), n) == r.children.end()) {
+            r.children.push_back(n);
+        }
+    }
+    if (conn.keyingtries != 0 && r.attempts >= conn.keyingtries) {
+        log::info(log::Subsystem::kIke, "{}: giving up after {} attempt{} (keyingtries = {})",
+                  conn.name, r.attempts, r.attempts == 1 ? "" : "s", conn.keyingtries);
+        restarts_.erase(conn.name);
+        return;
+    }
+    // restart_delay * 2^(attempts-1), at most restart_delay_max, plus up to half at random.
+    const auto base = settings_.restart_delay.count();
+    const auto cap = std::max(settings_.restart_delay_max.count(), base);
+    std::int64_t wait = base;
+    for (std::uint32_t k = 1; k < r.attempts && wait < cap; ++k) {
+        wait *= 2;
+    }
+    wait = std::min(wait, cap);
+    const auto half = static_cast<std::uint64_t>(wait / 2);
+    if (half > 0) {
+        wait += static_cast<std::int64_t>(services_.random.u64() % (half + 1));
+    }
+    r.at = step.now + Duration(wait);
+    r.slot = next_restart_slot_++;
+    restart_slots_[r.slot] = conn.name;
+    timers_.set(TimerKey{0, TimerKind::kRestart, r.slot}, r.at);
+    log::info(log::Subsystem::kIke, "{}: attempt {} failed; trying again in {} ms{}", conn.name,
+              r.attempts, wait,
+              conn.keyingtries == 0
+                      ? std::string(" (keyingtries = 0: until it succeeds)")
+                      : fmt::format(" (attempt {} of {})", r.attempts + 1, conn.keyingtries));
+}
+
+void IkeSaManager::on_restart_timer(std::uint32_t slot, Step& step) {
+    const auto s = restart_slots_.find(slot);
+    if (s == restart_slots_.end()) {
+        return;
+    }
+    const std::string name = s->second;
+    restart_slots_.erase(s);
+    auto it = restarts_.find(name);
+    if (it == restarts_.end() || it->second.slot != slot) {
+        return;
+    }
+    it->second.slot = 0;
+    const ConfigPtr conn = configs_.find(name);
+    if (stopping_ || conn == nullptr) {
+        restarts_.erase(it);
+        return;
+    }
+    ++counters_.retries;
+    const std::vector<std::string> children = it->second.children;
+    if (children.empty()) {
+        if (auto r = start(name, "", step, ResourceId::none(), true); !r) {
+            log::error(log::Subsystem::kIke, "cannot initiate {} again: {}", name,
+                       r.error().detail);
+            restarts_.erase(name);
+        }
+        return;
+    }
+    for (const std::string& n : children) {
+        if (auto r = start(name, n, step, ResourceId::none(), true); !r) {
+            log::error(log::Subsystem::kIke, "cannot initiate {}/{} again: {}", name, n,
+                       r.error().detail);
+            restarts_.erase(name);
+            return;
+        }
+    }
+}
+
+void IkeSaManager::restart_succeeded(const IkeSa& sa) {
+    if (sa.config() != nullptr) {
+        cancel_restart(sa.config()->name);
+    }
+}
+
+bool IkeSaManager::cancel_restart(std::string_view conn) {
+    auto it = restarts_.find(conn);
+    if (it == restarts_.end()) {
+        return false;
+    }
+    if (it->second.slot != 0) {
+        timers_.cancel(TimerKey{0, TimerKind::kRestart, it->second.slot});
+        restart_slots_.erase(it->second.slot);
+    }
+    restarts_.erase(it);
+    return true;
+}
+
+std::vector<PendingRestart> IkeSaManager::pending_restarts() const {
+    std::vector<PendingRestart> out;
+    for (const auto& [name, r] : restarts_) {
+        if (r.slot != 0) {
+            out.push_back(PendingRestart{name, r.children, r.attempts, r.at});
+        }
+    }
+    return out;
+}
+
+}  // namespace ikeplex::ike

@@ -1,0 +1,274 @@
+// Tunnels that heal themselves (issue 19, manager_heal.cc): dpd_action, close_action,
+// start_action = trap|start and keyingtries, against a peer that vanishes, comes back, reboots
+// or deletes what it holds.
+#include <set>
+
+#include "flow_fixture.h"
+#include "wire/message.h"
+
+namespace ikeplex::test {
+namespace {
+
+using ike::EventKind;
+
+/// Short retransmissions: a request and 2 retransmits 1 s and 2 s later; the attempt is
+/// given up 4 s after the last (7 s in all). Retries after 1 s, 2 s, 4 s ... up to 8 s.
+ike::Settings quick() {
+    ike::Settings s;
+    s.retransmit_timeout = std::chrono::seconds(1);
+    s.retransmit_base = 2.0;
+    s.retransmit_tries = 2;
+    s.restart_delay = std::chrono::seconds(1);
+    s.restart_delay_max = std::chrono::seconds(8);
+    return s;
+}
+
+class Heal : public FlowTest {
+protected:
+    Heal() : FlowTest(quick()) {}
+
+    void establish() {
+        load_psk();
+        initiate();
+        ASSERT_TRUE(up());
+    }
+
+    ike::ChildConfig& ini_child() { return ini_cfg().children.front(); }
+
+    /// The IKE_SA_INIT requests the initiator sent, grouped by attempt (its SPIi), each with
+    /// the time of its first and its last transmission.
+    std::vector<std::pair<TimePoint, TimePoint>> attempts() {
+        std::vector<std::pair<TimePoint, TimePoint>> out;
+        std::vector<std::uint64_t> spis;
+        for (const Datagram& d : h.sent_by(ini(), wire::ExchangeType::kIkeSaInit, false)) {
+            const std::uint64_t spi = wire::peek_header(d.data)->spi_i.value();
+            if (spis.empty() || spis.back() != spi) {
+                spis.push_back(spi);
+                out.emplace_back(d.at, d.at);
+            } else {
+                out.back().second = d.at;
+            }
+        }
+        return out;
+    }
+
+    /// Whether `n` has a trap policy for the child "net".
+    static bool has_trap(Node& n) {
+        return std::any_of(n.backend.policies.begin(), n.backend.policies.end(),
+                           [](const auto& p) { return p.second.trap; });
+    }
+
+    /// The peer vanishes; the initiator's DPD notices.
+    void dead_peer_with(ike::DpdAction action) {
+        ini_cfg().dpd_delay = std::chrono::seconds(10);
+        ini_child().dpd_action = action;
+        establish();
+        h.drop = [](const Datagram&) { return true; };
+        ASSERT_TRUE(h.run_until([&] { return ini().count(EventKind::kIkeDown) == 1; },
+                                std::chrono::minutes(2)));
+        h.run_for(std::chrono::minutes(2));
+        EXPECT_TRUE(ini().manager.sas().empty());  // no restart either way
+        EXPECT_EQ(ini().manager.counters().restarts, 0U);
+        EXPECT_EQ(has_trap(ini()), action == ike::DpdAction::kTrap);
+        EXPECT_EQ(ini().manager.counters().traps, action == ike::DpdAction::kTrap ? 1U : 0U);
+        EXPECT_TRUE(ini().backend.sas.empty());
+        EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeSaInit, false), 1U);  // the first only
+    }
+
+    /// The peer deletes the Child SA; the IKE SA stays.
+    void peer_deletes_child_with(ike::CloseAction action) {
+        ini_child().close_action = action;
+        establish();
+        const std::uint32_t ike_id = only_sa(ini()).id();
+        const std::uint32_t old_child = installed(ini()).front();
+        h.act(res(), [&](ike::Step& s) {
+            ASSERT_TRUE(res().manager.terminate_child(installed(res()).front(), s));
+        });
+        settle();
+        EXPECT_EQ(only_sa(ini()).id(), ike_id);
+        if (action == ike::CloseAction::kStart) {
+            ASSERT_EQ(installed(ini()).size(), 1U);  // created again, on the same IKE SA
+            EXPECT_NE(installed(ini()).front(), old_child);
+            EXPECT_EQ(ini().manager.counters().restarts, 1U);
+            expect_exactly_one();
+        } else {
+            EXPECT_TRUE(installed(ini()).empty());
+            EXPECT_TRUE(installed(res()).empty());
+            EXPECT_TRUE(has_trap(ini()));
+            EXPECT_EQ(ini().manager.counters().traps, 1U);
+        }
+    }
+
+    /// Exactly one IKE SA on each side, established, with exactly `children` Child SAs
+    /// installed (no duplicates left by a heal).
+    void expect_exactly_one(std::size_t children = 1) {
+        for (Node* n : {&ini(), &res()}) {
+            EXPECT_EQ(n->manager.sas().size(), 1U) << n->name;
+            EXPECT_EQ(n->established().size(), 1U) << n->name;
+            EXPECT_EQ(installed(*n).size(), children) << n->name;
+        }
+        expect_consistent();
+    }
+};
+
+TEST_P(Heal, KeyingtriesBackOffWithJitterThenGiveUp) {
+    ini_cfg().keyingtries = 4;
+    load_psk();
+    h.drop = [](const Datagram&) { return true; };  // nobody answers
+    initiate();
+    h.run_for(std::chrono::minutes(10));
+    const auto tries = attempts();
+    ASSERT_EQ(tries.size(), 4U);
+    // Each attempt: the request and 2 retransmits (1 s, then 2 s), given up 4 s later; the
+    // next one waits 1 s, 2 s, 4 s (doubling), plus up to half of that at random.
+    for (std::size_t k = 1; k < tries.size(); ++k) {
+        const TimePoint failed = tries[k - 1].second + std::chrono::seconds(4);
+        const Duration wait = tries[k].first - failed;
+        const Duration base = std::chrono::seconds(1 << (k - 1));
+        EXPECT_GE(wait, base) << "retry " << k;
+        EXPECT_LE(wait, base + base / 2) << "retry " << k;
+    }
+    EXPECT_EQ(ini().manager.counters().retries, 3U);
+    EXPECT_EQ(ini().count(EventKind::kIkeFailed), 4U);
+    // Given up: nothing left, nothing waiting.
+    EXPECT_TRUE(ini().manager.pending_restarts().empty());
+    expect_empty();
+}
+
+TEST_P(Heal, KeyingtriesZeroRetriesUntilThePeerAnswersCappedAtTheMaximumDelay) {
+    ini_cfg().keyingtries = 0;
+    load_psk();
+    h.drop = [](const Datagram&) { return true; };
+    initiate();
+    h.run_for(std::chrono::minutes(5));
+    const auto tries = attempts();
+    ASSERT_GE(tries.size(), 10U);
+    for (std::size_t k = 5; k < tries.size(); ++k) {
+        const Duration wait = tries[k].first - (tries[k - 1].second + std::chrono::seconds(4));
+        EXPECT_GE(wait, std::chrono::seconds(8)) << "retry " << k;
+        EXPECT_LE(wait, std::chrono::seconds(12)) << "retry " << k;  // restart_delay_max * 1.5
+    }
+    // The jitter differs between retries (not one fixed delay).
+    std::set<std::int64_t> waits;
+    for (std::size_t k = 5; k < tries.size(); ++k) {
+        waits.insert((tries[k].first - tries[k - 1].second).count());
+    }
+    EXPECT_GT(waits.size(), 1U);
+    // Between two attempts the connection is listed as waiting, with the time of the next.
+    ASSERT_TRUE(h.run_until([&] { return !ini().manager.pending_restarts().empty(); },
+                            std::chrono::seconds(30)));
+    const auto pending = ini().manager.pending_restarts();
+    ASSERT_EQ(pending.size(), 1U);
+    EXPECT_EQ(pending[0].conn, "conn");
+    EXPECT_EQ(pending[0].children, std::vector<std::string>{"net"});
+    EXPECT_GT(pending[0].at, h.now());
+    // The peer answers again: the next attempt establishes the IKE SA and its Child SA.
+    h.drop = nullptr;
+    ASSERT_TRUE(up());
+    expect_exactly_one();
+    EXPECT_TRUE(ini().manager.pending_restarts().empty());
+}
+
+TEST_P(Heal, DpdRestartBringsTheTunnelBackWhenThePeerReturns) {
+    ini_cfg().dpd_delay = std::chrono::seconds(10);
+    ini_cfg().keyingtries = 0;
+    ini_child().dpd_action = ike::DpdAction::kRestart;
+    establish();
+    const std::uint32_t old_id = only_sa(ini()).id();
+    h.drop = [](const Datagram&) { return true; };  // the peer vanishes (its SA stays)
+    ASSERT_TRUE(h.run_until([&] { return ini().count(EventKind::kIkeDown) == 1; },
+                            std::chrono::minutes(2)));
+    EXPECT_EQ(ini().manager.counters().restarts, 1U);
+    h.run_for(std::chrono::minutes(1));  // attempts fail meanwhile and are retried
+    EXPECT_GE(ini().manager.counters().retries, 2U);
+    h.drop = nullptr;
+    ASSERT_TRUE(h.run_until(
+            [&] {
+                return ini().established().size() == 1 && res().manager.sas().size() == 1 &&
+                       installed(ini()).size() == 1 && installed(res()).size() == 1;
+            },
+            std::chrono::minutes(1)));
+    settle();
+    // The responder dropped its stale IKE SA for the new one (INITIAL_CONTACT): one each.
+    expect_exactly_one();
+    EXPECT_NE(only_sa(ini()).id(), old_id);
+    EXPECT_EQ(res().count(EventKind::kIkeDown), 1U);
+}
+
+TEST_P(Heal, DpdTrapInstallsATrapPolicy) {
+    dead_peer_with(ike::DpdAction::kTrap);
+}
+
+TEST_P(Heal, DpdClearLeavesNothing) {
+    dead_peer_with(ike::DpdAction::kClear);
+}
+
+TEST_P(Heal, CloseActionStartAfterThePeerDeletesTheIkeSa) {
+    ini_child().close_action = ike::CloseAction::kStart;
+    establish();
+    const std::uint32_t old_id = only_sa(ini()).id();
+    h.act(res(),
+          [&](ike::Step& s) { ASSERT_TRUE(res().manager.terminate_ike(only_sa(res()).id(), s)); });
+    ASSERT_TRUE(h.run_until([&] { return ini().count(EventKind::kIkeUp) == 2; },
+                            std::chrono::minutes(1)));
+    settle();
+    expect_exactly_one();
+    EXPECT_NE(only_sa(ini()).id(), old_id);
+    EXPECT_EQ(ini().manager.counters().restarts, 1U);
+    EXPECT_EQ(res().manager.counters().restarts, 0U);
+}
+
+TEST_P(Heal, CloseActionStartAfterThePeerDeletesOneChildSa) {
+    peer_deletes_child_with(ike::CloseAction::kStart);
+}
+
+TEST_P(Heal, CloseActionTrapAfterThePeerDeletesOneChildSa) {
+    peer_deletes_child_with(ike::CloseAction::kTrap);
+}
+
+TEST_P(Heal, AnOperatorsTerminateIsNeverUndone) {
+    ini_cfg().dpd_delay = std::chrono::seconds(10);
+    ini_child().dpd_action = ike::DpdAction::kRestart;
+    ini_child().close_action = ike::CloseAction::kStart;
+    establish();
+    // The peer does not answer our Delete: still no restart (we were deleting it).
+    h.drop = [](const Datagram&) { return true; };
+    h.act(ini(),
+          [&](ike::Step& s) { ASSERT_TRUE(ini().manager.terminate_ike(only_sa(ini()).id(), s)); });
+    h.run_for(std::chrono::minutes(5));
+    EXPECT_TRUE(ini().manager.sas().empty());
+    EXPECT_EQ(ini().manager.counters().restarts, 0U);
+    EXPECT_TRUE(ini().manager.pending_restarts().empty());
+}
+
+TEST_P(Heal, ARebootingPeerIsNotRestartedAgainst) {
+    // The responder would restart on a dead peer or a peer's delete; the initiator reboots
+    // and comes back with INITIAL_CONTACT, which replaces the old IKE SA: no restart, no
+    // duplicate.
+    res_cfg().children.front().dpd_action = ike::DpdAction::kRestart;
+    res_cfg().children.front().close_action = ike::CloseAction::kStart;
+    establish();
+    Node& rebooted = h.restart(ini(), 99);
+    rebooted.manager.load({ini_cfg()});
+    rebooted.manager.set_credentials(psk_credentials());
+    initiate();
+    ASSERT_TRUE(up());
+    settle();
+    expect_exactly_one();
+    EXPECT_EQ(res().manager.counters().restarts, 0U);
+}
+
+TEST_P(Heal, StartActionTrapAndStartDoBoth) {
+    ini_child().start_action = ike::StartAction::kTrapStart;
+    load_psk();
+    h.act(ini(), [&](ike::Step& s) { ini().manager.start_actions(s); });
+    ASSERT_TRUE(up());
+    settle();
+    expect_exactly_one();
+    EXPECT_EQ(ini().manager.counters().traps, 1U);  // and the trap policy was installed
+}
+
+INSTANTIATE_TEST_SUITE_P(Roles, Heal, ::testing::Bool(), role_name);
+
+}  // namespace
+}  // namespace ikeplex::test
