@@ -223,6 +223,7 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("restarts", std::to_string(c.restarts));
     all.add("retries", std::to_string(c.retries));
     all.add("traps-installed", std::to_string(c.traps));
+    all.add("duplicates-deleted", std::to_string(c.duplicates_deleted));
     for (const auto& [name, n] : backend_.counters()) {
         all.add(name, std::to_string(n));
     }

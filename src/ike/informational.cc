@@ -181,10 +181,11 @@ Response respond_informational(IkeSa& sa, std::vector<Payload>& request, Step& s
             if (d->protocol == wire::ProtocolId::kIke) {
                 IKE_LOG(info, sa, "received DELETE for IKE_SA {}", sa.label());
                 hand_over_before_delete(sa, step);
-                sa.destroy(
-                        "deleted by peer",
-                        sa.state() == IkeState::kRekeyed ? EndCause::kLocal : EndCause::kPeerClosed,
-                        step);
+                // A rekey's predecessor, or one we were deleting too: nothing follows.
+                const bool ours =
+                        sa.state() == IkeState::kRekeyed || sa.state() == IkeState::kDeleting;
+                sa.destroy("deleted by peer", ours ? EndCause::kLocal : EndCause::kPeerClosed,
+                           step);
                 return {};
             }
             if (d->protocol == wire::ProtocolId::kEsp) {

@@ -56,6 +56,8 @@ struct ManagerCounters {
     std::uint64_t retries{0};
     /// Trap policies installed (start_action, dpd_action or close_action = trap).
     std::uint64_t traps{0};
+    /// IKE SAs deleted as the duplicate of one the peer and we initiated at once.
+    std::uint64_t duplicates_deleted{0};
 };
 
 /// A connection waiting to be initiated again (heal.cc), for listings.
@@ -210,6 +212,10 @@ private:
     void on_restart_timer(std::uint32_t slot, Step& step);
     /// The SA of a connection came up: its failed attempts are forgotten.
     void restart_succeeded(const IkeSa& sa);
+    /// Both peers initiated the connection at once (restarts, start actions on both sides):
+    /// of two established IKE SAs of one connection between the same identities and
+    /// addresses, one initiated by each side, both sides delete the one whose SPIi is larger.
+    void resolve_duplicates(std::uint32_t id, Step& step);
     /// Whether `sa` is the one the manager holds under its id.
     [[nodiscard]] bool adopted(const IkeSa& sa) const noexcept;
     /// Drops a destroyed SA from every index (finish() then deletes it).
@@ -265,6 +271,7 @@ private:
     };
     std::map<std::string, Restart, std::less<>> restarts_;  ///< by connection name
     std::map<std::uint32_t, std::string> restart_slots_;    ///< timer arg -> connection
+    std::vector<std::uint32_t> established_;  ///< SAs established since the last finish()
     std::uint32_t next_restart_slot_{1};
     std::uint32_t next_ike_id_{1};
     std::uint32_t next_child_id_{1};

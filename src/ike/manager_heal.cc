@@ -239,6 +239,35 @@ void IkeSaManager::restart_succeeded(const IkeSa& sa) {
     }
 }
 
+void IkeSaManager::resolve_duplicates(std::uint32_t id, Step& step) {
+    IkeSa* sa = find(id);
+    if (sa == nullptr || sa->state() != IkeState::kEstablished || sa->config() == nullptr) {
+        return;
+    }
+    for (const std::uint32_t other_id : index_.with_ids(SaIndex::ids_of(*sa))) {
+        IkeSa* other = find(other_id);
+        // A pair only when each side initiated one: never the many IKE SAs a peer may make
+        // itself (a load generator, unique = no), and we never make two of one connection.
+        if (other == nullptr || other == sa || other->state() != IkeState::kEstablished ||
+            other->config() == nullptr || other->config()->name != sa->config()->name ||
+            other->is_original_initiator() == sa->is_original_initiator() ||
+            other->remote().address != sa->remote().address ||
+            other->local_id() != sa->local_id() || other->remote_id() != sa->remote_id()) {
+            continue;
+        }
+        // Both sides know both SPIi: they pick the same SA without a word.
+        IkeSa& loser = other->spi_i().value() > sa->spi_i().value() ? *other : *sa;
+        const IkeSa& winner = &loser == sa ? *other : *sa;
+        IKE_LOG(info, loser, "duplicate of IKE_SA {} (both peers initiated {}): deleting this one",
+                winner.label(), sa->config()->name);
+        ++counters_.duplicates_deleted;
+        loser.delete_ike("duplicate IKE_SA", step);
+        if (&loser == sa) {
+            return;
+        }
+    }
+}
+
 bool IkeSaManager::cancel_restart(std::string_view conn) {
     auto it = restarts_.find(conn);
     if (it == restarts_.end()) {

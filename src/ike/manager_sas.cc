@@ -3,6 +3,7 @@
 // SaRegistry hooks (note_changed, note_child_added, note_child_removed), which keep the
 // indexes (sa_index.h), the half-open set and the list of destroyed SAs in step.
 #include <algorithm>
+#include <utility>
 
 #include "ike/manager.h"
 
@@ -37,6 +38,9 @@ void IkeSaManager::finish(Step& step) {
                 acquiring_.erase(from, to);
             }
         }
+    }
+    for (const std::uint32_t id : std::exchange(established_, {})) {
+        resolve_duplicates(id, step);
     }
     // Only the SAs destroyed since the last call (ids can repeat; an SA goes once). What
     // follows an SA's end (heal_after) may start another, which may end at once: until none.
@@ -101,6 +105,9 @@ void IkeSaManager::note_changed(IkeSa& sa) {
     }
     if (sa.state() == IkeState::kEstablished && before != IkeState::kEstablished) {
         restart_succeeded(sa);
+        if (before == IkeState::kConnecting) {
+            established_.push_back(sa.id());  // made by IKE_AUTH, not by an IKE rekey
+        }
     }
 }
 

@@ -258,6 +258,40 @@ TEST_P(Heal, ARebootingPeerIsNotRestartedAgainst) {
     EXPECT_EQ(res().manager.counters().restarts, 0U);
 }
 
+TEST_P(Heal, SimultaneousInitiationsLeaveOneIkeSa) {
+    // Both sides initiate the connection at the same moment (start actions on both, or both
+    // restarting): two IKE SAs, one by each; both sides delete the same one (the larger SPIi).
+    load_psk();
+    h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.initiate("conn", "net", s)); });
+    h.act(res(), [&](ike::Step& s) { ASSERT_TRUE(res().manager.initiate("conn", "net", s)); });
+    ASSERT_TRUE(up());
+    settle();
+    expect_exactly_one();
+    EXPECT_GE(ini().manager.counters().duplicates_deleted +
+                      res().manager.counters().duplicates_deleted,
+              1U);
+    EXPECT_EQ(ini().manager.counters().restarts + res().manager.counters().restarts, 0U);
+}
+
+TEST_P(Heal, BothSidesRestartAfterAnOutageAndKeepOneIkeSa) {
+    for (auto* p : {&cfg.a, &cfg.b}) {
+        p->dpd_delay = std::chrono::seconds(10);
+        p->keyingtries = 0;
+        p->children.front().dpd_action = ike::DpdAction::kRestart;
+    }
+    establish();
+    for (int outage : {30, 75, 120}) {
+        h.drop = [](const Datagram&) { return true; };
+        h.run_for(std::chrono::seconds(outage));
+        h.drop = nullptr;
+        // Within a retry's longest wait (8 s + half) and an exchange or two.
+        h.run_for(std::chrono::seconds(30));
+        expect_exactly_one();
+    }
+    EXPECT_GE(ini().manager.counters().restarts, 1U);
+    EXPECT_GE(res().manager.counters().restarts, 1U);
+}
+
 TEST_P(Heal, StartActionTrapAndStartDoBoth) {
     ini_child().start_action = ike::StartAction::kTrapStart;
     load_psk();
