@@ -125,10 +125,10 @@ void add_lifetime_handlers(Handlers& h, Reporter& r, Limits& l) {
     h["rand_time"] = duration(r, l.time.rand);
     h["rekey_bytes"] = number(r, l.bytes.rekey);
     h["life_bytes"] = number(r, l.bytes.life);
-    h["rand_bytes"] = ignored(r, "jitter on byte lifetimes is not applied");
+    h["rand_bytes"] = number(r, l.bytes.rand);
     h["rekey_packets"] = number(r, l.packets.rekey);
     h["life_packets"] = number(r, l.packets.life);
-    h["rand_packets"] = ignored(r, "jitter on packet lifetimes is not applied");
+    h["rand_packets"] = number(r, l.packets.rand);
 }
 
 /// The replay window and the RFC 9611 per-CPU SA options.
@@ -208,8 +208,12 @@ ike::Lifetimes apply_lifetime_defaults(const Limits& limits) {
     l.rand_time = limits.time.rand.value_or(l.life_time - l.rekey_time);
     l.rekey_bytes = limits.bytes.rekey.value_or(0);
     l.life_bytes = limits.bytes.life.value_or(l.rekey_bytes * 11 / 10);
+    l.rand_bytes = limits.bytes.rand.value_or(
+            l.life_bytes > l.rekey_bytes ? l.life_bytes - l.rekey_bytes : 0);
     l.rekey_packets = limits.packets.rekey.value_or(0);
     l.life_packets = limits.packets.life.value_or(l.rekey_packets * 11 / 10);
+    l.rand_packets = limits.packets.rand.value_or(
+            l.life_packets > l.rekey_packets ? l.life_packets - l.rekey_packets : 0);
     return l;
 }
 

@@ -41,15 +41,18 @@ enum class CloseAction : std::uint8_t { kNone, kTrap, kStart };
 enum class AuthKind : std::uint8_t { kPsk, kPubkey };
 
 /// Child SA lifetimes (strongSwan: rekey_time 1h, life_time = rekey_time * 1.1,
-/// rand_time = life_time - rekey_time).
+/// rand_time = life_time - rekey_time; the same for bytes and packets). Each rekey limit is
+/// lowered by a random part of its rand_* for each Child SA.
 struct Lifetimes {
     Duration rekey_time{std::chrono::hours(1)};
     Duration life_time{std::chrono::minutes(66)};
     Duration rand_time{std::chrono::minutes(6)};
     std::uint64_t rekey_bytes{0};
     std::uint64_t life_bytes{0};
+    std::uint64_t rand_bytes{0};  ///< up to this much less than rekey_bytes, at random
     std::uint64_t rekey_packets{0};
     std::uint64_t life_packets{0};
+    std::uint64_t rand_packets{0};
     bool operator==(const Lifetimes&) const = default;
 };
 

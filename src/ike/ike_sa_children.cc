@@ -93,6 +93,20 @@ void IkeSa::move_children_to(IkeSa& other, Step& step) {
 
 void IkeSa::install_child(ChildSa& c, crypto::ChildKeys&& keys, bool we_initiated, Step& step) {
     c.udp_encap = udp_encap();
+    // Volume limits with their jitter, drawn once per Child SA (strongSwan: rekey_bytes minus
+    // a random part of rand_bytes; likewise packets), so that SAs set up together do not all
+    // reach their soft limit at once.
+    const auto jittered = [this](std::uint64_t rekey, std::uint64_t rand) {
+        return rekey > 0 && rand > 0 ? rekey - services_.random.u64() % std::min(rand, rekey)
+                                     : rekey;
+    };
+    std::uint64_t soft_bytes = 0;
+    std::uint64_t soft_packets = 0;
+    if (c.config != nullptr) {
+        const Lifetimes& l = c.config->lifetimes;
+        soft_bytes = jittered(l.rekey_bytes, l.rand_bytes);
+        soft_packets = jittered(l.rekey_packets, l.rand_packets);
+    }
     const auto base = [&](bool inbound) {
         InstallSa sa;
         sa.child_id = c.id;
@@ -112,9 +126,9 @@ void IkeSa::install_child(ChildSa& c, crypto::ChildKeys&& keys, bool we_initiate
                 c.config != nullptr ? c.config->replay_window : ChildConfig{}.replay_window;
         if (c.config != nullptr) {
             const Lifetimes& l = c.config->lifetimes;
-            sa.soft_bytes = l.rekey_bytes;
+            sa.soft_bytes = soft_bytes;
             sa.hard_bytes = l.life_bytes;
-            sa.soft_packets = l.rekey_packets;
+            sa.soft_packets = soft_packets;
             sa.hard_packets = l.life_packets;
         }
         sa.resource = c.resource;

@@ -302,6 +302,38 @@ TEST_P(Heal, StartActionTrapAndStartDoBoth) {
     EXPECT_EQ(ini().manager.counters().traps, 1U);  // and the trap policy was installed
 }
 
+TEST_P(Heal, VolumeLimitsAreJitteredPerChildSa) {
+    // Thousands of Child SAs set up together must not reach their soft limits together:
+    // each gets rekey_bytes (rekey_packets) minus a random part of rand_bytes (rand_packets).
+    auto& l = ini_child().lifetimes;
+    l.rekey_bytes = 1'000'000;
+    l.life_bytes = 1'100'000;
+    l.rand_bytes = 100'000;
+    l.rekey_packets = 5'000;
+    l.life_packets = 6'000;
+    l.rand_packets = 1'000;
+    establish();
+    for (int k = 0; k < 7; ++k) {
+        h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.initiate("conn", "net", s)); });
+    }
+    ASSERT_TRUE(up(8));
+    std::set<std::uint64_t> bytes;
+    std::set<std::uint64_t> packets;
+    for (const auto& [key, sa] : ini().backend.sas) {
+        EXPECT_GT(sa.soft_bytes, 900'000U);
+        EXPECT_LE(sa.soft_bytes, 1'000'000U);
+        EXPECT_EQ(sa.hard_bytes, 1'100'000U);
+        EXPECT_GT(sa.soft_packets, 4'000U);
+        EXPECT_LE(sa.soft_packets, 5'000U);
+        EXPECT_EQ(sa.hard_packets, 6'000U);
+        bytes.insert(sa.soft_bytes);
+        packets.insert(sa.soft_packets);
+    }
+    EXPECT_EQ(ini().backend.sas.size(), 16U);
+    EXPECT_EQ(bytes.size(), 8U);  // one draw per Child SA, both directions alike
+    EXPECT_EQ(packets.size(), 8U);
+}
+
 INSTANTIATE_TEST_SUITE_P(Roles, Heal, ::testing::Bool(), role_name);
 
 }  // namespace

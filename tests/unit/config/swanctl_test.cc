@@ -200,6 +200,23 @@ TEST(Swanctl, ActionsAndKeyingtriesAsStrongSwanReadsThem) {
                                       "trap or start")));
 }
 
+TEST(Swanctl, VolumeJitterAsStrongSwanDefaultsIt) {
+    // rand_bytes / rand_packets default to life - rekey, as rand_time does.
+    Loaded l = load(conn("", "        rekey_bytes = 1000000\n        rekey_packets = 5000\n"));
+    ASSERT_THAT(l.errors, IsEmpty());
+    EXPECT_THAT(l.warnings, IsEmpty());
+    EXPECT_EQ(only_child(l).lifetimes.life_bytes, 1100000U);
+    EXPECT_EQ(only_child(l).lifetimes.rand_bytes, 100000U);
+    EXPECT_EQ(only_child(l).lifetimes.rand_packets, 500U);
+    l = load(conn("",
+                  "        rekey_bytes = 1000000\n        rand_bytes = 5\n"
+                  "        rekey_packets = 5000\n        rand_packets = 0\n"));
+    ASSERT_THAT(l.errors, IsEmpty());
+    EXPECT_THAT(l.warnings, IsEmpty());
+    EXPECT_EQ(only_child(l).lifetimes.rand_bytes, 5U);
+    EXPECT_EQ(only_child(l).lifetimes.rand_packets, 0U);
+}
+
 TEST(Swanctl, StrongSwanDefaults) {
     const Loaded l = load(conn());
     ASSERT_THAT(l.errors, IsEmpty());
@@ -225,6 +242,8 @@ TEST(Swanctl, StrongSwanDefaults) {
     EXPECT_EQ(c.lifetimes.rekey_time, std::chrono::hours(1));
     EXPECT_EQ(c.lifetimes.life_time, std::chrono::minutes(66));  // rekey + 10 %
     EXPECT_EQ(c.lifetimes.rand_time, std::chrono::minutes(6));
+    EXPECT_EQ(c.lifetimes.rand_bytes, 0U);
+    EXPECT_EQ(c.lifetimes.rand_packets, 0U);
     EXPECT_FALSE(c.per_cpu_sas);
     EXPECT_EQ(c.per_cpu_sas_max, 64U);
     EXPECT_EQ(c.per_cpu_sas_start, ike::PerCpuStart::kAcquire);
