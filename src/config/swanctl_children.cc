@@ -136,11 +136,15 @@ void add_data_plane_handlers(Handlers& h, Reporter& r, ike::ChildConfig& c) {
     };
 }
 
+/// The updown script (the daemon runs it, as strongSwan's updown plugin does).
+void add_updown_handlers(Handlers& h, Reporter& r, ike::ChildConfig& c) {
+    h["updown"] = [&c](std::string_view v, const Setting&) { c.updown = std::string(v); };
+    h["hostaccess"] = flag(r, c.hostaccess);
+}
+
 /// strongSwan keys ikeplex ignores (a warning) or supports only at one value (an error
 /// otherwise): actions, policies, marks, labels, offload.
 void add_unsupported_handlers(Handlers& h, Reporter& r) {
-    h["updown"] = ignored(r, "updown scripts are not run");
-    h["hostaccess"] = ignored(r, "only meaningful for updown scripts, which are not run");
     h["close_action"] = only(r, {"none"}, "close_action is not supported (only none)");
     h["dpd_action"] =
             only(r, {"clear", "none"}, "dpd_action: only clear is supported (the SA is removed)");
@@ -191,6 +195,7 @@ void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
     add_mode_handlers(h, r, c);
     add_lifetime_handlers(h, r, limits);
     add_data_plane_handlers(h, r, c);
+    add_updown_handlers(h, r, c);
     add_unsupported_handlers(h, r);
     apply_settings(sec, h, r);
     for (const Section& sub : sec.sections) {
