@@ -5,7 +5,8 @@ strongSwan's (verbs, addresses, identities, client subnets, ports, protocol, req
 and the SPIs are those `ikeplex list-sas` shows; a Child SA rekey runs nothing, a terminate
 runs down-client with the rekeyed SA's SPIs; hostaccess = yes gives PLUTO_HOST_ACCESS. An RFC
 9611 group runs it for the fallback and each member, with their own SPIs. Then a script that
-hangs is killed at updown_timeout while `ikeplex stats` keeps answering."""
+hangs is killed at updown_timeout while `ikeplex stats` keeps answering; on shutdown the down
+scripts run before ikeplexd exits."""
 import json
 import os
 import sys
@@ -160,6 +161,14 @@ def test(build, folder):
             wait_until(lambda: "killed" in open(f"{folder}/b/ikeplexd.log").read(), 5, "the kill in b's log")
             assert "updown: hanging" in open(f"{folder}/b/ikeplexd.log").read(), "the script's output is logged"
             print(f"hanging script killed at updown_timeout; stats answered {answered} times meanwhile")
+
+            # Shutdown (SIGTERM) deletes the IKE SA; the daemon waits for the down scripts.
+            os.unlink(f"{log_b}.hang")
+            a.stop()
+            verbs = [r["PLUTO_VERB"] for r in records(grp_a)]
+            assert verbs.count("down-client") == 5, verbs
+            assert [r["PLUTO_VERB"] for r in records(log_a)][-1] == "down-client", records(log_a)
+            print("shutdown: the down scripts ran before ikeplexd exited")
             print(f"took {time.monotonic() - t0:.1f} s")
         finally:
             for d in (a, b):
