@@ -107,7 +107,9 @@ Status Daemon::start() {
     updown_ = std::make_unique<UpdownRunner>(
             io_, counters_,
             std::chrono::duration_cast<std::chrono::milliseconds>(settings_.updown_timeout));
-    updown_hooks_ = std::make_unique<UpdownHooks>(io_, *host_, *updown_);
+    updown_hooks_ = std::make_unique<UpdownHooks>(
+            host_->manager(),
+            [this](const UpdownSa& sa, bool up) { run_updown(*updown_, sa, up); });
     host_->add_listener([this](const ike::Event& e) { on_event(e); });
     if (backend_.backend->event_fd() >= 0) {
         watch_backend_events();

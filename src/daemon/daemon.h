@@ -21,6 +21,7 @@
 #include "daemon/memory_trim.h"
 #include "daemon/udp_transport.h"
 #include "daemon/updown.h"
+#include "daemon/updown_hooks.h"
 #include "daemon/vici_config.h"
 #include "daemon/vici_control.h"
 #include "daemon/vici_credentials.h"

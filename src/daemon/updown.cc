@@ -11,7 +11,6 @@
 #include <sys/wait.h>
 
 #include <asio/posix/stream_descriptor.hpp>
-#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -19,7 +18,6 @@
 #include <spawn.h>
 #include <unistd.h>
 
-#include "daemon/engine_host.h"
 #include "util/log.h"
 
 namespace ikeplex::daemon {
@@ -293,94 +291,12 @@ void UpdownRunner::finish(const std::shared_ptr<Run>& r, int status) {
     start_ready();
 }
 
-void UpdownHooks::on_event(const ike::Event& e) {
-    using ike::EventKind;
-    switch (e.kind) {
-        case EventKind::kChildUp:
-            up(e.ike_id, e.child_id);
-            break;
-        case EventKind::kChildRekeyed: {
-            // The new SA's child-up came first in the same call: a rekey, not a new SA. Its
-            // data (new SPIs) replaces the old SA's; no script runs (as with strongSwan).
-            auto fresh = std::find_if(pending_.begin(), pending_.end(),
-                                      [&e](const UpdownSa& u) { return u.child_id == e.new_id; });
-            auto old = up_.find(e.child_id);
-            if (old != up_.end()) {
-                UpdownSa next = fresh != pending_.end() ? *fresh : old->second;
-                next.child_id = e.new_id;
-                next.interface = old->second.interface;
-                up_.erase(old);
-                up_[e.new_id] = std::move(next);
-            }
-            if (fresh != pending_.end()) {
-                pending_.erase(fresh);
-            }
-            break;
-        }
-        case EventKind::kChildDown: {
-            flush_ups();  // one that came up in this same call has its up first
-            if (auto it = up_.find(e.child_id); it != up_.end()) {
-                invoke(it->second, false);
-                up_.erase(it);
-            }
-            break;
-        }
-        case EventKind::kIkeRekeyed:
-            for (auto& [id, u] : up_) {
-                if (u.ike_id == e.ike_id) {
-                    u.ike_id = e.new_id;  // the Child SAs moved to the new IKE SA
-                }
-            }
-            for (UpdownSa& u : pending_) {
-                if (u.ike_id == e.ike_id) {
-                    u.ike_id = e.new_id;
-                }
-            }
-            break;
-        case EventKind::kIkeDown:
-            // Its Child SAs' down events came first; what is left was replaced by a rekey
-            // whose successor holds the data.
-            std::erase_if(up_, [&e](const auto& kv) { return kv.second.ike_id == e.ike_id; });
-            break;
-        default:
-            break;
-    }
-}
-
-void UpdownHooks::up(std::uint32_t ike_id, std::uint32_t child_id) {
-    const ike::IkeSa* sa = host_.manager().sa(ike_id);
-    const ike::ChildSa* c = sa != nullptr ? sa->child(child_id) : nullptr;
-    if (c == nullptr || c->config == nullptr || c->config->updown.empty()) {
-        return;
-    }
-    pending_.push_back(capture_updown(*sa, *c, interface_of(sa->local().address)));
-    if (!flush_posted_) {
-        flush_posted_ = true;
-        asio::post(io_, [this, alive = std::weak_ptr<int>(alive_)] {
-            if (!alive.expired()) {
-                flush_ups();
-            }
-        });
-    }
-}
-
-void UpdownHooks::flush_ups() {
-    flush_posted_ = false;
-    std::vector<UpdownSa> ups = std::move(pending_);
-    pending_.clear();
-    for (UpdownSa& u : ups) {
-        invoke(u, true);
-        const std::uint32_t id = u.child_id;
-        up_[id] = std::move(u);
-    }
-}
-
-void UpdownHooks::invoke(const UpdownSa& sa, bool up) {
+void run_updown(UpdownRunner& runner, const UpdownSa& sa, bool up) {
     const char* path = std::getenv("PATH");  // NOLINT(concurrency-mt-unsafe): control thread
     const std::string label = fmt::format("{} {}{{{}}}", up ? "up" : "down", sa.child, sa.child_id);
     for (std::vector<std::string>& env :
          updown_environments(sa, up, path != nullptr ? path : "/usr/sbin:/usr/bin:/sbin:/bin")) {
-        runner_.run(sa.command, std::move(env), label, sa.reqid);
+        runner.run(sa.command, std::move(env), label, sa.reqid);
     }
 }
 

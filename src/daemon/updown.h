@@ -5,7 +5,8 @@
 // (posix_spawn, its own process group), its exit is watched through a pidfd on the Asio loop,
 // its output (stdout and stderr) is logged line by line up to a bound, and it is killed with
 // its process group after `updown_timeout`. Scripts of one reqid run one after another, in
-// order (a down never overtakes its up); others run side by side, a few at a time.
+// order (a down never overtakes its up); others run side by side, a few at a time. Which runs
+// happen when: updown_hooks.h.
 #pragma once
 
 #include <chrono>
@@ -20,11 +21,8 @@
 
 #include "daemon/updown_env.h"
 #include "daemon/vici_command.h"
-#include "ike/output.h"
 
 namespace ikeplex::daemon {
-
-class EngineHost;
 
 class UpdownRunner {
 public:
@@ -72,28 +70,7 @@ private:
     std::map<int, std::shared_ptr<Run>> running_;  ///< by pid
 };
 
-/// Turns engine events into runs: captures a Child SA's data when it comes up (and again
-/// when a rekey replaces it, for the new SPIs) and keeps it until the SA goes down.
-class UpdownHooks {
-public:
-    UpdownHooks(asio::io_context& io, EngineHost& host, UpdownRunner& runner)
-        : io_(io), host_(host), runner_(runner) {}
-    void on_event(const ike::Event& e);
-
-private:
-    void up(std::uint32_t ike_id, std::uint32_t child_id);
-    void flush_ups();
-    void invoke(const UpdownSa& sa, bool up);
-
-    asio::io_context& io_;
-    EngineHost& host_;
-    UpdownRunner& runner_;
-    std::map<std::uint32_t, UpdownSa> up_;  ///< by Child SA id: those whose up has run
-    /// Child SAs up in the engine call being handled: a child-rekey event after the child-up
-    /// event in the same call makes one a rekey (no script); the others run after the call.
-    std::vector<UpdownSa> pending_;
-    bool flush_posted_{false};
-    std::shared_ptr<int> alive_{std::make_shared<int>(0)};  ///< for the posted flush
-};
+/// Runs `sa`'s script, once per pair of its traffic selectors, with PATH from the daemon.
+void run_updown(UpdownRunner& runner, const UpdownSa& sa, bool up);
 
 }  // namespace ikeplex::daemon

@@ -17,23 +17,27 @@ from lib import Ikeplexd, Namespaces, children, ike_sas, main_wrapper, side_conf
 
 SCRIPT = """#!/bin/sh
 # $1: the file to append this run's environment to; with $1.hang present, hang after that.
-{ echo ---; env | grep '^PLUTO_' | sort; } >> "$1"
+{ echo ---; env | grep '^PLUTO_' | sort; echo end; } >> "$1"
 if [ -e "$1.hang" ]; then echo hanging; sleep 600; fi
 echo "recorded $PLUTO_VERB"
 """
 
 
 def records(path):
-    """[{name: value}] of the runs recorded in `path`, oldest first."""
+    """[{name: value}] of the runs recorded in `path`, oldest first (only those written to
+    the end: a script may be writing the last one)."""
     if not os.path.exists(path):
         return []
-    out = []
+    out, cur = [], None
     for line in open(path).read().splitlines():
         if line == "---":
-            out.append({})
-        elif "=" in line and out:
+            cur = {}
+        elif line == "end" and cur is not None:
+            out.append(cur)
+            cur = None
+        elif "=" in line and cur is not None:
             k, v = line.split("=", 1)
-            out[-1][k] = v
+            cur[k] = v
     return out
 
 
