@@ -54,20 +54,25 @@ void UpdownHooks::settle(std::uint32_t ike_id, std::uint32_t child_id) {
     }
     // A rekey's new SA: the one it replaces names it, or recorded it as the peer's new SA in
     // a simultaneous rekey still to be decided (both new SAs join; the redundant one goes).
-    std::uint32_t joins = 0;
+    Lineage* joins = nullptr;
+    std::uint32_t joins_id = 0;
     for (const auto& o : sa->children()) {
         const bool replaces = o->replaced_by == child_id ||
                               (o->collision && o->collision->peer_child == child_id);
-        if (o->id != child_id && replaces && lineage_.contains(o->id)) {
-            joins = lineage_.at(o->id);
-            break;
+        const auto of = o->id != child_id && replaces ? lineage_.find(o->id) : lineage_.end();
+        if (of != lineage_.end()) {
+            if (auto l = lineages_.find(of->second); l != lineages_.end()) {
+                joins = &l->second;
+                joins_id = of->second;
+                break;
+            }
         }
     }
-    if (joins != 0) {
-        Lineage& l = lineages_.at(joins);
-        UpdownSa data = capture_updown(*sa, *c, l.members.begin()->second.interface);
-        l.members[child_id] = std::move(data);
-        lineage_[child_id] = joins;
+    if (joins != nullptr) {
+        std::string interface = joins->members.empty() ? interface_of(sa->local().address)
+                                                       : joins->members.begin()->second.interface;
+        joins->members[child_id] = capture_updown(*sa, *c, std::move(interface));
+        lineage_[child_id] = joins_id;
         return;
     }
     Lineage& l = lineages_[child_id];
@@ -90,10 +95,18 @@ void UpdownHooks::down(std::uint32_t child_id) {
         return;
     }
     const std::uint32_t id = found->second;
-    Lineage& l = lineages_.at(id);
-    UpdownSa last = std::move(l.members.at(child_id));
-    l.members.erase(child_id);
     lineage_.erase(found);
+    const auto lit = lineages_.find(id);
+    if (lit == lineages_.end()) {
+        return;
+    }
+    Lineage& l = lit->second;
+    const auto mine = l.members.find(child_id);
+    if (mine == l.members.end()) {
+        return;
+    }
+    UpdownSa last = std::move(mine->second);
+    l.members.erase(mine);
     // Members replaced meanwhile (removed without an event) no longer count.
     for (auto it = l.members.begin(); it != l.members.end();) {
         if (stands(l.ike_id, it->first)) {
