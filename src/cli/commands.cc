@@ -343,6 +343,10 @@ int stats(vici::Client& c, bool json, std::ostream& out) {
             << " accept errors, " << str(*v, "events-dropped") << " events dropped, "
             << str(*v, "throttled") << " times throttled\n";
     }
+    if (const vici::Message* u = r->find_section("updown"); u != nullptr) {
+        out << "updown scripts: " << str(*u, "runs") << " run, " << str(*u, "failures")
+            << " failed, " << str(*u, "timeouts") << " killed at the timeout\n";
+    }
     if (const vici::Message* dp = r->find_section("dataplane"); dp != nullptr) {
         std::vector<std::vector<std::string>> rows{{"worker", "tx-packets", "tx-bytes",
                                                     "rx-packets", "rx-bytes", "fallback-tx",

@@ -222,6 +222,7 @@ void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
         }
         seconds(r, d.keep_alive)(v, s);
     };
+    h["updown_timeout"] = seconds(r, d.updown_timeout);
 }
 
 }  // namespace

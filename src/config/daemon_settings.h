@@ -27,6 +27,7 @@
 //       window_size = 1             # our SET_WINDOW_SIZE for every connection
 //       delete_rekeyed_delay = 5
 //       keep_alive = 20             # seconds between NAT keepalives (0: none)
+//       updown_timeout = 30         # seconds an updown script may run before it is killed
 //       log {
 //           default = 1             # strongSwan levels: -1 silent .. 4 raw
 //           ike = 2                 # per group: dmn ike chd cfg knl net enc esp lib vci
@@ -66,6 +67,8 @@ struct DaemonSettings {
     std::uint32_t window_size{1};
     /// RFC 3948 NAT keepalive interval from behind a NAT (charon.keep_alive; 0: none).
     ike::Duration keep_alive{std::chrono::seconds(20)};
+    /// How long an updown script may run before it is killed (SIGKILL to its process group).
+    ike::Duration updown_timeout{std::chrono::seconds(30)};
     int log_default{1};
     std::map<std::string, int> log_levels;  ///< group ("ike") -> strongSwan level
     std::string log_target{"stderr"};

@@ -173,11 +173,15 @@ void add_data_plane_handlers(Handlers& h, Reporter& r, ike::ChildConfig& c) {
     };
 }
 
+/// The updown script (the daemon runs it, as strongSwan's updown plugin does).
+void add_updown_handlers(Handlers& h, Reporter& r, ike::ChildConfig& c) {
+    h["updown"] = [&c](std::string_view v, const Setting&) { c.updown = std::string(v); };
+    h["hostaccess"] = flag(r, c.hostaccess);
+}
+
 /// strongSwan keys ikeplex ignores (a warning) or supports only at one value (an error
 /// otherwise): actions, policies, marks, labels, offload.
 void add_unsupported_handlers(Handlers& h, Reporter& r) {
-    h["updown"] = ignored(r, "updown scripts are not run");
-    h["hostaccess"] = ignored(r, "only meaningful for updown scripts, which are not run");
     h["ipcomp"] = only(r, {"no"}, "IPComp is not supported");
     h["sha256_96"] = only(r, {"no"}, "the non-standard 96-bit SHA-256 truncation is not supported");
     h["policies"] = only(r, {"yes"}, "policies = no is not supported");
@@ -229,6 +233,7 @@ void map_child(const Section& sec, ike::PeerConfig& peer, Reporter& parent) {
     add_mode_handlers(h, r, c);
     add_lifetime_handlers(h, r, limits);
     add_data_plane_handlers(h, r, c);
+    add_updown_handlers(h, r, c);
     add_unsupported_handlers(h, r);
     apply_settings(sec, h, r);
     for (const Section& sub : sec.sections) {

@@ -104,6 +104,12 @@ Status Daemon::start() {
     host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_.backend, transport_,
                                          settings_.keep_alive, backend_.spis);
     host_->manager().set_source_lookup(source_address);
+    updown_ = std::make_unique<UpdownRunner>(
+            io_, counters_,
+            std::chrono::duration_cast<std::chrono::milliseconds>(settings_.updown_timeout));
+    updown_hooks_ = std::make_unique<UpdownHooks>(
+            host_->manager(),
+            [this](const UpdownSa& sa, bool up) { run_updown(*updown_, sa, up); });
     host_->add_listener([this](const ike::Event& e) { on_event(e); });
     if (backend_.backend->event_fd() >= 0) {
         watch_backend_events();
@@ -223,7 +229,10 @@ void Daemon::shutdown(std::chrono::milliseconds grace) {
 }
 
 void Daemon::shutdown_poll(std::chrono::steady_clock::time_point deadline) {
-    if (host_->manager().sas().empty() || std::chrono::steady_clock::now() >= deadline) {
+    // The IKE SAs gone and their down scripts finished (or the grace period over).
+    const bool scripts_done = updown_ == nullptr || updown_->idle();
+    if ((host_->manager().sas().empty() && scripts_done) ||
+        std::chrono::steady_clock::now() >= deadline) {
         signals_.cancel();
         if (backend_events_) {
             asio::error_code ec;
@@ -255,6 +264,11 @@ Status Daemon::reload() {
         settings_.log_levels = s->log_levels;
         settings_.swanctl_conf = cli_swanctl_conf_.empty() ? s->swanctl_conf : cli_swanctl_conf_;
         settings_.window_size = s->window_size;
+        settings_.updown_timeout = s->updown_timeout;
+        if (updown_) {
+            updown_->set_timeout(std::chrono::duration_cast<std::chrono::milliseconds>(
+                    settings_.updown_timeout));
+        }
         if (cli_debug_) {
             settings_.log_default = std::max(settings_.log_default, 2);
         }
@@ -294,6 +308,7 @@ void Daemon::on_log(const LogLine& line) {
 
 void Daemon::on_event(const ike::Event& e) {
     events_->on_event(e);
+    updown_hooks_->on_event(e);
     control_->on_event(e);
 }
 

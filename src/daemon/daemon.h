@@ -20,6 +20,8 @@
 #include "daemon/engine_host.h"
 #include "daemon/memory_trim.h"
 #include "daemon/udp_transport.h"
+#include "daemon/updown.h"
+#include "daemon/updown_hooks.h"
 #include "daemon/vici_config.h"
 #include "daemon/vici_control.h"
 #include "daemon/vici_credentials.h"
@@ -109,6 +111,8 @@ private:
     std::unique_ptr<ControlCommands> control_;
     std::unique_ptr<QueryCommands> query_;
     std::unique_ptr<EventPublisher> events_;
+    std::unique_ptr<UpdownRunner> updown_;  ///< updown scripts (updown.h)
+    std::unique_ptr<UpdownHooks> updown_hooks_;
 
     bool in_log_{false};  ///< re-entrancy guard for on_log
     bool stopping_{false};

@@ -16,6 +16,11 @@ struct DaemonCounters {
     /// CA certificates loaded over VICI (load-cert, load-authority, load-conn's cacerts) that
     /// could not be trusted: `vici-ca-refused`.
     std::uint64_t ca_refused{0};
+    /// Updown scripts started (one per pair of traffic selectors), those that failed (could
+    /// not start, exit status not 0, killed) and those killed at updown_timeout.
+    std::uint64_t updown_runs{0};
+    std::uint64_t updown_failures{0};
+    std::uint64_t updown_timeouts{0};
 };
 
 /// `success = yes`, or `success = no` with `errmsg` when one is given.

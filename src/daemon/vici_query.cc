@@ -111,6 +111,11 @@ void QueryCommands::stats(const vici::Message&, const vici::Reply& reply) {
     vs.add("accept-errors", std::to_string(v.accept_errors));
     vs.add("events-dropped", std::to_string(v.events_dropped));
     vs.add("throttled", std::to_string(v.throttled));
+    // ikeplex: updown scripts (swanctl.conf's updown).
+    vici::Message& ud = r.add_section("updown");
+    ud.add("runs", std::to_string(counters_.updown_runs));
+    ud.add("failures", std::to_string(counters_.updown_failures));
+    ud.add("timeouts", std::to_string(counters_.updown_timeouts));
     reply.respond(r);
 }
 
@@ -240,6 +245,9 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("vici-events-dropped", std::to_string(v.events_dropped));
     all.add("vici-throttled", std::to_string(v.throttled));
     all.add("vici-ca-refused", std::to_string(counters_.ca_refused));
+    all.add("updown-runs", std::to_string(counters_.updown_runs));
+    all.add("updown-failures", std::to_string(counters_.updown_failures));
+    all.add("updown-timeouts", std::to_string(counters_.updown_timeouts));
     for (const auto& [event, n] : server_.listeners()) {
         all.add("vici-listeners-" + event, std::to_string(n));
     }

@@ -79,6 +79,11 @@ struct ChildConfig {
     std::uint32_t per_cpu_sas_max{64};
     /// ikeplex: `per_cpu_sas_start = acquire | all`.
     PerCpuStart per_cpu_sas_start{PerCpuStart::kAcquire};
+    /// strongSwan's `updown`: a command run by `/bin/sh -c` when a Child SA comes up or goes
+    /// down (the daemon runs it; empty: none).
+    std::string updown;
+    /// strongSwan's `hostaccess`: PLUTO_HOST_ACCESS=1 for the updown script.
+    bool hostaccess{false};
     bool operator==(const ChildConfig&) const = default;
 };
 

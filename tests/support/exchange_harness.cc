@@ -184,6 +184,9 @@ void Harness::process(Node& n, ike::Output& out) {
         send(n, std::move(d));
     }
     n.backend.apply(out.commands);
+    if (on_events && !out.events.empty()) {
+        on_events(n, out.events);
+    }
     for (ike::Event& e : out.events) {
         n.events.push_back(std::move(e));
     }

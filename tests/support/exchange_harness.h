@@ -126,6 +126,9 @@ public:
     std::function<bool(const Datagram&)> drop;
     /// Every datagram sent so far (before loss).
     std::vector<Datagram> sent;
+    /// Test hook: the events of one engine call of a node, as a daemon's listeners get them
+    /// (after the call, the manager in its state after it).
+    std::function<void(Node&, const std::vector<ike::Event>&)> on_events;
 
     /// Replaces a node by a fresh one with the same address (a reboot: all state forgotten).
     /// Configuration must be loaded again.

@@ -44,6 +44,7 @@ TEST(DaemonSettings, Defaults) {
     EXPECT_EQ(d.engine.retransmit_tries, 5U);
     EXPECT_EQ(d.engine.max_child_sas, 1024U);
     EXPECT_EQ(d.window_size, 1U);
+    EXPECT_EQ(d.updown_timeout, std::chrono::seconds(30));
 }
 
 TEST(DaemonSettings, EveryKey) {
@@ -75,6 +76,7 @@ ikeplexd {
     fragment_size = 1400
     window_size = 16
     delete_rekeyed_delay = 2
+    updown_timeout = 2.5
     log {
         default = 2
         ike = 4
@@ -111,6 +113,7 @@ ikeplexd {
     EXPECT_EQ(d.engine.fragment_size, 1400U);
     EXPECT_EQ(d.window_size, 16U);
     EXPECT_EQ(d.engine.delete_rekeyed_delay, std::chrono::seconds(2));
+    EXPECT_EQ(d.updown_timeout, std::chrono::milliseconds(2500));
     EXPECT_EQ(d.log_default, 2);
     EXPECT_EQ(d.log_levels.at("ike"), 4);
     EXPECT_EQ(d.log_levels.at("knl"), -1);

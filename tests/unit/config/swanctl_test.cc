@@ -302,6 +302,22 @@ TEST(Swanctl, PerCpuSasMaxAndStart) {
                             "expected acquire or all"));
 }
 
+// strongSwan's updown plugin keys: the command as written (arguments and all) and hostaccess.
+TEST(Swanctl, UpdownAndHostaccess) {
+    const Loaded l = load(conn("",
+                               "        updown = /usr/lib/ipsec/_updown iptables\n"
+                               "        hostaccess = yes\n"));
+    EXPECT_THAT(l.errors, IsEmpty());
+    EXPECT_THAT(l.warnings, IsEmpty());
+    const ike::ChildConfig& c = only_child(l);
+    EXPECT_EQ(c.updown, "/usr/lib/ipsec/_updown iptables");
+    EXPECT_TRUE(c.hostaccess);
+    const Loaded plain = load(conn("", ""));
+    EXPECT_EQ(only_child(plain).updown, "");
+    EXPECT_FALSE(only_child(plain).hostaccess);
+    EXPECT_THAT(load(conn("", "        hostaccess = maybe\n")).errors, ::testing::SizeIs(1));
+}
+
 TEST(Swanctl, UnknownKeysAreErrorsWithFileLineAndPath) {
     EXPECT_THAT(load(conn("    remote_adrs = 10.0.0.1\n")).errors,
                 ElementsAre("swanctl.conf:3: connections.c.remote_adrs: unknown key"));
@@ -357,13 +373,13 @@ TEST(Swanctl, UnsupportedFeaturesAreErrorsNotSilence) {
 }
 
 TEST(Swanctl, HarmlessUnsupportedKeysAreWarnings) {
-    const Loaded l = load(conn("    mobike = yes\n", "        updown = /usr/local/bin/updown\n"));
+    const Loaded l = load(conn("    mobike = yes\n", "        rand_bytes = 100\n"));
     EXPECT_THAT(l.errors, IsEmpty());
     EXPECT_THAT(l.warnings,
                 ElementsAre("swanctl.conf:3: connections.c.mobike: MOBIKE is not supported; the "
                             "connection runs without it",
-                            "swanctl.conf:8: connections.c.children.net.updown: updown scripts "
-                            "are not run"));
+                            "swanctl.conf:8: connections.c.children.net.rand_bytes: jitter on "
+                            "byte lifetimes is not applied"));
     EXPECT_EQ(l.config.connections.size(), 1U);
     // mobike = no asks for exactly what ikeplex does: nothing to say.
     EXPECT_THAT(load(conn("    mobike = no\n")).warnings, IsEmpty());
