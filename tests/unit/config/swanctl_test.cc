@@ -373,13 +373,13 @@ TEST(Swanctl, UnsupportedFeaturesAreErrorsNotSilence) {
 }
 
 TEST(Swanctl, HarmlessUnsupportedKeysAreWarnings) {
-    const Loaded l = load(conn("    mobike = yes\n", "        rand_bytes = 100\n"));
+    const Loaded l = load(conn("    mobike = yes\n", "        copy_df = no\n"));
     EXPECT_THAT(l.errors, IsEmpty());
     EXPECT_THAT(l.warnings,
                 ElementsAre("swanctl.conf:3: connections.c.mobike: MOBIKE is not supported; the "
                             "connection runs without it",
-                            "swanctl.conf:8: connections.c.children.net.rand_bytes: jitter on "
-                            "byte lifetimes is not applied"));
+                            "swanctl.conf:8: connections.c.children.net.copy_df: the data plane "
+                            "decides what to copy from the inner header"));
     EXPECT_EQ(l.config.connections.size(), 1U);
     // mobike = no asks for exactly what ikeplex does: nothing to say.
     EXPECT_THAT(load(conn("    mobike = no\n")).warnings, IsEmpty());
