@@ -211,6 +211,13 @@ void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
     h["half_open_timeout"] = seconds(r, e.half_open_timeout);
     h["restart_delay"] = seconds(r, e.restart_delay);
     h["restart_delay_max"] = seconds(r, e.restart_delay_max);
+    h["make_before_break"] = [&r, &e](std::string_view v, const Setting& s) {
+        if (const auto b = parse_bool(v)) {
+            e.make_before_break = *b;
+        } else {
+            r.error(s.pos, s.name, "expected yes or no");
+        }
+    };
     h["max_child_sas"] = u32(r, e.max_child_sas, 1000000, 1);
     h["fragment_size"] = u32(r, wide.fragment, 65535);
     h["window_size"] = u32(r, d.window_size, 64);

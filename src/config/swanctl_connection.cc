@@ -134,8 +134,6 @@ void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const Creden
 
 /// The IKE SA's timing keys, before strongSwan's defaults are applied.
 struct IkeTimes {
-    bool rekey_set = false;
-    std::optional<ike::Duration> reauth;
     std::optional<ike::Duration> over;
     std::optional<ike::Duration> rand;
     ike::Duration over_time{0};
@@ -157,20 +155,8 @@ void add_peer_handlers(Handlers& h, Reporter& r, ike::PeerConfig& c) {
 
 /// rekey_time, reauth_time, over_time and rand_time.
 void add_time_handlers(Handlers& h, Reporter& r, ike::PeerConfig& c, IkeTimes& t) {
-    h["rekey_time"] = [&r, &c, &t](std::string_view v, const Setting& s) {
-        duration(r, c.rekey_time)(v, s);
-        t.rekey_set = true;
-    };
-    h["reauth_time"] = [&r, &t](std::string_view v, const Setting& s) {
-        ike::Duration d{0};
-        duration(r, d)(v, s);
-        if (d.count() != 0) {
-            t.reauth = d;
-            r.warning(s.pos, s.name,
-                      "reauthentication is not supported: the IKE SA is rekeyed at this interval "
-                      "instead");
-        }
-    };
+    h["rekey_time"] = duration(r, c.rekey_time);
+    h["reauth_time"] = duration(r, c.reauth_time);
     h["over_time"] = [&r, &t](std::string_view v, const Setting& s) {
         duration(r, t.over_time)(v, s);
         t.over = t.over_time;
@@ -181,13 +167,11 @@ void add_time_handlers(Handlers& h, Reporter& r, ike::PeerConfig& c, IkeTimes& t
     };
 }
 
-/// Reauthentication becomes rekeying; strongSwan: over_time defaults to 10 % of rekey_time,
+/// strongSwan: over_time defaults to 10 % of the longer of rekey_time and reauth_time,
 /// rand_time to over_time.
 void apply_time_defaults(const IkeTimes& t, ike::PeerConfig& c) {
-    if (t.reauth && !t.rekey_set) {
-        c.rekey_time = *t.reauth;
-    }
-    c.over_time = t.over.value_or(ike::Duration(c.rekey_time.count() / 10));
+    c.over_time = t.over.value_or(
+            ike::Duration(std::max(c.rekey_time.count(), c.reauth_time.count()) / 10));
     c.rand_time = t.rand.value_or(c.over_time);
 }
 

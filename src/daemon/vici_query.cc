@@ -229,6 +229,8 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("retries", std::to_string(c.retries));
     all.add("traps-installed", std::to_string(c.traps));
     all.add("duplicates-deleted", std::to_string(c.duplicates_deleted));
+    all.add("reauths", std::to_string(c.reauths));
+    all.add("reauth-failures", std::to_string(c.reauth_failures));
     for (const auto& [name, n] : backend_.counters()) {
         all.add(name, std::to_string(n));
     }

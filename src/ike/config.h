@@ -109,6 +109,10 @@ struct PeerConfig {
     Duration rekey_time{std::chrono::hours(4)};  ///< IKE SA rekeying (0: never)
     Duration rand_time{std::chrono::minutes(24)};
     Duration over_time{std::chrono::minutes(24)};  ///< hard end after rekey_time if not rekeyed
+    /// Reauthentication (0: never): a new IKE SA from IKE_SA_INIT with every Child SA, then the
+    /// old one deleted (Settings::make_before_break), or the other way round. The hard end is
+    /// over_time after it.
+    Duration reauth_time{0};
     /// Attempts to establish the IKE SA as initiator, each a whole retransmission sequence
     /// (strongSwan's keyingtries); 0: until it succeeds. Retries back off (Settings).
     std::uint32_t keyingtries{1};
@@ -220,6 +224,9 @@ struct Settings {
     /// restart_delay_max, plus up to half of it at random (retries of many connections spread).
     Duration restart_delay{std::chrono::seconds(1)};
     Duration restart_delay_max{std::chrono::seconds(60)};
+    /// Reauthentication sets up the new IKE SA and its Child SAs before deleting the old one
+    /// (strongSwan 6's default); false: deletes first, then sets up again.
+    bool make_before_break{true};
     /// Local resources (CPUs / data-plane workers) that RFC 9611 members bind to.
     std::uint32_t resources{1};
     /// After TS_MAX_QUEUE, no new member is requested for this long (or until one goes away).

@@ -103,6 +103,8 @@ void IkeSa::inherit_peer(const IkeSa& old) {
     peer_window_ = old.peer_window_;
     local_id_ = old.local_id_;
     remote_id_ = old.remote_id_;
+    reauth_at_ = old.reauth_at_;
+    authenticated_at_ = old.authenticated_at_;
     registry_.note_changed(*this);
 }
 
@@ -311,8 +313,17 @@ void IkeSa::on_timer(TimerKind kind, std::uint32_t arg, Step& step) {
             process_queue(step);
             break;
         }
+        case TimerKind::kIkeReauth:
+            if (state_ == IkeState::kEstablished) {
+                registry_.reauthenticate(*this, step);
+            } else if (state_ == IkeState::kRekeying) {
+                // The rekey's product inherits the time (already due: it reauthenticates).
+                services_.timers.set({id_, TimerKind::kIkeReauth, 0},
+                                     step.now + std::chrono::seconds(5));
+            }
+            break;
         case TimerKind::kRestart:
-            break;  // the manager's (heal.cc), never an IKE SA's
+            break;  // the manager's (manager_heal.cc), never an IKE SA's
     }
 }
 
@@ -349,18 +360,41 @@ void IkeSa::schedule_dpd(Step& step) {
 }
 
 void IkeSa::arm_ike_lifetimes(Step& step) {
-    if (config_ == nullptr || config_->rekey_time.count() == 0) {
+    if (config_ == nullptr) {
         return;
     }
     // RFC 7296 §2.8.1: jitter the rekey so both ends rarely start it together.
-    const auto jitter = config_->rand_time.count() > 0
-                                ? Duration(static_cast<std::int64_t>(
-                                          services_.random.u64() %
-                                          static_cast<std::uint64_t>(config_->rand_time.count())))
-                                : Duration(0);
-    services_.timers.set({id_, TimerKind::kIkeRekey, 0}, step.now + config_->rekey_time - jitter);
-    services_.timers.set({id_, TimerKind::kIkeExpire, 0},
-                         step.now + config_->rekey_time + config_->over_time);
+    const auto jitter = [&] {
+        return config_->rand_time.count() > 0
+                       ? Duration(static_cast<std::int64_t>(
+                                 services_.random.u64() %
+                                 static_cast<std::uint64_t>(config_->rand_time.count())))
+                       : Duration(0);
+    };
+    if (config_->rekey_time.count() > 0) {
+        services_.timers.set({id_, TimerKind::kIkeRekey, 0},
+                             step.now + config_->rekey_time - jitter());
+    }
+    if (config_->reauth_time.count() > 0) {
+        // Reauthentication is due once per authentication: an IKE rekey's product keeps its
+        // predecessor's time (inherit_peer()), and so does the hard end, over_time later.
+        if (reauth_at_ == TimePoint{}) {
+            reauth_at_ = step.now + config_->reauth_time - jitter();
+        }
+        services_.timers.set({id_, TimerKind::kIkeReauth, 0}, std::max(reauth_at_, step.now));
+        services_.timers.set({id_, TimerKind::kIkeExpire, 0},
+                             std::max(reauth_at_, step.now) + config_->over_time);
+    } else if (config_->rekey_time.count() > 0) {
+        services_.timers.set({id_, TimerKind::kIkeExpire, 0},
+                             step.now + config_->rekey_time + config_->over_time);
+    }
+}
+
+void IkeSa::retry_reauth(Duration after, Step& step) {
+    if (state_ == IkeState::kEstablished && config_ != nullptr &&
+        config_->reauth_time.count() > 0) {
+        services_.timers.set({id_, TimerKind::kIkeReauth, 0}, step.now + after);
+    }
 }
 
 void IkeSa::established(Step& step, bool announce) {
@@ -373,6 +407,7 @@ void IkeSa::established(Step& step, bool announce) {
     IKE_LOG(info, *this, "IKE_SA {} established between {}[{}]...{}[{}]", label(), local_.address,
             local_id_.to_string(), remote_.address, remote_id_.to_string());
     if (announce) {
+        authenticated_at_ = step.now;
         up_ = true;
         emit(step, EventKind::kIkeUp);
     }

@@ -108,6 +108,8 @@ enum class EndCause : std::uint8_t {
 };
 struct EndInfo {
     EndCause cause{EndCause::kLocal};
+    /// Deleted to reauthenticate (break-before-make): set up again with `children`.
+    bool reauth{false};
     bool was_up{false};                 ///< established (ike-up was reported)
     std::vector<std::string> children;  ///< Child SA configs it held or was creating
 };
@@ -154,6 +156,9 @@ public:
     [[nodiscard]] const Services& services() const noexcept { return services_; }
     [[nodiscard]] SaRegistry& registry() noexcept { return registry_; }
     [[nodiscard]] TimePoint established_at() const noexcept { return established_at_; }
+    /// When the peer was last authenticated (IKE_AUTH; an IKE rekey's product keeps its
+    /// predecessor's).
+    [[nodiscard]] TimePoint authenticated_at() const noexcept { return authenticated_at_; }
 
     // --- NAT traversal (RFC 7296 §2.23) ---
     [[nodiscard]] bool nat_here() const noexcept { return nat_here_; }
@@ -222,6 +227,11 @@ public:
     }
     /// How it ended (valid once destroyed).
     [[nodiscard]] const EndInfo& end() const noexcept { return end_; }
+    /// Deleting it to reauthenticate (break-before-make): what to set up again afterwards.
+    void mark_reauth(std::vector<std::string> children) {
+        end_.reauth = true;
+        end_.children = std::move(children);
+    }
     void queue(ExchangePtr ex, Step& step);
     /// Queues an exchange after a delay (RFC 7296 §2.25: retry after TEMPORARY_FAILURE).
     void queue_later(ExchangePtr ex, Duration delay, Step& step);
@@ -284,6 +294,13 @@ public:
     [[nodiscard]] bool child_exchange_outstanding() const noexcept;
     /// Arms (or re-arms) the IKE SA lifetime timers after establishment.
     void arm_ike_lifetimes(Step& step);
+    /// A reauthentication that did not complete: try again after `after` (the hard end, at
+    /// over_time after the first due time, stays).
+    void retry_reauth(Duration after, Step& step);
+    /// No exchange queued, under way or waiting to be retried.
+    [[nodiscard]] bool idle() const noexcept {
+        return outstanding_.empty() && queue_.empty() && delayed_.empty();
+    }
     /// Marks the SA established and starts its timers; `announce`: it is up now (event
     /// ike-up). A rekeyed SA is not announced: it takes over its predecessor's "up".
     void established(Step& step, bool announce = true);
@@ -359,6 +376,8 @@ private:
     Endpoint local_;
     Endpoint remote_;
     TimePoint established_at_{};
+    TimePoint authenticated_at_{};
+    TimePoint reauth_at_{};  ///< when reauthentication is due (reauth_time; kept by rekeys)
     TimePoint last_inbound_{};
     std::map<std::uint32_t, Pending> outstanding_;
     std::vector<ExchangePtr> queue_;  // FIFO of a few (a deque allocates 576 bytes when empty)

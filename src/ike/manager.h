@@ -58,6 +58,9 @@ struct ManagerCounters {
     std::uint64_t traps{0};
     /// IKE SAs deleted as the duplicate of one the peer and we initiated at once.
     std::uint64_t duplicates_deleted{0};
+    /// Reauthentications started (reauth_time), and those whose new IKE SA failed.
+    std::uint64_t reauths{0};
+    std::uint64_t reauth_failures{0};
 };
 
 /// A connection waiting to be initiated again (heal.cc), for listings.
@@ -178,6 +181,7 @@ public:
     void note_child_added(IkeSa& sa, const ChildSa& child) override;
     void note_child_removed(const ChildSa& child) override;
     void note_child_closed(IkeSa& sa, const ChildSa& child, Step& step) override;
+    void reauthenticate(IkeSa& sa, Step& step) override;
 
 private:
     struct Policy {
@@ -206,7 +210,8 @@ private:
     /// = trap); nothing if one is there.
     void install_trap(const PeerConfig& conn, const ChildConfig& child, Step& step);
     /// Initiates `conn` with `children` now (attempt 1 of a new series).
-    void restart_now(const PeerConfig& conn, const std::vector<std::string>& children, Step& step);
+    void restart_now(const PeerConfig& conn, const std::vector<std::string>& children, Step& step,
+                     bool count = true);
     /// A failed attempt: the next one after a back-off with jitter, or giving up.
     void retry_later(const PeerConfig& conn, const std::vector<std::string>& children, Step& step);
     void on_restart_timer(std::uint32_t slot, Step& step);
@@ -216,6 +221,10 @@ private:
     /// of two established IKE SAs of one connection between the same identities and
     /// addresses, one initiated by each side, both sides delete the one whose SPIi is larger.
     void resolve_duplicates(std::uint32_t id, Step& step);
+    // --- reauthentication (manager_reauth.cc) ---
+    /// Make-before-break: deletes each reauthenticated IKE SA once its successor is
+    /// established and done creating its Child SAs; a failed successor leaves it (retried).
+    void finish_reauths(Step& step);
     /// Whether `sa` is the one the manager holds under its id.
     [[nodiscard]] bool adopted(const IkeSa& sa) const noexcept;
     /// Drops a destroyed SA from every index (finish() then deletes it).
@@ -271,7 +280,8 @@ private:
     };
     std::map<std::string, Restart, std::less<>> restarts_;  ///< by connection name
     std::map<std::uint32_t, std::string> restart_slots_;    ///< timer arg -> connection
-    std::vector<std::uint32_t> established_;  ///< SAs established since the last finish()
+    std::vector<std::uint32_t> established_;          ///< SAs established since the last finish()
+    std::map<std::uint32_t, std::uint32_t> reauths_;  ///< new IKE SA -> the one it replaces
     std::uint32_t next_restart_slot_{1};
     std::uint32_t next_ike_id_{1};
     std::uint32_t next_child_id_{1};

@@ -24,6 +24,10 @@ namespace ikeplex::ike {
 
 namespace {
 
+/// Two IKE SAs of a connection that both peers initiated at once come up within seconds of
+/// each other; a reauthentication's (reauth_time) new one comes long after the old one.
+constexpr Duration kDuplicateWindow = std::chrono::seconds(30);
+
 /// The child configs of `names` that `conn` still has and whose action (picked by `wants`)
 /// says so.
 template <typename Pred>
@@ -51,6 +55,11 @@ void IkeSaManager::heal_after(const IkeSa& sa, Step& step) {
         return;
     }
     const EndInfo& end = sa.end();
+    if (end.reauth) {
+        IKE_LOG(info, sa, "reauthenticating: initiating {} again (break-before-make)", conn->name);
+        restart_now(*conn, end.children, step, false);
+        return;
+    }
     switch (end.cause) {
         case EndCause::kDead:
             if (!end.was_up) {
@@ -141,9 +150,19 @@ void IkeSaManager::install_trap(const PeerConfig& conn, const ChildConfig& child
 }
 
 void IkeSaManager::restart_now(const PeerConfig& conn, const std::vector<std::string>& children,
-                               Step& step) {
+                               Step& step, bool count) {
     cancel_restart(conn.name);
-    ++counters_.restarts;
+    if (const IkeSa* up = sa_of_config(conn);
+        up != nullptr && up->state() == IkeState::kEstablished) {
+        // The peer (or a reauthentication) has it up already: only what is missing.
+        for (const std::string& n : children) {
+            (void)start(conn.name, n, step, ResourceId::none(), true);
+        }
+        return;
+    }
+    if (count) {
+        ++counters_.restarts;
+    }
     restarts_[conn.name].children = children;  // attempt 1 of a new series
     for (const std::string& n : children) {
         if (auto r = start(conn.name, n, step, ResourceId::none(), true); !r) {
@@ -248,7 +267,11 @@ void IkeSaManager::resolve_duplicates(std::uint32_t id, Step& step) {
         IkeSa* other = find(other_id);
         // A pair only when each side initiated one: never the many IKE SAs a peer may make
         // itself (a load generator, unique = no), and we never make two of one connection.
+        // Only recently authenticated ones: a reauthentication's new IKE SA beside the old one
+        // (even one just rekeyed) is no duplicate (and ours are known: reauths_).
         if (other == nullptr || other == sa || other->state() != IkeState::kEstablished ||
+            step.now - other->authenticated_at() > kDuplicateWindow ||
+            reauths_.contains(sa->id()) || reauths_.contains(other->id()) ||
             other->config() == nullptr || other->config()->name != sa->config()->name ||
             other->is_original_initiator() == sa->is_original_initiator() ||
             other->remote().address != sa->remote().address ||

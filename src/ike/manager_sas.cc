@@ -42,6 +42,9 @@ void IkeSaManager::finish(Step& step) {
     for (const std::uint32_t id : std::exchange(established_, {})) {
         resolve_duplicates(id, step);
     }
+    if (!reauths_.empty()) {
+        finish_reauths(step);
+    }
     // Only the SAs destroyed since the last call (ids can repeat; an SA goes once). What
     // follows an SA's end (heal_after) may start another, which may end at once: until none.
     while (!dead_.empty()) {

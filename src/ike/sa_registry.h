@@ -64,6 +64,8 @@ public:
     virtual void note_child_removed(const ChildSa& child) = 0;
     /// The peer deleted Child SA `child` of `sa` (not a rekey's): its close_action.
     virtual void note_child_closed(IkeSa& sa, const ChildSa& child, Step& step) = 0;
+    /// Reauthentication of `sa` is due (reauth_time).
+    virtual void reauthenticate(IkeSa& sa, Step& step) = 0;
 };
 
 }  // namespace ikeplex::ike

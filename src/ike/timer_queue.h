@@ -22,6 +22,7 @@ enum class TimerKind : std::uint8_t {
     kChildExpire,  ///< arg: child id
     kRetry,        ///< queued work to retry (e.g. after TEMPORARY_FAILURE); arg: task id
     kDeleteLater,  ///< delete a redundant or rekeyed SA; arg: child id (0 = the IKE SA)
+    kIkeReauth,    ///< reauthentication due (reauth_time)
     kRestart,      ///< the manager's (ike 0): a connection to initiate again; arg: its restart slot
 };
 

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "flow_fixture.h"
+#include "ike/traffic_selector.h"
 #include "wire/message.h"
 
 namespace ikeplex::test {
@@ -97,6 +98,17 @@ protected:
             EXPECT_TRUE(has_trap(ini()));
             EXPECT_EQ(ini().manager.counters().traps, 1U);
         }
+    }
+
+    /// Child SAs being rekeyed (still carrying traffic) on a node's established IKE SAs.
+    std::size_t installed_rekeying(Node& n) {
+        std::size_t k = 0;
+        for (const ike::IkeSa* sa : n.established()) {
+            for (const auto& c : sa->children()) {
+                k += c->state == ike::ChildState::kRekeying ? 1U : 0U;
+            }
+        }
+        return k;
     }
 
     /// Exactly one IKE SA on each side, established, with exactly `children` Child SAs
@@ -334,7 +346,140 @@ TEST_P(Heal, VolumeLimitsAreJitteredPerChildSa) {
     EXPECT_EQ(packets.size(), 8U);
 }
 
+TEST_P(Heal, ReauthMakeBeforeBreakReplacesTheIkeSaOnceItsSuccessorIsUp) {
+    ini_cfg().reauth_time = std::chrono::minutes(10);
+    ini_cfg().rekey_time = Duration(0);
+    ini_cfg().rand_time = std::chrono::minutes(1);
+    ini_cfg().over_time = std::chrono::minutes(5);
+    ike::ChildConfig second = ini_child();
+    second.name = "net2";
+    second.local_ts = {*ike::TrafficSelector::parse("10.99.11.0/24")};
+    second.remote_ts = {*ike::TrafficSelector::parse("10.99.12.0/24")};
+    ini_cfg().children.push_back(second);
+    ike::ChildConfig second_r = res_cfg().children.front();
+    second_r.name = "net2";
+    second_r.local_ts = second.remote_ts;
+    second_r.remote_ts = second.local_ts;
+    res_cfg().children.push_back(second_r);
+    establish();
+    h.act(ini(), [&](ike::Step& s) { ASSERT_TRUE(ini().manager.initiate("conn", "net2", s)); });
+    ASSERT_TRUE(up(2));
+    const std::uint32_t old_id = only_sa(ini()).id();
+    // Due between 9 and 10 minutes: every second until then and after, both Child SAs stay
+    // installed on both sides (the new ones come before the old ones go).
+    for (int second_no = 0; second_no < 12 * 60; ++second_no) {
+        h.run_for(std::chrono::seconds(1));
+        ASSERT_GE(installed(ini()).size() + installed_rekeying(ini()), 2U) << second_no;
+    }
+    settle();
+    expect_exactly_one(2);
+    EXPECT_NE(only_sa(ini()).id(), old_id);
+    EXPECT_EQ(ini().manager.counters().reauths, 1U);
+    EXPECT_EQ(ini().manager.counters().duplicates_deleted +
+                      res().manager.counters().duplicates_deleted,
+              0U);
+    // The new IKE SA's Child SAs came up before the old IKE SA went down, and it was a new
+    // IKE_SA_INIT (fresh authentication), without INITIAL_CONTACT.
+    const auto& ev = ini().events;
+    const auto down = std::find_if(ev.begin(), ev.end(), [&](const ike::Event& e) {
+        return e.kind == EventKind::kIkeDown && e.ike_id == old_id;
+    });
+    ASSERT_NE(down, ev.end());
+    EXPECT_EQ(std::count_if(ev.begin(), down,
+                            [&](const ike::Event& e) {
+                                return e.kind == EventKind::kChildUp && e.ike_id != old_id;
+                            }),
+              2);
+    EXPECT_EQ(h.count_sent(wire::ExchangeType::kIkeSaInit, false), 2U);
+    EXPECT_EQ(ini().count({.sent = true,
+                           .exchange = wire::ExchangeType::kIkeAuth,
+                           .response = false,
+                           .notify = wire::NotifyType::kInitialContact}),
+              1U);  // the first IKE SA's only
+}
+
+TEST_P(Heal, ReauthThatFailsKeepsTheOldIkeSaAndTriesAgain) {
+    ini_cfg().reauth_time = std::chrono::minutes(10);
+    ini_cfg().rekey_time = Duration(0);
+    ini_cfg().rand_time = Duration(0);
+    ini_cfg().over_time = std::chrono::minutes(30);
+    establish();
+    const std::uint32_t old_id = only_sa(ini()).id();
+    // New IKE SAs cannot be made for a while; the old one goes on.
+    h.drop = [](const Datagram& d) {
+        return wire::peek_header(d.data)->exchange == wire::ExchangeType::kIkeSaInit;
+    };
+    h.run_for(std::chrono::minutes(12));
+    EXPECT_GE(ini().manager.counters().reauth_failures, 1U);
+    EXPECT_EQ(only_sa(ini()).id(), old_id);
+    EXPECT_EQ(installed(ini()).size(), 1U);
+    h.drop = nullptr;
+    h.run_for(std::chrono::minutes(3));
+    settle();
+    expect_exactly_one();
+    EXPECT_NE(only_sa(ini()).id(), old_id);
+}
+
+TEST_P(Heal, ReauthCollidingWithAnIkeRekeyLeavesOneIkeSa) {
+    ini_cfg().reauth_time = std::chrono::minutes(10);
+    ini_cfg().rekey_time = Duration(0);
+    ini_cfg().rand_time = Duration(0);
+    establish();
+    h.run_until([] { return false; }, std::chrono::minutes(10) - std::chrono::milliseconds(5));
+    // The peer rekeys the IKE SA just as ours reauthenticates.
+    h.act(res(),
+          [&](ike::Step& s) { ASSERT_TRUE(res().manager.rekey_ike(only_sa(res()).id(), s)); });
+    h.run_for(std::chrono::minutes(2));
+    settle();
+    expect_exactly_one();
+    EXPECT_EQ(ini().manager.counters().reauths, 1U);
+}
+
 INSTANTIATE_TEST_SUITE_P(Roles, Heal, ::testing::Bool(), role_name);
+
+ike::Settings break_first() {
+    ike::Settings s = quick();
+    s.make_before_break = false;
+    return s;
+}
+
+class HealBreakFirst : public FlowTest {
+protected:
+    HealBreakFirst() : FlowTest(break_first()) {}
+};
+
+TEST_P(HealBreakFirst, ReauthDeletesTheIkeSaThenSetsItUpAgain) {
+    ini_cfg().reauth_time = std::chrono::minutes(10);
+    ini_cfg().rekey_time = Duration(0);
+    ini_cfg().rand_time = Duration(0);
+    load_psk();
+    initiate();
+    ASSERT_TRUE(up());
+    const std::uint32_t old_id = ini().established().front()->id();
+    h.run_for(std::chrono::minutes(11));
+    ASSERT_TRUE(up());
+    settle();
+    EXPECT_EQ(ini().manager.sas().size(), 1U);
+    EXPECT_EQ(res().manager.sas().size(), 1U);
+    EXPECT_EQ(installed(ini()).size(), 1U);
+    EXPECT_NE(ini().established().front()->id(), old_id);
+    EXPECT_EQ(ini().manager.counters().reauths, 1U);
+    EXPECT_EQ(ini().manager.counters().restarts, 0U);  // a reauthentication, not a heal
+    // The old IKE SA went down before the new one came up.
+    const auto& ev = ini().events;
+    const auto down = std::find_if(ev.begin(), ev.end(), [&](const ike::Event& e) {
+        return e.kind == EventKind::kIkeDown && e.ike_id == old_id;
+    });
+    const auto up_again = std::find_if(ev.begin(), ev.end(), [&](const ike::Event& e) {
+        return e.kind == EventKind::kIkeUp && e.ike_id != old_id;
+    });
+    ASSERT_NE(down, ev.end());
+    ASSERT_NE(up_again, ev.end());
+    EXPECT_LT(down - ev.begin(), up_again - ev.begin());
+    expect_consistent();
+}
+
+INSTANTIATE_TEST_SUITE_P(Roles, HealBreakFirst, ::testing::Bool(), role_name);
 
 }  // namespace
 }  // namespace ikeplex::test

@@ -70,6 +70,7 @@ ikeplexd {
     half_open_timeout = 10
     restart_delay = 0.5
     restart_delay_max = 30
+    make_before_break = no
     cookie_threshold = 7
     block_threshold = 100
     max_child_sas = 64
@@ -107,6 +108,7 @@ ikeplexd {
     EXPECT_EQ(d.engine.half_open_timeout, std::chrono::seconds(10));
     EXPECT_EQ(d.engine.restart_delay, std::chrono::milliseconds(500));
     EXPECT_EQ(d.engine.restart_delay_max, std::chrono::seconds(30));
+    EXPECT_FALSE(d.engine.make_before_break);
     EXPECT_EQ(d.engine.cookie_threshold, 7U);
     EXPECT_EQ(d.engine.block_threshold, 100U);
     EXPECT_EQ(d.engine.max_child_sas, 64U);

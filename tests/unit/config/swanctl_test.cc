@@ -385,17 +385,20 @@ TEST(Swanctl, HarmlessUnsupportedKeysAreWarnings) {
     EXPECT_THAT(load(conn("    mobike = no\n")).warnings, IsEmpty());
 }
 
-TEST(Swanctl, ReauthTimeBecomesRekeyTimeWithAWarning) {
-    const Loaded l = load(conn("    reauth_time = 3h\n"));
+TEST(Swanctl, ReauthTimeAsStrongSwanReadsIt) {
+    // Reauthentication beside the default rekeying; over_time (and rand_time) default to 10 %
+    // of the longer of the two.
+    Loaded l = load(conn("    reauth_time = 10h\n"));
     EXPECT_THAT(l.errors, IsEmpty());
-    EXPECT_EQ(l.config.connections.at(0).rekey_time, std::chrono::hours(3));
-    ASSERT_EQ(l.warnings.size(), 1U);
-    EXPECT_THAT(l.warnings[0], HasSubstr("reauthentication is not supported"));
-    // An explicit rekey_time wins.
-    EXPECT_EQ(load(conn("    reauth_time = 3h\n    rekey_time = 1h\n"))
-                      .config.connections.at(0)
-                      .rekey_time,
-              std::chrono::hours(1));
+    EXPECT_THAT(l.warnings, IsEmpty());
+    const ike::PeerConfig& p = l.config.connections.at(0);
+    EXPECT_EQ(p.reauth_time, std::chrono::hours(10));
+    EXPECT_EQ(p.rekey_time, std::chrono::hours(4));
+    EXPECT_EQ(p.over_time, std::chrono::hours(1));
+    EXPECT_EQ(p.rand_time, std::chrono::hours(1));
+    l = load(conn("    reauth_time = 3h\n    rekey_time = 0\n"));
+    EXPECT_EQ(l.config.connections.at(0).rekey_time, ike::Duration(0));
+    EXPECT_EQ(l.config.connections.at(0).over_time, std::chrono::minutes(18));
 }
 
 TEST(Swanctl, ChildRekeyLongerThanLifeIsAnError) {
