@@ -367,7 +367,8 @@ std::optional<bool> ControlCommands::outcome(Control& c, const ike::Event& e, st
             case EventKind::kIkeFailed:
             case EventKind::kIkeDown:
                 if (retry_pending(c.conn)) {
-                    return std::nullopt;  // keyingtries: the heal event follows
+                    c.retrying = true;  // keyingtries: follow the connection's next attempt
+                    return std::nullopt;
                 }
                 if (c.retrying) {
                     why = fmt::format("{} (giving up after {} attempts)", e.reason, c.attempts + 1);
