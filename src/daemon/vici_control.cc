@@ -43,17 +43,6 @@ std::optional<std::chrono::milliseconds> wait_time(const vici::Message& m,
     return std::chrono::milliseconds(n);
 }
 
-/// One exchange with every retransmission: timeout × (1 + base + ... + base^tries).
-std::chrono::milliseconds exchange_time(const ike::Settings& s) {
-    double total = 0;
-    auto wait = static_cast<double>(s.retransmit_timeout.count());
-    for (std::uint32_t k = 0; k <= s.retransmit_tries; ++k) {
-        total += wait;
-        wait *= s.retransmit_base;
-    }
-    return std::chrono::milliseconds(static_cast<std::int64_t>(total));
-}
-
 /// The SAs a terminate or rekey request names: IKE SAs by ike / ike-id when it names no
 /// child, else Child SAs by child / child-id (narrowed by ike / ike-id when given).
 struct Selection {
@@ -270,14 +259,27 @@ void ControlCommands::rekey(const vici::Message& req, const vici::Reply& reply) 
 
 std::chrono::milliseconds ControlCommands::default_wait(Kind kind, const std::string& conn) const {
     const ike::Settings& s = host_.manager().settings();
-    const std::chrono::milliseconds exchange = exchange_time(s);
     if (kind != Kind::kInitiate) {
-        return exchange + std::chrono::seconds(5);
+        return exchange_time(s) + std::chrono::seconds(5);
     }
-    // Each attempt: IKE_SA_INIT and IKE_AUTH; between two, the longest back-off (1.5 x).
     const ike::ConfigPtr cfg = host_.manager().configs().find(conn);
-    const std::uint32_t tries = cfg != nullptr ? std::max<std::uint32_t>(cfg->keyingtries, 1) : 1;
-    std::chrono::milliseconds total = 2 * exchange * tries + std::chrono::seconds(5);
+    return initiate_time(s, cfg != nullptr ? cfg->keyingtries : 1);
+}
+
+std::chrono::milliseconds exchange_time(const ike::Settings& s) {
+    double total = 0;
+    auto wait = static_cast<double>(s.retransmit_timeout.count());
+    for (std::uint32_t k = 0; k <= s.retransmit_tries; ++k) {
+        total += wait;
+        wait *= s.retransmit_base;
+    }
+    return std::chrono::milliseconds(static_cast<std::int64_t>(total));
+}
+
+std::chrono::milliseconds initiate_time(const ike::Settings& s, std::uint32_t keyingtries) {
+    // Each attempt: IKE_SA_INIT and IKE_AUTH; between two, the longest back-off (1.5 x).
+    const std::uint32_t tries = std::max<std::uint32_t>(keyingtries, 1);
+    std::chrono::milliseconds total = 2 * exchange_time(s) * tries + std::chrono::seconds(5);
     std::chrono::milliseconds delay = s.restart_delay;
     for (std::uint32_t k = 1; k < tries; ++k) {
         total += std::min(delay, std::max(s.restart_delay_max, s.restart_delay)) * 3 / 2;

@@ -80,4 +80,13 @@ private:
     std::uint64_t current_control_{0};  ///< gets every log line while its command runs
 };
 
+/// One exchange with every retransmission, until it is given up:
+/// retransmit_timeout × (1 + retransmit_base + ... + retransmit_base^retransmit_tries).
+[[nodiscard]] std::chrono::milliseconds exchange_time(const ike::Settings& s);
+/// The default wait of an initiate: 2 exchanges (IKE_SA_INIT, IKE_AUTH) per attempt for
+/// `keyingtries` attempts (0 counts as 1), the longest back-off between two (1.5 × the delay,
+/// doubling from restart_delay up to restart_delay_max), plus 5 s.
+[[nodiscard]] std::chrono::milliseconds initiate_time(const ike::Settings& s,
+                                                      std::uint32_t keyingtries);
+
 }  // namespace ikeplex::daemon
