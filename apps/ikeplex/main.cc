@@ -8,6 +8,49 @@
 
 #include "cli/commands.h"
 
+namespace {
+
+struct ControlCommands {
+    CLI::App* initiate;
+    CLI::App* terminate;
+    CLI::App* rekey;
+};
+
+/// initiate, terminate and rekey with their options.
+ControlCommands add_control_commands(CLI::App& app, ikeplex::cli::Target& target, int& loglevel,
+                                     int& timeout, bool& force) {
+    const auto names = [&](CLI::App* c) {
+        c->add_option("--ike", target.ike, "connection name");
+        c->add_option("--child", target.child, "child name");
+    };
+    const auto targets = [&](CLI::App* c) {
+        names(c);
+        c->add_option("--ike-id", target.ike_id, "IKE SA unique id");
+        c->add_option("--child-id", target.child_id, "Child SA unique id");
+    };
+    const auto waits = [&](CLI::App* c) {
+        c->add_option("--timeout", timeout,
+                      "seconds to wait (0: until the outcome; default: what the daemon's "
+                      "retransmissions and keyingtries take)")
+                ->check(CLI::Range(0, 86400));
+    };
+    auto* initiate = app.add_subcommand("initiate", "bring up a connection or child");
+    names(initiate);  // like swanctl --initiate: by configuration name
+    initiate->add_option("--loglevel", loglevel, "control log level (0-4)");
+    waits(initiate);
+    auto* terminate = app.add_subcommand("terminate", "delete IKE or Child SAs");
+    targets(terminate);
+    terminate->add_flag("--force", force, "forget the IKE SA without waiting for the peer");
+    waits(terminate);
+    auto* rekey = app.add_subcommand("rekey", "rekey IKE or Child SAs (waits for the outcome)");
+    targets(rekey);
+    rekey->add_option("--loglevel", loglevel, "control log level (0-4)");
+    waits(rekey);
+    return {initiate, terminate, rekey};
+}
+
+}  // namespace
+
 // CLI11 and spdlog report some errors by exception; apps/ catches the ones it can act on
 // (parse errors, log files) and lets anything else end the process.
 int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
@@ -27,7 +70,6 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
 
     auto* list_conns = app.add_subcommand("list-conns", "loaded connections");
     list_conns->add_flag("--json", json, "the raw data as JSON");
-
     auto* stats = app.add_subcommand("stats", "daemon statistics");
     stats->add_flag("--json", json, "the raw data as JSON");
     auto* counters =
@@ -36,34 +78,13 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
 
     cli::Target target;
     int loglevel = 1;
-    int timeout = 30;
+    int timeout = -1;  // not given: the daemon's default
     bool force = false;
-    const auto names = [&](CLI::App* c) {
-        c->add_option("--ike", target.ike, "connection name");
-        c->add_option("--child", target.child, "child name");
-    };
-    const auto targets = [&](CLI::App* c) {
-        names(c);
-        c->add_option("--ike-id", target.ike_id, "IKE SA unique id");
-        c->add_option("--child-id", target.child_id, "Child SA unique id");
-    };
-    auto* initiate = app.add_subcommand("initiate", "bring up a connection or child");
-    names(initiate);  // like swanctl --initiate: by configuration name
-    initiate->add_option("--loglevel", loglevel, "control log level (0-4)");
-    initiate->add_option("--timeout", timeout, "seconds to wait (1-3600)")
-            ->check(CLI::Range(1, 3600));
-    auto* terminate = app.add_subcommand("terminate", "delete IKE or Child SAs");
-    targets(terminate);
-    terminate->add_flag("--force", force, "forget the IKE SA without waiting for the peer");
-    terminate->add_option("--timeout", timeout, "seconds to wait (1-3600)")
-            ->check(CLI::Range(1, 3600));
-    auto* rekey = app.add_subcommand("rekey", "rekey IKE or Child SAs");
-    targets(rekey);
-
+    const auto [initiate, terminate, rekey] =
+            add_control_commands(app, target, loglevel, timeout, force);
     std::size_t lines = 0;
     auto* log = app.add_subcommand("log", "follow the daemon's log");
     log->add_option("--lines", lines, "stop after this many lines (0: never)");
-
     std::string file = "/etc/swanctl/swanctl.conf";
     auto* load_all =
             app.add_subcommand("load-all", "load connections and secrets from a swanctl.conf");
@@ -81,7 +102,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
         return 2;
     }
     vici::Client& c = *client;
-    const auto secs = std::chrono::seconds(timeout);
+    const cli::Timeout secs =
+            timeout < 0 ? cli::Timeout() : cli::Timeout(std::chrono::seconds(timeout));
     if (list_sas->parsed()) {
         return cli::list_sas(c, filter, json, std::cout);
     }
@@ -101,7 +123,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
         return cli::terminate(c, target, force, secs, std::cout);
     }
     if (rekey->parsed()) {
-        return cli::rekey(c, target, std::cout);
+        return cli::rekey(c, target, loglevel, secs, std::cout);
     }
     if (log->parsed()) {
         return cli::log(c, lines, std::cout);

@@ -239,16 +239,45 @@ int list_sas(vici::Client& c, const SaFilter& f, bool json, std::ostream& out) {
     if (!r) {
         return failed(r.error(), out);
     }
+    // Connections waiting for their next attempt (ikeplex's list-retries; none from others).
+    std::vector<vici::Message> waiting;
+    if (auto w = c.request("list-retries", req)) {
+        for (const vici::Entry& e : *w) {
+            if (const auto* s = std::get_if<vici::Section>(&e)) {
+                vici::Message m;
+                vici::Message& body = m.add_section(s->name);
+                body.add("state", "WAITING");
+                for (const vici::Entry& entry : s->body) {
+                    body.entries.push_back(entry);
+                }
+                waiting.push_back(std::move(m));
+            }
+        }
+    }
     if (json) {
         out << "[";
-        for (std::size_t i = 0; i < sas.size(); ++i) {
-            out << (i == 0 ? "" : ",") << to_json(sas[i]);
+        std::size_t i = 0;
+        for (const auto* list : {&sas, &waiting}) {
+            for (const vici::Message& m : *list) {
+                out << (i++ == 0 ? "" : ",") << to_json(m);
+            }
         }
         out << "]\n";
         return 0;
     }
+    for (const vici::Message& m : waiting) {
+        for (const vici::Entry& e : m) {
+            if (const auto* s = std::get_if<vici::Section>(&e)) {
+                out << fmt::format("{}: waiting to retry (attempt {} failed, next in {} s)\n",
+                                   s->name, str(s->body, "attempt"),
+                                   str(s->body, "next-attempt-in"));
+            }
+        }
+    }
     if (sas.empty()) {
-        out << "no IKE SAs\n";
+        if (waiting.empty()) {
+            out << "no IKE SAs\n";
+        }
         return 0;
     }
     for (const vici::Message& ev : sas) {
@@ -414,17 +443,26 @@ vici::Message target_message(const Target& t) {
     return m;
 }
 
-int controlled(vici::Client& c, const char* cmd, const vici::Message& req,
-               std::chrono::seconds timeout, std::ostream& out) {
+int controlled(vici::Client& c, const char* cmd, vici::Message req, Timeout timeout,
+               std::ostream& out) {
+    // The daemon answers when it is done (or at its timeout): without a limit of our own
+    // unless one was given (then a little more than it, for the answer to arrive).
+    std::chrono::milliseconds wait = std::chrono::hours(24 * 365);
+    if (timeout) {
+        req.add("timeout", std::to_string(std::chrono::milliseconds(*timeout).count()));
+        if (timeout->count() > 0) {
+            wait = *timeout + std::chrono::seconds(5);
+        }
+    }
     (void)c.subscribe("control-log");
     auto r = c.request(
             cmd, req,
             [&](const std::string& name, const vici::Message& m) {
                 if (name == "control-log") {
-                    out << "[" << str(m, "group") << "] " << str(m, "msg") << '\n';
+                    out << "[" << str(m, "group") << "] " << str(m, "msg") << std::endl;
                 }
             },
-            timeout + std::chrono::seconds(5));
+            wait);
     if (!r) {
         return failed(r.error(), out);
     }
@@ -432,41 +470,34 @@ int controlled(vici::Client& c, const char* cmd, const vici::Message& req,
         out << cmd << " failed: " << str(*r, "errmsg", "unknown reason") << '\n';
         return 1;
     }
-    out << cmd << " completed successfully\n";
+    out << cmd << " completed successfully";
+    if (std::string_view(cmd) == "rekey") {
+        out << " (" << str(*r, "matches") << " SA(s))";
+    }
+    out << '\n';
     return 0;
 }
 
 }  // namespace
 
-int initiate(vici::Client& c, const Target& t, int loglevel, std::chrono::seconds timeout,
-             std::ostream& out) {
+int initiate(vici::Client& c, const Target& t, int loglevel, Timeout timeout, std::ostream& out) {
     vici::Message req = target_message(t);
-    req.add("timeout", std::to_string(std::chrono::milliseconds(timeout).count()));
     req.add("loglevel", std::to_string(loglevel));
     return controlled(c, "initiate", req, timeout, out);
 }
 
-int terminate(vici::Client& c, const Target& t, bool force, std::chrono::seconds timeout,
-              std::ostream& out) {
+int terminate(vici::Client& c, const Target& t, bool force, Timeout timeout, std::ostream& out) {
     vici::Message req = target_message(t);
     if (force) {
         req.add("force", "yes");
     }
-    req.add("timeout", std::to_string(std::chrono::milliseconds(timeout).count()));
     return controlled(c, "terminate", req, timeout, out);
 }
 
-int rekey(vici::Client& c, const Target& t, std::ostream& out) {
-    auto r = c.request("rekey", target_message(t));
-    if (!r) {
-        return failed(r.error(), out);
-    }
-    if (r->get("success") != std::optional<std::string_view>("yes")) {
-        out << "rekey failed: " << str(*r, "errmsg", "unknown reason") << '\n';
-        return 1;
-    }
-    out << "rekey completed successfully (" << str(*r, "matches") << " SA(s))\n";
-    return 0;
+int rekey(vici::Client& c, const Target& t, int loglevel, Timeout timeout, std::ostream& out) {
+    vici::Message req = target_message(t);
+    req.add("loglevel", std::to_string(loglevel));
+    return controlled(c, "rekey", req, timeout, out);
 }
 
 int log(vici::Client& c, std::size_t limit, std::ostream& out) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -31,12 +32,15 @@ struct Target {
     std::string ike_id;
     std::string child_id;
 };
+/// How long initiate, terminate and rekey wait: none given, the daemon's default (what its
+/// retransmissions and, for initiate, keyingtries may take); 0: until the outcome, however
+/// long; else that many seconds.
+using Timeout = std::optional<std::chrono::seconds>;
 /// `initiate`: streams the daemon's control log (up to `loglevel`), returns 0 on success.
-int initiate(vici::Client& c, const Target& t, int loglevel, std::chrono::seconds timeout,
-             std::ostream& out);
-int terminate(vici::Client& c, const Target& t, bool force, std::chrono::seconds timeout,
-              std::ostream& out);
-int rekey(vici::Client& c, const Target& t, std::ostream& out);
+int initiate(vici::Client& c, const Target& t, int loglevel, Timeout timeout, std::ostream& out);
+int terminate(vici::Client& c, const Target& t, bool force, Timeout timeout, std::ostream& out);
+/// `rekey`: waits for the rekey's outcome (streaming the control log); 1 if it was abandoned.
+int rekey(vici::Client& c, const Target& t, int loglevel, Timeout timeout, std::ostream& out);
 /// `log`: prints the daemon's log until the connection ends (or `limit` lines, 0 = no limit).
 int log(vici::Client& c, std::size_t limit, std::ostream& out);
 /// `load-all --file swanctl.conf`: connections, secrets, certificates and keys (swanctl's

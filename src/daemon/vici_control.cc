@@ -1,8 +1,12 @@
 #include "daemon/vici_control.h"
 
+#include <algorithm>
 #include <charconv>
+#include <tuple>
 #include <utility>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "daemon/vici_command.h"
 
@@ -23,8 +27,8 @@ std::optional<std::uint32_t> number(const vici::Message& m, std::string_view key
     return n;
 }
 
-/// VICI timeouts are milliseconds; 0 or absent: wait (we still stop at `fallback`); negative:
-/// do not wait at all.
+/// VICI timeouts are milliseconds; absent: `fallback`; 0: wait for the outcome however long
+/// it takes (charon's meaning; returned as 0 ms: no timer); negative: do not wait at all.
 std::optional<std::chrono::milliseconds> wait_time(const vici::Message& m,
                                                    std::chrono::milliseconds fallback) {
     const auto v = m.get("timeout");
@@ -36,7 +40,7 @@ std::optional<std::chrono::milliseconds> wait_time(const vici::Message& m,
     }
     std::uint32_t n = 0;
     std::from_chars(v->data(), v->data() + v->size(), n);
-    return n == 0 ? fallback : std::chrono::milliseconds(n);
+    return std::chrono::milliseconds(n);
 }
 
 /// The SAs a terminate or rekey request names: IKE SAs by ike / ike-id when it names no
@@ -106,8 +110,9 @@ void ControlCommands::initiate(const vici::Message& req, const vici::Reply& repl
     c.reply = reply;
     c.initiate = true;
     c.child = child;
+    c.conn = ike;
     c.loglevel = static_cast<int>(number(req, "loglevel").value_or(1));
-    const auto wait = wait_time(req, std::chrono::seconds(60));
+    const auto wait = wait_time(req, default_wait(Kind::kInitiate, ike));
     const std::uint64_t id = track(std::move(c), wait.value_or(std::chrono::milliseconds(0)));
     current_control_ = id;
     Result<std::uint32_t> started = make_error(Errc::kInternal, "not run");
@@ -161,6 +166,7 @@ void ControlCommands::terminate(const vici::Message& req, const vici::Reply& rep
     }
     Control c;
     c.reply = reply;
+    c.kind = Kind::kTerminate;
     c.initiate = false;
     c.loglevel = static_cast<int>(number(req, "loglevel").value_or(1));
     c.matches = sel.ikes.size() + sel.children.size();
@@ -172,7 +178,7 @@ void ControlCommands::terminate(const vici::Message& req, const vici::Reply& rep
         c.ike_ids.insert(i);
         c.children.insert(k);
     }
-    const auto wait = wait_time(req, std::chrono::seconds(30));
+    const auto wait = wait_time(req, default_wait(Kind::kTerminate, {}));
     const std::uint64_t id = track(std::move(c), wait.value_or(std::chrono::milliseconds(0)));
     current_control_ = id;
     const bool force = req.get("force") == std::optional<std::string_view>("yes");
@@ -195,30 +201,98 @@ void ControlCommands::terminate(const vici::Message& req, const vici::Reply& rep
 }
 
 void ControlCommands::rekey(const vici::Message& req, const vici::Reply& reply) {
-    std::size_t matches = 0;
+    const Selection sel = select(req, host_.manager());
+    if (sel.empty()) {
+        vici::Message r;
+        r.add("success", "no");
+        r.add("matches", "0");
+        r.add("errmsg", "no matching SAs to rekey found");
+        reply.respond(r);
+        return;
+    }
+    Control c;
+    c.reply = reply;
+    c.kind = Kind::kRekey;
+    c.initiate = false;
+    // control-log only to clients that ask for it (ikeplex; swanctl --rekey does not).
+    c.loglevel = static_cast<int>(number(req, "loglevel").value_or(-1));
+    c.matches = sel.ikes.size() + sel.children.size();
+    for (std::uint32_t i : sel.ikes) {
+        c.ike_ids.insert(i);
+        c.ikes_to_go.insert(i);
+    }
+    const ike::IkeSaManager& m = host_.manager();
+    for (const auto& [i, k] : sel.children) {
+        c.ike_ids.insert(i);
+        const ike::ChildSa* ch = m.sa(i) != nullptr ? m.sa(i)->child(k) : nullptr;
+        c.rekeying[k] = {i, ch != nullptr ? ch->name() : std::string()};
+    }
+    const auto wait = wait_time(req, default_wait(Kind::kRekey, {}));
+    const std::uint64_t id = track(std::move(c), wait.value_or(std::chrono::milliseconds(0)));
+    current_control_ = id;
+    std::string refused;
     host_.execute([&](ike::Step& s) {
-        const Selection sel = select(req, host_.manager());
         for (std::uint32_t i : sel.ikes) {
-            if (host_.manager().rekey_ike(i, s)) {
-                ++matches;
+            if (auto st = host_.manager().rekey_ike(i, s); !st) {
+                refused = st.error().detail;
+                controls_.at(id).ikes_to_go.erase(i);
             }
         }
         for (const auto& [i, k] : sel.children) {
-            if (host_.manager().rekey_child(k, s)) {
-                ++matches;
+            if (auto st = host_.manager().rekey_child(k, s); !st) {
+                refused = st.error().detail;
+                controls_.at(id).rekeying.erase(k);
             }
         }
     });
-    vici::Message r;
-    r.add("success", matches > 0 ? "yes" : "no");
-    r.add("matches", std::to_string(matches));
-    if (matches == 0) {
-        r.add("errmsg", "no matching SAs to rekey found");
+    current_control_ = 0;
+    auto it = controls_.find(id);
+    if (it == controls_.end()) {
+        return;  // settled at once
     }
-    reply.respond(r);
+    if (it->second.ikes_to_go.empty() && it->second.rekeying.empty()) {
+        finish(id, false, refused);  // nothing could be rekeyed
+    } else if (!wait) {
+        finish(id, true, {});  // timeout < 0: do not wait
+    }
+}
+
+std::chrono::milliseconds ControlCommands::default_wait(Kind kind, const std::string& conn) const {
+    const ike::Settings& s = host_.manager().settings();
+    if (kind != Kind::kInitiate) {
+        return exchange_time(s) + std::chrono::seconds(5);
+    }
+    const ike::ConfigPtr cfg = host_.manager().configs().find(conn);
+    return initiate_time(s, cfg != nullptr ? cfg->keyingtries : 1);
+}
+
+std::chrono::milliseconds exchange_time(const ike::Settings& s) {
+    double total = 0;
+    auto wait = static_cast<double>(s.retransmit_timeout.count());
+    for (std::uint32_t k = 0; k <= s.retransmit_tries; ++k) {
+        total += wait;
+        wait *= s.retransmit_base;
+    }
+    return std::chrono::milliseconds(static_cast<std::int64_t>(total));
+}
+
+std::chrono::milliseconds initiate_time(const ike::Settings& s, std::uint32_t keyingtries) {
+    // Each attempt: IKE_SA_INIT and IKE_AUTH; between two, the longest back-off (1.5 x).
+    const std::uint32_t tries = std::max<std::uint32_t>(keyingtries, 1);
+    std::chrono::milliseconds total = 2 * exchange_time(s) * tries + std::chrono::seconds(5);
+    std::chrono::milliseconds delay = s.restart_delay;
+    for (std::uint32_t k = 1; k < tries; ++k) {
+        total += std::min(delay, std::max(s.restart_delay_max, s.restart_delay)) * 3 / 2;
+        delay *= 2;
+    }
+    return total;
 }
 
 std::uint64_t ControlCommands::track(Control c, std::chrono::milliseconds timeout) {
+    // Commands whose client left and that wait without a timer: forget them.
+    std::erase_if(controls_, [](const auto& kv) {
+        return !kv.second.timer && kv.second.reply && !kv.second.reply->alive();
+    });
     const std::uint64_t id = next_control_++;
     if (timeout.count() > 0) {
         c.timer = std::make_unique<asio::steady_timer>(io_, timeout);
@@ -247,7 +321,9 @@ void ControlCommands::finish(std::uint64_t id, bool success, const std::string& 
     }
     vici::Message r;
     r.add("success", success ? "yes" : "no");
-    if (!c.initiate) {
+    if (c.kind == Kind::kRekey) {
+        r.add("matches", std::to_string(c.matches));
+    } else if (!c.initiate) {
         r.add("matches", std::to_string(c.matches));
         r.add("terminated", std::to_string(success ? c.matches : 0));
     }
@@ -259,14 +335,23 @@ void ControlCommands::finish(std::uint64_t id, bool success, const std::string& 
 
 void ControlCommands::on_log(std::uint32_t ike_id, int level, const vici::Message& m) {
     for (auto& [id, c] : controls_) {
-        const bool concerns = id == current_control_ || (ike_id != 0 && c.ike_ids.contains(ike_id));
+        const bool concerns = id == current_control_ ||
+                              (ike_id != 0 && c.ike_ids.contains(ike_id)) ||
+                              (c.retrying && m.get("ikesa-name") == c.conn);
         if (concerns && level <= c.loglevel && c.reply && c.reply->alive()) {
             c.reply->event("control-log", m);
         }
     }
 }
 
-std::optional<bool> ControlCommands::outcome(Control& c, const ike::Event& e) {
+std::optional<bool> ControlCommands::outcome(Control& c, const ike::Event& e, std::string& why) {
+    why = e.reason;
+    if (c.kind == Kind::kInitiate && e.kind == ike::EventKind::kHeal && e.conn == c.conn) {
+        return heal_outcome(c, e, why);
+    }
+    if (c.retrying && e.conn == c.conn) {
+        c.ike_ids.insert(e.ike_id);  // the next attempt's IKE SA
+    }
     if (!c.ike_ids.contains(e.ike_id)) {
         // An IKE rekey hands the SA over: follow it.
         return std::nullopt;
@@ -283,10 +368,20 @@ std::optional<bool> ControlCommands::outcome(Control& c, const ike::Event& e) {
                 return e.name == c.child ? std::optional<bool>(false) : std::nullopt;
             case EventKind::kIkeFailed:
             case EventKind::kIkeDown:
+                if (retry_pending(c.conn)) {
+                    c.retrying = true;  // keyingtries: follow the connection's next attempt
+                    return std::nullopt;
+                }
+                if (c.retrying) {
+                    why = fmt::format("{} (giving up after {} attempts)", e.reason, c.attempts + 1);
+                }
                 return false;
             default:
                 return std::nullopt;
         }
+    }
+    if (c.kind == Kind::kRekey) {
+        return rekey_outcome(c, e, why);
     }
     switch (e.kind) {
         case EventKind::kChildDown:
@@ -305,6 +400,94 @@ std::optional<bool> ControlCommands::outcome(Control& c, const ike::Event& e) {
     return std::nullopt;
 }
 
+bool ControlCommands::retry_pending(const std::string& conn) const {
+    const auto pending = host_.manager().pending_restarts();
+    return std::any_of(pending.begin(), pending.end(),
+                       [&](const ike::PendingRestart& p) { return p.conn == conn; });
+}
+
+std::optional<bool> ControlCommands::heal_outcome(Control& c, const ike::Event& e,
+                                                  std::string& why) {
+    std::string line;
+    if (e.reason == "retry") {
+        c.retrying = true;
+        c.attempts = e.attempt;
+        line = fmt::format("{}: attempt {} failed, next attempt in {:.1f} s", e.conn, e.attempt,
+                           static_cast<double>(e.next_in.count()) / 1000);
+    } else if (e.reason == "give-up") {
+        why = fmt::format("giving up after {} attempt{}", e.attempt, e.attempt == 1 ? "" : "s");
+        line = e.conn + ": " + why;
+    } else if (e.reason == "restart" && e.ike_id != 0) {
+        c.ike_ids.insert(e.ike_id);
+    }
+    if (!line.empty() && c.loglevel >= 1 && c.reply && c.reply->alive()) {
+        vici::Message m;
+        m.add("group", "IKE");
+        m.add("level", "1");
+        m.add("msg", line);
+        c.reply->event("control-log", m);
+    }
+    return e.reason == "give-up" ? std::optional<bool>(false) : std::nullopt;
+}
+
+std::optional<bool> ControlCommands::rekey_outcome(Control& c, const ike::Event& e,
+                                                   std::string& why) {
+    using ike::EventKind;
+    const auto on_ike = [&](std::uint32_t ike) {
+        return c.ikes_to_go.contains(ike) ||
+               std::any_of(c.rekeying.begin(), c.rekeying.end(),
+                           [&](const auto& kv) { return kv.second.first == ike; });
+    };
+    switch (e.kind) {
+        case EventKind::kIkeRekeyed:
+            c.ikes_to_go.erase(e.ike_id);
+            for (auto& [k, v] : c.rekeying) {
+                if (v.first == e.ike_id) {
+                    v.first = e.new_id;  // its Child SAs moved to the new IKE SA
+                }
+            }
+            break;
+        case EventKind::kIkeRekeyFailed:
+            if (c.ikes_to_go.contains(e.ike_id)) {
+                why = "IKE_SA rekey failed: " + e.reason;
+                return false;
+            }
+            break;
+        case EventKind::kChildRekeyed:
+            c.rekeying.erase(e.child_id);
+            break;
+        case EventKind::kChildFailed:
+            for (const auto& [k, v] : c.rekeying) {
+                if (v.first == e.ike_id && v.second == e.name) {
+                    why = fmt::format("CHILD_SA {}{{{}}} rekey failed: {}", e.name, k, e.reason);
+                    return false;
+                }
+            }
+            break;
+        case EventKind::kChildDown:
+            if (c.rekeying.contains(e.child_id)) {
+                why = fmt::format("CHILD_SA {}{{{}}} went away before its rekey completed ({})",
+                                  e.name, e.child_id, e.reason);
+                return false;
+            }
+            break;
+        case EventKind::kIkeDown:
+        case EventKind::kIkeFailed:
+            if (on_ike(e.ike_id)) {
+                why = fmt::format("IKE_SA {}[{}] went away before the rekey completed ({})", e.conn,
+                                  e.ike_id, e.reason);
+                return false;
+            }
+            break;
+        default:
+            break;
+    }
+    if (c.ikes_to_go.empty() && c.rekeying.empty()) {
+        return true;
+    }
+    return std::nullopt;
+}
+
 void ControlCommands::on_event(const ike::Event& e) {
     // IKE rekeys move SAs to new ids: waiting commands follow them.
     if (e.kind == ike::EventKind::kIkeRekeyed) {
@@ -314,14 +497,15 @@ void ControlCommands::on_event(const ike::Event& e) {
             }
         }
     }
-    std::vector<std::pair<std::uint64_t, bool>> done;
+    std::vector<std::tuple<std::uint64_t, bool, std::string>> done;
     for (auto& [id, c] : controls_) {
-        if (auto o = outcome(c, e)) {
-            done.emplace_back(id, *o);
+        std::string why;
+        if (auto o = outcome(c, e, why)) {
+            done.emplace_back(id, *o, why);
         }
     }
-    for (const auto& [id, success] : done) {
-        finish(id, success, success ? std::string() : e.reason);
+    for (const auto& [id, success, why] : done) {
+        finish(id, success, success ? std::string() : why);
     }
 }
 

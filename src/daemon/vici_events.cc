@@ -11,7 +11,7 @@ using ike::EventKind;
 void EventPublisher::register_with(vici::Server& server) const {
     for (const char* e :
          {"log", "control-log", "ike-updown", "child-updown", "ike-rekey", "child-rekey", "list-sa",
-          "list-conn", "list-policy", "list-cert", "list-authority"}) {
+          "list-conn", "list-policy", "list-cert", "list-authority", "ike-heal"}) {
         server.add_event(e);
     }
 }
@@ -46,8 +46,12 @@ void EventPublisher::on_event(const ike::Event& e) {
         case EventKind::kChildRekeyed:
             child_rekey(e);
             break;
+        case EventKind::kHeal:
+            heal(e);
+            break;
         case EventKind::kIkeFailed:
         case EventKind::kChildFailed:
+        case EventKind::kIkeRekeyFailed:
             break;  // only commands waiting for them care
     }
     forget(e);
@@ -163,6 +167,29 @@ void EventPublisher::child_rekey(const ike::Event& e) {
         fill_child(child.add_section("new"), m, backend_, *sa, *c, now);
     }
     server_.publish("child-rekey", msg);
+}
+
+void EventPublisher::heal(const ike::Event& e) {
+    if (!server_.wanted("ike-heal")) {
+        return;
+    }
+    vici::Message msg;
+    msg.add("conn", e.conn);
+    msg.add("action", e.reason);
+    if (!e.name.empty()) {
+        msg.add("child", e.name);
+    }
+    if (e.ike_id != 0) {
+        msg.add("uniqueid", std::to_string(e.ike_id));
+    }
+    if (e.attempt != 0) {
+        msg.add("attempt", std::to_string(e.attempt));
+    }
+    if (e.reason == "retry") {
+        msg.add("next-attempt-in",
+                fmt::format("{:.3f}", static_cast<double>(e.next_in.count()) / 1000));
+    }
+    server_.publish("ike-heal", msg);
 }
 
 }  // namespace ikeplex::daemon

@@ -35,6 +35,9 @@ private:
     void updown(const ike::Event& e);
     void ike_rekey(const ike::Event& e);
     void child_rekey(const ike::Event& e);
+    /// ike-heal (ikeplex's own): conn, action (restart|retry|trap|give-up), child, uniqueid,
+    /// attempt, next-attempt-in (seconds).
+    void heal(const ike::Event& e);
 
     vici::Server& server_;
     const EngineHost& host_;

@@ -1,9 +1,12 @@
 #include "daemon/vici_query.h"
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 
 #include <sys/utsname.h>
+
+#include <fmt/format.h>
 
 #include "daemon/vici_command.h"
 #include "daemon/vici_format.h"
@@ -60,6 +63,28 @@ void QueryCommands::register_with(vici::Server& server) {
                 cmd, [](const vici::Message&, const vici::Reply& reply) { reply.respond({}); });
     }
     add_command(server, "get-counters", this, &QueryCommands::get_counters);
+    add_command(server, "list-retries", this, &QueryCommands::list_retries);
+}
+
+void QueryCommands::list_retries(const vici::Message& req, const vici::Reply& reply) {
+    const auto name = req.get("ike");
+    const std::int64_t now = host_.now().ms;
+    vici::Message r;
+    for (const ike::PendingRestart& p : host_.manager().pending_restarts()) {
+        if (name && *name != p.conn) {
+            continue;
+        }
+        vici::Message& s = r.add_section(p.conn);
+        s.add("attempt", std::to_string(p.attempts));
+        s.add("next-attempt-in",
+              fmt::format("{:.1f}",
+                          static_cast<double>(std::max<std::int64_t>(p.at.ms - now, 0)) / 1000));
+        vici::List& children = s.add_list("children");
+        for (const std::string& c : p.children) {
+            children.add(c);
+        }
+    }
+    reply.respond(r);
 }
 
 void QueryCommands::version(const vici::Message&, const vici::Reply& reply) {

@@ -31,6 +31,9 @@ private:
     void get_conns(const vici::Message& req, const vici::Reply& reply);
     void list_policies(const vici::Message& req, const vici::Reply& reply);
     void get_counters(const vici::Message& req, const vici::Reply& reply);
+    /// list-retries (ikeplex's own): the connections waiting for their next attempt
+    /// (keyingtries), one section each: children, attempt (failed so far), next-attempt-in (s).
+    void list_retries(const vici::Message& req, const vici::Reply& reply);
     /// The data plane's workers in `stats` (one section each) and get-counters (summed).
     void add_worker_sections(vici::Message& r) const;
     void add_worker_sums(vici::Message& all) const;

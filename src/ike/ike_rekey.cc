@@ -165,19 +165,19 @@ public:
         if (chosen == nullptr || !peer_spi || !verify_chosen(*chosen, sa.config()->ike_proposals) ||
             ker == nullptr || ker->group != group_ || ke_method(*chosen) != group_) {
             IKE_LOG(info, sa, "IKE rekey response unacceptable (proposal, SPI or KE)");
-            give_up(sa, step);
+            give_up(sa, step, "response unacceptable");
             return Outcome::kDone;
         }
         auto g_ir = ke_->shared_secret(ker->data);
         if (!g_ir) {
             IKE_LOG(info, sa, "IKE rekey response with an invalid KE value");
-            give_up(sa, step);
+            give_up(sa, step, "invalid KE value");
             return Outcome::kDone;
         }
         auto made = make_rekeyed(sa, true, spi_, *peer_spi, *chosen, ni_, nr->data, g_ir->view());
         if (!made) {
             IKE_LOG(error, sa, "IKE rekey key derivation failed: {}", made.error().detail);
-            give_up(sa, step);
+            give_up(sa, step, "key derivation failed");
             return Outcome::kDone;
         }
         IkeSa& ours = sa.registry().adopt(std::move(*made));
@@ -218,12 +218,14 @@ public:
 
 private:
     /// Our rekey failed. If the peer's colliding rekey succeeded, its SA replaces this one
-    /// (and the peer deletes this one); otherwise we stay as we are.
-    void give_up(IkeSa& sa, Step& step) {
+    /// (and the peer deletes this one); otherwise we stay as we are (event ike-rekey-failed).
+    void give_up(IkeSa& sa, Step& step, std::string why) {
         IkeSa* theirs = colliding_sa(sa);
         sa.transition(IkeState::kEstablished, "rekeying failed");
         if (theirs != nullptr && theirs->state() == IkeState::kEstablished) {
             hand_over(sa, *theirs, false, step);
+        } else {
+            sa.emit(step, EventKind::kIkeRekeyFailed, 0, 0, std::move(why));
         }
     }
 
@@ -249,7 +251,7 @@ private:
             return;
         }
         IKE_LOG(info, sa, "IKE rekey failed: peer answered {}", wire::to_string(err.type));
-        give_up(sa, step);
+        give_up(sa, step, std::string("peer answered ") + wire::to_string(err.type));
     }
 
     std::uint16_t group_;

@@ -56,6 +56,10 @@ const char* to_string(EventKind k) noexcept {
             return "ike-failed";
         case EventKind::kChildFailed:
             return "child-failed";
+        case EventKind::kIkeRekeyFailed:
+            return "ike-rekey-failed";
+        case EventKind::kHeal:
+            return "heal";
     }
     return "unknown";
 }

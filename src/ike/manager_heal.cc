@@ -43,6 +43,20 @@ std::vector<std::string> children_where(const PeerConfig& conn,
     return out;
 }
 
+/// Event kHeal for operators (VICI ike-heal): what a heal did to `conn`.
+void heal_event(Step& step, const char* action, const std::string& conn, std::string child = {},
+                std::uint32_t ike_id = 0, std::uint32_t attempt = 0, Duration next_in = {}) {
+    Event e;
+    e.kind = EventKind::kHeal;
+    e.ike_id = ike_id;
+    e.name = std::move(child);
+    e.reason = action;
+    e.conn = conn;
+    e.attempt = attempt;
+    e.next_in = next_in;
+    step.out.events.push_back(std::move(e));
+}
+
 }  // namespace
 
 void IkeSaManager::heal_after(const IkeSa& sa, Step& step) {
@@ -72,6 +86,7 @@ void IkeSaManager::heal_after(const IkeSa& sa, Step& step) {
                      return c.dpd_action == DpdAction::kTrap;
                  })) {
                 install_trap(*conn, *conn->child(n), step);
+                heal_event(step, "trap", conn->name, n);
             }
             if (auto again = children_where(
                         *conn, end.children,
@@ -87,6 +102,7 @@ void IkeSaManager::heal_after(const IkeSa& sa, Step& step) {
                      return c.close_action == CloseAction::kTrap;
                  })) {
                 install_trap(*conn, *conn->child(n), step);
+                heal_event(step, "trap", conn->name, n);
             }
             if (auto again = children_where(
                         *conn, end.children,
@@ -114,6 +130,7 @@ void IkeSaManager::note_child_closed(IkeSa& sa, const ChildSa& child, Step& step
     }
     if (cfg->close_action == CloseAction::kTrap) {
         install_trap(*conn, *cfg, step);
+        heal_event(step, "trap", conn->name, cfg->name, sa.id());
     } else if (cfg->close_action == CloseAction::kStart) {
         IKE_LOG(info, sa,
                 "CHILD_SA {} deleted by the peer: creating it again (close_action = start)",
@@ -122,6 +139,7 @@ void IkeSaManager::note_child_closed(IkeSa& sa, const ChildSa& child, Step& step
         sa.hold_config(conn);
         // Nothing if the group or another request already brings it back.
         ike::on_acquire(sa, *cfg, ResourceId::none(), step, false);
+        heal_event(step, "restart", conn->name, cfg->name, sa.id(), 1);
     }
 }
 
@@ -164,14 +182,19 @@ void IkeSaManager::restart_now(const PeerConfig& conn, const std::vector<std::st
         ++counters_.restarts;
     }
     restarts_[conn.name].children = children;  // attempt 1 of a new series
+    std::uint32_t ike_id = 0;
     for (const std::string& n : children) {
-        if (auto r = start(conn.name, n, step, ResourceId::none(), true); !r) {
+        auto r = start(conn.name, n, step, ResourceId::none(), true);
+        if (!r) {
             log::error(log::Subsystem::kIke, "cannot initiate {}/{} again: {}", conn.name, n,
                        r.error().detail);
             restarts_.erase(conn.name);
+            heal_event(step, "give-up", conn.name, n, ike_id, 1);
             return;
         }
+        ike_id = *r;
     }
+    heal_event(step, "restart", conn.name, {}, ike_id, 1);
 }
 
 void IkeSaManager::retry_later(const PeerConfig& conn, const std::vector<std::string>& children,
@@ -189,6 +212,7 @@ void IkeSaManager::retry_later(const PeerConfig& conn, const std::vector<std::st
     if (conn.keyingtries != 0 && r.attempts >= conn.keyingtries) {
         log::info(log::Subsystem::kIke, "{}: giving up after {} attempt{} (keyingtries = {})",
                   conn.name, r.attempts, r.attempts == 1 ? "" : "s", conn.keyingtries);
+        heal_event(step, "give-up", conn.name, {}, 0, r.attempts);
         restarts_.erase(conn.name);
         return;
     }
@@ -213,6 +237,7 @@ void IkeSaManager::retry_later(const PeerConfig& conn, const std::vector<std::st
               conn.keyingtries == 0
                       ? std::string(" (keyingtries = 0: until it succeeds)")
                       : fmt::format(" (attempt {} of {})", r.attempts + 1, conn.keyingtries));
+    heal_event(step, "retry", conn.name, {}, 0, r.attempts, Duration(wait));
 }
 
 void IkeSaManager::on_restart_timer(std::uint32_t slot, Step& step) {
@@ -234,10 +259,12 @@ void IkeSaManager::on_restart_timer(std::uint32_t slot, Step& step) {
     }
     ++counters_.retries;
     const std::vector<std::string> children = it->second.children;
+    const std::uint32_t attempts = it->second.attempts;  // start() may change restarts_
     if (children.empty()) {
         if (auto r = start(name, "", step, ResourceId::none(), true); !r) {
             log::error(log::Subsystem::kIke, "cannot initiate {} again: {}", name,
                        r.error().detail);
+            heal_event(step, "give-up", name, {}, 0, attempts);
             restarts_.erase(name);
         }
         return;
@@ -246,6 +273,7 @@ void IkeSaManager::on_restart_timer(std::uint32_t slot, Step& step) {
         if (auto r = start(name, n, step, ResourceId::none(), true); !r) {
             log::error(log::Subsystem::kIke, "cannot initiate {}/{} again: {}", name, n,
                        r.error().detail);
+            heal_event(step, "give-up", name, n, 0, attempts);
             restarts_.erase(name);
             return;
         }

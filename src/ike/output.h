@@ -30,6 +30,12 @@ enum class EventKind : std::uint8_t {
     kChildRekeyed,
     kIkeFailed,    ///< an IKE SA that never came up is gone (reason says why)
     kChildFailed,  ///< a Child SA could not be created (name = child config, reason)
+    /// Our IKE SA rekey was given up (the peer refused it): the IKE SA stays (reason).
+    kIkeRekeyFailed,
+    /// A tunnel heals itself (manager_heal.cc): reason = the action (restart, retry, trap,
+    /// give-up), conn = the connection, name = the child config of a trap or Child SA
+    /// restart; ike_id = the IKE SA a restart uses; attempt, next_in for retries.
+    kHeal,
 };
 const char* to_string(EventKind k) noexcept;
 
@@ -41,7 +47,9 @@ struct Event {
     std::uint32_t new_id{0};    ///< rekey events: the new SA
     std::string name;           ///< connection or child config name
     std::string reason;
-    std::string conn;  ///< the IKE SA's connection name (also for child events)
+    std::string conn;          ///< the IKE SA's connection name (also for child events)
+    std::uint32_t attempt{0};  ///< kHeal: failed attempts so far (retry, give-up)
+    Duration next_in{0};       ///< kHeal retry: until the next attempt
 };
 
 /// One IKE message as the engine saw it, in the clear (inner payloads of SK, fragments

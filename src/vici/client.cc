@@ -1,5 +1,6 @@
 #include "vici/client.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -65,7 +66,9 @@ Result<Packet> Client::receive(std::chrono::milliseconds timeout) {
             return make_error(Errc::kState, "vici: timed out waiting for the daemon");
         }
         pollfd p{fd_.get(), POLLIN, 0};
-        const int r = ::poll(&p, 1, static_cast<int>(left.count()));
+        // poll() takes an int: long waits in slices of at most an hour.
+        const int r =
+                ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 3600000)));
         if (r < 0 && errno != EINTR) {
             return Error{Errc::kSystem, "vici: poll", errno, 0, 0};
         }

@@ -309,11 +309,13 @@ class Ikeplexd:
 
 
 def ike_sas(listing):
-    """[(name, fields)] of `ikeplex list-sas --json` (one dict per IKE SA)."""
+    """[(name, fields)] of `ikeplex list-sas --json` (one dict per IKE SA; connections waiting to
+    retry, state WAITING, are left out)."""
     out = []
     for ev in listing:
         for name, fields in ev.items():
-            out.append((name, fields))
+            if fields.get("state") != "WAITING":
+                out.append((name, fields))
     return out
 
 
