@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "fuzz_coverage.h"
 #include "log_capture.h"
 #include "util/bytes.h"
 
