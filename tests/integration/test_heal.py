@@ -5,7 +5,8 @@ keyingtries = 0 on both sides, short DPD and retransmissions.
 1. Two ikeplexd (backend userspace, 2 workers, an RFC 9611 group: fallback + one member per
    CPU): B killed with SIGKILL and restarted, then A, then the link cut (veth down) for longer
    than DPD and restored.
-2. ikeplexd <-> Debian's strongSwan 5.9.8 (kernel-libipsec): charon killed and restarted, then
+2. Reauthentication (reauth_time 40 s, make-before-break) of the pair under ping: no gap.
+3. ikeplexd <-> Debian's strongSwan 5.9.8 (kernel-libipsec): charon killed and restarted, then
    ikeplexd.
 
 Meanwhile A pings B's inner address 20 times a second. After each fault the tunnel (and the
@@ -38,6 +39,10 @@ BOUND_S = DPD_S + ATTEMPT_S + LONGEST_WAIT_S + SETUP_S
 CHILD = ("start_action = start\n                dpd_action = restart\n"
          "                per_cpu_sas = yes\n                per_cpu_sas_start = all")
 CONN = f"dpd_delay = {DPD_S}s\n        keyingtries = 0"
+REAUTH_S = 40  # above the 30 s within which two IKE SAs of a connection count as duplicates
+# Make-before-break moves the traffic to the new Child SAs as they are installed: nothing is
+# lost; the bound leaves a few ping intervals for a loaded machine.
+REAUTH_GAP_S = 0.5
 
 
 class Pinger:
@@ -177,6 +182,38 @@ def ikeplexd_pair(build, folder):
                     d.close()
 
 
+def reauthentication(build, folder):
+    """reauth_time on A (make_before_break, the default): the new IKE SA and its group come up
+    beside the old one, which goes afterwards; the ping must not notice."""
+    reauth = f"{CONN}\n        reauth_time = {REAUTH_S}s\n        rand_time = 0\n        over_time = 30s"
+    with Namespaces() as ns:
+        a = b = None
+        try:
+            b = Ikeplexd(build, ns.b, f"{folder}/b", side_conf("b", child_extra=CHILD, conn_extra=CONN),
+                         workers=CPUS, window=4, backend="userspace", extra=RETRANSMIT)
+            a = Ikeplexd(build, ns.a, f"{folder}/a", side_conf("a", child_extra=CHILD, conn_extra=reauth),
+                         workers=CPUS, window=4, backend="userspace", extra=RETRANSMIT)
+            wait_until(lambda: one_ike_sa(a) and one_ike_sa(b), 30, "the tunnel and its group")
+            old = ike_spis(a)
+            pinger = Pinger(ns.a)
+            started = time.time()
+            wait_until(lambda: int(counters(a)["reauths"]) >= 1, REAUTH_S + 15, "A's reauthentication")
+            wait_until(lambda: one_ike_sa(a, old) and one_ike_sa(b, old), 20,
+                       "the new IKE SA with its group, and the old one gone")
+            sent, received, gap = pinger.stop()
+            took = time.time() - started
+            print(f"reauthentication (make-before-break) after {took:.1f} s: longest gap between answers "
+                  f"{gap * 1000:.0f} ms, {sent - received} of {sent} pings lost")
+            if gap > REAUTH_GAP_S:
+                raise Failure(f"reauthentication: no answer for {gap:.2f} s (bound {REAUTH_GAP_S} s)")
+            if int(counters(a)["reauth-failures"]) != 0:
+                raise Failure("reauthentication: the new IKE SA failed")
+        finally:
+            for d in (a, b):
+                if d is not None:
+                    d.close()
+
+
 def with_strongswan(build, folder):
     charon_extra = ("retransmit_timeout = 0.5\n  retransmit_tries = 2\n  retransmit_base = 2")
     child = "start_action = start\n                dpd_action = restart"
@@ -241,6 +278,7 @@ def with_strongswan(build, folder):
 
 def test(build, folder):
     ikeplexd_pair(build, f"{folder}/pair")
+    reauthentication(build, f"{folder}/reauth")
     with_strongswan(build, f"{folder}/strongswan")
 
 
