@@ -206,6 +206,13 @@ private:
     // --- healing (manager_heal.cc) ---
     /// What follows the end of `sa`: dpd_action, close_action, keyingtries.
     void heal_after(const IkeSa& sa, Step& step);
+    /// What an action key says for one Child SA config.
+    enum class Action : std::uint8_t { kNone, kTrap, kStart };
+    /// Traps for the `children` whose `action` says so, and one restart of `conn` with those
+    /// that say start (`why`, `which`: for the log line).
+    void apply_actions(const IkeSa& sa, const PeerConfig& conn,
+                       const std::vector<std::string>& children, const char* why, const char* which,
+                       Action (*action)(const ChildConfig&), Step& step);
     /// Installs a trap policy for `child` of `conn` (start_action, dpd_action, close_action
     /// = trap); nothing if one is there.
     void install_trap(const PeerConfig& conn, const ChildConfig& child, Step& step);

@@ -28,21 +28,6 @@ namespace {
 /// each other; a reauthentication's (reauth_time) new one comes long after the old one.
 constexpr Duration kDuplicateWindow = std::chrono::seconds(30);
 
-/// The child configs of `names` that `conn` still has and whose action (picked by `wants`)
-/// says so.
-template <typename Pred>
-std::vector<std::string> children_where(const PeerConfig& conn,
-                                        const std::vector<std::string>& names, Pred wants) {
-    std::vector<std::string> out;
-    for (const std::string& n : names) {
-        const ChildConfig* c = conn.child(n);
-        if (c != nullptr && wants(*c)) {
-            out.push_back(n);
-        }
-    }
-    return out;
-}
-
 /// Event kHeal for operators (VICI ike-heal): what a heal did to `conn`.
 void heal_event(Step& step, const char* action, const std::string& conn, std::string child = {},
                 std::uint32_t ike_id = 0, std::uint32_t attempt = 0, Duration next_in = {}) {
@@ -82,40 +67,49 @@ void IkeSaManager::heal_after(const IkeSa& sa, Step& step) {
                 }
                 return;
             }
-            for (const std::string& n : children_where(*conn, end.children, [](const auto& c) {
-                     return c.dpd_action == DpdAction::kTrap;
-                 })) {
-                install_trap(*conn, *conn->child(n), step);
-                heal_event(step, "trap", conn->name, n);
-            }
-            if (auto again = children_where(
-                        *conn, end.children,
-                        [](const auto& c) { return c.dpd_action == DpdAction::kRestart; });
-                !again.empty()) {
-                IKE_LOG(info, sa, "peer not responding: initiating {} again (dpd_action = restart)",
-                        conn->name);
-                restart_now(*conn, again, step);
-            }
+            apply_actions(
+                    sa, *conn, end.children, "peer not responding", "dpd_action = restart",
+                    [](const ChildConfig& c) {
+                        return c.dpd_action == DpdAction::kTrap      ? Action::kTrap
+                               : c.dpd_action == DpdAction::kRestart ? Action::kStart
+                                                                     : Action::kNone;
+                    },
+                    step);
             return;
         case EndCause::kPeerClosed:
-            for (const std::string& n : children_where(*conn, end.children, [](const auto& c) {
-                     return c.close_action == CloseAction::kTrap;
-                 })) {
-                install_trap(*conn, *conn->child(n), step);
-                heal_event(step, "trap", conn->name, n);
-            }
-            if (auto again = children_where(
-                        *conn, end.children,
-                        [](const auto& c) { return c.close_action == CloseAction::kStart; });
-                !again.empty()) {
-                IKE_LOG(info, sa, "deleted by the peer: initiating {} again (close_action = start)",
-                        conn->name);
-                restart_now(*conn, again, step);
-            }
+            apply_actions(
+                    sa, *conn, end.children, "deleted by the peer", "close_action = start",
+                    [](const ChildConfig& c) {
+                        return c.close_action == CloseAction::kTrap    ? Action::kTrap
+                               : c.close_action == CloseAction::kStart ? Action::kStart
+                                                                       : Action::kNone;
+                    },
+                    step);
             return;
         case EndCause::kLocal:
         case EndCause::kReplaced:
             return;
+    }
+}
+
+void IkeSaManager::apply_actions(const IkeSa& sa, const PeerConfig& conn,
+                                 const std::vector<std::string>& children, const char* why,
+                                 const char* which, Action (*action)(const ChildConfig&),
+                                 Step& step) {
+    std::vector<std::string> again;
+    for (const std::string& n : children) {
+        const ChildConfig* c = conn.child(n);
+        const Action a = c != nullptr ? action(*c) : Action::kNone;
+        if (a == Action::kTrap) {
+            install_trap(conn, *c, step);
+            heal_event(step, "trap", conn.name, n);
+        } else if (a == Action::kStart) {
+            again.push_back(n);
+        }
+    }
+    if (!again.empty()) {
+        IKE_LOG(info, sa, "{}: initiating {} again ({})", why, conn.name, which);
+        restart_now(conn, again, step);
     }
 }
 

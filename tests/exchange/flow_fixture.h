@@ -25,6 +25,19 @@ inline std::string join(const std::vector<std::string>& lines) {
 /// from 4 s (4 * (1 + 1.8 + ... + 1.8^5) ≈ 165 s), plus slack.
 inline constexpr Duration kSettle = std::chrono::seconds(240);
 
+/// Short retransmissions for the heal tests: a request and 2 retransmits 1 s and 2 s later,
+/// given up 4 s after the last (7 s per attempt); retries after 1 s, 2 s, 4 s ... up to 8 s,
+/// plus up to half of that at random.
+inline ike::Settings quick_heal_settings() {
+    ike::Settings s;
+    s.retransmit_timeout = std::chrono::seconds(1);
+    s.retransmit_base = 2.0;
+    s.retransmit_tries = 2;
+    s.restart_delay = std::chrono::seconds(1);
+    s.restart_delay_max = std::chrono::seconds(8);
+    return s;
+}
+
 class FlowTest : public ::testing::TestWithParam<bool> {
 protected:
     explicit FlowTest(ike::Settings settings = {}) : h(7, settings) {}

@@ -8,19 +8,9 @@ namespace {
 
 using ike::EventKind;
 
-ike::Settings quick() {
-    ike::Settings s;
-    s.retransmit_timeout = std::chrono::seconds(1);
-    s.retransmit_base = 2.0;
-    s.retransmit_tries = 2;
-    s.restart_delay = std::chrono::seconds(1);
-    s.restart_delay_max = std::chrono::seconds(8);
-    return s;
-}
-
 class HealEvents : public FlowTest {
 protected:
-    HealEvents() : FlowTest(quick()) {}
+    HealEvents() : FlowTest(quick_heal_settings()) {}
 
     /// The kHeal events of `n`, in order.
     static std::vector<ike::Event> heals(Node& n) {

@@ -12,21 +12,9 @@ namespace {
 
 using ike::EventKind;
 
-/// Short retransmissions: a request and 2 retransmits 1 s and 2 s later; the attempt is
-/// given up 4 s after the last (7 s in all). Retries after 1 s, 2 s, 4 s ... up to 8 s.
-ike::Settings quick() {
-    ike::Settings s;
-    s.retransmit_timeout = std::chrono::seconds(1);
-    s.retransmit_base = 2.0;
-    s.retransmit_tries = 2;
-    s.restart_delay = std::chrono::seconds(1);
-    s.restart_delay_max = std::chrono::seconds(8);
-    return s;
-}
-
 class Heal : public FlowTest {
 protected:
-    Heal() : FlowTest(quick()) {}
+    Heal() : FlowTest(quick_heal_settings()) {}
 
     void establish() {
         load_psk();
@@ -438,7 +426,7 @@ TEST_P(Heal, ReauthCollidingWithAnIkeRekeyLeavesOneIkeSa) {
 INSTANTIATE_TEST_SUITE_P(Roles, Heal, ::testing::Bool(), role_name);
 
 ike::Settings break_first() {
-    ike::Settings s = quick();
+    ike::Settings s = quick_heal_settings();
     s.make_before_break = false;
     return s;
 }

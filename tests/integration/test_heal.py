@@ -137,16 +137,33 @@ def one_ike_sa(d, not_spis=()):
     return len(sas) == 1 and sas[0][1].get("initiator-spi") not in not_spis and full_group(d) is not None
 
 
+def start_pair(build, ns, folder, a_conn=CONN):
+    """Two ikeplexd (userspace data plane, a group per CPU), both starting the connection; returns
+    (b, a) once each holds one IKE SA with its whole group. A daemon that started is closed
+    if the other one fails."""
+    b = Ikeplexd(build, ns.b, f"{folder}/b", side_conf("b", child_extra=CHILD, conn_extra=CONN),
+                 workers=CPUS, window=4, backend="userspace", extra=RETRANSMIT)
+    try:
+        a = Ikeplexd(build, ns.a, f"{folder}/a", side_conf("a", child_extra=CHILD, conn_extra=a_conn),
+                     workers=CPUS, window=4, backend="userspace", extra=RETRANSMIT)
+    except BaseException:
+        b.close()
+        raise
+    try:
+        wait_until(lambda: one_ike_sa(a) and one_ike_sa(b), 30, "the tunnel and its group")
+    except BaseException:
+        a.close()
+        b.close()
+        raise
+    return b, a
+
+
 def ikeplexd_pair(build, folder):
     with Namespaces() as ns:
         a = b = None
         try:
-            b = Ikeplexd(build, ns.b, f"{folder}/b", side_conf("b", child_extra=CHILD, conn_extra=CONN),
-                         workers=CPUS, window=4, backend="userspace", extra=RETRANSMIT)
-            a = Ikeplexd(build, ns.a, f"{folder}/a", side_conf("a", child_extra=CHILD, conn_extra=CONN),
-                         workers=CPUS, window=4, backend="userspace", extra=RETRANSMIT)
             # Both start the connection when loaded; one IKE SA remains.
-            wait_until(lambda: one_ike_sa(a) and one_ike_sa(b), 30, "the tunnel and its group")
+            b, a = start_pair(build, ns, folder)
             answers(ns.a, 10)
             print("ikeplexd pair: up with the group", sorted(full_group(a)))
             for name, victim, survivor in (("B", b, a), ("A", a, b)):
@@ -189,11 +206,7 @@ def reauthentication(build, folder):
     with Namespaces() as ns:
         a = b = None
         try:
-            b = Ikeplexd(build, ns.b, f"{folder}/b", side_conf("b", child_extra=CHILD, conn_extra=CONN),
-                         workers=CPUS, window=4, backend="userspace", extra=RETRANSMIT)
-            a = Ikeplexd(build, ns.a, f"{folder}/a", side_conf("a", child_extra=CHILD, conn_extra=reauth),
-                         workers=CPUS, window=4, backend="userspace", extra=RETRANSMIT)
-            wait_until(lambda: one_ike_sa(a) and one_ike_sa(b), 30, "the tunnel and its group")
+            b, a = start_pair(build, ns, folder, a_conn=reauth)
             old = ike_spis(a)
             pinger = Pinger(ns.a)
             started = time.time()
