@@ -220,6 +220,9 @@ void IkeSa::retransmit(std::uint32_t mid, Step& step) {
     if (p.tries >= s.retransmit_tries) {
         IKE_LOG(info, *this, "giving up after {} retransmits of {} request {}", p.tries,
                 p.exchange->name(), mid);
+        // What the request was creating counts among what the IKE SA held (dpd_action):
+        // noted before the exchange goes.
+        note_wanted_children();
         ExchangePtr ex = std::move(p.exchange);
         outstanding_.erase(it);
         ex->abort(*this, step);

@@ -195,6 +195,35 @@ TEST_P(Heal, DpdRestartBringsTheTunnelBackWhenThePeerReturns) {
     EXPECT_EQ(res().count(EventKind::kIkeDown), 1U);
 }
 
+// Disabled: fails (16 s, not 10 s). IkeSa::schedule_dpd re-arms the check a whole dpd_delay
+// after each check instead of dpd_delay after the last inbound message, so the DPD goes out up
+// to 2 * dpd_delay after the peer's last message. The fix (arm at last_inbound_ + dpd_delay
+// while that is ahead) is on branch h19-sim-dpd; it shifts the existing simulator's timing
+// and exposes RFC 9611 group seeds 57, 75 and 847 (two members of one CPU), not yet
+// understood, so it is not applied here. The heal simulator's bound allows 2 * dpd_delay.
+TEST_P(Heal, DISABLED_DpdIsSentDpdDelayAfterTheLastMessageFromThePeer) {
+    ini_cfg().dpd_delay = std::chrono::seconds(10);
+    establish();
+    h.run_for(std::chrono::seconds(4));
+    h.act(res(), [&](ike::Step& s) {
+        ASSERT_TRUE(res().manager.rekey_child(installed(res()).front(), s));
+    });
+    h.run_for(std::chrono::seconds(1));
+    TimePoint last_in{};
+    for (const ike::MessageTrace& m : ini().messages) {
+        last_in = m.sent ? last_in : ini().time_of(m);
+    }
+    const std::size_t since = ini().messages.size();
+    h.drop = [](const Datagram&) { return true; };
+    h.run_for(std::chrono::seconds(30));
+    const auto dpd = ini().find({.sent = true,
+                                 .exchange = wire::ExchangeType::kInformational,
+                                 .response = false,
+                                 .since = since});
+    ASSERT_FALSE(dpd.empty());
+    EXPECT_EQ(ini().time_of(*dpd.front()) - last_in, Duration(std::chrono::seconds(10)));
+}
+
 TEST_P(Heal, DpdTrapInstallsATrapPolicy) {
     dead_peer_with(ike::DpdAction::kTrap);
 }
@@ -224,6 +253,33 @@ TEST_P(Heal, CloseActionStartAfterThePeerDeletesOneChildSa) {
 
 TEST_P(Heal, CloseActionTrapAfterThePeerDeletesOneChildSa) {
     peer_deletes_child_with(ike::CloseAction::kTrap);
+}
+
+TEST_P(Heal, APeerThatStopsAnsweringWhileAChildSaIsCreatedAgainIsRestarted) {
+    // The peer deletes the Child SA and then hears nothing from us: our CHILD_CREATE
+    // (close_action = start) times out, the IKE SA is dead, and its dpd_action must restart
+    // the Child SA config the timed-out request was creating (heal simulator, seed 680).
+    ini_cfg().keyingtries = 0;
+    ini_child().dpd_action = ike::DpdAction::kRestart;
+    ini_child().close_action = ike::CloseAction::kStart;
+    establish();
+    const bool ini_is_a = &ini() == &h.a();
+    h.drop = [ini_is_a](const Datagram& d) { return d.from_a == ini_is_a; };
+    h.act(res(), [&](ike::Step& s) {
+        ASSERT_TRUE(res().manager.terminate_child(installed(res()).front(), s));
+    });
+    ASSERT_TRUE(h.run_until([&] { return ini().count(EventKind::kIkeDown) == 1; },
+                            std::chrono::minutes(1)));
+    EXPECT_EQ(ini().manager.counters().restarts, 2U);  // close_action, then dpd_action
+    h.drop = nullptr;
+    ASSERT_TRUE(h.run_until(
+            [&] {
+                return ini().established().size() == 1 && installed(ini()).size() == 1 &&
+                       installed(res()).size() == 1;
+            },
+            std::chrono::minutes(1)));
+    settle();
+    expect_exactly_one();
 }
 
 TEST_P(Heal, AnOperatorsTerminateIsNeverUndone) {
