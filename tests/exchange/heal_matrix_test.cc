@@ -20,10 +20,10 @@ enum class Fault : std::uint8_t { kDies, kDeletesIke, kDeletesChild, kReboots };
 using Combination = std::tuple<StartAction, DpdAction, CloseAction, Fault>;
 
 std::string name_of(const ::testing::TestParamInfo<Combination>& info) {
-    static const char* const kStart[] = {"none", "trap", "start", "trapstart"};
-    static const char* const kDpd[] = {"clear", "trap", "restart"};
-    static const char* const kClose[] = {"none", "trap", "start"};
-    static const char* const kFault[] = {"dies", "deletes_ike", "deletes_child", "reboots"};
+    static constexpr const char* kStart[] = {"none", "trap", "start", "trapstart"};
+    static constexpr const char* kDpd[] = {"clear", "trap", "restart"};
+    static constexpr const char* kClose[] = {"none", "trap", "start"};
+    static constexpr const char* kFault[] = {"dies", "deletes_ike", "deletes_child", "reboots"};
     const auto [s, d, c, f] = info.param;
     return fmt::format("start_{}_dpd_{}_close_{}_peer_{}", kStart[static_cast<int>(s)],
                        kDpd[static_cast<int>(d)], kClose[static_cast<int>(c)],
@@ -32,10 +32,10 @@ std::string name_of(const ::testing::TestParamInfo<Combination>& info) {
 
 class HealMatrix : public ::testing::TestWithParam<Combination> {
 protected:
-    HealMatrix() : h(11, quick_heal_settings(), quick_heal_settings()) {}
+    HealMatrix() : h_(11, quick_heal_settings(), quick_heal_settings()) {}
 
-    Node& us() { return h.a(); }
-    Node& peer() { return h.b(); }
+    Node& us() { return h_.a(); }
+    Node& peer() { return h_.b(); }
 
     [[nodiscard]] std::size_t installed(Node& n) const {
         std::size_t k = 0;
@@ -52,54 +52,54 @@ protected:
                            [](const auto& p) { return p.second.trap; });
     }
 
-    Harness h;
-    PairConfig cfg = psk_pair();
+    Harness h_;
+    PairConfig cfg_ = psk_pair();
 };
 
 TEST_P(HealMatrix, OutcomeFollowsTheActions) {
     const auto [start, dpd, close, fault] = GetParam();
-    ike::ChildConfig& child = cfg.a.children.front();
+    ike::ChildConfig& child = cfg_.a.children.front();
     child.start_action = start;
     child.dpd_action = dpd;
     child.close_action = close;
-    cfg.a.dpd_delay = std::chrono::seconds(10);
-    cfg.a.keyingtries = 0;
-    load(h, cfg, psk_credentials(), psk_credentials());
-    h.act(us(), [&](ike::Step& s) { us().manager.start_actions(s); });
+    cfg_.a.dpd_delay = std::chrono::seconds(10);
+    cfg_.a.keyingtries = 0;
+    load(h_, cfg_, psk_credentials(), psk_credentials());
+    h_.act(us(), [&](ike::Step& s) { us().manager.start_actions(s); });
     if (!ike::starts(start)) {
-        h.act(us(), [&](ike::Step& s) { ASSERT_TRUE(us().manager.initiate("conn", "net", s)); });
+        h_.act(us(), [&](ike::Step& s) { ASSERT_TRUE(us().manager.initiate("conn", "net", s)); });
     }
-    ASSERT_TRUE(h.run_until([&] { return installed(us()) == 1 && installed(peer()) == 1; },
-                            std::chrono::seconds(30)));
+    ASSERT_TRUE(h_.run_until([&] { return installed(us()) == 1 && installed(peer()) == 1; },
+                             std::chrono::seconds(30)));
     const std::uint32_t first = us().established().front()->id();
 
     switch (fault) {
         case Fault::kDies:  // gone for 2 minutes (DPD gives up after 17 s), then back
-            h.drop = [](const Datagram&) { return true; };
-            h.run_for(std::chrono::minutes(2));
-            h.drop = nullptr;
+            h_.drop = [](const Datagram&) { return true; };
+            h_.run_for(std::chrono::minutes(2));
+            h_.drop = nullptr;
             break;
         case Fault::kDeletesIke:
-            h.act(peer(), [&](ike::Step& s) {
+            h_.act(peer(), [&](ike::Step& s) {
                 ASSERT_TRUE(peer().manager.terminate_ike(peer().established().front()->id(), s));
             });
             break;
         case Fault::kDeletesChild:
-            h.act(peer(), [&](ike::Step& s) {
+            h_.act(peer(), [&](ike::Step& s) {
                 const auto& c = peer().established().front()->children().front();
                 ASSERT_TRUE(peer().manager.terminate_child(c->id, s));
             });
             break;
         case Fault::kReboots: {
-            Node& fresh = h.restart(peer(), 99);
-            fresh.manager.load({cfg.b});
+            Node& fresh = h_.restart(peer(), 99);
+            fresh.manager.load({cfg_.b});
             fresh.manager.set_credentials(psk_credentials());
-            h.act(fresh,
-                  [&](ike::Step& s) { ASSERT_TRUE(fresh.manager.initiate("conn", "net", s)); });
+            h_.act(fresh,
+                   [&](ike::Step& s) { ASSERT_TRUE(fresh.manager.initiate("conn", "net", s)); });
             break;
         }
     }
-    h.run_for(std::chrono::minutes(2));
+    h_.run_for(std::chrono::minutes(2));
 
     // What each key says (the peer's own side is not under test, except that no duplicate is
     // left where both hold the tunnel).
@@ -139,7 +139,7 @@ TEST_P(HealMatrix, OutcomeFollowsTheActions) {
         } else {
             EXPECT_EQ(sas.front()->id(), first);  // the Child SA again, on the same IKE SA
         }
-        const auto problems = check_consistent(h);
+        const auto problems = check_consistent(h_);
         EXPECT_TRUE(problems.empty()) << join(problems);
     } else if (ike_only) {
         ASSERT_EQ(sas.size(), 1U);
