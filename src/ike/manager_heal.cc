@@ -59,6 +59,13 @@ void IkeSaManager::heal_after(const IkeSa& sa, Step& step) {
         restart_now(*conn, end.children, step, false);
         return;
     }
+    if (!end.was_up && end.cause != EndCause::kDead && sa.is_original_initiator()) {
+        // An attempt that failed otherwise (authentication, proposals): not retried, and the
+        // series ends (a later attempt's keyingtries count from 1 again).
+        if (auto it = restarts_.find(conn->name); it != restarts_.end() && it->second.slot == 0) {
+            restarts_.erase(it);
+        }
+    }
     switch (end.cause) {
         case EndCause::kDead:
             if (!end.was_up) {

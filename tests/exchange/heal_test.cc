@@ -135,6 +135,29 @@ TEST_P(Heal, KeyingtriesBackOffWithJitterThenGiveUp) {
     expect_empty();
 }
 
+TEST_P(Heal, AFailureOtherThanATimeoutEndsTheSeries) {
+    // Attempt 1 times out; attempt 2 fails authentication (not retried: a wrong key does not
+    // fix itself). A later initiate starts a new series: keyingtries count from 1 again.
+    ini_cfg().keyingtries = 3;
+    load_psk();
+    h.drop = [](const Datagram&) { return true; };
+    initiate();
+    ASSERT_TRUE(h.run_until([&] { return !ini().manager.pending_restarts().empty(); },
+                            std::chrono::seconds(30)));
+    h.drop = nullptr;
+    res().manager.set_credentials(psk_credentials("a different key, so IKE_AUTH fails"));
+    h.run_for(std::chrono::minutes(2));
+    EXPECT_EQ(attempts().size(), 2U);
+    EXPECT_TRUE(ini().manager.pending_restarts().empty());
+    EXPECT_TRUE(ini().manager.sas().empty());
+    const std::size_t before = attempts().size();
+    h.drop = [](const Datagram&) { return true; };
+    initiate();
+    h.run_for(std::chrono::minutes(5));
+    EXPECT_EQ(attempts().size() - before, 3U);  // a whole new series of keyingtries = 3
+    expect_empty();
+}
+
 TEST_P(Heal, KeyingtriesZeroRetriesUntilThePeerAnswersCappedAtTheMaximumDelay) {
     ini_cfg().keyingtries = 0;
     load_psk();
