@@ -292,7 +292,18 @@ void IkeSaManager::resolve_duplicates(std::uint32_t id, Step& step) {
     if (sa == nullptr || sa->state() != IkeState::kEstablished || sa->config() == nullptr) {
         return;
     }
-    for (const std::uint32_t other_id : index_.with_ids(SaIndex::ids_of(*sa))) {
+    // The other one of a pair is ours when this one is the peer's: the connection's initiator
+    // SA, one lookup (a responder holding thousands of a load generator's IKE SAs with one
+    // identity must not scan them all for each new one). Else the peer's, by identities.
+    std::vector<std::uint32_t> candidates;
+    if (!sa->is_original_initiator()) {
+        if (const auto ours = index_.initiator_of(sa->config()->name)) {
+            candidates.push_back(*ours);
+        }
+    } else {
+        candidates = index_.with_ids(SaIndex::ids_of(*sa));
+    }
+    for (const std::uint32_t other_id : candidates) {
         IkeSa* other = find(other_id);
         // A pair only when each side initiated one: never the many IKE SAs a peer may make
         // itself (a load generator, unique = no), and we never make two of one connection.
