@@ -1,30 +1,54 @@
 #!/usr/bin/env bash
-# Installs everything ikeplex needs to build, test, benchmark and run its demo on Debian 12.
+# Installs what ikeplex needs on Debian 12, by profile; each profile includes the ones above it:
+#
+#   run     build and run ikeplexd and ikeplex (the release preset: g++, cmake, the libraries)
+#   demo    run + what scripts/demo.sh uses (namespaces, ping, iperf3, strongSwan's swanctl)
+#   test    demo + everything the test suite uses (the default: scripts/test.sh, CI)
+#   bench   test + what only the benchmarks need (scripts/bench.sh: the plots of bench/ike)
+#
+#   scripts/setup-deps.sh [run|demo|test|bench]      (--bench: the same as bench)
+#
 # Idempotent: when every package is already present it does nothing (no apt-get update).
 # See docs (design.md §6) for why each package is here.
 set -euo pipefail
 
-packages=(
-    # toolchain (a fresh machine has most of these; listed so a bare image works too)
-    build-essential g++ cmake ninja-build clang-14 libclang-rt-14-dev lld-14 clang-format-14
-    clang-tidy-14 pkg-config xxd git ccache
-    # libraries
-    libssl-dev libipsec-mb-dev libasio-dev libspdlog-dev libfmt-dev libcli11-dev
-    # tests and benchmarks
-    libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev python3-cryptography-vectors
-    # peers and network tools used by vector recording, interop and integration tests
-    tshark tcpdump iproute2 iputils-ping iperf3 strace procps nftables
-    strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
-    # the VM runner (tests/vm/README.md): qemu boots Debian unstable's cloud kernel (ESP, per-CPU
-    # SAs) with a guest made of busybox, the kernel's modules (kmod's depmod) and an ext4 image
-    # (e2fsprogs' mke2fs -d); the initramfs is a cpio archive
-    qemu-system-x86 busybox-static kmod cpio e2fsprogs xz-utils zstd
-    # benchmark baseline (Debian's 0.0.20220316 predates wireguard-go's GSO/GRO work)
-    wireguard-go wireguard-tools
-)
+profile=${1:-test}
+[ "$profile" = "--bench" ] && profile=bench
+case "$profile" in
+    run | demo | test | bench) ;;
+    *)
+        echo "setup-deps: unknown profile '$profile' (run, demo, test or bench)" >&2
+        exit 2
+        ;;
+esac
 
-# --bench: also what only the benchmarks need (scripts/bench.sh): the plots of bench/ike.
-if [ "${1:-}" = "--bench" ]; then
+# run: the release build (g++ 12, Ninja) and the libraries ikeplexd and ikeplex link
+packages=(
+    build-essential g++ cmake ninja-build pkg-config git ccache
+    libssl-dev libipsec-mb-dev libasio-dev libspdlog-dev libfmt-dev libcli11-dev
+)
+if [ "$profile" != run ]; then
+    # demo: two gateways in namespaces, traffic from each CPU, strongSwan's swanctl over VICI
+    packages+=(iproute2 iputils-ping iperf3 procps python3 strongswan-swanctl)
+fi
+if [ "$profile" = test ] || [ "$profile" = bench ]; then
+    packages+=(
+        # the ci preset (clang 14, sanitizers, libFuzzer), formatting and lint
+        clang-14 libclang-rt-14-dev lld-14 clang-format-14 clang-tidy-14 xxd
+        # tests and benchmarks
+        libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev python3-cryptography-vectors
+        # peers and network tools used by vector recording, interop and integration tests
+        tshark tcpdump strace nftables
+        strongswan-charon libcharon-extra-plugins libstrongswan-standard-plugins
+        # the VM runner (tests/vm/README.md): qemu boots Debian unstable's cloud kernel (ESP,
+        # per-CPU SAs) with a guest made of busybox, the kernel's modules (kmod's depmod) and an
+        # ext4 image (e2fsprogs' mke2fs -d); the initramfs is a cpio archive
+        qemu-system-x86 busybox-static kmod cpio e2fsprogs xz-utils zstd
+        # benchmark baseline (Debian's 0.0.20220316 predates wireguard-go's GSO/GRO work)
+        wireguard-go wireguard-tools
+    )
+fi
+if [ "$profile" = bench ]; then
     packages+=(python3-matplotlib)
 fi
 
@@ -36,11 +60,11 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "setup-deps: all ${#packages[@]} packages present"
+    echo "setup-deps ($profile): all ${#packages[@]} packages present"
     exit 0
 fi
 
-echo "setup-deps: installing ${missing[*]}"
+echo "setup-deps ($profile): installing ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
     echo "setup-deps: must run as root to install packages" >&2
     exit 1
@@ -50,4 +74,4 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "setup-deps: done"
+echo "setup-deps ($profile): done"

@@ -113,6 +113,7 @@ void add_daemon_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
         }
         d.vici = std::string(v);
     };
+    h["vici_swanctl_socket"] = flag(r, d.vici_swanctl_socket);
     h["vici_max_clients"] = [&r, &d](std::string_view v, const Setting& s) {
         const auto n = parse_u64(v);
         if (!n || *n < 1 || *n > 65536) {

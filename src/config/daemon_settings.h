@@ -7,6 +7,8 @@
 //       port_nat_t = 4500           # IKE and ESP in UDP (RFC 3948)
 //       vici = unix:///run/ikeplexd/ikeplexd.vici
 //       vici_max_clients = 256      # VICI clients served at once (more are closed at once)
+//       vici_swanctl_socket = no    # also serve VICI on strongSwan's default socket
+//                                   #   (unix:///var/run/charon.vici): plain `swanctl` works
 //       backend = userspace         # userspace | none | xfrm
 //       workers = 0                 # data-plane workers / RFC 9611 resources (0: one per CPU)
 //       tun = ikeplex0              # userspace: the multi-queue TUN device (one queue per worker)
@@ -49,12 +51,18 @@
 
 namespace ikeplex::config {
 
+/// Where strongSwan's swanctl (and every libvici client) connects without --uri.
+inline constexpr std::string_view kCharonViciPath = "/var/run/charon.vici";
+
 struct DaemonSettings {
     std::vector<IpAddress> listen{IpAddress::any(4), IpAddress::any(6)};
     std::uint16_t port{500};
     std::uint16_t port_nat_t{4500};
     std::string vici{"unix:///run/ikeplexd/ikeplexd.vici"};
     std::uint32_t vici_max_clients{256};
+    /// Also serve VICI on strongSwan's default socket (kCharonViciPath), so that `swanctl`
+    /// without --uri reaches ikeplexd; never taken over from a running charon.
+    bool vici_swanctl_socket{false};
     std::string backend{"userspace"};
     std::uint32_t workers{0};
     std::string tun_name{"ikeplex0"};

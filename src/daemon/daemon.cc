@@ -129,6 +129,11 @@ Status Daemon::start() {
         }
     });
     IKEPLEX_TRY(vici_.listen(path));
+    if (settings_.vici_swanctl_socket) {
+        const std::string charon(config::kCharonViciPath);
+        std::filesystem::create_directories(std::filesystem::path(charon).parent_path(), ec);
+        IKEPLEX_TRY(vici_.listen(charon));
+    }
     if (!settings_.swanctl_conf.empty()) {
         if (auto st = config_->load_swanctl_conf(); !st) {
             log::error(Subsystem::kCfg, "{}: not loaded completely", settings_.swanctl_conf);

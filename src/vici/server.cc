@@ -45,8 +45,7 @@ std::uint64_t Reply::client() const noexcept {
     return conn_->id();
 }
 
-Server::Server(asio::io_context& io, ServerLimits limits)
-    : acceptor_(io), retry_timer_(io), limits_(limits) {}
+Server::Server(asio::io_context& io, ServerLimits limits) : io_(io), limits_(limits) {}
 
 // asio's timer cancel() throws only if the reactor cannot deregister a timer, which does not
 // happen for steady timers; there is no error_code overload with ASIO_NO_DEPRECATED.
@@ -54,31 +53,62 @@ Server::~Server() {  // NOLINT(bugprone-exception-escape)
     close();
 }
 
-Status Server::listen(const std::string& path) {
-    ::unlink(path.c_str());
+namespace {
+
+/// Whether a server accepts on the unix socket at `path` now (a file left by a server that is
+/// gone refuses the connection).
+bool live_socket(const std::string& path, asio::io_context& io) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+        return false;
+    }
+    stream_protocol::socket probe(io);
     asio::error_code ec;
-    acceptor_.open(stream_protocol(), ec);
+    probe.connect(stream_protocol::endpoint(path), ec);
+    asio::error_code ignored;
+    probe.close(ignored);
+    return !ec || ec == asio::error::try_again;  // EAGAIN: accepting, its backlog full
+}
+
+}  // namespace
+
+Status Server::listen(const std::string& path) {
+    if (live_socket(path, io_)) {
+        log::error(log::Subsystem::kVici,
+                   "vici: unix://{} is in use by a running server (another ikeplexd or charon): "
+                   "not taking it over",
+                   path);
+        return Error{Errc::kSystem, "the VICI socket is in use by a running server", EADDRINUSE, 0,
+                     0};
+    }
+    ::unlink(path.c_str());
+    auto l = std::make_unique<Listener>(io_);
+    asio::error_code ec;
+    l->acceptor.open(stream_protocol(), ec);
     if (!ec) {
-        acceptor_.bind(stream_protocol::endpoint(path), ec);
+        l->acceptor.bind(stream_protocol::endpoint(path), ec);
     }
     if (!ec) {
-        acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+        l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
     }
     if (ec) {
         log::error(log::Subsystem::kVici, "vici: cannot listen on {}: {}", path, ec.message());
         return Error{Errc::kSystem, "cannot listen on the VICI socket", ec.value(), 0, 0};
     }
     ::chmod(path.c_str(), 0660);
-    path_ = path;
+    l->path = path;
     log::info(log::Subsystem::kVici, "vici: listening on unix://{}", path);
-    accept();
+    listeners_.push_back(std::move(l));
+    accept(*listeners_.back());
     return ok();
 }
 
 void Server::close() {
-    asio::error_code ec;
-    acceptor_.close(ec);
-    retry_timer_.cancel();
+    for (auto& l : listeners_) {
+        asio::error_code ec;
+        l->acceptor.close(ec);
+        l->retry_timer.cancel();
+    }
     for (auto& [ptr, weak] : clients_) {
         if (auto c = weak.lock()) {
             c->detach();
@@ -86,49 +116,51 @@ void Server::close() {
         }
     }
     clients_.clear();
-    if (!path_.empty()) {
-        ::unlink(path_.c_str());
-        path_.clear();
+    for (auto& l : listeners_) {
+        ::unlink(l->path.c_str());
     }
+    // A cancelled accept's handler still runs, with operation_aborted, and touches nothing.
+    listeners_.clear();
 }
 
-void Server::accept() {
-    acceptor_.async_accept([this](const asio::error_code& ec, stream_protocol::socket sock) {
+void Server::accept(Listener& l) {
+    l.acceptor.async_accept([this, &l](const asio::error_code& ec, stream_protocol::socket sock) {
         if (ec == asio::error::operation_aborted) {
             return;  // closed (the server may be gone: touch nothing)
         }
         if (ec) {
-            accept_failed(ec);
+            accept_failed(l, ec);
             return;
         }
-        backoff_ = std::chrono::milliseconds(0);
+        l.backoff = std::chrono::milliseconds(0);
         admit(std::move(sock));
-        accept();
+        accept(l);
     });
 }
 
-void Server::accept_failed(const asio::error_code& ec) {
+void Server::accept_failed(Listener& l, const asio::error_code& ec) {
     ++counters_.accept_errors;
-    if (!acceptor_.is_open()) {
+    if (!l.acceptor.is_open()) {
         return;
     }
     // Out of descriptors or memory (EMFILE, ENFILE, ENOMEM, ENOBUFS) and anything else that
     // is not transient: the pending connections stay in the backlog until a retry after a
     // back-off succeeds (clients leaving free descriptors); accept() is never given up.
-    backoff_ = transient(ec) ? std::chrono::milliseconds(0)
-                             : std::clamp(backoff_ * 2, kFirstBackoff, kLastBackoff);
+    l.backoff = transient(ec) ? std::chrono::milliseconds(0)
+                              : std::clamp(l.backoff * 2, kFirstBackoff, kLastBackoff);
     if (accept_log_.allow(now_ms())) {
         log::warn(log::Subsystem::kVici,
-                  "vici: accept failed: {} ({} clients); retrying in {} ms ({} similar "
-                  "suppressed)",
-                  ec.message(), clients_.size(), backoff_.count(), accept_log_.suppressed());
+                  "vici: accept failed on unix://{}: {} ({} clients); retrying in {} ms ({} "
+                  "similar suppressed)",
+                  l.path, ec.message(), clients_.size(), l.backoff.count(),
+                  accept_log_.suppressed());
     }
-    retry_timer_.expires_after(backoff_);
-    retry_timer_.async_wait([this](const asio::error_code& wait_ec) {
+    l.retry_timer.expires_after(l.backoff);
+    l.retry_timer.async_wait([this, &l](const asio::error_code& wait_ec) {
         if (wait_ec) {
             return;  // cancelled: closed
         }
-        accept();
+        accept(l);
     });
 }
 

@@ -21,6 +21,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
@@ -85,7 +86,9 @@ public:
     Server(Server&&) = delete;
     Server& operator=(Server&&) = delete;
 
-    /// Listens on `path` (an old socket file is replaced), mode 0660.
+    /// Listens on `path` as well (mode 0660). A stale socket file is replaced; one a live
+    /// server still accepts on (another daemon: a connect() succeeds) is an error, never taken
+    /// over. Each call adds a socket: all of them serve the same commands and events.
     Status listen(const std::string& path);
     void close();
 
@@ -114,8 +117,16 @@ public:
 
 private:
     friend class Connection;
-    void accept();
-    void accept_failed(const asio::error_code& ec);
+    /// One listening socket with its accept() retry state.
+    struct Listener {
+        explicit Listener(asio::io_context& io) : acceptor(io), retry_timer(io) {}
+        asio::local::stream_protocol::acceptor acceptor;
+        asio::steady_timer retry_timer;
+        std::chrono::milliseconds backoff{0};
+        std::string path;
+    };
+    void accept(Listener& l);
+    void accept_failed(Listener& l, const asio::error_code& ec);
     void admit(asio::local::stream_protocol::socket sock);
     void dispatch(const std::shared_ptr<Connection>& c, Packet p);
     void forget(Connection* c);
@@ -124,10 +135,8 @@ private:
     void dropped(const Connection& c);
     [[nodiscard]] static std::uint64_t now_ms();
 
-    asio::local::stream_protocol::acceptor acceptor_;
-    asio::steady_timer retry_timer_;
-    std::chrono::milliseconds backoff_{0};
-    std::string path_;
+    asio::io_context& io_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
     ServerLimits limits_;
     std::map<std::string, Command> commands_;
     std::set<std::string> events_;

@@ -41,6 +41,7 @@ TEST(DaemonSettings, Defaults) {
     EXPECT_TRUE(d.ipsec_mb);
     EXPECT_EQ(d.vici, "unix:///run/ikeplexd/ikeplexd.vici");
     EXPECT_EQ(d.vici_max_clients, 256U);
+    EXPECT_FALSE(d.vici_swanctl_socket);
     EXPECT_EQ(d.engine.retransmit_tries, 5U);
     EXPECT_EQ(d.engine.max_child_sas, 1024U);
     EXPECT_EQ(d.window_size, 1U);
@@ -56,6 +57,7 @@ ikeplexd {
     port_nat_t = 5001
     vici = unix:///tmp/x.vici
     vici_max_clients = 16
+    vici_swanctl_socket = yes
     backend = userspace
     workers = 4
     tun = ipsec7
@@ -94,6 +96,7 @@ ikeplexd {
     EXPECT_EQ(d.port_nat_t, 5001);
     EXPECT_EQ(d.vici, "unix:///tmp/x.vici");
     EXPECT_EQ(d.vici_max_clients, 16U);
+    EXPECT_TRUE(d.vici_swanctl_socket);
     EXPECT_EQ(d.backend, "userspace");
     EXPECT_EQ(d.workers, 4U);
     EXPECT_EQ(d.tun_name, "ipsec7");

@@ -79,17 +79,19 @@ protected:
         return fd;
     }
 
-    bool connect(const UniqueFd& fd) const {
+    bool connect(const UniqueFd& fd) const { return connect_to(fd, path_); }
+
+    static bool connect_to(const UniqueFd& fd, const std::string& path) {
         sockaddr_un a{};
         a.sun_family = AF_UNIX;
-        path_.copy(a.sun_path, sizeof a.sun_path - 1);
+        path.copy(a.sun_path, sizeof a.sun_path - 1);
         // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
         return ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
     }
 
-    UniqueFd client() {
+    UniqueFd client(const std::string& path = {}) {
         UniqueFd fd = socket_fd();
-        EXPECT_TRUE(connect(fd));
+        EXPECT_TRUE(connect_to(fd, path.empty() ? path_ : path));
         return fd;
     }
 
@@ -163,6 +165,45 @@ TEST_F(ServerTest, AnswersACommand) {
     UniqueFd c = client();
     ASSERT_TRUE(echo(c));
     EXPECT_EQ(server_->connected(), 1U);
+}
+
+// vici_swanctl_socket (issue 20): a second socket serves the same commands.
+TEST_F(ServerTest, EverySocketServesTheSameCommands) {
+    start({});
+    const std::string second = dir_ + "/charon.vici";
+    ASSERT_TRUE(server_->listen(second));
+    UniqueFd a = client();
+    UniqueFd b = client(second);
+    EXPECT_TRUE(echo(a));
+    EXPECT_TRUE(echo(b));
+    EXPECT_EQ(server_->connected(), 2U);
+    server_->close();  // removes both socket files
+    EXPECT_NE(::access(path_.c_str(), F_OK), 0);
+    EXPECT_NE(::access(second.c_str(), F_OK), 0);
+}
+
+// A socket another server accepts on (a running charon or ikeplexd) is never taken over; the
+// file of one whose server is gone (SIGKILL) is replaced.
+TEST_F(ServerTest, ALiveSocketIsRefusedAStaleOneReplaced) {
+    start({});
+    Server other(io_);
+    EXPECT_FALSE(other.listen(path_));
+    UniqueFd c = client();
+    EXPECT_TRUE(echo(c));  // the first server still has it
+
+    const std::string stale = dir_ + "/stale.vici";
+    {
+        UniqueFd left(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        stale.copy(a.sun_path, sizeof a.sun_path - 1);
+        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+        ASSERT_EQ(::bind(left.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
+    }  // closed without unlink: a file nobody accepts on
+    ASSERT_TRUE(other.listen(stale));
+    UniqueFd d = client(stale);
+    EXPECT_TRUE(run_until([&] { return other.connected() == 1; }));
+    other.close();
 }
 
 // The descriptors run out (EMFILE, a real RLIMIT_NOFILE): accept() fails, is counted, and is
