@@ -59,8 +59,11 @@ def pair(build, folder, tag, child_a, child_b):
 
 def soft_limits(build, folder):
     n = cpus()
+    # No jitter (rand_*): each member's soft limit is exactly rekey_*, which the counts below
+    # rely on (the default, life - rekey, would draw it anywhere from 1 to rekey_*).
     limits = "rekey_packets = 150\n                life_packets = 100000\n                " \
-             "rekey_bytes = 120000\n                life_bytes = 100000000"
+             "rekey_bytes = 120000\n                life_bytes = 100000000\n                " \
+             "rand_packets = 0\n                rand_bytes = 0"
     ns, a, b = pair(build, folder, "lsoft", GROUP + "\n                " + limits, GROUP)
     try:
         for d in (a, b):
