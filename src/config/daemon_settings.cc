@@ -75,7 +75,7 @@ void map_save_keys(const Section& sec, DaemonSettings& d, Reporter& r) {
         r.error(sub.pos, "save_keys." + sub.name, "unknown section (save_keys holds ike and esp)");
     }
     for (const Setting& s : sec.settings) {
-        std::string* out = s.name == "ike" ? &d.save_keys.ike
+        std::string* out = s.name == "ike"   ? &d.save_keys.ike
                            : s.name == "esp" ? &d.save_keys.esp
                                              : nullptr;
         if (out == nullptr) {

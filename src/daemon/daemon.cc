@@ -144,15 +144,16 @@ Status Daemon::start() {
 Status Daemon::apply_save_keys() {
     const Status opened = key_logger_.open(settings_.save_keys);
     // Keys leave the engine only while a file takes them.
-    host_->manager().set_key_log(key_logger_.ike_on() ? ike::IkeKeyLog([this](
-                                                                const ike::IkeKeyRecord& r) {
-        key_logger_.ike_sa(r);
-    })
-                                                      : ike::IkeKeyLog());
-    host_->set_command_tap(key_logger_.esp_on() ? EngineHost::CommandTap([this](const auto& c) {
-        key_logger_.child_sas(c);
-    })
-                                                : EngineHost::CommandTap());
+    ike::IkeKeyLog ike_keys;
+    if (key_logger_.ike_on()) {
+        ike_keys = [this](const ike::IkeKeyRecord& r) { key_logger_.ike_sa(r); };
+    }
+    host_->manager().set_key_log(std::move(ike_keys));
+    EngineHost::CommandTap esp_keys;
+    if (key_logger_.esp_on()) {
+        esp_keys = [this](const std::vector<ike::BackendCommand>& c) { key_logger_.child_sas(c); };
+    }
+    host_->set_command_tap(std::move(esp_keys));
     return opened;
 }
 

@@ -4,11 +4,11 @@
 #include <cstring>
 #include <string_view>
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "crypto/algorithm_ids.h"
 #include "util/log.h"
@@ -180,12 +180,13 @@ const char* wireshark_esp_auth(std::uint16_t id) noexcept {
 
 bool append_ikev2_decryption_line(const ike::IkeKeyRecord& r, std::string& out) {
     const crypto::EncrInfo* encr = r.suite.encr;
-    const char* encr_name = encr != nullptr ? wireshark_ike_encr(encr->id, encr->key_bits) : nullptr;
+    const char* encr_name =
+            encr != nullptr ? wireshark_ike_encr(encr->id, encr->key_bits) : nullptr;
     if (encr_name == nullptr) {
         return false;
     }
-    const char* integ_name =
-            wireshark_ike_integ(r.suite.integ != nullptr ? r.suite.integ->id : crypto::integ::kNone);
+    const char* integ_name = wireshark_ike_integ(r.suite.integ != nullptr ? r.suite.integ->id
+                                                                          : crypto::integ::kNone);
     out.reserve(out.size() + 512);  // no reallocation: no stray copies of the keys
     // Initiator's SPI, Responder's SPI, SK_ei, SK_er, encryption, SK_ai, SK_ar, integrity: the
     // bytes in hex, the algorithms quoted (as Wireshark writes the file itself).

@@ -56,8 +56,7 @@ private:
         UniqueFd fd;
         bool failed{false};  ///< a write failed (logged once until the file is opened again)
     };
-    static Status open_file(File& f, const std::string& path, const char* what,
-                            const char* header);
+    static Status open_file(File& f, const std::string& path, const char* what, const char* header);
     /// Writes `line` in one write(2) and wipes it.
     static void write_line(File& f, std::string& line);
 

@@ -16,6 +16,7 @@ configuration folder, WIRESHARK_CONFIG_DIR).
 import os
 import shutil
 import signal
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -62,7 +63,11 @@ class Decoded:
                 "-T", "fields", "-E", "separator=|"]
         for f in fields:
             args += ["-e", f]
-        return [row.split("|") for row in run(args, timeout=60, env=self.env).splitlines()]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=60, env=self.env)
+        # tshark loads the tables before it reads the capture and names any line it refuses.
+        if r.returncode != 0 or "Error loading table" in r.stderr:
+            raise Failure(f"tshark: {r.stderr}")
+        return [row.split("|") for row in r.stdout.splitlines()]
 
     def check_ike(self, exchange, at_least):
         """Every message of `exchange` decrypted; returns them."""

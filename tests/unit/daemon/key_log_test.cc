@@ -11,9 +11,9 @@
 #include <string>
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "crypto/algorithm_ids.h"
 #include "crypto/registry.h"
@@ -90,8 +90,8 @@ TEST_F(KeyLogLines, IkeSaWiresharkCannotDecrypt) {
     const crypto::IkeSuite suite{registry_->encr(encr::kChacha20Poly1305, 256), nullptr, nullptr};
     ASSERT_NE(suite.encr, nullptr);
     std::string line;
-    EXPECT_FALSE(append_ikev2_decryption_line(ike::IkeKeyRecord{IkeSpi(1), IkeSpi(2), suite, k},
-                                              line));
+    EXPECT_FALSE(
+            append_ikev2_decryption_line(ike::IkeKeyRecord{IkeSpi(1), IkeSpi(2), suite, k}, line));
     EXPECT_EQ(line, "");
 }
 
