@@ -35,7 +35,7 @@ struct Services {
     /// Record every message sent and received in Output::messages.
     bool trace_messages{false};
     /// Gets every IKE SA's keys when they are derived (IkeSaManager::set_key_log); empty: none.
-    IkeKeyLog key_log;
+    IkeKeyLog key_log{};
 };
 
 /// The time of this call and where its results go.
