@@ -211,11 +211,11 @@ bool append_esp_sa_line(const ike::InstallSa& sa, std::string& out) {
     out.reserve(out.size() + 512);  // no reallocation: no stray copies of the keys
     // Protocol, Src IP, Dest IP, SPI, Encryption, Encryption Key, Authentication,
     // Authentication Key: every field a quoted string.
-    fmt::format_to(std::back_inserter(out), "\"{}\",\"{}\",\"{}\",\"0x{:08x}\",\"{}\",\"0x",
+    fmt::format_to(std::back_inserter(out), R"("{}","{}","{}","0x{:08x}","{}","0x)",
                    sa.src.address.is_v4() ? "IPv4" : "IPv6", sa.src.address.to_string(),
                    sa.dst.address.to_string(), sa.spi.value(), encr_name);
     append_hex(out, sa.encr_key.view());
-    fmt::format_to(std::back_inserter(out), "\",\"{}\",\"", auth_name);
+    fmt::format_to(std::back_inserter(out), R"(","{}",")", auth_name);
     if (!sa.integ_key.empty()) {
         out.append("0x");
         append_hex(out, sa.integ_key.view());
