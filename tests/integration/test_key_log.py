@@ -11,8 +11,8 @@ configuration folder, WIRESHARK_CONFIG_DIR).
    to ICMP echo requests and replies inside ESP, on every Child SA's SPIs. Only side A saves
    keys; B, without save_keys, writes nothing. A reload with save_keys warns again; a reload
    without it stops the lines.
-2. AES-CBC + HMAC-SHA2-256 for IKE and ESP, raw ESP (raw_esp = yes): IKE_AUTH and the pings
-   decrypt."""
+2. AES-CBC + HMAC-SHA2-256 for IKE and ESP, raw ESP (raw_esp = yes), an RFC 9611 group of two
+   members: IKE_AUTH and the pings from each CPU decrypt, on each member's SPI."""
 import os
 import shutil
 import signal
@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import (Failure, Ikeplexd, Namespaces, children, ike_sas, main_wrapper, run, side_conf,  # noqa: E402
+from lib import (Failure, Ikeplexd, Namespaces, children, group, ike_sas, main_wrapper, run, side_conf,  # noqa: E402
                  start_tcpdump, stop_tcpdump, wait_until)
 
 WARNING = "keys to {}: anyone who reads it can decrypt the traffic"
@@ -30,8 +30,8 @@ def save_keys(folder):
     return f"save_keys {{\n        ike = {folder}/ike.keys\n        esp = {folder}/esp.keys\n    }}"
 
 
-def ping(ns, count=5):
-    out = run(["ip", "netns", "exec", ns, "ping", "-c", str(count), "-i", "0.05", "-W", "2", "-I", "10.99.1.1",
+def ping(ns, count=5, cpu="0"):
+    out = run(["ip", "netns", "exec", ns, "taskset", "-c", cpu, "ping", "-c", str(count), "-i", "0.05", "-W", "2", "-I", "10.99.1.1",
                "10.99.2.1"], timeout=30, check=False)
     if f"{count} received" not in out:
         raise Failure(f"ping through the tunnel: {out}")
@@ -168,30 +168,39 @@ def default_proposals(build, folder):
 
 
 def cbc_raw_esp(build, folder):
+    """AES-CBC + HMAC-SHA2-256, raw ESP, and an RFC 9611 group (fallback + one SA per CPU): each
+    member has its own lines, and each CPU's pings decrypt on its member."""
     ike, esp = "aes256-sha256-x25519", "aes256-sha256"
+    child = "per_cpu_sas = yes\n                per_cpu_sas_start = all"
     with Namespaces() as ns:
         a = b = cap = None
         try:
-            b = Ikeplexd(build, ns.b, f"{folder}/b", side_conf("b", ike=ike, esp=esp), workers=2,
-                         backend="userspace", extra="raw_esp = yes")
-            a = Ikeplexd(build, ns.a, f"{folder}/a", side_conf("a", ike=ike, esp=esp), workers=2,
-                         backend="userspace", extra="raw_esp = yes\n    " + save_keys(f"{folder}/a"))
+            b = Ikeplexd(build, ns.b, f"{folder}/b", side_conf("b", ike=ike, esp=esp, child_extra=child), workers=2,
+                         window=4, backend="userspace", extra="raw_esp = yes")
+            a = Ikeplexd(build, ns.a, f"{folder}/a", side_conf("a", ike=ike, esp=esp, child_extra=child), workers=2,
+                         window=4, backend="userspace", extra="raw_esp = yes\n    " + save_keys(f"{folder}/a"))
             cap = capture(ns, folder)
             out = a.cli("initiate", "--child", "net")
             assert "initiate completed successfully" in out, out
-            ping(ns.a)
-            wait_captured(f"{folder}/outer.pcap", "the pings", "esp", 10)
+            wait_until(lambda: sorted(group(a) or {}) == ["-", "0", "1"], 15, "the group: fallback + 2 members")
+            members = {cpu: c["spi-out"] for cpu, c in group(a).items() if cpu != "-"}
+            for cpu in ("0", "1"):
+                ping(ns.a, cpu=cpu)
+            wait_captured(f"{folder}/outer.pcap", "the pings", "esp", 20)
             stop_tcpdump(cap)
             cap = None
             assert "HMAC_SHA2_256_128" in open(f"{folder}/a/ike.keys").read()
+            assert len(lines(f"{folder}/a/esp.keys")) == 6, lines(f"{folder}/a/esp.keys")
             tshark = Decoded(f"{folder}/outer.pcap", f"{folder}/a", f"{folder}/wireshark")
             ids = {i for r in tshark.check_ike(35, "isakmp.id.data.fqdn", 2) for i in r.split(",")}
             assert {"a.test", "b.test"} <= ids, ids
-            types, _ = tshark.icmp_in_esp()
-            assert types.get("8", 0) >= 5 and types.get("0", 0) >= 5, types
+            types, spis = tshark.icmp_in_esp()
+            assert types.get("8", 0) >= 10 and types.get("0", 0) >= 10, types
+            out_spis = {int(spi, 16) for spi in spis} & {int(spi, 16) for spi in members.values()}
+            assert len(out_spis) == 2, ("each CPU's echo requests on its member", spis, members)
             assert not tshark.fields("udp.port == 4500", "frame.number"), "ESP in UDP despite raw_esp = yes"
-            print(f"AES-CBC + HMAC-SHA2-256, raw ESP: IKE_AUTH and {types['8']} echo requests, "
-                  f"{types['0']} replies decrypted")
+            print(f"AES-CBC + HMAC-SHA2-256, raw ESP, group of 2: IKE_AUTH and {types['8']} echo requests, "
+                  f"{types['0']} replies decrypted, on both members")
         finally:
             if cap is not None:
                 stop_tcpdump(cap)
