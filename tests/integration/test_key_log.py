@@ -12,7 +12,8 @@ configuration folder, WIRESHARK_CONFIG_DIR).
    keys; B, without save_keys, writes nothing. A reload with save_keys warns again; a reload
    without it stops the lines.
 2. AES-CBC + HMAC-SHA2-256 for IKE and ESP, raw ESP (raw_esp = yes), an RFC 9611 group of two
-   members: IKE_AUTH and the pings from each CPU decrypt, on each member's SPI."""
+   members, both sides saving keys: with either side's files, IKE_AUTH and the pings from each
+   CPU decrypt, on each member's SPI."""
 import os
 import shutil
 import signal
@@ -176,7 +177,7 @@ def cbc_raw_esp(build, folder):
         a = b = cap = None
         try:
             b = Ikeplexd(build, ns.b, f"{folder}/b", side_conf("b", ike=ike, esp=esp, child_extra=child), workers=2,
-                         window=4, backend="userspace", extra="raw_esp = yes")
+                         window=4, backend="userspace", extra="raw_esp = yes\n    " + save_keys(f"{folder}/b"))
             a = Ikeplexd(build, ns.a, f"{folder}/a", side_conf("a", ike=ike, esp=esp, child_extra=child), workers=2,
                          window=4, backend="userspace", extra="raw_esp = yes\n    " + save_keys(f"{folder}/a"))
             cap = capture(ns, folder)
@@ -190,17 +191,19 @@ def cbc_raw_esp(build, folder):
             stop_tcpdump(cap)
             cap = None
             assert "HMAC_SHA2_256_128" in open(f"{folder}/a/ike.keys").read()
-            assert len(lines(f"{folder}/a/esp.keys")) == 6, lines(f"{folder}/a/esp.keys")
-            tshark = Decoded(f"{folder}/outer.pcap", f"{folder}/a", f"{folder}/wireshark")
-            ids = {i for r in tshark.check_ike(35, "isakmp.id.data.fqdn", 2) for i in r.split(",")}
-            assert {"a.test", "b.test"} <= ids, ids
-            types, spis = tshark.icmp_in_esp()
-            assert types.get("8", 0) >= 10 and types.get("0", 0) >= 10, types
-            out_spis = {int(spi, 16) for spi in spis} & {int(spi, 16) for spi in members.values()}
-            assert len(out_spis) == 2, ("each CPU's echo requests on its member", spis, members)
+            # The responder's files decrypt the same capture as the initiator's.
+            for side in ("a", "b"):
+                assert len(lines(f"{folder}/{side}/esp.keys")) == 6, lines(f"{folder}/{side}/esp.keys")
+                tshark = Decoded(f"{folder}/outer.pcap", f"{folder}/{side}", f"{folder}/wireshark-{side}")
+                ids = {i for r in tshark.check_ike(35, "isakmp.id.data.fqdn", 2) for i in r.split(",")}
+                assert {"a.test", "b.test"} <= ids, (side, ids)
+                types, spis = tshark.icmp_in_esp()
+                assert types.get("8", 0) >= 10 and types.get("0", 0) >= 10, (side, types)
+                out_spis = {int(spi, 16) for spi in spis} & {int(spi, 16) for spi in members.values()}
+                assert len(out_spis) == 2, ("each CPU's echo requests on its member", side, spis, members)
             assert not tshark.fields("udp.port == 4500", "frame.number"), "ESP in UDP despite raw_esp = yes"
-            print(f"AES-CBC + HMAC-SHA2-256, raw ESP, group of 2: IKE_AUTH and {types['8']} echo requests, "
-                  f"{types['0']} replies decrypted, on both members")
+            print(f"AES-CBC + HMAC-SHA2-256, raw ESP, group of 2, keys of either side: IKE_AUTH and "
+                  f"{types['8']} echo requests, {types['0']} replies decrypted, on both members")
         finally:
             if cap is not None:
                 stop_tcpdump(cap)
