@@ -68,6 +68,26 @@ void map_log(const Section& sec, DaemonSettings& d, Reporter& r) {
     }
 }
 
+/// save_keys { ike = FILE  esp = FILE }: absolute paths (the daemon's working directory is
+/// no place for keys).
+void map_save_keys(const Section& sec, DaemonSettings& d, Reporter& r) {
+    for (const Section& sub : sec.sections) {
+        r.error(sub.pos, "save_keys." + sub.name, "unknown section (save_keys holds ike and esp)");
+    }
+    for (const Setting& s : sec.settings) {
+        std::string* out = s.name == "ike"   ? &d.save_keys.ike
+                           : s.name == "esp" ? &d.save_keys.esp
+                                             : nullptr;
+        if (out == nullptr) {
+            r.error(s.pos, "save_keys." + s.name, "unknown key (save_keys holds ike and esp)");
+        } else if (!s.value || s.value->empty() || !s.value->starts_with("/")) {
+            r.error(s.pos, "save_keys." + s.name, "expected an absolute file path");
+        } else {
+            *out = *s.value;
+        }
+    }
+}
+
 /// ikeplexd.conf holds one section, ikeplexd, and nothing beside it.
 void check_top_level(const Section& root, Findings& findings) {
     for (const Section& top : root.sections) {
@@ -256,6 +276,8 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
     for (const Section& sub : sec->sections) {
         if (sub.name == "log") {
             map_log(sub, d, r);
+        } else if (sub.name == "save_keys") {
+            map_save_keys(sub, d, r);
         } else {
             r.error(sub.pos, sub.name, "unknown section");
         }

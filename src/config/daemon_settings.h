@@ -30,6 +30,10 @@
 //       delete_rekeyed_delay = 5
 //       keep_alive = 20             # seconds between NAT keepalives (0: none)
 //       updown_timeout = 30         # seconds an updown script may run before it is killed
+//       save_keys {               # Wireshark key logs (off by default; anyone who reads them
+//           ike = /path/ikev2_decryption_table   # can decrypt the traffic)
+//           esp = /path/esp_sa
+//       }
 //       log {
 //           default = 1             # strongSwan levels: -1 silent .. 4 raw
 //           ike = 2                 # per group: dmn ike chd cfg knl net enc esp lib vci
@@ -53,6 +57,11 @@ namespace ikeplex::config {
 
 /// Where strongSwan's swanctl (and every libvici client) connects without --uri.
 inline constexpr std::string_view kCharonViciPath = "/var/run/charon.vici";
+/// Wireshark key logs (daemon/key_log.h): the files, empty = not saved.
+struct SaveKeys {
+    std::string ike;  ///< ikev2_decryption_table lines
+    std::string esp;  ///< esp_sa lines
+};
 
 struct DaemonSettings {
     std::vector<IpAddress> listen{IpAddress::any(4), IpAddress::any(6)};
@@ -80,6 +89,7 @@ struct DaemonSettings {
     int log_default{1};
     std::map<std::string, int> log_levels;  ///< group ("ike") -> strongSwan level
     std::string log_target{"stderr"};
+    SaveKeys save_keys;
 };
 
 /// Maps the `ikeplexd` section of a parsed ikeplexd.conf (errors and warnings as for

@@ -104,6 +104,7 @@ Status Daemon::start() {
     host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_.backend, transport_,
                                          settings_.keep_alive, backend_.spis);
     host_->manager().set_source_lookup(source_address);
+    IKEPLEX_TRY(apply_save_keys());
     updown_ = std::make_unique<UpdownRunner>(
             io_, counters_,
             std::chrono::duration_cast<std::chrono::milliseconds>(settings_.updown_timeout));
@@ -143,6 +144,22 @@ Status Daemon::start() {
     log::info(Subsystem::kDmn, "ikeplexd started: {} resources, backend {}, VICI on {}",
               engine.resources, backend_.backend->name(), settings_.vici);
     return ok();
+}
+
+Status Daemon::apply_save_keys() {
+    const Status opened = key_logger_.open(settings_.save_keys);
+    // Keys leave the engine only while a file takes them.
+    ike::IkeKeyLog ike_keys;
+    if (key_logger_.ike_on()) {
+        ike_keys = [this](const ike::IkeKeyRecord& r) { key_logger_.ike_sa(r); };
+    }
+    host_->manager().set_key_log(std::move(ike_keys));
+    EngineHost::CommandTap esp_keys;
+    if (key_logger_.esp_on()) {
+        esp_keys = [this](const std::vector<ike::BackendCommand>& c) { key_logger_.child_sas(c); };
+    }
+    host_->set_command_tap(std::move(esp_keys));
+    return opened;
 }
 
 Status Daemon::start_backend(unsigned resources) {
@@ -270,6 +287,8 @@ Status Daemon::reload() {
         settings_.swanctl_conf = cli_swanctl_conf_.empty() ? s->swanctl_conf : cli_swanctl_conf_;
         settings_.window_size = s->window_size;
         settings_.updown_timeout = s->updown_timeout;
+        settings_.save_keys = s->save_keys;
+        (void)apply_save_keys();  // a file it cannot open is logged, the others are kept
         if (updown_) {
             updown_->set_timeout(std::chrono::duration_cast<std::chrono::milliseconds>(
                     settings_.updown_timeout));

@@ -18,6 +18,7 @@
 #include "config/daemon_settings.h"
 #include "crypto/registry.h"
 #include "daemon/engine_host.h"
+#include "daemon/key_log.h"
 #include "daemon/memory_trim.h"
 #include "daemon/udp_transport.h"
 #include "daemon/updown.h"
@@ -88,6 +89,8 @@ private:
     void start_vici_groups();
     void watch_backend_events();
     void arm_backend_events();
+    /// Opens the key logs of settings_.save_keys (or none) and hooks them to the engine.
+    Status apply_save_keys();
 
     asio::io_context& io_;
     config::DaemonSettings settings_;
@@ -113,6 +116,7 @@ private:
     std::unique_ptr<EventPublisher> events_;
     std::unique_ptr<UpdownRunner> updown_;  ///< updown scripts (updown.h)
     std::unique_ptr<UpdownHooks> updown_hooks_;
+    KeyLogger key_logger_;  ///< save_keys (key_log.h)
 
     bool in_log_{false};  ///< re-entrancy guard for on_log
     bool stopping_{false};

@@ -53,6 +53,9 @@ void EngineHost::execute(const std::function<void(ike::Step&)>& f) {
     for (const ike::OutDatagram& d : out.datagrams) {
         transport_.send(d);
     }
+    if (command_tap_ && !out.commands.empty()) {
+        command_tap_(out.commands);
+    }
     backend_.apply(out.commands);
     // Listeners may run further commands (a VICI initiate waiting for child-up); they get a
     // copy so that a nested execute() cannot invalidate what is being iterated.

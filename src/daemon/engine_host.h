@@ -42,6 +42,11 @@ public:
     /// An IKE datagram from the transport.
     void on_datagram(ByteView message, const Endpoint& local, const Endpoint& remote);
 
+    using CommandTap = std::function<void(const std::vector<ike::BackendCommand>&)>;
+    /// Sees every batch of backend commands before the backend carries it out (the key log of
+    /// save_keys); empty: none.
+    void set_command_tap(CommandTap tap) { command_tap_ = std::move(tap); }
+
     using Listener = std::function<void(const ike::Event&)>;
     /// Every engine event goes to every listener; returns a handle for remove_listener().
     int add_listener(Listener l);
@@ -82,6 +87,7 @@ private:
     ike::TimePoint armed_{ike::kNever};
     std::chrono::steady_clock::time_point epoch_;
     std::int64_t started_unix_;
+    CommandTap command_tap_;
     std::map<int, Listener> listeners_;
     int next_listener_{1};
 };

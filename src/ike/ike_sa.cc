@@ -208,6 +208,9 @@ Status IkeSa::set_crypto(const IkeAlgorithms& a, crypto::IkeKeys&& keys) {
     if (!out || !in) {
         return out ? in.error() : out.error();
     }
+    if (services_.key_log) {
+        services_.key_log(IkeKeyRecord{spi_i_, spi_r_, a.suite, keys});
+    }
     crypto_.emplace(IkeCrypto{a, crypto::Prf(r, *a.suite.prf), std::move(*out), std::move(*in),
                               std::move(keys.sk_d), std::move(keys.sk_pi), std::move(keys.sk_pr)});
     return ok();

@@ -109,6 +109,8 @@ public:
     void set_deterministic_keys(bool on) noexcept { services_.deterministic_keys = on; }
     /// Record every message sent and received in Output::messages (tests, traces).
     void set_trace_messages(bool on) noexcept { services_.trace_messages = on; }
+    /// Hands every new IKE SA's keys to `log` (ikeplexd's save_keys; key_log.h); empty: none.
+    void set_key_log(IkeKeyLog log) { services_.key_log = std::move(log); }
     [[nodiscard]] const Settings& settings() const noexcept { return settings_; }
     /// What its IKE SAs use, for tests and fuzz targets that make an IKE SA themselves (as an
     /// IKE rekey does) and adopt() it.

@@ -10,6 +10,7 @@
 
 #include "crypto/registry.h"
 #include "ike/config.h"
+#include "ike/key_log.h"
 #include "ike/output.h"
 #include "ike/peer_log.h"
 #include "ike/spi_allocator.h"
@@ -33,6 +34,8 @@ struct Services {
     bool deterministic_keys{false};
     /// Record every message sent and received in Output::messages.
     bool trace_messages{false};
+    /// Gets every IKE SA's keys when they are derived (IkeSaManager::set_key_log); empty: none.
+    IkeKeyLog key_log{};
 };
 
 /// The time of this call and where its results go.

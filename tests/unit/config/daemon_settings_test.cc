@@ -217,6 +217,30 @@ TEST(DaemonSettings, LoadFileFailsOnErrors) {
               "/etc/ikeplexd.conf:2: ikeplexd.workers: expected a number up to 256");
 }
 
+// save_keys (Wireshark key logs): off by default, absolute paths, unknown keys are errors.
+TEST(DaemonSettings, SaveKeys) {
+    Findings f;
+    DaemonSettings d = map_daemon_settings(Section{}, f);
+    EXPECT_TRUE(d.save_keys.ike.empty());
+    EXPECT_TRUE(d.save_keys.esp.empty());
+    d = map_daemon_settings(
+            test::parse_ok("ikeplexd {\n  save_keys {\n    ike = /var/k/ikev2_decryption_table\n"
+                           "    esp = /var/k/esp_sa\n  }\n}\n",
+                           test::no_files(), "ikeplexd.conf"),
+            f);
+    EXPECT_TRUE(f.ok());
+    EXPECT_EQ(d.save_keys.ike, "/var/k/ikev2_decryption_table");
+    EXPECT_EQ(d.save_keys.esp, "/var/k/esp_sa");
+    EXPECT_THAT(errors_of("ikeplexd {\n  save_keys {\n    esp = /k/esp_sa\n    ah = /k/ah\n"
+                          "    ike = keys/ike\n    x { }\n  }\n}\n"),
+                ElementsAre("ikeplexd.conf:6: ikeplexd.save_keys.x: unknown section (save_keys "
+                            "holds ike and esp)",
+                            "ikeplexd.conf:4: ikeplexd.save_keys.ah: unknown key (save_keys holds "
+                            "ike and esp)",
+                            "ikeplexd.conf:5: ikeplexd.save_keys.ike: expected an absolute file "
+                            "path"));
+}
+
 // What backend xfrm makes of per_cpu_sas (check_backend): file:line of the child's section.
 TEST(CheckBackend, PerCpuSasWithXfrm) {
     MemoryFileSystem fs;
