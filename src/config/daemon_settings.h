@@ -28,6 +28,10 @@
 //       delete_rekeyed_delay = 5
 //       keep_alive = 20             # seconds between NAT keepalives (0: none)
 //       updown_timeout = 30         # seconds an updown script may run before it is killed
+//       metrics {                   # Prometheus endpoint (off unless listen is set)
+//           listen = 127.0.0.1:9903 #   ADDRESS:PORT, [IPv6]:PORT
+//           per_sa = no             #   also one series per IKE / Child SA
+//       }
 //       log {
 //           default = 1             # strongSwan levels: -1 silent .. 4 raw
 //           ike = 2                 # per group: dmn ike chd cfg knl net enc esp lib vci
@@ -48,6 +52,12 @@
 #include "util/ip_address.h"
 
 namespace ikeplex::config {
+
+/// The Prometheus endpoint (`metrics { listen, per_sa }`): off while `listen` is unset.
+struct MetricsSettings {
+    std::optional<Endpoint> listen;
+    bool per_sa{false};  ///< series per IKE SA and Child SA (else only bounded labels)
+};
 
 struct DaemonSettings {
     std::vector<IpAddress> listen{IpAddress::any(4), IpAddress::any(6)};
@@ -72,6 +82,7 @@ struct DaemonSettings {
     int log_default{1};
     std::map<std::string, int> log_levels;  ///< group ("ike") -> strongSwan level
     std::string log_target{"stderr"};
+    MetricsSettings metrics;
 };
 
 /// Maps the `ikeplexd` section of a parsed ikeplexd.conf (errors and warnings as for

@@ -341,6 +341,9 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     // RFC 9611: a group member, the group at its limit, or a regular Child SA.
     const Binding binding = bind_member(sa, *child, m.narrowed_r, m.narrowed_i, req.payloads,
                                         req.rekeyed != nullptr, step.now);
+    if (binding.refuse) {
+        sa.registry().note_ts_max_queue(true);
+    }
     if (auto refusal = binding_refusal(binding)) {
         return std::move(*refusal);
     }
