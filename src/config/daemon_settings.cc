@@ -98,12 +98,17 @@ void map_metrics(const Section& sec, DaemonSettings& d, Reporter& r) {
         }
         const std::string key = "metrics." + s.name;
         if (s.name == "listen") {
-            if (auto e = parse_host_port(*s.value)) {
-                d.metrics.listen = *e;
-            } else {
+            const auto e = parse_host_port(*s.value);
+            if (!e) {
+                r.error(s.pos, key, "'" + *s.value + "' is not ADDRESS:PORT (e.g. 127.0.0.1:9903)");
+            } else if (!e->address.is_v4()) {
+                // mg_check_feature(8) of Debian 12's libcivetweb1 is 0: built without IPv6.
                 r.error(s.pos, key,
                         "'" + *s.value +
-                                "' is not ADDRESS:PORT (e.g. 127.0.0.1:9903 or [::1]:9903)");
+                                "': IPv6 is not supported (Debian's civetweb is built without "
+                                "it); use an IPv4 address");
+            } else {
+                d.metrics.listen = *e;
             }
         } else if (s.name == "per_sa") {
             if (auto b = parse_bool(*s.value)) {

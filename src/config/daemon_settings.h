@@ -29,7 +29,7 @@
 //       keep_alive = 20             # seconds between NAT keepalives (0: none)
 //       updown_timeout = 30         # seconds an updown script may run before it is killed
 //       metrics {                   # Prometheus endpoint (off unless listen is set)
-//           listen = 127.0.0.1:9903 #   ADDRESS:PORT, [IPv6]:PORT
+//           listen = 127.0.0.1:9903 #   IPv4 ADDRESS:PORT
 //           per_sa = no             #   also one series per IKE / Child SA
 //       }
 //       log {

@@ -49,7 +49,8 @@ private:
 
 namespace {
 
-/// "127.0.0.1:9903" or "[::1]:9903" (civetweb's listening_ports and our messages).
+/// "127.0.0.1:9903" (civetweb's listening_ports and our messages; "[::1]:9903" for IPv6,
+/// which the settings refuse while Debian's civetweb is built without it).
 std::string host_port(const Endpoint& e) {
     const std::string a = e.address.to_string();
     return (e.address.is_v4() ? a : "[" + a + "]") + ":" + std::to_string(e.port);
