@@ -118,8 +118,9 @@ Status Daemon::start() {
     start_vici_groups();
     if (settings_.metrics.listen) {
         // Before VICI: once its socket exists, the metrics endpoint listens too.
-        const MetricsSources sources{*host_, *backend_.backend, transport_,
-                                     vici_,  counters_,         engine.cookie_threshold};
+        const MetricsSources sources{
+                host_->manager(), host_->started_unix(),  *backend_.backend, transport_, vici_,
+                counters_,        engine.cookie_threshold};
         metrics_ = IKEPLEX_TRY(MetricsServer::start(io_, settings_.metrics, sources, *host_));
     }
     std::string path =

@@ -13,6 +13,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "config/daemon_settings.h"
+#include "daemon/engine_host.h"
 #include "daemon/metrics_snapshot.h"
 #include "util/result.h"
 

@@ -63,7 +63,7 @@ std::string cpu_label(const ike::ChildSa& c) {
 
 /// IKE SAs by state, half-open ones, COOKIEs required; Child SAs by state; RFC 9611 members.
 void add_sas(Families& out, const MetricsSources& s) {
-    const ike::IkeSaManager& m = s.host.manager();
+    const ike::IkeSaManager& m = s.manager;
     constexpr std::array kIkeStates{ike::IkeState::kCreated,     ike::IkeState::kConnecting,
                                     ike::IkeState::kEstablished, ike::IkeState::kRekeying,
                                     ike::IkeState::kRekeyed,     ike::IkeState::kDeleting};
@@ -182,7 +182,7 @@ constexpr std::array kEngineCounters{
 };
 
 void add_engine_counters(Families& out, const MetricsSources& s, const EventTally& events) {
-    const ike::ManagerCounters& c = s.host.manager().counters();
+    const ike::ManagerCounters& c = s.manager.counters();
     for (const EngineCounter& e : kEngineCounters) {
         single(out, e.name, e.help, kCounter, num(c.*e.field));
     }
@@ -191,7 +191,7 @@ void add_engine_counters(Families& out, const MetricsSources& s, const EventTall
     single(out, "ikeplex_child_rekeys_total", "Child SAs rekeyed (either side initiated)", kCounter,
            num(events.child_rekeys));
     single(out, "ikeplex_log_suppressed_total", "Log lines suppressed by the rate limit", kCounter,
-           num(s.host.manager().log_suppressed()));
+           num(s.manager.log_suppressed()));
 }
 
 /// The data plane's workers (userspace backend: one per CPU / RFC 9611 resource).
@@ -268,7 +268,7 @@ void add_daemon(Families& out, const MetricsSources& s) {
     single(out, "ikeplex_updown_timeouts_total", "Updown scripts killed at updown_timeout",
            kCounter, num(s.counters.updown_timeouts));
     single(out, "ikeplex_start_time_seconds", "When ikeplexd started (UNIX time)", kGauge,
-           num(s.host.started_unix()));
+           num(s.started_unix));
 }
 
 /// One series per IKE SA and per Child SA and direction (metrics { per_sa = yes }).
@@ -279,7 +279,7 @@ void add_per_sa(Families& out, const MetricsSources& s) {
             family("ikeplex_sa_child_bytes_total", "Bytes of each Child SA by direction", kCounter);
     MetricFamily packets = family("ikeplex_sa_child_packets_total",
                                   "Packets of each Child SA by direction", kCounter);
-    for (const ike::IkeSa* sa : s.host.manager().sas()) {
+    for (const ike::IkeSa* sa : s.manager.sas()) {
         const std::string conn = sa->config() != nullptr ? sa->config()->name : "unknown";
         const std::string id = std::to_string(sa->id());
         sample(info, 1, {{"conn", conn}, {"ike_id", id}, {"state", ike::to_string(sa->state())}});

@@ -9,9 +9,9 @@
 
 #include <prometheus/metric_family.h>
 
-#include "daemon/engine_host.h"
 #include "daemon/udp_transport.h"
 #include "daemon/vici_command.h"
+#include "ike/manager.h"
 #include "ike/output.h"
 #include "kernel/backend.h"
 #include "vici/server.h"
@@ -28,7 +28,8 @@ struct EventTally {
 
 /// Where the metrics are read from: all of it owned by, and read on, the control thread.
 struct MetricsSources {
-    const EngineHost& host;
+    const ike::IkeSaManager& manager;
+    std::int64_t started_unix;  ///< when the daemon started (UNIX seconds)
     const kernel::Backend& backend;
     const UdpTransport& transport;
     const vici::Server& vici;
