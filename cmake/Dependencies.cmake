@@ -2,6 +2,8 @@
 find_package(OpenSSL 3.0 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
+# ikeplexd's Prometheus endpoint (src/daemon/metrics.cc): prometheus-cpp-dev's pull library.
+find_package(prometheus-cpp CONFIG REQUIRED)
 
 if(IKEPLEX_BUILD_TESTS)
     find_package(GTest REQUIRED)

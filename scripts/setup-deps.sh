@@ -26,6 +26,7 @@ esac
 packages=(
     build-essential g++ cmake ninja-build pkg-config git ccache
     libssl-dev libipsec-mb-dev libasio-dev libspdlog-dev libfmt-dev libcli11-dev
+    prometheus-cpp-dev libprometheus-cpp-pull1.0
 )
 if [ "$profile" != run ]; then
     # demo: two gateways in namespaces, traffic from each CPU, strongSwan's swanctl over VICI

@@ -88,6 +88,60 @@ void map_save_keys(const Section& sec, DaemonSettings& d, Reporter& r) {
     }
 }
 
+/// `ADDRESS:PORT` (IPv4) or `[ADDRESS]:PORT` (IPv6), port 1 to 65535.
+std::optional<Endpoint> parse_host_port(std::string_view v) {
+    const std::size_t colon = v.rfind(':');
+    if (colon == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string_view host = v.substr(0, colon);
+    const bool bracketed = host.starts_with('[') && host.ends_with(']');
+    if (bracketed) {
+        host = host.substr(1, host.size() - 2);
+    }
+    const auto address = IpAddress::parse(host);
+    const auto port = parse_u64(v.substr(colon + 1));
+    if (!address || address->is_v4() == bracketed || !port || *port == 0 || *port > 65535) {
+        return std::nullopt;
+    }
+    return Endpoint{*address, static_cast<std::uint16_t>(*port)};
+}
+
+/// metrics { listen, per_sa }: the Prometheus endpoint (off while listen is unset).
+void map_metrics(const Section& sec, DaemonSettings& d, Reporter& r) {
+    for (const Section& sub : sec.sections) {
+        r.error(sub.pos, "metrics." + sub.name, "unknown section (metrics holds listen, per_sa)");
+    }
+    for (const Setting& s : sec.settings) {
+        if (!s.value) {
+            continue;
+        }
+        const std::string key = "metrics." + s.name;
+        if (s.name == "listen") {
+            const auto e = parse_host_port(*s.value);
+            if (!e) {
+                r.error(s.pos, key, "'" + *s.value + "' is not ADDRESS:PORT (e.g. 127.0.0.1:9903)");
+            } else if (!e->address.is_v4()) {
+                // mg_check_feature(8) of Debian 12's libcivetweb1 is 0: built without IPv6.
+                r.error(s.pos, key,
+                        "'" + *s.value +
+                                "': IPv6 is not supported (Debian's civetweb is built without "
+                                "it); use an IPv4 address");
+            } else {
+                d.metrics.listen = *e;
+            }
+        } else if (s.name == "per_sa") {
+            if (auto b = parse_bool(*s.value)) {
+                d.metrics.per_sa = *b;
+            } else {
+                r.error(s.pos, key, "expected yes or no");
+            }
+        } else {
+            r.error(s.pos, key, "unknown key (metrics holds listen, per_sa)");
+        }
+    }
+}
+
 /// ikeplexd.conf holds one section, ikeplexd, and nothing beside it.
 void check_top_level(const Section& root, Findings& findings) {
     for (const Section& top : root.sections) {
@@ -278,6 +332,8 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
             map_log(sub, d, r);
         } else if (sub.name == "save_keys") {
             map_save_keys(sub, d, r);
+        } else if (sub.name == "metrics") {
+            map_metrics(sub, d, r);
         } else {
             r.error(sub.pos, sub.name, "unknown section");
         }

@@ -34,6 +34,10 @@
 //           ike = /path/ikev2_decryption_table   # can decrypt the traffic)
 //           esp = /path/esp_sa
 //       }
+//       metrics {                   # Prometheus endpoint (off unless listen is set)
+//           listen = 127.0.0.1:9903 #   IPv4 ADDRESS:PORT
+//           per_sa = no             #   also one series per IKE / Child SA
+//       }
 //       log {
 //           default = 1             # strongSwan levels: -1 silent .. 4 raw
 //           ike = 2                 # per group: dmn ike chd cfg knl net enc esp lib vci
@@ -63,6 +67,12 @@ struct SaveKeys {
     std::string esp;  ///< esp_sa lines
 };
 
+/// The Prometheus endpoint (`metrics { listen, per_sa }`): off while `listen` is unset.
+struct MetricsSettings {
+    std::optional<Endpoint> listen;
+    bool per_sa{false};  ///< series per IKE SA and Child SA (else only bounded labels)
+};
+
 struct DaemonSettings {
     std::vector<IpAddress> listen{IpAddress::any(4), IpAddress::any(6)};
     std::uint16_t port{500};
@@ -90,6 +100,7 @@ struct DaemonSettings {
     std::map<std::string, int> log_levels;  ///< group ("ike") -> strongSwan level
     std::string log_target{"stderr"};
     SaveKeys save_keys;
+    MetricsSettings metrics;
 };
 
 /// Maps the `ikeplexd` section of a parsed ikeplexd.conf (errors and warnings as for

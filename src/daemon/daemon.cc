@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config/swanctl.h"
+#include "daemon/metrics.h"
 #include "daemon/vici_format.h"
 #include "util/log.h"
 #include "util/sockaddr.h"
@@ -116,6 +117,13 @@ Status Daemon::start() {
         watch_backend_events();
     }
     start_vici_groups();
+    if (settings_.metrics.listen) {
+        // Before VICI: once its socket exists, the metrics endpoint listens too.
+        const MetricsSources sources{
+                host_->manager(), host_->started_unix(),  *backend_.backend, transport_, vici_,
+                counters_,        engine.cookie_threshold};
+        metrics_ = IKEPLEX_TRY(MetricsServer::start(io_, settings_.metrics, sources, *host_));
+    }
     std::string path =
             settings_.vici.starts_with("unix://") ? settings_.vici.substr(7) : settings_.vici;
     std::error_code ec;

@@ -34,6 +34,8 @@
 
 namespace ikeplex::daemon {
 
+class MetricsServer;
+
 /// One log line as VICI's log/control-log events carry it.
 struct LogLine {
     std::string group;  ///< "IKE", "ENC", ...
@@ -117,6 +119,9 @@ private:
     std::unique_ptr<UpdownRunner> updown_;  ///< updown scripts (updown.h)
     std::unique_ptr<UpdownHooks> updown_hooks_;
     KeyLogger key_logger_;  ///< save_keys (key_log.h)
+    /// The Prometheus endpoint (metrics.h), when metrics.listen is set; destroyed before the
+    /// engine host and everything else it reads.
+    std::unique_ptr<MetricsServer> metrics_;
 
     bool in_log_{false};  ///< re-entrancy guard for on_log
     bool stopping_{false};

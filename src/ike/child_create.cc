@@ -205,6 +205,7 @@ private:
                 break;
             case NotifyType::kTsMaxQueue:
                 // RFC 9611: no more members for this group for now.
+                sa.registry().note_ts_max_queue(false);
                 if (rekeyed_ == 0) {
                     on_ts_max_queue(sa, child_, step);
                     return;

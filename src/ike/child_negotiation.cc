@@ -261,9 +261,11 @@ Pfs responder_pfs(IkeSa& sa, const ChildPayloads& cp, std::uint16_t group) {
     return pfs;
 }
 
-/// The answer to a request RFC 9611's group rules turn down, if they do.
-std::optional<std::vector<Payload>> binding_refusal(const Binding& b) {
+/// The answer to a request RFC 9611's group rules turn down, if they do (TS_MAX_QUEUE
+/// counted).
+std::optional<std::vector<Payload>> binding_refusal(IkeSa& sa, const Binding& b) {
     if (b.refuse) {
+        sa.registry().note_ts_max_queue(true);
         return error_response(NotifyType::kTsMaxQueue);
     }
     if (b.fail) {
@@ -341,7 +343,7 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     // RFC 9611: a group member, the group at its limit, or a regular Child SA.
     const Binding binding = bind_member(sa, *child, m.narrowed_r, m.narrowed_i, req.payloads,
                                         req.rekeyed != nullptr, step.now);
-    if (auto refusal = binding_refusal(binding)) {
+    if (auto refusal = binding_refusal(sa, binding)) {
         return std::move(*refusal);
     }
     auto chosen = select_proposal(cp.sa->proposals, child->esp_proposals, req.ignore_ke);

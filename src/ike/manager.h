@@ -61,6 +61,9 @@ struct ManagerCounters {
     /// Reauthentications started (reauth_time), and those whose new IKE SA failed.
     std::uint64_t reauths{0};
     std::uint64_t reauth_failures{0};
+    /// RFC 9611 TS_MAX_QUEUE answers we sent (a group at its limit) and received.
+    std::uint64_t ts_max_queue_sent{0};
+    std::uint64_t ts_max_queue_received{0};
 };
 
 /// A connection waiting to be initiated again (heal.cc), for listings.
@@ -178,6 +181,9 @@ public:
     [[nodiscard]] bool first_of_config(const IkeSa& sa) const override;
     void note_illegal_transition() noexcept override { ++counters_.illegal_transitions; }
     void note_retransmit() noexcept override { ++counters_.retransmits; }
+    void note_ts_max_queue(bool sent) noexcept override {
+        ++(sent ? counters_.ts_max_queue_sent : counters_.ts_max_queue_received);
+    }
     void note_child_refused(const IkeSa& sa, std::string_view child, TimePoint now) override;
     void note_changed(IkeSa& sa) override;
     void note_child_added(IkeSa& sa, const ChildSa& child) override;

@@ -52,6 +52,9 @@ public:
     virtual void note_illegal_transition() noexcept = 0;
     /// A request of ours was sent again (no response in time).
     virtual void note_retransmit() noexcept = 0;
+    /// RFC 9611 TS_MAX_QUEUE: we answered a peer's request with it (`sent`), or the peer
+    /// answered ours with it (counted for metrics).
+    virtual void note_ts_max_queue(bool sent) noexcept = 0;
     /// A peer's request for a new Child SA of `child` on `sa` was answered NO_ADDITIONAL_SAS:
     /// the IKE SA holds `max_child_sas` already (counted, logged rate-limited).
     virtual void note_child_refused(const IkeSa& sa, std::string_view child, TimePoint now) = 0;

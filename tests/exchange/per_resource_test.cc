@@ -130,6 +130,11 @@ TEST_P(Groups, TsMaxQueueAtTheLimitAndTheBackOff) {
     EXPECT_EQ(payload_summary(*sent[0]), "N(TS_MAX_QUEUE)");
     refusal.sent = false;
     EXPECT_EQ(ini().count(refusal), 1U);
+    // Counted on both sides (the metrics' ikeplex_ts_max_queue_{sent,received}_total).
+    EXPECT_EQ(res().manager.counters().ts_max_queue_sent, 1U);
+    EXPECT_EQ(res().manager.counters().ts_max_queue_received, 0U);
+    EXPECT_EQ(ini().manager.counters().ts_max_queue_received, 1U);
+    EXPECT_EQ(ini().manager.counters().ts_max_queue_sent, 0U);
     // The third was refused, the fourth not even asked for (back-off); the IKE SA stands.
     const std::size_t after_refusal = child_requests();
     EXPECT_EQ(only_sa(ini()).state(), ike::IkeState::kEstablished);

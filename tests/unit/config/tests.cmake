@@ -1,5 +1,6 @@
 # The strongSwan settings syntax (src/config): parser, includes, references, real files.
 ikeplex_add_gtest(config_test LABEL unit SOURCES
+    unit/config/daemon_metrics_settings_test.cc
     unit/config/daemon_settings_test.cc
     unit/config/settings_errors_test.cc
     unit/config/settings_files_test.cc
