@@ -2,6 +2,9 @@
 find_package(OpenSSL 3.0 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
+# libsystemd: sd_notify and sd_journal_sendv (ikeplexd's systemd support).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
 if(IKEPLEX_BUILD_TESTS)
     find_package(GTest REQUIRED)

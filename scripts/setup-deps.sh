@@ -10,6 +10,7 @@ packages=(
     clang-tidy-14 pkg-config xxd git ccache
     # libraries
     libssl-dev libipsec-mb-dev libasio-dev libspdlog-dev libfmt-dev libcli11-dev
+    libsystemd-dev  # sd_notify (READY=1, WATCHDOG=1) and the journald log target
     # tests and benchmarks
     libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev python3-cryptography-vectors
     # peers and network tools used by vector recording, interop and integration tests
