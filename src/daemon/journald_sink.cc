@@ -20,7 +20,7 @@ std::optional<std::uint32_t> number_at(std::string_view text, char end) {
     if (ec != std::errc() || p == text.data()) {
         return std::nullopt;
     }
-    const std::size_t used = static_cast<std::size_t>(p - text.data());
+    const auto used = static_cast<std::size_t>(p - text.data());
     if (end != '\0' && (used >= text.size() || text[used] != end)) {
         return std::nullopt;
     }

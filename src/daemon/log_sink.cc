@@ -46,10 +46,14 @@ class TimeFlag final : public spdlog::custom_flag_formatter {
 public:
     TimeFlag(std::string format, bool add_ms) : format_(std::move(format)), add_ms_(add_ms) {}
 
-    void format(const spdlog::details::log_msg& msg, const std::tm& tm_time,
+    void format(const spdlog::details::log_msg& msg, const std::tm& /*tm_time*/,
                 spdlog::memory_buf_t& dest) override {
+        // Local time of our own: spdlog fills `tm_time` only for patterns with its time flags.
+        const std::time_t t = std::chrono::system_clock::to_time_t(msg.time);
+        std::tm local{};
+        ::localtime_r(&t, &local);
         std::array<char, 256> buf{};
-        const std::size_t n = std::strftime(buf.data(), buf.size(), format_.c_str(), &tm_time);
+        const std::size_t n = std::strftime(buf.data(), buf.size(), format_.c_str(), &local);
         dest.append(buf.data(), buf.data() + n);
         if (add_ms_) {
             const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(

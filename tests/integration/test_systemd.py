@@ -110,7 +110,8 @@ def startup(build, folder):
         sent = drain(sock)
         assert not any(b"READY=1" in m for m in sent), sent
     sock.close()
-    conf, _, _ = loopback_conf(folder, "badlog", f"target = {folder}/no/such/dir/x.log")
+    open(f"{folder}/plain-file", "w").close()  # spdlog makes missing folders: a file's "folder"
+    conf, _, _ = loopback_conf(folder, "badlog", f"target = {folder}/plain-file/x.log")
     r = run_daemon(build, conf)
     assert r.returncode == 1 and "log target" in r.stderr, r
     print("start-up failures (port taken; file, stderr at level -1, journald; a log file that cannot "

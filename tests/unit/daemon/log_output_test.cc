@@ -1,6 +1,6 @@
 // ikeplexd's log output (issue 20): the time format of file lines, the journal fields of a
 // line, systemd's STATUS= text, and strongSwan's levels -1..4 over one IKE exchange, each level
-// writing strictly more than the one below it and level 3 and 4 lines of their own.
+// writing strictly more than the one below it and lines of its own.
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -137,13 +137,13 @@ void set_all_levels(int level) {
     }
 }
 
-/// One IKE SA set-up whose Child SA the responder refuses (no ESP proposal in common): an
-/// exchange with something at every level, from the warning about the refused Child SA up.
+/// One IKE SA set-up whose Child SA the responder's backend cannot install (as a kernel
+/// without ESP): an exchange with something at every level, from the error (level 0) up.
 std::vector<std::pair<int, std::string>> exchange_at(int level) {
     Harness h(7);
-    PairConfig cfg = psk_pair("aes128gcm16-prfsha256-x25519", "aes128gcm16");
-    cfg.b = psk_pair("aes128gcm16-prfsha256-x25519", "aes256gcm16").b;
+    PairConfig cfg = psk_pair();
     load(h, cfg, psk_credentials(), psk_credentials());
+    h.b().backend.refuse = [](const ike::InstallSa&) { return true; };
     Captured c;
     const auto previous = spdlog::default_logger();
     spdlog::set_default_logger(
