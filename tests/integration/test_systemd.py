@@ -12,7 +12,7 @@
 4. sd_notify: NOTIFY_SOCKET and WATCHDOG_USEC set for one of a namespace pair; READY=1 once VICI
    accepts, STATUS= with the SA counts once a Child SA is up, WATCHDOG=1 every WATCHDOG_USEC/2,
    RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM.
-Parts 1-3 run on loopback with ports the test picks; part 4 in its own namespaces. About 8 s."""
+Parts 1-3 run on loopback with ports the test picks; part 4 in its own namespaces. About 5 s."""
 import os
 import re
 import signal
