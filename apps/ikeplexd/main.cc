@@ -101,6 +101,34 @@ std::shared_ptr<spdlog::sinks::sink> make_target_sink(const ikeplex::config::Dae
     }
 }
 
+/// The process's logger: the target sink, `vici` (VICI subscribers), flushed once per turn of
+/// the event loop; nullptr when the target cannot be opened (said on stderr).
+std::shared_ptr<spdlog::logger> start_logging(const ikeplex::config::DaemonSettings& settings,
+                                              const std::string& used_config, asio::io_context& io,
+                                              const std::shared_ptr<spdlog::sinks::sink>& vici) {
+    using namespace ikeplex;
+    auto target = make_target_sink(settings, used_config);
+    if (!target) {
+        return nullptr;
+    }
+    auto dist = std::make_shared<spdlog::sinks::dist_sink_st>();
+    dist->add_sink(target);
+    dist->add_sink(vici);
+    auto flush_soon = std::make_shared<daemon::FlushSoonSink>(io);
+    dist->add_sink(flush_soon);
+    auto logger = std::make_shared<spdlog::logger>("ikeplexd", dist);
+    // A file's lines carry the date; stderr's the time of day (a terminal, or a supervisor
+    // that adds its own).
+    const bool to_stderr = settings.log_target == "stderr";
+    logger->set_formatter(daemon::make_line_formatter(
+            settings.log_time_format.value_or(to_stderr ? "%H:%M:%S" : "%Y-%m-%d %H:%M:%S"),
+            settings.log_time_add_ms));
+    logger->flush_on(spdlog::level::warn);  // the rest once per turn of the event loop
+    flush_soon->set_logger(logger);
+    spdlog::set_default_logger(logger);
+    return logger;
+}
+
 }  // namespace
 
 // CLI11 and spdlog report some errors by exception; apps/ catches the ones it can act on
@@ -171,26 +199,12 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
 
     // Log to the configured target and to VICI subscribers.
     asio::io_context io;
-    auto dist = std::make_shared<spdlog::sinks::dist_sink_st>();
-    auto target = make_target_sink(settings, used_config);
-    if (!target) {
-        return 1;
-    }
-    dist->add_sink(target);
     const bool to_stderr = settings.log_target == "stderr";
     auto vici_sink = std::make_shared<daemon::ViciLogSink>();
-    dist->add_sink(vici_sink);
-    auto flush_soon = std::make_shared<daemon::FlushSoonSink>(io);
-    dist->add_sink(flush_soon);
-    auto logger = std::make_shared<spdlog::logger>("ikeplexd", dist);
-    // A file's lines carry the date; stderr's the time of day (a terminal, or a supervisor
-    // that adds its own).
-    logger->set_formatter(daemon::make_line_formatter(
-            settings.log_time_format.value_or(to_stderr ? "%H:%M:%S" : "%Y-%m-%d %H:%M:%S"),
-            settings.log_time_add_ms));
-    logger->flush_on(spdlog::level::warn);  // the rest once per turn of the event loop
-    flush_soon->set_logger(logger);
-    spdlog::set_default_logger(logger);
+    auto logger = start_logging(settings, used_config, io, vici_sink);
+    if (!logger) {
+        return 1;
+    }
     if (used_config.empty()) {
         log::info(log::Subsystem::kDmn, "{} not found: built-in defaults", config_path);
     }
