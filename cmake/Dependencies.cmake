@@ -4,6 +4,9 @@ find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 # ikeplexd's Prometheus endpoint (src/daemon/metrics.cc): prometheus-cpp-dev's pull library.
 find_package(prometheus-cpp CONFIG REQUIRED)
+# libsystemd: sd_notify and sd_journal_sendv (ikeplexd's systemd support).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
 if(IKEPLEX_BUILD_TESTS)
     find_package(GTest REQUIRED)

@@ -26,7 +26,8 @@ esac
 packages=(
     build-essential g++ cmake ninja-build pkg-config git ccache
     libssl-dev libipsec-mb-dev libasio-dev libspdlog-dev libfmt-dev libcli11-dev
-    prometheus-cpp-dev libprometheus-cpp-pull1.0
+    prometheus-cpp-dev libprometheus-cpp-pull1.0  # the metrics endpoint
+    libsystemd-dev  # sd_notify (READY=1, WATCHDOG=1) and the journald log target
 )
 if [ "$profile" != run ]; then
     # demo: two gateways in namespaces, traffic from each CPU, strongSwan's swanctl over VICI

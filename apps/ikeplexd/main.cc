@@ -19,7 +19,9 @@
 #include "config/daemon_settings.h"
 #include "config/swanctl.h"
 #include "daemon/daemon.h"
+#include "daemon/journald_sink.h"
 #include "daemon/log_sink.h"
+#include "util/log.h"
 
 namespace {
 
@@ -72,6 +74,61 @@ int check_swanctl(const std::string& path, const std::string& used_config,
     return f.ok() ? 0 : 1;
 }
 
+/// The sink of `log { target }`: stderr, syslog, journald or a file; nullptr (said on stderr)
+/// when a file cannot be opened.
+std::shared_ptr<spdlog::sinks::sink> make_target_sink(const ikeplex::config::DaemonSettings& s,
+                                                      const std::string& used_config) {
+    using namespace ikeplex;
+    if (s.log_target == "syslog") {
+        return std::make_shared<spdlog::sinks::syslog_sink_st>("ikeplexd", 0, 3 << 3,
+                                                               false);  // LOG_DAEMON
+    }
+    if (s.log_target == "journald") {
+        return std::make_shared<daemon::JournaldSink>();
+    }
+    if (s.log_target == "stderr") {
+        // buffered like a file (stderr is unbuffered: one write per line); flushed below
+        static std::array<char, 1U << 16U> stderr_buffer{};
+        std::setvbuf(stderr, stderr_buffer.data(), _IOFBF, stderr_buffer.size());
+        return std::make_shared<daemon::StderrSink>();
+    }
+    try {  // spdlog reports an unwritable file by exception (apps/ may catch; src/ never)
+        return std::make_shared<spdlog::sinks::basic_file_sink_st>(s.log_target);
+    } catch (const spdlog::spdlog_ex& e) {
+        std::fprintf(stderr, "%s: log target: %s\n",
+                     used_config.empty() ? "ikeplexd" : used_config.c_str(), e.what());
+        return nullptr;
+    }
+}
+
+/// The process's logger: the target sink, `vici` (VICI subscribers), flushed once per turn of
+/// the event loop; nullptr when the target cannot be opened (said on stderr).
+std::shared_ptr<spdlog::logger> start_logging(const ikeplex::config::DaemonSettings& settings,
+                                              const std::string& used_config, asio::io_context& io,
+                                              const std::shared_ptr<spdlog::sinks::sink>& vici) {
+    using namespace ikeplex;
+    auto target = make_target_sink(settings, used_config);
+    if (!target) {
+        return nullptr;
+    }
+    auto dist = std::make_shared<spdlog::sinks::dist_sink_st>();
+    dist->add_sink(target);
+    dist->add_sink(vici);
+    auto flush_soon = std::make_shared<daemon::FlushSoonSink>(io);
+    dist->add_sink(flush_soon);
+    auto logger = std::make_shared<spdlog::logger>("ikeplexd", dist);
+    // A file's lines carry the date; stderr's the time of day (a terminal, or a supervisor
+    // that adds its own).
+    const bool to_stderr = settings.log_target == "stderr";
+    logger->set_formatter(daemon::make_line_formatter(
+            settings.log_time_format.value_or(to_stderr ? "%H:%M:%S" : "%Y-%m-%d %H:%M:%S"),
+            settings.log_time_add_ms));
+    logger->flush_on(spdlog::level::warn);  // the rest once per turn of the event loop
+    flush_soon->set_logger(logger);
+    spdlog::set_default_logger(logger);
+    return logger;
+}
+
 }  // namespace
 
 // CLI11 and spdlog report some errors by exception; apps/ catches the ones it can act on
@@ -90,7 +147,10 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     std::string vici_uri;
     bool debug = false;
     bool check = false;
-    app.add_option("-c,--config", config_path, "ikeplexd.conf (missing: built-in defaults)");
+    auto* config_opt = app.add_option(
+            "-c,--config", config_path,
+            "ikeplexd.conf (must exist; without -c a missing /etc/ikeplexd.conf means built-in "
+            "defaults)");
     app.add_option("--swanctl-conf", swanctl_conf,
                    "load connections and secrets from this swanctl.conf");
     app.add_option("--vici", vici_uri, "VICI socket, e.g. unix:///run/ikeplexd/ikeplexd.vici");
@@ -106,6 +166,12 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
 
     config::DaemonSettings settings;
     std::string used_config;
+    const bool given = config_opt->count() > 0;
+    if (given && !std::filesystem::exists(config_path)) {
+        std::fprintf(stderr, "ikeplexd: %s: no such file%s\n", config_path.c_str(),
+                     check ? "" : ", not starting");
+        return 1;
+    }
     if (std::filesystem::exists(config_path)) {
         config::Findings f;
         auto loaded = config::load_daemon_settings(config_path, f);
@@ -133,40 +199,26 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
 
     // Log to the configured target and to VICI subscribers.
     asio::io_context io;
-    auto dist = std::make_shared<spdlog::sinks::dist_sink_st>();
-    if (settings.log_target == "syslog") {
-        dist->add_sink(std::make_shared<spdlog::sinks::syslog_sink_st>("ikeplexd", 0, 3 << 3,
-                                                                       false));  // LOG_DAEMON
-    } else if (settings.log_target != "stderr") {
-        try {  // spdlog reports an unwritable file by exception (apps/ may catch; src/ never)
-            dist->add_sink(
-                    std::make_shared<spdlog::sinks::basic_file_sink_st>(settings.log_target));
-        } catch (const spdlog::spdlog_ex& e) {
-            std::fprintf(stderr, "%s: log target: %s\n",
-                         used_config.empty() ? "ikeplexd" : used_config.c_str(), e.what());
-            return 1;
-        }
-    } else {
-        // buffered like a file (stderr is unbuffered: one write per line); flushed below
-        static std::array<char, 1U << 16U> stderr_buffer{};
-        std::setvbuf(stderr, stderr_buffer.data(), _IOFBF, stderr_buffer.size());
-        dist->add_sink(std::make_shared<daemon::StderrSink>());
-    }
+    const bool to_stderr = settings.log_target == "stderr";
     auto vici_sink = std::make_shared<daemon::ViciLogSink>();
-    dist->add_sink(vici_sink);
-    auto flush_soon = std::make_shared<daemon::FlushSoonSink>(io);
-    dist->add_sink(flush_soon);
-    auto logger = std::make_shared<spdlog::logger>("ikeplexd", dist);
-    logger->set_pattern("%H:%M:%S.%e %v");
-    logger->flush_on(spdlog::level::warn);  // the rest once per turn of the event loop
-    flush_soon->set_logger(logger);
-    spdlog::set_default_logger(logger);
+    auto logger = start_logging(settings, used_config, io, vici_sink);
+    if (!logger) {
+        return 1;
+    }
+    if (used_config.empty()) {
+        log::info(log::Subsystem::kDmn, "{} not found: built-in defaults", config_path);
+    }
 
     daemon::Daemon d(io, std::move(settings), used_config);
     d.keep_on_reload(swanctl_conf, debug);
     vici_sink->attach(&d);
     if (auto st = d.start(); !st) {
         spdlog::error("ikeplexd: cannot start: {}", st.error().to_string());
+        logger->flush();
+        // Whatever the target and level, whoever started us reads why on stderr.
+        if (!to_stderr || !spdlog::should_log(spdlog::level::err)) {
+            std::fprintf(stderr, "ikeplexd: cannot start: %s\n", st.error().to_string().c_str());
+        }
         vici_sink->attach(nullptr);
         return 1;
     }

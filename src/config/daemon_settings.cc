@@ -49,6 +49,18 @@ void map_log(const Section& sec, DaemonSettings& d, Reporter& r) {
             d.log_target = *s.value;
             continue;
         }
+        if (s.name == "time_format") {
+            d.log_time_format = *s.value;
+            continue;
+        }
+        if (s.name == "time_add_ms") {
+            if (const auto b = parse_bool(*s.value)) {
+                d.log_time_add_ms = *b;
+            } else {
+                r.error(s.pos, "log.time_add_ms", "expected yes or no");
+            }
+            continue;
+        }
         char* end = nullptr;
         const long level = std::strtol(s.value->c_str(), &end, 10);
         if (end == s.value->c_str() || *end != '\0' || level < -1 || level > 4) {

@@ -41,7 +41,9 @@
 //       log {
 //           default = 1             # strongSwan levels: -1 silent .. 4 raw
 //           ike = 2                 # per group: dmn ike chd cfg knl net enc esp lib vci
-//           target = stderr         # stderr | syslog | a file path
+//           target = stderr         # stderr | syslog | journald | a file path
+//           time_format = %Y-%m-%d %H:%M:%S   # strftime(3) time of each line (file, stderr)
+//           time_add_ms = yes       # milliseconds after the time
 //       }
 //   }
 #pragma once
@@ -101,6 +103,10 @@ struct DaemonSettings {
     std::string log_target{"stderr"};
     SaveKeys save_keys;
     MetricsSettings metrics;
+    /// strftime(3) format of each line's time; unset: "%Y-%m-%d %H:%M:%S" in a file, "%H:%M:%S"
+    /// on stderr (syslog and journald record the time themselves).
+    std::optional<std::string> log_time_format;
+    bool log_time_add_ms{true};  ///< ".123" after the time
 };
 
 /// Maps the `ikeplexd` section of a parsed ikeplexd.conf (errors and warnings as for

@@ -23,17 +23,6 @@ namespace {
 
 using log::Subsystem;
 
-spdlog::level::level_enum spd_level(int strongswan_level) {
-    // strongSwan: -1 silent, 0 basic, 1 audit (default), 2 control, 3 controlmore, 4 raw.
-    if (strongswan_level < 0) {
-        return spdlog::level::off;
-    }
-    if (strongswan_level <= 1) {
-        return spdlog::level::info;
-    }
-    return strongswan_level >= 4 ? spdlog::level::trace : spdlog::level::debug;
-}
-
 }  // namespace
 
 std::optional<IpAddress> source_address(const IpAddress& remote) {
@@ -61,7 +50,8 @@ Daemon::Daemon(asio::io_context& io, config::DaemonSettings settings, std::strin
                             const Endpoint& r) { host_->on_datagram(m, l, r); }),
       vici_(io),
       signals_(io, SIGTERM, SIGINT, SIGHUP),
-      shutdown_timer_(io) {}
+      shutdown_timer_(io),
+      notify_(io, [this] { return service_counts(); }) {}
 
 Daemon::~Daemon() = default;
 
@@ -70,7 +60,7 @@ void Daemon::apply_log_levels() {
     for (const auto& [group, l] : settings_.log_levels) {
         most = std::max(most, l);
     }
-    spdlog::set_level(spd_level(most));
+    spdlog::set_level(log::spdlog_level(most));
     for (std::size_t i = 0; i < log::kSubsystems; ++i) {
         const auto s = static_cast<Subsystem>(i);
         int level = settings_.log_default;
@@ -79,7 +69,7 @@ void Daemon::apply_log_levels() {
                 level = l;
             }
         }
-        log::set_level(s, spd_level(level));
+        log::set_level(s, level);
     }
 }
 
@@ -151,6 +141,7 @@ Status Daemon::start() {
     wait_signals();
     log::info(Subsystem::kDmn, "ikeplexd started: {} resources, backend {}, VICI on {}",
               engine.resources, backend_.backend->name(), settings_.vici);
+    notify_.ready();
     return ok();
 }
 
@@ -233,7 +224,9 @@ void Daemon::wait_signals() {
         }
         if (sig == SIGHUP) {
             log::info(Subsystem::kDmn, "SIGHUP: reloading the configuration");
+            notify_.reloading();
             (void)reload();
+            notify_.ready();
             wait_signals();
             return;
         }
@@ -247,6 +240,7 @@ void Daemon::shutdown(std::chrono::milliseconds grace) {
         return;
     }
     stopping_ = true;
+    notify_.stopping();
     host_->manager().stop_accepting();
     std::vector<std::uint32_t> ids;
     for (const ike::IkeSa* sa : host_->manager().sas()) {
@@ -338,7 +332,27 @@ void Daemon::on_log(const LogLine& line) {
     in_log_ = false;
 }
 
+ServiceCounts Daemon::service_counts() const {
+    ServiceCounts c;
+    if (!host_) {
+        return c;
+    }
+    for (const ike::IkeSa* sa : host_->manager().sas()) {
+        if (sa->state() != ike::IkeState::kEstablished && sa->state() != ike::IkeState::kRekeying) {
+            continue;
+        }
+        ++c.ike_sas;
+        for (const auto& child : sa->children()) {
+            const bool up = child->state == ike::ChildState::kInstalled ||
+                            child->state == ike::ChildState::kRekeying;
+            c.child_sas += up ? 1U : 0U;
+        }
+    }
+    return c;
+}
+
 void Daemon::on_event(const ike::Event& e) {
+    notify_.counts_changed();
     events_->on_event(e);
     updown_hooks_->on_event(e);
     control_->on_event(e);

@@ -2,7 +2,7 @@
 // one Asio control thread; the VICI commands are groups of their own (vici_query, vici_control,
 // vici_config, vici_credentials; engine events in vici_events) that the daemon owns. SIGTERM/SIGINT
 // delete every IKE SA (the peers hear of it) and stop; SIGHUP reloads ikeplexd.conf and the
-// swanctl.conf it names.
+// swanctl.conf it names. Under systemd it tells the service manager so (service_notify.h).
 #pragma once
 
 #include <chrono>
@@ -20,6 +20,7 @@
 #include "daemon/engine_host.h"
 #include "daemon/key_log.h"
 #include "daemon/memory_trim.h"
+#include "daemon/service_notify.h"
 #include "daemon/udp_transport.h"
 #include "daemon/updown.h"
 #include "daemon/updown_hooks.h"
@@ -85,6 +86,8 @@ private:
     void shutdown_poll(std::chrono::steady_clock::time_point deadline);
     void on_event(const ike::Event& e);
     void apply_log_levels();
+    /// Established IKE SAs and installed Child SAs (systemd's STATUS=).
+    [[nodiscard]] ServiceCounts service_counts() const;
     /// The backend ikeplexd.conf names, with `resources` data-plane workers.
     Status start_backend(unsigned resources);
     /// The VICI command groups, registered with the server.
@@ -122,6 +125,7 @@ private:
     /// The Prometheus endpoint (metrics.h), when metrics.listen is set; destroyed before the
     /// engine host and everything else it reads.
     std::unique_ptr<MetricsServer> metrics_;
+    ServiceNotify notify_;  ///< systemd's notify protocol (service_notify.h)
 
     bool in_log_{false};  ///< re-entrancy guard for on_log
     bool stopping_{false};

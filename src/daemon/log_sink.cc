@@ -1,30 +1,20 @@
 #include "daemon/log_sink.h"
 
+#include <array>
 #include <charconv>
 #include <cstdio>
+#include <ctime>
 
 #include <asio/post.hpp>
+#include <spdlog/pattern_formatter.h>
+
+#include "util/log.h"
 
 namespace ikeplex::daemon {
 
 LogLine parse_log_line(std::string_view text, spdlog::level::level_enum level) {
     LogLine l;
-    // spdlog levels as strongSwan's: errors and warnings are basic (0), info is audit (1),
-    // debug control (2), trace raw (4).
-    switch (level) {
-        case spdlog::level::trace:
-            l.level = 4;
-            break;
-        case spdlog::level::debug:
-            l.level = 2;
-            break;
-        case spdlog::level::info:
-            l.level = 1;
-            break;
-        default:
-            l.level = 0;
-            break;
-    }
+    l.level = log::strongswan_level(level);  // trace: 3 or 4, as the writer said
     l.group = "DMN";
     if (text.size() > 5 && text[0] == '[' && text[4] == ']' && text[5] == ' ') {
         l.group = std::string(text.substr(1, 3));
@@ -46,6 +36,54 @@ LogLine parse_log_line(std::string_view text, spdlog::level::level_enum level) {
     }
     l.msg = std::string(text);
     return l;
+}
+
+namespace {
+
+/// spdlog's pattern flag for the time as ikeplexd.conf's time_format writes it (spdlog's own
+/// time flags differ from strftime's: its %e is milliseconds).
+class TimeFlag final : public spdlog::custom_flag_formatter {
+public:
+    TimeFlag(std::string format, bool add_ms) : format_(std::move(format)), add_ms_(add_ms) {}
+
+    void format(const spdlog::details::log_msg& msg, const std::tm& /*tm_time*/,
+                spdlog::memory_buf_t& dest) override {
+        // Local time of our own: spdlog fills `tm_time` only for patterns with its time flags.
+        const std::time_t t = std::chrono::system_clock::to_time_t(msg.time);
+        std::tm local{};
+        ::localtime_r(&t, &local);
+        std::array<char, 256> buf{};
+        const std::size_t n = std::strftime(buf.data(), buf.size(), format_.c_str(), &local);
+        dest.append(buf.data(), buf.data() + n);
+        if (add_ms_) {
+            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    msg.time.time_since_epoch())
+                                    .count() %
+                            1000;
+            fmt::format_to(std::back_inserter(dest), ".{:03}", ms);
+        }
+    }
+
+    [[nodiscard]] std::unique_ptr<spdlog::custom_flag_formatter> clone() const override {
+        return std::make_unique<TimeFlag>(format_, add_ms_);
+    }
+
+private:
+    std::string format_;
+    bool add_ms_;
+};
+
+}  // namespace
+
+std::unique_ptr<spdlog::formatter> make_line_formatter(const std::string& time_format,
+                                                       bool add_ms) {
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    if (time_format.empty() && !add_ms) {
+        f->set_pattern("%v");
+    } else {
+        f->add_flag<TimeFlag>('*', time_format, add_ms).set_pattern("%* %v");
+    }
+    return f;
 }
 
 void ViciLogSink::sink_it_(const spdlog::details::log_msg& msg) {

@@ -1,6 +1,7 @@
 // Forwards the daemon's log lines to VICI (the log and control-log events): parses the
 // "[IKE] name[id] text" form every ikeplex log line has. Flushes the log once per turn of the
-// event loop instead of once per line.
+// event loop instead of once per line. The time of each line in a file or on stderr follows
+// `log { time_format, time_add_ms }` (make_line_formatter).
 #pragma once
 
 #include <memory>
@@ -8,6 +9,7 @@
 
 #include <asio/io_context.hpp>
 #include <spdlog/details/null_mutex.h>
+#include <spdlog/formatter.h>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/base_sink.h>
 
@@ -17,6 +19,10 @@ namespace ikeplex::daemon {
 
 /// "[IKE] t[3] message" -> group IKE, IKE SA t / 3, message; plain lines keep group "DMN".
 LogLine parse_log_line(std::string_view text, spdlog::level::level_enum level);
+
+/// The formatter of the lines of a file or stderr: the local time as strftime(3) `time_format`
+/// writes it ("" : none), ".123" milliseconds after it if `add_ms`, a space, the message.
+std::unique_ptr<spdlog::formatter> make_line_formatter(const std::string& time_format, bool add_ms);
 
 class ViciLogSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
 public:

@@ -190,7 +190,7 @@ std::optional<std::vector<Bytes>> IkeSa::build_request(Exchange& ex, std::uint32
     }
     const wire::Header h = header_for(ex.type(), mid, false);
     log::info(log::Subsystem::kEnc, "{} generating {}", label(), wire::describe(h, *payloads));
-    trace_message(services_, step, true, id_, h, *payloads);
+    trace_message(services_, step, true, id_, h, *payloads, label());
     auto datagrams = protect(h, std::move(*payloads));
     if (!datagrams) {
         IKE_LOG(error, *this, "cannot protect {} request: {}", ex.name(),
@@ -206,6 +206,7 @@ std::optional<std::vector<Bytes>> IkeSa::build_request(Exchange& ex, std::uint32
 
 void IkeSa::transmit(const std::vector<Bytes>& datagrams, Step& step) {
     for (const Bytes& d : datagrams) {
+        log_datagram(true, d, local_, remote_);
         step.out.datagrams.push_back(OutDatagram{d, local_, remote_});
     }
 }
@@ -301,7 +302,7 @@ void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&f
     } else {
         log::info(log::Subsystem::kEnc, "{} parsed {}", label(),
                   wire::describe(m.header, **opened));
-        trace_message(services_, step, false, id_, m.header, **opened);
+        trace_message(services_, step, false, id_, m.header, **opened, label());
         checked = check_response(m.header.exchange, **opened);
     }
     if (!checked) {
@@ -377,13 +378,13 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
         // A peer sends requests at will (an authenticated one too): rate-limited lines.
         PEER_LOG(services_.peer_log, step.now, info, log::Subsystem::kEnc, "{} parsed {}", label(),
                  wire::describe(m.header, **opened));
-        trace_message(services_, step, false, id_, m.header, **opened);
+        trace_message(services_, step, false, id_, m.header, **opened, label());
         response = answer_request(*this, m.header, **opened, step);
     }
     const wire::Header h = header_for(m.header.exchange, mid, true);
     PEER_LOG(services_.peer_log, step.now, info, log::Subsystem::kEnc, "{} generating {}", label(),
              wire::describe(h, response.payloads));
-    trace_message(services_, step, true, id_, h, response.payloads);
+    trace_message(services_, step, true, id_, h, response.payloads, label());
     auto datagrams = protect(h, std::move(response.payloads));
     CachedResponse& cached = responses_[mid];
     if (datagrams) {

@@ -106,6 +106,7 @@ void IkeSaManager::send_cookie(const wire::Message& m, const wire::NoncePayload&
                                cookies_.make(ni.data, remote.address, m.header.spi_i))}});
     if (reply) {
         trace_reply(*reply, 0, step);
+        log_datagram(true, *reply, local, remote);
         step.out.datagrams.push_back(OutDatagram{std::move(*reply), local, remote});
     }
 }
@@ -121,6 +122,7 @@ void IkeSaManager::note_child_refused(const IkeSa& sa, std::string_view child, T
 void IkeSaManager::on_datagram(ByteView datagram, const Endpoint& local, const Endpoint& remote,
                                Step& step) {
     ++counters_.datagrams;
+    log_datagram(false, datagram, local, remote);
     auto parsed = wire::parse_message(datagram);
     Status rules = parsed ? wire::check_header_rules(parsed->header) : Status(parsed.error());
     if (rules) {
@@ -214,6 +216,7 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
     InitAnswer answer = respond_ike_sa_init(services_, *this, req, step);
     if (answer.reply) {
         trace_reply(*answer.reply, answer.sa ? answer.sa->id() : 0, step);
+        log_datagram(true, *answer.reply, local, remote);
         step.out.datagrams.push_back(OutDatagram{std::move(*answer.reply), local, remote});
     }
     if (!answer.sa) {
@@ -229,7 +232,8 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
 }
 
 void IkeSaManager::trace_reply(ByteView reply, std::uint32_t ike_id, Step& step) const {
-    if (services_.trace_messages) {
+    if (services_.trace_messages ||
+        log::would_log_detail(log::kControlMore, log::Subsystem::kEnc)) {
         if (auto parsed = wire::parse_message(reply)) {
             trace_message(services_, step, true, ike_id, parsed->header, parsed->payloads);
         }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "crypto/registry.h"
@@ -15,6 +16,7 @@
 #include "ike/peer_log.h"
 #include "ike/spi_allocator.h"
 #include "ike/timer_queue.h"
+#include "util/ip_address.h"
 #include "util/random.h"
 #include "util/strong_id.h"
 
@@ -47,8 +49,12 @@ struct Step {
     std::int64_t unix_time{0};
 };
 
-/// Records a message in step.out.messages if tracing is on.
+/// Records a message in step.out.messages if tracing is on, and logs each of its payloads in
+/// detail at strongSwan's level 3 (ENC), after `label` (the IKE SA's "name[id]", or empty).
 void trace_message(const Services& services, Step& step, bool sent, std::uint32_t ike_id,
-                   const wire::Header& header, std::span<const wire::Payload> payloads);
+                   const wire::Header& header, std::span<const wire::Payload> payloads,
+                   std::string_view label = {});
+/// Logs a datagram's bytes at strongSwan's level 4 (NET): what was sent or received, where.
+void log_datagram(bool sent, ByteView datagram, const Endpoint& local, const Endpoint& remote);
 
 }  // namespace ikeplex::ike

@@ -29,6 +29,29 @@ std::string to_hex(ByteView data) {
     return out;
 }
 
+std::string hex_dump(ByteView data) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    constexpr std::size_t kPerLine = 16;
+    std::string out;
+    for (std::size_t at = 0; at < data.size(); at += kPerLine) {
+        if (at > 0) {
+            out.push_back('\n');
+        }
+        std::string offset(4, ' ');
+        for (std::size_t i = 0, v = at; i < 4 && (i == 0 || v != 0); ++i, v >>= 4U) {
+            offset[3 - i] = kDigits[v & 0x0fU];
+        }
+        out += offset;
+        out.push_back(':');
+        for (std::size_t i = at; i < data.size() && i < at + kPerLine; ++i) {
+            out.push_back(' ');
+            out.push_back(kDigits[data[i] >> 4U]);
+            out.push_back(kDigits[data[i] & 0x0fU]);
+        }
+    }
+    return out;
+}
+
 Result<Bytes> from_hex(std::string_view text) {
     if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
         text.remove_prefix(2);

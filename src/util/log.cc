@@ -34,7 +34,10 @@ std::string_view tag(Subsystem s) noexcept {
 
 namespace {
 
-std::array<std::atomic<int>, kSubsystems> g_levels{};  // spdlog::level values; 0 = trace: all pass
+/// Per subsystem, how far below level 4 its threshold is (kRaw - level): zero, the initial
+/// value, lets everything pass.
+std::array<std::atomic<int>, kSubsystems> g_below_raw{};
+thread_local int t_detail = kRaw;  ///< the level of the trace line being written
 
 }  // namespace
 
@@ -53,14 +56,56 @@ std::optional<Subsystem> subsystem_of(std::string_view t) noexcept {
     return std::nullopt;
 }
 
-void set_level(Subsystem s, spdlog::level::level_enum level) noexcept {
-    g_levels[static_cast<std::size_t>(s)].store(static_cast<int>(level), std::memory_order_relaxed);
+spdlog::level::level_enum spdlog_level(int strongswan_level) noexcept {
+    if (strongswan_level < kBasic) {
+        return spdlog::level::off;
+    }
+    switch (strongswan_level) {
+        case kBasic:
+            return spdlog::level::warn;
+        case kAudit:
+            return spdlog::level::info;
+        case kControl:
+            return spdlog::level::debug;
+        default:
+            return spdlog::level::trace;
+    }
 }
 
-bool enabled(Subsystem s, spdlog::level::level_enum level) noexcept {
-    return static_cast<int>(level) >=
-           g_levels[static_cast<std::size_t>(s)].load(std::memory_order_relaxed);
+int strongswan_level(spdlog::level::level_enum level) noexcept {
+    switch (level) {
+        case spdlog::level::trace:
+            return t_detail;
+        case spdlog::level::debug:
+            return kControl;
+        case spdlog::level::info:
+            return kAudit;
+        default:
+            return kBasic;
+    }
 }
+
+void set_level(Subsystem s, int strongswan_level) noexcept {
+    g_below_raw[static_cast<std::size_t>(s)].store(kRaw - strongswan_level,
+                                                   std::memory_order_relaxed);
+}
+
+bool enabled(Subsystem s, int strongswan_level) noexcept {
+    return strongswan_level <=
+           kRaw - g_below_raw[static_cast<std::size_t>(s)].load(std::memory_order_relaxed);
+}
+
+namespace detail {
+
+DetailScope::DetailScope(int level) noexcept : previous_(t_detail) {
+    t_detail = level;
+}
+
+DetailScope::~DetailScope() {
+    t_detail = previous_;
+}
+
+}  // namespace detail
 
 bool RateLimiter::allow(std::uint64_t now_ms) noexcept {
     if (!started_ || now_ms - window_start_ >= interval_ms_) {

@@ -22,16 +22,52 @@ std::string_view tag(Subsystem s) noexcept;
 std::optional<Subsystem> subsystem_of(std::string_view tag) noexcept;
 inline constexpr std::size_t kSubsystems = 10;
 
+/// strongSwan's log levels: -1 silent, 0 basic (errors, warnings), 1 audit, 2 control,
+/// 3 controlmore, 4 raw. spdlog's levels carry 0..2 (err/warn, info, debug); 3 and 4 are both
+/// spdlog's trace, told apart by the writers more() and raw() below.
+inline constexpr int kBasic = 0;
+inline constexpr int kAudit = 1;
+inline constexpr int kControl = 2;
+inline constexpr int kControlMore = 3;
+inline constexpr int kRaw = 4;
+
+/// The spdlog level that lets strongSwan's `level` and those below it through (off for -1).
+spdlog::level::level_enum spdlog_level(int strongswan_level) noexcept;
+/// strongSwan's level of a line written at spdlog `level`; for trace, the level (3 or 4) of
+/// the line being written on this thread (for sinks: they run inside the write).
+int strongswan_level(spdlog::level::level_enum level) noexcept;
+
 /// Per-subsystem threshold on top of spdlog's global level (strongSwan's per-group log
-/// levels): messages below it are dropped. Default: everything passes.
-void set_level(Subsystem s, spdlog::level::level_enum level) noexcept;
-[[nodiscard]] bool enabled(Subsystem s, spdlog::level::level_enum level) noexcept;
+/// levels, -1..4): lines above it are dropped. Default: everything passes (4).
+void set_level(Subsystem s, int strongswan_level) noexcept;
+[[nodiscard]] bool enabled(Subsystem s, int strongswan_level) noexcept;
 
 /// Whether a line of `level` for `s` would be written: lets a caller skip building what only
 /// the line needs (IKE_LOG formats its message only then).
 [[nodiscard]] inline bool would_log(spdlog::level::level_enum level, Subsystem s) noexcept {
-    return spdlog::should_log(level) && enabled(s, level);
+    return spdlog::should_log(level) && enabled(s, strongswan_level(level));
 }
+/// The same for strongSwan's level 3 or 4 (more(), raw()).
+[[nodiscard]] inline bool would_log_detail(int strongswan_level, Subsystem s) noexcept {
+    return spdlog::should_log(spdlog::level::trace) && enabled(s, strongswan_level);
+}
+
+namespace detail {
+/// Marks the trace line written in its scope as level 3 or 4 (strongswan_level(trace)).
+class DetailScope {
+public:
+    explicit DetailScope(int level) noexcept;
+    ~DetailScope();
+    DetailScope(const DetailScope&) = delete;
+    DetailScope& operator=(const DetailScope&) = delete;
+    DetailScope(DetailScope&&) = delete;
+    DetailScope& operator=(DetailScope&&) = delete;
+
+private:
+    int previous_;
+};
+}  // namespace detail
+
 /// The level of each writer below, by the writer's name (for macros such as IKE_LOG, which
 /// name both with one token: hence the writers' lower-case names).
 // NOLINTBEGIN(readability-identifier-naming)
@@ -63,6 +99,26 @@ void info(Subsystem s, fmt::format_string<Args...> f, Args&&... args) {
 template <class... Args>
 void warn(Subsystem s, fmt::format_string<Args...> f, Args&&... args) {
     write(spdlog::level::warn, s, f, std::forward<Args>(args)...);
+}
+/// strongSwan's level 3 (controlmore): details such as each payload of a message.
+template <class... Args>
+void more(Subsystem s, fmt::format_string<Args...> f, Args&&... args) {
+    if (!would_log_detail(kControlMore, s)) {
+        return;
+    }
+    const detail::DetailScope scope(kControlMore);
+    spdlog::log(spdlog::level::trace, "[{}] {}", tag(s),
+                fmt::format(f, std::forward<Args>(args)...));
+}
+/// strongSwan's level 4 (raw): hex dumps of messages (never keys: ikeplex logs none).
+template <class... Args>
+void raw(Subsystem s, fmt::format_string<Args...> f, Args&&... args) {
+    if (!would_log_detail(kRaw, s)) {
+        return;
+    }
+    const detail::DetailScope scope(kRaw);
+    spdlog::log(spdlog::level::trace, "[{}] {}", tag(s),
+                fmt::format(f, std::forward<Args>(args)...));
 }
 template <class... Args>
 void error(Subsystem s, fmt::format_string<Args...> f, Args&&... args) {

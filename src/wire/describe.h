@@ -17,6 +17,11 @@ namespace ikeplex::wire {
 std::string describe(const Message& m);
 /// Summary of a message whose SK contents have been decrypted into `payloads`.
 std::string describe(const Header& h, std::span<const Payload> payloads);
+/// One payload in detail for strongSwan's log level 3, e.g.
+///   "SA: proposal 1 ESP (SPI 4 bytes) ENCR AES_GCM_16/256, ESN NO_EXT_SEQ"
+///   "N(NATD_S_IP): protocol NONE, SPI 0 bytes, data 20 bytes"
+/// Sizes of keys, nonces and AUTH, never their bytes; identities and selectors in full.
+std::string describe_detail(const Payload& p);
 /// A parse or rule error with its notify named, e.g.
 /// "invalid syntax: Nonce: size outside 16..256 bytes [8] -> INVALID_SYNTAX".
 std::string describe(const Error& e);

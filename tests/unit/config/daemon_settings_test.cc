@@ -85,6 +85,8 @@ ikeplexd {
         ike = 4
         knl = -1
         target = /var/log/ikeplexd.log
+        time_format = "%b %e %T"
+        time_add_ms = no
     }
 }
 )"),
@@ -123,6 +125,8 @@ ikeplexd {
     EXPECT_EQ(d.log_levels.at("ike"), 4);
     EXPECT_EQ(d.log_levels.at("knl"), -1);
     EXPECT_EQ(d.log_target, "/var/log/ikeplexd.log");
+    EXPECT_EQ(d.log_time_format, "%b %e %T");
+    EXPECT_FALSE(d.log_time_add_ms);
 }
 
 DaemonSettings dos(std::string_view body, Findings& f) {
@@ -197,6 +201,8 @@ TEST(DaemonSettings, Errors) {
                 ElementsAre("ikeplexd.conf:3: ikeplexd.log.ike: expected a level from -1 to 4",
                             "ikeplexd.conf:4: ikeplexd.log.foo: unknown log group (dmn ike chd "
                             "cfg knl net enc esp lib vci)"));
+    EXPECT_THAT(errors_of("ikeplexd {\n  log {\n    time_add_ms = sometimes\n  }\n}\n"),
+                ElementsAre("ikeplexd.conf:3: ikeplexd.log.time_add_ms: expected yes or no"));
     EXPECT_THAT(errors_of("ikeplexd {\n  port = 4500\n}\n"),
                 ElementsAre("ikeplexd.conf:1: ikeplexd.port_nat_t: must differ from port"));
     EXPECT_THAT(errors_of("charon {\n}\nworkers = 2\n"),
