@@ -1,12 +1,14 @@
 // ikeplex: the operator's command line for ikeplexd (and any VICI daemon). See ikeplex(8).
 //
 //   ikeplex [--uri unix:///run/ikeplexd/ikeplexd.vici] <command> [options]
-//   commands: load-all, list-sas, list-conns, initiate, terminate, rekey, stats, counters, log
+//   commands: load-all, list-sas, list-conns, list-certs, list-authorities, initiate, terminate,
+//             rekey, stats, counters, log
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/usage.h"
 
 namespace {
 
@@ -49,6 +51,45 @@ ControlCommands add_control_commands(CLI::App& app, ikeplex::cli::Target& target
     return {initiate, terminate, rekey};
 }
 
+/// list-certs and list-authorities with their options.
+std::pair<CLI::App*, CLI::App*> add_cert_commands(CLI::App& app, ikeplex::cli::CertQuery& q,
+                                                  std::string& authority, bool& json) {
+    auto* certs = app.add_subcommand("list-certs", "loaded certificates and CAs (decoded)");
+    certs->add_option("--type", q.type, "X509, X509_CRL, ... or ANY");
+    certs->add_option("--flag", q.flag, "with --type X509: NONE, CA, AA, OCSP or ANY");
+    certs->add_option("--subject", q.subject, "only certificates of this identity");
+    certs->add_flag("--json", json, "the decoded data as JSON");
+    auto* authorities = app.add_subcommand("list-authorities", "loaded certification authorities");
+    authorities->add_option("--name", authority, "only this authority");
+    authorities->add_flag("--json", json, "the raw data as JSON");
+    return {certs, authorities};
+}
+
+/// A parse error: an unknown command (or none) as ikeplex says it (cli/usage.h); anything else
+/// as CLI11 says it. Every usage error exits with 2 (help with 0).
+int parse_failed(const CLI::App& app, const CLI::ParseError& e) {
+    // Without a command CLI11 says "A subcommand is required" (or, if a command is optional,
+    // that the word was not expected): the word it could not place is in remaining().
+    const bool no_command = app.get_subcommands().empty() &&
+                            (e.get_name() == "RequiredError" || e.get_name() == "ExtrasError");
+    std::string word;
+    for (const std::string& arg : no_command ? app.remaining() : std::vector<std::string>{}) {
+        if (!arg.starts_with("-")) {
+            word = arg;
+            break;
+        }
+    }
+    if (!no_command || (word.empty() && e.get_name() == "ExtrasError")) {
+        return app.exit(e) == 0 ? 0 : ikeplex::cli::kUsageError;
+    }
+    std::vector<ikeplex::cli::CommandHelp> commands;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        commands.emplace_back(sub->get_name(), sub->get_description());
+    }
+    ikeplex::cli::print_unknown_command(word, commands, std::cerr);
+    return ikeplex::cli::kUsageError;
+}
+
 }  // namespace
 
 // CLI11 and spdlog report some errors by exception; apps/ catches the ones it can act on
@@ -70,6 +111,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
 
     auto* list_conns = app.add_subcommand("list-conns", "loaded connections");
     list_conns->add_flag("--json", json, "the raw data as JSON");
+    cli::CertQuery certs;
+    std::string authority;
+    const auto [list_certs, list_authorities] = add_cert_commands(app, certs, authority, json);
     auto* stats = app.add_subcommand("stats", "daemon statistics");
     stats->add_flag("--json", json, "the raw data as JSON");
     auto* counters =
@@ -94,7 +138,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        return parse_failed(app, e);
     }
     auto client = vici::Client::connect(uri);
     if (!client) {
@@ -109,6 +153,12 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     }
     if (list_conns->parsed()) {
         return cli::list_conns(c, json, std::cout);
+    }
+    if (list_certs->parsed()) {
+        return cli::list_certs(c, certs, json, std::cout);
+    }
+    if (list_authorities->parsed()) {
+        return cli::list_authorities(c, authority, json, std::cout);
     }
     if (stats->parsed()) {
         return cli::stats(c, json, std::cout);
