@@ -4,6 +4,7 @@
 //   commands: load-all, list-sas, list-conns, list-certs, list-authorities, initiate, terminate,
 //             rekey, stats, counters, log
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 
@@ -51,19 +52,44 @@ ControlCommands add_control_commands(CLI::App& app, ikeplex::cli::Target& target
     return {initiate, terminate, rekey};
 }
 
-/// list-certs and list-authorities with their options.
-std::pair<CLI::App*, CLI::App*> add_cert_commands(CLI::App& app, ikeplex::cli::CertQuery& q,
-                                                  std::string& authority, bool& json) {
-    auto* certs = app.add_subcommand("list-certs", "loaded certificates and CAs (decoded)");
-    certs->add_option("--type", q.type, "X509, X509_CRL, ... or ANY");
-    certs->add_option("--flag", q.flag, "with --type X509: NONE, CA, AA, OCSP or ANY");
-    certs->add_option("--subject", q.subject, "only certificates of this identity");
-    certs->add_flag("--json", json, "the decoded data as JSON");
-    auto* authorities = app.add_subcommand("list-authorities", "loaded certification authorities");
-    authorities->add_option("--name", authority, "only this authority");
-    authorities->add_flag("--json", json, "the raw data as JSON");
-    return {certs, authorities};
-}
+/// list-conns, list-certs and list-authorities with their options, and running the one given.
+class Listings {
+public:
+    Listings(CLI::App& app, bool& json) : json_(json) {
+        conns_ = app.add_subcommand("list-conns", "loaded connections");
+        conns_->add_flag("--json", json, "the raw data as JSON");
+        certs_ = app.add_subcommand("list-certs", "loaded certificates and CAs (decoded)");
+        certs_->add_option("--type", query_.type, "X509, X509_CRL, ... or ANY");
+        certs_->add_option("--flag", query_.flag, "with --type X509: NONE, CA, AA, OCSP or ANY");
+        certs_->add_option("--subject", query_.subject, "only certificates of this identity");
+        certs_->add_flag("--json", json, "the decoded data as JSON");
+        authorities_ = app.add_subcommand("list-authorities", "loaded certification authorities");
+        authorities_->add_option("--name", authority_, "only this authority");
+        authorities_->add_flag("--json", json, "the raw data as JSON");
+    }
+
+    /// The exit status of the listing the command line asked for; nullopt if none.
+    std::optional<int> run(ikeplex::vici::Client& c) const {
+        if (conns_->parsed()) {
+            return ikeplex::cli::list_conns(c, json_, std::cout);
+        }
+        if (certs_->parsed()) {
+            return ikeplex::cli::list_certs(c, query_, json_, std::cout);
+        }
+        if (authorities_->parsed()) {
+            return ikeplex::cli::list_authorities(c, authority_, json_, std::cout);
+        }
+        return std::nullopt;
+    }
+
+private:
+    bool& json_;
+    CLI::App* conns_{nullptr};
+    CLI::App* certs_{nullptr};
+    CLI::App* authorities_{nullptr};
+    ikeplex::cli::CertQuery query_;
+    std::string authority_;
+};
 
 /// A parse error: an unknown command (or none) as ikeplex says it (cli/usage.h); anything else
 /// as CLI11 says it. Every usage error exits with 2 (help with 0).
@@ -109,11 +135,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     list_sas->add_option("--ike-id", filter.ike_id, "only this IKE SA");
     list_sas->add_flag("--json", json, "the raw data as JSON");
 
-    auto* list_conns = app.add_subcommand("list-conns", "loaded connections");
-    list_conns->add_flag("--json", json, "the raw data as JSON");
-    cli::CertQuery certs;
-    std::string authority;
-    const auto [list_certs, list_authorities] = add_cert_commands(app, certs, authority, json);
+    const Listings listings(app, json);
     auto* stats = app.add_subcommand("stats", "daemon statistics");
     stats->add_flag("--json", json, "the raw data as JSON");
     auto* counters =
@@ -151,14 +173,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     if (list_sas->parsed()) {
         return cli::list_sas(c, filter, json, std::cout);
     }
-    if (list_conns->parsed()) {
-        return cli::list_conns(c, json, std::cout);
-    }
-    if (list_certs->parsed()) {
-        return cli::list_certs(c, certs, json, std::cout);
-    }
-    if (list_authorities->parsed()) {
-        return cli::list_authorities(c, authority, json, std::cout);
+    if (const auto rc = listings.run(c)) {
+        return *rc;
     }
     if (stats->parsed()) {
         return cli::stats(c, json, std::cout);

@@ -156,9 +156,9 @@ int list_certs(vici::Client& c, const CertQuery& q, bool json, std::ostream& out
             if (str(*ev, "type") == "X509") {
                 print_x509(*ev, now, out);
             } else {
+                const vici::KeyValue* data = ev->find_value("data");
                 out << "  (" << str(*ev, "type") << ", "
-                    << (ev->find_value("data") ? ev->find_value("data")->value.size() : 0)
-                    << " bytes)\n\n";
+                    << (data != nullptr ? data->value.size() : 0) << " bytes)\n\n";
             }
         }
     }
