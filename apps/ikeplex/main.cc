@@ -1,12 +1,15 @@
 // ikeplex: the operator's command line for ikeplexd (and any VICI daemon). See ikeplex(8).
 //
 //   ikeplex [--uri unix:///run/ikeplexd/ikeplexd.vici] <command> [options]
-//   commands: load-all, list-sas, list-conns, initiate, terminate, rekey, stats, counters, log
+//   commands: load-all, list-sas, list-conns, list-certs, list-authorities, initiate, terminate,
+//             rekey, stats, counters, log
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/usage.h"
 
 namespace {
 
@@ -49,6 +52,70 @@ ControlCommands add_control_commands(CLI::App& app, ikeplex::cli::Target& target
     return {initiate, terminate, rekey};
 }
 
+/// list-conns, list-certs and list-authorities with their options, and running the one given.
+class Listings {
+public:
+    Listings(CLI::App& app, bool& json) : json_(json) {
+        conns_ = app.add_subcommand("list-conns", "loaded connections");
+        conns_->add_flag("--json", json, "the raw data as JSON");
+        certs_ = app.add_subcommand("list-certs", "loaded certificates and CAs (decoded)");
+        certs_->add_option("--type", query_.type, "X509, X509_CRL, ... or ANY");
+        certs_->add_option("--flag", query_.flag, "with --type X509: NONE, CA, AA, OCSP or ANY");
+        certs_->add_option("--subject", query_.subject, "only certificates of this identity");
+        certs_->add_flag("--json", json, "the decoded data as JSON");
+        authorities_ = app.add_subcommand("list-authorities", "loaded certification authorities");
+        authorities_->add_option("--name", authority_, "only this authority");
+        authorities_->add_flag("--json", json, "the raw data as JSON");
+    }
+
+    /// The exit status of the listing the command line asked for; nullopt if none.
+    std::optional<int> run(ikeplex::vici::Client& c) const {
+        if (conns_->parsed()) {
+            return ikeplex::cli::list_conns(c, json_, std::cout);
+        }
+        if (certs_->parsed()) {
+            return ikeplex::cli::list_certs(c, query_, json_, std::cout);
+        }
+        if (authorities_->parsed()) {
+            return ikeplex::cli::list_authorities(c, authority_, json_, std::cout);
+        }
+        return std::nullopt;
+    }
+
+private:
+    bool& json_;
+    CLI::App* conns_{nullptr};
+    CLI::App* certs_{nullptr};
+    CLI::App* authorities_{nullptr};
+    ikeplex::cli::CertQuery query_;
+    std::string authority_;
+};
+
+/// A parse error: an unknown command (or none) as ikeplex says it (cli/usage.h); anything else
+/// as CLI11 says it. Every usage error exits with 2 (help with 0).
+int parse_failed(const CLI::App& app, const CLI::ParseError& e) {
+    // Without a command CLI11 says "A subcommand is required" (or, if a command is optional,
+    // that the word was not expected): the word it could not place is in remaining().
+    const bool no_command = app.get_subcommands().empty() &&
+                            (e.get_name() == "RequiredError" || e.get_name() == "ExtrasError");
+    std::string word;
+    for (const std::string& arg : no_command ? app.remaining() : std::vector<std::string>{}) {
+        if (!arg.starts_with("-")) {
+            word = arg;
+            break;
+        }
+    }
+    if (!no_command || (word.empty() && e.get_name() == "ExtrasError")) {
+        return app.exit(e) == 0 ? 0 : ikeplex::cli::kUsageError;
+    }
+    std::vector<ikeplex::cli::CommandHelp> commands;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        commands.emplace_back(sub->get_name(), sub->get_description());
+    }
+    ikeplex::cli::print_unknown_command(word, commands, std::cerr);
+    return ikeplex::cli::kUsageError;
+}
+
 }  // namespace
 
 // CLI11 and spdlog report some errors by exception; apps/ catches the ones it can act on
@@ -68,8 +135,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     list_sas->add_option("--ike-id", filter.ike_id, "only this IKE SA");
     list_sas->add_flag("--json", json, "the raw data as JSON");
 
-    auto* list_conns = app.add_subcommand("list-conns", "loaded connections");
-    list_conns->add_flag("--json", json, "the raw data as JSON");
+    const Listings listings(app, json);
     auto* stats = app.add_subcommand("stats", "daemon statistics");
     stats->add_flag("--json", json, "the raw data as JSON");
     auto* counters =
@@ -94,7 +160,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        return parse_failed(app, e);
     }
     auto client = vici::Client::connect(uri);
     if (!client) {
@@ -107,8 +173,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     if (list_sas->parsed()) {
         return cli::list_sas(c, filter, json, std::cout);
     }
-    if (list_conns->parsed()) {
-        return cli::list_conns(c, json, std::cout);
+    if (const auto rc = listings.run(c)) {
+        return *rc;
     }
     if (stats->parsed()) {
         return cli::stats(c, json, std::cout);

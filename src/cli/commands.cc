@@ -71,6 +71,20 @@ std::string joined_list(const vici::Message& m, std::string_view key) {
     return out;
 }
 
+/// The addresses of list `key`, each followed by `[port]` when the message has `port_key`
+/// (strongSwan 6 and ikeplexd send it; 5.9 does not).
+std::string with_port(const vici::Message& m, std::string_view key, std::string_view port_key) {
+    const auto port = m.get(port_key);
+    std::string out;
+    if (const vici::List* l = m.find_list(key)) {
+        for (const auto& t : l->texts()) {
+            out += (out.empty() ? "" : " ") + std::string(t) +
+                   (port ? "[" + std::string(*port) + "]" : "");
+        }
+    }
+    return out;
+}
+
 /// Column-aligned rows.
 void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream& out,
                  const std::string& indent) {
@@ -323,7 +337,8 @@ int list_conns(vici::Client& c, bool json, std::ostream& out) {
             }
             const vici::Message& s = conn->body;
             out << fmt::format("{}: {}, {} ... {}\n", conn->name, str(s, "version"),
-                               joined_list(s, "local_addrs"), joined_list(s, "remote_addrs"));
+                               with_port(s, "local_addrs", "local_port"),
+                               with_port(s, "remote_addrs", "remote_port"));
             if (const vici::Message* children = s.find_section("children")) {
                 for (const vici::Entry& ce : *children) {
                     if (const auto* ch = std::get_if<vici::Section>(&ce)) {

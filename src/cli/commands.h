@@ -21,6 +21,19 @@ struct SaFilter {
 int list_sas(vici::Client& c, const SaFilter& f, bool json, std::ostream& out);
 /// `list-conns`.
 int list_conns(vici::Client& c, bool json, std::ostream& out);
+/// `list-certs`' filters (VICI list-certs: type X509|X509_CRL|...|ANY, flag NONE|CA|AA|OCSP|ANY,
+/// subject); empty = not given.
+struct CertQuery {
+    std::string type;
+    std::string flag;
+    std::string subject;
+};
+/// `list-certs`: the daemon's certificates grouped as swanctl groups them (end entity, CA;
+/// CRLs once the daemon has them), each decoded from its DER: subject, issuer, validity,
+/// serial, subjectAltNames, key type and whether the daemon has its private key (certs.cc).
+int list_certs(vici::Client& c, const CertQuery& q, bool json, std::ostream& out);
+/// `list-authorities`: each authority's name and CA certificate subject (and CRL/OCSP URIs).
+int list_authorities(vici::Client& c, const std::string& name, bool json, std::ostream& out);
 /// `stats`.
 int stats(vici::Client& c, bool json, std::ostream& out);
 /// `counters`: the daemon's event counters (IKE_SA_INIT requests, COOKIEs, drops, ...).

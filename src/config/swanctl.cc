@@ -89,7 +89,8 @@ void map_secrets(const Section& secrets, const CredentialDirs& dirs, ike::Creden
 }
 
 void map_authorities(const Section& authorities, const CredentialDirs& dirs,
-                     ike::Credentials& creds, Findings& findings, const FileSystem& fs) {
+                     ike::Credentials& creds, std::vector<Authority>& named, Findings& findings,
+                     const FileSystem& fs) {
     Reporter r(findings, "authorities");
     for (const Section& ca : authorities.sections) {
         for (const Setting& s : ca.settings) {
@@ -109,8 +110,11 @@ void map_authorities(const Section& authorities, const CredentialDirs& dirs,
                         std::string("cannot load: ") + cert.error().detail);
                 continue;
             }
+            Bytes der = cert->der();
             if (auto st = creds.add_ca(std::move(*cert)); !st) {
                 r.error(s.pos, ca.name + ".cacert", st.error().detail);
+            } else {
+                named.push_back(Authority{ca.name, std::move(der)});
             }
         }
     }
@@ -200,7 +204,7 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
         } else if (sec.name == "secrets") {
             map_secrets(sec, dirs, out.credentials, findings, fs);
         } else if (sec.name == "authorities") {
-            map_authorities(sec, dirs, out.credentials, findings, fs);
+            map_authorities(sec, dirs, out.credentials, out.authorities, findings, fs);
         } else if (sec.name == "pools") {
             if (!sec.sections.empty()) {
                 r.error(sec.pos, "pools", "address pools are not supported");

@@ -27,12 +27,21 @@ struct Findings {
     [[nodiscard]] bool ok() const noexcept { return errors.empty(); }
 };
 
+/// An entry of the `authorities` section: its name and its CA certificate (DER; over VICI,
+/// load-authority's PEM or DER).
+struct Authority {
+    std::string name;
+    Bytes cacert;
+};
+
 struct SwanctlConfig {
     std::vector<ike::PeerConfig> connections;
     /// Connections of the file left out for errors (a reload keeps their previous version, as
     /// swanctl --load-all does).
     std::vector<std::string> failed_connections;
     ike::Credentials credentials;
+    /// The `authorities` that loaded (their CAs are in `credentials` too).
+    std::vector<Authority> authorities;
     /// Where each mapped child's section opens: "connections.<conn>.children.<child>" ->
     /// file:line (for findings made later, e.g. the backend's: check_backend()).
     std::map<std::string, SourcePos> positions;

@@ -25,6 +25,18 @@ enum class NameKind : std::uint8_t {
     kIpAddress,          ///< subjectAltName iPAddress (4 or 16 bytes)
 };
 
+/// What a listing shows of a certificate (`ikeplex list-certs`, VICI list-certs' filters).
+struct CertificateInfo {
+    std::string subject;  ///< in strongSwan's notation: "O=ikeplex test, CN=a.test"
+    std::string issuer;
+    std::string serial;          ///< hex bytes separated by ':', as strongSwan prints it
+    std::int64_t not_before{0};  ///< unix time
+    std::int64_t not_after{0};
+    std::string key;                     ///< "ECDSA 256 bits", "RSA 3072 bits", "ED25519"
+    bool ca{false};                      ///< basicConstraints CA:TRUE
+    std::vector<std::string> alt_names;  ///< subjectAltName DNS names, mailboxes, addresses
+};
+
 class Certificate {
 public:
     static Result<Certificate> from_der(ByteView der);
@@ -59,6 +71,8 @@ public:
     /// Whether this certificate names `data`: its subject DN (DER) or a subjectAltName of the
     /// kind (DNS names and mailboxes compare without regard to case, addresses as bytes).
     [[nodiscard]] bool names(NameKind kind, ByteView data) const;
+    /// Subject, issuer, serial, validity, key and names (x509_info.cc).
+    [[nodiscard]] CertificateInfo info() const;
 
 private:
     X509Ptr cert_;

@@ -161,6 +161,7 @@ Status ConfigCommands::load_swanctl_conf() {
         }
         m.upsert(std::move(c));
     }
+    credentials_.set_file_authorities(std::move(loaded->authorities));
     credentials_.rebuild(std::move(loaded->credentials));
     host_.execute([&](ike::Step& s) { m.start_actions(s); });
     const std::size_t failed = refused + loaded->failed_connections.size();

@@ -1,5 +1,6 @@
 #include "daemon/vici_credentials.h"
 
+#include "daemon/vici_certs.h"
 #include "daemon/vici_command.h"
 
 namespace ikeplex::daemon {
@@ -13,16 +14,76 @@ void CredentialCommands::register_with(vici::Server& server) {
     add_command(server, "load-cert", this, &CredentialCommands::load_cert);
     add_command(server, "load-authority", this, &CredentialCommands::load_authority);
     add_command(server, "clear-creds", this, &CredentialCommands::clear_creds);
-    server.add_command("get-authorities", [](const vici::Message&, const vici::Reply& reply) {
-        vici::Message r;
-        r.add_list("authorities");
-        reply.respond(r);
+    add_command(server, "unload-authority", this, &CredentialCommands::unload_authority);
+    add_command(server, "get-authorities", this, &CredentialCommands::get_authorities);
+    add_command(server, "list-certs", this, &CredentialCommands::list_certs);
+    add_command(server, "list-authorities", this, &CredentialCommands::list_authorities);
+    server.add_command("unload-key", [](const vici::Message&, const vici::Reply& reply) {
+        reply.respond(result(false, "not found"));
     });
-    for (const char* cmd : {"unload-authority", "unload-key"}) {
-        server.add_command(cmd, [](const vici::Message&, const vici::Reply& reply) {
-            reply.respond(result(false, "not found"));
-        });
+}
+
+std::vector<config::Authority> CredentialCommands::authorities() const {
+    std::vector<config::Authority> out;
+    for (const config::Authority& a : file_authorities_) {
+        if (!vici_authorities_.contains(a.name)) {
+            out.push_back(a);
+        }
     }
+    for (const auto& [name, der] : vici_authorities_) {
+        out.push_back(config::Authority{name, der});
+    }
+    return out;
+}
+
+void CredentialCommands::get_authorities(const vici::Message&, const vici::Reply& reply) {
+    // Those loaded over VICI only (as get-conns for connections): swanctl --load-authorities
+    // unloads what it lists and its file does not have, which must not be swanctl.conf's.
+    vici::Message r;
+    vici::List& l = r.add_list("authorities");
+    for (const auto& [name, data] : vici_authorities_) {
+        l.add(name);
+    }
+    reply.respond(r);
+}
+
+void CredentialCommands::list_certs(const vici::Message& req, const vici::Reply& reply) {
+    std::string why;
+    const auto filter = parse_cert_filter(req, why);
+    if (!filter) {
+        // charon logs it and lists nothing; the answer says why as well.
+        log::info(log::Subsystem::kCfg, "list-certs: {}", why);
+        reply.respond(result(false, why));
+        return;
+    }
+    for (const vici::Message& ev :
+         cert_events(listed_credentials(host_.manager().credentials()), *filter)) {
+        reply.event("list-cert", ev);
+    }
+    reply.respond({});
+}
+
+void CredentialCommands::list_authorities(const vici::Message& req, const vici::Reply& reply) {
+    for (const vici::Message& ev : authority_events(authorities(), req.get("name"))) {
+        reply.event("list-authority", ev);
+    }
+    reply.respond({});
+}
+
+void CredentialCommands::unload_authority(const vici::Message& req, const vici::Reply& reply) {
+    const auto name = req.get("name");
+    const auto it = name ? vici_authorities_.find(std::string(*name)) : vici_authorities_.end();
+    if (it == vici_authorities_.end()) {
+        reply.respond(result(false, "authority '" + std::string(name.value_or("")) +
+                                            "' not found (only those loaded over VICI unload)"));
+        return;
+    }
+    std::erase(cas_, it->second);
+    vici_authorities_.erase(it);
+    // As clear-creds: the VICI credentials without it, then swanctl.conf's again.
+    rebuild(ike::Credentials{});
+    reload_file_();
+    reply.respond(result(true));
 }
 
 void CredentialCommands::rebuild(ike::Credentials from_file) {
@@ -214,6 +275,9 @@ void CredentialCommands::load_authority(const vici::Message& req, const vici::Re
                     : Result<crypto::Certificate>(make_error(Errc::kInvalidArgument, "no cacert"));
     const auto why =
             trust(std::move(cert), data != nullptr ? data->value : Bytes{}, "the authority");
+    if (!why) {
+        vici_authorities_[body->name] = data->value;  // as cas_ holds it (PEM or DER)
+    }
     reply.respond(result(!why, why.value_or("")));
 }
 
@@ -222,6 +286,7 @@ void CredentialCommands::clear_creds(const vici::Message&, const vici::Reply& re
     certs_.clear();
     cas_.clear();
     keys_.clear();
+    vici_authorities_.clear();
     rebuild(ike::Credentials{});
     reload_file_();
     reply.respond(result(true));

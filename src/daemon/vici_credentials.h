@@ -1,8 +1,9 @@
 // VICI credential commands: shared secrets (load-shared, unload-shared, get-shared), private
-// keys (load-key, get-keys), certificates and authorities (load-cert, load-authority), and
-// clear-creds. What is loaded over VICI is kept, so that a reload of swanctl.conf (which
-// replaces the engine's credentials) keeps it. A CA certificate that cannot be loaded or
-// trusted is refused with the reason, counted (vici-ca-refused) and logged, rate-limited.
+// keys (load-key, get-keys), certificates and authorities (load-cert, load-authority,
+// unload-authority, get-authorities), their listings (list-certs, list-authorities:
+// vici_certs.h), and clear-creds. What is loaded over VICI is kept, so that a reload of
+// swanctl.conf (which replaces the engine's credentials) keeps it. A CA certificate that cannot be
+// loaded or trusted is refused with the reason, counted (vici-ca-refused) and logged, rate-limited.
 #pragma once
 
 #include <functional>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "config/swanctl.h"
 #include "daemon/engine_host.h"
 #include "daemon/vici_command.h"
 #include "util/log.h"
@@ -32,6 +34,10 @@ public:
     /// The certificates that came with a load-conn join the VICI credentials, CAs first.
     /// Returns why a CA among them cannot be trusted (the connection is then refused).
     [[nodiscard]] std::optional<std::string> adopt(ike::Credentials& from_conn);
+    /// The `authorities` of swanctl.conf, for list-authorities and get-authorities.
+    void set_file_authorities(std::vector<config::Authority> a) {
+        file_authorities_ = std::move(a);
+    }
 
 private:
     void load_shared(const vici::Message& req, const vici::Reply& reply);
@@ -41,7 +47,14 @@ private:
     void load_key(const vici::Message& req, const vici::Reply& reply);
     void load_cert(const vici::Message& req, const vici::Reply& reply);
     void load_authority(const vici::Message& req, const vici::Reply& reply);
+    void unload_authority(const vici::Message& req, const vici::Reply& reply);
+    void get_authorities(const vici::Message& req, const vici::Reply& reply);
+    void list_certs(const vici::Message& req, const vici::Reply& reply);
+    void list_authorities(const vici::Message& req, const vici::Reply& reply);
     void clear_creds(const vici::Message& req, const vici::Reply& reply);
+    /// swanctl.conf's authorities, then those loaded over VICI (one of a name replaces the
+    /// file's).
+    [[nodiscard]] std::vector<config::Authority> authorities() const;
     /// The engine's shared secrets become those loaded over VICI.
     void relist_shared();
     /// Trusts CA `cert` (encoded as `der`) and keeps it for rebuilds. Returns why not
@@ -59,6 +72,8 @@ private:
     std::vector<Bytes> certs_;                             ///< load-cert (flag NONE)
     std::vector<Bytes> cas_;                               ///< load-cert (CA), load-authority
     std::vector<Bytes> keys_;                              ///< load-key
+    std::map<std::string, Bytes> vici_authorities_;        ///< load-authority: name, CA (DER)
+    std::vector<config::Authority> file_authorities_;
 };
 
 }  // namespace ikeplex::daemon

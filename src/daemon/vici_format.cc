@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -245,6 +246,9 @@ void add_conn_section(vici::Message& m, const ike::PeerConfig& c) {
     for (const IpAddress& a : c.remote_addrs) {
         ra.add(a.to_string());
     }
+    // The configured IKE ports (strongSwan 6: swanctl --list-conns prints them as addr[port]).
+    body.add("local_port", std::to_string(c.local_port));
+    body.add("remote_port", std::to_string(c.remote_port));
     body.add("version", "IKEv2");
     body.add("reauth_time", "0");
     body.add("rekey_time", std::to_string(c.rekey_time.count() / 1000));
@@ -292,6 +296,45 @@ void add_conn_section(vici::Message& m, const ike::PeerConfig& c) {
             }
         }
     }
+}
+
+std::vector<vici::Message> policy_events(const ike::IkeSaManager& mgr,
+                                         std::optional<std::string_view> child) {
+    std::vector<vici::Message> out;
+    std::set<std::string> seen;  // name, mode and selectors: what makes a policy
+    for (const ike::IkeSa* sa : mgr.sas()) {
+        for (const auto& c : sa->children()) {
+            if (c->state == ike::ChildState::kCreating || (child && c->name() != *child)) {
+                continue;
+            }
+            const std::string name = fmt::format("{}/{}", sa->config()->name, c->name());
+            const char* mode = c->mode == ike::Mode::kTunnel ? "TUNNEL" : "TRANSPORT";
+            std::string key = name + "|" + mode;
+            for (const auto* list : {&c->local_ts, &c->remote_ts}) {
+                key += "|";
+                for (const auto& t : *list) {
+                    key += t.to_string() + ",";
+                }
+            }
+            if (!seen.insert(key).second) {
+                continue;
+            }
+            vici::Message ev;
+            vici::Message& p = ev.add_section(name);
+            p.add("child", c->name());
+            p.add("ike", sa->config()->name);
+            p.add("mode", mode);
+            for (const auto& [list_name, list] :
+                 {std::pair{"local-ts", &c->local_ts}, std::pair{"remote-ts", &c->remote_ts}}) {
+                vici::List& l = p.add_list(list_name);
+                for (const auto& t : *list) {
+                    l.add(t.to_string());
+                }
+            }
+            out.push_back(std::move(ev));
+        }
+    }
+    return out;
 }
 
 }  // namespace ikeplex::daemon

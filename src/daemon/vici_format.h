@@ -4,7 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "ike/manager.h"
 #include "kernel/backend.h"
@@ -31,7 +34,14 @@ void fill_ike(vici::Message& m, const ike::IkeSaManager& mgr, const ike::IkeSa& 
 /// The fields of one Child SA (without the enclosing section).
 void fill_child(vici::Message& m, const ike::IkeSaManager& mgr, const kernel::Backend& backend,
                 const ike::IkeSa& sa, const ike::ChildSa& c, std::int64_t now_ms);
-/// `<conn name> { local_addrs = [...], ..., children { ... } }` for list-conn.
+/// `<conn name> { local_addrs = [...], local_port, remote_port, ..., children { ... } }` for
+/// list-conn.
 void add_conn_section(vici::Message& m, const ike::PeerConfig& c);
+/// The list-policy events: one per policy the installed Child SAs use, as charon lists one per
+/// child config (`<ike>/<child> { child, ike, mode, local-ts, remote-ts }`). The members of an
+/// RFC 9611 group (and a Child SA and its rekeyed successor) share their policies: listed once.
+/// `child`: only that child config.
+std::vector<vici::Message> policy_events(const ike::IkeSaManager& mgr,
+                                         std::optional<std::string_view> child);
 
 }  // namespace ikeplex::daemon

@@ -58,10 +58,6 @@ void QueryCommands::register_with(vici::Server& server) {
     add_command(server, "list-conns", this, &QueryCommands::list_conns);
     add_command(server, "get-conns", this, &QueryCommands::get_conns);
     add_command(server, "list-policies", this, &QueryCommands::list_policies);
-    for (const char* cmd : {"list-certs", "list-authorities"}) {
-        server.add_command(
-                cmd, [](const vici::Message&, const vici::Reply& reply) { reply.respond({}); });
-    }
     add_command(server, "get-counters", this, &QueryCommands::get_counters);
     add_command(server, "list-retries", this, &QueryCommands::list_retries);
 }
@@ -202,28 +198,8 @@ void QueryCommands::get_conns(const vici::Message&, const vici::Reply& reply) {
 }
 
 void QueryCommands::list_policies(const vici::Message& req, const vici::Reply& reply) {
-    // One entry per installed Child SA's policy (charon: <ike>/<child> sections).
-    for (const ike::IkeSa* sa : host_.manager().sas()) {
-        for (const auto& c : sa->children()) {
-            if (c->state == ike::ChildState::kCreating ||
-                (req.get("child") && c->name() != *req.get("child"))) {
-                continue;
-            }
-            vici::Message ev;
-            vici::Message& p = ev.add_section(fmt::format("{}/{}", sa->config()->name, c->name()));
-            p.add("child", c->name());
-            p.add("ike", sa->config()->name);
-            p.add("mode", c->mode == ike::Mode::kTunnel ? "TUNNEL" : "TRANSPORT");
-            vici::List& l = p.add_list("local-ts");
-            for (const auto& t : c->local_ts) {
-                l.add(t.to_string());
-            }
-            vici::List& rl = p.add_list("remote-ts");
-            for (const auto& t : c->remote_ts) {
-                rl.add(t.to_string());
-            }
-            reply.event("list-policy", ev);
-        }
+    for (const vici::Message& ev : policy_events(host_.manager(), req.get("child"))) {
+        reply.event("list-policy", ev);
     }
     reply.respond({});
 }

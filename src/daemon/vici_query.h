@@ -1,5 +1,5 @@
-// VICI queries: version, stats, list-sas, list-conns, get-conns, list-policies, list-certs,
-// list-authorities, get-counters.
+// VICI queries: version, stats, list-sas, list-conns, get-conns, list-policies, get-counters
+// (list-certs and list-authorities are credential commands: vici_credentials.h).
 #pragma once
 
 #include "daemon/engine_host.h"

@@ -524,11 +524,18 @@ TEST(Swanctl, CertificatesFromFoldersAreLoadedOnceAndChecked) {
 secrets {
   pkcs8-gw { file = gw.der }
 }
+authorities {
+  main { cacert = ca.der }
+}
 )");
     Findings f;
     auto r = load_swanctl_file("/sw/swanctl.conf", f, fs);
     ASSERT_TRUE(r);
     EXPECT_TRUE(f.errors.empty());
+    // The authority names the CA of the folder again: trusted once, listed by its name.
+    ASSERT_EQ(r->authorities.size(), 1U);
+    EXPECT_EQ(r->authorities[0].name, "main");
+    EXPECT_EQ(r->authorities[0].cacert, ca.der());
     EXPECT_EQ(r->credentials.certs.size(), 1U);
     EXPECT_TRUE(r->credentials.pending_certs.empty());
     EXPECT_TRUE(r->credentials.pending_keys.empty());
@@ -569,6 +576,7 @@ authorities {
                                       "load certificate 'bad.pem': "),
                             HasSubstr("/sw/swanctl.conf:8: authorities.ca.cacert: cannot load: ")));
     EXPECT_TRUE(r->credentials.ca_certs.empty());
+    EXPECT_TRUE(r->authorities.empty());  // listed by list-authorities: only those that loaded
     EXPECT_TRUE(r->connections.empty());
     EXPECT_THAT(r->failed_connections, ElementsAre("c"));
 }

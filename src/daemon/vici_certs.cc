@@ -1,0 +1,166 @@
+#include "daemon/vici_certs.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <memory>
+#include <utility>
+
+namespace ikeplex::daemon {
+namespace {
+
+constexpr std::array<std::pair<CredentialType, const char*>, 5> kTypes{{
+        {CredentialType::kX509, "X509"},
+        {CredentialType::kX509Ac, "X509_AC"},
+        {CredentialType::kX509Crl, "X509_CRL"},
+        {CredentialType::kOcspResponse, "OCSP_RESPONSE"},
+        {CredentialType::kPubkey, "PUBKEY"},
+}};
+constexpr std::array<std::pair<CertFlag, const char*>, 4> kFlags{{
+        {CertFlag::kNone, "NONE"},
+        {CertFlag::kCa, "CA"},
+        {CertFlag::kAa, "AA"},
+        {CertFlag::kOcsp, "OCSP"},
+}};
+
+bool iequal(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::toupper(static_cast<unsigned char>(x)) ==
+                      std::toupper(static_cast<unsigned char>(y));
+           });
+}
+
+/// The entry of `table` named `text` (any case) in `out`, nullopt for "ANY"; false (and `why`
+/// set) for anything else.
+template <class T, std::size_t N>
+bool by_name(const std::array<std::pair<T, const char*>, N>& table, std::string_view text,
+             const char* what, std::optional<T>& out, std::string& why) {
+    out.reset();
+    if (iequal(text, "ANY")) {
+        return true;
+    }
+    for (const auto& [value, name] : table) {
+        if (iequal(text, name)) {
+            out = value;
+            return true;
+        }
+    }
+    why = std::string("invalid certificate ") + what + " '" + std::string(text) + "'";
+    return false;
+}
+
+ListedCredential x509(const crypto::Certificate& cert, CertFlag flag, bool has_privkey) {
+    ListedCredential l;
+    l.type = CredentialType::kX509;
+    l.flag = flag;
+    l.has_privkey = has_privkey;
+    l.der = cert.der();
+    l.has_subject = [c = std::make_shared<const crypto::Certificate>(cert.clone())](
+                            const ike::Identity& id) {
+        return ike::certificate_names(*c, id.type, id.data);
+    };
+    return l;
+}
+
+}  // namespace
+
+const char* type_name(CredentialType t) noexcept {
+    for (const auto& [value, name] : kTypes) {
+        if (value == t) {
+            return name;
+        }
+    }
+    return "ANY";
+}
+
+const char* flag_name(CertFlag f) noexcept {
+    for (const auto& [value, name] : kFlags) {
+        if (value == f) {
+            return name;
+        }
+    }
+    return "ANY";
+}
+
+std::vector<ListedCredential> listed_credentials(const ike::Credentials& c) {
+    std::vector<ListedCredential> out;
+    const auto add = [&out](ListedCredential l) {
+        if (std::none_of(out.begin(), out.end(),
+                         [&l](const ListedCredential& o) { return o.der == l.der; })) {
+            out.push_back(std::move(l));
+        }
+    };
+    for (const ike::Credentials::Own& own : c.certs) {
+        add(x509(own.cert, CertFlag::kNone, true));
+    }
+    for (const crypto::Certificate& cert : c.pending_certs) {
+        add(x509(cert, CertFlag::kNone, false));
+    }
+    for (const crypto::Certificate& ca : c.ca_certs) {
+        add(x509(ca, CertFlag::kCa, false));
+    }
+    return out;
+}
+
+std::optional<CertFilter> parse_cert_filter(const vici::Message& req, std::string& why) {
+    CertFilter f;
+    if (!by_name(kTypes, req.get("type").value_or("ANY"), "type", f.type, why)) {
+        return std::nullopt;
+    }
+    // charon reads the flag with type X509 only
+    if (f.type == CredentialType::kX509 &&
+        !by_name(kFlags, req.get("flag").value_or("ANY"), "flag", f.flag, why)) {
+        return std::nullopt;
+    }
+    if (const auto subject = req.get("subject")) {
+        auto id = ike::Identity::parse(*subject);
+        if (!id) {
+            why = "invalid subject '" + std::string(*subject) + "'";
+            return std::nullopt;
+        }
+        f.subject = std::move(*id);
+    }
+    return f;
+}
+
+std::vector<vici::Message> cert_events(const std::vector<ListedCredential>& all,
+                                       const CertFilter& f) {
+    std::vector<vici::Message> out;
+    for (const ListedCredential& l : all) {
+        if ((f.type && *f.type != l.type) || (f.flag && *f.flag != l.flag) ||
+            (f.subject && !l.has_subject(*f.subject))) {
+            continue;
+        }
+        vici::Message ev;
+        ev.add("type", type_name(l.type));
+        if (l.type == CredentialType::kX509) {
+            ev.add("flag", flag_name(l.flag));
+        }
+        if (l.has_privkey) {
+            ev.add("has_privkey", "yes");
+        }
+        ev.add_bytes("data", l.der);
+        out.push_back(std::move(ev));
+    }
+    return out;
+}
+
+std::vector<vici::Message> authority_events(const std::vector<config::Authority>& authorities,
+                                            std::optional<std::string_view> name) {
+    std::vector<vici::Message> out;
+    for (const config::Authority& a : authorities) {
+        if (name && a.name != *name) {
+            continue;
+        }
+        auto cert = crypto::Certificate::from_any(a.cacert);
+        vici::Message ev;
+        vici::Message& s = ev.add_section(a.name);
+        s.add("cacert", cert ? cert->info().subject : std::string("(unreadable)"));
+        s.add_list("crl_uris");
+        s.add_list("ocsp_uris");
+        out.push_back(std::move(ev));
+    }
+    return out;
+}
+
+}  // namespace ikeplex::daemon
