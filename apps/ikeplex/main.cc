@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "common/version.h"
+#include "completion.h"
 
 namespace {
 
@@ -91,6 +93,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     load_all->add_option("-f,--file", file,
                          "the swanctl.conf (its folders hold certificates and keys)");
 
+    apps::add_version_flag(app, "ikeplex");
+    apps::add_completion_option(app, "ikeplex");  // last: it walks every command and option
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
