@@ -3,7 +3,8 @@
 backends and OpenSSL; `ikeplex --completion bash` covers every subcommand and flag that
 `ikeplex --help` and `ikeplex <cmd> --help` list, and bash really completes with it (the script
 sourced in a bash subprocess, its function found with `complete -p`, called with COMP_WORDS and
-COMP_CWORD set). No root, no daemon: about a second."""
+COMP_CWORD set); the packaged ikeplexd.conf shows every key and passes --check. No root, no
+daemon: about two seconds."""
 import argparse
 import os
 import re
@@ -121,6 +122,32 @@ def check_completion(build, tmp):
     print("ok: prefixes, file names for --file, nothing for other values")
 
 
+def check_default_config(build, tmp):
+    """packaging/ikeplexd.conf (installed as /etc/ikeplexd.conf) names every key of the
+    reference comment in src/config/daemon_settings.h, and passes --check as it is and with
+    every key uncommented (so each default it shows is a valid value)."""
+    conf = f"{SOURCE}/packaging/ikeplexd.conf"
+    text = open(conf).read()
+    header = open(f"{SOURCE}/src/config/daemon_settings.h").read()
+    documented = set(re.findall(r"^//\s+([a-z_]+) = ", header, re.M))
+    documented |= set(re.findall(r"[;,] ([a-z_]+) = ", header))  # "retransmit_base = 1.8; ..."
+    shown = set(re.findall(r"^\s*# ([a-z_]+) = ", text, re.M))
+    if not documented or documented - shown:
+        raise AssertionError(f"packaging/ikeplexd.conf lacks {sorted(documented - shown)}")
+    uncommented = re.sub(r"^(\s*)# ([a-z_]+ = )", r"\1\2", text, flags=re.M)
+    # the package's swanctl.conf, here from the tree (its conf.d/*.conf matches nothing)
+    uncommented = uncommented.replace("/etc/ikeplexd/swanctl/swanctl.conf", f"{SOURCE}/packaging/swanctl.conf")
+    for name, body in (("as-is.conf", text), ("uncommented.conf", uncommented)):
+        with open(f"{tmp}/{name}", "w") as f:
+            f.write(body)
+        r = subprocess.run([f"{build}/apps/ikeplexd", "--check", "-c", f"{tmp}/{name}"],
+                           capture_output=True, text=True, timeout=30)
+        out = r.stdout + r.stderr
+        if r.returncode != 0 or re.search(r"^warning:", out, re.M):
+            raise AssertionError(f"ikeplexd --check of packaging/ikeplexd.conf ({name}): rc {r.returncode}\n{out}")
+    print(f"ok: packaging/ikeplexd.conf shows all {len(documented)} keys; --check passes, also uncommented")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--build", required=True)
@@ -131,6 +158,7 @@ def main():
     check_version(build, "ikeplex", version)
     with tempfile.TemporaryDirectory(prefix="ikeplex-cli-") as tmp:
         check_completion(build, tmp)
+        check_default_config(build, tmp)
     print("PASS: cli_surface")
     return 0
 
