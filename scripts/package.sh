@@ -12,7 +12,6 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-src=$(pwd)
 build=$(realpath -m "${1:-build/release}")
 if [ ! -f "$build/CMakeCache.txt" ]; then
     echo "package: no CMake build in $build (cmake --preset release && cmake --build --preset release)" >&2
@@ -36,7 +35,7 @@ mkdir -p "$out/ikeplex-$cmake_version"
 cp -r debian "$out/ikeplex-$cmake_version/"
 (
     cd "$out/ikeplex-$cmake_version"
-    IKEPLEX_BUILD_DIR="$build" IKEPLEX_SOURCE_DIR="$src" DEB_BUILD_OPTIONS=noddebs \
+    IKEPLEX_BUILD_DIR="$build" DEB_BUILD_OPTIONS=noddebs \
         dpkg-buildpackage -b -us -uc --no-pre-clean > "$out/build.log" 2>&1 || {
         cat "$out/build.log" >&2
         echo "package: dpkg-buildpackage failed" >&2

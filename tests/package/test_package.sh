@@ -31,6 +31,7 @@ cleanup() {
     exit $rc
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM HUP
 
 # Everything named *ikeplex* outside the build trees, before and after: the purge must restore it.
 footprint() {
