@@ -54,7 +54,7 @@ def check_version(build, program, version):
     head = git_head()
     m = re.search(r"(?:^|-g)([0-9a-f]{7,40})(-dirty)?$", rev)
     if head and not (m and head.startswith(m.group(1))):
-        raise AssertionError(f"{program}: revision {rev!r} is not HEAD {head}")
+        raise AssertionError(f"{program}: revision {rev!r} is not HEAD {head} (or the build is older than HEAD)")
     if not head and rev != "unknown":
         raise AssertionError(f"{program}: revision {rev!r} outside git, expected 'unknown'")
     if fields.get("backends") != "userspace, xfrm, none":
