@@ -46,6 +46,9 @@ if [ "$profile" = test ] || [ "$profile" = bench ]; then
         # per-CPU SAs) with a guest made of busybox, the kernel's modules (kmod's depmod) and an
         # ext4 image (e2fsprogs' mke2fs -d); the initramfs is a cpio archive
         qemu-system-x86 busybox-static kmod cpio e2fsprogs xz-utils zstd
+        # the Debian package (scripts/package.sh, docs/packaging.md): debhelper builds it,
+        # lintian checks it (dpkg-dev and fakeroot come with build-essential and debhelper)
+        debhelper lintian dpkg-dev fakeroot
         # benchmark baseline (Debian's 0.0.20220316 predates wireguard-go's GSO/GRO work)
         wireguard-go wireguard-tools
     )

@@ -3,7 +3,9 @@
 #   1. install dependencies        (scripts/setup-deps.sh), check formatting (clang-format) and
 #      that includes follow the layers of docs/architecture.md (scripts/check-layers.py)
 #   2. build the `ci` preset        (clang 14, ASan + UBSan, libFuzzer)
-#   3. build the `release` preset   (g++ 12, -Werror) and smoke-run every benchmark
+#   3. build the `release` preset   (g++ 12, -Werror), package it (scripts/package.sh) and
+#      install, remove and purge the package (tests/package/test_package.sh), smoke-run every
+#      benchmark
 #   4. fetch or reuse the VM label's guest kernel (scripts/vm.sh kernel; tests/vm/README.md)
 #   5. run every ctest label on the `ci` build (unit, vectors, fuzz, ..., vm)
 # Prints each phase's time against its share of the CI time budget (docs/testing.md: 40 minutes
@@ -26,6 +28,7 @@ declare -A budget=(
     ["layer check (includes)"]=10
     ["build ci (clang, ASan+UBSan, libFuzzer)"]=900
     ["build release (g++, -Werror)"]=300
+    ["package (build, lintian, install, purge)"]=90
     ["benchmarks (smoke)"]=30
     ["vm kernel"]=60
     ["ctest (ci build, all labels)"]=900
@@ -77,6 +80,23 @@ build_release() {
     ccache_line
 }
 
+# The Debian package of the release build (scripts/package.sh: debhelper, lintian), installed,
+# removed and purged (tests/package/test_package.sh; skipped visibly when not root).
+package_test() {
+    local log deb rc
+    log=$(mktemp /tmp/ikeplex-package.XXXXXX)
+    scripts/package.sh build/release > "$log" 2>&1
+    rc=$?
+    cat "$log"
+    deb=$(tail -n 1 "$log")
+    rm -f "$log"
+    [ $rc -eq 0 ] || return $rc
+    tests/package/test_package.sh "$deb"
+    rc=$?
+    [ $rc -eq 77 ] && return 0  # its SKIP line says why
+    return $rc
+}
+
 bench_smoke() {
     local rc=0
     for b in build/release/bench/*_bench; do
@@ -96,7 +116,8 @@ phase "setup-deps" scripts/setup-deps.sh || exit 1
 phase "format check (clang-format)" scripts/lint.sh --format-only || status=1
 phase "layer check (includes)" scripts/check-layers.py || status=1
 phase "build ci (clang, ASan+UBSan, libFuzzer)" build_ci || { echo "build failed"; exit 1; }
-phase "build release (g++, -Werror)" build_release || status=1
+phase "build release (g++, -Werror)" build_release &&
+    phase "package (build, lintian, install, purge)" package_test || status=1
 phase "benchmarks (smoke)" bench_smoke || status=1
 # The guest kernel of the vm label (tests/vm/README.md): reused from the cache or fetched; its
 # version goes into this log. A failure here fails the vm tests as well, with the same line.

@@ -10,6 +10,8 @@
 
 #include "cli/commands.h"
 #include "cli/usage.h"
+#include "common/version.h"
+#include "completion.h"
 
 namespace {
 
@@ -156,7 +158,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
             app.add_subcommand("load-all", "load connections and secrets from a swanctl.conf");
     load_all->add_option("-f,--file", file,
                          "the swanctl.conf (its folders hold certificates and keys)");
-
+    apps::add_version_flag(app, "ikeplex");
+    apps::add_completion_option(app, "ikeplex");  // last: it walks every command and option
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -16,6 +16,7 @@
 #include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "common/version.h"
 #include "config/daemon_settings.h"
 #include "config/swanctl.h"
 #include "daemon/daemon.h"
@@ -158,6 +159,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     app.add_flag("--check", check,
                  "check ikeplexd.conf and the swanctl.conf, print every finding, and exit (0: no "
                  "errors)");
+    apps::add_version_flag(app, "ikeplexd");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
