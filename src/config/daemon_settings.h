@@ -63,7 +63,7 @@ namespace ikeplex::config {
 
 /// Where strongSwan's swanctl (and every libvici client) connects without --uri.
 inline constexpr std::string_view kCharonViciPath = "/var/run/charon.vici";
-/// Wireshark key logs (daemon/key_log.h): the files, empty = not saved.
+/// Wireshark key logs (daemon/key_log.h): the files (nothing is saved while one is empty).
 struct SaveKeys {
     std::string ike;  ///< ikev2_decryption_table lines
     std::string esp;  ///< esp_sa lines
