@@ -28,21 +28,21 @@ struct Limits {
     Limit<std::uint64_t> packets;
 };
 
-/// local_ts / remote_ts: a list of selectors; "dynamic" (or nothing) is the peer's address.
+/// local_ts / remote_ts: a list of selectors; "dynamic" (or nothing) is the IKE SA's own or
+/// the peer's address, "dynamic[udp/1701]" that address with a protocol and port.
 Handler selectors(Reporter& r, std::vector<ike::TrafficSelector>& out) {
     return [&r, &out](std::string_view v, const Setting& s) {
         out.clear();
         for (const std::string& item : split_list(v)) {
-            if (item == "dynamic") {
-                out.clear();
-                return;
-            }
             auto t = ike::TrafficSelector::parse(item);
             if (!t) {
                 r.error(s.pos, s.name, "'" + item + "': " + t.error().detail);
                 return;
             }
             out.push_back(*t);
+        }
+        if (out.size() == 1 && out.front() == ike::TrafficSelector{.dynamic = true}) {
+            out.clear();  // plain "dynamic": the default
         }
     };
 }

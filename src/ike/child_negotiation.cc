@@ -32,11 +32,12 @@ std::optional<Spi> spi_of(const Bytes& b) {
                (std::uint32_t{b[2]} << 8U) | b[3]);
 }
 
-/// The configured selectors, or the SA's address when none are configured.
+/// The configured selectors ("dynamic" ones with the SA's address), or the SA's address when
+/// none are configured.
 std::vector<TrafficSelector> config_ts(const std::vector<TrafficSelector>& configured,
                                        const Endpoint& e) {
     if (!configured.empty()) {
-        return configured;
+        return resolve_dynamic(configured, e.address);
     }
     return {TrafficSelector{e.address, e.address, 0, 0, 65535}};
 }
@@ -126,6 +127,10 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
         return 0;
     };
     if (const auto* err = first_error(response)) {
+        if (err->type == NotifyType::kNoProposalChosen) {
+            return fail("peer answered NO_PROPOSAL_CHOSEN: it accepts none of our proposals: " +
+                        describe(offer.proposals));
+        }
         return fail("peer answered " + wire::to_string(err->type));
     }
     const ChildPayloads cp = child_payloads(response);
@@ -297,6 +302,20 @@ void log_joined(const IkeSa& sa, const ChildSa& c, ByteView our_id,
             identifier_text(our_id), identifier_text(info->data));
 }
 
+/// Why a Child SA request gets NO_PROPOSAL_CHOSEN, in strongSwan's words. In IKE_AUTH the KE
+/// methods of our proposals take no part, so they are not shown.
+void log_no_proposal(const IkeSa& sa, const ChildConfig& child,
+                     std::span<const wire::Proposal> received, bool ignore_ke) {
+    std::vector<wire::Proposal> configured;
+    for (const wire::Proposal& p : child.esp_proposals) {
+        configured.push_back(ignore_ke ? without_ke(p) : p);
+    }
+    IKE_LOG(info, sa, "received proposals: {}", describe(received));
+    IKE_LOG(info, sa, "configured proposals: {}", describe(configured));
+    IKE_LOG(info, sa, "no matching proposal found for CHILD_SA {}, sending NO_PROPOSAL_CHOSEN",
+            child.name);
+}
+
 /// The response's payloads for an accepted Child SA, in strongSwan's order.
 std::vector<Payload> child_response(const ChildRequest& req, const wire::Proposal& answer,
                                     const crypto::KeyExchange* ke, const ChildMatch& m,
@@ -346,7 +365,7 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     }
     auto chosen = select_proposal(cp.sa->proposals, child->esp_proposals, req.ignore_ke);
     if (!chosen) {
-        IKE_LOG(info, sa, "no acceptable ESP proposal for CHILD_SA {}", child->name);
+        log_no_proposal(sa, *child, cp.sa->proposals, req.ignore_ke);
         return error_response(NotifyType::kNoProposalChosen);
     }
     const auto spi_out = spi_of(chosen->spi);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <optional>
 
+#include <fmt/format.h>
+
 #include "crypto/algorithm_ids.h"
 #include "wire/names.h"
 #include "wire/notify_codes.h"
@@ -96,7 +98,10 @@ Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std
         const auto it = std::find_if(std::begin(kKeywords), std::end(kKeywords),
                                      [&](const Keyword& k) { return k.word == word; });
         if (it == std::end(kKeywords)) {
-            return make_error(Errc::kConfig, "proposal: unknown algorithm keyword");
+            return make_error(Errc::kConfig,
+                              word.empty() ? fmt::format("'{}' has an empty algorithm", text)
+                                           : fmt::format("'{}' has an unknown algorithm '{}'",
+                                                         text, word));
         }
         if (it->type == TransformType::kEncr) {
             aead = aead || is_aead(it->id);
@@ -106,12 +111,14 @@ Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std
             continue;  // placed after ENCR once we know whether the cipher is an AEAD
         }
         if (protocol == wire::ProtocolId::kEsp && it->type == TransformType::kPrf) {
-            return make_error(Errc::kConfig, "proposal: a PRF in an ESP proposal");
+            return make_error(Errc::kConfig,
+                              fmt::format("'{}' names a PRF ('{}'), which ESP proposals have not",
+                                          text, word));
         }
         p.transforms.push_back(transform(it->type, it->id, it->key_bits));
     }
     if (!has_type(p, TransformType::kEncr)) {
-        return make_error(Errc::kConfig, "proposal: no encryption algorithm");
+        return make_error(Errc::kConfig, fmt::format("'{}' has no encryption algorithm", text));
     }
     for (std::uint16_t i : integs) {
         if (protocol == wire::ProtocolId::kIke) {
@@ -132,17 +139,17 @@ Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std
     }
     if (protocol == wire::ProtocolId::kIke) {
         if (!has_type(p, TransformType::kPrf)) {
-            return make_error(Errc::kConfig, "proposal: no PRF in an IKE proposal");
+            return make_error(Errc::kConfig, fmt::format("'{}' has no PRF (an IKE proposal needs one)", text));
         }
         if (!aead && !has_type(p, TransformType::kInteg)) {
-            return make_error(Errc::kConfig, "proposal: no integrity algorithm");
+            return make_error(Errc::kConfig, fmt::format("'{}' has no integrity algorithm (needed without an AEAD cipher)", text));
         }
         if (!has_type(p, TransformType::kKe)) {
-            return make_error(Errc::kConfig, "proposal: no key exchange method in an IKE proposal");
+            return make_error(Errc::kConfig, fmt::format("'{}' has no key exchange method (an IKE proposal needs one)", text));
         }
     } else {
         if (!aead && !has_type(p, TransformType::kInteg)) {
-            return make_error(Errc::kConfig, "proposal: no integrity algorithm");
+            return make_error(Errc::kConfig, fmt::format("'{}' has no integrity algorithm (needed without an AEAD cipher)", text));
         }
         if (!has_type(p, TransformType::kEsn)) {
             p.transforms.push_back(transform(TransformType::kEsn, esn::kNoEsn, 0));
@@ -242,13 +249,13 @@ Result<std::vector<Proposal>> parse_proposals(std::string_view text, wire::Proto
             continue;
         }
         if (out.size() == 255) {
-            return make_error(Errc::kConfig, "proposal: more than 255 proposals");
+            return make_error(Errc::kConfig, "more than 255 proposals");
         }
         out.push_back(
                 IKEPLEX_TRY(parse_one(one, protocol, static_cast<std::uint8_t>(out.size() + 1))));
     }
     if (out.empty()) {
-        return make_error(Errc::kConfig, "proposal: empty proposal list");
+        return make_error(Errc::kConfig, "no proposal in the list");
     }
     return out;
 }
@@ -257,10 +264,45 @@ std::string describe(const Proposal& p) {
     std::string s = p.protocol == wire::ProtocolId::kIke   ? "IKE:"
                     : p.protocol == wire::ProtocolId::kEsp ? "ESP:"
                                                            : "AH:";
-    for (std::size_t i = 0; i < p.transforms.size(); ++i) {
-        s += (i == 0 ? "" : "/") + transform_text(p.transforms[i]);
+    // strongSwan's order: encryption, integrity, PRF, key exchange, ESN, then the rest.
+    const auto rank = [](TransformType t) {
+        switch (t) {
+            case TransformType::kEncr:
+                return 0;
+            case TransformType::kInteg:
+                return 1;
+            case TransformType::kPrf:
+                return 2;
+            case TransformType::kKe:
+                return 3;
+            case TransformType::kEsn:
+                return 4;
+            default:
+                return 5;
+        }
+    };
+    std::vector<const Transform*> order;
+    for (const Transform& t : p.transforms) {
+        order.push_back(&t);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](const Transform* a, const Transform* b) {
+        return rank(a->type) < rank(b->type);
+    });
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        s += (i == 0 ? "" : "/") + transform_text(*order[i]);
     }
     return s;
+}
+
+std::string describe(std::span<const Proposal> ps, std::size_t max) {
+    std::string s;
+    for (std::size_t i = 0; i < ps.size() && i < max; ++i) {
+        s += (i == 0 ? "" : ", ") + describe(ps[i]);
+    }
+    if (ps.size() > max) {
+        s += fmt::format(" and {} more", ps.size() - max);
+    }
+    return s.empty() ? "none" : s;
 }
 
 Result<Proposal> select_proposal(std::span<const Proposal> offered,

@@ -22,6 +22,10 @@ Result<std::vector<wire::Proposal>> parse_proposals(std::string_view text,
 /// strongSwan's notation: "IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519".
 std::string describe(const wire::Proposal& p);
 
+/// A list in strongSwan's log notation, comma-separated ("IKE:AES_GCM_16_256/..., IKE:..."):
+/// at most `max` proposals, then "and N more" (a peer's list bounds the line).
+std::string describe(std::span<const wire::Proposal> ps, std::size_t max = 8);
+
 /// Responder selection: the first of `configured` (ikeplex's preference order, as strongSwan's
 /// default) that one of `offered` also allows, each transform type resolved to one transform.
 /// The result carries the offered proposal's number and SPI. `ignore_ke`: KE transforms do not
