@@ -34,9 +34,10 @@ Handler selectors(Reporter& r, std::vector<ike::TrafficSelector>& out) {
     return [&r, &out](std::string_view v, const Setting& s) {
         out.clear();
         for (const std::string& item : split_list(v)) {
-            auto t = ike::TrafficSelector::parse(item);
+            std::string why;
+            auto t = ike::TrafficSelector::parse(item, &why);
             if (!t) {
-                r.error(s.pos, s.name, "'" + item + "': " + t.error().detail);
+                r.error(s.pos, s.name, "'" + item + "': " + why);
                 return;
             }
             out.push_back(*t);

@@ -70,11 +70,9 @@ Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<Payload>& o
         const SecretBytes* psk =
                 creds.find_psk(sa.local_id(), cfg.remote.id.any ? sa.remote_id() : cfg.remote.id);
         if (psk == nullptr) {
-            return make_error(Errc::kConfig,
-                              fmt::format("no shared key found for '{}' - '{}'",
-                                          sa.local_id().to_string(),
-                                          (cfg.remote.id.any ? sa.remote_id() : cfg.remote.id)
-                                                  .to_string()));
+            IKE_LOG(info, sa, "no shared key found for '{}' - '{}'", sa.local_id().to_string(),
+                    (cfg.remote.id.any ? sa.remote_id() : cfg.remote.id).to_string());
+            return make_error(Errc::kConfig, "no shared key found");
         }
         const SecretBytes mac = IKEPLEX_TRY(psk_auth(sa.crypto()->prf, psk->view(), octets));
         out.push_back(wire::make_payload(wire::AuthPayload{

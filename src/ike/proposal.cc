@@ -85,7 +85,17 @@ bool is_aead(std::uint16_t encr_id) {
            encr_id == encr::kAesCcm12 || encr_id == encr::kAesCcm16;
 }
 
-Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std::uint8_t number) {
+/// A configuration error: the static `detail` for the Error, and in `why` (if asked for) the
+/// message that names the proposal and what is wrong with it.
+Error bad(std::string* why, const char* detail, std::string text) {
+    if (why != nullptr) {
+        *why = std::move(text);
+    }
+    return make_error(Errc::kConfig, detail);
+}
+
+Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std::uint8_t number,
+                           std::string* why) {
     Proposal p{number, protocol, {}, {}};
     std::vector<std::uint16_t> integs;
     bool aead = false;
@@ -98,10 +108,9 @@ Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std
         const auto it = std::find_if(std::begin(kKeywords), std::end(kKeywords),
                                      [&](const Keyword& k) { return k.word == word; });
         if (it == std::end(kKeywords)) {
-            return make_error(Errc::kConfig,
-                              word.empty() ? fmt::format("'{}' has an empty algorithm", text)
-                                           : fmt::format("'{}' has an unknown algorithm '{}'",
-                                                         text, word));
+            return bad(why, "proposal: unknown algorithm keyword",
+                       word.empty() ? fmt::format("'{}' has an empty algorithm", text)
+                                    : fmt::format("'{}' has an unknown algorithm '{}'", text, word));
         }
         if (it->type == TransformType::kEncr) {
             aead = aead || is_aead(it->id);
@@ -111,14 +120,15 @@ Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std
             continue;  // placed after ENCR once we know whether the cipher is an AEAD
         }
         if (protocol == wire::ProtocolId::kEsp && it->type == TransformType::kPrf) {
-            return make_error(Errc::kConfig,
-                              fmt::format("'{}' names a PRF ('{}'), which ESP proposals have not",
-                                          text, word));
+            return bad(why, "proposal: a PRF in an ESP proposal",
+                       fmt::format("'{}' names a PRF ('{}'), which ESP proposals have not", text,
+                                   word));
         }
         p.transforms.push_back(transform(it->type, it->id, it->key_bits));
     }
     if (!has_type(p, TransformType::kEncr)) {
-        return make_error(Errc::kConfig, fmt::format("'{}' has no encryption algorithm", text));
+        return bad(why, "proposal: no encryption algorithm",
+                   fmt::format("'{}' has no encryption algorithm", text));
     }
     for (std::uint16_t i : integs) {
         if (protocol == wire::ProtocolId::kIke) {
@@ -139,17 +149,26 @@ Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std
     }
     if (protocol == wire::ProtocolId::kIke) {
         if (!has_type(p, TransformType::kPrf)) {
-            return make_error(Errc::kConfig, fmt::format("'{}' has no PRF (an IKE proposal needs one)", text));
+            return bad(why, "proposal: no PRF in an IKE proposal",
+                       fmt::format("'{}' has no PRF (an IKE proposal needs one)", text));
         }
         if (!aead && !has_type(p, TransformType::kInteg)) {
-            return make_error(Errc::kConfig, fmt::format("'{}' has no integrity algorithm (needed without an AEAD cipher)", text));
+            return bad(why, "proposal: no integrity algorithm",
+                       fmt::format("'{}' has no integrity algorithm (needed without an AEAD "
+                                   "cipher)",
+                                   text));
         }
         if (!has_type(p, TransformType::kKe)) {
-            return make_error(Errc::kConfig, fmt::format("'{}' has no key exchange method (an IKE proposal needs one)", text));
+            return bad(why, "proposal: no key exchange method in an IKE proposal",
+                       fmt::format("'{}' has no key exchange method (an IKE proposal needs one)",
+                                   text));
         }
     } else {
         if (!aead && !has_type(p, TransformType::kInteg)) {
-            return make_error(Errc::kConfig, fmt::format("'{}' has no integrity algorithm (needed without an AEAD cipher)", text));
+            return bad(why, "proposal: no integrity algorithm",
+                       fmt::format("'{}' has no integrity algorithm (needed without an AEAD "
+                                   "cipher)",
+                                   text));
         }
         if (!has_type(p, TransformType::kEsn)) {
             p.transforms.push_back(transform(TransformType::kEsn, esn::kNoEsn, 0));
@@ -231,7 +250,8 @@ std::string transform_text(const Transform& t) {
 
 }  // namespace
 
-Result<std::vector<Proposal>> parse_proposals(std::string_view text, wire::ProtocolId protocol) {
+Result<std::vector<Proposal>> parse_proposals(std::string_view text, wire::ProtocolId protocol,
+                                              std::string* why) {
     std::vector<Proposal> out;
     std::size_t pos = 0;
     while (pos <= text.size()) {
@@ -249,13 +269,13 @@ Result<std::vector<Proposal>> parse_proposals(std::string_view text, wire::Proto
             continue;
         }
         if (out.size() == 255) {
-            return make_error(Errc::kConfig, "more than 255 proposals");
+            return bad(why, "proposal: more than 255 proposals", "more than 255 proposals");
         }
         out.push_back(
-                IKEPLEX_TRY(parse_one(one, protocol, static_cast<std::uint8_t>(out.size() + 1))));
+                IKEPLEX_TRY(parse_one(one, protocol, static_cast<std::uint8_t>(out.size() + 1), why)));
     }
     if (out.empty()) {
-        return make_error(Errc::kConfig, "no proposal in the list");
+        return bad(why, "proposal: empty proposal list", "no proposal in the list");
     }
     return out;
 }

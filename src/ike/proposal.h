@@ -15,9 +15,12 @@
 namespace ikeplex::ike {
 
 /// Parses a comma-separated list of strongSwan proposals for `protocol` (IKE or ESP) into
-/// numbered proposals (1, 2, ...), without SPI. kConfig with a detail naming the problem.
+/// numbered proposals (1, 2, ...), without SPI. kConfig with a detail naming the kind of
+/// problem; `why`, if given, gets the message that names the proposal and the culprit
+/// ("'aes256-foo' has an unknown algorithm 'foo'").
 Result<std::vector<wire::Proposal>> parse_proposals(std::string_view text,
-                                                    wire::ProtocolId protocol);
+                                                    wire::ProtocolId protocol,
+                                                    std::string* why = nullptr);
 
 /// strongSwan's notation: "IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519".
 std::string describe(const wire::Proposal& p);

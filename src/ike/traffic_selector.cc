@@ -106,44 +106,52 @@ std::optional<std::uint16_t> service_port(std::string_view name) {
     return std::nullopt;
 }
 
-/// A port: a number up to 65535 or a service name ("https", "l2tp").
-Result<std::uint16_t> parse_port(std::string_view s) {
-    if (s.empty()) {
-        return make_error(Errc::kInvalidArgument, "empty port");
+/// A selector error: the static `detail` for the Error, and in `why` (if asked for) the
+/// message that names what is wrong.
+Error bad(std::string* why, const char* detail, std::string text) {
+    if (why != nullptr) {
+        *why = std::move(text);
     }
+    return make_error(Errc::kInvalidArgument, detail);
+}
+
+/// A port: a number up to 65535 or a service name ("https", "l2tp").
+Result<std::uint16_t> parse_port(std::string_view s, std::string* why) {
     unsigned v = 0;
     const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec == std::errc() && p == s.data() + s.size()) {
+    if (!s.empty() && ec == std::errc() && p == s.data() + s.size()) {
         if (v > 65535) {
-            return make_error(Errc::kInvalidArgument,
-                              fmt::format("port {} is out of range (0-65535)", s));
+            return bad(why, "traffic selector: bad port",
+                       fmt::format("port {} is out of range (0-65535)", s));
         }
         return static_cast<std::uint16_t>(v);
     }
     if (auto named = service_port(s)) {
         return *named;
     }
-    return make_error(Errc::kInvalidArgument, fmt::format("unknown port or service '{}'", s));
+    return bad(why, "traffic selector: bad port",
+               fmt::format("unknown port or service '{}'", s));
 }
 
-Result<std::uint8_t> parse_protocol(std::string_view proto) {
+Result<std::uint8_t> parse_protocol(std::string_view proto, std::string* why) {
     if (auto named = find_named(kProtocols, proto)) {
         return static_cast<std::uint8_t>(*named);
     }
     unsigned v = 0;
     const auto [p, ec] = std::from_chars(proto.data(), proto.data() + proto.size(), v);
     if (ec != std::errc() || p != proto.data() + proto.size() || v > 255) {
-        return make_error(Errc::kInvalidArgument, fmt::format("unknown protocol '{}'", proto));
+        return bad(why, "traffic selector: unknown protocol",
+                   fmt::format("unknown protocol '{}'", proto));
     }
     return static_cast<std::uint8_t>(v);
 }
 
 /// strongSwan's "[proto/port]": "tcp", "udp/%any", "/53", "tcp/https", "6/1024-2048".
-Status parse_proto_port(std::string_view spec, TrafficSelector& ts) {
+Status parse_proto_port(std::string_view spec, TrafficSelector& ts, std::string* why) {
     const auto slash = spec.find('/');
     const std::string_view proto = spec.substr(0, slash);
     if (!proto.empty() && proto != "%any") {
-        ts.protocol = IKEPLEX_TRY(parse_protocol(proto));
+        ts.protocol = IKEPLEX_TRY(parse_protocol(proto, why));
     }
     if (slash == std::string_view::npos) {
         return ok();
@@ -158,23 +166,75 @@ Status parse_proto_port(std::string_view spec, TrafficSelector& ts) {
         return ok();
     }
     const auto dash = port.find('-');
-    ts.start_port = IKEPLEX_TRY(parse_port(port.substr(0, dash)));
-    ts.end_port = dash == std::string_view::npos ? ts.start_port
-                                                 : IKEPLEX_TRY(parse_port(port.substr(dash + 1)));
+    if (dash == std::string_view::npos) {
+        ts.start_port = IKEPLEX_TRY(parse_port(port, why));
+        ts.end_port = ts.start_port;
+        return ok();
+    }
+    // A name with a dash that is no service ("no-such-service") is named whole.
+    const bool digits = port.find_first_not_of("0123456789-") == std::string_view::npos;
+    const auto unknown = [&] {
+        return bad(why, "traffic selector: bad port",
+                   fmt::format("unknown port or service '{}'", port));
+    };
+    auto first = parse_port(port.substr(0, dash), why);
+    if (!first) {
+        return digits ? first.error() : unknown();
+    }
+    auto last = parse_port(port.substr(dash + 1), why);
+    if (!last) {
+        return digits ? last.error() : unknown();
+    }
+    ts.start_port = *first;
+    ts.end_port = *last;
     if (ts.end_port < ts.start_port) {
-        return make_error(Errc::kInvalidArgument,
-                          fmt::format("port range {} is reversed", port));
+        return bad(why, "traffic selector: port range is reversed",
+                   fmt::format("port range {} is reversed", port));
     }
     return ok();
 }
 
-Result<IpAddress> parse_address(std::string_view text) {
+Result<IpAddress> parse_address(std::string_view text, std::string* why) {
     auto a = IpAddress::parse(text);
     if (!a) {
-        return make_error(Errc::kInvalidArgument,
-                          fmt::format("'{}' is not an IPv4 or IPv6 address, nor 'dynamic'", text));
+        return bad(why, "IP address: not an IPv4 or IPv6 address",
+                   fmt::format("'{}' is not an IPv4 or IPv6 address, nor 'dynamic'", text));
     }
     return a;
+}
+
+/// The address part: a subnet, a range or one address.
+Status parse_addresses(std::string_view addr, TrafficSelector& ts, std::string* why) {
+    if (addr.empty()) {
+        return bad(why, "traffic selector: no address",
+                   "no address (an address, a subnet, a range or 'dynamic')");
+    }
+    if (const auto dash = addr.find('-');
+        dash != std::string_view::npos && addr.find(':') == std::string_view::npos) {
+        ts.start = IKEPLEX_TRY(parse_address(addr.substr(0, dash), why));
+        ts.end = IKEPLEX_TRY(parse_address(addr.substr(dash + 1), why));
+    } else if (const auto slash = addr.find('/'); slash != std::string_view::npos) {
+        const IpAddress base = IKEPLEX_TRY(parse_address(addr.substr(0, slash), why));
+        unsigned prefix = 0;
+        const std::string_view p = addr.substr(slash + 1);
+        const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
+        if (ec != std::errc() || end != p.data() + p.size() || prefix > 8 * base.size()) {
+            return bad(why, "traffic selector: bad prefix length",
+                       fmt::format("prefix length '{}' is not 0 to {}", p, 8 * base.size()));
+        }
+        ts.start = IKEPLEX_TRY(apply_prefix(base, static_cast<int>(prefix), false));
+        ts.end = IKEPLEX_TRY(apply_prefix(base, static_cast<int>(prefix), true));
+    } else {
+        ts.start = IKEPLEX_TRY(parse_address(addr, why));
+        ts.end = ts.start;
+    }
+    if (ts.start.family() != ts.end.family()) {
+        return bad(why, "traffic selector: bad address range", "the range mixes IPv4 and IPv6");
+    }
+    if (ts.end < ts.start) {
+        return bad(why, "traffic selector: bad address range", "the address range is reversed");
+    }
+    return ok();
 }
 
 }  // namespace
@@ -183,14 +243,15 @@ TrafficSelector TrafficSelector::any(int family) {
     return {IpAddress::any(family), IpAddress::all_ones(family), 0, 0, 65535};
 }
 
-Result<TrafficSelector> TrafficSelector::parse(std::string_view text) {
+Result<TrafficSelector> TrafficSelector::parse(std::string_view text, std::string* why) {
     TrafficSelector ts;
     std::string_view addr = text;
     if (const auto br = text.find('['); br != std::string_view::npos) {
         if (text.back() != ']') {
-            return make_error(Errc::kInvalidArgument, "'[' without a closing ']' at the end");
+            return bad(why, "traffic selector: unterminated [proto/port]",
+                       "'[' without a closing ']' at the end");
         }
-        IKEPLEX_TRY(parse_proto_port(text.substr(br + 1, text.size() - br - 2), ts));
+        IKEPLEX_TRY(parse_proto_port(text.substr(br + 1, text.size() - br - 2), ts, why));
         addr = text.substr(0, br);
     }
     if (addr == "dynamic") {
@@ -204,35 +265,7 @@ Result<TrafficSelector> TrafficSelector::parse(std::string_view text) {
         all.end_port = ts.end_port;
         return all;
     }
-    if (addr.empty()) {
-        return make_error(Errc::kInvalidArgument, "no address (an address, a subnet, a range "
-                                                  "or 'dynamic')");
-    }
-    if (const auto dash = addr.find('-');
-        dash != std::string_view::npos && addr.find(':') == std::string_view::npos) {
-        ts.start = IKEPLEX_TRY(parse_address(addr.substr(0, dash)));
-        ts.end = IKEPLEX_TRY(parse_address(addr.substr(dash + 1)));
-    } else if (const auto slash = addr.find('/'); slash != std::string_view::npos) {
-        const IpAddress base = IKEPLEX_TRY(parse_address(addr.substr(0, slash)));
-        unsigned prefix = 0;
-        const std::string_view p = addr.substr(slash + 1);
-        const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
-        if (ec != std::errc() || end != p.data() + p.size() || prefix > 8 * base.size()) {
-            return make_error(Errc::kInvalidArgument,
-                              fmt::format("prefix length '{}' is not 0 to {}", p, 8 * base.size()));
-        }
-        ts.start = IKEPLEX_TRY(apply_prefix(base, static_cast<int>(prefix), false));
-        ts.end = IKEPLEX_TRY(apply_prefix(base, static_cast<int>(prefix), true));
-    } else {
-        ts.start = IKEPLEX_TRY(parse_address(addr));
-        ts.end = ts.start;
-    }
-    if (ts.start.family() != ts.end.family()) {
-        return make_error(Errc::kInvalidArgument, "the range mixes IPv4 and IPv6");
-    }
-    if (ts.end < ts.start) {
-        return make_error(Errc::kInvalidArgument, "the address range is reversed");
-    }
+    IKEPLEX_TRY(parse_addresses(addr, ts, why));
     return ts;
 }
 

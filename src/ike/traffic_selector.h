@@ -30,8 +30,9 @@ struct TrafficSelector {
     /// "10.99.1.0/24", "10.0.0.1", "2001:db8::/64", "10.0.0.1-10.0.0.9", each optionally
     /// followed by strongSwan's "[proto/port]" ("[tcp/443]", "[udp]", "[/53]", "[6/1024-2048]",
     /// "[udp/%any]", service names "[udp/l2tp]", "[tcp/https]"); "dynamic" and "%any" take one
-    /// too. An error names what is wrong ("unknown protocol 'foo'").
-    static Result<TrafficSelector> parse(std::string_view text);
+    /// too. `why`, if given, gets an error's message naming what is wrong ("unknown protocol
+    /// 'foo'").
+    static Result<TrafficSelector> parse(std::string_view text, std::string* why = nullptr);
     static Result<TrafficSelector> from_wire(const wire::TrafficSelector& w);
     [[nodiscard]] wire::TrafficSelector to_wire() const;
 

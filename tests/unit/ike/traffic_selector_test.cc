@@ -140,8 +140,9 @@ namespace ikeplex::ike {
 namespace {
 
 std::string parsed(const char* text) {
-    auto ts = TrafficSelector::parse(text);
-    return ts ? ts->to_string() : "error: " + ts.error().detail;
+    std::string why;
+    auto ts = TrafficSelector::parse(text, &why);
+    return ts ? ts->to_string() : "error: " + why;
 }
 
 TEST(ParseSelector, ServiceNamesWithoutTheServicesFile) {
