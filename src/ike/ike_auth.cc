@@ -113,7 +113,7 @@ Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
     const Error failed = wire::error_with_notify(Errc::kAuthFailed, "authentication failed",
                                                  NotifyType::kAuthenticationFailed);
     if (auth.method != (cfg.remote.kind == AuthKind::kPsk ? wire::AuthMethod::kSharedKeyMic
-                                                           : wire::AuthMethod::kDigitalSignature)) {
+                                                          : wire::AuthMethod::kDigitalSignature)) {
         PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
                  "{} '{}' authenticates with {}, but connection '{}' expects {}", sa.label(),
                  peer_id.to_string(), method_name(auth.method), cfg.name,
@@ -264,13 +264,16 @@ public:
         }
         sa.set_remote_id(Identity::from_payload(*idr));
         if (!cfg.remote.id.matches(sa.remote_id())) {
-            IKE_LOG(info, sa, "IDr '{}' does not match the expected '{}', sending "
-                    "AUTHENTICATION_FAILED", sa.remote_id().to_string(), cfg.remote.id.to_string());
+            IKE_LOG(info, sa,
+                    "IDr '{}' does not match the expected '{}', sending "
+                    "AUTHENTICATION_FAILED",
+                    sa.remote_id().to_string(), cfg.remote.id.to_string());
             reject(sa, "unexpected peer identity", step);
             return Outcome::kDone;
         }
         if (!verify_auth(sa, cfg, *idr, *auth, resp, step)) {
-            IKE_LOG(info, sa, "authentication of '{}' with {} failed, sending AUTHENTICATION_FAILED",
+            IKE_LOG(info, sa,
+                    "authentication of '{}' with {} failed, sending AUTHENTICATION_FAILED",
                     sa.remote_id().to_string(), method_name(auth->method));
             reject(sa, "peer authentication failed", step);
             return Outcome::kDone;

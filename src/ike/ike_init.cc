@@ -77,8 +77,8 @@ bool fakes_nat(const IkeSa& sa) {
 
 /// The NAT lines: strongSwan's wording, and "faking NAT" rather than a NAT that is not there.
 /// A peer that fakes a NAT to force UDP encapsulation looks exactly like one behind a NAT;
-/// when we fake one too (two ikeplexd with `raw_esp = no`), the line says it may be either. The responder's lines go
-/// through the rate limit (anyone can send IKE_SA_INIT).
+/// when we fake one too (two ikeplexd with `raw_esp = no`), the line says it may be either. The
+/// responder's lines go through the rate limit (anyone can send IKE_SA_INIT).
 void log_nat(IkeSa& sa, bool here, bool there, const Step& step) {
     const bool fake = fakes_nat(sa);
     const auto line = [&](const char* text) {
@@ -89,6 +89,9 @@ void log_nat(IkeSa& sa, bool here, bool there, const Step& step) {
                      sa.label(), text);
         }
     };
+    if (fake) {
+        line("faking NAT situation to enforce UDP encapsulation");
+    }
     if (here) {
         line("local host is behind NAT, sending keep alives");
     }
@@ -96,9 +99,6 @@ void log_nat(IkeSa& sa, bool here, bool there, const Step& step) {
         line("remote host is behind NAT");
     } else if (there) {
         line("remote host fakes a NAT situation or is behind NAT");
-    }
-    if (fake) {
-        line("faking NAT situation to enforce UDP encapsulation");
     }
 }
 
@@ -336,10 +336,10 @@ void log_no_proposal(Services& services, const Step& step, const InitRequest& re
             }
         }
     }
-    PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kCfg,
-             "{} received proposals: {}", req.remote, describe(offered.proposals));
-    PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kCfg,
-             "{} configured proposals: {}", req.remote, describe(configured));
+    PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kCfg, "{} received proposals: {}",
+             req.remote, describe(offered.proposals));
+    PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kCfg, "{} configured proposals: {}",
+             req.remote, describe(configured));
     PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kIke,
              "{} no matching proposal found, sending NO_PROPOSAL_CHOSEN", req.remote);
 }

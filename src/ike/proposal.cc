@@ -109,8 +109,9 @@ Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std
                                      [&](const Keyword& k) { return k.word == word; });
         if (it == std::end(kKeywords)) {
             return bad(why, "proposal: unknown algorithm keyword",
-                       word.empty() ? fmt::format("'{}' has an empty algorithm", text)
-                                    : fmt::format("'{}' has an unknown algorithm '{}'", text, word));
+                       word.empty()
+                               ? fmt::format("'{}' has an empty algorithm", text)
+                               : fmt::format("'{}' has an unknown algorithm '{}'", text, word));
         }
         if (it->type == TransformType::kEncr) {
             aead = aead || is_aead(it->id);
@@ -271,8 +272,8 @@ Result<std::vector<Proposal>> parse_proposals(std::string_view text, wire::Proto
         if (out.size() == 255) {
             return bad(why, "proposal: more than 255 proposals", "more than 255 proposals");
         }
-        out.push_back(
-                IKEPLEX_TRY(parse_one(one, protocol, static_cast<std::uint8_t>(out.size() + 1), why)));
+        out.push_back(IKEPLEX_TRY(
+                parse_one(one, protocol, static_cast<std::uint8_t>(out.size() + 1), why)));
     }
     if (out.empty()) {
         return bad(why, "proposal: empty proposal list", "no proposal in the list");

@@ -1,14 +1,14 @@
 #include "ike/traffic_selector.h"
 
-#include <netdb.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <optional>
 
+#include <netinet/in.h>
+
 #include <fmt/format.h>
+#include <netdb.h>
 
 namespace ikeplex::ike {
 namespace {
@@ -63,21 +63,20 @@ struct Named {
 // Protocol names (as /etc/protocols spells them) and the services a VPN's selectors commonly
 // name (as /etc/services does), so that neither depends on those files being installed; other
 // service names are looked up with getservbyname_r.
-constexpr Named kProtocols[] = {{"icmp", 1},     {"igmp", 2},       {"ipencap", 4},
-                                {"tcp", 6},      {"udp", 17},       {"ipv6", 41},
-                                {"gre", 47},     {"esp", 50},       {"ah", 51},
-                                {"icmp6", 58},   {"ipv6-icmp", 58}, {"ospf", 89},
-                                {"sctp", 132},   {"udplite", 136}};
+constexpr Named kProtocols[] = {{"icmp", 1},   {"igmp", 2},     {"ipencap", 4},    {"tcp", 6},
+                                {"udp", 17},   {"ipv6", 41},    {"gre", 47},       {"esp", 50},
+                                {"ah", 51},    {"icmp6", 58},   {"ipv6-icmp", 58}, {"ospf", 89},
+                                {"sctp", 132}, {"udplite", 136}};
 constexpr Named kServices[] = {
-        {"ftp-data", 20}, {"ftp", 21},        {"ssh", 22},        {"telnet", 23},
-        {"smtp", 25},     {"domain", 53},     {"bootps", 67},     {"bootpc", 68},
-        {"tftp", 69},     {"http", 80},       {"www", 80},        {"kerberos", 88},
-        {"pop3", 110},    {"ntp", 123},       {"imap", 143},      {"snmp", 161},
-        {"snmp-trap", 162}, {"bgp", 179},     {"ldap", 389},      {"https", 443},
-        {"isakmp", 500},  {"syslog", 514},    {"submission", 587}, {"ldaps", 636},
-        {"imaps", 993},   {"pop3s", 995},     {"openvpn", 1194},  {"l2tp", 1701},
-        {"pptp", 1723},   {"radius", 1812},   {"radius-acct", 1813}, {"nfs", 2049},
-        {"ipsec-nat-t", 4500}, {"sip", 5060}, {"sips", 5061},     {"wireguard", 51820},
+        {"ftp-data", 20},      {"ftp", 21},      {"ssh", 22},           {"telnet", 23},
+        {"smtp", 25},          {"domain", 53},   {"bootps", 67},        {"bootpc", 68},
+        {"tftp", 69},          {"http", 80},     {"www", 80},           {"kerberos", 88},
+        {"pop3", 110},         {"ntp", 123},     {"imap", 143},         {"snmp", 161},
+        {"snmp-trap", 162},    {"bgp", 179},     {"ldap", 389},         {"https", 443},
+        {"isakmp", 500},       {"syslog", 514},  {"submission", 587},   {"ldaps", 636},
+        {"imaps", 993},        {"pop3s", 995},   {"openvpn", 1194},     {"l2tp", 1701},
+        {"pptp", 1723},        {"radius", 1812}, {"radius-acct", 1813}, {"nfs", 2049},
+        {"ipsec-nat-t", 4500}, {"sip", 5060},    {"sips", 5061},        {"wireguard", 51820},
 };
 
 template <std::size_t N>
@@ -129,8 +128,7 @@ Result<std::uint16_t> parse_port(std::string_view s, std::string* why) {
     if (auto named = service_port(s)) {
         return *named;
     }
-    return bad(why, "traffic selector: bad port",
-               fmt::format("unknown port or service '{}'", s));
+    return bad(why, "traffic selector: bad port", fmt::format("unknown port or service '{}'", s));
 }
 
 Result<std::uint8_t> parse_protocol(std::string_view proto, std::string* why) {

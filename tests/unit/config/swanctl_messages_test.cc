@@ -68,7 +68,8 @@ std::string conn(std::string_view conn_key, std::string_view child_key = "",
            std::string(secrets);
 }
 
-const char* const kSecret = "secrets {\n  ike-1 {\n    id-1 = a.test\n    secret = s3cret\n  }\n}\n";
+const char* const kSecret =
+        "secrets {\n  ike-1 {\n    id-1 = a.test\n    secret = s3cret\n  }\n}\n";
 
 TEST(SwanctlMessages, AnUnknownProposalKeywordIsNamedWithItsProposal) {
     EXPECT_THAT(load(conn("proposals = aes256-foo", "", kSecret)).errors,
@@ -87,8 +88,8 @@ TEST(SwanctlMessages, AnUnknownProposalKeywordIsNamedWithItsProposal) {
 
 TEST(SwanctlMessages, DynamicSelectorsTakeAProtocolAndPort) {
     // strongSwan's L2TP/IPsec transport selectors.
-    const Loaded l = load(
-            conn("", "local_ts = dynamic[udp/l2tp]\n        remote_ts = dynamic[udp/%any]", kSecret));
+    const Loaded l = load(conn(
+            "", "local_ts = dynamic[udp/l2tp]\n        remote_ts = dynamic[udp/%any]", kSecret));
     ASSERT_THAT(l.errors, IsEmpty());
     ASSERT_EQ(l.config.connections.size(), 1U);
     const ike::ChildConfig& c = l.config.connections[0].children[0];
@@ -110,7 +111,8 @@ TEST(SwanctlMessages, ABadSelectorSaysWhatIsWrong) {
     const std::string at = "swanctl.conf:14: connections.c.children.net.local_ts: ";
     EXPECT_EQ(error("dynamc[udp]"),
               at + "'dynamc[udp]': 'dynamc' is not an IPv4 or IPv6 address, nor 'dynamic'");
-    EXPECT_EQ(error("10.0.0.0/24[udpp/53]"), at + "'10.0.0.0/24[udpp/53]': unknown protocol 'udpp'");
+    EXPECT_EQ(error("10.0.0.0/24[udpp/53]"),
+              at + "'10.0.0.0/24[udpp/53]': unknown protocol 'udpp'");
     EXPECT_EQ(error("10.0.0.0/24[udp/no-such-service]"),
               at + "'10.0.0.0/24[udp/no-such-service]': unknown port or service "
                    "'no-such-service'");
@@ -126,11 +128,11 @@ TEST(SwanctlMessages, CheckWarnsAboutAPskConnectionWithoutAMatchingSecret) {
     EXPECT_THAT(load(conn("")).warnings,
                 ElementsAre("swanctl.conf:2: connection 'c' uses auth = psk but no secret "
                             "matches ids 'a.test' - 'b.test'"));
-    EXPECT_THAT(load(conn("", "",
-                          "secrets {\n  ike-1 {\n    id-1 = x.test\n    secret = s\n  }\n}\n"))
-                        .warnings,
-                ElementsAre("swanctl.conf:2: connection 'c' uses auth = psk but no secret "
-                            "matches ids 'a.test' - 'b.test'"));
+    EXPECT_THAT(
+            load(conn("", "", "secrets {\n  ike-1 {\n    id-1 = x.test\n    secret = s\n  }\n}\n"))
+                    .warnings,
+            ElementsAre("swanctl.conf:2: connection 'c' uses auth = psk but no secret "
+                        "matches ids 'a.test' - 'b.test'"));
     // A secret for either identity, or for none, matches (as at run time).
     EXPECT_THAT(load(conn("", "", kSecret)).warnings, IsEmpty());
     EXPECT_THAT(load(conn("", "", "secrets {\n  ike-1 {\n    secret = s\n  }\n}\n")).warnings,
