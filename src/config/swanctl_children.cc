@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <optional>
 
+#include <fmt/format.h>
+
 #include "config/swanctl.h"
 #include "config/swanctl_values.h"
 #include "ike/proposal.h"
@@ -37,7 +39,7 @@ Handler selectors(Reporter& r, std::vector<ike::TrafficSelector>& out) {
             std::string why;
             auto t = ike::TrafficSelector::parse(item, &why);
             if (!t) {
-                r.error(s.pos, s.name, "'" + item + "': " + why);
+                r.error(s.pos, s.name, fmt::format("'{}': {}", item, why));
                 return;
             }
             out.push_back(*t);

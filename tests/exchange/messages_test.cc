@@ -1,5 +1,6 @@
 // What an operator reads when a set-up fails (issue 20): a wrong pre-shared key, proposals that
-// do not match, a wrong IDr, a missing shared key, and NAT faked to force UDP encapsulation.
+// do not match, a wrong IDr, a missing shared key, and NAT faked to force UDP encapsulation;
+// and strongSwan's dynamic[proto/port] selectors, which were refused before.
 // Here the log line is the behaviour under test, so these tests read the captured log; each
 // names both sides' lines in strongSwan's words.
 #include <fmt/format.h>
@@ -171,6 +172,23 @@ TEST_P(Messages, AnUnexpectedIdrFromTheResponderIsNamed) {
     expect_line(ini_name(), fmt::format("IDr '{}' does not match the expected 'b.test', sending "
                                         "AUTHENTICATION_FAILED",
                                         res_id()));
+}
+
+TEST_P(Messages, DynamicSelectorsWithProtocolAndPortNegotiateTheAddresses) {
+    // swanctl.conf's "dynamic[udp/l2tp]" on both sides (L2TP/IPsec): each side's own address
+    // with the protocol and port.
+    for (ike::PeerConfig* c : {&cfg.a, &cfg.b}) {
+        c->children[0].local_ts = {*ike::TrafficSelector::parse("dynamic[udp/l2tp]")};
+        c->children[0].remote_ts = {*ike::TrafficSelector::parse("dynamic[udp/%any]")};
+    }
+    load_psk();
+    initiate();
+    ASSERT_TRUE(up());
+    const auto& child = *only_sa(ini()).children().front();
+    EXPECT_EQ(ike::to_string(child.local_ts), fmt::format("{}/32[udp/1701]", ini_id()));
+    // The responder narrowed the initiator's any port to its own 1701 (RFC 7296 §2.9).
+    EXPECT_EQ(ike::to_string(child.remote_ts), fmt::format("{}/32[udp/1701]", res_id()));
+    expect_consistent();
 }
 
 INSTANTIATE_TEST_SUITE_P(Roles, Messages, ::testing::Bool(), role_name);
