@@ -94,6 +94,26 @@ Error bad(std::string* why, const char* detail, std::string text) {
     return make_error(Errc::kConfig, detail);
 }
 
+/// The transform types a proposal of its protocol must have.
+Status check_complete(const Proposal& p, bool aead, std::string_view text, std::string* why) {
+    const bool ike = p.protocol == wire::ProtocolId::kIke;
+    if (ike && !has_type(p, TransformType::kPrf)) {
+        return bad(why, "proposal: no PRF in an IKE proposal",
+                   fmt::format("'{}' has no PRF (an IKE proposal needs one)", text));
+    }
+    if (!aead && !has_type(p, TransformType::kInteg)) {
+        return bad(why, "proposal: no integrity algorithm",
+                   fmt::format("'{}' has no integrity algorithm (needed without an AEAD cipher)",
+                               text));
+    }
+    if (ike && !has_type(p, TransformType::kKe)) {
+        return bad(
+                why, "proposal: no key exchange method in an IKE proposal",
+                fmt::format("'{}' has no key exchange method (an IKE proposal needs one)", text));
+    }
+    return ok();
+}
+
 Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std::uint8_t number,
                            std::string* why) {
     Proposal p{number, protocol, {}, {}};
@@ -148,32 +168,9 @@ Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std
             p.transforms.push_back(transform(TransformType::kInteg, i, 0));
         }
     }
-    if (protocol == wire::ProtocolId::kIke) {
-        if (!has_type(p, TransformType::kPrf)) {
-            return bad(why, "proposal: no PRF in an IKE proposal",
-                       fmt::format("'{}' has no PRF (an IKE proposal needs one)", text));
-        }
-        if (!aead && !has_type(p, TransformType::kInteg)) {
-            return bad(why, "proposal: no integrity algorithm",
-                       fmt::format("'{}' has no integrity algorithm (needed without an AEAD "
-                                   "cipher)",
-                                   text));
-        }
-        if (!has_type(p, TransformType::kKe)) {
-            return bad(why, "proposal: no key exchange method in an IKE proposal",
-                       fmt::format("'{}' has no key exchange method (an IKE proposal needs one)",
-                                   text));
-        }
-    } else {
-        if (!aead && !has_type(p, TransformType::kInteg)) {
-            return bad(why, "proposal: no integrity algorithm",
-                       fmt::format("'{}' has no integrity algorithm (needed without an AEAD "
-                                   "cipher)",
-                                   text));
-        }
-        if (!has_type(p, TransformType::kEsn)) {
-            p.transforms.push_back(transform(TransformType::kEsn, esn::kNoEsn, 0));
-        }
+    IKEPLEX_TRY(check_complete(p, aead, text, why));
+    if (protocol == wire::ProtocolId::kEsp && !has_type(p, TransformType::kEsn)) {
+        p.transforms.push_back(transform(TransformType::kEsn, esn::kNoEsn, 0));
     }
     // Order transforms by type (ENCR, PRF, INTEG, KE, ESN) as peers do.
     std::stable_sort(p.transforms.begin(), p.transforms.end(),

@@ -45,8 +45,8 @@ struct TrafficSelector {
     /// strongSwan's notation: "10.99.1.0/24", "10.0.0.1..10.0.0.9", "...[tcp/443]".
     [[nodiscard]] std::string to_string() const;
 
-    auto operator<=>(const TrafficSelector&) const =
-            default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 misreads defaulted <=>
+    // NOLINTNEXTLINE(modernize-use-nullptr,readability-implicit-bool-conversion): false positive
+    auto operator<=>(const TrafficSelector&) const = default;
 };
 
 /// Configured selectors with every dynamic one given `address` (left out if `address` is

@@ -68,7 +68,7 @@ std::string conn(std::string_view conn_key, std::string_view child_key = "",
            std::string(secrets);
 }
 
-const char* const kSecret =
+constexpr std::string_view kSecret =
         "secrets {\n  ike-1 {\n    id-1 = a.test\n    secret = s3cret\n  }\n}\n";
 
 TEST(SwanctlMessages, AnUnknownProposalKeywordIsNamedWithItsProposal) {
