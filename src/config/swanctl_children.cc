@@ -44,7 +44,10 @@ Handler selectors(Reporter& r, std::vector<ike::TrafficSelector>& out) {
             }
             out.push_back(*t);
         }
-        if (out.size() == 1 && out.front() == ike::TrafficSelector{.dynamic = true}) {
+        const auto plain_dynamic = [](const ike::TrafficSelector& t) {
+            return t.dynamic && t.protocol == 0 && t.start_port == 0 && t.end_port == 65535;
+        };
+        if (out.size() == 1 && plain_dynamic(out.front())) {
             out.clear();  // plain "dynamic": the default
         }
     };
