@@ -59,6 +59,7 @@ int check_swanctl(const std::string& path, const std::string& used_config,
         // The kernel's per-CPU support is only known at start (the xfrm probe): assumed here.
         config::check_backend(c, backend, true, loaded->positions, f);
     }
+    config::check_secrets(*loaded, f);
     print_findings(f, stdout);
     const auto& cr = loaded->credentials;
     std::printf(

@@ -2,6 +2,9 @@
 #include "config/swanctl.h"
 
 #include <filesystem>
+#include <optional>
+
+#include <fmt/format.h>
 
 #include "config/swanctl_values.h"
 
@@ -191,6 +194,7 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
                 if (auto c = map_connection(conn, dirs, out.credentials, findings, fs)) {
                     out.connections.push_back(std::move(*c));
                     positions.push_back(conn.pos);
+                    out.positions["connections." + conn.name] = conn.pos;
                     if (const Section* kids = conn.find_section("children")) {
                         for (const Section& kid : kids->sections) {
                             out.positions["connections." + conn.name + ".children." + kid.name] =
@@ -225,6 +229,57 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
         }
     }
     return out;
+}
+
+namespace {
+
+/// The identity a side of a connection uses at run time, if the configuration fixes it: the
+/// configured one, else (unset) the address when exactly one is configured; nullopt for %any
+/// or an address only known at run time.
+std::optional<ike::Identity> fixed_identity(const ike::Identity& id,
+                                            const std::vector<IpAddress>& addrs) {
+    if (id.any) {
+        return std::nullopt;
+    }
+    if (!id.data.empty()) {
+        return id;
+    }
+    if (addrs.size() == 1) {
+        return ike::Identity::from_address(addrs.front());
+    }
+    return std::nullopt;
+}
+
+/// Whether a shared key can be found for the connection's identities at run time
+/// (ike::Credentials::find_psk: a secret listing either identity, or one listing none). A
+/// side whose identity is only known at run time might match any secret.
+bool psk_can_match(const ike::Credentials& creds, const std::optional<ike::Identity>& local,
+                   const std::optional<ike::Identity>& remote) {
+    if (!local || !remote) {
+        return !creds.psks.empty();
+    }
+    return creds.find_psk(*local, *remote) != nullptr;
+}
+
+}  // namespace
+
+void check_secrets(const SwanctlConfig& config, Findings& findings) {
+    for (const ike::PeerConfig& c : config.connections) {
+        if (c.local.kind != ike::AuthKind::kPsk && c.remote.kind != ike::AuthKind::kPsk) {
+            continue;
+        }
+        const auto local = fixed_identity(c.local.id, c.local_addrs);
+        const auto remote = fixed_identity(c.remote.id, c.remote_addrs);
+        if (psk_can_match(config.credentials, local, remote)) {
+            continue;
+        }
+        const auto pos = config.positions.find("connections." + c.name);
+        findings.warnings.push_back(Diagnostic{
+                pos != config.positions.end() ? pos->second : SourcePos{},
+                fmt::format("connection '{}' uses auth = psk but no secret matches ids '{}' - '{}'",
+                            c.name, local ? local->to_string() : "%any",
+                            remote ? remote->to_string() : "%any")});
+    }
 }
 
 Result<SwanctlConfig> load_swanctl_file(const std::string& path, Findings& findings,

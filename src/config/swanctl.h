@@ -42,8 +42,9 @@ struct SwanctlConfig {
     ike::Credentials credentials;
     /// The `authorities` that loaded (their CAs are in `credentials` too).
     std::vector<Authority> authorities;
-    /// Where each mapped child's section opens: "connections.<conn>.children.<child>" ->
-    /// file:line (for findings made later, e.g. the backend's: check_backend()).
+    /// Where each mapped connection's and child's section opens: "connections.<conn>" and
+    /// "connections.<conn>.children.<child>" -> file:line (for findings made later, e.g. the
+    /// backend's: check_backend(), check_secrets()).
     std::map<std::string, SourcePos> positions;
 };
 
@@ -71,6 +72,11 @@ Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs
 
 /// One `secrets.ike*` section: a shared key and the identities it belongs to.
 Result<ike::Credentials::Psk> map_ike_secret(const Section& secret, Findings& findings);
+
+/// Findings that need the whole file (connections and secrets), for `ikeplexd --check`: a
+/// connection with `auth = psk` for which no secret matches its identities (strongSwan fails
+/// at run time with "no shared key found for 'A' - 'B'") is a warning at the connection.
+void check_secrets(const SwanctlConfig& config, Findings& findings);
 
 /// strongSwan durations: "90" (seconds), "90s", "15m", "4h", "2d".
 std::optional<ike::Duration> parse_duration(std::string_view text);

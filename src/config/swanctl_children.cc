@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <optional>
 
+#include <fmt/format.h>
+
 #include "config/swanctl.h"
 #include "config/swanctl_values.h"
 #include "ike/proposal.h"
@@ -28,21 +30,25 @@ struct Limits {
     Limit<std::uint64_t> packets;
 };
 
-/// local_ts / remote_ts: a list of selectors; "dynamic" (or nothing) is the peer's address.
+/// local_ts / remote_ts: a list of selectors; "dynamic" (or nothing) is the IKE SA's own or
+/// the peer's address, "dynamic[udp/1701]" that address with a protocol and port.
 Handler selectors(Reporter& r, std::vector<ike::TrafficSelector>& out) {
     return [&r, &out](std::string_view v, const Setting& s) {
         out.clear();
         for (const std::string& item : split_list(v)) {
-            if (item == "dynamic") {
-                out.clear();
-                return;
-            }
-            auto t = ike::TrafficSelector::parse(item);
+            std::string why;
+            auto t = ike::TrafficSelector::parse(item, &why);
             if (!t) {
-                r.error(s.pos, s.name, "'" + item + "': " + t.error().detail);
+                r.error(s.pos, s.name, fmt::format("'{}': {}", item, why));
                 return;
             }
             out.push_back(*t);
+        }
+        const auto plain_dynamic = [](const ike::TrafficSelector& t) {
+            return t.dynamic && t.protocol == 0 && t.start_port == 0 && t.end_port == 65535;
+        };
+        if (out.size() == 1 && plain_dynamic(out.front())) {
+            out.clear();  // plain "dynamic": the default
         }
     };
 }

@@ -142,9 +142,10 @@ Handler proposals(Reporter& r, std::vector<wire::Proposal>& out, wire::ProtocolI
         for (const std::string& item : split_list(text)) {
             expanded += (expanded.empty() ? "" : ",") + (item == "default" ? def : item);
         }
-        auto parsed = ike::parse_proposals(expanded, protocol);
+        std::string why;
+        auto parsed = ike::parse_proposals(expanded, protocol, &why);
         if (!parsed) {
-            r.error(s.pos, s.name, parsed.error().detail);
+            r.error(s.pos, s.name, why);
             return;
         }
         out = std::move(*parsed);

@@ -32,11 +32,12 @@ std::optional<Spi> spi_of(const Bytes& b) {
                (std::uint32_t{b[2]} << 8U) | b[3]);
 }
 
-/// The configured selectors, or the SA's address when none are configured.
+/// The configured selectors ("dynamic" ones with the SA's address), or the SA's address when
+/// none are configured.
 std::vector<TrafficSelector> config_ts(const std::vector<TrafficSelector>& configured,
                                        const Endpoint& e) {
     if (!configured.empty()) {
-        return configured;
+        return resolve_dynamic(configured, e.address);
     }
     return {TrafficSelector{e.address, e.address, 0, 0, 65535}};
 }
@@ -47,6 +48,15 @@ bool within(std::span<const TrafficSelector> got, std::span<const TrafficSelecto
         return std::any_of(offered.begin(), offered.end(),
                            [&](const TrafficSelector& o) { return o.contains(g); });
     });
+}
+
+/// Why the peer refused our Child SA: its error, and for NO_PROPOSAL_CHOSEN what we offered.
+std::string refused_because(const wire::NotifyPayload& err, const ChildOffer& offer) {
+    if (err.type == NotifyType::kNoProposalChosen) {
+        return "peer answered NO_PROPOSAL_CHOSEN: it accepts none of our proposals: " +
+               describe(offer.proposals);
+    }
+    return "peer answered " + wire::to_string(err.type);
 }
 
 }  // namespace
@@ -126,7 +136,7 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
         return 0;
     };
     if (const auto* err = first_error(response)) {
-        return fail("peer answered " + wire::to_string(err->type));
+        return fail(refused_because(*err, offer));
     }
     const ChildPayloads cp = child_payloads(response);
     if (cp.sa == nullptr || cp.tsi == nullptr || cp.tsr == nullptr ||
@@ -299,6 +309,48 @@ void log_joined(const IkeSa& sa, const ChildSa& c, ByteView our_id,
             identifier_text(our_id), identifier_text(info->data));
 }
 
+/// Why a Child SA request gets NO_PROPOSAL_CHOSEN, in strongSwan's words. In IKE_AUTH the KE
+/// methods of our proposals take no part, so they are not shown.
+void log_no_proposal(const IkeSa& sa, const ChildConfig& child,
+                     std::span<const wire::Proposal> received, bool ignore_ke) {
+    std::vector<wire::Proposal> configured;
+    for (const wire::Proposal& p : child.esp_proposals) {
+        configured.push_back(ignore_ke ? without_ke(p) : p);
+    }
+    IKE_LOG(info, sa, "received proposals: {}", describe(received));
+    IKE_LOG(info, sa, "configured proposals: {}", describe(configured));
+    IKE_LOG(info, sa, "no matching proposal found for CHILD_SA {}, sending NO_PROPOSAL_CHOSEN",
+            child.name);
+}
+
+/// The responder's choice for a Child SA request: the proposal (with the peer's SPI) and its
+/// algorithms; nothing for NO_PROPOSAL_CHOSEN (the log says why).
+struct Choice {
+    wire::Proposal proposal;
+    Spi spi_out;
+    ChildAlgorithms algorithms;
+};
+
+std::optional<Choice> choose_proposal(IkeSa& sa, const ChildConfig& child, const ChildPayloads& cp,
+                                      bool ignore_ke) {
+    auto chosen = select_proposal(cp.sa->proposals, child.esp_proposals, ignore_ke);
+    if (!chosen) {
+        log_no_proposal(sa, child, cp.sa->proposals, ignore_ke);
+        return std::nullopt;
+    }
+    const auto spi_out = spi_of(chosen->spi);
+    auto algorithms = child_algorithms(sa.services().registry, *chosen);
+    if (!spi_out || !algorithms) {
+        return std::nullopt;
+    }
+    // The peer's SPI of another Child SA would be a second outbound SA under one SPI.
+    if (sa.child_by_spi_out(*spi_out) != nullptr) {
+        IKE_LOG(info, sa, "peer's SPI {} for CHILD_SA {} is already in use", *spi_out, child.name);
+        return std::nullopt;
+    }
+    return Choice{std::move(*chosen), *spi_out, *algorithms};
+}
+
 /// The response's payloads for an accepted Child SA, in strongSwan's order.
 std::vector<Payload> child_response(const ChildRequest& req, const wire::Proposal& answer,
                                     const crypto::KeyExchange* ke, const ChildMatch& m,
@@ -346,25 +398,15 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     if (auto refusal = binding_refusal(sa, binding)) {
         return std::move(*refusal);
     }
-    auto chosen = select_proposal(cp.sa->proposals, child->esp_proposals, req.ignore_ke);
-    if (!chosen) {
-        IKE_LOG(info, sa, "no acceptable ESP proposal for CHILD_SA {}", child->name);
+    auto choice = choose_proposal(sa, *child, cp, req.ignore_ke);
+    if (!choice) {
         return error_response(NotifyType::kNoProposalChosen);
     }
-    const auto spi_out = spi_of(chosen->spi);
-    auto algorithms = child_algorithms(sa.services().registry, *chosen);
-    if (!spi_out || !algorithms) {
-        return error_response(NotifyType::kNoProposalChosen);
-    }
-    // The peer's SPI of another Child SA would be a second outbound SA under one SPI.
-    if (sa.child_by_spi_out(*spi_out) != nullptr) {
-        IKE_LOG(info, sa, "peer's SPI {} for CHILD_SA {} is already in use", *spi_out, child->name);
-        return error_response(NotifyType::kNoProposalChosen);
-    }
+    const ChildAlgorithms& algorithms = choice->algorithms;
     ByteView g_ir = req.g_ir;
     Pfs pfs;
-    if (!req.ignore_ke && algorithms->ke != 0) {
-        pfs = responder_pfs(sa, cp, algorithms->ke);
+    if (!req.ignore_ke && algorithms.ke != 0) {
+        pfs = responder_pfs(sa, cp, algorithms.ke);
         if (pfs.error) {
             return std::move(*pfs.error);
         }
@@ -376,13 +418,13 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     const bool transport = child->mode == Mode::kTransport &&
                            has_notify(req.payloads, NotifyType::kUseTransportMode);
     auto keys = crypto::derive_child_keys(sa.crypto()->prf, sa.crypto()->sk_d.view(), g_ir, *req.ni,
-                                          *req.nr, algorithms->encr_key_size(),
-                                          algorithms->integ_key_size());
+                                          *req.nr, algorithms.encr_key_size(),
+                                          algorithms.integ_key_size());
     if (!keys) {
         sa.services().spis.release(spi_in);
         return error_response(NotifyType::kNoProposalChosen);
     }
-    wire::Proposal answer = *chosen;
+    wire::Proposal answer = choice->proposal;
     answer.spi = spi_bytes(spi_in);
 
     auto c = std::make_unique<ChildSa>();
@@ -390,12 +432,12 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     c->config = child;
     c->reqid = sa.registry().reqid_for(*sa.config(), *child);
     c->spi_in = spi_in;
-    c->spi_out = *spi_out;
+    c->spi_out = choice->spi_out;
     c->mode = transport ? Mode::kTransport : Mode::kTunnel;
     c->local_ts = m.narrowed_r;
     c->remote_ts = m.narrowed_i;
     c->proposal = answer;
-    c->algorithms = *algorithms;
+    c->algorithms = algorithms;
     c->resource = resource;
     c->group_member = req.rekeyed != nullptr ? req.rekeyed->group_member : binding.member;
     c->member_info = req.rekeyed != nullptr ? req.rekeyed->member_info : binding.info;

@@ -4,6 +4,7 @@
 //   HDR, SK {IDi, [CERT,] [CERTREQ,] [IDr,] AUTH, [N(INITIAL_CONTACT),] SAi2, TSi, TSr}  -->
 //                               <--  HDR, SK {IDr, [CERT,] AUTH, SAr2, TSi, TSr}
 #include <algorithm>
+#include <string>
 
 #include "crypto/algorithm_ids.h"
 #include "crypto/hash.h"
@@ -33,11 +34,31 @@ Result<Bytes> signed_octets(IkeSa& sa, bool of_initiator, const wire::IdPayload&
     return auth_octets(sa.crypto()->prf, message, nonce, sk_p.view(), id_payload_body(id));
 }
 
-Identity local_identity(const IkeSa& sa) {
-    const PeerConfig& cfg = *sa.config();
+/// Our identity under connection `cfg`: the configured one, else our address.
+Identity local_identity_of(const IkeSa& sa, const PeerConfig& cfg) {
     return cfg.local.id.any || cfg.local.id.data.empty()
                    ? Identity::from_address(sa.local().address)
                    : cfg.local.id;
+}
+
+Identity local_identity(const IkeSa& sa) {
+    return local_identity_of(sa, *sa.config());
+}
+
+/// strongSwan's names of the authentication methods in its log.
+const char* method_name(AuthKind k) {
+    return k == AuthKind::kPsk ? "pre-shared key" : "public key";
+}
+
+std::string method_name(wire::AuthMethod m) {
+    switch (m) {
+        case wire::AuthMethod::kSharedKeyMic:
+            return "pre-shared key";
+        case wire::AuthMethod::kDigitalSignature:
+            return "digital signature";
+        default:
+            return wire::to_string(m);
+    }
 }
 
 /// Our AUTH (and, with certificates, CERT) payloads.
@@ -49,7 +70,9 @@ Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<Payload>& o
         const SecretBytes* psk =
                 creds.find_psk(sa.local_id(), cfg.remote.id.any ? sa.remote_id() : cfg.remote.id);
         if (psk == nullptr) {
-            return make_error(Errc::kConfig, "no shared key found for the identities");
+            IKE_LOG(info, sa, "no shared key found for '{}' - '{}'", sa.local_id().to_string(),
+                    (cfg.remote.id.any ? sa.remote_id() : cfg.remote.id).to_string());
+            return make_error(Errc::kConfig, "no shared key found");
         }
         const SecretBytes mac = IKEPLEX_TRY(psk_auth(sa.crypto()->prf, psk->view(), octets));
         out.push_back(wire::make_payload(wire::AuthPayload{
@@ -89,21 +112,33 @@ Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
     const Identity peer_id = Identity::from_payload(id);
     const Error failed = wire::error_with_notify(Errc::kAuthFailed, "authentication failed",
                                                  NotifyType::kAuthenticationFailed);
+    if (auth.method != (cfg.remote.kind == AuthKind::kPsk ? wire::AuthMethod::kSharedKeyMic
+                                                          : wire::AuthMethod::kDigitalSignature)) {
+        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} '{}' authenticates with {}, but connection '{}' expects {}", sa.label(),
+                 peer_id.to_string(), method_name(auth.method), cfg.name,
+                 method_name(cfg.remote.kind));
+        return failed;
+    }
     if (cfg.remote.kind == AuthKind::kPsk) {
-        if (auth.method != wire::AuthMethod::kSharedKeyMic) {
+        // strongSwan's lines: which identities, that the key found for them gives another MAC.
+        const Identity me = local_identity(sa);
+        const SecretBytes* psk = creds.find_psk(me, peer_id);
+        if (psk == nullptr) {
+            PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+                     "{} no shared key found for '{}' - '{}'", sa.label(), me.to_string(),
+                     peer_id.to_string());
             return failed;
         }
-        const SecretBytes* psk = creds.find_psk(local_identity(sa), peer_id);
-        if (psk == nullptr ||
-            !psk_auth_verify(sa.crypto()->prf, psk->view(), octets, auth.data).value_or(false)) {
+        if (!psk_auth_verify(sa.crypto()->prf, psk->view(), octets, auth.data).value_or(false)) {
+            PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+                     "{} tried 1 shared key for '{}' - '{}', but MAC mismatched", sa.label(),
+                     me.to_string(), peer_id.to_string());
             return failed;
         }
         IKE_LOG(info, sa, "authentication of '{}' with pre-shared key successful",
                 peer_id.to_string());
         return ok();
-    }
-    if (auth.method != wire::AuthMethod::kDigitalSignature) {
-        return failed;
     }
     std::vector<crypto::Certificate> certs;
     for (const Payload& p : payloads) {
@@ -212,20 +247,34 @@ public:
         const auto* auth = find_payload<wire::AuthPayload>(resp, PayloadType::kAuth);
         if (idr == nullptr || auth == nullptr) {
             const auto* err = first_error(resp);
-            IKE_LOG(info, sa, "IKE_AUTH failed: peer answered {}",
-                    err != nullptr ? wire::to_string(err->type) : "nothing");
+            if (err != nullptr && err->type == NotifyType::kAuthenticationFailed) {
+                IKE_LOG(info, sa,
+                        "received AUTHENTICATION_FAILED notify error: the peer refused our "
+                        "authentication as '{}' with {} (expecting '{}'); check the identities, "
+                        "the auth method and the key on both sides",
+                        sa.local_id().to_string(), method_name(cfg.local.kind),
+                        cfg.remote.id.to_string());
+            } else {
+                IKE_LOG(info, sa, "IKE_AUTH failed: peer answered {}",
+                        err != nullptr ? wire::to_string(err->type) : "nothing");
+            }
             release(sa);
             sa.destroy("authentication failed", step);
             return Outcome::kDone;
         }
         sa.set_remote_id(Identity::from_payload(*idr));
         if (!cfg.remote.id.matches(sa.remote_id())) {
-            IKE_LOG(info, sa, "peer identity '{}' does not match '{}'", sa.remote_id().to_string(),
-                    cfg.remote.id.to_string());
+            IKE_LOG(info, sa,
+                    "IDr '{}' does not match the expected '{}', sending "
+                    "AUTHENTICATION_FAILED",
+                    sa.remote_id().to_string(), cfg.remote.id.to_string());
             reject(sa, "unexpected peer identity", step);
             return Outcome::kDone;
         }
         if (!verify_auth(sa, cfg, *idr, *auth, resp, step)) {
+            IKE_LOG(info, sa,
+                    "authentication of '{}' with {} failed, sending AUTHENTICATION_FAILED",
+                    sa.remote_id().to_string(), method_name(auth->method));
             reject(sa, "peer authentication failed", step);
             return Outcome::kDone;
         }
@@ -263,6 +312,53 @@ private:
     std::optional<ChildOffer> offer_;
 };
 
+/// Why connection `c` cannot authenticate a peer with identity `peer` asking for `idr` (may be
+/// null) by `method`; empty if it can.
+std::string refusal(const IkeSa& sa, const PeerConfig& c, const Identity& peer,
+                    const wire::IdPayload* idr, wire::AuthMethod method) {
+    if (!c.remote.id.matches(peer)) {
+        return fmt::format("IDi '{}' does not match the expected '{}'", peer.to_string(),
+                           c.remote.id.to_string());
+    }
+    if (idr != nullptr && !c.local.id.any) {
+        const Identity ours = local_identity_of(sa, c);
+        const Identity asked = Identity::from_payload(*idr);
+        if (!ours.matches(asked)) {
+            return fmt::format("IDr '{}' does not match the expected '{}'", asked.to_string(),
+                               ours.to_string());
+        }
+    }
+    if ((c.remote.kind == AuthKind::kPsk) != (method == wire::AuthMethod::kSharedKeyMic)) {
+        return fmt::format("the peer authenticates with {}, the connection expects {}",
+                           method_name(method), method_name(c.remote.kind));
+    }
+    return {};
+}
+
+/// The connection for IKE_AUTH: the first of those IKE_SA_INIT allowed whose identities and
+/// auth method fit; null (and why each one does not, in one rate-limited line) if none.
+ConfigPtr auth_config(IkeSa& sa, const Identity& peer, const wire::IdPayload* idr,
+                      wire::AuthMethod method, const Step& step) {
+    std::string why;
+    std::size_t refused = 0;
+    for (const ConfigPtr& c : sa.handshake().candidates) {
+        std::string no = refusal(sa, *c, peer, idr, method);
+        if (no.empty()) {
+            return c;
+        }
+        if (++refused <= 3) {  // a line of bounded length
+            why += fmt::format("{}connection '{}': {}", why.empty() ? "" : "; ", c->name, no);
+        }
+    }
+    if (refused > 3) {
+        why += fmt::format("; {} more", refused - 3);
+    }
+    PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+             "{} no connection matches peer '{}' ({}), sending AUTHENTICATION_FAILED", sa.label(),
+             peer.to_string(), why);
+    return nullptr;
+}
+
 }  // namespace
 
 ExchangePtr make_ike_auth(const ChildConfig* first_child, ResourceId resource) {
@@ -277,28 +373,17 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
     const auto* idr = find_payload<wire::IdPayload>(request, PayloadType::kIdr);
     const auto* auth = find_payload<wire::AuthPayload>(request, PayloadType::kAuth);
     const Identity peer = Identity::from_payload(*idi);
-    // The connection: one IKE_SA_INIT allowed whose identities and auth method fit.
-    ConfigPtr cfg;
-    for (const ConfigPtr& c : sa.handshake().candidates) {
-        const bool id_ok =
-                c->remote.id.matches(peer) && (idr == nullptr || c->local.id.any ||
-                                               c->local.id.matches(Identity::from_payload(*idr)));
-        const bool method_ok = (c->remote.kind == AuthKind::kPsk) ==
-                               (auth->method == wire::AuthMethod::kSharedKeyMic);
-        if (id_ok && method_ok) {
-            cfg = c;
-            break;
-        }
-    }
+    const ConfigPtr cfg = auth_config(sa, peer, idr, auth->method, step);
     if (cfg == nullptr) {
-        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
-                 "{} no connection matches peer identity '{}'", sa.label(), peer.to_string());
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
     sa.set_config(cfg);
     sa.set_remote_id(peer);
     sa.set_local_id(local_identity(sa));
     if (!verify_auth(sa, *cfg, *idi, *auth, request, step)) {
+        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} authentication of '{}' with {} failed, sending AUTHENTICATION_FAILED",
+                 sa.label(), peer.to_string(), method_name(auth->method));
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
     std::vector<Payload> out;

@@ -67,10 +67,45 @@ Status append_natd(const crypto::Registry& r, IkeSpi spi_i, IkeSpi spi_r, const 
     return ok();
 }
 
+/// Whether this side fakes its NAT_DETECTION_SOURCE_IP (strongSwan's `encap = yes`;
+/// ikeplexd's userspace data plane with `raw_esp = no`): the peer then sees a NAT and both
+/// sides encapsulate ESP in UDP.
+bool fakes_nat(const IkeSa& sa) {
+    return sa.services().settings.force_encap ||
+           (sa.config() != nullptr && sa.config()->force_encap);
+}
+
+/// The NAT lines: strongSwan's wording, and "faking NAT" rather than a NAT that is not there.
+/// A peer that fakes a NAT to force UDP encapsulation looks exactly like one behind a NAT;
+/// when we fake one too (two ikeplexd with `raw_esp = no`), the line says it may be either. The
+/// responder's lines go through the rate limit (anyone can send IKE_SA_INIT).
+void log_nat(IkeSa& sa, bool here, bool there, const Step& step) {
+    const bool fake = fakes_nat(sa);
+    const auto line = [&](const char* text) {
+        if (sa.is_original_initiator()) {
+            IKE_LOG(info, sa, "{}", text);
+        } else {
+            PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke, "{} {}",
+                     sa.label(), text);
+        }
+    };
+    if (fake) {
+        line("faking NAT situation to enforce UDP encapsulation");
+    }
+    if (here) {
+        line("local host is behind NAT, sending keep alives");
+    }
+    if (there && !fake) {
+        line("remote host is behind NAT");
+    } else if (there) {
+        line("remote host fakes a NAT situation or is behind NAT");
+    }
+}
+
 /// RFC 7296 §2.23: a NAT is in front of us if the peer's hash of our address differs from
 /// ours, in front of the peer if its source hashes all differ from its address. The hashes
 /// cover the SPIs as the message carried them (SPIr is zero in the request).
-void detect_nat(IkeSa& sa, std::span<const Payload> ps, IkeSpi spi_r) {
+void detect_nat(IkeSa& sa, std::span<const Payload> ps, IkeSpi spi_r, const Step& step) {
     const crypto::Registry& r = sa.services().registry;
     bool saw_src = false;
     bool src_match = false;
@@ -93,13 +128,8 @@ void detect_nat(IkeSa& sa, std::span<const Payload> ps, IkeSpi spi_r) {
     }
     if (saw_src && saw_dst) {
         sa.set_nat(!dst_match, !src_match);
-        if (!dst_match) {
-            IKE_LOG(info, sa, "local host is behind NAT, sending keep alives");
-        }
-        if (!src_match) {
-            IKE_LOG(info, sa, "remote host is behind NAT");
-        }
     }
+    log_nat(sa, saw_src && saw_dst && !dst_match, saw_src && saw_dst && !src_match, step);
 }
 
 /// Moves the IKE SA to port 4500 when a NAT is in the way (RFC 7296 §2.23).
@@ -153,8 +183,7 @@ public:
                 group_, Bytes(hs.ke->public_value().begin(), hs.ke->public_value().end())}));
         out.push_back(wire::make_payload(wire::NoncePayload{hs.ni}));
         IKEPLEX_TRY(append_natd(sa.services().registry, sa.spi_i(), IkeSpi(0), sa.local(),
-                                sa.remote(), cfg.force_encap || sa.services().settings.force_encap,
-                                sa.services().random, out));
+                                sa.remote(), fakes_nat(sa), sa.services().random, out));
         if (cfg.fragmentation) {
             out.push_back(wire::make_notify(NotifyType::kIkev2FragmentationSupported));
         }
@@ -193,7 +222,15 @@ public:
             return Outcome::kResend;
         }
         if (const auto* err = first_error(resp)) {
-            IKE_LOG(info, sa, "IKE_SA_INIT failed: peer answered {}", wire::to_string(err->type));
+            if (err->type == NotifyType::kNoProposalChosen) {
+                IKE_LOG(info, sa,
+                        "received NO_PROPOSAL_CHOSEN notify error: the peer accepts none of our "
+                        "proposals: {}",
+                        describe(cfg.ike_proposals));
+            } else {
+                IKE_LOG(info, sa, "IKE_SA_INIT failed: peer answered {}",
+                        wire::to_string(err->type));
+            }
             sa.destroy(wire::to_string(err->type).c_str(), step);
             return Outcome::kDone;
         }
@@ -202,6 +239,8 @@ public:
         const auto* nr = find_payload<wire::NoncePayload>(resp, PayloadType::kNonce);
         if (sa_payload->proposals.size() != 1 ||
             !verify_chosen(sa_payload->proposals[0], cfg.ike_proposals) || h.spi_r.value() == 0) {
+            IKE_LOG(info, sa, "the peer selected {}, which is not one of our proposals: {}",
+                    describe(sa_payload->proposals), describe(cfg.ike_proposals));
             sa.destroy("peer chose an unacceptable IKE proposal", step);
             return Outcome::kDone;
         }
@@ -213,7 +252,7 @@ public:
         Handshake& hs = sa.handshake();
         sa.set_spis(sa.spi_i(), h.spi_r);
         hs.nr = nr->data;
-        detect_nat(sa, resp, h.spi_r);
+        detect_nat(sa, resp, h.spi_r, step);
         sa.set_peer_fragmentation(has_notify(resp, NotifyType::kIkev2FragmentationSupported));
         hs.peer_hashes = parse_hashes(find_notify(resp, NotifyType::kSignatureHashAlgorithms));
         auto g_ir = hs.ke->shared_secret(ke->data);
@@ -244,29 +283,65 @@ bool address_allowed(const std::vector<IpAddress>& allowed, const IpAddress& a) 
 }
 
 /// The connections for the addresses of an IKE_SA_INIT request that accept the first proposal
-/// one of them accepts, and that proposal.
-std::pair<std::vector<ConfigPtr>, std::optional<wire::Proposal>> candidates_for(
-        SaRegistry& registry, const InitRequest& req, const wire::SaPayload& offered) {
-    std::vector<ConfigPtr> candidates;
+/// one of them accepts, and that proposal; `by_address`: every connection for the addresses.
+struct Candidates {
+    std::vector<ConfigPtr> accepting;
     std::optional<wire::Proposal> chosen;
+    std::vector<ConfigPtr> by_address;
+};
+
+Candidates candidates_for(SaRegistry& registry, const InitRequest& req,
+                          const wire::SaPayload& offered) {
+    Candidates out;
     for (const ConfigPtr& shared : registry.configs().items()) {
         const PeerConfig& c = *shared;
         if (!address_allowed(c.local_addrs, req.local.address) ||
             !address_allowed(c.remote_addrs, req.remote.address)) {
             continue;
         }
+        out.by_address.push_back(shared);
         auto sel = select_proposal(offered.proposals, c.ike_proposals);
         if (!sel) {
             continue;
         }
-        if (!chosen) {
-            chosen = *sel;
+        if (!out.chosen) {
+            out.chosen = *sel;
         }
-        if (select_proposal(std::span<const wire::Proposal>(&*chosen, 1), c.ike_proposals)) {
-            candidates.push_back(shared);
+        if (select_proposal(std::span<const wire::Proposal>(&*out.chosen, 1), c.ike_proposals)) {
+            out.accepting.push_back(shared);
         }
     }
-    return {std::move(candidates), std::move(chosen)};
+    return out;
+}
+
+/// Why an IKE_SA_INIT request gets NO_PROPOSAL_CHOSEN, as strongSwan says it: no connection
+/// for its addresses, or the proposals received and configured (rate-limited: anyone can send
+/// these).
+void log_no_proposal(Services& services, const Step& step, const InitRequest& req,
+                     const wire::SaPayload& offered, const Candidates& c) {
+    if (c.by_address.empty()) {
+        PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kCfg,
+                 "no IKE config found for {}...{}, sending NO_PROPOSAL_CHOSEN", req.local.address,
+                 req.remote.address);
+        return;
+    }
+    std::vector<wire::Proposal> configured;
+    for (const ConfigPtr& conn : c.by_address) {
+        for (const wire::Proposal& p : conn->ike_proposals) {
+            const bool seen = std::any_of(configured.begin(), configured.end(), [&](const auto& q) {
+                return q.transforms == p.transforms;
+            });
+            if (!seen) {
+                configured.push_back(p);
+            }
+        }
+    }
+    PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kCfg, "{} received proposals: {}",
+             req.remote, describe(offered.proposals));
+    PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kCfg, "{} configured proposals: {}",
+             req.remote, describe(configured));
+    PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kIke,
+             "{} no matching proposal found, sending NO_PROPOSAL_CHOSEN", req.remote);
 }
 
 /// The IKE_SA_INIT response: SA, KE, Nr, NAT detection, [CERTREQ], [FRAG_SUP], HASH_ALG; no
@@ -283,7 +358,7 @@ wire::Message init_response(Services& services, const InitRequest& req, IkeSa& n
             own_ke.info().id, Bytes(own_ke.public_value().begin(), own_ke.public_value().end())}));
     resp.payloads.push_back(wire::make_payload(wire::NoncePayload{new_sa.handshake().nr}));
     if (!append_natd(services.registry, new_sa.spi_i(), new_sa.spi_r(), req.local, req.remote,
-                     services.settings.force_encap, services.random, resp.payloads)) {
+                     fakes_nat(new_sa), services.random, resp.payloads)) {
         return wire::Message{resp.header, {}};
     }
     // CERTREQ when a certificate is expected from the initiator (RFC 7296 §3.7).
@@ -342,12 +417,13 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     const auto* sa_payload = find_payload<wire::SaPayload>(ps, PayloadType::kSa);
     const auto* ke = find_payload<wire::KePayload>(ps, PayloadType::kKe);
     const auto* ni = find_payload<wire::NoncePayload>(ps, PayloadType::kNonce);
-    auto [candidates, chosen] = candidates_for(registry, req, *sa_payload);
-    if (!chosen) {
-        PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kIke,
-                 "{} no IKE config or proposal matches IKE_SA_INIT from {}", req.local, req.remote);
+    Candidates found = candidates_for(registry, req, *sa_payload);
+    if (!found.chosen) {
+        log_no_proposal(services, step, req, *sa_payload, found);
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
+    const std::vector<ConfigPtr>& candidates = found.accepting;
+    const wire::Proposal* chosen = &*found.chosen;
     auto algorithms = ike_algorithms(services.registry, *chosen);
     if (!algorithms) {
         return reply_error(NotifyType::kNoProposalChosen, {});
@@ -384,7 +460,7 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     if (!keys || !sa->set_crypto(*algorithms, std::move(*keys))) {
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
-    detect_nat(*sa, ps, IkeSpi(0));
+    detect_nat(*sa, ps, IkeSpi(0), step);
     sa->set_peer_fragmentation(has_notify(ps, NotifyType::kIkev2FragmentationSupported));
     hs.peer_hashes = parse_hashes(find_notify(ps, NotifyType::kSignatureHashAlgorithms));
     hs.peer_init_message.assign(req.raw.begin(), req.raw.end());

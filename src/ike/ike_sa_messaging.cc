@@ -7,6 +7,7 @@
 #include "ike/exchange_rules.h"
 #include "ike/exchanges.h"
 #include "ike/ike_sa.h"
+#include "ike/payload_access.h"
 #include "util/log.h"
 #include "wire/describe.h"
 #include "wire/names.h"
@@ -384,6 +385,12 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
     const wire::Header h = header_for(m.header.exchange, mid, true);
     PEER_LOG(services_.peer_log, step.now, info, log::Subsystem::kEnc, "{} generating {}", label(),
              wire::describe(h, response.payloads));
+    // Why the IKE SA ends with a fatal response: the error it sends ("sent
+    // AUTHENTICATION_FAILED"), for the state change and the ike-updown/initiate reason.
+    std::string fatal_reason = "fatal error in a request";
+    if (const auto* err = first_error(response.payloads); response.fatal && err != nullptr) {
+        fatal_reason = "sent " + wire::to_string(err->type);
+    }
     trace_message(services_, step, true, id_, h, response.payloads, label());
     auto datagrams = protect(h, std::move(response.payloads));
     CachedResponse& cached = responses_[mid];
@@ -401,7 +408,7 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
         responses_.erase(responses_.begin());
     }
     if (response.fatal && state_ != IkeState::kDestroyed) {
-        destroy("fatal error in a request", step);
+        destroy(fatal_reason.c_str(), step);
     }
 }
 

@@ -146,14 +146,16 @@ void IkeSaManager::note_child_closed(IkeSa& sa, const ChildSa& child, Step& step
 
 void IkeSaManager::install_trap(const PeerConfig& conn, const ChildConfig& child, Step& step) {
     const ReqId reqid = reqid_for(conn, child);
-    Policy& p = policies_[PolicyKey{reqid, child.local_ts, child.remote_ts}];
+    const IpAddress local = conn.local_addrs.empty() ? IpAddress() : conn.local_addrs.front();
+    const IpAddress remote = conn.remote_addrs.empty() ? IpAddress() : conn.remote_addrs.front();
+    // "dynamic[proto/port]" selectors take the configured addresses (none: left out).
+    std::vector<TrafficSelector> local_ts = resolve_dynamic(child.local_ts, local);
+    std::vector<TrafficSelector> remote_ts = resolve_dynamic(child.remote_ts, remote);
+    Policy& p = policies_[PolicyKey{reqid, local_ts, remote_ts}];
     if (!p.trap && p.users == 0) {
-        const IpAddress local = conn.local_addrs.empty() ? IpAddress() : conn.local_addrs.front();
-        const IpAddress remote =
-                conn.remote_addrs.empty() ? IpAddress() : conn.remote_addrs.front();
         p.policy = InstallPolicy{reqid,
-                                 child.local_ts,
-                                 child.remote_ts,
+                                 std::move(local_ts),
+                                 std::move(remote_ts),
                                  Endpoint{local, conn.local_port},
                                  Endpoint{remote, conn.remote_port},
                                  child.mode,

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <optional>
 
+#include <fmt/format.h>
+
 #include "crypto/algorithm_ids.h"
 #include "wire/names.h"
 #include "wire/notify_codes.h"
@@ -83,7 +85,37 @@ bool is_aead(std::uint16_t encr_id) {
            encr_id == encr::kAesCcm12 || encr_id == encr::kAesCcm16;
 }
 
-Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std::uint8_t number) {
+/// A configuration error: the static `detail` for the Error, and in `why` (if asked for) the
+/// message that names the proposal and what is wrong with it.
+Error bad(std::string* why, const char* detail, std::string text) {
+    if (why != nullptr) {
+        *why = std::move(text);
+    }
+    return make_error(Errc::kConfig, detail);
+}
+
+/// The transform types a proposal of its protocol must have.
+Status check_complete(const Proposal& p, bool aead, std::string_view text, std::string* why) {
+    const bool ike = p.protocol == wire::ProtocolId::kIke;
+    if (ike && !has_type(p, TransformType::kPrf)) {
+        return bad(why, "proposal: no PRF in an IKE proposal",
+                   fmt::format("'{}' has no PRF (an IKE proposal needs one)", text));
+    }
+    if (!aead && !has_type(p, TransformType::kInteg)) {
+        return bad(why, "proposal: no integrity algorithm",
+                   fmt::format("'{}' has no integrity algorithm (needed without an AEAD cipher)",
+                               text));
+    }
+    if (ike && !has_type(p, TransformType::kKe)) {
+        return bad(
+                why, "proposal: no key exchange method in an IKE proposal",
+                fmt::format("'{}' has no key exchange method (an IKE proposal needs one)", text));
+    }
+    return ok();
+}
+
+Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std::uint8_t number,
+                           std::string* why) {
     Proposal p{number, protocol, {}, {}};
     std::vector<std::uint16_t> integs;
     bool aead = false;
@@ -96,7 +128,10 @@ Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std
         const auto it = std::find_if(std::begin(kKeywords), std::end(kKeywords),
                                      [&](const Keyword& k) { return k.word == word; });
         if (it == std::end(kKeywords)) {
-            return make_error(Errc::kConfig, "proposal: unknown algorithm keyword");
+            return bad(why, "proposal: unknown algorithm keyword",
+                       word.empty()
+                               ? fmt::format("'{}' has an empty algorithm", text)
+                               : fmt::format("'{}' has an unknown algorithm '{}'", text, word));
         }
         if (it->type == TransformType::kEncr) {
             aead = aead || is_aead(it->id);
@@ -106,12 +141,15 @@ Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std
             continue;  // placed after ENCR once we know whether the cipher is an AEAD
         }
         if (protocol == wire::ProtocolId::kEsp && it->type == TransformType::kPrf) {
-            return make_error(Errc::kConfig, "proposal: a PRF in an ESP proposal");
+            return bad(why, "proposal: a PRF in an ESP proposal",
+                       fmt::format("'{}' names a PRF ('{}'), which ESP proposals have not", text,
+                                   word));
         }
         p.transforms.push_back(transform(it->type, it->id, it->key_bits));
     }
     if (!has_type(p, TransformType::kEncr)) {
-        return make_error(Errc::kConfig, "proposal: no encryption algorithm");
+        return bad(why, "proposal: no encryption algorithm",
+                   fmt::format("'{}' has no encryption algorithm", text));
     }
     for (std::uint16_t i : integs) {
         if (protocol == wire::ProtocolId::kIke) {
@@ -130,23 +168,9 @@ Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std
             p.transforms.push_back(transform(TransformType::kInteg, i, 0));
         }
     }
-    if (protocol == wire::ProtocolId::kIke) {
-        if (!has_type(p, TransformType::kPrf)) {
-            return make_error(Errc::kConfig, "proposal: no PRF in an IKE proposal");
-        }
-        if (!aead && !has_type(p, TransformType::kInteg)) {
-            return make_error(Errc::kConfig, "proposal: no integrity algorithm");
-        }
-        if (!has_type(p, TransformType::kKe)) {
-            return make_error(Errc::kConfig, "proposal: no key exchange method in an IKE proposal");
-        }
-    } else {
-        if (!aead && !has_type(p, TransformType::kInteg)) {
-            return make_error(Errc::kConfig, "proposal: no integrity algorithm");
-        }
-        if (!has_type(p, TransformType::kEsn)) {
-            p.transforms.push_back(transform(TransformType::kEsn, esn::kNoEsn, 0));
-        }
+    IKEPLEX_TRY(check_complete(p, aead, text, why));
+    if (protocol == wire::ProtocolId::kEsp && !has_type(p, TransformType::kEsn)) {
+        p.transforms.push_back(transform(TransformType::kEsn, esn::kNoEsn, 0));
     }
     // Order transforms by type (ENCR, PRF, INTEG, KE, ESN) as peers do.
     std::stable_sort(p.transforms.begin(), p.transforms.end(),
@@ -224,7 +248,8 @@ std::string transform_text(const Transform& t) {
 
 }  // namespace
 
-Result<std::vector<Proposal>> parse_proposals(std::string_view text, wire::ProtocolId protocol) {
+Result<std::vector<Proposal>> parse_proposals(std::string_view text, wire::ProtocolId protocol,
+                                              std::string* why) {
     std::vector<Proposal> out;
     std::size_t pos = 0;
     while (pos <= text.size()) {
@@ -242,13 +267,13 @@ Result<std::vector<Proposal>> parse_proposals(std::string_view text, wire::Proto
             continue;
         }
         if (out.size() == 255) {
-            return make_error(Errc::kConfig, "proposal: more than 255 proposals");
+            return bad(why, "proposal: more than 255 proposals", "more than 255 proposals");
         }
-        out.push_back(
-                IKEPLEX_TRY(parse_one(one, protocol, static_cast<std::uint8_t>(out.size() + 1))));
+        out.push_back(IKEPLEX_TRY(
+                parse_one(one, protocol, static_cast<std::uint8_t>(out.size() + 1), why)));
     }
     if (out.empty()) {
-        return make_error(Errc::kConfig, "proposal: empty proposal list");
+        return bad(why, "proposal: empty proposal list", "no proposal in the list");
     }
     return out;
 }
@@ -257,10 +282,45 @@ std::string describe(const Proposal& p) {
     std::string s = p.protocol == wire::ProtocolId::kIke   ? "IKE:"
                     : p.protocol == wire::ProtocolId::kEsp ? "ESP:"
                                                            : "AH:";
-    for (std::size_t i = 0; i < p.transforms.size(); ++i) {
-        s += (i == 0 ? "" : "/") + transform_text(p.transforms[i]);
+    // strongSwan's order: encryption, integrity, PRF, key exchange, ESN, then the rest.
+    const auto rank = [](TransformType t) {
+        switch (t) {
+            case TransformType::kEncr:
+                return 0;
+            case TransformType::kInteg:
+                return 1;
+            case TransformType::kPrf:
+                return 2;
+            case TransformType::kKe:
+                return 3;
+            case TransformType::kEsn:
+                return 4;
+            default:
+                return 5;
+        }
+    };
+    std::vector<const Transform*> order;
+    for (const Transform& t : p.transforms) {
+        order.push_back(&t);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](const Transform* a, const Transform* b) {
+        return rank(a->type) < rank(b->type);
+    });
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        s += (i == 0 ? "" : "/") + transform_text(*order[i]);
     }
     return s;
+}
+
+std::string describe(std::span<const Proposal> ps, std::size_t max) {
+    std::string s;
+    for (std::size_t i = 0; i < ps.size() && i < max; ++i) {
+        s += (i == 0 ? "" : ", ") + describe(ps[i]);
+    }
+    if (ps.size() > max) {
+        s += fmt::format(" and {} more", ps.size() - max);
+    }
+    return s.empty() ? "none" : s;
 }
 
 Result<Proposal> select_proposal(std::span<const Proposal> offered,

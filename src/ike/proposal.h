@@ -15,12 +15,19 @@
 namespace ikeplex::ike {
 
 /// Parses a comma-separated list of strongSwan proposals for `protocol` (IKE or ESP) into
-/// numbered proposals (1, 2, ...), without SPI. kConfig with a detail naming the problem.
+/// numbered proposals (1, 2, ...), without SPI. kConfig with a detail naming the kind of
+/// problem; `why`, if given, gets the message that names the proposal and the culprit
+/// ("'aes256-foo' has an unknown algorithm 'foo'").
 Result<std::vector<wire::Proposal>> parse_proposals(std::string_view text,
-                                                    wire::ProtocolId protocol);
+                                                    wire::ProtocolId protocol,
+                                                    std::string* why = nullptr);
 
 /// strongSwan's notation: "IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519".
 std::string describe(const wire::Proposal& p);
+
+/// A list in strongSwan's log notation, comma-separated ("IKE:AES_GCM_16_256/..., IKE:..."):
+/// at most `max` proposals, then "and N more" (a peer's list bounds the line).
+std::string describe(std::span<const wire::Proposal> ps, std::size_t max = 8);
 
 /// Responder selection: the first of `configured` (ikeplex's preference order, as strongSwan's
 /// default) that one of `offered` also allows, each transform type resolved to one transform.

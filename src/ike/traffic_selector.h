@@ -20,12 +20,19 @@ struct TrafficSelector {
     std::uint8_t protocol{0};  ///< 0 = any
     std::uint16_t start_port{0};
     std::uint16_t end_port{65535};
+    /// swanctl.conf's "dynamic" (with an optional "[proto/port]"): the IKE SA's own address
+    /// (in local_ts) or the peer's (in remote_ts), filled in by resolve_dynamic(); start and
+    /// end are unset until then. Only configured selectors are dynamic, never negotiated ones.
+    bool dynamic{false};
 
     /// All addresses of a family, any protocol and port.
     static TrafficSelector any(int family);
     /// "10.99.1.0/24", "10.0.0.1", "2001:db8::/64", "10.0.0.1-10.0.0.9", each optionally
-    /// followed by strongSwan's "[proto/port]" ("[tcp/443]", "[udp]", "[/53]", "[6/1024-2048]").
-    static Result<TrafficSelector> parse(std::string_view text);
+    /// followed by strongSwan's "[proto/port]" ("[tcp/443]", "[udp]", "[/53]", "[6/1024-2048]",
+    /// "[udp/%any]", service names "[udp/l2tp]", "[tcp/https]"); "dynamic" and "%any" take one
+    /// too. `why`, if given, gets an error's message naming what is wrong ("unknown protocol
+    /// 'foo'").
+    static Result<TrafficSelector> parse(std::string_view text, std::string* why = nullptr);
     static Result<TrafficSelector> from_wire(const wire::TrafficSelector& w);
     [[nodiscard]] wire::TrafficSelector to_wire() const;
 
@@ -38,9 +45,14 @@ struct TrafficSelector {
     /// strongSwan's notation: "10.99.1.0/24", "10.0.0.1..10.0.0.9", "...[tcp/443]".
     [[nodiscard]] std::string to_string() const;
 
-    auto operator<=>(const TrafficSelector&) const =
-            default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 misreads defaulted <=>
+    // NOLINTNEXTLINE(modernize-use-nullptr,readability-implicit-bool-conversion): false positive
+    auto operator<=>(const TrafficSelector&) const = default;
 };
+
+/// Configured selectors with every dynamic one given `address` (left out if `address` is
+/// unset).
+std::vector<TrafficSelector> resolve_dynamic(std::span<const TrafficSelector> configured,
+                                             const IpAddress& address);
 
 /// The intersection of two selectors, or nothing.
 std::optional<TrafficSelector> intersect(const TrafficSelector& a, const TrafficSelector& b);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Every configuration in examples/ passes `ikeplexd --check` with no error and no warning (the
-certificate example with real certificates made for the test in swanctl's folders), and a typo
-in one is reported with its file and line."""
+certificate example with real certificates made for the test in swanctl's folders), a typo
+in one is reported with its file and line, and a PSK connection without its secret is warned
+about."""
 import argparse
 import os
 import shutil
@@ -59,6 +60,20 @@ def main():
         if rc != 1 or want not in out:
             raise AssertionError(f"typo: rc {rc}, expected '{want}':\n{out}")
         print(f"ok: a typo is reported: {want}")
+
+        # A PSK connection without its secret: a warning at the connection (charon would fail
+        # at run time with "no shared key found"), and --check still exits 0.
+        with open(f"{EXAMPLES}/swanctl/site-to-site-psk.conf") as f:
+            text = f.read()
+        n = text[:text.index("moon-sun {")].count("\n") + 1
+        with open(f"{tmp}/nosecret.conf", "w") as f:
+            f.write(text[:text.index("secrets {")])
+        rc, out = check(ikeplexd, f"{tmp}/nosecret.conf")
+        want = (f"warning: {tmp}/nosecret.conf:{n}: connection 'moon-sun' uses auth = psk but no secret "
+                "matches ids 'moon.example.org' - 'sun.example.org'")
+        if rc != 0 or want not in out:
+            raise AssertionError(f"no secret: rc {rc}, expected '{want}':\n{out}")
+        print(f"ok: a PSK connection without a secret is warned about: {want}")
     print("PASS: examples")
     return 0
 

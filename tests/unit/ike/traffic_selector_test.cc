@@ -135,3 +135,42 @@ TEST(Contains, CoversAllOfTheOther) {
 
 }  // namespace
 }  // namespace ikeplex::ike
+
+namespace ikeplex::ike {
+namespace {
+
+std::string parsed(const char* text) {
+    std::string why;
+    auto ts = TrafficSelector::parse(text, &why);
+    return ts ? ts->to_string() : "error: " + why;
+}
+
+TEST(ParseSelector, ServiceNamesWithoutTheServicesFile) {
+    // strongSwan looks port names up like getservbyname(); the common ones are built in, so
+    // they load where /etc/services is missing (containers).
+    EXPECT_EQ(parsed("10.99.1.0/24[udp/l2tp]"), "10.99.1.0/24[udp/1701]");
+    EXPECT_EQ(parsed("10.99.1.0/24[tcp/https]"), "10.99.1.0/24[tcp/443]");
+    EXPECT_EQ(parsed("10.99.1.0/24[tcp/ssh-https]"), "10.99.1.0/24[tcp/22-443]");
+    EXPECT_EQ(parsed("10.99.1.0/24[tcp/ftp-data]"), "10.99.1.0/24[tcp/20]");
+    EXPECT_EQ(parsed("10.99.1.0/24[sctp/1000-2000]"), "10.99.1.0/24[132/1000-2000]");
+    EXPECT_EQ(parsed("10.99.1.0/24[gre]"), "10.99.1.0/24[47]");
+    EXPECT_EQ(parsed("10.99.1.0/24[tcp/no-such-service]"),
+              "error: unknown port or service 'no-such-service'");
+    EXPECT_EQ(parsed("10.99.1.0/24[tcp/443-80]"), "error: port range 443-80 is reversed");
+}
+
+TEST(ParseSelector, AnyAndDynamicKeepTheirProtocolAndPort) {
+    EXPECT_EQ(parsed("%any[udp/53]"), "0.0.0.0/0[udp/53]");
+    EXPECT_EQ(parsed("dynamic[udp/%any]"), "dynamic[udp]");
+    EXPECT_EQ(parsed("dynamic[/1701]"), "dynamic[/1701]");
+    const auto dyn = *TrafficSelector::parse("dynamic[udp/1701]");
+    const auto net = *TrafficSelector::parse("10.99.1.0/24");
+    const std::vector<TrafficSelector> configured{dyn, net};
+    EXPECT_EQ(to_string(resolve_dynamic(configured, *IpAddress::parse("10.99.0.1"))),
+              "10.99.0.1/32[udp/1701] 10.99.1.0/24");
+    // No address known (a trap policy without local_addrs): the dynamic selector is left out.
+    EXPECT_EQ(to_string(resolve_dynamic(configured, IpAddress())), "10.99.1.0/24");
+}
+
+}  // namespace
+}  // namespace ikeplex::ike
