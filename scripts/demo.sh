@@ -44,8 +44,9 @@ tag=$$
 ns_a="ikdemoA$tag" ns_b="ikdemoB$tag"
 work=$(mktemp -d /tmp/ikeplex-demo.XXXXXX)
 pids=()
-cleanup() {
-    local rc=$?
+# SIGTERM to both daemons (each deletes its SAs), SIGKILL to one still there after 5 s.
+stop_gateways() {
+    local p
     for p in "${pids[@]}"; do
         kill -TERM "$p" 2>/dev/null || true
     done
@@ -56,6 +57,10 @@ cleanup() {
         done
         kill -KILL "$p" 2>/dev/null || true
     done
+}
+cleanup() {
+    local rc=$?
+    stop_gateways
     for ns in "$ns_a" "$ns_b"; do  # iperf3 and anything else still running inside
         ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
     done
@@ -164,17 +169,6 @@ start_gateways() {  # per_cpu_sas
             echo "demo: ikeplexd ($side) did not start" >&2
             exit 1
         fi
-    done
-}
-stop_gateways() {
-    for p in "${pids[@]}"; do
-        kill -TERM "$p" 2>/dev/null || true
-    done
-    for p in "${pids[@]}"; do
-        for _ in $(seq 50); do
-            kill -0 "$p" 2>/dev/null || break
-            sleep 0.1
-        done
     done
 }
 
