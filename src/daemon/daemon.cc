@@ -224,9 +224,7 @@ void Daemon::wait_signals() {
         }
         if (sig == SIGHUP) {
             log::info(Subsystem::kDmn, "SIGHUP: reloading the configuration");
-            notify_.reloading();
             (void)reload();
-            notify_.ready();
             wait_signals();
             return;
         }
@@ -276,6 +274,13 @@ void Daemon::shutdown_poll(std::chrono::steady_clock::time_point deadline) {
 }
 
 Status Daemon::reload() {
+    notify_.reloading();
+    Status st = reread_configuration();
+    notify_.ready();
+    return st;
+}
+
+Status Daemon::reread_configuration() {
     if (!config_path_.empty()) {
         config::Findings f;
         auto s = config::load_daemon_settings(config_path_, f);

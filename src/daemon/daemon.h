@@ -63,7 +63,8 @@ public:
     Status start();
     /// Deletes every IKE SA, waits (at most `grace`) for the peers to answer, then stops.
     void shutdown(std::chrono::milliseconds grace = std::chrono::seconds(3));
-    /// Reads ikeplexd.conf and swanctl.conf again (log levels, connections, secrets).
+    /// Reads ikeplexd.conf and swanctl.conf again (log levels, connections, secrets), between
+    /// systemd's RELOADING=1 and READY=1: on SIGHUP and on VICI's reload-settings alike.
     /// Command-line overrides (see keep_on_reload) still win afterwards.
     Status reload();
     /// What the command line set over ikeplexd.conf, kept across reloads: a swanctl.conf path
@@ -82,6 +83,7 @@ public:
     [[nodiscard]] EngineHost& host() noexcept { return *host_; }
 
 private:
+    Status reread_configuration();  ///< reload() without the notify messages
     void wait_signals();
     void shutdown_poll(std::chrono::steady_clock::time_point deadline);
     void on_event(const ike::Event& e);

@@ -11,7 +11,7 @@
    PRIORITY, SYSLOG_IDENTIFIER and the IKEPLEX_* fields.
 4. sd_notify: NOTIFY_SOCKET and WATCHDOG_USEC set for one of a namespace pair; READY=1 once VICI
    accepts, STATUS= with the SA counts once a Child SA is up, WATCHDOG=1 every WATCHDOG_USEC/2,
-   RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM.
+   RELOADING=1 then READY=1 on SIGHUP and on VICI's reload-settings, STOPPING=1 on SIGTERM.
 Parts 1-3 run on loopback with ports the test picks; part 4 in its own namespaces. About 5 s."""
 import os
 import re
@@ -23,7 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import Failure, Ikeplexd, Namespaces, side_conf, swanctl_conf, main_wrapper, wait_until  # noqa: E402
+from lib import Failure, Ikeplexd, Namespaces, side_conf, swanctl_conf, main_wrapper, run, wait_until  # noqa: E402
 
 
 def free_udp_ports(n):
@@ -237,6 +237,13 @@ def notify(build, folder):
             states = [m.split("\n")[0] for m in got[before:] if m.split("\n")[0] in ("RELOADING=1", "READY=1")]
             assert states == ["RELOADING=1", "READY=1"], got[before:]
             assert re.search(r"MONOTONIC_USEC=\d+", next(m for m in got[before:] if "RELOADING" in m)), got
+            # VICI's reload-settings (swanctl --reload-settings) reloads the same way.
+            before = len(got)
+            run(["swanctl", "--reload-settings", "--uri", f"unix://{a.vici}"])
+            wait_until(lambda: seen("") and [m for m in got[before:] if m.startswith("READY=1")], 5,
+                       "READY=1 after reload-settings")
+            states = [m.split("\n")[0] for m in got[before:] if m.split("\n")[0] in ("RELOADING=1", "READY=1")]
+            assert states == ["RELOADING=1", "READY=1"], got[before:]
             before = len(got)
             a.stop()
             seen("")
@@ -244,7 +251,7 @@ def notify(build, folder):
             assert after and after[0] == "STOPPING=1", got[before:]
             assert not [m for m in after[1:] if "READY" in m or "STATUS" in m], after
             print(f"sd_notify: {len(got)} messages; READY=1, STATUS=, {len(seen('WATCHDOG=1'))} WATCHDOG=1, "
-                  "RELOADING=1/READY=1 on SIGHUP, STOPPING=1")
+                  "RELOADING=1/READY=1 on SIGHUP and on reload-settings, STOPPING=1")
         finally:
             for d in (a, b):
                 if d is not None:
