@@ -20,7 +20,7 @@ struct TlsOptions {
     std::size_t fragment_size{1024};
     /// The largest reassembled TLS message accepted from the other side (its TLS Message
     /// Length or the sum of its fragments).
-    std::size_t max_message_bytes{64 * 1024};
+    std::size_t max_message_bytes{std::size_t{64} * 1024};
     /// How many EAP-TLS packets one conversation may receive (fragments and acknowledgements
     /// count); 0 for no limit.
     unsigned max_packets{32};

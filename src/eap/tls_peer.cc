@@ -105,7 +105,7 @@ private:
         return respond(id, fragmenter_.next());
     }
 
-    std::string check_server(const crypto::Certificate& leaf) const {
+    [[nodiscard]] std::string check_server(const crypto::Certificate& leaf) const {
         if (ctx_.server_name.empty() || tls::names_identity(leaf, ctx_.server_name)) {
             return {};
         }

@@ -122,7 +122,7 @@ private:
         return s;
     }
 
-    std::string check_client(const crypto::Certificate& leaf) const {
+    [[nodiscard]] std::string check_client(const crypto::Certificate& leaf) const {
         if (identity_.empty() || identity_ == "%any") {
             return {};
         }

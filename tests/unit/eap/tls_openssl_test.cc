@@ -1,0 +1,133 @@
+// The EAP-TLS server against a plain OpenSSL client written here (not ikeplex's peer): its MSK
+// equals RFC 5216 §2.3's formula computed independently with OpenSSL's TLS1-PRF KDF from the
+// client's master secret and randoms, and a client that speaks only TLS 1.3 is refused (ikeplex
+// does TLS 1.2 only, as strongSwan 5.9.8's libtls does by default: version_max = 1.2).
+#include <memory>
+#include <string>
+
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/ssl.h>
+
+#include <gtest/gtest.h>
+
+#include "crypto/ossl.h"
+#include "tls_fixture.h"
+
+namespace ikeplex::eap {
+namespace {
+
+using namespace tls_test;  // NOLINT(google-build-using-namespace)
+
+using SslCtxPtr = std::unique_ptr<SSL_CTX, crypto::FnDeleter<&SSL_CTX_free>>;
+using SslPtr = std::unique_ptr<SSL, crypto::FnDeleter<&SSL_free>>;
+using KdfPtr = std::unique_ptr<EVP_KDF, crypto::FnDeleter<&EVP_KDF_free>>;
+using KdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, crypto::FnDeleter<&EVP_KDF_CTX_free>>;
+
+/// A TLS client over memory BIOs that speaks EAP-TLS with unfragmented messages.
+class PlainClient {
+public:
+    explicit PlainClient(int version) : ctx_(SSL_CTX_new(TLS_client_method())) {
+        SSL_CTX_set_min_proto_version(ctx_.get(), version);
+        SSL_CTX_set_max_proto_version(ctx_.get(), version);
+        SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_NONE, nullptr);
+        EXPECT_EQ(SSL_CTX_use_certificate(ctx_.get(), pki().client.raw()), 1);
+        EXPECT_EQ(SSL_CTX_use_PrivateKey(ctx_.get(), pki().client_key.raw()), 1);
+        ssl_.reset(SSL_new(ctx_.get()));
+        in_ = BIO_new(BIO_s_mem());
+        out_ = BIO_new(BIO_s_mem());
+        BIO_set_mem_eof_return(in_, -1);
+        SSL_set_bio(ssl_.get(), in_, out_);
+        SSL_set_connect_state(ssl_.get());
+    }
+
+    /// Feeds the TLS data of a request; the Type-Data of the response (an ack if none).
+    Bytes step(ByteView tls_in) {
+        if (!tls_in.empty()) {
+            BIO_write(in_, tls_in.data(), static_cast<int>(tls_in.size()));
+        }
+        done_ = SSL_do_handshake(ssl_.get()) == 1;
+        Bytes out(BIO_ctrl_pending(out_));
+        if (!out.empty()) {
+            BIO_read(out_, out.data(), static_cast<int>(out.size()));
+            return whole(out);
+        }
+        return tls::ack_type_data();
+    }
+    [[nodiscard]] bool done() const { return done_; }
+    [[nodiscard]] SSL* ssl() const { return ssl_.get(); }
+
+private:
+    SslCtxPtr ctx_;
+    SslPtr ssl_;
+    BIO* in_{nullptr};
+    BIO* out_{nullptr};
+    bool done_{false};
+};
+
+/// RFC 5216 §2.3 from the client's side: TLS-PRF(master_secret, "client EAP encryption",
+/// client.random || server.random), first 64 bytes.
+Bytes expected_msk(SSL* ssl) {
+    Bytes master(SSL_SESSION_get_master_key(SSL_get_session(ssl), nullptr, 0));
+    SSL_SESSION_get_master_key(SSL_get_session(ssl), master.data(), master.size());
+    const std::string label = "client EAP encryption";
+    Bytes seed(label.begin(), label.end());
+    Bytes random(32);
+    SSL_get_client_random(ssl, random.data(), random.size());
+    seed.insert(seed.end(), random.begin(), random.end());
+    SSL_get_server_random(ssl, random.data(), random.size());
+    seed.insert(seed.end(), random.begin(), random.end());
+    const EVP_MD* md = SSL_CIPHER_get_handshake_digest(SSL_get_current_cipher(ssl));
+    std::string digest = EVP_MD_get0_name(md);
+
+    const KdfPtr kdf(EVP_KDF_fetch(nullptr, "TLS1-PRF", nullptr));
+    const KdfCtxPtr kctx(EVP_KDF_CTX_new(kdf.get()));
+    const OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest.data(), 0),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, master.data(), master.size()),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, seed.data(), seed.size()),
+            OSSL_PARAM_construct_end()};
+    Bytes out(64);
+    EXPECT_EQ(EVP_KDF_derive(kctx.get(), out.data(), out.size(), params), 1);
+    return out;
+}
+
+TEST(EapTlsOpenSsl, MskIsRfc5216sPrfOverTheMasterSecret) {
+    auto s = server(pki().server_ctx());
+    PlainClient c(TLS1_2_VERSION);
+    auto start = s->initiate(1, "alice@ikeplex.test");
+    ASSERT_TRUE(start);
+    Bytes td = c.step({});
+    std::uint8_t id = 1;
+    for (int round = 0; round < 10; ++round) {
+        auto st = s->process(response(id, td), static_cast<std::uint8_t>(id + 1));
+        ++id;
+        ASSERT_TRUE(st);
+        ASSERT_NE(st->kind, ServerStep::Kind::kFailure) << st->reason;
+        if (st->kind == ServerStep::Kind::kSuccess) {
+            break;
+        }
+        auto f = tls::parse(st->request.type_data);
+        ASSERT_TRUE(f);
+        ASSERT_EQ(f->flags & tls::kFlagMore, 0);  // one fragment each at 1024 bytes here
+        td = c.step(f->data);
+    }
+    ASSERT_TRUE(c.done());
+    EXPECT_STREQ(SSL_get_version(c.ssl()), "TLSv1.2");
+    ASSERT_EQ(s->msk().size(), 64U);
+    EXPECT_TRUE(s->msk().equals(expected_msk(c.ssl())));
+    EXPECT_EQ(s->authenticated_identity(), pki().client.subject());
+}
+
+TEST(EapTlsOpenSsl, ATls13OnlyClientIsRefused) {
+    auto s = server(pki().server_ctx());
+    PlainClient c(TLS1_3_VERSION);
+    ASSERT_TRUE(s->initiate(1, "alice@ikeplex.test"));
+    auto st = s->process(response(1, c.step({})), 2);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->kind, ServerStep::Kind::kFailure);
+    EXPECT_NE(st->reason.find("protocol"), std::string::npos) << st->reason;
+}
+
+}  // namespace
+}  // namespace ikeplex::eap
