@@ -2,9 +2,12 @@
 // fragmented and reassembled (§3.1, §3.2); the client's certificate is required and verified;
 // after the server's Finished the client acknowledges (§2.1.1) and the method succeeds.
 //
-// strongSwan (libtls tls_server.c [R: read in its source]) requires the client certificate to
-// carry the EAP identity (the EAP-Identity response, else the IKE identity) as its subject DN or
-// a subjectAltName; ikeplex does the same when the conversation names one.
+// What the client's certificate must name: strongSwan's libtls server (tls_server.c,
+// process_cert_verify()) verifies the CertificateVerify with a trusted key of the peer identity
+// (the EAP identity, else the IKE identity [R]), so the certificate has to carry that identity as
+// its subject DN or a subjectAltName; ikeplex checks the same when the conversation names an
+// identity (not empty, not %any). Unlike libtls, which makes client authentication optional when
+// it has no peer identity, ikeplex always requires a verified client certificate.
 #include <string>
 
 #include "eap/tls.h"

@@ -199,6 +199,7 @@ Result<Bytes> Session::advance(ByteView input) {
         failed_ = true;
         return make_error(Errc::kCrypto, "EAP-TLS: TLS output buffer");
     }
+    ERR_clear_error();
     if (done_) {
         const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_.get());
         log::info(log::Subsystem::kIke, "EAP-TLS: {} with {}", SSL_get_version(ssl_.get()),

@@ -1,6 +1,8 @@
 // EAP-TLS refusals on broken input: truncated and garbled fragment streams, TLS alerts from the
 // other side, flags out of order, and the limits (reassembled size, packet count). Each ends in
 // kFailure with a reason; none crashes or hangs.
+#include <random>
+
 #include <gtest/gtest.h>
 
 #include "tls_fixture.h"
@@ -237,6 +239,56 @@ TEST(EapTlsErrors, BadOptionsAndCredentials) {
     ServerContext wrong_key = pki().server_ctx();
     wrong_key.own_key = &pki().client_key;
     EXPECT_FALSE(make_tls_server(wrong_key));
+}
+
+}  // namespace
+}  // namespace ikeplex::eap
+
+namespace ikeplex::eap {
+namespace {
+
+using namespace tls_test;  // NOLINT(google-build-using-namespace)
+
+/// Random Type-Data: L and M at random, S rarely, a length that may or may not fit, and data.
+Bytes random_type_data(std::mt19937& rng) {
+    std::uniform_int_distribution<int> byte(0, 255);
+    const int flags = (byte(rng) & 0xc0) | (byte(rng) % 16 == 0 ? tls::kFlagStart : 0);
+    Bytes td{static_cast<std::uint8_t>(flags)};
+    const int n = byte(rng) % 48;
+    for (int i = 0; i < n; ++i) {
+        td.push_back(static_cast<std::uint8_t>(i < 4 && (td[0] & tls::kFlagLength) != 0
+                                                       ? (i < 2 ? 0 : byte(rng) % 64)
+                                                       : byte(rng)));
+    }
+    return td;
+}
+
+TEST(EapTlsErrors, RandomInputEndsInFailureNeverACrash) {
+    std::mt19937 rng(20261206);
+    for (int run = 0; run < 40; ++run) {
+        auto s = server(pki().server_ctx());
+        ASSERT_TRUE(s->initiate(1, "alice@ikeplex.test"));
+        bool failed = false;
+        for (std::uint8_t id = 1; id < 60 && !failed; ++id) {
+            auto st = s->process(response(id, random_type_data(rng)),
+                                 static_cast<std::uint8_t>(id + 1));
+            ASSERT_TRUE(st);
+            EXPECT_NE(st->kind, ServerStep::Kind::kSuccess);
+            failed = st->kind == ServerStep::Kind::kFailure;
+        }
+        EXPECT_TRUE(failed) << run;  // at most 32 packets are accepted
+
+        auto p = peer(pki().peer_ctx());
+        (void)p->process(request(1, tls::start_type_data()));
+        for (std::uint8_t id = 2; id < 60; ++id) {
+            auto st = p->process(request(id, random_type_data(rng)));
+            ASSERT_TRUE(st);
+            if (st->kind == PeerStep::Kind::kFailure) {
+                break;
+            }
+        }
+        EXPECT_FALSE(p->may_succeed());
+    }
 }
 
 }  // namespace
