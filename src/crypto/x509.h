@@ -100,6 +100,8 @@ public:
     /// kAuthFailed (AUTHENTICATION_FAILED) with OpenSSL's reason in the log otherwise.
     [[nodiscard]] Status verify(const Certificate& leaf, std::span<const Certificate> intermediates,
                                 std::int64_t unix_time) const;
+    /// The OpenSSL store, e.g. for TLS to build its own chain from (EAP-TLS); owned here.
+    [[nodiscard]] X509_STORE* raw() const noexcept { return store_.get(); }
 
 private:
     X509StorePtr store_;

@@ -81,6 +81,15 @@ Status Session::init() {
                                   "EAP-TLS: own private key"));
         IKEPLEX_TRY(crypto::check(SSL_CTX_check_private_key(c),
                                   "EAP-TLS: the key does not match the certificate"));
+        // Send the intermediate CAs among the trusted ones with our certificate (not the root),
+        // as strongSwan sends the intermediates it knows.
+        ERR_clear_error();
+        if (SSL_CTX_set1_chain_cert_store(c, creds_.trusted->raw()) != 1 ||
+            SSL_CTX_build_cert_chain(
+                    c, SSL_BUILD_CHAIN_FLAG_NO_ROOT | SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR) <= 0) {
+            log::debug(log::Subsystem::kIke, "EAP-TLS: no chain built for our certificate");
+        }
+        ERR_clear_error();
     }
     ssl_.reset(SSL_new(c));
     crypto::BioPtr in(BIO_new(BIO_s_mem()));

@@ -1,7 +1,8 @@
-// The EAP-TLS server against a plain OpenSSL client written here (not ikeplex's peer): its MSK
-// equals RFC 5216 §2.3's formula computed independently with OpenSSL's TLS1-PRF KDF from the
-// client's master secret and randoms, and a client that speaks only TLS 1.3 is refused (ikeplex
-// does TLS 1.2 only, as strongSwan 5.9.8's libtls does by default: version_max = 1.2).
+// The EAP-TLS server against a plain OpenSSL client written here (not ikeplex's peer), and the
+// peer against a plain OpenSSL server that sends an intermediate CA: the MSK equals RFC 5216
+// §2.3's formula computed independently with OpenSSL's TLS1-PRF KDF from the other side's master
+// secret and randoms, and a client that speaks only TLS 1.3 is refused (ikeplex does TLS 1.2
+// only, as strongSwan 5.9.8's libtls does by default: version_max = 1.2).
 #include <memory>
 #include <string>
 
@@ -127,6 +128,74 @@ TEST(EapTlsOpenSsl, ATls13OnlyClientIsRefused) {
     ASSERT_TRUE(st);
     EXPECT_EQ(st->kind, ServerStep::Kind::kFailure);
     EXPECT_NE(st->reason.find("protocol"), std::string::npos) << st->reason;
+}
+
+/// A TLS 1.2 server over memory BIOs with a leaf under an intermediate CA (sent in its chain),
+/// requiring a client certificate (any: the test checks ikeplex's peer, not this server).
+class PlainServer {
+public:
+    PlainServer() : ctx_(SSL_CTX_new(TLS_server_method())) {
+        SSL_CTX_set_min_proto_version(ctx_.get(), TLS1_2_VERSION);
+        SSL_CTX_set_max_proto_version(ctx_.get(), TLS1_2_VERSION);
+        SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                           [](int, X509_STORE_CTX*) { return 1; });
+        EXPECT_EQ(SSL_CTX_use_certificate(ctx_.get(), leaf_.raw()), 1);
+        EXPECT_EQ(SSL_CTX_use_PrivateKey(ctx_.get(), leaf_key_.raw()), 1);
+        EXPECT_EQ(SSL_CTX_add1_chain_cert(ctx_.get(), sub_.raw()), 1);
+        ssl_.reset(SSL_new(ctx_.get()));
+        in_ = BIO_new(BIO_s_mem());
+        out_ = BIO_new(BIO_s_mem());
+        BIO_set_mem_eof_return(in_, -1);
+        SSL_set_bio(ssl_.get(), in_, out_);
+        SSL_set_accept_state(ssl_.get());
+    }
+
+    /// Feeds a response's TLS data; the Type-Data of the next request.
+    Bytes step(ByteView tls_in) {
+        BIO_write(in_, tls_in.data(), static_cast<int>(tls_in.size()));
+        done_ = SSL_do_handshake(ssl_.get()) == 1;
+        Bytes out(BIO_ctrl_pending(out_));
+        EXPECT_FALSE(out.empty());
+        BIO_read(out_, out.data(), static_cast<int>(out.size()));
+        return whole(out);
+    }
+    [[nodiscard]] bool done() const { return done_; }
+    [[nodiscard]] SSL* ssl() const { return ssl_.get(); }
+
+private:
+    PrivateKey sub_key_ = make_key(KeyType::kEcP384);
+    Certificate sub_ =
+            issue({.cn = "EAP Test Sub CA", .ca = true}, sub_key_, &pki().ca, pki().ca_key);
+    PrivateKey leaf_key_ = make_key(KeyType::kEcP256);
+    Certificate leaf_ = issue({.cn = "gw.ikeplex.test", .dns = {"gw.ikeplex.test"}}, leaf_key_,
+                              &sub_, sub_key_);
+    SslCtxPtr ctx_;
+    SslPtr ssl_;
+    BIO* in_{nullptr};
+    BIO* out_{nullptr};
+    bool done_{false};
+};
+
+TEST(EapTlsOpenSsl, PeerAgainstAPlainServerWithAnIntermediate) {
+    PlainServer srv;
+    auto p = peer(pki().peer_ctx());
+    Packet req = request(1, tls::start_type_data());
+    for (std::uint8_t id = 2; id < 10 && !p->may_succeed(); ++id) {
+        auto st = p->process(req);
+        ASSERT_TRUE(st);
+        ASSERT_EQ(st->kind, PeerStep::Kind::kResponse) << st->reason;
+        auto f = tls::parse(st->response.type_data);
+        ASSERT_TRUE(f);
+        ASSERT_EQ(f->flags & tls::kFlagMore, 0);
+        if (tls::is_ack(*f)) {
+            break;  // the acknowledgement of the server's Finished
+        }
+        req = request(id, srv.step(f->data));
+    }
+    ASSERT_TRUE(srv.done());
+    EXPECT_TRUE(p->may_succeed());
+    ASSERT_EQ(p->msk().size(), 64U);
+    EXPECT_TRUE(p->msk().equals(expected_msk(srv.ssl())));
 }
 
 }  // namespace

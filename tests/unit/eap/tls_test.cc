@@ -147,5 +147,27 @@ TEST(EapTls, PeerRefusesAWrongServerName) {
     EXPECT_TRUE(converse(*s2, *p2).success);
 }
 
+TEST(EapTls, ServerSendsTheIntermediateItTrusts) {
+    // The server's certificate is under an intermediate CA that is among its trusted CAs; the
+    // peer trusts only the root, so it needs the intermediate from the TLS Certificate message.
+    const Pki& k = pki();
+    const PrivateKey sub_key = make_key(KeyType::kEcP256);
+    const Certificate sub = issue({.cn = "EAP Test Sub CA", .ca = true}, sub_key, &k.ca, k.ca_key);
+    const PrivateKey leaf_key = make_key(KeyType::kEcP256);
+    const Certificate leaf =
+            issue({.cn = "gw.ikeplex.test", .dns = {"gw.ikeplex.test"}}, leaf_key, &sub, sub_key);
+    CertStore server_trusted = store_of(k.ca);
+    ASSERT_TRUE(server_trusted.add_trusted(sub));
+    ServerContext c = k.server_ctx();
+    c.own_cert = &leaf;
+    c.own_key = &leaf_key;
+    c.trusted = &server_trusted;
+    auto s = server(c);
+    auto p = peer(k.peer_ctx());
+    const Outcome r = converse(*s, *p);
+    ASSERT_TRUE(r.success) << r.server_failure.value_or("") << r.peer_failure.value_or("");
+    EXPECT_TRUE(s->msk().equals(p->msk().view()));
+}
+
 }  // namespace
 }  // namespace ikeplex::eap
