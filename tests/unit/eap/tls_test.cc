@@ -4,6 +4,7 @@
 // the EAP identity, alerts, broken fragment streams, flags out of order and the limits.
 #include <gtest/gtest.h>
 
+#include "eap/tls_session.h"
 #include "tls_fixture.h"
 
 namespace ikeplex::eap {
@@ -56,9 +57,6 @@ TEST(EapTls, RsaServerAtStrongSwansFragmentSize) {
     rsa.server_key = make_key(KeyType::kRsa);
     rsa.server = issue({.cn = "gw.ikeplex.test", .dns = {"gw.ikeplex.test"}}, rsa.server_key,
                        &rsa.ca, rsa.ca_key);
-    rsa.client_key = make_key(KeyType::kRsa);
-    rsa.client = issue({.cn = "alice", .email = {"alice@ikeplex.test"}}, rsa.client_key, &rsa.ca,
-                       rsa.ca_key);
     auto s = server(rsa.server_ctx());
     auto p = peer(rsa.peer_ctx());
     const Outcome r = converse(*s, *p);
@@ -167,6 +165,25 @@ TEST(EapTls, ServerSendsTheIntermediateItTrusts) {
     const Outcome r = converse(*s, *p);
     ASSERT_TRUE(r.success) << r.server_failure.value_or("") << r.peer_failure.value_or("");
     EXPECT_TRUE(s->msk().equals(p->msk().view()));
+}
+
+TEST(EapTls, IdentitiesAreReadAsStrongSwanReadsThem) {
+    const Pki& k = pki();
+    const Certificate c =
+            issue({.cn = "carol",
+                   .dns = {"carol.ikeplex.test"},
+                   .email = {"carol@ikeplex.test"},
+                   .ips = {{10, 99, 21, 7},
+                           Bytes{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7}}},
+                  k.client_key, &k.ca, k.ca_key);
+    for (const char* yes : {"carol.ikeplex.test", "@carol.ikeplex.test", "CAROL@ikeplex.test",
+                            "10.99.21.7", "2001:db8::7", "O=ikeplex test, CN=carol"}) {
+        EXPECT_TRUE(tls::names_identity(c, yes)) << yes;
+    }
+    for (const char* no : {"carol", "dave@ikeplex.test", "10.99.21.8", "2001:db8::8",
+                           "O=ikeplex test, CN=dave", "CN=carol", "@ikeplex.test", "Q=bad"}) {
+        EXPECT_FALSE(tls::names_identity(c, no)) << no;
+    }
 }
 
 }  // namespace
