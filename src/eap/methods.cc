@@ -3,6 +3,7 @@
 
 #include "eap/eap.h"
 #include "eap/md5.h"
+#include "eap/mschapv2.h"
 
 namespace ikeplex::eap {
 
@@ -11,6 +12,8 @@ Result<std::unique_ptr<ServerMethod>> make_server(Type t, ServerContext ctx) {
     switch (t) {
         case Type::kMd5:
             return make_md5_server(std::move(ctx));
+        case Type::kMschapv2:
+            return make_mschapv2_server(std::move(ctx));
         default:
             return make_error(Errc::kUnsupported, "EAP: method not supported as server");
     }
@@ -21,6 +24,8 @@ Result<std::unique_ptr<PeerMethod>> make_peer(Type t, PeerContext ctx) {
     switch (t) {
         case Type::kMd5:
             return make_md5_peer(std::move(ctx));
+        case Type::kMschapv2:
+            return make_mschapv2_peer(std::move(ctx));
         default:
             return make_error(Errc::kUnsupported, "EAP: method not supported as peer");
     }
