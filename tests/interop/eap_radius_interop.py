@@ -16,17 +16,19 @@ radiusd runs with its own configuration in a namespace named after this process,
 10.99.231.1 (lo); everything is removed on exit. Exit 77 (skip) without root or freeradius.
 """
 import argparse
-import hashlib
-import hmac
 import os
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from radius_lite import (ACCESS_ACCEPT, ACCESS_CHALLENGE, ACCESS_REJECT, MICROSOFT, MS_MPPE_RECV_KEY,  # noqa: E402
+                         MS_MPPE_SEND_KEY, STATE, access_request, check_reply, eap_of, first, mppe_decrypt,
+                         vendor_attrs)
 
 ADDR = "10.99.231.1"
 PORT = 1812
@@ -137,68 +139,6 @@ def run(cmd, timeout=20):
     return r.stdout
 
 
-# ---------------------------------------------------------------------------------------------
-# RADIUS, the NAS side (RFC 2865 §3/§5, RFC 3579 §3.1-3.2, RFC 2548 §2.4.2-2.4.3)
-
-def attr(t, value):
-    return bytes([t, len(value) + 2]) + value
-
-
-def attrs_of(body):
-    out = []
-    while len(body) >= 2:
-        t, n = body[0], body[1]
-        if n < 2 or n > len(body):
-            raise Failure("RADIUS: bad attribute length")
-        out.append((t, body[2:n]))
-        body = body[n:]
-    return out
-
-
-def access_request(ident, user, eap, state):
-    auth = os.urandom(16)
-    a = attr(1, user.encode())
-    for i in range(0, len(eap), 253):
-        a += attr(79, eap[i:i + 253])
-    if state is not None:
-        a += attr(24, state)
-    a += attr(80, bytes(16))
-    pkt = struct.pack("!BBH", 1, ident, 20 + len(a)) + auth + a
-    mac = hmac.new(SECRET, pkt, hashlib.md5).digest()
-    return pkt[:-16] + mac, auth
-
-
-def check_reply(reply, request_auth):
-    code, ident, length = struct.unpack("!BBH", reply[:4])
-    if length > len(reply) or length < 20:
-        raise Failure("RADIUS: bad length")
-    reply = reply[:length]
-    expect = hashlib.md5(reply[:4] + request_auth + reply[20:] + SECRET).digest()
-    if not hmac.compare_digest(expect, reply[4:20]):
-        raise Failure("RADIUS: wrong Response Authenticator")
-    return code, attrs_of(reply[20:])
-
-
-def mppe_key(value, request_auth):
-    """RFC 2548 §2.4.2: Salt (2), then String = MD5-chained XOR of (Key-Length | Key | pad)."""
-    salt, cipher = value[:2], value[2:]
-    plain, prev = b"", request_auth + salt
-    for i in range(0, len(cipher), 16):
-        b = hashlib.md5(SECRET + prev).digest()
-        block = cipher[i:i + 16]
-        plain += bytes(x ^ y for x, y in zip(block, b))
-        prev = block
-    return plain[1:1 + plain[0]]
-
-
-def vendor_attrs(attrs, vendor):
-    out = {}
-    for t, v in attrs:
-        if t == 26 and len(v) >= 6 and struct.unpack("!I", v[:4])[0] == vendor:
-            out[v[4]] = v[6:6 + v[5] - 2]
-    return out
-
-
 class Driver:
     def __init__(self, binary, method, user, password):
         self.proc = subprocess.Popen([binary, "--method", method, "--identity", user, "--password", password],
@@ -222,25 +162,27 @@ def conversation(binary, method, user, password, tamper_success=False):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(3)
     try:
-        first = d.ask(bytes([1, 0, 0, 5, 1]))  # as if the NAS had sent Request/Identity
-        if not first.startswith("RSP "):
-            raise Failure(f"identity: {first}")
-        eap, state, ident = bytes.fromhex(first[4:]), None, 0
+        hello = d.ask(bytes([1, 0, 0, 5, 1]))  # as if the NAS had sent Request/Identity
+        if not hello.startswith("RSP "):
+            raise Failure(f"identity: {hello}")
+        eap, state, ident = bytes.fromhex(hello[4:]), None, 0
         for _ in range(20):  # bounded: MSCHAPv2 takes 3 round trips, MD5 with a Nak 3
             ident = (ident + 1) % 256
-            pkt, auth = access_request(ident, user, eap, state)
+            pkt, auth = access_request(SECRET, ident, user, eap, state)
             sock.sendto(pkt, (ADDR, PORT))
-            code, attrs = check_reply(sock.recv(4096), auth)
-            server_eap = b"".join(v for t, v in attrs if t == 79)
-            states = [v for t, v in attrs if t == 24]
-            state = states[0] if states else None
-            if code == 2:  # Access-Accept: EAP-Success inside
-                ms = vendor_attrs(attrs, 311)
-                keys = (mppe_key(ms[17], auth), mppe_key(ms[16], auth)) if 16 in ms and 17 in ms else None
+            code, attrs = check_reply(SECRET, sock.recv(4096), auth)
+            server_eap = eap_of(attrs)
+            state = first(attrs, STATE)
+            if code == ACCESS_ACCEPT:  # EAP-Success inside
+                ms = vendor_attrs(attrs, MICROSOFT)
+                keys = None
+                if MS_MPPE_RECV_KEY in ms and MS_MPPE_SEND_KEY in ms:
+                    keys = (mppe_decrypt(SECRET, ms[MS_MPPE_RECV_KEY], auth),
+                            mppe_decrypt(SECRET, ms[MS_MPPE_SEND_KEY], auth))
                 return "accept", d.ask(server_eap), keys
-            if code == 3:  # Access-Reject: EAP-Failure inside
+            if code == ACCESS_REJECT:  # EAP-Failure inside
                 return "reject", d.ask(server_eap) if server_eap else "", None
-            if code != 11:
+            if code != ACCESS_CHALLENGE:
                 raise Failure(f"RADIUS code {code}")
             if tamper_success and server_eap[4] == 26 and server_eap[5] == 3:
                 i = server_eap.index(b"S=") + 2
