@@ -15,6 +15,8 @@ AUTH payloads: the client from its own eap-mschapv2, the gateway from ours.
   2. EAP-MSCHAPv2, wrong password: our server sends E=691; the client fails (strongSwan's peer
      sends no acknowledgement); no IKE SA.
   3. EAP-MD5 (the client Naks MSCHAPv2; the shim restarts our server with MD5): established.
+  4. EAP-MSCHAPv2 with a non-ASCII UTF-8 password ("pässwörd"): established, so strongSwan
+     hashes the same UTF-16LE as we do.
 
 Namespaces A (client) and B (gateway, shim on 10.99.2.1:1812) from tests/integration/lib.py,
 removed on exit. Exit 77 (skip) without root or the plugins.
@@ -38,8 +40,9 @@ from radius_lite import (ACCESS_ACCEPT, ACCESS_CHALLENGE, ACCESS_REJECT, MS_MPPE
 
 SHIM_ADDR, SHIM_PORT = "10.99.2.1", 1812
 SECRET = "radius-shim-secret-42"
-SERVER_USERS = {"carol": "carol-pw-Correct1", "erin": "erin-md5-pw"}
-CLIENT_SECRETS = {"carol": "carol-pw-Correct1", "mallory": "not-what-the-server-has", "erin": "erin-md5-pw"}
+SERVER_USERS = {"carol": "carol-pw-Correct1", "erin": "erin-md5-pw", "dave": "p\u00e4ssw\u00f6rd"}
+CLIENT_SECRETS = {"carol": "carol-pw-Correct1", "mallory": "not-what-the-server-has", "erin": "erin-md5-pw",
+                  "dave": "p\u00e4ssw\u00f6rd"}
 PLUGINS = ("random nonce openssl pem pkcs1 pkcs8 x509 pubkey sha1 sha2 md5 hmac aes gcm kdf kernel-libipsec "
            "kernel-netlink socket-default vici updown eap-identity eap-mschapv2 eap-md5 eap-radius")
 
@@ -148,7 +151,7 @@ secrets {{ ike-t {{ secret = "{PSK}" }} }}
 def client_conf():
     conns, secrets = "", f'ike-t {{ secret = "{PSK}" }}\n'
     for name, method, user in (("good", "eap-mschapv2", "carol"), ("bad", "eap-mschapv2", "mallory"),
-                               ("md5", "eap-md5", "erin")):
+                               ("md5", "eap-md5", "erin"), ("latin", "eap-mschapv2", "dave")):
         conns += f"""    {name} {{
         version = 2
         local_addrs = 10.99.0.1
@@ -223,6 +226,13 @@ def test(driver, folder):
             if not any(ln.startswith("erin SUCCESS - erin") for ln in shim_log(folder).splitlines()):
                 raise Failure("3: our MD5 server did not report success")
             print("3 ok: strongSwan's eap-md5 client (after a Nak) and our server: IKE SA established")
+            client.swanctl("--terminate", "--ike", "md5", timeout=30)
+            wait_until(lambda: not established(client) and not established(gw), 15, "the IKE SA to go")
+
+            out = client.swanctl("--initiate", "--child", "latin", timeout=30, check=False)
+            if "completed successfully" not in out:
+                raise Failure(f"4: a non-ASCII password did not come up:\n{out}")
+            print("4 ok: non-ASCII UTF-8 password: strongSwan hashes the same UTF-16LE as we do")
         except Failure:
             for name, c in (("client", client), ("gateway", gw)):
                 if c is not None:
