@@ -68,6 +68,8 @@ Result<SecretBytes> asymmetric_start_key(const SecretBytes& master, bool is_send
 /// unchanged since 2015): MasterReceiveKey | MasterSendKey | 32 zero bytes, 64 bytes, where
 /// MasterReceiveKey = GetAsymmetricStartKey(server, receive) (Magic2) and MasterSendKey =
 /// GetAsymmetricStartKey(server, send) (Magic3), each 16 bytes. Both sides export the same.
+/// Proven live: interop_strongswan_eap (strongSwan 5.9.8's client derives the same MSK) and
+/// interop_freeradius_eap (FreeRADIUS's MS-MPPE-Recv-Key | MS-MPPE-Send-Key are its first 32).
 Result<Msk> strongswan_msk(const SecretBytes& password_hash_hash, ByteView nt_response);
 
 /// Everything one side derives from one exchange.
