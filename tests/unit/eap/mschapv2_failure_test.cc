@@ -3,6 +3,8 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
 
 #include "eap/eap.h"
 #include "eap/mschapv2_crypto.h"
@@ -218,6 +220,26 @@ TEST(EapMschapv2Failure, PeerFailsOnAServerFailureWithoutRetrying) {
     const Packet again{Code::kRequest, 5, Type::kMschapv2,
                        m::encode(m::OpCode::kSuccess, 2, as_bytes("S=00"))};
     EXPECT_EQ(s.peer->process(again).value().kind, PeerStep::Kind::kFailure);
+}
+
+// Arbitrary Type-Data after a real Challenge (server) or as any request (peer): an answer or a
+// clean failure, never a crash, a hang or an error Result.
+RC_GTEST_PROP(EapMschapv2Property, ArbitraryPacketsNeverCrashEitherSide, ()) {
+    const auto op = *rc::gen::element<std::uint8_t>(1, 2, 3, 4, 7, 0, 255);
+    const auto tail = *rc::gen::container<Bytes>(*rc::gen::inRange<std::size_t>(0, 80),
+                                                 rc::gen::arbitrary<std::uint8_t>());
+    Bytes td{op};
+    td.insert(td.end(), tail.begin(), tail.end());
+
+    Sides s("pw", "pw");
+    (void)s.server->initiate(1, "carol").value();
+    auto st = s.server->process(Packet{Code::kResponse, 1, Type::kMschapv2, td}, 2);
+    RC_ASSERT(st.has_value());
+    RC_ASSERT(st->kind == ServerStep::Kind::kFailure || st->kind == ServerStep::Kind::kRequest);
+
+    auto r = s.peer->process(Packet{Code::kRequest, 1, Type::kMschapv2, td});
+    RC_ASSERT(r.has_value());
+    RC_ASSERT(!s.peer->may_succeed());
 }
 
 }  // namespace
