@@ -42,6 +42,8 @@ if [ "$profile" = test ] || [ "$profile" = bench ]; then
         # peers and network tools used by vector recording, interop and integration tests
         tshark tcpdump strace nftables
         strongswan-charon libcharon-extra-plugins libstrongswan-standard-plugins
+        # strongSwan's eap-mschapv2 (interop_strongswan_eap; eap-md5 and eap-radius are in extra)
+        libcharon-extauth-plugins
         # the VM runner (tests/vm/README.md): qemu boots Debian unstable's cloud kernel (ESP,
         # per-CPU SAs) with a guest made of busybox, the kernel's modules (kmod's depmod) and an
         # ext4 image (e2fsprogs' mke2fs -d); the initramfs is a cpio archive

@@ -9,6 +9,7 @@
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/provider.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -42,6 +43,8 @@ using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, FnDeleter<&X509_STORE_CT
 using X509NamePtr = std::unique_ptr<X509_NAME, FnDeleter<&X509_NAME_free>>;
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, FnDeleter<&GENERAL_NAMES_free>>;
 using BioPtr = std::unique_ptr<BIO, FnDeleter<&BIO_free_all>>;
+using LibCtxPtr = std::unique_ptr<OSSL_LIB_CTX, FnDeleter<&OSSL_LIB_CTX_free>>;
+using ProviderPtr = std::unique_ptr<OSSL_PROVIDER, FnDeleter<&OSSL_PROVIDER_unload>>;
 
 /// Error{kCrypto, detail}; drains OpenSSL's error queue into the log (debug level).
 Error openssl_error(const char* detail);
