@@ -187,6 +187,25 @@ Result<Packet> open_reply(ByteView bytes, const Authenticator& request_auth, Byt
     return p;
 }
 
+Result<Bytes> seal_reply(Packet p, const Authenticator& request_auth, ByteView secret,
+                         bool with_message_authenticator) {
+    std::erase_if(p.attributes,
+                  [](const Attribute& a) { return a.type == attr::kMessageAuthenticator; });
+    p.authenticator = request_auth;
+    if (with_message_authenticator) {
+        p.attributes.push_back(
+                Attribute{attr::kMessageAuthenticator, Bytes(kAuthenticatorSize, 0)});
+    }
+    Bytes bytes = IKEPLEX_TRY(encode(p));
+    if (with_message_authenticator) {
+        const Authenticator ma = IKEPLEX_TRY(hmac_md5(secret, bytes));
+        std::copy(ma.begin(), ma.end(), bytes.end() - kAuthenticatorSize);
+    }
+    const Authenticator response = IKEPLEX_TRY(md5({bytes, secret}));
+    std::copy(response.begin(), response.end(), bytes.begin() + 4);
+    return bytes;
+}
+
 Result<SecretBytes> decrypt_mppe_key(ByteView value, const Authenticator& request_auth,
                                      ByteView secret) {
     Reader r(value);

@@ -54,6 +54,12 @@ Status verify_request_message_authenticator(ByteView bytes, ByteView secret);
 Result<Packet> open_reply(ByteView bytes, const Authenticator& request_auth, ByteView secret,
                           bool require_message_authenticator = true);
 
+/// A server's reply (tests, and the probe's fake servers): `p.identifier` as the request's;
+/// a Message-Authenticator is appended when `with_message_authenticator`, then the Response
+/// Authenticator computed.
+Result<Bytes> seal_reply(Packet p, const Authenticator& request_auth, ByteView secret,
+                         bool with_message_authenticator = true);
+
 /// Decrypts the value of an MS-MPPE-Send-Key or -Recv-Key sub-attribute (Salt | String).
 Result<SecretBytes> decrypt_mppe_key(ByteView value, const Authenticator& request_auth,
                                      ByteView secret);

@@ -176,6 +176,13 @@ TEST(RadiusSecurity, ReplyAuthenticatorsMatchPython) {
     EXPECT_EQ(p->code, Code::kAccessChallenge);
     EXPECT_EQ(p->find(attr::kState)->value, to_bytes("st-1"));
     EXPECT_EQ(eap_message(*p).size(), 22U);
+    // the server side makes the same bytes
+    Packet same;
+    same.code = Code::kAccessChallenge;
+    same.identifier = 42;
+    ASSERT_TRUE(same.add_string(attr::kState, "st-1"));
+    add_eap_message(same, eap_message(*p));
+    EXPECT_EQ(seal_reply(same, kRa, kSecret).value(), wire);
     // a wrong request authenticator, secret, or any flipped bit: dropped
     Authenticator other = kRa;
     other[0] ^= 1U;
