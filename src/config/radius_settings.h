@@ -15,7 +15,8 @@
 //           }
 //           nas_identifier = ikeplex    # strongSwan's default is "strongSwan"
 //           accounting = no             # RADIUS accounting Start/Stop (RFC 2866)
-//           retransmit_timeout = 2.0    # seconds to the first retransmit (strongSwan's)
+//           retransmit_timeout = 2.0    # seconds to the first retransmit
+//           # (the three retransmit_* defaults are strongSwan's eap_radius_plugin.c ones)
 //           retransmit_base = 1.4       # each further wait multiplied by this
 //           retransmit_tries = 4        # retransmits to one server before the next one
 //       }

@@ -101,7 +101,7 @@ public:
     static Result<std::unique_ptr<RadiusClient>> create(asio::io_context& io,
                                                         config::RadiusSettings settings,
                                                         Random& random);
-    ~RadiusClient();
+    ~RadiusClient();  // NOLINT(bugprone-exception-escape): see radius_client.cc
     RadiusClient(const RadiusClient&) = delete;
     RadiusClient& operator=(const RadiusClient&) = delete;
     RadiusClient(RadiusClient&&) = delete;

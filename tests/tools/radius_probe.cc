@@ -37,14 +37,14 @@ struct Args {
 
 void print_counters(const daemon::RadiusClient& c) {
     const auto& k = c.counters();
-    std::printf("requests=%llu\nsent=%llu\nretransmits=%llu\nfailovers=%llu\nreplies=%llu\n"
-                "dropped=%llu\ntimeouts=%llu\n",
-                static_cast<unsigned long long>(k.requests), static_cast<unsigned long long>(k.sent),
-                static_cast<unsigned long long>(k.retransmits),
-                static_cast<unsigned long long>(k.failovers),
-                static_cast<unsigned long long>(k.replies),
-                static_cast<unsigned long long>(k.dropped),
-                static_cast<unsigned long long>(k.timeouts));
+    std::printf(
+            "requests=%llu\nsent=%llu\nretransmits=%llu\nfailovers=%llu\nreplies=%llu\n"
+            "dropped=%llu\ntimeouts=%llu\n",
+            static_cast<unsigned long long>(k.requests), static_cast<unsigned long long>(k.sent),
+            static_cast<unsigned long long>(k.retransmits),
+            static_cast<unsigned long long>(k.failovers),
+            static_cast<unsigned long long>(k.replies), static_cast<unsigned long long>(k.dropped),
+            static_cast<unsigned long long>(k.timeouts));
 }
 
 template <class T>
@@ -146,7 +146,9 @@ int run_acct(asio::io_context& io, daemon::RadiusClient& client, const Args& arg
         client.account(status, s, [&](Status st) { slot = st; });
         auto got = wait(io, slot);
         std::printf("%s=%s\n", stop ? "stop" : "start",
-                    got && *got ? "ok" : got ? got->error().to_string().c_str() : "no callback");
+                    got && *got ? "ok"
+                    : got       ? got->error().to_string().c_str()
+                                : "no callback");
     }
     return 0;
 }
@@ -169,8 +171,9 @@ int main(int argc, char** argv) {
         }
     }
     if (argc - i != 3 || args.conf.empty()) {
-        std::fprintf(stderr, "usage: radius_probe -c CONF [--nas ADDR] md5 USER PASSWORD | acct "
-                             "SESSION USER\n");
+        std::fprintf(stderr,
+                     "usage: radius_probe -c CONF [--nas ADDR] md5 USER PASSWORD | acct "
+                     "SESSION USER\n");
         return 2;
     }
     args.command = argv[i];
