@@ -12,7 +12,8 @@ eap module with md5 and mschapv2, the detail module writing into the temporary f
    MS-MPPE-Recv/Send-Key, which radiusd encrypts (RFC 2548) and the client decrypts into the
    MSK as Recv-Key | Send-Key. (EAP-MD5 makes no keys of its own; the keys here come from the
    users file. EAP-MSCHAPv2 needs the peer method another helper writes.)
-2. A wrong password: Access-Reject with EAP-Failure.
+2. A wrong password: Access-Reject with EAP-Failure. A 250-byte identity (its EAP packet in two
+   EAP-Message attributes, RFC 3579 §3.1) is accepted.
 3. A wrong shared secret: radiusd drops the request (bad Message-Authenticator); the client
    retransmits and gives up (timeouts = 1).
 4. Accounting Start and Stop: both acknowledged, both in radiusd's detail file with the
@@ -36,6 +37,8 @@ CLIENT, SERVER, SILENT = "10.99.121.1", "10.99.121.2", "10.99.121.3"
 SECRET = "radius-test-secret-121"
 RECV_KEY = bytes(range(0x00, 0x20)).hex()
 SEND_KEY = bytes(range(0x40, 0x60)).hex()
+# An identity whose EAP-Response/Identity (5 + 250 bytes) spans two EAP-Message attributes.
+LONG_USER = "long-" + "x" * 245
 
 RADIUSD_CONF = """\
 prefix = /usr
@@ -139,6 +142,7 @@ alice Cleartext-Password := "alice-password"
 \tFramed-IP-Address = 10.99.121.77,
 \tMS-MPPE-Recv-Key = 0x{RECV_KEY},
 \tMS-MPPE-Send-Key = 0x{SEND_KEY}
+{LONG_USER} Cleartext-Password := "long-password"
 """
 
 
@@ -241,6 +245,13 @@ def test(build, folder):
         if r.get("result") != "reject" or r.get("eap_code") != "4" or r.get("msk") != "":
             raise Failure(f"EAP-MD5 with a wrong password: {r}")
         print("ok: a wrong password is rejected (Access-Reject with EAP-Failure)")
+
+        # the EAP-Message of a long identity spans two attributes; radiusd joins them, matches
+        # the identity against User-Name and the users file, and accepts
+        r = run_probe(good, "md5", LONG_USER, "long-password")
+        if r.get("result") != "accept" or r.get("eap_code") != "3":
+            raise Failure(f"EAP-MD5 with a 250-byte identity: {r}")
+        print("ok: a 255-byte EAP-Response/Identity in two EAP-Message attributes is accepted")
 
         # 3. the wrong secret: radiusd discards the request; we retransmit and give up
         wrong = conf("wrong", [("fr", SERVER, "not-the-secret", 0)])
