@@ -13,7 +13,7 @@ eap module with md5 and mschapv2, the detail module writing into the temporary f
    MSK as Recv-Key | Send-Key. (EAP-MD5 makes no keys of its own; the keys here come from the
    users file. EAP-MSCHAPv2 needs the peer method another helper writes.)
 2. A wrong password: Access-Reject with EAP-Failure. A 250-byte identity (its EAP packet in two
-   EAP-Message attributes, RFC 3579 §3.1) is accepted.
+   EAP-Message attributes, RFC 3579 §3.1) is accepted. The same over IPv6.
 3. A wrong shared secret: radiusd drops the request (bad Message-Authenticator); the client
    retransmits and gives up (timeouts = 1).
 4. Accounting Start and Stop: both acknowledged, both in radiusd's detail file with the
@@ -34,6 +34,7 @@ from lib import Failure, main_wrapper, run, wait_until  # noqa: E402
 
 RADIUSD = "/usr/sbin/freeradius"
 CLIENT, SERVER, SILENT = "10.99.121.1", "10.99.121.2", "10.99.121.3"
+CLIENT6, SERVER6 = "fd00:99:121::1", "fd00:99:121::2"
 SECRET = "radius-test-secret-121"
 RECV_KEY = bytes(range(0x00, 0x20)).hex()
 SEND_KEY = bytes(range(0x40, 0x60)).hex()
@@ -75,6 +76,11 @@ client ikeplex {{
     secret = {secret}
     require_message_authenticator = yes
 }}
+client ikeplex6 {{
+    ipv6addr = fd00:99:121::/64
+    secret = {secret}
+    require_message_authenticator = yes
+}}
 modules {{
     pap {{
     }}
@@ -110,6 +116,11 @@ server default {{
         type = acct
         ipaddr = {server}
         port = 1813
+    }}
+    listen {{
+        type = auth
+        ipv6addr = {server6}
+        port = 1812
     }}
     authorize {{
         eap {{
@@ -182,7 +193,7 @@ def test(build, folder):
     for d in ("log", "radacct", "run"):
         os.makedirs(f"{raddb}/{d}")
     with open(f"{raddb}/radiusd.conf", "w") as f:
-        f.write(RADIUSD_CONF.format(dir=raddb, secret=SECRET, server=SERVER))
+        f.write(RADIUSD_CONF.format(dir=raddb, secret=SECRET, server=SERVER, server6=SERVER6))
     with open(f"{raddb}/users", "w") as f:
         f.write(USERS)
     open(f"{raddb}/acct_users", "w").close()
@@ -193,8 +204,8 @@ def test(build, folder):
             f.write(probe_conf(servers, **kw))
         return path
 
-    def run_probe(cfg, *args):
-        out = run(["ip", "netns", "exec", ns_c, probe, "-c", cfg, "--nas", CLIENT, *args], timeout=60)
+    def run_probe(cfg, *args, nas=CLIENT):
+        out = run(["ip", "netns", "exec", ns_c, probe, "-c", cfg, "--nas", nas, *args], timeout=60)
         with open(f"{folder}/probe.out", "a") as f:
             f.write(f"$ radius_probe {' '.join(args)}\n{out}\n")
         return parse(out)
@@ -207,6 +218,8 @@ def test(build, folder):
                     ["ip", "link", "set", veth_c, "netns", ns_c],
                     ["ip", "-n", ns_s, "addr", "add", f"{SERVER}/24", "dev", veth_s],
                     ["ip", "-n", ns_c, "addr", "add", f"{CLIENT}/24", "dev", veth_c],
+                    ["ip", "-n", ns_s, "addr", "add", f"{SERVER6}/64", "dev", veth_s, "nodad"],
+                    ["ip", "-n", ns_c, "addr", "add", f"{CLIENT6}/64", "dev", veth_c, "nodad"],
                     ["ip", "-n", ns_s, "link", "set", "lo", "up"],
                     ["ip", "-n", ns_c, "link", "set", "lo", "up"],
                     ["ip", "-n", ns_s, "link", "set", veth_s, "up"],
@@ -252,6 +265,15 @@ def test(build, folder):
         if r.get("result") != "accept" or r.get("eap_code") != "3":
             raise Failure(f"EAP-MD5 with a 250-byte identity: {r}")
         print("ok: a 255-byte EAP-Response/Identity in two EAP-Message attributes is accepted")
+
+        # over IPv6: NAS-IPv6-Address and the IPv6 socket
+        r = run_probe(conf("v6", [("fr6", SERVER6, SECRET, 0)]), "md5", "alice", "alice-password",
+                      nas=CLIENT6)
+        if r.get("result") != "accept" or r.get("msk") != RECV_KEY + SEND_KEY:
+            raise Failure(f"EAP-MD5 over IPv6: {r}")
+        wait_until(lambda: f"NAS-IPv6-Address = {CLIENT6}" in radiusd_log(), 10,
+                   "radiusd to log our NAS-IPv6-Address")
+        print("ok: the same over IPv6 (NAS-IPv6-Address)")
 
         # 3. the wrong secret: radiusd discards the request; we retransmit and give up
         wrong = conf("wrong", [("fr", SERVER, "not-the-secret", 0)])
