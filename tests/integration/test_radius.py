@@ -16,11 +16,12 @@ eap module with md5 and mschapv2, the detail module writing into the temporary f
    EAP-Message attributes, RFC 3579 §3.1) is accepted. The same over IPv6.
 3. A wrong shared secret: radiusd drops the request (bad Message-Authenticator); the client
    retransmits and gives up (timeouts = 1).
-4. Accounting Start and Stop: both acknowledged, both in radiusd's detail file with the
-   session's attributes.
+4. Accounting Start, Interim-Update and Stop: acknowledged, and in radiusd's detail file with
+   the session's attributes.
 5. Failover: a first server (higher preference) at 10.99.121.3 that never answers (a static
    neighbour entry sends its packets to no one): the request and retransmit_tries = 2
-   retransmits go there (sent = 3 before the failover), then the second server accepts.
+   retransmits go there (sent = 3 before the failover), then the second server accepts; the
+   same for accounting.
 Needs root (namespaces); skipped (77) without radiusd.
 """
 import os
@@ -286,19 +287,22 @@ def test(build, folder):
 
         # 4. accounting Start and Stop, in radiusd's detail file
         r = run_probe(good, "acct", "sess-121", "alice")
-        if r.get("start") != "ok" or r.get("stop") != "ok":
+        if r.get("start") != "ok" or r.get("interim") != "ok" or r.get("stop") != "ok":
             raise Failure(f"accounting: {r}")
         detail = f"{raddb}/radacct/detail"
 
-        def records():
+        def records(session):
             if not os.path.exists(detail):
                 return None
             with open(detail) as f:
                 text = f.read()
-            return [b for b in text.split("\n\n") if 'Acct-Session-Id = "sess-121"' in b]
-        recs = wait_until(lambda: (lambda x: x if x and len(x) >= 2 else None)(records()), 10,
-                          "Start and Stop in radiusd's detail file")
-        start, stop = recs[0], recs[1]
+            return [b for b in text.split("\n\n") if f'Acct-Session-Id = "{session}"' in b]
+        recs = wait_until(lambda: (lambda x: x if x and len(x) >= 3 else None)(records("sess-121")), 10,
+                          "Start, Interim-Update and Stop in radiusd's detail file")
+        start, interim, stop = recs[0], recs[1], recs[2]
+        for want in ("Acct-Status-Type = Interim-Update", "Acct-Input-Octets = 1000", "Acct-Session-Time = 21"):
+            if want not in interim:
+                raise Failure(f"the Interim-Update record lacks {want!r}:\n{interim}")
         for want in ("Acct-Status-Type = Start", 'User-Name = "alice"', "NAS-Port-Type = Virtual",
                      "Service-Type = Framed-User", f"NAS-IP-Address = {CLIENT}",
                      f'Called-Station-Id = "{CLIENT}[4500]"', "Framed-IP-Address = 10.99.121.77",
@@ -310,7 +314,7 @@ def test(build, folder):
                      "Acct-Session-Time = 42", "Acct-Terminate-Cause = User-Request"):
             if want not in stop:
                 raise Failure(f"the Stop record lacks {want!r}:\n{stop}")
-        print("ok: Accounting Start and Stop acknowledged and recorded in radiusd's detail file")
+        print("ok: Accounting Start, Interim-Update and Stop acknowledged and recorded in radiusd's detail file")
 
         # 5. failover: the silent server first (preference), retransmitted, then the working one
         fo = conf("failover", [("silent", SILENT, SECRET, 10), ("fr", SERVER, SECRET, 0)])
@@ -322,6 +326,15 @@ def test(build, folder):
             raise Failure(f"failover counters: {r}")
         print("ok: a silent first server gets the request and 2 retransmits, then the second "
               "server accepts (failovers=1, sent=5)")
+        # accounting on its own retransmissions: Start to the silent server and 2 retransmits,
+        # then to fr; Interim-Update and Stop straight to fr (the silent one is demoted)
+        r = run_probe(fo, "acct", "sess-fo", "alice")
+        if (r.get("start"), r.get("interim"), r.get("stop")) != ("ok", "ok", "ok") or \
+                r.get("retransmits") != "2" or r.get("failovers") != "1" or r.get("sent") != "6":
+            raise Failure(f"accounting failover: {r}")
+        wait_until(lambda: (lambda x: x if x and len(x) >= 3 else None)(records("sess-fo")), 10,
+                   "the failed-over accounting records in radiusd's detail file")
+        print("ok: accounting fails over too (Start retransmitted twice, then recorded by the second server)")
         if not re.search(r"Sent Access-Accept", radiusd_log()):
             raise Failure("radiusd's log shows no Access-Accept")
     finally:

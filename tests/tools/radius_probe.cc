@@ -7,8 +7,8 @@
 //       through Access-Challenge rounds; prints result=accept|reject|error, rounds, eap_code,
 //       framed_ip, msk (hex: a test tool with test keys), server, and the client's counters.
 //   radius_probe -c CONF [--nas ADDR] acct SESSION USER
-//       Accounting Start, then Stop (with octets, packets and a session time); prints
-//       start=ok|error and stop=ok|error and the counters.
+//       Accounting Start, Interim-Update, then Stop (with octets, packets and a session time);
+//       prints start=, interim= and stop= (ok or the error) and the counters.
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -132,9 +132,18 @@ int run_acct(asio::io_context& io, daemon::RadiusClient& client, const Args& arg
     s.peer = Endpoint{IpAddress::parse("10.99.121.9").value(), 4500};
     s.framed_ip = IpAddress::parse("10.99.121.77").value();
     s.nas_port = 1;
-    for (const auto status : {radius::AcctStatus::kStart, radius::AcctStatus::kStop}) {
-        const bool stop = status == radius::AcctStatus::kStop;
-        if (stop) {
+    for (const auto status : {radius::AcctStatus::kStart, radius::AcctStatus::kInterimUpdate,
+                              radius::AcctStatus::kStop}) {
+        const char* name = status == radius::AcctStatus::kStart           ? "start"
+                           : status == radius::AcctStatus::kInterimUpdate ? "interim"
+                                                                          : "stop";
+        if (status == radius::AcctStatus::kInterimUpdate) {
+            s.input_octets = 1000;
+            s.output_octets = 2000;
+            s.input_packets = 10;
+            s.output_packets = 20;
+            s.session_time = 21;
+        } else if (status == radius::AcctStatus::kStop) {
             s.input_octets = 123456;
             s.output_octets = (2ULL << 32U) + 654321;
             s.input_packets = 100;
@@ -145,7 +154,7 @@ int run_acct(asio::io_context& io, daemon::RadiusClient& client, const Args& arg
         std::optional<Status> slot;
         client.account(status, s, [&](Status st) { slot = st; });
         auto got = wait(io, slot);
-        std::printf("%s=%s\n", stop ? "stop" : "start",
+        std::printf("%s=%s\n", name,
                     got && *got ? "ok"
                     : got       ? got->error().to_string().c_str()
                                 : "no callback");
