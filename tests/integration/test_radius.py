@@ -11,7 +11,10 @@ eap module with md5 and mschapv2, the detail module writing into the temporary f
    challenge)): Access-Accept with EAP-Success; the users file gives Framed-IP-Address and
    MS-MPPE-Recv/Send-Key, which radiusd encrypts (RFC 2548) and the client decrypts into the
    MSK as Recv-Key | Send-Key. (EAP-MD5 makes no keys of its own; the keys here come from the
-   users file. EAP-MSCHAPv2 needs the peer method another helper writes.)
+   users file.) EAP-MSCHAPv2 with the probe's own peer (MD4 and DES from OpenSSL's legacy
+   provider; checked first against RFC 2759 §9.2's NT-Response): radiusd's MPPE keys, derived
+   from the exchange, arrive as the MSK Recv | Send, equal to RFC 3079's server receive | send
+   keys that the probe derives from its side; a wrong password is rejected.
 2. A wrong password: Access-Reject with EAP-Failure. A 250-byte identity (its EAP packet in two
    EAP-Message attributes, RFC 3579 §3.1) is accepted. The same over IPv6.
 3. A wrong shared secret: radiusd drops the request (bad Message-Authenticator); the client
@@ -155,6 +158,7 @@ alice Cleartext-Password := "alice-password"
 \tMS-MPPE-Recv-Key = 0x{RECV_KEY},
 \tMS-MPPE-Send-Key = 0x{SEND_KEY}
 {LONG_USER} Cleartext-Password := "long-password"
+bob Cleartext-Password := "bob-password"
 """
 
 
@@ -266,6 +270,23 @@ def test(build, folder):
         if r.get("result") != "accept" or r.get("eap_code") != "3":
             raise Failure(f"EAP-MD5 with a 250-byte identity: {r}")
         print("ok: a 255-byte EAP-Response/Identity in two EAP-Message attributes is accepted")
+
+        # EAP-MSCHAPv2 (the probe's own peer: a Nak to MD5, Challenge/Response, Success): radiusd
+        # derives MPPE keys from the exchange (RFC 3079); the MSK (Recv | Send) equals the keys
+        # the probe derives from its side of the exchange, and a wrong password is rejected
+        out = run([probe, "selftest"], timeout=20)
+        if "selftest=ok" not in out:
+            raise Failure(f"the probe's MSCHAPv2 against RFC 2759 §9.2: {out}")
+        r = run_probe(good, "mschapv2", "bob", "bob-password")
+        if r.get("result") != "accept" or r.get("eap_code") != "3" or r.get("rounds") != "4":
+            raise Failure(f"EAP-MSCHAPv2 with the right password: {r}")
+        if len(r.get("msk", "")) != 64 or r.get("msk") != r.get("msk_rfc3079"):
+            raise Failure(f"EAP-MSCHAPv2 MSK is not RFC 3079's receive | send key: {r}")
+        r = run_probe(good, "mschapv2", "bob", "not-his-password")
+        if r.get("result") != "reject" or r.get("eap_code") != "4":
+            raise Failure(f"EAP-MSCHAPv2 with a wrong password: {r}")
+        print("ok: EAP-MSCHAPv2 accepted, MSK = MS-MPPE-Recv-Key | -Send-Key = RFC 3079's server "
+              "receive | send key (32 bytes); a wrong password rejected")
 
         # over IPv6: NAS-IPv6-Address and the IPv6 socket
         r = run_probe(conf("v6", [("fr6", SERVER6, SECRET, 0)]), "md5", "alice", "alice-password",
