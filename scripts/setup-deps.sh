@@ -44,6 +44,9 @@ if [ "$profile" = test ] || [ "$profile" = bench ]; then
         strongswan-charon libcharon-extra-plugins libstrongswan-standard-plugins
         # strongSwan's eap-mschapv2 (interop_strongswan_eap; eap-md5 and eap-radius are in extra)
         libcharon-extauth-plugins
+        # tests/integration/test_radius.py runs its own radiusd in a namespace; the package's
+        # service never starts on the host (policy-rc.d while installing, then disabled)
+        freeradius
         # the VM runner (tests/vm/README.md): qemu boots Debian unstable's cloud kernel (ESP,
         # per-CPU SAs) with a guest made of busybox, the kernel's modules (kmod's depmod) and an
         # ext4 image (e2fsprogs' mke2fs -d); the initramfs is a cpio archive
@@ -79,6 +82,40 @@ fi
 # tshark asks whether non-root users may capture; answer before it is installed.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 export DEBIAN_FRONTEND=noninteractive
+# While packages are installed, a policy-rc.d that answers 101 ("action forbidden") keeps
+# invoke-rc.d from starting their services (freeradius would listen on the host's 1812/1813);
+# an existing policy-rc.d is put back afterwards.
+policy=/usr/sbin/policy-rc.d
+saved_policy="$policy.setup-deps-saved"
+restore_policy() {
+    rm -f "$policy"
+    if [ -e "$saved_policy" ]; then
+        mv "$saved_policy" "$policy"
+    fi
+}
+if [ -e "$policy" ]; then
+    mv "$policy" "$saved_policy"
+fi
+trap restore_policy EXIT
+printf '#!/bin/sh\n# scripts/setup-deps.sh: no service starts during the installation\nexit 101\n' >"$policy"
+chmod 755 "$policy"
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+restore_policy
+trap - EXIT
+# freeradius stays off on the host: disabled with systemd's tools where they exist (they work
+# offline), stopped where systemd runs, else disabled and stopped through its init script.
+if printf '%s\n' "${missing[@]}" | grep -qx freeradius; then
+    if command -v systemctl >/dev/null 2>&1; then
+        systemctl disable freeradius.service >/dev/null 2>&1 || true
+    fi
+    if [ -d /run/systemd/system ]; then
+        systemctl stop freeradius.service >/dev/null 2>&1 || true
+    else
+        update-rc.d freeradius disable >/dev/null 2>&1 || true
+        if [ -x /etc/init.d/freeradius ]; then
+            /etc/init.d/freeradius stop >/dev/null 2>&1 || true
+        fi
+    fi
+fi
 echo "setup-deps ($profile): done"

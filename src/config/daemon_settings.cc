@@ -346,6 +346,8 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
             map_save_keys(sub, d, r);
         } else if (sub.name == "metrics") {
             map_metrics(sub, d, r);
+        } else if (sub.name == "plugins") {
+            map_radius_settings(sub, d.radius, findings);
         } else {
             r.error(sub.pos, sub.name, "unknown section");
         }

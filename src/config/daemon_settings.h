@@ -38,6 +38,14 @@
 //           listen = 127.0.0.1:9903 #   IPv4 ADDRESS:PORT
 //           per_sa = no             #   also one series per IKE / Child SA
 //       }
+//       plugins {                   # strongSwan's charon.plugins, for the RADIUS client only
+//           eap-radius {            #   (config/radius_settings.h; off without servers)
+//               servers { NAME { address, secret, auth_port, acct_port, preference } }
+//               nas_identifier = ikeplex
+//               accounting = no     #   Start/Stop (and Interim-Update) to the servers
+//               retransmit_timeout = 2.0  # retransmit_base = 1.4; retransmit_tries = 4
+//           }
+//       }
 //       log {
 //           default = 1             # strongSwan levels: -1 silent .. 4 raw
 //           ike = 2                 # per group: dmn ike chd cfg knl net enc esp lib vci
@@ -54,6 +62,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/radius_settings.h"
 #include "config/settings.h"
 #include "config/swanctl.h"
 #include "ike/config.h"
@@ -103,6 +112,7 @@ struct DaemonSettings {
     std::string log_target{"stderr"};
     SaveKeys save_keys;
     MetricsSettings metrics;
+    RadiusSettings radius;  ///< plugins { eap-radius { } }
     /// strftime(3) format of each line's time; unset: "%Y-%m-%d %H:%M:%S" in a file, "%H:%M:%S"
     /// on stderr (syslog and journald record the time themselves).
     std::optional<std::string> log_time_format;
