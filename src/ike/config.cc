@@ -13,10 +13,15 @@ const ChildConfig* PeerConfig::child(std::string_view n) const {
     return nullptr;
 }
 
-const SecretBytes* Credentials::find_psk(const Identity& a, const Identity& b) const {
+namespace {
+
+/// strongSwan's choice among shared secrets: the entry listing both identities, else one
+/// listing either, else one listing none.
+const SecretBytes* find_shared(const std::vector<Credentials::Psk>& list, const Identity& a,
+                               const Identity& b) {
     const SecretBytes* one = nullptr;
     const SecretBytes* none = nullptr;
-    for (const Psk& p : psks) {
+    for (const Credentials::Psk& p : list) {
         bool has_a = false;
         bool has_b = false;
         for (const Identity& id : p.ids) {
@@ -34,6 +39,16 @@ const SecretBytes* Credentials::find_psk(const Identity& a, const Identity& b) c
         }
     }
     return one != nullptr ? one : none;
+}
+
+}  // namespace
+
+const SecretBytes* Credentials::find_psk(const Identity& a, const Identity& b) const {
+    return find_shared(psks, a, b);
+}
+
+const SecretBytes* Credentials::find_eap(const Identity& a, const Identity& b) const {
+    return find_shared(eap_secrets, a, b);
 }
 
 void Credentials::add_own_cert(crypto::Certificate cert) {
