@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "util/bytes.h"
+#include "util/random.h"
 #include "util/result.h"
 #include "util/secret_bytes.h"
 
@@ -88,6 +89,8 @@ struct ServerContext {
     const crypto::PrivateKey* own_key{nullptr};
     const crypto::CertStore* trusted{nullptr};
     std::int64_t unix_time{0};  ///< for certificate validity
+    /// Challenges (MD5, MSCHAPv2); null: the kernel's CSPRNG (a thread-local OsRandom).
+    Random* random{nullptr};
 };
 
 /// One method's server half, for one conversation.
@@ -131,6 +134,8 @@ struct PeerContext {
     std::int64_t unix_time{0};
     /// EAP-TLS: the server name the server certificate must carry (empty: any, chain only).
     std::string server_name;
+    /// The MSCHAPv2 Peer-Challenge; null: the kernel's CSPRNG (a thread-local OsRandom).
+    Random* random{nullptr};
 };
 
 /// What a peer-side method answers.
