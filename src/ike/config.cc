@@ -1,6 +1,9 @@
 #include "ike/config.h"
 
 #include <algorithm>
+#include <cctype>
+
+#include "eap/eap.h"
 
 namespace ikeplex::ike {
 
@@ -11,6 +14,22 @@ const ChildConfig* PeerConfig::child(std::string_view n) const {
         }
     }
     return nullptr;
+}
+
+std::optional<std::uint8_t> eap_method_type(std::string_view name) {
+    const auto t = eap::type_from_name(name);
+    if (!t || *t == eap::Type::kIdentity || *t == eap::Type::kNak ||
+        *t == eap::Type::kNotification) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint8_t>(*t);
+}
+
+std::string eap_method_name(std::uint8_t type) {
+    std::string n = eap::to_string(static_cast<eap::Type>(type));
+    std::transform(n.begin(), n.end(), n.begin(),
+                   [](char c) { return static_cast<char>(std::toupper(c)); });
+    return n;
 }
 
 namespace {

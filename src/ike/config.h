@@ -88,6 +88,11 @@ struct ChildConfig {
     bool operator==(const ChildConfig&) const = default;
 };
 
+/// The EAP type of a method by strongSwan's name ("md5" of `auth = eap-md5`), if known.
+std::optional<std::uint8_t> eap_method_type(std::string_view name);
+/// strongSwan's upper-case name of an EAP type ("MD5", "MSCHAPV2") for list-conns.
+std::string eap_method_name(std::uint8_t type);
+
 struct AuthConfig {
     AuthKind kind{AuthKind::kPsk};
     Identity id;  ///< local: our identity; remote: the identity we require ("%any" = any)

@@ -175,6 +175,7 @@ EapPeerSide::Reply EapPeerSide::start_method(const eap::Packet& req) {
         }
         ctx.trusted = &services_.credentials.cas;
         ctx.unix_time = unix_time_;
+        ctx.random = &services_.random;
         return services_.eap.peer ? services_.eap.peer(t, std::move(ctx))
                                   : eap::make_peer(t, std::move(ctx));
     };
@@ -280,6 +281,7 @@ EapServerSide::Reply EapServerSide::start_method(eap::Type t, std::int64_t unix_
     }
     ctx.trusted = &creds->cas;
     ctx.unix_time = unix_time;
+    ctx.random = &services_.random;
     auto m = services_.eap.server ? services_.eap.server(t, std::move(ctx))
                                   : eap::make_server(t, std::move(ctx));
     if (!m) {
