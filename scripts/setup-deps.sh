@@ -41,7 +41,9 @@ if [ "$profile" = test ] || [ "$profile" = bench ]; then
         libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev python3-cryptography-vectors
         # peers and network tools used by vector recording, interop and integration tests
         tshark tcpdump strace nftables
+        # (EAP: eap-md5 and eap-tls are in libcharon-extra-plugins, eap-mschapv2 in extauth)
         strongswan-charon libcharon-extra-plugins libstrongswan-standard-plugins
+        libcharon-extauth-plugins
         # the VM runner (tests/vm/README.md): qemu boots Debian unstable's cloud kernel (ESP,
         # per-CPU SAs) with a guest made of busybox, the kernel's modules (kmod's depmod) and an
         # ext4 image (e2fsprogs' mke2fs -d); the initramfs is a cpio archive

@@ -95,8 +95,9 @@ void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const Creden
             out.eap_type = *t;
         } else {
             r.error(s.pos, s.name,
-                    "'" + a + "': only psk, pubkey and eap authentication are supported (no "
-                              "XAuth)");
+                    "'" + a +
+                            "': only psk, pubkey and eap authentication are supported (no "
+                            "XAuth)");
         }
     };
     const auto identity = [&](std::optional<ike::Identity>& to) {

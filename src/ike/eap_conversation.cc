@@ -85,9 +85,8 @@ EapPeerSide::EapPeerSide(const Services& services, const PeerConfig& cfg, Identi
       cfg_(cfg),
       ike_id_(std::move(ike_id)),
       server_id_(std::move(server_id)),
-      identity_(identity_text(cfg.local.eap_id && !cfg.local.eap_id->data.empty()
-                                      ? *cfg.local.eap_id
-                                      : ike_id_)) {}
+      identity_(identity_text(
+              cfg.local.eap_id && !cfg.local.eap_id->data.empty() ? *cfg.local.eap_id : ike_id_)) {}
 
 const eap::Msk& EapPeerSide::msk() const {
     return method_ ? method_->msk() : empty_msk();
@@ -137,8 +136,9 @@ EapPeerSide::Reply EapPeerSide::on_request(const eap::Packet& req) {
     eap::Packet resp{eap::Code::kResponse, req.identifier, req.type, {}};
     switch (req.type) {
         case eap::Type::kIdentity:
-            log::info(log::Subsystem::kIke, "server requested EAP_IDENTITY (id 0x{:02X}), sending '{}'",
-                      req.identifier, identity_);
+            log::info(log::Subsystem::kIke,
+                      "server requested EAP_IDENTITY (id 0x{:02X}), sending '{}'", req.identifier,
+                      identity_);
             resp.type_data.assign(identity_.begin(), identity_.end());
             return respond(std::move(resp));
         case eap::Type::kNotification:
@@ -217,8 +217,8 @@ EapPeerSide::Reply EapPeerSide::start_method(const eap::Packet& req) {
 
 // ----------------------------------------------------------------------------- server
 
-EapServerSide::EapServerSide(const Services& services, const PeerConfig& cfg,
-                             Identity peer_ike_id, Identity own_id, std::uint8_t first_identifier)
+EapServerSide::EapServerSide(const Services& services, const PeerConfig& cfg, Identity peer_ike_id,
+                             Identity own_id, std::uint8_t first_identifier)
     : services_(services),
       cfg_(cfg),
       peer_ike_id_(std::move(peer_ike_id)),
@@ -300,8 +300,7 @@ EapServerSide::Reply EapServerSide::start_method(eap::Type t, std::int64_t unix_
     return request(std::move(*first));
 }
 
-EapServerSide::Reply EapServerSide::on_payload(const wire::EapPayload& in,
-                                               std::int64_t unix_time) {
+EapServerSide::Reply EapServerSide::on_payload(const wire::EapPayload& in, std::int64_t unix_time) {
     if (++rounds_ > services_.settings.max_eap_rounds) {
         return fail("too many EAP rounds");
     }

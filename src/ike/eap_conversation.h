@@ -107,7 +107,7 @@ private:
     std::unique_ptr<eap::ServerMethod> method_;
     eap::Type type_{eap::Type::kIdentity};
     std::uint8_t next_id_;
-    std::uint8_t last_id_{0};  ///< identifier of the request outstanding
+    std::uint8_t last_id_{0};      ///< identifier of the request outstanding
     bool method_answered_{false};  ///< the method got a response (a Nak is too late)
     std::uint32_t rounds_{0};
 };

@@ -180,8 +180,7 @@ private:
 
     Outcome on_eap(IkeSa& sa, const wire::EapPayload& in, Step& step) {
         EapPeerSide::Reply r = eap_->on_payload(in, step.unix_time);
-        const std::string method =
-                eap_type_name(static_cast<std::uint8_t>(eap_->method_type()));
+        const std::string method = eap_type_name(static_cast<std::uint8_t>(eap_->method_type()));
         switch (r.kind) {
             case EapPeerSide::Reply::Kind::kRespond:
                 eap_out_ = std::move(r.response);
@@ -220,8 +219,7 @@ private:
             reject(sa, "peer authentication failed", step);
             return Outcome::kDone;
         }
-        IKE_LOG(info, sa, "authentication of '{}' with EAP successful",
-                sa.remote_id().to_string());
+        IKE_LOG(info, sa, "authentication of '{}' with EAP successful", sa.remote_id().to_string());
         if (eap_only_) {
             IKE_LOG(info, sa, "allow mutual EAP-only authentication");
         }
@@ -316,8 +314,8 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
     return out;
 }
 
-void complete_ike_auth(IkeSa& sa, std::span<const Payload> first_request,
-                       std::vector<Payload>& out, Step& step) {
+void complete_ike_auth(IkeSa& sa, std::span<const Payload> first_request, std::vector<Payload>& out,
+                       Step& step) {
     sa.set_peer_window(auth::parse_window(first_request));
     sa.established(step);
     if (has_notify(first_request, NotifyType::kInitialContact)) {

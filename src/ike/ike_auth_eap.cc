@@ -117,8 +117,7 @@ Response respond_ike_auth_eap(IkeSa& sa, std::vector<Payload>& request, Step& st
         return failure;
     }
     const auto* auth = find_payload<wire::AuthPayload>(request, PayloadType::kAuth);
-    if (auth == nullptr ||
-        !auth::eap_auth_verify(sa, true, st.idi, *auth, st.server->msk())) {
+    if (auth == nullptr || !auth::eap_auth_verify(sa, true, st.idi, *auth, st.server->msk())) {
         PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
                  "{} verification of AUTH payload with EAP MSK failed, sending "
                  "AUTHENTICATION_FAILED",
@@ -126,8 +125,7 @@ Response respond_ike_auth_eap(IkeSa& sa, std::vector<Payload>& request, Step& st
         sa.states().drop<EapResponder>();
         return auth_failed();
     }
-    IKE_LOG(info, sa, "authentication of '{}' with EAP successful",
-            sa.remote_id().to_string());
+    IKE_LOG(info, sa, "authentication of '{}' with EAP successful", sa.remote_id().to_string());
     sa.set_remote_eap_id(st.server->peer_identity());
     auto own_auth = auth::eap_auth(sa, false, st.idr, st.server->msk());
     if (!own_auth) {

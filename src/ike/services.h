@@ -26,8 +26,7 @@ namespace ikeplex::ike {
 
 /// Makes EAP methods (eap::make_server / eap::make_peer unless a test puts its own here).
 struct EapFactory {
-    std::function<Result<std::unique_ptr<eap::ServerMethod>>(eap::Type, eap::ServerContext)>
-            server;
+    std::function<Result<std::unique_ptr<eap::ServerMethod>>(eap::Type, eap::ServerContext)> server;
     std::function<Result<std::unique_ptr<eap::PeerMethod>>(eap::Type, eap::PeerContext)> peer;
 };
 

@@ -9,8 +9,8 @@
 #include "cert_factory.h"
 #include "flow_fixture.h"
 #include "ike/payload_access.h"
-#include "wire/message.h"
 #include "log_capture.h"
+#include "wire/message.h"
 
 namespace ikeplex::test {
 namespace {
@@ -56,8 +56,8 @@ public:
         if (spec_.endless || ++answered_ < spec_.rounds) {
             eap::ServerStep s;
             s.kind = eap::ServerStep::Kind::kRequest;
-            s.request = eap::Packet{eap::Code::kRequest, next, type_,
-                                    {static_cast<std::uint8_t>(answered_)}};
+            s.request = eap::Packet{
+                    eap::Code::kRequest, next, type_, {static_cast<std::uint8_t>(answered_)}};
             return s;
         }
         eap::ServerStep s;
@@ -174,9 +174,7 @@ protected:
         }
         return out;
     }
-    bool nothing_up() {
-        return ini().established().empty() && res().established().empty();
-    }
+    bool nothing_up() { return ini().established().empty() && res().established().empty(); }
 };
 
 constexpr auto kMd5 = static_cast<std::uint8_t>(eap::Type::kMd5);
@@ -203,7 +201,8 @@ TEST_P(Eap, Md5AgainstPskResponderEstablishes) {
     EXPECT_NE(resp[2].find("AUTH SA TSi TSr"), std::string::npos) << resp[2];
     // Both AUTHs after EAP are MACs (MD5 has no MSK: SK_pi / SK_pr key them).
     const auto last = ini().find({.sent = true, .exchange = ExchangeType::kIkeAuth});
-    const auto* a = ike::find_payload<wire::AuthPayload>(last[2]->payloads, wire::PayloadType::kAuth);
+    const auto* a =
+            ike::find_payload<wire::AuthPayload>(last[2]->payloads, wire::PayloadType::kAuth);
     ASSERT_NE(a, nullptr);
     EXPECT_EQ(a->method, wire::AuthMethod::kSharedKeyMic);
     EXPECT_EQ(only_sa(res()).remote_eap_id(), GetParam() ? "a.test" : "b.test");
