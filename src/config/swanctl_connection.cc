@@ -63,11 +63,9 @@ Result<crypto::Certificate> read_cert(const std::string& name, const std::string
             ByteView(reinterpret_cast<const std::uint8_t*>(content.data()), content.size()));
 }
 
-/// local*/remote* sections. `local`: our side.
-void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const CredentialDirs& dirs,
-              ike::Credentials& creds, Reporter& r, const FileSystem& fs) {
-    Handlers h;
-    h["auth"] = [&](std::string_view v, const Setting& s) {
+/// `auth`: psk, pubkey (and the signature scheme names), eap[-method].
+Handler auth_kind(Reporter& r, ike::AuthConfig& out) {
+    return [&r, &out](std::string_view v, const Setting& s) {
         const std::string a(v);
         if (a == "psk") {
             out.kind = ike::AuthKind::kPsk;
@@ -100,18 +98,27 @@ void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const Creden
                             "XAuth)");
         }
     };
-    const auto identity = [&](std::optional<ike::Identity>& to) {
-        return [&r, &to](std::string_view v, const Setting& s) {
-            auto id = ike::Identity::parse(v);
-            if (!id) {
-                r.error(s.pos, s.name, id.error().detail);
-                return;
-            }
-            to = *id;
-        };
+}
+
+/// An identity-valued key (eap_id, aaa_id).
+Handler optional_identity(Reporter& r, std::optional<ike::Identity>& to) {
+    return [&r, &to](std::string_view v, const Setting& s) {
+        auto id = ike::Identity::parse(v);
+        if (!id) {
+            r.error(s.pos, s.name, id.error().detail);
+            return;
+        }
+        to = *id;
     };
-    h["eap_id"] = identity(out.eap_id);
-    h["aaa_id"] = identity(out.aaa_id);
+}
+
+/// local*/remote* sections. `local`: our side.
+void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const CredentialDirs& dirs,
+              ike::Credentials& creds, Reporter& r, const FileSystem& fs) {
+    Handlers h;
+    h["auth"] = auth_kind(r, out);
+    h["eap_id"] = optional_identity(r, out.eap_id);
+    h["aaa_id"] = optional_identity(r, out.aaa_id);
     h["id"] = [&](std::string_view v, const Setting& s) {
         auto id = ike::Identity::parse(v);
         if (!id) {

@@ -29,7 +29,7 @@ std::string eap_method_name(std::uint8_t type) {
     std::string n = eap::to_string(static_cast<eap::Type>(type));
     std::transform(n.begin(), n.end(), n.begin(),
                    [](char c) { return static_cast<char>(std::toupper(c)); });
-    return n;
+    return "EAP_" + n;
 }
 
 namespace {

@@ -90,7 +90,7 @@ struct ChildConfig {
 
 /// The EAP type of a method by strongSwan's name ("md5" of `auth = eap-md5`), if known.
 std::optional<std::uint8_t> eap_method_type(std::string_view name);
-/// strongSwan's upper-case name of an EAP type ("MD5", "MSCHAPV2") for list-conns.
+/// strongSwan's name of an EAP type in list-conns' eap-type ("EAP_MD5", "EAP_MSCHAPV2").
 std::string eap_method_name(std::uint8_t type);
 
 struct AuthConfig {

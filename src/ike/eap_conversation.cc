@@ -80,11 +80,12 @@ bool eap_mutual(eap::Type t) {
 // ----------------------------------------------------------------------------- peer
 
 EapPeerSide::EapPeerSide(const Services& services, const PeerConfig& cfg, Identity ike_id,
-                         Identity server_id)
+                         Identity server_id, std::string label)
     : services_(services),
       cfg_(cfg),
       ike_id_(std::move(ike_id)),
       server_id_(std::move(server_id)),
+      label_(std::move(label)),
       identity_(identity_text(
               cfg.local.eap_id && !cfg.local.eap_id->data.empty() ? *cfg.local.eap_id : ike_id_)) {}
 
@@ -99,7 +100,7 @@ EapPeerSide::Reply EapPeerSide::fail(std::string why) {
     return r;
 }
 
-EapPeerSide::Reply EapPeerSide::respond(eap::Packet p) {
+EapPeerSide::Reply EapPeerSide::respond(const eap::Packet& p) {
     Reply r;
     r.kind = Reply::Kind::kRespond;
     r.response = to_payload(p);
@@ -137,12 +138,12 @@ EapPeerSide::Reply EapPeerSide::on_request(const eap::Packet& req) {
     switch (req.type) {
         case eap::Type::kIdentity:
             log::info(log::Subsystem::kIke,
-                      "server requested EAP_IDENTITY (id 0x{:02X}), sending '{}'", req.identifier,
-                      identity_);
+                      "{} server requested EAP_IDENTITY (id 0x{:02X}), sending '{}'", label_,
+                      req.identifier, identity_);
             resp.type_data.assign(identity_.begin(), identity_.end());
-            return respond(std::move(resp));
+            return respond(resp);
         case eap::Type::kNotification:
-            return respond(std::move(resp));  // RFC 3748 §5.2: an empty response
+            return respond(resp);  // RFC 3748 §5.2: an empty response
         case eap::Type::kNak:
             return fail("received an EAP_NAK request");
         default:
@@ -161,7 +162,7 @@ EapPeerSide::Reply EapPeerSide::on_request(const eap::Packet& req) {
     if (step->kind == eap::PeerStep::Kind::kFailure) {
         return fail(step->reason.empty() ? "EAP method failed" : step->reason);
     }
-    return respond(std::move(step->response));
+    return respond(step->response);
 }
 
 EapPeerSide::Reply EapPeerSide::start_method(const eap::Packet& req) {
@@ -180,7 +181,7 @@ EapPeerSide::Reply EapPeerSide::start_method(const eap::Packet& req) {
                                   : eap::make_peer(t, std::move(ctx));
     };
     const auto wanted = cfg_.local.eap_type;
-    log::info(log::Subsystem::kIke, "server requested {} authentication (id 0x{:02X})",
+    log::info(log::Subsystem::kIke, "{} server requested {} authentication (id 0x{:02X})", label_,
               eap_type_name(static_cast<std::uint8_t>(req.type)), req.identifier);
     if (wanted == 0 || wanted == static_cast<std::uint8_t>(req.type)) {
         if (auto m = make(req.type)) {
@@ -193,7 +194,7 @@ EapPeerSide::Reply EapPeerSide::start_method(const eap::Packet& req) {
             if (step->kind == eap::PeerStep::Kind::kFailure) {
                 return fail(step->reason.empty() ? "EAP method failed" : step->reason);
             }
-            return respond(std::move(step->response));
+            return respond(step->response);
         }
     }
     // RFC 3748 §5.3.1: a Nak naming the types we would take (0: none).
@@ -210,9 +211,9 @@ EapPeerSide::Reply EapPeerSide::start_method(const eap::Packet& req) {
     if (nak.type_data.empty()) {
         nak.type_data.push_back(0);
     }
-    log::info(log::Subsystem::kIke, "{} not supported, sending EAP_NAK",
+    log::info(log::Subsystem::kIke, "{} {} not supported, sending EAP_NAK", label_,
               eap_type_name(static_cast<std::uint8_t>(req.type)));
-    return respond(std::move(nak));
+    return respond(nak);
 }
 
 // ----------------------------------------------------------------------------- server
@@ -237,7 +238,7 @@ EapServerSide::Reply EapServerSide::fail(std::string why) {
     return r;
 }
 
-EapServerSide::Reply EapServerSide::request(eap::Packet p) {
+EapServerSide::Reply EapServerSide::request(const eap::Packet& p) {
     last_id_ = p.identifier;
     Reply r;
     r.kind = Reply::Kind::kRequest;
@@ -256,7 +257,8 @@ EapServerSide::Reply EapServerSide::start(std::int64_t unix_time) {
     const auto& want = cfg_.remote.eap_id;
     if (want && want->any) {
         const std::uint8_t id = next_id_++;
-        log::info(log::Subsystem::kIke, "initiating EAP_IDENTITY method (id 0x{:02X})", id);
+        log::info(log::Subsystem::kIke, "{} initiating EAP_IDENTITY method (id 0x{:02X})", label_,
+                  id);
         return request(eap::Packet{eap::Code::kRequest, id, eap::Type::kIdentity, {}});
     }
     identity_ = identity_text(want ? *want : peer_ike_id_);
@@ -295,9 +297,9 @@ EapServerSide::Reply EapServerSide::start_method(eap::Type t, std::int64_t unix_
     method_ = std::move(*m);
     type_ = t;
     method_answered_ = false;
-    log::info(log::Subsystem::kIke, "initiating {} method (id 0x{:02X})",
+    log::info(log::Subsystem::kIke, "{} initiating {} method (id 0x{:02X})", label_,
               eap_type_name(static_cast<std::uint8_t>(t)), first->identifier);
-    return request(std::move(*first));
+    return request(*first);
 }
 
 EapServerSide::Reply EapServerSide::on_payload(const wire::EapPayload& in, std::int64_t unix_time) {
@@ -319,7 +321,7 @@ EapServerSide::Reply EapServerSide::on_payload(const wire::EapPayload& in, std::
             return fail("expected an EAP identity");
         }
         identity_.assign(pkt->type_data.begin(), pkt->type_data.end());
-        log::info(log::Subsystem::kIke, "received EAP identity '{}'", identity_);
+        log::info(log::Subsystem::kIke, "{} received EAP identity '{}'", label_, identity_);
         for (eap::Type t : offers()) {
             Reply r = start_method(t, unix_time);
             if (r.kind == Reply::Kind::kRequest || cfg_.remote.eap_type != 0) {
@@ -342,7 +344,7 @@ EapServerSide::Reply EapServerSide::on_payload(const wire::EapPayload& in, std::
     }
     switch (step->kind) {
         case eap::ServerStep::Kind::kRequest:
-            return request(std::move(step->request));
+            return request(step->request);
         case eap::ServerStep::Kind::kSuccess: {
             if (std::string who = method_->authenticated_identity(); !who.empty()) {
                 identity_ = std::move(who);
@@ -369,7 +371,8 @@ EapServerSide::Reply EapServerSide::on_nak(const eap::Packet& nak, std::int64_t 
         if (type == type_ || std::find(ours.begin(), ours.end(), type) == ours.end()) {
             continue;
         }
-        log::info(log::Subsystem::kIke, "received EAP_NAK, peer asks for {}", eap_type_name(t));
+        log::info(log::Subsystem::kIke, "{} received EAP_NAK, peer asks for {}", label_,
+                  eap_type_name(t));
         Reply r = start_method(type, unix_time);
         if (r.kind == Reply::Kind::kRequest) {
             return r;

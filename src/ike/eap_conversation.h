@@ -39,7 +39,7 @@ public:
 
     /// `ike_id`: our IKE identity; `server_id`: the responder's (for the secret lookup).
     EapPeerSide(const Services& services, const PeerConfig& cfg, Identity ike_id,
-                Identity server_id);
+                Identity server_id, std::string label);
     /// A request, Success or Failure from the server (`unix_time`: for certificates).
     Reply on_payload(const wire::EapPayload& in, std::int64_t unix_time);
     /// After kSucceeded: the method's MSK (empty for methods that make none).
@@ -49,7 +49,7 @@ public:
 
 private:
     Reply fail(std::string why);
-    Reply respond(eap::Packet p);
+    Reply respond(const eap::Packet& p);
     Reply on_request(const eap::Packet& req);
     Reply start_method(const eap::Packet& req);
 
@@ -57,6 +57,7 @@ private:
     const PeerConfig& cfg_;
     Identity ike_id_;
     Identity server_id_;
+    std::string label_;     ///< the IKE SA's "name[id]" for log lines
     std::string identity_;  ///< what we answer to EAP-Identity and give the method
     std::unique_ptr<eap::PeerMethod> method_;
     eap::Type type_{eap::Type::kIdentity};
@@ -80,7 +81,7 @@ public:
 
     /// `peer_ike_id`: the peer's IKE identity; `own_id`: ours (for the secret lookup).
     EapServerSide(const Services& services, const PeerConfig& cfg, Identity peer_ike_id,
-                  Identity own_id, std::uint8_t first_identifier);
+                  Identity own_id, std::uint8_t first_identifier, std::string label);
     /// The first request: EAP-Identity when `remote.eap_id = %any`, else the method's.
     Reply start(std::int64_t unix_time);
     /// The peer's response.
@@ -92,7 +93,7 @@ public:
 
 private:
     Reply fail(std::string why);
-    Reply request(eap::Packet p);
+    Reply request(const eap::Packet& p);
     Reply start_method(eap::Type t, std::int64_t unix_time);
     Reply on_nak(const eap::Packet& nak, std::int64_t unix_time);
     /// The methods to offer, in order: the configured one, or (`auth = eap`) every one this
@@ -103,6 +104,7 @@ private:
     const PeerConfig& cfg_;
     Identity peer_ike_id_;
     Identity own_id_;
+    std::string label_;
     std::string identity_;  ///< the peer's EAP identity
     std::unique_ptr<eap::ServerMethod> method_;
     eap::Type type_{eap::Type::kIdentity};

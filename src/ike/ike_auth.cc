@@ -174,7 +174,8 @@ private:
             return Outcome::kDone;
         }
         idr_ = *idr;
-        eap_ = std::make_unique<EapPeerSide>(sa.services(), cfg, sa.local_id(), sa.remote_id());
+        eap_ = std::make_unique<EapPeerSide>(sa.services(), cfg, sa.local_id(), sa.remote_id(),
+                                             sa.label());
         return on_eap(sa, *eap, step);
     }
 

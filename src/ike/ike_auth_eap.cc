@@ -70,7 +70,7 @@ Response start_ike_auth_eap(IkeSa& sa, std::vector<Payload>& request, Step& step
     auto& st = sa.states().get<EapResponder>();
     const Bytes first_id = sa.services().random.bytes(1);
     st.server = std::make_unique<EapServerSide>(sa.services(), *cfg, peer, sa.local_id(),
-                                                first_id.front());
+                                                first_id.front(), sa.label());
     EapServerSide::Reply r = st.server->start(step.unix_time);
     if (r.kind != EapServerSide::Reply::Kind::kRequest) {
         IKE_LOG(info, sa, "cannot start EAP for '{}': {}", peer.to_string(), r.reason);
