@@ -219,11 +219,12 @@ EapPeerSide::Reply EapPeerSide::start_method(const eap::Packet& req) {
 // ----------------------------------------------------------------------------- server
 
 EapServerSide::EapServerSide(const Services& services, const PeerConfig& cfg, Identity peer_ike_id,
-                             Identity own_id, std::uint8_t first_identifier)
+                             Identity own_id, std::uint8_t first_identifier, std::string label)
     : services_(services),
       cfg_(cfg),
       peer_ike_id_(std::move(peer_ike_id)),
       own_id_(std::move(own_id)),
+      label_(std::move(label)),
       next_id_(first_identifier) {}
 
 const eap::Msk& EapServerSide::msk() const {

@@ -189,20 +189,36 @@ def strongswan_server(build, ns, folder, method, certs, ca, log):
 
 
 def ikeplexd_pair(build, ns, folder, method, certs, ca, log):
+    """Two ikeplexd; the gateway's connection, certificate, key and EAP secret are loaded over
+    VICI by Debian's swanctl (load-conn with the EAP keys, load-shared type EAP)."""
     credentials(f"{folder}/a", "a", certs, ca, own=False)
-    credentials(f"{folder}/b", "b", certs, ca)
+    os.makedirs(f"{folder}/swanctl", exist_ok=True)
+    credentials(f"{folder}/swanctl", "b", certs, ca)
+    with open(f"{folder}/swanctl/swanctl.conf", "w") as f:
+        f.write(conf("b", *server_auth(method, "b")))
+    with open(f"{folder}/swanctl/strongswan.conf", "w") as f:
+        f.write("swanctl { load = pem pkcs1 pkcs8 x509 pubkey openssl random nonce }\n")
+    env = dict(os.environ, STRONGSWAN_CONF=f"{folder}/swanctl/strongswan.conf")
     a = b = None
     try:
-        b = Ikeplexd(build, ns.b, f"{folder}/b", conf("b", *server_auth(method, "b")), backend="userspace",
-                     workers=1)
+        b = Ikeplexd(build, ns.b, f"{folder}/b", "", backend="userspace", workers=1, preload=False)
+
+        def swanctl(*args):
+            return run(["swanctl", *args, "--uri", f"unix://{b.vici}"], timeout=30, env=env)
+        out = swanctl("--load-all", "--file", f"{folder}/swanctl/swanctl.conf")
+        assert "loaded eap secret 'eap-carol'" in out, out
+        out = swanctl("--list-conns")
+        assert "EAP" in out and "eap_id: %any" in out, out
         a = Ikeplexd(build, ns.a, f"{folder}/a", conf("a", *client_auth(method, "a", "b")), backend="userspace",
                      workers=1)
         out = a.cli("initiate", "--child", "net")
         assert "completed successfully" in out, out
         sa = wait_until(lambda: one_sa(b), 10, "the gateway's IKE SA")
         assert sa.get("remote-eap-id") == "carol", sa
+        out = swanctl("--list-sas")
+        assert "'carol'" in out, out
         pings(ns)
-        log(f"[{method}] ikeplexd client -> ikeplexd gateway: up, ping both ways")
+        log(f"[{method}] ikeplexd client -> ikeplexd gateway (loaded by swanctl over VICI): up, ping both ways")
     finally:
         for d in (a, b):
             if d is not None:
