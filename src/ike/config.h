@@ -102,9 +102,9 @@ struct AuthConfig {
     bool eap_radius{false};
     /// `eap_id`. Local: our EAP identity (unset: the IKE identity). Remote: the EAP identity
     /// the peer must have; "%any" asks for it with EAP-Identity (unset: its IKE identity).
-    std::optional<Identity> eap_id;
+    std::optional<Identity> eap_id{};
     /// `aaa_id`: the identity of the AAA (RADIUS) server (kept for EAP-RADIUS).
-    std::optional<Identity> aaa_id;
+    std::optional<Identity> aaa_id{};
     bool operator==(const AuthConfig&) const = default;
 };
 
