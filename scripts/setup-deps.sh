@@ -41,6 +41,7 @@ if [ "$profile" = test ] || [ "$profile" = bench ]; then
         libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev python3-cryptography-vectors
         # peers and network tools used by vector recording, interop and integration tests
         tshark tcpdump strace nftables
+        # (EAP: eap-md5 and eap-tls are in libcharon-extra-plugins, eap-mschapv2 in extauth)
         strongswan-charon libcharon-extra-plugins libstrongswan-standard-plugins
         # strongSwan's eap-mschapv2 (interop_strongswan_eap; eap-md5 and eap-radius are in extra)
         libcharon-extauth-plugins

@@ -51,6 +51,11 @@ void map_secrets(const Section& secrets, const CredentialDirs& dirs, ike::Creden
             if (auto psk = map_ike_secret(sec, findings)) {
                 creds.psks.push_back(std::move(*psk));
             }
+        } else if (sec.name.starts_with("eap")) {
+            // eap-<name> { id = ..., secret = ... }: the same shape as ike secrets.
+            if (auto eap = map_ike_secret(sec, findings)) {
+                creds.eap_secrets.push_back(std::move(*eap));
+            }
         } else if (sec.name.starts_with("private") || sec.name.starts_with("rsa") ||
                    sec.name.starts_with("ecdsa") || sec.name.starts_with("pkcs8")) {
             // A key file (optionally encrypted, which is not supported) in the folder of its kind.
@@ -85,7 +90,7 @@ void map_secrets(const Section& secrets, const CredentialDirs& dirs, ike::Creden
             creds.add_key(std::move(*key));
         } else {
             r.error(sec.pos, sec.name,
-                    "only ike, private, rsa, ecdsa and pkcs8 secrets are supported (no EAP, XAuth, "
+                    "only ike, eap, private, rsa, ecdsa and pkcs8 secrets are supported (no XAuth, "
                     "tokens or PKCS#12)");
         }
     }

@@ -63,11 +63,9 @@ Result<crypto::Certificate> read_cert(const std::string& name, const std::string
             ByteView(reinterpret_cast<const std::uint8_t*>(content.data()), content.size()));
 }
 
-/// local*/remote* sections. `local`: our side.
-void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const CredentialDirs& dirs,
-              ike::Credentials& creds, Reporter& r, const FileSystem& fs) {
-    Handlers h;
-    h["auth"] = [&](std::string_view v, const Setting& s) {
+/// `auth`: psk, pubkey (and the signature scheme names), eap[-method].
+Handler auth_kind(Reporter& r, ike::AuthConfig& out) {
+    return [&r, &out](std::string_view v, const Setting& s) {
         const std::string a(v);
         if (a == "psk") {
             out.kind = ike::AuthKind::kPsk;
@@ -78,13 +76,49 @@ void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const Creden
                 r.warning(s.pos, s.name,
                           "'" + a + "': any signature scheme the key allows is used (RFC 7427)");
             }
+        } else if (a == "eap") {
+            out.kind = ike::AuthKind::kEap;  // any method (the server proposes, Nak picks)
+        } else if (a == "eap-radius") {
+            out.kind = ike::AuthKind::kEap;
+            out.eap_radius = true;
+            r.error(s.pos, s.name, "'eap-radius': the RADIUS backend is not available yet");
+        } else if (a.starts_with("eap-")) {
+            const auto t = ike::eap_method_type(a.substr(4));
+            if (!t) {
+                r.error(s.pos, s.name,
+                        "'" + a + "': unknown EAP method (eap-md5, eap-mschapv2, eap-tls)");
+                return;
+            }
+            out.kind = ike::AuthKind::kEap;
+            out.eap_type = *t;
         } else {
             r.error(s.pos, s.name,
                     "'" + a +
-                            "': only psk and pubkey authentication are supported (no EAP or "
+                            "': only psk, pubkey and eap authentication are supported (no "
                             "XAuth)");
         }
     };
+}
+
+/// An identity-valued key (eap_id, aaa_id).
+Handler optional_identity(Reporter& r, std::optional<ike::Identity>& to) {
+    return [&r, &to](std::string_view v, const Setting& s) {
+        auto id = ike::Identity::parse(v);
+        if (!id) {
+            r.error(s.pos, s.name, id.error().detail);
+            return;
+        }
+        to = *id;
+    };
+}
+
+/// local*/remote* sections. `local`: our side.
+void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const CredentialDirs& dirs,
+              ike::Credentials& creds, Reporter& r, const FileSystem& fs) {
+    Handlers h;
+    h["auth"] = auth_kind(r, out);
+    h["eap_id"] = optional_identity(r, out.eap_id);
+    h["aaa_id"] = optional_identity(r, out.aaa_id);
     h["id"] = [&](std::string_view v, const Setting& s) {
         auto id = ike::Identity::parse(v);
         if (!id) {
@@ -121,9 +155,7 @@ void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const Creden
         };
     }
     h["round"] = only(r, {"0", "1"}, "multiple authentication rounds are not supported");
-    for (const char* k : {"eap_id", "aaa_id", "xauth_id"}) {
-        h[k] = unsupported(r, "EAP and XAuth are not supported");
-    }
+    h["xauth_id"] = unsupported(r, "XAuth is not supported");
     h["pubkeys"] = unsupported(r, "raw public keys are not supported; use certificates");
     h["groups"] = unsupported(r, "group membership constraints are not supported");
     h["cert_policy"] = unsupported(r, "certificate policy constraints are not supported");

@@ -88,7 +88,8 @@ void CredentialCommands::unload_authority(const vici::Message& req, const vici::
 
 void CredentialCommands::rebuild(ike::Credentials from_file) {
     for (const auto& [id, psk] : shared_) {
-        from_file.psks.push_back(ike::Credentials::Psk{psk.ids, psk.secret.clone()});
+        (shared_eap_.contains(id) ? from_file.eap_secrets : from_file.psks)
+                .push_back(ike::Credentials::Psk{psk.ids, psk.secret.clone()});
     }
     for (const Bytes& b : cas_) {
         auto cert = crypto::Certificate::from_any(b);
@@ -157,9 +158,10 @@ void CredentialCommands::load_shared(const vici::Message& req, const vici::Reply
         reply.respond(result(false, "missing type or data"));
         return;
     }
-    if (*type != "ike" && *type != "IKE") {
+    const bool eap = *type == "eap" || *type == "EAP";
+    if (*type != "ike" && *type != "IKE" && !eap) {
         reply.respond(
-                result(false, "only IKE shared secrets are supported (no EAP, XAuth or PPK)"));
+                result(false, "only IKE and EAP shared secrets are supported (no XAuth or PPK)"));
         return;
     }
     ike::Credentials::Psk psk;
@@ -175,8 +177,14 @@ void CredentialCommands::load_shared(const vici::Message& req, const vici::Reply
         }
     }
     const std::string id(req.get("id").value_or("shared-" + std::to_string(shared_.size() + 1)));
-    host_.manager().credentials().psks.push_back(
-            ike::Credentials::Psk{psk.ids, psk.secret.clone()});
+    auto& creds = host_.manager().credentials();
+    (eap ? creds.eap_secrets : creds.psks)
+            .push_back(ike::Credentials::Psk{psk.ids, psk.secret.clone()});
+    if (eap) {
+        shared_eap_.insert(id);
+    } else {
+        shared_eap_.erase(id);
+    }
     if (auto old = shared_.find(id); old != shared_.end()) {
         // Replace: rebuild the list without the old entry.
         shared_.erase(old);
@@ -190,6 +198,9 @@ void CredentialCommands::load_shared(const vici::Message& req, const vici::Reply
 
 void CredentialCommands::unload_shared(const vici::Message& req, const vici::Reply& reply) {
     const auto id = req.get("id");
+    if (id) {
+        shared_eap_.erase(std::string(*id));
+    }
     if (!id || shared_.erase(std::string(*id)) == 0) {
         reply.respond(result(false, "shared secret not found"));
         return;
@@ -199,10 +210,12 @@ void CredentialCommands::unload_shared(const vici::Message& req, const vici::Rep
 }
 
 void CredentialCommands::relist_shared() {
-    auto& list = host_.manager().credentials().psks;
-    list.clear();
+    auto& creds = host_.manager().credentials();
+    creds.psks.clear();
+    creds.eap_secrets.clear();
     for (const auto& [k, v] : shared_) {
-        list.push_back(ike::Credentials::Psk{v.ids, v.secret.clone()});
+        (shared_eap_.contains(k) ? creds.eap_secrets : creds.psks)
+                .push_back(ike::Credentials::Psk{v.ids, v.secret.clone()});
     }
 }
 
@@ -283,6 +296,7 @@ void CredentialCommands::load_authority(const vici::Message& req, const vici::Re
 
 void CredentialCommands::clear_creds(const vici::Message&, const vici::Reply& reply) {
     shared_.clear();
+    shared_eap_.clear();
     certs_.clear();
     cas_.clear();
     keys_.clear();

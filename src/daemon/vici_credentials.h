@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -69,10 +70,11 @@ private:
     std::function<void()> reload_file_;
     log::RateLimiter refused_log_{10, 10000};
     std::map<std::string, ike::Credentials::Psk> shared_;  ///< load-shared, by id
-    std::vector<Bytes> certs_;                             ///< load-cert (flag NONE)
-    std::vector<Bytes> cas_;                               ///< load-cert (CA), load-authority
-    std::vector<Bytes> keys_;                              ///< load-key
-    std::map<std::string, Bytes> vici_authorities_;        ///< load-authority: name, CA (DER)
+    std::set<std::string> shared_eap_;               ///< the ids of shared_ loaded with type EAP
+    std::vector<Bytes> certs_;                       ///< load-cert (flag NONE)
+    std::vector<Bytes> cas_;                         ///< load-cert (CA), load-authority
+    std::vector<Bytes> keys_;                        ///< load-key
+    std::map<std::string, Bytes> vici_authorities_;  ///< load-authority: name, CA (DER)
     std::vector<config::Authority> file_authorities_;
 };
 

@@ -80,6 +80,10 @@ void fill_ike(vici::Message& m, const ike::IkeSaManager& mgr, const ike::IkeSa& 
     m.add("remote-host", sa.remote().address.to_string());
     m.add("remote-port", std::to_string(sa.remote().port));
     m.add("remote-id", sa.remote_id().to_string());
+    // strongSwan: the EAP identity, when it differs from the IKE identity.
+    if (!sa.remote_eap_id().empty() && sa.remote_eap_id() != sa.remote_id().to_string()) {
+        m.add("remote-eap-id", sa.remote_eap_id());
+    }
     m.add("initiator", sa.is_original_initiator() ? "yes" : "no");
     m.add("initiator-spi", fmt::format("{}", sa.spi_i()));
     m.add("responder-spi", fmt::format("{}", sa.spi_r()));
@@ -261,7 +265,18 @@ void add_conn_section(vici::Message& m, const ike::PeerConfig& c) {
         if (!a.id.any && !a.id.data.empty()) {
             s.add("id", a.id.to_string());
         }
-        s.add("class", a.kind == ike::AuthKind::kPsk ? "pre-shared key" : "public key");
+        s.add("class", a.kind == ike::AuthKind::kPsk      ? "pre-shared key"
+                       : a.kind == ike::AuthKind::kPubkey ? "public key"
+                                                          : "EAP");
+        if (a.kind == ike::AuthKind::kEap && a.eap_type != 0) {
+            s.add("eap-type", ike::eap_method_name(a.eap_type));
+        }
+        if (a.eap_id) {
+            s.add("eap_id", a.eap_id->to_string());
+        }
+        if (a.aaa_id) {
+            s.add("aaa_id", a.aaa_id->to_string());
+        }
         s.add_list("groups");
         s.add_list("cert_policy");
         s.add_list("certs");

@@ -1,6 +1,9 @@
 #include "ike/config.h"
 
 #include <algorithm>
+#include <cctype>
+
+#include "eap/eap.h"
 
 namespace ikeplex::ike {
 
@@ -13,10 +16,31 @@ const ChildConfig* PeerConfig::child(std::string_view n) const {
     return nullptr;
 }
 
-const SecretBytes* Credentials::find_psk(const Identity& a, const Identity& b) const {
+std::optional<std::uint8_t> eap_method_type(std::string_view name) {
+    const auto t = eap::type_from_name(name);
+    if (!t || *t == eap::Type::kIdentity || *t == eap::Type::kNak ||
+        *t == eap::Type::kNotification) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint8_t>(*t);
+}
+
+std::string eap_method_name(std::uint8_t type) {
+    std::string n = eap::to_string(static_cast<eap::Type>(type));
+    std::transform(n.begin(), n.end(), n.begin(),
+                   [](char c) { return static_cast<char>(std::toupper(c)); });
+    return "EAP_" + n;
+}
+
+namespace {
+
+/// strongSwan's choice among shared secrets: the entry listing both identities, else one
+/// listing either, else one listing none.
+const SecretBytes* find_shared(const std::vector<Credentials::Psk>& list, const Identity& a,
+                               const Identity& b) {
     const SecretBytes* one = nullptr;
     const SecretBytes* none = nullptr;
-    for (const Psk& p : psks) {
+    for (const Credentials::Psk& p : list) {
         bool has_a = false;
         bool has_b = false;
         for (const Identity& id : p.ids) {
@@ -34,6 +58,16 @@ const SecretBytes* Credentials::find_psk(const Identity& a, const Identity& b) c
         }
     }
     return one != nullptr ? one : none;
+}
+
+}  // namespace
+
+const SecretBytes* Credentials::find_psk(const Identity& a, const Identity& b) const {
+    return find_shared(psks, a, b);
+}
+
+const SecretBytes* Credentials::find_eap(const Identity& a, const Identity& b) const {
+    return find_shared(eap_secrets, a, b);
 }
 
 void Credentials::add_own_cert(crypto::Certificate cert) {

@@ -38,7 +38,8 @@ enum class StartAction : std::uint8_t { kNone, kTrap, kStart, kTrapStart };
 enum class DpdAction : std::uint8_t { kClear, kTrap, kRestart };
 /// swanctl.conf's close_action: what happens when the peer deletes the Child SA or its IKE SA.
 enum class CloseAction : std::uint8_t { kNone, kTrap, kStart };
-enum class AuthKind : std::uint8_t { kPsk, kPubkey };
+/// kEap: EAP in IKE_AUTH (RFC 7296 §2.16; `auth = eap[-method]`).
+enum class AuthKind : std::uint8_t { kPsk, kPubkey, kEap };
 
 /// Child SA lifetimes (strongSwan: rekey_time 1h, life_time = rekey_time * 1.1,
 /// rand_time = life_time - rekey_time; the same for bytes and packets). Each rekey limit is
@@ -87,9 +88,23 @@ struct ChildConfig {
     bool operator==(const ChildConfig&) const = default;
 };
 
+/// The EAP type of a method by strongSwan's name ("md5" of `auth = eap-md5`), if known.
+std::optional<std::uint8_t> eap_method_type(std::string_view name);
+/// strongSwan's name of an EAP type in list-conns' eap-type ("EAP_MD5", "EAP_MSCHAPV2").
+std::string eap_method_name(std::uint8_t type);
+
 struct AuthConfig {
     AuthKind kind{AuthKind::kPsk};
     Identity id;  ///< local: our identity; remote: the identity we require ("%any" = any)
+    /// kEap: the method's EAP type (`auth = eap-md5` gives 4); 0: `auth = eap`, any method.
+    std::uint8_t eap_type{0};
+    /// `auth = eap-radius` (parsed and kept; the RADIUS backend is not wired yet).
+    bool eap_radius{false};
+    /// `eap_id`. Local: our EAP identity (unset: the IKE identity). Remote: the EAP identity
+    /// the peer must have; "%any" asks for it with EAP-Identity (unset: its IKE identity).
+    std::optional<Identity> eap_id{};
+    /// `aaa_id`: the identity of the AAA (RADIUS) server (kept for EAP-RADIUS).
+    std::optional<Identity> aaa_id{};
     bool operator==(const AuthConfig&) const = default;
 };
 
@@ -133,6 +148,8 @@ struct Credentials {
         crypto::PrivateKey key;
     };
     std::vector<Psk> psks;
+    /// `secrets { eap-<name> { id = ..., secret = ... } }` and VICI load-shared type EAP.
+    std::vector<Psk> eap_secrets;
     std::vector<Own> certs;
     crypto::CertStore cas;
     std::vector<crypto::Certificate> ca_certs;  ///< for CERTREQ hashes
@@ -153,6 +170,8 @@ struct Credentials {
     /// The shared key for a pair of identities (strongSwan: the entry listing both, else one
     /// listing either, else one listing none).
     [[nodiscard]] const SecretBytes* find_psk(const Identity& a, const Identity& b) const;
+    /// The EAP secret for a pair of identities, chosen as find_psk() chooses.
+    [[nodiscard]] const SecretBytes* find_eap(const Identity& a, const Identity& b) const;
     /// Our certificate and key for identity `id`.
     [[nodiscard]] const Own* find_own(const Identity& id) const;
     /// CERTREQ data: the SHA-1 hashes of our trusted CAs' public keys, concatenated.
@@ -220,6 +239,9 @@ struct Settings {
     std::size_t fragment_size{1280};  ///< IKE message size that triggers fragmentation
     Duration delete_rekeyed_delay{std::chrono::seconds(5)};
     std::uint32_t max_cookie_retries{3};
+    /// EAP requests in one IKE_AUTH, either role, before it fails (a hostile peer must not
+    /// keep an IKE SA half-open; strongSwan's limit is 50 [R]).
+    std::uint32_t max_eap_rounds{50};
     /// keyingtries: the wait before retry n is restart_delay * 2^(n-1), at most
     /// restart_delay_max, plus up to half of it at random (retries of many connections spread).
     Duration restart_delay{std::chrono::seconds(1)};

@@ -57,9 +57,11 @@ Result<Variant> check_request(wire::ExchangeType type, std::span<const wire::Pay
         case wire::ExchangeType::kIkeSaInit:
             return Variant::kIkeSaInit;
         case wire::ExchangeType::kIkeAuth:
-            // RFC 7296 §1.2 (no EAP: AUTH is required).
-            if (!has(ps, PayloadType::kIdi) || !has(ps, PayloadType::kAuth)) {
-                return missing("exchange rules: IKE_AUTH request without IDi and AUTH");
+            // RFC 7296 §1.2, §2.16: the first request has IDi (and AUTH unless the peer
+            // wants EAP); EAP rounds carry EAP, the last one AUTH. The responder checks which.
+            if (!has(ps, PayloadType::kIdi) && !has(ps, PayloadType::kAuth) &&
+                !has(ps, PayloadType::kEap)) {
+                return missing("exchange rules: IKE_AUTH request without IDi, AUTH or EAP");
             }
             IKEPLEX_TRY(child_triplet(ps));
             return Variant::kIkeAuth;
@@ -109,8 +111,10 @@ Status check_response(wire::ExchangeType type, std::span<const wire::Payload> ps
             }
             return ok();
         case wire::ExchangeType::kIkeAuth:
-            if (!has(ps, PayloadType::kIdr) || !has(ps, PayloadType::kAuth)) {
-                return missing("exchange rules: IKE_AUTH response without IDr and AUTH");
+            // The first response has IDr and AUTH, or (RFC 7296 §2.16) EAP, with AUTH unless
+            // EAP-only (RFC 5998); the exchange checks what its phase needs.
+            if (!has(ps, PayloadType::kAuth) && !has(ps, PayloadType::kEap)) {
+                return missing("exchange rules: IKE_AUTH response without AUTH or EAP");
             }
             return child_triplet(ps);
         case wire::ExchangeType::kCreateChildSa:

@@ -1,16 +1,22 @@
-// IKE_AUTH (RFC 7296 §1.2, §2.15): identities, PSK or certificate authentication (RFC 7427
-// signatures), INITIAL_CONTACT (§2.4), SET_WINDOW_SIZE (§2.3) and the first Child SA.
+// IKE_AUTH (RFC 7296 §1.2, §2.15, §2.16): identities, PSK or certificate authentication (RFC
+// 7427 signatures) or EAP, INITIAL_CONTACT (§2.4), SET_WINDOW_SIZE (§2.3) and the first Child
+// SA. This file holds the initiator (both ways) and the responder without EAP; the responder's
+// EAP rounds are in ike_auth_eap.cc.
 //
 //   HDR, SK {IDi, [CERT,] [CERTREQ,] [IDr,] AUTH, [N(INITIAL_CONTACT),] SAi2, TSi, TSr}  -->
 //                               <--  HDR, SK {IDr, [CERT,] AUTH, SAr2, TSi, TSr}
+// With EAP (`local.auth = eap[-method]`), the first request has no AUTH and the rounds go on:
+//   HDR, SK {IDi, [CERTREQ,] [IDr,] [N(EAP_ONLY_AUTHENTICATION),] SAi2, TSi, TSr}  -->
+//                               <--  HDR, SK {IDr, [CERT,] [AUTH,] EAP}
+//   HDR, SK {EAP}  -->  <--  HDR, SK {EAP}          (as often as the method needs)
+//   HDR, SK {AUTH}  -->  <--  HDR, SK {AUTH, SAr2, TSi, TSr}   (AUTH from the MSK)
 #include <algorithm>
+#include <memory>
 #include <string>
 
-#include "crypto/algorithm_ids.h"
-#include "crypto/hash.h"
-#include "crypto/signature.h"
-#include "ike/auth_octets.h"
+#include "ike/eap_conversation.h"
 #include "ike/exchanges.h"
+#include "ike/ike_auth_common.h"
 #include "ike/payload_access.h"
 #include "util/log.h"
 #include "wire/names.h"
@@ -23,180 +29,6 @@ using wire::Payload;
 using wire::PayloadType;
 
 namespace {
-
-/// The octets side `of_initiator` signs or MACs (RFC 7296 §2.15).
-Result<Bytes> signed_octets(IkeSa& sa, bool of_initiator, const wire::IdPayload& id) {
-    const bool own = of_initiator == sa.is_original_initiator();
-    const Handshake& hs = sa.handshake();
-    const Bytes& message = own ? hs.own_init_message : hs.peer_init_message;
-    const Bytes& nonce = of_initiator ? hs.nr : hs.ni;
-    const SecretBytes& sk_p = of_initiator ? sa.crypto()->sk_pi : sa.crypto()->sk_pr;
-    return auth_octets(sa.crypto()->prf, message, nonce, sk_p.view(), id_payload_body(id));
-}
-
-/// Our identity under connection `cfg`: the configured one, else our address.
-Identity local_identity_of(const IkeSa& sa, const PeerConfig& cfg) {
-    return cfg.local.id.any || cfg.local.id.data.empty()
-                   ? Identity::from_address(sa.local().address)
-                   : cfg.local.id;
-}
-
-Identity local_identity(const IkeSa& sa) {
-    return local_identity_of(sa, *sa.config());
-}
-
-/// strongSwan's names of the authentication methods in its log.
-const char* method_name(AuthKind k) {
-    return k == AuthKind::kPsk ? "pre-shared key" : "public key";
-}
-
-std::string method_name(wire::AuthMethod m) {
-    switch (m) {
-        case wire::AuthMethod::kSharedKeyMic:
-            return "pre-shared key";
-        case wire::AuthMethod::kDigitalSignature:
-            return "digital signature";
-        default:
-            return wire::to_string(m);
-    }
-}
-
-/// Our AUTH (and, with certificates, CERT) payloads.
-Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<Payload>& out) {
-    const PeerConfig& cfg = *sa.config();
-    const Credentials& creds = sa.services().credentials;
-    const Bytes octets = IKEPLEX_TRY(signed_octets(sa, sa.is_original_initiator(), id));
-    if (cfg.local.kind == AuthKind::kPsk) {
-        const SecretBytes* psk =
-                creds.find_psk(sa.local_id(), cfg.remote.id.any ? sa.remote_id() : cfg.remote.id);
-        if (psk == nullptr) {
-            IKE_LOG(info, sa, "no shared key found for '{}' - '{}'", sa.local_id().to_string(),
-                    (cfg.remote.id.any ? sa.remote_id() : cfg.remote.id).to_string());
-            return make_error(Errc::kConfig, "no shared key found");
-        }
-        const SecretBytes mac = IKEPLEX_TRY(psk_auth(sa.crypto()->prf, psk->view(), octets));
-        out.push_back(wire::make_payload(wire::AuthPayload{
-                wire::AuthMethod::kSharedKeyMic, Bytes(mac.view().begin(), mac.view().end())}));
-        IKE_LOG(info, sa, "authentication of '{}' (myself) with pre-shared key",
-                sa.local_id().to_string());
-        return ok();
-    }
-    const Credentials::Own* own = creds.find_own(sa.local_id());
-    if (own == nullptr) {
-        return make_error(Errc::kConfig, "no certificate and private key for our identity");
-    }
-    const std::vector<crypto::HashAlgorithm> peer =
-            sa.handshake().peer_hashes.empty()
-                    ? std::vector<crypto::HashAlgorithm>{crypto::HashAlgorithm::kSha2_256,
-                                                         crypto::HashAlgorithm::kIdentity}
-                    : sa.handshake().peer_hashes;
-    const crypto::SignatureScheme scheme = IKEPLEX_TRY(own->key.choose_scheme(peer));
-    const Bytes sig = IKEPLEX_TRY(own->key.sign(scheme, octets));
-    out.push_back(wire::make_payload(
-            wire::CertPayload{wire::CertEncoding::kX509Signature, own->cert.der()}));
-    out.push_back(wire::make_payload(wire::AuthPayload{
-            wire::AuthMethod::kDigitalSignature, crypto::encode_signature_auth(scheme, sig)}));
-    IKE_LOG(info, sa, "authentication of '{}' (myself) with {}", sa.local_id().to_string(),
-            crypto::to_string(scheme));
-    return ok();
-}
-
-/// Verifies the peer's AUTH over its octets: with the shared key, or with the certificate it
-/// sent, which must chain to a trusted CA and carry its identity.
-Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
-                   const wire::AuthPayload& auth, std::span<const Payload> payloads,
-                   const Step& step) {
-    const bool peer_is_initiator = !sa.is_original_initiator();
-    const Bytes octets = IKEPLEX_TRY(signed_octets(sa, peer_is_initiator, id));
-    const Credentials& creds = sa.services().credentials;
-    const Identity peer_id = Identity::from_payload(id);
-    const Error failed = wire::error_with_notify(Errc::kAuthFailed, "authentication failed",
-                                                 NotifyType::kAuthenticationFailed);
-    if (auth.method != (cfg.remote.kind == AuthKind::kPsk ? wire::AuthMethod::kSharedKeyMic
-                                                          : wire::AuthMethod::kDigitalSignature)) {
-        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
-                 "{} '{}' authenticates with {}, but connection '{}' expects {}", sa.label(),
-                 peer_id.to_string(), method_name(auth.method), cfg.name,
-                 method_name(cfg.remote.kind));
-        return failed;
-    }
-    if (cfg.remote.kind == AuthKind::kPsk) {
-        // strongSwan's lines: which identities, that the key found for them gives another MAC.
-        const Identity me = local_identity(sa);
-        const SecretBytes* psk = creds.find_psk(me, peer_id);
-        if (psk == nullptr) {
-            PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
-                     "{} no shared key found for '{}' - '{}'", sa.label(), me.to_string(),
-                     peer_id.to_string());
-            return failed;
-        }
-        if (!psk_auth_verify(sa.crypto()->prf, psk->view(), octets, auth.data).value_or(false)) {
-            PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
-                     "{} tried 1 shared key for '{}' - '{}', but MAC mismatched", sa.label(),
-                     me.to_string(), peer_id.to_string());
-            return failed;
-        }
-        IKE_LOG(info, sa, "authentication of '{}' with pre-shared key successful",
-                peer_id.to_string());
-        return ok();
-    }
-    std::vector<crypto::Certificate> certs;
-    for (const Payload& p : payloads) {
-        if (const auto* c = p.as<wire::CertPayload>();
-            c != nullptr && c->encoding == wire::CertEncoding::kX509Signature) {
-            if (auto cert = crypto::Certificate::from_der(c->data)) {
-                certs.push_back(std::move(*cert));
-            }
-        }
-    }
-    if (certs.empty()) {
-        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
-                 "{} no certificate from '{}'", sa.label(), peer_id.to_string());
-        return failed;
-    }
-    const crypto::Certificate& leaf = certs.front();
-    if (!certificate_names(leaf, peer_id.type, peer_id.data)) {
-        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
-                 "{} certificate '{}' does not match identity '{}'", sa.label(), leaf.subject(),
-                 peer_id.to_string());
-        return failed;
-    }
-    if (!creds.cas.verify(leaf, std::span<const crypto::Certificate>(certs).subspan(1),
-                          step.unix_time)) {
-        return failed;
-    }
-    const auto sig = crypto::parse_signature_auth(auth.data);
-    const auto key = leaf.public_key();
-    if (!sig || !key || !key->verify(sig->scheme, octets, sig->signature)) {
-        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
-                 "{} signature of '{}' does not verify", sa.label(), peer_id.to_string());
-        return failed;
-    }
-    IKE_LOG(info, sa, "authentication of '{}' with {} successful", peer_id.to_string(),
-            crypto::to_string(sig->scheme));
-    return ok();
-}
-
-std::uint32_t parse_window(std::span<const Payload> ps) {
-    const auto* n = find_notify(ps, NotifyType::kSetWindowSize);
-    if (n == nullptr) {
-        return 1;
-    }
-    const std::uint32_t w = (std::uint32_t{n->data[0]} << 24U) |
-                            (std::uint32_t{n->data[1]} << 16U) | (std::uint32_t{n->data[2]} << 8U) |
-                            n->data[3];
-    return std::clamp(w, 1U, 64U);  // more cannot help and would cost memory
-}
-
-void append_window(const PeerConfig& cfg, std::vector<Payload>& out) {
-    if (cfg.window_size > 1) {
-        const std::uint32_t w = cfg.window_size;
-        out.push_back(wire::make_notify(
-                NotifyType::kSetWindowSize,
-                {static_cast<std::uint8_t>(w >> 24U), static_cast<std::uint8_t>(w >> 16U),
-                 static_cast<std::uint8_t>(w >> 8U), static_cast<std::uint8_t>(w)}));
-    }
-}
 
 class IkeAuth final : public Exchange {
 public:
@@ -212,15 +44,56 @@ public:
         if (!sa.crypto()) {
             return make_error(Errc::kState, "IKE_SA_INIT did not complete");
         }
+        switch (phase_) {
+            case Phase::kFirst:
+                return build_first(sa);
+            case Phase::kEap:
+                return std::vector<Payload>{wire::make_payload(eap_out_)};
+            case Phase::kAuth: {
+                Payload auth = IKEPLEX_TRY(auth::eap_auth(sa, true, idi_, eap_->msk()));
+                IKE_LOG(info, sa, "authentication of '{}' (myself) with EAP",
+                        sa.local_id().to_string());
+                return std::vector<Payload>{std::move(auth)};
+            }
+        }
+        return make_error(Errc::kState, "IKE_AUTH: unknown phase");
+    }
+
+    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& resp,
+                    Step& step) override {
+        switch (phase_) {
+            case Phase::kFirst:
+                return process_first(sa, resp, step);
+            case Phase::kEap: {
+                const auto* eap = find_payload<wire::EapPayload>(resp, PayloadType::kEap);
+                if (eap == nullptr) {
+                    return failed(sa, resp, step);
+                }
+                return on_eap(sa, *eap, step);
+            }
+            case Phase::kAuth:
+                return process_final(sa, resp, step);
+        }
+        return Outcome::kDone;
+    }
+
+    void abort(IkeSa& sa, Step& /*step*/) override { release(sa); }
+
+private:
+    enum class Phase : std::uint8_t { kFirst, kEap, kAuth };
+
+    Result<std::vector<Payload>> build_first(IkeSa& sa) {
         const PeerConfig& cfg = *sa.config();
-        sa.set_local_id(local_identity(sa));
+        sa.set_local_id(auth::local_identity(sa));
         std::vector<Payload> out;
-        const wire::IdPayload idi = sa.local_id().to_payload();
-        out.push_back(wire::make_idi(idi));
+        idi_ = sa.local_id().to_payload();
+        out.push_back(wire::make_idi(idi_));
         if (!cfg.remote.id.any && !cfg.remote.id.data.empty()) {
             out.push_back(wire::make_idr(cfg.remote.id.to_payload()));
         }
-        IKEPLEX_TRY(append_auth(sa, idi, out));
+        if (cfg.local.kind != AuthKind::kEap) {
+            IKEPLEX_TRY(auth::append_auth(sa, idi_, out));
+        }
         // Ask for the responder's certificate (strongSwan sends it only when asked).
         if (cfg.remote.kind == AuthKind::kPubkey) {
             if (Bytes req = sa.services().credentials.certreq_data(); !req.empty()) {
@@ -231,36 +104,50 @@ public:
         if (sa.registry().first_of_config(sa)) {
             out.push_back(wire::make_notify(NotifyType::kInitialContact));
         }
+        if (cfg.local.kind == AuthKind::kEap) {
+            // RFC 5998 §3: we would take a mutual EAP method in place of the responder's AUTH.
+            out.push_back(wire::make_notify(NotifyType::kEapOnlyAuthentication));
+        }
         if (child_ != nullptr) {
             offer_ = make_offer(sa, *child_, resource_, false);
             append_offer(*offer_, out);
             append_offer_ts(sa, *offer_, out);
         }
-        append_window(cfg, out);
+        auth::append_window(cfg, out);
         return out;
     }
 
-    Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& resp,
-                    Step& step) override {
+    /// A response without what the phase needs: the peer's error, logged; the SA goes.
+    Outcome failed(IkeSa& sa, std::span<const Payload> resp, Step& step) {
+        const PeerConfig& cfg = *sa.config();
+        const auto* err = first_error(resp);
+        const auto* eap = find_payload<wire::EapPayload>(resp, PayloadType::kEap);
+        if (err != nullptr && err->type == NotifyType::kAuthenticationFailed) {
+            IKE_LOG(info, sa,
+                    "received AUTHENTICATION_FAILED notify error: the peer refused our "
+                    "authentication as '{}' with {} (expecting '{}'); check the identities, "
+                    "the auth method and the key on both sides",
+                    sa.local_id().to_string(), auth::method_name(cfg.local.kind),
+                    cfg.remote.id.to_string());
+        } else if (eap != nullptr && eap->code == wire::EapCode::kFailure) {
+            IKE_LOG(info, sa, "received EAP_FAILURE, EAP authentication failed");
+        } else {
+            IKE_LOG(info, sa, "IKE_AUTH failed: peer answered {}",
+                    err != nullptr ? wire::to_string(err->type) : "nothing");
+        }
+        release(sa);
+        sa.destroy("authentication failed", step);
+        return Outcome::kDone;
+    }
+
+    Outcome process_first(IkeSa& sa, std::vector<Payload>& resp, Step& step) {
         const PeerConfig& cfg = *sa.config();
         const auto* idr = find_payload<wire::IdPayload>(resp, PayloadType::kIdr);
         const auto* auth = find_payload<wire::AuthPayload>(resp, PayloadType::kAuth);
-        if (idr == nullptr || auth == nullptr) {
-            const auto* err = first_error(resp);
-            if (err != nullptr && err->type == NotifyType::kAuthenticationFailed) {
-                IKE_LOG(info, sa,
-                        "received AUTHENTICATION_FAILED notify error: the peer refused our "
-                        "authentication as '{}' with {} (expecting '{}'); check the identities, "
-                        "the auth method and the key on both sides",
-                        sa.local_id().to_string(), method_name(cfg.local.kind),
-                        cfg.remote.id.to_string());
-            } else {
-                IKE_LOG(info, sa, "IKE_AUTH failed: peer answered {}",
-                        err != nullptr ? wire::to_string(err->type) : "nothing");
-            }
-            release(sa);
-            sa.destroy("authentication failed", step);
-            return Outcome::kDone;
+        const auto* eap = find_payload<wire::EapPayload>(resp, PayloadType::kEap);
+        const bool with_eap = cfg.local.kind == AuthKind::kEap;
+        if (idr == nullptr || (auth == nullptr && !with_eap) || (with_eap && eap == nullptr)) {
+            return failed(sa, resp, step);
         }
         sa.set_remote_id(Identity::from_payload(*idr));
         if (!cfg.remote.id.matches(sa.remote_id())) {
@@ -271,27 +158,89 @@ public:
             reject(sa, "unexpected peer identity", step);
             return Outcome::kDone;
         }
-        if (!verify_auth(sa, cfg, *idr, *auth, resp, step)) {
+        if (auth == nullptr) {
+            // RFC 5998: the responder relies on the EAP method to authenticate itself;
+            // accepted once the method succeeds, and only if it is a mutual one.
+            eap_only_ = true;
+        } else if (!auth::verify_auth(sa, cfg, *idr, *auth, resp, step)) {
             IKE_LOG(info, sa,
                     "authentication of '{}' with {} failed, sending AUTHENTICATION_FAILED",
-                    sa.remote_id().to_string(), method_name(auth->method));
+                    sa.remote_id().to_string(), auth::method_name(auth->method));
             reject(sa, "peer authentication failed", step);
             return Outcome::kDone;
         }
-        sa.set_peer_window(parse_window(resp));
+        if (!with_eap) {
+            finish(sa, resp, step);
+            return Outcome::kDone;
+        }
+        idr_ = *idr;
+        eap_ = std::make_unique<EapPeerSide>(sa.services(), cfg, sa.local_id(), sa.remote_id(),
+                                             sa.label());
+        return on_eap(sa, *eap, step);
+    }
+
+    Outcome on_eap(IkeSa& sa, const wire::EapPayload& in, Step& step) {
+        EapPeerSide::Reply r = eap_->on_payload(in, step.unix_time);
+        const std::string method = eap_type_name(static_cast<std::uint8_t>(eap_->method_type()));
+        switch (r.kind) {
+            case EapPeerSide::Reply::Kind::kRespond:
+                eap_out_ = std::move(r.response);
+                phase_ = Phase::kEap;
+                return Outcome::kNext;
+            case EapPeerSide::Reply::Kind::kSucceeded:
+                if (eap_only_ && !eap_mutual(eap_->method_type())) {
+                    IKE_LOG(info, sa, "do not allow non-mutual EAP-only authentication");
+                    release(sa);
+                    sa.destroy("authentication failed", step);
+                    return Outcome::kDone;
+                }
+                IKE_LOG(info, sa, "EAP method {} succeeded, {}", method,
+                        eap_->msk().empty() ? "no MSK established" : "MSK established");
+                phase_ = Phase::kAuth;
+                return Outcome::kNext;
+            case EapPeerSide::Reply::Kind::kFailed:
+                break;
+        }
+        IKE_LOG(info, sa, "EAP authentication as '{}' failed: {}", sa.local_id().to_string(),
+                r.reason);
+        release(sa);
+        sa.destroy("EAP authentication failed", step);
+        return Outcome::kDone;
+    }
+
+    Outcome process_final(IkeSa& sa, std::vector<Payload>& resp, Step& step) {
+        const auto* auth = find_payload<wire::AuthPayload>(resp, PayloadType::kAuth);
+        if (auth == nullptr) {
+            return failed(sa, resp, step);
+        }
+        if (!auth::eap_auth_verify(sa, false, idr_, *auth, eap_->msk())) {
+            IKE_LOG(info, sa,
+                    "verification of AUTH payload with EAP MSK failed, sending "
+                    "AUTHENTICATION_FAILED");
+            reject(sa, "peer authentication failed", step);
+            return Outcome::kDone;
+        }
+        IKE_LOG(info, sa, "authentication of '{}' with EAP successful", sa.remote_id().to_string());
+        if (eap_only_) {
+            IKE_LOG(info, sa, "allow mutual EAP-only authentication");
+        }
+        finish(sa, resp, step);
+        return Outcome::kDone;
+    }
+
+    /// Authenticated both ways: established, and the first Child SA from the final response.
+    void finish(IkeSa& sa, std::span<const Payload> resp, Step& step) {
+        sa.set_peer_window(auth::parse_window(resp));
         sa.established(step);
         if (offer_) {
             const Handshake& hs = sa.handshake();
             complete_offer(sa, *offer_, resp, hs.ni, hs.nr, {}, true, step);
             offer_.reset();
         }
+        eap_.reset();
         sa.end_handshake();
-        return Outcome::kDone;
     }
 
-    void abort(IkeSa& sa, Step& /*step*/) override { release(sa); }
-
-private:
     void release(IkeSa& sa) {
         if (offer_) {
             sa.services().spis.release(offer_->spi_in);
@@ -302,6 +251,7 @@ private:
     /// The responder considers the IKE SA established; tell it we do not (RFC 7296 §2.21.2).
     void reject(IkeSa& sa, const char* reason, Step& step) {
         release(sa);
+        eap_.reset();
         sa.end_handshake();
         sa.transition(IkeState::kDeleting, reason);
         sa.queue(make_fatal_notify(NotifyType::kAuthenticationFailed, reason), step);
@@ -310,54 +260,13 @@ private:
     const ChildConfig* child_;
     ResourceId resource_;
     std::optional<ChildOffer> offer_;
+    Phase phase_{Phase::kFirst};
+    wire::IdPayload idi_;  ///< as sent: the final AUTH covers it
+    wire::IdPayload idr_;  ///< as received: the responder's final AUTH covers it
+    std::unique_ptr<EapPeerSide> eap_;
+    wire::EapPayload eap_out_;  ///< the EAP response the next request carries
+    bool eap_only_{false};      ///< the responder sent no AUTH (RFC 5998)
 };
-
-/// Why connection `c` cannot authenticate a peer with identity `peer` asking for `idr` (may be
-/// null) by `method`; empty if it can.
-std::string refusal(const IkeSa& sa, const PeerConfig& c, const Identity& peer,
-                    const wire::IdPayload* idr, wire::AuthMethod method) {
-    if (!c.remote.id.matches(peer)) {
-        return fmt::format("IDi '{}' does not match the expected '{}'", peer.to_string(),
-                           c.remote.id.to_string());
-    }
-    if (idr != nullptr && !c.local.id.any) {
-        const Identity ours = local_identity_of(sa, c);
-        const Identity asked = Identity::from_payload(*idr);
-        if (!ours.matches(asked)) {
-            return fmt::format("IDr '{}' does not match the expected '{}'", asked.to_string(),
-                               ours.to_string());
-        }
-    }
-    if ((c.remote.kind == AuthKind::kPsk) != (method == wire::AuthMethod::kSharedKeyMic)) {
-        return fmt::format("the peer authenticates with {}, the connection expects {}",
-                           method_name(method), method_name(c.remote.kind));
-    }
-    return {};
-}
-
-/// The connection for IKE_AUTH: the first of those IKE_SA_INIT allowed whose identities and
-/// auth method fit; null (and why each one does not, in one rate-limited line) if none.
-ConfigPtr auth_config(IkeSa& sa, const Identity& peer, const wire::IdPayload* idr,
-                      wire::AuthMethod method, const Step& step) {
-    std::string why;
-    std::size_t refused = 0;
-    for (const ConfigPtr& c : sa.handshake().candidates) {
-        std::string no = refusal(sa, *c, peer, idr, method);
-        if (no.empty()) {
-            return c;
-        }
-        if (++refused <= 3) {  // a line of bounded length
-            why += fmt::format("{}connection '{}': {}", why.empty() ? "" : "; ", c->name, no);
-        }
-    }
-    if (refused > 3) {
-        why += fmt::format("; {} more", refused - 3);
-    }
-    PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
-             "{} no connection matches peer '{}' ({}), sending AUTHENTICATION_FAILED", sa.label(),
-             peer.to_string(), why);
-    return nullptr;
-}
 
 }  // namespace
 
@@ -369,45 +278,59 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
     if (sa.state() != IkeState::kConnecting || sa.is_original_initiator()) {
         return error_response(NotifyType::kInvalidSyntax);
     }
+    if (ike_auth_eap_under_way(sa)) {
+        return respond_ike_auth_eap(sa, request, step);
+    }
     const auto* idi = find_payload<wire::IdPayload>(request, PayloadType::kIdi);
     const auto* idr = find_payload<wire::IdPayload>(request, PayloadType::kIdr);
     const auto* auth = find_payload<wire::AuthPayload>(request, PayloadType::kAuth);
+    if (idi == nullptr) {
+        return Response{error_response(NotifyType::kInvalidSyntax), true};
+    }
+    if (auth == nullptr) {
+        return start_ike_auth_eap(sa, request, step);
+    }
     const Identity peer = Identity::from_payload(*idi);
-    const ConfigPtr cfg = auth_config(sa, peer, idr, auth->method, step);
+    const ConfigPtr cfg = auth::auth_config(sa, peer, idr, auth, step);
     if (cfg == nullptr) {
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
     sa.set_config(cfg);
     sa.set_remote_id(peer);
-    sa.set_local_id(local_identity(sa));
-    if (!verify_auth(sa, *cfg, *idi, *auth, request, step)) {
+    sa.set_local_id(auth::local_identity(sa));
+    if (!auth::verify_auth(sa, *cfg, *idi, *auth, request, step)) {
         PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
                  "{} authentication of '{}' with {} failed, sending AUTHENTICATION_FAILED",
-                 sa.label(), peer.to_string(), method_name(auth->method));
+                 sa.label(), peer.to_string(), auth::method_name(auth->method));
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
     std::vector<Payload> out;
     const wire::IdPayload own_id = sa.local_id().to_payload();
     out.push_back(wire::make_idr(own_id));
-    if (auto ok = append_auth(sa, own_id, out); !ok) {
+    if (auto ok = auth::append_auth(sa, own_id, out); !ok) {
         IKE_LOG(error, sa, "cannot authenticate ourselves: {}", ok.error().detail);
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
-    sa.set_peer_window(parse_window(request));
+    complete_ike_auth(sa, request, out, step);
+    return out;
+}
+
+void complete_ike_auth(IkeSa& sa, std::span<const Payload> first_request, std::vector<Payload>& out,
+                       Step& step) {
+    sa.set_peer_window(auth::parse_window(first_request));
     sa.established(step);
-    if (has_notify(request, NotifyType::kInitialContact)) {
+    if (has_notify(first_request, NotifyType::kInitialContact)) {
         sa.registry().initial_contact(sa, step);
     }
-    if (find_payload<wire::SaPayload>(request, PayloadType::kSa) != nullptr) {
+    if (find_payload<wire::SaPayload>(first_request, PayloadType::kSa) != nullptr) {
         const Handshake& hs = sa.handshake();
-        ChildRequest creq{request, &hs.ni, &hs.nr, {}, true, false, nullptr};
+        ChildRequest creq{first_request, &hs.ni, &hs.nr, {}, true, false, nullptr};
         auto child = accept_child(sa, creq, step);
         out.insert(out.end(), std::make_move_iterator(child.begin()),
                    std::make_move_iterator(child.end()));
     }
-    append_window(*cfg, out);
+    auth::append_window(*sa.config(), out);
     sa.end_handshake();
-    return out;
 }
 
 }  // namespace ikeplex::ike

@@ -107,6 +107,7 @@ void IkeSa::inherit_peer(const IkeSa& old) {
     peer_window_ = old.peer_window_;
     local_id_ = old.local_id_;
     remote_id_ = old.remote_id_;
+    remote_eap_id_ = old.remote_eap_id_;
     reauth_at_ = old.reauth_at_;
     authenticated_at_ = old.authenticated_at_;
     registry_.note_changed(*this);

@@ -55,6 +55,9 @@ public:
     enum class Outcome : std::uint8_t {
         kDone,
         kResend,  ///< build and send again with the same message id (IKE_SA_INIT cookie/KE)
+        /// build the exchange's next request and send it at once with the next message id
+        /// (IKE_AUTH's EAP rounds, RFC 7296 §2.16), ahead of anything queued
+        kNext,
     };
 
     Exchange() = default;
@@ -180,6 +183,10 @@ public:
     void set_local_id(Identity id);
     [[nodiscard]] const Identity& remote_id() const noexcept { return remote_id_; }
     void set_remote_id(Identity id);
+    /// The identity the peer's EAP authentication proved (empty: no EAP; list-sas'
+    /// remote-eap-id).
+    [[nodiscard]] const std::string& remote_eap_id() const noexcept { return remote_eap_id_; }
+    void set_remote_eap_id(std::string id) { remote_eap_id_ = std::move(id); }
     /// An IKE rekey's product takes over what `old` learned of the peer: NAT state,
     /// capabilities, window and both identities.
     void inherit_peer(const IkeSa& old);
@@ -372,6 +379,7 @@ private:
     bool peer_fragmentation_{false};
     Identity local_id_;
     Identity remote_id_;
+    std::string remote_eap_id_;
     std::vector<ConfigPtr> held_configs_;
     Endpoint local_;
     Endpoint remote_;

@@ -324,9 +324,15 @@ void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&f
     if (m.header.exchange == ExchangeType::kIkeSaInit) {
         handshake().peer_init_message.assign(raw.begin(), raw.end());
     }
-    if (p.exchange->process(*this, m.header, **opened, step) == Exchange::Outcome::kResend &&
-        state_ != IkeState::kDestroyed) {
+    const Exchange::Outcome outcome = p.exchange->process(*this, m.header, **opened, step);
+    if (outcome == Exchange::Outcome::kResend && state_ != IkeState::kDestroyed) {
         resend(mid, p, step);
+        return;
+    }
+    if (outcome == Exchange::Outcome::kNext && state_ != IkeState::kDestroyed) {
+        ExchangePtr ex = std::move(p.exchange);
+        outstanding_.erase(mid);
+        send_request(std::move(ex), step);
         return;
     }
     outstanding_.erase(mid);

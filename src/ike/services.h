@@ -4,12 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "crypto/registry.h"
+#include "eap/eap.h"
 #include "ike/config.h"
 #include "ike/key_log.h"
 #include "ike/output.h"
@@ -21,6 +23,12 @@
 #include "util/strong_id.h"
 
 namespace ikeplex::ike {
+
+/// Makes EAP methods (eap::make_server / eap::make_peer unless a test puts its own here).
+struct EapFactory {
+    std::function<Result<std::unique_ptr<eap::ServerMethod>>(eap::Type, eap::ServerContext)> server;
+    std::function<Result<std::unique_ptr<eap::PeerMethod>>(eap::Type, eap::PeerContext)> peer;
+};
 
 struct Services {
     const crypto::Registry& registry;
@@ -38,6 +46,8 @@ struct Services {
     bool trace_messages{false};
     /// Gets every IKE SA's keys when they are derived (IkeSaManager::set_key_log); empty: none.
     IkeKeyLog key_log{};
+    /// EAP methods (empty: the eap layer's own).
+    EapFactory eap{};
 };
 
 /// The time of this call and where its results go.

@@ -1,0 +1,60 @@
+// Internal to IKE_AUTH (ike_auth.cc, ike_auth_eap.cc): the signed octets (RFC 7296 §2.15),
+// our AUTH and the check of the peer's, with certificates, pre-shared keys or the key an EAP
+// method produced (§2.16), and SET_WINDOW_SIZE.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ike/exchanges.h"
+#include "ike/ike_sa.h"
+
+namespace ikeplex::ike::auth {
+
+/// The octets side `of_initiator` signs or MACs (RFC 7296 §2.15).
+Result<Bytes> signed_octets(IkeSa& sa, bool of_initiator, const wire::IdPayload& id);
+/// Our identity under connection `cfg`: the configured one, else our address.
+Identity local_identity_of(const IkeSa& sa, const PeerConfig& cfg);
+Identity local_identity(const IkeSa& sa);
+/// strongSwan's names of the authentication methods in its log.
+const char* method_name(AuthKind k);
+std::string method_name(wire::AuthMethod m);
+/// Our AUTH (and, with certificates, CERT) payloads.
+Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<wire::Payload>& out);
+/// Verifies the peer's AUTH over its octets: with the shared key, or with the certificate it
+/// sent, which must chain to a trusted CA and carry its identity.
+Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
+                   const wire::AuthPayload& auth, std::span<const wire::Payload> payloads,
+                   const Step& step);
+/// The AUTH after EAP (RFC 7296 §2.16) of side `of_initiator` with identity `id`:
+/// prf(prf(MSK, "Key Pad for IKEv2"), octets); with no MSK (e.g. MD5) SK_pi or SK_pr instead.
+Result<wire::Payload> eap_auth(IkeSa& sa, bool of_initiator, const wire::IdPayload& id,
+                               const SecretBytes& msk);
+/// Whether the peer's AUTH after EAP is right.
+bool eap_auth_verify(IkeSa& sa, bool of_initiator, const wire::IdPayload& id,
+                     const wire::AuthPayload& auth, const SecretBytes& msk);
+/// The connection for IKE_AUTH: the first of those IKE_SA_INIT allowed whose identities and
+/// auth method fit (`auth` null: the peer wants EAP); null (and why each one does not, in one
+/// rate-limited line) if none.
+ConfigPtr auth_config(IkeSa& sa, const Identity& peer, const wire::IdPayload* idr,
+                      const wire::AuthPayload* auth, const Step& step);
+/// The peer's SET_WINDOW_SIZE (1 without one).
+std::uint32_t parse_window(std::span<const wire::Payload> ps);
+void append_window(const PeerConfig& cfg, std::vector<wire::Payload>& out);
+
+}  // namespace ikeplex::ike::auth
+
+namespace ikeplex::ike {
+
+/// Responder: the peer is authenticated; established, INITIAL_CONTACT, the first Child SA
+/// and SET_WINDOW_SIZE from the first IKE_AUTH request, into `out` (the final response).
+void complete_ike_auth(IkeSa& sa, std::span<const wire::Payload> first_request,
+                       std::vector<wire::Payload>& out, Step& step);
+/// Responder (ike_auth_eap.cc): a first IKE_AUTH request without AUTH (the peer wants EAP).
+Response start_ike_auth_eap(IkeSa& sa, std::vector<wire::Payload>& request, Step& step);
+/// Responder: whether EAP rounds are under way on this SA, and the next request of them.
+bool ike_auth_eap_under_way(IkeSa& sa);
+Response respond_ike_auth_eap(IkeSa& sa, std::vector<wire::Payload>& request, Step& step);
+
+}  // namespace ikeplex::ike
