@@ -10,6 +10,7 @@
 #include "crypto/hash.h"
 #include "crypto/signature.h"
 #include "ike/auth_octets.h"
+#include "ike/config_payload.h"
 #include "ike/exchanges.h"
 #include "ike/payload_access.h"
 #include "util/log.h"
@@ -231,6 +232,7 @@ public:
         if (sa.registry().first_of_config(sa)) {
             out.push_back(wire::make_notify(NotifyType::kInitialContact));
         }
+        append_cp_request(sa, out);
         if (child_ != nullptr) {
             offer_ = make_offer(sa, *child_, resource_, false);
             append_offer(*offer_, out);
@@ -280,6 +282,7 @@ public:
         }
         sa.set_peer_window(parse_window(resp));
         sa.established(step);
+        process_cp_reply(sa, resp, step);
         if (offer_) {
             const Handshake& hs = sa.handshake();
             complete_offer(sa, *offer_, resp, hs.ni, hs.nr, {}, true, step);
@@ -398,7 +401,11 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
     if (has_notify(request, NotifyType::kInitialContact)) {
         sa.registry().initial_contact(sa, step);
     }
-    if (find_payload<wire::SaPayload>(request, PayloadType::kSa) != nullptr) {
+    note_cp_request(sa, request);
+    CpAnswer cp = answer_cp_request(sa, step);
+    out.insert(out.end(), std::make_move_iterator(cp.payloads.begin()),
+               std::make_move_iterator(cp.payloads.end()));
+    if (cp.child && find_payload<wire::SaPayload>(request, PayloadType::kSa) != nullptr) {
         const Handshake& hs = sa.handshake();
         ChildRequest creq{request, &hs.ni, &hs.nr, {}, true, false, nullptr};
         auto child = accept_child(sa, creq, step);

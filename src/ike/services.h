@@ -22,6 +22,8 @@
 
 namespace ikeplex::ike {
 
+class AddressPools;
+
 struct Services {
     const crypto::Registry& registry;
     Random& random;
@@ -38,6 +40,8 @@ struct Services {
     bool trace_messages{false};
     /// Gets every IKE SA's keys when they are derived (IkeSaManager::set_key_log); empty: none.
     IkeKeyLog key_log{};
+    /// Virtual IP pools (pools.h) that responders lease addresses from; null: none.
+    AddressPools* pools{nullptr};
 };
 
 /// The time of this call and where its results go.
