@@ -353,17 +353,18 @@ class Charon:
           responder answers N(NO_PROPOSAL_CHOSEN) and keeps the IKE SA).
     log_levels: filelog levels replacing the defaults (e.g. {"default": 0, "ike": 1} for
       benchmarks); extra: more lines inside charon { } of strongswan.conf; load: run
-      `swanctl --load-all` at once (default)."""
+      `swanctl --load-all` at once (default); more_plugins: plugins loaded besides those (e.g.
+      "resolve")."""
 
     def __init__(self, ns, folder, swanctl, dpd=False, data_plane="kernel-libipsec", log_levels=None, extra="",
-                 load=True):
+                 load=True, more_plugins=""):
         if data_plane not in ("kernel-libipsec", "none"):
             raise Failure(f"Charon: unknown data_plane {data_plane!r}")
         self.ns, self.dir = ns, folder
         self.data_plane = data_plane
         plugins = "random nonce openssl pem pkcs1 pkcs8 x509 pubkey sha1 sha2 hmac aes gcm kdf " + \
             ("kernel-libipsec " if data_plane == "kernel-libipsec" else "") + \
-            "kernel-netlink socket-default vici updown"
+            "kernel-netlink socket-default vici updown" + (f" {more_plugins}" if more_plugins else "")
         levels = {"default": 1, "ike": 2, "cfg": 2} if log_levels is None else dict(log_levels)
         level_lines = "\n".join(f"                   {k} = {v}" for k, v in levels.items())
         extra_lines = f"  {extra}\n" if extra else ""
