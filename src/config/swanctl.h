@@ -78,6 +78,9 @@ Result<ike::PoolConfig> map_pool(const Section& sec, Findings& findings);
 /// The `pools` section: each pool without errors goes to `out`.
 void map_pools(const Section& sec, std::vector<ike::PoolConfig>& out, Findings& findings);
 
+/// For `ikeplexd --check`: a connection naming a pool the file does not define (a warning).
+void check_pools(const SwanctlConfig& config, Findings& findings);
+
 /// One `secrets.ike*` section: a shared key and the identities it belongs to.
 Result<ike::Credentials::Psk> map_ike_secret(const Section& secret, Findings& findings);
 
