@@ -11,7 +11,8 @@ gateway's inside, pool 10.99.126.0/24):
 2. ikeplexd as the client against charon with a pool: the address on ikeplexd's TUN device,
    ping through it, the DNS server in ikeplexd's resolve file; both removed on terminate.
 3. A pool of 4 addresses and 5 clients (one charon, five connections with distinct identities):
-   four get addresses, the fifth is refused with INTERNAL_ADDRESS_FAILURE and no Child SA."""
+   four get addresses, the fifth is refused with INTERNAL_ADDRESS_FAILURE and no Child SA; the
+   gateway's pool is loaded by Debian's swanctl --load-all (VICI load-pool)."""
 import json
 import os
 import subprocess
@@ -206,9 +207,12 @@ secrets {{ ike-rw {{ secret = "{PSK}" }} }}
 
 def exhaustion(build, topo, folder, log):
     names = [f"c{i}" for i in range(1, 6)]
-    gw = Ikeplexd(build, topo.g, f"{folder}/gw", gateway_conf("10.99.126.1-10.99.126.4"))
+    # The gateway's configuration arrives by Debian's swanctl --load-all (load-pool, load-conn).
+    gw = Ikeplexd(build, topo.g, f"{folder}/gw", gateway_conf("10.99.126.1-10.99.126.4"), preload=False)
     charon = None
     try:
+        out = run(["swanctl", "--load-all", "--file", f"{folder}/gw/swanctl.conf", "--uri", f"unix://{gw.vici}"])
+        assert "loaded pool 'p'" in out and "successfully loaded 1 pools, 0 unloaded" in out, out
         charon = Charon(topo.c, f"{folder}/charon", client_conf(names), extra="install_virtual_ip = yes")
         for n in names:
             charon.swanctl("--initiate", "--child", n, timeout=30, check=False)
