@@ -103,7 +103,7 @@ void ConfigCommands::get_pools(const vici::Message& req, const vici::Reply& repl
             }
         }
     }
-    reply.respond(std::move(out));
+    reply.respond(out);
 }
 
 void ConfigCommands::sync_file_pools(std::vector<ike::PoolConfig> pools) {

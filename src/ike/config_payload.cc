@@ -105,7 +105,7 @@ void append_cp_request(IkeSa& sa, std::vector<Payload>& out) {
     if (cfg == nullptr || cfg->vips.empty()) {
         return;
     }
-    VirtualIps& v = sa.states().get<VirtualIps>();
+    auto& v = sa.states().get<VirtualIps>();
     // An IKE SA that has addresses already asks for them again (strongSwan reuses them).
     const std::vector<IpAddress>& wanted = v.local.empty() ? cfg->vips : v.local;
     wire::CpPayload cp{wire::CfgType::kRequest, {}};
@@ -126,7 +126,7 @@ void append_cp_request(IkeSa& sa, std::vector<Payload>& out) {
 }
 
 void process_cp_reply(IkeSa& sa, std::span<const Payload> response, Step& step) {
-    VirtualIps* v = sa.states().find<VirtualIps>();
+    auto* v = sa.states().find<VirtualIps>();
     if (v == nullptr || !v->asked) {
         return;
     }
@@ -163,7 +163,7 @@ void note_cp_request(IkeSa& sa, std::span<const Payload> request) {
     if (cp == nullptr) {
         return;
     }
-    VirtualIps& v = sa.states().get<VirtualIps>();
+    auto& v = sa.states().get<VirtualIps>();
     v.request_seen = true;
     v.requested.clear();
     for (const ConfigAttribute& attr : cp->attributes) {
@@ -179,10 +179,9 @@ void note_cp_request(IkeSa& sa, std::span<const Payload> request) {
 CpAnswer answer_cp_request(IkeSa& sa, Step& /*step*/) {
     CpAnswer answer;
     const PeerConfig& cfg = *sa.config();
-    VirtualIps* v = sa.states().find<VirtualIps>();
-    const std::vector<IpAddress> none;
-    const std::vector<IpAddress>& requested = v != nullptr ? v->requested : none;
-    if (!requested.empty()) {
+    auto* v = sa.states().find<VirtualIps>();
+    if (v != nullptr && !v->requested.empty()) {
+        const std::vector<IpAddress>& requested = v->requested;
         const Identity& id = lease_identity(sa);
         v->lease_id = id;
         for (const IpAddress& r : requested) {
@@ -230,7 +229,7 @@ CpAnswer answer_cp_request(IkeSa& sa, Step& /*step*/) {
 }
 
 void move_virtual_ips(IkeSa& from, IkeSa& to) {
-    VirtualIps* v = from.states().find<VirtualIps>();
+    auto* v = from.states().find<VirtualIps>();
     if (v == nullptr) {
         return;
     }
@@ -239,7 +238,7 @@ void move_virtual_ips(IkeSa& from, IkeSa& to) {
 }
 
 void release_virtual_ips(IkeSa& sa, Step& step) {
-    VirtualIps* v = sa.states().find<VirtualIps>();
+    auto* v = sa.states().find<VirtualIps>();
     if (v == nullptr) {
         return;
     }
