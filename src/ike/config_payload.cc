@@ -267,8 +267,9 @@ std::optional<std::vector<TrafficSelector>> vip_ts(const IkeSa& sa,
     if (local) {
         if (v != nullptr && !v->local.empty()) {
             hosts = v->local;
-        } else if (sa.config() != nullptr && !sa.config()->vips.empty() &&
-                   (v == nullptr || v->asked) && sa.before_authentication()) {
+        } else if (sa.is_original_initiator() && sa.config() != nullptr &&
+                   !sa.config()->vips.empty() && (v == nullptr || v->asked) &&
+                   sa.before_authentication()) {
             for (const IpAddress& a : sa.config()->vips) {
                 hosts.push_back(IpAddress::any(a.family()));  // 0.0.0.0/0, ::/0
             }
