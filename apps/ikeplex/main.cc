@@ -1,7 +1,8 @@
 // ikeplex: the operator's command line for ikeplexd (and any VICI daemon). See ikeplex(8).
 //
 //   ikeplex [--uri unix:///run/ikeplexd/ikeplexd.vici] <command> [options]
-//   commands: load-all, list-sas, list-conns, list-certs, list-authorities, initiate, terminate,
+//   commands: load-all, list-sas, list-conns, list-certs, list-authorities, list-pools, initiate,
+//   terminate,
 //             rekey, stats, counters, log
 #include <iostream>
 #include <optional>
@@ -68,6 +69,10 @@ public:
         authorities_ = app.add_subcommand("list-authorities", "loaded certification authorities");
         authorities_->add_option("--name", authority_, "only this authority");
         authorities_->add_flag("--json", json, "the raw data as JSON");
+        pools_ = app.add_subcommand("list-pools", "virtual IP pools (with --leases: each lease)");
+        pools_->add_flag("--leases", leases_, "list each lease: address, identity, status");
+        pools_->add_option("--name", pool_, "only this pool");
+        pools_->add_flag("--json", json, "the raw data as JSON");
     }
 
     /// The exit status of the listing the command line asked for; nullopt if none.
@@ -81,6 +86,9 @@ public:
         if (authorities_->parsed()) {
             return ikeplex::cli::list_authorities(c, authority_, json_, std::cout);
         }
+        if (pools_->parsed()) {
+            return ikeplex::cli::list_pools(c, pool_, leases_, json_, std::cout);
+        }
         return std::nullopt;
     }
 
@@ -89,8 +97,11 @@ private:
     CLI::App* conns_{nullptr};
     CLI::App* certs_{nullptr};
     CLI::App* authorities_{nullptr};
+    CLI::App* pools_{nullptr};
     ikeplex::cli::CertQuery query_;
     std::string authority_;
+    std::string pool_;
+    bool leases_{false};
 };
 
 /// A parse error: an unknown command (or none) as ikeplex says it (cli/usage.h); anything else

@@ -60,13 +60,14 @@ int check_swanctl(const std::string& path, const std::string& used_config,
         config::check_backend(c, backend, true, loaded->positions, f);
     }
     config::check_secrets(*loaded, f);
+    config::check_pools(*loaded, f);
     print_findings(f, stdout);
     const auto& cr = loaded->credentials;
     std::printf(
             "%s: %zu connection(s), %zu child(ren), %zu shared key(s), %zu certificate(s) "
-            "with key, %zu CA certificate(s); %zu error(s), %zu warning(s)\n",
+            "with key, %zu CA certificate(s), %zu pool(s); %zu error(s), %zu warning(s)\n",
             path.c_str(), loaded->connections.size(), children, cr.psks.size(), cr.certs.size(),
-            cr.ca_certs.size(), f.errors.size(), f.warnings.size());
+            cr.ca_certs.size(), loaded->pools.size(), f.errors.size(), f.warnings.size());
     if (!cr.pending_certs.empty() || !cr.pending_keys.empty()) {
         std::printf(
                 "note: %zu certificate(s) without their private key, %zu key(s) without "

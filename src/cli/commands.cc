@@ -358,6 +358,43 @@ int list_conns(vici::Client& c, bool json, std::ostream& out) {
     return 0;
 }
 
+int list_pools(vici::Client& c, const std::string& name, bool leases, bool json,
+               std::ostream& out) {
+    vici::Message req;
+    if (leases) {
+        req.add("leases", "yes");
+    }
+    if (!name.empty()) {
+        req.add("name", name);
+    }
+    auto r = c.request("get-pools", req);
+    if (!r) {
+        return failed(r.error(), out);
+    }
+    if (json) {
+        out << to_json(*r) << '\n';
+        return 0;
+    }
+    // swanctl --list-pools' layout: "name  base  online / size" and the leases below.
+    for (const vici::Entry& e : *r) {
+        const auto* p = std::get_if<vici::Section>(&e);
+        if (p == nullptr) {
+            continue;
+        }
+        out << fmt::format("{:<20} {:<39} {} / {} / {}\n", p->name, str(p->body, "base"),
+                           str(p->body, "online"), str(p->body, "offline"), str(p->body, "size"));
+        if (const vici::Message* ls = p->body.find_section("leases"); ls != nullptr) {
+            for (const vici::Entry& le : *ls) {
+                if (const auto* l = std::get_if<vici::Section>(&le)) {
+                    out << fmt::format("  {:<39} {:<7} '{}'\n", str(l->body, "address"),
+                                       str(l->body, "status"), str(l->body, "identity"));
+                }
+            }
+        }
+    }
+    return 0;
+}
+
 int stats(vici::Client& c, bool json, std::ostream& out) {
     auto r = c.request("stats", {});
     if (!r) {

@@ -34,6 +34,9 @@ struct CertQuery {
 int list_certs(vici::Client& c, const CertQuery& q, bool json, std::ostream& out);
 /// `list-authorities`: each authority's name and CA certificate subject (and CRL/OCSP URIs).
 int list_authorities(vici::Client& c, const std::string& name, bool json, std::ostream& out);
+/// `list-pools`: each pool's base, size, online and offline leases (swanctl --list-pools);
+/// with `leases` each lease's address, identity and status; `name`: only that pool.
+int list_pools(vici::Client& c, const std::string& name, bool leases, bool json, std::ostream& out);
 /// `stats`.
 int stats(vici::Client& c, bool json, std::ostream& out);
 /// `counters`: the daemon's event counters (IKE_SA_INIT requests, COOKIEs, drops, ...).

@@ -1,6 +1,6 @@
 // `ikeplex load-all`: what `swanctl --load-all` does, for ikeplexd (and charon): secrets,
-// certificates and keys from the folders beside swanctl.conf, then every connection; then
-// connections the daemon has that the file no longer has are unloaded.
+// certificates and keys from the folders beside swanctl.conf, the pools, then every connection;
+// then connections the daemon has that the file no longer has are unloaded.
 #include <filesystem>
 #include <set>
 
@@ -140,6 +140,40 @@ int load_secrets(vici::Client& c, const config::Section& root, std::ostream& out
     return failures;
 }
 
+/// The pools section: one load-pool per pool (attribute lists as lists); returns the failures.
+int load_pools(vici::Client& c, const config::Section& root, std::ostream& out, std::ostream& err) {
+    int failures = 0;
+    const config::Section* pools = root.find_section("pools");
+    if (pools == nullptr) {
+        return failures;
+    }
+    for (const config::Section& p : pools->sections) {
+        vici::Message req;
+        vici::Message& body = req.add_section(p.name);
+        for (const config::Setting& kv : p.settings) {
+            if (!kv.value) {
+                continue;
+            }
+            if (kv.name == "addrs") {
+                body.add(kv.name, *kv.value);
+                continue;
+            }
+            vici::List& l = body.add_list(kv.name);
+            for (const std::string& item : config::split_list(*kv.value)) {
+                l.add(item);
+            }
+        }
+        auto r = c.request("load-pool", req);
+        if (succeeded(r)) {
+            out << "loaded pool '" << p.name << "'\n";
+        } else {
+            err << "loading pool '" << p.name << "' failed: " << why(r) << '\n';
+            ++failures;
+        }
+    }
+    return failures;
+}
+
 /// What load_connections did: the names in the file, how many loaded and failed.
 struct Loaded {
     std::set<std::string> names;
@@ -214,6 +248,7 @@ int load_all(vici::Client& c, const std::string& file, std::ostream& out, std::o
                                      : std::filesystem::path(file).parent_path().string();
     int failures = load_credentials(c, base, out, err);
     failures += load_secrets(c, *root, out, err);
+    failures += load_pools(c, *root, out, err);
     // Connections, then unload what the file does not have.
     const Loaded conns = load_connections(c, *root, base, out, err);
     failures += conns.failures;

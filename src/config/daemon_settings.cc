@@ -100,6 +100,23 @@ void map_save_keys(const Section& sec, DaemonSettings& d, Reporter& r) {
     }
 }
 
+/// resolve { file = FILE }: where DNS servers a peer assigned us go (strongSwan's resolve
+/// plugin writes /etc/resolv.conf).
+void map_resolve(const Section& sec, DaemonSettings& d, Reporter& r) {
+    for (const Section& sub : sec.sections) {
+        r.error(sub.pos, "resolve." + sub.name, "unknown section (resolve holds file)");
+    }
+    for (const Setting& s : sec.settings) {
+        if (s.name != "file") {
+            r.error(s.pos, "resolve." + s.name, "unknown key (resolve holds file)");
+        } else if (!s.value || !s.value->starts_with("/")) {
+            r.error(s.pos, "resolve.file", "expected an absolute file path");
+        } else {
+            d.resolve_file = *s.value;
+        }
+    }
+}
+
 /// `ADDRESS:PORT` (IPv4) or `[ADDRESS]:PORT` (IPv6), port 1 to 65535.
 std::optional<Endpoint> parse_host_port(std::string_view v) {
     const std::size_t colon = v.rfind(':');
@@ -348,6 +365,8 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
             map_metrics(sub, d, r);
         } else if (sub.name == "plugins") {
             map_radius_settings(sub, d.radius, findings);
+        } else if (sub.name == "resolve") {
+            map_resolve(sub, d, r);
         } else {
             r.error(sub.pos, sub.name, "unknown section");
         }

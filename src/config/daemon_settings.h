@@ -34,6 +34,9 @@
 //           ike = /path/ikev2_decryption_table   # can decrypt the traffic)
 //           esp = /path/esp_sa
 //       }
+//       resolve {                   # DNS servers a peer assigns us (virtual IPs)
+//           file = /etc/resolv.conf #   "nameserver" lines added, removed when the IKE SA goes
+//       }
 //       metrics {                   # Prometheus endpoint (off unless listen is set)
 //           listen = 127.0.0.1:9903 #   IPv4 ADDRESS:PORT
 //           per_sa = no             #   also one series per IKE / Child SA
@@ -113,6 +116,9 @@ struct DaemonSettings {
     SaveKeys save_keys;
     MetricsSettings metrics;
     RadiusSettings radius;  ///< plugins { eap-radius { } }
+    /// Where DNS servers a peer assigned us (RFC 7296 §3.15.1) are written as "nameserver"
+    /// lines, removed when the IKE SA goes (strongSwan's resolve plugin: /etc/resolv.conf).
+    std::string resolve_file{"/etc/resolv.conf"};
     /// strftime(3) format of each line's time; unset: "%Y-%m-%d %H:%M:%S" in a file, "%H:%M:%S"
     /// on stderr (syslog and journald record the time themselves).
     std::optional<std::string> log_time_format;

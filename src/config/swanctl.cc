@@ -215,9 +215,7 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
         } else if (sec.name == "authorities") {
             map_authorities(sec, dirs, out.credentials, out.authorities, findings, fs);
         } else if (sec.name == "pools") {
-            if (!sec.sections.empty()) {
-                r.error(sec.pos, "pools", "address pools are not supported");
-            }
+            map_pools(sec, out.pools, findings);
         } else {
             r.error(sec.pos, sec.name, "unknown section");
         }

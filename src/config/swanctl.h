@@ -17,6 +17,7 @@
 #include "config/file_system.h"
 #include "config/settings.h"
 #include "ike/config.h"
+#include "ike/pools.h"
 
 namespace ikeplex::config {
 
@@ -42,6 +43,8 @@ struct SwanctlConfig {
     ike::Credentials credentials;
     /// The `authorities` that loaded (their CAs are in `credentials` too).
     std::vector<Authority> authorities;
+    /// The `pools` that loaded (virtual IP address pools).
+    std::vector<ike::PoolConfig> pools;
     /// Where each mapped connection's and child's section opens: "connections.<conn>" and
     /// "connections.<conn>.children.<child>" -> file:line (for findings made later, e.g. the
     /// backend's: check_backend(), check_secrets()).
@@ -69,6 +72,14 @@ Result<SwanctlConfig> load_swanctl_file(const std::string& path, Findings& findi
 Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs& dirs,
                                        ike::Credentials& credentials, Findings& findings,
                                        const FileSystem& fs = real_file_system());
+
+/// One `pools.<name>` section (or a VICI load-pool body): `addrs` and attributes.
+Result<ike::PoolConfig> map_pool(const Section& sec, Findings& findings);
+/// The `pools` section: each pool without errors goes to `out`.
+void map_pools(const Section& sec, std::vector<ike::PoolConfig>& out, Findings& findings);
+
+/// For `ikeplexd --check`: a connection naming a pool the file does not define (a warning).
+void check_pools(const SwanctlConfig& config, Findings& findings);
 
 /// One `secrets.ike*` section: a shared key and the identities it belongs to.
 Result<ike::Credentials::Psk> map_ike_secret(const Section& secret, Findings& findings);

@@ -183,6 +183,22 @@ void add_peer_handlers(Handlers& h, Reporter& r, ike::PeerConfig& c) {
     h["encap"] = flag(r, c.force_encap);
     h["dpd_delay"] = duration(r, c.dpd_delay);
     h["dpd_timeout"] = ignored(r, "IKEv1 only; IKEv2 liveness follows the retransmission settings");
+    // Virtual IPs (RFC 7296 §2.19): the addresses to ask for (0.0.0.0, ::: any), the pools to
+    // lease the peer's from.
+    h["vips"] = [&r, &c](std::string_view v, const Setting& s) {
+        c.vips.clear();
+        for (const std::string& item : split_list(v)) {
+            auto a = IpAddress::parse(item == "%any" || item == "%any4" ? "0.0.0.0"
+                                      : item == "%any6"                 ? "::"
+                                                                        : item);
+            if (!a) {
+                r.error(s.pos, s.name, "'" + item + "': expected an IP address, 0.0.0.0 or ::");
+                return;
+            }
+            c.vips.push_back(*a);
+        }
+    };
+    h["pools"] = [&c](std::string_view v, const Setting& /*s*/) { c.pools = split_list(v); };
 }
 
 /// rekey_time, reauth_time, over_time and rand_time.
@@ -252,10 +268,6 @@ void add_unsupported_handlers(Handlers& h, Reporter& r) {
     h["pull"] = ignored(r, "IKEv1 only");
     h["dscp"] = ignored(r, "IKE packets are sent with the default DSCP");
     h["ocsp"] = ignored(r, "OCSP is not supported");
-    for (const char* k : {"vips", "pools"}) {
-        h[k] = unsupported(
-                r, "virtual IPs and address pools (configuration payloads) are not supported");
-    }
     for (const char* k : {"ppk_id", "ppk_required"}) {
         h[k] = unsupported(r, "post-quantum preshared keys are not supported");
     }

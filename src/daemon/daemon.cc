@@ -103,6 +103,9 @@ Status Daemon::start() {
             host_->manager(),
             [this](const UpdownSa& sa, bool up) { run_updown(*updown_, sa, up); });
     host_->add_listener([this](const ike::Event& e) { on_event(e); });
+    vips_ = std::make_unique<VirtualIpHost>(*backend_.backend,
+                                            [this] { return settings_.resolve_file; });
+    host_->set_vip_sink([this](const ike::VirtualIpChange& v) { vips_->apply(v); });
     if (backend_.backend->event_fd() >= 0) {
         watch_backend_events();
     }

@@ -29,6 +29,7 @@
 #include "daemon/vici_credentials.h"
 #include "daemon/vici_events.h"
 #include "daemon/vici_query.h"
+#include "daemon/virtual_ips.h"
 #include "kernel/backend.h"
 #include "kernel/backend_factory.h"
 #include "vici/server.h"
@@ -123,7 +124,8 @@ private:
     std::unique_ptr<EventPublisher> events_;
     std::unique_ptr<UpdownRunner> updown_;  ///< updown scripts (updown.h)
     std::unique_ptr<UpdownHooks> updown_hooks_;
-    KeyLogger key_logger_;  ///< save_keys (key_log.h)
+    std::unique_ptr<VirtualIpHost> vips_;  ///< virtual IPs assigned to us (virtual_ips.h)
+    KeyLogger key_logger_;                 ///< save_keys (key_log.h)
     /// The Prometheus endpoint (metrics.h), when metrics.listen is set; destroyed before the
     /// engine host and everything else it reads.
     std::unique_ptr<MetricsServer> metrics_;

@@ -56,7 +56,16 @@ void EngineHost::execute(const std::function<void(ike::Step&)>& f) {
     if (command_tap_ && !out.commands.empty()) {
         command_tap_(out.commands);
     }
+    const auto vips = [&](bool up) {
+        for (const ike::VirtualIpChange& v : out.vips) {
+            if (vip_sink_ && v.up == up) {
+                vip_sink_(v);
+            }
+        }
+    };
+    vips(true);
     backend_.apply(out.commands);
+    vips(false);
     // Listeners may run further commands (a VICI initiate waiting for child-up); they get a
     // copy so that a nested execute() cannot invalidate what is being iterated.
     const std::vector<ike::Event> events = std::move(out.events);

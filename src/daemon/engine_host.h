@@ -47,6 +47,11 @@ public:
     /// save_keys); empty: none.
     void set_command_tap(CommandTap tap) { command_tap_ = std::move(tap); }
 
+    using VipSink = std::function<void(const ike::VirtualIpChange&)>;
+    /// Carries out the virtual IP changes (Output::vips): new addresses before the commands
+    /// (the Child SA's routes use them), removals after; empty: none.
+    void set_vip_sink(VipSink sink) { vip_sink_ = std::move(sink); }
+
     using Listener = std::function<void(const ike::Event&)>;
     /// Every engine event goes to every listener; returns a handle for remove_listener().
     int add_listener(Listener l);
@@ -88,6 +93,7 @@ private:
     std::chrono::steady_clock::time_point epoch_;
     std::int64_t started_unix_;
     CommandTap command_tap_;
+    VipSink vip_sink_;
     std::map<int, Listener> listeners_;
     int next_listener_{1};
 };

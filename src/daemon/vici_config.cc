@@ -64,14 +64,9 @@ void ConfigCommands::register_with(vici::Server& server) {
     add_command(server, "load-conn", this, &ConfigCommands::load_conn);
     add_command(server, "unload-conn", this, &ConfigCommands::unload_conn);
     add_command(server, "reload-settings", this, &ConfigCommands::reload_settings);
-    server.add_command("get-pools",
-                       [](const vici::Message&, const vici::Reply& reply) { reply.respond({}); });
-    server.add_command("load-pool", [](const vici::Message&, const vici::Reply& reply) {
-        reply.respond(result(false, "address pools (configuration payloads) are not supported"));
-    });
-    server.add_command("unload-pool", [](const vici::Message&, const vici::Reply& reply) {
-        reply.respond(result(false, "no such pool"));
-    });
+    add_command(server, "load-pool", this, &ConfigCommands::load_pool);
+    add_command(server, "unload-pool", this, &ConfigCommands::unload_pool);
+    add_command(server, "get-pools", this, &ConfigCommands::get_pools);
 }
 
 void ConfigCommands::load_conn(const vici::Message& req, const vici::Reply& reply) {
@@ -163,6 +158,7 @@ Status ConfigCommands::load_swanctl_conf() {
     }
     credentials_.set_file_authorities(std::move(loaded->authorities));
     credentials_.rebuild(std::move(loaded->credentials));
+    sync_file_pools(std::move(loaded->pools));
     host_.execute([&](ike::Step& s) { m.start_actions(s); });
     const std::size_t failed = refused + loaded->failed_connections.size();
     if (failed == 0) {

@@ -1,4 +1,4 @@
-// VICI configuration commands: load-conn / unload-conn, pools (not supported: said so) and
+// VICI configuration commands: load-conn / unload-conn, pools (vici_pools.cc) and
 // reload-settings; and swanctl.conf itself, loaded at start, on SIGHUP and by clear-creds. A
 // load-conn body has swanctl.conf's keys (lists for comma-separated values), so it goes
 // through the same mapping as the file.
@@ -40,6 +40,13 @@ private:
     void load_conn(const vici::Message& req, const vici::Reply& reply);
     void unload_conn(const vici::Message& req, const vici::Reply& reply);
     void reload_settings(const vici::Message& req, const vici::Reply& reply);
+    // Virtual IP pools (vici_pools.cc).
+    void load_pool(const vici::Message& req, const vici::Reply& reply);
+    void unload_pool(const vici::Message& req, const vici::Reply& reply);
+    void get_pools(const vici::Message& req, const vici::Reply& reply);
+    /// The pools of swanctl.conf: loaded (updated keeping leases), and those it had before but
+    /// no longer has unloaded once none of their leases is online.
+    void sync_file_pools(std::vector<ike::PoolConfig> pools);
     /// Removes the connections of the file loaded before that `loaded` no longer has.
     void drop_missing(const config::SwanctlConfig& loaded);
     /// What the backend makes of connection `c` (config::check_backend): errors = it cannot run
@@ -53,6 +60,7 @@ private:
     CredentialCommands& credentials_;
     std::function<Status()> reload_;
     std::vector<std::string> file_conns_;  ///< names from swanctl.conf
+    std::vector<std::string> file_pools_;  ///< pool names from swanctl.conf
 };
 
 }  // namespace ikeplex::daemon

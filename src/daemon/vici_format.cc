@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "ike/config_payload.h"
 #include "wire/names.h"
 
 namespace ikeplex::daemon {
@@ -98,6 +99,18 @@ void fill_ike(vici::Message& m, const ike::IkeSaManager& mgr, const ike::IkeSa& 
     }
     if (sa.udp_encap()) {
         m.add("nat-any", "yes");
+    }
+    if (const ike::VirtualIps* v = ike::virtual_ips(sa); v != nullptr) {
+        // strongSwan's lists of the virtual IPs assigned to us and to the peer.
+        for (const auto& [name, list] :
+             {std::pair{"local-vips", &v->local}, std::pair{"remote-vips", &v->remote}}) {
+            if (!list->empty()) {
+                vici::List& l = m.add_list(name);
+                for (const IpAddress& a : *list) {
+                    l.add(a.to_string());
+                }
+            }
+        }
     }
     if (sa.crypto()) {
         const auto& a = sa.crypto()->algorithms;

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "crypto/keymat.h"
+#include "ike/config_payload.h"
 #include "ike/exchanges.h"
 #include "ike/payload_access.h"
 #include "util/hex.h"
@@ -32,10 +33,14 @@ std::optional<Spi> spi_of(const Bytes& b) {
                (std::uint32_t{b[2]} << 8U) | b[3]);
 }
 
-/// The configured selectors ("dynamic" ones with the SA's address), or the SA's address when
-/// none are configured.
-std::vector<TrafficSelector> config_ts(const std::vector<TrafficSelector>& configured,
-                                       const Endpoint& e) {
+/// The configured selectors ("dynamic" ones with the SA's address, or its virtual IPs), or the
+/// SA's address when none are configured. `local`: our side, else the peer's.
+std::vector<TrafficSelector> config_ts(const IkeSa& sa,
+                                       const std::vector<TrafficSelector>& configured, bool local) {
+    if (auto v = vip_ts(sa, configured, local)) {
+        return std::move(*v);
+    }
+    const Endpoint& e = local ? sa.local() : sa.remote();
     if (!configured.empty()) {
         return resolve_dynamic(configured, e.address);
     }
@@ -103,8 +108,8 @@ ChildOffer make_offer(IkeSa& sa, const ChildConfig& child, ResourceId resource, 
         o.proposals.push_back(with_ke ? std::move(p) : without_ke(std::move(p)));
     }
     const ChildSa* ts_of = rekeyed != nullptr ? rekeyed : plan.copy;
-    o.tsi = ts_of != nullptr ? ts_of->local_ts : config_ts(child.local_ts, sa.local());
-    o.tsr = ts_of != nullptr ? ts_of->remote_ts : config_ts(child.remote_ts, sa.remote());
+    o.tsi = ts_of != nullptr ? ts_of->local_ts : config_ts(sa, child.local_ts, true);
+    o.tsr = ts_of != nullptr ? ts_of->remote_ts : config_ts(sa, child.remote_ts, false);
     return o;
 }
 
@@ -225,8 +230,8 @@ ChildMatch match_child(const IkeSa& sa, const PeerConfig& peer, const ChildPaylo
         if (rekeyed != nullptr && rekeyed->config != &c) {
             continue;
         }
-        m.narrowed_i = narrow(tsi, config_ts(c.remote_ts, sa.remote()));
-        m.narrowed_r = narrow(tsr, config_ts(c.local_ts, sa.local()));
+        m.narrowed_i = narrow(tsi, config_ts(sa, c.remote_ts, false));
+        m.narrowed_r = narrow(tsr, config_ts(sa, c.local_ts, true));
         if (!m.narrowed_i.empty() && !m.narrowed_r.empty()) {
             m.child = &c;
             return m;

@@ -132,6 +132,10 @@ struct PeerConfig {
     /// (strongSwan's keyingtries); 0: until it succeeds. Retries back off (Settings).
     std::uint32_t keyingtries{1};
     std::vector<ChildConfig> children;
+    /// Virtual IPs to ask for (RFC 7296 §2.19; 0.0.0.0 / ::: any), swanctl.conf's `vips`.
+    std::vector<IpAddress> vips;
+    /// Pools (by name, in order) to lease the peer's virtual IPs from, swanctl.conf's `pools`.
+    std::vector<std::string> pools;
 
     [[nodiscard]] const ChildConfig* child(std::string_view n) const;
     bool operator==(const PeerConfig&) const = default;

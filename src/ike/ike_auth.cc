@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "ike/config_payload.h"
 #include "ike/eap_conversation.h"
 #include "ike/exchanges.h"
 #include "ike/ike_auth_common.h"
@@ -108,6 +109,7 @@ private:
             // RFC 5998 §3: we would take a mutual EAP method in place of the responder's AUTH.
             out.push_back(wire::make_notify(NotifyType::kEapOnlyAuthentication));
         }
+        append_cp_request(sa, out);
         if (child_ != nullptr) {
             offer_ = make_offer(sa, *child_, resource_, false);
             append_offer(*offer_, out);
@@ -232,6 +234,7 @@ private:
     void finish(IkeSa& sa, std::span<const Payload> resp, Step& step) {
         sa.set_peer_window(auth::parse_window(resp));
         sa.established(step);
+        process_cp_reply(sa, resp, step);
         if (offer_) {
             const Handshake& hs = sa.handshake();
             complete_offer(sa, *offer_, resp, hs.ni, hs.nr, {}, true, step);
@@ -322,7 +325,11 @@ void complete_ike_auth(IkeSa& sa, std::span<const Payload> first_request, std::v
     if (has_notify(first_request, NotifyType::kInitialContact)) {
         sa.registry().initial_contact(sa, step);
     }
-    if (find_payload<wire::SaPayload>(first_request, PayloadType::kSa) != nullptr) {
+    note_cp_request(sa, first_request);
+    CpAnswer cp = answer_cp_request(sa, step);
+    out.insert(out.end(), std::make_move_iterator(cp.payloads.begin()),
+               std::make_move_iterator(cp.payloads.end()));
+    if (cp.child && find_payload<wire::SaPayload>(first_request, PayloadType::kSa) != nullptr) {
         const Handshake& hs = sa.handshake();
         ChildRequest creq{first_request, &hs.ni, &hs.nr, {}, true, false, nullptr};
         auto child = accept_child(sa, creq, step);

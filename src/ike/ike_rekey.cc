@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "crypto/keymat.h"
+#include "ike/config_payload.h"
 #include "ike/exchanges.h"
 #include "ike/payload_access.h"
 #include "util/log.h"
@@ -100,6 +101,7 @@ Result<std::unique_ptr<IkeSa>> make_rekeyed(IkeSa& old, bool we_initiated, IkeSp
 void hand_over(IkeSa& old, IkeSa& survivor, bool delete_old, Step& step) {
     old.transition(IkeState::kRekeyed, "rekeyed");
     old.move_children_to(survivor, step);
+    move_virtual_ips(old, survivor);
     survivor.set_up(old.up());
     old.set_up(false);
     IKE_LOG(info, old, "IKE_SA rekeyed: continues as {} with SPIs {}_i {}_r", survivor.label(),

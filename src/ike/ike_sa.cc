@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ike/config_payload.h"
 #include "ike/exchange_rules.h"
 #include "ike/exchanges.h"
 #include "util/log.h"
@@ -509,6 +510,7 @@ void IkeSa::destroy(const char* reason, Step& step) {
         remove_child(children_.back()->id, reason, step);
     }
     services_.timers.cancel_all(id_);
+    release_virtual_ips(*this, step);
     transition(IkeState::kDestroyed, reason);
     if (was_up) {
         emit(step, EventKind::kIkeDown, 0, 0, reason);

@@ -23,7 +23,9 @@ IkeSaManager::IkeSaManager(const crypto::Registry& registry, Random& random, Spi
     : settings_(settings),
       services_{registry, random, spis, settings_, credentials_, timers_, peer_log_, false},
       cookies_(registry, random),
-      configs_() {}
+      configs_() {
+    services_.pools = &pools_;
+}
 
 IkeSaManager::~IkeSaManager() = default;
 

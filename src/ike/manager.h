@@ -23,6 +23,7 @@
 #include "ike/cookies.h"
 #include "ike/half_open.h"
 #include "ike/ike_sa.h"
+#include "ike/pools.h"
 #include "ike/sa_index.h"
 #include "ike/sa_registry.h"
 #include "ike/services.h"
@@ -100,6 +101,9 @@ public:
     /// Removes a connection (VICI unload-conn); its IKE SAs keep running. False if unknown.
     bool remove(std::string_view name);
     void set_credentials(Credentials credentials);
+    /// The virtual IP pools (VICI load-pool, unload-pool, get-pools; config reloads).
+    [[nodiscard]] AddressPools& pools() noexcept { return pools_; }
+    [[nodiscard]] const AddressPools& pools() const noexcept { return pools_; }
     /// The credentials, for VICI load-shared/unload-shared (the engine reads them per use).
     [[nodiscard]] Credentials& credentials() noexcept { return credentials_; }
     /// When a timer of an SA fires (list-sas: "rekey in", "expires in").
@@ -260,7 +264,8 @@ private:
     Settings settings_;
     Credentials credentials_;
     TimerQueue timers_;
-    PeerLog peer_log_;  ///< before services_, which refers to it
+    PeerLog peer_log_;    ///< before services_, which refers to it
+    AddressPools pools_;  ///< before services_, which refers to it
     Services services_;
     CookieJar cookies_;
     SourceLookup source_lookup_;

@@ -62,11 +62,22 @@ struct MessageTrace {
     std::vector<wire::Payload> payloads;
 };
 
+/// Virtual IPs a peer assigned to us (RFC 7296 §2.19, config_payload.h), for the host to
+/// install (up) or remove (down, when the IKE SA goes), with the DNS servers that came along.
+struct VirtualIpChange {
+    bool up{true};
+    std::uint32_t ike_id{0};
+    std::string conn;
+    std::vector<IpAddress> addresses;
+    std::vector<IpAddress> dns;
+};
+
 struct Output {
     std::vector<OutDatagram> datagrams;
     std::vector<BackendCommand> commands;
     std::vector<Event> events;
     std::vector<MessageTrace> messages;  ///< with message tracing on
+    std::vector<VirtualIpChange> vips;
     TimePoint wakeup{kNever};  ///< call on_timer() at this time (kNever: no timer pending)
 
     void clear() {
@@ -74,6 +85,7 @@ struct Output {
         commands.clear();
         events.clear();
         messages.clear();
+        vips.clear();
         wakeup = kNever;
     }
 };

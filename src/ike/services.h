@@ -29,6 +29,7 @@ struct EapFactory {
     std::function<Result<std::unique_ptr<eap::ServerMethod>>(eap::Type, eap::ServerContext)> server;
     std::function<Result<std::unique_ptr<eap::PeerMethod>>(eap::Type, eap::PeerContext)> peer;
 };
+class AddressPools;
 
 struct Services {
     const crypto::Registry& registry;
@@ -48,6 +49,8 @@ struct Services {
     IkeKeyLog key_log{};
     /// EAP methods (empty: the eap layer's own).
     EapFactory eap{};
+    /// Virtual IP pools (pools.h) that responders lease addresses from; null: none.
+    AddressPools* pools{nullptr};
 };
 
 /// The time of this call and where its results go.

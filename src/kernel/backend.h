@@ -62,6 +62,13 @@ public:
     /// poll_events(). -1 for a backend without events.
     [[nodiscard]] virtual int event_fd() noexcept { return -1; }
     virtual void poll_events() {}
+    /// Adds (or removes) a virtual IP the peer assigned to us (RFC 7296 §2.19) where the
+    /// backend's traffic leaves: userspace, the TUN device. Others: not supported (an error).
+    virtual Status virtual_ip(const IpAddress& address, bool add) {
+        (void)address;
+        (void)add;
+        return make_error(Errc::kUnsupported, "the backend does not install virtual IPs");
+    }
     /// SAs and policies currently installed.
     [[nodiscard]] virtual std::size_t installed_sas() const noexcept = 0;
     [[nodiscard]] virtual std::size_t installed_policies() const noexcept = 0;

@@ -109,6 +109,22 @@ void UserspaceBackend::publish_policies() {
     dataplane_->set_policies(std::move(list));
 }
 
+Status UserspaceBackend::virtual_ip(const IpAddress& address, bool add) {
+    const esp::io::Tun* tun = dataplane_->tun();
+    if (tun == nullptr) {
+        return make_error(Errc::kState, "no TUN device");
+    }
+    const unsigned len = address.is_v4() ? 32 : 128;
+    if (add) {
+        IKEPLEX_TRY(esp::io::add_address(tun->ifindex(), address, len));
+        log::info(log::Subsystem::kKnl, "installed virtual IP {} on {}", address, tun->name());
+        return ok();
+    }
+    IKEPLEX_TRY(esp::io::del_address(tun->ifindex(), address, len));
+    log::info(log::Subsystem::kKnl, "removed virtual IP {} from {}", address, tun->name());
+    return ok();
+}
+
 void UserspaceBackend::add_routes(const ike::InstallPolicy& p) {
     const esp::io::Tun* tun = dataplane_->tun();
     if (tun == nullptr || p.mode != ike::Mode::kTunnel) {

@@ -74,6 +74,8 @@ struct Node {
     ike::IkeSaManager manager;
     FakeBackend backend;
     std::vector<ike::Event> events;
+    /// Virtual IP changes the engine asked the host to make (Output::vips), in order.
+    std::vector<ike::VirtualIpChange> vips;
     /// Every message this node sent or received, in the clear, in order.
     std::vector<ike::MessageTrace> messages;
     /// When each of `messages` was sent or received (virtual time, same index).

@@ -223,6 +223,22 @@ Status add_address(unsigned ifindex, const IpAddress& addr, unsigned prefix_len)
     return run(r);
 }
 
+Status del_address(unsigned ifindex, const IpAddress& addr, unsigned prefix_len) {
+    IKEPLEX_TRY(check_prefix(addr, prefix_len));
+    netlink::Request r(RTM_DELADDR, 0);
+    ifaddrmsg ifa{};
+    ifa.ifa_family = family_of(addr);
+    ifa.ifa_prefixlen = static_cast<unsigned char>(prefix_len);
+    ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+    ifa.ifa_index = ifindex;
+    r.header(ifa);
+    if (addr.is_v4()) {
+        r.attr(IFA_LOCAL, addr.bytes().data(), addr.size());
+    }
+    r.attr(IFA_ADDRESS, addr.bytes().data(), addr.size());
+    return run(r);
+}
+
 Status add_route(unsigned ifindex, const IpAddress& prefix, unsigned prefix_len,
                  const IpAddress* src) {
     RouteSpec spec{prefix, prefix_len, RT_TABLE_MAIN, ifindex, std::nullopt, std::nullopt};

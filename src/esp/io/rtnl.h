@@ -35,6 +35,8 @@ Status link_up(unsigned ifindex, unsigned mtu);
 Status set_mtu(unsigned ifindex, unsigned mtu);
 /// Adds `addr`/`prefix_len` to the link (EEXIST if it is there).
 Status add_address(unsigned ifindex, const IpAddress& addr, unsigned prefix_len);
+/// Removes `addr`/`prefix_len` from the link (RTM_DELADDR; EADDRNOTAVAIL if it is not there).
+Status del_address(unsigned ifindex, const IpAddress& addr, unsigned prefix_len);
 /// Adds (or replaces) the route to `prefix`/`prefix_len` via the link (main table), with
 /// preferred source `src` if not null.
 Status add_route(unsigned ifindex, const IpAddress& prefix, unsigned prefix_len,

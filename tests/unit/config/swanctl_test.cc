@@ -337,9 +337,8 @@ TEST(Swanctl, UnsupportedFeaturesAreErrorsNotSilence) {
     };
     const std::vector<Case> cases = {
             {"    version = 1\n", "", "connections.c.version: only IKEv2 is supported"},
-            {"    pools = p\n", "",
-             "connections.c.pools: virtual IPs and address pools (configuration payloads) are "
-             "not supported"},
+            {"    vips = somewhere\n", "",
+             "connections.c.vips: 'somewhere': expected an IP address, 0.0.0.0 or ::"},
             {"    remote_addrs = vpn.example.org\n", "",
              "connections.c.remote_addrs: 'vpn.example.org': only IP addresses and %any are "
              "supported (no names, ranges or subnets)"},

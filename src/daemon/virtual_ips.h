@@ -1,0 +1,38 @@
+// The host's side of virtual IPs a peer assigned to us (RFC 7296 §2.19; the engine reports
+// them in Output::vips): the address goes onto the backend's device (userspace: the TUN
+// device, before the Child SA's routes are added through it) and the DNS servers into the
+// resolve file ("nameserver" lines at its top, as strongSwan's resolve plugin writes
+// /etc/resolv.conf); both go again when the IKE SA goes.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ike/output.h"
+#include "kernel/backend.h"
+
+namespace ikeplex::daemon {
+
+/// The "nameserver" line ikeplexd writes for `dns` (with a marker naming ikeplexd).
+std::string resolve_line(const IpAddress& dns);
+/// `text` (a resolv.conf) with a line for each of `dns` added at the top (`add`), or those
+/// lines removed (once each).
+std::string edit_resolv_conf(std::string text, const std::vector<IpAddress>& dns, bool add);
+
+class VirtualIpHost {
+public:
+    /// `resolve_file`: the current resolve { file } setting (it changes on reload).
+    VirtualIpHost(kernel::Backend& backend, std::function<std::string()> resolve_file)
+        : backend_(backend), resolve_file_(std::move(resolve_file)) {}
+
+    void apply(const ike::VirtualIpChange& change);
+
+private:
+    void write_dns(const std::vector<IpAddress>& dns, bool add);
+
+    kernel::Backend& backend_;
+    std::function<std::string()> resolve_file_;
+};
+
+}  // namespace ikeplex::daemon

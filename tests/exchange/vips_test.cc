@@ -1,0 +1,378 @@
+// Virtual IPs and configuration payloads in IKE_AUTH (RFC 7296 §2.19, §3.15) between two
+// engines: node a is the client (`vips`), node b the gateway (`pools`). CFG_REQUEST/REPLY on
+// the wire, selectors narrowed to the leased address on both sides, a lost message, leases
+// reused per identity and released on delete, exhaustion, IPv6 and attributes.
+#include <gtest/gtest.h>
+
+#include "flow_fixture.h"
+#include "ike/config_payload.h"
+#include "ike/payload_access.h"
+#include "ike/pools.h"
+
+namespace ikeplex::test {
+namespace {
+
+using ike::EventKind;
+using wire::ExchangeType;
+using wire::NotifyType;
+
+ike::TrafficSelector sel(const char* text) {
+    return *ike::TrafficSelector::parse(text);
+}
+
+ike::PoolConfig pool(const char* name, const char* addrs,
+                     std::vector<std::pair<const char*, const char*>> attrs = {}) {
+    auto p = ike::PoolConfig::parse(name, addrs);
+    EXPECT_TRUE(p) << addrs;
+    for (const auto& [k, v] : attrs) {
+        EXPECT_TRUE(p->add_attribute(k, v)) << k;
+    }
+    return *p;
+}
+
+class Vips : public ::testing::Test {
+protected:
+    Vips() {
+        // The client: its own address is "dynamic" (asks for 0.0.0.0/0, installs the lease).
+        client_ = cfg.a;
+        client_.vips = {*IpAddress::parse("0.0.0.0")};
+        client_.children.front().local_ts.clear();
+        // The gateway: any client, its address from pool "p", selectors narrowed to it.
+        gateway_ = cfg.b;
+        gateway_.remote.id = *ike::Identity::parse("%any");
+        gateway_.pools = {"p"};
+        gateway_.children.front().remote_ts.clear();
+    }
+
+    /// Client connections c1..cn with identities client1@vpn.example ... (one IKE SA each).
+    void load(std::size_t clients, std::vector<IpAddress> vips = {}) {
+        std::vector<ike::PeerConfig> list;
+        for (std::size_t i = 1; i <= clients; ++i) {
+            ike::PeerConfig c = client_;
+            c.name = fmt::format("c{}", i);
+            c.local.id = *ike::Identity::parse(fmt::format("client{}@vpn.example", i));
+            if (!vips.empty()) {
+                c.vips = vips;
+            }
+            list.push_back(std::move(c));
+        }
+        h.a().manager.load(std::move(list));
+        h.b().manager.load({gateway_});
+        h.a().manager.set_credentials(psk_credentials());
+        h.b().manager.set_credentials(psk_credentials());
+    }
+
+    std::uint32_t start(std::size_t i) {
+        std::uint32_t id = 0;
+        h.act(h.a(), [&](ike::Step& s) {
+            auto r = h.a().manager.initiate(fmt::format("c{}", i), "net", s);
+            ASSERT_TRUE(r) << r.error().detail;
+            id = *r;
+        });
+        return id;
+    }
+
+    /// Both sides have `n` established IKE SAs.
+    bool up(std::size_t n) {
+        return h.run_until(
+                [&] { return h.a().established().size() == n && h.b().established().size() == n; },
+                std::chrono::seconds(60));
+    }
+
+    const ike::IkeSa* client_sa(std::uint32_t id) { return h.a().manager.sa(id); }
+    /// The gateway's IKE SA whose peer is `client<i>@vpn.example`.
+    const ike::IkeSa* gateway_sa(std::size_t i) {
+        for (const ike::IkeSa* sa : h.b().established()) {
+            if (sa->remote_id().to_string() == fmt::format("client{}@vpn.example", i)) {
+                return sa;
+            }
+        }
+        return nullptr;
+    }
+    static std::vector<IpAddress> local_vips(const ike::IkeSa* sa) {
+        const auto* v = sa != nullptr ? ike::virtual_ips(*sa) : nullptr;
+        return v != nullptr ? v->local : std::vector<IpAddress>{};
+    }
+    static std::vector<IpAddress> remote_vips(const ike::IkeSa* sa) {
+        const auto* v = sa != nullptr ? ike::virtual_ips(*sa) : nullptr;
+        return v != nullptr ? v->remote : std::vector<IpAddress>{};
+    }
+    const ike::AddressPool& the_pool() { return *h.b().manager.pools().find("p"); }
+
+    void terminate(std::uint32_t id) {
+        h.act(h.a(), [&](ike::Step& s) { ASSERT_TRUE(h.a().manager.terminate_ike(id, s)); });
+        ASSERT_TRUE(h.run_until([&] { return h.a().manager.sa(id) == nullptr; },
+                                std::chrono::seconds(30)));
+        h.run_for(std::chrono::seconds(1));
+    }
+
+    Harness h{11};
+    PairConfig cfg = psk_pair();
+    ike::PeerConfig client_;
+    ike::PeerConfig gateway_;
+};
+
+IpAddress ip(const char* s) {
+    return *IpAddress::parse(s);
+}
+
+TEST_F(Vips, AddressAssignedAndSelectorsNarrowedOnBothSides) {
+    ASSERT_TRUE(h.b().manager.pools().load(pool("p", "10.99.126.0/24", {{"dns", "10.99.126.53"}})));
+    load(1);
+    const std::uint32_t id = start(1);
+    ASSERT_TRUE(up(1));
+    // On the wire: CP before SA, as strongSwan sends and answers it.
+    EXPECT_EQ(h.a().count({.sent = true,
+                           .exchange = ExchangeType::kIkeAuth,
+                           .response = false,
+                           .payloads = "IDi IDr AUTH N(INIT_CONTACT) CPRQ(ADDR DNS) SA TSi TSr"}),
+              1U);
+    EXPECT_EQ(h.b().count({.sent = true,
+                           .exchange = ExchangeType::kIkeAuth,
+                           .response = true,
+                           .payloads = "IDr AUTH CPRP(ADDR DNS) SA TSi TSr"}),
+              1U);
+    // The client offered 0.0.0.0/0 for itself; the gateway narrowed it to the lease (the
+    // first address after the network address).
+    const auto req = h.a().find({.sent = true, .exchange = ExchangeType::kIkeAuth});
+    const auto* tsi =
+            ike::find_payload<wire::TsPayload>(req.front()->payloads, wire::PayloadType::kTsi);
+    ASSERT_NE(tsi, nullptr);
+    EXPECT_EQ(ike::to_string(ike::from_wire(*tsi)), "0.0.0.0/0");
+    const ike::IkeSa* c = client_sa(id);
+    const ike::IkeSa* g = gateway_sa(1);
+    ASSERT_NE(c, nullptr);
+    ASSERT_NE(g, nullptr);
+    EXPECT_EQ(local_vips(c), std::vector<IpAddress>{ip("10.99.126.1")});
+    EXPECT_EQ(remote_vips(g), std::vector<IpAddress>{ip("10.99.126.1")});
+    EXPECT_EQ(ike::virtual_ips(*c)->dns, std::vector<IpAddress>{ip("10.99.126.53")});
+    ASSERT_EQ(c->children().size(), 1U);
+    ASSERT_EQ(g->children().size(), 1U);
+    EXPECT_EQ(ike::to_string(c->children().front()->local_ts), "10.99.126.1/32");
+    EXPECT_EQ(ike::to_string(g->children().front()->remote_ts), "10.99.126.1/32");
+    // The host is told to install the address and the DNS server.
+    ASSERT_EQ(h.a().vips.size(), 1U);
+    EXPECT_TRUE(h.a().vips[0].up);
+    EXPECT_EQ(h.a().vips[0].addresses, std::vector<IpAddress>{ip("10.99.126.1")});
+    EXPECT_EQ(h.a().vips[0].dns, std::vector<IpAddress>{ip("10.99.126.53")});
+    EXPECT_TRUE(h.b().vips.empty());
+    EXPECT_EQ(the_pool().online(), 1U);
+    const auto problems = check_consistent(h);
+    EXPECT_TRUE(problems.empty()) << join(problems);
+}
+
+TEST_F(Vips, LostResponseLeasesOnce) {
+    ASSERT_TRUE(h.b().manager.pools().load(pool("p", "10.99.126.1-10.99.126.4")));
+    load(1);
+    bool dropped = false;
+    h.drop = [&](const Datagram& d) {
+        // The gateway's first IKE_AUTH response is lost: the client retransmits, the gateway
+        // answers from its cache (no second lease).
+        if (!d.from_a && !dropped && d.data.size() > 28 && d.data[18] == 35 &&
+            (d.data[19] & wire::kFlagResponse) != 0) {
+            dropped = true;
+            return true;
+        }
+        return false;
+    };
+    const std::uint32_t id = start(1);
+    ASSERT_TRUE(up(1));
+    EXPECT_TRUE(dropped);
+    EXPECT_EQ(h.count_sent(ExchangeType::kIkeAuth, false), 2U);
+    EXPECT_EQ(local_vips(client_sa(id)), std::vector<IpAddress>{ip("10.99.126.1")});
+    EXPECT_EQ(the_pool().online(), 1U);
+    EXPECT_EQ(the_pool().leases().size(), 1U);
+    EXPECT_EQ(h.a().vips.size(), 1U);
+}
+
+TEST_F(Vips, LeaseOfflineOnDeleteAndTheSameIdentityGetsItBack) {
+    ASSERT_TRUE(h.b().manager.pools().load(pool("p", "10.99.126.1-10.99.126.4")));
+    load(2);
+    const std::uint32_t one = start(1);
+    ASSERT_TRUE(up(1));
+    const std::uint32_t two = start(2);
+    ASSERT_TRUE(up(2));
+    EXPECT_EQ(local_vips(client_sa(one)), std::vector<IpAddress>{ip("10.99.126.1")});
+    EXPECT_EQ(local_vips(client_sa(two)), std::vector<IpAddress>{ip("10.99.126.2")});
+    terminate(one);
+    // The lease of client1 went offline (kept for it); the client removed its address.
+    EXPECT_EQ(the_pool().online(), 1U);
+    EXPECT_EQ(the_pool().offline(), 1U);
+    ASSERT_EQ(h.a().vips.size(), 3U);
+    EXPECT_FALSE(h.a().vips[2].up);
+    EXPECT_EQ(h.a().vips[2].addresses, std::vector<IpAddress>{ip("10.99.126.1")});
+    // client1 comes back and gets its old address, not the next free one.
+    const std::uint32_t again = start(1);
+    ASSERT_TRUE(up(2));
+    EXPECT_EQ(local_vips(client_sa(again)), std::vector<IpAddress>{ip("10.99.126.1")});
+    EXPECT_EQ(the_pool().online(), 2U);
+    EXPECT_EQ(the_pool().offline(), 0U);
+    // The gateway ending it releases it too.
+    h.act(h.b(),
+          [&](ike::Step& s) { ASSERT_TRUE(h.b().manager.terminate_ike(gateway_sa(2)->id(), s)); });
+    ASSERT_TRUE(up(1));
+    EXPECT_TRUE(h.run_until([&] { return the_pool().online() == 1; }, std::chrono::seconds(30)));
+    EXPECT_EQ(the_pool().offline(), 1U);
+}
+
+TEST_F(Vips, ExhaustedPoolAnswersInternalAddressFailureAndKeepsTheIkeSa) {
+    ASSERT_TRUE(h.b().manager.pools().load(pool("p", "10.99.126.1-10.99.126.2")));
+    load(3);
+    start(1);
+    ASSERT_TRUE(up(1));
+    start(2);
+    ASSERT_TRUE(up(2));
+    const std::uint32_t third = start(3);
+    ASSERT_TRUE(up(3));
+    // strongSwan's answer: no CP, N(INTERNAL_ADDRESS_FAILURE), no Child SA; the IKE SA stays.
+    EXPECT_EQ(h.b().count({.sent = true,
+                           .exchange = ExchangeType::kIkeAuth,
+                           .response = true,
+                           .payloads = "IDr AUTH N(INT_ADDR_FAIL)"}),
+              1U);
+    EXPECT_TRUE(local_vips(client_sa(third)).empty());
+    EXPECT_TRUE(client_sa(third)->children().empty());
+    EXPECT_TRUE(gateway_sa(3)->children().empty());
+    EXPECT_EQ(h.a().count(EventKind::kChildFailed), 1U);
+    EXPECT_EQ(the_pool().online(), 2U);
+    // A lease that went offline is reassigned to another identity once the pool is full.
+    terminate(client_sa(third)->id());
+    const std::uint32_t first = h.a().established().front()->id();
+    terminate(first);
+    EXPECT_EQ(the_pool().offline(), 1U);
+    const std::uint32_t retry = start(3);
+    ASSERT_TRUE(up(2));
+    EXPECT_EQ(local_vips(client_sa(retry)).size(), 1U);
+    EXPECT_EQ(the_pool().online(), 2U);
+    EXPECT_EQ(the_pool().offline(), 0U);
+}
+
+TEST_F(Vips, Ipv6AndBothFamilies) {
+    ASSERT_TRUE(
+            h.b().manager.pools().load(pool("p4", "10.99.126.0/24", {{"dns", "10.99.126.53"}})));
+    ASSERT_TRUE(h.b().manager.pools().load(pool("p6", "fd99:126::/64", {{"dns", "fd99:126::53"}})));
+    gateway_.pools = {"p4", "p6"};
+    load(1, {ip("0.0.0.0"), ip("::")});
+    const std::uint32_t id = start(1);
+    ASSERT_TRUE(up(1));
+    EXPECT_EQ(h.a().count({.sent = true,
+                           .exchange = ExchangeType::kIkeAuth,
+                           .response = false,
+                           .payloads = "IDi IDr AUTH N(INIT_CONTACT) CPRQ(ADDR ADDR6 DNS DNS6) SA "
+                                       "TSi TSr"}),
+              1U);
+    EXPECT_EQ(h.b().count({.sent = true,
+                           .exchange = ExchangeType::kIkeAuth,
+                           .response = true,
+                           .payloads = "IDr AUTH CPRP(ADDR ADDR6 DNS DNS6) SA TSi TSr"}),
+              1U);
+    const std::vector<IpAddress> both{ip("10.99.126.1"), ip("fd99:126::1")};
+    EXPECT_EQ(local_vips(client_sa(id)), both);
+    EXPECT_EQ(remote_vips(gateway_sa(1)), both);
+    EXPECT_EQ(ike::virtual_ips(*client_sa(id))->dns,
+              (std::vector<IpAddress>{ip("10.99.126.53"), ip("fd99:126::53")}));
+    // INTERNAL_IP6_ADDRESS is the address and a prefix length of 64.
+    const auto resp = h.a().find({.sent = false, .exchange = ExchangeType::kIkeAuth});
+    const auto* cp =
+            ike::find_payload<wire::CpPayload>(resp.front()->payloads, wire::PayloadType::kCp);
+    ASSERT_NE(cp, nullptr);
+    ASSERT_EQ(cp->attributes[1].value.size(), 17U);
+    EXPECT_EQ(cp->attributes[1].value[16], 64);
+    // The gateway's remote selectors: both leases (as strongSwan narrows 0.0.0.0/0 ::/0).
+    EXPECT_EQ(ike::to_string(gateway_sa(1)->children().front()->remote_ts),
+              "10.99.126.1/32 fd99:126::1/128");
+}
+
+TEST_F(Vips, Ipv6Only) {
+    ASSERT_TRUE(h.b().manager.pools().load(pool("p", "fd99:126::/64")));
+    gateway_.children.front().local_ts = {sel("fd99:2::/64")};
+    client_.children.front().remote_ts = {sel("fd99:2::/64")};
+    load(1, {ip("::")});
+    const std::uint32_t id = start(1);
+    ASSERT_TRUE(up(1));
+    const ike::IkeSa* c = client_sa(id);
+    EXPECT_EQ(local_vips(c), std::vector<IpAddress>{ip("fd99:126::1")});
+    ASSERT_EQ(c->children().size(), 1U);
+    EXPECT_EQ(ike::to_string(c->children().front()->local_ts), "fd99:126::1/128");
+    EXPECT_EQ(ike::to_string(gateway_sa(1)->children().front()->remote_ts), "fd99:126::1/128");
+}
+
+TEST_F(Vips, PoolAttributesGoInTheReply) {
+    ASSERT_TRUE(h.b().manager.pools().load(pool("p", "10.99.126.0/28",
+                                                {{"dns", "10.99.126.53"},
+                                                 {"dns", "10.99.126.54"},
+                                                 {"nbns", "10.99.126.55"},
+                                                 {"subnet", "10.99.2.0/24"},
+                                                 {"split_include", "10.99.2.0/24"},
+                                                 {"25", "vpn.example"}})));
+    load(1);
+    start(1);
+    ASSERT_TRUE(up(1));
+    const auto resp = h.a().find({.sent = false, .exchange = ExchangeType::kIkeAuth});
+    const auto* cp =
+            ike::find_payload<wire::CpPayload>(resp.front()->payloads, wire::PayloadType::kCp);
+    ASSERT_NE(cp, nullptr);
+    ASSERT_EQ(cp->attributes.size(), 7U);
+    EXPECT_EQ(cp->attributes[0].type, ike::cfg_attr::kIp4Address);
+    EXPECT_EQ(cp->attributes[1].value, (Bytes{10, 99, 126, 53}));
+    EXPECT_EQ(cp->attributes[2].value, (Bytes{10, 99, 126, 54}));
+    EXPECT_EQ(cp->attributes[3].type, ike::cfg_attr::kIp4Nbns);
+    EXPECT_EQ(cp->attributes[4].type, ike::cfg_attr::kIp4Subnet);
+    EXPECT_EQ(cp->attributes[4].value, (Bytes{10, 99, 2, 0, 255, 255, 255, 0}));
+    EXPECT_EQ(cp->attributes[5].type, ike::cfg_attr::kUnitySplitInclude);
+    EXPECT_EQ(cp->attributes[6].type, 25);
+    EXPECT_EQ(cp->attributes[6].value,
+              (Bytes{'v', 'p', 'n', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e'}));
+    // The client keeps what it does not act on.
+    EXPECT_EQ(ike::virtual_ips(*h.a().established().front())->attributes.size(), 4U);
+}
+
+TEST_F(Vips, NoPoolsAnswersInternalAddressFailureAndPoolsWithoutRequestFailedCpRequired) {
+    gateway_.pools.clear();
+    load(1);
+    start(1);
+    ASSERT_TRUE(up(1));
+    EXPECT_EQ(h.b().count({.sent = true,
+                           .exchange = ExchangeType::kIkeAuth,
+                           .response = true,
+                           .payloads = "IDr AUTH N(INT_ADDR_FAIL)"}),
+              1U);
+    EXPECT_TRUE(h.a().established().front()->children().empty());
+}
+
+TEST_F(Vips, PoolsWithoutARequestAnswerFailedCpRequired) {
+    ASSERT_TRUE(h.b().manager.pools().load(pool("p", "10.99.126.0/24")));
+    client_.vips.clear();
+    client_.children.front().local_ts = {sel("10.99.1.0/24")};
+    load(1);
+    start(1);
+    ASSERT_TRUE(up(1));
+    EXPECT_EQ(h.b().count({.sent = true,
+                           .exchange = ExchangeType::kIkeAuth,
+                           .response = true,
+                           .payloads = "IDr AUTH N(FAIL_CP_REQ)"}),
+              1U);
+    EXPECT_TRUE(h.a().established().front()->children().empty());
+    EXPECT_EQ(the_pool().online(), 0U);
+}
+
+TEST_F(Vips, IkeRekeyCarriesTheVirtualIpsOver) {
+    ASSERT_TRUE(h.b().manager.pools().load(pool("p", "10.99.126.0/24")));
+    load(1);
+    const std::uint32_t id = start(1);
+    ASSERT_TRUE(up(1));
+    h.act(h.a(), [&](ike::Step& s) { ASSERT_TRUE(h.a().manager.rekey_ike(id, s)); });
+    ASSERT_TRUE(
+            h.run_until([&] { return h.a().manager.sa(id) == nullptr; }, std::chrono::seconds(30)));
+    h.run_for(std::chrono::seconds(10));
+    ASSERT_TRUE(up(1));
+    const ike::IkeSa* c = h.a().established().front();
+    EXPECT_NE(c->id(), id);
+    EXPECT_EQ(local_vips(c), std::vector<IpAddress>{ip("10.99.126.1")});
+    EXPECT_EQ(remote_vips(h.b().established().front()), std::vector<IpAddress>{ip("10.99.126.1")});
+    EXPECT_EQ(the_pool().online(), 1U);
+    EXPECT_EQ(h.a().vips.size(), 1U);  // the address stays installed
+}
+
+}  // namespace
+}  // namespace ikeplex::test
