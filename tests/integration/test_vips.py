@@ -186,6 +186,8 @@ secrets {{ ike-rw {{ secret = "{PSK}" }} }}
         assert "completed successfully" in out, out
         sa = ike_sas(ours.sas())[0][1]
         assert sa.get("local-vips") == ["10.99.126.1"], sa
+        listing = ours.cli("list-sas")
+        assert "virtual IPs: local [10.99.126.1], remote []" in listing, listing
         addrs = run(["ip", "-n", topo.c, "-o", "addr", "show"])
         assert "10.99.126.1/32" in addrs, addrs
         assert f"nameserver {DNS}" in read(resolv), read(resolv)
