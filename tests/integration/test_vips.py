@@ -147,6 +147,20 @@ def charon_client(build, topo, folder, log):
         assert "10.99.126.1" in listing and "online" in listing and "c1.client.test" in listing, listing
         log(f"charon as client: virtual IP 10.99.126.1, ping through it, DNS {DNS} in its resolve file; "
             "swanctl --list-pools against ikeplexd:\n" + listing.strip())
+        # A reload (swanctl --reload-settings) with the pool's addresses unchanged but another DNS
+        # server keeps the online lease; one with other addresses is refused while it is online.
+        for pool_addrs in (POOL, "10.99.127.0/24"):
+            with open(f"{folder}/gw/swanctl.conf", "w") as f:
+                f.write(gateway_conf(pool_addrs).replace(DNS, "10.99.126.54"))
+            run(["swanctl", "--reload-settings", "--uri", f"unix://{gw.vici}"], check=False)
+            pools = json.loads(gw.cli("list-pools", "--leases", "--json"))
+            assert pools["p"]["base"] == "10.99.126.0" and pools["p"]["online"] == "1" and \
+                pools["p"]["leases"]["0"]["address"] == "10.99.126.1", pools
+        gw_log = read(f"{folder}/gw/ikeplexd.log")
+        assert "updated vici pool p: 10.99.126.0, 254 entries" in gw_log and \
+            "vici pool p has 1 online leases, unable to replace" in gw_log, gw_log[-2000:]
+        ping(topo.c, INSIDE, src="10.99.126.1", count=2)
+        log("reloads keep the online lease (new attributes taken, other addresses refused)")
         charon.swanctl("--terminate", "--ike", "c1", timeout=30)
         wait_until(lambda: json.loads(gw.cli("list-pools", "--json"))["p"]["offline"] == "1", 10,
                    "the lease to go offline")
