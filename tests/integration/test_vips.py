@@ -12,7 +12,9 @@ gateway's inside, pool 10.99.126.0/24):
    ping through it, the DNS server in ikeplexd's resolve file; both removed on terminate.
 3. A pool of 4 addresses and 5 clients (one charon, five connections with distinct identities):
    four get addresses, the fifth is refused with INTERNAL_ADDRESS_FAILURE and no Child SA; the
-   gateway's pool is loaded by Debian's swanctl --load-all (VICI load-pool)."""
+   gateway's pool is loaded by Debian's swanctl --load-all (VICI load-pool).
+In 1, swanctl --reload-settings with new attributes keeps the online lease, and with other
+addresses the pool is not replaced while its lease is online."""
 import json
 import os
 import subprocess
