@@ -145,6 +145,8 @@ def charon_client(build, topo, folder, log):
         lease = pools["p"]["leases"]["0"]
         assert pools["p"]["online"] == "1" and lease["address"] == "10.99.126.1" and \
             lease["identity"] == "c1.client.test" and lease["status"] == "online", pools
+        text = gw.cli("list-pools", "--leases")
+        assert "10.99.126.0" in text and "1 / 0 / 254" in text and "'c1.client.test'" in text, text
         listing = run(["swanctl", "--list-pools", "--leases", "--uri", f"unix://{gw.vici}"])
         assert "10.99.126.1" in listing and "online" in listing and "c1.client.test" in listing, listing
         log(f"charon as client: virtual IP 10.99.126.1, ping through it, DNS {DNS} in its resolve file; "
