@@ -156,6 +156,11 @@ void print_ike_sa(const std::string& name, const vici::Message& s, std::ostream&
     out << "  " << algs
         << (s.get("established") ? ", established " + str(s, "established") + "s ago" : "")
         << (s.get("rekey-time") ? ", rekeying in " + str(s, "rekey-time") + "s" : "") << '\n';
+    // Virtual IPs (swanctl shows them in brackets after the addresses).
+    if (s.find_list("local-vips") != nullptr || s.find_list("remote-vips") != nullptr) {
+        out << "  virtual IPs: local [" << joined_list(s, "local-vips") << "], remote ["
+            << joined_list(s, "remote-vips") << "]\n";
+    }
 }
 
 /// An RFC 9611 group: per child config, the fallback and the members.

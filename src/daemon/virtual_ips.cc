@@ -32,6 +32,15 @@ std::string edit_resolv_conf(std::string text, const std::vector<IpAddress>& dns
 
 void VirtualIpHost::apply(const ike::VirtualIpChange& change) {
     for (const IpAddress& a : change.addresses) {
+        unsigned& users = users_[a];
+        const bool first = change.up && users++ == 0;
+        const bool last = !change.up && users > 0 && --users == 0;
+        if (users == 0) {
+            users_.erase(a);
+        }
+        if (!first && !last) {
+            continue;
+        }
         if (auto st = backend_.virtual_ip(a, change.up); !st) {
             log::warn(Subsystem::kKnl, "{} virtual IP {} failed: {}",
                       change.up ? "installing" : "removing", a, st.error().to_string());

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ private:
 
     kernel::Backend& backend_;
     std::function<std::string()> resolve_file_;
+    /// IKE SAs using each installed address: a reauthentication's new IKE SA gets the address
+    /// of the old one before the old one goes; the address stays until the last goes.
+    std::map<IpAddress, unsigned> users_;
 };
 
 }  // namespace ikeplex::daemon

@@ -244,6 +244,13 @@ void move_virtual_ips(IkeSa& from, IkeSa& to) {
     from.states().drop<VirtualIps>();
 }
 
+void reuse_virtual_ips(const IkeSa& from, IkeSa& to) {
+    const auto* v = from.states().find<VirtualIps>();
+    if (v != nullptr && !v->local.empty()) {
+        to.states().get<VirtualIps>().local = v->local;
+    }
+}
+
 void release_virtual_ips(IkeSa& sa, Step& step) {
     auto* v = sa.states().find<VirtualIps>();
     if (v == nullptr) {

@@ -81,6 +81,9 @@ CpAnswer answer_cp_request(IkeSa& sa, Step& step);
 
 /// An IKE rekey: `to` takes over the virtual IPs of `from` (leases stay online).
 void move_virtual_ips(IkeSa& from, IkeSa& to);
+/// A reauthentication: the new IKE SA `to` asks for the addresses `from` has (as strongSwan
+/// does), so a gateway that leases per identity gives them again.
+void reuse_virtual_ips(const IkeSa& from, IkeSa& to);
 /// The IKE SA goes: its leases go offline; the host removes what it installed for ours.
 void release_virtual_ips(IkeSa& sa, Step& step);
 /// The virtual IPs of an IKE SA (null if none were negotiated).

@@ -13,6 +13,7 @@
 //    gone (manager_heal.cc, EndInfo::reauth).
 #include <algorithm>
 
+#include "ike/config_payload.h"
 #include "ike/manager.h"
 
 namespace ikeplex::ike {
@@ -72,6 +73,7 @@ void IkeSaManager::reauthenticate(IkeSa& old, Step& step) {
     IKE_LOG(info, old, "reauthenticating IKE_SA {}: {} replaces it (make-before-break)",
             old.label(), fresh.label());
     const ChildConfig* first = children.empty() ? nullptr : cfg->child(children.front());
+    reuse_virtual_ips(old, fresh);
     fresh.start(cfg, first, ResourceId::none(), step);
     for (std::size_t k = 1; k < children.size(); ++k) {
         fresh.create_child(*cfg->child(children[k]), ResourceId::none(), step);

@@ -374,5 +374,39 @@ TEST_F(Vips, IkeRekeyCarriesTheVirtualIpsOver) {
     EXPECT_EQ(h.a().vips.size(), 1U);  // the address stays installed
 }
 
+TEST_F(Vips, ReauthenticationKeepsTheAddress) {
+    // Make-before-break: the new IKE SA asks for the address the old one has, and the gateway
+    // shares the online lease (same identity, same peer endpoint) until the old one goes.
+    ASSERT_TRUE(h.b().manager.pools().load(pool("p", "10.99.126.0/24")));
+    client_.reauth_time = std::chrono::minutes(10);
+    client_.rekey_time = Duration(0);
+    client_.rand_time = std::chrono::minutes(1);
+    client_.over_time = std::chrono::minutes(5);
+    load(1);
+    const std::uint32_t id = start(1);
+    ASSERT_TRUE(up(1));
+    h.run_for(std::chrono::minutes(11));
+    ASSERT_TRUE(
+            h.run_until([&] { return h.a().manager.sa(id) == nullptr; }, std::chrono::seconds(60)));
+    h.run_for(std::chrono::seconds(10));
+    ASSERT_TRUE(up(1));
+    EXPECT_EQ(h.a().manager.counters().reauths, 1U);
+    EXPECT_EQ(h.a().count({.sent = true,
+                           .exchange = ExchangeType::kIkeAuth,
+                           .response = false,
+                           .payloads = "IDi IDr AUTH CPRQ(ADDR DNS) SA TSi TSr"}),
+              1U);
+    const ike::IkeSa* c = h.a().established().front();
+    EXPECT_NE(c->id(), id);
+    EXPECT_EQ(local_vips(c), std::vector<IpAddress>{ip("10.99.126.1")});
+    EXPECT_EQ(remote_vips(h.b().established().front()), std::vector<IpAddress>{ip("10.99.126.1")});
+    EXPECT_EQ(the_pool().online(), 1U);
+    EXPECT_EQ(the_pool().offline(), 0U);
+    // The host was told: up (old), up (new), down (old); it keeps the address (counted).
+    ASSERT_EQ(h.a().vips.size(), 3U);
+    EXPECT_TRUE(h.a().vips[1].up);
+    EXPECT_FALSE(h.a().vips[2].up);
+}
+
 }  // namespace
 }  // namespace ikeplex::test

@@ -12,7 +12,9 @@ gateway's inside, pool 10.99.126.0/24):
    ping through it, the DNS server in ikeplexd's resolve file; both removed on terminate.
 3. A pool of 4 addresses and 5 clients (one charon, five connections with distinct identities):
    four get addresses, the fifth is refused with INTERNAL_ADDRESS_FAILURE and no Child SA; the
-   gateway's pool is loaded by Debian's swanctl --load-all (VICI load-pool)."""
+   gateway's pool is loaded by Debian's swanctl --load-all (VICI load-pool).
+In 1, swanctl --reload-settings with new attributes keeps the online lease, and with other
+addresses the pool is not replaced while its lease is online."""
 import json
 import os
 import subprocess
@@ -143,10 +145,26 @@ def charon_client(build, topo, folder, log):
         lease = pools["p"]["leases"]["0"]
         assert pools["p"]["online"] == "1" and lease["address"] == "10.99.126.1" and \
             lease["identity"] == "c1.client.test" and lease["status"] == "online", pools
+        text = gw.cli("list-pools", "--leases")
+        assert "10.99.126.0" in text and "1 / 0 / 254" in text and "'c1.client.test'" in text, text
         listing = run(["swanctl", "--list-pools", "--leases", "--uri", f"unix://{gw.vici}"])
         assert "10.99.126.1" in listing and "online" in listing and "c1.client.test" in listing, listing
         log(f"charon as client: virtual IP 10.99.126.1, ping through it, DNS {DNS} in its resolve file; "
             "swanctl --list-pools against ikeplexd:\n" + listing.strip())
+        # A reload (swanctl --reload-settings) with the pool's addresses unchanged but another DNS
+        # server keeps the online lease; one with other addresses is refused while it is online.
+        for pool_addrs in (POOL, "10.99.127.0/24"):
+            with open(f"{folder}/gw/swanctl.conf", "w") as f:
+                f.write(gateway_conf(pool_addrs).replace(DNS, "10.99.126.54"))
+            run(["swanctl", "--reload-settings", "--uri", f"unix://{gw.vici}"], check=False)
+            pools = json.loads(gw.cli("list-pools", "--leases", "--json"))
+            assert pools["p"]["base"] == "10.99.126.0" and pools["p"]["online"] == "1" and \
+                pools["p"]["leases"]["0"]["address"] == "10.99.126.1", pools
+        gw_log = read(f"{folder}/gw/ikeplexd.log")
+        assert "updated vici pool p: 10.99.126.0, 254 entries" in gw_log and \
+            "vici pool p has 1 online leases, unable to replace" in gw_log, gw_log[-2000:]
+        ping(topo.c, INSIDE, src="10.99.126.1", count=2)
+        log("reloads keep the online lease (new attributes taken, other addresses refused)")
         charon.swanctl("--terminate", "--ike", "c1", timeout=30)
         wait_until(lambda: json.loads(gw.cli("list-pools", "--json"))["p"]["offline"] == "1", 10,
                    "the lease to go offline")
@@ -186,6 +204,8 @@ secrets {{ ike-rw {{ secret = "{PSK}" }} }}
         assert "completed successfully" in out, out
         sa = ike_sas(ours.sas())[0][1]
         assert sa.get("local-vips") == ["10.99.126.1"], sa
+        listing = ours.cli("list-sas")
+        assert "virtual IPs: local [10.99.126.1], remote []" in listing, listing
         addrs = run(["ip", "-n", topo.c, "-o", "addr", "show"])
         assert "10.99.126.1/32" in addrs, addrs
         assert f"nameserver {DNS}" in read(resolv), read(resolv)

@@ -247,6 +247,24 @@ TEST(DaemonSettings, SaveKeys) {
                             "path"));
 }
 
+// resolve { file }: where DNS servers assigned with a virtual IP go; /etc/resolv.conf by default.
+TEST(DaemonSettings, Resolve) {
+    Findings f;
+    DaemonSettings d = map_daemon_settings(Section{}, f);
+    EXPECT_EQ(d.resolve_file, "/etc/resolv.conf");
+    d = map_daemon_settings(
+            test::parse_ok("ikeplexd {\n  resolve {\n    file = /tmp/r.conf\n  }\n}\n",
+                           test::no_files(), "ikeplexd.conf"),
+            f);
+    EXPECT_TRUE(f.ok());
+    EXPECT_EQ(d.resolve_file, "/tmp/r.conf");
+    EXPECT_THAT(
+            errors_of("ikeplexd {\n  resolve {\n    file = r.conf\n    dir = /x\n  }\n}\n"),
+            ElementsAre("ikeplexd.conf:3: ikeplexd.resolve.file: expected an absolute file path",
+                        "ikeplexd.conf:4: ikeplexd.resolve.dir: unknown key (resolve holds "
+                        "file)"));
+}
+
 // What backend xfrm makes of per_cpu_sas (check_backend): file:line of the child's section.
 TEST(CheckBackend, PerCpuSasWithXfrm) {
     MemoryFileSystem fs;
