@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ike/backend_commands.h"
+#include "ike/eap_backend.h"
 #include "ike/time.h"
 #include "util/bytes.h"
 #include "util/ip_address.h"
@@ -66,6 +67,8 @@ struct Output {
     std::vector<OutDatagram> datagrams;
     std::vector<BackendCommand> commands;
     std::vector<Event> events;
+    /// EAP for the AAA backend (eap_backend.h).
+    std::vector<EapBackendQuery> eap_queries;
     std::vector<MessageTrace> messages;  ///< with message tracing on
     TimePoint wakeup{kNever};  ///< call on_timer() at this time (kNever: no timer pending)
 
@@ -74,6 +77,7 @@ struct Output {
         commands.clear();
         events.clear();
         messages.clear();
+        eap_queries.clear();
         wakeup = kNever;
     }
 };

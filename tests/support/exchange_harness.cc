@@ -190,6 +190,9 @@ void Harness::process(Node& n, ike::Output& out) {
     for (ike::Event& e : out.events) {
         n.events.push_back(std::move(e));
     }
+    for (ike::EapBackendQuery& q : out.eap_queries) {
+        n.eap_queries.push_back(std::move(q));
+    }
     for (ike::MessageTrace& m : out.messages) {
         n.messages.push_back(std::move(m));
         n.message_times.push_back(now_);

@@ -74,6 +74,8 @@ struct Node {
     ike::IkeSaManager manager;
     FakeBackend backend;
     std::vector<ike::Event> events;
+    /// EAP queries for the AAA backend not yet taken by the test (eap_backend.h).
+    std::vector<ike::EapBackendQuery> eap_queries;
     /// Every message this node sent or received, in the clear, in order.
     std::vector<ike::MessageTrace> messages;
     /// When each of `messages` was sent or received (virtual time, same index).
