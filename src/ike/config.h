@@ -246,6 +246,8 @@ struct Settings {
     /// EAP requests in one IKE_AUTH, either role, before it fails (a hostile peer must not
     /// keep an IKE SA half-open; strongSwan's limit is 50 [R]).
     std::uint32_t max_eap_rounds{50};
+    /// How long the responder waits for the AAA backend's answer to one EAP query.
+    Duration eap_backend_timeout{std::chrono::seconds(10)};
     /// keyingtries: the wait before retry n is restart_delay * 2^(n-1), at most
     /// restart_delay_max, plus up to half of it at random (retries of many connections spread).
     Duration restart_delay{std::chrono::seconds(1)};

@@ -48,6 +48,8 @@ struct Response {
     std::vector<wire::Payload> payloads;
     /// Delete the IKE SA once the response is sent (e.g. AUTHENTICATION_FAILED).
     bool fatal{false};
+    /// No response yet: it comes with IkeSa::answer_deferred() (an AAA backend's answer).
+    bool deferred{false};
 };
 
 /// A response that carries just one error notify.
@@ -61,6 +63,9 @@ Response respond_ike_rekey(IkeSa& sa, std::vector<wire::Payload>& request, Step&
 Response respond_informational(IkeSa& sa, std::vector<wire::Payload>& request, Step& step);
 /// Whether a CREATE_CHILD_SA request rekeys the IKE SA (an IKE proposal, no REKEY_SA).
 bool rekeys_ike_sa(std::span<const wire::Payload> request);
+
+/// The AAA backend's answer to EAP query `seq` of IKE SA `sa` (ike_auth_eap.cc).
+void on_eap_backend_answer(IkeSa& sa, std::uint32_t seq, EapBackendAnswer answer, Step& step);
 
 /// The answer to a request: INVALID_SYNTAX if its payloads break the exchange's rules, else
 /// the responder registered for it (INVALID_SYNTAX if none takes it).

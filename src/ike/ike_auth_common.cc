@@ -222,9 +222,6 @@ std::string refusal(const IkeSa& sa, const PeerConfig& c, const Identity& peer,
             return fmt::format("the peer asks for EAP, the connection expects {}",
                                method_name(c.remote.kind));
         }
-        if (c.remote.eap_radius) {
-            return "EAP-RADIUS is not available";
-        }
         return {};
     }
     if (c.remote.kind == AuthKind::kEap ||

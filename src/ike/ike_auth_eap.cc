@@ -29,10 +29,51 @@ struct EapResponder final : ExchangeState {
     wire::IdPayload idr;         ///< ours, as sent (our final AUTH covers it)
     std::vector<Payload> first;  ///< the first request: what the final response answers
     bool succeeded{false};       ///< EAP-Success sent; the peer's AUTH comes next
+    // EAP-RADIUS (eap_backend.h): the backend runs the method, we relay.
+    bool relay{false};
+    bool waiting{false};      ///< a query is out, the IKE_AUTH response held back
+    std::uint32_t seq{0};     ///< queries so far
+    std::uint8_t last_id{0};  ///< identifier of the peer's last EAP response
+    std::string identity;     ///< the peer's EAP identity
+    eap::Msk msk;             ///< from the backend's accept
 };
 
 Response auth_failed() {
     return Response{error_response(NotifyType::kAuthenticationFailed), true};
+}
+
+/// The EAP payload's packet, whole (RFC 3748 §4), for the backend.
+Bytes whole_packet(const wire::EapPayload& p) {
+    const auto length = static_cast<std::uint16_t>(4 + p.data.size());
+    Bytes b{static_cast<std::uint8_t>(p.code), p.identifier,
+            static_cast<std::uint8_t>(length >> 8U), static_cast<std::uint8_t>(length)};
+    b.insert(b.end(), p.data.begin(), p.data.end());
+    return b;
+}
+
+/// EAP-RADIUS: the peer's response goes to the backend; the answer waits for it.
+Response relay_round(IkeSa& sa, EapResponder& st, const wire::EapPayload& in, Step& step) {
+    if (st.waiting || ++st.seq > sa.services().settings.max_eap_rounds ||
+        in.code != wire::EapCode::kResponse || in.data.empty()) {
+        sa.states().drop<EapResponder>();
+        return auth_failed();
+    }
+    st.last_id = in.identifier;
+    if (st.identity.empty()) {
+        // The first response answers our EAP-Identity request.
+        if (in.data.front() != static_cast<std::uint8_t>(eap::Type::kIdentity) ||
+            in.data.size() < 2) {
+            sa.states().drop<EapResponder>();
+            return auth_failed();
+        }
+        st.identity.assign(in.data.begin() + 1, in.data.end());
+        IKE_LOG(info, sa, "received EAP identity '{}', asking the AAA backend", st.identity);
+    }
+    step.out.eap_queries.push_back(EapBackendQuery{sa.id(), st.seq, st.identity, whole_packet(in)});
+    st.waiting = true;
+    Response held;
+    held.deferred = true;
+    return held;
 }
 
 }  // namespace
@@ -69,6 +110,17 @@ Response start_ike_auth_eap(IkeSa& sa, std::vector<Payload>& request, Step& step
     }
     auto& st = sa.states().get<EapResponder>();
     const Bytes first_id = sa.services().random.bytes(1);
+    if (cfg->remote.eap_radius) {
+        // The AAA backend picks the method; we ask for the identity it needs first.
+        st.relay = true;
+        out.push_back(wire::make_payload(
+                wire::EapPayload{wire::EapCode::kRequest, first_id.front(),
+                                 Bytes{static_cast<std::uint8_t>(eap::Type::kIdentity)}}));
+        st.idi = *idi;
+        st.idr = own_id;
+        st.first = request;
+        return out;
+    }
     st.server = std::make_unique<EapServerSide>(sa.services(), *cfg, peer, sa.local_id(),
                                                 first_id.front(), sa.label());
     EapServerSide::Reply r = st.server->start(step.unix_time);
@@ -94,6 +146,9 @@ Response respond_ike_auth_eap(IkeSa& sa, std::vector<Payload>& request, Step& st
             sa.states().drop<EapResponder>();
             return auth_failed();
         }
+        if (st.relay) {
+            return relay_round(sa, st, *eap, step);
+        }
         EapServerSide::Reply r = st.server->on_payload(*eap, step.unix_time);
         const std::string method =
                 eap_type_name(static_cast<std::uint8_t>(st.server->method_type()));
@@ -117,7 +172,8 @@ Response respond_ike_auth_eap(IkeSa& sa, std::vector<Payload>& request, Step& st
         return failure;
     }
     const auto* auth = find_payload<wire::AuthPayload>(request, PayloadType::kAuth);
-    if (auth == nullptr || !auth::eap_auth_verify(sa, true, st.idi, *auth, st.server->msk())) {
+    const eap::Msk& msk = st.server ? st.server->msk() : st.msk;
+    if (auth == nullptr || !auth::eap_auth_verify(sa, true, st.idi, *auth, msk)) {
         PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
                  "{} verification of AUTH payload with EAP MSK failed, sending "
                  "AUTHENTICATION_FAILED",
@@ -126,8 +182,8 @@ Response respond_ike_auth_eap(IkeSa& sa, std::vector<Payload>& request, Step& st
         return auth_failed();
     }
     IKE_LOG(info, sa, "authentication of '{}' with EAP successful", sa.remote_id().to_string());
-    sa.set_remote_eap_id(st.server->peer_identity());
-    auto own_auth = auth::eap_auth(sa, false, st.idr, st.server->msk());
+    sa.set_remote_eap_id(st.server ? st.server->peer_identity() : st.identity);
+    auto own_auth = auth::eap_auth(sa, false, st.idr, msk);
     if (!own_auth) {
         IKE_LOG(error, sa, "cannot authenticate ourselves: {}", own_auth.error().detail);
         sa.states().drop<EapResponder>();
@@ -139,6 +195,49 @@ Response respond_ike_auth_eap(IkeSa& sa, std::vector<Payload>& request, Step& st
     sa.states().drop<EapResponder>();
     complete_ike_auth(sa, first, out, step);
     return out;
+}
+
+void on_eap_backend_answer(IkeSa& sa, std::uint32_t seq, EapBackendAnswer answer, Step& step) {
+    auto* st = sa.states().find<EapResponder>();
+    if (st == nullptr || !st->relay || !st->waiting || seq != st->seq) {
+        IKE_LOG(debug, sa, "AAA answer {} not awaited, ignored", seq);
+        return;
+    }
+    st->waiting = false;
+    const auto failure = [&](const char* why) {
+        IKE_LOG(info, sa, "EAP-RADIUS authentication of '{}' failed: {}", st->identity, why);
+        Response r{{wire::make_payload(wire::EapPayload{wire::EapCode::kFailure, st->last_id, {}})},
+                   true};
+        sa.states().drop<EapResponder>();
+        sa.answer_deferred(std::move(r), step);
+    };
+    switch (answer.kind) {
+        case EapBackendAnswer::Kind::kRequest: {
+            auto pkt = eap::decode(answer.eap);
+            if (!pkt || pkt->code != eap::Code::kRequest) {
+                failure("the AAA backend sent no EAP request");
+                return;
+            }
+            Bytes data{static_cast<std::uint8_t>(pkt->type)};
+            data.insert(data.end(), pkt->type_data.begin(), pkt->type_data.end());
+            sa.answer_deferred(std::vector<Payload>{wire::make_payload(wire::EapPayload{
+                                       wire::EapCode::kRequest, pkt->identifier, std::move(data)})},
+                               step);
+            return;
+        }
+        case EapBackendAnswer::Kind::kAccept:
+            st->succeeded = true;
+            st->msk = std::move(answer.msk);
+            IKE_LOG(info, sa, "EAP-RADIUS authentication of '{}' succeeded, {}", st->identity,
+                    st->msk.empty() ? "no MSK established" : "MSK established");
+            sa.answer_deferred(std::vector<Payload>{wire::make_payload(
+                                       wire::EapPayload{wire::EapCode::kSuccess, st->last_id, {}})},
+                               step);
+            return;
+        case EapBackendAnswer::Kind::kReject:
+            break;
+    }
+    failure("rejected");
 }
 
 }  // namespace ikeplex::ike

@@ -48,6 +48,7 @@ enum class IkeState : std::uint8_t {
 const char* to_string(IkeState s) noexcept;
 
 class IkeSa;
+struct Response;  // exchanges.h
 
 /// The initiator side of one exchange: builds the request, handles the response.
 class Exchange {
@@ -242,6 +243,9 @@ public:
     void queue(ExchangePtr ex, Step& step);
     /// Queues an exchange after a delay (RFC 7296 §2.25: retry after TEMPORARY_FAILURE).
     void queue_later(ExchangePtr ex, Duration delay, Step& step);
+    /// Sends the response held back for the request answered `deferred` (see Response), as
+    /// on_request() would have; nothing if none is held back.
+    void answer_deferred(Response&& response, Step& step);
     /// Responder of IKE_SA_INIT: the response that was sent (cached for retransmits).
     void record_init_response(Bytes message);
 
@@ -345,6 +349,9 @@ private:
     /// `from`: the local and remote endpoints the message came through.
     void on_response(const wire::Message& m, ByteView raw, const Endpoint (&from)[2], Step& step);
     void on_request(const wire::Message& m, ByteView raw, const Endpoint (&from)[2], Step& step);
+    /// Protects, sends and caches the response to request `mid`; ends the SA if it is fatal.
+    void send_response(wire::ExchangeType exchange, std::uint32_t mid, Response&& response,
+                       Step& step);
     /// unprotect(), and for an authentic message: activity noted (DPD), the peer followed.
     std::optional<Result<std::vector<wire::Payload>>> open_authentic(const wire::Message& m,
                                                                      ByteView raw,
@@ -399,6 +406,11 @@ private:
     std::uint32_t next_mid_{0};      // our next request's message id
     std::string build_error_;        // why the last request could not be built (for logs)
     std::uint32_t expected_mid_{0};  // the lowest message id of the peer's not yet answered
+    struct Deferred {
+        std::uint32_t mid{0};
+        wire::ExchangeType exchange{wire::ExchangeType::kIkeAuth};
+    };
+    std::optional<Deferred> deferred_;  // a request whose response waits (answer_deferred())
     IkeState state_{IkeState::kCreated};
     bool initiator_;
     bool nat_here_{false};

@@ -345,6 +345,11 @@ void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&f
 void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&from)[2],
                        Step& step) {
     const std::uint32_t mid = m.header.message_id.value();
+    if (deferred_ && deferred_->mid == mid) {
+        // Its response waits for the AAA backend: a retransmit changes nothing.
+        IKE_LOG(debug, *this, "request with ID {} still waits for the AAA backend, dropped", mid);
+        return;
+    }
     if (auto it = responses_.find(mid); it != responses_.end()) {
         // RFC 7296 §2.1: a retransmitted request gets the cached response again (for a
         // fragmented request, once: on its first fragment).
@@ -388,7 +393,29 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
         trace_message(services_, step, false, id_, m.header, **opened, label());
         response = answer_request(*this, m.header, **opened, step);
     }
-    const wire::Header h = header_for(m.header.exchange, mid, true);
+    if (response.deferred) {
+        deferred_ = Deferred{mid, m.header.exchange};
+        services_.timers.set({id_, TimerKind::kEapBackend, mid},
+                             step.now + services_.settings.eap_backend_timeout);
+        return;
+    }
+    send_response(m.header.exchange, mid, std::move(response), step);
+}
+
+void IkeSa::answer_deferred(Response&& response, Step& step) {
+    if (!deferred_ || state_ == IkeState::kDestroyed) {
+        return;
+    }
+    const Deferred d = *deferred_;
+    deferred_.reset();
+    services_.timers.cancel({id_, TimerKind::kEapBackend, d.mid});
+    send_response(d.exchange, d.mid, std::move(response), step);
+}
+
+void IkeSa::send_response(wire::ExchangeType exchange, std::uint32_t mid, Response&& response,
+                          Step& step) {
+    const std::uint32_t window = own_window();
+    const wire::Header h = header_for(exchange, mid, true);
     PEER_LOG(services_.peer_log, step.now, info, log::Subsystem::kEnc, "{} generating {}", label(),
              wire::describe(h, response.payloads));
     // Why the IKE SA ends with a fatal response: the error it sends ("sent

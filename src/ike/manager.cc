@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ike/exchanges.h"
 #include "ike/ike_init.h"
 #include "ike/payload_access.h"
 #include "wire/describe.h"
@@ -253,6 +254,14 @@ void IkeSaManager::on_timer(Step& step) {
         } else if (IkeSa* sa = find(key->ike)) {
             sa->on_timer(key->kind, key->arg, step);
         }
+    }
+    finish(step);
+}
+
+void IkeSaManager::on_eap_backend_answer(std::uint32_t ike_id, std::uint32_t seq,
+                                         EapBackendAnswer answer, Step& step) {
+    if (IkeSa* sa = find(ike_id)) {
+        ike::on_eap_backend_answer(*sa, seq, std::move(answer), step);
     }
     finish(step);
 }

@@ -128,6 +128,9 @@ public:
     void on_datagram(ByteView datagram, const Endpoint& local, const Endpoint& remote, Step& step);
     /// Runs every timer due at step.now.
     void on_timer(Step& step);
+    /// The AAA backend's answer to an EapBackendQuery (eap_backend.h) of IKE SA `ike_id`.
+    void on_eap_backend_answer(std::uint32_t ike_id, std::uint32_t seq, EapBackendAnswer answer,
+                               Step& step);
     void on_backend_event(const BackendEvent& event, Step& step);
 
     // --- operator commands ---

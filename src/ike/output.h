@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ike/backend_commands.h"
+#include "ike/eap_backend.h"
 #include "ike/time.h"
 #include "util/bytes.h"
 #include "util/ip_address.h"
@@ -76,6 +77,8 @@ struct Output {
     std::vector<OutDatagram> datagrams;
     std::vector<BackendCommand> commands;
     std::vector<Event> events;
+    /// EAP for the AAA backend (eap_backend.h).
+    std::vector<EapBackendQuery> eap_queries;
     std::vector<MessageTrace> messages;  ///< with message tracing on
     std::vector<VirtualIpChange> vips;
     TimePoint wakeup{kNever};  ///< call on_timer() at this time (kNever: no timer pending)
@@ -86,6 +89,7 @@ struct Output {
         events.clear();
         messages.clear();
         vips.clear();
+        eap_queries.clear();
         wakeup = kNever;
     }
 };

@@ -24,6 +24,7 @@ enum class TimerKind : std::uint8_t {
     kDeleteLater,  ///< delete a redundant or rekeyed SA; arg: child id (0 = the IKE SA)
     kIkeReauth,    ///< reauthentication due (reauth_time)
     kRestart,      ///< the manager's (ike 0): a connection to initiate again; arg: its restart slot
+    kEapBackend,   ///< the AAA backend did not answer an EAP query (eap_backend.h)
 };
 
 struct TimerKey {

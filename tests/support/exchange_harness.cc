@@ -193,6 +193,9 @@ void Harness::process(Node& n, ike::Output& out) {
     for (ike::VirtualIpChange& v : out.vips) {
         n.vips.push_back(std::move(v));
     }
+    for (ike::EapBackendQuery& q : out.eap_queries) {
+        n.eap_queries.push_back(std::move(q));
+    }
     for (ike::MessageTrace& m : out.messages) {
         n.messages.push_back(std::move(m));
         n.message_times.push_back(now_);

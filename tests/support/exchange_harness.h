@@ -76,6 +76,8 @@ struct Node {
     std::vector<ike::Event> events;
     /// Virtual IP changes the engine asked the host to make (Output::vips), in order.
     std::vector<ike::VirtualIpChange> vips;
+    /// EAP queries for the AAA backend not yet taken by the test (eap_backend.h).
+    std::vector<ike::EapBackendQuery> eap_queries;
     /// Every message this node sent or received, in the clear, in order.
     std::vector<ike::MessageTrace> messages;
     /// When each of `messages` was sent or received (virtual time, same index).

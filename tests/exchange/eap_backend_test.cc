@@ -1,0 +1,128 @@
+// The responder's seam for EAP-RADIUS (ike/eap_backend.h): the engine hands each EAP response
+// to the host and holds the IKE_AUTH response back until the answer comes; retransmits of the
+// request meanwhile are dropped; no answer in time ends the IKE SA. The AAA server here is a
+// stand-in running the eap layer's EAP-MD5 server over the relayed packets.
+#include "flow_fixture.h"
+#include "log_capture.h"
+
+namespace ikeplex::test {
+namespace {
+
+using wire::ExchangeType;
+
+class EapBackend : public FlowTest {
+protected:
+    EapBackend() : FlowTest(quick()) {}
+    static ike::Settings quick() {
+        ike::Settings s;
+        s.retransmit_timeout = std::chrono::seconds(1);
+        s.retransmit_base = 2.0;
+        s.retransmit_tries = 3;
+        s.eap_backend_timeout = std::chrono::seconds(3);
+        return s;
+    }
+    void SetUp() override {
+        LogCapture::install();
+        LogCapture::clear();
+        ini_cfg().local.kind = ike::AuthKind::kEap;
+        ini_cfg().local.eap_type = static_cast<std::uint8_t>(eap::Type::kMd5);
+        ini_cfg().local.eap_id = *ike::Identity::parse("carol");
+        res_cfg().remote.kind = ike::AuthKind::kEap;
+        res_cfg().remote.eap_radius = true;
+        auto ic = psk_credentials();
+        ic.eap_secrets.push_back(ike::Credentials::Psk{{*ike::Identity::parse("carol")},
+                                                       SecretBytes::copy_of(as_bytes("md5-pw"))});
+        load(h, cfg, GetParam() ? std::move(ic) : psk_credentials(),
+             GetParam() ? psk_credentials() : std::move(ic));
+    }
+    /// Runs until the responder has a query for the backend (or `limit` passes).
+    std::optional<ike::EapBackendQuery> next_query(Duration limit = std::chrono::seconds(5)) {
+        h.run_until([&] { return !res().eap_queries.empty(); }, limit);
+        if (res().eap_queries.empty()) {
+            return std::nullopt;
+        }
+        auto q = res().eap_queries.front();
+        res().eap_queries.erase(res().eap_queries.begin());
+        return q;
+    }
+    void answer(const ike::EapBackendQuery& q, ike::EapBackendAnswer a) {
+        h.act(res(), [&](ike::Step& s) {
+            res().manager.on_eap_backend_answer(q.ike_id, q.seq, std::move(a), s);
+        });
+    }
+    /// The AAA stand-in: EAP-MD5 with the secret `secret` for carol.
+    void serve(const char* secret) {
+        secret_ = SecretBytes::copy_of(as_bytes(secret));
+        eap::ServerContext ctx;
+        ctx.find_secret = [this](std::string_view who) {
+            return who == "carol" ? &secret_ : nullptr;
+        };
+        server_ = std::move(*eap::make_server(eap::Type::kMd5, std::move(ctx)));
+    }
+
+    SecretBytes secret_;
+    std::unique_ptr<eap::ServerMethod> server_;
+};
+
+TEST_P(EapBackend, RelayedMd5Establishes) {
+    serve("md5-pw");
+    initiate();
+    auto q = next_query();
+    ASSERT_TRUE(q);
+    EXPECT_EQ(q->identity, "carol");
+    // The identity response is relayed whole: Response, its identifier, Identity, "carol".
+    ASSERT_GE(q->eap.size(), 5U);
+    EXPECT_EQ(q->eap[0], 2);
+    EXPECT_EQ(q->eap[4], 1);
+    // While the backend thinks, the initiator retransmits; the responder stays silent.
+    const std::size_t before = h.sent_by(res(), ExchangeType::kIkeAuth, true).size();
+    h.run_for(std::chrono::milliseconds(1500));
+    EXPECT_GE(h.sent_by(ini(), ExchangeType::kIkeAuth, false).size(), 3U);
+    EXPECT_EQ(h.sent_by(res(), ExchangeType::kIkeAuth, true).size(), before);
+    auto challenge = server_->initiate(7, q->identity);
+    ASSERT_TRUE(challenge);
+    answer(*q, ike::EapBackendAnswer{
+                       ike::EapBackendAnswer::Kind::kRequest, eap::encode(*challenge), {}});
+    q = next_query();
+    ASSERT_TRUE(q);
+    auto pkt = eap::decode(q->eap);
+    ASSERT_TRUE(pkt);
+    auto verdict = server_->process(*pkt, 8);
+    ASSERT_TRUE(verdict);
+    ASSERT_EQ(verdict->kind, eap::ServerStep::Kind::kSuccess);
+    answer(*q, ike::EapBackendAnswer{ike::EapBackendAnswer::Kind::kAccept, {}, {}});
+    ASSERT_TRUE(up());
+    expect_consistent();
+    EXPECT_EQ(only_sa(res()).remote_eap_id(), "carol");
+    EXPECT_TRUE(LogCapture::contains(res_name(), "EAP-RADIUS authentication of 'carol' succeeded"));
+}
+
+TEST_P(EapBackend, RejectEndsInEapFailure) {
+    serve("md5-pw");
+    initiate();
+    auto q = next_query();
+    ASSERT_TRUE(q);
+    answer(*q, ike::EapBackendAnswer{ike::EapBackendAnswer::Kind::kReject, {}, {}});
+    settle();
+    EXPECT_TRUE(ini().established().empty());
+    EXPECT_TRUE(res().established().empty());
+    EXPECT_EQ(
+            payload_summary(*res().find({.sent = true, .exchange = ExchangeType::kIkeAuth}).back()),
+            "EAP/FAIL");
+    expect_empty();
+}
+
+TEST_P(EapBackend, SilentBackendEndsTheIkeSa) {
+    initiate();
+    ASSERT_TRUE(next_query());
+    h.run_for(std::chrono::seconds(4));  // eap_backend_timeout: 3 s
+    EXPECT_TRUE(LogCapture::contains(res_name(), "the AAA backend did not answer in time"));
+    EXPECT_TRUE(res().manager.sas().empty());
+    settle();
+    expect_empty();
+}
+
+INSTANTIATE_TEST_SUITE_P(Roles, EapBackend, ::testing::Bool(), role_name);
+
+}  // namespace
+}  // namespace ikeplex::test
