@@ -66,6 +66,9 @@ bool rekeys_ike_sa(std::span<const wire::Payload> request);
 
 /// The AAA backend's answer to EAP query `seq` of IKE SA `sa` (ike_auth_eap.cc).
 void on_eap_backend_answer(IkeSa& sa, std::uint32_t seq, EapBackendAnswer answer, Step& step);
+/// The AAA backend did not answer within Settings::eap_backend_timeout: EAP-Failure, the SA
+/// ends.
+void on_eap_backend_timeout(IkeSa& sa, Step& step);
 
 /// The answer to a request: INVALID_SYNTAX if its payloads break the exchange's rules, else
 /// the responder registered for it (INVALID_SYNTAX if none takes it).

@@ -197,6 +197,27 @@ Response respond_ike_auth_eap(IkeSa& sa, std::vector<Payload>& request, Step& st
     return out;
 }
 
+namespace {
+
+/// The relayed authentication failed: EAP-Failure in the held-back response, the SA ends.
+void fail_relay(IkeSa& sa, EapResponder& st, const char* why, Step& step) {
+    IKE_LOG(info, sa, "EAP-RADIUS authentication of '{}' failed: {}", st.identity, why);
+    Response r{{wire::make_payload(wire::EapPayload{wire::EapCode::kFailure, st.last_id, {}})},
+               true};
+    sa.states().drop<EapResponder>();
+    sa.answer_deferred(std::move(r), step);
+}
+
+}  // namespace
+
+void on_eap_backend_timeout(IkeSa& sa, Step& step) {
+    auto* st = sa.states().find<EapResponder>();
+    if (st != nullptr && st->relay && st->waiting) {
+        IKE_LOG(info, sa, "the AAA backend did not answer in time");
+        fail_relay(sa, *st, "no answer", step);
+    }
+}
+
 void on_eap_backend_answer(IkeSa& sa, std::uint32_t seq, EapBackendAnswer answer, Step& step) {
     auto* st = sa.states().find<EapResponder>();
     if (st == nullptr || !st->relay || !st->waiting || seq != st->seq) {
@@ -204,13 +225,7 @@ void on_eap_backend_answer(IkeSa& sa, std::uint32_t seq, EapBackendAnswer answer
         return;
     }
     st->waiting = false;
-    const auto failure = [&](const char* why) {
-        IKE_LOG(info, sa, "EAP-RADIUS authentication of '{}' failed: {}", st->identity, why);
-        Response r{{wire::make_payload(wire::EapPayload{wire::EapCode::kFailure, st->last_id, {}})},
-                   true};
-        sa.states().drop<EapResponder>();
-        sa.answer_deferred(std::move(r), step);
-    };
+    const auto failure = [&](const char* why) { fail_relay(sa, *st, why, step); };
     switch (answer.kind) {
         case EapBackendAnswer::Kind::kRequest: {
             auto pkt = eap::decode(answer.eap);

@@ -265,13 +265,6 @@ void IkeSa::on_timer(TimerKind kind, std::uint32_t arg, Step& step) {
         case TimerKind::kRetransmit:
             retransmit(arg, step);
             break;
-        case TimerKind::kEapBackend:
-            if (deferred_ && deferred_->mid == arg) {
-                IKE_LOG(info, *this, "the AAA backend did not answer in time");
-                deferred_.reset();
-                destroy("AAA backend timed out", step);
-            }
-            break;
         case TimerKind::kHalfOpen:
             if (before_authentication()) {
                 destroy("half-open IKE SA timed out", step);
@@ -338,6 +331,7 @@ void IkeSa::on_timer(TimerKind kind, std::uint32_t arg, Step& step) {
                                      step.now + std::chrono::seconds(5));
             }
             break;
+        case TimerKind::kEapBackend:  // the manager's too (ike_auth_eap.cc)
         case TimerKind::kRestart:
             break;  // the manager's (manager_heal.cc), never an IKE SA's
     }

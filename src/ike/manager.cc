@@ -252,7 +252,11 @@ void IkeSaManager::on_timer(Step& step) {
         if (key->ike == 0 && key->kind == TimerKind::kRestart) {
             on_restart_timer(key->arg, step);
         } else if (IkeSa* sa = find(key->ike)) {
-            sa->on_timer(key->kind, key->arg, step);
+            if (key->kind == TimerKind::kEapBackend) {
+                on_eap_backend_timeout(*sa, step);
+            } else {
+                sa->on_timer(key->kind, key->arg, step);
+            }
         }
     }
     finish(step);

@@ -118,6 +118,10 @@ TEST_P(EapBackend, SilentBackendEndsTheIkeSa) {
     h.run_for(std::chrono::seconds(4));  // eap_backend_timeout: 3 s
     EXPECT_TRUE(LogCapture::contains(res_name(), "the AAA backend did not answer in time"));
     EXPECT_TRUE(res().manager.sas().empty());
+    // The client heard EAP-Failure in the held-back response.
+    EXPECT_EQ(
+            payload_summary(*res().find({.sent = true, .exchange = ExchangeType::kIkeAuth}).back()),
+            "EAP/FAIL");
     settle();
     expect_empty();
 }
