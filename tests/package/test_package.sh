@@ -77,6 +77,9 @@ grep -q "OpenSSL" <<< "$version" || fail "no OpenSSL"
 /usr/sbin/ikeplexd --check --swanctl-conf /etc/ikeplexd/swanctl/swanctl.conf ||
     fail "ikeplexd --check of the installed swanctl.conf"
 out=$(systemd-analyze verify /lib/systemd/system/ikeplexd.service 2>&1) || fail "systemd-analyze verify: $out"
+# Complaints about other units (pulled in through multi-user.target) are not ours.
+out=$(printf '%s\n' "$out" |
+    awk '/^\/[^:]*\.(service|socket|target|timer|mount):/ && !/ikeplexd\.service:/ { next } NF')
 [ -z "$out" ] || fail "systemd-analyze verify: $out"
 # verify ran man(1) on the unit's Documentation= pages: man-db cached their renderings
 rm -f /var/cache/man/cat8/ikeplex.8.gz /var/cache/man/cat8/ikeplexd.8.gz

@@ -16,6 +16,10 @@ sed "s#^ExecStart=/usr/sbin/ikeplexd#ExecStart=$(realpath "$build")/apps/ikeplex
     "$src/packaging/ikeplexd.service" > "$unit"
 grep -q "^ExecStart=$(realpath "$build")/apps/ikeplexd$" "$unit" || { echo "FAIL: no ExecStart line"; exit 1; }
 out=$(cd "$tmp" && systemd-analyze verify --man=no "$unit" 2>&1) || { echo "FAIL: $out"; exit 1; }
+# verify also loads the units the targets we name pull in (multi-user.target's wants): their
+# complaints (e.g. freeradius.service's MemoryLimit=) are not ours.
+out=$(printf '%s\n' "$out" |
+    awk '/^\/[^:]*\.(service|socket|target|timer|mount):/ && !/ikeplexd\.service:/ { next } NF')
 if [ -n "$out" ]; then
     echo "FAIL: systemd-analyze verify:"
     echo "$out"
