@@ -36,9 +36,6 @@ def main():
     with tempfile.TemporaryDirectory(prefix="ikeplex-examples-") as tmp:
         expect_clean(ikeplexd, f"{EXAMPLES}/swanctl/site-to-site-psk.conf", "1 connection(s), 1 child(ren), 1 shared key(s)")
         expect_clean(ikeplexd, f"{EXAMPLES}/swanctl/per-cpu.conf", "1 connection(s), 1 child(ren), 1 shared key(s)")
-        expect_clean(ikeplexd, f"{EXAMPLES}/swanctl/road-warrior.conf",
-                     "1 connection(s), 1 child(ren), 1 shared key(s), 0 certificate(s) with key, "
-                     "0 CA certificate(s), 2 pool(s)")
 
         # A pool with a bad range is an error at its line; a connection naming an undefined
         # pool is warned about.
@@ -64,6 +61,11 @@ def main():
         shutil.copy(ca, f"{conf}/x509ca/ca.pem")
         shutil.copy(f"{EXAMPLES}/swanctl/certificates.conf", f"{conf}/swanctl.conf")
         expect_clean(ikeplexd, f"{conf}/swanctl.conf", "1 certificate(s) with key, 1 CA certificate(s)")
+        # The road-warrior gateway (certificate, EAP users, pools) in the same folder.
+        shutil.copy(f"{EXAMPLES}/swanctl/road-warrior.conf", f"{conf}/swanctl.conf")
+        expect_clean(ikeplexd, f"{conf}/swanctl.conf",
+                     "2 connection(s), 2 child(ren), 2 shared key(s), 1 certificate(s) with key, "
+                     "1 CA certificate(s), 2 pool(s)")
 
         # A typo is an error naming file and line, and --check fails.
         with open(f"{EXAMPLES}/swanctl/per-cpu.conf") as f:
