@@ -13,9 +13,10 @@ outside: gateway .1, client .2; 10.99.132.1 the gateway's inside; leases from 10
 3. ikeplexd as the client (MSCHAPv2, TLS) against charon as the EAP gateway with a pool: the
    address on ikeplexd's TUN device, ping through it.
 4. ikeplexd <-> ikeplexd with MSCHAPv2 and a virtual IP.
-5. EAP-only (RFC 5998): charon as the MSCHAPv2 client with `remote { auth = eap }` (it sends
-   N(EAP_ONLY_AUTHENTICATION)) against ikeplexd with `local { auth = eap }`: no certificate
-   on either side, the mutual method authenticates both."""
+5. EAP-only (RFC 5998): charon with `remote { auth = eap }` (it sends
+   N(EAP_ONLY_AUTHENTICATION)) against ikeplexd with `local { auth = eap }` (no AUTH of the
+   gateway's own): EAP-TLS accepted, the TLS handshake authenticates both; strongSwan refuses
+   EAP-only with MSCHAPv2 (it does not count it as mutual)."""
 import json
 import os
 import shutil
@@ -167,15 +168,15 @@ def lease_of(gw, pool):
     return pools[pool].get("leases", {})
 
 
-def vip_up(gw, charon, topo, resolv, pool, eap_id):
+def vip_up(gw, charon, topo, resolv, pool, eap_id, addr=FIRST):
     """charon's tunnel is up: the virtual IP, a ping through it, DNS in its file, the lease."""
     charon.data_plane_up(INSIDE_NET)
-    wait_ping(topo.c, INSIDE, src=FIRST, timeout=10)
+    wait_ping(topo.c, INSIDE, src=addr, timeout=10)
     wait_until(lambda: f"nameserver {DNS}" in read(resolv), 10, "the DNS server in charon's file")
     sa = ike_sas(gw.sas())[0][1]
-    assert sa.get("remote-vips") == [FIRST], sa
-    lease = lease_of(gw, pool)["0"]
-    assert lease["address"] == FIRST and lease["identity"] == eap_id and lease["status"] == "online", lease
+    assert sa.get("remote-vips") == [addr], sa
+    lease = next(v for v in lease_of(gw, pool).values() if v["address"] == addr)
+    assert lease["identity"] == eap_id and lease["status"] == "online", lease
 
 
 def refused(gw, charon, folder, why):
@@ -297,20 +298,41 @@ def ikeplexd_pair(build, topo, folder, pki, log):
 
 
 def eap_only(build, topo, folder, pki, log):
-    """RFC 5998: neither side has a certificate; the client's remote auth is `eap`."""
+    """RFC 5998: the gateway sends no AUTH of its own (`local { auth = eap }`), the client's
+    remote auth is `eap` (charon then sends N(EAP_ONLY_AUTHENTICATION)). strongSwan 5.9.8 takes
+    that only with a method it calls mutual: EAP-TLS, not EAP-MSCHAPv2 (its eap-mschapv2 says
+    not mutual), which the first attempt shows."""
+    creds(f"{folder}/gw", pki["ca"], *pki["moon"])
     gw = Ikeplexd(build, topo.g, f"{folder}/gw",
-                  gateway_conf("auth = eap-mschapv2\n            eap_id = %any",
-                               local_auth="auth = eap\n            id = moon.example.org",
+                  gateway_conf("auth = eap\n            eap_id = %any",
+                               local_auth="auth = eap\n            id = moon.example.org\n"
+                               "            certs = moon.pem",
                                secrets=eap_secret("carol", CAROL)),
                   backend="userspace", workers=1)
     charon = None
     try:
-        conf = client_conf(MSCHAP_CLIENT, remote_auth="auth = eap\n            id = moon.example.org",
-                           secrets=eap_secret("carol", CAROL))
-        charon, resolv = charon_client(folder, topo, conf)
+        eap_remote = "auth = eap\n            id = moon.example.org"
+        creds(f"{folder}/m/charon", pki["ca"])
+        charon, _ = charon_client(f"{folder}/m", topo,
+                                  client_conf(MSCHAP_CLIENT, remote_auth=eap_remote,
+                                              secrets=eap_secret("carol", CAROL)))
+        out = charon.swanctl("--initiate", "--child", "home", timeout=30, check=False)
+        assert "completed successfully" not in out, out
+        assert "EAP-only authentication requires a mutual and MSK deriving EAP method, but " \
+            "EAP_MSCHAPV2 is not" in charon.log(), charon.log()[-2000:]
+        charon.close()
+        charon = None
+        wait_until(lambda: not ike_sas(gw.sas()), 15, "the gateway to drop the refused IKE SA")
+        log("[eap-only] strongSwan 5.9.8 refuses EAP-only with MSCHAPv2 (not mutual to it)")
+        tls_auth = "auth = eap-tls\n            id = dave.test\n            certs = dave.pem"
+        creds(f"{folder}/t/charon", pki["ca"], *pki["dave"], name="dave")
+        charon, resolv = charon_client(f"{folder}/t", topo, client_conf(tls_auth, remote_auth=eap_remote))
         charon.initiate("home")
-        vip_up(gw, charon, topo, resolv, "p", "carol")
-        log(f"[eap-only] strongSwan MSCHAPv2 client, EAP-only (RFC 5998), no certificates: {FIRST}, ping, DNS")
+        # .1 stays carol's (offline) from the refused attempt: dave gets .2.
+        vip_up(gw, charon, topo, resolv, "p", "CN=dave.test, O=ikeplex test", addr="10.99.133.2")
+        assert "allow mutual EAP-only authentication" in charon.log(), charon.log()[-2000:]
+        log("[eap-only] strongSwan EAP-TLS client, EAP-only (RFC 5998, no AUTH from the gateway): "
+            "10.99.133.2, ping, DNS")
     finally:
         if charon is not None:
             charon.close()
