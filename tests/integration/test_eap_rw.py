@@ -7,7 +7,8 @@ outside: gateway .1, client .2; 10.99.132.1 the gateway's inside; leases from 10
    against ikeplexd running examples/swanctl/road-warrior.conf (addresses rewritten to the
    test's, certificates written where the example expects them): the virtual IP arrives, a ping
    flows through it, the pool's DNS server lands in charon's file, the lease is keyed by the
-   EAP identity; a wrong password is refused (EAP-Failure, no lease).
+   EAP identity; a wrong password is refused (E=691, no lease); a certificate client lands on
+   the example's rw-cert connection and gets the next address.
 2. charon as the EAP-TLS client against ikeplexd (pool with dns): accepted with a virtual IP;
    a client certificate from another CA is refused.
 3. ikeplexd as the client (MSCHAPv2, TLS) against charon as the EAP gateway with a pool: the
@@ -210,6 +211,16 @@ def example_mschapv2(build, topo, folder, pki, log):
         assert "EAP_MSCHAPV2 method failed" in charon.log(), charon.log()[-2000:]
         assert len(lease_of(gw, "rw-v4")) == 1  # carol's lease only (offline)
         log("[example] wrong MSCHAPv2 password: E=691, charon's AUTHENTICATION_FAILED, nothing up")
+        charon.close()
+        charon = None
+        # A certificate client: the example's rw-cert (the client sends AUTH, so not rw-eap).
+        creds(f"{folder}/cert/charon", pki["ca"], *pki["dave"], name="dave")
+        charon, resolv = charon_client(f"{folder}/cert", topo, client_conf(
+            "auth = pubkey\n            id = dave.test\n            certs = dave.pem"))
+        charon.initiate("home")
+        vip_up(gw, charon, topo, resolv, "rw-v4", "dave.test", addr="10.99.133.2")
+        assert ike_sas(gw.sas())[0][0] == "rw-cert", gw.sas()
+        log("[example] strongSwan certificate client -> the example's rw-cert: 10.99.133.2, ping, DNS")
     finally:
         if charon is not None:
             charon.close()
