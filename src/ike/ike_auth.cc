@@ -205,6 +205,12 @@ private:
         }
         IKE_LOG(info, sa, "EAP authentication as '{}' failed: {}", sa.local_id().to_string(),
                 r.reason);
+        if (in.code != wire::EapCode::kFailure) {
+            // The server still waits for our next round: tell it in an INFORMATIONAL of our
+            // own (RFC 7296 §2.21.2), as strongSwan's client does, so it ends at once.
+            reject(sa, "EAP authentication failed", step);
+            return Outcome::kDone;
+        }
         release(sa);
         sa.destroy("EAP authentication failed", step);
         return Outcome::kDone;

@@ -165,7 +165,18 @@ ExchangePtr make_fatal_notify(NotifyType type, const char* reason) {
 
 Response respond_informational(IkeSa& sa, std::vector<Payload>& request, Step& step) {
     if (sa.before_authentication()) {
-        return {};  // nothing to do before authentication; answer empty
+        // Nothing to do before authentication (answer empty), except that an initiator whose
+        // EAP method failed reports it in an INFORMATIONAL of its own (RFC 7296 §2.21.2, as
+        // strongSwan's client does after a wrong MSCHAPv2 password): that ends the half-open
+        // IKE SA at once instead of at the half-open timeout.
+        const bool failed = std::any_of(request.begin(), request.end(), [](const Payload& p) {
+            const auto* n = p.as<wire::NotifyPayload>();
+            return n != nullptr && n->type == NotifyType::kAuthenticationFailed;
+        });
+        if (failed) {
+            IKE_LOG(info, sa, "received AUTHENTICATION_FAILED notify during IKE_AUTH");
+        }
+        return Response{{}, failed};
     }
     bool fatal = false;
     const bool deletes_ike = std::any_of(request.begin(), request.end(), [](const Payload& p) {

@@ -36,23 +36,6 @@ def main():
     with tempfile.TemporaryDirectory(prefix="ikeplex-examples-") as tmp:
         expect_clean(ikeplexd, f"{EXAMPLES}/swanctl/site-to-site-psk.conf", "1 connection(s), 1 child(ren), 1 shared key(s)")
         expect_clean(ikeplexd, f"{EXAMPLES}/swanctl/per-cpu.conf", "1 connection(s), 1 child(ren), 1 shared key(s)")
-        expect_clean(ikeplexd, f"{EXAMPLES}/swanctl/road-warrior.conf",
-                     "1 connection(s), 1 child(ren), 1 shared key(s), 0 certificate(s) with key, "
-                     "0 CA certificate(s), 2 pool(s)")
-
-        # A pool with a bad range is an error at its line; a connection naming an undefined
-        # pool is warned about.
-        with open(f"{EXAMPLES}/swanctl/road-warrior.conf") as f:
-            lines = f.read().splitlines()
-        n = next(i for i, line in enumerate(lines) if "addrs = 10.3.0.0/24" in line)
-        lines[n] = lines[n].replace("10.3.0.0/24", "10.3.0.9-10.3.0.1")
-        with open(f"{tmp}/badpool.conf", "w") as f:
-            f.write("\n".join(lines) + "\n")
-        rc, out = check(ikeplexd, f"{tmp}/badpool.conf")
-        want = f"{tmp}/badpool.conf:{n + 1}: pools.rw-v4.addrs: '10.3.0.9-10.3.0.1': invalid IP address range"
-        if rc != 1 or want not in out or "names pool 'rw-v4', which the file does not define" not in out:
-            raise AssertionError(f"bad pool: rc {rc}, expected '{want}':\n{out}")
-        print(f"ok: a bad pool is reported: {want}")
 
         # The certificate example in a folder with swanctl's layout.
         certs, ca = make_certs(f"{tmp}/pki", {"a": "moon.example.org"})
@@ -64,6 +47,25 @@ def main():
         shutil.copy(ca, f"{conf}/x509ca/ca.pem")
         shutil.copy(f"{EXAMPLES}/swanctl/certificates.conf", f"{conf}/swanctl.conf")
         expect_clean(ikeplexd, f"{conf}/swanctl.conf", "1 certificate(s) with key, 1 CA certificate(s)")
+        # The road-warrior gateway (certificate, EAP users, pools) in the same folder.
+        shutil.copy(f"{EXAMPLES}/swanctl/road-warrior.conf", f"{conf}/swanctl.conf")
+        expect_clean(ikeplexd, f"{conf}/swanctl.conf",
+                     "2 connection(s), 2 child(ren), 0 shared key(s), 1 certificate(s) with key, "
+                     "1 CA certificate(s), 2 pool(s)")
+
+        # A pool with a bad range (in the folder with the example's certificates) is an error
+        # at its line; a connection naming an undefined pool is warned about.
+        with open(f"{EXAMPLES}/swanctl/road-warrior.conf") as f:
+            lines = f.read().splitlines()
+        n = next(i for i, line in enumerate(lines) if "addrs = 10.3.0.0/24" in line)
+        lines[n] = lines[n].replace("10.3.0.0/24", "10.3.0.9-10.3.0.1")
+        with open(f"{conf}/badpool.conf", "w") as f:
+            f.write("\n".join(lines) + "\n")
+        rc, out = check(ikeplexd, f"{conf}/badpool.conf")
+        want = f"{conf}/badpool.conf:{n + 1}: pools.rw-v4.addrs: '10.3.0.9-10.3.0.1': invalid IP address range"
+        if rc != 1 or want not in out or "names pool 'rw-v4', which the file does not define" not in out:
+            raise AssertionError(f"bad pool: rc {rc}, expected '{want}':\n{out}")
+        print(f"ok: a bad pool is reported: {want}")
 
         # A typo is an error naming file and line, and --check fails.
         with open(f"{EXAMPLES}/swanctl/per-cpu.conf") as f:
