@@ -74,7 +74,11 @@ std::string eap_type_name(std::uint8_t type) {
 }
 
 bool eap_mutual(eap::Type t) {
-    return t == eap::Type::kMschapv2 || t == eap::Type::kTls;
+    // As strongSwan 5.9.8: only a method that authenticates the server with its own credential
+    // and derives an MSK may replace the server's AUTH. MSCHAPv2's authenticator response proves
+    // only knowledge of the user's password hash, which strongSwan does not count as mutual
+    // ("EAP-only authentication requires a mutual and MSK deriving EAP method").
+    return t == eap::Type::kTls;
 }
 
 // ----------------------------------------------------------------------------- peer
