@@ -341,6 +341,47 @@ TEST_P(Eap, NonMutualMethodRefusesEapOnly) {
     expect_empty();
 }
 
+TEST_P(Eap, EapTlsClientChecksTheGatewaysName) {
+    // EAP-only with EAP-TLS: the method alone authenticates the gateway, so its certificate
+    // must name the gateway's IKE identity (else any certificate of the CA would do).
+    constexpr auto kTls = static_cast<std::uint8_t>(eap::Type::kTls);
+    eap_pair(kTls, kTls);
+    res_cfg().local.kind = ike::AuthKind::kEap;
+    load_eap();
+    fake_server(res(), eap::Type::kTls, FakeServerSpec{.rounds = 2});
+    std::vector<std::string> names;
+    ini().manager.services().eap.peer =
+            [&names](eap::Type t,
+                     eap::PeerContext ctx) -> Result<std::unique_ptr<eap::PeerMethod>> {
+        names.push_back(ctx.server_name);
+        return std::unique_ptr<eap::PeerMethod>(std::make_unique<FakePeer>(t));
+    };
+    initiate();
+    ASSERT_TRUE(up());
+    ASSERT_EQ(names.size(), 1U);
+    EXPECT_EQ(names[0], GetParam() ? "b.test" : "a.test");
+}
+
+TEST_P(Eap, EapTlsClientChecksTheAaaId) {
+    // `remote.aaa_id`: the AAA server's identity, which the EAP-TLS server certificate names.
+    constexpr auto kTls = static_cast<std::uint8_t>(eap::Type::kTls);
+    eap_pair(kTls, kTls);
+    ini_cfg().remote.aaa_id = id("aaa.test");
+    load_eap();
+    fake_server(res(), eap::Type::kTls, FakeServerSpec{.rounds = 2});
+    std::vector<std::string> names;
+    ini().manager.services().eap.peer =
+            [&names](eap::Type t,
+                     eap::PeerContext ctx) -> Result<std::unique_ptr<eap::PeerMethod>> {
+        names.push_back(ctx.server_name);
+        return std::unique_ptr<eap::PeerMethod>(std::make_unique<FakePeer>(t));
+    };
+    initiate();
+    ASSERT_TRUE(up());
+    ASSERT_EQ(names.size(), 1U);
+    EXPECT_EQ(names[0], "aaa.test");
+}
+
 TEST_P(Eap, NakSwitchesToTheClientsMethod) {
     eap_pair(kMd5, 0);  // the server takes any method (`auth = eap`) and proposes MSCHAPv2
     load_eap();
