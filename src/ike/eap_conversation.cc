@@ -175,6 +175,11 @@ EapPeerSide::Reply EapPeerSide::start_method(const eap::Packet& req) {
             ctx.own_key = &own->key;
         }
         ctx.trusted = &services_.credentials.cas;
+        // EAP-TLS: the server certificate must name the AAA server (`remote.aaa_id`), else the
+        // gateway's IKE identity (matched against `remote.id` already); without this, with
+        // EAP-only any certificate of a trusted CA would authenticate the gateway.
+        const auto& aaa = cfg_.remote.aaa_id;
+        ctx.server_name = identity_text(aaa && !aaa->any && !aaa->data.empty() ? *aaa : server_id_);
         ctx.unix_time = unix_time_;
         ctx.random = &services_.random;
         return services_.eap.peer ? services_.eap.peer(t, std::move(ctx))
