@@ -126,6 +126,26 @@ TEST_P(EapBackend, SilentBackendEndsTheIkeSa) {
     expect_empty();
 }
 
+TEST_P(EapBackend, IdentityWithControlCharactersIsRefused) {
+    // The identity goes into log lines, list-sas and the RADIUS User-Name: a line break in it
+    // is refused before any query, as the local EAP server refuses it.
+    ike::Identity bad;
+    bad.type = wire::IdType::kFqdn;
+    const std::string text = "carol\nforged log line";
+    bad.data.assign(text.begin(), text.end());
+    ini_cfg().local.eap_id = bad;
+    auto ic = psk_credentials();
+    load(h, cfg, GetParam() ? std::move(ic) : psk_credentials(),
+         GetParam() ? psk_credentials() : std::move(ic));
+    initiate();
+    EXPECT_FALSE(next_query(std::chrono::seconds(2)));
+    settle();
+    EXPECT_TRUE(ini().established().empty());
+    EXPECT_TRUE(res().established().empty());
+    EXPECT_FALSE(LogCapture::contains(res_name(), "forged log line"));
+    expect_empty();
+}
+
 INSTANTIATE_TEST_SUITE_P(Roles, EapBackend, ::testing::Bool(), role_name);
 
 }  // namespace
