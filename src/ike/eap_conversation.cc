@@ -49,19 +49,19 @@ Identity identity_of(std::string_view text) {
     return id ? *id : Identity{};
 }
 
-/// An EAP identity a peer sent: 1..253 printable characters (RFC 3748 §5.1 allows any
-/// UTF-8; control characters would end up in logs and in list-sas).
-bool usable_identity(ByteView data) {
-    return !data.empty() && data.size() <= 253 &&
-           std::none_of(data.begin(), data.end(), [](std::uint8_t c) { return c < 0x20; });
-}
-
 const eap::Msk& empty_msk() {
     static const eap::Msk none;
     return none;
 }
 
 }  // namespace
+
+/// An EAP identity a peer sent: 1..253 printable characters (RFC 3748 §5.1 allows any
+/// UTF-8; control characters would end up in logs and in list-sas).
+bool usable_identity(ByteView data) {
+    return !data.empty() && data.size() <= 253 &&
+           std::none_of(data.begin(), data.end(), [](std::uint8_t c) { return c < 0x20; });
+}
 
 std::string eap_type_name(std::uint8_t type) {
     std::string n = eap::to_string(static_cast<eap::Type>(type));
