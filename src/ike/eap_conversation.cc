@@ -155,7 +155,10 @@ EapPeerSide::Reply EapPeerSide::on_request(const eap::Packet& req) {
     if (req.type != type_) {
         return fail("server switched EAP methods");
     }
-    auto step = method_->process(req);
+    return answer(method_->process(req));
+}
+
+EapPeerSide::Reply EapPeerSide::answer(const Result<eap::PeerStep>& step) {
     if (!step) {
         return fail(step.error().detail);
     }
@@ -192,14 +195,7 @@ EapPeerSide::Reply EapPeerSide::start_method(const eap::Packet& req) {
         if (auto m = make(req.type)) {
             method_ = std::move(*m);
             type_ = req.type;
-            auto step = method_->process(req);
-            if (!step) {
-                return fail(step.error().detail);
-            }
-            if (step->kind == eap::PeerStep::Kind::kFailure) {
-                return fail(step->reason.empty() ? "EAP method failed" : step->reason);
-            }
-            return respond(step->response);
+            return answer(method_->process(req));
         }
     }
     // RFC 3748 §5.3.1: a Nak naming the types we would take (0: none).

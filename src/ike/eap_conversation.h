@@ -53,6 +53,8 @@ public:
 private:
     Reply fail(std::string why);
     Reply respond(const eap::Packet& p);
+    /// The method's step: its response, or a failure with its reason.
+    Reply answer(const Result<eap::PeerStep>& step);
     Reply on_request(const eap::Packet& req);
     Reply start_method(const eap::Packet& req);
 
