@@ -49,19 +49,19 @@ Identity identity_of(std::string_view text) {
     return id ? *id : Identity{};
 }
 
-/// An EAP identity a peer sent: 1..253 printable characters (RFC 3748 §5.1 allows any
-/// UTF-8; control characters would end up in logs and in list-sas).
-bool usable_identity(ByteView data) {
-    return !data.empty() && data.size() <= 253 &&
-           std::none_of(data.begin(), data.end(), [](std::uint8_t c) { return c < 0x20; });
-}
-
 const eap::Msk& empty_msk() {
     static const eap::Msk none;
     return none;
 }
 
 }  // namespace
+
+/// An EAP identity a peer sent: 1..253 printable characters (RFC 3748 §5.1 allows any
+/// UTF-8; control characters would end up in logs and in list-sas).
+bool usable_identity(ByteView data) {
+    return !data.empty() && data.size() <= 253 &&
+           std::none_of(data.begin(), data.end(), [](std::uint8_t c) { return c < 0x20; });
+}
 
 std::string eap_type_name(std::uint8_t type) {
     std::string n = eap::to_string(static_cast<eap::Type>(type));
@@ -159,7 +159,10 @@ EapPeerSide::Reply EapPeerSide::on_request(const eap::Packet& req) {
     if (req.type != type_) {
         return fail("server switched EAP methods");
     }
-    auto step = method_->process(req);
+    return answer(method_->process(req));
+}
+
+EapPeerSide::Reply EapPeerSide::answer(const Result<eap::PeerStep>& step) {
     if (!step) {
         return fail(step.error().detail);
     }
@@ -179,6 +182,11 @@ EapPeerSide::Reply EapPeerSide::start_method(const eap::Packet& req) {
             ctx.own_key = &own->key;
         }
         ctx.trusted = &services_.credentials.cas;
+        // EAP-TLS: the server certificate must name the AAA server (`remote.aaa_id`), else the
+        // gateway's IKE identity (matched against `remote.id` already); without this, with
+        // EAP-only any certificate of a trusted CA would authenticate the gateway.
+        const auto& aaa = cfg_.remote.aaa_id;
+        ctx.server_name = identity_text(aaa && !aaa->any && !aaa->data.empty() ? *aaa : server_id_);
         ctx.unix_time = unix_time_;
         ctx.random = &services_.random;
         return services_.eap.peer ? services_.eap.peer(t, std::move(ctx))
@@ -191,14 +199,7 @@ EapPeerSide::Reply EapPeerSide::start_method(const eap::Packet& req) {
         if (auto m = make(req.type)) {
             method_ = std::move(*m);
             type_ = req.type;
-            auto step = method_->process(req);
-            if (!step) {
-                return fail(step.error().detail);
-            }
-            if (step->kind == eap::PeerStep::Kind::kFailure) {
-                return fail(step->reason.empty() ? "EAP method failed" : step->reason);
-            }
-            return respond(step->response);
+            return answer(method_->process(req));
         }
     }
     // RFC 3748 §5.3.1: a Nak naming the types we would take (0: none).

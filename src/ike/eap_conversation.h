@@ -19,6 +19,9 @@ namespace ikeplex::ike {
 
 /// strongSwan's name of an EAP type in its log: "EAP_MD5", "EAP_IDENTITY".
 std::string eap_type_name(std::uint8_t type);
+/// An EAP identity a peer sent: 1..253 printable characters (no control characters, which
+/// would end up in logs, list-sas and RADIUS User-Name).
+bool usable_identity(ByteView data);
 /// Whether a method authenticates the server too, so that the responder may skip its own AUTH
 /// (RFC 5998 §4: EAP-only authentication needs a mutual, key-generating method).
 bool eap_mutual(eap::Type t);
@@ -50,6 +53,8 @@ public:
 private:
     Reply fail(std::string why);
     Reply respond(const eap::Packet& p);
+    /// The method's step: its response, or a failure with its reason.
+    Reply answer(const Result<eap::PeerStep>& step);
     Reply on_request(const eap::Packet& req);
     Reply start_method(const eap::Packet& req);
 

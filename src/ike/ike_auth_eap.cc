@@ -62,7 +62,7 @@ Response relay_round(IkeSa& sa, EapResponder& st, const wire::EapPayload& in, St
     if (st.identity.empty()) {
         // The first response answers our EAP-Identity request.
         if (in.data.front() != static_cast<std::uint8_t>(eap::Type::kIdentity) ||
-            in.data.size() < 2) {
+            !usable_identity(ByteView(in.data).subspan(1))) {
             sa.states().drop<EapResponder>();
             return auth_failed();
         }

@@ -242,7 +242,8 @@ void IkeSaManager::initial_contact(IkeSa& keep, Step& step) {
     for (std::uint32_t id : index_.with_ids(SaIndex::ids_of(keep))) {
         IkeSa* sa = find(id);
         if (sa == nullptr || sa == &keep || sa->state() == IkeState::kConnecting ||
-            sa->local_id() != keep.local_id() || sa->remote_id() != keep.remote_id()) {
+            sa->local_id() != keep.local_id() || sa->remote_id() != keep.remote_id() ||
+            sa->remote_eap_id() != keep.remote_eap_id()) {  // EAP users may share an IKE id
             continue;
         }
         IKE_LOG(info, *sa, "INITIAL_CONTACT from '{}': deleting this old IKE_SA",

@@ -126,6 +126,47 @@ TEST_P(EapBackend, SilentBackendEndsTheIkeSa) {
     expect_empty();
 }
 
+TEST_P(EapBackend, IdentityWithControlCharactersIsRefused) {
+    // The identity goes into log lines, list-sas and the RADIUS User-Name: a line break in it
+    // is refused before any query, as the local EAP server refuses it.
+    ike::Identity bad;
+    bad.type = wire::IdType::kFqdn;
+    const std::string text = "carol\nforged log line";
+    bad.data.assign(text.begin(), text.end());
+    ini_cfg().local.eap_id = bad;
+    auto ic = psk_credentials();
+    load(h, cfg, GetParam() ? std::move(ic) : psk_credentials(),
+         GetParam() ? psk_credentials() : std::move(ic));
+    initiate();
+    EXPECT_FALSE(next_query(std::chrono::seconds(2)));
+    settle();
+    EXPECT_TRUE(ini().established().empty());
+    EXPECT_TRUE(res().established().empty());
+    EXPECT_FALSE(LogCapture::contains(res_name(), "forged log line"));
+    expect_empty();
+}
+
+TEST_P(EapBackend, AnswerAfterTheIkeSaWentIsIgnored) {
+    // The IKE SA is terminated while its query is out; the late answer finds
+    // nothing to answer and sends nothing.
+    serve("md5-pw");
+    initiate();
+    auto q = next_query();
+    ASSERT_TRUE(q);
+    h.act(res(), [&](ike::Step& s) { (void)res().manager.terminate_ike(q->ike_id, s); });
+    const std::size_t sent = h.sent_by(res(), ExchangeType::kIkeAuth, true).size();
+    auto challenge = server_->initiate(7, q->identity);
+    ASSERT_TRUE(challenge);
+    answer(*q, ike::EapBackendAnswer{
+                       ike::EapBackendAnswer::Kind::kRequest, eap::encode(*challenge), {}});
+    answer(*q, ike::EapBackendAnswer{ike::EapBackendAnswer::Kind::kAccept, {}, {}});
+    EXPECT_EQ(h.sent_by(res(), ExchangeType::kIkeAuth, true).size(), sent);
+    settle();
+    EXPECT_TRUE(ini().established().empty());
+    EXPECT_TRUE(res().established().empty());
+    expect_empty();
+}
+
 INSTANTIATE_TEST_SUITE_P(Roles, EapBackend, ::testing::Bool(), role_name);
 
 }  // namespace

@@ -357,6 +357,45 @@ TEST_P(Eap, MschapIsNotMutualEnoughForEapOnly) {
     expect_empty();
 }
 
+TEST_P(Eap, EapTlsClientChecksTheGatewaysName) {
+    // EAP-only with EAP-TLS: the method alone authenticates the gateway, so its certificate
+    // must name the gateway's IKE identity (else any certificate of the CA would do).
+    eap_pair(kTls, kTls);
+    res_cfg().local.kind = ike::AuthKind::kEap;
+    load_eap();
+    fake_server(res(), eap::Type::kTls, FakeServerSpec{.rounds = 2});
+    std::vector<std::string> names;
+    ini().manager.services().eap.peer =
+            [&names](eap::Type t,
+                     eap::PeerContext ctx) -> Result<std::unique_ptr<eap::PeerMethod>> {
+        names.push_back(ctx.server_name);
+        return std::unique_ptr<eap::PeerMethod>(std::make_unique<FakePeer>(t));
+    };
+    initiate();
+    ASSERT_TRUE(up());
+    ASSERT_EQ(names.size(), 1U);
+    EXPECT_EQ(names[0], GetParam() ? "b.test" : "a.test");
+}
+
+TEST_P(Eap, EapTlsClientChecksTheAaaId) {
+    // `remote.aaa_id`: the AAA server's identity, which the EAP-TLS server certificate names.
+    eap_pair(kTls, kTls);
+    ini_cfg().remote.aaa_id = id("aaa.test");
+    load_eap();
+    fake_server(res(), eap::Type::kTls, FakeServerSpec{.rounds = 2});
+    std::vector<std::string> names;
+    ini().manager.services().eap.peer =
+            [&names](eap::Type t,
+                     eap::PeerContext ctx) -> Result<std::unique_ptr<eap::PeerMethod>> {
+        names.push_back(ctx.server_name);
+        return std::unique_ptr<eap::PeerMethod>(std::make_unique<FakePeer>(t));
+    };
+    initiate();
+    ASSERT_TRUE(up());
+    ASSERT_EQ(names.size(), 1U);
+    EXPECT_EQ(names[0], "aaa.test");
+}
+
 TEST_P(Eap, NakSwitchesToTheClientsMethod) {
     eap_pair(kMd5, 0);  // the server takes any method (`auth = eap`) and proposes MSCHAPv2
     load_eap();
@@ -382,6 +421,52 @@ TEST_P(Eap, ServerRefusesAPeerWithoutEap) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Roles, Eap, ::testing::Bool(), role_name);
+
+TEST(EapUsers, InitialContactOfOneEapUserKeepsAnotherWithTheSameIkeIdentity) {
+    // Road-warriors often share an IKE identity (their private address behind NAT); EAP tells
+    // the users apart. carol's INITIAL_CONTACT must not delete dave's IKE SA.
+    LogCapture::install();
+    Harness h{21};
+    PairConfig cfg = psk_pair();
+    ike::PeerConfig gateway = cfg.b;
+    gateway.remote.id = id("%any");
+    gateway.remote.kind = ike::AuthKind::kEap;
+    gateway.remote.eap_type = kMd5;
+    gateway.remote.eap_id = id("%any");
+    std::vector<ike::PeerConfig> clients;
+    for (const char* user : {"carol", "dave"}) {
+        ike::PeerConfig c = cfg.a;
+        c.name = user;
+        c.local.id = id("shared@vpn.example");
+        c.local.kind = ike::AuthKind::kEap;
+        c.local.eap_type = kMd5;
+        c.local.eap_id = id(user);
+        clients.push_back(std::move(c));
+    }
+    h.a().manager.load(std::move(clients));
+    h.b().manager.load({gateway});
+    auto ac = psk_credentials();
+    auto bc = psk_credentials();
+    for (const char* user : {"carol", "dave"}) {
+        ac.eap_secrets.push_back(eap_secret(user, "md5-secret"));
+        bc.eap_secrets.push_back(eap_secret(user, "md5-secret"));
+    }
+    h.a().manager.set_credentials(std::move(ac));
+    h.b().manager.set_credentials(std::move(bc));
+    const auto start = [&](const char* conn, std::size_t n) {
+        h.act(h.a(), [&](ike::Step& s) {
+            auto r = h.a().manager.initiate(conn, "net", s);
+            ASSERT_TRUE(r) << r.error().detail;
+        });
+        return h.run_until([&] { return h.b().established().size() == n; },
+                           std::chrono::seconds(30));
+    };
+    ASSERT_TRUE(start("dave", 1));
+    ASSERT_TRUE(start("carol", 2));
+    h.run_for(std::chrono::seconds(2));
+    EXPECT_EQ(h.b().established().size(), 2U);
+    EXPECT_EQ(h.a().established().size(), 2U);
+}
 
 }  // namespace
 }  // namespace ikeplex::test
