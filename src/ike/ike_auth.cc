@@ -162,7 +162,17 @@ private:
         }
         if (auth == nullptr) {
             // RFC 5998: the responder relies on the EAP method to authenticate itself;
-            // accepted once the method succeeds, and only if it is a mutual one.
+            // accepted once the method succeeds, only if it is a mutual one, and only where
+            // the connection says the gateway authenticates by EAP (`remote { auth = eap }`):
+            // a connection that expects a certificate or a key must get it.
+            if (cfg.remote.kind != AuthKind::kEap) {
+                IKE_LOG(info, sa,
+                        "peer sent no AUTH (EAP-only), but connection '{}' expects it to "
+                        "authenticate with {}, sending AUTHENTICATION_FAILED",
+                        cfg.name, auth::method_name(cfg.remote.kind));
+                reject(sa, "peer authentication missing", step);
+                return Outcome::kDone;
+            }
             eap_only_ = true;
         } else if (!auth::verify_auth(sa, cfg, *idr, *auth, resp, step)) {
             IKE_LOG(info, sa,

@@ -317,7 +317,8 @@ TEST_P(Eap, ServerBoundsTheRounds) {
 
 TEST_P(Eap, MutualMethodAllowsEapOnly) {
     eap_pair(kTls, kTls);
-    res_cfg().local.kind = ike::AuthKind::kEap;  // RFC 5998: no AUTH of ours in the first response
+    res_cfg().local.kind = ike::AuthKind::kEap;   // RFC 5998: no AUTH of ours in the first response
+    ini_cfg().remote.kind = ike::AuthKind::kEap;  // the client takes the gateway by EAP
     load_eap();
     fake_server(res(), eap::Type::kTls, FakeServerSpec{.rounds = 2});
     fake_peer(ini(), eap::Type::kTls);
@@ -334,6 +335,7 @@ TEST_P(Eap, MutualMethodAllowsEapOnly) {
 TEST_P(Eap, NonMutualMethodRefusesEapOnly) {
     eap_pair(kMd5, kMd5);
     res_cfg().local.kind = ike::AuthKind::kEap;
+    ini_cfg().remote.kind = ike::AuthKind::kEap;
     load_eap();
     initiate();
     settle();
@@ -342,11 +344,27 @@ TEST_P(Eap, NonMutualMethodRefusesEapOnly) {
     expect_empty();
 }
 
+// A client whose connection expects the gateway's certificate refuses a first response without
+// AUTH, even with a mutual method.
+TEST_P(Eap, EapOnlyRefusedWhereTheConnectionExpectsACertificate) {
+    eap_pair(kTls, kTls);
+    res_cfg().local.kind = ike::AuthKind::kEap;
+    load_eap();
+    fake_server(res(), eap::Type::kTls, FakeServerSpec{.rounds = 2});
+    fake_peer(ini(), eap::Type::kTls);
+    initiate();
+    settle();
+    EXPECT_TRUE(nothing_up());
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "peer sent no AUTH (EAP-only)"));
+    expect_empty();
+}
+
 // strongSwan 5.9.8's client refuses EAP-only with MSCHAPv2 (integration_eap_rw shows it); ours
 // does the same: the authenticator response proves only the password hash.
 TEST_P(Eap, MschapIsNotMutualEnoughForEapOnly) {
     eap_pair(kMschap, kMschap);
     res_cfg().local.kind = ike::AuthKind::kEap;
+    ini_cfg().remote.kind = ike::AuthKind::kEap;
     load_eap();
     fake_server(res(), eap::Type::kMschapv2, FakeServerSpec{.rounds = 2});
     fake_peer(ini(), eap::Type::kMschapv2);
@@ -362,6 +380,7 @@ TEST_P(Eap, EapTlsClientChecksTheGatewaysName) {
     // must name the gateway's IKE identity (else any certificate of the CA would do).
     eap_pair(kTls, kTls);
     res_cfg().local.kind = ike::AuthKind::kEap;
+    ini_cfg().remote.kind = ike::AuthKind::kEap;
     load_eap();
     fake_server(res(), eap::Type::kTls, FakeServerSpec{.rounds = 2});
     std::vector<std::string> names;
