@@ -14,6 +14,8 @@ Namespace G: ikeplexd on 10.99.127.1, radiusd on 10.99.127.3 (lo), the inside 10
    detail file; after charon terminates, the Stop of the same Acct-Session-Id with
    Acct-Session-Time and Acct-Terminate-Cause.
 4. A wrong password: radiusd rejects, charon gets EAP-Failure, no IKE SA stays on ikeplexd.
+5. A gateway with a wrong RADIUS secret: radiusd drops its requests, the RADIUS client times
+   out, charon gets EAP-Failure, ikeplexd logs it and keeps running.
 Needs root (namespaces); skipped (77) without radiusd.
 """
 import os
@@ -95,14 +97,16 @@ secrets {{
 """
 
 
-RADIUS_PLUGIN = f"""plugins {{
+def radius_plugin(secret=SECRET, tries=4):
+    return f"""plugins {{
         eap-radius {{
             accounting = yes
-            retransmit_timeout = 1
+            retransmit_timeout = 0.5
+            retransmit_tries = {tries}
             servers {{
                 fr {{
                     address = {RADIUS}
-                    secret = {SECRET}
+                    secret = {secret}
                 }}
             }}
         }}
@@ -169,7 +173,7 @@ def test(build, folder):
         # 2. The right password: up, virtual IP, ping.
         credentials(f"{folder}/gw", "a", certs, ca)
         credentials(f"{folder}/charon", "b", certs, ca, own=False)
-        gw = Ikeplexd(build, ns_g, f"{folder}/gw", gateway_conf(), extra=RADIUS_PLUGIN, backend="userspace",
+        gw = Ikeplexd(build, ns_g, f"{folder}/gw", gateway_conf(), extra=radius_plugin(), backend="userspace",
                       workers=1)
         charon = Charon(ns_c, f"{folder}/charon", client_conf(PASSWORD),
                         plugins_extra="eap-identity eap-mschapv2", extra="install_virtual_ip = yes")
@@ -218,6 +222,29 @@ def test(build, folder):
         wait_until(lambda: not ike_sas(gw.sas()), 10, "ikeplexd to drop the IKE SA")
         wait_until(lambda: "received EAP_FAILURE" in charon.log(), 10, "charon's EAP_FAILURE")
         print("ok: a wrong password: Access-Reject, EAP-Failure, no IKE SA stays")
+        charon.close()
+        charon = None
+        gw.close()
+        gw = None
+
+        # 5. A gateway with the wrong shared secret: radiusd drops its requests; after the
+        # retransmits the client gets an EAP-Failure and the gateway logs why (no crash).
+        credentials(f"{folder}/gw-bad", "a", certs, ca)
+        gw = Ikeplexd(build, ns_g, f"{folder}/gw-bad", gateway_conf(),
+                      extra=radius_plugin("not-the-secret", tries=1), backend="userspace", workers=1)
+        credentials(f"{folder}/charon-bad", "b", certs, ca, own=False)
+        charon = Charon(ns_c, f"{folder}/charon-bad", client_conf(PASSWORD),
+                        plugins_extra="eap-identity eap-mschapv2", extra="install_virtual_ip = yes")
+        out = charon.swanctl("--initiate", "--child", "net", timeout=30, check=False)
+        if "completed successfully" in out:
+            raise Failure(f"a gateway with a wrong RADIUS secret let the client in: {out}")
+        wait_until(lambda: "received EAP_FAILURE" in charon.log(), 10, "charon's EAP_FAILURE")
+        wait_until(lambda: not ike_sas(gw.sas()), 10, "ikeplexd to drop the IKE SA")
+        with open(f"{folder}/gw-bad/ikeplexd.log") as f:
+            gw_log = f.read()
+        if "EAP-RADIUS: no usable answer for IKE SA" not in gw_log:
+            raise Failure(f"no log line for the unanswered RADIUS request: {gw_log[-2000:]}")
+        print("ok: a wrong RADIUS secret: no answer, EAP-Failure, a log line, ikeplexd still serves VICI")
     finally:
         for p in (charon, gw):
             if p is not None:
