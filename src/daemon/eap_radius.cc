@@ -104,6 +104,9 @@ void EapRadius::on_reply(std::uint32_t ike_id, std::uint32_t seq, Result<RadiusA
             a.kind = ike::EapBackendAnswer::Kind::kAccept;
             a.eap = std::move(reply->eap);
             a.msk = std::move(reply->msk);
+            if (!reply->classes.empty()) {
+                classes_[ike_id] = std::move(reply->classes);
+            }
             log::info(Subsystem::kCfg, "RADIUS authentication of IKE SA #{} accepted by '{}'",
                       ike_id, reply->server_name);
             break;
@@ -140,6 +143,7 @@ void EapRadius::on_event(const ike::Event& e) {
             break;
         case ike::EventKind::kIkeFailed:
             conversations_.erase(e.ike_id);
+            classes_.erase(e.ike_id);
             break;
         default:
             break;
@@ -164,6 +168,9 @@ void EapRadius::start_session(std::uint32_t ike_id) {
     s.acct.nas = sa->local();
     s.acct.peer = sa->remote();
     s.acct.nas_port = ike_id;
+    if (auto c = classes_.extract(ike_id)) {
+        s.acct.classes = std::move(c.mapped());
+    }
     client_->account(radius::AcctStatus::kStart, s.acct,
                      [this, alive = std::weak_ptr<int>(life_)](Status st) {
                          if (!alive.expired() && !st) {
@@ -176,6 +183,7 @@ void EapRadius::start_session(std::uint32_t ike_id) {
 
 void EapRadius::stop_session(std::uint32_t ike_id, const std::string& reason) {
     conversations_.erase(ike_id);
+    classes_.erase(ike_id);
     const auto it = sessions_.find(ike_id);
     if (it == sessions_.end()) {
         return;

@@ -9,8 +9,8 @@
 //   line and a counter, never a crash.
 // - With `accounting = yes`: Accounting-Request Start when an IKE SA is established
 //   (Acct-Session-Id unique per IKE SA, User-Name, Framed-IP-Address = the peer's leased
-//   virtual IP), Stop when it goes (Acct-Session-Time, Acct-Terminate-Cause; the traffic
-//   counters are sent as 0); an IKE rekey keeps the session.
+//   virtual IP, the Access-Accept's Class echoed), Stop when it goes (Acct-Session-Time,
+//   Acct-Terminate-Cause; the traffic counters are sent as 0); an IKE rekey keeps the session.
 #pragma once
 
 #include <chrono>
@@ -86,6 +86,8 @@ private:
     int listener_{0};
     std::map<std::uint32_t, Conversation> conversations_;
     std::map<std::uint32_t, Session> sessions_;
+    /// Class attributes of an Access-Accept, echoed in the IKE SA's accounting (RFC 2865 §5.25).
+    std::map<std::uint32_t, std::vector<Bytes>> classes_;
     std::uint64_t next_session_{1};
     std::int64_t epoch_unix_;  ///< makes Acct-Session-Ids unique across restarts
     EapRadiusCounters counters_;

@@ -11,7 +11,7 @@ Namespace G: ikeplexd on 10.99.127.1, radiusd on 10.99.127.3 (lo), the inside 10
 2. carol with the right password: EAP-MSCHAPv2 through radiusd (its MS-MPPE keys are the MSK
    that the AUTH payloads use), virtual IP 10.99.129.1, ping from it to the inside.
 3. Accounting: a Start with User-Name carol and Framed-IP-Address 10.99.129.1 in radiusd's
-   detail file; after charon terminates, the Stop of the same Acct-Session-Id with
+   detail file, with the Access-Accept's Class echoed; after charon terminates, the Stop of the same Acct-Session-Id with
    Acct-Session-Time and Acct-Terminate-Cause.
 4. A wrong password: radiusd rejects, charon gets EAP-Failure, no IKE SA stays on ikeplexd.
 5. A gateway with a wrong RADIUS secret: radiusd drops its requests, the RADIUS client times
@@ -34,6 +34,7 @@ INSIDE, INSIDE_NET = "10.99.127.129", "10.99.127.128/25"
 POOL, VIP = "10.99.129.0/24", "10.99.129.1"
 SECRET = "radius-test-secret-127"
 PASSWORD = "carol-radius-password"
+CLASS = b"ikeplex-class-127".hex()  # the Access-Accept's Class, echoed in accounting
 
 
 def gateway_conf():
@@ -127,7 +128,7 @@ def test(build, folder):
                 .replace("fd00:99:121::/64", "fd00:99:127::/64")
                 .format(dir=raddb, secret=SECRET, server=RADIUS, server6=RADIUS6))
     with open(f"{raddb}/users", "w") as f:
-        f.write(f'carol Cleartext-Password := "{PASSWORD}"\n')
+        f.write(f'carol Cleartext-Password := "{PASSWORD}"\n\tClass = 0x{CLASS}\n')
     open(f"{raddb}/acct_users", "w").close()
     certs, ca = make_certs(f"{folder}/pki")
     radiusd = gw = charon = None
@@ -198,7 +199,8 @@ def test(build, folder):
                 text = f.read()
             return [b for b in text.split("\n\n") if f"Acct-Status-Type = {kind}" in b]
         start = wait_until(lambda: records("Start"), 10, "the accounting Start in radiusd's detail file")[0]
-        for want in ('User-Name = "carol"', f"Framed-IP-Address = {VIP}", "Acct-Session-Id = "):
+        for want in ('User-Name = "carol"', f"Framed-IP-Address = {VIP}", "Acct-Session-Id = ",
+                     f"Class = 0x{CLASS}"):
             if want not in start:
                 raise Failure(f"accounting Start lacks {want}: {start}")
         session = [line for line in start.splitlines() if "Acct-Session-Id" in line][0].strip()
