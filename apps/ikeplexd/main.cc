@@ -38,7 +38,7 @@ void print_findings(const ikeplex::config::Findings& f, std::FILE* to) {
 
 /// --check: loads the swanctl.conf as the daemon would and reports what it found.
 int check_swanctl(const std::string& path, const std::string& used_config,
-                  const std::string& backend) {
+                  const std::string& backend, bool radius) {
     using namespace ikeplex;
     std::printf("%s: ok\n",
                 used_config.empty() ? "ikeplexd.conf (built-in defaults)" : used_config.c_str());
@@ -58,6 +58,7 @@ int check_swanctl(const std::string& path, const std::string& used_config,
         children += c.children.size();
         // The kernel's per-CPU support is only known at start (the xfrm probe): assumed here.
         config::check_backend(c, backend, true, loaded->positions, f);
+        config::check_radius(c, radius, loaded->positions, f);
     }
     config::check_secrets(*loaded, f);
     config::check_pools(*loaded, f);
@@ -198,7 +199,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
         settings.log_default = 2;
     }
     if (check) {
-        return check_swanctl(settings.swanctl_conf, used_config, settings.backend);
+        return check_swanctl(settings.swanctl_conf, used_config, settings.backend,
+                             settings.radius.enabled());
     }
 
     // Log to the configured target and to VICI subscribers.

@@ -430,4 +430,17 @@ void check_backend(const ike::PeerConfig& c, std::string_view backend, bool kern
     }
 }
 
+void check_radius(const ike::PeerConfig& c, bool radius_enabled,
+                  const std::map<std::string, SourcePos>& positions, Findings& out) {
+    if (radius_enabled || !c.remote.eap_radius) {
+        return;
+    }
+    const std::string key = "connections." + c.name;
+    const auto at = positions.find(key);
+    const SourcePos pos = at != positions.end() ? at->second : SourcePos{};
+    out.errors.push_back(
+            Diagnostic{pos, key + ".remote.auth = eap-radius needs RADIUS servers in ikeplexd.conf "
+                                  "(plugins { eap-radius { servers { ... } } })"});
+}
+
 }  // namespace ikeplex::config

@@ -142,6 +142,11 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings);
 void check_backend(const ike::PeerConfig& c, std::string_view backend, bool kernel_per_cpu,
                    const std::map<std::string, SourcePos>& positions, Findings& out);
 
+/// `remote { auth = eap-radius }` of connection `c` needs the RADIUS servers of ikeplexd.conf
+/// (`plugins { eap-radius { servers { ... } } }`): an error otherwise.
+void check_radius(const ike::PeerConfig& c, bool radius_enabled,
+                  const std::map<std::string, SourcePos>& positions, Findings& out);
+
 /// Parses and maps ikeplexd.conf.
 Result<DaemonSettings> load_daemon_settings(const std::string& path, Findings& findings,
                                             const FileSystem& fs = real_file_system());

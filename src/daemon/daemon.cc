@@ -106,6 +106,9 @@ Status Daemon::start() {
     vips_ = std::make_unique<VirtualIpHost>(*backend_.backend,
                                             [this] { return settings_.resolve_file; });
     host_->set_vip_sink([this](const ike::VirtualIpChange& v) { vips_->apply(v); });
+    if (settings_.radius.enabled()) {
+        eap_radius_ = IKEPLEX_TRY(EapRadius::create(io_, *host_, settings_.radius));
+    }
     if (backend_.backend->event_fd() >= 0) {
         watch_backend_events();
     }

@@ -17,6 +17,7 @@
 
 #include "config/daemon_settings.h"
 #include "crypto/registry.h"
+#include "daemon/eap_radius.h"
 #include "daemon/engine_host.h"
 #include "daemon/key_log.h"
 #include "daemon/memory_trim.h"
@@ -124,8 +125,9 @@ private:
     std::unique_ptr<EventPublisher> events_;
     std::unique_ptr<UpdownRunner> updown_;  ///< updown scripts (updown.h)
     std::unique_ptr<UpdownHooks> updown_hooks_;
-    std::unique_ptr<VirtualIpHost> vips_;  ///< virtual IPs assigned to us (virtual_ips.h)
-    KeyLogger key_logger_;                 ///< save_keys (key_log.h)
+    std::unique_ptr<VirtualIpHost> vips_;    ///< virtual IPs assigned to us (virtual_ips.h)
+    std::unique_ptr<EapRadius> eap_radius_;  ///< EAP-RADIUS and accounting (eap_radius.h)
+    KeyLogger key_logger_;                   ///< save_keys (key_log.h)
     /// The Prometheus endpoint (metrics.h), when metrics.listen is set; destroyed before the
     /// engine host and everything else it reads.
     std::unique_ptr<MetricsServer> metrics_;

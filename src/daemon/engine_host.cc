@@ -69,11 +69,15 @@ void EngineHost::execute(const std::function<void(ike::Step&)>& f) {
     // Listeners may run further commands (a VICI initiate waiting for child-up); they get a
     // copy so that a nested execute() cannot invalidate what is being iterated.
     const std::vector<ike::Event> events = std::move(out.events);
+    std::vector<ike::EapBackendQuery> queries = std::move(out.eap_queries);
     const auto listeners = listeners_;
     for (const ike::Event& e : events) {
         for (const auto& [handle, l] : listeners) {
             l(e);
         }
+    }
+    if (eap_sink_ && !queries.empty()) {
+        eap_sink_(std::move(queries));
     }
     arm(manager_.pending_timers() == 0 ? ike::kNever : out.wakeup);
     track_memory(events);

@@ -52,6 +52,11 @@ public:
     /// (the Child SA's routes use them), removals after; empty: none.
     void set_vip_sink(VipSink sink) { vip_sink_ = std::move(sink); }
 
+    using EapSink = std::function<void(std::vector<ike::EapBackendQuery>)>;
+    /// Takes the EAP queries for the AAA backend (Output::eap_queries, eap_radius.h), after
+    /// the events; empty: none (the engine's timeout then fails the conversations).
+    void set_eap_sink(EapSink sink) { eap_sink_ = std::move(sink); }
+
     using Listener = std::function<void(const ike::Event&)>;
     /// Every engine event goes to every listener; returns a handle for remove_listener().
     int add_listener(Listener l);
@@ -94,6 +99,7 @@ private:
     std::int64_t started_unix_;
     CommandTap command_tap_;
     VipSink vip_sink_;
+    EapSink eap_sink_;
     std::map<int, Listener> listeners_;
     int next_listener_{1};
 };

@@ -197,6 +197,7 @@ config::Findings ConfigCommands::backend_findings(
         const ike::PeerConfig& c, const std::map<std::string, config::SourcePos>& at) const {
     config::Findings f;
     config::check_backend(c, settings_.backend, per_cpu_sas_, at, f);
+    config::check_radius(c, settings_.radius.enabled(), at, f);
     return f;
 }
 

@@ -1,11 +1,13 @@
 // swanctl.conf's EAP keys (issue 21): `auth = eap[-method]`, `eap_id`, `aaa_id` and
-// `secrets { eap-<name> { id, secret } }` as strongSwan reads them; eap-radius refused for now.
+// `secrets { eap-<name> { id, secret } }` as strongSwan reads them; eap-radius needs RADIUS servers
+// (check_radius).
 #include <string>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "config/daemon_settings.h"
 #include "config/swanctl.h"
 #include "settings_test_util.h"
 
@@ -79,15 +81,26 @@ secrets {
     EXPECT_TRUE(s->equals(as_bytes("Ar3etTnp")));
 }
 
-TEST(SwanctlEap, UnknownMethodAndRadiusAreErrors) {
+TEST(SwanctlEap, UnknownMethodIsAnErrorRadiusNeedsServers) {
     EXPECT_THAT(load("connections {\n  c {\n    remote {\n      auth = eap-sim\n    }\n  }\n}\n")
                         .errors,
                 ElementsAre("swanctl.conf:4: connections.c.remote.auth: 'eap-sim': unknown EAP "
                             "method (eap-md5, eap-mschapv2, eap-tls)"));
-    EXPECT_THAT(load("connections {\n  c {\n    remote {\n      auth = eap-radius\n    }\n  }\n}\n")
-                        .errors,
-                ElementsAre("swanctl.conf:4: connections.c.remote.auth: 'eap-radius': the RADIUS "
-                            "backend is not available yet"));
+    const auto r =
+            load("connections {\n  c {\n    remote {\n      auth = eap-radius\n    }\n  }\n}\n");
+    ASSERT_THAT(r.errors, IsEmpty());
+    ASSERT_EQ(r.config.connections.size(), 1U);
+    const ike::PeerConfig& c = r.config.connections[0];
+    EXPECT_TRUE(c.remote.eap_radius);
+    Findings without;
+    check_radius(c, false, r.config.positions, without);
+    ASSERT_EQ(without.errors.size(), 1U);
+    EXPECT_THAT(without.errors[0].to_string(),
+                ::testing::StartsWith("swanctl.conf:2: connections.c.remote.auth = eap-radius "
+                                      "needs RADIUS servers in ikeplexd.conf"));
+    Findings with;
+    check_radius(c, true, r.config.positions, with);
+    EXPECT_TRUE(with.errors.empty());
 }
 
 }  // namespace
