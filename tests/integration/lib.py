@@ -158,6 +158,44 @@ class Namespaces:
             run(["ip", "-n", ns, "route", "replace", net or NET_A, "dev", dev, "src", INNER_B])
 
 
+class GatewayTopology:
+    """Two namespaces joined by a veth pair: G (the gateway: `gw` on the link, `inside` as a /32 on
+    lo, the network behind it) and C (a client: `client`). Names carry `prefix` and the pid; both
+    namespaces go on exit (and any left by an earlier run of the same pid first)."""
+
+    def __init__(self, prefix, gw, client, inside):
+        tag = str(os.getpid())
+        self.g, self.c = f"{prefix}G{tag}", f"{prefix}C{tag}"
+        self.veth_g, self.veth_c = f"{prefix[0]}g{tag}", f"{prefix[0]}c{tag}"
+        self.gw, self.client, self.inside = gw, client, inside
+
+    def __enter__(self):
+        self.down()
+        for cmd in (
+            ["ip", "netns", "add", self.g],
+            ["ip", "netns", "add", self.c],
+            ["ip", "link", "add", self.veth_g, "type", "veth", "peer", "name", self.veth_c],
+            ["ip", "link", "set", self.veth_g, "netns", self.g],
+            ["ip", "link", "set", self.veth_c, "netns", self.c],
+            ["ip", "-n", self.g, "addr", "add", f"{self.gw}/24", "dev", self.veth_g],
+            ["ip", "-n", self.c, "addr", "add", f"{self.client}/24", "dev", self.veth_c],
+            ["ip", "-n", self.g, "link", "set", "lo", "up"],
+            ["ip", "-n", self.c, "link", "set", "lo", "up"],
+            ["ip", "-n", self.g, "link", "set", self.veth_g, "up"],
+            ["ip", "-n", self.c, "link", "set", self.veth_c, "up"],
+            ["ip", "-n", self.g, "addr", "add", f"{self.inside}/32", "dev", "lo"],
+        ):
+            run(cmd)
+        return self
+
+    def __exit__(self, *exc):
+        self.down()
+
+    def down(self):
+        for ns in (self.g, self.c):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
 def swanctl_conf(local, remote, local_id, remote_id, local_ts, remote_ts, ike="aes256gcm16-prfsha256-x25519",
                  esp="aes128gcm16", auth="psk", child_extra="", conn_extra="", certs=None):
     """A swanctl.conf with connection `t` and child `net` (also valid for charon)."""

@@ -21,11 +21,10 @@ outside: gateway .1, client .2; 10.99.132.1 the gateway's inside; leases from 10
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import Charon, Failure, Ikeplexd, ike_sas, main_wrapper, make_certs, run, wait_until  # noqa: E402
+from lib import Charon, Failure, GatewayTopology, Ikeplexd, ike_sas, main_wrapper, make_certs, run, wait_until  # noqa: E402
 from traffic import wait_ping  # noqa: E402
 
 GW, CLIENT = "10.99.131.1", "10.99.131.2"
@@ -36,39 +35,9 @@ CAROL = "Ch4nge-me-carol"  # the example's password for carol
 IKE = "aes256gcm16-prfsha384-x25519"
 
 
-class Topology:
-    """Namespace G (gateway: GW, INSIDE on lo) and C (client: CLIENT)."""
 
-    def __init__(self):
-        tag = str(os.getpid())
-        self.g, self.c = f"rwG{tag}", f"rwC{tag}"
-        self.veth_g, self.veth_c = f"rg{tag}", f"rc{tag}"
-
-    def __enter__(self):
-        self.down()
-        for cmd in (
-            ["ip", "netns", "add", self.g],
-            ["ip", "netns", "add", self.c],
-            ["ip", "link", "add", self.veth_g, "type", "veth", "peer", "name", self.veth_c],
-            ["ip", "link", "set", self.veth_g, "netns", self.g],
-            ["ip", "link", "set", self.veth_c, "netns", self.c],
-            ["ip", "-n", self.g, "addr", "add", f"{GW}/24", "dev", self.veth_g],
-            ["ip", "-n", self.c, "addr", "add", f"{CLIENT}/24", "dev", self.veth_c],
-            ["ip", "-n", self.g, "link", "set", "lo", "up"],
-            ["ip", "-n", self.c, "link", "set", "lo", "up"],
-            ["ip", "-n", self.g, "link", "set", self.veth_g, "up"],
-            ["ip", "-n", self.c, "link", "set", self.veth_c, "up"],
-            ["ip", "-n", self.g, "addr", "add", f"{INSIDE}/32", "dev", "lo"],
-        ):
-            run(cmd)
-        return self
-
-    def __exit__(self, *exc):
-        self.down()
-
-    def down(self):
-        for ns in (self.g, self.c):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+def Topology():
+    return GatewayTopology("rw", GW, CLIENT, INSIDE)
 
 
 def read(path):

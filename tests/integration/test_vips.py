@@ -17,11 +17,10 @@ In 1, swanctl --reload-settings with new attributes keeps the online lease, and 
 addresses the pool is not replaced while its lease is online."""
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import PSK, Charon, Failure, Ikeplexd, ike_sas, main_wrapper, run, wait_until  # noqa: E402
+from lib import PSK, Charon, Failure, GatewayTopology, Ikeplexd, ike_sas, main_wrapper, run, wait_until  # noqa: E402
 from traffic import ping, wait_ping  # noqa: E402
 
 GW, CLIENT = "10.99.122.1", "10.99.122.2"
@@ -29,39 +28,9 @@ INSIDE, INSIDE_NET = "10.99.123.1", "10.99.123.0/24"
 POOL, DNS = "10.99.126.0/24", "10.99.126.53"
 
 
-class Topology:
-    """Namespace G (gateway: 10.99.122.1, 10.99.123.1 on lo) and C (client: 10.99.122.2)."""
 
-    def __init__(self):
-        tag = str(os.getpid())
-        self.g, self.c = f"vpG{tag}", f"vpC{tag}"
-        self.veth_g, self.veth_c = f"vg{tag}", f"vc{tag}"
-
-    def __enter__(self):
-        self.down()
-        for cmd in (
-            ["ip", "netns", "add", self.g],
-            ["ip", "netns", "add", self.c],
-            ["ip", "link", "add", self.veth_g, "type", "veth", "peer", "name", self.veth_c],
-            ["ip", "link", "set", self.veth_g, "netns", self.g],
-            ["ip", "link", "set", self.veth_c, "netns", self.c],
-            ["ip", "-n", self.g, "addr", "add", f"{GW}/24", "dev", self.veth_g],
-            ["ip", "-n", self.c, "addr", "add", f"{CLIENT}/24", "dev", self.veth_c],
-            ["ip", "-n", self.g, "link", "set", "lo", "up"],
-            ["ip", "-n", self.c, "link", "set", "lo", "up"],
-            ["ip", "-n", self.g, "link", "set", self.veth_g, "up"],
-            ["ip", "-n", self.c, "link", "set", self.veth_c, "up"],
-            ["ip", "-n", self.g, "addr", "add", f"{INSIDE}/32", "dev", "lo"],
-        ):
-            run(cmd)
-        return self
-
-    def __exit__(self, *exc):
-        self.down()
-
-    def down(self):
-        for ns in (self.g, self.c):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+def Topology():
+    return GatewayTopology("vp", GW, CLIENT, INSIDE)
 
 
 def gateway_conf(pool_addrs=POOL):
