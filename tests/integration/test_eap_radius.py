@@ -25,7 +25,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from lib import Charon, Failure, Ikeplexd, ike_sas, main_wrapper, make_certs, run, wait_until  # noqa: E402
 from test_eap import client_auth, credentials  # noqa: E402
-from test_radius import RADIUSD, RADIUSD_CONF  # noqa: E402
+from test_radius import RADIUSD, RADIUSD_CONF, start_radiusd  # noqa: E402
 from traffic import ping  # noqa: E402
 
 GW, CLIENT, RADIUS = "10.99.127.1", "10.99.127.2", "10.99.127.3"
@@ -147,17 +147,7 @@ def test(build, folder):
                     ["ip", "-n", ns_g, "addr", "add", f"{RADIUS}/32", "dev", "lo"],
                     ["ip", "-n", ns_g, "addr", "add", f"{RADIUS6}/128", "dev", "lo", "nodad"]):
             run(cmd)
-        log = open(f"{folder}/radiusd.log", "w")
-        radiusd = subprocess.Popen(["ip", "netns", "exec", ns_g, RADIUSD, "-d", raddb, "-X"],
-                                   stdout=log, stderr=subprocess.STDOUT)
-
-        def radiusd_log():
-            with open(f"{folder}/radiusd.log", errors="replace") as f:
-                return f.read()
-        wait_until(lambda: radiusd.poll() is not None or "Ready to process requests" in radiusd_log(), 20,
-                   "radiusd to start")
-        if radiusd.poll() is not None:
-            raise Failure(f"radiusd exited ({radiusd.returncode})")
+        radiusd, _ = start_radiusd(ns_g, raddb, folder)
 
         # 1. --check without RADIUS servers.
         credentials(f"{folder}/check", "a", certs, ca)

@@ -162,6 +162,30 @@ bob Cleartext-Password := "bob-password"
 """
 
 
+def start_radiusd(ns, raddb, folder):
+    """radiusd -X with the configuration in `raddb`, in namespace `ns`, its output in
+    folder/radiusd.log; returns (process, a function that reads the log so far) once it says
+    "Ready to process requests" (20 s)."""
+    with open(f"{folder}/radiusd.log", "w") as log:
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, RADIUSD, "-d", raddb, "-X"],
+                                stdout=log, stderr=subprocess.STDOUT)
+
+    def read_log():
+        with open(f"{folder}/radiusd.log", errors="replace") as f:
+            return f.read()
+    try:
+        wait_until(lambda: proc.poll() is not None or "Ready to process requests" in read_log(), 20,
+                   "radiusd to start")
+        if proc.poll() is not None:
+            raise Failure(f"radiusd exited ({proc.returncode}): {read_log()[-2000:]}")
+    except BaseException:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+        raise
+    return proc, read_log
+
+
 def probe_conf(servers, accounting=True):
     blocks = "".join(
         f"""                {name} {{
@@ -233,17 +257,7 @@ def test(build, folder):
                     ["ip", "-n", ns_c, "neigh", "replace", SILENT, "lladdr", "02:00:00:99:01:21",
                      "dev", veth_c, "nud", "permanent"]):
             run(cmd)
-        log = open(f"{folder}/radiusd.log", "w")
-        radiusd = subprocess.Popen(["ip", "netns", "exec", ns_s, RADIUSD, "-d", raddb, "-X"],
-                                   stdout=log, stderr=subprocess.STDOUT)
-
-        def radiusd_log():
-            with open(f"{folder}/radiusd.log", errors="replace") as f:
-                return f.read()
-        wait_until(lambda: radiusd.poll() is not None or "Ready to process requests" in radiusd_log(), 20,
-                   "radiusd to start")
-        if radiusd.poll() is not None:
-            raise Failure(f"radiusd exited ({radiusd.returncode})")
+        radiusd, radiusd_log = start_radiusd(ns_s, raddb, folder)
 
         good = conf("good", [("fr", SERVER, SECRET, 0)])
         # 1. EAP-MD5 accepted; the MSK from the users file's MPPE keys, Recv-Key first
