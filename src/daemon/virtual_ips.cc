@@ -41,7 +41,7 @@ void VirtualIpHost::apply(const ike::VirtualIpChange& change) {
         if (!first && !last) {
             continue;
         }
-        if (auto st = backend_.virtual_ip(a, change.up); !st) {
+        if (auto st = backend_.virtual_ip(a, change.up, change.peer); !st) {
             log::warn(Subsystem::kKnl, "{} virtual IP {} failed: {}",
                       change.up ? "installing" : "removing", a, st.error().to_string());
         }

@@ -91,6 +91,7 @@ void emit_change(IkeSa& sa, const VirtualIps& v, bool up, Step& step) {
     c.conn = sa.config() != nullptr ? sa.config()->name : std::string();
     c.addresses = v.local;
     c.dns = v.dns;
+    c.peer = sa.remote().address;
     step.out.vips.push_back(std::move(c));
 }
 

@@ -71,6 +71,9 @@ struct VirtualIpChange {
     std::string conn;
     std::vector<IpAddress> addresses;
     std::vector<IpAddress> dns;
+    /// The peer's IKE address: the xfrm backend puts the addresses on the interface that
+    /// reaches it.
+    IpAddress peer;
 };
 
 struct Output {

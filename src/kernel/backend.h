@@ -63,10 +63,12 @@ public:
     [[nodiscard]] virtual int event_fd() noexcept { return -1; }
     virtual void poll_events() {}
     /// Adds (or removes) a virtual IP the peer assigned to us (RFC 7296 §2.19) where the
-    /// backend's traffic leaves: userspace, the TUN device. Others: not supported (an error).
-    virtual Status virtual_ip(const IpAddress& address, bool add) {
+    /// backend's traffic leaves: userspace, the TUN device; xfrm, the interface of the route to
+    /// `peer` (the peer's IKE address). Others: not supported (an error).
+    virtual Status virtual_ip(const IpAddress& address, bool add, const IpAddress& peer) {
         (void)address;
         (void)add;
+        (void)peer;
         return make_error(Errc::kUnsupported, "the backend does not install virtual IPs");
     }
     /// SAs and policies currently installed.

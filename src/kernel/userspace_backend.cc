@@ -109,7 +109,7 @@ void UserspaceBackend::publish_policies() {
     dataplane_->set_policies(std::move(list));
 }
 
-Status UserspaceBackend::virtual_ip(const IpAddress& address, bool add) {
+Status UserspaceBackend::virtual_ip(const IpAddress& address, bool add, const IpAddress& /*peer*/) {
     const esp::io::Tun* tun = dataplane_->tun();
     if (tun == nullptr) {
         return make_error(Errc::kState, "no TUN device");

@@ -32,7 +32,7 @@ public:
     [[nodiscard]] const char* name() const noexcept override { return "userspace"; }
     void apply(std::vector<ike::BackendCommand>& commands) override;
     /// On the TUN device (a host address, /32 or /128).
-    Status virtual_ip(const IpAddress& address, bool add) override;
+    Status virtual_ip(const IpAddress& address, bool add, const IpAddress& peer) override;
     [[nodiscard]] std::optional<SaStats> stats(Spi spi, bool inbound) const override;
     [[nodiscard]] std::vector<WorkerStats> worker_stats() const override;
     [[nodiscard]] std::size_t installed_sas() const noexcept override {

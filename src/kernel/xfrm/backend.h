@@ -10,7 +10,9 @@
 // - kernel events: ACQUIRE (XFRMA_SA_PCPU -> the resource), EXPIRE (soft -> rekey, hard ->
 //   delete), MAPPING (the peer's NAT port moved: outbound SAs follow, the IKE SA too);
 // - tunnel-mode routes to the remote selectors in table 220 (rule priority 220), via the
-//   interface that reaches the peer, with a local inner address as source.
+//   interface that reaches the peer, with a local inner address as source;
+// - virtual IPs (virtual_ip()) as /32 (/128) on the interface that reaches the peer, before the
+//   Child SA's routes, which then take them as source.
 // At start a probe asks the kernel whether it can install ESP SAs at all and whether it knows
 // per-CPU SAs; both answers are logged and available to the configuration checks.
 #pragma once
@@ -74,6 +76,10 @@ public:
     [[nodiscard]] std::size_t installed_policies() const noexcept override;
     [[nodiscard]] int event_fd() noexcept override { return events_.fd(); }
     void poll_events() override;
+    /// Adds the address as /32 (/128) to the interface of the route to `peer` (as strongSwan's
+    /// kernel-netlink does), or removes it from the interface it was put on. The daemon counts
+    /// the IKE SAs sharing an address; tunnel routes installed afterwards take it as source.
+    Status virtual_ip(const IpAddress& address, bool add, const IpAddress& peer) override;
 
     // ike::SpiAllocator
     Spi allocate(const ike::SpiRequest& request) override;
@@ -151,9 +157,10 @@ private:
     std::map<SaKey, InstalledSa> sas_;
     [[nodiscard]] const SaKey* find_sa(Spi spi, bool inbound) const;
     std::map<PolicyKey, std::vector<KernelPolicy>> policies_;
-    std::map<PolicyKey, bool> routed_;  ///< policies whose tunnel routes are in
-    std::map<Route, unsigned> routes_;  ///< prefix -> policies using it
-    std::map<int, bool> rules_;         ///< family -> rule installed
+    std::map<PolicyKey, bool> routed_;    ///< policies whose tunnel routes are in
+    std::map<Route, unsigned> routes_;    ///< prefix -> policies using it
+    std::map<int, bool> rules_;           ///< family -> rule installed
+    std::map<IpAddress, unsigned> vips_;  ///< virtual IP -> interface it was put on
 };
 
 }  // namespace ikeplex::kernel

@@ -18,6 +18,7 @@
 #include <sys/utsname.h>
 
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -52,6 +53,28 @@ bool kernel_at_least(int major, int minor) {
         return false;
     }
     return a > major || (a == major && b >= minor);
+}
+
+/// The prefix length `addr` has on interface `ifindex` (getifaddrs), -1 if it is not there.
+int prefix_on(unsigned ifindex, const IpAddress& addr) {
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) {
+        return -1;
+    }
+    int len = -1;
+    for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+        if (i->ifa_addr == nullptr || i->ifa_netmask == nullptr ||
+            i->ifa_addr->sa_family != AF_INET || ::if_nametoindex(i->ifa_name) != ifindex) {
+            continue;
+        }
+        const auto* a = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+        const auto* m = reinterpret_cast<const sockaddr_in*>(i->ifa_netmask);
+        if (IpAddress::v4(ntohl(a->sin_addr.s_addr)) == addr) {
+            len = __builtin_popcount(m->sin_addr.s_addr);
+        }
+    }
+    ::freeifaddrs(list);
+    return len;
 }
 
 /// Every policy / SA in the kernel (dumps on a socket of our own).
@@ -191,6 +214,44 @@ TEST_F(XfrmBackendTest, PoliciesInstalledListedAndRemoved) {
     apply(d);
     EXPECT_TRUE(kernel_policies().empty());
     EXPECT_EQ(backend_->installed_policies(), 0U);
+}
+
+// A virtual IP goes as /32 onto the interface of the route to the peer (here lo), a tunnel
+// policy whose local selector is that address then has it as the policy's source and as the
+// source of the route in table 220, and the address goes again when asked (or on flush).
+TEST_F(XfrmBackendTest, VirtualIpOnThePeersInterfaceIsTheTunnelSource) {
+    const IpAddress vip = ip("10.99.9.5");
+    ASSERT_TRUE(backend_->virtual_ip(vip, true, ip("10.99.7.2")));
+    EXPECT_EQ(prefix_on(lo_, vip), 32);
+    auto p = policy(false);
+    p.local_ts = {ts("10.99.9.5/32")};
+    apply(p);
+    bool saw_out = false;
+    for (const auto& kp : kernel_policies()) {
+        if (kp.dir == xfrm::Dir::kOut) {
+            saw_out = true;
+            EXPECT_EQ(kp.selector.src, vip);
+            EXPECT_EQ(kp.selector.src_len, 32);
+        }
+    }
+    EXPECT_TRUE(saw_out);
+    auto via = esp::io::route_to(ip("10.99.8.5"));
+    ASSERT_TRUE(via) << via.error().to_string();
+    EXPECT_EQ(via->oif, lo_);
+    ASSERT_TRUE(via->prefsrc.has_value());
+    EXPECT_EQ(*via->prefsrc, vip);
+
+    apply(ike::DeletePolicy{ReqId(42), {ts("10.99.9.5/32")}, {ts("10.99.8.0/24")}});
+    ASSERT_TRUE(backend_->virtual_ip(vip, false, ip("10.99.7.2")));
+    EXPECT_EQ(prefix_on(lo_, vip), -1);
+    // Removing it again, or adding one without a peer of its family: a clear error.
+    EXPECT_FALSE(backend_->virtual_ip(vip, false, ip("10.99.7.2")));
+    EXPECT_FALSE(backend_->virtual_ip(vip, true, IpAddress{}));
+    EXPECT_FALSE(backend_->virtual_ip(vip, true, ip("fd00::1")));
+
+    ASSERT_TRUE(backend_->virtual_ip(vip, true, ip("10.99.7.2")));
+    backend_->flush();
+    EXPECT_EQ(prefix_on(lo_, vip), -1);
 }
 
 TEST_F(XfrmBackendTest, TrapPolicyRaisesRealAcquire) {
