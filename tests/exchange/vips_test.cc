@@ -155,6 +155,9 @@ TEST_F(Vips, AddressAssignedAndSelectorsNarrowedOnBothSides) {
     EXPECT_TRUE(h.a().vips[0].up);
     EXPECT_EQ(h.a().vips[0].addresses, std::vector<IpAddress>{ip("10.99.126.1")});
     EXPECT_EQ(h.a().vips[0].dns, std::vector<IpAddress>{ip("10.99.126.53")});
+    // With the gateway's IKE address (the xfrm backend's route lookup for the interface).
+    EXPECT_EQ(h.a().vips[0].peer, c->remote().address);
+    EXPECT_TRUE(h.a().vips[0].peer.is_set());
     EXPECT_TRUE(h.b().vips.empty());
     EXPECT_EQ(the_pool().online(), 1U);
     const auto problems = check_consistent(h);
