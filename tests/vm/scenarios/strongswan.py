@@ -10,7 +10,11 @@ first packet starts everything (per_cpu_sas_start = acquire). In each: pings bot
 every CPU, Child SA and IKE SA rekeys from each side with traffic checked after each, a delete
 from each side. Then DPD against a vanished peer.
 
-Arguments: variants (initiator, responder, trap, dpd); none = all."""
+Variant vip: charon as gateway with a pool, ikeplexd (backend xfrm, vips = 0.0.0.0) as client:
+the address appears as /32 on the interface towards charon, the table-220 route to charon's
+inside network has it as source, pings from it go through ESP; it goes with the IKE SA.
+
+Arguments: variants (initiator, responder, trap, dpd, vip); none = all."""
 import os
 import sys
 
@@ -139,10 +143,65 @@ def dpd(build, folder, log):
             charon.close()
 
 
+VIP_GATEWAY = """connections {
+    rw {
+        local_addrs = 10.99.0.2
+        remote_addrs = %any
+        pools = p
+        proposals = aes256gcm16-prfsha256-x25519
+        local { auth = psk
+                id = b.test }
+        remote { auth = psk }
+        children { net { local_ts = 10.99.2.0/24
+                         esp_proposals = aes128gcm16 } }
+    }
+}
+pools { p { addrs = 10.99.126.0/28 } }
+secrets { ike-t { secret = "%s" } }
+"""
+
+
+def vip(build, folder, log):
+    """ikeplexd (backend xfrm) gets a virtual IP from charon's pool and uses it as the source."""
+    from lib import PSK
+    with Namespaces("svip") as ns:
+        # Replies to the pool go to A (then into charon's ESP policy); A gets no plain route.
+        vmlib.run(["ip", "-n", ns.b, "route", "replace", "10.99.126.0/24", "via", "10.99.0.1"])
+        charon = Charon(ns.b, f"{folder}/charon", VIP_GATEWAY % PSK, data_plane="none")
+        ours = None
+        try:
+            conf = side_conf("a", esp=ESP, conn_extra="vips = 0.0.0.0").replace(
+                "local_ts = 10.99.1.0/24", "local_ts = dynamic")
+            ours = Ikeplexd(build, ns.a, f"{folder}/ours", conf, backend="xfrm")
+            out = ours.cli("initiate", "--child", "net")
+            assert "completed successfully" in out, out
+            addrs = vmlib.run(["ip", "-n", ns.a, "-o", "addr", "show", "dev", ns.veth_a])
+            if "10.99.126.1/32" not in addrs:
+                raise Failure(f"virtual IP not on {ns.veth_a}: {addrs}")
+            route = vmlib.run(["ip", "-n", ns.a, "route", "get", "10.99.2.1"])
+            if "src 10.99.126.1" not in route:
+                raise Failure(f"route to the inside network without the virtual IP as source: {route}")
+            out = vmlib.run(["ip", "netns", "exec", ns.a, "ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "2",
+                             "10.99.2.1"], timeout=30, check=False)
+            if "3 received" not in out:
+                raise Failure(f"ping from the virtual IP: {out.strip()}")
+            log(f"[vip] 10.99.126.1/32 on {ns.veth_a}, route src, 3 pings through ESP")
+            ours.cli("terminate", "--ike", "t")
+            wait_until(lambda: "10.99.126.1" not in vmlib.run(["ip", "-n", ns.a, "-o", "addr", "show"]), 10,
+                       "the virtual IP to go")
+            log("[vip] the address went with the IKE SA")
+        finally:
+            if ours is not None:
+                ours.close()
+            charon.close()
+
+
 def test(build, folder, *variants):
-    for v in variants or ("initiator", "responder", "trap", "dpd"):
+    for v in variants or ("initiator", "responder", "trap", "dpd", "vip"):
         if v == "dpd":
             dpd(build, f"{folder}/dpd", print)
+        elif v == "vip":
+            vip(build, f"{folder}/vip", print)
         elif v in EXTRA:
             lifecycle(build, f"{folder}/{v}", v, print)
         else:
