@@ -146,7 +146,7 @@ def dpd(build, folder, log):
 VIP_GATEWAY = """connections {
     rw {
         local_addrs = 10.99.0.2
-        remote_addrs = %any
+        remote_addrs = %%any
         pools = p
         proposals = aes256gcm16-prfsha256-x25519
         local { auth = psk
