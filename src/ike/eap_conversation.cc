@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 #include "util/log.h"
 
@@ -61,6 +62,11 @@ const eap::Msk& empty_msk() {
 bool usable_identity(ByteView data) {
     return !data.empty() && data.size() <= 253 &&
            std::none_of(data.begin(), data.end(), [](std::uint8_t c) { return c < 0x20; });
+}
+
+bool printable(std::string_view text) {
+    return std::none_of(text.begin(), text.end(),
+                        [](char c) { return static_cast<std::uint8_t>(c) < 0x20; });
 }
 
 std::string eap_type_name(std::uint8_t type) {
@@ -268,6 +274,7 @@ EapServerSide::Reply EapServerSide::start(std::int64_t unix_time) {
         return request(eap::Packet{eap::Code::kRequest, id, eap::Type::kIdentity, {}});
     }
     identity_ = identity_text(want ? *want : peer_ike_id_);
+    identity_required_ = true;
     for (eap::Type t : offers()) {
         Reply r = start_method(t, unix_time);
         if (r.kind == Reply::Kind::kRequest || cfg_.remote.eap_type != 0) {
@@ -353,6 +360,19 @@ EapServerSide::Reply EapServerSide::on_payload(const wire::EapPayload& in, std::
             return request(step->request);
         case eap::ServerStep::Kind::kSuccess: {
             if (std::string who = method_->authenticated_identity(); !who.empty()) {
+                last_id_ = pkt->identifier;
+                // A name the peer chose inside the method (MSCHAPv2's Name) goes where the
+                // EAP-Identity would: logs, list-sas, RADIUS accounting.
+                if (!printable(who)) {
+                    return fail("the method authenticated an identity with control characters");
+                }
+                // EAP-TLS checked the required identity against the certificate itself (and
+                // reports the subject); any other method's identity must be the required one.
+                if (identity_required_ && type_ != eap::Type::kTls &&
+                    !identity_of(identity_).matches(identity_of(who))) {
+                    return fail("EAP identity '" + who + "' is not the required EAP identity '" +
+                                identity_ + "'");
+                }
                 identity_ = std::move(who);
             }
             Reply r;

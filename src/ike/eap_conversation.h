@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "eap/eap.h"
 #include "ike/config.h"
@@ -22,6 +23,8 @@ std::string eap_type_name(std::uint8_t type);
 /// An EAP identity a peer sent: 1..253 printable characters (no control characters, which
 /// would end up in logs, list-sas and RADIUS User-Name).
 bool usable_identity(ByteView data);
+/// Text without control characters (an identity a method authenticated, of any length).
+bool printable(std::string_view text);
 /// Whether a method authenticates the server too, so that the responder may skip its own AUTH
 /// (RFC 5998 §4: EAP-only authentication needs a mutual, key-generating method).
 bool eap_mutual(eap::Type t);
@@ -114,7 +117,10 @@ private:
     std::unique_ptr<eap::ServerMethod> method_;
     eap::Type type_{eap::Type::kIdentity};
     std::uint8_t next_id_;
-    std::uint8_t last_id_{0};      ///< identifier of the request outstanding
+    std::uint8_t last_id_{0};  ///< identifier of the request outstanding
+    /// `identity_` is what the connection requires (`remote.eap_id` not %any): a method may not
+    /// authenticate another one.
+    bool identity_required_{false};
     bool method_answered_{false};  ///< the method got a response (a Nak is too late)
     std::uint32_t rounds_{0};
 };

@@ -67,6 +67,17 @@ Response relay_round(IkeSa& sa, EapResponder& st, const wire::EapPayload& in, St
             return auth_failed();
         }
         st.identity.assign(in.data.begin() + 1, in.data.end());
+        // `remote.eap_id` names the one identity the connection accepts (%any: any).
+        const auto& want = sa.config()->remote.eap_id;
+        if (want && !want->any) {
+            const auto got = Identity::parse(st.identity);
+            if (!got || !want->matches(*got)) {
+                IKE_LOG(info, sa, "EAP identity '{}' is not the required EAP identity '{}'",
+                        st.identity, want->to_string());
+                sa.states().drop<EapResponder>();
+                return auth_failed();
+            }
+        }
         IKE_LOG(info, sa, "received EAP identity '{}', asking the AAA backend", st.identity);
     }
     step.out.eap_queries.push_back(EapBackendQuery{sa.id(), st.seq, st.identity, whole_packet(in)});
