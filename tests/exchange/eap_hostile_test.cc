@@ -1,7 +1,10 @@
-// The identity an EAP conversation authenticates (issue 21 review): what a peer names inside a
-// method must not escape what the connection requires (`remote.eap_id`, docs/config.md: "the
-// one the client must have") nor the rule that identities are printable (usable_identity()).
-// Real MSCHAPv2 on both sides; the relay case with the AAA backend seam (eap_backend.h).
+// What a hostile EAP peer or gateway tries (issue 21 review), with the eap layer's real methods:
+// - the identity a conversation authenticates: what a peer names inside a method must not
+//   escape what the connection requires (`remote.eap_id`, docs/config.md: "the one the client
+//   must have") nor the rule that identities are printable (usable_identity()); the relay
+//   case with the AAA backend seam (eap_backend.h);
+// - EAP-only (RFC 5998): a gateway that did not authenticate itself gets no answer to a
+//   non-mutual method's challenge (an offline dictionary attack on the client's secret).
 #include "flow_fixture.h"
 #include "log_capture.h"
 
@@ -150,6 +153,45 @@ TEST_P(EapRelayIdentity, OtherIdentityThanTheRequiredOneIsNotRelayed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Roles, EapRelayIdentity, ::testing::Bool(), role_name);
+
+class EapOnly : public FlowTest {};
+
+TEST_P(EapOnly, NonMutualChallengeOfAnUnauthenticatedGatewayIsNotAnswered) {
+    // The gateway sends no AUTH (RFC 5998) and asks for EAP-MD5. Before the fix the client
+    // answered with MD5(Identifier | secret | challenge), an offline dictionary target for any
+    // gateway, and refused only at EAP-Success.
+    LogCapture::install();
+    LogCapture::clear();
+    cfg.a.local.id = id("a.test");
+    cfg.a.remote.id = id("b.test");
+    cfg.b.local.id = id("b.test");
+    cfg.b.remote.id = id("a.test");
+    ini_cfg().local.kind = ike::AuthKind::kEap;
+    ini_cfg().local.eap_type = static_cast<std::uint8_t>(eap::Type::kMd5);
+    ini_cfg().remote.kind = ike::AuthKind::kEap;  // the client takes the gateway by EAP
+    res_cfg().local.kind = ike::AuthKind::kEap;   // no AUTH of the gateway's own
+    res_cfg().remote.kind = ike::AuthKind::kEap;
+    res_cfg().remote.eap_type = static_cast<std::uint8_t>(eap::Type::kMd5);
+    auto ic = psk_credentials();
+    auto rc = psk_credentials();
+    const char* client = GetParam() ? "a.test" : "b.test";
+    ic.eap_secrets.push_back(eap_secret(id(client), "md5-secret"));
+    rc.eap_secrets.push_back(eap_secret(id(client), "md5-secret"));
+    load(h, cfg, GetParam() ? std::move(ic) : std::move(rc),
+         GetParam() ? std::move(rc) : std::move(ic));
+    initiate();
+    settle();
+    EXPECT_TRUE(ini().established().empty());
+    EXPECT_TRUE(res().established().empty());
+    for (const auto* m : ini().find({.sent = true, .exchange = ExchangeType::kIkeAuth})) {
+        EXPECT_EQ(payload_summary(*m).find("EAP/RES/MD5"), std::string::npos)
+                << payload_summary(*m);
+    }
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "do not allow non-mutual EAP-only"));
+    expect_empty();
+}
+
+INSTANTIATE_TEST_SUITE_P(Roles, EapOnly, ::testing::Bool(), role_name);
 
 }  // namespace
 }  // namespace ikeplex::test
