@@ -196,6 +196,16 @@ private:
         const std::string method = eap_type_name(static_cast<std::uint8_t>(eap_->method_type()));
         switch (r.kind) {
             case EapPeerSide::Reply::Kind::kRespond:
+                if (eap_only_ && eap_->method_type() != eap::Type::kIdentity &&
+                    !eap_mutual(eap_->method_type())) {
+                    // The gateway has not authenticated itself and never will by this method:
+                    // its answer would be an offline dictionary target (an MD5 or MSCHAPv2
+                    // response), so it is not sent.
+                    IKE_LOG(info, sa, "do not allow non-mutual EAP-only authentication ({})",
+                            method);
+                    reject(sa, "non-mutual EAP-only authentication", step);
+                    return Outcome::kDone;
+                }
                 eap_out_ = std::move(r.response);
                 phase_ = Phase::kEap;
                 return Outcome::kNext;
