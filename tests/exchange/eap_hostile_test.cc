@@ -23,9 +23,11 @@ ike::Credentials::Psk eap_secret(ike::Identity who, const char* secret) {
 
 constexpr auto kMschap = static_cast<std::uint8_t>(eap::Type::kMschapv2);
 
-class EapIdentity : public FlowTest {
+class HostileEap : public FlowTest {
 protected:
-    void SetUp() override {
+    /// Log capture on; IKE identities a.test and b.test; the initiator is the EAP client of
+    /// method `type`, the responder its server (authenticated by the pre-shared key).
+    void eap_pair(std::uint8_t type) {
         LogCapture::install();
         LogCapture::clear();
         cfg.a.local.id = id("a.test");
@@ -33,10 +35,15 @@ protected:
         cfg.b.local.id = id("b.test");
         cfg.b.remote.id = id("a.test");
         ini_cfg().local.kind = ike::AuthKind::kEap;
-        ini_cfg().local.eap_type = kMschap;
+        ini_cfg().local.eap_type = type;
         res_cfg().remote.kind = ike::AuthKind::kEap;
-        res_cfg().remote.eap_type = kMschap;
+        res_cfg().remote.eap_type = type;
     }
+};
+
+class EapIdentity : public HostileEap {
+protected:
+    void SetUp() override { eap_pair(kMschap); }
     /// The client speaks as `client` (its eap_id) with `client_pw`; the gateway knows carol's
     /// and dave's passwords (and `extra`, if any).
     void load_users(ike::Identity client, const char* client_pw,
@@ -154,24 +161,15 @@ TEST_P(EapRelayIdentity, OtherIdentityThanTheRequiredOneIsNotRelayed) {
 
 INSTANTIATE_TEST_SUITE_P(Roles, EapRelayIdentity, ::testing::Bool(), role_name);
 
-class EapOnly : public FlowTest {};
+class EapOnly : public HostileEap {};
 
 TEST_P(EapOnly, NonMutualChallengeOfAnUnauthenticatedGatewayIsNotAnswered) {
     // The gateway sends no AUTH (RFC 5998) and asks for EAP-MD5. Before the fix the client
     // answered with MD5(Identifier | secret | challenge), an offline dictionary target for any
     // gateway, and refused only at EAP-Success.
-    LogCapture::install();
-    LogCapture::clear();
-    cfg.a.local.id = id("a.test");
-    cfg.a.remote.id = id("b.test");
-    cfg.b.local.id = id("b.test");
-    cfg.b.remote.id = id("a.test");
-    ini_cfg().local.kind = ike::AuthKind::kEap;
-    ini_cfg().local.eap_type = static_cast<std::uint8_t>(eap::Type::kMd5);
+    eap_pair(static_cast<std::uint8_t>(eap::Type::kMd5));
     ini_cfg().remote.kind = ike::AuthKind::kEap;  // the client takes the gateway by EAP
     res_cfg().local.kind = ike::AuthKind::kEap;   // no AUTH of the gateway's own
-    res_cfg().remote.kind = ike::AuthKind::kEap;
-    res_cfg().remote.eap_type = static_cast<std::uint8_t>(eap::Type::kMd5);
     auto ic = psk_credentials();
     auto rc = psk_credentials();
     const char* client = GetParam() ? "a.test" : "b.test";
