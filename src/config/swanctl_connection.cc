@@ -153,7 +153,8 @@ void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const Creden
             r.error(s.pos, s.name, "pinning the peer's certificate is not supported; use cacerts");
         };
     }
-    h["round"] = only(r, {"0", "1"}, "multiple authentication rounds are not supported");
+    h["round"] = only(r, {"0", "1"},
+                      "the round key is not supported; order rounds by the section suffix");
     h["xauth_id"] = unsupported(r, "XAuth is not supported");
     h["pubkeys"] = unsupported(r, "raw public keys are not supported; use certificates");
     h["groups"] = unsupported(r, "group membership constraints are not supported");
@@ -278,25 +279,64 @@ void add_unsupported_handlers(Handlers& h, Reporter& r) {
     }
 }
 
-/// The sections of a connection: one local and one remote authentication round, children.
-/// The remote id defaults to %any.
+/// The round of a `local*`/`remote*` section by its name's suffix: `local` 0, `local-2` 2.
+int round_of(std::string_view name) {
+    const std::size_t dash = name.find('-');
+    if (dash == std::string_view::npos) {
+        return 0;
+    }
+    int n = 0;
+    for (const char ch : name.substr(dash + 1)) {
+        if (ch < '0' || ch > '9' || n > 1000) {
+            return 0;
+        }
+        n = n * 10 + (ch - '0');
+    }
+    return n;
+}
+
+/// Our authentication rounds (RFC 4739), ordered by their suffix as strongSwan sorts them:
+/// the first one goes to `c.local`, an EAP round after a certificate or PSK round to
+/// `c.local_more`.
+void map_local_rounds(std::vector<const Section*> secs, ike::PeerConfig& c,
+                      const CredentialDirs& dirs, ike::Credentials& credentials, Findings& findings,
+                      Reporter& r, const FileSystem& fs) {
+    std::stable_sort(secs.begin(), secs.end(), [](const Section* a, const Section* b) {
+        return round_of(a->name) < round_of(b->name);
+    });
+    for (std::size_t i = 0; i < secs.size(); ++i) {
+        const Section& sub = *secs[i];
+        Reporter sr(findings, key_path(r.prefix(), sub.name));
+        if (i == 0) {
+            map_auth(sub, true, c.local, dirs, credentials, sr, fs);
+            continue;
+        }
+        ike::AuthConfig more;
+        map_auth(sub, true, more, dirs, credentials, sr, fs);
+        if (i > 1 || more.kind != ike::AuthKind::kEap || c.local.kind == ike::AuthKind::kEap) {
+            r.error(sub.pos, sub.name,
+                    "only two local authentication rounds are supported, an EAP round after a "
+                    "certificate or key round");
+            continue;
+        }
+        c.local_more.push_back(std::move(more));
+    }
+}
+
+/// The sections of a connection: local authentication rounds (RFC 4739), one remote round,
+/// children. The remote id defaults to %any.
 void map_sections(const Section& conn, ike::PeerConfig& c, const CredentialDirs& dirs,
                   ike::Credentials& credentials, Findings& findings, Reporter& r,
                   const FileSystem& fs) {
-    bool have_local = false;
+    std::vector<const Section*> locals;
     bool have_remote = false;
     for (const Section& sub : conn.sections) {
         if (sub.name.starts_with("local")) {
-            if (have_local) {
-                r.error(sub.pos, sub.name, "multiple authentication rounds are not supported");
-                continue;
-            }
-            have_local = true;
-            Reporter sr(findings, key_path(r.prefix(), sub.name));
-            map_auth(sub, true, c.local, dirs, credentials, sr, fs);
+            locals.push_back(&sub);
         } else if (sub.name.starts_with("remote")) {
             if (have_remote) {
-                r.error(sub.pos, sub.name, "multiple authentication rounds are not supported");
+                r.error(sub.pos, sub.name,
+                        "multiple remote authentication rounds are not supported");
                 continue;
             }
             have_remote = true;
@@ -308,6 +348,7 @@ void map_sections(const Section& conn, ike::PeerConfig& c, const CredentialDirs&
             r.error(sub.pos, sub.name, "unknown section");
         }
     }
+    map_local_rounds(std::move(locals), c, dirs, credentials, findings, r, fs);
     if (!have_remote) {
         c.remote.id.any = true;  // strongSwan: remote id defaults to %any
     }

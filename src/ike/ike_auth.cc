@@ -48,6 +48,10 @@ public:
         switch (phase_) {
             case Phase::kFirst:
                 return build_first(sa);
+            case Phase::kSecondId:
+                // RFC 4739 §2.3: the next round starts with the new IDi alone (EAP follows).
+                idi_ = round_id_.to_payload();
+                return std::vector<Payload>{wire::make_idi(idi_)};
             case Phase::kEap:
                 return std::vector<Payload>{wire::make_payload(eap_out_)};
             case Phase::kAuth: {
@@ -65,6 +69,15 @@ public:
         switch (phase_) {
             case Phase::kFirst:
                 return process_first(sa, resp, step);
+            case Phase::kSecondId: {
+                const auto* eap = find_payload<wire::EapPayload>(resp, PayloadType::kEap);
+                if (eap == nullptr) {
+                    return failed(sa, resp, step);
+                }
+                eap_ = std::make_unique<EapPeerSide>(sa.services(), round_cfg_, round_id_,
+                                                     sa.remote_id(), sa.label());
+                return on_eap(sa, *eap, step);
+            }
             case Phase::kEap: {
                 const auto* eap = find_payload<wire::EapPayload>(resp, PayloadType::kEap);
                 if (eap == nullptr) {
@@ -81,7 +94,7 @@ public:
     void abort(IkeSa& sa, Step& /*step*/) override { release(sa); }
 
 private:
-    enum class Phase : std::uint8_t { kFirst, kEap, kAuth };
+    enum class Phase : std::uint8_t { kFirst, kSecondId, kEap, kAuth };
 
     Result<std::vector<Payload>> build_first(IkeSa& sa) {
         const PeerConfig& cfg = *sa.config();
@@ -108,6 +121,11 @@ private:
         if (cfg.local.kind == AuthKind::kEap) {
             // RFC 5998 §3: we would take a mutual EAP method in place of the responder's AUTH.
             out.push_back(wire::make_notify(NotifyType::kEapOnlyAuthentication));
+        }
+        if (!cfg.local_more.empty()) {
+            // RFC 4739 §2.1: we support it, and an EAP round follows this one.
+            out.push_back(wire::make_notify(NotifyType::kMultipleAuthSupported));
+            out.push_back(wire::make_notify(NotifyType::kAnotherAuthFollows));
         }
         append_cp_request(sa, out);
         if (child_ != nullptr) {
@@ -180,6 +198,29 @@ private:
                     sa.remote_id().to_string(), auth::method_name(auth->method));
             reject(sa, "peer authentication failed", step);
             return Outcome::kDone;
+        }
+        if (!with_eap && !cfg.local_more.empty() &&
+            find_payload<wire::SaPayload>(resp, PayloadType::kSa) != nullptr) {
+            // The responder ended IKE_AUTH after one round: it skipped our second one.
+            IKE_LOG(info, sa,
+                    "peer completed IKE_AUTH without our second authentication round (RFC 4739 "
+                    "not supported?), sending AUTHENTICATION_FAILED");
+            reject(sa, "second authentication round skipped", step);
+            return Outcome::kDone;
+        }
+        if (!with_eap && !cfg.local_more.empty()) {
+            // RFC 4739: the responder's AUTH is verified; our second round comes next. The
+            // responder's final AUTH (from the MSK) covers the IDr it sent here.
+            idr_ = *idr;
+            round_cfg_ = cfg;
+            round_cfg_.local = cfg.local_more.front();
+            round_cfg_.local_more.clear();
+            // Unset, the round's identity is the first round's [R strongSwan's default].
+            round_id_ = round_cfg_.local.id.any || round_cfg_.local.id.data.empty()
+                                ? sa.local_id()
+                                : round_cfg_.local.id;
+            phase_ = Phase::kSecondId;
+            return Outcome::kNext;
         }
         if (!with_eap) {
             finish(sa, resp, step);
@@ -295,6 +336,8 @@ private:
     std::unique_ptr<EapPeerSide> eap_;
     wire::EapPayload eap_out_;  ///< the EAP response the next request carries
     bool eap_only_{false};      ///< the responder sent no AUTH (RFC 5998)
+    PeerConfig round_cfg_{};    ///< RFC 4739: the connection with our second round as `local`
+    Identity round_id_{};       ///< RFC 4739: our identity in the second round (IDi')
 };
 
 }  // namespace

@@ -103,5 +103,51 @@ TEST(SwanctlEap, UnknownMethodIsAnErrorRadiusNeedsServers) {
     EXPECT_TRUE(with.errors.empty());
 }
 
+// RFC 4739: `local-1`/`local-2` are ordered by their suffix (not by position); the second round
+// (EAP after a certificate) goes to local_more. Other shapes are refused: a third round, a
+// non-EAP second round, a second remote round (the gateway side is not done).
+TEST(SwanctlEap, MultipleLocalRoundsOrderedBySuffix) {
+    const Loaded l = load(R"(connections {
+  client {
+    local-2 {
+      auth = eap-mschapv2
+      eap_id = carol
+    }
+    local-1 {
+      auth = pubkey
+      id = dave.test
+    }
+    remote { auth = pubkey }
+  }
+}
+)");
+    ASSERT_THAT(l.errors, IsEmpty());
+    ASSERT_EQ(l.config.connections.size(), 1U);
+    const auto& c = l.config.connections[0];
+    EXPECT_EQ(c.local.kind, ike::AuthKind::kPubkey);
+    EXPECT_EQ(c.local.id.to_string(), "dave.test");
+    ASSERT_EQ(c.local_more.size(), 1U);
+    EXPECT_EQ(c.local_more[0].kind, ike::AuthKind::kEap);
+    EXPECT_EQ(c.local_more[0].eap_id->to_string(), "carol");
+}
+
+TEST(SwanctlEap, UnsupportedRoundShapesAreRefused) {
+    const Loaded l = load(R"(connections {
+  a {
+    local-1 { auth = psk }
+    local-2 { auth = psk }
+  }
+  b {
+    local { auth = pubkey }
+    remote-1 { auth = pubkey }
+    remote-2 { auth = eap-md5 }
+  }
+}
+)");
+    ASSERT_EQ(l.errors.size(), 2U);
+    EXPECT_THAT(l.errors[0], ::testing::HasSubstr("an EAP round after a certificate"));
+    EXPECT_THAT(l.errors[1], ::testing::HasSubstr("multiple remote authentication rounds"));
+}
+
 }  // namespace
 }  // namespace ikeplex::config
