@@ -432,7 +432,9 @@ void check_backend(const ike::PeerConfig& c, std::string_view backend, bool kern
 
 void check_radius(const ike::PeerConfig& c, bool radius_enabled,
                   const std::map<std::string, SourcePos>& positions, Findings& out) {
-    if (radius_enabled || !c.remote.eap_radius) {
+    const bool relays =
+            c.remote.eap_radius || (!c.remote_more.empty() && c.remote_more.front().eap_radius);
+    if (radius_enabled || !relays) {
         return;
     }
     const std::string key = "connections." + c.name;

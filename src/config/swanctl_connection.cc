@@ -295,12 +295,12 @@ int round_of(std::string_view name) {
     return n;
 }
 
-/// Our authentication rounds (RFC 4739), ordered by their suffix as strongSwan sorts them:
-/// the first one goes to `c.local`, an EAP round after a certificate or PSK round to
-/// `c.local_more`.
-void map_local_rounds(std::vector<const Section*> secs, ike::PeerConfig& c,
-                      const CredentialDirs& dirs, ike::Credentials& credentials, Findings& findings,
-                      Reporter& r, const FileSystem& fs) {
+/// One side's authentication rounds (RFC 4739), ordered by their suffix as strongSwan sorts
+/// them: the first goes to `first`, an EAP round after a certificate or PSK round to `more`.
+void map_rounds(std::vector<const Section*> secs, bool local, ike::AuthConfig& first,
+                std::vector<ike::AuthConfig>& more, const CredentialDirs& dirs,
+                ike::Credentials& credentials, Findings& findings, Reporter& r,
+                const FileSystem& fs) {
     std::stable_sort(secs.begin(), secs.end(), [](const Section* a, const Section* b) {
         return round_of(a->name) < round_of(b->name);
     });
@@ -308,47 +308,45 @@ void map_local_rounds(std::vector<const Section*> secs, ike::PeerConfig& c,
         const Section& sub = *secs[i];
         Reporter sr(findings, key_path(r.prefix(), sub.name));
         if (i == 0) {
-            map_auth(sub, true, c.local, dirs, credentials, sr, fs);
+            map_auth(sub, local, first, dirs, credentials, sr, fs);
             continue;
         }
-        ike::AuthConfig more;
-        map_auth(sub, true, more, dirs, credentials, sr, fs);
-        if (i > 1 || more.kind != ike::AuthKind::kEap || c.local.kind == ike::AuthKind::kEap) {
+        ike::AuthConfig round;
+        map_auth(sub, local, round, dirs, credentials, sr, fs);
+        if (i > 1 || round.kind != ike::AuthKind::kEap || first.kind == ike::AuthKind::kEap) {
             r.error(sub.pos, sub.name,
-                    "only two local authentication rounds are supported, an EAP round after a "
-                    "certificate or key round");
+                    local ? "only two local authentication rounds are supported, an EAP round "
+                            "after a certificate or key round"
+                          : "only two remote authentication rounds are supported, an EAP round "
+                            "after a certificate or key round");
             continue;
         }
-        c.local_more.push_back(std::move(more));
+        more.push_back(std::move(round));
     }
 }
 
-/// The sections of a connection: local authentication rounds (RFC 4739), one remote round,
+/// The sections of a connection: local and remote authentication rounds (RFC 4739),
 /// children. The remote id defaults to %any.
 void map_sections(const Section& conn, ike::PeerConfig& c, const CredentialDirs& dirs,
                   ike::Credentials& credentials, Findings& findings, Reporter& r,
                   const FileSystem& fs) {
     std::vector<const Section*> locals;
-    bool have_remote = false;
+    std::vector<const Section*> remotes;
     for (const Section& sub : conn.sections) {
         if (sub.name.starts_with("local")) {
             locals.push_back(&sub);
         } else if (sub.name.starts_with("remote")) {
-            if (have_remote) {
-                r.error(sub.pos, sub.name,
-                        "multiple remote authentication rounds are not supported");
-                continue;
-            }
-            have_remote = true;
-            Reporter sr(findings, key_path(r.prefix(), sub.name));
-            map_auth(sub, false, c.remote, dirs, credentials, sr, fs);
+            remotes.push_back(&sub);
         } else if (sub.name == "children") {
             map_children(sub, c, r);
         } else {
             r.error(sub.pos, sub.name, "unknown section");
         }
     }
-    map_local_rounds(std::move(locals), c, dirs, credentials, findings, r, fs);
+    const bool have_remote = !remotes.empty();
+    map_rounds(std::move(locals), true, c.local, c.local_more, dirs, credentials, findings, r, fs);
+    map_rounds(std::move(remotes), false, c.remote, c.remote_more, dirs, credentials, findings, r,
+               fs);
     if (!have_remote) {
         c.remote.id.any = true;  // strongSwan: remote id defaults to %any
     }

@@ -120,6 +120,9 @@ struct PeerConfig {
     /// RFC 4739: our further authentication rounds after `local` (swanctl's `local-2`, ...,
     /// in the order of their suffix). Today at most one, an EAP round of the initiator.
     std::vector<AuthConfig> local_more{};
+    /// RFC 4739: the peer's further rounds after `remote` (`remote-2`): today at most one, an
+    /// EAP round after a certificate or PSK round, which we as the responder run as server.
+    std::vector<AuthConfig> remote_more{};
     bool fragmentation{true};  ///< offer IKEV2_FRAGMENTATION_SUPPORTED, fragment when needed
     bool force_encap{false};   ///< fake a NAT to force UDP encapsulation (as strongSwan's encap)
     std::uint32_t window_size{1};                ///< our SET_WINDOW_SIZE (RFC 7296 §2.3)

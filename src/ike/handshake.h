@@ -24,6 +24,8 @@ struct Handshake final : ExchangeState {
     std::vector<crypto::HashAlgorithm> peer_hashes;
     /// Responder: the connections IKE_SA_INIT left possible; IKE_AUTH picks one by identity.
     std::vector<ConfigPtr> candidates;
+    /// Initiator: the responder announced RFC 4739 in its IKE_SA_INIT response.
+    bool peer_multiple_auth{false};
 };
 
 }  // namespace ikeplex::ike

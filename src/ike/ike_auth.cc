@@ -1,7 +1,7 @@
 // IKE_AUTH (RFC 7296 §1.2, §2.15, §2.16): identities, PSK or certificate authentication (RFC
 // 7427 signatures) or EAP, INITIAL_CONTACT (§2.4), SET_WINDOW_SIZE (§2.3) and the first Child
 // SA. This file holds the initiator (both ways) and the responder without EAP; the responder's
-// EAP rounds are in ike_auth_eap.cc.
+// EAP rounds are in ike_auth_eap.cc, its RFC 4739 second round in ike_auth_rounds.cc.
 //
 //   HDR, SK {IDi, [CERT,] [CERTREQ,] [IDr,] AUTH, [N(INITIAL_CONTACT),] SAi2, TSi, TSr}  -->
 //                               <--  HDR, SK {IDr, [CERT,] AUTH, SAr2, TSi, TSr}
@@ -122,9 +122,20 @@ private:
             // RFC 5998 §3: we would take a mutual EAP method in place of the responder's AUTH.
             out.push_back(wire::make_notify(NotifyType::kEapOnlyAuthentication));
         }
-        if (!cfg.local_more.empty()) {
-            // RFC 4739 §2.1: we support it, and an EAP round follows this one.
+        // RFC 4739 §2.1: the responder announced multiple rounds in IKE_SA_INIT; we do too,
+        // as strongSwan does, and say that our second round follows this one if we have one.
+        // Without the responder's announcement the second round is skipped (strongSwan's
+        // behaviour; the responder decides whether one round is enough).
+        more_rounds_ = !cfg.local_more.empty() && sa.handshake().peer_multiple_auth;
+        if (!cfg.local_more.empty() && !more_rounds_) {
+            IKE_LOG(info, sa,
+                    "peer does not support multiple authentication rounds (RFC 4739), "
+                    "skipping our second round");
+        }
+        if (sa.handshake().peer_multiple_auth) {
             out.push_back(wire::make_notify(NotifyType::kMultipleAuthSupported));
+        }
+        if (more_rounds_) {
             out.push_back(wire::make_notify(NotifyType::kAnotherAuthFollows));
         }
         append_cp_request(sa, out);
@@ -199,7 +210,7 @@ private:
             reject(sa, "peer authentication failed", step);
             return Outcome::kDone;
         }
-        if (!with_eap && !cfg.local_more.empty() &&
+        if (!with_eap && more_rounds_ &&
             find_payload<wire::SaPayload>(resp, PayloadType::kSa) != nullptr) {
             // The responder ended IKE_AUTH after one round: it skipped our second one.
             IKE_LOG(info, sa,
@@ -208,17 +219,16 @@ private:
             reject(sa, "second authentication round skipped", step);
             return Outcome::kDone;
         }
-        if (!with_eap && !cfg.local_more.empty()) {
+        if (!with_eap && more_rounds_) {
             // RFC 4739: the responder's AUTH is verified; our second round comes next. The
             // responder's final AUTH (from the MSK) covers the IDr it sent here.
             idr_ = *idr;
             round_cfg_ = cfg;
             round_cfg_.local = cfg.local_more.front();
             round_cfg_.local_more.clear();
-            // Unset, the round's identity is the first round's [R strongSwan's default].
-            round_id_ = round_cfg_.local.id.any || round_cfg_.local.id.data.empty()
-                                ? sa.local_id()
-                                : round_cfg_.local.id;
+            // Unset, the round's identity is our address, as strongSwan's IDi of any round
+            // without one (its ike_auth.c: "no IDi configured, fall back on IP address").
+            round_id_ = auth::local_identity_of(sa, round_cfg_);
             phase_ = Phase::kSecondId;
             return Outcome::kNext;
         }
@@ -338,6 +348,7 @@ private:
     bool eap_only_{false};      ///< the responder sent no AUTH (RFC 5998)
     PeerConfig round_cfg_{};    ///< RFC 4739: the connection with our second round as `local`
     Identity round_id_{};       ///< RFC 4739: our identity in the second round (IDi')
+    bool more_rounds_{false};   ///< RFC 4739: our second round follows the first
 };
 
 }  // namespace
@@ -353,6 +364,9 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
     if (ike_auth_eap_under_way(sa)) {
         return respond_ike_auth_eap(sa, request, step);
     }
+    if (second_round_due(sa)) {
+        return start_second_round(sa, request, step);
+    }
     const auto* idi = find_payload<wire::IdPayload>(request, PayloadType::kIdi);
     const auto* idr = find_payload<wire::IdPayload>(request, PayloadType::kIdr);
     const auto* auth = find_payload<wire::AuthPayload>(request, PayloadType::kAuth);
@@ -363,7 +377,7 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
         return start_ike_auth_eap(sa, request, step);
     }
     const Identity peer = Identity::from_payload(*idi);
-    const ConfigPtr cfg = auth::auth_config(sa, peer, idr, auth, step);
+    const ConfigPtr cfg = auth::auth_config(sa, peer, idr, auth, auth::peer_rounds(request), step);
     if (cfg == nullptr) {
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
@@ -382,6 +396,9 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
     if (auto ok = auth::append_auth(sa, own_id, out); !ok) {
         IKE_LOG(error, sa, "cannot authenticate ourselves: {}", ok.error().detail);
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
+    }
+    if (!cfg->remote_more.empty()) {
+        return await_second_round(sa, request, std::move(out), own_id);
     }
     complete_ike_auth(sa, request, out, step);
     return out;

@@ -204,7 +204,7 @@ namespace {
 /// Why connection `c` cannot authenticate a peer with identity `peer` asking for `idr` (may be
 /// null) by `auth` (null: EAP); empty if it can.
 std::string refusal(const IkeSa& sa, const PeerConfig& c, const Identity& peer,
-                    const wire::IdPayload* idr, const wire::AuthPayload* auth) {
+                    const wire::IdPayload* idr, const wire::AuthPayload* auth, PeerRounds rounds) {
     if (!c.remote.id.matches(peer)) {
         return fmt::format("IDi '{}' does not match the expected '{}'", peer.to_string(),
                            c.remote.id.to_string());
@@ -216,6 +216,18 @@ std::string refusal(const IkeSa& sa, const PeerConfig& c, const Identity& peer,
             return fmt::format("IDr '{}' does not match the expected '{}'", asked.to_string(),
                                ours.to_string());
         }
+    }
+    if (!c.remote_more.empty() && !(rounds.supported && rounds.another)) {
+        return rounds.supported ? std::string(
+                                          "the connection requires a second authentication "
+                                          "round (remote-2), the peer announces none")
+                                : std::string(
+                                          "the connection requires a second authentication "
+                                          "round (remote-2), the peer does not support "
+                                          "multiple authentication (RFC 4739)");
+    }
+    if (c.remote_more.empty() && rounds.another) {
+        return "the peer announces a second authentication round, the connection has none";
     }
     if (auth == nullptr) {
         if (c.remote.kind != AuthKind::kEap) {
@@ -234,12 +246,17 @@ std::string refusal(const IkeSa& sa, const PeerConfig& c, const Identity& peer,
 
 }  // namespace
 
+PeerRounds peer_rounds(std::span<const Payload> request) {
+    return PeerRounds{has_notify(request, NotifyType::kMultipleAuthSupported),
+                      has_notify(request, NotifyType::kAnotherAuthFollows)};
+}
+
 ConfigPtr auth_config(IkeSa& sa, const Identity& peer, const wire::IdPayload* idr,
-                      const wire::AuthPayload* auth, const Step& step) {
+                      const wire::AuthPayload* auth, PeerRounds rounds, const Step& step) {
     std::string why;
     std::size_t refused = 0;
     for (const ConfigPtr& c : sa.handshake().candidates) {
-        std::string no = refusal(sa, *c, peer, idr, auth);
+        std::string no = refusal(sa, *c, peer, idr, auth, rounds);
         if (no.empty()) {
             return c;
         }

@@ -34,11 +34,19 @@ Result<wire::Payload> eap_auth(IkeSa& sa, bool of_initiator, const wire::IdPaylo
 /// Whether the peer's AUTH after EAP is right.
 bool eap_auth_verify(IkeSa& sa, bool of_initiator, const wire::IdPayload& id,
                      const wire::AuthPayload& auth, const SecretBytes& msk);
-/// The connection for IKE_AUTH: the first of those IKE_SA_INIT allowed whose identities and
-/// auth method fit (`auth` null: the peer wants EAP); null (and why each one does not, in one
-/// rate-limited line) if none.
+/// What the peer's first IKE_AUTH request says of RFC 4739: MULTIPLE_AUTH_SUPPORTED, and
+/// ANOTHER_AUTH_FOLLOWS (a second round of its own comes after this one).
+struct PeerRounds {
+    bool supported{false};
+    bool another{false};
+};
+PeerRounds peer_rounds(std::span<const wire::Payload> request);
+/// The connection for IKE_AUTH: the first of those IKE_SA_INIT allowed whose identities, auth
+/// method (`auth` null: the peer wants EAP) and rounds (a `remote-2` needs the peer's second
+/// round, announced; one announced needs a `remote-2`) fit; null (and why each one does not,
+/// in one rate-limited line) if none.
 ConfigPtr auth_config(IkeSa& sa, const Identity& peer, const wire::IdPayload* idr,
-                      const wire::AuthPayload* auth, const Step& step);
+                      const wire::AuthPayload* auth, PeerRounds rounds, const Step& step);
 /// The peer's SET_WINDOW_SIZE (1 without one).
 std::uint32_t parse_window(std::span<const wire::Payload> ps);
 void append_window(const PeerConfig& cfg, std::vector<wire::Payload>& out);
@@ -56,5 +64,21 @@ Response start_ike_auth_eap(IkeSa& sa, std::vector<wire::Payload>& request, Step
 /// Responder: whether EAP rounds are under way on this SA, and the next request of them.
 bool ike_auth_eap_under_way(IkeSa& sa);
 Response respond_ike_auth_eap(IkeSa& sa, std::vector<wire::Payload>& request, Step& step);
+/// Responder: starts an EAP conversation with the peer `peer` (IDi `idi`) under `round`
+/// (its `remote` says the method): `out` (IDr, [CERT, AUTH]) gets the first EAP request; the
+/// final AUTHs cover `idi` and our `idr`; the final response answers `first`.
+Response open_eap_round(IkeSa& sa, ConfigPtr round, const Identity& peer,
+                        const wire::IdPayload& idi, const wire::IdPayload& idr,
+                        std::vector<wire::Payload> first, std::vector<wire::Payload> out,
+                        Step& step);
+/// Responder, RFC 4739 (ike_auth_rounds.cc): the peer's first round passed and the connection
+/// wants its second: `out` (IDr, [CERT,] AUTH) is the answer, and the first request is kept
+/// (its SA, TS and CP are answered when the last round ends).
+Response await_second_round(IkeSa& sa, std::vector<wire::Payload>& request,
+                            std::vector<wire::Payload> out, const wire::IdPayload& own_idr);
+/// Responder, RFC 4739: whether the peer's second round is due, and its first request (IDi
+/// alone: EAP follows).
+bool second_round_due(IkeSa& sa);
+Response start_second_round(IkeSa& sa, std::vector<wire::Payload>& request, Step& step);
 
 }  // namespace ikeplex::ike

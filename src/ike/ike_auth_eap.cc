@@ -24,6 +24,9 @@ namespace {
 
 /// The responder's EAP conversation between the first IKE_AUTH request and the last.
 struct EapResponder final : ExchangeState {
+    /// The connection whose `remote` runs this conversation: the SA's, or for an RFC 4739
+    /// second round one with `remote-2` as `remote` (the server refers to it).
+    ConfigPtr round;
     std::unique_ptr<EapServerSide> server;
     wire::IdPayload idi;         ///< the peer's, from the first request (its AUTH covers it)
     wire::IdPayload idr;         ///< ours, as sent (our final AUTH covers it)
@@ -97,7 +100,8 @@ Response start_ike_auth_eap(IkeSa& sa, std::vector<Payload>& request, Step& step
     const auto* idi = find_payload<wire::IdPayload>(request, PayloadType::kIdi);
     const auto* idr = find_payload<wire::IdPayload>(request, PayloadType::kIdr);
     const Identity peer = Identity::from_payload(*idi);
-    const ConfigPtr cfg = auth::auth_config(sa, peer, idr, nullptr, step);
+    const ConfigPtr cfg =
+            auth::auth_config(sa, peer, idr, nullptr, auth::peer_rounds(request), step);
     if (cfg == nullptr) {
         return auth_failed();
     }
@@ -119,20 +123,27 @@ Response start_ike_auth_eap(IkeSa& sa, std::vector<Payload>& request, Step& step
         IKE_LOG(error, sa, "cannot authenticate ourselves: {}", ok.error().detail);
         return auth_failed();
     }
+    return open_eap_round(sa, cfg, peer, *idi, own_id, request, std::move(out), step);
+}
+
+Response open_eap_round(IkeSa& sa, ConfigPtr round, const Identity& peer,
+                        const wire::IdPayload& idi, const wire::IdPayload& idr,
+                        std::vector<Payload> first, std::vector<Payload> out, Step& step) {
     auto& st = sa.states().get<EapResponder>();
+    st.round = std::move(round);
+    st.idi = idi;
+    st.idr = idr;
+    st.first = std::move(first);
     const Bytes first_id = sa.services().random.bytes(1);
-    if (cfg->remote.eap_radius) {
+    if (st.round->remote.eap_radius) {
         // The AAA backend picks the method; we ask for the identity it needs first.
         st.relay = true;
         out.push_back(wire::make_payload(
                 wire::EapPayload{wire::EapCode::kRequest, first_id.front(),
                                  Bytes{static_cast<std::uint8_t>(eap::Type::kIdentity)}}));
-        st.idi = *idi;
-        st.idr = own_id;
-        st.first = request;
         return out;
     }
-    st.server = std::make_unique<EapServerSide>(sa.services(), *cfg, peer, sa.local_id(),
+    st.server = std::make_unique<EapServerSide>(sa.services(), *st.round, peer, sa.local_id(),
                                                 first_id.front(), sa.label());
     EapServerSide::Reply r = st.server->start(step.unix_time);
     if (r.kind != EapServerSide::Reply::Kind::kRequest) {
@@ -141,9 +152,6 @@ Response start_ike_auth_eap(IkeSa& sa, std::vector<Payload>& request, Step& step
         return auth_failed();
     }
     out.push_back(wire::make_payload(std::move(r.packet)));
-    st.idi = *idi;
-    st.idr = own_id;
-    st.first = request;
     return out;
 }
 

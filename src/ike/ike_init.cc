@@ -255,6 +255,7 @@ public:
         detect_nat(sa, resp, h.spi_r, step);
         sa.set_peer_fragmentation(has_notify(resp, NotifyType::kIkev2FragmentationSupported));
         hs.peer_hashes = parse_hashes(find_notify(resp, NotifyType::kSignatureHashAlgorithms));
+        hs.peer_multiple_auth = has_notify(resp, NotifyType::kMultipleAuthSupported);
         auto g_ir = hs.ke->shared_secret(ke->data);
         if (!g_ir) {
             sa.destroy("invalid key exchange value from the peer", step);
@@ -374,6 +375,12 @@ wire::Message init_response(Services& services, const InitRequest& req, IkeSa& n
     }
     resp.payloads.push_back(
             wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
+    // RFC 4739 §2.1: the responder announces multiple authentication rounds here, where a
+    // connection it may pick asks for a second round of the peer's.
+    if (std::any_of(candidates.begin(), candidates.end(),
+                    [](const ConfigPtr& c) { return !c->remote_more.empty(); })) {
+        resp.payloads.push_back(wire::make_notify(NotifyType::kMultipleAuthSupported));
+    }
     return resp;
 }
 

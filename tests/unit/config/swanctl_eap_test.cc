@@ -105,7 +105,7 @@ TEST(SwanctlEap, UnknownMethodIsAnErrorRadiusNeedsServers) {
 
 // RFC 4739: `local-1`/`local-2` are ordered by their suffix (not by position); the second round
 // (EAP after a certificate) goes to local_more. Other shapes are refused: a third round, a
-// non-EAP second round, a second remote round (the gateway side is not done).
+// non-EAP second round, an EAP round after an EAP round; the same for `remote-N`.
 TEST(SwanctlEap, MultipleLocalRoundsOrderedBySuffix) {
     const Loaded l = load(R"(connections {
   client {
@@ -131,6 +131,29 @@ TEST(SwanctlEap, MultipleLocalRoundsOrderedBySuffix) {
     EXPECT_EQ(c.local_more[0].eap_id->to_string(), "carol");
 }
 
+TEST(SwanctlEap, RemoteRoundsOrderedBySuffix) {
+    const Loaded l = load(R"(connections {
+  gw {
+    local { auth = pubkey }
+    remote-2 {
+      auth = eap-mschapv2
+      eap_id = %any
+    }
+    remote-1 { auth = pubkey }
+  }
+}
+)");
+    ASSERT_THAT(l.errors, IsEmpty());
+    ASSERT_EQ(l.config.connections.size(), 1U);
+    const auto& c = l.config.connections[0];
+    EXPECT_EQ(c.remote.kind, ike::AuthKind::kPubkey);
+    EXPECT_TRUE(c.remote.id.any);
+    ASSERT_EQ(c.remote_more.size(), 1U);
+    EXPECT_EQ(c.remote_more[0].kind, ike::AuthKind::kEap);
+    EXPECT_EQ(c.remote_more[0].eap_type, 26);
+    EXPECT_TRUE(c.remote_more[0].eap_id->any);
+}
+
 TEST(SwanctlEap, UnsupportedRoundShapesAreRefused) {
     const Loaded l = load(R"(connections {
   a {
@@ -139,14 +162,21 @@ TEST(SwanctlEap, UnsupportedRoundShapesAreRefused) {
   }
   b {
     local { auth = pubkey }
+    remote-1 { auth = eap-md5 }
+    remote-2 { auth = eap-md5 }
+  }
+  c {
+    local { auth = pubkey }
     remote-1 { auth = pubkey }
     remote-2 { auth = eap-md5 }
+    remote-3 { auth = eap-md5 }
   }
 }
 )");
-    ASSERT_EQ(l.errors.size(), 2U);
-    EXPECT_THAT(l.errors[0], ::testing::HasSubstr("an EAP round after a certificate"));
-    EXPECT_THAT(l.errors[1], ::testing::HasSubstr("multiple remote authentication rounds"));
+    ASSERT_EQ(l.errors.size(), 3U);
+    EXPECT_THAT(l.errors[0], ::testing::HasSubstr("two local authentication rounds"));
+    EXPECT_THAT(l.errors[1], ::testing::HasSubstr("two remote authentication rounds"));
+    EXPECT_THAT(l.errors[2], ::testing::HasSubstr("two remote authentication rounds"));
 }
 
 }  // namespace

@@ -1,0 +1,91 @@
+// IKE_AUTH, responder: the peer's second authentication round (RFC 4739), an EAP round after
+// its certificate or PSK round, as a `remote-1 { auth = pubkey }` + `remote-2 { auth = eap-* }`
+// connection asks:
+//   HDR, SK {IDi, [CERT,] AUTH, N(MULTIPLE_AUTH_SUPPORTED), N(ANOTHER_AUTH_FOLLOWS),
+//            SAi2, TSi, TSr}  -->          <--  HDR, SK {IDr, [CERT,] AUTH}
+//   HDR, SK {IDi'}  -->                    <--  HDR, SK {EAP(Request)}
+//   ... the EAP rounds (ike_auth_eap.cc) ...
+//   HDR, SK {AUTH}  -->                    <--  HDR, SK {AUTH, [CP,] SAr2, TSi, TSr}
+// The AUTHs after EAP are computed as RFC 7296 §2.16 says over the same IKE_SA_INIT messages
+// and nonces, with the latest IDi (IDi') and IDr (RFC 4739 §2.1). The first request's SA, TS
+// and CP are answered only in the last response. Connection selection (auth_config) already
+// required the peer's ANOTHER_AUTH_FOLLOWS for such a connection and refused it elsewhere.
+#include <memory>
+
+#include "ike/exchanges.h"
+#include "ike/ike_auth_common.h"
+#include "ike/payload_access.h"
+#include "util/log.h"
+#include "wire/notify_codes.h"
+
+namespace ikeplex::ike {
+
+using wire::NotifyType;
+using wire::Payload;
+using wire::PayloadType;
+
+namespace {
+
+/// Between the peer's first round and its second: the first request and the IDr we sent.
+struct SecondRoundDue final : ExchangeState {
+    std::vector<Payload> first;
+    wire::IdPayload idr;
+};
+
+Response refuse(IkeSa& sa, const char* what, Step& step) {
+    PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+             "{} {}, sending AUTHENTICATION_FAILED", sa.label(), what);
+    sa.states().drop<SecondRoundDue>();
+    return Response{error_response(NotifyType::kAuthenticationFailed), true};
+}
+
+}  // namespace
+
+Response await_second_round(IkeSa& sa, std::vector<Payload>& request, std::vector<Payload> out,
+                            const wire::IdPayload& own_idr) {
+    auto& st = sa.states().get<SecondRoundDue>();
+    st.first = request;
+    st.idr = own_idr;
+    IKE_LOG(info, sa, "authentication of '{}' (round 1) done, a second round follows (RFC 4739)",
+            sa.remote_id().to_string());
+    return out;
+}
+
+bool second_round_due(IkeSa& sa) {
+    return sa.states().find<SecondRoundDue>() != nullptr;
+}
+
+Response start_second_round(IkeSa& sa, std::vector<Payload>& request, Step& step) {
+    const auto* idi = find_payload<wire::IdPayload>(request, PayloadType::kIdi);
+    if (idi == nullptr) {
+        return refuse(sa, "the peer skipped its announced second authentication round", step);
+    }
+    if (find_payload<wire::AuthPayload>(request, PayloadType::kAuth) != nullptr) {
+        return refuse(sa,
+                      "the peer's second authentication round is not the EAP round remote-2 "
+                      "expects",
+                      step);
+    }
+    const PeerConfig& cfg = *sa.config();
+    const Identity peer = Identity::from_payload(*idi);
+    if (!cfg.remote_more.front().id.any && !cfg.remote_more.front().id.data.empty() &&
+        !cfg.remote_more.front().id.matches(peer)) {
+        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} IDi '{}' of the second round does not match the expected '{}'", sa.label(),
+                 peer.to_string(), cfg.remote_more.front().id.to_string());
+        return refuse(sa, "second round identity mismatch", step);
+    }
+    // The round runs as a connection whose `remote` is remote-2; the SA keeps its own.
+    auto round = std::make_shared<PeerConfig>(cfg);
+    round->remote = cfg.remote_more.front();
+    round->remote_more.clear();
+    auto& st = *sa.states().find<SecondRoundDue>();
+    std::vector<Payload> first = std::move(st.first);
+    const wire::IdPayload idr = st.idr;
+    sa.states().drop<SecondRoundDue>();
+    IKE_LOG(info, sa, "second authentication round of '{}' as '{}' with EAP",
+            sa.remote_id().to_string(), peer.to_string());
+    return open_eap_round(sa, std::move(round), peer, *idi, idr, std::move(first), {}, step);
+}
+
+}  // namespace ikeplex::ike

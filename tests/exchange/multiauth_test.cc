@@ -1,0 +1,228 @@
+// RFC 4739 multiple authentication rounds between two engines, each test twice (a or b is the
+// road-warrior client): the client authenticates with its certificate (or a PSK), then with
+// EAP-MSCHAPv2 (the eap layer's real method) in a second round; the gateway has
+// `remote-1 { auth = pubkey }` + `remote-2 { auth = eap-mschapv2 }` and leases a virtual IP
+// keyed by the second round's EAP identity.
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "cert_factory.h"
+#include "flow_fixture.h"
+#include "ike/config_payload.h"
+#include "ike/payload_access.h"
+#include "ike/pools.h"
+#include "log_capture.h"
+#include "wire/message.h"
+
+namespace ikeplex::test {
+namespace {
+
+using wire::ExchangeType;
+
+ike::Identity id(const std::string& s) {
+    return *ike::Identity::parse(s);
+}
+
+IpAddress ip(const char* s) {
+    return *IpAddress::parse(s);
+}
+
+constexpr auto kMschap = static_cast<std::uint8_t>(eap::Type::kMschapv2);
+
+ike::Settings quick() {
+    ike::Settings s;
+    s.retransmit_timeout = std::chrono::seconds(1);
+    s.retransmit_base = 2.0;
+    s.retransmit_tries = 3;
+    return s;
+}
+
+ike::Credentials::Psk secret(const char* who, const char* text) {
+    return ike::Credentials::Psk{{id(who)}, SecretBytes::copy_of(as_bytes(text))};
+}
+
+class MultiAuth : public FlowTest {
+protected:
+    MultiAuth() : FlowTest(quick()) {}
+
+    void SetUp() override {
+        LogCapture::install();
+        LogCapture::clear();
+        // The client: its certificate, then EAP-MSCHAPv2 as carol; asks for a virtual IP.
+        ike::PeerConfig& c = ini_cfg();
+        c.local.kind = ike::AuthKind::kPubkey;
+        c.local.id = id("client.test");
+        c.remote.kind = ike::AuthKind::kPubkey;
+        c.remote.id = id("gw.test");
+        ike::AuthConfig round2;
+        round2.kind = ike::AuthKind::kEap;
+        round2.eap_type = kMschap;
+        round2.id = id("client.test");
+        round2.eap_id = id("carol");
+        c.local_more = {round2};
+        c.vips = {ip("0.0.0.0")};
+        c.children.front().local_ts.clear();
+        // The gateway: its certificate; remote-1 pubkey, remote-2 EAP-MSCHAPv2 (EAP-Identity).
+        ike::PeerConfig& g = res_cfg();
+        g.local.kind = ike::AuthKind::kPubkey;
+        g.local.id = id("gw.test");
+        g.remote.kind = ike::AuthKind::kPubkey;
+        g.remote.id = id("%any");
+        ike::AuthConfig remote2;
+        remote2.kind = ike::AuthKind::kEap;
+        remote2.eap_type = kMschap;
+        remote2.id.any = true;
+        remote2.eap_id = id("%any");
+        g.remote_more = {remote2};
+        g.pools = {"p"};
+        g.children.front().remote_ts.clear();
+    }
+
+    /// Certificates for both, MSCHAPv2 passwords (the client's may differ), the pool.
+    void load_all(const char* client_password = "carol-password") {
+        auto pool = ike::PoolConfig::parse("p", "10.99.134.10-10.99.134.20");
+        ASSERT_TRUE(pool);
+        ASSERT_TRUE(res().manager.pools().load(*pool));
+        const auto ca_key = make_key(crypto::KeyType::kEcP256);
+        const auto ca = issue(CertSpec{.cn = "multiauth CA", .ca = true}, ca_key, nullptr, ca_key);
+        ike::Credentials cc;
+        ike::Credentials gc;
+        EXPECT_TRUE(cc.cas.add_trusted(ca));
+        EXPECT_TRUE(gc.cas.add_trusted(ca));
+        auto ck = make_key(crypto::KeyType::kEcP256);
+        cc.certs.push_back(ike::Credentials::Own{
+                issue(CertSpec{.cn = "client.test", .dns = {"client.test"}}, ck, &ca, ca_key),
+                std::move(ck)});
+        auto gk = make_key(crypto::KeyType::kEcP256);
+        gc.certs.push_back(ike::Credentials::Own{
+                issue(CertSpec{.cn = "gw.test", .dns = {"gw.test"}}, gk, &ca, ca_key),
+                std::move(gk)});
+        // The PSK pairs serve the PSK-first test.
+        const ike::Credentials psk = psk_credentials();
+        cc.psks.push_back(
+                ike::Credentials::Psk{{}, SecretBytes::copy_of(psk.psks[0].secret.view())});
+        gc.psks.push_back(
+                ike::Credentials::Psk{{}, SecretBytes::copy_of(psk.psks[0].secret.view())});
+        cc.eap_secrets.push_back(secret("carol", client_password));
+        gc.eap_secrets.push_back(secret("carol", "carol-password"));
+        load(h, cfg, GetParam() ? std::move(cc) : std::move(gc),
+             GetParam() ? std::move(gc) : std::move(cc));
+    }
+
+    std::vector<std::string> summaries(Node& n) {
+        std::vector<std::string> out;
+        for (const auto* m : n.find({.sent = true, .exchange = ExchangeType::kIkeAuth})) {
+            out.push_back(payload_summary(*m));
+        }
+        return out;
+    }
+    bool nothing_up() { return ini().established().empty() && res().established().empty(); }
+};
+
+TEST_P(MultiAuth, PubkeyThenMschapv2Establishes) {
+    load_all();
+    initiate();
+    ASSERT_TRUE(up());
+    expect_consistent();
+    // RFC 4739 §2.3 (example 2): round 1 with certificates; the second IDi alone; EAP; AUTH.
+    const auto req = summaries(ini());
+    const auto resp = summaries(res());
+    ASSERT_GE(req.size(), 4U);
+    EXPECT_NE(req[0].find("AUTH"), std::string::npos) << req[0];
+    EXPECT_NE(req[0].find("N(MULT_AUTH) N(AUTH_FOLLOWS)"), std::string::npos) << req[0];
+    EXPECT_EQ(resp[0], "IDr CERT AUTH");
+    EXPECT_EQ(req[1], "IDi");
+    EXPECT_EQ(resp[1], "EAP/REQ/ID");
+    EXPECT_EQ(req.back(), "AUTH");
+    EXPECT_NE(resp.back().find("AUTH CPRP(ADDR) SA TSi TSr"), std::string::npos) << resp.back();
+    // The gateway announced RFC 4739 in IKE_SA_INIT.
+    const auto init = res().find({.sent = true, .exchange = ExchangeType::kIkeSaInit});
+    ASSERT_EQ(init.size(), 1U);
+    EXPECT_NE(payload_summary(*init[0]).find("N(MULT_AUTH)"), std::string::npos);
+    // Both identities: the certificate's, and the EAP identity the lease is keyed by.
+    const ike::IkeSa& g = only_sa(res());
+    EXPECT_EQ(g.remote_id().to_string(), "client.test");
+    EXPECT_EQ(g.remote_eap_id(), "carol");
+    const auto* v = ike::virtual_ips(only_sa(ini()));
+    ASSERT_NE(v, nullptr);
+    EXPECT_EQ(v->local, std::vector<IpAddress>{ip("10.99.134.10")});
+    EXPECT_TRUE(LogCapture::contains(res_name(), "a second round follows (RFC 4739)"));
+    EXPECT_FALSE(g.holds_handshake());
+    EXPECT_FALSE(only_sa(ini()).holds_handshake());
+}
+
+TEST_P(MultiAuth, PskThenEapEstablishes) {
+    ini_cfg().local.kind = ike::AuthKind::kPsk;
+    ini_cfg().remote.kind = ike::AuthKind::kPsk;
+    res_cfg().local.kind = ike::AuthKind::kPsk;
+    res_cfg().remote.kind = ike::AuthKind::kPsk;
+    load_all();
+    initiate();
+    ASSERT_TRUE(up());
+    expect_consistent();
+    EXPECT_EQ(summaries(res())[0], "IDr AUTH");
+    EXPECT_EQ(only_sa(res()).remote_eap_id(), "carol");
+}
+
+TEST_P(MultiAuth, LostMessagesOfTheSecondRoundAreRetransmitted) {
+    load_all();
+    // IKE_AUTH message 2 is the second round's IDi: its first request and its first response
+    // are lost; the retransmits are answered (the second from the responder's cache).
+    std::set<bool> seen;
+    h.drop = [&](const Datagram& d) {
+        auto m = wire::peek_header(d.data);
+        if (!m || m->exchange != ExchangeType::kIkeAuth || m->message_id.value() != 2) {
+            return false;
+        }
+        return seen.insert(m->is_response()).second;
+    };
+    initiate();
+    ASSERT_TRUE(up());
+    EXPECT_EQ(seen.size(), 2U);
+    expect_consistent();
+    EXPECT_EQ(only_sa(res()).remote_eap_id(), "carol");
+    EXPECT_EQ(res().manager.pools().find("p")->online(), 1U);
+}
+
+TEST_P(MultiAuth, WrongPasswordInRoundTwoFailsWithoutChildSa) {
+    load_all("not-carols-password");
+    initiate();
+    settle();
+    EXPECT_TRUE(nothing_up());
+    EXPECT_TRUE(installed(ini()).empty());
+    EXPECT_TRUE(installed(res()).empty());
+    EXPECT_EQ(res().count({.sent = true, .exchange = ExchangeType::kCreateChildSa}), 0U);
+    expect_empty();
+}
+
+TEST_P(MultiAuth, ClientWithoutSecondRoundIsRefused) {
+    ini_cfg().local_more.clear();
+    load_all();
+    initiate();
+    settle();
+    EXPECT_TRUE(nothing_up());
+    EXPECT_TRUE(LogCapture::contains(res_name(),
+                                     "requires a second authentication round (remote-2), the "
+                                     "peer announces none"));
+    EXPECT_EQ(summaries(res()).front(), "N(AUTH_FAILED)");
+    expect_empty();
+}
+
+TEST_P(MultiAuth, GatewayWithoutRfc4739SkipsTheSecondRound) {
+    // A gateway whose connection has one remote round neither announces RFC 4739 nor gets a
+    // second round: the client skips it (as strongSwan does) and the gateway accepts one.
+    res_cfg().remote_more.clear();
+    res_cfg().pools.clear();
+    ini_cfg().vips.clear();
+    load_all();
+    initiate();
+    ASSERT_TRUE(up());
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "skipping our second round"));
+    EXPECT_EQ(summaries(ini()).size(), 1U);
+}
+
+INSTANTIATE_TEST_SUITE_P(Roles, MultiAuth, ::testing::Bool(), role_name);
+
+}  // namespace
+}  // namespace ikeplex::test

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""RFC 4739 multiple authentication rounds against Debian's strongSwan 5.9.8, in namespaces of
+this test's own (10.99.134.0/24 outside: gateway .1, client .2; 10.99.144.1 the gateway's inside
+in 10.99.144.0/25; leases from 10.99.144.128/26):
+
+1. charon as the client with `local-1 { auth = pubkey }` + `local-2 { auth = eap-mschapv2 }`
+   against ikeplexd with `remote-1 { auth = pubkey }` + `remote-2 { auth = eap-mschapv2 }`:
+   the Child SA comes up, a ping flows through the virtual IP, `ikeplex list-sas` shows both
+   identities (the certificate's and the EAP identity the lease is keyed by). Then charon
+   without local-2 is refused (the gateway requires the second round).
+2. ikeplexd as that client against charon as that gateway: the virtual IP, ping through it."""
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from lib import Charon, Failure, GatewayTopology, Ikeplexd, ike_sas, main_wrapper, make_certs, wait_until  # noqa: E402
+from traffic import wait_ping  # noqa: E402
+
+GW, CLIENT = "10.99.134.1", "10.99.134.2"
+INSIDE, INSIDE_NET = "10.99.144.1", "10.99.144.0/25"
+POOL, FIRST = "10.99.144.128/26", "10.99.144.128"
+IKE = "aes256gcm16-prfsha384-x25519"
+CAROL = "carol-multiauth-password"
+PLUGINS = "eap-identity eap-mschapv2"
+SECRETS = f'eap-carol {{ id = carol\n secret = "{CAROL}" }}'
+
+
+def creds(folder, ca, cert, key, name):
+    for sub in ("x509", "x509ca", "private"):
+        os.makedirs(f"{folder}/{sub}", exist_ok=True)
+    shutil.copy(ca, f"{folder}/x509ca/ca.pem")
+    shutil.copy(cert, f"{folder}/x509/{name}.pem")
+    shutil.copy(key, f"{folder}/private/{name}.pem")
+
+
+def gateway_conf():
+    return f"""connections {{
+    rw {{
+        local_addrs = {GW}
+        remote_addrs = %any
+        pools = p
+        proposals = {IKE}
+        local {{ auth = pubkey
+                certs = moon.pem
+                id = moon.test }}
+        remote-1 {{ auth = pubkey }}
+        remote-2 {{ auth = eap-mschapv2
+                   eap_id = %any }}
+        children {{ rw {{ local_ts = {INSIDE_NET}
+                         esp_proposals = aes256gcm16 }} }}
+    }}
+}}
+pools {{ p {{ addrs = {POOL} }} }}
+secrets {{ {SECRETS} }}
+"""
+
+
+def client_conf(second_round=True):
+    local2 = """local-2 { auth = eap-mschapv2
+                  id = dave.test
+                  eap_id = carol }""" if second_round else ""
+    return f"""connections {{
+    home {{
+        local_addrs = {CLIENT}
+        remote_addrs = {GW}
+        vips = 0.0.0.0
+        proposals = {IKE}
+        local-1 {{ auth = pubkey
+                  certs = dave.pem
+                  id = dave.test }}
+        {local2}
+        remote {{ auth = pubkey
+                 id = moon.test }}
+        children {{ home {{ remote_ts = {INSIDE_NET}
+                           esp_proposals = aes256gcm16 }} }}
+    }}
+}}
+secrets {{ {SECRETS} }}
+"""
+
+
+def charon_to_ikeplexd(build, topo, folder, pki, log):
+    creds(f"{folder}/gw", pki["ca"], *pki["moon"], "moon")
+    gw = Ikeplexd(build, topo.g, f"{folder}/gw", gateway_conf(), backend="userspace", workers=1)
+    charon = None
+    try:
+        creds(f"{folder}/c", pki["ca"], *pki["dave"], "dave")
+        charon = Charon(topo.c, f"{folder}/c", client_conf(), plugins_extra=PLUGINS,
+                        extra="install_virtual_ip = yes")
+        charon.initiate("home")
+        charon.data_plane_up(INSIDE_NET)
+        wait_ping(topo.c, INSIDE, src=FIRST, timeout=10)
+        name, sa = ike_sas(gw.sas())[0]
+        assert (name, sa.get("remote-id"), sa.get("remote-eap-id")) == ("rw", "dave.test", "carol"), sa
+        assert sa.get("remote-vips") == [FIRST], sa
+        text = gw.cli("list-sas")
+        assert "dave.test" in text and "carol" in text, text
+        assert "authentication of 'dave.test' (round 1) done, a second round follows" in \
+            open(f"{folder}/gw/ikeplexd.log").read()
+        log(f"[1] strongSwan client (pubkey + EAP-MSCHAPv2 rounds) -> ikeplexd: Child SA up, {FIRST}, "
+            "ping, list-sas shows 'dave.test' and EAP identity 'carol'")
+        charon.close()
+        charon = None
+        wait_until(lambda: not ike_sas(gw.sas()), 15, "the gateway to drop the IKE SA")
+        creds(f"{folder}/one", pki["ca"], *pki["dave"], "dave")
+        charon = Charon(topo.c, f"{folder}/one", client_conf(second_round=False), plugins_extra=PLUGINS)
+        out = charon.swanctl("--initiate", "--child", "home", timeout=30, check=False)
+        assert "completed successfully" not in out, out
+        assert "received AUTHENTICATION_FAILED notify error" in charon.log(), charon.log()[-2000:]
+        assert "requires a second authentication round (remote-2), the peer announces none" in \
+            open(f"{folder}/gw/ikeplexd.log").read()
+        assert not ike_sas(gw.sas())
+        log("[1] strongSwan client without local-2: AUTHENTICATION_FAILED, nothing up")
+    finally:
+        if charon is not None:
+            charon.close()
+        gw.close()
+
+
+def ikeplexd_to_charon(build, topo, folder, pki, log):
+    creds(f"{folder}/gw", pki["ca"], *pki["moon"], "moon")
+    charon = Charon(topo.g, f"{folder}/gw", gateway_conf(), plugins_extra=PLUGINS)
+    ours = None
+    try:
+        creds(f"{folder}/c", pki["ca"], *pki["dave"], "dave")
+        ours = Ikeplexd(build, topo.c, f"{folder}/c", client_conf(), backend="userspace", workers=1)
+        out = ours.cli("initiate", "--child", "home")
+        assert "completed successfully" in out, out
+        sa = ike_sas(ours.sas())[0][1]
+        assert sa.get("local-vips") == [FIRST], sa
+        charon.data_plane_up(FIRST)
+        wait_ping(topo.c, INSIDE, src=FIRST, timeout=10)
+        text = charon.log()
+        assert "authentication of 'dave.test' with ECDSA" in text or \
+            "authentication of 'dave.test' with" in text, text[-3000:]
+        assert "EAP method EAP_MSCHAPV2 succeeded" in text, text[-3000:]
+        log(f"[2] ikeplexd client (pubkey + EAP-MSCHAPv2 rounds) -> strongSwan gateway with remote-1/"
+            f"remote-2: {FIRST}, ping")
+    finally:
+        if ours is not None:
+            ours.close()
+        charon.close()
+
+
+def test(build, folder):
+    certs, ca = make_certs(f"{folder}/pki", {"moon": "moon.test", "dave": "dave.test"})
+    pki = {"ca": ca, "moon": certs["moon"], "dave": certs["dave"]}
+    for i, step in enumerate((charon_to_ikeplexd, ikeplexd_to_charon), 1):
+        with GatewayTopology("ma", GW, CLIENT, INSIDE) as topo:
+            step(build, topo, f"{folder}/{i}", pki, print)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main_wrapper(test, "multiauth"))
+    except Failure as e:
+        print(f"FAIL: {e}")
+        sys.exit(1)
