@@ -161,6 +161,11 @@ void print_ike_sa(const std::string& name, const vici::Message& s, std::ostream&
         out << "  virtual IPs: local [" << joined_list(s, "local-vips") << "], remote ["
             << joined_list(s, "remote-vips") << "]\n";
     }
+    // The peer's EAP identity where it differs from its IKE identity (swanctl: "remote EAP
+    // identity"), e.g. the second authentication round's (RFC 4739).
+    if (s.get("remote-eap-id")) {
+        out << "  remote EAP identity: " << str(s, "remote-eap-id") << '\n';
+    }
 }
 
 /// An RFC 9611 group: per child config, the fallback and the members.
