@@ -70,8 +70,9 @@ Response relay_round(IkeSa& sa, EapResponder& st, const wire::EapPayload& in, St
             return auth_failed();
         }
         st.identity.assign(in.data.begin() + 1, in.data.end());
-        // `remote.eap_id` names the one identity the connection accepts (%any: any).
-        const auto& want = sa.config()->remote.eap_id;
+        // `remote.eap_id` names the one identity the connection accepts (%any: any); the
+        // round's `remote` (RFC 4739: remote-2's in a second round).
+        const auto& want = st.round->remote.eap_id;
         if (want && !want->any) {
             const auto got = Identity::parse(st.identity);
             if (!got || !want->matches(*got)) {

@@ -42,6 +42,16 @@ ike::Credentials::Psk secret(const char* who, const char* text) {
     return ike::Credentials::Psk{{id(who)}, SecretBytes::copy_of(as_bytes(text))};
 }
 
+/// An EAP-MSCHAPv2 round (`local-2` or `remote-2`) with its IKE and EAP identities.
+ike::AuthConfig mschap_round(const char* ike_id, const char* eap_id) {
+    ike::AuthConfig r;
+    r.kind = ike::AuthKind::kEap;
+    r.eap_type = kMschap;
+    r.id = id(ike_id);
+    r.eap_id = id(eap_id);
+    return r;
+}
+
 class MultiAuth : public FlowTest {
 protected:
     MultiAuth() : FlowTest(quick()) {}
@@ -55,12 +65,7 @@ protected:
         c.local.id = id("client.test");
         c.remote.kind = ike::AuthKind::kPubkey;
         c.remote.id = id("gw.test");
-        ike::AuthConfig round2;
-        round2.kind = ike::AuthKind::kEap;
-        round2.eap_type = kMschap;
-        round2.id = id("client.test");
-        round2.eap_id = id("carol");
-        c.local_more = {round2};
+        c.local_more = {mschap_round("client.test", "carol")};
         c.vips = {ip("0.0.0.0")};
         c.children.front().local_ts.clear();
         // The gateway: its certificate; remote-1 pubkey, remote-2 EAP-MSCHAPv2 (EAP-Identity).
@@ -69,12 +74,7 @@ protected:
         g.local.id = id("gw.test");
         g.remote.kind = ike::AuthKind::kPubkey;
         g.remote.id = id("%any");
-        ike::AuthConfig remote2;
-        remote2.kind = ike::AuthKind::kEap;
-        remote2.eap_type = kMschap;
-        remote2.id.any = true;
-        remote2.eap_id = id("%any");
-        g.remote_more = {remote2};
+        g.remote_more = {mschap_round("%any", "%any")};
         g.pools = {"p"};
         g.children.front().remote_ts.clear();
     }
