@@ -97,6 +97,43 @@ TEST_P(EapBackend, RelayedMd5Establishes) {
     EXPECT_TRUE(LogCapture::contains(res_name(), "EAP-RADIUS authentication of 'carol' succeeded"));
 }
 
+TEST_P(EapBackend, SecondRoundOfRfc4739IsRelayed) {
+    // RFC 4739: a PSK round, then the EAP round relayed (`remote-2 { auth = eap-radius }`).
+    ike::AuthConfig round = ini_cfg().local;
+    ini_cfg().local = ike::AuthConfig{};
+    ini_cfg().local.id = round.id;
+    ini_cfg().local_more = {round};
+    ike::AuthConfig relayed = res_cfg().remote;
+    res_cfg().remote = ike::AuthConfig{};
+    res_cfg().remote.id = relayed.id;
+    res_cfg().remote_more = {relayed};
+    auto ic = psk_credentials();
+    ic.eap_secrets.push_back(ike::Credentials::Psk{{*ike::Identity::parse("carol")},
+                                                   SecretBytes::copy_of(as_bytes("md5-pw"))});
+    load(h, cfg, GetParam() ? std::move(ic) : psk_credentials(),
+         GetParam() ? psk_credentials() : std::move(ic));
+    serve("md5-pw");
+    initiate();
+    auto q = next_query();
+    ASSERT_TRUE(q);
+    EXPECT_EQ(q->identity, "carol");
+    auto challenge = server_->initiate(7, q->identity);
+    ASSERT_TRUE(challenge);
+    answer(*q, ike::EapBackendAnswer{
+                       ike::EapBackendAnswer::Kind::kRequest, eap::encode(*challenge), {}});
+    q = next_query();
+    ASSERT_TRUE(q);
+    auto pkt = eap::decode(q->eap);
+    ASSERT_TRUE(pkt);
+    ASSERT_EQ(server_->process(*pkt, 8)->kind, eap::ServerStep::Kind::kSuccess);
+    answer(*q, ike::EapBackendAnswer{ike::EapBackendAnswer::Kind::kAccept, {}, {}});
+    ASSERT_TRUE(up());
+    expect_consistent();
+    EXPECT_EQ(only_sa(res()).remote_eap_id(), "carol");
+    EXPECT_EQ(payload_summary(*res().find({.sent = true, .exchange = ExchangeType::kIkeAuth})[0]),
+              "IDr AUTH");
+}
+
 TEST_P(EapBackend, RejectEndsInEapFailure) {
     serve("md5-pw");
     initiate();
