@@ -113,7 +113,7 @@ private:
     /// Before the backend deletes SAs: their counters go to their session's `retired`.
     void on_commands(const std::vector<ike::BackendCommand>& commands);
     /// retired + the counters of the session's live SAs.
-    Usage usage(std::uint32_t ike_id, const Session& s) const;
+    [[nodiscard]] Usage usage(std::uint32_t ike_id, const Session& s) const;
     void account(radius::AcctStatus status, const RadiusSession& acct, const char* what);
     /// Frees a client later, outside of its own callbacks, once no request of it is pending.
     void retire(std::shared_ptr<RadiusClient> c);
