@@ -110,6 +110,7 @@ void map_radius_settings(const Section& plugins, RadiusSettings& out, Findings& 
         std::string nas = "ikeplex";
         Handlers h;
         h["accounting"] = flag(r, out.accounting);
+        h["accounting_interval"] = duration(r, out.accounting_interval);
         h["nas_identifier"] = [&nas](std::string_view v, const Setting&) { nas = v; };
         h["retransmit_timeout"] = fractional_seconds(r, out.retransmit_timeout);
         h["retransmit_base"] = [&r, &out](std::string_view v, const Setting& s) {

@@ -15,6 +15,8 @@
 //           }
 //           nas_identifier = ikeplex    # strongSwan's default is "strongSwan"
 //           accounting = no             # RADIUS accounting Start/Stop (RFC 2866)
+//           accounting_interval = 0s    # Interim-Update period, unless the Access-Accept's
+//                                       # Acct-Interim-Interval gives one (0: none)
 //           retransmit_timeout = 2.0    # seconds to the first retransmit
 //           # (the three retransmit_* defaults are strongSwan's eap_radius_plugin.c ones)
 //           retransmit_base = 1.4       # each further wait multiplied by this
@@ -50,12 +52,15 @@ struct RadiusServer {
 struct RadiusSettings {
     std::vector<RadiusServer> servers;  ///< sorted: preference descending, then file order
     bool accounting{false};
+    ike::Duration accounting_interval{0};  ///< 0: no Interim-Update (unless the server asks)
     ike::Duration retransmit_timeout{2000};
     double retransmit_base{1.4};
     std::uint32_t retransmit_tries{4};
     [[nodiscard]] bool enabled() const noexcept { return !servers.empty(); }
 };
 
+/// Re-read on SIGHUP / reload-settings (docs/config.md "Reload"): new servers and secrets
+/// serve the next conversations; those in flight finish on the old ones.
 /// Maps `plugins { eap-radius { ... } }` of the ikeplexd section (`plugins` itself is the
 /// section given); errors as "ikeplexd.plugins.eap-radius.<key>".
 void map_radius_settings(const Section& plugins, RadiusSettings& out, Findings& findings);

@@ -302,6 +302,7 @@ Status Daemon::reread_configuration() {
         settings_.updown_timeout = s->updown_timeout;
         settings_.save_keys = s->save_keys;
         (void)apply_save_keys();  // a file it cannot open is logged, the others are kept
+        reload_radius(std::move(s->radius));
         if (updown_) {
             updown_->set_timeout(std::chrono::duration_cast<std::chrono::milliseconds>(
                     settings_.updown_timeout));
@@ -315,6 +316,26 @@ Status Daemon::reread_configuration() {
         return config_->load_swanctl_conf();
     }
     return ok();
+}
+
+void Daemon::reload_radius(config::RadiusSettings radius) {
+    // Servers, secrets and accounting as in the file now (eap_radius.h: what is in flight
+    // finishes on the old client); a socket that cannot be opened keeps the old settings.
+    Status st = ok();
+    if (eap_radius_) {
+        st = eap_radius_->reconfigure(radius);
+    } else if (radius.enabled()) {
+        auto created = EapRadius::create(io_, *host_, radius);
+        st = created ? ok() : Status(created.error());
+        if (created) {
+            eap_radius_ = std::move(*created);
+        }
+    }
+    if (!st) {
+        log::error(Subsystem::kCfg, "RADIUS settings not reloaded: {}", st.error().to_string());
+        return;
+    }
+    settings_.radius = std::move(radius);
 }
 
 bool Daemon::wants_log() const {

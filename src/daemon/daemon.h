@@ -86,6 +86,7 @@ public:
 
 private:
     Status reread_configuration();  ///< reload() without the notify messages
+    void reload_radius(config::RadiusSettings radius);
     void wait_signals();
     void shutdown_poll(std::chrono::steady_clock::time_point deadline);
     void on_event(const ike::Event& e);

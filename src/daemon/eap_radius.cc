@@ -1,6 +1,7 @@
 // EAP-RADIUS in the daemon: see eap_radius.h.
 #include "daemon/eap_radius.h"
 
+#include <algorithm>
 #include <ctime>
 #include <utility>
 
@@ -9,31 +10,14 @@
 #include "util/log.h"
 
 namespace ikeplex::daemon {
-namespace {
-
 using log::Subsystem;
-
-/// Acct-Terminate-Cause (RFC 2866 §5.10) of an IKE SA that went for `reason`.
-std::uint32_t terminate_cause(const std::string& reason) {
-    constexpr std::uint32_t kUserRequest = 1;
-    constexpr std::uint32_t kLostCarrier = 2;
-    constexpr std::uint32_t kAdminReset = 6;
-    const auto has = [&](const char* w) { return reason.find(w) != std::string::npos; };
-    if (has("dpd") || has("dead") || has("timeout") || has("retransmit")) {
-        return kLostCarrier;
-    }
-    if (has("shutdown") || has("terminate") || has("admin")) {
-        return kAdminReset;
-    }
-    return kUserRequest;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<EapRadius>> EapRadius::create(asio::io_context& io, EngineHost& host,
                                                      config::RadiusSettings settings) {
-    auto self = std::make_unique<EapRadius>(Token{}, host);
+    auto self = std::make_unique<EapRadius>(Token{}, io, host);
     self->client_ = IKEPLEX_TRY(RadiusClient::create(io, std::move(settings), self->random_));
+    self->host_.set_retire_tap(
+            [raw = self.get()](const std::vector<ike::BackendCommand>& c) { raw->on_commands(c); });
     self->host_.set_eap_sink([raw = self.get()](std::vector<ike::EapBackendQuery> q) {
         raw->on_queries(std::move(q));
     });
@@ -42,11 +26,15 @@ Result<std::unique_ptr<EapRadius>> EapRadius::create(asio::io_context& io, Engin
     return self;
 }
 
-EapRadius::EapRadius(Token /*create()*/, EngineHost& host)
-    : host_(host), epoch_unix_(static_cast<std::int64_t>(std::time(nullptr))) {}
+EapRadius::EapRadius(Token /*create()*/, asio::io_context& io, EngineHost& host)
+    : io_(io),
+      host_(host),
+      prune_timer_(io),
+      epoch_unix_(static_cast<std::int64_t>(std::time(nullptr))) {}
 
 EapRadius::~EapRadius() {
     host_.set_eap_sink({});
+    host_.set_retire_tap({});
     if (listener_ != 0) {
         host_.remove_listener(listener_);
     }
@@ -66,13 +54,18 @@ void EapRadius::on_queries(std::vector<ike::EapBackendQuery> queries) {
         r.peer = sa->remote();
         r.nas_port = q.ike_id;
         r.nas_port_id = sa->config() != nullptr ? sa->config()->name : std::string();
+        // A conversation stays on the client (the settings) it started on.
+        RadiusClient* client = client_.get();
         if (const auto it = conversations_.find(q.ike_id); it != conversations_.end()) {
             r.state = it->second.state;
             r.server = it->second.server;
+            client = it->second.client.get();
+        } else {
+            conversations_[q.ike_id].client = client_;
         }
         std::weak_ptr<int> alive = life_;
-        client_->authenticate(std::move(r), [this, alive, id = q.ike_id,
-                                             seq = q.seq](Result<RadiusAuthReply> reply) {
+        client->authenticate(std::move(r), [this, alive, id = q.ike_id,
+                                            seq = q.seq](Result<RadiusAuthReply> reply) {
             if (alive.expired()) {
                 return;
             }
@@ -85,7 +78,7 @@ void EapRadius::on_reply(std::uint32_t ike_id, std::uint32_t seq, Result<RadiusA
     ike::EapBackendAnswer a;  // a reject unless the reply says otherwise
     if (!reply) {
         ++counters_.failures;
-        conversations_.erase(ike_id);
+        end_conversation(ike_id);
         warn("EAP-RADIUS: no usable answer for IKE SA #" + std::to_string(ike_id) + ": " +
              reply.error().to_string());
         answer(ike_id, seq, std::move(a));
@@ -94,25 +87,25 @@ void EapRadius::on_reply(std::uint32_t ike_id, std::uint32_t seq, Result<RadiusA
     switch (reply->code) {
         case radius::Code::kAccessChallenge:
             ++counters_.challenges;
-            conversations_[ike_id] = Conversation{std::move(reply->state), reply->server};
+            conversations_[ike_id].state = std::move(reply->state);
+            conversations_[ike_id].server = reply->server;
             a.kind = ike::EapBackendAnswer::Kind::kRequest;
             a.eap = std::move(reply->eap);
             break;
         case radius::Code::kAccessAccept:
             ++counters_.accepts;
-            conversations_.erase(ike_id);
+            end_conversation(ike_id);
             a.kind = ike::EapBackendAnswer::Kind::kAccept;
             a.eap = std::move(reply->eap);
             a.msk = std::move(reply->msk);
-            if (!reply->classes.empty()) {
-                classes_[ike_id] = std::move(reply->classes);
-            }
+            a.framed_ip = reply->framed_ip;
+            accepted_[ike_id] = Accepted{std::move(reply->classes), reply->interim_interval};
             log::info(Subsystem::kCfg, "RADIUS authentication of IKE SA #{} accepted by '{}'",
                       ike_id, reply->server_name);
             break;
         default:
             ++counters_.rejects;
-            conversations_.erase(ike_id);
+            end_conversation(ike_id);
             a.eap = std::move(reply->eap);
             log::info(Subsystem::kCfg, "RADIUS authentication of IKE SA #{} rejected by '{}'",
                       ike_id, reply->server_name);
@@ -136,71 +129,67 @@ void EapRadius::on_event(const ike::Event& e) {
             if (auto n = sessions_.extract(e.ike_id)) {
                 n.key() = e.new_id;
                 sessions_.insert(std::move(n));
+                for (auto& [sa, owner] : owners_) {
+                    owner = owner == e.ike_id ? e.new_id : owner;
+                }
+            }
+            break;
+        case ike::EventKind::kChildUp:
+        case ike::EventKind::kChildRekeyed:
+            if (sessions_.contains(e.ike_id)) {
+                track_children(e.ike_id);
             }
             break;
         case ike::EventKind::kIkeDown:
             stop_session(e.ike_id, e.reason);
             break;
         case ike::EventKind::kIkeFailed:
-            conversations_.erase(e.ike_id);
-            classes_.erase(e.ike_id);
+            end_conversation(e.ike_id);
+            accepted_.erase(e.ike_id);
             break;
         default:
             break;
     }
 }
 
-void EapRadius::start_session(std::uint32_t ike_id) {
-    if (!client_->settings().accounting) {
-        return;
+void EapRadius::end_conversation(std::uint32_t ike_id) {
+    if (auto n = conversations_.extract(ike_id)) {
+        retire(std::move(n.mapped().client));
     }
-    const ike::IkeSa* sa = host_.manager().sa(ike_id);
-    if (sa == nullptr) {
-        return;
-    }
-    Session s;
-    s.start = std::chrono::steady_clock::now();
-    s.acct.session_id = std::to_string(epoch_unix_) + "-" + std::to_string(next_session_++);
-    s.acct.user = !sa->remote_eap_id().empty() ? sa->remote_eap_id() : sa->remote_id().to_string();
-    if (const ike::VirtualIps* v = ike::virtual_ips(*sa); v != nullptr && !v->remote.empty()) {
-        s.acct.framed_ip = v->remote.front();
-    }
-    s.acct.nas = sa->local();
-    s.acct.peer = sa->remote();
-    s.acct.nas_port = ike_id;
-    if (auto c = classes_.extract(ike_id)) {
-        s.acct.classes = std::move(c.mapped());
-    }
-    client_->account(radius::AcctStatus::kStart, s.acct,
-                     [this, alive = std::weak_ptr<int>(life_)](Status st) {
-                         if (!alive.expired() && !st) {
-                             ++counters_.acct_failures;
-                             warn("RADIUS accounting Start: " + st.error().to_string());
-                         }
-                     });
-    sessions_.emplace(ike_id, std::move(s));
 }
 
-void EapRadius::stop_session(std::uint32_t ike_id, const std::string& reason) {
-    conversations_.erase(ike_id);
-    classes_.erase(ike_id);
-    const auto it = sessions_.find(ike_id);
-    if (it == sessions_.end()) {
+Status EapRadius::reconfigure(config::RadiusSettings settings) {
+    auto fresh = IKEPLEX_TRY(RadiusClient::create(io_, std::move(settings), random_));
+    retire(std::exchange(client_, std::shared_ptr<RadiusClient>(std::move(fresh))));
+    log::info(Subsystem::kCfg, "RADIUS settings reloaded ({} server{}, accounting {})",
+              client_->settings().servers.size(),
+              client_->settings().servers.size() == 1 ? "" : "s",
+              client_->settings().accounting ? "on" : "off");
+    return ok();
+}
+
+void EapRadius::retire(std::shared_ptr<RadiusClient> c) {
+    // The caller may be inside one of c's callbacks: c is never freed here, only later by the
+    // timer, once nothing refers to it and none of its requests is pending.
+    const auto held = [&](const std::shared_ptr<RadiusClient>& r) { return r == c; };
+    if (c && c != client_ && std::none_of(retired_.begin(), retired_.end(), held)) {
+        retired_.push_back(c);
+    }
+    if (retired_.empty() || prune_armed_) {
         return;
     }
-    RadiusSession acct = std::move(it->second.acct);
-    const auto lived = std::chrono::steady_clock::now() - it->second.start;
-    sessions_.erase(it);
-    acct.session_time = static_cast<std::uint32_t>(
-            std::chrono::duration_cast<std::chrono::seconds>(lived).count());
-    acct.terminate_cause = terminate_cause(reason);
-    client_->account(radius::AcctStatus::kStop, acct,
-                     [this, alive = std::weak_ptr<int>(life_)](Status st) {
-                         if (!alive.expired() && !st) {
-                             ++counters_.acct_failures;
-                             warn("RADIUS accounting Stop: " + st.error().to_string());
-                         }
-                     });
+    prune_armed_ = true;
+    prune_timer_.expires_after(std::chrono::milliseconds(200));
+    prune_timer_.async_wait([this, alive = std::weak_ptr<int>(life_)](const asio::error_code& ec) {
+        if (ec || alive.expired()) {
+            return;
+        }
+        prune_armed_ = false;
+        std::erase_if(retired_, [](const std::shared_ptr<RadiusClient>& r) {
+            return r.use_count() == 1 && r->pending() == 0;
+        });
+        retire(nullptr);  // again while some remain
+    });
 }
 
 void EapRadius::warn(const std::string& what) {

@@ -56,6 +56,9 @@ void EngineHost::execute(const std::function<void(ike::Step&)>& f) {
     if (command_tap_ && !out.commands.empty()) {
         command_tap_(out.commands);
     }
+    if (retire_tap_ && !out.commands.empty()) {
+        retire_tap_(out.commands);
+    }
     const auto vips = [&](bool up) {
         for (const ike::VirtualIpChange& v : out.vips) {
             if (vip_sink_ && v.up == up) {

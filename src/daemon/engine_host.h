@@ -46,6 +46,9 @@ public:
     /// Sees every batch of backend commands before the backend carries it out (the key log of
     /// save_keys); empty: none.
     void set_command_tap(CommandTap tap) { command_tap_ = std::move(tap); }
+    /// The same, for the traffic counters of the SAs a batch deletes (RADIUS accounting reads
+    /// them while the backend still has them); empty: none.
+    void set_retire_tap(CommandTap tap) { retire_tap_ = std::move(tap); }
 
     using VipSink = std::function<void(const ike::VirtualIpChange&)>;
     /// Carries out the virtual IP changes (Output::vips): new addresses before the commands
@@ -98,6 +101,7 @@ private:
     std::chrono::steady_clock::time_point epoch_;
     std::int64_t started_unix_;
     CommandTap command_tap_;
+    CommandTap retire_tap_;
     VipSink vip_sink_;
     EapSink eap_sink_;
     std::map<int, Listener> listeners_;

@@ -139,6 +139,14 @@ Status RadiusClient::open() {
     return ok();
 }
 
+std::size_t RadiusClient::pending() const noexcept {
+    std::size_t n = 0;
+    for (const auto& s : servers_) {
+        n += s->auth.in_use + s->auth.waiting.size() + s->acct.in_use + s->acct.waiting.size();
+    }
+    return n;
+}
+
 std::vector<std::size_t> RadiusClient::server_order() const {
     std::vector<std::size_t> order(servers_.size());
     for (std::size_t i = 0; i < order.size(); ++i) {

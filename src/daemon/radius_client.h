@@ -70,6 +70,7 @@ struct RadiusAuthReply {
     std::optional<IpAddress> framed_ip;
     std::optional<std::uint32_t> session_timeout;
     std::vector<Bytes> classes;  ///< Class attributes, echoed in accounting (RFC 2865 §5.25)
+    std::optional<std::uint32_t> interim_interval;  ///< Acct-Interim-Interval (seconds)
     std::size_t server{0};
     std::string server_name;
 };
@@ -82,7 +83,9 @@ struct RadiusSession {
     Endpoint nas;
     Endpoint peer;
     std::uint32_t nas_port{0};
-    std::uint64_t input_octets{0};  ///< from the peer (Gigawords carry the high 32 bits)
+    /// From the peer (inbound SAs); Gigawords carry the high 32 bits, sent when not 0 (as
+    /// strongSwan's eap-radius).
+    std::uint64_t input_octets{0};
     std::uint64_t output_octets{0};
     std::uint64_t input_packets{0};
     std::uint64_t output_packets{0};
@@ -118,6 +121,8 @@ public:
 
     [[nodiscard]] const RadiusCounters& counters() const noexcept { return counters_; }
     [[nodiscard]] const config::RadiusSettings& settings() const noexcept { return settings_; }
+    /// Requests that have not ended yet (sent, or waiting for an identifier).
+    [[nodiscard]] std::size_t pending() const noexcept;
 
     struct Token {
         explicit Token() = default;

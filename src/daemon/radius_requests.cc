@@ -76,8 +76,12 @@ Packet build_accounting_request(radius::AcctStatus status, const RadiusSession& 
         const auto high = [](std::uint64_t v) { return static_cast<std::uint32_t>(v >> 32U); };
         p.add_u32(attr::kAcctInputOctets, low(s.input_octets));
         p.add_u32(attr::kAcctOutputOctets, low(s.output_octets));
-        p.add_u32(attr::kAcctInputGigawords, high(s.input_octets));
-        p.add_u32(attr::kAcctOutputGigawords, high(s.output_octets));
+        if (high(s.input_octets) != 0) {
+            p.add_u32(attr::kAcctInputGigawords, high(s.input_octets));
+        }
+        if (high(s.output_octets) != 0) {
+            p.add_u32(attr::kAcctOutputGigawords, high(s.output_octets));
+        }
         p.add_u32(attr::kAcctInputPackets, low(s.input_packets));
         p.add_u32(attr::kAcctOutputPackets, low(s.output_packets));
         p.add_u32(attr::kAcctSessionTime, s.session_time);
@@ -114,6 +118,8 @@ Result<RadiusAuthReply> read_auth_reply(const radius::Packet& reply,
             out.framed_ip = IKEPLEX_TRY(radius::value_ipv4(a));
         } else if (a.type == attr::kSessionTimeout) {
             out.session_timeout = IKEPLEX_TRY(radius::value_u32(a));
+        } else if (a.type == attr::kAcctInterimInterval) {
+            out.interim_interval = IKEPLEX_TRY(radius::value_u32(a));
         } else if (a.type == attr::kClass) {
             out.classes.push_back(a.value);
         }

@@ -2,6 +2,7 @@
 #include "ike/config_payload.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "ike/ike_sa.h"
 #include "ike/payload_access.h"
@@ -93,6 +94,16 @@ void emit_change(IkeSa& sa, const VirtualIps& v, bool up, Step& step) {
     c.dns = v.dns;
     c.peer = sa.remote().address;
     step.out.vips.push_back(std::move(c));
+}
+
+/// The AAA server's address for a request of `r`'s family, once, if `pools` name `radius`
+/// (strongSwan's eap-radius provider: that pool name, then the same family).
+std::optional<IpAddress> take_framed_ip(const PeerConfig& cfg, VirtualIps& v, const IpAddress& r) {
+    if (!v.framed || v.framed->is_v4() != r.is_v4() ||
+        std::find(cfg.pools.begin(), cfg.pools.end(), kRadiusPool) == cfg.pools.end()) {
+        return std::nullopt;
+    }
+    return std::exchange(v.framed, std::nullopt);
 }
 
 }  // namespace
@@ -194,8 +205,8 @@ CpAnswer answer_cp_request(IkeSa& sa, Step& /*step*/) {
         v->lease_id = id;
         for (const IpAddress& r : requested) {
             IKE_LOG(info, sa, "peer requested virtual IP {}", requested_text(r));
-            std::optional<IpAddress> got;
-            if (AddressPools* pools = sa.services().pools; pools != nullptr) {
+            std::optional<IpAddress> got = take_framed_ip(cfg, *v, r);
+            if (AddressPools* pools = sa.services().pools; !got && pools != nullptr) {
                 got = pools->acquire(cfg.pools, id, r, sa.remote());
             }
             if (got) {

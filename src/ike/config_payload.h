@@ -22,6 +22,7 @@
 
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "ike/exchange_state.h"
@@ -47,7 +48,12 @@ struct VirtualIps final : ExchangeState {
     // Responder, from the first IKE_AUTH request to the final response:
     bool request_seen{false};
     std::vector<IpAddress> requested;  ///< the addresses asked for (any: all zero)
+    /// EAP-RADIUS: the Access-Accept's Framed-IP-Address, handed out for the pool `radius`.
+    std::optional<IpAddress> framed;
 };
+
+/// The pool name that stands for the AAA server's Framed-IP-Address (strongSwan's).
+inline constexpr std::string_view kRadiusPool = "radius";
 
 /// The identity leases are kept under: the peer's EAP identity if EAP authenticated it, else
 /// its IDi.

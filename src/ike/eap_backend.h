@@ -7,9 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "util/bytes.h"
+#include "util/ip_address.h"
 #include "util/secret_bytes.h"
 
 namespace ikeplex::ike {
@@ -30,6 +32,9 @@ struct EapBackendAnswer {
     Kind kind{Kind::kReject};
     Bytes eap;
     SecretBytes msk;
+    /// kAccept: the Access-Accept's Framed-IP-Address. It becomes the peer's virtual IP when
+    /// the connection's `pools` name `radius` (strongSwan's eap-radius provider).
+    std::optional<IpAddress> framed_ip;
 };
 
 }  // namespace ikeplex::ike

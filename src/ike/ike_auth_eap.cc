@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "ike/config_payload.h"
 #include "ike/eap_conversation.h"
 #include "ike/exchanges.h"
 #include "ike/ike_auth_common.h"
@@ -263,6 +264,9 @@ void on_eap_backend_answer(IkeSa& sa, std::uint32_t seq, EapBackendAnswer answer
         case EapBackendAnswer::Kind::kAccept:
             st->succeeded = true;
             st->msk = std::move(answer.msk);
+            if (answer.framed_ip) {
+                sa.states().get<VirtualIps>().framed = answer.framed_ip;
+            }
             IKE_LOG(info, sa, "EAP-RADIUS authentication of '{}' succeeded, {}", st->identity,
                     st->msk.empty() ? "no MSK established" : "MSK established");
             sa.answer_deferred(std::vector<Payload>{wire::make_payload(

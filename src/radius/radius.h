@@ -63,6 +63,7 @@ inline constexpr std::uint8_t kAcctOutputGigawords = 53;
 inline constexpr std::uint8_t kNasPortType = 61;
 inline constexpr std::uint8_t kEapMessage = 79;
 inline constexpr std::uint8_t kMessageAuthenticator = 80;
+inline constexpr std::uint8_t kAcctInterimInterval = 85;  ///< RFC 2869 §5.16
 inline constexpr std::uint8_t kNasPortId = 87;
 inline constexpr std::uint8_t kNasIpv6Address = 95;
 }  // namespace attr

@@ -3,6 +3,8 @@
 // request meanwhile are dropped; no answer in time ends the IKE SA. The AAA server here is a
 // stand-in running the eap layer's EAP-MD5 server over the relayed packets.
 #include "flow_fixture.h"
+#include "ike/config_payload.h"
+#include "ike/pools.h"
 #include "log_capture.h"
 
 namespace ikeplex::test {
@@ -60,6 +62,14 @@ protected:
         server_ = std::move(*eap::make_server(eap::Type::kMd5, std::move(ctx)));
     }
 
+    /// The stand-in answers the identity response `q` with its MD5-Challenge.
+    void md5_round(const ike::EapBackendQuery& q) {
+        auto challenge = server_->initiate(7, q.identity);
+        ASSERT_TRUE(challenge);
+        answer(q, ike::EapBackendAnswer{
+                          ike::EapBackendAnswer::Kind::kRequest, eap::encode(*challenge), {}, {}});
+    }
+
     SecretBytes secret_;
     std::unique_ptr<eap::ServerMethod> server_;
 };
@@ -79,10 +89,7 @@ TEST_P(EapBackend, RelayedMd5Establishes) {
     h.run_for(std::chrono::milliseconds(1500));
     EXPECT_GE(h.sent_by(ini(), ExchangeType::kIkeAuth, false).size(), 3U);
     EXPECT_EQ(h.sent_by(res(), ExchangeType::kIkeAuth, true).size(), before);
-    auto challenge = server_->initiate(7, q->identity);
-    ASSERT_TRUE(challenge);
-    answer(*q, ike::EapBackendAnswer{
-                       ike::EapBackendAnswer::Kind::kRequest, eap::encode(*challenge), {}});
+    md5_round(*q);
     q = next_query();
     ASSERT_TRUE(q);
     auto pkt = eap::decode(q->eap);
@@ -90,7 +97,7 @@ TEST_P(EapBackend, RelayedMd5Establishes) {
     auto verdict = server_->process(*pkt, 8);
     ASSERT_TRUE(verdict);
     ASSERT_EQ(verdict->kind, eap::ServerStep::Kind::kSuccess);
-    answer(*q, ike::EapBackendAnswer{ike::EapBackendAnswer::Kind::kAccept, {}, {}});
+    answer(*q, ike::EapBackendAnswer{ike::EapBackendAnswer::Kind::kAccept, {}, {}, {}});
     ASSERT_TRUE(up());
     expect_consistent();
     EXPECT_EQ(only_sa(res()).remote_eap_id(), "carol");
@@ -139,7 +146,7 @@ TEST_P(EapBackend, RejectEndsInEapFailure) {
     initiate();
     auto q = next_query();
     ASSERT_TRUE(q);
-    answer(*q, ike::EapBackendAnswer{ike::EapBackendAnswer::Kind::kReject, {}, {}});
+    answer(*q, ike::EapBackendAnswer{ike::EapBackendAnswer::Kind::kReject, {}, {}, {}});
     settle();
     EXPECT_TRUE(ini().established().empty());
     EXPECT_TRUE(res().established().empty());
@@ -195,14 +202,73 @@ TEST_P(EapBackend, AnswerAfterTheIkeSaWentIsIgnored) {
     auto challenge = server_->initiate(7, q->identity);
     ASSERT_TRUE(challenge);
     answer(*q, ike::EapBackendAnswer{
-                       ike::EapBackendAnswer::Kind::kRequest, eap::encode(*challenge), {}});
-    answer(*q, ike::EapBackendAnswer{ike::EapBackendAnswer::Kind::kAccept, {}, {}});
+                       ike::EapBackendAnswer::Kind::kRequest, eap::encode(*challenge), {}, {}});
+    answer(*q, ike::EapBackendAnswer{ike::EapBackendAnswer::Kind::kAccept, {}, {}, {}});
     EXPECT_EQ(h.sent_by(res(), ExchangeType::kIkeAuth, true).size(), sent);
     settle();
     EXPECT_TRUE(ini().established().empty());
     EXPECT_TRUE(res().established().empty());
     expect_empty();
 }
+
+/// A road warrior: the initiator asks for 0.0.0.0, the responder has `pools` (pool p is
+/// 10.99.135.1-4); the EAP-MD5 rounds are relayed and the backend accepts with Framed-IP-Address
+/// 10.99.135.77.
+class EapBackendVip : public EapBackend {
+protected:
+    void run(std::vector<std::string> pools) {
+        ini_cfg().vips = {*IpAddress::parse("0.0.0.0")};
+        ini_cfg().children.front().local_ts.clear();
+        res_cfg().remote.id = *ike::Identity::parse("%any");
+        res_cfg().pools = std::move(pools);
+        res_cfg().children.front().remote_ts.clear();
+        SetUp();  // loads the changed configurations
+        auto pool = ike::PoolConfig::parse("p", "10.99.135.1-10.99.135.4");
+        ASSERT_TRUE(pool);
+        ASSERT_TRUE(res().manager.pools().load(*pool));
+        serve("md5-pw");
+        initiate();
+        auto q = next_query();
+        ASSERT_TRUE(q);
+        md5_round(*q);
+        q = next_query();
+        ASSERT_TRUE(q);
+        auto verdict = server_->process(*eap::decode(q->eap), 8);
+        ASSERT_TRUE(verdict);
+        ike::EapBackendAnswer accept{ike::EapBackendAnswer::Kind::kAccept, {}, {}, {}};
+        accept.framed_ip = *IpAddress::parse("10.99.135.77");
+        answer(*q, std::move(accept));
+        ASSERT_TRUE(up());
+    }
+    std::vector<IpAddress> remote_vips() {
+        const auto* v = ike::virtual_ips(only_sa(res()));
+        return v != nullptr ? v->remote : std::vector<IpAddress>{};
+    }
+};
+
+TEST_P(EapBackendVip, FramedIpBecomesTheVirtualIpOfPoolRadius) {
+    // strongSwan's eap-radius: with `pools = radius, p` the Access-Accept's Framed-IP-Address
+    // is the peer's virtual IP; pool p is not touched. The IKE identity differs from the EAP
+    // identity: the lease identity is the EAP one (carol).
+    ini_cfg().local.id = *ike::Identity::parse("laptop@vpn.example");
+    run({"radius", "p"});
+    const ike::IkeSa& g = only_sa(res());
+    EXPECT_EQ(g.remote_eap_id(), "carol");
+    EXPECT_EQ(remote_vips(), std::vector<IpAddress>{*IpAddress::parse("10.99.135.77")});
+    EXPECT_EQ(ike::virtual_ips(g)->lease_id.to_string(), "carol");
+    EXPECT_EQ(ike::virtual_ips(only_sa(ini()))->local, remote_vips());
+    EXPECT_EQ(res().manager.pools().find("p")->online(), 0U);
+    EXPECT_EQ(ike::to_string(g.children().front()->remote_ts), "10.99.135.77/32");
+}
+
+TEST_P(EapBackendVip, WithoutPoolRadiusTheFramedIpIsIgnored) {
+    // Only the pool name `radius` takes the AAA server's address; pool p leases to carol.
+    run({"p"});
+    EXPECT_EQ(remote_vips(), std::vector<IpAddress>{*IpAddress::parse("10.99.135.1")});
+    EXPECT_EQ(res().manager.pools().find("p")->leases().front().identity.to_string(), "carol");
+}
+
+INSTANTIATE_TEST_SUITE_P(Roles, EapBackendVip, ::testing::Bool(), role_name);
 
 INSTANTIATE_TEST_SUITE_P(Roles, EapBackend, ::testing::Bool(), role_name);
 

@@ -2,7 +2,7 @@
 """The RADIUS client (daemon/radius_client.h) against Debian's FreeRADIUS 3.2 (`freeradius`,
 radiusd) in a namespace pair, driven by tests/tools/radius_probe from the other namespace.
 
-radiusd runs with its own minimal configuration written here (radiusd.conf with a client for
+radiusd runs with its own minimal configuration (raddb.py writes it: radiusd.conf with a client for
 10.99.121.0/24 that must send Message-Authenticator, the files module with a users file, the
 eap module with md5 and mschapv2, the detail module writing into the temporary folder) on
 10.99.121.2 in namespace rdS<pid>; the probe runs in rdC<pid> (10.99.121.1).
@@ -35,8 +35,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from lib import Failure, main_wrapper, run, wait_until  # noqa: E402
+from raddb import RADIUSD, start_radiusd, write_raddb  # noqa: E402
 
-RADIUSD = "/usr/sbin/freeradius"
 CLIENT, SERVER, SILENT = "10.99.121.1", "10.99.121.2", "10.99.121.3"
 CLIENT6, SERVER6 = "fd00:99:121::1", "fd00:99:121::2"
 SECRET = "radius-test-secret-121"
@@ -45,112 +45,6 @@ SEND_KEY = bytes(range(0x40, 0x60)).hex()
 # An identity whose EAP-Response/Identity (5 + 250 bytes) spans two EAP-Message attributes.
 LONG_USER = "long-" + "x" * 245
 
-RADIUSD_CONF = """\
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = /usr/sbin
-raddbdir = {dir}
-confdir = {dir}
-logdir = {dir}/log
-radacctdir = {dir}/radacct
-run_dir = {dir}/run
-db_dir = {dir}
-libdir = /usr/lib/freeradius
-dictdir = /usr/share/freeradius
-pidfile = {dir}/run/radiusd.pid
-name = freeradius
-max_request_time = 30
-cleanup_delay = 1
-max_requests = 1024
-hostname_lookups = no
-log {{
-    destination = stdout
-    auth = yes
-}}
-security {{
-    allow_core_dumps = no
-    max_attributes = 200
-    reject_delay = 0
-    status_server = no
-}}
-client ikeplex {{
-    ipaddr = 10.99.121.0/24
-    secret = {secret}
-    require_message_authenticator = yes
-}}
-client ikeplex6 {{
-    ipv6addr = fd00:99:121::/64
-    secret = {secret}
-    require_message_authenticator = yes
-}}
-modules {{
-    pap {{
-    }}
-    mschap {{
-    }}
-    files {{
-        filename = {dir}/users
-        acctusersfile = {dir}/acct_users
-    }}
-    detail {{
-        filename = {dir}/radacct/detail
-        permissions = 0600
-        header = "%t"
-    }}
-    eap {{
-        default_eap_type = md5
-        timer_expire = 60
-        ignore_unknown_eap_types = no
-        max_sessions = 64
-        md5 {{
-        }}
-        mschapv2 {{
-        }}
-    }}
-}}
-server default {{
-    listen {{
-        type = auth
-        ipaddr = {server}
-        port = 1812
-    }}
-    listen {{
-        type = acct
-        ipaddr = {server}
-        port = 1813
-    }}
-    listen {{
-        type = auth
-        ipv6addr = {server6}
-        port = 1812
-    }}
-    authorize {{
-        eap {{
-            ok = return
-        }}
-        files
-        pap
-    }}
-    authenticate {{
-        Auth-Type PAP {{
-            pap
-        }}
-        Auth-Type MS-CHAP {{
-            mschap
-        }}
-        eap
-    }}
-    preacct {{
-    }}
-    accounting {{
-        detail
-    }}
-    post-auth {{
-    }}
-}}
-"""
 
 USERS = f"""\
 alice Cleartext-Password := "alice-password"
@@ -160,30 +54,6 @@ alice Cleartext-Password := "alice-password"
 {LONG_USER} Cleartext-Password := "long-password"
 bob Cleartext-Password := "bob-password"
 """
-
-
-def start_radiusd(ns, raddb, folder):
-    """radiusd -X with the configuration in `raddb`, in namespace `ns`, its output in
-    folder/radiusd.log; returns (process, a function that reads the log so far) once it says
-    "Ready to process requests" (20 s)."""
-    with open(f"{folder}/radiusd.log", "w") as log:
-        proc = subprocess.Popen(["ip", "netns", "exec", ns, RADIUSD, "-d", raddb, "-X"],
-                                stdout=log, stderr=subprocess.STDOUT)
-
-    def read_log():
-        with open(f"{folder}/radiusd.log", errors="replace") as f:
-            return f.read()
-    try:
-        wait_until(lambda: proc.poll() is not None or "Ready to process requests" in read_log(), 20,
-                   "radiusd to start")
-        if proc.poll() is not None:
-            raise Failure(f"radiusd exited ({proc.returncode}): {read_log()[-2000:]}")
-    except BaseException:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
-        raise
-    return proc, read_log
 
 
 def probe_conf(servers, accounting=True):
@@ -219,13 +89,8 @@ def test(build, folder):
     ns_s, ns_c = f"rdS{tag}", f"rdC{tag}"
     veth_s, veth_c = f"rs{tag}", f"rc{tag}"
     raddb = f"{folder}/raddb"
-    for d in ("log", "radacct", "run"):
-        os.makedirs(f"{raddb}/{d}")
-    with open(f"{raddb}/radiusd.conf", "w") as f:
-        f.write(RADIUSD_CONF.format(dir=raddb, secret=SECRET, server=SERVER, server6=SERVER6))
-    with open(f"{raddb}/users", "w") as f:
-        f.write(USERS)
-    open(f"{raddb}/acct_users", "w").close()
+    write_raddb(raddb, secret=SECRET, server=SERVER, net="10.99.121.0/24", users=USERS,
+                server6=SERVER6, net6="fd00:99:121::/64")
 
     def conf(name, servers, **kw):
         path = f"{folder}/{name}.conf"

@@ -12,8 +12,8 @@ Our side is tests/interop/eap_peer_driver (eap::make_peer behind stdin/stdout). 
   4. EAP-MSCHAPv2 with the Success request's S= altered on the way: our peer refuses it.
   5. EAP-MD5 (our peer Naks FreeRADIUS's default MSCHAPv2): Access-Accept.
 
-radiusd runs with its own configuration in a namespace named after this process, listening on
-10.99.231.1 (lo); everything is removed on exit. Exit 77 (skip) without root or freeradius.
+radiusd runs with its own configuration (tests/integration/raddb.py writes it) in a namespace
+named after this process, listening on 10.99.231.1 (lo); everything is removed on exit. Exit 77 (skip) without root or freeradius.
 """
 import argparse
 import os
@@ -23,9 +23,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from raddb import start_radiusd, write_raddb  # noqa: E402
 from radius_lite import (ACCESS_ACCEPT, ACCESS_CHALLENGE, ACCESS_REJECT, MICROSOFT, MS_MPPE_RECV_KEY,  # noqa: E402
                          MS_MPPE_SEND_KEY, STATE, access_request, check_reply, eap_of, first, mppe_decrypt,
                          vendor_attrs)
@@ -38,95 +39,6 @@ USERS = {  # name: (password as configured, UTF-8)
     "dave": "p\u00e4ssw\u00f6rd\u20ac",
     "erin": "md5-secret",
 }
-
-RADIUSD_CONF = """
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = /usr/sbin
-logdir = {d}
-raddbdir = {d}
-radacctdir = {d}
-name = freeradius
-confdir = {d}
-modconfdir = {d}
-run_dir = {d}
-db_dir = {d}
-libdir = /usr/lib/freeradius
-pidfile = {d}/radiusd.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1024
-hostname_lookups = no
-log {{
-    destination = stdout
-    auth = yes
-}}
-security {{
-    allow_core_dumps = no
-    max_attributes = 200
-    reject_delay = 0
-    status_server = no
-}}
-thread pool {{
-    start_servers = 1
-    max_servers = 2
-    min_spare_servers = 1
-    max_spare_servers = 2
-    max_requests_per_server = 0
-}}
-client nas {{
-    ipaddr = {addr}
-    secret = {secret}
-}}
-modules {{
-    eap {{
-        default_eap_type = mschapv2
-        timer_expire = 60
-        ignore_unknown_eap_types = no
-        max_sessions = 16
-        md5 {{
-        }}
-        mschapv2 {{
-            send_error = no
-        }}
-    }}
-    mschap {{
-        use_mppe = yes
-        require_encryption = no
-        require_strong = no
-    }}
-    files {{
-        filename = {d}/users
-    }}
-    pap {{
-    }}
-}}
-server default {{
-    listen {{
-        type = auth
-        ipaddr = {addr}
-        port = {port}
-    }}
-    authorize {{
-        eap {{
-            ok = return
-        }}
-        files
-        pap
-    }}
-    authenticate {{
-        eap
-        Auth-Type MS-CHAP {{
-            mschap
-        }}
-    }}
-    post-auth {{
-    }}
-}}
-"""
-
 
 class Failure(Exception):
     pass
@@ -248,21 +160,12 @@ def main():
         run(["ip", "netns", "add", ns])
         run(["ip", "-n", ns, "link", "set", "lo", "up"])
         run(["ip", "-n", ns, "addr", "add", f"{ADDR}/32", "dev", "lo"])
-        with open(f"{folder}/radiusd.conf", "w") as f:
-            f.write(RADIUSD_CONF.format(d=folder, addr=ADDR, port=PORT, secret=SECRET.decode()))
-        open(f"{folder}/dictionary", "w").close()
-        with open(f"{folder}/users", "w", encoding="utf-8") as f:
-            for user, pw in USERS.items():
-                f.write(f'{user} Cleartext-Password := "{pw}"\n')
+        # FreeRADIUS offers MSCHAPv2 first (scenario 5's peer Naks it for MD5).
+        write_raddb(folder, secret=SECRET.decode(), server=ADDR, net=f"{ADDR}/32",
+                    users="".join(f'{user} Cleartext-Password := "{pw}"\n' for user, pw in USERS.items()),
+                    default_eap="mschapv2")
         os.chmod(folder, 0o755)
-        log = open(f"{folder}/radiusd.log", "w")
-        radiusd = subprocess.Popen(["ip", "netns", "exec", ns, "freeradius", "-X", "-d", folder],
-                                   stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 15
-        while "Ready to process requests" not in open(f"{folder}/radiusd.log", errors="replace").read():
-            if radiusd.poll() is not None or time.time() > deadline:
-                raise Failure("radiusd did not start:\n" + open(f"{folder}/radiusd.log", errors="replace").read())
-            time.sleep(0.1)
+        radiusd, _ = start_radiusd(ns, folder, folder)
         r = subprocess.run(["ip", "netns", "exec", ns, sys.executable, __file__, "--client", "--driver", args.driver],
                            capture_output=True, text=True, timeout=90)
         print(r.stdout, end="")

@@ -129,6 +129,7 @@ TEST(RadiusClient, ChallengeThenAcceptWithStateAndMsk) {
         acc.identifier = req.identifier;
         acc.attributes = {{attr::kEapMessage, {3, 2, 0, 4}}};
         acc.add_ipv4(attr::kFramedIpAddress, IpAddress::parse("10.99.121.77").value()).value();
+        acc.add_u32(attr::kAcctInterimInterval, 600);
         radius::add_vendor(
                 acc, radius::kVendorMicrosoft, radius::kMsMppeRecvKey,
                 radius::encrypt_mppe_key(recv_key, 0x8001, req.authenticator, as_bytes(kSecret))
@@ -146,8 +147,10 @@ TEST(RadiusClient, ChallengeThenAcceptWithStateAndMsk) {
     ASSERT_TRUE(client);
     std::optional<Result<RadiusAuthReply>> got;
     (*client)->authenticate(first_round(), [&](Result<RadiusAuthReply> r) { got = std::move(r); });
+    EXPECT_EQ((*client)->pending(), 1U);  // what a reload waits for before freeing a client
     run_until(io, [&] { return got.has_value(); });
     ASSERT_TRUE(*got) << got->error().to_string();
+    EXPECT_EQ((*client)->pending(), 0U);
     EXPECT_EQ((*got)->code, Code::kAccessChallenge);
     EXPECT_EQ((*got)->state, to_bytes("round-1"));
     EXPECT_EQ((*got)->eap, (Bytes{1, 2, 0, 6, 4, 0}));
@@ -171,6 +174,8 @@ TEST(RadiusClient, ChallengeThenAcceptWithStateAndMsk) {
     ASSERT_TRUE(*got) << got->error().to_string();
     EXPECT_EQ((*got)->code, Code::kAccessAccept);
     EXPECT_EQ((*got)->framed_ip->to_string(), "10.99.121.77");
+    EXPECT_EQ((*got)->interim_interval, 600U);
+    EXPECT_EQ((*client)->pending(), 0U);
     ASSERT_EQ((*got)->msk.size(), 64U);
     EXPECT_TRUE((*got)->msk.slice(0, 32).equals(recv_key));  // Recv-Key first
     EXPECT_TRUE((*got)->msk.slice(32, 32).equals(send_key));
@@ -246,6 +251,8 @@ TEST(RadiusClient, RetransmitsThenFailsOverThenRemembers) {
     EXPECT_EQ(*radius::value_u32(*p.find(attr::kAcctStatusType)), 2U);
     EXPECT_EQ(*radius::value_u32(*p.find(attr::kAcctInputOctets)), 7U);
     EXPECT_EQ(*radius::value_u32(*p.find(attr::kAcctInputGigawords)), 5U);
+    // Output under 2^32: no Output-Gigawords (as strongSwan's eap-radius).
+    EXPECT_EQ(p.find(attr::kAcctOutputGigawords), nullptr);
 }
 
 TEST(RadiusClient, TimesOutWhenNoServerAnswersAndStateStaysOnItsServer) {
@@ -313,6 +320,7 @@ TEST(RadiusSettings, MapsTheEapRadiusSection) {
     plugins {
         eap-radius {
             accounting = yes
+            accounting_interval = 5m
             nas_identifier = gw1
             retransmit_timeout = 0.5
             retransmit_tries = 3
@@ -339,6 +347,7 @@ TEST(RadiusSettings, MapsTheEapRadiusSection) {
     ASSERT_TRUE(f.ok()) << f.errors.at(0).to_string();
     const config::RadiusSettings& r = d.radius;
     EXPECT_TRUE(r.accounting);
+    EXPECT_EQ(r.accounting_interval, std::chrono::minutes(5));
     EXPECT_EQ(r.retransmit_timeout, std::chrono::milliseconds(500));
     EXPECT_EQ(r.retransmit_tries, 3U);
     EXPECT_DOUBLE_EQ(r.retransmit_base, 1.4);
@@ -355,6 +364,7 @@ TEST(RadiusSettings, MapsTheEapRadiusSection) {
     auto broken = config::parse_settings(R"(ikeplexd { plugins { eap-radius {
         server = 10.0.0.1
         retransmit_base = 0.5
+        accounting_interval = soon
         servers { x { address = nope } y { secret = s } }
     } attr { } } })",
                                          "ikeplexd.conf", bad.errors);
@@ -367,6 +377,7 @@ TEST(RadiusSettings, MapsTheEapRadiusSection) {
     }
     EXPECT_NE(all.find("eap-radius.server:"), std::string::npos) << all;
     EXPECT_NE(all.find("retransmit_base"), std::string::npos) << all;
+    EXPECT_NE(all.find("accounting_interval"), std::string::npos) << all;
     EXPECT_NE(all.find("servers.x.address: 'nope'"), std::string::npos) << all;
     EXPECT_NE(all.find("servers.x.secret: missing"), std::string::npos) << all;
     EXPECT_NE(all.find("servers.y.address: missing"), std::string::npos) << all;
