@@ -122,9 +122,6 @@ struct DaemonSettings {
     /// Where DNS servers a peer assigned us (RFC 7296 §3.15.1) are written as "nameserver"
     /// lines, removed when the IKE SA goes (strongSwan's resolve plugin: /etc/resolv.conf).
     std::string resolve_file{"/etc/resolv.conf"};
-    /// Whether virtual IPs a peer assigned us go onto an interface (charon.install_virtual_ip;
-    /// no: the operator puts them somewhere, the Child SA's selectors still use them).
-    bool install_virtual_ip{true};
     /// The interface they go on (charon.install_virtual_ip_on; read at start); empty: the
     /// backend's choice (userspace: the TUN device; xfrm: the interface of the route to the
     /// peer).
@@ -133,6 +130,9 @@ struct DaemonSettings {
     /// on stderr (syslog and journald record the time themselves).
     std::optional<std::string> log_time_format;
     bool log_time_add_ms{true};  ///< ".123" after the time
+    /// Whether virtual IPs a peer assigned us go onto an interface (charon.install_virtual_ip;
+    /// no: the operator puts them somewhere, the Child SA's selectors still use them).
+    bool install_virtual_ip{true};
 };
 
 /// Maps the `ikeplexd` section of a parsed ikeplexd.conf (errors and warnings as for
