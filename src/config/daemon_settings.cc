@@ -194,6 +194,17 @@ struct Narrowed {
     std::uint32_t natt;
 };
 
+/// A network interface's name (IFNAMSIZ - 1 characters, no '/' or blanks) into `out`.
+Handler interface_name(Reporter& r, std::string& out) {
+    return [&r, &out](std::string_view v, const Setting& s) {
+        if (v.empty() || v.size() > 15 || v.find_first_of("/ \t") != std::string_view::npos) {
+            r.error(s.pos, s.name, "expected an interface name of at most 15 characters");
+            return;
+        }
+        out = std::string(v);
+    };
+}
+
 /// The daemon's keys: sockets, VICI, backend, workers and the data plane.
 void add_daemon_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& wide) {
     h["listen"] = [&r, &d](std::string_view v, const Setting& s) {
@@ -233,13 +244,7 @@ void add_daemon_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
         d.backend = std::string(v);
     };
     h["workers"] = u32(r, d.workers, 256);
-    h["tun"] = [&r, &d](std::string_view v, const Setting& s) {
-        if (v.empty() || v.size() > 15 || v.find_first_of("/ \t") != std::string_view::npos) {
-            r.error(s.pos, s.name, "expected an interface name of at most 15 characters");
-            return;
-        }
-        d.tun_name = std::string(v);
-    };
+    h["tun"] = interface_name(r, d.tun_name);
     h["mtu"] = [&r, &d](std::string_view v, const Setting& s) {
         const auto n = parse_u64(v);
         if (!n || *n < 1280 || *n > 9000) {
@@ -248,6 +253,8 @@ void add_daemon_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
         }
         d.mtu = static_cast<std::uint32_t>(*n);
     };
+    h["install_virtual_ip"] = flag(r, d.install_virtual_ip);
+    h["install_virtual_ip_on"] = interface_name(r, d.install_virtual_ip_on);
     h["offloads"] = flag(r, d.offloads);
     h["raw_esp"] = flag(r, d.raw_esp);
     h["ipsec_mb"] = flag(r, d.ipsec_mb);

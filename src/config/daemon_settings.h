@@ -34,6 +34,9 @@
 //           ike = /path/ikev2_decryption_table   # can decrypt the traffic)
 //           esp = /path/esp_sa
 //       }
+//       install_virtual_ip = yes    # put virtual IPs a peer assigns us on an interface
+//       install_virtual_ip_on =     # that interface (read at start; default: userspace, the
+//                                   #   TUN device; xfrm, the one of the route to the peer)
 //       resolve {                   # DNS servers a peer assigns us (virtual IPs)
 //           file = /etc/resolv.conf #   "nameserver" lines added, removed when the IKE SA goes
 //       }
@@ -119,10 +122,17 @@ struct DaemonSettings {
     /// Where DNS servers a peer assigned us (RFC 7296 §3.15.1) are written as "nameserver"
     /// lines, removed when the IKE SA goes (strongSwan's resolve plugin: /etc/resolv.conf).
     std::string resolve_file{"/etc/resolv.conf"};
+    /// The interface they go on (charon.install_virtual_ip_on; read at start); empty: the
+    /// backend's choice (userspace: the TUN device; xfrm: the interface of the route to the
+    /// peer).
+    std::string install_virtual_ip_on;
     /// strftime(3) format of each line's time; unset: "%Y-%m-%d %H:%M:%S" in a file, "%H:%M:%S"
     /// on stderr (syslog and journald record the time themselves).
     std::optional<std::string> log_time_format;
     bool log_time_add_ms{true};  ///< ".123" after the time
+    /// Whether virtual IPs a peer assigned us go onto an interface (charon.install_virtual_ip;
+    /// no: the operator puts them somewhere, the Child SA's selectors still use them).
+    bool install_virtual_ip{true};
 };
 
 /// Maps the `ikeplexd` section of a parsed ikeplexd.conf (errors and warnings as for

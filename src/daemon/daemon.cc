@@ -103,8 +103,9 @@ Status Daemon::start() {
             host_->manager(),
             [this](const UpdownSa& sa, bool up) { run_updown(*updown_, sa, up); });
     host_->add_listener([this](const ike::Event& e) { on_event(e); });
-    vips_ = std::make_unique<VirtualIpHost>(*backend_.backend,
-                                            [this] { return settings_.resolve_file; });
+    vips_ = std::make_unique<VirtualIpHost>(
+            *backend_.backend, [this] { return settings_.resolve_file; },
+            [this] { return settings_.install_virtual_ip; });
     host_->set_vip_sink([this](const ike::VirtualIpChange& v) { vips_->apply(v); });
     if (settings_.radius.enabled()) {
         eap_radius_ = IKEPLEX_TRY(EapRadius::create(io_, *host_, settings_.radius));
@@ -176,6 +177,7 @@ Status Daemon::start_backend(unsigned resources) {
     b.offloads = settings_.offloads;
     b.raw_esp = settings_.raw_esp;
     b.ipsec_mb = settings_.ipsec_mb;
+    b.vip_interface = settings_.install_virtual_ip_on;
     for (const IpAddress& a : settings_.listen) {
         b.udp_binds.push_back(Endpoint{a, settings_.port_nat_t});
     }

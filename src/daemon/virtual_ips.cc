@@ -32,18 +32,25 @@ std::string edit_resolv_conf(std::string text, const std::vector<IpAddress>& dns
 
 void VirtualIpHost::apply(const ike::VirtualIpChange& change) {
     for (const IpAddress& a : change.addresses) {
-        unsigned& users = users_[a];
-        const bool first = change.up && users++ == 0;
-        const bool last = !change.up && users > 0 && --users == 0;
-        if (users == 0) {
+        Users& users = users_[a];
+        if (change.up && users.count++ == 0) {
+            if (!install_()) {
+                log::info(Subsystem::kKnl, "virtual IP {} not installed (install_virtual_ip = no)",
+                          a);
+            } else if (auto st = backend_.virtual_ip(a, true, change.peer); !st) {
+                log::warn(Subsystem::kKnl, "installing virtual IP {} failed: {}", a,
+                          st.error().to_string());
+            } else {
+                users.installed = true;
+            }
+        } else if (!change.up && users.count > 0 && --users.count == 0 && users.installed) {
+            if (auto st = backend_.virtual_ip(a, false, change.peer); !st) {
+                log::warn(Subsystem::kKnl, "removing virtual IP {} failed: {}", a,
+                          st.error().to_string());
+            }
+        }
+        if (users.count == 0) {
             users_.erase(a);
-        }
-        if (!first && !last) {
-            continue;
-        }
-        if (auto st = backend_.virtual_ip(a, change.up, change.peer); !st) {
-            log::warn(Subsystem::kKnl, "{} virtual IP {} failed: {}",
-                      change.up ? "installing" : "removing", a, st.error().to_string());
         }
     }
     if (!change.dns.empty()) {

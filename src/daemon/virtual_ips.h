@@ -23,9 +23,12 @@ std::string edit_resolv_conf(std::string text, const std::vector<IpAddress>& dns
 
 class VirtualIpHost {
 public:
-    /// `resolve_file`: the current resolve { file } setting (it changes on reload).
-    VirtualIpHost(kernel::Backend& backend, std::function<std::string()> resolve_file)
-        : backend_(backend), resolve_file_(std::move(resolve_file)) {}
+    /// `resolve_file`: the current resolve { file } setting (it changes on reload);
+    /// `install`: the current install_virtual_ip setting (no: addresses are left to the
+    /// operator, DNS servers are still written).
+    VirtualIpHost(kernel::Backend& backend, std::function<std::string()> resolve_file,
+                  std::function<bool()> install)
+        : backend_(backend), resolve_file_(std::move(resolve_file)), install_(std::move(install)) {}
 
     void apply(const ike::VirtualIpChange& change);
 
@@ -34,9 +37,14 @@ private:
 
     kernel::Backend& backend_;
     std::function<std::string()> resolve_file_;
-    /// IKE SAs using each installed address: a reauthentication's new IKE SA gets the address
-    /// of the old one before the old one goes; the address stays until the last goes.
-    std::map<IpAddress, unsigned> users_;
+    std::function<bool()> install_;
+    struct Users {
+        unsigned count{0};
+        bool installed{false};  ///< put on an interface (install_virtual_ip was yes then)
+    };
+    /// IKE SAs using each address: a reauthentication's new IKE SA gets the address of the
+    /// old one before the old one goes; the address stays until the last goes.
+    std::map<IpAddress, Users> users_;
 };
 
 }  // namespace ikeplex::daemon

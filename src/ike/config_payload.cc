@@ -57,6 +57,36 @@ std::optional<IpAddress> attribute_address(const ConfigAttribute& attr, int fami
     return a ? std::optional<IpAddress>(*a) : std::nullopt;
 }
 
+/// DNS servers of each family a client takes from a CFG_REPLY (glibc's resolver reads the
+/// first three "nameserver" lines, MAXNS [R]).
+constexpr std::size_t kMaxDnsPerFamily = 3;
+/// Other attributes a client keeps from a CFG_REPLY (listed, never acted on).
+constexpr std::size_t kMaxKeptAttributes = 32;
+
+/// An address a peer may assign us or name as a DNS server: none of unspecified ("this
+/// network", 0/8), loopback, multicast, 240/4 (with the limited broadcast), IPv6 link-local.
+bool assignable(const IpAddress& a) {
+    const ByteView b = a.bytes();
+    if (a.is_v4()) {
+        return b[0] != 0 && b[0] != 127 && b[0] < 224;
+    }
+    const bool unspecified_or_loopback =
+            std::all_of(b.begin(), b.end() - 1, [](std::uint8_t x) { return x == 0; }) &&
+            b[15] <= 1;
+    const bool link_local = b[0] == 0xfe && (b[1] & 0xc0U) == 0x80;
+    return !unspecified_or_loopback && b[0] != 0xff && !link_local;
+}
+
+/// An exact INTERNAL_IP4/6_DNS value (4 or 16 bytes), if it is one.
+std::optional<IpAddress> dns_address(const ConfigAttribute& attr) {
+    const std::size_t n = attr.type == cfg_attr::kIp4Dns ? 4 : 16;
+    if (attr.value.size() != n) {
+        return std::nullopt;
+    }
+    auto a = IpAddress::from_bytes(ByteView(attr.value.data(), n));
+    return a ? std::optional<IpAddress>(*a) : std::nullopt;
+}
+
 const wire::CpPayload* find_cp(std::span<const Payload> ps, wire::CfgType type) {
     const auto* cp = find_payload<wire::CpPayload>(ps, PayloadType::kCp);
     return cp != nullptr && cp->cfg_type == type ? cp : nullptr;
@@ -141,8 +171,59 @@ void append_cp_request(IkeSa& sa, std::vector<Payload>& out) {
         cp.attributes.push_back(ConfigAttribute{cfg_attr::kIp6Dns, {}});
     }
     v.asked = true;
+    v.asked4 = v4;
+    v.asked6 = v6;
     out.push_back(wire::make_payload(std::move(cp)));
 }
+
+namespace {
+
+/// What a client takes from one attribute of a CFG_REPLY; the reason it refuses it, if it does.
+const char* take_reply_attribute(VirtualIps& v, const ConfigAttribute& attr) {
+    const bool addr4 = attr.type == cfg_attr::kIp4Address;
+    if (addr4 || attr.type == cfg_attr::kIp6Address) {
+        const int family = addr4 ? 4 : 6;
+        if (!(addr4 ? v.asked4 : v.asked6)) {
+            return "an address of a family we did not ask for";
+        }
+        const auto a = attr.value.empty() ? std::nullopt : attribute_address(attr, family);
+        if (!a || (family == 6 && attr.value.size() == 17 && attr.value[16] > 128)) {
+            return "malformed";
+        }
+        if (!assignable(*a)) {
+            return "not an address to assign";
+        }
+        if (std::any_of(v.local.begin(), v.local.end(),
+                        [&](const IpAddress& l) { return l.family() == family; })) {
+            return "one address per family";
+        }
+        v.local.push_back(*a);
+        return nullptr;
+    }
+    if (attr.type == cfg_attr::kIp4Dns || attr.type == cfg_attr::kIp6Dns) {
+        const auto a = dns_address(attr);
+        if (!a) {
+            return "malformed";
+        }
+        if (!assignable(*a)) {
+            return "not a DNS server address";
+        }
+        if (std::count_if(v.dns.begin(), v.dns.end(), [&](const IpAddress& d) {
+                return d.family() == a->family();
+            }) >= static_cast<std::ptrdiff_t>(kMaxDnsPerFamily)) {
+            return "more DNS servers than we take";
+        }
+        v.dns.push_back(*a);
+        return nullptr;
+    }
+    if (v.attributes.size() >= kMaxKeptAttributes) {
+        return "more attributes than we keep";
+    }
+    v.attributes.push_back(attr);
+    return nullptr;
+}
+
+}  // namespace
 
 void process_cp_reply(IkeSa& sa, std::span<const Payload> response, Step& step) {
     auto* v = sa.states().find<VirtualIps>();
@@ -158,26 +239,19 @@ void process_cp_reply(IkeSa& sa, std::span<const Payload> response, Step& step) 
     v->dns.clear();
     v->attributes.clear();
     for (const ConfigAttribute& attr : cp->attributes) {
-        const bool addr = attr.type == cfg_attr::kIp4Address || attr.type == cfg_attr::kIp6Address;
-        const bool dns = attr.type == cfg_attr::kIp4Dns || attr.type == cfg_attr::kIp6Dns;
-        const int family =
-                attr.type == cfg_attr::kIp4Address || attr.type == cfg_attr::kIp4Dns ? 4 : 6;
-        const auto a = addr || dns ? attribute_address(attr, family) : std::nullopt;
-        if (addr && a && !is_any(*a)) {
-            IKE_LOG(info, sa, "installing new virtual IP {}", *a);
-            v->local.push_back(*a);
-        } else if (dns && a && !is_any(*a)) {
-            v->dns.push_back(*a);
-        } else if (!addr && !dns) {
-            v->attributes.push_back(attr);
+        if (const char* why = take_reply_attribute(*v, attr); why != nullptr) {
+            sa.registry().note_cp_refused(sa, attr.type, why, step.now);
         }
+    }
+    for (const IpAddress& a : v->local) {
+        IKE_LOG(info, sa, "installing new virtual IP {}", a);
     }
     if (!v->local.empty()) {
         emit_change(sa, *v, true, step);
     }
 }
 
-void note_cp_request(IkeSa& sa, std::span<const Payload> request) {
+void note_cp_request(IkeSa& sa, std::span<const Payload> request, const Step& step) {
     const wire::CpPayload* cp = find_cp(request, wire::CfgType::kRequest);
     if (cp == nullptr) {
         return;
@@ -189,8 +263,20 @@ void note_cp_request(IkeSa& sa, std::span<const Payload> request) {
         if (attr.type != cfg_attr::kIp4Address && attr.type != cfg_attr::kIp6Address) {
             continue;
         }
-        if (auto a = attribute_address(attr, attr.type == cfg_attr::kIp4Address ? 4 : 6)) {
+        const int family = attr.type == cfg_attr::kIp4Address ? 4 : 6;
+        const auto a = attribute_address(attr, family);
+        const char* why = nullptr;
+        if (!a) {
+            why = "malformed";
+        } else if (std::any_of(v.requested.begin(), v.requested.end(),
+                               [&](const IpAddress& r) { return r.family() == family; })) {
+            // strongSwan leases one address per attribute; one client could drain a pool so.
+            why = "one address per family";
+        } else {
             v.requested.push_back(*a);
+        }
+        if (why != nullptr) {
+            sa.registry().note_cp_refused(sa, attr.type, why, step.now);
         }
     }
 }

@@ -7,7 +7,8 @@
 //   per vip, then an empty INTERNAL_IP4_DNS / INTERNAL_IP6_DNS per family (what strongSwan's
 //   resolve plugin requests). Its TSi is 0.0.0.0/0 (::/0) where it would be its address
 //   ("dynamic"), until an address is assigned; then the assigned address.
-// - The responder with `pools` leases an address per requested one (pools.h) for the peer's
+// - The responder with `pools` leases an address per requested family (the first request of
+//   each; strongSwan leases one per INTERNAL_IP4/6_ADDRESS attribute) (pools.h) for the peer's
 //   identity and answers CP(CFG_REPLY) with the addresses and the attributes of the pools they
 //   came from; "dynamic" remote selectors become the assigned addresses, so the Child SA is
 //   narrowed to them. No address for any request: N(INTERNAL_ADDRESS_FAILURE) instead (also
@@ -43,8 +44,10 @@ struct VirtualIps final : ExchangeState {
     std::vector<IpAddress> dns;     ///< DNS servers the peer's CFG_REPLY named
     /// Every attribute of the peer's CFG_REPLY but the addresses (raw).
     std::vector<wire::ConfigAttribute> attributes;
-    Identity lease_id;  ///< whose leases `remote` are
-    bool asked{false};  ///< initiator: we sent a CFG_REQUEST
+    Identity lease_id;   ///< whose leases `remote` are
+    bool asked{false};   ///< initiator: we sent a CFG_REQUEST
+    bool asked4{false};  ///< ... asking for an IPv4 address (the reply's one IPv4 is taken)
+    bool asked6{false};  ///< ... asking for an IPv6 address
     // Responder, from the first IKE_AUTH request to the final response:
     bool request_seen{false};
     std::vector<IpAddress> requested;  ///< the addresses asked for (any: all zero)
@@ -66,10 +69,15 @@ Identity lease_identity(const IkeSa& sa);
 void append_cp_request(IkeSa& sa, std::vector<wire::Payload>& out);
 /// Initiator, final IKE_AUTH response (the IKE SA established): takes the addresses and
 /// attributes of a CP(CFG_REPLY) to a request we sent, and tells the host (Output::vips).
+/// A hostile gateway gets no more than one address per family we asked for, three DNS
+/// servers per family and 32 other attributes; nonsense (0.0.0.0, loopback, multicast, wrong
+/// lengths) is refused. Each refusal is counted and logged (SaRegistry::note_cp_refused).
 /// Call before completing the first Child SA.
 void process_cp_reply(IkeSa& sa, std::span<const wire::Payload> response, Step& step);
-/// Responder, first IKE_AUTH request: remembers what a CP(CFG_REQUEST) asks for.
-void note_cp_request(IkeSa& sa, std::span<const wire::Payload> request);
+/// Responder, first IKE_AUTH request: remembers what a CP(CFG_REQUEST) asks for: the first
+/// address of each family (strongSwan leases one per attribute: we do not, so that one
+/// request cannot drain a pool); further ones are counted and logged as refused.
+void note_cp_request(IkeSa& sa, std::span<const wire::Payload> request, const Step& step);
 
 /// What the responder adds to its final IKE_AUTH response.
 struct CpAnswer {

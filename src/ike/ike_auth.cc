@@ -411,7 +411,7 @@ void complete_ike_auth(IkeSa& sa, std::span<const Payload> first_request, std::v
     if (has_notify(first_request, NotifyType::kInitialContact)) {
         sa.registry().initial_contact(sa, step);
     }
-    note_cp_request(sa, first_request);
+    note_cp_request(sa, first_request, step);
     CpAnswer cp = answer_cp_request(sa, step);
     out.insert(out.end(), std::make_move_iterator(cp.payloads.begin()),
                std::make_move_iterator(cp.payloads.end()));

@@ -6,6 +6,7 @@
 #include "ike/ike_init.h"
 #include "ike/payload_access.h"
 #include "wire/describe.h"
+#include "wire/names.h"
 #include "wire/payload_rules.h"
 
 namespace ikeplex::ike {
@@ -120,6 +121,14 @@ void IkeSaManager::note_child_refused(const IkeSa& sa, std::string_view child, T
              "{} CREATE_CHILD_SA for {} refused with NO_ADDITIONAL_SAS: the IKE_SA holds "
              "max_child_sas = {}",
              sa.label(), child, settings_.max_child_sas);
+}
+
+void IkeSaManager::note_cp_refused(const IkeSa& sa, std::uint16_t type, std::string_view why,
+                                   TimePoint now) {
+    ++counters_.cp_attributes_refused;
+    PEER_LOG(peer_log_, now, info, log::Subsystem::kIke,
+             "{} ignoring configuration attribute {} from the peer: {}", sa.label(),
+             wire::config_attribute_name(type), why);
 }
 
 void IkeSaManager::on_datagram(ByteView datagram, const Endpoint& local, const Endpoint& remote,

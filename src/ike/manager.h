@@ -65,6 +65,8 @@ struct ManagerCounters {
     /// RFC 9611 TS_MAX_QUEUE answers we sent (a group at its limit) and received.
     std::uint64_t ts_max_queue_sent{0};
     std::uint64_t ts_max_queue_received{0};
+    /// Configuration attributes peers sent that we ignored (RFC 7296 §3.15; config_payload.h).
+    std::uint64_t cp_attributes_refused{0};
 };
 
 /// A connection waiting to be initiated again (heal.cc), for listings.
@@ -192,6 +194,8 @@ public:
         ++(sent ? counters_.ts_max_queue_sent : counters_.ts_max_queue_received);
     }
     void note_child_refused(const IkeSa& sa, std::string_view child, TimePoint now) override;
+    void note_cp_refused(const IkeSa& sa, std::uint16_t type, std::string_view why,
+                         TimePoint now) override;
     void note_changed(IkeSa& sa) override;
     void note_child_added(IkeSa& sa, const ChildSa& child) override;
     void note_child_removed(const ChildSa& child) override;

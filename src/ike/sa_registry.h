@@ -58,6 +58,11 @@ public:
     /// A peer's request for a new Child SA of `child` on `sa` was answered NO_ADDITIONAL_SAS:
     /// the IKE SA holds `max_child_sas` already (counted, logged rate-limited).
     virtual void note_child_refused(const IkeSa& sa, std::string_view child, TimePoint now) = 0;
+    /// A configuration attribute of `type` the peer sent on `sa` was ignored (a second address
+    /// of a family, nonsense, more than we take: config_payload.h), for `why` (counted, logged
+    /// rate-limited).
+    virtual void note_cp_refused(const IkeSa& sa, std::uint16_t type, std::string_view why,
+                                 TimePoint now) = 0;
     /// An IKE SA's state, connection, endpoints or identities changed: the manager's lookups
     /// follow (an SA not adopted yet is indexed when it is).
     virtual void note_changed(IkeSa& sa) = 0;

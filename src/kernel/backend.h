@@ -62,20 +62,25 @@ public:
     /// poll_events(). -1 for a backend without events.
     [[nodiscard]] virtual int event_fd() noexcept { return -1; }
     virtual void poll_events() {}
-    /// Adds (or removes) a virtual IP the peer assigned to us (RFC 7296 §2.19) where the
-    /// backend's traffic leaves: userspace, the TUN device; xfrm, the interface of the route to
-    /// `peer` (the peer's IKE address). Others: not supported (an error).
+    /// Adds (or removes) a virtual IP the peer assigned to us (RFC 7296 §2.19) on the
+    /// vip_interface() if one is set, else where the backend's traffic leaves: userspace, the
+    /// TUN device; xfrm, the interface of the route to `peer` (the peer's IKE address).
+    /// Others: not supported (an error).
     virtual Status virtual_ip(const IpAddress& address, bool add, const IpAddress& peer) {
         (void)address;
         (void)add;
         (void)peer;
         return make_error(Errc::kUnsupported, "the backend does not install virtual IPs");
     }
+    /// The interface virtual IPs go on (ikeplexd.conf install_virtual_ip_on); empty: the
+    /// backend's own choice (virtual_ip()).
+    void set_vip_interface(std::string name) { vip_interface_ = std::move(name); }
     /// SAs and policies currently installed.
     [[nodiscard]] virtual std::size_t installed_sas() const noexcept = 0;
     [[nodiscard]] virtual std::size_t installed_policies() const noexcept = 0;
 
 protected:
+    [[nodiscard]] const std::string& vip_interface() const noexcept { return vip_interface_; }
     void report(const ike::BackendEvent& e) const {
         if (sink_) {
             sink_(e);
@@ -84,6 +89,7 @@ protected:
 
 private:
     std::function<void(const ike::BackendEvent&)> sink_;
+    std::string vip_interface_;
 };
 
 }  // namespace ikeplex::kernel

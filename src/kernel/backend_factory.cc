@@ -45,14 +45,15 @@ Result<BuiltBackend> make_xfrm() {
 }  // namespace
 
 Result<BuiltBackend> make_backend(const BackendSettings& s, const crypto::Registry& registry) {
-    if (s.kind == "userspace") {
-        return make_userspace(s, registry);
-    }
-    if (s.kind == "xfrm") {
-        return make_xfrm();
-    }
     BuiltBackend out;
-    out.backend = std::make_unique<NoneBackend>();
+    if (s.kind == "userspace") {
+        out = IKEPLEX_TRY(make_userspace(s, registry));
+    } else if (s.kind == "xfrm") {
+        out = IKEPLEX_TRY(make_xfrm());
+    } else {
+        out.backend = std::make_unique<NoneBackend>();
+    }
+    out.backend->set_vip_interface(s.vip_interface);
     return out;
 }
 

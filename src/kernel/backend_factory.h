@@ -28,6 +28,7 @@ struct BackendSettings {
     bool raw_esp{false};
     bool ipsec_mb{true};
     std::vector<Endpoint> udp_binds;  ///< userspace: where the IKE NAT-T sockets are bound
+    std::string vip_interface;        ///< install_virtual_ip_on (empty: the backend's choice)
 };
 
 /// A backend and what the daemon needs to know of it besides the Backend interface.

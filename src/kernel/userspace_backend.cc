@@ -110,19 +110,16 @@ void UserspaceBackend::publish_policies() {
 }
 
 Status UserspaceBackend::virtual_ip(const IpAddress& address, bool add, const IpAddress& /*peer*/) {
-    const esp::io::Tun* tun = dataplane_->tun();
-    if (tun == nullptr) {
-        return make_error(Errc::kState, "no TUN device");
+    if (!add) {
+        return vips_.remove(address);
     }
-    const unsigned len = address.is_v4() ? 32 : 128;
-    if (add) {
-        IKEPLEX_TRY(esp::io::add_address(tun->ifindex(), address, len));
-        log::info(log::Subsystem::kKnl, "installed virtual IP {} on {}", address, tun->name());
-        return ok();
-    }
-    IKEPLEX_TRY(esp::io::del_address(tun->ifindex(), address, len));
-    log::info(log::Subsystem::kKnl, "removed virtual IP {} from {}", address, tun->name());
-    return ok();
+    return vips_.add(address, vip_interface(), [this]() -> Result<unsigned> {
+        const esp::io::Tun* tun = dataplane_->tun();
+        if (tun == nullptr) {
+            return make_error(Errc::kState, "no TUN device");
+        }
+        return tun->ifindex();
+    });
 }
 
 void UserspaceBackend::add_routes(const ike::InstallPolicy& p) {

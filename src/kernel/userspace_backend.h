@@ -14,6 +14,7 @@
 #include "ike/services.h"
 #include "kernel/backend.h"
 #include "kernel/ranges.h"
+#include "kernel/vip_placement.h"
 
 namespace ikeplex::kernel {
 
@@ -31,7 +32,7 @@ public:
 
     [[nodiscard]] const char* name() const noexcept override { return "userspace"; }
     void apply(std::vector<ike::BackendCommand>& commands) override;
-    /// On the TUN device (a host address, /32 or /128).
+    /// On the TUN device (a host address, /32 or /128), or the vip_interface().
     Status virtual_ip(const IpAddress& address, bool add, const IpAddress& peer) override;
     [[nodiscard]] std::optional<SaStats> stats(Spi spi, bool inbound) const override;
     [[nodiscard]] std::vector<WorkerStats> worker_stats() const override;
@@ -69,6 +70,7 @@ private:
     std::unique_ptr<esp::Dataplane> dataplane_;
     std::map<PolicyKey, ike::InstallPolicy> policies_;
     std::map<RouteKey, unsigned> routes_;  // prefix -> policies using it
+    VipPlacement vips_;                    // virtual IPs and the interfaces they went on
 };
 
 /// The selectors of the engine as the data plane's.

@@ -160,14 +160,16 @@ class Namespaces:
 
 class GatewayTopology:
     """Two namespaces joined by a veth pair: G (the gateway: `gw` on the link, `inside` as a /32 on
-    lo, the network behind it) and C (a client: `client`). Names carry `prefix` and the pid; both
-    namespaces go on exit (and any left by an earlier run of the same pid first)."""
+    lo, the network behind it) and C (a client: `client`; `client_inside`, if given, a /32 on its
+    lo). The link is a /`plen`. Names carry `prefix` and the pid; both namespaces go on exit (and
+    any left by an earlier run of the same pid first)."""
 
-    def __init__(self, prefix, gw, client, inside):
+    def __init__(self, prefix, gw, client, inside, client_inside=None, plen=24):
         tag = str(os.getpid())
         self.g, self.c = f"{prefix}G{tag}", f"{prefix}C{tag}"
         self.veth_g, self.veth_c = f"{prefix[0]}g{tag}", f"{prefix[0]}c{tag}"
         self.gw, self.client, self.inside = gw, client, inside
+        self.client_inside, self.plen = client_inside, plen
 
     def __enter__(self):
         self.down()
@@ -177,8 +179,8 @@ class GatewayTopology:
             ["ip", "link", "add", self.veth_g, "type", "veth", "peer", "name", self.veth_c],
             ["ip", "link", "set", self.veth_g, "netns", self.g],
             ["ip", "link", "set", self.veth_c, "netns", self.c],
-            ["ip", "-n", self.g, "addr", "add", f"{self.gw}/24", "dev", self.veth_g],
-            ["ip", "-n", self.c, "addr", "add", f"{self.client}/24", "dev", self.veth_c],
+            ["ip", "-n", self.g, "addr", "add", f"{self.gw}/{self.plen}", "dev", self.veth_g],
+            ["ip", "-n", self.c, "addr", "add", f"{self.client}/{self.plen}", "dev", self.veth_c],
             ["ip", "-n", self.g, "link", "set", "lo", "up"],
             ["ip", "-n", self.c, "link", "set", "lo", "up"],
             ["ip", "-n", self.g, "link", "set", self.veth_g, "up"],
@@ -186,6 +188,8 @@ class GatewayTopology:
             ["ip", "-n", self.g, "addr", "add", f"{self.inside}/32", "dev", "lo"],
         ):
             run(cmd)
+        if self.client_inside:
+            run(["ip", "-n", self.c, "addr", "add", f"{self.client_inside}/32", "dev", "lo"])
         return self
 
     def __exit__(self, *exc):

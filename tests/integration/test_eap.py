@@ -12,11 +12,10 @@ Addresses: 10.99.124.0/24 outside (A = .1, B = .2), 10.99.125.0/25 behind A, 10.
 behind B, in namespaces of this test's own. A method is one entry of METHODS."""
 import os
 import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import Charon, Failure, Ikeplexd, ike_sas, main_wrapper, make_certs, run, wait_until  # noqa: E402
+from lib import Charon, Failure, GatewayTopology, Ikeplexd, ike_sas, main_wrapper, make_certs, run, wait_until  # noqa: E402
 from traffic import wait_ping  # noqa: E402
 
 OUT_A, OUT_B = "10.99.124.1", "10.99.124.2"
@@ -31,40 +30,9 @@ METHODS = {
 }
 
 
-class Namespaces:
-    """Two namespaces joined by a veth pair on this test's own addresses."""
-
-    def __init__(self):
-        tag = str(os.getpid())
-        self.a, self.b = f"eapA{tag}", f"eapB{tag}"
-        self.veth_a, self.veth_b = f"ea{tag}", f"eb{tag}"
-
-    def __enter__(self):
-        self.down()
-        for cmd in (
-            ["ip", "netns", "add", self.a],
-            ["ip", "netns", "add", self.b],
-            ["ip", "link", "add", self.veth_a, "type", "veth", "peer", "name", self.veth_b],
-            ["ip", "link", "set", self.veth_a, "netns", self.a],
-            ["ip", "link", "set", self.veth_b, "netns", self.b],
-            ["ip", "-n", self.a, "addr", "add", f"{OUT_A}/24", "dev", self.veth_a],
-            ["ip", "-n", self.b, "addr", "add", f"{OUT_B}/24", "dev", self.veth_b],
-            ["ip", "-n", self.a, "link", "set", "lo", "up"],
-            ["ip", "-n", self.b, "link", "set", "lo", "up"],
-            ["ip", "-n", self.a, "link", "set", self.veth_a, "up"],
-            ["ip", "-n", self.b, "link", "set", self.veth_b, "up"],
-            ["ip", "-n", self.a, "addr", "add", f"{IN_A}/32", "dev", "lo"],
-            ["ip", "-n", self.b, "addr", "add", f"{IN_B}/32", "dev", "lo"],
-        ):
-            run(cmd)
-        return self
-
-    def __exit__(self, *exc):
-        self.down()
-
-    def down(self):
-        for ns in (self.a, self.b):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+def Namespaces():
+    """A (ns.g) and B (ns.c) joined by a veth pair, each with its inside address on lo."""
+    return GatewayTopology("eap", OUT_A, OUT_B, IN_A, client_inside=IN_B)
 
 
 def conf(side, local_auth, remote_auth, secret=SECRET):
@@ -123,8 +91,8 @@ def credentials(folder, side, certs, ca, own=True):
 
 
 def pings(ns):
-    wait_ping(ns.a, IN_B, src=IN_A, timeout=10)
-    wait_ping(ns.b, IN_A, src=IN_B, timeout=10)
+    wait_ping(ns.g, IN_B, src=IN_A, timeout=10)
+    wait_ping(ns.c, IN_A, src=IN_B, timeout=10)
 
 
 def one_sa(d):
@@ -138,9 +106,9 @@ def strongswan_client(build, ns, folder, method, certs, ca, secret, log):
     credentials(f"{folder}/charon", "b", certs, ca, own=False)
     ours = charon = None
     try:
-        ours = Ikeplexd(build, ns.a, f"{folder}/ours", conf("a", *server_auth(method, "a")),
+        ours = Ikeplexd(build, ns.g, f"{folder}/ours", conf("a", *server_auth(method, "a")),
                         backend="userspace", workers=1)
-        charon = Charon(ns.b, f"{folder}/charon", conf("b", *client_auth(method, "b", "a"), secret=secret),
+        charon = Charon(ns.c, f"{folder}/charon", conf("b", *client_auth(method, "b", "a"), secret=secret),
                         plugins_extra=f"eap-identity {METHODS[method]}")
         out = charon.swanctl("--initiate", "--child", "net", timeout=30, check=False)
         if secret != SECRET:
@@ -171,9 +139,9 @@ def strongswan_server(build, ns, folder, method, certs, ca, log):
     credentials(f"{folder}/charon", "b", certs, ca)
     ours = charon = None
     try:
-        charon = Charon(ns.b, f"{folder}/charon", conf("b", *server_auth(method, "b")),
+        charon = Charon(ns.c, f"{folder}/charon", conf("b", *server_auth(method, "b")),
                         plugins_extra=f"eap-identity {METHODS[method]}")
-        ours = Ikeplexd(build, ns.a, f"{folder}/ours", conf("a", *client_auth(method, "a", "b")),
+        ours = Ikeplexd(build, ns.g, f"{folder}/ours", conf("a", *client_auth(method, "a", "b")),
                         backend="userspace", workers=1)
         out = ours.cli("initiate", "--child", "net")
         assert "completed successfully" in out, out
@@ -201,7 +169,7 @@ def ikeplexd_pair(build, ns, folder, method, certs, ca, log):
     env = dict(os.environ, STRONGSWAN_CONF=f"{folder}/swanctl/strongswan.conf")
     a = b = None
     try:
-        b = Ikeplexd(build, ns.b, f"{folder}/b", "", backend="userspace", workers=1, preload=False)
+        b = Ikeplexd(build, ns.c, f"{folder}/b", "", backend="userspace", workers=1, preload=False)
 
         def swanctl(*args):
             return run(["swanctl", *args, "--uri", f"unix://{b.vici}"], timeout=30, env=env)
@@ -209,7 +177,7 @@ def ikeplexd_pair(build, ns, folder, method, certs, ca, log):
         assert "loaded eap secret 'eap-carol'" in out, out
         out = swanctl("--list-conns")
         assert "EAP" in out and "eap_id: %any" in out, out
-        a = Ikeplexd(build, ns.a, f"{folder}/a", conf("a", *client_auth(method, "a", "b")), backend="userspace",
+        a = Ikeplexd(build, ns.g, f"{folder}/a", conf("a", *client_auth(method, "a", "b")), backend="userspace",
                      workers=1)
         out = a.cli("initiate", "--child", "net")
         assert "completed successfully" in out, out

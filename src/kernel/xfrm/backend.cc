@@ -513,31 +513,20 @@ std::optional<SaStats> XfrmBackend::stats(Spi spi, bool inbound) const {
 }
 
 Status XfrmBackend::virtual_ip(const IpAddress& address, bool add, const IpAddress& peer) {
-    const unsigned len = address.is_v4() ? 32 : 128;
     if (!add) {
-        const auto it = vips_.find(address);
-        if (it == vips_.end()) {
-            return make_error(Errc::kNotFound, "xfrm: virtual IP not installed by this backend");
+        return vips_.remove(address);
+    }
+    return vips_.add(address, vip_interface(), [&address, &peer]() -> Result<unsigned> {
+        if (!peer.is_set() || peer.family() != address.family()) {
+            return make_error(Errc::kInvalidArgument,
+                              "xfrm: virtual IP without a peer address of its family");
         }
-        const unsigned ifindex = it->second;
-        vips_.erase(it);
-        IKEPLEX_TRY(esp::io::del_address(ifindex, address, len));
-        log::info(Subsystem::kKnl, "xfrm: removed virtual IP {} (interface {})", address, ifindex);
-        return ok();
-    }
-    if (!peer.is_set() || peer.family() != address.family()) {
-        return make_error(Errc::kInvalidArgument,
-                          "xfrm: virtual IP without a peer address of its family");
-    }
-    const auto via = IKEPLEX_TRY(esp::io::route_to(peer));
-    if (via.oif == 0) {
-        return make_error(Errc::kNotFound, "xfrm: the route to the peer names no interface");
-    }
-    IKEPLEX_TRY(esp::io::add_address(via.oif, address, len));
-    vips_[address] = via.oif;
-    log::info(Subsystem::kKnl, "xfrm: installed virtual IP {} on interface {} (route to {})",
-              address, via.oif, peer);
-    return ok();
+        const auto via = IKEPLEX_TRY(esp::io::route_to(peer));
+        if (via.oif == 0) {
+            return make_error(Errc::kNotFound, "xfrm: the route to the peer names no interface");
+        }
+        return via.oif;
+    });
 }
 
 void XfrmBackend::flush() {
@@ -570,9 +559,6 @@ void XfrmBackend::flush() {
         }
     }
     rules_.clear();
-    for (const auto& [address, ifindex] : vips_) {
-        (void)esp::io::del_address(ifindex, address, address.is_v4() ? 32 : 128);
-    }
     vips_.clear();
 }
 

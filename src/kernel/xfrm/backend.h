@@ -27,6 +27,7 @@
 
 #include "ike/services.h"
 #include "kernel/backend.h"
+#include "kernel/vip_placement.h"
 #include "kernel/xfrm/codec/codec.h"
 #include "kernel/xfrm/selectors.h"
 #include "netlink/socket.h"
@@ -157,10 +158,10 @@ private:
     std::map<SaKey, InstalledSa> sas_;
     [[nodiscard]] const SaKey* find_sa(Spi spi, bool inbound) const;
     std::map<PolicyKey, std::vector<KernelPolicy>> policies_;
-    std::map<PolicyKey, bool> routed_;    ///< policies whose tunnel routes are in
-    std::map<Route, unsigned> routes_;    ///< prefix -> policies using it
-    std::map<int, bool> rules_;           ///< family -> rule installed
-    std::map<IpAddress, unsigned> vips_;  ///< virtual IP -> interface it was put on
+    std::map<PolicyKey, bool> routed_;  ///< policies whose tunnel routes are in
+    std::map<Route, unsigned> routes_;  ///< prefix -> policies using it
+    std::map<int, bool> rules_;         ///< family -> rule installed
+    VipPlacement vips_;                 ///< virtual IPs and the interfaces they were put on
 };
 
 }  // namespace ikeplex::kernel

@@ -265,6 +265,24 @@ TEST(DaemonSettings, Resolve) {
                         "file)"));
 }
 
+// install_virtual_ip, install_virtual_ip_on (charon's keys): yes and unset by default.
+TEST(DaemonSettings, InstallVirtualIp) {
+    Findings f;
+    DaemonSettings d = map_daemon_settings(Section{}, f);
+    EXPECT_TRUE(d.install_virtual_ip);
+    EXPECT_EQ(d.install_virtual_ip_on, "");
+    d = map_daemon_settings(test::parse_ok("ikeplexd {\n  install_virtual_ip = no\n"
+                                           "  install_virtual_ip_on = vip0\n}\n",
+                                           test::no_files(), "ikeplexd.conf"),
+                            f);
+    EXPECT_TRUE(f.ok());
+    EXPECT_FALSE(d.install_virtual_ip);
+    EXPECT_EQ(d.install_virtual_ip_on, "vip0");
+    EXPECT_THAT(errors_of("ikeplexd {\n  install_virtual_ip_on = a/b\n}\n"),
+                ElementsAre("ikeplexd.conf:2: ikeplexd.install_virtual_ip_on: expected an "
+                            "interface name of at most 15 characters"));
+}
+
 // What backend xfrm makes of per_cpu_sas (check_backend): file:line of the child's section.
 TEST(CheckBackend, PerCpuSasWithXfrm) {
     MemoryFileSystem fs;

@@ -254,6 +254,22 @@ TEST_F(XfrmBackendTest, VirtualIpOnThePeersInterfaceIsTheTunnelSource) {
     EXPECT_EQ(prefix_on(lo_, vip), -1);
 }
 
+// install_virtual_ip_on (strongSwan's charon key): the address goes on the named interface
+// whatever the route to the peer; an interface that does not exist is a clear error.
+TEST_F(XfrmBackendTest, VirtualIpOnTheNamedInterface) {
+    const IpAddress vip = ip("10.99.9.6");
+    backend_->set_vip_interface("lo");
+    ASSERT_TRUE(backend_->virtual_ip(vip, true, IpAddress{}));
+    EXPECT_EQ(prefix_on(lo_, vip), 32);
+    ASSERT_TRUE(backend_->virtual_ip(vip, false, IpAddress{}));
+    EXPECT_EQ(prefix_on(lo_, vip), -1);
+    backend_->set_vip_interface("nosuchif0");
+    const Status st = backend_->virtual_ip(vip, true, ip("10.99.7.2"));
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().detail, std::string("install_virtual_ip_on: no such interface"));
+    EXPECT_EQ(prefix_on(lo_, vip), -1);
+}
+
 TEST_F(XfrmBackendTest, TrapPolicyRaisesRealAcquire) {
     apply(policy(true));
     {
