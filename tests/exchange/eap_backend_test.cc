@@ -127,13 +127,13 @@ TEST_P(EapBackend, SecondRoundOfRfc4739IsRelayed) {
     auto challenge = server_->initiate(7, q->identity);
     ASSERT_TRUE(challenge);
     answer(*q, ike::EapBackendAnswer{
-                       ike::EapBackendAnswer::Kind::kRequest, eap::encode(*challenge), {}});
+                       ike::EapBackendAnswer::Kind::kRequest, eap::encode(*challenge), {}, {}});
     q = next_query();
     ASSERT_TRUE(q);
     auto pkt = eap::decode(q->eap);
     ASSERT_TRUE(pkt);
     ASSERT_EQ(server_->process(*pkt, 8)->kind, eap::ServerStep::Kind::kSuccess);
-    answer(*q, ike::EapBackendAnswer{ike::EapBackendAnswer::Kind::kAccept, {}, {}});
+    answer(*q, ike::EapBackendAnswer{ike::EapBackendAnswer::Kind::kAccept, {}, {}, {}});
     ASSERT_TRUE(up());
     expect_consistent();
     EXPECT_EQ(only_sa(res()).remote_eap_id(), "carol");
