@@ -34,6 +34,10 @@
 //           ike = /path/ikev2_decryption_table   # can decrypt the traffic)
 //           esp = /path/esp_sa
 //       }
+//       tls {                       # EAP-TLS, both roles (strongSwan's charon.tls)
+//           version_min = 1.2       #   1.2 or 1.3
+//           version_max = 1.2       #   1.3: RFC 9190 (strongSwan 5.9.8 does not interoperate)
+//       }
 //       resolve {                   # DNS servers a peer assigns us (virtual IPs)
 //           file = /etc/resolv.conf #   "nameserver" lines added, removed when the IKE SA goes
 //       }
