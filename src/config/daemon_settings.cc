@@ -119,14 +119,14 @@ void map_resolve(const Section& sec, DaemonSettings& d, Reporter& r) {
 
 /// tls { version_min, version_max }: EAP-TLS's protocol versions (strongSwan 5.9.8's
 /// charon.tls.version_min/max, both 1.2 by default; "1.2" or "1.3" here).
-void map_tls(const Section& sec, ike::Settings& e, Reporter& r) {
+void map_tls(const Section& sec, DaemonSettings& d, Reporter& r) {
     for (const Section& sub : sec.sections) {
         r.error(sub.pos, "tls." + sub.name, "unknown section (tls holds version_min, version_max)");
     }
     for (const Setting& s : sec.settings) {
         const std::string key = "tls." + s.name;
-        std::uint16_t* out = s.name == "version_min"   ? &e.tls_version_min
-                             : s.name == "version_max" ? &e.tls_version_max
+        std::uint16_t* out = s.name == "version_min"   ? &d.tls_version_min
+                             : s.name == "version_max" ? &d.tls_version_max
                                                        : nullptr;
         if (out == nullptr) {
             r.error(s.pos, key, "unknown key (tls holds version_min, version_max)");
@@ -136,7 +136,7 @@ void map_tls(const Section& sec, ike::Settings& e, Reporter& r) {
             r.error(s.pos, key, "expected 1.2 or 1.3 (TLS 1.0 and 1.1 are not supported)");
         }
     }
-    if (e.tls_version_min > e.tls_version_max) {
+    if (d.tls_version_min > d.tls_version_max) {
         r.error(sec.pos, "tls.version_min", "is above tls.version_max");
     }
 }
@@ -392,7 +392,7 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
         } else if (sub.name == "resolve") {
             map_resolve(sub, d, r);
         } else if (sub.name == "tls") {
-            map_tls(sub, e, r);
+            map_tls(sub, d, r);
         } else {
             r.error(sub.pos, sub.name, "unknown section");
         }

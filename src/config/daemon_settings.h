@@ -123,6 +123,10 @@ struct DaemonSettings {
     /// Where DNS servers a peer assigned us (RFC 7296 §3.15.1) are written as "nameserver"
     /// lines, removed when the IKE SA goes (strongSwan's resolve plugin: /etc/resolv.conf).
     std::string resolve_file{"/etc/resolv.conf"};
+    /// EAP-TLS protocol versions, both roles (`tls { version_min, version_max }`, strongSwan
+    /// 5.9.8's charon.tls.*): 0x0303 TLS 1.2, 0x0304 TLS 1.3 (RFC 9190).
+    std::uint16_t tls_version_min{0x0303};
+    std::uint16_t tls_version_max{0x0303};
     /// strftime(3) format of each line's time; unset: "%Y-%m-%d %H:%M:%S" in a file, "%H:%M:%S"
     /// on stderr (syslog and journald record the time themselves).
     std::optional<std::string> log_time_format;

@@ -13,6 +13,7 @@
 #include "config/swanctl.h"
 #include "daemon/metrics.h"
 #include "daemon/vici_format.h"
+#include "eap/eap.h"
 #include "util/log.h"
 #include "util/sockaddr.h"
 #include "util/unique_fd.h"
@@ -95,6 +96,16 @@ Status Daemon::start() {
     host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_.backend, transport_,
                                          settings_.keep_alive, backend_.spis);
     host_->manager().set_source_lookup(source_address);
+    // EAP-TLS versions (ikeplexd.conf tls { }): every EAP method the engine makes gets them.
+    const eap::TlsVersions tls{settings_.tls_version_min, settings_.tls_version_max};
+    host_->manager().services().eap = {[tls](eap::Type t, eap::ServerContext ctx) {
+                                           ctx.tls_versions = tls;
+                                           return eap::make_server(t, std::move(ctx));
+                                       },
+                                       [tls](eap::Type t, eap::PeerContext ctx) {
+                                           ctx.tls_versions = tls;
+                                           return eap::make_peer(t, std::move(ctx));
+                                       }};
     IKEPLEX_TRY(apply_save_keys());
     updown_ = std::make_unique<UpdownRunner>(
             io_, counters_,

@@ -246,10 +246,6 @@ struct Settings {
     /// EAP requests in one IKE_AUTH, either role, before it fails (a hostile peer must not
     /// keep an IKE SA half-open; strongSwan's limit is 50 [R]).
     std::uint32_t max_eap_rounds{50};
-    /// EAP-TLS protocol versions, both roles (ikeplexd.conf `tls { version_min, version_max }`,
-    /// strongSwan 5.9.8's charon.tls.*): 0x0303 TLS 1.2, 0x0304 TLS 1.3 (RFC 9190).
-    std::uint16_t tls_version_min{0x0303};
-    std::uint16_t tls_version_max{0x0303};
     /// How long the responder waits for the AAA backend's answer to one EAP query.
     Duration eap_backend_timeout{std::chrono::seconds(10)};
     /// keyingtries: the wait before retry n is restart_delay * 2^(n-1), at most

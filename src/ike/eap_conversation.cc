@@ -188,7 +188,6 @@ EapPeerSide::Reply EapPeerSide::start_method(const eap::Packet& req) {
         const auto& aaa = cfg_.remote.aaa_id;
         ctx.server_name = identity_text(aaa && !aaa->any && !aaa->data.empty() ? *aaa : server_id_);
         ctx.unix_time = unix_time_;
-        ctx.tls_versions = {services_.settings.tls_version_min, services_.settings.tls_version_max};
         ctx.random = &services_.random;
         return services_.eap.peer ? services_.eap.peer(t, std::move(ctx))
                                   : eap::make_peer(t, std::move(ctx));
@@ -290,7 +289,6 @@ EapServerSide::Reply EapServerSide::start_method(eap::Type t, std::int64_t unix_
     }
     ctx.trusted = &creds->cas;
     ctx.unix_time = unix_time;
-    ctx.tls_versions = {services_.settings.tls_version_min, services_.settings.tls_version_max};
     ctx.random = &services_.random;
     auto m = services_.eap.server ? services_.eap.server(t, std::move(ctx))
                                   : eap::make_server(t, std::move(ctx));

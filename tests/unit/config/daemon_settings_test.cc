@@ -270,14 +270,14 @@ TEST(DaemonSettings, Resolve) {
 TEST(DaemonSettings, TlsVersions) {
     Findings f;
     DaemonSettings d = map_daemon_settings(Section{}, f);
-    EXPECT_EQ(d.engine.tls_version_min, 0x0303);
-    EXPECT_EQ(d.engine.tls_version_max, 0x0303);
+    EXPECT_EQ(d.tls_version_min, 0x0303);
+    EXPECT_EQ(d.tls_version_max, 0x0303);
     d = map_daemon_settings(test::parse_ok("ikeplexd {\n  tls {\n    version_max = 1.3\n  }\n}\n",
                                            test::no_files(), "ikeplexd.conf"),
                             f);
     EXPECT_TRUE(f.ok());
-    EXPECT_EQ(d.engine.tls_version_min, 0x0303);
-    EXPECT_EQ(d.engine.tls_version_max, 0x0304);
+    EXPECT_EQ(d.tls_version_min, 0x0303);
+    EXPECT_EQ(d.tls_version_max, 0x0304);
     EXPECT_THAT(errors_of("ikeplexd {\n  tls {\n    version_min = 1.1\n    suites = x\n  }\n}\n"),
                 ElementsAre("ikeplexd.conf:3: ikeplexd.tls.version_min: expected 1.2 or 1.3 (TLS "
                             "1.0 and 1.1 are not supported)",
