@@ -207,11 +207,10 @@ Result<Bytes> Session::drain_output() {
     return out;
 }
 
-Result<Bytes> Session::receive(ByteView input) {
-    if (failed_ || !done_) {
-        return make_error(Errc::kState, "EAP-TLS: no TLS connection to receive on");
+Status Session::feed_input(ByteView input) {
+    if (input.empty()) {
+        return ok();
     }
-    ERR_clear_error();
     if (input.size() > static_cast<std::size_t>(INT_MAX) ||
         BIO_write(in_, input.data(), static_cast<int>(input.size())) !=
                 static_cast<int>(input.size())) {
@@ -219,6 +218,15 @@ Result<Bytes> Session::receive(ByteView input) {
         failed_ = true;
         return make_error(Errc::kCrypto, "EAP-TLS: TLS input buffer");
     }
+    return ok();
+}
+
+Result<Bytes> Session::receive(ByteView input) {
+    if (failed_ || !done_) {
+        return make_error(Errc::kState, "EAP-TLS: no TLS connection to receive on");
+    }
+    ERR_clear_error();
+    IKEPLEX_TRY(feed_input(input));
     Bytes data;
     std::array<std::uint8_t, 256> chunk{};
     for (;;) {
@@ -267,15 +275,7 @@ Result<Bytes> Session::advance(ByteView input) {
         return make_error(Errc::kState, "EAP-TLS: TLS data after the handshake");
     }
     ERR_clear_error();
-    if (!input.empty()) {
-        if (input.size() > static_cast<std::size_t>(INT_MAX) ||
-            BIO_write(in_, input.data(), static_cast<int>(input.size())) !=
-                    static_cast<int>(input.size())) {
-            reason_ = "TLS input buffer";
-            failed_ = true;
-            return make_error(Errc::kCrypto, "EAP-TLS: TLS input buffer");
-        }
-    }
+    IKEPLEX_TRY(feed_input(input));
     const int rc = SSL_do_handshake(ssl_.get());
     if (rc == 1) {
         done_ = true;

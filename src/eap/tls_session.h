@@ -92,6 +92,7 @@ private:
     static void info_callback(const SSL* ssl, int where, int ret);
     int verify(X509_STORE_CTX* store_ctx);
     void note_failure();
+    Status feed_input(ByteView input);
     Result<Bytes> drain_output();
 
     Role role_;

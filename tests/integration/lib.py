@@ -163,11 +163,12 @@ class GatewayTopology:
     lo, the network behind it) and C (a client: `client`). Names carry `prefix` and the pid; both
     namespaces go on exit (and any left by an earlier run of the same pid first)."""
 
-    def __init__(self, prefix, gw, client, inside):
+    def __init__(self, prefix, gw, client, inside, prefix_len=24):
         tag = str(os.getpid())
         self.g, self.c = f"{prefix}G{tag}", f"{prefix}C{tag}"
         self.veth_g, self.veth_c = f"{prefix[0]}g{tag}", f"{prefix[0]}c{tag}"
         self.gw, self.client, self.inside = gw, client, inside
+        self.prefix_len = prefix_len  # of the link between gw and client
 
     def __enter__(self):
         self.down()
@@ -177,8 +178,8 @@ class GatewayTopology:
             ["ip", "link", "add", self.veth_g, "type", "veth", "peer", "name", self.veth_c],
             ["ip", "link", "set", self.veth_g, "netns", self.g],
             ["ip", "link", "set", self.veth_c, "netns", self.c],
-            ["ip", "-n", self.g, "addr", "add", f"{self.gw}/24", "dev", self.veth_g],
-            ["ip", "-n", self.c, "addr", "add", f"{self.client}/24", "dev", self.veth_c],
+            ["ip", "-n", self.g, "addr", "add", f"{self.gw}/{self.prefix_len}", "dev", self.veth_g],
+            ["ip", "-n", self.c, "addr", "add", f"{self.client}/{self.prefix_len}", "dev", self.veth_c],
             ["ip", "-n", self.g, "link", "set", "lo", "up"],
             ["ip", "-n", self.c, "link", "set", "lo", "up"],
             ["ip", "-n", self.g, "link", "set", self.veth_g, "up"],

@@ -1,16 +1,26 @@
 // Test-only driver: ikeplex's EAP peer (eap::make_peer) on stdin/stdout, so that
 // tests/interop/eap_radius_interop.py can run it against a real EAP server (FreeRADIUS).
 //
-// Options: --method mschapv2|md5 --identity ID --password PW
+// Options: --method mschapv2|md5 --identity ID --password PW, or --method tls --identity ID
+// --cert PEM --key PEM --ca PEM [--server-name NAME] [--tls-max 1.2|1.3] (EAP-TLS; no password).
 // Input: one EAP packet from the server per line, in hex.
 // Output, one line per input: "RSP <hex>" (our response: Identity, a Nak proposing our method
 // for another method's request, or the method's answer), "FAIL <reason>" (the method gave up),
 // "SUCCESS <msk hex>" (EAP-Success after the method allowed it; the MSK may be empty),
 // "REFUSED" (EAP-Success too early), "EAPFAILURE" (EAP-Failure), "ERR <what>".
+#include <ctime>
+#include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <sstream>
 #include <string>
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "crypto/signature.h"
+#include "crypto/x509.h"
 #include "eap/eap.h"
 #include "util/hex.h"
 
@@ -47,15 +57,50 @@ std::string respond(eap::PeerMethod& method, const eap::Packet& p, const std::st
     return "RSP " + to_hex(eap::encode(step->response));
 }
 
+std::string slurp(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+/// EAP-TLS credentials from PEM files (--cert, --key, --ca); false if one does not load.
+struct TlsFiles {
+    std::optional<crypto::Certificate> cert;
+    std::optional<crypto::PrivateKey> key;
+    crypto::CertStore trusted;
+
+    bool load(std::map<std::string, std::string>& args, eap::PeerContext& ctx) {
+        auto c = crypto::Certificate::from_pem(slurp(args["--cert"]));
+        auto k = crypto::PrivateKey::from_pem(slurp(args["--key"]));
+        auto ca = crypto::Certificate::from_pem(slurp(args["--ca"]));
+        if (!c || !k || !ca || !trusted.add_trusted(*ca)) {
+            return false;
+        }
+        cert.emplace(std::move(*c));
+        key.emplace(std::move(*k));
+        ctx.own_cert = &*cert;
+        ctx.own_key = &*key;
+        ctx.trusted = &trusted;
+        ctx.unix_time = static_cast<std::int64_t>(std::time(nullptr));
+        ctx.server_name = args["--server-name"];
+        ctx.tls_versions.max = args["--tls-max"] == "1.3" ? eap::kTls13 : eap::kTls12;
+        return true;
+    }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Log lines go to stderr: stdout carries the protocol.
+    spdlog::set_default_logger(spdlog::stderr_logger_mt("eap_peer_driver"));
     std::map<std::string, std::string> args;
     for (int i = 1; i + 1 < argc; i += 2) {
         args[argv[i]] = argv[i + 1];
     }
     const auto type = eap::type_from_name(args["--method"]);
-    if (!type || !args.contains("--identity") || !args.contains("--password")) {
+    const bool tls = type == eap::Type::kTls;
+    if (!type || !args.contains("--identity") || (!tls && !args.contains("--password"))) {
         std::cerr << "usage: see the comment at the top of eap_peer_driver.cc\n";
         return 2;
     }
@@ -63,6 +108,11 @@ int main(int argc, char** argv) {
     eap::PeerContext ctx;
     ctx.identity = args["--identity"];
     ctx.secret = &secret;
+    TlsFiles files;
+    if (tls && !files.load(args, ctx)) {
+        std::cerr << "cannot load --cert, --key or --ca\n";
+        return 2;
+    }
     auto method = eap::make_peer(*type, std::move(ctx));
     if (!method) {
         std::cerr << method.error().to_string() << "\n";

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""EAP-TLS over TLS 1.3 (RFC 9190) live, in namespaces of this test's own (10.99.137.0/25
+outside: gateway .1, client .2; 10.99.137.129 the gateway's inside; leases from
+10.99.137.192/26):
+
+1. ikeplexd <-> ikeplexd, both with `tls { version_max = 1.3 }`: TLS 1.3 negotiated (both logs),
+   the client received the commitment message, the virtual IP arrives, a ping flows through it
+   (the AUTH payloads are MACs over RFC 9190's MSK: the IKE SA exists only if both derived it).
+2. Debian's strongSwan 5.9.8 as the EAP-TLS client at its default (charon.tls.version_max =
+   1.2) against ikeplexd allowing 1.3: TLS 1.2 is negotiated and the client is accepted (what
+   interoperates, and why ikeplexd's default stays 1.2).
+3. strongSwan 5.9.8 with `charon.tls.version_max = 1.3` against ikeplexd allowing 1.3: TLS 1.3
+   is negotiated, but strongSwan 5.9.8 derives its TLS 1.3 MSK from the exporter with the label
+   "client EAP encryption" (its libtls has no "EXPORTER_EAP_TLS_Key_Material"; pre-RFC 9190,
+   compatible with FreeRADIUS 3.0.x), so the AUTH payloads differ and the IKE SA fails cleanly
+   on both sides. The step proves that finding; it is not an interoperability claim."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from lib import Charon, Failure, GatewayTopology, Ikeplexd, ike_sas, main_wrapper, make_certs, wait_until  # noqa: E402
+from test_eap_rw import creds, read  # noqa: E402
+from traffic import wait_ping  # noqa: E402
+
+GW, CLIENT = "10.99.137.1", "10.99.137.2"
+INSIDE, INSIDE_NET = "10.99.137.129", "10.99.137.128/26"
+POOL, FIRST = "10.99.137.192/26", "10.99.137.193"
+IKE = "aes256gcm16-prfsha384-x25519"
+TLS13 = "tls { version_max = 1.3 }"
+CLIENT_AUTH = "auth = eap-tls\n            id = dave.test\n            certs = dave.pem"
+
+
+def Topology():
+    return GatewayTopology("t13", GW, CLIENT, INSIDE, prefix_len=25)
+
+
+GATEWAY = f"""connections {{
+    rw {{
+        local_addrs = {GW}
+        remote_addrs = %any
+        pools = p
+        proposals = {IKE}
+        local {{
+            auth = pubkey
+            certs = moon.pem
+            id = moon.example.org
+        }}
+        remote {{
+            auth = eap-tls
+            eap_id = %any
+        }}
+        children {{ rw {{ local_ts = {INSIDE_NET}
+                         esp_proposals = aes256gcm16 }} }}
+    }}
+}}
+pools {{ p {{ addrs = {POOL} }} }}
+"""
+
+ROAD = f"""connections {{
+    home {{
+        local_addrs = {CLIENT}
+        remote_addrs = {GW}
+        vips = 0.0.0.0
+        proposals = {IKE}
+        local {{
+            {CLIENT_AUTH}
+        }}
+        remote {{
+            auth = pubkey
+            id = moon.example.org
+        }}
+        children {{ home {{ remote_ts = {INSIDE_NET}
+                           esp_proposals = aes256gcm16 }} }}
+    }}
+}}
+"""
+
+
+def gateway(build, topo, folder, pki):
+    creds(f"{folder}/gw", pki["ca"], *pki["moon"])
+    return Ikeplexd(build, topo.g, f"{folder}/gw", GATEWAY, backend="userspace", workers=1, extra=TLS13)
+
+
+def charon_client(folder, topo, pki, extra=""):
+    creds(f"{folder}/charon", pki["ca"], *pki["dave"], name="dave")
+    return Charon(topo.c, f"{folder}/charon", ROAD, plugins_extra="eap-identity eap-tls",
+                  extra=f"install_virtual_ip = yes\n  {extra}")
+
+
+def ikeplexd_pair(build, topo, folder, pki, log):
+    gw = gateway(build, topo, folder, pki)
+    ours = None
+    try:
+        creds(f"{folder}/ours", pki["ca"], *pki["dave"], name="dave")
+        ours = Ikeplexd(build, topo.c, f"{folder}/ours", ROAD, backend="userspace", workers=1,
+                        extra=f"{TLS13}\n    resolve {{ file = {folder}/resolv.conf }}")
+        out = ours.cli("initiate", "--child", "home")
+        assert "completed successfully" in out, out
+        assert ike_sas(ours.sas())[0][1].get("local-vips") == [FIRST]
+        wait_ping(topo.c, INSIDE, src=FIRST, timeout=10)
+        gw_log, our_log = read(f"{folder}/gw/ikeplexd.log"), read(f"{folder}/ours/ikeplexd.log")
+        assert "EAP-TLS: TLSv1.3 with TLS_" in gw_log, gw_log[-3000:]
+        assert "EAP-TLS: TLSv1.3 with TLS_" in our_log, our_log[-3000:]
+        assert "EAP-TLS: TLS 1.3 commitment message received" in our_log, our_log[-3000:]
+        log(f"[1] ikeplexd <-> ikeplexd, EAP-TLS over TLS 1.3: commitment received, {FIRST}, ping through it")
+    finally:
+        if ours is not None:
+            ours.close()
+        gw.close()
+
+
+def against_strongswan(build, topo, folder, pki, charon_extra, check):
+    """ikeplexd's gateway allowing TLS 1.3 and charon as the EAP-TLS client (`charon_extra`
+    inside charon { }); `check(charon, gw_log)` judges the outcome."""
+    gw = gateway(build, topo, folder, pki)
+    charon = None
+    try:
+        charon = charon_client(folder, topo, pki, extra=charon_extra)
+        check(charon, gw)
+    finally:
+        if charon is not None:
+            charon.close()
+        gw.close()
+
+
+def strongswan_default(build, topo, folder, pki, log):
+    def check(charon, gw):
+        charon.initiate("home")
+        charon.data_plane_up(INSIDE_NET)
+        wait_ping(topo.c, INSIDE, src=FIRST, timeout=10)
+        gw_log = read(f"{folder}/gw/ikeplexd.log")
+        assert "EAP-TLS: TLSv1.2 with" in gw_log, gw_log[-3000:]
+        log("[2] strongSwan 5.9.8 (version_max 1.2, its default) -> ikeplexd allowing 1.3: TLS 1.2, up, ping")
+    against_strongswan(build, topo, folder, pki, "", check)
+
+
+def strongswan_13(build, topo, folder, pki, log):
+    def check(charon, gw):
+        out = charon.swanctl("--initiate", "--child", "home", timeout=30, check=False)
+        assert "completed successfully" not in out, out
+        wait_until(lambda: not ike_sas(gw.sas()), 10, "ikeplexd to drop the failed IKE SA")
+        gw_log = read(f"{folder}/gw/ikeplexd.log")
+        assert "EAP-TLS: TLSv1.3 with TLS_" in gw_log, gw_log[-3000:]
+        assert "EAP method EAP_TLS succeeded" in gw_log, gw_log[-3000:]
+        # The MSKs differ: our check of strongSwan's AUTH (a MAC over its MSK) fails.
+        assert "verification of AUTH" in gw_log or "AUTHENTICATION_FAILED" in gw_log, gw_log[-3000:]
+        log("[3] strongSwan 5.9.8 with version_max = 1.3: TLS 1.3 negotiated, commitment sent, "
+            "EAP succeeded, AUTH refused (its pre-RFC 9190 TLS 1.3 MSK): fails cleanly")
+    against_strongswan(build, topo, folder, pki, TLS13, check)
+
+
+def test(build, folder):
+    if not os.path.exists("/usr/lib/ipsec/plugins/libstrongswan-eap-tls.so"):
+        raise Failure("strongSwan's eap-tls plugin is missing (libcharon-extra-plugins)")
+    certs, ca = make_certs(f"{folder}/pki", {"moon": "moon.example.org", "dave": "dave.test"})
+    pki = {"ca": ca, "moon": certs["moon"], "dave": certs["dave"]}
+    steps = [
+        lambda t: ikeplexd_pair(build, t, f"{folder}/1", pki, print),
+        lambda t: strongswan_default(build, t, f"{folder}/2", pki, print),
+        lambda t: strongswan_13(build, t, f"{folder}/3", pki, print),
+    ]
+    only = os.environ.get("TLS13_STEPS")
+    for i, step in enumerate(steps, 1):
+        if only and str(i) not in only.split(","):
+            continue
+        with Topology() as topo:
+            step(topo)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main_wrapper(test, "eap_tls13"))
+    except Failure as e:
+        print(f"FAIL: {e}")
+        sys.exit(1)
