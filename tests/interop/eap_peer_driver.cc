@@ -8,19 +8,14 @@
 // for another method's request, or the method's answer), "FAIL <reason>" (the method gave up),
 // "SUCCESS <msk hex>" (EAP-Success after the method allowed it; the MSK may be empty),
 // "REFUSED" (EAP-Success too early), "EAPFAILURE" (EAP-Failure), "ERR <what>".
-#include <ctime>
-#include <fstream>
 #include <iostream>
 #include <map>
-#include <optional>
-#include <sstream>
 #include <string>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "crypto/signature.h"
-#include "crypto/x509.h"
+#include "driver_tls.h"
 #include "eap/eap.h"
 #include "util/hex.h"
 
@@ -57,38 +52,6 @@ std::string respond(eap::PeerMethod& method, const eap::Packet& p, const std::st
     return "RSP " + to_hex(eap::encode(step->response));
 }
 
-std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
-/// EAP-TLS credentials from PEM files (--cert, --key, --ca); false if one does not load.
-struct TlsFiles {
-    std::optional<crypto::Certificate> cert;
-    std::optional<crypto::PrivateKey> key;
-    crypto::CertStore trusted;
-
-    bool load(std::map<std::string, std::string>& args, eap::PeerContext& ctx) {
-        auto c = crypto::Certificate::from_pem(slurp(args["--cert"]));
-        auto k = crypto::PrivateKey::from_pem(slurp(args["--key"]));
-        auto ca = crypto::Certificate::from_pem(slurp(args["--ca"]));
-        if (!c || !k || !ca || !trusted.add_trusted(*ca)) {
-            return false;
-        }
-        cert.emplace(std::move(*c));
-        key.emplace(std::move(*k));
-        ctx.own_cert = &*cert;
-        ctx.own_key = &*key;
-        ctx.trusted = &trusted;
-        ctx.unix_time = static_cast<std::int64_t>(std::time(nullptr));
-        ctx.server_name = args["--server-name"];
-        ctx.tls_versions.max = args["--tls-max"] == "1.3" ? eap::kTls13 : eap::kTls12;
-        return true;
-    }
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -108,10 +71,18 @@ int main(int argc, char** argv) {
     eap::PeerContext ctx;
     ctx.identity = args["--identity"];
     ctx.secret = &secret;
-    TlsFiles files;
-    if (tls && !files.load(args, ctx)) {
-        std::cerr << "cannot load --cert, --key or --ca\n";
-        return 2;
+    test::DriverTls tls_files;
+    if (tls) {
+        if (!tls_files.load(args)) {
+            std::cerr << "cannot load --cert, --key or --ca\n";
+            return 2;
+        }
+        ctx.own_cert = &*tls_files.cert;
+        ctx.own_key = &*tls_files.key;
+        ctx.trusted = &tls_files.trusted;
+        ctx.unix_time = tls_files.now;
+        ctx.tls_versions = tls_files.versions;
+        ctx.server_name = args["--server-name"];
     }
     auto method = eap::make_peer(*type, std::move(ctx));
     if (!method) {

@@ -313,6 +313,12 @@ def main():
             print(r.stderr, file=sys.stderr)
             print(open(f"{folder}/radiusd.log", errors="replace").read()[-6000:], file=sys.stderr)
             return 1
+        # Step 6 ran TLS 1.3 and took FreeRADIUS's commitment message (our peer's log, stderr).
+        for line in ("EAP-TLS: TLSv1.3 with", "EAP-TLS: TLS 1.3 commitment message received"):
+            if line not in r.stderr:
+                print(f"our peer never logged '{line}':\n{r.stderr[-4000:]}", file=sys.stderr)
+                return 1
+        print("6 ok: TLS 1.3 negotiated, FreeRADIUS's commitment message received")
         print("PASS")
         return 0
     finally:
