@@ -74,6 +74,22 @@ void Daemon::apply_log_levels() {
     }
 }
 
+namespace {
+
+/// The eap layer's methods with ikeplexd.conf's EAP-TLS versions (tls { }).
+ike::EapFactory eap_factory(eap::TlsVersions tls) {
+    return {[tls](eap::Type t, eap::ServerContext ctx) {
+                ctx.tls_versions = tls;
+                return eap::make_server(t, std::move(ctx));
+            },
+            [tls](eap::Type t, eap::PeerContext ctx) {
+                ctx.tls_versions = tls;
+                return eap::make_peer(t, std::move(ctx));
+            }};
+}
+
+}  // namespace
+
 Status Daemon::start() {
     apply_log_levels();
     auto registry = crypto::Registry::create();
@@ -96,16 +112,8 @@ Status Daemon::start() {
     host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_.backend, transport_,
                                          settings_.keep_alive, backend_.spis);
     host_->manager().set_source_lookup(source_address);
-    // EAP-TLS versions (ikeplexd.conf tls { }): every EAP method the engine makes gets them.
-    const eap::TlsVersions tls{settings_.tls_version_min, settings_.tls_version_max};
-    host_->manager().services().eap = {[tls](eap::Type t, eap::ServerContext ctx) {
-                                           ctx.tls_versions = tls;
-                                           return eap::make_server(t, std::move(ctx));
-                                       },
-                                       [tls](eap::Type t, eap::PeerContext ctx) {
-                                           ctx.tls_versions = tls;
-                                           return eap::make_peer(t, std::move(ctx));
-                                       }};
+    host_->manager().services().eap =
+            eap_factory({settings_.tls_version_min, settings_.tls_version_max});
     IKEPLEX_TRY(apply_save_keys());
     updown_ = std::make_unique<UpdownRunner>(
             io_, counters_,
