@@ -19,7 +19,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import Charon, Failure, GatewayTopology, Ikeplexd, ike_sas, main_wrapper, make_certs, wait_until  # noqa: E402
+from lib import run_steps, Charon, Failure, GatewayTopology, Ikeplexd, ike_sas, main_wrapper, make_certs, wait_until  # noqa: E402
 from test_eap_rw import creds, read  # noqa: E402
 from traffic import wait_ping  # noqa: E402
 
@@ -187,17 +187,8 @@ def test(build, folder):
         lambda t: strongswan_13(build, t, f"{folder}/3", pki, print),
         lambda t: strongswan_server_13(build, t, f"{folder}/4", pki, print),
     ]
-    only = os.environ.get("TLS13_STEPS")
-    for i, step in enumerate(steps, 1):
-        if only and str(i) not in only.split(","):
-            continue
-        with Topology() as topo:
-            step(topo)
+    run_steps(steps, Topology, "TLS13_STEPS")
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main_wrapper(test, "eap_tls13"))
-    except Failure as e:
-        print(f"FAIL: {e}")
-        sys.exit(1)
+    sys.exit(main_wrapper(test, "eap_tls13"))
