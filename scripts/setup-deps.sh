@@ -48,6 +48,8 @@ if [ "$profile" = test ] || [ "$profile" = bench ]; then
         # tests/integration/test_radius.py runs its own radiusd in a namespace; the package's
         # service never starts on the host (policy-rc.d while installing, then disabled)
         freeradius
+        # wpa_supplicant's eapol_test: an independent EAP-TLS peer for our server (interop_eapol_tls)
+        eapoltest
         # the VM runner (tests/vm/README.md): qemu boots Debian unstable's cloud kernel (ESP,
         # per-CPU SAs) with a guest made of busybox, the kernel's modules (kmod's depmod) and an
         # ext4 image (e2fsprogs' mke2fs -d); the initramfs is a cpio archive

@@ -117,6 +117,30 @@ void map_resolve(const Section& sec, DaemonSettings& d, Reporter& r) {
     }
 }
 
+/// tls { version_min, version_max }: EAP-TLS's protocol versions (strongSwan 5.9.8's
+/// charon.tls.version_min/max, both 1.2 by default; "1.2" or "1.3" here).
+void map_tls(const Section& sec, DaemonSettings& d, Reporter& r) {
+    for (const Section& sub : sec.sections) {
+        r.error(sub.pos, "tls." + sub.name, "unknown section (tls holds version_min, version_max)");
+    }
+    for (const Setting& s : sec.settings) {
+        const std::string key = "tls." + s.name;
+        std::uint16_t* out = s.name == "version_min"   ? &d.tls_version_min
+                             : s.name == "version_max" ? &d.tls_version_max
+                                                       : nullptr;
+        if (out == nullptr) {
+            r.error(s.pos, key, "unknown key (tls holds version_min, version_max)");
+        } else if (s.value && (*s.value == "1.2" || *s.value == "1.3")) {
+            *out = *s.value == "1.2" ? 0x0303 : 0x0304;
+        } else {
+            r.error(s.pos, key, "expected 1.2 or 1.3 (TLS 1.0 and 1.1 are not supported)");
+        }
+    }
+    if (d.tls_version_min > d.tls_version_max) {
+        r.error(sec.pos, "tls.version_min", "is above tls.version_max");
+    }
+}
+
 /// `ADDRESS:PORT` (IPv4) or `[ADDRESS]:PORT` (IPv6), port 1 to 65535.
 std::optional<Endpoint> parse_host_port(std::string_view v) {
     const std::size_t colon = v.rfind(':');
@@ -374,6 +398,8 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
             map_radius_settings(sub, d.radius, findings);
         } else if (sub.name == "resolve") {
             map_resolve(sub, d, r);
+        } else if (sub.name == "tls") {
+            map_tls(sub, d, r);
         } else {
             r.error(sub.pos, sub.name, "unknown section");
         }

@@ -37,6 +37,10 @@
 //       install_virtual_ip = yes    # put virtual IPs a peer assigns us on an interface
 //       install_virtual_ip_on =     # that interface (read at start; default: userspace, the
 //                                   #   TUN device; xfrm, the one of the route to the peer)
+//       tls {                       # EAP-TLS, both roles (strongSwan's charon.tls)
+//           version_min = 1.2       #   1.2 or 1.3
+//           version_max = 1.2       #   1.3: RFC 9190 (strongSwan 5.9.8 does not interoperate)
+//       }
 //       resolve {                   # DNS servers a peer assigns us (virtual IPs)
 //           file = /etc/resolv.conf #   "nameserver" lines added, removed when the IKE SA goes
 //       }
@@ -126,6 +130,10 @@ struct DaemonSettings {
     /// backend's choice (userspace: the TUN device; xfrm: the interface of the route to the
     /// peer).
     std::string install_virtual_ip_on;
+    /// EAP-TLS protocol versions, both roles (`tls { version_min, version_max }`, strongSwan
+    /// 5.9.8's charon.tls.*): 0x0303 TLS 1.2, 0x0304 TLS 1.3 (RFC 9190).
+    std::uint16_t tls_version_min{0x0303};
+    std::uint16_t tls_version_max{0x0303};
     /// strftime(3) format of each line's time; unset: "%Y-%m-%d %H:%M:%S" in a file, "%H:%M:%S"
     /// on stderr (syslog and journald record the time themselves).
     std::optional<std::string> log_time_format;

@@ -13,6 +13,7 @@
 #include "config/swanctl.h"
 #include "daemon/metrics.h"
 #include "daemon/vici_format.h"
+#include "eap/eap.h"
 #include "util/log.h"
 #include "util/sockaddr.h"
 #include "util/unique_fd.h"
@@ -73,6 +74,22 @@ void Daemon::apply_log_levels() {
     }
 }
 
+namespace {
+
+/// The eap layer's methods with ikeplexd.conf's EAP-TLS versions (tls { }).
+ike::EapFactory eap_factory(eap::TlsVersions tls) {
+    return {[tls](eap::Type t, eap::ServerContext ctx) {
+                ctx.tls_versions = tls;
+                return eap::make_server(t, std::move(ctx));
+            },
+            [tls](eap::Type t, eap::PeerContext ctx) {
+                ctx.tls_versions = tls;
+                return eap::make_peer(t, std::move(ctx));
+            }};
+}
+
+}  // namespace
+
 Status Daemon::start() {
     apply_log_levels();
     auto registry = crypto::Registry::create();
@@ -95,6 +112,8 @@ Status Daemon::start() {
     host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_.backend, transport_,
                                          settings_.keep_alive, backend_.spis);
     host_->manager().set_source_lookup(source_address);
+    host_->manager().services().eap =
+            eap_factory({settings_.tls_version_min, settings_.tls_version_max});
     IKEPLEX_TRY(apply_save_keys());
     updown_ = std::make_unique<UpdownRunner>(
             io_, counters_,

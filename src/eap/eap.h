@@ -5,7 +5,8 @@
 // method succeeds, signs the AUTH payloads with its MSK (RFC 7296 §2.16).
 //
 // Methods: Identity (§5.1, handled by the conversation), MD5-Challenge (§5.4), MSCHAPv2
-// (RFC 2759, draft-kamath-pppext-eap-mschapv2; MSK per RFC 3079), TLS (RFC 5216).
+// (RFC 2759, draft-kamath-pppext-eap-mschapv2; MSK per RFC 3079), TLS (RFC 5216; TLS 1.3 per
+// RFC 9190).
 #pragma once
 
 #include <cstdint>
@@ -65,6 +66,16 @@ Result<Packet> decode(ByteView bytes);
 /// The MSK a method exports (RFC 3748 §7.10); IKEv2 uses it as the AUTH key (RFC 7296 §2.16).
 using Msk = SecretBytes;
 
+/// EAP-TLS protocol versions as on the wire (RFC 8446 §4.2.1): TLS 1.2 and TLS 1.3 (RFC 9190).
+inline constexpr std::uint16_t kTls12 = 0x0303;
+inline constexpr std::uint16_t kTls13 = 0x0304;
+/// The versions an EAP-TLS server or peer negotiates in; strongSwan 5.9.8's default
+/// (charon.tls.version_min/max) is TLS 1.2 to TLS 1.2.
+struct TlsVersions {
+    std::uint16_t min{kTls12};
+    std::uint16_t max{kTls12};
+};
+
 // ---------------------------------------------------------------------------------------------
 // Server side
 
@@ -88,7 +99,8 @@ struct ServerContext {
     const crypto::Certificate* own_cert{nullptr};
     const crypto::PrivateKey* own_key{nullptr};
     const crypto::CertStore* trusted{nullptr};
-    std::int64_t unix_time{0};  ///< for certificate validity
+    std::int64_t unix_time{0};   ///< for certificate validity
+    TlsVersions tls_versions{};  ///< EAP-TLS
     /// Challenges (MD5, MSCHAPv2); null: the kernel's CSPRNG (a thread-local OsRandom).
     Random* random{nullptr};
 };
@@ -134,6 +146,7 @@ struct PeerContext {
     std::int64_t unix_time{0};
     /// EAP-TLS: the server name the server certificate must carry (empty: any, chain only).
     std::string server_name;
+    TlsVersions tls_versions{};  ///< EAP-TLS
     /// The MSCHAPv2 Peer-Challenge; null: the kernel's CSPRNG (a thread-local OsRandom).
     Random* random{nullptr};
 };

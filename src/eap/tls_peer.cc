@@ -1,7 +1,10 @@
-// EAP-TLS peer (RFC 5216 §2.1): answers EAP-TLS/Start with the ClientHello, runs the TLS 1.2
+// EAP-TLS peer (RFC 5216 §2.1): answers EAP-TLS/Start with the ClientHello, runs the TLS
 // handshake in responses (fragmented and reassembled, §3.1, §3.2), verifies the server's chain
-// and, if configured, its name, and acknowledges the server's Finished with an empty response
-// (§2.1.1), after which EAP-Success may be accepted.
+// and, if configured, its name. TLS 1.2: acknowledges the server's Finished with an empty
+// response (§2.1.1), after which EAP-Success may be accepted. TLS 1.3 (RFC 9190 §2.1.1, §2.5):
+// after our Finished, EAP-Success is accepted only once the server's commitment message (one
+// byte 0x00 of application data, the protected success indication) arrived and was
+// acknowledged with an empty response; other application data fails the method.
 #include <string>
 
 #include "eap/tls.h"
@@ -21,7 +24,8 @@ public:
           fragmenter_(options.fragment_size) {}
 
     Status init() {
-        const tls::Credentials creds{ctx_.own_cert, ctx_.own_key, ctx_.trusted, ctx_.unix_time};
+        const tls::Credentials creds{ctx_.own_cert, ctx_.own_key, ctx_.trusted, ctx_.unix_time,
+                                     ctx_.tls_versions};
         auto s = tls::Session::create(
                 tls::Session::Role::kClient, creds,
                 [this](const crypto::Certificate& leaf) { return check_server(leaf); });
@@ -65,7 +69,7 @@ public:
         if (fragmenter_.pending()) {
             return fail("EAP-TLS: data while our fragments are unacknowledged");
         }
-        if (session_->done()) {
+        if (session_->done() && (!session_->tls13() || committed_)) {
             return fail("EAP-TLS: TLS data after the handshake");
         }
         auto whole = reassembler_.add(*f);
@@ -75,11 +79,15 @@ public:
         if (!*whole) {
             return respond(id, tls::ack_type_data());
         }
+        if (session_->done()) {
+            return on_commitment(**whole, id);
+        }
         return feed(**whole, id);
     }
 
     [[nodiscard]] bool may_succeed() const noexcept override {
-        return !failed_ && session_->done() && !msk_.empty() && !fragmenter_.pending();
+        return !failed_ && session_->done() && !msk_.empty() && !fragmenter_.pending() &&
+               (!session_->tls13() || committed_);
     }
 
     [[nodiscard]] const Msk& msk() const noexcept override { return msk_; }
@@ -103,6 +111,26 @@ private:
         }
         fragmenter_.load(std::move(*out));
         return respond(id, fragmenter_.next());
+    }
+
+    /// TLS 1.3 after our Finished (RFC 9190 §2.5): the server's records must carry exactly the
+    /// commitment message, one byte 0x00 (post-handshake messages beside it are consumed).
+    PeerStep on_commitment(ByteView records, std::uint8_t id) {
+        auto data = session_->receive(records);
+        if (!data) {
+            return fail("EAP-TLS: " + session_->failure_reason());
+        }
+        if (data->empty()) {
+            return respond(id, tls::ack_type_data());  // e.g. only a NewSessionTicket
+        }
+        if (data->size() != 1 || (*data)[0] != kCommitment) {
+            return fail(
+                    "EAP-TLS: application data from the server other than the TLS 1.3 "
+                    "commitment message");
+        }
+        committed_ = true;
+        log::info(log::Subsystem::kIke, "EAP-TLS: TLS 1.3 commitment message received");
+        return respond(id, tls::ack_type_data());
     }
 
     [[nodiscard]] std::string check_server(const crypto::Certificate& leaf) const {
@@ -134,8 +162,10 @@ private:
     std::unique_ptr<tls::Session> session_;
     tls::Reassembler reassembler_;
     tls::Fragmenter fragmenter_;
+    static constexpr std::uint8_t kCommitment = 0x00;  // RFC 9190 §2.5
     bool started_{false};
     bool failed_{false};
+    bool committed_{false};  ///< TLS 1.3: the server's commitment message arrived
     unsigned packets_{0};
     Msk msk_;
 };

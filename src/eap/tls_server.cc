@@ -1,6 +1,9 @@
-// EAP-TLS server (RFC 5216 §2.1): EAP-TLS/Start, then the TLS 1.2 handshake in requests,
-// fragmented and reassembled (§3.1, §3.2); the client's certificate is required and verified;
-// after the server's Finished the client acknowledges (§2.1.1) and the method succeeds.
+// EAP-TLS server (RFC 5216 §2.1): EAP-TLS/Start, then the TLS handshake in requests,
+// fragmented and reassembled (§3.1, §3.2); the client's certificate is required and verified.
+// TLS 1.2: after the server's Finished the client acknowledges (§2.1.1) and the method
+// succeeds. TLS 1.3 (RFC 9190 §2.1.1, §2.5): once the client's Finished is processed, the next
+// request carries the commitment message (one byte 0x00 of application data, the protected
+// success indication; never before); its acknowledgement makes the method succeed.
 //
 // What the client's certificate must name: strongSwan's libtls server (tls_server.c,
 // process_cert_verify()) verifies the CertificateVerify with a trusted key of the peer identity
@@ -27,7 +30,8 @@ public:
           fragmenter_(options.fragment_size) {}
 
     Status init() {
-        const tls::Credentials creds{ctx_.own_cert, ctx_.own_key, ctx_.trusted, ctx_.unix_time};
+        const tls::Credentials creds{ctx_.own_cert, ctx_.own_key, ctx_.trusted, ctx_.unix_time,
+                                     ctx_.tls_versions};
         auto s = tls::Session::create(
                 tls::Session::Role::kServer, creds,
                 [this](const crypto::Certificate& leaf) { return check_client(leaf); });
@@ -83,6 +87,16 @@ public:
         auto out = session_->advance(**whole);
         if (!out) {
             return fail("EAP-TLS: " + session_->failure_reason());
+        }
+        if (session_->tls13()) {
+            // The client's Finished is processed: the commitment message follows whatever
+            // the handshake still sent (RFC 9190 §2.5).
+            const std::uint8_t commitment = 0x00;
+            auto sealed = session_->seal(ByteView(&commitment, 1));
+            if (!sealed) {
+                return fail("EAP-TLS: " + session_->failure_reason());
+            }
+            out->insert(out->end(), sealed->begin(), sealed->end());
         }
         if (out->empty()) {
             return request(next_id, tls::ack_type_data());

@@ -1,4 +1,4 @@
-// One TLS 1.2 handshake through OpenSSL memory BIOs, for EAP-TLS.
+// One TLS 1.2 or 1.3 handshake through OpenSSL memory BIOs, for EAP-TLS.
 #include "eap/tls_session.h"
 
 #include <array>
@@ -17,6 +17,13 @@ namespace {
 /// RFC 5216 §2.3.
 constexpr std::string_view kMskLabel = "client EAP encryption";
 constexpr std::size_t kMskSize = 64;
+/// RFC 9190 §2.3: the exporter labels, the context (the EAP-TLS Type-Code) and the lengths.
+constexpr std::string_view kKeyMaterialLabel = "EXPORTER_EAP_TLS_Key_Material";
+constexpr std::string_view kMethodIdLabel = "EXPORTER_EAP_TLS_Method-Id";
+constexpr std::uint8_t kTypeCode = 0x0D;
+constexpr std::size_t kKeyMaterialSize = 128;  // MSK (64) || EMSK (64)
+constexpr std::size_t kMethodIdSize = 64;
+constexpr std::size_t kRandomSize = 32;
 
 std::string openssl_reason(const char* what) {
     const unsigned long e = ERR_peek_last_error();
@@ -63,12 +70,15 @@ Status Session::init() {
         return crypto::openssl_error("EAP-TLS: SSL_CTX");
     }
     SSL_CTX* c = ctx_.get();
-    if (SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) != 1 ||
-        SSL_CTX_set_max_proto_version(c, TLS1_2_VERSION) != 1) {
+    if (SSL_CTX_set_min_proto_version(c, creds_.versions.min) != 1 ||
+        SSL_CTX_set_max_proto_version(c, creds_.versions.max) != 1) {
         return crypto::openssl_error("EAP-TLS: protocol version");
     }
     SSL_CTX_set_security_level(c, 2);
     SSL_CTX_set_options(c, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    // TLS 1.3 servers send NewSessionTicket after the handshake even with SSL_OP_NO_TICKET
+    // (stateful tickets then); EAP-TLS here offers no resumption (RFC 9190 §2.1.2 optional).
+    SSL_CTX_set_num_tickets(c, 0);
     if (role_ == Role::kClient) {
         // strongSwan 5.9.8's EAP-TLS server (libtls) answers without the RFC 5746
         // renegotiation_info extension, which OpenSSL 3 clients refuse by default ("unsafe
@@ -182,6 +192,79 @@ void Session::note_failure() {
     ERR_clear_error();
 }
 
+bool Session::tls13() const noexcept {
+    return done_ && SSL_version(ssl_.get()) == TLS1_3_VERSION;
+}
+
+Result<Bytes> Session::drain_output() {
+    Bytes out(BIO_ctrl_pending(out_));
+    if (!out.empty() &&
+        BIO_read(out_, out.data(), static_cast<int>(out.size())) != static_cast<int>(out.size())) {
+        reason_ = "TLS output buffer";
+        failed_ = true;
+        return make_error(Errc::kCrypto, "EAP-TLS: TLS output buffer");
+    }
+    return out;
+}
+
+Status Session::feed_input(ByteView input) {
+    if (input.empty()) {
+        return ok();
+    }
+    if (input.size() > static_cast<std::size_t>(INT_MAX) ||
+        BIO_write(in_, input.data(), static_cast<int>(input.size())) !=
+                static_cast<int>(input.size())) {
+        reason_ = "TLS input buffer";
+        failed_ = true;
+        return make_error(Errc::kCrypto, "EAP-TLS: TLS input buffer");
+    }
+    return ok();
+}
+
+Result<Bytes> Session::receive(ByteView input) {
+    if (failed_ || !done_) {
+        return make_error(Errc::kState, "EAP-TLS: no TLS connection to receive on");
+    }
+    ERR_clear_error();
+    IKEPLEX_TRY(feed_input(input));
+    Bytes data;
+    std::array<std::uint8_t, 256> chunk{};
+    for (;;) {
+        const int n = SSL_read(ssl_.get(), chunk.data(), static_cast<int>(chunk.size()));
+        if (n > 0) {
+            data.insert(data.end(), chunk.begin(), chunk.begin() + n);
+            continue;
+        }
+        const int e = SSL_get_error(ssl_.get(), n);
+        if (e == SSL_ERROR_WANT_READ) {
+            break;
+        }
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            failed_ = true;
+            reason_ = "the other side closed the TLS connection (close_notify)";
+            return make_error(Errc::kAuthFailed, "EAP-TLS: TLS connection closed");
+        }
+        note_failure();
+        return make_error(Errc::kAuthFailed, "EAP-TLS: TLS record refused");
+    }
+    ERR_clear_error();
+    return data;
+}
+
+Result<Bytes> Session::seal(ByteView plaintext) {
+    if (failed_ || !done_ || plaintext.empty() ||
+        plaintext.size() > static_cast<std::size_t>(INT_MAX)) {
+        return make_error(Errc::kState, "EAP-TLS: no TLS connection to send on");
+    }
+    ERR_clear_error();
+    if (SSL_write(ssl_.get(), plaintext.data(), static_cast<int>(plaintext.size())) !=
+        static_cast<int>(plaintext.size())) {
+        note_failure();
+        return make_error(Errc::kCrypto, "EAP-TLS: TLS application data");
+    }
+    return drain_output();
+}
+
 Result<Bytes> Session::advance(ByteView input) {
     if (failed_) {
         return make_error(Errc::kState, "EAP-TLS: the TLS handshake failed before");
@@ -192,15 +275,7 @@ Result<Bytes> Session::advance(ByteView input) {
         return make_error(Errc::kState, "EAP-TLS: TLS data after the handshake");
     }
     ERR_clear_error();
-    if (!input.empty()) {
-        if (input.size() > static_cast<std::size_t>(INT_MAX) ||
-            BIO_write(in_, input.data(), static_cast<int>(input.size())) !=
-                    static_cast<int>(input.size())) {
-            reason_ = "TLS input buffer";
-            failed_ = true;
-            return make_error(Errc::kCrypto, "EAP-TLS: TLS input buffer");
-        }
-    }
+    IKEPLEX_TRY(feed_input(input));
     const int rc = SSL_do_handshake(ssl_.get());
     if (rc == 1) {
         done_ = true;
@@ -208,12 +283,9 @@ Result<Bytes> Session::advance(ByteView input) {
         note_failure();
         return make_error(Errc::kAuthFailed, "EAP-TLS: TLS handshake failed");
     }
-    Bytes out(BIO_ctrl_pending(out_));
-    if (!out.empty() &&
-        BIO_read(out_, out.data(), static_cast<int>(out.size())) != static_cast<int>(out.size())) {
-        reason_ = "TLS output buffer";
-        failed_ = true;
-        return make_error(Errc::kCrypto, "EAP-TLS: TLS output buffer");
+    auto out = drain_output();
+    if (!out) {
+        return out;
     }
     ERR_clear_error();
     if (done_) {
@@ -228,13 +300,44 @@ Result<Msk> Session::export_msk() const {
     if (!done_) {
         return make_error(Errc::kState, "EAP-TLS: no MSK before the handshake finished");
     }
-    Msk msk(kMskSize);
     ERR_clear_error();
-    if (SSL_export_keying_material(ssl_.get(), msk.mut_view().data(), msk.size(), kMskLabel.data(),
-                                   kMskLabel.size(), nullptr, 0, 0) != 1) {
-        return crypto::openssl_error("EAP-TLS: MSK export");
+    if (!tls13()) {
+        Msk msk(kMskSize);
+        if (SSL_export_keying_material(ssl_.get(), msk.mut_view().data(), msk.size(),
+                                       kMskLabel.data(), kMskLabel.size(), nullptr, 0, 0) != 1) {
+            return crypto::openssl_error("EAP-TLS: MSK export");
+        }
+        return msk;
     }
-    return msk;
+    // The exporter encodes the length it is asked for, so the MSK is the first half of the
+    // 128-byte Key_Material, not a 64-byte export.
+    SecretBytes material(kKeyMaterialSize);
+    if (SSL_export_keying_material(ssl_.get(), material.mut_view().data(), material.size(),
+                                   kKeyMaterialLabel.data(), kKeyMaterialLabel.size(), &kTypeCode,
+                                   1, 1) != 1) {
+        return crypto::openssl_error("EAP-TLS: Key_Material export");
+    }
+    return material.slice(0, kMskSize);
+}
+
+Result<Bytes> Session::session_id() const {
+    if (!done_) {
+        return make_error(Errc::kState, "EAP-TLS: no Session-Id before the handshake finished");
+    }
+    Bytes id{kTypeCode};
+    if (!tls13()) {
+        id.resize(1 + 2 * kRandomSize);
+        SSL_get_client_random(ssl_.get(), id.data() + 1, kRandomSize);
+        SSL_get_server_random(ssl_.get(), id.data() + 1 + kRandomSize, kRandomSize);
+        return id;
+    }
+    id.resize(1 + kMethodIdSize);
+    ERR_clear_error();
+    if (SSL_export_keying_material(ssl_.get(), id.data() + 1, kMethodIdSize, kMethodIdLabel.data(),
+                                   kMethodIdLabel.size(), &kTypeCode, 1, 1) != 1) {
+        return crypto::openssl_error("EAP-TLS: Method-Id export");
+    }
+    return id;
 }
 
 bool names_identity(const crypto::Certificate& cert, std::string_view identity) {

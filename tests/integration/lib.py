@@ -572,3 +572,14 @@ def main_wrapper(test, name):
     finally:
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_steps(steps, topology, env):
+    """Runs each step (a function of a fresh `topology()`) in order; the environment variable
+    `env` ("1,3") picks some of them."""
+    only = os.environ.get(env)
+    for i, step in enumerate(steps, 1):
+        if only and str(i) not in only.split(","):
+            continue
+        with topology() as topo:
+            step(topo)

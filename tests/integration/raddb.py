@@ -72,7 +72,7 @@ modules {{
         }}
         mschapv2 {{
         }}
-    }}
+{tls}    }}
 }}
 server default {{
     listen {{
@@ -117,6 +117,23 @@ _CLIENT6 = """client ikeplex6 {{
     require_message_authenticator = yes
 }}"""
 
+_TLS = """        tls-config tls-common {{
+            private_key_file = {pki}/server.key
+            certificate_file = {pki}/server.pem
+            ca_file = {pki}/ca.pem
+            cipher_list = "DEFAULT"
+            tls_min_version = "1.2"
+            tls_max_version = "1.3"
+            fragment_size = 1024
+            cache {{
+                enable = no
+            }}
+        }}
+        tls {{
+            tls = tls-common
+        }}
+"""
+
 _LISTEN6 = """    listen {{
         type = auth
         ipv6addr = {server6}
@@ -125,16 +142,19 @@ _LISTEN6 = """    listen {{
 """
 
 
-def write_raddb(raddb, *, secret, server, net, users, server6=None, net6=None, default_eap="md5"):
+def write_raddb(raddb, *, secret, server, net, users, server6=None, net6=None, default_eap="md5",
+                tls_pki=None):
     """radiusd.conf, users (the text `users`) and an empty acct_users in `raddb`, with its
-    log, radacct and run folders."""
+    log, radacct and run folders. `tls_pki`: a folder with server.key, server.pem and ca.pem
+    (lib.make_certs) for EAP-TLS over TLS 1.2 and 1.3."""
     for d in ("log", "radacct", "run"):
         os.makedirs(f"{raddb}/{d}", exist_ok=True)
     client6 = _CLIENT6.format(net6=net6, secret=secret) if net6 else ""
     listen6 = _LISTEN6.format(server6=server6) if server6 else ""
+    tls = _TLS.format(pki=tls_pki) if tls_pki else ""
     with open(f"{raddb}/radiusd.conf", "w") as f:
         f.write(_CONF.format(dir=raddb, secret=secret, server=server, net=net, client6=client6,
-                             listen6=listen6, default_eap=default_eap))
+                             listen6=listen6, default_eap=default_eap, tls=tls))
     with open(f"{raddb}/users", "w", encoding="utf-8") as f:
         f.write(users)
     open(f"{raddb}/acct_users", "w").close()

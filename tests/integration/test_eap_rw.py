@@ -24,7 +24,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import Charon, Failure, GatewayTopology, Ikeplexd, ike_sas, main_wrapper, make_certs, run, wait_until  # noqa: E402
+from lib import run_steps, Charon, Failure, GatewayTopology, Ikeplexd, ike_sas, main_wrapper, make_certs, run, wait_until  # noqa: E402
 from traffic import wait_ping  # noqa: E402
 
 GW, CLIENT = "10.99.131.1", "10.99.131.2"
@@ -331,12 +331,7 @@ def test(build, folder):
         lambda t: ikeplexd_pair(build, t, f"{folder}/4", pki, print),
         lambda t: eap_only(build, t, f"{folder}/5", pki, print),
     ]
-    only = os.environ.get("RW_STEPS")
-    for i, step in enumerate(steps, 1):
-        if only and str(i) not in only.split(","):
-            continue
-        with Topology() as topo:
-            step(topo)
+    run_steps(steps, Topology, "RW_STEPS")
 
 
 if __name__ == "__main__":

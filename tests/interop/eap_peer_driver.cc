@@ -1,7 +1,8 @@
 // Test-only driver: ikeplex's EAP peer (eap::make_peer) on stdin/stdout, so that
 // tests/interop/eap_radius_interop.py can run it against a real EAP server (FreeRADIUS).
 //
-// Options: --method mschapv2|md5 --identity ID --password PW
+// Options: --method mschapv2|md5 --identity ID --password PW, or --method tls --identity ID
+// --cert PEM --key PEM --ca PEM [--server-name NAME] [--tls-max 1.2|1.3] (EAP-TLS; no password).
 // Input: one EAP packet from the server per line, in hex.
 // Output, one line per input: "RSP <hex>" (our response: Identity, a Nak proposing our method
 // for another method's request, or the method's answer), "FAIL <reason>" (the method gave up),
@@ -11,6 +12,10 @@
 #include <map>
 #include <string>
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "driver_tls.h"
 #include "eap/eap.h"
 #include "util/hex.h"
 
@@ -50,12 +55,15 @@ std::string respond(eap::PeerMethod& method, const eap::Packet& p, const std::st
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Log lines go to stderr: stdout carries the protocol.
+    spdlog::set_default_logger(spdlog::stderr_logger_mt("eap_peer_driver"));
     std::map<std::string, std::string> args;
     for (int i = 1; i + 1 < argc; i += 2) {
         args[argv[i]] = argv[i + 1];
     }
     const auto type = eap::type_from_name(args["--method"]);
-    if (!type || !args.contains("--identity") || !args.contains("--password")) {
+    const bool tls = type == eap::Type::kTls;
+    if (!type || !args.contains("--identity") || (!tls && !args.contains("--password"))) {
         std::cerr << "usage: see the comment at the top of eap_peer_driver.cc\n";
         return 2;
     }
@@ -63,6 +71,19 @@ int main(int argc, char** argv) {
     eap::PeerContext ctx;
     ctx.identity = args["--identity"];
     ctx.secret = &secret;
+    test::DriverTls tls_files;
+    if (tls) {
+        if (!tls_files.load(args)) {
+            std::cerr << "cannot load --cert, --key or --ca\n";
+            return 2;
+        }
+        ctx.own_cert = &*tls_files.cert;
+        ctx.own_key = &*tls_files.key;
+        ctx.trusted = &tls_files.trusted;
+        ctx.unix_time = tls_files.now;
+        ctx.tls_versions = tls_files.versions;
+        ctx.server_name = args["--server-name"];
+    }
     auto method = eap::make_peer(*type, std::move(ctx));
     if (!method) {
         std::cerr << method.error().to_string() << "\n";

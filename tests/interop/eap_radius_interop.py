@@ -11,6 +11,10 @@ Our side is tests/interop/eap_peer_driver (eap::make_peer behind stdin/stdout). 
      Access-Reject; our peer never reports success.
   4. EAP-MSCHAPv2 with the Success request's S= altered on the way: our peer refuses it.
   5. EAP-MD5 (our peer Naks FreeRADIUS's default MSCHAPv2): Access-Accept.
+  6. EAP-TLS over TLS 1.3 (RFC 9190; rlm_eap_tls with tls_max_version = "1.3", our peer with
+     --tls-max 1.3): Access-Accept after FreeRADIUS's commitment message; our MSK (RFC 9190's
+     exporter) equals FreeRADIUS's MS-MPPE-Recv-Key | MS-MPPE-Send-Key.
+  7. EAP-TLS over TLS 1.2 (our default): the same, with RFC 5216's MSK.
 
 radiusd runs with its own configuration (tests/integration/raddb.py writes it) in a namespace
 named after this process, listening on 10.99.231.1 (lo); everything is removed on exit. Exit 77 (skip) without root or freeradius.
@@ -27,6 +31,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from raddb import start_radiusd, write_raddb  # noqa: E402
+from lib import make_certs  # noqa: E402
 from radius_lite import (ACCESS_ACCEPT, ACCESS_CHALLENGE, ACCESS_REJECT, MICROSOFT, MS_MPPE_RECV_KEY,  # noqa: E402
                          MS_MPPE_SEND_KEY, STATE, access_request, check_reply, eap_of, first, mppe_decrypt,
                          vendor_attrs)
@@ -52,8 +57,9 @@ def run(cmd, timeout=20):
 
 
 class Driver:
-    def __init__(self, binary, method, user, password):
-        self.proc = subprocess.Popen([binary, "--method", method, "--identity", user, "--password", password],
+    def __init__(self, binary, method, user, password, extra=()):
+        self.proc = subprocess.Popen([binary, "--method", method, "--identity", user, "--password", password,
+                                      *extra],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
     def ask(self, eap):
@@ -68,9 +74,10 @@ class Driver:
         self.proc.wait(timeout=10)
 
 
-def conversation(binary, method, user, password, tamper_success=False):
-    """Runs one EAP conversation; returns (RADIUS outcome, driver's last line, MPPE keys)."""
-    d = Driver(binary, method, user, password)
+def conversation(binary, method, user, password, tamper_success=False, extra=()):
+    """Runs one EAP conversation; returns (RADIUS outcome, driver's last line, MPPE keys).
+    `extra`: more driver options (EAP-TLS credentials)."""
+    d = Driver(binary, method, user, password, extra)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(3)
     try:
@@ -109,7 +116,21 @@ def conversation(binary, method, user, password, tamper_success=False):
         d.close()
 
 
-def client(binary):
+def tls_scenario(binary, pki, version, number):
+    """EAP-TLS with our peer limited to `version`: accepted, our MSK = FreeRADIUS's MPPE keys."""
+    extra = ("--cert", f"{pki}/client.pem", "--key", f"{pki}/client.p8.pem", "--ca", f"{pki}/ca.pem",
+             "--server-name", "radius.test", "--tls-max", version)
+    outcome, line, keys = conversation(binary, "tls", "client.test", "", extra=extra)
+    if outcome != "accept" or not line.startswith("SUCCESS ") or keys is None:
+        raise Failure(f"{number}: {outcome} {line}")
+    msk = bytes.fromhex(line.split()[1])
+    recv, send = keys
+    if len(msk) != 64 or msk[:32] != recv or msk[32:] != send:
+        raise Failure(f"{number}: MSK {msk.hex()} vs Recv {recv.hex()} Send {send.hex()}")
+    print(f"{number} ok: EAP-TLS over TLS {version} accepted; MSK = MS-MPPE-Recv-Key | MS-MPPE-Send-Key")
+
+
+def client(binary, pki):
     """Inside the namespace: the scenarios."""
     outcome, line, keys = conversation(binary, "mschapv2", "carol", USERS["carol"])
     if outcome != "accept" or not line.startswith("SUCCESS ") or keys is None:
@@ -140,14 +161,18 @@ def client(binary):
         raise Failure(f"5: {outcome} {line!r}")
     print("5 ok: MD5 accepted")
 
+    tls_scenario(binary, pki, "1.3", 6)
+    tls_scenario(binary, pki, "1.2", 7)
+
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--driver", required=True)
     ap.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--pki", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.client:
-        client(args.driver)
+        client(args.driver, args.pki)
         return 0
     if os.geteuid() != 0 or not shutil.which("freeradius"):
         print("skip: needs root and freeradius")
@@ -160,19 +185,28 @@ def main():
         run(["ip", "netns", "add", ns])
         run(["ip", "-n", ns, "link", "set", "lo", "up"])
         run(["ip", "-n", ns, "addr", "add", f"{ADDR}/32", "dev", "lo"])
-        # FreeRADIUS offers MSCHAPv2 first (scenario 5's peer Naks it for MD5).
+        # FreeRADIUS offers MSCHAPv2 first (scenario 5's peer Naks it for MD5); EAP-TLS with
+        # TLS 1.2 and 1.3 (scenarios 6, 7).
+        make_certs(f"{folder}/pki", {"server": "radius.test", "client": "client.test"})
         write_raddb(folder, secret=SECRET.decode(), server=ADDR, net=f"{ADDR}/32",
                     users="".join(f'{user} Cleartext-Password := "{pw}"\n' for user, pw in USERS.items()),
-                    default_eap="mschapv2")
+                    default_eap="mschapv2", tls_pki=f"{folder}/pki")
         os.chmod(folder, 0o755)
         radiusd, _ = start_radiusd(ns, folder, folder)
-        r = subprocess.run(["ip", "netns", "exec", ns, sys.executable, __file__, "--client", "--driver", args.driver],
+        r = subprocess.run(["ip", "netns", "exec", ns, sys.executable, __file__, "--client", "--driver", args.driver,
+                            "--pki", f"{folder}/pki"],
                            capture_output=True, text=True, timeout=90)
         print(r.stdout, end="")
         if r.returncode != 0:
             print(r.stderr, file=sys.stderr)
             print(open(f"{folder}/radiusd.log", errors="replace").read()[-6000:], file=sys.stderr)
             return 1
+        # Step 6 ran TLS 1.3 and took FreeRADIUS's commitment message (our peer's log, stderr).
+        for line in ("EAP-TLS: TLSv1.3 with", "EAP-TLS: TLS 1.3 commitment message received"):
+            if line not in r.stderr:
+                print(f"our peer never logged '{line}':\n{r.stderr[-4000:]}", file=sys.stderr)
+                return 1
+        print("6 ok: TLS 1.3 negotiated, FreeRADIUS's commitment message received")
         print("PASS")
         return 0
     finally:

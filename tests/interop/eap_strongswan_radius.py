@@ -50,9 +50,9 @@ PLUGINS = ("random nonce openssl pem pkcs1 pkcs8 x509 pubkey sha1 sha2 md5 hmac 
 # --- the RADIUS shim (runs in namespace B) ----------------------------------------------------
 
 class ServerDriver:
-    def __init__(self, binary, method, user):
+    def __init__(self, binary, method, user, extra=()):
         pw = SERVER_USERS.get(user, "no-such-user-has-this")
-        self.proc = subprocess.Popen([binary, "--method", method, "--user", user, "--password", pw],
+        self.proc = subprocess.Popen([binary, "--method", method, "--user", user, "--password", pw, *extra],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
     def ask(self, line):
@@ -67,10 +67,11 @@ class ServerDriver:
         self.proc.wait(timeout=10)
 
 
-def shim(binary, log_path):
+def shim(binary, log_path, addr=SHIM_ADDR, tls_args=None):
+    """`tls_args`: serve EAP-TLS with these driver options instead of MSCHAPv2/MD5."""
     secret = SECRET.encode()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind((SHIM_ADDR, SHIM_PORT))
+    sock.bind((addr, SHIM_PORT))
     log = open(log_path, "a", buffering=1)
     log.write("READY\n")
     driver, identity, answered = None, "", {}
@@ -92,7 +93,8 @@ def shim(binary, log_path):
             identity = eap[5:].decode(errors="replace")
             if driver:
                 driver.close()
-            driver = ServerDriver(binary, "mschapv2", identity)
+            driver = ServerDriver(binary, "tls", identity, tls_args) if tls_args else \
+                ServerDriver(binary, "mschapv2", identity)
             line = driver.ask(f"START {(eap[1] + 1) % 256} {identity}")
         elif eap[4] == 3 and driver and 4 in eap[5:]:  # Nak proposing MD5
             driver.close()
@@ -108,7 +110,7 @@ def shim(binary, log_path):
             out = reply(secret, ACCESS_CHALLENGE, ident, auth,
                         eap_attrs(bytes.fromhex(line.split()[1])) + attr(STATE, b"ikeplex-shim"))
         elif word == "SUCCESS":
-            _, msk, who = line.split()
+            _, msk, who = line.split(maxsplit=2)  # a subject DN may hold spaces
             attrs_out = eap_attrs(bytes([3, eap[1], 0, 4])) + attr(USER_NAME, who.encode())
             if msk != "-":
                 key = bytes.fromhex(msk)

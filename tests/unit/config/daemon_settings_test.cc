@@ -283,6 +283,29 @@ TEST(DaemonSettings, InstallVirtualIp) {
                             "interface name of at most 15 characters"));
 }
 
+// tls { version_min, version_max }: EAP-TLS versions (strongSwan 5.9.8's charon.tls.*, 1.2 to
+// 1.2 by default); 1.3 is RFC 9190.
+TEST(DaemonSettings, TlsVersions) {
+    Findings f;
+    DaemonSettings d = map_daemon_settings(Section{}, f);
+    EXPECT_EQ(d.tls_version_min, 0x0303);
+    EXPECT_EQ(d.tls_version_max, 0x0303);
+    d = map_daemon_settings(test::parse_ok("ikeplexd {\n  tls {\n    version_max = 1.3\n  }\n}\n",
+                                           test::no_files(), "ikeplexd.conf"),
+                            f);
+    EXPECT_TRUE(f.ok());
+    EXPECT_EQ(d.tls_version_min, 0x0303);
+    EXPECT_EQ(d.tls_version_max, 0x0304);
+    EXPECT_THAT(errors_of("ikeplexd {\n  tls {\n    version_min = 1.1\n    suites = x\n  }\n}\n"),
+                ElementsAre("ikeplexd.conf:3: ikeplexd.tls.version_min: expected 1.2 or 1.3 (TLS "
+                            "1.0 and 1.1 are not supported)",
+                            "ikeplexd.conf:4: ikeplexd.tls.suites: unknown key (tls holds "
+                            "version_min, version_max)"));
+    EXPECT_THAT(errors_of("ikeplexd {\n  tls {\n    version_min = 1.3\n  }\n}\n"),
+                ElementsAre("ikeplexd.conf:2: ikeplexd.tls.version_min: is above "
+                            "tls.version_max"));
+}
+
 // What backend xfrm makes of per_cpu_sas (check_backend): file:line of the child's section.
 TEST(CheckBackend, PerCpuSasWithXfrm) {
     MemoryFileSystem fs;

@@ -1,8 +1,8 @@
 // The EAP-TLS server against a plain OpenSSL client written here (not ikeplex's peer), and the
 // peer against a plain OpenSSL server that sends an intermediate CA: the MSK equals RFC 5216
 // §2.3's formula computed independently with OpenSSL's TLS1-PRF KDF from the other side's master
-// secret and randoms, and a client that speaks only TLS 1.3 is refused (ikeplex does TLS 1.2
-// only, as strongSwan 5.9.8's libtls does by default: version_max = 1.2).
+// secret and randoms, and a client that speaks only TLS 1.3 is refused by default (TLS 1.2 only,
+// as strongSwan 5.9.8's libtls by default: version_max = 1.2; TLS 1.3 in tls13_test.cc).
 #include <memory>
 #include <string>
 
@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "crypto/ossl.h"
+#include "plain_tls.h"
 #include "tls_fixture.h"
 
 namespace ikeplex::eap {
@@ -20,51 +21,8 @@ namespace {
 
 using namespace tls_test;  // NOLINT(google-build-using-namespace)
 
-using SslCtxPtr = std::unique_ptr<SSL_CTX, crypto::FnDeleter<&SSL_CTX_free>>;
-using SslPtr = std::unique_ptr<SSL, crypto::FnDeleter<&SSL_free>>;
 using KdfPtr = std::unique_ptr<EVP_KDF, crypto::FnDeleter<&EVP_KDF_free>>;
 using KdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, crypto::FnDeleter<&EVP_KDF_CTX_free>>;
-
-/// A TLS client over memory BIOs that speaks EAP-TLS with unfragmented messages.
-class PlainClient {
-public:
-    explicit PlainClient(int version) : ctx_(SSL_CTX_new(TLS_client_method())) {
-        SSL_CTX_set_min_proto_version(ctx_.get(), version);
-        SSL_CTX_set_max_proto_version(ctx_.get(), version);
-        SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_NONE, nullptr);
-        EXPECT_EQ(SSL_CTX_use_certificate(ctx_.get(), pki().client.raw()), 1);
-        EXPECT_EQ(SSL_CTX_use_PrivateKey(ctx_.get(), pki().client_key.raw()), 1);
-        ssl_.reset(SSL_new(ctx_.get()));
-        in_ = BIO_new(BIO_s_mem());
-        out_ = BIO_new(BIO_s_mem());
-        BIO_set_mem_eof_return(in_, -1);
-        SSL_set_bio(ssl_.get(), in_, out_);
-        SSL_set_connect_state(ssl_.get());
-    }
-
-    /// Feeds the TLS data of a request; the Type-Data of the response (an ack if none).
-    Bytes step(ByteView tls_in) {
-        if (!tls_in.empty()) {
-            BIO_write(in_, tls_in.data(), static_cast<int>(tls_in.size()));
-        }
-        done_ = SSL_do_handshake(ssl_.get()) == 1;
-        Bytes out(BIO_ctrl_pending(out_));
-        if (!out.empty()) {
-            BIO_read(out_, out.data(), static_cast<int>(out.size()));
-            return whole(out);
-        }
-        return tls::ack_type_data();
-    }
-    [[nodiscard]] bool done() const { return done_; }
-    [[nodiscard]] SSL* ssl() const { return ssl_.get(); }
-
-private:
-    SslCtxPtr ctx_;
-    SslPtr ssl_;
-    BIO* in_{nullptr};
-    BIO* out_{nullptr};
-    bool done_{false};
-};
 
 /// RFC 5216 §2.3 from the client's side: TLS-PRF(master_secret, "client EAP encryption",
 /// client.random || server.random), first 64 bytes.
