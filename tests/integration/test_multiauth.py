@@ -156,7 +156,8 @@ def two_certs_conf(gateway):
                    id = dave.test }}
         remote-2 {{ auth = pubkey
                    id = user.test }}
-        children {{ rw {{ esp_proposals = aes256gcm16 }} }}
+        children {{ rw {{ local_ts = {INSIDE3}/32
+                         esp_proposals = aes256gcm16 }} }}
     }}
 }}
 """
@@ -173,7 +174,8 @@ def two_certs_conf(gateway):
                   id = user.test }}
         remote {{ auth = pubkey
                  id = moon.test }}
-        children {{ home {{ esp_proposals = aes256gcm16 }} }}
+        children {{ home {{ remote_ts = {INSIDE3}/32
+                           esp_proposals = aes256gcm16 }} }}
     }}
 }}
 """
@@ -194,7 +196,7 @@ def two_certificates(build, topo, folder, pki, log):
         assert "second authentication round of 'dave.test' as 'user.test' done" in gwlog, gwlog[-3000:]
         assert "authentication of 'user.test' (myself)" in charon.log(), charon.log()[-3000:]
         log("[3] strongSwan client with two certificates (local-1/local-2 pubkey) -> ikeplexd with "
-            "remote-1/remote-2 pubkey: IKE SA up, remote-id 'user.test'")
+            "remote-1/remote-2 pubkey: Child SA up, remote-id 'user.test'")
     finally:
         if charon is not None:
             charon.close()
