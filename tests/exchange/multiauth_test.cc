@@ -80,14 +80,23 @@ protected:
         g.children.front().remote_ts.clear();
     }
 
-    /// A second certificate round (`local-2`/`remote-2 { auth = pubkey }`) as user.test.
-    void pubkey_round_two() {
+    /// A second round of `kind` (`local-2`/`remote-2 { auth = pubkey | psk }`) as user.test;
+    /// the gateway requires `wanted` as its IDi.
+    void round_two(ike::AuthKind kind, const char* wanted = "%any") {
         ike::AuthConfig u;
-        u.kind = ike::AuthKind::kPubkey;
+        u.kind = kind;
         u.id = id("user.test");
         ini_cfg().local_more = {u};
-        u.id = id("%any");
+        u.id = id(wanted);
         res_cfg().remote_more = {u};
+    }
+
+    /// The first round with PSKs on both sides.
+    void psk_first() {
+        for (ike::PeerConfig* c : {&ini_cfg(), &res_cfg()}) {
+            c->local.kind = ike::AuthKind::kPsk;
+            c->remote.kind = ike::AuthKind::kPsk;
+        }
     }
 
     enum class UserCert : std::uint8_t { kNone, kGood, kWrongKey };
@@ -140,6 +149,14 @@ protected:
         }
         return out;
     }
+    /// RFC 4739's first round: the client announces its second, the gateway answers it alone.
+    static void expect_first_round(const std::vector<std::string>& req,
+                                   const std::vector<std::string>& resp) {
+        ASSERT_FALSE(req.empty() || resp.empty());
+        EXPECT_NE(req[0].find("AUTH"), std::string::npos) << req[0];
+        EXPECT_NE(req[0].find("N(MULT_AUTH) N(AUTH_FOLLOWS)"), std::string::npos) << req[0];
+        EXPECT_EQ(resp[0], "IDr CERT AUTH");
+    }
     bool nothing_up() { return ini().established().empty() && res().established().empty(); }
 };
 
@@ -152,9 +169,7 @@ TEST_P(MultiAuth, PubkeyThenMschapv2Establishes) {
     const auto req = summaries(ini());
     const auto resp = summaries(res());
     ASSERT_GE(req.size(), 4U);
-    EXPECT_NE(req[0].find("AUTH"), std::string::npos) << req[0];
-    EXPECT_NE(req[0].find("N(MULT_AUTH) N(AUTH_FOLLOWS)"), std::string::npos) << req[0];
-    EXPECT_EQ(resp[0], "IDr CERT AUTH");
+    expect_first_round(req, resp);
     EXPECT_EQ(req[1], "IDi");
     EXPECT_EQ(resp[1], "EAP/REQ/ID");
     EXPECT_EQ(req.back(), "AUTH");
@@ -176,10 +191,7 @@ TEST_P(MultiAuth, PubkeyThenMschapv2Establishes) {
 }
 
 TEST_P(MultiAuth, PskThenEapEstablishes) {
-    ini_cfg().local.kind = ike::AuthKind::kPsk;
-    ini_cfg().remote.kind = ike::AuthKind::kPsk;
-    res_cfg().local.kind = ike::AuthKind::kPsk;
-    res_cfg().remote.kind = ike::AuthKind::kPsk;
+    psk_first();
     load_all();
     initiate();
     ASSERT_TRUE(up());
@@ -246,7 +258,7 @@ TEST_P(MultiAuth, GatewayWithoutRfc4739SkipsTheSecondRound) {
 }
 
 TEST_P(MultiAuth, MachineThenUserCertificateEstablishes) {
-    pubkey_round_two();
+    round_two(ike::AuthKind::kPubkey);
     user_cert_ = UserCert::kGood;
     load_all();
     initiate();
@@ -258,8 +270,7 @@ TEST_P(MultiAuth, MachineThenUserCertificateEstablishes) {
     const auto resp = summaries(res());
     ASSERT_EQ(req.size(), 2U);
     ASSERT_EQ(resp.size(), 2U);
-    EXPECT_NE(req[0].find("N(MULT_AUTH) N(AUTH_FOLLOWS)"), std::string::npos) << req[0];
-    EXPECT_EQ(resp[0], "IDr CERT AUTH");
+    expect_first_round(req, resp);
     EXPECT_EQ(req[1], "IDi CERT AUTH");
     EXPECT_NE(resp[1].find("CPRP(ADDR) SA TSi TSr"), std::string::npos) << resp[1];
     EXPECT_EQ(resp[1].find("AUTH"), std::string::npos) << resp[1];
@@ -271,16 +282,8 @@ TEST_P(MultiAuth, MachineThenUserCertificateEstablishes) {
 }
 
 TEST_P(MultiAuth, PskThenPskEstablishes) {
-    ini_cfg().local.kind = ike::AuthKind::kPsk;
-    ini_cfg().remote.kind = ike::AuthKind::kPsk;
-    res_cfg().local.kind = ike::AuthKind::kPsk;
-    res_cfg().remote.kind = ike::AuthKind::kPsk;
-    ike::AuthConfig u;
-    u.kind = ike::AuthKind::kPsk;
-    u.id = id("user.test");
-    ini_cfg().local_more = {u};
-    u.id = id("user.test");
-    res_cfg().remote_more = {u};
+    psk_first();
+    round_two(ike::AuthKind::kPsk, "user.test");
     load_all();
     initiate();
     ASSERT_TRUE(up());
@@ -290,7 +293,7 @@ TEST_P(MultiAuth, PskThenPskEstablishes) {
 }
 
 TEST_P(MultiAuth, WrongSecondSignatureFailsWithoutChildSa) {
-    pubkey_round_two();
+    round_two(ike::AuthKind::kPubkey);
     user_cert_ = UserCert::kWrongKey;
     load_all();
     initiate();
@@ -306,10 +309,8 @@ TEST_P(MultiAuth, WrongSecondSignatureFailsWithoutChildSa) {
 
 TEST_P(MultiAuth, SecondRoundOfTheWrongKindIsRefused) {
     // The gateway wants a certificate in round 2; the client starts EAP (IDi' alone).
-    ike::AuthConfig u;
-    u.kind = ike::AuthKind::kPubkey;
-    u.id = id("%any");
-    res_cfg().remote_more = {u};
+    round_two(ike::AuthKind::kPubkey);
+    ini_cfg().local_more = {mschap_round("client.test", "carol")};
     load_all();
     initiate();
     settle();
