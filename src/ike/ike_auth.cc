@@ -96,8 +96,12 @@ public:
             case Phase::kAuth:
                 return process_final(sa, resp, step);
             case Phase::kSecondAuth:
-                // The last round was ours: the response answers the first request.
-                if (first_error(resp) != nullptr) {
+                // The last round was ours: the response answers the first request. An error
+                // of the Child SA (TS_UNACCEPTABLE, NO_PROPOSAL_CHOSEN, ...) leaves the IKE SA
+                // up, as after a single round; AUTHENTICATION_FAILED or a syntax error ends it.
+                if (const auto* err = first_error(resp);
+                    err != nullptr && (err->type == NotifyType::kAuthenticationFailed ||
+                                       err->type == NotifyType::kInvalidSyntax)) {
                     return failed(sa, resp, step);
                 }
                 IKE_LOG(info, sa, "authentication of '{}' (round 2) accepted",

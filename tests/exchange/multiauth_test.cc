@@ -319,6 +319,22 @@ TEST_P(MultiAuth, SecondRoundOfTheWrongKindIsRefused) {
     expect_empty();
 }
 
+TEST_P(MultiAuth, ChildSaErrorAfterTheSecondRoundKeepsTheIkeSa) {
+    // The gateway's selectors do not fit: the last response carries TS_UNACCEPTABLE; both
+    // rounds passed, so the IKE SA stays (as after one round, RFC 7296 §2.9).
+    round_two(ike::AuthKind::kPubkey);
+    user_cert_ = UserCert::kGood;
+    res_cfg().children.front().local_ts = {*ike::TrafficSelector::parse("192.0.2.0/24")};
+    load_all();
+    initiate();
+    settle();
+    EXPECT_EQ(ini().established().size(), 1U);
+    EXPECT_EQ(res().established().size(), 1U);
+    EXPECT_TRUE(installed(ini()).empty());
+    EXPECT_NE(summaries(res()).back().find("N(TS_UNACCEPT)"), std::string::npos)
+            << summaries(res()).back();
+}
+
 INSTANTIATE_TEST_SUITE_P(Roles, MultiAuth, ::testing::Bool(), role_name);
 
 }  // namespace

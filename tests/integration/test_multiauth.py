@@ -13,7 +13,9 @@ in 10.99.144.0/25; leases from 10.99.144.128/26):
    `local-1 { auth = pubkey }` (dave.test, the machine) + `local-2 { auth = pubkey }` (user.test),
    against ikeplexd with `remote-1 { auth = pubkey }` + `remote-2 { auth = pubkey }` (RFC 4739
    §2.4: IDi' CERT' AUTH' in one request): the Child SA comes up and list-sas names the client
-   by its latest IDi, user.test, as charon does."""
+   by its latest IDi, user.test, as charon does.
+4. The same with the roles swapped: ikeplexd as the two-certificate client, charon as the
+   gateway with remote-1/remote-2 pubkey: the Child SA comes up, charon checked both."""
 import os
 import sys
 
@@ -142,7 +144,7 @@ def ikeplexd_to_charon(build, topo, folder, pki, log):
         charon.close()
 
 
-GW3, CLIENT3, INSIDE3 = "10.99.145.1", "10.99.145.2", "10.99.145.129"
+GW3, CLIENT3, INSIDE3, CLIENT_INSIDE3 = "10.99.145.1", "10.99.145.2", "10.99.145.129", "10.99.145.130"
 
 
 def two_certs_conf(gateway):
@@ -159,6 +161,7 @@ def two_certs_conf(gateway):
         remote-2 {{ auth = pubkey
                    id = user.test }}
         children {{ rw {{ local_ts = {INSIDE3}/32
+                         remote_ts = {CLIENT_INSIDE3}/32
                          esp_proposals = aes256gcm16 }} }}
     }}
 }}
@@ -177,6 +180,7 @@ def two_certs_conf(gateway):
         remote {{ auth = pubkey
                  id = moon.test }}
         children {{ home {{ remote_ts = {INSIDE3}/32
+                           local_ts = {CLIENT_INSIDE3}/32
                            esp_proposals = aes256gcm16 }} }}
     }}
 }}
@@ -205,14 +209,39 @@ def two_certificates(build, topo, folder, pki, log):
         gw.close()
 
 
+def two_certificates_to_charon(build, topo, folder, pki, log):
+    install_credentials(f"{folder}/gw", "moon", pki, pki["ca"])
+    charon = Charon(topo.g, f"{folder}/gw", two_certs_conf(True))
+    ours = None
+    try:
+        for who in ("dave", "user"):
+            install_credentials(f"{folder}/c", who, pki, pki["ca"])
+        ours = Ikeplexd(build, topo.c, f"{folder}/c", two_certs_conf(False))
+        out = ours.cli("initiate", "--child", "home")
+        assert "completed successfully" in out, out
+        sa = ike_sas(ours.sas())[0][1]
+        assert sa.get("local-id") == "user.test", sa
+        text = charon.log()
+        for said in ("authentication of 'dave.test' with", "authentication of 'user.test' with",
+                     f"established between {GW3}[moon.test]...{CLIENT3}[user.test]"):
+            assert said in text, (said, text[-3000:])
+        log("[4] ikeplexd client with two certificates -> strongSwan gateway with remote-1/remote-2 "
+            "pubkey: Child SA up, local-id 'user.test'")
+    finally:
+        if ours is not None:
+            ours.close()
+        charon.close()
+
+
 def test(build, folder):
     certs, ca = make_certs(f"{folder}/pki", {"moon": "moon.test", "dave": "dave.test", "user": "user.test"})
     pki = {"ca": ca, **certs}
     for i, step in enumerate((charon_to_ikeplexd, ikeplexd_to_charon), 1):
         with GatewayTopology("ma", GW, CLIENT, INSIDE) as topo:
             step(build, topo, f"{folder}/{i}", pki, print)
-    with GatewayTopology("pb", GW3, CLIENT3, INSIDE3, plen=25) as topo:
+    with GatewayTopology("pb", GW3, CLIENT3, INSIDE3, client_inside=CLIENT_INSIDE3, plen=25) as topo:
         two_certificates(build, topo, f"{folder}/3", pki, print)
+        two_certificates_to_charon(build, topo, f"{folder}/4", pki, print)
 
 
 if __name__ == "__main__":
