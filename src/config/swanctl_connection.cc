@@ -296,14 +296,16 @@ int round_of(std::string_view name) {
 }
 
 /// One side's authentication rounds (RFC 4739), ordered by their suffix as strongSwan sorts
-/// them: the first goes to `first`, an EAP round after a certificate or PSK round to `more`.
-void map_rounds(std::vector<const Section*> secs, bool local, ike::AuthConfig& first,
-                std::vector<ike::AuthConfig>& more, const CredentialDirs& dirs,
-                ike::Credentials& credentials, Findings& findings, Reporter& r,
-                const FileSystem& fs) {
+/// them: the first goes to `first`, a second round (EAP, certificate or PSK) after a
+/// certificate or PSK round to `more`. Returns the second round's section (null: none).
+const Section* map_rounds(std::vector<const Section*> secs, bool local, ike::AuthConfig& first,
+                          std::vector<ike::AuthConfig>& more, const CredentialDirs& dirs,
+                          ike::Credentials& credentials, Findings& findings, Reporter& r,
+                          const FileSystem& fs) {
     std::stable_sort(secs.begin(), secs.end(), [](const Section* a, const Section* b) {
         return round_of(a->name) < round_of(b->name);
     });
+    const Section* second = nullptr;
     for (std::size_t i = 0; i < secs.size(); ++i) {
         const Section& sub = *secs[i];
         Reporter sr(findings, key_path(r.prefix(), sub.name));
@@ -313,16 +315,18 @@ void map_rounds(std::vector<const Section*> secs, bool local, ike::AuthConfig& f
         }
         ike::AuthConfig round;
         map_auth(sub, local, round, dirs, credentials, sr, fs);
-        if (i > 1 || round.kind != ike::AuthKind::kEap || first.kind == ike::AuthKind::kEap) {
+        if (i > 1 || first.kind == ike::AuthKind::kEap) {
             r.error(sub.pos, sub.name,
-                    local ? "only two local authentication rounds are supported, an EAP round "
-                            "after a certificate or key round"
-                          : "only two remote authentication rounds are supported, an EAP round "
-                            "after a certificate or key round");
+                    local ? "at most two local authentication rounds are supported, the first a "
+                            "certificate or key round"
+                          : "at most two remote authentication rounds are supported, the first "
+                            "a certificate or key round");
             continue;
         }
+        second = &sub;
         more.push_back(std::move(round));
     }
+    return second;
 }
 
 /// The sections of a connection: local and remote authentication rounds (RFC 4739),
@@ -344,7 +348,15 @@ void map_sections(const Section& conn, ike::PeerConfig& c, const CredentialDirs&
         }
     }
     const bool have_remote = !remotes.empty();
-    map_rounds(std::move(locals), true, c.local, c.local_more, dirs, credentials, findings, r, fs);
+    const Section* local2 = map_rounds(std::move(locals), true, c.local, c.local_more, dirs,
+                                       credentials, findings, r, fs);
+    if (local2 != nullptr && c.remote_addrs.empty()) {
+        // RFC 4739 §2.5 lets a responder authenticate twice; ikeplex's responder does not.
+        r.warning(local2->pos, local2->name,
+                  "a second local round is used only when initiating; without remote_addrs the "
+                  "connection only responds, with its first local round (responder rounds of "
+                  "RFC 4739 are not supported)");
+    }
     map_rounds(std::move(remotes), false, c.remote, c.remote_more, dirs, credentials, findings, r,
                fs);
     if (!have_remote) {

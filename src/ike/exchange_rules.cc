@@ -112,10 +112,9 @@ Status check_response(wire::ExchangeType type, std::span<const wire::Payload> ps
             return ok();
         case wire::ExchangeType::kIkeAuth:
             // The first response has IDr and AUTH, or (RFC 7296 §2.16) EAP, with AUTH unless
-            // EAP-only (RFC 5998); the exchange checks what its phase needs.
-            if (!has(ps, PayloadType::kAuth) && !has(ps, PayloadType::kEap)) {
-                return missing("exchange rules: IKE_AUTH response without AUTH or EAP");
-            }
+            // EAP-only (RFC 5998); the answer to an initiator's last certificate or PSK round
+            // of RFC 4739 (§2.4) has neither, only [CP,] SA, TSi, TSr. The exchange checks what
+            // its phase needs.
             return child_triplet(ps);
         case wire::ExchangeType::kCreateChildSa:
             if (!has(ps, PayloadType::kSa) || !has(ps, PayloadType::kNonce)) {

@@ -52,6 +52,14 @@ public:
                 // RFC 4739 §2.3: the next round starts with the new IDi alone (EAP follows).
                 idi_ = round_id_.to_payload();
                 return std::vector<Payload>{wire::make_idi(idi_)};
+            case Phase::kSecondAuth: {
+                // RFC 4739 §2.4: IDi' [CERT'] AUTH', the AUTH over the same IKE_SA_INIT
+                // message and nonce with the round's own IDi'.
+                idi_ = round_id_.to_payload();
+                std::vector<Payload> out{wire::make_idi(idi_)};
+                IKEPLEX_TRY(auth::append_auth_as(sa, round_cfg_, round_id_, idi_, out));
+                return out;
+            }
             case Phase::kEap:
                 return std::vector<Payload>{wire::make_payload(eap_out_)};
             case Phase::kAuth: {
@@ -87,6 +95,20 @@ public:
             }
             case Phase::kAuth:
                 return process_final(sa, resp, step);
+            case Phase::kSecondAuth:
+                // The last round was ours: the response answers the first request. An error
+                // of the Child SA (TS_UNACCEPTABLE, NO_PROPOSAL_CHOSEN, ...) leaves the IKE SA
+                // up, as after a single round; AUTHENTICATION_FAILED or a syntax error ends it.
+                if (const auto* err = first_error(resp);
+                    err != nullptr && (err->type == NotifyType::kAuthenticationFailed ||
+                                       err->type == NotifyType::kInvalidSyntax)) {
+                    return failed(sa, resp, step);
+                }
+                IKE_LOG(info, sa, "authentication of '{}' (round 2) accepted",
+                        round_id_.to_string());
+                sa.set_local_id(round_id_);  // the latest IDi, as strongSwan's my id
+                finish(sa, resp, step);
+                return Outcome::kDone;
         }
         return Outcome::kDone;
     }
@@ -94,7 +116,7 @@ public:
     void abort(IkeSa& sa, Step& /*step*/) override { release(sa); }
 
 private:
-    enum class Phase : std::uint8_t { kFirst, kSecondId, kEap, kAuth };
+    enum class Phase : std::uint8_t { kFirst, kSecondId, kEap, kAuth, kSecondAuth };
 
     Result<std::vector<Payload>> build_first(IkeSa& sa) {
         const PeerConfig& cfg = *sa.config();
@@ -229,7 +251,8 @@ private:
             // Unset, the round's identity is our address, as strongSwan's IDi of any round
             // without one (its ike_auth.c: "no IDi configured, fall back on IP address").
             round_id_ = auth::local_identity_of(sa, round_cfg_);
-            phase_ = Phase::kSecondId;
+            phase_ =
+                    round_cfg_.local.kind == AuthKind::kEap ? Phase::kSecondId : Phase::kSecondAuth;
             return Outcome::kNext;
         }
         if (!with_eap) {
@@ -300,6 +323,9 @@ private:
             return Outcome::kDone;
         }
         IKE_LOG(info, sa, "authentication of '{}' with EAP successful", sa.remote_id().to_string());
+        if (more_rounds_) {
+            sa.set_local_id(round_id_);  // RFC 4739: the latest IDi
+        }
         if (eap_only_) {
             IKE_LOG(info, sa, "allow mutual EAP-only authentication");
         }

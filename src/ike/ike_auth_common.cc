@@ -64,25 +64,29 @@ std::string method_name(wire::AuthMethod m) {
 
 /// Our AUTH (and, with certificates, CERT) payloads.
 Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<Payload>& out) {
-    const PeerConfig& cfg = *sa.config();
+    return append_auth_as(sa, *sa.config(), sa.local_id(), id, out);
+}
+
+/// Our AUTH (and CERT) of a round: `cfg.local` says how, `me` is the round's identity.
+Status append_auth_as(IkeSa& sa, const PeerConfig& cfg, const Identity& me,
+                      const wire::IdPayload& id, std::vector<Payload>& out) {
     const Credentials& creds = sa.services().credentials;
     const Bytes octets = IKEPLEX_TRY(signed_octets(sa, sa.is_original_initiator(), id));
     if (cfg.local.kind == AuthKind::kPsk) {
-        const SecretBytes* psk =
-                creds.find_psk(sa.local_id(), cfg.remote.id.any ? sa.remote_id() : cfg.remote.id);
+        const Identity& them = cfg.remote.id.any ? sa.remote_id() : cfg.remote.id;
+        const SecretBytes* psk = creds.find_psk(me, them);
         if (psk == nullptr) {
-            IKE_LOG(info, sa, "no shared key found for '{}' - '{}'", sa.local_id().to_string(),
-                    (cfg.remote.id.any ? sa.remote_id() : cfg.remote.id).to_string());
+            IKE_LOG(info, sa, "no shared key found for '{}' - '{}'", me.to_string(),
+                    them.to_string());
             return make_error(Errc::kConfig, "no shared key found");
         }
         const SecretBytes mac = IKEPLEX_TRY(psk_auth(sa.crypto()->prf, psk->view(), octets));
         out.push_back(wire::make_payload(wire::AuthPayload{
                 wire::AuthMethod::kSharedKeyMic, Bytes(mac.view().begin(), mac.view().end())}));
-        IKE_LOG(info, sa, "authentication of '{}' (myself) with pre-shared key",
-                sa.local_id().to_string());
+        IKE_LOG(info, sa, "authentication of '{}' (myself) with pre-shared key", me.to_string());
         return ok();
     }
-    const Credentials::Own* own = creds.find_own(sa.local_id());
+    const Credentials::Own* own = creds.find_own(me);
     if (own == nullptr) {
         return make_error(Errc::kConfig, "no certificate and private key for our identity");
     }
@@ -97,7 +101,7 @@ Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<Payload>& o
             wire::CertPayload{wire::CertEncoding::kX509Signature, own->cert.der()}));
     out.push_back(wire::make_payload(wire::AuthPayload{
             wire::AuthMethod::kDigitalSignature, crypto::encode_signature_auth(scheme, sig)}));
-    IKE_LOG(info, sa, "authentication of '{}' (myself) with {}", sa.local_id().to_string(),
+    IKE_LOG(info, sa, "authentication of '{}' (myself) with {}", me.to_string(),
             crypto::to_string(scheme));
     return ok();
 }

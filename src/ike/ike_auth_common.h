@@ -22,6 +22,10 @@ const char* method_name(AuthKind k);
 std::string method_name(wire::AuthMethod m);
 /// Our AUTH (and, with certificates, CERT) payloads.
 Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<wire::Payload>& out);
+/// The same for a round whose connection is `cfg` (its `local` says how) and identity `me`
+/// (RFC 4739: a further round of ours).
+Status append_auth_as(IkeSa& sa, const PeerConfig& cfg, const Identity& me,
+                      const wire::IdPayload& id, std::vector<wire::Payload>& out);
 /// Verifies the peer's AUTH over its octets: with the shared key, or with the certificate it
 /// sent, which must chain to a trusted CA and carry its identity.
 Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,

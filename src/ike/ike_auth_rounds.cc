@@ -1,5 +1,5 @@
-// IKE_AUTH, responder: the peer's second authentication round (RFC 4739), an EAP round after
-// its certificate or PSK round, as a `remote-1 { auth = pubkey }` + `remote-2 { auth = eap-* }`
+// IKE_AUTH, responder: the peer's second authentication round (RFC 4739) after its certificate
+// or PSK round: an EAP round, as a `remote-1 { auth = pubkey }` + `remote-2 { auth = eap-* }`
 // connection asks:
 //   HDR, SK {IDi, [CERT,] AUTH, N(MULTIPLE_AUTH_SUPPORTED), N(ANOTHER_AUTH_FOLLOWS),
 //            SAi2, TSi, TSr}  -->          <--  HDR, SK {IDr, [CERT,] AUTH}
@@ -10,6 +10,10 @@
 // and nonces, with the latest IDi (IDi') and IDr (RFC 4739 §2.1). The first request's SA, TS
 // and CP are answered only in the last response. Connection selection (auth_config) already
 // required the peer's ANOTHER_AUTH_FOLLOWS for such a connection and refused it elsewhere.
+// Or a certificate or PSK round (`remote-2 { auth = pubkey }`, RFC 4739 §2.4), in one request:
+//   HDR, SK {IDi', [CERT',] AUTH'}  -->    <--  HDR, SK {[CP,] SAr2, TSi, TSr}
+// AUTH' is checked as the first AUTH was (RFC 7296 §2.15), over the same IKE_SA_INIT message
+// and nonce with IDi'.
 #include <memory>
 
 #include "ike/exchanges.h"
@@ -60,13 +64,21 @@ Response start_second_round(IkeSa& sa, std::vector<Payload>& request, Step& step
     if (idi == nullptr) {
         return refuse(sa, "the peer skipped its announced second authentication round", step);
     }
-    if (find_payload<wire::AuthPayload>(request, PayloadType::kAuth) != nullptr) {
+    const PeerConfig& cfg = *sa.config();
+    const auto* auth = find_payload<wire::AuthPayload>(request, PayloadType::kAuth);
+    const bool eap_round = cfg.remote_more.front().kind == AuthKind::kEap;
+    if (eap_round && auth != nullptr) {
         return refuse(sa,
                       "the peer's second authentication round is not the EAP round remote-2 "
                       "expects",
                       step);
     }
-    const PeerConfig& cfg = *sa.config();
+    if (!eap_round && auth == nullptr) {
+        return refuse(sa,
+                      "the peer's second authentication round has no AUTH, remote-2 expects "
+                      "a certificate or key",
+                      step);
+    }
     const Identity peer = Identity::from_payload(*idi);
     if (!cfg.remote_more.front().id.any && !cfg.remote_more.front().id.data.empty() &&
         !cfg.remote_more.front().id.matches(peer)) {
@@ -83,8 +95,19 @@ Response start_second_round(IkeSa& sa, std::vector<Payload>& request, Step& step
     std::vector<Payload> first = std::move(st.first);
     const wire::IdPayload idr = st.idr;
     sa.states().drop<SecondRoundDue>();
-    IKE_LOG(info, sa, "second authentication round of '{}' as '{}' with EAP",
-            sa.remote_id().to_string(), peer.to_string());
+    if (!eap_round && !auth::verify_auth(sa, *round, *idi, *auth, request, step)) {
+        return refuse(sa, "the second authentication round failed", step);
+    }
+    IKE_LOG(info, sa, "second authentication round of '{}' as '{}' {}", sa.remote_id().to_string(),
+            peer.to_string(), eap_round ? "with EAP" : "done");
+    // The peer's identity is now the latest IDi, as strongSwan's (it sets the IKE SA's other
+    // id from each round's IDi): list-sas, uniqueness and leases see the second round's.
+    sa.set_remote_id(peer);
+    if (!eap_round) {
+        std::vector<Payload> out;
+        complete_ike_auth(sa, first, out, step);
+        return out;
+    }
     return open_eap_round(sa, std::move(round), peer, *idi, idr, std::move(first), {}, step);
 }
 

@@ -2,7 +2,8 @@
 // road-warrior client): the client authenticates with its certificate (or a PSK), then with
 // EAP-MSCHAPv2 (the eap layer's real method) in a second round; the gateway has
 // `remote-1 { auth = pubkey }` + `remote-2 { auth = eap-mschapv2 }` and leases a virtual IP
-// keyed by the second round's EAP identity.
+// keyed by the second round's EAP identity. Or (RFC 4739 §2.4) the second round is a second
+// certificate (a user's after the machine's) or a PSK: IDi' [CERT'] AUTH' in one request.
 #include <set>
 
 #include <gtest/gtest.h>
@@ -79,6 +80,28 @@ protected:
         g.children.front().remote_ts.clear();
     }
 
+    /// A second round of `kind` (`local-2`/`remote-2 { auth = pubkey | psk }`) as user.test;
+    /// the gateway requires `wanted` as its IDi.
+    void round_two(ike::AuthKind kind, const char* wanted = "%any") {
+        ike::AuthConfig u;
+        u.kind = kind;
+        u.id = id("user.test");
+        ini_cfg().local_more = {u};
+        u.id = id(wanted);
+        res_cfg().remote_more = {u};
+    }
+
+    /// The first round with PSKs on both sides.
+    void psk_first() {
+        for (ike::PeerConfig* c : {&ini_cfg(), &res_cfg()}) {
+            c->local.kind = ike::AuthKind::kPsk;
+            c->remote.kind = ike::AuthKind::kPsk;
+        }
+    }
+
+    enum class UserCert : std::uint8_t { kNone, kGood, kWrongKey };
+    UserCert user_cert_{UserCert::kNone};
+
     /// Certificates for both, MSCHAPv2 passwords (the client's may differ), the pool.
     void load_all(const char* client_password = "carol-password") {
         auto pool = ike::PoolConfig::parse("p", "10.99.134.10-10.99.134.20");
@@ -94,6 +117,15 @@ protected:
         cc.certs.push_back(ike::Credentials::Own{
                 issue(CertSpec{.cn = "client.test", .dns = {"client.test"}}, ck, &ca, ca_key),
                 std::move(ck)});
+        if (user_cert_ != UserCert::kNone) {
+            // The user's certificate; kWrongKey: its AUTH' is signed with another key.
+            auto uk = make_key(crypto::KeyType::kEcP256);
+            auto cert = issue(CertSpec{.cn = "user.test", .dns = {"user.test"}}, uk, &ca, ca_key);
+            cc.certs.push_back(ike::Credentials::Own{std::move(cert),
+                                                     user_cert_ == UserCert::kGood
+                                                             ? std::move(uk)
+                                                             : make_key(crypto::KeyType::kEcP256)});
+        }
         auto gk = make_key(crypto::KeyType::kEcP256);
         gc.certs.push_back(ike::Credentials::Own{
                 issue(CertSpec{.cn = "gw.test", .dns = {"gw.test"}}, gk, &ca, ca_key),
@@ -117,6 +149,14 @@ protected:
         }
         return out;
     }
+    /// RFC 4739's first round: the client announces its second, the gateway answers it alone.
+    static void expect_first_round(const std::vector<std::string>& req,
+                                   const std::vector<std::string>& resp) {
+        ASSERT_FALSE(req.empty() || resp.empty());
+        EXPECT_NE(req[0].find("AUTH"), std::string::npos) << req[0];
+        EXPECT_NE(req[0].find("N(MULT_AUTH) N(AUTH_FOLLOWS)"), std::string::npos) << req[0];
+        EXPECT_EQ(resp[0], "IDr CERT AUTH");
+    }
     bool nothing_up() { return ini().established().empty() && res().established().empty(); }
 };
 
@@ -129,9 +169,7 @@ TEST_P(MultiAuth, PubkeyThenMschapv2Establishes) {
     const auto req = summaries(ini());
     const auto resp = summaries(res());
     ASSERT_GE(req.size(), 4U);
-    EXPECT_NE(req[0].find("AUTH"), std::string::npos) << req[0];
-    EXPECT_NE(req[0].find("N(MULT_AUTH) N(AUTH_FOLLOWS)"), std::string::npos) << req[0];
-    EXPECT_EQ(resp[0], "IDr CERT AUTH");
+    expect_first_round(req, resp);
     EXPECT_EQ(req[1], "IDi");
     EXPECT_EQ(resp[1], "EAP/REQ/ID");
     EXPECT_EQ(req.back(), "AUTH");
@@ -153,10 +191,7 @@ TEST_P(MultiAuth, PubkeyThenMschapv2Establishes) {
 }
 
 TEST_P(MultiAuth, PskThenEapEstablishes) {
-    ini_cfg().local.kind = ike::AuthKind::kPsk;
-    ini_cfg().remote.kind = ike::AuthKind::kPsk;
-    res_cfg().local.kind = ike::AuthKind::kPsk;
-    res_cfg().remote.kind = ike::AuthKind::kPsk;
+    psk_first();
     load_all();
     initiate();
     ASSERT_TRUE(up());
@@ -220,6 +255,84 @@ TEST_P(MultiAuth, GatewayWithoutRfc4739SkipsTheSecondRound) {
     ASSERT_TRUE(up());
     EXPECT_TRUE(LogCapture::contains(ini_name(), "skipping our second round"));
     EXPECT_EQ(summaries(ini()).size(), 1U);
+}
+
+TEST_P(MultiAuth, MachineThenUserCertificateEstablishes) {
+    round_two(ike::AuthKind::kPubkey);
+    user_cert_ = UserCert::kGood;
+    load_all();
+    initiate();
+    ASSERT_TRUE(up());
+    expect_consistent();
+    // RFC 4739 §2.4 (example 3): round 2 is IDi' CERT' AUTH' in one request; the answer to
+    // it carries what the first request asked for.
+    const auto req = summaries(ini());
+    const auto resp = summaries(res());
+    ASSERT_EQ(req.size(), 2U);
+    ASSERT_EQ(resp.size(), 2U);
+    expect_first_round(req, resp);
+    EXPECT_EQ(req[1], "IDi CERT AUTH");
+    EXPECT_NE(resp[1].find("CPRP(ADDR) SA TSi TSr"), std::string::npos) << resp[1];
+    EXPECT_EQ(resp[1].find("AUTH"), std::string::npos) << resp[1];
+    // Both sides name the client by its latest IDi, as strongSwan does.
+    EXPECT_EQ(only_sa(res()).remote_id().to_string(), "user.test");
+    EXPECT_EQ(only_sa(ini()).local_id().to_string(), "user.test");
+    EXPECT_EQ(installed(ini()).size(), 1U);
+    EXPECT_EQ(res().manager.pools().find("p")->online(), 1U);
+}
+
+TEST_P(MultiAuth, PskThenPskEstablishes) {
+    psk_first();
+    round_two(ike::AuthKind::kPsk, "user.test");
+    load_all();
+    initiate();
+    ASSERT_TRUE(up());
+    expect_consistent();
+    EXPECT_EQ(summaries(ini())[1], "IDi AUTH");
+    EXPECT_EQ(only_sa(res()).remote_id().to_string(), "user.test");
+}
+
+TEST_P(MultiAuth, WrongSecondSignatureFailsWithoutChildSa) {
+    round_two(ike::AuthKind::kPubkey);
+    user_cert_ = UserCert::kWrongKey;
+    load_all();
+    initiate();
+    settle();
+    EXPECT_TRUE(nothing_up());
+    EXPECT_TRUE(installed(ini()).empty());
+    EXPECT_TRUE(installed(res()).empty());
+    EXPECT_EQ(summaries(res()).back(), "N(AUTH_FAILED)");
+    EXPECT_TRUE(LogCapture::contains(res_name(), "signature of 'user.test' does not verify"));
+    EXPECT_TRUE(LogCapture::contains(ini_name(), "AUTHENTICATION_FAILED"));
+    expect_empty();
+}
+
+TEST_P(MultiAuth, SecondRoundOfTheWrongKindIsRefused) {
+    // The gateway wants a certificate in round 2; the client starts EAP (IDi' alone).
+    round_two(ike::AuthKind::kPubkey);
+    ini_cfg().local_more = {mschap_round("client.test", "carol")};
+    load_all();
+    initiate();
+    settle();
+    EXPECT_TRUE(nothing_up());
+    EXPECT_TRUE(LogCapture::contains(res_name(), "has no AUTH, remote-2 expects"));
+    expect_empty();
+}
+
+TEST_P(MultiAuth, ChildSaErrorAfterTheSecondRoundKeepsTheIkeSa) {
+    // The gateway's selectors do not fit: the last response carries TS_UNACCEPTABLE; both
+    // rounds passed, so the IKE SA stays (as after one round, RFC 7296 §2.9).
+    round_two(ike::AuthKind::kPubkey);
+    user_cert_ = UserCert::kGood;
+    res_cfg().children.front().local_ts = {*ike::TrafficSelector::parse("192.0.2.0/24")};
+    load_all();
+    initiate();
+    settle();
+    EXPECT_EQ(ini().established().size(), 1U);
+    EXPECT_EQ(res().established().size(), 1U);
+    EXPECT_TRUE(installed(ini()).empty());
+    EXPECT_NE(summaries(res()).back().find("N(TS_UNACCEPT)"), std::string::npos)
+            << summaries(res()).back();
 }
 
 INSTANTIATE_TEST_SUITE_P(Roles, MultiAuth, ::testing::Bool(), role_name);

@@ -20,6 +20,7 @@ using ::testing::IsEmpty;
 struct Loaded {
     SwanctlConfig config;
     std::vector<std::string> errors;
+    std::vector<std::string> warnings;
 };
 
 Loaded load(std::string_view text) {
@@ -29,6 +30,9 @@ Loaded load(std::string_view text) {
     out.config = load_swanctl(root, CredentialDirs{}, f, test::no_files());
     for (const Diagnostic& d : f.errors) {
         out.errors.push_back(d.to_string());
+    }
+    for (const Diagnostic& d : f.warnings) {
+        out.warnings.push_back(d.to_string());
     }
     return out;
 }
@@ -104,8 +108,8 @@ TEST(SwanctlEap, UnknownMethodIsAnErrorRadiusNeedsServers) {
 }
 
 // RFC 4739: `local-1`/`local-2` are ordered by their suffix (not by position); the second round
-// (EAP after a certificate) goes to local_more. Other shapes are refused: a third round, a
-// non-EAP second round, an EAP round after an EAP round; the same for `remote-N`.
+// (EAP, certificate or PSK after a certificate or PSK) goes to local_more. Other shapes are
+// refused: a third round, any round after an EAP round; the same for `remote-N`.
 TEST(SwanctlEap, MultipleLocalRoundsOrderedBySuffix) {
     const Loaded l = load(R"(connections {
   client {
@@ -157,7 +161,7 @@ TEST(SwanctlEap, RemoteRoundsOrderedBySuffix) {
 TEST(SwanctlEap, UnsupportedRoundShapesAreRefused) {
     const Loaded l = load(R"(connections {
   a {
-    local-1 { auth = psk }
+    local-1 { auth = eap-md5 }
     local-2 { auth = psk }
   }
   b {
@@ -171,12 +175,60 @@ TEST(SwanctlEap, UnsupportedRoundShapesAreRefused) {
     remote-2 { auth = eap-md5 }
     remote-3 { auth = eap-md5 }
   }
+  d {
+    local-1 { auth = pubkey }
+    local-2 { auth = pubkey }
+    local-3 { auth = psk }
+  }
 }
 )");
-    ASSERT_EQ(l.errors.size(), 3U);
+    ASSERT_EQ(l.errors.size(), 4U);
     EXPECT_THAT(l.errors[0], ::testing::HasSubstr("two local authentication rounds"));
     EXPECT_THAT(l.errors[1], ::testing::HasSubstr("two remote authentication rounds"));
     EXPECT_THAT(l.errors[2], ::testing::HasSubstr("two remote authentication rounds"));
+    EXPECT_THAT(l.errors[3],
+                ::testing::HasSubstr("local-3: at most two local authentication rounds"));
+}
+
+// RFC 4739 §2.4: a certificate after a certificate (a machine, then a user), both sides; a
+// gateway's `local-2` (no remote_addrs: it only responds) is never used: a warning says so.
+TEST(SwanctlEap, NonEapSecondRoundsAndResponderLocalRounds) {
+    const Loaded l = load(R"(connections {
+  client {
+    remote_addrs = 10.99.145.1
+    local-1 { auth = pubkey
+      id = machine.test }
+    local-2 { auth = pubkey
+      id = user.test }
+    remote { auth = psk }
+  }
+  gw {
+    local-1 { auth = pubkey }
+    local-2 { auth = psk }
+    remote-1 { auth = pubkey }
+    remote-2 { auth = psk }
+  }
+}
+)");
+    ASSERT_THAT(l.errors, IsEmpty());
+    ASSERT_EQ(l.config.connections.size(), 2U);
+    const auto& c = l.config.connections[0];
+    ASSERT_EQ(c.local_more.size(), 1U);
+    EXPECT_EQ(c.local_more[0].kind, ike::AuthKind::kPubkey);
+    EXPECT_EQ(c.local_more[0].id.to_string(), "user.test");
+    const auto& g = l.config.connections[1];
+    ASSERT_EQ(g.remote_more.size(), 1U);
+    EXPECT_EQ(g.remote_more[0].kind, ike::AuthKind::kPsk);
+    std::vector<std::string> rounds;  // the others: no secrets for the PSK rounds
+    for (const auto& w : l.warnings) {
+        if (w.find("local round") != std::string::npos) {
+            rounds.push_back(w);
+        }
+    }
+    ASSERT_EQ(rounds.size(), 1U) << ::testing::PrintToString(l.warnings);
+    EXPECT_THAT(rounds[0], ::testing::HasSubstr("swanctl.conf:"));
+    EXPECT_THAT(rounds[0], ::testing::HasSubstr("connections.gw.local-2"));
+    EXPECT_THAT(rounds[0], ::testing::HasSubstr("used only when initiating"));
 }
 
 }  // namespace
