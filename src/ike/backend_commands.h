@@ -71,7 +71,22 @@ struct DeletePolicy {
     std::vector<TrafficSelector> remote_ts;
 };
 
-using BackendCommand = std::variant<InstallSa, DeleteSa, InstallPolicy, DeletePolicy>;
+/// One direction of an installed Child SA moves to new outer addresses (MOBIKE, RFC 4555 §3.5;
+/// a NAT that appears or goes away): keys, sequence numbers and the replay window stay. The
+/// engine sends the Child SA's policies again (InstallPolicy) with the new endpoints after it.
+struct UpdateSaAddresses {
+    std::uint32_t child_id{0};
+    Spi spi;
+    bool inbound{false};
+    Endpoint old_src;  ///< the outer addresses as installed (XFRM finds inbound SAs by dst)
+    Endpoint old_dst;
+    Endpoint src;  ///< the new outer source and destination (UDP ports when encapsulating)
+    Endpoint dst;
+    bool udp_encap{false};  ///< the new encapsulation (a NAT may have appeared or gone)
+};
+
+using BackendCommand =
+        std::variant<InstallSa, DeleteSa, InstallPolicy, DeletePolicy, UpdateSaAddresses>;
 
 /// Traffic for a policy has no (per-resource) SA: negotiate one.
 struct Acquire {

@@ -134,6 +134,11 @@ public:
     void on_eap_backend_answer(std::uint32_t ike_id, std::uint32_t seq, EapBackendAnswer answer,
                                Step& step);
     void on_backend_event(const BackendEvent& event, Step& step);
+    /// The host's usable local addresses changed (an address added or removed, a route
+    /// changed): `addresses` is the new set. IKE SAs with MOBIKE (RFC 4555) whose path to the
+    /// peer changed (source_lookup) move, as the IKE SA's original initiator, with
+    /// UPDATE_SA_ADDRESSES; the set is announced as ADDITIONAL_IP4/6_ADDRESS.
+    void on_local_addresses(std::vector<IpAddress> addresses, Step& step);
 
     // --- operator commands ---
     /// Starts `child` of connection `conn` (an existing IKE SA of the connection is reused), or
@@ -276,6 +281,7 @@ private:
     Services services_;
     CookieJar cookies_;
     SourceLookup source_lookup_;
+    std::vector<IpAddress> local_addresses_;  ///< the host's, for MOBIKE (on_local_addresses)
     ConfigList configs_;
 
     using InitKey = std::pair<Endpoint, IkeSpi>;

@@ -123,3 +123,13 @@ void IkeSaManager::release_policy(const DeletePolicy& policy, Step& step) {
 }
 
 }  // namespace ikeplex::ike
+
+namespace ikeplex::ike {
+
+void IkeSaManager::on_local_addresses(std::vector<IpAddress> addresses, Step& step) {
+    // Issue 22 (MOBIKE), in progress: the engine's side comes with the MOBIKE exchange.
+    local_addresses_ = std::move(addresses);
+    finish(step);
+}
+
+}  // namespace ikeplex::ike

@@ -24,6 +24,9 @@ void NoneBackend::apply(std::vector<ike::BackendCommand>& commands) {
                        ike::to_string(pol->remote_ts), pol->reqid.value());
         } else if (const auto* dp = std::get_if<ike::DeletePolicy>(&cmd)) {
             policies_.erase({dp->reqid, dp->local_ts, dp->remote_ts});
+        } else if (const auto* up = std::get_if<ike::UpdateSaAddresses>(&cmd)) {
+            log::debug(Subsystem::kKnl, "(none) SA {} {} moved to {} -> {}", up->spi,
+                       up->inbound ? "in" : "out", up->src, up->dst);
         }
     }
     commands.clear();

@@ -46,6 +46,11 @@ void UserspaceBackend::apply(std::vector<ike::BackendCommand>& commands) {
                                    policies_changed = true;
                                }
                            },
+                           [&](ike::UpdateSaAddresses& c) {
+                               // Issue 22 (MOBIKE), in progress: the data plane's endpoint swap.
+                               report(ike::InstallFailed{c.child_id, c.spi,
+                                                         "moving an SA is not implemented yet"});
+                           },
                    },
                    cmd);
     }

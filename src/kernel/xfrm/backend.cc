@@ -134,6 +134,11 @@ void XfrmBackend::apply(std::vector<ike::BackendCommand>& commands) {
                            [&](ike::DeleteSa& c) { delete_sa(c); },
                            [&](ike::InstallPolicy& c) { install_policy(c); },
                            [&](ike::DeletePolicy& c) { delete_policy(c); },
+                           [&](ike::UpdateSaAddresses& c) {
+                               // Issue 22 (MOBIKE), in progress: UPDSA or delete and re-add.
+                               report(ike::InstallFailed{c.child_id, c.spi,
+                                                         "moving an SA is not implemented yet"});
+                           },
                    },
                    cmd);
     }
