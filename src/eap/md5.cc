@@ -10,6 +10,7 @@
 #include "crypto/constant_time.h"
 #include "crypto/ossl.h"
 #include "eap/random_source.h"
+#include "eap/steps.h"
 
 namespace ikeplex::eap {
 namespace {
@@ -34,13 +35,6 @@ Bytes with_value_size(ByteView value) {
     out.push_back(static_cast<std::uint8_t>(value.size()));
     out.insert(out.end(), value.begin(), value.end());
     return out;
-}
-
-ServerStep server_failure(const char* reason) {
-    ServerStep s;
-    s.kind = ServerStep::Kind::kFailure;
-    s.reason = reason;
-    return s;
 }
 
 class Md5Server final : public ServerMethod {
@@ -84,9 +78,7 @@ public:
             return server_failure("EAP-MD5: wrong response (wrong secret)");
         }
         authenticated_ = true;
-        ServerStep s;
-        s.kind = ServerStep::Kind::kSuccess;
-        return s;
+        return server_success();
     }
 
     [[nodiscard]] const Msk& msk() const noexcept override { return msk_; }

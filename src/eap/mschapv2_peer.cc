@@ -7,24 +7,15 @@
 #include "eap/mschapv2_crypto.h"
 #include "eap/mschapv2_wire.h"
 #include "eap/random_source.h"
+#include "eap/steps.h"
 
 namespace ikeplex::eap {
 namespace {
 
 using mschapv2::OpCode;
 
-PeerStep failure(const char* reason) {
-    PeerStep s;
-    s.kind = PeerStep::Kind::kFailure;
-    s.reason = reason;
-    return s;
-}
-
 PeerStep respond(std::uint8_t id, Bytes type_data) {
-    PeerStep s;
-    s.kind = PeerStep::Kind::kResponse;
-    s.response = Packet{Code::kResponse, id, Type::kMschapv2, std::move(type_data)};
-    return s;
+    return peer_response(Type::kMschapv2, id, std::move(type_data));
 }
 
 class MschapPeer final : public PeerMethod {
@@ -63,7 +54,7 @@ private:
         state_ = State::kFailed;
         pending_msk_.clear();
         msk_.clear();
-        return failure(reason);
+        return peer_failure(reason);
     }
 
     Result<PeerStep> on_challenge(const Packet& request) {

@@ -7,6 +7,7 @@
 #include "eap/mschapv2_crypto.h"
 #include "eap/mschapv2_wire.h"
 #include "eap/random_source.h"
+#include "eap/steps.h"
 
 namespace ikeplex::eap {
 namespace {
@@ -18,18 +19,8 @@ constexpr std::string_view kWelcome = "Welcome2ikeplex";
 constexpr unsigned kErrorAuthenticationFailure = 691;  // RFC 2759 §6
 constexpr int kMaxRetries = 2;                         // as strongSwan's MAX_RETRIES
 
-ServerStep failure(const char* reason) {
-    ServerStep s;
-    s.kind = ServerStep::Kind::kFailure;
-    s.reason = reason;
-    return s;
-}
-
 ServerStep request(std::uint8_t id, Bytes type_data) {
-    ServerStep s;
-    s.kind = ServerStep::Kind::kRequest;
-    s.request = Packet{Code::kRequest, id, Type::kMschapv2, std::move(type_data)};
-    return s;
+    return server_request(Type::kMschapv2, id, std::move(type_data));
 }
 
 class MschapServer final : public ServerMethod {
@@ -57,15 +48,15 @@ public:
         }
         if (response.code != Code::kResponse || response.type != Type::kMschapv2 ||
             response.identifier != identifier_) {
-            return finish(failure("EAP-MSCHAPv2: not a response to our request"));
+            return finish(server_failure("EAP-MSCHAPv2: not a response to our request"));
         }
         const auto op = mschapv2::opcode_of(response.type_data);
         if (!op) {
-            return finish(failure("EAP-MSCHAPv2: empty response"));
+            return finish(server_failure("EAP-MSCHAPv2: empty response"));
         }
         if (*op == OpCode::kFailure) {
-            return finish(failure(refused_ ? "EAP-MSCHAPv2: wrong password or unknown user"
-                                           : "EAP-MSCHAPv2: the peer gave up"));
+            return finish(server_failure(refused_ ? "EAP-MSCHAPv2: wrong password or unknown user"
+                                                  : "EAP-MSCHAPv2: the peer gave up"));
         }
         if (state_ == State::kExpectResponse && *op == OpCode::kResponse) {
             return on_response(response.type_data, next_id);
@@ -73,11 +64,9 @@ public:
         if (state_ == State::kExpectSuccessAck && *op == OpCode::kSuccess) {
             msk_ = std::move(pending_msk_);
             authenticated_ = true;
-            ServerStep s;
-            s.kind = ServerStep::Kind::kSuccess;
-            return finish(std::move(s));
+            return finish(server_success());
         }
-        return finish(failure("EAP-MSCHAPv2: unexpected OpCode"));
+        return finish(server_failure("EAP-MSCHAPv2: unexpected OpCode"));
     }
 
     [[nodiscard]] const Msk& msk() const noexcept override { return msk_; }
@@ -99,11 +88,11 @@ private:
     Result<ServerStep> on_response(ByteView type_data, std::uint8_t next_id) {
         const auto msg = mschapv2::decode(type_data);
         if (!msg) {
-            return finish(failure("EAP-MSCHAPv2: malformed Response"));
+            return finish(server_failure("EAP-MSCHAPv2: malformed Response"));
         }
         const auto resp = mschapv2::decode_response_data(msg->data);
         if (!resp) {
-            return finish(failure("EAP-MSCHAPv2: malformed Response"));
+            return finish(server_failure("EAP-MSCHAPv2: malformed Response"));
         }
         const SecretBytes* secret = ctx_.find_secret ? ctx_.find_secret(resp->name) : nullptr;
         if (secret == nullptr) {
@@ -114,7 +103,7 @@ private:
                 mschapv2::derive(challenge_, resp->peer_challenge, resp->name, secret->view());
         if (!derived) {
             if (derived.error().code == Errc::kInvalidArgument) {
-                return finish(failure("EAP-MSCHAPv2: the configured secret is not UTF-8"));
+                return finish(server_failure("EAP-MSCHAPv2: the configured secret is not UTF-8"));
             }
             return std::move(derived).error();  // crypto: e.g. no legacy provider
         }
@@ -134,7 +123,8 @@ private:
     ServerStep retry(std::uint8_t next_id) {
         refused_ = true;
         if (++retries_ > kMaxRetries) {
-            return finish(failure("EAP-MSCHAPv2: wrong password or unknown user, retries spent"));
+            return finish(
+                    server_failure("EAP-MSCHAPv2: wrong password or unknown user, retries spent"));
         }
         challenge_ = random_or_os(ctx_.random).bytes(mschapv2::kChallengeSize);
         identifier_ = next_id;

@@ -7,9 +7,9 @@
 // acknowledged with an empty response; other application data fails the method.
 #include <string>
 
+#include "eap/steps.h"
 #include "eap/tls.h"
-#include "eap/tls_framing.h"
-#include "eap/tls_session.h"
+#include "eap/tls_conversation.h"
 #include "util/log.h"
 
 namespace ikeplex::eap {
@@ -17,23 +17,11 @@ namespace {
 
 class TlsPeer final : public PeerMethod {
 public:
-    TlsPeer(PeerContext ctx, TlsOptions options)
-        : ctx_(std::move(ctx)),
-          options_(options),
-          reassembler_(options.max_message_bytes),
-          fragmenter_(options.fragment_size) {}
+    TlsPeer(PeerContext ctx, TlsOptions options) : ctx_(std::move(ctx)), tls_(options) {}
 
     Status init() {
-        const tls::Credentials creds{ctx_.own_cert, ctx_.own_key, ctx_.trusted, ctx_.unix_time,
-                                     ctx_.tls_versions};
-        auto s = tls::Session::create(
-                tls::Session::Role::kClient, creds,
-                [this](const crypto::Certificate& leaf) { return check_server(leaf); });
-        if (!s) {
-            return s.error();
-        }
-        session_ = std::move(*s);
-        return ok();
+        return tls_.start(tls::Session::Role::kClient, tls::credentials_of(ctx_),
+                          [this](const crypto::Certificate& leaf) { return check_server(leaf); });
     }
 
     [[nodiscard]] Type type() const noexcept override { return Type::kTls; }
@@ -42,10 +30,7 @@ public:
         if (failed_) {
             return fail("EAP-TLS: request after a failure");
         }
-        if (options_.max_packets != 0 && ++packets_ > options_.max_packets) {
-            return fail("EAP-TLS: too many packets");
-        }
-        auto f = tls::parse(request.type_data);
+        auto f = tls_.accept(request.type_data);
         if (!f) {
             return fail(f.error().detail);
         }
@@ -60,65 +45,53 @@ public:
         if (!started_) {
             return fail("EAP-TLS: first request without the Start flag");
         }
-        if (tls::is_ack(*f)) {
-            if (fragmenter_.pending()) {
-                return respond(id, fragmenter_.next());
-            }
-            return fail("EAP-TLS: unexpected acknowledgement");
+        const tls::Session& session = tls_.session();
+        auto turn = tls_.take(*f, !session.done() || (session.tls13() && !committed_));
+        if (!turn) {
+            return fail(turn.error().detail);
         }
-        if (fragmenter_.pending()) {
-            return fail("EAP-TLS: data while our fragments are unacknowledged");
+        switch (turn->kind) {
+            case tls::Turn::Kind::kSend:
+                return respond(id, std::move(turn->type_data));
+            case tls::Turn::Kind::kAck:
+                return fail("EAP-TLS: unexpected acknowledgement");
+            case tls::Turn::Kind::kMessage:
+                break;
         }
-        if (session_->done() && (!session_->tls13() || committed_)) {
-            return fail("EAP-TLS: TLS data after the handshake");
+        if (session.done()) {
+            return on_commitment(turn->message, id);
         }
-        auto whole = reassembler_.add(*f);
-        if (!whole) {
-            return fail(whole.error().detail);
-        }
-        if (!*whole) {
-            return respond(id, tls::ack_type_data());
-        }
-        if (session_->done()) {
-            return on_commitment(**whole, id);
-        }
-        return feed(**whole, id);
+        return feed(turn->message, id);
     }
 
     [[nodiscard]] bool may_succeed() const noexcept override {
-        return !failed_ && session_->done() && !msk_.empty() && !fragmenter_.pending() &&
-               (!session_->tls13() || committed_);
+        return !failed_ && tls_.session().done() && !tls_.msk().empty() && !tls_.sending() &&
+               (!tls_.session().tls13() || committed_);
     }
 
-    [[nodiscard]] const Msk& msk() const noexcept override { return msk_; }
+    [[nodiscard]] const Msk& msk() const noexcept override { return tls_.msk(); }
 
 private:
     PeerStep feed(ByteView input, std::uint8_t id) {
-        auto out = session_->advance(input);
+        auto out = tls_.session().advance(input);
         if (!out) {
-            return fail("EAP-TLS: " + session_->failure_reason());
+            return fail(tls_.session_failure());
         }
-        if (session_->done() && msk_.empty()) {
-            auto msk = session_->export_msk();
-            if (!msk) {
-                return fail(msk.error().detail);
+        if (tls_.session().done() && tls_.msk().empty()) {
+            if (auto kept = tls_.keep_msk(); !kept) {
+                return fail(kept.error().detail);
             }
-            msk_ = std::move(*msk);
         }
-        if (out->empty()) {
-            // After the server's Finished (RFC 5216 §2.1.1) or a flight that asks for nothing.
-            return respond(id, tls::ack_type_data());
-        }
-        fragmenter_.load(std::move(*out));
-        return respond(id, fragmenter_.next());
+        // An empty flight (after the server's Finished, RFC 5216 §2.1.1) is acknowledged.
+        return respond(id, tls_.send(std::move(*out)));
     }
 
     /// TLS 1.3 after our Finished (RFC 9190 §2.5): the server's records must carry exactly the
     /// commitment message, one byte 0x00 (post-handshake messages beside it are consumed).
     PeerStep on_commitment(ByteView records, std::uint8_t id) {
-        auto data = session_->receive(records);
+        auto data = tls_.session().receive(records);
         if (!data) {
-            return fail("EAP-TLS: " + session_->failure_reason());
+            return fail(tls_.session_failure());
         }
         if (data->empty()) {
             return respond(id, tls::ack_type_data());  // e.g. only a NewSessionTicket
@@ -142,40 +115,26 @@ private:
     }
 
     static PeerStep respond(std::uint8_t id, Bytes type_data) {
-        PeerStep s;
-        s.kind = PeerStep::Kind::kResponse;
-        s.response = Packet{Code::kResponse, id, Type::kTls, std::move(type_data)};
-        return s;
+        return peer_response(Type::kTls, id, std::move(type_data));
     }
 
     PeerStep fail(std::string reason) {
         failed_ = true;
         log::info(log::Subsystem::kIke, "{}", reason);
-        PeerStep s;
-        s.kind = PeerStep::Kind::kFailure;
-        s.reason = std::move(reason);
-        return s;
+        return peer_failure(std::move(reason));
     }
 
     PeerContext ctx_;
-    TlsOptions options_;
-    std::unique_ptr<tls::Session> session_;
-    tls::Reassembler reassembler_;
-    tls::Fragmenter fragmenter_;
+    tls::Conversation tls_;
     static constexpr std::uint8_t kCommitment = 0x00;  // RFC 9190 §2.5
     bool started_{false};
     bool failed_{false};
     bool committed_{false};  ///< TLS 1.3: the server's commitment message arrived
-    unsigned packets_{0};
-    Msk msk_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<PeerMethod>> make_tls_peer(PeerContext ctx, TlsOptions options) {
-    if (options.fragment_size < tls::kMinFragmentSize || options.fragment_size > 0xffff) {
-        return make_error(Errc::kInvalidArgument, "EAP-TLS: fragment size out of range");
-    }
     auto m = std::make_unique<TlsPeer>(std::move(ctx), options);
     IKEPLEX_TRY(m->init());
     return std::unique_ptr<PeerMethod>(std::move(m));

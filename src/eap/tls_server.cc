@@ -13,9 +13,9 @@
 // it has no peer identity, ikeplex always requires a verified client certificate.
 #include <string>
 
+#include "eap/steps.h"
 #include "eap/tls.h"
-#include "eap/tls_framing.h"
-#include "eap/tls_session.h"
+#include "eap/tls_conversation.h"
 #include "util/log.h"
 
 namespace ikeplex::eap {
@@ -23,23 +23,11 @@ namespace {
 
 class TlsServer final : public ServerMethod {
 public:
-    TlsServer(ServerContext ctx, TlsOptions options)
-        : ctx_(std::move(ctx)),
-          options_(options),
-          reassembler_(options.max_message_bytes),
-          fragmenter_(options.fragment_size) {}
+    TlsServer(ServerContext ctx, TlsOptions options) : ctx_(std::move(ctx)), tls_(options) {}
 
     Status init() {
-        const tls::Credentials creds{ctx_.own_cert, ctx_.own_key, ctx_.trusted, ctx_.unix_time,
-                                     ctx_.tls_versions};
-        auto s = tls::Session::create(
-                tls::Session::Role::kServer, creds,
-                [this](const crypto::Certificate& leaf) { return check_client(leaf); });
-        if (!s) {
-            return s.error();
-        }
-        session_ = std::move(*s);
-        return ok();
+        return tls_.start(tls::Session::Role::kServer, tls::credentials_of(ctx_),
+                          [this](const crypto::Certificate& leaf) { return check_client(leaf); });
     }
 
     [[nodiscard]] Type type() const noexcept override { return Type::kTls; }
@@ -57,86 +45,71 @@ public:
         if (state_ == State::kIdle || state_ == State::kFailed || state_ == State::kDone) {
             return fail("EAP-TLS: response outside the conversation");
         }
-        if (options_.max_packets != 0 && ++packets_ > options_.max_packets) {
-            return fail("EAP-TLS: too many packets");
-        }
-        auto f = tls::parse(response.type_data);
+        auto f = tls_.accept(response.type_data);
         if (!f) {
             return fail(f.error().detail);
         }
         if ((f->flags & tls::kFlagStart) != 0) {
             return fail("EAP-TLS: Start flag from the peer");
         }
-        if (tls::is_ack(*f)) {
-            return on_ack(next_id);
+        auto turn = tls_.take(*f, !tls_.session().done());
+        if (!turn) {
+            return fail(turn.error().detail);
         }
-        if (fragmenter_.pending()) {
-            return fail("EAP-TLS: data while our fragments are unacknowledged");
-        }
-        if (session_->done()) {
-            return fail("EAP-TLS: TLS data after the handshake");
-        }
-        auto whole = reassembler_.add(*f);
-        if (!whole) {
-            return fail(whole.error().detail);
+        switch (turn->kind) {
+            case tls::Turn::Kind::kSend:
+                // Our next fragment (we are running already) or an ack of the client's.
+                state_ = State::kRunning;
+                return request(next_id, std::move(turn->type_data));
+            case tls::Turn::Kind::kAck:
+                return on_ack();
+            case tls::Turn::Kind::kMessage:
+                break;
         }
         state_ = State::kRunning;
-        if (!*whole) {
-            return request(next_id, tls::ack_type_data());
-        }
-        auto out = session_->advance(**whole);
+        auto out = tls_.session().advance(turn->message);
         if (!out) {
-            return fail("EAP-TLS: " + session_->failure_reason());
+            return fail(tls_.session_failure());
         }
-        if (session_->tls13()) {
+        if (tls_.session().tls13()) {
             // The client's Finished is processed: the commitment message follows whatever
             // the handshake still sent (RFC 9190 §2.5).
             const std::uint8_t commitment = 0x00;
-            auto sealed = session_->seal(ByteView(&commitment, 1));
+            auto sealed = tls_.session().seal(ByteView(&commitment, 1));
             if (!sealed) {
-                return fail("EAP-TLS: " + session_->failure_reason());
+                return fail(tls_.session_failure());
             }
             out->insert(out->end(), sealed->begin(), sealed->end());
         }
-        if (out->empty()) {
-            return request(next_id, tls::ack_type_data());
-        }
-        fragmenter_.load(std::move(*out));
-        return request(next_id, fragmenter_.next());
+        return request(next_id, tls_.send(std::move(*out)));
     }
 
-    [[nodiscard]] const Msk& msk() const noexcept override { return msk_; }
+    [[nodiscard]] const Msk& msk() const noexcept override { return tls_.msk(); }
 
     [[nodiscard]] std::string authenticated_identity() const override {
-        const crypto::Certificate* c = session_->peer_certificate();
+        const crypto::Certificate* c = tls_.session().peer_certificate();
         return state_ == State::kDone && c != nullptr ? c->subject() : std::string();
     }
 
 private:
     enum class State : std::uint8_t { kIdle, kStarted, kRunning, kDone, kFailed };
 
-    ServerStep on_ack(std::uint8_t next_id) {
-        if (fragmenter_.pending()) {
-            return request(next_id, fragmenter_.next());
-        }
+    /// An acknowledgement with none of our fragments pending.
+    ServerStep on_ack() {
         if (state_ != State::kRunning) {
             return fail("EAP-TLS: acknowledgement before the conversation started");
         }
-        if (!session_->done()) {
+        if (!tls_.session().done()) {
             return fail("EAP-TLS: unexpected acknowledgement");
         }
         // RFC 5216 §2.1.1: the peer acknowledged our Finished; the handshake is over.
-        auto msk = session_->export_msk();
-        if (!msk) {
-            return fail(msk.error().detail);
+        if (auto kept = tls_.keep_msk(); !kept) {
+            return fail(kept.error().detail);
         }
-        msk_ = std::move(*msk);
         state_ = State::kDone;
         log::info(log::Subsystem::kIke, "EAP-TLS: client '{}' authenticated",
                   authenticated_identity());
-        ServerStep s;
-        s.kind = ServerStep::Kind::kSuccess;
-        return s;
+        return server_success();
     }
 
     [[nodiscard]] std::string check_client(const crypto::Certificate& leaf) const {
@@ -151,38 +124,24 @@ private:
     }
 
     static ServerStep request(std::uint8_t id, Bytes type_data) {
-        ServerStep s;
-        s.kind = ServerStep::Kind::kRequest;
-        s.request = Packet{Code::kRequest, id, Type::kTls, std::move(type_data)};
-        return s;
+        return server_request(Type::kTls, id, std::move(type_data));
     }
 
     ServerStep fail(std::string reason) {
         state_ = State::kFailed;
         log::info(log::Subsystem::kIke, "{}", reason);
-        ServerStep s;
-        s.kind = ServerStep::Kind::kFailure;
-        s.reason = std::move(reason);
-        return s;
+        return server_failure(std::move(reason));
     }
 
     ServerContext ctx_;
-    TlsOptions options_;
-    std::unique_ptr<tls::Session> session_;
-    tls::Reassembler reassembler_;
-    tls::Fragmenter fragmenter_;
+    tls::Conversation tls_;
     State state_{State::kIdle};
-    unsigned packets_{0};
     std::string identity_;
-    Msk msk_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<ServerMethod>> make_tls_server(ServerContext ctx, TlsOptions options) {
-    if (options.fragment_size < tls::kMinFragmentSize || options.fragment_size > 0xffff) {
-        return make_error(Errc::kInvalidArgument, "EAP-TLS: fragment size out of range");
-    }
     auto m = std::make_unique<TlsServer>(std::move(ctx), options);
     IKEPLEX_TRY(m->init());
     return std::unique_ptr<ServerMethod>(std::move(m));
