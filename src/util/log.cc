@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cctype>
 
+#include "util/escape.h"
+
 namespace ikeplex::log {
 
 std::string_view tag(Subsystem s) noexcept {
@@ -30,6 +32,13 @@ std::string_view tag(Subsystem s) noexcept {
             return "VCI";
     }
     return "???";
+}
+
+std::string detail::safe_text(std::string text, bool keep_newlines) {
+    if (!needs_escaping(text, keep_newlines)) {
+        return text;
+    }
+    return escape_nonprintable(text, keep_newlines);
 }
 
 namespace {

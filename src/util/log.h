@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include <spdlog/spdlog.h>
@@ -66,6 +67,10 @@ public:
 private:
     int previous_;
 };
+/// A formatted message as it goes into a line: control characters and malformed UTF-8 escaped
+/// (util/escape.h), so that text from outside (identities, names) cannot forge or break lines;
+/// `keep_newlines` for raw() hex dumps.
+std::string safe_text(std::string text, bool keep_newlines = false);
 }  // namespace detail
 
 /// The level of each writer below, by the writer's name (for macros such as IKE_LOG, which
@@ -85,7 +90,8 @@ void write(spdlog::level::level_enum level, Subsystem s, fmt::format_string<Args
     if (!would_log(level, s)) {
         return;
     }
-    spdlog::log(level, "[{}] {}", tag(s), fmt::format(f, std::forward<Args>(args)...));
+    spdlog::log(level, "[{}] {}", tag(s),
+                detail::safe_text(fmt::format(f, std::forward<Args>(args)...)));
 }
 
 template <class... Args>
@@ -108,7 +114,7 @@ void more(Subsystem s, fmt::format_string<Args...> f, Args&&... args) {
     }
     const detail::DetailScope scope(kControlMore);
     spdlog::log(spdlog::level::trace, "[{}] {}", tag(s),
-                fmt::format(f, std::forward<Args>(args)...));
+                detail::safe_text(fmt::format(f, std::forward<Args>(args)...)));
 }
 /// strongSwan's level 4 (raw): hex dumps of messages (never keys: ikeplex logs none).
 template <class... Args>
@@ -118,7 +124,7 @@ void raw(Subsystem s, fmt::format_string<Args...> f, Args&&... args) {
     }
     const detail::DetailScope scope(kRaw);
     spdlog::log(spdlog::level::trace, "[{}] {}", tag(s),
-                fmt::format(f, std::forward<Args>(args)...));
+                detail::safe_text(fmt::format(f, std::forward<Args>(args)...), true));
 }
 template <class... Args>
 void error(Subsystem s, fmt::format_string<Args...> f, Args&&... args) {
