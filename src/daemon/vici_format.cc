@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "ike/config_payload.h"
+#include "util/escape.h"
 #include "wire/names.h"
 
 namespace ikeplex::daemon {
@@ -77,13 +78,15 @@ void fill_ike(vici::Message& m, const ike::IkeSaManager& mgr, const ike::IkeSa& 
     m.add("state", ike_state(sa.state()));
     m.add("local-host", sa.local().address.to_string());
     m.add("local-port", std::to_string(sa.local().port));
-    m.add("local-id", sa.local_id().to_string());
+    // Identities a peer chose may hold control characters: escaped for swanctl's and ikeplex's
+    // list-sas (strongSwan prints such characters of an identity as '?' [R]).
+    m.add("local-id", escape_nonprintable(sa.local_id().to_string()));
     m.add("remote-host", sa.remote().address.to_string());
     m.add("remote-port", std::to_string(sa.remote().port));
-    m.add("remote-id", sa.remote_id().to_string());
+    m.add("remote-id", escape_nonprintable(sa.remote_id().to_string()));
     // strongSwan: the EAP identity, when it differs from the IKE identity.
     if (!sa.remote_eap_id().empty() && sa.remote_eap_id() != sa.remote_id().to_string()) {
-        m.add("remote-eap-id", sa.remote_eap_id());
+        m.add("remote-eap-id", escape_nonprintable(sa.remote_eap_id()));
     }
     m.add("initiator", sa.is_original_initiator() ? "yes" : "no");
     m.add("initiator-spi", fmt::format("{}", sa.spi_i()));
