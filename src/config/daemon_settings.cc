@@ -1,7 +1,8 @@
 #include "config/daemon_settings.h"
 
-#include <cmath>
+#include <cstdlib>
 
+#include "config/decimal_values.h"
 #include "config/swanctl_values.h"
 #include "util/log.h"
 
@@ -20,20 +21,6 @@ Handler u32(Reporter& r, std::uint32_t& out, std::uint64_t max, std::uint64_t mi
             return;
         }
         out = static_cast<std::uint32_t>(*n);
-    };
-}
-
-Handler seconds(Reporter& r, ike::Duration& out) {
-    return [&r, &out](std::string_view v, const Setting& s) {
-        // charon's settings take fractional seconds here ("retransmit_timeout = 4.0").
-        char* end = nullptr;
-        const std::string text(v);
-        const double d = std::strtod(text.c_str(), &end);
-        if (end == text.c_str() || *end != '\0' || !(d > 0) || d > 86400) {
-            r.error(s.pos, s.name, "expected seconds (e.g. 4 or 0.5)");
-            return;
-        }
-        out = ike::Duration(static_cast<std::int64_t>(std::llround(d * 1000)));
     };
 }
 
@@ -331,21 +318,12 @@ void apply_dos(const DosKeys& k, ike::Settings& e, Reporter& r, const SourcePos&
 /// window, keepalives.
 void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& wide) {
     ike::Settings& e = d.engine;
-    h["retransmit_timeout"] = seconds(r, e.retransmit_timeout);
-    h["retransmit_base"] = [&r, &e](std::string_view v, const Setting& s) {
-        const std::string text(v);
-        char* end = nullptr;
-        const double b = std::strtod(text.c_str(), &end);
-        if (end == text.c_str() || *end != '\0' || b < 1.0 || b > 10.0) {
-            r.error(s.pos, s.name, "expected a factor from 1 to 10");
-            return;
-        }
-        e.retransmit_base = b;
-    };
+    h["retransmit_timeout"] = fractional_seconds(r, e.retransmit_timeout);
+    h["retransmit_base"] = factor(r, e.retransmit_base, 1.0, 10.0);
     h["retransmit_tries"] = u32(r, wide.tries, 100);
-    h["half_open_timeout"] = seconds(r, e.half_open_timeout);
-    h["restart_delay"] = seconds(r, e.restart_delay);
-    h["restart_delay_max"] = seconds(r, e.restart_delay_max);
+    h["half_open_timeout"] = fractional_seconds(r, e.half_open_timeout);
+    h["restart_delay"] = fractional_seconds(r, e.restart_delay);
+    h["restart_delay_max"] = fractional_seconds(r, e.restart_delay_max);
     h["make_before_break"] = [&r, &e](std::string_view v, const Setting& s) {
         if (const auto b = parse_bool(v)) {
             e.make_before_break = *b;
@@ -356,15 +334,15 @@ void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
     h["max_child_sas"] = u32(r, e.max_child_sas, 1000000, 1);
     h["fragment_size"] = u32(r, wide.fragment, 65535);
     h["window_size"] = u32(r, d.window_size, 64);
-    h["delete_rekeyed_delay"] = seconds(r, e.delete_rekeyed_delay);
+    h["delete_rekeyed_delay"] = fractional_seconds(r, e.delete_rekeyed_delay);
     h["keep_alive"] = [&r, &d](std::string_view v, const Setting& s) {
         if (v == "0") {
             d.keep_alive = ike::Duration(0);
             return;
         }
-        seconds(r, d.keep_alive)(v, s);
+        fractional_seconds(r, d.keep_alive)(v, s);
     };
-    h["updown_timeout"] = seconds(r, d.updown_timeout);
+    h["updown_timeout"] = fractional_seconds(r, d.updown_timeout);
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 #include "config/radius_settings.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdlib>
 
+#include "config/decimal_values.h"
 #include "config/swanctl_values.h"
 
 namespace ikeplex::config {
@@ -20,19 +20,6 @@ Handler port(Reporter& r, std::uint16_t& out) {
             return;
         }
         out = static_cast<std::uint16_t>(*n);
-    };
-}
-
-Handler fractional_seconds(Reporter& r, ike::Duration& out) {
-    return [&r, &out](std::string_view v, const Setting& s) {
-        const std::string text(v);
-        char* end = nullptr;
-        const double d = std::strtod(text.c_str(), &end);
-        if (end == text.c_str() || *end != '\0' || !(d > 0) || d > 86400) {
-            r.error(s.pos, s.name, "expected seconds (e.g. 2 or 0.5)");
-            return;
-        }
-        out = ike::Duration(static_cast<std::int64_t>(std::llround(d * 1000)));
     };
 }
 
@@ -113,16 +100,7 @@ void map_radius_settings(const Section& plugins, RadiusSettings& out, Findings& 
         h["accounting_interval"] = duration(r, out.accounting_interval);
         h["nas_identifier"] = [&nas](std::string_view v, const Setting&) { nas = v; };
         h["retransmit_timeout"] = fractional_seconds(r, out.retransmit_timeout);
-        h["retransmit_base"] = [&r, &out](std::string_view v, const Setting& s) {
-            const std::string text(v);
-            char* end = nullptr;
-            const double b = std::strtod(text.c_str(), &end);
-            if (end == text.c_str() || *end != '\0' || b < 1.0 || b > 10.0) {
-                r.error(s.pos, s.name, "expected a factor from 1 to 10");
-                return;
-            }
-            out.retransmit_base = b;
-        };
+        h["retransmit_base"] = factor(r, out.retransmit_base, 1.0, 10.0);
         h["retransmit_tries"] = [&r, &out](std::string_view v, const Setting& s) {
             const auto n = parse_u64(v);
             if (!n || *n > 20) {

@@ -192,6 +192,9 @@ TEST(DaemonSettings, Errors) {
     EXPECT_THAT(errors_of("ikeplexd {\n  retransmit_timeout = -1\n}\n"),
                 ElementsAre("ikeplexd.conf:2: ikeplexd.retransmit_timeout: expected seconds (e.g. "
                             "4 or 0.5)"));
+    EXPECT_THAT(errors_of("ikeplexd {\n  retransmit_base = 10.5\n}\n"),
+                ElementsAre("ikeplexd.conf:2: ikeplexd.retransmit_base: expected a factor from 1 "
+                            "to 10"));
     EXPECT_THAT(errors_of("ikeplexd {\n  vici = tcp://127.0.0.1:4502\n}\n"),
                 ElementsAre("ikeplexd.conf:2: ikeplexd.vici: only unix:// sockets are supported"));
     EXPECT_THAT(errors_of("ikeplexd {\n  vici_max_clients = 0\n}\n"),
