@@ -253,6 +253,9 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("updown-runs", std::to_string(counters_.updown_runs));
     all.add("updown-failures", std::to_string(counters_.updown_failures));
     all.add("updown-timeouts", std::to_string(counters_.updown_timeouts));
+    all.add("address-events", std::to_string(counters_.addresses.events));
+    all.add("address-updates", std::to_string(counters_.addresses.updates));
+    all.add("address-malformed", std::to_string(counters_.addresses.malformed));
     for (const auto& [event, n] : server_.listeners()) {
         all.add("vici-listeners-" + event, std::to_string(n));
     }
