@@ -260,12 +260,17 @@ const XfrmBackend::SaKey* XfrmBackend::find_sa(Spi spi, bool inbound) const {
     return nullptr;
 }
 
-void XfrmBackend::delete_sa(const ike::DeleteSa& c) {
-    auto it = sas_.find(SaKey{c.spi, c.dst.address});
-    if (it == sas_.end() || it->second.inbound != c.inbound) {
-        const SaKey* k = find_sa(c.spi, c.inbound);
+XfrmBackend::SaMap::iterator XfrmBackend::locate(Spi spi, const IpAddress& dst, bool inbound) {
+    auto it = sas_.find(SaKey{spi, dst});
+    if (it == sas_.end() || it->second.inbound != inbound) {
+        const SaKey* k = find_sa(spi, inbound);
         it = k != nullptr ? sas_.find(*k) : sas_.end();
     }
+    return it;
+}
+
+void XfrmBackend::delete_sa(const ike::DeleteSa& c) {
+    auto it = locate(c.spi, c.dst.address, c.inbound);
     IpAddress dst;
     if (it != sas_.end()) {
         dst = it->first.second;

@@ -161,8 +161,11 @@ private:
     XfrmProbe probe_;
     XfrmCounters counters_;
     std::map<Spi, IpAddress> larval_;  ///< ALLOCSPI'ed, not installed yet: spi -> local address
-    std::map<SaKey, InstalledSa> sas_;
+    using SaMap = std::map<SaKey, InstalledSa>;
+    SaMap sas_;
     [[nodiscard]] const SaKey* find_sa(Spi spi, bool inbound) const;
+    /// The SA (spi, dst), else the SA of that SPI and direction (the engine's dst may be stale).
+    SaMap::iterator locate(Spi spi, const IpAddress& dst, bool inbound);
     std::map<PolicyKey, std::vector<KernelPolicy>> policies_;
     std::map<PolicyKey, bool> routed_;  ///< policies whose tunnel routes are in
     /// The endpoints (local, remote) each routed policy's routes were made for.

@@ -46,11 +46,7 @@ std::optional<xfrm::SaInfo> XfrmBackend::current(const SaKey& key) const {
 }
 
 void XfrmBackend::move_sa(const ike::UpdateSaAddresses& c) {
-    auto it = sas_.find(SaKey{c.spi, c.old_dst.address});
-    if (it == sas_.end() || it->second.inbound != c.inbound) {
-        const SaKey* k = find_sa(c.spi, c.inbound);
-        it = k != nullptr ? sas_.find(*k) : sas_.end();
-    }
+    auto it = locate(c.spi, c.old_dst.address, c.inbound);
     if (it == sas_.end() || !it->second.spec) {
         report(ike::InstallFailed{c.child_id, c.spi, "moving an SA the kernel does not have"});
         return;
