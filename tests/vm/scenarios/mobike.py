@@ -55,9 +55,8 @@ def test(build, folder):
                 ping_cpu(topo.c, cpu)
             before_c, before_g = sa_map(build, topo.c), sa_map(build, topo.g)
             view = ours_view(gw)
-            spis = (view[0], view[1])
             lost, sent = roam(topo, CLIENT_INSIDE, INSIDE, lambda: topo.move_client(CLIENT, CLIENT2, topo.veth_c, GW2))
-            moved_to(gw, CLIENT2, spis)
+            moved_to(gw, CLIENT2, view[0], kids=view[1])
             after_c, after_g = sa_map(build, topo.c), sa_map(build, topo.g)
             if sorted(after_c) != sorted(before_c) or sorted(after_g) != sorted(before_g):
                 raise Failure(f"the kernels' SPIs changed: {sorted(before_c)} -> {sorted(after_c)}, "
