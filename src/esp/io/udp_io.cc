@@ -25,7 +25,6 @@ constexpr std::size_t kCtrlSize = 64;  // UDP_SEGMENT (24) + IPV6_PKTINFO (40)
 constexpr int kSolUdp = IPPROTO_UDP;   // SOL_UDP
 
 using Ctrl = std::array<std::uint8_t, kCtrlSize>;
-const IpAddress kNoSource{};
 
 struct Counters {
     std::uint64_t& sent;
@@ -47,10 +46,10 @@ struct SendChunk {
 
 /// The control messages of one message: UDP_SEGMENT (`segment` > 0) and the source address
 /// (IP_PKTINFO's ipi_spec_dst, IPV6_PKTINFO's ipi6_addr) when `source` is set.
-void set_cmsgs(msghdr& m, Ctrl& ctrl, std::uint16_t segment, const IpAddress& source) noexcept {
+void set_cmsgs(msghdr& m, Ctrl& ctrl, std::uint16_t segment, const IpAddress* source) noexcept {
     std::size_t len = segment != 0 ? CMSG_SPACE(sizeof segment) : 0;
-    if (source.is_set()) {
-        len += source.is_v4() ? CMSG_SPACE(sizeof(in_pktinfo)) : CMSG_SPACE(sizeof(in6_pktinfo));
+    if (source != nullptr) {
+        len += source->is_v4() ? CMSG_SPACE(sizeof(in_pktinfo)) : CMSG_SPACE(sizeof(in6_pktinfo));
     }
     if (len == 0) {
         return;
@@ -66,16 +65,16 @@ void set_cmsgs(msghdr& m, Ctrl& ctrl, std::uint16_t segment, const IpAddress& so
         std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
         c = CMSG_NXTHDR(&m, c);
     }
-    if (source.is_v4()) {
+    if (source != nullptr && source->is_v4()) {
         in_pktinfo pi{};
-        std::memcpy(&pi.ipi_spec_dst, source.bytes().data(), sizeof pi.ipi_spec_dst);
+        std::memcpy(&pi.ipi_spec_dst, source->bytes().data(), sizeof pi.ipi_spec_dst);
         c->cmsg_level = IPPROTO_IP;
         c->cmsg_type = IP_PKTINFO;
         c->cmsg_len = CMSG_LEN(sizeof pi);
         std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-    } else if (source.is_set()) {
+    } else if (source != nullptr) {
         in6_pktinfo pi{};
-        std::memcpy(&pi.ipi6_addr, source.bytes().data(), sizeof pi.ipi6_addr);
+        std::memcpy(&pi.ipi6_addr, source->bytes().data(), sizeof pi.ipi6_addr);
         c->cmsg_level = IPPROTO_IPV6;
         c->cmsg_type = IPV6_PKTINFO;
         c->cmsg_len = CMSG_LEN(sizeof pi);
@@ -130,12 +129,10 @@ std::size_t build_chunk(std::span<const Datagram> d, std::size_t pos, bool gso,
             PacketBuf* b = d[j + k].buf;
             c.iov[ni + k] = iovec{b->data(), b->size()};
         }
-        const IpAddress& source = with_source && d[j].source.is_set() &&
-                                                  d[j].source.family() == d[j].peer.address.family()
-                                          ? d[j].source
-                                          : kNoSource;
+        const bool own_source = with_source && d[j].source.is_set() &&
+                                d[j].source.family() == d[j].peer.address.family();
         set_cmsgs(h, c.ctrl[m], take > 1 ? static_cast<std::uint16_t>(d[j].buf->size()) : 0,
-                  source);
+                  own_source ? &d[j].source : nullptr);
         c.first[m] = j;
         c.count[m] = take;
         ++c.nmsgs;
