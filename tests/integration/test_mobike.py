@@ -176,12 +176,12 @@ def ours_view(d):
 
 
 def moved_to(d, host, ike_spis, nat=None, kids=None):
-    """Polls ikeplexd `d` until its IKE SA (the same SPIs) shows `host` as the peer, with one
-    installed Child SA (the SPIs `kids`, if given)."""
+    """Polls ikeplexd `d` until its IKE SA (the same SPIs) shows `host` as the peer, with the
+    installed Child SAs `kids` (the same SPIs), or one Child SA when `kids` is None."""
     def check():
         v = ours_view(d)
-        return v if v and v[2] == host and v[0] == ike_spis and len(v[1]) == 1 and \
-            (kids is None or v[1] == kids) and (nat is None or v[3] == nat) else None
+        return v if v and v[2] == host and v[0] == ike_spis and \
+            (v[1] == kids if kids is not None else len(v[1]) == 1) and (nat is None or v[3] == nat) else None
     return wait_until(check, 8, f"ikeplexd to show the peer at {host} with the same IKE SPIs")
 
 
