@@ -44,8 +44,17 @@ struct SendChunk {
     std::size_t nmsgs{0};
 };
 
+/// One control message of `level`/`type` carrying `v` at `c`.
+template <class T>
+void put_cmsg(cmsghdr* c, int level, int type, const T& v) noexcept {
+    c->cmsg_level = level;
+    c->cmsg_type = type;
+    c->cmsg_len = CMSG_LEN(sizeof v);
+    std::memcpy(CMSG_DATA(c), &v, sizeof v);
+}
+
 /// The control messages of one message: UDP_SEGMENT (`segment` > 0) and the source address
-/// (IP_PKTINFO's ipi_spec_dst, IPV6_PKTINFO's ipi6_addr) when `source` is set.
+/// (IP_PKTINFO's ipi_spec_dst, IPV6_PKTINFO's ipi6_addr) when `source` is given.
 void set_cmsgs(msghdr& m, Ctrl& ctrl, std::uint16_t segment, const IpAddress* source) noexcept {
     std::size_t len = segment != 0 ? CMSG_SPACE(sizeof segment) : 0;
     if (source != nullptr) {
@@ -59,26 +68,17 @@ void set_cmsgs(msghdr& m, Ctrl& ctrl, std::uint16_t segment, const IpAddress* so
     m.msg_controllen = len;
     cmsghdr* c = CMSG_FIRSTHDR(&m);
     if (segment != 0) {
-        c->cmsg_level = kSolUdp;
-        c->cmsg_type = UDP_SEGMENT;
-        c->cmsg_len = CMSG_LEN(sizeof segment);
-        std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+        put_cmsg(c, kSolUdp, UDP_SEGMENT, segment);
         c = CMSG_NXTHDR(&m, c);
     }
     if (source != nullptr && source->is_v4()) {
         in_pktinfo pi{};
         std::memcpy(&pi.ipi_spec_dst, source->bytes().data(), sizeof pi.ipi_spec_dst);
-        c->cmsg_level = IPPROTO_IP;
-        c->cmsg_type = IP_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof pi);
-        std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        put_cmsg(c, IPPROTO_IP, IP_PKTINFO, pi);
     } else if (source != nullptr) {
         in6_pktinfo pi{};
         std::memcpy(&pi.ipi6_addr, source->bytes().data(), sizeof pi.ipi6_addr);
-        c->cmsg_level = IPPROTO_IPV6;
-        c->cmsg_type = IPV6_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof pi);
-        std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        put_cmsg(c, IPPROTO_IPV6, IPV6_PKTINFO, pi);
     }
 }
 
