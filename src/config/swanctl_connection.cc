@@ -244,11 +244,7 @@ void add_option_handlers(Handlers& h, Reporter& r, ike::PeerConfig& c) {
             r.error(s.pos, s.name, "expected yes, accept, force or no");
         }
     };
-    h["mobike"] = [&r](std::string_view v, const Setting& s) {
-        if (parse_bool(v).value_or(true)) {
-            r.warning(s.pos, s.name, "MOBIKE is not supported; the connection runs without it");
-        }
-    };
+    h["mobike"] = flag(r, c.mobike);  // RFC 4555; strongSwan's default yes (set below)
     h["unique"] =
             only(r, {"no", "never", "replace"}, "only unique = no, never or replace is supported");
     h["send_certreq"] = [&r](std::string_view v, const Setting& s) {
@@ -373,6 +369,7 @@ Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs
                                        ike::Credentials& credentials, Findings& findings,
                                        const FileSystem& fs) {
     ike::PeerConfig c;
+    c.mobike = true;  // strongSwan's default
     c.name = conn.name;
     c.ike_proposals = *ike::parse_proposals(default_ike_proposals(), wire::ProtocolId::kIke);
     Reporter r(findings, "connections." + conn.name);

@@ -24,6 +24,9 @@ namespace {
 
 using log::Subsystem;
 
+/// Address and route changes are handed to the engine after this long without another one.
+constexpr std::chrono::milliseconds kAddressQuiet{150};
+
 }  // namespace
 
 std::optional<IpAddress> source_address(const IpAddress& remote) {
@@ -132,6 +135,7 @@ Status Daemon::start() {
     if (backend_.backend->event_fd() >= 0) {
         watch_backend_events();
     }
+    start_address_monitor();
     start_vici_groups();
     if (settings_.metrics.listen) {
         // Before VICI: once its socket exists, the metrics endpoint listens too.
@@ -202,6 +206,25 @@ Status Daemon::start_backend(unsigned resources) {
     }
     backend_ = IKEPLEX_TRY(kernel::make_backend(b, *registry_));
     return ok();
+}
+
+void Daemon::start_address_monitor() {
+    // MOBIKE (RFC 4555): the engine learns the host's addresses now and after each change.
+    auto sink = [this](std::vector<IpAddress> addresses) {
+        host_->execute([&](ike::Step& s) {
+            host_->manager().on_local_addresses(std::move(addresses), s);
+        });
+    };
+    auto exclude = [this](const HostAddress& a) { return vips_->holds(a.address); };
+    auto m = AddressMonitor::start(io_, std::move(sink), std::move(exclude), kAddressQuiet,
+                                   counters_.addresses);
+    if (!m) {
+        log::warn(Subsystem::kDmn,
+                  "no address monitor (MOBIKE will not follow address changes): {}",
+                  m.error().to_string());
+        return;
+    }
+    addresses_ = std::move(*m);
 }
 
 void Daemon::start_vici_groups() {
@@ -283,6 +306,9 @@ void Daemon::shutdown_poll(std::chrono::steady_clock::time_point deadline) {
     if ((host_->manager().sas().empty() && scripts_done) ||
         std::chrono::steady_clock::now() >= deadline) {
         signals_.cancel();
+        if (addresses_) {
+            addresses_->stop();
+        }
         if (backend_events_) {
             asio::error_code ec;
             backend_events_->close(ec);

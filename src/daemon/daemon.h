@@ -17,6 +17,7 @@
 
 #include "config/daemon_settings.h"
 #include "crypto/registry.h"
+#include "daemon/address_monitor.h"
 #include "daemon/eap_radius.h"
 #include "daemon/engine_host.h"
 #include "daemon/key_log.h"
@@ -97,6 +98,7 @@ private:
     Status start_backend(unsigned resources);
     /// The VICI command groups, registered with the server.
     void start_vici_groups();
+    void start_address_monitor();
     void watch_backend_events();
     void arm_backend_events();
     /// Opens the key logs of settings_.save_keys (or none) and hooks them to the engine.
@@ -126,9 +128,10 @@ private:
     std::unique_ptr<EventPublisher> events_;
     std::unique_ptr<UpdownRunner> updown_;  ///< updown scripts (updown.h)
     std::unique_ptr<UpdownHooks> updown_hooks_;
-    std::unique_ptr<VirtualIpHost> vips_;    ///< virtual IPs assigned to us (virtual_ips.h)
-    std::unique_ptr<EapRadius> eap_radius_;  ///< EAP-RADIUS and accounting (eap_radius.h)
-    KeyLogger key_logger_;                   ///< save_keys (key_log.h)
+    std::unique_ptr<VirtualIpHost> vips_;        ///< virtual IPs assigned to us (virtual_ips.h)
+    std::unique_ptr<EapRadius> eap_radius_;      ///< EAP-RADIUS and accounting (eap_radius.h)
+    std::unique_ptr<AddressMonitor> addresses_;  ///< the host's addresses, for MOBIKE
+    KeyLogger key_logger_;                       ///< save_keys (key_log.h)
     /// The Prometheus endpoint (metrics.h), when metrics.listen is set; destroyed before the
     /// engine host and everything else it reads.
     std::unique_ptr<MetricsServer> metrics_;

@@ -12,6 +12,14 @@ namespace ikeplex::daemon {
 
 /// Counters of the daemon's own that get-counters reports beside the engine's, the backend's,
 /// the transport's and the VICI server's.
+/// The address monitor's (address_monitor.h), for MOBIKE.
+struct AddressMonitorCounters {
+    std::uint64_t events{0};     ///< address and route messages received
+    std::uint64_t updates{0};    ///< address sets handed to the engine
+    std::uint64_t malformed{0};  ///< messages (or datagrams) that did not parse
+    std::uint64_t overruns{0};   ///< the kernel dropped events (ENOBUFS): a full dump follows
+};
+
 struct DaemonCounters {
     /// CA certificates loaded over VICI (load-cert, load-authority, load-conn's cacerts) that
     /// could not be trusted: `vici-ca-refused`.
@@ -21,6 +29,7 @@ struct DaemonCounters {
     std::uint64_t updown_runs{0};
     std::uint64_t updown_failures{0};
     std::uint64_t updown_timeouts{0};
+    AddressMonitorCounters addresses;
 };
 
 /// `success = yes`, or `success = no` with `errmsg` when one is given.

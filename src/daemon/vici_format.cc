@@ -103,6 +103,9 @@ void fill_ike(vici::Message& m, const ike::IkeSaManager& mgr, const ike::IkeSa& 
     if (sa.udp_encap()) {
         m.add("nat-any", "yes");
     }
+    if (sa.mobike().on) {
+        m.add("mobike", "yes");  // RFC 4555 negotiated (ikeplex's key; strongSwan lists none)
+    }
     if (const ike::VirtualIps* v = ike::virtual_ips(sa); v != nullptr) {
         // strongSwan's lists of the virtual IPs assigned to us and to the peer.
         for (const auto& [name, list] :

@@ -222,6 +222,8 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("acquires", std::to_string(c.acquires));
     all.add("backend-failures", std::to_string(c.backend_failures));
     all.add("nat-mappings", std::to_string(c.nat_mappings));
+    all.add("mobike-updates", std::to_string(c.mobike_updates));
+    all.add("mobike-refused", std::to_string(c.mobike_refused));
     all.add("ike-refused-stopping", std::to_string(c.refused_stopping));
     all.add("ike-illegal-transitions", std::to_string(c.illegal_transitions));
     all.add("ike-retransmits", std::to_string(c.retransmits));
@@ -253,6 +255,9 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("updown-runs", std::to_string(counters_.updown_runs));
     all.add("updown-failures", std::to_string(counters_.updown_failures));
     all.add("updown-timeouts", std::to_string(counters_.updown_timeouts));
+    all.add("address-events", std::to_string(counters_.addresses.events));
+    all.add("address-updates", std::to_string(counters_.addresses.updates));
+    all.add("address-malformed", std::to_string(counters_.addresses.malformed));
     for (const auto& [event, n] : server_.listeners()) {
         all.add("vici-listeners-" + event, std::to_string(n));
     }

@@ -31,6 +31,8 @@ public:
         : backend_(backend), resolve_file_(std::move(resolve_file)), install_(std::move(install)) {}
 
     void apply(const ike::VirtualIpChange& change);
+    /// True while `address` is a virtual IP of ours (not a host address for MOBIKE).
+    [[nodiscard]] bool holds(const IpAddress& address) const { return users_.count(address) != 0; }
 
 private:
     void write_dns(const std::vector<IpAddress>& dns, bool add);

@@ -146,6 +146,18 @@ void Dataplane::send(unsigned worker, Command c) {
     slots_[worker]->queue.push(std::move(c));
 }
 
+void Dataplane::send_to_holders(Spi spi, bool inbound, ResourceId resource, const Command& c) {
+    if (inbound) {
+        send(owner(spi), c);
+    } else if (!resource.is_none()) {
+        send(resource.index() % options_.workers, c);
+    } else {
+        for (unsigned k = 0; k < options_.workers; ++k) {
+            send(k, c);
+        }
+    }
+}
+
 Status Dataplane::install(SaConfig config) {
     // Key once here to refuse what no worker could use, with the reason, before any worker
     // sees the SA.
@@ -162,16 +174,30 @@ Status Dataplane::install(SaConfig config) {
         remove(spi, inbound);
     }
     sas_[key(spi, inbound)] = sa;
-    if (inbound) {
-        send(owner(spi), AddSa{sa});
-    } else if (!resource.is_none()) {
-        send(resource.index() % options_.workers, AddSa{sa});
-    } else {
-        for (unsigned k = 0; k < options_.workers; ++k) {
-            send(k, AddSa{sa});
-        }
-    }
+    send_to_holders(spi, inbound, resource, AddSa{sa});
     return {};
+}
+
+Status Dataplane::move(Spi spi, bool inbound, const SaPath& path) {
+    auto it = sas_.find(key(spi, inbound));
+    if (it == sas_.end()) {
+        return make_error(Errc::kNotFound, "no such SA in the data plane");
+    }
+    // Behind the AddSa in each holder's queue (commands keep their order per worker).
+    send_to_holders(spi, inbound, it->second->config().resource, MoveSa{spi, inbound, path});
+    paths_[key(spi, inbound)] = path;
+    return {};
+}
+
+std::optional<SaPath> Dataplane::path(Spi spi, bool inbound) const {
+    if (auto p = paths_.find(key(spi, inbound)); p != paths_.end()) {
+        return p->second;
+    }
+    const SaPtr sa = find(spi, inbound);
+    if (!sa) {
+        return std::nullopt;
+    }
+    return SaPath{sa->config().local, sa->config().peer, sa->config().udp_encap};
 }
 
 void Dataplane::remove(Spi spi, bool inbound) {
@@ -181,15 +207,9 @@ void Dataplane::remove(Spi spi, bool inbound) {
     }
     const ResourceId resource = it->second->config().resource;
     sas_.erase(it);
-    if (inbound) {
-        send(owner(spi), RemoveSa{spi, true, kInboundGraceMs});
-    } else if (!resource.is_none()) {
-        send(resource.index() % options_.workers, RemoveSa{spi, false});
-    } else {
-        for (unsigned k = 0; k < options_.workers; ++k) {
-            send(k, RemoveSa{spi, false});
-        }
-    }
+    paths_.erase(key(spi, inbound));
+    send_to_holders(spi, inbound, resource,
+                    RemoveSa{spi, inbound, inbound ? kInboundGraceMs : std::int64_t{0}});
 }
 
 void Dataplane::set_policies(std::vector<Policy> policies) {

@@ -74,6 +74,12 @@ public:
     /// Checks the algorithms and hands the SA to the worker(s) that use it.
     Status install(SaConfig config);
     void remove(Spi spi, bool inbound);
+    /// Moves an installed SA to a new outer path (MOBIKE): its workers switch between two
+    /// packets, keeping keys, sequence numbers, replay window and counters. NotFound when no
+    /// such SA is installed.
+    Status move(Spi spi, bool inbound, const SaPath& path);
+    /// The SA's current outer path (the install's, or the last move's).
+    [[nodiscard]] std::optional<SaPath> path(Spi spi, bool inbound) const;
     void set_policies(std::vector<Policy> policies);
     [[nodiscard]] SaPtr find(Spi spi, bool inbound) const;
     [[nodiscard]] std::size_t sa_count() const noexcept { return sas_.size(); }
@@ -92,6 +98,9 @@ private:
     struct Slot;
     Status start_io();
     void send(unsigned worker, Command c);
+    /// Sends `c` to every worker that holds the SA: the SPI's owner (inbound), the resource's
+    /// worker, or all (a fallback outbound SA).
+    void send_to_holders(Spi spi, bool inbound, ResourceId resource, const Command& c);
 
     const crypto::Registry& registry_;
     DataplaneOptions options_;
@@ -99,7 +108,8 @@ private:
     std::unique_ptr<Handoff> handoff_;  // declared first: destroyed after the workers stop
     std::vector<std::unique_ptr<Slot>> slots_;
     std::unique_ptr<io::Tun> tun_;
-    std::unordered_map<std::uint64_t, SaPtr> sas_;  // (spi << 1) | inbound
+    std::unordered_map<std::uint64_t, SaPtr> sas_;     // (spi << 1) | inbound
+    std::unordered_map<std::uint64_t, SaPath> paths_;  // of the SAs that moved
     std::unordered_set<std::uint32_t> spis_;
     std::mt19937 rng_;
     unsigned next_worker_{0};

@@ -37,7 +37,15 @@ struct RemoveSa {
 struct SetPolicies {
     PolicyTablePtr table;
 };
-using Command = std::variant<AddSa, RemoveSa, SetPolicies>;
+/// An installed SA's outer path moved (MOBIKE, RFC 4555; a NAT that appeared or went): the
+/// worker sends (and, in transport mode, rebuilds inner headers) with these from now on; keys,
+/// sequence numbers, replay window and counters stay.
+struct MoveSa {
+    Spi spi;
+    bool inbound{false};
+    SaPath path;
+};
+using Command = std::variant<AddSa, RemoveSa, SetPolicies, MoveSa>;
 
 /// A datagram ready to leave: UDP-encapsulated ESP (RFC 3948) or raw ESP.
 struct Outgoing {

@@ -54,6 +54,16 @@ struct SaConfig {
     std::vector<Selector> remote_ts;
 };
 
+/// The outer path of an SA: what MOBIKE (RFC 4555) may change after install. Each worker that
+/// uses the SA keeps its own copy (the fallback outbound SA is shared by all workers), changed
+/// on its own thread by a MoveSa command, so the packet path reads it without a lock.
+struct SaPath {
+    Endpoint local;
+    Endpoint peer;
+    bool udp_encap{true};
+    bool operator==(const SaPath&) const = default;
+};
+
 /// Drops counted per SA (the rest are counted per worker only).
 enum class SaDrop : std::uint8_t { kReplay, kIntegrity, kOther, kCount };
 

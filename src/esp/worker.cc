@@ -214,7 +214,7 @@ void Worker::transmit(std::vector<Outgoing>& out) {
     }
     for (const Outgoing& o : out) {
         const std::size_t fam = o.peer.address.is_v4() ? 0 : 1;
-        lists[(o.udp ? 0 : 2) + fam].push_back(io::Datagram{o.buf, o.peer});
+        lists[(o.udp ? 0 : 2) + fam].push_back(io::Datagram{o.buf, o.peer, o.local.address});
     }
     for (std::size_t l = 0; l < lists.size(); ++l) {
         if (lists[l].empty()) {

@@ -29,6 +29,7 @@ void WorkerCore::apply(Command& c) {
                            }
                        },
                        [&](SetPolicies& s) { policies_ = std::move(s.table); },
+                       [&](MoveSa& m) { move(m); },
                },
                c);
 }
@@ -44,13 +45,26 @@ void WorkerCore::add(const SaPtr& sa) {
                    c.spi.value(), crypto.error().to_string());
         return;
     }
+    const SaPath path{c.local, c.peer, c.udp_encap};
     if (c.inbound) {
-        inbound_.insert_or_assign(c.spi.value(),
-                                  In{sa, std::move(*crypto), ReplayWindow(c.replay_window, c.esn)});
+        inbound_.insert_or_assign(c.spi.value(), In{sa, std::move(*crypto),
+                                                    ReplayWindow(c.replay_window, c.esn), path});
         return;
     }
-    outbound_.insert_or_assign(c.spi.value(), Out{sa, std::move(*crypto), ++next_order_});
+    outbound_.insert_or_assign(c.spi.value(), Out{sa, std::move(*crypto), ++next_order_, path});
     rebuild_routes();
+}
+
+void WorkerCore::move(const MoveSa& m) {
+    // Only the path changes: the entry (crypto context, replay window, the SA's counters and
+    // sequence number) stays as it is, so traffic continues where it was.
+    if (m.inbound) {
+        if (auto it = inbound_.find(m.spi.value()); it != inbound_.end()) {
+            it->second.path = m.path;
+        }
+    } else if (auto it = outbound_.find(m.spi.value()); it != outbound_.end()) {
+        it->second.path = m.path;
+    }
 }
 
 void WorkerCore::remove(Spi spi, bool inbound) {
@@ -208,7 +222,7 @@ void WorkerCore::one_outbound(PacketBuf& p, std::vector<Outgoing>& out, std::int
     if (on_fallback) {
         bump(counters_.fallback_tx);
     }
-    out.push_back(Outgoing{&p, c.local, c.peer, c.udp_encap});
+    out.push_back(Outgoing{&p, use->path.local, use->path.peer, use->path.udp_encap});
 }
 
 void WorkerCore::inbound(std::span<PacketBuf> pkts, std::vector<PacketBuf*>& out,
@@ -262,7 +276,7 @@ void WorkerCore::one_inbound(PacketBuf& p, std::vector<PacketBuf*>& out, std::in
         return;
     }
     if (c.mode == Mode::kTransport &&
-        !add_transport_header(p, c.peer.address, c.local.address, next_header)) {
+        !add_transport_header(p, in.path.peer.address, in.path.local.address, next_header)) {
         count_drop(Drop::kNoRoom);
         return;
     }

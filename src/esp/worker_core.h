@@ -58,11 +58,13 @@ private:
         SaPtr sa;
         std::unique_ptr<SaCrypto> crypto;
         std::uint64_t order{0};
+        SaPath path;  ///< this worker's copy (MoveSa changes it)
     };
     struct In {
         SaPtr sa;
         std::unique_ptr<SaCrypto> crypto;
         ReplayWindow window;
+        SaPath path;
     };
     /// The SAs a worker may send on for one policy: its resource's and the group's fallback,
     /// each the oldest and the newest installed. The oldest is used until it is deleted or
@@ -84,6 +86,7 @@ private:
 
     void add(const SaPtr& sa);
     void retire(Spi spi, std::int64_t grace_ms);
+    void move(const MoveSa& m);
     void remove(Spi spi, bool inbound);
     void rebuild_routes();
     void lifetime(Sa& sa, Sa::Crossed crossed);

@@ -46,6 +46,9 @@ struct ChildSa {
     Spi spi_out;
     Mode mode{Mode::kTunnel};
     bool udp_encap{false};
+    /// The outer endpoints it was installed with (MOBIKE moves them, RFC 4555 §3.5).
+    Endpoint local;
+    Endpoint remote;
     std::vector<TrafficSelector> local_ts;
     std::vector<TrafficSelector> remote_ts;
     wire::Proposal proposal;  ///< the chosen one (transforms; our inbound SPI)

@@ -125,6 +125,9 @@ struct PeerConfig {
     std::vector<AuthConfig> remote_more{};
     bool fragmentation{true};  ///< offer IKEV2_FRAGMENTATION_SUPPORTED, fragment when needed
     bool force_encap{false};   ///< fake a NAT to force UDP encapsulation (as strongSwan's encap)
+    /// RFC 4555 MOBIKE offered (swanctl.conf's `mobike`, default yes there; off in the bare
+    /// model so that engine tests opt in).
+    bool mobike{false};
     std::uint32_t window_size{1};                ///< our SET_WINDOW_SIZE (RFC 7296 §2.3)
     Duration dpd_delay{0};                       ///< 0: no liveness checks
     Duration rekey_time{std::chrono::hours(4)};  ///< IKE SA rekeying (0: never)

@@ -78,6 +78,15 @@ Response answer_request(IkeSa& sa, const wire::Header& h, std::vector<wire::Payl
 // --- shared by IKE_SA_INIT and IKE rekey ---
 /// NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | IP | port) (RFC 7296 §2.23).
 Result<Bytes> nat_hash(const crypto::Registry& r, IkeSpi spi_i, IkeSpi spi_r, const Endpoint& e);
+/// N(NATD_S_IP) and N(NATD_D_IP) for this side's view of the endpoints. `fake` replaces the
+/// source hash so the peer sees a NAT (strongSwan's way to force UDP encapsulation).
+Status append_natd(const crypto::Registry& r, IkeSpi spi_i, IkeSpi spi_r, const Endpoint& local,
+                   const Endpoint& remote, bool fake, Random& random,
+                   std::vector<wire::Payload>& out);
+/// Whether this side fakes its NAT_DETECTION_SOURCE_IP (strongSwan's `encap = yes`;
+/// ikeplexd's userspace data plane with `raw_esp = no`): the peer then sees a NAT and both
+/// sides encapsulate ESP in UDP.
+bool fakes_nat(const IkeSa& sa);
 /// The inner payloads of a Child SA request or response: SA, Nonce, [KE], TSi, TSr.
 struct ChildPayloads {
     const wire::SaPayload* sa{nullptr};

@@ -18,6 +18,7 @@
 #include "ike/eap_conversation.h"
 #include "ike/exchanges.h"
 #include "ike/ike_auth_common.h"
+#include "ike/mobike.h"
 #include "ike/payload_access.h"
 #include "util/log.h"
 #include "wire/names.h"
@@ -165,6 +166,9 @@ private:
             offer_ = make_offer(sa, *child_, resource_, false);
             append_offer(*offer_, out);
             append_offer_ts(sa, *offer_, out);
+        }
+        if (cfg.mobike) {
+            mobike_auth_payloads(sa, out);  // RFC 4555 §3.2, §3.4
         }
         auth::append_window(cfg, out);
         return out;
@@ -336,6 +340,7 @@ private:
     /// Authenticated both ways: established, and the first Child SA from the final response.
     void finish(IkeSa& sa, std::span<const Payload> resp, Step& step) {
         sa.set_peer_window(auth::parse_window(resp));
+        mobike_auth_done(sa, resp, sa.config()->mobike, step);
         sa.established(step);
         process_cp_reply(sa, resp, step);
         if (offer_) {
@@ -447,6 +452,10 @@ void complete_ike_auth(IkeSa& sa, std::span<const Payload> first_request, std::v
         auto child = accept_child(sa, creq, step);
         out.insert(out.end(), std::make_move_iterator(child.begin()),
                    std::make_move_iterator(child.end()));
+    }
+    mobike_auth_done(sa, first_request, sa.config()->mobike, step);
+    if (sa.mobike().on) {
+        mobike_auth_payloads(sa, out);  // RFC 4555 §3.2, §3.4
     }
     auth::append_window(*sa.config(), out);
     sa.end_handshake();

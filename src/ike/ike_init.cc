@@ -53,28 +53,6 @@ std::vector<crypto::HashAlgorithm> parse_hashes(const wire::NotifyPayload* n) {
     return out;
 }
 
-/// N(NATD_S_IP) and N(NATD_D_IP) for this side's view of the endpoints. `fake` replaces the
-/// source hash so the peer sees a NAT (strongSwan's way to force UDP encapsulation).
-Status append_natd(const crypto::Registry& r, IkeSpi spi_i, IkeSpi spi_r, const Endpoint& local,
-                   const Endpoint& remote, bool fake, Random& random, std::vector<Payload>& out) {
-    Bytes src = IKEPLEX_TRY(nat_hash(r, spi_i, spi_r, local));
-    if (fake) {
-        src = random.bytes(src.size());
-    }
-    out.push_back(wire::make_notify(NotifyType::kNatDetectionSourceIp, std::move(src)));
-    out.push_back(wire::make_notify(NotifyType::kNatDetectionDestinationIp,
-                                    IKEPLEX_TRY(nat_hash(r, spi_i, spi_r, remote))));
-    return ok();
-}
-
-/// Whether this side fakes its NAT_DETECTION_SOURCE_IP (strongSwan's `encap = yes`;
-/// ikeplexd's userspace data plane with `raw_esp = no`): the peer then sees a NAT and both
-/// sides encapsulate ESP in UDP.
-bool fakes_nat(const IkeSa& sa) {
-    return sa.services().settings.force_encap ||
-           (sa.config() != nullptr && sa.config()->force_encap);
-}
-
 /// The NAT lines: strongSwan's wording, and "faking NAT" rather than a NAT that is not there.
 /// A peer that fakes a NAT to force UDP encapsulation looks exactly like one behind a NAT;
 /// when we fake one too (two ikeplexd with `raw_esp = no`), the line says it may be either. The
@@ -104,8 +82,9 @@ void log_nat(IkeSa& sa, bool here, bool there, const Step& step) {
 
 /// RFC 7296 §2.23: a NAT is in front of us if the peer's hash of our address differs from
 /// ours, in front of the peer if its source hashes all differ from its address. The hashes
-/// cover the SPIs as the message carried them (SPIr is zero in the request).
-void detect_nat(IkeSa& sa, std::span<const Payload> ps, IkeSpi spi_r, const Step& step) {
+/// cover the SPIs as the message carried them (SPIr is zero in the request). Returns whether
+/// the peer sent both (it supports NAT traversal).
+bool detect_nat(IkeSa& sa, std::span<const Payload> ps, IkeSpi spi_r, const Step& step) {
     const crypto::Registry& r = sa.services().registry;
     bool saw_src = false;
     bool src_match = false;
@@ -130,11 +109,13 @@ void detect_nat(IkeSa& sa, std::span<const Payload> ps, IkeSpi spi_r, const Step
         sa.set_nat(!dst_match, !src_match);
     }
     log_nat(sa, saw_src && saw_dst && !dst_match, saw_src && saw_dst && !src_match, step);
+    return saw_src && saw_dst;
 }
 
-/// Moves the IKE SA to port 4500 when a NAT is in the way (RFC 7296 §2.23).
-void float_ports(IkeSa& sa) {
-    if (!sa.udp_encap() || sa.local().port == 4500) {
+/// Moves the IKE SA to port 4500 when a NAT is in the way (RFC 7296 §2.23), or when we offer
+/// MOBIKE to a peer that does NAT traversal (`mobike`: RFC 4555 §3.3, even without a NAT).
+void float_ports(IkeSa& sa, bool mobike) {
+    if ((!sa.udp_encap() && !mobike) || sa.local().port == 4500) {
         return;
     }
     Endpoint local = sa.local();
@@ -252,7 +233,7 @@ public:
         Handshake& hs = sa.handshake();
         sa.set_spis(sa.spi_i(), h.spi_r);
         hs.nr = nr->data;
-        detect_nat(sa, resp, h.spi_r, step);
+        const bool peer_natt = detect_nat(sa, resp, h.spi_r, step);
         sa.set_peer_fragmentation(has_notify(resp, NotifyType::kIkev2FragmentationSupported));
         hs.peer_hashes = parse_hashes(find_notify(resp, NotifyType::kSignatureHashAlgorithms));
         hs.peer_multiple_auth = has_notify(resp, NotifyType::kMultipleAuthSupported);
@@ -268,7 +249,7 @@ public:
         }
         hs.ke.reset();
         IKE_LOG(info, sa, "selected proposal: {}", describe(sa_payload->proposals[0]));
-        float_ports(sa);
+        float_ports(sa, peer_natt && cfg.mobike);
         return Outcome::kDone;
     }
 
@@ -405,6 +386,23 @@ Result<Bytes> nat_hash(const crypto::Registry& r, IkeSpi spi_i, IkeSpi spi_r, co
     return crypto::hash(r, "SHA1", {i, rr, e.address.bytes(), port});
 }
 
+Status append_natd(const crypto::Registry& r, IkeSpi spi_i, IkeSpi spi_r, const Endpoint& local,
+                   const Endpoint& remote, bool fake, Random& random, std::vector<Payload>& out) {
+    Bytes src = IKEPLEX_TRY(nat_hash(r, spi_i, spi_r, local));
+    if (fake) {
+        src = random.bytes(src.size());
+    }
+    out.push_back(wire::make_notify(NotifyType::kNatDetectionSourceIp, std::move(src)));
+    out.push_back(wire::make_notify(NotifyType::kNatDetectionDestinationIp,
+                                    IKEPLEX_TRY(nat_hash(r, spi_i, spi_r, remote))));
+    return ok();
+}
+
+bool fakes_nat(const IkeSa& sa) {
+    return sa.services().settings.force_encap ||
+           (sa.config() != nullptr && sa.config()->force_encap);
+}
+
 ExchangePtr make_ike_init() {
     return std::make_unique<IkeInit>();
 }
@@ -467,7 +465,7 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     if (!keys || !sa->set_crypto(*algorithms, std::move(*keys))) {
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
-    detect_nat(*sa, ps, IkeSpi(0), step);
+    (void)detect_nat(*sa, ps, IkeSpi(0), step);
     sa->set_peer_fragmentation(has_notify(ps, NotifyType::kIkev2FragmentationSupported));
     hs.peer_hashes = parse_hashes(find_notify(ps, NotifyType::kSignatureHashAlgorithms));
     hs.peer_init_message.assign(req.raw.begin(), req.raw.end());

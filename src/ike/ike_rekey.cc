@@ -12,6 +12,7 @@
 #include "crypto/keymat.h"
 #include "ike/config_payload.h"
 #include "ike/exchanges.h"
+#include "ike/mobike.h"
 #include "ike/payload_access.h"
 #include "util/log.h"
 #include "wire/names.h"
@@ -108,6 +109,7 @@ void hand_over(IkeSa& old, IkeSa& survivor, bool delete_old, Step& step) {
             survivor.spi_i(), survivor.spi_r());
     old.emit(step, EventKind::kIkeRekeyed, 0, survivor.id());
     old.move_queue_to(survivor, step);
+    mobike_after_rekey(survivor, step);  // RFC 4555 §3.5: an update due goes on the new SA
     TimerQueue& timers = old.services().timers;
     // RFC 7296 §2.18: the rekey's initiator deletes the old SA; if the peer is the one to do
     // it and never does, we do after a while.

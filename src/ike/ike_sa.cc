@@ -105,6 +105,8 @@ void IkeSa::set_remote_id(Identity id) {
 void IkeSa::inherit_peer(const IkeSa& old) {
     set_nat(old.nat_here_, old.nat_there_);
     peer_fragmentation_ = old.peer_fragmentation_;
+    mobike_ = old.mobike_;
+    mobike_.newest_update.reset();  // message ids start again
     peer_window_ = old.peer_window_;
     local_id_ = old.local_id_;
     remote_id_ = old.remote_id_;

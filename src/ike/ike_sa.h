@@ -118,6 +118,22 @@ struct EndInfo {
     std::vector<std::string> children;  ///< Child SA configs it held or was creating
 };
 
+/// RFC 4555 MOBIKE state of an IKE SA (mobike.cc); an IKE rekey's product takes it over.
+struct MobikeInfo {
+    bool on{false};  ///< both sides sent MOBIKE_SUPPORTED in IKE_AUTH
+    /// We started the IKE SA's first IKE_AUTH: the side that moves (§3.5), whoever rekeys later.
+    bool mover{false};
+    /// §3.5's pending_update: our endpoints moved and the answer to the newest
+    /// UPDATE_SA_ADDRESSES has not come yet.
+    bool pending{false};
+    std::uint32_t generation{0};  ///< counts our moves: answers to older updates are ignored
+    /// The peer's ADDITIONAL_IP4/6_ADDRESS as last announced (§3.4, §3.6); empty after
+    /// NO_ADDITIONAL_ADDRESSES.
+    std::vector<IpAddress> peer_addresses;
+    /// Responder: the message id of the newest UPDATE_SA_ADDRESSES carried out (§3.5).
+    std::optional<std::uint32_t> newest_update;
+};
+
 class IkeSa {
 public:
     IkeSa(Services& services, SaRegistry& registry, std::uint32_t id, bool initiator,
@@ -170,6 +186,15 @@ public:
     void set_nat(bool here, bool there) noexcept;
     /// UDP-encapsulate ESP: a NAT on either side, or forced by configuration.
     [[nodiscard]] bool udp_encap() const noexcept;
+
+    // --- MOBIKE (RFC 4555; mobike.cc) ---
+    [[nodiscard]] MobikeInfo& mobike() noexcept { return mobike_; }
+    [[nodiscard]] const MobikeInfo& mobike() const noexcept { return mobike_; }
+    /// The outer endpoints and message id of the request being answered (a responder's view of
+    /// the path it came by: UPDATE_SA_ADDRESSES takes them).
+    [[nodiscard]] const Endpoint& request_local() const noexcept { return request_from_[0]; }
+    [[nodiscard]] const Endpoint& request_remote() const noexcept { return request_from_[1]; }
+    [[nodiscard]] std::uint32_t request_mid() const noexcept { return request_mid_; }
 
     // --- negotiated facts ---
     /// Keys and algorithms once IKE_SA_INIT (or the rekey that made this SA) derived them.
@@ -296,6 +321,8 @@ public:
     [[nodiscard]] bool closing() const noexcept {
         return destroying_ || state_ == IkeState::kDeleting || state_ == IkeState::kDestroyed;
     }
+    /// Whether an exchange of this kind is queued and not sent yet.
+    [[nodiscard]] bool queued(std::string_view exchange_name) const noexcept;
     /// Whether an exchange of this kind is outstanding or queued.
     [[nodiscard]] bool busy_with(const char* exchange_name) const noexcept;
     [[nodiscard]] std::size_t outstanding() const noexcept { return outstanding_.size(); }
@@ -346,6 +373,8 @@ private:
     /// The protected datagrams of a request; nothing (logged) if it cannot be built.
     std::optional<std::vector<Bytes>> build_request(Exchange& ex, std::uint32_t mid, Step& step);
     void transmit(const std::vector<Bytes>& datagrams, Step& step);
+    void transmit_to(const std::vector<Bytes>& datagrams, const Endpoint& local,
+                     const Endpoint& remote, Step& step);
     /// `from`: the local and remote endpoints the message came through.
     void on_response(const wire::Message& m, ByteView raw, const Endpoint (&from)[2], Step& step);
     void on_request(const wire::Message& m, ByteView raw, const Endpoint (&from)[2], Step& step);
@@ -384,6 +413,9 @@ private:
     std::optional<IkeCrypto> crypto_;
     std::uint32_t peer_window_{1};
     bool peer_fragmentation_{false};
+    MobikeInfo mobike_;
+    Endpoint request_from_[2];
+    std::uint32_t request_mid_{0};
     Identity local_id_;
     Identity remote_id_;
     std::string remote_eap_id_;
@@ -409,6 +441,8 @@ private:
     struct Deferred {
         std::uint32_t mid{0};
         wire::ExchangeType exchange{wire::ExchangeType::kIkeAuth};
+        Endpoint local;  ///< the path the request came by (the response goes back on it)
+        Endpoint remote;
     };
     std::optional<Deferred> deferred_;  // a request whose response waits (answer_deferred())
     IkeState state_{IkeState::kCreated};

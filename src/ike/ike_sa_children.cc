@@ -93,6 +93,8 @@ void IkeSa::move_children_to(IkeSa& other, Step& step) {
 
 void IkeSa::install_child(ChildSa& c, crypto::ChildKeys&& keys, bool we_initiated, Step& step) {
     c.udp_encap = udp_encap();
+    c.local = local_;
+    c.remote = remote_;
     // Volume limits with their jitter, drawn once per Child SA (strongSwan: rekey_bytes minus
     // a random part of rand_bytes; likewise packets), so that SAs set up together do not all
     // reach their soft limit at once.
@@ -200,7 +202,7 @@ void IkeSa::remove_outbound(ChildSa& c, Step& step) {
     release_successor(c, step);
     if (c.state != ChildState::kCreating && !c.outbound_removed) {
         if (!c.pending_outbound) {
-            step.out.commands.emplace_back(DeleteSa{c.id, c.spi_out, false, remote_});
+            step.out.commands.emplace_back(DeleteSa{c.id, c.spi_out, false, c.remote});
         }
         c.pending_outbound.reset();
         c.outbound_removed = true;
@@ -239,9 +241,9 @@ void IkeSa::remove_child(std::uint32_t id, const char* reason, Step& step, bool 
     services_.timers.cancel({id_, TimerKind::kDeleteLater, id});
     services_.spis.release(c.spi_in);
     if (c.state != ChildState::kCreating) {
-        step.out.commands.emplace_back(DeleteSa{c.id, c.spi_in, true, local_});
+        step.out.commands.emplace_back(DeleteSa{c.id, c.spi_in, true, c.local});
         if (!c.outbound_removed && !c.pending_outbound) {
-            step.out.commands.emplace_back(DeleteSa{c.id, c.spi_out, false, remote_});
+            step.out.commands.emplace_back(DeleteSa{c.id, c.spi_out, false, c.remote});
         }
         registry_.release_policy(DeletePolicy{c.reqid, c.local_ts, c.remote_ts}, step);
         log::info(log::Subsystem::kIke, "{} CHILD_SA {}{{{}}} with SPIs {}_i {}_o removed ({})",

@@ -94,6 +94,11 @@ bool IkeSa::at_child_limit(bool with_queued) const noexcept {
     return child_sas_counted(with_queued) >= services_.settings.max_child_sas;
 }
 
+bool IkeSa::queued(std::string_view exchange_name) const noexcept {
+    return std::any_of(queue_.begin(), queue_.end(),
+                       [&](const ExchangePtr& e) { return exchange_name == e->name(); });
+}
+
 bool IkeSa::busy_with(const char* exchange_name) const noexcept {
     const std::string_view n(exchange_name);
     return std::any_of(queue_.begin(), queue_.end(),
@@ -206,9 +211,14 @@ std::optional<std::vector<Bytes>> IkeSa::build_request(Exchange& ex, std::uint32
 }
 
 void IkeSa::transmit(const std::vector<Bytes>& datagrams, Step& step) {
+    transmit_to(datagrams, local_, remote_, step);
+}
+
+void IkeSa::transmit_to(const std::vector<Bytes>& datagrams, const Endpoint& local,
+                        const Endpoint& remote, Step& step) {
     for (const Bytes& d : datagrams) {
-        log_datagram(true, d, local_, remote_);
-        step.out.datagrams.push_back(OutDatagram{d, local_, remote_});
+        log_datagram(true, d, local, remote);
+        step.out.datagrams.push_back(OutDatagram{d, local, remote});
     }
 }
 
@@ -274,8 +284,16 @@ std::optional<Result<std::vector<wire::Payload>>> IkeSa::open_authentic(const wi
 void IkeSa::follow_peer(const Endpoint (&from)[2], wire::ExchangeType exchange) {
     // RFC 7296 §2.23: behind a NAT, follow the peer's address and port, but only as seen in
     // authenticated messages (and never before IKE_SA_INIT is complete).
-    if (exchange == ExchangeType::kIkeSaInit || !udp_encap() ||
-        (from[0] == local_ && from[1] == remote_)) {
+    if (exchange == ExchangeType::kIkeSaInit || (from[0] == local_ && from[1] == remote_)) {
+        return;
+    }
+    // RFC 4555 §3.3: the IKE SA's addresses are those of the first IKE_AUTH request (the
+    // initiator moves to port 4500 for it with MOBIKE, even without a NAT).
+    const bool auth_request = exchange == ExchangeType::kIkeAuth && !initiator_ &&
+                              state_ == IkeState::kConnecting && expected_mid_ == 1;
+    // RFC 4555 §3.8: with MOBIKE, the host not behind a NAT does not follow IKE messages;
+    // UPDATE_SA_ADDRESSES moves the SA.
+    if (!auth_request && (!udp_encap() || (mobike_.on && !nat_here_))) {
         return;
     }
     IKE_LOG(info, *this, "peer moved from {} to {}", remote_, from[1]);
@@ -357,7 +375,7 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
         if (skf == nullptr || skf->fragment_number == 1) {
             IKE_LOG(debug, *this,
                     "received retransmit of request with ID {}, retransmitting response", mid);
-            transmit(it->second.datagrams, step);
+            transmit_to(it->second.datagrams, from[0], from[1], step);  // RFC 7296 §2.11
         }
         return;
     }
@@ -369,6 +387,9 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
                    expected_mid_, expected_mid_ + window - 1);
         return;
     }
+    request_from_[0] = from[0];
+    request_from_[1] = from[1];
+    request_mid_ = mid;
     auto opened = open_authentic(m, raw, from, step);
     if (!opened) {
         return;
@@ -394,7 +415,7 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
         response = answer_request(*this, m.header, **opened, step);
     }
     if (response.deferred) {
-        deferred_ = Deferred{mid, m.header.exchange};
+        deferred_ = Deferred{mid, m.header.exchange, from[0], from[1]};
         services_.timers.set({id_, TimerKind::kEapBackend, mid},
                              step.now + services_.settings.eap_backend_timeout);
         return;
@@ -408,6 +429,8 @@ void IkeSa::answer_deferred(Response&& response, Step& step) {
     }
     const Deferred d = *deferred_;
     deferred_.reset();
+    request_from_[0] = d.local;
+    request_from_[1] = d.remote;
     services_.timers.cancel({id_, TimerKind::kEapBackend, d.mid});
     send_response(d.exchange, d.mid, std::move(response), step);
 }
@@ -428,7 +451,9 @@ void IkeSa::send_response(wire::ExchangeType exchange, std::uint32_t mid, Respon
     auto datagrams = protect(h, std::move(response.payloads));
     CachedResponse& cached = responses_[mid];
     if (datagrams) {
-        transmit(*datagrams, step);
+        // RFC 7296 §2.11: back to the address and port the request came from, from where it
+        // arrived (an initiator that moved, RFC 4555, gets its retransmitted requests answered).
+        transmit_to(*datagrams, request_from_[0], request_from_[1], step);
         cached.datagrams = std::move(*datagrams);
     } else {
         IKE_LOG(error, *this, "cannot protect response: {}", wire::describe(datagrams.error()));

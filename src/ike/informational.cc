@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "ike/exchanges.h"
+#include "ike/mobike.h"
 #include "ike/payload_access.h"
 #include "util/log.h"
 #include "wire/names.h"
@@ -218,6 +219,9 @@ Response respond_informational(IkeSa& sa, std::vector<Payload>& request, Step& s
     if (!esp.empty()) {
         out.push_back(
                 wire::make_payload(wire::DeletePayload{wire::ProtocolId::kEsp, std::move(esp)}));
+    }
+    if (!fatal) {
+        answer_mobike(sa, request, out, step);  // RFC 4555: COOKIE2, NAT-D, address updates
     }
     return Response{std::move(out), fatal};
 }

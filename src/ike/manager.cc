@@ -27,6 +27,7 @@ IkeSaManager::IkeSaManager(const crypto::Registry& registry, Random& random, Spi
       cookies_(registry, random),
       configs_() {
     services_.pools = &pools_;
+    services_.local_addresses = &local_addresses_;
 }
 
 IkeSaManager::~IkeSaManager() = default;

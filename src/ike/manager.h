@@ -67,6 +67,10 @@ struct ManagerCounters {
     std::uint64_t ts_max_queue_received{0};
     /// Configuration attributes peers sent that we ignored (RFC 7296 §3.15; config_payload.h).
     std::uint64_t cp_attributes_refused{0};
+    /// RFC 4555: UPDATE_SA_ADDRESSES carried out as responder, and MOBIKE requests or notifies
+    /// refused (not negotiated, from the IKE SA's responder, malformed, unacceptable address).
+    std::uint64_t mobike_updates{0};
+    std::uint64_t mobike_refused{0};
 };
 
 /// A connection waiting to be initiated again (heal.cc), for listings.
@@ -191,6 +195,11 @@ public:
     void initial_contact(IkeSa& keep, Step& step) override;
     void acquire_policy(InstallPolicy policy, Step& step) override;
     void release_policy(const DeletePolicy& policy, Step& step) override;
+    void move_policy(ReqId reqid, const std::vector<TrafficSelector>& local_ts,
+                     const std::vector<TrafficSelector>& remote_ts, const Endpoint& local,
+                     const Endpoint& remote, Step& step) override;
+    void note_mobike_refused(const IkeSa& sa, const char* why, TimePoint now) override;
+    void note_mobike_update() noexcept override { ++counters_.mobike_updates; }
     [[nodiscard]] const ConfigList& configs() const override { return configs_; }
     [[nodiscard]] bool first_of_config(const IkeSa& sa) const override;
     void note_illegal_transition() noexcept override { ++counters_.illegal_transitions; }

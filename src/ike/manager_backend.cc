@@ -1,7 +1,10 @@
 // The IKE SA manager's side of the backend (design.md §5): the events a backend reports
 // (acquires, expiries, install failures, NAT mappings) and the policies, shared by reqid and
 // selectors among the Child SAs that use them (a trap policy stays when its last SA goes).
+#include <algorithm>
+
 #include "ike/manager.h"
+#include "ike/mobike.h"
 #include "ike/per_resource.h"
 
 namespace ikeplex::ike {
@@ -47,6 +50,11 @@ void IkeSaManager::on_backend_event(const BackendEvent& event, Step& step) {
                           "{} NAT mapping of CHILD_SA {}{{{}}} changed: {} -> {}", sa->label(),
                           found->second->name(), found->second->id, m->old_remote, m->remote);
                 sa->set_endpoints(sa->local(), m->remote);
+                for (const auto& c : sa->children()) {
+                    if (c->remote == m->old_remote) {
+                        c->remote = m->remote;  // the backend moved it
+                    }
+                }
                 if (m->remote.address != m->old_remote.address) {
                     // The backend moved only port changes; new SAs to the new address.
                     std::vector<std::uint32_t> ids;
@@ -126,9 +134,42 @@ void IkeSaManager::release_policy(const DeletePolicy& policy, Step& step) {
 
 namespace ikeplex::ike {
 
+void IkeSaManager::move_policy(ReqId reqid, const std::vector<TrafficSelector>& local_ts,
+                               const std::vector<TrafficSelector>& remote_ts, const Endpoint& local,
+                               const Endpoint& remote, Step& step) {
+    auto it = policies_.find(PolicyKey{reqid, local_ts, remote_ts});
+    if (it == policies_.end() || it->second.users == 0) {
+        return;
+    }
+    InstallPolicy& p = it->second.policy;
+    if (p.local == local && p.remote == remote) {
+        return;  // another Child SA of the policy moved it already
+    }
+    p.local = local;
+    p.remote = remote;
+    step.out.commands.emplace_back(p);
+}
+
+void IkeSaManager::note_mobike_refused(const IkeSa& sa, const char* why, TimePoint now) {
+    ++counters_.mobike_refused;
+    PEER_LOG(peer_log_, now, info, log::Subsystem::kIke, "{} MOBIKE: {}", sa.label(), why);
+}
+
 void IkeSaManager::on_local_addresses(std::vector<IpAddress> addresses, Step& step) {
-    // Issue 22 (MOBIKE), in progress: the engine's side comes with the MOBIKE exchange.
     local_addresses_ = std::move(addresses);
+    // Once per change of the host's addresses (not per packet): every IKE SA that may move.
+    std::vector<std::uint32_t> ids;
+    for (const auto& [id, sa] : sas_) {
+        if (sa->mobike().on && sa->mobike().mover) {
+            ids.push_back(id);
+        }
+    }
+    std::sort(ids.begin(), ids.end());
+    for (std::uint32_t id : ids) {
+        if (IkeSa* sa = find(id)) {
+            mobike_roam(*sa, local_addresses_, source_lookup_, step);
+        }
+    }
     finish(step);
 }
 

@@ -68,6 +68,9 @@ void IkeSaManager::reauthenticate(IkeSa& old, Step& step) {
                                       old.remote());
     sa->set_spis(new_ike_spi(), IkeSpi(0));
     sa->set_config(cfg);
+    // RFC 4555: the current path (above) and the peer's additional addresses carry over; its
+    // own IKE_AUTH negotiates MOBIKE again.
+    sa->mobike().peer_addresses = old.mobike().peer_addresses;
     IkeSa& fresh = adopt(std::move(sa));
     reauths_[fresh.id()] = old.id();
     IKE_LOG(info, old, "reauthenticating IKE_SA {}: {} replaces it (make-before-break)",

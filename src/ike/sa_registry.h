@@ -44,6 +44,16 @@ public:
     /// last release removes them (unless a trap policy keeps them).
     virtual void acquire_policy(InstallPolicy policy, Step& step) = 0;
     virtual void release_policy(const DeletePolicy& policy, Step& step) = 0;
+    /// MOBIKE (RFC 4555 §3.5): the policies of `reqid` and these selectors, if installed, move
+    /// to new outer endpoints (sent again to the backend; nothing if they are there already).
+    virtual void move_policy(ReqId reqid, const std::vector<TrafficSelector>& local_ts,
+                             const std::vector<TrafficSelector>& remote_ts, const Endpoint& local,
+                             const Endpoint& remote, Step& step) = 0;
+    /// A MOBIKE request or notify of the peer on `sa` was refused for `why` (a static string;
+    /// counted, logged rate-limited).
+    virtual void note_mobike_refused(const IkeSa& sa, const char* why, TimePoint now) = 0;
+    /// An UPDATE_SA_ADDRESSES of the peer was carried out (counted).
+    virtual void note_mobike_update() noexcept = 0;
     /// All configured connections (the responder picks among them).
     [[nodiscard]] virtual const ConfigList& configs() const = 0;
     /// Whether no other IKE SA of this connection exists (then IKE_AUTH sends INITIAL_CONTACT).

@@ -51,6 +51,9 @@ struct Services {
     EapFactory eap{};
     /// Virtual IP pools (pools.h) that responders lease addresses from; null: none.
     AddressPools* pools{nullptr};
+    /// The host's usable addresses (IkeSaManager::on_local_addresses), announced to MOBIKE
+    /// peers as ADDITIONAL_IP4/6_ADDRESS (RFC 4555 §3.4); null or empty: none known.
+    const std::vector<IpAddress>* local_addresses{nullptr};
 };
 
 /// The time of this call and where its results go.

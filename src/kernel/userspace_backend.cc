@@ -10,7 +10,12 @@
 #include "util/sockaddr.h"
 
 namespace ikeplex::kernel {
-namespace {}  // namespace
+namespace {
+
+constexpr const char* kNeedsRawEsp =
+        "ESP without UDP encapsulation needs raw_esp = yes (or encap = yes on the connection)";
+
+}  // namespace
 
 esp::Selector to_selector(const ike::TrafficSelector& ts) noexcept {
     return esp::Selector::from(ts.start, ts.end, ts.protocol, ts.start_port, ts.end_port);
@@ -32,6 +37,10 @@ void UserspaceBackend::apply(std::vector<ike::BackendCommand>& commands) {
                            [&](ike::InstallSa& c) { install_sa(c); },
                            [&](ike::DeleteSa& c) { dataplane_->remove(c.spi, c.inbound); },
                            [&](ike::InstallPolicy& c) {
+                               // Again for an installed key (MOBIKE sends the policies with
+                               // the new endpoints): the entry takes them; the workers'
+                               // table holds selectors only, and the routes go via the TUN
+                               // with an inner source, so neither changes.
                                const PolicyKey key{c.reqid, c.local_ts, c.remote_ts};
                                if (policies_.find(key) == policies_.end()) {
                                    add_routes(c);
@@ -46,11 +55,7 @@ void UserspaceBackend::apply(std::vector<ike::BackendCommand>& commands) {
                                    policies_changed = true;
                                }
                            },
-                           [&](ike::UpdateSaAddresses& c) {
-                               // Issue 22 (MOBIKE), in progress: the data plane's endpoint swap.
-                               report(ike::InstallFailed{c.child_id, c.spi,
-                                                         "moving an SA is not implemented yet"});
-                           },
+                           [&](ike::UpdateSaAddresses& c) { move_sa(c); },
                    },
                    cmd);
     }
@@ -86,14 +91,27 @@ void UserspaceBackend::install_sa(ike::InstallSa& c) {
         s.remote_ts.push_back(to_selector(t));
     }
     if (!s.udp_encap && !dataplane_->options().raw_esp) {
-        report(ike::InstallFailed{c.child_id, c.spi,
-                                  "ESP without UDP encapsulation needs raw_esp = yes "
-                                  "(or encap = yes on the connection)"});
+        report(ike::InstallFailed{c.child_id, c.spi, kNeedsRawEsp});
         return;
     }
     if (auto r = dataplane_->install(std::move(s)); !r) {
         report(ike::InstallFailed{c.child_id, c.spi, r.error().to_string()});
     }
+}
+
+void UserspaceBackend::move_sa(const ike::UpdateSaAddresses& c) {
+    if (!c.udp_encap && !dataplane_->options().raw_esp) {
+        report(ike::InstallFailed{c.child_id, c.spi, kNeedsRawEsp});
+        return;
+    }
+    // The data plane's view: local/peer, whatever the direction.
+    const esp::SaPath path{c.inbound ? c.dst : c.src, c.inbound ? c.src : c.dst, c.udp_encap};
+    if (auto r = dataplane_->move(c.spi, c.inbound, path); !r) {
+        report(ike::InstallFailed{c.child_id, c.spi, r.error().to_string()});
+        return;
+    }
+    log::info(log::Subsystem::kKnl, "SA {} {} moved to {} -> {}{}", c.spi, c.inbound ? "in" : "out",
+              c.src, c.dst, c.udp_encap ? " (UDP)" : "");
 }
 
 void UserspaceBackend::publish_policies() {

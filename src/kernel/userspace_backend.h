@@ -63,6 +63,8 @@ private:
     };
 
     void install_sa(ike::InstallSa& c);
+    /// MOBIKE: the SA keeps keys and counters, its workers take the new outer path.
+    void move_sa(const ike::UpdateSaAddresses& c);
     void publish_policies();
     void add_routes(const ike::InstallPolicy& p);
     void remove_routes(const std::vector<ike::TrafficSelector>& remote);

@@ -52,6 +52,17 @@ void FakeBackend::apply(std::vector<ike::BackendCommand>& commands) {
                 errors.push_back(
                         fmt::format("delete of absent policy (reqid {})", dp->reqid.value()));
             }
+        } else if (const auto* up = std::get_if<ike::UpdateSaAddresses>(&cmd)) {
+            auto it = sas.find({up->spi, up->inbound});
+            if (it == sas.end() || it->second.src != up->old_src || it->second.dst != up->old_dst) {
+                errors.push_back(fmt::format("update of absent or moved SA {} {}", up->spi,
+                                             up->inbound ? "in" : "out"));
+            } else {
+                it->second.src = up->src;
+                it->second.dst = up->dst;
+                it->second.udp_encap = up->udp_encap;
+            }
+            updates.push_back(*up);
         }
     }
     commands.clear();
@@ -63,12 +74,13 @@ Node::Node(std::string n, IpAddress addr, std::uint64_t seed, const crypto::Regi
            ike::Settings settings)
     : name(std::move(n)),
       address(addr),
+      route_source(addr),
       random(seed),
       spis(random),
       manager(registry, random, spis, std::move(settings)) {
     manager.set_deterministic_keys(true);
     manager.set_trace_messages(true);
-    manager.set_source_lookup([addr](const IpAddress&) { return std::optional<IpAddress>(addr); });
+    manager.set_source_lookup([this](const IpAddress&) { return route_source; });
 }
 
 std::size_t Node::count(EventKind kind) const {
@@ -164,6 +176,18 @@ void Harness::nat_a(IpAddress public_address) {
     nat_public_ = public_address;
 }
 
+void Harness::no_nat_a() {
+    nat_public_.reset();
+    nat_out_.clear();
+}
+
+void Harness::move(Node& n, IpAddress to) {
+    n.gone.push_back(n.address);
+    std::erase(n.gone, to);
+    n.address = to;
+    n.route_source = to;
+}
+
 bool Harness::chance(double p) {
     if (p <= 0) {
         return false;
@@ -223,7 +247,9 @@ void Harness::send(Node& from, ike::OutDatagram&& out) {
         d.src = Endpoint{*nat_public_, it->second};
     }
     sent.push_back(d);
-    if ((drop && drop(d)) || chance(conditions.loss)) {
+    const bool source_gone =
+            std::find(from.gone.begin(), from.gone.end(), out.local.address) != from.gone.end();
+    if (source_gone || (drop && drop(d)) || chance(conditions.loss)) {
         ++lost;
         return;
     }

@@ -35,6 +35,8 @@ public:
     std::vector<std::string> errors;
     std::uint64_t installs{0};
     std::uint64_t deletes{0};
+    /// UpdateSaAddresses applied (MOBIKE), in order.
+    std::vector<ike::UpdateSaAddresses> updates;
     /// Test hook: true = this SA cannot be installed (the engine then gets InstallFailed,
     /// as from a kernel without ESP).
     std::function<bool(const ike::InstallSa&)> refuse;
@@ -69,6 +71,11 @@ struct Node {
 
     std::string name;
     IpAddress address;
+    /// Addresses the node has given up (MOBIKE tests): it can no longer send from them, and
+    /// nothing is delivered to them.
+    std::vector<IpAddress> gone;
+    /// The source address a route lookup gives (IkeSaManager's source lookup); unset: none.
+    std::optional<IpAddress> route_source;
     DeterministicRandom random;
     ike::RandomSpiAllocator spis;
     ike::IkeSaManager manager;
@@ -141,6 +148,11 @@ public:
     /// Puts a NAT in front of node a: its packets leave from `public_address` (with other
     /// ports), and answers to those ports come back.
     void nat_a(IpAddress public_address);
+    /// Takes the NAT in front of node a away (its packets leave with their own addresses).
+    void no_nat_a();
+    /// Node `n` moves to `to` (its old address is gone, routes use the new one). The engine
+    /// learns of it only from IkeSaManager::on_local_addresses, as from a daemon.
+    void move(Node& n, IpAddress to);
 
     /// Runs `f(step)` against a node's manager and processes the output.
     void act(Node& n, const std::function<void(ike::Step&)>& f);

@@ -86,7 +86,7 @@ Result<std::size_t> RawEspSocket::send_batch(std::span<const Datagram> d) {
         // The IPv6 stack refuses a port other than 0 or the protocol: clear it.
         const std::size_t n = std::min(kMaxBatch, d.size() - done);
         for (std::size_t i = 0; i < n; ++i) {
-            zeroed[i] = Datagram{d[done + i].buf, Endpoint{d[done + i].peer.address, 0}};
+            zeroed[i] = Datagram{d[done + i].buf, Endpoint{d[done + i].peer.address, 0}, {}};
         }
         const std::size_t sent =
                 IKEPLEX_TRY(send_each(fd(), std::span<const Datagram>(zeroed.data(), n),

@@ -21,7 +21,7 @@ namespace {
 
 constexpr std::size_t kMaxIov = 256;
 constexpr std::size_t kMaxGsoSegments = 64;
-constexpr std::size_t kCtrlSize = 64;  // >= CMSG_SPACE(sizeof(int))
+constexpr std::size_t kCtrlSize = 64;  // UDP_SEGMENT (24) + IPV6_PKTINFO (40)
 constexpr int kSolUdp = IPPROTO_UDP;   // SOL_UDP
 
 using Ctrl = std::array<std::uint8_t, kCtrlSize>;
@@ -44,14 +44,42 @@ struct SendChunk {
     std::size_t nmsgs{0};
 };
 
-void set_segment_cmsg(msghdr& m, Ctrl& ctrl, std::uint16_t size) noexcept {
+/// One control message of `level`/`type` carrying `v` at `c`.
+template <class T>
+void put_cmsg(cmsghdr* c, int level, int type, const T& v) noexcept {
+    c->cmsg_level = level;
+    c->cmsg_type = type;
+    c->cmsg_len = CMSG_LEN(sizeof v);
+    std::memcpy(CMSG_DATA(c), &v, sizeof v);
+}
+
+/// The control messages of one message: UDP_SEGMENT (`segment` > 0) and the source address
+/// (IP_PKTINFO's ipi_spec_dst, IPV6_PKTINFO's ipi6_addr) when `source` is given.
+void set_cmsgs(msghdr& m, Ctrl& ctrl, std::uint16_t segment, const IpAddress* source) noexcept {
+    std::size_t len = segment != 0 ? CMSG_SPACE(sizeof segment) : 0;
+    if (source != nullptr) {
+        len += source->is_v4() ? CMSG_SPACE(sizeof(in_pktinfo)) : CMSG_SPACE(sizeof(in6_pktinfo));
+    }
+    if (len == 0) {
+        return;
+    }
+    ctrl.fill(0);
     m.msg_control = ctrl.data();
-    m.msg_controllen = CMSG_SPACE(sizeof size);
+    m.msg_controllen = len;
     cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = kSolUdp;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof size);
-    std::memcpy(CMSG_DATA(c), &size, sizeof size);
+    if (segment != 0) {
+        put_cmsg(c, kSolUdp, UDP_SEGMENT, segment);
+        c = CMSG_NXTHDR(&m, c);
+    }
+    if (source != nullptr && source->is_v4()) {
+        in_pktinfo pi{};
+        std::memcpy(&pi.ipi_spec_dst, source->bytes().data(), sizeof pi.ipi_spec_dst);
+        put_cmsg(c, IPPROTO_IP, IP_PKTINFO, pi);
+    } else if (source != nullptr) {
+        in6_pktinfo pi{};
+        std::memcpy(&pi.ipi6_addr, source->bytes().data(), sizeof pi.ipi6_addr);
+        put_cmsg(c, IPPROTO_IPV6, IPV6_PKTINFO, pi);
+    }
 }
 
 /// How many datagrams from d[j] go in one GSO message (1: no GSO).
@@ -66,7 +94,8 @@ std::size_t gso_run(std::span<const Datagram> d, std::size_t j, std::size_t max_
     while (j + take < d.size() && take < kMaxGsoSegments && take < iov_left) {
         const Datagram& next = d[j + take];
         const std::size_t s = next.buf->size();
-        if (!(next.peer == d[j].peer) || s == 0 || s > size || total + s > max_payload) {
+        if (!(next.peer == d[j].peer) || !(next.source == d[j].source) || s == 0 || s > size ||
+            total + s > max_payload) {
             break;
         }
         total += s;
@@ -81,7 +110,8 @@ std::size_t gso_run(std::span<const Datagram> d, std::size_t j, std::size_t max_
 /// Builds the messages for d[pos..) into `c`; GSO runs only from `gso_from` on. Returns the index
 /// after the last datagram placed.
 std::size_t build_chunk(std::span<const Datagram> d, std::size_t pos, bool gso,
-                        std::size_t gso_from, std::size_t max_payload, SendChunk& c) noexcept {
+                        std::size_t gso_from, std::size_t max_payload, bool with_source,
+                        SendChunk& c) noexcept {
     c.nmsgs = 0;
     std::size_t ni = 0;
     std::size_t j = pos;
@@ -99,9 +129,10 @@ std::size_t build_chunk(std::span<const Datagram> d, std::size_t pos, bool gso,
             PacketBuf* b = d[j + k].buf;
             c.iov[ni + k] = iovec{b->data(), b->size()};
         }
-        if (take > 1) {
-            set_segment_cmsg(h, c.ctrl[m], static_cast<std::uint16_t>(d[j].buf->size()));
-        }
+        const bool own_source = with_source && d[j].source.is_set() &&
+                                d[j].source.family() == d[j].peer.address.family();
+        set_cmsgs(h, c.ctrl[m], take > 1 ? static_cast<std::uint16_t>(d[j].buf->size()) : 0,
+                  own_source ? &d[j].source : nullptr);
         c.first[m] = j;
         c.count[m] = take;
         ++c.nmsgs;
@@ -112,12 +143,13 @@ std::size_t build_chunk(std::span<const Datagram> d, std::size_t pos, bool gso,
 }
 
 Result<std::size_t> send_impl(int fd, std::span<const Datagram> d, bool gso,
-                              std::size_t max_payload, Counters cnt, bool* gso_ok) {
+                              std::size_t max_payload, Counters cnt, bool* gso_ok,
+                              bool with_source) {
     SendChunk c;
     std::size_t pos = 0;
     std::size_t gso_from = 0;  // runs before this index are resent without GSO
     while (pos < d.size()) {
-        const std::size_t end = build_chunk(d, pos, gso, gso_from, max_payload, c);
+        const std::size_t end = build_chunk(d, pos, gso, gso_from, max_payload, with_source, c);
         std::size_t k = 0;
         bool rebuild = false;
         while (k < c.nmsgs && !rebuild) {
@@ -341,12 +373,12 @@ Result<std::size_t> UdpSocket::send_batch(std::span<const Datagram> d, bool gso)
     return send_impl(fd(), d, gso && gso_ok_, max_payload,
                      Counters{stats_.tx_datagrams, stats_.tx_dropped, &stats_.tx_gso_messages,
                               &stats_.tx_gso_fallbacks},
-                     &gso_ok_);
+                     &gso_ok_, local_.address == IpAddress::any(local_.address.family()));
 }
 
 Result<std::size_t> send_each(int fd, std::span<const Datagram> d, std::uint64_t& sent,
                               std::uint64_t& dropped) {
-    return send_impl(fd, d, false, 0, Counters{sent, dropped, nullptr, nullptr}, nullptr);
+    return send_impl(fd, d, false, 0, Counters{sent, dropped, nullptr, nullptr}, nullptr, false);
 }
 
 }  // namespace ikeplex::esp::io

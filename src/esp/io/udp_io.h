@@ -34,6 +34,10 @@ namespace ikeplex::esp::io {
 struct Datagram {
     PacketBuf* buf{nullptr};
     Endpoint peer;
+    /// The source address (the SA's outer local address), sent as IP_PKTINFO / IPV6_PKTINFO by
+    /// a socket bound to the wildcard address; unset: the kernel's choice by route. A host with
+    /// several addresses must answer from the one the peer (or its NAT) knows (MOBIKE).
+    IpAddress source;
 };
 
 struct UdpStats {

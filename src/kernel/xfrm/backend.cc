@@ -134,11 +134,7 @@ void XfrmBackend::apply(std::vector<ike::BackendCommand>& commands) {
                            [&](ike::DeleteSa& c) { delete_sa(c); },
                            [&](ike::InstallPolicy& c) { install_policy(c); },
                            [&](ike::DeletePolicy& c) { delete_policy(c); },
-                           [&](ike::UpdateSaAddresses& c) {
-                               // Issue 22 (MOBIKE), in progress: UPDSA or delete and re-add.
-                               report(ike::InstallFailed{c.child_id, c.spi,
-                                                         "moving an SA is not implemented yet"});
-                           },
+                           [&](ike::UpdateSaAddresses& c) { move_sa(c); },
                    },
                    cmd);
     }
@@ -250,12 +246,8 @@ bool XfrmBackend::install_sa(ike::InstallSa& c) {
         return false;
     }
     larval_.erase(c.spi);
-    InstalledSa rec{c.inbound, s.reqid, std::nullopt};
     const SaKey key{c.spi, s.dst};
-    if (c.udp_encap) {
-        rec.spec = std::move(s);
-    }
-    sas_[key] = std::move(rec);
+    sas_[key] = InstalledSa{c.inbound, s.reqid, std::move(s)};
     return true;
 }
 
@@ -268,12 +260,17 @@ const XfrmBackend::SaKey* XfrmBackend::find_sa(Spi spi, bool inbound) const {
     return nullptr;
 }
 
-void XfrmBackend::delete_sa(const ike::DeleteSa& c) {
-    auto it = sas_.find(SaKey{c.spi, c.dst.address});
-    if (it == sas_.end() || it->second.inbound != c.inbound) {
-        const SaKey* k = find_sa(c.spi, c.inbound);
+XfrmBackend::SaMap::iterator XfrmBackend::locate(Spi spi, const IpAddress& dst, bool inbound) {
+    auto it = sas_.find(SaKey{spi, dst});
+    if (it == sas_.end() || it->second.inbound != inbound) {
+        const SaKey* k = find_sa(spi, inbound);
         it = k != nullptr ? sas_.find(*k) : sas_.end();
     }
+    return it;
+}
+
+void XfrmBackend::delete_sa(const ike::DeleteSa& c) {
+    auto it = locate(c.spi, c.dst.address, c.inbound);
     IpAddress dst;
     if (it != sas_.end()) {
         dst = it->first.second;
@@ -358,8 +355,8 @@ void XfrmBackend::install_policy(const ike::InstallPolicy& p) {
             }
         }
     }
-    if (p.mode == ike::Mode::kTunnel && !routed_[key]) {
-        routed_[key] = add_routes(p);
+    if (p.mode == ike::Mode::kTunnel) {
+        route_policy(key, p);
     }
     auto& slot = policies_[key];
     for (KernelPolicy& kp : installed) {
@@ -386,6 +383,7 @@ void XfrmBackend::delete_policy(const ike::DeletePolicy& p) {
     }
     const PolicyKey key = it->first;
     policies_.erase(it);
+    route_ends_.erase(key);
     if (auto r = routed_.find(key); r != routed_.end()) {
         const bool routed = r->second;
         routed_.erase(r);
@@ -481,29 +479,7 @@ std::optional<SaStats> XfrmBackend::stats(Spi spi, bool inbound) const {
     if (key == nullptr) {
         return std::nullopt;
     }
-    auto reply = send(xfrm::build_get_sa(key->second, spi));
-    // The answer carries the SA's keys: wiped when this call is done with it.
-    struct Wipe {
-        explicit Wipe(std::vector<std::vector<std::uint8_t>>* v) : m(v) {}
-        std::vector<std::vector<std::uint8_t>>* m;
-        Wipe(const Wipe&) = delete;
-        Wipe& operator=(const Wipe&) = delete;
-        ~Wipe() {
-            for (auto& v : *m) {
-                secure_zero(MutByteView(v.data(), v.size()));
-            }
-        }
-    };
-    std::vector<std::vector<std::uint8_t>> none;
-    const Wipe wipe{reply ? &reply->messages : &none};
-    if (!reply || reply->error != 0 || reply->messages.empty()) {
-        return std::nullopt;
-    }
-    auto msgs = netlink::split_messages(reply->messages.front());
-    if (!msgs || msgs->empty()) {
-        return std::nullopt;
-    }
-    auto sa = xfrm::parse_sa(msgs->front().payload);
+    const auto sa = current(*key);
     if (!sa) {
         return std::nullopt;
     }
@@ -558,6 +534,7 @@ void XfrmBackend::flush() {
     }
     routes_.clear();
     routed_.clear();
+    route_ends_.clear();
     for (const auto& [family, on] : rules_) {
         if (on) {
             (void)esp::io::del_rule(family, options_.route_table, options_.route_rule_priority);

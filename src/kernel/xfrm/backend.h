@@ -101,8 +101,8 @@ private:
     struct InstalledSa {
         bool inbound{false};
         std::uint32_t reqid{0};
-        /// UDP-encapsulated SAs keep their description (keys included, in zeroising buffers)
-        /// so that a NAT mapping change of the peer's port can move them (UPDSA).
+        /// The SA's description (keys included, in zeroising buffers), so that a NAT mapping
+        /// change of the peer's port (UPDSA) or MOBIKE (move.cc) can move it.
         std::optional<xfrm::SaSpec> spec;
     };
     /// The kernel's identity of an SA: (spi, destination) (ESP only).
@@ -143,6 +143,12 @@ private:
     bool add_routes(const ike::InstallPolicy& p);
     void remove_routes(const std::vector<ike::TrafficSelector>& remote);
     void on_mapping(const xfrm::MappingMsg& m);
+    /// MOBIKE (move.cc): the SA to its new addresses, keeping SPI, keys, CPU and counters.
+    void move_sa(const ike::UpdateSaAddresses& c);
+    /// The SA as the kernel has it now (GETSA), keys wiped from the answer.
+    [[nodiscard]] std::optional<xfrm::SaInfo> current(const SaKey& key) const;
+    /// A tunnel-mode policy's routes: added once, and again when its endpoints moved.
+    void route_policy(const PolicyKey& key, const ike::InstallPolicy& p);
     /// One request; logs and counts a kernel refusal. Returns the kernel's errno (0 = done) or
     /// the failure of the exchange itself.
     Result<netlink::Socket::Reply> request(netlink::Request req, const char* what);
@@ -155,13 +161,21 @@ private:
     XfrmProbe probe_;
     XfrmCounters counters_;
     std::map<Spi, IpAddress> larval_;  ///< ALLOCSPI'ed, not installed yet: spi -> local address
-    std::map<SaKey, InstalledSa> sas_;
+    using SaMap = std::map<SaKey, InstalledSa>;
+    SaMap sas_;
     [[nodiscard]] const SaKey* find_sa(Spi spi, bool inbound) const;
+    /// The SA (spi, dst), else the SA of that SPI and direction (the engine's dst may be stale).
+    SaMap::iterator locate(Spi spi, const IpAddress& dst, bool inbound);
     std::map<PolicyKey, std::vector<KernelPolicy>> policies_;
     std::map<PolicyKey, bool> routed_;  ///< policies whose tunnel routes are in
+    /// The endpoints (local, remote) each routed policy's routes were made for.
+    std::map<PolicyKey, std::pair<IpAddress, IpAddress>> route_ends_;
     std::map<Route, unsigned> routes_;  ///< prefix -> policies using it
     std::map<int, bool> rules_;         ///< family -> rule installed
     VipPlacement vips_;                 ///< virtual IPs and the interfaces they were put on
 };
+
+/// A copy of an SA's description (keys cloned into fresh zeroising buffers).
+xfrm::SaSpec clone_spec(const xfrm::SaSpec& o);
 
 }  // namespace ikeplex::kernel

@@ -10,8 +10,9 @@ namespace {
 
 using log::Subsystem;
 
-/// A copy of an SA's description (keys cloned into fresh zeroising buffers).
-xfrm::SaSpec clone(const xfrm::SaSpec& o) {
+}  // namespace
+
+xfrm::SaSpec clone_spec(const xfrm::SaSpec& o) {
     const auto copy = [](const std::optional<xfrm::Algorithm>& a) {
         return a ? std::optional<xfrm::Algorithm>(
                            xfrm::Algorithm{a->name, a->icv_bits, a->key.clone()})
@@ -36,10 +37,10 @@ xfrm::SaSpec clone(const xfrm::SaSpec& o) {
     s.direction = o.direction;
     s.seq = o.seq;
     s.flags = o.flags;
+    s.replay = o.replay;
+    s.used = o.used;
     return s;
 }
-
-}  // namespace
 
 void XfrmBackend::poll_events() {
     auto events = events_.take_events();
@@ -130,7 +131,7 @@ void XfrmBackend::on_mapping(const xfrm::MappingMsg& m) {
             if (!to_peer && !from_peer) {
                 continue;
             }
-            xfrm::SaSpec moved = clone(*rec.spec);
+            xfrm::SaSpec moved = clone_spec(*rec.spec);
             (to_peer ? moved.encap->dport : moved.encap->sport) = m.new_sport;
             auto r = request(xfrm::build_new_sa(moved, true), "UPDSA (NAT mapping)");
             if (r && r->error == 0) {

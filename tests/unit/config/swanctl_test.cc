@@ -374,13 +374,24 @@ TEST(Swanctl, HarmlessUnsupportedKeysAreWarnings) {
     const Loaded l = load(conn("    mobike = yes\n", "        copy_df = no\n"));
     EXPECT_THAT(l.errors, IsEmpty());
     EXPECT_THAT(l.warnings,
-                ElementsAre("swanctl.conf:3: connections.c.mobike: MOBIKE is not supported; the "
-                            "connection runs without it",
-                            "swanctl.conf:8: connections.c.children.net.copy_df: the data plane "
+                ElementsAre("swanctl.conf:8: connections.c.children.net.copy_df: the data plane "
                             "decides what to copy from the inner header"));
     EXPECT_EQ(l.config.connections.size(), 1U);
-    // mobike = no asks for exactly what ikeplex does: nothing to say.
-    EXPECT_THAT(load(conn("    mobike = no\n")).warnings, IsEmpty());
+}
+
+TEST(Swanctl, MobikeIsOnByDefaultAndCanBeTurnedOff) {
+    // RFC 4555, strongSwan's key and default: yes.
+    const Loaded on = load(conn("    mobike = yes\n"));
+    EXPECT_THAT(on.warnings, IsEmpty());
+    ASSERT_EQ(on.config.connections.size(), 1U);
+    EXPECT_TRUE(on.config.connections.front().mobike);
+    const Loaded unset = load(conn(""));
+    ASSERT_EQ(unset.config.connections.size(), 1U);
+    EXPECT_TRUE(unset.config.connections.front().mobike);
+    const Loaded off = load(conn("    mobike = no\n"));
+    ASSERT_EQ(off.config.connections.size(), 1U);
+    EXPECT_FALSE(off.config.connections.front().mobike);
+    EXPECT_THAT(load(conn("    mobike = perhaps\n")).errors, testing::SizeIs(1));
 }
 
 TEST(Swanctl, ReauthTimeAsStrongSwanReadsIt) {

@@ -360,6 +360,102 @@ TEST_F(TwoGateways, InnerPacketsOutsideTheSelectorsAreRefused) {
     EXPECT_EQ(drops(*b.dp, b.dp->owner(spi_of(w[0])), Drop::kPolicy), 1U);
 }
 
+/// Encapsulates `inner` on A's worker `k` and returns the Outgoing descriptions with copies.
+std::vector<std::pair<Outgoing, PacketBuf>> send_raw(Gateway& a, unsigned k,
+                                                     const std::vector<Bytes>& inner) {
+    std::vector<PacketBuf> bufs(inner.size());
+    for (std::size_t i = 0; i < inner.size(); ++i) {
+        bufs[i].assign(inner[i]);
+    }
+    std::vector<Outgoing> out;
+    a.dp->core(k).outbound(bufs, out, 1000);
+    std::vector<std::pair<Outgoing, PacketBuf>> got(out.size());
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        got[i].first = out[i];
+        got[i].second.assign(out[i].buf->bytes());
+        got[i].first.buf = nullptr;
+    }
+    return got;
+}
+
+// MOBIKE (RFC 4555 §3.5) through the userspace backend: UpdateSaAddresses moves each direction
+// in place. A's fallback SA (used by both workers) and its per-CPU member go to new outer
+// addresses and lose UDP encapsulation, with raw ESP: the sequence numbers continue, B's replay
+// window still refuses what it saw before the move, and a move of an SA that is not there fails.
+TEST_F(TwoGateways, UpdateSaAddressesMovesSasInPlaceKeepingSequenceAndReplayState) {
+    DataplaneOptions o;
+    o.workers = 2;
+    o.io = false;
+    o.raw_esp = true;
+    auto backend = kernel::UserspaceBackend::create(registry(), o).value();
+    Gateway ga(1);
+    ga.dp.reset(&backend->dataplane());  // borrowed: the backend owns it
+    struct Borrowed {
+        explicit Borrowed(Gateway& x) : g(x) {}
+        Gateway& g;
+        Borrowed(const Borrowed&) = delete;
+        Borrowed& operator=(const Borrowed&) = delete;
+        ~Borrowed() { (void)g.dp.release(); }
+    } borrowed{ga};
+    const ChildPair fb = install_pair(ga, b, ResourceId::none(), ResourceId::none(), 1);
+    const ChildPair m1 = install_pair(ga, b, ResourceId::cpu(1), ResourceId::cpu(0), 2);
+    policies(ga, true, true);
+    policies(b, false, true);
+    ga.drain();
+    b.drain();
+    auto before0 = send_raw(ga, 0, packets(5, 1));   // worker 0: on the fallback
+    auto before1 = send_raw(ga, 1, packets(3, 50));  // worker 1: on its member
+    ASSERT_EQ(before0.size(), 5U);
+    ASSERT_EQ(before1.size(), 3U);
+    EXPECT_EQ(before0[0].first.peer.address.to_string(), "10.99.0.2");
+    std::vector<PacketBuf> replay(1);
+    replay[0].assign(before0[4].second.bytes());
+
+    const Endpoint a_new{IpAddress::parse("10.99.4.1").value(), 0};
+    const Endpoint b_new{IpAddress::parse("10.99.5.2").value(), 0};
+    std::vector<ike::BackendCommand> cmds;
+    for (const ChildPair& p : {fb, m1}) {
+        cmds.emplace_back(ike::UpdateSaAddresses{1, p.a_out, false, {}, {}, a_new, b_new, false});
+        cmds.emplace_back(ike::UpdateSaAddresses{1, p.a_in, true, {}, {}, b_new, a_new, false});
+    }
+    cmds.emplace_back(ike::UpdateSaAddresses{9, Spi(0x7777), false, {}, {}, a_new, b_new, false});
+    std::vector<ike::BackendEvent> events;
+    backend->set_event_sink([&](const ike::BackendEvent& e) { events.push_back(e); });
+    backend->apply(cmds);
+    ga.drain();
+    ASSERT_EQ(events.size(), 1U);  // only the unknown SA failed
+    EXPECT_EQ(std::get<ike::InstallFailed>(events[0]).spi, Spi(0x7777));
+    const auto moved = backend->dataplane().path(fb.a_in, true);
+    ASSERT_TRUE(moved.has_value());
+    EXPECT_EQ(moved->peer, b_new);
+    EXPECT_FALSE(moved->udp_encap);
+
+    auto after0 = send_raw(ga, 0, packets(5, 10));
+    auto after1 = send_raw(ga, 1, packets(3, 60));
+    ASSERT_EQ(after0.size(), 5U);
+    ASSERT_EQ(after1.size(), 3U);
+    for (const auto* list : {&after0, &after1}) {
+        for (const auto& [out, wire] : *list) {
+            EXPECT_EQ(out.peer.address, b_new.address);
+            EXPECT_EQ(out.local.address, a_new.address);
+            EXPECT_FALSE(out.udp);
+        }
+    }
+    EXPECT_EQ(spi_of(after0[0].second), fb.a_out);
+    EXPECT_EQ(spi_of(after1[0].second), m1.a_out);
+    EXPECT_EQ(peek_header(after0[0].second.bytes())->seq, 6U);  // continues after 5
+    EXPECT_EQ(peek_header(after1[0].second.bytes())->seq, 4U);
+    EXPECT_EQ(backend->dataplane().find(fb.a_out, false)->packets(), 10U);
+    std::vector<PacketBuf> wire;
+    for (auto* list : {&before0, &before1, &after0, &after1}) {
+        for (auto& [out, w] : *list) {
+            wire.emplace_back().assign(w.bytes());
+        }
+    }
+    EXPECT_EQ(deliver(b, wire).size(), 16U);
+    EXPECT_TRUE(deliver(b, replay).empty());  // B's window is where it was
+}
+
 TEST(Dataplane, SpisNameTheirWorkerAndAreUnique) {
     Gateway g(4);
     std::set<std::uint32_t> seen;

@@ -72,7 +72,7 @@ TEST_P(RawEsp, EachWorkerGetsItsSpis) {
     std::vector<Datagram> d;
     for (std::size_t i = 0; i < cases.size(); ++i) {
         ASSERT_TRUE(bufs[i].assign(cases[i].pkt));
-        d.push_back(Datagram{&bufs[i], Endpoint{lo, 4500}});  // the port must not matter
+        d.push_back(Datagram{&bufs[i], Endpoint{lo, 4500}, {}});  // the port must not matter
     }
     auto sent = w0->send_batch(d);
     ASSERT_TRUE(sent) << sent.error().to_string();

@@ -85,7 +85,7 @@ TEST(SpiSteering, DatagramsLandOnTheirWorker) {
     std::vector<Datagram> d;
     for (std::size_t i = 0; i < cases.size(); ++i) {
         ASSERT_TRUE(bufs[i].assign(cases[i].payload));
-        d.push_back(Datagram{&bufs[i], loopback(4500)});
+        d.push_back(Datagram{&bufs[i], loopback(4500), {}});
     }
     auto sent = sender->send_batch(d, false);
     ASSERT_TRUE(sent);

@@ -67,7 +67,7 @@ Sent to_datagrams(const std::vector<Bytes>& p, const Endpoint& peer) {
         EXPECT_TRUE(s.bufs[i].assign(p[i]));
     }
     for (auto& b : s.bufs) {
-        s.d.push_back(Datagram{&b, peer});
+        s.d.push_back(Datagram{&b, peer, {}});
     }
     return s;
 }
@@ -144,7 +144,7 @@ TEST_P(UdpIo, RunsBreakAtPeerAndSize) {
     for (std::size_t i = 0; i < sizes.size(); ++i) {
         p.push_back(testing::pattern(sizes[i], i));
         ASSERT_TRUE(s.bufs[i].assign(p[i]));
-        s.d.push_back(Datagram{&s.bufs[i], peer[i] == 0 ? a->local() : b->local()});
+        s.d.push_back(Datagram{&s.bufs[i], peer[i] == 0 ? a->local() : b->local(), {}});
     }
     auto n = tx->send_batch(s.d, true);
     ASSERT_TRUE(n);
@@ -189,13 +189,43 @@ TEST_P(UdpIo, DatagramErrorsAreDroppedNotFatal) {
     }
     const Endpoint wrong = lo(!v6, rx->local().port);
     std::vector<Datagram> d = {
-            {&small[0], rx->local()}, {&small[1], wrong}, {&small[2], rx->local()}};
+            {&small[0], rx->local(), {}}, {&small[1], wrong, {}}, {&small[2], rx->local(), {}}};
     auto n = tx->send_batch(d, true);
     ASSERT_TRUE(n);
     EXPECT_EQ(*n, 3U);
     EXPECT_EQ(tx->stats().tx_dropped, 1U);
     EXPECT_EQ(tx->stats().tx_datagrams, 2U);
     EXPECT_EQ(receive(*rx, 2, 8, tx->local()), (std::vector<Bytes>{p[0], p[2]}));
+}
+
+// MOBIKE: a worker socket bound to the wildcard address sends each datagram from the SA's outer
+// local address (IP_PKTINFO / IPV6_PKTINFO), not the one the route would pick, also in a GSO run;
+// a socket bound to one address ignores the source.
+TEST_P(UdpIo, WildcardSocketSendsFromTheGivenSource) {
+    const bool v6 = GetParam();
+    const IpAddress second = IpAddress::parse(v6 ? "fd99:151::2" : "10.99.151.2").value();
+    ASSERT_TRUE(add_address(1, second, v6 ? 128 : 32));
+    auto rx = UdpSocket::open(lo(v6), false, false);
+    ASSERT_TRUE(rx) << rx.error().to_string();
+    auto tx = UdpSocket::open(Endpoint{IpAddress::any(v6 ? 6 : 4), 0}, false, false);
+    ASSERT_TRUE(tx) << tx.error().to_string();
+    const auto p = payloads(3, 200, 100);
+    Sent s = to_datagrams(p, rx->local());
+    for (auto& d : s.d) {
+        d.source = second;
+    }
+    auto n = tx->send_batch(s.d, true);
+    ASSERT_TRUE(n) << n.error().to_string();
+    EXPECT_EQ(*n, p.size());
+    EXPECT_EQ(receive(*rx, p.size(), 8, Endpoint{second, tx->local().port}).size(), p.size());
+    auto bound = UdpSocket::open(lo(v6), false, false);
+    ASSERT_TRUE(bound);
+    Sent t = to_datagrams(p, rx->local());
+    for (auto& d : t.d) {
+        d.source = second;
+    }
+    ASSERT_TRUE(bound->send_batch(t.d, false));
+    EXPECT_EQ(receive(*rx, p.size(), 8, bound->local()).size(), p.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, UdpIo, ::testing::Values(false, true),

@@ -367,6 +367,65 @@ TEST_F(XfrmBackendTest, SaInstallOrAClearFailure) {
     EXPECT_TRUE(kernel_sas().empty());
 }
 
+// MOBIKE (RFC 4555 §3.5): UpdateSaAddresses moves an installed SA to the peer's new address with
+// the same SPI, CPU and sequence numbers (delete and re-add, replay state carried over), and the
+// policies sent again with the new endpoints get the new tunnel template. A move of an SA that is
+// not installed is reported. Needs ESP (the VM's xfrm-gtest scenario runs it there).
+TEST_F(XfrmBackendTest, UpdateSaAddressesKeepsSpiCpuAndSequenceNumbers) {
+    const Endpoint here{ip("10.99.7.1"), 4500};
+    const Endpoint old_peer{ip("10.99.7.2"), 4500};
+    const Endpoint new_peer{ip("10.99.7.3"), 4500};
+    apply(ike::UpdateSaAddresses{5, Spi(0x4242), false, here, old_peer, here, new_peer, true});
+    ASSERT_EQ(events_.size(), 1U);
+    EXPECT_EQ(std::get<ike::InstallFailed>(events_.front()).spi, Spi(0x4242));
+    events_.clear();
+
+    const Spi spi(0x0badcafe);
+    ike::InstallSa s;
+    s.child_id = 9;
+    s.reqid = ReqId(42);
+    s.spi = spi;
+    s.src = here;
+    s.dst = old_peer;
+    s.udp_encap = true;
+    s.encr_id = 20;  // ENCR_AES_GCM_16
+    s.encr_key_bits = 128;
+    s.encr_key = SecretBytes(20);
+    s.replay_window = 32;
+    s.resource = ResourceId::cpu(0);
+    apply(std::move(s));
+    if (!backend_->probe().esp) {
+        GTEST_SKIP() << "kernel has no ESP (" << backend_->probe().esp_detail << ")";
+    }
+    ASSERT_TRUE(events_.empty());
+    apply(policy(true));
+    apply(ike::UpdateSaAddresses{9, spi, false, here, old_peer, here, new_peer, true});
+    ASSERT_TRUE(events_.empty());
+    ike::InstallPolicy moved = policy(true);
+    moved.remote = new_peer;
+    apply(moved);
+    const auto sas = kernel_sas();
+    ASSERT_EQ(sas.size(), 1U);
+    EXPECT_EQ(sas[0].spi, spi);
+    EXPECT_EQ(sas[0].src, here.address);
+    EXPECT_EQ(sas[0].dst, new_peer.address);
+    ASSERT_TRUE(sas[0].replay.has_value());
+    EXPECT_GE(sas[0].replay->oseq, 16U);  // continues past what may have been sent
+    if (backend_->probe().per_cpu) {
+        EXPECT_EQ(sas[0].pcpu, std::optional<std::uint32_t>(0));
+    }
+    bool template_moved = false;
+    for (const auto& k : kernel_policies()) {
+        if (k.dir == xfrm::Dir::kOut && !k.templates.empty()) {
+            template_moved = k.templates.front().dst == new_peer.address;
+        }
+    }
+    EXPECT_TRUE(template_moved);
+    EXPECT_EQ(backend_->installed_sas(), 1U);
+    apply(ike::DeleteSa{9, spi, false, new_peer});
+    EXPECT_TRUE(kernel_sas().empty());
+}
+
 TEST(XfrmSelectors, PrefixesPortsAndPriority) {
     auto pairs = kernel_selectors(ts("10.99.1.0/24"), ts("10.99.2.0-10.99.2.5[tcp/80-81]"));
     ASSERT_TRUE(pairs);

@@ -3,6 +3,7 @@
 // broken ones, the algorithm table and message names.
 #include "kernel/xfrm/codec/codec.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -350,6 +351,60 @@ TEST(BuildSa, RoundTripThroughParseSa) {
     EXPECT_FALSE(info->encap);
     EXPECT_FALSE(info->pcpu);
     EXPECT_FALSE(info->direction);
+}
+
+// MOBIKE moves an SA by delete and re-add: the new SA carries the old one's replay state and
+// used lifetime (XFRMA_REPLAY_VAL / XFRMA_REPLAY_ESN_VAL, XFRMA_LTIME_VAL), only the fields its
+// direction may have (Linux 6.10+ refuses the others with XFRMA_SA_DIR); UPDSA carries none.
+TEST(BuildSa, CarriedOverReplayStateAndLifetime) {
+    SaSpec legacy = tunnel_sa();
+    legacy.replay_window = 32;
+    legacy.replay = ReplayState{7, 41, {0xfffffff0U}};
+    legacy.used = LifetimeUsed{1400, 12, 1700000000, 1700000100};
+    netlink::Request r = build_new_sa(legacy, false);
+    ASSERT_TRUE(r.ok());
+    auto info = parse_sa(r.body());
+    ASSERT_TRUE(info) << info.error().to_string();
+    EXPECT_EQ(info->replay, legacy.replay);  // no direction: everything as it was
+    const auto attrs = netlink::parse_attrs(r.body(), sizeof(xfrm_usersa_info)).value();
+    const auto lt = netlink::find_attr(attrs, XFRMA_LTIME_VAL);
+    ASSERT_TRUE(lt.has_value());
+    const auto cur = read_at<xfrm_lifetime_cur>(*lt);
+    EXPECT_EQ(cur.bytes, 1400U);
+    EXPECT_EQ(cur.packets, 12U);
+    EXPECT_EQ(cur.add_time, 1700000000U);
+    const auto upd =
+            netlink::parse_attrs(build_new_sa(legacy, true).body(), sizeof(xfrm_usersa_info))
+                    .value();
+    EXPECT_FALSE(netlink::find_attr(upd, XFRMA_REPLAY_VAL).has_value());
+    EXPECT_FALSE(netlink::find_attr(upd, XFRMA_LTIME_VAL).has_value());
+
+    SaSpec esn_in = tunnel_sa();
+    esn_in.esn = true;
+    esn_in.replay_window = 64;
+    esn_in.direction = kXfrmSaDirIn;
+    esn_in.replay = ReplayState{
+            (std::uint64_t{1} << 32) + 5, (std::uint64_t{2} << 32) + 9, {0x1U, 0x80000000U}};
+    info = parse_sa(build_new_sa(esn_in, false).body());
+    ASSERT_TRUE(info) << info.error().to_string();
+    ASSERT_TRUE(info->replay.has_value());
+    EXPECT_EQ(info->replay->oseq, 0U);  // inbound: no oseq
+    EXPECT_EQ(info->replay->seq, (std::uint64_t{2} << 32) + 9);
+    EXPECT_EQ(info->replay->bitmap, (std::vector<std::uint32_t>{0x1U, 0x80000000U}));
+    EXPECT_EQ(info->replay_window, 64U);
+
+    SaSpec esn_out = tunnel_sa();
+    esn_out.esn = true;
+    esn_out.replay_window = 64;
+    esn_out.replay = esn_in.replay;
+    esn_out.direction = kXfrmSaDirOut;
+    info = parse_sa(build_new_sa(esn_out, false).body());
+    ASSERT_TRUE(info) << info.error().to_string();
+    ASSERT_TRUE(info->replay.has_value());
+    EXPECT_EQ(info->replay->oseq, (std::uint64_t{1} << 32) + 5);
+    EXPECT_EQ(info->replay->seq, 0U);
+    EXPECT_TRUE(std::all_of(info->replay->bitmap.begin(), info->replay->bitmap.end(),
+                            [](std::uint32_t w) { return w == 0; }));
 }
 
 TEST(BuildSa, RefusesWhatTheKernelCannotTake) {

@@ -141,15 +141,57 @@ bool put_algorithm(netlink::Request& r, std::uint16_t attr_type, const Algorithm
 }
 
 /// XFRMA_REPLAY_ESN_VAL: struct xfrm_replay_state_esn then bmp_len zero bitmap words.
-void put_replay_esn(netlink::Request& r, std::uint32_t window) {
+/// `state` (carried over) with only what the direction may have: an outbound SA's oseq, an
+/// inbound SA's seq and bitmap (Linux 6.10+ refuses the others with XFRMA_SA_DIR).
+ReplayState for_direction(ReplayState state, const std::optional<std::uint8_t>& dir) {
+    if (dir && *dir == kXfrmSaDirOut) {
+        state.seq = 0;
+        state.bitmap.clear();
+    } else if (dir) {
+        state.oseq = 0;
+    }
+    return state;
+}
+
+void put_replay_esn(netlink::Request& r, std::uint32_t window, const ReplayState* state) {
     xfrm_replay_state_esn esn{};
     zero(esn);
     esn.bmp_len = (window + kBitsPerWord - 1) / kBitsPerWord;
     esn.replay_window = window;
+    if (state != nullptr) {
+        esn.oseq = static_cast<std::uint32_t>(state->oseq);
+        esn.oseq_hi = static_cast<std::uint32_t>(state->oseq >> kBitsPerWord);
+        esn.seq = static_cast<std::uint32_t>(state->seq);
+        esn.seq_hi = static_cast<std::uint32_t>(state->seq >> kBitsPerWord);
+    }
     // window <= XFRMA_REPLAY_ESN_MAX (checked by the caller): at most 128 words.
     std::array<std::uint8_t, sizeof(xfrm_replay_state_esn) + XFRMA_REPLAY_ESN_MAX / 8> buf{};
     std::memcpy(buf.data(), &esn, sizeof esn);
+    if (state != nullptr && !state->bitmap.empty()) {
+        const std::size_t words = std::min<std::size_t>(state->bitmap.size(), esn.bmp_len);
+        std::memcpy(buf.data() + sizeof esn, state->bitmap.data(), words * sizeof(std::uint32_t));
+    }
     r.attr(XFRMA_REPLAY_ESN_VAL, buf.data(), sizeof esn + esn.bmp_len * sizeof(std::uint32_t));
+}
+
+/// XFRMA_REPLAY_VAL (struct xfrm_replay_state: u32 oseq, seq, bitmap).
+void put_replay(netlink::Request& r, const ReplayState& state) {
+    xfrm_replay_state rs{};
+    zero(rs);
+    rs.oseq = static_cast<std::uint32_t>(state.oseq);
+    rs.seq = static_cast<std::uint32_t>(state.seq);
+    rs.bitmap = state.bitmap.empty() ? 0 : state.bitmap.front();
+    r.attr_struct(XFRMA_REPLAY_VAL, rs);
+}
+
+void put_used(netlink::Request& r, const LifetimeUsed& used) {
+    xfrm_lifetime_cur c{};
+    zero(c);
+    c.bytes = used.bytes;
+    c.packets = used.packets;
+    c.add_time = used.add_time;
+    c.use_time = used.use_time;
+    r.attr_struct(XFRMA_LTIME_VAL, c);
 }
 
 xfrm_user_tmpl encode_template(const Template& t, std::uint16_t sel_family) noexcept {
@@ -264,8 +306,17 @@ netlink::Request build_new_sa(const SaSpec& sa, bool update) {
     if (sa.encap) {
         put_encap(r, *sa.encap);
     }
+    const std::optional<ReplayState> replay =
+            sa.replay && !update
+                    ? std::optional<ReplayState>(for_direction(*sa.replay, sa.direction))
+                    : std::nullopt;
     if (esn_attr) {
-        put_replay_esn(r, window);
+        put_replay_esn(r, window, replay ? &*replay : nullptr);
+    } else if (replay) {
+        put_replay(r, *replay);
+    }
+    if (sa.used && !update) {
+        put_used(r, *sa.used);
     }
     if (sa.direction) {
         r.attr_u8(kXfrmaSaDir, *sa.direction);

@@ -66,6 +66,25 @@ struct Encap {
     bool operator==(const Encap&) const = default;
 };
 
+/// The anti-replay state of an installed SA (XFRMA_REPLAY_VAL, struct xfrm_replay_state, or
+/// XFRMA_REPLAY_ESN_VAL's counters and bitmap): read with GETSA, carried over to a re-added SA
+/// (MOBIKE moves an SA to new addresses by delete and add, keeping its sequence numbers).
+struct ReplayState {
+    std::uint64_t oseq{0};  ///< the last sequence number sent (ESN: with oseq_hi above)
+    std::uint64_t seq{0};   ///< the highest received
+    std::vector<std::uint32_t> bitmap;
+    bool operator==(const ReplayState&) const = default;
+};
+
+/// struct xfrm_lifetime_cur: what an SA has used (XFRMA_LTIME_VAL).
+struct LifetimeUsed {
+    std::uint64_t bytes{0};
+    std::uint64_t packets{0};
+    std::uint64_t add_time{0};
+    std::uint64_t use_time{0};
+    bool operator==(const LifetimeUsed&) const = default;
+};
+
 /// An SA to install (NEWSA / UPDSA).
 struct SaSpec {
     IpAddress src;
@@ -95,6 +114,12 @@ struct SaSpec {
     /// an empty selector sends selector family 0: a tunnel-mode SA for inner packets of
     /// either family.
     std::uint8_t flags{0};
+    /// Carried over from an SA being replaced (NEWSA only): XFRMA_REPLAY_VAL (or the counters
+    /// and bitmap of XFRMA_REPLAY_ESN_VAL) and XFRMA_LTIME_VAL. With XFRMA_SA_DIR the kernel
+    /// wants only oseq on an outbound SA and only seq and the bitmap on an inbound one; the
+    /// builder sends just those.
+    std::optional<ReplayState> replay;
+    std::optional<LifetimeUsed> used;
 };
 
 /// XFRM_MSG_NEWSA (update = false) or XFRM_MSG_UPDSA (update = true).
@@ -177,6 +202,7 @@ struct SaInfo {
     std::optional<Encap> encap;
     std::optional<std::uint32_t> pcpu;
     std::optional<std::uint8_t> direction;
+    std::optional<ReplayState> replay;  ///< XFRMA_REPLAY_VAL or XFRMA_REPLAY_ESN_VAL, if sent
 };
 /// Payload of XFRM_MSG_NEWSA / UPDSA: struct xfrm_usersa_info then attributes.
 Result<SaInfo> parse_sa(ByteView payload);

@@ -160,12 +160,28 @@ Result<SaInfo> decode_sa(const xfrm_usersa_info& info, const std::vector<netlink
         sa.encap = e;
     }
     if (const auto esn = netlink::find_attr(attrs, XFRMA_REPLAY_ESN_VAL)) {
-        // struct xfrm_replay_state_esn (its bitmap, a flexible array, is not needed here).
-        if (esn->size() < sizeof(xfrm_replay_state_esn)) {
+        // struct xfrm_replay_state_esn, then bmp_len words of bitmap.
+        xfrm_replay_state_esn h{};
+        if (esn->size() < sizeof h) {
             return make_error(Errc::kBadLength, "XFRM: short XFRMA_REPLAY_ESN_VAL");
         }
-        std::memcpy(&sa.replay_window, esn->data() + offsetof(xfrm_replay_state_esn, replay_window),
-                    sizeof sa.replay_window);
+        std::memcpy(&h, esn->data(), sizeof h);
+        if (esn->size() < sizeof h + std::size_t{h.bmp_len} * sizeof(std::uint32_t)) {
+            return make_error(Errc::kBadLength, "XFRM: XFRMA_REPLAY_ESN_VAL bitmap truncated");
+        }
+        sa.replay_window = h.replay_window;
+        ReplayState r;
+        r.oseq = (std::uint64_t{h.oseq_hi} << 32) | h.oseq;
+        r.seq = (std::uint64_t{h.seq_hi} << 32) | h.seq;
+        r.bitmap.resize(h.bmp_len);
+        if (!r.bitmap.empty()) {
+            std::memcpy(r.bitmap.data(), esn->data() + sizeof h,
+                        r.bitmap.size() * sizeof(std::uint32_t));
+        }
+        sa.replay = std::move(r);
+    } else if (const auto rs = IKEPLEX_TRY(attr_struct<xfrm_replay_state>(
+                       attrs, XFRMA_REPLAY_VAL, "XFRM: short XFRMA_REPLAY_VAL"))) {
+        sa.replay = ReplayState{rs->oseq, rs->seq, {rs->bitmap}};
     }
     sa.pcpu = IKEPLEX_TRY(
             attr_struct<std::uint32_t>(attrs, kXfrmaSaPcpu, "XFRM: short XFRMA_SA_PCPU"));
