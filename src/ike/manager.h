@@ -67,6 +67,11 @@ struct ManagerCounters {
     std::uint64_t ts_max_queue_received{0};
     /// Configuration attributes peers sent that we ignored (RFC 7296 §3.15; config_payload.h).
     std::uint64_t cp_attributes_refused{0};
+    /// Uniqueness (uniqueness.cc): old IKE SAs dropped after a peer's INITIAL_CONTACT, deleted
+    /// by unique = replace, and new IKE SAs refused by unique = keep.
+    std::uint64_t initial_contacts{0};
+    std::uint64_t unique_replaced{0};
+    std::uint64_t unique_refused{0};
 };
 
 /// A connection waiting to be initiated again (heal.cc), for listings.
@@ -188,7 +193,7 @@ public:
     IkeSa* find(std::uint32_t id) noexcept override;
     IkeSa& adopt(std::unique_ptr<IkeSa> sa) override;
     ReqId reqid_for(const PeerConfig& conn, const ChildConfig& child) override;
-    void initial_contact(IkeSa& keep, Step& step) override;
+    bool check_uniqueness(IkeSa& fresh, bool initial_contact, Step& step) override;
     void acquire_policy(InstallPolicy policy, Step& step) override;
     void release_policy(const DeletePolicy& policy, Step& step) override;
     [[nodiscard]] const ConfigList& configs() const override { return configs_; }
