@@ -5,6 +5,9 @@
 // address (a NAT in front of the client), as a second device of the user would; the same
 // address with no INITIAL_CONTACT is a reauthentication. Reauthentication and IKE rekeys are
 // never duplicates.
+#include <tuple>
+
+#include "eap/eap.h"
 #include "flow_fixture.h"
 
 namespace ikeplex::test {
@@ -192,6 +195,54 @@ TEST_F(Unique, KeepYieldsToInitialContact) {
     EXPECT_EQ(counters().initial_contacts, 1U);
     EXPECT_EQ(counters().unique_refused, 0U);
     EXPECT_EQ(h.a().manager.sa(second)->state(), ike::IkeState::kEstablished);
+}
+
+TEST_F(Unique, TheEapIdentityNamesThePeer) {
+    // charon's rule: where the peer authenticated with EAP, its EAP identity is the one that
+    // counts. carol on two devices (two IKE identities) is one peer under keep; dave, with
+    // the IKE identity of carol's first device, is another.
+    gateway = cfg.b;
+    gateway.remote.id = id("%any");
+    gateway.remote_addrs.clear();
+    gateway.remote.kind = ike::AuthKind::kEap;
+    gateway.remote.eap_type = static_cast<std::uint8_t>(eap::Type::kMd5);
+    gateway.remote.eap_id = id("%any");
+    gateway.unique = UniquePolicy::kKeep;
+    std::vector<ike::PeerConfig> clients;
+    const std::tuple<const char*, const char*, const char*> devices[] = {
+            {"c1", "laptop@vpn.example", "carol"},
+            {"c2", "phone@vpn.example", "carol"},
+            {"d1", "laptop@vpn.example", "dave"}};
+    auto ac = psk_credentials();
+    auto bc = psk_credentials();
+    for (const auto& [name, ike_id, user] : devices) {
+        ike::PeerConfig c = cfg.a;
+        c.name = name;
+        c.local.id = id(ike_id);
+        c.local.kind = ike::AuthKind::kEap;
+        c.local.eap_type = static_cast<std::uint8_t>(eap::Type::kMd5);
+        c.local.eap_id = id(user);
+        c.unique = UniquePolicy::kNever;
+        clients.push_back(std::move(c));
+    }
+    for (const char* user : {"carol", "dave"}) {
+        for (auto* creds : {&ac, &bc}) {
+            creds->eap_secrets.push_back(ike::Credentials::Psk{
+                    {id(user)}, SecretBytes::copy_of(as_bytes("md5-secret"))});
+        }
+    }
+    h.a().manager.load(std::move(clients));
+    h.b().manager.load({gateway});
+    h.a().manager.set_credentials(std::move(ac));
+    h.b().manager.set_credentials(std::move(bc));
+    second_sa();
+    EXPECT_EQ(h.b().manager.sa(gateway_first)->remote_eap_id(), "carol");
+    EXPECT_EQ(counters().unique_refused, 1U);
+    ASSERT_EQ(h.b().established().size(), 1U);
+    start("d1");
+    h.run_for(std::chrono::seconds(20));
+    EXPECT_EQ(counters().unique_refused, 1U);
+    EXPECT_EQ(h.b().established().size(), 2U);
 }
 
 class UniqueStrict : public Unique, public ::testing::WithParamInterface<UniquePolicy> {};
