@@ -9,7 +9,7 @@
 //    identities are deleted (INFORMATIONAL Delete); the new one stays.
 //  - `keep`: while such an IKE SA exists, the new one is refused: the IKE_AUTH response carries
 //    AUTHENTICATION_FAILED alone (what charon sends) and the new SA ends. The oldest is kept;
-//    more of them (made before the policy was loaded) are deleted.
+//    other duplicates are deleted (as charon 5.9.8 does).
 //  - `no` and `never`: nothing (and `never` sends no INITIAL_CONTACT as the initiator).
 //
 // Identities as charon compares them: our identity, the peer's EAP identity where it has one
@@ -20,8 +20,8 @@
 // Never duplicates: an IKE rekey's new IKE SA (made by CREATE_CHILD_SA, never checked here),
 // and a new IKE SA without INITIAL_CONTACT from the very address of the one it would replace or
 // be refused for: that is the peer reauthenticating make-before-break (manager_reauth.cc), whose
-// old IKE SA the peer deletes itself once the new one is up (charon makes this exception for
-// IKEv1 only).
+// old IKE SA the peer deletes itself once the new one is up (strongSwan 5.9.8's charon makes the
+// same exception under keep and replace: integration_unique).
 #include "ike/manager.h"
 
 namespace ikeplex::ike {

@@ -16,7 +16,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import PSK, Failure, Ikeplexd, ike_sas, children, main_wrapper, run, wait_until  # noqa: E402
+from lib import (PSK, Failure, Ikeplexd, PrefixPair, children, ike_sas, main_wrapper, run,  # noqa: E402
+                 wait_until)
 
 CLIENTS = 1000
 SOURCES = "10.99.160.0/20"
@@ -48,39 +49,6 @@ def gateway_conf():
 pools {{ rw {{ addrs = {POOL} }} }}
 secrets {{ ike-rw {{ secret = "{PSK}" }} }}
 """
-
-
-class Pair:
-    """Two namespaces of our own joined by a veth pair (10.99.156.1 <-> .2); the generator's owns
-    the whole source prefix (routed to lo), the responder routes it back."""
-
-    def __init__(self):
-        tag = str(os.getpid())
-        self.resp, self.gen = f"ccR{tag}", f"ccG{tag}"
-        self.veth = (f"cr{tag}", f"cg{tag}")
-
-    def __enter__(self):
-        self.down()
-        r, g = self.resp, self.gen
-        vr, vg = self.veth
-        for cmd in (["ip", "netns", "add", r], ["ip", "netns", "add", g],
-                    ["ip", "link", "add", vr, "type", "veth", "peer", "name", vg],
-                    ["ip", "link", "set", vr, "netns", r], ["ip", "link", "set", vg, "netns", g],
-                    ["ip", "-n", r, "addr", "add", "10.99.156.1/24", "dev", vr],
-                    ["ip", "-n", g, "addr", "add", "10.99.156.2/24", "dev", vg],
-                    ["ip", "-n", r, "link", "set", "lo", "up"], ["ip", "-n", g, "link", "set", "lo", "up"],
-                    ["ip", "-n", r, "link", "set", vr, "up"], ["ip", "-n", g, "link", "set", vg, "up"],
-                    ["ip", "-n", g, "route", "add", "local", SOURCES, "dev", "lo"],
-                    ["ip", "-n", r, "route", "add", SOURCES, "via", "10.99.156.2"]):
-            run(cmd)
-        return self
-
-    def __exit__(self, *exc):
-        self.down()
-
-    def down(self):
-        for ns in (self.resp, self.gen):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 def figures(out):
@@ -116,12 +84,12 @@ def check_listing(d):
 
 
 def test(build, folder):
-    with Pair() as p:
-        d = Ikeplexd(build, p.resp, f"{folder}/gw", gateway_conf(), workers=2,
+    with PrefixPair("10.99.156", SOURCES) as p:
+        d = Ikeplexd(build, p.a, f"{folder}/gw", gateway_conf(), workers=2,
                      log_levels={"default": 1, "ike": 1}, nofile=4096)
         gen = None
         try:
-            cmd = ["ip", "netns", "exec", p.gen, f"{build}/apps/ikeplex-load", "--remote", "10.99.156.1",
+            cmd = ["ip", "netns", "exec", p.b, f"{build}/apps/ikeplex-load", "--remote", "10.99.156.1",
                    "--sources", SOURCES, "--addresses", "100", "--sas", str(CLIENTS), "--psk", PSK,
                    "--remote-id", "responder.test", "--vips", "--concurrency", "64", "--hold", "60",
                    "--timeout", "60", "--responder-pid", str(d.proc.pid)]
