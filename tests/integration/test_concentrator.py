@@ -18,6 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from lib import (PSK, Failure, Ikeplexd, PrefixPair, children, ike_sas, main_wrapper, run,  # noqa: E402
                  wait_until)
+from test_load import figures  # noqa: E402
 
 CLIENTS = 1000
 SOURCES = "10.99.160.0/20"
@@ -49,17 +50,6 @@ def gateway_conf():
 pools {{ rw {{ addrs = {POOL} }} }}
 secrets {{ ike-rw {{ secret = "{PSK}" }} }}
 """
-
-
-def figures(out):
-    f = {}
-    for line in out.splitlines():
-        if line.startswith("load "):
-            for item in line.split()[1:]:
-                if "=" in item:
-                    k, v = item.split("=", 1)
-                    f[k] = v
-    return f
 
 
 def pool(d):

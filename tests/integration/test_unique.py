@@ -128,7 +128,7 @@ def ikeplexd_gateway(build, p, folder, policy):
 
 def test(build, folder):
     with PrefixPair("10.99.157") as p:
-        run(["ip", "-n", p.b, "addr", "add", f"{DEV2}/24", "dev", p.veth[1]])
+        run(["ip", "-n", p.b, "addr", "add", f"{DEV2}/24", "dev", p.veth_b])
         for policy in ("keep", "replace"):
             charon_gateway(build, p, folder, policy)
             ikeplexd_gateway(build, p, folder, policy)
