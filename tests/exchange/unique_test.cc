@@ -212,10 +212,14 @@ TEST_F(Unique, TheEapIdentityNamesThePeer) {
 
 const char* policy_name(const ::testing::TestParamInfo<UniquePolicy>& info) {
     switch (info.param) {
-        case UniquePolicy::kNo: return "no";
-        case UniquePolicy::kNever: return "never";
-        case UniquePolicy::kKeep: return "keep";
-        case UniquePolicy::kReplace: return "replace";
+        case UniquePolicy::kNo:
+            return "no";
+        case UniquePolicy::kNever:
+            return "never";
+        case UniquePolicy::kKeep:
+            return "keep";
+        case UniquePolicy::kReplace:
+            return "replace";
     }
     return "?";
 }
