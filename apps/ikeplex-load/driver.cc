@@ -1,8 +1,13 @@
 #include "driver.h"
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <set>
 
 #include <sys/resource.h>
+
+#include "ike/config_payload.h"
 
 namespace ikeplex::load {
 
@@ -21,9 +26,17 @@ void raise_fd_limit(std::size_t sockets) {
     }
 }
 
+/// SIGUSR1 ends --hold early (a test that has seen what it wanted during the hold).
+std::atomic<bool> g_release_hold{false};
+
+extern "C" void release_hold(int /*signal*/) {
+    g_release_hold.store(true);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<LoadDriver>> LoadDriver::create(const Options& o) {
+    std::signal(SIGUSR1, release_hold);
     auto registry = crypto::Registry::create();
     if (!registry) {
         return registry.error();
@@ -204,11 +217,36 @@ void LoadDriver::setup(Report& r) {
     r.setup_ms = percentiles(latencies_ms_);
 }
 
+void LoadDriver::count_vips(Report& r) const {
+    r.vips = options_.vips;
+    if (!options_.vips) {
+        return;
+    }
+    std::set<IpAddress> seen;
+    for (const Slot& s : slots_) {
+        if (s.state != State::kUp) {
+            continue;
+        }
+        const ike::IkeSa* sa = host_->manager().sa(s.ike_id);
+        const ike::VirtualIps* v = sa != nullptr ? ike::virtual_ips(*sa) : nullptr;
+        if (v == nullptr || v->local.empty()) {
+            ++r.vips_missing;
+            continue;
+        }
+        ++r.vips_assigned;
+        for (const IpAddress& a : v->local) {
+            if (!seen.insert(a).second) {
+                ++r.vips_duplicate;
+            }
+        }
+    }
+}
+
 void LoadDriver::hold(double seconds) {
     if (seconds <= 0) {
         return;
     }
-    run([] { return false; }, [] { return 0.1; }, clock() + seconds);
+    run([] { return g_release_hold.load(); }, [] { return 0.1; }, clock() + seconds);
 }
 
 void LoadDriver::terminate(std::size_t index) {

@@ -41,6 +41,8 @@ public:
 
     /// Sets up every IKE SA (until all are established or failed, or the timeout).
     void setup(Report& r);
+    /// --vips: the virtual IPs the established IKE SAs got (missing and duplicate ones).
+    void count_vips(Report& r) const;
     /// Keeps the SAs (answering the responder) for `seconds`.
     void hold(double seconds);
     /// Deletes every IKE SA the engine holds and waits until it holds none (or the timeout).

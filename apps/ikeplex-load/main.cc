@@ -72,6 +72,11 @@ int verdict(const Report& r, const LoadDriver& d) {
         }
         ok = false;
     }
+    if (r.vips && (r.vips_missing != 0 || r.vips_duplicate != 0)) {
+        std::fprintf(stderr, "ikeplex-load: virtual IPs: %zu IKE SAs without one, %zu duplicates\n",
+                     r.vips_missing, r.vips_duplicate);
+        ok = false;
+    }
     if (r.remaining != 0 || r.deleted != r.delete_targets) {
         std::fprintf(stderr,
                      "ikeplex-load: deletes incomplete: %zu of %zu deleted, %zu IKE SAs left\n",
@@ -100,6 +105,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     Report r;
     r.r_start = responder(o, false);
     (*driver)->setup(r);
+    (*driver)->count_vips(r);
     r.r_established = responder(o, false);
     (*driver)->hold(o.hold_s);
     (*driver)->remove(r);

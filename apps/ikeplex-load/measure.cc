@@ -168,6 +168,10 @@ std::vector<std::string> report_lines(const Report& r) {
                             per(delta(r.r_established->rss_kib, r.r_start->rss_kib), r.established),
                             r.r_start->rss_kib, r.r_established->rss_kib));
     }
+    if (r.vips) {
+        out.push_back(fmt::format("load vips={} vips_missing={} vips_duplicate={}", r.vips_assigned,
+                                  r.vips_missing, r.vips_duplicate));
+    }
     std::string del =
             fmt::format("load delete_s={:.3f} deleted={} remaining={} delete_retransmits={}",
                         r.delete_s, r.deleted, r.remaining, r.delete_retransmits);

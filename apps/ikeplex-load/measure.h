@@ -50,6 +50,12 @@ struct Report {
     std::uint64_t delete_retransmits{0};
     double delete_s{0};
     std::uint64_t delete_cpu_us{0};
+    /// --vips: the IKE SAs established with a virtual IP, those without one, and the addresses
+    /// assigned to more than one of them.
+    bool vips{false};
+    std::size_t vips_assigned{0};
+    std::size_t vips_missing{0};
+    std::size_t vips_duplicate{0};
     /// The responder at start, all established, after deletes (with --responder-pid).
     std::optional<ProcSample> r_start, r_established, r_deleted;
 };

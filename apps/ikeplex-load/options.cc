@@ -46,6 +46,9 @@ void add_options(CLI::App& app, Raw& r, Options& o) {
     app.add_option("--group", o.group,
                    "0: one regular Child SA per IKE SA; K: an RFC 9611 group of K members and "
                    "the fallback");
+    app.add_flag("--vips", o.vips,
+                 "ask for a virtual IPv4 address in each IKE SA (our selectors: the address); "
+                 "every one must be assigned and distinct");
     app.add_option("--local-ts", r.local_ts, "local traffic selectors");
     app.add_option("--remote-ts", r.remote_ts, "remote traffic selectors");
     app.add_option("--responder-pid", r.responder_pid, "measure this process's CPU and RSS");
@@ -213,6 +216,10 @@ ike::PeerConfig make_connection(const Options& o, std::size_t index) {
         child.per_cpu_sas = true;
         child.per_cpu_sas_start = ike::PerCpuStart::kAll;
         child.per_cpu_sas_max = o.group;
+    }
+    if (o.vips) {
+        c.vips = {*IpAddress::parse("0.0.0.0")};
+        child.local_ts.clear();  // the assigned address (narrowed by the responder)
     }
     c.children.push_back(std::move(child));
     return c;

@@ -28,6 +28,9 @@ struct Options {
     double hold_s{0};             ///< seconds between set-up and deletes
     double timeout_s{120};        ///< per phase
     std::uint32_t group{0};       ///< RFC 9611 members per IKE SA (0: one regular Child SA)
+    /// Ask for a virtual IPv4 address in each IKE SA (a CP request, RFC 7296 §3.15, as
+    /// swanctl's `vips = 0.0.0.0`) and count those assigned.
+    bool vips{false};
     std::optional<pid_t> responder_pid;
     std::string out_file;
     bool verbose{false};

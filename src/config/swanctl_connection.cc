@@ -245,8 +245,20 @@ void add_option_handlers(Handlers& h, Reporter& r, ike::PeerConfig& c) {
         }
     };
     h["mobike"] = flag(r, c.mobike);  // RFC 4555; strongSwan's default yes (set below)
-    h["unique"] =
-            only(r, {"no", "never", "replace"}, "only unique = no, never or replace is supported");
+    h["unique"] = [&r, &c](std::string_view v, const Setting& s) {
+        static constexpr std::pair<std::string_view, ike::UniquePolicy> kPolicies[] = {
+                {"no", ike::UniquePolicy::kNo},
+                {"never", ike::UniquePolicy::kNever},
+                {"keep", ike::UniquePolicy::kKeep},
+                {"replace", ike::UniquePolicy::kReplace}};
+        for (const auto& [name, policy] : kPolicies) {
+            if (v == name) {
+                c.unique = policy;
+                return;
+            }
+        }
+        r.error(s.pos, s.name, "expected no, never, keep or replace");
+    };
     h["send_certreq"] = [&r](std::string_view v, const Setting& s) {
         if (!parse_bool(v).value_or(true)) {
             r.warning(s.pos, s.name,

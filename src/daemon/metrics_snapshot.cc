@@ -182,6 +182,14 @@ constexpr std::array kEngineCounters{
                       &ike::ManagerCounters::reauths},
         EngineCounter{"ikeplex_reauth_failures_total", "Reauthentications whose new IKE SA failed",
                       &ike::ManagerCounters::reauth_failures},
+        EngineCounter{"ikeplex_initial_contacts_total",
+                      "Old IKE SAs dropped after a peer's INITIAL_CONTACT",
+                      &ike::ManagerCounters::initial_contacts},
+        EngineCounter{"ikeplex_unique_replaced_total",
+                      "IKE SAs deleted by unique = replace for a new one",
+                      &ike::ManagerCounters::unique_replaced},
+        EngineCounter{"ikeplex_unique_refused_total", "New IKE SAs refused by unique = keep",
+                      &ike::ManagerCounters::unique_refused},
 };
 
 void add_engine_counters(Families& out, const MetricsSources& s, const EventTally& events) {

@@ -275,7 +275,10 @@ void add_conn_section(vici::Message& m, const ike::PeerConfig& c) {
     body.add("version", "IKEv2");
     body.add("reauth_time", "0");
     body.add("rekey_time", std::to_string(c.rekey_time.count() / 1000));
-    body.add("unique", "UNIQUE_NO");
+    // strongSwan's unique_policy_names.
+    static constexpr const char* kUnique[] = {"UNIQUE_NO", "UNIQUE_NEVER", "UNIQUE_KEEP",
+                                              "UNIQUE_REPLACE"};
+    body.add("unique", kUnique[static_cast<std::size_t>(c.unique)]);
     if (c.dpd_delay.count() != 0) {
         body.add("dpd_delay", std::to_string(c.dpd_delay.count() / 1000));
     }

@@ -234,6 +234,9 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("duplicates-deleted", std::to_string(c.duplicates_deleted));
     all.add("reauths", std::to_string(c.reauths));
     all.add("reauth-failures", std::to_string(c.reauth_failures));
+    all.add("initial-contacts", std::to_string(c.initial_contacts));
+    all.add("unique-replaced", std::to_string(c.unique_replaced));
+    all.add("unique-refused", std::to_string(c.unique_refused));
     all.add("ts-max-queue-sent", std::to_string(c.ts_max_queue_sent));
     all.add("ts-max-queue-received", std::to_string(c.ts_max_queue_received));
     for (const auto& [name, n] : backend_.counters()) {

@@ -40,6 +40,8 @@ enum class DpdAction : std::uint8_t { kClear, kTrap, kRestart };
 enum class CloseAction : std::uint8_t { kNone, kTrap, kStart };
 /// kEap: EAP in IKE_AUTH (RFC 7296 §2.16; `auth = eap[-method]`).
 enum class AuthKind : std::uint8_t { kPsk, kPubkey, kEap };
+/// swanctl.conf `unique` (strongSwan's uniqueness policy; src/ike/uniqueness.cc).
+enum class UniquePolicy : std::uint8_t { kNo, kNever, kKeep, kReplace };
 
 /// Child SA lifetimes (strongSwan: rekey_time 1h, life_time = rekey_time * 1.1,
 /// rand_time = life_time - rekey_time; the same for bytes and packets). Each rekey limit is
@@ -145,6 +147,9 @@ struct PeerConfig {
     std::vector<IpAddress> vips;
     /// Pools (by name, in order) to lease the peer's virtual IPs from, swanctl.conf's `pools`.
     std::vector<std::string> pools;
+    /// What a new IKE SA with the identities of an existing one does to it (swanctl.conf
+    /// `unique`, checked as the responder completes IKE_AUTH; never: no INITIAL_CONTACT sent).
+    UniquePolicy unique{UniquePolicy::kNo};
 
     [[nodiscard]] const ChildConfig* child(std::string_view n) const;
     bool operator==(const PeerConfig&) const = default;

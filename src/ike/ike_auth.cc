@@ -138,7 +138,7 @@ private:
                         wire::CertReqPayload{wire::CertEncoding::kX509Signature, std::move(req)}));
             }
         }
-        if (sa.registry().first_of_config(sa)) {
+        if (cfg.unique != UniquePolicy::kNever && sa.registry().first_of_config(sa)) {
             out.push_back(wire::make_notify(NotifyType::kInitialContact));
         }
         if (cfg.local.kind == AuthKind::kEap) {
@@ -431,17 +431,17 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
     if (!cfg->remote_more.empty()) {
         return await_second_round(sa, request, std::move(out), own_id);
     }
-    complete_ike_auth(sa, request, out, step);
-    return out;
+    return complete_ike_auth(sa, request, out, step);
 }
 
-void complete_ike_auth(IkeSa& sa, std::span<const Payload> first_request, std::vector<Payload>& out,
-                       Step& step) {
+Response complete_ike_auth(IkeSa& sa, std::span<const Payload> first_request,
+                           std::vector<Payload>& out, Step& step) {
+    if (!sa.registry().check_uniqueness(sa, has_notify(first_request, NotifyType::kInitialContact),
+                                        step)) {
+        return Response{error_response(NotifyType::kAuthenticationFailed), true};
+    }
     sa.set_peer_window(auth::parse_window(first_request));
     sa.established(step);
-    if (has_notify(first_request, NotifyType::kInitialContact)) {
-        sa.registry().initial_contact(sa, step);
-    }
     note_cp_request(sa, first_request, step);
     CpAnswer cp = answer_cp_request(sa, step);
     out.insert(out.end(), std::make_move_iterator(cp.payloads.begin()),
@@ -459,6 +459,7 @@ void complete_ike_auth(IkeSa& sa, std::span<const Payload> first_request, std::v
     }
     auth::append_window(*sa.config(), out);
     sa.end_handshake();
+    return Response{std::move(out)};
 }
 
 }  // namespace ikeplex::ike

@@ -59,10 +59,11 @@ void append_window(const PeerConfig& cfg, std::vector<wire::Payload>& out);
 
 namespace ikeplex::ike {
 
-/// Responder: the peer is authenticated; established, INITIAL_CONTACT, the first Child SA
-/// and SET_WINDOW_SIZE from the first IKE_AUTH request, into `out` (the final response).
-void complete_ike_auth(IkeSa& sa, std::span<const wire::Payload> first_request,
-                       std::vector<wire::Payload>& out, Step& step);
+/// Responder: the peer is authenticated; uniqueness and INITIAL_CONTACT (refused: the answer
+/// is AUTHENTICATION_FAILED), established, the first Child SA and SET_WINDOW_SIZE from the
+/// first IKE_AUTH request, into `out`; returns the final response.
+Response complete_ike_auth(IkeSa& sa, std::span<const wire::Payload> first_request,
+                           std::vector<wire::Payload>& out, Step& step);
 /// Responder (ike_auth_eap.cc): a first IKE_AUTH request without AUTH (the peer wants EAP).
 Response start_ike_auth_eap(IkeSa& sa, std::vector<wire::Payload>& request, Step& step);
 /// Responder: whether EAP rounds are under way on this SA, and the next request of them.

@@ -214,8 +214,7 @@ Response respond_ike_auth_eap(IkeSa& sa, std::vector<Payload>& request, Step& st
     std::vector<Payload> out{std::move(*own_auth)};
     const std::vector<Payload> first = std::move(st.first);
     sa.states().drop<EapResponder>();
-    complete_ike_auth(sa, first, out, step);
-    return out;
+    return complete_ike_auth(sa, first, out, step);
 }
 
 namespace {

@@ -105,8 +105,7 @@ Response start_second_round(IkeSa& sa, std::vector<Payload>& request, Step& step
     sa.set_remote_id(peer);
     if (!eap_round) {
         std::vector<Payload> out;
-        complete_ike_auth(sa, first, out, step);
-        return out;
+        return complete_ike_auth(sa, first, out, step);
     }
     return open_eap_round(sa, std::move(round), peer, *idi, idr, std::move(first), {}, step);
 }

@@ -71,6 +71,11 @@ struct ManagerCounters {
     /// refused (not negotiated, from the IKE SA's responder, malformed, unacceptable address).
     std::uint64_t mobike_updates{0};
     std::uint64_t mobike_refused{0};
+    /// Uniqueness (uniqueness.cc): old IKE SAs dropped after a peer's INITIAL_CONTACT, deleted
+    /// by unique = replace, and new IKE SAs refused by unique = keep.
+    std::uint64_t initial_contacts{0};
+    std::uint64_t unique_replaced{0};
+    std::uint64_t unique_refused{0};
 };
 
 /// A connection waiting to be initiated again (heal.cc), for listings.
@@ -192,7 +197,7 @@ public:
     IkeSa* find(std::uint32_t id) noexcept override;
     IkeSa& adopt(std::unique_ptr<IkeSa> sa) override;
     ReqId reqid_for(const PeerConfig& conn, const ChildConfig& child) override;
-    void initial_contact(IkeSa& keep, Step& step) override;
+    bool check_uniqueness(IkeSa& fresh, bool initial_contact, Step& step) override;
     void acquire_policy(InstallPolicy policy, Step& step) override;
     void release_policy(const DeletePolicy& policy, Step& step) override;
     void move_policy(ReqId reqid, const std::vector<TrafficSelector>& local_ts,

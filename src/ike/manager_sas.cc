@@ -237,21 +237,6 @@ ReqId IkeSaManager::reqid_for(const PeerConfig& conn, const ChildConfig& child) 
     return it->second;
 }
 
-void IkeSaManager::initial_contact(IkeSa& keep, Step& step) {
-    // The index holds a hash of the identities: compare the real ones.
-    for (std::uint32_t id : index_.with_ids(SaIndex::ids_of(keep))) {
-        IkeSa* sa = find(id);
-        if (sa == nullptr || sa == &keep || sa->state() == IkeState::kConnecting ||
-            sa->local_id() != keep.local_id() || sa->remote_id() != keep.remote_id() ||
-            sa->remote_eap_id() != keep.remote_eap_id()) {  // EAP users may share an IKE id
-            continue;
-        }
-        IKE_LOG(info, *sa, "INITIAL_CONTACT from '{}': deleting this old IKE_SA",
-                keep.remote_id().to_string());
-        sa->destroy("replaced after INITIAL_CONTACT", EndCause::kReplaced, step);
-    }
-}
-
 bool IkeSaManager::first_of_config(const IkeSa& sa) const {
     // Connections are the same by name: a reload replaces the object, not the connection.
     return sa.config() == nullptr ||

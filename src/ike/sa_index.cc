@@ -61,7 +61,17 @@ std::size_t SaIndex::PeerHash::operator()(const PeerKey& k) const noexcept {
 }
 
 std::uint64_t SaIndex::ids_of(const IkeSa& sa) noexcept {
-    return hash_identity(hash_identity(kFnvOffset, sa.local_id()), sa.remote_id());
+    const std::uint64_t local = hash_identity(kFnvOffset, sa.local_id());
+    if (sa.remote_eap_id().empty()) {
+        return hash_identity(local, sa.remote_id());
+    }
+    // The peer's EAP identity stands for it where there is one (as strongSwan's uniqueness
+    // check compares): users behind one IKE identity are told apart, one user is one.
+    std::uint64_t h = fnv(local, 0xE4);
+    for (const char ch : sa.remote_eap_id()) {
+        h = fnv(h, static_cast<std::uint8_t>(ch));
+    }
+    return h;
 }
 
 void SaIndex::release(Name* name) {

@@ -44,7 +44,8 @@ public:
     SaIndex& operator=(SaIndex&&) = delete;
     ~SaIndex() = default;
 
-    /// The hash of an SA's local and remote identity (with_ids).
+    /// The hash of an SA's local and remote identity (with_ids); the remote one is the peer's
+    /// EAP identity where it has one.
     [[nodiscard]] static std::uint64_t ids_of(const IkeSa& sa) noexcept;
 
     // --- IKE SAs ---

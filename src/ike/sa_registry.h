@@ -37,8 +37,10 @@ public:
     /// The reqid shared by every Child SA of a child config of a connection (and its trap
     /// policy); by name, so that it survives a reload.
     virtual ReqId reqid_for(const PeerConfig& conn, const ChildConfig& child) = 0;
-    /// RFC 7296 §2.4 INITIAL_CONTACT: forget every other IKE SA with the same identities.
-    virtual void initial_contact(IkeSa& keep, Step& step) = 0;
+    /// The responder completes IKE_AUTH of `fresh` (not yet established): RFC 7296 §2.4
+    /// INITIAL_CONTACT (`initial_contact`) and the connection's `unique` policy applied to the
+    /// other IKE SAs with its identities (uniqueness.cc). False: `fresh` is refused (keep).
+    virtual bool check_uniqueness(IkeSa& fresh, bool initial_contact, Step& step) = 0;
     /// Policies are shared by the Child SAs of a reqid with the same traffic selectors (an
     /// RFC 9611 group, a rekeyed SA and its successor): the first install creates them, the
     /// last release removes them (unless a trap policy keeps them).

@@ -232,6 +232,34 @@ def swanctl_conf(local, remote, local_id, remote_id, local_ts, remote_ts, ike="a
 """
 
 
+class PrefixPair(Namespaces):
+    """Two namespaces joined by a veth pair in a /24 of the test's own: A = <net>.1, B = <net>.2
+    (`net` e.g. "10.99.156"). `local_prefix`: routed to B's lo (B owns every address of it, as a
+    load generator's sources) and from A via B."""
+
+    def __init__(self, net, local_prefix=None):
+        tag = str(os.getpid())
+        self.net, self.local_prefix = net, local_prefix
+        self.a, self.b = f"ppA{tag}", f"ppB{tag}"
+        self.veth_a, self.veth_b = f"pa{tag}", f"pb{tag}"
+
+    def __enter__(self):
+        self.down()
+        a, b, va, vb = self.a, self.b, self.veth_a, self.veth_b
+        cmds = [["ip", "netns", "add", a], ["ip", "netns", "add", b],
+                ["ip", "link", "add", va, "type", "veth", "peer", "name", vb],
+                ["ip", "link", "set", va, "netns", a], ["ip", "link", "set", vb, "netns", b],
+                ["ip", "-n", a, "addr", "add", f"{self.net}.1/24", "dev", va],
+                ["ip", "-n", b, "addr", "add", f"{self.net}.2/24", "dev", vb]]
+        cmds += [["ip", "-n", ns, "link", "set", dev, "up"] for ns, dev in ((a, "lo"), (b, "lo"), (a, va), (b, vb))]
+        if self.local_prefix:
+            cmds += [["ip", "-n", b, "route", "add", "local", self.local_prefix, "dev", "lo"],
+                     ["ip", "-n", a, "route", "add", self.local_prefix, "via", f"{self.net}.2"]]
+        for cmd in cmds:
+            run(cmd)
+        return self
+
+
 def load_responder_conf(child_extra="", ike="aes128gcm16-prfsha256-x25519", esp="aes128gcm16"):
     """swanctl.conf of a responder for ikeplex-load (ikeplexd or charon): any identity from any
     address (ikeplexd's remote_addrs takes addresses only, so %any), PSK, selectors

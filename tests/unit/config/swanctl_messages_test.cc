@@ -86,6 +86,24 @@ TEST(SwanctlMessages, AnUnknownProposalKeywordIsNamedWithItsProposal) {
                             "key exchange method (an IKE proposal needs one)"));
 }
 
+TEST(SwanctlMessages, UniqueTakesStrongSwansFourPolicies) {
+    const std::pair<const char*, ike::UniquePolicy> cases[] = {
+            {"no", ike::UniquePolicy::kNo},
+            {"never", ike::UniquePolicy::kNever},
+            {"keep", ike::UniquePolicy::kKeep},
+            {"replace", ike::UniquePolicy::kReplace}};
+    for (const auto& [text, policy] : cases) {
+        const Loaded l = load(conn(std::string("unique = ") + text, "", kSecret));
+        ASSERT_THAT(l.errors, IsEmpty()) << text;
+        EXPECT_THAT(l.warnings, IsEmpty()) << text;
+        EXPECT_EQ(l.config.connections.at(0).unique, policy) << text;
+    }
+    EXPECT_EQ(load(conn("", "", kSecret)).config.connections.at(0).unique, ike::UniquePolicy::kNo);
+    EXPECT_THAT(load(conn("unique = yes", "", kSecret)).errors,
+                ElementsAre("swanctl.conf:3: connections.c.unique: expected no, never, keep or "
+                            "replace"));
+}
+
 TEST(SwanctlMessages, DynamicSelectorsTakeAProtocolAndPort) {
     // strongSwan's L2TP/IPsec transport selectors.
     const Loaded l = load(conn(

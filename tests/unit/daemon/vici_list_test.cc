@@ -50,6 +50,21 @@ TEST(ConnListing, CarriesTheIkePorts) {
     EXPECT_EQ(conn->get("remote_port"), std::optional<std::string_view>("4500"));
 }
 
+TEST(ConnListing, CarriesTheUniquePolicyAsStrongSwanNamesIt) {
+    ike::PeerConfig c = psk_pair().a;
+    for (const auto& [policy, name] : {std::pair{ike::UniquePolicy::kNo, "UNIQUE_NO"},
+                                       {ike::UniquePolicy::kNever, "UNIQUE_NEVER"},
+                                       {ike::UniquePolicy::kKeep, "UNIQUE_KEEP"},
+                                       {ike::UniquePolicy::kReplace, "UNIQUE_REPLACE"}}) {
+        c.unique = policy;
+        vici::Message m;
+        daemon::add_conn_section(m, c);
+        const vici::Message* conn = m.find_section(c.name);
+        ASSERT_NE(conn, nullptr);
+        EXPECT_EQ(conn->get("unique"), std::optional<std::string_view>(name));
+    }
+}
+
 /// A CA, our certificate with its key, and a peer's certificate without one.
 class CertListing : public ::testing::Test {
 protected:

@@ -153,5 +153,18 @@ TEST(LoadReport, StableKeys) {
               "delete_responder_cpu_us_per_sa=100.0 responder_rss_after_delete_kib=200");
 }
 
+TEST(LoadReport, VipsLineOnlyWithVips) {
+    Report r;
+    r.sas = 3;
+    r.established = 3;
+    EXPECT_EQ(report_lines(r).size(), 4U);
+    r.vips = true;
+    r.vips_assigned = 2;
+    r.vips_missing = 1;
+    const auto lines = report_lines(r);
+    ASSERT_EQ(lines.size(), 5U);
+    EXPECT_EQ(lines[3], "load vips=2 vips_missing=1 vips_duplicate=0");
+}
+
 }  // namespace
 }  // namespace ikeplex::load
