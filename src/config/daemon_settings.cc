@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "config/redirect_settings.h"
 #include "config/swanctl_values.h"
 #include "util/log.h"
 
@@ -365,6 +366,7 @@ void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
         seconds(r, d.keep_alive)(v, s);
     };
     h["updown_timeout"] = seconds(r, d.updown_timeout);
+    h["follow_redirects"] = flag(r, e.follow_redirects);  // RFC 5685 (charon's key)
 }
 
 }  // namespace
@@ -400,6 +402,8 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
             map_resolve(sub, d, r);
         } else if (sub.name == "tls") {
             map_tls(sub, d, r);
+        } else if (sub.name == "redirect") {
+            map_redirect_settings(sub, e.redirect_rules, r);
         } else {
             r.error(sub.pos, sub.name, "unknown section");
         }

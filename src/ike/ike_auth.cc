@@ -19,6 +19,7 @@
 #include "ike/exchanges.h"
 #include "ike/ike_auth_common.h"
 #include "ike/payload_access.h"
+#include "ike/redirect.h"
 #include "util/log.h"
 #include "wire/names.h"
 #include "wire/notify_codes.h"
@@ -337,6 +338,12 @@ private:
     void finish(IkeSa& sa, std::span<const Payload> resp, Step& step) {
         sa.set_peer_window(auth::parse_window(resp));
         sa.established(step);
+        if (follow_auth_redirect(sa, resp, child_, step)) {  // RFC 5685 §6
+            release(sa);
+            eap_.reset();
+            sa.end_handshake();
+            return;
+        }
         process_cp_reply(sa, resp, step);
         if (offer_) {
             const Handshake& hs = sa.handshake();
@@ -433,9 +440,14 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
 void complete_ike_auth(IkeSa& sa, std::span<const Payload> first_request, std::vector<Payload>& out,
                        Step& step) {
     sa.set_peer_window(auth::parse_window(first_request));
+    const bool redirected = redirect_in_auth(sa, out, step);  // RFC 5685 §6: no Child SA
     sa.established(step);
     if (has_notify(first_request, NotifyType::kInitialContact)) {
         sa.registry().initial_contact(sa, step);
+    }
+    if (redirected) {
+        sa.end_handshake();
+        return;
     }
     note_cp_request(sa, first_request, step);
     CpAnswer cp = answer_cp_request(sa, step);

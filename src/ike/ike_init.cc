@@ -14,6 +14,7 @@
 #include "crypto/keymat.h"
 #include "ike/exchanges.h"
 #include "ike/payload_access.h"
+#include "ike/redirect.h"
 #include "util/log.h"
 #include "wire/describe.h"
 #include "wire/names.h"
@@ -184,6 +185,7 @@ public:
         out.push_back(wire::make_payload(wire::NoncePayload{hs.ni}));
         IKEPLEX_TRY(append_natd(sa.services().registry, sa.spi_i(), IkeSpi(0), sa.local(),
                                 sa.remote(), fakes_nat(sa), sa.services().random, out));
+        append_redirect_support(sa, out);  // RFC 5685
         if (cfg.fragmentation) {
             out.push_back(wire::make_notify(NotifyType::kIkev2FragmentationSupported));
         }
@@ -195,6 +197,9 @@ public:
     Outcome process(IkeSa& sa, const wire::Header& h, std::vector<Payload>& resp,
                     Step& step) override {
         const PeerConfig& cfg = *sa.config();
+        if (follow_init_redirect(sa, resp, step)) {
+            return Outcome::kDone;  // RFC 5685 §3: the connection goes to another gateway
+        }
         if (const auto* cookie = find_notify(resp, NotifyType::kCookie)) {
             if (++cookie_tries_ > sa.services().settings.max_cookie_retries) {
                 sa.destroy("too many COOKIE requests", step);
@@ -468,6 +473,7 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
     detect_nat(*sa, ps, IkeSpi(0), step);
+    note_redirect_support(*sa, ps);
     sa->set_peer_fragmentation(has_notify(ps, NotifyType::kIkev2FragmentationSupported));
     hs.peer_hashes = parse_hashes(find_notify(ps, NotifyType::kSignatureHashAlgorithms));
     hs.peer_init_message.assign(req.raw.begin(), req.raw.end());

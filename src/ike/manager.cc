@@ -224,6 +224,9 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
                    remote, nullptr, step);
             return;
     }
+    if (redirect_init(m, *ni, local, remote, step)) {
+        return;  // RFC 5685 §3
+    }
     const InitRequest req{m, raw, local, remote, next_ike_id(), new_ike_spi()};
     InitAnswer answer = respond_ike_sa_init(services_, *this, req, step);
     if (answer.reply) {
