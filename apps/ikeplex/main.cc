@@ -167,7 +167,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     redirect->add_option("--ike", redirect_args.ike, "IKE SAs of this connection");
     redirect->add_option("--ike-id", redirect_args.ike_id, "this IKE SA");
     redirect->add_option("--peer-ip", redirect_args.peer_ip, "peers at this address or subnet");
-    redirect->add_option("--peer-id", redirect_args.peer_id, "peers with this identity (wildcards)");
+    redirect->add_option("--peer-id", redirect_args.peer_id,
+                         "peers with this identity (wildcards)");
     redirect->add_option("--gateway", redirect_args.gateway, "the gateway: address or FQDN")
             ->required();
     std::size_t lines = 0;

@@ -1,13 +1,14 @@
 #include "daemon/vici_redirect.h"
 
-#include <fnmatch.h>
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <charconv>
 #include <cstring>
 #include <memory>
 #include <vector>
+
+#include <sys/socket.h>
+
+#include <fnmatch.h>
+#include <netdb.h>
 
 #include "daemon/vici_command.h"
 #include "ike/redirect_config.h"
@@ -34,8 +35,8 @@ struct Selector {
         if (peer_ip && !peer_ip->contains(sa.remote().address)) {
             return false;
         }
-        return !peer_id || fnmatch(peer_id->c_str(), sa.remote_id().to_string().c_str(),
-                                   FNM_CASEFOLD) == 0;
+        return !peer_id ||
+               fnmatch(peer_id->c_str(), sa.remote_id().to_string().c_str(), FNM_CASEFOLD) == 0;
     }
 };
 
@@ -66,8 +67,9 @@ void redirect(EngineHost& host, const vici::Message& req, const vici::Reply& rep
     if (auto v = req.get("peer-ip")) {
         sel.peer_ip = ike::AddressPrefix::parse(*v);
         if (!sel.peer_ip) {
-            reply.respond(result(false, "invalid peer-ip (an address or subnet; ranges are not "
-                                        "supported)"));
+            reply.respond(result(false,
+                                 "invalid peer-ip (an address or subnet; ranges are not "
+                                 "supported)"));
             return;
         }
     }

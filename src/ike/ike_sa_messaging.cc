@@ -320,7 +320,8 @@ void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&f
         }
         return;
     }
-    if (m.header.exchange == ExchangeType::kIkeSaInit && !init_redirect_acceptable(*this, **opened)) {
+    if (m.header.exchange == ExchangeType::kIkeSaInit &&
+        !init_redirect_acceptable(*this, **opened)) {
         return;  // RFC 5685 §3: a REDIRECT not for our request; the real response may come
     }
     services_.timers.cancel({id_, TimerKind::kRetransmit, mid});

@@ -1,10 +1,10 @@
 // RFC 5685 in the exchanges (redirect.h); the manager's half is manager_redirect.cc.
 #include "ike/redirect.h"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <utility>
+
+#include <fnmatch.h>
 
 #include "ike/exchanges.h"
 #include "ike/payload_access.h"
@@ -18,8 +18,8 @@ using wire::Payload;
 namespace {
 
 bool fqdn_char(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.';
 }
 
 bool valid_fqdn(std::string_view s) noexcept {
@@ -56,7 +56,7 @@ std::optional<RedirectData> redirect_of(const IkeSa& sa, std::span<const Payload
 /// Records where the connection goes once this IKE SA is gone.
 void set_target(IkeSa& sa, const Gateway& gw, std::vector<std::string> children,
                 const char* where) {
-    RedirectState& st = sa.states().get<RedirectState>();
+    auto& st = sa.states().get<RedirectState>();
     st.target = gw;
     st.children = std::move(children);
     IKE_LOG(info, sa, "redirected to gateway {} in {} (RFC 5685)", gw.to_string(), where);
@@ -148,7 +148,8 @@ Bytes encode_gateway(const Gateway& gw, ByteView nonce) {
     Bytes out;
     if (gw.address) {
         const ByteView b = gw.address->bytes();
-        out.push_back(static_cast<std::uint8_t>(gw.address->is_v4() ? GwType::kIpv4 : GwType::kIpv6));
+        out.push_back(
+                static_cast<std::uint8_t>(gw.address->is_v4() ? GwType::kIpv4 : GwType::kIpv6));
         out.push_back(static_cast<std::uint8_t>(b.size()));
         out.insert(out.end(), b.begin(), b.end());
     } else {
@@ -243,8 +244,9 @@ bool init_redirect_acceptable(IkeSa& sa, std::span<const Payload> response) {
         return true;
     }
     if (!we_announced(sa)) {
-        IKE_LOG(info, sa, "dropping IKE_SA_INIT response with REDIRECT: we did not announce "
-                          "REDIRECT_SUPPORTED");
+        IKE_LOG(info, sa,
+                "dropping IKE_SA_INIT response with REDIRECT: we did not announce "
+                "REDIRECT_SUPPORTED");
         return false;
     }
     auto data = redirect_of(sa, response, true, "IKE_SA_INIT");
@@ -253,8 +255,9 @@ bool init_redirect_acceptable(IkeSa& sa, std::span<const Payload> response) {
     }
     if (data->nonce != sa.handshake().ni) {
         // RFC 5685 §3: silently discarded; the real response may still come.
-        IKE_LOG(info, sa, "dropping IKE_SA_INIT response with REDIRECT: its nonce data is not "
-                          "our Ni");
+        IKE_LOG(info, sa,
+                "dropping IKE_SA_INIT response with REDIRECT: its nonce data is not "
+                "our Ni");
         return false;
     }
     return true;
@@ -300,8 +303,9 @@ void on_informational_redirect(IkeSa& sa, std::span<const Payload> request, Step
         return;
     }
     if (!sa.is_original_initiator()) {
-        IKE_LOG(info, sa, "ignoring REDIRECT from the original initiator (RFC 5685 §10: only "
-                          "the original responder redirects)");
+        IKE_LOG(info, sa,
+                "ignoring REDIRECT from the original initiator (RFC 5685 §10: only "
+                "the original responder redirects)");
         return;
     }
     if (!we_announced(sa)) {

@@ -1,12 +1,13 @@
 // RFC 5685 redirect between real engines: client a (10.99.0.1), gateway b (10.99.0.2) and a
 // second gateway c (10.99.0.3). The gateways share the identity gw.test, as §3 expects of a
 // group of gateways the client's PAD entry authorizes.
+#include "ike/redirect.h"
+
 #include <gtest/gtest.h>
 
 #include "exchange_harness.h"
 #include "ike/exchanges.h"
 #include "ike/payload_access.h"
-#include "ike/redirect.h"
 #include "log_capture.h"
 #include "wire/message.h"
 
@@ -54,8 +55,7 @@ private:
 
 class Redirect : public ::testing::Test {
 protected:
-    explicit Redirect(ike::Settings client = {}, ike::Settings gw_b = {},
-                      ike::Settings gw_c = {})
+    explicit Redirect(ike::Settings client = {}, ike::Settings gw_b = {}, ike::Settings gw_c = {})
         : h(7, client, gw_b), c(h.add_node("c", kC, 99, gw_c)) {
         for (Node* n : {&h.a(), &h.b(), &c}) {
             n->manager.set_trace_messages(true);
@@ -98,8 +98,8 @@ protected:
 
     /// The IKE_SA_INIT requests a sent, oldest first.
     std::vector<const ike::MessageTrace*> init_requests() {
-        return h.a().find(
-                MessageQuery{.sent = true, .exchange = ExchangeType::kIkeSaInit, .response = false});
+        return h.a().find(MessageQuery{
+                .sent = true, .exchange = ExchangeType::kIkeSaInit, .response = false});
     }
 
     Harness h;
@@ -139,8 +139,8 @@ TEST_F(RedirectInit, ClientFollowsToTheNewGatewayWithRedirectedFrom) {
     auto data = ike::decode_gateway(redirect->data);
     ASSERT_TRUE(data);
     EXPECT_EQ(data->gateway.address, kC);
-    const auto* ni = ike::find_payload<wire::NoncePayload>(reqs[0]->payloads,
-                                                           wire::PayloadType::kNonce);
+    const auto* ni =
+            ike::find_payload<wire::NoncePayload>(reqs[0]->payloads, wire::PayloadType::kNonce);
     EXPECT_EQ(data->nonce, ni->data);
     // The second IKE_SA_INIT, to c, names b in REDIRECTED_FROM instead of REDIRECT_SUPPORTED.
     EXPECT_FALSE(ike::has_notify(reqs[1]->payloads, NotifyType::kRedirectSupported));
@@ -263,9 +263,8 @@ TEST_F(RedirectAuth, IkeAuthRedirectByIdentityMovesTheClient) {
     ASSERT_EQ(answers.size(), 1U);
     EXPECT_EQ(payload_summary(*answers[0]), "IDr AUTH N(REDIR)");
     // a deleted the IKE SA at b (RFC 5685 §6 SHOULD) and nothing is left there.
-    EXPECT_EQ(h.a().count(MessageQuery{.sent = true,
-                                       .exchange = ExchangeType::kInformational,
-                                       .response = false}),
+    EXPECT_EQ(h.a().count(MessageQuery{
+                      .sent = true, .exchange = ExchangeType::kInformational, .response = false}),
               1U);
     EXPECT_TRUE(h.b().backend.sas.empty());
     EXPECT_TRUE(h.b().manager.sas().empty());
@@ -320,8 +319,7 @@ TEST_F(Redirect, OnlyTheOriginalResponderRedirectsAndOnlyPeersWithSupport) {
     });
     // The original initiator sends one anyway (a hostile or confused peer): b ignores it.
     h.act(h.a(), [&](ike::Step& s) {
-        h.a().manager.find(at_a)->queue(
-                ike::make_redirect(*ike::Gateway::parse("10.99.0.3")), s);
+        h.a().manager.find(at_a)->queue(ike::make_redirect(*ike::Gateway::parse("10.99.0.3")), s);
     });
     h.run_for(std::chrono::seconds(5));
     EXPECT_TRUE(up_at(kB));
@@ -335,11 +333,11 @@ TEST_F(Redirect, HostileInformationalRedirectsAreIgnored) {
     ASSERT_TRUE(h.run_until([&] { return up_at(kB); }, std::chrono::seconds(30)));
     const std::uint32_t at_b = h.b().established().front()->id();
     const std::vector<Bytes> hostile = {
-            Bytes{},                                   // no type, no length
-            Bytes{1, 200, 10, 99, 0, 3},               // GW length beyond the notify
-            Bytes{9, 4, 10, 99, 0, 3},                 // unknown GW identity type
-            Bytes{1, 5, 10, 99, 0, 3, 0},              // IPv4 address of 5 bytes
-            Bytes{3, 4, 'a', '/', 'b', 'c'},           // not a host name
+            Bytes{},                          // no type, no length
+            Bytes{1, 200, 10, 99, 0, 3},      // GW length beyond the notify
+            Bytes{9, 4, 10, 99, 0, 3},        // unknown GW identity type
+            Bytes{1, 5, 10, 99, 0, 3, 0},     // IPv4 address of 5 bytes
+            Bytes{3, 4, 'a', '/', 'b', 'c'},  // not a host name
             ike::encode_gateway(*ike::Gateway::parse("10.99.0.3"), Bytes(16, 7)),  // a nonce
     };
     for (const Bytes& data : hostile) {
@@ -380,10 +378,10 @@ TEST_F(Redirect, ForgedOrMalformedIkeSaInitRedirectsAreDroppedAndTheRealAnswerWi
     wrong[0] ^= 1U;
     const ike::Gateway gw_c = *ike::Gateway::parse("10.99.0.3");
     const std::vector<Bytes> forged = {
-            ike::encode_gateway(gw_c, wrong),      // §3: nonce data not our Ni
-            ike::encode_gateway(gw_c),             // no nonce data at all
-            Bytes{1, 200, 10, 99, 0, 3},           // GW length beyond the notify
-            Bytes{7, 4, 10, 99, 0, 3},             // unknown GW identity type
+            ike::encode_gateway(gw_c, wrong),  // §3: nonce data not our Ni
+            ike::encode_gateway(gw_c),         // no nonce data at all
+            Bytes{1, 200, 10, 99, 0, 3},       // GW length beyond the notify
+            Bytes{7, 4, 10, 99, 0, 3},         // unknown GW identity type
     };
     for (const Bytes& data : forged) {
         const Bytes reply = forged_redirect(sent.front(), data);

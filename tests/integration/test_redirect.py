@@ -58,21 +58,22 @@ class Trio:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-def client_conf():
-    """The client's connection t: to A, any local address (the route picks it)."""
+def conf(addrs, me, peer, mine, theirs):
+    """swanctl.conf with connection t (PSK) and child net; `addrs`: its local_addrs or
+    remote_addrs line."""
     return f"""connections {{
     t {{
         version = 2
-        remote_addrs = {A}
+        {addrs}
         proposals = aes128gcm16-prfsha256-x25519
         local {{ auth = psk
-                id = client.test }}
+                id = {me} }}
         remote {{ auth = psk
-                 id = gw.test }}
+                 id = {peer} }}
         children {{
             net {{
-                local_ts = {NET_C}
-                remote_ts = {NET_G}
+                local_ts = {mine}
+                remote_ts = {theirs}
                 esp_proposals = aes128gcm16
             }}
         }}
@@ -80,29 +81,15 @@ def client_conf():
 }}
 secrets {{ ike-t {{ secret = "{PSK}" }} }}
 """
+
+
+def client_conf():
+    """The client's connection t: to A, any local address (the route picks it)."""
+    return conf(f"remote_addrs = {A}", "client.test", "gw.test", NET_C, NET_G)
 
 
 def gateway_conf(me):
-    return f"""connections {{
-    t {{
-        version = 2
-        local_addrs = {me}
-        proposals = aes128gcm16-prfsha256-x25519
-        local {{ auth = psk
-                id = gw.test }}
-        remote {{ auth = psk
-                 id = client.test }}
-        children {{
-            net {{
-                local_ts = {NET_G}
-                remote_ts = {NET_C}
-                esp_proposals = aes128gcm16
-            }}
-        }}
-    }}
-}}
-secrets {{ ike-t {{ secret = "{PSK}" }} }}
-"""
+    return conf(f"local_addrs = {me}", "gw.test", "client.test", NET_G, NET_C)
 
 
 REDIRECT_TO_B = f"redirect {{ to-b {{ gateway = {B}\n remote_addrs = 10.99.158.0/24 }} }}"
