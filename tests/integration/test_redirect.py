@@ -134,6 +134,13 @@ def strongswan_init_redirect(build, topo, folder, log):
                 x.close()
 
 
+def swanctl_redirect(charon, d, *args):
+    """Debian's `swanctl --redirect ARGS` against ikeplexd `d`: (exit status, stdout + stderr)."""
+    r = subprocess.run(["swanctl", "--redirect", *args, "--uri", f"unix://{d.vici}"], capture_output=True,
+                       text=True, timeout=20, env=dict(os.environ, STRONGSWAN_CONF=charon.conf))
+    return r.returncode, r.stdout + r.stderr
+
+
 def strongswan_vici_redirect(build, topo, folder, log):
     a = b = charon = None
     try:
@@ -144,15 +151,13 @@ def strongswan_vici_redirect(build, topo, folder, log):
         charon.data_plane_up(NET_G)
         wait_ping(topo.c, IN_G, src=IN_C, timeout=10)
         # Debian's swanctl --redirect against our VICI (strongSwan's message and answer).
-        out = run(["swanctl", "--redirect", "--peer-ip", C_A, "--gateway", B, "--uri", f"unix://{a.vici}"],
-                  timeout=20, env=dict(os.environ, STRONGSWAN_CONF=charon.conf))
-        assert "redirect completed successfully" in out, out
+        rc, out = swanctl_redirect(charon, a, "--peer-ip", C_A, "--gateway", B)
+        assert rc == 0 and "redirect completed successfully" in out, out
         wait_until(lambda: one_sa(b), 10, "the IKE SA at B")
         wait_until(lambda: not ike_sas(a.sas()), 10, "the IKE SA at A to go")
         wait_ping(topo.c, IN_G, src=IN_C, timeout=10)
-        out = run(["swanctl", "--redirect", "--peer-ip", "10.99.157.1", "--gateway", B, "--uri",
-                   f"unix://{a.vici}"], timeout=20, check=False, env=dict(os.environ, STRONGSWAN_CONF=charon.conf))
-        assert "redirect failed" in out and "no matching IKE_SA" in out, out
+        rc, out = swanctl_redirect(charon, a, "--peer-ip", "10.99.157.1", "--gateway", B)
+        assert rc != 0 and "redirect failed" in out and "no matching IKE_SA" in out, out
         log("[2] swanctl --redirect on A's VICI moved strongSwan's established IKE SA to B: ping passes")
     finally:
         for x in (charon, a, b):
