@@ -9,6 +9,10 @@ gateway B (10.99.159.0/24) by two veth pairs; A and B protect the same inside ne
    REDIRECT; strongSwan moves to B (ping) and A's IKE SA goes.
 3. ikeplexd as the client: redirected by A's rule in IKE_SA_INIT to B (REDIRECTED_FROM), up
    there with a ping both ways; `ikeplex initiate` follows the redirect to its outcome.
+4. ikeplexd as the client, redirected in IKE_AUTH by A's rule with remote_id: it deletes the
+   IKE SA at A and comes up at B.
+5. ikeplexd as the client, up at A; `ikeplex redirect --peer-id` on A moves it to B (and the
+   client's own `ikeplex redirect` is refused: only the original responder redirects).
 """
 import os
 import subprocess
@@ -186,11 +190,46 @@ def ikeplexd_client(build, topo, folder, log):
                 x.close()
 
 
+def ikeplexd_client_auth_and_cli(build, topo, folder, log):
+    """4: A's IKE_AUTH rule by identity; 5: `ikeplex redirect` on A moves an established one."""
+    by_id = f"redirect {{ by-id {{ gateway = {B}\n remote_id = *.test }} }}"
+    for n, rule in ((4, by_id), (5, "")):
+        a = b = c = None
+        try:
+            a, b = gateways(build, topo, f"{folder}/{n}", rule)
+            c = Ikeplexd(build, topo.c, f"{folder}/{n}/c", client_conf(), backend="userspace", workers=1)
+            out = c.cli("initiate", "--child", "net")
+            assert "completed successfully" in out, out
+            if n == 5:
+                wait_until(lambda: one_sa(a), 10, "the IKE SA at A")
+                wait_ping(topo.c, IN_G, src=IN_C, timeout=10)
+                out = c.cli("redirect", "--ike", "t", "--gateway", A, check=False)
+                assert "only the original responder" in out, out
+                out = a.cli("redirect", "--peer-id", "client.test", "--gateway", B)
+                assert "redirect completed successfully" in out, out
+            sa = wait_until(lambda: (lambda f: f if f and f["remote-host"] == B else None)(one_sa(c)), 10,
+                            "the client's IKE SA at B")
+            wait_until(lambda: one_sa(b), 10, "the IKE SA at B")
+            wait_until(lambda: not ike_sas(a.sas()), 10, "the IKE SA at A to go")
+            wait_ping(topo.c, IN_G, src=IN_C, timeout=10)
+            if n == 4:
+                assert "redirected to gateway 10.99.159.2 in IKE_AUTH" in log_of(c), log_of(c)[-2000:]
+                log("[4] ikeplexd client redirected in IKE_AUTH by A's remote_id rule: deleted at A, up at B, ping")
+            else:
+                assert "redirected to gateway 10.99.159.2 in INFORMATIONAL" in log_of(c), log_of(c)[-2000:]
+                log(f"[5] `ikeplex redirect` on A moved the ikeplexd client's IKE SA {sa['uniqueid']} to B: ping")
+        finally:
+            for x in (c, a, b):
+                if x is not None:
+                    x.close()
+
+
 def test(build, folder):
     steps = [
         lambda t: strongswan_init_redirect(build, t, f"{folder}/1", print),
         lambda t: strongswan_vici_redirect(build, t, f"{folder}/2", print),
         lambda t: ikeplexd_client(build, t, f"{folder}/3", print),
+        lambda t: ikeplexd_client_auth_and_cli(build, t, f"{folder}/4", print),
     ]
     run_steps(steps, Trio, "IKEPLEX_REDIRECT_STEPS")
 
