@@ -185,12 +185,12 @@ public:
         out.push_back(wire::make_payload(wire::NoncePayload{hs.ni}));
         IKEPLEX_TRY(append_natd(sa.services().registry, sa.spi_i(), IkeSpi(0), sa.local(),
                                 sa.remote(), fakes_nat(sa), sa.services().random, out));
-        append_redirect_support(sa, out);  // RFC 5685
         if (cfg.fragmentation) {
             out.push_back(wire::make_notify(NotifyType::kIkev2FragmentationSupported));
         }
         out.push_back(
                 wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
+        append_redirect_support(sa, out);  // RFC 5685, last as strongSwan sends it
         return out;
     }
 

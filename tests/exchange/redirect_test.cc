@@ -108,6 +108,35 @@ protected:
     ike::PeerConfig cfg_c;
 };
 
+TEST(RedirectCodec, GatewayIdentitiesRoundTripAsRfc5685LaysThemOut) {
+    // IPv4: type 1, length 4; IPv6: type 2, length 16; FQDN: type 3, its length; then the nonce.
+    const Bytes nonce(16, 0xab);
+    const Bytes v4 = ike::encode_gateway(*ike::Gateway::parse("192.0.2.7"), nonce);
+    ASSERT_EQ(v4.size(), 2U + 4U + 16U);
+    EXPECT_EQ(v4[0], 1);
+    EXPECT_EQ(v4[1], 4);
+    EXPECT_EQ(v4[2], 192);
+    const Bytes v6 = ike::encode_gateway(*ike::Gateway::parse("2001:db8::5"));
+    ASSERT_EQ(v6.size(), 2U + 16U);
+    EXPECT_EQ(v6[0], 2);
+    EXPECT_EQ(v6[1], 16);
+    const Bytes name = ike::encode_gateway(*ike::Gateway::parse("gw2.example.net"));
+    EXPECT_EQ(name[0], 3);
+    EXPECT_EQ(name[1], 15);
+    for (const Bytes& b : {v4, v6, name}) {
+        auto d = ike::decode_gateway(b);
+        ASSERT_TRUE(d);
+        EXPECT_EQ(ike::encode_gateway(d->gateway, d->nonce), b);
+    }
+    EXPECT_EQ(ike::decode_gateway(v6)->gateway.address, IpAddress::parse("2001:db8::5").value());
+    EXPECT_EQ(ike::decode_gateway(v4)->nonce, nonce);
+    // Bad: IPv6 with length 4, a nonce of 15 bytes, an empty FQDN.
+    EXPECT_FALSE(ike::decode_gateway(Bytes{2, 4, 1, 2, 3, 4}));
+    Bytes short_nonce = ike::encode_gateway(*ike::Gateway::parse("192.0.2.7"), Bytes(15, 1));
+    EXPECT_FALSE(ike::decode_gateway(short_nonce));
+    EXPECT_FALSE(ike::decode_gateway(Bytes{3, 0}));
+}
+
 TEST_F(Redirect, InitiatorAnnouncesSupportInIkeSaInit) {
     initiate();
     ASSERT_TRUE(h.run_until([&] { return up_at(kB); }, std::chrono::seconds(30)));
