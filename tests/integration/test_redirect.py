@@ -112,6 +112,19 @@ def gateways(build, topo, folder, rule_a):
     return a, b
 
 
+def settled_at_b(topo, a, b):
+    """The IKE SA is at B with its Child SA, A holds none, and C's inside reaches B's."""
+    wait_until(lambda: one_sa(b), 10, "the IKE SA at B")
+    wait_until(lambda: not ike_sas(a.sas()), 10, "the IKE SA at A to go")
+    wait_ping(topo.c, IN_G, src=IN_C, timeout=10)
+
+
+def close_all(*procs):
+    for x in procs:
+        if x is not None:
+            x.close()
+
+
 def log_of(d):
     with open(f"{d.dir}/ikeplexd.log", errors="replace") as f:
         return f.read()
@@ -133,9 +146,7 @@ def strongswan_init_redirect(build, topo, folder, log):
         assert "N(REDIR_SUP)" in charon.log() and "N(REDIR_FROM)" in charon.log(), charon.log()[-3000:]
         log("[1] strongSwan 5.9.8 redirected by A's rule in IKE_SA_INIT: up at B, ping passes")
     finally:
-        for x in (charon, a, b):
-            if x is not None:
-                x.close()
+        close_all(charon, a, b)
 
 
 def swanctl_redirect(charon, d, *args):
@@ -157,16 +168,12 @@ def strongswan_vici_redirect(build, topo, folder, log):
         # Debian's swanctl --redirect against our VICI (strongSwan's message and answer).
         rc, out = swanctl_redirect(charon, a, "--peer-ip", C_A, "--gateway", B)
         assert rc == 0 and "redirect completed successfully" in out, out
-        wait_until(lambda: one_sa(b), 10, "the IKE SA at B")
-        wait_until(lambda: not ike_sas(a.sas()), 10, "the IKE SA at A to go")
-        wait_ping(topo.c, IN_G, src=IN_C, timeout=10)
+        settled_at_b(topo, a, b)
         rc, out = swanctl_redirect(charon, a, "--peer-ip", "10.99.157.1", "--gateway", B)
         assert rc != 0 and "redirect failed" in out and "no matching IKE_SA" in out, out
         log("[2] swanctl --redirect on A's VICI moved strongSwan's established IKE SA to B: ping passes")
     finally:
-        for x in (charon, a, b):
-            if x is not None:
-                x.close()
+        close_all(charon, a, b)
 
 
 def ikeplexd_client(build, topo, folder, log):
@@ -178,16 +185,12 @@ def ikeplexd_client(build, topo, folder, log):
         assert "completed successfully" in out, out
         sa = wait_until(lambda: one_sa(c), 10, "the client's IKE SA")
         assert sa["remote-host"] == B, sa
-        wait_until(lambda: one_sa(b), 10, "the IKE SA at B")
-        assert not ike_sas(a.sas()), a.sas()
-        wait_ping(topo.c, IN_G, src=IN_C, timeout=10)
+        settled_at_b(topo, a, b)
         wait_ping(topo.b, IN_C, src=IN_G, timeout=10)
         assert f"redirected to gateway {B} in IKE_SA_INIT" in log_of(c), log_of(c)[-2000:]
         log("[3] ikeplexd client redirected by ikeplexd A to ikeplexd B: up, ping both ways")
     finally:
-        for x in (c, a, b):
-            if x is not None:
-                x.close()
+        close_all(c, a, b)
 
 
 def ikeplexd_client_auth_and_cli(build, topo, folder, log):
@@ -209,9 +212,7 @@ def ikeplexd_client_auth_and_cli(build, topo, folder, log):
                 assert "redirect completed successfully" in out, out
             sa = wait_until(lambda: (lambda f: f if f and f["remote-host"] == B else None)(one_sa(c)), 10,
                             "the client's IKE SA at B")
-            wait_until(lambda: one_sa(b), 10, "the IKE SA at B")
-            wait_until(lambda: not ike_sas(a.sas()), 10, "the IKE SA at A to go")
-            wait_ping(topo.c, IN_G, src=IN_C, timeout=10)
+            settled_at_b(topo, a, b)
             if n == 4:
                 assert "redirected to gateway 10.99.159.2 in IKE_AUTH" in log_of(c), log_of(c)[-2000:]
                 log("[4] ikeplexd client redirected in IKE_AUTH by A's remote_id rule: deleted at A, up at B, ping")
@@ -219,9 +220,7 @@ def ikeplexd_client_auth_and_cli(build, topo, folder, log):
                 assert "redirected to gateway 10.99.159.2 in INFORMATIONAL" in log_of(c), log_of(c)[-2000:]
                 log(f"[5] `ikeplex redirect` on A moved the ikeplexd client's IKE SA {sa['uniqueid']} to B: ping")
         finally:
-            for x in (c, a, b):
-                if x is not None:
-                    x.close()
+            close_all(c, a, b)
 
 
 def test(build, folder):
