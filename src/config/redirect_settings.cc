@@ -20,9 +20,9 @@ void map_rule(const Section& sec, ike::RedirectRule& rule, Reporter& r) {
             continue;
         }
         if (s.name == "gateway") {
+            have_gateway = true;  // a bad one is reported as such, not as missing
             if (auto gw = ike::Gateway::parse(*s.value)) {
                 rule.gateway = *gw;
-                have_gateway = true;
             } else {
                 r.error(s.pos, key, "'" + *s.value + "' is neither an IP address nor a host name");
             }
