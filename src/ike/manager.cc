@@ -1,6 +1,7 @@
 #include "ike/manager.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "ike/exchanges.h"
 #include "ike/ike_init.h"
@@ -22,7 +23,7 @@ constexpr int kMaxTimersPerCall = 100000;
 
 IkeSaManager::IkeSaManager(const crypto::Registry& registry, Random& random, SpiAllocator& spis,
                            Settings settings)
-    : settings_(settings),
+    : settings_(std::move(settings)),
       services_{registry, random, spis, settings_, credentials_, timers_, peer_log_, false},
       cookies_(registry, random),
       configs_() {
