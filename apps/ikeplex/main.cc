@@ -3,7 +3,7 @@
 //   ikeplex [--uri unix:///run/ikeplexd/ikeplexd.vici] <command> [options]
 //   commands: load-all, list-sas, list-conns, list-certs, list-authorities, list-pools, initiate,
 //   terminate,
-//             rekey, stats, counters, log
+//             rekey, redirect, stats, counters, log
 #include <iostream>
 #include <optional>
 
@@ -161,6 +161,16 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     bool force = false;
     const auto [initiate, terminate, rekey] =
             add_control_commands(app, target, loglevel, timeout, force);
+    cli::RedirectArgs redirect_args;
+    auto* redirect = app.add_subcommand(
+            "redirect", "send the peers of IKE SAs to another gateway (RFC 5685; as swanctl)");
+    redirect->add_option("--ike", redirect_args.ike, "IKE SAs of this connection");
+    redirect->add_option("--ike-id", redirect_args.ike_id, "this IKE SA");
+    redirect->add_option("--peer-ip", redirect_args.peer_ip, "peers at this address or subnet");
+    redirect->add_option("--peer-id", redirect_args.peer_id,
+                         "peers with this identity (wildcards)");
+    redirect->add_option("--gateway", redirect_args.gateway, "the gateway: address or FQDN")
+            ->required();
     std::size_t lines = 0;
     auto* log = app.add_subcommand("log", "follow the daemon's log");
     log->add_option("--lines", lines, "stop after this many lines (0: never)");
@@ -207,6 +217,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     }
     if (log->parsed()) {
         return cli::log(c, lines, std::cout);
+    }
+    if (redirect->parsed()) {
+        return cli::redirect(c, redirect_args, std::cout);
     }
     if (load_all->parsed()) {
         return cli::load_all(c, file, std::cout, std::cerr);

@@ -38,10 +38,19 @@ void print_findings(const ikeplex::config::Findings& f, std::FILE* to) {
 
 /// --check: loads the swanctl.conf as the daemon would and reports what it found.
 int check_swanctl(const std::string& path, const std::string& used_config,
-                  const std::string& backend, bool radius) {
+                  const std::string& backend, bool radius, const ikeplex::ike::Settings& engine) {
     using namespace ikeplex;
     std::printf("%s: ok\n",
                 used_config.empty() ? "ikeplexd.conf (built-in defaults)" : used_config.c_str());
+    if (!engine.follow_redirects || !engine.redirect_rules.empty()) {
+        // RFC 5685: what the gateway rules do, and whether we follow redirects ourselves.
+        for (const ike::RedirectRule& r : engine.redirect_rules) {
+            std::printf("redirect %s: clients %s to %s\n", r.name.c_str(),
+                        r.remote_id.empty() ? "in IKE_SA_INIT" : "in IKE_AUTH (by remote_id)",
+                        r.gateway.to_string().c_str());
+        }
+        std::printf("follow_redirects = %s\n", engine.follow_redirects ? "yes" : "no");
+    }
     if (path.empty()) {
         std::printf("no swanctl.conf configured (connections come over VICI)\n");
         return 0;
@@ -200,7 +209,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     }
     if (check) {
         return check_swanctl(settings.swanctl_conf, used_config, settings.backend,
-                             settings.radius.enabled());
+                             settings.radius.enabled(), settings.engine);
     }
 
     // Log to the configured target and to VICI subscribers.

@@ -57,6 +57,16 @@ int initiate(vici::Client& c, const Target& t, int loglevel, Timeout timeout, st
 int terminate(vici::Client& c, const Target& t, bool force, Timeout timeout, std::ostream& out);
 /// `rekey`: waits for the rekey's outcome (streaming the control log); 1 if it was abandoned.
 int rekey(vici::Client& c, const Target& t, int loglevel, Timeout timeout, std::ostream& out);
+/// `redirect` (RFC 5685): the selectors and the target gateway as swanctl --redirect takes them.
+struct RedirectArgs {
+    std::string ike;
+    std::string ike_id;
+    std::string peer_ip;
+    std::string peer_id;
+    std::string gateway;
+};
+/// 0 if the daemon redirected what the selectors name, else its errmsg and 1.
+int redirect(vici::Client& c, const RedirectArgs& a, std::ostream& out);
 /// `log`: prints the daemon's log until the connection ends (or `limit` lines, 0 = no limit).
 int log(vici::Client& c, std::size_t limit, std::ostream& out);
 /// `load-all --file swanctl.conf`: connections, secrets, certificates and keys (swanctl's

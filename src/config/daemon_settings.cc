@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "config/decimal_values.h"
+#include "config/redirect_settings.h"
 #include "config/swanctl_values.h"
 #include "util/log.h"
 
@@ -343,6 +344,7 @@ void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
         fractional_seconds(r, d.keep_alive)(v, s);
     };
     h["updown_timeout"] = fractional_seconds(r, d.updown_timeout);
+    h["follow_redirects"] = flag(r, e.follow_redirects);  // RFC 5685 (charon's key)
 }
 
 }  // namespace
@@ -378,6 +380,8 @@ DaemonSettings map_daemon_settings(const Section& root, Findings& findings) {
             map_resolve(sub, d, r);
         } else if (sub.name == "tls") {
             map_tls(sub, d, r);
+        } else if (sub.name == "redirect") {
+            map_redirect_settings(sub, e.redirect_rules, r);
         } else {
             r.error(sub.pos, sub.name, "unknown section");
         }

@@ -37,6 +37,10 @@
 //       install_virtual_ip = yes    # put virtual IPs a peer assigns us on an interface
 //       install_virtual_ip_on =     # that interface (read at start; default: userspace, the
 //                                   #   TUN device; xfrm, the one of the route to the peer)
+//       follow_redirects = yes      # RFC 5685 client: follow a gateway's REDIRECT
+//       redirect {                  # RFC 5685 gateway rules (config/redirect_settings.h):
+//           NAME { gateway = ADDRESS|FQDN, remote_addrs, established_above, remote_id }
+//       }
 //       tls {                       # EAP-TLS, both roles (strongSwan's charon.tls)
 //           version_min = 1.2       #   1.2 or 1.3
 //           version_max = 1.2       #   1.3: RFC 9190 (strongSwan 5.9.8 does not interoperate)

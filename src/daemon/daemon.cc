@@ -115,6 +115,7 @@ Status Daemon::start() {
     host_ = std::make_unique<EngineHost>(io_, *registry_, engine, *backend_.backend, transport_,
                                          settings_.keep_alive, backend_.spis);
     host_->manager().set_source_lookup(source_address);
+    host_->manager().set_host_lookup(resolve_host);  // RFC 5685 REDIRECT to an FQDN
     host_->manager().services().eap =
             eap_factory({settings_.tls_version_min, settings_.tls_version_max});
     IKEPLEX_TRY(apply_save_keys());
@@ -244,6 +245,7 @@ void Daemon::start_vici_groups() {
     control_->register_with(vici_);
     query_->register_with(vici_);
     events_->register_with(vici_);
+    register_redirect(vici_, *host_);
 }
 
 void Daemon::watch_backend_events() {

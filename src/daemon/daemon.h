@@ -31,6 +31,7 @@
 #include "daemon/vici_credentials.h"
 #include "daemon/vici_events.h"
 #include "daemon/vici_query.h"
+#include "daemon/vici_redirect.h"
 #include "daemon/virtual_ips.h"
 #include "kernel/backend.h"
 #include "kernel/backend_factory.h"

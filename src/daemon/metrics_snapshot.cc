@@ -190,6 +190,13 @@ constexpr std::array kEngineCounters{
                       &ike::ManagerCounters::unique_replaced},
         EngineCounter{"ikeplex_unique_refused_total", "New IKE SAs refused by unique = keep",
                       &ike::ManagerCounters::unique_refused},
+        EngineCounter{"ikeplex_redirects_sent_total", "RFC 5685 REDIRECTs sent to peers",
+                      &ike::ManagerCounters::redirects_sent},
+        EngineCounter{"ikeplex_redirects_followed_total", "RFC 5685 redirects followed",
+                      &ike::ManagerCounters::redirects_followed},
+        EngineCounter{"ikeplex_redirects_refused_total",
+                      "RFC 5685 redirects not followed (loop bound, unresolvable gateway)",
+                      &ike::ManagerCounters::redirects_refused},
 };
 
 void add_engine_counters(Families& out, const MetricsSources& s, const EventTally& events) {

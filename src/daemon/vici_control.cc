@@ -372,6 +372,10 @@ std::optional<bool> ControlCommands::outcome(Control& c, const ike::Event& e, st
                     c.retrying = true;  // keyingtries: follow the connection's next attempt
                     return std::nullopt;
                 }
+                if (const auto next = redirected_to(c.conn, c.ike_ids)) {
+                    c.ike_ids.insert(*next);  // RFC 5685: follow the IKE SA at the new gateway
+                    return std::nullopt;
+                }
                 if (c.retrying) {
                     why = fmt::format("{} (giving up after {} attempts)", e.reason, c.attempts + 1);
                 }
@@ -396,6 +400,17 @@ std::optional<bool> ControlCommands::outcome(Control& c, const ike::Event& e, st
     }
     if (c.children.empty() && c.ikes_to_go.empty()) {
         return true;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::uint32_t> ControlCommands::redirected_to(
+        const std::string& conn, const std::set<std::uint32_t>& known) const {
+    for (const ike::IkeSa* sa : host_.manager().sas()) {
+        if (sa->is_original_initiator() && sa->state() == ike::IkeState::kConnecting &&
+            sa->config() != nullptr && sa->config()->name == conn && !known.contains(sa->id())) {
+            return sa->id();
+        }
     }
     return std::nullopt;
 }

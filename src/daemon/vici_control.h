@@ -67,6 +67,10 @@ private:
                                                            std::string& why);
     /// A heal of an initiate's connection: follows its retries, fails on give-up.
     std::optional<bool> heal_outcome(Control& c, const ike::Event& e, std::string& why);
+    /// The IKE SA of connection `conn` being set up at the gateway a REDIRECT named (RFC 5685),
+    /// if one not in `known` is.
+    [[nodiscard]] std::optional<std::uint32_t> redirected_to(
+            const std::string& conn, const std::set<std::uint32_t>& known) const;
     /// Whether connection `conn` waits for its next attempt (keyingtries).
     [[nodiscard]] bool retry_pending(const std::string& conn) const;
     /// The default wait (no timeout in the request): what the retransmissions (and, for an

@@ -14,6 +14,7 @@
 #include "crypto/signature.h"
 #include "crypto/x509.h"
 #include "ike/identity.h"
+#include "ike/redirect_config.h"
 #include "ike/time.h"
 #include "ike/traffic_selector.h"
 #include "util/ip_address.h"
@@ -276,6 +277,11 @@ struct Settings {
     /// Fake a NAT on every IKE SA so ESP always goes in UDP (the userspace data plane without
     /// raw ESP sockets; strongSwan's libipsec does the same).
     bool force_encap{false};
+    /// RFC 5685, client role: follow a gateway's REDIRECT (charon.follow_redirects); no: we do
+    /// not announce REDIRECT_SUPPORTED, so gateways do not redirect us.
+    bool follow_redirects{true};
+    /// RFC 5685, gateway role: the `redirect { }` rules of ikeplexd.conf, in file order.
+    std::vector<RedirectRule> redirect_rules;
 };
 
 }  // namespace ikeplex::ike

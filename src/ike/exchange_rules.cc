@@ -102,8 +102,9 @@ Status check_response(wire::ExchangeType type, std::span<const wire::Payload> ps
     }
     switch (type) {
         case wire::ExchangeType::kIkeSaInit:
-            if (has_notify(ps, wire::NotifyType::kCookie)) {
-                return ok();
+            if (has_notify(ps, wire::NotifyType::kCookie) ||
+                has_notify(ps, wire::NotifyType::kRedirect)) {
+                return ok();  // RFC 7296 §2.6, RFC 5685 §3
             }
             if (!has(ps, PayloadType::kSa) || !has(ps, PayloadType::kKe) ||
                 !has(ps, PayloadType::kNonce)) {

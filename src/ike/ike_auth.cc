@@ -20,6 +20,7 @@
 #include "ike/ike_auth_common.h"
 #include "ike/mobike.h"
 #include "ike/payload_access.h"
+#include "ike/redirect.h"
 #include "util/log.h"
 #include "wire/names.h"
 #include "wire/notify_codes.h"
@@ -342,6 +343,12 @@ private:
         sa.set_peer_window(auth::parse_window(resp));
         mobike_auth_done(sa, resp, sa.config()->mobike, step);
         sa.established(step);
+        if (follow_auth_redirect(sa, resp, child_, step)) {  // RFC 5685 §6
+            release(sa);
+            eap_.reset();
+            sa.end_handshake();
+            return;
+        }
         process_cp_reply(sa, resp, step);
         if (offer_) {
             const Handshake& hs = sa.handshake();
@@ -441,7 +448,12 @@ Response complete_ike_auth(IkeSa& sa, std::span<const Payload> first_request,
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
     sa.set_peer_window(auth::parse_window(first_request));
+    const bool redirected = redirect_in_auth(sa, out, step);  // RFC 5685 §6: no Child SA
     sa.established(step);
+    if (redirected) {
+        sa.end_handshake();
+        return Response{std::move(out)};
+    }
     note_cp_request(sa, first_request, step);
     CpAnswer cp = answer_cp_request(sa, step);
     out.insert(out.end(), std::make_move_iterator(cp.payloads.begin()),

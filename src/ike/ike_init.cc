@@ -14,6 +14,7 @@
 #include "crypto/keymat.h"
 #include "ike/exchanges.h"
 #include "ike/payload_access.h"
+#include "ike/redirect.h"
 #include "util/log.h"
 #include "wire/describe.h"
 #include "wire/names.h"
@@ -170,12 +171,16 @@ public:
         }
         out.push_back(
                 wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
+        append_redirect_support(sa, out);  // RFC 5685, last as strongSwan sends it
         return out;
     }
 
     Outcome process(IkeSa& sa, const wire::Header& h, std::vector<Payload>& resp,
                     Step& step) override {
         const PeerConfig& cfg = *sa.config();
+        if (follow_init_redirect(sa, resp, step)) {
+            return Outcome::kDone;  // RFC 5685 §3: the connection goes to another gateway
+        }
         if (const auto* cookie = find_notify(resp, NotifyType::kCookie)) {
             if (++cookie_tries_ > sa.services().settings.max_cookie_retries) {
                 sa.destroy("too many COOKIE requests", step);
@@ -466,6 +471,7 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
     (void)detect_nat(*sa, ps, IkeSpi(0), step);
+    note_redirect_support(*sa, ps);
     sa->set_peer_fragmentation(has_notify(ps, NotifyType::kIkev2FragmentationSupported));
     hs.peer_hashes = parse_hashes(find_notify(ps, NotifyType::kSignatureHashAlgorithms));
     hs.peer_init_message.assign(req.raw.begin(), req.raw.end());

@@ -8,6 +8,7 @@
 #include "ike/exchanges.h"
 #include "ike/ike_sa.h"
 #include "ike/payload_access.h"
+#include "ike/redirect.h"
 #include "util/log.h"
 #include "wire/describe.h"
 #include "wire/names.h"
@@ -336,6 +337,10 @@ void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&f
             destroy("invalid response", step);
         }
         return;
+    }
+    if (m.header.exchange == ExchangeType::kIkeSaInit &&
+        !init_redirect_acceptable(*this, **opened)) {
+        return;  // RFC 5685 §3: a REDIRECT not for our request; the real response may come
     }
     services_.timers.cancel({id_, TimerKind::kRetransmit, mid});
     Pending& p = it->second;

@@ -8,6 +8,7 @@
 #include "ike/exchanges.h"
 #include "ike/mobike.h"
 #include "ike/payload_access.h"
+#include "ike/redirect.h"
 #include "util/log.h"
 #include "wire/names.h"
 
@@ -215,6 +216,7 @@ Response respond_informational(IkeSa& sa, std::vector<Payload>& request, Step& s
             }
         }
     }
+    on_informational_redirect(sa, request, step);  // RFC 5685 §5
     std::vector<Payload> out;
     if (!esp.empty()) {
         out.push_back(

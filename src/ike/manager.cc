@@ -1,6 +1,7 @@
 #include "ike/manager.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "ike/exchanges.h"
 #include "ike/ike_init.h"
@@ -22,7 +23,7 @@ constexpr int kMaxTimersPerCall = 100000;
 
 IkeSaManager::IkeSaManager(const crypto::Registry& registry, Random& random, SpiAllocator& spis,
                            Settings settings)
-    : settings_(settings),
+    : settings_(std::move(settings)),
       services_{registry, random, spis, settings_, credentials_, timers_, peer_log_, false},
       cookies_(registry, random),
       configs_() {
@@ -224,6 +225,9 @@ void IkeSaManager::on_init_request(const wire::Message& m, ByteView raw, const E
             reject("IKE_SA_INIT ignored: half-open IKE SA limit (init_limit_half_open) reached",
                    remote, nullptr, step);
             return;
+    }
+    if (redirect_init(m, *ni, local, remote, step)) {
+        return;  // RFC 5685 §3
     }
     const InitRequest req{m, raw, local, remote, next_ike_id(), new_ike_spi()};
     InitAnswer answer = respond_ike_sa_init(services_, *this, req, step);

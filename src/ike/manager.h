@@ -76,6 +76,11 @@ struct ManagerCounters {
     std::uint64_t initial_contacts{0};
     std::uint64_t unique_replaced{0};
     std::uint64_t unique_refused{0};
+    /// RFC 5685: REDIRECTs we sent (IKE_SA_INIT, IKE_AUTH is not counted, INFORMATIONAL),
+    /// redirects we followed, and those we did not (loop bound, unresolvable gateway).
+    std::uint64_t redirects_sent{0};
+    std::uint64_t redirects_followed{0};
+    std::uint64_t redirects_refused{0};
 };
 
 /// A connection waiting to be initiated again (heal.cc), for listings.
@@ -123,6 +128,10 @@ public:
         return timers_.deadline(TimerKey{ike, kind, arg});
     }
     void set_source_lookup(SourceLookup lookup) { source_lookup_ = std::move(lookup); }
+    /// The host's answer to "which address has this name" (DNS), for REDIRECTs that name
+    /// their gateway by FQDN (RFC 5685 §9.2); unset: such redirects are not followed.
+    using HostLookup = std::function<std::optional<IpAddress>(const std::string& fqdn)>;
+    void set_host_lookup(HostLookup lookup) { host_lookup_ = std::move(lookup); }
     /// Deterministic key generation (tests, simulation, fuzzing).
     void set_deterministic_keys(bool on) noexcept { services_.deterministic_keys = on; }
     /// Record every message sent and received in Output::messages (tests, traces).
@@ -160,6 +169,9 @@ public:
     Status terminate_child(std::uint32_t child_id, Step& step);
     Status rekey_ike(std::uint32_t ike_id, Step& step);
     Status rekey_child(std::uint32_t child_id, Step& step);
+    /// RFC 5685 §5: sends the peer of established IKE SA `ike_id` (we are its original
+    /// responder, the peer announced support) to `gateway` (VICI redirect).
+    Status redirect(std::uint32_t ike_id, const Gateway& gateway, Step& step);
     /// Drops a waiting restart or retry of connection `conn` (an operator's terminate,
     /// unload-conn). True if there was one.
     bool cancel_restart(std::string_view conn);
@@ -216,6 +228,9 @@ public:
     void note_cp_refused(const IkeSa& sa, std::uint16_t type, std::string_view why,
                          TimePoint now) override;
     void note_changed(IkeSa& sa) override;
+    [[nodiscard]] std::size_t established_sas() const noexcept override {
+        return index_.established();
+    }
     void note_child_added(IkeSa& sa, const ChildSa& child) override;
     void note_child_removed(const ChildSa& child) override;
     void note_child_closed(IkeSa& sa, const ChildSa& child, Step& step) override;
@@ -266,6 +281,14 @@ private:
     /// of two established IKE SAs of one connection between the same identities and
     /// addresses, one initiated by each side, both sides delete the one whose SPIi is larger.
     void resolve_duplicates(std::uint32_t id, Step& step);
+    // --- RFC 5685 (manager_redirect.cc) ---
+    /// Gateway: answers IKE_SA_INIT request `m` with N(REDIRECT) if a rule says so (no state
+    /// kept). True if it did.
+    bool redirect_init(const wire::Message& m, const wire::NoncePayload& ni, const Endpoint& local,
+                       const Endpoint& remote, Step& step);
+    /// Client: `sa` ended redirected: the connection is initiated at the new gateway (at most
+    /// kMaxRedirects in kRedirectLoopPeriodSeconds). True if `sa` was redirected.
+    bool follow_redirect(const IkeSa& sa, const ConfigPtr& conn, Step& step);
     // --- reauthentication (manager_reauth.cc) ---
     /// Make-before-break: deletes each reauthenticated IKE SA once its successor is
     /// established and done creating its Child SAs; a failed successor leaves it (retried).
@@ -295,6 +318,9 @@ private:
     Services services_;
     CookieJar cookies_;
     SourceLookup source_lookup_;
+    HostLookup host_lookup_;
+    /// When each connection followed its recent redirects (the loop bound; RFC 5685 §7).
+    std::map<std::string, std::vector<TimePoint>, std::less<>> redirects_;
     std::vector<IpAddress> local_addresses_;  ///< the host's, for MOBIKE (on_local_addresses)
     ConfigList configs_;
 

@@ -53,6 +53,9 @@ void IkeSaManager::heal_after(const IkeSa& sa, Step& step) {
     if (conn == nullptr) {
         return;
     }
+    if (follow_redirect(sa, conn, step)) {
+        return;  // RFC 5685: set up again at the new gateway (manager_redirect.cc)
+    }
     const EndInfo& end = sa.end();
     if (end.reauth) {
         IKE_LOG(info, sa, "reauthenticating: initiating {} again (break-before-make)", conn->name);

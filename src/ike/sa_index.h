@@ -76,6 +76,8 @@ public:
     [[nodiscard]] std::vector<std::pair<std::uint32_t, std::uint32_t>> by_spi(Spi spi,
                                                                               bool inbound) const;
 
+    /// The established IKE SAs (of any connection).
+    [[nodiscard]] std::size_t established() const noexcept { return live_established_; }
     /// Entries per index (a leak check: all zero once every SA is gone).
     [[nodiscard]] std::map<std::string, std::size_t> sizes() const;
 

@@ -78,6 +78,8 @@ public:
     /// An IKE SA's state, connection, endpoints or identities changed: the manager's lookups
     /// follow (an SA not adopted yet is indexed when it is).
     virtual void note_changed(IkeSa& sa) = 0;
+    /// IKE SAs established now (RFC 5685 redirect rules with established_above).
+    [[nodiscard]] virtual std::size_t established_sas() const noexcept { return 0; }
     /// A Child SA joined IKE SA `sa` (made there, or moved there by an IKE rekey).
     virtual void note_child_added(IkeSa& sa, const ChildSa& child) = 0;
     /// A Child SA left its IKE SA (removed, or moving to another one).

@@ -73,7 +73,7 @@ TEST_P(Setup, OneMessageAtATime) {
     const MessageQuery init_req{.exchange = ExchangeType::kIkeSaInit, .response = false};
     ASSERT_EQ(ini().find(init_req).size(), 1U);
     EXPECT_EQ(payload_summary(*ini().find(init_req)[0]),
-              "SA KE No N(NATD_S_IP) N(NATD_D_IP) N(FRAG_SUP) N(HASH_ALG)");
+              "SA KE No N(NATD_S_IP) N(NATD_D_IP) N(FRAG_SUP) N(HASH_ALG) N(REDIR_SUP)");
     EXPECT_EQ(res().messages.size(), 0U);
 
     ASSERT_TRUE(h.deliver_next());  // IKE_SA_INIT request -> responder, which answers

@@ -172,6 +172,12 @@ Node& Harness::restart(Node& n, std::uint64_t seed) {
     return *slot;
 }
 
+Node& Harness::add_node(std::string name, IpAddress address, std::uint64_t seed,
+                        ike::Settings settings) {
+    extra_.push_back(std::make_unique<Node>(std::move(name), address, seed, registry_, settings));
+    return *extra_.back();
+}
+
 void Harness::nat_a(IpAddress public_address) {
     nat_public_ = public_address;
 }
@@ -282,6 +288,11 @@ Node* Harness::node_for(const Endpoint& dst, Endpoint& rewritten) {
     if (dst.address == b_->address) {
         return b_.get();
     }
+    for (const auto& n : extra_) {
+        if (dst.address == n->address) {
+            return n.get();
+        }
+    }
     return nullptr;
 }
 
@@ -296,7 +307,11 @@ bool Harness::step_once(TimePoint until) {
         next = next_packet->at;
     }
     Node* timer_node = nullptr;
-    for (Node* n : {a_.get(), b_.get()}) {
+    std::vector<Node*> nodes{a_.get(), b_.get()};
+    for (const auto& n : extra_) {
+        nodes.push_back(n.get());
+    }
+    for (Node* n : nodes) {
         if (n->wakeup < next ||
             (timer_node == nullptr && n->wakeup == next && next_packet == flight_.end())) {
             next = n->wakeup;

@@ -141,6 +141,10 @@ public:
     /// (after the call, the manager in its state after it).
     std::function<void(Node&, const std::vector<ike::Event>&)> on_events;
 
+    /// A further node with its own address (e.g. a second gateway a client is redirected to,
+    /// RFC 5685); it lives as long as the harness. Configuration must be loaded.
+    Node& add_node(std::string name, IpAddress address, std::uint64_t seed,
+                   ike::Settings settings = {});
     /// Replaces a node by a fresh one with the same address (a reboot: all state forgotten).
     /// Configuration must be loaded again.
     Node& restart(Node& n, std::uint64_t seed);
@@ -196,6 +200,7 @@ private:
     ike::Settings settings_b_;
     std::unique_ptr<Node> a_;
     std::unique_ptr<Node> b_;
+    std::vector<std::unique_ptr<Node>> extra_;  ///< add_node()
     DeterministicRandom net_random_;
     TimePoint now_{std::chrono::milliseconds(1000).count()};
     std::uint64_t seq_{0};
