@@ -1,6 +1,7 @@
 // IkeSa: its Child SAs — lookup, installation into the backend, lifetimes, removal, and
 // handing them to a new IKE SA after an IKE rekey.
 #include <algorithm>
+#include <tuple>
 
 #include "ike/ike_sa.h"
 #include "util/log.h"
@@ -93,8 +94,7 @@ void IkeSa::move_children_to(IkeSa& other, Step& step) {
 
 void IkeSa::install_child(ChildSa& c, crypto::ChildKeys&& keys, bool we_initiated, Step& step) {
     c.udp_encap = udp_encap();
-    c.local = local_;
-    c.remote = remote_;
+    std::tie(c.local, c.remote) = std::tie(local_, remote_);  // the path it is installed on
     // Volume limits with their jitter, drawn once per Child SA (strongSwan: rekey_bytes minus
     // a random part of rand_bytes; likewise packets), so that SAs set up together do not all
     // reach their soft limit at once.

@@ -38,6 +38,23 @@ inline ike::Settings quick_heal_settings() {
     return s;
 }
 
+/// Runs `h` until both sides have one established IKE SA with at least `children` installed
+/// Child SAs (60 s of virtual time at most).
+inline bool both_up(Harness& h, std::size_t children) {
+    const auto ready = [&](Node& n) {
+        auto est = n.established();
+        if (est.size() != 1) {
+            return false;
+        }
+        std::size_t installed = 0;
+        for (const auto& c : est.front()->children()) {
+            installed += c->state == ike::ChildState::kInstalled ? 1U : 0U;
+        }
+        return installed >= children;
+    };
+    return h.run_until([&] { return ready(h.a()) && ready(h.b()); }, std::chrono::seconds(60));
+}
+
 class FlowTest : public ::testing::TestWithParam<bool> {
 protected:
     explicit FlowTest(ike::Settings settings = {}) : h(7, settings) {}
@@ -65,20 +82,7 @@ protected:
     }
 
     /// Both sides have an established IKE SA with at least `children` installed Child SAs.
-    bool up(std::size_t children = 1) {
-        const auto ready = [&](Node& n) {
-            auto est = n.established();
-            if (est.size() != 1) {
-                return false;
-            }
-            std::size_t installed = 0;
-            for (const auto& c : est.front()->children()) {
-                installed += c->state == ike::ChildState::kInstalled ? 1U : 0U;
-            }
-            return installed >= children;
-        };
-        return h.run_until([&] { return ready(h.a()) && ready(h.b()); }, std::chrono::seconds(60));
-    }
+    bool up(std::size_t children = 1) { return both_up(h, children); }
 
     /// The only established IKE SA of a node.
     const ike::IkeSa& only_sa(Node& n) {

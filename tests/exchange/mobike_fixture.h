@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "exchange_harness.h"
+#include "flow_fixture.h"
 
 namespace ikeplex::test {
 
@@ -32,21 +33,8 @@ protected:
         ASSERT_TRUE(up());
     }
 
-    /// Both sides have one established IKE SA with `children` installed Child SAs.
-    bool up(std::size_t children = 1) {
-        const auto ready = [&](Node& n) {
-            auto est = n.established();
-            if (est.size() != 1) {
-                return false;
-            }
-            std::size_t installed = 0;
-            for (const auto& c : est.front()->children()) {
-                installed += c->state == ike::ChildState::kInstalled ? 1U : 0U;
-            }
-            return installed == children;
-        };
-        return h.run_until([&] { return ready(h.a()) && ready(h.b()); }, std::chrono::seconds(60));
-    }
+    /// Both sides have one established IKE SA with at least `children` installed Child SAs.
+    bool up(std::size_t children = 1) { return both_up(h, children); }
 
     /// The one established IKE SA of a node, mutable.
     ike::IkeSa& sa(Node& n) {
