@@ -248,7 +248,7 @@ void add_option_handlers(Handlers& h, Reporter& r, ike::PeerConfig& c) {
     h["unique"] = [&r, &c](std::string_view v, const Setting& s) {
         static constexpr std::pair<std::string_view, ike::UniquePolicy> kPolicies[] = {
                 {"no", ike::UniquePolicy::kNo},
-                {"never", ike::UniquePolicy::kNever},
+                {"never", ike::UniquePolicy::kIgnoreInitialContact},
                 {"keep", ike::UniquePolicy::kKeep},
                 {"replace", ike::UniquePolicy::kReplace}};
         for (const auto& [name, policy] : kPolicies) {

@@ -42,7 +42,7 @@ enum class CloseAction : std::uint8_t { kNone, kTrap, kStart };
 /// kEap: EAP in IKE_AUTH (RFC 7296 §2.16; `auth = eap[-method]`).
 enum class AuthKind : std::uint8_t { kPsk, kPubkey, kEap };
 /// swanctl.conf `unique` (strongSwan's uniqueness policy; src/ike/uniqueness.cc).
-enum class UniquePolicy : std::uint8_t { kNo, kNever, kKeep, kReplace };
+enum class UniquePolicy : std::uint8_t { kNo, kIgnoreInitialContact, kKeep, kReplace };
 
 /// Child SA lifetimes (strongSwan: rekey_time 1h, life_time = rekey_time * 1.1,
 /// rand_time = life_time - rekey_time; the same for bytes and packets). Each rekey limit is

@@ -139,7 +139,8 @@ private:
                         wire::CertReqPayload{wire::CertEncoding::kX509Signature, std::move(req)}));
             }
         }
-        if (cfg.unique != UniquePolicy::kNever && sa.registry().first_of_config(sa)) {
+        if (cfg.unique != UniquePolicy::kIgnoreInitialContact &&
+            sa.registry().first_of_config(sa)) {
             out.push_back(wire::make_notify(NotifyType::kInitialContact));
         }
         if (cfg.local.kind == AuthKind::kEap) {

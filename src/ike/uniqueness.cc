@@ -46,7 +46,7 @@ const char* to_string(UniquePolicy p) {
     switch (p) {
         case UniquePolicy::kNo:
             return "no";
-        case UniquePolicy::kNever:
+        case UniquePolicy::kIgnoreInitialContact:
             return "never";
         case UniquePolicy::kKeep:
             return "keep";
@@ -61,7 +61,8 @@ const char* to_string(UniquePolicy p) {
 bool IkeSaManager::check_uniqueness(IkeSa& fresh, bool initial_contact, Step& step) {
     const PeerConfig* cfg = fresh.config();
     const UniquePolicy policy = cfg != nullptr ? cfg->unique : UniquePolicy::kNo;
-    if (policy == UniquePolicy::kNever || (policy == UniquePolicy::kNo && !initial_contact)) {
+    if (policy == UniquePolicy::kIgnoreInitialContact ||
+        (policy == UniquePolicy::kNo && !initial_contact)) {
         return true;
     }
     bool refuse = false;

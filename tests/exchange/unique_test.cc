@@ -33,8 +33,9 @@ protected:
             c.local.id = id("carol@vpn.example");
             clients.push_back(std::move(c));
         }
-        clients[0].unique = UniquePolicy::kNever;  // c1: the first IKE SA, no INITIAL_CONTACT
-        clients[1].unique = contact ? UniquePolicy::kNo : UniquePolicy::kNever;
+        clients[0].unique =
+                UniquePolicy::kIgnoreInitialContact;  // c1: the first IKE SA, no INITIAL_CONTACT
+        clients[1].unique = contact ? UniquePolicy::kNo : UniquePolicy::kIgnoreInitialContact;
         gateway = cfg.b;
         gateway.remote.id = id("%any");
         gateway.remote_addrs.clear();  // %any: the client comes from two addresses
@@ -110,7 +111,7 @@ TEST_F(Unique, NoKeepsBothWithoutInitialContact) {
 }
 
 TEST_F(Unique, NeverIgnoresInitialContact) {
-    load(UniquePolicy::kNever, true);
+    load(UniquePolicy::kIgnoreInitialContact, true);
     second_sa();
     EXPECT_EQ(contact_sent(), 1U);
     EXPECT_EQ(h.b().established().size(), 2U);
@@ -187,7 +188,7 @@ TEST_F(Unique, TheEapIdentityNamesThePeer) {
         c.local.kind = ike::AuthKind::kEap;
         c.local.eap_type = static_cast<std::uint8_t>(eap::Type::kMd5);
         c.local.eap_id = id(user);
-        c.unique = UniquePolicy::kNever;
+        c.unique = UniquePolicy::kIgnoreInitialContact;
         clients.push_back(std::move(c));
     }
     for (const char* user : {"carol", "dave"}) {
@@ -214,7 +215,7 @@ const char* policy_name(const ::testing::TestParamInfo<UniquePolicy>& info) {
     switch (info.param) {
         case UniquePolicy::kNo:
             return "no";
-        case UniquePolicy::kNever:
+        case UniquePolicy::kIgnoreInitialContact:
             return "never";
         case UniquePolicy::kKeep:
             return "keep";

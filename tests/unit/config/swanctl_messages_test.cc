@@ -89,7 +89,7 @@ TEST(SwanctlMessages, AnUnknownProposalKeywordIsNamedWithItsProposal) {
 TEST(SwanctlMessages, UniqueTakesStrongSwansFourPolicies) {
     const std::pair<const char*, ike::UniquePolicy> cases[] = {
             {"no", ike::UniquePolicy::kNo},
-            {"never", ike::UniquePolicy::kNever},
+            {"never", ike::UniquePolicy::kIgnoreInitialContact},
             {"keep", ike::UniquePolicy::kKeep},
             {"replace", ike::UniquePolicy::kReplace}};
     for (const auto& [text, policy] : cases) {

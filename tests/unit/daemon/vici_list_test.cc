@@ -53,7 +53,7 @@ TEST(ConnListing, CarriesTheIkePorts) {
 TEST(ConnListing, CarriesTheUniquePolicyAsStrongSwanNamesIt) {
     ike::PeerConfig c = psk_pair().a;
     for (const auto& [policy, name] : {std::pair{ike::UniquePolicy::kNo, "UNIQUE_NO"},
-                                       {ike::UniquePolicy::kNever, "UNIQUE_NEVER"},
+                                       {ike::UniquePolicy::kIgnoreInitialContact, "UNIQUE_NEVER"},
                                        {ike::UniquePolicy::kKeep, "UNIQUE_KEEP"},
                                        {ike::UniquePolicy::kReplace, "UNIQUE_REPLACE"}}) {
         c.unique = policy;
