@@ -6,6 +6,8 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 
+#include "crypto/kem.h"
+
 namespace ikeplex::crypto {
 namespace {
 
@@ -16,6 +18,23 @@ using EcPointPtr = std::unique_ptr<EC_POINT, FnDeleter<&EC_POINT_free>>;
 /// Bytes of a MODP private exponent: 512 bits, more than twice the strength of every group
 /// ikeplex offers (RFC 3526 §8 suggests at least twice the strength).
 constexpr std::size_t kModpExponentSize = 64;
+
+/// A Diffie-Hellman key pair (MODP, ECP, X25519/X448) held by OpenSSL.
+class DhKeyExchange final : public KeyExchange {
+public:
+    DhKeyExchange(const KeInfo& info, EvpPkeyPtr key, Bytes pub) noexcept
+        : KeyExchange(info), key_(std::move(key)), public_(std::move(pub)) {}
+    [[nodiscard]] ByteView public_value() const noexcept override { return public_; }
+    [[nodiscard]] Result<SecretBytes> shared_secret(ByteView peer) const override;
+
+private:
+    EvpPkeyPtr key_;
+    Bytes public_;
+};
+
+KeyExchangePtr wrap(const KeInfo& info, EvpPkeyPtr key, Bytes pub) {
+    return std::make_unique<DhKeyExchange>(info, std::move(key), std::move(pub));
+}
 
 Error bad_peer(const char* detail) {
     return make_error(Errc::kInvalidSyntax, detail);
@@ -46,8 +65,7 @@ Result<ParamBldPtr> builder_with_group(const KeInfo& info) {
 
 // --- MODP (RFC 3526; RFC 7296 §3.4: values are padded to the prime size) ---
 
-Result<KeyExchangePtr> modp_from_private(const KeInfo& info, ByteView priv,
-                                         KeyExchangePtr (*wrap)(const KeInfo&, EvpPkeyPtr, Bytes)) {
+Result<KeyExchangePtr> modp_from_private(const KeInfo& info, ByteView priv) {
     BIGNUM* g_raw = nullptr;
     IKEPLEX_TRY(check(EVP_PKEY_get_bn_param(info.params.get(), OSSL_PKEY_PARAM_FFC_G, &g_raw),
                       "KE: MODP generator"));
@@ -102,8 +120,7 @@ Result<EvpPkeyPtr> modp_peer(const KeInfo& info, ByteView peer) {
 
 // --- ECP (RFC 5903 §7: x | y, no point-format octet; the shared secret is x) ---
 
-Result<KeyExchangePtr> ecp_from_private(const KeInfo& info, ByteView priv,
-                                        KeyExchangePtr (*wrap)(const KeInfo&, EvpPkeyPtr, Bytes)) {
+Result<KeyExchangePtr> ecp_from_private(const KeInfo& info, ByteView priv) {
     const EcGroupPtr group(EC_GROUP_new_by_curve_name(EC_curve_nist2nid(info.ossl_name)));
     const BignumPtr d(BN_bin2bn(priv.data(), static_cast<int>(priv.size()), nullptr));
     const ContextBnPtr bn_ctx(BN_CTX_new());
@@ -162,8 +179,7 @@ int ecx_type(const KeInfo& info) noexcept {
     return info.public_size == 32 ? EVP_PKEY_X25519 : EVP_PKEY_X448;
 }
 
-Result<KeyExchangePtr> ecx_from_private(const KeInfo& info, ByteView priv,
-                                        KeyExchangePtr (*wrap)(const KeInfo&, EvpPkeyPtr, Bytes)) {
+Result<KeyExchangePtr> ecx_from_private(const KeInfo& info, ByteView priv) {
     if (priv.size() != info.public_size) {
         return make_error(Errc::kInvalidArgument, "KE: wrong private key size");
     }
@@ -190,23 +206,24 @@ Result<EvpPkeyPtr> ecx_peer(const KeInfo& info, ByteView peer) {
 
 }  // namespace
 
-KeyExchangePtr KeyExchange::wrap(const KeInfo& info, EvpPkeyPtr key, Bytes pub) {
-    return std::make_unique<KeyExchange>(Token{}, info, std::move(key), std::move(pub));
-}
-
 Result<KeyExchangePtr> KeyExchange::from_private(const KeInfo& info, ByteView private_key) {
     switch (info.kind) {
         case KeKind::kModp:
-            return modp_from_private(info, private_key, &KeyExchange::wrap);
+            return modp_from_private(info, private_key);
         case KeKind::kEcp:
-            return ecp_from_private(info, private_key, &KeyExchange::wrap);
+            return ecp_from_private(info, private_key);
         case KeKind::kEcx:
-            return ecx_from_private(info, private_key, &KeyExchange::wrap);
+            return ecx_from_private(info, private_key);
+        case KeKind::kMlKem:
+            return mlkem_from_seed(info, private_key);
     }
     return make_error(Errc::kInternal, "KE: unknown kind");
 }
 
 Result<KeyExchangePtr> KeyExchange::generate(const KeInfo& info) {
+    if (info.kind == KeKind::kMlKem) {
+        return mlkem_generate(info, nullptr);
+    }
     const EvpPkeyCtxPtr ctx(
             info.kind == KeKind::kEcx
                     ? EVP_PKEY_CTX_new_from_name(nullptr, info.ossl_name, nullptr)
@@ -246,6 +263,8 @@ Result<KeyExchangePtr> KeyExchange::generate(const KeInfo& info) {
                               "KE: X25519/X448 public value"));
             break;
         }
+        case KeKind::kMlKem:
+            return make_error(Errc::kInternal, "KE: ML-KEM is not a DH group");
     }
     return wrap(info, std::move(key), std::move(pub));
 }
@@ -279,11 +298,14 @@ Result<KeyExchangePtr> KeyExchange::generate(const KeInfo& info, Random& random)
             random.fill(k.mut_view());
             return from_private(info, k.view());
         }
+        case KeKind::kMlKem:
+            return mlkem_generate(info, &random);
     }
     return make_error(Errc::kInternal, "KE: unknown kind");
 }
 
-Result<SecretBytes> KeyExchange::shared_secret(ByteView peer) const {
+Result<SecretBytes> DhKeyExchange::shared_secret(ByteView peer) const {
+    const KeInfo* info_ = &info();
     EvpPkeyPtr peer_key;
     switch (info_->kind) {
         case KeKind::kModp:
@@ -295,6 +317,8 @@ Result<SecretBytes> KeyExchange::shared_secret(ByteView peer) const {
         case KeKind::kEcx:
             peer_key = IKEPLEX_TRY(ecx_peer(*info_, peer));
             break;
+        case KeKind::kMlKem:
+            return make_error(Errc::kInternal, "KE: ML-KEM is not a DH group");
     }
     const EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
     if (!ctx) {

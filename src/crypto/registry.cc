@@ -86,7 +86,7 @@ Result<Bytes> bn_bytes(const BIGNUM* bn, std::size_t size) {
 }
 
 Result<KeInfo> make_ke(const KeSpec& s) {
-    KeInfo k{s.id, s.kind, s.name, s.ossl, s.size, s.size, {}, nullptr};
+    KeInfo k{s.id, s.kind, s.name, s.ossl, s.size, s.size, s.size, {}, nullptr};
     switch (s.kind) {
         case KeKind::kModp: {
             k.params = IKEPLEX_TRY(named_group_params("DH", s.ossl));
@@ -100,6 +100,7 @@ Result<KeInfo> make_ke(const KeSpec& s) {
         case KeKind::kEcp: {
             k.params = IKEPLEX_TRY(named_group_params("EC", s.ossl));
             k.public_size = 2 * s.size;  // RFC 5903 §7: x | y, no point-format octet
+            k.response_size = k.public_size;
             const std::unique_ptr<EC_GROUP, FnDeleter<&EC_GROUP_free>> group(
                     EC_GROUP_new_by_curve_name(s.nid));
             const BignumPtr p(BN_new());
@@ -111,6 +112,7 @@ Result<KeInfo> make_ke(const KeSpec& s) {
             break;
         }
         case KeKind::kEcx:
+        case KeKind::kMlKem:
             break;
     }
     return k;

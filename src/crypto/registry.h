@@ -49,7 +49,7 @@ struct IntegInfo {
     std::size_t icv_size;
 };
 
-enum class KeKind : std::uint8_t { kModp, kEcp, kEcx };
+enum class KeKind : std::uint8_t { kModp, kEcp, kEcx, kMlKem };
 
 /// A key exchange method with its domain parameters, prepared once.
 struct KeInfo {
@@ -57,10 +57,12 @@ struct KeInfo {
     KeKind kind;
     const char* name;         ///< strongSwan's spelling, e.g. "CURVE_25519"
     const char* ossl_name;    ///< OpenSSL group or algorithm name
-    std::size_t public_size;  ///< KE payload data size (RFC 7296 §3.4, RFC 5903 §7, RFC 8031 §2)
-    std::size_t shared_size;  ///< g^ir size
-    Bytes prime;              ///< MODP p, or the ECP field prime (big-endian, fixed size)
-    EvpPkeyPtr params;        ///< domain parameters for key generation (MODP, ECP)
+    std::size_t public_size;  ///< KE payload data size (RFC 7296 §3.4, RFC 5903 §7, RFC 8031 §2);
+                              ///< a KEM's encapsulation key (the initiator's KE data)
+    std::size_t response_size;  ///< the responder's KE data size: public_size, a KEM's ciphertext
+    std::size_t shared_size;    ///< g^ir size
+    Bytes prime;                ///< MODP p, or the ECP field prime (big-endian, fixed size)
+    EvpPkeyPtr params;          ///< domain parameters for key generation (MODP, ECP)
 };
 
 class Registry {

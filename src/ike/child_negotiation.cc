@@ -267,7 +267,7 @@ Pfs responder_pfs(IkeSa& sa, const ChildPayloads& cp, std::uint16_t group) {
         return pfs;
     }
     pfs.ke = std::move(*made);
-    auto shared = pfs.ke->shared_secret(cp.ke->data);
+    auto shared = pfs.ke->respond(cp.ke->data);
     if (!shared) {
         pfs.error = error_response(NotifyType::kInvalidSyntax);
         return pfs;

@@ -460,7 +460,7 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     if (!own_ke) {
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
-    auto g_ir = (*own_ke)->shared_secret(ke->data);
+    auto g_ir = (*own_ke)->respond(ke->data);
     if (!g_ir) {
         PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kIke,
                  "{} invalid KE value in IKE_SA_INIT: {}", req.remote, g_ir.error().detail);

@@ -337,7 +337,7 @@ Response respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request, Step& step)
     if (!ke) {
         return error_response(NotifyType::kNoProposalChosen);
     }
-    auto g_ir = (*ke)->shared_secret(kei->data);
+    auto g_ir = (*ke)->respond(kei->data);
     if (!g_ir) {
         IKE_LOG(info, sa, "invalid KE value in the IKE rekey request: {}", g_ir.error().detail);
         return error_response(NotifyType::kInvalidSyntax);

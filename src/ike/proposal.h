@@ -2,6 +2,7 @@
 // (RFC 7296 §2.7, §3.3.6), and the algorithms a chosen proposal means for the crypto layer.
 #pragma once
 
+#include <array>
 #include <span>
 #include <string>
 #include <string_view>
@@ -54,6 +55,9 @@ wire::Proposal without_ke(wire::Proposal p);
 struct IkeAlgorithms {
     crypto::IkeSuite suite;
     std::uint16_t ke{0};
+    /// RFC 9370: the ADDITIONAL_KEY_EXCHANGE_1..7 methods chosen (transform types 6..12), in
+    /// order; 0 = none (or the NONE transform) for that round.
+    std::array<std::uint16_t, 7> additional_ke{};
 };
 Result<IkeAlgorithms> ike_algorithms(const crypto::Registry& r, const wire::Proposal& p);
 
@@ -63,6 +67,8 @@ struct ChildAlgorithms {
     const crypto::IntegInfo* integ{nullptr};  ///< nullptr with AEAD
     bool esn{false};
     std::uint16_t ke{0};  ///< PFS group, 0 = none
+    /// RFC 9370 additional key exchanges for CREATE_CHILD_SA (IKE_FOLLOWUP_KE), 0 = none.
+    std::array<std::uint16_t, 7> additional_ke{};
     [[nodiscard]] std::size_t encr_key_size() const noexcept { return encr->key_size; }
     [[nodiscard]] std::size_t integ_key_size() const noexcept {
         return integ != nullptr ? integ->key_size : 0;
