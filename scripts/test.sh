@@ -26,12 +26,12 @@ declare -A budget=(
     ["setup-deps"]=240
     ["format check (clang-format)"]=30
     ["layer check (includes)"]=10
-    ["build ci (clang, ASan+UBSan, libFuzzer)"]=720
+    ["build ci (clang, ASan+UBSan, libFuzzer)"]=640
     ["build release (g++, -Werror)"]=300
     ["package (build, lintian, install, purge)"]=90
     ["benchmarks (smoke)"]=30
     ["vm kernel"]=60
-    ["ctest (ci build, all labels)"]=920
+    ["ctest (ci build, all labels)"]=1000
 )
 status=0
 ctest_log=$(mktemp /tmp/ikeplex-ctest.XXXXXX)
