@@ -42,11 +42,11 @@ Error bad(const char* detail) {
 void mat_vec(const Params& p, const std::uint8_t* rho, const PolyVec& v, bool transpose,
              PolyVec& out) noexcept {
     Poly a;
-    for (unsigned i = 0; i < p.k; ++i) {
+    for (std::size_t i = 0; i < p.k; ++i) {
         out[i] = Poly{};
-        for (unsigned j = 0; j < p.k; ++j) {
-            const unsigned row = transpose ? j : i;
-            const unsigned col = transpose ? i : j;
+        for (std::size_t j = 0; j < p.k; ++j) {
+            const std::size_t row = transpose ? j : i;
+            const std::size_t col = transpose ? i : j;
             sample_ntt(a, ByteView(rho, 32), static_cast<std::uint8_t>(col),
                        static_cast<std::uint8_t>(row));
             mul_acc(out[i], a, v[j]);
@@ -66,19 +66,19 @@ void pke_encrypt(const Params& p, const std::uint8_t* ek, const std::uint8_t* m,
     Poly v{};
     const ByteView seed(r, 32);
     std::uint8_t n = 0;
-    for (unsigned i = 0; i < p.k; ++i) {
+    for (std::size_t i = 0; i < p.k; ++i) {
         decode(t[i], 12, ek + 384 * i);
     }
-    for (unsigned i = 0; i < p.k; ++i) {
+    for (std::size_t i = 0; i < p.k; ++i) {
         sample_cbd(y[i], seed, n++, p.eta1);
         ntt(y[i]);
     }
-    for (unsigned i = 0; i < p.k; ++i) {
+    for (std::size_t i = 0; i < p.k; ++i) {
         sample_cbd(e1[i], seed, n++, p.eta2);
     }
     sample_cbd(e2, seed, n, p.eta2);
     mat_vec(p, ek + 384 * p.k, y, true, u);
-    for (unsigned i = 0; i < p.k; ++i) {
+    for (std::size_t i = 0; i < p.k; ++i) {
         inv_ntt(u[i]);
         add(u[i], e1[i]);
         compress(u[i], p.du);
@@ -107,7 +107,7 @@ void pke_decrypt(const Params& p, const std::uint8_t* dk, const std::uint8_t* ct
     Poly u;
     Poly v;
     Poly w{};
-    for (unsigned i = 0; i < p.k; ++i) {
+    for (std::size_t i = 0; i < p.k; ++i) {
         decode(u, p.du, ct + 32 * p.du * i);
         decompress(u, p.du);
         ntt(u);
@@ -136,17 +136,17 @@ void keygen_from_g(const Params& p, const std::uint8_t* rho_sigma, const std::ui
     PolyVec e;
     PolyVec t;
     std::uint8_t n = 0;
-    for (unsigned i = 0; i < p.k; ++i) {
+    for (std::size_t i = 0; i < p.k; ++i) {
         sample_cbd(s[i], sigma, n++, p.eta1);
         ntt(s[i]);
     }
-    for (unsigned i = 0; i < p.k; ++i) {
+    for (std::size_t i = 0; i < p.k; ++i) {
         sample_cbd(e[i], sigma, n++, p.eta1);
         ntt(e[i]);
     }
     mat_vec(p, rho, s, false, t);
     std::uint8_t* pk = ek.data();
-    for (unsigned i = 0; i < p.k; ++i) {
+    for (std::size_t i = 0; i < p.k; ++i) {
         add(t[i], e[i]);
         encode(t[i], 12, pk + 384 * i);
         encode(s[i], 12, dk.data() + 384 * i);  // dk_PKE
@@ -163,7 +163,7 @@ void keygen_from_g(const Params& p, const std::uint8_t* rho_sigma, const std::ui
 
 void keygen(const Params& p, const std::uint8_t* d, const std::uint8_t* z, MutByteView ek,
             MutByteView dk) noexcept {
-    std::array<std::uint8_t, 64> rho_sigma;
+    std::array<std::uint8_t, 64> rho_sigma{};
     const auto k = static_cast<std::uint8_t>(p.k);
     keccak::sha3_512({ByteView(d, 32), ByteView(&k, 1)}, rho_sigma);  // Algorithm 13 step 1
     keygen_from_g(p, rho_sigma.data(), z, ek, dk);
@@ -174,7 +174,7 @@ Status check_encaps_key(const Params& p, ByteView ek) {
     if (ek.size() != p.ek_size()) {
         return bad("ML-KEM: encapsulation key has the wrong length");
     }
-    for (unsigned i = 0; i < p.k; ++i) {
+    for (std::size_t i = 0; i < p.k; ++i) {
         if (!decode12_in_range(ek.data() + 384 * i)) {
             return bad("ML-KEM: encapsulation key fails the modulus check");
         }
@@ -188,8 +188,8 @@ Status encaps(const Params& p, ByteView ek, const std::uint8_t* m, MutByteView c
     if (ct.size() < p.ct_size() || key.size() < kSharedSize) {
         return make_error(Errc::kInvalidArgument, "ML-KEM: output buffer too small");
     }
-    std::array<std::uint8_t, 32> h;
-    std::array<std::uint8_t, 64> k_r;
+    std::array<std::uint8_t, 32> h{};
+    std::array<std::uint8_t, 64> k_r{};
     keccak::sha3_256({ek}, h);
     keccak::sha3_512({ByteView(m, 32), h}, k_r);  // (K, r) = G(m ‖ H(ek))
     pke_encrypt(p, ek.data(), m, k_r.data() + 32, ct.data());
@@ -209,10 +209,10 @@ Status decaps(const Params& p, ByteView dk, ByteView ct, MutByteView key) {
     const std::uint8_t* h = ek + p.ek_size();
     const std::uint8_t* z = h + 32;
     IKEPLEX_DECLASSIFY(ek + 384 * p.k, 32);  // ρ
-    std::array<std::uint8_t, 32> m;
-    std::array<std::uint8_t, 64> k_r;
-    std::array<std::uint8_t, 32> k_bar;
-    std::array<std::uint8_t, 1568> ct2;  // the largest ciphertext (ML-KEM-1024)
+    std::array<std::uint8_t, 32> m{};
+    std::array<std::uint8_t, 64> k_r{};
+    std::array<std::uint8_t, 32> k_bar{};
+    std::array<std::uint8_t, 1568> ct2{};  // the largest ciphertext (ML-KEM-1024)
     pke_decrypt(p, dk.data(), ct.data(), m.data());
     keccak::sha3_512({m, ByteView(h, 32)}, k_r);     // (K', r') = G(m' ‖ h)
     keccak::shake256({ByteView(z, 32), ct}, k_bar);  // K̄ = J(z ‖ c)
@@ -250,7 +250,7 @@ bool dk_hash_ok(const Params& p, ByteView dk) noexcept {
     if (dk.size() != p.dk_size()) {
         return false;
     }
-    std::array<std::uint8_t, 32> h;
+    std::array<std::uint8_t, 32> h{};
     keccak::sha3_256({dk.subspan(384 * p.k, p.ek_size())}, h);
     return CRYPTO_memcmp(h.data(), dk.data() + 384 * p.k + p.ek_size(), 32) == 0;
 }

@@ -18,11 +18,11 @@ namespace ikeplex::crypto::mlkem {
 /// FIPS 203 §8, Table 2.
 struct Params {
     const char* name;
-    unsigned k;
-    unsigned eta1;
-    unsigned eta2;
-    unsigned du;
-    unsigned dv;
+    std::size_t k;
+    std::size_t eta1;
+    std::size_t eta2;
+    std::size_t du;
+    std::size_t dv;
 
     [[nodiscard]] constexpr std::size_t ek_size() const noexcept { return 384 * k + 32; }
     [[nodiscard]] constexpr std::size_t dk_size() const noexcept { return 768 * k + 96; }

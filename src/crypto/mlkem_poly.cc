@@ -144,8 +144,8 @@ void sample_ntt(Poly& out, ByteView rho, std::uint8_t j, std::uint8_t i) noexcep
     }
 }
 
-void sample_cbd(Poly& out, ByteView s, std::uint8_t b, unsigned eta) noexcept {
-    std::uint8_t buf[64 * 3];
+void sample_cbd(Poly& out, ByteView s, std::uint8_t b, std::size_t eta) noexcept {
+    std::uint8_t buf[64 * 3] = {};
     keccak::Sponge prf(keccak::Sponge::Kind::kShake256);
     prf.absorb(s);
     prf.absorb(ByteView(&b, 1));
@@ -163,22 +163,22 @@ void sample_cbd(Poly& out, ByteView s, std::uint8_t b, unsigned eta) noexcept {
     secure_zero(MutByteView(buf, sizeof(buf)));
 }
 
-void compress(Poly& f, unsigned d) noexcept {
+void compress(Poly& f, std::size_t d) noexcept {
     const std::uint32_t mask = (1U << d) - 1;
     for (auto& x : f.c) {
         x = static_cast<std::uint16_t>(div_q((std::uint32_t{x} << d) + kQ / 2) & mask);
     }
 }
 
-void decompress(Poly& f, unsigned d) noexcept {
+void decompress(Poly& f, std::size_t d) noexcept {
     for (auto& x : f.c) {
         x = static_cast<std::uint16_t>((std::uint32_t{x} * kQ + (1U << (d - 1))) >> d);
     }
 }
 
-void encode(const Poly& f, unsigned d, std::uint8_t* out) noexcept {
+void encode(const Poly& f, std::size_t d, std::uint8_t* out) noexcept {
     std::uint32_t acc = 0;
-    unsigned bits = 0;
+    std::size_t bits = 0;
     for (const std::uint16_t x : f.c) {
         acc |= std::uint32_t{x} << bits;
         bits += d;
@@ -190,10 +190,10 @@ void encode(const Poly& f, unsigned d, std::uint8_t* out) noexcept {
     }
 }
 
-void decode(Poly& f, unsigned d, const std::uint8_t* in) noexcept {
+void decode(Poly& f, std::size_t d, const std::uint8_t* in) noexcept {
     const std::uint32_t mask = (1U << d) - 1;
     std::uint32_t acc = 0;
-    unsigned bits = 0;
+    std::size_t bits = 0;
     for (auto& x : f.c) {
         while (bits < d) {
             acc |= std::uint32_t{*in++} << bits;

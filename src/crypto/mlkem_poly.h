@@ -32,15 +32,15 @@ void sub(Poly& acc, const Poly& g) noexcept;
 /// Algorithm 7: SampleNTT(ρ ‖ j ‖ i) — rejection sampling from SHAKE128 (public input).
 void sample_ntt(Poly& out, ByteView rho, std::uint8_t j, std::uint8_t i) noexcept;
 /// Algorithm 8 over PRF_η(s, b) = SHAKE256(s ‖ b, 64η) (§4.1): SamplePolyCBD_η.
-void sample_cbd(Poly& out, ByteView s, std::uint8_t b, unsigned eta) noexcept;
+void sample_cbd(Poly& out, ByteView s, std::uint8_t b, std::size_t eta) noexcept;
 
 /// §4.2.1 Compress_d / Decompress_d on every coefficient (d < 12).
-void compress(Poly& f, unsigned d) noexcept;
-void decompress(Poly& f, unsigned d) noexcept;
+void compress(Poly& f, std::size_t d) noexcept;
+void decompress(Poly& f, std::size_t d) noexcept;
 /// Algorithm 5: ByteEncode_d (32 d bytes).
-void encode(const Poly& f, unsigned d, std::uint8_t* out) noexcept;
+void encode(const Poly& f, std::size_t d, std::uint8_t* out) noexcept;
 /// Algorithm 6: ByteDecode_d (32 d bytes); for d = 12 the values are taken mod q.
-void decode(Poly& f, unsigned d, const std::uint8_t* in) noexcept;
+void decode(Poly& f, std::size_t d, const std::uint8_t* in) noexcept;
 /// FIPS 203 §7.2 modulus check of one 384-byte ByteEncode12 block: every 12-bit value < q.
 [[nodiscard]] bool decode12_in_range(const std::uint8_t* in) noexcept;
 

@@ -5,11 +5,11 @@
 // depends on them. Built from the ML-KEM sources with IKEPLEX_MLKEM_CT_CHECK, which declares
 // the matrix seed ρ public where it is derived (mlkem.cc). Outputs are marked defined again
 // before they are compared or printed. Exits non-zero if a result is wrong.
-#include <valgrind/memcheck.h>
-
 #include <array>
 #include <cstdio>
 #include <vector>
+
+#include <valgrind/memcheck.h>
 
 #include "crypto/mlkem.h"
 
