@@ -4,13 +4,15 @@
 //    of the same backend in the same binary (OpenSSL: EVP per packet as performance anchors
 //    §B.8-1; IPsec-MB: IMB_AESxxx_GCM_ENC/DEC);
 //  - key exchange (one key pair + one derivation) per group, signature and verification per
-//    scheme.
+//    scheme; ML-KEM-512/768/1024 KeyGen, Encaps, Decaps with ratio lines against X25519.
 // Gates (1400-byte AES-128-GCM and AES-256-GCM): C1 ours/raw >= 0.85 for each backend and
 // operation, C2 IPsec-MB/OpenSSL >= 3 for our seal and open. Run it through scripts/bench.sh.
 #define NO_COMPAT_IMB_API_053
 #include <array>
 #include <cstring>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include <openssl/evp.h>
 
@@ -19,6 +21,7 @@
 #include "crypto/aead.h"
 #include "crypto/algorithm_ids.h"
 #include "crypto/ke.h"
+#include "crypto/mlkem.h"
 #include "crypto/registry.h"
 #include "crypto/signature.h"
 #include "ratio_reporter.h"
@@ -236,6 +239,41 @@ BENCHMARK(BM_KeyExchange)
         ->Arg(15)
         ->Unit(benchmark::kMicrosecond);
 
+// ML-KEM (FIPS 203) at the algorithm level: KeyGen, Encaps, Decaps of ML-KEM-512/768/1024
+// (arguments: IKEv2 transform 35/36/37), compared with BM_KeyExchange/31 (an X25519 key pair
+// plus a derivation, one side's whole DH work) in the ratio lines.
+enum class MlKemOp : std::uint8_t { kKeyGen, kEncaps, kDecaps };
+template <MlKemOp kOp>
+void BM_MlKem(benchmark::State& state) {
+    namespace mlkem = ikeplex::crypto::mlkem;
+    const mlkem::Params& p = *mlkem::params_for_ke(static_cast<std::uint16_t>(state.range(0)));
+    std::array<std::uint8_t, 32> seed{};
+    std::vector<std::uint8_t> ek(p.ek_size());
+    std::vector<std::uint8_t> dk(p.dk_size());
+    std::vector<std::uint8_t> ct(p.ct_size());
+    std::array<std::uint8_t, 32> k{};
+    mlkem::keygen(p, seed.data(), seed.data(), ek, dk);
+    if (!mlkem::encaps(p, ek, seed.data(), ct, k)) {
+        state.SkipWithError("encaps");
+        return;
+    }
+    for (auto _ : state) {
+        ++seed[0];
+        if constexpr (kOp == MlKemOp::kKeyGen) {
+            mlkem::keygen(p, seed.data(), seed.data(), ek, dk);
+        } else if constexpr (kOp == MlKemOp::kEncaps) {
+            benchmark::DoNotOptimize(mlkem::encaps(p, ek, seed.data(), ct, k));
+        } else {
+            benchmark::DoNotOptimize(mlkem::decaps(p, dk, ct, k));
+        }
+        benchmark::ClobberMemory();
+    }
+    state.SetLabel(p.name);
+}
+BENCHMARK(BM_MlKem<MlKemOp::kKeyGen>)->DenseRange(35, 37)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MlKem<MlKemOp::kEncaps>)->DenseRange(35, 37)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MlKem<MlKemOp::kDecaps>)->DenseRange(35, 37)->Unit(benchmark::kMicrosecond);
+
 struct SigCase {
     KeyType type;
     SignatureScheme scheme;
@@ -329,6 +367,17 @@ int main(int argc, char** argv) {
                     "B-aead aes" + b + "gcm " + size + " seal ipsec-mb/openssl",
                     r.speedup("BM_OursSeal<AeadBackend::kIpsecMb, " + b + ">" + s,
                               "BM_OursSeal<AeadBackend::kOpenSsl, " + b + ">" + s));
+        }
+    }
+    // ML-KEM cost in X25519s (no gate): "mlkem768-encaps/x25519=1.8" means an ML-KEM-768
+    // encapsulation takes 1.8 times an X25519 key pair plus derivation.
+    for (const auto& [set, arg] : {std::pair{"512", "35"}, {"768", "36"}, {"1024", "37"}}) {
+        for (const auto& [op, fn] : {std::pair{"keygen", "BM_MlKem<MlKemOp::kKeyGen>"},
+                                     {"encaps", "BM_MlKem<MlKemOp::kEncaps>"},
+                                     {"decaps", "BM_MlKem<MlKemOp::kDecaps>"}}) {
+            ikeplex::bench::RatioReporter::info(
+                    std::string("mlkem") + set + "-" + op + "/x25519",
+                    r.speedup("BM_KeyExchange/31", std::string(fn) + "/" + arg));
         }
     }
     benchmark::Shutdown();

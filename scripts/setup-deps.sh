@@ -39,6 +39,8 @@ if [ "$profile" = test ] || [ "$profile" = bench ]; then
         clang-14 libclang-rt-14-dev lld-14 clang-format-14 clang-tidy-14 xxd
         # tests and benchmarks
         libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev python3-cryptography-vectors
+        # ML-KEM: mlkem_test reads the gzipped CCTV modulus vectors; tests/ct/ runs valgrind
+        zlib1g-dev valgrind
         # peers and network tools used by vector recording, interop and integration tests
         tshark tcpdump strace nftables
         # (EAP: eap-md5 and eap-tls are in libcharon-extra-plugins, eap-mschapv2 in extauth)

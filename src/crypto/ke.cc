@@ -305,17 +305,17 @@ Result<KeyExchangePtr> KeyExchange::generate(const KeInfo& info, Random& random)
 }
 
 Result<SecretBytes> DhKeyExchange::shared_secret(ByteView peer) const {
-    const KeInfo* info_ = &info();
+    const KeInfo* group = &info();
     EvpPkeyPtr peer_key;
-    switch (info_->kind) {
+    switch (group->kind) {
         case KeKind::kModp:
-            peer_key = IKEPLEX_TRY(modp_peer(*info_, peer));
+            peer_key = IKEPLEX_TRY(modp_peer(*group, peer));
             break;
         case KeKind::kEcp:
-            peer_key = IKEPLEX_TRY(ecp_peer(*info_, peer));
+            peer_key = IKEPLEX_TRY(ecp_peer(*group, peer));
             break;
         case KeKind::kEcx:
-            peer_key = IKEPLEX_TRY(ecx_peer(*info_, peer));
+            peer_key = IKEPLEX_TRY(ecx_peer(*group, peer));
             break;
         case KeKind::kMlKem:
             return make_error(Errc::kInternal, "KE: ML-KEM is not a DH group");
@@ -325,12 +325,12 @@ Result<SecretBytes> DhKeyExchange::shared_secret(ByteView peer) const {
         return openssl_error("KE: derive context");
     }
     IKEPLEX_TRY(check(EVP_PKEY_derive_init(ctx.get()), "KE: derive init"));
-    if (info_->kind == KeKind::kModp) {
+    if (group->kind == KeKind::kModp) {
         IKEPLEX_TRY(check(EVP_PKEY_CTX_set_dh_pad(ctx.get(), 1), "KE: DH padding"));
     }
     // validate_peer = 0: the checks above replace OpenSSL's full (slow) validation.
     IKEPLEX_TRY(check(EVP_PKEY_derive_set_peer_ex(ctx.get(), peer_key.get(), 0), "KE: peer"));
-    SecretBytes out(info_->shared_size);
+    SecretBytes out(group->shared_size);
     std::size_t len = out.size();
     if (EVP_PKEY_derive(ctx.get(), out.mut_view().data(), &len) != 1) {
         // X25519/X448 fail here on an all-zero result (a low-order point): RFC 8031 §3.2.

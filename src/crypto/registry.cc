@@ -7,6 +7,7 @@
 #include <openssl/obj_mac.h>
 
 #include "crypto/algorithm_ids.h"
+#include "crypto/mlkem.h"
 
 namespace ikeplex::crypto {
 namespace {
@@ -58,6 +59,10 @@ constexpr KeSpec kKeSpecs[] = {
         {"ECP_521", "P-521", 66, NID_secp521r1, ke::kEcp521, KeKind::kEcp},
         {"CURVE_25519", "X25519", 32, 0, ke::kCurve25519, KeKind::kEcx},
         {"CURVE_448", "X448", 56, 0, ke::kCurve448, KeKind::kEcx},
+        // FIPS 203: size is the encapsulation key; make_ke() sets the ciphertext size.
+        {"ML_KEM_512", "ML-KEM-512", 800, 0, ke::kMlKem512, KeKind::kMlKem},
+        {"ML_KEM_768", "ML-KEM-768", 1184, 0, ke::kMlKem768, KeKind::kMlKem},
+        {"ML_KEM_1024", "ML-KEM-1024", 1568, 0, ke::kMlKem1024, KeKind::kMlKem},
 };
 
 /// Domain parameters of a named MODP or ECP group, as an EVP_PKEY to generate keys from.
@@ -112,8 +117,13 @@ Result<KeInfo> make_ke(const KeSpec& s) {
             break;
         }
         case KeKind::kEcx:
-        case KeKind::kMlKem:
             break;
+        case KeKind::kMlKem: {
+            // Initiator: the encapsulation key; responder: the ciphertext; K is 32 bytes.
+            k.response_size = mlkem::params_for_ke(s.id)->ct_size();
+            k.shared_size = mlkem::kSharedSize;
+            break;
+        }
     }
     return k;
 }

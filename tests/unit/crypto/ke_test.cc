@@ -92,11 +92,14 @@ TEST(KeyExchange, GeneratedPairsAgreeInEveryGroup) {
     for (const KeInfo& info : registry().all_ke()) {
         SCOPED_TRACE(info.name);
         // One key from OpenSSL's generator, one from the deterministic path: they interoperate.
+        // a initiates, b responds: b answers a's value (a KEM encapsulates there), then a
+        // derives from b's reply (a KEM decapsulates); for DH the order does not matter.
         auto a = KeyExchange::generate(info).value();
         auto b = KeyExchange::generate(info, random).value();
         EXPECT_EQ(a->public_value().size(), info.public_size);
+        const SecretBytes ba = b->respond(a->public_value()).value();
+        EXPECT_EQ(b->public_value().size(), info.response_size);
         const SecretBytes ab = a->shared_secret(b->public_value()).value();
-        const SecretBytes ba = b->shared_secret(a->public_value()).value();
         EXPECT_EQ(ab.size(), info.shared_size);
         EXPECT_TRUE(ab.equals(ba.view()));
         EXPECT_NE(to_hex(a->public_value()), to_hex(b->public_value()));
@@ -121,7 +124,8 @@ TEST(KeyExchange, InvalidPeerValuesAreRejectedInEveryGroup) {
     for (const KeInfo& info : registry().all_ke()) {
         SCOPED_TRACE(info.name);
         auto own = KeyExchange::generate(info, random).value();
-        const std::size_t n = info.public_size;
+        // shared_secret() takes the responder's reply: a KEM's ciphertext.
+        const std::size_t n = info.response_size;
         expect_rejected(*own, Bytes(n - 1, 5), "one byte short");
         expect_rejected(*own, Bytes(n + 1, 5), "one byte long");
         expect_rejected(*own, Bytes{}, "empty");
@@ -177,8 +181,18 @@ TEST(KeyExchange, InvalidPeerValuesAreRejectedInEveryGroup) {
                 }
                 break;
             }
-            case KeKind::kMlKem:
-                break;  // mlkem_test.cc: the FIPS 203 §7.2 modulus check
+            case KeKind::kMlKem: {
+                // A responder's respond() gets the encapsulation key: FIPS 203 §7.2 checks
+                // its length and that every coefficient is below q (mlkem_test.cc has more).
+                const std::size_t ek = info.public_size;
+                for (const Bytes& bad :
+                     {Bytes(ek - 1, 0), Bytes(ek + 1, 0), Bytes{}, Bytes(ek, 0xff)}) {
+                    auto r = KeyExchange::generate(info, random).value()->respond(bad);
+                    ASSERT_FALSE(r) << bad.size();
+                    EXPECT_EQ(r.error().code, Errc::kInvalidSyntax);
+                }
+                break;
+            }
         }
     }
 }
