@@ -246,7 +246,6 @@ public:
         sa.set_peer_fragmentation(has_notify(resp, NotifyType::kIkev2FragmentationSupported));
         hs.peer_hashes = parse_hashes(find_notify(resp, NotifyType::kSignatureHashAlgorithms));
         hs.peer_multiple_auth = has_notify(resp, NotifyType::kMultipleAuthSupported);
-        hs.use_ppk = ppk::wanted(cfg) && has_notify(resp, NotifyType::kUsePpk);
         auto g_ir = hs.ke->shared_secret(ke->data);
         if (!g_ir) {
             sa.destroy("invalid key exchange value from the peer", step);

@@ -7,6 +7,7 @@
 #include "ike/peer_log.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "wire/message.h"
 #include "wire/notify_codes.h"
 
 namespace ikeplex::ike::ppk {
@@ -35,6 +36,16 @@ Status apply(IkeSa& sa, ByteView ppk, crypto::PpkKeys& original) {
     return ok();
 }
 
+/// Initiator: both sides sent USE_PPK; the response is read again from the IKE_SA_INIT
+/// message AUTH covers (its syntax was checked when it came).
+bool exchanged_use_ppk(IkeSa& sa) {
+    if (!wanted(*sa.config())) {
+        return false;
+    }
+    auto m = wire::parse_message(sa.handshake().peer_init_message);
+    return m && has_notify(m->payloads, NotifyType::kUsePpk);
+}
+
 }  // namespace
 
 bool wanted(const PeerConfig& cfg) {
@@ -52,7 +63,7 @@ Status Initiator::before_auth(IkeSa& sa, const std::function<Result<Bytes>()>& a
     decided_ = true;
     const PeerConfig& cfg = *sa.config();
     const Error failed = make_error(Errc::kAuthFailed, "PPK required but not available");
-    if (!sa.handshake().use_ppk) {
+    if (!exchanged_use_ppk(sa)) {
         if (cfg.ppk_required) {
             IKE_LOG(info, sa, "PPK required but peer does not support PPK");
             return failed;
