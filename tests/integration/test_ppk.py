@@ -4,7 +4,9 @@
 secrets (ike and ppk) from Debian's swanctl --load-all over VICI (load-shared type PPK). Each
 side initiates once; each time ping passes through the tunnel both ways and both logs show the
 PPK in use (charon's "using PPK for PPK_ID"). Then charon's PPK changes (same PPK_ID, other
-value; swanctl --load-creds --clear): our initiation fails and no SA is left. Addresses:
+value; swanctl --load-creds --clear): our initiation fails and no SA is left. Last, PPKs
+optional and each side in turn initiating with a PPK_ID the other lacks: up through
+NO_PPK_AUTH, checked by charon and by us. Addresses:
 10.99.180.1/.2 outside, 10.99.181.1 (ours) and 10.99.182.1 (charon's) inside."""
 import os
 import sys
@@ -19,12 +21,14 @@ OURS_NET, THEIRS_NET = "10.99.181.0/24", "10.99.182.0/24"
 OURS_IN, THEIRS_IN = "10.99.181.1", "10.99.182.1"
 
 
-def conf(side, ppk):
+def conf(side, ppk, ppk_id="ppk-t", required="yes"):
+    """`ppk_id` None: none configured (the PPK secret is still ppk-t's)."""
     local, remote = ("10.99.180.1", "10.99.180.2") if side == "ours" else ("10.99.180.2", "10.99.180.1")
     ids = ("a.test", "b.test") if side == "ours" else ("b.test", "a.test")
     ts = (OURS_NET, THEIRS_NET) if side == "ours" else (THEIRS_NET, OURS_NET)
-    text = swanctl_conf(local, remote, *ids, *ts, conn_extra="ppk_id = ppk-t\n        ppk_required = yes")
-    return text.replace("secrets {", f"secrets {{ ppk-t {{ id = ppk-t\n secret = {ppk} }}", 1)
+    extra = (f"ppk_id = {ppk_id}\n        " if ppk_id else "") + f"ppk_required = {required}"
+    text = swanctl_conf(local, remote, *ids, *ts, conn_extra=extra)
+    return text.replace("secrets {", f"secrets {{ ppk-1 {{ id = {ppk_id or 'ppk-t'}\n secret = {ppk} }}", 1)
 
 
 def ping(ns, src, dst):
@@ -52,7 +56,7 @@ def test(build, folder):
             env = dict(os.environ, STRONGSWAN_CONF=charon.conf)
             out = run(["swanctl", "--load-all", "--file", f"{folder}/ours/swanctl.conf", "--uri",
                        f"unix://{ours.vici}"], env=env)
-            assert "loaded ppk secret 'ppk-t'" in out and "loaded connection 't'" in out, out
+            assert "loaded ppk secret 'ppk-1'" in out and "loaded connection 't'" in out, out
             print("swanctl --load-all into ikeplexd: ike and ppk secrets and the connection loaded")
 
             out = ours.cli("initiate", "--child", "net")
@@ -79,6 +83,29 @@ def test(build, folder):
             assert "completed successfully" not in out, out
             wait_until(lambda: not ike_sas(ours.sas()) and not charon.sas(), 10, "no SA after a PPK mismatch")
             print("different PPK on charon: authentication fails, no SA")
+
+            # PPK optional and the peer lacks the PPK_ID: up without PPK through NO_PPK_AUTH.
+            def reload(side_dir, text, uri):
+                with open(f"{folder}/{side_dir}/swanctl.conf", "w") as f:
+                    f.write(text)
+                run(["swanctl", "--load-all", "--clear", "--file", f"{folder}/{side_dir}/swanctl.conf", "--uri",
+                     uri], env=env)
+            reload("charon", conf("theirs", PPK, ppk_id=None, required="no"), f"unix://{charon.vici}")
+            reload("ours", conf("ours", OTHER_PPK, ppk_id="ppk-x", required="no"), f"unix://{ours.vici}")
+            out = ours.cli("initiate", "--child", "net")
+            assert "completed successfully" in out, out
+            both_pings(ns, charon)
+            assert "no PPK for 'ppk-x' found, ignored because PPK is not required" in charon.log()
+            ours.cli("terminate", "--ike", "t")
+            wait_until(lambda: not ike_sas(ours.sas()) and not charon.sas(), 10, "the IKE SA to go")
+            print("we initiate, charon lacks our PPK_ID: charon checks our NO_PPK_AUTH, ping both ways")
+
+            reload("charon", conf("theirs", PPK, ppk_id="ppk-y", required="no"), f"unix://{charon.vici}")
+            charon.initiate()
+            both_pings(ns, charon)
+            with open(f"{folder}/ours/ikeplexd.log", errors="replace") as f:
+                assert "no PPK for PPK_ID 'ppk-y' found, using NO_PPK_AUTH" in f.read(), "no NO_PPK_AUTH"
+            print("charon initiates with a PPK_ID we lack: we check its NO_PPK_AUTH, ping both ways")
         finally:
             if ours is not None:
                 ours.close()
