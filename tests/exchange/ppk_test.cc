@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "eap/eap.h"
 #include "flow_fixture.h"
 #include "log_capture.h"
 
@@ -241,6 +242,27 @@ TEST_P(Ppk, ResponderPpkIdRestrictsWhichPpk) {
     ASSERT_TRUE(up());
     EXPECT_FALSE(only_sa(res()).uses_ppk());  // NO_PPK_AUTH instead
     expect_consistent();
+}
+
+// A PPK with EAP is not done (docs/rfc-compliance.md): a responder connection that requires
+// one refuses an EAP client rather than let it in without a PPK.
+TEST_P(Ppk, RequiredResponderRefusesAnEapClient) {
+    ini_cfg().local.kind = ike::AuthKind::kEap;
+    ini_cfg().local.eap_type = static_cast<std::uint8_t>(eap::Type::kMd5);
+    res_cfg().remote.kind = ike::AuthKind::kEap;
+    res_cfg().remote.eap_type = static_cast<std::uint8_t>(eap::Type::kMd5);
+    ike::Credentials ic = creds_with(Side{});
+    ike::Credentials rc = creds_with(kRequired);
+    for (ike::Credentials* c : {&ic, &rc}) {
+        c->eap_secrets.push_back(ike::Credentials::Psk{
+                {ini_cfg().local.id}, SecretBytes::copy_of(as_bytes("md5-secret"))});
+    }
+    res_cfg().ppk_required = true;
+    load(h, cfg, GetParam() ? std::move(ic) : std::move(rc),
+         GetParam() ? std::move(rc) : std::move(ic));
+    initiate();
+    expect_down();
+    EXPECT_TRUE(logged("the connection requires a PPK (RFC 8784), not supported with EAP"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Roles, Ppk, ::testing::Bool(), role_name);

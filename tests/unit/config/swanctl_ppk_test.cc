@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "config/swanctl.h"
-#include "settings_test_util.h"
+#include "swanctl_load.h"
 
 namespace ikeplex::config {
 namespace {
@@ -17,25 +17,10 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-struct Loaded {
-    SwanctlConfig config;
-    std::vector<std::string> errors;
-    std::vector<std::string> warnings;
-};
+using test::Loaded;
 
 Loaded load(std::string_view text) {
-    Findings f;
-    Loaded out;
-    const Section root = test::parse_ok(text, test::no_files(), "swanctl.conf");
-    out.config = load_swanctl(root, CredentialDirs{}, f, test::no_files());
-    check_secrets(out.config, f);
-    for (const Diagnostic& d : f.errors) {
-        out.errors.push_back(d.to_string());
-    }
-    for (const Diagnostic& d : f.warnings) {
-        out.warnings.push_back(d.to_string());
-    }
-    return out;
+    return test::load_checked(text);
 }
 
 constexpr const char* kKey = "0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
