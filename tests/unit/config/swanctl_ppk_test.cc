@@ -18,10 +18,7 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
 using test::Loaded;
-
-Loaded load(std::string_view text) {
-    return test::load_checked(text);
-}
+constexpr auto load = test::load_checked;
 
 constexpr const char* kKey = "0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
