@@ -53,6 +53,9 @@ def test(build, folder):
         try:
             ours = Ikeplexd(build, ns.a, f"{folder}/ours", conf("ours", PPK), workers=2, backend="userspace",
                             preload=False)
+            out = run([f"{build}/apps/ikeplexd", "--check", "-c", f"{folder}/ours/ikeplexd.conf", "--swanctl-conf",
+                       f"{folder}/ours/swanctl.conf"])
+            assert "0 error(s), 0 warning(s)" in out and "note: 1 post-quantum preshared key(s)" in out, out
             env = dict(os.environ, STRONGSWAN_CONF=charon.conf)
             out = run(["swanctl", "--load-all", "--file", f"{folder}/ours/swanctl.conf", "--uri",
                        f"unix://{ours.vici}"], env=env)
