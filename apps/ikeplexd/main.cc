@@ -78,6 +78,9 @@ int check_swanctl(const std::string& path, const std::string& used_config,
             "with key, %zu CA certificate(s), %zu pool(s); %zu error(s), %zu warning(s)\n",
             path.c_str(), loaded->connections.size(), children, cr.psks.size(), cr.certs.size(),
             cr.ca_certs.size(), loaded->pools.size(), f.errors.size(), f.warnings.size());
+    if (!cr.ppks.empty()) {
+        std::printf("note: %zu post-quantum preshared key(s) (RFC 8784)\n", cr.ppks.size());
+    }
     if (!cr.pending_certs.empty() || !cr.pending_keys.empty()) {
         std::printf(
                 "note: %zu certificate(s) without their private key, %zu key(s) without "

@@ -100,7 +100,7 @@ int load_credentials(vici::Client& c, const std::string& base, std::ostream& out
     return failures;
 }
 
-/// The ike secrets of the secrets section; returns the failures.
+/// The ike and ppk (RFC 8784) secrets of the secrets section; returns the failures.
 int load_secrets(vici::Client& c, const config::Section& root, std::ostream& out,
                  std::ostream& err) {
     int failures = 0;
@@ -109,9 +109,11 @@ int load_secrets(vici::Client& c, const config::Section& root, std::ostream& out
         return failures;
     }
     for (const config::Section& s : secrets->sections) {
-        if (!s.name.starts_with("ike")) {
+        const bool ppk = s.name.starts_with("ppk");
+        if (!s.name.starts_with("ike") && !ppk) {
             continue;  // key files above; other kinds the daemon refuses at load-conn time
         }
+        const char* kind = ppk ? "ppk" : "ike";
         config::Findings f;
         auto psk = config::map_ike_secret(s, f);
         if (!psk) {
@@ -123,7 +125,7 @@ int load_secrets(vici::Client& c, const config::Section& root, std::ostream& out
         }
         vici::Message req;
         req.add("id", s.name);
-        req.add("type", "ike");
+        req.add("type", kind);
         req.add_bytes("data", psk->secret.view());
         vici::List& owners = req.add_list("owners");
         for (const ike::Identity& id : psk->ids) {
@@ -131,9 +133,9 @@ int load_secrets(vici::Client& c, const config::Section& root, std::ostream& out
         }
         auto r = c.request("load-shared", req);
         if (succeeded(r)) {
-            out << "loaded ike secret '" << s.name << "'\n";
+            out << "loaded " << kind << " secret '" << s.name << "'\n";
         } else {
-            err << "loading ike secret '" << s.name << "' failed: " << why(r) << '\n';
+            err << "loading " << kind << " secret '" << s.name << "' failed: " << why(r) << '\n';
             ++failures;
         }
     }

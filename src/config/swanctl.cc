@@ -12,6 +12,9 @@ namespace ikeplex::config {
 
 namespace {
 
+/// RFC 8784 §6: a PPK should carry at least 256 bits of entropy.
+constexpr std::size_t kPpkRecommendedSize = 32;
+
 Bytes bytes_of(const std::string& s) {
     return {s.begin(), s.end()};
 }
@@ -50,6 +53,18 @@ void map_secrets(const Section& secrets, const CredentialDirs& dirs, ike::Creden
         if (sec.name.starts_with("ike")) {
             if (auto psk = map_ike_secret(sec, findings)) {
                 creds.psks.push_back(std::move(*psk));
+            }
+        } else if (sec.name.starts_with("ppk")) {
+            // ppk<name> { id = <PPK_ID>, secret = ... } (RFC 8784): the same shape again.
+            if (auto ppk = map_ike_secret(sec, findings)) {
+                if (ppk->secret.size() < kPpkRecommendedSize) {
+                    // strongSwan accepts any length; RFC 8784 §6 asks for 256 bits of entropy.
+                    r.warning(sec.find_setting("secret")->pos, sec.name + ".secret",
+                              fmt::format("a PPK of {} bytes is short: RFC 8784 recommends at "
+                                          "least 256 bits of entropy (32 random bytes)",
+                                          ppk->secret.size()));
+                }
+                creds.ppks.push_back(std::move(*ppk));
             }
         } else if (sec.name.starts_with("eap")) {
             // eap-<name> { id = ..., secret = ... }: the same shape as ike secrets.
@@ -90,7 +105,8 @@ void map_secrets(const Section& secrets, const CredentialDirs& dirs, ike::Creden
             creds.add_key(std::move(*key));
         } else {
             r.error(sec.pos, sec.name,
-                    "only ike, eap, private, rsa, ecdsa and pkcs8 secrets are supported (no XAuth, "
+                    "only ike, eap, ppk, private, rsa, ecdsa and pkcs8 secrets are supported (no "
+                    "XAuth, "
                     "tokens or PKCS#12)");
         }
     }
@@ -267,6 +283,15 @@ bool psk_can_match(const ike::Credentials& creds, const std::optional<ike::Ident
 }  // namespace
 
 void check_secrets(const SwanctlConfig& config, Findings& findings) {
+    for (const ike::PeerConfig& c : config.connections) {
+        if (c.ppk_id && config.credentials.find_ppk(c.ppk_id->data) == nullptr) {
+            const auto pos = config.positions.find("connections." + c.name);
+            findings.warnings.push_back(Diagnostic{
+                    pos != config.positions.end() ? pos->second : SourcePos{},
+                    fmt::format("connection '{}' uses ppk_id '{}' but no ppk secret has that id",
+                                c.name, c.ppk_id->to_string())});
+        }
+    }
     for (const ike::PeerConfig& c : config.connections) {
         if (c.local.kind != ike::AuthKind::kPsk && c.remote.kind != ike::AuthKind::kPsk) {
             continue;

@@ -244,7 +244,9 @@ void add_option_handlers(Handlers& h, Reporter& r, ike::PeerConfig& c) {
             r.error(s.pos, s.name, "expected yes, accept, force or no");
         }
     };
-    h["mobike"] = flag(r, c.mobike);  // RFC 4555; strongSwan's default yes (set below)
+    h["mobike"] = flag(r, c.mobike);               // RFC 4555; strongSwan's default yes (set below)
+    h["ppk_id"] = optional_identity(r, c.ppk_id);  // RFC 8784
+    h["ppk_required"] = flag(r, c.ppk_required);
     h["unique"] = [&r, &c](std::string_view v, const Setting& s) {
         static constexpr std::pair<std::string_view, ike::UniquePolicy> kPolicies[] = {
                 {"no", ike::UniquePolicy::kNo},
@@ -276,9 +278,6 @@ void add_unsupported_handlers(Handlers& h, Reporter& r) {
     h["pull"] = ignored(r, "IKEv1 only");
     h["dscp"] = ignored(r, "IKE packets are sent with the default DSCP");
     h["ocsp"] = ignored(r, "OCSP is not supported");
-    for (const char* k : {"ppk_id", "ppk_required"}) {
-        h[k] = unsupported(r, "post-quantum preshared keys are not supported");
-    }
     for (const char* k : {"mediation", "mediated_by", "mediation_peer"}) {
         h[k] = unsupported(r, "mediation is not supported");
     }
@@ -395,6 +394,11 @@ Result<ike::PeerConfig> map_connection(const Section& conn, const CredentialDirs
     apply_settings(conn, h, r);
     apply_time_defaults(times, c);
     map_sections(conn, c, dirs, credentials, findings, r, fs);
+    if (const Setting* ppk = conn.find_setting(c.ppk_id ? "ppk_id" : "ppk_required");
+        ppk != nullptr && (c.ppk_id || c.ppk_required) && c.local.kind == ike::AuthKind::kEap) {
+        r.error(ppk->pos, ppk->name,
+                "a PPK (RFC 8784) with EAP as our first authentication round is not supported");
+    }
     if (findings.errors.size() != errors_before) {
         return make_error(Errc::kConfig, "connection has errors");
     }

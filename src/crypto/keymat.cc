@@ -64,6 +64,18 @@ Result<IkeKeys> derive_ike_keys(const Prf& prf, const IkeSuite& suite, ByteView 
                    std::move(k[4]), std::move(k[5]), std::move(k[6])};
 }
 
+Result<PpkKeys> derive_ppk_keys(const Prf& prf, ByteView ppk, ByteView sk_d, ByteView sk_pi,
+                                ByteView sk_pr) {
+    if (ppk.empty()) {
+        return make_error(Errc::kInvalidArgument, "PPK keys: empty PPK");
+    }
+    PpkKeys out;
+    out.sk_d = IKEPLEX_TRY(prf.plus(ppk, {sk_d}, sk_d.size()));
+    out.sk_pi = IKEPLEX_TRY(prf.plus(ppk, {sk_pi}, sk_pi.size()));
+    out.sk_pr = IKEPLEX_TRY(prf.plus(ppk, {sk_pr}, sk_pr.size()));
+    return out;
+}
+
 Result<ChildKeys> derive_child_keys(const Prf& prf, ByteView sk_d, ByteView g_ir, ByteView ni,
                                     ByteView nr, std::size_t encr_size, std::size_t integ_size) {
     const std::array<std::size_t, 4> sizes = {encr_size, integ_size, encr_size, integ_size};

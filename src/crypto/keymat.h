@@ -36,6 +36,16 @@ Result<SecretBytes> rekey_skeyseed(const Prf& old_prf, ByteView old_sk_d, ByteVi
 Result<IkeKeys> derive_ike_keys(const Prf& prf, const IkeSuite& suite, ByteView skeyseed,
                                 ByteView ni, ByteView nr, IkeSpi spi_i, IkeSpi spi_r);
 
+/// RFC 8784 §3: SK_d, SK_pi and SK_pr with a post-quantum preshared key mixed in, each
+/// prf+(PPK, SK_x') of the size of SK_x' (for the PRFs IKEv2 has, prf(PPK, SK_x' | 0x01)).
+struct PpkKeys {
+    SecretBytes sk_d;
+    SecretBytes sk_pi;
+    SecretBytes sk_pr;
+};
+Result<PpkKeys> derive_ppk_keys(const Prf& prf, ByteView ppk, ByteView sk_d, ByteView sk_pi,
+                                ByteView sk_pr);
+
 /// A Child SA's keys, in the order RFC 7296 §2.17 takes them from KEYMAT.
 struct ChildKeys {
     SecretBytes encr_i;  ///< initiator to responder

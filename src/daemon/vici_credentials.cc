@@ -88,8 +88,7 @@ void CredentialCommands::unload_authority(const vici::Message& req, const vici::
 
 void CredentialCommands::rebuild(ike::Credentials from_file) {
     for (const auto& [id, psk] : shared_) {
-        (shared_eap_.contains(id) ? from_file.eap_secrets : from_file.psks)
-                .push_back(ike::Credentials::Psk{psk.ids, psk.secret.clone()});
+        shared_list(from_file, id).push_back(ike::Credentials::Psk{psk.ids, psk.secret.clone()});
     }
     for (const Bytes& b : cas_) {
         auto cert = crypto::Certificate::from_any(b);
@@ -159,9 +158,10 @@ void CredentialCommands::load_shared(const vici::Message& req, const vici::Reply
         return;
     }
     const bool eap = *type == "eap" || *type == "EAP";
-    if (*type != "ike" && *type != "IKE" && !eap) {
+    const bool ppk = *type == "ppk" || *type == "PPK";  // RFC 8784; owners are PPK_IDs
+    if (*type != "ike" && *type != "IKE" && !eap && !ppk) {
         reply.respond(
-                result(false, "only IKE and EAP shared secrets are supported (no XAuth or PPK)"));
+                result(false, "only IKE, EAP and PPK shared secrets are supported (no XAuth)"));
         return;
     }
     ike::Credentials::Psk psk;
@@ -177,14 +177,15 @@ void CredentialCommands::load_shared(const vici::Message& req, const vici::Reply
         }
     }
     const std::string id(req.get("id").value_or("shared-" + std::to_string(shared_.size() + 1)));
-    auto& creds = host_.manager().credentials();
-    (eap ? creds.eap_secrets : creds.psks)
-            .push_back(ike::Credentials::Psk{psk.ids, psk.secret.clone()});
+    shared_eap_.erase(id);
+    shared_ppk_.erase(id);
     if (eap) {
         shared_eap_.insert(id);
-    } else {
-        shared_eap_.erase(id);
+    } else if (ppk) {
+        shared_ppk_.insert(id);
     }
+    shared_list(host_.manager().credentials(), id)
+            .push_back(ike::Credentials::Psk{psk.ids, psk.secret.clone()});
     if (auto old = shared_.find(id); old != shared_.end()) {
         // Replace: rebuild the list without the old entry.
         shared_.erase(old);
@@ -200,6 +201,7 @@ void CredentialCommands::unload_shared(const vici::Message& req, const vici::Rep
     const auto id = req.get("id");
     if (id) {
         shared_eap_.erase(std::string(*id));
+        shared_ppk_.erase(std::string(*id));
     }
     if (!id || shared_.erase(std::string(*id)) == 0) {
         reply.respond(result(false, "shared secret not found"));
@@ -213,10 +215,18 @@ void CredentialCommands::relist_shared() {
     auto& creds = host_.manager().credentials();
     creds.psks.clear();
     creds.eap_secrets.clear();
+    creds.ppks.clear();
     for (const auto& [k, v] : shared_) {
-        (shared_eap_.contains(k) ? creds.eap_secrets : creds.psks)
-                .push_back(ike::Credentials::Psk{v.ids, v.secret.clone()});
+        shared_list(creds, k).push_back(ike::Credentials::Psk{v.ids, v.secret.clone()});
     }
+}
+
+std::vector<ike::Credentials::Psk>& CredentialCommands::shared_list(ike::Credentials& creds,
+                                                                    const std::string& id) const {
+    if (shared_eap_.contains(id)) {
+        return creds.eap_secrets;
+    }
+    return shared_ppk_.contains(id) ? creds.ppks : creds.psks;
 }
 
 void CredentialCommands::get_shared(const vici::Message&, const vici::Reply& reply) {
@@ -297,6 +307,7 @@ void CredentialCommands::load_authority(const vici::Message& req, const vici::Re
 void CredentialCommands::clear_creds(const vici::Message&, const vici::Reply& reply) {
     shared_.clear();
     shared_eap_.clear();
+    shared_ppk_.clear();
     certs_.clear();
     cas_.clear();
     keys_.clear();

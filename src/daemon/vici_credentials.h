@@ -58,6 +58,9 @@ private:
     [[nodiscard]] std::vector<config::Authority> authorities() const;
     /// The engine's shared secrets become those loaded over VICI.
     void relist_shared();
+    /// The list of `creds` that the shared secret `id` belongs in (by its type).
+    std::vector<ike::Credentials::Psk>& shared_list(ike::Credentials& creds,
+                                                    const std::string& id) const;
     /// Trusts CA `cert` (encoded as `der`) and keeps it for rebuilds. Returns why not
     /// ("cannot load <noun>: ...", "cannot trust <noun>: ...") after refused().
     std::optional<std::string> trust(Result<crypto::Certificate> cert, const Bytes& der,
@@ -70,10 +73,11 @@ private:
     std::function<void()> reload_file_;
     log::RateLimiter refused_log_{10, 10000};
     std::map<std::string, ike::Credentials::Psk> shared_;  ///< load-shared, by id
-    std::set<std::string> shared_eap_;               ///< the ids of shared_ loaded with type EAP
-    std::vector<Bytes> certs_;                       ///< load-cert (flag NONE)
-    std::vector<Bytes> cas_;                         ///< load-cert (CA), load-authority
-    std::vector<Bytes> keys_;                        ///< load-key
+    std::set<std::string> shared_eap_;  ///< the ids of shared_ loaded with type EAP
+    std::set<std::string> shared_ppk_;  ///< the ids of shared_ loaded with type PPK (RFC 8784)
+    std::vector<Bytes> certs_;          ///< load-cert (flag NONE)
+    std::vector<Bytes> cas_;            ///< load-cert (CA), load-authority
+    std::vector<Bytes> keys_;           ///< load-key
     std::map<std::string, Bytes> vici_authorities_;  ///< load-authority: name, CA (DER)
     std::vector<config::Authority> file_authorities_;
 };

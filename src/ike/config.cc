@@ -70,6 +70,17 @@ const SecretBytes* Credentials::find_eap(const Identity& a, const Identity& b) c
     return find_shared(eap_secrets, a, b);
 }
 
+const SecretBytes* Credentials::find_ppk(ByteView ppk_id) const {
+    for (const Psk& p : ppks) {
+        for (const Identity& id : p.ids) {
+            if (std::equal(id.data.begin(), id.data.end(), ppk_id.begin(), ppk_id.end())) {
+                return &p.secret;
+            }
+        }
+    }
+    return nullptr;
+}
+
 void Credentials::add_own_cert(crypto::Certificate cert) {
     const auto same = [&cert](const crypto::Certificate& c) { return c.same_as(cert); };
     if (std::any_of(certs.begin(), certs.end(), [&](const Own& o) { return same(o.cert); }) ||

@@ -151,6 +151,11 @@ struct PeerConfig {
     /// What a new IKE SA with the identities of an existing one does to it (swanctl.conf
     /// `unique`, checked as the responder completes IKE_AUTH; never: no INITIAL_CONTACT sent).
     UniquePolicy unique{UniquePolicy::kNo};
+    /// RFC 8784: the PPK_ID of the post-quantum preshared key to use (swanctl.conf's
+    /// `ppk_id`); as responder, the one the peer must send if set.
+    std::optional<Identity> ppk_id{};
+    /// RFC 8784: no IKE SA without a PPK (swanctl.conf's `ppk_required`).
+    bool ppk_required{false};
 
     [[nodiscard]] const ChildConfig* child(std::string_view n) const;
     bool operator==(const PeerConfig&) const = default;
@@ -169,6 +174,9 @@ struct Credentials {
     std::vector<Psk> psks;
     /// `secrets { eap-<name> { id = ..., secret = ... } }` and VICI load-shared type EAP.
     std::vector<Psk> eap_secrets;
+    /// RFC 8784: `secrets { ppk<name> { id = ..., secret = ... } }` and VICI load-shared type
+    /// PPK; `ids` are the PPK_IDs the key is known by.
+    std::vector<Psk> ppks;
     std::vector<Own> certs;
     crypto::CertStore cas;
     std::vector<crypto::Certificate> ca_certs;  ///< for CERTREQ hashes
@@ -191,6 +199,9 @@ struct Credentials {
     [[nodiscard]] const SecretBytes* find_psk(const Identity& a, const Identity& b) const;
     /// The EAP secret for a pair of identities, chosen as find_psk() chooses.
     [[nodiscard]] const SecretBytes* find_eap(const Identity& a, const Identity& b) const;
+    /// The post-quantum preshared key known by PPK_ID `ppk_id` (its octets, RFC 8784 §5.1
+    /// PPK_ID_FIXED without the type octet), or null.
+    [[nodiscard]] const SecretBytes* find_ppk(ByteView ppk_id) const;
     /// Our certificate and key for identity `id`.
     [[nodiscard]] const Own* find_own(const Identity& id) const;
     /// CERTREQ data: the SHA-1 hashes of our trusted CAs' public keys, concatenated.

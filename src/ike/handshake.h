@@ -26,6 +26,8 @@ struct Handshake final : ExchangeState {
     std::vector<ConfigPtr> candidates;
     /// Initiator: the responder announced RFC 4739 in its IKE_SA_INIT response.
     bool peer_multiple_auth{false};
+    /// Responder, RFC 8784 §3: both sides sent USE_PPK in IKE_SA_INIT.
+    bool use_ppk{false};
 };
 
 }  // namespace ikeplex::ike

@@ -20,6 +20,7 @@
 #include "ike/ike_auth_common.h"
 #include "ike/mobike.h"
 #include "ike/payload_access.h"
+#include "ike/ppk.h"
 #include "ike/redirect.h"
 #include "util/log.h"
 #include "wire/names.h"
@@ -130,7 +131,14 @@ private:
             out.push_back(wire::make_idr(cfg.remote.id.to_payload()));
         }
         if (cfg.local.kind != AuthKind::kEap) {
+            IKEPLEX_TRY(ppk_.before_auth(sa, [&]() -> Result<Bytes> {  // RFC 8784
+                std::vector<Payload> plain;
+                IKEPLEX_TRY(auth::append_auth(sa, idi_, plain));
+                const auto* a = find_payload<wire::AuthPayload>(plain, PayloadType::kAuth);
+                return a != nullptr ? a->data : Bytes{};
+            }));
             IKEPLEX_TRY(auth::append_auth(sa, idi_, out));
+            ppk_.append(out);
         }
         // Ask for the responder's certificate (strongSwan sends it only when asked).
         if (cfg.remote.kind == AuthKind::kPubkey) {
@@ -215,6 +223,10 @@ private:
                     "AUTHENTICATION_FAILED",
                     sa.remote_id().to_string(), cfg.remote.id.to_string());
             reject(sa, "unexpected peer identity", step);
+            return Outcome::kDone;
+        }
+        if (!ppk_.on_response(sa, resp)) {
+            reject(sa, "PPK required but not used", step);  // RFC 8784 §3
             return Outcome::kDone;
         }
         if (auth == nullptr) {
@@ -388,6 +400,7 @@ private:
     PeerConfig round_cfg_{};    ///< RFC 4739: the connection with our second round as `local`
     Identity round_id_{};       ///< RFC 4739: our identity in the second round (IDi')
     bool more_rounds_{false};   ///< RFC 4739: our second round follows the first
+    ppk::Initiator ppk_;        ///< RFC 8784
 };
 
 }  // namespace
@@ -423,7 +436,13 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
     sa.set_config(cfg);
     sa.set_remote_id(peer);
     sa.set_local_id(auth::local_identity(sa));
-    if (!auth::verify_auth(sa, *cfg, *idi, *auth, request, step)) {
+    // RFC 8784: with the connection found by identity, the PPK (or NO_PPK_AUTH) is decided.
+    auto ppk = ppk::respond(sa, *cfg, request, *auth, step);
+    if (!ppk) {
+        return Response{error_response(NotifyType::kAuthenticationFailed), true};
+    }
+    const wire::AuthPayload& checked = ppk->no_ppk_auth ? *ppk->no_ppk_auth : *auth;
+    if (!auth::verify_auth(sa, *cfg, *idi, checked, request, step)) {
         PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
                  "{} authentication of '{}' with {} failed, sending AUTHENTICATION_FAILED",
                  sa.label(), peer.to_string(), auth::method_name(auth->method));
@@ -436,6 +455,7 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
         IKE_LOG(error, sa, "cannot authenticate ourselves: {}", ok.error().detail);
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
+    ppk::append_response(*ppk, out);
     if (!cfg->remote_more.empty()) {
         return await_second_round(sa, request, std::move(out), own_id);
     }

@@ -238,6 +238,9 @@ std::string refusal(const IkeSa& sa, const PeerConfig& c, const Identity& peer,
             return fmt::format("the peer asks for EAP, the connection expects {}",
                                method_name(c.remote.kind));
         }
+        if (c.ppk_required) {
+            return "the connection requires a PPK (RFC 8784), not supported with EAP";
+        }
         return {};
     }
     if (c.remote.kind == AuthKind::kEap ||

@@ -14,6 +14,7 @@
 #include "crypto/keymat.h"
 #include "ike/exchanges.h"
 #include "ike/payload_access.h"
+#include "ike/ppk.h"
 #include "ike/redirect.h"
 #include "util/log.h"
 #include "wire/describe.h"
@@ -171,6 +172,9 @@ public:
         }
         out.push_back(
                 wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
+        if (ppk::wanted(cfg)) {
+            out.push_back(wire::make_notify(NotifyType::kUsePpk));  // RFC 8784 §3
+        }
         append_redirect_support(sa, out);  // RFC 5685, last as strongSwan sends it
         return out;
     }
@@ -366,6 +370,10 @@ wire::Message init_response(Services& services, const InitRequest& req, IkeSa& n
     if (std::any_of(candidates.begin(), candidates.end(),
                     [](const ConfigPtr& c) { return !c->remote_more.empty(); })) {
         resp.payloads.push_back(wire::make_notify(NotifyType::kMultipleAuthSupported));
+    }
+    if (ppk::offered(services.credentials, req.message.payloads)) {  // RFC 8784 §3
+        resp.payloads.push_back(wire::make_notify(NotifyType::kUsePpk));
+        new_sa.handshake().use_ppk = true;
     }
     return resp;
 }

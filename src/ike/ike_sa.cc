@@ -220,6 +220,14 @@ Status IkeSa::set_crypto(const IkeAlgorithms& a, crypto::IkeKeys&& keys) {
     return ok();
 }
 
+void IkeSa::swap_ppk_keys(crypto::PpkKeys& keys) noexcept {
+    if (crypto_) {
+        std::swap(crypto_->sk_d, keys.sk_d);
+        std::swap(crypto_->sk_pi, keys.sk_pi);
+        std::swap(crypto_->sk_pr, keys.sk_pr);
+    }
+}
+
 void IkeSa::end_handshake() noexcept {
     states_.drop<Handshake>();
     if (crypto_) {

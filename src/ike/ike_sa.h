@@ -231,6 +231,11 @@ public:
 
     /// Installs keys derived for this SA.
     Status set_crypto(const IkeAlgorithms& algorithms, crypto::IkeKeys&& keys);
+    /// RFC 8784: exchanges SK_d, SK_pi and SK_pr with `keys` (to the PPK ones, or back).
+    void swap_ppk_keys(crypto::PpkKeys& keys) noexcept;
+    /// RFC 8784: IKE_AUTH mixed a post-quantum preshared key into SK_d (list-sas, tests).
+    [[nodiscard]] bool uses_ppk() const noexcept { return uses_ppk_; }
+    void set_uses_ppk(bool on) noexcept { uses_ppk_ = on; }
     /// A fresh nonce (32 bytes: at least half the PRF key, RFC 7296 §2.10).
     Bytes make_nonce();
     /// A key exchange for `group` (deterministic if the services ask for it).
@@ -413,6 +418,7 @@ private:
     std::optional<IkeCrypto> crypto_;
     std::uint32_t peer_window_{1};
     bool peer_fragmentation_{false};
+    bool uses_ppk_{false};  ///< RFC 8784
     MobikeInfo mobike_;
     Endpoint request_from_[2];
     std::uint32_t request_mid_{0};

@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "config/swanctl.h"
-#include "settings_test_util.h"
+#include "swanctl_load.h"
 
 namespace ikeplex::config {
 namespace {
@@ -17,26 +17,10 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-struct Loaded {
-    SwanctlConfig config;
-    std::vector<std::string> errors;
-    std::vector<std::string> warnings;
-};
+using test::Loaded;
 
-/// Maps `text` as "swanctl.conf" and runs check_secrets on it.
 Loaded load(std::string_view text) {
-    Findings f;
-    Loaded out;
-    const Section root = test::parse_ok(text, test::no_files(), "swanctl.conf");
-    out.config = load_swanctl(root, CredentialDirs{}, f, test::no_files());
-    check_secrets(out.config, f);
-    for (const Diagnostic& d : f.errors) {
-        out.errors.push_back(d.to_string());
-    }
-    for (const Diagnostic& d : f.warnings) {
-        out.warnings.push_back(d.to_string());
-    }
-    return out;
+    return test::load_checked(text);
 }
 
 /// Connection "c" (line 2) with `conn_key` on line 3, psk both ways, ids a.test and b.test,

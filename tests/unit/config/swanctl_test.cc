@@ -467,9 +467,10 @@ TEST(Swanctl, SecretErrors) {
     EXPECT_THAT(load("secrets {\n  ike-x {\n    secret = 0xq1\n  }\n}\n").errors,
                 ElementsAre("swanctl.conf:3: secrets.ike-x.secret: not a usable secret (empty, "
                             "or bad 0x/0s encoding)"));
-    EXPECT_THAT(load("secrets {\n  xauth-x {\n    secret = x\n  }\n}\n").errors,
-                ElementsAre("swanctl.conf:2: secrets.xauth-x: only ike, eap, private, rsa, ecdsa "
-                            "and pkcs8 secrets are supported (no XAuth, tokens or PKCS#12)"));
+    EXPECT_THAT(
+            load("secrets {\n  xauth-x {\n    secret = x\n  }\n}\n").errors,
+            ElementsAre("swanctl.conf:2: secrets.xauth-x: only ike, eap, ppk, private, rsa, ecdsa "
+                        "and pkcs8 secrets are supported (no XAuth, tokens or PKCS#12)"));
     const Loaded l =
             load("secrets {\n  ike-x {\n    secret = s\n    idx = a\n    ids = b\n  }\n}\n");
     EXPECT_THAT(l.errors, IsEmpty());
