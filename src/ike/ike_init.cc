@@ -13,6 +13,7 @@
 #include "crypto/hash.h"
 #include "crypto/keymat.h"
 #include "ike/exchanges.h"
+#include "ike/ike_intermediate.h"
 #include "ike/payload_access.h"
 #include "ike/redirect.h"
 #include "util/log.h"
@@ -169,6 +170,9 @@ public:
         if (cfg.fragmentation) {
             out.push_back(wire::make_notify(NotifyType::kIkev2FragmentationSupported));
         }
+        if (offers_additional_ke(cfg.ike_proposals)) {
+            out.push_back(wire::make_notify(NotifyType::kIntermediateExchangeSupported));
+        }
         out.push_back(
                 wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
         append_redirect_support(sa, out);  // RFC 5685, last as strongSwan sends it
@@ -254,6 +258,13 @@ public:
         }
         hs.ke.reset();
         IKE_LOG(info, sa, "selected proposal: {}", describe(sa_payload->proposals[0]));
+        if (!begin_intermediate(
+                    sa, *algorithms,
+                    offers_additional_ke(cfg.ike_proposals) &&
+                            has_notify(resp, NotifyType::kIntermediateExchangeSupported))) {
+            sa.destroy("peer chose additional key exchanges without IKE_INTERMEDIATE", step);
+            return Outcome::kDone;
+        }
         float_ports(sa, peer_natt && cfg.mobike);
         return Outcome::kDone;
     }
@@ -470,6 +481,14 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     if (!keys || !sa->set_crypto(*algorithms, std::move(*keys))) {
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
+    // RFC 9242 §3.1: we support IKE_INTERMEDIATE and say so to an initiator that does.
+    const bool intermediate = has_notify(ps, NotifyType::kIntermediateExchangeSupported);
+    if (!begin_intermediate(*sa, *algorithms, intermediate)) {
+        PEER_LOG(services.peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} additional key exchanges offered without INTERMEDIATE_EXCHANGE_SUPPORTED",
+                 req.remote);
+        return reply_error(NotifyType::kNoProposalChosen, {});
+    }
     (void)detect_nat(*sa, ps, IkeSpi(0), step);
     note_redirect_support(*sa, ps);
     sa->set_peer_fragmentation(has_notify(ps, NotifyType::kIkev2FragmentationSupported));
@@ -479,6 +498,9 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
     wire::Message resp = init_response(services, req, *sa, *chosen, **own_ke, candidates);
     if (resp.payloads.empty()) {
         return reply_error(NotifyType::kNoProposalChosen, {});
+    }
+    if (intermediate) {
+        resp.payloads.push_back(wire::make_notify(NotifyType::kIntermediateExchangeSupported));
     }
     auto bytes = wire::write_message(resp);
     if (!bytes) {
