@@ -46,7 +46,7 @@ public:
     [[nodiscard]] const char* name() const noexcept override { return "IKE_INTERMEDIATE"; }
 
     Result<std::vector<wire::Payload>> build(IkeSa& sa, Step& /*step*/) override {
-        const Intermediate& st = sa.states().get<Intermediate>();
+        const auto& st = sa.states().get<Intermediate>();
         const auto round = st.next_round();
         if (!round || !sa.crypto()) {
             return make_error(Errc::kState, "no key exchange round left for IKE_INTERMEDIATE");
@@ -84,7 +84,7 @@ public:
         ke_.reset();
         IKE_LOG(info, sa, "additional key exchange {} ({}) done, IKE SA keys updated", round_ + 1,
                 method_name(method_));
-        Intermediate& st = sa.states().get<Intermediate>();
+        auto& st = sa.states().get<Intermediate>();
         st.next = round_ + 1;
         return st.next_round() ? Outcome::kNext : Outcome::kDone;
     }
@@ -129,17 +129,25 @@ std::optional<std::size_t> Intermediate::next_round() const noexcept {
     return std::nullopt;
 }
 
-Status begin_intermediate(IkeSa& sa, const IkeAlgorithms& a, bool negotiated) {
+Status begin_intermediate(IkeSa& sa, const IkeAlgorithms& a, std::span<const wire::Payload> peer,
+                          const Step& step) {
+    const bool negotiated =
+            has_notify(peer, NotifyType::kIntermediateExchangeSupported) &&
+            (!sa.is_original_initiator() || offers_additional_ke(sa.config()->ike_proposals));
     const bool rounds = std::any_of(a.additional_ke.begin(), a.additional_ke.end(),
                                     [](std::uint16_t m) { return m != 0; });
     if (rounds && !negotiated) {
+        sa.registry().note_intermediate_failed();
+        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} additional key exchanges chosen without INTERMEDIATE_EXCHANGE_SUPPORTED",
+                 sa.label());
         return make_error(Errc::kNoProposal,
                           "additional key exchanges chosen without IKE_INTERMEDIATE support");
     }
     if (!negotiated) {
         return ok();
     }
-    Intermediate& st = sa.states().get<Intermediate>();
+    auto& st = sa.states().get<Intermediate>();
     st.rounds = a.additional_ke;
     st.next = 0;
     st.negotiated = true;
@@ -167,7 +175,7 @@ Status note_intermediate_message(IkeSa& sa, bool response, ByteView datagram, By
 }
 
 void install_intermediate_keys(IkeSa& sa, Step& step) {
-    Intermediate* st = sa.states().find<Intermediate>();
+    auto* st = sa.states().find<Intermediate>();
     if (st == nullptr || !st->pending) {
         return;
     }
@@ -179,7 +187,7 @@ void install_intermediate_keys(IkeSa& sa, Step& step) {
 }
 
 bool intermediate_pending(const IkeSa& sa) {
-    const Intermediate* st = sa.states().find<Intermediate>();
+    const auto* st = sa.states().find<Intermediate>();
     return st != nullptr && st->next_round().has_value();
 }
 
@@ -188,7 +196,7 @@ ExchangePtr make_ike_intermediate() {
 }
 
 Response respond_ike_intermediate(IkeSa& sa, std::vector<wire::Payload>& request, Step& step) {
-    Intermediate* st = sa.states().find<Intermediate>();
+    auto* st = sa.states().find<Intermediate>();
     if (sa.is_original_initiator() || sa.state() != IkeState::kConnecting || st == nullptr ||
         !st->negotiated) {
         return refuse(sa, "IKE_INTERMEDIATE was not negotiated", step);

@@ -33,9 +33,12 @@ struct Intermediate final : ExchangeState {
 };
 
 /// After IKE_SA_INIT derived the keys (either role): records the rounds `a` chose; an
-/// initiator queues IKE_INTERMEDIATE ahead of IKE_AUTH. `negotiated`: both sides announced
-/// INTERMEDIATE_EXCHANGE_SUPPORTED. An error if rounds were chosen without it.
-Status begin_intermediate(IkeSa& sa, const IkeAlgorithms& a, bool negotiated);
+/// initiator queues IKE_INTERMEDIATE ahead of IKE_AUTH. IKE_INTERMEDIATE is negotiated when
+/// the peer's IKE_SA_INIT message (`peer`) announces INTERMEDIATE_EXCHANGE_SUPPORTED (and, for
+/// the initiator, we announced it: we offered additional key exchanges). An error (logged) if
+/// rounds were chosen without it.
+Status begin_intermediate(IkeSa& sa, const IkeAlgorithms& a, std::span<const wire::Payload> peer,
+                          const Step& step);
 
 /// An IKE_INTERMEDIATE message, sent (`datagram` = the whole message as protected) or received
 /// (the message, or its first fragment), with its inner payloads `plain`: IntAuth_i (requests)
