@@ -32,6 +32,14 @@ bool is(const Datagram& d, ExchangeType type, bool response) {
     return hd && hd->exchange == type && hd->is_response() == response;
 }
 
+/// Takes INTERMEDIATE_EXCHANGE_SUPPORTED out of a message (as from a peer without it).
+void strip_intermediate_support(wire::Message& m) {
+    std::erase_if(m.payloads, [](const wire::Payload& p) {
+        const auto* n = p.as<wire::NotifyPayload>();
+        return n != nullptr && n->type == NotifyType::kIntermediateExchangeSupported;
+    });
+}
+
 class Intermediate : public FlowTest {
 protected:
     explicit Intermediate(ike::Settings settings = {}) : FlowTest(settings) {}
@@ -268,12 +276,7 @@ TEST_P(Intermediate, WithoutIntermediateSupportOptionalRoundsFallBack) {
     // without IKE_INTERMEDIATE. (AUTH then fails, as it must: the IKE_SA_INIT request was
     // changed in flight, RFC 7296 §2.15.)
     configure(with_rounds(1) + "-ke1_none", kBase);
-    intercept(ExchangeType::kIkeSaInit, false, [](wire::Message& m) {
-        std::erase_if(m.payloads, [](const wire::Payload& p) {
-            const auto* n = p.as<wire::NotifyPayload>();
-            return n != nullptr && n->type == NotifyType::kIntermediateExchangeSupported;
-        });
-    });
+    intercept(ExchangeType::kIkeSaInit, false, strip_intermediate_support);
     initiate();
     deliver_changed();
     h.drop = nullptr;
@@ -288,12 +291,7 @@ TEST_P(Intermediate, WithoutIntermediateSupportOptionalRoundsFallBack) {
 
 TEST_P(Intermediate, WithoutIntermediateSupportARequiredRoundIsRefused) {
     configure(with_rounds(1), with_rounds(1));
-    intercept(ExchangeType::kIkeSaInit, false, [](wire::Message& m) {
-        std::erase_if(m.payloads, [](const wire::Payload& p) {
-            const auto* n = p.as<wire::NotifyPayload>();
-            return n != nullptr && n->type == NotifyType::kIntermediateExchangeSupported;
-        });
-    });
+    intercept(ExchangeType::kIkeSaInit, false, strip_intermediate_support);
     initiate();
     deliver_changed();
     h.drop = nullptr;
@@ -332,6 +330,32 @@ TEST_P(Intermediate, ARoundWithTheWrongMethodIsInvalidSyntax) {
     EXPECT_EQ(ini().manager.counters().intermediate_failed, 1U);
     EXPECT_TRUE(res().manager.sas().empty());
     EXPECT_TRUE(ini().manager.sas().empty());
+}
+
+TEST_P(Intermediate, IkeAuthBeforeTheLastRoundIsInvalidSyntax) {
+    configure(with_rounds(1), with_rounds(1));
+    // The responder expects a second round the initiator does not know of: its IKE_AUTH comes
+    // too early.
+    h.drop = [&, done = false](const Datagram& d) mutable {
+        if (!done && is(d, ExchangeType::kIkeSaInit, true)) {
+            done = true;
+            if (ike::IkeSa* sa = sa_of(res())) {
+                sa->states().get<ike::Intermediate>().rounds[1] = crypto::ke::kEcp256;
+            }
+        }
+        return false;
+    };
+    initiate();
+    h.run_for(std::chrono::seconds(5));
+    EXPECT_EQ(intermediate_requests(ini()), 1U);
+    EXPECT_EQ(res().count({.sent = true,
+                           .exchange = ExchangeType::kIkeAuth,
+                           .response = true,
+                           .notify = NotifyType::kInvalidSyntax}),
+              1U);
+    EXPECT_EQ(res().manager.counters().intermediate_failed, 1U);
+    EXPECT_TRUE(res().manager.sas().empty());
+    EXPECT_TRUE(ini().established().empty());
 }
 
 TEST_P(Intermediate, AChangedIntAuthFailsAuthentication) {
