@@ -159,7 +159,9 @@ Status begin_intermediate(IkeSa& sa, const IkeAlgorithms& a, std::span<const wir
 
 Status note_intermediate_message(IkeSa& sa, bool response, ByteView datagram, ByteView plain) {
     if (!sa.crypto() || sa.crypto()->sk_pi.empty()) {
-        return make_error(Errc::kState, "IKE_INTERMEDIATE after authentication");
+        // After authentication (SK_p gone) nothing is kept; the responder refuses such a
+        // request with INVALID_SYNTAX, which must still go out.
+        return ok();
     }
     const IkeCrypto& c = *sa.crypto();
     Handshake& hs = sa.handshake();

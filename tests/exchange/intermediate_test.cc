@@ -87,6 +87,20 @@ protected:
             return true;
         };
     }
+    /// As the responder's IKE_SA_INIT response leaves, its round `index` becomes `method`.
+    void change_responder_round(std::size_t index, std::uint16_t method) {
+        h.drop = [this, index, method, done = false](const Datagram& d) mutable {
+            if (!done && is(d, ExchangeType::kIkeSaInit, true)) {
+                done = true;
+                ike::IkeSa* sa = sa_of(res());
+                EXPECT_NE(sa, nullptr);
+                if (sa != nullptr) {
+                    sa->states().get<ike::Intermediate>().rounds.at(index) = method;
+                }
+            }
+            return false;
+        };
+    }
     /// Delivers the datagram intercept() changed to whom it was for.
     void deliver_changed() {
         ASSERT_TRUE(pending_);
@@ -308,17 +322,7 @@ TEST_P(Intermediate, ARoundWithTheWrongMethodIsInvalidSyntax) {
     configure(with_rounds(2), with_rounds(2));
     // When the responder's IKE_SA_INIT response leaves, its round 1 is made X448: the
     // initiator's ECP_256 is then the wrong method for it.
-    h.drop = [&, done = false](const Datagram& d) mutable {
-        if (!done && is(d, ExchangeType::kIkeSaInit, true)) {
-            done = true;
-            ike::IkeSa* sa = sa_of(res());
-            EXPECT_NE(sa, nullptr);
-            if (sa != nullptr) {
-                sa->states().get<ike::Intermediate>().rounds[0] = crypto::ke::kCurve448;
-            }
-        }
-        return false;
-    };
+    change_responder_round(0, crypto::ke::kCurve448);
     initiate();
     h.run_for(std::chrono::seconds(5));
     EXPECT_EQ(res().count({.sent = true,
@@ -336,15 +340,7 @@ TEST_P(Intermediate, IkeAuthBeforeTheLastRoundIsInvalidSyntax) {
     configure(with_rounds(1), with_rounds(1));
     // The responder expects a second round the initiator does not know of: its IKE_AUTH comes
     // too early.
-    h.drop = [&, done = false](const Datagram& d) mutable {
-        if (!done && is(d, ExchangeType::kIkeSaInit, true)) {
-            done = true;
-            if (ike::IkeSa* sa = sa_of(res())) {
-                sa->states().get<ike::Intermediate>().rounds[1] = crypto::ke::kEcp256;
-            }
-        }
-        return false;
-    };
+    change_responder_round(1, crypto::ke::kEcp256);
     initiate();
     h.run_for(std::chrono::seconds(5));
     EXPECT_EQ(intermediate_requests(ini()), 1U);
