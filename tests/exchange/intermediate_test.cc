@@ -336,6 +336,68 @@ TEST_P(Intermediate, ARoundWithTheWrongMethodIsInvalidSyntax) {
     EXPECT_TRUE(ini().manager.sas().empty());
 }
 
+/// The initiator's first IKE_INTERMEDIATE request is replaced, on the way, by one with the same
+/// header and keys but these inner payloads (as a broken or hostile initiator would send).
+class IntermediateForged : public Intermediate {
+protected:
+    void forge_first_request(std::vector<wire::Payload> inner) {
+        h.drop = [this, inner, done = false](const Datagram& d) mutable {
+            if (done || !is(d, ExchangeType::kIkeIntermediate, false)) {
+                return false;
+            }
+            done = true;
+            const ike::IkeSa* sa = sa_of(ini());
+            auto m = wire::parse_message(d.data);
+            EXPECT_TRUE(sa != nullptr && m);
+            const ike::SkCipher& c = sa->crypto()->out;
+            const Bytes plain = wire::write_payload_chain(inner).value();
+            const auto first = inner.empty() ? wire::PayloadType::kNone : inner.front().type;
+            auto sealed = c.seal(m->header, first, plain, Bytes(c.iv_size(), 7),
+                                 c.default_padding(plain.size()));
+            EXPECT_TRUE(sealed);
+            pending_ = Datagram{d.src, d.dst, *sealed, d.from_a, d.index, d.at};
+            return true;
+        };
+    }
+
+    /// The responder refused the round with INVALID_SYNTAX and both sides dropped the IKE SA.
+    void expect_refused() {
+        h.run_for(std::chrono::milliseconds(50));
+        deliver_changed();
+        h.run_for(std::chrono::seconds(5));
+        EXPECT_EQ(res().count({.sent = true,
+                               .exchange = ExchangeType::kIkeIntermediate,
+                               .response = true,
+                               .notify = NotifyType::kInvalidSyntax}),
+                  1U);
+        EXPECT_EQ(res().manager.counters().intermediate_failed, 1U);
+        EXPECT_TRUE(res().manager.sas().empty());
+        EXPECT_TRUE(ini().manager.sas().empty());
+    }
+};
+
+TEST_P(IntermediateForged, ARoundWithoutKeIsInvalidSyntax) {
+    configure(with_rounds(1), with_rounds(1));
+    forge_first_request({});
+    initiate();
+    expect_refused();
+}
+
+TEST_P(IntermediateForged, AnInvalidKeValueIsInvalidSyntax) {
+    // ECP_256 x | y of zeros is not a point on the curve (RFC 6989 checks in the KE layer).
+    configure(with_rounds(1), with_rounds(1));
+    forge_first_request({wire::make_payload(wire::KePayload{crypto::ke::kEcp256, Bytes(64, 0)})});
+    initiate();
+    expect_refused();
+}
+
+TEST_P(IntermediateForged, AKeValueOfTheWrongSizeIsInvalidSyntax) {
+    configure(with_rounds(1), with_rounds(1));
+    forge_first_request({wire::make_payload(wire::KePayload{crypto::ke::kEcp256, Bytes(63, 1)})});
+    initiate();
+    expect_refused();
+}
+
 TEST_P(Intermediate, IkeAuthBeforeTheLastRoundIsInvalidSyntax) {
     configure(with_rounds(1), with_rounds(1));
     // The responder expects a second round the initiator does not know of: its IKE_AUTH comes
@@ -385,6 +447,7 @@ TEST_P(Intermediate, AChangedIntAuthFailsAuthentication) {
 
 INSTANTIATE_TEST_SUITE_P(Roles, Intermediate, ::testing::Bool(), role_name);
 INSTANTIATE_TEST_SUITE_P(Roles, IntermediateFragments, ::testing::Bool(), role_name);
+INSTANTIATE_TEST_SUITE_P(Roles, IntermediateForged, ::testing::Bool(), role_name);
 
 }  // namespace
 }  // namespace ikeplex::test
