@@ -101,6 +101,27 @@ protected:
             return false;
         };
     }
+    /// Initiates with INTERMEDIATE_EXCHANGE_SUPPORTED taken out of the IKE_SA_INIT request on
+    /// the way (the responder then looks like a peer without it), and runs 5 s.
+    void start_without_intermediate_support() {
+        intercept(ExchangeType::kIkeSaInit, false, strip_intermediate_support);
+        initiate();
+        deliver_changed();
+        h.drop = nullptr;
+        h.run_for(std::chrono::seconds(5));
+    }
+    /// The responder refused a round with INVALID_SYNTAX (counted) and both sides dropped the
+    /// IKE SA.
+    void expect_round_refused() {
+        EXPECT_EQ(res().count({.sent = true,
+                               .exchange = ExchangeType::kIkeIntermediate,
+                               .response = true,
+                               .notify = NotifyType::kInvalidSyntax}),
+                  1U);
+        EXPECT_EQ(res().manager.counters().intermediate_failed, 1U);
+        EXPECT_TRUE(res().manager.sas().empty());
+        EXPECT_TRUE(ini().manager.sas().empty());
+    }
     /// Delivers the datagram intercept() changed to whom it was for.
     void deliver_changed() {
         ASSERT_TRUE(pending_);
@@ -290,11 +311,7 @@ TEST_P(Intermediate, WithoutIntermediateSupportOptionalRoundsFallBack) {
     // without IKE_INTERMEDIATE. (AUTH then fails, as it must: the IKE_SA_INIT request was
     // changed in flight, RFC 7296 §2.15.)
     configure(with_rounds(1) + "-ke1_none", kBase);
-    intercept(ExchangeType::kIkeSaInit, false, strip_intermediate_support);
-    initiate();
-    deliver_changed();
-    h.drop = nullptr;
-    h.run_for(std::chrono::seconds(5));
+    start_without_intermediate_support();
     EXPECT_EQ(res().count({.sent = true,
                            .exchange = ExchangeType::kIkeSaInit,
                            .notify = NotifyType::kIntermediateExchangeSupported}),
@@ -305,11 +322,7 @@ TEST_P(Intermediate, WithoutIntermediateSupportOptionalRoundsFallBack) {
 
 TEST_P(Intermediate, WithoutIntermediateSupportARequiredRoundIsRefused) {
     configure(with_rounds(1), with_rounds(1));
-    intercept(ExchangeType::kIkeSaInit, false, strip_intermediate_support);
-    initiate();
-    deliver_changed();
-    h.drop = nullptr;
-    h.run_for(std::chrono::seconds(5));
+    start_without_intermediate_support();
     EXPECT_EQ(res().count({.sent = true,
                            .exchange = ExchangeType::kIkeSaInit,
                            .notify = NotifyType::kNoProposalChosen}),
@@ -325,15 +338,8 @@ TEST_P(Intermediate, ARoundWithTheWrongMethodIsInvalidSyntax) {
     change_responder_round(0, crypto::ke::kCurve448);
     initiate();
     h.run_for(std::chrono::seconds(5));
-    EXPECT_EQ(res().count({.sent = true,
-                           .exchange = ExchangeType::kIkeIntermediate,
-                           .response = true,
-                           .notify = NotifyType::kInvalidSyntax}),
-              1U);
-    EXPECT_EQ(res().manager.counters().intermediate_failed, 1U);
+    expect_round_refused();
     EXPECT_EQ(ini().manager.counters().intermediate_failed, 1U);
-    EXPECT_TRUE(res().manager.sas().empty());
-    EXPECT_TRUE(ini().manager.sas().empty());
 }
 
 /// The initiator's first IKE_INTERMEDIATE request is replaced, on the way, by one with the same
@@ -360,19 +366,12 @@ protected:
         };
     }
 
-    /// The responder refused the round with INVALID_SYNTAX and both sides dropped the IKE SA.
+    /// Delivers the forged request; the round must be refused.
     void expect_refused() {
         h.run_for(std::chrono::milliseconds(50));
         deliver_changed();
         h.run_for(std::chrono::seconds(5));
-        EXPECT_EQ(res().count({.sent = true,
-                               .exchange = ExchangeType::kIkeIntermediate,
-                               .response = true,
-                               .notify = NotifyType::kInvalidSyntax}),
-                  1U);
-        EXPECT_EQ(res().manager.counters().intermediate_failed, 1U);
-        EXPECT_TRUE(res().manager.sas().empty());
-        EXPECT_TRUE(ini().manager.sas().empty());
+        expect_round_refused();
     }
 };
 
