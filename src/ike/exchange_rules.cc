@@ -48,6 +48,8 @@ const char* to_string(Variant v) noexcept {
             return "CREATE_CHILD_SA (IKE SA rekey)";
         case Variant::kInformational:
             return "INFORMATIONAL";
+        case Variant::kIntermediate:
+            return "IKE_INTERMEDIATE";
     }
     return "unknown";
 }
@@ -91,6 +93,8 @@ Result<Variant> check_request(wire::ExchangeType type, std::span<const wire::Pay
         }
         case wire::ExchangeType::kInformational:
             return Variant::kInformational;
+        case wire::ExchangeType::kIkeIntermediate:
+            return Variant::kIntermediate;
         default:
             return make_error(Errc::kUnsupported, "exchange rules: exchange not supported");
     }

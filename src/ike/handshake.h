@@ -28,6 +28,11 @@ struct Handshake final : ExchangeState {
     bool peer_multiple_auth{false};
     /// Responder, RFC 8784 §3: both sides sent USE_PPK in IKE_SA_INIT.
     bool use_ppk{false};
+    /// RFC 9242 §3.3.2: IntAuth_iN and IntAuth_rN so far, and the IKE_INTERMEDIATE exchanges
+    /// completed (IKE_AUTH's message id is one more); AUTH covers them when there were any.
+    Bytes int_auth_i;
+    Bytes int_auth_r;
+    std::uint32_t intermediate_exchanges{0};
 };
 
 }  // namespace ikeplex::ike
