@@ -6,6 +6,7 @@
 #include "crypto/keymat.h"
 #include "ike/config_payload.h"
 #include "ike/exchanges.h"
+#include "ike/followup_ke.h"
 #include "ike/payload_access.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -130,8 +131,7 @@ void append_offer_ts(const IkeSa& sa, const ChildOffer& offer, std::vector<Paylo
 }
 
 std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Payload> response,
-                             const Bytes& ni, const Bytes& nr, ByteView g_ir, bool ignore_ke,
-                             Step& step) {
+                             ByteView ni, ByteView nr, ByteView g_ir, bool ignore_ke, Step& step) {
     const auto fail = [&](const std::string& why) -> std::uint32_t {
         IKE_LOG(info, sa, "failed to establish CHILD_SA {}: {}", offer.config->name, why);
         step.out.events.push_back(
@@ -380,6 +380,66 @@ std::vector<Payload> child_response(const ChildRequest& req, const wire::Proposa
     return out;
 }
 
+/// RFC 9370: a Child SA the responder made in CREATE_CHILD_SA, keyed and installed once the
+/// last IKE_FOLLOWUP_KE is in.
+class ChildCompletion final : public FollowupCompletion {
+public:
+    ChildCompletion(std::uint32_t child, std::uint32_t rekeyed, SecretBytes sk0, Bytes ni, Bytes nr)
+        : child_(child),
+          rekeyed_(rekeyed),
+          sk0_(std::move(sk0)),
+          ni_(std::move(ni)),
+          nr_(std::move(nr)) {}
+
+    std::vector<Payload> finish(IkeSa& sa, ByteView tail, Step& step) override {
+        ChildSa* c = sa.child(child_);
+        if (c == nullptr || c->state != ChildState::kCreating) {
+            return error_response(NotifyType::kNoProposalChosen);
+        }
+        auto keys = crypto::derive_child_keys(sa.crypto()->prf, sa.crypto()->sk_d.view(),
+                                              sk0_.view(), ni_, tail, c->algorithms.encr_key_size(),
+                                              c->algorithms.integ_key_size());
+        if (!keys) {
+            sa.remove_child(child_, "key derivation failed", step, true);
+            return error_response(NotifyType::kNoProposalChosen);
+        }
+        sa.install_child(*c, std::move(*keys), false, step);
+        if (rekeyed_ != 0) {
+            note_peer_rekey(sa, rekeyed_, child_, ni_, nr_, step);
+        }
+        return {};
+    }
+    void discard(IkeSa& sa, Step& step) override {
+        if (const ChildSa* c = sa.child(child_);
+            c != nullptr && c->state == ChildState::kCreating) {
+            IKE_LOG(info, sa, "CHILD_SA {}{{{}}} not completed: additional key exchange failed",
+                    c->name(), child_);
+            sa.remove_child(child_, "additional key exchange failed", step, true);
+        }
+    }
+    [[nodiscard]] bool child() const noexcept override { return true; }
+
+private:
+    std::uint32_t child_;
+    std::uint32_t rekeyed_;
+    SecretBytes sk0_;
+    Bytes ni_;
+    Bytes nr_;
+};
+
+/// Keeps Child SA `id` (CREATING) for the IKE_FOLLOWUP_KE rounds: the link notify for the
+/// response, or nothing when too many are pending.
+std::optional<Payload> defer_child(IkeSa& sa, std::uint32_t id, const ChildRequest& req,
+                                   ByteView sk0, std::vector<std::uint16_t> methods, Step& step) {
+    IKE_LOG(info, sa, "CHILD_SA {{{}}} waits for {} additional key exchange(s)", id,
+            methods.size());
+    return expect_followups(
+            sa, std::move(methods), *req.nr,
+            std::make_unique<ChildCompletion>(id, req.rekeyed != nullptr ? req.rekeyed->id : 0,
+                                              SecretBytes::copy_of(sk0), *req.ni, *req.nr),
+            step);
+}
+
 }  // namespace
 
 std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step,
@@ -418,16 +478,24 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
         g_ir = pfs.secret.view();
     }
     const ResourceId resource = req.rekeyed != nullptr ? req.rekeyed->resource : binding.resource;
+    // RFC 9370 §2.2.4: with additional key exchanges the keys come after the last
+    // IKE_FOLLOWUP_KE; the Child SA waits (CREATING, its SPI reserved) until then.
+    std::vector<std::uint16_t> more =
+            req.ignore_ke ? std::vector<std::uint16_t>{} : additional_methods(choice->proposal);
     const Spi spi_in =
             sa.services().spis.allocate({resource, sa.local().address, sa.remote().address});
     const bool transport = child->mode == Mode::kTransport &&
                            has_notify(req.payloads, NotifyType::kUseTransportMode);
-    auto keys = crypto::derive_child_keys(sa.crypto()->prf, sa.crypto()->sk_d.view(), g_ir, *req.ni,
-                                          *req.nr, algorithms.encr_key_size(),
-                                          algorithms.integ_key_size());
-    if (!keys) {
-        sa.services().spis.release(spi_in);
-        return error_response(NotifyType::kNoProposalChosen);
+    std::optional<crypto::ChildKeys> keys;
+    if (more.empty()) {
+        auto derived = crypto::derive_child_keys(sa.crypto()->prf, sa.crypto()->sk_d.view(), g_ir,
+                                                 *req.ni, *req.nr, algorithms.encr_key_size(),
+                                                 algorithms.integ_key_size());
+        if (!derived) {
+            sa.services().spis.release(spi_in);
+            return error_response(NotifyType::kNoProposalChosen);
+        }
+        keys = std::move(*derived);
     }
     wire::Proposal answer = choice->proposal;
     answer.spi = spi_bytes(spi_in);
@@ -452,10 +520,23 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
         log_joined(sa, *c, *our_id, req.payloads);
     }
     ChildSa& added = sa.add_child(std::move(c));
-    sa.install_child(added, std::move(*keys), false, step);
     if (created != nullptr) {
         *created = added.id;
     }
+    if (!more.empty()) {
+        auto link = defer_child(sa, added.id, req, g_ir, std::move(more), step);
+        if (!link) {
+            sa.remove_child(added.id, "too many additional key exchanges pending", step, true);
+            if (created != nullptr) {
+                *created = 0;
+            }
+            return error_response(NotifyType::kTemporaryFailure);
+        }
+        auto out = child_response(req, answer, pfs.ke.get(), m, transport, our_id);
+        out.push_back(std::move(*link));
+        return out;
+    }
+    sa.install_child(added, std::move(*keys), false, step);
     return child_response(req, answer, pfs.ke.get(), m, transport, our_id);
 }
 

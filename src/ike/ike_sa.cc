@@ -10,6 +10,7 @@
 #include "ike/config_payload.h"
 #include "ike/exchange_rules.h"
 #include "ike/exchanges.h"
+#include "ike/followup_ke.h"
 #include "util/log.h"
 #include "wire/describe.h"
 #include "wire/names.h"
@@ -332,6 +333,9 @@ void IkeSa::on_timer(TimerKind kind, std::uint32_t arg, Step& step) {
                 services_.timers.set({id_, TimerKind::kIkeReauth, 0},
                                      step.now + std::chrono::seconds(5));
             }
+            break;
+        case TimerKind::kFollowupKe:
+            on_followup_timeout(*this, arg, step);
             break;
         case TimerKind::kEapBackend:  // the manager's too (ike_auth_eap.cc)
         case TimerKind::kRestart:

@@ -59,6 +59,18 @@ constexpr PayloadRule kCreateChildSaResponse[] = {
         {PayloadType::kTsi, 0, 1},        {PayloadType::kTsr, 0, 1},
         {PayloadType::kCp, 0, 1},         {PayloadType::kVendorId, 0, kMany},
 };
+// RFC 9370 §2.2.4: HDR, SK {KEi(n), N(ADDITIONAL_KEY_EXCHANGE)}; the response KEr(n) with the
+// next round's notify, or a lone error notify (STATE_NOT_FOUND).
+constexpr PayloadRule kFollowupKeRequest[] = {
+        {PayloadType::kNotify, 1, kMany},
+        {PayloadType::kKe, 1, 1},
+        {PayloadType::kVendorId, 0, kMany},
+};
+constexpr PayloadRule kFollowupKeResponse[] = {
+        {PayloadType::kNotify, 0, kMany},
+        {PayloadType::kKe, 0, 1},
+        {PayloadType::kVendorId, 0, kMany},
+};
 // RFC 7296 §1.4: HDR, SK {[N,] [D,] [CP,] ...}.
 constexpr PayloadRule kInformational[] = {
         {PayloadType::kNotify, 0, kMany},
@@ -81,6 +93,9 @@ Result<std::span<const PayloadRule>> rules_for(const Header& h) {
                             : std::span<const PayloadRule>(kCreateChildSaRequest);
         case ExchangeType::kInformational:
             return std::span<const PayloadRule>(kInformational);
+        case ExchangeType::kIkeFollowupKe:
+            return response ? std::span<const PayloadRule>(kFollowupKeResponse)
+                            : std::span<const PayloadRule>(kFollowupKeRequest);
         default:
             return make_error(Errc::kUnsupported, "rules: exchange type not supported", 0,
                               static_cast<std::uint8_t>(h.exchange));
@@ -127,6 +142,7 @@ Result<bool> is_encrypted_exchange(ExchangeType t) {
         case ExchangeType::kIkeAuth:
         case ExchangeType::kCreateChildSa:
         case ExchangeType::kInformational:
+        case ExchangeType::kIkeFollowupKe:
             return true;
         default:
             return make_error(Errc::kUnsupported, "rules: exchange type not supported", 0,
