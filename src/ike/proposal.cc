@@ -62,9 +62,53 @@ constexpr Keyword kKeywords[] = {
         {"curve25519", TransformType::kKe, ke::kCurve25519, 0},
         {"x448", TransformType::kKe, ke::kCurve448, 0},
         {"curve448", TransformType::kKe, ke::kCurve448, 0},
+        {"mlkem512", TransformType::kKe, ke::kMlKem512, 0},
+        {"mlkem768", TransformType::kKe, ke::kMlKem768, 0},
+        {"mlkem1024", TransformType::kKe, ke::kMlKem1024, 0},
         {"esn", TransformType::kEsn, esn::kEsn, 0},
         {"noesn", TransformType::kEsn, esn::kNoEsn, 0},
 };
+
+/// Whether t is a key exchange transform type: 4, or RFC 9370's ADDITIONAL_KEY_EXCHANGE_1..7
+/// (6..12).
+bool is_ke_type(TransformType t) {
+    return t == TransformType::kKe || (t >= TransformType::kAddKe1 && t <= TransformType::kAddKe7);
+}
+
+bool is_additional_ke(TransformType t) {
+    return t >= TransformType::kAddKe1 && t <= TransformType::kAddKe7;
+}
+
+/// strongSwan's "keN_<method>" (N = 1..7) and "keN_none": the keyword of an additional key
+/// exchange (RFC 9370 transform type 5 + N); nullopt if `word` is not of that form.
+std::optional<Keyword> additional_ke_keyword(std::string_view word) {
+    if (word.size() < 5 || word.substr(0, 2) != "ke" || word[2] < '1' || word[2] > '7' ||
+        word[3] != '_') {
+        return std::nullopt;
+    }
+    const auto type =
+            static_cast<TransformType>(static_cast<int>(TransformType::kAddKe1) + (word[2] - '1'));
+    const std::string_view method = word.substr(4);
+    if (method == "none") {
+        return Keyword{word, type, ke::kNone, 0};
+    }
+    const auto it = std::find_if(std::begin(kKeywords), std::end(kKeywords), [&](const Keyword& k) {
+        return k.type == TransformType::kKe && k.word == method;
+    });
+    if (it == std::end(kKeywords)) {
+        return std::nullopt;
+    }
+    return Keyword{word, type, it->id, 0};
+}
+
+std::optional<Keyword> keyword(std::string_view word) {
+    const auto it = std::find_if(std::begin(kKeywords), std::end(kKeywords),
+                                 [&](const Keyword& k) { return k.word == word; });
+    if (it != std::end(kKeywords)) {
+        return *it;
+    }
+    return additional_ke_keyword(word);
+}
 
 Transform transform(TransformType t, std::uint16_t id, std::uint16_t bits) {
     Transform x{t, id, {}};
@@ -125,9 +169,8 @@ Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std
         const std::string_view word =
                 text.substr(pos, dash == std::string_view::npos ? text.npos : dash - pos);
         pos = dash == std::string_view::npos ? text.size() + 1 : dash + 1;
-        const auto it = std::find_if(std::begin(kKeywords), std::end(kKeywords),
-                                     [&](const Keyword& k) { return k.word == word; });
-        if (it == std::end(kKeywords)) {
+        const auto it = keyword(word);
+        if (!it) {
             return bad(why, "proposal: unknown algorithm keyword",
                        word.empty()
                                ? fmt::format("'{}' has an empty algorithm", text)
@@ -192,8 +235,9 @@ std::vector<Transform> allowed(const Proposal& p, TransformType t) {
     if (out.empty() && t == TransformType::kEsn) {
         out.push_back(transform(TransformType::kEsn, esn::kNoEsn, 0));
     }
-    if (out.empty() && t == TransformType::kKe) {
-        out.push_back(transform(TransformType::kKe, ke::kNone, 0));
+    if (out.empty() && is_ke_type(t)) {
+        // RFC 9370 §2.2.1: no transform of an additional key exchange type means NONE.
+        out.push_back(transform(t, ke::kNone, 0));
     }
     return out;
 }
@@ -202,7 +246,7 @@ std::vector<TransformType> types_of(const Proposal& a, const Proposal& b, bool i
     std::vector<TransformType> types;
     for (const Proposal* p : {&a, &b}) {
         for (const Transform& x : p->transforms) {
-            if (ignore_ke && x.type == TransformType::kKe) {
+            if (ignore_ke && is_ke_type(x.type)) {
                 continue;
             }
             if (std::find(types.begin(), types.end(), x.type) == types.end()) {
@@ -239,6 +283,13 @@ std::optional<std::vector<Transform>> match(const Proposal& ours, const Proposal
 }
 
 std::string transform_text(const Transform& t) {
+    if (is_additional_ke(t.type)) {
+        // strongSwan: "KE1_ML_KEM_768"; the NONE transform as "KE1_NONE" [R].
+        const int round = static_cast<int>(t.type) - static_cast<int>(TransformType::kKe) - 1;
+        return fmt::format("KE{}_{}", round,
+                           t.id == ke::kNone ? std::string("NONE")
+                                             : wire::transform_name(TransformType::kKe, t.id));
+    }
     std::string s = wire::transform_name(t.type, t.id);
     if (auto bits = t.key_length()) {
         s += "_" + std::to_string(*bits);
@@ -282,7 +333,8 @@ std::string describe(const Proposal& p) {
     std::string s = p.protocol == wire::ProtocolId::kIke   ? "IKE:"
                     : p.protocol == wire::ProtocolId::kEsp ? "ESP:"
                                                            : "AH:";
-    // strongSwan's order: encryption, integrity, PRF, key exchange, ESN, then the rest.
+    // strongSwan's order: encryption, integrity, PRF, key exchange, additional key exchanges
+    // 1..7, ESN, then the rest.
     const auto rank = [](TransformType t) {
         switch (t) {
             case TransformType::kEncr:
@@ -294,9 +346,9 @@ std::string describe(const Proposal& p) {
             case TransformType::kKe:
                 return 3;
             case TransformType::kEsn:
-                return 4;
+                return 20;
             default:
-                return 5;
+                return is_additional_ke(t) ? 4 + static_cast<int>(t) : 30;
         }
     };
     std::vector<const Transform*> order;
@@ -338,6 +390,12 @@ Result<Proposal> select_proposal(std::span<const Proposal> offered,
 
 namespace {
 
+/// Whether a proposal of ours allows NONE for the additional key exchange type t.
+bool offers_none(const Proposal& ours, TransformType t) {
+    return std::any_of(ours.transforms.begin(), ours.transforms.end(),
+                       [t](const Transform& x) { return x.type == t && x.id == ke::kNone; });
+}
+
 /// Whether a proposal of ours allows no extended sequence numbers (no ESN transform at all,
 /// or "no ESN" among them).
 bool offers_no_esn(const Proposal& ours) {
@@ -362,7 +420,7 @@ Status verify_chosen(const Proposal& chosen, std::span<const Proposal> offered, 
         }
         std::vector<TransformType> seen;
         for (const Transform& t : chosen.transforms) {
-            if (ignore_ke && t.type == TransformType::kKe) {
+            if (ignore_ke && is_ke_type(t.type)) {
                 continue;
             }
             if (std::find(seen.begin(), seen.end(), t.type) != seen.end()) {
@@ -380,9 +438,13 @@ Status verify_chosen(const Proposal& chosen, std::span<const Proposal> offered, 
         }
         for (const Transform& t : ours.transforms) {
             // A chosen proposal without ESN means no ESN (RFC 7296 §3.3.3): acceptable only if
-            // we offered that; one without KE is checked by the PFS logic.
+            // we offered that; one without KE is checked by the PFS logic; one without an
+            // additional key exchange type means NONE for that round (RFC 9370 §2.2.1),
+            // acceptable only if we offered NONE (or, ignoring KE, in any case).
             const bool optional = t.type == TransformType::kKe ||
-                                  (t.type == TransformType::kEsn && offers_no_esn(ours));
+                                  (ignore_ke && is_ke_type(t.type)) ||
+                                  (t.type == TransformType::kEsn && offers_no_esn(ours)) ||
+                                  (is_additional_ke(t.type) && offers_none(ours, t.type));
             if (!optional && std::find(seen.begin(), seen.end(), t.type) == seen.end()) {
                 return wire::error_with_notify(Errc::kNoProposal, "peer left out a transform type",
                                                wire::NotifyType::kNoProposalChosen);
@@ -416,13 +478,41 @@ std::vector<std::uint16_t> ke_methods(std::span<const Proposal> ps) {
     return out;
 }
 
+bool offers_additional_ke(std::span<const Proposal> ps) noexcept {
+    return std::any_of(ps.begin(), ps.end(), [](const Proposal& p) {
+        return std::any_of(p.transforms.begin(), p.transforms.end(), [](const Transform& t) {
+            return is_additional_ke(t.type) && t.id != ke::kNone;
+        });
+    });
+}
+
 Proposal without_ke(Proposal p) {
-    p.transforms.erase(
-            std::remove_if(p.transforms.begin(), p.transforms.end(),
-                           [](const Transform& t) { return t.type == TransformType::kKe; }),
-            p.transforms.end());
+    p.transforms.erase(std::remove_if(p.transforms.begin(), p.transforms.end(),
+                                      [](const Transform& t) { return is_ke_type(t.type); }),
+                       p.transforms.end());
     return p;
 }
+
+namespace {
+
+/// Records a chosen additional key exchange (transform types 6..12) in `rounds`; a method the
+/// crypto layer does not have is NO_PROPOSAL_CHOSEN. Other transform types are ignored.
+Status note_additional_ke(const crypto::Registry& r, const Transform& t,
+                          std::array<std::uint16_t, 7>& rounds) {
+    if (!is_additional_ke(t.type)) {
+        return ok();
+    }
+    if (t.id != ke::kNone && r.ke(t.id) == nullptr) {
+        return wire::error_with_notify(Errc::kNoProposal,
+                                       "unsupported additional key exchange method",
+                                       wire::NotifyType::kNoProposalChosen);
+    }
+    rounds.at(static_cast<std::size_t>(t.type) - static_cast<std::size_t>(TransformType::kAddKe1)) =
+            t.id;
+    return ok();
+}
+
+}  // namespace
 
 Result<IkeAlgorithms> ike_algorithms(const crypto::Registry& r, const Proposal& p) {
     IkeAlgorithms a;
@@ -441,6 +531,7 @@ Result<IkeAlgorithms> ike_algorithms(const crypto::Registry& r, const Proposal& 
                 a.ke = t.id;
                 break;
             default:
+                IKEPLEX_TRY(note_additional_ke(r, t, a.additional_ke));
                 break;
         }
     }
@@ -477,6 +568,7 @@ Result<ChildAlgorithms> child_algorithms(const crypto::Registry& r, const Propos
                 a.ke = t.id;
                 break;
             default:
+                IKEPLEX_TRY(note_additional_ke(r, t, a.additional_ke));
                 break;
         }
     }

@@ -48,8 +48,12 @@ Status verify_chosen(const wire::Proposal& chosen, std::span<const wire::Proposa
 std::uint16_t ke_method(const wire::Proposal& p) noexcept;
 /// Every KE method offered, in order (for INVALID_KE_PAYLOAD).
 std::vector<std::uint16_t> ke_methods(std::span<const wire::Proposal> ps);
-/// The proposal without KE transforms (Child SA proposals in IKE_AUTH).
+/// The proposal without KE transforms, types 4 and 6..12 (Child SA proposals in IKE_AUTH,
+/// RFC 9370 §2.2.3).
 wire::Proposal without_ke(wire::Proposal p);
+/// Whether any proposal has a transform of an additional key exchange type (6..12, RFC 9370)
+/// other than NONE.
+bool offers_additional_ke(std::span<const wire::Proposal> ps) noexcept;
 
 /// The IKE SA algorithms of a chosen IKE proposal (with its KE method).
 struct IkeAlgorithms {
