@@ -102,6 +102,17 @@ ChildOffer make_offer(IkeSa& sa, const ChildConfig& child, ResourceId resource, 
         if (ke != 0) {
             p.transforms.push_back(wire::Transform{wire::TransformType::kKe, ke, {}});
         }
+        // RFC 9370: the additional key exchanges as configured too (the first of each type).
+        if (!child.esp_proposals.empty()) {
+            for (const wire::Transform& t : child.esp_proposals.front().transforms) {
+                const bool additional = t.type >= wire::TransformType::kAddKe1 &&
+                                        t.type <= wire::TransformType::kAddKe7;
+                if (additional && std::none_of(p.transforms.begin(), p.transforms.end(),
+                                               [&](const auto& x) { return x.type == t.type; })) {
+                    p.transforms.push_back(t);
+                }
+            }
+        }
         proposals = {std::move(p)};
     }
     for (wire::Proposal p : proposals) {

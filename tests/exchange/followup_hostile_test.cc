@@ -91,7 +91,7 @@ protected:
     std::vector<Payload> create_child() {
         auto proposals =
                 *ike::parse_proposals("aes128gcm16-x25519-ke1_ecp256", wire::ProtocolId::kEsp);
-        proposals.front().spi = {0xc0, 0, 0, static_cast<std::uint8_t>(++spi)};
+        proposals.front().spi = {0xd5, 0, 0, static_cast<std::uint8_t>(++spi)};
         std::vector<Payload> ps;
         ps.push_back(wire::make_payload(wire::SaPayload{proposals}));
         ps.push_back(wire::make_payload(wire::NoncePayload{Bytes(32, 0x42)}));
