@@ -391,6 +391,33 @@ std::vector<Payload> child_response(const ChildRequest& req, const wire::Proposa
     return out;
 }
 
+/// KEYMAT for the responder's Child SA (RFC 7296 §2.17), nothing if the derivation failed.
+std::optional<crypto::ChildKeys> responder_keys(IkeSa& sa, const ChildRequest& req, ByteView g_ir,
+                                                const ChildAlgorithms& a) {
+    auto keys = crypto::derive_child_keys(sa.crypto()->prf, sa.crypto()->sk_d.view(), g_ir, *req.ni,
+                                          *req.nr, a.encr_key_size(), a.integ_key_size());
+    return keys ? std::optional<crypto::ChildKeys>(std::move(*keys)) : std::nullopt;
+}
+
+/// The responder's new Child SA (not yet added): what the request, its match and RFC 9611's
+/// binding say; the proposal, SPI and algorithms come from the caller.
+std::unique_ptr<ChildSa> new_child(IkeSa& sa, const ChildRequest& req, const ChildMatch& m,
+                                   const Binding& binding, ResourceId resource, Spi spi_in,
+                                   bool transport) {
+    auto c = std::make_unique<ChildSa>();
+    c->id = sa.registry().next_child_id();
+    c->config = m.child;
+    c->reqid = sa.registry().reqid_for(*sa.config(), *m.child);
+    c->spi_in = spi_in;
+    c->mode = transport ? Mode::kTransport : Mode::kTunnel;
+    c->local_ts = m.narrowed_r;
+    c->remote_ts = m.narrowed_i;
+    c->resource = resource;
+    c->group_member = req.rekeyed != nullptr ? req.rekeyed->group_member : binding.member;
+    c->member_info = req.rekeyed != nullptr ? req.rekeyed->member_info : binding.info;
+    return c;
+}
+
 /// RFC 9370: a Child SA the responder made in CREATE_CHILD_SA, keyed and installed once the
 /// last IKE_FOLLOWUP_KE is in.
 class ChildCompletion final : public FollowupCompletion {
@@ -498,33 +525,17 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
     const bool transport = child->mode == Mode::kTransport &&
                            has_notify(req.payloads, NotifyType::kUseTransportMode);
     std::optional<crypto::ChildKeys> keys;
-    if (more.empty()) {
-        auto derived = crypto::derive_child_keys(sa.crypto()->prf, sa.crypto()->sk_d.view(), g_ir,
-                                                 *req.ni, *req.nr, algorithms.encr_key_size(),
-                                                 algorithms.integ_key_size());
-        if (!derived) {
-            sa.services().spis.release(spi_in);
-            return error_response(NotifyType::kNoProposalChosen);
-        }
-        keys = std::move(*derived);
+    if (more.empty() && !(keys = responder_keys(sa, req, g_ir, algorithms))) {
+        sa.services().spis.release(spi_in);
+        return error_response(NotifyType::kNoProposalChosen);
     }
     wire::Proposal answer = choice->proposal;
     answer.spi = spi_bytes(spi_in);
 
-    auto c = std::make_unique<ChildSa>();
-    c->id = sa.registry().next_child_id();
-    c->config = child;
-    c->reqid = sa.registry().reqid_for(*sa.config(), *child);
-    c->spi_in = spi_in;
+    auto c = new_child(sa, req, m, binding, resource, spi_in, transport);
     c->spi_out = choice->spi_out;
-    c->mode = transport ? Mode::kTransport : Mode::kTunnel;
-    c->local_ts = m.narrowed_r;
-    c->remote_ts = m.narrowed_i;
     c->proposal = answer;
     c->algorithms = algorithms;
-    c->resource = resource;
-    c->group_member = req.rekeyed != nullptr ? req.rekeyed->group_member : binding.member;
-    c->member_info = req.rekeyed != nullptr ? req.rekeyed->member_info : binding.info;
     std::optional<Bytes> our_id;
     if (binding.member) {
         our_id = resource_identifier(sa, resource, c->member_info.slot);

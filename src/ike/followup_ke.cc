@@ -234,6 +234,9 @@ Response respond_followup_ke(IkeSa& sa, std::vector<Payload>& request, Step& ste
 }
 
 void on_followup_timeout(IkeSa& sa, std::uint32_t id, Step& step) {
+    if (sa.state() == IkeState::kDestroyed) {
+        return;
+    }
     auto* table = sa.states().find<FollowupTable>();
     if (table == nullptr || table->by_id.count(id) == 0) {
         return;

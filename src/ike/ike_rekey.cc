@@ -58,6 +58,9 @@ struct IkeRekeyCollision final : ExchangeState {
     /// On the IKE SA the peer's rekey made: the SA both sides rekeyed. The peer's first request
     /// here (other than deleting that one) says this one survives.
     std::uint32_t collided_with{0};
+    /// RFC 9370: the nonces of the peer's rekey that waits for its IKE_FOLLOWUP_KE rounds while
+    /// ours is under way too (its initiator's, ours).
+    std::optional<std::pair<Bytes, Bytes>> pending_peer;
 };
 
 IkeRekeyCollision& rekey_state(IkeSa& sa) {
@@ -146,6 +149,7 @@ public:
         }
         sa.transition(IkeState::kRekeying, "rekeying");
         rekey_state(sa).peer.reset();
+        rekey_state(sa).pending_peer.reset();
         spi_ = sa.registry().new_ike_spi();
         std::vector<wire::Proposal> proposals = sa.config()->ike_proposals;
         for (wire::Proposal& p : proposals) {
@@ -200,6 +204,9 @@ public:
         sk0_ = std::move(*g_ir);
         if (auto more = additional_methods(*chosen); !more.empty()) {
             // RFC 9370 §2.2.4: IKE_FOLLOWUP_KE rounds first; the new SA comes after the last.
+            if (lost_collision(sa, step)) {
+                return Outcome::kDone;
+            }
             if (auto started = rounds_.start(std::move(more), resp); !started) {
                 IKE_LOG(info, sa, "IKE rekey: {}", started.error().detail);
                 give_up(sa, step, "no ADDITIONAL_KEY_EXCHANGE link");
@@ -270,6 +277,30 @@ private:
         }
         hand_over(sa, ours, true, step);
         return Outcome::kDone;
+    }
+
+    /// RFC 9370 §2.2.4 with RFC 7296 §2.8.2: the peer's rekey, waiting for its rounds, collided
+    /// with ours, and ours has the lowest nonce: no SA exists yet, so ours is not completed;
+    /// the peer's takes over when its last IKE_FOLLOWUP_KE comes.
+    bool lost_collision(IkeSa& sa, Step& step) {
+        const auto& pending = rekey_state(sa).pending_peer;
+        if (!pending) {
+            return false;
+        }
+        const Bytes* all[] = {&ni_, &nr_, &pending->first, &pending->second};
+        const Bytes* low =
+                *std::min_element(std::begin(all), std::end(all),
+                                  [](const Bytes* a, const Bytes* b) { return lower(*a, *b); });
+        if (low != &ni_ && low != &nr_) {
+            return false;
+        }
+        IKE_LOG(info, sa, "simultaneous IKE rekeying: ours is redundant, no IKE_FOLLOWUP_KE");
+        sa.transition(IkeState::kEstablished, "lost the rekey collision");
+        if (IkeSa* theirs = colliding_sa(sa);
+            theirs != nullptr && theirs->state() == IkeState::kEstablished) {
+            hand_over(sa, *theirs, false, step);  // the peer's rounds are done already
+        }
+        return true;
     }
 
     /// Our rekey failed. If the peer's colliding rekey succeeded, its SA replaces this one
@@ -467,6 +498,9 @@ Response respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request, Step& step)
         auto link = expect_followups(sa, std::move(more), nr, std::move(completion), step);
         if (!link) {
             return error_response(NotifyType::kTemporaryFailure);
+        }
+        if (sa.state() == IkeState::kRekeying) {
+            rekey_state(sa).pending_peer = std::make_pair(ni->data, nr);
         }
         out.push_back(std::move(*link));
         return out;

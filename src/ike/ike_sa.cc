@@ -10,7 +10,6 @@
 #include "ike/config_payload.h"
 #include "ike/exchange_rules.h"
 #include "ike/exchanges.h"
-#include "ike/followup_ke.h"
 #include "util/log.h"
 #include "wire/describe.h"
 #include "wire/names.h"
@@ -334,9 +333,7 @@ void IkeSa::on_timer(TimerKind kind, std::uint32_t arg, Step& step) {
                                      step.now + std::chrono::seconds(5));
             }
             break;
-        case TimerKind::kFollowupKe:
-            on_followup_timeout(*this, arg, step);
-            break;
+        case TimerKind::kFollowupKe:  // the manager's too (followup_ke.cc)
         case TimerKind::kEapBackend:  // the manager's too (ike_auth_eap.cc)
         case TimerKind::kRestart:
             break;  // the manager's (manager_heal.cc), never an IKE SA's

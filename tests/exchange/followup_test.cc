@@ -296,6 +296,46 @@ TEST_P(Followup, SimultaneousChildRekeyOnlyTheWinnerGoesOn) {
     EXPECT_LT(ours_lost, 8U);
 }
 
+TEST_P(Followup, SimultaneousIkeRekeyKeepsOneIkeSa) {
+    // The same for two IKE SA rekeys: the loser stops after CREATE_CHILD_SA, the IKE SA the
+    // winner's rounds made takes the Child SA on both sides.
+    std::size_t ours_lost = 0;
+    for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+        const std::string what = fmt::format("seed {}", seed);
+        Harness hh(seed);
+        PairConfig c = psk_pair("aes128gcm16-prfsha256-x25519-ke1_ecp256");
+        load(hh, c, psk_credentials(), psk_credentials());
+        Node& i = GetParam() ? hh.a() : hh.b();
+        Node& r = hh.peer(i);
+        hh.act(i, [&](ike::Step& s) { ASSERT_TRUE(i.manager.initiate("conn", "net", s)); });
+        ASSERT_TRUE(hh.run_until(
+                [&] { return installed(hh.a()).size() == 1 && installed(hh.b()).size() == 1; },
+                std::chrono::seconds(30)));
+        const auto child = installed(i).front();
+        hh.act(i, [&](ike::Step& s) {
+            ASSERT_TRUE(i.manager.rekey_ike(i.established().front()->id(), s));
+        });
+        hh.act(r, [&](ike::Step& s) {
+            ASSERT_TRUE(r.manager.rekey_ike(r.established().front()->id(), s));
+        });
+        hh.run_for(kSettle);
+        for (Node* n : {&hh.a(), &hh.b()}) {
+            EXPECT_EQ(n->manager.sas().size(), 1U) << what << " " << n->name;
+            EXPECT_EQ(installed(*n).size(), 1U) << what << " " << n->name;
+            EXPECT_EQ(n->count(EventKind::kIkeDown), 0U) << what << " " << n->name;
+        }
+        EXPECT_EQ(installed(i).front(), child) << what;
+        const auto problems = check_consistent(hh);
+        EXPECT_TRUE(problems.empty()) << what << "\n" << join(problems);
+        const std::size_t by_i = hh.sent_by(i, ExchangeType::kIkeFollowupKe, false).size();
+        const std::size_t by_r = hh.sent_by(r, ExchangeType::kIkeFollowupKe, false).size();
+        EXPECT_EQ(by_i + by_r, 1U) << what;
+        ours_lost += by_i == 0 ? 1U : 0U;
+    }
+    EXPECT_GT(ours_lost, 0U);
+    EXPECT_LT(ours_lost, 8U);
+}
+
 INSTANTIATE_TEST_SUITE_P(Roles, Followup, ::testing::Bool(), role_name);
 
 TEST(FollowupKeys, KeymatTakesSk0NiNrThenTheAdditionalSecrets) {
