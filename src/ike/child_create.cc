@@ -3,6 +3,10 @@
 //
 //   HDR, SK {[N(REKEY_SA)], SA, Ni, [KEi], TSi, TSr}  -->
 //                          <--  HDR, SK {SA, Nr, [KEr], TSi, TSr}
+//
+// With RFC 9370 additional key exchanges in the chosen proposal, IKE_FOLLOWUP_KE rounds follow
+// before the Child SA is made (followup_ke.h); a rekey collision is then decided after the
+// CREATE_CHILD_SA, and the loser does not go on.
 #include <algorithm>
 
 #include "ike/exchanges.h"

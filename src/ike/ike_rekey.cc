@@ -7,6 +7,9 @@
 // The SA payloads carry each side's new IKE SPI. Whoever initiated the rekey is the original
 // initiator of the new IKE SA; its Child SAs move over and the old IKE SA is deleted by the
 // rekey's initiator.
+//
+// RFC 9370: with additional key exchanges, IKE_FOLLOWUP_KE rounds follow on the old IKE SA and
+// SKEYSEED = prf(SK_d, SK(0) | Ni | Nr | SK(1) | ... | SK(n)); the new SA comes after the last.
 #include <algorithm>
 
 #include "crypto/keymat.h"

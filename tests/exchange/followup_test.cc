@@ -2,6 +2,8 @@
 // a new Child SA, a Child SA rekey and an IKE SA rekey, from either side, with one to three
 // additional methods (DH groups: the KE interface is the same for a KEM), with a lost
 // IKE_FOLLOWUP_KE, a rekey collision, and a responder whose initiator stops half-way.
+#include <functional>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -28,8 +30,14 @@ std::string with_additional(std::size_t n) {
     return s;
 }
 
+using RekeyBoth = std::function<void(Node&, ike::Step&)>;
+using CheckBoth = std::function<void(Node& i, Node& r, std::uint32_t child, const std::string&)>;
+
 class Followup : public FlowTest {
 protected:
+    static std::size_t collide(bool a_initiates, const std::string& ike, const std::string& esp,
+                               const RekeyBoth& rekey, const CheckBoth& check);
+
     /// Both sides' Child SA proposals with `n` additional key exchanges (and IKE proposals
     /// with `ike_n`), then the IKE SA and its first Child SA (IKE_AUTH: no KE there).
     void start(std::size_t n, std::size_t ike_n = 0) {
@@ -67,16 +75,6 @@ protected:
             EXPECT_EQ(c.algorithms.ke, 31) << nd->name;
             EXPECT_EQ(ike::additional_methods(c.proposal).size(), n) << nd->name;
         }
-    }
-
-    /// Each side holds one IKE SA with one installed Child SA, keyed alike on both sides.
-    void expect_single_pair() {
-        for (Node* n : {&h.a(), &h.b()}) {
-            EXPECT_EQ(n->manager.sas().size(), 1U) << n->name;
-            EXPECT_EQ(installed(*n).size(), 1U) << n->name;
-            EXPECT_EQ(n->backend.sas.size(), 2U) << n->name;
-        }
-        expect_consistent();
     }
 
     /// The IKE_FOLLOWUP_KE exchanges `from` started (requests it sent, not retransmits) and
@@ -257,83 +255,81 @@ TEST_P(Followup, StaleLinkAfterTheResponderGaveUpIsStateNotFound) {
     EXPECT_EQ(ini().count(EventKind::kChildFailed), 1U);
 }
 
-TEST_P(Followup, SimultaneousChildRekeyOnlyTheWinnerGoesOn) {
-    // RFC 9370 §2.2.4 with RFC 7296 §2.8.1: the nonces of the two CREATE_CHILD_SA decide; with
-    // additional key exchanges no SA exists yet, so the initiator of the redundant one does not
-    // go on with IKE_FOLLOWUP_KE (its responder drops the pending SA after a while), and the
-    // winner's initiator deletes the old SA. Different seeds give both outcomes.
+/// Simultaneous rekeys with additional key exchanges on seeds 1..8: a pair with `c` (node i
+/// initiates it when `a_initiates`), then both sides `rekey` at once. One pair remains, keyed
+/// alike, and only one side went on with IKE_FOLLOWUP_KE; `check` looks at the rest. Returns
+/// on how many seeds i's side lost (sent no IKE_FOLLOWUP_KE): the nonces decide, so both
+/// outcomes must occur.
+std::size_t Followup::collide(bool a_initiates, const std::string& ike, const std::string& esp,
+                              const RekeyBoth& rekey, const CheckBoth& check) {
     std::size_t ours_lost = 0;
     for (std::uint64_t seed = 1; seed <= 8; ++seed) {
         const std::string what = fmt::format("seed {}", seed);
         Harness hh(seed);
-        PairConfig c = psk_pair("aes128gcm16-prfsha256-x25519", with_additional(1));
+        PairConfig c = psk_pair(ike, esp);
         load(hh, c, psk_credentials(), psk_credentials());
-        Node& i = GetParam() ? hh.a() : hh.b();
+        Node& i = a_initiates ? hh.a() : hh.b();
         Node& r = hh.peer(i);
         hh.act(i, [&](ike::Step& s) { ASSERT_TRUE(i.manager.initiate("conn", "net", s)); });
-        ASSERT_TRUE(hh.run_until(
+        EXPECT_TRUE(hh.run_until(
                 [&] { return installed(hh.a()).size() == 1 && installed(hh.b()).size() == 1; },
                 std::chrono::seconds(30)));
-        const auto ci = installed(i).front();
-        const auto cr = installed(r).front();
-        hh.act(i, [&](ike::Step& s) { ASSERT_TRUE(i.manager.rekey_child(ci, s)); });
-        hh.act(r, [&](ike::Step& s) { ASSERT_TRUE(r.manager.rekey_child(cr, s)); });
+        const std::uint32_t child = installed(i).front();
+        hh.act(i, [&](ike::Step& s) { rekey(i, s); });
+        hh.act(r, [&](ike::Step& s) { rekey(r, s); });
         hh.run_for(kSettle);
         for (Node* n : {&hh.a(), &hh.b()}) {
+            EXPECT_EQ(n->manager.sas().size(), 1U) << what << " " << n->name;
             EXPECT_EQ(installed(*n).size(), 1U) << what << " " << n->name;
             EXPECT_EQ(n->backend.sas.size(), 2U) << what << " " << n->name;
-            EXPECT_EQ(n->established().front()->children().size(), 1U) << what << " " << n->name;
         }
         const auto problems = check_consistent(hh);
         EXPECT_TRUE(problems.empty()) << what << "\n" << join(problems);
-        // Only one side went on with its round.
         const std::size_t by_i = hh.sent_by(i, ExchangeType::kIkeFollowupKe, false).size();
         const std::size_t by_r = hh.sent_by(r, ExchangeType::kIkeFollowupKe, false).size();
         EXPECT_EQ(by_i + by_r, 1U) << what;
         ours_lost += by_i == 0 ? 1U : 0U;
+        check(i, r, child, what);
     }
-    EXPECT_GT(ours_lost, 0U);
-    EXPECT_LT(ours_lost, 8U);
+    return ours_lost;
+}
+
+TEST_P(Followup, SimultaneousChildRekeyOnlyTheWinnerGoesOn) {
+    // RFC 9370 §2.2.4 with RFC 7296 §2.8.1: the nonces of the two CREATE_CHILD_SA decide; with
+    // additional key exchanges no SA exists yet, so the initiator of the redundant one does not
+    // go on with IKE_FOLLOWUP_KE (its responder drops the pending SA after a while), and the
+    // winner's initiator deletes the old SA.
+    const std::size_t lost = collide(
+            GetParam(), "aes128gcm16-prfsha256-x25519", with_additional(1),
+            [](Node& n, ike::Step& s) {
+                const auto& sa = *n.established().front();
+                ASSERT_TRUE(n.manager.rekey_child(sa.children().front()->id, s));
+            },
+            [](Node& i, Node& r, std::uint32_t /*child*/, const std::string& what) {
+                for (Node* n : {&i, &r}) {
+                    EXPECT_EQ(n->established().front()->children().size(), 1U) << what;
+                }
+            });
+    EXPECT_GT(lost, 0U);
+    EXPECT_LT(lost, 8U);
 }
 
 TEST_P(Followup, SimultaneousIkeRekeyKeepsOneIkeSa) {
     // The same for two IKE SA rekeys: the loser stops after CREATE_CHILD_SA, the IKE SA the
     // winner's rounds made takes the Child SA on both sides.
-    std::size_t ours_lost = 0;
-    for (std::uint64_t seed = 1; seed <= 8; ++seed) {
-        const std::string what = fmt::format("seed {}", seed);
-        Harness hh(seed);
-        PairConfig c = psk_pair("aes128gcm16-prfsha256-x25519-ke1_ecp256");
-        load(hh, c, psk_credentials(), psk_credentials());
-        Node& i = GetParam() ? hh.a() : hh.b();
-        Node& r = hh.peer(i);
-        hh.act(i, [&](ike::Step& s) { ASSERT_TRUE(i.manager.initiate("conn", "net", s)); });
-        ASSERT_TRUE(hh.run_until(
-                [&] { return installed(hh.a()).size() == 1 && installed(hh.b()).size() == 1; },
-                std::chrono::seconds(30)));
-        const auto child = installed(i).front();
-        hh.act(i, [&](ike::Step& s) {
-            ASSERT_TRUE(i.manager.rekey_ike(i.established().front()->id(), s));
-        });
-        hh.act(r, [&](ike::Step& s) {
-            ASSERT_TRUE(r.manager.rekey_ike(r.established().front()->id(), s));
-        });
-        hh.run_for(kSettle);
-        for (Node* n : {&hh.a(), &hh.b()}) {
-            EXPECT_EQ(n->manager.sas().size(), 1U) << what << " " << n->name;
-            EXPECT_EQ(installed(*n).size(), 1U) << what << " " << n->name;
-            EXPECT_EQ(n->count(EventKind::kIkeDown), 0U) << what << " " << n->name;
-        }
-        EXPECT_EQ(installed(i).front(), child) << what;
-        const auto problems = check_consistent(hh);
-        EXPECT_TRUE(problems.empty()) << what << "\n" << join(problems);
-        const std::size_t by_i = hh.sent_by(i, ExchangeType::kIkeFollowupKe, false).size();
-        const std::size_t by_r = hh.sent_by(r, ExchangeType::kIkeFollowupKe, false).size();
-        EXPECT_EQ(by_i + by_r, 1U) << what;
-        ours_lost += by_i == 0 ? 1U : 0U;
-    }
-    EXPECT_GT(ours_lost, 0U);
-    EXPECT_LT(ours_lost, 8U);
+    const std::size_t lost = collide(
+            GetParam(), "aes128gcm16-prfsha256-x25519-ke1_ecp256", "aes128gcm16",
+            [](Node& n, ike::Step& s) {
+                ASSERT_TRUE(n.manager.rekey_ike(n.established().front()->id(), s));
+            },
+            [](Node& i, Node& r, std::uint32_t child, const std::string& what) {
+                EXPECT_EQ(i.established().front()->children().front()->id, child) << what;
+                for (Node* n : {&i, &r}) {
+                    EXPECT_EQ(n->count(EventKind::kIkeDown), 0U) << what;
+                }
+            });
+    EXPECT_GT(lost, 0U);
+    EXPECT_LT(lost, 8U);
 }
 
 INSTANTIATE_TEST_SUITE_P(Roles, Followup, ::testing::Bool(), role_name);
