@@ -179,5 +179,31 @@ TEST_F(FollowupPeer, PendingCreationsAreBounded) {
     EXPECT_EQ(engine().state(), ike::IkeState::kEstablished);
 }
 
+TEST_F(FollowupPeer, NoIkeRekeyWhileACreationIsPending) {
+    // RFC 7296 §2.25.1 applied to RFC 9370: the Child SA the peer is still creating here would
+    // not move to a new IKE SA, so an IKE rekey waits (TEMPORARY_FAILURE) until it is done.
+    const auto answer = create_child();
+    const auto* link = notify(answer, NotifyType::kAdditionalKeyExchange);
+    ASSERT_NE(link, nullptr);
+    const Bytes data = link->data;
+    const auto rekey = [&] {
+        auto proposals =
+                *ike::parse_proposals("aes128gcm16-prfsha256-x25519", wire::ProtocolId::kIke);
+        proposals.front().spi = Bytes{1, 2, 3, 4, 5, 6, 7, static_cast<std::uint8_t>(mid)};
+        std::vector<Payload> ps;
+        ps.push_back(wire::make_payload(wire::SaPayload{proposals}));
+        ps.push_back(wire::make_payload(wire::NoncePayload{Bytes(32, 0x43)}));
+        ps.push_back(ke(31));
+        return send(ExchangeType::kCreateChildSa, std::move(ps));
+    };
+    EXPECT_NE(notify(rekey(), NotifyType::kTemporaryFailure), nullptr);
+    EXPECT_EQ(h.b().manager.sas().size(), 1U);
+    // Once the round is done, the IKE rekey goes through.
+    EXPECT_EQ(ike::first_error(followup(ke(19), data)), nullptr);
+    const auto again = rekey();
+    EXPECT_EQ(ike::first_error(again), nullptr);
+    EXPECT_EQ(h.b().manager.sas().size(), 2U);  // the new IKE SA and the rekeyed one
+}
+
 }  // namespace
 }  // namespace ikeplex::test
