@@ -240,6 +240,7 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("unique-refused", std::to_string(c.unique_refused));
     all.add("ts-max-queue-sent", std::to_string(c.ts_max_queue_sent));
     all.add("ts-max-queue-received", std::to_string(c.ts_max_queue_received));
+    all.add("intermediate-failed", std::to_string(c.intermediate_failed));
     all.add("redirects-sent", std::to_string(c.redirects_sent));
     all.add("redirects-followed", std::to_string(c.redirects_followed));
     all.add("redirects-refused", std::to_string(c.redirects_refused));

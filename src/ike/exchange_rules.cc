@@ -50,6 +50,8 @@ const char* to_string(Variant v) noexcept {
             return "INFORMATIONAL";
         case Variant::kFollowupKe:
             return "IKE_FOLLOWUP_KE";
+        case Variant::kIntermediate:
+            return "IKE_INTERMEDIATE";
     }
     return "unknown";
 }
@@ -100,6 +102,8 @@ Result<Variant> check_request(wire::ExchangeType type, std::span<const wire::Pay
                 return missing("exchange rules: IKE_FOLLOWUP_KE without KE and link notify");
             }
             return Variant::kFollowupKe;
+        case wire::ExchangeType::kIkeIntermediate:
+            return Variant::kIntermediate;
         default:
             return make_error(Errc::kUnsupported, "exchange rules: exchange not supported");
     }

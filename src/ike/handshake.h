@@ -26,6 +26,11 @@ struct Handshake final : ExchangeState {
     std::vector<ConfigPtr> candidates;
     /// Initiator: the responder announced RFC 4739 in its IKE_SA_INIT response.
     bool peer_multiple_auth{false};
+    /// RFC 9242 §3.3.2: IntAuth_iN and IntAuth_rN so far, and the IKE_INTERMEDIATE exchanges
+    /// completed (IKE_AUTH's message id is one more); AUTH covers them when there were any.
+    Bytes int_auth_i;
+    Bytes int_auth_r;
+    std::uint32_t intermediate_exchanges{0};
 };
 
 }  // namespace ikeplex::ike

@@ -6,6 +6,7 @@
 #include "crypto/hash.h"
 #include "crypto/signature.h"
 #include "ike/auth_octets.h"
+#include "ike/intermediate_auth.h"
 #include "ike/payload_access.h"
 #include "util/log.h"
 #include "wire/names.h"
@@ -24,7 +25,14 @@ Result<Bytes> signed_octets(IkeSa& sa, bool of_initiator, const wire::IdPayload&
     const Bytes& message = own ? hs.own_init_message : hs.peer_init_message;
     const Bytes& nonce = of_initiator ? hs.nr : hs.ni;
     const SecretBytes& sk_p = of_initiator ? sa.crypto()->sk_pi : sa.crypto()->sk_pr;
-    return auth_octets(sa.crypto()->prf, message, nonce, sk_p.view(), id_payload_body(id));
+    Bytes octets = IKEPLEX_TRY(
+            auth_octets(sa.crypto()->prf, message, nonce, sk_p.view(), id_payload_body(id)));
+    if (hs.intermediate_exchanges > 0) {
+        // RFC 9242 §3.3.2: | IntAuth_iN | IntAuth_rN | IKE_AUTH_MID (IKE_AUTH follows them).
+        const Bytes tail = int_auth(hs.int_auth_i, hs.int_auth_r, hs.intermediate_exchanges + 1);
+        octets.insert(octets.end(), tail.begin(), tail.end());
+    }
+    return octets;
 }
 
 /// Our identity under connection `cfg`: the configured one, else our address.

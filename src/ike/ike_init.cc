@@ -13,6 +13,7 @@
 #include "crypto/hash.h"
 #include "crypto/keymat.h"
 #include "ike/exchanges.h"
+#include "ike/ike_intermediate.h"
 #include "ike/payload_access.h"
 #include "ike/redirect.h"
 #include "util/log.h"
@@ -129,6 +130,17 @@ void float_ports(IkeSa& sa, bool mobike) {
     sa.set_endpoints(local, remote);
 }
 
+/// What an IKE_SA_INIT response tells of the responder: NAT detection (returns whether it does
+/// NAT traversal), fragmentation, the hash algorithms it verifies with, RFC 4739.
+bool note_responder(IkeSa& sa, std::span<const Payload> resp, IkeSpi spi_r, const Step& step) {
+    Handshake& hs = sa.handshake();
+    const bool peer_natt = detect_nat(sa, resp, spi_r, step);
+    sa.set_peer_fragmentation(has_notify(resp, NotifyType::kIkev2FragmentationSupported));
+    hs.peer_hashes = parse_hashes(find_notify(resp, NotifyType::kSignatureHashAlgorithms));
+    hs.peer_multiple_auth = has_notify(resp, NotifyType::kMultipleAuthSupported);
+    return peer_natt;
+}
+
 Result<crypto::IkeKeys> derive_keys(IkeSa& sa, const IkeAlgorithms& a, ByteView g_ir) {
     const crypto::Prf prf(sa.services().registry, *a.suite.prf);
     const Handshake& hs = sa.handshake();
@@ -168,6 +180,9 @@ public:
                                 sa.remote(), fakes_nat(sa), sa.services().random, out));
         if (cfg.fragmentation) {
             out.push_back(wire::make_notify(NotifyType::kIkev2FragmentationSupported));
+        }
+        if (offers_additional_ke(cfg.ike_proposals)) {
+            out.push_back(wire::make_notify(NotifyType::kIntermediateExchangeSupported));
         }
         out.push_back(
                 wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
@@ -238,18 +253,16 @@ public:
         Handshake& hs = sa.handshake();
         sa.set_spis(sa.spi_i(), h.spi_r);
         hs.nr = nr->data;
-        const bool peer_natt = detect_nat(sa, resp, h.spi_r, step);
-        sa.set_peer_fragmentation(has_notify(resp, NotifyType::kIkev2FragmentationSupported));
-        hs.peer_hashes = parse_hashes(find_notify(resp, NotifyType::kSignatureHashAlgorithms));
-        hs.peer_multiple_auth = has_notify(resp, NotifyType::kMultipleAuthSupported);
+        const bool peer_natt = note_responder(sa, resp, h.spi_r, step);
         auto g_ir = hs.ke->shared_secret(ke->data);
         if (!g_ir) {
             sa.destroy("invalid key exchange value from the peer", step);
             return Outcome::kDone;
         }
         auto keys = derive_keys(sa, *algorithms, g_ir->view());
-        if (!keys || !sa.set_crypto(*algorithms, std::move(*keys))) {
-            sa.destroy("key derivation failed", step);
+        if (!keys || !sa.set_crypto(*algorithms, std::move(*keys)) ||
+            !begin_intermediate(sa, *algorithms, resp, step)) {
+            sa.destroy("IKE SA keys not established", step);
             return Outcome::kDone;
         }
         hs.ke.reset();
@@ -359,6 +372,10 @@ wire::Message init_response(Services& services, const InitRequest& req, IkeSa& n
     if (candidates.front()->fragmentation && new_sa.peer_fragmentation()) {
         resp.payloads.push_back(wire::make_notify(NotifyType::kIkev2FragmentationSupported));
     }
+    // RFC 9242 §3.1: we support IKE_INTERMEDIATE and say so to an initiator that does.
+    if (has_notify(req.message.payloads, NotifyType::kIntermediateExchangeSupported)) {
+        resp.payloads.push_back(wire::make_notify(NotifyType::kIntermediateExchangeSupported));
+    }
     resp.payloads.push_back(
             wire::make_notify(NotifyType::kSignatureHashAlgorithms, hash_algorithms_data()));
     // RFC 4739 §2.1: the responder announces multiple authentication rounds here, where a
@@ -467,7 +484,8 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
         return reply_error(NotifyType::kInvalidSyntax, {});
     }
     auto keys = derive_keys(*sa, *algorithms, g_ir->view());
-    if (!keys || !sa->set_crypto(*algorithms, std::move(*keys))) {
+    if (!keys || !sa->set_crypto(*algorithms, std::move(*keys)) ||
+        !begin_intermediate(*sa, *algorithms, ps, step)) {
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
     (void)detect_nat(*sa, ps, IkeSpi(0), step);

@@ -266,6 +266,8 @@ public:
         end_.children = std::move(children);
     }
     void queue(ExchangePtr ex, Step& step);
+    /// Puts an exchange first in the queue, not sent yet (IKE_INTERMEDIATE before IKE_AUTH).
+    void queue_first(ExchangePtr ex);
     /// Queues an exchange after a delay (RFC 7296 §2.25: retry after TEMPORARY_FAILURE).
     void queue_later(ExchangePtr ex, Duration delay, Step& step);
     /// Sends the response held back for the request answered `deferred` (see Response), as
@@ -362,6 +364,7 @@ private:
         std::uint16_t total{0};
         wire::PayloadType first{wire::PayloadType::kNone};
         std::map<std::uint16_t, Bytes> parts;
+        Bytes first_fragment;  ///< IKE_INTERMEDIATE: fragment 1 as received (RFC 9242 IntAuth)
     };
     struct CachedResponse {
         std::vector<Bytes> datagrams;

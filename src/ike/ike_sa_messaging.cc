@@ -6,6 +6,7 @@
 
 #include "ike/exchange_rules.h"
 #include "ike/exchanges.h"
+#include "ike/ike_intermediate.h"
 #include "ike/ike_sa.h"
 #include "ike/payload_access.h"
 #include "ike/redirect.h"
@@ -22,6 +23,10 @@ using wire::ExchangeType;
 void IkeSa::queue(ExchangePtr ex, Step& step) {
     queue_.push_back(std::move(ex));
     process_queue(step);
+}
+
+void IkeSa::queue_first(ExchangePtr ex) {
+    queue_.insert(queue_.begin(), std::move(ex));
 }
 
 void IkeSa::queue_later(ExchangePtr ex, Duration delay, Step& step) {
@@ -290,8 +295,13 @@ void IkeSa::follow_peer(const Endpoint (&from)[2], wire::ExchangeType exchange) 
     }
     // RFC 4555 §3.3: the IKE SA's addresses are those of the first IKE_AUTH request (the
     // initiator moves to port 4500 for it with MOBIKE, even without a NAT).
-    const bool auth_request = exchange == ExchangeType::kIkeAuth && !initiator_ &&
-                              state_ == IkeState::kConnecting && expected_mid_ == 1;
+    // With IKE_INTERMEDIATE (RFC 9242) the first request after IKE_SA_INIT is one of those.
+    const Handshake* hs = states_.find<Handshake>();
+    const std::uint32_t first_auth_mid = 1 + (hs != nullptr ? hs->intermediate_exchanges : 0);
+    const bool auth_request =
+            !initiator_ && state_ == IkeState::kConnecting &&
+            (exchange == ExchangeType::kIkeIntermediate ||
+             (exchange == ExchangeType::kIkeAuth && expected_mid_ == first_auth_mid));
     // RFC 4555 §3.8: with MOBIKE, the host not behind a NAT does not follow IKE messages;
     // UPDATE_SA_ADDRESSES moves the SA.
     if (!auth_request && (!udp_encap() || (mobike_.on && !nat_here_))) {
@@ -454,6 +464,10 @@ void IkeSa::send_response(wire::ExchangeType exchange, std::uint32_t mid, Respon
     }
     trace_message(services_, step, true, id_, h, response.payloads, label());
     auto datagrams = protect(h, std::move(response.payloads));
+    if (exchange == ExchangeType::kIkeIntermediate) {
+        // RFC 9370 §2.2.2: the response went out under the old keys; the new ones apply now.
+        install_intermediate_keys(*this, step);
+    }
     CachedResponse& cached = responses_[mid];
     if (datagrams) {
         // RFC 7296 §2.11: back to the address and port the request came from, from where it

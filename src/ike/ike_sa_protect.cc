@@ -2,6 +2,7 @@
 // ones (decryption, reassembly, structural checks of the contents).
 #include <algorithm>
 
+#include "ike/ike_intermediate.h"
 #include "ike/ike_sa.h"
 #include "util/log.h"
 #include "wire/describe.h"
@@ -37,6 +38,9 @@ Result<std::vector<Bytes>> IkeSa::protect(const wire::Header& h,
             payloads.empty() ? wire::PayloadType::kNone : payloads.front().type;
     Bytes iv = services_.random.bytes(c.iv_size());
     Bytes whole = IKEPLEX_TRY(c.seal(h, first, plain, iv, c.default_padding(plain.size())));
+    if (h.exchange == wire::ExchangeType::kIkeIntermediate) {
+        IKEPLEX_TRY(note_intermediate_message(*this, h.is_response(), whole, plain));
+    }
 
     const std::size_t limit = services_.settings.fragment_size > kIpUdpMarker + 256
                                       ? services_.settings.fragment_size - kIpUdpMarker
@@ -87,6 +91,7 @@ std::optional<Result<std::vector<wire::Payload>>> IkeSa::unprotect(const wire::M
         return std::nullopt;
     }
     Bytes plain;
+    Bytes whole;  // IKE_INTERMEDIATE, fragmented: its first fragment
     wire::PayloadType first = wire::PayloadType::kNone;
     if (const auto* sk = m.sk()) {
         plain = std::move(opened->plaintext);
@@ -105,12 +110,15 @@ std::optional<Result<std::vector<wire::Payload>>> IkeSa::unprotect(const wire::M
         // RFC 7383 §2.6: a larger Total Fragments restarts the reassembly; a smaller one is
         // a stale fragment and dropped.
         if (f.total_fragments > r.total) {
-            r = Reassembly{f.total_fragments, wire::PayloadType::kNone, {}};
+            r = Reassembly{f.total_fragments, wire::PayloadType::kNone, {}, {}};
         } else if (f.total_fragments < r.total) {
             return std::nullopt;
         }
         if (f.fragment_number == 1) {
             r.first = f.first_inner;
+            if (m.header.exchange == wire::ExchangeType::kIkeIntermediate) {
+                r.first_fragment.assign(raw.begin(), raw.end());
+            }
         }
         r.parts.emplace(f.fragment_number, std::move(opened->plaintext));
         if (r.parts.size() < r.total) {
@@ -120,9 +128,18 @@ std::optional<Result<std::vector<wire::Payload>>> IkeSa::unprotect(const wire::M
             plain.insert(plain.end(), part.begin(), part.end());
         }
         first = r.first;
+        whole = std::move(r.first_fragment);
         reassembly_.erase(key);
         IKE_LOG(debug, *this, "reassembled {} fragments ({} bytes)", f.total_fragments,
                 plain.size());
+    }
+    if (m.header.exchange == wire::ExchangeType::kIkeIntermediate) {
+        const ByteView as_received = whole.empty() ? raw : ByteView(whole);
+        if (auto noted =
+                    note_intermediate_message(*this, m.header.is_response(), as_received, plain);
+            !noted) {
+            return Result<std::vector<wire::Payload>>(noted.error());
+        }
     }
     auto inner = wire::parse_payload_chain(first, plain);
     if (!inner) {

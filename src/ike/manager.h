@@ -65,6 +65,8 @@ struct ManagerCounters {
     /// RFC 9611 TS_MAX_QUEUE answers we sent (a group at its limit) and received.
     std::uint64_t ts_max_queue_sent{0};
     std::uint64_t ts_max_queue_received{0};
+    /// RFC 9370 IKE_INTERMEDIATE rounds that failed or that we refused (the IKE SA ended).
+    std::uint64_t intermediate_failed{0};
     /// Configuration attributes peers sent that we ignored (RFC 7296 §3.15; config_payload.h).
     std::uint64_t cp_attributes_refused{0};
     /// RFC 4555: UPDATE_SA_ADDRESSES carried out as responder, and MOBIKE requests or notifies
@@ -225,6 +227,7 @@ public:
     [[nodiscard]] bool first_of_config(const IkeSa& sa) const override;
     void note_illegal_transition() noexcept override { ++counters_.illegal_transitions; }
     void note_retransmit() noexcept override { ++counters_.retransmits; }
+    void note_intermediate_failed() noexcept override { ++counters_.intermediate_failed; }
     void note_ts_max_queue(bool sent) noexcept override {
         ++(sent ? counters_.ts_max_queue_sent : counters_.ts_max_queue_received);
     }

@@ -3,6 +3,7 @@
 #include "ike/exchange_rules.h"
 #include "ike/exchanges.h"
 #include "ike/followup_ke.h"
+#include "ike/ike_intermediate.h"
 #include "util/log.h"
 #include "wire/describe.h"
 #include "wire/names.h"
@@ -26,6 +27,7 @@ constexpr Responder kResponders[] = {
         {ExchangeType::kCreateChildSa, nullptr, respond_create_child_sa},
         {ExchangeType::kInformational, nullptr, respond_informational},
         {ExchangeType::kIkeFollowupKe, nullptr, respond_followup_ke},
+        {ExchangeType::kIkeIntermediate, nullptr, respond_ike_intermediate},
 };
 
 }  // namespace
@@ -41,6 +43,13 @@ Response answer_request(IkeSa& sa, const wire::Header& h, std::vector<wire::Payl
         return Response{
                 error_response(wire::NotifyType::kInvalidSyntax),
                 sa.state() == IkeState::kEstablished || h.exchange == ExchangeType::kIkeAuth};
+    }
+    if (h.exchange == ExchangeType::kIkeAuth && intermediate_pending(sa)) {
+        // RFC 9370 §2.2.2: every chosen additional key exchange comes before IKE_AUTH.
+        sa.registry().note_intermediate_failed();
+        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} IKE_AUTH before the additional key exchanges, refused", sa.label());
+        return Response{error_response(wire::NotifyType::kInvalidSyntax), true};
     }
     for (const Responder& r : kResponders) {
         if (r.type == h.exchange && (r.takes == nullptr || r.takes(request))) {

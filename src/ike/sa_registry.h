@@ -67,6 +67,8 @@ public:
     virtual void note_illegal_transition() noexcept = 0;
     /// A request of ours was sent again (no response in time).
     virtual void note_retransmit() noexcept = 0;
+    /// An IKE_INTERMEDIATE round failed or was refused (RFC 9370; counted).
+    virtual void note_intermediate_failed() noexcept {}
     /// RFC 9611 TS_MAX_QUEUE: we answered a peer's request with it (`sent`), or the peer
     /// answered ours with it (counted for metrics).
     virtual void note_ts_max_queue(bool sent) noexcept = 0;

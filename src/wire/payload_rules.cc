@@ -71,6 +71,13 @@ constexpr PayloadRule kFollowupKeResponse[] = {
         {PayloadType::kKe, 0, 1},
         {PayloadType::kVendorId, 0, kMany},
 };
+// RFC 9242 §3, RFC 9370 §2.2.2: HDR, SK {KEi(n)} / HDR, SK {KEr(n)}; an IKE_INTERMEDIATE may
+// also be empty or carry notifies (the responder checks that a key exchange round has its KE).
+constexpr PayloadRule kIkeIntermediate[] = {
+        {PayloadType::kNotify, 0, kMany},
+        {PayloadType::kKe, 0, 1},
+        {PayloadType::kVendorId, 0, kMany},
+};
 // RFC 7296 §1.4: HDR, SK {[N,] [D,] [CP,] ...}.
 constexpr PayloadRule kInformational[] = {
         {PayloadType::kNotify, 0, kMany},
@@ -96,6 +103,8 @@ Result<std::span<const PayloadRule>> rules_for(const Header& h) {
         case ExchangeType::kIkeFollowupKe:
             return response ? std::span<const PayloadRule>(kFollowupKeResponse)
                             : std::span<const PayloadRule>(kFollowupKeRequest);
+        case ExchangeType::kIkeIntermediate:
+            return std::span<const PayloadRule>(kIkeIntermediate);
         default:
             return make_error(Errc::kUnsupported, "rules: exchange type not supported", 0,
                               static_cast<std::uint8_t>(h.exchange));
@@ -143,6 +152,7 @@ Result<bool> is_encrypted_exchange(ExchangeType t) {
         case ExchangeType::kCreateChildSa:
         case ExchangeType::kInformational:
         case ExchangeType::kIkeFollowupKe:
+        case ExchangeType::kIkeIntermediate:
             return true;
         default:
             return make_error(Errc::kUnsupported, "rules: exchange type not supported", 0,

@@ -86,6 +86,22 @@ TEST(SwanctlMessages, AnUnknownProposalKeywordIsNamedWithItsProposal) {
                             "key exchange method (an IKE proposal needs one)"));
 }
 
+TEST(SwanctlMessages, Rfc9370ProposalsLoadWithoutWarnings) {
+    // strongSwan 6's syntax (issue 23): additional key exchanges ke1_..ke7_, keN_none, ML-KEM
+    // alone; `ikeplexd --check` takes them as they are.
+    const Loaded ok =
+            load(conn("proposals = aes256gcm16-prfsha384-x25519-ke1_mlkem768-"
+                      "ke2_ecp384-ke2_none, aes256gcm16-prfsha384-mlkem1024",
+                      "esp_proposals = aes128gcm16-x25519-ke1_mlkem768", kSecret));
+    EXPECT_THAT(ok.errors, IsEmpty());
+    EXPECT_THAT(ok.warnings, IsEmpty());
+    EXPECT_THAT(
+            load(conn("proposals = aes256gcm16-prfsha384-x25519-ke8_mlkem768", "", kSecret)).errors,
+            ElementsAre("swanctl.conf:3: connections.c.proposals: "
+                        "'aes256gcm16-prfsha384-x25519-ke8_mlkem768' has an unknown "
+                        "algorithm 'ke8_mlkem768'"));
+}
+
 TEST(SwanctlMessages, UniqueTakesStrongSwansFourPolicies) {
     const std::pair<const char*, ike::UniquePolicy> cases[] = {
             {"no", ike::UniquePolicy::kNo},

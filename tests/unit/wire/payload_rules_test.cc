@@ -110,10 +110,25 @@ TEST(PayloadRules, InnerRulesPerExchange) {
 }
 
 TEST(PayloadRules, UnsupportedExchange) {
-    const Header h = sample_header(ExchangeType::kIkeIntermediate, false, 1);
+    const Header h = sample_header(static_cast<ExchangeType>(99), false, 1);
     EXPECT_EQ(check_outer_rules(h, {}).error().code, Errc::kUnsupported);
     EXPECT_EQ(is_encrypted_exchange(static_cast<ExchangeType>(99)).error().code,
               Errc::kUnsupported);
+}
+
+TEST(PayloadRules, IkeIntermediateIsEncryptedWithAtMostOneKe) {
+    // RFC 9242 §3, RFC 9370 §2.2.2: HDR, SK {KEi(n)} / HDR, SK {KEr(n)}, or empty.
+    const Header h = sample_header(ExchangeType::kIkeIntermediate, false, 1);
+    EXPECT_TRUE(is_encrypted_exchange(ExchangeType::kIkeIntermediate).value());
+    const Payload ke = make_payload(KePayload{19, Bytes(64, 1)});
+    const std::vector<Payload> none;
+    const std::vector<Payload> one = {ke};
+    const std::vector<Payload> two = {ke, ke};
+    const std::vector<Payload> nonce = {make_payload(NoncePayload{Bytes(32, 2)})};
+    EXPECT_TRUE(check_inner_rules(h, none));
+    EXPECT_TRUE(check_inner_rules(h, one));
+    EXPECT_FALSE(check_inner_rules(h, two));
+    EXPECT_FALSE(check_inner_rules(h, nonce));
 }
 
 }  // namespace
