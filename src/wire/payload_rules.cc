@@ -60,15 +60,10 @@ constexpr PayloadRule kCreateChildSaResponse[] = {
         {PayloadType::kCp, 0, 1},         {PayloadType::kVendorId, 0, kMany},
 };
 // RFC 9370 §2.2.4: HDR, SK {KEi(n), N(ADDITIONAL_KEY_EXCHANGE)}; the response KEr(n) with the
-// next round's notify, or a lone error notify (STATE_NOT_FOUND).
+// next round's notify, or a lone error notify (STATE_NOT_FOUND): IKE_INTERMEDIATE's rules.
 constexpr PayloadRule kFollowupKeRequest[] = {
         {PayloadType::kNotify, 1, kMany},
         {PayloadType::kKe, 1, 1},
-        {PayloadType::kVendorId, 0, kMany},
-};
-constexpr PayloadRule kFollowupKeResponse[] = {
-        {PayloadType::kNotify, 0, kMany},
-        {PayloadType::kKe, 0, 1},
         {PayloadType::kVendorId, 0, kMany},
 };
 // RFC 9242 §3, RFC 9370 §2.2.2: HDR, SK {KEi(n)} / HDR, SK {KEr(n)}; an IKE_INTERMEDIATE may
@@ -101,7 +96,7 @@ Result<std::span<const PayloadRule>> rules_for(const Header& h) {
         case ExchangeType::kInformational:
             return std::span<const PayloadRule>(kInformational);
         case ExchangeType::kIkeFollowupKe:
-            return response ? std::span<const PayloadRule>(kFollowupKeResponse)
+            return response ? std::span<const PayloadRule>(kIkeIntermediate)
                             : std::span<const PayloadRule>(kFollowupKeRequest);
         case ExchangeType::kIkeIntermediate:
             return std::span<const PayloadRule>(kIkeIntermediate);
