@@ -3,9 +3,14 @@
 //
 //   HDR, SK {[N(REKEY_SA)], SA, Ni, [KEi], TSi, TSr}  -->
 //                          <--  HDR, SK {SA, Nr, [KEr], TSi, TSr}
+//
+// With RFC 9370 additional key exchanges in the chosen proposal, IKE_FOLLOWUP_KE rounds follow
+// before the Child SA is made (followup_ke.h); a rekey collision is then decided after the
+// CREATE_CHILD_SA, and the loser does not go on.
 #include <algorithm>
 
 #include "ike/exchanges.h"
+#include "ike/followup_ke.h"
 #include "ike/payload_access.h"
 #include "util/log.h"
 #include "wire/names.h"
@@ -47,6 +52,13 @@ struct ChildRekeyCollisions final : ExchangeState {
     std::map<std::uint32_t, ChildSa::Collision> by_rekeyed;
 };
 
+void record_collision(IkeSa& sa, ChildSa& old, std::uint32_t created, const Bytes& ni,
+                      const Bytes& nr) {
+    old.collision = ChildSa::Collision{created, ni, nr};
+    sa.states().get<ChildRekeyCollisions>().by_rekeyed[old.id] = *old.collision;
+    IKE_LOG(info, sa, "simultaneous rekeying of CHILD_SA {}{{{}}} detected", old.name(), old.id);
+}
+
 Duration retry_delay(IkeSa& sa) {
     return Duration(1000 + static_cast<std::int64_t>(sa.services().random.u32() % 4000));
 }
@@ -58,13 +70,16 @@ public:
         : child_(child), resource_(resource), rekeyed_(rekeyed), group_(group) {}
 
     [[nodiscard]] wire::ExchangeType type() const noexcept override {
-        return wire::ExchangeType::kCreateChildSa;
+        return in_rounds_ ? wire::ExchangeType::kIkeFollowupKe : wire::ExchangeType::kCreateChildSa;
     }
     [[nodiscard]] const char* name() const noexcept override {
         return rekeyed_ != 0 ? "CHILD_REKEY" : "CHILD_CREATE";
     }
 
     Result<std::vector<Payload>> build(IkeSa& sa, Step& step) override {
+        if (in_rounds_) {
+            return rounds_.build(sa);  // RFC 9370 IKE_FOLLOWUP_KE
+        }
         if (sa.state() != IkeState::kEstablished) {
             return make_error(Errc::kState, "IKE SA not established");
         }
@@ -110,6 +125,9 @@ public:
 
     Outcome process(IkeSa& sa, const wire::Header& /*h*/, std::vector<Payload>& resp,
                     Step& step) override {
+        if (in_rounds_) {
+            return next_round(sa, resp, step);
+        }
         if (const auto* err = first_error(resp)) {
             on_error(sa, *err, step);
             return Outcome::kDone;
@@ -128,24 +146,14 @@ public:
             }
             g_ir = std::move(*shared);
         }
-        const std::uint32_t id =
-                complete_offer(sa, *offer_, resp, ni_, nr->data, g_ir.view(), false, step);
-        offer_.reset();
-        if (id == 0) {
-            fail(sa, step);
-            return Outcome::kDone;
+        const auto* chosen = find_payload<wire::SaPayload>(resp, PayloadType::kSa);
+        if (auto more = chosen->proposals.size() == 1
+                                ? additional_methods(chosen->proposals.front())
+                                : std::vector<std::uint16_t>{};
+            !more.empty()) {
+            return first_round(sa, resp, std::move(more), nr->data, std::move(g_ir), step);
         }
-        if (rekeyed_ != 0 && sa.child(id) == nullptr) {
-            // The peer deleted the new SA before this response came (deleted_early): the
-            // rekey did not happen, the old SA stays.
-            if (ChildSa* old = sa.child(rekeyed_);
-                old != nullptr && old->state == ChildState::kRekeying) {
-                old->state = ChildState::kInstalled;
-            }
-        } else if (rekeyed_ != 0) {
-            finish_rekey(sa, id, nr->data, step);
-        }
-        return Outcome::kDone;
+        return complete(sa, resp, nr->data, nr->data, g_ir.view(), step);
     }
 
     [[nodiscard]] std::optional<std::pair<const ChildConfig*, ResourceId>> creates()
@@ -170,6 +178,102 @@ public:
 
 private:
     void fail(IkeSa& sa, Step& step) { abort(sa, step); }
+
+    /// The Child SA from the CREATE_CHILD_SA response `resp`, keyed with `tail` after Ni (Nr,
+    /// and with RFC 9370 the additional secrets).
+    Outcome complete(IkeSa& sa, std::span<const Payload> resp, ByteView tail, const Bytes& nr,
+                     ByteView g_ir, Step& step) {
+        const std::uint32_t id = complete_offer(sa, *offer_, resp, ni_, tail, g_ir, false, step);
+        offer_.reset();
+        if (id == 0) {
+            fail(sa, step);
+            return Outcome::kDone;
+        }
+        if (rekeyed_ != 0 && sa.child(id) == nullptr) {
+            // The peer deleted the new SA before this response came (deleted_early): the
+            // rekey did not happen, the old SA stays.
+            if (ChildSa* old = sa.child(rekeyed_);
+                old != nullptr && old->state == ChildState::kRekeying) {
+                old->state = ChildState::kInstalled;
+            }
+        } else if (rekeyed_ != 0) {
+            finish_rekey(sa, id, nr, step);
+        }
+        return Outcome::kDone;
+    }
+
+    /// RFC 9370 §2.2.4: the response chose additional key exchanges; IKE_FOLLOWUP_KE rounds
+    /// follow (unless our rekey lost a collision: then we do not go on).
+    Outcome first_round(IkeSa& sa, std::vector<Payload>& resp, std::vector<std::uint16_t> more,
+                        const Bytes& nr, SecretBytes g_ir, Step& step) {
+        const wire::Proposal& chosen =
+                find_payload<wire::SaPayload>(resp, PayloadType::kSa)->proposals.front();
+        if (auto ok = verify_chosen(chosen, offer_->proposals); !ok) {
+            IKE_LOG(info, sa, "CHILD_SA {}: unacceptable proposal in the response: {}", child_.name,
+                    ok.error().detail);
+            fail(sa, step);
+            return Outcome::kDone;
+        }
+        if (lost_collision(sa, nr)) {
+            return Outcome::kDone;
+        }
+        if (auto started = rounds_.start(std::move(more), resp); !started) {
+            IKE_LOG(info, sa, "CHILD_SA {}: {}", child_.name, started.error().detail);
+            fail(sa, step);
+            return Outcome::kDone;
+        }
+        resp0_ = std::move(resp);
+        nr_ = nr;
+        sk0_ = std::move(g_ir);
+        in_rounds_ = true;
+        return Outcome::kNext;
+    }
+
+    Outcome next_round(IkeSa& sa, std::span<const Payload> resp, Step& step) {
+        if (auto ok = rounds_.process(resp); !ok) {
+            const auto* err = first_error(resp);
+            IKE_LOG(info, sa, "CHILD_SA {}: additional key exchange {} failed: {}", child_.name,
+                    rounds_.round(),
+                    err != nullptr ? wire::to_string(err->type) : ok.error().detail);
+            step.out.events.push_back(
+                    Event{EventKind::kChildFailed, sa.id(), 0, 0, child_.name,
+                          err != nullptr ? wire::to_string(err->type) : ok.error().detail,
+                          sa.config() != nullptr ? sa.config()->name : std::string()});
+            fail(sa, step);
+            return Outcome::kDone;
+        }
+        if (rounds_.active()) {
+            return Outcome::kNext;
+        }
+        const SecretBytes tail = nonce_and_secrets(nr_, rounds_.secrets());
+        in_rounds_ = false;
+        return complete(sa, resp0_, tail.view(), nr_, sk0_.view(), step);
+    }
+
+    /// Our rekey collided with the peer's, and ours has the lowest nonce: with additional key
+    /// exchanges no SA exists yet, so ours is simply not completed; the peer's replaces the
+    /// old SA (its initiator deletes that one).
+    bool lost_collision(IkeSa& sa, const Bytes& nr) {
+        ChildSa* old = rekeyed_ != 0 ? sa.child(rekeyed_) : nullptr;
+        if (old == nullptr || !old->collision) {
+            return false;
+        }
+        const ChildSa::Collision col = *old->collision;
+        const Bytes& low = lowest({&ni_, &nr, &col.peer_ni, &col.our_nr});
+        if (&low != &ni_ && &low != &nr) {
+            return false;
+        }
+        IKE_LOG(info, sa,
+                "simultaneous rekeying of CHILD_SA {}{{{}}}: ours is redundant, no "
+                "IKE_FOLLOWUP_KE",
+                child_.name, old->id);
+        sa.states().get<ChildRekeyCollisions>().by_rekeyed.erase(rekeyed_);
+        sa.services().spis.release(offer_->spi_in);
+        offer_.reset();
+        old->state = ChildState::kRekeyed;
+        old->replaced_by = col.peer_child;
+        return true;
+    }
 
     void on_error(IkeSa& sa, const wire::NotifyPayload& err, Step& step) {
         // RFC 9611: a request for a resource-bound member (not the fallback, not a rekey).
@@ -310,6 +414,12 @@ private:
     Bytes ni_;
     crypto::KeyExchangePtr ke_;
     std::optional<ChildOffer> offer_;
+    // RFC 9370 additional key exchanges: the rounds, and what the last one completes with.
+    bool in_rounds_{false};
+    FollowupRounds rounds_;
+    std::vector<Payload> resp0_;
+    Bytes nr_;
+    SecretBytes sk0_;
 };
 
 }  // namespace
@@ -371,23 +481,38 @@ Response respond_create_child_sa(IkeSa& sa, std::vector<Payload>& request, Step&
     if (created == 0 || old == nullptr) {
         return out;
     }
+    if (const ChildSa* fresh = sa.child(created);
+        fresh != nullptr && fresh->state == ChildState::kCreating) {
+        // RFC 9370: installed after the IKE_FOLLOWUP_KE rounds. A collision counts now: the
+        // initiator that lost it does not go on with them (RFC 9370 §2.2.4).
+        if (old->state == ChildState::kRekeying) {
+            record_collision(sa, *old, created, ni->data, nr);
+        }
+        return out;
+    }
+    note_peer_rekey(sa, old->id, created, ni->data, nr, step);
+    return out;
+}
+
+void note_peer_rekey(IkeSa& sa, std::uint32_t old_id, std::uint32_t created, const Bytes& ni,
+                     const Bytes& nr, Step& step) {
+    ChildSa* old = sa.child(old_id);
+    if (old == nullptr || old->state == ChildState::kDeleting) {
+        return;  // gone meanwhile: the new SA simply stands
+    }
     if (old->state == ChildState::kRekeying) {
         // We are rekeying it too: answer as usual and let the nonces decide (§2.8.1).
-        old->collision = ChildSa::Collision{created, ni->data, nr};
-        sa.states().get<ChildRekeyCollisions>().by_rekeyed[old->id] = *old->collision;
-        IKE_LOG(info, sa, "simultaneous rekeying of CHILD_SA {}{{{}}} detected", old->name(),
-                old->id);
-    } else {
-        old->state = ChildState::kRekeyed;
-        old->replaced_by = created;
-        // Until the initiator has installed the new inbound SA (it then deletes the old one),
-        // our traffic stays on the old SA: no packet is sent that the peer cannot take yet.
-        if (ChildSa* fresh = sa.child(created)) {
-            sa.hold_outbound(*fresh, step);
-        }
-        sa.emit(step, EventKind::kChildRekeyed, old->id, created);
+        record_collision(sa, *old, created, ni, nr);
+        return;
     }
-    return out;
+    old->state = ChildState::kRekeyed;
+    old->replaced_by = created;
+    // Until the initiator has installed the new inbound SA (it then deletes the old one),
+    // our traffic stays on the old SA: no packet is sent that the peer cannot take yet.
+    if (ChildSa* fresh = sa.child(created)) {
+        sa.hold_outbound(*fresh, step);
+    }
+    sa.emit(step, EventKind::kChildRekeyed, old->id, created);
 }
 
 }  // namespace ikeplex::ike

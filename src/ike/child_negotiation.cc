@@ -6,6 +6,7 @@
 #include "crypto/keymat.h"
 #include "ike/config_payload.h"
 #include "ike/exchanges.h"
+#include "ike/followup_ke.h"
 #include "ike/payload_access.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -101,6 +102,17 @@ ChildOffer make_offer(IkeSa& sa, const ChildConfig& child, ResourceId resource, 
         if (ke != 0) {
             p.transforms.push_back(wire::Transform{wire::TransformType::kKe, ke, {}});
         }
+        // RFC 9370: the additional key exchanges as configured too (the first of each type).
+        if (!child.esp_proposals.empty()) {
+            for (const wire::Transform& t : child.esp_proposals.front().transforms) {
+                const bool additional = t.type >= wire::TransformType::kAddKe1 &&
+                                        t.type <= wire::TransformType::kAddKe7;
+                if (additional && std::none_of(p.transforms.begin(), p.transforms.end(),
+                                               [&](const auto& x) { return x.type == t.type; })) {
+                    p.transforms.push_back(t);
+                }
+            }
+        }
         proposals = {std::move(p)};
     }
     for (wire::Proposal p : proposals) {
@@ -130,8 +142,7 @@ void append_offer_ts(const IkeSa& sa, const ChildOffer& offer, std::vector<Paylo
 }
 
 std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Payload> response,
-                             const Bytes& ni, const Bytes& nr, ByteView g_ir, bool ignore_ke,
-                             Step& step) {
+                             ByteView ni, ByteView nr, ByteView g_ir, bool ignore_ke, Step& step) {
     const auto fail = [&](const std::string& why) -> std::uint32_t {
         IKE_LOG(info, sa, "failed to establish CHILD_SA {}: {}", offer.config->name, why);
         step.out.events.push_back(
@@ -380,6 +391,93 @@ std::vector<Payload> child_response(const ChildRequest& req, const wire::Proposa
     return out;
 }
 
+/// KEYMAT for the responder's Child SA (RFC 7296 §2.17), nothing if the derivation failed.
+std::optional<crypto::ChildKeys> responder_keys(IkeSa& sa, const ChildRequest& req, ByteView g_ir,
+                                                const ChildAlgorithms& a) {
+    auto keys = crypto::derive_child_keys(sa.crypto()->prf, sa.crypto()->sk_d.view(), g_ir, *req.ni,
+                                          *req.nr, a.encr_key_size(), a.integ_key_size());
+    return keys ? std::optional<crypto::ChildKeys>(std::move(*keys)) : std::nullopt;
+}
+
+/// The responder's new Child SA (not yet added): what the request, its match and RFC 9611's
+/// binding say; the proposal, SPI and algorithms come from the caller.
+std::unique_ptr<ChildSa> new_child(IkeSa& sa, const ChildRequest& req, const ChildMatch& m,
+                                   const Binding& binding, ResourceId resource, Spi spi_in,
+                                   bool transport) {
+    auto c = std::make_unique<ChildSa>();
+    c->id = sa.registry().next_child_id();
+    c->config = m.child;
+    c->reqid = sa.registry().reqid_for(*sa.config(), *m.child);
+    c->spi_in = spi_in;
+    c->mode = transport ? Mode::kTransport : Mode::kTunnel;
+    c->local_ts = m.narrowed_r;
+    c->remote_ts = m.narrowed_i;
+    c->resource = resource;
+    c->group_member = req.rekeyed != nullptr ? req.rekeyed->group_member : binding.member;
+    c->member_info = req.rekeyed != nullptr ? req.rekeyed->member_info : binding.info;
+    return c;
+}
+
+/// RFC 9370: a Child SA the responder made in CREATE_CHILD_SA, keyed and installed once the
+/// last IKE_FOLLOWUP_KE is in.
+class ChildCompletion final : public FollowupCompletion {
+public:
+    ChildCompletion(std::uint32_t child, std::uint32_t rekeyed, SecretBytes sk0, Bytes ni, Bytes nr)
+        : child_(child),
+          rekeyed_(rekeyed),
+          sk0_(std::move(sk0)),
+          ni_(std::move(ni)),
+          nr_(std::move(nr)) {}
+
+    std::vector<Payload> finish(IkeSa& sa, ByteView tail, Step& step) override {
+        ChildSa* c = sa.child(child_);
+        if (c == nullptr || c->state != ChildState::kCreating) {
+            return error_response(NotifyType::kNoProposalChosen);
+        }
+        auto keys = crypto::derive_child_keys(sa.crypto()->prf, sa.crypto()->sk_d.view(),
+                                              sk0_.view(), ni_, tail, c->algorithms.encr_key_size(),
+                                              c->algorithms.integ_key_size());
+        if (!keys) {
+            sa.remove_child(child_, "key derivation failed", step, true);
+            return error_response(NotifyType::kNoProposalChosen);
+        }
+        sa.install_child(*c, std::move(*keys), false, step);
+        if (rekeyed_ != 0) {
+            note_peer_rekey(sa, rekeyed_, child_, ni_, nr_, step);
+        }
+        return {};
+    }
+    void discard(IkeSa& sa, Step& step) override {
+        if (const ChildSa* c = sa.child(child_);
+            c != nullptr && c->state == ChildState::kCreating) {
+            IKE_LOG(info, sa, "CHILD_SA {}{{{}}} not completed: additional key exchange failed",
+                    c->name(), child_);
+            sa.remove_child(child_, "additional key exchange failed", step, true);
+        }
+    }
+    [[nodiscard]] bool child() const noexcept override { return true; }
+
+private:
+    std::uint32_t child_;
+    std::uint32_t rekeyed_;
+    SecretBytes sk0_;
+    Bytes ni_;
+    Bytes nr_;
+};
+
+/// Keeps Child SA `id` (CREATING) for the IKE_FOLLOWUP_KE rounds: the link notify for the
+/// response, or nothing when too many are pending.
+std::optional<Payload> defer_child(IkeSa& sa, std::uint32_t id, const ChildRequest& req,
+                                   ByteView sk0, std::vector<std::uint16_t> methods, Step& step) {
+    IKE_LOG(info, sa, "CHILD_SA {{{}}} waits for {} additional key exchange(s)", id,
+            methods.size());
+    return expect_followups(
+            sa, std::move(methods), *req.nr,
+            std::make_unique<ChildCompletion>(id, req.rekeyed != nullptr ? req.rekeyed->id : 0,
+                                              SecretBytes::copy_of(sk0), *req.ni, *req.nr),
+            step);
+}
+
 }  // namespace
 
 std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step,
@@ -418,44 +516,49 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
         g_ir = pfs.secret.view();
     }
     const ResourceId resource = req.rekeyed != nullptr ? req.rekeyed->resource : binding.resource;
+    // RFC 9370 §2.2.4: with additional key exchanges the keys come after the last
+    // IKE_FOLLOWUP_KE; the Child SA waits (CREATING, its SPI reserved) until then.
+    std::vector<std::uint16_t> more =
+            req.ignore_ke ? std::vector<std::uint16_t>{} : additional_methods(choice->proposal);
     const Spi spi_in =
             sa.services().spis.allocate({resource, sa.local().address, sa.remote().address});
     const bool transport = child->mode == Mode::kTransport &&
                            has_notify(req.payloads, NotifyType::kUseTransportMode);
-    auto keys = crypto::derive_child_keys(sa.crypto()->prf, sa.crypto()->sk_d.view(), g_ir, *req.ni,
-                                          *req.nr, algorithms.encr_key_size(),
-                                          algorithms.integ_key_size());
-    if (!keys) {
+    std::optional<crypto::ChildKeys> keys;
+    if (more.empty() && !(keys = responder_keys(sa, req, g_ir, algorithms))) {
         sa.services().spis.release(spi_in);
         return error_response(NotifyType::kNoProposalChosen);
     }
     wire::Proposal answer = choice->proposal;
     answer.spi = spi_bytes(spi_in);
 
-    auto c = std::make_unique<ChildSa>();
-    c->id = sa.registry().next_child_id();
-    c->config = child;
-    c->reqid = sa.registry().reqid_for(*sa.config(), *child);
-    c->spi_in = spi_in;
+    auto c = new_child(sa, req, m, binding, resource, spi_in, transport);
     c->spi_out = choice->spi_out;
-    c->mode = transport ? Mode::kTransport : Mode::kTunnel;
-    c->local_ts = m.narrowed_r;
-    c->remote_ts = m.narrowed_i;
     c->proposal = answer;
     c->algorithms = algorithms;
-    c->resource = resource;
-    c->group_member = req.rekeyed != nullptr ? req.rekeyed->group_member : binding.member;
-    c->member_info = req.rekeyed != nullptr ? req.rekeyed->member_info : binding.info;
     std::optional<Bytes> our_id;
     if (binding.member) {
         our_id = resource_identifier(sa, resource, c->member_info.slot);
         log_joined(sa, *c, *our_id, req.payloads);
     }
     ChildSa& added = sa.add_child(std::move(c));
-    sa.install_child(added, std::move(*keys), false, step);
     if (created != nullptr) {
         *created = added.id;
     }
+    if (!more.empty()) {
+        auto link = defer_child(sa, added.id, req, g_ir, std::move(more), step);
+        if (!link) {
+            sa.remove_child(added.id, "too many additional key exchanges pending", step, true);
+            if (created != nullptr) {
+                *created = 0;
+            }
+            return error_response(NotifyType::kTemporaryFailure);
+        }
+        auto out = child_response(req, answer, pfs.ke.get(), m, transport, our_id);
+        out.push_back(std::move(*link));
+        return out;
+    }
+    sa.install_child(added, std::move(*keys), false, step);
     return child_response(req, answer, pfs.ke.get(), m, transport, our_id);
 }
 

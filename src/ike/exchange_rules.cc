@@ -48,6 +48,8 @@ const char* to_string(Variant v) noexcept {
             return "CREATE_CHILD_SA (IKE SA rekey)";
         case Variant::kInformational:
             return "INFORMATIONAL";
+        case Variant::kFollowupKe:
+            return "IKE_FOLLOWUP_KE";
         case Variant::kIntermediate:
             return "IKE_INTERMEDIATE";
     }
@@ -93,6 +95,13 @@ Result<Variant> check_request(wire::ExchangeType type, std::span<const wire::Pay
         }
         case wire::ExchangeType::kInformational:
             return Variant::kInformational;
+        case wire::ExchangeType::kIkeFollowupKe:
+            // RFC 9370 §2.2.4: the link to the CREATE_CHILD_SA it continues, and KEi(n).
+            if (!has(ps, PayloadType::kKe) ||
+                !has_notify(ps, wire::NotifyType::kAdditionalKeyExchange)) {
+                return missing("exchange rules: IKE_FOLLOWUP_KE without KE and link notify");
+            }
+            return Variant::kFollowupKe;
         case wire::ExchangeType::kIkeIntermediate:
             return Variant::kIntermediate;
         default:

@@ -17,6 +17,7 @@ enum class Variant : std::uint8_t {
     kChildRekey,   ///< CREATE_CHILD_SA with N(REKEY_SA)
     kIkeRekey,     ///< CREATE_CHILD_SA with an IKE proposal and KE, no TS
     kInformational,
+    kFollowupKe,    ///< RFC 9370 IKE_FOLLOWUP_KE: KE and N(ADDITIONAL_KEY_EXCHANGE)
     kIntermediate,  ///< IKE_INTERMEDIATE (RFC 9242)
 };
 const char* to_string(Variant v) noexcept;

@@ -98,9 +98,10 @@ struct ChildPayloads {
 ChildPayloads child_payloads(std::span<const wire::Payload> ps);
 
 /// The responder half of creating a Child SA (IKE_AUTH and CREATE_CHILD_SA): picks the child
-/// config and proposal, narrows TS, derives keys and installs. Returns the response payloads
-/// for the Child SA (SA, TSi, TSr, notifies) or an error notify. `nonces`: Ni | Nr to key
-/// with (IKE_AUTH: those of IKE_SA_INIT). `g_ir`: PFS secret or empty.
+/// config and proposal, narrows TS, derives keys and installs (with RFC 9370 additional key
+/// exchanges: makes it CREATING and answers with the first link, followup_ke.h). Returns the
+/// response payloads for the Child SA (SA, TSi, TSr, notifies) or an error notify. `nonces`: Ni |
+/// Nr to key with (IKE_AUTH: those of IKE_SA_INIT). `g_ir`: PFS secret or empty.
 struct ChildRequest {
     std::span<const wire::Payload> payloads;
     const Bytes* ni{nullptr};
@@ -136,8 +137,12 @@ void append_offer(const ChildOffer& offer, std::vector<wire::Payload>& out);
 /// offer, in strongSwan's order.
 void append_offer_ts(const IkeSa& sa, const ChildOffer& offer, std::vector<wire::Payload>& out);
 /// Completes an offered Child SA from the response; returns its id, or 0 on failure (logged).
+/// `nr`: with RFC 9370 additional key exchanges, Nr | SK(1) | ... | SK(n) (followup_ke.h).
 std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const wire::Payload> response,
-                             const Bytes& ni, const Bytes& nr, ByteView g_ir, bool ignore_ke,
-                             Step& step);
+                             ByteView ni, ByteView nr, ByteView g_ir, bool ignore_ke, Step& step);
+/// Responder: the peer's rekey of Child SA `old_id` made Child SA `created` (installed): the old
+/// one is replaced, or (we rekey it too) the nonces decide later (RFC 7296 §2.8.1).
+void note_peer_rekey(IkeSa& sa, std::uint32_t old_id, std::uint32_t created, const Bytes& ni,
+                     const Bytes& nr, Step& step);
 
 }  // namespace ikeplex::ike

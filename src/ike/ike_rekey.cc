@@ -7,11 +7,15 @@
 // The SA payloads carry each side's new IKE SPI. Whoever initiated the rekey is the original
 // initiator of the new IKE SA; its Child SAs move over and the old IKE SA is deleted by the
 // rekey's initiator.
+//
+// RFC 9370: with additional key exchanges, IKE_FOLLOWUP_KE rounds follow on the old IKE SA and
+// SKEYSEED = prf(SK_d, SK(0) | Ni | Nr | SK(1) | ... | SK(n)); the new SA comes after the last.
 #include <algorithm>
 
 #include "crypto/keymat.h"
 #include "ike/config_payload.h"
 #include "ike/exchanges.h"
+#include "ike/followup_ke.h"
 #include "ike/mobike.h"
 #include "ike/payload_access.h"
 #include "util/log.h"
@@ -57,6 +61,9 @@ struct IkeRekeyCollision final : ExchangeState {
     /// On the IKE SA the peer's rekey made: the SA both sides rekeyed. The peer's first request
     /// here (other than deleting that one) says this one survives.
     std::uint32_t collided_with{0};
+    /// RFC 9370: the nonces of the peer's rekey that waits for its IKE_FOLLOWUP_KE rounds while
+    /// ours is under way too (its initiator's, ours).
+    std::optional<std::pair<Bytes, Bytes>> pending_peer;
 };
 
 IkeRekeyCollision& rekey_state(IkeSa& sa) {
@@ -74,14 +81,16 @@ bool lower(const Bytes& a, const Bytes& b) {
 }
 
 /// The IKE SA a rekey of `old` creates: keys from the old SK_d (RFC 7296 §2.18), everything
-/// else (identities, config, NAT state, peer capabilities) carried over.
+/// else (identities, config, NAT state, peer capabilities) carried over. `tail`: what follows
+/// Ni in SKEYSEED, Nr (RFC 9370 §2.2.4: Nr | SK(1) | ... | SK(n)).
 Result<std::unique_ptr<IkeSa>> make_rekeyed(IkeSa& old, bool we_initiated, IkeSpi spi_i,
                                             IkeSpi spi_r, const wire::Proposal& chosen,
-                                            const Bytes& ni, const Bytes& nr, ByteView g_ir) {
+                                            const Bytes& ni, const Bytes& nr, ByteView g_ir,
+                                            ByteView tail) {
     const crypto::Registry& reg = old.services().registry;
     const IkeAlgorithms a = IKEPLEX_TRY(ike_algorithms(reg, chosen));
     const SecretBytes seed = IKEPLEX_TRY(
-            crypto::rekey_skeyseed(old.crypto()->prf, old.crypto()->sk_d.view(), g_ir, ni, nr));
+            crypto::rekey_skeyseed(old.crypto()->prf, old.crypto()->sk_d.view(), g_ir, ni, tail));
     const crypto::Prf prf(reg, *a.suite.prf);
     crypto::IkeKeys keys =
             IKEPLEX_TRY(crypto::derive_ike_keys(prf, a.suite, seed.view(), ni, nr, spi_i, spi_r));
@@ -123,16 +132,27 @@ public:
     explicit IkeRekey(std::uint16_t group) : group_(group) {}
 
     [[nodiscard]] wire::ExchangeType type() const noexcept override {
-        return wire::ExchangeType::kCreateChildSa;
+        return in_rounds_ ? wire::ExchangeType::kIkeFollowupKe : wire::ExchangeType::kCreateChildSa;
     }
     [[nodiscard]] const char* name() const noexcept override { return "IKE_REKEY"; }
 
-    Result<std::vector<Payload>> build(IkeSa& sa, Step& /*step*/) override {
+    Result<std::vector<Payload>> build(IkeSa& sa, Step& step) override {
+        if (in_rounds_) {
+            return rounds_.build(sa);  // RFC 9370 IKE_FOLLOWUP_KE
+        }
         if (sa.state() != IkeState::kEstablished || !sa.crypto()) {
             return make_error(Errc::kState, "IKE SA not established");
         }
+        if (followups_pending(sa)) {
+            // Child SAs the peer is still creating here would not move to the new IKE SA.
+            IKE_LOG(info, sa, "IKE rekey postponed: additional key exchanges pending");
+            sa.queue_later(std::make_unique<IkeRekey>(group_),
+                           Duration(1000 + sa.services().random.u32() % 4000), step);
+            return make_error(Errc::kState, "additional key exchanges pending");
+        }
         sa.transition(IkeState::kRekeying, "rekeying");
         rekey_state(sa).peer.reset();
+        rekey_state(sa).pending_peer.reset();
         spi_ = sa.registry().new_ike_spi();
         std::vector<wire::Proposal> proposals = sa.config()->ike_proposals;
         for (wire::Proposal& p : proposals) {
@@ -156,6 +176,9 @@ public:
         if (sa.state() != IkeState::kRekeying) {
             return Outcome::kDone;  // deleted meanwhile
         }
+        if (in_rounds_) {
+            return next_round(sa, resp, step);
+        }
         if (const auto* err = first_error(resp)) {
             on_error(sa, *err, step);
             return Outcome::kDone;
@@ -178,7 +201,52 @@ public:
             give_up(sa, step, "invalid KE value");
             return Outcome::kDone;
         }
-        auto made = make_rekeyed(sa, true, spi_, *peer_spi, *chosen, ni_, nr->data, g_ir->view());
+        chosen_ = *chosen;
+        peer_spi_ = *peer_spi;
+        nr_ = nr->data;
+        sk0_ = std::move(*g_ir);
+        if (auto more = additional_methods(*chosen); !more.empty()) {
+            // RFC 9370 §2.2.4: IKE_FOLLOWUP_KE rounds first; the new SA comes after the last.
+            if (lost_collision(sa, step)) {
+                return Outcome::kDone;
+            }
+            if (auto started = rounds_.start(std::move(more), resp); !started) {
+                IKE_LOG(info, sa, "IKE rekey: {}", started.error().detail);
+                give_up(sa, step, "no ADDITIONAL_KEY_EXCHANGE link");
+                return Outcome::kDone;
+            }
+            in_rounds_ = true;
+            return Outcome::kNext;
+        }
+        return complete(sa, nr_, step);
+    }
+
+    void abort(IkeSa& sa, Step& /*step*/) override {
+        if (sa.state() == IkeState::kRekeying) {
+            sa.transition(IkeState::kEstablished, "rekeying abandoned");
+        }
+    }
+
+private:
+    Outcome next_round(IkeSa& sa, std::span<const Payload> resp, Step& step) {
+        if (auto ok = rounds_.process(resp); !ok) {
+            const auto* err = first_error(resp);
+            IKE_LOG(info, sa, "IKE rekey: additional key exchange {} failed: {}", rounds_.round(),
+                    err != nullptr ? wire::to_string(err->type) : ok.error().detail);
+            give_up(sa, step, "additional key exchange failed");
+            return Outcome::kDone;
+        }
+        if (rounds_.active()) {
+            return Outcome::kNext;
+        }
+        in_rounds_ = false;
+        const SecretBytes tail = nonce_and_secrets(nr_, rounds_.secrets());
+        return complete(sa, tail.view(), step);
+    }
+
+    /// The new IKE SA, keyed with `tail` after Ni (Nr, and the additional secrets).
+    Outcome complete(IkeSa& sa, ByteView tail, Step& step) {
+        auto made = make_rekeyed(sa, true, spi_, peer_spi_, chosen_, ni_, nr_, sk0_.view(), tail);
         if (!made) {
             IKE_LOG(error, sa, "IKE rekey key derivation failed: {}", made.error().detail);
             give_up(sa, step, "key derivation failed");
@@ -186,18 +254,18 @@ public:
         }
         IkeSa& ours = sa.registry().adopt(std::move(*made));
         ours.established(step, false);
-        IKE_LOG(info, sa, "selected proposal for the rekeyed IKE_SA: {}", describe(*chosen));
+        IKE_LOG(info, sa, "selected proposal for the rekeyed IKE_SA: {}", describe(chosen_));
 
         IkeSa* theirs = colliding_sa(sa);
         if (theirs != nullptr && theirs->state() == IkeState::kEstablished) {
             // §2.8.2: the exchange that produced the lowest of the four nonces made the
             // redundant SA; its initiator deletes it.
             const auto& c = *rekey_state(sa).peer;
-            const Bytes* all[] = {&ni_, &nr->data, &c.peer_ni, &c.our_nr};
+            const Bytes* all[] = {&ni_, &nr_, &c.peer_ni, &c.our_nr};
             const Bytes* low =
                     *std::min_element(std::begin(all), std::end(all),
                                       [](const Bytes* a, const Bytes* b) { return lower(*a, *b); });
-            if (low == &ni_ || low == &nr->data) {
+            if (low == &ni_ || low == &nr_) {
                 IKE_LOG(info, sa, "simultaneous IKE rekeying: ours {} is redundant, deleting it",
                         ours.label());
                 hand_over(sa, *theirs, false, step);
@@ -214,13 +282,30 @@ public:
         return Outcome::kDone;
     }
 
-    void abort(IkeSa& sa, Step& /*step*/) override {
-        if (sa.state() == IkeState::kRekeying) {
-            sa.transition(IkeState::kEstablished, "rekeying abandoned");
+    /// RFC 9370 §2.2.4 with RFC 7296 §2.8.2: the peer's rekey, waiting for its rounds, collided
+    /// with ours, and ours has the lowest nonce: no SA exists yet, so ours is not completed;
+    /// the peer's takes over when its last IKE_FOLLOWUP_KE comes.
+    bool lost_collision(IkeSa& sa, Step& step) {
+        const auto& pending = rekey_state(sa).pending_peer;
+        if (!pending) {
+            return false;
         }
+        const Bytes* all[] = {&ni_, &nr_, &pending->first, &pending->second};
+        const Bytes* low =
+                *std::min_element(std::begin(all), std::end(all),
+                                  [](const Bytes* a, const Bytes* b) { return lower(*a, *b); });
+        if (low != &ni_ && low != &nr_) {
+            return false;
+        }
+        IKE_LOG(info, sa, "simultaneous IKE rekeying: ours is redundant, no IKE_FOLLOWUP_KE");
+        sa.transition(IkeState::kEstablished, "lost the rekey collision");
+        if (IkeSa* theirs = colliding_sa(sa);
+            theirs != nullptr && theirs->state() == IkeState::kEstablished) {
+            hand_over(sa, *theirs, false, step);  // the peer's rounds are done already
+        }
+        return true;
     }
 
-private:
     /// Our rekey failed. If the peer's colliding rekey succeeded, its SA replaces this one
     /// (and the peer deletes this one); otherwise we stay as we are (event ike-rekey-failed).
     void give_up(IkeSa& sa, Step& step, std::string why) {
@@ -262,6 +347,63 @@ private:
     IkeSpi spi_;
     Bytes ni_;
     crypto::KeyExchangePtr ke_;
+    // What the CREATE_CHILD_SA response brought, and RFC 9370's IKE_FOLLOWUP_KE rounds.
+    wire::Proposal chosen_;
+    IkeSpi peer_spi_;
+    Bytes nr_;
+    SecretBytes sk0_;
+    bool in_rounds_{false};
+    FollowupRounds rounds_;
+};
+
+/// The responder's side of an IKE rekey: the new IKE SA, made at once or (RFC 9370) after the
+/// last IKE_FOLLOWUP_KE.
+class PeerRekey final : public FollowupCompletion {
+public:
+    PeerRekey(IkeSpi peer_spi, IkeSpi own, wire::Proposal chosen, Bytes ni, Bytes nr,
+              SecretBytes sk0)
+        : peer_spi_(peer_spi),
+          own_(own),
+          chosen_(std::move(chosen)),
+          ni_(std::move(ni)),
+          nr_(std::move(nr)),
+          sk0_(std::move(sk0)) {}
+
+    [[nodiscard]] const wire::Proposal& chosen() const noexcept { return chosen_; }
+
+    std::vector<Payload> finish(IkeSa& sa, ByteView tail, Step& step) override {
+        if (sa.state() != IkeState::kEstablished && sa.state() != IkeState::kRekeying) {
+            return error_response(NotifyType::kTemporaryFailure);  // closing meanwhile
+        }
+        auto made = make_rekeyed(sa, false, peer_spi_, own_, chosen_, ni_, nr_, sk0_.view(), tail);
+        if (!made) {
+            IKE_LOG(error, sa, "IKE rekey key derivation failed: {}", made.error().detail);
+            return error_response(NotifyType::kNoProposalChosen);
+        }
+        IkeSa& theirs = sa.registry().adopt(std::move(*made));
+        theirs.established(step, false);
+        if (sa.state() == IkeState::kRekeying) {
+            // Ours is under way too: answer and let the nonces decide when ours completes.
+            IKE_LOG(info, sa, "simultaneous IKE rekeying detected");
+            rekey_state(sa).peer = IkeRekeyCollision::Peer{theirs.id(), ni_, nr_};
+            rekey_state(theirs).collided_with = sa.id();
+        } else {
+            hand_over(sa, theirs, false, step);
+        }
+        return {};
+    }
+    void discard(IkeSa& sa, Step& /*step*/) override {
+        IKE_LOG(info, sa, "IKE rekey by the peer not completed: additional key exchange failed");
+    }
+    [[nodiscard]] bool child() const noexcept override { return false; }
+
+private:
+    IkeSpi peer_spi_;
+    IkeSpi own_;
+    wire::Proposal chosen_;
+    Bytes ni_;
+    Bytes nr_;
+    SecretBytes sk0_;
 };
 
 }  // namespace
@@ -309,8 +451,9 @@ Response respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request, Step& step)
     if (sa.state() != IkeState::kEstablished && sa.state() != IkeState::kRekeying) {
         return error_response(NotifyType::kTemporaryFailure);
     }
-    // §2.25.1: not while we create, rekey or delete one of its Child SAs.
-    if (sa.child_exchange_outstanding()) {
+    // §2.25.1: not while we create, rekey or delete one of its Child SAs (RFC 9370: nor while
+    // the peer's additional key exchanges for one, or for another IKE rekey, are pending).
+    if (sa.child_exchange_outstanding() || followups_pending(sa)) {
         IKE_LOG(info, sa,
                 "IKE rekey request while a CHILD_SA exchange is under way: TEMPORARY_FAILURE");
         return error_response(NotifyType::kTemporaryFailure);
@@ -344,28 +487,30 @@ Response respond_ike_rekey(IkeSa& sa, std::vector<Payload>& request, Step& step)
     }
     const IkeSpi own = sa.registry().new_ike_spi();
     const Bytes nr = sa.make_nonce();
-    auto made = make_rekeyed(sa, false, *peer_spi, own, *chosen, ni->data, nr, g_ir->view());
-    if (!made) {
-        IKE_LOG(error, sa, "IKE rekey key derivation failed: {}", made.error().detail);
-        return error_response(NotifyType::kNoProposalChosen);
-    }
-    IkeSa& theirs = sa.registry().adopt(std::move(*made));
-    theirs.established(step, false);
     wire::Proposal answer = *chosen;
     answer.spi = spi_bytes(own);
-    if (sa.state() == IkeState::kRekeying) {
-        // Ours is under way too: answer and let the nonces decide when ours completes.
-        IKE_LOG(info, sa, "simultaneous IKE rekeying detected");
-        rekey_state(sa).peer = IkeRekeyCollision::Peer{theirs.id(), ni->data, nr};
-        rekey_state(theirs).collided_with = sa.id();
-    } else {
-        hand_over(sa, theirs, false, step);
-    }
     std::vector<Payload> out;
     out.push_back(wire::make_payload(wire::SaPayload{{std::move(answer)}}));
     out.push_back(wire::make_payload(wire::NoncePayload{nr}));
     out.push_back(wire::make_payload(wire::KePayload{
             group, Bytes((*ke)->public_value().begin(), (*ke)->public_value().end())}));
+    auto completion = std::make_unique<PeerRekey>(*peer_spi, own, std::move(*chosen), ni->data, nr,
+                                                  std::move(*g_ir));
+    if (auto more = additional_methods(completion->chosen()); !more.empty()) {
+        // RFC 9370 §2.2.4: the new IKE SA comes after the last IKE_FOLLOWUP_KE.
+        auto link = expect_followups(sa, std::move(more), nr, std::move(completion), step);
+        if (!link) {
+            return error_response(NotifyType::kTemporaryFailure);
+        }
+        if (sa.state() == IkeState::kRekeying) {
+            rekey_state(sa).pending_peer = std::make_pair(ni->data, nr);
+        }
+        out.push_back(std::move(*link));
+        return out;
+    }
+    if (auto failed = completion->finish(sa, nr, step); !failed.empty()) {
+        return failed;
+    }
     return out;
 }
 

@@ -341,6 +341,7 @@ void IkeSa::on_timer(TimerKind kind, std::uint32_t arg, Step& step) {
                                      step.now + std::chrono::seconds(5));
             }
             break;
+        case TimerKind::kFollowupKe:  // the manager's too (followup_ke.cc)
         case TimerKind::kEapBackend:  // the manager's too (ike_auth_eap.cc)
         case TimerKind::kRestart:
             break;  // the manager's (manager_heal.cc), never an IKE SA's

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "ike/exchanges.h"
+#include "ike/followup_ke.h"
 #include "ike/ike_init.h"
 #include "ike/payload_access.h"
 #include "wire/describe.h"
@@ -268,6 +269,8 @@ void IkeSaManager::on_timer(Step& step) {
         } else if (IkeSa* sa = find(key->ike)) {
             if (key->kind == TimerKind::kEapBackend) {
                 on_eap_backend_timeout(*sa, step);
+            } else if (key->kind == TimerKind::kFollowupKe) {
+                on_followup_timeout(*sa, key->arg, step);
             } else {
                 sa->on_timer(key->kind, key->arg, step);
             }

@@ -25,8 +25,11 @@ const Groups& groups_of(const IkeSa& sa) {
 
 namespace {
 
+/// Installed, or (RFC 9370) made by the peer's request and waiting for its IKE_FOLLOWUP_KE
+/// rounds: it holds its resource, so a second request for that resource is not bound to it.
 bool alive(const ChildSa& c) noexcept {
-    return c.state == ChildState::kInstalled || c.state == ChildState::kRekeying;
+    return c.state == ChildState::kInstalled || c.state == ChildState::kRekeying ||
+           c.state == ChildState::kCreating;
 }
 
 /// Members of `config`'s group: group members of this config, alive.

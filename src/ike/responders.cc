@@ -2,6 +2,7 @@
 // makes the IKE SA, is the manager's: ike_init.h). A new exchange registers its responder here.
 #include "ike/exchange_rules.h"
 #include "ike/exchanges.h"
+#include "ike/followup_ke.h"
 #include "ike/ike_intermediate.h"
 #include "util/log.h"
 #include "wire/describe.h"
@@ -25,6 +26,7 @@ constexpr Responder kResponders[] = {
         {ExchangeType::kCreateChildSa, rekeys_ike_sa, respond_ike_rekey},
         {ExchangeType::kCreateChildSa, nullptr, respond_create_child_sa},
         {ExchangeType::kInformational, nullptr, respond_informational},
+        {ExchangeType::kIkeFollowupKe, nullptr, respond_followup_ke},
         {ExchangeType::kIkeIntermediate, nullptr, respond_ike_intermediate},
 };
 

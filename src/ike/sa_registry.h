@@ -56,6 +56,9 @@ public:
     virtual void note_mobike_refused(const IkeSa& sa, const char* why, TimePoint now) = 0;
     /// An UPDATE_SA_ADDRESSES of the peer was carried out (counted).
     virtual void note_mobike_update() noexcept = 0;
+    /// RFC 9370: an IKE_FOLLOWUP_KE request of the peer was refused (unknown or stale link,
+    /// wrong KE method, bad KE value) or a pending one timed out (counted).
+    virtual void note_followup_refused() noexcept {}
     /// All configured connections (the responder picks among them).
     [[nodiscard]] virtual const ConfigList& configs() const = 0;
     /// Whether no other IKE SA of this connection exists (then IKE_AUTH sends INITIAL_CONTACT).

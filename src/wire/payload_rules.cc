@@ -59,6 +59,13 @@ constexpr PayloadRule kCreateChildSaResponse[] = {
         {PayloadType::kTsi, 0, 1},        {PayloadType::kTsr, 0, 1},
         {PayloadType::kCp, 0, 1},         {PayloadType::kVendorId, 0, kMany},
 };
+// RFC 9370 §2.2.4: HDR, SK {KEi(n), N(ADDITIONAL_KEY_EXCHANGE)}; the response KEr(n) with the
+// next round's notify, or a lone error notify (STATE_NOT_FOUND): IKE_INTERMEDIATE's rules.
+constexpr PayloadRule kFollowupKeRequest[] = {
+        {PayloadType::kNotify, 1, kMany},
+        {PayloadType::kKe, 1, 1},
+        {PayloadType::kVendorId, 0, kMany},
+};
 // RFC 9242 §3, RFC 9370 §2.2.2: HDR, SK {KEi(n)} / HDR, SK {KEr(n)}; an IKE_INTERMEDIATE may
 // also be empty or carry notifies (the responder checks that a key exchange round has its KE).
 constexpr PayloadRule kIkeIntermediate[] = {
@@ -88,6 +95,9 @@ Result<std::span<const PayloadRule>> rules_for(const Header& h) {
                             : std::span<const PayloadRule>(kCreateChildSaRequest);
         case ExchangeType::kInformational:
             return std::span<const PayloadRule>(kInformational);
+        case ExchangeType::kIkeFollowupKe:
+            return response ? std::span<const PayloadRule>(kIkeIntermediate)
+                            : std::span<const PayloadRule>(kFollowupKeRequest);
         case ExchangeType::kIkeIntermediate:
             return std::span<const PayloadRule>(kIkeIntermediate);
         default:
@@ -136,6 +146,7 @@ Result<bool> is_encrypted_exchange(ExchangeType t) {
         case ExchangeType::kIkeAuth:
         case ExchangeType::kCreateChildSa:
         case ExchangeType::kInformational:
+        case ExchangeType::kIkeFollowupKe:
         case ExchangeType::kIkeIntermediate:
             return true;
         default:

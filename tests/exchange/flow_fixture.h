@@ -92,7 +92,7 @@ protected:
     }
 
     /// The Child SA ids of a node's established IKE SAs that are installed.
-    std::vector<std::uint32_t> installed(Node& n) {
+    static std::vector<std::uint32_t> installed(Node& n) {
         std::vector<std::uint32_t> ids;
         for (const ike::IkeSa* sa : n.established()) {
             for (const auto& c : sa->children()) {
@@ -105,6 +105,16 @@ protected:
     }
 
     void settle() { h.run_for(kSettle); }
+
+    /// Each side holds exactly one IKE SA with exactly one installed Child SA, consistently.
+    void expect_single_pair() {
+        for (Node* n : {&h.a(), &h.b()}) {
+            EXPECT_EQ(n->manager.sas().size(), 1U) << n->name;
+            EXPECT_EQ(installed(*n).size(), 1U) << n->name;
+            EXPECT_EQ(n->backend.sas.size(), 2U) << n->name;
+        }
+        expect_consistent();
+    }
 
     void expect_consistent() {
         const auto problems = check_consistent(h);

@@ -62,16 +62,6 @@ protected:
         first_child_ = installed(ini()).front();
     }
 
-    /// Each side holds exactly one IKE SA with exactly one installed Child SA, consistently.
-    void expect_single_pair() {
-        for (Node* n : {&h.a(), &h.b()}) {
-            EXPECT_EQ(n->manager.sas().size(), 1U) << n->name;
-            EXPECT_EQ(installed(*n).size(), 1U) << n->name;
-            EXPECT_EQ(n->backend.sas.size(), 2U) << n->name;
-        }
-        expect_consistent();
-    }
-
     /// Loads `cfg` again and replaces the IKE SA by one made with it.
     void reconnect() {
         load_psk();
