@@ -2,15 +2,24 @@
 """ikeplexd <-> ikeplexd with RFC 9370 additional key exchanges in IKE_INTERMEDIATE (RFC 9242):
 proposal `x25519-ke1_ecp256-ke2_modp4096` on both sides, fragment_size 576 so that the MODP-4096
 round's messages are fragmented (RFC 7383). Both rounds run, the keys agree (the Child SA comes
-up and its SPIs cross), and the log names the rounds as strongSwan does. ML-KEM rounds follow
-the same path once src/crypto has ML-KEM."""
+up and its SPIs cross), and the log names the rounds as strongSwan does.
+
+Then post-quantum, live (issue 23):
+- `aes256gcm16-prfsha384-x25519-ke1_mlkem768` for the IKE SA and `aes256gcm16-x25519-ke1_mlkem768`
+  as the Child SA's PFS: traffic passes; a Child SA rekey and an IKE rekey each run a
+  CREATE_CHILD_SA and an IKE_FOLLOWUP_KE with ML-KEM-768 (RFC 9370 §2.2.4); traffic passes after
+  each;
+- `aes256gcm16-prfsha384-mlkem1024` alone (ML-KEM as the only key exchange, its 1,568-byte
+  encapsulation key in IKE_SA_INIT, no IKE_INTERMEDIATE): traffic passes."""
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from lib import Ikeplexd, Namespaces, children, ike_sas, main_wrapper, side_conf, wait_until  # noqa: E402
+from traffic import ping  # noqa: E402
 
 IKE = "aes256gcm16-prfsha256-x25519-ke1_ecp256-ke2_modp4096"
+LOGS = {"default": 1, "ike": 2, "enc": 2}
 
 
 def up(a, b):
@@ -25,14 +34,14 @@ def up(a, b):
     return sa[0][1]
 
 
-def test(build, folder):
+def fragmented_rounds(build, folder):
     with Namespaces() as ns:
         a = b = None
         try:
             b = Ikeplexd(build, ns.b, f"{folder}/b", side_conf("b", ike=IKE), extra="fragment_size = 576",
-                         log_levels={"default": 1, "ike": 2, "enc": 2})
+                         log_levels=LOGS)
             a = Ikeplexd(build, ns.a, f"{folder}/a", side_conf("a", ike=IKE), extra="fragment_size = 576",
-                         log_levels={"default": 1, "ike": 2, "enc": 2})
+                         log_levels=LOGS)
             out = a.cli("initiate", "--child", "net")
             assert "initiate completed successfully" in out, out
             wait_until(lambda: up(a, b), 10, "the IKE SA and its Child SA on both sides")
@@ -53,6 +62,93 @@ def test(build, folder):
             for d in (a, b):
                 if d is not None:
                     d.close()
+
+
+def log_of(d):
+    d.log.flush()
+    with open(d.log.name, errors="replace") as f:
+        return f.read()
+
+
+def tunnel(ns):
+    ping(ns.a, "10.99.2.1", src="10.99.1.1", count=3)
+
+
+def changed(a, b, key, old):
+    """up(a, b) once `key` of the IKE SA (or, for "child", the Child SA's SPI) differs from `old`."""
+    f = up(a, b)
+    if f is None:
+        return None
+    now = children(f)[0]["spi-in"] if key == "child" else f[key]
+    return f if now != old else None
+
+
+def ml_kem_hybrid(build, folder):
+    ike, esp = "aes256gcm16-prfsha384-x25519-ke1_mlkem768", "aes256gcm16-x25519-ke1_mlkem768"
+    with Namespaces() as ns:
+        a = b = None
+        try:
+            b = Ikeplexd(build, ns.b, f"{folder}/hb", side_conf("b", ike=ike, esp=esp), log_levels=LOGS,
+                         backend="userspace")
+            a = Ikeplexd(build, ns.a, f"{folder}/ha", side_conf("a", ike=ike, esp=esp), log_levels=LOGS,
+                         backend="userspace")
+            out = a.cli("initiate", "--child", "net")
+            assert "initiate completed successfully" in out, out
+            f = wait_until(lambda: up(a, b), 10, "hybrid: the IKE SA and its Child SA on both sides")
+            want = "selected proposal: IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/CURVE_25519/KE1_ML_KEM_768"
+            assert want in log_of(a), "hybrid: no selected proposal line with KE1_ML_KEM_768"
+            for d in (a, b):
+                assert "additional key exchange 1 (ML_KEM_768) done" in log_of(d), "hybrid: round 1 not logged"
+            tunnel(ns)
+            print("hybrid: X25519 + ML-KEM-768 in IKE_INTERMEDIATE, traffic passes")
+
+            followups = log_of(a).count("generating IKE_FOLLOWUP_KE request")
+            a.cli("rekey", "--child", "net")
+            f = wait_until(lambda: changed(a, b, "child", children(f)[0]["spi-in"]), 15, "hybrid: the Child SA rekey")
+            assert log_of(a).count("generating IKE_FOLLOWUP_KE request") > followups, \
+                "hybrid: the Child SA rekey ran no IKE_FOLLOWUP_KE"
+            tunnel(ns)
+            print("hybrid: Child SA rekeyed (X25519 PFS + ML-KEM-768 in IKE_FOLLOWUP_KE), traffic passes")
+
+            followups = log_of(b).count("generating IKE_FOLLOWUP_KE request")
+            b.cli("rekey", "--ike", "t")
+            wait_until(lambda: changed(a, b, "initiator-spi", f["initiator-spi"]), 15, "hybrid: the IKE rekey")
+            assert log_of(b).count("generating IKE_FOLLOWUP_KE request") > followups, \
+                "hybrid: the IKE rekey ran no IKE_FOLLOWUP_KE"
+            tunnel(ns)
+            print("hybrid: IKE SA rekeyed by the responder (X25519 + ML-KEM-768), traffic passes")
+        finally:
+            for d in (a, b):
+                if d is not None:
+                    d.close()
+
+
+def ml_kem_alone(build, folder):
+    ike = "aes256gcm16-prfsha384-mlkem1024"
+    with Namespaces() as ns:
+        a = b = None
+        try:
+            b = Ikeplexd(build, ns.b, f"{folder}/kb", side_conf("b", ike=ike), log_levels=LOGS, backend="userspace")
+            a = Ikeplexd(build, ns.a, f"{folder}/ka", side_conf("a", ike=ike), log_levels=LOGS, backend="userspace")
+            out = a.cli("initiate", "--child", "net")
+            assert "initiate completed successfully" in out, out
+            wait_until(lambda: up(a, b), 10, "ML-KEM-1024: the IKE SA and its Child SA on both sides")
+            log = log_of(a)
+            assert "selected proposal: IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/ML_KEM_1024" in log, \
+                "ML-KEM-1024: no selected proposal line"
+            assert "IKE_INTERMEDIATE" not in log, "ML-KEM-1024: IKE_INTERMEDIATE without additional rounds"
+            tunnel(ns)
+            print("ML-KEM-1024 alone: up, traffic passes")
+        finally:
+            for d in (a, b):
+                if d is not None:
+                    d.close()
+
+
+def test(build, folder):
+    fragmented_rounds(build, folder)
+    ml_kem_alone(build, folder)
+    ml_kem_hybrid(build, folder)
 
 
 if __name__ == "__main__":
