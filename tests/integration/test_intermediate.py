@@ -11,6 +11,7 @@ Then post-quantum, live (issue 23):
   each;
 - `aes256gcm16-prfsha384-mlkem1024` alone (ML-KEM as the only key exchange, its 1,568-byte
   encapsulation key in IKE_SA_INIT, no IKE_INTERMEDIATE): traffic passes."""
+import contextlib
 import os
 import sys
 
@@ -83,66 +84,61 @@ def changed(a, b, key, old):
     return f if now != old else None
 
 
-def ml_kem_hybrid(build, folder):
-    ike, esp = "aes256gcm16-prfsha384-x25519-ke1_mlkem768", "aes256gcm16-x25519-ke1_mlkem768"
+@contextlib.contextmanager
+def userspace_pair(build, folder, tag, ike, esp):
+    """Two ikeplexd on the userspace data plane with these proposals, the tunnel up and traffic
+    through it; yields (ns, a, b, a's IKE SA fields)."""
     with Namespaces() as ns:
         a = b = None
         try:
-            b = Ikeplexd(build, ns.b, f"{folder}/hb", side_conf("b", ike=ike, esp=esp), log_levels=LOGS,
+            b = Ikeplexd(build, ns.b, f"{folder}/{tag}-b", side_conf("b", ike=ike, esp=esp), log_levels=LOGS,
                          backend="userspace")
-            a = Ikeplexd(build, ns.a, f"{folder}/ha", side_conf("a", ike=ike, esp=esp), log_levels=LOGS,
+            a = Ikeplexd(build, ns.a, f"{folder}/{tag}-a", side_conf("a", ike=ike, esp=esp), log_levels=LOGS,
                          backend="userspace")
             out = a.cli("initiate", "--child", "net")
             assert "initiate completed successfully" in out, out
-            f = wait_until(lambda: up(a, b), 10, "hybrid: the IKE SA and its Child SA on both sides")
-            want = "selected proposal: IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/CURVE_25519/KE1_ML_KEM_768"
-            assert want in log_of(a), "hybrid: no selected proposal line with KE1_ML_KEM_768"
-            for d in (a, b):
-                assert "additional key exchange 1 (ML_KEM_768) done" in log_of(d), "hybrid: round 1 not logged"
+            f = wait_until(lambda: up(a, b), 10, f"{tag}: the IKE SA and its Child SA on both sides")
             tunnel(ns)
-            print("hybrid: X25519 + ML-KEM-768 in IKE_INTERMEDIATE, traffic passes")
-
-            followups = log_of(a).count("generating IKE_FOLLOWUP_KE request")
-            a.cli("rekey", "--child", "net")
-            f = wait_until(lambda: changed(a, b, "child", children(f)[0]["spi-in"]), 15, "hybrid: the Child SA rekey")
-            assert log_of(a).count("generating IKE_FOLLOWUP_KE request") > followups, \
-                "hybrid: the Child SA rekey ran no IKE_FOLLOWUP_KE"
-            tunnel(ns)
-            print("hybrid: Child SA rekeyed (X25519 PFS + ML-KEM-768 in IKE_FOLLOWUP_KE), traffic passes")
-
-            followups = log_of(b).count("generating IKE_FOLLOWUP_KE request")
-            b.cli("rekey", "--ike", "t")
-            wait_until(lambda: changed(a, b, "initiator-spi", f["initiator-spi"]), 15, "hybrid: the IKE rekey")
-            assert log_of(b).count("generating IKE_FOLLOWUP_KE request") > followups, \
-                "hybrid: the IKE rekey ran no IKE_FOLLOWUP_KE"
-            tunnel(ns)
-            print("hybrid: IKE SA rekeyed by the responder (X25519 + ML-KEM-768), traffic passes")
+            yield ns, a, b, f
         finally:
             for d in (a, b):
                 if d is not None:
                     d.close()
+
+
+def ml_kem_hybrid(build, folder):
+    with userspace_pair(build, folder, "hybrid", "aes256gcm16-prfsha384-x25519-ke1_mlkem768",
+                        "aes256gcm16-x25519-ke1_mlkem768") as (ns, a, b, f):
+        want = "selected proposal: IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/CURVE_25519/KE1_ML_KEM_768"
+        assert want in log_of(a), "hybrid: no selected proposal line with KE1_ML_KEM_768"
+        for d in (a, b):
+            assert "additional key exchange 1 (ML_KEM_768) done" in log_of(d), "hybrid: round 1 not logged"
+        print("hybrid: X25519 + ML-KEM-768 in IKE_INTERMEDIATE, traffic passes")
+
+        followups = log_of(a).count("generating IKE_FOLLOWUP_KE request")
+        a.cli("rekey", "--child", "net")
+        f = wait_until(lambda: changed(a, b, "child", children(f)[0]["spi-in"]), 15, "hybrid: the Child SA rekey")
+        assert log_of(a).count("generating IKE_FOLLOWUP_KE request") > followups, \
+            "hybrid: the Child SA rekey ran no IKE_FOLLOWUP_KE"
+        tunnel(ns)
+        print("hybrid: Child SA rekeyed (X25519 PFS + ML-KEM-768 in IKE_FOLLOWUP_KE), traffic passes")
+
+        followups = log_of(b).count("generating IKE_FOLLOWUP_KE request")
+        b.cli("rekey", "--ike", "t")
+        wait_until(lambda: changed(a, b, "initiator-spi", f["initiator-spi"]), 15, "hybrid: the IKE rekey")
+        assert log_of(b).count("generating IKE_FOLLOWUP_KE request") > followups, \
+            "hybrid: the IKE rekey ran no IKE_FOLLOWUP_KE"
+        tunnel(ns)
+        print("hybrid: IKE SA rekeyed by the responder (X25519 + ML-KEM-768), traffic passes")
 
 
 def ml_kem_alone(build, folder):
-    ike = "aes256gcm16-prfsha384-mlkem1024"
-    with Namespaces() as ns:
-        a = b = None
-        try:
-            b = Ikeplexd(build, ns.b, f"{folder}/kb", side_conf("b", ike=ike), log_levels=LOGS, backend="userspace")
-            a = Ikeplexd(build, ns.a, f"{folder}/ka", side_conf("a", ike=ike), log_levels=LOGS, backend="userspace")
-            out = a.cli("initiate", "--child", "net")
-            assert "initiate completed successfully" in out, out
-            wait_until(lambda: up(a, b), 10, "ML-KEM-1024: the IKE SA and its Child SA on both sides")
-            log = log_of(a)
-            assert "selected proposal: IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/ML_KEM_1024" in log, \
-                "ML-KEM-1024: no selected proposal line"
-            assert "IKE_INTERMEDIATE" not in log, "ML-KEM-1024: IKE_INTERMEDIATE without additional rounds"
-            tunnel(ns)
-            print("ML-KEM-1024 alone: up, traffic passes")
-        finally:
-            for d in (a, b):
-                if d is not None:
-                    d.close()
+    with userspace_pair(build, folder, "mlkem1024", "aes256gcm16-prfsha384-mlkem1024", "aes128gcm16") as (_, a, _, _):
+        log = log_of(a)
+        assert "selected proposal: IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/ML_KEM_1024" in log, \
+            "ML-KEM-1024: no selected proposal line"
+        assert "IKE_INTERMEDIATE" not in log, "ML-KEM-1024: IKE_INTERMEDIATE without additional rounds"
+        print("ML-KEM-1024 alone: up, traffic passes")
 
 
 def test(build, folder):
