@@ -28,7 +28,7 @@ constexpr EncrSpec kEncrSpecs[] = {
         {encr::kAesCbc, 192, "AES_CBC_192", "AES-192-CBC"},
         {encr::kAesCbc, 256, "AES_CBC_256", "AES-256-CBC"},
         {encr::kChacha20Poly1305, 256, "CHACHA20_POLY1305", "ChaCha20-Poly1305"},
-        // Legacy (RFC 8247 §5: MAY for IKE, RFC 8221 §5: SHOULD NOT for ESP); no Key Length.
+        // Legacy (RFC 8247: MAY in IKEv2, downgraded from MUST-); no Key Length attribute.
         {encr::k3des, 0, "3DES_CBC", "DES-EDE3-CBC"},
 };
 
@@ -36,14 +36,15 @@ constexpr PrfInfo kPrfs[] = {
         {prf::kHmacSha2_256, "PRF_HMAC_SHA2_256", "SHA256", 32},
         {prf::kHmacSha2_384, "PRF_HMAC_SHA2_384", "SHA384", 48},
         {prf::kHmacSha2_512, "PRF_HMAC_SHA2_512", "SHA512", 64},
-        {prf::kHmacSha1, "PRF_HMAC_SHA1", "SHA1", 20},  // legacy (RFC 8247 §3.2: MUST-)
+        {prf::kHmacSha1, "PRF_HMAC_SHA1", "SHA1", 20},  // legacy (RFC 8247: MUST-)
 };
 
 constexpr IntegInfo kIntegs[] = {
         {integ::kHmacSha2_256_128, "HMAC_SHA2_256_128", "SHA256", 32, 16},
         {integ::kHmacSha2_384_192, "HMAC_SHA2_384_192", "SHA384", 48, 24},
         {integ::kHmacSha2_512_256, "HMAC_SHA2_512_256", "SHA512", 64, 32},
-        {integ::kHmacSha1_96, "HMAC_SHA1_96", "SHA1", 20, 12},  // legacy (RFC 2404)
+        {integ::kHmacSha1_96, "HMAC_SHA1_96", "SHA1", 20,
+         12},  // legacy (RFC 2404; RFC 8247: MUST-)
 };
 
 struct KeSpec {
@@ -59,7 +60,7 @@ struct KeSpec {
 constexpr const char* kModp1024Name = "rfc2409_1024";
 
 constexpr KeSpec kKeSpecs[] = {
-        // Legacy (RFC 8247 §2.4: group 2 SHOULD NOT, group 5 MUST NOT) [R for group 5].
+        // Legacy (RFC 8247: groups 2 and 5 SHOULD NOT).
         {"MODP_1024", kModp1024Name, 128, 0, ke::kModp1024, KeKind::kModp},
         {"MODP_1536", "modp_1536", 192, 0, ke::kModp1536, KeKind::kModp},
         {"MODP_2048", "modp_2048", 256, 0, ke::kModp2048, KeKind::kModp},

@@ -12,7 +12,7 @@ namespace ikeplex::esp {
 namespace {
 
 // IANA transform ids (RFC 7296 §3.3.2; kept here so esp does not include the IKE codec).
-constexpr std::uint16_t kEncr3des = 3;  // legacy, accepted on purpose (RFC 8221 §5)
+constexpr std::uint16_t kEncr3des = 3;  // legacy, accepted on purpose (RFC 8221: SHOULD NOT [R])
 constexpr std::uint16_t kEncrAesCbc = 12;
 constexpr std::uint16_t kEncrAesGcm16 = 20;
 constexpr std::uint16_t kEncrChacha20Poly1305 = 28;

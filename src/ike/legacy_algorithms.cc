@@ -43,8 +43,10 @@ std::vector<std::string> legacy_transforms(const wire::Proposal& p) {
 }
 
 std::string legacy_warning(const wire::Proposal& p) {
-    return fmt::format("legacy algorithm(s) {} (RFC 8247 / RFC 8221: SHOULD NOT or MUST NOT)",
-                       fmt::join(legacy_transforms(p), ", "));
+    return fmt::format(
+            "legacy algorithm(s) {} (RFC 8247 downgrades them: 3DES MAY, SHA1 MUST-, "
+            "MODP 1024/1536 SHOULD NOT)",
+            fmt::join(legacy_transforms(p), ", "));
 }
 
 }  // namespace ikeplex::ike
