@@ -18,6 +18,7 @@
 
 #include "common/version.h"
 #include "config/daemon_settings.h"
+#include "config/legacy_policy.h"
 #include "config/swanctl.h"
 #include "daemon/daemon.h"
 #include "daemon/journald_sink.h"
@@ -38,7 +39,8 @@ void print_findings(const ikeplex::config::Findings& f, std::FILE* to) {
 
 /// --check: loads the swanctl.conf as the daemon would and reports what it found.
 int check_swanctl(const std::string& path, const std::string& used_config,
-                  const std::string& backend, bool radius, const ikeplex::ike::Settings& engine) {
+                  const std::string& backend, bool radius, const ikeplex::ike::Settings& engine,
+                  bool refuse_legacy) {
     using namespace ikeplex;
     std::printf("%s: ok\n",
                 used_config.empty() ? "ikeplexd.conf (built-in defaults)" : used_config.c_str());
@@ -68,6 +70,7 @@ int check_swanctl(const std::string& path, const std::string& used_config,
         // The kernel's per-CPU support is only known at start (the xfrm probe): assumed here.
         config::check_backend(c, backend, true, loaded->positions, f);
         config::check_radius(c, radius, loaded->positions, f);
+        config::check_legacy(c, refuse_legacy, loaded->positions, f);
     }
     config::check_secrets(*loaded, f);
     config::check_pools(*loaded, f);
@@ -212,7 +215,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     }
     if (check) {
         return check_swanctl(settings.swanctl_conf, used_config, settings.backend,
-                             settings.radius.enabled(), settings.engine);
+                             settings.radius.enabled(), settings.engine, settings.refuse_legacy);
     }
 
     // Log to the configured target and to VICI subscribers.

@@ -265,6 +265,13 @@ void add_daemon_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
         }
         d.mtu = static_cast<std::uint32_t>(*n);
     };
+    h["legacy_algorithms"] = [&r, &d](std::string_view v, const Setting& s) {
+        if (v != "warn" && v != "refuse") {
+            r.error(s.pos, s.name, "expected warn or refuse");
+            return;
+        }
+        d.refuse_legacy = v == "refuse";
+    };
     h["install_virtual_ip"] = flag(r, d.install_virtual_ip);
     h["install_virtual_ip_on"] = interface_name(r, d.install_virtual_ip_on);
     h["offloads"] = flag(r, d.offloads);

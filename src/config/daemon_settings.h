@@ -145,6 +145,9 @@ struct DaemonSettings {
     /// Whether virtual IPs a peer assigned us go onto an interface (charon.install_virtual_ip;
     /// no: the operator puts them somewhere, the Child SA's selectors still use them).
     bool install_virtual_ip{true};
+    /// `legacy_algorithms = warn | refuse` (issue 24): proposals naming SHA1, MODP 1024/1536 or
+    /// 3DES load with a warning, or are refused (check_legacy). strongSwan has no such key.
+    bool refuse_legacy{false};
 };
 
 /// Maps the `ikeplexd` section of a parsed ikeplexd.conf (errors and warnings as for

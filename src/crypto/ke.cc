@@ -6,6 +6,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 
+#include "crypto/algorithm_ids.h"
 #include "crypto/kem.h"
 
 namespace ikeplex::crypto {
@@ -56,8 +57,29 @@ Result<EvpPkeyPtr> pkey_from(const KeInfo& info, OSSL_PARAM_BLD* bld, int select
 
 Result<ParamBldPtr> builder_with_group(const KeInfo& info) {
     ParamBldPtr bld(OSSL_PARAM_BLD_new());
-    if (!bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME,
-                                                info.ossl_name, 0) != 1) {
+    if (!bld) {
+        return openssl_error("KE: parameter builder");
+    }
+    if (info.id == ke::kModp1024) {
+        // No OpenSSL group name (registry.cc): the domain parameters themselves, RFC 2409
+        // §6.2's p and g = 2. The builder keeps pointers to the BIGNUMs until to_param(), so
+        // they live as long as the process (built once, thread-safe, freed at exit).
+        static const BignumPtr p(BN_get_rfc2409_prime_1024(nullptr));
+        static const BignumPtr g = [] {
+            BignumPtr two(BN_new());
+            if (two && BN_set_word(two.get(), 2) != 1) {
+                two.reset();
+            }
+            return two;
+        }();
+        if (!p || !g || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_FFC_P, p.get()) != 1 ||
+            OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_FFC_G, g.get()) != 1) {
+            return openssl_error("KE: parameter builder");
+        }
+        return bld;
+    }
+    if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, info.ossl_name, 0) !=
+        1) {
         return openssl_error("KE: parameter builder");
     }
     return bld;

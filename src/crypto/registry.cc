@@ -5,6 +5,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
 
 #include "crypto/algorithm_ids.h"
 #include "crypto/mlkem.h"
@@ -27,18 +28,23 @@ constexpr EncrSpec kEncrSpecs[] = {
         {encr::kAesCbc, 192, "AES_CBC_192", "AES-192-CBC"},
         {encr::kAesCbc, 256, "AES_CBC_256", "AES-256-CBC"},
         {encr::kChacha20Poly1305, 256, "CHACHA20_POLY1305", "ChaCha20-Poly1305"},
+        // Legacy (RFC 8247: MAY in IKEv2, downgraded from MUST-); no Key Length attribute.
+        {encr::k3des, 0, "3DES_CBC", "DES-EDE3-CBC"},
 };
 
 constexpr PrfInfo kPrfs[] = {
         {prf::kHmacSha2_256, "PRF_HMAC_SHA2_256", "SHA256", 32},
         {prf::kHmacSha2_384, "PRF_HMAC_SHA2_384", "SHA384", 48},
         {prf::kHmacSha2_512, "PRF_HMAC_SHA2_512", "SHA512", 64},
+        {prf::kHmacSha1, "PRF_HMAC_SHA1", "SHA1", 20},  // legacy (RFC 8247: MUST-)
 };
 
 constexpr IntegInfo kIntegs[] = {
         {integ::kHmacSha2_256_128, "HMAC_SHA2_256_128", "SHA256", 32, 16},
         {integ::kHmacSha2_384_192, "HMAC_SHA2_384_192", "SHA384", 48, 24},
         {integ::kHmacSha2_512_256, "HMAC_SHA2_512_256", "SHA512", 64, 32},
+        {integ::kHmacSha1_96, "HMAC_SHA1_96", "SHA1", 20,
+         12},  // legacy (RFC 2404; RFC 8247: MUST-)
 };
 
 struct KeSpec {
@@ -50,7 +56,13 @@ struct KeSpec {
     KeKind kind;
 };
 
+// MODP_1024 has no OpenSSL group name: its prime comes from BN_get_rfc2409_prime_1024().
+constexpr const char* kModp1024Name = "rfc2409_1024";
+
 constexpr KeSpec kKeSpecs[] = {
+        // Legacy (RFC 8247: groups 2 and 5 SHOULD NOT).
+        {"MODP_1024", kModp1024Name, 128, 0, ke::kModp1024, KeKind::kModp},
+        {"MODP_1536", "modp_1536", 192, 0, ke::kModp1536, KeKind::kModp},
         {"MODP_2048", "modp_2048", 256, 0, ke::kModp2048, KeKind::kModp},
         {"MODP_3072", "modp_3072", 384, 0, ke::kModp3072, KeKind::kModp},
         {"MODP_4096", "modp_4096", 512, 0, ke::kModp4096, KeKind::kModp},
@@ -82,6 +94,28 @@ Result<EvpPkeyPtr> named_group_params(const char* algorithm, const char* group) 
     return EvpPkeyPtr(raw);
 }
 
+/// RFC 2409 §6.2's Second Oakley Group (p, g = 2) as DH domain parameters.
+Result<EvpPkeyPtr> modp1024_params() {
+    const BignumPtr p(BN_get_rfc2409_prime_1024(nullptr));
+    const BignumPtr g(BN_new());
+    const ParamBldPtr bld(OSSL_PARAM_BLD_new());
+    if (!p || !g || !bld || BN_set_word(g.get(), 2) != 1 ||
+        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_FFC_P, p.get()) != 1 ||
+        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_FFC_G, g.get()) != 1) {
+        return openssl_error("KE: MODP_1024 parameters");
+    }
+    const ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
+    EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
+    if (!params || !ctx) {
+        return openssl_error("KE: MODP_1024 parameters");
+    }
+    IKEPLEX_TRY(check(EVP_PKEY_fromdata_init(ctx.get()), "KE: fromdata init"));
+    EVP_PKEY* raw = nullptr;
+    IKEPLEX_TRY(check(EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEY_PARAMETERS, params.get()),
+                      "KE: MODP_1024 parameters"));
+    return EvpPkeyPtr(raw);
+}
+
 Result<Bytes> bn_bytes(const BIGNUM* bn, std::size_t size) {
     Bytes out(size);
     if (BN_bn2binpad(bn, out.data(), static_cast<int>(size)) != static_cast<int>(size)) {
@@ -94,7 +128,8 @@ Result<KeInfo> make_ke(const KeSpec& s) {
     KeInfo k{s.id, s.kind, s.name, s.ossl, s.size, s.size, s.size, {}, nullptr};
     switch (s.kind) {
         case KeKind::kModp: {
-            k.params = IKEPLEX_TRY(named_group_params("DH", s.ossl));
+            k.params = IKEPLEX_TRY(s.id == ke::kModp1024 ? modp1024_params()
+                                                         : named_group_params("DH", s.ossl));
             BIGNUM* p = nullptr;
             IKEPLEX_TRY(check(EVP_PKEY_get_bn_param(k.params.get(), OSSL_PKEY_PARAM_FFC_P, &p),
                               "KE: MODP prime"));
@@ -161,6 +196,10 @@ Result<std::unique_ptr<Registry>> Registry::create() {
             e.key_size = key_bytes;
             e.iv_size = 16;
             e.block_size = 16;
+        } else if (s.id == encr::k3des) {  // RFC 2451: 192-bit key, 64-bit block and IV
+            e.key_size = 24;
+            e.iv_size = 8;
+            e.block_size = 8;
         } else {  // AES-GCM-16 (RFC 4106, RFC 5282) and ChaCha20-Poly1305 (RFC 7634)
             e.aead = true;
             e.salt_size = 4;

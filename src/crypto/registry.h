@@ -2,9 +2,11 @@
 // objects fetched once at start-up (fetching per call costs locks and time: openssl/openssl
 // #17064, #21005). Immutable after create(); shared by reference.
 //
-// ENCR: AES-GCM-16 (128/192/256), AES-CBC (128/192/256), ChaCha20-Poly1305.
-// PRF: HMAC-SHA2-256/384/512. INTEG: HMAC-SHA2-256-128/384-192/512-256.
-// KE: MODP 14/15/16 (RFC 3526), ECP 19/20/21 (RFC 5903), Curve25519/448 31/32 (RFC 8031).
+// ENCR: AES-GCM-16 (128/192/256), AES-CBC (128/192/256), ChaCha20-Poly1305; legacy 3DES.
+// PRF: HMAC-SHA2-256/384/512; legacy HMAC-SHA1. INTEG: HMAC-SHA2-256-128/384-192/512-256;
+// legacy HMAC-SHA1-96. KE: MODP 14/15/16 (RFC 3526), ECP 19/20/21 (RFC 5903), Curve25519/448
+// 31/32 (RFC 8031); legacy MODP 2 (RFC 2409 §6.2) and 5 (RFC 3526 §2). The legacy ones are
+// accepted on purpose (ike/legacy_algorithms.h).
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "config/legacy_policy.h"
 #include "config/swanctl.h"
 #include "daemon/vici_command.h"
 #include "util/log.h"
@@ -198,6 +199,7 @@ config::Findings ConfigCommands::backend_findings(
     config::Findings f;
     config::check_backend(c, settings_.backend, per_cpu_sas_, at, f);
     config::check_radius(c, settings_.radius.enabled(), at, f);
+    config::check_legacy(c, settings_.refuse_legacy, at, f);
     return f;
 }
 

@@ -12,6 +12,7 @@ namespace ikeplex::esp {
 namespace {
 
 // IANA transform ids (RFC 7296 §3.3.2; kept here so esp does not include the IKE codec).
+constexpr std::uint16_t kEncr3des = 3;  // legacy, accepted on purpose (RFC 8221: SHOULD NOT [R])
 constexpr std::uint16_t kEncrAesCbc = 12;
 constexpr std::uint16_t kEncrAesGcm16 = 20;
 constexpr std::uint16_t kEncrChacha20Poly1305 = 28;
@@ -68,7 +69,8 @@ Result<std::unique_ptr<SaCrypto>> SaCrypto::create(const crypto::Registry& reg,
                                                    std::uint16_t integ_id, ByteView encr_key,
                                                    ByteView integ_key, crypto::IpsecMb* mb,
                                                    Random& rng) {
-    if (encr_id != kEncrAesCbc && encr_id != kEncrAesGcm16 && encr_id != kEncrChacha20Poly1305) {
+    if (encr_id != kEncrAesCbc && encr_id != kEncr3des && encr_id != kEncrAesGcm16 &&
+        encr_id != kEncrChacha20Poly1305) {
         return make_error(Errc::kUnsupported, "ESP: encryption transform not supported");
     }
     const crypto::EncrInfo* encr = reg.encr(encr_id, encr_key_bits);
@@ -131,13 +133,16 @@ const char* SaCrypto::backend_name() const noexcept {
 void SaCrypto::make_cbc_iv(std::uint64_t seq, MutByteView iv) noexcept {
     std::array<std::uint8_t, kAesBlock> block{};
     store_be64(block.data(), seq);
+    std::array<std::uint8_t, kAesBlock> out{};
     int len = 0;
-    if (EVP_EncryptUpdate(iv_gen_.get(), iv.data(), &len, block.data(),
+    if (EVP_EncryptUpdate(iv_gen_.get(), out.data(), &len, block.data(),
                           static_cast<int>(block.size())) != 1 ||
-        len != static_cast<int>(kAesBlock)) {
+        len != static_cast<int>(kAesBlock) || iv.size() > out.size()) {
         // Cannot happen with ECB on one whole block; never send a predictable IV anyway.
         std::abort();
     }
+    // AES-CBC takes the whole block; 3DES (RFC 2451: 8-byte IV) its first half.
+    std::memcpy(iv.data(), out.data(), iv.size());
 }
 
 bool SaCrypto::mac(ByteView esp, bool esn, std::uint32_t seq_high, std::uint8_t* out) noexcept {

@@ -5,7 +5,8 @@
 //    64-bit sequence number (RFC 4106 §3.1, RFC 7634 §2: a counter is allowed and never repeats
 //    within an SA). AAD = SPI | seq (32 bit), or SPI | seq high | seq low with ESN (RFC 4106 §5,
 //    RFC 7634 §2.1).
-//  - AES-CBC 128/192/256 (RFC 3602) with HMAC-SHA2-256-128/384-192/512-256 (RFC 4868) through
+//  - AES-CBC 128/192/256 (RFC 3602), or legacy 3DES-CBC (RFC 2451, 8-byte IV), with
+//    HMAC-SHA2-256-128/384-192/512-256 (RFC 4868) or legacy HMAC-SHA1-96 (RFC 2404) through
 //    OpenSSL: one EVP_CIPHER_CTX per operation keyed once, one EVP_MAC_CTX keyed once and
 //    re-initialised per packet. CBC IVs must be unpredictable (RFC 3602 §2.4): each IV is the
 //    64-bit sequence number encrypted (AES-128-ECB, one block) under a random per-SA IV key,

@@ -43,6 +43,12 @@ constexpr Keyword kKeywords[] = {
         {"aes192gcm", TransformType::kEncr, encr::kAesGcm16, 192},
         {"aes256gcm", TransformType::kEncr, encr::kAesGcm16, 256},
         {"chacha20poly1305", TransformType::kEncr, encr::kChacha20Poly1305, 0},
+        {"3des", TransformType::kEncr, encr::k3des, 0},
+        {"sha1", TransformType::kInteg, integ::kHmacSha1_96, 0},
+        {"sha", TransformType::kInteg, integ::kHmacSha1_96, 0},
+        {"prfsha1", TransformType::kPrf, prf::kHmacSha1, 0},
+        {"modp1024", TransformType::kKe, ke::kModp1024, 0},
+        {"modp1536", TransformType::kKe, ke::kModp1536, 0},
         {"sha256", TransformType::kInteg, integ::kHmacSha2_256_128, 0},
         {"sha2_256", TransformType::kInteg, integ::kHmacSha2_256_128, 0},
         {"sha384", TransformType::kInteg, integ::kHmacSha2_384_192, 0},
@@ -200,6 +206,7 @@ Result<Proposal> parse_one(std::string_view text, wire::ProtocolId protocol, std
             // AEAD it only names the PRF.
             const std::uint16_t prf_id = i == integ::kHmacSha2_256_128   ? prf::kHmacSha2_256
                                          : i == integ::kHmacSha2_384_192 ? prf::kHmacSha2_384
+                                         : i == integ::kHmacSha1_96      ? prf::kHmacSha1
                                                                          : prf::kHmacSha2_512;
             if (!aead) {
                 p.transforms.push_back(transform(TransformType::kInteg, i, 0));

@@ -2,6 +2,7 @@
 ikeplex_add_gtest(config_test LABEL unit SOURCES
     unit/config/daemon_metrics_settings_test.cc
     unit/config/daemon_settings_test.cc
+    unit/config/legacy_policy_test.cc
     unit/config/redirect_settings_test.cc
     unit/config/settings_errors_test.cc
     unit/config/settings_files_test.cc

@@ -1,5 +1,6 @@
 // ESP encapsulation/decapsulation round trips for every algorithm (AES-GCM-16 128/192/256,
-// ChaCha20-Poly1305, AES-CBC 128/192/256 × HMAC-SHA2-256/384/512), tunnel and transport,
+// ChaCha20-Poly1305, AES-CBC 128/192/256 × HMAC-SHA2-256/384/512, legacy AES-128-CBC and
+// 3DES-CBC with HMAC-SHA1-96), tunnel and transport,
 // IPv4 and IPv6, ESN on and off, on OpenSSL and (AEAD) IPsec-MB; tampering, wrong keys, TFC
 // padding, dummy packets, trailers and inner packets that must be refused.
 #include <cstdint>
@@ -118,7 +119,7 @@ TEST(EspCodec, RoundTripsEveryAlgorithmModeFamilyAndEsn) {
             }
         }
     }
-    EXPECT_EQ(runs, (4 * 2 + 9) * 2 * 6 * 2U);
+    EXPECT_EQ(runs, (4 * 2 + 11) * 2 * 6 * 2U);
 }
 
 TEST(EspCodec, EsnHighBitsAreAuthenticated) {
@@ -473,17 +474,21 @@ TEST(EspCodec, CbcLayoutMatchesRfc4303) {
         const crypto::EncrInfo& encr = *test::registry().encr(a.encr, a.bits);
         const crypto::IntegInfo& integ = *test::registry().integ(a.integ);
         const Bytes inner = ipv4_packet(test::addr("10.0.0.1"), test::addr("10.0.0.2"), 17, 61);
-        const Bytes iv = from_hex("000102030405060708090a0b0c0d0e0f").value();
+        Bytes iv = from_hex("000102030405060708090a0b0c0d0e0f").value();
+        iv.resize(encr.iv_size);
+        // 81 bytes + 2: padding to the block (13 bytes to 96 for AES, 5 to 88 for 3DES).
+        const auto pad = static_cast<std::uint8_t>((encr.block_size - 83 % encr.block_size) %
+                                                   encr.block_size);
         for (const bool esn : {false, true}) {
             const std::uint64_t seq = esn ? 0x0000000500000007ULL : 7;
             PacketBuf pkt;
             ASSERT_TRUE(pkt.assign(inner));
             ASSERT_EQ(encapsulate_with_iv(*c, kSpi, seq, esn, Mode::kTunnel, pkt, iv), Drop::kNone);
-            Bytes plain = inner;  // 81 bytes + 2: 13 bytes of padding to 96
-            for (std::uint8_t i = 1; i <= 13; ++i) {
+            Bytes plain = inner;
+            for (std::uint8_t i = 1; i <= pad; ++i) {
                 plain.push_back(i);
             }
-            plain.push_back(13);
+            plain.push_back(pad);
             plain.push_back(4);
             ASSERT_TRUE(crypto::aes_cbc(encr, k.encr, iv, plain, true));
             Bytes expect = from_hex("c1a2b3c400000007").value();
@@ -593,12 +598,14 @@ TEST(SaCrypto, RefusesBadParameters) {
     const Bytes k20(20, 1);
     const Bytes k16(16, 1);
     const Bytes k32(32, 1);
-    EXPECT_FALSE(SaCrypto::create(reg, 3, 0, 0, k16, {}, nullptr)) << "3DES";
+    EXPECT_FALSE(SaCrypto::create(reg, 3, 0, 2, k16, k20, nullptr)) << "3DES key size";
     EXPECT_FALSE(SaCrypto::create(reg, 20, 64, 0, k16, {}, nullptr)) << "key length";
     EXPECT_FALSE(SaCrypto::create(reg, 20, 128, 0, k16, {}, nullptr)) << "salt missing";
     EXPECT_FALSE(SaCrypto::create(reg, 20, 128, 12, k20, k32, nullptr)) << "AEAD + integrity";
     EXPECT_FALSE(SaCrypto::create(reg, 12, 128, 0, k16, {}, nullptr)) << "CBC needs integrity";
-    EXPECT_FALSE(SaCrypto::create(reg, 12, 128, 2, k16, k20, nullptr)) << "HMAC-SHA1";
+    EXPECT_FALSE(SaCrypto::create(reg, 12, 128, 2, k16, k16, nullptr)) << "HMAC-SHA1 key size";
+    EXPECT_TRUE(SaCrypto::create(reg, 12, 128, 2, k16, k20, nullptr)) << "HMAC-SHA1 (legacy)";
+    EXPECT_TRUE(SaCrypto::create(reg, 3, 0, 2, Bytes(24, 1), k20, nullptr)) << "3DES (legacy)";
     EXPECT_FALSE(SaCrypto::create(reg, 12, 128, 12, k16, k16, nullptr)) << "integrity key size";
     EXPECT_TRUE(SaCrypto::create(reg, 12, 128, 12, k16, k32, nullptr));
     EXPECT_TRUE(SaCrypto::create(reg, 28, 0, 0, Bytes(36, 1), {}, nullptr));

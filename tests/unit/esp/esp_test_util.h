@@ -35,6 +35,7 @@ struct Alg {
     bool aead;
 };
 
+/// Every ESP algorithm; the last two are legacy ones accepted on purpose (issue 24).
 inline const std::vector<Alg>& all_algs() {
     static const std::vector<Alg> algs = {
             {"aes128gcm16", 20, 128, 0, true},     {"aes192gcm16", 20, 192, 0, true},
@@ -43,7 +44,8 @@ inline const std::vector<Alg>& all_algs() {
             {"aes128-sha512", 12, 128, 14, false}, {"aes192-sha256", 12, 192, 12, false},
             {"aes192-sha384", 12, 192, 13, false}, {"aes192-sha512", 12, 192, 14, false},
             {"aes256-sha256", 12, 256, 12, false}, {"aes256-sha384", 12, 256, 13, false},
-            {"aes256-sha512", 12, 256, 14, false},
+            {"aes256-sha512", 12, 256, 14, false}, {"aes128-sha1", 12, 128, 2, false},
+            {"3des-sha1", 3, 0, 2, false},
     };
     return algs;
 }
