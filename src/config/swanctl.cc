@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -37,14 +38,71 @@ void load_folder(const CredentialDirs& dirs, const char* folder, Findings& findi
                     SourcePos{path, 0}, std::string("cannot read: ") + data.error().detail});
             continue;
         }
-        if (auto st = load(bytes_of(*data)); !st) {
+        if (auto st = load(bytes_of(*data), path); !st) {
             findings.errors.push_back(Diagnostic{SourcePos{path, 0}, st.error().detail});
         }
     }
 }
 
+/// The normal form of a key file's path, so a folder's file and a secret's `file` compare equal.
+std::string key_path(const std::string& path) {
+    return std::filesystem::path(path).lexically_normal().string();
+}
+
+/// private-<name> | rsa-… | ecdsa-… | pkcs8-… { file = ..., secret = ... }: a key file in the
+/// folder of its kind, encrypted when `secret` (its passphrase) is given. A key it loads is
+/// taken off `encrypted` (the encrypted keys the folders hold and nothing else opened yet).
+void map_key_secret(const Section& sec, const CredentialDirs& dirs, ike::Credentials& creds,
+                    Findings& findings, const FileSystem& fs, std::set<std::string>& encrypted) {
+    Reporter r(findings, "secrets");
+    const Setting* file = sec.find_setting("file");
+    std::optional<SecretBytes> passphrase;
+    if (const Setting* secret = sec.find_setting("secret"); secret != nullptr && secret->value) {
+        passphrase = parse_secret(*secret->value);
+        if (!passphrase || passphrase->empty()) {
+            r.error(secret->pos, sec.name + ".secret",
+                    "not a usable passphrase (empty, or bad 0x/0s encoding)");
+            return;
+        }
+    }
+    if (file == nullptr || !file->value) {
+        r.error(sec.pos, sec.name, "no file given");
+        return;
+    }
+    std::string folder;
+    for (const char* kind : {"private", "rsa", "ecdsa", "pkcs8"}) {
+        if (sec.name.starts_with(kind)) {
+            folder = kind;
+        }
+    }
+    const std::string path = file->value->starts_with("/") || dirs.base.empty()
+                                     ? *file->value
+                                     : dirs.base + "/" + folder + "/" + *file->value;
+    auto data = fs.read_file(path);
+    if (!data) {
+        r.error(file->pos, sec.name + ".file",
+                std::string("cannot load the key: ") + data.error().detail);
+        return;
+    }
+    const Bytes bytes = bytes_of(*data);
+    if (!passphrase && crypto::pem_key_is_encrypted(bytes)) {
+        r.error(file->pos, sec.name + ".file",
+                "the key is encrypted: give its passphrase as secret = ...");
+        return;
+    }
+    auto key = passphrase ? crypto::PrivateKey::from_encrypted(bytes, *passphrase)
+                          : crypto::PrivateKey::from_any(bytes);
+    if (!key) {
+        r.error(file->pos, sec.name + ".file",
+                std::string("cannot load the key: ") + key.error().detail);
+        return;
+    }
+    encrypted.erase(key_path(path));
+    creds.add_key(std::move(*key));
+}
+
 void map_secrets(const Section& secrets, const CredentialDirs& dirs, ike::Credentials& creds,
-                 Findings& findings, const FileSystem& fs) {
+                 Findings& findings, const FileSystem& fs, std::set<std::string>& encrypted) {
     Reporter r(findings, "secrets");
     for (const Setting& s : secrets.settings) {
         r.error(s.pos, s.name, "unknown key (secrets holds sections)");
@@ -73,36 +131,7 @@ void map_secrets(const Section& secrets, const CredentialDirs& dirs, ike::Creden
             }
         } else if (sec.name.starts_with("private") || sec.name.starts_with("rsa") ||
                    sec.name.starts_with("ecdsa") || sec.name.starts_with("pkcs8")) {
-            // A key file (optionally encrypted, which is not supported) in the folder of its kind.
-            const Setting* file = sec.find_setting("file");
-            if (const Setting* secret = sec.find_setting("secret");
-                secret != nullptr && secret->value) {
-                r.error(secret->pos, sec.name + ".secret",
-                        "encrypted private keys are not supported");
-                continue;
-            }
-            if (file == nullptr || !file->value) {
-                r.error(sec.pos, sec.name, "no file given");
-                continue;
-            }
-            std::string folder;
-            for (const char* kind : {"private", "rsa", "ecdsa", "pkcs8"}) {
-                if (sec.name.starts_with(kind)) {
-                    folder = kind;
-                }
-            }
-            const std::string path = file->value->starts_with("/") || dirs.base.empty()
-                                             ? *file->value
-                                             : dirs.base + "/" + folder + "/" + *file->value;
-            auto data = fs.read_file(path);
-            auto key = data ? crypto::PrivateKey::from_any(bytes_of(*data))
-                            : Result<crypto::PrivateKey>(data.error());
-            if (!key) {
-                r.error(file->pos, sec.name + ".file",
-                        std::string("cannot load the key: ") + key.error().detail);
-                continue;
-            }
-            creds.add_key(std::move(*key));
+            map_key_secret(sec, dirs, creds, findings, fs, encrypted);
         } else {
             r.error(sec.pos, sec.name,
                     "only ike, eap, ppk, private, rsa, ecdsa and pkcs8 secrets are supported (no "
@@ -188,19 +217,26 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
     SwanctlConfig out;
     Reporter r(findings, "");
     // Our own certificates and keys, and trusted CAs, from the folders first.
-    load_folder(dirs, "x509ca", findings, fs, [&](const Bytes& b) -> Status {
+    load_folder(dirs, "x509ca", findings, fs, [&](const Bytes& b, const std::string&) -> Status {
         auto cert = IKEPLEX_TRY(crypto::Certificate::from_any(b));
         return out.credentials.add_ca(std::move(cert));
     });
-    load_folder(dirs, "x509", findings, fs, [&](const Bytes& b) -> Status {
+    load_folder(dirs, "x509", findings, fs, [&](const Bytes& b, const std::string&) -> Status {
         out.credentials.add_own_cert(IKEPLEX_TRY(crypto::Certificate::from_any(b)));
         return ok();
     });
+    std::set<std::string> encrypted;  // encrypted keys in the folders, not opened yet
     for (const char* folder : {"private", "rsa", "ecdsa", "pkcs8"}) {
-        load_folder(dirs, folder, findings, fs, [&](const Bytes& b) -> Status {
-            out.credentials.add_key(IKEPLEX_TRY(crypto::PrivateKey::from_any(b)));
-            return ok();
-        });
+        load_folder(dirs, folder, findings, fs,
+                    [&](const Bytes& b, const std::string& path) -> Status {
+                        if (crypto::pem_key_is_encrypted(b)) {
+                            encrypted.insert(
+                                    key_path(path));  // opened by a secrets section, or reported
+                            return ok();
+                        }
+                        out.credentials.add_key(IKEPLEX_TRY(crypto::PrivateKey::from_any(b)));
+                        return ok();
+                    });
     }
     for (const Setting& s : root.settings) {
         r.error(s.pos, s.name, "unknown key at the top level");
@@ -227,7 +263,7 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
                 }
             }
         } else if (sec.name == "secrets") {
-            map_secrets(sec, dirs, out.credentials, findings, fs);
+            map_secrets(sec, dirs, out.credentials, findings, fs, encrypted);
         } else if (sec.name == "authorities") {
             map_authorities(sec, dirs, out.credentials, out.authorities, findings, fs);
         } else if (sec.name == "pools") {
@@ -235,6 +271,12 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
         } else {
             r.error(sec.pos, sec.name, "unknown section");
         }
+    }
+    for (const std::string& path : encrypted) {
+        findings.errors.push_back(Diagnostic{
+                SourcePos{path, 0},
+                "an encrypted key no secrets section opens: give its passphrase in secrets { "
+                "private-<name> { file = ..., secret = ... } }"});
     }
     // With every credential known: a certificate connection must have its certificate and key.
     for (std::size_t i = 0; i < out.connections.size(); ++i) {

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include <openssl/bn.h>
+#include <openssl/decoder.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/provider.h>
@@ -44,6 +45,7 @@ using X509NamePtr = std::unique_ptr<X509_NAME, FnDeleter<&X509_NAME_free>>;
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, FnDeleter<&GENERAL_NAMES_free>>;
 using BioPtr = std::unique_ptr<BIO, FnDeleter<&BIO_free_all>>;
 using LibCtxPtr = std::unique_ptr<OSSL_LIB_CTX, FnDeleter<&OSSL_LIB_CTX_free>>;
+using DecoderCtxPtr = std::unique_ptr<OSSL_DECODER_CTX, FnDeleter<&OSSL_DECODER_CTX_free>>;
 using ProviderPtr = std::unique_ptr<OSSL_PROVIDER, FnDeleter<&OSSL_PROVIDER_unload>>;
 
 /// Error{kCrypto, detail}; drains OpenSSL's error queue into the log (debug level).

@@ -382,7 +382,11 @@ bool PrivateKey::same_as(const PrivateKey& other) const noexcept {
 
 Result<PrivateKey> PrivateKey::from_pem(std::string_view pem) {
     const BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-    EvpPkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    // No passphrase here (from_encrypted has one): without this callback OpenSSL would prompt on
+    // the terminal for an encrypted key, and a daemon must never wait for a terminal.
+    pem_password_cb* no_passphrase = [](char*, int, int, void*) { return 0; };
+    EvpPkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr)
+                       : nullptr);
     if (!key) {
         (void)openssl_error("private key: PEM");
         return make_error(Errc::kInvalidArgument, "private key: not a readable PEM key");

@@ -12,6 +12,7 @@
 #include "crypto/ossl.h"
 #include "util/bytes.h"
 #include "util/result.h"
+#include "util/secret_bytes.h"
 
 namespace ikeplex::crypto {
 
@@ -69,6 +70,11 @@ public:
     static Result<PrivateKey> from_der(ByteView der);
     /// PEM if it looks like PEM, else DER (what swanctl's private key folders hold).
     static Result<PrivateKey> from_any(ByteView data);
+    /// An encrypted key (PEM: PKCS#8 "ENCRYPTED PRIVATE KEY" or a traditional key with
+    /// Proc-Type: 4,ENCRYPTED; DER: PKCS#8 EncryptedPrivateKeyInfo) opened with `passphrase`;
+    /// an unencrypted key loads too. kInvalidArgument for a wrong passphrase or an unreadable
+    /// key. The passphrase is never logged (key_file.cc).
+    static Result<PrivateKey> from_encrypted(ByteView data, const SecretBytes& passphrase);
     explicit PrivateKey(EvpPkeyPtr key) noexcept;
 
     [[nodiscard]] KeyType type() const noexcept { return type_; }
@@ -86,6 +92,11 @@ private:
     EvpPkeyPtr key_;
     KeyType type_;
 };
+
+/// Whether `data` is a PEM key that needs a passphrase (PKCS#8 "ENCRYPTED PRIVATE KEY", or a
+/// traditional key with "Proc-Type: 4,ENCRYPTED"). Encrypted DER is not recognised here: it
+/// simply does not load without its passphrase.
+bool pem_key_is_encrypted(ByteView data) noexcept;
 
 /// The key type of an OpenSSL key.
 KeyType key_type_of(const EVP_PKEY* key) noexcept;
