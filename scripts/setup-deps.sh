@@ -28,6 +28,7 @@ packages=(
     libssl-dev libipsec-mb-dev libasio-dev libspdlog-dev libfmt-dev libcli11-dev
     prometheus-cpp-dev libprometheus-cpp-pull1.0  # the metrics endpoint
     libsystemd-dev  # sd_notify (READY=1, WATCHDOG=1) and the journald log target
+    libcurl4-openssl-dev  # CRL (and later OCSP) fetches on the fetcher thread (docs/revocation.md)
 )
 if [ "$profile" != run ]; then
     # demo: two gateways in namespaces, traffic from each CPU, strongSwan's swanctl over VICI

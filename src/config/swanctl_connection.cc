@@ -160,7 +160,18 @@ void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const Creden
     h["groups"] = unsupported(r, "group membership constraints are not supported");
     h["cert_policy"] = unsupported(r, "certificate policy constraints are not supported");
     h["ca_id"] = unsupported(r, "ca_id is not supported; use cacerts");
-    h["revocation"] = only(r, {"relaxed"}, "revocation checking (CRL/OCSP) is not supported");
+    h["revocation"] = [&](std::string_view v, const Setting& s) {
+        if (auto mode = crypto::revocation_mode_from(v)) {
+            out.revocation = *mode;
+            if (*mode != crypto::RevocationMode::kRelaxed) {
+                r.warning(s.pos, s.name,
+                          "CRLs are not loaded or fetched yet: a certificate without a status is "
+                          "refused");
+            }
+        } else {
+            r.error(s.pos, s.name, "expected strict, ifuri or relaxed");
+        }
+    };
     apply_settings(sec, h, r);
 }
 

@@ -42,6 +42,7 @@ using X509Ptr = std::unique_ptr<X509, FnDeleter<&X509_free>>;
 using X509StorePtr = std::unique_ptr<X509_STORE, FnDeleter<&X509_STORE_free>>;
 using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, FnDeleter<&X509_STORE_CTX_free>>;
 using X509NamePtr = std::unique_ptr<X509_NAME, FnDeleter<&X509_NAME_free>>;
+using X509CrlPtr = std::unique_ptr<X509_CRL, FnDeleter<&X509_CRL_free>>;
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, FnDeleter<&GENERAL_NAMES_free>>;
 using BioPtr = std::unique_ptr<BIO, FnDeleter<&BIO_free_all>>;
 using LibCtxPtr = std::unique_ptr<OSSL_LIB_CTX, FnDeleter<&OSSL_LIB_CTX_free>>;

@@ -84,6 +84,9 @@ Result<Bytes> dn_from_string(std::string_view text);
 /// A DER distinguished name in strongSwan's notation ("C=CH, O=Example, CN=gw").
 Result<std::string> dn_to_string(ByteView der);
 
+/// An ASN.1 time as unix time (0 for null or unparsable).
+std::int64_t unix_time(const ASN1_TIME* t);
+
 /// Trusted CA certificates and chain validation.
 class CertStore {
 public:

@@ -8,6 +8,15 @@
 #include "crypto/x509.h"
 
 namespace ikeplex::crypto {
+
+std::int64_t unix_time(const ASN1_TIME* t) {
+    std::tm tm{};
+    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
+        return 0;
+    }
+    return static_cast<std::int64_t>(timegm(&tm));
+}
+
 namespace {
 
 std::string name_text(const X509_NAME* name) {
@@ -20,14 +29,6 @@ std::string name_text(const X509_NAME* name) {
     i2d_X509_NAME(name, &p);
     auto text = dn_to_string(der);
     return text ? *text : std::string();
-}
-
-std::int64_t unix_time(const ASN1_TIME* t) {
-    std::tm tm{};
-    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
-        return 0;
-    }
-    return static_cast<std::int64_t>(timegm(&tm));
 }
 
 std::string serial_text(const ASN1_INTEGER* serial) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/crl.h"
 #include "crypto/signature.h"
 #include "crypto/x509.h"
 #include "ike/identity.h"
@@ -108,6 +109,8 @@ struct AuthConfig {
     std::optional<Identity> eap_id{};
     /// `aaa_id`: the identity of the AAA (RADIUS) server (kept for EAP-RADIUS).
     std::optional<Identity> aaa_id{};
+    /// remote `revocation` (strict | ifuri | relaxed): docs/revocation.md.
+    crypto::RevocationMode revocation{crypto::RevocationMode::kRelaxed};
     bool operator==(const AuthConfig&) const = default;
 };
 
@@ -180,6 +183,8 @@ struct Credentials {
     std::vector<Own> certs;
     crypto::CertStore cas;
     std::vector<crypto::Certificate> ca_certs;  ///< for CERTREQ hashes
+    /// CRLs held (files; later VICI and the fetcher's cache): docs/revocation.md.
+    std::vector<crypto::Crl> crls;
     /// Certificates and keys loaded separately (swanctl's folders, VICI load-cert / load-key)
     /// that have not met their other half yet.
     std::vector<crypto::Certificate> pending_certs;

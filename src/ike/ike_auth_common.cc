@@ -178,6 +178,13 @@ Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
                           step.unix_time)) {
         return failed;
     }
+    if (!crypto::check_chain_revocation(certs, creds.ca_certs, creds.crls, cfg.remote.revocation,
+                                        step.unix_time)) {
+        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+                 "{} certificate of '{}' refused by revocation checking", sa.label(),
+                 peer_id.to_string());
+        return failed;
+    }
     const auto sig = crypto::parse_signature_auth(auth.data);
     const auto key = leaf.public_key();
     if (!sig || !key || !key->verify(sig->scheme, octets, sig->signature)) {

@@ -96,9 +96,39 @@ Certificate issue(const CertSpec& spec, const PrivateKey& subject_key, const Cer
     if (!san.empty()) {
         add_ext(cert.get(), issuer ? issuer->raw() : nullptr, NID_subject_alt_name, san);
     }
+    if (!spec.crl_uri.empty()) {
+        add_ext(cert.get(), issuer ? issuer->raw() : nullptr, NID_crl_distribution_points,
+                "URI:" + spec.crl_uri);
+    }
     const bool ed = issuer_key.type() == KeyType::kEd25519;
     EXPECT_GT(X509_sign(cert.get(), issuer_key.raw(), ed ? nullptr : EVP_sha256()), 0);
     return Certificate(std::move(cert));
+}
+
+Crl issue_crl(const Certificate& issuer, const PrivateKey& issuer_key,
+              const std::vector<const Certificate*>& revoked, std::int64_t this_update,
+              std::int64_t next_update) {
+    X509CrlPtr crl(X509_CRL_new());
+    X509_CRL_set_version(crl.get(), 1);
+    X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer.raw()));
+    const std::unique_ptr<ASN1_TIME, FnDeleter<&ASN1_TIME_free>> t(ASN1_TIME_new());
+    ASN1_TIME_set(t.get(), static_cast<time_t>(this_update));
+    X509_CRL_set1_lastUpdate(crl.get(), t.get());
+    if (next_update != 0) {
+        ASN1_TIME_set(t.get(), static_cast<time_t>(next_update));
+        X509_CRL_set1_nextUpdate(crl.get(), t.get());
+    }
+    for (const Certificate* c : revoked) {
+        X509_REVOKED* r = X509_REVOKED_new();
+        X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(c->raw()));
+        ASN1_TIME_set(t.get(), static_cast<time_t>(this_update));
+        X509_REVOKED_set_revocationDate(r, t.get());
+        X509_CRL_add0_revoked(crl.get(), r);
+    }
+    X509_CRL_sort(crl.get());
+    const bool ed = issuer_key.type() == KeyType::kEd25519;
+    EXPECT_GT(X509_CRL_sign(crl.get(), issuer_key.raw(), ed ? nullptr : EVP_sha256()), 0);
+    return Crl(std::move(crl));
 }
 
 }  // namespace ikeplex::test

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/crl.h"
 #include "crypto/signature.h"
 #include "crypto/x509.h"
 
@@ -26,10 +27,17 @@ struct CertSpec {
     bool ca{false};
     std::int64_t not_before{kPinnedNow - 86400};
     std::int64_t not_after{kPinnedNow + 365 * 86400};
+    std::string crl_uri;  ///< a CRL distribution point when set
 };
 
 /// A certificate for `subject_key` signed by `issuer_key` (self-signed when `issuer` is null).
 crypto::Certificate issue(const CertSpec& spec, const crypto::PrivateKey& subject_key,
                           const crypto::Certificate* issuer, const crypto::PrivateKey& issuer_key);
+
+/// A CRL by `issuer` listing `revoked`, valid from `this_update` until `next_update` (none if 0).
+crypto::Crl issue_crl(const crypto::Certificate& issuer, const crypto::PrivateKey& issuer_key,
+                      const std::vector<const crypto::Certificate*>& revoked,
+                      std::int64_t this_update = kPinnedNow - 3600,
+                      std::int64_t next_update = kPinnedNow + 7 * 86400);
 
 }  // namespace ikeplex::test
