@@ -185,6 +185,16 @@ struct Credentials {
     std::vector<crypto::Certificate> ca_certs;  ///< for CERTREQ hashes
     /// CRLs held (files; later VICI and the fetcher's cache): docs/revocation.md.
     std::vector<crypto::Crl> crls;
+    /// swanctl.conf `authorities` and VICI load-authority: where a CA's revocation status
+    /// comes from.
+    struct Authority {
+        std::string name;
+        std::optional<crypto::Certificate> cacert;  ///< `cacert` (a file in x509ca/) or `file`
+        std::vector<std::string> crl_uris;
+        std::vector<std::string> ocsp_uris;
+        std::string cert_uri_base;
+    };
+    std::vector<Authority> authorities;
     /// Certificates and keys loaded separately (swanctl's folders, VICI load-cert / load-key)
     /// that have not met their other half yet.
     std::vector<crypto::Certificate> pending_certs;

@@ -29,6 +29,7 @@ IkeSaManager::IkeSaManager(const crypto::Registry& registry, Random& random, Spi
       cookies_(registry, random),
       configs_() {
     services_.pools = &pools_;
+    services_.revocation = &revocation_;
     services_.local_addresses = &local_addresses_;
 }
 
@@ -277,6 +278,11 @@ void IkeSaManager::on_timer(Step& step) {
         }
     }
     finish(step);
+}
+
+void IkeSaManager::on_revocation_answer(std::uint32_t /*ike_id*/, std::uint32_t /*seq*/,
+                                        Step& /*step*/) {
+    // Skeleton (issue 24): implemented on branch h24-hold.
 }
 
 void IkeSaManager::on_eap_backend_answer(std::uint32_t ike_id, std::uint32_t seq,

@@ -125,6 +125,8 @@ public:
     /// The virtual IP pools (VICI load-pool, unload-pool, get-pools; config reloads).
     [[nodiscard]] AddressPools& pools() noexcept { return pools_; }
     [[nodiscard]] const AddressPools& pools() const noexcept { return pools_; }
+    /// Fetched CRLs and OCSP answers (the daemon's fetcher fills it; kept across reloads).
+    [[nodiscard]] crypto::RevocationCache& revocation() noexcept { return revocation_; }
     /// The credentials, for VICI load-shared/unload-shared (the engine reads them per use).
     [[nodiscard]] Credentials& credentials() noexcept { return credentials_; }
     /// When a timer of an SA fires (list-sas: "rekey in", "expires in").
@@ -156,6 +158,9 @@ public:
     /// The AAA backend's answer to an EapBackendQuery (eap_backend.h) of IKE SA `ike_id`.
     void on_eap_backend_answer(std::uint32_t ike_id, std::uint32_t seq, EapBackendAnswer answer,
                                Step& step);
+    /// The host finished the fetches of RevocationQuery `seq` of IKE SA `ike_id` (what it
+    /// learnt is in Services::revocation): the held IKE_AUTH goes on (revocation_query.h).
+    void on_revocation_answer(std::uint32_t ike_id, std::uint32_t seq, Step& step);
     void on_backend_event(const BackendEvent& event, Step& step);
     /// The host's usable local addresses changed (an address added or removed, a route
     /// changed): `addresses` is the new set. IKE SAs with MOBIKE (RFC 4555) whose path to the
@@ -320,8 +325,9 @@ private:
     Settings settings_;
     Credentials credentials_;
     TimerQueue timers_;
-    PeerLog peer_log_;    ///< before services_, which refers to it
-    AddressPools pools_;  ///< before services_, which refers to it
+    PeerLog peer_log_;                    ///< before services_, which refers to it
+    AddressPools pools_;                  ///< before services_, which refers to it
+    crypto::RevocationCache revocation_;  ///< before services_, which refers to it
     Services services_;
     CookieJar cookies_;
     SourceLookup source_lookup_;

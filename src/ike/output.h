@@ -8,6 +8,7 @@
 
 #include "ike/backend_commands.h"
 #include "ike/eap_backend.h"
+#include "ike/revocation_query.h"
 #include "ike/time.h"
 #include "util/bytes.h"
 #include "util/ip_address.h"
@@ -82,7 +83,8 @@ struct Output {
     std::vector<Event> events;
     /// EAP for the AAA backend (eap_backend.h).
     std::vector<EapBackendQuery> eap_queries;
-    std::vector<MessageTrace> messages;  ///< with message tracing on
+    std::vector<RevocationQuery> revocation_queries;  ///< revocation_query.h
+    std::vector<MessageTrace> messages;               ///< with message tracing on
     std::vector<VirtualIpChange> vips;
     TimePoint wakeup{kNever};  ///< call on_timer() at this time (kNever: no timer pending)
 
@@ -93,6 +95,7 @@ struct Output {
         messages.clear();
         vips.clear();
         eap_queries.clear();
+        revocation_queries.clear();
         wakeup = kNever;
     }
 };

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "crypto/registry.h"
+#include "crypto/revocation_cache.h"
 #include "eap/eap.h"
 #include "ike/config.h"
 #include "ike/key_log.h"
@@ -54,6 +55,8 @@ struct Services {
     /// The host's usable addresses (IkeSaManager::on_local_addresses), announced to MOBIKE
     /// peers as ADDITIONAL_IP4/6_ADDRESS (RFC 4555 §3.4); null or empty: none known.
     const std::vector<IpAddress>* local_addresses{nullptr};
+    /// CRLs fetched and OCSP answers (revocation_query.h); null: none.
+    const crypto::RevocationCache* revocation{nullptr};
 };
 
 /// The time of this call and where its results go.
