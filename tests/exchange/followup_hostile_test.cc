@@ -21,15 +21,7 @@ using wire::ExchangeType;
 using wire::NotifyType;
 using wire::Payload;
 
-const wire::NotifyPayload* notify(const std::vector<Payload>& ps, NotifyType t) {
-    for (const Payload& p : ps) {
-        const auto* n = p.as<wire::NotifyPayload>();
-        if (n != nullptr && n->type == t) {
-            return n;
-        }
-    }
-    return nullptr;
-}
+using ike::find_notify;
 
 class FollowupPeer : public ::testing::Test {
 protected:
@@ -121,7 +113,7 @@ protected:
 TEST_F(FollowupPeer, UnknownLinkIsStateNotFound) {
     for (const Bytes& link : {Bytes(8, 0x55), Bytes{1, 2, 3}, Bytes(64, 0)}) {
         const auto answer = followup(ke(19), link);
-        EXPECT_NE(notify(answer, NotifyType::kStateNotFound), nullptr);
+        EXPECT_NE(find_notify(answer, NotifyType::kStateNotFound), nullptr);
     }
     EXPECT_EQ(refused(), 3U);
     EXPECT_EQ(engine().state(), ike::IkeState::kEstablished);
@@ -130,33 +122,33 @@ TEST_F(FollowupPeer, UnknownLinkIsStateNotFound) {
 
 TEST_F(FollowupPeer, WrongMethodEndsThePendingCreation) {
     const auto answer = create_child();
-    const auto* link = notify(answer, NotifyType::kAdditionalKeyExchange);
+    const auto* link = find_notify(answer, NotifyType::kAdditionalKeyExchange);
     ASSERT_NE(link, nullptr);
     EXPECT_EQ(engine().children().size(), 2U);  // the new one CREATING
     const Bytes data = link->data;
-    EXPECT_NE(notify(followup(ke(31), data), NotifyType::kInvalidSyntax), nullptr);
+    EXPECT_NE(find_notify(followup(ke(31), data), NotifyType::kInvalidSyntax), nullptr);
     EXPECT_EQ(engine().children().size(), 1U);
     EXPECT_EQ(refused(), 1U);
     // The link is gone with it.
-    EXPECT_NE(notify(followup(ke(19), data), NotifyType::kStateNotFound), nullptr);
+    EXPECT_NE(find_notify(followup(ke(19), data), NotifyType::kStateNotFound), nullptr);
     EXPECT_EQ(refused(), 2U);
     EXPECT_EQ(engine().state(), ike::IkeState::kEstablished);
 }
 
 TEST_F(FollowupPeer, BadKeValueEndsThePendingCreation) {
     const auto answer = create_child();
-    const auto* link = notify(answer, NotifyType::kAdditionalKeyExchange);
+    const auto* link = find_notify(answer, NotifyType::kAdditionalKeyExchange);
     ASSERT_NE(link, nullptr);
     const Bytes data = link->data;
-    EXPECT_NE(notify(followup(wire::make_payload(wire::KePayload{19, Bytes(5, 1)}), data),
-                     NotifyType::kInvalidSyntax),
+    EXPECT_NE(find_notify(followup(wire::make_payload(wire::KePayload{19, Bytes(5, 1)}), data),
+                          NotifyType::kInvalidSyntax),
               nullptr);
     EXPECT_EQ(engine().children().size(), 1U);
     EXPECT_EQ(refused(), 1U);
     EXPECT_EQ(engine().state(), ike::IkeState::kEstablished);
     // A good round afterwards completes a new creation.
     const auto again = create_child();
-    const auto* link2 = notify(again, NotifyType::kAdditionalKeyExchange);
+    const auto* link2 = find_notify(again, NotifyType::kAdditionalKeyExchange);
     ASSERT_NE(link2, nullptr);
     const auto done = followup(ke(19), link2->data);
     EXPECT_EQ(ike::first_error(done), nullptr);
@@ -168,9 +160,9 @@ TEST_F(FollowupPeer, BadKeValueEndsThePendingCreation) {
 
 TEST_F(FollowupPeer, PendingCreationsAreBounded) {
     for (std::size_t i = 0; i < ike::kMaxPendingFollowups; ++i) {
-        EXPECT_NE(notify(create_child(), NotifyType::kAdditionalKeyExchange), nullptr) << i;
+        EXPECT_NE(find_notify(create_child(), NotifyType::kAdditionalKeyExchange), nullptr) << i;
     }
-    EXPECT_NE(notify(create_child(), NotifyType::kTemporaryFailure), nullptr);
+    EXPECT_NE(find_notify(create_child(), NotifyType::kTemporaryFailure), nullptr);
     EXPECT_EQ(engine().children().size(), 1U + ike::kMaxPendingFollowups);
     // The timeout clears them all; the IKE SA stays.
     h.run_for(ike::kFollowupTimeout + std::chrono::seconds(1));
@@ -183,7 +175,7 @@ TEST_F(FollowupPeer, NoIkeRekeyWhileACreationIsPending) {
     // RFC 7296 §2.25.1 applied to RFC 9370: the Child SA the peer is still creating here would
     // not move to a new IKE SA, so an IKE rekey waits (TEMPORARY_FAILURE) until it is done.
     const auto answer = create_child();
-    const auto* link = notify(answer, NotifyType::kAdditionalKeyExchange);
+    const auto* link = find_notify(answer, NotifyType::kAdditionalKeyExchange);
     ASSERT_NE(link, nullptr);
     const Bytes data = link->data;
     const auto rekey = [&] {
@@ -196,7 +188,7 @@ TEST_F(FollowupPeer, NoIkeRekeyWhileACreationIsPending) {
         ps.push_back(ke(31));
         return send(ExchangeType::kCreateChildSa, std::move(ps));
     };
-    EXPECT_NE(notify(rekey(), NotifyType::kTemporaryFailure), nullptr);
+    EXPECT_NE(find_notify(rekey(), NotifyType::kTemporaryFailure), nullptr);
     EXPECT_EQ(h.b().manager.sas().size(), 1U);
     // Once the round is done, the IKE rekey goes through.
     EXPECT_EQ(ike::first_error(followup(ke(19), data)), nullptr);

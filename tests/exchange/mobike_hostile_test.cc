@@ -8,6 +8,7 @@
 #include "established.h"
 #include "exchange_harness.h"
 #include "ike/mobike.h"
+#include "ike/payload_access.h"
 #include "wire/message.h"
 
 namespace ikeplex::test {
@@ -21,15 +22,7 @@ IpAddress ip(const char* text) {
     return *IpAddress::parse(text);
 }
 
-bool has(const std::vector<Payload>& ps, NotifyType t) {
-    for (const Payload& p : ps) {
-        const auto* n = p.as<wire::NotifyPayload>();
-        if (n != nullptr && n->type == t) {
-            return true;
-        }
-    }
-    return false;
-}
+using ike::has_notify;
 
 /// The test's half of an IKE SA with the engine on node b (the other node holds nothing).
 class MobikePeer : public ::testing::Test {
@@ -102,8 +95,8 @@ TEST_F(MobikePeer, UpdateOnAnSaWithoutMobikeIsIgnored) {
     make(false, false);
     const Endpoint before = engine().remote();
     const auto answer = send(update(Bytes(8, 7)), 0, false, moved);
-    EXPECT_TRUE(has(answer, NotifyType::kCookie2));  // echoed all the same (§3.7)
-    EXPECT_FALSE(has(answer, NotifyType::kNatDetectionSourceIp));
+    EXPECT_TRUE(has_notify(answer, NotifyType::kCookie2));  // echoed all the same (§3.7)
+    EXPECT_FALSE(has_notify(answer, NotifyType::kNatDetectionSourceIp));
     EXPECT_EQ(engine().remote(), before);
     EXPECT_TRUE(h.b().backend.updates.empty());
     EXPECT_EQ(h.b().manager.counters().mobike_refused, 1U);
@@ -113,7 +106,7 @@ TEST_F(MobikePeer, UpdateFromTheIkeSasResponderIsRefused) {
     make(true, true);  // b initiated the IKE SA: the peer may not move it
     const Endpoint before = engine().remote();
     const auto answer = send(update(Bytes(8, 7)), 0, false, moved);
-    EXPECT_TRUE(has(answer, NotifyType::kUnacceptableAddresses));
+    EXPECT_TRUE(has_notify(answer, NotifyType::kUnacceptableAddresses));
     EXPECT_EQ(h.sent.back().dst, moved);  // back the way it came
     EXPECT_EQ(engine().remote(), before);
     EXPECT_TRUE(h.b().backend.updates.empty());
@@ -123,7 +116,7 @@ TEST_F(MobikePeer, UpdateFromTheIkeSasResponderIsRefused) {
 TEST_F(MobikePeer, UpdateFromTheOriginalInitiatorMovesTheSa) {
     make(false, true);
     const auto answer = send(update(Bytes(8, 7)), 0, false, moved);
-    EXPECT_TRUE(has(answer, NotifyType::kCookie2));
+    EXPECT_TRUE(has_notify(answer, NotifyType::kCookie2));
     EXPECT_EQ(engine().remote(), moved);
     EXPECT_EQ(h.b().backend.updates.size(), 2U);
     EXPECT_EQ(h.b().manager.counters().mobike_updates, 1U);
@@ -147,7 +140,7 @@ TEST_F(MobikePeer, HostileNotifyDataIsRefusedCleanly) {
     std::uint32_t mid = 0;
     for (const auto& request : hostile) {
         const auto answer = send(request, mid, false, moved);
-        EXPECT_FALSE(has(answer, NotifyType::kCookie2)) << mid;
+        EXPECT_FALSE(has_notify(answer, NotifyType::kCookie2)) << mid;
         ++mid;
     }
     EXPECT_EQ(engine().remote(), before);
