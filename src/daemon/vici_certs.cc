@@ -6,6 +6,8 @@
 #include <memory>
 #include <utility>
 
+#include "crypto/crl_info.h"
+
 namespace ikeplex::daemon {
 namespace {
 
@@ -99,6 +101,15 @@ std::vector<ListedCredential> listed_credentials(const ike::Credentials& c) {
     for (const crypto::Certificate& ca : c.ca_certs) {
         add(x509(ca, CertFlag::kCa, false));
     }
+    for (const crypto::Crl& crl : c.crls) {
+        ListedCredential l;
+        l.type = CredentialType::kX509Crl;
+        l.der = crypto::crl_der(crl);
+        l.has_subject = [issuer = crypto::crl_issuer_der(crl)](const ike::Identity& id) {
+            return id.type == wire::IdType::kDerAsn1Dn && id.data == issuer;
+        };
+        add(std::move(l));
+    }
     return out;
 }
 
@@ -145,19 +156,27 @@ std::vector<vici::Message> cert_events(const std::vector<ListedCredential>& all,
     return out;
 }
 
-std::vector<vici::Message> authority_events(const std::vector<config::Authority>& authorities,
-                                            std::optional<std::string_view> name) {
+std::vector<vici::Message> authority_events(
+        std::span<const ike::Credentials::Authority> authorities,
+        std::optional<std::string_view> name) {
     std::vector<vici::Message> out;
-    for (const config::Authority& a : authorities) {
+    for (const ike::Credentials::Authority& a : authorities) {
         if (name && a.name != *name) {
             continue;
         }
-        auto cert = crypto::Certificate::from_any(a.cacert);
         vici::Message ev;
         vici::Message& s = ev.add_section(a.name);
-        s.add("cacert", cert ? cert->info().subject : std::string("(unreadable)"));
-        s.add_list("crl_uris");
-        s.add_list("ocsp_uris");
+        s.add("cacert", a.cacert ? a.cacert->info().subject : std::string("(none)"));
+        for (const auto& [key, uris] :
+             {std::pair{"crl_uris", &a.crl_uris}, std::pair{"ocsp_uris", &a.ocsp_uris}}) {
+            vici::List& l = s.add_list(key);
+            for (const std::string& uri : *uris) {
+                l.add(uri);
+            }
+        }
+        if (!a.cert_uri_base.empty()) {
+            s.add("cert_uri_base", a.cert_uri_base);
+        }
         out.push_back(std::move(ev));
     }
     return out;
