@@ -51,6 +51,35 @@ bool by_name(const std::array<std::pair<T, const char*>, N>& table, std::string_
     return false;
 }
 
+/// swanctl's folder names as charon's vici_cert_info maps them: a type and, for X.509, a flag.
+struct FolderType {
+    const char* name;
+    CredentialType type;
+    std::optional<CertFlag> flag;
+};
+const std::array<FolderType, 7> kFolderTypes{{
+        {"x509ca", CredentialType::kX509, CertFlag::kCa},
+        {"x509aa", CredentialType::kX509, CertFlag::kAa},
+        {"x509ocsp", CredentialType::kX509, CertFlag::kOcsp},
+        {"x509ac", CredentialType::kX509Ac, std::nullopt},
+        {"x509crl", CredentialType::kX509Crl, std::nullopt},
+        {"ocsp", CredentialType::kOcspResponse, std::nullopt},
+        {"pubkey", CredentialType::kPubkey, std::nullopt},
+}};
+
+/// `f` with the request's `subject` filter; nullopt (and `why`) when it is no identity.
+std::optional<CertFilter> with_subject(const vici::Message& req, CertFilter f, std::string& why) {
+    if (const auto subject = req.get("subject")) {
+        auto id = ike::Identity::parse(*subject);
+        if (!id) {
+            why = "invalid subject '" + std::string(*subject) + "'";
+            return std::nullopt;
+        }
+        f.subject = std::move(*id);
+    }
+    return f;
+}
+
 ListedCredential x509(const crypto::Certificate& cert, CertFlag flag, bool has_privkey) {
     ListedCredential l;
     l.type = CredentialType::kX509;
@@ -115,7 +144,17 @@ std::vector<ListedCredential> listed_credentials(const ike::Credentials& c) {
 
 std::optional<CertFilter> parse_cert_filter(const vici::Message& req, std::string& why) {
     CertFilter f;
-    if (!by_name(kTypes, req.get("type").value_or("ANY"), "type", f.type, why)) {
+    const std::string_view type = req.get("type").value_or("ANY");
+    // charon takes a certificate type name, else swanctl's folder names (its vici_cert_info:
+    // the type with a flag), which swanctl --list-certs --type sends.
+    for (const auto& [name, t, flag] : kFolderTypes) {
+        if (iequal(type, name)) {
+            f.type = t;
+            f.flag = flag;
+            return with_subject(req, f, why);
+        }
+    }
+    if (!by_name(kTypes, type, "type", f.type, why)) {
         return std::nullopt;
     }
     // charon reads the flag with type X509 only
@@ -123,15 +162,7 @@ std::optional<CertFilter> parse_cert_filter(const vici::Message& req, std::strin
         !by_name(kFlags, req.get("flag").value_or("ANY"), "flag", f.flag, why)) {
         return std::nullopt;
     }
-    if (const auto subject = req.get("subject")) {
-        auto id = ike::Identity::parse(*subject);
-        if (!id) {
-            why = "invalid subject '" + std::string(*subject) + "'";
-            return std::nullopt;
-        }
-        f.subject = std::move(*id);
-    }
-    return f;
+    return with_subject(req, f, why);
 }
 
 std::vector<vici::Message> cert_events(const std::vector<ListedCredential>& all,

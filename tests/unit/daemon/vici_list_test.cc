@@ -176,7 +176,9 @@ TEST_F(CertListing, CrlsListedAsX509CrlByIssuer) {
     const auto crls = list({{"type", "X509_CRL"}});
     ASSERT_EQ(crls.size(), 1U);
     EXPECT_EQ(data(crls[0]), crypto::crl_der(creds.crls[0]));
-    EXPECT_FALSE(crls[0].get("flag"));  // charon's flag is for X.509 certificates
+    EXPECT_FALSE(crls[0].get("flag"));                  // charon's flag is for X.509 certificates
+    EXPECT_EQ(list({{"type", "x509crl"}}).size(), 1U);  // swanctl --list-certs --type x509crl
+    EXPECT_EQ(list({{"type", "x509ca"}}).size(), 1U);   // swanctl's folder names: type and flag
     EXPECT_EQ(list({}).size(), 4U);
     // A subject filter naming the CA finds the CA and its CRL (charon matches a CRL's issuer).
     EXPECT_EQ(list({{"subject", "O=ikeplex test, CN=Test CA"}}).size(), 2U);
