@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "crypto/crl_info.h"
 #include "crypto/x509.h"
+#include "crypto/x509_text.h"
 #include "util/hex.h"
 
 namespace ikeplex::cli {
@@ -16,15 +17,6 @@ namespace {
 
 std::string str(const vici::Message& m, std::string_view key) {
     return std::string(m.get(key).value_or(""));
-}
-
-std::string utc(std::int64_t t) {
-    const auto tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    return buf;
 }
 
 /// The heading of a group of listed credentials (type and flag), as swanctl groups them.
@@ -61,7 +53,8 @@ void print_x509(const vici::Message& ev, std::int64_t now, std::ostream& out) {
                                             : "";
     out << "  subject:  " << i.subject << '\n';
     out << "  issuer:   " << i.issuer << '\n';
-    out << "  validity: " << utc(i.not_before) << " .. " << utc(i.not_after) << state << '\n';
+    out << "  validity: " << crypto::utc_text(i.not_before) << " .. "
+        << crypto::utc_text(i.not_after) << state << '\n';
     out << "  serial:   " << i.serial << '\n';
     if (!i.alt_names.empty()) {
         std::string names;
@@ -87,9 +80,9 @@ void print_crl(const vici::Message& ev, std::int64_t now, std::ostream& out) {
     }
     const crypto::CrlInfo i = crypto::crl_info(*crl);
     out << "  issuer:   " << i.issuer << '\n';
-    out << "  update:   this " << utc(i.this_update) << '\n';
+    out << "  update:   this " << crypto::utc_text(i.this_update) << '\n';
     if (i.next_update != 0) {
-        out << "            next " << utc(i.next_update)
+        out << "            next " << crypto::utc_text(i.next_update)
             << (now >= i.next_update ? " (expired)" : "") << '\n';
     }
     if (!i.number.empty()) {
@@ -114,8 +107,8 @@ std::string cert_json(const vici::Message& ev) {
             m.add("subject", i.subject);
             m.add("issuer", i.issuer);
             m.add("serial", i.serial);
-            m.add("not-before", utc(i.not_before));
-            m.add("not-after", utc(i.not_after));
+            m.add("not-before", crypto::utc_text(i.not_before));
+            m.add("not-after", crypto::utc_text(i.not_after));
             m.add("key", i.key);
             vici::List& names = m.add_list("alt-names");
             for (const auto& n : i.alt_names) {
@@ -126,9 +119,9 @@ std::string cert_json(const vici::Message& ev) {
             crl && ev.get("type") == std::optional<std::string_view>("X509_CRL")) {
             const crypto::CrlInfo i = crypto::crl_info(*crl);
             m.add("issuer", i.issuer);
-            m.add("this-update", utc(i.this_update));
+            m.add("this-update", crypto::utc_text(i.this_update));
             if (i.next_update != 0) {
-                m.add("next-update", utc(i.next_update));
+                m.add("next-update", crypto::utc_text(i.next_update));
             }
             if (!i.number.empty()) {
                 m.add("crl-number", i.number);

@@ -1,25 +1,15 @@
 // swanctl.conf's `authorities` section (strongSwan's keys: cacert or file, crl_uris, ocsp_uris,
 // cert_uri_base) and the checks of the CRLs the configuration names (`ikeplexd --check`).
-#include <ctime>
-
 #include "config/swanctl.h"
 #include "config/swanctl_values.h"
 #include "crypto/crl_info.h"
+#include "crypto/x509_text.h"
 
 namespace ikeplex::config {
 namespace {
 
 Bytes bytes_of(const std::string& s) {
     return {s.begin(), s.end()};
-}
-
-std::string utc(std::int64_t t) {
-    const auto tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    return buf;
 }
 
 /// One authority: what it names, or nothing (errors reported) when anything is wrong, as
@@ -157,12 +147,13 @@ void check_crls(const SwanctlConfig& config, std::int64_t now, Findings& finding
                                               "'): it is not used until its CA is loaded"});
         }
         if (info.next_update != 0 && now >= info.next_update) {
-            findings.warnings.push_back(
-                    Diagnostic{f.pos, name + "expired (nextUpdate " + utc(info.next_update) +
-                                              "): it gives no status, as if absent"});
-        } else if (info.this_update > now) {
             findings.warnings.push_back(Diagnostic{
-                    f.pos, name + "not valid yet (thisUpdate " + utc(info.this_update) + ")"});
+                    f.pos, name + "expired (nextUpdate " + crypto::utc_text(info.next_update) +
+                                   "): it gives no status, as if absent"});
+        } else if (info.this_update > now) {
+            findings.warnings.push_back(
+                    Diagnostic{f.pos, name + "not valid yet (thisUpdate " +
+                                              crypto::utc_text(info.this_update) + ")"});
         }
     }
 }

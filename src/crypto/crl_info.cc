@@ -49,15 +49,7 @@ Result<Crl> clone_crl(const Crl& crl) {
 }
 
 Bytes crl_issuer_der(const Crl& crl) {
-    const X509_NAME* name = X509_CRL_get_issuer(crl.raw());
-    const int len = i2d_X509_NAME(name, nullptr);
-    if (len <= 0) {
-        return {};
-    }
-    Bytes out(static_cast<std::size_t>(len));
-    unsigned char* p = out.data();
-    i2d_X509_NAME(name, &p);
-    return out;
+    return name_der(X509_CRL_get_issuer(crl.raw()));
 }
 
 bool same_issuer(const Crl& a, const Crl& b) {

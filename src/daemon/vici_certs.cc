@@ -53,11 +53,11 @@ bool by_name(const std::array<std::pair<T, const char*>, N>& table, std::string_
 
 /// swanctl's folder names as charon's vici_cert_info maps them: a type and, for X.509, a flag.
 struct FolderType {
-    const char* name;
-    CredentialType type;
+    const char* name{nullptr};
+    CredentialType type{CredentialType::kX509};
     std::optional<CertFlag> flag;
 };
-const std::array<FolderType, 7> kFolderTypes{{
+constexpr std::array<FolderType, 7> kFolderTypes{{
         {"x509ca", CredentialType::kX509, CertFlag::kCa},
         {"x509aa", CredentialType::kX509, CertFlag::kAa},
         {"x509ocsp", CredentialType::kX509, CertFlag::kOcsp},

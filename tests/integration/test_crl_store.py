@@ -5,8 +5,8 @@ with a file:// and an http crl_uri and an ocsp_uri are loaded at start (`ikeplex
 them); `swanctl --list-certs --type x509crl` decodes our CRL (issuer, revoked serial) and
 `swanctl --list-authorities` shows the URIs; `swanctl --load-authorities` loads an authority with
 URIs over VICI; `swanctl --load-creds` sends a newer CRL of the CA (x509crl/, load-cert type
-x509crl), which replaces the older; `ikeplex list-certs --type X509_CRL` and `ikeplex
-list-authorities` show the same. One daemon, no peer: about 2 s."""
+x509crl), which replaces the older, and `ikeplex load-all` a third; `ikeplex list-certs --type
+X509_CRL` and `ikeplex list-authorities` show the same. One daemon, no peer: about 2 s."""
 import os
 import re
 import shutil
@@ -111,14 +111,20 @@ def test(build, folder):
             assert out.count("issuer:") == 1 and re.search(r"serial:\s+02\b", out), out
             print("swanctl --load-creds: x509crl/newer.crl loaded, the older CRL replaced")
 
+            # ikeplex load-all sends x509crl/ too: a third CRL (number 03) replaces the second.
+            make_crl(pki, [], f"{pki}/third.crl")
+            shutil.copy(f"{pki}/third.crl", f"{client}/x509crl/newer.crl")
+            out = ours.cli("load-all", "--file", f"{client}/swanctl.conf")
+            assert "newer.crl" in out, out
             out = ours.cli("list-certs", "--type", "X509_CRL")
             assert "X.509 CRLs:" in out and f"issuer:   {CA_SUBJECT}\n" in out, out
-            assert "serial:   02\n" in out and "revoked:  2 certificates\n" in out, out
+            assert out.count("issuer:") == 1, out
+            assert "serial:   03\n" in out and "revoked:  2 certificates\n" in out, out
             assert re.search(r"update:   this \d{4}-\d\d-\d\d .* UTC\n            next \d{4}-", out), out
             out = ours.cli("list-authorities")
             assert f"test-ca:\n  cacert: {CA_SUBJECT}\n  crl_uris: file://{pki}/ca.crl http://10.99.0.2/ca.crl\n" \
                    "  ocsp_uris: http://10.99.0.2:8080\n" in out and "vici-ca:" in out, out
-            print("ikeplex list-certs --type X509_CRL, list-authorities: the same")
+            print("ikeplex load-all: x509crl/ sent; list-certs --type X509_CRL, list-authorities: the same")
         finally:
             ours.close()
 
