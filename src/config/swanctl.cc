@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "config/swanctl_values.h"
-#include "crypto/crl_info.h"
+#include "ike/credential_crls.h"
 
 namespace ikeplex::config {
 
@@ -151,7 +151,7 @@ void load_crl_folder(const CredentialDirs& dirs, SwanctlConfig& out, Findings& f
                     auto crl = IKEPLEX_TRY(crypto::Crl::from_any(b));
                     out.crl_files.push_back(
                             CrlFile{SourcePos{path, 0}, "", IKEPLEX_TRY(crypto::clone_crl(crl))});
-                    crypto::hold_crl(out.credentials.crls, std::move(crl));
+                    ike::add_crl(out.credentials, std::move(crl));
                     return ok();
                 });
 }

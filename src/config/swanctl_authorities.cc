@@ -2,14 +2,38 @@
 // cert_uri_base) and the checks of the CRLs the configuration names (`ikeplexd --check`).
 #include "config/swanctl.h"
 #include "config/swanctl_values.h"
-#include "crypto/crl_info.h"
-#include "crypto/x509_text.h"
+#include "ike/credential_crls.h"
 
 namespace ikeplex::config {
 namespace {
 
 Bytes bytes_of(const std::string& s) {
     return {s.begin(), s.end()};
+}
+
+/// crl_uris (`crl`) or ocsp_uris: each URI checked and kept in `list`; the CRL of a file:// one
+/// read into `crls` (http(s) ones are the fetcher's).
+Handler uri_list(Reporter& r, std::vector<std::string>& list, bool crl, std::vector<CrlFile>& crls,
+                 const FileSystem& fs) {
+    return [&list, &r, &crls, &fs, crl](std::string_view v, const Setting& s) {
+        for (const std::string& uri : split_list(v)) {
+            if (auto why = revocation_uri_problem(uri, crl)) {
+                r.error(s.pos, s.name, *why);
+                continue;
+            }
+            list.push_back(uri);
+            if (!uri.starts_with("file://")) {
+                continue;
+            }
+            auto got = read_crl_uri(uri, fs);
+            if (!got) {
+                r.error(s.pos, s.name, "'" + uri + "': " + got.error().detail);
+                continue;
+            }
+            crls.push_back(
+                    CrlFile{s.pos, key_path(r.prefix(), s.name) + " " + uri, std::move(*got)});
+        }
+    };
 }
 
 /// One authority: what it names, or nothing (errors reported) when anything is wrong, as
@@ -37,27 +61,6 @@ void map_authority(const Section& ca, const CredentialDirs& dirs, SwanctlConfig&
             a.cacert = std::move(*cert);
         }
     };
-    const auto uris = [&](std::vector<std::string>& list, bool crl) {
-        return [&list, &r, &crls, &fs, crl](std::string_view v, const Setting& s) {
-            for (const std::string& uri : split_list(v)) {
-                if (auto why = revocation_uri_problem(uri, crl)) {
-                    r.error(s.pos, s.name, *why);
-                    continue;
-                }
-                list.push_back(uri);
-                if (!uri.starts_with("file://")) {
-                    continue;  // http(s): the fetcher's
-                }
-                auto got = read_crl_uri(uri, fs);
-                if (!got) {
-                    r.error(s.pos, s.name, "'" + uri + "': " + got.error().detail);
-                    continue;
-                }
-                crls.push_back(
-                        CrlFile{s.pos, key_path(r.prefix(), s.name) + " " + uri, std::move(*got)});
-            }
-        };
-    };
     Handlers h;
     h["cacert"] = [&](std::string_view v, const Setting& s) {
         const std::string name(v);
@@ -68,8 +71,8 @@ void map_authority(const Section& ca, const CredentialDirs& dirs, SwanctlConfig&
     for (const char* pkcs11 : {"handle", "slot", "module"}) {
         h[pkcs11] = unsupported(r, "PKCS#11 tokens are not supported; use cacert or file");
     }
-    h["crl_uris"] = uris(a.crl_uris, true);
-    h["ocsp_uris"] = uris(a.ocsp_uris, false);
+    h["crl_uris"] = uri_list(r, a.crl_uris, true, crls, fs);
+    h["ocsp_uris"] = uri_list(r, a.ocsp_uris, false, crls, fs);
     h["cert_uri_base"] = [&](std::string_view v, const Setting& s) {
         a.cert_uri_base = std::string(v);
         r.warning(s.pos, s.name,
@@ -92,7 +95,7 @@ void map_authority(const Section& ca, const CredentialDirs& dirs, SwanctlConfig&
     }
     for (CrlFile& f : crls) {
         if (auto copy = crypto::clone_crl(f.crl)) {
-            crypto::hold_crl(out.credentials.crls, std::move(*copy));
+            ike::add_crl(out.credentials, std::move(*copy));
         }
         out.crl_files.push_back(std::move(f));
     }
@@ -141,7 +144,7 @@ void check_crls(const SwanctlConfig& config, std::int64_t now, Findings& finding
     for (const CrlFile& f : config.crl_files) {
         const crypto::CrlInfo info = crypto::crl_info(f.crl);
         const std::string name = f.name.empty() ? "" : f.name + ": ";
-        if (crypto::find_crl_issuer(f.crl, config.credentials.ca_certs) == nullptr) {
+        if (ike::crl_issuer(config.credentials, f.crl) == nullptr) {
             findings.warnings.push_back(
                     Diagnostic{f.pos, name + "not signed by any loaded CA (issuer '" + info.issuer +
                                               "'): it is not used until its CA is loaded"});
