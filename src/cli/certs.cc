@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "crypto/crl_info.h"
 #include "crypto/x509.h"
+#include "crypto/x509_text.h"
 #include "util/hex.h"
 
 namespace ikeplex::cli {
@@ -15,15 +17,6 @@ namespace {
 
 std::string str(const vici::Message& m, std::string_view key) {
     return std::string(m.get(key).value_or(""));
-}
-
-std::string utc(std::int64_t t) {
-    const auto tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    return buf;
 }
 
 /// The heading of a group of listed credentials (type and flag), as swanctl groups them.
@@ -60,7 +53,8 @@ void print_x509(const vici::Message& ev, std::int64_t now, std::ostream& out) {
                                             : "";
     out << "  subject:  " << i.subject << '\n';
     out << "  issuer:   " << i.issuer << '\n';
-    out << "  validity: " << utc(i.not_before) << " .. " << utc(i.not_after) << state << '\n';
+    out << "  validity: " << crypto::utc_text(i.not_before) << " .. "
+        << crypto::utc_text(i.not_after) << state << '\n';
     out << "  serial:   " << i.serial << '\n';
     if (!i.alt_names.empty()) {
         std::string names;
@@ -73,6 +67,28 @@ void print_x509(const vici::Message& ev, std::int64_t now, std::ostream& out) {
         << (ev.get("has_privkey") == std::optional<std::string_view>("yes") ? ", has private key"
                                                                             : "")
         << "\n\n";
+}
+
+/// One CRL: issuer, update times, cRLNumber, revoked certificates (as swanctl lists it).
+void print_crl(const vici::Message& ev, std::int64_t now, std::ostream& out) {
+    const vici::KeyValue* data = ev.find_value("data");
+    auto crl = data != nullptr ? crypto::Crl::from_any(data->value)
+                               : Result<crypto::Crl>(make_error(Errc::kInvalidArgument, "no data"));
+    if (!crl) {
+        out << "  (a CRL that does not decode: " << crl.error().detail << ")\n\n";
+        return;
+    }
+    const crypto::CrlInfo i = crypto::crl_info(*crl);
+    out << "  issuer:   " << i.issuer << '\n';
+    out << "  update:   this " << crypto::utc_text(i.this_update) << '\n';
+    if (i.next_update != 0) {
+        out << "            next " << crypto::utc_text(i.next_update)
+            << (now >= i.next_update ? " (expired)" : "") << '\n';
+    }
+    if (!i.number.empty()) {
+        out << "  serial:   " << i.number << '\n';
+    }
+    out << "  revoked:  " << i.revoked << " certificate" << (i.revoked == 1 ? "" : "s") << "\n\n";
 }
 
 /// A credential as JSON: the event's keys, and for a certificate what it decodes to.
@@ -91,13 +107,26 @@ std::string cert_json(const vici::Message& ev) {
             m.add("subject", i.subject);
             m.add("issuer", i.issuer);
             m.add("serial", i.serial);
-            m.add("not-before", utc(i.not_before));
-            m.add("not-after", utc(i.not_after));
+            m.add("not-before", crypto::utc_text(i.not_before));
+            m.add("not-after", crypto::utc_text(i.not_after));
             m.add("key", i.key);
             vici::List& names = m.add_list("alt-names");
             for (const auto& n : i.alt_names) {
                 names.add(n);
             }
+        }
+        if (auto crl = crypto::Crl::from_any(data->value);
+            crl && ev.get("type") == std::optional<std::string_view>("X509_CRL")) {
+            const crypto::CrlInfo i = crypto::crl_info(*crl);
+            m.add("issuer", i.issuer);
+            m.add("this-update", crypto::utc_text(i.this_update));
+            if (i.next_update != 0) {
+                m.add("next-update", crypto::utc_text(i.next_update));
+            }
+            if (!i.number.empty()) {
+                m.add("crl-number", i.number);
+            }
+            m.add("revoked", std::to_string(i.revoked));
         }
     }
     return to_json(m);
@@ -155,6 +184,8 @@ int list_certs(vici::Client& c, const CertQuery& q, bool json, std::ostream& out
         for (const vici::Message* ev : groups[h]) {
             if (str(*ev, "type") == "X509") {
                 print_x509(*ev, now, out);
+            } else if (str(*ev, "type") == "X509_CRL") {
+                print_crl(*ev, now, out);
             } else {
                 const vici::KeyValue* data = ev->find_value("data");
                 out << "  (" << str(*ev, "type") << ", "
@@ -199,6 +230,9 @@ int list_authorities(vici::Client& c, const std::string& name, bool json, std::o
                 continue;
             }
             out << a->name << ":\n  cacert: " << str(a->body, "cacert") << '\n';
+            if (const auto base = a->body.get("cert_uri_base")) {
+                out << "  cert_uri_base: " << *base << '\n';
+            }
             for (const char* list : {"crl_uris", "ocsp_uris"}) {
                 if (const vici::List* l = a->body.find_list(list);
                     l != nullptr && !l->items.empty()) {

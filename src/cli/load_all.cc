@@ -66,14 +66,15 @@ bool to_message(const config::Section& s, const std::string& base, vici::Message
     return true;
 }
 
-/// Certificates and keys from the folders beside swanctl.conf; returns the failures.
+/// Certificates, CRLs and keys from the folders beside swanctl.conf; returns the failures.
 int load_credentials(vici::Client& c, const std::string& base, std::ostream& out,
                      std::ostream& err) {
     int failures = 0;
     for (const auto& [folder, type, flag] :
          {std::tuple{"x509ca", "X509", "CA"}, std::tuple{"x509", "X509", "NONE"},
-          std::tuple{"private", "ANY", ""}, std::tuple{"rsa", "RSA", ""},
-          std::tuple{"ecdsa", "ECDSA", ""}, std::tuple{"pkcs8", "ANY", ""}}) {
+          std::tuple{"x509crl", "X509_CRL", ""}, std::tuple{"private", "ANY", ""},
+          std::tuple{"rsa", "RSA", ""}, std::tuple{"ecdsa", "ECDSA", ""},
+          std::tuple{"pkcs8", "ANY", ""}}) {
         auto files = config::real_file_system().glob(base + "/" + folder + "/*");
         if (!files) {
             continue;
@@ -87,7 +88,7 @@ int load_credentials(vici::Client& c, const std::string& base, std::ostream& out
                 req.add("flag", flag);
             }
             req.add_bytes("data", data);
-            const bool is_cert = std::string_view(type) == "X509";
+            const bool is_cert = std::string_view(type).starts_with("X509");
             auto r = c.request(is_cert ? "load-cert" : "load-key", req);
             if (succeeded(r)) {
                 out << "loaded " << (is_cert ? "certificate" : "key") << " from '" << path << "'\n";

@@ -6,6 +6,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
+#include "crypto/x509_text.h"
 #include "util/log.h"
 
 namespace ikeplex::crypto {
@@ -113,15 +114,7 @@ Bytes Certificate::public_key_sha1() const {
 }
 
 Bytes Certificate::subject_der() const {
-    const X509_NAME* name = X509_get_subject_name(cert_.get());
-    const int len = i2d_X509_NAME(name, nullptr);
-    if (len <= 0) {
-        return {};
-    }
-    Bytes out(static_cast<std::size_t>(len));
-    unsigned char* p = out.data();
-    i2d_X509_NAME(name, &p);
-    return out;
+    return name_der(X509_get_subject_name(cert_.get()));
 }
 
 Result<PublicKey> Certificate::public_key() const {

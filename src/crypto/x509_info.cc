@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "crypto/x509.h"
+#include "crypto/x509_text.h"
 
 namespace ikeplex::crypto {
 
@@ -17,9 +18,7 @@ std::int64_t unix_time(const ASN1_TIME* t) {
     return static_cast<std::int64_t>(timegm(&tm));
 }
 
-namespace {
-
-std::string name_text(const X509_NAME* name) {
+Bytes name_der(const X509_NAME* name) {
     const int len = name != nullptr ? i2d_X509_NAME(name, nullptr) : 0;
     if (len <= 0) {
         return {};
@@ -27,8 +26,25 @@ std::string name_text(const X509_NAME* name) {
     Bytes der(static_cast<std::size_t>(len));
     unsigned char* p = der.data();
     i2d_X509_NAME(name, &p);
+    return der;
+}
+
+std::string name_text(const X509_NAME* name) {
+    const Bytes der = name_der(name);
+    if (der.empty()) {
+        return {};
+    }
     auto text = dn_to_string(der);
     return text ? *text : std::string();
+}
+
+std::string utc_text(std::int64_t unix_time) {
+    const auto tt = static_cast<std::time_t>(unix_time);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return buf;
 }
 
 std::string serial_text(const ASN1_INTEGER* serial) {
@@ -47,6 +63,8 @@ std::string serial_text(const ASN1_INTEGER* serial) {
     }
     return out;
 }
+
+namespace {
 
 std::string key_text(EVP_PKEY* key) {
     if (key == nullptr) {
