@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "config/swanctl_pkcs12.h"
 #include "config/swanctl_values.h"
 #include "ike/credential_crls.h"
 
@@ -103,7 +104,8 @@ void map_key_secret(const Section& sec, const CredentialDirs& dirs, ike::Credent
 }
 
 void map_secrets(const Section& secrets, const CredentialDirs& dirs, ike::Credentials& creds,
-                 Findings& findings, const FileSystem& fs, std::set<std::string>& encrypted) {
+                 Findings& findings, const FileSystem& fs, std::set<std::string>& encrypted,
+                 std::set<std::string>& sealed) {
     Reporter r(findings, "secrets");
     for (const Setting& s : secrets.settings) {
         r.error(s.pos, s.name, "unknown key (secrets holds sections)");
@@ -133,11 +135,12 @@ void map_secrets(const Section& secrets, const CredentialDirs& dirs, ike::Creden
         } else if (sec.name.starts_with("private") || sec.name.starts_with("rsa") ||
                    sec.name.starts_with("ecdsa") || sec.name.starts_with("pkcs8")) {
             map_key_secret(sec, dirs, creds, findings, fs, encrypted);
+        } else if (sec.name.starts_with("pkcs12")) {
+            map_pkcs12_secret(sec, dirs, creds, findings, fs, sealed);
         } else {
             r.error(sec.pos, sec.name,
-                    "only ike, eap, ppk, private, rsa, ecdsa and pkcs8 secrets are supported (no "
-                    "XAuth, "
-                    "tokens or PKCS#12)");
+                    "only ike, eap, ppk, private, rsa, ecdsa, pkcs8 and pkcs12 secrets are "
+                    "supported (no XAuth or tokens)");
         }
     }
 }
@@ -220,6 +223,8 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
                         return ok();
                     });
     }
+    std::set<std::string> sealed;  // PKCS#12 bundles in pkcs12/ that need a passphrase
+    load_pkcs12_folder(dirs.base, out.credentials, findings, fs, sealed);
     for (const Setting& s : root.settings) {
         r.error(s.pos, s.name, "unknown key at the top level");
     }
@@ -245,7 +250,7 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
                 }
             }
         } else if (sec.name == "secrets") {
-            map_secrets(sec, dirs, out.credentials, findings, fs, encrypted);
+            map_secrets(sec, dirs, out.credentials, findings, fs, encrypted, sealed);
         } else if (sec.name == "authorities") {
             map_authorities(sec, dirs, out, findings, fs);
         } else if (sec.name == "pools") {
@@ -254,6 +259,7 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
             r.error(sec.pos, sec.name, "unknown section");
         }
     }
+    report_sealed_bundles(sealed, findings);
     for (const std::string& path : encrypted) {
         findings.errors.push_back(Diagnostic{
                 SourcePos{path, 0},

@@ -1,7 +1,7 @@
 // swanctl.conf (strongSwan's swanctl.conf(5)) mapped onto the engine's configuration: the
 // `connections`, `secrets` and `authorities` sections, and the credential folders beside the
-// file (x509/, x509ca/, x509crl/, private/, rsa/, ecdsa/, pkcs8/) that `swanctl --load-all`
-// reads.
+// file (x509/, x509ca/, x509crl/, private/, rsa/, ecdsa/, pkcs8/, pkcs12/) that `swanctl
+// --load-all` reads.
 //
 // The same mapping serves a VICI load-conn message (swanctl sends each connection as a section
 // with the same keys), so a connection maps from a settings Section either way.

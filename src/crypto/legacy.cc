@@ -55,6 +55,12 @@ Status available() {
     return context().status;
 }
 
+Result<OSSL_LIB_CTX*> library_context() {
+    const LegacyContext& lc = context();
+    IKEPLEX_TRY(lc.status);
+    return lc.ctx.get();
+}
+
 Result<SecretBytes> md4(ByteView data) {
     const LegacyContext& lc = context();
     IKEPLEX_TRY(lc.status);

@@ -73,6 +73,12 @@ public:
     [[nodiscard]] bool names(NameKind kind, ByteView data) const;
     /// Subject, issuer, serial, validity, key and names (x509_info.cc).
     [[nodiscard]] CertificateInfo info() const;
+    /// A CA certificate (basicConstraints CA:TRUE, or an old v1 self-signed root).
+    [[nodiscard]] bool is_ca() const noexcept;
+    /// Self-issued and self-signed (a root).
+    [[nodiscard]] bool self_signed() const noexcept;
+    /// Whether this certificate issued `subject`: names, key identifiers and the signature.
+    [[nodiscard]] bool issued(const Certificate& subject) const noexcept;
 
 private:
     X509Ptr cert_;
@@ -83,6 +89,12 @@ private:
 Result<Bytes> dn_from_string(std::string_view text);
 /// A DER distinguished name in strongSwan's notation ("C=CH, O=Example, CN=gw").
 Result<std::string> dn_to_string(ByteView der);
+
+/// The CA certificates above `leaf` found among `held`, nearest first, up to and without a
+/// self-signed root (RFC 7296 §3.6: what to send after our end-entity certificate; the peer
+/// holds its root). Stops at a certificate `held` does not issue, and after 8 (x509_chain.cc).
+std::vector<const Certificate*> issuers_of(const Certificate& leaf,
+                                           std::span<const Certificate* const> held);
 
 /// An ASN.1 time as unix time (0 for null or unparsable).
 std::int64_t unix_time(const ASN1_TIME* t);

@@ -132,6 +132,19 @@ Bytes Credentials::certreq_data() const {
     return out;
 }
 
+std::vector<const crypto::Certificate*> Credentials::chain_of(
+        const crypto::Certificate& cert) const {
+    std::vector<const crypto::Certificate*> held;
+    held.reserve(ca_certs.size() + pending_certs.size());
+    for (const crypto::Certificate& c : ca_certs) {
+        held.push_back(&c);
+    }
+    for (const crypto::Certificate& c : pending_certs) {
+        held.push_back(&c);
+    }
+    return crypto::issuers_of(cert, held);
+}
+
 const Credentials::Own* Credentials::find_own(const Identity& id) const {
     for (const Own& o : certs) {
         if (certificate_names(o.cert, id.type, id.data)) {

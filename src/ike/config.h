@@ -221,6 +221,11 @@ struct Credentials {
     [[nodiscard]] const Own* find_own(const Identity& id) const;
     /// CERTREQ data: the SHA-1 hashes of our trusted CAs' public keys, concatenated.
     [[nodiscard]] Bytes certreq_data() const;
+    /// The CA certificates sent after our certificate `cert` (RFC 7296 §3.6): the intermediates
+    /// above it among the CAs held (x509ca/, PKCS#12 bundles) and the certificates without a
+    /// key (x509/), nearest first, without the self-signed root (as strongSwan sends them).
+    [[nodiscard]] std::vector<const crypto::Certificate*> chain_of(
+            const crypto::Certificate& cert) const;
 };
 
 /// A connection as the engine holds it: shared and immutable. An IKE SA keeps the

@@ -107,6 +107,11 @@ Status append_auth_as(IkeSa& sa, const PeerConfig& cfg, const Identity& me,
     const Bytes sig = IKEPLEX_TRY(own->key.sign(scheme, octets));
     out.push_back(wire::make_payload(
             wire::CertPayload{wire::CertEncoding::kX509Signature, own->cert.der()}));
+    for (const crypto::Certificate* ca : creds.chain_of(own->cert)) {  // RFC 7296 §3.6
+        out.push_back(wire::make_payload(
+                wire::CertPayload{wire::CertEncoding::kX509Signature, ca->der()}));
+        IKE_LOG(info, sa, "sending issuer cert \"{}\"", ca->subject());
+    }
     out.push_back(wire::make_payload(wire::AuthPayload{
             wire::AuthMethod::kDigitalSignature, crypto::encode_signature_auth(scheme, sig)}));
     IKE_LOG(info, sa, "authentication of '{}' (myself) with {}", me.to_string(),

@@ -452,8 +452,8 @@ TEST(Swanctl, SecretErrors) {
                             "or bad 0x/0s encoding)"));
     EXPECT_THAT(
             load("secrets {\n  xauth-x {\n    secret = x\n  }\n}\n").errors,
-            ElementsAre("swanctl.conf:2: secrets.xauth-x: only ike, eap, ppk, private, rsa, ecdsa "
-                        "and pkcs8 secrets are supported (no XAuth, tokens or PKCS#12)"));
+            ElementsAre("swanctl.conf:2: secrets.xauth-x: only ike, eap, ppk, private, rsa, ecdsa, "
+                        "pkcs8 and pkcs12 secrets are supported (no XAuth or tokens)"));
     const Loaded l =
             load("secrets {\n  ike-x {\n    secret = s\n    idx = a\n    ids = b\n  }\n}\n");
     EXPECT_THAT(l.errors, IsEmpty());

@@ -13,6 +13,7 @@ ikeplex_add_gtest(config_test LABEL unit SOURCES
     unit/config/swanctl_crls_test.cc
     unit/config/swanctl_eap_test.cc
     unit/config/swanctl_messages_test.cc
+    unit/config/swanctl_pkcs12_test.cc
     unit/config/swanctl_pools_test.cc
     unit/config/swanctl_keys_test.cc
     unit/config/swanctl_ppk_test.cc

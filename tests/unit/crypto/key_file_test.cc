@@ -1,38 +1,22 @@
 // Encrypted private keys as operators have them, made by openssl(1) in the test: PKCS#8 PEM
 // (PBES2/AES-256), traditional PEM with Proc-Type: 4,ENCRYPTED (AES-128 and 3DES), and
 // PKCS#8 DER. Each opens with its passphrase and is refused, with a clear message, without it.
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "crypto/signature.h"
+#include "test_pki.h"
 
 namespace ikeplex::crypto {
 namespace {
 
-/// The stdout of `sh -c cmd` (openssl's stderr discarded); empty if it failed.
 Bytes run(const std::string& cmd) {
-    Bytes out;
-    FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
-    if (p == nullptr) {
-        return out;
-    }
-    unsigned char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
-        out.insert(out.end(), buf, buf + n);
-    }
-    if (::pclose(p) != 0) {
-        out.clear();
-    }
-    return out;
+    return test::run_shell(cmd);
 }
 
 SecretBytes pass(const std::string& s) {
-    return SecretBytes::copy_of({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()});
+    return test::secret_of(s);
 }
 
 struct Case {

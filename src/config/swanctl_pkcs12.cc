@@ -1,0 +1,119 @@
+// PKCS#12 bundles of swanctl.conf (see swanctl_pkcs12.h).
+#include "config/swanctl_pkcs12.h"
+
+#include <filesystem>
+
+#include "config/swanctl_values.h"
+#include "crypto/pkcs12.h"
+
+namespace ikeplex::config {
+namespace {
+
+std::string normal_path(const std::string& path) {
+    return std::filesystem::path(path).lexically_normal().string();
+}
+
+/// What the bundle holds becomes ours as swanctl hands it to charon: its key and end-entity
+/// certificate our credential, its CA certificates held as CAs (a self-signed one is a trust
+/// anchor, the others intermediates that chain to one and are sent after our certificate).
+void add_contents(crypto::Pkcs12Contents contents, ike::Credentials& creds, const std::string& path,
+                  Findings& findings) {
+    if (contents.keys.empty()) {
+        findings.warnings.push_back(Diagnostic{
+                SourcePos{path, 0}, "the PKCS#12 bundle holds no private key (only certificates)"});
+    }
+    for (crypto::Certificate& cert : contents.certs) {
+        if (cert.is_ca()) {
+            if (auto st = creds.add_ca(std::move(cert)); !st) {
+                findings.errors.push_back(Diagnostic{SourcePos{path, 0}, st.error().detail});
+            }
+        } else {
+            creds.add_own_cert(std::move(cert));
+        }
+    }
+    for (crypto::PrivateKey& key : contents.keys) {
+        creds.add_key(std::move(key));
+    }
+}
+
+}  // namespace
+
+void load_pkcs12_folder(const std::string& base, ike::Credentials& creds, Findings& findings,
+                        const FileSystem& fs, std::set<std::string>& sealed) {
+    auto files = base.empty() ? Result<std::vector<std::string>>(std::vector<std::string>{})
+                              : fs.glob(base + "/pkcs12/*");
+    if (!files) {
+        return;
+    }
+    for (const std::string& path : *files) {
+        auto data = fs.read_file(path);
+        if (!data) {
+            findings.errors.push_back(Diagnostic{
+                    SourcePos{path, 0}, std::string("cannot read: ") + data.error().detail});
+            continue;
+        }
+        auto contents = crypto::read_pkcs12(Bytes(data->begin(), data->end()), SecretBytes{});
+        if (contents) {
+            add_contents(std::move(*contents), creds, path, findings);
+        } else if (std::string_view(contents.error().detail).find("passphrase") !=
+                   std::string_view::npos) {
+            sealed.insert(normal_path(path));  // a secrets section opens it, or it is reported
+        } else {
+            findings.errors.push_back(Diagnostic{SourcePos{path, 0}, contents.error().detail});
+        }
+    }
+}
+
+void map_pkcs12_secret(const Section& sec, const CredentialDirs& dirs, ike::Credentials& creds,
+                       Findings& findings, const FileSystem& fs, std::set<std::string>& sealed) {
+    Reporter r(findings, "secrets");
+    const Setting* file = sec.find_setting("file");
+    const Setting* secret = sec.find_setting("secret");
+    for (const Setting& s : sec.settings) {
+        if (s.name != "file" && s.name != "secret") {
+            r.error(s.pos, sec.name + "." + s.name,
+                    "unknown key (a pkcs12 secret has file and secret)");
+        }
+    }
+    if (file == nullptr || !file->value) {
+        r.error(sec.pos, sec.name, "no file given");
+        return;
+    }
+    if (secret == nullptr || !secret->value) {
+        r.error(sec.pos, sec.name, "no secret given (the bundle's passphrase)");
+        return;
+    }
+    auto passphrase = parse_secret(*secret->value);
+    if (!passphrase) {
+        r.error(secret->pos, sec.name + ".secret", "not a usable passphrase (bad 0x/0s encoding)");
+        return;
+    }
+    const std::string path = file->value->starts_with("/") || dirs.base.empty()
+                                     ? *file->value
+                                     : dirs.base + "/pkcs12/" + *file->value;
+    auto data = fs.read_file(path);
+    if (!data) {
+        r.error(file->pos, sec.name + ".file",
+                std::string("cannot load the PKCS#12 bundle: ") + data.error().detail);
+        return;
+    }
+    auto contents = crypto::read_pkcs12(Bytes(data->begin(), data->end()), *passphrase);
+    if (!contents) {
+        r.error(file->pos, sec.name + ".file",
+                std::string("cannot load the PKCS#12 bundle: ") + contents.error().detail);
+        return;
+    }
+    sealed.erase(normal_path(path));
+    add_contents(std::move(*contents), creds, path, findings);
+}
+
+void report_sealed_bundles(const std::set<std::string>& sealed, Findings& findings) {
+    for (const std::string& path : sealed) {
+        findings.errors.push_back(Diagnostic{
+                SourcePos{path, 0},
+                "a PKCS#12 bundle no secrets section opens: give its passphrase in secrets { "
+                "pkcs12-<name> { file = ..., secret = ... } }"});
+    }
+}
+
+}  // namespace ikeplex::config
