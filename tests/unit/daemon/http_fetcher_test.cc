@@ -29,15 +29,9 @@ protected:
         ASSERT_TRUE(f) << f.error().to_string();
         fetcher_ = std::move(*f);
     }
-    /// Runs the loop until `done` or a deadline.
     template <typename Pred>
-    bool run_until(Pred done, std::chrono::milliseconds limit = 5s) {
-        const auto deadline = std::chrono::steady_clock::now() + limit;
-        while (!done() && std::chrono::steady_clock::now() < deadline) {
-            io_.restart();
-            io_.run_one_for(20ms);
-        }
-        return done();
+    bool run_until(Pred done, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+        return ikeplex::test::run_until(io_, done, limit);
     }
     FetchResult get(const std::string& uri) {
         std::optional<FetchResult> r;

@@ -71,13 +71,8 @@ protected:
         return q;
     }
     template <typename Pred>
-    bool run_until(Pred done, std::chrono::milliseconds limit = 5s) {
-        const auto deadline = std::chrono::steady_clock::now() + limit;
-        while (!done() && std::chrono::steady_clock::now() < deadline) {
-            io_.restart();
-            io_.run_one_for(20ms);
-        }
-        return done();
+    bool run_until(Pred done, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+        return ikeplex::test::run_until(io_, done, limit);
     }
     crypto::CertStatus status(const crypto::Certificate& c) {
         return cache_.status(c, ca_, kPinnedNow);

@@ -4,6 +4,7 @@
 // without), /to-file (a redirect to file://), 404 for anything else.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -15,10 +16,22 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <asio/io_context.hpp>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 namespace ikeplex::test {
+
+/// Runs `io` until `done()` or `limit` passed; whether `done()`.
+template <typename Pred>
+bool run_until(asio::io_context& io, Pred done, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+        io.restart();
+        io.run_one_for(std::chrono::milliseconds(20));
+    }
+    return done();
+}
 
 /// One connection per thread; answers by path (see respond()).
 class TinyHttp {
