@@ -3,6 +3,7 @@
 //   ikeplexd [--config /etc/ikeplexd.conf] [--swanctl-conf FILE] [--vici URI] [--debug] [--check]
 #include <array>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -74,6 +75,7 @@ int check_swanctl(const std::string& path, const std::string& used_config,
     }
     config::check_secrets(*loaded, f);
     config::check_pools(*loaded, f);
+    config::check_crls(*loaded, static_cast<std::int64_t>(std::time(nullptr)), f);
     print_findings(f, stdout);
     const auto& cr = loaded->credentials;
     std::printf(
@@ -81,6 +83,10 @@ int check_swanctl(const std::string& path, const std::string& used_config,
             "with key, %zu CA certificate(s), %zu pool(s); %zu error(s), %zu warning(s)\n",
             path.c_str(), loaded->connections.size(), children, cr.psks.size(), cr.certs.size(),
             cr.ca_certs.size(), loaded->pools.size(), f.errors.size(), f.warnings.size());
+    if (!cr.crls.empty() || !cr.authorities.empty()) {
+        std::printf("note: %zu CRL(s), %zu authorit%s\n", cr.crls.size(), cr.authorities.size(),
+                    cr.authorities.size() == 1 ? "y" : "ies");
+    }
     if (!cr.ppks.empty()) {
         std::printf("note: %zu post-quantum preshared key(s) (RFC 8784)\n", cr.ppks.size());
     }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "crypto/crl_info.h"
 #include "crypto/x509.h"
 #include "util/hex.h"
 
@@ -75,6 +76,28 @@ void print_x509(const vici::Message& ev, std::int64_t now, std::ostream& out) {
         << "\n\n";
 }
 
+/// One CRL: issuer, update times, cRLNumber, revoked certificates (as swanctl lists it).
+void print_crl(const vici::Message& ev, std::int64_t now, std::ostream& out) {
+    const vici::KeyValue* data = ev.find_value("data");
+    auto crl = data != nullptr ? crypto::Crl::from_any(data->value)
+                               : Result<crypto::Crl>(make_error(Errc::kInvalidArgument, "no data"));
+    if (!crl) {
+        out << "  (a CRL that does not decode: " << crl.error().detail << ")\n\n";
+        return;
+    }
+    const crypto::CrlInfo i = crypto::crl_info(*crl);
+    out << "  issuer:   " << i.issuer << '\n';
+    out << "  update:   this " << utc(i.this_update) << '\n';
+    if (i.next_update != 0) {
+        out << "            next " << utc(i.next_update)
+            << (now >= i.next_update ? " (expired)" : "") << '\n';
+    }
+    if (!i.number.empty()) {
+        out << "  serial:   " << i.number << '\n';
+    }
+    out << "  revoked:  " << i.revoked << " certificate" << (i.revoked == 1 ? "" : "s") << "\n\n";
+}
+
 /// A credential as JSON: the event's keys, and for a certificate what it decodes to.
 std::string cert_json(const vici::Message& ev) {
     vici::Message m;
@@ -98,6 +121,19 @@ std::string cert_json(const vici::Message& ev) {
             for (const auto& n : i.alt_names) {
                 names.add(n);
             }
+        }
+        if (auto crl = crypto::Crl::from_any(data->value);
+            crl && ev.get("type") == std::optional<std::string_view>("X509_CRL")) {
+            const crypto::CrlInfo i = crypto::crl_info(*crl);
+            m.add("issuer", i.issuer);
+            m.add("this-update", utc(i.this_update));
+            if (i.next_update != 0) {
+                m.add("next-update", utc(i.next_update));
+            }
+            if (!i.number.empty()) {
+                m.add("crl-number", i.number);
+            }
+            m.add("revoked", std::to_string(i.revoked));
         }
     }
     return to_json(m);
@@ -155,6 +191,8 @@ int list_certs(vici::Client& c, const CertQuery& q, bool json, std::ostream& out
         for (const vici::Message* ev : groups[h]) {
             if (str(*ev, "type") == "X509") {
                 print_x509(*ev, now, out);
+            } else if (str(*ev, "type") == "X509_CRL") {
+                print_crl(*ev, now, out);
             } else {
                 const vici::KeyValue* data = ev->find_value("data");
                 out << "  (" << str(*ev, "type") << ", "
@@ -199,6 +237,9 @@ int list_authorities(vici::Client& c, const std::string& name, bool json, std::o
                 continue;
             }
             out << a->name << ":\n  cacert: " << str(a->body, "cacert") << '\n';
+            if (const auto base = a->body.get("cert_uri_base")) {
+                out << "  cert_uri_base: " << *base << '\n';
+            }
             for (const char* list : {"crl_uris", "ocsp_uris"}) {
                 if (const vici::List* l = a->body.find_list(list);
                     l != nullptr && !l->items.empty()) {

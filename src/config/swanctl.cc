@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "config/swanctl_values.h"
+#include "crypto/crl_info.h"
 
 namespace ikeplex::config {
 
@@ -141,39 +142,19 @@ void map_secrets(const Section& secrets, const CredentialDirs& dirs, ike::Creden
     }
 }
 
-void map_authorities(const Section& authorities, const CredentialDirs& dirs,
-                     ike::Credentials& creds, std::vector<Authority>& named, Findings& findings,
-                     const FileSystem& fs) {
-    Reporter r(findings, "authorities");
-    for (const Section& ca : authorities.sections) {
-        for (const Setting& s : ca.settings) {
-            if (s.name != "cacert" || !s.value) {
-                r.error(s.pos, ca.name + "." + s.name,
-                        "only cacert is supported (no CRL/OCSP URIs)");
-                continue;
-            }
-            const std::string path = s.value->starts_with("/") || dirs.base.empty()
-                                             ? *s.value
-                                             : dirs.base + "/x509ca/" + *s.value;
-            auto data = fs.read_file(path);
-            auto cert = data ? crypto::Certificate::from_any(bytes_of(*data))
-                             : Result<crypto::Certificate>(data.error());
-            if (!cert) {
-                r.error(s.pos, ca.name + ".cacert",
-                        std::string("cannot load: ") + cert.error().detail);
-                continue;
-            }
-            Bytes der = cert->der();
-            if (auto st = creds.add_ca(std::move(*cert)); !st) {
-                r.error(s.pos, ca.name + ".cacert", st.error().detail);
-            } else {
-                named.push_back(Authority{ca.name, std::move(der)});
-            }
-        }
-    }
-}
-
 }  // namespace
+
+void load_crl_folder(const CredentialDirs& dirs, SwanctlConfig& out, Findings& findings,
+                     const FileSystem& fs) {
+    load_folder(dirs, "x509crl", findings, fs,
+                [&](const Bytes& b, const std::string& path) -> Status {
+                    auto crl = IKEPLEX_TRY(crypto::Crl::from_any(b));
+                    out.crl_files.push_back(
+                            CrlFile{SourcePos{path, 0}, "", IKEPLEX_TRY(crypto::clone_crl(crl))});
+                    crypto::hold_crl(out.credentials.crls, std::move(crl));
+                    return ok();
+                });
+}
 
 Result<ike::Credentials::Psk> map_ike_secret(const Section& secret, Findings& findings) {
     Reporter r(findings, "secrets." + secret.name);
@@ -225,6 +206,7 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
         out.credentials.add_own_cert(IKEPLEX_TRY(crypto::Certificate::from_any(b)));
         return ok();
     });
+    load_crl_folder(dirs, out, findings, fs);
     std::set<std::string> encrypted;  // encrypted keys in the folders, not opened yet
     for (const char* folder : {"private", "rsa", "ecdsa", "pkcs8"}) {
         load_folder(dirs, folder, findings, fs,
@@ -265,7 +247,7 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
         } else if (sec.name == "secrets") {
             map_secrets(sec, dirs, out.credentials, findings, fs, encrypted);
         } else if (sec.name == "authorities") {
-            map_authorities(sec, dirs, out.credentials, out.authorities, findings, fs);
+            map_authorities(sec, dirs, out, findings, fs);
         } else if (sec.name == "pools") {
             map_pools(sec, out.pools, findings);
         } else {

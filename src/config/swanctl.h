@@ -1,6 +1,7 @@
 // swanctl.conf (strongSwan's swanctl.conf(5)) mapped onto the engine's configuration: the
 // `connections`, `secrets` and `authorities` sections, and the credential folders beside the
-// file (x509/, x509ca/, private/, rsa/, ecdsa/, pkcs8/) that `swanctl --load-all` reads.
+// file (x509/, x509ca/, x509crl/, private/, rsa/, ecdsa/, pkcs8/) that `swanctl --load-all`
+// reads.
 //
 // The same mapping serves a VICI load-conn message (swanctl sends each connection as a section
 // with the same keys), so a connection maps from a settings Section either way.
@@ -28,11 +29,12 @@ struct Findings {
     [[nodiscard]] bool ok() const noexcept { return errors.empty(); }
 };
 
-/// An entry of the `authorities` section: its name and its CA certificate (DER; over VICI,
-/// load-authority's PEM or DER).
-struct Authority {
-    std::string name;
-    Bytes cacert;
+/// A CRL read from the configuration (a file of `x509crl/`, or a `file://` entry of an
+/// authority's `crl_uris`), kept with where it came from for `ikeplexd --check`.
+struct CrlFile {
+    SourcePos pos;     ///< the file (line 0), or the crl_uris setting
+    std::string name;  ///< empty for a file; "authorities.ca.crl_uris file:///..." for a URI
+    crypto::Crl crl;
 };
 
 struct SwanctlConfig {
@@ -41,8 +43,9 @@ struct SwanctlConfig {
     /// swanctl --load-all does).
     std::vector<std::string> failed_connections;
     ike::Credentials credentials;
-    /// The `authorities` that loaded (their CAs are in `credentials` too).
-    std::vector<Authority> authorities;
+    /// The CRLs of `x509crl/` and of `file://` crl_uris, each as read (`credentials.crls`
+    /// holds the newest of each issuer).
+    std::vector<CrlFile> crl_files;
     /// The `pools` that loaded (virtual IP address pools).
     std::vector<ike::PoolConfig> pools;
     /// Where each mapped connection's and child's section opens: "connections.<conn>" and
@@ -80,6 +83,24 @@ void map_pools(const Section& sec, std::vector<ike::PoolConfig>& out, Findings& 
 
 /// For `ikeplexd --check`: a connection naming a pool the file does not define (a warning).
 void check_pools(const SwanctlConfig& config, Findings& findings);
+
+/// The `x509crl/` folder (strongSwan's name): every file a PEM or DER CRL, into
+/// `out.credentials.crls` and `out.crl_files`; a file that is not one is an error.
+void load_crl_folder(const CredentialDirs& dirs, SwanctlConfig& out, Findings& findings,
+                     const FileSystem& fs = real_file_system());
+/// The `authorities` section (strongSwan's keys: cacert or file, crl_uris, ocsp_uris,
+/// cert_uri_base) into `out.credentials.authorities`; each authority's CA is trusted, and the
+/// CRLs of its `file://` crl_uris are read (http(s) ones are the fetcher's).
+void map_authorities(const Section& authorities, const CredentialDirs& dirs, SwanctlConfig& out,
+                     Findings& findings, const FileSystem& fs = real_file_system());
+/// Why an authority's URI cannot be used (nullopt: it can): crl_uris take file://, http:// and
+/// https://, ocsp_uris http:// and https://.
+std::optional<std::string> revocation_uri_problem(std::string_view uri, bool allow_file);
+/// The CRL a `file:///absolute/path` URI names.
+Result<crypto::Crl> read_crl_uri(std::string_view uri, const FileSystem& fs = real_file_system());
+/// For `ikeplexd --check` (and the daemon's load): each CRL read must be signed by a loaded
+/// CA and current at `now` (warnings naming the file).
+void check_crls(const SwanctlConfig& config, std::int64_t now, Findings& findings);
 
 /// One `secrets.ike*` section: a shared key and the identities it belongs to.
 Result<ike::Credentials::Psk> map_ike_secret(const Section& secret, Findings& findings);

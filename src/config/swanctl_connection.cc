@@ -163,11 +163,6 @@ void map_auth(const Section& sec, bool local, ike::AuthConfig& out, const Creden
     h["revocation"] = [&](std::string_view v, const Setting& s) {
         if (auto mode = crypto::revocation_mode_from(v)) {
             out.revocation = *mode;
-            if (*mode != crypto::RevocationMode::kRelaxed) {
-                r.warning(s.pos, s.name,
-                          "CRLs are not loaded or fetched yet: a certificate without a status is "
-                          "refused");
-            }
         } else {
             r.error(s.pos, s.name, "expected strict, ifuri or relaxed");
         }

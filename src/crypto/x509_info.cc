@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "crypto/x509.h"
+#include "crypto/x509_text.h"
 
 namespace ikeplex::crypto {
 
@@ -16,8 +17,6 @@ std::int64_t unix_time(const ASN1_TIME* t) {
     }
     return static_cast<std::int64_t>(timegm(&tm));
 }
-
-namespace {
 
 std::string name_text(const X509_NAME* name) {
     const int len = name != nullptr ? i2d_X509_NAME(name, nullptr) : 0;
@@ -47,6 +46,8 @@ std::string serial_text(const ASN1_INTEGER* serial) {
     }
     return out;
 }
+
+namespace {
 
 std::string key_text(EVP_PKEY* key) {
     if (key == nullptr) {

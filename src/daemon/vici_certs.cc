@@ -6,6 +6,8 @@
 #include <memory>
 #include <utility>
 
+#include "crypto/crl_info.h"
+
 namespace ikeplex::daemon {
 namespace {
 
@@ -47,6 +49,35 @@ bool by_name(const std::array<std::pair<T, const char*>, N>& table, std::string_
     }
     why = std::string("invalid certificate ") + what + " '" + std::string(text) + "'";
     return false;
+}
+
+/// swanctl's folder names as charon's vici_cert_info maps them: a type and, for X.509, a flag.
+struct FolderType {
+    const char* name;
+    CredentialType type;
+    std::optional<CertFlag> flag;
+};
+const std::array<FolderType, 7> kFolderTypes{{
+        {"x509ca", CredentialType::kX509, CertFlag::kCa},
+        {"x509aa", CredentialType::kX509, CertFlag::kAa},
+        {"x509ocsp", CredentialType::kX509, CertFlag::kOcsp},
+        {"x509ac", CredentialType::kX509Ac, std::nullopt},
+        {"x509crl", CredentialType::kX509Crl, std::nullopt},
+        {"ocsp", CredentialType::kOcspResponse, std::nullopt},
+        {"pubkey", CredentialType::kPubkey, std::nullopt},
+}};
+
+/// `f` with the request's `subject` filter; nullopt (and `why`) when it is no identity.
+std::optional<CertFilter> with_subject(const vici::Message& req, CertFilter f, std::string& why) {
+    if (const auto subject = req.get("subject")) {
+        auto id = ike::Identity::parse(*subject);
+        if (!id) {
+            why = "invalid subject '" + std::string(*subject) + "'";
+            return std::nullopt;
+        }
+        f.subject = std::move(*id);
+    }
+    return f;
 }
 
 ListedCredential x509(const crypto::Certificate& cert, CertFlag flag, bool has_privkey) {
@@ -99,12 +130,31 @@ std::vector<ListedCredential> listed_credentials(const ike::Credentials& c) {
     for (const crypto::Certificate& ca : c.ca_certs) {
         add(x509(ca, CertFlag::kCa, false));
     }
+    for (const crypto::Crl& crl : c.crls) {
+        ListedCredential l;
+        l.type = CredentialType::kX509Crl;
+        l.der = crypto::crl_der(crl);
+        l.has_subject = [issuer = crypto::crl_issuer_der(crl)](const ike::Identity& id) {
+            return id.type == wire::IdType::kDerAsn1Dn && id.data == issuer;
+        };
+        add(std::move(l));
+    }
     return out;
 }
 
 std::optional<CertFilter> parse_cert_filter(const vici::Message& req, std::string& why) {
     CertFilter f;
-    if (!by_name(kTypes, req.get("type").value_or("ANY"), "type", f.type, why)) {
+    const std::string_view type = req.get("type").value_or("ANY");
+    // charon takes a certificate type name, else swanctl's folder names (its vici_cert_info:
+    // the type with a flag), which swanctl --list-certs --type sends.
+    for (const auto& [name, t, flag] : kFolderTypes) {
+        if (iequal(type, name)) {
+            f.type = t;
+            f.flag = flag;
+            return with_subject(req, f, why);
+        }
+    }
+    if (!by_name(kTypes, type, "type", f.type, why)) {
         return std::nullopt;
     }
     // charon reads the flag with type X509 only
@@ -112,15 +162,7 @@ std::optional<CertFilter> parse_cert_filter(const vici::Message& req, std::strin
         !by_name(kFlags, req.get("flag").value_or("ANY"), "flag", f.flag, why)) {
         return std::nullopt;
     }
-    if (const auto subject = req.get("subject")) {
-        auto id = ike::Identity::parse(*subject);
-        if (!id) {
-            why = "invalid subject '" + std::string(*subject) + "'";
-            return std::nullopt;
-        }
-        f.subject = std::move(*id);
-    }
-    return f;
+    return with_subject(req, f, why);
 }
 
 std::vector<vici::Message> cert_events(const std::vector<ListedCredential>& all,
@@ -145,19 +187,27 @@ std::vector<vici::Message> cert_events(const std::vector<ListedCredential>& all,
     return out;
 }
 
-std::vector<vici::Message> authority_events(const std::vector<config::Authority>& authorities,
-                                            std::optional<std::string_view> name) {
+std::vector<vici::Message> authority_events(
+        std::span<const ike::Credentials::Authority> authorities,
+        std::optional<std::string_view> name) {
     std::vector<vici::Message> out;
-    for (const config::Authority& a : authorities) {
+    for (const ike::Credentials::Authority& a : authorities) {
         if (name && a.name != *name) {
             continue;
         }
-        auto cert = crypto::Certificate::from_any(a.cacert);
         vici::Message ev;
         vici::Message& s = ev.add_section(a.name);
-        s.add("cacert", cert ? cert->info().subject : std::string("(unreadable)"));
-        s.add_list("crl_uris");
-        s.add_list("ocsp_uris");
+        s.add("cacert", a.cacert ? a.cacert->info().subject : std::string("(none)"));
+        for (const auto& [key, uris] :
+             {std::pair{"crl_uris", &a.crl_uris}, std::pair{"ocsp_uris", &a.ocsp_uris}}) {
+            vici::List& l = s.add_list(key);
+            for (const std::string& uri : *uris) {
+                l.add(uri);
+            }
+        }
+        if (!a.cert_uri_base.empty()) {
+            s.add("cert_uri_base", a.cert_uri_base);
+        }
         out.push_back(std::move(ev));
     }
     return out;

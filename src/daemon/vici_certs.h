@@ -3,22 +3,22 @@
 // filtered by `type` (X509, X509_AC, X509_CRL, OCSP_RESPONSE, PUBKEY or ANY), `flag` (NONE, CA,
 // AA, OCSP or ANY; applied with type X509, as charon does) and `subject`; list-authorities
 // streams one `list-authority` event per authority { <name> { cacert (subject DN), crl_uris,
-// ocsp_uris } }, filtered by `name`.
+// ocsp_uris, cert_uri_base (if set) } }, filtered by `name`.
 //
 // The credentials are listed from what the engine holds (swanctl.conf's folders and
 // authorities, and what was loaded over VICI): our certificates (with their key, or still
-// waiting for it) and the trusted CAs. Revocation adds CRLs as one more CredentialType and one
-// more source in listed_credentials().
+// waiting for it), the trusted CAs, and the CRLs held (type X509_CRL, data the CRL's DER, which
+// swanctl decodes itself).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "config/swanctl.h"
 #include "ike/config.h"
 #include "ike/identity.h"
 #include "vici/message.h"
@@ -39,13 +39,13 @@ struct ListedCredential {
     CertFlag flag{CertFlag::kNone};  ///< X.509 certificates only
     bool has_privkey{false};
     Bytes der;
-    /// Whether it belongs to `id` (a certificate: its subject or a subjectAltName; a CRL
-    /// would answer for its issuer).
+    /// Whether it belongs to `id` (a certificate: its subject or a subjectAltName; a CRL: its
+    /// issuer's DN).
     std::function<bool(const ike::Identity&)> has_subject;
 };
 
 /// Every credential of `c`, each once: our certificates (end entity, `has_privkey` when the
-/// key is loaded), then the trusted CA certificates.
+/// key is loaded), then the trusted CA certificates, then the CRLs.
 std::vector<ListedCredential> listed_credentials(const ike::Credentials& c);
 
 /// A list-certs request's filters; nullopt = ANY / not given.
@@ -63,7 +63,8 @@ std::vector<vici::Message> cert_events(const std::vector<ListedCredential>& all,
                                        const CertFilter& f);
 
 /// The list-authority events of `authorities` (those of name `name` if given).
-std::vector<vici::Message> authority_events(const std::vector<config::Authority>& authorities,
-                                            std::optional<std::string_view> name);
+std::vector<vici::Message> authority_events(
+        std::span<const ike::Credentials::Authority> authorities,
+        std::optional<std::string_view> name);
 
 }  // namespace ikeplex::daemon

@@ -1,6 +1,7 @@
 #include "daemon/vici_config.h"
 
 #include <algorithm>
+#include <ctime>
 
 #include "config/legacy_policy.h"
 #include "config/swanctl.h"
@@ -131,6 +132,9 @@ void ConfigCommands::reload_settings(const vici::Message&, const vici::Reply& re
 Status ConfigCommands::load_swanctl_conf() {
     config::Findings f;
     auto loaded = config::load_swanctl_file(settings_.swanctl_conf, f);
+    if (loaded) {
+        config::check_crls(*loaded, static_cast<std::int64_t>(std::time(nullptr)), f);
+    }
     log_findings(f);
     if (!loaded) {
         return loaded.error();
@@ -157,7 +161,6 @@ Status ConfigCommands::load_swanctl_conf() {
         }
         m.upsert(std::move(c));
     }
-    credentials_.set_file_authorities(std::move(loaded->authorities));
     credentials_.rebuild(std::move(loaded->credentials));
     sync_file_pools(std::move(loaded->pools));
     host_.execute([&](ike::Step& s) { m.start_actions(s); });

@@ -23,30 +23,6 @@ void CredentialCommands::register_with(vici::Server& server) {
     });
 }
 
-std::vector<config::Authority> CredentialCommands::authorities() const {
-    std::vector<config::Authority> out;
-    for (const config::Authority& a : file_authorities_) {
-        if (!vici_authorities_.contains(a.name)) {
-            out.push_back(a);
-        }
-    }
-    for (const auto& [name, der] : vici_authorities_) {
-        out.push_back(config::Authority{name, der});
-    }
-    return out;
-}
-
-void CredentialCommands::get_authorities(const vici::Message&, const vici::Reply& reply) {
-    // Those loaded over VICI only (as get-conns for connections): swanctl --load-authorities
-    // unloads what it lists and its file does not have, which must not be swanctl.conf's.
-    vici::Message r;
-    vici::List& l = r.add_list("authorities");
-    for (const auto& [name, data] : vici_authorities_) {
-        l.add(name);
-    }
-    reply.respond(r);
-}
-
 void CredentialCommands::list_certs(const vici::Message& req, const vici::Reply& reply) {
     std::string why;
     const auto filter = parse_cert_filter(req, why);
@@ -61,29 +37,6 @@ void CredentialCommands::list_certs(const vici::Message& req, const vici::Reply&
         reply.event("list-cert", ev);
     }
     reply.respond({});
-}
-
-void CredentialCommands::list_authorities(const vici::Message& req, const vici::Reply& reply) {
-    for (const vici::Message& ev : authority_events(authorities(), req.get("name"))) {
-        reply.event("list-authority", ev);
-    }
-    reply.respond({});
-}
-
-void CredentialCommands::unload_authority(const vici::Message& req, const vici::Reply& reply) {
-    const auto name = req.get("name");
-    const auto it = name ? vici_authorities_.find(std::string(*name)) : vici_authorities_.end();
-    if (it == vici_authorities_.end()) {
-        reply.respond(result(false, "authority '" + std::string(name.value_or("")) +
-                                            "' not found (only those loaded over VICI unload)"));
-        return;
-    }
-    std::erase(cas_, it->second);
-    vici_authorities_.erase(it);
-    // As clear-creds: the VICI credentials without it, then swanctl.conf's again.
-    rebuild(ike::Credentials{});
-    reload_file_();
-    reply.respond(result(true));
 }
 
 void CredentialCommands::rebuild(ike::Credentials from_file) {
@@ -108,6 +61,7 @@ void CredentialCommands::rebuild(ike::Credentials from_file) {
             from_file.add_key(std::move(*key));
         }
     }
+    add_vici_authorities(from_file);
     host_.manager().set_credentials(std::move(from_file));
 }
 
@@ -266,8 +220,12 @@ void CredentialCommands::load_key(const vici::Message& req, const vici::Reply& r
 void CredentialCommands::load_cert(const vici::Message& req, const vici::Reply& reply) {
     const auto data = req.find_value("data");
     const auto type = req.get("type").value_or("X509");
+    if (type == "X509_CRL" || type == "x509crl") {
+        load_crl(data, reply);
+        return;
+    }
     if (type != "X509" && type != "x509") {
-        reply.respond(result(false, "only X.509 certificates are supported"));
+        reply.respond(result(false, "only X.509 certificates and CRLs are supported"));
         return;
     }
     auto cert = data != nullptr ? crypto::Certificate::from_any(data->value)
@@ -289,21 +247,6 @@ void CredentialCommands::load_cert(const vici::Message& req, const vici::Reply& 
     reply.respond(result(true));
 }
 
-void CredentialCommands::load_authority(const vici::Message& req, const vici::Reply& reply) {
-    const vici::Section* body = first_section(req);
-    const vici::KeyValue* data = body != nullptr ? body->body.find_value("cacert") : nullptr;
-    auto cert =
-            data != nullptr
-                    ? crypto::Certificate::from_any(data->value)
-                    : Result<crypto::Certificate>(make_error(Errc::kInvalidArgument, "no cacert"));
-    const auto why =
-            trust(std::move(cert), data != nullptr ? data->value : Bytes{}, "the authority");
-    if (!why) {
-        vici_authorities_[body->name] = data->value;  // as cas_ holds it (PEM or DER)
-    }
-    reply.respond(result(!why, why.value_or("")));
-}
-
 void CredentialCommands::clear_creds(const vici::Message&, const vici::Reply& reply) {
     shared_.clear();
     shared_eap_.clear();
@@ -312,6 +255,7 @@ void CredentialCommands::clear_creds(const vici::Message&, const vici::Reply& re
     cas_.clear();
     keys_.clear();
     vici_authorities_.clear();
+    crls_.clear();
     rebuild(ike::Credentials{});
     reload_file_();
     reply.respond(result(true));

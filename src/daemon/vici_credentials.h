@@ -1,9 +1,10 @@
 // VICI credential commands: shared secrets (load-shared, unload-shared, get-shared), private
-// keys (load-key, get-keys), certificates and authorities (load-cert, load-authority,
-// unload-authority, get-authorities), their listings (list-certs, list-authorities:
-// vici_certs.h), and clear-creds. What is loaded over VICI is kept, so that a reload of
-// swanctl.conf (which replaces the engine's credentials) keeps it. A CA certificate that cannot be
-// loaded or trusted is refused with the reason, counted (vici-ca-refused) and logged, rate-limited.
+// keys (load-key, get-keys), certificates and CRLs (load-cert), authorities (load-authority,
+// unload-authority, get-authorities, list-authorities: vici_authorities.cc), their listings
+// (list-certs, list-authorities: vici_certs.h), and clear-creds. What is loaded over VICI is kept,
+// so that a reload of swanctl.conf (which replaces the engine's credentials) keeps it. A CA
+// certificate that cannot be loaded or trusted is refused with the reason, counted
+// (vici-ca-refused) and logged, rate-limited.
 #pragma once
 
 #include <functional>
@@ -21,6 +22,12 @@
 
 namespace ikeplex::daemon {
 
+/// A load-authority section (strongSwan's keys: cacert data or file, crl_uris, ocsp_uris,
+/// cert_uri_base) into `a`, with the CRLs its file:// crl_uris name in `crls` (DER). Returns
+/// why not (charon's wording where it has one; the authority is then discarded), else "".
+std::string parse_vici_authority(const vici::Section& sec, ike::Credentials::Authority& a,
+                                 std::vector<Bytes>& crls);
+
 class CredentialCommands {
 public:
     /// `reload_file`: loads swanctl.conf again (clear-creds keeps the file's credentials).
@@ -35,10 +42,6 @@ public:
     /// The certificates that came with a load-conn join the VICI credentials, CAs first.
     /// Returns why a CA among them cannot be trusted (the connection is then refused).
     [[nodiscard]] std::optional<std::string> adopt(ike::Credentials& from_conn);
-    /// The `authorities` of swanctl.conf, for list-authorities and get-authorities.
-    void set_file_authorities(std::vector<config::Authority> a) {
-        file_authorities_ = std::move(a);
-    }
 
 private:
     void load_shared(const vici::Message& req, const vici::Reply& reply);
@@ -53,9 +56,11 @@ private:
     void list_certs(const vici::Message& req, const vici::Reply& reply);
     void list_authorities(const vici::Message& req, const vici::Reply& reply);
     void clear_creds(const vici::Message& req, const vici::Reply& reply);
-    /// swanctl.conf's authorities, then those loaded over VICI (one of a name replaces the
-    /// file's).
-    [[nodiscard]] std::vector<config::Authority> authorities() const;
+    /// load-cert with type X509_CRL (swanctl's x509crl/): held, and kept for rebuilds.
+    void load_crl(const vici::KeyValue* data, const vici::Reply& reply);
+    /// Adds the authorities and CRLs loaded over VICI to `creds` (an authority replaces one of
+    /// swanctl.conf with its name; a CA no longer trusted is refused()).
+    void add_vici_authorities(ike::Credentials& creds);
     /// The engine's shared secrets become those loaded over VICI.
     void relist_shared();
     /// The list of `creds` that the shared secret `id` belongs in (by its type).
@@ -78,8 +83,9 @@ private:
     std::vector<Bytes> certs_;          ///< load-cert (flag NONE)
     std::vector<Bytes> cas_;            ///< load-cert (CA), load-authority
     std::vector<Bytes> keys_;           ///< load-key
-    std::map<std::string, Bytes> vici_authorities_;  ///< load-authority: name, CA (DER)
-    std::vector<config::Authority> file_authorities_;
+    /// load-authority, by name (vici_authorities.cc)
+    std::map<std::string, ike::Credentials::Authority> vici_authorities_;
+    std::vector<Bytes> crls_;  ///< load-cert type X509_CRL, and authorities' file:// CRLs
 };
 
 }  // namespace ikeplex::daemon

@@ -90,9 +90,10 @@ authorities {
     ASSERT_TRUE(r);
     EXPECT_TRUE(f.errors.empty());
     // The authority names the CA of the folder again: trusted once, listed by its name.
-    ASSERT_EQ(r->authorities.size(), 1U);
-    EXPECT_EQ(r->authorities[0].name, "main");
-    EXPECT_EQ(r->authorities[0].cacert, ca.der());
+    ASSERT_EQ(r->credentials.authorities.size(), 1U);
+    EXPECT_EQ(r->credentials.authorities[0].name, "main");
+    ASSERT_TRUE(r->credentials.authorities[0].cacert);
+    EXPECT_EQ(r->credentials.authorities[0].cacert->der(), ca.der());
     EXPECT_EQ(r->credentials.certs.size(), 1U);
     EXPECT_TRUE(r->credentials.pending_certs.empty());
     EXPECT_TRUE(r->credentials.pending_keys.empty());
@@ -133,7 +134,8 @@ authorities {
                                       "load certificate 'bad.pem': "),
                             HasSubstr("/sw/swanctl.conf:8: authorities.ca.cacert: cannot load: ")));
     EXPECT_TRUE(r->credentials.ca_certs.empty());
-    EXPECT_TRUE(r->authorities.empty());  // listed by list-authorities: only those that loaded
+    EXPECT_TRUE(r->credentials.authorities
+                        .empty());  // listed by list-authorities: only those that loaded
     EXPECT_TRUE(r->connections.empty());
     EXPECT_THAT(r->failed_connections, ElementsAre("c"));
 }

@@ -10,6 +10,7 @@ ikeplex_add_gtest(config_test LABEL unit SOURCES
     unit/config/settings_property_test.cc
     unit/config/settings_syntax_test.cc
     unit/config/swanctl_certs_test.cc
+    unit/config/swanctl_crls_test.cc
     unit/config/swanctl_eap_test.cc
     unit/config/swanctl_messages_test.cc
     unit/config/swanctl_pools_test.cc

@@ -1,12 +1,16 @@
 // The daemon's VICI listings that an operator reads: list-policies lists a policy once however
 // many Child SAs share it (an RFC 9611 group), list-conn carries the IKE ports, list-certs
 // lists every certificate with its flag and whether its key is there, filtered as charon
-// filters, and list-authorities names swanctl.conf's authorities.
+// filters (CRLs as X509_CRL by their issuer), list-authorities names the authorities with their
+// URIs, a newer CRL of an issuer replaces the older, and load-authority parses as charon does.
 #include <gtest/gtest.h>
 
 #include "../../exchange/groups_fixture.h"
 #include "cert_factory.h"
+#include "crl_factory.h"
+#include "crypto/crl_info.h"
 #include "daemon/vici_certs.h"
+#include "daemon/vici_credentials.h"
 #include "daemon/vici_format.h"
 
 namespace ikeplex::test {
@@ -69,7 +73,6 @@ TEST(ConnListing, CarriesTheUniquePolicyAsStrongSwanNamesIt) {
 class CertListing : public ::testing::Test {
 protected:
     CertListing() {
-        const crypto::PrivateKey ca_key = make_key(crypto::KeyType::kEcP256);
         crypto::Certificate ca = issue({.cn = "Test CA", .ca = true}, ca_key, nullptr, ca_key);
         crypto::PrivateKey own_key = make_key(crypto::KeyType::kEcP256);
         own_der = issue({.cn = "a.test", .dns = {"a.test"}}, own_key, &ca, ca_key).der();
@@ -100,6 +103,7 @@ protected:
         return d != nullptr ? d->value : Bytes{};
     }
 
+    crypto::PrivateKey ca_key = make_key(crypto::KeyType::kEcP256);
     ike::Credentials creds;
     Bytes own_der, peer_der, ca_der;
 };
@@ -136,14 +140,125 @@ TEST_F(CertListing, FiltersAsCharonDoes) {
 }
 
 TEST_F(CertListing, AuthoritiesByName) {
-    const std::vector<config::Authority> a{{"ca-one", ca_der}, {"ca-two", ca_der}};
+    std::vector<ike::Credentials::Authority> a(2);
+    a[0].name = "ca-one";
+    a[0].cacert = *crypto::Certificate::from_der(ca_der);
+    a[0].crl_uris = {"http://10.99.220.1/ca.crl", "file:///etc/ca.crl"};
+    a[0].ocsp_uris = {"http://10.99.220.1:8080"};
+    a[0].cert_uri_base = "http://10.99.220.1/certs/";
+    a[1].name = "ca-two";
+    a[1].cacert = *crypto::Certificate::from_der(ca_der);
     const auto all = daemon::authority_events(a, std::nullopt);
     ASSERT_EQ(all.size(), 2U);
     const vici::Message* one = all[0].find_section("ca-one");
     ASSERT_NE(one, nullptr);
     EXPECT_EQ(one->get("cacert"), std::optional<std::string_view>("O=ikeplex test, CN=Test CA"));
-    EXPECT_NE(one->find_list("crl_uris"), nullptr);
+    ASSERT_NE(one->find_list("crl_uris"), nullptr);
+    EXPECT_EQ(one->find_list("crl_uris")->texts(),
+              (std::vector<std::string_view>{"http://10.99.220.1/ca.crl", "file:///etc/ca.crl"}));
+    EXPECT_EQ(one->find_list("ocsp_uris")->texts(),
+              (std::vector<std::string_view>{"http://10.99.220.1:8080"}));
+    EXPECT_EQ(one->get("cert_uri_base"),
+              std::optional<std::string_view>("http://10.99.220.1/certs/"));
+    const vici::Message* two = all[1].find_section("ca-two");
+    ASSERT_NE(two, nullptr);
+    EXPECT_TRUE(two->find_list("crl_uris")->items.empty());
+    EXPECT_FALSE(two->get("cert_uri_base"));  // charon adds it only when set
     EXPECT_EQ(daemon::authority_events(a, "ca-two").size(), 1U);
+}
+
+TEST_F(CertListing, CrlsListedAsX509CrlByIssuer) {
+    const crypto::Certificate ca = *crypto::Certificate::from_der(ca_der);
+    const crypto::Certificate peer = *crypto::Certificate::from_der(peer_der);
+    ASSERT_TRUE(crypto::hold_crl(
+            creds.crls,
+            issue_numbered_crl(ca, ca_key, {&peer}, kPinnedNow - 60, kPinnedNow + 60, 5)));
+    const auto crls = list({{"type", "X509_CRL"}});
+    ASSERT_EQ(crls.size(), 1U);
+    EXPECT_EQ(data(crls[0]), crypto::crl_der(creds.crls[0]));
+    EXPECT_FALSE(crls[0].get("flag"));                  // charon's flag is for X.509 certificates
+    EXPECT_EQ(list({{"type", "x509crl"}}).size(), 1U);  // swanctl --list-certs --type x509crl
+    EXPECT_EQ(list({{"type", "x509ca"}}).size(), 1U);   // swanctl's folder names: type and flag
+    EXPECT_EQ(list({}).size(), 4U);
+    // A subject filter naming the CA finds the CA and its CRL (charon matches a CRL's issuer).
+    EXPECT_EQ(list({{"subject", "O=ikeplex test, CN=Test CA"}}).size(), 2U);
+    EXPECT_EQ(list({{"type", "X509_CRL"}, {"subject", "b.test"}}).size(), 0U);
+}
+
+TEST_F(CertListing, ANewerCrlOfAnIssuerReplacesTheOlder) {
+    const crypto::Certificate ca = *crypto::Certificate::from_der(ca_der);
+    const crypto::Certificate peer = *crypto::Certificate::from_der(peer_der);
+    // cRLNumber decides when both carry one, whatever thisUpdate says.
+    ASSERT_TRUE(crypto::hold_crl(
+            creds.crls, issue_numbered_crl(ca, ca_key, {}, kPinnedNow, kPinnedNow + 60, 7)));
+    EXPECT_FALSE(crypto::hold_crl(
+            creds.crls,
+            issue_numbered_crl(ca, ca_key, {&peer}, kPinnedNow + 10, kPinnedNow + 60, 6)));
+    EXPECT_EQ(crypto::crl_info(creds.crls[0]).number, "07");
+    EXPECT_TRUE(crypto::hold_crl(
+            creds.crls,
+            issue_numbered_crl(ca, ca_key, {&peer}, kPinnedNow - 10, kPinnedNow + 60, 8)));
+    ASSERT_EQ(creds.crls.size(), 1U);
+    EXPECT_TRUE(creds.crls[0].lists(peer));
+    // Without cRLNumbers: the later thisUpdate.
+    ike::Credentials plain;
+    ASSERT_TRUE(
+            crypto::hold_crl(plain.crls, issue_crl(ca, ca_key, {}, kPinnedNow, kPinnedNow + 60)));
+    EXPECT_FALSE(crypto::hold_crl(plain.crls,
+                                  issue_crl(ca, ca_key, {&peer}, kPinnedNow - 1, kPinnedNow + 60)));
+    EXPECT_TRUE(crypto::hold_crl(plain.crls,
+                                 issue_crl(ca, ca_key, {&peer}, kPinnedNow + 1, kPinnedNow + 60)));
+    EXPECT_EQ(plain.crls.size(), 1U);
+    EXPECT_TRUE(plain.crls[0].lists(peer));
+    // Another issuer's CRL is held beside.
+    const crypto::PrivateKey k2 = make_key(crypto::KeyType::kEcP256);
+    const crypto::Certificate ca2 = issue({.cn = "Second CA", .ca = true}, k2, nullptr, k2);
+    EXPECT_TRUE(crypto::hold_crl(plain.crls, issue_crl(ca2, k2, {})));
+    EXPECT_EQ(plain.crls.size(), 2U);
+}
+
+TEST_F(CertListing, LoadAuthorityMessageAsCharonParsesIt) {
+    vici::Message req;
+    vici::Message& body = req.add_section("vici-ca");
+    body.add_bytes("cacert", ca_der);
+    body.add_list("crl_uris", {"http://10.99.220.1/ca.crl"});
+    body.add_list("ocsp_uris", {"https://10.99.220.1/ocsp"});
+    body.add("cert_uri_base", "http://10.99.220.1/certs/");
+    ike::Credentials::Authority a;
+    std::vector<Bytes> crls;
+    const auto* sec = std::get_if<vici::Section>(&req.entries[0]);
+    ASSERT_NE(sec, nullptr);
+    EXPECT_EQ(daemon::parse_vici_authority(*sec, a, crls), "");
+    EXPECT_EQ(a.name, "vici-ca");
+    ASSERT_TRUE(a.cacert);
+    EXPECT_EQ(a.cacert->der(), ca_der);
+    EXPECT_EQ(a.crl_uris, (std::vector<std::string>{"http://10.99.220.1/ca.crl"}));
+    EXPECT_EQ(a.ocsp_uris, (std::vector<std::string>{"https://10.99.220.1/ocsp"}));
+    EXPECT_EQ(a.cert_uri_base, "http://10.99.220.1/certs/");
+    EXPECT_TRUE(crls.empty());
+
+    const auto why = [](const std::function<void(vici::Message&)>& fill) {
+        vici::Message m;
+        fill(m.add_section("x"));
+        ike::Credentials::Authority out;
+        std::vector<Bytes> c;
+        return daemon::parse_vici_authority(std::get<vici::Section>(m.entries[0]), out, c);
+    };
+    EXPECT_EQ(why([](vici::Message&) {}), "CA certificate missing: x");
+    EXPECT_EQ(why([](vici::Message& m) { m.add("colour", "blue"); }),
+              "unknown option: colour, authority discarded");
+    EXPECT_EQ(why([&](vici::Message& m) { m.add_bytes("cacert", own_der); }),
+              "certificate without CA flag, rejected");
+    EXPECT_EQ(why([](vici::Message& m) {
+                  m.add("cacert", "garbage");
+              }).rfind("parsing X509 certificate failed", 0),
+              0U);
+    EXPECT_EQ(why([&](vici::Message& m) {
+                  m.add_bytes("cacert", ca_der);
+                  m.add_list("crl_uris", {"ldap://10.99.220.1/cn=ca"});
+              }),
+              "'ldap://10.99.220.1/cn=ca': only file, http and https URIs are supported, "
+              "authority discarded");
 }
 
 TEST(CertificateInfo, WhatAListingShows) {
