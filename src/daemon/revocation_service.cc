@@ -80,6 +80,7 @@ RevocationService::RevocationService(asio::io_context& io, HttpFetcher& fetcher,
 RevocationService::~RevocationService() = default;
 
 void RevocationService::on_queries(const std::vector<ike::RevocationQuery>& queries) {
+    refresh_authorities();  // catches authorities loaded over VICI since the last reload
     for (const ike::RevocationQuery& q : queries) {
         ++counters_.queries;
         auto query = std::make_shared<Query>();

@@ -66,7 +66,8 @@ public:
     /// Output::revocation_queries.
     void on_queries(const std::vector<ike::RevocationQuery>& queries);
     /// (Re)starts the prefetch of the authorities' CRLs as the credentials name them now: new
-    /// URIs are fetched at once, known ones keep their schedule, gone ones stop.
+    /// URIs are fetched at once, known ones keep their schedule, gone ones stop. The daemon
+    /// calls it after start and each reload; on_queries() too (VICI load-authority).
     void refresh_authorities();
     /// URIs the prefetch schedule holds (for tests and listings).
     [[nodiscard]] std::size_t prefetched() const noexcept { return prefetch_.size(); }

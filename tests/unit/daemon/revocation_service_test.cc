@@ -102,9 +102,11 @@ TEST_F(Revocation, AuthorityCrlAnswersTheQuery) {
     EXPECT_EQ(answers_[0], std::make_pair(7U, 3U));
     EXPECT_EQ(status(ee_), crypto::CertStatus::kRevoked);
     EXPECT_EQ(status(good_), crypto::CertStatus::kGood);
-    // The two queries shared one transfer.
+    // The prefetch (on_queries starts it for the new authority) and the two queries shared one
+    // transfer.
     EXPECT_EQ(http_.hits("/ca.crl"), 1);
-    EXPECT_EQ(fetches_.shared, 1U);
+    EXPECT_EQ(fetches_.shared, 2U);
+    EXPECT_EQ(service_->prefetched(), 1U);
     EXPECT_EQ(counters_.queries, 2U);
     EXPECT_EQ(counters_.answers, 2U);
 }
@@ -112,6 +114,11 @@ TEST_F(Revocation, AuthorityCrlAnswersTheQuery) {
 TEST_F(Revocation, ForgedCrlRefusedNextUriTried) {
     authority({http_.url("/forged.crl"), http_.url("/missing.crl"), http_.url("/ca.crl")});
     make();
+    // The prefetch first (on_queries would start it too), done before the query.
+    service_->refresh_authorities();
+    ASSERT_TRUE(run_until([&] { return fetcher_->in_flight() == 0; }));
+    counters_ = {};
+    fetches_ = {};
     service_->on_queries({query(ee_)});
     ASSERT_TRUE(run_until([&] { return answers_.size() == 1; }));
     EXPECT_EQ(counters_.unusable, 1U);
