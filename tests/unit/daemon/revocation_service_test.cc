@@ -127,6 +127,21 @@ TEST_F(Revocation, ForgedCrlRefusedNextUriTried) {
     EXPECT_EQ(status(ee_), crypto::CertStatus::kRevoked);
 }
 
+TEST_F(Revocation, CertificateUrisOcspFirstThenCrl) {
+    // No authority: the URIs come from the certificate (AIA OCSP, CDP). The "responder" answers
+    // 404, so the CDP's CRL decides.
+    const crypto::Certificate cdp = test::issue(
+            {.cn = "cdp.test", .crl_uri = http_.url("/ca.crl"), .ocsp_uri = http_.url("/ocsp")},
+            ee_key_, &ca_, ca_key_);
+    http_.route("/ca.crl", crl_der(test::issue_crl(ca_, ca_key_, {&cdp})));
+    make();
+    service_->on_queries({query(cdp)});
+    ASSERT_TRUE(run_until([&] { return answers_.size() == 1; }));
+    EXPECT_EQ(http_.hits("/ocsp"), 1);
+    EXPECT_EQ(http_.hits("/ca.crl"), 1);
+    EXPECT_EQ(status(cdp), crypto::CertStatus::kRevoked);
+}
+
 TEST_F(Revocation, NothingToFetchOrDeadUriStillAnswers) {
     make();
     service_->on_queries({query(ee_)});
