@@ -255,6 +255,12 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("redirects-sent", std::to_string(c.redirects_sent));
     all.add("redirects-followed", std::to_string(c.redirects_followed));
     all.add("redirects-refused", std::to_string(c.redirects_refused));
+    all.add("revoked", std::to_string(c.revoked));  // revocation (docs/revocation.md)
+    all.add("revocation-unknown", std::to_string(c.revocation_unknown));
+    all.add("revocation-held", std::to_string(c.revocation_held));
+    all.add("revocation-timeout", std::to_string(c.revocation_timeout));
+    all.add("revocation-hold-refused", std::to_string(c.revocation_hold_refused));
+    all.add("revocation-retransmits-dropped", std::to_string(c.revocation_retransmits_dropped));
     for (const auto& [name, n] : backend_.counters()) {
         all.add(name, std::to_string(n));
     }
