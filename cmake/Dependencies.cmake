@@ -7,6 +7,8 @@ find_package(prometheus-cpp CONFIG REQUIRED)
 # libsystemd: sd_notify and sd_journal_sendv (ikeplexd's systemd support).
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+# libcurl (libcurl4-openssl-dev): the daemon's revocation fetcher (src/daemon/http_fetcher.cc).
+find_package(CURL REQUIRED)
 
 if(IKEPLEX_BUILD_TESTS)
     find_package(GTest REQUIRED)

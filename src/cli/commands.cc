@@ -438,6 +438,13 @@ int stats(vici::Client& c, bool json, std::ostream& out) {
         out << "updown scripts: " << str(*u, "runs") << " run, " << str(*u, "failures")
             << " failed, " << str(*u, "timeouts") << " killed at the timeout\n";
     }
+    if (const vici::Message* rv = r->find_section("revocation"); rv != nullptr) {
+        out << "revocation: " << str(*rv, "fetches-ok") << " fetches ok, "
+            << str(*rv, "fetches-failed") << " failed, " << str(*rv, "fetches-timeout")
+            << " timed out; " << str(*rv, "queries") << " queries, " << str(*rv, "answers")
+            << " answered; " << str(*rv, "crls-fetched") << " CRLs, " << str(*rv, "ocsp-answers")
+            << " OCSP answers, " << str(*rv, "unusable") << " unusable\n";
+    }
     if (const vici::Message* dp = r->find_section("dataplane"); dp != nullptr) {
         std::vector<std::vector<std::string>> rows{{"worker", "tx-packets", "tx-bytes",
                                                     "rx-packets", "rx-bytes", "fallback-tx",

@@ -330,6 +330,10 @@ void add_engine_handlers(Handlers& h, Reporter& r, DaemonSettings& d, Narrowed& 
     h["retransmit_base"] = factor(r, e.retransmit_base, 1.0, 10.0);
     h["retransmit_tries"] = u32(r, wide.tries, 100);
     h["half_open_timeout"] = fractional_seconds(r, e.half_open_timeout);
+    // Revocation (docs/revocation.md): how long IKE_AUTH waits for a status, and for how many
+    // IKE SAs at once (0: never waits).
+    h["revocation_timeout"] = fractional_seconds(r, e.revocation_timeout);
+    h["max_revocation_holds"] = u32(r, e.max_revocation_holds, 1000000);
     h["restart_delay"] = fractional_seconds(r, e.restart_delay);
     h["restart_delay_max"] = fractional_seconds(r, e.restart_delay_max);
     h["make_before_break"] = [&r, &e](std::string_view v, const Setting& s) {

@@ -19,6 +19,8 @@
 //       swanctl_conf = /etc/swanctl/swanctl.conf   # loaded at start and on SIGHUP (optional)
 //       retransmit_timeout = 4.0    # seconds; retransmit_base = 1.8; retransmit_tries = 5
 //       half_open_timeout = 30
+//       revocation_timeout = 12     # seconds IKE_AUTH waits for a CRL/OCSP status (then unknown)
+//       max_revocation_holds = 256  # IKE SAs waiting at once (beyond: decided as unknown)
 //       dos_protection = yes        # COOKIEs and per-address blocking (charon's keys; 0 = off):
 //       cookie_threshold = 30       #   half-open IKE SAs in all from which COOKIEs are required
 //       cookie_threshold_ip = 3     #   half-open IKE SAs of one address: COOKIEs from it

@@ -1,7 +1,5 @@
 #include "crypto/crl.h"
 
-#include <algorithm>
-
 #include <openssl/pem.h>
 
 #include "util/log.h"
@@ -114,31 +112,6 @@ Status apply_revocation_mode(RevocationMode mode, CertStatus status, const Certi
         log::info(log::Subsystem::kCfg, "certificate '{}': no revocation status ({})",
                   cert.subject(), mode == RevocationMode::kStrict ? "strict" : "ifuri");
         return make_error(Errc::kAuthFailed, "certificate: revocation status unknown");
-    }
-    return ok();
-}
-
-Status check_chain_revocation(std::span<const Certificate> peer_certs,
-                              std::span<const Certificate> cas, std::span<const Crl> crls,
-                              RevocationMode mode, std::int64_t unix_time) {
-    const auto issuer_of = [&](const Certificate& c) -> const Certificate* {
-        for (auto list : {peer_certs, cas}) {
-            for (const Certificate& i : list) {
-                if (!i.same_as(c) && X509_check_issued(i.raw(), c.raw()) == X509_V_OK) {
-                    return &i;
-                }
-            }
-        }
-        return nullptr;
-    };
-    for (const Certificate& c : peer_certs) {
-        if (std::any_of(cas.begin(), cas.end(), [&](const auto& a) { return a.same_as(c); })) {
-            continue;
-        }
-        const Certificate* issuer = issuer_of(c);
-        const CertStatus status =
-                issuer != nullptr ? crl_status(c, *issuer, crls, unix_time) : CertStatus::kUnknown;
-        IKEPLEX_TRY(apply_revocation_mode(mode, status, c));
     }
     return ok();
 }

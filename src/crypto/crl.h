@@ -63,14 +63,6 @@ private:
 [[nodiscard]] CertStatus crl_status(const Certificate& cert, const Certificate& issuer,
                                     std::span<const Crl> crls, std::int64_t unix_time);
 
-/// Each certificate the peer sent (`peer_certs`, the end entity first), checked against the
-/// CRLs with its issuer found among `peer_certs` and `cas`; a certificate that is itself one of
-/// `cas` (the trust anchor) is not checked. The first failure under `mode`, else ok.
-[[nodiscard]] Status check_chain_revocation(std::span<const Certificate> peer_certs,
-                                            std::span<const Certificate> cas,
-                                            std::span<const Crl> crls, RevocationMode mode,
-                                            std::int64_t unix_time);
-
 /// The policy on a status: kAuthFailed (AUTHENTICATION_FAILED) for revoked, and for unknown under
 /// strict (always) or ifuri (when `cert` names a URI); ok otherwise.
 [[nodiscard]] Status apply_revocation_mode(RevocationMode mode, CertStatus status,

@@ -37,8 +37,12 @@ Result<OcspRequest> make_ocsp_request(const Certificate& cert, const Certificate
 /// Checks a DER OCSPResponse for `cert`/`issuer`: responseStatus successful, a BasicOCSPResponse
 /// signed by `issuer` or by a certificate it issued with id-kp-OCSPSigning (included in the
 /// response), a SingleResponse whose CertID matches, the nonce echoed if the response has one
-/// (a different one fails), thisUpdate <= now (+ 5 min skew) and now < nextUpdate when given.
-/// The status of that SingleResponse; an error for anything that does not check out.
+/// (a different one fails; none is accepted), thisUpdate <= now + 5 min and now - 5 min <
+/// nextUpdate when given (clock skew). The status of that SingleResponse; otherwise an error:
+/// kInvalidArgument (malformed), kUnsupported (responseStatus not successful, e.g. tryLater),
+/// kIntegrity (signer not trusted or signature bad), kNotFound (no SingleResponse for `cert`),
+/// kReplay (another nonce), kState (outside thisUpdate/nextUpdate). Implemented in
+/// ocsp_verify.cc; the responder's own revocation status is not checked (RFC 6960 §4.2.2.2.1).
 Result<OcspStatus> verify_ocsp_response(ByteView der, const Certificate& cert,
                                         const Certificate& issuer, ByteView nonce,
                                         std::int64_t unix_time);

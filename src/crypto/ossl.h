@@ -9,6 +9,7 @@
 #include <openssl/bn.h>
 #include <openssl/decoder.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/param_build.h>
 #include <openssl/provider.h>
 #include <openssl/x509.h>
@@ -47,6 +48,10 @@ using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, FnDeleter<&GENERAL_NAMES_
 using BioPtr = std::unique_ptr<BIO, FnDeleter<&BIO_free_all>>;
 using LibCtxPtr = std::unique_ptr<OSSL_LIB_CTX, FnDeleter<&OSSL_LIB_CTX_free>>;
 using DecoderCtxPtr = std::unique_ptr<OSSL_DECODER_CTX, FnDeleter<&OSSL_DECODER_CTX_free>>;
+using OcspRequestPtr = std::unique_ptr<OCSP_REQUEST, FnDeleter<&OCSP_REQUEST_free>>;
+using OcspResponsePtr = std::unique_ptr<OCSP_RESPONSE, FnDeleter<&OCSP_RESPONSE_free>>;
+using OcspBasicRespPtr = std::unique_ptr<OCSP_BASICRESP, FnDeleter<&OCSP_BASICRESP_free>>;
+using OcspCertIdPtr = std::unique_ptr<OCSP_CERTID, FnDeleter<&OCSP_CERTID_free>>;
 using ProviderPtr = std::unique_ptr<OSSL_PROVIDER, FnDeleter<&OSSL_PROVIDER_unload>>;
 
 /// Error{kCrypto, detail}; drains OpenSSL's error queue into the log (debug level).

@@ -73,4 +73,20 @@ void RevocationCache::expire(std::int64_t unix_time) {
     });
 }
 
+std::vector<CertStatus> chain_status(std::span<const Certificate> chain, std::span<const Crl> crls,
+                                     const RevocationCache* cache, std::int64_t unix_time) {
+    std::vector<CertStatus> out;
+    for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
+        const Certificate& cert = chain[i];
+        const Certificate& issuer = chain[i + 1];
+        CertStatus s = crl_status(cert, issuer, crls, unix_time);
+        if (s != CertStatus::kRevoked && cache != nullptr) {
+            const CertStatus c = cache->status(cert, issuer, unix_time);
+            s = c == CertStatus::kUnknown ? s : c;
+        }
+        out.push_back(s);
+    }
+    return out;
+}
+
 }  // namespace ikeplex::crypto

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -44,5 +45,13 @@ private:
     std::vector<CrlEntry> crls_;
     std::map<std::string, OcspStatus> ocsp_;  // by issuer subject DER (hex) + '/' + serial
 };
+
+/// The status of each certificate of a verified `chain` (CertStore::verify: the leaf first, each
+/// certificate's issuer after it, the trust anchor last), but the anchor's: from the held `crls`
+/// and the `cache` (may be null). Revoked if either says so, good if either says good.
+[[nodiscard]] std::vector<CertStatus> chain_status(std::span<const Certificate> chain,
+                                                   std::span<const Crl> crls,
+                                                   const RevocationCache* cache,
+                                                   std::int64_t unix_time);
 
 }  // namespace ikeplex::crypto

@@ -17,6 +17,10 @@ void free_x509_stack(STACK_OF(X509) * s) noexcept {
     sk_X509_free(s);
 }
 using StackX509Ptr = std::unique_ptr<STACK_OF(X509), FnDeleter<&free_x509_stack>>;
+/// Frees the stack and the references it holds (X509_STORE_CTX_get1_chain's).
+void free_owned_x509_stack(STACK_OF(X509) * s) noexcept {
+    sk_X509_pop_free(s, X509_free);
+}
 
 bool iequal(std::string_view a, std::string_view b) noexcept {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -234,8 +238,9 @@ Status CertStore::add_trusted(const Certificate& ca) {
     return check(X509_STORE_add_cert(store_.get(), ca.raw()), "CA store: add");
 }
 
-Status CertStore::verify(const Certificate& leaf, std::span<const Certificate> intermediates,
-                         std::int64_t unix_time) const {
+Result<std::vector<Certificate>> CertStore::verify(const Certificate& leaf,
+                                                   std::span<const Certificate> intermediates,
+                                                   std::int64_t unix_time) const {
     const X509StoreCtxPtr ctx(X509_STORE_CTX_new());
     const StackX509Ptr chain(sk_X509_new_null());
     if (!ctx || !chain) {
@@ -257,7 +262,16 @@ Status CertStore::verify(const Certificate& leaf, std::span<const Certificate> i
         return make_error(Errc::kAuthFailed, "certificate: chain does not verify", 0,
                           static_cast<std::uint32_t>(err));
     }
-    return ok();
+    // The chain OpenSSL built: the leaf first, the trust anchor last (references owned here).
+    const std::unique_ptr<STACK_OF(X509), FnDeleter<&free_owned_x509_stack>> built(
+            X509_STORE_CTX_get1_chain(ctx.get()));
+    std::vector<Certificate> out;
+    for (int i = 0; built && i < sk_X509_num(built.get()); ++i) {
+        X509* c = sk_X509_value(built.get(), i);
+        X509_up_ref(c);
+        out.emplace_back(X509Ptr(c));
+    }
+    return out;
 }
 
 }  // namespace ikeplex::crypto

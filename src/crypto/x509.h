@@ -111,10 +111,12 @@ public:
 
     /// Adds a trust anchor.
     Status add_trusted(const Certificate& ca);
-    /// Verifies that `leaf` chains to a trusted CA through `intermediates` at `unix_time`.
-    /// kAuthFailed (AUTHENTICATION_FAILED) with OpenSSL's reason in the log otherwise.
-    [[nodiscard]] Status verify(const Certificate& leaf, std::span<const Certificate> intermediates,
-                                std::int64_t unix_time) const;
+    /// Verifies that `leaf` chains to a trusted CA through `intermediates` at `unix_time`; the
+    /// verified chain (the leaf first, each certificate's issuer after it, the trust anchor
+    /// last). kAuthFailed (AUTHENTICATION_FAILED) with OpenSSL's reason in the log otherwise.
+    [[nodiscard]] Result<std::vector<Certificate>> verify(
+            const Certificate& leaf, std::span<const Certificate> intermediates,
+            std::int64_t unix_time) const;
     /// The OpenSSL store, e.g. for TLS to build its own chain from (EAP-TLS); owned here.
     [[nodiscard]] X509_STORE* raw() const noexcept { return store_.get(); }
 

@@ -133,6 +133,7 @@ Status Daemon::start() {
     if (settings_.radius.enabled()) {
         eap_radius_ = IKEPLEX_TRY(EapRadius::create(io_, *host_, settings_.radius));
     }
+    start_revocation();
     if (backend_.backend->event_fd() >= 0) {
         watch_backend_events();
     }
@@ -164,16 +165,43 @@ Status Daemon::start() {
         std::filesystem::create_directories(std::filesystem::path(charon).parent_path(), ec);
         IKEPLEX_TRY(vici_.listen(charon));
     }
-    if (!settings_.swanctl_conf.empty()) {
-        if (auto st = config_->load_swanctl_conf(); !st) {
-            log::error(Subsystem::kCfg, "{}: not loaded completely", settings_.swanctl_conf);
-        }
-    }
+    load_swanctl_at_start();
     wait_signals();
     log::info(Subsystem::kDmn, "ikeplexd started: {} resources, backend {}, VICI on {}",
               engine.resources, backend_.backend->name(), settings_.vici);
     notify_.ready();
     return ok();
+}
+
+void Daemon::load_swanctl_at_start() {
+    if (!settings_.swanctl_conf.empty()) {
+        if (auto st = config_->load_swanctl_conf(); !st) {
+            log::error(Subsystem::kCfg, "{}: not loaded completely", settings_.swanctl_conf);
+        }
+    }
+    if (revocation_) {
+        revocation_->refresh_authorities();  // the authorities' CRLs, fetched ahead of need
+    }
+}
+
+void Daemon::start_revocation() {
+    auto fetcher = HttpFetcher::create(io_, {}, &counters_.fetches);
+    if (!fetcher) {
+        log::error(Subsystem::kDmn, "no revocation fetcher: {}", fetcher.error().to_string());
+        return;
+    }
+    fetcher_ = std::move(*fetcher);
+    revocation_ = std::make_unique<RevocationService>(
+            io_, *fetcher_, host_->manager().revocation(),
+            [this]() -> const ike::Credentials& { return host_->manager().credentials(); },
+            [this](std::uint32_t ike_id, std::uint32_t seq) {
+                host_->execute([&](ike::Step& s) {
+                    host_->manager().on_revocation_answer(ike_id, seq, s);
+                });
+            },
+            counters_.revocation, [] { return EngineHost::unix_now(); });
+    host_->set_revocation_sink(
+            [this](const std::vector<ike::RevocationQuery>& q) { revocation_->on_queries(q); });
 }
 
 Status Daemon::apply_save_keys() {
@@ -317,6 +345,9 @@ void Daemon::shutdown_poll(std::chrono::steady_clock::time_point deadline) {
         }
         vici_.close();
         transport_.close();
+        if (fetcher_) {
+            fetcher_->stop();  // aborts the transfers and joins the fetcher thread
+        }
         io_.stop();
         return;
     }
@@ -361,10 +392,11 @@ Status Daemon::reread_configuration() {
         }
         apply_log_levels();
     }
-    if (!settings_.swanctl_conf.empty()) {
-        return config_->load_swanctl_conf();
+    Status st = settings_.swanctl_conf.empty() ? ok() : config_->load_swanctl_conf();
+    if (revocation_) {
+        revocation_->refresh_authorities();  // new authorities' CRLs now, gone ones stop
     }
-    return ok();
+    return st;
 }
 
 void Daemon::reload_radius(config::RadiusSettings radius) {

@@ -20,8 +20,10 @@
 #include "daemon/address_monitor.h"
 #include "daemon/eap_radius.h"
 #include "daemon/engine_host.h"
+#include "daemon/http_fetcher.h"
 #include "daemon/key_log.h"
 #include "daemon/memory_trim.h"
+#include "daemon/revocation_service.h"
 #include "daemon/service_notify.h"
 #include "daemon/udp_transport.h"
 #include "daemon/updown.h"
@@ -102,6 +104,10 @@ private:
     void start_address_monitor();
     void watch_backend_events();
     void arm_backend_events();
+    /// swanctl.conf at start (errors logged), then the authorities' CRL prefetch.
+    void load_swanctl_at_start();
+    /// The revocation fetcher and service (none if libcurl cannot start: logged).
+    void start_revocation();
     /// Opens the key logs of settings_.save_keys (or none) and hooks them to the engine.
     Status apply_save_keys();
 
@@ -129,8 +135,12 @@ private:
     std::unique_ptr<EventPublisher> events_;
     std::unique_ptr<UpdownRunner> updown_;  ///< updown scripts (updown.h)
     std::unique_ptr<UpdownHooks> updown_hooks_;
-    std::unique_ptr<VirtualIpHost> vips_;        ///< virtual IPs assigned to us (virtual_ips.h)
-    std::unique_ptr<EapRadius> eap_radius_;      ///< EAP-RADIUS and accounting (eap_radius.h)
+    std::unique_ptr<VirtualIpHost> vips_;    ///< virtual IPs assigned to us (virtual_ips.h)
+    std::unique_ptr<EapRadius> eap_radius_;  ///< EAP-RADIUS and accounting (eap_radius.h)
+    /// CRL/OCSP fetches on their own thread (http_fetcher.h) and the answers to the engine's
+    /// revocation queries (revocation_service.h); the service before the fetcher goes.
+    std::unique_ptr<HttpFetcher> fetcher_;
+    std::unique_ptr<RevocationService> revocation_;
     std::unique_ptr<AddressMonitor> addresses_;  ///< the host's addresses, for MOBIKE
     KeyLogger key_logger_;                       ///< save_keys (key_log.h)
     /// The Prometheus endpoint (metrics.h), when metrics.listen is set; destroyed before the

@@ -73,6 +73,7 @@ void EngineHost::execute(const std::function<void(ike::Step&)>& f) {
     // copy so that a nested execute() cannot invalidate what is being iterated.
     const std::vector<ike::Event> events = std::move(out.events);
     std::vector<ike::EapBackendQuery> queries = std::move(out.eap_queries);
+    const std::vector<ike::RevocationQuery> revocation = std::move(out.revocation_queries);
     const auto listeners = listeners_;
     for (const ike::Event& e : events) {
         for (const auto& [handle, l] : listeners) {
@@ -81,6 +82,9 @@ void EngineHost::execute(const std::function<void(ike::Step&)>& f) {
     }
     if (eap_sink_ && !queries.empty()) {
         eap_sink_(std::move(queries));
+    }
+    if (revocation_sink_ && !revocation.empty()) {
+        revocation_sink_(revocation);
     }
     arm(manager_.pending_timers() == 0 ? ike::kNever : out.wakeup);
     track_memory(events);

@@ -60,6 +60,11 @@ public:
     /// the events; empty: none (the engine's timeout then fails the conversations).
     void set_eap_sink(EapSink sink) { eap_sink_ = std::move(sink); }
 
+    using RevocationSink = std::function<void(const std::vector<ike::RevocationQuery>&)>;
+    /// Takes the revocation queries (Output::revocation_queries, revocation_service.h), after
+    /// the events; empty: none (the engine's revocation_timeout then goes on without).
+    void set_revocation_sink(RevocationSink sink) { revocation_sink_ = std::move(sink); }
+
     using Listener = std::function<void(const ike::Event&)>;
     /// Every engine event goes to every listener; returns a handle for remove_listener().
     int add_listener(Listener l);
@@ -104,6 +109,7 @@ private:
     CommandTap retire_tap_;
     VipSink vip_sink_;
     EapSink eap_sink_;
+    RevocationSink revocation_sink_;
     std::map<int, Listener> listeners_;
     int next_listener_{1};
 };

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "daemon/revocation_counters.h"
 #include "vici/server.h"
 
 namespace ikeplex::daemon {
@@ -30,6 +31,9 @@ struct DaemonCounters {
     std::uint64_t updown_failures{0};
     std::uint64_t updown_timeouts{0};
     AddressMonitorCounters addresses;
+    /// The revocation fetcher's transfers and the revocation service (`stats`: revocation).
+    FetchCounters fetches;
+    RevocationCounters revocation;
 };
 
 /// `success = yes`, or `success = no` with `errmsg` when one is given.

@@ -137,6 +137,17 @@ void QueryCommands::stats(const vici::Message&, const vici::Reply& reply) {
     ud.add("runs", std::to_string(counters_.updown_runs));
     ud.add("failures", std::to_string(counters_.updown_failures));
     ud.add("timeouts", std::to_string(counters_.updown_timeouts));
+    // ikeplex: CRL and OCSP fetches and the answers to the engine's revocation queries.
+    vici::Message& rv = r.add_section("revocation");
+    rv.add("fetches-ok", std::to_string(counters_.fetches.ok));
+    rv.add("fetches-failed", std::to_string(counters_.fetches.failed));
+    rv.add("fetches-timeout", std::to_string(counters_.fetches.timeout));
+    rv.add("fetches-shared", std::to_string(counters_.fetches.shared));
+    rv.add("queries", std::to_string(counters_.revocation.queries));
+    rv.add("answers", std::to_string(counters_.revocation.answers));
+    rv.add("crls-fetched", std::to_string(counters_.revocation.crls));
+    rv.add("ocsp-answers", std::to_string(counters_.revocation.ocsp));
+    rv.add("unusable", std::to_string(counters_.revocation.unusable));
     reply.respond(r);
 }
 
@@ -244,6 +255,12 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("redirects-sent", std::to_string(c.redirects_sent));
     all.add("redirects-followed", std::to_string(c.redirects_followed));
     all.add("redirects-refused", std::to_string(c.redirects_refused));
+    all.add("revoked", std::to_string(c.revoked));  // revocation (docs/revocation.md)
+    all.add("revocation-unknown", std::to_string(c.revocation_unknown));
+    all.add("revocation-held", std::to_string(c.revocation_held));
+    all.add("revocation-timeout", std::to_string(c.revocation_timeout));
+    all.add("revocation-hold-refused", std::to_string(c.revocation_hold_refused));
+    all.add("revocation-retransmits-dropped", std::to_string(c.revocation_retransmits_dropped));
     for (const auto& [name, n] : backend_.counters()) {
         all.add(name, std::to_string(n));
     }

@@ -148,7 +148,7 @@ int Session::verify(X509_STORE_CTX* store_ctx) {
             chain.push_back(share(x));
         }
     }
-    const Status chained = creds_.trusted->verify(leaf, chain, creds_.unix_time);
+    const auto chained = creds_.trusted->verify(leaf, chain, creds_.unix_time);
     if (!chained) {
         verify_reason_ = "certificate '" + leaf.subject() + "' not trusted: " +
                          X509_verify_cert_error_string(static_cast<long>(chained.error().arg));

@@ -294,6 +294,12 @@ struct Settings {
     std::uint32_t max_eap_rounds{50};
     /// How long the responder waits for the AAA backend's answer to one EAP query.
     Duration eap_backend_timeout{std::chrono::seconds(10)};
+    /// How long IKE_AUTH holds for the answer to a RevocationQuery (revocation_query.h); then
+    /// the status counts as unknown. Above the fetcher's 10 s per fetch (docs/revocation.md).
+    Duration revocation_timeout{std::chrono::seconds(12)};
+    /// IKE SAs holding IKE_AUTH for a revocation status at once; beyond, the status of a new
+    /// one is decided as unknown at once (counted).
+    std::uint32_t max_revocation_holds{256};
     /// keyingtries: the wait before retry n is restart_delay * 2^(n-1), at most
     /// restart_delay_max, plus up to half of it at random (retries of many connections spread).
     Duration restart_delay{std::chrono::seconds(1)};

@@ -50,6 +50,9 @@ struct Response {
     bool fatal{false};
     /// No response yet: it comes with IkeSa::answer_deferred() (an AAA backend's answer).
     bool deferred{false};
+    /// ... and it waits for a revocation status (ike_auth_revocation.h), which keeps its own
+    /// timer (revocation_timeout, not eap_backend_timeout).
+    bool revocation_hold{false};
 };
 
 /// A response that carries just one error notify.

@@ -1,7 +1,10 @@
 // IKE_AUTH (RFC 7296 §1.2, §2.15, §2.16): identities, PSK or certificate authentication (RFC
 // 7427 signatures) or EAP, INITIAL_CONTACT (§2.4), SET_WINDOW_SIZE (§2.3) and the first Child
 // SA. This file holds the initiator (both ways) and the responder without EAP; the responder's
-// EAP rounds are in ike_auth_eap.cc, its RFC 4739 second round in ike_auth_rounds.cc.
+// EAP rounds are in ike_auth_eap.cc, its RFC 4739 second round in ike_auth_rounds.cc. A peer
+// certificate whose revocation status is being fetched holds the exchange, both roles
+// (ike_auth_revocation.h): the responder defers its response, the initiator the processing of
+// the response (Outcome::kHold, resume()).
 //
 //   HDR, SK {IDi, [CERT,] [CERTREQ,] [IDr,] AUTH, [N(INITIAL_CONTACT),] SAi2, TSi, TSr}  -->
 //                               <--  HDR, SK {IDr, [CERT,] AUTH, SAr2, TSi, TSr}
@@ -243,13 +246,45 @@ private:
                 return Outcome::kDone;
             }
             eap_only_ = true;
-        } else if (!auth::verify_auth(sa, cfg, *idr, *auth, resp, step)) {
-            IKE_LOG(info, sa,
-                    "authentication of '{}' with {} failed, sending AUTHENTICATION_FAILED",
-                    sa.remote_id().to_string(), auth::method_name(auth->method));
-            reject(sa, "peer authentication failed", step);
-            return Outcome::kDone;
+            return after_peer_auth(sa, resp, step);
         }
+        // A revocation status being fetched holds the response (IkeSa::resume_held()).
+        const auto resume = [](IkeSa& held, bool passed, Step& s) { held.resume_held(passed, s); };
+        switch (auth::verify_auth(sa, cfg, *idr, *auth, resp, step, resume)) {
+            case RevocationVerdict::kPass:
+                return after_peer_auth(sa, resp, step);
+            case RevocationVerdict::kHeld:
+                held_ = resp;
+                return Outcome::kHold;
+            case RevocationVerdict::kFail:
+                break;
+        }
+        return auth_failed(sa, auth->method, step);
+    }
+
+    Outcome resume(IkeSa& sa, bool passed, Step& step) override {
+        std::vector<Payload> resp = std::move(held_);
+        held_.clear();
+        if (!passed) {
+            return auth_failed(sa, wire::AuthMethod::kDigitalSignature, step);
+        }
+        return after_peer_auth(sa, resp, step);
+    }
+
+    Outcome auth_failed(IkeSa& sa, wire::AuthMethod method, Step& step) {
+        IKE_LOG(info, sa, "authentication of '{}' with {} failed, sending AUTHENTICATION_FAILED",
+                sa.remote_id().to_string(), auth::method_name(method));
+        reject(sa, "peer authentication failed", step);
+        return Outcome::kDone;
+    }
+
+    /// The responder's first response after its AUTH verified (or EAP-only): our second round,
+    /// the end, or EAP.
+    Outcome after_peer_auth(IkeSa& sa, std::vector<Payload>& resp, Step& step) {
+        const PeerConfig& cfg = *sa.config();
+        const auto* idr = find_payload<wire::IdPayload>(resp, PayloadType::kIdr);
+        const auto* eap = find_payload<wire::EapPayload>(resp, PayloadType::kEap);
+        const bool with_eap = cfg.local.kind == AuthKind::kEap;
         if (!with_eap && more_rounds_ &&
             find_payload<wire::SaPayload>(resp, PayloadType::kSa) != nullptr) {
             // The responder ended IKE_AUTH after one round: it skipped our second one.
@@ -395,12 +430,13 @@ private:
     wire::IdPayload idi_;  ///< as sent: the final AUTH covers it
     wire::IdPayload idr_;  ///< as received: the responder's final AUTH covers it
     std::unique_ptr<EapPeerSide> eap_;
-    wire::EapPayload eap_out_;  ///< the EAP response the next request carries
-    bool eap_only_{false};      ///< the responder sent no AUTH (RFC 5998)
-    PeerConfig round_cfg_{};    ///< RFC 4739: the connection with our second round as `local`
-    Identity round_id_{};       ///< RFC 4739: our identity in the second round (IDi')
-    bool more_rounds_{false};   ///< RFC 4739: our second round follows the first
-    ppk::Initiator ppk_;        ///< RFC 8784
+    wire::EapPayload eap_out_;   ///< the EAP response the next request carries
+    bool eap_only_{false};       ///< the responder sent no AUTH (RFC 5998)
+    PeerConfig round_cfg_{};     ///< RFC 4739: the connection with our second round as `local`
+    Identity round_id_{};        ///< RFC 4739: our identity in the second round (IDi')
+    bool more_rounds_{false};    ///< RFC 4739: our second round follows the first
+    ppk::Initiator ppk_;         ///< RFC 8784
+    std::vector<Payload> held_;  ///< the response whose processing waits (Outcome::kHold)
 };
 
 }  // namespace
@@ -442,12 +478,38 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
     const wire::AuthPayload& checked = ppk->no_ppk_auth ? *ppk->no_ppk_auth : *auth;
-    if (!auth::verify_auth(sa, *cfg, *idi, checked, request, step)) {
-        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
-                 "{} authentication of '{}' with {} failed, sending AUTHENTICATION_FAILED",
-                 sa.label(), peer.to_string(), auth::method_name(auth->method));
-        return Response{error_response(NotifyType::kAuthenticationFailed), true};
+    // A held revocation check goes on here with the request and the PPK decision.
+    auto resume = [request, ppk = *ppk](IkeSa& held, bool passed, Step& s) mutable {
+        std::vector<Payload> first = std::move(request);
+        held.answer_deferred(
+                passed ? respond_authenticated(held, first, ppk, s)
+                       : Response{error_response(NotifyType::kAuthenticationFailed), true},
+                s);
+    };
+    switch (auth::verify_auth(sa, *cfg, *idi, checked, request, step, std::move(resume))) {
+        case RevocationVerdict::kPass:
+            break;
+        case RevocationVerdict::kHeld:
+            return held_response();
+        case RevocationVerdict::kFail:
+            PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
+                     "{} authentication of '{}' with {} failed, sending AUTHENTICATION_FAILED",
+                     sa.label(), peer.to_string(), auth::method_name(auth->method));
+            return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
+    return respond_authenticated(sa, request, *ppk, step);
+}
+
+Response held_response() {
+    Response held;
+    held.deferred = true;
+    held.revocation_hold = true;
+    return held;
+}
+
+Response respond_authenticated(IkeSa& sa, std::vector<Payload>& request,
+                               const ppk::ResponderChoice& ppk, Step& step) {
+    const PeerConfig* cfg = sa.config();
     std::vector<Payload> out;
     const wire::IdPayload own_id = sa.local_id().to_payload();
     out.push_back(wire::make_idr(own_id));
@@ -455,7 +517,7 @@ Response respond_ike_auth(IkeSa& sa, std::vector<Payload>& request, Step& step) 
         IKE_LOG(error, sa, "cannot authenticate ourselves: {}", ok.error().detail);
         return Response{error_response(NotifyType::kAuthenticationFailed), true};
     }
-    ppk::append_response(*ppk, out);
+    ppk::append_response(ppk, out);
     if (!cfg->remote_more.empty()) {
         return await_second_round(sa, request, std::move(out), own_id);
     }

@@ -121,15 +121,18 @@ Status append_auth_as(IkeSa& sa, const PeerConfig& cfg, const Identity& me,
 
 /// Verifies the peer's AUTH over its octets: with the shared key, or with the certificate it
 /// sent, which must chain to a trusted CA and carry its identity.
-Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
-                   const wire::AuthPayload& auth, std::span<const Payload> payloads,
-                   const Step& step) {
+RevocationVerdict verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
+                              const wire::AuthPayload& auth, std::span<const Payload> payloads,
+                              Step& step, RevocationResume resume) {
+    constexpr RevocationVerdict failed = RevocationVerdict::kFail;
     const bool peer_is_initiator = !sa.is_original_initiator();
-    const Bytes octets = IKEPLEX_TRY(signed_octets(sa, peer_is_initiator, id));
+    const auto signed_by_peer = signed_octets(sa, peer_is_initiator, id);
+    if (!signed_by_peer) {
+        return failed;
+    }
+    const Bytes& octets = *signed_by_peer;
     const Credentials& creds = sa.services().credentials;
     const Identity peer_id = Identity::from_payload(id);
-    const Error failed = wire::error_with_notify(Errc::kAuthFailed, "authentication failed",
-                                                 NotifyType::kAuthenticationFailed);
     if (auth.method != (cfg.remote.kind == AuthKind::kPsk ? wire::AuthMethod::kSharedKeyMic
                                                           : wire::AuthMethod::kDigitalSignature)) {
         PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
@@ -156,7 +159,7 @@ Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
         }
         IKE_LOG(info, sa, "authentication of '{}' with pre-shared key successful",
                 peer_id.to_string());
-        return ok();
+        return RevocationVerdict::kPass;
     }
     std::vector<crypto::Certificate> certs;
     for (const Payload& p : payloads) {
@@ -179,17 +182,13 @@ Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
                  peer_id.to_string());
         return failed;
     }
-    if (!creds.cas.verify(leaf, std::span<const crypto::Certificate>(certs).subspan(1),
-                          step.unix_time)) {
+    auto chain = creds.cas.verify(leaf, std::span<const crypto::Certificate>(certs).subspan(1),
+                                  step.unix_time);
+    if (!chain) {
         return failed;
     }
-    if (!crypto::check_chain_revocation(certs, creds.ca_certs, creds.crls, cfg.remote.revocation,
-                                        step.unix_time)) {
-        PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
-                 "{} certificate of '{}' refused by revocation checking", sa.label(),
-                 peer_id.to_string());
-        return failed;
-    }
+    // The revocation status only after the signature: only a peer that holds the key of a
+    // CA-issued certificate can make us ask for one (docs/revocation.md).
     const auto sig = crypto::parse_signature_auth(auth.data);
     const auto key = leaf.public_key();
     if (!sig || !key || !key->verify(sig->scheme, octets, sig->signature)) {
@@ -199,7 +198,7 @@ Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
     }
     IKE_LOG(info, sa, "authentication of '{}' with {} successful", peer_id.to_string(),
             crypto::to_string(sig->scheme));
-    return ok();
+    return check_revocation(sa, cfg.remote.revocation, std::move(*chain), step, std::move(resume));
 }
 
 std::uint32_t parse_window(std::span<const Payload> ps) {

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "ike/exchanges.h"
+#include "ike/ike_auth_revocation.h"
 #include "ike/ike_sa.h"
+#include "ike/ppk.h"
 
 namespace ikeplex::ike::auth {
 
@@ -27,10 +29,14 @@ Status append_auth(IkeSa& sa, const wire::IdPayload& id, std::vector<wire::Paylo
 Status append_auth_as(IkeSa& sa, const PeerConfig& cfg, const Identity& me,
                       const wire::IdPayload& id, std::vector<wire::Payload>& out);
 /// Verifies the peer's AUTH over its octets: with the shared key, or with the certificate it
-/// sent, which must chain to a trusted CA and carry its identity.
-Status verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
-                   const wire::AuthPayload& auth, std::span<const wire::Payload> payloads,
-                   const Step& step);
+/// sent, which must chain to a trusted CA and carry its identity; then the certificates'
+/// revocation status under `cfg.remote.revocation` (ike_auth_revocation.h). kPass or kFail
+/// (logged), or kHeld: the status is being fetched and `resume` runs with the decision later
+/// (the caller holds its exchange meanwhile).
+RevocationVerdict verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
+                              const wire::AuthPayload& auth,
+                              std::span<const wire::Payload> payloads, Step& step,
+                              RevocationResume resume);
 /// The AUTH after EAP (RFC 7296 §2.16) of side `of_initiator` with identity `id`:
 /// prf(prf(MSK, "Key Pad for IKEv2"), octets); with no MSK (e.g. MD5) SK_pi or SK_pr instead.
 Result<wire::Payload> eap_auth(IkeSa& sa, bool of_initiator, const wire::IdPayload& id,
@@ -64,6 +70,13 @@ namespace ikeplex::ike {
 /// first IKE_AUTH request, into `out`; returns the final response.
 Response complete_ike_auth(IkeSa& sa, std::span<const wire::Payload> first_request,
                            std::vector<wire::Payload>& out, Step& step);
+/// Responder: the peer's first round verified (with the PPK decision `ppk`): our IDr, AUTH and
+/// PPK_IDENTITY, then the second round (RFC 4739) or the final response.
+Response respond_authenticated(IkeSa& sa, std::vector<wire::Payload>& request,
+                               const ppk::ResponderChoice& ppk, Step& step);
+/// A response that waits for a revocation status (ike_auth_revocation.h): sent later with
+/// IkeSa::answer_deferred(); retransmits of the request meanwhile are dropped.
+Response held_response();
 /// Responder (ike_auth_eap.cc): a first IKE_AUTH request without AUTH (the peer wants EAP).
 Response start_ike_auth_eap(IkeSa& sa, std::vector<wire::Payload>& request, Step& step);
 /// Responder: whether EAP rounds are under way on this SA, and the next request of them.

@@ -43,6 +43,18 @@ Response refuse(IkeSa& sa, const char* what, Step& step) {
     return Response{error_response(NotifyType::kAuthenticationFailed), true};
 }
 
+/// The peer's certificate or PSK second round passed: the final response to `first`.
+Response second_round_done(IkeSa& sa, const Identity& peer, std::vector<Payload>& first,
+                           Step& step) {
+    IKE_LOG(info, sa, "second authentication round of '{}' as '{}' done",
+            sa.remote_id().to_string(), peer.to_string());
+    // The peer's identity is now the latest IDi, as strongSwan's (it sets the IKE SA's other
+    // id from each round's IDi): list-sas, uniqueness and leases see the second round's.
+    sa.set_remote_id(peer);
+    std::vector<Payload> out;
+    return complete_ike_auth(sa, first, out, step);
+}
+
 }  // namespace
 
 Response await_second_round(IkeSa& sa, std::vector<Payload>& request, std::vector<Payload> out,
@@ -95,18 +107,25 @@ Response start_second_round(IkeSa& sa, std::vector<Payload>& request, Step& step
     std::vector<Payload> first = std::move(st.first);
     const wire::IdPayload idr = st.idr;
     sa.states().drop<SecondRoundDue>();
-    if (!eap_round && !auth::verify_auth(sa, *round, *idi, *auth, request, step)) {
-        return refuse(sa, "the second authentication round failed", step);
-    }
-    IKE_LOG(info, sa, "second authentication round of '{}' as '{}' {}", sa.remote_id().to_string(),
-            peer.to_string(), eap_round ? "with EAP" : "done");
-    // The peer's identity is now the latest IDi, as strongSwan's (it sets the IKE SA's other
-    // id from each round's IDi): list-sas, uniqueness and leases see the second round's.
-    sa.set_remote_id(peer);
     if (!eap_round) {
-        std::vector<Payload> out;
-        return complete_ike_auth(sa, first, out, step);
+        // remote-2's own `revocation` applies (the round's connection has it as `remote`).
+        auto resume = [peer, first](IkeSa& held, bool passed, Step& s) mutable {
+            held.answer_deferred(passed ? second_round_done(held, peer, first, s)
+                                        : refuse(held, "the second authentication round failed", s),
+                                 s);
+        };
+        switch (auth::verify_auth(sa, *round, *idi, *auth, request, step, std::move(resume))) {
+            case RevocationVerdict::kPass:
+                return second_round_done(sa, peer, first, step);
+            case RevocationVerdict::kHeld:
+                return held_response();
+            case RevocationVerdict::kFail:
+                return refuse(sa, "the second authentication round failed", step);
+        }
     }
+    IKE_LOG(info, sa, "second authentication round of '{}' as '{}' with EAP",
+            sa.remote_id().to_string(), peer.to_string());
+    sa.set_remote_id(peer);
     return open_eap_round(sa, std::move(round), peer, *idi, idr, std::move(first), {}, step);
 }
 

@@ -343,6 +343,7 @@ void IkeSa::on_timer(TimerKind kind, std::uint32_t arg, Step& step) {
             break;
         case TimerKind::kFollowupKe:  // the manager's too (followup_ke.cc)
         case TimerKind::kEapBackend:  // the manager's too (ike_auth_eap.cc)
+        case TimerKind::kRevocation:  // the manager's too (ike_auth_revocation.cc)
         case TimerKind::kRestart:
             break;  // the manager's (manager_heal.cc), never an IKE SA's
     }

@@ -59,6 +59,9 @@ public:
         /// build the exchange's next request and send it at once with the next message id
         /// (IKE_AUTH's EAP rounds, RFC 7296 §2.16), ahead of anything queued
         kNext,
+        /// processing waits (IKE_AUTH holding for a revocation status, ike_auth_revocation.h):
+        /// the exchange stays outstanding, unretransmitted, until IkeSa::resume_held()
+        kHold,
     };
 
     Exchange() = default;
@@ -75,6 +78,11 @@ public:
     /// The response arrived (decrypted, structure checked).
     virtual Outcome process(IkeSa& sa, const wire::Header& h, std::vector<wire::Payload>& response,
                             Step& step) = 0;
+    /// Goes on with the response that process() held (Outcome::kHold); `passed`: what the
+    /// wait was for decided in favour (the peer's certificate status).
+    virtual Outcome resume(IkeSa& /*sa*/, bool /*passed*/, Step& /*step*/) {
+        return Outcome::kDone;
+    }
     /// No response came, or the IKE SA is going away.
     virtual void abort(IkeSa& sa, Step& step);
     /// The Child SA configuration this exchange would bring up (IKE_AUTH's first child, a new
@@ -278,6 +286,9 @@ public:
     /// Sends the response held back for the request answered `deferred` (see Response), as
     /// on_request() would have; nothing if none is held back.
     void answer_deferred(Response&& response, Step& step);
+    /// Initiator: goes on with the response whose processing an exchange held
+    /// (Exchange::Outcome::kHold); nothing if none is held.
+    void resume_held(bool passed, Step& step);
     /// Responder of IKE_SA_INIT: the response that was sent (cached for retransmits).
     void record_init_response(Bytes message);
 
@@ -385,6 +396,8 @@ private:
                      const Endpoint& remote, Step& step);
     /// `from`: the local and remote endpoints the message came through.
     void on_response(const wire::Message& m, ByteView raw, const Endpoint (&from)[2], Step& step);
+    /// After Exchange::process() or resume() of the exchange outstanding under `mid`.
+    void after_process(std::uint32_t mid, Exchange::Outcome outcome, Step& step);
     void on_request(const wire::Message& m, ByteView raw, const Endpoint (&from)[2], Step& step);
     /// Protects, sends and caches the response to request `mid`; ends the SA if it is fatal.
     void send_response(wire::ExchangeType exchange, std::uint32_t mid, Response&& response,
@@ -452,8 +465,10 @@ private:
         wire::ExchangeType exchange{wire::ExchangeType::kIkeAuth};
         Endpoint local;  ///< the path the request came by (the response goes back on it)
         Endpoint remote;
+        bool revocation{false};  ///< waits for a revocation status (not the AAA backend)
     };
-    std::optional<Deferred> deferred_;  // a request whose response waits (answer_deferred())
+    std::optional<Deferred> deferred_;       // a request whose response waits (answer_deferred())
+    std::optional<std::uint32_t> held_mid_;  // our request whose response's processing waits
     IkeState state_{IkeState::kCreated};
     bool initiator_;
     bool nat_here_{false};

@@ -317,6 +317,10 @@ void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&f
                         Step& step) {
     const std::uint32_t mid = m.header.message_id.value();
     auto it = outstanding_.find(mid);
+    if (held_mid_ == mid) {
+        IKE_LOG(debug, *this, "response with ID {} already received, its processing waits", mid);
+        return;
+    }
     if (it == outstanding_.end() || it->second.exchange->type() != m.header.exchange) {
         log::debug(log::Subsystem::kIke, "{} ignoring unexpected response {}", label(),
                    wire::describe(m));
@@ -357,7 +361,19 @@ void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&f
     if (m.header.exchange == ExchangeType::kIkeSaInit) {
         handshake().peer_init_message.assign(raw.begin(), raw.end());
     }
-    const Exchange::Outcome outcome = p.exchange->process(*this, m.header, **opened, step);
+    after_process(mid, p.exchange->process(*this, m.header, **opened, step), step);
+}
+
+void IkeSa::after_process(std::uint32_t mid, Exchange::Outcome outcome, Step& step) {
+    auto it = outstanding_.find(mid);
+    if (it == outstanding_.end()) {
+        return;
+    }
+    Pending& p = it->second;
+    if (outcome == Exchange::Outcome::kHold && state_ != IkeState::kDestroyed) {
+        held_mid_ = mid;  // resume_held() goes on; the request is not retransmitted meanwhile
+        return;
+    }
     if (outcome == Exchange::Outcome::kResend && state_ != IkeState::kDestroyed) {
         resend(mid, p, step);
         return;
@@ -372,7 +388,19 @@ void IkeSa::on_response(const wire::Message& m, ByteView raw, const Endpoint (&f
     if (state_ != IkeState::kDestroyed) {
         process_queue(step);
     }
-    return;
+}
+
+void IkeSa::resume_held(bool passed, Step& step) {
+    if (!held_mid_ || state_ == IkeState::kDestroyed) {
+        return;
+    }
+    const std::uint32_t mid = *held_mid_;
+    held_mid_.reset();
+    auto it = outstanding_.find(mid);
+    if (it == outstanding_.end()) {
+        return;
+    }
+    after_process(mid, it->second.exchange->resume(*this, passed, step), step);
 }
 
 void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&from)[2],
@@ -380,7 +408,11 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
     const std::uint32_t mid = m.header.message_id.value();
     if (deferred_ && deferred_->mid == mid) {
         // Its response waits for the AAA backend: a retransmit changes nothing.
-        IKE_LOG(debug, *this, "request with ID {} still waits for the AAA backend, dropped", mid);
+        IKE_LOG(debug, *this, "request with ID {} still waits for {}, dropped", mid,
+                deferred_->revocation ? "a revocation status" : "the AAA backend");
+        if (deferred_->revocation) {
+            registry_.note_revocation(SaRegistry::RevocationEvent::kRetransmitDropped);
+        }
         return;
     }
     if (auto it = responses_.find(mid); it != responses_.end()) {
@@ -430,9 +462,11 @@ void IkeSa::on_request(const wire::Message& m, ByteView raw, const Endpoint (&fr
         response = answer_request(*this, m.header, **opened, step);
     }
     if (response.deferred) {
-        deferred_ = Deferred{mid, m.header.exchange, from[0], from[1]};
-        services_.timers.set({id_, TimerKind::kEapBackend, mid},
-                             step.now + services_.settings.eap_backend_timeout);
+        deferred_ = Deferred{mid, m.header.exchange, from[0], from[1], response.revocation_hold};
+        if (!response.revocation_hold) {
+            services_.timers.set({id_, TimerKind::kEapBackend, mid},
+                                 step.now + services_.settings.eap_backend_timeout);
+        }
         return;
     }
     send_response(m.header.exchange, mid, std::move(response), step);

@@ -5,6 +5,7 @@
 
 #include "ike/exchanges.h"
 #include "ike/followup_ke.h"
+#include "ike/ike_auth_revocation.h"
 #include "ike/ike_init.h"
 #include "ike/payload_access.h"
 #include "wire/describe.h"
@@ -270,6 +271,8 @@ void IkeSaManager::on_timer(Step& step) {
         } else if (IkeSa* sa = find(key->ike)) {
             if (key->kind == TimerKind::kEapBackend) {
                 on_eap_backend_timeout(*sa, step);
+            } else if (key->kind == TimerKind::kRevocation) {
+                on_revocation_timeout(*sa, key->arg, step);
             } else if (key->kind == TimerKind::kFollowupKe) {
                 on_followup_timeout(*sa, key->arg, step);
             } else {
@@ -280,9 +283,48 @@ void IkeSaManager::on_timer(Step& step) {
     finish(step);
 }
 
-void IkeSaManager::on_revocation_answer(std::uint32_t /*ike_id*/, std::uint32_t /*seq*/,
-                                        Step& /*step*/) {
-    // Skeleton (issue 24): implemented on branch h24-hold.
+void IkeSaManager::on_revocation_answer(std::uint32_t ike_id, std::uint32_t seq, Step& step) {
+    if (IkeSa* sa = find(ike_id)) {
+        ike::on_revocation_answer(*sa, seq, step);  // ignored unless held for query `seq`
+    }
+    finish(step);
+}
+
+void IkeSaManager::note_revocation(RevocationEvent event) noexcept {
+    switch (event) {
+        case RevocationEvent::kRevoked:
+            ++counters_.revoked;
+            break;
+        case RevocationEvent::kUnknown:
+            ++counters_.revocation_unknown;
+            break;
+        case RevocationEvent::kHeld:
+            ++counters_.revocation_held;
+            break;
+        case RevocationEvent::kTimeout:
+            ++counters_.revocation_timeout;
+            break;
+        case RevocationEvent::kHoldRefused:
+            ++counters_.revocation_hold_refused;
+            break;
+        case RevocationEvent::kRetransmitDropped:
+            ++counters_.revocation_retransmits_dropped;
+            break;
+    }
+}
+
+bool IkeSaManager::acquire_revocation_hold() noexcept {
+    if (revocation_holds_ >= settings_.max_revocation_holds) {
+        return false;
+    }
+    ++revocation_holds_;
+    return true;
+}
+
+void IkeSaManager::release_revocation_hold() noexcept {
+    if (revocation_holds_ > 0) {
+        --revocation_holds_;
+    }
 }
 
 void IkeSaManager::on_eap_backend_answer(std::uint32_t ike_id, std::uint32_t seq,

@@ -86,6 +86,15 @@ struct ManagerCounters {
     std::uint64_t redirects_sent{0};
     std::uint64_t redirects_followed{0};
     std::uint64_t redirects_refused{0};
+    /// Revocation in IKE_AUTH (docs/revocation.md): certificates refused as revoked or for want
+    /// of a status; IKE_AUTHs held for a RevocationQuery, holds that timed out, holds refused
+    /// (max_revocation_holds), retransmits dropped during a hold.
+    std::uint64_t revoked{0};
+    std::uint64_t revocation_unknown{0};
+    std::uint64_t revocation_held{0};
+    std::uint64_t revocation_timeout{0};
+    std::uint64_t revocation_hold_refused{0};
+    std::uint64_t revocation_retransmits_dropped{0};
 };
 
 /// A connection waiting to be initiated again (heal.cc), for listings.
@@ -188,6 +197,8 @@ public:
 
     // --- views ---
     [[nodiscard]] const ManagerCounters& counters() const noexcept { return counters_; }
+    /// IKE SAs holding IKE_AUTH for a revocation status now (ike_auth_revocation.h).
+    [[nodiscard]] std::uint32_t revocation_holds() const noexcept { return revocation_holds_; }
     /// Every IKE SA, in id order (destroyed ones are gone after each call).
     [[nodiscard]] std::vector<const IkeSa*> sas() const;
     [[nodiscard]] const IkeSa* sa(std::uint32_t id) const noexcept;
@@ -233,6 +244,9 @@ public:
     void note_illegal_transition() noexcept override { ++counters_.illegal_transitions; }
     void note_retransmit() noexcept override { ++counters_.retransmits; }
     void note_intermediate_failed() noexcept override { ++counters_.intermediate_failed; }
+    void note_revocation(RevocationEvent event) noexcept override;
+    bool acquire_revocation_hold() noexcept override;
+    void release_revocation_hold() noexcept override;
     void note_ts_max_queue(bool sent) noexcept override {
         ++(sent ? counters_.ts_max_queue_sent : counters_.ts_max_queue_received);
     }
@@ -328,6 +342,9 @@ private:
     PeerLog peer_log_;                    ///< before services_, which refers to it
     AddressPools pools_;                  ///< before services_, which refers to it
     crypto::RevocationCache revocation_;  ///< before services_, which refers to it
+    /// IKE SAs holding IKE_AUTH for a revocation status now (max_revocation_holds); before
+    /// sas_, whose holds give their slots back when they go.
+    std::uint32_t revocation_holds_{0};
     Services services_;
     CookieJar cookies_;
     SourceLookup source_lookup_;

@@ -59,6 +59,19 @@ public:
     /// RFC 9370: an IKE_FOLLOWUP_KE request of the peer was refused (unknown or stale link,
     /// wrong KE method, bad KE value) or a pending one timed out (counted).
     virtual void note_followup_refused() noexcept {}
+    /// Revocation checking in IKE_AUTH (ike_auth_revocation.h): counted.
+    enum class RevocationEvent : std::uint8_t {
+        kRevoked,            ///< a certificate refused as revoked
+        kUnknown,            ///< a certificate refused for want of a status (strict / ifuri)
+        kHeld,               ///< an IKE_AUTH held for a RevocationQuery
+        kTimeout,            ///< ... and no answer came in time
+        kHoldRefused,        ///< not held: max_revocation_holds reached (decided as unknown)
+        kRetransmitDropped,  ///< a retransmit of a request whose response is held, dropped
+    };
+    virtual void note_revocation(RevocationEvent /*event*/) noexcept {}
+    /// Takes one of the max_revocation_holds slots; false if none is free.
+    virtual bool acquire_revocation_hold() noexcept { return true; }
+    virtual void release_revocation_hold() noexcept {}
     /// All configured connections (the responder picks among them).
     [[nodiscard]] virtual const ConfigList& configs() const = 0;
     /// Whether no other IKE SA of this connection exists (then IKE_AUTH sends INITIAL_CONTACT).

@@ -26,6 +26,7 @@ enum class TimerKind : std::uint8_t {
     kRestart,      ///< the manager's (ike 0): a connection to initiate again; arg: its restart slot
     kEapBackend,   ///< the AAA backend did not answer an EAP query (eap_backend.h)
     kFollowupKe,   ///< RFC 9370: the next IKE_FOLLOWUP_KE did not come; arg: its pending id
+    kRevocation,   ///< a RevocationQuery was not answered in time; arg: its seq
 };
 
 struct TimerKey {

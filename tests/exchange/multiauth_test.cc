@@ -99,7 +99,8 @@ protected:
         }
     }
 
-    enum class UserCert : std::uint8_t { kNone, kGood, kWrongKey };
+    /// kWithUri: good, with a CRL distribution point (revocation tests).
+    enum class UserCert : std::uint8_t { kNone, kGood, kWrongKey, kWithUri };
     UserCert user_cert_{UserCert::kNone};
 
     /// Certificates for both, MSCHAPv2 passwords (the client's may differ), the pool.
@@ -107,8 +108,10 @@ protected:
         auto pool = ike::PoolConfig::parse("p", "10.99.134.10-10.99.134.20");
         ASSERT_TRUE(pool);
         ASSERT_TRUE(res().manager.pools().load(*pool));
-        const auto ca_key = make_key(crypto::KeyType::kEcP256);
-        const auto ca = issue(CertSpec{.cn = "multiauth CA", .ca = true}, ca_key, nullptr, ca_key);
+        ca_key_ = make_key(crypto::KeyType::kEcP256);
+        ca_ = issue(CertSpec{.cn = "multiauth CA", .ca = true}, *ca_key_, nullptr, *ca_key_);
+        const crypto::PrivateKey& ca_key = *ca_key_;
+        const crypto::Certificate& ca = *ca_;
         ike::Credentials cc;
         ike::Credentials gc;
         EXPECT_TRUE(cc.cas.add_trusted(ca));
@@ -120,9 +123,14 @@ protected:
         if (user_cert_ != UserCert::kNone) {
             // The user's certificate; kWrongKey: its AUTH' is signed with another key.
             auto uk = make_key(crypto::KeyType::kEcP256);
-            auto cert = issue(CertSpec{.cn = "user.test", .dns = {"user.test"}}, uk, &ca, ca_key);
+            auto cert = issue(
+                    CertSpec{.cn = "user.test",
+                             .dns = {"user.test"},
+                             .crl_uri = user_cert_ == UserCert::kWithUri ? "http://10.99.0.9/ca.crl"
+                                                                         : ""},
+                    uk, &ca, ca_key);
             cc.certs.push_back(ike::Credentials::Own{std::move(cert),
-                                                     user_cert_ == UserCert::kGood
+                                                     user_cert_ != UserCert::kWrongKey
                                                              ? std::move(uk)
                                                              : make_key(crypto::KeyType::kEcP256)});
         }
@@ -157,6 +165,8 @@ protected:
         EXPECT_NE(req[0].find("N(MULT_AUTH) N(AUTH_FOLLOWS)"), std::string::npos) << req[0];
         EXPECT_EQ(resp[0], "IDr CERT AUTH");
     }
+    std::optional<crypto::PrivateKey> ca_key_;
+    std::optional<crypto::Certificate> ca_;
     bool nothing_up() { return ini().established().empty() && res().established().empty(); }
 };
 
@@ -333,6 +343,43 @@ TEST_P(MultiAuth, ChildSaErrorAfterTheSecondRoundKeepsTheIkeSa) {
     EXPECT_TRUE(installed(ini()).empty());
     EXPECT_NE(summaries(res()).back().find("N(TS_UNACCEPT)"), std::string::npos)
             << summaries(res()).back();
+}
+
+TEST_P(MultiAuth, EachRoundAppliesItsOwnRevocation) {
+    // remote-1 relaxed: the machine's certificate (no URI) passes without a status and without a
+    // query. remote-2 strict: the user's certificate (with a CDP) holds round 2 for a status;
+    // the fetched CRL (not listing it) lets it pass.
+    round_two(ike::AuthKind::kPubkey);
+    user_cert_ = UserCert::kWithUri;
+    res_cfg().remote.revocation = crypto::RevocationMode::kRelaxed;
+    res_cfg().remote_more.front().revocation = crypto::RevocationMode::kStrict;
+    load_all();
+    initiate();
+    h.run_until([&] { return !res().revocation_queries.empty(); }, std::chrono::seconds(3));
+    ASSERT_EQ(res().revocation_queries.size(), 1U);
+    const ike::RevocationQuery q = res().revocation_queries.front();
+    ASSERT_EQ(q.subjects.size(), 1U);
+    EXPECT_EQ(summaries(res()).size(), 1U);  // round 1 answered, round 2 held
+    res().manager.revocation().put_crl("http://10.99.0.9/ca.crl", issue_crl(*ca_, *ca_key_, {}),
+                                       kPinnedNow);
+    h.act(res(), [&](ike::Step& s) { res().manager.on_revocation_answer(q.ike_id, q.seq, s); });
+    ASSERT_TRUE(up());
+    EXPECT_EQ(only_sa(res()).remote_id().to_string(), "user.test");
+}
+
+TEST_P(MultiAuth, SecondRoundWithoutStatusFailsUnderStrict) {
+    round_two(ike::AuthKind::kPubkey);
+    user_cert_ = UserCert::kWithUri;
+    res_cfg().remote_more.front().revocation = crypto::RevocationMode::kStrict;
+    load_all();
+    initiate();
+    settle();  // nobody answers the query: revocation_timeout, unknown under strict
+    EXPECT_TRUE(nothing_up());
+    EXPECT_EQ(summaries(res()).back(), "N(AUTH_FAILED)");
+    EXPECT_EQ(res().manager.counters().revocation_timeout, 1U);
+    EXPECT_EQ(res().manager.counters().revocation_unknown, 1U);
+    EXPECT_TRUE(LogCapture::contains(res_name(), "no revocation status (revocation = strict)"));
+    expect_empty();
 }
 
 INSTANTIATE_TEST_SUITE_P(Roles, MultiAuth, ::testing::Bool(), role_name);

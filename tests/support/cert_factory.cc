@@ -100,6 +100,13 @@ Certificate issue(const CertSpec& spec, const PrivateKey& subject_key, const Cer
         add_ext(cert.get(), issuer ? issuer->raw() : nullptr, NID_crl_distribution_points,
                 "URI:" + spec.crl_uri);
     }
+    if (!spec.ocsp_uri.empty()) {
+        add_ext(cert.get(), issuer ? issuer->raw() : nullptr, NID_info_access,
+                "OCSP;URI:" + spec.ocsp_uri);
+    }
+    if (spec.ocsp_signing) {
+        add_ext(cert.get(), issuer ? issuer->raw() : nullptr, NID_ext_key_usage, "OCSPSigning");
+    }
     const bool ed = issuer_key.type() == KeyType::kEd25519;
     EXPECT_GT(X509_sign(cert.get(), issuer_key.raw(), ed ? nullptr : EVP_sha256()), 0);
     return Certificate(std::move(cert));

@@ -27,7 +27,9 @@ struct CertSpec {
     bool ca{false};
     std::int64_t not_before{kPinnedNow - 86400};
     std::int64_t not_after{kPinnedNow + 365 * 86400};
-    std::string crl_uri;  ///< a CRL distribution point when set
+    std::string crl_uri;       ///< a CRL distribution point when set
+    std::string ocsp_uri;      ///< an AIA OCSP responder URI when set
+    bool ocsp_signing{false};  ///< extendedKeyUsage id-kp-OCSPSigning (a delegated responder)
 };
 
 /// A certificate for `subject_key` signed by `issuer_key` (self-signed when `issuer` is null).

@@ -226,6 +226,9 @@ void Harness::process(Node& n, ike::Output& out) {
     for (ike::EapBackendQuery& q : out.eap_queries) {
         n.eap_queries.push_back(std::move(q));
     }
+    for (ike::RevocationQuery& q : out.revocation_queries) {
+        n.revocation_queries.push_back(std::move(q));
+    }
     for (ike::MessageTrace& m : out.messages) {
         n.messages.push_back(std::move(m));
         n.message_times.push_back(now_);

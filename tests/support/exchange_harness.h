@@ -85,6 +85,8 @@ struct Node {
     std::vector<ike::VirtualIpChange> vips;
     /// EAP queries for the AAA backend not yet taken by the test (eap_backend.h).
     std::vector<ike::EapBackendQuery> eap_queries;
+    /// Revocation queries not yet taken by the test (revocation_query.h).
+    std::vector<ike::RevocationQuery> revocation_queries;
     /// Every message this node sent or received, in the clear, in order.
     std::vector<ike::MessageTrace> messages;
     /// When each of `messages` was sent or received (virtual time, same index).

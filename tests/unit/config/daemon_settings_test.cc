@@ -70,6 +70,8 @@ ikeplexd {
     retransmit_base = 1.5
     retransmit_tries = 3
     half_open_timeout = 10
+    revocation_timeout = 5.5
+    max_revocation_holds = 8
     restart_delay = 0.5
     restart_delay_max = 30
     make_before_break = no
@@ -111,6 +113,8 @@ ikeplexd {
     EXPECT_DOUBLE_EQ(d.engine.retransmit_base, 1.5);
     EXPECT_EQ(d.engine.retransmit_tries, 3U);
     EXPECT_EQ(d.engine.half_open_timeout, std::chrono::seconds(10));
+    EXPECT_EQ(d.engine.revocation_timeout, std::chrono::milliseconds(5500));
+    EXPECT_EQ(d.engine.max_revocation_holds, 8U);
     EXPECT_EQ(d.engine.restart_delay, std::chrono::milliseconds(500));
     EXPECT_EQ(d.engine.restart_delay_max, std::chrono::seconds(30));
     EXPECT_FALSE(d.engine.make_before_break);
