@@ -124,11 +124,11 @@ Status append_auth_as(IkeSa& sa, const PeerConfig& cfg, const Identity& me,
 RevocationVerdict verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPayload& id,
                               const wire::AuthPayload& auth, std::span<const Payload> payloads,
                               Step& step, RevocationResume resume) {
-    constexpr RevocationVerdict failed = RevocationVerdict::kFail;
+    constexpr RevocationVerdict kFailed = RevocationVerdict::kFail;
     const bool peer_is_initiator = !sa.is_original_initiator();
     const auto signed_by_peer = signed_octets(sa, peer_is_initiator, id);
     if (!signed_by_peer) {
-        return failed;
+        return kFailed;
     }
     const Bytes& octets = *signed_by_peer;
     const Credentials& creds = sa.services().credentials;
@@ -139,7 +139,7 @@ RevocationVerdict verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPa
                  "{} '{}' authenticates with {}, but connection '{}' expects {}", sa.label(),
                  peer_id.to_string(), method_name(auth.method), cfg.name,
                  method_name(cfg.remote.kind));
-        return failed;
+        return kFailed;
     }
     if (cfg.remote.kind == AuthKind::kPsk) {
         // strongSwan's lines: which identities, that the key found for them gives another MAC.
@@ -149,13 +149,13 @@ RevocationVerdict verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPa
             PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
                      "{} no shared key found for '{}' - '{}'", sa.label(), me.to_string(),
                      peer_id.to_string());
-            return failed;
+            return kFailed;
         }
         if (!psk_auth_verify(sa.crypto()->prf, psk->view(), octets, auth.data).value_or(false)) {
             PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
                      "{} tried 1 shared key for '{}' - '{}', but MAC mismatched", sa.label(),
                      me.to_string(), peer_id.to_string());
-            return failed;
+            return kFailed;
         }
         IKE_LOG(info, sa, "authentication of '{}' with pre-shared key successful",
                 peer_id.to_string());
@@ -173,19 +173,19 @@ RevocationVerdict verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPa
     if (certs.empty()) {
         PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
                  "{} no certificate from '{}'", sa.label(), peer_id.to_string());
-        return failed;
+        return kFailed;
     }
     const crypto::Certificate& leaf = certs.front();
     if (!certificate_names(leaf, peer_id.type, peer_id.data)) {
         PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
                  "{} certificate '{}' does not match identity '{}'", sa.label(), leaf.subject(),
                  peer_id.to_string());
-        return failed;
+        return kFailed;
     }
     auto chain = creds.cas.verify(leaf, std::span<const crypto::Certificate>(certs).subspan(1),
                                   step.unix_time);
     if (!chain) {
-        return failed;
+        return kFailed;
     }
     // The revocation status only after the signature: only a peer that holds the key of a
     // CA-issued certificate can make us ask for one (docs/revocation.md).
@@ -194,7 +194,7 @@ RevocationVerdict verify_auth(IkeSa& sa, const PeerConfig& cfg, const wire::IdPa
     if (!sig || !key || !key->verify(sig->scheme, octets, sig->signature)) {
         PEER_LOG(sa.services().peer_log, step.now, info, log::Subsystem::kIke,
                  "{} signature of '{}' does not verify", sa.label(), peer_id.to_string());
-        return failed;
+        return kFailed;
     }
     IKE_LOG(info, sa, "authentication of '{}' with {} successful", peer_id.to_string(),
             crypto::to_string(sig->scheme));
