@@ -59,6 +59,8 @@ public:
     /// RFC 9370: an IKE_FOLLOWUP_KE request of the peer was refused (unknown or stale link,
     /// wrong KE method, bad KE value) or a pending one timed out (counted).
     virtual void note_followup_refused() noexcept {}
+    /// A proposal with legacy algorithms was chosen for an IKE or Child SA (legacy_algorithms.h).
+    virtual void note_legacy_chosen() noexcept {}
     /// All configured connections (the responder picks among them).
     [[nodiscard]] virtual const ConfigList& configs() const = 0;
     /// Whether no other IKE SA of this connection exists (then IKE_AUTH sends INITIAL_CONTACT).
