@@ -236,6 +236,7 @@ void QueryCommands::get_counters(const vici::Message&, const vici::Reply& reply)
     all.add("mobike-updates", std::to_string(c.mobike_updates));
     all.add("mobike-refused", std::to_string(c.mobike_refused));
     all.add("followup-ke-refused", std::to_string(c.followup_refused));
+    all.add("legacy-algorithms-chosen", std::to_string(c.legacy_chosen));
     all.add("ike-refused-stopping", std::to_string(c.refused_stopping));
     all.add("ike-illegal-transitions", std::to_string(c.illegal_transitions));
     all.add("ike-retransmits", std::to_string(c.retransmits));

@@ -7,6 +7,7 @@
 #include "ike/config_payload.h"
 #include "ike/exchanges.h"
 #include "ike/followup_ke.h"
+#include "ike/legacy_algorithms.h"
 #include "ike/payload_access.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -204,6 +205,7 @@ std::uint32_t complete_offer(IkeSa& sa, ChildOffer& offer, std::span<const Paylo
     c->member_info = offer.member_info;
     complete_member(sa, *c, offer.resource_info, response);
     ChildSa& added = sa.add_child(std::move(c));
+    note_legacy_choice(sa, added.proposal, "CHILD_SA " + added.name(), step);
     sa.install_child(added, std::move(*keys), true, step);
     const std::uint32_t id = added.id;
     std::vector<Spi>& deleted_early = sa.states().get<EarlyDeletes>().spis;
@@ -441,6 +443,7 @@ public:
             sa.remove_child(child_, "key derivation failed", step, true);
             return error_response(NotifyType::kNoProposalChosen);
         }
+        note_legacy_choice(sa, c->proposal, "CHILD_SA " + c->name(), step);
         sa.install_child(*c, std::move(*keys), false, step);
         if (rekeyed_ != 0) {
             note_peer_rekey(sa, rekeyed_, child_, ni_, nr_, step);
@@ -558,6 +561,7 @@ std::vector<Payload> accept_child(IkeSa& sa, const ChildRequest& req, Step& step
         out.push_back(std::move(*link));
         return out;
     }
+    note_legacy_choice(sa, added.proposal, "CHILD_SA " + added.name(), step);
     sa.install_child(added, std::move(*keys), false, step);
     return child_response(req, answer, pfs.ke.get(), m, transport, our_id);
 }

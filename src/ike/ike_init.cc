@@ -14,6 +14,7 @@
 #include "crypto/keymat.h"
 #include "ike/exchanges.h"
 #include "ike/ike_intermediate.h"
+#include "ike/legacy_algorithms.h"
 #include "ike/payload_access.h"
 #include "ike/ppk.h"
 #include "ike/redirect.h"
@@ -271,6 +272,7 @@ public:
         }
         hs.ke.reset();
         IKE_LOG(info, sa, "selected proposal: {}", describe(sa_payload->proposals[0]));
+        note_legacy_choice(sa, sa_payload->proposals[0], "IKE_SA", step);
         float_ports(sa, peer_natt && cfg.mobike);
         return Outcome::kDone;
     }
@@ -496,6 +498,7 @@ InitAnswer respond_ike_sa_init(Services& services, SaRegistry& registry, const I
         !begin_intermediate(*sa, *algorithms, ps, step)) {
         return reply_error(NotifyType::kNoProposalChosen, {});
     }
+    note_legacy_choice(*sa, *chosen, "IKE_SA", step);
     (void)detect_nat(*sa, ps, IkeSpi(0), step);
     note_redirect_support(*sa, ps);
     sa->set_peer_fragmentation(has_notify(ps, NotifyType::kIkev2FragmentationSupported));

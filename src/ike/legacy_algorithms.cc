@@ -6,6 +6,8 @@
 #include <fmt/ranges.h>
 
 #include "crypto/algorithm_ids.h"
+#include "ike/ike_sa.h"
+#include "ike/proposal.h"
 #include "wire/names.h"
 
 namespace ikeplex::ike {
@@ -47,6 +49,18 @@ std::string legacy_warning(const wire::Proposal& p) {
             "legacy algorithm(s) {} (RFC 8247 downgrades them: 3DES MAY, SHA1 MUST-, "
             "MODP 1024/1536 SHOULD NOT)",
             fmt::join(legacy_transforms(p), ", "));
+}
+
+void note_legacy_choice(IkeSa& sa, const wire::Proposal& p, std::string_view what,
+                        const Step& step) {
+    if (legacy_transforms(p).empty()) {
+        return;
+    }
+    sa.registry().note_legacy_chosen();
+    PEER_LOG(sa.services().peer_log, step.now, warn, log::Subsystem::kCfg,
+             "{}[{}] {} with {}: chosen proposal {} has {}",
+             sa.config() != nullptr ? sa.config()->name : "", sa.id(), what, sa.remote().address,
+             describe(p), legacy_warning(p));
 }
 
 }  // namespace ikeplex::ike

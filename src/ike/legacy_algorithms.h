@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "wire/payloads.h"
@@ -19,5 +20,13 @@ namespace ikeplex::ike {
 
 /// The warning for a proposal with legacy transforms: names them and cites RFC 8247 / RFC 8221.
 [[nodiscard]] std::string legacy_warning(const wire::Proposal& p);
+
+class IkeSa;
+struct Step;
+/// When `p`, the proposal chosen for `sa` (`what` "IKE_SA") or one of its Child SAs (`what`
+/// "CHILD_SA name"), names legacy algorithms: a warning (rate-limited, PEER_LOG) naming them
+/// and the peer, and the manager's `legacy_chosen` counter. Either role, IKE and ESP.
+void note_legacy_choice(IkeSa& sa, const wire::Proposal& p, std::string_view what,
+                        const Step& step);
 
 }  // namespace ikeplex::ike

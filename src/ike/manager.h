@@ -76,6 +76,8 @@ struct ManagerCounters {
     /// RFC 9370: IKE_FOLLOWUP_KE requests refused and pending additional key exchanges that
     /// timed out (followup_ke.h).
     std::uint64_t followup_refused{0};
+    /// IKE and Child SAs set up with a proposal naming a legacy algorithm (issue 24).
+    std::uint64_t legacy_chosen{0};
     /// Uniqueness (uniqueness.cc): old IKE SAs dropped after a peer's INITIAL_CONTACT, deleted
     /// by unique = replace, and new IKE SAs refused by unique = keep.
     std::uint64_t initial_contacts{0};
@@ -239,6 +241,7 @@ public:
     void note_mobike_refused(const IkeSa& sa, const char* why, TimePoint now) override;
     void note_mobike_update() noexcept override { ++counters_.mobike_updates; }
     void note_followup_refused() noexcept override { ++counters_.followup_refused; }
+    void note_legacy_chosen() noexcept override { ++counters_.legacy_chosen; }
     [[nodiscard]] const ConfigList& configs() const override { return configs_; }
     [[nodiscard]] bool first_of_config(const IkeSa& sa) const override;
     void note_illegal_transition() noexcept override { ++counters_.illegal_transitions; }

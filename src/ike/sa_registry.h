@@ -72,6 +72,8 @@ public:
     /// Takes one of the max_revocation_holds slots; false if none is free.
     virtual bool acquire_revocation_hold() noexcept { return true; }
     virtual void release_revocation_hold() noexcept {}
+    /// A proposal with legacy algorithms was chosen for an IKE or Child SA (legacy_algorithms.h).
+    virtual void note_legacy_chosen() noexcept {}
     /// All configured connections (the responder picks among them).
     [[nodiscard]] virtual const ConfigList& configs() const = 0;
     /// Whether no other IKE SA of this connection exists (then IKE_AUTH sends INITIAL_CONTACT).
