@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "config/swanctl_values.h"
-#include "crypto/pkcs12.h"
+#include "ike/credential_bundles.h"
 
 namespace ikeplex::config {
 namespace {
@@ -13,27 +13,18 @@ std::string normal_path(const std::string& path) {
     return std::filesystem::path(path).lexically_normal().string();
 }
 
-/// What the bundle holds becomes ours as swanctl hands it to charon: its key and end-entity
-/// certificate our credential, its CA certificates held as CAs (a self-signed one is a trust
-/// anchor, the others intermediates that chain to one and are sent after our certificate).
-void add_contents(crypto::Pkcs12Contents contents, ike::Credentials& creds, const std::string& path,
-                  Findings& findings) {
-    if (contents.keys.empty()) {
+/// Opens the bundle at `path` into `creds`; the error when it does not open.
+Status add_bundle(ike::Credentials& creds, ByteView der, const SecretBytes& passphrase,
+                  const std::string& path, Findings& findings) {
+    auto added = IKEPLEX_TRY(ike::add_pkcs12(creds, der, passphrase));
+    if (!added.had_key) {
         findings.warnings.push_back(Diagnostic{
                 SourcePos{path, 0}, "the PKCS#12 bundle holds no private key (only certificates)"});
     }
-    for (crypto::Certificate& cert : contents.certs) {
-        if (cert.is_ca()) {
-            if (auto st = creds.add_ca(std::move(cert)); !st) {
-                findings.errors.push_back(Diagnostic{SourcePos{path, 0}, st.error().detail});
-            }
-        } else {
-            creds.add_own_cert(std::move(cert));
-        }
+    for (std::string& e : added.errors) {
+        findings.errors.push_back(Diagnostic{SourcePos{path, 0}, std::move(e)});
     }
-    for (crypto::PrivateKey& key : contents.keys) {
-        creds.add_key(std::move(key));
-    }
+    return ok();
 }
 
 }  // namespace
@@ -52,14 +43,13 @@ void load_pkcs12_folder(const std::string& base, ike::Credentials& creds, Findin
                     SourcePos{path, 0}, std::string("cannot read: ") + data.error().detail});
             continue;
         }
-        auto contents = crypto::read_pkcs12(Bytes(data->begin(), data->end()), SecretBytes{});
-        if (contents) {
-            add_contents(std::move(*contents), creds, path, findings);
-        } else if (std::string_view(contents.error().detail).find("passphrase") !=
-                   std::string_view::npos) {
+        auto added =
+                add_bundle(creds, Bytes(data->begin(), data->end()), SecretBytes{}, path, findings);
+        if (!added &&
+            std::string_view(added.error().detail).find("passphrase") != std::string_view::npos) {
             sealed.insert(normal_path(path));  // a secrets section opens it, or it is reported
-        } else {
-            findings.errors.push_back(Diagnostic{SourcePos{path, 0}, contents.error().detail});
+        } else if (!added) {
+            findings.errors.push_back(Diagnostic{SourcePos{path, 0}, added.error().detail});
         }
     }
 }
@@ -97,14 +87,14 @@ void map_pkcs12_secret(const Section& sec, const CredentialDirs& dirs, ike::Cred
                 std::string("cannot load the PKCS#12 bundle: ") + data.error().detail);
         return;
     }
-    auto contents = crypto::read_pkcs12(Bytes(data->begin(), data->end()), *passphrase);
-    if (!contents) {
+    if (auto added =
+                add_bundle(creds, Bytes(data->begin(), data->end()), *passphrase, path, findings);
+        !added) {
         r.error(file->pos, sec.name + ".file",
-                std::string("cannot load the PKCS#12 bundle: ") + contents.error().detail);
+                std::string("cannot load the PKCS#12 bundle: ") + added.error().detail);
         return;
     }
     sealed.erase(normal_path(path));
-    add_contents(std::move(*contents), creds, path, findings);
 }
 
 void report_sealed_bundles(const std::set<std::string>& sealed, Findings& findings) {
