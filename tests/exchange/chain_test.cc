@@ -50,14 +50,7 @@ protected:
         ike::Credentials res_creds;  // the root only
         res_creds.certs.push_back(ike::Credentials::Own{std::move(res_cert), std::move(res_key)});
         EXPECT_TRUE(res_creds.add_ca(root.clone()));
-        for (auto* p : {&cfg.a, &cfg.b}) {
-            p->local.kind = ike::AuthKind::kPubkey;
-            p->remote.kind = ike::AuthKind::kPubkey;
-        }
-        cfg.a.local.id = *ike::Identity::parse("a.test");
-        cfg.a.remote.id = *ike::Identity::parse("b.test");
-        cfg.b.local.id = *ike::Identity::parse("b.test");
-        cfg.b.remote.id = *ike::Identity::parse("a.test");
+        use_pubkey(cfg);
         load(h, cfg, a_ini ? std::move(ini_creds) : std::move(res_creds),
              a_ini ? std::move(res_creds) : std::move(ini_creds));
         initiate();

@@ -71,14 +71,7 @@ protected:
         checked_creds.certs.push_back(
                 ike::Credentials::Own{checked_cert_.clone(), std::move(checked_key)});
         EXPECT_TRUE(checked_creds.add_ca(ca_.clone()));
-        for (auto* p : {&cfg.a, &cfg.b}) {
-            p->local.kind = ike::AuthKind::kPubkey;
-            p->remote.kind = ike::AuthKind::kPubkey;
-        }
-        cfg.a.local.id = *ike::Identity::parse("a.test");
-        cfg.a.remote.id = *ike::Identity::parse("b.test");
-        cfg.b.local.id = *ike::Identity::parse("b.test");
-        cfg.b.remote.id = *ike::Identity::parse("a.test");
+        use_pubkey(cfg);
         (a_checks ? cfg.a : cfg.b).remote.revocation = s.mode;
         load(h, cfg, a_checks ? std::move(checker_creds) : std::move(checked_creds),
              a_checks ? std::move(checked_creds) : std::move(checker_creds));

@@ -53,14 +53,7 @@ protected:
         auto res_cert = issue(CertSpec{.cn = res_dns, .dns = {res_dns}}, res_key, &ca, ca_key);
         auto ini_creds = creds(ini_cert.clone(), std::move(ini_key));
         auto res_creds = creds(std::move(res_cert), std::move(res_key));
-        for (auto* p : {&cfg.a, &cfg.b}) {
-            p->local.kind = ike::AuthKind::kPubkey;
-            p->remote.kind = ike::AuthKind::kPubkey;
-        }
-        cfg.a.local.id = *ike::Identity::parse("a.test");
-        cfg.a.remote.id = *ike::Identity::parse("b.test");
-        cfg.b.local.id = *ike::Identity::parse("b.test");
-        cfg.b.remote.id = *ike::Identity::parse("a.test");
+        use_pubkey(cfg);
         res_cfg().remote.revocation = c.mode;
         load(h, cfg, a_ini ? std::move(ini_creds) : std::move(res_creds),
              a_ini ? std::move(res_creds) : std::move(ini_creds));

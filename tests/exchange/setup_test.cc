@@ -148,14 +148,7 @@ TEST_P(Setup, CertificatesEstablish) {
         EXPECT_TRUE(c.cas.add_trusted(ca));
         return c;
     };
-    for (auto* p : {&cfg.a, &cfg.b}) {
-        p->local.kind = ike::AuthKind::kPubkey;
-        p->remote.kind = ike::AuthKind::kPubkey;
-    }
-    cfg.a.local.id = *ike::Identity::parse("a.test");
-    cfg.a.remote.id = *ike::Identity::parse("b.test");
-    cfg.b.local.id = *ike::Identity::parse("b.test");
-    cfg.b.remote.id = *ike::Identity::parse("a.test");
+    use_pubkey(cfg);
     load(h, cfg, creds("a.test", crypto::KeyType::kEcP256),
          creds("b.test", crypto::KeyType::kEd25519));
     initiate();
@@ -394,14 +387,7 @@ TEST_P(Setup, InitiatorRejectingTheResponderTellsIt) {
         EXPECT_TRUE(c.cas.add_trusted(ca));
         return c;
     };
-    for (auto* p : {&cfg.a, &cfg.b}) {
-        p->local.kind = ike::AuthKind::kPubkey;
-        p->remote.kind = ike::AuthKind::kPubkey;
-    }
-    cfg.a.local.id = *ike::Identity::parse("a.test");
-    cfg.a.remote.id = *ike::Identity::parse("b.test");
-    cfg.b.local.id = *ike::Identity::parse("b.test");
-    cfg.b.remote.id = *ike::Identity::parse("a.test");
+    use_pubkey(cfg);
     const bool a_ini = GetParam();
     load(h, cfg, a_ini ? creds("a.test", ca, ca_key) : creds("a.test", rogue, rogue_key),
          a_ini ? creds("b.test", rogue, rogue_key) : creds("b.test", ca, ca_key));
@@ -484,14 +470,7 @@ TEST_P(SetupSmallMtu, FragmentsALargeIkeAuth) {
         EXPECT_TRUE(c.cas.add_trusted(ca));
         return c;
     };
-    for (auto* p : {&cfg.a, &cfg.b}) {
-        p->local.kind = ike::AuthKind::kPubkey;
-        p->remote.kind = ike::AuthKind::kPubkey;
-    }
-    cfg.a.local.id = *ike::Identity::parse("a.test");
-    cfg.a.remote.id = *ike::Identity::parse("b.test");
-    cfg.b.local.id = *ike::Identity::parse("b.test");
-    cfg.b.remote.id = *ike::Identity::parse("a.test");
+    use_pubkey(cfg);
     load(h, cfg, creds("a.test"), creds("b.test"));
     initiate();
     ASSERT_TRUE(up());

@@ -434,6 +434,17 @@ ike::PeerConfig side(const char* name, const char* local, const char* remote, co
 
 }  // namespace
 
+void use_pubkey(PairConfig& cfg) {
+    for (auto* p : {&cfg.a, &cfg.b}) {
+        p->local.kind = ike::AuthKind::kPubkey;
+        p->remote.kind = ike::AuthKind::kPubkey;
+    }
+    cfg.a.local.id = *ike::Identity::parse("a.test");
+    cfg.a.remote.id = *ike::Identity::parse("b.test");
+    cfg.b.local.id = *ike::Identity::parse("b.test");
+    cfg.b.remote.id = *ike::Identity::parse("a.test");
+}
+
 PairConfig psk_pair(const std::string& ike_proposals, const std::string& esp_proposals) {
     return PairConfig{side("conn", "10.99.0.1", "10.99.0.2", "10.99.1.0/24", "10.99.2.0/24",
                            ike_proposals, esp_proposals),

@@ -223,6 +223,9 @@ struct PairConfig {
 };
 PairConfig psk_pair(const std::string& ike_proposals = "aes128gcm16-prfsha256-x25519",
                     const std::string& esp_proposals = "aes128gcm16");
+/// Both sides authenticate by certificate (`auth = pubkey` both ways), a as "a.test", b as
+/// "b.test".
+void use_pubkey(PairConfig& cfg);
 /// Shared-key credentials for both sides.
 ike::Credentials psk_credentials(const std::string& secret = "sharedsecret-sharedsecret");
 /// Loads each side's configuration and credentials.
