@@ -44,10 +44,11 @@ CASES = {
 }
 
 
-def conn(name, n, local, remote, local_id, remote_id, local_certs, revocation=None):
+def conn(name, n, local, remote, local_id, remote_id, local_certs, revocation=None, ts=None):
+    """`ts`: (local_ts, remote_ts), else 10.99.201.n (a's) and 10.99.202.n (b's)."""
     rev = f"\n            revocation = {revocation}" if revocation else ""
     ts_a, ts_b = f"10.99.201.{n}/32", f"10.99.202.{n}/32"
-    lts, rts = (ts_a, ts_b) if local == A else (ts_b, ts_a)
+    lts, rts = ts or ((ts_a, ts_b) if local == A else (ts_b, ts_a))
     return f"""    {name} {{
         version = 2
         local_addrs = {local}
