@@ -520,7 +520,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size == 0) {
         return 0;
     }
-    Session s(data[0]);
+    std::optional<Session> session(std::in_place, data[0]);
+    Session& s = *session;
     fuzz::forget_setup_coverage();
     fuzz::for_each_record(ByteView(data + 1, size - 1), 64, [&](std::uint8_t kind, ByteView rec) {
         switch (kind % 6) {
@@ -551,5 +552,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         s.engine().manager.counters().illegal_transitions != 0) {
         std::abort();
     }
+    fuzz::without_coverage([&] { session.reset(); });
     return 0;
 }

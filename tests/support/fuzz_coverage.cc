@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <span>
+#include <vector>
 
 // The bounds of the inline 8-bit counters' section, defined by the linker when the section
 // exists (weak: null otherwise).
@@ -17,14 +19,45 @@ extern std::uint8_t __stop___sancov_cntrs[] __attribute__((weak, visibility("hid
 }
 
 namespace ikeplex::fuzz {
+namespace {
 
-void forget_setup_coverage() {
+/// The counters, or an empty span when they are to be left alone (no such section, or
+/// IKEPLEX_FUZZ_SETUP_COVERAGE set).
+std::span<std::uint8_t> counters() {
     static const bool keep = std::getenv("IKEPLEX_FUZZ_SETUP_COVERAGE") != nullptr;
     if (keep || __start___sancov_cntrs == nullptr || __stop___sancov_cntrs == nullptr) {
-        return;
+        return {};
     }
-    std::memset(__start___sancov_cntrs, 0,
-                static_cast<std::size_t>(__stop___sancov_cntrs - __start___sancov_cntrs));
+    return {__start___sancov_cntrs,
+            static_cast<std::size_t>(__stop___sancov_cntrs - __start___sancov_cntrs)};
 }
+
+std::vector<std::uint8_t>& kept() {
+    static std::vector<std::uint8_t> k;
+    return k;
+}
+
+}  // namespace
+
+void forget_setup_coverage() {
+    const auto c = counters();
+    std::memset(c.data(), 0, c.size());
+}
+
+namespace detail {
+
+void keep_coverage() {
+    const auto c = counters();
+    kept().assign(c.begin(), c.end());
+}
+
+void restore_coverage() {
+    const auto c = counters();
+    if (kept().size() == c.size()) {
+        std::memcpy(c.data(), kept().data(), c.size());
+    }
+}
+
+}  // namespace detail
 
 }  // namespace ikeplex::fuzz

@@ -11,4 +11,21 @@ namespace ikeplex::fuzz {
 /// libFuzzer's inline 8-bit counters.
 void forget_setup_coverage();
 
+namespace detail {
+void keep_coverage();
+void restore_coverage();
+}  // namespace detail
+
+/// Runs `teardown` (the destruction of an input's state) without counting its coverage: the
+/// counters are kept before and put back after. The teardown still runs under the sanitizers
+/// (a crash in it is found); its edges are nearly the same for every input, and counting them
+/// costs libFuzzer's bookkeeping as much as the input's own edges do.
+/// IKEPLEX_FUZZ_SETUP_COVERAGE=1 counts them too (for A/B measurements).
+template <typename F>
+void without_coverage(F&& teardown) {
+    detail::keep_coverage();
+    teardown();
+    detail::restore_coverage();
+}
+
 }  // namespace ikeplex::fuzz
