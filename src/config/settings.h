@@ -96,6 +96,10 @@ struct Section {
 inline constexpr int kMaxIncludeDepth = 10;             ///< files including files, main file = 0
 inline constexpr int kMaxSectionDepth = 64;             ///< sections nested in sections
 inline constexpr std::size_t kMaxIncludedFiles = 1000;  ///< files read by one parse
+/// Diagnostics of one parse: past them parsing stops with one more line saying so (clang's
+/// default error limit; a binary or wrong file given as configuration would otherwise print
+/// an error for nearly every line).
+inline constexpr std::size_t kMaxDiagnostics = 20;
 
 /// The include limits of one parse (the defaults above; the fuzz target lowers them so that
 /// an input cannot make it parse the same file a thousand times).

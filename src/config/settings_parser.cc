@@ -93,6 +93,8 @@ struct ParseContext {
     std::vector<Diagnostic>& diagnostics;
     ParseLimits limits;
     std::size_t files_read{0};
+    std::size_t errors{0};
+    bool stopped{false};  ///< past kMaxDiagnostics: no more diagnostics, statements end
 };
 
 /// Parses one file's text.
@@ -164,6 +166,17 @@ private:
     }
 
     void error(int line, std::string message) {
+        if (ctx_.stopped) {
+            return;
+        }
+        if (ctx_.errors == kMaxDiagnostics) {
+            ctx_.diagnostics.push_back(Diagnostic{
+                    SourcePos{file_, line},
+                    "more than " + std::to_string(kMaxDiagnostics) + " errors, stopping here"});
+            ctx_.stopped = true;
+            return;
+        }
+        ++ctx_.errors;
         ctx_.diagnostics.push_back(Diagnostic{SourcePos{file_, line}, std::move(message)});
     }
     [[nodiscard]] SourcePos here(int line) const { return SourcePos{file_, line}; }
@@ -174,6 +187,9 @@ private:
     void parse_statements(Section& target, int depth, const Section* open) {
         for (;;) {
             skip_space();
+            if (ctx_.stopped) {
+                return;
+            }
             if (at_end()) {
                 if (open != nullptr) {
                     error(open->pos.line,

@@ -70,7 +70,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto parsed = parse_settings(main_text, kNames[0], diags, fs, kLimits);
     require(parsed.has_value() == diags.empty());
     for (const Diagnostic& d : diags) {
-        require(!d.to_string().empty());
+        // Every diagnostic says what is wrong and where (to_string() is never empty, so
+        // checking it could not fail; formatting each one was 9 % of the target's time).
+        require(!d.message.empty() && !d.pos.file.empty() && d.pos.line >= 0);
     }
     if (!parsed) {
         return 0;

@@ -140,6 +140,26 @@ TEST(SettingsErrors, ManyErrorsInOnePass) {
                             "/etc/strongswan.conf:12: unterminated quoted string"));
 }
 
+TEST(SettingsErrors, StopsAfterTwentyErrors) {
+    // A wrong file given as configuration (here 30 lines of stray braces, then a section left
+    // open) reports the first 20 problems and one line saying it stopped, not one per line.
+    const auto braces = [](int n) {
+        std::string text;
+        for (int i = 0; i < n; ++i) {
+            text += "}\n";
+        }
+        return text;
+    };
+    const auto errors = errors_of(braces(30) + "open {\n");
+    ASSERT_EQ(errors.size(), kMaxDiagnostics + 1);
+    EXPECT_EQ(errors[0], "test.conf:1: unexpected '}'");
+    EXPECT_EQ(errors[19], "test.conf:20: unexpected '}'");
+    EXPECT_EQ(errors[20], "test.conf:21: more than 20 errors, stopping here");
+    // Twenty problems are all reported, without that line.
+    EXPECT_EQ(errors_of(braces(20)).size(), 20U);
+    EXPECT_EQ(errors_of(braces(20)).back(), "test.conf:20: unexpected '}'");
+}
+
 TEST(SettingsErrors, DiagnosticsAreAppended) {
     std::vector<Diagnostic> diags{Diagnostic{{"earlier", 1}, "kept"}};
     auto bad = parse_settings("}", "f", diags, test::no_files());
