@@ -33,8 +33,7 @@ void load_pkcs12_folder(const std::string& base, ike::Credentials& creds, Findin
                 if (added) {
                     return FolderFile::kLoaded;
                 }
-                if (std::string_view(added.error().detail).find("passphrase") !=
-                    std::string_view::npos) {
+                if (added.error().code == Errc::kPassphrase) {
                     return FolderFile::kSealed;  // a secrets section opens it, or it is reported
                 }
                 return added.error();
