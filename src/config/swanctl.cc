@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "config/swanctl_folders.h"
 #include "config/swanctl_pkcs12.h"
 #include "config/swanctl_values.h"
 #include "ike/credential_crls.h"
@@ -20,35 +21,6 @@ constexpr std::size_t kPpkRecommendedSize = 32;
 
 Bytes bytes_of(const std::string& s) {
     return {s.begin(), s.end()};
-}
-
-/// Loads every file in `<base>/<folder>/` with `load` (swanctl --load-all's folders).
-template <class F>
-void load_folder(const CredentialDirs& dirs, const char* folder, Findings& findings,
-                 const FileSystem& fs, F&& load) {
-    if (dirs.base.empty()) {
-        return;
-    }
-    auto files = fs.glob(dirs.base + "/" + folder + "/*");
-    if (!files) {
-        return;
-    }
-    for (const std::string& path : *files) {
-        auto data = fs.read_file(path);
-        if (!data) {
-            findings.errors.push_back(Diagnostic{
-                    SourcePos{path, 0}, std::string("cannot read: ") + data.error().detail});
-            continue;
-        }
-        if (auto st = load(bytes_of(*data), path); !st) {
-            findings.errors.push_back(Diagnostic{SourcePos{path, 0}, st.error().detail});
-        }
-    }
-}
-
-/// The normal form of a key file's path, so a folder's file and a secret's `file` compare equal.
-std::string key_path(const std::string& path) {
-    return std::filesystem::path(path).lexically_normal().string();
 }
 
 /// private-<name> | rsa-… | ecdsa-… | pkcs8-… { file = ..., secret = ... }: a key file in the
@@ -99,7 +71,7 @@ void map_key_secret(const Section& sec, const CredentialDirs& dirs, ike::Credent
                 std::string("cannot load the key: ") + key.error().detail);
         return;
     }
-    encrypted.erase(key_path(path));
+    encrypted.erase(normal_path(path));
     creds.add_key(std::move(*key));
 }
 
@@ -149,15 +121,49 @@ void map_secrets(const Section& secrets, const CredentialDirs& dirs, ike::Creden
 
 void load_crl_folder(const CredentialDirs& dirs, SwanctlConfig& out, Findings& findings,
                      const FileSystem& fs) {
-    load_folder(dirs, "x509crl", findings, fs,
-                [&](const Bytes& b, const std::string& path) -> Status {
+    load_folder(dirs.base, "x509crl", findings, fs,
+                [&](const Bytes& b, const std::string& path) -> Result<FolderFile> {
                     auto crl = IKEPLEX_TRY(crypto::Crl::from_any(b));
                     out.crl_files.push_back(
                             CrlFile{SourcePos{path, 0}, "", IKEPLEX_TRY(crypto::clone_crl(crl))});
                     ike::add_crl(out.credentials, std::move(crl));
-                    return ok();
+                    return FolderFile::kLoaded;
                 });
 }
+
+namespace {
+
+/// x509ca/, x509/, x509crl/ and the key folders (private/, rsa/, ecdsa/, pkcs8/); the path of an
+/// encrypted key goes to `encrypted` until a secrets section opens it.
+void load_cert_and_key_folders(const CredentialDirs& dirs, SwanctlConfig& out, Findings& findings,
+                               const FileSystem& fs, std::set<std::string>& encrypted) {
+    load_folder(dirs.base, "x509ca", findings, fs,
+                [&](const Bytes& b, const std::string&) -> Result<FolderFile> {
+                    auto cert = IKEPLEX_TRY(crypto::Certificate::from_any(b));
+                    IKEPLEX_TRY(out.credentials.add_ca(std::move(cert)));
+                    return FolderFile::kLoaded;
+                });
+    load_folder(dirs.base, "x509", findings, fs,
+                [&](const Bytes& b, const std::string&) -> Result<FolderFile> {
+                    out.credentials.add_own_cert(IKEPLEX_TRY(crypto::Certificate::from_any(b)));
+                    return FolderFile::kLoaded;
+                });
+    load_crl_folder(dirs, out, findings, fs);
+    for (const char* folder : {"private", "rsa", "ecdsa", "pkcs8"}) {
+        load_folder(
+                dirs.base, folder, findings, fs,
+                [&](const Bytes& b, const std::string&) -> Result<FolderFile> {
+                    if (crypto::pem_key_is_encrypted(b)) {
+                        return FolderFile::kSealed;  // opened by a secrets section, or reported
+                    }
+                    out.credentials.add_key(IKEPLEX_TRY(crypto::PrivateKey::from_any(b)));
+                    return FolderFile::kLoaded;
+                },
+                &encrypted);
+    }
+}
+
+}  // namespace
 
 Result<ike::Credentials::Psk> map_ike_secret(const Section& secret, Findings& findings) {
     Reporter r(findings, "secrets." + secret.name);
@@ -201,28 +207,8 @@ SwanctlConfig load_swanctl(const Section& root, const CredentialDirs& dirs, Find
     SwanctlConfig out;
     Reporter r(findings, "");
     // Our own certificates and keys, and trusted CAs, from the folders first.
-    load_folder(dirs, "x509ca", findings, fs, [&](const Bytes& b, const std::string&) -> Status {
-        auto cert = IKEPLEX_TRY(crypto::Certificate::from_any(b));
-        return out.credentials.add_ca(std::move(cert));
-    });
-    load_folder(dirs, "x509", findings, fs, [&](const Bytes& b, const std::string&) -> Status {
-        out.credentials.add_own_cert(IKEPLEX_TRY(crypto::Certificate::from_any(b)));
-        return ok();
-    });
-    load_crl_folder(dirs, out, findings, fs);
     std::set<std::string> encrypted;  // encrypted keys in the folders, not opened yet
-    for (const char* folder : {"private", "rsa", "ecdsa", "pkcs8"}) {
-        load_folder(dirs, folder, findings, fs,
-                    [&](const Bytes& b, const std::string& path) -> Status {
-                        if (crypto::pem_key_is_encrypted(b)) {
-                            encrypted.insert(
-                                    key_path(path));  // opened by a secrets section, or reported
-                            return ok();
-                        }
-                        out.credentials.add_key(IKEPLEX_TRY(crypto::PrivateKey::from_any(b)));
-                        return ok();
-                    });
-    }
+    load_cert_and_key_folders(dirs, out, findings, fs, encrypted);
     std::set<std::string> sealed;  // PKCS#12 bundles in pkcs12/ that need a passphrase
     load_pkcs12_folder(dirs.base, out.credentials, findings, fs, sealed);
     for (const Setting& s : root.settings) {

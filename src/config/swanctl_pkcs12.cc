@@ -1,17 +1,12 @@
 // PKCS#12 bundles of swanctl.conf (see swanctl_pkcs12.h).
 #include "config/swanctl_pkcs12.h"
 
-#include <filesystem>
-
+#include "config/swanctl_folders.h"
 #include "config/swanctl_values.h"
 #include "ike/credential_bundles.h"
 
 namespace ikeplex::config {
 namespace {
-
-std::string normal_path(const std::string& path) {
-    return std::filesystem::path(path).lexically_normal().string();
-}
 
 /// Opens the bundle at `path` into `creds`; the error when it does not open.
 Status add_bundle(ike::Credentials& creds, ByteView der, const SecretBytes& passphrase,
@@ -31,27 +26,19 @@ Status add_bundle(ike::Credentials& creds, ByteView der, const SecretBytes& pass
 
 void load_pkcs12_folder(const std::string& base, ike::Credentials& creds, Findings& findings,
                         const FileSystem& fs, std::set<std::string>& sealed) {
-    auto files = base.empty() ? Result<std::vector<std::string>>(std::vector<std::string>{})
-                              : fs.glob(base + "/pkcs12/*");
-    if (!files) {
-        return;
-    }
-    for (const std::string& path : *files) {
-        auto data = fs.read_file(path);
-        if (!data) {
-            findings.errors.push_back(Diagnostic{
-                    SourcePos{path, 0}, std::string("cannot read: ") + data.error().detail});
-            continue;
-        }
-        auto added =
-                add_bundle(creds, Bytes(data->begin(), data->end()), SecretBytes{}, path, findings);
-        if (!added &&
-            std::string_view(added.error().detail).find("passphrase") != std::string_view::npos) {
-            sealed.insert(normal_path(path));  // a secrets section opens it, or it is reported
-        } else if (!added) {
-            findings.errors.push_back(Diagnostic{SourcePos{path, 0}, added.error().detail});
-        }
-    }
+    load_folder(
+            base, "pkcs12", findings, fs,
+            [&](const Bytes& der, const std::string& path) -> Result<FolderFile> {
+                auto added = add_bundle(creds, der, SecretBytes{}, path, findings);
+                if (added) {
+                    return FolderFile::kLoaded;
+                }
+                if (added.error().code == Errc::kPassphrase) {
+                    return FolderFile::kSealed;  // a secrets section opens it, or it is reported
+                }
+                return added.error();
+            },
+            &sealed);
 }
 
 void map_pkcs12_secret(const Section& sec, const CredentialDirs& dirs, ike::Credentials& creds,

@@ -53,7 +53,7 @@ Result<T> with_fallback(F&& decrypt, bool& legacy, const char* what) {
 }
 
 struct Reader {
-    Password pw;
+    Password pw{};
     Pkcs12Contents out;
 
     Status read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, int depth) {
@@ -161,7 +161,7 @@ Result<Pkcs12Contents> read_pkcs12(ByteView der, const SecretBytes& passphrase) 
         }
         if (!verified) {
             ERR_clear_error();
-            return make_error(Errc::kInvalidArgument,
+            return make_error(Errc::kPassphrase,
                               "cannot open the PKCS#12 bundle: wrong passphrase (its MAC does not "
                               "verify)");
         }

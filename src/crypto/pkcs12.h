@@ -27,9 +27,10 @@ struct Pkcs12Contents {
 };
 
 /// Opens a DER PKCS#12 bundle with `passphrase` (an empty one also tries the absent password).
-/// kInvalidArgument for data that is no PKCS#12 bundle, a wrong passphrase (the MAC does not
-/// verify) or a part that does not decrypt; kUnsupported when a part needs the legacy provider
-/// and OpenSSL lacks it. The passphrase is never logged.
+/// kPassphrase when the bundle's MAC does not verify (a wrong passphrase, or a bundle that needs
+/// one and got none); kInvalidArgument for data that is no PKCS#12 bundle or a part that does
+/// not decrypt; kUnsupported when a part needs the legacy provider and OpenSSL lacks it. The
+/// passphrase is never logged.
 Result<Pkcs12Contents> read_pkcs12(ByteView der, const SecretBytes& passphrase);
 
 }  // namespace ikeplex::crypto

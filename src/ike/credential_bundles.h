@@ -18,7 +18,8 @@ struct BundleAdded {
     std::vector<std::string> errors;  ///< CA certificates that could not be added, why
 };
 
-/// Opens the DER bundle with `passphrase` (crypto::read_pkcs12's errors) and adds what it holds.
+/// Opens the DER bundle with `passphrase` (crypto::read_pkcs12's errors: kPassphrase when it
+/// needs another passphrase) and adds what it holds.
 Result<BundleAdded> add_pkcs12(Credentials& creds, ByteView der, const SecretBytes& passphrase);
 
 }  // namespace ikeplex::ike

@@ -46,6 +46,8 @@ const char* to_string(Errc code) noexcept {
             return "invalid state";
         case Errc::kConfig:
             return "configuration error";
+        case Errc::kPassphrase:
+            return "wrong or missing passphrase";
         case Errc::kInternal:
             return "internal error";
     }

@@ -44,6 +44,7 @@ enum class Errc : std::uint16_t {
     kNotFound,
     kState,
     kConfig,
+    kPassphrase,  ///< a passphrase is missing or wrong (an encrypted key or bundle does not open)
     kInternal,
 };
 

@@ -77,15 +77,24 @@ def start_tcpdump(ns, path, args, timeout=10):
     return proc
 
 
+def stop_process(proc, sig=signal.SIGTERM, timeout=5):
+    """Sends `sig` to a running `proc` and waits up to `timeout` s for it; then kills it and
+    reaps it. False when it had to be killed, True otherwise."""
+    if proc.poll() is not None:
+        return True
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+        return False
+
+
 def stop_tcpdump(proc, timeout=10):
     """Stops a capture with SIGINT (tcpdump then writes what it holds) and waits for it."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    stop_process(proc, signal.SIGINT, timeout)
 
 
 def recv_exact(sock, n, what="VICI connection closed"):
@@ -364,13 +373,8 @@ class Ikeplexd:
         return json.loads(self.cli("list-sas", "--json"))
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                raise Failure("ikeplexd did not stop on SIGTERM")
+        if self.proc is not None and not stop_process(self.proc, sig, timeout=15):
+            raise Failure("ikeplexd did not stop on SIGTERM")
         self.proc = None
 
     def close(self):
@@ -537,12 +541,7 @@ swanctl {{ load = pem pkcs1 pkcs8 x509 pubkey openssl random nonce }}
             return f.read()
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc)
         self.out.close()
 
 

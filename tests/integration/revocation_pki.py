@@ -5,12 +5,11 @@ OCSP responder (`openssl ocsp -index ... -port ...`) answering good, revoked and
 certificate missing from the index)."""
 import datetime
 import os
-import signal
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import Failure, run, wait_until  # noqa: E402
+from lib import Failure, run, stop_process, wait_until  # noqa: E402
 
 
 def _ossl(*args):
@@ -103,13 +102,7 @@ class Server:
             raise Failure(f"{args} exited: {open(log).read()}")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_process(self.proc)
         self.log.close()
 
 

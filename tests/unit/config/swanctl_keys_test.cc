@@ -12,6 +12,7 @@
 
 #include "cert_factory.h"
 #include "config/swanctl.h"
+#include "swanctl_load.h"
 
 namespace ikeplex::config {
 namespace {
@@ -31,28 +32,14 @@ std::string encrypted_pem(const crypto::PrivateKey& key, const std::string& pass
     return {data, static_cast<std::size_t>(len)};
 }
 
-struct Loaded {
-    SwanctlConfig config;
-    std::vector<std::string> errors;
-};
+using test::Loaded;
 
+/// swanctl.conf with `secrets` and an EC key encrypted under "open sesame" as /sw/private/gw.pem.
 Loaded load_with(const std::string& secrets) {
     const crypto::PrivateKey key = ikeplex::test::make_key(crypto::KeyType::kEcP256);
     MemoryFileSystem fs;
     fs.add("/sw/private/gw.pem", encrypted_pem(key, "open sesame"));
-    fs.add("/sw/swanctl.conf", "secrets {\n" + secrets + "}\n");
-    Findings f;
-    Loaded out;
-    auto r = load_swanctl_file("/sw/swanctl.conf", f, fs);
-    EXPECT_TRUE(r);
-    if (r) {
-        out.config = std::move(*r);
-    }
-    for (const Diagnostic& d : f.errors) {
-        out.errors.push_back(d.to_string());
-        EXPECT_THAT(d.message, ::testing::Not(HasSubstr("sesame")));
-    }
-    return out;
+    return test::load_secrets(fs, secrets, "sesame");
 }
 
 TEST(SwanctlKeys, EncryptedKeyOpensWithItsPassphrase) {

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "config/swanctl.h"
+#include "swanctl_load.h"
 #include "test_pki.h"
 
 namespace ikeplex::config {
@@ -19,41 +20,23 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-struct Loaded {
-    SwanctlConfig config;
-    std::vector<std::string> errors;
-    std::vector<std::string> warnings;
-};
+using ikeplex::test::TestPki;
+using test::Loaded;
 
 std::string text_of(const Bytes& b) {
     return {b.begin(), b.end()};
 }
 
 /// swanctl.conf with `secrets` and the bundle `file` of `pki` as /sw/pkcs12/gw.p12.
-Loaded load_with(const test::TestPki& pki, const std::string& file, const std::string& secrets) {
+Loaded load_with(const TestPki& pki, const std::string& file, const std::string& secrets) {
     MemoryFileSystem fs;
     fs.add("/sw/pkcs12/gw.p12", text_of(pki.read(file)));
-    fs.add("/sw/swanctl.conf", "secrets {\n" + secrets + "}\n");
-    Findings f;
-    Loaded out;
-    auto r = load_swanctl_file("/sw/swanctl.conf", f, fs);
-    EXPECT_TRUE(r);
-    if (r) {
-        out.config = std::move(*r);
-    }
-    for (const Diagnostic& d : f.errors) {
-        out.errors.push_back(d.to_string());
-        EXPECT_THAT(d.message, ::testing::Not(HasSubstr("sesame")));
-    }
-    for (const Diagnostic& d : f.warnings) {
-        out.warnings.push_back(d.to_string());
-    }
-    return out;
+    return test::load_secrets(fs, secrets, "sesame");
 }
 
 const std::string kSecret = "  pkcs12-gw {\n    file = gw.p12\n    secret = \"open sesame\"\n  }\n";
 
-void expect_credential(const Loaded& l, const test::TestPki& pki) {
+void expect_credential(const Loaded& l, const TestPki& pki) {
     const ike::Credentials& c = l.config.credentials;
     ASSERT_EQ(c.certs.size(), 1U);  // key and certificate met
     EXPECT_TRUE(c.pending_keys.empty());
@@ -67,7 +50,7 @@ void expect_credential(const Loaded& l, const test::TestPki& pki) {
 }
 
 TEST(SwanctlPkcs12, ModernBundleOpensWithItsSecret) {
-    const test::TestPki pki;
+    const TestPki pki;
     ASSERT_TRUE(pki.ok());
     ASSERT_TRUE(pki.pkcs12("b.p12"));
     const Loaded l = load_with(pki, "b.p12", kSecret);
@@ -77,7 +60,7 @@ TEST(SwanctlPkcs12, ModernBundleOpensWithItsSecret) {
 }
 
 TEST(SwanctlPkcs12, LegacyBundleOpensWithItsSecret) {
-    const test::TestPki pki;
+    const TestPki pki;
     ASSERT_TRUE(pki.ok());
     ASSERT_TRUE(pki.pkcs12("b.p12", "-legacy"));
     const Loaded l = load_with(pki, "b.p12", kSecret);
@@ -86,7 +69,7 @@ TEST(SwanctlPkcs12, LegacyBundleOpensWithItsSecret) {
 }
 
 TEST(SwanctlPkcs12, WrongOrMissingSecretIsFileLine) {
-    const test::TestPki pki;
+    const TestPki pki;
     ASSERT_TRUE(pki.ok());
     ASSERT_TRUE(pki.pkcs12("b.p12"));
     EXPECT_THAT(
@@ -113,7 +96,7 @@ TEST(SwanctlPkcs12, WrongOrMissingSecretIsFileLine) {
 }
 
 TEST(SwanctlPkcs12, BundleWithoutKeyIsAWarning) {
-    const test::TestPki pki;
+    const TestPki pki;
     ASSERT_TRUE(pki.ok());
     ASSERT_TRUE(pki.pkcs12("b.p12", "-nokeys"));
     const Loaded l = load_with(pki, "b.p12", kSecret);
@@ -125,7 +108,7 @@ TEST(SwanctlPkcs12, BundleWithoutKeyIsAWarning) {
 }
 
 TEST(SwanctlPkcs12, GarbageInTheFolderIsFileLine) {
-    const test::TestPki pki;
+    const TestPki pki;
     ASSERT_TRUE(pki.ok());
     MemoryFileSystem fs;
     fs.add("/sw/pkcs12/junk.p12", "not a bundle");

@@ -65,8 +65,12 @@ TEST(Pkcs12, WrongPassphraseIsRefused) {
         SCOPED_TRACE(name);
         const auto c = read_pkcs12(pki.read(name), secret_of("open says me"));
         ASSERT_FALSE(c);
-        EXPECT_EQ(c.error().code, Errc::kInvalidArgument);
+        EXPECT_EQ(c.error().code, Errc::kPassphrase);
         EXPECT_NE(std::string(c.error().detail).find("wrong passphrase"), std::string::npos);
+        // No passphrase at all (the pkcs12/ folder's first try) is the same code.
+        const auto none = read_pkcs12(pki.read(name), SecretBytes{});
+        ASSERT_FALSE(none);
+        EXPECT_EQ(none.error().code, Errc::kPassphrase);
     }
 }
 
@@ -83,6 +87,8 @@ TEST(Pkcs12, BundleWithoutKeyHoldsOnlyCertificates) {
 TEST(Pkcs12, GarbageIsNoBundle) {
     const Bytes junk = {0x30, 0x03, 0x02, 0x01, 0x03};
     EXPECT_FALSE(read_pkcs12(junk, secret_of("x")));
+    // Garbage needs no passphrase: the pkcs12/ folder reports it instead of waiting for one.
+    EXPECT_EQ(read_pkcs12(junk, SecretBytes{}).error().code, Errc::kInvalidArgument);
     EXPECT_FALSE(read_pkcs12({}, secret_of("x")));
     const TestPki pki;
     ASSERT_TRUE(pki.ok());
