@@ -1,6 +1,7 @@
 #include "esp/io/offload.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 namespace ikeplex::esp::io {
@@ -219,6 +220,56 @@ bool complete_checksum(MutByteView pkt, std::uint16_t csum_start,
     return true;
 }
 
+namespace {
+
+/// The host-order word whose bytes in the packet are `hi`, `lo` (what csum_add would add).
+std::uint64_t word(std::uint8_t hi, std::uint8_t lo) noexcept {
+    const std::uint8_t b[2] = {hi, lo};
+    std::uint16_t w = 0;
+    std::memcpy(&w, b, 2);
+    return w;
+}
+/// The same for a 16-bit field stored big-endian.
+std::uint64_t be_word(std::size_t v) noexcept {
+    return word(static_cast<std::uint8_t>(v >> 8U), static_cast<std::uint8_t>(v));
+}
+
+/// Fills the plan's starting sums from the super-packet's headers (once per super-packet; the
+/// fields that change per segment are zeroed in a copy and added back by write_segment).
+void plan_sums(ByteView pkt, GsoPlan& p) noexcept {
+    constexpr std::size_t kMaxHeader = 60;  // IPv4 with options; TCP with options
+    std::array<std::uint8_t, kMaxHeader> h{};
+    if (!p.v6) {
+        std::memcpy(h.data(), pkt.data(), p.l4_off);
+        p.ip_id = be16(&h[4]);
+        for (const std::size_t f : {std::size_t{2}, std::size_t{4}, std::size_t{10}}) {
+            h[f] = 0;
+            h[f + 1] = 0;
+        }
+        p.ip_sum = csum_add({h.data(), p.l4_off});
+    }
+    const std::size_t l4_hdr = p.hdr_len - p.l4_off;
+    std::memcpy(h.data(), pkt.data() + p.l4_off, l4_hdr);
+    if (p.udp) {
+        h[4] = h[5] = h[6] = h[7] = 0;  // length, checksum
+    } else {
+        p.seq = be32(&h[4]);
+        p.tcp_off = h[12];
+        p.tcp_flags = h[13];
+        for (const std::size_t f :
+             {std::size_t{4}, std::size_t{6}, std::size_t{12}, std::size_t{16}}) {
+            h[f] = 0;
+            h[f + 1] = 0;
+        }
+    }
+    const ByteView ip{pkt.data(), p.hdr_len};
+    p.l4_sum =
+            csum_add({h.data(), l4_hdr}, pseudo_header_sum(src_addr(ip, p.v6), dst_addr(ip, p.v6),
+                                                           p.udp ? kProtoUdp : kProtoTcp, 0));
+}
+
+}  // namespace
+
 bool segment_plan(ByteView pkt, const VirtioNetHdr& h, GsoPlan& plan) noexcept {
     const auto type = static_cast<std::uint8_t>(h.gso_type & ~kGsoEcn);
     if (pkt.size() < kIpv4Hdr || h.gso_size == 0) {
@@ -272,6 +323,7 @@ bool segment_plan(ByteView pkt, const VirtioNetHdr& h, GsoPlan& plan) noexcept {
         p.hdr_len + std::min(p.mss, p.payload) > PacketBuf::kCapacity - PacketBuf::kHeadroom) {
         return false;
     }
+    plan_sums(pkt, p);
     plan = p;
     return true;
 }
@@ -288,42 +340,43 @@ bool write_segment(ByteView pkt, const GsoPlan& plan, std::size_t i, PacketBuf& 
         return false;
     }
     std::memcpy(p, pkt.data(), plan.hdr_len);
-    // The payload's part of the L4 checksum is summed while it is copied (one pass).
-    const std::uint64_t payload_sum =
-            csum_copy(p + plan.hdr_len, pkt.data() + plan.hdr_len + off, len);
+    // The payload's part of the L4 checksum is summed while it is copied (one pass); the header
+    // fields are only written here, never read back (see GsoPlan).
+    std::uint64_t sum = csum_copy(p + plan.hdr_len, pkt.data() + plan.hdr_len + off, len);
     const std::size_t total = plan.hdr_len + len;
     if (plan.v6) {
         put_be16(p + 4, total - kIpv6Hdr);
     } else {
+        const std::size_t id = (plan.ip_id + i) & 0xFFFFU;
         put_be16(p + 2, total);
-        put_be16(p + 4, (be16(p + 4) + i) & 0xFFFFU);
-        set_ipv4_header_checksum({p, plan.l4_off});
+        put_be16(p + 4, id);
+        put_csum(p + 10, static_cast<std::uint16_t>(
+                                 ~csum_fold(plan.ip_sum + be_word(total) + be_word(id))));
     }
     std::uint8_t* l4 = p + plan.l4_off;
     const std::size_t l4_len = total - plan.l4_off;
+    sum += plan.l4_sum + be_word(l4_len);  // the pseudo-header's length
     std::size_t field = kTcpCsumOff;
     if (plan.udp) {
         put_be16(l4 + 4, l4_len);
+        sum += be_word(l4_len);
         field = kUdpCsumOff;
     } else {
-        put_be32(l4 + 4, be32(l4 + 4) + static_cast<std::uint32_t>(off));
+        const std::uint32_t seq = plan.seq + static_cast<std::uint32_t>(off);
+        auto flags = plan.tcp_flags;
         if (i + 1 < plan.segments) {
-            l4[13] = static_cast<std::uint8_t>(l4[13] & ~(kTcpFin | kTcpPsh));
+            flags = static_cast<std::uint8_t>(flags & ~(kTcpFin | kTcpPsh));
         }
         if (i > 0) {
-            l4[13] = static_cast<std::uint8_t>(l4[13] & ~kTcpCwr);
+            flags = static_cast<std::uint8_t>(flags & ~kTcpCwr);
         }
+        put_be32(l4 + 4, seq);
+        l4[13] = flags;
+        sum += be_word(seq >> 16U) + be_word(seq & 0xFFFFU) + word(plan.tcp_off, flags);
     }
-    l4[field] = 0;
-    l4[field + 1] = 0;
-    const ByteView ip{p, total};
-    const std::uint64_t sum =
-            pseudo_header_sum(src_addr(ip, plan.v6), dst_addr(ip, plan.v6),
-                              plan.udp ? kProtoUdp : kProtoTcp, static_cast<std::uint32_t>(l4_len));
-    // The L4 header, then the payload: its sum is that of an even-offset range (hdr_len and
-    // l4_off are multiples of 4), so it adds as is.
-    const std::size_t l4_hdr = plan.hdr_len - plan.l4_off;
-    auto c = static_cast<std::uint16_t>(~csum_fold(csum_add({l4, l4_hdr}, sum + payload_sum)));
+    // The payload's sum is that of an even-offset range (hdr_len and l4_off are multiples of 4),
+    // so it adds as is.
+    auto c = static_cast<std::uint16_t>(~csum_fold(sum));
     if (c == 0 && plan.udp) {
         c = 0xFFFF;
     }

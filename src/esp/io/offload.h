@@ -90,6 +90,16 @@ struct GsoPlan {
     std::size_t segments{0};  ///< number of segments
     bool v6{false};
     bool udp{false};
+    // What every segment's checksums start from (host-order running sums, see checksum.h), so
+    // that write_segment adds the fields it changes instead of reading back what it just wrote
+    // (a load that spans several fresh stores cannot be forwarded and stalls the core).
+    std::uint64_t ip_sum{0};    ///< IPv4 header without total length, ID and checksum
+    std::uint64_t l4_sum{0};    ///< pseudo-header without length + L4 header without the fields
+                                ///< below and the checksum (TCP: seq, offset/flags; UDP: length)
+    std::uint32_t seq{0};       ///< TCP sequence number of the super-packet
+    std::uint16_t ip_id{0};     ///< IPv4 ID of the super-packet (segment i gets ip_id + i)
+    std::uint8_t tcp_off{0};    ///< TCP data offset byte (12)
+    std::uint8_t tcp_flags{0};  ///< TCP flags byte (13) of the super-packet
 };
 
 /// Checks a super-packet (IP header first) against its virtio header and says how it splits.
