@@ -231,6 +231,7 @@ void ControlCommands::rekey(const vici::Message& req, const vici::Reply& reply) 
     const std::uint64_t id = track(std::move(c), wait.value_or(std::chrono::milliseconds(0)));
     current_control_ = id;
     std::string refused;
+    bool renewed = false;  // a Child SA the peer's rekey had just replaced counts as done
     host_.execute([&](ike::Step& s) {
         for (std::uint32_t i : sel.ikes) {
             if (auto st = host_.manager().rekey_ike(i, s); !st) {
@@ -239,8 +240,12 @@ void ControlCommands::rekey(const vici::Message& req, const vici::Reply& reply) 
             }
         }
         for (const auto& [i, k] : sel.children) {
-            if (auto st = host_.manager().rekey_child(k, s); !st) {
-                refused = st.error().detail;
+            auto st = host_.manager().rekey_child(k, s);
+            if (!st) {
+                refused = fmt::format("CHILD_SA {{{}}}: {}", k, st.error().detail);
+            }
+            if (!st || !*st) {
+                renewed = renewed || st.has_value();
                 controls_.at(id).rekeying.erase(k);
             }
         }
@@ -251,7 +256,8 @@ void ControlCommands::rekey(const vici::Message& req, const vici::Reply& reply) 
         return;  // settled at once
     }
     if (it->second.ikes_to_go.empty() && it->second.rekeying.empty()) {
-        finish(id, false, refused);  // nothing could be rekeyed
+        // Nothing to wait for: done if one was already renewed and none refused.
+        finish(id, renewed && refused.empty(), refused);
     } else if (!wait) {
         finish(id, true, {});  // timeout < 0: do not wait
     }

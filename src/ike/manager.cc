@@ -446,14 +446,30 @@ Status IkeSaManager::rekey_ike(std::uint32_t ike_id, Step& step) {
     return ok();
 }
 
-Status IkeSaManager::rekey_child(std::uint32_t child_id, Step& step) {
+Result<bool> IkeSaManager::rekey_child(std::uint32_t child_id, Step& step) {
     IkeSa* sa = sa_of_child(child_id);
-    if (sa == nullptr) {
+    const ChildSa* c = sa != nullptr ? sa->child(child_id) : nullptr;
+    if (c == nullptr) {
         return make_error(Errc::kNotFound, "no such CHILD_SA");
     }
-    sa->rekey_child(child_id, step);
-    finish(step);
-    return ok();
+    if (sa->state() != IkeState::kEstablished) {
+        return make_error(Errc::kInvalidArgument, "its IKE_SA is not established");
+    }
+    switch (c->state) {
+        case ChildState::kInstalled:
+            sa->rekey_child(child_id, step);
+            finish(step);
+            return true;
+        case ChildState::kRekeying:
+            return true;  // ours is under way: its outcome settles the request too
+        case ChildState::kRekeyed:
+            return false;  // the peer's rekey replaced it a moment ago
+        case ChildState::kCreating:
+            return make_error(Errc::kInvalidArgument, "the CHILD_SA is still being created");
+        case ChildState::kDeleting:
+            break;
+    }
+    return make_error(Errc::kInvalidArgument, "the CHILD_SA is being deleted");
 }
 
 }  // namespace ikeplex::ike

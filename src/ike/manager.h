@@ -189,7 +189,11 @@ public:
     Status terminate_ike(std::uint32_t ike_id, Step& step);
     Status terminate_child(std::uint32_t child_id, Step& step);
     Status rekey_ike(std::uint32_t ike_id, Step& step);
-    Status rekey_child(std::uint32_t child_id, Step& step);
+    /// Rekeys an installed CHILD_SA. True: a rekey of it is now under way (ours, or one already
+    /// running), and a kChildRekeyed or kChildFailed/kChildDown event will settle it; false:
+    /// the peer's rekey has already replaced it (nothing left to do). An error when it does not
+    /// exist, is being created or deleted, or its IKE SA is not established.
+    Result<bool> rekey_child(std::uint32_t child_id, Step& step);
     /// RFC 5685 §5: sends the peer of established IKE SA `ike_id` (we are its original
     /// responder, the peer announced support) to `gateway` (VICI redirect).
     Status redirect(std::uint32_t ike_id, const Gateway& gateway, Step& step);

@@ -132,6 +132,40 @@ TEST_P(Rekey, ChildSaRekeyedByTheResponder) {
     EXPECT_EQ(res().count(EventKind::kChildRekeyed), 1U);
 }
 
+// The operator's rekey (VICI `rekey`) of a Child SA that the peer's rekey has just replaced:
+// nothing left to do, said at once (a request that waited for an event would never be
+// answered); of one whose rekey is under way: the same rekey, no second exchange.
+TEST_P(Rekey, RekeyOfAChildAlreadyBeingOrJustReplacedStartsNoExchange) {
+    const std::uint32_t old_res = child_of(res());
+    const MessageQuery requests{
+            .sent = true, .exchange = wire::ExchangeType::kCreateChildSa, .response = false};
+    h.act(ini(), [&](ike::Step& s) {
+        auto first = ini().manager.rekey_child(first_child_, s);
+        ASSERT_TRUE(first);
+        EXPECT_TRUE(*first);
+        auto again = ini().manager.rekey_child(first_child_, s);
+        ASSERT_TRUE(again);
+        EXPECT_TRUE(*again) << "a rekey under way settles this request too";
+    });
+    ASSERT_TRUE(h.run_until(
+            [&] {
+                const ike::ChildSa* c = only_sa(res()).child(old_res);
+                return c != nullptr && c->state == ike::ChildState::kRekeyed;
+            },
+            kSettle));
+    h.act(res(), [&](ike::Step& s) {
+        auto r = res().manager.rekey_child(old_res, s);
+        ASSERT_TRUE(r);
+        EXPECT_FALSE(*r) << "already replaced by the peer's rekey";
+        EXPECT_FALSE(res().manager.rekey_child(987654, s)) << "no such Child SA";
+    });
+    settle();
+    expect_single_pair();
+    EXPECT_EQ(ini().count(requests), 1U);
+    EXPECT_EQ(res().count(requests), 0U);
+    EXPECT_EQ(res().count(EventKind::kChildRekeyed), 1U);
+}
+
 TEST_P(Rekey, ChildSaRekeyWithPfs) {
     for (auto* p : {&cfg.a, &cfg.b}) {
         p->children[0].esp_proposals =

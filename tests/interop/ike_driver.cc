@@ -153,7 +153,10 @@ struct Driver {
                 st = r ? ok() : Status(r.error());
             });
         } else if (cmd == "rekey-child") {
-            run([&](ike::Step& s) { st = manager.rekey_child(id, s); });
+            run([&](ike::Step& s) {
+                auto r = manager.rekey_child(id, s);
+                st = r ? ok() : Status(r.error());
+            });
         } else if (cmd == "rekey-ike") {
             run([&](ike::Step& s) { st = manager.rekey_ike(id, s); });
         } else if (cmd == "delete-child") {
