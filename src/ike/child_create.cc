@@ -272,6 +272,7 @@ private:
         offer_.reset();
         old->state = ChildState::kRekeyed;
         old->replaced_by = col.peer_child;
+        // kChildRekeyed comes when the winner's rounds complete here (note_peer_rekey).
         return true;
     }
 
@@ -391,6 +392,9 @@ private:
                         child_.name, old->id, id);
                 old->state = ChildState::kRekeyed;
                 old->replaced_by = col.peer_child;
+                // Rekeyed all the same, by the peer's SA: said once, as the other outcome says
+                // it (a VICI rekey command and the child-rekey event wait for it).
+                sa.emit(step, EventKind::kChildRekeyed, old->id, col.peer_child);
                 sa.delete_child(id, step);
                 return;
             }

@@ -145,6 +145,13 @@ void delete_children(IkeSa& sa, const wire::DeletePayload& d, std::vector<Spi>& 
             continue;
         }
         ours.push_back(c->spi_in);
+        if (c->state == ChildState::kRekeying && c->replaced_by == 0 && c->collision &&
+            sa.child(c->collision->peer_child) != nullptr) {
+            // RFC 7296 §2.8.1: both rekeyed it, the peer's SA won and the peer deletes the old
+            // one before the response to ours came: rekeyed (by the peer's SA), not closed.
+            c->replaced_by = c->collision->peer_child;
+            sa.emit(step, EventKind::kChildRekeyed, c->id, c->replaced_by);
+        }
         sa.remove_child(c->id, "deleted by peer", step, c->replaced_by != 0,
                         Removal::kDeletedByPeer);
     }

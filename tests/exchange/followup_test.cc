@@ -308,6 +308,8 @@ TEST_P(Followup, SimultaneousChildRekeyOnlyTheWinnerGoesOn) {
             [](Node& i, Node& r, std::uint32_t /*child*/, const std::string& what) {
                 for (Node* n : {&i, &r}) {
                     EXPECT_EQ(n->established().front()->children().size(), 1U) << what;
+                    // The loser too reports its old Child SA rekeyed (by the winner's SA).
+                    EXPECT_EQ(n->count(EventKind::kChildRekeyed), 1U) << what << " " << n->name;
                 }
             });
     EXPECT_GT(lost, 0U);

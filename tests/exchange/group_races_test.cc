@@ -423,6 +423,19 @@ TEST_P(GroupRaces, SimultaneousMemberRekeyWhenTheDeleteOvertakesTheResponse) {
         p.h.act(p.h.b(), [&](ike::Step& s) { ASSERT_TRUE(p.h.b().manager.rekey_child(mb, s)); });
         p.h.run_for(kSettle);
         expect_settled(p.h, 1, what);
+        // Each side reports its old member rekeyed once, never down (a waiting VICI rekey
+        // command settles on it).
+        for (const auto& side : {std::pair<Node*, std::uint32_t>{&p.h.a(), ma},
+                                 std::pair<Node*, std::uint32_t>{&p.h.b(), mb}}) {
+            const Node& n = *side.first;
+            const auto of = [&](ike::EventKind k) {
+                return std::count_if(n.events.begin(), n.events.end(), [&](const ike::Event& e) {
+                    return e.kind == k && e.child_id == side.second;
+                });
+            };
+            EXPECT_EQ(of(ike::EventKind::kChildRekeyed), 1) << what << " " << n.name;
+            EXPECT_EQ(of(ike::EventKind::kChildDown), 0) << what << " " << n.name;
+        }
     }
 }
 

@@ -295,6 +295,16 @@ TEST_P(Rekey, SimultaneousChildRekeyKeepsOnePair) {
         for (Node* n : {&hh.a(), &hh.b()}) {
             EXPECT_EQ(installed(*n).size(), 1U) << "seed " << seed << " " << n->name;
             EXPECT_EQ(n->backend.sas.size(), 2U) << "seed " << seed << " " << n->name;
+            // Whichever pair survives, each side reports its old Child SA rekeyed once (what
+            // a waiting VICI rekey command settles on).
+            const std::uint32_t old_id = n == &i ? ci : cr;
+            EXPECT_EQ(std::count_if(n->events.begin(), n->events.end(),
+                                    [&](const ike::Event& e) {
+                                        return e.kind == EventKind::kChildRekeyed &&
+                                               e.child_id == old_id;
+                                    }),
+                      1)
+                    << "seed " << seed << " " << n->name;
         }
         const auto problems = check_consistent(hh);
         EXPECT_TRUE(problems.empty()) << "seed " << seed << "\n" << join(problems);
