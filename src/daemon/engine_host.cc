@@ -50,9 +50,6 @@ void EngineHost::execute(const std::function<void(ike::Step&)>& f) {
     ike::Output out;
     ike::Step step{now(), out, unix_now()};
     f(step);
-    for (const ike::OutDatagram& d : out.datagrams) {
-        transport_.send(d);
-    }
     if (command_tap_ && !out.commands.empty()) {
         command_tap_(out.commands);
     }
@@ -69,6 +66,13 @@ void EngineHost::execute(const std::function<void(ike::Step&)>& f) {
     vips(true);
     backend_.apply(out.commands);
     vips(false);
+    // Only now the messages: a response or Delete lets the peer send on a new SA at once, so
+    // its inbound SA must be in the data plane first (charon installs before it answers too).
+    // Sent before, the peer's first packets on a member rekeyed under load could beat the
+    // install (`no_sa` drops in the bench's rekey phase, 2026-12-06).
+    for (const ike::OutDatagram& d : out.datagrams) {
+        transport_.send(d);
+    }
     // Listeners may run further commands (a VICI initiate waiting for child-up); they get a
     // copy so that a nested execute() cannot invalidate what is being iterated.
     const std::vector<ike::Event> events = std::move(out.events);

@@ -245,6 +245,11 @@ void Worker::transmit(std::vector<Outgoing>& out) {
 
 void Worker::from_socket(std::size_t socket, std::int64_t now) {
     for (int round = 0; round < kRoundsPerWake; ++round) {
+        // An SA installed while this wake runs (a rekey's new inbound SA) is in before the
+        // next batch, whose packets may already use it.
+        if (queue_.pending()) {
+            queue_.drain(core_);
+        }
         auto n = udp_[socket].recv_batch(rx_, from_);
         if (!n || *n == 0) {
             return;
