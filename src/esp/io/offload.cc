@@ -12,7 +12,6 @@ constexpr std::uint8_t kProtoTcp = 6;
 constexpr std::uint8_t kProtoUdp = 17;
 constexpr std::uint8_t kTcpFin = 0x01;
 constexpr std::uint8_t kTcpPsh = 0x08;
-constexpr std::uint8_t kTcpAck = 0x10;
 constexpr std::uint8_t kTcpCwr = 0x80;
 constexpr std::size_t kIpv4Hdr = 20;
 constexpr std::size_t kIpv6Hdr = 40;
@@ -20,7 +19,6 @@ constexpr std::size_t kTcpHdr = 20;
 constexpr std::size_t kUdpHdr = 8;
 constexpr std::size_t kTcpCsumOff = 16;
 constexpr std::size_t kUdpCsumOff = 6;
-constexpr std::size_t kMaxIpLen = 65535;
 
 std::uint16_t be16(const std::uint8_t* p) noexcept {
     return static_cast<std::uint16_t>((p[0] << 8U) | p[1]);
@@ -382,162 +380,6 @@ bool write_segment(ByteView pkt, const GsoPlan& plan, std::size_t i, PacketBuf& 
     }
     put_csum(l4 + field, c);
     return true;
-}
-
-// ---- write side
-
-namespace {
-
-struct TcpSeg {
-    bool v6{false};
-    std::size_t l4_off{0};
-    std::size_t hdr_len{0};
-    std::size_t payload{0};
-    std::uint32_t seq{0};
-    std::uint8_t flags{0};
-};
-
-bool parse_tcp_seg(ByteView b, TcpSeg& s) noexcept {
-    if (b.empty()) {
-        return false;
-    }
-    const std::uint8_t version = b[0] >> 4U;
-    if (version == 4) {
-        if (b.size() < kIpv4Hdr || (b[0] & 0x0FU) != 5 || be16(&b[2]) != b.size() ||
-            (be16(&b[6]) & 0x3FFFU) != 0 || b[9] != kProtoTcp ||
-            !ipv4_header_checksum_ok(b.first(kIpv4Hdr))) {
-            return false;
-        }
-        s.v6 = false;
-        s.l4_off = kIpv4Hdr;
-    } else if (version == 6) {
-        if (b.size() < kIpv6Hdr || b[6] != kProtoTcp || be16(&b[4]) + kIpv6Hdr != b.size()) {
-            return false;
-        }
-        s.v6 = true;
-        s.l4_off = kIpv6Hdr;
-    } else {
-        return false;
-    }
-    if (b.size() < s.l4_off + kTcpHdr) {
-        return false;
-    }
-    const std::uint8_t* t = &b[s.l4_off];
-    const std::size_t thl = high_nibble_words(t[12]);
-    s.hdr_len = s.l4_off + thl;
-    s.flags = t[13];
-    if (thl < kTcpHdr || s.hdr_len >= b.size() || (s.flags & kTcpAck) == 0 ||
-        (s.flags & ~(kTcpAck | kTcpPsh)) != 0) {
-        return false;
-    }
-    s.payload = b.size() - s.hdr_len;
-    s.seq = be32(t + 4);
-    return true;
-}
-
-bool same_bytes(ByteView a, ByteView b, std::size_t off, std::size_t n) noexcept {
-    return std::memcmp(a.data() + off, b.data() + off, n) == 0;
-}
-
-/// Everything that must match between segments, except the sequence number and PSH.
-bool same_flow(ByteView a, ByteView b, const TcpSeg& s) noexcept {
-    if (s.v6) {
-        if (!same_bytes(a, b, 0, 4) || a[7] != b[7] || !same_bytes(a, b, 8, 32)) {
-            return false;
-        }
-    } else if (a[1] != b[1] || !same_bytes(a, b, 6, 3) || !same_bytes(a, b, 12, 8)) {
-        return false;  // TOS, DF + TTL, addresses
-    }
-    const std::size_t t = s.l4_off;
-    return same_bytes(a, b, t, 4) &&       // ports
-           same_bytes(a, b, t + 8, 5) &&   // ACK number, data offset
-           same_bytes(a, b, t + 14, 2) &&  // window
-           same_bytes(a, b, t + 18, 2) &&  // urgent pointer
-           same_bytes(a, b, t + kTcpHdr, s.hdr_len - s.l4_off - kTcpHdr);  // options
-}
-
-}  // namespace
-
-TcpRun find_tcp_run(std::span<PacketBuf* const> pkts, std::size_t max_count) noexcept {
-    TcpRun run;
-    run.count = pkts.empty() ? 0 : 1;
-    TcpSeg first;
-    if (pkts.size() < 2 || max_count < 2 || !parse_tcp_seg(pkts[0]->bytes(), first) ||
-        (first.flags & kTcpPsh) != 0) {
-        return run;
-    }
-    const ByteView a = pkts[0]->bytes();
-    const std::size_t limit = kMaxIpLen + (first.v6 ? kIpv6Hdr : 0);
-    std::size_t payload = first.payload;
-    std::uint32_t next_seq = first.seq + static_cast<std::uint32_t>(first.payload);
-    bool psh = false;
-    bool first_checked = false;
-    std::size_t count = 1;
-    for (std::size_t j = 1; j < pkts.size() && count < max_count; ++j) {
-        const ByteView b = pkts[j]->bytes();
-        TcpSeg s;
-        if (!parse_tcp_seg(b, s) || s.v6 != first.v6 || s.hdr_len != first.hdr_len ||
-            s.seq != next_seq || s.payload > first.payload ||
-            first.hdr_len + payload + s.payload > limit || !same_flow(a, b, first)) {
-            break;
-        }
-        if (!first_checked) {
-            if (!l4_checksum_ok(a)) {
-                return run;
-            }
-            first_checked = true;
-        }
-        if (!l4_checksum_ok(b)) {
-            break;
-        }
-        ++count;
-        payload += s.payload;
-        next_seq += static_cast<std::uint32_t>(s.payload);
-        psh = (s.flags & kTcpPsh) != 0;
-        if (psh || s.payload < first.payload) {
-            break;
-        }
-    }
-    if (count < 2) {
-        return run;
-    }
-    run.count = count;
-    run.l4_off = first.l4_off;
-    run.hdr_len = first.hdr_len;
-    run.mss = first.payload;
-    run.payload = payload;
-    run.v6 = first.v6;
-    run.psh = psh;
-    return run;
-}
-
-void build_tcp_super_header(const PacketBuf& first, const TcpRun& run,
-                            std::uint8_t* head) noexcept {
-    VirtioNetHdr h;
-    h.flags = kVnetNeedsCsum;
-    h.gso_type = run.v6 ? kGsoTcpV6 : kGsoTcpV4;
-    h.hdr_len = static_cast<std::uint16_t>(run.hdr_len);
-    h.gso_size = static_cast<std::uint16_t>(run.mss);
-    h.csum_start = static_cast<std::uint16_t>(run.l4_off);
-    h.csum_offset = kTcpCsumOff;
-    h.encode(head);
-    std::uint8_t* ip = head + VirtioNetHdr::kSize;
-    std::memcpy(ip, first.data(), run.hdr_len);
-    const std::size_t total = run.hdr_len + run.payload;
-    if (run.v6) {
-        put_be16(ip + 4, total - kIpv6Hdr);
-    } else {
-        put_be16(ip + 2, total);
-        set_ipv4_header_checksum({ip, run.l4_off});
-    }
-    std::uint8_t* tcp = ip + run.l4_off;
-    tcp[13] = run.psh ? static_cast<std::uint8_t>(tcp[13] | kTcpPsh)
-                      : static_cast<std::uint8_t>(tcp[13] & ~kTcpPsh);
-    const ByteView ipv{ip, run.hdr_len};
-    const std::uint64_t sum =
-            pseudo_header_sum(src_addr(ipv, run.v6), dst_addr(ipv, run.v6), kProtoTcp,
-                              static_cast<std::uint32_t>(total - run.l4_off));
-    put_csum(tcp + kTcpCsumOff, csum_fold(sum));
 }
 
 }  // namespace ikeplex::esp::io

@@ -1,6 +1,6 @@
 // Offloads between a TUN device and the data plane, with no system calls (pure functions, unit
 // tested with crafted packets): Internet checksums, the virtio-net header, segmentation of the
-// kernel's GSO super-packets and coalescing of TCP segments into one.
+// kernel's GSO super-packets (the write side, coalescing, is in coalesce.h).
 //
 // Kernel facts used (include/uapi/linux/virtio_net.h, drivers/net/tun.c):
 // - With IFF_VNET_HDR every TUN read and write starts with a `struct virtio_net_hdr` of 10 bytes
@@ -19,9 +19,6 @@
 //   same headers with the sequence number advanced by the payload before it, FIN and PSH only on
 //   the last segment, CWR only on the first; IPv4 total length, ID (+1 per segment) and header
 //   checksum per segment; IPv6 payload length per segment. USO: UDP length per segment.
-// - A write with gso_type TCPV4/TCPV6 must carry NEEDS_CSUM with csum_start = IP header length,
-//   csum_offset = 16 and the TCP checksum field holding the folded (not inverted) pseudo-header
-//   sum over the super-packet's TCP length; the kernel then takes the super-packet as one skb.
 #pragma once
 
 #include <cstddef>
@@ -110,30 +107,5 @@ bool segment_plan(ByteView pkt, const VirtioNetHdr& h, GsoPlan& plan) noexcept;
 /// Writes segment `i` (< plan.segments) of `pkt` into `out` (after out.reset(), default
 /// headroom): headers fixed up and the L4 checksum complete. False if it does not fit.
 bool write_segment(ByteView pkt, const GsoPlan& plan, std::size_t i, PacketBuf& out) noexcept;
-
-// ---- Write side: coalesce consecutive TCP segments of one flow
-
-/// A run of packets at the front of a batch that may go as one TCP GSO super-packet.
-struct TcpRun {
-    std::size_t count{1};    ///< packets in the run (1: write the first packet on its own)
-    std::size_t l4_off{0};   ///< IP header length
-    std::size_t hdr_len{0};  ///< IP + TCP header length (the same in every packet)
-    std::size_t mss{0};      ///< payload of the first packet = gso_size
-    std::size_t payload{0};  ///< payload bytes of the whole run
-    bool v6{false};
-    bool psh{false};  ///< the last packet has PSH
-};
-
-/// Finds how many packets at the front of `pkts` (at most `max_count`) coalesce: IPv4 without
-/// options and not fragmented, or IPv6 without extension headers; TCP with only ACK (and PSH on
-/// the last) set; same addresses, ports, TOS/traffic class, TTL/hop limit, DF, ACK number,
-/// window, header length and options; consecutive sequence numbers; equal payload sizes (the
-/// last may be shorter); IP length of the result <= 65535; every TCP checksum right.
-TcpRun find_tcp_run(std::span<PacketBuf* const> pkts, std::size_t max_count) noexcept;
-
-/// For a run with count >= 2: writes the virtio header (VirtioNetHdr::kSize bytes) and then the
-/// super-packet's IP + TCP header (run.hdr_len bytes; a fixed-up copy of the first packet's) to
-/// `head`. The super-packet is that header followed by each packet's payload, in order.
-void build_tcp_super_header(const PacketBuf& first, const TcpRun& run, std::uint8_t* head) noexcept;
 
 }  // namespace ikeplex::esp::io

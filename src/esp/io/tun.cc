@@ -13,6 +13,7 @@
 
 #include <fcntl.h>
 
+#include "esp/io/coalesce.h"
 #include "esp/io/offload.h"
 #include "esp/io/rtnl.h"
 #include "esp/io/steering.h"
@@ -23,10 +24,9 @@ namespace ikeplex::esp::io {
 
 namespace {
 
-constexpr unsigned kMaxQueues = 256;                             // MAX_TAP_QUEUES
-constexpr std::size_t kScratch = 65536 + 1024;                   // largest super-packet + slack
-constexpr std::size_t kMaxCoalesce = 64;                         // packets per written super-packet
-constexpr std::size_t kMaxHead = VirtioNetHdr::kSize + 40 + 60;  // vnet + IPv6 + TCP with options
+constexpr unsigned kMaxQueues = 256;            // MAX_TAP_QUEUES
+constexpr std::size_t kScratch = 65536 + 1024;  // largest super-packet + slack
+constexpr std::size_t kMaxCoalesce = 64;  // packets per written super-packet (UDP_MAX_SEGMENTS)
 constexpr int kVnetHdrSize = static_cast<int>(VirtioNetHdr::kSize);
 
 std::uint64_t now_ms() noexcept {
@@ -49,6 +49,7 @@ struct Tun::Queue {
     std::size_t plan_len{0};
     std::size_t next_seg{0};
     bool pending{false};
+    bool udp_refused{false};  ///< the kernel refused a UDP super-packet: no more on this queue
     TunQueueStats stats;
     log::RateLimiter drop_log{3, 10000};
 };
@@ -250,73 +251,88 @@ Result<std::size_t> tun_read_batch(const Tun& tun, unsigned queue, std::span<Pac
     return n;
 }
 
+namespace {
+
+/// Writes pkts[0..run.count) as one GSO super-packet (header built here, payloads in place).
+ssize_t write_super(int fd, std::span<PacketBuf*> pkts, const CoalescedRun& run) noexcept {
+    std::array<std::uint8_t, kMaxSuperHead> head{};
+    build_super_header(*pkts[0], run, head.data());
+    std::array<iovec, kMaxCoalesce + 1> iov{};
+    iov[0] = iovec{head.data(), VirtioNetHdr::kSize + run.hdr_len};
+    for (std::size_t k = 0; k < run.count; ++k) {
+        PacketBuf* p = pkts[k];
+        iov[k + 1] = iovec{p->data() + run.hdr_len, p->size() - run.hdr_len};
+    }
+    return ::writev(fd, iov.data(), static_cast<int>(run.count + 1));
+}
+
+/// Writes one packet (after a zero virtio header with vnet_hdr).
+ssize_t write_one(int fd, PacketBuf& p, bool vnet_hdr) noexcept {
+    std::array<std::uint8_t, VirtioNetHdr::kSize> zero_hdr{};
+    std::array<iovec, 2> iov{};
+    std::size_t niov = 0;
+    if (vnet_hdr) {
+        iov[niov++] = iovec{zero_hdr.data(), zero_hdr.size()};
+    }
+    iov[niov++] = iovec{p.data(), p.size()};
+    return ::writev(fd, iov.data(), static_cast<int>(niov));
+}
+
+}  // namespace
+
 Result<std::size_t> tun_write_batch(const Tun& tun, unsigned queue, std::span<PacketBuf*> pkts) {
     if (queue >= tun.queues()) {
         return make_error(Errc::kInvalidArgument, "TUN: no such queue");
     }
     Tun::Queue& q = *tun.q_[queue];
-    const int fd = q.fd.get();
-    std::array<std::uint8_t, VirtioNetHdr::kSize> zero_hdr{};
+    CoalesceProtocols protocols;
+    protocols.udp_v4 = !q.udp_refused && (tun.offloads_ & kTunFUso4) != 0;
+    protocols.udp_v6 = !q.udp_refused && (tun.offloads_ & kTunFUso6) != 0;
     std::size_t written = 0;
     std::size_t single_until = 0;  // a refused super-packet's packets go one by one
     std::size_t i = 0;
-    int last_err = 0;
     while (i < pkts.size()) {
-        std::size_t count = 1;
-        ssize_t r = 0;
+        CoalescedRun run;
         if (tun.vnet_hdr_ && i >= single_until) {
-            const TcpRun run = find_tcp_run(pkts.subspan(i), kMaxCoalesce);
-            count = run.count;
-            if (run.count >= 2) {
-                std::array<std::uint8_t, kMaxHead> head{};
-                build_tcp_super_header(*pkts[i], run, head.data());
-                std::array<iovec, kMaxCoalesce + 1> iov{};
-                iov[0] = iovec{head.data(), VirtioNetHdr::kSize + run.hdr_len};
-                for (std::size_t k = 0; k < run.count; ++k) {
-                    PacketBuf* p = pkts[i + k];
-                    iov[k + 1] = iovec{p->data() + run.hdr_len, p->size() - run.hdr_len};
-                }
-                r = ::writev(fd, iov.data(), static_cast<int>(run.count + 1));
-                if (r >= 0) {
-                    ++q.stats.tx_gso;
-                }
-            }
+            run = find_run(pkts.subspan(i), kMaxCoalesce, protocols);
         }
-        if (count == 1) {
-            PacketBuf* p = pkts[i];
-            std::array<iovec, 2> iov{};
-            std::size_t niov = 0;
-            if (tun.vnet_hdr_) {
-                iov[niov++] = iovec{zero_hdr.data(), zero_hdr.size()};
-            }
-            iov[niov++] = iovec{p->data(), p->size()};
-            r = ::writev(fd, iov.data(), static_cast<int>(niov));
-        }
+        const std::size_t count = run.count;
+        const ssize_t r = count >= 2 ? write_super(q.fd.get(), pkts.subspan(i), run)
+                                     : write_one(q.fd.get(), *pkts[i], tun.vnet_hdr_);
         if (r >= 0) {
+            q.stats.tx_gso += count >= 2 ? 1 : 0;
             written += count;
             q.stats.tx_packets += count;
             i += count;
             continue;
         }
-        last_err = errno;
-        if (last_err == EINTR) {
+        const int err = errno;
+        if (err == EINTR) {
             continue;
         }
-        if (device_errno(last_err)) {
+        if (device_errno(err)) {
             q.stats.tx_dropped += pkts.size() - i;
             if (written == 0) {
-                return sys_error("write(TUN)", last_err);
+                return sys_error("write(TUN)", err);
             }
             break;
         }
         if (count > 1) {
             single_until = i + count;  // the kernel refused the super-packet: one by one
+            if (run.udp && !q.udp_refused) {
+                // A kernel that takes TUN_F_USO but not USO writes: stop trying on this queue.
+                q.udp_refused = true;
+                protocols.udp_v4 = protocols.udp_v6 = false;
+                log::warn(log::Subsystem::kEsp,
+                          "TUN {}: UDP super-packet refused (errno {}), UDP packets go one by one",
+                          tun.name(), err);
+            }
             continue;
         }
         ++q.stats.tx_dropped;
         if (q.drop_log.allow(now_ms())) {
             log::warn(log::Subsystem::kEsp, "TUN {}: packet of {} bytes refused (errno {})",
-                      tun.name(), pkts[i]->size(), last_err);
+                      tun.name(), pkts[i]->size(), err);
         }
         ++i;
     }

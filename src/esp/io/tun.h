@@ -1,6 +1,6 @@
 // The multi-queue TUN device of the userspace data plane: one queue (fd) per worker, the queue
 // chosen by the CPU that hands the packet to the device, GSO super-packets split on read and TCP
-// segments coalesced on write.
+// segments and UDP datagrams coalesced on write.
 //
 // Kernel facts used (include/uapi/linux/if_tun.h, drivers/net/tun.c, Documentation/networking/
 // tuntap.rst):
@@ -108,9 +108,12 @@ private:
 Result<std::size_t> tun_read_batch(const Tun& tun, unsigned queue, std::span<PacketBuf> out,
                                    unsigned max_reads);
 
-/// Writes IP packets to a queue. With vnet_hdr: consecutive TCP segments of one flow are
-/// coalesced into one GSO super-packet where find_tcp_run() allows (written with writev, no
-/// copy of the payloads); the others go one by one with a zero virtio header. Returns packets
+/// Writes IP packets to a queue. With vnet_hdr: consecutive TCP segments of one flow, and UDP
+/// datagrams of one flow when the device took TUN_F_USO4/6, are coalesced into one GSO
+/// super-packet where find_run() allows (coalesce.h; written with writev, no copy of the
+/// payloads); the others go one by one with a zero virtio header. If the kernel refuses a
+/// super-packet its packets go one by one; after a refused UDP one, the queue stops coalescing
+/// UDP. Returns packets
 /// written; the kernel's refusals are dropped and counted (stats().tx_dropped). An error only if
 /// nothing could be written because of the device (EIO: down, EBADF...).
 Result<std::size_t> tun_write_batch(const Tun& tun, unsigned queue, std::span<PacketBuf*> pkts);

@@ -1,6 +1,6 @@
 // Offloads without a kernel: checksums against a reference implementation and a published
-// header, segmentation of crafted TSO/USO super-packets (IPv4 and IPv6), NEEDS_CSUM completion,
-// and coalescing (crafted segments -> one super-packet whose segmentation gives them back).
+// header, segmentation of crafted TSO/USO super-packets (IPv4 and IPv6) and NEEDS_CSUM completion
+// (coalescing on write: coalesce_test.cc).
 #include "esp/io/offload.h"
 
 #include <memory>
@@ -23,7 +23,6 @@ using testing::wr16;
 using testing::wr32;
 
 constexpr std::uint8_t kFin = 0x01;
-constexpr std::uint8_t kSyn = 0x02;
 constexpr std::uint8_t kPsh = 0x08;
 constexpr std::uint8_t kAck = 0x10;
 constexpr std::uint8_t kCwr = 0x80;
@@ -309,165 +308,6 @@ TEST(Segmentation, EcnBitIsIgnored) {
     ASSERT_TRUE(segment_plan(s.pkt, s.h, plan));
     EXPECT_EQ(plan.segments, 3U);
 }
-
-// ---- coalescing on write
-
-struct Batch {
-    std::vector<std::unique_ptr<PacketBuf>> bufs;
-    std::vector<PacketBuf*> ptrs;
-    void add(const Bytes& b) {
-        bufs.push_back(std::make_unique<PacketBuf>());
-        ASSERT_TRUE(bufs.back()->assign(b));
-        ptrs.push_back(bufs.back().get());
-    }
-};
-
-/// Segments of one flow: sizes[i] payload bytes each, consecutive sequence numbers and IDs.
-Batch flow(const testing::Addrs& a, const std::vector<std::size_t>& sizes, bool psh_last,
-           const Bytes& options = {}) {
-    Batch b;
-    TcpFields t;
-    t.options = options;
-    std::uint32_t seq = 0x10000;
-    for (std::size_t i = 0; i < sizes.size(); ++i) {
-        t.seq = seq;
-        t.flags = (psh_last && i + 1 == sizes.size()) ? (kAck | kPsh) : kAck;
-        b.add(testing::tcp_packet(a, t, pattern(sizes[i], i), static_cast<std::uint16_t>(50 + i)));
-        seq += static_cast<std::uint32_t>(sizes[i]);
-    }
-    return b;
-}
-
-/// The contiguous super-packet of a run (virtio header first).
-Bytes assemble(const Batch& b, const TcpRun& run) {
-    Bytes out(VirtioNetHdr::kSize + run.hdr_len);
-    build_tcp_super_header(*b.ptrs[0], run, out.data());
-    for (std::size_t i = 0; i < run.count; ++i) {
-        const ByteView p = b.ptrs[i]->bytes().subspan(run.hdr_len);
-        out.insert(out.end(), p.begin(), p.end());
-    }
-    return out;
-}
-
-class Coalesce : public ::testing::TestWithParam<bool> {};
-
-TEST_P(Coalesce, RunRoundTripsThroughSegmentation) {
-    const bool v6 = GetParam();
-    const auto a = v6 ? testing::v6_addrs(1, 2) : testing::v4_addrs(0x0A630102, 0x0A630001);
-    const Bytes ts = {1, 1, 8, 10, 0, 0, 1, 0, 0, 0, 2, 0};
-    Batch b = flow(a, {1200, 1200, 1200, 1200, 700}, true, ts);
-    const TcpRun run = find_tcp_run(b.ptrs, 64);
-    ASSERT_EQ(run.count, 5U);
-    EXPECT_EQ(run.mss, 1200U);
-    EXPECT_EQ(run.payload, 5500U);
-    EXPECT_TRUE(run.psh);
-
-    const Bytes sp = assemble(b, run);
-    const VirtioNetHdr h = VirtioNetHdr::decode(sp.data());
-    EXPECT_EQ(h.gso_type, v6 ? kGsoTcpV6 : kGsoTcpV4);
-    EXPECT_EQ(h.flags, kVnetNeedsCsum);
-    EXPECT_EQ(h.gso_size, 1200);
-    EXPECT_EQ(h.csum_start, v6 ? 40 : 20);
-    EXPECT_EQ(h.csum_offset, 16);
-    const ByteView ip{sp.data() + VirtioNetHdr::kSize, sp.size() - VirtioNetHdr::kSize};
-    // The super-packet's header is consistent: IP length, header checksum, partial checksum.
-    if (v6) {
-        EXPECT_EQ(rd16(&ip[4]) + 40U, ip.size());
-    } else {
-        EXPECT_EQ(rd16(&ip[2]), ip.size());
-        EXPECT_TRUE(testing::ref_ipv4_ok(ip));
-    }
-    Bytes full(ip.begin(), ip.end());
-    ASSERT_TRUE(complete_checksum(full, h.csum_start, h.csum_offset));
-    EXPECT_TRUE(testing::ref_l4_ok(full));
-
-    GsoPlan plan;
-    ASSERT_TRUE(segment_plan(ip, h, plan));
-    ASSERT_EQ(plan.segments, 5U);
-    for (std::size_t i = 0; i < 5; ++i) {
-        PacketBuf out;
-        ASSERT_TRUE(write_segment(ip, plan, i, out));
-        EXPECT_EQ(to_hex(out.bytes()), to_hex(b.ptrs[i]->bytes())) << "segment " << i;
-    }
-}
-
-TEST_P(Coalesce, StopsWhereTheRulesSay) {
-    const bool v6 = GetParam();
-    const auto a = v6 ? testing::v6_addrs(1, 2) : testing::v4_addrs(0x0A630102, 0x0A630001);
-    {  // a shorter segment ends the run
-        Batch b = flow(a, {1000, 1000, 500, 1000}, false);
-        EXPECT_EQ(find_tcp_run(b.ptrs, 64).count, 3U);
-    }
-    {  // a longer segment cannot follow
-        Batch b = flow(a, {1000, 1200}, false);
-        EXPECT_EQ(find_tcp_run(b.ptrs, 64).count, 1U);
-    }
-    {  // PSH closes the run
-        Batch b = flow(a, {1000, 1000}, true);
-        Batch c = flow(a, {1000, 1000, 1000}, false);
-        c.ptrs[1]->data()[(v6 ? 40 : 20) + 13] |= kPsh;
-        Bytes fixed(c.ptrs[1]->bytes().begin(), c.ptrs[1]->bytes().end());
-        testing::ref_fill_checksums(fixed);
-        ASSERT_TRUE(c.ptrs[1]->assign(fixed));
-        EXPECT_EQ(find_tcp_run(b.ptrs, 64).count, 2U);
-        EXPECT_EQ(find_tcp_run(c.ptrs, 64).count, 2U);
-    }
-    {  // the limit on packets per run
-        Batch b = flow(a, {1000, 1000, 1000, 1000}, false);
-        EXPECT_EQ(find_tcp_run(b.ptrs, 3).count, 3U);
-        EXPECT_EQ(find_tcp_run(b.ptrs, 1).count, 1U);
-    }
-    {  // a sequence gap
-        Batch b = flow(a, {1000, 1000}, false);
-        Batch gap = flow(a, {1000, 1000, 1000}, false);
-        b.ptrs[1] = gap.ptrs[2];
-        EXPECT_EQ(find_tcp_run(b.ptrs, 64).count, 1U);
-    }
-    {  // another flow (port)
-        Batch b = flow(a, {1000, 1000}, false);
-        TcpFields t;
-        t.sport = 40001;
-        t.seq = 0x10000 + 1000;
-        Batch other;
-        other.add(testing::tcp_packet(a, t, pattern(1000)));
-        b.ptrs[1] = other.ptrs[0];
-        EXPECT_EQ(find_tcp_run(b.ptrs, 64).count, 1U);
-    }
-    {  // a wrong TCP checksum is never coalesced
-        Batch b = flow(a, {1000, 1000, 1000}, false);
-        b.ptrs[2]->data()[b.ptrs[2]->size() - 1] ^= 1;
-        EXPECT_EQ(find_tcp_run(b.ptrs, 64).count, 2U);
-        b.ptrs[0]->data()[b.ptrs[0]->size() - 1] ^= 1;
-        EXPECT_EQ(find_tcp_run(b.ptrs, 64).count, 1U);
-    }
-    {  // SYN, FIN or no payload: alone
-        TcpFields t;
-        t.flags = kSyn;
-        Batch b;
-        b.add(testing::tcp_packet(a, t, {}));
-        b.add(testing::tcp_packet(a, t, {}));
-        EXPECT_EQ(find_tcp_run(b.ptrs, 64).count, 1U);
-        Batch f = flow(a, {1000, 1000}, false);
-        f.ptrs[0]->data()[(v6 ? 40 : 20) + 13] |= kFin;
-        EXPECT_EQ(find_tcp_run(f.ptrs, 64).count, 1U);
-    }
-    {  // UDP is never coalesced
-        Batch b;
-        b.add(testing::udp_packet(a, 1, 2, pattern(100)));
-        b.add(testing::udp_packet(a, 1, 2, pattern(100)));
-        EXPECT_EQ(find_tcp_run(b.ptrs, 64).count, 1U);
-    }
-    {  // the result must stay within 65535 bytes of IP length: 64 KiB / 1400 = 46 segments
-        std::vector<std::size_t> sizes(60, 1400);
-        Batch b = flow(a, sizes, false);
-        const TcpRun run = find_tcp_run(b.ptrs, 64);
-        EXPECT_EQ(run.count, 46U);
-        EXPECT_LE(run.hdr_len + run.payload, v6 ? 65535U + 40 : 65535U);
-    }
-}
-
-INSTANTIATE_TEST_SUITE_P(Families, Coalesce, ::testing::Values(false, true),
-                         [](const auto& pi) { return pi.param ? "IPv6" : "IPv4"; });
 
 }  // namespace
 }  // namespace ikeplex::esp::io
