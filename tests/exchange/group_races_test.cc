@@ -428,13 +428,10 @@ TEST_P(GroupRaces, SimultaneousMemberRekeyWhenTheDeleteOvertakesTheResponse) {
         for (const auto& side : {std::pair<Node*, std::uint32_t>{&p.h.a(), ma},
                                  std::pair<Node*, std::uint32_t>{&p.h.b(), mb}}) {
             const Node& n = *side.first;
-            const auto of = [&](ike::EventKind k) {
-                return std::count_if(n.events.begin(), n.events.end(), [&](const ike::Event& e) {
-                    return e.kind == k && e.child_id == side.second;
-                });
-            };
-            EXPECT_EQ(of(ike::EventKind::kChildRekeyed), 1) << what << " " << n.name;
-            EXPECT_EQ(of(ike::EventKind::kChildDown), 0) << what << " " << n.name;
+            EXPECT_EQ(n.count(ike::EventKind::kChildRekeyed, side.second), 1U)
+                    << what << " " << n.name;
+            EXPECT_EQ(n.count(ike::EventKind::kChildDown, side.second), 0U)
+                    << what << " " << n.name;
         }
     }
 }

@@ -298,12 +298,7 @@ TEST_P(Rekey, SimultaneousChildRekeyKeepsOnePair) {
             // Whichever pair survives, each side reports its old Child SA rekeyed once (what
             // a waiting VICI rekey command settles on).
             const std::uint32_t old_id = n == &i ? ci : cr;
-            EXPECT_EQ(std::count_if(n->events.begin(), n->events.end(),
-                                    [&](const ike::Event& e) {
-                                        return e.kind == EventKind::kChildRekeyed &&
-                                               e.child_id == old_id;
-                                    }),
-                      1)
+            EXPECT_EQ(n->count(EventKind::kChildRekeyed, old_id), 1U)
                     << "seed " << seed << " " << n->name;
         }
         const auto problems = check_consistent(hh);

@@ -88,6 +88,12 @@ std::size_t Node::count(EventKind kind) const {
             events.begin(), events.end(), [&](const ike::Event& e) { return e.kind == kind; }));
 }
 
+std::size_t Node::count(EventKind kind, std::uint32_t child_id) const {
+    return static_cast<std::size_t>(std::count_if(
+            events.begin(), events.end(),
+            [&](const ike::Event& e) { return e.kind == kind && e.child_id == child_id; }));
+}
+
 std::string payload_summary(const ike::MessageTrace& m) {
     // describe() reads "EXCHANGE request N [ payloads ]": the part in brackets.
     const std::string d = wire::describe(m.header, m.payloads);

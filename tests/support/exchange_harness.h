@@ -95,6 +95,8 @@ struct Node {
 
     /// Events of one kind so far.
     [[nodiscard]] std::size_t count(ike::EventKind kind) const;
+    /// Events of one kind about one Child SA (its unique id) so far.
+    [[nodiscard]] std::size_t count(ike::EventKind kind, std::uint32_t child_id) const;
     /// The traced messages that match `q`, oldest first.
     [[nodiscard]] std::vector<const ike::MessageTrace*> find(const MessageQuery& q) const;
     [[nodiscard]] std::size_t count(const MessageQuery& q) const { return find(q).size(); }
