@@ -100,6 +100,27 @@ def fmt(v, spec, none="n/a"):
     return none if v is None else format(v, spec)
 
 
+# iperf3's own socket buffers for UDP (-w, both ends): the default receive buffer (212992 bytes)
+# holds ~10 ms of a stream (~64 datagrams of 1400 bytes at their truesize), so any 10 ms the
+# receiving iperf3 waits for its CPU (these 2 CPUs also run both gateways and the senders) loses
+# datagrams at the application, in the rekey phase's baselines (0, 0 and 711 in three) as in
+# saturated runs, where a gateway that hands the TUN 64 datagrams in one write (UDP coalescing)
+# fills it at once while the receiver on the same CPU waits. 4 MiB holds ~280 ms: what is left
+# is the tunnel's loss. The tunnel's own drops are counted apart in any case. Capped by the machine's
+# net.core.rmem_max/wmem_max (global sysctls, not changed here; Debian's default is 212992).
+APP_BUFFER_WANTED = 4 << 20
+
+
+def app_buffer():
+    """The -w to give iperf3, or None when the sysctls allow no more than the default."""
+    try:
+        caps = [int(open(f"/proc/sys/net/core/{k}").read()) for k in ("rmem_max", "wmem_max")]
+    except (OSError, ValueError):
+        return None
+    n = min([APP_BUFFER_WANTED] + caps)
+    return n if n > 212992 else None
+
+
 def measure(gw, topo, test, duration, rate=None, attempts=3):
     """One measurement of `test` through running gateways `gw` (`rate`: total payload bit/s,
     overrides the test's own); returns the JSON record."""
@@ -115,7 +136,8 @@ def measure(gw, topo, test, duration, rate=None, attempts=3):
     r = traffic.iperf3(topo.ns.a, topo.ns.b, lib.INNER_A, lib.INNER_B, proto=test.proto,
                        size=traffic.udp_payload_for(test.packet) if test.proto == "udp" else None,
                        rate=rate / test.streams if rate else None, duration=duration, streams=test.streams,
-                       client_cpus=test.cpus(), server_cpus=test.cpus(), on_start=cpu.start, attempts=attempts)
+                       client_cpus=test.cpus(), server_cpus=test.cpus(), on_start=cpu.start, attempts=attempts,
+                       udp_buffer=app_buffer() if test.proto == "udp" else None)
     cpu.stop()
     counters = {k: traffic.counters_delta(before[k], traffic.link_counters(*v)) for k, v in devs.items()}
     # the traffic must have taken the peer's device: A's device sent at least the payload that

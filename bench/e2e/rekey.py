@@ -25,23 +25,6 @@ import peers
 import traffic
 import vici_min
 
-# iperf3's own socket buffers (-w, both ends): the default receive buffer (212992 bytes) holds
-# ~10 ms of a stream, so any 10 ms the receiving iperf3 waits for its CPU (these 2 CPUs also run
-# both gateways and the senders) loses datagrams at the application, in baselines as in rekey
-# runs (seen: 0, 0 and 711 in three baselines). 4 MiB holds ~280 ms: what is left is the
-# tunnel's loss. The tunnel's own drops are counted apart in any case. Capped by the machine's
-# net.core.rmem_max/wmem_max (global sysctls, not changed here; Debian's default is 212992).
-APP_BUFFER_WANTED = 4 << 20
-
-
-def app_buffer():
-    """The -w to give iperf3, or None when the sysctls allow no more than the default."""
-    try:
-        caps = [int(open(f"/proc/sys/net/core/{k}").read()) for k in ("rmem_max", "wmem_max")]
-    except (OSError, ValueError):
-        return None
-    n = min([APP_BUFFER_WANTED] + caps)
-    return n if n > 212992 else None
 REKEY_PPS = 30000  # 2 streams together: half the G5 rate, well under capacity
 DURATION = 14
 BASELINES = 3
@@ -153,7 +136,7 @@ def run_one(gw, topo, kind, log, drops_text, udp_errors):
                            size=traffic.udp_payload_for(test.packet), rate=rate / test.streams,
                            duration=DURATION, streams=test.streams, client_cpus=test.cpus(),
                            server_cpus=test.cpus(), on_start=on_start, attempts=1, server_output=True,
-                           udp_buffer=app_buffer())
+                           udp_buffer=e2e.app_buffer())
         cpu_sampler.stop()
         udp_d = udp_errors(topo, gw.name, udp0)
     finally:
@@ -185,7 +168,7 @@ def run_one(gw, topo, kind, log, drops_text, udp_errors):
            "sent": r.packets, "arrived": r.rx_packets, "lost": r.lost, "loss_pct": round(r.loss_pct, 4),
            "gw_cpu_s": round(cpu_sampler.total, 3), "rekeys": sorted(events, key=lambda e: e["at_s"]),
            "group_after": group_ok, "sa_delta": delta, "udp_errors": udp_d, "lost_per_second": per_second,
-           "worker_drops": drops, "fallback_tx": fb, "collisions": collisions, "app_buffer": app_buffer()}
+           "worker_drops": drops, "fallback_tx": fb, "collisions": collisions, "app_buffer": e2e.app_buffer()}
     lossy = {f"{k}-{k + 1}s": v for k, v in sorted(per_second.items()) if v}
     done = [(e["cpu"], e["by"], e["at_s"], e.get("took_s") if e["ok"] else "FAILED") for e in rec["rekeys"]
             if not e["dry"]]
