@@ -113,7 +113,7 @@ MIN_ROUNDS = 5  # a gate needs at least this many paired rounds (docs/performanc
 # smallest difference measured here (ESP adds ~10 % to the per-packet cost), so it is measured at
 # the start and at the end of each round: 2N samples per side. G5's fixed-rate pair likewise
 # (the group's edge at 60 kpps is 1.1-1.3 on the kernel-6.18 machine, its pairs spread
-# 0.86-1.41: docs/performance.md "G5 at a fixed rate").
+# 0.86-1.42: docs/performance.md, "Issue 15: 2026-12-06 night").
 PLAN = [
     (T_G3, ["relay-pp", "ikeplex-pcpu-pp"]),
     (T_G3_MAX, ["relay-pp", "ikeplex-pcpu-pp"]),
