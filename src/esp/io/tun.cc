@@ -319,8 +319,9 @@ Result<std::size_t> tun_write_batch(const Tun& tun, unsigned queue, std::span<Pa
         }
         if (count > 1) {
             single_until = i + count;  // the kernel refused the super-packet: one by one
-            if (run.udp && !q.udp_refused) {
-                // A kernel that takes TUN_F_USO but not USO writes: stop trying on this queue.
+            if (run.udp && err == EINVAL && !q.udp_refused) {
+                // A kernel that takes TUN_F_USO but not USO writes: stop trying on this queue
+                // (not for a passing shortage such as ENOMEM).
                 q.udp_refused = true;
                 protocols.udp_v4 = protocols.udp_v6 = false;
                 log::warn(log::Subsystem::kEsp,

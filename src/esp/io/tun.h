@@ -112,8 +112,8 @@ Result<std::size_t> tun_read_batch(const Tun& tun, unsigned queue, std::span<Pac
 /// datagrams of one flow when the device took TUN_F_USO4/6, are coalesced into one GSO
 /// super-packet where find_run() allows (coalesce.h; written with writev, no copy of the
 /// payloads); the others go one by one with a zero virtio header. If the kernel refuses a
-/// super-packet its packets go one by one; after a refused UDP one, the queue stops coalescing
-/// UDP. Returns packets
+/// super-packet its packets go one by one; after a UDP one refused as invalid (EINVAL), the
+/// queue stops coalescing UDP. Returns packets
 /// written; the kernel's refusals are dropped and counted (stats().tx_dropped). An error only if
 /// nothing could be written because of the device (EIO: down, EBADF...).
 Result<std::size_t> tun_write_batch(const Tun& tun, unsigned queue, std::span<PacketBuf*> pkts);
