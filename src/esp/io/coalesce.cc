@@ -232,7 +232,7 @@ CoalescedRun find_run(std::span<PacketBuf* const> pkts, std::size_t max_count,
     const bool v4 = p.size() >= kIpv4Hdr && (p[0] >> 4U) == 4;
     const bool v6 = p.size() >= kIpv6Hdr && (p[0] >> 4U) == 6;
     const std::uint8_t proto = v4 ? p[9] : v6 ? p[6] : 0;
-    if (proto == kProtoTcp && protocols.tcp) {
+    if (proto == kProtoTcp) {
         return find_tcp_run(pkts, max_count);
     }
     if (proto == kProtoUdp && ((v4 && protocols.udp_v4) || (v6 && protocols.udp_v6))) {
@@ -268,10 +268,9 @@ void build_super_header(const PacketBuf& first, const CoalescedRun& run,
         l4[13] = run.psh ? static_cast<std::uint8_t>(l4[13] | kTcpPsh)
                          : static_cast<std::uint8_t>(l4[13] & ~kTcpPsh);
     }
-    const ByteView src = run.v6 ? ByteView{ip + 8, 16} : ByteView{ip + 12, 4};
-    const ByteView dst = run.v6 ? ByteView{ip + 24, 16} : ByteView{ip + 16, 4};
-    const std::uint16_t sum =
-            csum_fold(pseudo_header_sum(src, dst, run.udp ? kProtoUdp : kProtoTcp, l4_len));
+    const ByteView hdr{ip, run.hdr_len};
+    const std::uint16_t sum = csum_fold(pseudo_header_sum(
+            src_addr(hdr, run.v6), dst_addr(hdr, run.v6), run.udp ? kProtoUdp : kProtoTcp, l4_len));
     std::memcpy(l4 + (run.udp ? kUdpCsumOff : kTcpCsumOff), &sum, 2);  // host order, as summed
 }
 

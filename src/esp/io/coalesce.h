@@ -50,9 +50,8 @@ CoalescedRun find_tcp_run(std::span<PacketBuf* const> pkts, std::size_t max_coun
 /// packet whose checksum is wrong or absent goes alone, for the kernel to judge as it is).
 CoalescedRun find_udp_run(std::span<PacketBuf* const> pkts, std::size_t max_count) noexcept;
 
-/// Which protocols find_run() may coalesce.
+/// Which UDP families find_run() may coalesce (TCP always).
 struct CoalesceProtocols {
-    bool tcp{true};
     bool udp_v4{false};  ///< the TUN took TUN_F_USO4
     bool udp_v6{false};  ///< the TUN took TUN_F_USO6
 };

@@ -95,13 +95,6 @@ bool parse_l4(ByteView ip, L4View& v) noexcept {
     return false;
 }
 
-ByteView src_addr(ByteView ip, bool v6) noexcept {
-    return v6 ? ip.subspan(8, 16) : ip.subspan(12, 4);
-}
-ByteView dst_addr(ByteView ip, bool v6) noexcept {
-    return v6 ? ip.subspan(24, 16) : ip.subspan(16, 4);
-}
-
 /// Offset of the checksum field in an L4 header, 0 if not TCP/UDP or too short.
 std::size_t l4_csum_field(const L4View& v) noexcept {
     const std::size_t l4_len = v.end - v.l4_off;
@@ -117,6 +110,13 @@ std::size_t l4_csum_field(const L4View& v) noexcept {
 }  // namespace
 
 // ---- checksums
+
+ByteView src_addr(ByteView ip, bool v6) noexcept {
+    return v6 ? ip.subspan(8, 16) : ip.subspan(12, 4);
+}
+ByteView dst_addr(ByteView ip, bool v6) noexcept {
+    return v6 ? ip.subspan(24, 16) : ip.subspan(16, 4);
+}
 
 void set_ipv4_header_checksum(MutByteView hdr) noexcept {
     hdr[10] = 0;

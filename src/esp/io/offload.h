@@ -33,6 +33,9 @@ namespace ikeplex::esp::io {
 
 // ---- Internet checksum (RFC 1071; csum_add and the rest in checksum.h)
 
+/// The source / destination address of an IPv4 (4 bytes) or IPv6 (16 bytes) header.
+ByteView src_addr(ByteView ip, bool v6) noexcept;
+ByteView dst_addr(ByteView ip, bool v6) noexcept;
 /// Sets the IPv4 header checksum of `hdr` (ihl * 4 bytes).
 void set_ipv4_header_checksum(MutByteView hdr) noexcept;
 /// True if the IPv4 header checksum of `hdr` is right.
