@@ -50,6 +50,7 @@ struct Tun::Queue {
     std::size_t next_seg{0};
     bool pending{false};
     bool udp_refused{false};  ///< the kernel refused a UDP super-packet: no more on this queue
+    bool expect_gso{false};   ///< the last read was a super-packet: read the next into scratch
     TunQueueStats stats;
     log::RateLimiter drop_log{3, 10000};
 };
@@ -176,6 +177,48 @@ std::size_t emit_pending(Tun::Queue& q, std::span<PacketBuf> out, std::size_t n)
     return n;
 }
 
+/// One read from the queue into `w` (and the scratch buffer), the virtio header into `hdr`.
+/// After a super-packet the read goes to the scratch buffer whole (`to_scratch`), so that the
+/// next super-packet needs no copy to be contiguous (a plain packet is copied out: with TSO a
+/// sending flow's reads are mostly super-packets). Otherwise into `w`, with an overflow part
+/// that only fills for super-packets longer than a PacketBuf. The scratch buffer is free: the
+/// segments of the last super-packet have all been handed out.
+ssize_t read_one(bool vnet_hdr, Tun::Queue& q, MutByteView w,
+                 std::array<std::uint8_t, VirtioNetHdr::kSize>& hdr, bool to_scratch) noexcept {
+    std::array<iovec, 3> iov{};
+    std::size_t niov = 0;
+    if (vnet_hdr) {
+        iov[niov++] = iovec{hdr.data(), hdr.size()};
+    }
+    if (to_scratch) {
+        iov[niov++] = iovec{q.scratch.data(), q.scratch.size()};
+    } else {
+        iov[niov++] = iovec{w.data(), w.size()};
+        iov[niov++] = iovec{q.scratch.data() + w.size(), q.scratch.size() - w.size()};
+    }
+    ++q.stats.rx_reads;
+    return ::readv(q.fd.get(), iov.data(), static_cast<int>(niov));
+}
+
+/// A plain packet of `len` bytes just read: into `b` (from the scratch buffer if it went
+/// there), its partial checksum completed. False if it is dropped.
+bool take_plain(Tun::Queue& q, PacketBuf& b, const VirtioNetHdr& h, std::size_t len,
+                bool from_scratch) noexcept {
+    const MutByteView w = b.writable();
+    if (len > w.size() || len == 0) {
+        return false;
+    }
+    if (from_scratch) {
+        std::memcpy(w.data(), q.scratch.data(), len);
+    }
+    if ((h.flags & kVnetNeedsCsum) != 0 &&
+        !complete_checksum({w.data(), len}, h.csum_start, h.csum_offset)) {
+        return false;
+    }
+    static_cast<void>(b.fill(len));
+    return true;
+}
+
 }  // namespace
 
 Result<std::size_t> tun_read_batch(const Tun& tun, unsigned queue, std::span<PacketBuf> out,
@@ -190,17 +233,9 @@ Result<std::size_t> tun_read_batch(const Tun& tun, unsigned queue, std::span<Pac
         PacketBuf& b = out[n];
         b.reset();
         const MutByteView w = b.writable();
-        // The overflow part only fills for super-packets longer than a PacketBuf.
-        std::array<iovec, 3> iov{};
-        std::size_t niov = 0;
-        if (tun.vnet_hdr_) {
-            iov[niov++] = iovec{hdr.data(), hdr.size()};
-        }
-        iov[niov++] = iovec{w.data(), w.size()};
-        iov[niov++] = iovec{q.scratch.data() + w.size(), q.scratch.size() - w.size()};
-        const ssize_t r = ::readv(q.fd.get(), iov.data(), static_cast<int>(niov));
+        const bool to_scratch = q.expect_gso;
+        const ssize_t r = read_one(tun.vnet_hdr_, q, w, hdr, to_scratch);
         ++reads;
-        ++q.stats.rx_reads;
         if (r < 0) {
             if (errno == EINTR) {
                 continue;
@@ -220,20 +255,20 @@ Result<std::size_t> tun_read_batch(const Tun& tun, unsigned queue, std::span<Pac
             h = VirtioNetHdr::decode(hdr.data());
             len -= hdr.size();
         }
+        q.expect_gso = h.gso_type != kGsoNone;
         if (h.gso_type == kGsoNone) {
-            if (len > w.size() || len == 0 ||
-                ((h.flags & kVnetNeedsCsum) != 0 &&
-                 !complete_checksum({w.data(), len}, h.csum_start, h.csum_offset))) {
+            if (take_plain(q, b, h, len, to_scratch)) {
+                ++n;
+                ++q.stats.rx_packets;
+            } else {
                 ++q.stats.rx_dropped;
-                continue;
             }
-            static_cast<void>(b.fill(len));
-            ++n;
-            ++q.stats.rx_packets;
             continue;
         }
         // A super-packet: make it contiguous in the scratch buffer, then split it.
-        std::memcpy(q.scratch.data(), w.data(), std::min(len, w.size()));
+        if (!to_scratch) {
+            std::memcpy(q.scratch.data(), w.data(), std::min(len, w.size()));
+        }
         if (!segment_plan({q.scratch.data(), len}, h, q.plan)) {
             ++q.stats.rx_dropped;
             if (q.drop_log.allow(now_ms())) {

@@ -270,6 +270,9 @@ TEST_F(TunFixture, TcpSuperPacketsBothWays) {
     ASSERT_EQ(errno, EINPROGRESS);
 
     const auto tcp_to_peer = [](ByteView p) { return is_v4_proto(p, 6) && dport(p) == 5001; };
+    const auto tcp_to_peer_data = [&](ByteView p) {
+        return tcp_to_peer(p) && p.size() > 20 + (p[20 + 12] >> 4) * 4u;
+    };
     const auto syn = read_until(0, 1, 2000, tcp_to_peer);
     ASSERT_EQ(syn.size(), 1U);
     ASSERT_EQ(syn[0][20 + 13], 0x02);  // SYN
@@ -320,6 +323,29 @@ TEST_F(TunFixture, TcpSuperPacketsBothWays) {
     EXPECT_TRUE(received == data);
     EXPECT_GT(tun_->stats(0).rx_gso, 0U) << "the kernel sent no TSO super-packet";
     EXPECT_EQ(tun_->stats(0).rx_dropped, 0U);
+    // Ten full segments in one super-packet, then a small segment: read into the scratch
+    // buffer (the read before was a super-packet) and copied out whole.
+    const Bytes ten = pattern(10 * 1360, 8);
+    const std::uint64_t gso_seen = tun_->stats(0).rx_gso;
+    ASSERT_EQ(::send(client.get(), ten.data(), ten.size(), 0), static_cast<ssize_t>(ten.size()));
+    const auto tens = read_until(0, 10, 2000, tcp_to_peer_data);
+    ASSERT_EQ(tens.size(), 10U);
+    ASSERT_EQ(tun_->stats(0).rx_gso, gso_seen + 1) << "not one super-packet";
+    peer.ack += static_cast<std::uint32_t>(ten.size());
+    ASSERT_TRUE(write_one(*tun_, peer.packet(0x10, {})));  // ACK
+    const Bytes small = pattern(100, 3);
+    ASSERT_EQ(::send(client.get(), small.data(), small.size(), 0), 100);
+    // The first IPv4 packet read must be it (not a retransmission after a bad copy).
+    const auto last =
+            read_until(0, 1, 2000, [](ByteView p) { return p.empty() || (p[0] >> 4) != 6; });
+    ASSERT_EQ(last.size(), 1U);
+    ASSERT_TRUE(tcp_to_peer(last[0]) && rd32(&last[0][24]) == peer.ack);
+    EXPECT_TRUE(testing::ref_l4_ok(last[0]));
+    const std::size_t small_hl = 20 + (last[0][20 + 12] >> 4) * 4u;
+    EXPECT_TRUE(std::equal(last[0].begin() + static_cast<long>(small_hl), last[0].end(),
+                           small.begin(), small.end()));
+    peer.ack += 100;
+    ASSERT_TRUE(write_one(*tun_, peer.packet(0x10, {})));  // ACK
 
     // Peer -> client: 30 segments coalesced into GSO writes; the kernel's TCP takes them.
     const Bytes back = pattern(30 * 1360, 5);
