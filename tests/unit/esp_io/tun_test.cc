@@ -325,7 +325,7 @@ TEST_F(TunFixture, TcpSuperPacketsBothWays) {
     EXPECT_EQ(tun_->stats(0).rx_dropped, 0U);
     // Ten full segments in one super-packet, then a small segment: read into the scratch
     // buffer (the read before was a super-packet) and copied out whole.
-    const Bytes ten = pattern(10 * 1360, 8);
+    const Bytes ten = pattern(std::size_t{10} * 1360, 8);
     const std::uint64_t gso_seen = tun_->stats(0).rx_gso;
     ASSERT_EQ(::send(client.get(), ten.data(), ten.size(), 0), static_cast<ssize_t>(ten.size()));
     const auto tens = read_until(0, 10, 2000, tcp_to_peer_data);
