@@ -104,6 +104,10 @@ bool is_v4_proto(ByteView p, std::uint8_t proto) {
 std::uint16_t dport(ByteView p) {
     return rd16(&p[(p[0] & 0x0Fu) * 4u + 2]);
 }
+/// Where the payload of an IPv4 TCP segment (20-byte IP header) starts.
+std::size_t tcp_payload_at(ByteView p) {
+    return 20 + (p[20 + 12] >> 4) * 4u;
+}
 
 TEST_F(TunFixture, OpensWithOffloads) {
     open_tun(2);
@@ -271,7 +275,7 @@ TEST_F(TunFixture, TcpSuperPacketsBothWays) {
 
     const auto tcp_to_peer = [](ByteView p) { return is_v4_proto(p, 6) && dport(p) == 5001; };
     const auto tcp_to_peer_data = [&](ByteView p) {
-        return tcp_to_peer(p) && p.size() > 20 + (p[20 + 12] >> 4) * 4u;
+        return tcp_to_peer(p) && p.size() > tcp_payload_at(p);
     };
     const auto syn = read_until(0, 1, 2000, tcp_to_peer);
     ASSERT_EQ(syn.size(), 1U);
@@ -308,7 +312,7 @@ TEST_F(TunFixture, TcpSuperPacketsBothWays) {
             ASSERT_LE(s.size(), 1400U);
             ASSERT_TRUE(testing::ref_ipv4_ok(s));
             ASSERT_TRUE(testing::ref_l4_ok(s)) << "bad TCP checksum, " << s.size() << " bytes";
-            const std::size_t hl = 20 + (s[20 + 12] >> 4) * 4u;
+            const std::size_t hl = tcp_payload_at(s);
             const std::uint32_t seq = rd32(&s[24]);
             if (s.size() > hl && seq == peer.ack) {
                 received.insert(received.end(), s.begin() + static_cast<long>(hl), s.end());
@@ -341,7 +345,7 @@ TEST_F(TunFixture, TcpSuperPacketsBothWays) {
     ASSERT_EQ(last.size(), 1U);
     ASSERT_TRUE(tcp_to_peer(last[0]) && rd32(&last[0][24]) == peer.ack);
     EXPECT_TRUE(testing::ref_l4_ok(last[0]));
-    const std::size_t small_hl = 20 + (last[0][20 + 12] >> 4) * 4u;
+    const std::size_t small_hl = tcp_payload_at(last[0]);
     EXPECT_TRUE(std::equal(last[0].begin() + static_cast<long>(small_hl), last[0].end(),
                            small.begin(), small.end()));
     peer.ack += 100;
