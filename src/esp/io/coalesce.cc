@@ -35,8 +35,10 @@ struct Seg {
     std::size_t l4_off{0};
     std::size_t hdr_len{0};
     std::size_t payload{0};
-    std::uint32_t seq{0};   ///< TCP sequence number; IPv4 ID for UDP
-    std::uint8_t flags{0};  ///< TCP flags; DF for UDP over IPv4
+    std::uint32_t seq{0};    ///< TCP sequence number
+    std::uint8_t flags{0};   ///< TCP flags
+    std::uint16_t ip_id{0};  ///< IPv4 identification
+    bool df{false};          ///< IPv4 don't-fragment
 };
 
 bool parse_ip(ByteView b, std::uint8_t proto, Seg& s) noexcept {
@@ -52,6 +54,8 @@ bool parse_ip(ByteView b, std::uint8_t proto, Seg& s) noexcept {
         }
         s.v6 = false;
         s.l4_off = kIpv4Hdr;
+        s.ip_id = load_be16(&b[4]);
+        s.df = (b[6] & kIpv4Df) != 0;
         return true;
     }
     if (version == 6) {
@@ -94,9 +98,14 @@ bool parse_udp_seg(ByteView b, Seg& s) noexcept {
         return false;
     }
     s.payload = b.size() - s.hdr_len;
-    s.seq = s.v6 ? 0 : load_be16(&b[4]);
-    s.flags = s.v6 ? 0 : static_cast<std::uint8_t>(b[6] & kIpv4Df);
     return true;
+}
+
+/// IPv4 without DF: the IDs of a run must count up from the first (the kernel gives the
+/// segments of a super-packet counting IDs, so others would be rewritten). With DF (and over
+/// IPv6) the ID carries nothing (RFC 6864) and any may join; DF itself must match (same_ip).
+bool ids_follow(const Seg& first, const Seg& s, std::size_t index) noexcept {
+    return first.v6 || first.df || s.ip_id == ((first.ip_id + index) & 0xFFFFU);
 }
 
 bool same_bytes(ByteView a, ByteView b, std::size_t off, std::size_t n) noexcept {
@@ -198,7 +207,7 @@ CoalescedRun find_tcp_run(std::span<PacketBuf* const> pkts, std::size_t max_coun
     }
     const auto joins = [&first](ByteView a, ByteView b, const Seg& s, const Grown& g) {
         return s.seq == first.seq + static_cast<std::uint32_t>(g.payload) &&
-               same_tcp_flow(a, b, first);
+               ids_follow(first, s, g.count) && same_tcp_flow(a, b, first);
     };
     const Grown g = grow(pkts, max_count, first, parse_tcp_seg, joins, kTcpPsh);
     return g.count < 2 ? run
@@ -212,10 +221,9 @@ CoalescedRun find_udp_run(std::span<PacketBuf* const> pkts, std::size_t max_coun
     if (pkts.size() < 2 || max_count < 2 || !parse_udp_seg(pkts[0]->bytes(), first)) {
         return run;
     }
-    const bool ids_count = !first.v6 && first.flags == 0;  // IPv4 without DF
-    const auto joins = [&first, ids_count](ByteView a, ByteView b, const Seg& s, const Grown& g) {
-        return (!ids_count || s.seq == ((first.seq + g.count) & 0xFFFFU)) &&
-               same_ip(a, b, first.v6) && same_bytes(a, b, first.l4_off, 4);  // ports
+    const auto joins = [&first](ByteView a, ByteView b, const Seg& s, const Grown& g) {
+        return ids_follow(first, s, g.count) && same_ip(a, b, first.v6) &&
+               same_bytes(a, b, first.l4_off, 4);  // ports
     };
     const Grown g = grow(pkts, max_count, first, parse_udp_seg, joins, 0);
     return g.count < 2 ? run : make_run(first, g.count, g.payload, true, false);

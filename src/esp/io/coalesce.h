@@ -38,8 +38,9 @@ struct CoalescedRun {
 /// Finds how many TCP packets at the front of `pkts` (at most `max_count`) coalesce: IPv4
 /// without options and not fragmented, or IPv6 without extension headers; TCP with only ACK
 /// (and PSH on the last) set; same addresses, ports, TOS/traffic class, TTL/hop limit, DF, ACK
-/// number, window, header length and options; consecutive sequence numbers; equal payload
-/// sizes (the last may be shorter); IP length of the result <= 65535; every TCP checksum right.
+/// number, window, header length and options; consecutive sequence numbers; without DF,
+/// consecutive IPv4 IDs (as for UDP below); equal payload sizes (the last may be shorter); IP
+/// length of the result <= 65535; every TCP checksum right.
 CoalescedRun find_tcp_run(std::span<PacketBuf* const> pkts, std::size_t max_count) noexcept;
 
 /// The same for UDP: IPv4 without options and not fragmented, or IPv6 without extension

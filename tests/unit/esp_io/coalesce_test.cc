@@ -319,6 +319,29 @@ TEST(CoalesceUdpIds, Ipv4IdsMustCountUnlessDf) {
     }
 }
 
+TEST(CoalesceTcpIds, Ipv4IdsMustCountUnlessDf) {
+    const auto a = testing::v4_addrs(0x0A630102, 0x0A630001);
+    const auto clear_df = [](Bytes& p) { p[6] = 0; };
+    const auto same_id = [](Bytes& p) { testing::wr16(&p[4], 50); };
+    {  // with DF (as tcp_packet makes them) the ID carries nothing: equal IDs coalesce
+        Batch b = flow(a, {1000, 1000, 1000}, false);
+        edit_packet(b, 1, same_id);
+        edit_packet(b, 2, same_id);
+        EXPECT_EQ(find_tcp_run(b.ptrs, 64).count, 3U);
+    }
+    {  // without DF they must count up: the kernel's segmentation would rewrite others
+        Batch b = flow(a, {1000, 1000, 1000, 1000}, false);
+        for (std::size_t i = 0; i < 4; ++i) {
+            edit_packet(b, i, clear_df);
+        }
+        const CoalescedRun run = find_tcp_run(b.ptrs, 64);
+        ASSERT_EQ(run.count, 4U);
+        expect_round_trip(b, run, kGsoTcpV4, 16);
+        edit_packet(b, 2, same_id);
+        EXPECT_EQ(find_tcp_run(b.ptrs, 64).count, 2U);
+    }
+}
+
 TEST(CoalesceRun, DispatchesOnTheProtocolAndWhatTheDeviceTook) {
     const auto a = testing::v4_addrs(0x0A630102, 0x0A630001);
     const auto a6 = testing::v6_addrs(1, 2);
