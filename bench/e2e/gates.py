@@ -29,8 +29,9 @@ also worker i's CPU: the TUN steers by sending CPU, so each CPU carries its stre
   udp1400x2@30kpps      rekey phase after the rounds (bench/e2e/rekey.py): baseline, rekey run
                         (14 rekey commands), 2 baselines, 14 s each
 "pkt_per_cpu_s" = datagrams (TCP: bytes / MSS) that arrived per CPU-second used by both gateway
-processes (utime + stime of all their threads, which includes the kernel work done in their
-system calls): the per-core packet rate of the gateway pair. At a fixed offered rate below
+processes (the scheduler's exact runtime of all their threads, /proc/PID/task/*/schedstat, which
+includes the kernel work done in their system calls; traffic.CpuSampler): the per-core packet
+rate of the gateway pair. At a fixed offered rate below
 capacity both sides of a ratio carry the same packets, so the ratio is the inverse ratio of CPU
 cost per packet; unlimited senders on a 2-vCPU machine mostly measure how the scheduler splits
 the CPUs between sender and gateways (receive livelock), which is why those are reported only.
