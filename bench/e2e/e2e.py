@@ -18,7 +18,7 @@ Tests (--tests, comma separated):
                          the same round (which must come earlier in --tests); default unlimited
   tcp[x<S>]              iperf3 TCP, S streams (pinned likewise)
 pps for UDP counts datagrams that arrived; for TCP it is an estimate (received bytes / MSS).
-cpu_s_per_Mpkt = gateway processes' CPU seconds (utime + stime, all threads, both sides) per
+cpu_s_per_Mpkt = gateway processes' CPU seconds (exact runtime of all threads, both sides) per
 million packets that arrived; sys_cpu_s_per_Mpkt uses the whole machine's busy time (includes
 iperf3 and kernel softirq work, and other load on a shared machine).
 
