@@ -321,6 +321,47 @@ TEST_F(TwoGateways, RekeyIsHitlessOldSaUntilDeletedThenTheNewOne) {
     EXPECT_EQ(drops(*b.dp, 0, Drop::kReplay), 0U);
 }
 
+TEST_F(TwoGateways, FallbackRekeyIsHitlessOnEveryWorker) {
+    // The fallback's outbound SA is shared by every worker: each keeps the old one until it is
+    // deleted, then each takes the new one; B accepts what was in flight on the old one.
+    const ChildPair old = install_pair(a, b, ResourceId::none(), ResourceId::none(), 1);
+    policies(a, true, true);
+    policies(b, false, true);
+    a.drain();
+    b.drain();
+    const ChildPair fresh = install_pair(a, b, ResourceId::none(), ResourceId::none(), 2);
+    a.drain();
+    b.drain();
+    for (unsigned k = 0; k < 2; ++k) {
+        auto during = send(a, k, packets(3, static_cast<std::uint16_t>(1 + 10 * k)));
+        ASSERT_EQ(during.size(), 3U);
+        for (const auto& w : during) {
+            EXPECT_EQ(spi_of(w), old.a_out) << "worker " << k;
+        }
+        EXPECT_EQ(deliver(b, during).size(), 3U);
+    }
+    auto in_flight = send(a, 1, packets(2, 50));
+    a.dp->remove(old.a_out, false);
+    b.dp->remove(old.a_out, true);
+    a.drain();
+    b.drain();
+    b.dp->core(b.dp->owner(old.a_out)).expire_retired(10'000);  // the grace period starts now
+    for (unsigned k = 0; k < 2; ++k) {
+        auto after = send(a, k, packets(3, static_cast<std::uint16_t>(100 + 10 * k)));
+        ASSERT_EQ(after.size(), 3U);
+        for (const auto& w : after) {
+            EXPECT_EQ(spi_of(w), fresh.a_out) << "worker " << k;
+        }
+        EXPECT_EQ(deliver(b, after).size(), 3U);
+    }
+    EXPECT_EQ(deliver(b, in_flight, 10'500).size(), 2U);
+    for (unsigned k = 0; k < 2; ++k) {
+        EXPECT_EQ(drops(*b.dp, k, Drop::kNoSa), 0U);
+        EXPECT_EQ(drops(*b.dp, k, Drop::kReplay), 0U);
+        EXPECT_EQ(drops(*b.dp, k, Drop::kIntegrity), 0U);
+    }
+}
+
 TEST_F(TwoGateways, LifetimesByPacketsAndBytesReportSoftThenHard) {
     (void)install_pair(a, b, ResourceId::none(), ResourceId::none(), 1);
     const ChildPair m0 =
