@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -169,6 +170,21 @@ std::uint64_t drops(const Dataplane& dp, unsigned k, Drop d) {
 class TwoGateways : public ::testing::Test {
 protected:
     TwoGateways() : a(2), b(2) {}
+
+    /// A pair of `r` (both sides), the group's policies, then the pair that replaces it: a
+    /// rekey up to the old SA's Delete. {old, new}.
+    std::pair<ChildPair, ChildPair> pair_and_replacement(ResourceId r) {
+        const ChildPair old = install_pair(a, b, r, r, 1);
+        policies(a, true, true);
+        policies(b, false, true);
+        a.drain();
+        b.drain();
+        const ChildPair fresh = install_pair(a, b, r, r, 2);
+        a.drain();
+        b.drain();
+        return {old, fresh};
+    }
+
     Gateway a;
     Gateway b;
 };
@@ -284,14 +300,7 @@ TEST_F(TwoGateways, ReplaysTamperingAndWrongWorkersAreDropped) {
 }
 
 TEST_F(TwoGateways, RekeyIsHitlessOldSaUntilDeletedThenTheNewOne) {
-    const ChildPair old = install_pair(a, b, ResourceId::cpu(0), ResourceId::cpu(0), 1);
-    policies(a, true, true);
-    policies(b, false, true);
-    a.drain();
-    b.drain();
-    const ChildPair fresh = install_pair(a, b, ResourceId::cpu(0), ResourceId::cpu(0), 2);
-    a.drain();
-    b.drain();
+    const auto [old, fresh] = pair_and_replacement(ResourceId::cpu(0));
     // Until the old SA is deleted, traffic stays on it: the peer may not have the new inbound
     // SA yet (RFC 7296 §2.8).
     auto during = send(a, 0, packets(4, 1));
@@ -324,14 +333,7 @@ TEST_F(TwoGateways, RekeyIsHitlessOldSaUntilDeletedThenTheNewOne) {
 TEST_F(TwoGateways, FallbackRekeyIsHitlessOnEveryWorker) {
     // The fallback's outbound SA is shared by every worker: each keeps the old one until it is
     // deleted, then each takes the new one; B accepts what was in flight on the old one.
-    const ChildPair old = install_pair(a, b, ResourceId::none(), ResourceId::none(), 1);
-    policies(a, true, true);
-    policies(b, false, true);
-    a.drain();
-    b.drain();
-    const ChildPair fresh = install_pair(a, b, ResourceId::none(), ResourceId::none(), 2);
-    a.drain();
-    b.drain();
+    const auto [old, fresh] = pair_and_replacement(ResourceId::none());
     for (unsigned k = 0; k < 2; ++k) {
         auto during = send(a, k, packets(3, static_cast<std::uint16_t>(1 + 10 * k)));
         ASSERT_EQ(during.size(), 3U);

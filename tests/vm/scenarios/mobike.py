@@ -26,14 +26,15 @@ GROUP = "per_cpu_sas = yes\n                per_cpu_sas_start = all"
 
 
 def sa_map(build, ns):
-    """{(spi, dir): (src, dst, pcpu)} of the kernel's ESP SAs in `ns`. Larval acquire states (SPI
-    0) are not SAs and are left out: a ping that meets the outbound policy while a member's SA is
-    deleted and added again with the new addresses (same SPI and destination: the kernel cannot
-    hold both) can leave one behind (seen on the old path and on the new one, for a CPU whose
-    member is back); it expires by itself. The pings from every CPU after the move show that
-    none holds a CPU's packets; the scenario prints the ones left."""
-    return {(s["spi"], s["dir"]): (s["src"], s["dst"], s.get("pcpu")) for s in kernel_sas(build, ns)
-            if int(s["spi"], 16)}
+    """({(spi, dir): (src, dst, pcpu)} of the kernel's ESP SAs in `ns`, [its larval acquire
+    states]). Larval states (SPI 0) are not SAs and stay out of the map: a ping that meets the
+    outbound policy while a member's SA is deleted and added again with the new addresses (same
+    SPI and destination: the kernel cannot hold both) can leave one behind (seen on the old path
+    and on the new one, for a CPU whose member is back); it expires by itself. The pings from
+    every CPU after the move show that none holds a CPU's packets; the scenario prints them."""
+    states = kernel_sas(build, ns)
+    sas = {(s["spi"], s["dir"]): (s["src"], s["dst"], s.get("pcpu")) for s in states if int(s["spi"], 16)}
+    return sas, [s for s in states if not int(s["spi"], 16)]
 
 
 def ping_cpu(ns, cpu, count=5):
@@ -59,12 +60,12 @@ def test(build, folder):
                 wait_until(lambda: full_group(d, n), 60, "the group on both sides")
             for cpu in range(n):
                 ping_cpu(topo.c, cpu)
-            before_c, before_g = sa_map(build, topo.c), sa_map(build, topo.g)
+            (before_c, _), (before_g, _) = sa_map(build, topo.c), sa_map(build, topo.g)
             view = ours_view(gw)
             lost, sent = roam(topo, CLIENT_INSIDE, INSIDE, lambda: topo.move_client(CLIENT, CLIENT2, topo.veth_c, GW2))
             moved_to(gw, CLIENT2, view[0], kids=view[1])
-            after_c, after_g = sa_map(build, topo.c), sa_map(build, topo.g)
-            larval = [s for ns in (topo.c, topo.g) for s in kernel_sas(build, ns) if not int(s["spi"], 16)]
+            (after_c, larval_c), (after_g, larval_g) = sa_map(build, topo.c), sa_map(build, topo.g)
+            larval = larval_c + larval_g
             # The gateway's address on the new path: GW, or its other address GW2 when the client's
             # engine chose that one (RFC 4555 §3.5: the peer's additional addresses are candidates;
             # the route to GW may come after the quiet period ended).
